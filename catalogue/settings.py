@@ -1,0 +1,116 @@
+"""The one settings object, read from ``BRYGGE_*`` environment variables once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+BACKENDS = ("local", "aws")
+
+
+class SettingsError(ValueError):
+    """A ``BRYGGE_*`` variable has a value Brygge cannot use; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable about one Brygge process.
+
+    Each field maps to ``BRYGGE_<FIELD_NAME_IN_CAPITALS>``; the README lists them all.
+    """
+
+    backend: str = "local"
+    home: Path = Path(".brygge")
+    dynamodb_table: str = "brygge"
+    data_bucket: str = "brygge-data"
+    open_data_bucket: str = ""
+    open_data_dir: Path | None = None
+    base_url: str = ""
+    principal: str = "user:local"
+    admins: tuple[str, ...] = ()
+    secret_key: str = ""
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    oidc_jwks_url: str = ""
+    oidc_teams_claim: str = "groups"
+    steps_function: str = "brygge-steps"
+    state_machine_role_arn: str = "arn:aws:iam::123456789012:role/brygge-states"
+    state_machine_prefix: str = "brygge-"
+    workers: int = 2
+    upload_max_bytes: int = 5 * 1024**3
+    upload_url_ttl_s: int = 3600
+    download_url_ttl_s: int = 300
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``environ`` (default ``os.environ``).
+
+        Raises SettingsError naming the variable whose value is unusable.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for spec in fields(cls):
+            if spec.name == "extra":
+                continue
+            variable = f"BRYGGE_{spec.name.upper()}"
+            raw = env.get(variable)
+            if raw is None or raw == "":
+                continue
+            values[spec.name] = _parse(variable, spec.name, raw)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Raise SettingsError if the combination of values cannot work."""
+        if self.backend not in BACKENDS:
+            raise SettingsError(
+                f"BRYGGE_BACKEND must be one of {', '.join(BACKENDS)}, not {self.backend!r}"
+            )
+        if self.workers < 1:
+            raise SettingsError("BRYGGE_WORKERS must be at least 1")
+        if ":" not in self.principal:
+            raise SettingsError("BRYGGE_PRINCIPAL must look like user:<name> or client:<name>")
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file of the embedded store."""
+        return self.home / "brygge.sqlite3"
+
+    @property
+    def objects_dir(self) -> Path:
+        """The local object directory (same key layout as S3)."""
+        return self.home / "objects"
+
+    @property
+    def signing_key(self) -> bytes:
+        """Key for HMAC-signed local URLs; a per-home random key when none is configured."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        key_file = self.home / "secret.key"
+        if not key_file.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            key_file.write_bytes(os.urandom(32).hex().encode())
+        return key_file.read_bytes()
+
+
+_INT_FIELDS = {"workers", "upload_max_bytes", "upload_url_ttl_s", "download_url_ttl_s"}
+_PATH_FIELDS = {"home", "open_data_dir"}
+
+
+def _parse(variable: str, name: str, raw: str) -> object:
+    if name in _INT_FIELDS:
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{variable} must be an integer, not {raw!r}") from None
+    if name in _PATH_FIELDS:
+        return Path(raw)
+    if name == "admins":
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    if name == "base_url":
+        return raw.rstrip("/")
+    return raw

@@ -1,0 +1,181 @@
+"""The ItemStore interface: what every metadata backend (SQLite, DynamoDB) promises.
+
+Items are JSON-compatible dicts. Reserved attributes:
+
+- ``pk``, ``sk``: the primary key (strings). Unique together.
+- ``gsi1pk``, ``gsi1sk``: optional secondary key; ``query(..., index="gsi1")`` reads by it.
+- ``rev``: an integer revision the store owns. ``Create`` stores ``rev = 1``; ``Replace``
+  requires the revision the caller read and stores ``rev + 1``. It is the source of ETags.
+- ``search_scope``, ``search_text``: optional; an item carrying both is found by
+  ``search(search_scope, words)`` when every word of the query is one of its words
+  (``search_terms`` below defines "word"; matching is exact per word and ignores case and
+  diacritics).
+
+Every other attribute is data and round-trips unchanged (str, int, float, bool, None, list,
+dict). Strings sort by their UTF-8 bytes, as DynamoDB sorts them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Item = dict[str, Any]
+Predicate = Callable[[Item], bool]
+
+MAX_LIMIT = 1000
+# DynamoDB caps a transaction at 100 actions; search terms of an item count against it.
+MAX_TRANSACTION_OPS = 100
+# Only the first terms of an item's search_text are indexed (title and keywords come first).
+MAX_SEARCH_TERMS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a query: the items and an opaque cursor for the next page (None at the end)."""
+
+    items: list[Item]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Create:
+    """Write ``item``; fails with AlreadyExists if an item with its (pk, sk) exists."""
+
+    item: Item
+
+
+@dataclass(frozen=True, slots=True)
+class Replace:
+    """Overwrite the item with ``item``'s (pk, sk), whose current revision must be ``rev``.
+
+    Fails with NotFound when it does not exist and PreconditionFailed when ``rev`` differs.
+    """
+
+    item: Item
+    rev: int
+
+
+@dataclass(frozen=True, slots=True)
+class Put:
+    """Write ``item`` unconditionally (create or overwrite). The store sets ``rev`` to 1."""
+
+    item: Item
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    """Delete (pk, sk). Fails with NotFound when absent, PreconditionFailed on ``rev`` mismatch."""
+
+    pk: str
+    sk: str
+    rev: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """Write nothing; fail the transaction unless (pk, sk) exists (with ``rev``, when given)."""
+
+    pk: str
+    sk: str
+    rev: int | None = None
+
+
+Op = Create | Replace | Put | Delete | Check
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """What ``query`` reads: one partition of the table or of ``gsi1``, in sort-key order."""
+
+    partition: str
+    index: str | None = None
+    prefix: str = ""
+    descending: bool = False
+    where: Predicate | None = field(default=None, compare=False)
+
+
+class ItemStore(Protocol):
+    """A metadata backend. Every method is safe to call from several threads.
+
+    Errors are those of ``catalogue.domain.errors``; each carries ``key=(pk, sk)`` of the item
+    whose condition failed. Backend exceptions never escape.
+    """
+
+    backend: str
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        """Return the item (with ``rev``) or None. Strongly consistent."""
+        ...
+
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item]:
+        """Return the items that exist among ``keys``, in the order of ``keys``."""
+        ...
+
+    def write(self, op: Op) -> None:
+        """Apply one operation; raises as the operation's docstring says."""
+        ...
+
+    def transact(self, ops: Sequence[Op]) -> None:
+        """Apply all operations or none.
+
+        At most MAX_TRANSACTION_OPS operations, no two on the same (pk, sk) (ValueError
+        otherwise, before anything is written). Raises the error of the first operation, in
+        the order given, whose condition failed: AlreadyExists, NotFound or
+        PreconditionFailed, with ``key`` set.
+        """
+        ...
+
+    def query(self, query: Query, *, limit: int, cursor: str | None = None) -> Page:
+        """Return up to ``limit`` items of the partition whose sort key starts with ``prefix``.
+
+        Reads as many underlying pages as needed: items rejected by ``query.where`` do not
+        count towards ``limit``. ``next_cursor`` is None exactly when no further item matches.
+        Raises InvalidValue(field="cursor") for a cursor this store did not hand out for
+        this query.
+        """
+        ...
+
+    def search(
+        self,
+        scope: str,
+        text: str,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        where: Predicate | None = None,
+    ) -> Page:
+        """Return items of ``scope`` whose search_text holds every term of ``text``.
+
+        Order is stable across pages but backend-defined. A text with no terms matches
+        nothing. Cursor and ``where`` behave as in ``query``.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+        ...
+
+
+def search_terms(text: str) -> list[str]:
+    """Split text into search terms: casefolded, diacritics removed, unique, in order."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    seen: dict[str, None] = {}
+    for term in re.findall(r"[^\W_]+", plain):
+        seen.setdefault(term, None)
+    return list(seen)
+
+
+def query_all(store: ItemStore, query: Query, *, page_size: int = 500) -> Iterator[Item]:
+    """Yield every item of ``query``, reading every page."""
+    cursor: str | None = None
+    while True:
+        page = store.query(query, limit=page_size, cursor=cursor)
+        yield from page.items
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor

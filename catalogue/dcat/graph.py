@@ -1,0 +1,359 @@
+"""DCAT-AP 3 graphs of the catalogue and its datasets, meeting DCAT-AP-NO's stricter rules.
+
+Input is plain data, the dicts the API returns (camelCase fields of design.md's data model).
+Every node gets a stable IRI (hash IRIs instead of blank nodes) so the same input always
+serialises to the same bytes: the publishing job relies on that to publish only what changed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, SKOS
+
+from catalogue.dcat import vocabularies as vocab
+
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
+DCATAP = Namespace("http://data.europa.eu/r5r/")
+
+# Prefixes bound on every graph: Turtle and the JSON-LD context use the same short names.
+PREFIXES = {
+    "dcat": DCAT,
+    "dct": DCTERMS,
+    "foaf": FOAF,
+    "vcard": VCARD,
+    "spdx": SPDX,
+    "prov": PROV,
+    "skos": SKOS,
+    "hydra": HYDRA,
+    "xsd": XSD,
+    "dcatap": DCATAP,
+}
+
+Dataset = Mapping[str, Any]
+Distribution = Mapping[str, Any]
+Edition = Mapping[str, Any]
+# One catalogue entry: (dataset, distributions) or (dataset, distributions, editions).
+CatalogEntry = (
+    tuple[Dataset, Sequence[Distribution]]
+    | tuple[Dataset, Sequence[Distribution], Sequence[Edition]]
+)
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_EDITION_ID = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})$")
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def new_graph() -> Graph:
+    """An empty graph with the DCAT-AP prefixes bound."""
+    graph = Graph(bind_namespaces="none")
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace)
+    return graph
+
+
+def dataset_uri(base_url: str, dataset_id: str) -> str:
+    """The IRI of a dataset: its URL in the API."""
+    return f"{base_url.rstrip('/')}/datasets/{dataset_id}"
+
+
+def catalog_uri(base_url: str) -> str:
+    """The IRI of the catalogue: the URL of its feed."""
+    return f"{base_url.rstrip('/')}/catalog"
+
+
+def dataset_graph(
+    dataset: Dataset,
+    distributions: Sequence[Distribution],
+    base_url: str,
+    editions: Sequence[Edition] = (),
+) -> Graph:
+    """The DCAT description of one dataset with its distributions.
+
+    ``editions`` (``edition``, ``startTime``, ``endTime``, optional ``runId``) let a
+    distribution that names its ``edition`` point at the run that produced it.
+    """
+    graph = new_graph()
+    add_dataset(graph, dataset, distributions, base_url, editions)
+    return graph
+
+
+def catalog_graph(
+    catalog_info: Mapping[str, Any],
+    entries: Iterable[CatalogEntry],
+    base_url: str,
+    page: Mapping[str, str | None] | None = None,
+) -> Graph:
+    """The ``dcat:Catalog`` of the given datasets, with a Hydra view when ``page`` is given.
+
+    ``catalog_info`` holds ``title``, ``description``, ``publisher {name, uri?}``,
+    ``contactPoint {name, email}``, ``language``, ``homepage`` and optionally ``modified``
+    (default: the latest ``modified`` of the datasets) and ``license``.
+    ``page`` holds the URLs ``self``, ``first``, ``next``, ``previous``, ``last`` (any may be
+    None) and optionally ``totalItems``.
+    """
+    graph = new_graph()
+    catalog = URIRef(catalog_uri(base_url))
+    tag = vocab.language_tag(catalog_info.get("language"))
+    graph.add((catalog, RDF.type, DCAT.Catalog))
+    _add_text(graph, catalog, DCTERMS.title, catalog_info.get("title"), tag)
+    _add_text(graph, catalog, DCTERMS.description, catalog_info.get("description"), tag)
+    publisher = catalog_info.get("publisher") or {}
+    if publisher:
+        agent = _add_agent(graph, base_url, publisher.get("uri") or publisher.get("name"))
+        if publisher.get("name"):
+            graph.set((agent, FOAF.name, Literal(publisher["name"])))
+        graph.add((catalog, DCTERMS.publisher, agent))
+    _add_contact_point(graph, catalog, catalog_info.get("contactPoint"))
+    _add_language(graph, catalog, catalog_info.get("language"))
+    if vocab.is_iri(catalog_info.get("homepage")):
+        homepage = URIRef(catalog_info["homepage"])
+        graph.add((catalog, FOAF.homepage, homepage))
+        graph.add((homepage, RDF.type, FOAF.Document))
+    theme_scheme = URIRef(vocab.DATA_THEME_SCHEME)
+    graph.add((catalog, DCAT.themeTaxonomy, theme_scheme))
+    graph.add((theme_scheme, RDF.type, SKOS.ConceptScheme))
+    _add_license(graph, catalog, catalog_info.get("license"))
+
+    latest = catalog_info.get("modified")
+    for entry in entries:
+        dataset = entry[0]
+        editions = entry[2] if len(entry) > 2 else ()  # type: ignore[misc]
+        node = add_dataset(graph, dataset, entry[1], base_url, editions)
+        graph.add((catalog, DCAT.dataset, node))
+        if not catalog_info.get("modified") and dataset.get("modified"):
+            latest = max(latest or "", dataset["modified"])
+    _add_time(graph, catalog, DCTERMS.modified, latest)
+    if page:
+        add_page_view(graph, catalog, page)
+    return graph
+
+
+def add_page_view(graph: Graph, collection: URIRef, page: Mapping[str, Any]) -> None:
+    """Add a Hydra ``PartialCollectionView`` of ``collection`` with the given page links."""
+    view = URIRef(page.get("self") or f"{collection}#page")
+    graph.add((collection, HYDRA.view, view))
+    graph.add((view, RDF.type, HYDRA.PartialCollectionView))
+    for name in ("first", "next", "previous", "last"):
+        if page.get(name):
+            graph.add((view, HYDRA[name], URIRef(page[name])))
+    if page.get("totalItems") is not None:
+        graph.add((collection, RDF.type, HYDRA.Collection))
+        graph.add((collection, HYDRA.totalItems, Literal(page["totalItems"], datatype=XSD.integer)))
+
+
+def add_dataset(
+    graph: Graph,
+    dataset: Dataset,
+    distributions: Sequence[Distribution],
+    base_url: str,
+    editions: Sequence[Edition] = (),
+) -> URIRef:
+    """Add one ``dcat:Dataset`` with its distributions to ``graph``; returns its node."""
+    base_url = base_url.rstrip("/")
+    node = URIRef(dataset_uri(base_url, dataset["id"]))
+    tag = vocab.language_tag(dataset.get("language"))
+    graph.add((node, RDF.type, DCAT.Dataset))
+    graph.add((node, DCTERMS.identifier, Literal(dataset["id"])))
+    _add_text(graph, node, DCTERMS.title, dataset.get("title"), tag)
+    _add_text(graph, node, DCTERMS.description, dataset.get("description"), tag)
+    if dataset.get("publisher"):
+        graph.add((node, DCTERMS.publisher, _add_agent(graph, base_url, dataset["publisher"])))
+    _add_contact_point(graph, node, dataset.get("contactPoint"))
+    for theme in dataset.get("themes") or ():
+        iri = vocab.theme_iri(theme)
+        if iri:
+            graph.add((node, DCAT.theme, URIRef(iri)))
+            graph.add((URIRef(iri), RDF.type, SKOS.Concept))
+            graph.add((URIRef(iri), SKOS.inScheme, URIRef(vocab.DATA_THEME_SCHEME)))
+    for keyword in dataset.get("keywords") or ():
+        graph.add((node, DCAT.keyword, Literal(keyword, lang=tag)))
+    access = vocab.access_right_iri(dataset.get("accessRights") or "")
+    if access:
+        graph.add((node, DCTERMS.accessRights, URIRef(access)))
+        graph.add((URIRef(access), RDF.type, DCTERMS.RightsStatement))
+    _add_license(graph, node, dataset.get("license"))
+    _add_temporal(graph, node, dataset.get("temporal"))
+    if vocab.is_iri(dataset.get("spatial")):
+        # DCAT-AP-NO wants a place IRI (e.g. a Geonorge or GeoNames IRI); free text has no
+        # faithful rendering, so it is left out rather than made up.
+        spatial = URIRef(dataset["spatial"])
+        graph.add((node, DCTERMS.spatial, spatial))
+        graph.add((spatial, RDF.type, DCTERMS.Location))
+    frequency = vocab.frequency_iri(dataset.get("accrualPeriodicity") or "")
+    if frequency:
+        graph.add((node, DCTERMS.accrualPeriodicity, URIRef(frequency)))
+        graph.add((URIRef(frequency), RDF.type, DCTERMS.Frequency))
+    _add_language(graph, node, dataset.get("language"))
+    for standard in dataset.get("conformsTo") or ():
+        if vocab.is_iri(standard):
+            graph.add((node, DCTERMS.conformsTo, URIRef(standard)))
+            graph.add((URIRef(standard), RDF.type, DCTERMS.Standard))
+    for source_id in dataset.get("wasDerivedFrom") or ():
+        source = URIRef(dataset_uri(base_url, source_id))
+        graph.add((node, DCTERMS.source, source))
+        graph.add((node, PROV.wasDerivedFrom, source))
+    _add_time(graph, node, DCTERMS.issued, dataset.get("created"))
+    _add_time(graph, node, DCTERMS.modified, dataset.get("modified"))
+
+    runs = {e["edition"]: e["runId"] for e in editions if e.get("runId")}
+    if runs:
+        # The dataset as it now stands was generated by the run of its latest edition.
+        graph.add((node, PROV.wasGeneratedBy, _add_run(graph, base_url, runs[max(runs)])))
+    for distribution in distributions:
+        child = _add_distribution(graph, node, dataset, distribution)
+        graph.add((node, DCAT.distribution, child))
+        run_id = runs.get(distribution.get("edition") or "")
+        if run_id:
+            graph.add((child, PROV.wasGeneratedBy, _add_run(graph, base_url, run_id)))
+    return node
+
+
+def _add_distribution(
+    graph: Graph,
+    dataset_node: URIRef,
+    dataset: Dataset,
+    distribution: Distribution,
+) -> URIRef:
+    """Add one ``dcat:Distribution``; returns its node."""
+    if distribution.get("version") and distribution.get("edition"):
+        path = (
+            f"/versions/{distribution['version']}/editions/{distribution['edition']}"
+            f"/distributions/{distribution['id']}"
+        )
+    else:
+        path = f"/distributions/{distribution['id']}"
+    node = URIRef(f"{dataset_node}{path}")
+    graph.add((node, RDF.type, DCAT.Distribution))
+    graph.add((node, DCTERMS.identifier, Literal(str(distribution["id"]))))
+    download = distribution.get("downloadURL")
+    # dcat:accessURL is mandatory; without one, the distribution's own page gives access.
+    access = distribution.get("accessURL") or download or str(node)
+    graph.add((node, DCAT.accessURL, URIRef(access)))
+    if download:
+        graph.add((node, DCAT.downloadURL, URIRef(download)))
+    filenames = distribution.get("filenames") or ()
+    if filenames:
+        tag = vocab.language_tag(dataset.get("language"))
+        graph.add((node, DCTERMS.title, Literal(", ".join(filenames), lang=tag)))
+    media_type = distribution.get("mediaType")
+    if not media_type and distribution.get("format"):
+        media_type = vocab.MEDIA_TYPES_BY_FILE_TYPE.get(str(distribution["format"]).upper())
+    file_type = vocab.file_type_iri(distribution.get("format"), media_type)
+    if file_type:
+        graph.add((node, DCTERMS.format, URIRef(file_type)))
+        graph.add((URIRef(file_type), RDF.type, DCTERMS.MediaTypeOrExtent))
+    media_iri = vocab.media_type_iri(media_type)
+    if media_iri:
+        graph.add((node, DCAT.mediaType, URIRef(media_iri)))
+        graph.add((URIRef(media_iri), RDF.type, DCTERMS.MediaType))
+    if distribution.get("byteSize") is not None:
+        size = Literal(int(distribution["byteSize"]), datatype=XSD.nonNegativeInteger)
+        graph.add((node, DCAT.byteSize, size))
+    if distribution.get("checksum"):
+        checksum = URIRef(f"{node}#checksum")
+        graph.add((node, SPDX.checksum, checksum))
+        graph.add((checksum, RDF.type, SPDX.Checksum))
+        graph.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
+        graph.add((SPDX.checksumAlgorithm_sha256, RDF.type, SPDX.ChecksumAlgorithm))
+        value = Literal(str(distribution["checksum"]).lower(), datatype=XSD.hexBinary)
+        graph.add((checksum, SPDX.checksumValue, value))
+    _add_license(graph, node, dataset.get("license"))
+    modified = distribution.get("modified") or _edition_time(distribution.get("edition"))
+    _add_time(graph, node, DCTERMS.modified, modified or dataset.get("modified"))
+    return node
+
+
+def _add_run(graph: Graph, base_url: str, run_id: str) -> URIRef:
+    """Add the ``prov:Activity`` of a pipeline run; returns its node."""
+    run = URIRef(f"{base_url}/runs/{run_id}")
+    graph.add((run, RDF.type, PROV.Activity))
+    graph.add((run, DCTERMS.identifier, Literal(run_id)))
+    return run
+
+
+def _add_agent(graph: Graph, base_url: str, publisher: str) -> URIRef:
+    """Add a ``foaf:Agent`` for a publisher given as an IRI or a name; returns its node."""
+    if vocab.is_iri(publisher):
+        agent = URIRef(publisher)
+        name = publisher.rstrip("/").rsplit("/", 1)[-1]
+    else:
+        slug = _NOT_SLUG.sub("-", publisher.lower()).strip("-") or "publisher"
+        agent = URIRef(f"{base_url.rstrip('/')}/publishers/{slug}")
+        name = publisher
+    graph.add((agent, RDF.type, FOAF.Agent))
+    graph.add((agent, RDF.type, FOAF.Organization))
+    if (agent, FOAF.name, None) not in graph:
+        graph.add((agent, FOAF.name, Literal(name)))
+    return agent
+
+
+def _add_contact_point(graph: Graph, subject: URIRef, contact: Mapping[str, Any] | None) -> None:
+    """Add a ``vcard:Kind`` contact point (an Organization, as DCAT-AP-NO asks)."""
+    if not contact or not (contact.get("name") or contact.get("email")):
+        return
+    node = URIRef(f"{subject}#contactPoint")
+    graph.add((subject, DCAT.contactPoint, node))
+    graph.add((node, RDF.type, VCARD.Kind))
+    graph.add((node, RDF.type, VCARD.Organization))
+    if contact.get("name"):
+        graph.add((node, VCARD.fn, Literal(contact["name"])))
+    if contact.get("email"):
+        graph.add((node, VCARD.hasEmail, URIRef(f"mailto:{contact['email']}")))
+    if vocab.is_iri(contact.get("url")):
+        graph.add((node, VCARD.hasURL, URIRef(contact["url"])))
+
+
+def _add_text(graph: Graph, subject: URIRef, predicate: URIRef, text: Any, tag: str) -> None:
+    """Add a language-tagged literal (DCAT-AP-NO wants rdf:langString) if there is text."""
+    if isinstance(text, str) and text.strip():
+        graph.add((subject, predicate, Literal(text, lang=tag)))
+
+
+def _add_language(graph: Graph, subject: URIRef, language: str | None) -> None:
+    """Add ``dct:language`` as an EU Language IRI typed ``dct:LinguisticSystem``."""
+    iri = vocab.language_iri(language) if language else None
+    if iri:
+        graph.add((subject, DCTERMS.language, URIRef(iri)))
+        graph.add((URIRef(iri), RDF.type, DCTERMS.LinguisticSystem))
+
+
+def _add_license(graph: Graph, subject: URIRef, license_iri: str | None) -> None:
+    """Add ``dct:license`` typed ``dct:LicenseDocument`` if it is an IRI."""
+    if vocab.is_iri(license_iri):
+        graph.add((subject, DCTERMS.license, URIRef(license_iri)))  # type: ignore[arg-type]
+        graph.add((URIRef(license_iri), RDF.type, DCTERMS.LicenseDocument))  # type: ignore[arg-type]
+
+
+def _add_temporal(graph: Graph, subject: URIRef, temporal: Mapping[str, Any] | None) -> None:
+    """Add ``dct:temporal`` as a ``dct:PeriodOfTime`` with ``dcat:startDate``/``endDate``."""
+    if not temporal or not (temporal.get("start") or temporal.get("end")):
+        return
+    period = URIRef(f"{subject}#temporal")
+    graph.add((subject, DCTERMS.temporal, period))
+    graph.add((period, RDF.type, DCTERMS.PeriodOfTime))
+    _add_time(graph, period, DCAT.startDate, temporal.get("start"))
+    _add_time(graph, period, DCAT.endDate, temporal.get("end"))
+
+
+def _add_time(graph: Graph, subject: URIRef, predicate: URIRef, value: str | None) -> None:
+    """Add an ``xsd:date`` or ``xsd:dateTime`` literal, kept in its ISO 8601 form."""
+    if not value:
+        return
+    datatype = XSD.date if _DATE.match(value) else XSD.dateTime
+    # normalize=False keeps the lexical form as given (``Z``, not ``+00:00``).
+    graph.add((subject, predicate, Literal(value, datatype=datatype, normalize=False)))
+
+
+def _edition_time(edition: str | None) -> str | None:
+    """The UTC timestamp (ISO 8601) an edition id ``YYYYMMDDTHHMMSS`` stands for."""
+    match = _EDITION_ID.match(edition or "")
+    if not match:
+        return None
+    year, month, day, hour, minute, second = match.groups()
+    return f"{year}-{month}-{day}T{hour}:{minute}:{second}Z"

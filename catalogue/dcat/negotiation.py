@@ -1,0 +1,114 @@
+"""Choose the RDF format of a response from ``?format=`` and the ``Accept`` header.
+
+Free of rdflib: the API can negotiate before it decides to build a graph.
+"""
+
+from __future__ import annotations
+
+from catalogue.dcat.serialization import JSON_LD, MEDIA_TYPES, RDF_XML, TURTLE
+from catalogue.domain.errors import DomainError
+
+# ``?format=`` values, by the names people use for each syntax.
+FORMAT_NAMES = {
+    "jsonld": JSON_LD,
+    "json-ld": JSON_LD,
+    "ttl": TURTLE,
+    "turtle": TURTLE,
+    "rdf": RDF_XML,
+    "xml": RDF_XML,
+    "rdfxml": RDF_XML,
+    "rdf-xml": RDF_XML,
+    "rdf+xml": RDF_XML,
+}
+FORMATS_BY_MEDIA_TYPE = {media_type: rdf_format for rdf_format, media_type in MEDIA_TYPES.items()}
+# Server preference among equally acceptable types: JSON-LD is the default.
+PREFERENCE = (JSON_LD, TURTLE, RDF_XML)
+
+
+class NotAcceptable(DomainError):
+    """The client asked for a representation Brygge cannot produce (HTTP 406)."""
+
+    def __init__(self, message: str) -> None:
+        supported = ", ".join(MEDIA_TYPES.values())
+        super().__init__(f"{message}; supported: {supported}", field="format")
+
+
+def negotiate(
+    accept_header: str | None, format_param: str | None = None, *, default: str | None = JSON_LD
+) -> tuple[str, str] | None:
+    """Return ``(rdflib format, media type)`` for a request, or None if it wants no RDF.
+
+    ``?format=`` wins over ``Accept``; it takes a name (``jsonld``, ``ttl``, ``rdf``) or a
+    media type. A missing ``Accept`` or ``*/*`` gives ``default`` (None: the caller's own
+    representation, such as plain JSON); ``application/json`` matches ``default`` as well.
+    None is also returned when ``Accept`` names only types that are neither RDF nor JSON
+    (``text/html``): ``GET /datasets/{id}`` may then answer plain JSON, ``GET /catalog`` 406.
+
+    Raises NotAcceptable for an unknown ``?format=``.
+    """
+    if format_param:
+        name = format_param.strip().lower()
+        rdf_format = FORMAT_NAMES.get(name) or FORMATS_BY_MEDIA_TYPE.get(name)
+        if rdf_format is None:
+            raise NotAcceptable(f"format {format_param!r} is not supported")
+        return rdf_format, MEDIA_TYPES[rdf_format]
+    ranges = _media_ranges(accept_header or "")
+    if not ranges:
+        return _choice(default)
+    best: tuple[float, int, int, str | None] | None = None
+    for position, (media_range, quality) in enumerate(ranges):
+        if quality <= 0:
+            continue
+        for rdf_format in _matching(media_range, default):
+            # Highest q first, then the most specific range, then the client's own order.
+            rank = (quality, _specificity(media_range), -position, rdf_format)
+            if best is None or rank[:3] > best[:3]:
+                best = rank
+    if best is None:
+        return None
+    # A range matched several formats (``*/*``, ``application/*``): ours first.
+    return _choice(best[3])
+
+
+def _choice(rdf_format: str | None) -> tuple[str, str] | None:
+    return (rdf_format, MEDIA_TYPES[rdf_format]) if rdf_format else None
+
+
+def _matching(media_range: str, default: str | None) -> list[str | None]:
+    """The formats a media range accepts, in server preference order."""
+    if media_range == "*/*":
+        return [default]
+    if media_range == "application/json":
+        # JSON-LD is JSON; where the default is the caller's own JSON, that is what it wants.
+        return [default]
+    if media_range.endswith("/*"):
+        kind = media_range.removesuffix("/*")
+        return [f for f in PREFERENCE if MEDIA_TYPES[f].startswith(kind + "/")][:1]
+    rdf_format = FORMATS_BY_MEDIA_TYPE.get(media_range)
+    return [rdf_format] if rdf_format else []
+
+
+def _specificity(media_range: str) -> int:
+    if media_range == "*/*":
+        return 0
+    return 1 if media_range.endswith("/*") else 2
+
+
+def _media_ranges(header: str) -> list[tuple[str, float]]:
+    """Parse an ``Accept`` header into ``(media range, q)`` pairs; bad q counts as 0."""
+    ranges = []
+    for part in header.split(","):
+        fields = [field.strip() for field in part.split(";")]
+        media_range = fields[0].lower()
+        if "/" not in media_range:
+            continue
+        quality = 1.0
+        for parameter in fields[1:]:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    quality = 0.0
+        ranges.append((media_range, quality))
+    return ranges

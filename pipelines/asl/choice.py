@@ -1,0 +1,198 @@
+"""Choice rules: comparison operators, their ``*Path`` variants, ``And``/``Or``/``Not``."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pipelines.asl import paths
+from pipelines.asl.errors import NoChoiceMatched, Runtime
+
+_TIMESTAMP = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """``Variable`` compared by ``operator`` (e.g. ``NumericLessThanPath``) with ``operand``."""
+
+    variable: str
+    operator: str
+    operand: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Combination:
+    """``And``/``Or`` over several rules, or ``Not`` over one."""
+
+    kind: str
+    rules: tuple[Rule, ...]
+
+
+Rule = Comparison | Combination
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceRule:
+    """A top-level rule of a Choice state and the state it leads to."""
+
+    rule: Rule
+    next: str
+
+
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is a JSON number (a bool is not)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_timestamp(value: Any) -> bool:
+    """Whether ``value`` is an RFC 3339 timestamp string such as ``2024-01-31T12:00:00Z``."""
+    return isinstance(value, str) and _TIMESTAMP.match(value) is not None
+
+
+def parse_timestamp(value: str) -> datetime:
+    """Parse an RFC 3339 timestamp (callers check ``is_timestamp`` first)."""
+    return datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+
+
+@functools.lru_cache(maxsize=512)
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    """Compile a StringMatches pattern: ``*`` is any text, ``\\*`` and ``\\\\`` are literal."""
+    parts: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            parts.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        parts.append(".*" if char == "*" else re.escape(char))
+        i += 1
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def _string(compare: Callable[[str, str], bool]) -> Callable[[Any, Any], bool]:
+    return lambda a, b: isinstance(a, str) and isinstance(b, str) and compare(a, b)
+
+
+def _numeric(compare: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    return lambda a, b: is_number(a) and is_number(b) and compare(a, b)
+
+
+def _timestamp(compare: Callable[[datetime, datetime], bool]) -> Callable[[Any, Any], bool]:
+    def test(a: Any, b: Any) -> bool:
+        if not (is_timestamp(a) and is_timestamp(b)):
+            return False
+        return compare(parse_timestamp(a), parse_timestamp(b))
+
+    return test
+
+
+def _is_type(check: Callable[[Any], bool]) -> Callable[[Any, Any], bool]:
+    return lambda a, expected: check(a) is expected
+
+
+_EQ: Callable[[Any, Any], bool] = lambda a, b: a == b  # noqa: E731 - a table of one-liners
+_LT: Callable[[Any, Any], bool] = lambda a, b: a < b  # noqa: E731
+_GT: Callable[[Any, Any], bool] = lambda a, b: a > b  # noqa: E731
+_LE: Callable[[Any, Any], bool] = lambda a, b: a <= b  # noqa: E731
+_GE: Callable[[Any, Any], bool] = lambda a, b: a >= b  # noqa: E731
+
+# Operator name -> test(variable value, operand value). A type mismatch is False, not an error.
+OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "StringEquals": _string(_EQ),
+    "StringLessThan": _string(_LT),
+    "StringGreaterThan": _string(_GT),
+    "StringLessThanEquals": _string(_LE),
+    "StringGreaterThanEquals": _string(_GE),
+    "StringMatches": _string(lambda a, b: _wildcard(b).fullmatch(a) is not None),
+    "NumericEquals": _numeric(_EQ),
+    "NumericLessThan": _numeric(_LT),
+    "NumericGreaterThan": _numeric(_GT),
+    "NumericLessThanEquals": _numeric(_LE),
+    "NumericGreaterThanEquals": _numeric(_GE),
+    "BooleanEquals": lambda a, b: isinstance(a, bool) and isinstance(b, bool) and a is b,
+    "TimestampEquals": _timestamp(_EQ),
+    "TimestampLessThan": _timestamp(_LT),
+    "TimestampGreaterThan": _timestamp(_GT),
+    "TimestampLessThanEquals": _timestamp(_LE),
+    "TimestampGreaterThanEquals": _timestamp(_GE),
+    "IsNull": _is_type(lambda a: a is None),
+    "IsNumeric": _is_type(is_number),
+    "IsString": _is_type(lambda a: isinstance(a, str)),
+    "IsBoolean": _is_type(lambda a: isinstance(a, bool)),
+    "IsTimestamp": _is_type(is_timestamp),
+}
+PATH_OPERATORS = frozenset(
+    f"{name}Path" for name in OPERATORS if not name.startswith("Is") and name != "StringMatches"
+)
+ALL_OPERATORS = frozenset(OPERATORS) | PATH_OPERATORS | {"IsPresent"}
+
+
+def matches(rule: Rule, document: Any, context: paths.ContextFactory) -> bool:
+    """Evaluate a rule on the state's effective input.
+
+    Raises Runtime when ``Variable`` (or a ``*Path`` operand) finds nothing, except for
+    ``IsPresent``, which exists to test exactly that.
+    """
+    if isinstance(rule, Combination):
+        if rule.kind == "And":
+            return all(matches(sub, document, context) for sub in rule.rules)
+        if rule.kind == "Or":
+            return any(matches(sub, document, context) for sub in rule.rules)
+        return not matches(rule.rules[0], document, context)
+    if rule.operator == "IsPresent":
+        try:
+            found = _lookup(rule.variable, document, context)
+        except paths.PathError:
+            return rule.operand is False
+        is_present = not (isinstance(found, list) and found == [] and _is_indefinite(rule.variable))
+        return is_present is rule.operand
+    value = _required(rule.variable, document, context)
+    operator, operand = rule.operator, rule.operand
+    if operator in PATH_OPERATORS:
+        operator = operator[: -len("Path")]
+        operand = _required(operand, document, context)
+    return OPERATORS[operator](value, operand)
+
+
+def _is_indefinite(path: str) -> bool:
+    return not paths.compile_path(path).is_definite
+
+
+def _lookup(path: str, document: Any, context: paths.ContextFactory) -> Any:
+    return paths.evaluate(path, context() if path.startswith("$$") else document)
+
+
+def _required(path: str, document: Any, context: paths.ContextFactory) -> Any:
+    try:
+        return _lookup(path, document, context)
+    except paths.PathError:
+        raise Runtime(
+            f"Invalid path '{path}': The choice state's condition path references an invalid "
+            f"value. (input {paths.to_json(document)})"
+        ) from None
+
+
+def choose(
+    choices: tuple[ChoiceRule, ...],
+    default: str | None,
+    document: Any,
+    context: paths.ContextFactory,
+    state_name: str,
+) -> str:
+    """Return the name of the next state: the first matching rule's, else ``default``.
+
+    Raises NoChoiceMatched when nothing matches and there is no default.
+    """
+    for choice in choices:
+        if matches(choice.rule, document, context):
+            return choice.next
+    if default is None:
+        raise NoChoiceMatched(f"No Matches! (state {state_name})")
+    return default

@@ -1,0 +1,83 @@
+"""Named failures of the Amazon States Language engine, with their AWS error names."""
+
+from __future__ import annotations
+
+
+class StatesError(Exception):
+    """A failure that a state machine can retry or catch by its ``error`` name.
+
+    ``error`` is the name a Retrier's or Catcher's ``ErrorEquals`` matches against;
+    ``cause`` is the human-readable explanation, as in the AWS execution history.
+    """
+
+    error: str = "States.TaskFailed"
+
+    def __init__(self, error: str, cause: str = "") -> None:
+        super().__init__(f"{error}: {cause}" if cause else error)
+        self.error = error
+        self.cause = cause
+
+
+class _NamedStatesError(StatesError):
+    """A StatesError whose error name is fixed by its class."""
+
+    name = "States.TaskFailed"
+
+    def __init__(self, cause: str = "") -> None:
+        super().__init__(self.name, cause)
+
+
+class TaskFailed(_NamedStatesError):
+    """``States.TaskFailed``: a Task failed for a reason without a more specific name."""
+
+    name = "States.TaskFailed"
+
+
+class Timeout(_NamedStatesError):
+    """``States.Timeout``: a Task ran longer than its ``TimeoutSeconds``."""
+
+    name = "States.Timeout"
+
+
+class Runtime(_NamedStatesError):
+    """``States.Runtime``: the engine could not process the data; never retried nor caught."""
+
+    name = "States.Runtime"
+
+
+class NoChoiceMatched(_NamedStatesError):
+    """``States.NoChoiceMatched``: no Choice rule matched and there is no ``Default``."""
+
+    name = "States.NoChoiceMatched"
+
+
+class ParameterPathFailure(_NamedStatesError):
+    """``States.ParameterPathFailure``: a ``.$`` field of a payload template found nothing."""
+
+    name = "States.ParameterPathFailure"
+
+
+class ResultPathMatchFailure(_NamedStatesError):
+    """``States.ResultPathMatchFailure``: ``ResultPath`` cannot be applied to the input."""
+
+    name = "States.ResultPathMatchFailure"
+
+
+class IntrinsicFailure(_NamedStatesError):
+    """``States.IntrinsicFailure``: an intrinsic function failed on its arguments."""
+
+    name = "States.IntrinsicFailure"
+
+
+class BranchFailed(_NamedStatesError):
+    """``States.BranchFailed``: a branch of a Parallel state failed."""
+
+    name = "States.BranchFailed"
+
+
+class ValidationError(ValueError):
+    """A state machine definition is invalid; ``messages`` each name a state and a field."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__("; ".join(messages))
+        self.messages = list(messages)

@@ -1,0 +1,404 @@
+"""Intrinsic functions (``States.Format(...)`` and friends) for ``.$`` fields."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+import random as random_module
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines.asl.errors import IntrinsicFailure
+
+Resolver = Callable[[str], Any]
+
+# AWS caps: arrays made by intrinsics hold at most 1,000 items; base64 input 10,000 characters.
+_MAX_ARRAY = 1000
+_MAX_BASE64 = 10000
+_ESCAPED_OPEN, _ESCAPED_CLOSE = "\ue000", "\ue001"
+_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
+
+
+class IntrinsicSyntaxError(ValueError):
+    """An intrinsic function call is malformed or names an unknown function."""
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """A literal argument; strings keep escaped braces as private characters for Format."""
+
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class PathArgument:
+    """A ``$`` or ``$$`` path argument, resolved when the call is evaluated."""
+
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A call ``States.<name>(arguments...)``."""
+
+    name: str
+    arguments: tuple[Literal | PathArgument | Call, ...]
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.position = 0
+
+    def fail(self, reason: str) -> IntrinsicSyntaxError:
+        return IntrinsicSyntaxError(f"{reason} at position {self.position} of {self.text!r}")
+
+    def skip_space(self) -> None:
+        while self.position < len(self.text) and self.text[self.position] == " ":
+            self.position += 1
+
+    def call(self) -> Call:
+        match = re.compile(r"States\.([A-Za-z0-9]+)\(").match(self.text, self.position)
+        if match is None:
+            raise self.fail("expected States.<Function>(")
+        name = match.group(1)
+        if name not in FUNCTIONS:
+            raise self.fail(f"unknown intrinsic function States.{name}")
+        self.position = match.end()
+        arguments: list[Literal | PathArgument | Call] = []
+        self.skip_space()
+        if self.peek() == ")":
+            self.position += 1
+            return Call(name, tuple(arguments))
+        while True:
+            self.skip_space()
+            arguments.append(self.argument())
+            self.skip_space()
+            char = self.peek()
+            self.position += 1
+            if char == ")":
+                return Call(name, tuple(arguments))
+            if char != ",":
+                raise self.fail("expected ',' or ')'")
+
+    def peek(self) -> str:
+        return self.text[self.position] if self.position < len(self.text) else ""
+
+    def argument(self) -> Literal | PathArgument | Call:
+        char = self.peek()
+        if char == "'":
+            return Literal(self.string())
+        if char == "$":
+            return PathArgument(self.path())
+        if self.text.startswith("States.", self.position):
+            return self.call()
+        for word, value in (("true", True), ("false", False), ("null", None)):
+            if self.text.startswith(word, self.position):
+                self.position += len(word)
+                return Literal(value)
+        match = _NUMBER.match(self.text, self.position)
+        if match is None:
+            raise self.fail("expected an argument")
+        self.position = match.end()
+        return Literal(json.loads(match.group(0)))
+
+    def string(self) -> str:
+        self.position += 1
+        chars: list[str] = []
+        while self.position < len(self.text):
+            char = self.text[self.position]
+            if char == "\\" and self.position + 1 < len(self.text):
+                escaped = self.text[self.position + 1]
+                chars.append({"{": _ESCAPED_OPEN, "}": _ESCAPED_CLOSE}.get(escaped, escaped))
+                self.position += 2
+                continue
+            if char == "'":
+                self.position += 1
+                return "".join(chars)
+            chars.append(char)
+            self.position += 1
+        raise self.fail("unterminated string")
+
+    def path(self) -> str:
+        start, depth = self.position, 0
+        while self.position < len(self.text):
+            char = self.text[self.position]
+            if char in "[(":
+                depth += 1
+            elif char in "])":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif char == "," and depth == 0:
+                break
+            self.position += 1
+        return self.text[start : self.position].strip()
+
+
+@functools.lru_cache(maxsize=1024)
+def parse(text: str) -> Call:
+    """Parse an intrinsic function call; raises IntrinsicSyntaxError when malformed."""
+    parser = _Parser(text.strip())
+    call = parser.call()
+    if parser.position != len(parser.text):
+        raise parser.fail("unexpected text after the call")
+    arity = _ARITY[call.name]
+    if not arity[0] <= len(call.arguments) <= arity[1]:
+        raise IntrinsicSyntaxError(
+            f"States.{call.name} takes {arity[0]}..{arity[1]} arguments, got {len(call.arguments)}"
+        )
+    return call
+
+
+def evaluate(text: str, resolve: Resolver, random: random_module.Random | None = None) -> Any:
+    """Evaluate an intrinsic function call; ``resolve`` gives the value of a path argument.
+
+    Raises IntrinsicFailure when the call is malformed or its arguments are wrong.
+    ``resolve`` raises its own error (a missing path) unchanged.
+    """
+    try:
+        call = parse(text)
+    except IntrinsicSyntaxError as exc:
+        raise IntrinsicFailure(str(exc)) from None
+    return _restore(_evaluate(call, resolve, random or _default_random))
+
+
+_default_random = random_module.Random()
+
+
+def _restore(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace(_ESCAPED_OPEN, "{").replace(_ESCAPED_CLOSE, "}")
+    return value
+
+
+def _evaluate(call: Call, resolve: Resolver, random: random_module.Random) -> Any:
+    values: list[Any] = []
+    for argument in call.arguments:
+        if isinstance(argument, Literal):
+            values.append(argument.value)
+        elif isinstance(argument, PathArgument):
+            values.append(resolve(argument.path))
+        else:
+            values.append(_restore(_evaluate(argument, resolve, random)))
+    try:
+        return FUNCTIONS[call.name](random, *values)
+    except IntrinsicFailure:
+        raise
+    except (TypeError, ValueError, IndexError, KeyError, UnicodeError) as exc:
+        raise IntrinsicFailure(f"States.{call.name}: {exc}") from None
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _integer(value: Any, what: str) -> int:
+    if _is_integer(value):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise TypeError(f"{what} must be an integer, got {json.dumps(value)}")
+
+
+def _array(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError(f"{what} must be an array, got {json.dumps(value)}")
+    return value
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a string, got {json.dumps(value)}")
+    return value
+
+
+def _format_value(value: Any) -> str:
+    """Render a value as States.Format does: strings raw, objects as ``{key=value, ...}``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "[" + ", ".join(_format_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_format_value(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value)
+
+
+def _format(random: random_module.Random, template: Any, *values: Any) -> str:
+    pieces = _text(template, "the template").split("{}")
+    if len(pieces) - 1 != len(values):
+        raise ValueError(f"the template has {len(pieces) - 1} placeholders, got {len(values)}")
+    rendered = [pieces[0]]
+    for value, piece in zip(values, pieces[1:], strict=True):
+        rendered.append(_format_value(value))
+        rendered.append(piece)
+    return "".join(rendered)
+
+
+def _string_to_json(random: random_module.Random, text: Any) -> Any:
+    return json.loads(_text(text, "the argument"))
+
+
+def _json_to_string(random: random_module.Random, value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _make_array(random: random_module.Random, *values: Any) -> list[Any]:
+    return list(values)
+
+
+def _array_partition(random: random_module.Random, items: Any, size: Any) -> list[Any]:
+    array, chunk = _array(items, "the array"), _integer(size, "the chunk size")
+    if chunk <= 0:
+        raise ValueError("the chunk size must be positive")
+    return [array[i : i + chunk] for i in range(0, len(array), chunk)]
+
+
+def _array_contains(random: random_module.Random, items: Any, value: Any) -> bool:
+    return any(_same_json(item, value) for item in _array(items, "the array"))
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _array_range(random: random_module.Random, start: Any, end: Any, step: Any) -> list[int]:
+    first, last = _integer(start, "start"), _integer(end, "end")
+    stride = _integer(step, "step")
+    if stride == 0:
+        raise ValueError("step must not be 0")
+    values = list(range(first, last + (1 if stride > 0 else -1), stride))
+    if len(values) > _MAX_ARRAY:
+        raise ValueError(f"the range has {len(values)} items, more than {_MAX_ARRAY}")
+    return values
+
+
+def _array_get_item(random: random_module.Random, items: Any, index: Any) -> Any:
+    array, position = _array(items, "the array"), _integer(index, "the index")
+    if not 0 <= position < len(array):
+        raise IndexError(f"index {position} is outside an array of {len(array)} items")
+    return array[position]
+
+
+def _array_length(random: random_module.Random, items: Any) -> int:
+    return len(_array(items, "the argument"))
+
+
+def _array_unique(random: random_module.Random, items: Any) -> list[Any]:
+    seen: set[str] = set()
+    unique = []
+    for item in _array(items, "the argument"):
+        key = json.dumps(item, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            unique.append(item)
+    return unique
+
+
+def _math_add(random: random_module.Random, a: Any, b: Any) -> int:
+    return _integer(a, "the first number") + _integer(b, "the second number")
+
+
+def _math_random(random: random_module.Random, start: Any, end: Any, seed: Any = None) -> int:
+    low, high = _integer(start, "start"), _integer(end, "end")
+    generator = random if seed is None else random_module.Random(_integer(seed, "seed"))
+    return generator.randint(low, high)
+
+
+def _uuid(random: random_module.Random) -> str:
+    return str(uuid.UUID(int=random.getrandbits(128), version=4))
+
+
+_HASHES = {
+    "MD5": "md5",
+    "SHA-1": "sha1",
+    "SHA-256": "sha256",
+    "SHA-384": "sha384",
+    "SHA-512": "sha512",
+}
+
+
+def _hash(random: random_module.Random, data: Any, algorithm: Any) -> str:
+    name = _HASHES.get(_text(algorithm, "the algorithm"))
+    if name is None:
+        raise ValueError(f"unknown hash algorithm {algorithm!r}; use one of {sorted(_HASHES)}")
+    text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+    return hashlib.new(name, text.encode("utf-8")).hexdigest()
+
+
+def _base64_encode(random: random_module.Random, data: Any) -> str:
+    text = _text(data, "the argument")
+    if len(text) > _MAX_BASE64:
+        raise ValueError(f"the input has {len(text)} characters, more than {_MAX_BASE64}")
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def _base64_decode(random: random_module.Random, data: Any) -> str:
+    text = _text(data, "the argument")
+    if len(text) > _MAX_BASE64:
+        raise ValueError(f"the input has {len(text)} characters, more than {_MAX_BASE64}")
+    return base64.b64decode(text.encode("ascii"), validate=True).decode("utf-8")
+
+
+def _string_split(random: random_module.Random, data: Any, delimiters: Any) -> list[str]:
+    text, chars = _text(data, "the string"), _text(delimiters, "the delimiters")
+    if not chars:
+        return [text]
+    pattern = "|".join(re.escape(char) for char in chars)
+    return [part for part in re.split(pattern, text) if part]
+
+
+def _json_merge(random: random_module.Random, a: Any, b: Any, deep: Any) -> dict[str, Any]:
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        raise TypeError("both arguments must be objects")
+    if deep is not False:
+        raise ValueError("only a shallow merge (false) is supported, as on AWS")
+    return {**a, **b}
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "Format": _format,
+    "StringToJson": _string_to_json,
+    "JsonToString": _json_to_string,
+    "Array": _make_array,
+    "ArrayPartition": _array_partition,
+    "ArrayContains": _array_contains,
+    "ArrayRange": _array_range,
+    "ArrayGetItem": _array_get_item,
+    "ArrayLength": _array_length,
+    "ArrayUnique": _array_unique,
+    "MathAdd": _math_add,
+    "MathRandom": _math_random,
+    "UUID": _uuid,
+    "Hash": _hash,
+    "Base64Encode": _base64_encode,
+    "Base64Decode": _base64_decode,
+    "StringSplit": _string_split,
+    "JsonMerge": _json_merge,
+}
+
+_ARITY: dict[str, tuple[int, int]] = {
+    "Format": (1, 10_000),
+    "StringToJson": (1, 1),
+    "JsonToString": (1, 1),
+    "Array": (0, 10_000),
+    "ArrayPartition": (2, 2),
+    "ArrayContains": (2, 2),
+    "ArrayRange": (3, 3),
+    "ArrayGetItem": (2, 2),
+    "ArrayLength": (1, 1),
+    "ArrayUnique": (1, 1),
+    "MathAdd": (2, 2),
+    "MathRandom": (2, 3),
+    "UUID": (0, 0),
+    "Hash": (2, 2),
+    "Base64Encode": (1, 1),
+    "Base64Decode": (1, 1),
+    "StringSplit": (2, 2),
+    "JsonMerge": (3, 3),
+}

@@ -1,0 +1,437 @@
+"""JSONPath and the data-flow fields: InputPath, Parameters, ResultSelector, ResultPath, OutputPath.
+
+Evaluation is pure: every function returns a new document (or a part of its input, which callers
+treat as read-only) and never mutates what it was given.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from random import Random
+from typing import Any
+
+from pipelines.asl import intrinsics
+from pipelines.asl.errors import ParameterPathFailure, ResultPathMatchFailure, Runtime
+
+ContextFactory = Callable[[], Any]
+
+_NAME = re.compile(r"[^.\[\]()]+")
+_SLICE = re.compile(r"^(-?\d*):(-?\d*)(?::(-?\d+))?$")
+_FILTER_COMPARISON = re.compile(r"^(@[^\s=!<>]*)\s*(==|!=|<=|>=|<|>)\s*(.+)$")
+
+
+class PathError(ValueError):
+    """A JSONPath is malformed or found nothing; callers turn it into a named StatesError."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    kind: str  # name | index | wild | slice | union | filter
+    key: Any = None
+    is_descent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class JsonPath:
+    """A compiled JSONPath: its text, its steps and whether it names one value only."""
+
+    text: str
+    is_context: bool
+    steps: tuple[_Step, ...]
+
+    @property
+    def is_definite(self) -> bool:
+        """Whether the path selects at most one value (names and indexes only)."""
+        return all(s.kind in ("name", "index") and not s.is_descent for s in self.steps)
+
+
+def _split_bracket(text: str, start: int) -> int:
+    """Return the index of the ``]`` closing the bracket opened at ``start``."""
+    depth = 0
+    quote = ""
+    i = start
+    while i < len(text):
+        char = text[i]
+        if quote:
+            if char == "\\":
+                i += 1
+            elif char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char in "[(":
+            depth += 1
+        elif char in "])":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    raise PathError(f"unclosed bracket in {text!r}")
+
+
+def _bracket_step(body: str, is_descent: bool) -> _Step:
+    body = body.strip()
+    if body == "*":
+        return _Step("wild", None, is_descent)
+    if body.startswith("?(") and body.endswith(")"):
+        return _Step("filter", _compile_filter(body[2:-1]), is_descent)
+    if (slice_match := _SLICE.match(body)) is not None:
+        bounds = tuple(int(p) if p else None for p in slice_match.groups())
+        return _Step("slice", bounds, is_descent)
+    parts = [part.strip() for part in _split_union(body)]
+    keys: list[str | int] = []
+    for part in parts:
+        if len(part) >= 2 and part[0] == part[-1] and part[0] in "'\"":
+            keys.append(part[1:-1].replace("\\'", "'").replace('\\"', '"'))
+        elif re.fullmatch(r"-?\d+", part):
+            keys.append(int(part))
+        else:
+            raise PathError(f"invalid bracket expression [{body}]")
+    if len(keys) == 1:
+        kind = "index" if isinstance(keys[0], int) else "name"
+        return _Step(kind, keys[0], is_descent)
+    return _Step("union", tuple(keys), is_descent)
+
+
+def _split_union(body: str) -> list[str]:
+    parts, current, quote = [], "", ""
+    for char in body:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == ",":
+            parts.append(current)
+            current = ""
+            continue
+        current += char
+    parts.append(current)
+    return parts
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_path(text: str) -> JsonPath:
+    """Compile a JSONPath starting with ``$`` (the input) or ``$$`` (the context object).
+
+    Raises PathError when the text is not a JSONPath this engine understands.
+    """
+    if not isinstance(text, str) or not text.startswith("$"):
+        raise PathError(f"a path must start with '$': {text!r}")
+    is_context = text.startswith("$$")
+    i = 2 if is_context else 1
+    steps: list[_Step] = []
+    while i < len(text):
+        is_descent = False
+        if text.startswith("..", i):
+            is_descent = True
+            i += 2
+        elif text[i] == ".":
+            i += 1
+        elif text[i] != "[":
+            raise PathError(f"unexpected {text[i]!r} at position {i} of {text!r}")
+        if i < len(text) and text[i] == "[":
+            end = _split_bracket(text, i)
+            steps.append(_bracket_step(text[i + 1 : end], is_descent))
+            i = end + 1
+            continue
+        if i < len(text) and text[i] == "*":
+            steps.append(_Step("wild", None, is_descent))
+            i += 1
+            continue
+        match = _NAME.match(text, i)
+        if match is None:
+            raise PathError(f"missing name at position {i} of {text!r}")
+        steps.append(_Step("name", match.group(0), is_descent))
+        i = match.end()
+    return JsonPath(text, is_context, tuple(steps))
+
+
+def _compile_filter(expression: str) -> Callable[[Any], bool]:
+    """Compile a filter such as ``@.price < 10 && @.tag`` into a predicate."""
+    alternatives = [
+        [_compile_condition(term.strip()) for term in alternative.split("&&")]
+        for alternative in expression.split("||")
+    ]
+    return lambda item: any(all(cond(item) for cond in terms) for terms in alternatives)
+
+
+def _compile_condition(term: str) -> Callable[[Any], bool]:
+    match = _FILTER_COMPARISON.match(term)
+    if match is None:
+        if not term.startswith("@"):
+            raise PathError(f"invalid filter term {term!r}")
+        relative = compile_path("$" + term[1:])
+        return lambda item: bool(_find(relative, item))
+    relative = compile_path("$" + match.group(1)[1:])
+    operator = match.group(2)
+    literal_text = match.group(3).strip()
+    if literal_text[:1] == "'" and literal_text[-1:] == "'":
+        literal: Any = literal_text[1:-1]
+    else:
+        try:
+            literal = json.loads(literal_text)
+        except json.JSONDecodeError as exc:
+            raise PathError(f"invalid filter literal {literal_text!r}") from exc
+
+    def condition(item: Any) -> bool:
+        found = _find(relative, item)
+        if not found:
+            return False
+        value = found[0]
+        try:
+            return bool(_COMPARATORS[operator](value, literal))
+        except TypeError:
+            return False
+
+    return condition
+
+
+_COMPARATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "==": lambda a, b: (
+        (a == b and type(a) is type(b)) or (_is_number(a) and _is_number(b) and a == b)
+    ),
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _children(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, list):
+        return list(value)
+    return []
+
+
+def _descendants(value: Any) -> list[Any]:
+    """Return ``value`` and everything below it, depth first."""
+    found = [value]
+    for child in _children(value):
+        found.extend(_descendants(child))
+    return found
+
+
+def _apply_step(step: _Step, value: Any) -> list[Any]:
+    kind, key = step.kind, step.key
+    if kind == "name":
+        return [value[key]] if isinstance(value, dict) and key in value else []
+    if kind == "index":
+        if isinstance(value, list) and -len(value) <= key < len(value):
+            return [value[key]]
+        return []
+    if kind == "wild":
+        return _children(value)
+    if kind == "slice":
+        if not isinstance(value, list):
+            return []
+        start, stop, stride = key
+        return list(value[slice(start, stop, stride)])
+    if kind == "union":
+        found: list[Any] = []
+        for part in key:
+            part_kind = "index" if isinstance(part, int) else "name"
+            found.extend(_apply_step(_Step(part_kind, part), value))
+        return found
+    # filter
+    return [child for child in _children(value) if key(child)]
+
+
+def _find(path: JsonPath, document: Any) -> list[Any]:
+    current = [document]
+    for step in path.steps:
+        following: list[Any] = []
+        for value in current:
+            if step.is_descent:
+                for candidate in _descendants(value):
+                    following.extend(_apply_step(step, candidate))
+            else:
+                following.extend(_apply_step(step, value))
+        current = following
+    return current
+
+
+def evaluate(path: str, document: Any) -> Any:
+    """Evaluate a JSONPath on ``document`` (``$$`` paths are given the context object).
+
+    A definite path returns its value and raises PathError when nothing is there; any other
+    path returns the list of matches, possibly empty (as AWS's Jayway JSONPath does).
+    """
+    compiled = compile_path(path)
+    if not compiled.steps:
+        return document
+    if compiled.is_definite:
+        value = document
+        for step in compiled.steps:
+            if step.kind == "name":
+                if not isinstance(value, dict) or step.key not in value:
+                    raise PathError(f"no value at {path}")
+                value = value[step.key]
+            else:
+                if not isinstance(value, list) or not -len(value) <= step.key < len(value):
+                    raise PathError(f"no value at {path}")
+                value = value[step.key]
+        return value
+    return _find(compiled, document)
+
+
+def to_json(value: Any) -> str:
+    """Render a value as compact JSON, the way the AWS console shows data in causes."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _resolve(expression: str, document: Any, context: ContextFactory) -> Any:
+    if expression.startswith("$$"):
+        return evaluate(expression, context())
+    return evaluate(expression, document)
+
+
+def select(path: str | None, document: Any, context: ContextFactory, field: str) -> Any:
+    """Apply an ``InputPath``/``OutputPath``-style path; ``None`` selects ``{}``.
+
+    Raises Runtime when the path finds nothing, as AWS does for InputPath and OutputPath.
+    """
+    if path is None:
+        return {}
+    if path == "$":
+        return document
+    try:
+        return _resolve(path, document, context)
+    except PathError:
+        raise Runtime(
+            f"Invalid path '{path}' : No results for path: {path} "
+            f"(field {field}, input {to_json(document)})"
+        ) from None
+
+
+def value_of(
+    expression: str, document: Any, context: ContextFactory, random: Random | None = None
+) -> Any:
+    """Evaluate a ``.$`` value: an intrinsic function call or a path on input or context.
+
+    Raises PathError when a path finds nothing; intrinsic failures raise IntrinsicFailure.
+    """
+    if expression.startswith("States."):
+        return intrinsics.evaluate(
+            expression, lambda path: _resolve(path, document, context), random
+        )
+    return _resolve(expression, document, context)
+
+
+def apply_template(
+    template: Any,
+    document: Any,
+    context: ContextFactory,
+    field: str,
+    random: Random | None = None,
+) -> Any:
+    """Build a payload template (``Parameters``, ``ResultSelector``, ``ItemSelector``).
+
+    Keys ending in ``.$`` take the value of their path or intrinsic function; others are
+    copied, with nested objects and arrays built the same way.
+    Raises ParameterPathFailure when a path finds nothing.
+    """
+    if isinstance(template, dict):
+        built: dict[str, Any] = {}
+        for key, value in template.items():
+            if key.endswith(".$") and isinstance(value, str):
+                try:
+                    built[key[:-2]] = value_of(value, document, context, random)
+                except PathError:
+                    source = "context object" if value.startswith("$$") else "input"
+                    shown = context() if value.startswith("$$") else document
+                    raise ParameterPathFailure(
+                        f"The JSONPath '{value}' specified for the field '{key}' could not be "
+                        f"found in the {source} '{to_json(shown)}' (field {field})"
+                    ) from None
+            else:
+                built[key] = apply_template(value, document, context, field, random)
+        return built
+    if isinstance(template, list):
+        return [apply_template(item, document, context, field, random) for item in template]
+    return template
+
+
+def apply_result_path(path: str | None, document: Any, result: Any) -> Any:
+    """Place ``result`` into a copy of ``document`` at the reference path ``path``.
+
+    ``None`` discards the result and ``$`` replaces the document. Missing objects on the way
+    are created. Raises ResultPathMatchFailure when the way crosses a non-object.
+    """
+    if path is None:
+        return document
+    if path == "$":
+        return result
+    compiled = compile_path(path)
+    if not compiled.is_definite or compiled.is_context:
+        raise ResultPathMatchFailure(f"ResultPath {path} is not a reference path")
+    return _set_in(document, compiled.steps, result, path)
+
+
+def _set_in(document: Any, steps: tuple[_Step, ...], result: Any, path: str) -> Any:
+    step, rest = steps[0], steps[1:]
+    if step.kind == "name" and isinstance(document, dict):
+        copied = dict(document)
+        child = copied.get(step.key, {}) if rest else None
+        copied[step.key] = _set_in(child, rest, result, path) if rest else result
+        return copied
+    if (
+        step.kind == "index"
+        and isinstance(document, list)
+        and -len(document) <= step.key < len(document)
+    ):
+        items = list(document)
+        items[step.key] = _set_in(items[step.key], rest, result, path) if rest else result
+        return items
+    raise ResultPathMatchFailure(
+        f"Unable to apply ResultPath '{path}' to input '{to_json(document)}'"
+    )
+
+
+def is_reference_path(text: Any) -> bool:
+    """Whether ``text`` is a reference path: ``$`` followed by names and indexes only."""
+    if not isinstance(text, str):
+        return False
+    try:
+        compiled = compile_path(text)
+    except PathError:
+        return False
+    return compiled.is_definite and not compiled.is_context
+
+
+def template_errors(template: Any, where: str) -> list[str]:
+    """Return the problems of a payload template's ``.$`` fields (used by the validator)."""
+    problems: list[str] = []
+    if isinstance(template, dict):
+        for key, value in template.items():
+            if key.endswith(".$"):
+                problems.extend(_expression_errors(key, value, where))
+            else:
+                problems.extend(template_errors(value, where))
+    elif isinstance(template, list):
+        for item in template:
+            problems.extend(template_errors(item, where))
+    return problems
+
+
+def _expression_errors(key: str, value: Any, where: str) -> list[str]:
+    if not isinstance(value, str):
+        return [f"{where}: field '{key}' must be a path or intrinsic function string"]
+    try:
+        if value.startswith("States."):
+            intrinsics.parse(value)
+        else:
+            compile_path(value)
+    except (PathError, intrinsics.IntrinsicSyntaxError) as exc:
+        return [f"{where}: field '{key}' is not a valid path or intrinsic function ({exc})"]
+    return []

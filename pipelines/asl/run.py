@@ -1,0 +1,219 @@
+"""The run loop: move from state to state, applying Retry and Catch, and report transitions."""
+
+from __future__ import annotations
+
+import random as random_module
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from pipelines.asl import paths
+from pipelines.asl.definition import ALL_ERRORS, Catcher, Machine, Retrier, State, parse
+from pipelines.asl.errors import Runtime, StatesError
+from pipelines.asl.states import STATE_FUNCTIONS, Execution, Handler, Outcome, Scope
+
+# Only these state types take Retry and Catch; a Fail inside them is what they retry.
+_RETRYABLE_TYPES = frozenset({"Task", "Parallel", "Map"})
+# States.ALL and States.TaskFailed never match these (AWS: they end the execution).
+_UNCATCHABLE = frozenset({"States.Runtime", "States.DataLimitExceeded"})
+
+
+class Listener(Protocol):
+    """Told of every top-level transition, so a caller can persist the run's state.
+
+    States inside Parallel branches and Map iterations are not reported.
+    """
+
+    def state_entered(self, name: str, input: Any) -> None:
+        """A state starts with this raw input (the input a redrive would give it)."""
+
+    def state_exited(self, name: str, output: Any) -> None:
+        """A state ended successfully with this output."""
+
+    def task_attempt_failed(self, name: str, attempt: int, error: str, cause: str) -> None:
+        """Attempt number ``attempt`` (from 1) failed and a Retrier will try again."""
+
+    def state_failed(self, name: str, error: str, cause: str) -> None:
+        """A state failed for good; a Catch may still route the run on."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """How a run ended. ``failed_state`` names the top-level state a redrive restarts at."""
+
+    status: Literal["SUCCEEDED", "FAILED"]
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    failed_state: str | None = None
+
+
+class _Failed(Exception):
+    """Carries a StatesError out of the top-level loop with the state it happened in."""
+
+    def __init__(self, error: StatesError, state_name: str) -> None:
+        super().__init__(error.error)
+        self.error = error
+        self.state_name = state_name
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def run(
+    definition: Mapping[str, Any],
+    input: Any,
+    handlers: Mapping[str, Handler],
+    *,
+    execution_name: str = "local",
+    start_at: str | None = None,
+    listener: Listener | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], datetime] = _utc_now,
+    random: random_module.Random | None = None,
+    state_machine_name: str = "brygge",
+) -> RunResult:
+    """Run a state machine definition on ``input`` and return how it ended.
+
+    ``handlers`` maps a Task's ``Resource`` to a callable taking the effective input.
+    ``start_at`` resumes at a top-level state with that state's recorded input (redrive).
+    Wait and Retry delays call ``sleep``; times come from ``now``.
+    Raises ValidationError for an invalid definition and ValueError for an unknown
+    ``start_at``; every failure inside the run is a FAILED result, not an exception.
+    """
+    machine = parse(definition)
+    if start_at is not None and start_at not in machine.states:
+        raise ValueError(f"start_at names no top-level state: {start_at!r}")
+    execution = Execution(
+        name=execution_name,
+        state_machine_name=state_machine_name,
+        input=input,
+        start_time=now(),
+        handlers=handlers,
+        sleep=sleep,
+        now=now,
+        random=random or random_module.Random(),
+        run_machine=lambda branch, data, execution: run_machine(branch, data, execution, None),
+    )
+    try:
+        output = run_machine(machine, input, execution, listener, start_at, is_top=True)
+    except _Failed as failed:
+        return RunResult(
+            "FAILED",
+            error=failed.error.error or None,
+            cause=failed.error.cause or None,
+            failed_state=failed.state_name,
+        )
+    return RunResult("SUCCEEDED", output=output)
+
+
+def run_machine(
+    machine: Machine,
+    data: Any,
+    execution: Execution,
+    listener: Listener | None,
+    start_at: str | None = None,
+    *,
+    is_top: bool = False,
+) -> Any:
+    """Run a machine (or branch, or Map processor) from its start to its end state.
+
+    Returns the output. Raises _Failed at the top level and the bare StatesError in a
+    branch, so the enclosing Parallel or Map can retry or catch it.
+    """
+    name = start_at or machine.start_at
+    while True:
+        state = machine.states[name]
+        if listener is not None:
+            listener.state_entered(name, data)
+        try:
+            outcome = _run_state(state, data, execution, listener)
+        except StatesError as error:
+            if listener is not None:
+                listener.state_failed(name, error.error, error.cause)
+            if is_top:
+                raise _Failed(error, name) from None
+            raise
+        if listener is not None:
+            listener.state_exited(name, outcome.output)
+        if outcome.next is None:
+            return outcome.output
+        name, data = outcome.next, outcome.output
+
+
+def matches_error(error_equals: tuple[str, ...], error: str) -> bool:
+    """Whether an ``ErrorEquals`` list matches an error name.
+
+    ``States.ALL`` matches every error but States.Runtime; ``States.TaskFailed`` matches
+    every error but States.Timeout and States.Runtime.
+    """
+    if error in _UNCATCHABLE:
+        return False
+    for name in error_equals:
+        if name in (error, ALL_ERRORS):
+            return True
+        if name == "States.TaskFailed" and error != "States.Timeout":
+            return True
+    return False
+
+
+def retry_delay_s(retrier: Retrier, retry_number: int, random: random_module.Random) -> float:
+    """Seconds to wait before retry number ``retry_number`` (from 1) of a Retrier."""
+    delay = retrier.interval_seconds * retrier.backoff_rate ** (retry_number - 1)
+    if retrier.max_delay_seconds is not None:
+        delay = min(delay, retrier.max_delay_seconds)
+    if retrier.jitter_strategy == "FULL":
+        delay = random.uniform(0, delay)
+    return float(delay)
+
+
+def _run_state(state: State, data: Any, execution: Execution, listener: Listener | None) -> Outcome:
+    """Run one state, retrying per its Retry and routing a failure per its Catch."""
+    function = STATE_FUNCTIONS[state.type]
+    if state.type not in _RETRYABLE_TYPES:
+        return function(state, data, Scope(execution, state.name, execution.now()))
+    retries = [0] * len(state.retry)
+    attempt = 0
+    while True:
+        scope = Scope(execution, state.name, execution.now(), attempt)
+        attempt += 1
+        try:
+            return function(state, data, scope)
+        except StatesError as error:
+            if error.error in _UNCATCHABLE:
+                raise
+            retrier_index = next(
+                (
+                    i
+                    for i, r in enumerate(state.retry)
+                    if matches_error(r.error_equals, error.error)
+                ),
+                None,
+            )
+            if retrier_index is not None:
+                retrier = state.retry[retrier_index]
+                if retries[retrier_index] < retrier.max_attempts:
+                    retries[retrier_index] += 1
+                    if listener is not None:
+                        listener.task_attempt_failed(state.name, attempt, error.error, error.cause)
+                    execution.sleep(
+                        retry_delay_s(retrier, retries[retrier_index], execution.random)
+                    )
+                    continue
+            catcher = _catcher_for(state.catch, error.error)
+            if catcher is None:
+                raise
+            if listener is not None:
+                listener.state_failed(state.name, error.error, error.cause)
+            caught = {"Error": error.error, "Cause": error.cause}
+            return Outcome(paths.apply_result_path(catcher.result_path, data, caught), catcher.next)
+
+
+def _catcher_for(catchers: tuple[Catcher, ...], error: str) -> Catcher | None:
+    return next((c for c in catchers if matches_error(c.error_equals, error)), None)
+
+
+__all__ = ["Listener", "RunResult", "Runtime", "matches_error", "retry_delay_s", "run"]

@@ -1,0 +1,65 @@
+"""``/datasets``: create, list, read, patch and delete datasets."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from catalogue.api.etags import if_match, with_etag
+from catalogue.auth.principal import current_principal
+from catalogue.schemas.common import DeleteQuerySchema
+from catalogue.schemas.datasets import (
+    DatasetPageSchema,
+    DatasetPatchSchema,
+    DatasetQuerySchema,
+    DatasetSchema,
+)
+from catalogue.services import repositories
+
+blp = Blueprint("datasets", __name__, url_prefix="/datasets", description="Datasets")
+
+
+@blp.route("")
+class Datasets(MethodView):
+    @blp.arguments(DatasetQuerySchema, location="query")
+    @blp.response(200, DatasetPageSchema)
+    def get(self, query: dict) -> dict:
+        """List datasets, filtered; every page is reachable through ``next``."""
+        limit, cursor = query.pop("limit"), query.pop("cursor")
+        page = repositories().datasets.list(query, limit=limit, cursor=cursor)
+        return {"items": page.items, "next": page.next_cursor}
+
+    @blp.arguments(DatasetSchema)
+    @blp.response(201, DatasetSchema)
+    def post(self, data: dict) -> tuple:
+        """Create a dataset (and its version 1)."""
+        dataset = repositories().datasets.create(data, principal=current_principal())
+        location = url_for("datasets.DatasetById", dataset_id=dataset["id"], _external=True)
+        return with_etag(dataset, 201, Location=location)
+
+
+@blp.route("/<dataset_id>")
+class DatasetById(MethodView):
+    @blp.response(200, DatasetSchema)
+    def get(self, dataset_id: str) -> tuple:
+        """Read one dataset."""
+        return with_etag(repositories().datasets.get(dataset_id))
+
+    @blp.arguments(DatasetPatchSchema)
+    @blp.response(200, DatasetSchema)
+    def patch(self, changes: dict, dataset_id: str) -> tuple:
+        """Change a dataset with a JSON merge patch; ``If-Match`` guards against lost updates."""
+        return with_etag(
+            repositories().datasets.patch(
+                dataset_id, changes, if_match=if_match(), principal=current_principal()
+            )
+        )
+
+    @blp.arguments(DeleteQuerySchema, location="query")
+    @blp.response(204)
+    def delete(self, query: dict, dataset_id: str) -> None:
+        """Delete a dataset; one with editions needs ``?cascade=true``."""
+        repositories().datasets.delete(
+            dataset_id, if_match=if_match(), cascade=query["cascade"], principal=current_principal()
+        )

@@ -1,0 +1,67 @@
+"""``.../editions/{edition}/distributions``."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from catalogue.api.etags import if_match, with_etag
+from catalogue.auth.principal import current_principal
+from catalogue.schemas.common import ListQuerySchema
+from catalogue.schemas.distributions import DistributionPageSchema, DistributionSchema
+from catalogue.services import repositories
+
+blp = Blueprint(
+    "distributions",
+    __name__,
+    url_prefix="/datasets/<dataset_id>/versions/<version>/editions/<edition>/distributions",
+    description="Distributions",
+)
+
+
+@blp.route("")
+class Distributions(MethodView):
+    @blp.arguments(ListQuerySchema, location="query")
+    @blp.response(200, DistributionPageSchema)
+    def get(self, query: dict, dataset_id: str, version: str, edition: str) -> dict:
+        """List the distributions of an edition."""
+        page = repositories().distributions.list([dataset_id, version, edition], **query)
+        return {"items": page.items, "next": page.next_cursor}
+
+    @blp.arguments(DistributionSchema)
+    @blp.response(201, DistributionSchema)
+    def post(self, data: dict, dataset_id: str, version: str, edition: str) -> tuple:
+        """Register a distribution of an edition."""
+        distribution = repositories().distributions.create(
+            [dataset_id, version, edition], data, principal=current_principal()
+        )
+        location = url_for(
+            "distributions.DistributionById",
+            dataset_id=dataset_id,
+            version=version,
+            edition=distribution["edition"],
+            distribution=distribution["id"],
+            _external=True,
+        )
+        return with_etag(distribution, 201, Location=location)
+
+
+@blp.route("/<distribution>")
+class DistributionById(MethodView):
+    @blp.response(200, DistributionSchema)
+    def get(self, dataset_id: str, version: str, edition: str, distribution: str) -> tuple:
+        """Read one distribution."""
+        return with_etag(
+            repositories().distributions.get([dataset_id, version, edition, distribution])
+        )
+
+    @blp.response(204)
+    def delete(self, dataset_id: str, version: str, edition: str, distribution: str) -> None:
+        """Delete a distribution."""
+        repositories().distributions.delete(
+            [dataset_id, version, edition, distribution],
+            if_match=if_match(),
+            cascade=False,
+            principal=current_principal(),
+        )

@@ -1,0 +1,95 @@
+"""The only table from failures to HTTP statuses; every error answer has one shape."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException, UnsupportedMediaType
+
+from catalogue.domain import errors
+
+log = logging.getLogger(__name__)
+
+STATUS = {
+    errors.NotFound: 404,
+    errors.AlreadyExists: 409,
+    errors.HasChildren: 409,
+    errors.Conflict: 409,
+    errors.PreconditionFailed: 412,
+    errors.ImmutableField: 422,
+    errors.InvalidValue: 422,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+}
+# Fields that arrive in the query string rather than the body.
+QUERY_FIELDS = {"cursor", "limit", "cascade", "format", "modifiedSince"}
+JSON_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def error_body(status: int, message: str | None = None, field_errors: dict | None = None) -> dict:
+    phrase = HTTPStatus(status).phrase
+    body: dict = {"code": status, "status": phrase, "message": message or phrase}
+    if field_errors:
+        body["errors"] = field_errors
+    return body
+
+
+def error_response(
+    status: int,
+    message: str | None = None,
+    field_errors: dict | None = None,
+    headers: dict | None = None,
+) -> Response:
+    response = jsonify(error_body(status, message, field_errors))
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def handle_domain_error(error: errors.DomainError) -> Response:
+    status = next(code for kind, code in STATUS.items() if isinstance(error, kind))
+    field_errors = None
+    if error.field and status == 422:
+        location = "query" if error.field in QUERY_FIELDS else "json"
+        reason = getattr(error, "reason", error.message)
+        field_errors = {location: {error.field: [reason]}}
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="brygge"'
+    return error_response(status, error.message, field_errors, headers)
+
+
+def handle_unexpected(error: Exception) -> Response:
+    # The traceback goes to the log, never to the client.
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500)
+
+
+def require_json_body() -> Response | None:
+    """Answer 415 for a body that is not JSON on an endpoint that takes JSON."""
+    if request.method not in JSON_METHODS:
+        return None
+    view = request.endpoint and request.url_rule
+    if not view or getattr(request.url_rule, "endpoint", "").startswith("uploads."):
+        return None
+    has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
+    if not has_body:
+        return None
+    mimetype = request.mimetype or ""
+    if mimetype == "application/json" or mimetype.endswith("+json"):
+        return None
+    raise UnsupportedMediaType("The body must be JSON (Content-Type: application/json).")
+
+
+def register(app: Flask) -> None:
+    """Install the handlers; flask-smorest already renders HTTPException in this shape."""
+    for kind in STATUS:
+        app.register_error_handler(kind, handle_domain_error)
+    app.register_error_handler(Exception, handle_unexpected)
+    app.before_request(require_json_body)
+
+
+__all__ = ["HTTPException", "error_body", "error_response", "register"]

@@ -1,0 +1,137 @@
+"""``/datasets/{id}/versions`` and their editions."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from catalogue.api.etags import if_match, with_etag
+from catalogue.auth.principal import current_principal
+from catalogue.schemas.common import DeleteQuerySchema, ListQuerySchema
+from catalogue.schemas.versions import (
+    EditionPageSchema,
+    EditionPatchSchema,
+    EditionSchema,
+    VersionPageSchema,
+    VersionPatchSchema,
+    VersionSchema,
+)
+from catalogue.services import repositories
+
+blp = Blueprint(
+    "versions",
+    __name__,
+    url_prefix="/datasets/<dataset_id>/versions",
+    description="Versions and editions",
+)
+
+
+@blp.route("")
+class Versions(MethodView):
+    @blp.arguments(ListQuerySchema, location="query")
+    @blp.response(200, VersionPageSchema)
+    def get(self, query: dict, dataset_id: str) -> dict:
+        """List the versions of a dataset."""
+        page = repositories().versions.list([dataset_id], **query)
+        return {"items": page.items, "next": page.next_cursor}
+
+    @blp.arguments(VersionSchema)
+    @blp.response(201, VersionSchema)
+    def post(self, data: dict, dataset_id: str) -> tuple:
+        """Create a version; its id is the next number unless given."""
+        version = repositories().versions.create([dataset_id], data, principal=current_principal())
+        location = url_for(
+            "versions.VersionById",
+            dataset_id=dataset_id,
+            version=version["version"],
+            _external=True,
+        )
+        return with_etag(version, 201, Location=location)
+
+
+@blp.route("/<version>")
+class VersionById(MethodView):
+    @blp.response(200, VersionSchema)
+    def get(self, dataset_id: str, version: str) -> tuple:
+        """Read one version."""
+        return with_etag(repositories().versions.get([dataset_id, version]))
+
+    @blp.arguments(VersionPatchSchema)
+    @blp.response(200, VersionSchema)
+    def patch(self, changes: dict, dataset_id: str, version: str) -> tuple:
+        """Change a version with a JSON merge patch."""
+        return with_etag(
+            repositories().versions.patch(
+                [dataset_id, version], changes, if_match=if_match(), principal=current_principal()
+            )
+        )
+
+    @blp.arguments(DeleteQuerySchema, location="query")
+    @blp.response(204)
+    def delete(self, query: dict, dataset_id: str, version: str) -> None:
+        """Delete a version; one with editions needs ``?cascade=true``."""
+        repositories().versions.delete(
+            [dataset_id, version],
+            if_match=if_match(),
+            cascade=query["cascade"],
+            principal=current_principal(),
+        )
+
+
+@blp.route("/<version>/editions")
+class Editions(MethodView):
+    @blp.arguments(ListQuerySchema, location="query")
+    @blp.response(200, EditionPageSchema)
+    def get(self, query: dict, dataset_id: str, version: str) -> dict:
+        """List the editions of a version, newest first."""
+        page = repositories().editions.list([dataset_id, version], **query)
+        return {"items": page.items, "next": page.next_cursor}
+
+    @blp.arguments(EditionSchema)
+    @blp.response(201, EditionSchema)
+    def post(self, data: dict, dataset_id: str, version: str) -> tuple:
+        """Create an edition; its id is the current UTC time unless given."""
+        edition = repositories().editions.create(
+            [dataset_id, version], data, principal=current_principal()
+        )
+        location = url_for(
+            "versions.EditionById",
+            dataset_id=dataset_id,
+            version=version,
+            edition=edition["edition"],
+            _external=True,
+        )
+        return with_etag(edition, 201, Location=location)
+
+
+@blp.route("/<version>/editions/<edition>")
+class EditionById(MethodView):
+    @blp.response(200, EditionSchema)
+    def get(self, dataset_id: str, version: str, edition: str) -> tuple:
+        """Read one edition; ``latest`` names the newest."""
+        return with_etag(repositories().editions.get([dataset_id, version, edition]))
+
+    @blp.arguments(EditionPatchSchema)
+    @blp.response(200, EditionSchema)
+    def patch(self, changes: dict, dataset_id: str, version: str, edition: str) -> tuple:
+        """Change an edition with a JSON merge patch."""
+        return with_etag(
+            repositories().editions.patch(
+                [dataset_id, version, edition],
+                changes,
+                if_match=if_match(),
+                principal=current_principal(),
+            )
+        )
+
+    @blp.arguments(DeleteQuerySchema, location="query")
+    @blp.response(204)
+    def delete(self, query: dict, dataset_id: str, version: str, edition: str) -> None:
+        """Delete an edition; one with distributions needs ``?cascade=true``."""
+        repositories().editions.delete(
+            [dataset_id, version, edition],
+            if_match=if_match(),
+            cascade=query["cascade"],
+            principal=current_principal(),
+        )

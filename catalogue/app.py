@@ -1,0 +1,46 @@
+"""The application factory: all wiring happens inside ``create_app``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import Flask
+from flask_smorest import Api
+
+from catalogue import __version__
+from catalogue.api import datasets, distributions, errors, health, versions
+from catalogue.services import Services, utc_now
+from catalogue.settings import Settings
+from catalogue.store.base import ItemStore
+
+MAX_JSON_BYTES = 1024 * 1024
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: ItemStore | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Flask:
+    """Build the API. ``store`` and ``clock`` replace the configured ones (tests, tools)."""
+    settings = settings or Settings.from_env()
+    app = Flask("catalogue")
+    app.config.update(
+        API_TITLE="Brygge",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        MAX_CONTENT_LENGTH=MAX_JSON_BYTES,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["brygge"] = Services(settings, store=store, clock=clock)
+    api = Api(app)
+    for module in (health, datasets, versions, distributions):
+        api.register_blueprint(module.blp)
+    errors.register(app)
+    return app

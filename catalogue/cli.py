@@ -1,0 +1,85 @@
+"""The ``brygge`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from catalogue import __version__
+from catalogue.settings import Settings, SettingsError
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Apply pending migrations, then serve the API until interrupted."""
+    from werkzeug.serving import make_server
+
+    from catalogue.app import create_app
+    from catalogue.store import migrations
+
+    for applied in migrations.apply(settings):
+        print(f"applied migration {applied}")
+    app = create_app(settings)
+    server = make_server(args.host, args.port, app, threaded=True)
+    print(
+        f"Brygge {__version__} ({settings.backend}) on http://{args.host}:{server.port}", flush=True
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Apply (or with --dry-run, list) pending migrations."""
+    from catalogue.store import migrations
+
+    if args.dry_run:
+        pending = migrations.pending(settings)
+        for migration_id in pending:
+            print(f"would apply {migration_id}")
+        if not pending:
+            print("nothing to apply")
+        return 0
+    applied = migrations.apply(settings)
+    for migration_id in applied:
+        print(f"applied {migration_id}")
+    if not applied:
+        print("nothing to apply")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="brygge", description="Brygge data-lake control plane")
+    root.add_argument("--version", action="version", version=f"brygge {__version__}")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve_parser = commands.add_parser("serve", help="run the API (applies migrations first)")
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser.set_defaults(handler=serve)
+
+    migrate_parser = commands.add_parser("migrate", help="apply pending migrations")
+    migrate_parser.add_argument("--dry-run", action="store_true", help="list, apply nothing")
+    migrate_parser.set_defaults(handler=migrate)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"brygge: {error}", file=sys.stderr)
+        return 2
+    handler: Command = args.handler
+    return handler(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""Dataset rules: access levels, states, which fields are immutable, what is searchable."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+ACCESS_RIGHTS = ("public", "restricted", "non-public")
+STATES = ("active", "deprecated")
+SOURCE_TYPES = ("file", "api", "none")
+IMMUTABLE_FIELDS = ("id", "accessRights")
+# Fields the server owns: a client may not set them.
+SERVER_FIELDS = ("created", "modified")
+# Each keyword and theme is an index entry written in the dataset's transaction.
+MAX_KEYWORDS = 20
+MAX_THEMES = 13
+FIRST_VERSION = "1"
+
+
+def search_text(dataset: Mapping[str, Any]) -> str:
+    """The text free-text search looks at; title and keywords first, so they are always indexed."""
+    parts = [dataset.get("title", ""), " ".join(dataset.get("keywords", []))]
+    parts.append(dataset.get("description", ""))
+    return "\n".join(part for part in parts if part)
+
+
+def normalise_keyword(keyword: str) -> str:
+    """Keywords match case-insensitively and ignore surrounding space."""
+    return " ".join(keyword.casefold().split())

@@ -1,0 +1,102 @@
+"""Identifiers: dataset slugs, version ids, edition timestamps and distribution ids."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from catalogue.domain.errors import InvalidValue
+
+MAX_ID_LENGTH = 64
+DATASET_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+EDITION_ID = re.compile(r"^\d{8}T\d{6}$")
+EDITION_FORMAT = "%Y%m%dT%H%M%S"
+VERSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+DISTRIBUTION_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+LATEST = "latest"
+
+# Letters NFKD does not decompose into ASCII; Norwegian titles are common here.
+_TRANSLITERATION = str.maketrans(
+    {"æ": "ae", "ø": "o", "å": "a", "ß": "ss", "þ": "th", "ð": "d", "đ": "d", "ł": "l", "œ": "oe"}
+)
+
+
+def slugify(title: str) -> str:
+    """Return the dataset id derived from a title: lowercase ``a-z0-9-``, 1 to 64 characters."""
+    text = title.casefold().translate(_TRANSLITERATION)
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    slug = slug[:MAX_ID_LENGTH].rstrip("-")
+    return slug or "dataset"
+
+
+def slug_candidates(slug: str) -> Iterator[str]:
+    """Yield ``slug``, then ``slug-2``, ``slug-3``, ... each at most 64 characters."""
+    yield slug
+    number = 2
+    while True:
+        suffix = f"-{number}"
+        yield slug[: MAX_ID_LENGTH - len(suffix)].rstrip("-") + suffix
+        number += 1
+
+
+def check_dataset_id(value: str) -> str:
+    """Return ``value`` if it is a valid dataset id; raises InvalidValue(field="id")."""
+    if not DATASET_ID.match(value):
+        raise InvalidValue(
+            "id", "must be 1-64 characters of a-z, 0-9 and '-', not starting or ending with '-'"
+        )
+    return value
+
+
+def check_version_id(value: str) -> str:
+    """Return ``value`` if it is a valid version id; raises InvalidValue(field="version")."""
+    if not VERSION_ID.match(value):
+        raise InvalidValue("version", "must be 1-64 letters, digits, '.', '_' or '-'")
+    return value
+
+
+def edition_id(now: datetime) -> str:
+    """The edition id for a moment: its UTC time as ``YYYYMMDDTHHMMSS``."""
+    return now.astimezone(UTC).strftime(EDITION_FORMAT)
+
+
+def edition_candidates(now: datetime) -> Iterator[str]:
+    """Yield edition ids from ``now`` on, one second apart, for clashes within a second."""
+    moment = now
+    while True:
+        yield edition_id(moment)
+        moment += timedelta(seconds=1)
+
+
+def check_edition_id(value: str) -> str:
+    """Return ``value`` if it is a valid edition id; raises InvalidValue(field="edition")."""
+    if value == LATEST:
+        raise InvalidValue("edition", "'latest' is an alias and cannot be stored")
+    if not EDITION_ID.match(value):
+        raise InvalidValue("edition", "must be a UTC timestamp YYYYMMDDTHHMMSS")
+    try:
+        datetime.strptime(value, EDITION_FORMAT)
+    except ValueError:
+        raise InvalidValue("edition", "is not a real date and time") from None
+    return value
+
+
+def check_distribution_id(value: str) -> str:
+    """Return ``value`` if it is a valid distribution id; raises InvalidValue(field="id")."""
+    if not DISTRIBUTION_ID.match(value):
+        raise InvalidValue("id", "must be 1-64 characters of a-z, 0-9, '.', '_' and '-'")
+    return value
+
+
+def next_version_id(existing: list[str]) -> str:
+    """The next numeric version after the highest numeric one in ``existing``."""
+    numbers = [int(v) for v in existing if v.isdigit()]
+    return str(max(numbers, default=0) + 1)
+
+
+def timestamp(now: datetime) -> str:
+    """An ISO 8601 UTC timestamp with seconds precision, as stored in ``created``/``modified``."""
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,24 @@
+"""Repositories: the catalogue's rules over any ItemStore, one module per resource."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from catalogue.store.base import ItemStore
+
+from .datasets import DatasetRepository
+from .history import HistoryRepository
+from .nested import DistributionRepository, EditionRepository, VersionRepository
+
+
+class Repositories:
+    """Every repository over one store and one clock."""
+
+    def __init__(self, store: ItemStore, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.datasets = DatasetRepository(store, clock)
+        self.versions = VersionRepository(store, clock)
+        self.editions = EditionRepository(store, clock)
+        self.distributions = DistributionRepository(store, clock, self.editions)
+        self.history = HistoryRepository(store, clock)

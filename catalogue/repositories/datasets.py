@@ -1,0 +1,312 @@
+"""Datasets over any ItemStore: create with version 1, filters, search, patch, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from catalogue.domain import datasets as rules
+from catalogue.domain.changes import changed_fields, check_immutable, merge_patch
+from catalogue.domain.errors import AlreadyExists, HasChildren, NotFound, PreconditionFailed
+from catalogue.domain.ids import check_dataset_id, slug_candidates, slugify, timestamp
+from catalogue.store import keys
+from catalogue.store.base import (
+    Create,
+    Delete,
+    Item,
+    ItemStore,
+    Op,
+    Page,
+    Predicate,
+    Put,
+    Query,
+    Replace,
+    query_all,
+)
+
+from .history import history_entry
+from .records import resource, write_in_chunks
+
+# Filters that have their own index partition, most selective first: the first one given
+# drives the query and the others are checked on its entries.
+INDEXED_FILTERS = ("keyword", "theme", "owner", "state", "accessRights")
+# Attribute copied into filter entries, so filters combine without reading the datasets.
+FILTER_FIELDS = ("id", "owner", "accessRights", "state", "keywords", "themes")
+# Attempts at ``slug-N`` before giving up on a derived id.
+MAX_SLUG_ATTEMPTS = 50
+
+ExtraOps = Callable[[str], Sequence[Op]]
+
+
+def filter_values(dataset: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The values under which a dataset is listed, per indexed filter."""
+    return {
+        "keyword": sorted({rules.normalise_keyword(k) for k in dataset.get("keywords", [])}),
+        "theme": sorted(set(dataset.get("themes", []))),
+        "owner": [dataset["owner"]] if dataset.get("owner") else [],
+        "state": [dataset.get("state", "active")],
+        "accessRights": [dataset["accessRights"]],
+    }
+
+
+def filter_entry_keys(dataset: Mapping[str, Any]) -> set[tuple[str, str]]:
+    return {
+        (keys.filter_pk(name, value), dataset["id"])
+        for name, values in filter_values(dataset).items()
+        for value in values
+    }
+
+
+def matches(filters: Mapping[str, str]) -> Predicate:
+    """A predicate true for dataset items and filter entries that pass every filter."""
+
+    def check(item: Item) -> bool:
+        values = filter_values(item)
+        for name, wanted in filters.items():
+            expected = rules.normalise_keyword(wanted) if name == "keyword" else wanted
+            if expected not in values[name]:
+                return False
+        return True
+
+    return check
+
+
+class DatasetRepository:
+    """The rules of datasets, written once over the ItemStore interface."""
+
+    def __init__(self, store: ItemStore, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.clock = clock
+
+    def get_item(self, dataset_id: str) -> Item:
+        """The stored item; raises NotFound."""
+        item = self.store.get(keys.dataset_pk(dataset_id), keys.DATASET_SK)
+        if item is None:
+            raise NotFound(f"dataset {dataset_id!r} not found")
+        return item
+
+    def get(self, dataset_id: str) -> dict[str, Any]:
+        """The dataset with its ``rev``; raises NotFound."""
+        return resource(self.get_item(dataset_id))
+
+    def create(
+        self, data: Mapping[str, Any], *, principal: str, extra_ops: ExtraOps | None = None
+    ) -> dict[str, Any]:
+        """Create a dataset and its version "1" in one transaction.
+
+        A given ``id`` that exists raises AlreadyExists; an id derived from the title takes
+        the first free of ``slug``, ``slug-2``, ... ``extra_ops(id)`` adds writes (ownership)
+        to the same transaction, so the dataset never exists without them.
+        """
+        now = self.clock()
+        if data.get("id"):
+            candidates = [check_dataset_id(data["id"])]
+        else:
+            slugs = slug_candidates(slugify(data["title"]))
+            candidates = [next(slugs) for _ in range(MAX_SLUG_ATTEMPTS)]
+        for dataset_id in candidates:
+            dataset = self._new_dataset(dataset_id, data, now)
+            ops = self._create_ops(dataset, principal, now)
+            if extra_ops is not None:
+                ops.extend(extra_ops(dataset_id))
+            try:
+                self.store.transact(ops)
+            except AlreadyExists as clash:
+                if clash.key != (keys.dataset_pk(dataset_id), keys.DATASET_SK):
+                    raise
+                if data.get("id"):
+                    raise AlreadyExists(
+                        f"dataset {dataset_id!r} already exists", field="id"
+                    ) from None
+                continue
+            return self.get(dataset_id)
+        raise AlreadyExists(f"no free id derived from the title {data['title']!r}", field="id")
+
+    def _new_dataset(
+        self, dataset_id: str, data: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        dataset = {name: value for name, value in data.items() if value is not None}
+        dataset.update(
+            id=dataset_id,
+            state=data.get("state") or "active",
+            sourceType=data.get("sourceType") or "file",
+            created=timestamp(now),
+            modified=timestamp(now),
+        )
+        return dataset
+
+    def _item(self, dataset: Mapping[str, Any]) -> Item:
+        body = {name: value for name, value in dataset.items() if name != "rev"}
+        return {
+            **body,
+            "pk": keys.dataset_pk(dataset["id"]),
+            "sk": keys.DATASET_SK,
+            "gsi1pk": keys.ALL_DATASETS,
+            "gsi1sk": dataset["id"],
+            "kind": "dataset",
+            "search_scope": keys.DATASET_SCOPE,
+            "search_text": rules.search_text(dataset),
+        }
+
+    def _filter_entries(self, dataset: Mapping[str, Any]) -> list[Item]:
+        copy = {name: dataset[name] for name in FILTER_FIELDS if name in dataset}
+        return [
+            {**copy, "pk": pk, "sk": sk, "kind": "filter"}
+            for pk, sk in sorted(filter_entry_keys(dataset))
+        ]
+
+    def _create_ops(self, dataset: dict[str, Any], principal: str, now: datetime) -> list[Op]:
+        version = {
+            "pk": keys.dataset_pk(dataset["id"]),
+            "sk": keys.version_sk(rules.FIRST_VERSION),
+            "kind": "version",
+            "version": rules.FIRST_VERSION,
+            "description": "",
+            "created": dataset["created"],
+        }
+        ops: list[Op] = [Create(self._item(dataset)), Create(version)]
+        ops.extend(Put(entry) for entry in self._filter_entries(dataset))
+        ops.append(
+            history_entry(
+                dataset["id"],
+                principal=principal,
+                action="create",
+                resource_path=f"/datasets/{dataset['id']}",
+                changes=changed_fields({}, dataset),
+                now=now,
+            )
+        )
+        return ops
+
+    def list(
+        self,
+        filters: Mapping[str, str],
+        *,
+        limit: int,
+        cursor: str | None,
+        visible: Predicate | None = None,
+    ) -> Page:
+        """Datasets passing every filter (and ``visible``), reading as many pages as needed.
+
+        ``q`` is free text over title, description and keywords; the other filters are
+        exact (keywords ignore case).
+        """
+        exact = {name: value for name, value in filters.items() if name != "q" and value}
+        check = matches(exact)
+
+        def wanted(item: Item) -> bool:
+            return check(item) and (visible is None or visible(item))
+
+        text = filters.get("q")
+        if text:
+            page = self.store.search(
+                keys.DATASET_SCOPE, text, limit=limit, cursor=cursor, where=wanted
+            )
+            return Page([resource(item) for item in page.items], page.next_cursor)
+        driver = next((name for name in INDEXED_FILTERS if name in exact), None)
+        if driver is None:
+            query = Query(keys.ALL_DATASETS, index=keys.GSI1, where=wanted)
+            page = self.store.query(query, limit=limit, cursor=cursor)
+            return Page([resource(item) for item in page.items], page.next_cursor)
+        value = exact[driver]
+        if driver == "keyword":
+            value = rules.normalise_keyword(value)
+        page = self.store.query(
+            Query(keys.filter_pk(driver, value), where=wanted), limit=limit, cursor=cursor
+        )
+        found = self.store.get_many(
+            [(keys.dataset_pk(entry["id"]), keys.DATASET_SK) for entry in page.items]
+        )
+        return Page([resource(item) for item in found], page.next_cursor)
+
+    def patch(
+        self,
+        dataset_id: str,
+        changes: Mapping[str, Any],
+        *,
+        if_match: int | None,
+        principal: str,
+    ) -> dict[str, Any]:
+        """Apply a JSON merge patch; fields absent from it never change.
+
+        Raises NotFound, ImmutableField (id, accessRights) and PreconditionFailed when
+        ``if_match`` is stale or another writer got there first.
+        """
+        item = self.get_item(dataset_id)
+        if if_match is not None and if_match != item["rev"]:
+            raise PreconditionFailed(f"dataset {dataset_id!r} has changed (If-Match)")
+        check_immutable(item, changes, rules.IMMUTABLE_FIELDS)
+        old = resource(item)
+        old.pop("rev")
+        now = self.clock()
+        new = merge_patch(old, changes)
+        diff = changed_fields(old, new)
+        if not diff:
+            return resource(item)
+        new["modified"] = timestamp(now)
+        ops: list[Op] = [Replace(self._item(new), rev=item["rev"])]
+        old_keys, new_keys = filter_entry_keys(old), filter_entry_keys(new)
+        ops.extend(Delete(pk, sk) for pk, sk in sorted(old_keys - new_keys))
+        copied_changed = any(name in diff for name in FILTER_FIELDS)
+        for entry in self._filter_entries(new):
+            if copied_changed or (entry["pk"], entry["sk"]) not in old_keys:
+                ops.append(Put(entry))
+        ops.append(
+            history_entry(
+                dataset_id,
+                principal=principal,
+                action="update",
+                resource_path=f"/datasets/{dataset_id}",
+                changes=diff,
+                now=now,
+            )
+        )
+        self.store.transact(ops)
+        return self.get(dataset_id)
+
+    def delete(
+        self, dataset_id: str, *, if_match: int | None, cascade: bool, principal: str
+    ) -> None:
+        """Delete a dataset.
+
+        Its (empty) versions go with it. Editions make it HasChildren unless ``cascade``,
+        which deletes every item of the dataset, all pages, children first.
+        """
+        item = self.get_item(dataset_id)
+        if if_match is not None and if_match != item["rev"]:
+            raise PreconditionFailed(f"dataset {dataset_id!r} has changed (If-Match)")
+        pk = keys.dataset_pk(dataset_id)
+        has_editions = self.store.query(Query(pk, prefix="edition#"), limit=1).items
+        if has_editions and not cascade:
+            raise HasChildren(
+                f"dataset {dataset_id!r} has editions; delete them or use ?cascade=true"
+            )
+        children = [
+            Delete(child["pk"], child["sk"])
+            for prefix in ("distribution#", "edition#", "version#")
+            for child in query_all(self.store, Query(pk, prefix=prefix))
+        ]
+        dataset = resource(item)
+        dataset.pop("rev")
+        last: list[Op] = [Delete(pk, keys.DATASET_SK, rev=item["rev"])]
+        last.extend(Delete(entry_pk, sk) for entry_pk, sk in sorted(filter_entry_keys(dataset)))
+        last.append(
+            history_entry(
+                dataset_id,
+                principal=principal,
+                action="delete",
+                resource_path=f"/datasets/{dataset_id}",
+                changes=changed_fields(dataset, {}),
+                now=self.clock(),
+            )
+        )
+        write_in_chunks(self.store, children, last)
+
+    def exists(self, dataset_id: str) -> bool:
+        return self.store.get(keys.dataset_pk(dataset_id), keys.DATASET_SK) is not None
+
+    def require(self, dataset_id: str) -> None:
+        """Raise NotFound unless the dataset exists."""
+        if not self.exists(dataset_id):
+            raise NotFound(f"dataset {dataset_id!r} not found")

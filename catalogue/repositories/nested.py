@@ -1,0 +1,339 @@
+"""Versions, editions and distributions: resources nested in a dataset's partition.
+
+They differ only in their keys and in how a new id is chosen, so one class holds the
+rules (parent must exist, children block deletes unless cascading, merge patch, ETags) and
+each level states its keys.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from catalogue.domain.changes import changed_fields, check_immutable, merge_patch
+from catalogue.domain.errors import AlreadyExists, HasChildren, NotFound, PreconditionFailed
+from catalogue.domain.ids import (
+    LATEST,
+    check_distribution_id,
+    check_edition_id,
+    check_version_id,
+    edition_candidates,
+    next_version_id,
+    timestamp,
+)
+from catalogue.store import keys
+from catalogue.store.base import (
+    Check,
+    Create,
+    Delete,
+    Item,
+    ItemStore,
+    Op,
+    Page,
+    Query,
+    Replace,
+    query_all,
+)
+
+from .history import history_entry
+from .records import resource, write_in_chunks
+
+# Tries at the next second when two editions are made within the same second.
+MAX_EDITION_ATTEMPTS = 10
+
+
+class NestedRepository:
+    """One level below datasets. ``path`` is the ids from the dataset down to this level."""
+
+    kind = ""
+    id_field = ""
+    parent_kind = ""
+    immutable: tuple[str, ...] = ()
+    child_prefix_kind: str | None = None
+
+    def __init__(self, store: ItemStore, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.clock = clock
+
+    # Keys, stated by each level.
+    def sort_key(self, path: Sequence[str]) -> str:
+        raise NotImplementedError
+
+    def list_prefix(self, parent_path: Sequence[str]) -> str:
+        raise NotImplementedError
+
+    def parent_sort_key(self, parent_path: Sequence[str]) -> str:
+        raise NotImplementedError
+
+    def children_prefix(self, path: Sequence[str]) -> str | None:
+        return None
+
+    def new_ids(self, parent_path: Sequence[str], data: Mapping[str, Any]) -> list[str]:
+        raise NotImplementedError
+
+    def resolve(self, path: Sequence[str]) -> list[str]:
+        """Turn aliases (``latest``) in ``path`` into stored ids."""
+        return list(path)
+
+    # Rules, written once.
+    def resource_path(self, path: Sequence[str]) -> str:
+        names = ("datasets", "versions", "editions", "distributions")
+        return "/" + "/".join(f"{name}/{value}" for name, value in zip(names, path, strict=False))
+
+    def get_item(self, path: Sequence[str]) -> Item:
+        path = self.resolve(path)
+        item = self.store.get(keys.dataset_pk(path[0]), self.sort_key(path))
+        if item is None:
+            raise NotFound(f"{self.kind} {self.resource_path(path)} not found")
+        return item
+
+    def get(self, path: Sequence[str]) -> dict[str, Any]:
+        return resource(self.get_item(path))
+
+    def require_parent(self, parent_path: Sequence[str]) -> None:
+        parent_path = self.resolve_parent(parent_path)
+        if (
+            self.store.get(keys.dataset_pk(parent_path[0]), self.parent_sort_key(parent_path))
+            is None
+        ):
+            raise NotFound(f"{self.parent_kind} {self.resource_path(parent_path)} not found")
+
+    def resolve_parent(self, parent_path: Sequence[str]) -> list[str]:
+        return list(parent_path)
+
+    def list(self, parent_path: Sequence[str], *, limit: int, cursor: str | None) -> Page:
+        parent_path = self.resolve_parent(parent_path)
+        self.require_parent(parent_path)
+        query = Query(
+            keys.dataset_pk(parent_path[0]),
+            prefix=self.list_prefix(parent_path),
+            descending=self.kind == "edition",
+        )
+        page = self.store.query(query, limit=limit, cursor=cursor)
+        return Page([resource(item) for item in page.items], page.next_cursor)
+
+    def create(
+        self, parent_path: Sequence[str], data: Mapping[str, Any], *, principal: str
+    ) -> dict[str, Any]:
+        """Create under an existing parent; a given id that exists raises AlreadyExists."""
+        parent_path = self.resolve_parent(parent_path)
+        pk = keys.dataset_pk(parent_path[0])
+        now = self.clock()
+        given = bool(data.get(self.id_field))
+        for new_id in self.new_ids(parent_path, data):
+            path = [*parent_path, new_id]
+            body = {name: value for name, value in data.items() if value is not None}
+            body.update({self.id_field: new_id, "created": timestamp(now)})
+            body.update(zip(("dataset", "version", "edition"), parent_path, strict=False))
+            body.setdefault("description", "")
+            item = {**body, "pk": pk, "sk": self.sort_key(path), "kind": self.kind}
+            ops: list[Op] = [
+                Check(pk, self.parent_sort_key(parent_path)),
+                Create(item),
+                history_entry(
+                    parent_path[0],
+                    principal=principal,
+                    action="create",
+                    resource_path=self.resource_path(path),
+                    changes=changed_fields({}, body),
+                    now=now,
+                ),
+            ]
+            try:
+                self.store.transact(ops)
+            except NotFound:
+                raise NotFound(
+                    f"{self.parent_kind} {self.resource_path(parent_path)} not found"
+                ) from None
+            except AlreadyExists as clash:
+                if given or clash.key != (pk, item["sk"]):
+                    raise AlreadyExists(
+                        f"{self.kind} {self.resource_path(path)} already exists",
+                        field=self.id_field,
+                    ) from None
+                continue
+            return self.get(path)
+        raise AlreadyExists(f"no free {self.kind} id", field=self.id_field)
+
+    def patch(
+        self,
+        path: Sequence[str],
+        changes: Mapping[str, Any],
+        *,
+        if_match: int | None,
+        principal: str,
+    ) -> dict[str, Any]:
+        path = self.resolve(path)
+        item = self.get_item(path)
+        if if_match is not None and if_match != item["rev"]:
+            raise PreconditionFailed(f"{self.kind} {self.resource_path(path)} has changed")
+        check_immutable(item, changes, (self.id_field, *self.immutable))
+        old = resource(item)
+        old.pop("rev")
+        new = merge_patch(old, changes)
+        diff = changed_fields(old, new)
+        if not diff:
+            return resource(item)
+        now = self.clock()
+        new["modified"] = timestamp(now)
+        stored = {**new, "pk": item["pk"], "sk": item["sk"], "kind": self.kind}
+        self.store.transact(
+            [
+                Replace(stored, rev=item["rev"]),
+                history_entry(
+                    path[0],
+                    principal=principal,
+                    action="update",
+                    resource_path=self.resource_path(path),
+                    changes=diff,
+                    now=now,
+                ),
+            ]
+        )
+        return self.get(path)
+
+    def delete(
+        self, path: Sequence[str], *, if_match: int | None, cascade: bool, principal: str
+    ) -> None:
+        """Delete; HasChildren when something is below it, unless ``cascade``."""
+        path = self.resolve(path)
+        item = self.get_item(path)
+        if if_match is not None and if_match != item["rev"]:
+            raise PreconditionFailed(f"{self.kind} {self.resource_path(path)} has changed")
+        pk = item["pk"]
+        children: list[Op] = []
+        for prefix in self.descendant_prefixes(path):
+            query = Query(pk, prefix=prefix)
+            if not cascade and self.store.query(query, limit=1).items:
+                raise HasChildren(
+                    f"{self.kind} {self.resource_path(path)} is not empty; "
+                    "delete what is below it first or use ?cascade=true"
+                )
+            children.extend(
+                Delete(child["pk"], child["sk"]) for child in query_all(self.store, query)
+            )
+        old = resource(item)
+        old.pop("rev")
+        last: list[Op] = [
+            Delete(pk, item["sk"], rev=item["rev"]),
+            history_entry(
+                path[0],
+                principal=principal,
+                action="delete",
+                resource_path=self.resource_path(path),
+                changes=changed_fields(old, {}),
+                now=self.clock(),
+            ),
+        ]
+        write_in_chunks(self.store, children, last)
+
+    def descendant_prefixes(self, path: Sequence[str]) -> list[str]:
+        """Sort-key prefixes of everything below ``path``, deepest first."""
+        return []
+
+
+class VersionRepository(NestedRepository):
+    kind = "version"
+    id_field = "version"
+    parent_kind = "dataset"
+
+    def sort_key(self, path: Sequence[str]) -> str:
+        return keys.version_sk(path[1])
+
+    def list_prefix(self, parent_path: Sequence[str]) -> str:
+        return "version#"
+
+    def parent_sort_key(self, parent_path: Sequence[str]) -> str:
+        return keys.DATASET_SK
+
+    def new_ids(self, parent_path: Sequence[str], data: Mapping[str, Any]) -> list[str]:
+        if data.get("version"):
+            return [check_version_id(str(data["version"]))]
+        existing = [
+            item["version"]
+            for item in query_all(
+                self.store, Query(keys.dataset_pk(parent_path[0]), prefix="version#")
+            )
+        ]
+        first = int(next_version_id(existing))
+        return [str(number) for number in range(first, first + 5)]
+
+    def descendant_prefixes(self, path: Sequence[str]) -> list[str]:
+        return [keys.distribution_sk(path[1], "").removesuffix("#"), keys.edition_sk(path[1])]
+
+
+class EditionRepository(NestedRepository):
+    kind = "edition"
+    id_field = "edition"
+    parent_kind = "version"
+
+    def sort_key(self, path: Sequence[str]) -> str:
+        return keys.edition_sk(path[1], path[2])
+
+    def list_prefix(self, parent_path: Sequence[str]) -> str:
+        return keys.edition_sk(parent_path[1])
+
+    def parent_sort_key(self, parent_path: Sequence[str]) -> str:
+        return keys.version_sk(parent_path[1])
+
+    def new_ids(self, parent_path: Sequence[str], data: Mapping[str, Any]) -> list[str]:
+        if data.get("edition"):
+            return [check_edition_id(data["edition"])]
+        candidates = edition_candidates(self.clock())
+        return [next(candidates) for _ in range(MAX_EDITION_ATTEMPTS)]
+
+    def resolve(self, path: Sequence[str]) -> list[str]:
+        path = list(path)
+        if len(path) > 2 and path[2] == LATEST:
+            path[2] = self.latest_id(path[:2])
+        return path
+
+    def latest_id(self, version_path: Sequence[str]) -> str:
+        """The newest edition of a version; raises NotFound when it has none."""
+        query = Query(
+            keys.dataset_pk(version_path[0]),
+            prefix=keys.edition_sk(version_path[1]),
+            descending=True,
+        )
+        page = self.store.query(query, limit=1)
+        if not page.items:
+            raise NotFound(f"version {self.resource_path(version_path)} has no editions")
+        return str(page.items[0]["edition"])
+
+    def descendant_prefixes(self, path: Sequence[str]) -> list[str]:
+        return [keys.distribution_sk(path[1], path[2])]
+
+
+class DistributionRepository(NestedRepository):
+    kind = "distribution"
+    id_field = "id"
+    parent_kind = "edition"
+    immutable = ("type",)
+
+    def __init__(
+        self, store: ItemStore, clock: Callable[[], datetime], editions: EditionRepository
+    ) -> None:
+        super().__init__(store, clock)
+        self.editions = editions
+
+    def sort_key(self, path: Sequence[str]) -> str:
+        return keys.distribution_sk(path[1], path[2], path[3])
+
+    def list_prefix(self, parent_path: Sequence[str]) -> str:
+        return keys.distribution_sk(parent_path[1], parent_path[2])
+
+    def parent_sort_key(self, parent_path: Sequence[str]) -> str:
+        return keys.edition_sk(parent_path[1], parent_path[2])
+
+    def new_ids(self, parent_path: Sequence[str], data: Mapping[str, Any]) -> list[str]:
+        if data.get("id"):
+            return [check_distribution_id(data["id"])]
+        return [uuid.uuid4().hex[:12] for _ in range(3)]
+
+    def resolve(self, path: Sequence[str]) -> list[str]:
+        return [*self.editions.resolve(path[:3]), *path[3:]]
+
+    def resolve_parent(self, parent_path: Sequence[str]) -> list[str]:
+        return self.editions.resolve(parent_path)

@@ -1,0 +1,37 @@
+"""Turning store items into resources and back: the store's own attributes stay in the store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from catalogue.store.base import Item, ItemStore, Op
+
+# Attributes of an item that are not part of the resource a client sees. ``rev`` is kept:
+# the API turns it into the ETag.
+STORE_ATTRIBUTES = frozenset(
+    {"pk", "sk", "gsi1pk", "gsi1sk", "search_scope", "search_text", "kind", "_terms"}
+)
+# Stay well inside the store's transaction limit, leaving room for search-index writes.
+CHUNK_OPS = 25
+
+
+def resource(item: Item) -> dict[str, Any]:
+    """The resource held in an item, with its ``rev``."""
+    return {name: value for name, value in item.items() if name not in STORE_ATTRIBUTES}
+
+
+def resources(items: Iterable[Item]) -> list[dict[str, Any]]:
+    return [resource(item) for item in items]
+
+
+def write_in_chunks(store: ItemStore, ops: Sequence[Op], last: Sequence[Op] = ()) -> None:
+    """Apply ``ops`` in transactions of CHUNK_OPS, then ``last`` in one final transaction.
+
+    Used by cascade deletes: children go first, so a failure part-way leaves the parent in
+    place and a retry finishes the job.
+    """
+    for start in range(0, len(ops), CHUNK_OPS):
+        store.transact(ops[start : start + CHUNK_OPS])
+    if last:
+        store.transact(last)

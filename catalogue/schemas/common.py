@@ -1,0 +1,74 @@
+"""Shapes shared by every resource: list queries, pages, cascade flags, validators."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+class ListQuerySchema(ma.Schema):
+    limit = fields.Integer(
+        load_default=DEFAULT_LIMIT,
+        validate=validate.Range(min=1, max=MAX_LIMIT),
+        metadata={"description": f"Items per page, 1 to {MAX_LIMIT}."},
+    )
+    cursor = fields.String(
+        load_default=None, metadata={"description": "The `next` value of the previous page."}
+    )
+
+
+class DeleteQuerySchema(ma.Schema):
+    cascade = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Also delete everything below the resource, all pages."},
+    )
+
+
+def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """A ``{items, next}`` page of ``item_schema``."""
+    return ma.Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema), required=True),
+            "next": fields.String(
+                allow_none=True,
+                required=True,
+                metadata={"description": "Cursor of the next page; null on the last page."},
+            ),
+        },
+        name=name,
+    )
+
+
+def iso_date_or_datetime(value: str) -> None:
+    """Accept ``YYYY-MM-DD`` or an ISO 8601 date-time with a time zone."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            date.fromisoformat(value)
+            return
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ma.ValidationError("Not an ISO 8601 date or date-time.") from None
+    if moment.tzinfo is None:
+        raise ma.ValidationError("A date-time needs a time zone (Z or +hh:mm).")
+
+
+def iso_datetime(value: str) -> None:
+    """Accept an ISO 8601 date-time with a time zone."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ma.ValidationError("Needs a time as well as a date.")
+    iso_date_or_datetime(value)
+
+
+class ErrorSchema(ma.Schema):
+    """Every error answer: ``{code, status, message, errors?}``."""
+
+    code = fields.Integer(required=True)
+    status = fields.String(required=True)
+    message = fields.String()
+    errors = fields.Dict()

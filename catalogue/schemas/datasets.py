@@ -1,0 +1,111 @@
+"""Request and response shapes of datasets; JSON names are DCAT's camelCase."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from catalogue.dcat.vocabularies import DATA_THEMES, FREQUENCIES, FREQUENCY_CODES, LANGUAGES
+from catalogue.domain import datasets as rules
+from catalogue.domain.ids import DATASET_ID
+
+from .common import ListQuerySchema, iso_date_or_datetime, page_schema
+
+TEAM = r"^team:[a-z0-9][a-z0-9._-]{0,63}$"
+
+
+class ContactPointSchema(ma.Schema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True)
+
+
+class TemporalSchema(ma.Schema):
+    start = fields.String(validate=iso_date_or_datetime)
+    end = fields.String(validate=iso_date_or_datetime)
+
+    @ma.validates_schema
+    def check_order(self, data: dict, **kwargs: object) -> None:
+        if "start" in data and "end" in data and data["end"][:10] < data["start"][:10]:
+            raise ma.ValidationError("end must not be before start", field_name="end")
+
+
+def _metadata_fields(*, patch: bool) -> dict[str, fields.Field]:
+    """The client-settable fields; for a patch every field is optional and may be null."""
+    optional = {"allow_none": patch}
+    return {
+        "title": fields.String(required=not patch, validate=validate.Length(min=1, max=300)),
+        "description": fields.String(validate=validate.Length(max=20_000), **optional),
+        "accessRights": fields.String(
+            required=not patch,
+            validate=validate.OneOf(rules.ACCESS_RIGHTS),
+            metadata={"description": "public, restricted or non-public; cannot change."},
+        ),
+        "owner": fields.String(
+            required=not patch,
+            validate=validate.Regexp(TEAM, error="Must be a team, written team:<name>."),
+        ),
+        "publisher": fields.String(validate=validate.Length(max=300), **optional),
+        "contactPoint": fields.Nested(ContactPointSchema, **optional),
+        "keywords": fields.List(
+            fields.String(validate=validate.Length(min=1, max=100)),
+            validate=validate.Length(max=rules.MAX_KEYWORDS),
+            **optional,
+        ),
+        "themes": fields.List(
+            fields.String(validate=validate.OneOf(sorted(DATA_THEMES))),
+            validate=validate.Length(max=rules.MAX_THEMES),
+            metadata={"description": "EU data theme codes, e.g. ENVI, TRAN."},
+            **optional,
+        ),
+        "license": fields.Url(schemes={"http", "https"}, **optional),
+        "spatial": fields.String(validate=validate.Length(max=500), **optional),
+        "temporal": fields.Nested(TemporalSchema, **optional),
+        "accrualPeriodicity": fields.String(
+            validate=validate.OneOf(sorted(set(FREQUENCIES) | FREQUENCY_CODES)),
+            metadata={"description": "How often it is updated: daily, MONTHLY, ..."},
+            **optional,
+        ),
+        "language": fields.String(
+            validate=validate.OneOf(sorted(LANGUAGES)),
+            metadata={"description": "ISO 639-1 code, e.g. nb, nn, en."},
+            **optional,
+        ),
+        "conformsTo": fields.List(fields.Url(schemes={"http", "https"}), **optional),
+        "wasDerivedFrom": fields.List(
+            fields.String(validate=validate.Regexp(DATASET_ID.pattern)), **optional
+        ),
+        "sourceType": fields.String(validate=validate.OneOf(rules.SOURCE_TYPES), **optional),
+        "state": fields.String(validate=validate.OneOf(rules.STATES), **optional),
+    }
+
+
+class DatasetSchema(ma.Schema.from_dict(_metadata_fields(patch=False))):  # type: ignore[misc]
+    """A dataset. ``id`` is derived from the title unless given."""
+
+    id = fields.String(
+        validate=validate.Regexp(DATASET_ID.pattern, error="Must be lowercase a-z, 0-9 and '-'."),
+        metadata={"description": "Slug of the title unless given."},
+    )
+    created = fields.String(dump_only=True)
+    modified = fields.String(dump_only=True)
+
+
+class DatasetPatchSchema(ma.Schema.from_dict(_metadata_fields(patch=True))):  # type: ignore[misc]
+    """A JSON merge patch (RFC 7396) of a dataset: absent fields never change."""
+
+    id = fields.String(metadata={"description": "Immutable: a different value is 422."})
+
+
+class DatasetQuerySchema(ListQuerySchema):
+    owner = fields.String()
+    accessRights = fields.String(validate=validate.OneOf(rules.ACCESS_RIGHTS))
+    keyword = fields.String()
+    theme = fields.String()
+    state = fields.String(validate=validate.OneOf(rules.STATES))
+    q = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Free text over title, description and keywords."},
+    )
+
+
+DatasetPageSchema = page_schema(DatasetSchema, "DatasetPage")

@@ -1,0 +1,74 @@
+"""Request and response shapes of distributions."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import request
+from marshmallow import fields, validate
+
+from catalogue.domain.ids import DISTRIBUTION_ID
+
+from .common import page_schema
+
+MEDIA_TYPE = r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$"
+
+
+class ColumnSchema(ma.Schema):
+    """One column, as a Table Schema field."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    type = fields.String(load_default="string")
+    format = fields.String()
+    description = fields.String()
+
+
+class TableSchemaSchema(ma.Schema):
+    fields_ = fields.List(fields.Nested(ColumnSchema), data_key="fields", attribute="fields")
+    primaryKey = fields.Raw()
+    missingValues = fields.List(fields.String())
+
+
+class DistributionSchema(ma.Schema):
+    id = fields.String(validate=validate.Regexp(DISTRIBUTION_ID.pattern))
+    type = fields.String(load_default="file", validate=validate.OneOf(("file", "api")))
+    filenames = fields.List(fields.String(validate=validate.Length(min=1, max=255)))
+    mediaType = fields.String(validate=validate.Regexp(MEDIA_TYPE, error="Not a media type."))
+    format = fields.String(validate=validate.Length(max=50))
+    byteSize = fields.Integer(validate=validate.Range(min=0))
+    checksum = fields.String(
+        validate=validate.Regexp(r"^[0-9a-f]{64}$", error="Must be a sha256 in lowercase hex."),
+    )
+    schema = fields.Nested(TableSchemaSchema)
+    key = fields.String(dump_only=True, metadata={"description": "Object key of the file."})
+    run = fields.String(dump_only=True)
+    apiURL = fields.Url(
+        schemes={"http", "https"},
+        data_key="accessURL",
+        load_only=True,
+        metadata={"description": "For type api: where the API answers."},
+    )
+    accessURL = fields.Method("access_url", dump_only=True)
+    downloadURL = fields.Method("download_url", dump_only=True)
+    created = fields.String(dump_only=True)
+
+    def download_url(self, distribution: dict) -> str | None:
+        if distribution.get("type") == "api" or "dataset" not in distribution:
+            return None
+        base = request.host_url.rstrip("/") if request else ""
+        return (
+            f"{base}/datasets/{distribution['dataset']}/versions/{distribution['version']}"
+            f"/editions/{distribution['edition']}/distributions/{distribution['id']}/download"
+        )
+
+    def access_url(self, distribution: dict) -> str | None:
+        if distribution.get("type") == "api":
+            return distribution.get("apiURL")
+        return self.download_url(distribution)
+
+    @ma.validates_schema
+    def check_api_url(self, data: dict, **kwargs: object) -> None:
+        if data.get("type") == "api" and not data.get("apiURL"):
+            raise ma.ValidationError("An api distribution needs an accessURL.", "accessURL")
+
+
+DistributionPageSchema = page_schema(DistributionSchema, "DistributionPage")

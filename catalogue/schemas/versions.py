@@ -1,0 +1,54 @@
+"""Request and response shapes of versions and editions."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from catalogue.domain.ids import EDITION_ID, VERSION_ID
+
+from .common import iso_datetime, page_schema
+
+
+class VersionSchema(ma.Schema):
+    version = fields.String(
+        validate=validate.Regexp(VERSION_ID.pattern),
+        metadata={"description": "Next number unless given."},
+    )
+    description = fields.String(validate=validate.Length(max=5_000))
+    created = fields.String(dump_only=True)
+    modified = fields.String(dump_only=True)
+
+
+class VersionPatchSchema(ma.Schema):
+    version = fields.String(metadata={"description": "Immutable: a different value is 422."})
+    description = fields.String(validate=validate.Length(max=5_000), allow_none=True)
+
+
+class EditionSchema(ma.Schema):
+    edition = fields.String(
+        validate=validate.Regexp(EDITION_ID.pattern, error="Must be YYYYMMDDTHHMMSS (UTC)."),
+        metadata={"description": "UTC timestamp YYYYMMDDTHHMMSS; now unless given."},
+    )
+    description = fields.String(validate=validate.Length(max=5_000))
+    startTime = fields.String(validate=iso_datetime)
+    endTime = fields.String(validate=iso_datetime)
+    run = fields.String(dump_only=True, metadata={"description": "The run that produced it."})
+    created = fields.String(dump_only=True)
+    modified = fields.String(dump_only=True)
+
+    @ma.validates_schema
+    def check_order(self, data: dict, **kwargs: object) -> None:
+        if data.get("startTime") and data.get("endTime") and data["endTime"] < data["startTime"]:
+            raise ma.ValidationError("endTime must not be before startTime", field_name="endTime")
+
+
+class EditionPatchSchema(ma.Schema):
+    edition = fields.String(metadata={"description": "Immutable: a different value is 422."})
+    description = fields.String(validate=validate.Length(max=5_000), allow_none=True)
+    startTime = fields.String(validate=iso_datetime, allow_none=True)
+    endTime = fields.String(validate=iso_datetime, allow_none=True)
+
+
+VersionPageSchema = page_schema(VersionSchema, "VersionPage")
+EditionPageSchema = page_schema(EditionSchema, "EditionPage")

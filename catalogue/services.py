@@ -1,0 +1,57 @@
+"""What one application holds: settings, the store (opened on first use), repositories."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cached_property
+
+from flask import current_app
+
+from catalogue.repositories import Repositories
+from catalogue.settings import Settings
+from catalogue.store.base import ItemStore
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Services:
+    """Per-application state, kept in ``app.extensions["brygge"]``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: ItemStore | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._store = store
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> ItemStore:
+        # Opened on first use: importing or creating the app touches no file or network.
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    from catalogue.store.factory import open_store
+
+                    self._store = open_store(self.settings)
+        return self._store
+
+    @cached_property
+    def repositories(self) -> Repositories:
+        return Repositories(self.store, self.clock)
+
+
+def services() -> Services:
+    return current_app.extensions["brygge"]
+
+
+def repositories() -> Repositories:
+    return services().repositories

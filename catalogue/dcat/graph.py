@@ -136,7 +136,9 @@ def catalog_graph(
 
 def add_page_view(graph: Graph, collection: URIRef, page: Mapping[str, Any]) -> None:
     """Add a Hydra ``PartialCollectionView`` of ``collection`` with the given page links."""
-    view = URIRef(page.get("self") or f"{collection}#page")
+    # The first page's URL is often the catalogue's own IRI; the view needs its own node.
+    this_page = page.get("self")
+    view = URIRef(this_page if this_page and this_page != str(collection) else f"{collection}#page")
     graph.add((collection, HYDRA.view, view))
     graph.add((view, RDF.type, HYDRA.PartialCollectionView))
     for name in ("first", "next", "previous", "last"):
@@ -342,12 +344,13 @@ def _add_temporal(graph: Graph, subject: URIRef, temporal: Mapping[str, Any] | N
 
 
 def _add_time(graph: Graph, subject: URIRef, predicate: URIRef, value: str | None) -> None:
-    """Add an ``xsd:date`` or ``xsd:dateTime`` literal, kept in its ISO 8601 form."""
+    """Add an ISO 8601 value as an ``xsd:date`` or ``xsd:dateTime`` literal."""
     if not value:
         return
     datatype = XSD.date if _DATE.match(value) else XSD.dateTime
-    # normalize=False keeps the lexical form as given (``Z``, not ``+00:00``).
-    graph.add((subject, predicate, Literal(value, datatype=datatype, normalize=False)))
+    # rdflib normalises the lexical form (``Z`` becomes ``+00:00``), as its parsers do, so
+    # a graph read back from any syntax equals the one built here.
+    graph.add((subject, predicate, Literal(value, datatype=datatype)))
 
 
 def _edition_time(edition: str | None) -> str | None:

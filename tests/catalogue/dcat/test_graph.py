@@ -1,0 +1,184 @@
+"""What the DCAT graphs say about datasets, distributions, lineage, runs and paging."""
+
+from __future__ import annotations
+
+from rdflib import Literal, URIRef
+from rdflib import namespace as ns
+
+from catalogue.dcat import graph as dcat_graph
+from catalogue.dcat.graph import catalog_graph, dataset_graph
+from tests.catalogue.dcat.conftest import (
+    BASE_URL,
+    CATALOG_INFO,
+    EDITIONS,
+    make_dataset,
+    make_distribution,
+)
+
+# rdflib's closed namespaces stay behind ``ns.``: pytest would probe them as module names.
+SPDX, VCARD, HYDRA = dcat_graph.SPDX, dcat_graph.VCARD, dcat_graph.HYDRA
+EU = "http://publications.europa.eu/resource/authority/"
+DATASET = URIRef(f"{BASE_URL}/datasets/air-quality")
+DISTRIBUTION = URIRef(f"{DATASET}/versions/1/editions/20240607T080910/distributions/d1")
+
+
+def test_dataset_fields_map_to_dcat_properties() -> None:
+    graph = dataset_graph(make_dataset(), [make_distribution()], BASE_URL, EDITIONS)
+    value = graph.value
+    assert (DATASET, ns.RDF.type, ns.DCAT.Dataset) in graph
+    assert value(DATASET, ns.DCTERMS.title) == Literal("Dataset air-quality", lang="nb")
+    assert value(DATASET, ns.DCTERMS.description) == Literal(
+        "Measurements of air-quality", lang="nb"
+    )
+    assert set(graph.objects(DATASET, ns.DCAT.keyword)) == {
+        Literal("air", lang="nb"),
+        Literal("pollution", lang="nb"),
+    }
+    assert set(graph.objects(DATASET, ns.DCAT.theme)) == {
+        URIRef(EU + "data-theme/ENVI"),
+        URIRef(EU + "data-theme/HEAL"),
+    }
+    assert value(DATASET, ns.DCTERMS.accessRights) == URIRef(EU + "access-right/PUBLIC")
+    assert value(DATASET, ns.DCTERMS.accrualPeriodicity) == URIRef(EU + "frequency/DAILY")
+    assert value(DATASET, ns.DCTERMS.language) == URIRef(EU + "language/NOB")
+    assert value(DATASET, ns.DCTERMS.issued) == Literal(
+        "2024-01-02T03:04:05Z", datatype=ns.XSD.dateTime
+    )
+    contact = value(DATASET, ns.DCAT.contactPoint)
+    assert (contact, ns.RDF.type, VCARD.Kind) in graph
+    assert value(contact, VCARD.hasEmail) == URIRef("mailto:miljo@example.no")
+    period = value(DATASET, ns.DCTERMS.temporal)
+    assert (period, ns.RDF.type, ns.DCTERMS.PeriodOfTime) in graph
+    assert value(period, ns.DCAT.startDate) == Literal("2020-01-01", datatype=ns.XSD.date)
+    assert value(period, ns.DCAT.endDate) == Literal("2024-12-31", datatype=ns.XSD.date)
+    publisher = value(DATASET, ns.DCTERMS.publisher)
+    assert value(publisher, ns.FOAF.name) == Literal("Example municipality")
+
+
+def test_controlled_vocabulary_values_state_their_type() -> None:
+    graph = dataset_graph(make_dataset(), [make_distribution()], BASE_URL)
+    expected = {
+        EU + "file-type/CSV": ns.DCTERMS.MediaTypeOrExtent,
+        "https://www.iana.org/assignments/media-types/text/csv": ns.DCTERMS.MediaType,
+        EU + "data-theme/ENVI": ns.SKOS.Concept,
+        EU + "licence/CC_BY_4_0": ns.DCTERMS.LicenseDocument,
+        EU + "language/NOB": ns.DCTERMS.LinguisticSystem,
+        EU + "frequency/DAILY": ns.DCTERMS.Frequency,
+        EU + "access-right/PUBLIC": ns.DCTERMS.RightsStatement,
+    }
+    for iri, rdf_type in expected.items():
+        assert (URIRef(iri), ns.RDF.type, rdf_type) in graph, iri
+
+
+def test_distribution_carries_size_checksum_and_urls() -> None:
+    graph = dataset_graph(make_dataset(), [make_distribution()], BASE_URL)
+    value = graph.value
+    assert value(DATASET, ns.DCAT.distribution) == DISTRIBUTION
+    assert value(DISTRIBUTION, ns.DCAT.byteSize) == Literal(
+        1234, datatype=ns.XSD.nonNegativeInteger
+    )
+    assert value(DISTRIBUTION, ns.DCAT.downloadURL) == URIRef(
+        "https://opendata.example.no/datasets/air-quality/air.csv"
+    )
+    assert value(DISTRIBUTION, ns.DCAT.accessURL) == DATASET
+    checksum = value(DISTRIBUTION, SPDX.checksum)
+    assert value(checksum, SPDX.algorithm) == SPDX.checksumAlgorithm_sha256
+    assert value(checksum, SPDX.checksumValue) == Literal("ab" * 32, datatype=ns.XSD.hexBinary)
+    assert value(DISTRIBUTION, ns.DCTERMS.license) == URIRef(EU + "licence/CC_BY_4_0")
+    # The edition id is the distribution's modification time when none is given.
+    assert value(DISTRIBUTION, ns.DCTERMS.modified) == Literal(
+        "2024-06-07T08:09:10Z", datatype=ns.XSD.dateTime
+    )
+
+
+def test_distribution_without_urls_gets_its_own_iri_as_access_url() -> None:
+    distribution = {"id": "d9", "format": "parquet"}
+    graph = dataset_graph(make_dataset(), [distribution], BASE_URL)
+    node = URIRef(f"{DATASET}/distributions/d9")
+    assert graph.value(node, ns.DCAT.accessURL) == node
+    assert graph.value(node, ns.DCTERMS.format) == URIRef(EU + "file-type/PARQUET")
+    assert graph.value(node, ns.DCAT.mediaType) == URIRef(
+        "https://www.iana.org/assignments/media-types/application/vnd.apache.parquet"
+    )
+
+
+def test_lineage_links_source_datasets() -> None:
+    dataset = make_dataset(wasDerivedFrom=["sensor-readings", "stations"])
+    graph = dataset_graph(dataset, [], BASE_URL)
+    sources = {URIRef(f"{BASE_URL}/datasets/{name}") for name in ("sensor-readings", "stations")}
+    assert set(graph.objects(DATASET, ns.DCTERMS.source)) == sources
+    assert set(graph.objects(DATASET, ns.PROV.wasDerivedFrom)) == sources
+
+
+def test_run_of_latest_edition_generated_dataset_and_its_distribution() -> None:
+    old = make_distribution(id="d0", edition="20240101T000000")
+    graph = dataset_graph(make_dataset(), [old, make_distribution()], BASE_URL, EDITIONS)
+    run = URIRef(f"{BASE_URL}/runs/run-42")
+    assert graph.value(DATASET, ns.PROV.wasGeneratedBy) == run
+    assert (run, ns.RDF.type, ns.PROV.Activity) in graph
+    assert graph.value(DISTRIBUTION, ns.PROV.wasGeneratedBy) == run
+    old_node = URIRef(f"{DATASET}/versions/1/editions/20240101T000000/distributions/d0")
+    assert graph.value(old_node, ns.PROV.wasGeneratedBy) == URIRef(f"{BASE_URL}/runs/run-old")
+
+
+def test_values_outside_the_vocabularies_are_left_out() -> None:
+    dataset = make_dataset(
+        themes=["NOPE"], accrualPeriodicity="sometimes", spatial="Oslo", language="xx"
+    )
+    graph = dataset_graph(dataset, [], BASE_URL)
+    for predicate in (
+        ns.DCAT.theme,
+        ns.DCTERMS.accrualPeriodicity,
+        ns.DCTERMS.spatial,
+        ns.DCTERMS.language,
+    ):
+        assert graph.value(DATASET, predicate) is None, predicate
+
+
+def test_catalog_lists_datasets_and_takes_latest_modified() -> None:
+    entries = [
+        (make_dataset("a", modified="2024-01-01T00:00:00Z"), []),
+        (make_dataset("b", modified="2025-03-04T05:06:07Z"), [make_distribution("b")]),
+    ]
+    graph = catalog_graph(CATALOG_INFO, entries, BASE_URL)
+    catalog = URIRef(f"{BASE_URL}/catalog")
+    assert set(graph.objects(catalog, ns.DCAT.dataset)) == {
+        URIRef(f"{BASE_URL}/datasets/a"),
+        URIRef(f"{BASE_URL}/datasets/b"),
+    }
+    assert graph.value(catalog, ns.DCTERMS.modified) == Literal(
+        "2025-03-04T05:06:07Z", datatype=ns.XSD.dateTime
+    )
+    assert graph.value(catalog, ns.DCAT.themeTaxonomy) == URIRef(EU + "data-theme")
+    assert graph.value(catalog, ns.FOAF.homepage) == URIRef("https://data.example.no/")
+    publisher = graph.value(catalog, ns.DCTERMS.publisher)
+    assert publisher == URIRef("https://data.example.no/org/example")
+    assert graph.value(publisher, ns.FOAF.name) == Literal("Example municipality")
+    assert graph.value(catalog, HYDRA.view) is None
+
+
+def test_catalog_page_is_a_hydra_partial_collection_view() -> None:
+    page = {
+        "self": f"{BASE_URL}/catalog?cursor=p2",
+        "first": f"{BASE_URL}/catalog",
+        "previous": f"{BASE_URL}/catalog?cursor=p1",
+        "next": f"{BASE_URL}/catalog?cursor=p3",
+        "last": None,
+    }
+    graph = catalog_graph(CATALOG_INFO, [(make_dataset(), [])], BASE_URL, page)
+    view = graph.value(URIRef(f"{BASE_URL}/catalog"), HYDRA.view)
+    assert view == URIRef(page["self"])
+    assert (view, ns.RDF.type, HYDRA.PartialCollectionView) in graph
+    for name in ("first", "previous", "next"):
+        assert graph.value(view, HYDRA[name]) == URIRef(page[name])
+    assert graph.value(view, HYDRA.last) is None
+
+
+def test_first_page_view_gets_its_own_node() -> None:
+    catalog = f"{BASE_URL}/catalog"
+    page = {"self": catalog, "next": f"{catalog}?cursor=p2"}
+    graph = catalog_graph(CATALOG_INFO, [(make_dataset(), [])], BASE_URL, page)
+    view = graph.value(URIRef(catalog), HYDRA.view)
+    assert view == URIRef(f"{catalog}#page")
+    assert (URIRef(catalog), ns.RDF.type, HYDRA.PartialCollectionView) not in graph
+    assert graph.value(view, HYDRA.next) == URIRef(page["next"])

@@ -1,0 +1,474 @@
+"""The AWS ItemStore: one DynamoDB table, single-table design, no Scan on any path.
+
+Table (made by ``migrations/0001_initial.py``): ``pk`` (HASH) and ``sk`` (RANGE), strings;
+global secondary index ``gsi1`` on ``gsi1pk``/``gsi1sk``, projecting all attributes;
+on-demand billing. Numbers go to DynamoDB as their shortest decimal text, so a float comes
+back as the same float; an integral number comes back as an int.
+
+Writes. Every operation is a conditional write: Create ``attribute_not_exists(pk)``,
+Replace and a Delete or Check with ``rev`` ``rev = :rev``. A transaction that overwrites or
+deletes items first reads them in one TransactGetItems, so it knows their revisions and
+search terms, evaluates the caller's conditions in order on that snapshot (raising the first
+failure), then writes with every condition pinned to the snapshot. If the write is cancelled,
+``ReturnValuesOnConditionCheckFailure=ALL_OLD`` shows the items as they were: when one of
+them now fails the caller's condition, that error is raised (the first such operation in the
+caller's order); when only the snapshot went stale (a racing Put or Delete), the
+transaction is retried.
+
+Search index (an inverted index in the same table):
+
+- Term items: ``pk = "term#<search_scope>#<term>"``, ``sk = '["<item pk>","<item sk>"]'``
+  (the item's key as compact JSON), with ``item_pk`` and ``item_sk``. One per indexed term
+  of a searchable item; terms are ``base.search_terms(search_text)[:MAX_SEARCH_TERMS]``.
+- The item keeps its indexed terms in ``_terms`` (never returned), so an overwrite or delete
+  knows which term items to remove without recomputing anything.
+- Term items are written and removed in the same TransactWriteItems as the item, so the
+  index never disagrees with the items. Each term item added or removed counts as one
+  operation of the transaction's budget of MAX_TRANSACTION_OPS; a transaction that would
+  need more raises ValueError before writing. Replacing a searchable item costs at most
+  ``1 + 2 * MAX_SEARCH_TERMS`` = 81 writes, so 19 further operations always fit beside it.
+- A search queries the partition of the longest query term (the rarest, as a rule),
+  strongly consistent, fetches the items it points at with BatchGetItem (consistent) and
+  keeps those whose ``_terms`` hold every other query term. The order is that of the term
+  partition; the cursor is the key of the last returned term item.
+- Partitions starting with ``term#`` and the partition ``migration`` belong to the store.
+
+Cursors are base64url JSON of a digest of the query and the key of the last item returned
+(not DynamoDB's LastEvaluatedKey, which may lie beyond items a ``where`` filter or the limit
+held back). A query on ``gsi1`` is eventually consistent, as every GSI read is.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from catalogue.domain.errors import InvalidValue, PreconditionFailed
+from catalogue.store import operations
+from catalogue.store.base import (
+    Check,
+    Create,
+    Delete,
+    Item,
+    Op,
+    Page,
+    Predicate,
+    Put,
+    Query,
+    Replace,
+    search_terms,
+)
+from catalogue.store.operations import Entry, Key
+
+GSI1 = "gsi1"
+TERM_PREFIX = "term#"
+# Attempts of a transaction whose snapshot keeps going stale under racing writers.
+MAX_ATTEMPTS = 8
+_BATCH_GET_KEYS = 100
+_RETRYABLE_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+
+
+def dynamodb_client() -> Any:
+    """The process-wide DynamoDB client (made on first use; endpoints from AWS_ENDPOINT_URL*)."""
+    from pipelines.aws import aws_client
+
+    return aws_client("dynamodb")
+
+
+class DynamoDbStore:
+    """ItemStore over one DynamoDB table. Assumes the migrations have been applied."""
+
+    backend = "dynamodb"
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    @property
+    def _client(self) -> Any:
+        return dynamodb_client()
+
+    def close(self) -> None:
+        """Nothing to release: the client is shared by the process."""
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        """Return the item (with ``rev``) or None. Strongly consistent."""
+        operations.check_key(pk, sk)
+        response = self._call(
+            "get_item", TableName=self.table_name, Key=_key(pk, sk), ConsistentRead=True
+        )
+        return from_dynamodb(response["Item"]) if "Item" in response else None
+
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item]:
+        """Return the items that exist among ``keys``, in the order of ``keys``."""
+        for pk, sk in keys:
+            operations.check_key(pk, sk)
+        found = self._batch_get(list(dict.fromkeys((pk, sk) for pk, sk in keys)))
+        return [from_dynamodb(found[key]) for key in keys if key in found]
+
+    def _batch_get(self, keys: list[Key]) -> dict[Key, dict[str, Any]]:
+        found: dict[Key, dict[str, Any]] = {}
+        for start in range(0, len(keys), _BATCH_GET_KEYS):
+            request: dict[str, Any] = {
+                self.table_name: {
+                    "Keys": [_key(pk, sk) for pk, sk in keys[start : start + _BATCH_GET_KEYS]],
+                    "ConsistentRead": True,
+                }
+            }
+            attempt = 0
+            while request:
+                response = self._call("batch_get_item", RequestItems=request)
+                for raw in response.get("Responses", {}).get(self.table_name, []):
+                    found[(raw["pk"]["S"], raw["sk"]["S"])] = raw
+                request = response.get("UnprocessedKeys") or {}
+                if request:
+                    attempt += 1
+                    time.sleep(min(0.05 * 2**attempt, 1.0))  # back off as AWS asks
+        return found
+
+    def query(self, query: Query, *, limit: int, cursor: str | None = None) -> Page:
+        """Return up to ``limit`` items of one partition in sort-key order (see ItemStore)."""
+        operations.check_limit(limit)
+        if query.index not in (None, GSI1):
+            raise ValueError(f"no index named {query.index!r}")
+        partition, sort = ("pk", "sk") if query.index is None else ("gsi1pk", "gsi1sk")
+        key_names = ("pk", "sk") if query.index is None else ("pk", "sk", "gsi1pk", "gsi1sk")
+        query_id = operations.fingerprint(
+            "dynamodb", query.partition, query.index, query.prefix, query.descending
+        )
+        start = None
+        if cursor is not None:
+            start = _position(operations.decode_cursor(cursor, query_id), key_names)
+            if start[partition] != query.partition:
+                raise InvalidValue("cursor", "the cursor belongs to another query")
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "#p = :p",
+            "ExpressionAttributeNames": {"#p": partition},
+            "ExpressionAttributeValues": {":p": {"S": query.partition}},
+            "ScanIndexForward": not query.descending,
+            "Limit": _batch_size(limit, query.where),
+        }
+        if query.index is None:
+            arguments["ConsistentRead"] = True
+        else:
+            arguments["IndexName"] = query.index
+        if query.prefix:
+            arguments["KeyConditionExpression"] += " AND begins_with(#s, :s)"
+            arguments["ExpressionAttributeNames"]["#s"] = sort
+            arguments["ExpressionAttributeValues"][":s"] = {"S": query.prefix}
+
+        def fetch(position: dict[str, str] | None) -> tuple[list[tuple[Item, Any]], Any]:
+            call = dict(arguments)
+            if position is not None:
+                call["ExclusiveStartKey"] = {name: {"S": value} for name, value in position.items()}
+            response = self._call("query", **call)
+            rows = [
+                (from_dynamodb(raw), {name: raw[name]["S"] for name in key_names})
+                for raw in response.get("Items", [])
+            ]
+            last = response.get("LastEvaluatedKey")
+            return rows, None if last is None else {name: last[name]["S"] for name in last}
+
+        items, last = operations.read_page(fetch, start, limit, query.where)
+        return Page(items, None if last is None else operations.encode_cursor(query_id, last))
+
+    def search(
+        self,
+        scope: str,
+        text: str,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        where: Predicate | None = None,
+    ) -> Page:
+        """Return items of ``scope`` holding every term of ``text`` (see the module notes)."""
+        operations.check_limit(limit)
+        terms = search_terms(text)
+        query_id = operations.fingerprint("dynamodb-search", scope, sorted(terms))
+        start = None
+        if cursor is not None:
+            start = _position(operations.decode_cursor(cursor, query_id), ("pk", "sk"))
+        if not terms:
+            return Page([], None)
+        wanted = set(terms)
+        term_pk = term_partition(scope, max(terms, key=len))
+        if start is not None and start["pk"] != term_pk:
+            raise InvalidValue("cursor", "the cursor belongs to another query")
+        batch = max(limit + 1, 100) if (where is not None or len(terms) > 1) else limit + 1
+
+        def fetch(position: dict[str, str] | None) -> tuple[list[tuple[Item, Any]], Any]:
+            call: dict[str, Any] = {
+                "TableName": self.table_name,
+                "KeyConditionExpression": "pk = :p",
+                "ExpressionAttributeValues": {":p": {"S": term_pk}},
+                "ConsistentRead": True,
+                "Limit": batch,
+            }
+            if position is not None:
+                call["ExclusiveStartKey"] = {name: {"S": value} for name, value in position.items()}
+            response = self._call("query", **call)
+            entries = response.get("Items", [])
+            found = self._batch_get(
+                list(dict.fromkeys((raw["item_pk"]["S"], raw["item_sk"]["S"]) for raw in entries))
+            )
+            rows = []
+            for raw in entries:
+                item = found.get((raw["item_pk"]["S"], raw["item_sk"]["S"]))
+                # The index is written with the items, but a term item may outlive a
+                # recreated item's terms; the item itself has the final word.
+                if item is None or item.get("search_scope", {}).get("S") != scope:
+                    continue
+                if not wanted <= {term["S"] for term in item.get("_terms", {}).get("L", [])}:
+                    continue
+                rows.append((from_dynamodb(item), {"pk": raw["pk"]["S"], "sk": raw["sk"]["S"]}))
+            last = response.get("LastEvaluatedKey")
+            return rows, None if last is None else {name: last[name]["S"] for name in last}
+
+        items, last = operations.read_page(fetch, start, limit, where)
+        return Page(items, None if last is None else operations.encode_cursor(query_id, last))
+
+    # -- writes --------------------------------------------------------------------------
+
+    def write(self, op: Op) -> None:
+        """Apply one operation; raises as the operation's docstring says."""
+        self.transact([op])
+
+    def transact(self, ops: Sequence[Op]) -> None:
+        """Apply all operations or none (see ItemStore.transact and the module notes)."""
+        from botocore.exceptions import ClientError
+
+        operations.check_ops(ops)
+        keys = [operations.op_key(op) for op in ops]
+        needs_snapshot = any(isinstance(op, Replace | Put | Delete) for op in ops)
+        for attempt in range(MAX_ATTEMPTS):
+            state = self._snapshot(keys) if needs_snapshot else {}
+            error = operations.first_failure(ops, {key: _plain(raw) for key, raw in state.items()})
+            if error is not None:
+                raise error
+            entries_before = {key: stored_entries(raw) for key, raw in state.items()}
+            operations.check_cost(ops, entries_before)
+            actions = self._actions(ops, state, entries_before)
+            try:
+                self._client.transact_write_items(TransactItems=actions)
+                return
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code")
+                if code == "ValidationException":
+                    raise ValueError(exc.response["Error"].get("Message", str(exc))) from None
+                if code != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons") or []
+            failed = False
+            for index, op in enumerate(ops):
+                reason = reasons[index] if index < len(reasons) else {}
+                if reason.get("Code") == "ConditionalCheckFailed":
+                    # The item as it was when the write was refused: if the caller's own
+                    # condition fails on it, that is the answer; else only the snapshot
+                    # went stale and the transaction is tried again.
+                    failed = True
+                    error = operations.failure(op, _plain(reason.get("Item")))
+                    if error is not None:
+                        raise error
+                elif reason.get("Code") == "ValidationError":
+                    raise ValueError(reason.get("Message", "invalid item"))
+            if not failed and not any(
+                reason.get("Code") in _RETRYABLE_REASONS for reason in reasons
+            ):
+                raise RuntimeError(f"transaction cancelled: {reasons}")
+            time.sleep(0.01 * 2**attempt)  # racing writers: back off before reading again
+        raise PreconditionFailed("the items kept changing while being written", key=keys[0])
+
+    def _snapshot(self, keys: list[Key]) -> dict[Key, dict[str, Any] | None]:
+        response = self._call(
+            "transact_get_items",
+            TransactItems=[
+                {"Get": {"TableName": self.table_name, "Key": _key(pk, sk)}} for pk, sk in keys
+            ],
+        )
+        return {
+            key: answer.get("Item") for key, answer in zip(keys, response["Responses"], strict=True)
+        }
+
+    def _actions(
+        self,
+        ops: Sequence[Op],
+        state: dict[Key, dict[str, Any] | None],
+        entries_before: dict[Key, frozenset[Entry]],
+    ) -> list[dict[str, Any]]:
+        item_actions = []
+        term_actions = []
+        for op in ops:
+            key = operations.op_key(op)
+            before = entries_before.get(key, frozenset())
+            after = operations.entries_after(op, before)
+            item_actions.append(self._item_action(op, state.get(key)))
+            for scope, term in sorted(before - after):
+                term_actions.append(
+                    {"Delete": {"TableName": self.table_name, "Key": term_key(scope, term, key)}}
+                )
+            for scope, term in sorted(after - before):
+                term_actions.append(
+                    {"Put": {"TableName": self.table_name, "Item": term_item(scope, term, key)}}
+                )
+        # Item actions first, so cancellation reasons line up with the caller's operations.
+        return item_actions + term_actions
+
+    def _item_action(self, op: Op, current: dict[str, Any] | None) -> dict[str, Any]:
+        pk, sk = operations.op_key(op)
+        common: dict[str, Any] = {
+            "TableName": self.table_name,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        pinned_rev: int | None
+        if isinstance(op, Create):
+            condition, pinned_rev = "attribute_not_exists(pk)", None
+        elif isinstance(op, Put | Delete):
+            # Pinned to the snapshot, so the term items removed are those the item has.
+            pinned_rev = None if current is None else int(current["rev"]["N"])
+            condition = "attribute_not_exists(pk)" if current is None else "rev = :rev"
+        elif op.rev is None:  # a Check without rev
+            condition, pinned_rev = "attribute_exists(pk)", None
+        else:
+            condition, pinned_rev = "rev = :rev", op.rev
+        common["ConditionExpression"] = condition
+        if pinned_rev is not None:
+            common["ExpressionAttributeValues"] = {":rev": {"N": str(pinned_rev)}}
+        if isinstance(op, Check):
+            return {"ConditionCheck": {**common, "Key": _key(pk, sk)}}
+        if isinstance(op, Delete):
+            return {"Delete": {**common, "Key": _key(pk, sk)}}
+        assert isinstance(op, Create | Replace | Put)
+        item = operations.stored(op.item, operations.new_rev(op))
+        raw = to_dynamodb(item)
+        if operations.index_entries(item):
+            raw["_terms"] = {"L": [{"S": term} for term in _terms_of(item)]}
+        return {"Put": {**common, "Item": raw}}
+
+    def _call(self, method: str, **arguments: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        try:
+            return getattr(self._client, method)(**arguments)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ValidationException":
+                raise ValueError(exc.response["Error"].get("Message", str(exc))) from None
+            raise
+
+
+def term_partition(scope: str, term: str) -> str:
+    """Partition of the term items of one term in one search scope."""
+    return f"{TERM_PREFIX}{scope}#{term}"
+
+
+def term_key(scope: str, term: str, key: Key) -> dict[str, Any]:
+    """DynamoDB key of the term item linking ``term`` to the item ``key``."""
+    sort = json.dumps(list(key), ensure_ascii=False, separators=(",", ":"))
+    return {"pk": {"S": term_partition(scope, term)}, "sk": {"S": sort}}
+
+
+def term_item(scope: str, term: str, key: Key) -> dict[str, Any]:
+    """DynamoDB term item linking ``term`` to the item ``key``."""
+    return {**term_key(scope, term, key), "item_pk": {"S": key[0]}, "item_sk": {"S": key[1]}}
+
+
+def stored_entries(raw: dict[str, Any] | None) -> frozenset[Entry]:
+    """The index entries a stored DynamoDB item has term items for."""
+    if raw is None or "_terms" not in raw or "S" not in raw.get("search_scope", {}):
+        return frozenset()
+    scope = raw["search_scope"]["S"]
+    return frozenset((scope, term["S"]) for term in raw["_terms"]["L"])
+
+
+def _terms_of(item: Item) -> list[str]:
+    return operations.indexed_terms(item["search_text"])
+
+
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def _position(position: Any, names: Sequence[str]) -> dict[str, str]:
+    if (
+        not isinstance(position, dict)
+        or set(position) != set(names)
+        or not all(isinstance(value, str) and value for value in position.values())
+    ):
+        raise InvalidValue("cursor", "not a cursor this service handed out")
+    return position
+
+
+def _batch_size(limit: int, where: Predicate | None) -> int:
+    # One item of look-ahead tells whether a next page exists; with a filter, read more per
+    # round trip since some items will be rejected.
+    return limit + 1 if where is None else max(limit + 1, 200)
+
+
+def _plain(raw: dict[str, Any] | None) -> Item | None:
+    return None if raw is None else from_dynamodb(raw)
+
+
+# -- attribute values --------------------------------------------------------------------
+
+
+def to_dynamodb(item: Item) -> dict[str, Any]:
+    """An item as DynamoDB attribute values."""
+    return {name: _to_value(value) for name, value in item.items()}
+
+
+def from_dynamodb(raw: dict[str, Any]) -> Item:
+    """An item from DynamoDB attribute values, without the store's hidden attributes."""
+    return {name: _from_value(value) for name, value in raw.items() if name != "_terms"}
+
+
+def _to_value(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value} cannot be stored")
+        # repr is the shortest text that reads back as the same float.
+        return {"N": repr(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, list | tuple):
+        return {"L": [_to_value(element) for element in value]}
+    if isinstance(value, dict):
+        for name in value:
+            if not isinstance(name, str):
+                raise ValueError(f"object keys must be strings, not {name!r}")
+        return {"M": {name: _to_value(element) for name, element in value.items()}}
+    raise ValueError(f"cannot store a {type(value).__name__}")
+
+
+def _from_value(raw: dict[str, Any]) -> Any:
+    (kind, value), *_ = raw.items()
+    if kind == "S" or kind == "BOOL":
+        return value
+    if kind == "N":
+        return _number(value)
+    if kind == "NULL":
+        return None
+    if kind == "L":
+        return [_from_value(element) for element in value]
+    if kind == "M":
+        return {name: _from_value(element) for name, element in value.items()}
+    raise ValueError(f"unexpected DynamoDB type {kind}")
+
+
+def _number(text: str) -> int | float:
+    if not any(char in text for char in ".eE"):
+        return int(text)
+    number = Decimal(text)
+    if number == number.to_integral_value() and abs(number) < 10**38:
+        return int(number)
+    return float(text)

@@ -1,0 +1,249 @@
+"""Rules both backends share: checking operations, evaluating conditions, cursors, paging.
+
+Both stores evaluate a transaction the same way: validate the operations (ValueError), look
+at the current state of every key, raise the error of the first operation whose condition
+fails, count the search-index entries the transaction adds or removes against
+MAX_TRANSACTION_OPS (ValueError), and only then write.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from catalogue.domain.errors import (
+    AlreadyExists,
+    DomainError,
+    InvalidValue,
+    NotFound,
+    PreconditionFailed,
+)
+from catalogue.store.base import (
+    MAX_LIMIT,
+    MAX_SEARCH_TERMS,
+    MAX_TRANSACTION_OPS,
+    Check,
+    Create,
+    Delete,
+    Item,
+    Op,
+    Predicate,
+    Put,
+    Replace,
+    search_terms,
+)
+
+Key = tuple[str, str]
+# (search_scope, term): one entry of the search index.
+Entry = tuple[str, str]
+
+# Attributes the store owns: taken from the caller's item on write and set by the store.
+STORE_OWNED = ("rev", "_terms")
+_KEY_ATTRIBUTES = ("pk", "sk")
+_INDEX_ATTRIBUTES = ("gsi1pk", "gsi1sk")
+
+
+def op_key(op: Op) -> Key:
+    """The (pk, sk) an operation is about."""
+    if isinstance(op, Create | Replace | Put):
+        return (op.item.get("pk"), op.item.get("sk"))  # type: ignore[return-value]
+    return (op.pk, op.sk)
+
+
+def check_key(pk: object, sk: object) -> None:
+    """Raise ValueError unless pk and sk are non-empty strings (DynamoDB's key rule)."""
+    if not (isinstance(pk, str) and pk and isinstance(sk, str) and sk):
+        raise ValueError(f"pk and sk must be non-empty strings, not {pk!r}, {sk!r}")
+
+
+def check_item(item: Item) -> None:
+    """Raise ValueError for an item neither backend can store as given."""
+    if not isinstance(item, dict):
+        raise ValueError(f"an item is a dict, not {type(item).__name__}")
+    check_key(item.get("pk"), item.get("sk"))
+    for name in _INDEX_ATTRIBUTES:
+        value = item.get(name)
+        if value is not None and not (isinstance(value, str) and value):
+            raise ValueError(f"{name} must be a non-empty string, not {value!r}")
+    for name in ("search_scope", "search_text"):
+        value = item.get(name)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{name} must be a string, not {value!r}")
+
+
+def check_ops(ops: Sequence[Op]) -> None:
+    """Raise ValueError for a transaction that may not be attempted at all."""
+    if not ops:
+        raise ValueError("a transaction needs at least one operation")
+    if len(ops) > MAX_TRANSACTION_OPS:
+        raise ValueError(f"a transaction holds at most {MAX_TRANSACTION_OPS} operations")
+    seen: set[Key] = set()
+    for op in ops:
+        if isinstance(op, Create | Replace | Put):
+            check_item(op.item)
+        elif isinstance(op, Delete | Check):
+            check_key(op.pk, op.sk)
+        else:
+            raise ValueError(f"not a store operation: {op!r}")
+        if isinstance(op, Replace | Delete | Check) and not _is_rev(getattr(op, "rev", None)):
+            raise ValueError(f"rev must be an integer, not {op.rev!r}")
+        key = op_key(op)
+        if key in seen:
+            raise ValueError(f"two operations on the same item {key}")
+        seen.add(key)
+
+
+def _is_rev(rev: object) -> bool:
+    return rev is None or (isinstance(rev, int) and not isinstance(rev, bool))
+
+
+def failure(op: Op, current: Item | None) -> DomainError | None:
+    """The error ``op`` raises against the ``current`` item, or None when its condition holds."""
+    key = op_key(op)
+    if isinstance(op, Create):
+        if current is not None:
+            return AlreadyExists(f"item {key} already exists", key=key)
+        return None
+    if isinstance(op, Put):
+        return None
+    if current is None:
+        return NotFound(f"item {key} does not exist", key=key)
+    if op.rev is not None and current.get("rev") != op.rev:
+        return PreconditionFailed(
+            f"item {key} is at revision {current.get('rev')}, not {op.rev}", key=key
+        )
+    return None
+
+
+def first_failure(ops: Sequence[Op], state: Mapping[Key, Item | None]) -> DomainError | None:
+    """The error of the first operation, in order, whose condition fails against ``state``."""
+    for op in ops:
+        error = failure(op, state.get(op_key(op)))
+        if error is not None:
+            return error
+    return None
+
+
+def stored(item: Item, rev: int) -> Item:
+    """The item as the store keeps it: the caller's attributes with the store's ``rev``."""
+    result = {name: value for name, value in item.items() if name not in STORE_OWNED}
+    result["rev"] = rev
+    return result
+
+
+def new_rev(op: Op) -> int:
+    """The revision an item written by ``op`` gets."""
+    return op.rev + 1 if isinstance(op, Replace) else 1
+
+
+def index_entries(item: Item | None) -> frozenset[Entry]:
+    """The search-index entries of an item: its scope with each of its first terms."""
+    if item is None:
+        return frozenset()
+    scope, text = item.get("search_scope"), item.get("search_text")
+    if not (isinstance(scope, str) and isinstance(text, str)):
+        return frozenset()
+    return frozenset((scope, term) for term in indexed_terms(text))
+
+
+def indexed_terms(text: str) -> list[str]:
+    """The terms of a search_text that go into the index, in order."""
+    return search_terms(text)[:MAX_SEARCH_TERMS]
+
+
+def entries_after(op: Op, entries_before: frozenset[Entry]) -> frozenset[Entry]:
+    """The index entries of the item once ``op`` is applied."""
+    if isinstance(op, Create | Replace | Put):
+        return index_entries(op.item)
+    if isinstance(op, Delete):
+        return frozenset()
+    return entries_before
+
+
+def check_cost(ops: Sequence[Op], entries_before: Mapping[Key, frozenset[Entry]]) -> None:
+    """Raise ValueError when the operations plus their index changes pass the limit.
+
+    Each index entry a transaction adds or removes counts as one more operation.
+    """
+    cost = len(ops)
+    for op in ops:
+        before = entries_before.get(op_key(op), frozenset())
+        cost += len(before ^ entries_after(op, before))
+    if cost > MAX_TRANSACTION_OPS:
+        raise ValueError(
+            f"the transaction needs {cost} writes with its search-index changes; "
+            f"at most {MAX_TRANSACTION_OPS} fit in one"
+        )
+
+
+def check_limit(limit: int) -> None:
+    """Raise ValueError for a page size outside 1..MAX_LIMIT."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be an integer from 1 to {MAX_LIMIT}, not {limit!r}")
+
+
+def fingerprint(*parts: object) -> str:
+    """A short digest naming one query, so its cursors are refused by any other."""
+    text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def encode_cursor(query_id: str, position: Any) -> str:
+    """An opaque cursor: base64url JSON of the query's fingerprint and a position."""
+    data = json.dumps({"q": query_id, "p": position}, ensure_ascii=False, separators=(",", ":"))
+    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, query_id: str) -> Any:
+    """The position held by ``cursor``; InvalidValue(field="cursor") unless it fits the query."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, UnicodeError, binascii.Error, TypeError, AttributeError):
+        raise InvalidValue("cursor", "not a cursor this service handed out") from None
+    if not isinstance(data, dict) or "p" not in data:
+        raise InvalidValue("cursor", "not a cursor this service handed out")
+    if data.get("q") != query_id:
+        raise InvalidValue("cursor", "the cursor belongs to another query")
+    return data["p"]
+
+
+def strings(position: Any, count: int) -> list[str]:
+    """``position`` as a list of ``count`` strings; InvalidValue(field="cursor") otherwise."""
+    if (
+        not isinstance(position, list)
+        or len(position) != count
+        or not all(isinstance(part, str) for part in position)
+    ):
+        raise InvalidValue("cursor", "not a cursor this service handed out")
+    return position
+
+
+# A batch read: from a position (None = start), the items in order, each with its own
+# position, and the position to read on from (None = nothing further).
+Fetch = Callable[[Any], tuple[list[tuple[Item, Any]], Any]]
+
+
+def read_page(
+    fetch: Fetch, start: Any, limit: int, where: Predicate | None
+) -> tuple[list[Item], Any]:
+    """Collect ``limit`` items accepted by ``where``, reading as many batches as needed.
+
+    Returns the items and the position of the last one when a further item matches (one
+    item of look-ahead, so the caller knows there is a next page), else None.
+    """
+    matched: list[tuple[Item, Any]] = []
+    position = start
+    while True:
+        rows, position = fetch(position)
+        for item, item_position in rows:
+            if where is None or where(item):
+                matched.append((item, item_position))
+                if len(matched) > limit:
+                    return [item for item, _ in matched[:limit]], matched[limit - 1][1]
+        if position is None:
+            return [item for item, _ in matched], None

@@ -1,0 +1,348 @@
+"""The embedded ItemStore: one SQLite file in WAL mode, its schema made by the migrations.
+
+Tables (``migrations/0001_initial.py`` and ``0002_search.py``):
+
+- ``items(id INTEGER PRIMARY KEY, pk, sk, gsi1pk, gsi1sk, rev, body)``, unique on (pk, sk),
+  indexed on (gsi1pk, gsi1sk, pk, sk). ``body`` is the item as JSON, without ``rev``. Keys
+  use SQLite's BINARY collation, which compares UTF-8 bytes: DynamoDB's order.
+- ``search``, an FTS5 table whose rowid is the item's ``id``: ``scope`` and ``terms``, the
+  item's first MAX_SEARCH_TERMS of ``search_terms(search_text)`` joined by spaces. The
+  ``ascii`` tokenizer splits only on ASCII punctuation and spaces, and a term holds none, so
+  each stored term is exactly one token; queries quote every term. SQLite and DynamoDB thus
+  agree on what a word is: ``base.search_terms`` alone decides.
+
+Every thread has its own connection; writes run in ``BEGIN IMMEDIATE`` transactions, so a
+transaction reads the state it writes over and racing writers queue on the busy timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from catalogue.store import operations
+from catalogue.store.base import (
+    Check,
+    Create,
+    Delete,
+    Item,
+    Op,
+    Page,
+    Predicate,
+    Put,
+    Query,
+    Replace,
+    search_terms,
+)
+from catalogue.store.operations import Entry, Key
+
+BUSY_TIMEOUT_S = 30.0
+# Keys per statement in get_many: below SQLite's default limit of host parameters.
+_KEYS_PER_STATEMENT = 400
+_MAX_CODE_POINT = 0x10FFFF
+
+
+class _Connection:
+    """Holds one thread's connection; collected (and the connection closed) with the thread."""
+
+    __slots__ = ("__weakref__", "conn")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+
+class SqliteStore:
+    """ItemStore over one SQLite file. Assumes the migrations have been applied."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._connections: weakref.WeakSet[_Connection] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # -- connections ---------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        holder: _Connection | None = getattr(self._local, "holder", None)
+        if holder is not None:
+            return holder.conn
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the store is closed")
+            conn = connect(self.path)
+            holder = _Connection(conn)
+            self._connections.add(holder)
+        self._local.holder = holder
+        return conn
+
+    def close(self) -> None:
+        """Close every thread's connection; the store is unusable afterwards."""
+        with self._lock:
+            self._closed = True
+            holders = list(self._connections)
+            self._connections.clear()
+        for holder in holders:
+            holder.conn.close()
+        self._local = threading.local()
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        """Return the item (with ``rev``) or None."""
+        row = (
+            self._conn()
+            .execute("SELECT rev, body FROM items WHERE pk = ? AND sk = ?", (pk, sk))
+            .fetchone()
+        )
+        return None if row is None else _item(row[0], row[1])
+
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item]:
+        """Return the items that exist among ``keys``, in the order of ``keys``."""
+        found: dict[Key, Item] = {}
+        unique = list(dict.fromkeys((pk, sk) for pk, sk in keys))
+        conn = self._conn()
+        for start in range(0, len(unique), _KEYS_PER_STATEMENT):
+            chunk = unique[start : start + _KEYS_PER_STATEMENT]
+            pairs = ", ".join("(?, ?)" for _ in chunk)
+            rows = conn.execute(
+                f"SELECT pk, sk, rev, body FROM items WHERE (pk, sk) IN (VALUES {pairs})",
+                [part for key in chunk for part in key],
+            )
+            for pk, sk, rev, body in rows:
+                found[(pk, sk)] = _item(rev, body)
+        return [found[(pk, sk)] for pk, sk in keys if (pk, sk) in found]
+
+    def query(self, query: Query, *, limit: int, cursor: str | None = None) -> Page:
+        """Return up to ``limit`` items of one partition in sort-key order (see ItemStore)."""
+        operations.check_limit(limit)
+        query_id = operations.fingerprint(
+            "sqlite", query.partition, query.index, query.prefix, query.descending
+        )
+        if query.index is None:
+            partition, order = "pk", ("sk",)
+        elif query.index == "gsi1":
+            partition, order = "gsi1pk", ("gsi1sk", "pk", "sk")
+        else:
+            raise ValueError(f"no index named {query.index!r}")
+        start = None
+        if cursor is not None:
+            start = operations.strings(operations.decode_cursor(cursor, query_id), len(order))
+        conditions = [f"{partition} = ?"]
+        parameters: list[Any] = [query.partition]
+        if query.prefix:
+            conditions.append(f"{order[0]} >= ?")
+            parameters.append(query.prefix)
+            upper = prefix_end(query.prefix)
+            if upper is not None:
+                conditions.append(f"{order[0]} < ?")
+                parameters.append(upper)
+        elif query.index is not None:
+            # DynamoDB leaves items without the index's sort key out of the index.
+            conditions.append("gsi1sk IS NOT NULL")
+        direction = "DESC" if query.descending else "ASC"
+        comparison = "<" if query.descending else ">"
+        columns = ", ".join(order)
+        order_by = ", ".join(f"{column} {direction}" for column in order)
+        batch = _batch_size(limit, query.where)
+        conn = self._conn()
+
+        def fetch(position: list[str] | None) -> tuple[list[tuple[Item, Any]], Any]:
+            sql_conditions, sql_parameters = list(conditions), list(parameters)
+            if position is not None:
+                sql_conditions.append(f"({columns}) {comparison} ({', '.join('?' * len(order))})")
+                sql_parameters.extend(position)
+            rows = conn.execute(
+                f"SELECT rev, body, {columns} FROM items WHERE {' AND '.join(sql_conditions)} "
+                f"ORDER BY {order_by} LIMIT ?",
+                [*sql_parameters, batch],
+            ).fetchall()
+            result = [(_item(row[0], row[1]), list(row[2:])) for row in rows]
+            return result, (result[-1][1] if len(rows) == batch else None)
+
+        items, last = operations.read_page(fetch, start, limit, query.where)
+        return Page(items, None if last is None else operations.encode_cursor(query_id, last))
+
+    def search(
+        self,
+        scope: str,
+        text: str,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        where: Predicate | None = None,
+    ) -> Page:
+        """Return items of ``scope`` holding every term of ``text``, in the order written."""
+        operations.check_limit(limit)
+        terms = search_terms(text)
+        query_id = operations.fingerprint("sqlite-search", scope, sorted(terms))
+        start = None
+        if cursor is not None:
+            position = operations.decode_cursor(cursor, query_id)
+            if isinstance(position, bool) or not isinstance(position, int):
+                raise operations.InvalidValue("cursor", "not a cursor this service handed out")
+            start = position
+        if not terms:
+            return Page([], None)
+        match = " ".join(f'"{term}"' for term in terms)
+        batch = _batch_size(limit, where)
+        conn = self._conn()
+
+        def fetch(position: int | None) -> tuple[list[tuple[Item, Any]], Any]:
+            rows = conn.execute(
+                "SELECT items.id, items.rev, items.body FROM search "
+                "JOIN items ON items.id = search.rowid "
+                "WHERE search MATCH ? AND search.scope = ? AND search.rowid > ? "
+                "ORDER BY search.rowid LIMIT ?",
+                (match, scope, -1 if position is None else position, batch),
+            ).fetchall()
+            result = [(_item(rev, body), row_id) for row_id, rev, body in rows]
+            return result, (result[-1][1] if len(rows) == batch else None)
+
+        items, last = operations.read_page(fetch, start, limit, where)
+        return Page(items, None if last is None else operations.encode_cursor(query_id, last))
+
+    # -- writes --------------------------------------------------------------------------
+
+    def write(self, op: Op) -> None:
+        """Apply one operation; raises as the operation's docstring says."""
+        self.transact([op])
+
+    def transact(self, ops: Sequence[Op]) -> None:
+        """Apply all operations or none (see ItemStore.transact)."""
+        operations.check_ops(ops)
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = {operations.op_key(op): _current(conn, op) for op in ops}
+            state = {key: row.item if row else None for key, row in current.items()}
+            error = operations.first_failure(ops, state)
+            if error is not None:
+                raise error
+            operations.check_cost(
+                ops, {key: row.entries if row else frozenset() for key, row in current.items()}
+            )
+            for op in ops:
+                _apply(conn, op, current[operations.op_key(op)])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+class _Row:
+    """An item as read inside a write transaction: its row id, content and index entries."""
+
+    __slots__ = ("entries", "item", "row_id")
+
+    def __init__(self, row_id: int, item: Item, entries: frozenset[Entry]) -> None:
+        self.row_id = row_id
+        self.item = item
+        self.entries = entries
+
+
+def _current(conn: sqlite3.Connection, op: Op) -> _Row | None:
+    pk, sk = operations.op_key(op)
+    row = conn.execute(
+        "SELECT items.id, items.rev, items.body, search.scope, search.terms FROM items "
+        "LEFT JOIN search ON search.rowid = items.id WHERE items.pk = ? AND items.sk = ?",
+        (pk, sk),
+    ).fetchone()
+    if row is None:
+        return None
+    row_id, rev, body, scope, terms = row
+    entries = (
+        frozenset((scope, term) for term in terms.split()) if scope is not None else frozenset()
+    )
+    return _Row(row_id, _item(rev, body), entries)
+
+
+def _apply(conn: sqlite3.Connection, op: Op, current: _Row | None) -> None:
+    if isinstance(op, Check):
+        return
+    if isinstance(op, Delete):
+        assert current is not None  # first_failure raised NotFound otherwise
+        conn.execute("DELETE FROM items WHERE id = ?", (current.row_id,))
+        conn.execute("DELETE FROM search WHERE rowid = ?", (current.row_id,))
+        return
+    assert isinstance(op, Create | Replace | Put)
+    item = operations.stored(op.item, operations.new_rev(op))
+    values = (item.get("gsi1pk"), item.get("gsi1sk"), item["rev"], _body(item))
+    if current is None:
+        row_id = conn.execute(
+            "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, rev, body) VALUES (?, ?, ?, ?, ?, ?)",
+            (item["pk"], item["sk"], *values),
+        ).lastrowid
+    else:
+        row_id = current.row_id
+        conn.execute(
+            "UPDATE items SET gsi1pk = ?, gsi1sk = ?, rev = ?, body = ? WHERE id = ?",
+            (*values, row_id),
+        )
+        conn.execute("DELETE FROM search WHERE rowid = ?", (row_id,))
+    write_search_row(conn, row_id, item)
+
+
+def write_search_row(conn: sqlite3.Connection, row_id: int, item: Item) -> None:
+    """Index ``item`` (stored at ``row_id``) for search, when it has a scope and terms."""
+    scope, text = item.get("search_scope"), item.get("search_text")
+    if not (isinstance(scope, str) and isinstance(text, str)):
+        return
+    terms = operations.indexed_terms(text)
+    if terms:
+        conn.execute(
+            "INSERT INTO search (rowid, scope, terms) VALUES (?, ?, ?)",
+            (row_id, scope, " ".join(terms)),
+        )
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open ``path`` in autocommit mode (transactions are explicit), WAL, with a busy timeout."""
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
+    conn.execute("PRAGMA journal_mode = WAL")
+    # NORMAL is durable across application crashes in WAL mode and saves an fsync per commit.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def prefix_end(prefix: str) -> str | None:
+    """The least string above every string that starts with ``prefix`` (None: no bound).
+
+    Code-point order is UTF-8 byte order, so incrementing the last code point that can be
+    incremented gives the bound. Surrogates never occur in stored text and are skipped.
+    """
+    chars = list(prefix)
+    while chars:
+        last = ord(chars.pop())
+        if last < _MAX_CODE_POINT:
+            following = last + 1
+            if 0xD800 <= following <= 0xDFFF:
+                following = 0xE000
+            return "".join(chars) + chr(following)
+    return None
+
+
+def _batch_size(limit: int, where: Predicate | None) -> int:
+    # One item of look-ahead tells whether a next page exists; with a filter, read more per
+    # round trip since some rows will be rejected.
+    return limit + 1 if where is None else max(limit + 1, 200)
+
+
+def _body(item: Item) -> str:
+    body = {name: value for name, value in item.items() if name != "rev"}
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _item(rev: int, body: str) -> Item:
+    item: Item = json.loads(body)
+    item["rev"] = rev
+    return item

@@ -1,0 +1,72 @@
+"""Add the search index and index the items that already carry search_scope and search_text."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+
+def sqlite(conn: sqlite3.Connection) -> None:
+    """Create the FTS5 table ``search`` (rowid = items.id) and fill it from the items."""
+    from catalogue.store.sqlite import write_search_row
+
+    # The ascii tokenizer keeps every non-ASCII character inside a token and a search term
+    # holds no ASCII separator, so each stored term is one token (see store/sqlite.py).
+    conn.execute("CREATE VIRTUAL TABLE search USING fts5(terms, scope UNINDEXED, tokenize='ascii')")
+    rows = conn.execute(
+        "SELECT id, body FROM items WHERE json_extract(body, '$.search_text') IS NOT NULL"
+    ).fetchall()
+    for row_id, body in rows:
+        write_search_row(conn, row_id, json.loads(body))
+
+
+def dynamodb(client: Any, table_name: str) -> None:
+    """Write the term items of every searchable item that has none yet.
+
+    The only Scan in Brygge: a one-off pass over the table when upgrading, never a request
+    path. Each item is indexed in its own transaction, conditional on its revision, so a
+    concurrent writer (which indexes its own items) wins and the pass stays re-runnable.
+    """
+    from catalogue.store.dynamodb import term_item
+    from catalogue.store.operations import indexed_terms
+
+    arguments: dict[str, Any] = {
+        "TableName": table_name,
+        "FilterExpression": "attribute_exists(search_text) AND attribute_exists(search_scope)"
+        " AND attribute_not_exists(#terms)",
+        "ExpressionAttributeNames": {"#terms": "_terms"},
+        "ConsistentRead": True,
+    }
+    while True:
+        page = client.scan(**arguments)
+        for raw in page.get("Items", []):
+            if "S" not in raw["search_text"] or "S" not in raw["search_scope"]:
+                continue
+            scope = raw["search_scope"]["S"]
+            terms = indexed_terms(raw["search_text"]["S"])
+            key = (raw["pk"]["S"], raw["sk"]["S"])
+            update = {
+                "Update": {
+                    "TableName": table_name,
+                    "Key": {"pk": raw["pk"], "sk": raw["sk"]},
+                    "UpdateExpression": "SET #terms = :terms",
+                    "ConditionExpression": "rev = :rev AND attribute_not_exists(#terms)",
+                    "ExpressionAttributeNames": {"#terms": "_terms"},
+                    "ExpressionAttributeValues": {
+                        ":terms": {"L": [{"S": term} for term in terms]},
+                        ":rev": raw["rev"],
+                    },
+                }
+            }
+            puts = [
+                {"Put": {"TableName": table_name, "Item": term_item(scope, term, key)}}
+                for term in terms
+            ]
+            try:
+                client.transact_write_items(TransactItems=[update, *puts])
+            except client.exceptions.TransactionCanceledException:
+                pass  # rewritten meanwhile by the store, which indexed it
+        if "LastEvaluatedKey" not in page:
+            return
+        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]

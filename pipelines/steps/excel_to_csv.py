@@ -1,0 +1,270 @@
+"""excel_to_csv: one CSV per chosen sheet of an .xlsx or .xls workbook, read with fastexcel."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from pipelines.objects import ObjectStore
+from pipelines.steps.contract import ConfigError, InputError, OutputKey, StepResult
+from pipelines.steps.runtime import run_step
+from pipelines.steps.tables import fetch, filename, reading, store, workdir
+
+if TYPE_CHECKING:
+    import polars as pl
+
+# fastexcel (calamine) holds a sheet as a dense grid in memory, so the grid a workbook declares
+# and its decompressed size are checked before it is opened.
+MAX_UNCOMPRESSED_BYTES = 1024**3
+MAX_CELLS = 50_000_000
+_RANGE = re.compile(r"^([A-Z]{1,3})([0-9]{1,7}):([A-Z]{1,3})([0-9]{1,7})$")
+_CELL_REF = re.compile(rb'<(?:c|row)\b[^>]*?\br="([A-Z]{0,3})([0-9]{1,10})"')
+_SHEET_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
+
+
+@dataclass(frozen=True, slots=True)
+class ExcelToCsvConfig:
+    """Options of excel_to_csv.
+
+    ``sheet``: a name, a 1-based index, or ``"*"`` for every sheet (one CSV each).
+    ``headerRow``: 1-based row of the column names; null for none (columns column_1, ...).
+    ``skipRows``: rows to skip after the header. ``range``: a cell range such as ``B3:F200``
+    whose first row is the header row.
+    """
+
+    sheet: str | int = 1
+    header_row: int | None = 1
+    skip_rows: int = 0
+    range: str | None = None
+    max_uncompressed_bytes: int = MAX_UNCOMPRESSED_BYTES
+    max_cells: int = MAX_CELLS
+
+
+@dataclass(frozen=True, slots=True)
+class SheetWindow:
+    """Where in a sheet the table sits, in fastexcel's 0-based terms."""
+
+    header_row: int | None
+    skip_rows: int
+    n_rows: int | None
+    use_columns: str | None
+
+
+def window(config: ExcelToCsvConfig) -> SheetWindow:
+    """Translate the 1-based options into fastexcel's arguments; raises ConfigError."""
+    if config.skip_rows < 0:
+        raise ConfigError("skipRows", "must be zero or more")
+    if config.header_row is not None and config.header_row < 1:
+        raise ConfigError("headerRow", "is 1-based: the first row is 1")
+    if config.range is None:
+        header = None if config.header_row is None else config.header_row - 1
+        return SheetWindow(header, config.skip_rows, None, None)
+    match = _RANGE.match(config.range.upper())
+    if not match:
+        raise ConfigError("range", "must look like A1:F200")
+    first_column, first_row, last_column, last_row = match.groups()
+    if int(last_row) < int(first_row) or _column_number(last_column) < _column_number(first_column):
+        raise ConfigError("range", "must go from the top-left to the bottom-right cell")
+    if config.header_row not in (None, 1, int(first_row)):
+        raise ConfigError("headerRow", "with a range, the range's first row is the header")
+    data_rows = int(last_row) - int(first_row) + (1 if config.header_row is None else 0)
+    header = int(first_row) - 1
+    return SheetWindow(
+        header_row=header if config.header_row is not None else None,
+        # Without a header the rows above the range are skipped instead.
+        skip_rows=config.skip_rows if config.header_row is not None else header + config.skip_rows,
+        n_rows=max(data_rows - config.skip_rows, 0),
+        use_columns=f"{first_column}:{last_column}",
+    )
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number
+
+
+def check_workbook(path: Path, name: str, *, max_bytes: int, max_cells: int) -> None:
+    """Refuse workbooks that would exhaust memory once opened.
+
+    Checks the zip's declared uncompressed size, then decompresses the sheets in chunks
+    (declared sizes can lie) counting bytes and the largest cell reference. Raises InputError.
+    """
+    with path.open("rb") as handle:
+        magic = handle.read(8)
+    if magic == OLE_MAGIC:
+        # .xls: the BIFF grid is capped at 65,536 x 256 cells by the format itself.
+        return
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{name} is not an Excel workbook (.xlsx or .xls)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            declared = sum(member.file_size for member in members)
+            if declared > max_bytes:
+                raise InputError(
+                    f"{name} unpacks to {declared / 1e6:,.0f} MB, over the limit of "
+                    f"{max_bytes / 1e6:,.0f} MB"
+                )
+            total = 0
+            for member in members:
+                is_sheet = member.filename.startswith("xl/worksheets/")
+                total = _scan_member(archive, member, name, total, max_bytes, max_cells, is_sheet)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as error:
+        raise InputError(f"{name} is a damaged or encrypted workbook: {error}") from None
+
+
+def _scan_member(
+    archive: zipfile.ZipFile,
+    member: zipfile.ZipInfo,
+    name: str,
+    total: int,
+    max_bytes: int,
+    max_cells: int,
+    is_sheet: bool,
+) -> int:
+    max_row = max_column = 0
+    tail = b""
+    with archive.open(member) as stream:
+        while chunk := stream.read(4 * 1024 * 1024):
+            total += len(chunk)
+            if total > max_bytes:
+                raise InputError(
+                    f"{name} unpacks to more than {max_bytes / 1e6:,.0f} MB, over the limit"
+                )
+            if not is_sheet:
+                continue
+            # Keep a short tail so a reference split across two chunks is still seen.
+            text = tail + chunk
+            for letters, digits in _CELL_REF.findall(text):
+                max_row = max(max_row, int(digits))
+                if letters:
+                    max_column = max(max_column, _column_number(letters.decode()))
+            tail = text[-64:]
+    if is_sheet and max_row * max(max_column, 1) > max_cells:
+        raise InputError(
+            f"{name}: sheet {PurePosixPath(member.filename).stem} declares a grid of "
+            f"{max_row:,} rows x {max_column:,} columns, over the limit of {max_cells:,} cells"
+        )
+    return total
+
+
+def tidy(frame: pl.DataFrame) -> pl.DataFrame:
+    """Give Excel's numbers and dates their natural types.
+
+    Excel stores every number as a float and every date as a date-time: whole-number columns
+    become integers and midnight-only date-times become dates.
+    """
+    import polars as pl
+
+    changes = []
+    for column, dtype in frame.schema.items():
+        series = frame.get_column(column)
+        values = series.drop_nulls()
+        if (
+            dtype.is_float()
+            and len(values)
+            and bool(((values == values.round(0)) & (values.abs() < 2**53)).all())
+        ):
+            changes.append(pl.col(column).cast(pl.Int64))
+        elif (
+            isinstance(dtype, pl.Datetime)
+            and len(values)
+            and bool((values.dt.time() == pl.time(0)).all())
+        ):
+            changes.append(pl.col(column).cast(pl.Date))
+    renamed = {
+        column: f"column_{n + 1}"
+        for n, column in enumerate(frame.columns)
+        if column.startswith("__UNNAMED__")
+    }
+    return frame.with_columns(changes).rename(renamed)
+
+
+def read_sheets(path: Path, config: ExcelToCsvConfig, name: str) -> list[tuple[str, pl.DataFrame]]:
+    """The chosen sheets of a workbook as (sheet name, frame); raises InputError/ConfigError."""
+    import fastexcel
+
+    place = window(config)
+    with reading(name):
+        try:
+            reader = fastexcel.read_excel(path)
+        except Exception as error:  # fastexcel raises its own hierarchy, all unrelated to ours
+            raise InputError(f"{name} cannot be opened as a workbook: {error}") from None
+        names = reader.sheet_names
+        if config.sheet == "*":
+            chosen = names
+        elif isinstance(config.sheet, int):
+            if not 1 <= config.sheet <= len(names):
+                raise ConfigError("sheet", f"{name} has {len(names)} sheets, not {config.sheet}")
+            chosen = [names[config.sheet - 1]]
+        elif config.sheet in names:
+            chosen = [config.sheet]
+        else:
+            raise ConfigError("sheet", f"{name} has no sheet {config.sheet!r}; it has {names}")
+        frames = []
+        for sheet in chosen:
+            try:
+                loaded = reader.load_sheet(
+                    sheet,
+                    header_row=place.header_row,
+                    skip_rows=place.skip_rows or None,
+                    n_rows=place.n_rows,
+                    use_columns=place.use_columns,
+                )
+                frame = loaded.to_polars()
+            except Exception as error:  # see above: fastexcel's own error types
+                raise InputError(f"{name}, sheet {sheet!r}: {error}") from None
+            frames.append((sheet, tidy(frame)))
+    return frames
+
+
+def run(
+    objects: ObjectStore, config: ExcelToCsvConfig, keys: list[str], out: OutputKey
+) -> StepResult:
+    """Write each chosen sheet of each workbook as a UTF-8 CSV.
+
+    Cell values are written as data: text that looks like a formula stays text.
+    """
+    window(config)
+    if isinstance(config.sheet, str) and config.sheet != "*" and not config.sheet:
+        raise ConfigError("sheet", "must not be empty")
+    outputs = []
+    with workdir() as directory:
+        for key in keys:
+            name = filename(key)
+            source = fetch(objects, key, directory)
+            if source.stat().st_size == 0:
+                raise InputError(f"{name} is empty")
+            check_workbook(
+                source, name, max_bytes=config.max_uncompressed_bytes, max_cells=config.max_cells
+            )
+            sheets = read_sheets(source, config, name)
+            stem = PurePosixPath(name).stem
+            for sheet, frame in sheets:
+                csv_name = (
+                    f"{stem}.csv"
+                    if len(sheets) == 1 and config.sheet != "*"
+                    else (f"{stem}-{_SHEET_NAME.sub('-', sheet).strip('-.') or 'sheet'}.csv")
+                )
+                target = directory / csv_name
+                frame.write_csv(target, date_format="%Y-%m-%d", datetime_format="%Y-%m-%dT%H:%M:%S")
+                outputs.append(store(objects, target, out(key, csv_name), frame.height))
+    return StepResult(
+        keys=[output.key for output in outputs],
+        outputs=outputs,
+        summary={"rows": sum(output.rows or 0 for output in outputs), "files": len(outputs)},
+    )
+
+
+def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """Step handler: see ``run``."""
+    return run_step(event, ExcelToCsvConfig, run)
+
+
+__all__ = ["ExcelToCsvConfig", "handler", "run"]

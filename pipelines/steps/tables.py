@@ -1,0 +1,152 @@
+"""Reading and writing the tables steps work on: files fetched from and stored to an ObjectStore."""
+
+from __future__ import annotations
+
+import codecs
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from pipelines.objects import CHUNK_BYTES, LocalObjectStore, ObjectNotFound, ObjectStore, download
+from pipelines.steps.contract import InputError, StepError, StepOutput
+
+if TYPE_CHECKING:
+    import polars as pl
+
+FORMATS = {".csv": "csv", ".parquet": "parquet"}
+MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+# Friendlier words for the polars errors hostile files cause.
+_POLARS_HINTS = {
+    "invalid utf-8": "is not valid UTF-8; set the encoding option (e.g. latin-1)",
+    "more fields than defined": "has a row with more fields than the header (ragged rows)",
+    "empty csv": "is empty",
+    "empty data": "is empty",
+}
+
+
+@contextmanager
+def workdir() -> Iterator[Path]:
+    """A temporary directory for a step's local files, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="brygge-step-") as name:
+        yield Path(name)
+
+
+def filename(key: str) -> str:
+    """The last segment of a key."""
+    return PurePosixPath(key).name
+
+
+def table_format(key: str) -> str:
+    """``csv`` or ``parquet`` from the key's suffix; raises InputError for other files."""
+    suffix = PurePosixPath(key).suffix.lower()
+    if suffix not in FORMATS:
+        raise InputError(f"{filename(key)}: expected a .csv or .parquet file")
+    return FORMATS[suffix]
+
+
+def fetch(objects: ObjectStore, key: str, directory: Path) -> Path:
+    """A local file with the object's bytes: the real file for a local store, else a download.
+
+    Raises InputError when the object does not exist.
+    """
+    try:
+        if isinstance(objects, LocalObjectStore):
+            path = objects.path(key)
+            if not path.is_file():
+                raise ObjectNotFound(key)
+            return path
+        target = directory / "in" / key.replace("/", "_")
+        target.parent.mkdir(exist_ok=True)
+        return download(objects, key, target)
+    except ObjectNotFound:
+        raise InputError(f"input object {key!r} does not exist") from None
+
+
+def store(objects: ObjectStore, path: Path, key: str, rows: int | None = None) -> StepOutput:
+    """Put a local file under ``key`` and describe it as a step output."""
+    with path.open("rb") as body:
+        info = objects.put(key, body, content_type=MEDIA_TYPES.get(table_format_or_none(key)))
+    return StepOutput(key=key, bytes=info.bytes, sha256=info.sha256 or "", rows=rows)
+
+
+def table_format_or_none(key: str) -> str:
+    return FORMATS.get(PurePosixPath(key).suffix.lower(), "")
+
+
+@contextmanager
+def reading(name: str) -> Iterator[None]:
+    """Turn the errors a malformed file raises while reading it into InputError naming it."""
+    import polars as pl
+
+    try:
+        yield
+    except StepError:
+        raise
+    except (pl.exceptions.PolarsError, UnicodeError, OSError, ValueError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        for fragment, hint in _POLARS_HINTS.items():
+            if fragment in message.lower():
+                raise InputError(f"{name} {hint}") from None
+        raise InputError(f"{name} cannot be read: {message}") from None
+
+
+def transcode(path: Path, encoding: str, directory: Path) -> Path:
+    """Copy a text file into UTF-8 in chunks (polars reads only UTF-8); returns the new path.
+
+    Raises InputError when the bytes are not valid in ``encoding``.
+    """
+    target = directory / (path.stem + ".utf8" + path.suffix)
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        with path.open("rb") as source, target.open("w", encoding="utf-8", newline="") as out:
+            while chunk := source.read(CHUNK_BYTES):
+                out.write(decoder.decode(chunk))
+            out.write(decoder.decode(b"", final=True))
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"{path.name} is not valid {encoding} (byte {error.start} of a chunk); "
+            "check the encoding option"
+        ) from None
+    return target
+
+
+def scan_text_table(path: Path, *, name: str) -> pl.LazyFrame:
+    """Scan a CSV written by a step (comma, double quote, UTF-8 with or without BOM) as text.
+
+    Every column stays a string, so values pass through unchanged: typing is the job of
+    validate and csv_to_parquet, which know the Table Schema.
+    """
+    import polars as pl
+
+    if path.stat().st_size == 0:
+        raise InputError(f"{name} is empty")
+    with reading(name):
+        return pl.scan_csv(path, infer_schema=False)
+
+
+def scan_table(path: Path, key: str) -> pl.LazyFrame:
+    """Scan a step input: CSV as text, Parquet with its own types."""
+    import polars as pl
+
+    name = filename(key)
+    if table_format(key) == "parquet":
+        with reading(name):
+            return pl.scan_parquet(path)
+    return scan_text_table(path, name=name)
+
+
+def sink_table(frame: pl.LazyFrame, path: Path, fmt: str) -> pl.LazyFrame:
+    """A lazy sink of ``frame`` into ``path``; run it with ``polars.collect_all``."""
+    if fmt == "parquet":
+        return frame.sink_parquet(path, compression="zstd", lazy=True)
+    return frame.sink_csv(path, lazy=True)
+
+
+def copy_file(source: Path, target: Path) -> Path:
+    """Copy a local file in chunks."""
+    with source.open("rb") as reader, target.open("wb") as writer:
+        shutil.copyfileobj(reader, writer, CHUNK_BYTES)
+    return target

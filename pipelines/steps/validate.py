@@ -1,0 +1,354 @@
+"""validate: check rows against a Table Schema with vectorised polars expressions.
+
+Writes the valid rows (same format as the input) and, for ``onInvalid: quarantine``, a rejects
+file with one line per broken rule: ``row, column, rule, value, message``. Row numbers count
+the header as row 1, as a spreadsheet does, so the first data row is row 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any, Literal
+
+from pipelines.objects import ObjectStore
+from pipelines.steps.contract import InputError, OutputKey, StepResult, ValidationFailed
+from pipelines.steps.runtime import run_step
+from pipelines.steps.table_schema import Field, TableSchema, parse_schema, polars_type, typed
+from pipelines.steps.tables import (
+    fetch,
+    filename,
+    reading,
+    scan_table,
+    sink_table,
+    store,
+    table_format,
+    workdir,
+)
+
+if TYPE_CHECKING:
+    import polars as pl
+
+FIRST_DATA_ROW = 2
+MESSAGES_IN_ERROR = 10
+
+
+@dataclass(frozen=True, slots=True)
+class ValidateConfig:
+    """Options of validate: a Table Schema and what to do with rows that break it."""
+
+    schema: dict[str, Any]
+    on_invalid: Literal["fail", "quarantine", "drop"] = "fail"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One rule on one column: where it fails, and how to say so."""
+
+    column: str
+    rule: str
+    fails: pl.Expr
+    message: pl.Expr
+    value: pl.Expr | None = None
+
+
+def checks(schema: TableSchema, frame_schema: pl.Schema, row: pl.Expr) -> list[Check]:
+    """Every check the schema asks for, as expressions over the input frame."""
+    import polars as pl
+
+    found: list[Check] = []
+    for item in schema.fields:
+        raw, value = _columns(item, schema, frame_schema)
+        text = raw.cast(pl.String)
+
+        def say(template: str, *args: pl.Expr, column: str = item.name) -> pl.Expr:
+            return pl.format("row {}, column {}: " + template, row, pl.lit(column), *args)
+
+        is_present = raw.is_not_null()
+        found.append(
+            Check(
+                item.name,
+                "type",
+                is_present & value.is_null(),
+                say(f"{{}} is not a valid {item.type}", _quoted(text)),
+            )
+        )
+        found += _constraint_checks(item, raw, value, text, say)
+        found = [
+            check if check.value is not None else replace(check, value=text) for check in found
+        ]
+    if schema.primary_key:
+        key = pl.struct([pl.col(name) for name in schema.primary_key])
+        label = ", ".join(schema.primary_key)
+        key_text = pl.concat_str(
+            [pl.col(name).cast(pl.String) for name in schema.primary_key],
+            separator=", ",
+            ignore_nulls=False,
+        )
+        found.append(
+            Check(
+                label,
+                "primaryKey",
+                key.is_duplicated(),
+                pl.format(
+                    "row {}, columns {}: the primary key {} appears more than once",
+                    row,
+                    pl.lit(label),
+                    _quoted(key_text),
+                ),
+                key_text,
+            )
+        )
+    return found
+
+
+def _columns(item: Field, schema: TableSchema, frame_schema: pl.Schema) -> tuple[pl.Expr, pl.Expr]:
+    """The column as read (missing values as null) and converted to the field's type."""
+    import polars as pl
+
+    raw = pl.col(item.name)
+    if frame_schema[item.name] == pl.String:
+        extra_missing = [value for value in schema.missing_values if value != ""]
+        if extra_missing:
+            raw = pl.when(raw.is_in(extra_missing)).then(None).otherwise(raw)
+        return raw, typed(item, raw, strict=False)
+    return raw, raw.cast(polars_type(item), strict=False)
+
+
+def _quoted(text: pl.Expr) -> pl.Expr:
+    import polars as pl
+
+    return pl.concat_str([pl.lit("'"), text, pl.lit("'")])
+
+
+def _constraint_value(item: Field, value: Any) -> pl.Expr:
+    """A constraint's bound in the field's own type (dates are given as text)."""
+    import polars as pl
+
+    if item.type in ("date", "datetime", "time") and isinstance(value, str):
+        return typed(item, pl.lit(value), strict=True)
+    return pl.lit(value)
+
+
+def _constraint_checks(
+    item: Field, raw: pl.Expr, value: pl.Expr, text: pl.Expr, say: Any
+) -> list[Check]:
+    import polars as pl
+
+    constraints = item.constraints
+    has_value = value.is_not_null()
+    found = []
+    if constraints.get("required") or False:
+        found.append(Check(item.name, "required", raw.is_null(), say("a value is required")))
+    shown = text
+    if "minimum" in constraints:
+        bound = constraints["minimum"]
+        found.append(
+            Check(
+                item.name,
+                "minimum",
+                has_value & (value < _constraint_value(item, bound)),
+                say(f"{{}} is below the minimum {bound}", shown),
+            )
+        )
+    if "maximum" in constraints:
+        bound = constraints["maximum"]
+        found.append(
+            Check(
+                item.name,
+                "maximum",
+                has_value & (value > _constraint_value(item, bound)),
+                say(f"{{}} is above the maximum {bound}", shown),
+            )
+        )
+    length = text.str.len_chars()
+    if "minLength" in constraints:
+        bound = int(constraints["minLength"])
+        found.append(
+            Check(
+                item.name,
+                "minLength",
+                has_value & (length < bound),
+                say(f"{{}} is shorter than {bound} characters", _quoted(text)),
+            )
+        )
+    if "maxLength" in constraints:
+        bound = int(constraints["maxLength"])
+        found.append(
+            Check(
+                item.name,
+                "maxLength",
+                has_value & (length > bound),
+                say(f"{{}} is longer than {bound} characters", _quoted(text)),
+            )
+        )
+    if "pattern" in constraints:
+        pattern = constraints["pattern"]
+        found.append(
+            Check(
+                item.name,
+                "pattern",
+                has_value & ~text.str.contains(f"^(?:{pattern})$"),
+                say(f"{{}} does not match the pattern {pattern}", _quoted(text)),
+            )
+        )
+    if "enum" in constraints:
+        allowed = constraints["enum"]
+        options = pl.Series([str(option) for option in allowed], dtype=pl.String)
+        allowed_values = options if item.type in ("string", "any") else _typed_series(item, options)
+        found.append(
+            Check(
+                item.name,
+                "enum",
+                has_value & ~value.is_in(allowed_values.to_list()),
+                say(f"{{}} is not one of {', '.join(map(str, allowed))}", _quoted(text)),
+            )
+        )
+    if constraints.get("unique"):
+        found.append(
+            Check(
+                item.name,
+                "unique",
+                has_value & value.is_duplicated(),
+                say("{} appears more than once", _quoted(text)),
+            )
+        )
+    return found
+
+
+def _typed_series(item: Field, options: pl.Series) -> pl.Series:
+    import polars as pl
+
+    return pl.select(typed(item, pl.lit(options), strict=False)).to_series()
+
+
+def run(
+    objects: ObjectStore, config: ValidateConfig, keys: list[str], out: OutputKey
+) -> StepResult:
+    """Validate each input; returns the keys of the valid rows.
+
+    Raises ValidationFailed (onInvalid: fail) when any row breaks the schema, ConfigError for
+    an unusable schema, InputError for unreadable input or columns the schema names but the
+    file lacks.
+    """
+    schema = parse_schema(config.schema)
+    outputs = []
+    new_keys = []
+    summary: dict[str, Any] = {"rows": 0, "valid": 0, "rejected": 0, "byRule": {}}
+    with workdir() as directory:
+        for key in keys:
+            name = filename(key)
+            fmt = table_format(key)
+            source = fetch(objects, key, directory)
+            frame = scan_table(source, key)
+            stem = PurePosixPath(name).stem
+            valid_path = directory / name
+            rejects_path = directory / f"{stem}-rejects.csv"
+            with reading(name):
+                counts = _validate_file(frame, schema, valid_path, rejects_path, fmt, name=name)
+            _add(summary, counts)
+            if counts["rejected"] and config.on_invalid == "fail":
+                raise ValidationFailed(_first_messages(rejects_path), summary)
+            valid = store(objects, valid_path, out(key, name), counts["valid"])
+            outputs.append(valid)
+            new_keys.append(valid.key)
+            if counts["rejected"] and config.on_invalid == "quarantine":
+                rejects = store(
+                    objects, rejects_path, out(key, rejects_path.name), counts["rejectLines"]
+                )
+                outputs.append(rejects)
+                summary.setdefault("rejectsKeys", []).append(rejects.key)
+    return StepResult(keys=new_keys, outputs=outputs, summary=summary)
+
+
+def _validate_file(
+    frame: pl.LazyFrame,
+    schema: TableSchema,
+    valid_path: Any,
+    rejects_path: Any,
+    fmt: str,
+    *,
+    name: str,
+) -> dict[str, Any]:
+    """Write valid rows and rejects in one streaming pass; return the counts."""
+    import polars as pl
+
+    frame_schema = frame.collect_schema()
+    missing = [item.name for item in schema.fields if item.name not in frame_schema]
+    if missing:
+        raise InputError(f"{name} has no column {missing[0]!r} named in the schema")
+    row = pl.col("__row")
+    numbered = frame.with_row_index("__row", offset=FIRST_DATA_ROW)
+    found = checks(schema, frame_schema, row)
+    any_fails = pl.any_horizontal([check.fails for check in found]) if found else pl.lit(False)
+    flagged = numbered.with_columns(any_fails.alias("__invalid"))
+    valid = flagged.filter(~pl.col("__invalid")).drop("__row", "__invalid")
+    rejects = (
+        flagged.filter(pl.col("__invalid"))
+        .select(
+            pl.concat_list(
+                [
+                    pl.when(check.fails).then(
+                        pl.struct(
+                            row=row,
+                            column=pl.lit(check.column),
+                            rule=pl.lit(check.rule),
+                            value=check.value,
+                            message=check.message,
+                        )
+                    )
+                    for check in found
+                ]
+                or [pl.lit(None)]
+            )
+            .list.drop_nulls()
+            .alias("broken")
+        )
+        .explode("broken")
+        .unnest("broken")
+    )
+    totals = numbered.select(
+        pl.len().alias("rows"),
+        any_fails.sum().alias("rejected"),
+        *[check.fails.sum().alias(f"{n}") for n, check in enumerate(found)],
+    )
+    results = pl.collect_all(
+        [sink_table(valid, valid_path, fmt), rejects.sink_csv(rejects_path, lazy=True), totals],
+        engine="streaming",
+    )
+    counts = results[-1].row(0, named=True)
+    by_rule: dict[str, int] = {}
+    for n, check in enumerate(found):
+        if counts[str(n)]:
+            by_rule[check.rule] = by_rule.get(check.rule, 0) + counts[str(n)]
+    return {
+        "rows": counts["rows"],
+        "valid": counts["rows"] - counts["rejected"],
+        "rejected": counts["rejected"],
+        "rejectLines": sum(by_rule.values()),
+        "byRule": by_rule,
+    }
+
+
+def _add(summary: dict[str, Any], counts: dict[str, Any]) -> None:
+    for field_name in ("rows", "valid", "rejected"):
+        summary[field_name] += counts[field_name]
+    for rule, count in counts["byRule"].items():
+        summary["byRule"][rule] = summary["byRule"].get(rule, 0) + count
+
+
+def _first_messages(rejects_path: Any) -> list[str]:
+    import polars as pl
+
+    return (
+        pl.scan_csv(rejects_path, infer_schema=False)
+        .head(MESSAGES_IN_ERROR)
+        .collect()
+        .get_column("message")
+        .to_list()
+    )
+
+
+def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """Step handler: see ``run``."""
+    return run_step(event, ValidateConfig, run)

@@ -245,7 +245,7 @@ class DynamoDbStore:
 
         operations.check_ops(ops)
         keys = [operations.op_key(op) for op in ops]
-        needs_snapshot = any(isinstance(op, Replace | Put | Delete) for op in ops)
+        needs_snapshot = any(isinstance(op, Replace | Put | Delete | Check) for op in ops)
         for attempt in range(MAX_ATTEMPTS):
             state = self._snapshot(keys) if needs_snapshot else {}
             error = operations.first_failure(ops, {key: _plain(raw) for key, raw in state.items()})

@@ -1,0 +1,58 @@
+"""The main API flows on every backend: SQLite, DynamoDB in moto, DynamoDB Local."""
+
+from __future__ import annotations
+
+import pytest
+
+DATASET = {"title": "Bysykkel", "accessRights": "public", "owner": "team:mobility"}
+
+
+@pytest.fixture
+def api(app_on_store):  # type: ignore[no-untyped-def]
+    return app_on_store.test_client()
+
+
+def test_dataset_lifecycle(api) -> None:  # type: ignore[no-untyped-def]
+    first = api.post("/datasets", json={**DATASET, "keywords": ["Bike"], "description": "Trips"})
+    assert first.status_code == 201, first.json
+    second = api.post("/datasets", json=DATASET)
+    assert [first.json["id"], second.json["id"]] == ["bysykkel", "bysykkel-2"]
+    assert api.post("/datasets", json={**DATASET, "id": "bysykkel"}).status_code == 409
+
+    patched = api.patch(
+        "/datasets/bysykkel", json={"keywords": ["cycling"]}, headers={"If-Match": first.headers["ETag"]}
+    )
+    assert patched.status_code == 200
+    stale = api.patch("/datasets/bysykkel", json={"title": "x"}, headers={"If-Match": first.headers["ETag"]})
+    assert stale.status_code == 412
+
+    assert [d["id"] for d in api.get("/datasets?keyword=CYCLING").json["items"]] == ["bysykkel"]
+    assert api.get("/datasets?keyword=bike").json["items"] == []
+    assert [d["id"] for d in api.get("/datasets?q=trips").json["items"]] == ["bysykkel"]
+
+    editions = "/datasets/bysykkel/versions/1/editions"
+    for day in range(1, 4):
+        assert api.post(editions, json={"edition": f"2026010{day}T000000"}).status_code == 201
+    assert api.get(f"{editions}/latest").json["edition"] == "20260103T000000"
+    for index in range(30):
+        api.post(f"{editions}/latest/distributions", json={"id": f"d{index}"})
+    assert api.delete("/datasets/bysykkel").status_code == 409
+    assert api.delete("/datasets/bysykkel?cascade=true").status_code == 204
+    assert api.get(f"{editions}/latest").status_code == 404
+    assert [d["id"] for d in api.get("/datasets").json["items"]] == ["bysykkel-2"]
+
+
+def test_pages_across_backends(api) -> None:  # type: ignore[no-untyped-def]
+    for number in range(7):
+        api.post("/datasets", json={**DATASET, "id": f"set-{number}", "themes": ["TRAN"]})
+    for query in ("/datasets?limit=3", "/datasets?limit=3&theme=TRAN", "/datasets?limit=3&q=bysykkel"):
+        seen, cursor, pages = [], None, 0
+        while True:
+            body = api.get(query + (f"&cursor={cursor}" if cursor else "")).json
+            seen += [item["id"] for item in body["items"]]
+            pages += 1
+            cursor = body["next"]
+            if cursor is None:
+                break
+        assert sorted(seen) == [f"set-{number}" for number in range(7)], query
+        assert pages == 3, query

@@ -1,0 +1,337 @@
+"""The open-data publishing job: the catalogue feed and the latest public files, incrementally.
+
+The open-data location (a local directory or an S3 bucket) holds::
+
+    catalog.jsonld, catalog.ttl       the DCAT-AP feed of the published datasets
+    datasets/<dataset>/<file>         the latest processed distribution files
+    manifest.json                     what is published, with sha256 checksums
+    publish-report.json               what the last run published, withdrew, left unchanged
+
+Each run compares checksums with the manifest and writes only what changed, so a second
+run with the same input writes nothing but its report; files of datasets that are no longer
+public, no longer publishable or deleted are withdrawn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import mimetypes
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, Protocol
+
+from catalogue.dcat.publishability import missing_for_publication
+from catalogue.domain.errors import InvalidValue
+from catalogue.domain.object_keys import parse_object_key
+
+CATALOG_JSONLD = "catalog.jsonld"
+CATALOG_TURTLE = "catalog.ttl"
+MANIFEST = "manifest.json"
+REPORT = "publish-report.json"
+CHUNK_BYTES = 1024 * 1024
+
+
+class SourceObjects(Protocol):
+    """Where the processed files come from; ``pipelines.objects.ObjectStore`` fits."""
+
+    def open(self, key: str) -> AbstractContextManager[IO[bytes]]:
+        """Open the object for streaming reads; raises if it does not exist."""
+        ...
+
+    def head(self, key: str) -> Any:
+        """Return the object's info; its ``sha256`` attribute may be None."""
+        ...
+
+
+class OpenDataTarget(Protocol):
+    """The open-data location, addressed by names relative to its root (``a/b.csv``)."""
+
+    def read(self, name: str) -> bytes | None:
+        """Return the whole object, or None if there is none."""
+        ...
+
+    def write(self, name: str, body: IO[bytes], *, content_type: str) -> None:
+        """Store ``body`` (read in chunks) under ``name``, replacing what was there."""
+        ...
+
+    def delete(self, name: str) -> None:
+        """Remove ``name``; removing what is not there is no error."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PublishItem:
+    """One dataset to publish: its metadata and the keys of its latest processed files.
+
+    ``keys`` are object keys under ``processed/green/<dataset>/``; ``distributions`` and
+    ``editions`` are the dicts the API returns.
+    """
+
+    dataset: Mapping[str, Any]
+    distributions: Sequence[Mapping[str, Any]] = ()
+    keys: Sequence[str] = ()
+    editions: Sequence[Mapping[str, Any]] = ()
+
+
+@dataclass(slots=True)
+class PublishReport:
+    """What one run did, by name in the open-data location."""
+
+    published: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    withdrawn_datasets: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (camelCase, as everywhere on the wire)."""
+        return {
+            "published": self.published,
+            "withdrawn": self.withdrawn,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "withdrawnDatasets": self.withdrawn_datasets,
+        }
+
+
+def publish(
+    items: Iterable[PublishItem],
+    source: SourceObjects,
+    target: OpenDataTarget,
+    *,
+    catalog_info: Mapping[str, Any],
+    base_url: str,
+    open_data_url: str,
+) -> PublishReport:
+    """Bring the open-data location in line with ``items``; returns and stores the report.
+
+    ``base_url`` is the API's (dataset IRIs), ``open_data_url`` the public URL of the
+    target's root (download URLs). Items that are not public or fail the publish gate are
+    skipped, and whatever they had published is withdrawn.
+    Raises InvalidValue if a key is not a public processed key of its own dataset.
+    """
+    from catalogue.dcat.graph import catalog_graph
+    from catalogue.dcat.serialization import JSON_LD, TURTLE, serialize
+
+    report = PublishReport()
+    publishable = []
+    for item in items:
+        problems = missing_for_publication(item.dataset, item.distributions)
+        if problems:
+            report.skipped.append({"dataset": item.dataset["id"], "problems": problems})
+        else:
+            # Every key is checked before anything is written: one bad key publishes nothing.
+            names = [_file_name(item.dataset["id"], key) for key in item.keys]
+            publishable.append((item, names))
+
+    old = _load_manifest(target)
+    files: dict[str, str] = {}
+    datasets: dict[str, list[str]] = {}
+    entries = []
+    for item, item_names in publishable:
+        dataset_id = item.dataset["id"]
+        names = []
+        for key, name in zip(item.keys, item_names, strict=True):
+            sha256 = _source_sha256(source, key, item.distributions)
+            if old["files"].get(name) == sha256:
+                report.unchanged.append(name)
+            else:
+                with source.open(key) as body:
+                    target.write(name, body, content_type=_content_type(name, item))
+                report.published.append(name)
+            files[name] = sha256
+            names.append(name)
+        datasets[dataset_id] = sorted(names)
+        distributions = _with_open_data_urls(item, names, open_data_url)
+        entries.append((item.dataset, distributions, item.editions))
+
+    graph = catalog_graph(catalog_info, entries, base_url)
+    for name, rdf_format, media_type in (
+        (CATALOG_JSONLD, JSON_LD, "application/ld+json"),
+        (CATALOG_TURTLE, TURTLE, "text/turtle"),
+    ):
+        body = serialize(graph, rdf_format).encode()
+        files[name] = _write_if_changed(target, name, body, media_type, old, report)
+
+    # Withdraw after the new feed is out, so the feed never points at a missing file.
+    for name in sorted(set(old["files"]) - set(files)):
+        target.delete(name)
+        report.withdrawn.append(name)
+    report.withdrawn_datasets = sorted(set(old["datasets"]) - set(datasets))
+
+    manifest = {"files": dict(sorted(files.items())), "datasets": dict(sorted(datasets.items()))}
+    if manifest != old:
+        _write_json(target, MANIFEST, manifest)
+    _write_json(target, REPORT, report.as_dict())
+    return report
+
+
+def _file_name(dataset_id: str, key: str) -> str:
+    """The open-data name of a processed file; refuses keys that are not public."""
+    parsed = parse_object_key(key)
+    if parsed.stage != "processed" or parsed.access_rights != "public":
+        raise InvalidValue("key", f"{key!r} is not a public processed file")
+    if parsed.dataset != dataset_id:
+        raise InvalidValue("key", f"{key!r} does not belong to dataset {dataset_id!r}")
+    return f"datasets/{dataset_id}/{parsed.filename}"
+
+
+def _source_sha256(
+    source: SourceObjects, key: str, distributions: Sequence[Mapping[str, Any]]
+) -> str:
+    """The sha256 of a source object: recorded by the store or the distribution, else hashed."""
+    recorded = getattr(source.head(key), "sha256", None)
+    if recorded:
+        return str(recorded)
+    filename = PurePosixPath(key).name
+    for distribution in distributions:
+        if distribution.get("filenames") == [filename] and distribution.get("checksum"):
+            return str(distribution["checksum"]).lower()
+    digest = hashlib.sha256()
+    with source.open(key) as body:
+        while chunk := body.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _content_type(name: str, item: PublishItem) -> str:
+    filename = PurePosixPath(name).name
+    for distribution in item.distributions:
+        if filename in (distribution.get("filenames") or ()) and distribution.get("mediaType"):
+            return str(distribution["mediaType"])
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def _with_open_data_urls(
+    item: PublishItem, names: Sequence[str], open_data_url: str
+) -> list[dict[str, Any]]:
+    """The item's distributions with download URLs pointing at the open-data copies."""
+    published = {PurePosixPath(name).name: name for name in names}
+    result = []
+    for distribution in item.distributions:
+        copy = dict(distribution)
+        filenames = [f for f in distribution.get("filenames") or () if f in published]
+        if len(filenames) == 1:
+            copy["downloadURL"] = f"{open_data_url.rstrip('/')}/{published[filenames[0]]}"
+        else:
+            # Several files (or none here) have no single download URL.
+            copy.pop("downloadURL", None)
+        copy.setdefault("accessURL", copy.get("downloadURL"))
+        result.append(copy)
+    return result
+
+
+def _write_if_changed(
+    target: OpenDataTarget,
+    name: str,
+    body: bytes,
+    content_type: str,
+    old: Mapping[str, Any],
+    report: PublishReport,
+) -> str:
+    sha256 = hashlib.sha256(body).hexdigest()
+    if old["files"].get(name) == sha256:
+        report.unchanged.append(name)
+    else:
+        target.write(name, io.BytesIO(body), content_type=content_type)
+        report.published.append(name)
+    return sha256
+
+
+def _load_manifest(target: OpenDataTarget) -> dict[str, Any]:
+    raw = target.read(MANIFEST)
+    manifest = json.loads(raw) if raw else {}
+    return {"files": manifest.get("files", {}), "datasets": manifest.get("datasets", {})}
+
+
+def _write_json(target: OpenDataTarget, name: str, data: Any) -> None:
+    body = json.dumps(data, indent=2, sort_keys=True).encode()
+    target.write(name, io.BytesIO(body), content_type="application/json")
+
+
+def _check_name(name: str) -> str:
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise InvalidValue("name", f"{name!r} is not a relative name in the open-data location")
+    return name
+
+
+class DirectoryTarget:
+    """An open-data location in a local directory (``BRYGGE_OPEN_DATA_DIR``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def read(self, name: str) -> bytes | None:
+        """Return the file's bytes, or None if there is none."""
+        path = self.root / _check_name(name)
+        return path.read_bytes() if path.is_file() else None
+
+    def write(self, name: str, body: IO[bytes], *, content_type: str) -> None:
+        """Write the file atomically (a temporary file renamed into place)."""
+        path = self.root / _check_name(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".publishing-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                shutil.copyfileobj(body, out, CHUNK_BYTES)
+            Path(temporary).replace(path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def delete(self, name: str) -> None:
+        """Delete the file and any folders it leaves empty."""
+        path = self.root / _check_name(name)
+        path.unlink(missing_ok=True)
+        for parent in path.parents:
+            if parent == self.root or not parent.is_relative_to(self.root):
+                break
+            with suppress(OSError):  # not empty: stop climbing
+                parent.rmdir()
+
+
+class S3Target:
+    """An open-data location in an S3 bucket (``BRYGGE_OPEN_DATA_BUCKET``), under ``prefix``."""
+
+    def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        """The S3 client, made on first use (boto3 is imported only here)."""
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("s3")
+        return self._client
+
+    def read(self, name: str) -> bytes | None:
+        """Return the object's bytes, or None if there is none."""
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(name))
+        except self.client.exceptions.NoSuchKey:
+            return None
+        return bytes(response["Body"].read())
+
+    def write(self, name: str, body: IO[bytes], *, content_type: str) -> None:
+        """Upload ``body`` in parts as needed."""
+        self.client.upload_fileobj(
+            body, self.bucket, self._key(name), ExtraArgs={"ContentType": content_type}
+        )
+
+    def delete(self, name: str) -> None:
+        """Delete the object; S3 answers success for a missing key too."""
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(name))
+
+    def _key(self, name: str) -> str:
+        return self.prefix + _check_name(name)

@@ -1,0 +1,292 @@
+"""The publishing job over a local object store, into a directory and into S3 (moto)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+from rdflib import Graph, URIRef
+from rdflib import namespace as ns
+
+from catalogue.dcat.publishing import (
+    DirectoryTarget,
+    OpenDataTarget,
+    PublishItem,
+    S3Target,
+    publish,
+)
+from catalogue.domain.errors import InvalidValue
+from pipelines.objects import LocalObjectStore
+from tests.catalogue.dcat.conftest import (
+    BASE_URL,
+    CATALOG_INFO,
+    EDITIONS,
+    make_dataset,
+    make_distribution,
+)
+
+OPEN_DATA_URL = "https://opendata.example.no"
+EDITION = "20240607T080910"
+
+
+class RecordingTarget:
+    """A target that notes every write and delete before passing it on."""
+
+    def __init__(self, inner: OpenDataTarget) -> None:
+        self.inner = inner
+        self.writes: list[str] = []
+        self.deletes: list[str] = []
+
+    def read(self, name: str) -> bytes | None:
+        return self.inner.read(name)
+
+    def write(self, name: str, body: IO[bytes], *, content_type: str) -> None:
+        self.writes.append(name)
+        self.inner.write(name, body, content_type=content_type)
+
+    def delete(self, name: str) -> None:
+        self.deletes.append(name)
+        self.inner.delete(name)
+
+
+def processed_key(dataset_id: str, filename: str, edition: str = EDITION) -> str:
+    return f"processed/green/{dataset_id}/version=1/edition={edition}/{filename}"
+
+
+def put(objects: LocalObjectStore, key: str, body: bytes) -> None:
+    objects.put(key, io.BytesIO(body))
+
+
+def item(
+    objects: LocalObjectStore, dataset_id: str, body: bytes, edition: str = EDITION, **changes: Any
+) -> PublishItem:
+    """A public dataset whose latest edition holds one CSV file with ``body``."""
+    filename = f"{dataset_id}.csv"
+    key = processed_key(dataset_id, filename, edition)
+    put(objects, key, body)
+    distribution = make_distribution(
+        dataset_id,
+        edition=edition,
+        filenames=[filename],
+        byteSize=len(body),
+        checksum=hashlib.sha256(body).hexdigest(),
+    )
+    return PublishItem(make_dataset(dataset_id, **changes), [distribution], [key], EDITIONS)
+
+
+def run(items: list[PublishItem], objects: LocalObjectStore, target: OpenDataTarget) -> Any:
+    return publish(
+        items,
+        objects,
+        target,
+        catalog_info=CATALOG_INFO,
+        base_url=BASE_URL,
+        open_data_url=OPEN_DATA_URL,
+    )
+
+
+@pytest.fixture
+def objects(tmp_path: Path) -> LocalObjectStore:
+    return LocalObjectStore(tmp_path / "objects")
+
+
+@pytest.fixture
+def open_data(tmp_path: Path) -> Path:
+    return tmp_path / "open-data"
+
+
+def catalog_datasets(open_data: Path) -> set[str]:
+    graph = Graph().parse(open_data / "catalog.ttl")
+    return {str(node) for node in graph.subjects(ns.RDF.type, ns.DCAT.Dataset)}
+
+
+def test_first_run_publishes_feed_and_files(objects: LocalObjectStore, open_data: Path) -> None:
+    items = [item(objects, "air", b"a,b\n1,2\n"), item(objects, "water", b"x\n3\n")]
+    report = run(items, objects, DirectoryTarget(open_data))
+
+    assert sorted(report.published) == [
+        "catalog.jsonld",
+        "catalog.ttl",
+        "datasets/air/air.csv",
+        "datasets/water/water.csv",
+    ]
+    assert report.withdrawn == report.unchanged == []
+    assert (open_data / "datasets/air/air.csv").read_bytes() == b"a,b\n1,2\n"
+    assert catalog_datasets(open_data) == {f"{BASE_URL}/datasets/air", f"{BASE_URL}/datasets/water"}
+    # The feed points harvesters at the open-data copy of each file.
+    graph = Graph().parse(open_data / "catalog.jsonld", format="json-ld")
+    downloads = {str(url) for url in graph.objects(None, ns.DCAT.downloadURL)}
+    assert downloads == {
+        f"{OPEN_DATA_URL}/datasets/air/air.csv",
+        f"{OPEN_DATA_URL}/datasets/water/water.csv",
+    }
+    manifest = json.loads((open_data / "manifest.json").read_text())
+    assert manifest["files"]["datasets/air/air.csv"] == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+    assert manifest["datasets"] == {
+        "air": ["datasets/air/air.csv"],
+        "water": ["datasets/water/water.csv"],
+    }
+    stored = json.loads((open_data / "publish-report.json").read_text())
+    assert stored == report.as_dict()
+
+
+def test_second_run_publishes_nothing_new(objects: LocalObjectStore, open_data: Path) -> None:
+    items = [item(objects, "air", b"a\n1\n"), item(objects, "water", b"x\n3\n")]
+    run(items, objects, DirectoryTarget(open_data))
+    target = RecordingTarget(DirectoryTarget(open_data))
+
+    report = run(items, objects, target)
+
+    assert report.published == []
+    assert report.withdrawn == []
+    assert sorted(report.unchanged) == [
+        "catalog.jsonld",
+        "catalog.ttl",
+        "datasets/air/air.csv",
+        "datasets/water/water.csv",
+    ]
+    # Only the run's own report is written; the manifest did not change.
+    assert target.writes == ["publish-report.json"]
+    assert target.deletes == []
+
+
+def test_new_edition_republishes_only_its_file_and_the_feed(
+    objects: LocalObjectStore, open_data: Path
+) -> None:
+    run(
+        [item(objects, "air", b"a\n1\n"), item(objects, "water", b"x\n3\n")],
+        objects,
+        DirectoryTarget(open_data),
+    )
+    newer = item(objects, "air", b"a\n1\n2\n", edition="20250101T000000")
+
+    report = run([newer, item(objects, "water", b"x\n3\n")], objects, DirectoryTarget(open_data))
+
+    assert sorted(report.published) == ["catalog.jsonld", "catalog.ttl", "datasets/air/air.csv"]
+    assert report.unchanged == ["datasets/water/water.csv"]
+    assert (open_data / "datasets/air/air.csv").read_bytes() == b"a\n1\n2\n"
+
+
+def test_dataset_turned_non_public_is_withdrawn(objects: LocalObjectStore, open_data: Path) -> None:
+    run(
+        [item(objects, "air", b"a\n1\n"), item(objects, "water", b"x\n3\n")],
+        objects,
+        DirectoryTarget(open_data),
+    )
+    restricted = PublishItem(make_dataset("air", accessRights="restricted"))
+
+    report = run(
+        [restricted, item(objects, "water", b"x\n3\n")], objects, DirectoryTarget(open_data)
+    )
+
+    assert report.withdrawn == ["datasets/air/air.csv"]
+    assert report.withdrawn_datasets == ["air"]
+    assert report.skipped[0]["dataset"] == "air"
+    assert report.skipped[0]["problems"][0]["field"] == "accessRights"
+    assert not (open_data / "datasets/air").exists()
+    assert catalog_datasets(open_data) == {f"{BASE_URL}/datasets/water"}
+    assert sorted(report.published) == ["catalog.jsonld", "catalog.ttl"]
+
+
+def test_deleted_dataset_is_withdrawn(objects: LocalObjectStore, open_data: Path) -> None:
+    run(
+        [item(objects, "air", b"a\n1\n"), item(objects, "water", b"x\n3\n")],
+        objects,
+        DirectoryTarget(open_data),
+    )
+
+    report = run([item(objects, "water", b"x\n3\n")], objects, DirectoryTarget(open_data))
+
+    assert report.withdrawn == ["datasets/air/air.csv"]
+    assert report.withdrawn_datasets == ["air"]
+    manifest = json.loads((open_data / "manifest.json").read_text())
+    assert list(manifest["datasets"]) == ["water"]
+
+
+def test_dataset_failing_the_gate_stays_out_of_the_feed(
+    objects: LocalObjectStore, open_data: Path
+) -> None:
+    lacking = item(objects, "air", b"a\n1\n", contactPoint=None, themes=[])
+
+    report = run([lacking, item(objects, "water", b"x\n3\n")], objects, DirectoryTarget(open_data))
+
+    assert {p["field"] for p in report.skipped[0]["problems"]} == {"contactPoint", "themes"}
+    assert not (open_data / "datasets/air").exists()
+    assert catalog_datasets(open_data) == {f"{BASE_URL}/datasets/water"}
+
+
+def test_file_checksum_is_computed_when_nothing_recorded_it(
+    objects: LocalObjectStore, open_data: Path
+) -> None:
+    key = processed_key("air", "air.csv")
+    put(objects, key, b"a\n1\n")
+    bare = PublishItem(make_dataset("air"), [make_distribution("air", checksum=None)], [key])
+    run([bare], objects, DirectoryTarget(open_data))
+    manifest = json.loads((open_data / "manifest.json").read_text())
+    assert manifest["files"]["datasets/air/air.csv"] == hashlib.sha256(b"a\n1\n").hexdigest()
+
+    assert run([bare], objects, DirectoryTarget(open_data)).published == []
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "processed/red/air/version=1/edition=20240607T080910/air.csv",
+        "processed/yellow/air/version=1/edition=20240607T080910/air.csv",
+        "raw/green/air/version=1/edition=20240607T080910/air.csv",
+        "processed/green/water/version=1/edition=20240607T080910/air.csv",
+    ],
+)
+def test_key_that_is_not_public_processed_data_of_the_dataset_is_refused(
+    objects: LocalObjectStore, open_data: Path, key: str
+) -> None:
+    good = item(objects, "water", b"x\n3\n")
+    with pytest.raises(InvalidValue):
+        run(
+            [good, PublishItem(make_dataset("air"), [], [key])], objects, DirectoryTarget(open_data)
+        )
+    assert not open_data.exists()
+
+
+def test_directory_target_refuses_names_outside_its_root(open_data: Path) -> None:
+    with pytest.raises(InvalidValue):
+        DirectoryTarget(open_data).write("../escape", io.BytesIO(b"x"), content_type="text/plain")
+
+
+@pytest.mark.usefixtures("moto")
+def test_s3_target_publishes_idempotently_and_withdraws(objects: LocalObjectStore) -> None:
+    import boto3
+
+    client = boto3.client("s3")
+    client.create_bucket(
+        Bucket="open-data", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"}
+    )
+    target = S3Target("open-data", prefix="brygge", client=client)
+    items = [item(objects, "air", b"a\n1\n"), item(objects, "water", b"x\n3\n")]
+
+    first = run(items, objects, target)
+    second = run(items, objects, target)
+    third = run(items[1:], objects, target)
+
+    assert len(first.published) == 4
+    assert second.published == []
+    assert third.withdrawn == ["datasets/air/air.csv"]
+    listed = client.list_objects_v2(Bucket="open-data", Prefix="brygge/")
+    keys = sorted(entry["Key"] for entry in listed["Contents"])
+    assert keys == [
+        "brygge/catalog.jsonld",
+        "brygge/catalog.ttl",
+        "brygge/datasets/water/water.csv",
+        "brygge/manifest.json",
+        "brygge/publish-report.json",
+    ]
+    head = client.head_object(Bucket="open-data", Key="brygge/datasets/water/water.csv")
+    assert head["ContentType"] == "text/csv"
+    body = client.get_object(Bucket="open-data", Key="brygge/catalog.ttl")["Body"].read()
+    graph = Graph().parse(data=body, format="turtle")
+    assert (URIRef(f"{BASE_URL}/datasets/air"), ns.RDF.type, ns.DCAT.Dataset) not in graph
+    assert target.read("missing.json") is None

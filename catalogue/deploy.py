@@ -1,0 +1,273 @@
+"""The AWS deployment plan: stack parameters, template resources and commands, in order.
+
+``brygge deploy plan <stage>`` prints :func:`plan_text`. Nothing here calls AWS: the plan
+is computed from ``zappa_settings.json`` and ``deploy/brygge.yaml`` alone, so that the
+settings file stays the one place where table, bucket, function and role names are written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TEMPLATE = Path("deploy") / "brygge.yaml"
+ZAPPA_SETTINGS = Path("zappa_settings.json")
+# The account id AWS documentation uses; zappa_settings.json ships with it until edited.
+PLACEHOLDER_ACCOUNT = "123456789012"
+# Zappa routes S3 records by bucket ARN through the steps stage's events to this function.
+TRIGGER_FUNCTION = "pipelines.trigger.handler"
+# Stack parameters read from the functions' environment, by variable.
+PARAMETERS_FROM_ENVIRONMENT = {
+    "TableName": "BRYGGE_DYNAMODB_TABLE",
+    "DataBucketName": "BRYGGE_DATA_BUCKET",
+    "OpenDataBucketName": "BRYGGE_OPEN_DATA_BUCKET",
+    "StepsFunctionName": "BRYGGE_STEPS_FUNCTION",
+    "StateMachinePrefix": "BRYGGE_STATE_MACHINE_PREFIX",
+}
+
+
+class DeployConfigError(ValueError):
+    """zappa_settings.json or the template cannot produce a consistent deployment."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One resource of the CloudFormation template."""
+
+    logical_id: str
+    type: str
+    condition: str | None = None
+
+
+def stage_names(stage: str) -> tuple[str, str]:
+    """The Zappa stages (api, steps) of a deployment stage: ``dev`` → ``dev_api, dev_steps``."""
+    return f"{stage}_api", f"{stage}_steps"
+
+
+def load_zappa_settings(root: Path) -> dict[str, Any]:
+    """Read ``zappa_settings.json`` under ``root``; raises DeployConfigError if absent."""
+    path = root / ZAPPA_SETTINGS
+    if not path.is_file():
+        raise DeployConfigError(f"{path} not found")
+    settings: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return settings
+
+
+def resolve_stage(settings: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The settings of one Zappa stage with its ``extends`` chain applied.
+
+    Zappa merges shallowly: a key of the stage replaces the whole value of its parent
+    (``environment_variables`` and ``exclude`` included). Raises DeployConfigError for an
+    unknown stage or a cycle.
+    """
+    chain: list[str] = []
+    current: str | None = name
+    while current is not None:
+        if current in chain:
+            raise DeployConfigError(f"stage {name!r}: circular extends through {current!r}")
+        if current not in settings:
+            raise DeployConfigError(f"stage {current!r} is not in zappa_settings.json")
+        chain.append(current)
+        current = settings[current].get("extends")
+    resolved: dict[str, Any] = {}
+    for stage in reversed(chain):
+        resolved.update(settings[stage])
+    resolved.pop("extends", None)
+    return resolved
+
+
+def lambda_name(project_name: str, zappa_stage: str) -> str:
+    """The function name Zappa derives from project and stage (``brygge`` + ``dev_api``)."""
+    # Zappa slugifies "<project>-<stage>": lowercase, runs of other characters become "-".
+    return re.sub(r"[^a-z0-9]+", "-", f"{project_name}-{zappa_stage}".lower()).strip("-")
+
+
+def stack_name(stage: str) -> str:
+    """The CloudFormation stack of a deployment stage."""
+    return f"brygge-{stage}"
+
+
+def stack_parameters(stage: str, settings: Mapping[str, Any]) -> dict[str, str]:
+    """The stack parameters of ``stage``, all taken from its two Zappa stages.
+
+    Raises DeployConfigError naming each inconsistency: differing environments of the
+    api and steps stages, a missing variable, a function name that is not Zappa's.
+    """
+    api_name, steps_name = stage_names(stage)
+    api, steps = resolve_stage(settings, api_name), resolve_stage(settings, steps_name)
+    api_env = api.get("environment_variables", {})
+    steps_env = steps.get("environment_variables", {})
+    problems = [
+        f"{variable} differs: {api_name} has {api_env.get(variable)!r}, "
+        f"{steps_name} has {steps_env.get(variable)!r}"
+        for variable in sorted(set(api_env) | set(steps_env))
+        if api_env.get(variable) != steps_env.get(variable)
+    ]
+    parameters = {"Stage": stage}
+    for parameter, variable in PARAMETERS_FROM_ENVIRONMENT.items():
+        if not api_env.get(variable):
+            problems.append(f"{api_name}: environment variable {variable} is not set")
+        parameters[parameter] = api_env.get(variable, "")
+    parameters["ApiFunctionName"] = lambda_name(api["project_name"], api_name)
+    steps_function = lambda_name(steps["project_name"], steps_name)
+    if parameters["StepsFunctionName"] and parameters["StepsFunctionName"] != steps_function:
+        problems.append(
+            f"BRYGGE_STEPS_FUNCTION is {parameters['StepsFunctionName']!r} but Zappa names "
+            f"the {steps_name} function {steps_function!r}"
+        )
+    for parameter, stage_settings, zappa_stage in (
+        ("ApiRoleName", api, api_name),
+        ("StepsRoleName", steps, steps_name),
+    ):
+        if stage_settings.get("manage_roles", True) or not stage_settings.get("role_name"):
+            problems.append(f"{zappa_stage}: needs manage_roles false and a role_name")
+        parameters[parameter] = stage_settings.get("role_name", "")
+    bucket_arn = f"arn:aws:s3:::{parameters['DataBucketName']}"
+    if not any(
+        event.get("function") == TRIGGER_FUNCTION
+        and event.get("event_source", {}).get("arn") == bucket_arn
+        for event in steps.get("events", [])
+    ):
+        problems.append(f"{steps_name}: no event routing {bucket_arn} to {TRIGGER_FUNCTION}")
+    role_arn = api_env.get("BRYGGE_STATE_MACHINE_ROLE_ARN", "")
+    if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@-]+", role_arn):
+        problems.append(f"BRYGGE_STATE_MACHINE_ROLE_ARN {role_arn!r} is not an IAM role ARN")
+    parameters["StatesRoleName"] = role_arn.rpartition("/")[2]
+    if problems:
+        raise DeployConfigError("; ".join(problems))
+    return parameters
+
+
+def template_resources(template: Path) -> list[Resource]:
+    """The resources of a CloudFormation template, in template order."""
+    document = load_template(template)
+    return [
+        Resource(logical_id, body["Type"], body.get("Condition"))
+        for logical_id, body in document.get("Resources", {}).items()
+    ]
+
+
+def load_template(template: Path) -> dict[str, Any]:
+    """Parse a CloudFormation YAML template, short-form tags (``!Ref``, ``!Sub``) included.
+
+    A tag becomes its long form (``!Ref X`` → ``{"Ref": "X"}``, ``!GetAtt A.B`` →
+    ``{"Fn::GetAtt": ["A", "B"]}``), as CloudFormation reads it.
+    """
+    import yaml  # the deployment tools bring PyYAML; the API never loads this module
+
+    class TemplateLoader(yaml.SafeLoader):
+        """SafeLoader that knows CloudFormation's short-form functions."""
+
+    def construct_function(loader: yaml.SafeLoader, tag: str, node: yaml.Node) -> Any:
+        name = tag.lstrip("!")
+        key = name if name == "Ref" or name == "Condition" else f"Fn::{name}"
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if name == "GetAtt":
+                value = value.split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        return {key: value}
+
+    TemplateLoader.add_multi_constructor("!", construct_function)
+    # A SafeLoader subclass: tags build plain dicts, never arbitrary Python objects.
+    with template.open(encoding="utf-8") as stream:
+        document: dict[str, Any] = yaml.load(stream, Loader=TemplateLoader)
+    return document
+
+
+def _overrides(parameters: Mapping[str, str]) -> str:
+    return " ".join(f"{name}={shlex.quote(value)}" for name, value in parameters.items())
+
+
+def deploy_commands(stage: str, parameters: Mapping[str, str], region: str) -> list[str]:
+    """The shell commands of a first deployment of ``stage``, in the order they must run."""
+    api_name, steps_name = stage_names(stage)
+    stack = (
+        f"aws cloudformation deploy --region {region} --stack-name {stack_name(stage)}"
+        f" --template-file {TEMPLATE} --capabilities CAPABILITY_NAMED_IAM"
+        " --no-fail-on-empty-changeset --parameter-overrides "
+    )
+    function_arn = (
+        f'"$(aws lambda get-function --region {region}'
+        f" --function-name {parameters['StepsFunctionName']}"
+        ' --query Configuration.FunctionArn --output text)"'
+    )
+    return [
+        stack + _overrides(parameters),
+        f"zappa deploy {api_name}",
+        f"zappa deploy {steps_name}",
+        stack + _overrides(parameters) + f" StepsFunctionArn={function_arn}",
+        f"AWS_DEFAULT_REGION={region} BRYGGE_BACKEND=aws"
+        f" BRYGGE_DYNAMODB_TABLE={shlex.quote(parameters['TableName'])} brygge migrate",
+        f"zappa status {api_name}",
+    ]
+
+
+def update_commands(stage: str, parameters: Mapping[str, str], region: str) -> list[str]:
+    """The commands of a later release: code first, then the stack (whose trigger stays)."""
+    api_name, steps_name = stage_names(stage)
+    first = deploy_commands(stage, parameters, region)
+    return [f"zappa update {api_name}", f"zappa update {steps_name}", first[3], first[4]]
+
+
+def plan_text(stage: str, environ: Mapping[str, str], root: Path | None = None) -> str:
+    """The deployment plan of ``stage`` (``dev``, ``prod``) as printable text.
+
+    ``environ`` supplies ``AWS_REGION``/``AWS_DEFAULT_REGION``, only to warn when it differs
+    from the region in zappa_settings.json; ``root`` is the project folder (default: the
+    current one). Raises DeployConfigError when the settings are inconsistent.
+    """
+    root = Path.cwd() if root is None else root
+    settings = load_zappa_settings(root)
+    parameters = stack_parameters(stage, settings)
+    api = resolve_stage(settings, stage_names(stage)[0])
+    region = api.get("aws_region", "")
+    if not region:
+        raise DeployConfigError(f"{stage_names(stage)[0]}: aws_region is not set")
+    resources = template_resources(root / TEMPLATE)
+
+    lines = [f"Brygge deployment plan: stage {stage}, region {region}, stack {stack_name(stage)}"]
+    warnings = []
+    shell_region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
+    if shell_region and shell_region != region:
+        warnings.append(
+            f"AWS_REGION is {shell_region} but zappa_settings.json deploys to {region}; "
+            "the commands below name the region explicitly"
+        )
+    if PLACEHOLDER_ACCOUNT in json.dumps(settings):
+        warnings.append(
+            f"zappa_settings.json still names account {PLACEHOLDER_ACCOUNT}: put yours "
+            "(aws sts get-caller-identity) into BRYGGE_STATE_MACHINE_ROLE_ARN"
+        )
+    lines += [f"WARNING: {warning}" for warning in warnings]
+
+    lines += ["", "Stack parameters:"]
+    width = max(len(name) for name in parameters)
+    lines += [f"  {name:<{width}}  {value}" for name, value in parameters.items()]
+    lines.append(f"  {'StepsFunctionArn':<{width}}  (empty, then the deployed steps function)")
+
+    lines += ["", f"Resources ({len(resources)}):"]
+    width = max(len(resource.logical_id) for resource in resources)
+    for resource in resources:
+        condition = f"  if {resource.condition}" if resource.condition else ""
+        lines.append(f"  {resource.logical_id:<{width}}  {resource.type}{condition}")
+
+    lines += ["", "First deployment, in order:"]
+    lines += [
+        f"  {number}. {command}"
+        for number, command in enumerate(deploy_commands(stage, parameters, region), 1)
+    ]
+    lines += ["", "Later releases:"]
+    lines += [
+        f"  {number}. {command}"
+        for number, command in enumerate(update_commands(stage, parameters, region), 1)
+    ]
+    return "\n".join(lines) + "\n"

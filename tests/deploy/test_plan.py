@@ -1,0 +1,130 @@
+"""`brygge deploy plan`: parameters, resources and commands, computed without AWS."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from catalogue.deploy import (
+    DeployConfigError,
+    lambda_name,
+    load_template,
+    plan_text,
+    resolve_stage,
+    stack_parameters,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the deployment files, safe to edit."""
+    (tmp_path / "deploy").mkdir()
+    shutil.copy(REPO_ROOT / "deploy" / "brygge.yaml", tmp_path / "deploy" / "brygge.yaml")
+    shutil.copy(REPO_ROOT / "zappa_settings.json", tmp_path / "zappa_settings.json")
+    return tmp_path
+
+
+def edit_settings(project: Path, stage: str, **environment: str) -> None:
+    path = project / "zappa_settings.json"
+    settings = json.loads(path.read_text())
+    settings[stage]["environment_variables"].update(environment)
+    path.write_text(json.dumps(settings))
+
+
+def test_plan_lists_every_template_parameter_and_resource() -> None:
+    text = plan_text("dev", {}, root=REPO_ROOT)
+    template = load_template(REPO_ROOT / "deploy" / "brygge.yaml")
+    parameters = text.split("Stack parameters:\n")[1].split("\n\n")[0]
+    # Parameters with a default the plan leaves alone are not printed.
+    defaulted = {"IntermediateRetentionDays", "PublishOpenDataPublicly"}
+    assert sorted(line.split()[0] for line in parameters.splitlines()) == sorted(
+        set(template["Parameters"]) - defaulted
+    )
+    resources = text.split("Resources (")[1].split("\n\n")[0].splitlines()[1:]
+    assert [line.split()[0] for line in resources] == list(template["Resources"])
+    assert "StepsInvokePermission  AWS::Lambda::Permission  if HasStepsFunction" in text
+
+
+def test_commands_run_stack_then_functions_then_trigger() -> None:
+    text = plan_text("prod", {}, root=REPO_ROOT)
+    first = text.split("First deployment, in order:\n")[1].split("\n\n")[0].splitlines()
+    commands = [line.split(". ", 1)[1] for line in first]
+    assert commands[0].startswith("aws cloudformation deploy --region eu-north-1")
+    assert "--stack-name brygge-prod" in commands[0]
+    assert "StepsFunctionArn" not in commands[0]
+    assert commands[1:3] == ["zappa deploy prod_api", "zappa deploy prod_steps"]
+    assert commands[3].startswith(commands[0])
+    assert "StepsFunctionArn=" in commands[3]
+    assert "--function-name brygge-prod-steps" in commands[3]
+    assert "TableName=brygge-prod " in commands[0]
+
+
+def test_parameters_come_from_the_zappa_environment() -> None:
+    settings = json.loads((REPO_ROOT / "zappa_settings.json").read_text())
+    parameters = stack_parameters("dev", settings)
+    environment = resolve_stage(settings, "dev_api")["environment_variables"]
+    assert parameters["TableName"] == environment["BRYGGE_DYNAMODB_TABLE"]
+    assert parameters["DataBucketName"] == environment["BRYGGE_DATA_BUCKET"]
+    assert parameters["StatesRoleName"] == "brygge-dev-states"
+    assert parameters["ApiFunctionName"] == "brygge-dev-api"
+
+
+def test_plan_warns_about_another_region_and_the_placeholder_account() -> None:
+    text = plan_text("dev", {"AWS_REGION": "us-east-1"}, root=REPO_ROOT)
+    assert "WARNING: AWS_REGION is us-east-1" in text
+    assert "WARNING: zappa_settings.json still names account 123456789012" in text
+
+
+def test_functions_with_different_environments_are_refused(project: Path) -> None:
+    edit_settings(project, "dev_steps", BRYGGE_DYNAMODB_TABLE="other")
+    with pytest.raises(DeployConfigError, match="BRYGGE_DYNAMODB_TABLE differs"):
+        plan_text("dev", {}, root=project)
+
+
+def test_steps_function_name_must_be_zappas(project: Path) -> None:
+    edit_settings(project, "dev_api", BRYGGE_STEPS_FUNCTION="steps")
+    edit_settings(project, "dev_steps", BRYGGE_STEPS_FUNCTION="steps")
+    with pytest.raises(DeployConfigError, match="Zappa names the dev_steps function"):
+        plan_text("dev", {}, root=project)
+
+
+def test_trigger_must_watch_the_data_bucket(project: Path) -> None:
+    edit_settings(project, "dev_api", BRYGGE_DATA_BUCKET="elsewhere")
+    edit_settings(project, "dev_steps", BRYGGE_DATA_BUCKET="elsewhere")
+    with pytest.raises(DeployConfigError, match=r"no event routing arn:aws:s3:::elsewhere"):
+        plan_text("dev", {}, root=project)
+
+
+def test_unknown_stage_is_refused() -> None:
+    with pytest.raises(DeployConfigError, match=r"'test_api' is not in zappa_settings\.json"):
+        plan_text("test", {}, root=REPO_ROOT)
+
+
+def test_extends_replaces_whole_values_like_zappa() -> None:
+    settings = {
+        "base": {"exclude": ["a"], "environment_variables": {"X": "1"}, "runtime": "python3.12"},
+        "child": {"extends": "base", "exclude": ["b"]},
+    }
+    assert resolve_stage(settings, "child") == {
+        "exclude": ["b"],
+        "environment_variables": {"X": "1"},
+        "runtime": "python3.12",
+    }
+
+
+def test_circular_extends_is_refused() -> None:
+    with pytest.raises(DeployConfigError, match="circular"):
+        resolve_stage({"a": {"extends": "b"}, "b": {"extends": "a"}}, "a")
+
+
+@pytest.mark.parametrize(
+    ("project_name", "stage", "expected"),
+    [("brygge", "dev_api", "brygge-dev-api"), ("Brygge", "prod_steps", "brygge-prod-steps")],
+)
+def test_lambda_name_follows_zappa(project_name: str, stage: str, expected: str) -> None:
+    assert lambda_name(project_name, stage) == expected

@@ -1,0 +1,210 @@
+"""The CloudFormation template: cfn-lint clean, and least privilege read from the template."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from catalogue.deploy import load_template
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = REPO_ROOT / "deploy" / "brygge.yaml"
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template(TEMPLATE_PATH)
+
+
+def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: body for name, body in template["Resources"].items() if body["Type"] == kind}
+
+
+def policy_documents(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every identity policy document of the template, by the resource that holds it."""
+    for name, body in template["Resources"].items():
+        properties = body.get("Properties", {})
+        if body["Type"] == "AWS::IAM::ManagedPolicy":
+            yield name, properties["PolicyDocument"]
+        for inline in properties.get("Policies", []):
+            yield f"{name}.{inline['PolicyName']}", inline["PolicyDocument"]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def wildcard_grants(document: dict[str, Any]) -> list[str]:
+    """Allow statements that grant a wildcard action or the ``*`` resource."""
+    found = []
+    for statement in as_list(document["Statement"]):
+        if statement["Effect"] != "Allow":
+            continue
+        sid = statement.get("Sid", "?")
+        if "NotAction" in statement or "NotResource" in statement:
+            found.append(f"{sid}: NotAction/NotResource")
+        found += [
+            f"{sid}: action {action}"
+            for action in as_list(statement.get("Action", []))
+            if "*" in action
+        ]
+        found += [
+            f"{sid}: resource *"
+            for resource in as_list(statement.get("Resource", []))
+            if resource == "*"
+        ]
+    return found
+
+
+def granted(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """(action, resource as JSON) pairs of the Allow statements of a document."""
+    return [
+        (action, json.dumps(resource, sort_keys=True))
+        for statement in as_list(document["Statement"])
+        if statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    ]
+
+
+def test_template_passes_cfn_lint() -> None:
+    cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent)) or shutil.which(
+        "cfn-lint"
+    )
+    if cfn_lint is None:
+        pytest.skip("cfn-lint is not installed (pip install -e .[dev])")
+    result = subprocess.run(
+        [cfn_lint, str(TEMPLATE_PATH)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_wildcard_check_finds_broad_grants() -> None:
+    document = {
+        "Statement": [
+            {"Sid": "Broad", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b"},
+            {"Sid": "Anywhere", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"},
+            {"Sid": "Deny", "Effect": "Deny", "Action": "*", "Resource": "*"},
+        ]
+    }
+    assert wildcard_grants(document) == ["Broad: action s3:*", "Anywhere: resource *"]
+
+
+def test_no_policy_grants_wildcard_actions_or_all_resources(template: dict[str, Any]) -> None:
+    documents = dict(policy_documents(template))
+    assert set(documents) == {"StatesPolicy", "ApiPolicy", "StepsPolicy"}
+    assert {name: wildcard_grants(document) for name, document in documents.items()} == {
+        name: [] for name in documents
+    }
+
+
+def test_every_role_uses_the_template_policies_only(template: dict[str, Any]) -> None:
+    roles = resources_of_type(template, "AWS::IAM::Role")
+    assert {name: role["Properties"]["ManagedPolicyArns"] for name, role in roles.items()} == {
+        "StatesRole": [{"Ref": "StatesPolicy"}],
+        "ApiRole": [{"Ref": "ApiPolicy"}],
+        "StepsRole": [{"Ref": "StepsPolicy"}],
+    }
+    assert all("Policies" not in role["Properties"] for role in roles.values())
+
+
+def test_state_machine_role_may_invoke_only_the_steps_function(template: dict[str, Any]) -> None:
+    document = template["Resources"]["StatesPolicy"]["Properties"]["PolicyDocument"]
+    function = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
+    assert granted(document) == [
+        ("lambda:InvokeFunction", json.dumps({"Fn::Sub": function + "${StepsFunctionName}"})),
+        ("lambda:InvokeFunction", json.dumps({"Fn::Sub": function + "${StepsFunctionName}:*"})),
+    ]
+    trust = template["Resources"]["StatesRole"]["Properties"]["AssumeRolePolicyDocument"]
+    assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "states.amazonaws.com"}]
+
+
+def test_uploads_only_under_raw_and_steps_never_write_raw(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    api = granted(resources["ApiPolicy"]["Properties"]["PolicyDocument"])
+    steps = granted(resources["StepsPolicy"]["Properties"]["PolicyDocument"])
+    data = json.dumps({"Fn::Sub": "${DataBucket.Arn}/raw/*"}, sort_keys=True)
+    assert [resource for action, resource in api if action == "s3:PutObject"] == [data]
+    steps_puts = [resource for action, resource in steps if action == "s3:PutObject"]
+    assert data not in steps_puts
+    assert "/raw/" not in "".join(steps_puts)
+    assert len(steps_puts) == 3  # intermediate/, processed/, open-data bucket
+
+
+def test_functions_may_not_scan_the_table(template: dict[str, Any]) -> None:
+    for name in ("ApiPolicy", "StepsPolicy"):
+        actions = {
+            a for a, _ in granted(template["Resources"][name]["Properties"]["PolicyDocument"])
+        }
+        assert "dynamodb:Query" in actions
+        assert "dynamodb:Scan" not in actions
+
+
+def test_table_has_the_store_keys_index_and_recovery(template: dict[str, Any]) -> None:
+    from catalogue.store import keys
+
+    table = template["Resources"]["CatalogueTable"]
+    properties = table["Properties"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    [index] = properties["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == keys.GSI1
+    assert index["KeySchema"] == [
+        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+    ]
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_data_bucket_is_private_encrypted_and_expires_intermediate(
+    template: dict[str, Any],
+) -> None:
+    properties = template["Resources"]["DataBucket"]["Properties"]
+    assert set(properties["PublicAccessBlockConfiguration"].values()) == {True}
+    [encryption] = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    rules = {rule["Id"]: rule for rule in properties["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-intermediate"]["Prefix"] == "intermediate/"
+    assert rules["expire-intermediate"]["ExpirationInDays"] == {"Ref": "IntermediateRetentionDays"}
+
+
+def test_trigger_is_connected_only_once_the_function_exists(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    assert template["Parameters"]["StepsFunctionArn"]["Default"] == ""
+    permission = resources["StepsInvokePermission"]
+    assert permission["Condition"] == "HasStepsFunction"
+    # A Ref to the bucket here would close a dependency cycle bucket → permission → bucket.
+    assert permission["Properties"]["SourceArn"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:s3:::${DataBucketName}"
+    }
+    bucket = resources["DataBucket"]
+    assert bucket["Metadata"]["TriggerPermission"]["Fn::If"][1] == {"Ref": "StepsInvokePermission"}
+    condition, connected, disconnected = bucket["Properties"]["NotificationConfiguration"]["Fn::If"]
+    assert (condition, disconnected) == ("HasStepsFunction", {"Ref": "AWS::NoValue"})
+    [notification] = connected["LambdaConfigurations"]
+    assert notification == {
+        "Event": "s3:ObjectCreated:*",
+        "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": "raw/"}]}},
+        "Function": {"Ref": "StepsFunctionArn"},
+    }
+
+
+def test_open_data_bucket_is_public_only_when_asked(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["PublishOpenDataPublicly"]["Default"] == "false"
+    policy = template["Resources"]["OpenDataBucketPolicy"]["Properties"]["PolicyDocument"]
+    condition, public, private = policy["Statement"]["Fn::If"]
+    assert condition == "IsOpenDataPublic"
+    assert [s["Sid"] for s in public] == ["DenyInsecureTransport", "PublicRead"]
+    assert [s["Effect"] for s in private] == ["Deny"]

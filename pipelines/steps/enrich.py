@@ -1,0 +1,207 @@
+"""enrich: add columns from a lookup table by a left join that keeps the input's row order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pipelines.objects import ObjectStore
+from pipelines.steps.contract import (
+    ConfigError,
+    InputError,
+    OutputKey,
+    StepResult,
+    UnmatchedRows,
+)
+from pipelines.steps.runtime import environment, run_step
+from pipelines.steps.tables import (
+    FORMATS,
+    fetch,
+    filename,
+    reading,
+    scan_table,
+    sink_table,
+    store,
+    table_format,
+    workdir,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import polars as pl
+
+EXAMPLES_IN_ERROR = 5
+FIRST_DATA_ROW = 2
+# Latest distribution keys of a dataset, from the catalogue.
+LatestKeys = Callable[[str], list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class EnrichConfig:
+    """Options of enrich.
+
+    ``lookup``: ``{"dataset": id}`` (its latest distribution) or ``{"key": object key}``.
+    ``on``: the join column, a list of them, or ``{input column: lookup column}``.
+    ``columns``: lookup columns to add (default: all but the join columns).
+    ``unmatched``: rows without a match are kept (lookup columns empty), dropped, or fail.
+    """
+
+    lookup: dict[str, Any]
+    on: str | list[str] | dict[str, str]
+    columns: list[str] | None = None
+    unmatched: Literal["keep", "drop", "fail"] = "keep"
+
+
+def join_columns(config: EnrichConfig) -> tuple[list[str], list[str]]:
+    """The (input, lookup) join column names; raises ConfigError."""
+    on = config.on
+    if isinstance(on, str):
+        pairs = [(on, on)]
+    elif isinstance(on, list):
+        pairs = [(name, name) for name in on]
+    else:
+        pairs = list(on.items())
+    if not pairs or not all(isinstance(a, str) and isinstance(b, str) for a, b in pairs):
+        raise ConfigError("on", "must name at least one column")
+    return [left for left, _ in pairs], [right for _, right in pairs]
+
+
+def lookup_keys(config: EnrichConfig, latest_keys: LatestKeys) -> list[str]:
+    """The object keys holding the lookup table; raises ConfigError or InputError."""
+    lookup = config.lookup
+    if set(lookup) == {"key"} and isinstance(lookup["key"], str):
+        return [lookup["key"]]
+    if set(lookup) == {"dataset"} and isinstance(lookup["dataset"], str):
+        keys = [key for key in latest_keys(lookup["dataset"]) if _is_table(key)]
+        if not keys:
+            raise InputError(
+                f"dataset {lookup['dataset']!r} has no published CSV or Parquet distribution"
+            )
+        return keys
+    raise ConfigError("lookup", 'must be {"dataset": "<id>"} or {"key": "<object key>"}')
+
+
+def _is_table(key: str) -> bool:
+    return any(key.lower().endswith(suffix) for suffix in FORMATS)
+
+
+def load_lookup(
+    objects: ObjectStore,
+    keys: list[str],
+    config: EnrichConfig,
+    right_on: list[str],
+    directory: Path,
+) -> pl.DataFrame:
+    """Read the lookup table (it is small: it is held in memory) and check its keys."""
+    import polars as pl
+
+    frames = []
+    for key in keys:
+        frame = scan_table(fetch(objects, key, directory), key)
+        with reading(filename(key)):
+            frames.append(frame.collect())
+    with reading("lookup"):
+        table = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
+    missing = [name for name in right_on if name not in table.columns]
+    if missing:
+        raise ConfigError("on", f"the lookup has no column {missing[0]!r}")
+    added = config.columns or [name for name in table.columns if name not in right_on]
+    unknown = [name for name in added if name not in table.columns]
+    if unknown:
+        raise ConfigError("columns", f"the lookup has no column {unknown[0]!r}")
+    join_keys = [pl.col(name).cast(pl.String).alias(f"__key{n}") for n, name in enumerate(right_on)]
+    table = table.select(*join_keys, *added).with_columns(pl.lit(True).alias("__matched"))
+    duplicated = table.filter(pl.struct(pl.col("^__key.*$")).is_duplicated())
+    if duplicated.height:
+        example = ", ".join(str(value) for value in duplicated.row(0)[: len(right_on)])
+        raise InputError(f"the lookup has more than one row for the key ({example})")
+    return table
+
+
+def run(
+    objects: ObjectStore,
+    config: EnrichConfig,
+    keys: list[str],
+    out: OutputKey,
+    latest_keys: LatestKeys | None = None,
+) -> StepResult:
+    """Left-join each input with the lookup; returns the enriched files' keys.
+
+    Raises UnmatchedRows (``unmatched: fail``), ConfigError, InputError.
+    """
+    import polars as pl
+
+    left_on, right_on = join_columns(config)
+    sources = lookup_keys(config, latest_keys or (lambda dataset: []))
+    outputs = []
+    summary = {"rows": 0, "matched": 0, "unmatched": 0}
+    with workdir() as directory:
+        lookup = load_lookup(objects, sources, config, right_on, directory)
+        added = [name for name in lookup.columns if not name.startswith("__")]
+        for key in keys:
+            name = filename(key)
+            frame = scan_table(fetch(objects, key, directory), key)
+            with reading(name):
+                columns = frame.collect_schema().names()
+            missing = [column for column in left_on if column not in columns]
+            if missing:
+                raise InputError(f"{name} has no join column {missing[0]!r}")
+            clashes = [column for column in added if column in columns]
+            if clashes:
+                raise ConfigError("columns", f"{clashes[0]!r} is already a column of {name}")
+            joined = frame.with_columns(
+                pl.col(column).cast(pl.String).alias(f"__key{n}")
+                for n, column in enumerate(left_on)
+            ).join(
+                lookup.lazy(),
+                on=[f"__key{n}" for n in range(len(left_on))],
+                how="left",
+                maintain_order="left",
+            )
+            is_matched = pl.col("__matched").fill_null(False)
+            result = joined.filter(is_matched) if config.unmatched == "drop" else joined
+            result = result.select(*columns, *added)
+            target = directory / name
+            totals = joined.select(pl.len().alias("rows"), is_matched.sum().alias("matched"))
+            examples = (
+                joined.with_row_index("__row", offset=FIRST_DATA_ROW)
+                .filter(~is_matched)
+                .select("__row", *left_on)
+                .head(EXAMPLES_IN_ERROR)
+            )
+            with reading(name):
+                *_, counts, unmatched = pl.collect_all(
+                    [sink_table(result, target, table_format(key)), totals, examples],
+                    engine="streaming",
+                )
+            rows, matched = counts.row(0)
+            summary["rows"] += rows
+            summary["matched"] += matched
+            summary["unmatched"] += rows - matched
+            if rows > matched and config.unmatched == "fail":
+                raise UnmatchedRows(rows - matched, _describe(unmatched, left_on))
+            kept = matched if config.unmatched == "drop" else rows
+            outputs.append(store(objects, target, out(key, name), kept))
+    return StepResult([output.key for output in outputs], outputs, summary)
+
+
+def _describe(unmatched: pl.DataFrame, left_on: list[str]) -> list[str]:
+    return [
+        f"row {row[0]}: "
+        + ", ".join(f"{column} {value!r}" for column, value in zip(left_on, row[1:], strict=True))
+        for row in unmatched.iter_rows()
+    ]
+
+
+def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """Step handler: see ``run``; a ``{"dataset": id}`` lookup asks the recorder for its keys."""
+    _, recorder = environment()
+
+    def run_with_catalogue(
+        objects: ObjectStore, config: EnrichConfig, keys: list[str], out: OutputKey
+    ) -> StepResult:
+        return run(objects, config, keys, out, recorder.latest_distribution_keys)
+
+    return run_step(event, EnrichConfig, run_with_catalogue)

@@ -1,0 +1,159 @@
+"""transform: declarative cast, derive, filter, rename and select, in that order.
+
+Expressions use the small language of ``pipelines.steps.expressions``; no code is executed.
+CSV columns arrive as text, so ``cast`` a column before comparing it with numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pipelines.objects import ObjectStore
+from pipelines.steps.contract import ConfigError, InputError, OutputKey, StepResult
+from pipelines.steps.expressions import ExpressionError, compile_expression
+from pipelines.steps.runtime import run_step
+from pipelines.steps.table_schema import DEFAULT_FORMATS, Field, typed
+from pipelines.steps.tables import (
+    fetch,
+    filename,
+    reading,
+    scan_table,
+    sink_table,
+    store,
+    table_format,
+    workdir,
+)
+
+if TYPE_CHECKING:
+    import polars as pl
+
+CAST_TYPES = ("string", "integer", "number", "boolean", "date", "datetime", "time", "year")
+
+
+@dataclass(frozen=True, slots=True)
+class TransformConfig:
+    """Options of transform; each is optional and they apply in the order listed."""
+
+    cast: dict[str, str] | None = None
+    derive: dict[str, str] | None = None
+    filter: str | None = None
+    rename: dict[str, str] | None = None
+    select: list[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The compiled transform: a function from the input columns to the output frame."""
+
+    config: TransformConfig
+    derived: list[tuple[str, pl.Expr, set[str]]]
+    condition: tuple[pl.Expr, set[str]] | None
+
+    def apply(self, frame: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
+        """Apply the steps, checking each column name against the frame; raises ConfigError."""
+        config = self.config
+        available = list(columns)
+        for column, kind in (config.cast or {}).items():
+            _require(available, column, f"cast.{column}")
+            frame = frame.with_columns(_cast(column, kind))
+        for column, expression, reads in self.derived:
+            for name in sorted(reads):
+                _require(available, name, f"derive.{column}")
+            frame = frame.with_columns(expression.alias(column))
+            if column not in available:
+                available.append(column)
+        if self.condition is not None:
+            expression, reads = self.condition
+            for name in sorted(reads):
+                _require(available, name, "filter")
+            frame = frame.filter(expression)
+        if config.rename:
+            for column in config.rename:
+                _require(available, column, f"rename.{column}")
+            frame = frame.rename(config.rename)
+            available = [config.rename.get(column, column) for column in available]
+        if config.select is not None:
+            for column in config.select:
+                _require(available, column, "select")
+            frame = frame.select(config.select)
+        return frame
+
+
+def _require(available: list[str], column: str, option: str) -> None:
+    if column not in available:
+        raise ConfigError(option, f"there is no column {column!r}")
+
+
+def _cast(column: str, kind: str) -> pl.Expr:
+    import polars as pl
+
+    item = Field(column, kind, DEFAULT_FORMATS.get(kind))
+    source = pl.col(column)
+    if kind == "string":
+        return source.cast(pl.String)
+    # Text is parsed strictly: a value that does not convert stops the step, naming it.
+    return typed(item, source.cast(pl.String), strict=True).alias(column)
+
+
+def compile_plan(config: TransformConfig) -> Plan:
+    """Check the options and compile the expressions; raises ConfigError naming the option."""
+    for column, kind in (config.cast or {}).items():
+        if kind not in CAST_TYPES:
+            raise ConfigError(f"cast.{column}", f"must be one of {', '.join(CAST_TYPES)}")
+    derived = []
+    for column, text in (config.derive or {}).items():
+        if not isinstance(text, str):
+            raise ConfigError(f"derive.{column}", "must be an expression in text")
+        derived.append((column, *_compile(text, f"derive.{column}")))
+    condition = _compile(config.filter, "filter") if config.filter is not None else None
+    for old, new in (config.rename or {}).items():
+        if not isinstance(new, str) or not new:
+            raise ConfigError(f"rename.{old}", "must be the new column name")
+    if config.select is not None and not all(isinstance(name, str) for name in config.select):
+        raise ConfigError("select", "must be a list of column names")
+    return Plan(config, derived, condition)
+
+
+def _compile(text: str, option: str) -> tuple[pl.Expr, set[str]]:
+    try:
+        return compile_expression(text)
+    except ExpressionError as error:
+        raise ConfigError(option, str(error)) from None
+
+
+def run(
+    objects: ObjectStore, config: TransformConfig, keys: list[str], out: OutputKey
+) -> StepResult:
+    """Transform each input into a file of the same format.
+
+    Raises ConfigError for bad options or unknown columns, InputError when values do not
+    convert or an expression does not fit the column types.
+    """
+    import polars as pl
+
+    plan = compile_plan(config)
+    outputs = []
+    with workdir() as directory:
+        for key in keys:
+            name = filename(key)
+            frame = scan_table(fetch(objects, key, directory), key)
+            with reading(name):
+                columns = frame.collect_schema().names()
+            result = plan.apply(frame, columns)
+            target = directory / name
+            with reading(name):
+                counts = pl.collect_all(
+                    [sink_table(result, target, table_format(key)), result.select(pl.len())],
+                    engine="streaming",
+                )
+            if not target.exists():
+                raise InputError(f"{name}: the transform produced no file")
+            outputs.append(store(objects, target, out(key, name), counts[-1].item()))
+    summary = {"rows": sum(output.rows or 0 for output in outputs)}
+    return StepResult([output.key for output in outputs], outputs, summary)
+
+
+def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """Step handler: see ``run``."""
+    return run_step(event, TransformConfig, run)

@@ -30,7 +30,7 @@ class Listener(Protocol):
         """A state starts with this raw input (the input a redrive would give it)."""
 
     def state_exited(self, name: str, output: Any) -> None:
-        """A state ended successfully with this output."""
+        """A state ended successfully with this output (not called when a Catch routed on)."""
 
     def task_attempt_failed(self, name: str, attempt: int, error: str, cause: str) -> None:
         """Attempt number ``attempt`` (from 1) failed and a Retrier will try again."""
@@ -137,7 +137,7 @@ def run_machine(
             if is_top:
                 raise _Failed(error, name) from None
             raise
-        if listener is not None:
+        if listener is not None and not outcome.is_caught:
             listener.state_exited(name, outcome.output)
         if outcome.next is None:
             return outcome.output
@@ -209,7 +209,8 @@ def _run_state(state: State, data: Any, execution: Execution, listener: Listener
             if listener is not None:
                 listener.state_failed(state.name, error.error, error.cause)
             caught = {"Error": error.error, "Cause": error.cause}
-            return Outcome(paths.apply_result_path(catcher.result_path, data, caught), catcher.next)
+            output = paths.apply_result_path(catcher.result_path, data, caught)
+            return Outcome(output, catcher.next, is_caught=True)
 
 
 def _catcher_for(catchers: tuple[Catcher, ...], error: str) -> Catcher | None:

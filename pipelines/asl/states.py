@@ -81,10 +81,14 @@ class Scope:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """A state's output and the next state's name (``None``: the machine ends here)."""
+    """A state's output and the next state's name (``None``: the machine ends here).
+
+    ``is_caught`` marks the output of a Catcher: the state failed and the run goes on.
+    """
 
     output: Any
     next: str | None
+    is_caught: bool = False
 
 
 def iso_time(moment: datetime) -> str:

@@ -117,7 +117,8 @@ def _check_machine(
     for name, body in states.items():
         subject = f"state '{name}'{where}"
         if name in seen:
-            problems.append(f"{subject}: the name is also used {seen[name] or 'at the top level'}")
+            elsewhere = seen[name].strip(" ()") or "at the top level"
+            problems.append(f"{subject}: field 'States': the name is also used {elsewhere}")
         seen[name] = where
         if len(name) > 80:
             problems.append(f"{subject}: the name is longer than 80 characters")

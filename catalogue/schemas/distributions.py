@@ -71,4 +71,4 @@ class DistributionSchema(ma.Schema):
             raise ma.ValidationError("An api distribution needs an accessURL.", "accessURL")
 
 
-DistributionPageSchema = page_schema(DistributionSchema, "DistributionPage")
+DistributionPageSchema = page_schema(DistributionSchema, "DistributionPage", stored=False)

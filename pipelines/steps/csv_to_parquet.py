@@ -17,6 +17,7 @@ from pipelines.steps.tables import fetch, filename, reading, store, transcode, w
 NATIVE_ENCODINGS = ("utf-8", "utf-8-sig")
 # Types polars parses while reading (fast); the rest are converted from text afterwards.
 NATIVE_TYPES = ("string", "integer", "number")
+HEADER_SCAN_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,9 @@ def run(
             source = fetch(objects, key, directory)
             if source.stat().st_size == 0:
                 raise InputError(f"{name} is empty")
-            if encoding not in NATIVE_ENCODINGS:
+            if encoding in NATIVE_ENCODINGS:
+                check_header(source, name)
+            else:
                 source = transcode(source, encoding, directory)
             target = directory / (PurePosixPath(name).stem + ".parquet")
             rows = convert(source, target, config, schema, name=name)
@@ -82,6 +85,20 @@ def run(
         outputs=outputs,
         summary={"rows": sum(output.rows or 0 for output in outputs)},
     )
+
+
+def check_header(path: Path, name: str) -> None:
+    """Raise InputError when the first line is not UTF-8 (polars decodes names leniently)."""
+    with path.open("rb") as handle:
+        first_line = handle.readline(HEADER_SCAN_BYTES)
+    try:
+        first_line.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # A cut in the middle of a character at the scan limit is not an error.
+        if len(first_line) < HEADER_SCAN_BYTES or error.start < len(first_line) - 4:
+            raise InputError(
+                f"{name} is not valid UTF-8; set the encoding option (e.g. latin-1)"
+            ) from None
 
 
 def convert(
@@ -102,6 +119,9 @@ def convert(
         "comment_prefix": config.comment_char,
         "decimal_comma": config.decimal_char == ",",
     }
+    if not config.header:
+        # 1-based names, as excel_to_csv gives them (polars' own default changed across versions).
+        options["with_column_names"] = _positional_names
     with reading(name):
         if schema is None:
             frame = pl.scan_csv(source, infer_schema_length=10_000, **options)
@@ -109,6 +129,10 @@ def convert(
             frame = _scan_with_schema(source, schema, options, name=name)
         frame.sink_parquet(target, compression="zstd")
         return pl.scan_parquet(target).select(pl.len()).collect().item()
+
+
+def _positional_names(names: list[str]) -> list[str]:
+    return [f"column_{n + 1}" for n in range(len(names))]
 
 
 def _scan_with_schema(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import zipfile
 from dataclasses import dataclass
@@ -175,7 +176,7 @@ def tidy(frame: pl.DataFrame) -> pl.DataFrame:
         elif (
             isinstance(dtype, pl.Datetime)
             and len(values)
-            and bool((values.dt.time() == pl.time(0)).all())
+            and bool((values.dt.time() == datetime.time(0)).all())
         ):
             changes.append(pl.col(column).cast(pl.Date))
     renamed = {

@@ -1,0 +1,205 @@
+"""csv_to_parquet: dialects, encodings, Table Schema types, and hostile files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+import polars as pl
+import pytest
+
+from pipelines.objects import LocalObjectStore
+from pipelines.steps import csv_to_parquet
+from pipelines.steps.contract import ConfigError, InputError
+from tests.pipelines.steps.conftest import MakeEvent, Put, data_file
+from tests.pipelines.steps.mocks import MemoryRecorder
+
+pytestmark = pytest.mark.usefixtures("step_env")
+ZSTD_FRAME_MAGIC = bytes.fromhex("28b52ffd")
+
+
+def convert(
+    objects: LocalObjectStore, make_event: MakeEvent, key: str, config: dict[str, Any]
+) -> pl.DataFrame:
+    result = csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+    [output] = result["input"]["keys"]
+    return pl.read_parquet(io.BytesIO(objects.get(output)))
+
+
+def test_writes_zstd_parquet_under_the_step_folder_and_records_it(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("trees.csv", data_file("trees.csv"))
+    result = csv_to_parquet.handler(make_event("ToParquet", [key]), None)
+    output = "intermediate/green/trees/version=1/edition=20240101T000000/ToParquet/trees.parquet"
+    assert result["input"] == {"keys": [output]}
+    assert result["run"] == "run-1"
+    frame = pl.read_parquet(io.BytesIO(objects.get(output)))
+    assert frame.get_column("tree_id").to_list() == [1, 2, 3, 4]
+    assert frame.get_column("height_m").to_list() == [12.5, 8.0, 15.25, 3.0]
+    [written] = recorder.outputs
+    assert (written.key, written.rows, written.bytes) == (output, 4, objects.head(output).bytes)
+    assert recorder.finished("ToParquet")[3] == "SUCCEEDED"
+    # zstd-compressed pages are zstd frames, which start with this magic number.
+    assert ZSTD_FRAME_MAGIC in objects.get(output)
+
+
+def test_schema_gives_types_and_explicit_date_formats(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("stations.csv", data_file("stations-latin1.csv"))
+    schema = {
+        "fields": [
+            {"name": "stasjon", "type": "string"},
+            {"name": "måling", "type": "number", "groupChar": " "},
+            {"name": "dato", "type": "date", "format": "%d.%m.%Y"},
+        ]
+    }
+    config = {"delimiter": ";", "encoding": "latin-1", "decimalChar": ",", "schema": schema}
+    frame = convert(objects, make_event, key, config)
+    assert frame.schema == {"stasjon": pl.String, "måling": pl.Float64, "dato": pl.Date}
+    assert frame.rows() == [
+        ("Blåsen", 12.5, dt.date(2024, 4, 3)),
+        ("Tåsen", -3.25, dt.date(2024, 4, 4)),
+        ("Østensjø", 1204.0, dt.date(2024, 4, 5)),
+    ]
+
+
+def test_datetime_boolean_and_integer_fields(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    key = put(
+        "events.csv",
+        b"id,at,ok\n1,2024-03-01 10:15,ja\n2,2024-03-02 23:59,nei\n3,,\n",
+    )
+    schema = {
+        "fields": [
+            {"name": "id", "type": "integer"},
+            {"name": "at", "type": "datetime", "format": "%Y-%m-%d %H:%M"},
+            {"name": "ok", "type": "boolean", "trueValues": ["ja"], "falseValues": ["nei"]},
+        ]
+    }
+    frame = convert(objects, make_event, key, {"schema": schema})
+    assert frame.rows() == [
+        (1, dt.datetime(2024, 3, 1, 10, 15), True),
+        (2, dt.datetime(2024, 3, 2, 23, 59), False),
+        (3, None, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "encoding", "expected"),
+    [
+        ("prices-cp1252.csv", "cp1252", ["Coffee €", "Tea \u2013 green"]),  # en dash: 0x96
+        ("bom.csv", "utf-8-sig", ["Åse", "Øyvind"]),
+        ("bom.csv", "utf-8", ["Åse", "Øyvind"]),
+    ],
+)
+def test_encodings(
+    objects: LocalObjectStore,
+    put: Put,
+    make_event: MakeEvent,
+    name: str,
+    encoding: str,
+    expected: list[str],
+) -> None:
+    key = put(name, data_file(name))
+    frame = convert(objects, make_event, key, {"encoding": encoding})
+    assert frame.columns[0] in ("item", "id")  # a BOM never ends up in the first name
+    assert frame.get_column(frame.columns[1 if name == "bom.csv" else 0]).to_list() == expected
+
+
+def test_quote_char_and_comment_lines(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("q.csv", b"# exported 2024\na|b\n'x|y'|1\n'it''s'|2\n")
+    frame = convert(
+        objects, make_event, key, {"delimiter": "|", "quoteChar": "'", "commentChar": "#"}
+    )
+    assert frame.rows() == [("x|y", 1), ("it's", 2)]
+
+
+def test_no_header_names_columns_by_position(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("nh.csv", b"1,a\n2,b\n")
+    frame = convert(objects, make_event, key, {"header": False})
+    assert frame.columns == ["column_1", "column_2"]
+    assert frame.height == 2
+
+
+def test_formula_looking_values_stay_text(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("f.csv", b"name,note\na,\"=cmd|' /C calc'!A0\"\nb,@SUM(1+1)\n")
+    frame = convert(objects, make_event, key, {})
+    assert frame.get_column("note").to_list() == ["=cmd|' /C calc'!A0", "@SUM(1+1)"]
+
+
+def test_a_ten_thousand_column_header_converts(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    header = ",".join(f"c{n}" for n in range(10_000))
+    row = ",".join(str(n) for n in range(10_000))
+    key = put("wide.csv", f"{header}\n{row}\n".encode())
+    frame = convert(objects, make_event, key, {})
+    assert frame.shape == (1, 10_000)
+    assert frame.get_column("c9999").to_list() == [9999]
+
+
+@pytest.mark.parametrize(
+    ("data", "config", "message"),
+    [
+        ("Blåsen,1\n".encode("latin-1"), {}, "not valid UTF-8"),
+        (b"\xff\xfe\x00\x01", {"encoding": "utf-8"}, "not valid UTF-8"),
+        (b"a,b\n1,2\n3,4,5\n", {}, "ragged"),
+        (b"", {}, "empty"),
+        (b"a,b\n1,x\n", {"schema": {"fields": [{"name": "b", "type": "integer"}]}}, "'b'"),
+        (b"a\n1\n", {"schema": {"fields": [{"name": "b"}]}}, "no column 'b'"),
+        (b"a\n\x81\n", {"encoding": "cp1252"}, "not valid cp1252"),
+        (b'a,b\n1,"never closed\n2,3\n', {}, "bad.csv cannot be read"),
+    ],
+)
+def test_hostile_files_raise_input_error(
+    put: Put,
+    make_event: MakeEvent,
+    recorder: MemoryRecorder,
+    data: bytes,
+    config: dict[str, Any],
+    message: str,
+) -> None:
+    key = put("bad.csv", data)
+    with pytest.raises(InputError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+    assert message in str(raised.value)
+    finished = recorder.finished("ToParquet")
+    assert finished[3:5] == ("FAILED", {"error": "InputError", "cause": raised.value.message})
+
+
+@pytest.mark.parametrize(
+    ("config", "option"),
+    [
+        ({"delimter": ";"}, "delimter"),
+        ({"delimiter": ";;"}, "delimiter"),
+        ({"decimalChar": ","}, "decimalChar"),
+        ({"encoding": "klingon"}, "encoding"),
+        ({"doubleQuote": False}, "doubleQuote"),
+        ({"header": "yes"}, "header"),
+        ({"schema": {"fields": [{"name": "d", "type": "date", "format": "any"}]}}, "format"),
+        ({"schema": {"fields": [{"name": "d", "type": "colour"}]}}, "type"),
+    ],
+)
+def test_bad_options_raise_config_error_naming_them(
+    put: Put, make_event: MakeEvent, config: dict[str, Any], option: str
+) -> None:
+    key = put("trees.csv", data_file("trees.csv"))
+    with pytest.raises(ConfigError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+    assert option in raised.value.key
+
+
+def test_a_missing_input_object_is_an_input_error(make_event: MakeEvent) -> None:
+    key = "raw/green/trees/version=1/edition=20240101T000000/gone.csv"
+    with pytest.raises(InputError, match="does not exist"):
+        csv_to_parquet.handler(make_event("ToParquet", [key]), None)

@@ -1,0 +1,207 @@
+"""excel_to_csv: sheets, header rows, ranges, types, .xls, and hostile workbooks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+import xlsxwriter
+import xlwt
+
+from pipelines.objects import LocalObjectStore
+from pipelines.steps import excel_to_csv
+from pipelines.steps.contract import ConfigError, InputError
+from tests.pipelines.steps.conftest import MakeEvent, Put
+from tests.pipelines.steps.mocks import MemoryRecorder
+
+pytestmark = pytest.mark.usefixtures("step_env")
+FORMULA = "=cmd|' /C calc'!A0"
+
+
+def workbook(path: Path) -> bytes:
+    """Two sheets: 'Målinger' with a title block above the table, and 'Other'."""
+    book = xlsxwriter.Workbook(path)
+    date = book.add_format({"num_format": "yyyy-mm-dd"})
+    stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    sheet = book.add_worksheet("Målinger")
+    sheet.write_string(0, 0, "Report title")
+    sheet.write_string(1, 0, "exported by someone")
+    sheet.write_row(2, 0, ["id", "station", "day", "at", "value", "note"])
+    for n in range(1, 6):
+        row = 2 + n
+        sheet.write_number(row, 0, n)
+        sheet.write_string(row, 1, f"S{n}")
+        sheet.write_datetime(row, 2, dt.datetime(2024, 1, n), date)
+        sheet.write_datetime(row, 3, dt.datetime(2024, 1, n, 10, 30), stamp)
+        sheet.write_number(row, 4, n * 1.5)
+        sheet.write_string(row, 5, FORMULA if n == 1 else f"note {n}")
+    other = book.add_worksheet("Other")
+    other.write_row(0, 0, ["x", "y"])
+    other.write_row(1, 0, [1, 2])
+    book.close()
+    return path.read_bytes()
+
+
+@pytest.fixture
+def xlsx(tmp_path: Path, put: Put) -> str:
+    return put("report.xlsx", workbook(tmp_path / "report.xlsx"))
+
+
+def convert(
+    objects: LocalObjectStore, make_event: MakeEvent, key: str, config: dict[str, Any]
+) -> dict[str, pl.DataFrame]:
+    result = excel_to_csv.handler(make_event("ToCsv", [key], config), None)
+    return {
+        output.rsplit("/", 1)[1]: pl.read_csv(io.BytesIO(objects.get(output)), infer_schema=False)
+        for output in result["input"]["keys"]
+    }
+
+
+def test_sheet_by_name_with_header_row_keeps_dates_and_integers(
+    objects: LocalObjectStore, recorder: MemoryRecorder, xlsx: str, make_event: MakeEvent
+) -> None:
+    frames = convert(objects, make_event, xlsx, {"sheet": "Målinger", "headerRow": 3})
+    frame = frames["report.csv"]
+    assert frame.columns == ["id", "station", "day", "at", "value", "note"]
+    assert frame.row(0) == ("1", "S1", "2024-01-01", "2024-01-01T10:30:00", "1.5", FORMULA)
+    assert frame.get_column("id").to_list() == ["1", "2", "3", "4", "5"]
+    [output] = recorder.outputs
+    assert output.rows == 5
+    assert output.key.endswith("/ToCsv/report.csv")
+
+
+def test_sheet_by_one_based_index(
+    objects: LocalObjectStore, xlsx: str, make_event: MakeEvent
+) -> None:
+    frames = convert(objects, make_event, xlsx, {"sheet": 2})
+    assert frames["report.csv"].rows() == [("1", "2")]
+
+
+def test_all_sheets_give_one_csv_each(
+    objects: LocalObjectStore, xlsx: str, make_event: MakeEvent
+) -> None:
+    frames = convert(objects, make_event, xlsx, {"sheet": "*"})
+    assert sorted(frames) == ["report-M-linger.csv", "report-Other.csv"]
+
+
+def test_skip_rows_after_the_header(
+    objects: LocalObjectStore, xlsx: str, make_event: MakeEvent
+) -> None:
+    frames = convert(objects, make_event, xlsx, {"headerRow": 3, "skipRows": 2})
+    assert frames["report.csv"].get_column("id").to_list() == ["3", "4", "5"]
+
+
+def test_range_selects_columns_and_rows(
+    objects: LocalObjectStore, xlsx: str, make_event: MakeEvent
+) -> None:
+    frames = convert(objects, make_event, xlsx, {"range": "B3:C5"})
+    assert frames["report.csv"].rows() == [("S1", "2024-01-01"), ("S2", "2024-01-02")]
+    assert frames["report.csv"].columns == ["station", "day"]
+
+
+def test_without_header_columns_are_numbered(
+    objects: LocalObjectStore, xlsx: str, make_event: MakeEvent
+) -> None:
+    frames = convert(objects, make_event, xlsx, {"sheet": "Other", "headerRow": None})
+    assert frames["report.csv"].columns == ["column_1", "column_2"]
+    assert frames["report.csv"].height == 2
+
+
+def test_xls_workbooks(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Data")
+    date = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    for column, title in enumerate(["id", "name", "day"]):
+        sheet.write(0, column, title)
+    sheet.write(1, 0, 7)
+    sheet.write(1, 1, "Ås")
+    sheet.write(1, 2, dt.date(2023, 12, 24), date)
+    path = tmp_path / "old.xls"
+    book.save(str(path))
+    key = put("old.xls", path.read_bytes())
+    frames = convert(objects, make_event, key, {})
+    assert frames["old.csv"].rows() == [("7", "Ås", "2023-12-24")]
+
+
+@pytest.mark.parametrize(
+    ("config", "option"),
+    [
+        ({"sheet": "Nope"}, "sheet"),
+        ({"sheet": 9}, "sheet"),
+        ({"headerRow": 0}, "headerRow"),
+        ({"range": "A1-F2"}, "range"),
+        ({"range": "F9:A1"}, "range"),
+        ({"skipRows": -1}, "skipRows"),
+        ({"sheets": 1}, "sheets"),
+    ],
+)
+def test_bad_options_name_the_option(
+    xlsx: str, make_event: MakeEvent, config: dict[str, Any], option: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        excel_to_csv.handler(make_event("ToCsv", [xlsx], config), None)
+    assert raised.value.key == option
+
+
+def test_a_zip_bomb_is_refused_before_it_is_opened(
+    tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    path = tmp_path / "bomb.xlsx"
+    workbook(path)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        # 64 MB of zeros compress to about 64 KB.
+        archive.writestr("xl/media/padding.bin", bytes(64 * 1024 * 1024))
+    assert path.stat().st_size < 1024 * 1024
+    key = put("bomb.xlsx", path.read_bytes())
+    config = {"maxUncompressedBytes": 16 * 1024 * 1024}
+    with pytest.raises(InputError, match="unpacks to 67 MB, over the limit of 17 MB"):
+        excel_to_csv.handler(make_event("ToCsv", [key], config), None)
+
+
+def test_a_sheet_declaring_a_huge_grid_is_refused(
+    tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    path = tmp_path / "huge.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("Data")
+    sheet.write_string(0, 0, "id")
+    # Two cells span the whole grid: 1,048,576 x 16,384 cells once held densely.
+    sheet.write_string(1_048_575, 16_383, "far away")
+    book.close()
+    key = put("huge.xlsx", path.read_bytes())
+    with pytest.raises(InputError, match="1,048,576 rows x 16,384 columns"):
+        excel_to_csv.handler(make_event("ToCsv", [key]), None)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "is empty"),
+        (b"id,name\n1,a\n", "not an Excel workbook"),
+        (b"PK\x03\x04 this is not really a zip", "not an Excel workbook"),
+    ],
+)
+def test_files_that_are_not_workbooks_raise_input_error(
+    put: Put, make_event: MakeEvent, data: bytes, message: str
+) -> None:
+    key = put("fake.xlsx", data)
+    with pytest.raises(InputError, match=message):
+        excel_to_csv.handler(make_event("ToCsv", [key]), None)
+
+
+def test_a_zip_without_a_workbook_inside_is_an_input_error(
+    tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("hello.txt", "not a workbook")
+    key = put("empty.xlsx", buffer.getvalue())
+    with pytest.raises(InputError, match=r"empty\.xlsx cannot be opened as a workbook"):
+        excel_to_csv.handler(make_event("ToCsv", [key]), None)

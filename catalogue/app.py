@@ -9,7 +9,10 @@ from flask import Flask
 from flask_smorest import Api
 
 from catalogue import __version__
-from catalogue.api import datasets, distributions, errors, health, versions
+from catalogue.api import datasets, distributions, errors, health, uploads, versions
+from catalogue.api import history as history_api
+from catalogue.api import me as me_api
+from catalogue.api import permissions as permissions_api
 from catalogue.services import Services, utc_now
 from catalogue.settings import Settings
 from catalogue.store.base import ItemStore
@@ -40,7 +43,9 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["brygge"] = Services(settings, store=store, clock=clock)
     api = Api(app)
-    for module in (health, datasets, versions, distributions):
+    for module in (health, datasets, versions, distributions, uploads):
+        api.register_blueprint(module.blp)
+    for module in (permissions_api, me_api, history_api):
         api.register_blueprint(module.blp)
     errors.register(app)
     return app

@@ -71,7 +71,7 @@ def test_steps_stage_routes_new_raw_objects_to_the_trigger(
         }
     ]
     [schedule] = [event for event in steps["events"] if "expression" in event]
-    assert schedule["function"] == "pipelines.publishing.handler"
+    assert schedule["function"] == "catalogue.dcat.publishing.handler"
     assert schedule["expression"].startswith(("cron(", "rate("))
 
 

@@ -1,0 +1,181 @@
+"""Build the Lambda packages of a stage with ``zappa package`` and check their sizes.
+
+Usage: ``python deploy/package.py [--stage dev] [--python PATH] [--build-dir DIR] [--keep]``
+
+Creates a fresh Python 3.12 venv (Lambda's runtime: native wheels must match it) under a
+build folder, installs Zappa and Brygge's runtime requirements into it, runs
+``zappa package <stage>_api`` and ``zappa package <stage>_steps`` from the project folder and
+prints the zip and unzipped sizes against the limits. Exits 1 when a limit is exceeded.
+Needs no AWS account: Zappa only wants credentials and a region to exist, so fake ones are
+set when none are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ZAPPA_REQUIREMENT = "zappa>=0.63,<0.64"
+# The api zip stays small for cold starts; cryptography (RS256 tokens) is about 4.5 MB of it.
+API_ZIP_LIMIT_BYTES = 8_000_000
+# Lambda's limit on the unzipped deployment package: 250 MiB.
+UNZIPPED_LIMIT_BYTES = 262_144_000
+
+
+@dataclass(frozen=True, slots=True)
+class PackageSize:
+    """Sizes of one built package."""
+
+    stage: str
+    zip_bytes: int
+    unzipped_bytes: int
+    files: int
+
+
+def package_size(stage: str, path: Path) -> PackageSize:
+    """Measure a zip: its own size and the sum of its members' uncompressed sizes."""
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+    return PackageSize(
+        stage=stage,
+        zip_bytes=path.stat().st_size,
+        unzipped_bytes=sum(member.file_size for member in members),
+        files=len(members),
+    )
+
+
+def limit_problems(size: PackageSize) -> list[str]:
+    """The limits a package exceeds, as sentences; empty when it fits."""
+    problems = []
+    if size.stage.endswith("_api") and size.zip_bytes > API_ZIP_LIMIT_BYTES:
+        problems.append(f"{size.stage}: zip {size.zip_bytes} B > {API_ZIP_LIMIT_BYTES} B")
+    if size.unzipped_bytes > UNZIPPED_LIMIT_BYTES:
+        problems.append(
+            f"{size.stage}: unzipped {size.unzipped_bytes} B > {UNZIPPED_LIMIT_BYTES} B"
+        )
+    return problems
+
+
+def size_line(size: PackageSize) -> str:
+    """One printable line per package: sizes, limits and verdict."""
+    mib = 1024 * 1024
+    limit = f"zip <= {API_ZIP_LIMIT_BYTES / 1e6:.0f} MB, " if size.stage.endswith("_api") else ""
+    verdict = "ok" if not limit_problems(size) else "TOO LARGE"
+    return (
+        f"{size.stage:<12} zip {size.zip_bytes / mib:6.1f} MiB ({size.zip_bytes / 1e6:.2f} MB)"
+        f"  unzipped {size.unzipped_bytes / mib:6.1f} MiB  {size.files} files"
+        f"  target {limit}unzipped <= 250 MiB  {verdict}"
+    )
+
+
+def runtime_requirements(setup_cfg: Path) -> list[str]:
+    """``install_requires`` of setup.cfg: the project itself is zipped from its folder."""
+    parser = configparser.ConfigParser()
+    parser.read(setup_cfg, encoding="utf-8")
+    lines = parser["options"]["install_requires"].splitlines()
+    return [line.strip() for line in lines if line.strip()]
+
+
+def find_python(explicit: str | None) -> str:
+    """A Python 3.12 interpreter: the given one, else ``python3.12`` on PATH or pyenv's."""
+    candidates = [explicit] if explicit else []
+    candidates += [shutil.which("python3.12") or ""]
+    candidates += [
+        str(path) for path in sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python"))
+    ]
+    for candidate in filter(None, candidates):
+        # A pyenv shim exists on PATH even when it has no 3.12 to run: ask the interpreter.
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 12))"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.stdout.strip() == "True":
+            return candidate
+    sys.exit("no Python 3.12 found: pass --python /path/to/python3.12")
+
+
+def create_venv(python: str, venv: Path) -> None:
+    """Create ``venv`` with ``python`` and install Zappa and the runtime requirements."""
+    subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
+    requirements = [ZAPPA_REQUIREMENT, *runtime_requirements(ROOT / "setup.cfg")]
+    subprocess.run([*pip, "install", "--quiet", *requirements], check=True)
+
+
+def zappa_environment(venv: Path, region: str) -> dict[str, str]:
+    """The environment ``zappa package`` runs in: the build venv active, some credentials."""
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV")
+    }
+    # Zappa zips the site-packages of the active venv; without one it takes the system's.
+    environment["VIRTUAL_ENV"] = str(venv)
+    environment["PATH"] = f"{venv / 'bin'}{os.pathsep}{environment.get('PATH', '')}"
+    environment.setdefault("AWS_DEFAULT_REGION", region)
+    if "AWS_ACCESS_KEY_ID" not in environment and "AWS_PROFILE" not in environment:
+        environment["AWS_ACCESS_KEY_ID"] = "packaging-only"
+        environment["AWS_SECRET_ACCESS_KEY"] = "packaging-only"
+    return environment
+
+
+def build(stage: str, venv: Path, output: Path, environment: dict[str, str]) -> PackageSize:
+    """Run ``zappa package`` for one Zappa stage and measure the result."""
+    zip_path = output / f"{stage}.zip"
+    subprocess.run(
+        [str(venv / "bin" / "zappa"), "package", stage, "-o", str(zip_path)],
+        cwd=ROOT,
+        env=environment,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return package_size(stage, zip_path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build both packages of a stage, print their sizes; 1 if a limit is exceeded."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", default="dev", help="deployment stage (dev, prod)")
+    parser.add_argument("--python", help="Python 3.12 interpreter for the build venv")
+    parser.add_argument("--build-dir", type=Path, help="folder for the venv and the zips")
+    parser.add_argument("--keep", action="store_true", help="keep the build folder")
+    args = parser.parse_args(argv)
+
+    settings = json.loads((ROOT / "zappa_settings.json").read_text(encoding="utf-8"))
+    region = settings["base"]["aws_region"]
+    build_dir = args.build_dir or Path(tempfile.mkdtemp(prefix="brygge-package-"))
+    build_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        venv = build_dir / "venv"
+        if not (venv / "bin" / "zappa").exists():
+            create_venv(find_python(args.python), venv)
+        environment = zappa_environment(venv, region)
+        sizes = [
+            build(f"{args.stage}_{function}", venv, build_dir, environment)
+            for function in ("api", "steps")
+        ]
+    finally:
+        if not args.keep and args.build_dir is None:
+            shutil.rmtree(build_dir, ignore_errors=True)
+    for size in sizes:
+        print(size_line(size))
+    problems = [problem for size in sizes for problem in limit_problems(size)]
+    for problem in problems:
+        print(f"limit exceeded: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -61,14 +61,14 @@ def handle_object_created(key: str, services: Services) -> TriggerResult:
     logged and ignored. Failures to start a run (store or Step Functions errors) are raised,
     so S3 retries the notification.
     """
-    from pipelines.runs import run_id_for
-
     try:
         parsed = parse_object_key(key)
     except InvalidValue as error:
         return _ignored(key, None, f"not a key of the lake: {error.reason}")
     if parsed.stage != "raw":
         return _ignored(key, None, f"stage {parsed.stage} does not start runs", quiet=True)
+    from pipelines.runs import run_id_for
+
     run_id = run_id_for(parsed.dataset, parsed.version, parsed.edition, key)
     try:
         run = services.runs.get(run_id)

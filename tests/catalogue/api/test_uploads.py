@@ -139,7 +139,7 @@ def test_body_exactly_the_signed_size_is_accepted(app, client, settings) -> None
     assert post_form(client, path, fields).status_code == 204
 
 
-def test_declared_length_far_over_the_limit_is_refused_before_reading(app, client, settings) -> None:  # type: ignore[no-untyped-def]
+def test_declared_length_over_the_limit_is_refused_unread(app, client, settings) -> None:  # type: ignore[no-untyped-def]
     path, fields = signed_form(app, max_bytes=10)
     body = b"x" * (200 * 1024)
     response = post_form(client, path, fields, body)
@@ -166,9 +166,13 @@ def test_truncated_form_is_400_and_leaves_no_file(app, client, settings) -> None
         f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
         for name, value in fields.items()
     ]
-    body = "".join(parts).encode() + (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="r.csv"\r\n\r\n'
-    ).encode() + CSV  # no closing boundary
+    body = (
+        "".join(parts).encode()
+        + (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="r.csv"\r\n\r\n'
+        ).encode()
+        + CSV
+    )  # no closing boundary
     response = client.post(
         path, data=body, content_type=f"multipart/form-data; boundary={boundary}"
     )

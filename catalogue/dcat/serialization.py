@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,11 +36,15 @@ def serialize(graph: Graph, rdf_format: str = JSON_LD) -> str:
     the process's hash seed. Raises ValueError for any other format.
     """
     if rdf_format == JSON_LD:
-        document = json.loads(
-            graph.serialize(format="json-ld", context=json_ld_context(), auto_compact=True)
-        )
-        return json.dumps(_canonical(document), indent=2, sort_keys=True, ensure_ascii=False)
-    if rdf_format in (TURTLE, RDF_XML):
+        from rdflib.plugins.serializers.jsonld import from_rdf
+
+        # rdflib's own JSON-LD document, before its (indenting, pure-Python) encoding.
+        document = from_rdf(graph, json_ld_context(), auto_compact=True)
+        # Compact separators keep json on its C encoder; indenting is 3x slower.
+        return json.dumps(_canonical(document), sort_keys=True, ensure_ascii=False)
+    if rdf_format == TURTLE:
+        return _serialize_turtle(graph)
+    if rdf_format == RDF_XML:
         return graph.serialize(format=rdf_format)
     raise ValueError(f"unsupported RDF format {rdf_format!r}; use one of {', '.join(MEDIA_TYPES)}")
 
@@ -51,6 +57,57 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: item if key == "@list" else _canonical(item) for key, item in value.items()}
     if isinstance(value, list):
-        items = [_canonical(item) for item in value]
-        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+        return sorted((_canonical(item) for item in value), key=_sort_key)
     return value
+
+
+def _sort_key(item: Any) -> tuple[int, str]:
+    """Order plain values, then nodes by their (unique) ``@id``, then other objects."""
+    if isinstance(item, str):
+        return (0, item)
+    if isinstance(item, dict) and isinstance(item.get("@id"), str):
+        return (1, item["@id"])
+    return (2, json.dumps(item, sort_keys=True))
+
+
+# A local name safe in a Turtle prefixed name without escapes.
+_LOCAL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def _serialize_turtle(graph: Graph) -> str:
+    """Turtle through rdflib's serializer, with prefixed names only for the bound prefixes.
+
+    rdflib's own prefix lookup keeps every namespace it meets in a trie that it scans
+    linearly; with one namespace per dataset IRI that made a 10,000-dataset catalogue
+    quadratic (9 s per 1,000 datasets, measured). Only our few prefixes are worth a lookup.
+    """
+    from rdflib import URIRef
+    from rdflib.plugins.serializers.turtle import TurtleSerializer
+
+    namespaces = sorted(
+        ((prefix, str(namespace)) for prefix, namespace in graph.namespaces()),
+        key=lambda pair: -len(pair[1]),
+    )
+
+    names: dict[str, str | None] = {}
+
+    class BoundPrefixTurtleSerializer(TurtleSerializer):
+        def get_pname(self, uri: Any, gen_prefix: bool = True) -> str | None:
+            if not isinstance(uri, URIRef):
+                return None
+            if uri in names:
+                return names[uri]
+            name = None
+            for prefix, namespace in namespaces:
+                # str.startswith: URIRef overrides startswith with a much slower one.
+                if str.startswith(uri, namespace):
+                    local = uri[len(namespace) :]
+                    if _LOCAL_NAME.match(local):
+                        name = f"{self.addNamespace(prefix, URIRef(namespace))}:{local}"
+                    break
+            names[uri] = name
+            return name
+
+    stream = io.BytesIO()
+    BoundPrefixTurtleSerializer(graph).serialize(stream, encoding="utf-8")
+    return stream.getvalue().decode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from typing import Any
 
@@ -26,7 +27,8 @@ def sqlite(conn: sqlite3.Connection) -> None:
 def dynamodb(client: Any, table_name: str) -> None:
     """Create the table (on-demand, gsi1 projecting everything), wait until it is ACTIVE."""
     string = "S"
-    try:
+    # An earlier, interrupted run of this migration may have made the table already.
+    with contextlib.suppress(client.exceptions.ResourceInUseException):
         client.create_table(
             TableName=table_name,
             AttributeDefinitions=[
@@ -49,8 +51,6 @@ def dynamodb(client: Any, table_name: str) -> None:
             ],
             BillingMode="PAY_PER_REQUEST",
         )
-    except client.exceptions.ResourceInUseException:
-        pass  # made by an earlier, interrupted run of this migration
     # table_exists succeeds once TableStatus is ACTIVE (indexes made with a table are too).
     client.get_waiter("table_exists").wait(
         TableName=table_name, WaiterConfig={"Delay": 2, "MaxAttempts": 60}
@@ -61,10 +61,9 @@ def dynamodb(client: Any, table_name: str) -> None:
 def _enable_point_in_time_recovery(client: Any, table_name: str) -> None:
     from botocore.exceptions import ClientError
 
-    try:
+    # DynamoDB Local and some emulators do not support point-in-time recovery; AWS does.
+    with contextlib.suppress(ClientError):
         client.update_continuous_backups(
             TableName=table_name,
             PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
         )
-    except ClientError:
-        pass  # DynamoDB Local and some emulators do not support PITR; AWS does

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from typing import Any
@@ -63,10 +64,9 @@ def dynamodb(client: Any, table_name: str) -> None:
                 {"Put": {"TableName": table_name, "Item": term_item(scope, term, key)}}
                 for term in terms
             ]
-            try:
+            # Cancelled when the store rewrote the item meanwhile, and so indexed it.
+            with contextlib.suppress(client.exceptions.TransactionCanceledException):
                 client.transact_write_items(TransactItems=[update, *puts])
-            except client.exceptions.TransactionCanceledException:
-                pass  # rewritten meanwhile by the store, which indexed it
         if "LastEvaluatedKey" not in page:
             return
         arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]

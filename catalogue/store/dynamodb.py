@@ -3,7 +3,7 @@
 Table (made by ``migrations/0001_initial.py``): ``pk`` (HASH) and ``sk`` (RANGE), strings;
 global secondary index ``gsi1`` on ``gsi1pk``/``gsi1sk``, projecting all attributes;
 on-demand billing. Numbers go to DynamoDB as their shortest decimal text, so a float comes
-back as the same float; an integral number comes back as an int.
+back as the same float; an integral float comes back as an int (equal to it).
 
 Writes. Every operation is a conditional write: Create ``attribute_not_exists(pk)``,
 Replace and a Delete or Check with ``rev`` ``rev = :rev``. A transaction that overwrites or
@@ -44,7 +44,6 @@ import json
 import math
 import time
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from catalogue.domain.errors import InvalidValue, PreconditionFailed
@@ -466,9 +465,8 @@ def _from_value(raw: dict[str, Any]) -> Any:
 
 
 def _number(text: str) -> int | float:
-    if not any(char in text for char in ".eE"):
-        return int(text)
-    number = Decimal(text)
-    if number == number.to_integral_value() and abs(number) < 10**38:
-        return int(number)
-    return float(text)
+    # DynamoDB keeps numbers as decimals and drops a float's ".0", so an integral float
+    # comes back as an int (equal to it); every other float comes back exactly.
+    if any(char in text for char in ".eE"):
+        return float(text)
+    return int(text)

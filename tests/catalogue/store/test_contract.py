@@ -1,0 +1,669 @@
+"""The ItemStore contract: every test runs on SQLite, moto and DynamoDB Local alike."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from catalogue.domain.errors import AlreadyExists, InvalidValue, NotFound, PreconditionFailed
+from catalogue.store.base import (
+    MAX_SEARCH_TERMS,
+    MAX_TRANSACTION_OPS,
+    Check,
+    Create,
+    Delete,
+    Item,
+    ItemStore,
+    Op,
+    Put,
+    Query,
+    Replace,
+    query_all,
+)
+
+VALUES: Item = {
+    "text": "Blåbærsyltetøy på Grünerløkka — 東京 🚲",
+    "empty_text": "",
+    "integer": 42,
+    "negative": -7,
+    "big": 12345678901234567890,
+    "zero": 0,
+    "floats": [1.5, -0.25, 0.1, 3.141592653589793, 1e-10, 6.02214076e-23, 2.5e-5, 1e100],
+    "true": True,
+    "false": False,
+    "nothing": None,
+    "empty_list": [],
+    "empty_object": {},
+    "nested": {"a": [1, {"b": [None, "c", {"d": 2.75, "e": []}]}], "é": {"ü": "ø"}},
+}
+
+
+def create(store: ItemStore, pk: str, sk: str, **data: object) -> None:
+    store.write(Create({"pk": pk, "sk": sk, **data}))
+
+
+def read_pages(read: Callable[[str | None], object]) -> tuple[list[Item], int]:
+    """Follow cursors to the end; return every item read and the number of pages."""
+    items: list[Item] = []
+    cursor, pages = None, 0
+    while True:
+        page = read(cursor)
+        pages += 1
+        items.extend(page.items)  # type: ignore[attr-defined]
+        cursor = page.next_cursor  # type: ignore[attr-defined]
+        if cursor is None:
+            return items, pages
+        assert pages < 100, "cursor never ends"
+
+
+# -- single items ------------------------------------------------------------------------
+
+
+def test_created_item_round_trips_every_value_type(store: ItemStore) -> None:
+    store.write(Create({"pk": "p", "sk": "s", **VALUES}))
+
+    item = store.get("p", "s")
+
+    assert item == {"pk": "p", "sk": "s", "rev": 1, **VALUES}
+    assert all(isinstance(number, float) for number in item["floats"])
+    assert isinstance(item["integer"], int) and isinstance(item["true"], bool)
+
+
+def test_get_of_missing_item_is_none(store: ItemStore) -> None:
+    create(store, "p", "s")
+
+    assert store.get("p", "other") is None
+    assert store.get("other", "s") is None
+
+
+def test_create_of_existing_key_is_already_exists_naming_the_key(store: ItemStore) -> None:
+    create(store, "p", "s", value=1)
+
+    with pytest.raises(AlreadyExists) as raised:
+        create(store, "p", "s", value=2)
+
+    assert raised.value.key == ("p", "s")
+    assert store.get("p", "s")["value"] == 1
+
+
+def test_store_owns_rev_whatever_the_item_says(store: ItemStore) -> None:
+    store.write(Create({"pk": "p", "sk": "s", "rev": 99}))
+
+    assert store.get("p", "s")["rev"] == 1
+
+
+def test_replace_increments_rev_and_overwrites_every_attribute(store: ItemStore) -> None:
+    create(store, "p", "s", old="x", kept="y")
+
+    store.write(Replace({"pk": "p", "sk": "s", "kept": "z"}, rev=1))
+    store.write(Replace({"pk": "p", "sk": "s", "kept": "w", "rev": 1}, rev=2))
+
+    assert store.get("p", "s") == {"pk": "p", "sk": "s", "kept": "w", "rev": 3}
+
+
+def test_replace_with_stale_rev_is_precondition_failed(store: ItemStore) -> None:
+    create(store, "p", "s", value=1)
+    store.write(Replace({"pk": "p", "sk": "s", "value": 2}, rev=1))
+
+    with pytest.raises(PreconditionFailed) as raised:
+        store.write(Replace({"pk": "p", "sk": "s", "value": 3}, rev=1))
+
+    assert raised.value.key == ("p", "s")
+    assert store.get("p", "s") == {"pk": "p", "sk": "s", "value": 2, "rev": 2}
+
+
+def test_replace_of_missing_item_is_not_found(store: ItemStore) -> None:
+    with pytest.raises(NotFound) as raised:
+        store.write(Replace({"pk": "p", "sk": "s"}, rev=1))
+
+    assert raised.value.key == ("p", "s")
+    assert store.get("p", "s") is None
+
+
+def test_put_creates_or_overwrites_with_rev_1(store: ItemStore) -> None:
+    store.write(Put({"pk": "p", "sk": "s", "value": 1}))
+    store.write(Replace({"pk": "p", "sk": "s", "value": 2}, rev=1))
+    store.write(Put({"pk": "p", "sk": "s", "value": 3}))
+
+    assert store.get("p", "s") == {"pk": "p", "sk": "s", "value": 3, "rev": 1}
+
+
+def test_delete_removes_the_item(store: ItemStore) -> None:
+    create(store, "p", "a")
+    create(store, "p", "b")
+    store.write(Replace({"pk": "p", "sk": "b"}, rev=1))
+
+    store.write(Delete("p", "a"))
+    store.write(Delete("p", "b", rev=2))
+
+    assert store.get("p", "a") is None and store.get("p", "b") is None
+
+
+def test_delete_of_missing_item_is_not_found(store: ItemStore) -> None:
+    with pytest.raises(NotFound) as raised:
+        store.write(Delete("p", "s"))
+
+    assert raised.value.key == ("p", "s")
+
+
+def test_delete_with_stale_rev_is_precondition_failed(store: ItemStore) -> None:
+    create(store, "p", "s")
+    store.write(Replace({"pk": "p", "sk": "s"}, rev=1))
+
+    with pytest.raises(PreconditionFailed) as raised:
+        store.write(Delete("p", "s", rev=1))
+
+    assert raised.value.key == ("p", "s")
+    assert store.get("p", "s") is not None
+
+
+def test_check_passes_or_fails_without_writing(store: ItemStore) -> None:
+    create(store, "p", "s", value=1)
+
+    store.write(Check("p", "s"))
+    store.write(Check("p", "s", rev=1))
+    with pytest.raises(PreconditionFailed):
+        store.write(Check("p", "s", rev=2))
+    with pytest.raises(NotFound):
+        store.write(Check("p", "missing"))
+
+    assert store.get("p", "s") == {"pk": "p", "sk": "s", "value": 1, "rev": 1}
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"pk": "", "sk": "s"},
+        {"pk": "p", "sk": ""},
+        {"pk": "p"},
+        {"pk": 1, "sk": "s"},
+        {"pk": "p", "sk": "s", "gsi1pk": ""},
+        {"pk": "p", "sk": "s", "gsi1sk": 5},
+    ],
+)
+def test_item_with_unusable_keys_is_value_error(store: ItemStore, item: Item) -> None:
+    with pytest.raises(ValueError):
+        store.write(Create(item))
+
+
+def test_get_many_returns_existing_items_in_the_order_asked(store: ItemStore) -> None:
+    for sk in ("a", "b", "c"):
+        create(store, "p", sk, name=sk)
+
+    items = store.get_many([("p", "c"), ("p", "missing"), ("q", "a"), ("p", "a")])
+
+    assert [item["name"] for item in items] == ["c", "a"]
+    assert store.get_many([]) == []
+
+
+def test_get_many_reads_more_keys_than_one_batch(store: ItemStore) -> None:
+    keys = [("p", f"{index:03}") for index in range(130)]
+    for start in range(0, len(keys), 50):
+        store.transact([Create({"pk": pk, "sk": sk}) for pk, sk in keys[start : start + 50]])
+
+    items = store.get_many(list(reversed(keys)))
+
+    assert [item["sk"] for item in items] == [sk for _, sk in reversed(keys)]
+
+
+# -- transactions ------------------------------------------------------------------------
+
+
+def test_transaction_applies_every_operation(store: ItemStore) -> None:
+    create(store, "p", "replace")
+    create(store, "p", "delete")
+    create(store, "p", "check")
+
+    store.transact(
+        [
+            Create({"pk": "p", "sk": "new"}),
+            Replace({"pk": "p", "sk": "replace", "value": 1}, rev=1),
+            Put({"pk": "p", "sk": "put"}),
+            Delete("p", "delete", rev=1),
+            Check("p", "check", rev=1),
+        ]
+    )
+
+    assert [item["sk"] for item in query_all(store, Query("p"))] == [
+        "check",
+        "new",
+        "put",
+        "replace",
+    ]
+    assert store.get("p", "replace")["rev"] == 2
+
+
+@pytest.mark.parametrize(
+    ("ops", "error", "key"),
+    [
+        (
+            [Create({"pk": "p", "sk": "new"}), Create({"pk": "p", "sk": "existing"})],
+            AlreadyExists,
+            ("p", "existing"),
+        ),
+        (
+            [Create({"pk": "p", "sk": "new"}), Replace({"pk": "p", "sk": "existing"}, rev=7)],
+            PreconditionFailed,
+            ("p", "existing"),
+        ),
+        (
+            [Replace({"pk": "p", "sk": "missing"}, rev=1), Create({"pk": "p", "sk": "existing"})],
+            NotFound,
+            ("p", "missing"),
+        ),
+        (
+            [Create({"pk": "p", "sk": "existing"}), Delete("p", "missing")],
+            AlreadyExists,
+            ("p", "existing"),
+        ),
+        (
+            [Put({"pk": "p", "sk": "new"}), Check("p", "existing", rev=2), Delete("p", "x")],
+            PreconditionFailed,
+            ("p", "existing"),
+        ),
+        (
+            [Check("p", "missing"), Check("p", "existing", rev=2)],
+            NotFound,
+            ("p", "missing"),
+        ),
+        (
+            [Create({"pk": "p", "sk": "new"}), Check("p", "existing"), Check("p", "missing")],
+            NotFound,
+            ("p", "missing"),
+        ),
+    ],
+)
+def test_failed_transaction_writes_nothing_and_names_the_first_failing_operation(
+    store: ItemStore, ops: list[Op], error: type[Exception], key: tuple[str, str]
+) -> None:
+    create(store, "p", "existing", value=1)
+
+    with pytest.raises(error) as raised:
+        store.transact(ops)
+
+    assert raised.value.key == key  # type: ignore[attr-defined]
+    assert list(query_all(store, Query("p"))) == [
+        {"pk": "p", "sk": "existing", "value": 1, "rev": 1}
+    ]
+
+
+def test_transaction_with_two_operations_on_one_item_is_value_error(store: ItemStore) -> None:
+    with pytest.raises(ValueError):
+        store.transact([Create({"pk": "p", "sk": "s"}), Check("p", "s")])
+
+    assert store.get("p", "s") is None
+
+
+def test_transaction_of_the_maximum_size_applies(store: ItemStore) -> None:
+    store.transact(
+        [Create({"pk": "p", "sk": f"{index:03}"}) for index in range(MAX_TRANSACTION_OPS)]
+    )
+
+    assert len(list(query_all(store, Query("p")))) == MAX_TRANSACTION_OPS
+
+
+def test_transaction_over_the_maximum_size_is_value_error(store: ItemStore) -> None:
+    with pytest.raises(ValueError):
+        store.transact(
+            [Create({"pk": "p", "sk": f"{index:03}"}) for index in range(MAX_TRANSACTION_OPS + 1)]
+        )
+    with pytest.raises(ValueError):
+        store.transact([])
+
+    assert store.query(Query("p"), limit=1).items == []
+
+
+def test_search_terms_count_towards_the_transaction_size(store: ItemStore) -> None:
+    text = " ".join(f"word{index}" for index in range(MAX_SEARCH_TERMS + 10))
+    searchable = {"pk": "s", "sk": "s", "search_scope": "doc", "search_text": text}
+    others = MAX_TRANSACTION_OPS - MAX_SEARCH_TERMS - 1
+
+    with pytest.raises(ValueError):
+        store.transact(
+            [Create(searchable)]
+            + [Create({"pk": "p", "sk": f"{index:03}"}) for index in range(others + 1)]
+        )
+    assert store.get("s", "s") is None
+
+    store.transact(
+        [Create(searchable)] + [Create({"pk": "p", "sk": f"{index:03}"}) for index in range(others)]
+    )
+    assert store.get("s", "s") is not None
+    assert len(list(query_all(store, Query("p")))) == others
+
+
+# -- queries -----------------------------------------------------------------------------
+
+# In UTF-8 byte order, which is code-point order: DynamoDB's order for strings.
+SORT_KEYS = ["A", "Z", "a", "a#1", "a#10", "a#2", "b", "z", "~", "é", "ø", "東", "🚲"]
+
+
+def test_query_returns_one_partition_in_utf8_byte_order(store: ItemStore) -> None:
+    for sk in reversed(SORT_KEYS):
+        create(store, "p", sk)
+    create(store, "other", "a")
+
+    forward = store.query(Query("p"), limit=100)
+    backward = store.query(Query("p", descending=True), limit=100)
+
+    assert [item["sk"] for item in forward.items] == SORT_KEYS
+    assert [item["sk"] for item in backward.items] == SORT_KEYS[::-1]
+    assert forward.next_cursor is None and backward.next_cursor is None
+
+
+@pytest.mark.parametrize(
+    ("prefix", "expected"),
+    [("a", ["a", "a#1", "a#10", "a#2"]), ("a#1", ["a#1", "a#10"]), ("é", ["é"]), ("x", [])],
+)
+def test_query_with_prefix_reads_only_matching_sort_keys(
+    store: ItemStore, prefix: str, expected: list[str]
+) -> None:
+    for sk in SORT_KEYS:
+        create(store, "p", sk)
+
+    forward = store.query(Query("p", prefix=prefix), limit=100)
+    backward = store.query(Query("p", prefix=prefix, descending=True), limit=100)
+
+    assert [item["sk"] for item in forward.items] == expected
+    assert [item["sk"] for item in backward.items] == expected[::-1]
+
+
+@pytest.mark.parametrize("count", [21, 25])
+@pytest.mark.parametrize("descending", [False, True])
+def test_pages_read_every_item_exactly_once(store: ItemStore, count: int, descending: bool) -> None:
+    sks = [f"item#{index:03}" for index in range(count)]
+    store.transact([Create({"pk": "p", "sk": sk}) for sk in sks])
+    query = Query("p", prefix="item#", descending=descending)
+
+    items, pages = read_pages(lambda cursor: store.query(query, limit=7, cursor=cursor))
+
+    assert [item["sk"] for item in items] == (sks[::-1] if descending else sks)
+    assert pages == -(-count // 7)
+
+
+def test_gsi1_query_orders_by_gsi1sk_and_pages_through_ties(store: ItemStore) -> None:
+    expected = []
+    for index in range(12):
+        # Three items per gsi1sk: ties must neither repeat nor vanish across pages.
+        gsi1sk = f"owner#{index // 3}"
+        pk = f"dataset#{11 - index}"
+        create(store, pk, "dataset", gsi1pk="datasets", gsi1sk=gsi1sk)
+        expected.append((gsi1sk, pk))
+    create(store, "dataset#x", "dataset", gsi1pk="others", gsi1sk="owner#0")
+    create(store, "dataset#y", "dataset", gsi1pk="datasets")  # no gsi1sk: not in the index
+    create(store, "dataset#z", "dataset")
+
+    items, pages = read_pages(
+        lambda cursor: store.query(Query("datasets", index="gsi1"), limit=5, cursor=cursor)
+    )
+
+    assert pages == 3
+    assert sorted((item["gsi1sk"], item["pk"]) for item in items) == sorted(expected)
+    assert [item["gsi1sk"] for item in items] == sorted(gsi1sk for gsi1sk, _ in expected)
+    assert len({item["pk"] for item in items}) == 12
+    owner_2 = store.query(Query("datasets", index="gsi1", prefix="owner#2"), limit=10)
+    assert sorted(item["pk"] for item in owner_2.items) == ["dataset#3", "dataset#4", "dataset#5"]
+
+
+def test_where_filters_without_counting_rejected_items(store: ItemStore) -> None:
+    store.transact(
+        [Create({"pk": "p", "sk": f"{index:03}", "number": index}) for index in range(60)]
+    )
+    query = Query("p", where=lambda item: item["number"] % 7 == 0)
+
+    items, pages = read_pages(lambda cursor: store.query(query, limit=3, cursor=cursor))
+
+    assert [item["number"] for item in items] == list(range(0, 60, 7))
+    assert pages == 3
+
+
+def test_where_rejecting_everything_gives_one_empty_last_page(store: ItemStore) -> None:
+    store.transact([Create({"pk": "p", "sk": f"{index:03}"}) for index in range(30)])
+
+    page = store.query(Query("p", where=lambda item: False), limit=5)
+
+    assert page.items == [] and page.next_cursor is None
+
+
+def test_last_page_of_an_exact_multiple_has_no_cursor(store: ItemStore) -> None:
+    store.transact([Create({"pk": "p", "sk": f"{index}"}) for index in range(4)])
+
+    first = store.query(Query("p"), limit=2)
+    second = store.query(Query("p"), limit=2, cursor=first.next_cursor)
+
+    assert first.next_cursor is not None
+    assert len(second.items) == 2 and second.next_cursor is None
+
+
+def test_empty_partition_is_one_empty_page(store: ItemStore) -> None:
+    assert store.query(Query("nothing"), limit=10).items == []
+    assert store.query(Query("nothing"), limit=10).next_cursor is None
+
+
+def _cursor(payload: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["not a cursor", "!!!", "", _cursor([1, 2]), _cursor({"q": "x"}), _cursor("text"), "e30"],
+)
+def test_malformed_cursor_is_invalid_value(store: ItemStore, cursor: str) -> None:
+    create(store, "p", "s")
+
+    with pytest.raises(InvalidValue) as raised:
+        store.query(Query("p"), limit=1, cursor=cursor)
+
+    assert raised.value.field == "cursor"
+
+
+def test_cursor_of_another_query_is_invalid_value(store: ItemStore) -> None:
+    for sk in ("a", "b", "c"):
+        create(store, "p", sk, search_scope="doc", search_text="word", gsi1pk="g", gsi1sk=sk)
+        create(store, "q", sk)
+    cursor = store.query(Query("p"), limit=1).next_cursor
+    search_cursor = store.search("doc", "word", limit=1).next_cursor
+    assert cursor is not None and search_cursor is not None
+
+    others = [
+        lambda: store.query(Query("q"), limit=1, cursor=cursor),
+        lambda: store.query(Query("p", descending=True), limit=1, cursor=cursor),
+        lambda: store.query(Query("p", prefix="b"), limit=1, cursor=cursor),
+        lambda: store.query(Query("g", index="gsi1"), limit=1, cursor=cursor),
+        lambda: store.search("doc", "word", limit=1, cursor=cursor),
+        lambda: store.search("doc", "other", limit=1, cursor=search_cursor),
+        lambda: store.query(Query("p"), limit=1, cursor=search_cursor),
+    ]
+    for read in others:
+        with pytest.raises(InvalidValue) as raised:
+            read()
+        assert raised.value.field == "cursor"
+
+
+@pytest.mark.parametrize("limit", [0, -1, 1001])
+def test_limit_outside_the_allowed_range_is_value_error(store: ItemStore, limit: int) -> None:
+    with pytest.raises(ValueError):
+        store.query(Query("p"), limit=limit)
+
+
+# -- search ------------------------------------------------------------------------------
+
+
+def doc(store: ItemStore, sk: str, text: str, scope: str = "doc", **data: object) -> None:
+    create(store, "docs", sk, search_scope=scope, search_text=text, **data)
+
+
+def found(store: ItemStore, text: str, scope: str = "doc") -> list[str]:
+    items, _ = read_pages(lambda cursor: store.search(scope, text, limit=2, cursor=cursor))
+    return sorted(item["sk"] for item in items)
+
+
+def test_search_finds_items_holding_every_term(store: ItemStore) -> None:
+    doc(store, "1", "Bysykkel trips in Oslo")
+    doc(store, "2", "Oslo air quality")
+    doc(store, "3", "Bergen bysykkel trips")
+    create(store, "docs", "4", search_text="Oslo without a scope")
+
+    assert found(store, "oslo") == ["1", "2"]
+    assert found(store, "trips bysykkel") == ["1", "3"]
+    assert found(store, "oslo trips") == ["1"]
+    assert found(store, "oslo bergen") == []
+    assert found(store, "osl") == []  # whole words only
+
+
+def test_search_ignores_case_diacritics_and_punctuation(store: ItemStore) -> None:
+    doc(store, "1", "Café in Zürich, ÅRHUS and São-Paulo; Straße")
+    doc(store, "2", "DATA-lake: naïve façade")
+
+    assert found(store, "CAFE zurich") == ["1"]
+    assert found(store, "arhus sao paulo") == ["1"]
+    assert found(store, "STRASSE") == ["1"]
+    assert found(store, "naive Façade data lake") == ["2"]
+    assert found(store, "data_lake") == ["2"]  # "_" separates terms like any punctuation
+    assert found(store, "datalake") == []
+
+
+def test_search_is_confined_to_its_scope(store: ItemStore) -> None:
+    doc(store, "1", "shared word", scope="doc")
+    doc(store, "2", "shared word", scope="other")
+
+    assert found(store, "shared", scope="doc") == ["1"]
+    assert found(store, "shared", scope="other") == ["2"]
+
+
+def test_search_of_text_without_terms_matches_nothing(store: ItemStore) -> None:
+    doc(store, "1", "anything")
+
+    page = store.search("doc", " -- !! ", limit=10)
+
+    assert page.items == [] and page.next_cursor is None
+
+
+def test_search_sees_replacements_puts_and_deletes(store: ItemStore) -> None:
+    doc(store, "1", "old title")
+    doc(store, "2", "old news")
+    doc(store, "3", "old friend")
+
+    store.write(
+        Replace({"pk": "docs", "sk": "1", "search_scope": "doc", "search_text": "new title"}, rev=1)
+    )
+    store.write(Put({"pk": "docs", "sk": "2", "search_scope": "doc", "search_text": "new old"}))
+    store.write(Delete("docs", "3"))
+    store.write(Replace({"pk": "docs", "sk": "2", "search_scope": "doc"}, rev=1))
+
+    assert found(store, "old") == []
+    assert found(store, "new") == ["1"]
+    assert found(store, "title") == ["1"]
+    assert found(store, "friend") == []
+    assert store.get("docs", "1") == {
+        "pk": "docs",
+        "sk": "1",
+        "search_scope": "doc",
+        "search_text": "new title",
+        "rev": 2,
+    }
+
+
+def test_search_indexes_only_the_first_terms(store: ItemStore) -> None:
+    words = [f"word{index}" for index in range(MAX_SEARCH_TERMS + 5)]
+    doc(store, "1", " ".join(words))
+
+    assert found(store, words[0]) == ["1"]
+    assert found(store, words[MAX_SEARCH_TERMS - 1]) == ["1"]
+    assert found(store, words[MAX_SEARCH_TERMS]) == []
+
+
+def test_search_pages_read_every_match_exactly_once(store: ItemStore) -> None:
+    for index in range(23):
+        colour = "green" if index % 2 else "red"
+        doc(store, f"{index:02}", f"dataset number{index} {colour}", number=index)
+
+    everything, pages = read_pages(
+        lambda cursor: store.search("doc", "dataset", limit=4, cursor=cursor)
+    )
+    red, _ = read_pages(lambda cursor: store.search("doc", "red dataset", limit=3, cursor=cursor))
+    big_green, _ = read_pages(
+        lambda cursor: store.search(
+            "doc", "GREEN", limit=2, cursor=cursor, where=lambda item: item["number"] > 10
+        )
+    )
+
+    assert sorted(item["number"] for item in everything) == list(range(23))
+    assert pages == 6
+    assert sorted(item["number"] for item in red) == list(range(0, 23, 2))
+    assert sorted(item["number"] for item in big_green) == list(range(11, 23, 2))
+
+
+def test_search_order_is_stable_across_pages(store: ItemStore) -> None:
+    for index in range(9):
+        doc(store, f"{index}", "same words")
+
+    first, _ = read_pages(lambda cursor: store.search("doc", "same", limit=2, cursor=cursor))
+    second, _ = read_pages(lambda cursor: store.search("doc", "words", limit=5, cursor=cursor))
+
+    assert [item["sk"] for item in first] == [item["sk"] for item in second]
+
+
+# -- concurrency -------------------------------------------------------------------------
+
+
+def race(count: int, attempt: Callable[[int], None]) -> list[BaseException | None]:
+    """Run ``attempt(index)`` on ``count`` threads released together; collect outcomes."""
+    barrier = threading.Barrier(count)
+    outcomes: list[BaseException | None] = [None] * count
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            attempt(index)
+        except BaseException as exc:
+            outcomes[index] = exc
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_writers_racing_on_one_revision_leave_exactly_one_winner(store: ItemStore) -> None:
+    doc(store, "s", "first version", writer=None)
+
+    outcomes = race(
+        6,
+        lambda index: store.write(
+            Replace(
+                {
+                    "pk": "docs",
+                    "sk": "s",
+                    "search_scope": "doc",
+                    "search_text": f"version by writer{index}",
+                    "writer": index,
+                },
+                rev=1,
+            )
+        ),
+    )
+
+    winners = [index for index, outcome in enumerate(outcomes) if outcome is None]
+    assert len(winners) == 1
+    assert all(isinstance(outcome, PreconditionFailed) for outcome in outcomes if outcome)
+    item = store.get("docs", "s")
+    assert item["writer"] == winners[0] and item["rev"] == 2
+    assert found(store, "version") == ["s"]
+    assert found(store, f"writer{winners[0]}") == ["s"]
+    assert found(store, "first") == []
+
+
+def test_creators_racing_on_one_key_leave_exactly_one_winner(store: ItemStore) -> None:
+    outcomes = race(6, lambda index: create(store, "p", "s", writer=index))
+
+    winners = [index for index, outcome in enumerate(outcomes) if outcome is None]
+    assert len(winners) == 1
+    assert all(isinstance(outcome, AlreadyExists) for outcome in outcomes if outcome)
+    assert store.get("p", "s")["writer"] == winners[0]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 BACKENDS = ("local", "aws")
+AUTH_MODES = ("on", "off")
 
 
 class SettingsError(ValueError):
@@ -28,6 +29,8 @@ class Settings:
     open_data_bucket: str = ""
     open_data_dir: Path | None = None
     base_url: str = ""
+    # "off" makes every request act as ``principal`` with every scope: one user, no tokens.
+    auth: str = "on"
     principal: str = "user:local"
     admins: tuple[str, ...] = ()
     secret_key: str = ""
@@ -70,6 +73,8 @@ class Settings:
             raise SettingsError(
                 f"BRYGGE_BACKEND must be one of {', '.join(BACKENDS)}, not {self.backend!r}"
             )
+        if self.auth not in AUTH_MODES:
+            raise SettingsError(f"BRYGGE_AUTH must be on or off, not {self.auth!r}")
         if self.workers < 1:
             raise SettingsError("BRYGGE_WORKERS must be at least 1")
         if ":" not in self.principal:

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from catalogue.api.etags import if_match, with_etag
+from catalogue.auth.permissions import ADMIN, READ, UPDATE, require, require_owner_team, visible
 from catalogue.auth.principal import current_principal
 from catalogue.schemas.common import DeleteQuerySchema
 from catalogue.schemas.datasets import (
@@ -27,14 +28,21 @@ class Datasets(MethodView):
     def get(self, query: dict) -> dict:
         """List datasets, filtered; every page is reachable through ``next``."""
         limit, cursor = query.pop("limit"), query.pop("cursor")
-        page = repositories().datasets.list(query, limit=limit, cursor=cursor)
+        page = repositories().datasets.list(query, limit=limit, cursor=cursor, visible=visible())
         return {"items": page.items, "next": page.next_cursor}
 
     @blp.arguments(DatasetSchema)
     @blp.response(201, DatasetSchema)
     def post(self, data: dict) -> tuple:
         """Create a dataset (and its version 1)."""
-        dataset = repositories().datasets.create(data, principal=current_principal())
+        require_owner_team(data["owner"])
+        principal = current_principal()
+        grants = repositories().permissions
+        dataset = repositories().datasets.create(
+            data,
+            principal=principal,
+            extra_ops=lambda dataset_id: grants.owner_ops(dataset_id, data["owner"]),
+        )
         location = url_for("datasets.DatasetById", dataset_id=dataset["id"], _external=True)
         return with_etag(dataset, 201, Location=location)
 
@@ -44,12 +52,15 @@ class DatasetById(MethodView):
     @blp.response(200, DatasetSchema)
     def get(self, dataset_id: str) -> tuple:
         """Read one dataset."""
+        require(dataset_id, READ)
         return with_etag(repositories().datasets.get(dataset_id))
 
     @blp.arguments(DatasetPatchSchema)
     @blp.response(200, DatasetSchema)
     def patch(self, changes: dict, dataset_id: str) -> tuple:
         """Change a dataset with a JSON merge patch; ``If-Match`` guards against lost updates."""
+        # Handing a dataset to another team is an owner's decision, not an editor's.
+        require(dataset_id, ADMIN if "owner" in changes else UPDATE)
         return with_etag(
             repositories().datasets.patch(
                 dataset_id, changes, if_match=if_match(), principal=current_principal()
@@ -60,6 +71,11 @@ class DatasetById(MethodView):
     @blp.response(204)
     def delete(self, query: dict, dataset_id: str) -> None:
         """Delete a dataset; one with editions needs ``?cascade=true``."""
+        require(dataset_id, ADMIN)
         repositories().datasets.delete(
-            dataset_id, if_match=if_match(), cascade=query["cascade"], principal=current_principal()
+            dataset_id,
+            if_match=if_match(),
+            cascade=query["cascade"],
+            principal=current_principal(),
+            extra_ops=repositories().permissions.removal_ops,
         )

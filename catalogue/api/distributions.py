@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from catalogue.api.etags import if_match, with_etag
+from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.auth.principal import current_principal
 from catalogue.schemas.common import ListQuerySchema
 from catalogue.schemas.distributions import DistributionPageSchema, DistributionSchema
@@ -26,6 +27,7 @@ class Distributions(MethodView):
     @blp.response(200, DistributionPageSchema)
     def get(self, query: dict, dataset_id: str, version: str, edition: str) -> dict:
         """List the distributions of an edition."""
+        require(dataset_id, READ)
         page = repositories().distributions.list([dataset_id, version, edition], **query)
         return {"items": page.items, "next": page.next_cursor}
 
@@ -33,6 +35,7 @@ class Distributions(MethodView):
     @blp.response(201, DistributionSchema)
     def post(self, data: dict, dataset_id: str, version: str, edition: str) -> tuple:
         """Register a distribution of an edition."""
+        require(dataset_id, WRITE)
         distribution = repositories().distributions.create(
             [dataset_id, version, edition], data, principal=current_principal()
         )
@@ -52,6 +55,7 @@ class DistributionById(MethodView):
     @blp.response(200, DistributionSchema)
     def get(self, dataset_id: str, version: str, edition: str, distribution: str) -> tuple:
         """Read one distribution."""
+        require(dataset_id, READ)
         return with_etag(
             repositories().distributions.get([dataset_id, version, edition, distribution])
         )
@@ -59,6 +63,7 @@ class DistributionById(MethodView):
     @blp.response(204)
     def delete(self, dataset_id: str, version: str, edition: str, distribution: str) -> None:
         """Delete a distribution."""
+        require(dataset_id, WRITE)
         repositories().distributions.delete(
             [dataset_id, version, edition, distribution],
             if_match=if_match(),

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from catalogue.api.etags import if_match, with_etag
+from catalogue.auth.permissions import READ, UPDATE, WRITE, require
 from catalogue.auth.principal import current_principal
 from catalogue.schemas.common import DeleteQuerySchema, ListQuerySchema
 from catalogue.schemas.versions import (
@@ -33,6 +34,7 @@ class Versions(MethodView):
     @blp.response(200, VersionPageSchema)
     def get(self, query: dict, dataset_id: str) -> dict:
         """List the versions of a dataset."""
+        require(dataset_id, READ)
         page = repositories().versions.list([dataset_id], **query)
         return {"items": page.items, "next": page.next_cursor}
 
@@ -40,6 +42,7 @@ class Versions(MethodView):
     @blp.response(201, VersionSchema)
     def post(self, data: dict, dataset_id: str) -> tuple:
         """Create a version; its id is the next number unless given."""
+        require(dataset_id, UPDATE)
         version = repositories().versions.create([dataset_id], data, principal=current_principal())
         location = url_for(
             "versions.VersionById",
@@ -55,12 +58,14 @@ class VersionById(MethodView):
     @blp.response(200, VersionSchema)
     def get(self, dataset_id: str, version: str) -> tuple:
         """Read one version."""
+        require(dataset_id, READ)
         return with_etag(repositories().versions.get([dataset_id, version]))
 
     @blp.arguments(VersionPatchSchema)
     @blp.response(200, VersionSchema)
     def patch(self, changes: dict, dataset_id: str, version: str) -> tuple:
         """Change a version with a JSON merge patch."""
+        require(dataset_id, UPDATE)
         return with_etag(
             repositories().versions.patch(
                 [dataset_id, version], changes, if_match=if_match(), principal=current_principal()
@@ -71,6 +76,7 @@ class VersionById(MethodView):
     @blp.response(204)
     def delete(self, query: dict, dataset_id: str, version: str) -> None:
         """Delete a version; one with editions needs ``?cascade=true``."""
+        require(dataset_id, UPDATE)
         repositories().versions.delete(
             [dataset_id, version],
             if_match=if_match(),
@@ -85,6 +91,7 @@ class Editions(MethodView):
     @blp.response(200, EditionPageSchema)
     def get(self, query: dict, dataset_id: str, version: str) -> dict:
         """List the editions of a version, newest first."""
+        require(dataset_id, READ)
         page = repositories().editions.list([dataset_id, version], **query)
         return {"items": page.items, "next": page.next_cursor}
 
@@ -92,6 +99,7 @@ class Editions(MethodView):
     @blp.response(201, EditionSchema)
     def post(self, data: dict, dataset_id: str, version: str) -> tuple:
         """Create an edition; its id is the current UTC time unless given."""
+        require(dataset_id, WRITE)
         edition = repositories().editions.create(
             [dataset_id, version], data, principal=current_principal()
         )
@@ -110,12 +118,14 @@ class EditionById(MethodView):
     @blp.response(200, EditionSchema)
     def get(self, dataset_id: str, version: str, edition: str) -> tuple:
         """Read one edition; ``latest`` names the newest."""
+        require(dataset_id, READ)
         return with_etag(repositories().editions.get([dataset_id, version, edition]))
 
     @blp.arguments(EditionPatchSchema)
     @blp.response(200, EditionSchema)
     def patch(self, changes: dict, dataset_id: str, version: str, edition: str) -> tuple:
         """Change an edition with a JSON merge patch."""
+        require(dataset_id, WRITE)
         return with_etag(
             repositories().editions.patch(
                 [dataset_id, version, edition],
@@ -129,6 +139,7 @@ class EditionById(MethodView):
     @blp.response(204)
     def delete(self, query: dict, dataset_id: str, version: str, edition: str) -> None:
         """Delete an edition; one with distributions needs ``?cascade=true``."""
+        require(dataset_id, WRITE)
         repositories().editions.delete(
             [dataset_id, version, edition],
             if_match=if_match(),

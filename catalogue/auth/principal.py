@@ -1,10 +1,72 @@
-"""Who is acting. Until tokens are checked, the principal comes from settings."""
+"""Who is acting: the identity behind the request's ``Authorization: Bearer`` header."""
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, g, request
+
+from catalogue.auth import oidc, tokens
+from catalogue.auth.rules import ANONYMOUS, Identity
+from catalogue.domain.errors import Unauthenticated
+from catalogue.services import repositories, services
+
+JWKS_EXTENSION = "brygge.jwks"
+
+
+def current_identity() -> Identity:
+    """The caller of the current request, authenticated once per request.
+
+    Raises Unauthenticated for a malformed, unknown, revoked or expired token; no header
+    at all is the anonymous caller. With ``BRYGGE_AUTH=off`` every request acts as
+    ``BRYGGE_PRINCIPAL`` with every scope.
+    """
+    if "brygge_identity" not in g:
+        g.brygge_identity = _authenticate()
+    identity: Identity = g.brygge_identity
+    return identity
 
 
 def current_principal() -> str:
-    """The principal of the current request."""
-    return current_app.extensions["brygge"].settings.principal
+    """The principal of the current request; raises Unauthenticated for anonymous callers."""
+    principal = current_identity().principal
+    if principal is None:
+        raise Unauthenticated("this action needs a token (Authorization: Bearer <token>)")
+    return principal
+
+
+def _authenticate() -> Identity:
+    settings = services().settings
+    if settings.auth == "off":
+        return Identity(settings.principal, (), is_site_admin=True)
+    header = request.headers.get("Authorization")
+    if header is None:
+        return ANONYMOUS
+    scheme, _, credential = header.strip().partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential:
+        raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+    if tokens.looks_like_api_token(credential):
+        record = repositories().tokens.verify(credential)
+        if record is None:
+            raise Unauthenticated("the token is unknown, revoked or expired")
+        identity = Identity(record["principal"], tuple(record["teams"]))
+    elif settings.oidc_jwks_url:
+        identity = oidc.verify(
+            credential,
+            _jwks(settings.oidc_jwks_url),
+            issuer=settings.oidc_issuer,
+            audience=settings.oidc_audience,
+            teams_claim=settings.oidc_teams_claim,
+        )
+    else:
+        raise Unauthenticated("the token is unknown, revoked or expired")
+    admins = set(settings.admins)
+    is_admin = any(name in admins for name in identity.grantees)
+    return Identity(identity.principal, identity.teams, is_site_admin=is_admin)
+
+
+def _jwks(url: str) -> oidc.JwksCache:
+    # One cache per application: keys survive across requests, not across apps.
+    cache = current_app.extensions.get(JWKS_EXTENSION)
+    if cache is None or cache.url != url:
+        cache = current_app.extensions[JWKS_EXTENSION] = oidc.JwksCache(url)
+    return cache

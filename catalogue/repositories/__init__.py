@@ -10,6 +10,8 @@ from catalogue.store.base import ItemStore
 from .datasets import DatasetRepository
 from .history import HistoryRepository
 from .nested import DistributionRepository, EditionRepository, VersionRepository
+from .permissions import PermissionRepository
+from .tokens import TokenRepository
 
 
 class Repositories:
@@ -22,3 +24,5 @@ class Repositories:
         self.editions = EditionRepository(store, clock)
         self.distributions = DistributionRepository(store, clock, self.editions)
         self.history = HistoryRepository(store, clock)
+        self.permissions = PermissionRepository(store, clock)
+        self.tokens = TokenRepository(store, clock)

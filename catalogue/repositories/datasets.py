@@ -195,8 +195,11 @@ class DatasetRepository:
         exact = {name: value for name, value in filters.items() if name != "q" and value}
         check = matches(exact)
 
-        def wanted(item: Item) -> bool:
+        def checked(item: Item) -> bool:
             return check(item) and (visible is None or visible(item))
+
+        # Without filters every item is wanted: no predicate lets the store read exact pages.
+        wanted: Predicate | None = checked if exact or visible is not None else None
 
         text = filters.get("q")
         if text:
@@ -266,12 +269,19 @@ class DatasetRepository:
         return self.get(dataset_id)
 
     def delete(
-        self, dataset_id: str, *, if_match: int | None, cascade: bool, principal: str
+        self,
+        dataset_id: str,
+        *,
+        if_match: int | None,
+        cascade: bool,
+        principal: str,
+        extra_ops: ExtraOps | None = None,
     ) -> None:
         """Delete a dataset.
 
         Its (empty) versions go with it. Editions make it HasChildren unless ``cascade``,
         which deletes every item of the dataset, all pages, children first.
+        ``extra_ops(id)`` (its grants) are deleted with the children, before the dataset.
         """
         item = self.get_item(dataset_id)
         if if_match is not None and if_match != item["rev"]:
@@ -287,6 +297,8 @@ class DatasetRepository:
             for prefix in ("distribution#", "edition#", "version#")
             for child in query_all(self.store, Query(pk, prefix=prefix))
         ]
+        if extra_ops is not None:
+            children.extend(extra_ops(dataset_id))
         dataset = resource(item)
         dataset.pop("rev")
         last: list[Op] = [Delete(pk, keys.DATASET_SK, rev=item["rev"])]

@@ -12,6 +12,10 @@ edition                  ``dataset#<id>``                            ``edition#<
 distribution             ``dataset#<id>``                            ``distribution#<v>#<e>#<d>``
 filter entry             ``filter#<name>#<value>``                   ``<dataset id>``
 history entry            ``history#<dataset id>``                    ``<timestamp>#<uuid>``
+permissions head         ``permissions#<dataset id>``                ``head``
+grant                    ``permissions#<dataset id>``                ``grant#<principal>``
+grant, by principal      ``grants#<principal>``                      ``<dataset id>``
+API token                ``tokens``                                  ``<token id>``
 =======================  ==========================================  =========================
 
 Datasets also carry ``gsi1pk = "datasets"`` and ``gsi1sk = <id>`` so listing all datasets
@@ -53,3 +57,68 @@ def filter_pk(name: str, value: str) -> str:
 
 def history_pk(dataset: str) -> str:
     return f"history#{dataset}"
+
+
+# Pipeline templates: partition ``pipeline#<id>`` holds the head item (``sk = "pipeline"``,
+# a copy of the latest version, listed in gsi1 partition ``pipelines``), one item per
+# version (``version#<000001>``) and one ``used-by#<dataset>`` marker per dataset pipeline
+# pinning it. A dataset's pipeline is ``(dataset#<id>, "pipeline")``.
+ALL_PIPELINES = "pipelines"
+PIPELINE_SK = "pipeline"
+DATASET_PIPELINE_SK = "pipeline"
+
+
+def pipeline_pk(template: str) -> str:
+    return f"pipeline#{template}"
+
+
+def pipeline_version_sk(version: int) -> str:
+    """Zero-padded, so versions sort by number."""
+    return f"version#{version:06d}"
+
+
+def pipeline_use_sk(dataset: str = "") -> str:
+    return f"used-by#{dataset}"
+
+
+# Runs: partition ``run#<id>`` holds the run (``sk = "run"``), one ``step#<name>`` item per
+# step and one ``output#<step>#<key>`` item per object a step wrote. Running runs carry
+# ``gsi1pk = "runs#RUNNING"`` (found again after a restart without a scan); partition
+# ``runs#<dataset>`` lists a dataset's runs by start time.
+RUN_SK = "run"
+RUNNING_RUNS = "runs#RUNNING"
+
+
+def run_pk(run: str) -> str:
+    return f"run#{run}"
+
+
+def step_sk(step: str = "") -> str:
+    return f"step#{step}"
+
+
+def output_sk(step: str = "", key: str = "") -> str:
+    return f"output#{step}#{key}" if step else "output#"
+
+
+def dataset_runs_pk(dataset: str) -> str:
+    return f"runs#{dataset}"
+
+
+PERMISSIONS_HEAD_SK = "head"
+GRANT_PREFIX = "grant#"
+TOKENS_PK = "tokens"
+
+
+def permissions_pk(dataset: str) -> str:
+    """Partition of a dataset's grants and of the head item that serialises their changes."""
+    return f"permissions#{dataset}"
+
+
+def grant_sk(principal: str) -> str:
+    return f"{GRANT_PREFIX}{principal}"
+
+
+def grants_pk(principal: str) -> str:
+    """Partition listing the datasets a principal holds grants on (``GET /me``)."""
+    return f"grants#{principal}"

@@ -1,0 +1,91 @@
+"""The checks every view makes: ``require(dataset_id, scope)`` and list visibility.
+
+A dataset the caller may not see is NotFound with the very message of a dataset that does
+not exist, so status, body and ETag tell nothing about it.
+"""
+
+from __future__ import annotations
+
+from catalogue.auth.principal import current_identity
+from catalogue.auth.rules import Identity, can_see, effective_scopes, may
+from catalogue.domain.errors import Forbidden, NotFound, Unauthenticated
+from catalogue.services import repositories
+from catalogue.store import keys
+from catalogue.store.base import Item, Predicate
+
+READ, UPDATE, WRITE, ADMIN = "read", "update", "write", "admin"
+
+
+def require(dataset_id: str, scope: str) -> Identity:
+    """Check that the caller may act on the dataset with ``scope``; return the caller.
+
+    Raises Unauthenticated (401) for an anonymous caller on anything but ``read``,
+    NotFound (404) when the dataset is missing or hidden from the caller, and Forbidden
+    (403) when the caller sees it but lacks ``scope``.
+    """
+    identity = current_identity()
+    if scope != READ and not identity.is_authenticated:
+        # Before any lookup: anonymous writes learn nothing about which datasets exist.
+        raise Unauthenticated("this action needs a token (Authorization: Bearer <token>)")
+    if identity.is_site_admin:
+        return identity
+    store = repositories().store
+    dataset = store.get(keys.dataset_pk(dataset_id), keys.DATASET_SK)
+    if dataset is None:
+        raise _not_found(dataset_id)
+    scopes = scopes_on(dataset_id, identity)
+    if not can_see(dataset["accessRights"], identity, scopes):
+        raise _not_found(dataset_id)
+    if not may(scope, identity, scopes):
+        raise Forbidden(f"this action needs the {scope!r} scope on dataset {dataset_id!r}")
+    return identity
+
+
+def require_owner_team(owner: str) -> Identity:
+    """Check that the caller may create a dataset owned by ``owner`` (one of its teams)."""
+    identity = current_identity()
+    if not identity.is_authenticated:
+        raise Unauthenticated("this action needs a token (Authorization: Bearer <token>)")
+    if not identity.is_site_admin and owner not in identity.teams:
+        raise Forbidden(f"the owner must be one of your teams ({', '.join(identity.teams)})")
+    return identity
+
+
+def require_authenticated() -> Identity:
+    identity = current_identity()
+    if not identity.is_authenticated:
+        raise Unauthenticated("this action needs a token (Authorization: Bearer <token>)")
+    return identity
+
+
+def scopes_on(dataset_id: str, identity: Identity) -> frozenset[str]:
+    """The effective scopes of the caller on a dataset, from its own and its teams' grants."""
+    if not identity.is_authenticated:
+        return frozenset()
+    granted = repositories().permissions.scopes_of(dataset_id, identity.grantees)
+    return effective_scopes(granted)
+
+
+def visible() -> Predicate | None:
+    """A predicate over dataset items (or filter entries) true for those the caller may see.
+
+    None for site admins, who see everything. Grants are read only for non-public datasets
+    the caller might see, once per dataset.
+    """
+    identity = current_identity()
+    if identity.is_site_admin:
+        return None
+
+    def check(item: Item) -> bool:
+        access_rights = item.get("accessRights", "non-public")
+        if access_rights != "non-public":
+            return can_see(access_rights, identity, frozenset())
+        if not identity.is_authenticated:
+            return False
+        return can_see(access_rights, identity, scopes_on(item["id"], identity))
+
+    return check
+
+
+def _not_found(dataset_id: str) -> NotFound:
+    return NotFound(f"dataset {dataset_id!r} not found")

@@ -1,0 +1,207 @@
+"""Grants of scopes on datasets, indexed both ways, each change audited in its transaction.
+
+A dataset's grants share the partition ``permissions#<id>`` with a head item listing its
+admins. Every change replaces the head conditionally on its revision, so two racing changes
+cannot both remove "the other" last admin. ``grants#<principal>`` mirrors each grant, so
+``GET /me`` is a query, not a scan.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from catalogue.auth.rules import SCOPES
+from catalogue.domain.errors import Conflict, InvalidValue, NotFound
+from catalogue.store import keys
+from catalogue.store.base import (
+    Create,
+    Delete,
+    Item,
+    ItemStore,
+    Op,
+    Page,
+    Put,
+    Query,
+    Replace,
+    query_all,
+)
+
+from .history import history_entry
+
+
+def _ordered(scopes: Sequence[str]) -> list[str]:
+    return [scope for scope in SCOPES if scope in set(scopes)]
+
+
+def _grant_items(dataset_id: str, principal: str, scopes: list[str]) -> tuple[Item, Item]:
+    body = {"dataset": dataset_id, "principal": principal, "scopes": scopes}
+    grant = {**body, "pk": keys.permissions_pk(dataset_id), "sk": keys.grant_sk(principal)}
+    mirror = {**body, "pk": keys.grants_pk(principal), "sk": dataset_id}
+    return {**grant, "kind": "grant"}, {**mirror, "kind": "grant-mirror"}
+
+
+def _public(item: Item) -> dict[str, Any]:
+    return {name: item[name] for name in ("dataset", "principal", "scopes")}
+
+
+class PermissionRepository:
+    """Read and change the grants of datasets."""
+
+    def __init__(self, store: ItemStore, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.clock = clock
+
+    def owner_ops(self, dataset_id: str, owner: str) -> list[Op]:
+        """The writes that give ``owner`` every scope on a new dataset (for its create)."""
+        scopes = list(SCOPES)
+        grant, mirror = _grant_items(dataset_id, owner, scopes)
+        head = {
+            "pk": keys.permissions_pk(dataset_id),
+            "sk": keys.PERMISSIONS_HEAD_SK,
+            "kind": "permissions",
+            "dataset": dataset_id,
+            "admins": [owner],
+        }
+        # Create, not Put: leftovers of an earlier dataset with this id must fail the
+        # create rather than hand their scopes to the new one.
+        # The dataset's own "create" audit entry records the owner; no second entry needed.
+        return [Create(head), Create(grant), Put(mirror)]
+
+    def removal_ops(self, dataset_id: str) -> list[Op]:
+        """Deletes of every grant, mirror and the head: run before the dataset's own delete."""
+        ops: list[Op] = []
+        for grant in query_all(self.store, Query(keys.permissions_pk(dataset_id))):
+            ops.append(Delete(grant["pk"], grant["sk"]))
+            if grant["sk"] != keys.PERMISSIONS_HEAD_SK:
+                ops.append(Delete(keys.grants_pk(grant["principal"]), dataset_id))
+        return ops
+
+    def scopes_of(self, dataset_id: str, grantees: Sequence[str]) -> set[str]:
+        """Every scope granted on the dataset to any of ``grantees`` (one batch read)."""
+        if not grantees:
+            return set()
+        pk = keys.permissions_pk(dataset_id)
+        found = self.store.get_many([(pk, keys.grant_sk(name)) for name in grantees])
+        return {scope for item in found for scope in item["scopes"]}
+
+    def list(self, dataset_id: str, *, limit: int, cursor: str | None) -> Page:
+        query = Query(keys.permissions_pk(dataset_id), prefix=keys.GRANT_PREFIX)
+        page = self.store.query(query, limit=limit, cursor=cursor)
+        return Page([_public(item) for item in page.items], page.next_cursor)
+
+    def put(
+        self, dataset_id: str, grantee: str, scopes: Sequence[str], *, principal: str
+    ) -> dict[str, Any]:
+        """Set the scopes of ``grantee`` (replacing any it had).
+
+        Raises NotFound (no such dataset), Conflict when this would leave no admin, and
+        PreconditionFailed when another change to the grants raced this one.
+        """
+        wanted = _ordered(scopes)
+        if not wanted:
+            raise InvalidValue("scopes", "give at least one scope; DELETE removes a grant")
+        head, before = self._head_and_grant(dataset_id, grantee)
+        if before == wanted:
+            return {"dataset": dataset_id, "principal": grantee, "scopes": wanted}
+        admins = set(head["admins"])
+        if "admin" in wanted:
+            admins.add(grantee)
+        else:
+            admins.discard(grantee)
+        grant, mirror = _grant_items(dataset_id, grantee, wanted)
+        self._change(head, admins, [Put(grant), Put(mirror)], grantee, before, wanted, principal)
+        return _public(grant)
+
+    def delete(self, dataset_id: str, grantee: str, *, principal: str) -> None:
+        """Remove the grant of ``grantee``; raises NotFound, Conflict (last admin)."""
+        head, before = self._head_and_grant(dataset_id, grantee)
+        if before is None:
+            raise NotFound(f"{grantee} holds no grant on dataset {dataset_id!r}")
+        admins = set(head["admins"]) - {grantee}
+        removals: list[Op] = [
+            Delete(keys.permissions_pk(dataset_id), keys.grant_sk(grantee)),
+            Delete(keys.grants_pk(grantee), dataset_id),
+        ]
+        self._change(head, admins, removals, grantee, before, None, principal)
+
+    def for_principals(self, grantees: Sequence[str], *, limit: int, cursor: str | None) -> Page:
+        """Grants held by any of ``grantees``, one partition after another."""
+        index, inner = _decode(cursor, len(grantees))
+        items: list[dict[str, Any]] = []
+        while index < len(grantees) and len(items) < limit:
+            query = Query(keys.grants_pk(grantees[index]))
+            page = self.store.query(query, limit=limit - len(items), cursor=inner)
+            items.extend(_public(item) for item in page.items)
+            if page.next_cursor is not None:
+                return Page(items, _encode(index, page.next_cursor))
+            index, inner = index + 1, None
+        return Page(items, _encode(index, None) if index < len(grantees) else None)
+
+    def _head_and_grant(self, dataset_id: str, grantee: str) -> tuple[Item, list[str] | None]:
+        pk = keys.permissions_pk(dataset_id)
+        head = self.store.get(pk, keys.PERMISSIONS_HEAD_SK)
+        if head is None:
+            raise NotFound(f"dataset {dataset_id!r} not found")
+        grant = self.store.get(pk, keys.grant_sk(grantee))
+        return head, None if grant is None else list(grant["scopes"])
+
+    def _change(
+        self,
+        head: Item,
+        admins: set[str],
+        ops: list[Op],
+        grantee: str,
+        before: list[str] | None,
+        after: list[str] | None,
+        principal: str,
+    ) -> None:
+        if not admins:
+            raise Conflict(
+                f"{grantee} holds the last admin grant on dataset {head['dataset']!r}; "
+                "grant admin to another principal first"
+            )
+        body = {name: value for name, value in head.items() if name != "rev"}
+        body["admins"] = sorted(admins)
+        ops = [Replace(body, rev=head["rev"]), *ops]
+        ops.append(self._audit(head["dataset"], grantee, before, after, principal))
+        self.store.transact(ops)
+
+    def _audit(
+        self,
+        dataset_id: str,
+        grantee: str,
+        before: list[str] | None,
+        after: list[str] | None,
+        principal: str,
+    ) -> Create:
+        return history_entry(
+            dataset_id,
+            principal=principal,
+            action="revoke" if after is None else "grant",
+            resource_path=f"/datasets/{dataset_id}/permissions/{grantee}",
+            changes={"scopes": {"before": before, "after": after}},
+            now=self.clock(),
+        )
+
+
+def _encode(index: int, inner: str | None) -> str:
+    raw = json.dumps({"i": index, "c": inner}).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode(cursor: str | None, partitions: int) -> tuple[int, str | None]:
+    if cursor is None:
+        return 0, None
+    try:
+        position = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        index, inner = int(position["i"]), position["c"]
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise InvalidValue("cursor", "not a cursor this service handed out") from None
+    if not 0 <= index < partitions or not (inner is None or isinstance(inner, str)):
+        raise InvalidValue("cursor", "not a cursor this service handed out")
+    return index, inner

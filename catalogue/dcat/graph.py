@@ -104,8 +104,8 @@ def catalog_graph(
     _add_text(graph, catalog, DCTERMS.title, catalog_info.get("title"), tag)
     _add_text(graph, catalog, DCTERMS.description, catalog_info.get("description"), tag)
     publisher = catalog_info.get("publisher") or {}
-    if publisher:
-        agent = _add_agent(graph, base_url, publisher.get("uri") or publisher.get("name"))
+    if publisher.get("uri") or publisher.get("name"):
+        agent = _add_agent(graph, base_url, str(publisher.get("uri") or publisher["name"]))
         if publisher.get("name"):
             graph.set((agent, FOAF.name, Literal(publisher["name"])))
         graph.add((catalog, DCTERMS.publisher, agent))

@@ -83,7 +83,8 @@ def _matching(media_range: str, default: str | None) -> list[str | None]:
         return [default]
     if media_range.endswith("/*"):
         kind = media_range.removesuffix("/*")
-        return [f for f in PREFERENCE if MEDIA_TYPES[f].startswith(kind + "/")][:1]
+        matches: list[str | None] = [f for f in PREFERENCE if MEDIA_TYPES[f].startswith(kind + "/")]
+        return matches[:1]
     rdf_format = FORMATS_BY_MEDIA_TYPE.get(media_range)
     return [rdf_format] if rdf_format else []
 

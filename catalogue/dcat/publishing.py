@@ -157,8 +157,8 @@ def publish(
         (CATALOG_JSONLD, JSON_LD, "application/ld+json"),
         (CATALOG_TURTLE, TURTLE, "text/turtle"),
     ):
-        body = serialize(graph, rdf_format).encode()
-        files[name] = _write_if_changed(target, name, body, media_type, old, report)
+        document = serialize(graph, rdf_format).encode()
+        files[name] = _write_if_changed(target, name, document, media_type, old, report)
 
     # Withdraw after the new feed is out, so the feed never points at a missing file.
     for name in sorted(set(old["files"]) - set(files)):

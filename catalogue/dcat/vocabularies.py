@@ -183,7 +183,7 @@ def file_type_iri(file_format: str | None, media_type: str | None) -> str | None
         if code in MEDIA_TYPES_BY_FILE_TYPE or code in FILE_TYPES.values():
             return FILE_TYPE + code
     if media_type:
-        code = FILE_TYPES.get(media_type.split(";", 1)[0].strip().lower())
-        if code:
-            return FILE_TYPE + code
+        known = FILE_TYPES.get(media_type.split(";", 1)[0].strip().lower())
+        if known:
+            return FILE_TYPE + known
     return None

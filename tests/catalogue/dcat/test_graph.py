@@ -164,6 +164,7 @@ def test_catalog_page_is_a_hydra_partial_collection_view() -> None:
         "previous": f"{BASE_URL}/catalog?cursor=p1",
         "next": f"{BASE_URL}/catalog?cursor=p3",
         "last": None,
+        "totalItems": 40,
     }
     graph = catalog_graph(CATALOG_INFO, [(make_dataset(), [])], BASE_URL, page)
     view = graph.value(URIRef(f"{BASE_URL}/catalog"), HYDRA.view)
@@ -172,6 +173,7 @@ def test_catalog_page_is_a_hydra_partial_collection_view() -> None:
     for name in ("first", "previous", "next"):
         assert graph.value(view, HYDRA[name]) == URIRef(page[name])
     assert graph.value(view, HYDRA.last) is None
+    assert graph.value(URIRef(f"{BASE_URL}/catalog"), HYDRA.totalItems).toPython() == 40
 
 
 def test_first_page_view_gets_its_own_node() -> None:

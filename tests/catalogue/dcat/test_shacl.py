@@ -218,3 +218,19 @@ def test_publisher_without_name_is_a_violation(shapes: Graph) -> None:
     agent = URIRef(f"{BASE_URL}/publishers/example-municipality")
     graph.remove((agent, ns.FOAF.name, None))
     assert (str(agent), str(ns.FOAF.name)) in violations(graph, shapes)
+
+
+def test_theme_outside_the_eu_list_is_only_a_warning(shapes: Graph) -> None:
+    graph = full_catalog()
+    unknown = URIRef("http://publications.europa.eu/resource/authority/data-theme/WEATHER")
+    graph.add((DATASET, ns.DCAT.theme, unknown))
+    graph.add((unknown, ns.RDF.type, ns.SKOS.Concept))
+    _, report, _ = validate(graph, shacl_graph=shapes)
+    severities = {
+        (
+            str(report.value(result, ns.SH.focusNode)),
+            str(report.value(result, ns.SH.resultSeverity)),
+        )
+        for result in report.subjects(ns.RDF.type, ns.SH.ValidationResult)
+    }
+    assert severities == {(str(DATASET), str(ns.SH.Warning))}

@@ -13,6 +13,8 @@ from catalogue.api import datasets, distributions, errors, health, uploads, vers
 from catalogue.api import history as history_api
 from catalogue.api import me as me_api
 from catalogue.api import permissions as permissions_api
+from catalogue.api import pipelines as pipelines_api
+from catalogue.api import runs as runs_api
 from catalogue.services import Services, utc_now
 from catalogue.settings import Settings
 from catalogue.store.base import ItemStore
@@ -46,6 +48,8 @@ def create_app(
     for module in (health, datasets, versions, distributions, uploads):
         api.register_blueprint(module.blp)
     for module in (permissions_api, me_api, history_api):
+        api.register_blueprint(module.blp)
+    for module in (pipelines_api, runs_api):
         api.register_blueprint(module.blp)
     errors.register(app)
     return app

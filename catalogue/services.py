@@ -6,12 +6,20 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from flask import current_app
 
 from catalogue.repositories import Repositories
 from catalogue.settings import Settings
 from catalogue.store.base import ItemStore
+
+if TYPE_CHECKING:
+    from catalogue.repositories.pipelines import PipelineRepository
+    from pipelines.runs import RunService
+
+# One run service per application, even when two first requests race to make it.
+_RUNS_LOCK = threading.RLock()
 
 
 def utc_now() -> datetime:
@@ -47,6 +55,23 @@ class Services:
     @cached_property
     def repositories(self) -> Repositories:
         return Repositories(self.store, self.clock)
+
+    @cached_property
+    def pipelines(self) -> PipelineRepository:
+        """Pipeline templates and dataset pipelines (aws mode: deploys state machines)."""
+        from pipelines.runs import pipeline_repository
+
+        return pipeline_repository(self.settings, self.store, self.clock)
+
+    @property
+    def runs(self) -> RunService:
+        """The run service, made on first use: locally that resumes interrupted runs."""
+        with _RUNS_LOCK:
+            if "_runs" not in self.__dict__:
+                from pipelines.runs import run_service
+
+                self.__dict__["_runs"] = run_service(self)
+        return self.__dict__["_runs"]  # type: ignore[no-any-return]
 
 
 def services() -> Services:

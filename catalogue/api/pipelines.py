@@ -1,0 +1,82 @@
+"""``/pipelines`` (templates) and ``/datasets/{id}/pipeline``."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from catalogue.api.etags import if_match, with_etag
+from catalogue.auth.principal import current_principal
+from catalogue.schemas.common import ListQuerySchema
+from catalogue.schemas.pipelines import (
+    DatasetPipelineSchema,
+    PipelineTemplatePageSchema,
+    PipelineTemplateSchema,
+    PipelineTemplateUpdateSchema,
+)
+from catalogue.services import services
+
+blp = Blueprint("pipelines", __name__, description="Pipeline templates and dataset pipelines")
+
+
+@blp.route("/pipelines")
+class Templates(MethodView):
+    @blp.arguments(ListQuerySchema, location="query")
+    @blp.response(200, PipelineTemplatePageSchema)
+    def get(self, query: dict) -> dict:
+        """List pipeline templates (their latest versions)."""
+        page = services().pipelines.list(**query)
+        return {"items": page.items, "next": page.next_cursor}
+
+    @blp.arguments(PipelineTemplateSchema)
+    @blp.response(201, PipelineTemplateSchema)
+    def post(self, data: dict) -> tuple:
+        """Register a template; its definition is validated."""
+        template = services().pipelines.create(data)
+        location = url_for("pipelines.TemplateById", template_id=template["id"], _external=True)
+        return with_etag(template, 201, Location=location)
+
+
+@blp.route("/pipelines/<template_id>")
+class TemplateById(MethodView):
+    @blp.response(200, PipelineTemplateSchema)
+    def get(self, template_id: str) -> tuple:
+        """Read the latest version of a template."""
+        return with_etag(services().pipelines.get(template_id))
+
+    @blp.arguments(PipelineTemplateUpdateSchema)
+    @blp.response(200, PipelineTemplateSchema)
+    def put(self, data: dict, template_id: str) -> tuple:
+        """Store a new version of a template; dataset pipelines keep the version they pinned."""
+        return with_etag(services().pipelines.update(template_id, data, if_match=if_match()))
+
+    @blp.response(204)
+    def delete(self, template_id: str) -> None:
+        """Delete a template; one a dataset pipeline uses is 409."""
+        services().pipelines.delete(template_id, if_match=if_match())
+
+
+@blp.route("/datasets/<dataset_id>/pipeline")
+class DatasetPipeline(MethodView):
+    @blp.response(200, DatasetPipelineSchema)
+    def get(self, dataset_id: str) -> tuple:
+        """Read the pipeline a dataset's uploads run."""
+        return with_etag(services().pipelines.get_dataset_pipeline(dataset_id))
+
+    @blp.arguments(DatasetPipelineSchema)
+    @blp.response(200, DatasetPipelineSchema)
+    def put(self, data: dict, dataset_id: str) -> tuple:
+        """Set the pipeline: the template's latest version is pinned."""
+        return with_etag(
+            services().pipelines.set_dataset_pipeline(
+                dataset_id, data, principal=current_principal(), if_match=if_match()
+            )
+        )
+
+    @blp.response(204)
+    def delete(self, dataset_id: str) -> None:
+        """Remove the pipeline of a dataset."""
+        services().pipelines.delete_dataset_pipeline(
+            dataset_id, principal=current_principal(), if_match=if_match()
+        )

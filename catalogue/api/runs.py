@@ -1,0 +1,60 @@
+"""Runs: start one over an edition's objects, read, list, abort and redrive."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from catalogue.auth.principal import current_principal
+from catalogue.schemas.common import ListQuerySchema
+from catalogue.schemas.runs import RunPageSchema, RunRequestSchema, RunSchema, RunSummarySchema
+from catalogue.services import services
+
+blp = Blueprint("runs", __name__, description="Pipeline runs")
+
+
+@blp.route("/datasets/<dataset_id>/versions/<version>/editions/<edition>/runs")
+class EditionRuns(MethodView):
+    @blp.arguments(RunRequestSchema)
+    @blp.response(202, RunSchema)
+    def post(self, data: dict, dataset_id: str, version: str, edition: str) -> tuple:
+        """Run the dataset's pipeline over objects; the same objects again find the same run."""
+        run = services().runs.start_run(
+            dataset_id, version, edition, data["input"]["keys"], principal=current_principal()
+        )
+        return run, 202, {"Location": url_for("runs.RunById", run_id=run["id"], _external=True)}
+
+
+@blp.route("/datasets/<dataset_id>/runs")
+class DatasetRuns(MethodView):
+    @blp.arguments(ListQuerySchema, location="query")
+    @blp.response(200, RunPageSchema)
+    def get(self, query: dict, dataset_id: str) -> dict:
+        """List a dataset's runs, newest first."""
+        page = services().runs.list(dataset_id, **query)
+        return {"items": page.items, "next": page.next_cursor}
+
+
+@blp.route("/runs/<run_id>")
+class RunById(MethodView):
+    @blp.response(200, RunSchema)
+    def get(self, run_id: str) -> dict:
+        """Read a run with each step and the objects it wrote."""
+        return services().runs.get(run_id)
+
+
+@blp.route("/runs/<run_id>/abort")
+class RunAbort(MethodView):
+    @blp.response(200, RunSummarySchema)
+    def post(self, run_id: str) -> dict:
+        """Abort a waiting or running run; one that has ended is 409."""
+        return services().runs.abort(run_id)
+
+
+@blp.route("/runs/<run_id>/redrive")
+class RunRedrive(MethodView):
+    @blp.response(202, RunSchema)
+    def post(self, run_id: str) -> dict:
+        """Run a failed run again from the step that failed; succeeded steps are kept."""
+        return services().runs.redrive(run_id)

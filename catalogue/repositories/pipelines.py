@@ -1,0 +1,289 @@
+"""Pipeline templates (versioned state machines) and the pipeline each dataset runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from catalogue.domain.changes import changed_fields
+from catalogue.domain.errors import (
+    AlreadyExists,
+    HasChildren,
+    InvalidValue,
+    NotFound,
+    PreconditionFailed,
+)
+from catalogue.domain.ids import timestamp
+from catalogue.store import keys
+from catalogue.store.base import (
+    Check,
+    Create,
+    Delete,
+    Item,
+    ItemStore,
+    Op,
+    Page,
+    Put,
+    Query,
+    Replace,
+    query_all,
+)
+
+from .history import history_entry
+from .records import resource, write_in_chunks
+
+TEMPLATE_FIELDS = ("id", "title", "description", "definition")
+
+# Called with (template id, version, definition) after a template version is stored: aws
+# mode creates or updates that version's state machine there.
+OnTemplateSaved = Callable[[str, int, Mapping[str, Any]], None]
+
+
+def check_definition(definition: Any) -> None:
+    """Raise InvalidValue(definition) listing every problem of a template definition."""
+    from pipelines.stepfunctions import template_errors
+
+    problems = template_errors(definition)
+    if problems:
+        raise InvalidValue("definition", "; ".join(problems))
+
+
+class PipelineRepository:
+    """Templates (each PUT a new version) and dataset pipelines pinning one version."""
+
+    def __init__(
+        self,
+        store: ItemStore,
+        clock: Callable[[], datetime],
+        *,
+        on_saved: OnTemplateSaved | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.on_saved = on_saved
+
+    # Templates --------------------------------------------------------------------------
+
+    def _head_item(self, template: str) -> Item:
+        item = self.store.get(keys.pipeline_pk(template), keys.PIPELINE_SK)
+        if item is None:
+            raise NotFound(f"pipeline template {template!r} not found")
+        return item
+
+    def get(self, template: str) -> dict[str, Any]:
+        """The latest version of a template, with ``version`` and ``rev``; raises NotFound."""
+        return resource(self._head_item(template))
+
+    def get_version(self, template: str, version: int) -> dict[str, Any]:
+        """One stored version of a template (kept while a dataset pipeline pins it)."""
+        item = self.store.get(keys.pipeline_pk(template), keys.pipeline_version_sk(version))
+        if item is None:
+            raise NotFound(f"pipeline template {template!r} has no version {version}")
+        found = resource(item)
+        found.pop("rev", None)
+        return found
+
+    def list(self, *, limit: int, cursor: str | None) -> Page:
+        page = self.store.query(
+            Query(keys.ALL_PIPELINES, index=keys.GSI1), limit=limit, cursor=cursor
+        )
+        return Page([resource(item) for item in page.items], page.next_cursor)
+
+    def _items(self, template: dict[str, Any]) -> tuple[Item, Item]:
+        pk = keys.pipeline_pk(template["id"])
+        head = {
+            **template,
+            "pk": pk,
+            "sk": keys.PIPELINE_SK,
+            "kind": "pipeline",
+            "gsi1pk": keys.ALL_PIPELINES,
+            "gsi1sk": template["id"],
+        }
+        version = {
+            **template,
+            "pk": pk,
+            "sk": keys.pipeline_version_sk(template["version"]),
+            "kind": "pipeline-version",
+        }
+        return head, version
+
+    def _latest_version(self, template: str) -> int:
+        """The highest stored version (versions outlive a deleted head while pinned)."""
+        page = self.store.query(
+            Query(keys.pipeline_pk(template), prefix="version#", descending=True), limit=1
+        )
+        return int(page.items[0]["version"]) if page.items else 0
+
+    def create(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Register a template as version 1 (or the next one after a deleted template's).
+
+        Raises AlreadyExists for an existing id, InvalidValue for a bad definition.
+        """
+        check_definition(data["definition"])
+        now = timestamp(self.clock())
+        template = {name: data.get(name) for name in TEMPLATE_FIELDS}
+        template["description"] = template["description"] or ""
+        template.update(version=self._latest_version(data["id"]) + 1, created=now, modified=now)
+        head, version = self._items(template)
+        try:
+            self.store.transact([Create(head), Create(version)])
+        except AlreadyExists:
+            raise AlreadyExists(
+                f"pipeline template {data['id']!r} already exists", field="id"
+            ) from None
+        if self.on_saved is not None:
+            self.on_saved(template["id"], template["version"], template["definition"])
+        return self.get(template["id"])
+
+    def update(
+        self, template_id: str, data: Mapping[str, Any], *, if_match: int | None
+    ) -> dict[str, Any]:
+        """Store a new version of a template; the versions pinned by datasets stay."""
+        check_definition(data["definition"])
+        head_item = self._head_item(template_id)
+        if if_match is not None and if_match != head_item["rev"]:
+            raise PreconditionFailed(f"pipeline template {template_id!r} has changed (If-Match)")
+        template = {name: data.get(name) for name in TEMPLATE_FIELDS if name != "id"}
+        template.update(
+            id=template_id,
+            description=template.get("description") or "",
+            version=int(head_item["version"]) + 1,
+            created=head_item["created"],
+            modified=timestamp(self.clock()),
+        )
+        head, version = self._items(template)
+        self.store.transact([Replace(head, rev=head_item["rev"]), Create(version)])
+        if self.on_saved is not None:
+            self.on_saved(template_id, template["version"], template["definition"])
+        return self.get(template_id)
+
+    def delete(self, template_id: str, *, if_match: int | None) -> None:
+        """Delete a template and its versions; HasChildren while a dataset pipeline uses it."""
+        head_item = self._head_item(template_id)
+        if if_match is not None and if_match != head_item["rev"]:
+            raise PreconditionFailed(f"pipeline template {template_id!r} has changed (If-Match)")
+        pk = keys.pipeline_pk(template_id)
+        users = self.store.query(Query(pk, prefix=keys.pipeline_use_sk()), limit=5).items
+        if users:
+            names = ", ".join(item["dataset"] for item in users)
+            raise HasChildren(
+                f"pipeline template {template_id!r} is used by datasets: {names}; "
+                "remove their pipelines first"
+            )
+        versions = [
+            Delete(item["pk"], item["sk"])
+            for item in query_all(self.store, Query(pk, prefix="version#"))
+        ]
+        write_in_chunks(self.store, versions, [Delete(pk, keys.PIPELINE_SK, rev=head_item["rev"])])
+
+    # Dataset pipelines ------------------------------------------------------------------
+
+    def get_dataset_pipeline(self, dataset: str) -> dict[str, Any]:
+        """The pipeline of a dataset: ``{template, version, taskConfig}``; raises NotFound."""
+        item = self.store.get(keys.dataset_pk(dataset), keys.DATASET_PIPELINE_SK)
+        if item is None:
+            raise NotFound(f"dataset {dataset!r} has no pipeline")
+        return resource(item)
+
+    def find_dataset_pipeline(self, dataset: str) -> dict[str, Any] | None:
+        try:
+            return self.get_dataset_pipeline(dataset)
+        except NotFound:
+            return None
+
+    def set_dataset_pipeline(
+        self, dataset: str, data: Mapping[str, Any], *, principal: str, if_match: int | None
+    ) -> dict[str, Any]:
+        """Set a dataset's pipeline to the latest version of a template, with its taskConfig.
+
+        Raises NotFound for an unknown dataset, InvalidValue(template) for an unknown
+        template and InvalidValue(taskConfig) naming a key that is no Task state of it.
+        """
+        from pipelines.stepfunctions import task_steps
+
+        pk = keys.dataset_pk(dataset)
+        if self.store.get(pk, keys.DATASET_SK) is None:
+            raise NotFound(f"dataset {dataset!r} not found")
+        try:
+            template = self.get(data["template"])
+        except NotFound:
+            raise InvalidValue("template", f"no pipeline template {data['template']!r}") from None
+        task_config = dict(data.get("taskConfig") or {})
+        tasks = task_steps(template["definition"])
+        for name, config in task_config.items():
+            if name not in tasks:
+                raise InvalidValue(
+                    "taskConfig",
+                    f"{name!r} is not a Task state of template {template['id']!r} "
+                    f"(its Task states: {', '.join(sorted(tasks)) or 'none'})",
+                )
+            if not isinstance(config, dict):
+                raise InvalidValue("taskConfig", f"{name!r}: a step's config must be an object")
+        old_item = self.store.get(pk, keys.DATASET_PIPELINE_SK)
+        if if_match is not None and (old_item is None or old_item["rev"] != if_match):
+            raise PreconditionFailed(f"the pipeline of dataset {dataset!r} has changed")
+        now = self.clock()
+        pipeline = {
+            "dataset": dataset,
+            "template": template["id"],
+            "version": template["version"],
+            "taskConfig": task_config,
+            "modified": timestamp(now),
+        }
+        item = {**pipeline, "pk": pk, "sk": keys.DATASET_PIPELINE_SK, "kind": "dataset-pipeline"}
+        use = {
+            "pk": keys.pipeline_pk(template["id"]),
+            "sk": keys.pipeline_use_sk(dataset),
+            "kind": "pipeline-use",
+            "dataset": dataset,
+        }
+        ops: list[Op] = [Check(pk, keys.DATASET_SK)]
+        old = {}
+        if old_item is None:
+            ops.append(Create(item))
+        else:
+            old = {k: v for k, v in resource(old_item).items() if k not in ("rev", "modified")}
+            ops.append(Replace(item, rev=old_item["rev"]))
+            if old_item["template"] != template["id"]:
+                ops.append(Delete(keys.pipeline_pk(old_item["template"]), use["sk"]))
+        ops.append(Check(keys.pipeline_pk(template["id"]), keys.PIPELINE_SK))
+        ops.append(Put(use))
+        new = {k: v for k, v in pipeline.items() if k != "modified"}
+        ops.append(
+            history_entry(
+                dataset,
+                principal=principal,
+                action="update" if old_item else "create",
+                resource_path=f"/datasets/{dataset}/pipeline",
+                changes=changed_fields(old, new),
+                now=now,
+            )
+        )
+        self.store.transact(ops)
+        return self.get_dataset_pipeline(dataset)
+
+    def delete_dataset_pipeline(
+        self, dataset: str, *, principal: str, if_match: int | None
+    ) -> None:
+        """Remove a dataset's pipeline: later uploads of it run nothing."""
+        item = self.store.get(keys.dataset_pk(dataset), keys.DATASET_PIPELINE_SK)
+        if item is None:
+            raise NotFound(f"dataset {dataset!r} has no pipeline")
+        if if_match is not None and if_match != item["rev"]:
+            raise PreconditionFailed(f"the pipeline of dataset {dataset!r} has changed")
+        old = {k: v for k, v in resource(item).items() if k not in ("rev", "modified")}
+        self.store.transact(
+            [
+                Delete(item["pk"], item["sk"], rev=item["rev"]),
+                Delete(keys.pipeline_pk(item["template"]), keys.pipeline_use_sk(dataset)),
+                history_entry(
+                    dataset,
+                    principal=principal,
+                    action="delete",
+                    resource_path=f"/datasets/{dataset}/pipeline",
+                    changes=changed_fields(old, {}),
+                    now=self.clock(),
+                ),
+            ]
+        )

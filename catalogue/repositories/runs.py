@@ -1,0 +1,169 @@
+"""Runs, their step records and the objects each step wrote, over any ItemStore.
+
+A run's state is one item changed by read-modify-write under the store's revision check,
+so the API (abort), the worker (transitions) and step handlers (records) never lose each
+other's writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from catalogue.domain.errors import AlreadyExists, NotFound, PreconditionFailed
+from catalogue.domain.ids import timestamp
+from catalogue.store import keys
+from catalogue.store.base import Create, Item, ItemStore, Page, Put, Query, Replace, query_all
+
+from .records import resource
+
+STATUSES = ("WAITING", "RUNNING", "SUCCEEDED", "FAILED", "ABORTED")
+ENDED = frozenset({"SUCCEEDED", "FAILED", "ABORTED"})
+# Read-modify-write attempts before a writer gives up; contention is a handful of writers.
+MAX_UPDATE_ATTEMPTS = 50
+
+Change = Callable[[dict[str, Any]], dict[str, Any] | None]
+
+
+class RunRepository:
+    """Reads and writes runs; the rules of when a run may change live in pipelines.runs."""
+
+    def __init__(self, store: ItemStore, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.clock = clock
+
+    def now(self) -> str:
+        return timestamp(self.clock())
+
+    # Runs -------------------------------------------------------------------------------
+
+    def _run_item(self, run: Mapping[str, Any]) -> Item:
+        item = {k: v for k, v in run.items() if k != "rev"}
+        item.update(pk=keys.run_pk(run["id"]), sk=keys.RUN_SK, kind="run")
+        # Only running runs are in the index: a restart finds them without a scan.
+        if run["status"] == "RUNNING":
+            item.update(gsi1pk=keys.RUNNING_RUNS, gsi1sk=run["id"])
+        return item
+
+    def create(self, run: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Store a new run: (the run, True), or (the existing run, False) when its id is taken."""
+        listing = {
+            "pk": keys.dataset_runs_pk(run["dataset"]),
+            "sk": f"{run['created']}#{run['id']}",
+            "kind": "run-listing",
+            "id": run["id"],
+        }
+        try:
+            self.store.transact([Create(self._run_item(run)), Create(listing)])
+        except AlreadyExists:
+            return self.get_run(run["id"]), False
+        return self.get_run(run["id"]), True
+
+    def find_run(self, run_id: str) -> dict[str, Any] | None:
+        item = self.store.get(keys.run_pk(run_id), keys.RUN_SK)
+        return resource(item) if item is not None else None
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        """The run item alone (no steps); raises NotFound."""
+        run = self.find_run(run_id)
+        if run is None:
+            raise NotFound(f"run {run_id!r} not found")
+        return run
+
+    def update_run(self, run_id: str, change: Change) -> dict[str, Any]:
+        """Apply ``change`` to the run until the write wins; return the run as stored.
+
+        ``change`` gets a copy of the run and returns the new run, or None to write
+        nothing. It may raise to abandon the update. Raises NotFound.
+        """
+        for _ in range(MAX_UPDATE_ATTEMPTS):
+            current = self.get_run(run_id)
+            new = change(dict(current))
+            if new is None:
+                return current
+            try:
+                self.store.write(Replace(self._run_item(new), rev=current["rev"]))
+            except PreconditionFailed:
+                continue
+            return {**new, "rev": current["rev"] + 1}
+        raise PreconditionFailed(f"run {run_id!r} is changing too often to update")
+
+    def list_for_dataset(self, dataset: str, *, limit: int, cursor: str | None) -> Page:
+        """A dataset's runs, newest first (run items alone)."""
+        page = self.store.query(
+            Query(keys.dataset_runs_pk(dataset), descending=True), limit=limit, cursor=cursor
+        )
+        found = self.store.get_many([(keys.run_pk(i["id"]), keys.RUN_SK) for i in page.items])
+        return Page([resource(item) for item in found], page.next_cursor)
+
+    def running(self) -> list[dict[str, Any]]:
+        """Every run in state RUNNING (one index partition, all pages)."""
+        query = Query(keys.RUNNING_RUNS, index=keys.GSI1)
+        return [resource(item) for item in query_all(self.store, query)]
+
+    # Steps and outputs ------------------------------------------------------------------
+
+    def update_step(self, run_id: str, step: str, change: Change) -> dict[str, Any]:
+        """Apply ``change`` to a step record (``{}`` when there is none yet) until it wins."""
+        pk, sk = keys.run_pk(run_id), keys.step_sk(step)
+        for _ in range(MAX_UPDATE_ATTEMPTS):
+            item = self.store.get(pk, sk)
+            current = resource(item) if item is not None else {"name": step}
+            current.pop("rev", None)
+            new = change(dict(current))
+            if new is None:
+                return current
+            body = {**new, "pk": pk, "sk": sk, "kind": "run-step", "name": step}
+            try:
+                if item is None:
+                    self.store.write(Create(body))
+                else:
+                    self.store.write(Replace(body, rev=item["rev"]))
+            except (AlreadyExists, PreconditionFailed):
+                continue
+            return new
+        raise PreconditionFailed(f"step {step!r} of run {run_id!r} is changing too often")
+
+    def put_output(self, run_id: str, step: str, output: Mapping[str, Any]) -> None:
+        """Record an object a step wrote; the same key again replaces the record."""
+        self.store.write(
+            Put(
+                {
+                    **output,
+                    "pk": keys.run_pk(run_id),
+                    "sk": keys.output_sk(step, output["key"]),
+                    "kind": "run-output",
+                    "step": step,
+                }
+            )
+        )
+
+    def get(self, run_id: str) -> dict[str, Any]:
+        """The run with its steps (in the order they started) and their outputs."""
+        run: dict[str, Any] | None = None
+        steps: dict[str, dict[str, Any]] = {}
+        outputs: dict[str, list[dict[str, Any]]] = {}
+        for item in query_all(self.store, Query(keys.run_pk(run_id))):
+            if item["sk"] == keys.RUN_SK:
+                run = resource(item)
+            elif item["sk"].startswith(keys.step_sk()):
+                step = resource(item)
+                step.pop("rev", None)
+                steps[step["name"]] = step
+            elif item["sk"].startswith(keys.output_sk()):
+                output = resource(item)
+                for name in ("rev", "step"):
+                    output.pop(name, None)
+                outputs.setdefault(item["step"], []).append(output)
+        if run is None:
+            raise NotFound(f"run {run_id!r} not found")
+        for name in outputs:
+            steps.setdefault(name, {"name": name})
+        ordered = sorted(steps.values(), key=lambda s: (s.get("startedAt") or "~", s["name"]))
+        for step in ordered:
+            step["outputs"] = outputs.get(step["name"], [])
+            step.setdefault("status", "RUNNING")
+            step.setdefault("attempts", 0)
+        run["steps"] = ordered
+        return run

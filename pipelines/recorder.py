@@ -1,0 +1,171 @@
+"""The step recorder over the catalogue's store: what steps report lands on their run.
+
+Store-backed in both modes: locally the steps run in the API's process, on AWS in the steps
+Lambda, which opens the DynamoDB table itself (lazily, on the first record).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from catalogue.domain.errors import AlreadyExists, NotFound
+from catalogue.domain.ids import timestamp
+
+if TYPE_CHECKING:
+    from catalogue.repositories import Repositories
+    from catalogue.settings import Settings
+    from catalogue.store.base import ItemStore
+    from pipelines.steps.contract import StepOutput
+
+# Who registers distributions and editions' runs in the audit trail.
+PIPELINE_PRINCIPAL = "client:brygge-pipelines"
+
+# The run whose step last started in this thread (or Lambda invocation): a distribution a
+# step registers belongs to it.
+_current_run: ContextVar[str | None] = ContextVar("brygge_current_run", default=None)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class StoreRecorder:
+    """A StepRecorder (pipelines.steps.contract) writing to the run's items in the store."""
+
+    def __init__(
+        self, store: Callable[[], ItemStore], clock: Callable[[], datetime] = _utc_now
+    ) -> None:
+        self._open_store = store
+        self.clock = clock
+        self._repositories: Repositories | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def repositories(self) -> Repositories:
+        # The store opens on the first record: a Lambda cold start that records nothing
+        # never connects.
+        if self._repositories is None:
+            with self._lock:
+                if self._repositories is None:
+                    from catalogue.repositories import Repositories
+
+                    self._repositories = Repositories(self._open_store(), self.clock)
+        return self._repositories
+
+    def _runs(self) -> Any:
+        from catalogue.repositories.runs import RunRepository
+
+        return RunRepository(self.repositories.store, self.clock)
+
+    def step_started(self, run: str, step: str, attempt: int) -> None:
+        _current_run.set(run)
+        now = timestamp(self.clock())
+
+        def started(record: dict[str, Any]) -> dict[str, Any]:
+            record.setdefault("startedAt", now)
+            record.update(
+                status="RUNNING",
+                attempts=max(int(record.get("attempts") or 0), attempt),
+                endedAt=None,
+            )
+            return record
+
+        self._runs().update_step(run, step, started)
+
+    def output_written(self, run: str, step: str, output: StepOutput) -> None:
+        self._runs().put_output(run, step, dataclasses.asdict(output))
+
+    def step_finished(
+        self,
+        run: str,
+        step: str,
+        status: str,
+        error: dict[str, str] | None = None,
+        summary: dict[str, Any] | None = None,
+    ) -> None:
+        now = timestamp(self.clock())
+
+        def finished(record: dict[str, Any]) -> dict[str, Any]:
+            record.setdefault("startedAt", now)
+            record.update(status=status, endedAt=now, error=error, summary=summary or {})
+            record["attempts"] = max(int(record.get("attempts") or 0), 1)
+            return record
+
+        self._runs().update_step(run, step, finished)
+
+    def register_distribution(
+        self, dataset: str, version: str, edition: str, distribution: dict[str, Any]
+    ) -> str:
+        """Create the distribution unless its id exists; mark the edition with the run.
+
+        Returns the distribution's id. Raises NotFound when the edition does not exist.
+        """
+        repositories = self.repositories
+        run = distribution.get("run") or _current_run.get()
+        data = dict(distribution)
+        if run:
+            data["run"] = run
+        path = [dataset, version, edition]
+        try:
+            created = repositories.distributions.create(path, data, principal=PIPELINE_PRINCIPAL)
+            distribution_id = str(created["id"])
+        except AlreadyExists:
+            distribution_id = str(distribution["id"])
+        if run:
+            edition_item = repositories.editions.get(path)
+            if edition_item.get("run") != run:
+                repositories.editions.patch(
+                    path, {"run": run}, if_match=None, principal=PIPELINE_PRINCIPAL
+                )
+        return distribution_id
+
+    def latest_distribution_keys(self, dataset: str) -> list[str]:
+        """The object keys of the distributions of the dataset's newest edition (any version)."""
+        from catalogue.store import keys
+        from catalogue.store.base import Query, query_all
+
+        repositories = self.repositories
+        store = repositories.store
+        newest: tuple[str, str] | None = None
+        versions = query_all(store, Query(keys.dataset_pk(dataset), prefix="version#"))
+        for version in versions:
+            try:
+                edition = repositories.editions.latest_id([dataset, version["version"]])
+            except NotFound:
+                continue
+            if newest is None or edition > newest[1]:
+                newest = (version["version"], edition)
+        if newest is None:
+            return []
+        prefix = keys.distribution_sk(newest[0], newest[1])
+        return [
+            item["key"]
+            for item in query_all(store, Query(keys.dataset_pk(dataset), prefix=prefix))
+            if item.get("key")
+        ]
+
+
+_recorders: dict[tuple[str, str, str], StoreRecorder] = {}
+_recorders_lock = threading.Lock()
+
+
+def store_recorder(settings: Settings) -> StoreRecorder:
+    """The process's recorder for ``settings``' store, opened on its first record."""
+    cache_key = (settings.backend, str(settings.database_path), settings.dynamodb_table)
+    with _recorders_lock:
+        recorder = _recorders.get(cache_key)
+        if recorder is None:
+
+            def open_settings_store() -> ItemStore:
+                from catalogue.store.factory import open_store
+
+                return open_store(settings)
+
+            recorder = StoreRecorder(open_settings_store)
+            _recorders[cache_key] = recorder
+        return recorder

@@ -1,0 +1,725 @@
+"""Start and track runs: on Brygge's engine in a worker pool (local) or on Step Functions (aws).
+
+A run is one execution of a dataset's pipeline over uploaded objects. Its id is also the
+execution name, derived from the objects (``run_id_for``), so starting the same run twice
+starts one execution: the store moves a run from WAITING to RUNNING once, and Step
+Functions refuses a second execution of the same name.
+
+Locally every top-level state transition is written to the run (``StoreListener``), so a
+run interrupted by a crash is resumed from the state it last entered when the service
+starts again, or failed with a clear error once it has been interrupted too often.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from catalogue.domain.errors import Conflict
+from catalogue.domain.ids import timestamp
+from catalogue.repositories.runs import ENDED, RunRepository
+from catalogue.store.base import Page
+from pipelines.stepfunctions import (
+    REDRIVE_FIELD,
+    compile_definition,
+    execution_input,
+    step_name,
+    task_steps,
+)
+
+if TYPE_CHECKING:
+    from catalogue.repositories import Repositories
+    from catalogue.repositories.pipelines import PipelineRepository
+    from catalogue.settings import Settings
+    from catalogue.store.base import ItemStore
+    from pipelines.objects import ObjectStore
+    from pipelines.recorder import StoreRecorder
+
+log = logging.getLogger(__name__)
+
+StepHandler = Callable[[Any, Any], Any]
+RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+# A run interrupted this often is failed rather than resumed again (a step that kills
+# the process would otherwise restart it for ever).
+MAX_RESUMES = 3
+# Error names Brygge itself gives a run.
+INTERRUPTED = "Brygge.Interrupted"
+ENGINE_ERROR = "Brygge.EngineError"
+NO_PIPELINE = "Brygge.NoPipeline"
+
+
+def run_id_for(dataset: str, version: str, edition: str, key: str | Sequence[str]) -> str:
+    """The run (and execution) id for objects of an edition: the same objects, the same id.
+
+    ``<dataset, at most 50 chars>-<20 hex of sha256>``: at most 71 characters of
+    ``[A-Za-z0-9-_]``, as Step Functions execution names allow.
+    """
+    objects = [key] if isinstance(key, str) else sorted(key)
+    digest = hashlib.sha256("\n".join([dataset, version, edition, *objects]).encode()).hexdigest()
+    return f"{dataset[:50]}-{digest[:20]}"
+
+
+class StepNotFound(Exception):
+    """A Task names a step no module provides (``pipelines.steps.<name>``)."""
+
+
+class StepRegistry:
+    """Finds the handler of a Task resource: ``brygge:step:<name>`` → ``pipelines.steps.<name>``.
+
+    ``handlers`` override by resource (tests, tools).
+    """
+
+    def __init__(self, handlers: Mapping[str, StepHandler] | None = None) -> None:
+        self.handlers = dict(handlers or {})
+
+    def resolve(self, resource: str) -> StepHandler:
+        if resource in self.handlers:
+            return self.handlers[resource]
+        step = step_name(resource)
+        if step is None:
+            raise StepNotFound(f"{resource!r} is not a step resource")
+        try:
+            module = importlib.import_module(f"pipelines.steps.{step}")
+        except ModuleNotFoundError:
+            raise StepNotFound(f"no step module pipelines.steps.{step}") from None
+        handler: StepHandler = module.handler
+        return handler
+
+
+class RunStopped(Exception):
+    """The run was aborted, or another worker took it over: this worker stops driving it."""
+
+
+class StoreListener:
+    """Writes every top-level transition of a local run to the store (``asl.Listener``)."""
+
+    def __init__(self, service: RunService, run_id: str, steps: Mapping[str, str]) -> None:
+        self.service = service
+        self.runs = service.repository
+        self.run_id = run_id
+        self.steps = steps
+        self.entered: dict[str, Any] = {}
+        self.base_attempts: dict[str, int] = {}
+
+    def _update_run(self, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        def guarded(run: dict[str, Any]) -> dict[str, Any]:
+            if run["status"] != "RUNNING" or run.get("owner") != self.service.owner:
+                raise RunStopped(run["status"])
+            return change(run)
+
+        self.runs.update_run(self.run_id, guarded)
+
+    def _now(self) -> str:
+        return timestamp(self.service.clock())
+
+    def state_entered(self, name: str, input: Any) -> None:
+        self.entered[name] = input
+
+        def enter(run: dict[str, Any]) -> dict[str, Any]:
+            run["position"] = {"state": name, "input": input}
+            return run
+
+        self._update_run(enter)
+        if name not in self.steps:
+            return
+        now = self._now()
+
+        def start(record: dict[str, Any]) -> dict[str, Any]:
+            self.base_attempts[name] = int(record.get("attempts") or 0)
+            record.update(
+                status="RUNNING",
+                startedAt=record.get("startedAt") or now,
+                endedAt=None,
+                error=None,
+                attempts=self.base_attempts[name] + 1,
+            )
+            return record
+
+        self.runs.update_step(self.run_id, name, start)
+
+    def state_exited(self, name: str, output: Any) -> None:
+        if name not in self.steps:
+            return
+        now = self._now()
+
+        def done(record: dict[str, Any]) -> dict[str, Any]:
+            record.update(status="SUCCEEDED", endedAt=now, error=None)
+            return record
+
+        self.runs.update_step(self.run_id, name, done)
+
+    def task_attempt_failed(self, name: str, attempt: int, error: str, cause: str) -> None:
+        if name not in self.steps:
+            return
+
+        def retrying(record: dict[str, Any]) -> dict[str, Any]:
+            record.update(
+                status="RUNNING",
+                attempts=self.base_attempts.get(name, 0) + attempt + 1,
+                error={"error": error, "cause": cause},
+            )
+            return record
+
+        self.runs.update_step(self.run_id, name, retrying)
+
+    def state_failed(self, name: str, error: str, cause: str) -> None:
+        failed = {"state": name, "input": self.entered.get(name)}
+
+        def note(run: dict[str, Any]) -> dict[str, Any]:
+            run["failedState"] = failed
+            return run
+
+        self._update_run(note)
+        if name not in self.steps:
+            return
+        now = self._now()
+
+        def fail(record: dict[str, Any]) -> dict[str, Any]:
+            record.update(status="FAILED", endedAt=now, error={"error": error, "cause": cause})
+            return record
+
+        self.runs.update_step(self.run_id, name, fail)
+
+
+class RunService:
+    """Creates, starts, tracks, aborts, redrives and resumes runs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: ItemStore,
+        repositories: Repositories,
+        pipelines: PipelineRepository,
+        clock: Callable[[], datetime],
+        *,
+        registry: StepRegistry | None = None,
+        objects: ObjectStore | None = None,
+        recorder: StoreRecorder | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.repositories = repositories
+        self.pipelines = pipelines
+        self.clock = clock
+        self.repository = RunRepository(store, clock)
+        self.registry = registry or StepRegistry()
+        self._objects = objects
+        self._recorder = recorder
+        self.sleep = sleep
+        # Marks the runs this process drives; a run resumed elsewhere stops here.
+        self.owner = uuid.uuid4().hex
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: set[Future[None]] = set()
+        self._lock = threading.Lock()
+        self._resumed = False
+
+    @property
+    def is_local(self) -> bool:
+        return self.settings.backend != "aws"
+
+    @property
+    def objects(self) -> ObjectStore:
+        if self._objects is None:
+            from pipelines.objects import LocalObjectStore
+
+            self._objects = LocalObjectStore(self.settings.objects_dir)
+        return self._objects
+
+    @property
+    def recorder(self) -> StoreRecorder:
+        if self._recorder is None:
+            from pipelines.recorder import StoreRecorder
+
+            self._recorder = StoreRecorder(lambda: self.store, self.clock)
+        return self._recorder
+
+    def _now(self) -> str:
+        return timestamp(self.clock())
+
+    # Creating and starting --------------------------------------------------------------
+
+    def create_waiting(
+        self, dataset: str, version: str, edition: str, key: str, *, principal: str
+    ) -> dict[str, Any]:
+        """A run in state WAITING for one object (which may not be uploaded yet).
+
+        The dataset's pipeline is pinned now (``pipeline`` is None when it has none). The
+        same object again returns the existing run. Raises NotFound for an unknown edition.
+        """
+        return self.create(dataset, version, edition, [key], principal=principal)
+
+    def create(
+        self, dataset: str, version: str, edition: str, keys: Sequence[str], *, principal: str
+    ) -> dict[str, Any]:
+        """Like ``create_waiting``, over several objects."""
+        path = self.repositories.editions.resolve([dataset, version, edition])
+        self.repositories.editions.get(path)
+        dataset, version, edition = path
+        run_id = run_id_for(dataset, version, edition, list(keys))
+        existing = self.repository.find_run(run_id)
+        if existing is not None:
+            return existing
+        pipeline = self.pipelines.find_dataset_pipeline(dataset)
+        now = self._now()
+        run = {
+            "id": run_id,
+            "dataset": dataset,
+            "version": version,
+            "edition": edition,
+            "pipeline": (
+                {"template": pipeline["template"], "version": pipeline["version"]}
+                if pipeline
+                else None
+            ),
+            "taskConfig": pipeline["taskConfig"] if pipeline else {},
+            "status": "WAITING",
+            "created": now,
+            "startedAt": None,
+            "endedAt": None,
+            "input": {"keys": list(keys)},
+            "output": None,
+            "error": None,
+            "principal": principal,
+            "executions": [],
+        }
+        created, _ = self.repository.create(run)
+        return created
+
+    def start(self, run_id: str) -> bool:
+        """Start a WAITING run; False when it was already started (or has ended).
+
+        A run without a pipeline succeeds at once: there is nothing to do.
+        """
+        now = self._now()
+        owner = self.owner
+
+        def begin(run: dict[str, Any]) -> dict[str, Any] | None:
+            if run["status"] != "WAITING":
+                return None
+            run.update(startedAt=now, owner=owner, resumes=0)
+            if run["pipeline"] is None:
+                run.update(status="SUCCEEDED", endedAt=now, output=run["input"])
+            else:
+                run["status"] = "RUNNING"
+                if not self.is_local:
+                    run["executions"] = [run["id"]]
+            return run
+
+        before = self.repository.get_run(run_id)
+        if before["status"] != "WAITING":
+            return False
+        after = self.repository.update_run(run_id, begin)
+        if after.get("owner") != owner or after.get("startedAt") != now:
+            return False
+        if after["status"] != "RUNNING":
+            return True
+        if self.is_local:
+            self._submit(run_id)
+        else:
+            self._start_execution(after, after["id"], None)
+        return True
+
+    def start_run(
+        self, dataset: str, version: str, edition: str, keys: Sequence[str], *, principal: str
+    ) -> dict[str, Any]:
+        """Create (or find) the run over ``keys`` and start it if it waits; return it."""
+        run = self.create(dataset, version, edition, keys, principal=principal)
+        self.start(run["id"])
+        return self.get(run["id"])
+
+    # Reading ----------------------------------------------------------------------------
+
+    def get(self, run_id: str) -> dict[str, Any]:
+        """The run with its steps; on AWS a running run is first brought up to date."""
+        if not self.is_local:
+            run = self.repository.get_run(run_id)
+            if run["status"] == "RUNNING":
+                self._sync_execution(run)
+        return self.repository.get(run_id)
+
+    def list(self, dataset: str, *, limit: int, cursor: str | None) -> Page:
+        """A dataset's runs, newest first; raises NotFound for an unknown dataset."""
+        self.repositories.datasets.require(dataset)
+        return self.repository.list_for_dataset(dataset, limit=limit, cursor=cursor)
+
+    # Abort and redrive ------------------------------------------------------------------
+
+    def abort(self, run_id: str) -> dict[str, Any]:
+        """Stop a waiting or running run (ABORTED); Conflict when it has ended."""
+        now = self._now()
+
+        def stop(run: dict[str, Any]) -> dict[str, Any]:
+            if run["status"] in ENDED:
+                raise Conflict(f"run {run_id!r} has already ended ({run['status']})")
+            run.update(status="ABORTED", endedAt=now)
+            return run
+
+        before = self.repository.get_run(run_id)
+        after = self.repository.update_run(run_id, stop)
+        if not self.is_local and before["status"] == "RUNNING" and after.get("executions"):
+            from pipelines.stepfunctions import stop_execution
+
+            stop_execution(self._machine(after), after["executions"][-1], "aborted by a user")
+        return self.get(run_id)
+
+    def redrive(self, run_id: str) -> dict[str, Any]:
+        """Run a failed or aborted run again from the step that failed, with its input.
+
+        Steps that had succeeded are not run again. Conflict unless the run is FAILED or
+        ABORTED and knows where it stopped.
+        """
+        owner = self.owner
+        restart: dict[str, Any] = {}
+
+        def again(run: dict[str, Any]) -> dict[str, Any]:
+            if run["status"] not in ("FAILED", "ABORTED") or run.get("pipeline") is None:
+                raise Conflict(f"run {run_id!r} is {run['status']}: only a failed run redrives")
+            where = run.get("failedState") or run.get("position")
+            if not where:
+                raise Conflict(f"run {run_id!r} never entered a state: start it again instead")
+            restart.update(where)
+            run.update(
+                status="RUNNING",
+                endedAt=None,
+                error=None,
+                output=None,
+                failedState=None,
+                owner=owner,
+                redrives=int(run.get("redrives") or 0) + 1,
+            )
+            if not self.is_local:
+                run["executions"] = [*run.get("executions", []), f"{run_id}-r{run['redrives']}"]
+            return run
+
+        after = self.repository.update_run(run_id, again)
+        if self.is_local:
+            self._submit(run_id, restart["state"], restart["input"])
+        else:
+            self._start_execution(after, after["executions"][-1], restart)
+        return self.get(run_id)
+
+    # Local execution --------------------------------------------------------------------
+
+    def _submit(self, run_id: str, start_at: str | None = None, state_input: Any = None) -> None:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.settings.workers, thread_name_prefix="brygge-run"
+                )
+            future = self._pool.submit(self._execute, run_id, start_at, state_input)
+            self._futures.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future[None]) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+    def wait_idle(self, timeout_s: float | None = None) -> bool:
+        """Wait until no run is executing in this process; False on timeout (tests, tools)."""
+        while True:
+            with self._lock:
+                pending = set(self._futures)
+            if not pending:
+                return True
+            _, not_done = wait_futures(pending, timeout=timeout_s)
+            if not_done:
+                return False
+
+    def shutdown(self) -> None:
+        """Stop taking runs and wait for those executing."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    def _task_handlers(self, definition: Mapping[str, Any]) -> dict[str, Callable[[Any], Any]]:
+        handlers: dict[str, Callable[[Any], Any]] = {}
+        for resource in set(task_resources(definition)):
+            handlers[resource] = self._task_handler(resource)
+        return handlers
+
+    def _task_handler(self, resource: str) -> Callable[[Any], Any]:
+        def call(event: Any) -> Any:
+            handler = self.registry.resolve(resource)
+            from pipelines.steps.runtime import use_environment
+
+            with use_environment(self.objects, self.recorder):
+                return handler(event, None)
+
+        return call
+
+    def _execute(self, run_id: str, start_at: str | None, state_input: Any) -> None:
+        """Drive one local run to its end (in a worker thread); never raises."""
+        from pipelines import asl
+
+        try:
+            run = self.repository.get_run(run_id)
+            template = self.pipelines.get_version(
+                run["pipeline"]["template"], run["pipeline"]["version"]
+            )
+            definition = compile_definition(template["definition"])
+            first_input = execution_input(run, template["definition"], run.get("taskConfig", {}))
+            listener = StoreListener(self, run_id, task_steps(template["definition"]))
+            result = asl.run(
+                definition,
+                state_input if start_at is not None else first_input,
+                self._task_handlers(definition),
+                execution_name=run_id,
+                start_at=start_at,
+                listener=listener,
+                sleep=self.sleep,
+                now=self.clock,
+                state_machine_name=f"{self.settings.state_machine_prefix}{template['id']}",
+            )
+        except RunStopped:
+            return
+        except Exception as error:
+            log.exception("run %s could not be executed", run_id)
+            self._finish(run_id, "FAILED", error={"error": ENGINE_ERROR, "cause": str(error)})
+            return
+        if result.status == "SUCCEEDED":
+            self._finish(run_id, "SUCCEEDED", output=result.output)
+        else:
+            failed = None
+            if result.failed_state in listener.entered:
+                failed = {
+                    "state": result.failed_state,
+                    "input": listener.entered[result.failed_state],
+                }
+            self._finish(
+                run_id,
+                "FAILED",
+                error={"error": result.error or "", "cause": result.cause or ""},
+                failed_state=failed,
+            )
+
+    def _finish(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        output: Any = None,
+        error: dict[str, str] | None = None,
+        failed_state: dict[str, Any] | None = None,
+    ) -> None:
+        now = self._now()
+        owner = self.owner
+
+        def end(run: dict[str, Any]) -> dict[str, Any] | None:
+            if run["status"] != "RUNNING" or run.get("owner") != owner:
+                return None
+            run.update(status=status, endedAt=now, output=output, error=error)
+            # A Catch routes to a Fail state; the step that failed is where a redrive starts.
+            if status == "FAILED" and not run.get("failedState") and failed_state:
+                run["failedState"] = failed_state
+            return run
+
+        self.repository.update_run(run_id, end)
+
+    def resume_interrupted(self) -> list[str]:
+        """Take over every RUNNING run (after a crash or restart) and resume or fail it.
+
+        Local mode only; called once, on the service's first use. Returns the run ids.
+        """
+        if not self.is_local:
+            return []
+        with self._lock:
+            if self._resumed:
+                return []
+            self._resumed = True
+        taken: list[str] = []
+        for found in self.repository.running():
+            resumed = self._take_over(found["id"])
+            if resumed is None:
+                continue
+            position = resumed.get("position")
+            if position:
+                self._submit(found["id"], position["state"], position["input"])
+            else:
+                self._submit(found["id"])
+            taken.append(found["id"])
+        return taken
+
+    def _take_over(self, run_id: str) -> dict[str, Any] | None:
+        """Claim a RUNNING run for this process; None when it is failed instead (or gone)."""
+        now = self._now()
+        owner = self.owner
+
+        def take(run: dict[str, Any]) -> dict[str, Any] | None:
+            if run["status"] != "RUNNING":
+                return None
+            resumes = int(run.get("resumes") or 0) + 1
+            run.update(owner=owner, resumes=resumes)
+            if resumes > MAX_RESUMES or run.get("pipeline") is None:
+                where = (run.get("position") or {}).get("state", "its start")
+                run.update(
+                    status="FAILED",
+                    endedAt=now,
+                    error={
+                        "error": INTERRUPTED,
+                        "cause": f"the run was interrupted {resumes} times, last in state "
+                        f"{where}; redrive it to try again",
+                    },
+                    failedState=run.get("position"),
+                )
+            return run
+
+        after = self.repository.update_run(run_id, take)
+        if after.get("owner") != owner or after["status"] != "RUNNING":
+            return None
+        return after
+
+    # Step Functions ---------------------------------------------------------------------
+
+    def _machine(self, run: Mapping[str, Any]) -> str:
+        from pipelines.stepfunctions import state_machine_name
+
+        pipeline = run["pipeline"]
+        return state_machine_name(
+            self.settings.state_machine_prefix, pipeline["template"], pipeline["version"]
+        )
+
+    def _start_execution(
+        self, run: Mapping[str, Any], execution: str, restart: Mapping[str, Any] | None
+    ) -> None:
+        from pipelines.stepfunctions import deploy_state_machine, start_execution
+
+        template = self.pipelines.get_version(
+            run["pipeline"]["template"], run["pipeline"]["version"]
+        )
+        if restart is None:
+            payload = execution_input(run, template["definition"], run.get("taskConfig", {}))
+        else:
+            payload = {**(restart["input"] or {}), REDRIVE_FIELD: restart["state"]}
+        machine = self._machine(run)
+        try:
+            start_execution(machine, execution, payload)
+        except Exception as error:
+            if "StateMachineDoesNotExist" not in type(error).__name__ + str(error):
+                raise
+            # Made on registration; a version registered before aws mode gets it now.
+            deploy_state_machine(
+                machine,
+                template["definition"],
+                function_name=self.settings.steps_function,
+                role_arn=self.settings.state_machine_role_arn,
+            )
+            start_execution(machine, execution, payload)
+
+    def _sync_execution(self, run: Mapping[str, Any]) -> None:
+        """Copy the end of a run's execution from Step Functions into the store."""
+        from pipelines.stepfunctions import describe_execution, execution_history
+
+        execution = run["executions"][-1]
+        machine = self._machine(run)
+        described = describe_execution(machine, execution)
+        status = described["status"]
+        if status == "RUNNING":
+            return
+        failed = None
+        error = None
+        if status != "SUCCEEDED":
+            error = {"error": described.get("error") or "", "cause": described.get("cause") or ""}
+            failed = failed_state_from_history(execution_history(machine, execution))
+        stopped = described.get("stopDate")
+        ended = timestamp(stopped) if isinstance(stopped, datetime) else self._now()
+        final = {"SUCCEEDED": "SUCCEEDED", "ABORTED": "ABORTED"}.get(status, "FAILED")
+
+        def end(current: dict[str, Any]) -> dict[str, Any] | None:
+            if current["status"] != "RUNNING" or current.get("executions") != run["executions"]:
+                return None
+            current.update(
+                status=final,
+                endedAt=ended,
+                output=described["output"],
+                error=error,
+                failedState=failed,
+            )
+            return current
+
+        self.repository.update_run(run["id"], end)
+
+
+def task_resources(definition: Mapping[str, Any]) -> list[str]:
+    """Every Task resource of a definition, nested states included."""
+    found: list[str] = []
+
+    def visit(value: Any) -> None:
+        if isinstance(value, Mapping):
+            if value.get("Type") == "Task" and isinstance(value.get("Resource"), str):
+                found.append(value["Resource"])
+            for child in value.values():
+                visit(child)
+        elif isinstance(value, list):
+            for child in value:
+                visit(child)
+
+    visit(definition)
+    return found
+
+
+def failed_state_from_history(events: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The state a redrive restarts at, from an execution's history: the last Task that
+    failed (after its retries), with the input it entered with; else the last state entered.
+    """
+    import json
+
+    last_entered: dict[str, Any] | None = None
+    failed: dict[str, Any] | None = None
+    for event in events:
+        details = event.get("stateEnteredEventDetails")
+        if details is not None:
+            raw = details.get("input")
+            last_entered = {
+                "state": details["name"],
+                "input": json.loads(raw) if raw else None,
+            }
+        elif event.get("type") in ("TaskFailed", "LambdaFunctionFailed", "TaskTimedOut"):
+            failed = last_entered
+    return failed or last_entered
+
+
+def pipeline_repository(
+    settings: Settings, store: ItemStore, clock: Callable[[], datetime]
+) -> PipelineRepository:
+    """The template repository; in aws mode, saving a template version deploys its machine."""
+    from catalogue.repositories.pipelines import PipelineRepository
+
+    repository = PipelineRepository(store, clock)
+    if settings.backend == "aws":
+        from pipelines.stepfunctions import deploy_state_machine, state_machine_name
+
+        def deploy(template: str, version: int, definition: Mapping[str, Any]) -> None:
+            deploy_state_machine(
+                state_machine_name(settings.state_machine_prefix, template, version),
+                definition,
+                function_name=settings.steps_function,
+                role_arn=settings.state_machine_role_arn,
+            )
+
+        repository.on_saved = deploy
+    return repository
+
+
+def run_service(services: Any) -> RunService:
+    """The run service of an application's Services; locally it resumes interrupted runs."""
+    service = RunService(
+        services.settings,
+        services.store,
+        services.repositories,
+        services.pipelines,
+        services.clock,
+    )
+    service.resume_interrupted()
+    return service

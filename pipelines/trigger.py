@@ -74,6 +74,9 @@ def handle_object_created(key: str, services: Services) -> TriggerResult:
         run = services.runs.get(run_id)
     except NotFound:
         return _ignored(key, run_id, "no run waits for this key")
+    if run.get("status") != "WAITING":
+        log.info("run %s for %s is %s; duplicate notification", run_id, key, run.get("status"))
+        return TriggerResult(key, DUPLICATE, run_id)
     if not run.get("pipeline"):
         return publish_as_is(parsed, run_id, services)
     if services.runs.start(run_id):
@@ -86,15 +89,13 @@ def handle_object_created(key: str, services: Services) -> TriggerResult:
 def publish_as_is(parsed: ObjectKey, run_id: str, services: Services) -> TriggerResult:
     """Copy the upload to ``processed/``, register it as a distribution, succeed the run.
 
-    Every part is idempotent (same target key, distribution id from run and key), so a
-    duplicated notification registers nothing new.
+    Publishing comes first and is idempotent (same target key, distribution id from run and
+    key); starting a run without pipeline then marks it SUCCEEDED, once. Two racing
+    notifications may both copy, but register one distribution and end the run once.
     """
     from pipelines.steps.publish import DEFAULT_MEDIA_TYPE, MEDIA_TYPES, distribution_id
 
     key = str(parsed)
-    if not services.runs.start(run_id):
-        log.info("run %s for %s has already started; duplicate notification", run_id, key)
-        return TriggerResult(key, DUPLICATE, run_id)
     objects = object_store(services.settings)
     target = str(parsed.published())
     info = objects.copy(key, target)
@@ -124,7 +125,9 @@ def publish_as_is(parsed: ObjectKey, run_id: str, services: Services) -> Trigger
         )
     except AlreadyExists:
         log.info("distribution %s already registered", distribution["id"])
-    services.runs.finish(run_id, "SUCCEEDED", output={"keys": [target]})
+    if not services.runs.start(run_id):
+        log.info("run %s for %s has already ended; duplicate notification", run_id, key)
+        return TriggerResult(key, DUPLICATE, run_id)
     log.info("published %s as-is to %s (run %s has no pipeline)", key, target, run_id)
     return TriggerResult(key, PUBLISHED, run_id)
 

@@ -1,0 +1,176 @@
+"""The object-created trigger over real parts: a migrated SQLite store, the local object store."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from catalogue.services import Services
+from catalogue.settings import Settings
+from pipelines import trigger
+from pipelines.objects import LocalObjectStore
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+EDITION = "20260102T030405"
+PREFIX = f"raw/green/air/version=1/edition={EDITION}/"
+CSV = b"station,value\nA,1.5\n"
+
+needs_runs = pytest.mark.skipif(
+    not hasattr(Services, "runs"),
+    reason="the run service (Services.runs, pipelines.runs.run_id_for; issue 4) has not landed",
+)
+
+
+def event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.fixture
+def services(settings: Settings, clock) -> Services:  # type: ignore[no-untyped-def]
+    from catalogue.store import migrations
+
+    migrations.apply(settings)
+    return Services(settings, clock=clock)
+
+
+@pytest.fixture
+def dataset(services: Services) -> dict[str, Any]:
+    repositories = services.repositories
+    created = repositories.datasets.create(
+        {"id": "air", "title": "Air", "accessRights": "public", "owner": "team:miljo"},
+        principal="user:tester",
+    )
+    repositories.editions.create(["air", "1"], {"edition": EDITION}, principal="user:tester")
+    return created
+
+
+def upload(services: Services, filename: str, body: bytes = CSV) -> str:
+    """Store an upload without the hook, as S3 would before its notification."""
+    key = PREFIX + filename
+    LocalObjectStore(services.settings.objects_dir).put(key, io.BytesIO(body))
+    return key
+
+
+def waiting_run(services: Services, key: str) -> dict[str, Any]:
+    return services.runs.create_waiting("air", "1", EDITION, key, principal="user:tester")
+
+
+def test_s3_keys_are_url_decoded_exactly_once() -> None:
+    keys = list(trigger.s3_object_keys(event("s3_object_created.json"), "brygge-data"))
+    assert keys == [PREFIX + "målinger 2026 %2B.csv", PREFIX + "big.csv"]
+
+
+def test_test_event_yields_nothing_and_handles_nothing(services: Services) -> None:
+    assert trigger.handle_s3_event(event("s3_test_event.json"), services) == []
+
+
+def test_removed_foreign_and_outside_layout_records_are_skipped_or_ignored(
+    services: Services,
+) -> None:
+    results = trigger.handle_s3_event(
+        event("s3_object_removed_and_foreign.json"), services, bucket="brygge-data"
+    )
+    # Only the third record is an ObjectCreated of our bucket; its key is outside the layout.
+    assert [result.outcome for result in results] == [trigger.IGNORED]
+    assert "not a key of the lake" in results[0].reason
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "raw/green/air/version=1/edition=x/../../../etc/passwd",
+        "intermediate/green/air/version=1/edition=1/step/out.csv",
+        "processed/green/air/version=1/edition=1/out.csv",
+        "",
+    ],
+)
+def test_keys_that_start_no_run_are_ignored(services: Services, key: str) -> None:
+    result = trigger.handle_object_created(key, services)
+    assert result.outcome == trigger.IGNORED
+
+
+@needs_runs
+def test_notification_for_a_key_without_run_is_ignored(services: Services, dataset) -> None:  # type: ignore[no-untyped-def]
+    key = upload(services, "nobody-asked.csv")
+    result = trigger.handle_object_created(key, services)
+    assert result.outcome == trigger.IGNORED
+    assert result.reason == "no run waits for this key"
+
+
+@needs_runs
+def test_notification_for_an_unknown_dataset_is_ignored(services: Services) -> None:
+    result = trigger.handle_object_created("raw/green/ghost/version=1/edition=1/x.csv", services)
+    assert result.outcome == trigger.IGNORED
+
+
+@needs_runs
+def test_upload_without_pipeline_is_published_once(services: Services, dataset) -> None:  # type: ignore[no-untyped-def]
+    key = upload(services, "målinger 2026 %2B.csv")
+    run = waiting_run(services, key)
+    s3_event = event("s3_object_created.json")
+    first = trigger.handle_s3_event(s3_event, services, bucket="brygge-data")
+    again = trigger.handle_s3_event(s3_event, services, bucket="brygge-data")
+    assert [result.outcome for result in first] == [trigger.PUBLISHED, trigger.IGNORED]
+    assert [result.outcome for result in again] == [trigger.DUPLICATE, trigger.IGNORED]
+    assert first[0].run == run["id"]
+    assert services.runs.get(run["id"])["status"] == "SUCCEEDED"
+    page = services.repositories.distributions.list(["air", "1", EDITION], limit=10, cursor=None)
+    assert len(page.items) == 1
+    distribution = page.items[0]
+    published = PREFIX.replace("raw/", "processed/", 1) + "målinger 2026 %2B.csv"
+    assert distribution["key"] == published
+    assert distribution["byteSize"] == len(CSV)
+    assert distribution["checksum"] == hashlib.sha256(CSV).hexdigest()
+    assert (services.settings.objects_dir / published).read_bytes() == CSV
+
+
+TWO_STEPS = {
+    "StartAt": "ToParquet",
+    "States": {
+        "ToParquet": {"Type": "Task", "Resource": "brygge:step:csv_to_parquet", "Next": "Publish"},
+        "Publish": {"Type": "Task", "Resource": "brygge:step:publish", "End": True},
+    },
+}
+
+
+@needs_runs
+def test_duplicate_notification_starts_a_pipeline_run_once(services: Services, dataset) -> None:  # type: ignore[no-untyped-def]
+    services.pipelines.create({"id": "to-parquet", "title": "To Parquet", "definition": TWO_STEPS})
+    services.pipelines.set_dataset_pipeline(
+        "air", {"template": "to-parquet", "taskConfig": {}}, principal="user:tester", if_match=None
+    )
+    key = upload(services, "r.csv")
+    run = waiting_run(services, key)
+    assert run["pipeline"]["template"] == "to-parquet"
+    try:
+        first = trigger.handle_object_created(key, services)
+        again = trigger.handle_object_created(key, services)
+        assert services.runs.wait_idle(timeout_s=60)
+    finally:
+        services.runs.shutdown()
+    assert (first.outcome, again.outcome) == (trigger.STARTED, trigger.DUPLICATE)
+    finished = services.runs.get(run["id"])
+    assert finished["status"] == "SUCCEEDED", finished.get("error")
+    page = services.repositories.distributions.list(["air", "1", EDITION], limit=10, cursor=None)
+    assert [item["key"] for item in page.items] == [
+        PREFIX.replace("raw/", "processed/", 1) + "r.parquet"
+    ]
+
+
+def test_lambda_handler_builds_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRYGGE_HOME", str(tmp_path / "lambda-home"))
+    monkeypatch.setenv("BRYGGE_DATA_BUCKET", "brygge-data")
+    trigger._lambda_services.cache_clear()
+    try:
+        answer = trigger.handler(event("s3_object_removed_and_foreign.json"), None)
+        assert trigger.handler(event("s3_test_event.json"), None) == {"results": []}
+    finally:
+        trigger._lambda_services.cache_clear()
+    assert [result["outcome"] for result in answer["results"]] == ["ignored"]

@@ -2,14 +2,16 @@
 
 Items are JSON-compatible dicts. Reserved attributes:
 
-- ``pk``, ``sk``: the primary key (strings). Unique together.
-- ``gsi1pk``, ``gsi1sk``: optional secondary key; ``query(..., index="gsi1")`` reads by it.
+- ``pk``, ``sk``: the primary key (non-empty strings). Unique together.
+- ``gsi1pk``, ``gsi1sk``: optional secondary key (non-empty strings);
+  ``query(..., index="gsi1")`` reads by it, and only items having both are in the index.
 - ``rev``: an integer revision the store owns. ``Create`` stores ``rev = 1``; ``Replace``
   requires the revision the caller read and stores ``rev + 1``. It is the source of ETags.
 - ``search_scope``, ``search_text``: optional; an item carrying both is found by
   ``search(search_scope, words)`` when every word of the query is one of its words
   (``search_terms`` below defines "word"; matching is exact per word and ignores case and
   diacritics).
+- ``_terms``: the store's own (DynamoDB keeps an item's indexed terms there); never returned.
 
 Every other attribute is data and round-trips unchanged (str, int, float, bool, None, list,
 dict). Strings sort by their UTF-8 bytes, as DynamoDB sorts them.
@@ -123,9 +125,12 @@ class ItemStore(Protocol):
         """Apply all operations or none.
 
         At most MAX_TRANSACTION_OPS operations, no two on the same (pk, sk) (ValueError
-        otherwise, before anything is written). Raises the error of the first operation, in
-        the order given, whose condition failed: AlreadyExists, NotFound or
-        PreconditionFailed, with ``key`` set.
+        otherwise, before anything is written). Each search-index entry the transaction adds
+        or removes (one per indexed term of an item written or deleted) counts as one more
+        operation, so one Replace of a searchable item leaves room for 19 other operations
+        in the worst case. Raises the error of the first operation, in the order given,
+        whose condition failed: AlreadyExists, NotFound or PreconditionFailed, with ``key``
+        set; ValueError for keys that are not non-empty strings.
         """
         ...
 
@@ -135,7 +140,7 @@ class ItemStore(Protocol):
         Reads as many underlying pages as needed: items rejected by ``query.where`` do not
         count towards ``limit``. ``next_cursor`` is None exactly when no further item matches.
         Raises InvalidValue(field="cursor") for a cursor this store did not hand out for
-        this query.
+        this query, ValueError for a limit outside 1..MAX_LIMIT.
         """
         ...
 

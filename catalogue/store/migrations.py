@@ -55,7 +55,7 @@ def pending(settings: Settings) -> list[Migration]:
     return [migration for migration in discover() if migration.id not in applied]
 
 
-def apply(settings: Settings, dry_run: bool = False, upto: str | None = None) -> list[str]:
+def apply(settings: Settings, dry_run: bool = False, *, upto: str | None = None) -> list[str]:
     """Apply the pending migrations in order and return their ids.
 
     With ``dry_run`` nothing is written and the ids that would be applied are returned.

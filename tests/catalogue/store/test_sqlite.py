@@ -1,0 +1,94 @@
+"""What only the SQLite store can be asked: its file, its connections, its key ranges."""
+
+from __future__ import annotations
+
+import gc
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from catalogue.store import migrations
+from catalogue.store.base import Create, Query
+from catalogue.store.sqlite import SqliteStore, prefix_end
+from tests.fixtures.stores import sqlite_settings
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    settings = sqlite_settings(tmp_path / "home")
+    migrations.apply(settings)
+    return settings.database_path
+
+
+def test_database_file_is_in_wal_mode(database: Path) -> None:
+    conn = sqlite3.connect(database)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
+
+
+def test_items_outlive_the_store_that_wrote_them(database: Path) -> None:
+    store = SqliteStore(database)
+    store.write(Create({"pk": "p", "sk": "s", "search_scope": "doc", "search_text": "kept"}))
+    store.close()
+
+    reopened = SqliteStore(database)
+    try:
+        assert reopened.get("p", "s")["rev"] == 1
+        assert len(reopened.search("doc", "kept", limit=5).items) == 1
+    finally:
+        reopened.close()
+
+
+def test_each_thread_writes_through_its_own_connection(database: Path) -> None:
+    store = SqliteStore(database)
+    connections: set[int] = set()
+
+    def work(index: int) -> None:
+        store.write(Create({"pk": "p", "sk": f"{index}"}))
+        connections.add(id(store._conn()))
+
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(connections) == 4
+    assert len(store.query(Query("p"), limit=10).items) == 4
+    gc.collect()
+    # A finished thread's connection goes with it: only this thread's is left.
+    assert len(store._connections) == 1
+    store.close()
+
+
+def test_closed_store_refuses_work(database: Path) -> None:
+    store = SqliteStore(database)
+    store.get("p", "s")
+
+    store.close()
+
+    with pytest.raises(RuntimeError):
+        store.get("p", "s")
+
+
+@pytest.mark.parametrize(
+    ("prefix", "end"),
+    [
+        ("a", "b"),
+        ("item#", "item$"),
+        ("a\U0010ffff", "b"),
+        ("a\ud7ff", "a\ue000"),
+        ("é", "ê"),
+        ("\U0010ffff", None),
+        ("", None),
+    ],
+)
+def test_prefix_end_bounds_every_string_with_the_prefix(prefix: str, end: str | None) -> None:
+    assert prefix_end(prefix) == end
+    if end is not None:
+        for following in ("", "\x00", "z", "\U0010ffff\U0010ffff"):
+            assert (prefix + following).encode() < end.encode()

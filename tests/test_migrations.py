@@ -1,0 +1,146 @@
+"""Migrations: applied in order to either backend, recorded, and re-run as a no-op."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from catalogue.settings import Settings
+from catalogue.store import migrations
+from catalogue.store.base import Query, Replace, query_all
+from catalogue.store.factory import open_store
+from tests.fixtures.stores import delete_table, dynamodb_settings, sqlite_settings
+
+FIRST = "0001_initial"
+
+
+@pytest.fixture(params=["sqlite", "moto", "dynamodb_local"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """Settings of an empty store of each backend, with nothing migrated yet."""
+    if request.param == "sqlite":
+        yield sqlite_settings(tmp_path / "home")
+        return
+    if request.param == "moto":
+        request.getfixturevalue("moto")
+    else:
+        from tests.fixtures.aws import clear_aws_clients
+
+        url = request.getfixturevalue("dynamodb_local")
+        request.getfixturevalue("aws_env")
+        request.getfixturevalue("monkeypatch").setenv("AWS_ENDPOINT_URL_DYNAMODB", url)
+        clear_aws_clients()
+    settings = dynamodb_settings()
+    try:
+        yield settings
+    finally:
+        delete_table(settings.dynamodb_table)
+
+
+def test_migrations_are_numbered_in_order_and_described() -> None:
+    found = migrations.discover()
+
+    assert [migration.id[:4] for migration in found] == [
+        f"{number:04}" for number in range(1, len(found) + 1)
+    ]
+    assert found[0].id == FIRST and len(found) >= 2
+    for migration in found:
+        assert migration.description and not migration.description.startswith(migration.id)
+        assert callable(migration.module.sqlite) and callable(migration.module.dynamodb)
+
+
+def test_apply_runs_every_migration_once_and_records_it(settings: Settings) -> None:
+    every = [migration.id for migration in migrations.discover()]
+    assert [migration.id for migration in migrations.pending(settings)] == every
+
+    assert migrations.apply(settings) == every
+    assert migrations.pending(settings) == []
+    assert migrations.apply(settings) == []
+
+    store = open_store(settings)
+    try:
+        assert store.query(Query("anything"), limit=1).items == []
+    finally:
+        store.close()
+
+
+def test_dry_run_lists_pending_migrations_and_changes_nothing(settings: Settings) -> None:
+    every = [migration.id for migration in migrations.discover()]
+
+    assert migrations.apply(settings, dry_run=True) == every
+    assert [migration.id for migration in migrations.pending(settings)] == every
+    if settings.backend == "local":
+        assert not settings.database_path.exists()
+
+    assert migrations.apply(settings, upto=FIRST) == [FIRST]
+    assert migrations.apply(settings, dry_run=True) == every[1:]
+    assert [migration.id for migration in migrations.pending(settings)] == every[1:]
+
+
+def _write_as_at_0001(settings: Settings, items: list[dict[str, object]]) -> None:
+    """Store items the way Brygge did at migration 0001 (no search index existed then)."""
+    if settings.backend == "local":
+        import json
+
+        conn = sqlite3.connect(settings.database_path)
+        with conn:
+            for item in items:
+                body = {name: value for name, value in item.items() if name != "rev"}
+                conn.execute(
+                    "INSERT INTO items (pk, sk, rev, body) VALUES (?, ?, ?, ?)",
+                    (item["pk"], item["sk"], item["rev"], json.dumps(body)),
+                )
+        conn.close()
+        return
+    from catalogue.store.dynamodb import dynamodb_client, to_dynamodb
+
+    for item in items:
+        dynamodb_client().put_item(TableName=settings.dynamodb_table, Item=to_dynamodb(item))
+
+
+def test_upgrade_from_0001_to_head_keeps_the_data_and_makes_it_searchable(
+    settings: Settings,
+) -> None:
+    migrations.apply(settings, upto=FIRST)
+    old_items = [
+        {
+            "pk": f"dataset#{index}",
+            "sk": "dataset",
+            "rev": 3,
+            "title": f"Dataset {index}",
+            "ratio": 0.5 + index,
+            "search_scope": "dataset",
+            "search_text": f"Dataset {index} about Bysykkel in Oslo" if index % 2 else "Bergen",
+        }
+        for index in range(7)
+    ] + [{"pk": "dataset#0", "sk": "version#1", "rev": 1, "notes": {"a": [1, None]}}]
+    _write_as_at_0001(settings, old_items)
+
+    applied = migrations.apply(settings)
+
+    assert FIRST not in applied and applied
+    store = open_store(settings)
+    try:
+        kept = list(query_all(store, Query("dataset#0"))) + [
+            store.get(f"dataset#{index}", "dataset") for index in range(1, 7)
+        ]
+        assert sorted(kept, key=lambda item: (item["pk"], item["sk"])) == sorted(
+            old_items, key=lambda item: (item["pk"], item["sk"])
+        )
+        oslo = store.search("dataset", "oslo BYSYKKEL", limit=10).items
+        assert sorted(item["pk"] for item in oslo) == ["dataset#1", "dataset#3", "dataset#5"]
+
+        # The backfilled index is maintained by later writes like any other.
+        store.write(
+            Replace(
+                {"pk": "dataset#1", "sk": "dataset", "search_scope": "dataset", "search_text": "x"},
+                rev=3,
+            )
+        )
+        oslo = store.search("dataset", "oslo", limit=10).items
+        assert sorted(item["pk"] for item in oslo) == ["dataset#3", "dataset#5"]
+        assert migrations.apply(settings) == []
+    finally:
+        store.close()

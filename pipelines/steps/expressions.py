@@ -72,13 +72,14 @@ def tokenize(text: str) -> list[Token]:
             raise ExpressionError(f"unexpected character {text[start]!r}", start)
         kind = match.lastgroup or ""
         value = match.group(kind)
+        start = match.start(kind)
         if kind == "text":
             value = value.replace("''", "'")
         elif kind == "column":
             value = value.replace('""', '"')
         elif kind == "name" and value.lower() in KEYWORDS:
             kind, value = "keyword", value.lower()
-        tokens.append(Token(kind, value, match.start(kind)))
+        tokens.append(Token(kind, value, start))
         position = match.end()
     tokens.append(Token("end", "", len(text)))
     return tokens

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from catalogue.domain.errors import InvalidValue
 from pipelines.objects import CHUNK_BYTES, LocalObjectStore, ObjectNotFound, ObjectStore, download
 from pipelines.steps.contract import InputError, StepError, StepOutput
 
@@ -63,6 +64,10 @@ def fetch(objects: ObjectStore, key: str, directory: Path) -> Path:
         return download(objects, key, target)
     except ObjectNotFound:
         raise InputError(f"input object {key!r} does not exist") from None
+    except InvalidValue as error:
+        raise InputError(
+            f"input {key!r} is not an object key of the lake: {error.reason}"
+        ) from None
 
 
 def store(objects: ObjectStore, path: Path, key: str, rows: int | None = None) -> StepOutput:

@@ -70,7 +70,7 @@ def checks(schema: TableSchema, frame_schema: pl.Schema, row: pl.Expr) -> list[C
                 item.name,
                 "type",
                 is_present & value.is_null(),
-                say(f"{{}} is not a valid {item.type}", _quoted(text)),
+                say("{} is not a valid {}", _quoted(text), pl.lit(item.type)),
             )
         )
         found += _constraint_checks(item, raw, value, text, say)
@@ -148,7 +148,7 @@ def _constraint_checks(
                 item.name,
                 "minimum",
                 has_value & (value < _constraint_value(item, bound)),
-                say(f"{{}} is below the minimum {bound}", shown),
+                say("{} is below the minimum {}", shown, pl.lit(str(bound))),
             )
         )
     if "maximum" in constraints:
@@ -158,7 +158,7 @@ def _constraint_checks(
                 item.name,
                 "maximum",
                 has_value & (value > _constraint_value(item, bound)),
-                say(f"{{}} is above the maximum {bound}", shown),
+                say("{} is above the maximum {}", shown, pl.lit(str(bound))),
             )
         )
     length = text.str.len_chars()
@@ -169,7 +169,7 @@ def _constraint_checks(
                 item.name,
                 "minLength",
                 has_value & (length < bound),
-                say(f"{{}} is shorter than {bound} characters", _quoted(text)),
+                say("{} is shorter than {} characters", _quoted(text), pl.lit(str(bound))),
             )
         )
     if "maxLength" in constraints:
@@ -179,7 +179,7 @@ def _constraint_checks(
                 item.name,
                 "maxLength",
                 has_value & (length > bound),
-                say(f"{{}} is longer than {bound} characters", _quoted(text)),
+                say("{} is longer than {} characters", _quoted(text), pl.lit(str(bound))),
             )
         )
     if "pattern" in constraints:
@@ -189,7 +189,7 @@ def _constraint_checks(
                 item.name,
                 "pattern",
                 has_value & ~text.str.contains(f"^(?:{pattern})$"),
-                say(f"{{}} does not match the pattern {pattern}", _quoted(text)),
+                say("{} does not match the pattern {}", _quoted(text), pl.lit(pattern)),
             )
         )
     if "enum" in constraints:
@@ -201,7 +201,7 @@ def _constraint_checks(
                 item.name,
                 "enum",
                 has_value & ~value.is_in(allowed_values.to_list()),
-                say(f"{{}} is not one of {', '.join(map(str, allowed))}", _quoted(text)),
+                say("{} is not one of {}", _quoted(text), pl.lit(", ".join(map(str, allowed)))),
             )
         )
     if constraints.get("unique"):

@@ -1,0 +1,147 @@
+"""enrich: left join with a lookup, row order kept, and the unmatched-rows policies."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import polars as pl
+import pytest
+
+from pipelines.objects import LocalObjectStore
+from pipelines.steps import enrich
+from pipelines.steps.contract import ConfigError, InputError, UnmatchedRows
+from tests.pipelines.steps.conftest import MakeEvent, Put, data_file
+from tests.pipelines.steps.mocks import MemoryRecorder
+
+pytestmark = pytest.mark.usefixtures("step_env")
+SPECIES_KEY = "processed/green/species/version=1/edition=20230101T000000/species.csv"
+
+
+@pytest.fixture
+def species(objects: LocalObjectStore, recorder: MemoryRecorder) -> str:
+    objects.put(SPECIES_KEY, io.BytesIO(data_file("species.csv")))
+    recorder.latest["species"] = [SPECIES_KEY]
+    return SPECIES_KEY
+
+
+def run_enrich(
+    objects: LocalObjectStore, make_event: MakeEvent, key: str, config: dict[str, Any]
+) -> pl.DataFrame:
+    result = enrich.handler(make_event("AddSpecies", [key], config), None)
+    [output] = result["input"]["keys"]
+    return pl.read_csv(io.BytesIO(objects.get(output)), infer_schema=False)
+
+
+def test_lookup_by_dataset_adds_columns_and_keeps_row_order(
+    objects: LocalObjectStore,
+    recorder: MemoryRecorder,
+    species: str,
+    put: Put,
+    make_event: MakeEvent,
+) -> None:
+    key = put("trees.csv", data_file("trees.csv"))
+    config = {"lookup": {"dataset": "species"}, "on": {"species": "code"}, "columns": ["name"]}
+    frame = run_enrich(objects, make_event, key, config)
+    assert frame.columns == ["tree_id", "species", "height_m", "planted", "name"]
+    assert frame.select("tree_id", "name").rows() == [
+        ("1", "Albizia"),
+        ("2", "Betula"),
+        ("3", "Albizia"),
+        ("4", None),
+    ]
+    assert recorder.finished("AddSpecies")[5] == {"rows": 4, "matched": 3, "unmatched": 1}
+
+
+def test_row_order_survives_a_large_shuffled_input(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    codes = [f"k{(n * 7919) % 5000}" for n in range(20_000)]
+    buffer = io.BytesIO()
+    pl.DataFrame({"n": range(20_000), "code": codes}).write_csv(buffer)
+    key = put("big.csv", buffer.getvalue())
+    lookup = io.BytesIO()
+    pl.DataFrame({"code": [f"k{n}" for n in range(5000)], "label": range(5000)}).write_csv(lookup)
+    lookup_key = put("lookup.csv", lookup.getvalue())
+    frame = run_enrich(objects, make_event, key, {"lookup": {"key": lookup_key}, "on": "code"})
+    assert frame.get_column("n").to_list() == [str(n) for n in range(20_000)]
+    assert frame.get_column("label").to_list() == [code[1:] for code in codes]
+
+
+def test_unmatched_drop_removes_rows_without_a_match(
+    objects: LocalObjectStore, species: str, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("trees.csv", data_file("trees.csv"))
+    config = {"lookup": {"key": species}, "on": {"species": "code"}, "unmatched": "drop"}
+    frame = run_enrich(objects, make_event, key, config)
+    assert frame.get_column("tree_id").to_list() == ["1", "2", "3"]
+    assert frame.columns[-2:] == ["name", "family"]
+
+
+def test_unmatched_fail_names_the_rows(
+    recorder: MemoryRecorder, species: str, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("trees.csv", data_file("trees.csv"))
+    config = {"lookup": {"key": species}, "on": {"species": "code"}, "unmatched": "fail"}
+    with pytest.raises(UnmatchedRows) as raised:
+        enrich.handler(make_event("AddSpecies", [key], config), None)
+    assert raised.value.count == 1
+    assert raised.value.examples == ["row 5: species 'XXX'"]
+    assert recorder.finished("AddSpecies")[4]["error"] == "UnmatchedRows"
+
+
+def test_parquet_lookup_with_integer_keys_joins_text_columns(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    buffer = io.BytesIO()
+    pl.DataFrame({"tree_id": [2, 1], "owner": ["Bydel Frogner", "Bydel Alna"]}).write_parquet(
+        buffer
+    )
+    lookup_key = put("owners.parquet", buffer.getvalue())
+    key = put("trees.csv", data_file("trees.csv"))
+    frame = run_enrich(objects, make_event, key, {"lookup": {"key": lookup_key}, "on": ["tree_id"]})
+    assert frame.get_column("owner").to_list() == ["Bydel Alna", "Bydel Frogner", None, None]
+
+
+def test_duplicate_lookup_keys_are_an_input_error(put: Put, make_event: MakeEvent) -> None:
+    lookup_key = put("dup.csv", b"code,name\nALB,A\nALB,B\n")
+    key = put("trees.csv", data_file("trees.csv"))
+    config = {"lookup": {"key": lookup_key}, "on": {"species": "code"}}
+    with pytest.raises(InputError, match=r"more than one row for the key \(ALB\)"):
+        enrich.handler(make_event("AddSpecies", [key], config), None)
+
+
+def test_a_dataset_without_distributions_is_an_input_error(put: Put, make_event: MakeEvent) -> None:
+    key = put("trees.csv", data_file("trees.csv"))
+    config = {"lookup": {"dataset": "nothing-here"}, "on": "species"}
+    with pytest.raises(InputError, match="has no published"):
+        enrich.handler(make_event("AddSpecies", [key], config), None)
+
+
+@pytest.mark.parametrize(
+    ("config", "option"),
+    [
+        ({"lookup": {"url": "http://x"}, "on": "code"}, "lookup"),
+        ({"lookup": {"key": SPECIES_KEY}, "on": "nope"}, "on"),
+        ({"lookup": {"key": SPECIES_KEY}, "on": {"species": "code"}, "columns": ["x"]}, "columns"),
+        ({"lookup": {"key": SPECIES_KEY}, "on": []}, "on"),
+        ({"lookup": {"key": SPECIES_KEY}, "on": "code", "unmatched": "ignore"}, "unmatched"),
+        ({"on": "code"}, "lookup"),
+    ],
+)
+def test_bad_options_name_the_option(
+    species: str, put: Put, make_event: MakeEvent, config: dict[str, Any], option: str
+) -> None:
+    key = put("trees.csv", data_file("trees.csv"))
+    with pytest.raises(ConfigError) as raised:
+        enrich.handler(make_event("AddSpecies", [key], config), None)
+    assert raised.value.key == option
+
+
+def test_a_column_already_in_the_input_is_refused(
+    species: str, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("trees.csv", b"species,name\nALB,mine\n")
+    config = {"lookup": {"key": species}, "on": {"species": "code"}}
+    with pytest.raises(ConfigError, match="'name' is already a column"):
+        enrich.handler(make_event("AddSpecies", [key], config), None)

@@ -1,0 +1,102 @@
+"""publish: copy to processed/ and register one distribution per run and key."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import polars as pl
+import pytest
+
+from pipelines.objects import LocalObjectStore
+from pipelines.steps import publish
+from pipelines.steps.contract import InputError
+from tests.pipelines.steps.conftest import EDITION, MakeEvent, Put
+from tests.pipelines.steps.mocks import MemoryRecorder
+
+pytestmark = pytest.mark.usefixtures("step_env")
+STEP_KEY = f"intermediate/green/trees/version=1/edition={EDITION}/ToParquet/trees.parquet"
+
+
+@pytest.fixture
+def parquet(objects: LocalObjectStore) -> bytes:
+    buffer = io.BytesIO()
+    pl.DataFrame(
+        {"id": [1, 2], "name": ["a", "b"], "height": [1.5, 2.0], "ok": [True, False]}
+    ).with_columns(pl.lit("2024-01-01").str.to_date().alias("day")).write_parquet(buffer)
+    objects.put(STEP_KEY, io.BytesIO(buffer.getvalue()))
+    return buffer.getvalue()
+
+
+def test_publish_copies_to_processed_and_registers_the_distribution(
+    objects: LocalObjectStore, recorder: MemoryRecorder, parquet: bytes, make_event: MakeEvent
+) -> None:
+    result = publish.handler(make_event("Publish", [STEP_KEY]), None)
+    target = f"processed/green/trees/version=1/edition={EDITION}/trees.parquet"
+    assert result["input"]["keys"] == [target]
+    assert objects.get(target) == parquet
+    [distribution] = recorder.distributions.values()
+    assert distribution == {
+        "id": publish.distribution_id("run-1", target),
+        "dataset": "trees",
+        "version": "1",
+        "edition": EDITION,
+        "type": "file",
+        "filenames": ["trees.parquet"],
+        "key": target,
+        "mediaType": "application/vnd.apache.parquet",
+        "format": "Parquet",
+        "byteSize": len(parquet),
+        "checksum": hashlib.sha256(parquet).hexdigest(),
+        "schema": {
+            "fields": [
+                {"name": "id", "type": "integer"},
+                {"name": "name", "type": "string"},
+                {"name": "height", "type": "number"},
+                {"name": "ok", "type": "boolean"},
+                {"name": "day", "type": "date"},
+            ]
+        },
+    }
+    assert recorder.outputs[0].rows == 2
+    assert recorder.finished("Publish")[5] == {"distributions": [distribution["id"]]}
+
+
+def test_publishing_twice_registers_once(
+    recorder: MemoryRecorder, parquet: bytes, make_event: MakeEvent
+) -> None:
+    event = make_event("Publish", [STEP_KEY])
+    first = publish.handler(event, None)
+    second = publish.handler(event, None)
+    assert first == second
+    assert len(recorder.distributions) == 1
+
+
+def test_a_raw_upload_publishes_as_is_with_csv_schema(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("list.csv", b"id,name\n1,a\n")
+    publish.handler(make_event("Publish", [key], {"mediaType": "text/csv; charset=utf-8"}), None)
+    [distribution] = recorder.distributions.values()
+    assert distribution["key"] == f"processed/green/trees/version=1/edition={EDITION}/list.csv"
+    assert distribution["mediaType"] == "text/csv; charset=utf-8"
+    assert distribution["format"] == "CSV"
+    assert distribution["schema"]["fields"] == [
+        {"name": "id", "type": "integer"},
+        {"name": "name", "type": "string"},
+    ]
+
+
+def test_a_file_that_is_not_a_table_has_no_schema(
+    recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("map.geojson", b'{"type": "FeatureCollection", "features": []}')
+    publish.handler(make_event("Publish", [key]), None)
+    [distribution] = recorder.distributions.values()
+    assert distribution["mediaType"] == "application/geo+json"
+    assert "schema" not in distribution
+
+
+def test_a_missing_input_is_an_input_error(make_event: MakeEvent) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        publish.handler(make_event("Publish", [STEP_KEY]), None)

@@ -1,0 +1,85 @@
+"""transform: cast, derive, filter, rename and select, declared in the config."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import polars as pl
+import pytest
+
+from pipelines.objects import LocalObjectStore
+from pipelines.steps import transform
+from pipelines.steps.contract import ConfigError, InputError
+from tests.pipelines.steps.conftest import MakeEvent, Put, data_file
+from tests.pipelines.steps.mocks import MemoryRecorder
+
+pytestmark = pytest.mark.usefixtures("step_env")
+
+
+def test_cast_derive_filter_rename_select_in_order(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("trees.csv", data_file("trees.csv"))
+    config = {
+        "cast": {"height_m": "number", "planted": "date"},
+        "derive": {
+            "height_cm": "round(height_m * 100)",
+            "decade": "year(planted) - year(planted) % 10",
+        },
+        "filter": "height_cm >= 800 and species <> 'XXX'",
+        "rename": {"tree_id": "id"},
+        "select": ["id", "height_cm", "decade"],
+    }
+    result = transform.handler(make_event("Shape", [key], config), None)
+    [output] = result["input"]["keys"]
+    frame = pl.read_csv(io.BytesIO(objects.get(output)))
+    assert frame.rows() == [(1, 1250.0, 2000), (2, 800.0, 1990), (3, 1525.0, 2010)]
+    assert recorder.outputs[0].rows == 3
+
+
+def test_parquet_stays_parquet_with_types(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    buffer = io.BytesIO()
+    pl.DataFrame({"n": [1, 2, 3], "s": ["a", "b", "c"]}).write_parquet(buffer)
+    key = put("t.parquet", buffer.getvalue())
+    result = transform.handler(make_event("Shape", [key], {"filter": "n > 1"}), None)
+    [output] = result["input"]["keys"]
+    assert pl.read_parquet(io.BytesIO(objects.get(output))).rows() == [(2, "b"), (3, "c")]
+
+
+@pytest.mark.parametrize(
+    ("config", "option"),
+    [
+        ({"filter": "height_m >"}, "filter"),
+        ({"filter": "nope = 1"}, "filter"),
+        ({"derive": {"x": "os.system('id')"}}, "derive.x"),
+        ({"derive": {"x": 5}}, "derive.x"),
+        ({"cast": {"height_m": "float64"}}, "cast.height_m"),
+        ({"cast": {"nope": "number"}}, "cast.nope"),
+        ({"rename": {"nope": "x"}}, "rename.nope"),
+        ({"select": ["tree_id", "nope"]}, "select"),
+        ({"rename": {"tree_id": "id"}, "select": ["tree_id"]}, "select"),
+        ({"sql": "select 1"}, "sql"),
+    ],
+)
+def test_bad_options_name_the_option(
+    put: Put, make_event: MakeEvent, config: dict[str, Any], option: str
+) -> None:
+    key = put("trees.csv", data_file("trees.csv"))
+    with pytest.raises(ConfigError) as raised:
+        transform.handler(make_event("Shape", [key], config), None)
+    assert raised.value.key == option
+
+
+def test_a_value_that_does_not_cast_is_an_input_error(put: Put, make_event: MakeEvent) -> None:
+    key = put("t.csv", b"n\n1\ntwo\n")
+    with pytest.raises(InputError, match=r"t\.csv cannot be read"):
+        transform.handler(make_event("Shape", [key], {"cast": {"n": "integer"}}), None)
+
+
+def test_comparing_text_with_a_number_is_an_input_error(put: Put, make_event: MakeEvent) -> None:
+    key = put("t.csv", b"n\n1\n")
+    with pytest.raises(InputError):
+        transform.handler(make_event("Shape", [key], {"filter": "n > 1"}), None)

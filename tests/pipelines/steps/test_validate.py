@@ -1,0 +1,268 @@
+"""validate: Table Schema constraints, rejects, summaries and the onInvalid policies."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import polars as pl
+import pytest
+
+from pipelines.objects import LocalObjectStore
+from pipelines.steps import validate
+from pipelines.steps.contract import ConfigError, InputError, ValidationFailed
+from tests.pipelines.steps.conftest import MakeEvent, Put
+from tests.pipelines.steps.mocks import MemoryRecorder
+
+pytestmark = pytest.mark.usefixtures("step_env")
+
+READINGS = b"""station,temperature,day,status,code
+Blindern,12.5,2024-01-01,ok,AB-1
+Tryvann,999,2024-01-02,ok,AB-2
+Bygdoy,,2024-01-03,broken,AB-3
+Lambertseter,-3,2024-13-40,ok,AB-4
+Blindern,7,2024-01-05,ok,xx
+Hovin,n/a,2024-01-06,ok,AB-6
+"""
+SCHEMA: dict[str, Any] = {
+    "fields": [
+        {"name": "station", "type": "string", "constraints": {"required": True}},
+        {
+            "name": "temperature",
+            "type": "number",
+            "constraints": {"required": True, "minimum": -60, "maximum": 85},
+        },
+        {"name": "day", "type": "date"},
+        {"name": "status", "constraints": {"enum": ["ok", "maintenance"]}},
+        {"name": "code", "constraints": {"pattern": "[A-Z]{2}-[0-9]+", "unique": True}},
+    ],
+    "missingValues": ["", "n/a"],
+}
+
+
+def rejects_of(objects: LocalObjectStore, key: str) -> list[dict[str, Any]]:
+    return pl.read_csv(io.BytesIO(objects.get(key)), infer_schema=False).to_dicts()
+
+
+def test_quarantine_writes_valid_rows_and_a_rejects_file(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("readings.csv", READINGS)
+    config = {"schema": SCHEMA, "onInvalid": "quarantine"}
+    result = validate.handler(make_event("Check", [key], config), None)
+    [valid_key] = result["input"]["keys"]
+    assert valid_key.endswith("/Check/readings.csv")
+    valid = pl.read_csv(io.BytesIO(objects.get(valid_key)), infer_schema=False)
+    assert valid.get_column("station").to_list() == ["Blindern"]
+    assert valid.columns == ["station", "temperature", "day", "status", "code"]
+    [_, rejects_output] = recorder.outputs
+    assert rejects_output.key.endswith("/Check/readings-rejects.csv")
+    assert rejects_of(objects, rejects_output.key) == [
+        {
+            "row": "3",
+            "column": "temperature",
+            "rule": "maximum",
+            "value": "999",
+            "message": "row 3, column temperature: 999 is above the maximum 85",
+        },
+        {
+            "row": "4",
+            "column": "temperature",
+            "rule": "required",
+            "value": None,
+            "message": "row 4, column temperature: a value is required",
+        },
+        {
+            "row": "4",
+            "column": "status",
+            "rule": "enum",
+            "value": "broken",
+            "message": "row 4, column status: 'broken' is not one of ok, maintenance",
+        },
+        {
+            "row": "5",
+            "column": "day",
+            "rule": "type",
+            "value": "2024-13-40",
+            "message": "row 5, column day: '2024-13-40' is not a valid date",
+        },
+        {
+            "row": "6",
+            "column": "code",
+            "rule": "pattern",
+            "value": "xx",
+            "message": "row 6, column code: 'xx' does not match the pattern [A-Z]{2}-[0-9]+",
+        },
+        {
+            "row": "7",
+            "column": "temperature",
+            "rule": "required",
+            "value": None,
+            "message": "row 7, column temperature: a value is required",
+        },
+    ]
+    summary = recorder.finished("Check")[5]
+    assert summary["rows"] == 6
+    assert summary["valid"] == 1
+    assert summary["rejected"] == 5
+    assert summary["byRule"] == {"maximum": 1, "required": 2, "enum": 1, "type": 1, "pattern": 1}
+
+
+def test_fail_raises_validation_failed_with_owner_messages(
+    recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("readings.csv", READINGS)
+    with pytest.raises(ValidationFailed) as raised:
+        validate.handler(make_event("Check", [key], {"schema": SCHEMA}), None)
+    assert raised.value.messages[0] == "row 3, column temperature: 999 is above the maximum 85"
+    assert str(raised.value).startswith("5 of 6 rows are invalid: row 3, column temperature")
+    finished = recorder.finished("Check")
+    assert finished[3] == "FAILED"
+    assert finished[4]["error"] == "ValidationFailed"
+    assert finished[5]["rejected"] == 5
+    assert recorder.outputs == []
+
+
+def test_drop_keeps_valid_rows_and_writes_no_rejects(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("readings.csv", READINGS)
+    validate.handler(make_event("Check", [key], {"schema": SCHEMA, "onInvalid": "drop"}), None)
+    assert [output.rows for output in recorder.outputs] == [1]
+    assert not any("rejects" in info.key for info in objects.list("intermediate/"))
+
+
+def test_all_valid_rows_pass_through_unchanged(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    data = b'id,when,amount\n1,03.04.2024,"1 204,5"\n2,04.04.2024,"7,25"\n'
+    schema = {
+        "fields": [
+            {"name": "id", "type": "integer", "constraints": {"unique": True, "minimum": 1}},
+            {"name": "when", "type": "date", "format": "%d.%m.%Y"},
+            {"name": "amount", "type": "number", "decimalChar": ",", "groupChar": " "},
+        ]
+    }
+    key = put("ok.csv", data)
+    result = validate.handler(make_event("Check", [key], {"schema": schema}), None)
+    assert objects.get(result["input"]["keys"][0]) == data
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ({"type": "integer", "constraints": {"minimum": 10}}, "3", "3 is below the minimum 10"),
+        ({"type": "integer"}, "3.5", "'3.5' is not a valid integer"),
+        ({"constraints": {"minLength": 3}}, "ab", "'ab' is shorter than 3 characters"),
+        ({"constraints": {"maxLength": 3}}, "abcd", "'abcd' is longer than 3 characters"),
+        (
+            {"type": "date", "constraints": {"maximum": "2024-12-31"}},
+            "2025-01-01",
+            "2025-01-01 is above the maximum 2024-12-31",
+        ),
+        ({"type": "boolean"}, "maybe", "'maybe' is not a valid boolean"),
+        ({"type": "integer", "constraints": {"enum": [1, 2]}}, "3", "'3' is not one of 1, 2"),
+        ({"type": "year"}, "MMXX", "'MMXX' is not a valid year"),
+    ],
+)
+def test_each_rule_has_a_readable_message(
+    put: Put, make_event: MakeEvent, field: dict[str, Any], value: str, message: str
+) -> None:
+    key = put("one.csv", f"id,x\n1,{value}\n".encode())
+    schema = {"fields": [{"name": "x", **field}]}
+    with pytest.raises(ValidationFailed) as raised:
+        validate.handler(make_event("Check", [key], {"schema": schema}), None)
+    assert raised.value.messages == [f"row 2, column x: {message}"]
+
+
+def test_integer_enum_accepts_listed_values(put: Put, make_event: MakeEvent) -> None:
+    key = put("one.csv", b"x\n1\n2\n")
+    schema = {"fields": [{"name": "x", "type": "integer", "constraints": {"enum": [1, 2]}}]}
+    result = validate.handler(make_event("Check", [key], {"schema": schema}), None)
+    assert len(result["input"]["keys"]) == 1
+
+
+def test_unique_and_primary_key_flag_every_duplicate(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("dup.csv", b"a,b,c\n1,x,u1\n1,y,u2\n1,x,u1\n2,x,u4\n")
+    schema = {
+        "fields": [{"name": "a"}, {"name": "b"}, {"name": "c", "constraints": {"unique": True}}],
+        "primaryKey": ["a", "b"],
+    }
+    validate.handler(
+        make_event("Check", [key], {"schema": schema, "onInvalid": "quarantine"}), None
+    )
+    rejects = rejects_of(objects, recorder.outputs[1].key)
+    assert [(r["row"], r["rule"]) for r in rejects] == [
+        ("2", "unique"),
+        ("2", "primaryKey"),
+        ("4", "unique"),
+        ("4", "primaryKey"),
+    ]
+    assert (
+        rejects[1]["message"]
+        == "row 2, columns a, b: the primary key '1, x' appears more than once"
+    )
+    assert recorder.outputs[0].rows == 2
+
+
+def test_parquet_input_is_validated_with_its_own_types(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    buffer = io.BytesIO()
+    pl.DataFrame({"id": [1, 2, 300], "name": ["a", None, "c"]}).write_parquet(buffer)
+    key = put("t.parquet", buffer.getvalue())
+    schema = {
+        "fields": [
+            {"name": "id", "type": "integer", "constraints": {"maximum": 100}},
+            {"name": "name", "constraints": {"required": True}},
+        ]
+    }
+    config = {"schema": schema, "onInvalid": "drop"}
+    result = validate.handler(make_event("Check", [key], config), None)
+    [output] = result["input"]["keys"]
+    assert output.endswith(".parquet")
+    assert pl.read_parquet(io.BytesIO(objects.get(output))).rows() == [(1, "a")]
+
+
+def test_a_schema_column_missing_from_the_file_is_an_input_error(
+    put: Put, make_event: MakeEvent
+) -> None:
+    key = put("t.csv", b"a\n1\n")
+    with pytest.raises(InputError, match="no column 'b'"):
+        validate.handler(make_event("Check", [key], {"schema": {"fields": [{"name": "b"}]}}), None)
+
+
+@pytest.mark.parametrize(
+    ("config", "option"),
+    [
+        ({}, "schema"),
+        ({"schema": {"fields": []}, "onInvalid": "ignore"}, "onInvalid"),
+        ({"schema": {"fields": [{"name": "a", "constraints": {"pattern": "("}}]}}, "pattern"),
+        ({"schema": {"fields": [{"name": "a", "constraints": {"colour": 1}}]}}, "colour"),
+        ({"schema": {"fields": [{"name": "a"}], "primaryKey": ["b"]}}, "primaryKey"),
+        ({"schema": {"fields": "a"}}, "schema"),
+    ],
+)
+def test_bad_schemas_raise_config_error(
+    put: Put, make_event: MakeEvent, config: dict[str, Any], option: str
+) -> None:
+    key = put("t.csv", b"a\n1\n")
+    with pytest.raises(ConfigError) as raised:
+        validate.handler(make_event("Check", [key], config), None)
+    assert option in raised.value.key
+
+
+def test_an_empty_file_is_an_input_error(put: Put, make_event: MakeEvent) -> None:
+    key = put("t.csv", b"")
+    with pytest.raises(InputError, match="is empty"):
+        validate.handler(make_event("Check", [key], {"schema": {"fields": []}}), None)
+
+
+def test_a_header_only_file_is_valid_and_empty(
+    recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("t.csv", b"a,b\n")
+    validate.handler(make_event("Check", [key], {"schema": {"fields": [{"name": "a"}]}}), None)
+    assert recorder.finished("Check")[5] == {"rows": 0, "valid": 0, "rejected": 0, "byRule": {}}

@@ -162,7 +162,7 @@ def _compile_filter(expression: str) -> Callable[[Any], bool]:
 def _compile_condition(term: str) -> Callable[[Any], bool]:
     match = _FILTER_COMPARISON.match(term)
     if match is None:
-        if not term.startswith("@"):
+        if not term.startswith("@") or any(char.isspace() for char in term):
             raise PathError(f"invalid filter term {term!r}")
         relative = compile_path("$" + term[1:])
         return lambda item: bool(_find(relative, item))

@@ -78,7 +78,7 @@ class MotoStepFunctions:
             )["executionArn"]
             # moto runs the execution in worker threads; joining them replaces polling.
             while TMP_THREADS:
-                _join(TMP_THREADS.pop(0))
+                join_worker(TMP_THREADS.pop(0))
             described = self.sfn.describe_execution(executionArn=execution_arn)
         finally:
             self.sfn.delete_state_machine(stateMachineArn=machine_arn)
@@ -103,7 +103,7 @@ class MotoStepFunctions:
         return json.dumps(result), False, ""
 
 
-def _join(thread: threading.Thread) -> None:
+def join_worker(thread: threading.Thread) -> None:
     """Join a moto worker thread, which moto lists just before it starts it."""
     while True:
         try:

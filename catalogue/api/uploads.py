@@ -19,6 +19,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
+from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.auth.principal import current_principal
 from catalogue.domain import signing
 from catalogue.domain.errors import Conflict, Forbidden, InvalidValue, NotFound
@@ -88,12 +89,16 @@ class DownloadFile(MethodView):
         return stream_download(services(), token)
 
 
-def authorize(dataset: Mapping[str, Any], scope: str) -> None:
-    """Check the caller may act on ``dataset`` with ``scope`` (``read`` or ``write``).
+def authorize(dataset_id: str, scope: str, *, access_rights: str | None = None) -> None:
+    """Check the caller may act on the dataset with ``scope`` (``read`` or ``write``).
 
-    The one seam for the permission checks: public datasets need no token to read, the rest
-    need the scope. Until tokens are checked every caller may.
+    The one seam for the permission checks of this module: reading a public dataset needs
+    no token; everything else goes to ``catalogue.auth.permissions.require`` (401, 403, or
+    404 for a dataset the caller may not see).
     """
+    if scope == READ and access_rights == "public":
+        return
+    require(dataset_id, scope)
 
 
 def create_upload(
@@ -104,9 +109,9 @@ def create_upload(
     Raises NotFound for an unknown dataset, version or edition; Conflict when the dataset's
     sourceType is not ``file``; InvalidValue for a bad filename or size.
     """
+    authorize(dataset_id, WRITE)
     filename = clean_filename(data["filename"])
     dataset = svc.repositories.datasets.get(dataset_id)
-    authorize(dataset, "write")
     source_type = dataset.get("sourceType", "file")
     if source_type != "file":
         raise Conflict(
@@ -309,8 +314,11 @@ def download_location(svc: Services, path: list[str]) -> str:
 
     Raises NotFound for an unknown distribution or one without a file.
     """
-    dataset = svc.repositories.datasets.get(path[0])
-    authorize(dataset, "read")
+    try:
+        access_rights = svc.repositories.datasets.get(path[0])["accessRights"]
+    except NotFound:
+        access_rights = None  # require() answers with the same 404 as for a hidden dataset
+    authorize(path[0], READ, access_rights=access_rights)
     distribution = svc.repositories.distributions.get(path)
     key = distribution.get("key")
     if not key:

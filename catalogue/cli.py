@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from catalogue import __version__
+from catalogue.auth import cli as token_cli
 from catalogue.settings import Settings, SettingsError
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -67,6 +68,8 @@ def parser() -> argparse.ArgumentParser:
     migrate_parser = commands.add_parser("migrate", help="apply pending migrations")
     migrate_parser.add_argument("--dry-run", action="store_true", help="list, apply nothing")
     migrate_parser.set_defaults(handler=migrate)
+
+    token_cli.add_parser(commands)
     return root
 
 

@@ -1,0 +1,609 @@
+"""Lambda invocations through Zappa's own handler, with settings Zappa generated, on moto.
+
+Each test loads ``zappa.handler.lambda_handler`` with the Python settings file that
+``zappa save-python-settings-file`` writes for ``dev_api`` or ``dev_steps`` (the file Zappa
+puts in the Lambda package), then sends it the events AWS would send: API Gateway REST (v1)
+and HTTP API (v2) requests, a Step Functions task's direct ``{"command": ...}`` invocation,
+an S3 notification batch and the scheduled publishing event.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus, urlencode
+
+import pytest
+
+from catalogue.deploy import load_template
+
+pytest.importorskip("zappa.handler", reason="zappa is in the dev extra (pip install -e .[dev])")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REGION = "eu-north-1"
+ACCOUNT = "123456789012"
+API_HOST = f"abc123defg.execute-api.{REGION}.amazonaws.com"
+SITE_ADMIN = "user:tester"
+DATASET = {
+    "title": "Luftkvalitet i Oslo",
+    "description": "Hourly air quality readings",
+    "accessRights": "public",
+    "owner": "team:miljo",
+    "keywords": ["air"],
+    "themes": ["ENVI"],
+}
+Invoke = Callable[[dict[str, Any]], Any]
+
+
+@pytest.fixture(scope="module")
+def generated_settings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The folder of each stage's generated ``zappa_settings.py``."""
+    zappa = shutil.which("zappa", path=str(Path(sys.executable).parent)) or shutil.which("zappa")
+    if zappa is None:
+        pytest.skip("the zappa command is not installed")
+    folders = {}
+    for stage in ("dev_api", "dev_steps"):
+        folder = tmp_path_factory.mktemp(stage)
+        subprocess.run(
+            [
+                zappa,
+                "save-python-settings-file",
+                stage,
+                "-q",
+                "-o",
+                str(folder / "zappa_settings.py"),
+            ],
+            cwd=REPO_ROOT,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "HOME": str(folder),
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+            },
+            check=True,
+            capture_output=True,
+        )
+        folders[stage] = folder
+    return folders
+
+
+def create_table_from_template(client: Any, table_name: str) -> None:
+    """Create the catalogue table exactly as the CloudFormation template declares it."""
+    template = load_template(REPO_ROOT / "deploy" / "brygge.yaml")
+    properties = template["Resources"]["CatalogueTable"]["Properties"]
+    client.create_table(
+        TableName=table_name,
+        BillingMode=properties["BillingMode"],
+        AttributeDefinitions=properties["AttributeDefinitions"],
+        KeySchema=properties["KeySchema"],
+        GlobalSecondaryIndexes=properties["GlobalSecondaryIndexes"],
+    )
+
+
+def clear_process_caches() -> None:
+    """Forget what handlers keep for the life of a Lambda container (settings, stores)."""
+    from pipelines import trigger
+    from pipelines.steps import runtime
+
+    runtime._environment_from_settings.cache_clear()
+    trigger._lambda_services.cache_clear()
+
+
+@pytest.fixture
+def lambda_environment(
+    moto: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[Path], dict[str, str]]]:
+    """Load a generated settings file into a fresh Zappa handler; yield the function env."""
+    from zappa.handler import LambdaHandler
+
+    from pipelines.aws import aws_client
+
+    def load(folder: Path) -> dict[str, str]:
+        monkeypatch.syspath_prepend(str(folder))
+        monkeypatch.delitem(sys.modules, "zappa_settings", raising=False)
+        settings = importlib.import_module("zappa_settings")
+        environment = settings.ENVIRONMENT_VARIABLES
+        # Lambda's /tmp becomes the test's folder; the token below is a site admin's.
+        monkeypatch.setitem(environment, "BRYGGE_HOME", str(tmp_path / "home"))
+        monkeypatch.setitem(environment, "BRYGGE_ADMINS", SITE_ADMIN)
+        # The handler writes these into os.environ; setting them here first lets
+        # monkeypatch restore the test process's environment afterwards.
+        for name, value in {
+            **environment,
+            "SERVERTYPE": "",
+            "FRAMEWORK": "",
+            "PROJECT": "",
+            "STAGE": "",
+        }.items():
+            monkeypatch.setenv(name, value)
+        # Zappa keeps one handler per process (a cold start): each test is a new one.
+        monkeypatch.setattr(LambdaHandler, "_LambdaHandler__instance", None)
+        monkeypatch.setattr(LambdaHandler, "settings", None)
+        return dict(environment)
+
+    monkeypatch.delitem(sys.modules, "catalogue.wsgi", raising=False)
+    clear_process_caches()
+    create_table_from_template(aws_client("dynamodb"), "brygge-dev")
+    for bucket in ("brygge-dev-data", "brygge-dev-open-data"):
+        aws_client("s3").create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+    yield load
+    # catalogue.wsgi built its app from this test's environment: no later test may reuse it.
+    sys.modules.pop("catalogue.wsgi", None)
+    clear_process_caches()
+
+
+def open_catalogue(environment: dict[str, str]) -> Any:
+    """Migrate the deployed table as ``brygge migrate`` does and return its store."""
+    from catalogue.settings import Settings
+    from catalogue.store import migrations
+    from catalogue.store.factory import open_store
+
+    settings = Settings.from_env(environment)
+    migrations.apply(settings)
+    return open_store(settings)
+
+
+def admin_token(environment: dict[str, str]) -> str:
+    """Migrate the table and mint a site admin's API token in it."""
+    from catalogue.repositories.tokens import TokenRepository
+    from catalogue.services import utc_now
+
+    token, _ = TokenRepository(open_catalogue(environment), utc_now).create(SITE_ADMIN)
+    return token
+
+
+@pytest.fixture
+def api(
+    lambda_environment: Callable[[Path], dict[str, str]], generated_settings: dict
+) -> tuple[Invoke, str]:
+    """The api function's handler and a site admin's API token."""
+    from zappa.handler import lambda_handler
+
+    token = admin_token(lambda_environment(generated_settings["dev_api"]))
+    return (lambda event: lambda_handler(event, None)), token
+
+
+@pytest.fixture
+def steps(lambda_environment: Callable[[Path], dict[str, str]], generated_settings: dict) -> Invoke:
+    """The steps function's handler."""
+    from zappa.handler import lambda_handler
+
+    open_catalogue(lambda_environment(generated_settings["dev_steps"]))
+    return lambda event: lambda_handler(event, None)
+
+
+def rest_event(
+    method: str,
+    path: str,
+    *,
+    query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    is_base64: bool = False,
+) -> dict[str, Any]:
+    """An API Gateway REST API (payload 1.0) proxy event for the ``dev_api`` stage."""
+    headers = {"Host": API_HOST, "Accept": "application/json", **(headers or {})}
+    if body is None:
+        encoded = None
+    elif is_base64:
+        encoded = base64.b64encode(body).decode()
+    else:
+        encoded = body.decode()
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": {"proxy": path.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/{proxy+}",
+            "httpMethod": method,
+            "path": f"/dev_api{path}",
+            "stage": "dev_api",
+            "accountId": ACCOUNT,
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "identity": {"sourceIp": "203.0.113.9", "userAgent": "pytest"},
+        },
+        "body": encoded,
+        "isBase64Encoded": is_base64,
+    }
+
+
+def http_event(
+    method: str,
+    path: str,
+    *,
+    query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    is_base64: bool = False,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event on the ``$default`` stage."""
+    headers = {"host": API_HOST, "accept": "application/json", **(headers or {})}
+    if body is None:
+        encoded = None
+    elif is_base64:
+        encoded = base64.b64encode(body).decode()
+    else:
+        encoded = body.decode()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": urlencode(query or {}),
+        "headers": headers,
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": "abc123defg",
+            "domainName": API_HOST,
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.9",
+                "userAgent": "pytest",
+            },
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "02/Jan/2026:03:04:05 +0000",
+            "timeEpoch": 1767323045000,
+        },
+        "isBase64Encoded": is_base64,
+    }
+    if query:
+        event["queryStringParameters"] = query
+    if encoded is not None:
+        event["body"] = encoded
+    return event
+
+
+def json_body(response: dict[str, Any]) -> Any:
+    body = response["body"]
+    if response.get("isBase64Encoded"):
+        body = base64.b64decode(body)
+    return json.loads(body)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("event_for", [rest_event, http_event], ids=["rest-v1", "http-v2"])
+def test_health_answers_json_naming_the_aws_backend(api: tuple[Invoke, str], event_for) -> None:  # type: ignore[no-untyped-def]
+    invoke, _ = api
+    response = invoke(event_for("GET", "/health"))
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"] == "application/json"
+    # JSON stays text even with binary support on: API Gateway must not re-encode it.
+    assert response.get("isBase64Encoded", False) is False
+    assert json_body(response) == {"status": "ok", "backend": "aws"}
+
+
+@pytest.mark.parametrize("event_for", [rest_event, http_event], ids=["rest-v1", "http-v2"])
+def test_unknown_dataset_is_a_json_404(api: tuple[Invoke, str], event_for) -> None:  # type: ignore[no-untyped-def]
+    invoke, _ = api
+    response = invoke(event_for("GET", "/datasets/no-such-dataset"))
+    assert response["statusCode"] == 404
+    body = json_body(response)
+    assert body["code"] == 404
+    assert body["status"] == "Not Found"
+    assert body["message"]
+
+
+def test_wrong_method_is_a_json_405(api: tuple[Invoke, str]) -> None:
+    invoke, _ = api
+    response = invoke(rest_event("DELETE", "/health"))
+    assert response["statusCode"] == 405
+    assert json_body(response)["code"] == 405
+
+
+def test_create_without_a_token_is_401(api: tuple[Invoke, str]) -> None:
+    invoke, _ = api
+    body = json.dumps(DATASET).encode()
+    response = invoke(
+        http_event("POST", "/datasets", headers={"content-type": "application/json"}, body=body)
+    )
+    assert response["statusCode"] == 401
+    assert json_body(response)["code"] == 401
+
+
+def test_base64_body_creates_a_dataset_read_back_over_the_other_payload(
+    api: tuple[Invoke, str],
+) -> None:
+    invoke, token = api
+    body = json.dumps({**DATASET, "id": "luft"}).encode()
+    created = invoke(
+        rest_event(
+            "POST",
+            "/datasets",
+            headers={"Content-Type": "application/json", **bearer(token)},
+            body=body,
+            is_base64=True,
+        )
+    )
+    assert created["statusCode"] == 201, created["body"]
+    assert json_body(created)["id"] == "luft"
+    # Reached through the execute-api host, links carry the API Gateway stage.
+    assert created["headers"]["Location"].endswith("/dev_api/datasets/luft")
+
+    fetched = invoke(
+        http_event("GET", "/datasets/luft", headers={"authorization": f"Bearer {token}"})
+    )
+    assert fetched["statusCode"] == 200
+    assert json_body(fetched)["title"] == DATASET["title"]
+    assert fetched["headers"]["ETag"] == created["headers"]["ETag"]
+
+
+def test_invalid_body_names_the_field(api: tuple[Invoke, str]) -> None:
+    invoke, token = api
+    body = json.dumps({**DATASET, "accessRights": "everyone"}).encode()
+    response = invoke(
+        http_event(
+            "POST",
+            "/datasets",
+            headers={
+                "content-type": "application/json",
+                **{k.lower(): v for k, v in bearer(token).items()},
+            },
+            body=body,
+            is_base64=True,
+        )
+    )
+    assert response["statusCode"] == 422
+    assert "accessRights" in json_body(response)["errors"]["json"]
+
+
+@pytest.mark.parametrize("event_for", [rest_event, http_event], ids=["rest-v1", "http-v2"])
+def test_query_string_filters_and_pages(api: tuple[Invoke, str], event_for) -> None:  # type: ignore[no-untyped-def]
+    invoke, token = api
+    for dataset_id, keyword in (("a-air", "air"), ("b-air", "air"), ("c-water", "water")):
+        body = json.dumps({**DATASET, "id": dataset_id, "keywords": [keyword]}).encode()
+        response = invoke(
+            rest_event(
+                "POST",
+                "/datasets",
+                headers={"Content-Type": "application/json", **bearer(token)},
+                body=body,
+            )
+        )
+        assert response["statusCode"] == 201, response["body"]
+
+    first = json_body(invoke(event_for("GET", "/datasets", query={"keyword": "air", "limit": "1"})))
+    assert [item["id"] for item in first["items"]] == ["a-air"]
+    assert first["next"]
+    second = json_body(
+        invoke(
+            event_for(
+                "GET", "/datasets", query={"keyword": "air", "limit": "1", "cursor": first["next"]}
+            )
+        )
+    )
+    assert [item["id"] for item in second["items"]] == ["b-air"]
+
+
+class ListRecorder:
+    """A StepRecorder keeping what it is told, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+
+    def step_started(self, run: str, step: str, attempt: int) -> None:
+        self.calls.append(("started", run, step))
+
+    def output_written(self, run: str, step: str, output: Any) -> None:
+        self.calls.append(("output", run, step, output.key))
+
+    def step_finished(self, run: str, step: str, status: str, **details: Any) -> None:
+        self.calls.append(("finished", run, step, status))
+
+    def register_distribution(self, *args: Any, **kwargs: Any) -> None:
+        self.calls.append(("distribution",))
+
+    def latest_distribution_keys(self, dataset: str) -> list[str]:
+        return []
+
+
+RAW_KEY = "raw/green/luft/version=1/edition=20260102T030405/målinger.csv"
+
+
+def step_event(**changes: Any) -> dict[str, Any]:
+    """The payload the compiled state machine sends the steps function for a Task state."""
+    return {
+        "command": "pipelines.steps.csv_to_parquet.handler",
+        "run": "run-1",
+        "dataset": "luft",
+        "version": "1",
+        "edition": "20260102T030405",
+        "step": "ToParquet",
+        "config": {"delimiter": ";"},
+        "input": {"keys": [RAW_KEY]},
+        **changes,
+    }
+
+
+def test_direct_command_runs_the_step_on_s3(steps: Invoke) -> None:
+    from pipelines.aws import aws_client
+    from pipelines.objects import S3ObjectStore
+    from pipelines.steps.runtime import use_environment
+
+    s3 = aws_client("s3")
+    s3.put_object(
+        Bucket="brygge-dev-data",
+        Key=RAW_KEY,
+        Body=b"time;pm10\n2026-01-02T03:00;12.5\n2026-01-02T04:00;9.0\n",
+    )
+    recorder = ListRecorder()
+    with use_environment(S3ObjectStore("brygge-dev-data"), recorder):
+        result = steps(step_event())
+
+    [output_key] = result["input"]["keys"]
+    assert (
+        output_key
+        == "intermediate/green/luft/version=1/edition=20260102T030405/ToParquet/målinger.parquet"
+    )
+    assert result["run"] == "run-1"
+    written = s3.get_object(Bucket="brygge-dev-data", Key=output_key)["Body"].read()
+    assert written[:4] == b"PAR1"
+    assert recorder.calls[0] == ("started", "run-1", "ToParquet")
+    assert recorder.calls[-1] == ("finished", "run-1", "ToParquet", "SUCCEEDED")
+
+
+def test_direct_command_failure_reaches_step_functions_by_class_name(steps: Invoke) -> None:
+    from pipelines.objects import S3ObjectStore
+    from pipelines.steps.contract import InputError
+    from pipelines.steps.runtime import use_environment
+
+    recorder = ListRecorder()
+    # Zappa re-raises, so the Lambda task fails with the error name a Catch can route on.
+    with use_environment(S3ObjectStore("brygge-dev-data"), recorder), pytest.raises(InputError):
+        steps(step_event(input={"keys": []}))
+
+
+def s3_record(bucket: str, key: str, size: int) -> dict[str, Any]:
+    """One record of an S3 event notification; keys arrive URL-encoded."""
+    return {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": REGION,
+        "eventTime": "2026-01-02T03:04:05.000Z",
+        "eventName": "ObjectCreated:Put",
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            # CloudFormation names the configuration itself: no "<function>:" routing hint.
+            "configurationId": "NjMyZTg0ZmEtYjk3OC00Y2E4LWJiYjQtNTAxZjQxYjQ1YjY3",
+            "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+            "object": {
+                "key": quote_plus(key, safe="/="),
+                "size": size,
+                "sequencer": "0A1B2C3D4E5F678901",
+            },
+        },
+    }
+
+
+def test_s3_batch_is_routed_by_bucket_to_the_trigger(
+    steps: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trigger = pytest.importorskip("pipelines.trigger", reason="pipelines/trigger.py is missing")
+    calls = []
+    real_handler = trigger.handler
+
+    def spy(event: dict[str, Any], context: Any) -> Any:
+        calls.append(event)
+        return real_handler(event, context)
+
+    monkeypatch.setattr(trigger, "handler", spy)
+    keys = [RAW_KEY, "raw/green/luft/version=1/edition=20260102T030405/second file.csv"]
+    event = {"Records": [s3_record("brygge-dev-data", key, 8) for key in keys]}
+    result = steps(event)
+    assert calls == [event]  # one call with the whole batch
+    # Keys come back decoded; no run waits for these objects, so nothing starts.
+    assert [(item["key"], item["outcome"]) for item in result["results"]] == [
+        (key, "ignored") for key in keys
+    ]
+
+
+def test_upload_goes_from_the_api_through_s3_to_a_published_distribution(
+    lambda_environment: Callable[[Path], dict[str, str]], generated_settings: dict
+) -> None:
+    from zappa.handler import lambda_handler
+
+    from pipelines.aws import aws_client
+
+    token = admin_token(lambda_environment(generated_settings["dev_api"]))
+    headers = {"Content-Type": "application/json", **bearer(token)}
+    body = json.dumps({**DATASET, "id": "luft"}).encode()
+    assert (
+        lambda_handler(rest_event("POST", "/datasets", headers=headers, body=body), None)[
+            "statusCode"
+        ]
+        == 201
+    )
+    request = json.dumps({"filename": "målinger 2026.csv", "contentType": "text/csv"}).encode()
+    response = lambda_handler(
+        rest_event("POST", "/datasets/luft/versions/1/uploads", headers=headers, body=request),
+        None,
+    )
+    assert response["statusCode"] == 201, response["body"]
+    upload = json_body(response)
+    key, run = upload["key"], upload["run"]["id"]
+    assert key.startswith("raw/green/luft/version=1/edition=")
+    assert upload["upload"]["fields"]["key"] == key
+    # The client's presigned POST, as S3 stores it.
+    csv = b"time;pm10\n2026-01-02T03:00;12.5\n"
+    aws_client("s3").put_object(Bucket="brygge-dev-data", Key=key, Body=csv)
+
+    lambda_environment(generated_settings["dev_steps"])  # a cold start of the steps function
+    notification = {"Records": [s3_record("brygge-dev-data", key, len(csv))]}
+    first = lambda_handler(notification, None)
+    again = lambda_handler(notification, None)  # S3 delivers at least once
+    assert [(item["outcome"], item["run"]) for item in first["results"]] == [("published", run)]
+    assert [item["outcome"] for item in again["results"]] == ["duplicate"]
+    published = key.replace("raw/", "processed/", 1)
+    stored = aws_client("s3").get_object(Bucket="brygge-dev-data", Key=published)
+    assert stored["Body"].read() == csv
+
+
+def test_s3_event_of_another_bucket_is_not_routed(
+    steps: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trigger = pytest.importorskip(
+        "pipelines.trigger", reason="pipelines/trigger.py is not written yet"
+    )
+    calls = []
+    monkeypatch.setattr(trigger, "handler", lambda event, context: calls.append(event))
+    assert steps({"Records": [s3_record("someone-elses-bucket", RAW_KEY, 8)]}) is None
+    assert calls == []
+
+
+def test_scheduled_event_runs_the_publishing_job(
+    steps: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zappa.core import Zappa
+
+    publishing = importlib.import_module("catalogue.dcat.publishing")
+    if not hasattr(publishing, "handler"):
+        pytest.skip("catalogue.dcat.publishing has no handler(event, context) yet")
+    calls = []
+    monkeypatch.setattr(publishing, "handler", lambda event, context: calls.append(event) or "done")
+    settings = json.loads((REPO_ROOT / "zappa_settings.json").read_text())
+    [schedule] = [event for event in settings["dev_steps"]["events"] if "expression" in event]
+    # The rule name Zappa gives the schedule: the handler finds the function from it.
+    rule = Zappa.get_scheduled_event_name(
+        object.__new__(Zappa), schedule, schedule["function"], "brygge-dev-steps"
+    )
+    event = {
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}"],
+        "detail": {},
+    }
+    assert steps(event) == "done"
+    assert calls == [event]
+
+
+def test_settings_file_is_what_zappa_packages(generated_settings: dict) -> None:
+    settings = (generated_settings["dev_steps"] / "zappa_settings.py").read_text()
+    assert (
+        "AWS_EVENT_MAPPING={'arn:aws:s3:::brygge-dev-data': ['pipelines.trigger.handler']}"
+        in settings
+    )
+    assert "DEBUG=False" in settings
+    api_settings = (generated_settings["dev_api"] / "zappa_settings.py").read_text()
+    assert "APP_MODULE='catalogue.wsgi'" in api_settings
+    assert "APP_FUNCTION='app'" in api_settings

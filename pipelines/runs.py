@@ -176,7 +176,10 @@ class StoreListener:
         failed = {"state": name, "input": self.entered.get(name)}
 
         def note(run: dict[str, Any]) -> dict[str, Any]:
-            run["failedState"] = failed
+            # A Catch may route a failed step to a Fail state: the step is where a redrive
+            # starts, not the Fail state.
+            if name in self.steps or not run.get("failedState"):
+                run["failedState"] = failed
             return run
 
         self._update_run(note)

@@ -1,0 +1,166 @@
+"""Pipeline templates (versioned) and dataset pipelines over the API."""
+
+from __future__ import annotations
+
+import pytest
+
+DATASET = {"id": "air", "title": "Air", "accessRights": "public", "owner": "team:miljo"}
+
+
+def definition(*steps: str) -> dict:
+    """A chain of step Tasks named after their steps in CamelCase."""
+    names = ["".join(part.title() for part in step.split("_")) for step in steps]
+    states = {}
+    for index, (name, step) in enumerate(zip(names, steps, strict=True)):
+        state = {"Type": "Task", "Resource": f"brygge:step:{step}"}
+        if index + 1 < len(names):
+            state["Next"] = names[index + 1]
+        else:
+            state["End"] = True
+        states[name] = state
+    return {"StartAt": names[0], "States": states}
+
+
+TEMPLATE = {
+    "id": "csv-to-parquet",
+    "title": "CSV to Parquet",
+    "description": "convert and publish",
+    "definition": definition("csv_to_parquet", "publish"),
+}
+
+
+@pytest.fixture
+def template(client):  # type: ignore[no-untyped-def]
+    response = client.post("/pipelines", json=TEMPLATE)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+@pytest.fixture
+def dataset(client):  # type: ignore[no-untyped-def]
+    assert client.post("/datasets", json=DATASET).status_code == 201
+    return "air"
+
+
+def test_template_is_created_read_and_listed(client, template) -> None:  # type: ignore[no-untyped-def]
+    assert template["version"] == 1
+    assert template["definition"] == TEMPLATE["definition"]
+    read = client.get("/pipelines/csv-to-parquet")
+    assert read.status_code == 200
+    assert read.headers["ETag"] == '"r1"'
+    assert read.json["title"] == "CSV to Parquet"
+    listed = client.get("/pipelines").json
+    assert [item["id"] for item in listed["items"]] == ["csv-to-parquet"]
+    assert listed["next"] is None
+    assert client.post("/pipelines", json=TEMPLATE).status_code == 409
+
+
+def test_list_reads_every_page(client) -> None:  # type: ignore[no-untyped-def]
+    for number in range(5):
+        body = {**TEMPLATE, "id": f"t{number}"}
+        assert client.post("/pipelines", json=body).status_code == 201
+    seen, cursor = [], None
+    while True:
+        query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/pipelines", query_string=query).json
+        seen.extend(item["id"] for item in page["items"])
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == [f"t{number}" for number in range(5)]
+
+
+def test_invalid_definition_is_422_with_the_validators_messages(client) -> None:  # type: ignore[no-untyped-def]
+    broken = {
+        "StartAt": "Convert",
+        "States": {
+            "Convert": {"Type": "Task", "Resource": "brygge:step:csv_to_parquet", "Next": "Nowhere"}
+        },
+    }
+    response = client.post("/pipelines", json={**TEMPLATE, "definition": broken})
+    assert response.status_code == 422
+    messages = response.json["errors"]["json"]["definition"]
+    assert any("Convert" in message and "Nowhere" in message for message in messages)
+
+
+@pytest.mark.parametrize(
+    ("state", "fragment"),
+    [
+        ({"Type": "Task", "Resource": "arn:aws:lambda:x", "End": True}, "brygge:step:"),
+        ({"Type": "Task", "Resource": "brygge:step:Bad-Name", "End": True}, "step name"),
+        (
+            {
+                "Type": "Task",
+                "Resource": "brygge:step:publish",
+                "ResultSelector": {"a.$": "$.b"},
+                "End": True,
+            },
+            "ResultSelector",
+        ),
+    ],
+)
+def test_task_states_must_name_steps(client, state, fragment) -> None:  # type: ignore[no-untyped-def]
+    body = {**TEMPLATE, "definition": {"StartAt": "Only", "States": {"Only": state}}}
+    response = client.post("/pipelines", json=body)
+    assert response.status_code == 422
+    messages = response.json["errors"]["json"]["definition"]
+    assert any(fragment in message and "'Only'" in message for message in messages)
+
+
+def test_put_makes_a_new_version_and_datasets_keep_the_pinned_one(  # type: ignore[no-untyped-def]
+    client, template, dataset
+) -> None:
+    pinned = client.put(
+        "/datasets/air/pipeline",
+        json={"template": "csv-to-parquet", "taskConfig": {"CsvToParquet": {"delimiter": ";"}}},
+    )
+    assert pinned.status_code == 200, pinned.json
+    assert pinned.json["version"] == 1
+    changed = {key: value for key, value in TEMPLATE.items() if key != "id"}
+    changed["definition"] = definition("csv_to_parquet")
+    stale = client.put("/pipelines/csv-to-parquet", json=changed, headers={"If-Match": '"r9"'})
+    assert stale.status_code == 412
+    updated = client.put("/pipelines/csv-to-parquet", json=changed, headers={"If-Match": '"r1"'})
+    assert updated.status_code == 200
+    assert updated.json["version"] == 2
+    assert client.get("/pipelines/csv-to-parquet").json["definition"] == changed["definition"]
+    assert client.get("/datasets/air/pipeline").json["version"] == 1
+    repinned = client.put("/datasets/air/pipeline", json={"template": "csv-to-parquet"})
+    assert repinned.json["version"] == 2
+    assert repinned.json["taskConfig"] == {}
+
+
+def test_dataset_pipeline_rejects_unknown_task_names_and_templates(  # type: ignore[no-untyped-def]
+    client, template, dataset
+) -> None:
+    bad_key = client.put(
+        "/datasets/air/pipeline",
+        json={"template": "csv-to-parquet", "taskConfig": {"ToParquet": {}}},
+    )
+    assert bad_key.status_code == 422
+    assert "ToParquet" in bad_key.json["errors"]["json"]["taskConfig"][0]
+    unknown = client.put("/datasets/air/pipeline", json={"template": "nothing"})
+    assert unknown.status_code == 422
+    assert "template" in unknown.json["errors"]["json"]
+    no_dataset = client.put("/datasets/none/pipeline", json={"template": "csv-to-parquet"})
+    assert no_dataset.status_code == 404
+    assert client.get("/datasets/air/pipeline").status_code == 404
+
+
+def test_dataset_pipeline_changes_are_audited_and_block_template_delete(  # type: ignore[no-untyped-def]
+    client, template, dataset
+) -> None:
+    set_it = client.put("/datasets/air/pipeline", json={"template": "csv-to-parquet"})
+    assert set_it.status_code == 200
+    in_use = client.delete("/pipelines/csv-to-parquet")
+    assert in_use.status_code == 409
+    assert "air" in in_use.json["message"]
+    assert client.delete("/datasets/air/pipeline").status_code == 204
+    assert client.get("/datasets/air/pipeline").status_code == 404
+    assert client.delete("/pipelines/csv-to-parquet").status_code == 204
+    assert client.get("/pipelines/csv-to-parquet").status_code == 404
+    services = client.application.extensions["brygge"]
+    entries = services.repositories.history.list("air", limit=50, cursor=None).items
+    pipeline_entries = [e for e in entries if e["resource"] == "/datasets/air/pipeline"]
+    assert [e["action"] for e in pipeline_entries] == ["delete", "create"]
+    assert pipeline_entries[1]["changes"]["template"]["after"] == "csv-to-parquet"

@@ -11,7 +11,7 @@ from typing import Any, Literal, Protocol
 
 from pipelines.asl import paths
 from pipelines.asl.definition import ALL_ERRORS, Catcher, Machine, Retrier, State, parse
-from pipelines.asl.errors import Runtime, StatesError
+from pipelines.asl.errors import Runtime, StatesError, Timeout
 from pipelines.asl.states import STATE_FUNCTIONS, Execution, Handler, Outcome, Scope
 
 # Only these state types take Retry and Catch; a Fail inside them is what they retry.
@@ -130,18 +130,40 @@ def run_machine(
         if listener is not None:
             listener.state_entered(name, data)
         try:
+            if is_top:
+                _check_execution_time(machine, execution)
             outcome = _run_state(state, data, execution, listener)
-        except StatesError as error:
+        except Exception as exc:
+            error = exc if isinstance(exc, StatesError) else _unexpected(exc)
             if listener is not None:
                 listener.state_failed(name, error.error, error.cause)
             if is_top:
                 raise _Failed(error, name) from None
-            raise
+            if error is exc:
+                raise
+            raise error from exc
         if listener is not None and not outcome.is_caught:
             listener.state_exited(name, outcome.output)
         if outcome.next is None:
             return outcome.output
         name, data = outcome.next, outcome.output
+
+
+def _check_execution_time(machine: Machine, execution: Execution) -> None:
+    """Raise Timeout when the run has outlived the machine's own ``TimeoutSeconds``."""
+    if machine.timeout_seconds is None:
+        return
+    elapsed_s = (execution.now() - execution.start_time).total_seconds()
+    if elapsed_s > machine.timeout_seconds:
+        raise Timeout(
+            f"The execution ran {elapsed_s:.0f} s, longer than its TimeoutSeconds "
+            f"({machine.timeout_seconds} s)"
+        )
+
+
+def _unexpected(exc: Exception) -> StatesError:
+    """Turn an error the engine did not foresee into States.Runtime, so a run never crashes."""
+    return Runtime(f"{type(exc).__name__}: {exc}")
 
 
 def matches_error(error_equals: tuple[str, ...], error: str) -> bool:

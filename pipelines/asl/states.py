@@ -160,7 +160,10 @@ def call_handler(
     ``timeout_s`` (by the wall clock, or by the injected clock ``now``).
     """
     started = now()
-    text = json.dumps(payload)
+    try:
+        text = json.dumps(payload)
+    except (TypeError, ValueError) as exc:
+        raise Runtime(f"The task input is not JSON: {exc}") from None
     if timeout_s is None:
         result = _invoke(handler, text)
     else:

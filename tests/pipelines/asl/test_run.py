@@ -12,6 +12,7 @@ import pytest
 from pipelines.asl import RunResult, StatesError, run
 from pipelines.asl.definition import Retrier
 from pipelines.asl.run import matches_error, retry_delay_s
+from pipelines.asl.states import STATE_FUNCTIONS, call_handler
 
 START = datetime(2026, 3, 1, 8, 0, 0, tzinfo=UTC)
 
@@ -432,3 +433,60 @@ def test_parallel_failure_reports_the_first_failing_branch_by_position() -> None
         },
     )
     assert run(definition, {}, {}).error == "Second"
+
+
+def test_handler_past_its_deadline_on_the_wall_clock_is_abandoned_as_a_timeout() -> None:
+    release = threading.Event()
+
+    def hung(event: Any) -> Any:
+        release.wait()
+        return "too late"
+
+    try:
+        with pytest.raises(StatesError) as raised:
+            call_handler(hung, {}, 0.01, lambda: START)
+    finally:
+        release.set()
+    assert raised.value.error == "States.Timeout"
+
+
+def test_handler_within_its_deadline_returns_its_result_or_error() -> None:
+    assert call_handler(lambda event: {"ok": event}, 1, 5, lambda: START) == {"ok": 1}
+    with pytest.raises(StatesError) as raised:
+        call_handler(lambda event: 1 / 0, 1, 5, lambda: START)
+    assert raised.value.error == "ZeroDivisionError"
+
+
+def test_execution_outliving_its_timeout_seconds_fails_with_states_timeout() -> None:
+    clock = Clock()
+
+    def slow(event: Any) -> Any:
+        clock.now += timedelta(seconds=61)
+        return event
+
+    definition = {
+        "TimeoutSeconds": 60,
+        **machine("A", A=task("slow", Next="B"), B={"Type": "Pass", "End": True}),
+    }
+    result = run(definition, {}, {"brygge:step:slow": slow}, now=clock)
+    assert (result.status, result.error, result.failed_state) == ("FAILED", "States.Timeout", "B")
+
+
+def test_input_that_is_not_json_fails_the_task_as_a_runtime_error() -> None:
+    result = run(
+        machine("T", T=task("t")), {"when": datetime(2026, 1, 1)}, {"brygge:step:t": lambda e: e}
+    )
+    assert (result.status, result.error) == ("FAILED", "States.Runtime")
+
+
+def test_unforeseen_engine_error_fails_the_run_instead_of_raising(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(state: Any, raw: Any, scope: Any) -> Any:
+        raise ZeroDivisionError("engine bug")
+
+    monkeypatch.setitem(STATE_FUNCTIONS, "Pass", broken)
+    listener = Recorder()
+    result = run(machine("P", P={"Type": "Pass", "End": True}), {}, {}, listener=listener)
+    assert (result.error, result.cause) == ("States.Runtime", "ZeroDivisionError: engine bug")
+    assert listener.calls[-1] == ("failed", "P", "States.Runtime", "ZeroDivisionError: engine bug")

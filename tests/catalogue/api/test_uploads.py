@@ -329,3 +329,31 @@ def test_download_of_unknown_distribution_is_404(client) -> None:  # type: ignor
     edition = client.post("/datasets/air/versions/1/editions", json={}).json["edition"]
     response = client.get(f"/datasets/air/versions/1/editions/{edition}/distributions/x/download")
     assert response.status_code == 404
+
+
+def anonymous(app):  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    client.environ_base.pop("HTTP_AUTHORIZATION", None)
+    return client
+
+
+def test_anonymous_caller_cannot_ask_for_an_upload_url(app, client) -> None:  # type: ignore[no-untyped-def]
+    create_dataset(client)
+    response = anonymous(app).post("/datasets/air/versions/1/uploads", json={"filename": "r.csv"})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(("access_rights", "status"), [("public", 302), ("non-public", 404)])
+def test_anonymous_download_only_of_public_datasets(  # type: ignore[no-untyped-def]
+    app, client, access_rights: str, status: int
+) -> None:
+    create_dataset(client, accessRights=access_rights)
+    edition = client.post("/datasets/air/versions/1/editions", json={}).json["edition"]
+    path = f"/datasets/air/versions/1/editions/{edition}/distributions"
+    zone = {"public": "green", "non-public": "red"}[access_rights]
+    key = f"raw/{zone}/air/version=1/edition={edition}/r.csv".replace("raw/", "processed/")
+    created = app.extensions["brygge"].repositories.distributions.create(
+        ["air", "1", edition], {"id": "d1", "filenames": ["r.csv"], "key": key}, principal="t"
+    )
+    response = anonymous(app).get(f"{path}/{created['id']}/download")
+    assert response.status_code == status

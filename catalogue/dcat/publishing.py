@@ -25,17 +25,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from catalogue.dcat.publishability import missing_for_publication
 from catalogue.domain.errors import InvalidValue
 from catalogue.domain.object_keys import parse_object_key
+
+if TYPE_CHECKING:
+    from catalogue.settings import Settings
 
 CATALOG_JSONLD = "catalog.jsonld"
 CATALOG_TURTLE = "catalog.ttl"
 MANIFEST = "manifest.json"
 REPORT = "publish-report.json"
 CHUNK_BYTES = 1024 * 1024
+# Dataset IRIs need an absolute base; a laptop's API answers here unless told otherwise.
+LOCAL_BASE_URL = "http://localhost:8080"
 
 
 class SourceObjects(Protocol):
@@ -171,6 +176,102 @@ def publish(
         _write_json(target, MANIFEST, manifest)
     _write_json(target, REPORT, report.as_dict())
     return report
+
+
+def run_publishing(
+    settings: Settings,
+    *,
+    repositories: Any = None,
+    objects: SourceObjects | None = None,
+    target: OpenDataTarget | None = None,
+    catalog_info: Mapping[str, Any] | None = None,
+) -> PublishReport:
+    """Publish the public datasets of ``settings``' catalogue to its open-data location.
+
+    What ``brygge publish`` and the scheduled ``handler`` run. The store, object store and
+    target follow ``settings`` unless given (``BRYGGE_OPEN_DATA_BUCKET``, else
+    ``BRYGGE_OPEN_DATA_DIR``, else ``<home>/open-data``).
+    """
+    from catalogue.dcat.selection import publish_items
+
+    store = None
+    if repositories is None:
+        from datetime import UTC, datetime
+
+        from catalogue.repositories import Repositories
+        from catalogue.store.factory import open_store
+
+        store = open_store(settings)
+        repositories = Repositories(store, lambda: datetime.now(UTC))
+    if objects is None:
+        from pipelines.objects import LocalObjectStore, S3ObjectStore
+
+        objects = (
+            S3ObjectStore(settings.data_bucket)
+            if settings.backend == "aws"
+            else LocalObjectStore(settings.objects_dir)
+        )
+    target = target or open_data_target(settings)
+    base_url = settings.base_url or LOCAL_BASE_URL
+    try:
+        return publish(
+            publish_items(repositories),
+            objects,
+            target,
+            catalog_info=catalog_info or default_catalog_info(base_url),
+            base_url=base_url,
+            open_data_url=open_data_url(settings),
+        )
+    finally:
+        if store is not None:
+            store.close()
+
+
+def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    """The scheduled Zappa event of the ``steps`` stage: publish, log and return the report."""
+    from catalogue.settings import Settings
+
+    report = run_publishing(Settings.from_env()).as_dict()
+    print(
+        json.dumps(
+            {
+                "published": len(report["published"]),
+                "withdrawn": len(report["withdrawn"]),
+                "unchanged": len(report["unchanged"]),
+                "skipped": [entry["dataset"] for entry in report["skipped"]],
+            }
+        )
+    )
+    return report
+
+
+def open_data_target(settings: Settings) -> OpenDataTarget:
+    """The open-data location of ``settings``: the bucket if one is named, else a directory."""
+    if settings.open_data_bucket:
+        return S3Target(settings.open_data_bucket)
+    return DirectoryTarget(settings.open_data_dir or settings.home / "open-data")
+
+
+def open_data_url(settings: Settings) -> str:
+    """The public URL of the open-data location's root (download URLs start with it)."""
+    if settings.open_data_bucket:
+        return f"https://{settings.open_data_bucket}.s3.amazonaws.com"
+    return (settings.open_data_dir or settings.home / "open-data").resolve().as_uri()
+
+
+def default_catalog_info(base_url: str) -> dict[str, Any]:
+    """Catalogue metadata when none is configured.
+
+    DCAT-AP-NO also wants the catalogue's contact point and a publisher IRI, which only
+    the operator can give: pass ``catalog_info`` to ``run_publishing``.
+    """
+    return {
+        "title": "Brygge open data",
+        "description": "Public datasets published by the Brygge data platform",
+        "publisher": {"name": "Brygge"},
+        "language": "nb",
+        "homepage": base_url,
+    }
 
 
 def _file_name(dataset_id: str, key: str) -> str:

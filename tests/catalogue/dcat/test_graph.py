@@ -184,3 +184,11 @@ def test_first_page_view_gets_its_own_node() -> None:
     assert view == URIRef(f"{catalog}#page")
     assert (URIRef(catalog), ns.RDF.type, HYDRA.PartialCollectionView) not in graph
     assert graph.value(view, HYDRA.next) == URIRef(page["next"])
+
+
+def test_run_recorded_on_the_distribution_is_its_provenance() -> None:
+    distribution = make_distribution(run="run-7")
+    graph = dataset_graph(make_dataset(), [distribution], BASE_URL)
+    run = URIRef(f"{BASE_URL}/runs/run-7")
+    assert graph.value(DISTRIBUTION, ns.PROV.wasGeneratedBy) == run
+    assert graph.value(DATASET, ns.PROV.wasGeneratedBy) == run

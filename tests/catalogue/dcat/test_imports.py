@@ -18,6 +18,7 @@ ROOT = Path(__file__).parents[3]
         "catalogue.dcat.negotiation",
         "catalogue.dcat.publishability",
         "catalogue.dcat.publishing",
+        "catalogue.dcat.selection",
         "catalogue.dcat.serialization",
         "catalogue.dcat.vocabularies",
     ],

@@ -290,3 +290,22 @@ def test_s3_target_publishes_idempotently_and_withdraws(objects: LocalObjectStor
     graph = Graph().parse(data=body, format="turtle")
     assert (URIRef(f"{BASE_URL}/datasets/air"), ns.RDF.type, ns.DCAT.Dataset) not in graph
     assert target.read("missing.json") is None
+
+
+def test_published_feed_conforms_to_the_shapes(objects: LocalObjectStore, open_data: Path) -> None:
+    from pyshacl import validate
+
+    from tests.catalogue.dcat.test_shacl import SHAPES_DIR
+
+    run(
+        [item(objects, "air", b"a\n1\n"), item(objects, "water", b"x\n3\n")],
+        objects,
+        DirectoryTarget(open_data),
+    )
+    shapes = Graph()
+    for name in ("dcat-ap-3.ttl", "dcat-ap-no.ttl"):
+        shapes.parse(SHAPES_DIR / name)
+    for name, rdf_format in (("catalog.ttl", "turtle"), ("catalog.jsonld", "json-ld")):
+        feed = Graph().parse(open_data / name, format=rdf_format)
+        conforms, _, text = validate(feed, shacl_graph=shapes)
+        assert conforms, text

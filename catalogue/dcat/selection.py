@@ -1,0 +1,87 @@
+"""Which datasets the publishing job publishes: every public one, with its latest edition.
+
+Reads the catalogue through its repositories, every page of every list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from catalogue.dcat.publishing import PublishItem
+from catalogue.domain.errors import InvalidValue, NotFound
+from catalogue.domain.object_keys import parse_object_key
+
+PAGE_SIZE = 100
+
+
+def publish_items(repositories: Any, *, page_size: int = PAGE_SIZE) -> Iterator[PublishItem]:
+    """Yield a PublishItem per public dataset: the distributions of its latest edition.
+
+    The latest edition is the newest of the highest version that has one; a public dataset
+    without editions is published as metadata only. Distribution files are the ``key`` of
+    each distribution when it is a public processed key (anything else stays in the lake).
+    """
+    for dataset in _all(
+        lambda cursor: repositories.datasets.list(
+            {"accessRights": "public"}, limit=page_size, cursor=cursor
+        )
+    ):
+        yield _item(repositories, dataset, page_size)
+
+
+def _item(repositories: Any, dataset: Mapping[str, Any], page_size: int) -> PublishItem:
+    dataset_id = dataset["id"]
+    versions = [
+        version["version"]
+        for version in _all(
+            lambda cursor: repositories.versions.list([dataset_id], limit=page_size, cursor=cursor)
+        )
+    ]
+    for version in sorted(versions, key=_version_order, reverse=True):
+        try:
+            edition_id = repositories.editions.latest_id([dataset_id, version])
+        except NotFound:
+            continue
+        path = [dataset_id, version, edition_id]
+        edition = repositories.editions.get(path)
+        distributions = list(
+            _all(
+                lambda cursor, path=path: repositories.distributions.list(
+                    path, limit=page_size, cursor=cursor
+                )
+            )
+        )
+        keys = [d["key"] for d in distributions if _is_public_processed(d.get("key"), dataset_id)]
+        return PublishItem(dict(dataset), distributions, keys, [edition])
+    return PublishItem(dict(dataset))
+
+
+def _all(read_page: Any) -> Iterator[dict[str, Any]]:
+    """Every item of a paged list, following ``next_cursor`` to the end."""
+    cursor = None
+    while True:
+        page = read_page(cursor)
+        yield from page.items
+        if not page.next_cursor:
+            return
+        cursor = page.next_cursor
+
+
+def _version_order(version: str) -> tuple[int, int, str]:
+    """Numeric versions in number order ("10" after "9"), other ids after them by name."""
+    return (0, int(version), "") if version.isdigit() else (1, 0, version)
+
+
+def _is_public_processed(key: Any, dataset_id: str) -> bool:
+    if not isinstance(key, str):
+        return False
+    try:
+        parsed = parse_object_key(key)
+    except InvalidValue:
+        return False
+    return (
+        parsed.stage == "processed"
+        and parsed.access_rights == "public"
+        and parsed.dataset == dataset_id
+    )

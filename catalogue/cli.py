@@ -23,6 +23,9 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     for applied in migrations.apply(settings):
         print(f"applied migration {applied}")
     app = create_app(settings)
+    if settings.backend == "local":
+        # Runs a crash or restart interrupted go on (or fail) before any request comes in.
+        app.extensions["brygge"].runs.resume_interrupted()
     server = make_server(args.host, args.port, app, threaded=True)
     print(
         f"Brygge {__version__} ({settings.backend}) on http://{args.host}:{server.port}", flush=True

@@ -73,14 +73,19 @@ class StepNotFound(Exception):
     """A Task names a step no module provides (``pipelines.steps.<name>``)."""
 
 
+# Handlers by resource that every StepRegistry made without its own consults first: a tool
+# (or a test running ``brygge serve``) registers steps here before the app starts.
+REGISTERED_HANDLERS: dict[str, StepHandler] = {}
+
+
 class StepRegistry:
     """Finds the handler of a Task resource: ``brygge:step:<name>`` → ``pipelines.steps.<name>``.
 
-    ``handlers`` override by resource (tests, tools).
+    ``handlers`` (default: REGISTERED_HANDLERS) override by resource.
     """
 
     def __init__(self, handlers: Mapping[str, StepHandler] | None = None) -> None:
-        self.handlers = dict(handlers or {})
+        self.handlers = REGISTERED_HANDLERS if handlers is None else dict(handlers)
 
     def resolve(self, resource: str) -> StepHandler:
         if resource in self.handlers:
@@ -350,6 +355,10 @@ class RunService:
             if run["status"] == "RUNNING":
                 self._sync_execution(run)
         return self.repository.get(run_id)
+
+    def dataset_of(self, run_id: str) -> str:
+        """The dataset a run belongs to (for permission checks); raises NotFound."""
+        return str(self.repository.get_run(run_id)["dataset"])
 
     def list(self, dataset: str, *, limit: int, cursor: str | None) -> Page:
         """A dataset's runs, newest first; raises NotFound for an unknown dataset."""

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from catalogue.api.etags import if_match, with_etag
+from catalogue.auth.permissions import READ, UPDATE, require, require_authenticated
 from catalogue.auth.principal import current_principal
 from catalogue.schemas.common import ListQuerySchema
 from catalogue.schemas.pipelines import (
@@ -33,6 +34,7 @@ class Templates(MethodView):
     @blp.response(201, PipelineTemplateSchema)
     def post(self, data: dict) -> tuple:
         """Register a template; its definition is validated."""
+        require_authenticated()
         template = services().pipelines.create(data)
         location = url_for("pipelines.TemplateById", template_id=template["id"], _external=True)
         return with_etag(template, 201, Location=location)
@@ -49,11 +51,13 @@ class TemplateById(MethodView):
     @blp.response(200, PipelineTemplateSchema)
     def put(self, data: dict, template_id: str) -> tuple:
         """Store a new version of a template; dataset pipelines keep the version they pinned."""
+        require_authenticated()
         return with_etag(services().pipelines.update(template_id, data, if_match=if_match()))
 
     @blp.response(204)
     def delete(self, template_id: str) -> None:
         """Delete a template; one a dataset pipeline uses is 409."""
+        require_authenticated()
         services().pipelines.delete(template_id, if_match=if_match())
 
 
@@ -62,12 +66,14 @@ class DatasetPipeline(MethodView):
     @blp.response(200, DatasetPipelineSchema)
     def get(self, dataset_id: str) -> tuple:
         """Read the pipeline a dataset's uploads run."""
+        require(dataset_id, READ)
         return with_etag(services().pipelines.get_dataset_pipeline(dataset_id))
 
     @blp.arguments(DatasetPipelineSchema)
     @blp.response(200, DatasetPipelineSchema)
     def put(self, data: dict, dataset_id: str) -> tuple:
         """Set the pipeline: the template's latest version is pinned."""
+        require(dataset_id, UPDATE)
         return with_etag(
             services().pipelines.set_dataset_pipeline(
                 dataset_id, data, principal=current_principal(), if_match=if_match()
@@ -77,6 +83,7 @@ class DatasetPipeline(MethodView):
     @blp.response(204)
     def delete(self, dataset_id: str) -> None:
         """Remove the pipeline of a dataset."""
+        require(dataset_id, UPDATE)
         services().pipelines.delete_dataset_pipeline(
             dataset_id, principal=current_principal(), if_match=if_match()
         )

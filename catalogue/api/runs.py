@@ -6,6 +6,7 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.auth.principal import current_principal
 from catalogue.schemas.common import ListQuerySchema
 from catalogue.schemas.runs import RunPageSchema, RunRequestSchema, RunSchema, RunSummarySchema
@@ -20,6 +21,7 @@ class EditionRuns(MethodView):
     @blp.response(202, RunSchema)
     def post(self, data: dict, dataset_id: str, version: str, edition: str) -> tuple:
         """Run the dataset's pipeline over objects; the same objects again find the same run."""
+        require(dataset_id, WRITE)
         run = services().runs.start_run(
             dataset_id, version, edition, data["input"]["keys"], principal=current_principal()
         )
@@ -32,6 +34,7 @@ class DatasetRuns(MethodView):
     @blp.response(200, RunPageSchema)
     def get(self, query: dict, dataset_id: str) -> dict:
         """List a dataset's runs, newest first."""
+        require(dataset_id, READ)
         page = services().runs.list(dataset_id, **query)
         return {"items": page.items, "next": page.next_cursor}
 
@@ -41,6 +44,7 @@ class RunById(MethodView):
     @blp.response(200, RunSchema)
     def get(self, run_id: str) -> dict:
         """Read a run with each step and the objects it wrote."""
+        require(services().runs.dataset_of(run_id), READ)
         return services().runs.get(run_id)
 
 
@@ -49,6 +53,7 @@ class RunAbort(MethodView):
     @blp.response(200, RunSummarySchema)
     def post(self, run_id: str) -> dict:
         """Abort a waiting or running run; one that has ended is 409."""
+        require(services().runs.dataset_of(run_id), WRITE)
         return services().runs.abort(run_id)
 
 
@@ -57,4 +62,5 @@ class RunRedrive(MethodView):
     @blp.response(202, RunSchema)
     def post(self, run_id: str) -> dict:
         """Run a failed run again from the step that failed; succeeded steps are kept."""
+        require(services().runs.dataset_of(run_id), WRITE)
         return services().runs.redrive(run_id)

@@ -136,6 +136,7 @@ def publish(
             names = [_file_name(item.dataset["id"], key) for key in item.keys]
             publishable.append((item, names))
 
+    published_ids = {item.dataset["id"] for item, _ in publishable}
     old = _load_manifest(target)
     files: dict[str, str] = {}
     datasets: dict[str, list[str]] = {}
@@ -155,7 +156,11 @@ def publish(
             names.append(name)
         datasets[dataset_id] = sorted(names)
         distributions = _with_open_data_urls(item, names, open_data_url)
-        entries.append((item.dataset, distributions, item.editions))
+        # Lineage may name only published datasets: the id of a restricted source is
+        # not open data.
+        sources = [s for s in item.dataset.get("wasDerivedFrom") or () if s in published_ids]
+        dataset = {**item.dataset, "wasDerivedFrom": sources}
+        entries.append((dataset, distributions, item.editions))
 
     graph = catalog_graph(catalog_info, entries, base_url)
     for name, rdf_format, media_type in (

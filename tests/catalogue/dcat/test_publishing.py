@@ -309,3 +309,12 @@ def test_published_feed_conforms_to_the_shapes(objects: LocalObjectStore, open_d
         feed = Graph().parse(open_data / name, format=rdf_format)
         conforms, _, text = validate(feed, shacl_graph=shapes)
         assert conforms, text
+
+
+def test_lineage_names_only_published_datasets(objects: LocalObjectStore, open_data: Path) -> None:
+    derived = item(objects, "air", b"a\n1\n", wasDerivedFrom=["water", "secret-source"])
+    run([derived, item(objects, "water", b"x\n3\n")], objects, DirectoryTarget(open_data))
+    graph = Graph().parse(open_data / "catalog.ttl")
+    sources = set(graph.objects(URIRef(f"{BASE_URL}/datasets/air"), ns.DCTERMS.source))
+    assert sources == {URIRef(f"{BASE_URL}/datasets/water")}
+    assert "secret-source" not in (open_data / "catalog.jsonld").read_text()

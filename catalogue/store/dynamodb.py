@@ -132,7 +132,7 @@ class DynamoDbStore:
 
     def query(self, query: Query, *, limit: int, cursor: str | None = None) -> Page:
         """Return up to ``limit`` items of one partition in sort-key order (see ItemStore)."""
-        operations.check_limit(limit)
+        operations.check_query(query, limit)
         if query.index not in (None, GSI1):
             raise ValueError(f"no index named {query.index!r}")
         partition, sort = ("pk", "sk") if query.index is None else ("gsi1pk", "gsi1sk")
@@ -187,7 +187,7 @@ class DynamoDbStore:
         where: Predicate | None = None,
     ) -> Page:
         """Return items of ``scope`` holding every term of ``text`` (see the module notes)."""
-        operations.check_limit(limit)
+        operations.check_search(scope, limit)
         terms = search_terms(text)
         query_id = operations.fingerprint("dynamodb-search", scope, sorted(terms))
         start = None

@@ -33,6 +33,7 @@ from catalogue.store.base import (
     Op,
     Predicate,
     Put,
+    Query,
     Replace,
     search_terms,
 )
@@ -184,6 +185,22 @@ def check_limit(limit: int) -> None:
     """Raise ValueError for a page size outside 1..MAX_LIMIT."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be an integer from 1 to {MAX_LIMIT}, not {limit!r}")
+
+
+def check_query(query: Query, limit: int) -> None:
+    """Raise ValueError for a query neither backend can run."""
+    check_limit(limit)
+    if not (isinstance(query.partition, str) and query.partition):
+        raise ValueError(f"a query's partition is a non-empty string, not {query.partition!r}")
+    if not isinstance(query.prefix, str):
+        raise ValueError(f"a query's prefix is a string, not {query.prefix!r}")
+
+
+def check_search(scope: str, limit: int) -> None:
+    """Raise ValueError for a search neither backend can run."""
+    check_limit(limit)
+    if not (isinstance(scope, str) and scope):
+        raise ValueError(f"a search scope is a non-empty string, not {scope!r}")
 
 
 def fingerprint(*parts: object) -> str:

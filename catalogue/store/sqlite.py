@@ -97,6 +97,7 @@ class SqliteStore:
 
     def get(self, pk: str, sk: str) -> Item | None:
         """Return the item (with ``rev``) or None."""
+        operations.check_key(pk, sk)
         row = (
             self._conn()
             .execute("SELECT rev, body FROM items WHERE pk = ? AND sk = ?", (pk, sk))
@@ -106,6 +107,8 @@ class SqliteStore:
 
     def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item]:
         """Return the items that exist among ``keys``, in the order of ``keys``."""
+        for pk, sk in keys:
+            operations.check_key(pk, sk)
         found: dict[Key, Item] = {}
         unique = list(dict.fromkeys((pk, sk) for pk, sk in keys))
         conn = self._conn()
@@ -122,7 +125,7 @@ class SqliteStore:
 
     def query(self, query: Query, *, limit: int, cursor: str | None = None) -> Page:
         """Return up to ``limit`` items of one partition in sort-key order (see ItemStore)."""
-        operations.check_limit(limit)
+        operations.check_query(query, limit)
         query_id = operations.fingerprint(
             "sqlite", query.partition, query.index, query.prefix, query.descending
         )
@@ -180,7 +183,7 @@ class SqliteStore:
         where: Predicate | None = None,
     ) -> Page:
         """Return items of ``scope`` holding every term of ``text``, in the order written."""
-        operations.check_limit(limit)
+        operations.check_search(scope, limit)
         terms = search_terms(text)
         query_id = operations.fingerprint("sqlite-search", scope, sorted(terms))
         start = None

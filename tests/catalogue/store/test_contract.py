@@ -190,6 +190,23 @@ def test_item_with_unusable_keys_is_value_error(store: ItemStore, item: Item) ->
         store.write(Create(item))
 
 
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda store: store.get("", "s"),
+        lambda store: store.get("p", ""),
+        lambda store: store.get_many([("p", "s"), ("p", "")]),
+        lambda store: store.query(Query(""), limit=1),
+        lambda store: store.search("", "word", limit=1),
+    ],
+)
+def test_read_with_unusable_keys_is_value_error(
+    store: ItemStore, read: Callable[[ItemStore], object]
+) -> None:
+    with pytest.raises(ValueError):
+        read(store)
+
+
 def test_get_many_returns_existing_items_in_the_order_asked(store: ItemStore) -> None:
     for sk in ("a", "b", "c"):
         create(store, "p", sk, name=sk)
@@ -525,6 +542,9 @@ def test_search_ignores_case_diacritics_and_punctuation(store: ItemStore) -> Non
     assert found(store, "naive Façade data lake") == ["2"]
     assert found(store, "data_lake") == ["2"]  # "_" separates terms like any punctuation
     assert found(store, "datalake") == []
+    doc(store, "3", "Grünerløkka 東京都")
+    assert found(store, "grunerløkka") == ["3"]
+    assert found(store, "løkka") == [] and found(store, "東京") == []  # whole words only
 
 
 def test_search_is_confined_to_its_scope(store: ItemStore) -> None:

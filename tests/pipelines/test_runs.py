@@ -1,0 +1,182 @@
+"""The run service: ids, the interface uploads use, abort, resume after a crash."""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from catalogue.domain.errors import Conflict, NotFound
+from catalogue.repositories.runs import RunRepository
+from pipelines.objects import LocalObjectStore
+from pipelines.runs import INTERRUPTED, MAX_RESUMES, StepRegistry, run_id_for
+from pipelines.steps.runtime import run_step
+from tests.pipelines import run_steps
+
+EDITION = "20260102T030405"
+RAW = f"raw/green/air/version=1/edition={EDITION}/data.txt"
+DATASET = {"id": "air", "title": "Air", "accessRights": "public", "owner": "team:miljo"}
+
+
+@pytest.fixture
+def services(app, client):  # type: ignore[no-untyped-def]
+    assert client.post("/datasets", json=DATASET).status_code == 201
+    assert (
+        client.post("/datasets/air/versions/1/editions", json={"edition": EDITION}).status_code
+        == 201
+    )
+    run_steps.CALLS.clear()
+    services = app.extensions["brygge"]
+    services.runs.registry = run_steps.registry()
+    LocalObjectStore(services.settings.objects_dir).put(RAW, io.BytesIO(b"lake\n"))
+    return services
+
+
+def set_pipeline(client, definition) -> None:  # type: ignore[no-untyped-def]
+    template = {"id": "text", "title": "Text", "definition": definition}
+    assert client.post("/pipelines", json=template).status_code == 201
+    assert client.put("/datasets/air/pipeline", json={"template": "text"}).status_code == 200
+
+
+@given(
+    dataset=st.from_regex(r"[a-z0-9-]{1,64}", fullmatch=True),
+    version=st.text(min_size=1, max_size=10),
+    edition=st.text(min_size=1, max_size=20),
+    key=st.text(min_size=1, max_size=300),
+)
+def test_run_ids_are_valid_execution_names_and_deterministic(
+    dataset, version, edition, key
+) -> None:  # type: ignore[no-untyped-def]
+    run_id = run_id_for(dataset, version, edition, key)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,80}", run_id)
+    assert run_id == run_id_for(dataset, version, edition, key)
+    assert run_id != run_id_for(dataset, version, edition, key + "x")
+
+
+def test_create_waiting_pins_the_pipeline_and_start_runs_once(services, client) -> None:  # type: ignore[no-untyped-def]
+    set_pipeline(client, run_steps.chain(("Upper", "upper")))
+    runs = services.runs
+    run = runs.create_waiting("air", "1", EDITION, RAW, principal="user:tester")
+    assert run["id"] == run_id_for("air", "1", EDITION, RAW)
+    assert run["status"] == "WAITING"
+    assert run["pipeline"] == {"template": "text", "version": 1}
+    assert runs.create_waiting("air", "1", EDITION, RAW, principal="user:tester")["id"] == run["id"]
+    # Racing starts: exactly one wins.
+    results: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(runs.start(run["id"]))) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, False, False, True]
+    assert runs.wait_idle(timeout_s=60)
+    assert runs.get(run["id"])["status"] == "SUCCEEDED"
+    assert run_steps.CALLS == {"upper": 1}
+
+
+def test_create_waiting_without_pipeline_pins_none(services) -> None:  # type: ignore[no-untyped-def]
+    run = services.runs.create_waiting("air", "1", EDITION, RAW, principal="user:tester")
+    assert run["pipeline"] is None
+    assert run["status"] == "WAITING"
+    with pytest.raises(NotFound):
+        services.runs.create_waiting("air", "1", "20990101T000000", RAW, principal="user:tester")
+
+
+def test_abort_stops_a_run_between_steps(services, client) -> None:  # type: ignore[no-untyped-def]
+    set_pipeline(client, run_steps.chain(("Hold", "hold"), ("Upper", "upper")))
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(event, context):  # type: ignore[no-untyped-def]
+        entered.set()
+        assert release.wait(60)
+        return run_step(
+            event, run_steps.NoConfig, lambda o, c, keys, out: run_steps.StepResult(keys, [])
+        )
+
+    services.runs.registry = StepRegistry({**run_steps.HANDLERS, "brygge:step:hold": hold})
+    run = client.post(
+        f"/datasets/air/versions/1/editions/{EDITION}/runs", json={"input": {"keys": [RAW]}}
+    ).json
+    assert entered.wait(60)
+    aborted = client.post(f"/runs/{run['id']}/abort")
+    assert aborted.status_code == 200
+    assert aborted.json["status"] == "ABORTED"
+    release.set()
+    assert services.runs.wait_idle(timeout_s=60)
+    after = client.get(f"/runs/{run['id']}").json
+    assert after["status"] == "ABORTED"
+    assert run_steps.CALLS["upper"] == 0
+    assert client.post(f"/runs/{run['id']}/abort").status_code == 409
+
+
+def interrupt(services, run_id: str, *, state: str | None, resumes: int) -> None:  # type: ignore[no-untyped-def]
+    """Leave a run as a crashed process would: RUNNING, owned by a process that is gone."""
+    repository = RunRepository(services.store, services.clock)
+
+    def crashed(run):  # type: ignore[no-untyped-def]
+        run.update(status="RUNNING", owner="gone", resumes=resumes)
+        if state:
+            run["position"] = {
+                "state": state,
+                "input": {
+                    "run": run_id,
+                    "dataset": "air",
+                    "version": "1",
+                    "edition": EDITION,
+                    "input": {"keys": [RAW]},
+                    "taskConfig": {"Upper": {}},
+                },
+            }
+        return run
+
+    repository.update_run(run_id, crashed)
+
+
+def fresh_run_service(services):  # type: ignore[no-untyped-def]
+    """What a restarted process makes: a new run service over the same store."""
+    from pipelines.runs import RunService
+
+    runs = RunService(
+        services.settings, services.store, services.repositories, services.pipelines, services.clock
+    )
+    runs.registry = run_steps.registry()
+    return runs
+
+
+def test_a_restart_resumes_running_runs_from_their_last_state(services, client) -> None:  # type: ignore[no-untyped-def]
+    set_pipeline(client, run_steps.chain(("Upper", "upper")))
+    run = services.runs.create_waiting("air", "1", EDITION, RAW, principal="user:tester")
+    interrupt(services, run["id"], state="Upper", resumes=0)
+    restarted = fresh_run_service(services)
+    assert restarted.resume_interrupted() == [run["id"]]
+    assert restarted.resume_interrupted() == []  # once per process
+    assert restarted.wait_idle(timeout_s=60)
+    after = restarted.get(run["id"])
+    assert after["status"] == "SUCCEEDED"
+    assert after["resumes"] == 1
+    assert after["steps"][0]["outputs"][0]["key"].endswith("/Upper/data.txt")
+
+
+def test_a_run_interrupted_too_often_is_failed_not_resumed(services, client) -> None:  # type: ignore[no-untyped-def]
+    set_pipeline(client, run_steps.chain(("Upper", "upper")))
+    run = services.runs.create_waiting("air", "1", EDITION, RAW, principal="user:tester")
+    interrupt(services, run["id"], state="Upper", resumes=MAX_RESUMES)
+    restarted = fresh_run_service(services)
+    assert restarted.resume_interrupted() == []
+    after = restarted.get(run["id"])
+    assert after["status"] == "FAILED"
+    assert after["error"]["error"] == INTERRUPTED
+    assert "Upper" in after["error"]["cause"]
+    assert RunRepository(services.store, services.clock).running() == []
+    # The failed run can be redriven from where it stopped.
+    restarted.redrive(run["id"])
+    assert restarted.wait_idle(timeout_s=60)
+    assert restarted.get(run["id"])["status"] == "SUCCEEDED"
+    with pytest.raises(Conflict):
+        restarted.redrive(run["id"])

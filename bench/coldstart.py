@@ -1,0 +1,146 @@
+"""Cold start of the api function: its import path against flask + flask-smorest + boto3.
+
+Usage: ``python bench/coldstart.py [--runs 15]``
+
+Each measurement is a fresh interpreter that times, from inside, one import path:
+
+- ``baseline``: ``import flask, flask_smorest, boto3``, the least any Flask API on Lambda
+  with boto3 loads;
+- ``wsgi``: ``import catalogue.wsgi`` (builds the app: blueprints, schemas, OpenAPI spec);
+- ``handler``: what Lambda runs on a cold start of the ``api`` function: Zappa's handler
+  module, then ``LambdaHandler()`` loading the settings file ``zappa save-python-settings-file``
+  generates, which imports ``catalogue.wsgi``.
+
+The three alternate within each round; the script prints the median of each with its ratio
+to the baseline and the target (<= 1.15x). Every probe runs with the modules the api zip
+leaves out (``exclude`` of the ``api`` stage, less boto3 which the runtime provides) made
+unimportable, as on Lambda: flask-smorest's optional PyYAML, for one, is not there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_RATIO = 1.15
+
+PROBES = {
+    "baseline": "import flask, flask_smorest, boto3",
+    "wsgi": "import catalogue.wsgi",
+    "handler": "from zappa.handler import LambdaHandler; LambdaHandler()",
+}
+TIMER = """
+import fnmatch, importlib.abc, sys, time
+
+class LeftOutOfTheZip(importlib.abc.MetaPathFinder):
+    # What the api zip leaves out cannot be imported on Lambda: nor here.
+    def find_spec(self, name, path=None, target=None):
+        if any(fnmatch.fnmatch(name.split(".")[0], pattern) for pattern in {left_out!r}):
+            raise ModuleNotFoundError(name)
+        return None
+
+sys.meta_path.insert(0, LeftOutOfTheZip())
+start = time.perf_counter()
+{probe}
+elapsed = time.perf_counter() - start
+assert "polars" not in sys.modules, "the api path loaded polars"
+print(elapsed)
+"""
+
+
+def generate_settings(folder: Path) -> None:
+    """Write ``zappa_settings.py`` of ``dev_api`` into ``folder``, as Zappa packages it."""
+    zappa = shutil.which("zappa", path=str(Path(sys.executable).parent)) or shutil.which("zappa")
+    if zappa is None:
+        sys.exit("zappa is not installed: pip install -e .[dev]")
+    subprocess.run(
+        [
+            zappa,
+            "save-python-settings-file",
+            "dev_api",
+            "-q",
+            "-o",
+            str(folder / "zappa_settings.py"),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "AWS_DEFAULT_REGION": "eu-north-1"},
+        check=True,
+        capture_output=True,
+    )
+
+
+def left_out_of_api_zip() -> list[str]:
+    """Patterns of what the api zip leaves out, less what the Lambda runtime provides."""
+    settings = json.loads((ROOT / "zappa_settings.json").read_text(encoding="utf-8"))
+    provided = {"boto3", "botocore", "s3transfer"}
+    return sorted(set(settings["api"]["exclude"]) - provided)
+
+
+def measure(probe: str, environment: dict[str, str], left_out: list[str]) -> float:
+    """Seconds one fresh interpreter spends on ``probe``."""
+    result = subprocess.run(
+        [sys.executable, "-c", TIMER.format(probe=probe, left_out=left_out)],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the rounds, print one line per path; 1 when the handler misses the target."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15, help="rounds (median is reported)")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="brygge-coldstart-") as folder:
+        generate_settings(Path(folder))
+        environment = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            # The settings module sits beside Zappa's handler in the package; here, on the path.
+            "PYTHONPATH": os.pathsep.join([folder, str(ROOT)]),
+            "BRYGGE_HOME": str(Path(folder) / "home"),
+            "AWS_DEFAULT_REGION": "eu-north-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+        left_out = left_out_of_api_zip()
+        for probe in PROBES.values():  # warm the file cache and the .pyc files
+            measure(probe, environment, left_out)
+        times: dict[str, list[float]] = {name: [] for name in PROBES}
+        for _ in range(args.runs):
+            for name, probe in PROBES.items():
+                times[name].append(measure(probe, environment, left_out))
+
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    baseline = medians["baseline"]
+    print(
+        f"import_baseline flask+flask_smorest+boto3 {baseline * 1000:.0f} ms"
+        f" (median of {args.runs})"
+    )
+    verdict = 0
+    for name in ("wsgi", "handler"):
+        ratio = medians[name] / baseline
+        ok = ratio <= TARGET_RATIO
+        if not ok:
+            verdict = 1
+        print(
+            f"import_{name} brygge {medians[name] * 1000:.0f} ms baseline {baseline * 1000:.0f} ms"
+            f" ratio {ratio:.2f}x target <= {TARGET_RATIO:.2f}x {'ok' if ok else 'MISSED'}"
+        )
+    print(json.dumps({name: round(value, 4) for name, value in medians.items()}))
+    return verdict
+
+
+if __name__ == "__main__":
+    sys.exit(main())

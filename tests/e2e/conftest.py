@@ -125,11 +125,15 @@ def moto_server(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
     server.start()
     url = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    # moto's state machine executor calls Lambda over http://localhost:$MOTO_PORT.
+    monkeypatch.setenv("MOTO_PORT", str(port))
     clear_aws_clients()
     presign_client.cache_clear()
     try:
         yield url
     finally:
+        # moto's backends are process globals: the next server must start empty.
+        requests.post(f"{url}/moto-api/reset", timeout=10)
         server.stop()
         clear_aws_clients()
         presign_client.cache_clear()

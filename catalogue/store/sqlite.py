@@ -129,6 +129,7 @@ class SqliteStore:
         query_id = operations.fingerprint(
             "sqlite", query.partition, query.index, query.prefix, query.descending
         )
+        order: tuple[str, ...]
         if query.index is None:
             partition, order = "pk", ("sk",)
         elif query.index == "gsi1":
@@ -279,10 +280,12 @@ def _apply(conn: sqlite3.Connection, op: Op, current: _Row | None) -> None:
     item = operations.stored(op.item, operations.new_rev(op))
     values = (item.get("gsi1pk"), item.get("gsi1sk"), item["rev"], _body(item))
     if current is None:
-        row_id = conn.execute(
+        inserted = conn.execute(
             "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, rev, body) VALUES (?, ?, ?, ?, ?, ?)",
             (item["pk"], item["sk"], *values),
         ).lastrowid
+        assert inserted is not None  # an INSERT into a rowid table always sets it
+        row_id = inserted
     else:
         row_id = current.row_id
         conn.execute(

@@ -318,7 +318,9 @@ def run_map(state: State, raw: Any, scope: Scope) -> Outcome:
         )
     concurrency = state.max_concurrency
     if state.max_concurrency_path is not None:
-        concurrency = paths.select(state.max_concurrency_path, document, scope.context, "")
+        concurrency = paths.select(
+            state.max_concurrency_path, document, scope.context, "MaxConcurrencyPath"
+        )
         if not is_number(concurrency) or concurrency < 0:
             raise Runtime(f"MaxConcurrencyPath gave {concurrency!r}, not a count")
     concurrency = int(concurrency) or _MAP_CONCURRENCY_CAP

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import importlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -24,7 +25,8 @@ import pytest
 
 from catalogue.deploy import load_template
 
-pytest.importorskip("zappa.handler", reason="zappa is in the dev extra (pip install -e .[dev])")
+if os.environ.get("CI") != "true":  # under CI a missing zappa fails the import below
+    pytest.importorskip("zappa.handler", reason="zappa is in the dev extra (pip install -e .[dev])")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-north-1"

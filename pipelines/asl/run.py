@@ -12,7 +12,14 @@ from typing import Any, Literal, Protocol
 from pipelines.asl import paths
 from pipelines.asl.definition import ALL_ERRORS, Catcher, Machine, Retrier, State, parse
 from pipelines.asl.errors import Runtime, StatesError, Timeout
-from pipelines.asl.states import STATE_FUNCTIONS, Execution, Handler, Outcome, Scope
+from pipelines.asl.states import (
+    STATE_FUNCTIONS,
+    Execution,
+    Handler,
+    Outcome,
+    Scope,
+    StateFunction,
+)
 
 # Only these state types take Retry and Catch; a Fail inside them is what they retry.
 _RETRYABLE_TYPES = frozenset({"Task", "Parallel", "Map"})
@@ -133,15 +140,12 @@ def run_machine(
             if is_top:
                 _check_execution_time(machine, execution)
             outcome = _run_state(state, data, execution, listener)
-        except Exception as exc:
-            error = exc if isinstance(exc, StatesError) else _unexpected(exc)
+        except StatesError as error:
             if listener is not None:
                 listener.state_failed(name, error.error, error.cause)
             if is_top:
                 raise _Failed(error, name) from None
-            if error is exc:
-                raise
-            raise error from exc
+            raise
         if listener is not None and not outcome.is_caught:
             listener.state_exited(name, outcome.output)
         if outcome.next is None:
@@ -161,9 +165,18 @@ def _check_execution_time(machine: Machine, execution: Execution) -> None:
         )
 
 
-def _unexpected(exc: Exception) -> StatesError:
-    """Turn an error the engine did not foresee into States.Runtime, so a run never crashes."""
-    return Runtime(f"{type(exc).__name__}: {exc}")
+def _call(function: StateFunction, state: State, data: Any, scope: Scope) -> Outcome:
+    """Run a state function; an error the engine did not foresee becomes States.Runtime.
+
+    Errors raised by a Listener are not wrapped: they pass through run_machine unchanged,
+    so a caller can stop a run from its listener.
+    """
+    try:
+        return function(state, data, scope)
+    except StatesError:
+        raise
+    except Exception as exc:
+        raise Runtime(f"{type(exc).__name__}: {exc}") from exc
 
 
 def matches_error(error_equals: tuple[str, ...], error: str) -> bool:
@@ -196,14 +209,14 @@ def _run_state(state: State, data: Any, execution: Execution, listener: Listener
     """Run one state, retrying per its Retry and routing a failure per its Catch."""
     function = STATE_FUNCTIONS[state.type]
     if state.type not in _RETRYABLE_TYPES:
-        return function(state, data, Scope(execution, state.name, execution.now()))
+        return _call(function, state, data, Scope(execution, state.name, execution.now()))
     retries = [0] * len(state.retry)
     attempt = 0
     while True:
         scope = Scope(execution, state.name, execution.now(), attempt)
         attempt += 1
         try:
-            return function(state, data, scope)
+            return _call(function, state, data, scope)
         except StatesError as error:
             if error.error in _UNCATCHABLE:
                 raise

@@ -490,3 +490,20 @@ def test_unforeseen_engine_error_fails_the_run_instead_of_raising(
     result = run(machine("P", P={"Type": "Pass", "End": True}), {}, {}, listener=listener)
     assert (result.error, result.cause) == ("States.Runtime", "ZeroDivisionError: engine bug")
     assert listener.calls[-1] == ("failed", "P", "States.Runtime", "ZeroDivisionError: engine bug")
+
+
+class Stop(Exception):
+    """Raised by a listener to stop a run (as an abort does)."""
+
+
+def test_an_error_raised_by_the_listener_stops_the_run_unchanged() -> None:
+    class Stopping(Recorder):
+        def task_attempt_failed(self, name: str, attempt: int, error: str, cause: str) -> None:
+            raise Stop(name)
+
+    def always(event: Any) -> Any:
+        raise Flaky("down")
+
+    definition = machine("T", T=task("t", Retry=[{"ErrorEquals": ["Flaky"]}]))
+    with pytest.raises(Stop):
+        run(definition, {}, {"brygge:step:t": always}, listener=Stopping(), sleep=lambda s: None)

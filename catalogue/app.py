@@ -15,6 +15,7 @@ from catalogue.api import me as me_api
 from catalogue.api import permissions as permissions_api
 from catalogue.api import pipelines as pipelines_api
 from catalogue.api import runs as runs_api
+from catalogue.auth.principal import authenticate_request
 from catalogue.services import Services, utc_now
 from catalogue.settings import Settings
 from catalogue.store.base import ItemStore
@@ -52,4 +53,5 @@ def create_app(
     for module in (pipelines_api, runs_api):
         api.register_blueprint(module.blp)
     errors.register(app)
+    app.before_request(authenticate_request)
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app, g, request
 
 from catalogue.auth import oidc, tokens
@@ -9,7 +11,25 @@ from catalogue.auth.rules import ANONYMOUS, Identity
 from catalogue.domain.errors import Unauthenticated
 from catalogue.services import repositories, services
 
+log = logging.getLogger(__name__)
+
 JWKS_EXTENSION = "brygge.jwks"
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Writes that carry their own proof instead of a bearer token (a signed upload form).
+SIGNED_ENDPOINTS = frozenset({"uploads.UploadForm"})
+
+
+def authenticate_request() -> None:
+    """Before every request: refuse a bad token, and a write without one, with 401.
+
+    Runs before the body is parsed, so an unauthenticated caller learns nothing from
+    validation errors either.
+    """
+    identity = current_identity()
+    if request.endpoint in SIGNED_ENDPOINTS or request.method in READ_METHODS:
+        return
+    if request.endpoint is not None and not identity.is_authenticated:
+        raise Unauthenticated("this action needs a token (Authorization: Bearer <token>)")
 
 
 def current_identity() -> Identity:
@@ -20,7 +40,13 @@ def current_identity() -> Identity:
     ``BRYGGE_PRINCIPAL`` with every scope.
     """
     if "brygge_identity" not in g:
-        g.brygge_identity = _authenticate()
+        try:
+            g.brygge_identity = _authenticate()
+        except Unauthenticated as refused:
+            # The reason only: the token itself never goes to a log.
+            log.warning("refused credentials on %s %s: %s", request.method, request.path, refused)
+            raise
+        log.debug("%s %s by %s", request.method, request.path, g.brygge_identity.principal)
     identity: Identity = g.brygge_identity
     return identity
 

@@ -18,6 +18,7 @@ transaction reads the state it writes over and racing writers queue on the busy 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import weakref
@@ -50,10 +51,11 @@ _MAX_CODE_POINT = 0x10FFFF
 class _Connection:
     """Holds one thread's connection; collected (and the connection closed) with the thread."""
 
-    __slots__ = ("__weakref__", "conn")
+    __slots__ = ("__weakref__", "conn", "pid")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self.pid = os.getpid()
 
 
 class SqliteStore:
@@ -67,13 +69,18 @@ class SqliteStore:
         self._connections: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._closed = False
+        self._inherited: list[_Connection] = []
 
     # -- connections ---------------------------------------------------------------------
 
     def _conn(self) -> sqlite3.Connection:
         holder: _Connection | None = getattr(self._local, "holder", None)
+        # A connection must not cross a fork (gunicorn --preload): a child opens its own.
         if holder is not None:
-            return holder.conn
+            if holder.pid == os.getpid():
+                return holder.conn
+            # Closing the parent's connection here could disturb its locks: keep it, unused.
+            self._inherited.append(holder)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the store is closed")
@@ -90,7 +97,8 @@ class SqliteStore:
             holders = list(self._connections)
             self._connections.clear()
         for holder in holders:
-            holder.conn.close()
+            if holder.pid == os.getpid():
+                holder.conn.close()
         self._local = threading.local()
 
     # -- reads ---------------------------------------------------------------------------
@@ -115,8 +123,11 @@ class SqliteStore:
         for start in range(0, len(unique), _KEYS_PER_STATEMENT):
             chunk = unique[start : start + _KEYS_PER_STATEMENT]
             pairs = ", ".join("(?, ?)" for _ in chunk)
+            # CROSS JOIN keeps the key list outermost: one index lookup per key, where
+            # "(pk, sk) IN (VALUES ...)" scans the whole table.
             rows = conn.execute(
-                f"SELECT pk, sk, rev, body FROM items WHERE (pk, sk) IN (VALUES {pairs})",
+                f"SELECT items.pk, items.sk, items.rev, items.body FROM (VALUES {pairs}) AS wanted "
+                "CROSS JOIN items ON items.pk = wanted.column1 AND items.sk = wanted.column2",
                 [part for key in chunk for part in key],
             )
             for pk, sk, rev, body in rows:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -62,6 +63,26 @@ def test_each_thread_writes_through_its_own_connection(database: Path) -> None:
     gc.collect()
     # A finished thread's connection goes with it: only this thread's is left.
     assert len(store._connections) == 1
+    store.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_process_opens_its_own_connection(database: Path) -> None:
+    store = SqliteStore(database)
+    store.write(Create({"pk": "p", "sk": "parent"}))
+    parent_connection = store._conn()
+
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        try:
+            store.write(Create({"pk": "p", "sk": "child"}))
+            os._exit(0 if store._conn() is not parent_connection else 3)
+        except BaseException:
+            os._exit(4)
+    _, status = os.waitpid(child, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert [item["sk"] for item in store.query(Query("p"), limit=5).items] == ["child", "parent"]
     store.close()
 
 

@@ -68,6 +68,8 @@ class StoreRecorder:
 
         def started(record: dict[str, Any]) -> dict[str, Any]:
             record.setdefault("startedAt", now)
+            # Full precision: steps started within the same second still list in order.
+            record.setdefault("order", self.clock().isoformat())
             record.update(
                 status="RUNNING",
                 attempts=max(int(record.get("attempts") or 0), attempt),

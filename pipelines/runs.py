@@ -141,6 +141,7 @@ class StoreListener:
 
         def start(record: dict[str, Any]) -> dict[str, Any]:
             self.base_attempts[name] = int(record.get("attempts") or 0)
+            record.setdefault("order", self.service.clock().isoformat())
             record.update(
                 status="RUNNING",
                 startedAt=record.get("startedAt") or now,
@@ -611,7 +612,11 @@ class RunService:
             run["pipeline"]["template"], run["pipeline"]["version"]
         )
         if restart is None:
-            payload = execution_input(run, template["definition"], run.get("taskConfig", {}))
+            # The redrive entry state reads this field: present, so no path ever fails.
+            payload = {
+                **execution_input(run, template["definition"], run.get("taskConfig", {})),
+                REDRIVE_FIELD: "",
+            }
         else:
             payload = {**(restart["input"] or {}), REDRIVE_FIELD: restart["state"]}
         machine = self._machine(run)

@@ -160,7 +160,9 @@ class RunRepository:
             raise NotFound(f"run {run_id!r} not found")
         for name in outputs:
             steps.setdefault(name, {"name": name})
-        ordered = sorted(steps.values(), key=lambda s: (s.get("startedAt") or "~", s["name"]))
+        ordered = sorted(
+            steps.values(), key=lambda s: (s.get("order") or s.get("startedAt") or "~", s["name"])
+        )
         for step in ordered:
             step["outputs"] = outputs.get(step["name"], [])
             step.setdefault("status", "RUNNING")

@@ -476,6 +476,55 @@ def test_direct_command_failure_reaches_step_functions_by_class_name(steps: Invo
         steps(step_event(input={"keys": []}))
 
 
+def create_upload(token: str, filename: str) -> dict[str, Any]:
+    """Create dataset ``luft`` and an upload into it through the api function."""
+    from zappa.handler import lambda_handler
+
+    headers = {"Content-Type": "application/json", **bearer(token)}
+    body = json.dumps({**DATASET, "id": "luft"}).encode()
+    created = lambda_handler(rest_event("POST", "/datasets", headers=headers, body=body), None)
+    assert created["statusCode"] == 201, created["body"]
+    request = json.dumps({"filename": filename, "contentType": "text/csv"}).encode()
+    response = lambda_handler(
+        rest_event("POST", "/datasets/luft/versions/1/uploads", headers=headers, body=request),
+        None,
+    )
+    assert response["statusCode"] == 201, response["body"]
+    upload: dict[str, Any] = json_body(response)
+    return upload
+
+
+def test_step_records_land_on_the_run_the_api_shows(
+    lambda_environment: Callable[[Path], dict[str, str]], generated_settings: dict
+) -> None:
+    from zappa.handler import lambda_handler
+
+    from pipelines.aws import aws_client
+
+    token = admin_token(lambda_environment(generated_settings["dev_api"]))
+    upload = create_upload(token, "målinger.csv")
+    key, run = upload["key"], upload["run"]["id"]
+    s3 = aws_client("s3")
+    s3.put_object(Bucket="brygge-dev-data", Key=key, Body=b"time;pm10\n2026-01-02T03:00;12.5\n")
+
+    lambda_environment(generated_settings["dev_steps"])
+    # No test double: the step records through the steps function's own store recorder.
+    result = lambda_handler(
+        step_event(run=run, edition=upload["edition"], input={"keys": [key]}), None
+    )
+    [written] = result["input"]["keys"]
+    assert s3.get_object(Bucket="brygge-dev-data", Key=written)["Body"].read()[:4] == b"PAR1"
+
+    lambda_environment(generated_settings["dev_api"])
+    response = lambda_handler(
+        http_event("GET", f"/runs/{run}", headers={"authorization": f"Bearer {token}"}), None
+    )
+    assert response["statusCode"] == 200, response["body"]
+    [step] = json_body(response)["steps"]
+    assert (step["name"], step["status"]) == ("ToParquet", "SUCCEEDED")
+    assert [output["key"] for output in step["outputs"]] == [written]
+
+
 def s3_record(bucket: str, key: str, size: int) -> dict[str, Any]:
     """One record of an S3 event notification; keys arrive URL-encoded."""
     return {
@@ -528,21 +577,7 @@ def test_upload_goes_from_the_api_through_s3_to_a_published_distribution(
     from pipelines.aws import aws_client
 
     token = admin_token(lambda_environment(generated_settings["dev_api"]))
-    headers = {"Content-Type": "application/json", **bearer(token)}
-    body = json.dumps({**DATASET, "id": "luft"}).encode()
-    assert (
-        lambda_handler(rest_event("POST", "/datasets", headers=headers, body=body), None)[
-            "statusCode"
-        ]
-        == 201
-    )
-    request = json.dumps({"filename": "målinger 2026.csv", "contentType": "text/csv"}).encode()
-    response = lambda_handler(
-        rest_event("POST", "/datasets/luft/versions/1/uploads", headers=headers, body=request),
-        None,
-    )
-    assert response["statusCode"] == 201, response["body"]
-    upload = json_body(response)
+    upload = create_upload(token, "målinger 2026.csv")
     key, run = upload["key"], upload["run"]["id"]
     assert key.startswith("raw/green/luft/version=1/edition=")
     assert upload["upload"]["fields"]["key"] == key

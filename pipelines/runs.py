@@ -12,6 +12,7 @@ starts again, or failed with a clear error once it has been interrupted too ofte
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import importlib
 import logging
@@ -540,7 +541,7 @@ class RunService:
 
         self.repository.update_run(run_id, end)
 
-    def resume_interrupted(self) -> list[str]:
+    def resume_interrupted(self) -> builtins.list[str]:
         """Take over every RUNNING run (after a crash or restart) and resume or fail it.
 
         Local mode only; called once, on the service's first use. Returns the run ids.
@@ -551,7 +552,7 @@ class RunService:
             if self._resumed:
                 return []
             self._resumed = True
-        taken: list[str] = []
+        taken: builtins.list[str] = []
         for found in self.repository.running():
             resumed = self._take_over(found["id"])
             if resumed is None:

@@ -122,7 +122,7 @@ class PipelineRepository:
         """
         check_definition(data["definition"])
         now = timestamp(self.clock())
-        template = {name: data.get(name) for name in TEMPLATE_FIELDS}
+        template: dict[str, Any] = {name: data.get(name) for name in TEMPLATE_FIELDS}
         template["description"] = template["description"] or ""
         template.update(version=self._latest_version(data["id"]) + 1, created=now, modified=now)
         head, version = self._items(template)
@@ -144,7 +144,9 @@ class PipelineRepository:
         head_item = self._head_item(template_id)
         if if_match is not None and if_match != head_item["rev"]:
             raise PreconditionFailed(f"pipeline template {template_id!r} has changed (If-Match)")
-        template = {name: data.get(name) for name in TEMPLATE_FIELDS if name != "id"}
+        template: dict[str, Any] = {
+            name: data.get(name) for name in TEMPLATE_FIELDS if name != "id"
+        }
         template.update(
             id=template_id,
             description=template.get("description") or "",

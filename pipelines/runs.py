@@ -313,11 +313,13 @@ class RunService:
         """
         now = self._now()
         owner = self.owner
+        # Tells this call's write from a racing one of the same process and second.
+        token = uuid.uuid4().hex
 
         def begin(run: dict[str, Any]) -> dict[str, Any] | None:
             if run["status"] != "WAITING":
                 return None
-            run.update(startedAt=now, owner=owner, resumes=0)
+            run.update(startedAt=now, owner=owner, resumes=0, startToken=token)
             if run["pipeline"] is None:
                 run.update(status="SUCCEEDED", endedAt=now, output=run["input"])
             else:
@@ -330,7 +332,7 @@ class RunService:
         if before["status"] != "WAITING":
             return False
         after = self.repository.update_run(run_id, begin)
-        if after.get("owner") != owner or after.get("startedAt") != now:
+        if after.get("startToken") != token:
             return False
         if after["status"] != "RUNNING":
             return True

@@ -57,7 +57,7 @@ def test_run_ids_are_valid_execution_names_and_deterministic(
     assert run_id != run_id_for(dataset, version, edition, key + "x")
 
 
-def test_create_waiting_pins_the_pipeline_and_start_runs_once(services, client) -> None:  # type: ignore[no-untyped-def]
+def test_create_waiting_pins_the_pipeline_and_start_runs_once(services, client, clock) -> None:  # type: ignore[no-untyped-def]
     set_pipeline(client, run_steps.chain(("Upper", "upper")))
     runs = services.runs
     run = runs.create_waiting("air", "1", EDITION, RAW, principal="user:tester")
@@ -65,7 +65,8 @@ def test_create_waiting_pins_the_pipeline_and_start_runs_once(services, client) 
     assert run["status"] == "WAITING"
     assert run["pipeline"] == {"template": "text", "version": 1}
     assert runs.create_waiting("air", "1", EDITION, RAW, principal="user:tester")["id"] == run["id"]
-    # Racing starts: exactly one wins.
+    # Racing starts in the same second: exactly one wins.
+    services.runs.clock = lambda: clock.now
     results: list[bool] = []
     threads = [
         threading.Thread(target=lambda: results.append(runs.start(run["id"]))) for _ in range(4)

@@ -196,7 +196,8 @@ class DynamoDbStore:
         if not terms:
             return Page([], None)
         wanted = set(terms)
-        term_pk = term_partition(scope, max(terms, key=len))
+        # Sorted first, so the same terms in any order pick the same partition.
+        term_pk = term_partition(scope, max(sorted(terms), key=len))
         if start is not None and start["pk"] != term_pk:
             raise InvalidValue("cursor", "the cursor belongs to another query")
         batch = max(limit + 1, 100) if (where is not None or len(terms) > 1) else limit + 1

@@ -628,6 +628,20 @@ def test_search_order_is_stable_across_pages(store: ItemStore) -> None:
     assert [item["sk"] for item in first] == [item["sk"] for item in second]
 
 
+def test_search_cursor_serves_the_same_terms_in_any_order(store: ItemStore) -> None:
+    for index in range(5):
+        doc(store, f"{index}", "oslo data")
+
+    first = store.search("doc", "oslo data", limit=2)
+    rest, _ = read_pages(
+        lambda cursor: store.search(
+            "doc", "DATA, Oslo", limit=2, cursor=cursor or first.next_cursor
+        )
+    )
+
+    assert sorted(item["sk"] for item in first.items + rest) == ["0", "1", "2", "3", "4"]
+
+
 # -- concurrency -------------------------------------------------------------------------
 
 

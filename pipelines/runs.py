@@ -20,7 +20,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from datetime import datetime
@@ -649,9 +649,17 @@ class RunService:
             return
         failed = None
         error = None
+        history = execution_history(machine, execution)
         if status != "SUCCEEDED":
             error = {"error": described.get("error") or "", "cause": described.get("cause") or ""}
-            failed = failed_state_from_history(execution_history(machine, execution))
+            failed = failed_state_from_history(history)
+        # A step killed before it could record (Lambda timeout, crash) still shows its end.
+        template = self.pipelines.get_version(
+            run["pipeline"]["template"], run["pipeline"]["version"]
+        )
+        outcomes = step_outcomes_from_history(history, task_steps(template["definition"]))
+        for name, outcome in outcomes.items():
+            self.repository.update_step(run["id"], name, _merge_outcome(outcome))
         stopped = described.get("stopDate")
         ended = timestamp(stopped) if isinstance(stopped, datetime) else self._now()
         final = {"SUCCEEDED": "SUCCEEDED", "ABORTED": "ABORTED"}.get(status, "FAILED")
@@ -669,6 +677,58 @@ class RunService:
             return current
 
         self.repository.update_run(run["id"], end)
+
+
+_TASK_FAILURES = ("TaskFailed", "TaskTimedOut", "LambdaFunctionFailed", "LambdaFunctionTimedOut")
+_TASK_STARTS = ("TaskScheduled", "LambdaFunctionScheduled")
+_TASK_SUCCESSES = ("TaskSucceeded", "LambdaFunctionSucceeded")
+
+
+def step_outcomes_from_history(
+    events: Sequence[Mapping[str, Any]], steps: Collection[str]
+) -> dict[str, dict[str, Any]]:
+    """Each step Task's status, attempts, times and last error, from an execution's history."""
+    outcomes: dict[str, dict[str, Any]] = {}
+    current: dict[str, Any] | None = None
+    for event in events:
+        kind = str(event.get("type", ""))
+        moment = event.get("timestamp")
+        at = timestamp(moment) if isinstance(moment, datetime) else None
+        entered = event.get("stateEnteredEventDetails")
+        if entered is not None:
+            name = entered.get("name")
+            current = None
+            if name in steps:
+                current = outcomes.setdefault(name, {"attempts": 0, "startedAt": at})
+                current.update(status="RUNNING", endedAt=None)
+            continue
+        if current is None:
+            continue
+        if kind in _TASK_STARTS:
+            current["attempts"] += 1
+            current["status"] = "RUNNING"
+        elif kind in _TASK_SUCCESSES:
+            current.update(status="SUCCEEDED", endedAt=at, error=None)
+        elif kind in _TASK_FAILURES:
+            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            error = {"error": details.get("error") or kind, "cause": details.get("cause") or ""}
+            current.update(status="FAILED", endedAt=at, error=error)
+    return outcomes
+
+
+def _merge_outcome(outcome: Mapping[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
+    """A step record change: history fills what the step could not record itself."""
+
+    def merge(record: dict[str, Any]) -> dict[str, Any] | None:
+        if record.get("status") in ("SUCCEEDED", "FAILED"):
+            return None
+        attempts = max(int(record.get("attempts") or 0), int(outcome.get("attempts") or 0))
+        record.update({k: v for k, v in outcome.items() if v is not None or k == "error"})
+        record["attempts"] = attempts
+        record.setdefault("order", outcome.get("startedAt") or "")
+        return record
+
+    return merge
 
 
 def task_resources(definition: Mapping[str, Any]) -> list[str]:

@@ -67,6 +67,9 @@ class StepsFunction:
         payload = json.loads(event) if isinstance(event, str | bytes) else dict(event)
         command = payload.pop("command")
         step = command.removeprefix("pipelines.steps.").removesuffix(".handler")
+        if step == "crash":  # dies before it can record anything, as a timed-out Lambda
+            body = {"errorMessage": "Task timed out", "errorType": "Sandbox.Timedout"}
+            return json.dumps(body), True, ""
         handler = run_steps.HANDLERS[f"brygge:step:{step}"]
         try:
             with use_environment(self.objects, self.recorder):
@@ -285,3 +288,17 @@ def test_aws_run_fails_after_retries_and_redrives_from_the_failed_step(aws) -> N
     assert run["status"] == "SUCCEEDED", run["error"]
     assert run_steps.CALLS == {"upper": 1, "check": 4}
     assert [s["status"] for s in run["steps"]] == ["SUCCEEDED", "SUCCEEDED"]
+
+
+def test_a_step_that_could_not_record_is_reported_from_the_history(aws) -> None:  # type: ignore[no-untyped-def]
+    aws["objects"].put(RAW, io.BytesIO(b"lake\n"))
+    run_id = start_aws_run(aws, run_steps.chain(("Upper", "upper"), ("Crash", "crash")))
+    join_moto_threads()
+    run = aws["client"].get(f"/runs/{run_id}").json
+    assert run["status"] == "FAILED"
+    assert run["error"]["error"] == "Sandbox.Timedout"
+    upper, crash = run["steps"]
+    assert (upper["name"], upper["status"]) == ("Upper", "SUCCEEDED")
+    assert (crash["name"], crash["status"], crash["attempts"]) == ("Crash", "FAILED", 1)
+    assert crash["error"]["error"] == "Sandbox.Timedout"
+    assert crash["outputs"] == []

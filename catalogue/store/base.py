@@ -63,7 +63,11 @@ class Replace:
 
 @dataclass(frozen=True, slots=True)
 class Put:
-    """Write ``item`` unconditionally (create or overwrite). The store sets ``rev`` to 1."""
+    """Write ``item`` unconditionally (create or overwrite).
+
+    The store sets ``rev`` to 1 for a new item and to the current revision + 1 when it
+    overwrites one, so a revision (an ETag) never comes back for changed content.
+    """
 
     item: Item
 

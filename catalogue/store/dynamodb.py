@@ -344,7 +344,7 @@ class DynamoDbStore:
         if isinstance(op, Delete):
             return {"Delete": {**common, "Key": _key(pk, sk)}}
         assert isinstance(op, Create | Replace | Put)
-        item = operations.stored(op.item, operations.new_rev(op))
+        item = operations.stored(op.item, operations.new_rev(op, _plain(current)))
         raw = to_dynamodb(item)
         if operations.index_entries(item):
             raw["_terms"] = {"L": [{"S": term} for term in _terms_of(item)]}

@@ -136,9 +136,13 @@ def stored(item: Item, rev: int) -> Item:
     return result
 
 
-def new_rev(op: Op) -> int:
-    """The revision an item written by ``op`` gets."""
-    return op.rev + 1 if isinstance(op, Replace) else 1
+def new_rev(op: Op, current: Item | None) -> int:
+    """The revision an item written by ``op`` over ``current`` gets."""
+    if isinstance(op, Replace):
+        return op.rev + 1
+    if isinstance(op, Put) and current is not None:
+        return int(current["rev"]) + 1
+    return 1
 
 
 def index_entries(item: Item | None) -> frozenset[Entry]:

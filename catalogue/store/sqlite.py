@@ -288,7 +288,9 @@ def _apply(conn: sqlite3.Connection, op: Op, current: _Row | None) -> None:
         conn.execute("DELETE FROM search WHERE rowid = ?", (current.row_id,))
         return
     assert isinstance(op, Create | Replace | Put)
-    item = operations.stored(op.item, operations.new_rev(op))
+    item = operations.stored(
+        op.item, operations.new_rev(op, None if current is None else current.item)
+    )
     values = (item.get("gsi1pk"), item.get("gsi1sk"), item["rev"], _body(item))
     if current is None:
         inserted = conn.execute(

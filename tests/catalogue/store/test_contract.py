@@ -124,12 +124,13 @@ def test_replace_of_missing_item_is_not_found(store: ItemStore) -> None:
     assert store.get("p", "s") is None
 
 
-def test_put_creates_or_overwrites_with_rev_1(store: ItemStore) -> None:
+def test_put_creates_at_rev_1_and_overwrites_at_the_next_rev(store: ItemStore) -> None:
     store.write(Put({"pk": "p", "sk": "s", "value": 1}))
+    assert store.get("p", "s") == {"pk": "p", "sk": "s", "value": 1, "rev": 1}
     store.write(Replace({"pk": "p", "sk": "s", "value": 2}, rev=1))
     store.write(Put({"pk": "p", "sk": "s", "value": 3}))
 
-    assert store.get("p", "s") == {"pk": "p", "sk": "s", "value": 3, "rev": 1}
+    assert store.get("p", "s") == {"pk": "p", "sk": "s", "value": 3, "rev": 3}
 
 
 def test_delete_removes_the_item(store: ItemStore) -> None:
@@ -573,7 +574,7 @@ def test_search_sees_replacements_puts_and_deletes(store: ItemStore) -> None:
     )
     store.write(Put({"pk": "docs", "sk": "2", "search_scope": "doc", "search_text": "new old"}))
     store.write(Delete("docs", "3"))
-    store.write(Replace({"pk": "docs", "sk": "2", "search_scope": "doc"}, rev=1))
+    store.write(Replace({"pk": "docs", "sk": "2", "search_scope": "doc"}, rev=2))
 
     assert found(store, "old") == []
     assert found(store, "new") == ["1"]

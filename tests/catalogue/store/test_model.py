@@ -72,8 +72,10 @@ def expected_outcome(
         key = _key(op)
         if isinstance(op, Delete):
             del model[key]
-        elif isinstance(op, Create | Put):
+        elif isinstance(op, Create):
             model[key] = {**op.item, "rev": 1}
+        elif isinstance(op, Put):
+            model[key] = {**op.item, "rev": model[key]["rev"] + 1 if key in model else 1}
         elif isinstance(op, Replace):
             model[key] = {**op.item, "rev": op.rev + 1}
     return None

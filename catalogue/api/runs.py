@@ -44,7 +44,7 @@ class RunById(MethodView):
     @blp.response(200, RunSchema)
     def get(self, run_id: str) -> dict:
         """Read a run with each step and the objects it wrote."""
-        require(services().runs.dataset_of(run_id), READ)
+        require(services().runs.dataset_of(run_id), READ, hidden=f"run {run_id!r} not found")
         return services().runs.get(run_id)
 
 
@@ -53,7 +53,7 @@ class RunAbort(MethodView):
     @blp.response(200, RunSummarySchema)
     def post(self, run_id: str) -> dict:
         """Abort a waiting or running run; one that has ended is 409."""
-        require(services().runs.dataset_of(run_id), WRITE)
+        require(services().runs.dataset_of(run_id), WRITE, hidden=f"run {run_id!r} not found")
         return services().runs.abort(run_id)
 
 
@@ -62,5 +62,5 @@ class RunRedrive(MethodView):
     @blp.response(202, RunSchema)
     def post(self, run_id: str) -> dict:
         """Run a failed run again from the step that failed; succeeded steps are kept."""
-        require(services().runs.dataset_of(run_id), WRITE)
+        require(services().runs.dataset_of(run_id), WRITE, hidden=f"run {run_id!r} not found")
         return services().runs.redrive(run_id)

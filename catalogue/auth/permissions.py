@@ -16,12 +16,14 @@ from catalogue.store.base import Item, Predicate
 READ, UPDATE, WRITE, ADMIN = "read", "update", "write", "admin"
 
 
-def require(dataset_id: str, scope: str) -> Identity:
+def require(dataset_id: str, scope: str, *, hidden: str | None = None) -> Identity:
     """Check that the caller may act on the dataset with ``scope``; return the caller.
 
     Raises Unauthenticated (401) for an anonymous caller on anything but ``read``,
     NotFound (404) when the dataset is missing or hidden from the caller, and Forbidden
-    (403) when the caller sees it but lacks ``scope``.
+    (403) when the caller sees it but lacks ``scope``. ``hidden`` is the NotFound message
+    for resources found by their own id (a run): that of the resource not existing, so the
+    answer names no dataset.
     """
     identity = current_identity()
     if scope != READ and not identity.is_authenticated:
@@ -32,10 +34,10 @@ def require(dataset_id: str, scope: str) -> Identity:
     store = repositories().store
     dataset = store.get(keys.dataset_pk(dataset_id), keys.DATASET_SK)
     if dataset is None:
-        raise _not_found(dataset_id)
+        raise NotFound(hidden or f"dataset {dataset_id!r} not found")
     scopes = scopes_on(dataset_id, identity)
     if not can_see(dataset["accessRights"], identity, scopes):
-        raise _not_found(dataset_id)
+        raise NotFound(hidden or f"dataset {dataset_id!r} not found")
     if scope != READ and not may(scope, identity, scopes):
         raise Forbidden(f"this action needs the {scope!r} scope on dataset {dataset_id!r}")
     return identity
@@ -85,7 +87,3 @@ def visible() -> Predicate | None:
         return can_see(access_rights, identity, scopes_on(item["id"], identity))
 
     return check
-
-
-def _not_found(dataset_id: str) -> NotFound:
-    return NotFound(f"dataset {dataset_id!r} not found")

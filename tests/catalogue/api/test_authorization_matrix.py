@@ -23,6 +23,15 @@ V = "/datasets/d/versions"
 E1, E2 = "20260101T000000", "20260102T000000"
 ED = f"{V}/1/editions"
 DI = f"{ED}/{E1}/distributions"
+RAW = f"raw/green/d/version=1/edition={E1}/missing.csv"
+TEMPLATE = {
+    "id": "t",
+    "title": "T",
+    "definition": {
+        "StartAt": "A",
+        "States": {"A": {"Type": "Task", "Resource": "brygge:step:csv_to_parquet", "End": True}},
+    },
+}
 FILE = {"filenames": ["a.csv"], "mediaType": "text/csv", "byteSize": 10, "checksum": "a" * 64}
 
 
@@ -46,6 +55,10 @@ ENDPOINTS = [
     Endpoint("GET", f"{ED}/latest", "read", 200),
     Endpoint("GET", DI, "read", 200),
     Endpoint("GET", f"{DI}/d1", "read", 200),
+    Endpoint("GET", f"{DI}/d1/download", "read", 404),  # allowed, but d1 has no file
+    Endpoint("GET", "/datasets/d/pipeline", "read", 200),
+    Endpoint("GET", "/datasets/d/runs", "read", 200),
+    Endpoint("GET", "/runs/{run}", "read", 200),
     Endpoint("PATCH", "/datasets/d", "update", 200, {"description": "changed"}),
     Endpoint(
         "PATCH", "/datasets/d", "update", 412, {"description": "stale"}, {"If-Match": '"r999"'}
@@ -56,6 +69,11 @@ ENDPOINTS = [
     Endpoint("POST", ED, "write", 201, {"description": "new"}),
     Endpoint("PATCH", f"{ED}/{E1}", "write", 200, {"description": "e1"}),
     Endpoint("POST", DI, "write", 201, FILE),
+    Endpoint("PUT", "/datasets/d/pipeline", "update", 200, {"template": "t"}),
+    Endpoint("POST", f"{V}/1/uploads", "write", 201, {"filename": "r.csv"}),
+    Endpoint("POST", f"{ED}/{E1}/runs", "write", 202, {"input": {"keys": [RAW]}}),
+    Endpoint("POST", "/runs/{run}/redrive", "write", 409),  # allowed, but the run is waiting
+    Endpoint("POST", "/runs/{run}/abort", "write", 200),
     Endpoint("GET", "/datasets/d/history", "update", 200),
     Endpoint("GET", "/datasets/d/permissions", "admin", 200),
     Endpoint("PUT", "/datasets/d/permissions/user:newbie", "admin", 200, {"scopes": ["read"]}),
@@ -63,6 +81,7 @@ ENDPOINTS = [
     Endpoint("DELETE", f"{DI}/d2", "write", 204),
     Endpoint("DELETE", f"{ED}/{E2}", "write", 204),
     Endpoint("DELETE", f"{V}/2", "update", 204),
+    Endpoint("DELETE", "/datasets/d/pipeline", "update", 204),
     Endpoint("DELETE", "/datasets/d?cascade=true", "admin", 204),
 ]
 
@@ -118,11 +137,18 @@ def make_world(tmp_path: Path) -> Iterator[Any]:
         for distribution in ("d1", "d2"):
             created = admin.post(DI, json={**FILE, "id": distribution})
             assert created.status_code == 201, created.json
+        assert admin.post("/pipelines", json=TEMPLATE).status_code == 201
+        assert admin.put("/datasets/d/pipeline", json={"template": "t"}).status_code == 200
+        upload = admin.post(f"{V}/1/uploads", json={"filename": "seed.csv"})
+        assert upload.status_code == 201, upload.json
+        world.run = upload.json["run"]["id"]
         return world
 
     yield make
     for world in worlds:
-        world.app.extensions["brygge"].store.close()
+        services = world.app.extensions["brygge"]
+        assert services.runs.wait_idle(timeout_s=60)
+        services.store.close()
 
 
 @pytest.mark.parametrize("access", ACCESS)
@@ -132,31 +158,28 @@ def test_every_endpoint_answers_exactly_what_the_rules_say(make_world, caller, a
     client = world.client(caller)
     wrong = []
     for endpoint in ENDPOINTS:
+        path = endpoint.path.replace("{run}", world.run)
         response = client.open(
-            endpoint.path, method=endpoint.method, json=endpoint.body, headers=endpoint.headers
+            path, method=endpoint.method, json=endpoint.body, headers=endpoint.headers
         )
         want = expected(caller, access, endpoint)
         if response.status_code != want:
-            wrong.append(
-                (endpoint.method, endpoint.path, want, response.status_code, response.json)
-            )
+            wrong.append((endpoint.method, path, want, response.status_code, response.json))
         if response.status_code in (401, 403, 404):
             assert "ETag" not in response.headers
         if response.status_code == 401:
             assert response.headers["WWW-Authenticate"].startswith("Bearer")
         if response.status_code == 404 and not can_see(caller, access):
-            # Word for word what a dataset that never existed answers.
+            # Word for word what a dataset (or run) that never existed answers.
             never = client.open(
-                endpoint.path.replace("/datasets/d", "/datasets/q"),
+                endpoint.path.replace("/datasets/d", "/datasets/q").replace("{run}", "r-never"),
                 method=endpoint.method,
                 json=endpoint.body,
                 headers=endpoint.headers,
             )
             assert never.status_code == 404
-            assert response.json == {
-                **never.json,
-                "message": never.json["message"].replace("'q'", "'d'"),
-            }
+            message = never.json["message"].replace("'q'", "'d'").replace("r-never", world.run)
+            assert response.json == {**never.json, "message": message}
     assert wrong == []
 
 

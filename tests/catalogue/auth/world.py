@@ -37,6 +37,7 @@ def auth_settings(home: Path, **changes: Any) -> Settings:
 class World:
     app: Flask
     tokens: dict[str, str] = field(default_factory=dict)
+    run: str = ""
 
     def client(self, caller: str) -> FlaskClient:
         client = self.app.test_client()

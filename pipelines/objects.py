@@ -7,6 +7,7 @@ a whole object in memory.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import os
 import shutil
@@ -93,7 +94,7 @@ class ObjectStore(Protocol):
         """Copy an object, keeping its recorded sha256; raises ObjectNotFound for ``source``."""
         ...
 
-    def delete_many(self, keys: Iterable[str]) -> list[DeleteFailure]:
+    def delete_many(self, keys: Iterable[str]) -> builtins.list[DeleteFailure]:
         """Delete the keys (missing ones count as deleted); return the ones that failed."""
         ...
 
@@ -222,7 +223,7 @@ class LocalObjectStore:
         with self.open(source) as body:
             return self.put(destination, body)
 
-    def delete_many(self, keys: Iterable[str]) -> list[DeleteFailure]:
+    def delete_many(self, keys: Iterable[str]) -> builtins.list[DeleteFailure]:
         failures = []
         for key in keys:
             try:
@@ -334,9 +335,9 @@ class S3ObjectStore:
             self.client.copy(copy_source, self.bucket, destination)
         return self.head(destination)
 
-    def delete_many(self, keys: Iterable[str]) -> list[DeleteFailure]:
-        failures: list[DeleteFailure] = []
-        batch: list[str] = []
+    def delete_many(self, keys: Iterable[str]) -> builtins.list[DeleteFailure]:
+        failures: builtins.list[DeleteFailure] = []
+        batch: builtins.list[str] = []
         for key in keys:
             try:
                 batch.append(check_key(key))
@@ -350,7 +351,7 @@ class S3ObjectStore:
             failures += self._delete_batch(batch)
         return failures
 
-    def _delete_batch(self, keys: list[str]) -> list[DeleteFailure]:
+    def _delete_batch(self, keys: builtins.list[str]) -> builtins.list[DeleteFailure]:
         response = self.client.delete_objects(
             Bucket=self.bucket,
             Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},

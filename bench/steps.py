@@ -1,0 +1,324 @@
+"""Benchmark: the step library against bare polars and fastexcel, on the same data in one run.
+
+Generates its data from a fixed seed in a temporary folder: 2 M rows x 10 columns of CSV
+(about 180 MB), the same rows repeated to about 1 GB, and a 100k-row .xlsx. Prints one line per
+figure, each beside its baseline:
+
+    csv_to_parquet brygge 2.41 s polars 1.62 s ratio 0.67x target >= 0.5x ok
+
+Peak RSS is measured in a fresh subprocess per figure (``os.wait4`` reports the child's own
+``ru_maxrss``). Run with ``.venv/bin/python bench/steps.py [runs]`` (default 3 runs per timing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# BRYGGE_BENCH_SCALE shrinks the data for a quick check of the script itself.
+SCALE = float(os.environ.get("BRYGGE_BENCH_SCALE", "1"))
+ROWS = int(2_000_000 * SCALE)
+XLSX_ROWS = int(100_000 * SCALE)
+BIG_REPEATS = 6  # the 2 M-row file six times: about 1 GB
+SEED = 20240101
+EDITION = "20240101T000000"
+PREFIX = f"raw/green/bench/version=1/edition={EDITION}/"
+STATIONS = [f"station-{n:02d}" for n in range(50)]
+CATEGORIES = ["air", "water", "soil", "noise", "traffic"]
+RSS_TARGET_MB = 600
+FLAT_TARGET = 1.25
+
+SCHEMA: dict[str, Any] = {
+    "fields": [
+        {"name": "id", "type": "integer", "constraints": {"required": True, "minimum": 0}},
+        {"name": "station", "type": "string", "constraints": {"pattern": "station-[0-9]{2}"}},
+        {
+            "name": "temperature",
+            "type": "number",
+            "constraints": {"minimum": -60, "maximum": 85},
+        },
+        {"name": "day", "type": "date", "format": "%Y-%m-%d"},
+        {"name": "at", "type": "datetime", "format": "%Y-%m-%d %H:%M:%S"},
+        {"name": "count", "type": "integer", "constraints": {"minimum": 0}},
+        {"name": "category", "type": "string", "constraints": {"enum": CATEGORIES}},
+        {"name": "flag", "type": "boolean"},
+        {"name": "note", "type": "string", "constraints": {"maxLength": 40}},
+        {"name": "value", "type": "number"},
+    ]
+}
+
+
+def generate_csv(path: Path, rows: int) -> None:
+    """Write the benchmark CSV; about 0.5% of temperatures are 999 (invalid)."""
+    import polars as pl
+
+    i = pl.col("i")
+
+    def pick(seed: int, modulo: int) -> pl.Expr:
+        return (i.hash(SEED + seed) % modulo).cast(pl.Int64)
+
+    start = dt.datetime(2020, 1, 1)
+    frame = pl.select(pl.int_range(0, rows, dtype=pl.Int64).alias("i")).select(
+        i.alias("id"),
+        pl.concat_str(
+            pl.lit("station-"), pick(1, len(STATIONS)).cast(pl.String).str.zfill(2)
+        ).alias("station"),
+        pl.when(pick(2, 200) == 0)
+        .then(999.0)
+        .otherwise(((pick(3, 8500) - 4000) / 100).round(2))
+        .alias("temperature"),
+        (pl.lit(start.date()) + pl.duration(days=pick(4, 1500))).alias("day"),
+        (pl.lit(start) + pl.duration(seconds=pick(5, 86_400 * 1500))).alias("at"),
+        pick(6, 100_000).alias("count"),
+        pick(7, len(CATEGORIES))
+        .replace_strict(dict(enumerate(CATEGORIES)), return_dtype=pl.String)
+        .alias("category"),
+        (pick(8, 2) == 0).alias("flag"),
+        pl.concat_str(pl.lit("note "), pick(9, 1_000_000).cast(pl.String)).alias("note"),
+        (pick(10, 10_000_000) / 1000).round(3).alias("value"),
+    )
+    frame.write_csv(path, datetime_format="%Y-%m-%d %H:%M:%S")
+
+
+def repeat_csv(source: Path, target: Path, times: int) -> None:
+    """Write the source's header once and its data rows ``times`` times."""
+    with source.open("rb") as reader:
+        header = reader.readline()
+        body_start = reader.tell()
+    with target.open("wb") as writer:
+        writer.write(header)
+        for _ in range(times):
+            with source.open("rb") as reader:
+                reader.seek(body_start)
+                shutil.copyfileobj(reader, writer, 16 * 1024 * 1024)
+
+
+def generate_xlsx(path: Path, rows: int) -> None:
+    """A 100k-row workbook of numbers, text and dates."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(path, {"constant_memory": True})
+    sheet = book.add_worksheet("Data")
+    date = book.add_format({"num_format": "yyyy-mm-dd"})
+    sheet.write_row(0, 0, ["id", "station", "temperature", "day", "count", "category"])
+    start = dt.datetime(2020, 1, 1)
+    for n in range(1, rows + 1):
+        sheet.write_number(n, 0, n)
+        sheet.write_string(n, 1, STATIONS[n % len(STATIONS)])
+        sheet.write_number(n, 2, (n % 8500 - 4000) / 100)
+        sheet.write_datetime(n, 3, start + dt.timedelta(days=n % 1500), date)
+        sheet.write_number(n, 4, n * 7 % 1000)
+        sheet.write_string(n, 5, CATEGORIES[n % len(CATEGORIES)])
+    book.close()
+
+
+def step_run(step: str, root: Path, key: str) -> dict[str, Any]:
+    """Run one step's ``run`` over a local object store; returns its summary."""
+    from catalogue.domain.object_keys import parse_object_key
+    from pipelines.objects import LocalObjectStore
+    from pipelines.steps import csv_to_parquet, excel_to_csv, validate
+    from pipelines.steps.contract import build_config
+
+    objects = LocalObjectStore(root)
+
+    def out(source: str, filename: str) -> str:
+        return str(parse_object_key(source).for_step(step, filename))
+
+    if step == "csv_to_parquet":
+        config = build_config(csv_to_parquet.CsvToParquetConfig, {"schema": SCHEMA})
+        return csv_to_parquet.run(objects, config, [key], out).summary
+    if step == "validate":
+        config = build_config(validate.ValidateConfig, {"schema": SCHEMA, "onInvalid": "drop"})
+        return validate.run(objects, config, [key], out).summary
+    config = build_config(excel_to_csv.ExcelToCsvConfig, {})
+    return excel_to_csv.run(objects, config, [key], out).summary
+
+
+def baseline_run(step: str, root: Path, key: str) -> None:
+    """The same job in bare polars or fastexcel, no store, no checks."""
+    import polars as pl
+
+    source = root / key
+    target = root / "baseline"
+    target.mkdir(exist_ok=True)
+    if step == "csv_to_parquet":
+        pl.scan_csv(source).sink_parquet(target / "out.parquet")
+    elif step == "validate":
+        pl.scan_csv(source, infer_schema=False).sink_csv(target / "out.csv")
+    else:
+        import fastexcel
+
+        frame = fastexcel.read_excel(source).load_sheet(0).to_polars()
+        frame.write_csv(target / "out.csv")
+
+
+def median_seconds(
+    brygge: Callable[[], Any], baseline: Callable[[], Any], runs: int
+) -> tuple[float, float]:
+    """Alternate the two, ``runs`` times each; return the median seconds of each."""
+    ours, theirs = [], []
+    for _ in range(runs):
+        for sink, job in ((theirs, baseline), (ours, brygge)):
+            started = time.perf_counter()
+            job()
+            sink.append(time.perf_counter() - started)
+    return statistics.median(ours), statistics.median(theirs)
+
+
+def peak_rss_mb(kind: str, step: str, root: Path, key: str) -> float:
+    """Peak RSS of a fresh interpreter that runs one job and exits.
+
+    The child reports its own VmHWM: ``getrusage`` (and ``wait4``) would count the pages of
+    this large parent that the child shared between fork and exec.
+    """
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", kind, step, str(root), key],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{kind} {step} failed: {result.stderr[-2000:]}")
+    return int(result.stdout.split()[-1]) / 1024
+
+
+def own_peak_rss_kb() -> int:
+    """This process's peak resident set size (VmHWM), in kB."""
+    for text in Path("/proc/self/status").read_text().splitlines():
+        if text.startswith("VmHWM:"):
+            return int(text.split()[1])
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def line(name: str, ours: str, theirs: str, ratio: float, target: str, ok: bool) -> str:
+    return f"{name} brygge {ours} baseline {theirs} ratio {ratio:.2f}x target {target} " + (
+        "ok" if ok else "MISS"
+    )
+
+
+def main(runs: int) -> None:
+    """Generate the data, run every figure, print one line each."""
+    with tempfile.TemporaryDirectory(prefix="brygge-bench-steps-") as name:
+        root = Path(name)
+        csv_key, big_key, xlsx_key = (
+            PREFIX + "readings.csv",
+            PREFIX + "readings-big.csv",
+            PREFIX + "readings.xlsx",
+        )
+        (root / PREFIX).mkdir(parents=True)
+        started = time.perf_counter()
+        generate_csv(root / csv_key, ROWS)
+        repeat_csv(root / csv_key, root / big_key, BIG_REPEATS)
+        generate_xlsx(root / xlsx_key, XLSX_ROWS)
+        csv_mb = (root / csv_key).stat().st_size / 1e6
+        big_mb = (root / big_key).stat().st_size / 1e6
+        print(
+            f"data: {ROWS:,} rows x 10 columns = {csv_mb:.0f} MB CSV; {big_mb:.0f} MB CSV; "
+            f"{XLSX_ROWS:,}-row xlsx; generated in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+
+        ours, theirs = median_seconds(
+            lambda: step_run("csv_to_parquet", root, csv_key),
+            lambda: baseline_run("csv_to_parquet", root, csv_key),
+            runs,
+        )
+        ratio = theirs / ours
+        print(
+            line(
+                "csv_to_parquet",
+                f"{ours:.2f} s",
+                f"polars {theirs:.2f} s",
+                ratio,
+                ">= 0.5x",
+                ratio >= 0.5,
+            ),
+            flush=True,
+        )
+
+        ours, theirs = median_seconds(
+            lambda: step_run("validate", root, csv_key),
+            lambda: baseline_run("validate", root, csv_key),
+            runs,
+        )
+        rate, base_rate = ROWS / ours, ROWS / theirs
+        print(
+            line(
+                "validate_rows_per_s",
+                f"{rate / 1e6:.2f} M/s",
+                f"polars scan->sink_csv {base_rate / 1e6:.2f} M/s",
+                rate / base_rate,
+                ">= 2.00 M/s",
+                rate >= 2e6,
+            ),
+            flush=True,
+        )
+
+        ours, theirs = median_seconds(
+            lambda: step_run("excel_to_csv", root, xlsx_key),
+            lambda: baseline_run("excel_to_csv", root, xlsx_key),
+            runs,
+        )
+        rate, base_rate = XLSX_ROWS / ours, XLSX_ROWS / theirs
+        print(
+            line(
+                "excel_to_csv_rows_per_s",
+                f"{rate / 1e3:.0f} k/s",
+                f"fastexcel {base_rate / 1e3:.0f} k/s",
+                rate / base_rate,
+                ">= 100 k/s",
+                rate >= 1e5,
+            ),
+            flush=True,
+        )
+
+        for step in ("csv_to_parquet", "validate"):
+            peaks = {}
+            for label, key, size in (("200mb", csv_key, csv_mb), ("1gb", big_key, big_mb)):
+                ours_mb = peak_rss_mb("brygge", step, root, key)
+                theirs_mb = peak_rss_mb("baseline", step, root, key)
+                peaks[label] = ours_mb
+                print(
+                    line(
+                        f"{step}_peak_rss_{label}",
+                        f"{ours_mb:.0f} MB",
+                        f"polars {theirs_mb:.0f} MB ({size:.0f} MB file)",
+                        ours_mb / theirs_mb,
+                        f"<= {RSS_TARGET_MB} MB",
+                        ours_mb <= RSS_TARGET_MB,
+                    ),
+                    flush=True,
+                )
+            growth = peaks["1gb"] / peaks["200mb"]
+            print(
+                f"{step}_rss_growth brygge {peaks['200mb']:.0f} MB -> {peaks['1gb']:.0f} MB "
+                f"for {big_mb / csv_mb:.1f}x the data ratio {growth:.2f}x "
+                f"target <= {FLAT_TARGET}x " + ("ok" if growth <= FLAT_TARGET else "MISS"),
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        kind, step, root, key = sys.argv[2:6]
+        if kind == "brygge":
+            step_run(step, Path(root), key)
+        else:
+            baseline_run(step, Path(root), key)
+        print(own_peak_rss_kb())
+    else:
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)

@@ -1,6 +1,6 @@
 """Cold start of the api function: its import path against flask + flask-smorest + boto3.
 
-Usage: ``python bench/coldstart.py [--runs 15]``
+Usage: ``python bench/coldstart.py [--runs 21]``
 
 Each measurement is a fresh interpreter that times, from inside, one import path:
 
@@ -36,7 +36,12 @@ PROBES = {
     "baseline": "import flask, flask_smorest, boto3",
     "wsgi": "import catalogue.wsgi",
     "handler": "from zappa.handler import LambdaHandler; LambdaHandler()",
+    # Where the handler's time goes, for reference: Zappa's own module, and PyJWT with
+    # cryptography (RS256), which catalogue.auth.oidc imports at module level.
+    "baseline+zappa": "import flask, flask_smorest, boto3, zappa.handler",
+    "baseline+jwt": "import flask, flask_smorest, boto3, jwt",
 }
+TARGETED = ("wsgi", "handler")
 TIMER = """
 import fnmatch, importlib.abc, sys, time
 
@@ -100,7 +105,7 @@ def measure(probe: str, environment: dict[str, str], left_out: list[str]) -> flo
 def main(argv: list[str] | None = None) -> int:
     """Run the rounds, print one line per path; 1 when the handler misses the target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15, help="rounds (median is reported)")
+    parser.add_argument("--runs", type=int, default=21, help="rounds (median is reported)")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="brygge-coldstart-") as folder:
@@ -129,14 +134,21 @@ def main(argv: list[str] | None = None) -> int:
         f" (median of {args.runs})"
     )
     verdict = 0
-    for name in ("wsgi", "handler"):
+    for name in PROBES:
+        if name == "baseline":
+            continue
         ratio = medians[name] / baseline
         ok = ratio <= TARGET_RATIO
-        if not ok:
+        if name in TARGETED and not ok:
             verdict = 1
+        target = (
+            f"target <= {TARGET_RATIO:.2f}x {'ok' if ok else 'MISSED'}"
+            if name in TARGETED
+            else "(reference)"
+        )
         print(
             f"import_{name} brygge {medians[name] * 1000:.0f} ms baseline {baseline * 1000:.0f} ms"
-            f" ratio {ratio:.2f}x target <= {TARGET_RATIO:.2f}x {'ok' if ok else 'MISSED'}"
+            f" ratio {ratio:.2f}x {target}"
         )
     print(json.dumps({name: round(value, 4) for name, value in medians.items()}))
     return verdict

@@ -130,6 +130,13 @@ def create_upload(
         ]
     key = str(object_key("raw", dataset["accessRights"], dataset_id, version, edition, filename))
     run = svc.runs.create_waiting(dataset_id, version, edition, key, principal=principal)
+    if run.get("status") != "WAITING":
+        # The run of this key has started: a second upload would start nothing.
+        raise Conflict(
+            f"{filename} was already uploaded to edition {edition} (run {run['id']} is "
+            f"{run.get('status')}); upload it to a new edition",
+            field="filename",
+        )
     target = upload_target(svc, key, size, data.get("content_type"))
     return {
         "edition": edition,
@@ -271,25 +278,32 @@ class FormStream:
 
 
 class FileBody:
-    """The file part as a read-only binary stream; raises 413 once past ``max_bytes``."""
+    """The file part as a read-only binary stream; raises 413 once past ``max_bytes``.
+
+    A read returns at most one decoded piece of the form (short reads, as a raw stream may),
+    so the bytes are not copied again on their way to the store.
+    """
 
     def __init__(self, form: FormStream, max_bytes: int) -> None:
         self.form = form
         self.max_bytes = max_bytes
         self.received = 0
         self.done = False
-        self.buffer = b""
+        self.pending = b""
+        self.offset = 0
 
     def read(self, size: int = -1) -> bytes:
-        while not self.done and (size < 0 or len(self.buffer) < size):
-            self._pull()
         if size < 0:
-            chunk, self.buffer = self.buffer, b""
-        else:
-            chunk, self.buffer = self.buffer[:size], self.buffer[size:]
-        return chunk
+            return b"".join(iter(lambda: self.read(CHUNK_BYTES), b""))
+        while self.offset >= len(self.pending) and not self.done:
+            self.pending, self.offset = self._pull(), 0
+        start = self.offset
+        self.offset = min(len(self.pending), start + size)
+        if start == 0 and self.offset == len(self.pending):
+            return self.pending
+        return self.pending[start : self.offset]
 
-    def _pull(self) -> None:
+    def _pull(self) -> bytes:
         event = next(self.form.events, None)
         if not isinstance(event, Data):
             raise BadRequest("the file part ended without its closing boundary")
@@ -298,12 +312,12 @@ class FileBody:
             raise RequestEntityTooLarge(
                 f"the file is larger than the {self.max_bytes} bytes this upload allows"
             )
-        self.buffer += event.data
         if not event.more_data:
             self.done = True
             # Whatever follows the file is ignored, as S3 does; read it so the body is consumed.
             for _ in self.form.events:
                 pass
+        return event.data
 
     def seekable(self) -> bool:
         return False

@@ -357,3 +357,15 @@ def test_anonymous_download_only_of_public_datasets(  # type: ignore[no-untyped-
     )
     response = anonymous(app).get(f"{path}/{created['id']}/download")
     assert response.status_code == status
+
+
+def test_same_file_again_into_an_edition_whose_run_started_is_409(client) -> None:  # type: ignore[no-untyped-def]
+    create_dataset(client)
+    body = client.post("/datasets/air/versions/1/uploads", json={"filename": "r.csv"}).json
+    upload = body["upload"]
+    assert post_form(client, urlsplit(upload["url"]).path, upload["fields"]).status_code == 204
+    again = client.post(
+        "/datasets/air/versions/1/uploads", json={"filename": "r.csv", "edition": body["edition"]}
+    )
+    assert again.status_code == 409
+    assert body["run"]["id"] in again.json["message"]

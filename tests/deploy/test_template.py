@@ -211,3 +211,15 @@ def test_open_data_bucket_is_public_only_when_asked(template: dict[str, Any]) ->
     assert condition == "IsOpenDataPublic"
     assert [s["Sid"] for s in public] == ["DenyInsecureTransport", "PublicRead"]
     assert [s["Effect"] for s in private] == ["Deny"]
+
+
+def test_steps_may_neither_delete_data_nor_state_machines(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    api = {a for a, _ in granted(resources["ApiPolicy"]["Properties"]["PolicyDocument"])}
+    steps = granted(resources["StepsPolicy"]["Properties"]["PolicyDocument"])
+    assert {"states:DeleteStateMachine", "s3:DeleteObject", "s3:AbortMultipartUpload"} <= api
+    assert "states:DeleteStateMachine" not in {action for action, _ in steps}
+    # The publishing job withdraws files from the open-data bucket, and from nowhere else.
+    assert [resource for action, resource in steps if action == "s3:DeleteObject"] == [
+        json.dumps({"Fn::Sub": "${OpenDataBucket.Arn}/*"})
+    ]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pipelines.objects import LocalObjectStore
+from pipelines.objects import LocalObjectStore, S3ObjectStore
 from pipelines.steps.runtime import use_environment
 from tests.pipelines.steps.mocks import MemoryRecorder
 
@@ -68,3 +69,27 @@ def make_event() -> MakeEvent:
 def data_file(name: str) -> bytes:
     """A file committed under tests/data/steps."""
     return (DATA / name).read_bytes()
+
+
+@pytest.fixture
+def s3_lake(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3ObjectStore]:
+    """An S3ObjectStore on a moto bucket, with fake credentials and fresh clients."""
+    from moto import mock_aws
+
+    from pipelines.aws import aws_client
+
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-north-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    aws_client.cache_clear()
+    with mock_aws():
+        aws_client("s3").create_bucket(
+            Bucket="lake", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"}
+        )
+        yield S3ObjectStore("lake")
+    aws_client.cache_clear()

@@ -9,7 +9,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from catalogue import __version__
-from catalogue.api import datasets, distributions, errors, health, uploads, versions
+from catalogue.api import catalog, datasets, distributions, errors, health, uploads, versions
 from catalogue.api import history as history_api
 from catalogue.api import me as me_api
 from catalogue.api import permissions as permissions_api
@@ -50,7 +50,7 @@ def create_app(
         api.register_blueprint(module.blp)
     for module in (permissions_api, me_api, history_api):
         api.register_blueprint(module.blp)
-    for module in (pipelines_api, runs_api):
+    for module in (pipelines_api, runs_api, catalog):
         api.register_blueprint(module.blp)
     errors.register(app)
     app.before_request(authenticate_request)

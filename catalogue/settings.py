@@ -29,6 +29,14 @@ class Settings:
     open_data_bucket: str = ""
     open_data_dir: Path | None = None
     base_url: str = ""
+    # The DCAT-AP catalogue's own metadata (``GET /catalog``, ``brygge publish``).
+    catalog_title: str = ""
+    catalog_description: str = ""
+    catalog_publisher_name: str = ""
+    catalog_publisher_uri: str = ""
+    catalog_contact_name: str = ""
+    catalog_contact_email: str = ""
+    catalog_homepage: str = ""
     # "off" makes every request act as ``principal`` with every scope: one user, no tokens.
     auth: str = "on"
     principal: str = "user:local"

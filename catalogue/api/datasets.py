@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import Response, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from catalogue.api.catalog import (
+    RDF_CONTENT,
+    FormatQuerySchema,
+    dataset_response,
+    negotiate_dataset,
+)
 from catalogue.api.etags import if_match, with_etag
 from catalogue.auth.permissions import ADMIN, READ, UPDATE, require, require_owner_team, visible
 from catalogue.auth.principal import current_principal
@@ -49,11 +55,16 @@ class Datasets(MethodView):
 
 @blp.route("/<dataset_id>")
 class DatasetById(MethodView):
+    @blp.arguments(FormatQuerySchema, location="query")
     @blp.response(200, DatasetSchema)
-    def get(self, dataset_id: str) -> tuple:
-        """Read one dataset."""
+    @blp.doc(responses={"200": {"content": RDF_CONTENT}})
+    def get(self, query: dict, dataset_id: str) -> tuple | Response:
+        """Read one dataset; ``Accept: text/turtle`` or ``?format=`` gives its DCAT instead."""
         require(dataset_id, READ)
-        return with_etag(repositories().datasets.get(dataset_id))
+        rdf = negotiate_dataset(query.get("format"))
+        if rdf is not None:
+            return dataset_response(dataset_id, *rdf)
+        return with_etag(repositories().datasets.get(dataset_id), Vary="Accept")
 
     @blp.arguments(DatasetPatchSchema)
     @blp.response(200, DatasetSchema)

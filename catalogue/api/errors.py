@@ -8,6 +8,7 @@ from http import HTTPStatus
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
+from catalogue.dcat.negotiation import NotAcceptable
 from catalogue.domain import errors
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ STATUS = {
     errors.InvalidValue: 422,
     errors.Unauthenticated: 401,
     errors.Forbidden: 403,
+    NotAcceptable: 406,
 }
 # Fields that arrive in the query string rather than the body.
 QUERY_FIELDS = {"cursor", "limit", "cascade", "format", "modifiedSince"}

@@ -159,8 +159,22 @@ def s3_object_keys(event: Mapping[str, Any], bucket: str | None = None) -> Itera
 def handle_s3_event(
     event: Mapping[str, Any], services: Services, *, bucket: str | None = None
 ) -> list[TriggerResult]:
-    """Handle every record of an S3 event notification; see ``handle_object_created``."""
-    return [handle_object_created(key, services) for key in s3_object_keys(event, bucket)]
+    """Handle every record of an S3 event notification; see ``handle_object_created``.
+
+    A record that fails does not stop the others; the first failure is raised at the end, so
+    Lambda retries the event (the records already handled find their runs started).
+    """
+    results = []
+    failures: list[Exception] = []
+    for key in s3_object_keys(event, bucket):
+        try:
+            results.append(handle_object_created(key, services))
+        except Exception as error:
+            log.exception("trigger failed for %s", key)
+            failures.append(error)
+    if failures:
+        raise failures[0]
+    return results
 
 
 @functools.cache

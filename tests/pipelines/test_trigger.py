@@ -20,11 +20,6 @@ EDITION = "20260102T030405"
 PREFIX = f"raw/green/air/version=1/edition={EDITION}/"
 CSV = b"station,value\nA,1.5\n"
 
-needs_runs = pytest.mark.skipif(
-    not hasattr(Services, "runs"),
-    reason="the run service (Services.runs, pipelines.runs.run_id_for; issue 4) has not landed",
-)
-
 
 def event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
@@ -94,7 +89,6 @@ def test_keys_that_start_no_run_are_ignored(services: Services, key: str) -> Non
     assert result.outcome == trigger.IGNORED
 
 
-@needs_runs
 def test_notification_for_a_key_without_run_is_ignored(services: Services, dataset) -> None:  # type: ignore[no-untyped-def]
     key = upload(services, "nobody-asked.csv")
     result = trigger.handle_object_created(key, services)
@@ -102,13 +96,11 @@ def test_notification_for_a_key_without_run_is_ignored(services: Services, datas
     assert result.reason == "no run waits for this key"
 
 
-@needs_runs
 def test_notification_for_an_unknown_dataset_is_ignored(services: Services) -> None:
     result = trigger.handle_object_created("raw/green/ghost/version=1/edition=1/x.csv", services)
     assert result.outcome == trigger.IGNORED
 
 
-@needs_runs
 def test_upload_without_pipeline_is_published_once(services: Services, dataset) -> None:  # type: ignore[no-untyped-def]
     key = upload(services, "målinger 2026 %2B.csv")
     run = waiting_run(services, key)
@@ -138,7 +130,6 @@ TWO_STEPS = {
 }
 
 
-@needs_runs
 def test_duplicate_notification_starts_a_pipeline_run_once(services: Services, dataset) -> None:  # type: ignore[no-untyped-def]
     services.pipelines.create({"id": "to-parquet", "title": "To Parquet", "definition": TWO_STEPS})
     services.pipelines.set_dataset_pipeline(
@@ -174,3 +165,24 @@ def test_lambda_handler_builds_from_the_environment(
     finally:
         trigger._lambda_services.cache_clear()
     assert [result["outcome"] for result in answer["results"]] == ["ignored"]
+
+
+def test_a_failing_record_does_not_stop_the_others_and_is_raised(
+    services: Services, dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    first = upload(services, "målinger 2026 %2B.csv")
+    second = upload(services, "big.csv")
+    waiting_run(services, first)
+    big_run = waiting_run(services, second)
+    real_get = services.runs.get
+
+    def get(run_id: str) -> dict[str, Any]:
+        if run_id != big_run["id"]:
+            raise ConnectionError("store unavailable")
+        return real_get(run_id)
+
+    monkeypatch.setattr(services.runs, "get", get)
+    with pytest.raises(ConnectionError):
+        trigger.handle_s3_event(event("s3_object_created.json"), services, bucket="brygge-data")
+    monkeypatch.undo()
+    assert services.runs.get(big_run["id"])["status"] == "SUCCEEDED"

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from catalogue.domain import signing
-from catalogue.services import Services
 from pipelines import presign
 
 DATASET = {
@@ -23,11 +22,6 @@ DATASET = {
 }
 KEY = "raw/green/air/version=1/edition=20260102T030405/readings.csv"
 CSV = b"station,value\nA,1.5\nB,2.5\n"
-
-needs_runs = pytest.mark.skipif(
-    not hasattr(Services, "runs"),
-    reason="the run service (Services.runs, pipelines.runs.run_id_for; issue 4) has not landed",
-)
 
 
 def create_dataset(client, **changes):  # type: ignore[no-untyped-def]
@@ -274,7 +268,6 @@ def test_size_over_the_local_limit_is_422(client, settings) -> None:  # type: ig
     assert "size" in response.json["errors"]["json"]
 
 
-@needs_runs
 def test_upload_url_makes_an_edition_and_a_waiting_run(client) -> None:  # type: ignore[no-untyped-def]
     create_dataset(client, accessRights="restricted")
     response = client.post(
@@ -290,7 +283,6 @@ def test_upload_url_makes_an_edition_and_a_waiting_run(client) -> None:  # type:
     assert body["upload"]["expiresAt"]
 
 
-@needs_runs
 def test_upload_into_a_given_edition_keeps_it(client) -> None:  # type: ignore[no-untyped-def]
     create_dataset(client)
     edition = client.post("/datasets/air/versions/1/editions", json={}).json["edition"]
@@ -301,7 +293,6 @@ def test_upload_into_a_given_edition_keeps_it(client) -> None:  # type: ignore[n
     assert response.json["edition"] == edition
 
 
-@needs_runs
 def test_upload_without_pipeline_is_published_and_downloadable(client, settings) -> None:  # type: ignore[no-untyped-def]
     create_dataset(client)
     body = client.post("/datasets/air/versions/1/uploads", json={"filename": "r.csv"}).json

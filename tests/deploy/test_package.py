@@ -1,0 +1,68 @@
+"""deploy/package.py: measuring a package and judging it against Lambda's limits."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import zipfile
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def package() -> ModuleType:
+    """The packaging script, loaded as a module (deploy/ is not a package)."""
+    name = "brygge_deploy_package"
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "deploy" / "package.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses look their module up in sys.modules while the class is made.
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[name]
+    return module
+
+
+def make_zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_size_counts_the_zip_and_every_member_unzipped(package: ModuleType, tmp_path: Path) -> None:
+    path = make_zip(tmp_path / "dev_api.zip", {"a.py": b"x" * 1000, "b/c.py": b"\0" * 5000})
+    size = package.package_size("dev_api", path)
+    assert (size.unzipped_bytes, size.files) == (6000, 2)
+    assert size.zip_bytes == path.stat().st_size < 6000
+
+
+@pytest.mark.parametrize(
+    ("stage", "zip_bytes", "unzipped_bytes", "problems"),
+    [
+        ("dev_api", 7_900_000, 30_000_000, 0),
+        ("dev_api", 8_000_001, 30_000_000, 1),
+        ("dev_steps", 90_000_000, 262_144_000, 0),  # a large zip is fine for steps
+        ("dev_steps", 90_000_000, 262_144_001, 1),
+        ("prod_api", 9_000_000, 300_000_000, 2),
+    ],
+)
+def test_limits_are_8_mb_zipped_for_api_and_250_mib_unzipped(
+    package: ModuleType, stage: str, zip_bytes: int, unzipped_bytes: int, problems: int
+) -> None:
+    size = package.PackageSize(stage, zip_bytes, unzipped_bytes, files=1)
+    assert len(package.limit_problems(size)) == problems
+    assert package.size_line(size).endswith("ok" if problems == 0 else "TOO LARGE")
+
+
+def test_build_venv_gets_the_runtime_requirements(package: ModuleType) -> None:
+    requirements = package.runtime_requirements(REPO_ROOT / "setup.cfg")
+    names = {requirement.split(">")[0].split("[")[0].lower() for requirement in requirements}
+    assert {"flask", "flask-smorest", "polars", "pyjwt"} <= names
+    assert "pytest" not in names  # the dev extra stays out of the packages

@@ -92,3 +92,38 @@ def test_upload_runs_the_pipeline_and_publishes_a_downloadable_distribution(
     frame = pl.read_parquet(io.BytesIO(download.content))
     assert frame["station"].to_list() == ["Alna", "Bygdøy"]
     assert frame["value"].to_list() == [1.5, 2.5]
+
+
+def test_refused_uploads_over_real_http_answer_before_storing(brygge_server: Server) -> None:
+    url = brygge_server.url
+    session = requests.Session()
+    created = session.post(
+        f"{url}/datasets",
+        json={"title": "Refused", "accessRights": "public", "owner": "team:miljo"},
+        timeout=30,
+    )
+    dataset_id = created.json()["id"]
+    answer = session.post(
+        f"{url}/datasets/{dataset_id}/versions/1/uploads",
+        json={"filename": "small.csv", "size": 10},
+        timeout=30,
+    ).json()
+    target = answer["upload"]
+    too_big = requests.post(
+        target["url"],
+        data=target["fields"],
+        files={"file": ("small.csv", io.BytesIO(b"x" * (3 * 1024 * 1024)))},
+        timeout=60,
+    )
+    assert too_big.status_code == 413
+    tampered = requests.post(
+        target["url"],
+        data={**target["fields"], "key": answer["key"].replace("small", "other")},
+        files={"file": ("small.csv", io.BytesIO(b"0123456789"))},
+        timeout=60,
+    )
+    assert tampered.status_code == 403
+    objects = brygge_server.home / "objects"
+    assert [path for path in objects.rglob("*") if path.is_file()] == []
+    run = session.get(f"{url}/runs/{answer['run']['id']}", timeout=30).json()
+    assert run["status"] == "WAITING"

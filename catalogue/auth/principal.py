@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from flask import current_app, g, request
 
-from catalogue.auth import oidc, tokens
+from catalogue.auth import tokens
 from catalogue.auth.rules import ANONYMOUS, Identity
 from catalogue.domain.errors import Unauthenticated
 from catalogue.services import repositories, services
+
+if TYPE_CHECKING:
+    from catalogue.auth.oidc import JwksCache
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +80,9 @@ def _authenticate() -> Identity:
             raise Unauthenticated("the token is unknown, revoked or expired")
         identity = Identity(record["principal"], tuple(record["teams"]))
     elif settings.oidc_jwks_url:
+        # Imported here: PyJWT and cryptography cost start-up time a token-only API never needs.
+        from catalogue.auth import oidc
+
         identity = oidc.verify(
             credential,
             _jwks(settings.oidc_jwks_url),
@@ -90,9 +97,11 @@ def _authenticate() -> Identity:
     return Identity(identity.principal, identity.teams, is_site_admin=is_admin)
 
 
-def _jwks(url: str) -> oidc.JwksCache:
+def _jwks(url: str) -> JwksCache:
     # One cache per application: keys survive across requests, not across apps.
     cache = current_app.extensions.get(JWKS_EXTENSION)
     if cache is None or cache.url != url:
-        cache = current_app.extensions[JWKS_EXTENSION] = oidc.JwksCache(url)
+        from catalogue.auth.oidc import JwksCache
+
+        cache = current_app.extensions[JWKS_EXTENSION] = JwksCache(url)
     return cache

@@ -292,7 +292,7 @@ class DatasetRepository:
             raise HasChildren(
                 f"dataset {dataset_id!r} has editions; delete them or use ?cascade=true"
             )
-        children = [
+        children: list[Op] = [
             Delete(child["pk"], child["sk"])
             for prefix in ("distribution#", "edition#", "version#")
             for child in query_all(self.store, Query(pk, prefix=prefix))

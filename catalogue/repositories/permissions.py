@@ -33,6 +33,10 @@ from catalogue.store.base import (
 
 from .history import history_entry
 
+# Aliases: inside the repository class, ``list`` names its method, not the builtin.
+Scopes = list[str]
+Ops = list[Op]
+
 
 def _ordered(scopes: Sequence[str]) -> list[str]:
     return [scope for scope in SCOPES if scope in set(scopes)]
@@ -142,7 +146,7 @@ class PermissionRepository:
             index, inner = index + 1, None
         return Page(items, _encode(index, None) if index < len(grantees) else None)
 
-    def _head_and_grant(self, dataset_id: str, grantee: str) -> tuple[Item, list[str] | None]:
+    def _head_and_grant(self, dataset_id: str, grantee: str) -> tuple[Item, Scopes | None]:
         pk = keys.permissions_pk(dataset_id)
         head = self.store.get(pk, keys.PERMISSIONS_HEAD_SK)
         if head is None:
@@ -154,10 +158,10 @@ class PermissionRepository:
         self,
         head: Item,
         admins: set[str],
-        ops: list[Op],
+        ops: Ops,
         grantee: str,
-        before: list[str] | None,
-        after: list[str] | None,
+        before: Scopes | None,
+        after: Scopes | None,
         principal: str,
     ) -> None:
         if not admins:
@@ -175,8 +179,8 @@ class PermissionRepository:
         self,
         dataset_id: str,
         grantee: str,
-        before: list[str] | None,
-        after: list[str] | None,
+        before: Scopes | None,
+        after: Scopes | None,
         principal: str,
     ) -> Create:
         return history_entry(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import importlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -132,6 +133,8 @@ def lambda_environment(
         return dict(environment)
 
     monkeypatch.delitem(sys.modules, "catalogue.wsgi", raising=False)
+    # Zappa's handler sets the root logger's level (LOG_LEVEL): other tests keep theirs.
+    monkeypatch.setattr(logging.getLogger(), "level", logging.getLogger().level)
     clear_process_caches()
     create_table_from_template(aws_client("dynamodb"), "brygge-dev")
     for bucket in ("brygge-dev-data", "brygge-dev-open-data"):

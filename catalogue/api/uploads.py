@@ -200,12 +200,19 @@ def base_url(svc: Services) -> str:
     return svc.settings.base_url or request.host_url.rstrip("/")
 
 
+def require_local_mode(svc: Services) -> None:
+    """Raise NotFound on aws, where S3 itself takes uploads and serves downloads."""
+    if svc.settings.backend != "local":
+        raise NotFound("signed API URLs exist in local mode only; on aws, S3 serves them")
+
+
 def receive_upload(svc: Services, token: str) -> None:
     """Check a local upload form against its token and stream its file into the store.
 
     Raises Forbidden (403) for a bad, tampered or expired token or fields, RequestEntityTooLarge
     (413) past the signed size, BadRequest (400) for a body that is not a complete form.
     """
+    require_local_mode(svc)
     now = svc.clock()
     signing_key = svc.settings.signing_key
     try:
@@ -360,6 +367,7 @@ def download_location(svc: Services, path: list[str]) -> str:
 
 def stream_download(svc: Services, token: str) -> Response:
     """The response streaming a signed local download; 403 for a bad token, 404 if gone."""
+    require_local_mode(svc)
     try:
         grant = signing.read_download_token(token, svc.settings.signing_key, svc.clock())
     except signing.SignatureError as error:

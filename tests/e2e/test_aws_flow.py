@@ -292,3 +292,22 @@ def test_presigned_parts_and_complete_url_assemble_the_object(aws_settings: Sett
     assert done.status_code == 200, done.text
     stored = boto3.client("s3").get_object(Bucket=aws_settings.data_bucket, Key=key)
     assert stored["Body"].read() == body
+
+
+def test_signed_api_urls_do_not_exist_in_aws_mode(aws_settings: Settings, aws_client_app) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    target = presign.local_upload(
+        "http://localhost",
+        "raw/green/x/version=1/edition=20260102T030405/r.csv",
+        max_bytes=10,
+        content_type=None,
+        ttl_s=60,
+        now=datetime.now(UTC),
+        signing_key=aws_settings.signing_key,
+    )
+    token = target.url.rpartition("/")[2]
+    files = {**target.fields, "file": (io.BytesIO(b"0123456789"), "r.csv")}
+    response = aws_client_app.post(f"/uploads/{token}", data=files)
+    assert response.status_code == 404
+    assert aws_client_app.get(f"/downloads/{token}").status_code == 404

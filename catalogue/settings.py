@@ -83,6 +83,10 @@ class Settings:
             )
         if self.auth not in AUTH_MODES:
             raise SettingsError(f"BRYGGE_AUTH must be on or off, not {self.auth!r}")
+        if self.oidc_jwks_url and not (self.oidc_issuer and self.oidc_audience):
+            raise SettingsError(
+                "BRYGGE_OIDC_JWKS_URL needs BRYGGE_OIDC_ISSUER and BRYGGE_OIDC_AUDIENCE as well"
+            )
         if self.workers < 1:
             raise SettingsError("BRYGGE_WORKERS must be at least 1")
         if ":" not in self.principal:

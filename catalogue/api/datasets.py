@@ -13,7 +13,15 @@ from catalogue.api.catalog import (
     negotiate_dataset,
 )
 from catalogue.api.etags import if_match, with_etag
-from catalogue.auth.permissions import ADMIN, READ, UPDATE, require, require_owner_team, visible
+from catalogue.auth.permissions import (
+    ADMIN,
+    READ,
+    UPDATE,
+    new_owner_ops,
+    require,
+    require_owner_team,
+    visible,
+)
 from catalogue.auth.principal import current_principal
 from catalogue.schemas.common import DeleteQuerySchema
 from catalogue.schemas.datasets import (
@@ -72,9 +80,14 @@ class DatasetById(MethodView):
         """Change a dataset with a JSON merge patch; ``If-Match`` guards against lost updates."""
         # Handing a dataset to another team is an owner's decision, not an editor's.
         require(dataset_id, ADMIN if "owner" in changes else UPDATE)
+        principal = current_principal()
         return with_etag(
             repositories().datasets.patch(
-                dataset_id, changes, if_match=if_match(), principal=current_principal()
+                dataset_id,
+                changes,
+                if_match=if_match(),
+                principal=principal,
+                extra_ops=new_owner_ops(changes.get("owner"), principal),
             )
         )
 

@@ -6,12 +6,14 @@ not exist, so status, body and ETag tell nothing about it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from catalogue.auth.principal import current_identity
 from catalogue.auth.rules import Identity, can_see, effective_scopes, may
 from catalogue.domain.errors import Forbidden, NotFound, Unauthenticated
 from catalogue.services import repositories
 from catalogue.store import keys
-from catalogue.store.base import Item, Predicate
+from catalogue.store.base import Item, Op, Predicate
 
 READ, UPDATE, WRITE, ADMIN = "read", "update", "write", "admin"
 
@@ -51,6 +53,14 @@ def require_owner_team(owner: str) -> Identity:
     if not identity.is_site_admin and owner not in identity.teams:
         raise Forbidden(f"the owner must be one of your teams ({', '.join(identity.teams)})")
     return identity
+
+
+def new_owner_ops(owner: str | None, principal: str) -> Callable[[str], list[Op]] | None:
+    """For a dataset patch that names ``owner``: the writes granting it every scope."""
+    if owner is None:
+        return None
+    permissions = repositories().permissions
+    return lambda dataset_id: permissions.new_owner_ops(dataset_id, owner, principal=principal)
 
 
 def require_authenticated() -> Identity:

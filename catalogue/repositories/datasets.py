@@ -230,8 +230,11 @@ class DatasetRepository:
         *,
         if_match: int | None,
         principal: str,
+        extra_ops: ExtraOps | None = None,
     ) -> dict[str, Any]:
         """Apply a JSON merge patch; fields absent from it never change.
+
+        ``extra_ops(id)`` adds writes (the new owner's grant) to the change's transaction.
 
         Raises NotFound, ImmutableField (id, accessRights) and PreconditionFailed when
         ``if_match`` is stale or another writer got there first.
@@ -265,6 +268,8 @@ class DatasetRepository:
                 now=now,
             )
         )
+        if extra_ops is not None:
+            ops.extend(extra_ops(dataset_id))
         self.store.transact(ops)
         return self.get(dataset_id)
 

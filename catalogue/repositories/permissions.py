@@ -76,6 +76,26 @@ class PermissionRepository:
         # The dataset's own "create" audit entry records the owner; no second entry needed.
         return [Create(head), Create(grant), Put(mirror)]
 
+    def new_owner_ops(self, dataset_id: str, owner: str, *, principal: str) -> list[Op]:
+        """The writes that give a dataset's new owner team every scope (for the owner change).
+
+        Nothing when it holds them already; the previous owner keeps its grant until an
+        admin removes it.
+        """
+        head, before = self._head_and_grant(dataset_id, owner)
+        scopes = list(SCOPES)
+        if before == scopes:
+            return []
+        body = {name: value for name, value in head.items() if name != "rev"}
+        body["admins"] = sorted({*head["admins"], owner})
+        grant, mirror = _grant_items(dataset_id, owner, scopes)
+        return [
+            Replace(body, rev=head["rev"]),
+            Put(grant),
+            Put(mirror),
+            self._audit(dataset_id, owner, before, scopes, principal),
+        ]
+
     def removal_ops(self, dataset_id: str) -> list[Op]:
         """Deletes of every grant, mirror and the head: run before the dataset's own delete."""
         ops: list[Op] = []

@@ -165,11 +165,20 @@ def test_a_dataset_delete_needs_admin_and_removes_it_from_me(world) -> None:  # 
     assert world.client("updater").get("/me").json["datasets"]["items"] == []
 
 
-def test_changing_the_owner_needs_admin(world) -> None:  # type: ignore[no-untyped-def]
+def test_changing_the_owner_needs_admin_and_grants_the_new_team_everything(world) -> None:  # type: ignore[no-untyped-def]
     world.grant("d", "user:updater", ["update"])
     updater = world.client("updater")
     assert updater.patch("/datasets/d", json={"owner": "team:other"}).status_code == 403
     assert updater.patch("/datasets/d", json={"title": "Renamed"}).status_code == 200
+    other = world.client("other_admin")  # a member of team:other
+    assert other.get("/datasets/d").status_code == 404
     assert (
         world.client("owner").patch("/datasets/d", json={"owner": "team:other"}).status_code == 200
     )
+    assert other.delete("/datasets/d/permissions/team:owners").status_code == 204
+    assert world.client("owner").get("/datasets/d").status_code == 404
+    history = other.get("/datasets/d/history").json["items"]
+    assert [entry["action"] for entry in history[:3]] == ["revoke", "grant", "update"]
+    grant = next(entry for entry in history if entry["action"] == "grant")
+    assert grant["resource"] == "/datasets/d/permissions/team:other"
+    assert grant["changes"]["scopes"]["after"] == ["read", "update", "write", "admin"]

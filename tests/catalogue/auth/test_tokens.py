@@ -157,6 +157,8 @@ def test_brygge_auth_must_be_on_or_off() -> None:
     assert Settings.from_env({"BRYGGE_AUTH": "off"}).auth == "off"
     with pytest.raises(SettingsError, match="BRYGGE_AUTH"):
         Settings.from_env({"BRYGGE_AUTH": "maybe"})
+    with pytest.raises(SettingsError, match="BRYGGE_OIDC_ISSUER"):
+        Settings.from_env({"BRYGGE_OIDC_JWKS_URL": "https://idp.example.org/certs"})
 
 
 @pytest.mark.parametrize(

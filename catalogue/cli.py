@@ -58,6 +58,26 @@ def migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def publish(args: argparse.Namespace, settings: Settings) -> int:
+    """Publish the public datasets to the open-data location and print what changed."""
+    from catalogue.api.catalog import catalog_info
+    from catalogue.dcat.publishing import LOCAL_BASE_URL, run_publishing
+
+    info = catalog_info(settings, settings.base_url or LOCAL_BASE_URL)
+    report = run_publishing(settings, catalog_info=info)
+    for action, names in (("published", report.published), ("withdrew", report.withdrawn)):
+        for name in names:
+            print(f"{action} {name}")
+    for skipped in report.skipped:
+        fields = ", ".join(sorted({problem["field"] for problem in skipped["problems"]}))
+        print(f"skipped {skipped['dataset']}: lacks or has invalid {fields}")
+    print(
+        f"published {len(report.published)}, withdrawn {len(report.withdrawn)}, "
+        f"unchanged {len(report.unchanged)}, skipped {len(report.skipped)}"
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="brygge", description="Brygge data-lake control plane")
     root.add_argument("--version", action="version", version=f"brygge {__version__}")
@@ -71,6 +91,11 @@ def parser() -> argparse.ArgumentParser:
     migrate_parser = commands.add_parser("migrate", help="apply pending migrations")
     migrate_parser.add_argument("--dry-run", action="store_true", help="list, apply nothing")
     migrate_parser.set_defaults(handler=migrate)
+
+    publish_parser = commands.add_parser(
+        "publish", help="publish public datasets and the DCAT-AP feed as open data"
+    )
+    publish_parser.set_defaults(handler=publish)
 
     token_cli.add_parser(commands)
     return root

@@ -43,8 +43,8 @@ blp = Blueprint("catalog", __name__, description="DCAT-AP catalogue feed and pub
 # the gate, a page may come out short (with a ``next``) rather than read the whole partition.
 MAX_EXAMINED = 500
 RDF_MEDIA_TYPES = ("application/ld+json", "text/turtle", "application/rdf+xml")
-# The 200 answer of an RDF representation, for the OpenAPI document.
-RDF_CONTENT = {media_type: {"schema": {"type": "string"}} for media_type in RDF_MEDIA_TYPES}
+# The RDF representations of a 200 answer, for the OpenAPI document.
+RDF_TEXT = {"type": "string"}
 FORMAT_DESCRIPTION = (
     f"RDF syntax, overriding Accept: {', '.join(sorted(FORMAT_NAMES))} or a media type."
 )
@@ -75,8 +75,9 @@ class PublishabilitySchema(ma.Schema):
 @blp.route("/catalog")
 class Catalog(MethodView):
     @blp.arguments(CatalogQuerySchema, location="query")
-    @blp.response(200, content_type="application/ld+json", description="DCAT-AP catalogue")
-    @blp.doc(responses={"200": {"content": RDF_CONTENT}})
+    @blp.response(200, RDF_TEXT, content_type=RDF_MEDIA_TYPES[0], description="DCAT-AP feed")
+    @blp.alt_response(200, schema=RDF_TEXT, content_type=RDF_MEDIA_TYPES[1], success=True)
+    @blp.alt_response(200, schema=RDF_TEXT, content_type=RDF_MEDIA_TYPES[2], success=True)
     def get(self, query: dict) -> Response:
         """The DCAT-AP catalogue of the public, publishable datasets, one page of it.
 

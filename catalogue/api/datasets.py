@@ -7,7 +7,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from catalogue.api.catalog import (
-    RDF_CONTENT,
+    RDF_MEDIA_TYPES,
+    RDF_TEXT,
     FormatQuerySchema,
     dataset_response,
     negotiate_dataset,
@@ -65,7 +66,9 @@ class Datasets(MethodView):
 class DatasetById(MethodView):
     @blp.arguments(FormatQuerySchema, location="query")
     @blp.response(200, DatasetSchema)
-    @blp.doc(responses={"200": {"content": RDF_CONTENT}})
+    @blp.alt_response(200, schema=RDF_TEXT, content_type=RDF_MEDIA_TYPES[0], success=True)
+    @blp.alt_response(200, schema=RDF_TEXT, content_type=RDF_MEDIA_TYPES[1], success=True)
+    @blp.alt_response(200, schema=RDF_TEXT, content_type=RDF_MEDIA_TYPES[2], success=True)
     def get(self, query: dict, dataset_id: str) -> tuple | Response:
         """Read one dataset; ``Accept: text/turtle`` or ``?format=`` gives its DCAT instead."""
         require(dataset_id, READ)

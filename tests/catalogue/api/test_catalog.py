@@ -1,0 +1,445 @@
+"""``GET /catalog``, DCAT of one dataset and the publish gate, over the real app and SQLite."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from pyshacl import validate
+from rdflib import Graph, URIRef
+from rdflib import namespace as ns
+
+from catalogue.dcat.graph import HYDRA
+from catalogue.settings import Settings
+from tests.fixtures.app import SITE_ADMIN, Clock
+
+# rdflib's closed namespaces stay behind ``ns.``: pytest would probe them as module names.
+
+BASE_URL = "https://data.example.no/api"
+SHAPES_DIR = Path(__file__).parents[2] / "data" / "shapes"
+CC_BY = "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0"
+PUBLISHABLE = {
+    "title": "Luftkvalitet",
+    "description": "Hourly air quality readings",
+    "accessRights": "public",
+    "owner": "team:miljo",
+    "publisher": "Oslo kommune",
+    "contactPoint": {"name": "Miljøteamet", "email": "miljo@example.no"},
+    "themes": ["ENVI"],
+    "keywords": ["air"],
+    "license": CC_BY,
+    "language": "nb",
+    "accrualPeriodicity": "daily",
+}
+FILE = {"filenames": ["air.csv"], "mediaType": "text/csv", "byteSize": 10, "checksum": "a" * 64}
+RDF_SYNTAX = {
+    "application/ld+json": "json-ld",
+    "text/turtle": "turtle",
+    "application/rdf+xml": "xml",
+}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        home=tmp_path / "home",
+        principal=SITE_ADMIN,
+        admins=(SITE_ADMIN,),
+        secret_key="test-secret",
+        base_url=BASE_URL,
+        catalog_title="Oslo open data",
+        catalog_description="Open datasets of the city",
+        catalog_publisher_name="Oslo kommune",
+        catalog_publisher_uri="https://data.brreg.no/enhetsregisteret/api/enheter/958935420",
+        catalog_contact_name="Data team",
+        catalog_contact_email="data@example.no",
+        catalog_homepage="https://data.example.no/",
+    )
+
+
+def create(client: FlaskClient, dataset_id: str, **changes: Any) -> dict[str, Any]:
+    body = {key: value for key, value in {**PUBLISHABLE, **changes}.items() if value is not None}
+    response = client.post("/datasets", json={**body, "id": dataset_id})
+    assert response.status_code == 201, response.json
+    return response.json  # type: ignore[no-any-return]
+
+
+def add_distribution(client: FlaskClient, dataset_id: str) -> None:
+    editions = f"/datasets/{dataset_id}/versions/1/editions"
+    edition = client.post(editions, json={"description": "first"}).json["edition"]
+    response = client.post(f"{editions}/{edition}/distributions", json=FILE)
+    assert response.status_code == 201, response.json
+
+
+def anonymous(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    client.environ_base.pop("HTTP_AUTHORIZATION")
+    return client
+
+
+def as_user(app: Flask, principal: str) -> FlaskClient:
+    token, _ = app.extensions["brygge"].repositories.tokens.create(principal)
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+def parse(response: Any) -> Graph:
+    syntax = RDF_SYNTAX[response.mimetype]
+    return Graph().parse(data=response.get_data(as_text=True), format=syntax)
+
+
+def dataset_node(dataset_id: str) -> URIRef:
+    return URIRef(f"{BASE_URL}/datasets/{dataset_id}")
+
+
+def listed(graph: Graph) -> set[str]:
+    """The ids of the datasets the catalogue lists."""
+    catalog = URIRef(f"{BASE_URL}/catalog")
+    return {str(node).rsplit("/", 1)[-1] for node in graph.objects(catalog, ns.DCAT.dataset)}
+
+
+def view_link(graph: Graph, name: str) -> str | None:
+    view = graph.value(URIRef(f"{BASE_URL}/catalog"), HYDRA.view)
+    link = graph.value(view, HYDRA[name]) if view is not None else None
+    return None if link is None else str(link)
+
+
+def local_path(link: str) -> str:
+    assert link.startswith(BASE_URL), link
+    return link.removeprefix(BASE_URL)
+
+
+def test_feed_is_json_ld_by_default_with_public_publishable_datasets_only(
+    client: FlaskClient,
+) -> None:
+    create(client, "air")
+    create(client, "noise", contactPoint=None)
+    create(client, "restricted", accessRights="restricted")
+    create(client, "secret", accessRights="non-public")
+
+    response = anonymous(client.application).get("/catalog")
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/ld+json"
+    assert response.headers["Vary"] == "Accept"
+    graph = parse(response)
+    assert listed(graph) == {"air"}
+    catalog = URIRef(f"{BASE_URL}/catalog")
+    assert str(graph.value(catalog, ns.DCTERMS.title)) == "Oslo open data"
+    assert (dataset_node("air"), ns.RDF.type, ns.DCAT.Dataset) in graph
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("application/ld+json", "application/ld+json"),
+        ("text/turtle", "text/turtle"),
+        ("application/rdf+xml", "application/rdf+xml"),
+        ("application/json", "application/ld+json"),
+        ("*/*", "application/ld+json"),
+        ("text/turtle;q=0.5, application/rdf+xml", "application/rdf+xml"),
+        ("text/html, text/*;q=0.8", "text/turtle"),
+    ],
+)
+def test_feed_format_follows_accept(client: FlaskClient, accept: str, media_type: str) -> None:
+    create(client, "air")
+
+    response = client.get("/catalog", headers={"Accept": accept})
+
+    assert response.status_code == 200
+    assert response.mimetype == media_type
+    assert listed(parse(response)) == {"air"}
+
+
+@pytest.mark.parametrize(
+    ("name", "media_type"),
+    [
+        ("jsonld", "application/ld+json"),
+        ("turtle", "text/turtle"),
+        ("ttl", "text/turtle"),
+        ("rdfxml", "application/rdf+xml"),
+        ("text/turtle", "text/turtle"),
+    ],
+)
+def test_format_parameter_wins_over_accept(client: FlaskClient, name: str, media_type: str) -> None:
+    create(client, "air")
+
+    response = client.get(f"/catalog?format={name}", headers={"Accept": "application/ld+json;q=1"})
+
+    assert response.status_code == 200
+    assert response.mimetype == media_type
+    assert listed(parse(response)) == {"air"}
+
+
+@pytest.mark.parametrize(
+    ("query", "accept"),
+    [("", "text/html"), ("", "application/xml, image/*"), ("?format=csv", "text/turtle")],
+)
+def test_unacceptable_representation_is_406(client: FlaskClient, query: str, accept: str) -> None:
+    response = client.get(f"/catalog{query}", headers={"Accept": accept})
+
+    assert response.status_code == 406
+    assert response.json["code"] == 406
+    assert "text/turtle" in response.json["message"]
+
+
+def test_pages_follow_hydra_next_links_to_every_dataset_once(client: FlaskClient) -> None:
+    ids = [f"set-{n:02d}" for n in range(8)]
+    for dataset_id in ids:
+        # An incomplete dataset between the others: left out, pages stay full.
+        create(client, dataset_id, themes=None if dataset_id == "set-03" else ["ENVI"])
+
+    seen: list[list[str]] = []
+    path: str | None = "/catalog?limit=3&format=turtle"
+    firsts = set()
+    while path is not None:
+        response = client.get(path)
+        assert response.status_code == 200, response.json
+        assert response.mimetype == "text/turtle"
+        graph = parse(response)
+        seen.append(sorted(listed(graph)))
+        firsts.add(view_link(graph, "first"))
+        # Cursor paging runs forward only: no previous or last link is made up.
+        assert view_link(graph, "previous") is None
+        assert view_link(graph, "last") is None
+        next_link = view_link(graph, "next")
+        path = local_path(next_link) if next_link else None
+        assert len(seen) < 10, "next links never end"
+
+    assert [len(page) for page in seen] == [3, 3, 1]
+    assert sorted(dataset_id for page in seen for dataset_id in page) == [
+        i for i in ids if i != "set-03"
+    ]
+    assert firsts == {f"{BASE_URL}/catalog?limit=3&format=turtle"}
+
+
+def test_modified_since_keeps_datasets_modified_at_or_after_it(
+    client: FlaskClient, clock: Clock
+) -> None:
+    clock.now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    create(client, "old")
+    clock.now = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
+    middle = create(client, "middle")
+    clock.now = datetime(2026, 3, 3, 12, 0, 0, tzinfo=UTC)
+    create(client, "new")
+    clock.now = datetime(2026, 3, 4, 12, 0, 0, tzinfo=UTC)
+    patched = client.patch("/datasets/old", json={"description": "revised"})
+    assert patched.status_code == 200
+
+    at_middle = client.get(f"/catalog?modifiedSince={middle['modified']}")
+    in_oslo = client.get("/catalog?modifiedSince=2026-03-03T12:00:01%2B01:00")
+    after_all = client.get("/catalog?modifiedSince=2026-03-05T00:00:00Z")
+
+    assert middle["modified"] == "2026-03-02T12:00:00Z"
+    # "old" is back: its patch made it newer than the others.
+    assert listed(parse(at_middle)) == {"old", "middle", "new"}
+    assert listed(parse(in_oslo)) == {"old", "new"}
+    assert listed(parse(after_all)) == set()
+    first_link = view_link(parse(at_middle), "first")
+    assert first_link is not None and "modifiedSince=2026-03-02T12%3A00%3A00Z" in first_link
+
+
+def test_modified_since_leaves_out_older_datasets(client: FlaskClient, clock: Clock) -> None:
+    clock.now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    create(client, "old")
+    clock.now = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
+    create(client, "new")
+
+    response = client.get("/catalog?modifiedSince=2026-03-02T00:00:00Z")
+
+    assert listed(parse(response)) == {"new"}
+
+
+@pytest.mark.parametrize(
+    "value", ["yesterday", "2026-03-02", "2026-03-02T12:00:00", "2026-13-01T00:00:00Z"]
+)
+def test_malformed_modified_since_is_422_naming_the_field(client: FlaskClient, value: str) -> None:
+    response = client.get("/catalog", query_string={"modifiedSince": value})
+
+    assert response.status_code == 422
+    assert list(response.json["errors"]["query"]) == ["modifiedSince"]
+
+
+def test_publishability_lists_what_a_dataset_lacks(client: FlaskClient) -> None:
+    create(client, "air")
+    create(client, "noise", contactPoint=None, themes=None, license=None)
+    create(client, "closed", accessRights="restricted")
+
+    complete = client.get("/datasets/air/publishability")
+    lacking = client.get("/datasets/noise/publishability")
+    closed = client.get("/datasets/closed/publishability")
+
+    assert complete.status_code == 200
+    assert complete.json == {"publishable": True, "missing": []}
+    assert lacking.json["publishable"] is False
+    assert {problem["field"] for problem in lacking.json["missing"]} == {
+        "contactPoint",
+        "themes",
+        "license",
+    }
+    assert all(problem["reason"] for problem in lacking.json["missing"])
+    assert [problem["field"] for problem in closed.json["missing"]] == ["accessRights"]
+
+
+def test_fixing_what_the_gate_lists_puts_the_dataset_in_the_feed(client: FlaskClient) -> None:
+    create(client, "noise", themes=None)
+    assert listed(parse(client.get("/catalog"))) == set()
+
+    assert client.patch("/datasets/noise", json={"themes": ["TRAN"]}).status_code == 200
+
+    assert client.get("/datasets/noise/publishability").json["publishable"] is True
+    assert listed(parse(client.get("/catalog"))) == {"noise"}
+
+
+def test_publishability_follows_the_read_rules(app: Flask, client: FlaskClient) -> None:
+    create(client, "closed", accessRights="non-public")
+    create(client, "members", accessRights="restricted")
+
+    hidden = anonymous(app).get("/datasets/closed/publishability")
+    missing = anonymous(app).get("/datasets/nothing/publishability")
+    member = as_user(app, "user:reader").get("/datasets/members/publishability")
+
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json["message"].replace("closed", "nothing") == missing.json["message"]
+    assert anonymous(app).get("/datasets/members/publishability").status_code == 404
+    assert member.status_code == 200
+    assert member.json["publishable"] is False
+
+
+@pytest.fixture(scope="module")
+def shapes() -> Graph:
+    graph = Graph()
+    for name in ("dcat-ap-3.ttl", "dcat-ap-no.ttl"):
+        graph.parse(SHAPES_DIR / name)
+    return graph
+
+
+def test_feed_from_the_api_conforms_to_dcat_ap_shapes(client: FlaskClient, shapes: Graph) -> None:
+    create(client, "sources")
+    create(client, "air", wasDerivedFrom=["sources"], temporal={"start": "2020-01-01"})
+    add_distribution(client, "air")
+    create(client, "plain", keywords=None, language=None, accrualPeriodicity=None)
+
+    for media_type in RDF_SYNTAX:
+        response = client.get("/catalog", headers={"Accept": media_type})
+        graph = parse(response)
+        assert listed(graph) == {"sources", "air", "plain"}
+        conforms, _, text = validate(graph, shacl_graph=shapes)
+        assert conforms, text
+    distribution = graph.value(dataset_node("air"), ns.DCAT.distribution)
+    assert str(distribution).startswith(f"{BASE_URL}/datasets/air/versions/1/editions/")
+    assert graph.value(distribution, ns.DCAT.downloadURL) is not None
+
+
+def test_feed_lineage_names_only_public_datasets(client: FlaskClient) -> None:
+    create(client, "open-source")
+    create(client, "members-source", accessRights="restricted")
+    create(client, "air", wasDerivedFrom=["open-source", "members-source", "gone"])
+
+    graph = parse(client.get("/catalog"))
+
+    assert set(graph.objects(dataset_node("air"), ns.PROV.wasDerivedFrom)) == {
+        dataset_node("open-source")
+    }
+    assert set(graph.objects(dataset_node("air"), ns.DCTERMS.source)) == {
+        dataset_node("open-source")
+    }
+
+
+@pytest.mark.parametrize(
+    ("accept", "query", "media_type"),
+    [
+        ("text/turtle", "", "text/turtle"),
+        ("application/ld+json", "", "application/ld+json"),
+        ("application/rdf+xml", "", "application/rdf+xml"),
+        ("application/json", "?format=turtle", "text/turtle"),
+        (None, "?format=jsonld", "application/ld+json"),
+    ],
+)
+def test_dataset_dcat_by_accept_or_format(
+    client: FlaskClient, accept: str | None, query: str, media_type: str
+) -> None:
+    create(client, "air")
+    add_distribution(client, "air")
+    headers = {"Accept": accept} if accept else {}
+
+    response = client.get(f"/datasets/air{query}", headers=headers)
+
+    assert response.status_code == 200
+    assert response.mimetype == media_type
+    graph = parse(response)
+    assert (dataset_node("air"), ns.RDF.type, ns.DCAT.Dataset) in graph
+    assert (dataset_node("air"), ns.DCAT.distribution, None) in graph
+    assert str(graph.value(dataset_node("air"), ns.DCTERMS.title)) == "Luftkvalitet"
+
+
+@pytest.mark.parametrize("accept", [None, "application/json", "*/*", "text/html"])
+def test_dataset_json_stays_the_answer_without_an_rdf_accept(
+    client: FlaskClient, accept: str | None
+) -> None:
+    create(client, "air")
+
+    response = client.get("/datasets/air", headers={"Accept": accept} if accept else {})
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.json["id"] == "air"
+    assert response.headers["ETag"] == '"r1"'
+    assert response.headers["Vary"] == "Accept"
+
+
+def test_dataset_dcat_of_an_unknown_format_is_406(client: FlaskClient) -> None:
+    create(client, "air")
+
+    assert client.get("/datasets/air?format=csv").status_code == 406
+
+
+def test_dataset_dcat_of_a_hidden_dataset_is_404_like_the_json(
+    app: Flask, client: FlaskClient
+) -> None:
+    create(client, "closed", accessRights="non-public")
+    create(client, "members", accessRights="restricted")
+    caller = anonymous(app)
+    turtle = {"Accept": "text/turtle"}
+
+    for dataset_id in ("closed", "members"):
+        as_rdf = caller.get(f"/datasets/{dataset_id}", headers=turtle)
+        as_json = caller.get(f"/datasets/{dataset_id}")
+        assert as_rdf.status_code == as_json.status_code == 404
+        assert as_rdf.json == as_json.json
+    missing = caller.get("/datasets/nothing", headers=turtle)
+    assert missing.json["message"] == as_rdf.json["message"].replace("members", "nothing")
+    member = as_user(app, "user:reader").get("/datasets/members", headers=turtle)
+    assert member.status_code == 200
+    assert member.mimetype == "text/turtle"
+
+
+def test_dataset_dcat_lineage_names_only_datasets_the_caller_sees(
+    app: Flask, client: FlaskClient
+) -> None:
+    create(client, "open-source")
+    create(client, "members-source", accessRights="restricted")
+    create(client, "closed-source", accessRights="non-public")
+    create(client, "air", wasDerivedFrom=["open-source", "members-source", "closed-source"])
+    turtle = {"Accept": "text/turtle"}
+
+    def sources(caller: FlaskClient) -> set[str]:
+        graph = parse(caller.get("/datasets/air", headers=turtle))
+        return {
+            str(node).rsplit("/", 1)[-1] for node in graph.objects(None, ns.PROV.wasDerivedFrom)
+        }
+
+    assert sources(anonymous(app)) == {"open-source"}
+    assert sources(as_user(app, "user:reader")) == {"open-source", "members-source"}
+    assert sources(client) == {"open-source", "members-source", "closed-source"}
+    # The JSON answer is the dataset as stored, for those who may read it.
+    assert client.get("/datasets/air").json["wasDerivedFrom"] == [
+        "open-source",
+        "members-source",
+        "closed-source",
+    ]

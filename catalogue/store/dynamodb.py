@@ -245,12 +245,17 @@ class DynamoDbStore:
 
         operations.check_ops(ops)
         keys = [operations.op_key(op) for op in ops]
-        needs_snapshot = any(isinstance(op, Replace | Put | Delete | Check) for op in ops)
+        # Overwrites and deletes must know the items' terms and revisions first; Creates and
+        # Checks alone carry their whole condition and learn the outcome from the write.
+        needs_snapshot = any(isinstance(op, Replace | Put | Delete) for op in ops)
         for attempt in range(MAX_ATTEMPTS):
             state = self._snapshot(keys) if needs_snapshot else {}
-            error = operations.first_failure(ops, {key: _plain(raw) for key, raw in state.items()})
-            if error is not None:
-                raise error
+            if needs_snapshot:
+                error = operations.first_failure(
+                    ops, {key: _plain(raw) for key, raw in state.items()}
+                )
+                if error is not None:
+                    raise error
             entries_before = {key: stored_entries(raw) for key, raw in state.items()}
             operations.check_cost(ops, entries_before)
             actions = self._actions(ops, state, entries_before)

@@ -1,0 +1,174 @@
+"""``brygge publish`` end to end: datasets made through the API, open data in a directory."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from rdflib import Graph, URIRef
+from rdflib import namespace as ns
+
+from catalogue.cli import main
+from catalogue.settings import Settings
+from pipelines.objects import LocalObjectStore
+from tests.fixtures.app import SITE_ADMIN
+
+BASE_URL = "https://data.example.no/api"
+DATASET = {
+    "title": "Luftkvalitet",
+    "description": "Hourly air quality readings",
+    "accessRights": "public",
+    "owner": "team:miljo",
+    "publisher": "Oslo kommune",
+    "contactPoint": {"name": "Miljøteamet", "email": "miljo@example.no"},
+    "themes": ["ENVI"],
+    "license": "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0",
+    "language": "nb",
+}
+CATALOG_ENV = {
+    "BRYGGE_BASE_URL": BASE_URL,
+    "BRYGGE_CATALOG_TITLE": "Oslo open data",
+    "BRYGGE_CATALOG_PUBLISHER_NAME": "Oslo kommune",
+    "BRYGGE_CATALOG_CONTACT_EMAIL": "data@example.no",
+}
+
+
+@pytest.fixture
+def environment(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The environment ``brygge`` reads: the app fixture's home and catalogue metadata."""
+    for variable in ("BRYGGE_BACKEND", "BRYGGE_OPEN_DATA_BUCKET", "BRYGGE_OPEN_DATA_DIR"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("BRYGGE_HOME", str(settings.home))
+    monkeypatch.setenv("BRYGGE_SECRET_KEY", settings.secret_key)
+    for variable, value in CATALOG_ENV.items():
+        monkeypatch.setenv(variable, value)
+    return settings
+
+
+def create(client: FlaskClient, dataset_id: str, **changes: Any) -> None:
+    body = {key: value for key, value in {**DATASET, **changes}.items() if value is not None}
+    response = client.post("/datasets", json={**body, "id": dataset_id})
+    assert response.status_code == 201, response.json
+
+
+def add_processed_file(app: Flask, settings: Settings, dataset_id: str, body: bytes) -> str:
+    """An edition whose distribution is a processed file in the local object store."""
+    client = app.test_client()
+    editions = f"/datasets/{dataset_id}/versions/1/editions"
+    edition = client.post(editions, json={"description": "daily"}).json["edition"]
+    key = f"processed/green/{dataset_id}/version=1/edition={edition}/{dataset_id}.csv"
+    LocalObjectStore(settings.objects_dir).put(key, io.BytesIO(body))
+    # The key is the pipeline's to set; tests stand in for the pipeline's last step.
+    app.extensions["brygge"].repositories.distributions.create(
+        [dataset_id, "1", edition],
+        {
+            "type": "file",
+            "filenames": [f"{dataset_id}.csv"],
+            "mediaType": "text/csv",
+            "byteSize": len(body),
+            "checksum": hashlib.sha256(body).hexdigest(),
+            "key": key,
+        },
+        principal=SITE_ADMIN,
+    )
+    return key
+
+
+def publish(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    assert main(["publish"]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def catalogued(open_data: Path) -> set[str]:
+    graph = Graph().parse(open_data / "catalog.ttl", format="turtle")
+    catalog = URIRef(f"{BASE_URL}/catalog")
+    return {str(node).rsplit("/", 1)[-1] for node in graph.objects(catalog, ns.DCAT.dataset)}
+
+
+def test_publish_writes_once_then_nothing_new_then_withdraws_a_deleted_dataset(
+    app: Flask,
+    client: FlaskClient,
+    environment: Settings,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    create(client, "air")
+    add_processed_file(app, environment, "air", b"time,value\n2026-01-01T00:00:00Z,3\n")
+    create(client, "noise")
+    create(client, "traffic", themes=None)
+    create(client, "members", accessRights="restricted")
+    open_data = environment.home / "open-data"
+
+    first = publish(capsys)
+
+    assert "published datasets/air/air.csv" in first
+    assert "published catalog.jsonld" in first
+    assert "published catalog.ttl" in first
+    assert "skipped traffic: lacks or has invalid themes" in first
+    assert first[-1] == "published 3, withdrawn 0, unchanged 0, skipped 1"
+    assert (open_data / "datasets/air/air.csv").read_bytes().startswith(b"time,value")
+    assert catalogued(open_data) == {"air", "noise"}
+    catalog = Graph().parse(open_data / "catalog.jsonld", format="json-ld")
+    title = catalog.value(URIRef(f"{BASE_URL}/catalog"), ns.DCTERMS.title)
+    assert str(title) == "Oslo open data"
+
+    second = publish(capsys)
+
+    assert second == [
+        "skipped traffic: lacks or has invalid themes",
+        "published 0, withdrawn 0, unchanged 3, skipped 1",
+    ]
+
+    deleted = client.delete("/datasets/air?cascade=true")
+    assert deleted.status_code == 204
+    third = publish(capsys)
+
+    assert "withdrew datasets/air/air.csv" in third
+    assert "published catalog.ttl" in third
+    assert not (open_data / "datasets/air").exists()
+    assert catalogued(open_data) == {"noise"}
+    report = json.loads((open_data / "publish-report.json").read_text())
+    assert report["withdrawnDatasets"] == ["air"]
+
+
+def test_a_dataset_failing_the_gate_is_withdrawn_with_its_files(
+    app: Flask,
+    client: FlaskClient,
+    environment: Settings,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    create(client, "air")
+    add_processed_file(app, environment, "air", b"a,b\n1,2\n")
+    open_data = environment.home / "open-data"
+    publish(capsys)
+    assert (open_data / "datasets/air/air.csv").exists()
+
+    assert client.patch("/datasets/air", json={"contactPoint": None}).status_code == 200
+    lines = publish(capsys)
+
+    assert "withdrew datasets/air/air.csv" in lines
+    assert "skipped air: lacks or has invalid contactPoint" in lines
+    assert catalogued(open_data) == set()
+
+
+def test_publish_writes_to_the_configured_open_data_directory(
+    client: FlaskClient,
+    environment: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    portal = tmp_path / "portal"
+    monkeypatch.setenv("BRYGGE_OPEN_DATA_DIR", str(portal))
+    create(client, "noise")
+
+    lines = publish(capsys)
+
+    assert lines[-1] == "published 2, withdrawn 0, unchanged 0, skipped 0"
+    assert catalogued(portal) == {"noise"}
+    assert not (environment.home / "open-data").exists()

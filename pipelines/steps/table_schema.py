@@ -140,7 +140,8 @@ def typed(item: Field, column: pl.Expr, *, strict: bool) -> pl.Expr:
     if kind in ("string", "any"):
         return column
     if kind in ("integer", "number", "year"):
-        text = column.str.strip_chars()
+        # No strip: Table Schema numbers carry no padding, and stripping copies every value.
+        text = column
         if item.group_char:
             text = text.str.replace_all(item.group_char, "", literal=True)
         if item.decimal_char != ".":

@@ -8,7 +8,7 @@ the header as row 1, as a spreadsheet does, so the first data row is row 2.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 from pipelines.objects import ObjectStore
@@ -289,8 +289,25 @@ def _validate_file(
         .cache()
     )
     valid = flagged.filter(~pl.col("__invalid")).select(frame_schema.names())
+    # Invalid rows go to a side file in the same pass; the long rejects format is built from
+    # it afterwards (explode/unnest in the main pass would hold the whole frame in memory).
+    invalid_path = Path(rejects_path).with_suffix(".invalid.parquet")
+    invalid = flagged.filter(pl.col("__invalid"))
+    totals = flagged.select(
+        pl.len().alias("rows"),
+        pl.col("__invalid").sum().alias("rejected"),
+        *[flag.sum().alias(f"{n}") for n, flag in enumerate(flags)],
+    )
+    results = pl.collect_all(
+        [
+            sink_table(valid, valid_path, fmt),
+            invalid.sink_parquet(invalid_path, compression="uncompressed", lazy=True),
+            totals,
+        ],
+        engine="streaming",
+    )
     rejects = (
-        flagged.filter(pl.col("__invalid"))
+        pl.scan_parquet(invalid_path)
         .select(
             pl.concat_list(
                 [
@@ -313,15 +330,7 @@ def _validate_file(
         .explode("broken")
         .unnest("broken")
     )
-    totals = flagged.select(
-        pl.len().alias("rows"),
-        pl.col("__invalid").sum().alias("rejected"),
-        *[flag.sum().alias(f"{n}") for n, flag in enumerate(flags)],
-    )
-    results = pl.collect_all(
-        [sink_table(valid, valid_path, fmt), rejects.sink_csv(rejects_path, lazy=True), totals],
-        engine="streaming",
-    )
+    rejects.sink_csv(rejects_path)
     counts = results[-1].row(0, named=True)
     by_rule: dict[str, int] = {}
     for n, check in enumerate(found):

@@ -30,6 +30,7 @@ from catalogue.dcat.selection import _item as publish_item
 from catalogue.schemas.common import ListQuerySchema, iso_datetime
 from catalogue.services import repositories, services
 from catalogue.store import keys
+from catalogue.store.base import Predicate
 
 if TYPE_CHECKING:
     from rdflib import Graph
@@ -102,7 +103,7 @@ def negotiate_feed(accept: str | None, format_param: str | None) -> tuple[str, s
     """The ``(rdflib format, media type)`` of the feed; raises NotAcceptable."""
     choice = negotiate(accept, format_param)
     if choice is None:
-        raise NotAcceptable(f"the feed cannot be served as {accept}")
+        raise NotAcceptable(f"the feed cannot be served as {accept!r}")
     return choice
 
 
@@ -200,7 +201,7 @@ def api_distributions(item: PublishItem) -> list[dict[str, Any]]:
     return [{**stored, **dumped} for stored, dumped in zip(item.distributions, shown, strict=True)]
 
 
-def visible_sources(source_ids: Sequence[str], check: Any) -> list[str]:
+def visible_sources(source_ids: Sequence[str], check: Predicate | None) -> list[str]:
     """The ids among ``source_ids`` of existing datasets passing ``check`` (None: all)."""
     if not source_ids:
         return []

@@ -13,6 +13,7 @@ from pyshacl import validate
 from rdflib import Graph, URIRef
 from rdflib import namespace as ns
 
+from catalogue.api import catalog as catalog_api
 from catalogue.dcat.graph import HYDRA
 from catalogue.settings import Settings
 from tests.fixtures.app import SITE_ADMIN, Clock
@@ -242,6 +243,27 @@ def test_modified_since_keeps_datasets_modified_at_or_after_it(
     assert listed(parse(after_all)) == set()
     first_link = view_link(parse(at_middle), "first")
     assert first_link is not None and "modifiedSince=2026-03-02T12%3A00%3A00Z" in first_link
+
+
+def test_a_page_stops_short_after_examining_its_budget_and_next_goes_on(
+    client: FlaskClient, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catalog_api, "MAX_EXAMINED", 3)
+    clock.now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    for n in range(5):
+        create(client, f"old-{n}")
+    clock.now = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
+    create(client, "recent")
+
+    first = parse(client.get("/catalog?limit=2&modifiedSince=2026-03-02T00:00:00Z"))
+    next_link = view_link(first, "next")
+    assert next_link is not None
+    second = parse(client.get(local_path(next_link)))
+
+    # The budget spent on old datasets: an empty page, yet with a next link.
+    assert listed(first) == set()
+    assert listed(second) == {"recent"}
+    assert view_link(second, "next") is None
 
 
 def test_modified_since_leaves_out_older_datasets(client: FlaskClient, clock: Clock) -> None:

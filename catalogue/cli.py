@@ -45,8 +45,8 @@ def migrate(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.dry_run:
         pending = migrations.pending(settings)
-        for migration_id in pending:
-            print(f"would apply {migration_id}")
+        for migration in pending:
+            print(f"would apply {migration.id}: {migration.description}")
         if not pending:
             print("nothing to apply")
         return 0

@@ -144,6 +144,75 @@ def build(stage: str, venv: Path, output: Path, environment: dict[str, str]) -> 
     return package_size(stage, zip_path)
 
 
+API_SMOKE = """
+import json, sys
+sys.path[:0] = {paths!r}
+from handler import lambda_handler
+event = {{
+    "httpMethod": "GET", "path": "/health", "headers": {{"Host": "example.org"}},
+    "queryStringParameters": None, "body": None, "isBase64Encoded": False,
+    "requestContext": {{"stage": "dev_api", "identity": {{"sourceIp": "203.0.113.9"}}}},
+}}
+response = lambda_handler(event, None)
+assert response["statusCode"] == 200, response
+data_libraries = {{"polars", "pandas", "pyarrow", "yaml"}}
+loaded = sorted({{m.split(".")[0] for m in sys.modules}} & data_libraries)
+assert not loaded, loaded
+import catalogue.dcat.graph, catalogue.dcat.serialization  # DCAT feeds: rdflib, on demand
+print(response["body"])
+"""
+STEPS_SMOKE = """
+import sys
+sys.path[:0] = {paths!r}
+import handler, polars, fastexcel
+import pipelines.steps.csv_to_parquet, pipelines.steps.excel_to_csv, pipelines.trigger
+import catalogue.dcat.publishing
+print("polars", polars.__version__)
+"""
+
+
+def smoke_test(size: PackageSize, zip_path: Path, venv: Path, build_dir: Path) -> str:
+    """Unzip a package and use it as Lambda would: only the stdlib, the zip and boto3.
+
+    The api package answers ``GET /health`` through Zappa's handler without loading a data
+    library, then imports what DCAT feeds need; the steps package imports polars and the
+    handlers. Raises CalledProcessError.
+    """
+    unzipped = build_dir / f"{size.stage}-unzipped"
+    shutil.rmtree(unzipped, ignore_errors=True)
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(unzipped)
+    # The Lambda runtime provides boto3 (the zips leave it out): borrow the build venv's.
+    runtime = build_dir / "runtime-provided"
+    runtime.mkdir(exist_ok=True)
+    site_packages = next((venv / "lib").glob("python3.*/site-packages"))
+    for name in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"):
+        link = runtime / name
+        if not link.exists():
+            link.symlink_to(site_packages / name)
+    script = API_SMOKE if size.stage.endswith("_api") else STEPS_SMOKE
+    result = subprocess.run(
+        # -S: no site-packages, as on Lambda where only the package and the runtime exist.
+        [
+            str(venv / "bin" / "python"),
+            "-S",
+            "-c",
+            script.format(paths=[str(unzipped), str(runtime)]),
+        ],
+        cwd=unzipped,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "AWS_DEFAULT_REGION": "eu-north-1",
+            "AWS_ACCESS_KEY_ID": "packaging-only",
+            "AWS_SECRET_ACCESS_KEY": "packaging-only",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build both packages of a stage, print their sizes; 1 if a limit is exceeded."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -166,11 +235,16 @@ def main(argv: list[str] | None = None) -> int:
             build(f"{args.stage}_{function}", venv, build_dir, environment)
             for function in ("api", "steps")
         ]
+        smoke = {
+            size.stage: smoke_test(size, build_dir / f"{size.stage}.zip", venv, build_dir)
+            for size in sizes
+        }
     finally:
         if not args.keep and args.build_dir is None:
             shutil.rmtree(build_dir, ignore_errors=True)
     for size in sizes:
         print(size_line(size))
+        print(f"{size.stage:<12} unzipped and run: {smoke[size.stage]}")
     problems = [problem for size in sizes for problem in limit_problems(size)]
     for problem in problems:
         print(f"limit exceeded: {problem}", file=sys.stderr)

@@ -302,6 +302,13 @@ class DatasetRepository:
             for prefix in ("distribution#", "edition#", "version#")
             for child in query_all(self.store, Query(pk, prefix=prefix))
         ]
+        pipeline = self.store.get(pk, keys.DATASET_PIPELINE_SK)
+        if pipeline is not None:
+            # The template's marker of this dataset goes with the dataset's pipeline.
+            children.append(Delete(pk, keys.DATASET_PIPELINE_SK))
+            children.append(
+                Delete(keys.pipeline_pk(pipeline["template"]), keys.pipeline_use_sk(dataset_id))
+            )
         if extra_ops is not None:
             children.extend(extra_ops(dataset_id))
         dataset = resource(item)

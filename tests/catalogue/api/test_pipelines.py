@@ -164,3 +164,11 @@ def test_dataset_pipeline_changes_are_audited_and_block_template_delete(  # type
     pipeline_entries = [e for e in entries if e["resource"] == "/datasets/air/pipeline"]
     assert [e["action"] for e in pipeline_entries] == ["delete", "create"]
     assert pipeline_entries[1]["changes"]["template"]["after"] == "csv-to-parquet"
+
+
+def test_deleting_a_dataset_releases_its_template(client, template, dataset) -> None:  # type: ignore[no-untyped-def]
+    assert client.put("/datasets/air/pipeline", json={"template": "csv-to-parquet"}).status_code == 200
+    assert client.delete("/datasets/air").status_code == 204
+    assert client.post("/datasets", json=DATASET).status_code == 201
+    assert client.get("/datasets/air/pipeline").status_code == 404
+    assert client.delete("/pipelines/csv-to-parquet").status_code == 204

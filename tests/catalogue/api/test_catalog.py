@@ -266,6 +266,21 @@ def test_a_page_stops_short_after_examining_its_budget_and_next_goes_on(
     assert view_link(second, "next") is None
 
 
+def test_modified_since_keeps_a_dataset_with_a_newer_edition(
+    client: FlaskClient, clock: Clock
+) -> None:
+    clock.now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    create(client, "air")
+    create(client, "noise")
+    clock.now = datetime(2026, 3, 3, 12, 0, 0, tzinfo=UTC)
+    add_distribution(client, "air")
+
+    graph = parse(client.get("/catalog?modifiedSince=2026-03-02T00:00:00Z"))
+
+    assert listed(graph) == {"air"}
+    assert (dataset_node("air"), ns.DCAT.distribution, None) in graph
+
+
 def test_modified_since_leaves_out_older_datasets(client: FlaskClient, clock: Clock) -> None:
     clock.now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
     create(client, "old")

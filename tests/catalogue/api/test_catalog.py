@@ -480,3 +480,26 @@ def test_dataset_dcat_lineage_names_only_datasets_the_caller_sees(
         "members-source",
         "closed-source",
     ]
+
+
+def test_feed_pages_and_filters_alike_on_every_backend(app_on_store: Flask, clock: Clock) -> None:
+    client = app_on_store.test_client()
+    clock.now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    for n in range(5):
+        create(client, f"set-{n}", themes=None if n == 2 else ["ENVI"])
+    clock.now = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
+    create(client, "recent")
+    create(client, "closed", accessRights="non-public")
+
+    pages: list[set[str]] = []
+    path: str | None = "/catalog?limit=2"
+    while path is not None and len(pages) < 10:
+        graph = parse(client.get(path))
+        pages.append(listed(graph))
+        next_link = view_link(graph, "next")
+        path = local_path(next_link) if next_link else None
+    recent = parse(client.get("/catalog?modifiedSince=2026-03-02T00:00:00Z"))
+
+    assert [len(page) for page in pages] == [2, 2, 1]
+    assert set().union(*pages) == {"set-0", "set-1", "set-3", "set-4", "recent"}
+    assert listed(recent) == {"recent"}

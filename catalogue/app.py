@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import datetime
 
 from flask import Flask
-from flask_smorest import Api
 
 from catalogue import __version__
 from catalogue.api import catalog, datasets, distributions, errors, health, uploads, versions
@@ -15,6 +14,7 @@ from catalogue.api import me as me_api
 from catalogue.api import permissions as permissions_api
 from catalogue.api import pipelines as pipelines_api
 from catalogue.api import runs as runs_api
+from catalogue.api.docs import Api
 from catalogue.auth.principal import authenticate_request
 from catalogue.services import Services, utc_now
 from catalogue.settings import Settings

@@ -16,14 +16,14 @@ from catalogue import __version__
 from catalogue.cli import main
 
 
-def test_version(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_version(capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"brygge {__version__}"
 
 
-def test_migrate_dry_run_then_apply_then_nothing(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_migrate_dry_run_then_apply_then_nothing(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("BRYGGE_HOME", str(tmp_path / "home"))
     assert main(["migrate", "--dry-run"]) == 0
     dry = capsys.readouterr().out
@@ -37,7 +37,7 @@ def test_migrate_dry_run_then_apply_then_nothing(tmp_path: Path, monkeypatch, ca
     assert capsys.readouterr().out.strip() == "nothing to apply"
 
 
-def test_bad_setting_is_named(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_bad_setting_is_named(monkeypatch, capsys) -> None:
     monkeypatch.setenv("BRYGGE_BACKEND", "mainframe")
     assert main(["migrate"]) == 2
     assert "BRYGGE_BACKEND" in capsys.readouterr().err
@@ -70,3 +70,20 @@ def test_serve_migrates_prints_the_url_and_answers(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_deploy_plan_prints_parameters_resources_and_commands(capsys, monkeypatch) -> None:
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    assert main(["deploy", "plan", "prod"]) == 0
+    plan = capsys.readouterr().out
+    assert "Stack parameters:" in plan
+    assert "AWS::DynamoDB::Table" in plan
+    assert plan.index("aws cloudformation deploy") < plan.index("zappa deploy prod_api")
+
+
+def test_deploy_plan_outside_the_project_is_a_clear_error(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["deploy", "plan", "dev"]) == 2
+    assert "zappa_settings.json" in capsys.readouterr().err

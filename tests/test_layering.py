@@ -41,7 +41,7 @@ def test_the_api_app_loads_no_data_library() -> None:
     assert not any(loaded.values()), loaded
 
 
-def test_importing_the_app_factory_touches_no_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_importing_the_app_factory_touches_no_file(tmp_path) -> None:
     home = tmp_path / "home"
     subprocess.run(
         [sys.executable, "-c", "from catalogue.app import create_app; create_app()"],

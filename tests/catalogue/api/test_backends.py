@@ -8,11 +8,11 @@ DATASET = {"title": "Bysykkel", "accessRights": "public", "owner": "team:mobilit
 
 
 @pytest.fixture
-def api(app_on_store):  # type: ignore[no-untyped-def]
+def api(app_on_store):
     return app_on_store.test_client()
 
 
-def test_dataset_lifecycle(api) -> None:  # type: ignore[no-untyped-def]
+def test_dataset_lifecycle(api) -> None:
     first = api.post("/datasets", json={**DATASET, "keywords": ["Bike"], "description": "Trips"})
     assert first.status_code == 201, first.json
     second = api.post("/datasets", json=DATASET)
@@ -20,10 +20,14 @@ def test_dataset_lifecycle(api) -> None:  # type: ignore[no-untyped-def]
     assert api.post("/datasets", json={**DATASET, "id": "bysykkel"}).status_code == 409
 
     patched = api.patch(
-        "/datasets/bysykkel", json={"keywords": ["cycling"]}, headers={"If-Match": first.headers["ETag"]}
+        "/datasets/bysykkel",
+        json={"keywords": ["cycling"]},
+        headers={"If-Match": first.headers["ETag"]},
     )
     assert patched.status_code == 200
-    stale = api.patch("/datasets/bysykkel", json={"title": "x"}, headers={"If-Match": first.headers["ETag"]})
+    stale = api.patch(
+        "/datasets/bysykkel", json={"title": "x"}, headers={"If-Match": first.headers["ETag"]}
+    )
     assert stale.status_code == 412
 
     assert [d["id"] for d in api.get("/datasets?keyword=CYCLING").json["items"]] == ["bysykkel"]
@@ -42,10 +46,14 @@ def test_dataset_lifecycle(api) -> None:  # type: ignore[no-untyped-def]
     assert [d["id"] for d in api.get("/datasets").json["items"]] == ["bysykkel-2"]
 
 
-def test_pages_across_backends(api) -> None:  # type: ignore[no-untyped-def]
+def test_pages_across_backends(api) -> None:
     for number in range(7):
         api.post("/datasets", json={**DATASET, "id": f"set-{number}", "themes": ["TRAN"]})
-    for query in ("/datasets?limit=3", "/datasets?limit=3&theme=TRAN", "/datasets?limit=3&q=bysykkel"):
+    for query in (
+        "/datasets?limit=3",
+        "/datasets?limit=3&theme=TRAN",
+        "/datasets?limit=3&q=bysykkel",
+    ):
         seen, cursor, pages = [], None, 0
         while True:
             body = api.get(query + (f"&cursor={cursor}" if cursor else "")).json

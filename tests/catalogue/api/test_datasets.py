@@ -16,19 +16,19 @@ DATASET = {
 }
 
 
-def create(client, **changes):  # type: ignore[no-untyped-def]
+def create(client, **changes):
     response = client.post("/datasets", json={**DATASET, **changes})
     assert response.status_code == 201, response.json
     return response
 
 
-def test_health_names_the_backend(client) -> None:  # type: ignore[no-untyped-def]
+def test_health_names_the_backend(client) -> None:
     response = client.get("/health")
     assert response.status_code == 200
     assert response.json == {"status": "ok", "backend": "local"}
 
 
-def test_create_derives_the_id_from_the_title_and_makes_version_1(client) -> None:  # type: ignore[no-untyped-def]
+def test_create_derives_the_id_from_the_title_and_makes_version_1(client) -> None:
     response = create(client)
     body = response.json
     assert body["id"] == "luftkvalitet-i-oslo"
@@ -42,12 +42,12 @@ def test_create_derives_the_id_from_the_title_and_makes_version_1(client) -> Non
     assert version.json["version"] == "1"
 
 
-def test_derived_ids_that_clash_get_a_number(client) -> None:  # type: ignore[no-untyped-def]
+def test_derived_ids_that_clash_get_a_number(client) -> None:
     ids = [create(client).json["id"] for _ in range(3)]
     assert ids == ["luftkvalitet-i-oslo", "luftkvalitet-i-oslo-2", "luftkvalitet-i-oslo-3"]
 
 
-def test_a_given_id_that_exists_is_409(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_given_id_that_exists_is_409(client) -> None:
     create(client, id="air")
     response = client.post("/datasets", json={**DATASET, "id": "air"})
     assert response.status_code == 409
@@ -71,14 +71,14 @@ def test_a_given_id_that_exists_is_409(client) -> None:  # type: ignore[no-untyp
         ({**DATASET, "temporal": {"start": "2020-05-01", "end": "2020-01-01"}}, "temporal"),
     ],
 )
-def test_invalid_fields_are_422_naming_the_field(client, body, field) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_fields_are_422_naming_the_field(client, body, field) -> None:
     response = client.post("/datasets", json=body)
     assert response.status_code == 422
     assert field in response.json["errors"]["json"]
     assert client.get("/datasets").json["items"] == []
 
 
-def test_unknown_dataset_is_404_in_the_error_shape(client) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_dataset_is_404_in_the_error_shape(client) -> None:
     response = client.get("/datasets/nothing-here")
     assert response.status_code == 404
     assert response.json == {
@@ -88,7 +88,7 @@ def test_unknown_dataset_is_404_in_the_error_shape(client) -> None:  # type: ign
     }
 
 
-def test_patch_is_a_merge_patch(client) -> None:  # type: ignore[no-untyped-def]
+def test_patch_is_a_merge_patch(client) -> None:
     create(client, id="air", publisher="Oslo kommune")
     response = client.patch(
         "/datasets/air",
@@ -106,7 +106,7 @@ def test_patch_is_a_merge_patch(client) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(("field", "value"), [("accessRights", "non-public"), ("id", "other")])
-def test_changing_an_immutable_field_is_422_naming_it(client, field, value) -> None:  # type: ignore[no-untyped-def]
+def test_changing_an_immutable_field_is_422_naming_it(client, field, value) -> None:
     create(client, id="air")
     response = client.patch("/datasets/air", json={field: value})
     assert response.status_code == 422
@@ -114,29 +114,32 @@ def test_changing_an_immutable_field_is_422_naming_it(client, field, value) -> N
     assert client.get("/datasets/air").json[field if field != "id" else "id"] != value
 
 
-def test_patch_with_the_same_immutable_value_is_allowed(client) -> None:  # type: ignore[no-untyped-def]
+def test_patch_with_the_same_immutable_value_is_allowed(client) -> None:
     create(client, id="air")
     response = client.patch("/datasets/air", json={"accessRights": "public", "title": "Air"})
     assert response.status_code == 200
     assert response.json["title"] == "Air"
 
 
-def test_patch_with_stale_etag_is_412(client) -> None:  # type: ignore[no-untyped-def]
+def test_patch_with_stale_etag_is_412(client) -> None:
     etag = create(client, id="air").headers["ETag"]
-    assert client.patch("/datasets/air", json={"title": "A"}, headers={"If-Match": etag}).status_code == 200
+    assert (
+        client.patch("/datasets/air", json={"title": "A"}, headers={"If-Match": etag}).status_code
+        == 200
+    )
     stale = client.patch("/datasets/air", json={"title": "B"}, headers={"If-Match": etag})
     assert stale.status_code == 412
     assert client.get("/datasets/air").json["title"] == "A"
 
 
 @pytest.mark.parametrize("header", ['W/"r1"', '"nonsense"', '"r1", "r2"'])
-def test_if_match_that_is_not_ours_is_412(client, header) -> None:  # type: ignore[no-untyped-def]
+def test_if_match_that_is_not_ours_is_412(client, header) -> None:
     create(client, id="air")
     response = client.patch("/datasets/air", json={"title": "A"}, headers={"If-Match": header})
     assert response.status_code == 412
 
 
-def test_two_writers_racing_with_the_same_etag_one_wins_nothing_lost(app) -> None:  # type: ignore[no-untyped-def]
+def test_two_writers_racing_with_the_same_etag_one_wins_nothing_lost(app) -> None:
     import threading
 
     first = app.test_client()
@@ -162,11 +165,14 @@ def test_two_writers_racing_with_the_same_etag_one_wins_nothing_lost(app) -> Non
     assert stored.headers["ETag"] == '"r2"'
 
 
-def test_delete_needs_cascade_when_editions_exist(client) -> None:  # type: ignore[no-untyped-def]
+def test_delete_needs_cascade_when_editions_exist(client) -> None:
     create(client, id="air")
     for number in range(3):
         edition = f"2026010{number + 1}T000000"
-        assert client.post("/datasets/air/versions/1/editions", json={"edition": edition}).status_code == 201
+        assert (
+            client.post("/datasets/air/versions/1/editions", json={"edition": edition}).status_code
+            == 201
+        )
         for index in range(30):
             assert (
                 client.post(
@@ -180,13 +186,16 @@ def test_delete_needs_cascade_when_editions_exist(client) -> None:  # type: igno
     assert client.get("/datasets/air").status_code == 200
     assert client.delete("/datasets/air?cascade=true").status_code == 204
     assert client.get("/datasets/air").status_code == 404
-    assert client.get("/datasets/air/versions/1/editions/20260101T000000/distributions/d0").status_code == 404
+    assert (
+        client.get("/datasets/air/versions/1/editions/20260101T000000/distributions/d0").status_code
+        == 404
+    )
     # The id is free again and nothing of the old dataset shows through.
     create(client, id="air")
     assert client.get("/datasets/air/versions/1/editions").json["items"] == []
 
 
-def test_delete_without_editions_and_with_stale_etag(client) -> None:  # type: ignore[no-untyped-def]
+def test_delete_without_editions_and_with_stale_etag(client) -> None:
     create(client, id="air")
     client.patch("/datasets/air", json={"title": "B"})
     assert client.delete("/datasets/air", headers={"If-Match": '"r1"'}).status_code == 412
@@ -195,7 +204,7 @@ def test_delete_without_editions_and_with_stale_etag(client) -> None:  # type: i
     assert client.get("/datasets").json["items"] == []
 
 
-def test_list_reads_every_page(client) -> None:  # type: ignore[no-untyped-def]
+def test_list_reads_every_page(client) -> None:
     for number in range(7):
         create(client, id=f"set-{number}")
     seen, cursor, pages = [], None, 0
@@ -211,7 +220,7 @@ def test_list_reads_every_page(client) -> None:  # type: ignore[no-untyped-def]
     assert seen == [f"set-{number}" for number in range(7)]
 
 
-def test_filters_combine_and_keywords_ignore_case(client) -> None:  # type: ignore[no-untyped-def]
+def test_filters_combine_and_keywords_ignore_case(client) -> None:
     create(client, id="a", keywords=["Air"], owner="team:x")
     create(client, id="b", keywords=["air", "water"], owner="team:y")
     create(client, id="c", keywords=["water"], accessRights="restricted", themes=["TRAN"])
@@ -231,20 +240,30 @@ def test_filters_combine_and_keywords_ignore_case(client) -> None:  # type: igno
     assert ids("owner=team:nobody") == []
 
 
-def test_filter_index_follows_patches(client) -> None:  # type: ignore[no-untyped-def]
+def test_filter_index_follows_patches(client) -> None:
     create(client, id="a", keywords=["air"])
     client.patch("/datasets/a", json={"keywords": ["water"], "owner": "team:z"})
     assert client.get("/datasets?keyword=air").json["items"] == []
-    assert [i["id"] for i in client.get("/datasets?keyword=water&owner=team:z").json["items"]] == ["a"]
+    assert [i["id"] for i in client.get("/datasets?keyword=water&owner=team:z").json["items"]] == [
+        "a"
+    ]
 
 
-def test_free_text_search_over_title_description_and_keywords(client) -> None:  # type: ignore[no-untyped-def]
-    create(client, id="a", title="Bysykkel turer", description="Trips by city bike", keywords=["mobility"])
+def test_free_text_search_over_title_description_and_keywords(client) -> None:
+    create(
+        client,
+        id="a",
+        title="Bysykkel turer",
+        description="Trips by city bike",
+        keywords=["mobility"],
+    )
     create(client, id="b", title="Luftkvalitet", description="Målinger av luft", keywords=["miljø"])
     create(client, id="c", title="Skoler", description="Skoler i Oslo", keywords=["education"])
 
     def ids(text: str) -> list[str]:
-        return sorted(item["id"] for item in client.get("/datasets", query_string={"q": text}).json["items"])
+        return sorted(
+            item["id"] for item in client.get("/datasets", query_string={"q": text}).json["items"]
+        )
 
     assert ids("bysykkel") == ["a"]
     assert ids("CITY bike") == ["a"]
@@ -258,41 +277,48 @@ def test_free_text_search_over_title_description_and_keywords(client) -> None:  
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("limit=0", "limit"), ("limit=501", "limit"), ("limit=x", "limit"), ("cursor=garbage", "cursor")],
+    [
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("limit=x", "limit"),
+        ("cursor=garbage", "cursor"),
+    ],
 )
-def test_bad_list_parameters_are_422(client, query, field) -> None:  # type: ignore[no-untyped-def]
+def test_bad_list_parameters_are_422(client, query, field) -> None:
     response = client.get(f"/datasets?{query}")
     assert response.status_code == 422
     assert field in response.json["errors"]["query"]
 
 
-def test_malformed_json_is_400(client) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_json_is_400(client) -> None:
     response = client.post("/datasets", data="{not json", content_type="application/json")
     assert response.status_code == 400
     assert response.json["code"] == 400
 
 
-def test_body_that_is_not_json_is_415(client) -> None:  # type: ignore[no-untyped-def]
-    response = client.post("/datasets", data="title=x", content_type="application/x-www-form-urlencoded")
+def test_body_that_is_not_json_is_415(client) -> None:
+    response = client.post(
+        "/datasets", data="title=x", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 415
     assert response.json["code"] == 415
 
 
-def test_body_over_one_megabyte_is_413(client) -> None:  # type: ignore[no-untyped-def]
+def test_body_over_one_megabyte_is_413(client) -> None:
     body = json.dumps({**DATASET, "description": "x" * (1024 * 1024)})
     response = client.post("/datasets", data=body, content_type="application/json")
     assert response.status_code == 413
     assert response.json["code"] == 413
 
 
-def test_wrong_method_is_405_in_the_error_shape(client) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_method_is_405_in_the_error_shape(client) -> None:
     response = client.put("/datasets", json={})
     assert response.status_code == 405
     assert response.json["code"] == 405
 
 
-def test_unexpected_failure_is_500_without_a_traceback(app, client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    def explode(*args, **kwargs):  # type: ignore[no-untyped-def]
+def test_unexpected_failure_is_500_without_a_traceback(app, client, monkeypatch) -> None:
+    def explode(*args, **kwargs):
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(app.extensions["brygge"].repositories.datasets, "get", explode)
@@ -305,7 +331,7 @@ def test_unexpected_failure_is_500_without_a_traceback(app, client, monkeypatch)
     }
 
 
-def test_history_records_every_change(app, client) -> None:  # type: ignore[no-untyped-def]
+def test_history_records_every_change(app, client) -> None:
     create(client, id="air")
     client.patch("/datasets/air", json={"title": "Air"})
     history = app.extensions["brygge"].repositories.history.list("air", limit=10, cursor=None)

@@ -30,19 +30,19 @@ TEMPLATE = {
 
 
 @pytest.fixture
-def template(client):  # type: ignore[no-untyped-def]
+def template(client):
     response = client.post("/pipelines", json=TEMPLATE)
     assert response.status_code == 201, response.json
     return response.json
 
 
 @pytest.fixture
-def dataset(client):  # type: ignore[no-untyped-def]
+def dataset(client):
     assert client.post("/datasets", json=DATASET).status_code == 201
     return "air"
 
 
-def test_template_is_created_read_and_listed(client, template) -> None:  # type: ignore[no-untyped-def]
+def test_template_is_created_read_and_listed(client, template) -> None:
     assert template["version"] == 1
     assert template["definition"] == TEMPLATE["definition"]
     read = client.get("/pipelines/csv-to-parquet")
@@ -55,7 +55,7 @@ def test_template_is_created_read_and_listed(client, template) -> None:  # type:
     assert client.post("/pipelines", json=TEMPLATE).status_code == 409
 
 
-def test_list_reads_every_page(client) -> None:  # type: ignore[no-untyped-def]
+def test_list_reads_every_page(client) -> None:
     for number in range(5):
         body = {**TEMPLATE, "id": f"t{number}"}
         assert client.post("/pipelines", json=body).status_code == 201
@@ -70,7 +70,7 @@ def test_list_reads_every_page(client) -> None:  # type: ignore[no-untyped-def]
     assert seen == [f"t{number}" for number in range(5)]
 
 
-def test_invalid_definition_is_422_with_the_validators_messages(client) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_definition_is_422_with_the_validators_messages(client) -> None:
     broken = {
         "StartAt": "Convert",
         "States": {
@@ -99,7 +99,7 @@ def test_invalid_definition_is_422_with_the_validators_messages(client) -> None:
         ),
     ],
 )
-def test_task_states_must_name_steps(client, state, fragment) -> None:  # type: ignore[no-untyped-def]
+def test_task_states_must_name_steps(client, state, fragment) -> None:
     body = {**TEMPLATE, "definition": {"StartAt": "Only", "States": {"Only": state}}}
     response = client.post("/pipelines", json=body)
     assert response.status_code == 422
@@ -107,7 +107,7 @@ def test_task_states_must_name_steps(client, state, fragment) -> None:  # type: 
     assert any(fragment in message and "'Only'" in message for message in messages)
 
 
-def test_put_makes_a_new_version_and_datasets_keep_the_pinned_one(  # type: ignore[no-untyped-def]
+def test_put_makes_a_new_version_and_datasets_keep_the_pinned_one(
     client, template, dataset
 ) -> None:
     pinned = client.put(
@@ -130,7 +130,7 @@ def test_put_makes_a_new_version_and_datasets_keep_the_pinned_one(  # type: igno
     assert repinned.json["taskConfig"] == {}
 
 
-def test_dataset_pipeline_rejects_unknown_task_names_and_templates(  # type: ignore[no-untyped-def]
+def test_dataset_pipeline_rejects_unknown_task_names_and_templates(
     client, template, dataset
 ) -> None:
     bad_key = client.put(
@@ -147,7 +147,7 @@ def test_dataset_pipeline_rejects_unknown_task_names_and_templates(  # type: ign
     assert client.get("/datasets/air/pipeline").status_code == 404
 
 
-def test_dataset_pipeline_changes_are_audited_and_block_template_delete(  # type: ignore[no-untyped-def]
+def test_dataset_pipeline_changes_are_audited_and_block_template_delete(
     client, template, dataset
 ) -> None:
     set_it = client.put("/datasets/air/pipeline", json={"template": "csv-to-parquet"})
@@ -166,8 +166,10 @@ def test_dataset_pipeline_changes_are_audited_and_block_template_delete(  # type
     assert pipeline_entries[1]["changes"]["template"]["after"] == "csv-to-parquet"
 
 
-def test_deleting_a_dataset_releases_its_template(client, template, dataset) -> None:  # type: ignore[no-untyped-def]
-    assert client.put("/datasets/air/pipeline", json={"template": "csv-to-parquet"}).status_code == 200
+def test_deleting_a_dataset_releases_its_template(client, template, dataset) -> None:
+    assert (
+        client.put("/datasets/air/pipeline", json={"template": "csv-to-parquet"}).status_code == 200
+    )
     assert client.delete("/datasets/air").status_code == 204
     assert client.post("/datasets", json=DATASET).status_code == 201
     assert client.get("/datasets/air/pipeline").status_code == 404

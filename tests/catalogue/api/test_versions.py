@@ -9,12 +9,12 @@ EDITIONS = "/datasets/air/versions/1/editions"
 
 
 @pytest.fixture
-def dataset(client):  # type: ignore[no-untyped-def]
+def dataset(client):
     assert client.post("/datasets", json=DATASET).status_code == 201
     return "air"
 
 
-def test_versions_are_numbered_and_listed(client, dataset) -> None:  # type: ignore[no-untyped-def]
+def test_versions_are_numbered_and_listed(client, dataset) -> None:
     response = client.post("/datasets/air/versions", json={"description": "second"})
     assert response.status_code == 201
     assert response.json["version"] == "2"
@@ -27,13 +27,13 @@ def test_versions_are_numbered_and_listed(client, dataset) -> None:  # type: ign
     assert listed["next"] is None
 
 
-def test_version_of_unknown_dataset_is_404(client) -> None:  # type: ignore[no-untyped-def]
+def test_version_of_unknown_dataset_is_404(client) -> None:
     assert client.post("/datasets/none/versions", json={}).status_code == 404
     assert client.get("/datasets/none/versions").status_code == 404
     assert client.get("/datasets/none/versions/1").status_code == 404
 
 
-def test_version_patch_and_immutable_id(client, dataset) -> None:  # type: ignore[no-untyped-def]
+def test_version_patch_and_immutable_id(client, dataset) -> None:
     response = client.patch("/datasets/air/versions/1", json={"description": "first"})
     assert response.status_code == 200
     assert response.json["description"] == "first"
@@ -43,7 +43,7 @@ def test_version_patch_and_immutable_id(client, dataset) -> None:  # type: ignor
     assert "version" in refused.json["errors"]["json"]
 
 
-def test_editions_default_to_now_and_latest_is_the_newest(client, dataset, clock) -> None:  # type: ignore[no-untyped-def]
+def test_editions_default_to_now_and_latest_is_the_newest(client, dataset, clock) -> None:
     first = client.post(EDITIONS, json={"description": "a"})
     assert first.status_code == 201
     second = client.post(EDITIONS, json={"description": "b"})
@@ -54,7 +54,7 @@ def test_editions_default_to_now_and_latest_is_the_newest(client, dataset, clock
     assert [e["edition"] for e in listed] == [second.json["edition"], first.json["edition"]]
 
 
-def test_editions_in_the_same_second_get_distinct_ids(client, dataset, clock) -> None:  # type: ignore[no-untyped-def]
+def test_editions_in_the_same_second_get_distinct_ids(client, dataset, clock) -> None:
     from datetime import timedelta
 
     clock.step = timedelta(0)
@@ -63,28 +63,35 @@ def test_editions_in_the_same_second_get_distinct_ids(client, dataset, clock) ->
 
 
 @pytest.mark.parametrize("edition", ["latest", "2026-01-01", "20261301T000000"])
-def test_bad_edition_ids_are_422(client, dataset, edition) -> None:  # type: ignore[no-untyped-def]
+def test_bad_edition_ids_are_422(client, dataset, edition) -> None:
     response = client.post(EDITIONS, json={"edition": edition})
     assert response.status_code == 422
     assert "edition" in response.json["errors"]["json"]
 
 
-def test_latest_without_editions_is_404(client, dataset) -> None:  # type: ignore[no-untyped-def]
+def test_latest_without_editions_is_404(client, dataset) -> None:
     assert client.get(f"{EDITIONS}/latest").status_code == 404
 
 
-def test_edition_times_are_checked(client, dataset) -> None:  # type: ignore[no-untyped-def]
-    bad = client.post(EDITIONS, json={"startTime": "2026-02-01T00:00:00Z", "endTime": "2026-01-01T00:00:00Z"})
+def test_edition_times_are_checked(client, dataset) -> None:
+    bad = client.post(
+        EDITIONS, json={"startTime": "2026-02-01T00:00:00Z", "endTime": "2026-01-01T00:00:00Z"}
+    )
     assert bad.status_code == 422
     naive = client.post(EDITIONS, json={"startTime": "2026-02-01T00:00:00"})
     assert naive.status_code == 422
 
 
-def test_distributions_under_latest(client, dataset) -> None:  # type: ignore[no-untyped-def]
+def test_distributions_under_latest(client, dataset) -> None:
     edition = client.post(EDITIONS, json={"edition": "20260101T000000"}).json["edition"]
     response = client.post(
         f"{EDITIONS}/latest/distributions",
-        json={"filenames": ["a.csv"], "mediaType": "text/csv", "byteSize": 10, "checksum": "a" * 64},
+        json={
+            "filenames": ["a.csv"],
+            "mediaType": "text/csv",
+            "byteSize": 10,
+            "checksum": "a" * 64,
+        },
     )
     assert response.status_code == 201, response.json
     body = response.json
@@ -114,14 +121,14 @@ def test_distributions_under_latest(client, dataset) -> None:  # type: ignore[no
         ({"id": "Bad Id"}, "id"),
     ],
 )
-def test_bad_distributions_are_422(client, dataset, body, field) -> None:  # type: ignore[no-untyped-def]
+def test_bad_distributions_are_422(client, dataset, body, field) -> None:
     client.post(EDITIONS, json={"edition": "20260101T000000"})
     response = client.post(f"{EDITIONS}/20260101T000000/distributions", json=body)
     assert response.status_code == 422
     assert field in response.json["errors"]["json"]
 
 
-def test_children_block_deletes_unless_cascade(client, dataset) -> None:  # type: ignore[no-untyped-def]
+def test_children_block_deletes_unless_cascade(client, dataset) -> None:
     client.post(EDITIONS, json={"edition": "20260101T000000"})
     client.post(f"{EDITIONS}/20260101T000000/distributions", json={"id": "d1"})
     assert client.delete(f"{EDITIONS}/20260101T000000").status_code == 409
@@ -136,12 +143,14 @@ def test_children_block_deletes_unless_cascade(client, dataset) -> None:  # type
     assert client.get("/datasets/air").status_code == 200
 
 
-def test_edition_pages(client, dataset) -> None:  # type: ignore[no-untyped-def]
+def test_edition_pages(client, dataset) -> None:
     for day in range(1, 8):
         client.post(EDITIONS, json={"edition": f"202601{day:02d}T000000"})
     seen, cursor = [], None
     while True:
-        body = client.get(EDITIONS, query_string={"limit": 3, **({"cursor": cursor} if cursor else {})}).json
+        body = client.get(
+            EDITIONS, query_string={"limit": 3, **({"cursor": cursor} if cursor else {})}
+        ).json
         seen += [e["edition"] for e in body["items"]]
         cursor = body["next"]
         if not cursor:

@@ -37,10 +37,15 @@ MAX_SEARCH_TERMS = 40
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One page of a query: the items and an opaque cursor for the next page (None at the end)."""
+    """One page of a query: the items and opaque cursors of the pages after and before it.
+
+    ``next_cursor`` is None at the end; ``previous_cursor`` is None at the start (and from
+    stores or lists that read forwards only).
+    """
 
     items: list[Item]
     next_cursor: str | None
+    previous_cursor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +148,24 @@ class ItemStore(Protocol):
 
         Reads as many underlying pages as needed: items rejected by ``query.where`` do not
         count towards ``limit``. ``next_cursor`` is None exactly when no further item matches.
+
+        Paging backwards: ``previous_cursor`` reads the ``limit`` matching items just before
+        the page's first item, again in the query's order, so following it from a page
+        reached by ``next_cursor`` gives back the page before. It is None on a page read
+        from the start (no cursor) and on a page read backwards with no matching item
+        before it. A page read backwards has a ``next_cursor`` to the items after it (None
+        only for the last page of ``last_cursor``). An empty page has neither cursor.
+
         Raises InvalidValue(field="cursor") for a cursor this store did not hand out for
         this query, ValueError for a limit outside 1..MAX_LIMIT.
+        """
+        ...
+
+    def last_cursor(self, query: Query) -> str:
+        """A cursor of ``query`` whose page is the final ``limit`` matching items.
+
+        Read with ``query`` (any limit); the page has no ``next_cursor`` and pages back
+        through ``previous_cursor``. Raises ValueError for a query this store cannot run.
         """
         ...
 

@@ -137,20 +137,19 @@ class DynamoDbStore:
             raise ValueError(f"no index named {query.index!r}")
         partition, sort = ("pk", "sk") if query.index is None else ("gsi1pk", "gsi1sk")
         key_names = ("pk", "sk") if query.index is None else ("pk", "sk", "gsi1pk", "gsi1sk")
-        query_id = operations.fingerprint(
-            "dynamodb", query.partition, query.index, query.prefix, query.descending
-        )
-        start = None
+        query_id = _query_id(query)
+        start, before = None, False
         if cursor is not None:
-            start = _position(operations.decode_cursor(cursor, query_id), key_names)
-            if start[partition] != query.partition:
-                raise InvalidValue("cursor", "the cursor belongs to another query")
+            start, before = operations.decode_query_cursor(cursor, query_id)
+            if start is not None:
+                start = _position(start, key_names)
+                if start[partition] != query.partition:
+                    raise InvalidValue("cursor", "the cursor belongs to another query")
         arguments: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "#p = :p",
             "ExpressionAttributeNames": {"#p": partition},
             "ExpressionAttributeValues": {":p": {"S": query.partition}},
-            "ScanIndexForward": not query.descending,
             "Limit": _batch_size(limit, query.where),
         }
         if query.index is None:
@@ -162,8 +161,11 @@ class DynamoDbStore:
             arguments["ExpressionAttributeNames"]["#s"] = sort
             arguments["ExpressionAttributeValues"][":s"] = {"S": query.prefix}
 
-        def fetch(position: dict[str, str] | None) -> tuple[list[tuple[Item, Any]], Any]:
-            call = dict(arguments)
+        def fetch(
+            position: dict[str, str] | None, reverse: bool
+        ) -> tuple[list[tuple[Item, Any]], Any]:
+            # An ExclusiveStartKey is a position between items: it serves either direction.
+            call = {**arguments, "ScanIndexForward": query.descending == reverse}
             if position is not None:
                 call["ExclusiveStartKey"] = {name: {"S": value} for name, value in position.items()}
             response = self._call("query", **call)
@@ -174,8 +176,14 @@ class DynamoDbStore:
             last = response.get("LastEvaluatedKey")
             return rows, None if last is None else {name: last[name]["S"] for name in last}
 
-        items, last = operations.read_page(fetch, start, limit, query.where)
-        return Page(items, None if last is None else operations.encode_cursor(query_id, last))
+        return operations.query_page(fetch, query_id, start, before, limit, query.where)
+
+    def last_cursor(self, query: Query) -> str:
+        """A cursor reading the final items of ``query`` (see ItemStore)."""
+        operations.check_query(query, 1)
+        if query.index not in (None, GSI1):
+            raise ValueError(f"no index named {query.index!r}")
+        return operations.encode_cursor(_query_id(query), None, before=True)
 
     def search(
         self,
@@ -392,6 +400,12 @@ def stored_entries(raw: dict[str, Any] | None) -> frozenset[Entry]:
 
 def _terms_of(item: Item) -> list[str]:
     return operations.indexed_terms(item["search_text"])
+
+
+def _query_id(query: Query) -> str:
+    return operations.fingerprint(
+        "dynamodb", query.partition, query.index, query.prefix, query.descending
+    )
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from catalogue.store.base import (
     Delete,
     Item,
     Op,
+    Page,
     Predicate,
     Put,
     Query,
@@ -213,24 +214,47 @@ def fingerprint(*parts: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def encode_cursor(query_id: str, position: Any) -> str:
-    """An opaque cursor: base64url JSON of the query's fingerprint and a position."""
-    data = json.dumps({"q": query_id, "p": position}, ensure_ascii=False, separators=(",", ":"))
+def encode_cursor(query_id: str, position: Any, *, before: bool = False) -> str:
+    """An opaque cursor: base64url JSON of the query's fingerprint and a position.
+
+    A ``before`` cursor reads the items preceding ``position`` (None: the end of the query).
+    """
+    payload: dict[str, Any] = {"q": query_id, "p": position}
+    if before:
+        payload["b"] = 1
+    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, query_id: str) -> Any:
-    """The position held by ``cursor``; InvalidValue(field="cursor") unless it fits the query."""
+    """The position held by ``cursor``; InvalidValue(field="cursor") unless it fits the query.
+
+    Only cursors read forwards are accepted (searches hand out no others).
+    """
+    position, before = decode_query_cursor(cursor, query_id)
+    if before:
+        raise InvalidValue("cursor", "not a cursor this service handed out")
+    return position
+
+
+def decode_query_cursor(cursor: str, query_id: str) -> tuple[Any, bool]:
+    """The position held by ``cursor`` and whether it reads before it.
+
+    Raises InvalidValue(field="cursor") unless the cursor fits the query.
+    """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, UnicodeError, binascii.Error, TypeError, AttributeError):
         raise InvalidValue("cursor", "not a cursor this service handed out") from None
-    if not isinstance(data, dict) or "p" not in data:
+    if not isinstance(data, dict) or "p" not in data or data.get("b", 1) != 1:
         raise InvalidValue("cursor", "not a cursor this service handed out")
     if data.get("q") != query_id:
         raise InvalidValue("cursor", "the cursor belongs to another query")
-    return data["p"]
+    before = "b" in data
+    if data["p"] is None and not before:
+        raise InvalidValue("cursor", "not a cursor this service handed out")
+    return data["p"], before
 
 
 def strings(position: Any, count: int) -> list[str]:
@@ -257,6 +281,14 @@ def read_page(
     Returns the items and the position of the last one when a further item matches (one
     item of look-ahead, so the caller knows there is a next page), else None.
     """
+    matched, has_more = read_matches(fetch, start, limit, where)
+    return [item for item, _ in matched], matched[-1][1] if has_more else None
+
+
+def read_matches(
+    fetch: Fetch, start: Any, limit: int, where: Predicate | None
+) -> tuple[list[tuple[Item, Any]], bool]:
+    """Up to ``limit`` items accepted by ``where`` with their positions, and whether more match."""
     matched: list[tuple[Item, Any]] = []
     position = start
     while True:
@@ -265,6 +297,40 @@ def read_page(
             if where is None or where(item):
                 matched.append((item, item_position))
                 if len(matched) > limit:
-                    return [item for item, _ in matched[:limit]], matched[limit - 1][1]
+                    return matched[:limit], True
         if position is None:
-            return [item for item, _ in matched], None
+            return matched, False
+
+
+# A batch read of a query in its own order (False) or reversed (True); see Fetch.
+DirectedFetch = Callable[[Any, bool], tuple[list[tuple[Item, Any]], Any]]
+
+
+def query_page(
+    fetch: DirectedFetch,
+    query_id: str,
+    start: Any,
+    before: bool,
+    limit: int,
+    where: Predicate | None,
+) -> Page:
+    """One page of a query from a decoded cursor, with its next and previous cursors.
+
+    Forwards from ``start`` (None: the beginning) or, for a ``before`` cursor, the ``limit``
+    matching items preceding ``start`` (None: the end), read in reverse and returned in the
+    query's order. A cursor's position is that of an item which matched when it was handed
+    out, so the side a page was read from has items without reading them again.
+    """
+    matched, has_more = read_matches(lambda position: fetch(position, before), start, limit, where)
+    if before:
+        matched.reverse()
+        has_next, has_previous = start is not None, has_more
+    else:
+        has_next, has_previous = has_more, start is not None
+    if not matched:
+        return Page([], None)
+    return Page(
+        [item for item, _ in matched],
+        encode_cursor(query_id, matched[-1][1]) if has_next else None,
+        encode_cursor(query_id, matched[0][1], before=True) if has_previous else None,
+    )

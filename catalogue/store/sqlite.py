@@ -137,9 +137,7 @@ class SqliteStore:
     def query(self, query: Query, *, limit: int, cursor: str | None = None) -> Page:
         """Return up to ``limit`` items of one partition in sort-key order (see ItemStore)."""
         operations.check_query(query, limit)
-        query_id = operations.fingerprint(
-            "sqlite", query.partition, query.index, query.prefix, query.descending
-        )
+        query_id = _query_id(query)
         order: tuple[str, ...]
         if query.index is None:
             partition, order = "pk", ("sk",)
@@ -147,9 +145,11 @@ class SqliteStore:
             partition, order = "gsi1pk", ("gsi1sk", "pk", "sk")
         else:
             raise ValueError(f"no index named {query.index!r}")
-        start = None
+        start, before = None, False
         if cursor is not None:
-            start = operations.strings(operations.decode_cursor(cursor, query_id), len(order))
+            start, before = operations.decode_query_cursor(cursor, query_id)
+            if start is not None:
+                start = operations.strings(start, len(order))
         conditions = [f"{partition} = ?"]
         parameters: list[Any] = [query.partition]
         if query.prefix:
@@ -162,18 +162,18 @@ class SqliteStore:
         elif query.index is not None:
             # DynamoDB leaves items without the index's sort key out of the index.
             conditions.append("gsi1sk IS NOT NULL")
-        direction = "DESC" if query.descending else "ASC"
-        comparison = "<" if query.descending else ">"
         columns = ", ".join(order)
-        order_by = ", ".join(f"{column} {direction}" for column in order)
         batch = _batch_size(limit, query.where)
         conn = self._conn()
 
-        def fetch(position: list[str] | None) -> tuple[list[tuple[Item, Any]], Any]:
+        def fetch(position: list[str] | None, reverse: bool) -> tuple[list[tuple[Item, Any]], Any]:
+            descending = query.descending != reverse
+            direction, comparison = ("DESC", "<") if descending else ("ASC", ">")
             sql_conditions, sql_parameters = list(conditions), list(parameters)
             if position is not None:
                 sql_conditions.append(f"({columns}) {comparison} ({', '.join('?' * len(order))})")
                 sql_parameters.extend(position)
+            order_by = ", ".join(f"{column} {direction}" for column in order)
             rows = conn.execute(
                 f"SELECT rev, body, {columns} FROM items WHERE {' AND '.join(sql_conditions)} "
                 f"ORDER BY {order_by} LIMIT ?",
@@ -182,8 +182,14 @@ class SqliteStore:
             result = [(_item(row[0], row[1]), list(row[2:])) for row in rows]
             return result, (result[-1][1] if len(rows) == batch else None)
 
-        items, last = operations.read_page(fetch, start, limit, query.where)
-        return Page(items, None if last is None else operations.encode_cursor(query_id, last))
+        return operations.query_page(fetch, query_id, start, before, limit, query.where)
+
+    def last_cursor(self, query: Query) -> str:
+        """A cursor reading the final items of ``query`` (see ItemStore)."""
+        operations.check_query(query, 1)
+        if query.index not in (None, "gsi1"):
+            raise ValueError(f"no index named {query.index!r}")
+        return operations.encode_cursor(_query_id(query), None, before=True)
 
     def search(
         self,
@@ -320,6 +326,12 @@ def write_search_row(conn: sqlite3.Connection, row_id: int, item: Item) -> None:
             "INSERT INTO search (rowid, scope, terms) VALUES (?, ?, ?)",
             (row_id, scope, " ".join(terms)),
         )
+
+
+def _query_id(query: Query) -> str:
+    return operations.fingerprint(
+        "sqlite", query.partition, query.index, query.prefix, query.descending
+    )
 
 
 def connect(path: Path) -> sqlite3.Connection:

@@ -702,3 +702,167 @@ def test_creators_racing_on_one_key_leave_exactly_one_winner(store: ItemStore) -
     assert len(winners) == 1
     assert all(isinstance(outcome, AlreadyExists) for outcome in outcomes if outcome)
     assert store.get("p", "s")["writer"] == winners[0]
+
+
+# -- paging backwards --------------------------------------------------------------------
+
+
+def read_back(read: Callable[[str | None], object], cursor: str) -> list[list[Item]]:
+    """Follow ``previous_cursor`` from ``cursor`` to the start; the pages, in reading order."""
+    pages: list[list[Item]] = []
+    while cursor is not None:
+        page = read(cursor)
+        pages.append(page.items)  # type: ignore[attr-defined]
+        cursor = page.previous_cursor  # type: ignore[attr-defined]
+        assert len(pages) < 100, "previous cursor never ends"
+    return pages
+
+
+def forward_pages(read: Callable[[str | None], object]) -> list[object]:
+    pages, cursor = [], None
+    while True:
+        page = read(cursor)
+        pages.append(page)
+        cursor = page.next_cursor  # type: ignore[attr-defined]
+        if cursor is None:
+            return pages
+
+
+@pytest.mark.parametrize("count", [21, 25])
+@pytest.mark.parametrize("descending", [False, True])
+def test_previous_cursors_walk_back_through_the_same_pages(
+    store: ItemStore, count: int, descending: bool
+) -> None:
+    sks = [f"item#{index:03}" for index in range(count)]
+    store.transact([Create({"pk": "p", "sk": sk}) for sk in sks])
+    query = Query("p", prefix="item#", descending=descending)
+
+    def read(cursor: str | None) -> object:
+        return store.query(query, limit=7, cursor=cursor)
+
+    forward = forward_pages(read)
+    back = read_back(read, forward[-1].previous_cursor)  # type: ignore[attr-defined]
+
+    assert forward[0].previous_cursor is None  # type: ignore[attr-defined]
+    assert back == [page.items for page in forward[-2::-1]]  # type: ignore[attr-defined]
+    # A page read backwards leads forwards again to the page after it.
+    second = read(forward[2].previous_cursor)  # type: ignore[attr-defined]
+    assert read(second.next_cursor).items == forward[2].items  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_last_cursor_reads_the_final_items_and_pages_back_to_the_start(
+    store: ItemStore, descending: bool
+) -> None:
+    sks = [f"{index:03}" for index in range(25)]
+    store.transact([Create({"pk": "p", "sk": sk}) for sk in sks])
+    create(store, "q", "999")
+    query = Query("p", descending=descending)
+    ordered = sks[::-1] if descending else sks
+
+    def read(cursor: str | None) -> object:
+        return store.query(query, limit=7, cursor=cursor)
+
+    last = read(store.last_cursor(query))
+    back = read_back(read, store.last_cursor(query))
+
+    assert [item["sk"] for item in last.items] == ordered[-7:]  # type: ignore[attr-defined]
+    assert last.next_cursor is None  # type: ignore[attr-defined]
+    assert [len(items) for items in back] == [7, 7, 7, 4]
+    assert [item["sk"] for items in back[::-1] for item in items] == ordered
+
+
+def test_last_cursor_serves_any_limit(store: ItemStore) -> None:
+    store.transact([Create({"pk": "p", "sk": f"{index}"}) for index in range(5)])
+    cursor = store.last_cursor(Query("p"))
+
+    everything = store.query(Query("p"), limit=10, cursor=cursor)
+    two = store.query(Query("p"), limit=2, cursor=cursor)
+
+    assert [item["sk"] for item in everything.items] == ["0", "1", "2", "3", "4"]
+    assert everything.previous_cursor is None and everything.next_cursor is None
+    assert [item["sk"] for item in two.items] == ["3", "4"]
+    before = store.query(Query("p"), limit=2, cursor=two.previous_cursor)
+    assert [item["sk"] for item in before.items] == ["1", "2"]
+
+
+def test_paging_backwards_skips_items_where_rejects(store: ItemStore) -> None:
+    store.transact(
+        [Create({"pk": "p", "sk": f"{index:03}", "number": index}) for index in range(60)]
+    )
+    query = Query("p", where=lambda item: item["number"] % 7 == 0)
+
+    def read(cursor: str | None) -> object:
+        return store.query(query, limit=3, cursor=cursor)
+
+    last = read(store.last_cursor(query))
+    back = read_back(read, store.last_cursor(query))
+    forward = forward_pages(read)
+    from_end = read_back(read, forward[-1].previous_cursor)  # type: ignore[attr-defined]
+
+    assert [item["number"] for item in last.items] == [42, 49, 56]  # type: ignore[attr-defined]
+    assert [[item["number"] for item in items] for items in back] == [
+        [42, 49, 56],
+        [21, 28, 35],
+        [0, 7, 14],
+    ]
+    assert from_end == [page.items for page in forward[-2::-1]]  # type: ignore[attr-defined]
+
+
+def test_gsi1_pages_back_through_ties(store: ItemStore) -> None:
+    for index in range(12):
+        create(store, f"dataset#{11 - index}", "dataset", gsi1pk="g", gsi1sk=f"t#{index // 4}")
+    create(store, "dataset#x", "dataset", gsi1pk="other", gsi1sk="t#0")
+    query = Query("g", index="gsi1")
+
+    def read(cursor: str | None) -> object:
+        return store.query(query, limit=5, cursor=cursor)
+
+    forward = [item["pk"] for page in forward_pages(read) for item in page.items]  # type: ignore[attr-defined]
+    back = read_back(read, store.last_cursor(query))
+
+    assert len(set(forward)) == 12
+    assert [item["pk"] for items in back[::-1] for item in items] == forward
+    assert [len(items) for items in back] == [5, 5, 2]
+
+
+def test_empty_partition_read_from_the_end_is_one_empty_page(store: ItemStore) -> None:
+    page = store.query(Query("nothing"), limit=10, cursor=store.last_cursor(Query("nothing")))
+
+    assert page.items == [] and page.next_cursor is None and page.previous_cursor is None
+
+
+def test_backward_cursors_of_another_query_are_invalid_value(store: ItemStore) -> None:
+    for sk in ("a", "b", "c", "d"):
+        create(store, "p", sk, search_scope="doc", search_text="word", gsi1pk="g", gsi1sk=sk)
+        create(store, "q", sk)
+    second = store.query(Query("p"), limit=2, cursor=store.query(Query("p"), limit=1).next_cursor)
+    previous, last = second.previous_cursor, store.last_cursor(Query("p"))
+    assert previous is not None
+
+    for cursor in (previous, last):
+        for read in [
+            lambda cursor=cursor: store.query(Query("q"), limit=1, cursor=cursor),
+            lambda cursor=cursor: store.query(Query("p", descending=True), limit=1, cursor=cursor),
+            lambda cursor=cursor: store.query(Query("p", prefix="b"), limit=1, cursor=cursor),
+            lambda cursor=cursor: store.query(Query("g", index="gsi1"), limit=1, cursor=cursor),
+            lambda cursor=cursor: store.search("doc", "word", limit=1, cursor=cursor),
+        ]:
+            with pytest.raises(InvalidValue) as raised:
+                read()
+            assert raised.value.field == "cursor"
+
+
+@pytest.mark.parametrize(
+    "payload", [{"q": "x", "p": None}, {"q": "x", "p": ["a"], "b": 2}, {"q": "x", "p": 3, "b": 1}]
+)
+def test_malformed_backward_cursor_is_invalid_value(store: ItemStore, payload: dict) -> None:
+    create(store, "p", "s")
+    # Take the real fingerprint from a cursor this store handed out.
+    real = store.last_cursor(Query("p"))
+    query_id = json.loads(base64.urlsafe_b64decode(real + "=" * (-len(real) % 4)))["q"]
+
+    with pytest.raises(InvalidValue) as raised:
+        store.query(Query("p"), limit=1, cursor=_cursor({**payload, "q": query_id}))
+
+    assert raised.value.field == "cursor"

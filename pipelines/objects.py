@@ -8,6 +8,7 @@ a whole object in memory.
 from __future__ import annotations
 
 import builtins
+import errno
 import hashlib
 import os
 import shutil
@@ -172,6 +173,28 @@ class LocalObjectStore:
         info = ObjectInfo(key, size, digest.hexdigest(), _local_etag(path))
         self._created(key)
         return info
+
+    def move_in(self, key: str, source: Path) -> ObjectInfo:
+        """Store the local file ``source`` as ``key``, moving it rather than copying.
+
+        A rename when ``source`` is on the same filesystem (atomic, no second copy of a large
+        step output), else a streamed put; ``source`` is gone afterwards either way.
+        """
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with source.open("rb") as body:
+            sha256, size = sha256_of(body)
+        try:
+            source.replace(target)
+        except OSError as error:
+            if error.errno != errno.EXDEV:
+                raise
+            with source.open("rb") as body:
+                info = self.put(key, body)
+            source.unlink()
+            return info
+        self._created(key)
+        return ObjectInfo(key, size, sha256, _local_etag(target))
 
     @contextmanager
     def open(self, key: str) -> Iterator[IO[bytes]]:

@@ -71,9 +71,13 @@ def fetch(objects: ObjectStore, key: str, directory: Path) -> Path:
 
 
 def store(objects: ObjectStore, path: Path, key: str, rows: int | None = None) -> StepOutput:
-    """Put a local file under ``key`` and describe it as a step output."""
-    with path.open("rb") as body:
-        info = objects.put(key, body, content_type=MEDIA_TYPES.get(table_format_or_none(key)))
+    """Store a local file of the step's work directory under ``key`` (it is moved, not copied)."""
+    if isinstance(objects, LocalObjectStore):
+        info = objects.move_in(key, path)
+    else:
+        with path.open("rb") as body:
+            content_type = MEDIA_TYPES.get(table_format_or_none(key))
+            info = objects.put(key, body, content_type=content_type)
     return StepOutput(key=key, bytes=info.bytes, sha256=info.sha256 or "", rows=rows)
 
 

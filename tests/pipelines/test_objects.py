@@ -250,3 +250,16 @@ def test_download_streams_to_a_file(objects: ObjectStore, tmp_path: Path) -> Non
     objects.put(KEY, io.BytesIO(b"0123456789" * 1000))
     path = download(objects, KEY, tmp_path / "copy.csv")
     assert path.read_bytes() == b"0123456789" * 1000
+
+
+def test_local_move_in_renames_the_file_and_reports_its_sha256(tmp_path: Path) -> None:
+    created: list[str] = []
+    store = LocalObjectStore(tmp_path / "objects", on_created=created.append)
+    source = tmp_path / "work.csv"
+    source.write_bytes(b"a,b\n1,2\n")
+    info = store.move_in(KEY, source)
+    assert info.sha256 == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+    assert info.bytes == 8
+    assert store.get(KEY) == b"a,b\n1,2\n"
+    assert not source.exists()
+    assert created == [KEY]

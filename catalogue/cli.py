@@ -60,11 +60,9 @@ def migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 def publish(args: argparse.Namespace, settings: Settings) -> int:
     """Publish the public datasets to the open-data location and print what changed."""
-    from catalogue.api.catalog import catalog_info
-    from catalogue.dcat.publishing import LOCAL_BASE_URL, run_publishing
+    from catalogue.dcat.publishing import run_publishing
 
-    info = catalog_info(settings, settings.base_url or LOCAL_BASE_URL)
-    report = run_publishing(settings, catalog_info=info)
+    report = run_publishing(settings)
     for action, names in (("published", report.published), ("withdrew", report.withdrawn)):
         for name in names:
             print(f"{action} {name}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from rdflib import Graph, URIRef
 from rdflib import namespace as ns
 
 from catalogue.cli import main
+from catalogue.dcat.publishing import handler
 from catalogue.settings import Settings
 from pipelines.objects import LocalObjectStore
 from tests.fixtures.app import SITE_ADMIN
@@ -172,3 +174,44 @@ def test_publish_writes_to_the_configured_open_data_directory(
     assert lines[-1] == "published 2, withdrawn 0, unchanged 0, skipped 0"
     assert catalogued(portal) == {"noise"}
     assert not (environment.home / "open-data").exists()
+
+
+def catalog_value(open_data: Path, predicate: URIRef) -> str | None:
+    graph = Graph().parse(open_data / "catalog.ttl", format="turtle")
+    value = graph.value(URIRef(f"{BASE_URL}/catalog"), predicate)
+    return None if value is None else str(value)
+
+
+def test_publish_runs_without_the_api_module(
+    client: FlaskClient,
+    environment: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    create(client, "noise")
+    # None in sys.modules makes any import of the module fail.
+    monkeypatch.setitem(sys.modules, "catalogue.api.catalog", None)
+
+    lines = publish(capsys)
+
+    assert lines[-1] == "published 2, withdrawn 0, unchanged 0, skipped 0"
+    assert catalog_value(environment.home / "open-data", ns.DCTERMS.title) == "Oslo open data"
+
+
+def test_the_scheduled_handler_describes_the_catalogue_from_its_settings(
+    client: FlaskClient, environment: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    create(client, "noise")
+
+    report = handler({}, None)
+
+    open_data = environment.home / "open-data"
+    assert "catalog.ttl" in report["published"]
+    assert json.loads(capsys.readouterr().out)["published"] == len(report["published"])
+    assert catalog_value(open_data, ns.DCTERMS.title) == "Oslo open data"
+    graph = Graph().parse(open_data / "catalog.ttl", format="turtle")
+    contact = graph.value(URIRef(f"{BASE_URL}/catalog"), ns.DCAT.contactPoint)
+    assert contact is not None
+    assert str(graph.value(contact, URIRef("http://www.w3.org/2006/vcard/ns#hasEmail"))) == (
+        "mailto:data@example.no"
+    )

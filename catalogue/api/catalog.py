@@ -3,31 +3,34 @@
 rdflib is imported only when a graph is built (``catalogue.dcat.graph``), never when the
 application is created: the API's start-up stays free of it.
 
-Paging of the feed is forward-only: the cursor is the store's opaque cursor over the public
-datasets, which cannot be walked backwards or jumped to its end without reading every page,
-so the Hydra view names ``first`` and ``next`` only (no ``previous``, ``last`` or
-``totalItems``). Harvesters follow ``next`` until it is absent.
+The feed pages with the store's opaque cursors over the public datasets, in id order. The
+Hydra view names ``first``, ``next``, ``previous`` and ``last``: ``previous`` of a page
+reached through ``next`` is the page before it, and ``last`` holds the final ``limit``
+datasets (it need not line up with the pages ``next`` walks through). No ``totalItems``:
+counting would read every page. Harvesters follow ``next`` until it is absent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import fields
 
 from catalogue.auth.permissions import READ, require, visible
-from catalogue.dcat.negotiation import FORMAT_NAMES, NotAcceptable, negotiate
+from catalogue.dcat.negotiation import NotAcceptable, negotiate
 from catalogue.dcat.publishability import missing_for_publication
-from catalogue.dcat.selection import PAGE_SIZE
-from catalogue.dcat.selection import _item as publish_item
-from catalogue.schemas.common import ListQuerySchema, iso_datetime
+from catalogue.dcat.publishing import configured_catalog_info
+from catalogue.dcat.selection import publish_item
+from catalogue.schemas.catalog import CatalogQuerySchema, PublishabilitySchema
+
+# Re-exported: catalogue.api.datasets imports it from here.
+from catalogue.schemas.catalog import FormatQuerySchema as FormatQuerySchema
 from catalogue.services import repositories, services
 from catalogue.store import keys
 from catalogue.store.base import Predicate
@@ -36,7 +39,6 @@ if TYPE_CHECKING:
     from rdflib import Graph
 
     from catalogue.dcat.publishing import PublishItem
-    from catalogue.settings import Settings
 
 blp = Blueprint("catalog", __name__, description="DCAT-AP catalogue feed and publish gate")
 
@@ -47,34 +49,17 @@ MAX_EXAMINED = 200
 RDF_MEDIA_TYPES = ("application/ld+json", "text/turtle", "application/rdf+xml")
 # The RDF representations of a 200 answer, for the OpenAPI document.
 RDF_TEXT = {"type": "string"}
-FORMAT_DESCRIPTION = (
-    f"RDF syntax, overriding Accept: {', '.join(sorted(FORMAT_NAMES))} or a media type."
-)
+# The datasets the feed holds, before the publish gate.
+PUBLIC = {"accessRights": "public"}
 
 
-class FormatQuerySchema(ma.Schema):
-    format = fields.String(metadata={"description": FORMAT_DESCRIPTION})
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """One page of the feed: its datasets in id order and the cursors around it."""
 
-
-class CatalogQuerySchema(ListQuerySchema):
-    format = fields.String(metadata={"description": FORMAT_DESCRIPTION})
-    modifiedSince = fields.String(
-        validate=iso_datetime,
-        metadata={
-            "description": "Only datasets whose metadata or latest edition changed at or after "
-            "this ISO 8601 date-time."
-        },
-    )
-
-
-class ProblemSchema(ma.Schema):
-    field = fields.String(required=True)
-    reason = fields.String(required=True)
-
-
-class PublishabilitySchema(ma.Schema):
-    publishable = fields.Boolean(required=True)
-    missing = fields.List(fields.Nested(ProblemSchema), required=True)
+    items: list[PublishItem]
+    next_cursor: str | None
+    previous_cursor: str | None
 
 
 @blp.route("/catalog")
@@ -150,45 +135,54 @@ def catalog_page_graph(query: Mapping[str, Any]) -> Graph:
     from catalogue.dcat.graph import catalog_graph
 
     since = parse_time(query["modifiedSince"]) if query.get("modifiedSince") else None
-    items, next_cursor = feed_page(query["limit"], query["cursor"], since)
+    page = feed_page(query["limit"], query["cursor"], since)
 
     def public_source(item: Mapping[str, Any]) -> bool:
         return item.get("accessRights") == "public"
 
     entries = []
-    for item in items:
+    for item in page.items:
         # The feed is public: lineage names only public datasets, whoever asks.
         sources = visible_sources(item.dataset.get("wasDerivedFrom") or (), public_source)
         dataset = {**item.dataset, "wasDerivedFrom": sources}
         entries.append((dataset, api_distributions(item), item.editions))
     base = base_url()
-    page = page_links(base, query, next_cursor)
-    return catalog_graph(catalog_info(services().settings, base), entries, base, page)
+    links = page_links(base, query, page, repositories().datasets.last_cursor(PUBLIC))
+    return catalog_graph(configured_catalog_info(services().settings, base), entries, base, links)
 
 
-def feed_page(
-    limit: int, cursor: str | None, since: datetime | None
-) -> tuple[list[PublishItem], str | None]:
-    """Up to ``limit`` publishable public datasets from ``cursor``, and the next cursor.
+def feed_page(limit: int, cursor: str | None, since: datetime | None) -> FeedPage:
+    """Up to ``limit`` publishable public datasets from ``cursor``, with the cursors around them.
 
-    Each store read asks for no more than the page still lacks, so the cursor after it is
-    exactly where the next page starts. Stops early after MAX_EXAMINED datasets.
+    A ``next`` cursor (or none) reads forwards; a ``previous`` or ``last`` cursor reads the
+    datasets before its position, going further back until the page is full. Each store read
+    asks for no more than the page still lacks, so the cursor after it is exactly where the
+    adjoining page starts. Stops early after MAX_EXAMINED datasets.
     """
+    datasets = repositories().datasets
     items: list[PublishItem] = []
     examined = 0
+    first = page = datasets.list(PUBLIC, limit=limit, cursor=cursor)
     while True:
-        wanted = limit - len(items)
-        page = repositories().datasets.list({"accessRights": "public"}, limit=wanted, cursor=cursor)
-        cursor = page.next_cursor
         examined += len(page.items)
-        for dataset in page.items:
-            item = latest_item(dataset)
-            if since is not None and last_change(item) < since:
-                continue
-            if not missing_for_publication(item.dataset, item.distributions):
-                items.append(item)
+        chosen = [
+            item
+            for item in map(latest_item, page.items)
+            if (since is None or last_change(item) >= since)
+            and not missing_for_publication(item.dataset, item.distributions)
+        ]
+        if page.backwards:
+            items[:0] = chosen
+            cursor = page.previous_cursor
+        else:
+            items.extend(chosen)
+            cursor = page.next_cursor
         if cursor is None or len(items) >= limit or examined >= MAX_EXAMINED:
-            return items, cursor
+            break
+        page = datasets.list(PUBLIC, limit=limit - len(items), cursor=cursor)
+    if first.backwards:
+        return FeedPage(items, first.next_cursor, cursor)
+    return FeedPage(items, cursor, first.previous_cursor)
 
 
 def last_change(item: PublishItem) -> datetime:
@@ -205,7 +199,7 @@ def last_change(item: PublishItem) -> datetime:
 
 def latest_item(dataset: Mapping[str, Any]) -> PublishItem:
     """The dataset with the distributions and edition of its latest edition."""
-    return publish_item(repositories(), dataset, PAGE_SIZE)
+    return publish_item(repositories(), dataset)
 
 
 def api_distributions(item: PublishItem) -> list[dict[str, Any]]:
@@ -227,7 +221,9 @@ def visible_sources(source_ids: Sequence[str], check: Predicate | None) -> list[
     return [item["id"] for item in found if check is None or check(item)]
 
 
-def page_links(base: str, query: Mapping[str, Any], next_cursor: str | None) -> dict[str, Any]:
+def page_links(
+    base: str, query: Mapping[str, Any], page: FeedPage, last_cursor: str | None
+) -> dict[str, Any]:
     """The Hydra links of a feed page; they keep the request's limit, filter and format."""
     params = {"limit": query["limit"]}
     for name in ("modifiedSince", "format"):
@@ -240,7 +236,9 @@ def page_links(base: str, query: Mapping[str, Any], next_cursor: str | None) -> 
     return {
         "self": link(query.get("cursor")),
         "first": link(None),
-        "next": link(next_cursor) if next_cursor else None,
+        "next": link(page.next_cursor) if page.next_cursor else None,
+        "previous": link(page.previous_cursor) if page.previous_cursor else None,
+        "last": link(last_cursor) if last_cursor else None,
     }
 
 
@@ -252,27 +250,3 @@ def base_url() -> str:
 def parse_time(value: str) -> datetime:
     """An ISO 8601 date-time (validated, with a time zone) as an aware datetime."""
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def catalog_info(settings: Settings, base: str) -> dict[str, Any]:
-    """The catalogue's own metadata: ``BRYGGE_CATALOG_*`` settings over the defaults."""
-    from catalogue.dcat.publishing import default_catalog_info
-
-    info = default_catalog_info(base)
-    if settings.catalog_title:
-        info["title"] = settings.catalog_title
-    if settings.catalog_description:
-        info["description"] = settings.catalog_description
-    if settings.catalog_publisher_name or settings.catalog_publisher_uri:
-        info["publisher"] = {
-            "name": settings.catalog_publisher_name or info["publisher"]["name"],
-            "uri": settings.catalog_publisher_uri or None,
-        }
-    if settings.catalog_contact_name or settings.catalog_contact_email:
-        info["contactPoint"] = {
-            "name": settings.catalog_contact_name,
-            "email": settings.catalog_contact_email,
-        }
-    if settings.catalog_homepage:
-        info["homepage"] = settings.catalog_homepage
-    return info

@@ -193,9 +193,9 @@ def run_publishing(
 ) -> PublishReport:
     """Publish the public datasets of ``settings``' catalogue to its open-data location.
 
-    What ``brygge publish`` and the scheduled ``handler`` run. The store, object store and
-    target follow ``settings`` unless given (``BRYGGE_OPEN_DATA_BUCKET``, else
-    ``BRYGGE_OPEN_DATA_DIR``, else ``<home>/open-data``).
+    What ``brygge publish`` and the scheduled ``handler`` run. The store, object store,
+    target and catalogue metadata follow ``settings`` unless given (``BRYGGE_OPEN_DATA_BUCKET``,
+    else ``BRYGGE_OPEN_DATA_DIR``, else ``<home>/open-data``; ``BRYGGE_CATALOG_*``).
     """
     from catalogue.dcat.selection import publish_items
 
@@ -223,7 +223,7 @@ def run_publishing(
             publish_items(repositories),
             objects,
             target,
-            catalog_info=catalog_info or default_catalog_info(base_url),
+            catalog_info=catalog_info or configured_catalog_info(settings, base_url),
             base_url=base_url,
             open_data_url=open_data_url(settings),
         )
@@ -264,11 +264,36 @@ def open_data_url(settings: Settings) -> str:
     return (settings.open_data_dir or settings.home / "open-data").resolve().as_uri()
 
 
+def configured_catalog_info(settings: Settings, base_url: str) -> dict[str, Any]:
+    """The catalogue's own metadata: ``BRYGGE_CATALOG_*`` settings over the defaults.
+
+    The feed of the API and the publishing job both describe the catalogue with it.
+    """
+    info = default_catalog_info(base_url)
+    if settings.catalog_title:
+        info["title"] = settings.catalog_title
+    if settings.catalog_description:
+        info["description"] = settings.catalog_description
+    if settings.catalog_publisher_name or settings.catalog_publisher_uri:
+        info["publisher"] = {
+            "name": settings.catalog_publisher_name or info["publisher"]["name"],
+            "uri": settings.catalog_publisher_uri or None,
+        }
+    if settings.catalog_contact_name or settings.catalog_contact_email:
+        info["contactPoint"] = {
+            "name": settings.catalog_contact_name,
+            "email": settings.catalog_contact_email,
+        }
+    if settings.catalog_homepage:
+        info["homepage"] = settings.catalog_homepage
+    return info
+
+
 def default_catalog_info(base_url: str) -> dict[str, Any]:
     """Catalogue metadata when none is configured.
 
     DCAT-AP-NO also wants the catalogue's contact point and a publisher IRI, which only
-    the operator can give: pass ``catalog_info`` to ``run_publishing``.
+    the operator can give (``BRYGGE_CATALOG_*``, see ``configured_catalog_info``).
     """
     return {
         "title": "Brygge open data",

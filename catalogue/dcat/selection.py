@@ -27,10 +27,16 @@ def publish_items(repositories: Any, *, page_size: int = PAGE_SIZE) -> Iterator[
             {"accessRights": "public"}, limit=page_size, cursor=cursor
         )
     ):
-        yield _item(repositories, dataset, page_size)
+        yield publish_item(repositories, dataset, page_size)
 
 
-def _item(repositories: Any, dataset: Mapping[str, Any], page_size: int) -> PublishItem:
+def publish_item(
+    repositories: Any, dataset: Mapping[str, Any], page_size: int = PAGE_SIZE
+) -> PublishItem:
+    """The PublishItem of one dataset: its latest edition and that edition's distributions.
+
+    Reads every page of the dataset's versions and distributions, ``page_size`` at a time.
+    """
     dataset_id = dataset["id"]
     versions = [
         version["version"]

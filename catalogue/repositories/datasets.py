@@ -190,8 +190,43 @@ class DatasetRepository:
         """Datasets passing every filter (and ``visible``), reading as many pages as needed.
 
         ``q`` is free text over title, description and keywords; the other filters are
-        exact (keywords ignore case).
+        exact (keywords ignore case). Without ``q`` the page has a ``previous_cursor`` as
+        the store's pages do, and ``last_cursor(filters)`` reads the final page; a text
+        search pages forwards only.
         """
+        text = filters.get("q")
+        if text:
+            page = self.store.search(
+                keys.DATASET_SCOPE,
+                text,
+                limit=limit,
+                cursor=cursor,
+                where=self._wanted(filters, visible),
+            )
+            return Page([resource(item) for item in page.items], page.next_cursor)
+        query = self._query(filters, visible)
+        page = self.store.query(query, limit=limit, cursor=cursor)
+        if query.index is None:
+            # Filter entries: read the datasets they name, in the same order.
+            found = self.store.get_many(
+                [(keys.dataset_pk(entry["id"]), keys.DATASET_SK) for entry in page.items]
+            )
+        else:
+            found = page.items
+        return Page(
+            [resource(item) for item in found],
+            page.next_cursor,
+            page.previous_cursor,
+            page.backwards,
+        )
+
+    def last_cursor(self, filters: Mapping[str, str]) -> str | None:
+        """The cursor of ``list``'s final page for ``filters``; None for a text search."""
+        if filters.get("q"):
+            return None
+        return self.store.last_cursor(self._query(filters, None))
+
+    def _wanted(self, filters: Mapping[str, str], visible: Predicate | None) -> Predicate | None:
         exact = {name: value for name, value in filters.items() if name != "q" and value}
         check = matches(exact)
 
@@ -199,29 +234,22 @@ class DatasetRepository:
             return check(item) and (visible is None or visible(item))
 
         # Without filters every item is wanted: no predicate lets the store read exact pages.
-        wanted: Predicate | None = checked if exact or visible is not None else None
+        return checked if exact or visible is not None else None
 
-        text = filters.get("q")
-        if text:
-            page = self.store.search(
-                keys.DATASET_SCOPE, text, limit=limit, cursor=cursor, where=wanted
-            )
-            return Page([resource(item) for item in page.items], page.next_cursor)
+    def _query(self, filters: Mapping[str, str], visible: Predicate | None) -> Query:
+        """The store query behind ``list`` without ``q``: a filter partition or all datasets.
+
+        ``where`` does not take part in a query's cursors, so ``visible`` never changes them.
+        """
+        wanted = self._wanted(filters, visible)
+        exact = {name: value for name, value in filters.items() if name != "q" and value}
         driver = next((name for name in INDEXED_FILTERS if name in exact), None)
         if driver is None:
-            query = Query(keys.ALL_DATASETS, index=keys.GSI1, where=wanted)
-            page = self.store.query(query, limit=limit, cursor=cursor)
-            return Page([resource(item) for item in page.items], page.next_cursor)
+            return Query(keys.ALL_DATASETS, index=keys.GSI1, where=wanted)
         value = exact[driver]
         if driver == "keyword":
             value = rules.normalise_keyword(value)
-        page = self.store.query(
-            Query(keys.filter_pk(driver, value), where=wanted), limit=limit, cursor=cursor
-        )
-        found = self.store.get_many(
-            [(keys.dataset_pk(entry["id"]), keys.DATASET_SK) for entry in page.items]
-        )
-        return Page([resource(item) for item in found], page.next_cursor)
+        return Query(keys.filter_pk(driver, value), where=wanted)
 
     def patch(
         self,

@@ -40,12 +40,15 @@ class Page:
     """One page of a query: the items and opaque cursors of the pages after and before it.
 
     ``next_cursor`` is None at the end; ``previous_cursor`` is None at the start (and from
-    stores or lists that read forwards only).
+    stores or lists that read forwards only). ``backwards`` tells that the page was read
+    before its cursor (a previous or last cursor): a caller filling a page of its own goes
+    on through ``previous_cursor``.
     """
 
     items: list[Item]
     next_cursor: str | None
     previous_cursor: str | None = None
+    backwards: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -328,9 +328,10 @@ def query_page(
     else:
         has_next, has_previous = has_more, start is not None
     if not matched:
-        return Page([], None)
+        return Page([], None, None, before)
     return Page(
         [item for item, _ in matched],
         encode_cursor(query_id, matched[-1][1]) if has_next else None,
         encode_cursor(query_id, matched[0][1], before=True) if has_previous else None,
+        before,
     )

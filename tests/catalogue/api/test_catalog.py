@@ -205,9 +205,9 @@ def test_pages_follow_hydra_next_links_to_every_dataset_once(client: FlaskClient
         graph = parse(response)
         seen.append(sorted(listed(graph)))
         firsts.add(view_link(graph, "first"))
-        # Cursor paging runs forward only: no previous or last link is made up.
-        assert view_link(graph, "previous") is None
-        assert view_link(graph, "last") is None
+        # Only the first page, reached without a cursor, has nothing before it.
+        assert (view_link(graph, "previous") is None) == (len(seen) == 1)
+        assert view_link(graph, "last") is not None
         next_link = view_link(graph, "next")
         path = local_path(next_link) if next_link else None
         assert len(seen) < 10, "next links never end"
@@ -503,3 +503,138 @@ def test_feed_pages_and_filters_alike_on_every_backend(app_on_store: Flask, cloc
     assert [len(page) for page in pages] == [2, 2, 1]
     assert set().union(*pages) == {"set-0", "set-1", "set-3", "set-4", "recent"}
     assert listed(recent) == {"recent"}
+
+
+def walk(client: FlaskClient, path: str | None, link: str) -> list[list[str]]:
+    """Follow the Hydra ``link`` (next or previous) from ``path``; each page's ids, in order."""
+    pages: list[list[str]] = []
+    while path is not None:
+        response = client.get(path)
+        assert response.status_code == 200, response.json
+        graph = parse(response)
+        pages.append(sorted(listed(graph)))
+        found = view_link(graph, link)
+        path = local_path(found) if found else None
+        assert len(pages) < 20, f"{link} links never end"
+    return pages
+
+
+def link_of(client: FlaskClient, path: str, name: str) -> str | None:
+    found = view_link(parse(client.get(path)), name)
+    return local_path(found) if found else None
+
+
+def test_previous_links_walk_back_through_the_pages_next_walked(client: FlaskClient) -> None:
+    ids = [f"set-{n:02d}" for n in range(8)]
+    for dataset_id in ids:
+        create(client, dataset_id, themes=None if dataset_id == "set-03" else ["ENVI"])
+    create(client, "set-04-closed", accessRights="non-public")
+
+    forward = walk(client, "/catalog?limit=3&format=turtle", "next")
+    last_path = "/catalog?limit=3&format=turtle"
+    while (next_path := link_of(client, last_path, "next")) is not None:
+        last_path = next_path
+    back = walk(client, link_of(client, last_path, "previous"), "previous")
+
+    assert forward == [["set-00", "set-01", "set-02"], ["set-04", "set-05", "set-06"], ["set-07"]]
+    assert back == forward[-2::-1]
+    # A page reached backwards leads forwards to the page after it, with format and limit.
+    first_again = link_of(client, last_path, "previous")
+    assert first_again is not None
+    back_to_first = link_of(client, first_again, "previous")
+    assert back_to_first is not None and "format=turtle" in back_to_first
+    onwards = link_of(client, back_to_first, "next")
+    assert onwards is not None
+    assert sorted(listed(parse(client.get(onwards)))) == forward[1]
+
+
+def test_last_link_holds_the_final_datasets_and_pages_back_to_the_first(
+    client: FlaskClient,
+) -> None:
+    for n in range(8):
+        create(client, f"set-{n:02d}", themes=None if n == 6 else ["ENVI"])
+    create(client, "set-05-restricted", accessRights="restricted")
+
+    last = link_of(client, "/catalog?limit=3", "last")
+    assert last is not None
+    last_graph = parse(client.get(last))
+    back = walk(client, last, "previous")
+
+    assert sorted(listed(last_graph)) == ["set-04", "set-05", "set-07"]
+    assert view_link(last_graph, "next") is None
+    assert view_link(last_graph, "last") == f"{BASE_URL}{last}"
+    assert back == [["set-04", "set-05", "set-07"], ["set-01", "set-02", "set-03"], ["set-00"]]
+
+
+def test_previous_and_last_keep_modified_since(client: FlaskClient, clock: Clock) -> None:
+    clock.now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    for n in range(3):
+        create(client, f"old-{n}")
+    clock.now = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
+    for n in range(5):
+        create(client, f"recent-{n}")
+    since = "modifiedSince=2026-03-02T00:00:00Z"
+
+    last = link_of(client, f"/catalog?limit=2&{since}", "last")
+    assert last is not None and "modifiedSince=2026-03-02T00%3A00%3A00Z" in last
+    back = walk(client, last, "previous")
+
+    # Older datasets before recent-0 are read past on the way to the start: no empty page.
+    assert back == [["recent-3", "recent-4"], ["recent-1", "recent-2"], ["recent-0"]]
+    assert walk(client, f"/catalog?limit=2&{since}", "next") == [
+        ["recent-0", "recent-1"],
+        ["recent-2", "recent-3"],
+        ["recent-4"],
+    ]
+
+
+def test_a_cursor_of_another_list_is_refused(client: FlaskClient) -> None:
+    for n in range(3):
+        create(client, f"set-{n}")
+    cursor = client.get("/datasets?limit=1").json["next"]
+
+    response = client.get(f"/catalog?cursor={cursor}")
+
+    assert response.status_code in (400, 422), response.json
+    assert "cursor" in str(response.json)
+
+
+def test_dataset_pages_keep_filters_and_visibility_in_both_directions(app: Flask) -> None:
+    client = app.test_client()
+    for n in range(9):
+        create(client, f"set-{n}", owner="team:miljo" if n % 3 else "team:other")
+    datasets = app.extensions["brygge"].repositories.datasets
+
+    def hidden(item: dict[str, Any]) -> bool:
+        return item["id"] != "set-4"
+
+    for filters in ({}, {"owner": "team:miljo"}):
+        last = datasets.list(filters, limit=2, cursor=datasets.last_cursor(filters), visible=hidden)
+        pages = [[item["id"] for item in last.items]]
+        cursor = last.previous_cursor
+        while cursor is not None:
+            page = datasets.list(filters, limit=2, cursor=cursor, visible=hidden)
+            pages.append([item["id"] for item in page.items])
+            cursor = page.previous_cursor
+        wanted = [f"set-{n}" for n in range(9) if n != 4 and (not filters or n % 3)]
+        assert [dataset_id for page in pages[::-1] for dataset_id in page] == wanted
+        # Only the page at the start may come out short.
+        assert all(len(page) == 2 for page in pages[:-1])
+
+
+def test_feed_pages_back_and_from_the_end_alike_on_every_backend(app_on_store: Flask) -> None:
+    client = app_on_store.test_client()
+    for n in range(7):
+        create(client, f"set-{n}", themes=None if n == 2 else ["ENVI"])
+    create(client, "closed", accessRights="non-public")
+
+    forward = walk(client, "/catalog?limit=2", "next")
+    last_path = "/catalog?limit=2"
+    while (next_path := link_of(client, last_path, "next")) is not None:
+        last_path = next_path
+    back = walk(client, link_of(client, last_path, "previous"), "previous")
+    from_end = walk(client, link_of(client, "/catalog?limit=2", "last"), "previous")
+
+    assert forward == [["set-0", "set-1"], ["set-3", "set-4"], ["set-5", "set-6"]]
+    assert back == forward[-2::-1]
+    assert from_end == forward[::-1]

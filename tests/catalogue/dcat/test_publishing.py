@@ -17,9 +17,12 @@ from catalogue.dcat.publishing import (
     OpenDataTarget,
     PublishItem,
     S3Target,
+    configured_catalog_info,
+    default_catalog_info,
     publish,
 )
 from catalogue.domain.errors import InvalidValue
+from catalogue.settings import Settings
 from pipelines.objects import LocalObjectStore
 from tests.catalogue.dcat.conftest import (
     BASE_URL,
@@ -318,3 +321,29 @@ def test_lineage_names_only_published_datasets(objects: LocalObjectStore, open_d
     sources = set(graph.objects(URIRef(f"{BASE_URL}/datasets/air"), ns.DCTERMS.source))
     assert sources == {URIRef(f"{BASE_URL}/datasets/water")}
     assert "secret-source" not in (open_data / "catalog.jsonld").read_text()
+
+
+def test_configured_catalog_info_lays_settings_over_the_defaults(tmp_path: Path) -> None:
+    bare = configured_catalog_info(Settings(home=tmp_path), BASE_URL)
+    configured = configured_catalog_info(
+        Settings(
+            home=tmp_path,
+            catalog_title="Oslo open data",
+            catalog_publisher_uri="https://data.brreg.no/enhetsregisteret/api/enheter/958935420",
+            catalog_contact_email="data@example.no",
+            catalog_homepage="https://data.example.no/",
+        ),
+        BASE_URL,
+    )
+
+    assert bare == default_catalog_info(BASE_URL)
+    assert configured == {
+        **bare,
+        "title": "Oslo open data",
+        "publisher": {
+            "name": bare["publisher"]["name"],
+            "uri": "https://data.brreg.no/enhetsregisteret/api/enheter/958935420",
+        },
+        "contactPoint": {"name": "", "email": "data@example.no"},
+        "homepage": "https://data.example.no/",
+    }

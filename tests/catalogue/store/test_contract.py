@@ -866,3 +866,15 @@ def test_malformed_backward_cursor_is_invalid_value(store: ItemStore, payload: d
         store.query(Query("p"), limit=1, cursor=_cursor({**payload, "q": query_id}))
 
     assert raised.value.field == "cursor"
+
+
+def test_pages_tell_whether_they_were_read_backwards(store: ItemStore) -> None:
+    store.transact([Create({"pk": "p", "sk": f"{index}"}) for index in range(5)])
+    first = store.query(Query("p"), limit=2)
+    second = store.query(Query("p"), limit=2, cursor=first.next_cursor)
+    before = store.query(Query("p"), limit=2, cursor=second.previous_cursor)
+    last = store.query(Query("p"), limit=2, cursor=store.last_cursor(Query("p")))
+    empty = store.query(Query("e"), limit=2, cursor=store.last_cursor(Query("e")))
+
+    assert [first.backwards, second.backwards] == [False, False]
+    assert [before.backwards, last.backwards, empty.backwards] == [True, True, True]

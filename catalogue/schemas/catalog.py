@@ -1,0 +1,46 @@
+"""Request and response shapes of the catalogue feed and the publish gate."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields
+
+from catalogue.dcat.negotiation import FORMAT_NAMES
+
+from .common import ListQuerySchema, iso_datetime
+
+FORMAT_DESCRIPTION = (
+    f"RDF syntax, overriding Accept: {', '.join(sorted(FORMAT_NAMES))} or a media type."
+)
+
+
+class FormatQuerySchema(ma.Schema):
+    format = fields.String(metadata={"description": FORMAT_DESCRIPTION})
+
+
+class CatalogQuerySchema(ListQuerySchema):
+    cursor = fields.String(
+        load_default=None,
+        metadata={
+            "description": "Where the page starts: the cursor of a Hydra `next`, `previous` "
+            "or `last` link of another page."
+        },
+    )
+    format = fields.String(metadata={"description": FORMAT_DESCRIPTION})
+    modifiedSince = fields.String(
+        validate=iso_datetime,
+        metadata={
+            "description": "Only datasets whose metadata or latest edition changed at or after "
+            "this ISO 8601 date-time."
+        },
+    )
+
+
+class ProblemSchema(ma.Schema):
+    field = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
+class PublishabilitySchema(ma.Schema):
+    publishable = fields.Boolean(required=True)
+    missing = fields.List(fields.Nested(ProblemSchema), required=True)

@@ -35,7 +35,9 @@ Search index (an inverted index in the same table):
 
 Cursors are base64url JSON of a digest of the query and the key of the last item returned
 (not DynamoDB's LastEvaluatedKey, which may lie beyond items a ``where`` filter or the limit
-held back). A query on ``gsi1`` is eventually consistent, as every GSI read is.
+held back). A previous cursor holds the key of a page's first item and is read with
+``ScanIndexForward`` flipped from that key; the last cursor reads flipped from the end. A
+query on ``gsi1`` is eventually consistent, as every GSI read is.
 """
 
 from __future__ import annotations

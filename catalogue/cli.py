@@ -76,6 +76,20 @@ def publish(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def deploy_plan(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the stack parameters, the resources and the commands of a deployment, in order."""
+    import os
+
+    from catalogue.deploy import DeployConfigError, plan_text
+
+    try:
+        print(plan_text(args.stage, os.environ), end="")
+    except DeployConfigError as error:
+        print(f"brygge deploy plan: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="brygge", description="Brygge data-lake control plane")
     root.add_argument("--version", action="version", version=f"brygge {__version__}")
@@ -96,6 +110,12 @@ def parser() -> argparse.ArgumentParser:
     publish_parser.set_defaults(handler=publish)
 
     token_cli.add_parser(commands)
+
+    deploy_parser = commands.add_parser("deploy", help="AWS deployment (makes no AWS calls)")
+    deploy_commands = deploy_parser.add_subparsers(dest="deploy_command", required=True)
+    plan_parser = deploy_commands.add_parser("plan", help="print what a deployment does")
+    plan_parser.add_argument("stage", choices=("dev", "prod"))
+    plan_parser.set_defaults(handler=deploy_plan)
     return root
 
 

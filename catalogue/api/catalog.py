@@ -30,7 +30,6 @@ from catalogue.dcat.selection import publish_item
 from catalogue.schemas.catalog import CatalogQuerySchema, PublishabilitySchema
 
 # Re-exported: catalogue.api.datasets imports it from here.
-from catalogue.schemas.catalog import FormatQuerySchema as FormatQuerySchema
 from catalogue.services import repositories, services
 from catalogue.store import keys
 from catalogue.store.base import Predicate

@@ -6,13 +6,7 @@ from flask import Response, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from catalogue.api.catalog import (
-    RDF_MEDIA_TYPES,
-    RDF_TEXT,
-    FormatQuerySchema,
-    dataset_response,
-    negotiate_dataset,
-)
+from catalogue.api.catalog import RDF_MEDIA_TYPES, RDF_TEXT, dataset_response, negotiate_dataset
 from catalogue.api.etags import if_match, with_etag
 from catalogue.auth.permissions import (
     ADMIN,
@@ -24,6 +18,7 @@ from catalogue.auth.permissions import (
     visible,
 )
 from catalogue.auth.principal import current_principal
+from catalogue.schemas.catalog import FormatQuerySchema
 from catalogue.schemas.common import DeleteQuerySchema
 from catalogue.schemas.datasets import (
     DatasetPageSchema,

@@ -22,7 +22,7 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -163,10 +163,11 @@ class SqliteStore:
             # DynamoDB leaves items without the index's sort key out of the index.
             conditions.append("gsi1sk IS NOT NULL")
         columns = ", ".join(order)
-        batch = _batch_size(limit, query.where)
+        sizes = _batch_sizes(limit, query.where)
         conn = self._conn()
 
         def fetch(position: list[str] | None, reverse: bool) -> tuple[list[tuple[Item, Any]], Any]:
+            batch = next(sizes)
             descending = query.descending != reverse
             direction, comparison = ("DESC", "<") if descending else ("ASC", ">")
             sql_conditions, sql_parameters = list(conditions), list(parameters)
@@ -213,10 +214,11 @@ class SqliteStore:
         if not terms:
             return Page([], None)
         match = " ".join(f'"{term}"' for term in terms)
-        batch = _batch_size(limit, where)
+        sizes = _batch_sizes(limit, where)
         conn = self._conn()
 
         def fetch(position: int | None) -> tuple[list[tuple[Item, Any]], Any]:
+            batch = next(sizes)
             rows = conn.execute(
                 "SELECT items.id, items.rev, items.body FROM search "
                 "JOIN items ON items.id = search.rowid "
@@ -362,10 +364,18 @@ def prefix_end(prefix: str) -> str | None:
     return None
 
 
-def _batch_size(limit: int, where: Predicate | None) -> int:
-    # One item of look-ahead tells whether a next page exists; with a filter, read more per
-    # round trip since some rows will be rejected.
-    return limit + 1 if where is None else max(limit + 1, 200)
+def _batch_sizes(limit: int, where: Predicate | None) -> Iterator[int]:
+    """Rows to read per round trip: the page plus one row of look-ahead, then more.
+
+    The look-ahead tells whether a next page exists. Rows a filter rejects are made up by
+    growing batches; starting small keeps unfiltered pages from decoding rows they never
+    return (decoding dominates a page's cost).
+    """
+    size = limit + 1
+    while True:
+        yield size
+        if where is not None:
+            size = min(max(size * 2, 200), 2000)
 
 
 def _body(item: Item) -> str:

@@ -1,0 +1,228 @@
+"""Uploads and downloads: upload URLs, receiving local uploads, download URLs.
+
+Local mode stands in for S3: the API itself takes the presigned-POST form
+(``POST /uploads/{token}``) and serves signed downloads (``GET /downloads/{token}``).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Iterator, Mapping
+from typing import IO, Any, cast
+from urllib.parse import quote
+
+from flask import Response, request
+from werkzeug.exceptions import BadRequest
+from werkzeug.http import parse_options_header
+
+from catalogue.api.multipart import MAX_FIELDS_BYTES, FormStream
+from catalogue.auth.permissions import READ, WRITE, require
+from catalogue.domain import signing
+from catalogue.domain.errors import Conflict, Forbidden, InvalidValue, NotFound
+from catalogue.domain.object_keys import clean_filename, object_key
+from catalogue.services import Services
+from pipelines import presign
+from pipelines.objects import CHUNK_BYTES, ObjectNotFound
+from pipelines.trigger import local_hook, object_store
+
+
+def authorize(dataset_id: str, scope: str, *, access_rights: str | None = None) -> None:
+    """Check the caller may act on the dataset with ``scope`` (``read`` or ``write``).
+
+    The one seam for the permission checks of this module: reading a public dataset needs
+    no token; everything else goes to ``catalogue.auth.permissions.require`` (401, 403, or
+    404 for a dataset the caller may not see).
+    """
+    if scope == READ and access_rights == "public":
+        return
+    require(dataset_id, scope)
+
+
+def create_upload(
+    svc: Services, dataset_id: str, version: str, data: Mapping[str, Any], *, principal: str
+) -> dict[str, Any]:
+    """Make the edition (unless given), the WAITING run and the upload URL of one file.
+
+    Raises NotFound for an unknown dataset, version or edition; Conflict when the dataset's
+    sourceType is not ``file``; InvalidValue for a bad filename or size.
+    """
+    authorize(dataset_id, WRITE)
+    filename = clean_filename(data["filename"])
+    dataset = svc.repositories.datasets.get(dataset_id)
+    source_type = dataset.get("sourceType", "file")
+    if source_type != "file":
+        raise Conflict(
+            f"dataset {dataset_id} has sourceType {source_type}; "
+            "uploads need sourceType file (change it with PATCH first)",
+            field="sourceType",
+        )
+    size = data.get("size")
+    check_size(svc, size)
+    repositories = svc.repositories
+    if data.get("edition"):
+        edition = repositories.editions.get([dataset_id, version, data["edition"]])["edition"]
+    else:
+        edition = repositories.editions.create([dataset_id, version], {}, principal=principal)[
+            "edition"
+        ]
+    key = str(object_key("raw", dataset["accessRights"], dataset_id, version, edition, filename))
+    run = svc.runs.create_waiting(dataset_id, version, edition, key, principal=principal)
+    if run.get("status") != "WAITING":
+        # The run of this key has started: a second upload would start nothing.
+        raise Conflict(
+            f"{filename} was already uploaded to edition {edition} (run {run['id']} is "
+            f"{run.get('status')}); upload it to a new edition",
+            field="filename",
+        )
+    target = upload_target(svc, key, size, data.get("content_type"))
+    return {
+        "edition": edition,
+        "key": key,
+        "run": {"id": run["id"], "status": run.get("status")},
+        "upload": target,
+    }
+
+
+def check_size(svc: Services, size: int | None) -> None:
+    """Raise InvalidValue(size) for a size this mode cannot take in one upload."""
+    if size is None:
+        return
+    if svc.settings.backend == "aws":
+        if size > presign.MAX_OBJECT_BYTES:
+            raise InvalidValue("size", f"must be at most {presign.MAX_OBJECT_BYTES} bytes")
+    elif size > svc.settings.upload_max_bytes:
+        raise InvalidValue("size", f"must be at most {svc.settings.upload_max_bytes} bytes")
+
+
+def upload_target(
+    svc: Services, key: str, size: int | None, content_type: str | None
+) -> presign.UploadTarget:
+    """A presigned POST (or multipart, over 5 GB) on aws; a signed API URL locally."""
+    settings = svc.settings
+    now = svc.clock()
+    if settings.backend == "aws":
+        if size is not None and size > presign.MAX_SINGLE_UPLOAD_BYTES:
+            return presign.s3_multipart_upload(
+                settings.data_bucket,
+                key,
+                size=size,
+                content_type=content_type,
+                ttl_s=settings.upload_url_ttl_s,
+                now=now,
+            )
+        limit = min(settings.upload_max_bytes, presign.MAX_SINGLE_UPLOAD_BYTES)
+        return presign.s3_presigned_post(
+            settings.data_bucket,
+            key,
+            max_bytes=limit if size is None else size,
+            content_type=content_type,
+            ttl_s=settings.upload_url_ttl_s,
+            now=now,
+        )
+    return presign.local_upload(
+        base_url(svc),
+        key,
+        max_bytes=settings.upload_max_bytes if size is None else size,
+        content_type=content_type,
+        ttl_s=settings.upload_url_ttl_s,
+        now=now,
+        signing_key=settings.signing_key,
+    )
+
+
+def base_url(svc: Services) -> str:
+    return svc.settings.base_url or request.host_url.rstrip("/")
+
+
+def require_local_mode(svc: Services) -> None:
+    """Raise NotFound on aws, where S3 itself takes uploads and serves downloads."""
+    if svc.settings.backend != "local":
+        raise NotFound("signed API URLs exist in local mode only; on aws, S3 serves them")
+
+
+def receive_upload(svc: Services, token: str) -> None:
+    """Check a local upload form against its token and stream its file into the store.
+
+    Raises Forbidden (403) for a bad, tampered or expired token or fields, RequestEntityTooLarge
+    (413) past the signed size, BadRequest (400) for a body that is not a complete form.
+    """
+    require_local_mode(svc)
+    now = svc.clock()
+    signing_key = svc.settings.signing_key
+    try:
+        # Checked before the body is read: a refused upload costs no bandwidth to store.
+        policy = signing.read_upload_token(token, signing_key, now)
+    except signing.SignatureError as error:
+        raise Forbidden(f"upload refused: {error}") from None
+    mimetype, options = parse_options_header(request.headers.get("Content-Type", ""))
+    if mimetype != "multipart/form-data" or not options.get("boundary"):
+        raise BadRequest("the upload must be multipart/form-data")
+    # Flask caps bodies at 1 MB for JSON; this endpoint takes up to the signed size.
+    request.max_content_length = policy.max_bytes + MAX_FIELDS_BYTES
+    form = FormStream(request.stream, options["boundary"].encode())
+    fields = form.fields_before_file()
+    try:
+        policy = signing.check_upload_form(token, fields, signing_key, now)
+    except signing.SignatureError as error:
+        raise Forbidden(f"upload refused: {error}") from None
+    objects = object_store(svc.settings, on_created=local_hook(svc))
+    # FileBody has the read() the store uses, which is all of IO[bytes] put() touches.
+    body = cast(IO[bytes], form.file_body(policy.max_bytes))
+    objects.put(policy.key, body, content_type=policy.content_type)
+
+
+def download_location(svc: Services, path: list[str]) -> str:
+    """A short-lived URL of the file of the distribution at ``path``.
+
+    Raises NotFound for an unknown distribution or one without a file.
+    """
+    try:
+        access_rights = svc.repositories.datasets.get(path[0])["accessRights"]
+    except NotFound:
+        access_rights = None  # require() answers with the same 404 as for a hidden dataset
+    authorize(path[0], READ, access_rights=access_rights)
+    distribution = svc.repositories.distributions.get(path)
+    key = distribution.get("key")
+    if not key:
+        raise NotFound(f"distribution {path[3]} has no file to download")
+    filenames = distribution.get("filenames") or [key.rpartition("/")[2]]
+    settings = svc.settings
+    if settings.backend == "aws":
+        return presign.s3_presigned_get(
+            settings.data_bucket, key, filename=filenames[0], ttl_s=settings.download_url_ttl_s
+        )
+    return presign.local_download_url(
+        base_url(svc),
+        key,
+        filename=filenames[0],
+        ttl_s=settings.download_url_ttl_s,
+        now=svc.clock(),
+        signing_key=settings.signing_key,
+    )
+
+
+def stream_download(svc: Services, token: str) -> Response:
+    """The response streaming a signed local download; 403 for a bad token, 404 if gone."""
+    require_local_mode(svc)
+    try:
+        grant = signing.read_download_token(token, svc.settings.signing_key, svc.clock())
+    except signing.SignatureError as error:
+        raise Forbidden(f"download refused: {error}") from None
+    objects = object_store(svc.settings)
+    try:
+        info = objects.head(grant.key)
+    except ObjectNotFound:
+        raise NotFound("the file of this download no longer exists") from None
+
+    def chunks() -> Iterator[bytes]:
+        with objects.open(grant.key) as body:
+            while chunk := body.read(CHUNK_BYTES):
+                yield chunk
+
+    media_type = mimetypes.guess_type(grant.filename)[0] or "application/octet-stream"
+    response = Response(chunks(), mimetype=media_type, direct_passthrough=True)
+    response.content_length = info.bytes
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename*=UTF-8''{quote(grant.filename)}"
+    )
+    return response

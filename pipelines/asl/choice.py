@@ -39,10 +39,11 @@ Rule = Comparison | Combination
 
 @dataclass(frozen=True, slots=True)
 class ChoiceRule:
-    """A top-level rule of a Choice state and the state it leads to."""
+    """A top-level rule of a Choice state, the state it leads to and what it assigns."""
 
     rule: Rule
     next: str
+    assign: Any = None
 
 
 def is_number(value: Any) -> bool:
@@ -134,7 +135,12 @@ PATH_OPERATORS = frozenset(
 ALL_OPERATORS = frozenset(OPERATORS) | PATH_OPERATORS | {"IsPresent"}
 
 
-def matches(rule: Rule, document: Any, context: paths.ContextFactory) -> bool:
+def matches(
+    rule: Rule,
+    document: Any,
+    context: paths.ContextFactory,
+    variables: paths.Variables | None = None,
+) -> bool:
     """Evaluate a rule on the state's effective input.
 
     Raises Runtime when ``Variable`` (or a ``*Path`` operand) finds nothing, except for
@@ -142,22 +148,22 @@ def matches(rule: Rule, document: Any, context: paths.ContextFactory) -> bool:
     """
     if isinstance(rule, Combination):
         if rule.kind == "And":
-            return all(matches(sub, document, context) for sub in rule.rules)
+            return all(matches(sub, document, context, variables) for sub in rule.rules)
         if rule.kind == "Or":
-            return any(matches(sub, document, context) for sub in rule.rules)
-        return not matches(rule.rules[0], document, context)
+            return any(matches(sub, document, context, variables) for sub in rule.rules)
+        return not matches(rule.rules[0], document, context, variables)
     if rule.operator == "IsPresent":
         try:
-            found = _lookup(rule.variable, document, context)
+            found = _lookup(rule.variable, document, context, variables)
         except paths.PathError:
             return rule.operand is False
         is_present = not (isinstance(found, list) and found == [] and _is_indefinite(rule.variable))
         return is_present is rule.operand
-    value = _required(rule.variable, document, context)
+    value = _required(rule.variable, document, context, variables)
     operator, operand = rule.operator, rule.operand
     if operator in PATH_OPERATORS:
         operator = operator[: -len("Path")]
-        operand = _required(operand, document, context)
+        operand = _required(operand, document, context, variables)
     return OPERATORS[operator](value, operand)
 
 
@@ -165,17 +171,22 @@ def _is_indefinite(path: str) -> bool:
     return not paths.compile_path(path).is_definite
 
 
-def _lookup(path: str, document: Any, context: paths.ContextFactory) -> Any:
-    return paths.evaluate(path, context() if path.startswith("$$") else document)
+def _lookup(
+    path: str, document: Any, context: paths.ContextFactory, variables: paths.Variables | None
+) -> Any:
+    return paths.resolve(path, document, context, variables)
 
 
-def _required(path: str, document: Any, context: paths.ContextFactory) -> Any:
+def _required(
+    path: str, document: Any, context: paths.ContextFactory, variables: paths.Variables | None
+) -> Any:
     try:
-        return _lookup(path, document, context)
+        return _lookup(path, document, context, variables)
+    except paths.UndefinedVariable as exc:
+        raise Runtime(f"{exc} (Choice rule Variable '{path}')") from None
     except paths.PathError:
         raise Runtime(
-            f"Invalid path '{path}': The choice state's condition path references an invalid "
-            f"value. (input {paths.to_json(document)})"
+            f"Invalid path '{path}': The choice state's condition path references an invalid value."
         ) from None
 
 
@@ -185,14 +196,34 @@ def choose(
     document: Any,
     context: paths.ContextFactory,
     state_name: str,
+    variables: paths.Variables | None = None,
 ) -> str:
     """Return the name of the next state: the first matching rule's, else ``default``.
 
     Raises NoChoiceMatched when nothing matches and there is no default.
     """
+    rule = choose_rule(choices, default, document, context, state_name, variables)
+    if rule is not None:
+        return rule.next
+    assert default is not None  # choose_rule raised otherwise
+    return default
+
+
+def choose_rule(
+    choices: tuple[ChoiceRule, ...],
+    default: str | None,
+    document: Any,
+    context: paths.ContextFactory,
+    state_name: str,
+    variables: paths.Variables | None = None,
+) -> ChoiceRule | None:
+    """Return the first matching rule, or ``None`` when the ``default`` applies.
+
+    Raises NoChoiceMatched when nothing matches and there is no default.
+    """
     for choice in choices:
-        if matches(choice.rule, document, context):
-            return choice.next
+        if matches(choice.rule, document, context, variables):
+            return choice
     if default is None:
         raise NoChoiceMatched(f"No Matches! (state {state_name})")
-    return default
+    return None

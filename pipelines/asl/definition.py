@@ -31,6 +31,7 @@ class Catcher:
     error_equals: tuple[str, ...]
     next: str
     result_path: str | None = "$"
+    assign: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,8 @@ class State:
     result_selector: Any = None
     has_result: bool = False
     result: Any = None
+    # Workflow variables the state sets (``Assign``); None when it sets none.
+    assign: Any = None
     retry: tuple[Retrier, ...] = ()
     catch: tuple[Catcher, ...] = ()
     # Task
@@ -115,7 +118,7 @@ def _rule(raw: Mapping[str, Any]) -> Rule:
             return Combination(kind, tuple(_rule(sub) for sub in raw[kind]))
     if "Not" in raw:
         return Combination("Not", (_rule(raw["Not"]),))
-    operator = next(key for key in raw if key not in ("Variable", "Next", "Comment"))
+    operator = next(key for key in raw if key not in ("Variable", "Next", "Comment", "Assign"))
     return Comparison(raw["Variable"], operator, raw[operator])
 
 
@@ -138,6 +141,7 @@ def read_state(name: str, raw: Mapping[str, Any]) -> State:
         result_selector=raw.get("ResultSelector"),
         has_result="Result" in raw,
         result=raw.get("Result"),
+        assign=raw.get("Assign"),
         retry=tuple(
             Retrier(
                 error_equals=tuple(r["ErrorEquals"]),
@@ -150,13 +154,15 @@ def read_state(name: str, raw: Mapping[str, Any]) -> State:
             for r in raw.get("Retry", ())
         ),
         catch=tuple(
-            Catcher(tuple(c["ErrorEquals"]), c["Next"], c.get("ResultPath", "$"))
+            Catcher(tuple(c["ErrorEquals"]), c["Next"], c.get("ResultPath", "$"), c.get("Assign"))
             for c in raw.get("Catch", ())
         ),
         resource=raw.get("Resource"),
         timeout_seconds=raw.get("TimeoutSeconds"),
         timeout_seconds_path=raw.get("TimeoutSecondsPath"),
-        choices=tuple(ChoiceRule(_rule(c), c["Next"]) for c in raw.get("Choices", ())),
+        choices=tuple(
+            ChoiceRule(_rule(c), c["Next"], c.get("Assign")) for c in raw.get("Choices", ())
+        ),
         default=raw.get("Default"),
         seconds=raw.get("Seconds"),
         seconds_path=raw.get("SecondsPath"),

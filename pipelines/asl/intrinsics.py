@@ -155,6 +155,17 @@ def parse(text: str) -> Call:
     return call
 
 
+def path_arguments(call: Call) -> list[str]:
+    """Every path argument of a call, nested calls included (``$``, ``$$`` or ``$name``)."""
+    found: list[str] = []
+    for argument in call.arguments:
+        if isinstance(argument, PathArgument):
+            found.append(argument.path)
+        elif isinstance(argument, Call):
+            found.extend(path_arguments(argument))
+    return found
+
+
 def evaluate(text: str, resolve: Resolver, random: random_module.Random | None = None) -> Any:
     """Evaluate an intrinsic function call; ``resolve`` gives the value of a path argument.
 

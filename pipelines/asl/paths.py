@@ -9,23 +9,31 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from random import Random
 from typing import Any
 
 from pipelines.asl import intrinsics
-from pipelines.asl.errors import ParameterPathFailure, ResultPathMatchFailure, Runtime
+from pipelines.asl.errors import ResultPathMatchFailure, Runtime
 
 ContextFactory = Callable[[], Any]
+# Workflow variables visible to a state, by name without the ``$``.
+Variables = Mapping[str, Any]
 
 _NAME = re.compile(r"[^.\[\]()]+")
+# A workflow variable reference: ``$name`` then the usual steps (``$order.items[0]``).
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SLICE = re.compile(r"^(-?\d*):(-?\d*)(?::(-?\d+))?$")
 _FILTER_COMPARISON = re.compile(r"^(@[^\s=!<>]*)\s*(==|!=|<=|>=|<|>)\s*(.+)$")
 
 
 class PathError(ValueError):
     """A JSONPath is malformed or found nothing; callers turn it into a named StatesError."""
+
+
+class UndefinedVariable(PathError):
+    """A ``$name`` path names a workflow variable that no state has assigned (yet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +45,15 @@ class _Step:
 
 @dataclass(frozen=True, slots=True)
 class JsonPath:
-    """A compiled JSONPath: its text, its steps and whether it names one value only."""
+    """A compiled JSONPath: its text, its steps and whether it names one value only.
+
+    ``variable`` is the workflow variable a ``$name...`` path starts from (else ``None``).
+    """
 
     text: str
     is_context: bool
     steps: tuple[_Step, ...]
+    variable: str | None = None
 
     @property
     def is_definite(self) -> bool:
@@ -115,14 +127,19 @@ def _split_union(body: str) -> list[str]:
 
 @functools.lru_cache(maxsize=4096)
 def compile_path(text: str) -> JsonPath:
-    """Compile a JSONPath starting with ``$`` (the input) or ``$$`` (the context object).
+    """Compile a JSONPath on the input (``$``), the context object (``$$``) or a variable.
 
+    A variable path starts with ``$`` and the variable's name (``$order.items[0]``).
     Raises PathError when the text is not a JSONPath this engine understands.
     """
     if not isinstance(text, str) or not text.startswith("$"):
         raise PathError(f"a path must start with '$': {text!r}")
     is_context = text.startswith("$$")
     i = 2 if is_context else 1
+    variable = None
+    if not is_context and (named := _VARIABLE.match(text, 1)) is not None:
+        variable = named.group(0)
+        i = named.end()
     steps: list[_Step] = []
     while i < len(text):
         is_descent = False
@@ -147,7 +164,7 @@ def compile_path(text: str) -> JsonPath:
             raise PathError(f"missing name at position {i} of {text!r}")
         steps.append(_Step("name", match.group(0), is_descent))
         i = match.end()
-    return JsonPath(text, is_context, tuple(steps))
+    return JsonPath(text, is_context, tuple(steps), variable)
 
 
 def _compile_filter(expression: str) -> Callable[[Any], bool]:
@@ -290,42 +307,82 @@ def to_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _resolve(expression: str, document: Any, context: ContextFactory) -> Any:
-    if expression.startswith("$$"):
+def resolve(
+    expression: str, document: Any, context: ContextFactory, variables: Variables | None = None
+) -> Any:
+    """Evaluate a path on the input, the context object (``$$``) or a workflow variable.
+
+    Raises UndefinedVariable for a variable not assigned, PathError when nothing is found.
+    """
+    compiled = compile_path(expression)
+    if compiled.is_context:
         return evaluate(expression, context())
+    if compiled.variable is not None:
+        if variables is None or compiled.variable not in variables:
+            raise UndefinedVariable(f"The variable '${compiled.variable}' is not defined")
+        return evaluate(expression, variables[compiled.variable])
     return evaluate(expression, document)
 
 
-def select(path: str | None, document: Any, context: ContextFactory, field: str) -> Any:
+def jayway(path: str) -> str:
+    """Write a path in the bracket notation AWS's JSONPath library uses in its messages."""
+    try:
+        compiled = compile_path(path)
+    except PathError:
+        return path
+    head = "$$" if compiled.is_context else f"${compiled.variable or ''}"
+    parts = []
+    for step in compiled.steps:
+        if step.kind == "name" and not step.is_descent:
+            parts.append(f"['{step.key}']")
+        elif step.kind == "index" and not step.is_descent:
+            parts.append(f"[{step.key}]")
+        else:
+            return path
+    return head + "".join(parts)
+
+
+def select(
+    path: str | None,
+    document: Any,
+    context: ContextFactory,
+    field: str,
+    variables: Variables | None = None,
+) -> Any:
     """Apply an ``InputPath``/``OutputPath``-style path; ``None`` selects ``{}``.
 
-    Raises Runtime when the path finds nothing, as AWS does for InputPath and OutputPath.
+    Raises Runtime when the path finds nothing, with the cause AWS gives for InputPath and
+    OutputPath (``Invalid path '$.x' : No results for path: $['x']``).
     """
     if path is None:
         return {}
     if path == "$":
         return document
     try:
-        return _resolve(path, document, context)
+        return resolve(path, document, context, variables)
+    except UndefinedVariable as exc:
+        raise Runtime(f"{exc} (field {field})") from None
     except PathError:
-        raise Runtime(
-            f"Invalid path '{path}' : No results for path: {path} "
-            f"(field {field}, input {to_json(document)})"
-        ) from None
+        raise Runtime(f"Invalid path '{path}' : No results for path: {jayway(path)}") from None
 
 
 def value_of(
-    expression: str, document: Any, context: ContextFactory, random: Random | None = None
+    expression: str,
+    document: Any,
+    context: ContextFactory,
+    random: Random | None = None,
+    variables: Variables | None = None,
 ) -> Any:
-    """Evaluate a ``.$`` value: an intrinsic function call or a path on input or context.
+    """Evaluate a ``.$`` value: an intrinsic function call or a path on input, context or a
+    variable.
 
     Raises PathError when a path finds nothing; intrinsic failures raise IntrinsicFailure.
     """
     if expression.startswith("States."):
         return intrinsics.evaluate(
-            expression, lambda path: _resolve(path, document, context), random
+            expression, lambda path: resolve(path, document, context, variables), random
         )
-    return _resolve(expression, document, context)
+    return resolve(expression, document, context, variables)
 
 
 def apply_template(
@@ -334,31 +391,38 @@ def apply_template(
     context: ContextFactory,
     field: str,
     random: Random | None = None,
+    variables: Variables | None = None,
 ) -> Any:
-    """Build a payload template (``Parameters``, ``ResultSelector``, ``ItemSelector``).
+    """Build a payload template (``Parameters``, ``ResultSelector``, ``ItemSelector``, ``Assign``).
 
     Keys ending in ``.$`` take the value of their path or intrinsic function; others are
     copied, with nested objects and arrays built the same way.
-    Raises ParameterPathFailure when a path finds nothing.
+    Raises Runtime when a path finds nothing or names a variable no state assigned. The
+    States Language specification names the first States.ParameterPathFailure, but AWS (and
+    Step Functions Local) fail the execution with States.Runtime, which no Catch matches;
+    the cause is worded as AWS words it.
     """
     if isinstance(template, dict):
         built: dict[str, Any] = {}
         for key, value in template.items():
             if key.endswith(".$") and isinstance(value, str):
                 try:
-                    built[key[:-2]] = value_of(value, document, context, random)
+                    built[key[:-2]] = value_of(value, document, context, random, variables)
+                except UndefinedVariable as exc:
+                    raise Runtime(f"{exc} (field '{key}' of {field})") from None
                 except PathError:
-                    source = "context object" if value.startswith("$$") else "input"
                     shown = context() if value.startswith("$$") else document
-                    raise ParameterPathFailure(
+                    raise Runtime(
                         f"The JSONPath '{value}' specified for the field '{key}' could not be "
-                        f"found in the {source} '{to_json(shown)}' (field {field})"
+                        f"found in the input '{to_json(shown)}'"
                     ) from None
             else:
-                built[key] = apply_template(value, document, context, field, random)
+                built[key] = apply_template(value, document, context, field, random, variables)
         return built
     if isinstance(template, list):
-        return [apply_template(item, document, context, field, random) for item in template]
+        return [
+            apply_template(item, document, context, field, random, variables) for item in template
+        ]
     return template
 
 
@@ -406,7 +470,50 @@ def is_reference_path(text: Any) -> bool:
         compiled = compile_path(text)
     except PathError:
         return False
-    return compiled.is_definite and not compiled.is_context
+    return compiled.is_definite and not compiled.is_context and compiled.variable is None
+
+
+def is_value_path(text: Any) -> bool:
+    """Whether ``text`` is a reference path on the input, the context object or a variable."""
+    if not isinstance(text, str):
+        return False
+    try:
+        compiled = compile_path(text)
+    except PathError:
+        return False
+    return compiled.is_definite
+
+
+def variable_references(template: Any) -> set[str]:
+    """Names of the workflow variables a template's ``.$`` fields read (for the validator)."""
+    found: set[str] = set()
+    if isinstance(template, dict):
+        for key, value in template.items():
+            if key.endswith(".$") and isinstance(value, str):
+                found |= expression_variables(value)
+            else:
+                found |= variable_references(value)
+    elif isinstance(template, list):
+        for item in template:
+            found |= variable_references(item)
+    return found
+
+
+def expression_variables(expression: Any) -> set[str]:
+    """Names of the variables a path or intrinsic function call reads; empty when invalid."""
+    if not isinstance(expression, str):
+        return set()
+    try:
+        if expression.startswith("States."):
+            return {
+                name
+                for path in intrinsics.path_arguments(intrinsics.parse(expression))
+                for name in expression_variables(path)
+            }
+        variable = compile_path(expression).variable
+    except (PathError, intrinsics.IntrinsicSyntaxError):
+        return set()
+    return {variable} if variable is not None else set()
 
 
 def template_errors(template: Any, where: str) -> list[str]:

@@ -19,11 +19,13 @@ from pipelines.asl.states import (
     Outcome,
     Scope,
     StateFunction,
+    assign,
 )
 
 # Only these state types take Retry and Catch; a Fail inside them is what they retry.
 _RETRYABLE_TYPES = frozenset({"Task", "Parallel", "Map"})
 # States.ALL and States.TaskFailed never match these (AWS: they end the execution).
+_RUNTIME_PREFIX = "An error occurred while executing the state"
 _UNCATCHABLE = frozenset({"States.Runtime", "States.DataLimitExceeded"})
 
 
@@ -82,12 +84,16 @@ def run(
     now: Callable[[], datetime] = _utc_now,
     random: random_module.Random | None = None,
     state_machine_name: str = "brygge",
+    redrive_count: int = 0,
+    variables: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Run a state machine definition on ``input`` and return how it ended.
 
     ``handlers`` maps a Task's ``Resource`` to a callable taking the effective input.
     ``start_at`` resumes at a top-level state with that state's recorded input (redrive).
-    Wait and Retry delays call ``sleep``; times come from ``now``.
+    Wait and Retry delays call ``sleep``; times come from ``now``. A redrive passes the
+    workflow ``variables`` the top level held when the failed state was entered (see
+    ``Listener.variables_changed``) and its ``redrive_count`` (``$$.Execution.RedriveCount``).
     Raises ValidationError for an invalid definition and ValueError for an unknown
     ``start_at``; every failure inside the run is a FAILED result, not an exception.
     """
@@ -103,10 +109,15 @@ def run(
         sleep=sleep,
         now=now,
         random=random or random_module.Random(),
-        run_machine=lambda branch, data, execution: run_machine(branch, data, execution, None),
+        run_machine=lambda branch, data, execution, outer: run_machine(
+            branch, data, execution, None, outer=outer
+        ),
+        redrive_count=redrive_count,
     )
     try:
-        output = run_machine(machine, input, execution, listener, start_at, is_top=True)
+        output = run_machine(
+            machine, input, execution, listener, start_at, is_top=True, own=variables
+        )
     except _Failed as failed:
         return RunResult(
             "FAILED",
@@ -125,32 +136,64 @@ def run_machine(
     start_at: str | None = None,
     *,
     is_top: bool = False,
+    outer: Mapping[str, Any] | None = None,
+    own: Mapping[str, Any] | None = None,
 ) -> Any:
     """Run a machine (or branch, or Map processor) from its start to its end state.
 
+    ``outer`` are the variables of the enclosing scopes, which this machine's states read
+    but may not assign; ``own`` are variables of this scope to start with (a redrive).
     Returns the output. Raises _Failed at the top level and the bare StatesError in a
     branch, so the enclosing Parallel or Map can retry or catch it.
     """
     name = start_at or machine.start_at
+    outer = outer or {}
+    variables: dict[str, Any] = dict(own or {})
     while True:
         state = machine.states[name]
         if listener is not None:
             listener.state_entered(name, data)
+        entered_event = execution.history.add()
         try:
             if is_top:
                 _check_execution_time(machine, execution)
-            outcome = _run_state(state, data, execution, listener)
+            visible = {**outer, **variables} if outer else dict(variables)
+            outcome = _run_state(state, data, execution, listener, visible, entered_event)
+            if outcome.assigned:
+                _assign(variables, outer, outcome.assigned)
         except StatesError as error:
             if listener is not None:
                 listener.state_failed(name, error.error, error.cause)
             if is_top:
                 raise _Failed(error, name) from None
             raise
+        if listener is not None and outcome.assigned:
+            variables_changed = getattr(listener, "variables_changed", None)
+            if variables_changed is not None:
+                variables_changed(dict(variables))
         if listener is not None and not outcome.is_caught:
             listener.state_exited(name, outcome.output)
+        execution.history.add()  # StateExited
         if outcome.next is None:
             return outcome.output
         name, data = outcome.next, outcome.output
+
+
+def _assign(
+    variables: dict[str, Any], outer: Mapping[str, Any], assigned: Mapping[str, Any]
+) -> None:
+    """Set a state's assignments in its scope; a variable of an enclosing scope is read-only.
+
+    Raises Runtime for an assignment to an outer variable, as AWS does inside a Parallel
+    branch or Map iteration (its outputs are the only way data leaves it).
+    """
+    for name, value in assigned.items():
+        if name in outer:
+            raise Runtime(
+                f"Cannot assign the variable '{name}': it belongs to an outer scope "
+                "(a Parallel branch or Map iteration reads outer variables only)"
+            )
+        variables[name] = value
 
 
 def _check_execution_time(machine: Machine, execution: Execution) -> None:
@@ -173,8 +216,14 @@ def _call(function: StateFunction, state: State, data: Any, scope: Scope) -> Out
     """
     try:
         return function(state, data, scope)
-    except StatesError:
-        raise
+    except StatesError as error:
+        if error.error != Runtime.name or error.cause.startswith(_RUNTIME_PREFIX):
+            raise
+        # AWS names the state and the history event it entered at in a States.Runtime cause.
+        raise Runtime(
+            f"{_RUNTIME_PREFIX} '{state.name}' (entered at the event id "
+            f"#{scope.entered_event}). {error.cause}"
+        ) from None
     except Exception as exc:
         raise Runtime(f"{type(exc).__name__}: {exc}") from exc
 
@@ -205,15 +254,34 @@ def retry_delay_s(retrier: Retrier, retry_number: int, random: random_module.Ran
     return float(delay)
 
 
-def _run_state(state: State, data: Any, execution: Execution, listener: Listener | None) -> Outcome:
+def _run_state(
+    state: State,
+    data: Any,
+    execution: Execution,
+    listener: Listener | None,
+    variables: Mapping[str, Any],
+    entered_event: int = 0,
+) -> Outcome:
     """Run one state, retrying per its Retry and routing a failure per its Catch."""
     function = STATE_FUNCTIONS[state.type]
+    entered = execution.now()
     if state.type not in _RETRYABLE_TYPES:
-        return _call(function, state, data, Scope(execution, state.name, execution.now()))
+        scope = Scope(
+            execution, state.name, entered, variables=variables, entered_event=entered_event
+        )
+        return _call(function, state, data, scope)
     retries = [0] * len(state.retry)
     attempt = 0
     while True:
-        scope = Scope(execution, state.name, execution.now(), attempt)
+        # $$.State.EnteredTime stays the state's entry time across retries, as on AWS.
+        scope = Scope(
+            execution,
+            state.name,
+            entered,
+            attempt,
+            variables=variables,
+            entered_event=entered_event,
+        )
         attempt += 1
         try:
             return _call(function, state, data, scope)
@@ -244,8 +312,10 @@ def _run_state(state: State, data: Any, execution: Execution, listener: Listener
             if listener is not None:
                 listener.state_failed(state.name, error.error, error.cause)
             caught = {"Error": error.error, "Cause": error.cause}
+            # A Catcher's Assign reads the error output; the state's own Assign is skipped.
+            assigned = assign(catcher.assign, caught, scope)
             output = paths.apply_result_path(catcher.result_path, data, caught)
-            return Outcome(output, catcher.next, is_caught=True)
+            return Outcome(output, catcher.next, is_caught=True, assigned=assigned)
 
 
 def _catcher_for(catchers: tuple[Catcher, ...], error: str) -> Catcher | None:

@@ -6,17 +6,18 @@ and the name of the next state (``None`` when the machine ends).
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from random import Random
 from typing import Any
 
 from pipelines.asl import paths
-from pipelines.asl.choice import choose, is_number, is_timestamp, parse_timestamp
+from pipelines.asl.choice import choose_rule, is_number, is_timestamp, parse_timestamp
 from pipelines.asl.definition import Machine, State
 from pipelines.asl.errors import Runtime, StatesError, Timeout
 
@@ -24,6 +25,25 @@ Handler = Callable[[Any], Any]
 # An inline Map runs at most 40 iterations at once on AWS; an unbounded MaxConcurrency (0)
 # is capped the same way here so a large array does not start thousands of threads.
 _MAP_CONCURRENCY_CAP = 40
+
+
+class History:
+    """Counts an execution's history events, so a cause can name the event a state entered at.
+
+    The count follows AWS's history for states run one after another (ExecutionStarted is
+    event 1; a state adds Entered and Exited; a Task adds Scheduled, Started and
+    Succeeded/Failed). Inside Parallel and Map, AWS's own numbering depends on timing.
+    """
+
+    def __init__(self) -> None:
+        self._last = 1
+        self._lock = threading.Lock()
+
+    def add(self, count: int = 1) -> int:
+        """Record ``count`` events and return the id of the last one."""
+        with self._lock:
+            self._last += count
+            return self._last
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,18 +58,28 @@ class Execution:
     sleep: Callable[[float], None]
     now: Callable[[], datetime]
     random: Random
-    run_machine: Callable[[Machine, Any, Execution], Any]
+    # Runs a Parallel branch or Map iteration: (machine, input, execution, outer variables).
+    run_machine: Callable[[Machine, Any, Execution, Mapping[str, Any]], Any]
+    redrive_count: int = 0
+    history: History = field(default_factory=History)
 
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Where a state runs: the execution, the state's name, entry time and retry count."""
+    """Where a state runs: the execution, the state's name, entry time and retry count.
+
+    ``variables`` are the workflow variables the state sees, as they were when it was
+    entered: its own ``Assign`` takes effect for the states after it.
+    """
 
     execution: Execution
     state_name: str
     entered: datetime
     retry_count: int = 0
     map_item: tuple[int, Any] | None = None
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    task_token: str | None = None
+    entered_event: int = 0
 
     def context(self) -> dict[str, Any]:
         """Build the context object (``$$``) as AWS documents it."""
@@ -65,7 +95,7 @@ class Scope:
                 "Name": execution.name,
                 "RoleArn": "arn:aws:iam::000000000000:role/brygge-local",
                 "StartTime": iso_time(execution.start_time),
-                "RedriveCount": 0,
+                "RedriveCount": execution.redrive_count,
             },
             "StateMachine": {"Id": machine_id, "Name": execution.state_machine_name},
             "State": {
@@ -74,7 +104,11 @@ class Scope:
                 "RetryCount": self.retry_count,
             },
         }
+        if self.task_token is not None:
+            # AWS sets $$.Task only for a waitForTaskToken integration.
+            context["Task"] = {"Token": self.task_token}
         if self.map_item is not None:
+            # Item.Key and Item.Source exist only in a distributed Map, which is not supported.
             context["Map"] = {"Item": {"Index": self.map_item[0], "Value": self.map_item[1]}}
         return context
 
@@ -84,11 +118,13 @@ class Outcome:
     """A state's output and the next state's name (``None``: the machine ends here).
 
     ``is_caught`` marks the output of a Catcher: the state failed and the run goes on.
+    ``assigned`` holds the workflow variables the state (or its Catcher) assigns.
     """
 
     output: Any
     next: str | None
     is_caught: bool = False
+    assigned: Mapping[str, Any] | None = None
 
 
 def iso_time(moment: datetime) -> str:
@@ -98,24 +134,51 @@ def iso_time(moment: datetime) -> str:
     )
 
 
-def _effective_input(state: State, raw: Any, scope: Scope) -> Any:
-    document = paths.select(state.input_path, raw, scope.context, "InputPath")
-    if state.parameters is None:
-        return document
+def _select(path: str | None, document: Any, scope: Scope, field: str) -> Any:
+    return paths.select(path, document, scope.context, field, scope.variables)
+
+
+def _template(template: Any, document: Any, scope: Scope, field: str) -> Any:
     return paths.apply_template(
-        state.parameters, document, scope.context, "Parameters", scope.execution.random
+        template, document, scope.context, field, scope.execution.random, scope.variables
     )
 
 
+def _input(state: State, raw: Any, scope: Scope) -> Any:
+    return _select(state.input_path, raw, scope, "InputPath")
+
+
+def _effective_input(state: State, raw: Any, scope: Scope) -> Any:
+    document = _input(state, raw, scope)
+    if state.parameters is None:
+        return document
+    return _template(state.parameters, document, scope, "Parameters")
+
+
+def assign(template: Any, document: Any, scope: Scope) -> dict[str, Any] | None:
+    """Evaluate an ``Assign`` object on ``document`` (``$``) with the variables on entry.
+
+    Every value sees the variables as they were when the state was entered, so the
+    assignments of one state do not depend on their order.
+    """
+    if template is None:
+        return None
+    built = _template(template, document, scope, "Assign")
+    assert isinstance(built, dict)  # the validator requires an object
+    return built
+
+
 def _finish(state: State, raw: Any, result: Any, scope: Scope) -> Outcome:
-    """Apply ResultSelector, ResultPath and OutputPath and pick the next state."""
+    """Apply Assign, ResultSelector, ResultPath and OutputPath and pick the next state.
+
+    As on AWS, ``Assign`` reads the raw result (``$``), as ResultSelector does.
+    """
+    assigned = assign(state.assign, result, scope)
     if state.result_selector is not None:
-        result = paths.apply_template(
-            state.result_selector, result, scope.context, "ResultSelector", scope.execution.random
-        )
+        result = _template(state.result_selector, result, scope, "ResultSelector")
     combined = paths.apply_result_path(state.result_path, raw, result)
     return Outcome(
-        paths.select(state.output_path, combined, scope.context, "OutputPath"), state.next
+        _select(state.output_path, combined, scope, "OutputPath"), state.next, False, assigned
     )
 
 
@@ -123,9 +186,10 @@ def run_pass(state: State, raw: Any, scope: Scope) -> Outcome:
     """Pass: output its ``Result`` (or its effective input) through ResultPath/OutputPath."""
     document = _effective_input(state, raw, scope)
     result = state.result if state.has_result else document
+    assigned = assign(state.assign, result, scope)
     combined = paths.apply_result_path(state.result_path, raw, result)
     return Outcome(
-        paths.select(state.output_path, combined, scope.context, "OutputPath"), state.next
+        _select(state.output_path, combined, scope, "OutputPath"), state.next, False, assigned
     )
 
 
@@ -135,19 +199,29 @@ def run_task(state: State, raw: Any, scope: Scope) -> Outcome:
     Raises Runtime for an unknown resource, Timeout past ``TimeoutSeconds``, and a
     StatesError named after the handler's exception class when the handler fails.
     """
+    resource = state.resource or ""
+    if resource.endswith(".waitForTaskToken"):
+        scope = replace(scope, task_token=task_token(scope))
     payload = _effective_input(state, raw, scope)
-    handler = scope.execution.handlers.get(state.resource or "")
+    handler = scope.execution.handlers.get(resource)
     if handler is None:
         raise Runtime(f"No handler is registered for the resource '{state.resource}'")
     timeout_s = state.timeout_seconds
     if state.timeout_seconds_path is not None:
-        timeout_s = paths.select(
-            state.timeout_seconds_path, raw, scope.context, "TimeoutSecondsPath"
-        )
+        timeout_s = _select(state.timeout_seconds_path, raw, scope, "TimeoutSecondsPath")
         if not is_number(timeout_s) or timeout_s <= 0:
             raise Runtime(f"TimeoutSecondsPath gave {timeout_s!r}, not a positive integer")
-    result = call_handler(handler, payload, timeout_s, scope.execution.now)
+    try:
+        result = call_handler(handler, payload, timeout_s, scope.execution.now)
+    finally:
+        scope.execution.history.add(3)  # Scheduled, Started, Succeeded or Failed
     return _finish(state, raw, result, scope)
+
+
+def task_token(scope: Scope) -> str:
+    """A task token for a waitForTaskToken Task: opaque text, as AWS's is."""
+    bits = scope.execution.random.getrandbits(384)
+    return base64.urlsafe_b64encode(bits.to_bytes(48, "big")).decode("ascii")
 
 
 def call_handler(
@@ -209,9 +283,16 @@ def _invoke_with_deadline(handler: Handler, payload_text: str, timeout_s: float)
 
 def run_choice(state: State, raw: Any, scope: Scope) -> Outcome:
     """Choice: pick the next state by the first matching rule, else ``Default``."""
-    document = paths.select(state.input_path, raw, scope.context, "InputPath")
-    target = choose(state.choices, state.default, document, scope.context, state.name)
-    return Outcome(paths.select(state.output_path, document, scope.context, "OutputPath"), target)
+    document = _input(state, raw, scope)
+    rule = choose_rule(
+        state.choices, state.default, document, scope.context, state.name, scope.variables
+    )
+    # A matched rule assigns its own Assign; the state's Assign goes with the Default.
+    assigned = assign(state.assign if rule is None else rule.assign, document, scope)
+    target = state.default if rule is None else rule.next
+    return Outcome(
+        _select(state.output_path, document, scope, "OutputPath"), target, False, assigned
+    )
 
 
 def run_wait(state: State, raw: Any, scope: Scope) -> Outcome:
@@ -219,35 +300,36 @@ def run_wait(state: State, raw: Any, scope: Scope) -> Outcome:
 
     Raises Runtime when a path gives something that is not a number or timestamp.
     """
-    document = paths.select(state.input_path, raw, scope.context, "InputPath")
+    document = _input(state, raw, scope)
     execution = scope.execution
     seconds: float
     if state.seconds is not None:
         seconds = state.seconds
     elif state.seconds_path is not None:
-        value = paths.select(state.seconds_path, document, scope.context, "SecondsPath")
+        value = _select(state.seconds_path, document, scope, "SecondsPath")
         if not is_number(value) or value < 0:
             raise Runtime(f"SecondsPath '{state.seconds_path}' gave {value!r}, not seconds")
         seconds = value
     else:
         moment = state.timestamp
         if state.timestamp_path is not None:
-            moment = paths.select(state.timestamp_path, document, scope.context, "TimestampPath")
+            moment = _select(state.timestamp_path, document, scope, "TimestampPath")
         if not is_timestamp(moment):
             raise Runtime(f"TimestampPath gave {moment!r}, not an RFC 3339 timestamp")
         assert isinstance(moment, str)
         seconds = max(0.0, (parse_timestamp(moment) - execution.now()).total_seconds())
     if seconds > 0:
         execution.sleep(seconds)
+    assigned = assign(state.assign, document, scope)
     return Outcome(
-        paths.select(state.output_path, document, scope.context, "OutputPath"), state.next
+        _select(state.output_path, document, scope, "OutputPath"), state.next, False, assigned
     )
 
 
 def run_succeed(state: State, raw: Any, scope: Scope) -> Outcome:
     """Succeed: end the machine with the effective input as output."""
-    document = paths.select(state.input_path, raw, scope.context, "InputPath")
-    return Outcome(paths.select(state.output_path, document, scope.context, "OutputPath"), None)
+    document = _input(state, raw, scope)
+    return Outcome(_select(state.output_path, document, scope, "OutputPath"), None)
 
 
 def run_fail(state: State, raw: Any, scope: Scope) -> Outcome:
@@ -262,7 +344,11 @@ def run_fail(state: State, raw: Any, scope: Scope) -> Outcome:
 
 def _text_from(expression: str, raw: Any, scope: Scope, field: str) -> str:
     try:
-        value = paths.value_of(expression, raw, scope.context, scope.execution.random)
+        value = paths.value_of(
+            expression, raw, scope.context, scope.execution.random, scope.variables
+        )
+    except paths.UndefinedVariable as exc:
+        raise Runtime(f"{exc} ({field} of '{scope.state_name}')") from None
     except paths.PathError:
         raise Runtime(f"Invalid path '{expression}' in {field} of '{scope.state_name}'") from None
     if not isinstance(value, str):
@@ -292,16 +378,19 @@ def _run_all(jobs: list[Callable[[], Any]], concurrency: int) -> list[Any]:
     return outputs
 
 
-def _branch_job(branch: Machine, document: Any, execution: Execution) -> Callable[[], Any]:
-    return lambda: execution.run_machine(branch, document, execution)
+def _branch_job(branch: Machine, document: Any, scope: Scope) -> Callable[[], Any]:
+    execution = scope.execution
+    return lambda: execution.run_machine(branch, document, execution, scope.variables)
 
 
 def run_parallel(state: State, raw: Any, scope: Scope) -> Outcome:
     """Parallel: run every branch on the effective input; the result is their outputs."""
     document = _effective_input(state, raw, scope)
-    execution = scope.execution
-    jobs = [_branch_job(branch, document, execution) for branch in state.branches]
-    return _finish(state, raw, _run_all(jobs, len(jobs)), scope)
+    jobs = [_branch_job(branch, document, scope) for branch in state.branches]
+    scope.execution.history.add()  # ParallelStateStarted
+    outputs = _run_all(jobs, len(jobs))
+    scope.execution.history.add()  # ParallelStateSucceeded
+    return _finish(state, raw, outputs, scope)
 
 
 def run_map(state: State, raw: Any, scope: Scope) -> Outcome:
@@ -309,8 +398,8 @@ def run_map(state: State, raw: Any, scope: Scope) -> Outcome:
 
     Raises Runtime when ItemsPath does not give an array.
     """
-    document = paths.select(state.input_path, raw, scope.context, "InputPath")
-    items = paths.select(state.items_path, document, scope.context, "ItemsPath")
+    document = _input(state, raw, scope)
+    items = _select(state.items_path, document, scope, "ItemsPath")
     if not isinstance(items, list):
         raise Runtime(
             f"Item selector in '{state.name}': ItemsPath '{state.items_path}' gave "
@@ -318,9 +407,7 @@ def run_map(state: State, raw: Any, scope: Scope) -> Outcome:
         )
     concurrency = state.max_concurrency
     if state.max_concurrency_path is not None:
-        concurrency = paths.select(
-            state.max_concurrency_path, document, scope.context, "MaxConcurrencyPath"
-        )
+        concurrency = _select(state.max_concurrency_path, document, scope, "MaxConcurrencyPath")
         if not is_number(concurrency) or concurrency < 0:
             raise Runtime(f"MaxConcurrencyPath gave {concurrency!r}, not a count")
     concurrency = int(concurrency) or _MAP_CONCURRENCY_CAP
@@ -333,18 +420,17 @@ def run_map(state: State, raw: Any, scope: Scope) -> Outcome:
             item_input = item
             if state.item_selector is not None:
                 item_scope = replace(scope, map_item=(index, item))
-                item_input = paths.apply_template(
-                    state.item_selector,
-                    document,
-                    item_scope.context,
-                    "ItemSelector",
-                    execution.random,
-                )
-            return execution.run_machine(processor, item_input, execution)
+                item_input = _template(state.item_selector, document, item_scope, "ItemSelector")
+            execution.history.add()  # MapIterationStarted
+            output = execution.run_machine(processor, item_input, execution, scope.variables)
+            execution.history.add()  # MapIterationSucceeded
+            return output
 
         return run_item
 
+    execution.history.add()  # MapStateStarted
     outputs = _run_all([job(i, item) for i, item in enumerate(items)], concurrency)
+    execution.history.add()  # MapStateSucceeded
     return _finish(state, raw, outputs, scope)
 
 

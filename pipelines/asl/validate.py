@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -9,14 +10,16 @@ from pipelines.asl import intrinsics, paths
 from pipelines.asl.choice import ALL_OPERATORS, PATH_OPERATORS, is_number, is_timestamp
 
 STATE_TYPES = ("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
-_COMMON = {"Type", "Comment"}
+_COMMON = {"Type", "Comment", "QueryLanguage"}
+_ASSIGN = {"Assign"}
 _IO = {"InputPath", "OutputPath"}
 _FLOW = {"Next", "End"}
 _FIELDS: dict[str, set[str]] = {
-    "Pass": _COMMON | _IO | _FLOW | {"Parameters", "Result", "ResultPath"},
+    "Pass": _COMMON | _IO | _FLOW | _ASSIGN | {"Parameters", "Result", "ResultPath"},
     "Task": _COMMON
     | _IO
     | _FLOW
+    | _ASSIGN
     | {
         "Resource",
         "Parameters",
@@ -30,17 +33,23 @@ _FIELDS: dict[str, set[str]] = {
         "HeartbeatSecondsPath",
         "Credentials",
     },
-    "Choice": _COMMON | _IO | {"Choices", "Default"},
-    "Wait": _COMMON | _IO | _FLOW | {"Seconds", "SecondsPath", "Timestamp", "TimestampPath"},
+    "Choice": _COMMON | _IO | _ASSIGN | {"Choices", "Default"},
+    "Wait": _COMMON
+    | _IO
+    | _FLOW
+    | _ASSIGN
+    | {"Seconds", "SecondsPath", "Timestamp", "TimestampPath"},
     "Succeed": _COMMON | _IO,
     "Fail": _COMMON | {"Error", "ErrorPath", "Cause", "CausePath"},
     "Parallel": _COMMON
     | _IO
     | _FLOW
+    | _ASSIGN
     | {"Branches", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch"},
     "Map": _COMMON
     | _IO
     | _FLOW
+    | _ASSIGN
     | {
         "ItemProcessor",
         "Iterator",
@@ -54,12 +63,24 @@ _FIELDS: dict[str, set[str]] = {
         "Retry",
         "Catch",
         "Label",
-        "ToleratedFailurePercentage",
-        "ToleratedFailureCount",
     },
 }
+# Fields of a distributed Map, which this engine does not run.
+_DISTRIBUTED_MAP = (
+    "ItemReader",
+    "ItemBatcher",
+    "ResultWriter",
+    "ToleratedFailurePercentage",
+    "ToleratedFailurePercentagePath",
+    "ToleratedFailureCount",
+    "ToleratedFailureCountPath",
+)
+# Fields of JSONata states, which this engine does not run.
+_JSONATA_ONLY = ("Arguments", "Output", "Items", "Condition")
+_JSONATA = "JSONata is not supported (only JSONPath)"
 _TOP_LEVEL = {"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"}
 _BRANCH_LEVEL = {"StartAt", "States", "Comment", "ProcessorConfig"}
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPERAND_TYPE = {
     "String": "a string",
     "Numeric": "a number",
@@ -79,12 +100,19 @@ def validate(definition: Any, *, known_resources: Collection[str] | None = None)
     for key in definition:
         if key not in _TOP_LEVEL:
             problems.append(f"state machine: field '{key}' is not allowed at the top level")
-    if definition.get("QueryLanguage", "JSONPath") != "JSONPath":
-        problems.append("state machine: field 'QueryLanguage' must be JSONPath (JSONata is out)")
+    language = definition.get("QueryLanguage", "JSONPath")
+    if language == "JSONata":
+        problems.append(f"state machine: field 'QueryLanguage': {_JSONATA}")
+    elif language != "JSONPath":
+        problems.append("state machine: field 'QueryLanguage' must be JSONPath or JSONata")
     if "TimeoutSeconds" in definition and not _positive_int(definition["TimeoutSeconds"]):
         problems.append("state machine: field 'TimeoutSeconds' must be a positive integer")
+    if "Version" in definition and not isinstance(definition["Version"], str):
+        problems.append("state machine: field 'Version' must be a string")
     seen: dict[str, str] = {}
     _check_machine(definition, "", problems, seen, known_resources)
+    if not problems:
+        _check_variables(definition, "", frozenset(), problems)
     return problems
 
 
@@ -197,8 +225,21 @@ def _check_state(
         problems.append(f"{subject}: field 'Type' must be one of {', '.join(STATE_TYPES)}")
         return
     for key in body:
-        if key not in _FIELDS[kind]:
+        if key in _JSONATA_ONLY:
+            problems.append(f"{subject}: field '{key}' belongs to JSONata states; {_JSONATA}")
+        elif kind == "Map" and key in _DISTRIBUTED_MAP:
+            problems.append(
+                f"{subject}: field '{key}' is for a distributed Map, which is not supported"
+            )
+        elif key not in _FIELDS[kind]:
             problems.append(f"{subject}: field '{key}' is not allowed in a {kind} state")
+    language = body.get("QueryLanguage", "JSONPath")
+    if language == "JSONata":
+        problems.append(f"{subject}: field 'QueryLanguage': {_JSONATA}")
+    elif language != "JSONPath":
+        problems.append(f"{subject}: field 'QueryLanguage' must be JSONPath or JSONata")
+    if "Assign" in body:
+        _check_assign(body["Assign"], subject, "Assign", problems)
     if "Next" in _FIELDS[kind]:
         has_next, has_end = "Next" in body, "End" in body
         if has_next == has_end:
@@ -260,7 +301,9 @@ def _check_retry_catch(body: Mapping[str, Any], subject: str, problems: list[str
             if field == "Retry":
                 _check_retrier(entry, subject, where, problems)
             else:
-                allowed = {"ErrorEquals", "Next", "ResultPath", "Comment"}
+                allowed = {"ErrorEquals", "Next", "ResultPath", "Comment", "Assign"}
+                if "Assign" in entry:
+                    _check_assign(entry["Assign"], subject, f"{where}.Assign", problems)
                 problems.extend(
                     f"{subject}: field '{where}.{key}' is not allowed in a Catcher"
                     for key in entry
@@ -273,6 +316,24 @@ def _check_retry_catch(body: Mapping[str, Any], subject: str, problems: list[str
                     problems.append(
                         f"{subject}: field '{where}.ResultPath' must be a reference path"
                     )
+
+
+def _check_assign(value: Any, subject: str, where: str, problems: list[str]) -> None:
+    """Check an ``Assign`` object: variable names, and the paths of its ``.$`` fields."""
+    if not isinstance(value, Mapping):
+        problems.append(f"{subject}: field '{where}' must be a JSON object")
+        return
+    for key in value:
+        name = key[:-2] if key.endswith(".$") else key
+        if not isinstance(name, str) or not _VARIABLE_NAME.fullmatch(name) or len(name) > 80:
+            problems.append(
+                f"{subject}: field '{where}.{key}': a variable name is a letter or '_' then "
+                "letters, digits or '_' (at most 80)"
+            )
+    problems.extend(
+        message.replace(f"{subject}: field '", f"{subject}: field '{where}.", 1)
+        for message in paths.template_errors(value, subject)
+    )
 
 
 def _check_retrier(entry: Mapping[str, Any], subject: str, where: str, problems: list[str]) -> None:
@@ -327,7 +388,7 @@ def _check_task(
             problems.append(f"{subject}: field '{field}' must be a positive integer")
         if field in body and f"{field}Path" in body:
             problems.append(f"{subject}: field '{field}Path' cannot be used with '{field}'")
-        if f"{field}Path" in body and not paths.is_reference_path(body[f"{field}Path"]):
+        if f"{field}Path" in body and not paths.is_value_path(body[f"{field}Path"]):
             problems.append(f"{subject}: field '{field}Path' must be a reference path")
     timeout, heartbeat = body.get("TimeoutSeconds"), body.get("HeartbeatSeconds")
     if isinstance(timeout, int) and isinstance(heartbeat, int) and heartbeat >= timeout > 0:
@@ -374,7 +435,7 @@ def _check_wait(
     if "Timestamp" in body and not is_timestamp(body["Timestamp"]):
         problems.append(f"{subject}: field 'Timestamp' must be an RFC 3339 timestamp")
     for field in ("SecondsPath", "TimestampPath"):
-        if field in body and not paths.is_reference_path(body[field]):
+        if field in body and not paths.is_value_path(body[field]):
             problems.append(f"{subject}: field '{field}' must be a reference path")
 
 
@@ -438,8 +499,15 @@ def _check_rule(
     unknown = [
         k
         for k in rule
-        if k not in ALL_OPERATORS | {"And", "Or", "Not", "Variable", "Next", "Comment"}
+        if k not in ALL_OPERATORS | {"And", "Or", "Not", "Variable", "Next", "Comment", "Assign"}
     ]
+    if "Assign" in rule:
+        if is_top:
+            _check_assign(rule["Assign"], subject, f"{where}.Assign", problems)
+        else:
+            problems.append(
+                f"{subject}: field '{where}.Assign' is only allowed in a top-level rule"
+            )
     for key in unknown:
         problems.append(f"{subject}: field '{where}.{key}' is not a Choice rule field")
     if len(combinators) + len(operators) != 1:
@@ -527,7 +595,7 @@ def _check_map(
         )
     if "ItemSelector" in body and "Parameters" in body:
         problems.append(f"{subject}: field 'ItemSelector' cannot be used with 'Parameters'")
-    if "ItemsPath" in body and not paths.is_reference_path(body["ItemsPath"]):
+    if "ItemsPath" in body and not paths.is_value_path(body["ItemsPath"]):
         problems.append(f"{subject}: field 'ItemsPath' must be a reference path")
     if "MaxConcurrency" in body and not _non_negative_int(body["MaxConcurrency"]):
         problems.append(f"{subject}: field 'MaxConcurrency' must be an integer >= 0")
@@ -535,7 +603,7 @@ def _check_map(
         problems.append(
             f"{subject}: field 'MaxConcurrencyPath' cannot be used with 'MaxConcurrency'"
         )
-    if "MaxConcurrencyPath" in body and not paths.is_reference_path(body["MaxConcurrencyPath"]):
+    if "MaxConcurrencyPath" in body and not paths.is_value_path(body["MaxConcurrencyPath"]):
         problems.append(f"{subject}: field 'MaxConcurrencyPath' must be a reference path")
     for field in given:
         processor = body[field]
@@ -546,6 +614,11 @@ def _check_map(
             if key not in _BRANCH_LEVEL:
                 problems.append(f"{subject}: field '{field}.{key}' is not allowed")
         config = processor.get("ProcessorConfig", {})
+        if isinstance(config, Mapping) and "ExecutionType" in config:
+            problems.append(
+                f"{subject}: field '{field}.ProcessorConfig.ExecutionType' is for a distributed "
+                "Map, which is not supported"
+            )
         if not isinstance(config, Mapping) or config.get("Mode", "INLINE") != "INLINE":
             problems.append(
                 f"{subject}: field '{field}.ProcessorConfig.Mode' must be INLINE "
@@ -566,3 +639,81 @@ _TYPE_CHECKS = {
     "Parallel": _check_parallel,
     "Map": _check_map,
 }
+
+_PATH_FIELDS = (
+    "InputPath",
+    "OutputPath",
+    "ItemsPath",
+    "SecondsPath",
+    "TimestampPath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "MaxConcurrencyPath",
+    "ErrorPath",
+    "CausePath",
+)
+_TEMPLATE_FIELDS = ("Parameters", "ResultSelector", "ItemSelector", "Assign")
+
+
+def _assigned_names(states: Mapping[str, Any]) -> set[str]:
+    """Every variable name some state of this scope (not an inner one) assigns."""
+    names: set[str] = set()
+    for body in states.values():
+        blocks = [body.get("Assign")]
+        blocks += [c.get("Assign") for c in body.get("Catch") or ()]
+        blocks += [c.get("Assign") for c in body.get("Choices") or ()]
+        for block in blocks:
+            if isinstance(block, Mapping):
+                names.update(key[:-2] if key.endswith(".$") else key for key in block)
+    return names
+
+
+def _rule_references(rule: Mapping[str, Any]) -> list[tuple[str, set[str]]]:
+    found: list[tuple[str, set[str]]] = []
+    for key, value in rule.items():
+        if key in ("And", "Or"):
+            for sub in value:
+                found.extend(_rule_references(sub))
+        elif key == "Not":
+            found.extend(_rule_references(value))
+        elif key == "Variable" or (key in PATH_OPERATORS):
+            found.append((key, paths.expression_variables(value)))
+        elif key == "Assign":
+            found.append(("Assign", paths.variable_references(value)))
+    return found
+
+
+def _references(body: Mapping[str, Any]) -> list[tuple[str, set[str]]]:
+    """(field, variable names read) for every field of a state that may read variables."""
+    found = [(f, paths.variable_references(body[f])) for f in _TEMPLATE_FIELDS if f in body]
+    found += [(f, paths.expression_variables(body[f])) for f in _PATH_FIELDS if f in body]
+    for i, catcher in enumerate(body.get("Catch") or ()):
+        found.append((f"Catch[{i}].Assign", paths.variable_references(catcher.get("Assign"))))
+    for i, rule in enumerate(body.get("Choices") or ()):
+        found += [(f"Choices[{i}].{f}", names) for f, names in _rule_references(rule)]
+    return found
+
+
+def _check_variables(
+    machine: Mapping[str, Any], where: str, outer: frozenset[str], problems: list[str]
+) -> None:
+    """Reject references to variables that no state of this scope or an enclosing one assigns.
+
+    The check is by name only: whether the assigning state runs before the reading one
+    is a matter for the run (a States.Runtime error there).
+    """
+    states = machine["States"]
+    visible = outer | _assigned_names(states)
+    for name, body in states.items():
+        subject = f"state '{name}'{where}"
+        for field, names in _references(body):
+            for variable in sorted(names - visible):
+                problems.append(
+                    f"{subject}: field '{field}' reads the variable '${variable}', which no "
+                    "state of this scope or an enclosing one assigns"
+                )
+        for i, branch in enumerate(body.get("Branches") or ()):
+            _check_variables(branch, f" (in '{name}' Branches[{i}])", visible, problems)
+        for field in ("ItemProcessor", "Iterator"):
+            if field in body:
+                _check_variables(body[field], f" (in '{name}' {field})", visible, problems)

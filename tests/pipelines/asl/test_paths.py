@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipelines.asl import paths
-from pipelines.asl.errors import ParameterPathFailure, ResultPathMatchFailure, Runtime
+from pipelines.asl.errors import ResultPathMatchFailure, Runtime
 
 DOCUMENT = {
     "a": {"b": [10, 20, {"c": "deep"}]},
@@ -118,8 +118,9 @@ def test_apply_template_builds_paths_context_intrinsics_and_nested_values() -> N
 
 
 @pytest.mark.parametrize("expression", ["$.missing", "$$.Missing", "States.ArrayLength($.gone)"])
-def test_template_path_that_finds_nothing_is_a_parameter_path_failure(expression: str) -> None:
-    with pytest.raises(ParameterPathFailure, match=r"field 'x\.\$'"):
+def test_template_path_that_finds_nothing_is_a_runtime_error(expression: str) -> None:
+    # The specification names States.ParameterPathFailure; AWS fails with States.Runtime.
+    with pytest.raises(Runtime, match=r"specified for the field 'x\.\$' could not be found"):
         paths.apply_template({"x.$": expression}, DOCUMENT, context, "Parameters")
 
 

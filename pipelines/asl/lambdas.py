@@ -1,0 +1,130 @@
+"""Task handlers for AWS Lambda resources, shaped as Step Functions shapes them.
+
+The engine resolves a Task through ``handlers[Resource]``, the full resource string. A
+definition exported from AWS names Lambda in two ways, and ``lambda_handlers`` builds the
+handlers for both from plain Python functions keyed by function name:
+
+- ``arn:aws:states:::lambda:invoke`` (the optimised integration): the handler gets the
+  effective input ``{"FunctionName": ..., "Payload": ...}``, calls the function named by
+  ``FunctionName`` (a name, a name with a qualifier, or a full or partial ARN) with
+  ``Payload`` and returns the response AWS returns: ``{ExecutedVersion, Payload,
+  SdkHttpMetadata, SdkResponseMetadata, StatusCode}``.
+- ``arn:aws:lambda:<region>:<account>:function:<name>`` (the older direct form): the
+  function gets the effective input and its return value is the result, unwrapped.
+
+``arn:aws:states:::lambda:invoke.waitForTaskToken`` calls the function with ``Payload``;
+there is no callback locally, so the function's return value stands for the output a
+``SendTaskSuccess`` would send (and its exception for a ``SendTaskFailure``).
+
+A function's exception fails the task as Lambda reports it: the error is the exception's
+class name (Lambda's ``errorType``) and the cause the JSON error payload
+(``{"errorMessage", "errorType", "stackTrace"}``).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pipelines.asl.errors import StatesError
+
+Function = Callable[[Any], Any]
+
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+LAMBDA_INVOKE_WAIT = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+
+
+def function_arn(name: str, region: str, account: str) -> str:
+    """The ARN of a function in the direct ``Resource`` form."""
+    return f"arn:aws:lambda:{region}:{account}:function:{name}"
+
+
+def function_name(reference: Any) -> str:
+    """The bare name in a ``FunctionName``: ``name``, ``name:alias``, a full or partial ARN."""
+    text = str(reference)
+    if text.startswith("arn:"):
+        parts = text.split(":")
+        return parts[6] if len(parts) > 6 else text
+    if ":function:" in text:
+        return text.split(":function:", 1)[1].split(":", 1)[0]
+    return text.split(":", 1)[0]
+
+
+def _call(function: Function, event: Any) -> Any:
+    try:
+        return function(event)
+    except StatesError:
+        raise
+    except Exception as exc:
+        error = type(exc).__name__
+        payload = {"errorMessage": str(exc), "errorType": error, "stackTrace": []}
+        raise StatesError(error, json.dumps(payload, separators=(",", ":"))) from exc
+
+
+def _response(payload: Any, request_id: str) -> dict[str, Any]:
+    """The response of the lambda:invoke integration around a function's return value."""
+    headers = {
+        "Connection": "keep-alive",
+        "Content-Type": "application/json",
+        "X-Amz-Executed-Version": "$LATEST",
+        "x-amzn-RequestId": request_id,
+    }
+    return {
+        "ExecutedVersion": "$LATEST",
+        "Payload": payload,
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {key: [value] for key, value in headers.items()},
+            "HttpHeaders": headers,
+            "HttpStatusCode": 200,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": 200,
+    }
+
+
+def lambda_handlers(
+    functions: Mapping[str, Function],
+    *,
+    region: str = "us-east-1",
+    account: str = "123456789012",
+    request_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+) -> dict[str, Callable[[Any], Any]]:
+    """Handlers for every Lambda resource form, calling ``functions`` by function name.
+
+    An unknown ``FunctionName`` fails as AWS does, with ``Lambda.ResourceNotFoundException``.
+    """
+
+    def resolve(parameters: Any) -> tuple[Function, Any]:
+        if not isinstance(parameters, Mapping) or "FunctionName" not in parameters:
+            raise StatesError(
+                "States.Runtime", "The lambda:invoke parameters need a 'FunctionName' field"
+            )
+        name = function_name(parameters["FunctionName"])
+        if name not in functions:
+            raise StatesError(
+                "Lambda.ResourceNotFoundException",
+                f"Function not found: {function_arn(name, region, account)}",
+            )
+        # Without Payload the function gets an empty object, as moto 5.2 gives it.
+        return functions[name], parameters.get("Payload", {})
+
+    def invoke(parameters: Any) -> Any:
+        function, payload = resolve(parameters)
+        return _response(_call(function, payload), request_id())
+
+    def invoke_and_wait(parameters: Any) -> Any:
+        function, payload = resolve(parameters)
+        return _call(function, payload)
+
+    def direct(function: Function) -> Callable[[Any], Any]:
+        return lambda event: _call(function, event)
+
+    handlers: dict[str, Callable[[Any], Any]] = {
+        LAMBDA_INVOKE: invoke,
+        LAMBDA_INVOKE_WAIT: invoke_and_wait,
+    }
+    for name, function in functions.items():
+        handlers[function_arn(name, region, account)] = direct(function)
+    return handlers

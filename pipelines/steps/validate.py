@@ -335,30 +335,35 @@ def _count_rows(path: Path, fmt: str) -> int:
 def _write_rejects(
     invalid: pl.LazyFrame, found: list[Check], flags: list[pl.Expr], row: pl.Expr, path: Path
 ) -> None:
-    """One line per broken rule: row, column, rule, value, message."""
+    """One line per broken rule (row, column, rule, value, message), in row order.
+
+    Built from lists of the broken checks' indices, values and messages, exploded together:
+    a list of structs made with when/then was measured 10x slower.
+    """
     import polars as pl
 
+    broken = pl.concat_list(
+        [pl.when(flag).then(pl.lit(n, dtype=pl.Int32)) for n, flag in enumerate(flags)]
+    ).list.drop_nulls()
+    columns = {n: check.column for n, check in enumerate(found)}
+    rules = {n: check.rule for n, check in enumerate(found)}
     (
         invalid.select(
-            pl.concat_list(
-                [
-                    pl.when(flag).then(
-                        pl.struct(
-                            row=row,
-                            column=pl.lit(check.column),
-                            rule=pl.lit(check.rule),
-                            value=check.value,
-                            message=check.message,
-                        )
-                    )
-                    for flag, check in zip(flags, found, strict=True)
-                ]
-            )
-            .list.drop_nulls()
-            .alias("broken")
+            row.alias("row"),
+            broken.alias("check"),
+            pl.concat_list([check.value.cast(pl.String) for check in found])
+            .list.gather(broken)
+            .alias("value"),
+            pl.concat_list([check.message for check in found]).list.gather(broken).alias("message"),
         )
-        .explode("broken")
-        .unnest("broken")
+        .explode("check", "value", "message")
+        .select(
+            "row",
+            pl.col("check").replace_strict(columns, return_dtype=pl.String).alias("column"),
+            pl.col("check").replace_strict(rules, return_dtype=pl.String).alias("rule"),
+            "value",
+            "message",
+        )
         .sink_csv(path)
     )
 

@@ -13,7 +13,7 @@ from pyshacl import validate
 from rdflib import Graph, URIRef
 from rdflib import namespace as ns
 
-from catalogue.api import catalog as catalog_api
+from catalogue.dcat import feed as feed_module
 from catalogue.dcat.graph import HYDRA
 from catalogue.settings import Settings
 from tests.fixtures.app import SITE_ADMIN, Clock
@@ -248,7 +248,7 @@ def test_modified_since_keeps_datasets_modified_at_or_after_it(
 def test_a_page_stops_short_after_examining_its_budget_and_next_goes_on(
     client: FlaskClient, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(catalog_api, "MAX_EXAMINED", 3)
+    monkeypatch.setattr(feed_module, "MAX_EXAMINED", 3)
     clock.now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
     for n in range(5):
         create(client, f"old-{n}")

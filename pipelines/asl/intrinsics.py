@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import decimal
 import functools
 import hashlib
 import json
@@ -237,7 +238,27 @@ def _format_value(value: Any) -> str:
         return "[" + ", ".join(_format_value(item) for item in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}={_format_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, float):
+        return java_double(value)
     return json.dumps(value)
+
+
+def java_double(value: float) -> str:
+    """Write a JSON float as Step Functions (a Java service) writes one in States.Format.
+
+    An integer-valued float keeps its ``.0`` (``1.0``, not ``1``); below 10^-3 and from
+    10^7 on, Java's ``Double.toString`` switches to ``1.5E7`` notation where Python would
+    write ``15000000.0`` or ``1.5e-05``. The digits are the shortest that round-trip in both.
+    """
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{value} is not a JSON number")
+    if value == 0 or 1e-3 <= abs(value) < 1e7:
+        return repr(value)
+    sign, digits, exponent = decimal.Decimal(repr(value)).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    text = "".join(str(d) for d in digits)
+    mantissa = text[0] + "." + (text[1:] or "0")
+    return f"{'-' if sign else ''}{mantissa}E{exponent + len(text) - 1}"
 
 
 def _format(random: random_module.Random, template: Any, *values: Any) -> str:

@@ -9,8 +9,9 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
-from pipelines.asl import run
+from pipelines.asl import lambda_handlers, run
 from tests.pipelines.asl.handlers import Steps
+from tests.pipelines.asl.moto_sfn import ACCOUNT, REGION
 
 CORPUS = Path(__file__).parent / "corpus"
 BROKEN = Path(__file__).parent / "broken"
@@ -77,21 +78,40 @@ def execution_name(case_name: str) -> str:
     return case_name.replace("_", "-")[:80]
 
 
+def corpus_handlers(steps: Steps) -> dict[str, Any]:
+    """Handlers for every resource form of the corpus: ``brygge:step:<name>``, the Lambda
+    integration ``arn:aws:states:::lambda:invoke`` and direct function ARNs, all calling
+    the same step functions (moto calls them through its Lambda)."""
+    return {
+        **steps.resources(),
+        **lambda_handlers(steps.functions, region=REGION, account=ACCOUNT),
+    }
+
+
 def run_local(case_name: str, definition: dict[str, Any], input: Any) -> Outcome:
-    """Run a case on Brygge's engine with a fixed clock and recorded sleeps."""
+    """Run a case on Brygge's engine with a fixed clock and recorded sleeps.
+
+    Lambda error payloads in causes are reduced to their message, as moto's are.
+    """
     sleeps: list[float] = []
     name = execution_name(case_name)
     result = run(
         definition,
         input,
-        Steps().resources(),
+        corpus_handlers(Steps()),
         execution_name=name,
         state_machine_name=name,
         sleep=lambda seconds: sleeps.append(float(seconds)),
         now=lambda: NOW,
         random=Random(0),
     )
-    return Outcome(result.status, result.output, result.error, result.cause, sleeps)
+    return Outcome(
+        result.status,
+        normalise(result.output),
+        result.error,
+        lambda_cause(result.cause),
+        sleeps,
+    )
 
 
 def lambda_cause(cause: Any) -> Any:

@@ -21,6 +21,7 @@ from tests.pipelines.asl.conformance import (
     Case,
     Outcome,
     comparable,
+    corpus_handlers,
     execution_name,
     lambda_cause,
     load_cases,
@@ -102,5 +103,5 @@ def test_broken_definition_is_rejected_naming_the_state_and_field(path: Path) ->
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_corpus_machine_is_valid(case: Case) -> None:
-    known = Steps().resources().keys()
+    known = corpus_handlers(Steps()).keys()
     assert validate(case.definition, known_resources=known) == []

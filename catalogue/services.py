@@ -16,7 +16,7 @@ from catalogue.store.base import ItemStore
 
 if TYPE_CHECKING:
     from catalogue.repositories.pipelines import PipelineRepository
-    from pipelines.runs import RunService
+    from catalogue.runs.service import RunService
 
 # One run service per application, even when two first requests race to make it.
 _RUNS_LOCK = threading.RLock()
@@ -59,7 +59,7 @@ class Services:
     @cached_property
     def pipelines(self) -> PipelineRepository:
         """Pipeline templates and dataset pipelines (aws mode: deploys state machines)."""
-        from pipelines.runs import pipeline_repository
+        from catalogue.runs.templates import pipeline_repository
 
         return pipeline_repository(self.settings, self.store, self.clock)
 
@@ -68,7 +68,7 @@ class Services:
         """The run service, made on first use: locally that resumes interrupted runs."""
         with _RUNS_LOCK:
             if "_runs" not in self.__dict__:
-                from pipelines.runs import run_service
+                from catalogue.runs.service import run_service
 
                 self.__dict__["_runs"] = run_service(self)
         return self.__dict__["_runs"]  # type: ignore[no-any-return]

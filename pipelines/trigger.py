@@ -18,6 +18,7 @@ from urllib.parse import unquote_plus
 from catalogue.domain.errors import AlreadyExists, InvalidValue, NotFound
 from catalogue.domain.object_keys import ObjectKey, parse_object_key
 from pipelines.objects import LocalObjectStore, ObjectStore, S3ObjectStore, sha256_of
+from pipelines.runs import run_id_for
 
 if TYPE_CHECKING:
     from catalogue.services import Services
@@ -67,8 +68,6 @@ def handle_object_created(key: str, services: Services) -> TriggerResult:
         return _ignored(key, None, f"not a key of the lake: {error.reason}")
     if parsed.stage != "raw":
         return _ignored(key, None, f"stage {parsed.stage} does not start runs", quiet=True)
-    from pipelines.runs import run_id_for
-
     run_id = run_id_for(parsed.dataset, parsed.version, parsed.edition, key)
     try:
         run = services.runs.get(run_id)
@@ -179,7 +178,9 @@ def handle_s3_event(
 
 @functools.cache
 def _lambda_services() -> Services:
-    # Built on the first event and kept for the life of the Lambda container.
+    # Built on the first event and kept for the life of the Lambda container. Imported here:
+    # the trigger Lambda drives the catalogue's runs, but pipelines imports no catalogue
+    # service at module level.
     from catalogue.services import Services
     from catalogue.settings import Settings
 

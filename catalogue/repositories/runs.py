@@ -27,7 +27,7 @@ Change = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
 class RunRepository:
-    """Reads and writes runs; the rules of when a run may change live in pipelines.runs."""
+    """Reads and writes runs; the rules of when a run may change live in catalogue.runs."""
 
     def __init__(self, store: ItemStore, clock: Callable[[], datetime]) -> None:
         self.store = store

@@ -41,9 +41,11 @@ def environment() -> tuple[ObjectStore, StepRecorder]:
 @functools.cache
 def _environment_from_settings() -> tuple[ObjectStore, StepRecorder]:
     # Imported here: nothing may read the environment or make clients at import time.
+    # The recorder writes to the catalogue's store: pipelines imports it only here, where the
+    # steps' own environment is built (the steps Lambda, a step run outside the API).
+    from catalogue.runs.recorder import store_recorder
     from catalogue.settings import Settings
     from pipelines.objects import LocalObjectStore, S3ObjectStore
-    from pipelines.recorder import store_recorder  # type: ignore[import-not-found,unused-ignore]
 
     settings = Settings.from_env()
     objects: ObjectStore

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from catalogue.repositories.runs import RunRepository
+from catalogue.runs.recorder import StoreRecorder, store_recorder
 from catalogue.settings import Settings
 from catalogue.store.base import ItemStore
-from pipelines.recorder import StoreRecorder, store_recorder
 from pipelines.steps.contract import StepOutput
 
 EDITION = "20260102T030405"

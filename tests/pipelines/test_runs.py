@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from catalogue.domain.errors import Conflict, NotFound
 from catalogue.repositories.runs import RunRepository
+from catalogue.runs.service import INTERRUPTED, MAX_RESUMES
 from pipelines.objects import LocalObjectStore
-from pipelines.runs import INTERRUPTED, MAX_RESUMES, StepRegistry, run_id_for
+from pipelines.runs import StepRegistry, run_id_for
 from pipelines.steps.runtime import run_step
 from tests.pipelines import run_steps
 
@@ -141,7 +142,7 @@ def interrupt(services, run_id: str, *, state: str | None, resumes: int) -> None
 
 def fresh_run_service(services):  # type: ignore[no-untyped-def]
     """What a restarted process makes: a new run service over the same store."""
-    from pipelines.runs import RunService
+    from catalogue.runs.service import RunService
 
     runs = RunService(
         services.settings, services.store, services.repositories, services.pipelines, services.clock

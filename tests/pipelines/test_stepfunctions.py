@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from catalogue.app import create_app
+from catalogue.runs.recorder import StoreRecorder
 from catalogue.settings import Settings
 from pipelines import asl
 from pipelines.objects import LocalObjectStore
-from pipelines.recorder import StoreRecorder
 from pipelines.stepfunctions import (
     LAMBDA_INVOKE,
     compile_definition,

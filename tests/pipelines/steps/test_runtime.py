@@ -106,7 +106,7 @@ def test_an_input_key_outside_the_layout_is_an_input_error(
 
 @pytest.fixture
 def fake_store_recorder(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    import pipelines.recorder
+    import catalogue.runs.recorder
 
     made: list[Any] = []
 
@@ -114,7 +114,7 @@ def fake_store_recorder(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
         made.append(settings)
         return MemoryRecorder()
 
-    monkeypatch.setattr(pipelines.recorder, "store_recorder", store_recorder)
+    monkeypatch.setattr(catalogue.runs.recorder, "store_recorder", store_recorder)
     _environment_from_settings.cache_clear()
     yield made
     _environment_from_settings.cache_clear()

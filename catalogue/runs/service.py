@@ -1,9 +1,9 @@
 """Start and track runs: on Brygge's engine in a worker pool (local) or on Step Functions (aws).
 
 A run is one execution of a dataset's pipeline over uploaded objects. Its id is also the
-execution name, derived from the objects (``run_id_for``), so starting the same run twice
-starts one execution: the store moves a run from WAITING to RUNNING once, and Step
-Functions refuses a second execution of the same name.
+execution name, derived from the objects (``pipelines.runs.run_id_for``), so starting the
+same run twice starts one execution: the store moves a run from WAITING to RUNNING once, and
+Step Functions refuses a second execution of the same name.
 
 Locally every top-level state transition is written to the run (``StoreListener``), so a
 run interrupted by a crash is resumed from the state it last entered when the service
@@ -13,14 +13,11 @@ starts again, or failed with a clear error once it has been interrupted too ofte
 from __future__ import annotations
 
 import builtins
-import hashlib
-import importlib
 import logging
-import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from datetime import datetime
@@ -29,27 +26,30 @@ from typing import TYPE_CHECKING, Any
 from catalogue.domain.errors import Conflict
 from catalogue.domain.ids import timestamp
 from catalogue.repositories.runs import ENDED, RunRepository
+from catalogue.runs.listener import RunStopped, StoreListener
+from catalogue.runs.recorder import StoreRecorder
 from catalogue.store.base import Page
+from pipelines.runs.executions import execution_end, run_machine, start_or_deploy, start_payload
+from pipelines.runs.history import merge_outcome
+from pipelines.runs.ids import run_id_for
+from pipelines.runs.steps import StepRegistry, task_resources
 from pipelines.stepfunctions import (
-    REDRIVE_FIELD,
     compile_definition,
     execution_input,
-    step_name,
+    stop_execution,
     task_steps,
 )
 
 if TYPE_CHECKING:
     from catalogue.repositories import Repositories
     from catalogue.repositories.pipelines import PipelineRepository
+    from catalogue.services import Services
     from catalogue.settings import Settings
     from catalogue.store.base import ItemStore
     from pipelines.objects import ObjectStore
-    from pipelines.recorder import StoreRecorder
 
 log = logging.getLogger(__name__)
 
-StepHandler = Callable[[Any, Any], Any]
-RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 # A run interrupted this often is failed rather than resumed again (a step that kills
 # the process would otherwise restart it for ever).
 MAX_RESUMES = 3
@@ -57,148 +57,6 @@ MAX_RESUMES = 3
 INTERRUPTED = "Brygge.Interrupted"
 ENGINE_ERROR = "Brygge.EngineError"
 NO_PIPELINE = "Brygge.NoPipeline"
-
-
-def run_id_for(dataset: str, version: str, edition: str, key: str | Sequence[str]) -> str:
-    """The run (and execution) id for objects of an edition: the same objects, the same id.
-
-    ``<dataset, at most 50 chars>-<20 hex of sha256>``: at most 71 characters of
-    ``[A-Za-z0-9-_]``, as Step Functions execution names allow.
-    """
-    objects = [key] if isinstance(key, str) else sorted(key)
-    digest = hashlib.sha256("\n".join([dataset, version, edition, *objects]).encode()).hexdigest()
-    return f"{dataset[:50]}-{digest[:20]}"
-
-
-class StepNotFound(Exception):
-    """A Task names a step no module provides (``pipelines.steps.<name>``)."""
-
-
-# Handlers by resource that every StepRegistry made without its own consults first: a tool
-# (or a test running ``brygge serve``) registers steps here before the app starts.
-REGISTERED_HANDLERS: dict[str, StepHandler] = {}
-
-
-class StepRegistry:
-    """Finds the handler of a Task resource: ``brygge:step:<name>`` → ``pipelines.steps.<name>``.
-
-    ``handlers`` (default: REGISTERED_HANDLERS) override by resource.
-    """
-
-    def __init__(self, handlers: Mapping[str, StepHandler] | None = None) -> None:
-        self.handlers = REGISTERED_HANDLERS if handlers is None else dict(handlers)
-
-    def resolve(self, resource: str) -> StepHandler:
-        if resource in self.handlers:
-            return self.handlers[resource]
-        step = step_name(resource)
-        if step is None:
-            raise StepNotFound(f"{resource!r} is not a step resource")
-        try:
-            module = importlib.import_module(f"pipelines.steps.{step}")
-        except ModuleNotFoundError:
-            raise StepNotFound(f"no step module pipelines.steps.{step}") from None
-        handler: StepHandler = module.handler
-        return handler
-
-
-class RunStopped(Exception):
-    """The run was aborted, or another worker took it over: this worker stops driving it."""
-
-
-class StoreListener:
-    """Writes every top-level transition of a local run to the store (``asl.Listener``)."""
-
-    def __init__(self, service: RunService, run_id: str, steps: Mapping[str, str]) -> None:
-        self.service = service
-        self.runs = service.repository
-        self.run_id = run_id
-        self.steps = steps
-        self.entered: dict[str, Any] = {}
-        self.base_attempts: dict[str, int] = {}
-
-    def _update_run(self, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
-        def guarded(run: dict[str, Any]) -> dict[str, Any]:
-            if run["status"] != "RUNNING" or run.get("owner") != self.service.owner:
-                raise RunStopped(run["status"])
-            return change(run)
-
-        self.runs.update_run(self.run_id, guarded)
-
-    def _now(self) -> str:
-        return timestamp(self.service.clock())
-
-    def state_entered(self, name: str, input: Any) -> None:
-        self.entered[name] = input
-
-        def enter(run: dict[str, Any]) -> dict[str, Any]:
-            run["position"] = {"state": name, "input": input}
-            return run
-
-        self._update_run(enter)
-        if name not in self.steps:
-            return
-        now = self._now()
-
-        def start(record: dict[str, Any]) -> dict[str, Any]:
-            self.base_attempts[name] = int(record.get("attempts") or 0)
-            record.setdefault("order", self.service.clock().isoformat())
-            record.update(
-                status="RUNNING",
-                startedAt=record.get("startedAt") or now,
-                endedAt=None,
-                error=None,
-                attempts=self.base_attempts[name] + 1,
-            )
-            return record
-
-        self.runs.update_step(self.run_id, name, start)
-
-    def state_exited(self, name: str, output: Any) -> None:
-        if name not in self.steps:
-            return
-        now = self._now()
-
-        def done(record: dict[str, Any]) -> dict[str, Any]:
-            record.update(status="SUCCEEDED", endedAt=now, error=None)
-            return record
-
-        self.runs.update_step(self.run_id, name, done)
-
-    def task_attempt_failed(self, name: str, attempt: int, error: str, cause: str) -> None:
-        if name not in self.steps:
-            return
-
-        def retrying(record: dict[str, Any]) -> dict[str, Any]:
-            record.update(
-                status="RUNNING",
-                attempts=self.base_attempts.get(name, 0) + attempt + 1,
-                error={"error": error, "cause": cause},
-            )
-            return record
-
-        self.runs.update_step(self.run_id, name, retrying)
-
-    def state_failed(self, name: str, error: str, cause: str) -> None:
-        failed = {"state": name, "input": self.entered.get(name)}
-
-        def note(run: dict[str, Any]) -> dict[str, Any]:
-            # A Catch may route a failed step to a Fail state: the step is where a redrive
-            # starts, not the Fail state.
-            if name in self.steps or not run.get("failedState"):
-                run["failedState"] = failed
-            return run
-
-        self._update_run(note)
-        if name not in self.steps:
-            return
-        now = self._now()
-
-        def fail(record: dict[str, Any]) -> dict[str, Any]:
-            record.update(status="FAILED", endedAt=now, error={"error": error, "cause": cause})
-            return record
-
-        self.runs.update_step(self.run_id, name, fail)
 
 
 class RunService:
@@ -249,8 +107,6 @@ class RunService:
     @property
     def recorder(self) -> StoreRecorder:
         if self._recorder is None:
-            from pipelines.recorder import StoreRecorder
-
             self._recorder = StoreRecorder(lambda: self.store, self.clock)
         return self._recorder
 
@@ -384,8 +240,6 @@ class RunService:
         before = self.repository.get_run(run_id)
         after = self.repository.update_run(run_id, stop)
         if not self.is_local and before["status"] == "RUNNING" and after.get("executions"):
-            from pipelines.stepfunctions import stop_execution
-
             stop_execution(self._machine(after), after["executions"][-1], "aborted by a user")
         return self.get(run_id)
 
@@ -599,200 +453,55 @@ class RunService:
     # Step Functions ---------------------------------------------------------------------
 
     def _machine(self, run: Mapping[str, Any]) -> str:
-        from pipelines.stepfunctions import state_machine_name
-
-        pipeline = run["pipeline"]
-        return state_machine_name(
-            self.settings.state_machine_prefix, pipeline["template"], pipeline["version"]
-        )
+        return run_machine(self.settings.state_machine_prefix, run)
 
     def _start_execution(
         self, run: Mapping[str, Any], execution: str, restart: Mapping[str, Any] | None
     ) -> None:
-        from pipelines.stepfunctions import deploy_state_machine, start_execution
-
         template = self.pipelines.get_version(
             run["pipeline"]["template"], run["pipeline"]["version"]
         )
-        if restart is None:
-            # The redrive entry state reads this field: present, so no path ever fails.
-            payload = {
-                **execution_input(run, template["definition"], run.get("taskConfig", {})),
-                REDRIVE_FIELD: "",
-            }
-        else:
-            payload = {**(restart["input"] or {}), REDRIVE_FIELD: restart["state"]}
-        machine = self._machine(run)
-        try:
-            start_execution(machine, execution, payload)
-        except Exception as error:
-            if "StateMachineDoesNotExist" not in type(error).__name__ + str(error):
-                raise
-            # Made on registration; a version registered before aws mode gets it now.
-            deploy_state_machine(
-                machine,
-                template["definition"],
-                function_name=self.settings.steps_function,
-                role_arn=self.settings.state_machine_role_arn,
-            )
-            start_execution(machine, execution, payload)
+        start_or_deploy(
+            self._machine(run),
+            execution,
+            start_payload(run, template["definition"], restart),
+            template["definition"],
+            function_name=self.settings.steps_function,
+            role_arn=self.settings.state_machine_role_arn,
+        )
 
     def _sync_execution(self, run: Mapping[str, Any]) -> None:
         """Copy the end of a run's execution from Step Functions into the store."""
-        from pipelines.stepfunctions import describe_execution, execution_history
 
-        execution = run["executions"][-1]
-        machine = self._machine(run)
-        described = describe_execution(machine, execution)
-        status = described["status"]
-        if status == "RUNNING":
+        def steps() -> dict[str, str]:
+            template = self.pipelines.get_version(
+                run["pipeline"]["template"], run["pipeline"]["version"]
+            )
+            return task_steps(template["definition"])
+
+        ended = execution_end(self._machine(run), run["executions"][-1], steps)
+        if ended is None:
             return
-        failed = None
-        error = None
-        history = execution_history(machine, execution)
-        if status != "SUCCEEDED":
-            error = {"error": described.get("error") or "", "cause": described.get("cause") or ""}
-            failed = failed_state_from_history(history)
-        # A step killed before it could record (Lambda timeout, crash) still shows its end.
-        template = self.pipelines.get_version(
-            run["pipeline"]["template"], run["pipeline"]["version"]
-        )
-        outcomes = step_outcomes_from_history(history, task_steps(template["definition"]))
-        for name, outcome in outcomes.items():
-            self.repository.update_step(run["id"], name, _merge_outcome(outcome))
-        stopped = described.get("stopDate")
-        ended = timestamp(stopped) if isinstance(stopped, datetime) else self._now()
-        final = {"SUCCEEDED": "SUCCEEDED", "ABORTED": "ABORTED"}.get(status, "FAILED")
+        for name, outcome in ended.steps.items():
+            self.repository.update_step(run["id"], name, merge_outcome(outcome))
+        at = ended.ended or self._now()
 
         def end(current: dict[str, Any]) -> dict[str, Any] | None:
             if current["status"] != "RUNNING" or current.get("executions") != run["executions"]:
                 return None
             current.update(
-                status=final,
-                endedAt=ended,
-                output=described["output"],
-                error=error,
-                failedState=failed,
+                status=ended.status,
+                endedAt=at,
+                output=ended.output,
+                error=ended.error,
+                failedState=ended.failed_state,
             )
             return current
 
         self.repository.update_run(run["id"], end)
 
 
-_TASK_FAILURES = ("TaskFailed", "TaskTimedOut", "LambdaFunctionFailed", "LambdaFunctionTimedOut")
-_TASK_STARTS = ("TaskScheduled", "LambdaFunctionScheduled")
-_TASK_SUCCESSES = ("TaskSucceeded", "LambdaFunctionSucceeded")
-
-
-def step_outcomes_from_history(
-    events: Sequence[Mapping[str, Any]], steps: Collection[str]
-) -> dict[str, dict[str, Any]]:
-    """Each step Task's status, attempts, times and last error, from an execution's history."""
-    outcomes: dict[str, dict[str, Any]] = {}
-    current: dict[str, Any] | None = None
-    for event in events:
-        kind = str(event.get("type", ""))
-        moment = event.get("timestamp")
-        at = timestamp(moment) if isinstance(moment, datetime) else None
-        entered = event.get("stateEnteredEventDetails")
-        if entered is not None:
-            name = entered.get("name")
-            current = None
-            if name in steps:
-                current = outcomes.setdefault(name, {"attempts": 0, "startedAt": at})
-                current.update(status="RUNNING", endedAt=None)
-            continue
-        if current is None:
-            continue
-        if kind in _TASK_STARTS:
-            current["attempts"] += 1
-            current["status"] = "RUNNING"
-        elif kind in _TASK_SUCCESSES:
-            current.update(status="SUCCEEDED", endedAt=at, error=None)
-        elif kind in _TASK_FAILURES:
-            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
-            error = {"error": details.get("error") or kind, "cause": details.get("cause") or ""}
-            current.update(status="FAILED", endedAt=at, error=error)
-    return outcomes
-
-
-def _merge_outcome(outcome: Mapping[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
-    """A step record change: history fills what the step could not record itself."""
-
-    def merge(record: dict[str, Any]) -> dict[str, Any] | None:
-        if record.get("status") in ("SUCCEEDED", "FAILED"):
-            return None
-        attempts = max(int(record.get("attempts") or 0), int(outcome.get("attempts") or 0))
-        record.update({k: v for k, v in outcome.items() if v is not None or k == "error"})
-        record["attempts"] = attempts
-        record.setdefault("order", outcome.get("startedAt") or "")
-        return record
-
-    return merge
-
-
-def task_resources(definition: Mapping[str, Any]) -> list[str]:
-    """Every Task resource of a definition, nested states included."""
-    found: list[str] = []
-
-    def visit(value: Any) -> None:
-        if isinstance(value, Mapping):
-            if value.get("Type") == "Task" and isinstance(value.get("Resource"), str):
-                found.append(value["Resource"])
-            for child in value.values():
-                visit(child)
-        elif isinstance(value, list):
-            for child in value:
-                visit(child)
-
-    visit(definition)
-    return found
-
-
-def failed_state_from_history(events: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
-    """The state a redrive restarts at, from an execution's history: the last Task that
-    failed (after its retries), with the input it entered with; else the last state entered.
-    """
-    import json
-
-    last_entered: dict[str, Any] | None = None
-    failed: dict[str, Any] | None = None
-    for event in events:
-        details = event.get("stateEnteredEventDetails")
-        if details is not None:
-            raw = details.get("input")
-            last_entered = {
-                "state": details["name"],
-                "input": json.loads(raw) if raw else None,
-            }
-        elif event.get("type") in ("TaskFailed", "LambdaFunctionFailed", "TaskTimedOut"):
-            failed = last_entered
-    return failed or last_entered
-
-
-def pipeline_repository(
-    settings: Settings, store: ItemStore, clock: Callable[[], datetime]
-) -> PipelineRepository:
-    """The template repository; in aws mode, saving a template version deploys its machine."""
-    from catalogue.repositories.pipelines import PipelineRepository
-
-    repository = PipelineRepository(store, clock)
-    if settings.backend == "aws":
-        from pipelines.stepfunctions import deploy_state_machine, state_machine_name
-
-        def deploy(template: str, version: int, definition: Mapping[str, Any]) -> None:
-            deploy_state_machine(
-                state_machine_name(settings.state_machine_prefix, template, version),
-                definition,
-                function_name=settings.steps_function,
-                role_arn=settings.state_machine_role_arn,
-            )
-
-        repository.on_saved = deploy
-    return repository
-
-
-def run_service(services: Any) -> RunService:
+def run_service(services: Services) -> RunService:
     """The run service of an application's Services; locally it resumes interrupted runs."""
     service = RunService(
         services.settings,

@@ -1,7 +1,8 @@
 """The step recorder over the catalogue's store: what steps report lands on their run.
 
 Store-backed in both modes: locally the steps run in the API's process, on AWS in the steps
-Lambda, which opens the DynamoDB table itself (lazily, on the first record).
+Lambda, which opens the DynamoDB table itself (lazily, on the first record): there
+``pipelines.steps.runtime`` imports this module when it builds the steps' environment.
 """
 
 from __future__ import annotations

@@ -1,0 +1,108 @@
+"""A run's Step Functions execution: its state machine, starting it, and how it ended.
+
+A run is passed as the mapping the catalogue keeps (``id``, coordinates, ``input``,
+``pipeline``, ``taskConfig``); nothing here reads or writes the catalogue's store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from catalogue.domain.ids import timestamp
+from pipelines.runs.history import failed_state_from_history, step_outcomes_from_history
+from pipelines.stepfunctions import (
+    REDRIVE_FIELD,
+    deploy_state_machine,
+    describe_execution,
+    execution_history,
+    execution_input,
+    start_execution,
+    state_machine_name,
+)
+
+# How an ended execution's status reads as a run's status.
+_RUN_STATUS = {"SUCCEEDED": "SUCCEEDED", "ABORTED": "ABORTED"}
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionEnd:
+    """How an execution ended, in a run's terms."""
+
+    status: str  # SUCCEEDED, ABORTED or FAILED (failed, timed out)
+    ended: str | None  # the stop date; None when Step Functions gave none
+    output: Any
+    error: dict[str, str] | None
+    failed_state: dict[str, Any] | None  # where a redrive restarts
+    steps: dict[str, dict[str, Any]]  # each step Task's outcome, from the history
+
+
+def run_machine(prefix: str, run: Mapping[str, Any]) -> str:
+    """The state machine of the template version a run pinned."""
+    pipeline = run["pipeline"]
+    return state_machine_name(prefix, pipeline["template"], pipeline["version"])
+
+
+def start_payload(
+    run: Mapping[str, Any], definition: Mapping[str, Any], restart: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The input of a run's execution: from its start, or from ``restart`` (state, input)."""
+    if restart is None:
+        # The redrive entry state reads this field: present, so no path ever fails.
+        return {
+            **execution_input(run, definition, run.get("taskConfig", {})),
+            REDRIVE_FIELD: "",
+        }
+    return {**(restart["input"] or {}), REDRIVE_FIELD: restart["state"]}
+
+
+def start_or_deploy(
+    machine: str,
+    execution: str,
+    payload: Any,
+    definition: Mapping[str, Any],
+    *,
+    function_name: str,
+    role_arn: str,
+) -> None:
+    """Start an execution, first deploying ``definition`` as ``machine`` if it is missing."""
+    try:
+        start_execution(machine, execution, payload)
+    except Exception as error:
+        if "StateMachineDoesNotExist" not in type(error).__name__ + str(error):
+            raise
+        # Made on registration; a version registered before aws mode gets it now.
+        deploy_state_machine(machine, definition, function_name=function_name, role_arn=role_arn)
+        start_execution(machine, execution, payload)
+
+
+def execution_end(
+    machine: str, execution: str, steps: Callable[[], Collection[str]]
+) -> ExecutionEnd | None:
+    """How an execution ended; None while it runs.
+
+    ``steps`` names the step Tasks whose outcomes to read from the history; it is asked
+    only once the execution has ended.
+    """
+    described = describe_execution(machine, execution)
+    status = described["status"]
+    if status == "RUNNING":
+        return None
+    failed = None
+    error = None
+    history = execution_history(machine, execution)
+    if status != "SUCCEEDED":
+        error = {"error": described.get("error") or "", "cause": described.get("cause") or ""}
+        failed = failed_state_from_history(history)
+    stopped = described.get("stopDate")
+    return ExecutionEnd(
+        status=_RUN_STATUS.get(status, "FAILED"),
+        ended=timestamp(stopped) if isinstance(stopped, datetime) else None,
+        output=described["output"],
+        error=error,
+        failed_state=failed,
+        # A step killed before it could record (Lambda timeout, crash) still shows its end.
+        steps=step_outcomes_from_history(history, steps()),
+    )

@@ -32,7 +32,10 @@ _UNCATCHABLE = frozenset({"States.Runtime", "States.DataLimitExceeded"})
 class Listener(Protocol):
     """Told of every top-level transition, so a caller can persist the run's state.
 
-    States inside Parallel branches and Map iterations are not reported.
+    States inside Parallel branches and Map iterations are not reported. A listener may
+    also define ``variables_changed(variables: dict)``, called with the top-level workflow
+    variables after each state that assigned some, so a redrive can pass them back to
+    ``run(..., variables=...)``; listeners without it keep working.
     """
 
     def state_entered(self, name: str, input: Any) -> None:

@@ -520,3 +520,67 @@ def test_a_catcher_output_is_error_and_cause_at_its_result_path() -> None:
     assert set(output["err"]) == {"Error", "Cause"}
     assert output["err"]["Error"] == "RowError"
     assert json.loads(output["err"]["Cause"])["errorMessage"] == "row 3 is short"
+
+
+def test_a_runtime_cause_names_the_state_and_the_history_event_it_entered_at() -> None:
+    # Recorded on AWS: the second of two Lambda tasks reads a field the first one dropped.
+    def check(event: Any) -> Any:
+        return {"flagged": False}
+
+    definition = {
+        "StartAt": "Check Name",
+        "States": {
+            "Check Name": {
+                "Type": "Task",
+                "Resource": f"{ARN}:check",
+                "Parameters": {"name.$": "$.application.name"},
+                "Next": "Check Address",
+            },
+            "Check Address": {
+                "Type": "Task",
+                "Resource": f"{ARN}:check",
+                "Parameters": {"address.$": "$.application.address"},
+                "End": True,
+            },
+        },
+    }
+    application = {"application": {"name": "Spock", "address": "123 Enterprise Street"}}
+    result = run(definition, application, lambda_handlers({"check": check}))
+    assert (result.error, result.cause) == (
+        "States.Runtime",
+        "An error occurred while executing the state 'Check Address' (entered at the event "
+        "id #7). The JSONPath '$.application.address' specified for the field 'address.$' "
+        """could not be found in the input '{"flagged":false}'""",
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "cause"),
+    [
+        (
+            {"Type": "Pass", "InputPath": "$.a.b", "End": True},
+            "Invalid path '$.a.b' : No results for path: $['a']['b']",
+        ),
+        (
+            {"Type": "Pass", "OutputPath": "$.list[3]", "End": True},
+            "Invalid path '$.list[3]' : No results for path: $['list'][3]",
+        ),
+        (
+            {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.gone", "IsNull": True, "Next": "E"}],
+                "Default": "E",
+            },
+            "Invalid path '$.gone': The choice state's condition path references an invalid value.",
+        ),
+    ],
+)
+def test_path_failures_are_runtime_errors_worded_as_aws_words_them(
+    state: dict[str, Any], cause: str
+) -> None:
+    definition = {"StartAt": "S", "States": {"S": state, "E": {"Type": "Succeed"}}}
+    if state["Type"] != "Choice":
+        del definition["States"]["E"]
+    result = run(definition, {"list": [1]}, {})
+    prefix = "An error occurred while executing the state 'S' (entered at the event id #2). "
+    assert (result.error, result.cause) == ("States.Runtime", prefix + cause)

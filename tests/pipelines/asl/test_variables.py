@@ -374,3 +374,56 @@ def test_assign_in_a_nested_choice_rule_is_rejected() -> None:
     assert validate(definition) == [
         "state 'C': field 'Choices[0].And[0].Assign' is only allowed in a top-level rule"
     ]
+
+
+class VariableRecorder:
+    """A Listener that keeps the top-level variables, as a run store would for a redrive."""
+
+    def __init__(self) -> None:
+        self.variables: dict[str, Any] = {}
+        self.failed: list[str] = []
+
+    def state_entered(self, name: str, input: Any) -> None:
+        pass
+
+    def state_exited(self, name: str, output: Any) -> None:
+        pass
+
+    def task_attempt_failed(self, name: str, attempt: int, error: str, cause: str) -> None:
+        pass
+
+    def state_failed(self, name: str, error: str, cause: str) -> None:
+        self.failed.append(name)
+
+    def variables_changed(self, variables: dict[str, Any]) -> None:
+        self.variables = variables
+
+
+def test_a_redrive_gets_back_the_variables_the_listener_was_told_of() -> None:
+    definition = machine(
+        "Init",
+        Init={"Type": "Pass", "Assign": {"bucket": "lake"}, "Next": "Load"},
+        Load={
+            "Type": "Task",
+            "Resource": "brygge:step:load",
+            "Parameters": {"b.$": "$bucket", "k.$": "$.key"},
+            "End": True,
+        },
+    )
+    broken = {"brygge:step:load": boom}
+    listener = VariableRecorder()
+    first = run(definition, {"key": "a.csv"}, broken, listener=listener)
+    assert (first.status, first.failed_state, listener.variables) == (
+        "FAILED",
+        "Load",
+        {"bucket": "lake"},
+    )
+    again = run(
+        definition,
+        {"key": "a.csv"},
+        {"brygge:step:load": echo},
+        start_at="Load",
+        variables=listener.variables,
+        redrive_count=1,
+    )
+    assert again.output == {"b": "lake", "k": "a.csv"}

@@ -3,42 +3,30 @@
 A run is one execution of a dataset's pipeline over uploaded objects. Its id is also the
 execution name, derived from the objects (``pipelines.runs.run_id_for``), so starting the
 same run twice starts one execution: the store moves a run from WAITING to RUNNING once, and
-Step Functions refuses a second execution of the same name.
-
-Locally every top-level state transition is written to the run (``StoreListener``), so a
-run interrupted by a crash is resumed from the state it last entered when the service
-starts again, or failed with a clear error once it has been interrupted too often.
+Step Functions refuses a second execution of the same name. Local runs are driven by the
+service's ``LocalWorkers`` (``catalogue.runs.local``).
 """
 
 from __future__ import annotations
 
 import builtins
-import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_futures
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from catalogue.domain.errors import Conflict
 from catalogue.domain.ids import timestamp
 from catalogue.repositories.runs import ENDED, RunRepository
-from catalogue.runs.listener import RunStopped, StoreListener
+from catalogue.runs.local import LocalWorkers
 from catalogue.runs.recorder import StoreRecorder
 from catalogue.store.base import Page
 from pipelines.runs.executions import execution_end, run_machine, start_or_deploy, start_payload
 from pipelines.runs.history import merge_outcome
 from pipelines.runs.ids import run_id_for
-from pipelines.runs.steps import StepRegistry, task_resources
-from pipelines.stepfunctions import (
-    compile_definition,
-    execution_input,
-    stop_execution,
-    task_steps,
-)
+from pipelines.runs.steps import StepRegistry
+from pipelines.stepfunctions import stop_execution, task_steps
 
 if TYPE_CHECKING:
     from catalogue.repositories import Repositories
@@ -47,16 +35,6 @@ if TYPE_CHECKING:
     from catalogue.settings import Settings
     from catalogue.store.base import ItemStore
     from pipelines.objects import ObjectStore
-
-log = logging.getLogger(__name__)
-
-# A run interrupted this often is failed rather than resumed again (a step that kills
-# the process would otherwise restart it for ever).
-MAX_RESUMES = 3
-# Error names Brygge itself gives a run.
-INTERRUPTED = "Brygge.Interrupted"
-ENGINE_ERROR = "Brygge.EngineError"
-NO_PIPELINE = "Brygge.NoPipeline"
 
 
 class RunService:
@@ -87,10 +65,7 @@ class RunService:
         self.sleep = sleep
         # Marks the runs this process drives; a run resumed elsewhere stops here.
         self.owner = uuid.uuid4().hex
-        self._pool: ThreadPoolExecutor | None = None
-        self._futures: set[Future[None]] = set()
-        self._lock = threading.Lock()
-        self._resumed = False
+        self.workers = LocalWorkers(self)
 
     @property
     def is_local(self) -> bool:
@@ -110,7 +85,8 @@ class RunService:
             self._recorder = StoreRecorder(lambda: self.store, self.clock)
         return self._recorder
 
-    def _now(self) -> str:
+    def now(self) -> str:
+        """The service clock's time as the store keeps it."""
         return timestamp(self.clock())
 
     # Creating and starting --------------------------------------------------------------
@@ -137,7 +113,7 @@ class RunService:
         if existing is not None:
             return existing
         pipeline = self.pipelines.find_dataset_pipeline(dataset)
-        now = self._now()
+        now = self.now()
         run = {
             "id": run_id,
             "dataset": dataset,
@@ -167,7 +143,7 @@ class RunService:
 
         A run without a pipeline succeeds at once: there is nothing to do.
         """
-        now = self._now()
+        now = self.now()
         owner = self.owner
         # Tells this call's write from a racing one of the same process and second.
         token = uuid.uuid4().hex
@@ -193,7 +169,7 @@ class RunService:
         if after["status"] != "RUNNING":
             return True
         if self.is_local:
-            self._submit(run_id)
+            self.workers.submit(run_id)
         else:
             self._start_execution(after, after["id"], None)
         return True
@@ -229,7 +205,7 @@ class RunService:
 
     def abort(self, run_id: str) -> dict[str, Any]:
         """Stop a waiting or running run (ABORTED); Conflict when it has ended."""
-        now = self._now()
+        now = self.now()
 
         def stop(run: dict[str, Any]) -> dict[str, Any]:
             if run["status"] in ENDED:
@@ -274,128 +250,20 @@ class RunService:
 
         after = self.repository.update_run(run_id, again)
         if self.is_local:
-            self._submit(run_id, restart["state"], restart["input"])
+            self.workers.submit(run_id, restart["state"], restart["input"])
         else:
             self._start_execution(after, after["executions"][-1], restart)
         return self.get(run_id)
 
     # Local execution --------------------------------------------------------------------
 
-    def _submit(self, run_id: str, start_at: str | None = None, state_input: Any = None) -> None:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(
-                    max_workers=self.settings.workers, thread_name_prefix="brygge-run"
-                )
-            future = self._pool.submit(self._execute, run_id, start_at, state_input)
-            self._futures.add(future)
-        future.add_done_callback(self._forget)
-
-    def _forget(self, future: Future[None]) -> None:
-        with self._lock:
-            self._futures.discard(future)
-
     def wait_idle(self, timeout_s: float | None = None) -> bool:
         """Wait until no run is executing in this process; False on timeout (tests, tools)."""
-        while True:
-            with self._lock:
-                pending = set(self._futures)
-            if not pending:
-                return True
-            _, not_done = wait_futures(pending, timeout=timeout_s)
-            if not_done:
-                return False
+        return self.workers.wait_idle(timeout_s)
 
     def shutdown(self) -> None:
         """Stop taking runs and wait for those executing."""
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True)
-
-    def _task_handlers(self, definition: Mapping[str, Any]) -> dict[str, Callable[[Any], Any]]:
-        handlers: dict[str, Callable[[Any], Any]] = {}
-        for resource in set(task_resources(definition)):
-            handlers[resource] = self._task_handler(resource)
-        return handlers
-
-    def _task_handler(self, resource: str) -> Callable[[Any], Any]:
-        def call(event: Any) -> Any:
-            handler = self.registry.resolve(resource)
-            from pipelines.steps.runtime import use_environment
-
-            with use_environment(self.objects, self.recorder):
-                return handler(event, None)
-
-        return call
-
-    def _execute(self, run_id: str, start_at: str | None, state_input: Any) -> None:
-        """Drive one local run to its end (in a worker thread); never raises."""
-        from pipelines import asl
-
-        try:
-            run = self.repository.get_run(run_id)
-            template = self.pipelines.get_version(
-                run["pipeline"]["template"], run["pipeline"]["version"]
-            )
-            definition = compile_definition(template["definition"])
-            first_input = execution_input(run, template["definition"], run.get("taskConfig", {}))
-            listener = StoreListener(self, run_id, task_steps(template["definition"]))
-            result = asl.run(
-                definition,
-                state_input if start_at is not None else first_input,
-                self._task_handlers(definition),
-                execution_name=run_id,
-                start_at=start_at,
-                listener=listener,
-                sleep=self.sleep,
-                now=self.clock,
-                state_machine_name=f"{self.settings.state_machine_prefix}{template['id']}",
-            )
-        except RunStopped:
-            return
-        except Exception as error:
-            log.exception("run %s could not be executed", run_id)
-            self._finish(run_id, "FAILED", error={"error": ENGINE_ERROR, "cause": str(error)})
-            return
-        if result.status == "SUCCEEDED":
-            self._finish(run_id, "SUCCEEDED", output=result.output)
-        else:
-            failed = None
-            if result.failed_state in listener.entered:
-                failed = {
-                    "state": result.failed_state,
-                    "input": listener.entered[result.failed_state],
-                }
-            self._finish(
-                run_id,
-                "FAILED",
-                error={"error": result.error or "", "cause": result.cause or ""},
-                failed_state=failed,
-            )
-
-    def _finish(
-        self,
-        run_id: str,
-        status: str,
-        *,
-        output: Any = None,
-        error: dict[str, str] | None = None,
-        failed_state: dict[str, Any] | None = None,
-    ) -> None:
-        now = self._now()
-        owner = self.owner
-
-        def end(run: dict[str, Any]) -> dict[str, Any] | None:
-            if run["status"] != "RUNNING" or run.get("owner") != owner:
-                return None
-            run.update(status=status, endedAt=now, output=output, error=error)
-            # A Catch routes to a Fail state; the step that failed is where a redrive starts.
-            if status == "FAILED" and not run.get("failedState") and failed_state:
-                run["failedState"] = failed_state
-            return run
-
-        self.repository.update_run(run_id, end)
+        self.workers.shutdown()
 
     def resume_interrupted(self) -> builtins.list[str]:
         """Take over every RUNNING run (after a crash or restart) and resume or fail it.
@@ -404,51 +272,7 @@ class RunService:
         """
         if not self.is_local:
             return []
-        with self._lock:
-            if self._resumed:
-                return []
-            self._resumed = True
-        taken: builtins.list[str] = []
-        for found in self.repository.running():
-            resumed = self._take_over(found["id"])
-            if resumed is None:
-                continue
-            position = resumed.get("position")
-            if position:
-                self._submit(found["id"], position["state"], position["input"])
-            else:
-                self._submit(found["id"])
-            taken.append(found["id"])
-        return taken
-
-    def _take_over(self, run_id: str) -> dict[str, Any] | None:
-        """Claim a RUNNING run for this process; None when it is failed instead (or gone)."""
-        now = self._now()
-        owner = self.owner
-
-        def take(run: dict[str, Any]) -> dict[str, Any] | None:
-            if run["status"] != "RUNNING":
-                return None
-            resumes = int(run.get("resumes") or 0) + 1
-            run.update(owner=owner, resumes=resumes)
-            if resumes > MAX_RESUMES or run.get("pipeline") is None:
-                where = (run.get("position") or {}).get("state", "its start")
-                run.update(
-                    status="FAILED",
-                    endedAt=now,
-                    error={
-                        "error": INTERRUPTED,
-                        "cause": f"the run was interrupted {resumes} times, last in state "
-                        f"{where}; redrive it to try again",
-                    },
-                    failedState=run.get("position"),
-                )
-            return run
-
-        after = self.repository.update_run(run_id, take)
-        if after.get("owner") != owner or after["status"] != "RUNNING":
-            return None
-        return after
+        return self.workers.resume_interrupted()
 
     # Step Functions ---------------------------------------------------------------------
 
@@ -484,7 +308,7 @@ class RunService:
             return
         for name, outcome in ended.steps.items():
             self.repository.update_step(run["id"], name, merge_outcome(outcome))
-        at = ended.ended or self._now()
+        at = ended.ended or self.now()
 
         def end(current: dict[str, Any]) -> dict[str, Any] | None:
             if current["status"] != "RUNNING" or current.get("executions") != run["executions"]:

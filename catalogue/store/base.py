@@ -31,8 +31,10 @@ Predicate = Callable[[Item], bool]
 MAX_LIMIT = 1000
 # DynamoDB caps a transaction at 100 actions; search terms of an item count against it.
 MAX_TRANSACTION_OPS = 100
-# Only the first terms of an item's search_text are indexed (title and keywords come first).
-MAX_SEARCH_TERMS = 40
+# Only the first distinct terms of an item's search_text are indexed (title and keywords
+# come first). On DynamoDB each is an item written with the item; 250 covers the title,
+# keywords and all but the longest descriptions.
+MAX_SEARCH_TERMS = 250
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,10 +139,9 @@ class ItemStore(Protocol):
         """Apply all operations or none.
 
         At most MAX_TRANSACTION_OPS operations, no two on the same (pk, sk) (ValueError
-        otherwise, before anything is written). Each search-index entry the transaction adds
-        or removes (one per indexed term of an item written or deleted) counts as one more
-        operation, so one Replace of a searchable item leaves room for 19 other operations
-        in the worst case. Raises the error of the first operation, in the order given,
+        otherwise, before anything is written); the search index changes that come with
+        them never count against that limit. Raises the error of the first operation, in
+        the order given,
         whose condition failed: AlreadyExists, NotFound or PreconditionFailed, with ``key``
         set; ValueError for keys that are not non-empty strings.
         """

@@ -22,11 +22,13 @@ Search index (an inverted index in the same table):
   of a searchable item; terms are ``base.search_terms(search_text)[:MAX_SEARCH_TERMS]``.
 - The item keeps its indexed terms in ``_terms`` (never returned), so an overwrite or delete
   knows which term items to remove without recomputing anything.
-- Term items are written and removed in the same TransactWriteItems as the item, so the
-  index never disagrees with the items. Each term item added or removed counts as one
-  operation of the transaction's budget of MAX_TRANSACTION_OPS; a transaction that would
-  need more raises ValueError before writing. Replacing a searchable item costs at most
-  ``1 + 2 * MAX_SEARCH_TERMS`` = 81 writes, so 19 further operations always fit beside it.
+- Term items are written and removed in the same TransactWriteItems as the item when they
+  fit beside the transaction's own operations (at most MAX_TRANSACTION_OPS actions in all).
+  When they do not (say, a patch that rewrites a long title and description beside many
+  filter entries), the new term items are put before the transaction and the old ones
+  deleted after it, each delete conditional on the term item's ``item_rev`` so that a later
+  write's term is kept. The items stay atomic either way; the index may briefly hold extra
+  term items, never miss one, and search ignores the extras (below).
 - A search queries the partition of the longest query term (the rarest, as a rule),
   strongly consistent, fetches the items it points at with BatchGetItem (consistent) and
   keeps those whose ``_terms`` hold every other query term. The order is that of the term
@@ -46,11 +48,13 @@ import json
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from catalogue.domain.errors import InvalidValue, PreconditionFailed
 from catalogue.store import operations
 from catalogue.store.base import (
+    MAX_TRANSACTION_OPS,
     Check,
     Create,
     Delete,
@@ -70,6 +74,8 @@ TERM_PREFIX = "term#"
 # Attempts of a transaction whose snapshot keeps going stale under racing writers.
 MAX_ATTEMPTS = 8
 _BATCH_GET_KEYS = 100
+_BATCH_WRITE = 25  # BatchWriteItem's limit
+_SNAPSHOT_KEYS = 25
 _RETRYABLE_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 
 
@@ -230,8 +236,8 @@ class DynamoDbStore:
             rows = []
             for raw in entries:
                 item = found.get((raw["item_pk"]["S"], raw["item_sk"]["S"]))
-                # The index is written with the items, but a term item may outlive a
-                # recreated item's terms; the item itself has the final word.
+                # A term item may be ahead of its item (written before a transaction that
+                # then failed) or outlive its terms: the item itself has the final word.
                 if item is None or item.get("search_scope", {}).get("S") != scope:
                     continue
                 if not wanted <= {term["S"] for term in item.get("_terms", {}).get("L", [])}:
@@ -267,10 +273,13 @@ class DynamoDbStore:
                 if error is not None:
                     raise error
             entries_before = {key: stored_entries(raw) for key, raw in state.items()}
-            operations.check_cost(ops, entries_before)
-            actions = self._actions(ops, state, entries_before)
+            plan = self._plan(ops, state, entries_before)
+            # Term items added early may outlive a cancelled write: search checks every
+            # hit against the item's own _terms, so they never show.
+            self._write_terms(plan.early)
             try:
-                self._client.transact_write_items(TransactItems=actions)
+                self._client.transact_write_items(TransactItems=plan.actions)
+                self._delete_terms_after(plan.late)
                 return
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code")
@@ -300,39 +309,93 @@ class DynamoDbStore:
         raise PreconditionFailed("the items kept changing while being written", key=keys[0])
 
     def _snapshot(self, keys: list[Key]) -> dict[Key, dict[str, Any] | None]:
-        response = self._call(
-            "transact_get_items",
-            TransactItems=[
-                {"Get": {"TableName": self.table_name, "Key": _key(pk, sk)}} for pk, sk in keys
-            ],
-        )
-        return {
-            key: answer.get("Item") for key, answer in zip(keys, response["Responses"], strict=True)
-        }
+        state: dict[Key, dict[str, Any] | None] = {}
+        # Read in chunks: moto still caps TransactGetItems at 25 (AWS at 100). The write's
+        # conditions are pinned to what was read, so a snapshot that spans two reads and
+        # went stale in between only costs a retry.
+        for start in range(0, len(keys), _SNAPSHOT_KEYS):
+            chunk = keys[start : start + _SNAPSHOT_KEYS]
+            response = self._call(
+                "transact_get_items",
+                TransactItems=[
+                    {"Get": {"TableName": self.table_name, "Key": _key(pk, sk)}}
+                    for pk, sk in chunk
+                ],
+            )
+            for key, answer in zip(chunk, response["Responses"], strict=True):
+                state[key] = answer.get("Item")
+        return state
 
-    def _actions(
+    def _plan(
         self,
         ops: Sequence[Op],
         state: dict[Key, dict[str, Any] | None],
         entries_before: dict[Key, frozenset[Entry]],
-    ) -> list[dict[str, Any]]:
+    ) -> WritePlan:
+        """The transaction of ``ops`` and the search-index writes around it.
+
+        The index changes go into the transaction when they fit beside the items. When they
+        do not (a searchable item whose every term changes, beside many other writes), new
+        term items are written before the transaction and old ones deleted after it: the
+        items stay atomic, and search, which checks each hit against the item's ``_terms``,
+        is never wrong in between.
+        """
         item_actions = []
-        term_actions = []
+        puts: list[dict[str, Any]] = []
+        deletes: list[tuple[dict[str, Any], int]] = []
         for op in ops:
             key = operations.op_key(op)
+            current = state.get(key)
             before = entries_before.get(key, frozenset())
             after = operations.entries_after(op, before)
-            item_actions.append(self._item_action(op, state.get(key)))
-            for scope, term in sorted(before - after):
-                term_actions.append(
-                    {"Delete": {"TableName": self.table_name, "Key": term_key(scope, term, key)}}
+            item_actions.append(self._item_action(op, current))
+            rev = operations.new_rev(op, _plain(current))
+            deletes.extend(
+                (term_key(scope, term, key), rev) for scope, term in sorted(before - after)
+            )
+            puts.extend(term_item(scope, term, key, rev) for scope, term in sorted(after - before))
+        room = MAX_TRANSACTION_OPS - len(item_actions)
+        if len(puts) + len(deletes) <= room:
+            # Item actions first, so cancellation reasons line up with the caller's operations.
+            actions = item_actions + [
+                {"Delete": {"TableName": self.table_name, "Key": key}} for key, _ in deletes
+            ]
+            actions += [{"Put": {"TableName": self.table_name, "Item": item}} for item in puts]
+            return WritePlan(actions, [], [])
+        return WritePlan(item_actions, puts, deletes)
+
+    def _write_terms(self, items: Sequence[dict[str, Any]]) -> None:
+        for start in range(0, len(items), _BATCH_WRITE):
+            requests = [
+                {"PutRequest": {"Item": item}} for item in items[start : start + _BATCH_WRITE]
+            ]
+            self._batch_write(requests)
+
+    def _delete_terms_after(self, deletes: Sequence[tuple[dict[str, Any], int]]) -> None:
+        from botocore.exceptions import ClientError
+
+        for key, rev in deletes:
+            try:
+                # A later write of the item may have put the term back: keep that one.
+                self._client.delete_item(
+                    TableName=self.table_name,
+                    Key=key,
+                    ConditionExpression="attribute_not_exists(item_rev) OR item_rev <= :rev",
+                    ExpressionAttributeValues={":rev": {"N": str(rev)}},
                 )
-            for scope, term in sorted(after - before):
-                term_actions.append(
-                    {"Put": {"TableName": self.table_name, "Item": term_item(scope, term, key)}}
-                )
-        # Item actions first, so cancellation reasons line up with the caller's operations.
-        return item_actions + term_actions
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        pending: dict[str, Any] = {self.table_name: requests}
+        for attempt in range(MAX_ATTEMPTS):
+            response = self._call("batch_write_item", RequestItems=pending)
+            pending = response.get("UnprocessedItems") or {}
+            if not pending:
+                return
+            time.sleep(0.01 * 2**attempt)  # throttled: back off, then send what is left
+        raise RuntimeError("DynamoDB kept refusing the search-index writes")
 
     def _item_action(self, op: Op, current: dict[str, Any] | None) -> dict[str, Any]:
         pk, sk = operations.op_key(op)
@@ -387,9 +450,21 @@ def term_key(scope: str, term: str, key: Key) -> dict[str, Any]:
     return {"pk": {"S": term_partition(scope, term)}, "sk": {"S": sort}}
 
 
-def term_item(scope: str, term: str, key: Key) -> dict[str, Any]:
-    """DynamoDB term item linking ``term`` to the item ``key``."""
-    return {**term_key(scope, term, key), "item_pk": {"S": key[0]}, "item_sk": {"S": key[1]}}
+def term_item(scope: str, term: str, key: Key, rev: int | None = None) -> dict[str, Any]:
+    """DynamoDB term item linking ``term`` to the item ``key`` (at revision ``rev``)."""
+    item = {**term_key(scope, term, key), "item_pk": {"S": key[0]}, "item_sk": {"S": key[1]}}
+    if rev is not None:
+        item["item_rev"] = {"N": str(rev)}
+    return item
+
+
+@dataclass(frozen=True, slots=True)
+class WritePlan:
+    """A transaction and the search-index writes that go before and after it."""
+
+    actions: list[dict[str, Any]]
+    early: list[dict[str, Any]]
+    late: list[tuple[dict[str, Any], int]]
 
 
 def stored_entries(raw: dict[str, Any] | None) -> frozenset[Entry]:

@@ -2,8 +2,7 @@
 
 Both stores evaluate a transaction the same way: validate the operations (ValueError), look
 at the current state of every key, raise the error of the first operation whose condition
-fails, count the search-index entries the transaction adds or removes against
-MAX_TRANSACTION_OPS (ValueError), and only then write.
+fails, and only then write.
 """
 
 from __future__ import annotations
@@ -168,22 +167,6 @@ def entries_after(op: Op, entries_before: frozenset[Entry]) -> frozenset[Entry]:
     if isinstance(op, Delete):
         return frozenset()
     return entries_before
-
-
-def check_cost(ops: Sequence[Op], entries_before: Mapping[Key, frozenset[Entry]]) -> None:
-    """Raise ValueError when the operations plus their index changes pass the limit.
-
-    Each index entry a transaction adds or removes counts as one more operation.
-    """
-    cost = len(ops)
-    for op in ops:
-        before = entries_before.get(op_key(op), frozenset())
-        cost += len(before ^ entries_after(op, before))
-    if cost > MAX_TRANSACTION_OPS:
-        raise ValueError(
-            f"the transaction needs {cost} writes with its search-index changes; "
-            f"at most {MAX_TRANSACTION_OPS} fit in one"
-        )
 
 
 def check_limit(limit: int) -> None:

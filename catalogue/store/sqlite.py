@@ -249,9 +249,6 @@ class SqliteStore:
             error = operations.first_failure(ops, state)
             if error is not None:
                 raise error
-            operations.check_cost(
-                ops, {key: row.entries if row else frozenset() for key, row in current.items()}
-            )
             for op in ops:
                 _apply(conn, op, current[operations.op_key(op)])
             conn.execute("COMMIT")

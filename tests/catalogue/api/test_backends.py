@@ -64,3 +64,39 @@ def test_pages_across_backends(api) -> None:
                 break
         assert sorted(seen) == [f"set-{number}" for number in range(7)], query
         assert pages == 3, query
+
+
+def test_a_patch_that_rewrites_every_indexed_field(api) -> None:
+    def words(prefix: str, count: int) -> str:
+        return " ".join(f"{prefix}{index}" for index in range(count))
+
+    themes = ["AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR", "JUST"]
+    themes += ["REGI", "SOCI", "TECH", "TRAN"]
+    body = {
+        **DATASET,
+        "id": "big",
+        "title": words("t", 10),
+        "description": words("d", 60),
+        "keywords": [f"k{index}" for index in range(20)],
+        "themes": themes,
+    }
+    assert api.post("/datasets", json=body).status_code == 201
+    patched = api.patch(
+        "/datasets/big",
+        json={
+            "title": words("x", 10),
+            "description": words("y", 60),
+            "keywords": [f"z{index}" for index in range(20)],
+            "themes": ["ENVI"],
+            "owner": "team:other",
+            "state": "deprecated",
+        },
+    )
+    assert patched.status_code == 200, patched.json
+    assert [d["id"] for d in api.get("/datasets?q=x3 y20").json["items"]] == ["big"]
+    assert api.get("/datasets?q=t3").json["items"] == []
+    assert [d["id"] for d in api.get("/datasets?keyword=z19&owner=team:other").json["items"]] == [
+        "big"
+    ]
+    assert api.get("/datasets?keyword=k19").json["items"] == []
+    assert api.get("/datasets?theme=TRAN").json["items"] == []

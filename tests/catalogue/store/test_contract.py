@@ -335,23 +335,41 @@ def test_transaction_over_the_maximum_size_is_value_error(store: ItemStore) -> N
     assert store.query(Query("p"), limit=1).items == []
 
 
-def test_search_terms_count_towards_the_transaction_size(store: ItemStore) -> None:
-    text = " ".join(f"word{index}" for index in range(MAX_SEARCH_TERMS + 10))
-    searchable = {"pk": "s", "sk": "s", "search_scope": "doc", "search_text": text}
-    others = MAX_TRANSACTION_OPS - MAX_SEARCH_TERMS - 1
+def test_search_index_changes_do_not_count_towards_the_transaction_size(
+    store: ItemStore,
+) -> None:
+    old = " ".join(f"old{index}" for index in range(MAX_SEARCH_TERMS))
+    new = " ".join(f"new{index}" for index in range(MAX_SEARCH_TERMS))
+    others = MAX_TRANSACTION_OPS - 1
+    store.write(Create({"pk": "s", "sk": "s", "search_scope": "doc", "search_text": old}))
 
-    with pytest.raises(ValueError):
-        store.transact(
-            [Create(searchable)]
-            + [Create({"pk": "p", "sk": f"{index:03}"}) for index in range(others + 1)]
-        )
-    assert store.get("s", "s") is None
-
+    # Every term of the searchable item changes beside the largest number of other writes.
     store.transact(
-        [Create(searchable)] + [Create({"pk": "p", "sk": f"{index:03}"}) for index in range(others)]
+        [Replace({"pk": "s", "sk": "s", "search_scope": "doc", "search_text": new}, rev=1)]
+        + [Create({"pk": "p", "sk": f"{index:03}"}) for index in range(others)]
     )
-    assert store.get("s", "s") is not None
+
     assert len(list(query_all(store, Query("p")))) == others
+    assert [item["sk"] for item in store.search("doc", "new7", limit=5).items] == ["s"]
+    assert store.search("doc", "old7", limit=5).items == []
+
+
+def test_a_refused_transaction_leaves_search_as_it_was(store: ItemStore) -> None:
+    old = " ".join(f"old{index}" for index in range(MAX_SEARCH_TERMS))
+    new = " ".join(f"new{index}" for index in range(MAX_SEARCH_TERMS))
+    store.write(Create({"pk": "s", "sk": "s", "search_scope": "doc", "search_text": old}))
+    store.write(Create({"pk": "p", "sk": "taken"}))
+
+    with pytest.raises(AlreadyExists):
+        store.transact(
+            [Replace({"pk": "s", "sk": "s", "search_scope": "doc", "search_text": new}, rev=1)]
+            + [Create({"pk": "p", "sk": f"{index:03}"}) for index in range(60)]
+            + [Create({"pk": "p", "sk": "taken"})]
+        )
+
+    assert store.search("doc", "new7", limit=5).items == []
+    assert [item["sk"] for item in store.search("doc", "old7 old39", limit=5).items] == ["s"]
+    assert store.get("s", "s")["rev"] == 1
 
 
 # -- queries -----------------------------------------------------------------------------

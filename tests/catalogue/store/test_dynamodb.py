@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from catalogue.store.base import Create, Delete, Put, Query, Replace
+from catalogue.store.base import MAX_SEARCH_TERMS, Create, Delete, Put, Query, Replace
 from catalogue.store.dynamodb import DynamoDbStore, dynamodb_client, from_dynamodb, to_dynamodb
 
 
@@ -67,6 +67,7 @@ def test_term_items_follow_the_item_in_the_same_table(store: DynamoDbStore) -> N
             "sk": {"S": '["d#1","d"]'},
             "item_pk": {"S": "d#1"},
             "item_sk": {"S": "d"},
+            "item_rev": {"N": "1"},
         }
     ]
     assert [term["S"] for term in raw_partition(store, "d#1")[0]["_terms"]["L"]] == [
@@ -82,6 +83,21 @@ def test_term_items_follow_the_item_in_the_same_table(store: DynamoDbStore) -> N
 
     store.write(Delete("d#1", "d"))
     assert raw_partition(store, "term#doc#oslo") == []
+
+
+def test_index_writes_that_do_not_fit_go_around_the_transaction(store: DynamoDbStore) -> None:
+    old = " ".join(f"old{index}" for index in range(MAX_SEARCH_TERMS))
+    new = " ".join(f"new{index}" for index in range(MAX_SEARCH_TERMS))
+    store.write(Create({"pk": "d", "sk": "d", "search_scope": "doc", "search_text": old}))
+
+    store.transact(
+        [Replace({"pk": "d", "sk": "d", "search_scope": "doc", "search_text": new}, rev=1)]
+        + [Create({"pk": "p", "sk": f"{index:02}"}) for index in range(60)]
+    )
+
+    # No term item of the old text is left, and each new one names the revision it is for.
+    assert all(raw_partition(store, f"term#doc#old{index}") == [] for index in range(MAX_SEARCH_TERMS))
+    assert raw_partition(store, "term#doc#new3")[0]["item_rev"] == {"N": "2"}
 
 
 def test_put_retries_when_a_racing_writer_changes_the_item(

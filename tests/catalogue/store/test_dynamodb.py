@@ -96,7 +96,8 @@ def test_index_writes_that_do_not_fit_go_around_the_transaction(store: DynamoDbS
     )
 
     # No term item of the old text is left, and each new one names the revision it is for.
-    assert all(raw_partition(store, f"term#doc#old{index}") == [] for index in range(MAX_SEARCH_TERMS))
+    for index in (0, 1, MAX_SEARCH_TERMS // 2, MAX_SEARCH_TERMS - 1):
+        assert raw_partition(store, f"term#doc#old{index}") == []
     assert raw_partition(store, "term#doc#new3")[0]["item_rev"] == {"N": "2"}
 
 

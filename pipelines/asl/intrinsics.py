@@ -277,7 +277,22 @@ def _string_to_json(random: random_module.Random, text: Any) -> Any:
 
 
 def _json_to_string(random: random_module.Random, value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return java_json(value)
+
+
+def java_json(value: Any) -> str:
+    """Serialise compactly, as Step Functions' JSON library does: no spaces, non-ASCII kept,
+    floats as Java writes doubles (``1.0``, ``1.5E7``)."""
+    if isinstance(value, float):
+        return java_double(value)
+    if isinstance(value, dict):
+        members = (
+            json.dumps(str(k), ensure_ascii=False) + ":" + java_json(v) for k, v in value.items()
+        )
+        return "{" + ",".join(members) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(java_json(item) for item in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _make_array(random: random_module.Random, *values: Any) -> list[Any]:

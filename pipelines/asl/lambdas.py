@@ -52,6 +52,22 @@ def function_name(reference: Any) -> str:
     return text.split(":", 1)[0]
 
 
+def _event(payload: Any) -> Any:
+    """The event a function gets for a ``Payload``, as the integration sends it.
+
+    No Payload (or null) sends ``{}``; a string holding JSON is sent as that JSON, any other
+    string as a JSON string (LocalStack's recorded behaviour, which moto shares).
+    """
+    if payload is None:
+        return {}
+    if isinstance(payload, str):
+        try:
+            return json.loads(payload)
+        except json.JSONDecodeError:
+            return payload
+    return payload
+
+
 def _call(function: Function, event: Any) -> Any:
     try:
         return function(event)
@@ -107,8 +123,7 @@ def lambda_handlers(
                 "Lambda.ResourceNotFoundException",
                 f"Function not found: {function_arn(name, region, account)}",
             )
-        # Without Payload the function gets an empty object, as moto 5.2 gives it.
-        return functions[name], parameters.get("Payload", {})
+        return functions[name], _event(parameters.get("Payload"))
 
     def invoke(parameters: Any) -> Any:
         function, payload = resolve(parameters)

@@ -89,6 +89,9 @@ def run(
     state_machine_name: str = "brygge",
     redrive_count: int = 0,
     variables: Mapping[str, Any] | None = None,
+    region: str = "local",
+    account: str = "000000000000",
+    role_arn: str | None = None,
 ) -> RunResult:
     """Run a state machine definition on ``input`` and return how it ended.
 
@@ -97,6 +100,7 @@ def run(
     Wait and Retry delays call ``sleep``; times come from ``now``. A redrive passes the
     workflow ``variables`` the top level held when the failed state was entered (see
     ``Listener.variables_changed``) and its ``redrive_count`` (``$$.Execution.RedriveCount``).
+    ``region``, ``account`` and ``role_arn`` only shape the ARNs of the context object.
     Raises ValidationError for an invalid definition and ValueError for an unknown
     ``start_at``; every failure inside the run is a FAILED result, not an exception.
     """
@@ -116,6 +120,9 @@ def run(
             branch, data, execution, None, outer=outer
         ),
         redrive_count=redrive_count,
+        region=region,
+        account=account,
+        role_arn=role_arn,
     )
     try:
         output = run_machine(

@@ -62,6 +62,10 @@ class Execution:
     run_machine: Callable[[Machine, Any, Execution, Mapping[str, Any]], Any]
     redrive_count: int = 0
     history: History = field(default_factory=History)
+    # Where $$.Execution.Id, $$.StateMachine.Id and $$.Execution.RoleArn say the run is.
+    region: str = "local"
+    account: str = "000000000000"
+    role_arn: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,15 +89,17 @@ class Scope:
         """Build the context object (``$$``) as AWS documents it."""
         execution = self.execution
         machine_id = (
-            f"arn:aws:states:local:000000000000:stateMachine:{execution.state_machine_name}"
+            f"arn:aws:states:{execution.region}:{execution.account}:stateMachine:"
+            f"{execution.state_machine_name}"
         )
         context: dict[str, Any] = {
             "Execution": {
-                "Id": f"arn:aws:states:local:000000000000:execution:"
+                "Id": f"arn:aws:states:{execution.region}:{execution.account}:execution:"
                 f"{execution.state_machine_name}:{execution.name}",
                 "Input": execution.input,
                 "Name": execution.name,
-                "RoleArn": "arn:aws:iam::000000000000:role/brygge-local",
+                "RoleArn": execution.role_arn
+                or f"arn:aws:iam::{execution.account}:role/brygge-local",
                 "StartTime": iso_time(execution.start_time),
                 "RedriveCount": execution.redrive_count,
             },

@@ -453,17 +453,28 @@ def _check_fail(
             problems.append(f"{subject}: field '{field}' must be a string")
         path = body.get(f"{field}Path")
         if path is not None and not _is_path_or_intrinsic(path):
-            problems.append(f"{subject}: field '{field}Path' must be a path or intrinsic function")
+            problems.append(
+                f"{subject}: field '{field}Path' must be a reference path or one of the "
+                "intrinsic functions States.Format, JsonToString, ArrayGetItem, Base64Encode, "
+                "Base64Decode, Hash, UUID"
+            )
+
+
+# The intrinsic functions AWS allows in a Fail state's ErrorPath and CausePath (they return
+# a string).
+_FAIL_INTRINSICS = frozenset(
+    {"Format", "JsonToString", "ArrayGetItem", "Base64Encode", "Base64Decode", "Hash", "UUID"}
+)
 
 
 def _is_path_or_intrinsic(value: Any) -> bool:
     if isinstance(value, str) and value.startswith("States."):
         try:
-            intrinsics.parse(value)
+            call = intrinsics.parse(value)
         except intrinsics.IntrinsicSyntaxError:
             return False
-        return True
-    return _is_path(value)
+        return call.name in _FAIL_INTRINSICS
+    return paths.is_value_path(value)
 
 
 def _check_choice(

@@ -584,3 +584,93 @@ def test_path_failures_are_runtime_errors_worded_as_aws_words_them(
     result = run(definition, {"list": [1]}, {})
     prefix = "An error occurred while executing the state 'S' (entered at the event id #2). "
     assert (result.error, result.cause) == ("States.Runtime", prefix + cause)
+
+
+@pytest.mark.parametrize(
+    ("payload", "event"),
+    [
+        ({"Payload": {"k": 1}}, {"k": 1}),
+        ({"Payload": None}, {}),
+        ({}, {}),
+        ({"Payload.$": "States.JsonToString($)"}, {"in": [1]}),
+        ({"Payload": "plain text"}, "plain text"),
+    ],
+)
+def test_lambda_invoke_sends_payload_as_the_integration_does(payload: Any, event: Any) -> None:
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": LAMBDA_INVOKE,
+                "Parameters": {"FunctionName": "echo", **payload},
+                "OutputPath": "$.Payload",
+                "End": True,
+            }
+        },
+    }
+    assert run(definition, {"in": [1]}, HANDLERS).output == event
+
+
+@pytest.mark.parametrize(
+    ("cause_path", "valid"),
+    [
+        ("$.why", True),
+        ("$$.Execution.Name", True),
+        ("States.Format('{}', $.why)", True),
+        ("States.UUID()", True),
+        ("States.Base64Decode($.b64)", True),
+        ("States.ArrayLength($.list)", False),
+        ("States.StringToJson($.text)", False),
+        ("$..why", False),
+    ],
+)
+def test_fail_paths_take_a_reference_path_or_a_string_intrinsic(
+    cause_path: str, valid: bool
+) -> None:
+    definition = {"StartAt": "F", "States": {"F": {"Type": "Fail", "CausePath": cause_path}}}
+    messages = validate(definition)
+    assert (messages == []) is valid, messages
+
+
+def test_json_to_string_writes_numbers_as_aws_does() -> None:
+    document = {"o": {"i": 1, "f": 1.0, "big": 1.5e7, "tiny": 2.5e-4, "s": "é/\n"}}
+    text = evaluate("States.JsonToString($.o)", lambda path: _path(path, document))
+    assert text == '{"i":1,"f":1.0,"big":1.5E7,"tiny":2.5E-4,"s":"é/\\n"}'
+    assert json.loads(text) == document["o"]
+
+
+def test_context_arns_take_the_region_account_and_role_given() -> None:
+    definition = {
+        "StartAt": "S",
+        "States": {
+            "S": {
+                "Type": "Pass",
+                "Parameters": {"e.$": "$$.Execution", "m.$": "$$.StateMachine"},
+                "End": True,
+            }
+        },
+    }
+    output = run(
+        definition,
+        {},
+        {},
+        execution_name="x",
+        state_machine_name="sm",
+        region="eu-north-1",
+        account="111122223333",
+        role_arn="arn:aws:iam::111122223333:role/sfn",
+        now=lambda: NOW,
+    ).output
+    assert output["e"] == {
+        "Id": "arn:aws:states:eu-north-1:111122223333:execution:sm:x",
+        "Input": {},
+        "Name": "x",
+        "RoleArn": "arn:aws:iam::111122223333:role/sfn",
+        "StartTime": "2026-01-15T12:00:00.123Z",
+        "RedriveCount": 0,
+    }
+    assert output["m"] == {
+        "Id": "arn:aws:states:eu-north-1:111122223333:stateMachine:sm",
+        "Name": "sm",
+    }

@@ -19,7 +19,7 @@ from catalogue.settings import Settings
 from pipelines.objects import LocalObjectStore
 from tests.pipelines import run_steps
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 EDITION = "20260102T030405"
 RAW = f"raw/green/air/version=1/edition={EDITION}/data.txt"
 # Runs ``brygge serve`` with the test steps registered (the real registry has no such steps).

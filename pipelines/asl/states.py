@@ -312,16 +312,16 @@ def run_wait(state: State, raw: Any, scope: Scope) -> Outcome:
     if state.seconds is not None:
         seconds = state.seconds
     elif state.seconds_path is not None:
-        value = _select(state.seconds_path, document, scope, "SecondsPath")
-        if not is_number(value) or value < 0:
-            raise Runtime(f"SecondsPath '{state.seconds_path}' gave {value!r}, not seconds")
-        seconds = value
+        seconds = _wait_seconds(state.seconds_path, document, scope)
     else:
         moment = state.timestamp
         if state.timestamp_path is not None:
             moment = _select(state.timestamp_path, document, scope, "TimestampPath")
         if not is_timestamp(moment):
-            raise Runtime(f"TimestampPath gave {moment!r}, not an RFC 3339 timestamp")
+            raise Runtime(
+                "The TimestampPath parameter does not reference a valid ISO-8601 extended "
+                f"offset date-time format string: {state.timestamp_path} == {_shown(moment)}"
+            )
         assert isinstance(moment, str)
         seconds = max(0.0, (parse_timestamp(moment) - execution.now()).total_seconds())
     if seconds > 0:
@@ -330,6 +330,27 @@ def run_wait(state: State, raw: Any, scope: Scope) -> Outcome:
     return Outcome(
         _select(state.output_path, document, scope, "OutputPath"), state.next, False, assigned
     )
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else paths.to_json(value)
+
+
+def _wait_seconds(path: str, document: Any, scope: Scope) -> int:
+    """Read SecondsPath: a whole number of seconds, worded as AWS words its failures."""
+    try:
+        value = paths.resolve(path, document, scope.context, scope.variables)
+    except paths.PathError:
+        raise Runtime(
+            f"The SecondsPath parameter does not reference an input value: {path}"
+        ) from None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Runtime(
+            f"The SecondsPath parameter cannot be parsed as a long value: {path} == {_shown(value)}"
+        )
+    if value < 0:
+        raise Runtime(f"The SecondsPath parameter references a negative value: {path} == {value}")
+    return value
 
 
 def run_succeed(state: State, raw: Any, scope: Scope) -> Outcome:
@@ -414,8 +435,15 @@ def run_map(state: State, raw: Any, scope: Scope) -> Outcome:
     concurrency = state.max_concurrency
     if state.max_concurrency_path is not None:
         concurrency = _select(state.max_concurrency_path, document, scope, "MaxConcurrencyPath")
-        if not is_number(concurrency) or concurrency < 0:
-            raise Runtime(f"MaxConcurrencyPath gave {concurrency!r}, not a count")
+        if not isinstance(concurrency, int) or isinstance(concurrency, bool):
+            raise Runtime(
+                f'The MaxConcurrencyPath field refers to value "{_shown(concurrency)}" which '
+                f"is not a valid integer: {state.max_concurrency_path}"
+            )
+        if concurrency < 0:
+            raise Runtime(
+                f"Expected non-negative integer for MaxConcurrency, got '{concurrency}' instead."
+            )
     concurrency = int(concurrency) or _MAP_CONCURRENCY_CAP
     execution = scope.execution
     processor = state.processor

@@ -674,3 +674,60 @@ def test_context_arns_take_the_region_account_and_role_given() -> None:
         "Id": "arn:aws:states:eu-north-1:111122223333:stateMachine:sm",
         "Name": "sm",
     }
+
+
+@pytest.mark.parametrize(
+    ("state", "input", "cause"),
+    [
+        # The Wait state documentation: SecondsPath must select an integer.
+        (
+            {"Type": "Wait", "SecondsPath": "$.s", "End": True},
+            {"s": 2.5},
+            "The SecondsPath parameter cannot be parsed as a long value: $.s == 2.5",
+        ),
+        (
+            {"Type": "Wait", "SecondsPath": "$.s", "End": True},
+            {"s": -1},
+            "The SecondsPath parameter references a negative value: $.s == -1",
+        ),
+        (
+            {"Type": "Wait", "SecondsPath": "$.s", "End": True},
+            {},
+            "The SecondsPath parameter does not reference an input value: $.s",
+        ),
+        (
+            {"Type": "Wait", "TimestampPath": "$.t", "End": True},
+            {"t": "tomorrow"},
+            "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
+            "date-time format string: $.t == tomorrow",
+        ),
+        (
+            {
+                "Type": "Map",
+                "MaxConcurrencyPath": "$.c",
+                "ItemsPath": "$.xs",
+                "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+                "End": True,
+            },
+            {"c": "two", "xs": []},
+            'The MaxConcurrencyPath field refers to value "two" which is not a valid integer: $.c',
+        ),
+        (
+            {
+                "Type": "Map",
+                "MaxConcurrencyPath": "$.c",
+                "ItemsPath": "$.xs",
+                "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+                "End": True,
+            },
+            {"c": -2, "xs": []},
+            "Expected non-negative integer for MaxConcurrency, got '-2' instead.",
+        ),
+    ],
+)
+def test_wait_and_map_path_failures_are_worded_as_aws_words_them(
+    state: dict[str, Any], input: Any, cause: str
+) -> None:
+    result = run({"StartAt": "S", "States": {"S": state}}, input, {}, sleep=lambda s: None)
+    prefix = "An error occurred while executing the state 'S' (entered at the event id #2). "
+    assert (result.error, result.cause) == ("States.Runtime", prefix + cause)

@@ -367,7 +367,7 @@ def test_map_over_a_non_array_is_a_runtime_error() -> None:
     [
         ({"Seconds": 0}, {}, []),
         ({"Seconds": 90}, {}, [90]),
-        ({"SecondsPath": "$.s"}, {"s": 2.5}, [2.5]),
+        ({"SecondsPath": "$.s"}, {"s": 2}, [2]),
         ({"Timestamp": "2026-03-01T08:01:00Z"}, {}, [60.0]),
         ({"TimestampPath": "$.t"}, {"t": "2026-03-01T09:00:00+01:00"}, []),
         ({"TimestampPath": "$.t"}, {"t": "2026-03-01T08:00:30.500Z"}, [30.5]),

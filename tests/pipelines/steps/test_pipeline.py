@@ -174,3 +174,31 @@ def test_invalid_rows_fail_the_run_with_the_named_error(
     assert "row 4, column species: 'bad' does not match the pattern [A-Z]{3}" in result.cause
     assert result.failed_state == "Check"
     assert not objects.exists(f"processed/green/trees/version=1/edition={EDITION}/trees.parquet")
+
+
+def test_the_template_compiled_for_the_local_engine_runs_the_same_chain(
+    objects: LocalObjectStore, recorder: MemoryRecorder, tmp_path: Path, put: Put
+) -> None:
+    from pipelines.stepfunctions import compile_definition
+
+    objects.put(SPECIES_KEY, io.BytesIO(data_file("species.csv")))
+    recorder.latest["species"] = [SPECIES_KEY]
+    key = put("trees.xlsx", workbook(tmp_path / "trees.xlsx"))
+    template = {
+        "StartAt": STEPS[0][0],
+        "States": {
+            name: {"Type": "Task", "Resource": f"brygge:step:{step}"}
+            | ({"Next": STEPS[n + 1][0]} if n + 1 < len(STEPS) else {"End": True})
+            for n, (name, step) in enumerate(STEPS)
+        },
+    }
+
+    result = asl.run(compile_definition(template), start(key, TASK_CONFIG), HANDLERS)
+
+    assert (result.status, result.error) == ("SUCCEEDED", None)
+    published = f"processed/green/trees/version=1/edition={EDITION}/trees.parquet"
+    assert result.output["input"] == {"keys": [published]}
+    frame = pl.read_parquet(io.BytesIO(objects.get(published)))
+    assert frame.get_column("tree_id").to_list() == [1, 2, 5]
+    # The compiled payload counts attempts from 1.
+    assert [event[3] for event in recorder.events if event[0] == "started"] == [1] * 5

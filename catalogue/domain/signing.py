@@ -79,8 +79,8 @@ def verify(token: str, key: bytes, now: datetime) -> dict[str, Any]:
     claim (epoch seconds) is not after ``now``, SignatureError for a malformed token.
     """
     payload, dot, given = token.partition(".")
-    if not dot or not payload or not given:
-        raise SignatureError("the token is not <payload>.<signature>")
+    if not dot or not payload or not given or not token.isascii():
+        raise SignatureError("the token is not <payload>.<signature> in base64url")
     # compare_digest: the time taken must not reveal how much of a forged signature matched.
     if not hmac.compare_digest(signature(payload, key), given):
         raise SignatureMismatch("the signature does not match")

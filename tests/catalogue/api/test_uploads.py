@@ -360,3 +360,9 @@ def test_same_file_again_into_an_edition_whose_run_started_is_409(client) -> Non
     )
     assert again.status_code == 409
     assert body["run"]["id"] in again.json["message"]
+
+
+def test_a_download_token_that_is_not_ascii_is_403(client) -> None:
+    response = client.get("/downloads/%F2%BD%82%AE.%C3%B4")
+    assert response.status_code == 403
+    assert response.json["code"] == 403

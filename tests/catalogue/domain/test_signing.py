@@ -44,7 +44,8 @@ def test_token_expires_at_its_expiry(now: datetime, error: type[Exception] | Non
 
 
 @pytest.mark.parametrize(
-    "token", ["", "nodot", ".sig", "payload.", "!!!.???", "e30.x", "bm90IGpzb24.x"]
+    "token",
+    ["", "nodot", ".sig", "payload.", "!!!.???", "e30.x", "bm90IGpzb24.x", "ø.x", "e30.sïg"],
 )
 def test_malformed_tokens_are_refused(token: str) -> None:
     with pytest.raises(signing.SignatureError):

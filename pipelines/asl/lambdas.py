@@ -33,12 +33,11 @@ from pipelines.asl.errors import StatesError
 Function = Callable[[Any], Any]
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
-LAMBDA_INVOKE_WAIT = "arn:aws:states:::lambda:invoke.waitForTaskToken"
 
 
-def function_arn(name: str, region: str, account: str) -> str:
+def function_arn(name: str, region: str, account: str, partition: str = "aws") -> str:
     """The ARN of a function in the direct ``Resource`` form."""
-    return f"arn:aws:lambda:{region}:{account}:function:{name}"
+    return f"arn:{partition}:lambda:{region}:{account}:function:{name}"
 
 
 def function_name(reference: Any) -> str:
@@ -105,11 +104,14 @@ def lambda_handlers(
     *,
     region: str = "us-east-1",
     account: str = "123456789012",
+    partition: str = "aws",
     request_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> dict[str, Callable[[Any], Any]]:
     """Handlers for every Lambda resource form, calling ``functions`` by function name.
 
-    An unknown ``FunctionName`` fails as AWS does, with ``Lambda.ResourceNotFoundException``.
+    ``partition`` is the ARN partition (``aws``, ``aws-cn``, ``aws-us-gov``) the definition's
+    resources name. An unknown ``FunctionName`` fails as AWS does, with
+    ``Lambda.ResourceNotFoundException``.
     """
 
     def resolve(parameters: Any) -> tuple[Function, Any]:
@@ -121,7 +123,7 @@ def lambda_handlers(
         if name not in functions:
             raise StatesError(
                 "Lambda.ResourceNotFoundException",
-                f"Function not found: {function_arn(name, region, account)}",
+                f"Function not found: {function_arn(name, region, account, partition)}",
             )
         return functions[name], _event(parameters.get("Payload"))
 
@@ -136,10 +138,11 @@ def lambda_handlers(
     def direct(function: Function) -> Callable[[Any], Any]:
         return lambda event: _call(function, event)
 
+    integration = LAMBDA_INVOKE.replace("arn:aws:", f"arn:{partition}:", 1)
     handlers: dict[str, Callable[[Any], Any]] = {
-        LAMBDA_INVOKE: invoke,
-        LAMBDA_INVOKE_WAIT: invoke_and_wait,
+        integration: invoke,
+        f"{integration}.waitForTaskToken": invoke_and_wait,
     }
     for name, function in functions.items():
-        handlers[function_arn(name, region, account)] = direct(function)
+        handlers[function_arn(name, region, account, partition)] = direct(function)
     return handlers

@@ -170,7 +170,10 @@ def run_machine(
             visible = {**outer, **variables} if outer else dict(variables)
             outcome = _run_state(state, data, execution, listener, visible, entered_event)
             if outcome.assigned:
-                _assign(variables, outer, outcome.assigned)
+                try:
+                    _assign(variables, outer, outcome.assigned)
+                except StatesError as error:
+                    raise located(error, name, entered_event) from None
         except StatesError as error:
             if listener is not None:
                 listener.state_failed(name, error.error, error.cause)
@@ -227,15 +230,24 @@ def _call(function: StateFunction, state: State, data: Any, scope: Scope) -> Out
     try:
         return function(state, data, scope)
     except StatesError as error:
-        if error.error != Runtime.name or error.cause.startswith(_RUNTIME_PREFIX):
+        if error.error != Runtime.name:
             raise
-        # AWS names the state and the history event it entered at in a States.Runtime cause.
-        raise Runtime(
-            f"{_RUNTIME_PREFIX} '{state.name}' (entered at the event id "
-            f"#{scope.entered_event}). {error.cause}"
-        ) from None
+        raise located(error, state.name, scope.entered_event) from None
     except Exception as exc:
-        raise Runtime(f"{type(exc).__name__}: {exc}") from exc
+        raise located(
+            Runtime(f"{type(exc).__name__}: {exc}"), state.name, scope.entered_event
+        ) from exc
+
+
+def located(error: StatesError, state_name: str, entered_event: int) -> StatesError:
+    """Name the state and the history event it entered at in a States.Runtime cause, as
+    AWS does; a cause that already names one is kept."""
+    if error.cause.startswith(_RUNTIME_PREFIX):
+        return error
+    return Runtime(
+        f"{_RUNTIME_PREFIX} '{state_name}' (entered at the event id #{entered_event}). "
+        f"{error.cause}"
+    )
 
 
 def matches_error(error_equals: tuple[str, ...], error: str) -> bool:

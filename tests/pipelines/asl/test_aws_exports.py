@@ -731,3 +731,16 @@ def test_wait_and_map_path_failures_are_worded_as_aws_words_them(
     result = run({"StartAt": "S", "States": {"S": state}}, input, {}, sleep=lambda s: None)
     prefix = "An error occurred while executing the state 'S' (entered at the event id #2). "
     assert (result.error, result.cause) == ("States.Runtime", prefix + cause)
+
+
+def test_lambda_handlers_follow_the_arn_partition() -> None:
+    handlers = lambda_handlers({"echo": echo_function}, region="cn-north-1", partition="aws-cn")
+    assert sorted(handlers) == [
+        "arn:aws-cn:lambda:cn-north-1:123456789012:function:echo",
+        "arn:aws-cn:states:::lambda:invoke",
+        "arn:aws-cn:states:::lambda:invoke.waitForTaskToken",
+    ]
+
+
+def echo_function(event: Any) -> Any:
+    return event

@@ -488,8 +488,12 @@ def test_unforeseen_engine_error_fails_the_run_instead_of_raising(
     monkeypatch.setitem(STATE_FUNCTIONS, "Pass", broken)
     listener = Recorder()
     result = run(machine("P", P={"Type": "Pass", "End": True}), {}, {}, listener=listener)
-    assert (result.error, result.cause) == ("States.Runtime", "ZeroDivisionError: engine bug")
-    assert listener.calls[-1] == ("failed", "P", "States.Runtime", "ZeroDivisionError: engine bug")
+    cause = (
+        "An error occurred while executing the state 'P' (entered at the event id #2). "
+        "ZeroDivisionError: engine bug"
+    )
+    assert (result.error, result.cause) == ("States.Runtime", cause)
+    assert listener.calls[-1] == ("failed", "P", "States.Runtime", cause)
 
 
 class Stop(Exception):

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, SKOS
 
 from catalogue.dcat import vocabularies as vocab
@@ -32,6 +32,7 @@ PREFIXES = {
     "skos": SKOS,
     "hydra": HYDRA,
     "xsd": XSD,
+    "rdfs": RDFS,
     "dcatap": DCATAP,
 }
 
@@ -80,6 +81,7 @@ def dataset_graph(
     """
     graph = new_graph()
     add_dataset(graph, dataset, distributions, base_url, editions)
+    link_sources(graph)
     return graph
 
 
@@ -118,6 +120,8 @@ def catalog_graph(
     theme_scheme = URIRef(vocab.DATA_THEME_SCHEME)
     graph.add((catalog, DCAT.themeTaxonomy, theme_scheme))
     graph.add((theme_scheme, RDF.type, SKOS.ConceptScheme))
+    # DCAT-AP 3 wants a title on every skos:ConceptScheme in the feed.
+    graph.add((theme_scheme, DCTERMS.title, Literal(vocab.DATA_THEME_SCHEME_TITLE, lang="en")))
     _add_license(graph, catalog, catalog_info.get("license"))
 
     latest = catalog_info.get("modified")
@@ -131,7 +135,20 @@ def catalog_graph(
     _add_time(graph, catalog, DCTERMS.modified, latest)
     if page:
         add_page_view(graph, catalog, page)
+    link_sources(graph)
     return graph
+
+
+def link_sources(graph: Graph) -> None:
+    """Add ``dct:source`` for each ``prov:wasDerivedFrom`` whose source is described in ``graph``.
+
+    DCAT-AP 3 ranges ``dct:source`` over ``dcat:Dataset`` (a violation otherwise), and a
+    source outside this graph (another page, or not public) cannot be typed here without
+    describing it; ``prov:wasDerivedFrom`` carries the lineage in every case.
+    """
+    for node, source in list(graph.subject_objects(PROV.wasDerivedFrom)):
+        if (source, RDF.type, DCAT.Dataset) in graph:
+            graph.add((node, DCTERMS.source, source))
 
 
 def add_page_view(graph: Graph, collection: URIRef, page: Mapping[str, Any]) -> None:
@@ -173,6 +190,10 @@ def add_dataset(
             graph.add((node, DCAT.theme, URIRef(iri)))
             graph.add((URIRef(iri), RDF.type, SKOS.Concept))
             graph.add((URIRef(iri), SKOS.inScheme, URIRef(vocab.DATA_THEME_SCHEME)))
+            label = vocab.theme_label(iri)
+            if label:
+                # DCAT-AP 3: every skos:Concept needs a skos:prefLabel.
+                graph.add((URIRef(iri), SKOS.prefLabel, Literal(label, lang="en")))
     for keyword in dataset.get("keywords") or ():
         graph.add((node, DCAT.keyword, Literal(keyword, lang=tag)))
     access = vocab.access_right_iri(dataset.get("accessRights") or "")
@@ -181,9 +202,9 @@ def add_dataset(
         graph.add((URIRef(access), RDF.type, DCTERMS.RightsStatement))
     _add_license(graph, node, dataset.get("license"))
     _add_temporal(graph, node, dataset.get("temporal"))
-    if vocab.is_iri(dataset.get("spatial")):
-        # DCAT-AP-NO wants a place IRI (e.g. a Geonorge or GeoNames IRI); free text has no
-        # faithful rendering, so it is left out rather than made up.
+    if vocab.is_place_iri(dataset.get("spatial")):
+        # DCAT-AP-NO wants a place IRI from its vocabularies (EU places, GeoNames, Geonorge);
+        # anything else has no faithful rendering, so it is left out rather than made up.
         spatial = URIRef(dataset["spatial"])
         graph.add((node, DCTERMS.spatial, spatial))
         graph.add((spatial, RDF.type, DCTERMS.Location))
@@ -197,9 +218,8 @@ def add_dataset(
             graph.add((node, DCTERMS.conformsTo, URIRef(standard)))
             graph.add((URIRef(standard), RDF.type, DCTERMS.Standard))
     for source_id in dataset.get("wasDerivedFrom") or ():
-        source = URIRef(dataset_uri(base_url, source_id))
-        graph.add((node, DCTERMS.source, source))
-        graph.add((node, PROV.wasDerivedFrom, source))
+        # dct:source follows in link_sources, once it is known whether the source is described.
+        graph.add((node, PROV.wasDerivedFrom, URIRef(dataset_uri(base_url, source_id))))
     _add_time(graph, node, DCTERMS.issued, dataset.get("created"))
     _add_time(graph, node, DCTERMS.modified, dataset.get("modified"))
 
@@ -241,8 +261,11 @@ def _add_distribution(
     # dcat:accessURL is mandatory; without one, the distribution's own page gives access.
     access = distribution.get("accessURL") or download or str(node)
     graph.add((node, DCAT.accessURL, URIRef(access)))
+    # DCAT-AP 3.0.0 ranges both URLs over rdfs:Resource and its shapes run without inference.
+    graph.add((URIRef(access), RDF.type, RDFS.Resource))
     if download:
         graph.add((node, DCAT.downloadURL, URIRef(download)))
+        graph.add((URIRef(download), RDF.type, RDFS.Resource))
     filenames = distribution.get("filenames") or ()
     if filenames:
         tag = vocab.language_tag(dataset.get("language"))
@@ -255,7 +278,7 @@ def _add_distribution(
         graph.add((node, DCTERMS.format, URIRef(file_type)))
         graph.add((URIRef(file_type), RDF.type, DCTERMS.MediaTypeOrExtent))
     media_iri = vocab.media_type_iri(media_type)
-    if media_iri:
+    if media_iri and media_iri.startswith(vocab.NO_MEDIA_TYPES):
         graph.add((node, DCAT.mediaType, URIRef(media_iri)))
         graph.add((URIRef(media_iri), RDF.type, DCTERMS.MediaType))
     if distribution.get("byteSize") is not None:
@@ -329,11 +352,12 @@ def _add_language(graph: Graph, subject: URIRef, language: str | None) -> None:
         graph.add((URIRef(iri), RDF.type, DCTERMS.LinguisticSystem))
 
 
-def _add_license(graph: Graph, subject: URIRef, license_iri: str | None) -> None:
-    """Add ``dct:license`` typed ``dct:LicenseDocument`` if it is an IRI."""
-    if vocab.is_iri(license_iri):
-        graph.add((subject, DCTERMS.license, URIRef(license_iri)))  # type: ignore[arg-type]
-        graph.add((URIRef(license_iri), RDF.type, DCTERMS.LicenseDocument))  # type: ignore[arg-type]
+def _add_license(graph: Graph, subject: URIRef, licence: str | None) -> None:
+    """Add ``dct:license`` as an EU Licence IRI typed ``dct:LicenseDocument``, if it maps to one."""
+    iri = vocab.licence_iri(licence)
+    if iri:
+        graph.add((subject, DCTERMS.license, URIRef(iri)))
+        graph.add((URIRef(iri), RDF.type, DCTERMS.LicenseDocument))
 
 
 def _add_temporal(graph: Graph, subject: URIRef, temporal: Mapping[str, Any] | None) -> None:

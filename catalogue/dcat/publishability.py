@@ -21,8 +21,9 @@ def missing_for_publication(
 
     Mandatory in DCAT-AP-NO (dcat:Dataset): title, description, publisher, contactPoint
     (a name and an e-mail) and at least one EU data theme; our feed also requires a licence
-    IRI, since open data without one cannot be reused. Optional fields are checked only
-    when given, so that a value is never silently dropped from the feed.
+    from the EU Licence vocabulary (DCAT-AP-NO's range shapes admit no other), since open
+    data without one cannot be reused. Optional fields are checked only when given, so that
+    a value is never silently dropped from the feed.
     """
     problems: list[Problem] = []
 
@@ -46,8 +47,11 @@ def missing_for_publication(
     license_iri = dataset.get("license")
     if not license_iri:
         problem("license", "a licence is required to publish open data")
-    elif not vocab.is_iri(license_iri):
-        problem("license", "must be the IRI of a licence document")
+    elif vocab.licence_iri(license_iri) is None:
+        problem(
+            "license",
+            f"{license_iri!r} is not in the EU Licence vocabulary (e.g. CC_BY_4_0, NLOD_2_0, CC0)",
+        )
     _check_optional(dataset, problem)
     for index, distribution in enumerate(distributions):
         for field, reason in _distribution_problems(distribution):
@@ -92,8 +96,12 @@ def _check_optional(dataset: Mapping[str, Any], problem: Any) -> None:
     if language and vocab.language_iri(language) is None:
         problem("language", f"{language!r} is not a known language code (e.g. nb, en)")
     spatial = dataset.get("spatial")
-    if spatial and not vocab.is_iri(spatial):
-        problem("spatial", "must be the IRI of a place (e.g. a Geonorge or GeoNames IRI)")
+    if spatial and not vocab.is_place_iri(spatial):
+        problem(
+            "spatial",
+            "must be a place IRI from the EU country, continent or place vocabularies, "
+            "GeoNames or Geonorge's administrative units",
+        )
     for standard in dataset.get("conformsTo") or ():
         if not vocab.is_iri(standard):
             problem("conformsTo", f"{standard!r} is not an IRI")

@@ -13,7 +13,13 @@ FILE_TYPE = EU_AUTHORITY + "file-type/"
 LANGUAGE = EU_AUTHORITY + "language/"
 FREQUENCY = EU_AUTHORITY + "frequency/"
 ACCESS_RIGHT = EU_AUTHORITY + "access-right/"
-IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
+LICENCE = EU_AUTHORITY + "licence/"
+# The W3C's IRIs for IANA media types: DCAT-AP-NO's range shapes match dcat:mediaType on them.
+IANA_MEDIA_TYPES = "https://www.w3.org/ns/iana/media-types/"
+# DCAT-AP-NO 3's range shape for dcat:mediaType (a violation) only admits
+# "^https://www.w3.org/ns/iana/media-types/application/*", so text/csv cannot be stated
+# there; the EU file type in dct:format still names such a format.
+NO_MEDIA_TYPES = IANA_MEDIA_TYPES + "application/"
 
 # The EU Data Theme codes DCAT-AP-NO accepts (its SHACL lists these 13; the EU's
 # provisional OP_DATPRO is not among them).
@@ -33,6 +39,67 @@ DATA_THEMES = frozenset(
         "TECH",
         "TRAN",
     ]
+)
+
+# Preferred labels of the EU Data Theme concepts: DCAT-AP 3 wants every skos:Concept
+# in the feed to carry a skos:prefLabel.
+DATA_THEME_LABELS = {
+    "AGRI": "Agriculture, fisheries, forestry and food",
+    "ECON": "Economy and finance",
+    "EDUC": "Education, culture and sport",
+    "ENER": "Energy",
+    "ENVI": "Environment",
+    "GOVE": "Government and public sector",
+    "HEAL": "Health",
+    "INTR": "International issues",
+    "JUST": "Justice, legal system and public safety",
+    "REGI": "Regions and cities",
+    "SOCI": "Population and society",
+    "TECH": "Science and technology",
+    "TRAN": "Transport",
+}
+DATA_THEME_SCHEME_TITLE = "Data Theme"
+
+# EU Licence authority codes the feed accepts; DCAT-AP-NO's range shapes want every
+# dct:license from that vocabulary.
+LICENCES = frozenset(
+    [
+        "CC0",
+        "CC_BY_4_0",
+        "CC_BYSA_4_0",
+        "CC_BYND_4_0",
+        "CC_BYNC_4_0",
+        "CC_BYNCSA_4_0",
+        "CC_BYNCND_4_0",
+        "NLOD_2_0",
+        "ODC_BY",
+        "ODC_ODBL",
+        "ODC_PDDL",
+    ]
+)
+# Licence IRIs people paste, to their EU Licence code (compared without scheme and "/").
+LICENCE_ALIASES = {
+    "creativecommons.org/publicdomain/zero/1.0": "CC0",
+    "creativecommons.org/licenses/by/4.0": "CC_BY_4_0",
+    "creativecommons.org/licenses/by-sa/4.0": "CC_BYSA_4_0",
+    "creativecommons.org/licenses/by-nd/4.0": "CC_BYND_4_0",
+    "creativecommons.org/licenses/by-nc/4.0": "CC_BYNC_4_0",
+    "creativecommons.org/licenses/by-nc-sa/4.0": "CC_BYNCSA_4_0",
+    "creativecommons.org/licenses/by-nc-nd/4.0": "CC_BYNCND_4_0",
+    "data.norge.no/nlod/no/2.0": "NLOD_2_0",
+    "data.norge.no/nlod/en/2.0": "NLOD_2_0",
+    "opendatacommons.org/licenses/by/1-0": "ODC_BY",
+    "opendatacommons.org/licenses/odbl/1-0": "ODC_ODBL",
+    "opendatacommons.org/licenses/pddl/1-0": "ODC_PDDL",
+}
+
+# Places DCAT-AP-NO's range shapes accept for dct:spatial (a violation otherwise).
+PLACE_PREFIXES = (
+    EU_AUTHORITY + "country/",
+    EU_AUTHORITY + "continent/",
+    EU_AUTHORITY + "place/",
+    "http://sws.geonames.org/",
+    "https://data.geonorge.no/administrativeEnheter/",
 )
 
 ACCESS_RIGHTS = {
@@ -160,6 +227,33 @@ def frequency_iri(value: str) -> str | None:
         return FREQUENCY + FREQUENCIES[word]
     code = value.strip().upper()
     return FREQUENCY + code if code in FREQUENCY_CODES else None
+
+
+def theme_label(theme_iri: str) -> str | None:
+    """The English preferred label of an EU Data Theme IRI; None if it is not one."""
+    return DATA_THEME_LABELS.get(theme_iri.removeprefix(DATA_THEME_SCHEME + "/"))
+
+
+def licence_iri(licence: object) -> str | None:
+    """The EU Licence IRI of a code (``CC_BY_4_0``), an EU IRI or a known licence URL.
+
+    Returns None for anything else: DCAT-AP-NO only admits the EU Licence vocabulary.
+    """
+    if not isinstance(licence, str) or not licence.strip():
+        return None
+    value = licence.strip()
+    if value.startswith(LICENCE):
+        return value if value.removeprefix(LICENCE) in LICENCES else None
+    if value.upper() in LICENCES:
+        return LICENCE + value.upper()
+    bare = value.split("://", 1)[-1].removeprefix("www.").rstrip("/").lower()
+    code = LICENCE_ALIASES.get(bare)
+    return LICENCE + code if code else None
+
+
+def is_place_iri(value: object) -> bool:
+    """True if ``value`` names a place from a vocabulary DCAT-AP-NO accepts for dct:spatial."""
+    return is_iri(value) and str(value).startswith(PLACE_PREFIXES)
 
 
 def access_right_iri(access_rights: str) -> str | None:

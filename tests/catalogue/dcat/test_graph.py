@@ -18,6 +18,7 @@ from tests.catalogue.dcat.conftest import (
 # rdflib's closed namespaces stay behind ``ns.``: pytest would probe them as module names.
 SPDX, VCARD, HYDRA = dcat_graph.SPDX, dcat_graph.VCARD, dcat_graph.HYDRA
 EU = "http://publications.europa.eu/resource/authority/"
+IANA = "https://www.w3.org/ns/iana/media-types/"
 DATASET = URIRef(f"{BASE_URL}/datasets/air-quality")
 DISTRIBUTION = URIRef(f"{DATASET}/versions/1/editions/20240607T080910/distributions/d1")
 
@@ -56,10 +57,11 @@ def test_dataset_fields_map_to_dcat_properties() -> None:
 
 
 def test_controlled_vocabulary_values_state_their_type() -> None:
-    graph = dataset_graph(make_dataset(), [make_distribution()], BASE_URL)
+    parquet = make_distribution(id="d2", mediaType="application/vnd.apache.parquet")
+    graph = dataset_graph(make_dataset(), [make_distribution(), parquet], BASE_URL)
     expected = {
         EU + "file-type/CSV": ns.DCTERMS.MediaTypeOrExtent,
-        "https://www.iana.org/assignments/media-types/text/csv": ns.DCTERMS.MediaType,
+        IANA + "application/vnd.apache.parquet": ns.DCTERMS.MediaType,
         EU + "data-theme/ENVI": ns.SKOS.Concept,
         EU + "licence/CC_BY_4_0": ns.DCTERMS.LicenseDocument,
         EU + "language/NOB": ns.DCTERMS.LinguisticSystem,
@@ -97,17 +99,66 @@ def test_distribution_without_urls_gets_its_own_iri_as_access_url() -> None:
     node = URIRef(f"{DATASET}/distributions/d9")
     assert graph.value(node, ns.DCAT.accessURL) == node
     assert graph.value(node, ns.DCTERMS.format) == URIRef(EU + "file-type/PARQUET")
-    assert graph.value(node, ns.DCAT.mediaType) == URIRef(
-        "https://www.iana.org/assignments/media-types/application/vnd.apache.parquet"
+    assert graph.value(node, ns.DCAT.mediaType) == URIRef(IANA + "application/vnd.apache.parquet")
+
+
+def test_text_media_type_is_left_to_the_file_type() -> None:
+    # DCAT-AP-NO's range shape admits only application/* media types; CSV stays named by
+    # its EU file type.
+    graph = dataset_graph(make_dataset(), [make_distribution()], BASE_URL)
+    assert graph.value(DISTRIBUTION, ns.DCAT.mediaType) is None
+    assert graph.value(DISTRIBUTION, ns.DCTERMS.format) == URIRef(EU + "file-type/CSV")
+
+
+def test_access_and_download_urls_are_typed_resources() -> None:
+    graph = dataset_graph(make_dataset(), [make_distribution()], BASE_URL)
+    for predicate in (ns.DCAT.accessURL, ns.DCAT.downloadURL):
+        url = graph.value(DISTRIBUTION, predicate)
+        assert (url, ns.RDF.type, ns.RDFS.Resource) in graph
+
+
+def test_themes_carry_labels_and_the_scheme_a_title() -> None:
+    graph = catalog_graph(CATALOG_INFO, [(make_dataset(), [])], BASE_URL)
+    envi = URIRef(EU + "data-theme/ENVI")
+    assert graph.value(envi, ns.SKOS.prefLabel) == Literal("Environment", lang="en")
+    assert graph.value(URIRef(EU + "data-theme"), ns.DCTERMS.title) == Literal(
+        "Data Theme", lang="en"
     )
+
+
+def test_known_licence_urls_become_eu_licence_iris() -> None:
+    for licence, code in [
+        ("https://creativecommons.org/licenses/by/4.0/", "CC_BY_4_0"),
+        ("http://creativecommons.org/publicdomain/zero/1.0/", "CC0"),
+        ("https://data.norge.no/nlod/no/2.0", "NLOD_2_0"),
+        ("nlod_2_0", "NLOD_2_0"),
+    ]:
+        graph = dataset_graph(make_dataset(license=licence), [make_distribution()], BASE_URL)
+        assert graph.value(DISTRIBUTION, ns.DCTERMS.license) == URIRef(EU + "licence/" + code)
+    unknown = make_dataset(license="https://example.no/our-terms")
+    graph = dataset_graph(unknown, [make_distribution()], BASE_URL)
+    assert graph.value(DISTRIBUTION, ns.DCTERMS.license) is None
 
 
 def test_lineage_links_source_datasets() -> None:
     dataset = make_dataset(wasDerivedFrom=["sensor-readings", "stations"])
     graph = dataset_graph(dataset, [], BASE_URL)
     sources = {URIRef(f"{BASE_URL}/datasets/{name}") for name in ("sensor-readings", "stations")}
-    assert set(graph.objects(DATASET, ns.DCTERMS.source)) == sources
     assert set(graph.objects(DATASET, ns.PROV.wasDerivedFrom)) == sources
+    # dct:source ranges over dcat:Dataset: only sources described in the same graph.
+    assert set(graph.objects(DATASET, ns.DCTERMS.source)) == set()
+
+
+def test_source_described_in_the_same_catalog_is_a_dct_source() -> None:
+    entries = [
+        (make_dataset(wasDerivedFrom=["sensor-readings", "stations"]), []),
+        (make_dataset("sensor-readings", wasDerivedFrom=[]), []),
+    ]
+    graph = catalog_graph(CATALOG_INFO, entries, BASE_URL)
+    assert set(graph.objects(DATASET, ns.DCTERMS.source)) == {
+        URIRef(f"{BASE_URL}/datasets/sensor-readings")
+    }
+    assert len(set(graph.objects(DATASET, ns.PROV.wasDerivedFrom))) == 2
 
 
 def test_run_of_latest_edition_generated_dataset_and_its_distribution() -> None:

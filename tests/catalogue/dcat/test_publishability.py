@@ -47,9 +47,13 @@ def test_minimal_dataset_passes() -> None:
         ({"themes": ["ENVI", "WEATHER"]}, "themes"),
         ({"license": None}, "license"),
         ({"license": "CC-BY"}, "license"),
+        # DCAT-AP-NO admits only the EU Licence vocabulary (known licence URLs are mapped).
+        ({"license": "https://example.no/our-terms"}, "license"),
         ({"accrualPeriodicity": "sometimes"}, "accrualPeriodicity"),
         ({"language": "klingon"}, "language"),
         ({"spatial": "Oslo"}, "spatial"),
+        # A place IRI outside the vocabularies DCAT-AP-NO's range shapes accept.
+        ({"spatial": "https://example.no/places/oslo"}, "spatial"),
         ({"conformsTo": ["ISO 19115"]}, "conformsTo"),
         ({"temporal": {"start": "2025-01-01", "end": "2024-01-01"}}, "temporal"),
     ],

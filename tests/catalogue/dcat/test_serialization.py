@@ -47,7 +47,8 @@ def test_json_ld_is_compact_with_prefixed_names() -> None:
     assert document["@context"]["dcat"] == "http://www.w3.org/ns/dcat#"
     types = {node["@id"]: node["@type"] for node in document["@graph"]}
     assert types[f"{BASE_URL}/catalog"] == "dcat:Catalog"
-    assert types[f"{BASE_URL}/datasets/set-0"] == "dcat:Dataset"
+    # The dataset's page is also its distribution's access URL, hence typed rdfs:Resource too.
+    assert types[f"{BASE_URL}/datasets/set-0"] == ["dcat:Dataset", "rdfs:Resource"]
 
 
 def test_unknown_format_is_refused() -> None:

@@ -46,9 +46,11 @@ def violations(data: Graph, shapes: Graph) -> set[tuple[str, str]]:
 
 
 def full_catalog() -> Graph:
+    parquet = make_distribution("set-0", id="d2", mediaType="application/vnd.apache.parquet")
     entries = [
         (make_dataset(f"set-{n}"), [make_distribution(f"set-{n}")], EDITIONS) for n in range(3)
     ]
+    entries[0][1].append(parquet)
     page = {"self": f"{BASE_URL}/catalog?limit=3", "next": f"{BASE_URL}/catalog?cursor=abc"}
     return catalog_graph(CATALOG_INFO, entries, BASE_URL, page)
 
@@ -75,6 +77,7 @@ DISTRIBUTION = URIRef(
     f"{BASE_URL}/datasets/set-0/versions/1/editions/20240607T080910/distributions/d1"
 )
 CHECKSUM = URIRef(f"{DISTRIBUTION}#checksum")
+PARQUET = URIRef(f"{BASE_URL}/datasets/set-0/versions/1/editions/20240607T080910/distributions/d2")
 CONTACT = URIRef(f"{DATASET}#contactPoint")
 
 
@@ -154,7 +157,11 @@ def test_contact_point_without_name_or_email_is_a_violation(shapes: Graph, path:
             ns.DCTERMS.format,
             "http://publications.europa.eu/resource/authority/file-type/CSV",
         ),
-        (DISTRIBUTION, ns.DCAT.mediaType, "https://www.iana.org/assignments/media-types/text/csv"),
+        (
+            PARQUET,
+            ns.DCAT.mediaType,
+            "https://www.w3.org/ns/iana/media-types/application/vnd.apache.parquet",
+        ),
         (DISTRIBUTION, SPDX.checksum, str(CHECKSUM)),
         (
             CATALOG,

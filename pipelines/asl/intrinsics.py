@@ -7,6 +7,7 @@ import decimal
 import functools
 import hashlib
 import json
+import math
 import random as random_module
 import re
 import uuid
@@ -218,6 +219,16 @@ def _integer(value: Any, what: str) -> int:
     raise TypeError(f"{what} must be an integer, got {json.dumps(value)}")
 
 
+def _rounded(value: Any, what: str) -> int:
+    """An integer argument where AWS takes any number and rounds it to the nearest integer
+    (halves up, as Java's Math.round does: 2.5 is 3, -2.5 is -2)."""
+    if _is_integer(value):
+        return int(value)
+    if isinstance(value, float):
+        return math.floor(value + 0.5)
+    raise TypeError(f"{what} must be a number, got {json.dumps(value)}")
+
+
 def _array(value: Any, what: str) -> list[Any]:
     if not isinstance(value, list):
         raise TypeError(f"{what} must be an array, got {json.dumps(value)}")
@@ -300,7 +311,7 @@ def _make_array(random: random_module.Random, *values: Any) -> list[Any]:
 
 
 def _array_partition(random: random_module.Random, items: Any, size: Any) -> list[Any]:
-    array, chunk = _array(items, "the array"), _integer(size, "the chunk size")
+    array, chunk = _array(items, "the array"), _rounded(size, "the chunk size")
     if chunk <= 0:
         raise ValueError("the chunk size must be positive")
     return [array[i : i + chunk] for i in range(0, len(array), chunk)]
@@ -315,8 +326,8 @@ def _same_json(a: Any, b: Any) -> bool:
 
 
 def _array_range(random: random_module.Random, start: Any, end: Any, step: Any) -> list[int]:
-    first, last = _integer(start, "start"), _integer(end, "end")
-    stride = _integer(step, "step")
+    first, last = _rounded(start, "start"), _rounded(end, "end")
+    stride = _rounded(step, "step")
     if stride == 0:
         raise ValueError("step must not be 0")
     values = list(range(first, last + (1 if stride > 0 else -1), stride))
@@ -348,11 +359,12 @@ def _array_unique(random: random_module.Random, items: Any) -> list[Any]:
 
 
 def _math_add(random: random_module.Random, a: Any, b: Any) -> int:
-    return _integer(a, "the first number") + _integer(b, "the second number")
+    # The intrinsic functions page: a non-integer argument is rounded to the nearest integer.
+    return _rounded(a, "the first number") + _rounded(b, "the second number")
 
 
 def _math_random(random: random_module.Random, start: Any, end: Any, seed: Any = None) -> int:
-    low, high = _integer(start, "start"), _integer(end, "end")
+    low, high = _rounded(start, "start"), _rounded(end, "end")
     generator = random if seed is None else random_module.Random(_integer(seed, "seed"))
     return generator.randint(low, high)
 

@@ -1,0 +1,358 @@
+"""The DCAT feed validated with pyshacl against the official DCAT-AP 3 and DCAT-AP-NO shapes.
+
+The shapes are verbatim copies of the published files (tests/data/shapes/official/README.md
+names their sources). A feed conforms when pyshacl reports no sh:Violation; warnings and
+infos may remain and are shown in the failure message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from pyshacl import validate
+from rdflib import Graph, Literal, URIRef
+from rdflib import namespace as ns
+
+from catalogue.dcat import graph as dcat_graph
+from catalogue.dcat.graph import catalog_graph, dataset_graph
+from catalogue.dcat.publishability import missing_for_publication
+from catalogue.settings import Settings
+from tests.catalogue.dcat.conftest import BASE_URL, CATALOG_INFO, EDITIONS, make_dataset
+from tests.catalogue.dcat.conftest import make_distribution as csv_distribution
+from tests.fixtures.app import SITE_ADMIN
+
+# rdflib's closed namespaces stay behind ``ns.``: pytest would probe them as module names.
+SPDX, VCARD = dcat_graph.SPDX, dcat_graph.VCARD
+
+OFFICIAL = Path(__file__).parents[2] / "data" / "shapes" / "official"
+DCAT_AP_3_0_0 = "https://semiceu.github.io//DCAT-AP/releases/3.0.0#"
+EU = "http://publications.europa.eu/resource/authority/"
+CATALOG = URIRef(f"{BASE_URL}/catalog")
+DATASET = URIRef(f"{BASE_URL}/datasets/air-quality")
+SOURCE = URIRef(f"{BASE_URL}/datasets/sensor-readings")
+EDITION = f"{DATASET}/versions/1/editions/20240607T080910"
+DISTRIBUTION = URIRef(f"{EDITION}/distributions/d1")
+CHECKSUM = URIRef(f"{DISTRIBUTION}#checksum")
+
+
+def load(*names: str) -> Graph:
+    graph = Graph()
+    for name in names:
+        graph.parse(OFFICIAL / name)
+    return graph
+
+
+@pytest.fixture(scope="module")
+def dcat_ap_3_0_0_as_published() -> Graph:
+    return load("dcat-ap-3.0.0-SHACL.ttl")
+
+
+@pytest.fixture(scope="module")
+def official_shapes(dcat_ap_3_0_0_as_published: Graph) -> dict[str, Graph]:
+    """Each official profile's shapes, by name."""
+    dcat_ap_3_0_0 = Graph()
+    dcat_ap_3_0_0 += dcat_ap_3_0_0_as_published
+    # Erratum of the 3.0.0 file: its "Dataset member of a Dataset Series" shape targets every
+    # dcat:Dataset and so demands dcat:inSeries of all of them; the spec applies it to datasets
+    # in a series only, and 3.0.1 drops the shape. Only that target is taken out.
+    dcat_ap_3_0_0.remove(
+        (URIRef(DCAT_AP_3_0_0 + "DatasetInSeriesShape"), ns.SH.targetClass, ns.DCAT.Dataset)
+    )
+    return {
+        "dcat-ap-3.0.1": load("dcat-ap-3.0.1-SHACL.ttl"),
+        "dcat-ap-3.0.0": dcat_ap_3_0_0,
+        "dcat-ap-no-3": load("dcatapno3-core-shapes.ttl", "dcatapno3-range-shapes.ttl"),
+    }
+
+
+PROFILES = ["dcat-ap-3.0.1", "dcat-ap-3.0.0", "dcat-ap-no-3"]
+
+
+def results(data: Graph, shapes: Graph) -> list[tuple[str, str, str, str]]:
+    """(severity, focus node, path, message) of each result pyshacl reports, sorted."""
+    _, report, _ = validate(data, shacl_graph=shapes)
+    found = []
+    for result in report.subjects(ns.RDF.type, ns.SH.ValidationResult):
+        value = report.value
+        found.append(
+            (
+                str(value(result, ns.SH.resultSeverity)).rsplit("#", 1)[-1],
+                str(value(result, ns.SH.focusNode)),
+                str(value(result, ns.SH.resultPath)),
+                str(value(result, ns.SH.resultMessage)),
+            )
+        )
+    return sorted(found)
+
+
+def assert_no_violations(data: Graph, shapes: Graph, profile: str) -> None:
+    found = results(data, shapes)
+    violations = [result for result in found if result[0] == "Violation"]
+    listing = "\n".join(" | ".join(result) for result in found)
+    assert not violations, f"{profile}: {len(violations)} violation(s)\n{listing}"
+
+
+def violation_paths(data: Graph, shapes: Graph) -> set[tuple[str, str]]:
+    return {
+        (focus, path)
+        for severity, focus, path, _ in results(data, shapes)
+        if severity == "Violation"
+    }
+
+
+def parquet_distribution(dataset_id: str = "air-quality") -> dict[str, Any]:
+    """A second distribution of the same edition, with a media type DCAT-AP-NO admits."""
+    return csv_distribution(
+        dataset_id,
+        id="d2",
+        filenames=["air.parquet"],
+        mediaType="application/vnd.apache.parquet",
+        format="PARQUET",
+        byteSize=999,
+        checksum="cd" * 32,
+        downloadURL=f"https://opendata.example.no/datasets/{dataset_id}/air.parquet",
+        run="run-42",
+    )
+
+
+def full_feed() -> Graph:
+    """A catalogue page with every optional field set, lineage inside the page and a view."""
+    derived = make_dataset(
+        wasDerivedFrom=["sensor-readings"],
+        spatial="https://data.geonorge.no/administrativeEnheter/kommune/id/173018",
+        temporal={"start": "2020-01-01", "end": "2024-12-31"},
+        conformsTo=["https://example.no/standards/air-quality"],
+        license="https://creativecommons.org/licenses/by/4.0/",
+    )
+    source = make_dataset(
+        "sensor-readings",
+        wasDerivedFrom=[],
+        spatial="http://publications.europa.eu/resource/authority/country/NOR",
+        temporal={"start": "2019-01-01T00:00:00Z"},
+        license="NLOD_2_0",
+        language="en",
+    )
+    entries: list[Any] = [
+        (derived, [csv_distribution(), parquet_distribution()], EDITIONS),
+        (source, [csv_distribution("sensor-readings")], EDITIONS),
+    ]
+    info = {
+        **CATALOG_INFO,
+        "license": "http://publications.europa.eu/resource/authority/licence/CC0",
+    }
+    page = {"self": f"{BASE_URL}/catalog?limit=2", "next": f"{BASE_URL}/catalog?cursor=abc"}
+    return catalog_graph(info, entries, BASE_URL, page)
+
+
+MINIMAL = {
+    "id": "x",
+    "accessRights": "public",
+    "title": "X",
+    "description": "An x",
+    "publisher": "Example municipality",
+    "contactPoint": {"name": "Team", "email": "team@example.no"},
+    "themes": ["GOVE"],
+    "license": "https://creativecommons.org/licenses/by/4.0/",
+}
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_full_feed_conforms(official_shapes: dict[str, Graph], profile: str) -> None:
+    graph = full_feed()
+    # The feed really carries what it is meant to: checksums, lineage, temporal, spatial.
+    assert (DATASET, ns.DCTERMS.source, SOURCE) in graph
+    assert (DATASET, ns.PROV.wasDerivedFrom, SOURCE) in graph
+    assert (DISTRIBUTION, SPDX.checksum, CHECKSUM) in graph
+    assert graph.value(DATASET, ns.DCTERMS.temporal) is not None
+    assert graph.value(DATASET, ns.DCTERMS.spatial) is not None
+    assert graph.value(DATASET, ns.PROV.wasGeneratedBy) == URIRef(f"{BASE_URL}/runs/run-42")
+    assert_no_violations(graph, official_shapes[profile], profile)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_minimal_publishable_dataset_conforms(
+    official_shapes: dict[str, Graph], profile: str
+) -> None:
+    assert missing_for_publication(MINIMAL) == []
+    distribution = {"id": "d1", "accessURL": f"{BASE_URL}/datasets/x"}
+    graph = dataset_graph(MINIMAL, [distribution], BASE_URL)
+    assert_no_violations(graph, official_shapes[profile], profile)
+
+
+def test_dcat_ap_3_0_0_as_published_fails_only_on_its_in_series_erratum(
+    dcat_ap_3_0_0_as_published: Graph,
+) -> None:
+    paths = {path for _, path in violation_paths(full_feed(), dcat_ap_3_0_0_as_published)}
+    # rdflib's DCAT namespace predates DCAT 3, so dcat:inSeries is spelt out.
+    assert paths == {"http://www.w3.org/ns/dcat#inSeries"}
+
+
+@pytest.mark.parametrize(
+    ("profile", "subject", "path"),
+    [
+        ("dcat-ap-3.0.1", CATALOG, ns.DCTERMS.title),
+        ("dcat-ap-3.0.1", CATALOG, ns.DCTERMS.publisher),
+        ("dcat-ap-3.0.1", DATASET, ns.DCTERMS.title),
+        ("dcat-ap-3.0.1", DATASET, ns.DCTERMS.description),
+        ("dcat-ap-3.0.1", DISTRIBUTION, ns.DCAT.accessURL),
+        ("dcat-ap-3.0.1", CHECKSUM, SPDX.algorithm),
+        ("dcat-ap-3.0.1", CHECKSUM, SPDX.checksumValue),
+        ("dcat-ap-3.0.0", DATASET, ns.DCTERMS.description),
+        ("dcat-ap-3.0.0", CATALOG, ns.DCTERMS.description),
+        ("dcat-ap-no-3", CATALOG, ns.DCAT.contactPoint),
+        ("dcat-ap-no-3", DATASET, ns.DCAT.contactPoint),
+        ("dcat-ap-no-3", DATASET, ns.DCAT.theme),
+        ("dcat-ap-no-3", DATASET, ns.DCTERMS.publisher),
+        ("dcat-ap-no-3", DATASET, ns.DCTERMS.title),
+    ],
+)
+def test_dropping_a_mandatory_property_is_a_violation(
+    official_shapes: dict[str, Graph], profile: str, subject: URIRef, path: URIRef
+) -> None:
+    graph = full_feed()
+    assert (subject, path, None) in graph
+    graph.remove((subject, path, None))
+    assert (str(subject), str(path)) in violation_paths(graph, official_shapes[profile])
+
+
+@pytest.mark.parametrize(
+    ("profile", "subject", "path", "value"),
+    [
+        # Range checks need the object's rdf:type, since pyshacl runs without inference.
+        ("dcat-ap-3.0.1", DISTRIBUTION, ns.DCTERMS.license, EU + "licence/CC_BY_4_0"),
+        ("dcat-ap-3.0.1", DATASET, ns.DCAT.theme, EU + "data-theme/ENVI"),
+        ("dcat-ap-3.0.1", DATASET, ns.DCTERMS.accrualPeriodicity, EU + "frequency/DAILY"),
+        ("dcat-ap-3.0.0", DISTRIBUTION, ns.DCAT.downloadURL, None),
+        ("dcat-ap-no-3", DATASET, ns.DCAT.contactPoint, f"{DATASET}#contactPoint"),
+    ],
+)
+def test_value_without_its_type_is_a_range_violation(
+    official_shapes: dict[str, Graph],
+    profile: str,
+    subject: URIRef,
+    path: URIRef,
+    value: str | None,
+) -> None:
+    graph = full_feed()
+    node = URIRef(value) if value else graph.value(subject, path)
+    assert (subject, path, node) in graph
+    graph.remove((node, ns.RDF.type, None))
+    assert (str(subject), str(path)) in violation_paths(graph, official_shapes[profile])
+
+
+@pytest.mark.parametrize(
+    ("subject", "path", "value"),
+    [
+        # DCAT-AP-NO's range shapes: licences, places and media types from set vocabularies.
+        (DISTRIBUTION, ns.DCTERMS.license, "https://creativecommons.org/licenses/by/4.0/"),
+        (DATASET, ns.DCTERMS.spatial, "https://example.no/places/oslo"),
+        (URIRef(f"{EDITION}/distributions/d2"), ns.DCAT.mediaType, None),
+    ],
+)
+def test_value_outside_dcat_ap_no_vocabularies_is_a_violation(
+    official_shapes: dict[str, Graph], subject: URIRef, path: URIRef, value: str | None
+) -> None:
+    graph = full_feed()
+    # text/csv under the W3C IANA namespace: outside the application/* pattern.
+    node = URIRef(value or "https://www.w3.org/ns/iana/media-types/text/csv")
+    old = graph.value(subject, path)
+    graph.remove((subject, path, None))
+    graph.add((subject, path, node))
+    graph.add((node, ns.RDF.type, graph.value(old, ns.RDF.type)))
+    assert (str(subject), str(path)) in violation_paths(graph, official_shapes["dcat-ap-no-3"])
+
+
+def test_untagged_title_is_a_dcat_ap_no_violation(official_shapes: dict[str, Graph]) -> None:
+    graph = full_feed()
+    graph.remove((DATASET, ns.DCTERMS.title, None))
+    graph.add((DATASET, ns.DCTERMS.title, Literal("No language tag")))
+    assert (str(DATASET), str(ns.DCTERMS.title)) in violation_paths(
+        graph, official_shapes["dcat-ap-no-3"]
+    )
+
+
+# --- GET /catalog of the real app -------------------------------------------------------
+
+PUBLISHABLE = {
+    "title": "Luftkvalitet",
+    "description": "Hourly air quality readings",
+    "accessRights": "public",
+    "owner": "team:miljo",
+    "publisher": "Oslo kommune",
+    "contactPoint": {"name": "Miljøteamet", "email": "miljo@example.no"},
+    "themes": ["ENVI", "HEAL"],
+    "keywords": ["air", "pollution"],
+    "license": "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0",
+    "language": "nb",
+    "accrualPeriodicity": "daily",
+    "spatial": "https://data.geonorge.no/administrativeEnheter/kommune/id/173018",
+    "temporal": {"start": "2020-01-01", "end": "2024-12-31"},
+    "conformsTo": ["https://example.no/standards/air-quality"],
+}
+FILES = [
+    {"filenames": ["air.csv"], "mediaType": "text/csv", "byteSize": 10, "checksum": "a" * 64},
+    {
+        "filenames": ["air.parquet"],
+        "mediaType": "application/vnd.apache.parquet",
+        "byteSize": 20,
+        "checksum": "b" * 64,
+    },
+]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        home=tmp_path / "home",
+        principal=SITE_ADMIN,
+        admins=(SITE_ADMIN,),
+        secret_key="test-secret",
+        base_url=BASE_URL,
+        catalog_title="Oslo open data",
+        catalog_description="Open datasets of the city",
+        catalog_publisher_name="Oslo kommune",
+        catalog_publisher_uri="https://data.brreg.no/enhetsregisteret/api/enheter/958935420",
+        catalog_contact_name="Data team",
+        catalog_contact_email="data@example.no",
+        catalog_homepage="https://data.example.no/",
+    )
+
+
+def create(client: FlaskClient, dataset_id: str, **changes: Any) -> None:
+    body = {key: value for key, value in {**PUBLISHABLE, **changes}.items() if value is not None}
+    response = client.post("/datasets", json={**body, "id": dataset_id})
+    assert response.status_code == 201, response.json
+
+
+def add_edition(client: FlaskClient, dataset_id: str, files: Iterable[dict[str, Any]]) -> None:
+    editions = f"/datasets/{dataset_id}/versions/1/editions"
+    edition = client.post(editions, json={"description": "first"}).json["edition"]
+    for file in files:
+        response = client.post(f"{editions}/{edition}/distributions", json=file)
+        assert response.status_code == 201, response.json
+
+
+def test_api_catalog_conforms_to_every_profile(
+    client: FlaskClient, official_shapes: dict[str, Graph]
+) -> None:
+    create(client, "sensors")
+    create(client, "air", wasDerivedFrom=["sensors"])
+    create(client, "noise", contactPoint=None)  # fails the gate: left out of the feed
+    add_edition(client, "air", FILES)
+    add_edition(client, "sensors", FILES[:1])
+
+    client.environ_base.pop("HTTP_AUTHORIZATION")
+    response = client.get("/catalog")
+
+    assert response.status_code == 200
+    graph = Graph().parse(data=response.get_data(as_text=True), format="json-ld")
+    air, sensors = (URIRef(f"{BASE_URL}/datasets/{name}") for name in ("air", "sensors"))
+    assert set(graph.objects(CATALOG, ns.DCAT.dataset)) == {air, sensors}
+    assert len(set(graph.objects(air, ns.DCAT.distribution))) == 2
+    assert (air, ns.PROV.wasDerivedFrom, sensors) in graph
+    for profile in PROFILES:
+        assert_no_violations(graph, official_shapes[profile], profile)

@@ -177,14 +177,15 @@ def assign(template: Any, document: Any, scope: Scope) -> dict[str, Any] | None:
 def _finish(state: State, raw: Any, result: Any, scope: Scope) -> Outcome:
     """Apply Assign, ResultSelector, ResultPath and OutputPath and pick the next state.
 
-    As on AWS, ``Assign`` reads the raw result (``$``), as ResultSelector does.
+    ``Assign`` reads the raw result (``$``), as ResultSelector does, not the selected one;
+    LocalStack, whose tests are recorded on AWS, evaluates it the same way.
     """
     assigned = assign(state.assign, result, scope)
     if state.result_selector is not None:
         result = _template(state.result_selector, result, scope, "ResultSelector")
     combined = paths.apply_result_path(state.result_path, raw, result)
     return Outcome(
-        _select(state.output_path, combined, scope, "OutputPath"), state.next, False, assigned
+        _select(state.output_path, combined, scope, "OutputPath"), state.next, assigned=assigned
     )
 
 
@@ -195,7 +196,7 @@ def run_pass(state: State, raw: Any, scope: Scope) -> Outcome:
     assigned = assign(state.assign, result, scope)
     combined = paths.apply_result_path(state.result_path, raw, result)
     return Outcome(
-        _select(state.output_path, combined, scope, "OutputPath"), state.next, False, assigned
+        _select(state.output_path, combined, scope, "OutputPath"), state.next, assigned=assigned
     )
 
 
@@ -297,7 +298,7 @@ def run_choice(state: State, raw: Any, scope: Scope) -> Outcome:
     assigned = assign(state.assign if rule is None else rule.assign, document, scope)
     target = state.default if rule is None else rule.next
     return Outcome(
-        _select(state.output_path, document, scope, "OutputPath"), target, False, assigned
+        _select(state.output_path, document, scope, "OutputPath"), target, assigned=assigned
     )
 
 
@@ -328,7 +329,7 @@ def run_wait(state: State, raw: Any, scope: Scope) -> Outcome:
         execution.sleep(seconds)
     assigned = assign(state.assign, document, scope)
     return Outcome(
-        _select(state.output_path, document, scope, "OutputPath"), state.next, False, assigned
+        _select(state.output_path, document, scope, "OutputPath"), state.next, assigned=assigned
     )
 
 

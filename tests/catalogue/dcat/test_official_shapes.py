@@ -7,6 +7,8 @@ infos may remain and are shown in the failure message.
 
 from __future__ import annotations
 
+import hashlib
+import io
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,9 @@ from rdflib import namespace as ns
 from catalogue.dcat import graph as dcat_graph
 from catalogue.dcat.graph import catalog_graph, dataset_graph
 from catalogue.dcat.publishability import missing_for_publication
+from catalogue.dcat.publishing import DirectoryTarget, PublishItem, publish
 from catalogue.settings import Settings
+from pipelines.objects import LocalObjectStore
 from tests.catalogue.dcat.conftest import BASE_URL, CATALOG_INFO, EDITIONS, make_dataset
 from tests.catalogue.dcat.conftest import make_distribution as csv_distribution
 from tests.fixtures.app import SITE_ADMIN
@@ -273,6 +277,37 @@ def test_untagged_title_is_a_dcat_ap_no_violation(official_shapes: dict[str, Gra
     assert (str(DATASET), str(ns.DCTERMS.title)) in violation_paths(
         graph, official_shapes["dcat-ap-no-3"]
     )
+
+
+def test_published_catalog_files_conform(tmp_path: Path, official_shapes: dict[str, Graph]) -> None:
+    objects = LocalObjectStore(tmp_path / "objects")
+    items = []
+    for dataset_id, sources in (("sensor-readings", []), ("air-quality", ["sensor-readings"])):
+        body = f"value\n{dataset_id}\n".encode()
+        key = f"processed/green/{dataset_id}/version=1/edition=20240607T080910/{dataset_id}.csv"
+        objects.put(key, io.BytesIO(body))
+        distribution = csv_distribution(
+            dataset_id,
+            filenames=[f"{dataset_id}.csv"],
+            byteSize=len(body),
+            checksum=hashlib.sha256(body).hexdigest(),
+        )
+        dataset = make_dataset(dataset_id, wasDerivedFrom=sources)
+        items.append(PublishItem(dataset, [distribution], [key], EDITIONS))
+    target_dir = tmp_path / "open-data"
+    publish(
+        items,
+        objects,
+        DirectoryTarget(target_dir),
+        catalog_info=CATALOG_INFO,
+        base_url=BASE_URL,
+        open_data_url="https://opendata.example.no",
+    )
+    for name, syntax in (("catalog.ttl", "turtle"), ("catalog.jsonld", "json-ld")):
+        graph = Graph().parse(target_dir / name, format=syntax)
+        assert len(set(graph.objects(CATALOG, ns.DCAT.dataset))) == 2, name
+        for profile in PROFILES:
+            assert_no_violations(graph, official_shapes[profile], f"{name} {profile}")
 
 
 # --- GET /catalog of the real app -------------------------------------------------------

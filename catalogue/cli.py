@@ -62,6 +62,13 @@ def publish(args: argparse.Namespace, settings: Settings) -> int:
     """Publish the public datasets to the open-data location and print what changed."""
     from catalogue.dcat.publishing import run_publishing
 
+    if not settings.catalog_contact_email:
+        # The feed is still written; a DCAT-AP-NO harvester will flag the catalogue itself.
+        print(
+            "warning: BRYGGE_CATALOG_CONTACT_EMAIL is not set; DCAT-AP-NO requires the "
+            "catalogue's contact point",
+            file=sys.stderr,
+        )
     report = run_publishing(settings)
     for action, names in (("published", report.published), ("withdrew", report.withdrawn)):
         for name in names:

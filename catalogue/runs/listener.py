@@ -24,6 +24,10 @@ class StoreListener:
         self.run_id = run_id
         self.steps = steps
         self.entered: dict[str, Any] = {}
+        # Workflow variables as they stood when each state was entered: where a redrive
+        # or a resume starts again, it needs them back.
+        self.variables: dict[str, Any] = {}
+        self.entered_variables: dict[str, dict[str, Any]] = {}
         self.base_attempts: dict[str, int] = {}
 
     def _update_run(self, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
@@ -37,11 +41,17 @@ class StoreListener:
     def _now(self) -> str:
         return timestamp(self.service.clock())
 
+    def variables_changed(self, variables: dict[str, Any]) -> None:
+        self.variables = dict(variables)
+
     def state_entered(self, name: str, input: Any) -> None:
         self.entered[name] = input
+        self.entered_variables[name] = dict(self.variables)
 
         def enter(run: dict[str, Any]) -> dict[str, Any]:
             run["position"] = {"state": name, "input": input}
+            if self.variables:
+                run["position"]["variables"] = dict(self.variables)
             return run
 
         self._update_run(enter)
@@ -89,7 +99,11 @@ class StoreListener:
         self.runs.update_step(self.run_id, name, retrying)
 
     def state_failed(self, name: str, error: str, cause: str) -> None:
-        failed = {"state": name, "input": self.entered.get(name)}
+        failed = {
+            "state": name,
+            "input": self.entered.get(name),
+            "variables": self.entered_variables.get(name, {}),
+        }
 
         def note(run: dict[str, Any]) -> dict[str, Any]:
             # A Catch may route a failed step to a Fail state: the step is where a redrive

@@ -42,14 +42,23 @@ class LocalWorkers:
         self._lock = threading.Lock()
         self._resumed = False
 
-    def submit(self, run_id: str, start_at: str | None = None, state_input: Any = None) -> None:
-        """Drive a RUNNING run owned by this process, from its start or from ``start_at``."""
+    def submit(
+        self,
+        run_id: str,
+        start_at: str | None = None,
+        state_input: Any = None,
+        variables: dict[str, Any] | None = None,
+    ) -> None:
+        """Drive a RUNNING run owned by this process, from its start or from ``start_at``.
+
+        ``variables`` are the workflow variables the run held when it entered ``start_at``.
+        """
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(
                     max_workers=self.service.settings.workers, thread_name_prefix="brygge-run"
                 )
-            future = self._pool.submit(self._execute, run_id, start_at, state_input)
+            future = self._pool.submit(self._execute, run_id, start_at, state_input, variables)
             self._futures.add(future)
         future.add_done_callback(self._forget)
 
@@ -93,7 +102,13 @@ class LocalWorkers:
 
         return call
 
-    def _execute(self, run_id: str, start_at: str | None, state_input: Any) -> None:
+    def _execute(
+        self,
+        run_id: str,
+        start_at: str | None,
+        state_input: Any,
+        variables: dict[str, Any] | None = None,
+    ) -> None:
         """Drive one local run to its end (in a worker thread); never raises."""
         from pipelines import asl
 
@@ -106,12 +121,15 @@ class LocalWorkers:
             definition = compile_definition(template["definition"])
             first_input = execution_input(run, template["definition"], run.get("taskConfig", {}))
             listener = StoreListener(service, run_id, task_steps(template["definition"]))
+            if start_at is not None and variables:
+                listener.variables = dict(variables)
             result = asl.run(
                 definition,
                 state_input if start_at is not None else first_input,
                 self._task_handlers(definition),
                 execution_name=run_id,
                 start_at=start_at,
+                variables=variables if start_at is not None else None,
                 listener=listener,
                 sleep=service.sleep,
                 now=service.clock,
@@ -131,6 +149,7 @@ class LocalWorkers:
                 failed = {
                     "state": result.failed_state,
                     "input": listener.entered[result.failed_state],
+                    "variables": listener.entered_variables.get(result.failed_state, {}),
                 }
             self._finish(
                 run_id,
@@ -178,7 +197,9 @@ class LocalWorkers:
                 continue
             position = resumed.get("position")
             if position:
-                self.submit(found["id"], position["state"], position["input"])
+                self.submit(
+                    found["id"], position["state"], position["input"], position.get("variables")
+                )
             else:
                 self.submit(found["id"])
             taken.append(found["id"])

@@ -250,7 +250,9 @@ class RunService:
 
         after = self.repository.update_run(run_id, again)
         if self.is_local:
-            self.workers.submit(run_id, restart["state"], restart["input"])
+            self.workers.submit(
+                run_id, restart["state"], restart["input"], restart.get("variables")
+            )
         else:
             self._start_execution(after, after["executions"][-1], restart)
         return self.get(run_id)

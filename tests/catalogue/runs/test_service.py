@@ -182,3 +182,35 @@ def test_a_run_interrupted_too_often_is_failed_not_resumed(services, client) -> 
     assert restarted.get(run["id"])["status"] == "SUCCEEDED"
     with pytest.raises(Conflict):
         restarted.redrive(run["id"])
+
+
+def test_a_redrive_gets_back_the_workflow_variables(services, client) -> None:  # type: ignore[no-untyped-def]
+    definition = {
+        "StartAt": "Remember",
+        "States": {
+            "Remember": {
+                "Type": "Pass",
+                "Assign": {"firstKey.$": "$.input.keys[0]"},
+                "Next": "Check",
+            },
+            "Check": {"Type": "Task", "Resource": "brygge:step:check", "Next": "Report"},
+            "Report": {"Type": "Pass", "Parameters": {"remembered.$": "$firstKey"}, "End": True},
+        },
+    }
+    set_pipeline(client, definition)
+    objects = LocalObjectStore(services.settings.objects_dir)
+    objects.put(RAW, io.BytesIO(b"BAD\n"))
+    run = client.post(
+        f"/datasets/air/versions/1/editions/{EDITION}/runs", json={"input": {"keys": [RAW]}}
+    ).json
+    assert services.runs.wait_idle(timeout_s=60)
+    failed = client.get(f"/runs/{run['id']}").json
+    assert failed["status"] == "FAILED"
+    assert failed["error"]["error"] == "InputError"
+
+    objects.put(RAW, io.BytesIO(b"good\n"))
+    assert client.post(f"/runs/{run['id']}/redrive").status_code == 202
+    assert services.runs.wait_idle(timeout_s=60)
+    after = client.get(f"/runs/{run['id']}").json
+    assert after["status"] == "SUCCEEDED", after["error"]
+    assert after["output"] == {"remembered": RAW}

@@ -57,9 +57,7 @@ class Stored(fields.Nested):
         return picked
 
 
-def page_schema(
-    item_schema: type[ma.Schema], name: str, *, stored: bool = True
-) -> type[ma.Schema]:
+def page_schema(item_schema: type[ma.Schema], name: str, *, stored: bool = True) -> type[ma.Schema]:
     """A ``{items, next}`` page of ``item_schema`` (``stored``: items dumped by picking)."""
     nested = Stored if stored else fields.Nested
     return ma.Schema.from_dict(

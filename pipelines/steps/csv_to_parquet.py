@@ -1,59 +1,135 @@
-"""csv_to_parquet: read a CSV with a Frictionless dialect and write zstd Parquet, streaming."""
+"""csv_to_parquet: read a CSV with a Frictionless dialect and write zstd Parquet, streaming.
+
+How the files of public data portals are read:
+
+- Header names: an empty name becomes ``column_<position>`` (1-based, as with ``header: false``);
+  a repeated name gets ``_2``, ``_3``... in order of appearance, skipping names already taken.
+- A header line that ends with the delimiter has an unnamed last column: it is dropped when
+  every row leaves it empty, else kept as ``column_<position>``.
+- Rows with no value at all (blank lines, also at the end of the file) are dropped.
+- An Excel ``sep=;`` first line is skipped and gives the delimiter; a different explicit
+  ``delimiter`` option is an error.
+- ``delimiter: "auto"`` sniffs the first 64 KB among ``, ; TAB |``; ``encoding: "auto"`` reads
+  UTF-8 (with or without BOM) when the whole file is valid UTF-8, else cp1252.
+- ``groupChar`` (top level, or per number field) removes thousands separators; a space also
+  removes no-break spaces (U+00A0, U+202F), which spreadsheets write in Norwegian locales.
+"""
 
 from __future__ import annotations
 
 import codecs
+import csv
+import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelines.objects import ObjectStore
 from pipelines.steps.contract import ConfigError, InputError, OutputKey, StepResult
 from pipelines.steps.runtime import run_step
 from pipelines.steps.table_schema import TableSchema, parse_schema, polars_type, typed
-from pipelines.steps.tables import fetch, filename, reading, store, transcode, workdir
+from pipelines.steps.tables import (
+    encoding_message,
+    fetch,
+    filename,
+    first_invalid_utf8,
+    reading,
+    store,
+    transcode,
+    workdir,
+)
+
+if TYPE_CHECKING:
+    import polars as pl
 
 # Encodings polars reads itself; anything else is transcoded to UTF-8 first.
 NATIVE_ENCODINGS = ("utf-8", "utf-8-sig")
 # Types polars parses while reading (fast); the rest are converted from text afterwards.
 NATIVE_TYPES = ("string", "integer", "number")
-HEADER_SCAN_BYTES = 1024 * 1024
+NUMBER_TYPES = ("integer", "number", "year")
+SNIFF_BYTES = 64 * 1024
+SNIFF_DELIMITERS = ",;\t|"
+DEFAULT_DELIMITER = ","
+# Excel writes (and reads) this first line to name the delimiter, sometimes quoted.
+_SEP_LINE = re.compile(r'^\ufeff?"?sep=(.)"?\r?\n')
+# Spaces that spreadsheets in Norwegian and French locales use as thousands separators.
+_SPACES = "[ \u00a0\u202f]"
 
 
 @dataclass(frozen=True, slots=True)
 class CsvToParquetConfig:
-    """Options of csv_to_parquet, named as in Frictionless CSV Dialect and Table Schema."""
+    """Options of csv_to_parquet, named as in Frictionless CSV Dialect and Table Schema.
 
-    delimiter: str = ","
+    ``delimiter`` defaults to ``,`` (or a ``sep=`` first line); ``"auto"`` sniffs it.
+    ``encoding`` may be ``"auto"``. ``groupChar`` applies to every number field that does not
+    name its own.
+    """
+
+    delimiter: str | None = None
     quote_char: str = '"'
     double_quote: bool = True
     header: bool = True
     encoding: str = "utf-8"
     decimal_char: str = "."
+    group_char: str | None = None
     comment_char: str | None = None
     schema: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """What was learnt about one file before reading it: where the table starts, its names."""
+
+    delimiter: str
+    skip_rows: int  # lines before the header (the ``sep=`` line)
+    names: list[str]
+    unnamed_last: str | None  # the column a trailing delimiter makes, if any
+
+
 def check_config(config: CsvToParquetConfig) -> tuple[str, TableSchema | None]:
-    """Return the normalised encoding and the parsed schema; raises ConfigError."""
-    for option, value in (("delimiter", config.delimiter), ("quoteChar", config.quote_char)):
-        if len(value) != 1 or value in "\r\n":
-            raise ConfigError(option, "must be a single character other than a line break")
+    """Return the normalised encoding (or ``auto``) and the parsed schema; raises ConfigError."""
+    delimiter = config.delimiter
+    if (
+        delimiter is not None
+        and delimiter != "auto"
+        and (len(delimiter) != 1 or delimiter in "\r\n")
+    ):
+        raise ConfigError("delimiter", 'must be one character other than a line break, or "auto"')
+    if len(config.quote_char) != 1 or config.quote_char in "\r\n":
+        raise ConfigError("quoteChar", "must be a single character other than a line break")
     if not config.double_quote:
         raise ConfigError("doubleQuote", "only doubled quotes (true) are supported")
     if config.decimal_char not in (".", ","):
         raise ConfigError("decimalChar", "must be '.' or ','")
-    if config.decimal_char == "," and config.delimiter == ",":
+    if config.decimal_char == "," and delimiter == ",":
         raise ConfigError("decimalChar", "',' needs a delimiter other than ','")
-    try:
-        encoding = codecs.lookup(config.encoding).name
-    except LookupError:
-        raise ConfigError("encoding", f"unknown encoding {config.encoding!r}") from None
+    if config.group_char is not None and (
+        len(config.group_char) != 1 or config.group_char == config.decimal_char
+    ):
+        raise ConfigError("groupChar", "must be one character other than the decimalChar")
+    if config.encoding == "auto":
+        encoding = "auto"
+    else:
+        try:
+            encoding = codecs.lookup(config.encoding).name
+        except LookupError:
+            raise ConfigError("encoding", f"unknown encoding {config.encoding!r}") from None
     schema = (
         parse_schema(config.schema, decimal_char=config.decimal_char)
         if config.schema is not None
         else None
     )
+    if schema is not None and config.group_char is not None:
+        schema = dataclasses.replace(
+            schema,
+            fields=tuple(
+                dataclasses.replace(item, group_char=config.group_char)
+                if item.type in NUMBER_TYPES and item.group_char is None
+                else item
+                for item in schema.fields
+            ),
+        )
     return encoding, schema
 
 
@@ -67,38 +143,134 @@ def run(
     """
     encoding, schema = check_config(config)
     outputs = []
+    summary: dict[str, Any] = {}
     with workdir() as directory:
         for key in keys:
             name = filename(key)
             source = fetch(objects, key, directory)
             if source.stat().st_size == 0:
                 raise InputError(f"{name} is empty")
-            if encoding in NATIVE_ENCODINGS:
-                check_header(source, name)
-            else:
-                source = transcode(source, encoding, directory)
+            used = detect_encoding(source) if encoding == "auto" else encoding
+            if used not in NATIVE_ENCODINGS:
+                source = transcode(source, used, directory)
             target = directory / (PurePosixPath(name).stem + ".parquet")
-            rows = convert(source, target, config, schema, name=name)
+            try:
+                layout = read_layout(source, config, name=name)
+                rows = convert(source, target, config, schema, layout, name=name)
+            except InputError:
+                if used in NATIVE_ENCODINGS:
+                    check_utf8(source, name)
+                raise
             outputs.append(store(objects, target, out(key, target.name), rows))
+            # What detection chose is worth recording: the data owner can then pin it.
+            if encoding == "auto":
+                summary.setdefault("encodings", {})[name] = used
+            if config.delimiter == "auto":
+                summary.setdefault("delimiters", {})[name] = layout.delimiter
     return StepResult(
         keys=[output.key for output in outputs],
         outputs=outputs,
-        summary={"rows": sum(output.rows or 0 for output in outputs)},
+        summary={"rows": sum(output.rows or 0 for output in outputs), **summary},
     )
 
 
-def check_header(path: Path, name: str) -> None:
-    """Raise InputError when the first line is not UTF-8 (polars decodes names leniently)."""
+def detect_encoding(path: Path) -> str:
+    """``utf-8-sig`` when the whole file is valid UTF-8, else ``cp1252`` (Windows' Western)."""
+    return "utf-8-sig" if first_invalid_utf8(path) is None else "cp1252"
+
+
+def check_utf8(path: Path, name: str) -> None:
+    """Raise InputError at the first byte that is not UTF-8, if any."""
+    invalid = first_invalid_utf8(path)
+    if invalid is not None:
+        raise InputError(encoding_message(name, "UTF-8", *invalid))
+
+
+def read_layout(path: Path, config: CsvToParquetConfig, *, name: str) -> Layout:
+    """Find the delimiter, the lines to skip and the column names of a UTF-8 file.
+
+    Raises InputError when the file is empty, not UTF-8, or its delimiter cannot be found.
+    """
+    import polars as pl
+
     with path.open("rb") as handle:
-        first_line = handle.readline(HEADER_SCAN_BYTES)
+        head = handle.read(SNIFF_BYTES).decode("utf-8", errors="replace")
+    declared = _SEP_LINE.match(head)
+    skip_rows = 1 if declared else 0
+    if declared and config.delimiter not in (None, "auto", declared.group(1)):
+        raise InputError(
+            f"{name} declares sep={declared.group(1)} on its first line, but the delimiter "
+            f"option is {config.delimiter!r}; remove the option or make them agree"
+        )
+    if declared:
+        delimiter = declared.group(1)
+    elif config.delimiter == "auto":
+        delimiter = sniff_delimiter(head, name=name)
+    else:
+        delimiter = config.delimiter or DEFAULT_DELIMITER
+    if config.decimal_char == "," and delimiter == ",":
+        if declared or config.delimiter == "auto":
+            raise InputError(f"{name} is delimited by ',', which cannot also be the decimalChar")
+        raise ConfigError("decimalChar", "',' needs a delimiter other than ','")
+    with reading(name):
+        first = pl.scan_csv(
+            path,
+            has_header=False,
+            separator=delimiter,
+            quote_char=config.quote_char,
+            comment_prefix=config.comment_char,
+            skip_rows=skip_rows,
+            n_rows=1,
+            infer_schema=False,
+        ).collect()
+    if first.height == 0:
+        raise InputError(f"{name} is empty")
+    raw = list(first.row(0))
+    if all(value is None or not value.strip() for value in raw):
+        raise InputError(f"{name} is empty: its first line has no column names")
+    if not config.header:
+        return Layout(delimiter, skip_rows, _positional_names(raw), None)
+    unnamed_last = len(raw) > 1 and not (raw[-1] or "").strip()
+    names = column_names(raw)
+    return Layout(delimiter, skip_rows, names, names[-1] if unnamed_last else None)
+
+
+def sniff_delimiter(head: str, *, name: str) -> str:
+    """The delimiter csv.Sniffer finds in the first complete lines; raises InputError."""
+    sample = head.lstrip("\ufeff")
+    if "\n" in sample:
+        sample = sample[: sample.rindex("\n") + 1]
+    first_line = sample.split("\n", 1)[0]
+    if not any(candidate in first_line for candidate in SNIFF_DELIMITERS):
+        return DEFAULT_DELIMITER  # one column: any delimiter reads it the same
     try:
-        first_line.decode("utf-8")
-    except UnicodeDecodeError as error:
-        # A cut in the middle of a character at the scan limit is not an error.
-        if len(first_line) < HEADER_SCAN_BYTES or error.start < len(first_line) - 4:
-            raise InputError(
-                f"{name} is not valid UTF-8; set the encoding option (e.g. latin-1)"
-            ) from None
+        return csv.Sniffer().sniff(sample, delimiters=SNIFF_DELIMITERS).delimiter
+    except csv.Error:
+        pass
+    # The sniffer wants two consistent lines; a header alone still shows its delimiter.
+    counts = {candidate: first_line.count(candidate) for candidate in SNIFF_DELIMITERS}
+    best = max(counts, key=counts.__getitem__)
+    if sorted(counts.values())[-2] == counts[best]:
+        raise InputError(f"cannot tell the delimiter of {name}; set the delimiter option")
+    return best
+
+
+def column_names(raw: list[str | None]) -> list[str]:
+    """Unique names from a header row: empty ones by position, repeats numbered."""
+    # Names the file gives are kept where possible; made-up names step around them.
+    given = {value for value in raw if value is not None and value.strip()}
+    seen: set[str] = set()
+    unique = []
+    for n, value in enumerate(raw, start=1):
+        is_given = value is not None and bool(value.strip())
+        base = value if is_given else f"column_{n}"
+        candidate, count = base, 1
+        while candidate in seen or (not (is_given and count == 1) and candidate in given):
+            count += 1
+            candidate = f"{base}_{count}"
+        seen.add(candidate)
+        unique.append(candidate)
+    return unique
 
 
 def convert(
@@ -106,6 +278,7 @@ def convert(
     target: Path,
     config: CsvToParquetConfig,
     schema: TableSchema | None,
+    layout: Layout,
     *,
     name: str,
 ) -> int:
@@ -113,38 +286,85 @@ def convert(
     import polars as pl
 
     options: dict[str, Any] = {
-        "separator": config.delimiter,
+        "separator": layout.delimiter,
         "quote_char": config.quote_char,
-        "has_header": config.header,
+        "has_header": False,
+        "skip_rows": layout.skip_rows + (1 if config.header else 0),
+        "new_columns": layout.names,
         "comment_prefix": config.comment_char,
         "decimal_comma": config.decimal_char == ",",
+        "infer_schema_length": 10_000,
     }
-    if not config.header:
-        # 1-based names, as excel_to_csv gives them (polars' own default changed across versions).
-        options["with_column_names"] = _positional_names
     with reading(name):
         if schema is None:
-            frame = pl.scan_csv(source, infer_schema_length=10_000, **options)
+            frame = pl.scan_csv(source, **options)
         else:
-            frame = _scan_with_schema(source, schema, options, name=name)
-        frame.sink_parquet(target, compression="zstd")
+            frame = _scan_with_schema(source, schema, options, layout, name=name)
+        # Blank lines read as rows of nulls; a row with no value carries no data.
+        frame = frame.filter(~pl.all_horizontal(pl.all().is_null()))
+        if not _has_rows(source, options):
+            frame = pl.LazyFrame(schema=_empty_schema(layout.names, schema))
+        # Pushing this predicate into the CSV scan takes time quadratic in the number of
+        # columns (18 s for 2,000); evaluated after the scan it costs nothing measurable.
+        frame.sink_parquet(
+            target,
+            compression="zstd",
+            optimizations=pl.QueryOptFlags(predicate_pushdown=False),
+        )
+        if layout.unnamed_last is not None:
+            _drop_if_empty(target, layout.unnamed_last)
         return pl.scan_parquet(target).select(pl.len()).collect().item()
 
 
-def _positional_names(names: list[str]) -> list[str]:
+def _has_rows(source: Path, options: dict[str, Any]) -> bool:
+    """Whether anything follows the header (polars calls a header-only file empty)."""
+    import polars as pl
+
+    try:
+        pl.scan_csv(source, **{**options, "infer_schema_length": 0, "n_rows": 1}).collect()
+    except pl.exceptions.NoDataError:
+        return False
+    return True
+
+
+def _empty_schema(names: list[str], schema: TableSchema | None) -> dict[str, pl.DataType]:
+    """Column types of a table without rows: the Table Schema's, else text."""
+    import polars as pl
+
+    fields = {item.name: item for item in schema.fields} if schema is not None else {}
+    return {
+        column: polars_type(fields[column]) if column in fields else pl.String() for column in names
+    }
+
+
+def _drop_if_empty(target: Path, column: str) -> None:
+    """Drop the column a trailing delimiter made when no row has a value in it."""
+    import polars as pl
+
+    has_values = pl.scan_parquet(target).select(pl.col(column).is_not_null().any()).collect()
+    if has_values.item():
+        return
+    # Parquet to Parquet: cheap beside parsing the CSV again, and only for such files.
+    trimmed = target.with_suffix(".trimmed.parquet")
+    pl.scan_parquet(target).drop(column).sink_parquet(trimmed, compression="zstd")
+    trimmed.replace(target)
+
+
+def _positional_names(names: list[Any]) -> list[str]:
     return [f"column_{n + 1}" for n in range(len(names))]
 
 
 def _scan_with_schema(
-    source: Path, schema: TableSchema, options: dict[str, Any], *, name: str
+    source: Path, schema: TableSchema, options: dict[str, Any], layout: Layout, *, name: str
 ) -> Any:
     import polars as pl
 
-    header = pl.scan_csv(source, infer_schema=False, n_rows=0, **options).collect_schema()
-    columns = header.names()
-    missing = [item.name for item in schema.fields if item.name not in columns]
+    missing = [item.name for item in schema.fields if item.name not in layout.names]
     if missing:
-        raise InputError(f"{name} has no column {missing[0]!r} named in the schema")
+        raise InputError(
+            f"{name} has no column {missing[0]!r} named in the schema; its columns are "
+            f"{', '.join(layout.names[:20])}{' ...' if len(layout.names) > 20 else ''}"
+        )
     overrides: dict[str, pl.DataType] = {}
     conversions = []
     for item in schema.fields:
@@ -155,14 +375,17 @@ def _scan_with_schema(
         )
         if item.type in NATIVE_TYPES and (item.type == "string" or plain_number):
             overrides[item.name] = polars_type(item)
-        else:
-            overrides[item.name] = pl.String()
-            conversions.append(typed(item, pl.col(item.name), strict=True).alias(item.name))
+            continue
+        overrides[item.name] = pl.String()
+        column = pl.col(item.name)
+        if item.type in NUMBER_TYPES and item.group_char is not None and item.group_char in _SPACES:
+            column = column.str.replace_all(_SPACES, "")
+            item = dataclasses.replace(item, group_char=None)
+        conversions.append(typed(item, column, strict=True).alias(item.name))
     frame = pl.scan_csv(
         source,
         schema_overrides=overrides,
         null_values=list(schema.missing_values),
-        infer_schema_length=10_000,
         **options,
     )
     return frame.with_columns(conversions) if conversions else frame

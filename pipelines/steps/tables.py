@@ -105,21 +105,66 @@ def reading(name: str) -> Iterator[None]:
 def transcode(path: Path, encoding: str, directory: Path) -> Path:
     """Copy a text file into UTF-8 in chunks (polars reads only UTF-8); returns the new path.
 
-    Raises InputError when the bytes are not valid in ``encoding``.
+    Raises InputError naming the byte offset and line of the first byte not valid in
+    ``encoding``.
     """
     target = directory / (path.stem + ".utf8" + path.suffix)
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    try:
-        with path.open("rb") as source, target.open("w", encoding="utf-8", newline="") as out:
-            while chunk := source.read(CHUNK_BYTES):
-                out.write(decoder.decode(chunk))
-            out.write(decoder.decode(b"", final=True))
-    except UnicodeDecodeError as error:
-        raise InputError(
-            f"{path.name} is not valid {encoding} (byte {error.start} of a chunk); "
-            "check the encoding option"
-        ) from None
+    offset = lines = 0
+    with path.open("rb") as source, target.open("w", encoding="utf-8", newline="") as out:
+        while True:
+            chunk = source.read(CHUNK_BYTES)
+            try:
+                out.write(decoder.decode(chunk, final=not chunk))
+            except UnicodeDecodeError as error:
+                # Single-byte codecs keep no state between chunks: the position is exact.
+                position = max(error.start, 0)
+                raise InputError(
+                    encoding_message(
+                        path.name,
+                        encoding,
+                        offset + position,
+                        lines + chunk.count(b"\n", 0, position) + 1,
+                        chunk[position : position + 1],
+                    )
+                ) from None
+            if not chunk:
+                break
+            offset += len(chunk)
+            lines += chunk.count(b"\n")
     return target
+
+
+def first_invalid_utf8(path: Path) -> tuple[int, int, bytes] | None:
+    """The (byte offset, 1-based line, byte) of the first byte that is not UTF-8, or None.
+
+    Streams the file in chunks; Python's UTF-8 decoder runs at memory speed on ASCII.
+    """
+    offset = lines = 0
+    pending = b""
+    with path.open("rb") as source:
+        while True:
+            chunk = source.read(CHUNK_BYTES)
+            data = pending + chunk
+            try:
+                _, consumed = codecs.utf_8_decode(data, "strict", not chunk)
+            except UnicodeDecodeError as error:
+                line = lines + data.count(b"\n", 0, error.start) + 1
+                return offset + error.start, line, data[error.start : error.start + 1]
+            lines += data.count(b"\n", 0, consumed)
+            offset += consumed
+            pending = data[consumed:]
+            if not chunk:
+                return None
+
+
+def encoding_message(name: str, encoding: str, offset: int, line: int, byte: bytes) -> str:
+    """What a data owner reads when a file is not in the encoding its config names."""
+    return (
+        f"{name} is not valid {encoding}: byte 0x{byte.hex()} at offset {offset:,} (line {line}); "
+        'set the encoding option to the file\'s encoding, e.g. "cp1252", "latin-1", '
+        '"utf-8", or "auto"'
+    )
 
 
 def scan_text_table(path: Path, *, name: str) -> pl.LazyFrame:

@@ -1,0 +1,330 @@
+"""Files as Norwegian and European data portals publish them, through the tabular steps.
+
+The CSV files under tests/data/steps/portal/ imitate SSB, Oslo kommune, Eurostat and Excel
+exports byte for byte (BOM, CRLF, cp1252, decimal comma, no-break spaces, ``sep=`` lines).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+import polars as pl
+import pytest
+
+from pipelines.objects import LocalObjectStore
+from pipelines.steps import csv_to_parquet
+from pipelines.steps.contract import ConfigError, InputError
+from tests.pipelines.steps.conftest import DATA, MakeEvent, Put
+from tests.pipelines.steps.mocks import MemoryRecorder
+
+pytestmark = pytest.mark.usefixtures("step_env")
+PORTAL = DATA / "portal"
+SSB_MISSING = ["", ".", "..", "...", ":", "-"]
+
+
+def to_parquet(
+    objects: LocalObjectStore,
+    put: Put,
+    make_event: MakeEvent,
+    name: str,
+    config: dict[str, Any],
+    data: bytes | None = None,
+) -> pl.DataFrame:
+    key = put(name, (PORTAL / name).read_bytes() if data is None else data)
+    result = csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+    [output] = result["input"]["keys"]
+    return pl.read_parquet(io.BytesIO(objects.get(output)))
+
+
+def test_ssb_semicolon_decimal_comma_spaces_and_missing_markers(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    schema = {
+        "fields": [
+            {"name": "region"},
+            {"name": "år", "type": "year"},
+            {"name": "folkemengde", "type": "integer", "groupChar": " "},
+            {"name": "andel", "type": "number"},
+        ],
+        "missingValues": SSB_MISSING,
+    }
+    config = {"delimiter": ";", "decimalChar": ",", "schema": schema}
+    frame = to_parquet(objects, put, make_event, "ssb-befolkning.csv", config)
+    assert frame.columns == ["region", "år", "folkemengde", "andel"]  # no BOM in the name
+    assert frame.schema["folkemengde"] == pl.Int64
+    assert frame.rows() == [
+        ("0301 Oslo", 2023, 709_037, 12.5),  # no-break spaces around and inside
+        ("1103 Stavanger", 2023, 146_011, 3.1),
+        ("5001 Trondheim", 2023, None, None),
+        ("3401 Kongsvinger", 2023, None, None),
+        ("9999 Uoppgitt", 2023, None, 0.0),
+    ]
+
+
+def test_top_level_group_char_applies_to_every_number_field(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    schema = {
+        "fields": [{"name": "folkemengde", "type": "integer"}],
+        "missingValues": SSB_MISSING,
+    }
+    config = {"delimiter": ";", "decimalChar": ",", "groupChar": " ", "schema": schema}
+    frame = to_parquet(objects, put, make_event, "ssb-befolkning.csv", config)
+    assert frame.get_column("folkemengde").to_list() == [709_037, 146_011, None, None, None]
+
+
+def test_cp1252_trailing_delimiter_and_blank_lines_at_the_end(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    schema = {
+        "fields": [
+            {"name": "innbyggere", "type": "integer", "groupChar": " "},
+            {"name": "areal_km2", "type": "number"},
+        ]
+    }
+    config = {"delimiter": ";", "encoding": "cp1252", "decimalChar": ",", "schema": schema}
+    frame = to_parquet(objects, put, make_event, "oslo-bydeler-cp1252.csv", config)
+    # The empty column after the trailing ';' is dropped; the blank lines are not rows.
+    assert frame.columns == ["bydel", "innbyggere", "areal_km2"]
+    assert frame.rows() == [
+        ("Grünerløkka", 64_184, 4.8),
+        ("Søndre Nordstrand", 40_036, 18.4),
+        ("Østensjø", 52_075, 12.2),
+        ("Vestre Aker", 52_426, 16.6),
+    ]
+
+
+def test_a_trailing_column_with_values_is_kept_and_named_by_position(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    data = b"a;b;\n1;2;\n3;4;note\n"
+    frame = to_parquet(objects, put, make_event, "t.csv", {"delimiter": ";"}, data)
+    assert frame.rows() == [(1, 2, None), (3, 4, "note")]
+    assert frame.columns == ["a", "b", "column_3"]
+
+
+def test_auto_encoding_reads_cp1252_and_utf8_with_bom(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    config = {"delimiter": "auto", "encoding": "auto"}
+    frame = to_parquet(objects, put, make_event, "oslo-bydeler-cp1252.csv", config)
+    assert frame.get_column("bydel").to_list()[2] == "Østensjø"
+    frame = to_parquet(objects, put, make_event, "ssb-befolkning.csv", config)
+    assert frame.columns[1] == "år"
+    summaries = [event[5] for event in recorder.events if event[0] == "finished"]
+    assert summaries[0]["encodings"] == {"oslo-bydeler-cp1252.csv": "cp1252"}
+    assert summaries[1]["encodings"] == {"ssb-befolkning.csv": "utf-8-sig"}
+    assert summaries[1]["delimiters"] == {"ssb-befolkning.csv": ";"}
+
+
+def test_utf8_config_on_a_cp1252_file_names_the_option_offset_and_line(
+    put: Put, make_event: MakeEvent, recorder: MemoryRecorder
+) -> None:
+    key = put("oslo.csv", (PORTAL / "oslo-bydeler-cp1252.csv").read_bytes())
+    with pytest.raises(InputError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [key], {"delimiter": ";"}), None)
+    # 'ü' of Grünerløkka is 0xfc in cp1252: offset 31, on line 2.
+    assert raised.value.message == (
+        "oslo.csv is not valid UTF-8: byte 0xfc at offset 31 (line 2); set the encoding "
+        'option to the file\'s encoding, e.g. "cp1252", "latin-1", "utf-8", or "auto"'
+    )
+    assert recorder.finished("ToParquet")[4] == {
+        "error": "InputError",
+        "cause": raised.value.message,
+    }
+
+
+def test_a_bad_byte_deep_in_a_typed_column_is_located(put: Put, make_event: MakeEvent) -> None:
+    rows = b"".join(b"%d;%d\n" % (n, n) for n in range(5000))
+    key = put("deep.csv", b"id;value\n" + rows + b"5000;\xe6\n")
+    schema = {"fields": [{"name": "value", "type": "integer"}]}
+    with pytest.raises(InputError, match=r"byte 0xe6 at offset [0-9,]+ \(line 5002\)"):
+        csv_to_parquet.handler(
+            make_event("ToParquet", [key], {"delimiter": ";", "schema": schema}), None
+        )
+
+
+def test_a_byte_cp1252_leaves_undefined_is_located(put: Put, make_event: MakeEvent) -> None:
+    key = put("x.csv", b"a\nok\nbad \x81 byte\n")
+    with pytest.raises(InputError, match=r"not valid cp1252: byte 0x81 at offset 9 \(line 3\)"):
+        csv_to_parquet.handler(make_event("ToParquet", [key], {"encoding": "cp1252"}), None)
+
+
+def test_excel_sep_line_dotted_dates_and_dot_grouped_numbers(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    schema = {
+        "fields": [
+            {"name": "dato", "type": "date", "format": "%d.%m.%Y"},
+            {"name": "tidspunkt", "type": "datetime", "format": "%Y-%m-%d %H:%M"},
+            {"name": "beløp", "type": "number", "groupChar": "."},
+        ]
+    }
+    # No delimiter option: the sep= line gives it.
+    frame = to_parquet(
+        objects, put, make_event, "excel-sep-line.csv", {"decimalChar": ",", "schema": schema}
+    )
+    assert frame.rows() == [
+        (dt.date(2024, 2, 1), dt.datetime(2024, 2, 1, 13, 45), 1234.5),
+        (dt.date(2024, 2, 29), dt.datetime(2024, 2, 29, 0, 5), -12.75),
+    ]
+
+
+def test_a_sep_line_disagreeing_with_the_delimiter_option_is_an_input_error(
+    put: Put, make_event: MakeEvent
+) -> None:
+    key = put("s.csv", (PORTAL / "excel-sep-line.csv").read_bytes())
+    with pytest.raises(InputError, match="declares sep=; on its first line, but the delimiter"):
+        csv_to_parquet.handler(make_event("ToParquet", [key], {"delimiter": "|"}), None)
+
+
+def test_quoted_delimiters_doubled_quotes_and_line_breaks(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    frame = to_parquet(objects, put, make_event, "quoted-fields.csv", {})
+    assert frame.rows() == [
+        (1, "Bjørvika, Oslo", 'Sa "hei" og gikk'),
+        (2, "Tøyen", "linje én\r\nlinje to"),
+        (3, "Grønland", None),
+    ]
+
+
+def test_duplicate_and_empty_header_names_become_unique(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    frame = to_parquet(objects, put, make_event, "odd-header.csv", {"delimiter": ";"})
+    # Empty -> column_<position>; repeats -> _2, _3 skipping names taken ('kode_2' is real).
+    assert frame.columns == ["kode", "navn", "column_3", "navn_2", "kode_2"]
+    assert frame.rows() == [(1, "a", "x", "b", "y"), (2, "c", None, "d", "z")]
+
+
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [
+        (["a", "a", "a"], ["a", "a_2", "a_3"]),
+        (["a", "a", "a_2"], ["a", "a_3", "a_2"]),
+        (["", " ", "column_2"], ["column_1", "column_2_2", "column_2"]),
+        ([None, "x"], ["column_1", "x"]),
+    ],
+)
+def test_column_names_are_deterministic(raw: list[str | None], names: list[str]) -> None:
+    assert csv_to_parquet.column_names(raw) == names
+
+
+def test_a_file_that_is_only_a_header_gives_an_empty_table(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    schema = {"fields": [{"name": "modified", "type": "date"}]}
+    frame = to_parquet(
+        objects, put, make_event, "header-only.tsv", {"delimiter": "\t", "schema": schema}
+    )
+    assert frame.shape == (0, 3)
+    assert frame.schema["modified"] == pl.Date
+    assert recorder.outputs[0].rows == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("eurostat-pipe.csv", "|"),
+        ("ssb-befolkning.csv", ";"),
+        ("header-only.tsv", "\t"),
+        ("quoted-fields.csv", ","),
+    ],
+)
+def test_auto_delimiter_sniffs_the_portal_dialects(
+    objects: LocalObjectStore,
+    recorder: MemoryRecorder,
+    put: Put,
+    make_event: MakeEvent,
+    name: str,
+    expected: str,
+) -> None:
+    to_parquet(objects, put, make_event, name, {"delimiter": "auto"})
+    assert recorder.finished("ToParquet")[5]["delimiters"] == {name: expected}
+
+
+def test_eurostat_colon_markers_as_missing_values(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    schema = {
+        "fields": [{"name": year, "type": "number"} for year in ("2021", "2022", "2023")],
+        "missingValues": [":"],
+    }
+    frame = to_parquet(
+        objects, put, make_event, "eurostat-pipe.csv", {"delimiter": "|", "schema": schema}
+    )
+    assert frame.rows() == [
+        ("NO", 5.2, 5.4, None),
+        ("SE", 7.1, None, 7.6),
+        ("EU27_2020", 6.0, 6.1, 6.2),
+    ]
+
+
+def test_five_hundred_columns_with_long_names(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    names = [f"Befolkning etter kjønn og alder, kolonne {n}: " + "å" * 200 for n in range(500)]
+    header = ";".join(f'"{name}"' for name in names)
+    rows = "\r\n".join(";".join(str(row * 1000 + n) for n in range(500)) for row in range(3))
+    data = f"{header}\r\n{rows}\r\n".encode()
+    frame = to_parquet(objects, put, make_event, "wide.csv", {"delimiter": ";"}, data)
+    assert frame.shape == (3, 500)
+    assert frame.columns == names
+    assert frame.get_column(names[499]).to_list() == [499, 1499, 2499]
+
+
+def test_blank_lines_in_the_middle_and_at_the_end_are_not_rows(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    data = b"a,b\r\n1,x\r\n\r\n2,y\r\n\r\n\r\n\r\n"
+    frame = to_parquet(objects, put, make_event, "blank.csv", {}, data)
+    assert frame.rows() == [(1, "x"), (2, "y")]
+
+
+@pytest.mark.parametrize(
+    ("data", "config", "message"),
+    [
+        (b"sep=;\r\n", {}, "is empty"),
+        (b"\r\n\r\n", {}, "is empty"),
+        (b"a,b\n1,2\n", {"delimiter": ";", "decimalChar": ","}, None),
+        (b"ab|c;d\nx\n", {"delimiter": "auto"}, "cannot tell the delimiter"),
+        (
+            b"a,b\n1,2\n",
+            {"delimiter": "auto", "decimalChar": ","},
+            "cannot also be the decimalChar",
+        ),
+    ],
+)
+def test_unusable_portal_files_are_input_errors(
+    put: Put, make_event: MakeEvent, data: bytes, config: dict[str, Any], message: str | None
+) -> None:
+    key = put("p.csv", data)
+    if message is None:  # a ',' file read with ';' is one column, not an error
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+        return
+    with pytest.raises(InputError, match=message):
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+
+
+@pytest.mark.parametrize(
+    ("config", "option"),
+    [
+        ({"groupChar": "."}, "groupChar"),
+        ({"groupChar": "  "}, "groupChar"),
+        ({"delimiter": "auto", "decimalChar": ","}, None),
+        ({"delimiter": "", "decimalChar": ","}, "delimiter"),
+    ],
+)
+def test_new_options_are_checked(
+    put: Put, make_event: MakeEvent, config: dict[str, Any], option: str | None
+) -> None:
+    key = put("p.csv", b"a;b\n1;2\n")
+    if option is None:
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+        return
+    with pytest.raises(ConfigError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+    assert raised.value.key == option

@@ -30,6 +30,7 @@ from pipelines.steps.contract import ConfigError, InputError, OutputKey, StepRes
 from pipelines.steps.runtime import run_step
 from pipelines.steps.table_schema import TableSchema, parse_schema, polars_type, typed
 from pipelines.steps.tables import (
+    column_names,
     encoding_message,
     fetch,
     filename,
@@ -253,24 +254,6 @@ def sniff_delimiter(head: str, *, name: str) -> str:
     if sorted(counts.values())[-2] == counts[best]:
         raise InputError(f"cannot tell the delimiter of {name}; set the delimiter option")
     return best
-
-
-def column_names(raw: list[str | None]) -> list[str]:
-    """Unique names from a header row: empty ones by position, repeats numbered."""
-    # Names the file gives are kept where possible; made-up names step around them.
-    given = {value for value in raw if value is not None and value.strip()}
-    seen: set[str] = set()
-    unique = []
-    for n, value in enumerate(raw, start=1):
-        is_given = value is not None and bool(value.strip())
-        base = value if is_given else f"column_{n}"
-        candidate, count = base, 1
-        while candidate in seen or (not (is_given and count == 1) and candidate in given):
-            count += 1
-            candidate = f"{base}_{count}"
-        seen.add(candidate)
-        unique.append(candidate)
-    return unique
 
 
 def convert(

@@ -1,9 +1,25 @@
-"""excel_to_csv: one CSV per chosen sheet of an .xlsx or .xls workbook, read with fastexcel."""
+"""excel_to_csv: one CSV per chosen sheet of an .xlsx or .xls workbook, read with fastexcel.
+
+How workbooks from data portals are read:
+
+- A column's type is decided from all its cells: a number column with one text cell (a number
+  stored as text, a note) becomes text, never a column with that cell blanked.
+- Header names: an empty header cell (also the 2nd..nth cell of a merged header) becomes
+  ``column_<position>``; repeated names get ``_2``, ``_3``..., as in csv_to_parquet.
+- Rows with no value are dropped; so are columns with neither a name nor a value (formatted
+  but empty cells at the right edge).
+- ``sheet: "*"`` takes the visible sheets that hold data, in workbook order; hidden sheets are
+  read only when chosen by name or index (indexes count every sheet, hidden ones too).
+  Choosing an empty sheet is an InputError.
+- Output files of ``"*"`` are named ``<workbook>-<sheet>.csv`` with the sheet name in ASCII
+  (``Befolkning i Ås`` -> ``Befolkning-i-As``).
+"""
 
 from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -12,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from pipelines.objects import ObjectStore
 from pipelines.steps.contract import ConfigError, InputError, OutputKey, StepResult
 from pipelines.steps.runtime import run_step
-from pipelines.steps.tables import fetch, filename, reading, store, workdir
+from pipelines.steps.tables import column_names, fetch, filename, reading, store, workdir
 
 if TYPE_CHECKING:
     import polars as pl
@@ -27,6 +43,10 @@ _RANGE = re.compile(r"^([A-Z]{1,3})([0-9]{1,7}):([A-Z]{1,3})([0-9]{1,7})$")
 _REF_ROW = re.compile(rb' r="[A-Z]{0,3}([0-9]{1,10})"')
 _WIDE_COLUMN = re.compile(rb' r="([A-Z]{2,3})[0-9]')
 _SHEET_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+# fastexcel's words when the options point below a sheet's last row or right of its columns.
+_OUTSIDE_SHEET = re.compile(r"Too many rows skipped|column at index [0-9]+ not found")
+# Letters NFKD does not take apart into an ASCII letter and a mark.
+_ASCII_LETTERS = str.maketrans({"æ": "ae", "Æ": "Ae", "ø": "o", "Ø": "O", "ß": "ss", "đ": "d"})
 OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 
 
@@ -161,14 +181,35 @@ def _scan_member(
     return total
 
 
-def tidy(frame: pl.DataFrame) -> pl.DataFrame:
-    """Give Excel's numbers and dates their natural types.
+def tidy(frame: pl.DataFrame, header: list[str | None] | None = None) -> pl.DataFrame:
+    """Give Excel's numbers and dates their natural types, and the columns unique names.
 
     Excel stores every number as a float and every date as a date-time: whole-number columns
-    become integers and midnight-only date-times become dates.
+    become integers and midnight-only date-times become dates. ``header`` holds the header
+    cells as written (None for an empty one), else the columns are numbered. Rows with no
+    value, and columns with neither a name nor a value, are dropped.
     """
     import polars as pl
 
+    if header is None:
+        header = [None] * frame.width
+    # Names come first, so that column_<n> is the position in the sheet's table.
+    frame = frame.rename(dict(zip(frame.columns, column_names(header), strict=True)))
+    # An empty text cell is no value: the CSV writes both alike, and rows and columns of
+    # them are dropped like blank ones.
+    frame = frame.with_columns(
+        pl.when(pl.col(column) != "").then(pl.col(column)).alias(column)
+        for column, dtype in frame.schema.items()
+        if dtype == pl.String
+    )
+    if frame.width:
+        frame = frame.filter(~pl.all_horizontal(pl.all().is_null()))
+    frame = frame.drop(
+        column
+        for column, cell in zip(frame.columns, header, strict=True)
+        if (cell is None or not cell.strip())
+        and frame.get_column(column).null_count() == frame.height
+    )
     changes = []
     for column, dtype in frame.schema.items():
         series = frame.get_column(column)
@@ -185,12 +226,31 @@ def tidy(frame: pl.DataFrame) -> pl.DataFrame:
             and bool((values.dt.time() == datetime.time(0)).all())
         ):
             changes.append(pl.col(column).cast(pl.Date))
-    renamed = {
-        column: f"column_{n + 1}"
-        for n, column in enumerate(frame.columns)
-        if column.startswith("__UNNAMED__")
+    return frame.with_columns(changes)
+
+
+def header_cells(reader: Any, sheet: str, place: SheetWindow) -> dict[int, str | None] | None:
+    """The header row's cells as written, by absolute column index; None without a header.
+
+    fastexcel renames empty and repeated header cells its own way (``__UNNAMED__2``,
+    ``navn_1``); reading the row as data gives the cells themselves.
+    """
+    if place.header_row is None:
+        return None
+    row = reader.load_sheet(
+        sheet,
+        header_row=None,
+        skip_rows=place.header_row or None,
+        n_rows=1,
+        use_columns=place.use_columns,
+        dtypes="string",
+    )
+    cells = row.to_polars()
+    values = list(cells.row(0)) if cells.height else [None] * cells.width
+    return {
+        column.absolute_index: None if value is None else str(value)
+        for column, value in zip(row.selected_columns, values, strict=True)
     }
-    return frame.with_columns(changes).rename(renamed)
 
 
 def read_sheets(path: Path, config: ExcelToCsvConfig, name: str) -> list[tuple[str, pl.DataFrame]]:
@@ -204,7 +264,8 @@ def read_sheets(path: Path, config: ExcelToCsvConfig, name: str) -> list[tuple[s
         except Exception as error:  # fastexcel raises its own hierarchy, all unrelated to ours
             raise InputError(f"{name} cannot be opened as a workbook: {error}") from None
         names = reader.sheet_names
-        if config.sheet == "*":
+        every = config.sheet == "*"
+        if every:
             chosen = names
         elif isinstance(config.sheet, int):
             if not 1 <= config.sheet <= len(names):
@@ -223,12 +284,49 @@ def read_sheets(path: Path, config: ExcelToCsvConfig, name: str) -> list[tuple[s
                     skip_rows=place.skip_rows or None,
                     n_rows=place.n_rows,
                     use_columns=place.use_columns,
+                    # Types from every row: a sample would blank a text cell below it.
+                    schema_sample_rows=None,
                 )
+                if every and loaded.visible != "visible":
+                    continue  # a hidden sheet is a helper, not a table to publish
                 frame = loaded.to_polars()
-            except Exception as error:  # see above: fastexcel's own error types
-                raise InputError(f"{name}, sheet {sheet!r}: {error}") from None
-            frames.append((sheet, tidy(frame)))
+                cells = header_cells(reader, sheet, place)
+            except BaseException as error:
+                # calamine panics (a BaseException) when the header row or range lies below
+                # the sheet's last row of an .xls; fastexcel says so in words for an .xlsx.
+                is_panic = type(error).__name__ == "PanicException"
+                if not is_panic and not isinstance(error, Exception):
+                    raise
+                message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                if not is_panic and not _OUTSIDE_SHEET.search(message):
+                    raise InputError(f"{name}, sheet {sheet!r}: {message}") from None
+                if every:
+                    continue
+                raise InputError(
+                    f"{name}: sheet {sheet!r} has no rows at the header row, rows or range "
+                    "the options name; check headerRow, skipRows and range"
+                ) from None
+            header = (
+                None
+                if cells is None
+                else [cells.get(column.absolute_index) for column in loaded.selected_columns]
+            )
+            frame = tidy(frame, header)
+            if frame.width == 0:
+                if every:
+                    continue
+                raise InputError(f"{name}: sheet {sheet!r} is empty")
+            frames.append((sheet, frame))
+    if not frames:
+        raise InputError(f"{name} has no visible sheet with data")
     return frames
+
+
+def sheet_slug(sheet: str) -> str:
+    """A sheet name as an ASCII file name part: ``Befolkning i Ås`` -> ``Befolkning-i-As``."""
+    letters = unicodedata.normalize("NFKD", sheet.translate(_ASCII_LETTERS))
+    ascii_name = letters.encode("ascii", "ignore").decode()
+    return _SHEET_NAME.sub("-", ascii_name).strip("-.") or "sheet"
 
 
 def run(
@@ -253,12 +351,16 @@ def run(
             )
             sheets = read_sheets(source, config, name)
             stem = PurePosixPath(name).stem
-            for sheet, frame in sheets:
+            used: set[str] = set()
+            for number, (sheet, frame) in enumerate(sheets, start=1):
                 csv_name = (
                     f"{stem}.csv"
                     if len(sheets) == 1 and config.sheet != "*"
-                    else (f"{stem}-{_SHEET_NAME.sub('-', sheet).strip('-.') or 'sheet'}.csv")
+                    else f"{stem}-{sheet_slug(sheet)}.csv"
                 )
+                if csv_name in used:  # two names that read the same in ASCII
+                    csv_name = f"{stem}-{sheet_slug(sheet)}-{number}.csv"
+                used.add(csv_name)
                 target = directory / csv_name
                 frame.write_csv(target, date_format="%Y-%m-%d", datetime_format="%Y-%m-%dT%H:%M:%S")
                 outputs.append(store(objects, target, out(key, csv_name), frame.height))

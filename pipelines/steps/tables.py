@@ -167,6 +167,24 @@ def encoding_message(name: str, encoding: str, offset: int, line: int, byte: byt
     )
 
 
+def column_names(raw: list[str | None]) -> list[str]:
+    """Unique names from a header row: empty ones by position, repeats numbered."""
+    # Names the file gives are kept where possible; made-up names step around them.
+    given = {value for value in raw if value is not None and value.strip()}
+    seen: set[str] = set()
+    unique = []
+    for n, value in enumerate(raw, start=1):
+        is_given = value is not None and bool(value.strip())
+        base = value if is_given else f"column_{n}"
+        candidate, count = base, 1
+        while candidate in seen or (not (is_given and count == 1) and candidate in given):
+            count += 1
+            candidate = f"{base}_{count}"
+        seen.add(candidate)
+        unique.append(candidate)
+    return unique
+
+
 def scan_text_table(path: Path, *, name: str) -> pl.LazyFrame:
     """Scan a CSV written by a step (comma, double quote, UTF-8 with or without BOM) as text.
 

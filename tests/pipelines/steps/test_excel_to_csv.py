@@ -86,7 +86,7 @@ def test_all_sheets_give_one_csv_each(
     objects: LocalObjectStore, xlsx: str, make_event: MakeEvent
 ) -> None:
     frames = convert(objects, make_event, xlsx, {"sheet": "*"})
-    assert sorted(frames) == ["report-M-linger.csv", "report-Other.csv"]
+    assert sorted(frames) == ["report-Malinger.csv", "report-Other.csv"]
 
 
 def test_skip_rows_after_the_header(

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
+import xlsxwriter
+import xlwt
 
 from pipelines.objects import LocalObjectStore
-from pipelines.steps import csv_to_parquet
+from pipelines.steps import csv_to_parquet, excel_to_csv
 from pipelines.steps.contract import ConfigError, InputError
 from tests.pipelines.steps.conftest import DATA, MakeEvent, Put
 from tests.pipelines.steps.mocks import MemoryRecorder
@@ -328,3 +331,175 @@ def test_new_options_are_checked(
     with pytest.raises(ConfigError) as raised:
         csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
     assert raised.value.key == option
+
+
+# Excel workbooks as municipalities and SSB publish them.
+
+
+def befolkning_xlsx(path: Path) -> bytes:
+    """A report sheet (title, blank rows, merged header), a hidden sheet and an empty one."""
+    book = xlsxwriter.Workbook(path)
+    date = book.add_format({"num_format": "dd.mm.yyyy"})
+    bold = book.add_format({"bold": True})
+    sheet = book.add_worksheet("Befolkning i Ås kommune")
+    sheet.write_string(0, 0, "Tabell 1: Befolkning 1. januar")  # rows 2 and 3 stay blank
+    sheet.write_string(3, 0, "kommune")
+    sheet.merge_range(3, 1, 3, 2, "Antall", bold)  # B4:C4, the cell C4 is empty
+    sheet.write_row(3, 3, ["dato", "sum", "kode", "kode", "målt"])
+    for n in range(3):
+        row = 4 + n
+        sheet.write_string(row, 0, f"K{n}")
+        sheet.write_number(row, 1, 10 + n)
+        sheet.write_number(row, 2, 20 + n)
+        sheet.write_datetime(row, 3, dt.datetime(2024, 2, 1 + n), date)
+        sheet.write_formula(row, 4, f"=B{row + 1}+C{row + 1}", None, 30 + 2 * n)
+        sheet.write_string(row, 5, "0301")  # a number stored as text keeps its zero
+        sheet.write_string(row, 6, "x")
+        sheet.write_number(row, 7, 45323 + n, date)  # a date serial shown as a date
+    sheet.write_blank(4, 10, None, bold)  # formatted empty cells to the right and below
+    sheet.write_blank(20, 0, None, bold)
+    sheet.write_string(25, 9, "")
+    hidden = book.add_worksheet("Oppslag")
+    hidden.write_row(0, 0, ["kode", "navn"])
+    hidden.write_row(1, 0, ["0301", "Oslo"])
+    hidden.hide()
+    book.add_worksheet("Tom")
+    other = book.add_worksheet("Data 2024")
+    other.write_row(0, 0, ["id", "verdi"])
+    other.write_row(1, 0, [1, 2.5])
+    book.close()
+    return path.read_bytes()
+
+
+def to_csv(
+    objects: LocalObjectStore, make_event: MakeEvent, key: str, config: dict[str, Any]
+) -> dict[str, pl.DataFrame]:
+    result = excel_to_csv.handler(make_event("ToCsv", [key], config), None)
+    return {
+        output.rsplit("/", 1)[1]: pl.read_csv(io.BytesIO(objects.get(output)), infer_schema=False)
+        for output in result["input"]["keys"]
+    }
+
+
+@pytest.fixture
+def befolkning(tmp_path: Path, put: Put) -> str:
+    return put("befolkning.xlsx", befolkning_xlsx(tmp_path / "befolkning.xlsx"))
+
+
+def test_report_sheet_with_title_merged_header_formulas_and_dates(
+    objects: LocalObjectStore, make_event: MakeEvent, befolkning: str
+) -> None:
+    config = {"sheet": "Befolkning i Ås kommune", "headerRow": 4}
+    frame = to_csv(objects, make_event, befolkning, config)["befolkning.csv"]
+    # The merged header's second cell is empty: named by position; 'kode' repeats.
+    assert frame.columns == [
+        "kommune",
+        "Antall",
+        "column_3",
+        "dato",
+        "sum",
+        "kode",
+        "kode_2",
+        "målt",
+    ]
+    assert frame.rows() == [
+        ("K0", "10", "20", "2024-02-01", "30", "0301", "x", "2024-02-01"),
+        ("K1", "11", "21", "2024-02-02", "32", "0301", "x", "2024-02-02"),
+        ("K2", "12", "22", "2024-02-03", "34", "0301", "x", "2024-02-03"),
+    ]
+
+
+def test_all_sheets_skip_hidden_and_empty_ones_and_name_files_in_ascii(
+    objects: LocalObjectStore, make_event: MakeEvent, befolkning: str
+) -> None:
+    frames = to_csv(objects, make_event, befolkning, {"sheet": "*"})
+    assert sorted(frames) == ["befolkning-Befolkning-i-As-kommune.csv", "befolkning-Data-2024.csv"]
+    assert frames["befolkning-Data-2024.csv"].rows() == [("1", "2.5")]
+
+
+@pytest.mark.parametrize(
+    ("sheet", "rows"),
+    [("Oppslag", [("0301", "Oslo")]), (2, [("0301", "Oslo")]), (4, [("1", "2.5")])],
+)
+def test_a_hidden_sheet_is_read_when_chosen_and_indexes_count_it(
+    objects: LocalObjectStore, make_event: MakeEvent, befolkning: str, sheet: str | int, rows: list
+) -> None:
+    assert (
+        to_csv(objects, make_event, befolkning, {"sheet": sheet})["befolkning.csv"].rows() == rows
+    )
+
+
+@pytest.mark.parametrize("sheet", ["Tom", 3])
+def test_choosing_an_empty_sheet_is_an_input_error(
+    make_event: MakeEvent, befolkning: str, sheet: str | int
+) -> None:
+    with pytest.raises(InputError, match=r"befolkning\.xlsx: sheet 'Tom' is empty"):
+        excel_to_csv.handler(make_event("ToCsv", [befolkning], {"sheet": sheet}), None)
+
+
+def test_a_text_cell_far_down_a_number_column_turns_it_to_text(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    path = tmp_path / "mixed.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("Data")
+    sheet.write_string(0, 0, "antall")
+    for row in range(1, 2001):
+        sheet.write_number(row, 0, row)
+    sheet.write_string(2001, 0, "1 234")  # beyond any sample of the first rows
+    book.close()
+    frame = to_csv(objects, make_event, put("mixed.xlsx", path.read_bytes()), {})["mixed.csv"]
+    assert frame.height == 2001
+    assert frame.get_column("antall").to_list()[-2:] == ["2000", "1 234"]
+
+
+def test_xls_with_title_rows_hidden_sheet_and_norwegian_names(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Målinger 2023")
+    date = xlwt.easyxf(num_format_str="DD.MM.YYYY")
+    sheet.write(0, 0, "Statistikk fra Bymiljøetaten")
+    sheet.write_merge(2, 2, 1, 2, "Verdi")
+    sheet.write(2, 0, "stasjon")
+    sheet.write(3, 0, "Åsen")
+    sheet.write(3, 1, 1.5)
+    sheet.write(3, 2, 2)
+    sheet.write(4, 0, "Økern")
+    sheet.write(4, 1, dt.date(2023, 5, 17), date)
+    hidden = book.add_sheet("skjult")
+    hidden.write(0, 0, "x")
+    hidden.visibility = 1
+    path = tmp_path / "old.xls"
+    book.save(str(path))
+    key = put("old.xls", path.read_bytes())
+    frames = to_csv(objects, make_event, key, {"sheet": "*", "headerRow": 3})
+    assert list(frames) == ["old-Malinger-2023.csv"]
+    frame = frames["old-Malinger-2023.csv"]
+    assert frame.columns == ["stasjon", "Verdi", "column_3"]
+    assert frame.rows() == [("Åsen", "1.5", "2"), ("Økern", "2023-05-17 00:00:00", None)]
+
+
+@pytest.mark.parametrize(
+    ("sheet", "slug"),
+    [
+        ("Befolkning i Ås", "Befolkning-i-As"),
+        ("Æøå ÆØÅ", "Aeoa-AeOA"),
+        ("Tabell 1 (2024)", "Tabell-1-2024"),
+        ("ØØØ", "OOO"),
+        ("∑", "sheet"),
+    ],
+)
+def test_sheet_names_become_ascii_file_names(sheet: str, slug: str) -> None:
+    assert excel_to_csv.sheet_slug(sheet) == slug
+
+
+@pytest.mark.parametrize(
+    "config", [{"sheet": "Data 2024", "headerRow": 10}, {"sheet": 4, "range": "A5:B9"}]
+)
+def test_a_header_row_below_the_sheet_is_an_input_error(
+    make_event: MakeEvent, recorder: MemoryRecorder, befolkning: str, config: dict[str, Any]
+) -> None:
+    with pytest.raises(InputError, match="sheet 'Data 2024' has no rows at the header row"):
+        excel_to_csv.handler(make_event("ToCsv", [befolkning], config), None)
+    assert recorder.finished("ToCsv")[4]["error"] == "InputError"

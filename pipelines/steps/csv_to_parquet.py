@@ -227,10 +227,10 @@ def read_layout(path: Path, config: CsvToParquetConfig, *, name: str) -> Layout:
     if first.height == 0:
         raise InputError(f"{name} is empty")
     raw = list(first.row(0))
-    if all(value is None or not value.strip() for value in raw):
-        raise InputError(f"{name} is empty: its first line has no column names")
     if not config.header:
         return Layout(delimiter, skip_rows, _positional_names(raw), None)
+    if all(value is None or not value.strip() for value in raw):
+        raise InputError(f"{name} has no column names on its first line")
     unnamed_last = len(raw) > 1 and not (raw[-1] or "").strip()
     names = column_names(raw)
     return Layout(delimiter, skip_rows, names, names[-1] if unnamed_last else None)

@@ -291,7 +291,8 @@ def test_blank_lines_in_the_middle_and_at_the_end_are_not_rows(
     ("data", "config", "message"),
     [
         (b"sep=;\r\n", {}, "is empty"),
-        (b"\r\n\r\n", {}, "is empty"),
+        (b"\r\n\r\n", {}, "has no column names on its first line"),
+        (b";;\n1;2;3\n", {"delimiter": ";"}, "has no column names on its first line"),
         (b"a,b\n1,2\n", {"delimiter": ";", "decimalChar": ","}, None),
         (b"ab|c;d\nx\n", {"delimiter": "auto"}, "cannot tell the delimiter"),
         (

@@ -266,3 +266,42 @@ def test_a_header_only_file_is_valid_and_empty(
     key = put("t.csv", b"a,b\n")
     validate.handler(make_event("Check", [key], {"schema": {"fields": [{"name": "a"}]}}), None)
     assert recorder.finished("Check")[5] == {"rows": 0, "valid": 0, "rejected": 0, "byRule": {}}
+
+
+def test_fail_shows_the_first_messages_but_counts_every_broken_row(
+    recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    rows = "".join(f"{n}\n" for n in range(100, 125))
+    key = put("many.csv", f"x\n{rows}".encode())
+    schema = {"fields": [{"name": "x", "type": "integer", "constraints": {"maximum": 99}}]}
+    with pytest.raises(ValidationFailed) as raised:
+        validate.handler(make_event("Check", [key], {"schema": schema}), None)
+    assert len(raised.value.messages) == validate.MESSAGES_IN_ERROR
+    assert raised.value.messages[0] == "row 2, column x: 100 is above the maximum 99"
+    summary = recorder.finished("Check")[5]
+    assert summary["rejected"] == 25
+    assert summary["byRule"] == {"maximum": 25}
+
+
+def test_row_numbers_hold_across_a_file_read_in_many_batches(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    # Enough rows for the streaming engine to split the file; the bad rows sit far apart.
+    count = 300_000
+    bad = {7, 65_537, 150_001, 299_999}
+    values = pl.Series("x", [str(n) if n not in bad else "bad" for n in range(count)])
+    buffer = io.BytesIO()
+    pl.DataFrame([values, pl.Series("y", ["a"] * count)]).write_csv(buffer)
+    key = put("long.csv", buffer.getvalue())
+    schema = {"fields": [{"name": "x", "type": "integer"}, {"name": "y"}]}
+    config = {"schema": schema, "onInvalid": "quarantine"}
+    validate.handler(make_event("Check", [key], config), None)
+    valid_output, rejects_output = recorder.outputs
+    rejects = rejects_of(objects, rejects_output.key)
+    # The header is row 1, so the value n sits on row n + 2.
+    assert [int(r["row"]) for r in rejects] == [n + 2 for n in sorted(bad)]
+    assert {r["value"] for r in rejects} == {"bad"}
+    valid = pl.read_csv(io.BytesIO(objects.get(valid_output.key)), infer_schema=False)
+    assert valid.height == valid_output.rows == count - len(bad)
+    assert valid.get_column("x").to_list()[:8] == ["0", "1", "2", "3", "4", "5", "6", "8"]
+    assert recorder.finished("Check")[5]["valid"] == count - len(bad)

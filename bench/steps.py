@@ -144,16 +144,16 @@ def step_run(step: str, root: Path, key: str) -> dict[str, Any]:
         return str(parse_object_key(source).for_step(step, filename))
 
     if step == "csv_to_parquet":
-        config = build_config(csv_to_parquet.CsvToParquetConfig, {"schema": SCHEMA})
-        return csv_to_parquet.run(objects, config, [key], out).summary
+        parquet_config = build_config(csv_to_parquet.CsvToParquetConfig, {"schema": SCHEMA})
+        return csv_to_parquet.run(objects, parquet_config, [key], out).summary
     if step == "validate":
         # quarantine: the figure is validate + rejects (drop writes no rejects file).
-        config = build_config(
+        validate_config = build_config(
             validate.ValidateConfig, {"schema": SCHEMA, "onInvalid": "quarantine"}
         )
-        return validate.run(objects, config, [key], out).summary
-    config = build_config(excel_to_csv.ExcelToCsvConfig, {})
-    return excel_to_csv.run(objects, config, [key], out).summary
+        return validate.run(objects, validate_config, [key], out).summary
+    excel_config = build_config(excel_to_csv.ExcelToCsvConfig, {})
+    return excel_to_csv.run(objects, excel_config, [key], out).summary
 
 
 def baseline_run(step: str, root: Path, key: str) -> None:
@@ -178,7 +178,8 @@ def median_seconds(
     brygge: Callable[[], Any], baseline: Callable[[], Any], runs: int
 ) -> tuple[float, float]:
     """Alternate the two, ``runs`` times each; return the median seconds of each."""
-    ours, theirs = [], []
+    ours: list[float] = []
+    theirs: list[float] = []
     for _ in range(runs):
         for sink, job in ((theirs, baseline), (ours, brygge)):
             started = time.perf_counter()

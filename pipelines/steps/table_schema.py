@@ -142,7 +142,10 @@ def typed(item: Field, column: pl.Expr, *, strict: bool) -> pl.Expr:
     if kind in ("integer", "number", "year"):
         # No strip: Table Schema numbers carry no padding, and stripping copies every value.
         text = column
-        if item.group_char:
+        if item.group_char == " ":
+            # A space as group separator comes as a no-break space from spreadsheets and SSB.
+            text = text.str.replace_all("[ \u00a0\u202f]", "")
+        elif item.group_char:
             text = text.str.replace_all(item.group_char, "", literal=True)
         if item.decimal_char != ".":
             text = text.str.replace(item.decimal_char, ".", literal=True)

@@ -135,7 +135,8 @@ def test_drop_keeps_valid_rows_and_writes_no_rejects(
 def test_all_valid_rows_pass_through_unchanged(
     objects: LocalObjectStore, put: Put, make_event: MakeEvent
 ) -> None:
-    data = b'id,when,amount\n1,03.04.2024,"1 204,5"\n2,04.04.2024,"7,25"\n'
+    # A no-break space groups thousands the way spreadsheets and SSB write them.
+    data = 'id,when,amount\n1,03.04.2024,"1 204,5"\n2,04.04.2024,"709\u00a0037,25"\n'.encode()
     schema = {
         "fields": [
             {"name": "id", "type": "integer", "constraints": {"unique": True, "minimum": 1}},

@@ -24,6 +24,7 @@ STATUS = {
     errors.Unauthenticated: 401,
     errors.Forbidden: 403,
     NotAcceptable: 406,
+    errors.Unavailable: 503,
 }
 # Fields that arrive in the query string rather than the body.
 QUERY_FIELDS = {"cursor", "limit", "cascade", "format", "modifiedSince"}

@@ -52,6 +52,10 @@ class InvalidValue(DomainError):
         self.reason = reason
 
 
+class Unavailable(DomainError):
+    """The store cannot serve the request now (not migrated, overloaded); a retry may work."""
+
+
 class Unauthenticated(DomainError):
     """No credentials, or credentials that do not check out."""
 

@@ -51,7 +51,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from catalogue.domain.errors import InvalidValue, PreconditionFailed
+from catalogue.domain.errors import InvalidValue, PreconditionFailed, Unavailable
 from catalogue.store import operations
 from catalogue.store.base import (
     MAX_TRANSACTION_OPS,
@@ -76,6 +76,11 @@ MAX_ATTEMPTS = 8
 _BATCH_GET_KEYS = 100
 _BATCH_WRITE = 25  # BatchWriteItem's limit
 _SNAPSHOT_KEYS = 25
+_THROTTLED = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+}
 _RETRYABLE_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 
 
@@ -286,7 +291,7 @@ class DynamoDbStore:
                 if code == "ValidationException":
                     raise ValueError(exc.response["Error"].get("Message", str(exc))) from None
                 if code != "TransactionCanceledException":
-                    raise
+                    raise self.unavailable(exc) or exc from None
                 reasons = exc.response.get("CancellationReasons") or []
             failed = False
             for index, op in enumerate(ops):
@@ -435,7 +440,16 @@ class DynamoDbStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ValidationException":
                 raise ValueError(exc.response["Error"].get("Message", str(exc))) from None
-            raise
+            raise self.unavailable(exc) or exc from None
+
+    def unavailable(self, exc: Any) -> Unavailable | None:
+        """The Unavailable a DynamoDB error means (missing table, throttling), or None."""
+        code = exc.response.get("Error", {}).get("Code")
+        if code == "ResourceNotFoundException":
+            return Unavailable(f"the table {self.table_name} does not exist: run brygge migrate")
+        if code in _THROTTLED:
+            return Unavailable("DynamoDB is throttling requests; try again shortly")
+        return None
 
 
 def term_partition(scope: str, term: str) -> str:

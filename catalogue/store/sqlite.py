@@ -17,15 +17,17 @@ transaction reads the state it writes over and racing writers queue on the busy 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from catalogue.domain.errors import Unavailable
 from catalogue.store import operations
 from catalogue.store.base import (
     Check,
@@ -56,6 +58,25 @@ class _Connection:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.pid = os.getpid()
+
+
+def _available(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn SQLite's own operational failures into Unavailable, naming what to do."""
+
+    @functools.wraps(method)
+    def guarded(self: SqliteStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.OperationalError as error:
+            if "no such table" in str(error) or "unable to open" in str(error):
+                raise Unavailable(
+                    f"the database {self.path} has not been migrated: run brygge migrate"
+                ) from None
+            if "locked" in str(error) or "busy" in str(error):
+                raise Unavailable("the database is busy; try again shortly") from None
+            raise
+
+    return guarded
 
 
 class SqliteStore:
@@ -103,6 +124,7 @@ class SqliteStore:
 
     # -- reads ---------------------------------------------------------------------------
 
+    @_available
     def get(self, pk: str, sk: str) -> Item | None:
         """Return the item (with ``rev``) or None."""
         operations.check_key(pk, sk)
@@ -113,6 +135,7 @@ class SqliteStore:
         )
         return None if row is None else _item(row[0], row[1])
 
+    @_available
     def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Item]:
         """Return the items that exist among ``keys``, in the order of ``keys``."""
         for pk, sk in keys:
@@ -134,6 +157,7 @@ class SqliteStore:
                 found[(pk, sk)] = _item(rev, body)
         return [found[(pk, sk)] for pk, sk in keys if (pk, sk) in found]
 
+    @_available
     def query(self, query: Query, *, limit: int, cursor: str | None = None) -> Page:
         """Return up to ``limit`` items of one partition in sort-key order (see ItemStore)."""
         operations.check_query(query, limit)
@@ -185,6 +209,7 @@ class SqliteStore:
 
         return operations.query_page(fetch, query_id, start, before, limit, query.where)
 
+    @_available
     def last_cursor(self, query: Query) -> str:
         """A cursor reading the final items of ``query`` (see ItemStore)."""
         operations.check_query(query, 1)
@@ -192,6 +217,7 @@ class SqliteStore:
             raise ValueError(f"no index named {query.index!r}")
         return operations.encode_cursor(_query_id(query), None, before=True)
 
+    @_available
     def search(
         self,
         scope: str,
@@ -238,6 +264,7 @@ class SqliteStore:
         """Apply one operation; raises as the operation's docstring says."""
         self.transact([op])
 
+    @_available
     def transact(self, ops: Sequence[Op]) -> None:
         """Apply all operations or none (see ItemStore.transact)."""
         operations.check_ops(ops)

@@ -33,7 +33,8 @@ blp = Blueprint("datasets", __name__, url_prefix="/datasets", description="Datas
 
 @blp.route("")
 class Datasets(MethodView):
-    @blp.arguments(DatasetQuerySchema, location="query")
+    # Schema instances, made once: webargs would build a new one per request from a class.
+    @blp.arguments(DatasetQuerySchema(), location="query")
     @blp.response(200, DatasetPageSchema)
     def get(self, query: dict) -> dict:
         """List datasets, filtered; every page is reachable through ``next``."""
@@ -59,7 +60,7 @@ class Datasets(MethodView):
 
 @blp.route("/<dataset_id>")
 class DatasetById(MethodView):
-    @blp.arguments(FormatQuerySchema, location="query")
+    @blp.arguments(FormatQuerySchema(), location="query")
     @blp.response(200, DatasetSchema)
     @blp.alt_response(200, schema=RDF_TEXT, content_type=RDF_MEDIA_TYPES[0], success=True)
     @blp.alt_response(200, schema=RDF_TEXT, content_type=RDF_MEDIA_TYPES[1], success=True)

@@ -9,7 +9,7 @@ from catalogue.dcat.vocabularies import DATA_THEMES, FREQUENCIES, FREQUENCY_CODE
 from catalogue.domain import datasets as rules
 from catalogue.domain.ids import DATASET_ID
 
-from .common import ListQuerySchema, iso_date_or_datetime, page_schema
+from .common import ListQuerySchema, StoredSchema, iso_date_or_datetime, page_schema
 
 TEAM = r"^team:[a-z0-9][a-z0-9._-]{0,63}$"
 
@@ -79,7 +79,7 @@ def _metadata_fields(*, patch: bool) -> dict[str, fields.Field]:
     }
 
 
-class DatasetSchema(ma.Schema.from_dict(_metadata_fields(patch=False))):  # type: ignore[misc]
+class DatasetSchema(StoredSchema, ma.Schema.from_dict(_metadata_fields(patch=False))):  # type: ignore[misc]
     """A dataset. ``id`` is derived from the title unless given."""
 
     id = fields.String(

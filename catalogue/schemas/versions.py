@@ -7,10 +7,10 @@ from marshmallow import fields, validate
 
 from catalogue.domain.ids import EDITION_ID, VERSION_ID
 
-from .common import iso_datetime, page_schema
+from .common import StoredSchema, iso_datetime, page_schema
 
 
-class VersionSchema(ma.Schema):
+class VersionSchema(StoredSchema):
     version = fields.String(
         validate=validate.Regexp(VERSION_ID.pattern),
         metadata={"description": "Next number unless given."},
@@ -25,7 +25,7 @@ class VersionPatchSchema(ma.Schema):
     description = fields.String(validate=validate.Length(max=5_000), allow_none=True)
 
 
-class EditionSchema(ma.Schema):
+class EditionSchema(StoredSchema):
     edition = fields.String(
         validate=validate.Regexp(EDITION_ID.pattern, error="Must be YYYYMMDDTHHMMSS (UTC)."),
         metadata={"description": "UTC timestamp YYYYMMDDTHHMMSS; now unless given."},

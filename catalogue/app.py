@@ -8,12 +8,20 @@ from datetime import datetime
 from flask import Flask
 
 from catalogue import __version__
-from catalogue.api import catalog, datasets, distributions, errors, health, uploads, versions
-from catalogue.api import history as history_api
-from catalogue.api import me as me_api
-from catalogue.api import permissions as permissions_api
-from catalogue.api import pipelines as pipelines_api
-from catalogue.api import runs as runs_api
+from catalogue.api import (
+    catalog,
+    datasets,
+    distributions,
+    errors,
+    health,
+    history,
+    me,
+    permissions,
+    pipelines,
+    runs,
+    uploads,
+    versions,
+)
 from catalogue.api.smorest import Api
 from catalogue.auth.principal import authenticate_request
 from catalogue.services import Services, utc_now
@@ -46,11 +54,8 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["brygge"] = Services(settings, store=store, clock=clock)
     api = Api(app)
-    for module in (health, datasets, versions, distributions, uploads):
-        api.register_blueprint(module.blp)
-    for module in (permissions_api, me_api, history_api):
-        api.register_blueprint(module.blp)
-    for module in (pipelines_api, runs_api, catalog):
+    resources = (health, datasets, versions, distributions, uploads, permissions, me, history)
+    for module in (*resources, pipelines, runs, catalog):
         api.register_blueprint(module.blp)
     errors.register(app)
     app.before_request(authenticate_request)

@@ -9,6 +9,8 @@ import flask_smorest
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
+from catalogue.api.errors import error_body
+
 
 class Api(flask_smorest.Api):
     """flask-smorest's Api: OpenAPI document built when first asked for; errors with messages.
@@ -52,10 +54,7 @@ class Api(flask_smorest.Api):
         message = payload.get("message") or error_message(
             status, error, has_errors="errors" in payload
         )
-        body = {"code": payload["code"], "status": payload["status"], "message": message}
-        if "errors" in payload:
-            body["errors"] = payload["errors"]
-        return body, status, headers
+        return error_body(status, message, payload.get("errors")), status, headers
 
 
 def error_message(status: int, error: HTTPException, *, has_errors: bool) -> str:

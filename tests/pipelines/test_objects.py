@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,26 +38,13 @@ class OneWayStream(io.RawIOBase):
 
 
 @pytest.fixture
-def s3_objects(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3ObjectStore]:
-    from moto import mock_aws
+def s3_objects(moto: None) -> S3ObjectStore:
+    """An S3ObjectStore on a fresh moto bucket (the ``moto`` fixture fakes the credentials)."""
 
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-north-1")
-    # A developer's ~/.aws must not leak into tests.
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-    aws_client.cache_clear()
-    with mock_aws():
-        aws_client("s3").create_bucket(
-            Bucket="brygge-test",
-            CreateBucketConfiguration={"LocationConstraint": "eu-north-1"},
-        )
-        yield S3ObjectStore("brygge-test")
-    aws_client.cache_clear()
+    aws_client("s3").create_bucket(
+        Bucket="brygge-test", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"}
+    )
+    return S3ObjectStore("brygge-test")
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from rdflib import namespace as ns
 from catalogue.dcat import feed as feed_module
 from catalogue.dcat.graph import HYDRA
 from catalogue.settings import Settings
-from tests.fixtures.app import SITE_ADMIN, Clock
+from tests.fixtures.app import Clock, catalog_settings
 
 # rdflib's closed namespaces stay behind ``ns.``: pytest would probe them as module names.
 
@@ -46,20 +46,7 @@ RDF_SYNTAX = {
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        home=tmp_path / "home",
-        principal=SITE_ADMIN,
-        admins=(SITE_ADMIN,),
-        secret_key="test-secret",
-        base_url=BASE_URL,
-        catalog_title="Oslo open data",
-        catalog_description="Open datasets of the city",
-        catalog_publisher_name="Oslo kommune",
-        catalog_publisher_uri="https://data.brreg.no/enhetsregisteret/api/enheter/958935420",
-        catalog_contact_name="Data team",
-        catalog_contact_email="data@example.no",
-        catalog_homepage="https://data.example.no/",
-    )
+    return catalog_settings(tmp_path / "home", BASE_URL)
 
 
 def create(client: FlaskClient, dataset_id: str, **changes: Any) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from catalogue.settings import Settings
 from pipelines.objects import LocalObjectStore
 from tests.catalogue.dcat.conftest import BASE_URL, CATALOG_INFO, EDITIONS, make_dataset
 from tests.catalogue.dcat.conftest import make_distribution as csv_distribution
-from tests.fixtures.app import SITE_ADMIN
+from tests.fixtures.app import catalog_settings
 
 # rdflib's closed namespaces stay behind ``ns.``: pytest would probe them as module names.
 SPDX, VCARD = dcat_graph.SPDX, dcat_graph.VCARD
@@ -341,20 +341,7 @@ FILES = [
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        home=tmp_path / "home",
-        principal=SITE_ADMIN,
-        admins=(SITE_ADMIN,),
-        secret_key="test-secret",
-        base_url=BASE_URL,
-        catalog_title="Oslo open data",
-        catalog_description="Open datasets of the city",
-        catalog_publisher_name="Oslo kommune",
-        catalog_publisher_uri="https://data.brreg.no/enhetsregisteret/api/enheter/958935420",
-        catalog_contact_name="Data team",
-        catalog_contact_email="data@example.no",
-        catalog_homepage="https://data.example.no/",
-    )
+    return catalog_settings(tmp_path / "home", BASE_URL)
 
 
 def create(client: FlaskClient, dataset_id: str, **changes: Any) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -72,24 +71,11 @@ def data_file(name: str) -> bytes:
 
 
 @pytest.fixture
-def s3_lake(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3ObjectStore]:
-    """An S3ObjectStore on a moto bucket, with fake credentials and fresh clients."""
-    from moto import mock_aws
-
+def s3_lake(moto: None) -> S3ObjectStore:
+    """An S3ObjectStore on a fresh moto bucket (the ``moto`` fixture fakes the credentials)."""
     from pipelines.aws import aws_client
 
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-north-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-    aws_client.cache_clear()
-    with mock_aws():
-        aws_client("s3").create_bucket(
-            Bucket="lake", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"}
-        )
-        yield S3ObjectStore("lake")
-    aws_client.cache_clear()
+    aws_client("s3").create_bucket(
+        Bucket="lake", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"}
+    )
+    return S3ObjectStore("lake")

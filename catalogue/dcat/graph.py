@@ -46,7 +46,7 @@ CatalogEntry = (
 )
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_EDITION_ID = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})$")
+_EDITION_ID = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(?:-\d{6})?$")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 

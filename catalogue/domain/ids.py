@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 
 from catalogue.domain.errors import InvalidValue
 
 MAX_ID_LENGTH = 64
 DATASET_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-EDITION_ID = re.compile(r"^\d{8}T\d{6}$")
+# ``YYYYMMDDTHHMMSS``, and ``-NNNNNN`` after it for further editions of the same second.
+EDITION_ID = re.compile(r"^\d{8}T\d{6}(?:-\d{6})?$")
 EDITION_FORMAT = "%Y%m%dT%H%M%S"
 VERSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 DISTRIBUTION_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 LATEST = "latest"
+SUFFIX_LENGTH = 6
+_SUFFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 # Letters NFKD does not decompose into ASCII; Norwegian titles are common here.
 _TRANSLITERATION = str.maketrans(
@@ -32,14 +35,26 @@ def slugify(title: str) -> str:
     return slug or "dataset"
 
 
-def slug_candidates(slug: str) -> Iterator[str]:
-    """Yield ``slug``, then ``slug-2``, ``slug-3``, ... each at most 64 characters."""
+def slug_candidates(slug: str, suffixes: Iterable[str]) -> Iterator[str]:
+    """Yield ``slug``, then ``slug-<suffix>`` for each of ``suffixes``, at most 64 characters.
+
+    The suffixes are random (``random_suffix``): a counter (``-2``, ``-3``) would tell how
+    many datasets, hidden ones included, already hold the slug.
+    """
     yield slug
-    number = 2
-    while True:
-        suffix = f"-{number}"
-        yield slug[: MAX_ID_LENGTH - len(suffix)].rstrip("-") + suffix
-        number += 1
+    for suffix in suffixes:
+        tail = f"-{suffix}"
+        yield slug[: MAX_ID_LENGTH - len(tail)].rstrip("-") + tail
+
+
+def random_suffix(entropy: bytes) -> str:
+    """Six characters of ``a-z0-9`` made from (at least 4) random bytes."""
+    number = int.from_bytes(entropy, "big")
+    digits = []
+    for _ in range(SUFFIX_LENGTH):
+        number, digit = divmod(number, len(_SUFFIX_ALPHABET))
+        digits.append(_SUFFIX_ALPHABET[digit])
+    return "".join(digits)
 
 
 def check_dataset_id(value: str) -> str:
@@ -63,12 +78,16 @@ def edition_id(now: datetime) -> str:
     return now.astimezone(UTC).strftime(EDITION_FORMAT)
 
 
-def edition_candidates(now: datetime) -> Iterator[str]:
-    """Yield edition ids from ``now`` on, one second apart, for clashes within a second."""
-    moment = now
-    while True:
-        yield edition_id(moment)
-        moment += timedelta(seconds=1)
+def next_edition_id(second: str, latest: str | None, skip: int = 0) -> str:
+    """The edition id after ``latest``, the newest id of the same ``second``.
+
+    An edition id is the second it was made in, ``YYYYMMDDTHHMMSS``; further editions of
+    that second get ``-000001``, ``-000002``, ... after it, which sort after the plain id
+    and before the next second, so ids stay in the order they were made and ``latest``
+    stays the newest. ``skip`` spreads writers racing for the same number.
+    """
+    number = 0 if latest in (None, second) else int(latest.rsplit("-", 1)[1])
+    return f"{second}-{number + 1 + skip:06d}"
 
 
 def check_edition_id(value: str) -> str:
@@ -76,9 +95,11 @@ def check_edition_id(value: str) -> str:
     if value == LATEST:
         raise InvalidValue("edition", "'latest' is an alias and cannot be stored")
     if not EDITION_ID.match(value):
-        raise InvalidValue("edition", "must be a UTC timestamp YYYYMMDDTHHMMSS")
+        raise InvalidValue(
+            "edition", "must be a UTC timestamp YYYYMMDDTHHMMSS, optionally with -NNNNNN"
+        )
     try:
-        datetime.strptime(value, EDITION_FORMAT)
+        datetime.strptime(value[:15], EDITION_FORMAT)
     except ValueError:
         raise InvalidValue("edition", "is not a real date and time") from None
     return value

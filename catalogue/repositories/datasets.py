@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,13 @@ from typing import Any
 from catalogue.domain import datasets as rules
 from catalogue.domain.changes import changed_fields, check_immutable, merge_patch
 from catalogue.domain.errors import AlreadyExists, HasChildren, NotFound, PreconditionFailed
-from catalogue.domain.ids import check_dataset_id, slug_candidates, slugify, timestamp
+from catalogue.domain.ids import (
+    check_dataset_id,
+    random_suffix,
+    slug_candidates,
+    slugify,
+    timestamp,
+)
 from catalogue.store import keys
 from catalogue.store.base import (
     Create,
@@ -26,15 +33,15 @@ from catalogue.store.base import (
 )
 
 from .history import history_entry
-from .records import resource, write_in_chunks
+from .records import read_modify_write, resource, write_in_chunks
 
 # Filters that have their own index partition, most selective first: the first one given
 # drives the query and the others are checked on its entries.
 INDEXED_FILTERS = ("keyword", "theme", "owner", "state", "accessRights")
 # Attribute copied into filter entries, so filters combine without reading the datasets.
 FILTER_FIELDS = ("id", "owner", "accessRights", "state", "keywords", "themes")
-# Attempts at ``slug-N`` before giving up on a derived id.
-MAX_SLUG_ATTEMPTS = 50
+# Attempts at ``slug-<suffix>`` before giving up on a derived id.
+MAX_SLUG_ATTEMPTS = 5
 
 ExtraOps = Callable[[str], Sequence[Op]]
 
@@ -95,16 +102,17 @@ class DatasetRepository:
     ) -> dict[str, Any]:
         """Create a dataset and its version "1" in one transaction.
 
-        A given ``id`` that exists raises AlreadyExists; an id derived from the title takes
-        the first free of ``slug``, ``slug-2``, ... ``extra_ops(id)`` adds writes (ownership)
+        A given ``id`` that exists raises AlreadyExists, whoever may see the dataset holding
+        it (ids are one namespace); an id derived from the title takes the first free of
+        ``slug``, ``slug-<random suffix>``, ... ``extra_ops(id)`` adds writes (ownership)
         to the same transaction, so the dataset never exists without them.
         """
         now = self.clock()
         if data.get("id"):
             candidates = [check_dataset_id(data["id"])]
         else:
-            slugs = slug_candidates(slugify(data["title"]))
-            candidates = [next(slugs) for _ in range(MAX_SLUG_ATTEMPTS)]
+            suffixes = [random_suffix(secrets.token_bytes(8)) for _ in range(MAX_SLUG_ATTEMPTS)]
+            candidates = list(slug_candidates(slugify(data["title"]), suffixes))
         for dataset_id in candidates:
             dataset = self._new_dataset(dataset_id, data, now)
             ops = self._create_ops(dataset, principal, now)
@@ -265,8 +273,23 @@ class DatasetRepository:
         ``extra_ops(id)`` adds writes (the new owner's grant) to the change's transaction.
 
         Raises NotFound, ImmutableField (id, accessRights) and PreconditionFailed when
-        ``if_match`` is stale or another writer got there first.
+        ``if_match`` is stale or another writer got there first; without ``if_match`` a lost
+        race is retried on the new state instead.
         """
+        return read_modify_write(
+            lambda: self._patch(dataset_id, changes, if_match, principal, extra_ops),
+            if_match=if_match,
+        )
+
+    def _patch(
+        self,
+        dataset_id: str,
+        changes: Mapping[str, Any],
+        if_match: int | None,
+        principal: str,
+        extra_ops: ExtraOps | None,
+    ) -> dict[str, Any]:
+        """One attempt of ``patch``: read, merge, write conditionally on the revision read."""
         item = self.get_item(dataset_id)
         if if_match is not None and if_match != item["rev"]:
             raise PreconditionFailed(f"dataset {dataset_id!r} has changed (If-Match)")

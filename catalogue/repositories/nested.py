@@ -7,8 +7,9 @@ each level states its keys.
 
 from __future__ import annotations
 
+import secrets
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,8 @@ from catalogue.domain.ids import (
     check_distribution_id,
     check_edition_id,
     check_version_id,
-    edition_candidates,
+    edition_id,
+    next_edition_id,
     next_version_id,
     timestamp,
 )
@@ -38,10 +40,11 @@ from catalogue.store.base import (
 )
 
 from .history import history_entry
-from .records import resource, write_in_chunks
+from .records import read_modify_write, resource, write_in_chunks
 
-# Tries at the next second when two editions are made within the same second.
-MAX_EDITION_ATTEMPTS = 10
+# Tries at a free edition id of one second: each round of racing writers lets at least one
+# through, so this many concurrent creates within one second all succeed.
+MAX_EDITION_ATTEMPTS = 200
 
 
 class NestedRepository:
@@ -70,7 +73,8 @@ class NestedRepository:
     def children_prefix(self, path: Sequence[str]) -> str | None:
         return None
 
-    def new_ids(self, parent_path: Sequence[str], data: Mapping[str, Any]) -> list[str]:
+    def new_ids(self, parent_path: Sequence[str], data: Mapping[str, Any]) -> Iterator[str]:
+        """The ids to try, in order, until one is free (the next is made only when needed)."""
         raise NotImplementedError
 
     def resolve(self, path: Sequence[str]) -> list[str]:
@@ -165,7 +169,16 @@ class NestedRepository:
         if_match: int | None,
         principal: str,
     ) -> dict[str, Any]:
+        """Apply a JSON merge patch; without ``if_match`` a lost race is retried."""
         path = self.resolve(path)
+        return read_modify_write(
+            lambda: self._patch(path, changes, if_match, principal), if_match=if_match
+        )
+
+    def _patch(
+        self, path: Sequence[str], changes: Mapping[str, Any], if_match: int | None, principal: str
+    ) -> dict[str, Any]:
+        """One attempt of ``patch``: read, merge, write conditionally on the revision read."""
         item = self.get_item(path)
         if if_match is not None and if_match != item["rev"]:
             raise PreconditionFailed(f"{self.kind} {self.resource_path(path)} has changed")
@@ -248,9 +261,10 @@ class VersionRepository(NestedRepository):
     def parent_sort_key(self, parent_path: Sequence[str]) -> str:
         return keys.DATASET_SK
 
-    def new_ids(self, parent_path: Sequence[str], data: Mapping[str, Any]) -> list[str]:
+    def new_ids(self, parent_path: Sequence[str], data: Mapping[str, Any]) -> Iterator[str]:
         if data.get("version"):
-            return [check_version_id(str(data["version"]))]
+            yield check_version_id(str(data["version"]))
+            return
         existing = [
             item["version"]
             for item in query_all(
@@ -258,7 +272,7 @@ class VersionRepository(NestedRepository):
             )
         ]
         first = int(next_version_id(existing))
-        return [str(number) for number in range(first, first + 5)]
+        yield from (str(number) for number in range(first, first + 5))
 
     def descendant_prefixes(self, path: Sequence[str]) -> list[str]:
         return [keys.distribution_sk(path[1], "").removesuffix("#"), keys.edition_sk(path[1])]
@@ -278,11 +292,24 @@ class EditionRepository(NestedRepository):
     def parent_sort_key(self, parent_path: Sequence[str]) -> str:
         return keys.version_sk(parent_path[1])
 
-    def new_ids(self, parent_path: Sequence[str], data: Mapping[str, Any]) -> list[str]:
+    def new_ids(self, parent_path: Sequence[str], data: Mapping[str, Any]) -> Iterator[str]:
+        """The second's id, then the id after the newest of that second (``next_edition_id``)."""
         if data.get("edition"):
-            return [check_edition_id(data["edition"])]
-        candidates = edition_candidates(self.clock())
-        return [next(candidates) for _ in range(MAX_EDITION_ATTEMPTS)]
+            yield check_edition_id(data["edition"])
+            return
+        second = edition_id(self.clock())
+        yield second
+        query = Query(
+            keys.dataset_pk(parent_path[0]),
+            prefix=keys.edition_sk(parent_path[1], second),
+            descending=True,
+        )
+        for attempt in range(MAX_EDITION_ATTEMPTS):
+            newest = self.store.query(query, limit=1).items
+            latest = str(newest[0]["edition"]) if newest else None
+            # Writers that lost a race spread over the next few numbers instead of all
+            # trying the same one again.
+            yield next_edition_id(second, latest, secrets.randbelow(attempt + 1))
 
     def resolve(self, path: Sequence[str]) -> list[str]:
         path = list(path)
@@ -327,10 +354,11 @@ class DistributionRepository(NestedRepository):
     def parent_sort_key(self, parent_path: Sequence[str]) -> str:
         return keys.edition_sk(parent_path[1], parent_path[2])
 
-    def new_ids(self, parent_path: Sequence[str], data: Mapping[str, Any]) -> list[str]:
+    def new_ids(self, parent_path: Sequence[str], data: Mapping[str, Any]) -> Iterator[str]:
         if data.get("id"):
-            return [check_distribution_id(data["id"])]
-        return [uuid.uuid4().hex[:12] for _ in range(3)]
+            yield check_distribution_id(data["id"])
+            return
+        yield from (uuid.uuid4().hex[:12] for _ in range(3))
 
     def resolve(self, path: Sequence[str]) -> list[str]:
         return [*self.editions.resolve(path[:3]), *path[3:]]

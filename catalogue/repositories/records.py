@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
+from catalogue.domain.errors import PreconditionFailed
 from catalogue.store.base import Item, ItemStore, Op
+
+T = TypeVar("T")
 
 # Attributes of an item that are not part of the resource a client sees. ``rev`` is kept:
 # the API turns it into the ETag.
@@ -14,6 +17,9 @@ STORE_ATTRIBUTES = frozenset(
 )
 # Stay well inside the store's transaction limit, leaving room for search-index writes.
 CHUNK_OPS = 25
+# Read-modify-write rounds of a change without If-Match before it gives up (412): each round
+# lets at least one of the racing writers through.
+MAX_WRITE_ATTEMPTS = 100
 
 
 def resource(item: Item) -> dict[str, Any]:
@@ -35,3 +41,20 @@ def write_in_chunks(store: ItemStore, ops: Sequence[Op], last: Sequence[Op] = ()
         store.transact(ops[start : start + CHUNK_OPS])
     if last:
         store.transact(last)
+
+
+def read_modify_write(change: Callable[[], T], *, if_match: object | None) -> T:
+    """Run ``change`` (read, then conditional write); without If-Match, until it wins.
+
+    A client that sent If-Match asked to fail if someone else wrote first, so it gets the
+    PreconditionFailed at once. Without it, a lost race is the server's own business: the
+    change is read and applied again on the new state, at most MAX_WRITE_ATTEMPTS times.
+    """
+    attempts = 1 if if_match is not None else MAX_WRITE_ATTEMPTS
+    for attempt in range(attempts):
+        try:
+            return change()
+        except PreconditionFailed:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")

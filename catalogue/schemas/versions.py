@@ -27,8 +27,13 @@ class VersionPatchSchema(ma.Schema):
 
 class EditionSchema(StoredSchema):
     edition = fields.String(
-        validate=validate.Regexp(EDITION_ID.pattern, error="Must be YYYYMMDDTHHMMSS (UTC)."),
-        metadata={"description": "UTC timestamp YYYYMMDDTHHMMSS; now unless given."},
+        validate=validate.Regexp(
+            EDITION_ID.pattern, error="Must be YYYYMMDDTHHMMSS (UTC), optionally -NNNNNN."
+        ),
+        metadata={
+            "description": "UTC timestamp YYYYMMDDTHHMMSS; now unless given. Further "
+            "editions made in the same second get -000001, -000002, ... after it."
+        },
     )
     description = fields.String(validate=validate.Length(max=5_000))
     startTime = fields.String(validate=iso_datetime)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -42,9 +43,11 @@ def test_create_derives_the_id_from_the_title_and_makes_version_1(client) -> Non
     assert version.json["version"] == "1"
 
 
-def test_derived_ids_that_clash_get_a_number(client) -> None:
+def test_derived_ids_that_clash_get_a_random_suffix(client) -> None:
     ids = [create(client).json["id"] for _ in range(3)]
-    assert ids == ["luftkvalitet-i-oslo", "luftkvalitet-i-oslo-2", "luftkvalitet-i-oslo-3"]
+    assert ids[0] == "luftkvalitet-i-oslo"
+    assert all(re.fullmatch(r"luftkvalitet-i-oslo-[a-z0-9]{6}", id_) for id_ in ids[1:])
+    assert len(set(ids)) == 3
 
 
 def test_a_given_id_that_exists_is_409(client) -> None:

@@ -103,5 +103,8 @@ def _jwks(url: str) -> JwksCache:
     if cache is None or cache.url != url:
         from catalogue.auth.oidc import JwksCache
 
-        cache = current_app.extensions[JWKS_EXTENSION] = JwksCache(url)
+        # setdefault: requests racing on the first token share one cache and one fetch.
+        cache = current_app.extensions.setdefault(JWKS_EXTENSION, JwksCache(url))
+        if cache.url != url:
+            cache = current_app.extensions[JWKS_EXTENSION] = JwksCache(url)
     return cache

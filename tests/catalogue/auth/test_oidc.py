@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from catalogue.auth.oidc import JwksCache
+from catalogue.auth.principal import JWKS_EXTENSION
 from tests.catalogue.auth.world import World, build_world
 
 ISSUER = "https://idp.example.org/realms/brygge"
@@ -32,11 +33,18 @@ class Jwks:
     def __init__(self) -> None:
         self.keys: list[dict[str, Any]] = []
         self.fetches = 0
+        # While ``hold`` is set, each fetch signals ``holding`` and waits for ``release``.
+        self.hold = threading.Event()
+        self.holding = threading.Event()
+        self.release = threading.Event()
         jwks = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 jwks.fetches += 1
+                if jwks.hold.is_set():
+                    jwks.holding.set()
+                    jwks.release.wait()
                 body = json.dumps({"keys": jwks.keys}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -80,6 +88,7 @@ def jwks(rsa_key, ec_key) -> Iterator[Jwks]:  # type: ignore[no-untyped-def]
     try:
         yield server
     finally:
+        server.release.set()
         server.server.shutdown()
         server.server.server_close()
 
@@ -182,6 +191,12 @@ def _bad_tokens(rsa_key: Any, ec_key: Any) -> dict[str, str]:
         ),
         "RS256 header on the EC key": rs(claims(), kid="ec-1"),
         "no expiry": rs(claims(exp=None)),
+        "expiry as a string": rs(claims(exp=str(now + 300))),
+        "not-before as a string": rs(claims(nbf=str(now - 5))),
+        "subject with a space": rs(claims(sub="alice admin")),
+        "subject with a control character": rs(claims(sub="alice\u0000")),
+        "subject with a bidi override": rs(claims(sub="alice\u202egnp.exe")),
+        "empty subject": rs(claims(sub="")),
         "not a JWT": "not.a.jwt",
     }
 
@@ -197,6 +212,12 @@ BAD = [
     "HS256 with the public key",
     "RS256 header on the EC key",
     "no expiry",
+    "expiry as a string",
+    "not-before as a string",
+    "subject with a space",
+    "subject with a control character",
+    "subject with a bidi override",
+    "empty subject",
     "not a JWT",
 ]
 
@@ -235,7 +256,7 @@ def test_the_cache_refreshes_for_an_unknown_kid_at_most_once_per_interval() -> N
     fetched: list[str] = []
     now = [1000.0]
 
-    def fetch(url: str) -> Any:
+    def fetch(url: str, timeout_s: float) -> Any:
         fetched.append(url)
         return served[0]
 
@@ -288,3 +309,65 @@ def test_tokens_never_reach_the_logs(oidc_world, rsa_key, caplog) -> None:  # ty
     logged = caplog.text + " ".join(str(record.args) for record in caplog.records)
     for secret in (good, expired, api_token, good.split(".")[2], api_token.split("_")[2]):
         assert secret not in logged
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"exp": "4102444800"}, "exp claim must be a number"),
+        ({"sub": "alice admin"}, "U+0020"),
+        ({"sub": "client:bot\u200f"}, "U+200F"),
+        ({"sub": "a" * 129}, "1 to 128 characters"),
+    ],
+)
+def test_a_refused_claim_is_named_in_the_401(oidc_world, rsa_key, changes, reason) -> None:  # type: ignore[no-untyped-def]
+    token = jwt.encode(claims(**changes), rsa_key, algorithm="RS256", headers={"kid": "rsa-1"})
+    response = me(oidc_world, token)
+    assert response.status_code == 401
+    assert reason in response.json["message"]
+
+
+def test_a_known_kid_is_served_while_an_unknown_kid_refetches(oidc_world, jwks, rsa_key) -> None:  # type: ignore[no-untyped-def]
+    # No rate limit and a long fetch timeout: the refetch stays blocked until released.
+    cache = JwksCache(jwks.url, min_refresh_interval_s=0, fetch_timeout_s=60)
+    oidc_world.app.extensions[JWKS_EXTENSION] = cache
+    known = jwt.encode(claims(), rsa_key, algorithm="RS256", headers={"kid": "rsa-1"})
+    assert me(oidc_world, known).status_code == 200
+    jwks.hold.set()
+    unknown = jwt.encode(claims(), rsa_key, algorithm="RS256", headers={"kid": "rsa-rotated"})
+    statuses: dict[str, int] = {}
+
+    def call(name: str, token: str) -> None:
+        statuses[name] = me(oidc_world, token).status_code
+
+    refetching = threading.Thread(target=call, args=("unknown", unknown))
+    refetching.start()
+    try:
+        assert jwks.holding.wait(30)  # the refetch is in the JWKS server now, blocked
+        served = threading.Thread(target=call, args=("known", known))
+        served.start()
+        served.join(30)
+        # Finished while the refetch is still blocked: it never waited for it.
+        assert statuses.get("known") == 200
+        assert refetching.is_alive() and not jwks.release.is_set()
+    finally:
+        jwks.release.set()
+        refetching.join(30)
+    assert statuses["unknown"] == 401
+    assert jwks.fetches == 2
+
+
+def test_unknown_kids_during_a_refetch_share_it(jwks, rsa_key) -> None:  # type: ignore[no-untyped-def]
+    cache = JwksCache(jwks.url, fetch_timeout_s=60)
+    jwks.hold.set()
+    found: list[object] = []
+    threads = [threading.Thread(target=lambda: found.append(cache.key("rsa-1"))) for _ in range(4)]
+    threads[0].start()
+    assert jwks.holding.wait(30)
+    for thread in threads[1:]:
+        thread.start()
+    jwks.release.set()
+    for thread in threads:
+        thread.join(30)
+    assert len(found) == 4 and all(key is not None for key in found)
+    assert jwks.fetches == 1

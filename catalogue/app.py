@@ -22,6 +22,7 @@ from catalogue.api import (
     uploads,
     versions,
 )
+from catalogue.api.bodies import JsonProvider
 from catalogue.api.smorest import Api
 from catalogue.auth.principal import authenticate_request
 from catalogue.services import Services, utc_now
@@ -40,6 +41,8 @@ def create_app(
     """Build the API. ``store`` and ``clock`` replace the configured ones (tests, tools)."""
     settings = settings or Settings.from_env()
     app = Flask("catalogue")
+    # request.get_json() gets the nesting limit and surrogate check the API's bodies get.
+    app.json = JsonProvider(app)
     app.config.update(
         API_TITLE="Brygge",
         API_VERSION=__version__,

@@ -18,6 +18,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     from werkzeug.serving import make_server
 
     from catalogue.app import create_app
+    from catalogue.server import RequestHandler
     from catalogue.store import migrations
 
     for applied in migrations.apply(settings):
@@ -26,7 +27,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     if settings.backend == "local":
         # Runs a crash or restart interrupted go on (or fail) before any request comes in.
         app.extensions["brygge"].runs.resume_interrupted()
-    server = make_server(args.host, args.port, app, threaded=True)
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=RequestHandler)
     print(
         f"Brygge {__version__} ({settings.backend}) on http://{args.host}:{server.port}", flush=True
     )

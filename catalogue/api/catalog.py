@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import READ, require, visible
 from catalogue.dcat.feed import (
     PUBLIC,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Response, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from catalogue.api.catalog import RDF_MEDIA_TYPES, RDF_TEXT, dataset_response, negotiate_dataset
 from catalogue.api.etags import if_match, with_etag
+from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import (
     ADMIN,
     READ,

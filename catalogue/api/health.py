@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 
+from catalogue.api.smorest import Blueprint
 from catalogue.services import services
 
 blp = Blueprint("health", __name__, url_prefix="/health", description="Service health")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import UPDATE, require
 from catalogue.schemas.common import ListQuerySchema
 from catalogue.schemas.permissions import HistoryPageSchema

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import ADMIN, require
 from catalogue.auth.principal import current_principal
 from catalogue.auth.rules import is_principal

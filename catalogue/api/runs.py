@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.auth.principal import current_principal
 from catalogue.schemas.common import ListQuerySchema

@@ -1,15 +1,46 @@
-"""flask-smorest's Api as Brygge uses it: the document built on demand, one error shape."""
+"""flask-smorest as Brygge uses it: the document built on demand, one error shape, bodies
+parsed with limits."""
 
 from __future__ import annotations
 
 import threading
 from typing import Any
 
+import flask
 import flask_smorest
+import marshmallow as ma
 from flask import Flask
+from webargs.flaskparser import FlaskParser, abort
 from werkzeug.exceptions import HTTPException
 
+from catalogue.api.bodies import BodyError, parse_json, text_problems
 from catalogue.api.errors import error_body
+
+
+class BodyParser(FlaskParser):
+    """webargs' parser with parse_json's limits and forbidden characters refused in text."""
+
+    def _raw_load_json(self, req: flask.Request) -> Any:
+        if not req.is_json:
+            return ma.missing
+        try:
+            return parse_json(req.get_data(cache=True))
+        except BodyError as error:
+            abort(400, exc=error, message=str(error), errors={"json": [str(error)]})
+
+    def pre_load(
+        self, location_data: Any, *, schema: ma.Schema, req: flask.Request, location: str
+    ) -> Any:
+        # Before the schema: its own validators may pass such text on (Length, Email...).
+        if location == "json" and (problems := text_problems(schema, location_data)):
+            raise ma.ValidationError(problems)
+        return location_data
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint whose ``arguments`` parse with BodyParser."""
+
+    ARGUMENTS_PARSER = BodyParser()
 
 
 class Api(flask_smorest.Api):
@@ -49,12 +80,17 @@ class Api(flask_smorest.Api):
         return super()._openapi_json()
 
     def handle_http_exception(self, error: HTTPException) -> Any:
-        """Every error answer carries a ``message``, webargs' validation errors included."""
+        """Every error answer carries a ``message``, webargs' validation errors included.
+
+        Headers the exception carries (``Allow`` of a 405) are kept; flask-smorest drops them.
+        """
         payload, status, headers = super().handle_http_exception(error)
         message = payload.get("message") or error_message(
             status, error, has_errors="errors" in payload
         )
-        return error_body(status, message, payload.get("errors")), status, headers
+        kept = {name: value for name, value in error.get_headers() if name != "Content-Type"}
+        kept.update(headers or {})
+        return error_body(status, message, payload.get("errors")), status, kept
 
 
 def error_message(status: int, error: HTTPException, *, has_errors: bool) -> str:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask import Response, redirect
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from catalogue.api.smorest import Blueprint
 from catalogue.auth.principal import current_principal
 from catalogue.schemas.uploads import UploadRequestSchema, UploadSchema
 from catalogue.services import services

@@ -7,6 +7,8 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from catalogue.domain.text import xml_safe
+
 if TYPE_CHECKING:
     from rdflib import Graph
 
@@ -33,7 +35,9 @@ def serialize(graph: Graph, rdf_format: str = JSON_LD) -> str:
 
     JSON-LD and Turtle come out byte-identical for the same graph in every process (the
     publishing job compares checksums); RDF/XML keeps rdflib's order, which varies with
-    the process's hash seed. Raises ValueError for any other format.
+    the process's hash seed. Characters XML 1.0 cannot carry are dropped in every format
+    (the API refuses them, but values stored before it did stay readable and one bad title
+    must not break the feed for everyone). Raises ValueError for any other format.
     """
     if rdf_format == JSON_LD:
         from rdflib.plugins.serializers.jsonld import from_rdf
@@ -42,10 +46,11 @@ def serialize(graph: Graph, rdf_format: str = JSON_LD) -> str:
         document = from_rdf(graph, json_ld_context(), auto_compact=True)
         # Compact separators keep json on its C encoder; indenting is 3x slower.
         return json.dumps(_canonical(document), sort_keys=True, ensure_ascii=False)
+    # One pass of a regular expression over the whole text: the markup itself is ASCII.
     if rdf_format == TURTLE:
-        return _serialize_turtle(graph)
+        return xml_safe(_serialize_turtle(graph))
     if rdf_format == RDF_XML:
-        return graph.serialize(format=rdf_format)
+        return xml_safe(graph.serialize(format=rdf_format))
     raise ValueError(f"unsupported RDF format {rdf_format!r}; use one of {', '.join(MEDIA_TYPES)}")
 
 
@@ -53,11 +58,14 @@ def _canonical(value: Any) -> Any:
     """Sort JSON-LD node and value arrays, whose order rdflib leaves to the hash seed.
 
     Array order carries no meaning in JSON-LD unless it is an ``@list``, kept as it is.
+    Strings lose the characters XML 1.0 cannot carry, as in the other formats.
     """
     if isinstance(value, dict):
         return {key: item if key == "@list" else _canonical(item) for key, item in value.items()}
     if isinstance(value, list):
         return sorted((_canonical(item) for item in value), key=_sort_key)
+    if isinstance(value, str):
+        return xml_safe(value)
     return value
 
 

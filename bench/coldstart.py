@@ -7,9 +7,11 @@ Each measurement is a fresh interpreter that times, from inside, one import path
 - ``baseline``: ``import flask, flask_smorest, boto3``, the least any Flask API on Lambda
   with boto3 loads;
 - ``wsgi``: ``import catalogue.wsgi`` (builds the app: blueprints, schemas, OpenAPI spec);
-- ``handler``: what Lambda runs on a cold start of the ``api`` function: Zappa's handler
-  module, then ``LambdaHandler()`` loading the settings file ``zappa save-python-settings-file``
-  generates, which imports ``catalogue.wsgi``.
+- ``handler``: what Lambda runs on a cold start of the ``api`` function: the stage's
+  ``lambda_handler`` module (``catalogue.apigateway``), then its ``load()`` of the settings
+  file ``zappa save-python-settings-file`` generates, which imports ``catalogue.wsgi``;
+- ``zappa_handler`` (reference): the same through Zappa's own handler module and
+  ``LambdaHandler()``, which the api stage used before.
 
 The three alternate within each round; the script prints the median of each with its ratio
 to the baseline and the target (<= 1.15x). Every probe runs with the modules the api zip
@@ -35,7 +37,8 @@ TARGET_RATIO = 1.15
 PROBES = {
     "baseline": "import flask, flask_smorest, boto3",
     "wsgi": "import catalogue.wsgi",
-    "handler": "from zappa.handler import LambdaHandler; LambdaHandler()",
+    "handler": "import catalogue.apigateway as handler; handler.load()",
+    "zappa_handler": "from zappa.handler import LambdaHandler; LambdaHandler()",
     # Where the handler's time goes, for reference: Zappa's own module, and PyJWT with
     # cryptography (RS256), which catalogue.auth.oidc imports at module level.
     "baseline+zappa": "import flask, flask_smorest, boto3, zappa.handler",

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 TEMPLATE = Path("deploy") / "brygge.yaml"
+# Where deploy/package.py writes the checked zips the plan deploys.
+PACKAGE_FOLDER = "dist"
 ZAPPA_SETTINGS = Path("zappa_settings.json")
 # The account id AWS documentation uses; zappa_settings.json ships with it until edited.
 PLACEHOLDER_ACCOUNT = "123456789012"
@@ -158,7 +160,12 @@ def load_template(template: Path) -> dict[str, Any]:
     A tag becomes its long form (``!Ref X`` → ``{"Ref": "X"}``, ``!GetAtt A.B`` →
     ``{"Fn::GetAtt": ["A", "B"]}``), as CloudFormation reads it.
     """
-    import yaml  # the deployment tools bring PyYAML; the API never loads this module
+    try:
+        import yaml  # the deploy extra brings PyYAML; the API never loads this module
+    except ImportError:
+        raise DeployConfigError(
+            "reading the CloudFormation template needs PyYAML: pip install 'brygge[deploy]'"
+        ) from None
 
     class TemplateLoader(yaml.SafeLoader):
         """SafeLoader that knows CloudFormation's short-form functions."""
@@ -187,7 +194,35 @@ def _overrides(parameters: Mapping[str, str]) -> str:
     return " ".join(f"{name}={shlex.quote(value)}" for name, value in parameters.items())
 
 
-def deploy_commands(stage: str, parameters: Mapping[str, str], region: str) -> list[str]:
+def package_command(stage: str) -> str:
+    """The command that builds and checks both zips of ``stage`` in a fresh Python 3.12 venv."""
+    return f"python deploy/package.py --stage {stage} --output {PACKAGE_FOLDER}"
+
+
+def zip_key(zappa_stage: str) -> str:
+    """The key the checked zip of a Zappa stage is uploaded to in the stage's ``s3_bucket``."""
+    return f"brygge/{zappa_stage}.zip"
+
+
+def _upload_and_zappa(
+    verb: str, zappa_stage: str, settings: Mapping[str, Any], region: str
+) -> list[str]:
+    # Zappa's own packaging would zip whichever venv is active (a dev venv: 60 MB with the
+    # test tools); deploying from the checked zip ships what deploy/package.py measured.
+    # The zip goes through S3: Lambda takes at most 50 MB inline, and steps is larger.
+    bucket = resolve_stage(settings, zappa_stage).get("s3_bucket", "")
+    if not bucket:
+        raise DeployConfigError(f"{zappa_stage}: s3_bucket is not set")
+    location = f"s3://{bucket}/{zip_key(zappa_stage)}"
+    return [
+        f"aws s3 cp --region {region} {PACKAGE_FOLDER}/{zappa_stage}.zip {location}",
+        f"zappa {verb} {zappa_stage} --zip {location}",
+    ]
+
+
+def deploy_commands(
+    stage: str, parameters: Mapping[str, str], region: str, settings: Mapping[str, Any]
+) -> list[str]:
     """The shell commands of a first deployment of ``stage``, in the order they must run."""
     api_name, steps_name = stage_names(stage)
     stack = (
@@ -201,9 +236,10 @@ def deploy_commands(stage: str, parameters: Mapping[str, str], region: str) -> l
         ' --query Configuration.FunctionArn --output text)"'
     )
     return [
+        package_command(stage),
         stack + _overrides(parameters),
-        f"zappa deploy {api_name}",
-        f"zappa deploy {steps_name}",
+        *_upload_and_zappa("deploy", api_name, settings, region),
+        *_upload_and_zappa("deploy", steps_name, settings, region),
         stack + _overrides(parameters) + f" StepsFunctionArn={function_arn}",
         f"AWS_DEFAULT_REGION={region} BRYGGE_BACKEND=aws"
         f" BRYGGE_DYNAMODB_TABLE={shlex.quote(parameters['TableName'])} brygge migrate",
@@ -211,11 +247,20 @@ def deploy_commands(stage: str, parameters: Mapping[str, str], region: str) -> l
     ]
 
 
-def update_commands(stage: str, parameters: Mapping[str, str], region: str) -> list[str]:
+def update_commands(
+    stage: str, parameters: Mapping[str, str], region: str, settings: Mapping[str, Any]
+) -> list[str]:
     """The commands of a later release: code first, then the stack (whose trigger stays)."""
     api_name, steps_name = stage_names(stage)
-    first = deploy_commands(stage, parameters, region)
-    return [f"zappa update {api_name}", f"zappa update {steps_name}", first[3], first[4]]
+    first = deploy_commands(stage, parameters, region, settings)
+    stack_with_trigger, migrate = first[-3], first[-2]
+    return [
+        package_command(stage),
+        *_upload_and_zappa("update", api_name, settings, region),
+        *_upload_and_zappa("update", steps_name, settings, region),
+        stack_with_trigger,
+        migrate,
+    ]
 
 
 def plan_text(stage: str, environ: Mapping[str, str], root: Path | None = None) -> str:
@@ -263,11 +308,11 @@ def plan_text(stage: str, environ: Mapping[str, str], root: Path | None = None) 
     lines += ["", "First deployment, in order:"]
     lines += [
         f"  {number}. {command}"
-        for number, command in enumerate(deploy_commands(stage, parameters, region), 1)
+        for number, command in enumerate(deploy_commands(stage, parameters, region, settings), 1)
     ]
     lines += ["", "Later releases:"]
     lines += [
         f"  {number}. {command}"
-        for number, command in enumerate(update_commands(stage, parameters, region), 1)
+        for number, command in enumerate(update_commands(stage, parameters, region, settings), 1)
     ]
     return "\n".join(lines) + "\n"

@@ -1,11 +1,15 @@
 """Build the Lambda packages of a stage with ``zappa package`` and check their sizes.
 
-Usage: ``python deploy/package.py [--stage dev] [--python PATH] [--build-dir DIR] [--keep]``
+Usage: ``python deploy/package.py [--stage dev] [--output dist] [--python PATH]
+[--build-dir DIR] [--keep]``
 
 Creates a fresh Python 3.12 venv (Lambda's runtime: native wheels must match it) under a
 build folder, installs Zappa and Brygge's runtime requirements into it, runs
-``zappa package <stage>_api`` and ``zappa package <stage>_steps`` from the project folder and
-prints the zip and unzipped sizes against the limits. Exits 1 when a limit is exceeded.
+``zappa package <stage>_api`` and ``zappa package <stage>_steps`` from the project folder,
+prints the zip and unzipped sizes against the limits and, when both fit, writes the zips to
+the output folder (``dist/<stage>_api.zip``, ``dist/<stage>_steps.zip``): the files that
+``brygge deploy plan`` deploys, so what runs on Lambda is what was measured here. Exits 1
+when a limit is exceeded (and writes no zip).
 Needs no AWS account: Zappa only wants credentials and a region to exist, so fake ones are
 set when none are.
 """
@@ -217,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     """Build both packages of a stage, print their sizes; 1 if a limit is exceeded."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", default="dev", help="deployment stage (dev, prod)")
+    parser.add_argument(
+        "--output", type=Path, default=ROOT / "dist", help="folder the checked zips go to"
+    )
     parser.add_argument("--python", help="Python 3.12 interpreter for the build venv")
     parser.add_argument("--build-dir", type=Path, help="folder for the venv and the zips")
     parser.add_argument("--keep", action="store_true", help="keep the build folder")
@@ -239,16 +246,24 @@ def main(argv: list[str] | None = None) -> int:
             size.stage: smoke_test(size, build_dir / f"{size.stage}.zip", venv, build_dir)
             for size in sizes
         }
+        problems = [problem for size in sizes for problem in limit_problems(size)]
+        if not problems:
+            args.output.mkdir(parents=True, exist_ok=True)
+            for size in sizes:
+                shutil.copyfile(build_dir / f"{size.stage}.zip", args.output / f"{size.stage}.zip")
     finally:
         if not args.keep and args.build_dir is None:
             shutil.rmtree(build_dir, ignore_errors=True)
     for size in sizes:
         print(size_line(size))
         print(f"{size.stage:<12} unzipped and run: {smoke[size.stage]}")
-    problems = [problem for size in sizes for problem in limit_problems(size)]
     for problem in problems:
         print(f"limit exceeded: {problem}", file=sys.stderr)
-    return 1 if problems else 0
+    if problems:
+        return 1
+    for size in sizes:
+        print(f"{size.stage:<12} written to {args.output / f'{size.stage}.zip'}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -87,3 +87,13 @@ def test_deploy_plan_outside_the_project_is_a_clear_error(
     monkeypatch.chdir(tmp_path)
     assert main(["deploy", "plan", "dev"]) == 2
     assert "zappa_settings.json" in capsys.readouterr().err
+
+
+def test_deploy_plan_without_pyyaml_says_which_extra_to_install(capsys, monkeypatch) -> None:
+    import sys
+
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    # A runtime-only install (`./dev serve`) has no PyYAML: None in sys.modules blocks it.
+    monkeypatch.setitem(sys.modules, "yaml", None)
+    assert main(["deploy", "plan", "dev"]) == 2
+    assert "pip install 'brygge[deploy]'" in capsys.readouterr().err

@@ -93,11 +93,26 @@ def create_table_from_template(client: Any, table_name: str) -> None:
 
 def clear_process_caches() -> None:
     """Forget what handlers keep for the life of a Lambda container (settings, stores)."""
+    from catalogue import apigateway
     from pipelines import trigger
     from pipelines.steps import runtime
 
     runtime._environment_from_settings.cache_clear()
     trigger._lambda_services.cache_clear()
+    apigateway.forget()
+
+
+def stage_handler(stage: str) -> Callable[[dict[str, Any], Any], Any]:
+    """The function Lambda calls for a Zappa stage: its ``lambda_handler``, else Zappa's."""
+    from catalogue.deploy import load_zappa_settings, resolve_stage
+
+    configured = resolve_stage(load_zappa_settings(REPO_ROOT), stage).get(
+        "lambda_handler", "handler.lambda_handler"
+    )
+    module, _, name = configured.rpartition(".")
+    # Zappa copies its handler module to the zip's root as handler.py.
+    module = "zappa.handler" if module == "handler" else module
+    return getattr(importlib.import_module(module), name)
 
 
 @pytest.fixture
@@ -171,11 +186,10 @@ def admin_token(environment: dict[str, str]) -> str:
 def api(
     lambda_environment: Callable[[Path], dict[str, str]], generated_settings: dict
 ) -> tuple[Invoke, str]:
-    """The api function's handler and a site admin's API token."""
-    from zappa.handler import lambda_handler
-
+    """The handler the api function is deployed with and a site admin's API token."""
+    handler = stage_handler("dev_api")
     token = admin_token(lambda_environment(generated_settings["dev_api"]))
-    return (lambda event: lambda_handler(event, None)), token
+    return (lambda event: handler(event, None)), token
 
 
 @pytest.fixture
@@ -308,6 +322,76 @@ def test_unknown_dataset_is_a_json_404(api: tuple[Invoke, str], event_for) -> No
     assert body["code"] == 404
     assert body["status"] == "Not Found"
     assert body["message"]
+
+
+def test_api_function_is_deployed_with_the_slim_handler() -> None:
+    from catalogue.apigateway import handler
+
+    assert stage_handler("dev_api") is handler
+
+
+def test_keep_warm_schedule_loads_the_app_and_answers_nothing(api: tuple[Invoke, str]) -> None:
+    from catalogue import apigateway
+
+    invoke, _ = api
+    apigateway.forget()
+    event = {
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "resources": [
+            f"arn:aws:events:{REGION}:{ACCOUNT}:rule/brygge-dev-api-zappa-keep-warm-handler"
+            ".keep_warm_callback"
+        ],
+    }
+    assert invoke(event) is None
+    assert apigateway.load().app is not None
+
+
+def test_api_function_refuses_commands(api: tuple[Invoke, str]) -> None:
+    invoke, _ = api
+    result = invoke({"command": "catalogue.dcat.publishing.handler"})
+    assert result == {"error": "the api function only answers API Gateway requests"}
+
+
+def parity_events() -> list[dict[str, Any]]:
+    """Requests whose answers must not depend on which handler translated them."""
+    v2_on_stage = http_event("GET", "/dev/datasets/no-such-dataset")
+    v2_on_stage["requestContext"]["stage"] = "dev"
+    custom_domain = rest_event("GET", "/health", headers={"Host": "data.example.org"})
+    return [
+        rest_event("GET", "/health"),
+        rest_event("GET", "/openapi.json"),
+        rest_event("GET", "/datasets", query={"limit": "1", "keyword": "air"}),
+        rest_event("DELETE", "/health"),
+        http_event("GET", "/datasets/no-such-dataset"),
+        http_event("GET", "/catalog", headers={"accept": "text/turtle"}),
+        v2_on_stage,
+        custom_domain,
+    ]
+
+
+@pytest.mark.parametrize("number", range(len(parity_events())))
+def test_slim_handler_answers_as_zappas_handler_does(
+    lambda_environment: Callable[[Path], dict[str, str]],
+    generated_settings: dict,
+    monkeypatch: pytest.MonkeyPatch,
+    number: int,
+) -> None:
+    from zappa.handler import LambdaHandler, lambda_handler
+
+    from catalogue.apigateway import handler
+
+    admin_token(lambda_environment(generated_settings["dev_api"]))
+    event = parity_events()[number]
+    ours = handler(json.loads(json.dumps(event)), None)
+    # Zappa's handler is a per-process singleton; the monkeypatching fixture reset it.
+    zappas = lambda_handler(json.loads(json.dumps(event)), None)
+    monkeypatch.setattr(LambdaHandler, "_LambdaHandler__instance", None)
+    for answer in (ours, zappas):
+        for headers in (answer.get("headers"), answer.get("multiValueHeaders")):
+            for name in [n for n in (headers or {}) if n.lower() == "date"]:
+                headers.pop(name)
+    assert ours == zappas
 
 
 def test_wrong_method_is_a_json_405(api: tuple[Invoke, str]) -> None:

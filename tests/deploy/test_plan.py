@@ -50,18 +50,55 @@ def test_plan_lists_every_template_parameter_and_resource() -> None:
     assert "StepsInvokePermission  AWS::Lambda::Permission  if HasStepsFunction" in text
 
 
-def test_commands_run_stack_then_functions_then_trigger() -> None:
-    text = plan_text("prod", {}, root=REPO_ROOT)
-    first = text.split("First deployment, in order:\n")[1].split("\n\n")[0].splitlines()
-    commands = [line.split(". ", 1)[1] for line in first]
-    assert commands[0].startswith("aws cloudformation deploy --region eu-north-1")
-    assert "--stack-name brygge-prod" in commands[0]
-    assert "StepsFunctionArn" not in commands[0]
-    assert commands[1:3] == ["zappa deploy prod_api", "zappa deploy prod_steps"]
-    assert commands[3].startswith(commands[0])
-    assert "StepsFunctionArn=" in commands[3]
-    assert "--function-name brygge-prod-steps" in commands[3]
-    assert "TableName=brygge-prod " in commands[0]
+def plan_commands(text: str, section: str) -> list[str]:
+    lines = text.split(f"{section}:\n")[1].split("\n\n")[0].splitlines()
+    return [line.split(". ", 1)[1] for line in lines]
+
+
+def test_commands_package_then_stack_then_functions_then_trigger() -> None:
+    commands = plan_commands(plan_text("prod", {}, root=REPO_ROOT), "First deployment, in order")
+    assert commands[0] == "python deploy/package.py --stage prod --output dist"
+    stack = commands[1]
+    assert stack.startswith("aws cloudformation deploy --region eu-north-1")
+    assert "--stack-name brygge-prod" in stack
+    assert "StepsFunctionArn" not in stack
+    assert "TableName=brygge-prod " in stack
+    assert commands[2:6] == [
+        "aws s3 cp --region eu-north-1 dist/prod_api.zip"
+        " s3://brygge-prod-zappa-deploy/brygge/prod_api.zip",
+        "zappa deploy prod_api --zip s3://brygge-prod-zappa-deploy/brygge/prod_api.zip",
+        "aws s3 cp --region eu-north-1 dist/prod_steps.zip"
+        " s3://brygge-prod-zappa-deploy/brygge/prod_steps.zip",
+        "zappa deploy prod_steps --zip s3://brygge-prod-zappa-deploy/brygge/prod_steps.zip",
+    ]
+    assert commands[6].startswith(stack)
+    assert "StepsFunctionArn=" in commands[6]
+    assert "--function-name brygge-prod-steps" in commands[6]
+
+
+def test_no_command_lets_zappa_zip_the_active_venv() -> None:
+    # `zappa deploy|update <stage>` without --zip packages whatever venv is active: a dev venv
+    # ships the test tools (60 MB for api) and the steps function would not fit Lambda.
+    text = plan_text("dev", {}, root=REPO_ROOT)
+    for section in ("First deployment, in order", "Later releases"):
+        for command in plan_commands(text, section):
+            if command.startswith(("zappa deploy", "zappa update")):
+                assert " --zip s3://" in command, command
+    releases = plan_commands(text, "Later releases")
+    assert releases[0] == "python deploy/package.py --stage dev --output dist"
+    assert [c.split(" --zip")[0] for c in releases if c.startswith("zappa")] == [
+        "zappa update dev_api",
+        "zappa update dev_steps",
+    ]
+
+
+def test_a_stage_without_a_zip_bucket_is_refused(project: Path) -> None:
+    path = project / "zappa_settings.json"
+    settings = json.loads(path.read_text())
+    del settings["dev_steps"]["s3_bucket"]
+    path.write_text(json.dumps(settings))
+    with pytest.raises(DeployConfigError, match="dev_steps: s3_bucket is not set"):
+        plan_text("dev", {}, root=project)
 
 
 def test_parameters_come_from_the_zappa_environment() -> None:

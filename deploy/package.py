@@ -151,7 +151,7 @@ def build(stage: str, venv: Path, output: Path, environment: dict[str, str]) -> 
 API_SMOKE = """
 import json, sys
 sys.path[:0] = {paths!r}
-from handler import lambda_handler
+from catalogue.apigateway import handler as lambda_handler  # the api stage's lambda_handler
 event = {{
     "httpMethod": "GET", "path": "/health", "headers": {{"Host": "example.org"}},
     "queryStringParameters": None, "body": None, "isBase64Encoded": False,
@@ -178,7 +178,7 @@ print("polars", polars.__version__)
 def smoke_test(size: PackageSize, zip_path: Path, venv: Path, build_dir: Path) -> str:
     """Unzip a package and use it as Lambda would: only the stdlib, the zip and boto3.
 
-    The api package answers ``GET /health`` through Zappa's handler without loading a data
+    The api package answers ``GET /health`` through the stage's handler without loading a data
     library, then imports what DCAT feeds need; the steps package imports polars and the
     handlers. Raises CalledProcessError.
     """

@@ -19,6 +19,7 @@ from catalogue.api import (
     permissions,
     pipelines,
     runs,
+    steps,
     uploads,
     versions,
 )
@@ -30,6 +31,11 @@ from catalogue.settings import Settings
 from catalogue.store.base import ItemStore
 
 MAX_JSON_BYTES = 1024 * 1024
+API_DESCRIPTION = (
+    "Brygge's catalogue of datasets, their versions, editions and distributions, and the "
+    "pipelines their uploads run. GET /steps lists the steps a pipeline template's Task "
+    "states can name, with the JSON Schema of each step's options (taskConfig)."
+)
 
 
 def create_app(
@@ -47,6 +53,7 @@ def create_app(
         API_TITLE="Brygge",
         API_VERSION=__version__,
         OPENAPI_VERSION="3.1.0",
+        API_SPEC_OPTIONS={"info": {"description": API_DESCRIPTION}},
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
@@ -58,7 +65,7 @@ def create_app(
     app.extensions["brygge"] = Services(settings, store=store, clock=clock)
     api = Api(app)
     resources = (health, datasets, versions, distributions, uploads, permissions, me, history)
-    for module in (*resources, pipelines, runs, catalog):
+    for module in (*resources, steps, pipelines, runs, catalog):
         api.register_blueprint(module.blp)
     errors.register(app)
     app.before_request(authenticate_request)

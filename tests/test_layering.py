@@ -45,6 +45,26 @@ def test_the_api_app_loads_no_data_library() -> None:
     assert not any(loaded.values()), loaded
 
 
+def test_checking_pipelines_loads_no_data_library(tmp_path) -> None:
+    """GET /steps and a check of every step's example options run without polars."""
+    statement = (
+        "from catalogue.app import create_app\n"
+        "from catalogue.settings import Settings\n"
+        f"app = create_app(Settings(home={str(tmp_path)!r}, auth='off'))\n"
+        "client = app.test_client()\n"
+        "steps = client.get('/steps').json['items']\n"
+        "for step in steps:\n"
+        "    state = next(iter(step['example']))\n"
+        "    definition = {'StartAt': state, 'States': {state: {\n"
+        "        'Type': 'Task', 'Resource': step['resource'], 'End': True}}}\n"
+        "    body = {'definition': definition, 'taskConfig': step['example']}\n"
+        "    assert client.post('/pipelines/validate', json=body).json == {'valid': True}\n"
+        "assert len(steps) > 5"
+    )
+    loaded = loaded_after(statement, ["polars", "pandas", "pyarrow", "fastexcel", "boto3"])
+    assert not any(loaded.values()), loaded
+
+
 def test_importing_the_app_factory_touches_no_file(tmp_path) -> None:
     home = tmp_path / "home"
     subprocess.run(

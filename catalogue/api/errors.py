@@ -21,6 +21,7 @@ STATUS = {
     errors.PreconditionFailed: 412,
     errors.ImmutableField: 422,
     errors.InvalidValue: 422,
+    errors.InvalidValues: 422,
     errors.Unauthenticated: 401,
     errors.Forbidden: 403,
     NotAcceptable: 406,
@@ -55,7 +56,9 @@ def error_response(
 def handle_domain_error(error: errors.DomainError) -> Response:
     status = next(code for kind, code in STATUS.items() if isinstance(error, kind))
     field_errors = None
-    if error.field and status == 422:
+    if isinstance(error, errors.InvalidValues):
+        field_errors = {"json": error.errors}
+    elif error.field and status == 422:
         location = "query" if error.field in QUERY_FIELDS else "json"
         reason = getattr(error, "reason", error.message)
         field_errors = {location: {error.field: [reason]}}

@@ -9,9 +9,12 @@ from catalogue.api.etags import if_match, with_etag
 from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import READ, UPDATE, require, require_authenticated
 from catalogue.auth.principal import current_principal
+from catalogue.repositories.pipeline_checks import check_task_config
 from catalogue.schemas.common import ListQuerySchema
 from catalogue.schemas.pipelines import (
     DatasetPipelineSchema,
+    PipelineCheckSchema,
+    PipelineTemplateCheckSchema,
     PipelineTemplatePageSchema,
     PipelineTemplateSchema,
     PipelineTemplateUpdateSchema,
@@ -87,3 +90,31 @@ class DatasetPipeline(MethodView):
         services().pipelines.delete_dataset_pipeline(
             dataset_id, principal=current_principal(), if_match=if_match()
         )
+
+
+# Checks without saving: the same problems as a save, so a client can check before it uploads.
+
+
+@blp.route("/pipelines/validate")
+class TemplateCheck(MethodView):
+    @blp.arguments(PipelineTemplateCheckSchema)
+    @blp.response(200, PipelineCheckSchema)
+    def post(self, data: dict) -> dict:
+        """Check a template, and a taskConfig for it, without saving: 422 lists every problem.
+
+        The definition's problems come as ``errors.json.definition`` (a list), the
+        taskConfig's as ``errors.json.taskConfig.<state>.<option path>`` (lists of reasons).
+        """
+        check_task_config(data, data["taskConfig"])
+        return {"valid": True}
+
+
+@blp.route("/datasets/<dataset_id>/pipeline/validate")
+class DatasetPipelineCheck(MethodView):
+    @blp.arguments(DatasetPipelineSchema)
+    @blp.response(200, PipelineCheckSchema)
+    def post(self, data: dict, dataset_id: str) -> dict:
+        """Check a dataset pipeline as PUT would, without saving: 422 lists every problem."""
+        require(dataset_id, UPDATE)
+        services().pipelines.check_dataset_pipeline(dataset_id, data)
+        return {"valid": True}

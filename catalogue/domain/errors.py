@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """Base of every failure a client can be told about."""
@@ -50,6 +52,18 @@ class InvalidValue(DomainError):
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}", field=field)
         self.reason = reason
+
+
+class InvalidValues(DomainError):
+    """Several values break rules at once; ``errors`` nests them under the body's fields.
+
+    ``{"taskConfig": {"ToParquet": {"delimeter": ["unknown option; ..."]}}}``: the answer
+    carries it as ``errors.json``.
+    """
+
+    def __init__(self, message: str, errors: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.errors = errors
 
 
 class Unavailable(DomainError):

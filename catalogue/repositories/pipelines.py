@@ -31,6 +31,7 @@ from catalogue.store.base import (
 )
 
 from .history import history_entry
+from .pipeline_checks import check_task_config
 from .records import resource, write_in_chunks
 
 TEMPLATE_FIELDS = ("id", "title", "description", "definition")
@@ -42,9 +43,9 @@ OnTemplateSaved = Callable[[str, int, Mapping[str, Any]], None]
 
 def check_definition(definition: Any) -> None:
     """Raise InvalidValue(definition) listing every problem of a template definition."""
-    from pipelines.stepfunctions import template_errors
+    from pipelines.runs.steps import definition_problems
 
-    problems = template_errors(definition)
+    problems = definition_problems(definition)
     if problems:
         raise InvalidValue("definition", "; ".join(problems))
 
@@ -194,34 +195,32 @@ class PipelineRepository:
         except NotFound:
             return None
 
-    def set_dataset_pipeline(
-        self, dataset: str, data: Mapping[str, Any], *, principal: str, if_match: int | None
-    ) -> dict[str, Any]:
-        """Set a dataset's pipeline to the latest version of a template, with its taskConfig.
+    def check_dataset_pipeline(self, dataset: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Check a dataset pipeline as ``set_dataset_pipeline`` would; return its template.
 
         Raises NotFound for an unknown dataset, InvalidValue(template) for an unknown
-        template and InvalidValue(taskConfig) naming a key that is no Task state of it.
+        template and InvalidValues naming every problem of the taskConfig
+        (``pipeline_checks``).
         """
-        from pipelines.stepfunctions import task_steps
-
-        pk = keys.dataset_pk(dataset)
-        if self.store.get(pk, keys.DATASET_SK) is None:
+        if self.store.get(keys.dataset_pk(dataset), keys.DATASET_SK) is None:
             raise NotFound(f"dataset {dataset!r} not found")
         try:
             template = self.get(data["template"])
         except NotFound:
             raise InvalidValue("template", f"no pipeline template {data['template']!r}") from None
+        check_task_config(template, data.get("taskConfig") or {})
+        return template
+
+    def set_dataset_pipeline(
+        self, dataset: str, data: Mapping[str, Any], *, principal: str, if_match: int | None
+    ) -> dict[str, Any]:
+        """Set a dataset's pipeline to the latest version of a template, with its taskConfig.
+
+        Raises what ``check_dataset_pipeline`` raises, and PreconditionFailed.
+        """
+        pk = keys.dataset_pk(dataset)
+        template = self.check_dataset_pipeline(dataset, data)
         task_config = dict(data.get("taskConfig") or {})
-        tasks = task_steps(template["definition"])
-        for name, config in task_config.items():
-            if name not in tasks:
-                raise InvalidValue(
-                    "taskConfig",
-                    f"{name!r} is not a Task state of template {template['id']!r} "
-                    f"(its Task states: {', '.join(sorted(tasks)) or 'none'})",
-                )
-            if not isinstance(config, dict):
-                raise InvalidValue("taskConfig", f"{name!r}: a step's config must be an object")
         old_item = self.store.get(pk, keys.DATASET_PIPELINE_SK)
         if if_match is not None and (old_item is None or old_item["rev"] != if_match):
             raise PreconditionFailed(f"the pipeline of dataset {dataset!r} has changed")

@@ -14,20 +14,43 @@ TEMPLATE_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
 
 def check_template_definition(definition: Any) -> None:
     """Reject a definition with every message of the validator."""
-    from pipelines.stepfunctions import template_errors
+    from pipelines.runs.steps import definition_problems
 
-    problems = template_errors(definition)
+    problems = definition_problems(definition)
     if problems:
         raise ma.ValidationError(problems)
 
 
-class PipelineTemplateSchema(ma.Schema):
-    """A pipeline template: an Amazon States Language state machine whose Tasks name steps."""
-
-    id = fields.String(
-        required=True,
-        validate=validate.Regexp(TEMPLATE_ID, error="Lowercase a-z, 0-9 and -, at most 64."),
+def task_config_field() -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(),
+        load_default=dict,
+        metadata={
+            "description": "Per Task state name, the options of its step: GET /steps gives "
+            "each step's options as JSON Schema, with an example."
+        },
     )
+
+
+def template_id_field(*, required: bool) -> fields.String:
+    return fields.String(
+        required=required,
+        validate=[
+            validate.Regexp(TEMPLATE_ID, error="Lowercase a-z, 0-9 and -, at most 64."),
+            # /pipelines/validate checks a template: no template may be called that.
+            validate.NoneOf(["validate"], error="'validate' is reserved."),
+        ],
+    )
+
+
+class PipelineTemplateSchema(ma.Schema):
+    """A pipeline template: an Amazon States Language state machine whose Tasks name steps.
+
+    Each Task state names a step (``"Resource": "brygge:step:<name>"``); GET /steps lists them.
+    """
+
+    id = template_id_field(required=True)
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = fields.String(load_default="", validate=validate.Length(max=5000))
     definition = fields.Dict(required=True, validate=check_template_definition)
@@ -43,6 +66,20 @@ class PipelineTemplateUpdateSchema(PipelineTemplateSchema):
         exclude = ("id",)
 
 
+class PipelineTemplateCheckSchema(PipelineTemplateSchema):
+    """A template to check without saving it; ``taskConfig``, when given, is checked with it."""
+
+    id = template_id_field(required=False)
+    title = fields.String(validate=validate.Length(min=1, max=200))
+    taskConfig = task_config_field()
+
+
+class PipelineCheckSchema(ma.Schema):
+    """The answer of a check that found nothing wrong; problems are a 422."""
+
+    valid = fields.Boolean(required=True)
+
+
 PipelineTemplatePageSchema = page_schema(PipelineTemplateSchema, "PipelineTemplatePage")
 
 
@@ -53,11 +90,6 @@ class DatasetPipelineSchema(ma.Schema):
     version = fields.Integer(
         dump_only=True, metadata={"description": "The template version this pipeline runs."}
     )
-    taskConfig = fields.Dict(
-        keys=fields.String(),
-        values=fields.Dict(),
-        load_default=dict,
-        metadata={"description": "Per Task state name, the configuration of its step."},
-    )
+    taskConfig = task_config_field()
     dataset = fields.String(dump_only=True)
     modified = fields.String(dump_only=True)

@@ -28,7 +28,13 @@ from typing import TYPE_CHECKING, Any
 from pipelines.objects import ObjectStore
 from pipelines.steps.contract import ConfigError, InputError, OutputKey, StepResult
 from pipelines.steps.runtime import run_step
-from pipelines.steps.table_schema import TableSchema, parse_schema, polars_type, typed
+from pipelines.steps.table_schema import (
+    TableSchema,
+    TableSchemaDescriptor,
+    parse_schema,
+    polars_type,
+    typed,
+)
 from pipelines.steps.tables import (
     column_names,
     encoding_message,
@@ -75,7 +81,7 @@ class CsvToParquetConfig:
     decimal_char: str = "."
     group_char: str | None = None
     comment_char: str | None = None
-    schema: dict[str, Any] | None = None
+    schema: TableSchemaDescriptor | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pipelines.objects import ObjectStore
 from pipelines.steps.contract import (
@@ -14,6 +14,7 @@ from pipelines.steps.contract import (
     StepResult,
     UnmatchedRows,
 )
+from pipelines.steps.options import JsonSchema
 from pipelines.steps.runtime import environment, run_step
 from pipelines.steps.tables import (
     FORMATS,
@@ -36,6 +37,22 @@ EXAMPLES_IN_ERROR = 5
 FIRST_DATA_ROW = 2
 # Latest distribution keys of a dataset, from the catalogue.
 LatestKeys = Callable[[str], list[str]]
+# ``lookup`` names one source: a dataset's latest distribution, or one object key.
+Lookup = Annotated[
+    dict[str, Any],
+    JsonSchema(
+        {
+            "type": "object",
+            "properties": {
+                "dataset": {"type": "string", "minLength": 1},
+                "key": {"type": "string", "minLength": 1},
+            },
+            "additionalProperties": False,
+            "minProperties": 1,
+            "maxProperties": 1,
+        }
+    ),
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +65,7 @@ class EnrichConfig:
     ``unmatched``: rows without a match are kept (lookup columns empty), dropped, or fail.
     """
 
-    lookup: dict[str, Any]
+    lookup: Lookup
     on: str | list[str] | dict[str, str]
     columns: list[str] | None = None
     unmatched: Literal["keep", "drop", "fail"] = "keep"

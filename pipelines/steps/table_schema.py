@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pipelines.steps.contract import ConfigError
+from pipelines.steps.options import JsonSchema
 
 if TYPE_CHECKING:
     import polars as pl
@@ -19,16 +20,64 @@ TYPES = ("string", "integer", "number", "boolean", "date", "datetime", "time", "
 DEFAULT_FORMATS = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%dT%H:%M:%SZ", "time": "%H:%M:%S"}
 DEFAULT_TRUE = ("true", "True", "TRUE", "1")
 DEFAULT_FALSE = ("false", "False", "FALSE", "0")
-CONSTRAINTS = (
-    "required",
-    "unique",
-    "minimum",
-    "maximum",
-    "minLength",
-    "maxLength",
-    "pattern",
-    "enum",
-)
+CONSTRAINT_SCHEMAS: dict[str, Any] = {
+    "required": {"type": "boolean"},
+    "unique": {"type": "boolean"},
+    "minimum": {"type": ["number", "string"]},
+    "maximum": {"type": ["number", "string"]},
+    "minLength": {"type": "integer", "minimum": 0},
+    "maxLength": {"type": "integer", "minimum": 0},
+    "pattern": {"type": "string"},
+    "enum": {"type": "array", "minItems": 1},
+}
+CONSTRAINTS = tuple(CONSTRAINT_SCHEMAS)
+_ONE_CHARACTER = {"type": "string", "minLength": 1, "maxLength": 1}
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+# The Table Schema descriptors the steps read, as JSON Schema: the Frictionless properties
+# Brygge uses or documents, nothing else, so a misspelt property is an error, not ignored.
+JSON_SCHEMA: dict[str, Any] = {
+    "title": "Table Schema",
+    "description": "A Frictionless Table Schema (https://specs.frictionlessdata.io/table-schema/)"
+    f" with the field types {', '.join(TYPES)}.",
+    "type": "object",
+    "required": ["fields"],
+    "properties": {
+        "fields": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "title": {"type": "string"},
+                    "description": {"type": "string"},
+                    "example": {},
+                    "rdfType": {"type": "string"},
+                    "type": {"type": "string", "enum": list(TYPES), "default": "string"},
+                    "format": {"type": "string"},
+                    "decimalChar": _ONE_CHARACTER,
+                    "groupChar": _ONE_CHARACTER,
+                    "bareNumber": {"type": "boolean"},
+                    "trueValues": _STRINGS,
+                    "falseValues": _STRINGS,
+                    "constraints": {
+                        "type": "object",
+                        "properties": CONSTRAINT_SCHEMAS,
+                        "additionalProperties": False,
+                    },
+                },
+                "additionalProperties": False,
+            },
+        },
+        "missingValues": {**_STRINGS, "default": [""]},
+        "primaryKey": {"type": ["string", "array"], "items": {"type": "string"}},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+# The type of a config option that holds a Table Schema: its options' JSON Schema is the above.
+TableSchemaDescriptor = Annotated[dict[str, Any], JsonSchema(JSON_SCHEMA)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ CSV columns arrive as text, so ``cast`` a column before comparing it with number
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pipelines.objects import ObjectStore
 from pipelines.steps.contract import ConfigError, InputError, OutputKey, StepResult
@@ -28,14 +28,15 @@ from pipelines.steps.tables import (
 if TYPE_CHECKING:
     import polars as pl
 
-CAST_TYPES = ("string", "integer", "number", "boolean", "date", "datetime", "time", "year")
+CastType = Literal["string", "integer", "number", "boolean", "date", "datetime", "time", "year"]
+CAST_TYPES: tuple[str, ...] = get_args(CastType)
 
 
 @dataclass(frozen=True, slots=True)
 class TransformConfig:
     """Options of transform; each is optional and they apply in the order listed."""
 
-    cast: dict[str, str] | None = None
+    cast: dict[str, CastType] | None = None
     derive: dict[str, str] | None = None
     filter: str | None = None
     rename: dict[str, str] | None = None

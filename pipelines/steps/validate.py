@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from pipelines.objects import ObjectStore
 from pipelines.steps.contract import InputError, OutputKey, StepResult, ValidationFailed
 from pipelines.steps.runtime import run_step
-from pipelines.steps.table_schema import Field, TableSchema, parse_schema, polars_type, typed
+from pipelines.steps.table_schema import (
+    Field,
+    TableSchema,
+    TableSchemaDescriptor,
+    parse_schema,
+    polars_type,
+    typed,
+)
 from pipelines.steps.tables import (
     fetch,
     filename,
@@ -38,7 +45,7 @@ REJECT_COLUMNS = ("column", "rule", "value", "message")
 class ValidateConfig:
     """Options of validate: a Table Schema and what to do with rows that break it."""
 
-    schema: dict[str, Any]
+    schema: TableSchemaDescriptor
     on_invalid: Literal["fail", "quarantine", "drop"] = "fail"
 
 

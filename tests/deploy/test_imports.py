@@ -22,7 +22,8 @@ started = set(sys.modules)  # site hooks of this venv (setuptools' .pth), not th
 from catalogue.app import create_app
 app = create_app()
 client = app.test_client()
-statuses = [client.get(path).status_code for path in ("/health", "/datasets", "/openapi.json")]
+paths = ("/health", "/datasets", "/openapi.json", "/steps")
+statuses = [client.get(path).status_code for path in paths]
 print(json.dumps({"statuses": statuses, "modules": sorted(set(sys.modules) - started)}))
 """
 
@@ -47,6 +48,7 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[int], set[str]
 def test_create_app_loads_no_data_library(probe: tuple[list[int], set[str]]) -> None:
     statuses, modules = probe
     assert statuses[0] == 200
+    assert statuses[3] == 200  # the step catalogue loaded (every step module) too
     loaded = {name.split(".")[0] for name in modules}
     assert loaded & {"polars", "pandas", "pyarrow", "numpy", "fastexcel"} == set()
     assert "flask" in loaded  # the probe really ran the app

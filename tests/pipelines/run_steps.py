@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import pytest
+
 from pipelines.objects import ObjectStore
-from pipelines.runs import StepRegistry
+from pipelines.runs import REGISTERED_HANDLERS, StepRegistry
 from pipelines.steps.contract import InputError, OutputKey, StepOutput, StepResult
 from pipelines.steps.runtime import run_step
 
@@ -87,6 +89,21 @@ HANDLERS = {
 
 def registry() -> StepRegistry:
     return StepRegistry(HANDLERS)
+
+
+def handled_by_the_test(event: Any, context: Any) -> Any:
+    raise AssertionError("this test step runs on the handler the test gives its run service")
+
+
+def register(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
+    """Register the test steps, and steps ``names`` the test handles, for this test only.
+
+    As a tool registers its own steps, so the pipelines a test saves may name them.
+    """
+    for resource, handler in HANDLERS.items():
+        monkeypatch.setitem(REGISTERED_HANDLERS, resource, handler)
+    for name in names:
+        monkeypatch.setitem(REGISTERED_HANDLERS, f"brygge:step:{name}", handled_by_the_test)
 
 
 def chain(*steps: tuple[str, str], retry: bool = False, catch: bool = False) -> dict[str, Any]:

@@ -32,7 +32,8 @@ def objects(settings) -> LocalObjectStore:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def edition(client):  # type: ignore[no-untyped-def]
+def edition(client, monkeypatch):  # type: ignore[no-untyped-def]
+    run_steps.register(monkeypatch)
     assert client.post("/datasets", json=DATASET).status_code == 201
     response = client.post("/datasets/air/versions/1/editions", json={"edition": EDITION})
     assert response.status_code == 201

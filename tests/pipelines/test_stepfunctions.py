@@ -81,8 +81,9 @@ class StepsFunction:
 
 
 @pytest.fixture
-def aws(aws_env: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
+def aws(aws_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """moto with state machines executed, the steps function, a migrated table, an aws app."""
+    run_steps.register(monkeypatch, "crash")
     import boto3
     from moto import mock_aws
     from moto.awslambda.models import LambdaFunction

@@ -138,7 +138,7 @@ def test_dataset_pipeline_rejects_unknown_task_names_and_templates(
         json={"template": "csv-to-parquet", "taskConfig": {"ToParquet": {}}},
     )
     assert bad_key.status_code == 422
-    assert "ToParquet" in bad_key.json["errors"]["json"]["taskConfig"][0]
+    assert "ToParquet" in bad_key.json["errors"]["json"]["taskConfig"]
     unknown = client.put("/datasets/air/pipeline", json={"template": "nothing"})
     assert unknown.status_code == 422
     assert "template" in unknown.json["errors"]["json"]

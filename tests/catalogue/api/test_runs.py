@@ -32,7 +32,8 @@ STEP_FIELDS = {"name", "status", "attempts", "startedAt", "endedAt", "error", "o
 
 
 @pytest.fixture
-def run_id(app, client) -> str:  # type: ignore[no-untyped-def]
+def run_id(app, client, monkeypatch) -> str:  # type: ignore[no-untyped-def]
+    run_steps.register(monkeypatch)
     dataset = {"id": "secret", "title": "Secret", "accessRights": "non-public", "owner": "team:x"}
     assert client.post("/datasets", json=dataset).status_code == 201
     editions = "/datasets/secret/versions/1/editions"

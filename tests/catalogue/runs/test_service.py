@@ -24,7 +24,8 @@ DATASET = {"id": "air", "title": "Air", "accessRights": "public", "owner": "team
 
 
 @pytest.fixture
-def services(app, client):  # type: ignore[no-untyped-def]
+def services(app, client, monkeypatch):  # type: ignore[no-untyped-def]
+    run_steps.register(monkeypatch, "hold")
     assert client.post("/datasets", json=DATASET).status_code == 201
     assert (
         client.post("/datasets/air/versions/1/editions", json={"edition": EDITION}).status_code

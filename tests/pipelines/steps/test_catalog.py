@@ -1,0 +1,75 @@
+"""The step catalogue: which resources are steps, and options checked against JSON Schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pytest
+
+from pipelines.runs.steps import StepNotFound, StepRegistry
+from pipelines.steps import csv_to_parquet
+from pipelines.steps.catalog import STEPS
+from pipelines.steps.options import Problem, options_schema, schema_problems
+
+
+@pytest.mark.parametrize("module", ["runtime", "contract", "tables", "expressions", "catalog"])
+def test_helper_modules_are_not_steps_at_run_time_either(module: str) -> None:
+    with pytest.raises(StepNotFound, match="names no step"):
+        StepRegistry({}).resolve(f"brygge:step:{module}")
+
+
+def test_a_catalogued_step_resolves_to_its_handler() -> None:
+    assert StepRegistry({}).resolve("brygge:step:csv_to_parquet") is csv_to_parquet.handler
+
+
+@dataclass(frozen=True)
+class Options:
+    name: str
+    mode: Literal["a", "b"] = "a"
+    size: int | None = None
+    tags: list[str] | None = None
+    extra: dict[str, Any] | None = None
+
+
+@pytest.mark.parametrize(
+    ("value", "problems"),
+    [
+        ({"name": "x"}, []),
+        ({}, [Problem("name", "is required")]),
+        ("text", [Problem("", 'must be an object, not "text"')]),
+        (
+            {"name": 1, "mode": "c", "size": True, "tags": ["t", 2], "nmae": "x"},
+            [
+                Problem("name", "must be a string, not 1"),
+                Problem("mode", 'must be one of "a", "b", not "c"'),
+                Problem("size", "must be an integer or null, not true"),
+                Problem("tags[1]", "must be a string, not 2"),
+                Problem(
+                    "nmae",
+                    "unknown option; did you mean 'name'? known options: name, mode, size, "
+                    "tags, extra",
+                ),
+            ],
+        ),
+        ({"name": "x", "tags": "t"}, [Problem("tags", 'must be a list or null, not "t"')]),
+    ],
+)
+def test_every_problem_of_an_options_object_is_found(value: Any, problems: list) -> None:
+    assert schema_problems(options_schema(Options), value) == problems
+
+
+def test_a_step_reports_its_own_rule_once_the_shape_is_right() -> None:
+    step = STEPS["csv_to_parquet"]
+    assert step.problems({"decimalChar": ",", "delimiter": ","}) == [
+        Problem("decimalChar", "',' needs a delimiter other than ','")
+    ]
+    assert step.problems({"encoding": "klingon"}) == [
+        Problem("encoding", "unknown encoding 'klingon'")
+    ]
+    assert STEPS["excel_to_csv"].problems({"range": "F200:A1"}) == [
+        Problem("range", "must go from the top-left to the bottom-right cell")
+    ]
+    assert STEPS["enrich"].problems({"lookup": {"dataset": "a", "key": "b"}, "on": "id"}) == [
+        Problem("lookup", "takes at most 1 of the keys dataset, key")
+    ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from catalogue.api.smorest import Blueprint
 from catalogue.domain.errors import NotFound
 from catalogue.schemas.steps import PipelineStepListSchema, PipelineStepSchema
 
@@ -19,14 +19,14 @@ blp = Blueprint(
 )
 
 
-def catalogue_steps() -> list[Any]:
+def listed_steps() -> list[Any]:
     """Every step, loaded on first use (the catalogue imports every step module)."""
     from pipelines.steps.catalog import STEPS
 
     return list(STEPS.values())
 
 
-def catalogue_step(name: str) -> Any:
+def listed_step(name: str) -> Any:
     """One step; raises NotFound."""
     from pipelines.steps.catalog import STEPS
 
@@ -40,7 +40,7 @@ class Steps(MethodView):
     @blp.response(200, PipelineStepListSchema)
     def get(self) -> dict:
         """List every step with the JSON Schema of its options and an example taskConfig."""
-        return {"items": catalogue_steps()}
+        return {"items": listed_steps()}
 
 
 @blp.route("/<name>")
@@ -48,4 +48,4 @@ class StepByName(MethodView):
     @blp.response(200, PipelineStepSchema)
     def get(self, name: str) -> Any:
         """Read one step."""
-        return catalogue_step(name)
+        return listed_step(name)

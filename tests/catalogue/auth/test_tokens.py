@@ -44,12 +44,12 @@ def test_cli_token_lifecycle_create_list_use_revoke(tmp_path, monkeypatch, capsy
     stored = store.get(keys.TOKENS_PK, token_id)
     store.close()
     assert stored["hash"] == token_hash(token)
-    assert token not in str(stored) and token.split("_")[2] not in str(stored)
+    assert token not in str(stored) and token.split("_", 2)[2] not in str(stored)
 
     code, out, _ = brygge(capsys, "token", "list")
     assert code == 0
     assert token_id in out and "user:alice" in out and "team:x" in out
-    assert token.split("_")[2] not in out
+    assert token.split("_", 2)[2] not in out
 
     app = create_app(settings)
     client = app.test_client()

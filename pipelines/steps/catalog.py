@@ -4,8 +4,9 @@ A step is listed here or it does not exist: ``brygge:step:<name>`` resolves only
 modules (helper modules such as ``runtime`` or ``tables`` are not steps). Each step's options
 schema is derived from its config dataclass (``pipelines.steps.options``); ``check`` is the
 step's own check of option values that a JSON Schema cannot express (a delimiter of one
-character, a range such as ``A1:F200``, a regular expression that compiles). Nothing here
-imports polars, so the catalogue checks pipelines with it.
+character, a range such as ``A1:F200``, a regular expression that compiles; of transform's
+expressions only the tokens, as parsing them builds polars expressions). Nothing here imports
+polars, so the catalogue checks pipelines with it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pipelines.steps import (
     validate,
 )
 from pipelines.steps.contract import ConfigError, build_config
+from pipelines.steps.expressions import ExpressionError, tokenize
 from pipelines.steps.options import Problem, options_schema, schema_problems
 from pipelines.steps.table_schema import parse_schema
 
@@ -94,6 +96,18 @@ def _check_excel(config: excel_to_csv.ExcelToCsvConfig) -> None:
         raise ConfigError("sheet", "must not be empty")
 
 
+def _check_transform(config: transform.TransformConfig) -> None:
+    # Only the tokens: the parser builds polars expressions, which the catalogue never loads.
+    texts = [(f"derive.{column}", text) for column, text in (config.derive or {}).items()]
+    if config.filter is not None:
+        texts.append(("filter", config.filter))
+    for option, text in texts:
+        try:
+            tokenize(text)
+        except ExpressionError as error:
+            raise ConfigError(option, str(error)) from None
+
+
 _SCHEMA_EXAMPLE = {
     "fields": [
         {"name": "bydel", "type": "string", "constraints": {"required": True}},
@@ -132,6 +146,7 @@ _STEPS = (
                 "rename": {"bydel": "district"},
             }
         },
+        _check_transform,
     ),
     Step(
         enrich,

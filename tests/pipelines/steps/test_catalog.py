@@ -70,6 +70,9 @@ def test_a_step_reports_its_own_rule_once_the_shape_is_right() -> None:
     assert STEPS["excel_to_csv"].problems({"range": "F200:A1"}) == [
         Problem("range", "must go from the top-left to the bottom-right cell")
     ]
+    assert STEPS["transform"].problems({"filter": "antall & 1"}) == [
+        Problem("filter", "unexpected character '&' at position 7")
+    ]
     assert STEPS["enrich"].problems({"lookup": {"dataset": "a", "key": "b"}, "on": "id"}) == [
         Problem("lookup", "takes at most 1 of the keys dataset, key")
     ]

@@ -65,8 +65,9 @@ class Problem:
 def options_schema(config_type: type, *, title: str | None = None) -> dict[str, Any]:
     """The JSON Schema of a step's options object, from its config dataclass.
 
-    Options are the fields in camelCase; a field without a default is required; no other
-    option is allowed (as ``build_config`` rejects unknown keys).
+    Options are the fields in camelCase, described by ``field(metadata={"description": ...})``
+    when given; a field without a default is required; no other option is allowed (as
+    ``build_config`` rejects unknown keys).
     """
     hints = typing.get_type_hints(config_type, include_extras=True)
     properties: dict[str, Any] = {}
@@ -74,6 +75,8 @@ def options_schema(config_type: type, *, title: str | None = None) -> dict[str, 
     for spec in dataclasses.fields(config_type):
         name = camel_case(spec.name)
         prop = type_schema(hints[spec.name])
+        if "description" in spec.metadata:
+            prop["description"] = spec.metadata["description"]
         if spec.default is not dataclasses.MISSING:
             prop["default"] = _json_value(spec.default)
         elif spec.default_factory is not dataclasses.MISSING:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pytest
@@ -29,7 +29,13 @@ class Options:
     mode: Literal["a", "b"] = "a"
     size: int | None = None
     tags: list[str] | None = None
-    extra: dict[str, Any] | None = None
+    extra: dict[str, Any] | None = field(default=None, metadata={"description": "Anything."})
+
+
+def test_an_option_carries_its_fields_description() -> None:
+    properties = options_schema(Options)["properties"]
+    assert properties["extra"]["description"] == "Anything."
+    assert "description" not in properties["name"]
 
 
 @pytest.mark.parametrize(

@@ -135,7 +135,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"brygge: {error}", file=sys.stderr)
         return 2
     handler: Command = args.handler
-    return handler(args, settings)
+    try:
+        return handler(args, settings)
+    except Exception as error:
+        problem = aws_start_up_problem(error)
+        if problem is None:
+            raise
+        print(f"brygge: {problem}", file=sys.stderr)
+        return 2
+
+
+def aws_start_up_problem(error: Exception) -> str | None:
+    """One line naming what to set or check for an AWS failure; None for any other error.
+
+    A misconfigured aws mode fails in botocore, deep in the first call: its traceback says
+    nothing a newcomer can act on.
+    """
+    if "botocore" not in sys.modules:  # local mode never loads it
+        return None
+    from botocore import exceptions as aws
+
+    if isinstance(error, aws.NoRegionError):
+        return "BRYGGE_BACKEND=aws needs an AWS region: set AWS_DEFAULT_REGION (e.g. eu-north-1)"
+    if isinstance(error, aws.NoCredentialsError | aws.PartialCredentialsError):
+        return (
+            "BRYGGE_BACKEND=aws needs AWS credentials: set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
+        )
+    if isinstance(error, aws.EndpointConnectionError | aws.ConnectTimeoutError):
+        endpoint = error.kwargs.get("endpoint_url", "")
+        return f"cannot reach AWS at {endpoint}: check the network and AWS_ENDPOINT_URL*"
+    if isinstance(error, aws.ClientError):
+        details = error.response.get("Error", {})
+        operation = getattr(error, "operation_name", "")
+        return (
+            f"AWS refused {operation}: {details.get('Code', '')}: {details.get('Message', '')}"
+            " (check the credentials, their permissions and BRYGGE_DYNAMODB_TABLE)"
+        )
+    if isinstance(error, aws.BotoCoreError):
+        return f"AWS call failed: {error}"
+    return None
 
 
 if __name__ == "__main__":

@@ -97,3 +97,72 @@ def test_deploy_plan_without_pyyaml_says_which_extra_to_install(capsys, monkeypa
     monkeypatch.setitem(sys.modules, "yaml", None)
     assert main(["deploy", "plan", "dev"]) == 2
     assert "pip install 'brygge[deploy]'" in capsys.readouterr().err
+
+
+AWS_MISCONFIGURED = {
+    "no region": (
+        {},
+        "BRYGGE_BACKEND=aws needs an AWS region: set AWS_DEFAULT_REGION (e.g. eu-north-1)",
+    ),
+    "no credentials": (
+        {"AWS_DEFAULT_REGION": "eu-north-1"},
+        "BRYGGE_BACKEND=aws needs AWS credentials: set AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE",
+    ),
+    "unreachable": (
+        {
+            "AWS_DEFAULT_REGION": "eu-north-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            # Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+            "AWS_MAX_ATTEMPTS": "1",
+        },
+        "cannot reach AWS at http://127.0.0.1:9/: check the network and AWS_ENDPOINT_URL*",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate"])
+@pytest.mark.parametrize("case", sorted(AWS_MISCONFIGURED))
+def test_aws_mode_misconfigured_stops_with_one_line(
+    tmp_path: Path, command: str, case: str
+) -> None:
+    from tests.e2e.conftest import brygge_command, clean_environment
+
+    extra, expected = AWS_MISCONFIGURED[case]
+    env = clean_environment(
+        BRYGGE_BACKEND="aws",
+        BRYGGE_HOME=str(tmp_path / "home"),
+        HOME=str(tmp_path),
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+        AWS_EC2_METADATA_DISABLED="true",
+        **extra,
+    )
+    arguments = ["serve", "--port", "0"] if command == "serve" else [command]
+    result = subprocess.run(
+        [*brygge_command(), *arguments],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"brygge: {expected}"]
+
+
+def test_aws_refusal_is_one_line_naming_the_operation_and_code() -> None:
+    from botocore.exceptions import ClientError
+
+    from catalogue.cli import aws_start_up_problem
+
+    error = ClientError(
+        {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, "Query"
+    )
+    assert aws_start_up_problem(error) == (
+        "AWS refused Query: AccessDeniedException: not authorized (check the credentials, "
+        "their permissions and BRYGGE_DYNAMODB_TABLE)"
+    )
+    assert aws_start_up_problem(ValueError("ours")) is None

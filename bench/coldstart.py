@@ -88,7 +88,7 @@ def generate_settings(folder: Path) -> None:
 def left_out_of_api_zip() -> list[str]:
     """Patterns of what the api zip leaves out, less what the Lambda runtime provides."""
     settings = json.loads((ROOT / "zappa_settings.json").read_text(encoding="utf-8"))
-    provided = {"boto3", "botocore", "s3transfer"}
+    provided = {"boto3", "botocore", "s3transfer", "urllib3", "dateutil", "jmespath", "six.py"}
     return sorted(set(settings["api"]["exclude"]) - provided)
 
 

@@ -12,9 +12,11 @@ from catalogue.api import (
     catalog,
     datasets,
     distributions,
+    docs,
     errors,
     health,
     history,
+    index,
     me,
     permissions,
     pipelines,
@@ -57,16 +59,29 @@ def create_app(
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        # Served from the package (api/docs.py): the page loads nothing from another host.
+        OPENAPI_SWAGGER_UI_URL="docs/assets/",
+        OPENAPI_SWAGGER_UI_CONFIG={"persistAuthorization": True},
         MAX_CONTENT_LENGTH=MAX_JSON_BYTES,
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["brygge"] = Services(settings, store=store, clock=clock)
     api = Api(app)
-    resources = (health, datasets, versions, distributions, uploads, permissions, me, history)
+    resources = (
+        index,
+        health,
+        datasets,
+        versions,
+        distributions,
+        uploads,
+        permissions,
+        me,
+        history,
+    )
     for module in (*resources, steps, pipelines, runs, catalog):
         api.register_blueprint(module.blp)
+    app.register_blueprint(docs.assets)
     errors.register(app)
     app.before_request(authenticate_request)
     return app

@@ -76,7 +76,7 @@ def test_test_adds_the_dev_extra_and_dynamodb_local_from_the_lock_file(project: 
     # `npm install <package>` rewrites package.json and package-lock.json (the lock file
     # even records the folder's name): `npm ci` installs what the lock file pins, as it is.
     assert [call for call in calls if call.startswith("npm")] == [
-        "npm ci --no-audit --no-fund --silent"
+        "npm ci --ignore-scripts --no-audit --no-fund --silent"
     ]
     assert calls[-1] == "python -m pytest -q"
 

@@ -28,7 +28,7 @@ from catalogue.dcat.feed import (
     publication_problems,
     visible_sources,
 )
-from catalogue.dcat.negotiation import NotAcceptable, negotiate
+from catalogue.dcat.negotiation import negotiate
 from catalogue.dcat.publishing import configured_catalog_info
 from catalogue.schemas.catalog import CatalogQuerySchema, PublishabilitySchema
 from catalogue.services import repositories, services
@@ -73,15 +73,19 @@ class Publishability(MethodView):
 
 def negotiate_feed(accept: str | None, format_param: str | None) -> tuple[str, str]:
     """The ``(rdflib format, media type)`` of the feed; raises NotAcceptable."""
-    choice = negotiate(accept, format_param)
-    if choice is None:
-        raise NotAcceptable(f"the feed cannot be served as {accept!r}")
+    choice = negotiate(accept, format_param, refuse_unmatched=True)
+    assert choice is not None  # the default (JSON-LD) answers every request it does not refuse
     return choice
 
 
 def negotiate_dataset(format_param: str | None) -> tuple[str, str] | None:
-    """The RDF representation a ``GET /datasets/{id}`` asks for, or None for plain JSON."""
-    return negotiate(request.headers.get("Accept"), format_param, default=None)
+    """The RDF representation a ``GET /datasets/{id}`` asks for, or None for plain JSON.
+
+    Raises NotAcceptable (406) when ``Accept`` matches neither JSON nor an RDF syntax.
+    """
+    return negotiate(
+        request.headers.get("Accept"), format_param, default=None, refuse_unmatched=True
+    )
 
 
 def rdf_response(graph: Graph, rdf_format: str, media_type: str) -> Response:

@@ -4,21 +4,44 @@ parsed with limits."""
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 import flask
 import flask_smorest
 import marshmallow as ma
 from flask import Flask
+from marshmallow import RAISE
 from webargs.flaskparser import FlaskParser, abort
 from werkzeug.exceptions import HTTPException
 
 from catalogue.api.bodies import BodyError, parse_json, text_problems
 from catalogue.api.errors import error_body
 
+# How callers authenticate, as OpenAPI says it: Swagger UI's "Authorize" sends it.
+BEARER_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API token (`brygge token create`) or an OIDC access token (a JWT).",
+}
+ANONYMOUS_OR_TOKEN: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]
+TOKEN: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+# Paths that need no token: liveness, and the signed URLs that carry their own proof.
+NO_TOKEN_PREFIXES = ("/health", "/uploads/", "/downloads/")
+READ_METHODS = ("get", "head", "options")
+
 
 class BodyParser(FlaskParser):
-    """webargs' parser with parse_json's limits and forbidden characters refused in text."""
+    """webargs' parser with parse_json's limits and forbidden characters refused in text.
+
+    An unknown query parameter is a 422 naming it: a misspelt filter (``?keywrd=``) must not
+    quietly answer an unfiltered list.
+    """
+
+    DEFAULT_UNKNOWN_BY_LOCATION: ClassVar[dict[str, str | None]] = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": RAISE,
+        "querystring": RAISE,
+    }
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         if not req.is_json:
@@ -66,14 +89,30 @@ class Api(flask_smorest.Api):
         self._undocumented.append((blp, name, parameters))
 
     def document(self) -> None:
-        """Add every registered blueprint's views to ``spec`` (once)."""
+        """Add every registered blueprint's views to ``spec`` (once), each with its security."""
         with self._documenting:
+            if self._undocumented and "bearerAuth" not in self.spec.components.security_schemes:
+                self.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
             while self._undocumented:
                 blp, name, parameters = self._undocumented.pop(0)
                 blp.register_views_in_doc(
                     self, self._app, self.spec, name=name, parameters=parameters
                 )
                 self.spec.tag({"name": name, "description": blp.description})
+            # apispec keeps operations in ``_paths`` (flask-smorest is capped below 0.48).
+            for path, operations in self.spec._paths.items():
+                for method, operation in operations.items():
+                    if method != "parameters":  # path-level parameters, not an operation
+                        operation.setdefault("security", operation_security(path, method))
+
+    def _openapi_swagger_ui(self) -> Any:
+        # Brygge's own page: Swagger UI from the package's static files, no other host.
+        return flask.render_template(
+            "docs/swagger_ui.html",
+            title=self.spec.title,
+            spec_url=flask.url_for(f"{self._make_doc_blueprint_name()}.openapi_json"),
+            swagger_ui_config=self._app.config.get("OPENAPI_SWAGGER_UI_CONFIG", {}),
+        )
 
     def _openapi_json(self) -> Any:
         self.document()
@@ -91,6 +130,14 @@ class Api(flask_smorest.Api):
         kept = {name: value for name, value in error.get_headers() if name != "Content-Type"}
         kept.update(headers or {})
         return error_body(status, message, payload.get("errors")), status, kept
+
+
+def operation_security(path: str, method: str) -> list[dict[str, list[str]]]:
+    """The OpenAPI ``security`` of one operation: none, anonymous-or-token, or a token."""
+    if path.startswith(NO_TOKEN_PREFIXES):
+        return []
+    # Reads of public data need no token; a token shows the caller's non-public data too.
+    return ANONYMOUS_OR_TOKEN if method in READ_METHODS else TOKEN
 
 
 def error_message(status: int, error: HTTPException, *, has_errors: bool) -> str:

@@ -28,13 +28,17 @@ PREFERENCE = (JSON_LD, TURTLE, RDF_XML)
 class NotAcceptable(DomainError):
     """The client asked for a representation Brygge cannot produce (HTTP 406)."""
 
-    def __init__(self, message: str) -> None:
-        supported = ", ".join(MEDIA_TYPES.values())
+    def __init__(self, message: str, *, extra: tuple[str, ...] = ()) -> None:
+        supported = ", ".join((*extra, *MEDIA_TYPES.values()))
         super().__init__(f"{message}; supported: {supported}", field="format")
 
 
 def negotiate(
-    accept_header: str | None, format_param: str | None = None, *, default: str | None = JSON_LD
+    accept_header: str | None,
+    format_param: str | None = None,
+    *,
+    default: str | None = JSON_LD,
+    refuse_unmatched: bool = False,
 ) -> tuple[str, str] | None:
     """Return ``(rdflib format, media type)`` for a request, or None if it wants no RDF.
 
@@ -42,9 +46,10 @@ def negotiate(
     media type. A missing ``Accept`` or ``*/*`` gives ``default`` (None: the caller's own
     representation, such as plain JSON); ``application/json`` matches ``default`` as well.
     None is also returned when ``Accept`` names only types that are neither RDF nor JSON
-    (``text/html``): ``GET /datasets/{id}`` may then answer plain JSON, ``GET /catalog`` 406.
+    (``image/png``), unless ``refuse_unmatched``.
 
-    Raises NotAcceptable for an unknown ``?format=``.
+    Raises NotAcceptable for an unknown ``?format=``, and with ``refuse_unmatched`` for an
+    ``Accept`` that no representation matches.
     """
     if format_param:
         name = format_param.strip().lower()
@@ -65,6 +70,11 @@ def negotiate(
             if best is None or rank[:3] > best[:3]:
                 best = rank
     if best is None:
+        if refuse_unmatched:
+            raise NotAcceptable(
+                f"nothing here matches Accept: {accept_header}",
+                extra=() if default else ("application/json",),
+            )
         return None
     # A range matched several formats (``*/*``, ``application/*``): ours first.
     return _choice(best[3])

@@ -402,7 +402,10 @@ def test_dataset_dcat_by_accept_or_format(
     assert str(graph.value(dataset_node("air"), ns.DCTERMS.title)) == "Luftkvalitet"
 
 
-@pytest.mark.parametrize("accept", [None, "application/json", "*/*", "text/html"])
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+@pytest.mark.parametrize("accept", [None, "application/json", "*/*", BROWSER_ACCEPT])
 def test_dataset_json_stays_the_answer_without_an_rdf_accept(
     client: FlaskClient, accept: str | None
 ) -> None:
@@ -415,6 +418,18 @@ def test_dataset_json_stays_the_answer_without_an_rdf_accept(
     assert response.json["id"] == "air"
     assert response.headers["ETag"] == '"r1"'
     assert response.headers["Vary"] == "Accept"
+
+
+@pytest.mark.parametrize("accept", ["image/png", "text/html", "text/csv, image/*"])
+def test_dataset_with_an_accept_nothing_matches_is_406(client: FlaskClient, accept: str) -> None:
+    create(client, "air")
+
+    response = client.get("/datasets/air", headers={"Accept": accept})
+
+    assert response.status_code == 406
+    assert response.json["code"] == 406
+    assert f"Accept: {accept}" in response.json["message"]
+    assert "application/json" in response.json["message"]
 
 
 def test_dataset_dcat_of_an_unknown_format_is_406(client: FlaskClient) -> None:

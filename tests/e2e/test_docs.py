@@ -1,0 +1,16 @@
+"""``GET /`` and the offline ``/docs`` through a real ``brygge serve``."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.e2e.conftest import Server
+
+
+def test_docs_and_index_over_http(brygge_server: Server) -> None:
+    index = requests.get(f"{brygge_server.url}/", timeout=10).json()
+    page = requests.get(f"{brygge_server.url}{index['links']['docs']}", timeout=10)
+    assert page.status_code == 200
+    bundle = requests.get(f"{brygge_server.url}/docs/assets/swagger-ui-bundle.js", timeout=10)
+    assert bundle.status_code == 200
+    assert bundle.headers["Content-Type"].startswith(("text/javascript", "application/javascript"))

@@ -81,7 +81,7 @@ def test_index_names_the_service_and_links_its_documents(client) -> None:
     assert body["version"]
     for name, path in body["links"].items():
         assert client.get(path).status_code == 200, name
-    assert {"docs", "openapi", "catalog"} <= set(body["links"])
+    assert {"docs", "openapi", "catalog", "steps"} <= set(body["links"])
 
 
 @pytest.mark.parametrize(

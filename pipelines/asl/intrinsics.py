@@ -26,6 +26,10 @@ _ESCAPED_OPEN, _ESCAPED_CLOSE = "\ue000", "\ue001"
 _NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
 
 
+# The characters a backslash may escape in a string literal.
+_ESCAPABLE = frozenset("'{}\\")
+
+
 class IntrinsicSyntaxError(ValueError):
     """An intrinsic function call is malformed or names an unknown function."""
 
@@ -116,6 +120,12 @@ class _Parser:
             char = self.text[self.position]
             if char == "\\" and self.position + 1 < len(self.text):
                 escaped = self.text[self.position + 1]
+                # Step Functions rejects any other escape when the state machine is created.
+                if escaped not in _ESCAPABLE:
+                    raise self.fail(
+                        f"'\\{escaped}' is not an escape: in a string literal only \\', \\{{, "
+                        "\\} and \\\\ may follow a backslash"
+                    )
                 chars.append({"{": _ESCAPED_OPEN, "}": _ESCAPED_CLOSE}.get(escaped, escaped))
                 self.position += 2
                 continue
@@ -192,9 +202,11 @@ def _restore(value: Any) -> Any:
 
 def _evaluate(call: Call, resolve: Resolver, random: random_module.Random) -> Any:
     values: list[Any] = []
-    for argument in call.arguments:
+    for position, argument in enumerate(call.arguments):
         if isinstance(argument, Literal):
-            values.append(argument.value)
+            # Escaped braces stay apart from placeholders only in Format's template.
+            is_template = call.name == "Format" and position == 0
+            values.append(argument.value if is_template else _restore(argument.value))
         elif isinstance(argument, PathArgument):
             values.append(resolve(argument.path))
         else:
@@ -284,7 +296,25 @@ def _format(random: random_module.Random, template: Any, *values: Any) -> str:
 
 
 def _string_to_json(random: random_module.Random, text: Any) -> Any:
-    return json.loads(_text(text, "the argument"))
+    # Strict JSON, as Step Functions' parser reads it: NaN and Infinity are no JSON values,
+    # and a number too large for a double has no JSON result either. Surrounding white
+    # space is allowed, and a repeated key keeps its last value.
+    return json.loads(
+        _text(text, "the argument"),
+        parse_constant=_not_json,
+        parse_float=_finite,
+    )
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text} is out of range")
+    return value
 
 
 def _json_to_string(random: random_module.Random, value: Any) -> str:

@@ -98,7 +98,7 @@ def _bracket_step(body: str, is_descent: bool) -> _Step:
     keys: list[str | int] = []
     for part in parts:
         if len(part) >= 2 and part[0] == part[-1] and part[0] in "'\"":
-            keys.append(part[1:-1].replace("\\'", "'").replace('\\"', '"'))
+            keys.append(_unquoted(part))
         elif re.fullmatch(r"-?\d+", part):
             keys.append(int(part))
         else:
@@ -109,10 +109,36 @@ def _bracket_step(body: str, is_descent: bool) -> _Step:
     return _Step("union", tuple(keys), is_descent)
 
 
+def _unquoted(literal: str) -> str:
+    """The name a quoted bracket key stands for: a backslash takes the next character as is.
+
+    ``['a\\'b']`` names ``a'b`` and ``['a\\\\']`` names ``a\\``, as AWS's JSONPath reads them.
+    Raises PathError for a key that ends inside an escape or closes before its end.
+    """
+    quote, chars, escaped = literal[0], [], False
+    for char in literal[1:-1]:
+        if escaped:
+            chars.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == quote:
+            raise PathError(f"unescaped {quote} inside the key {literal}")
+        else:
+            chars.append(char)
+    if escaped:
+        raise PathError(f"the key {literal} ends with a lone backslash")
+    return "".join(chars)
+
+
 def _split_union(body: str) -> list[str]:
-    parts, current, quote = [], "", ""
+    parts, current, quote, escaped = [], "", "", False
     for char in body:
-        if quote:
+        if escaped:
+            escaped = False
+        elif quote and char == "\\":
+            escaped = True
+        elif quote:
             quote = "" if char == quote else quote
         elif char in "'\"":
             quote = char

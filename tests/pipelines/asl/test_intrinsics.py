@@ -94,6 +94,12 @@ def test_math_random_with_a_seed_is_repeatable_and_within_bounds() -> None:
         "States.Format('{} {}', 1)",
         "States.Format(1)",
         "States.StringToJson('{not json')",
+        "States.StringToJson('')",
+        "States.StringToJson('NaN')",
+        "States.StringToJson('-Infinity')",
+        "States.StringToJson('1e400')",
+        "States.StringToJson('[1,]')",
+        "States.StringToJson('\\{\\} extra')",
         "States.ArrayPartition($.list, 0)",
         "States.ArrayPartition($.text, 2)",
         "States.ArrayRange(1, 5000, 1)",
@@ -120,6 +126,9 @@ def test_failing_intrinsic_is_an_intrinsic_failure(expression: str) -> None:
     [
         "States.Format",
         "States.Format('a'",
+        "States.Format('a\\qb')",
+        "States.Format('a\\nb')",
+        "States.Format('\\u0041')",
         "States.ArrayLength($.a) extra",
         "States.UUID(1)",
         "States.MathAdd(1)",
@@ -136,3 +145,28 @@ def test_path_arguments_may_hold_commas_and_brackets() -> None:
     document = {"a": {"x": 1, "y": 2}}
     call = "States.Array($.a['x','y'], 3)"
     assert intrinsics.evaluate(call, lambda path: paths.evaluate(path, document)) == [[1, 2], 3]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("' 12 '", 12),
+        ("'null'", None),
+        ("'\"text\"'", "text"),
+        ("'1.0'", 1.0),
+        ('\'\\{"a":1,"a":2\\}\'', {"a": 2}),
+        ("'[\"\\\\\\\\\"]'", ["\\"]),
+    ],
+)
+def test_string_to_json_reads_strict_json_around_white_space(text: str, expected: Any) -> None:
+    # White space around the value is allowed, a repeated key keeps its last value (as
+    # Jackson's default); NaN, Infinity and numbers out of a double's range are refused.
+    assert intrinsics.evaluate(f"States.StringToJson({text})", resolve) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("'it\\'s'", "it's"), ("'\\{\\}'", "{}"), ("'a\\\\b'", "a\\b")],
+)
+def test_string_literal_takes_the_four_escapes(text: str, expected: str) -> None:
+    assert intrinsics.evaluate(f"States.Format({text})", resolve) == expected

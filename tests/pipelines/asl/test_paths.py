@@ -55,6 +55,33 @@ def test_evaluate_finds_values(path: str, expected: Any) -> None:
     assert paths.evaluate(path, DOCUMENT) == expected
 
 
+ESCAPED_KEYS = {"a'b": 1, 'a"b': 2, "a,b": 3, "a',b": 4, "a\\": 5, "a]b": 6}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("$['a\\'b']", 1),
+        ('$["a\\"b"]', 2),
+        ("$['a,b']", 3),
+        ("$['a\\',b']", 4),
+        ("$['a\\\\']", 5),
+        ("$['a]b']", 6),
+        ("$['a,b','a]b']", [3, 6]),
+        ("$['a\\'b',\"a\\\"b\"]", [1, 2]),
+    ],
+)
+def test_bracket_keys_take_backslash_escapes(path: str, expected: Any) -> None:
+    # A backslash takes the next character as it is, quotes, commas and backslashes alike.
+    assert paths.evaluate(path, ESCAPED_KEYS) == expected
+
+
+@pytest.mark.parametrize("text", ["$['a'b']", "$['a\\']", '$["a"b"]'])
+def test_bracket_key_with_a_stray_quote_or_lone_backslash_is_rejected(text: str) -> None:
+    with pytest.raises(paths.PathError):
+        paths.compile_path(text)
+
+
 @pytest.mark.parametrize(
     "path", ["$.missing", "$.a.b[3]", "$.a.b.c", "$.flag.x", "$.items[0].nope"]
 )

@@ -2,6 +2,11 @@
 
 How workbooks from data portals are read:
 
+- Cells are written as the sheet prints them, never guessed from their text: a text cell is
+  written as it is (``0301`` keeps its zero); a number as Excel's General format shows it
+  (``301``, ``2.5``, never ``301.0``); a date as ``YYYY-MM-DD``, a date-time as
+  ``YYYY-MM-DDTHH:MM:SS``. A number's own number format is not applied: a code stored as the
+  number 301 and shown as ``0301`` by a ``0000`` format is written ``301`` (store codes as text).
 - A column's type is decided from all its cells: a number column with one text cell (a number
   stored as text, a note) becomes text, never a column with that cell blanked.
 - Header names: an empty header cell (also the 2nd..nth cell of a merged header) becomes
@@ -21,6 +26,7 @@ import datetime
 import re
 import unicodedata
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -75,7 +81,18 @@ class SheetWindow:
     header_row: int | None
     skip_rows: int
     n_rows: int | None
-    use_columns: str | None
+    columns: tuple[int, int] | None  # first and last sheet column, 0-based, inclusive
+
+    def use_columns(self) -> Callable[[Any], bool] | None:
+        """fastexcel's column filter for the range.
+
+        A filter rather than letters: ``"A:F"`` fails when column A holds no cell anywhere in
+        the sheet (a report's empty margin), where the filter just finds no column A.
+        """
+        if self.columns is None:
+            return None
+        first, last = self.columns
+        return lambda column: first <= column.absolute_index <= last
 
 
 def window(config: ExcelToCsvConfig) -> SheetWindow:
@@ -102,7 +119,7 @@ def window(config: ExcelToCsvConfig) -> SheetWindow:
         # Without a header the rows above the range are skipped instead.
         skip_rows=config.skip_rows if config.header_row is not None else header + config.skip_rows,
         n_rows=max(data_rows - config.skip_rows, 0),
-        use_columns=f"{first_column}:{last_column}",
+        columns=(_column_number(first_column) - 1, _column_number(last_column) - 1),
     )
 
 
@@ -182,10 +199,11 @@ def _scan_member(
 
 
 def tidy(frame: pl.DataFrame, header: list[str | None] | None = None) -> pl.DataFrame:
-    """Give Excel's numbers and dates their natural types, and the columns unique names.
+    """Write Excel's numbers and dates as a sheet shows them, and give the columns unique names.
 
-    Excel stores every number as a float and every date as a date-time: whole-number columns
-    become integers and midnight-only date-times become dates. ``header`` holds the header
+    Excel stores every number as a float and every date as a date-time: a whole number is
+    written without a decimal part (``301``, not ``301.0``) and midnight-only date-times become
+    dates. Text cells are never converted, so codes keep their zeros. ``header`` holds the header
     cells as written (None for an empty one), else the columns are numbered. Rows with no
     value, and columns with neither a name nor a value, are dropped.
     """
@@ -214,12 +232,8 @@ def tidy(frame: pl.DataFrame, header: list[str | None] | None = None) -> pl.Data
     for column, dtype in frame.schema.items():
         series = frame.get_column(column)
         values = series.drop_nulls()
-        if (
-            dtype.is_float()
-            and len(values)
-            and bool(((values == values.round(0)) & (values.abs() < 2**53)).all())
-        ):
-            changes.append(pl.col(column).cast(pl.Int64))
+        if dtype.is_float():
+            changes.append(_as_printed(pl.col(column)))
         elif (
             isinstance(dtype, pl.Datetime)
             and len(values)
@@ -227,6 +241,19 @@ def tidy(frame: pl.DataFrame, header: list[str | None] | None = None) -> pl.Data
         ):
             changes.append(pl.col(column).cast(pl.Date))
     return frame.with_columns(changes)
+
+
+def _as_printed(number: pl.Expr) -> pl.Expr:
+    """A float column as text the way Excel's General format shows each value."""
+    import polars as pl
+
+    # Whole numbers beyond 2**53 are not exact in a float: they keep the float's own text.
+    is_whole = (number == number.round(0)) & (number.abs() < 2**53)
+    return (
+        pl.when(is_whole)
+        .then(number.cast(pl.Int64, strict=False).cast(pl.String))
+        .otherwise(number.cast(pl.String))
+    )
 
 
 def header_cells(reader: Any, sheet: str, place: SheetWindow) -> dict[int, str | None] | None:
@@ -242,7 +269,7 @@ def header_cells(reader: Any, sheet: str, place: SheetWindow) -> dict[int, str |
         header_row=None,
         skip_rows=place.header_row or None,
         n_rows=1,
-        use_columns=place.use_columns,
+        use_columns=place.use_columns(),
         dtypes="string",
     )
     cells = row.to_polars()
@@ -283,7 +310,7 @@ def read_sheets(path: Path, config: ExcelToCsvConfig, name: str) -> list[tuple[s
                     header_row=place.header_row,
                     skip_rows=place.skip_rows or None,
                     n_rows=place.n_rows,
-                    use_columns=place.use_columns,
+                    use_columns=place.use_columns(),
                     # Types from every row: a sample would blank a text cell below it.
                     schema_sample_rows=None,
                 )
@@ -315,7 +342,8 @@ def read_sheets(path: Path, config: ExcelToCsvConfig, name: str) -> list[tuple[s
             if frame.width == 0:
                 if every:
                     continue
-                raise InputError(f"{name}: sheet {sheet!r} is empty")
+                within = f" within the range {config.range}" if config.range else ""
+                raise InputError(f"{name}: sheet {sheet!r} is empty{within}")
             frames.append((sheet, frame))
     if not frames:
         raise InputError(f"{name} has no visible sheet with data")

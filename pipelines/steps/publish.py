@@ -52,7 +52,9 @@ def describe_table(path: Path, name: str) -> tuple[dict[str, Any] | None, int | 
         elif suffix == ".csv":
             if path.stat().st_size == 0:
                 return None, 0
-            frame = pl.scan_csv(path, infer_schema_length=10_000)
+            # A CSV column is text unless a step typed it (Parquet): describing 0101 as an
+            # integer would tell readers to drop the zero.
+            frame = pl.scan_csv(path, infer_schema=False)
         else:
             return None, None
         columns = frame.collect_schema()

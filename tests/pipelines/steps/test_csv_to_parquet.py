@@ -36,8 +36,9 @@ def test_writes_zstd_parquet_under_the_step_folder_and_records_it(
     assert result["input"] == {"keys": [output]}
     assert result["run"] == "run-1"
     frame = pl.read_parquet(io.BytesIO(objects.get(output)))
-    assert frame.get_column("tree_id").to_list() == [1, 2, 3, 4]
-    assert frame.get_column("height_m").to_list() == [12.5, 8.0, 15.25, 3.0]
+    # No schema: every column is text, as written.
+    assert frame.get_column("tree_id").to_list() == ["1", "2", "3", "4"]
+    assert frame.get_column("height_m").to_list() == ["12.5", "8", "15.25", "3"]
     [written] = recorder.outputs
     assert (written.key, written.rows, written.bytes) == (output, 4, objects.head(output).bytes)
     assert recorder.finished("ToParquet")[3] == "SUCCEEDED"
@@ -117,7 +118,7 @@ def test_quote_char_and_comment_lines(
     frame = convert(
         objects, make_event, key, {"delimiter": "|", "quoteChar": "'", "commentChar": "#"}
     )
-    assert frame.rows() == [("x|y", 1), ("it's", 2)]
+    assert frame.rows() == [("x|y", "1"), ("it's", "2")]
 
 
 def test_no_header_names_columns_by_position(
@@ -145,7 +146,7 @@ def test_a_ten_thousand_column_header_converts(
     key = put("wide.csv", f"{header}\n{row}\n".encode())
     frame = convert(objects, make_event, key, {})
     assert frame.shape == (1, 10_000)
-    assert frame.get_column("c9999").to_list() == [9999]
+    assert frame.get_column("c9999").to_list() == ["9999"]
 
 
 @pytest.mark.parametrize(
@@ -203,3 +204,100 @@ def test_a_missing_input_object_is_an_input_error(make_event: MakeEvent) -> None
     key = "raw/green/trees/version=1/edition=20240101T000000/gone.csv"
     with pytest.raises(InputError, match="does not exist"):
         csv_to_parquet.handler(make_event("ToParquet", [key]), None)
+
+
+# Types: a column is typed by its schema field, else text; inferTypes never changes a value.
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype"),
+    [
+        (["0101", "0102"], pl.String),  # a leading zero
+        (["01", "1"], pl.String),
+        (["+47", "22"], pl.String),  # a plus sign
+        (["1 234", "5"], pl.String),  # a thousands separator
+        (["01019912345", "12345678901"], pl.String),  # 11-digit national ids
+        (["1234567890", "-5", "0"], pl.Int64),
+        (["-0", "5"], pl.String),
+        (["1.5", "2", "-0.25", "3.0"], pl.Float64),
+        (["1.50", "2.5"], pl.String),  # 1.50 would come back as 1.5
+        (["1e5", "2"], pl.String),
+        (["0.1234567890123456", "1"], pl.String),  # more digits than a float keeps
+        (["true", "false"], pl.Boolean),
+        (["True", "false"], pl.String),
+        (["2024-02-29", "2023-12-31"], pl.Date),
+        (["2023-02-29", "2023-12-31"], pl.String),  # no such day
+        ([*(["5"] * 10_001), "N/A"], pl.String),  # every value counts, not a sample
+    ],
+)
+def test_infer_types_types_a_column_only_when_every_value_reads_back_as_written(
+    objects: LocalObjectStore,
+    recorder: MemoryRecorder,
+    put: Put,
+    make_event: MakeEvent,
+    values: list[str],
+    dtype: pl.DataType,
+) -> None:
+    data = "n,value\n" + "".join(f"{n},{value}\n" for n, value in enumerate(values))
+    key = put("values.csv", data.encode())
+    frame = convert(objects, make_event, key, {"inferTypes": True})
+    assert frame.schema["value"] == dtype
+    if dtype == pl.String:
+        assert frame.get_column("value").to_list() == values
+    else:
+        inferred = recorder.finished("ToParquet")[5]["inferredTypes"]["values.csv"]
+        assert inferred["value"] == {pl.Int64: "integer", pl.Float64: "number"}.get(
+            dtype, str(dtype).lower()
+        )
+
+
+def test_infer_types_reads_the_decimal_char_and_leaves_schema_fields_alone(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("d.csv", b"kode;andel;antall\n0301;12,5;7\n1103;3;8\n")
+    schema = {"fields": [{"name": "antall", "type": "string"}]}
+    config = {"delimiter": ";", "decimalChar": ",", "inferTypes": True, "schema": schema}
+    frame = convert(objects, make_event, key, config)
+    assert frame.schema == {"kode": pl.String, "andel": pl.Float64, "antall": pl.String}
+    assert frame.rows() == [("0301", 12.5, "7"), ("1103", 3.0, "8")]
+
+
+@pytest.mark.parametrize(
+    ("field", "good", "bad", "reason"),
+    [
+        ({"type": "integer"}, "5", "N/A", "'N/A' is not a valid integer"),
+        ({"type": "number", "groupChar": " "}, "1 234,5", "N/A", "'N/A' is not a valid number"),
+        (
+            {"type": "date", "format": "%d.%m.%Y"},
+            "01.02.2024",
+            "31.02.2024",
+            "'31.02.2024' is not a valid date (format %d.%m.%Y)",
+        ),
+        ({"type": "boolean"}, "true", "kanskje", "'kanskje' is not a valid boolean"),
+    ],
+)
+def test_a_value_failing_its_type_names_its_row_column_and_value(
+    put: Put,
+    make_event: MakeEvent,
+    recorder: MemoryRecorder,
+    field: dict[str, Any],
+    good: str,
+    bad: str,
+    reason: str,
+) -> None:
+    # Far beyond any sample: rows 2..10,001 are good, the header is row 1.
+    rows = "".join(f"{n};{good}\n" for n in range(10_000))
+    key = put("målinger.csv", f"id;verdi\n{rows}10000;{bad}\n".encode())
+    schema = {"fields": [{"name": "verdi", **field}]}
+    config = {"delimiter": ";", "decimalChar": ",", "schema": schema}
+    with pytest.raises(InputError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+    assert raised.value.message == f"målinger.csv: row 10002, column 'verdi': {reason}"
+    assert recorder.finished("ToParquet")[4]["cause"] == raised.value.message
+
+
+def test_without_a_header_the_first_data_row_is_row_one(put: Put, make_event: MakeEvent) -> None:
+    key = put("nh.csv", b"1\n2\nx\n")
+    config = {"header": False, "schema": {"fields": [{"name": "column_1", "type": "integer"}]}}
+    with pytest.raises(InputError, match=r"nh\.csv: row 3, column 'column_1': 'x' is not"):
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)

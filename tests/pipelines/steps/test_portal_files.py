@@ -25,6 +25,7 @@ from tests.pipelines.steps.mocks import MemoryRecorder
 pytestmark = pytest.mark.usefixtures("step_env")
 PORTAL = DATA / "portal"
 SSB_MISSING = ["", ".", "..", "...", ":", "-"]
+OSLO_HOUSEHOLDS = "oslo-husholdninger.csv"
 
 
 def to_parquet(
@@ -104,8 +105,37 @@ def test_a_trailing_column_with_values_is_kept_and_named_by_position(
 ) -> None:
     data = b"a;b;\n1;2;\n3;4;note\n"
     frame = to_parquet(objects, put, make_event, "t.csv", {"delimiter": ";"}, data)
-    assert frame.rows() == [(1, 2, None), (3, 4, "note")]
+    assert frame.rows() == [("1", "2", None), ("3", "4", "note")]
     assert frame.columns == ["a", "b", "column_3"]
+
+
+def test_oslo_household_codes_keep_their_leading_zeros_without_a_schema(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    frame = to_parquet(objects, put, make_event, OSLO_HOUSEHOLDS, {"delimiter": ";"})
+    assert set(frame.schema.values()) == {pl.String}
+    assert frame.get_column("delbydel_id").to_list()[:3] == ["0101", "0102", "0103"]
+    assert frame.get_column("bydel_id").to_list()[:4] == ["01", "01", "01", "02"]
+    assert frame.get_column("aleneboende").to_list()[:2] == ["1 523", "2 210"]
+
+
+def test_columns_a_partial_schema_leaves_out_stay_text(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    schema = {
+        "fields": [{"name": "aleneboende", "type": "integer", "groupChar": " "}],
+        "missingValues": ["", ":"],
+    }
+    config = {"delimiter": ";", "decimalChar": ",", "schema": schema}
+    frame = to_parquet(objects, put, make_event, OSLO_HOUSEHOLDS, config)
+    assert frame.schema["aleneboende"] == pl.Int64
+    assert frame.get_column("aleneboende").to_list()[:2] == [1523, 2210]
+    assert {column: frame.schema[column] for column in ("delbydel_id", "bydel_id", "år")} == {
+        "delbydel_id": pl.String,
+        "bydel_id": pl.String,
+        "år": pl.String,
+    }
+    assert frame.row(0)[:5] == ("0101", "Lodalen", "01", "Gamle Oslo", "2023")
 
 
 def test_auto_encoding_reads_cp1252_and_utf8_with_bom(
@@ -188,9 +218,9 @@ def test_quoted_delimiters_doubled_quotes_and_line_breaks(
 ) -> None:
     frame = to_parquet(objects, put, make_event, "quoted-fields.csv", {})
     assert frame.rows() == [
-        (1, "Bjørvika, Oslo", 'Sa "hei" og gikk'),
-        (2, "Tøyen", "linje én\r\nlinje to"),
-        (3, "Grønland", None),
+        ("1", "Bjørvika, Oslo", 'Sa "hei" og gikk'),
+        ("2", "Tøyen", "linje én\r\nlinje to"),
+        ("3", "Grønland", None),
     ]
 
 
@@ -200,7 +230,7 @@ def test_duplicate_and_empty_header_names_become_unique(
     frame = to_parquet(objects, put, make_event, "odd-header.csv", {"delimiter": ";"})
     # Empty -> column_<position>; repeats -> _2, _3 skipping names taken ('kode_2' is real).
     assert frame.columns == ["kode", "navn", "column_3", "navn_2", "kode_2"]
-    assert frame.rows() == [(1, "a", "x", "b", "y"), (2, "c", None, "d", "z")]
+    assert frame.rows() == [("1", "a", "x", "b", "y"), ("2", "c", None, "d", "z")]
 
 
 @pytest.mark.parametrize(
@@ -276,7 +306,7 @@ def test_five_hundred_columns_with_long_names(
     frame = to_parquet(objects, put, make_event, "wide.csv", {"delimiter": ";"}, data)
     assert frame.shape == (3, 500)
     assert frame.columns == names
-    assert frame.get_column(names[499]).to_list() == [499, 1499, 2499]
+    assert frame.get_column(names[499]).to_list() == ["499", "1499", "2499"]
 
 
 def test_blank_lines_in_the_middle_and_at_the_end_are_not_rows(
@@ -284,7 +314,7 @@ def test_blank_lines_in_the_middle_and_at_the_end_are_not_rows(
 ) -> None:
     data = b"a,b\r\n1,x\r\n\r\n2,y\r\n\r\n\r\n\r\n"
     frame = to_parquet(objects, put, make_event, "blank.csv", {}, data)
-    assert frame.rows() == [(1, "x"), (2, "y")]
+    assert frame.rows() == [("1", "x"), ("2", "y")]
 
 
 @pytest.mark.parametrize(
@@ -479,6 +509,85 @@ def test_xls_with_title_rows_hidden_sheet_and_norwegian_names(
     frame = frames["old-Malinger-2023.csv"]
     assert frame.columns == ["stasjon", "Verdi", "column_3"]
     assert frame.rows() == [("Åsen", "1.5", "2"), ("Økern", "2023-05-17 00:00:00", None)]
+
+
+def ssb_report(put: Put) -> str:
+    return put("07459.xlsx", (PORTAL / "ssb-kommuner-rapport.xlsx").read_bytes())
+
+
+@pytest.mark.parametrize("cells", ["A16:F23", "B16:F23", "a16:f23"])
+def test_a_range_starting_at_an_empty_margin_column_reads_the_table(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, cells: str
+) -> None:
+    # Column A of the report holds no cell at all; the title and notes are outside the range.
+    frame = to_csv(objects, make_event, ssb_report(put), {"range": cells})["07459.csv"]
+    assert frame.columns == ["kommunenummer", "kommune", "år", "folkemengde", "andel (%)"]
+    assert frame.height == 7
+    assert frame.row(0) == ("0301", "Oslo", "2024", "717710", "12.8")
+
+
+def test_a_range_over_a_margin_column_that_has_cells_elsewhere_drops_it(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    path = tmp_path / "report.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("Rapport")
+    sheet.write_string(0, 0, "Tabell 1")  # A1: column A exists, but is empty in the range
+    sheet.write_row(4, 1, ["kode", "antall"])
+    sheet.write_row(5, 1, ["0301", 5])
+    book.close()
+    key = put("report.xlsx", path.read_bytes())
+    frame = to_csv(objects, make_event, key, {"range": "A5:C6"})["report.csv"]
+    assert frame.rows() == [("0301", "5")]
+    assert frame.columns == ["kode", "antall"]
+
+
+def test_a_range_with_no_cells_says_so(put: Put, make_event: MakeEvent) -> None:
+    key = ssb_report(put)
+    with pytest.raises(InputError, match="sheet '07459' is empty within the range H16:J23"):
+        excel_to_csv.handler(make_event("ToCsv", [key], {"range": "H16:J23"}), None)
+
+
+def test_workbook_cells_are_written_as_the_sheet_prints_them(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    path = tmp_path / "tall.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("Data")
+    sheet.write_row(0, 0, ["kommunenummer", "andel", "stor"])
+    for row, (code, share, big) in enumerate(
+        [("0301", 12.5, 2.0**53 + 2), ("0220", 5.0, 12345678901.0), ("1103", 0.1, 3.0)], start=1
+    ):
+        sheet.write_string(row, 0, code)
+        sheet.write_number(row, 1, share)
+        sheet.write_number(row, 2, big)
+    book.close()
+    frame = to_csv(objects, make_event, put("tall.xlsx", path.read_bytes()), {})["tall.csv"]
+    # Whole numbers print without '.0' even beside decimals; text codes keep their zeros.
+    assert frame.rows() == [
+        ("0301", "12.5", "9007199254740994.0"),  # beyond 2**53: not exact, the float's text
+        ("0220", "5", "12345678901"),
+        ("1103", "0.1", "3"),
+    ]
+
+
+def test_a_workbook_code_stays_a_code_through_csv_to_parquet(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    converted = excel_to_csv.handler(
+        make_event("ToCsv", [ssb_report(put)], {"range": "A16:F23"}), None
+    )
+    result = csv_to_parquet.handler(converted | {"step": "ToParquet", "config": {}}, None)
+    [output] = result["input"]["keys"]
+    frame = pl.read_parquet(io.BytesIO(objects.get(output)))
+    assert frame.schema["kommunenummer"] == pl.String
+    assert frame.get_column("kommunenummer").to_list()[:5] == [
+        "0301",
+        "1103",
+        "4601",
+        "5001",
+        "0220",
+    ]
 
 
 @pytest.mark.parametrize(

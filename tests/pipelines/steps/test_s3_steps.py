@@ -28,7 +28,7 @@ def test_validate_convert_and_publish_on_s3(s3_lake: S3ObjectStore, make_event: 
     [published] = event["input"]["keys"]
     assert published == f"processed/green/trees/version=1/edition={EDITION}/trees.parquet"
     data = s3_lake.get(published)
-    assert pl.read_parquet(io.BytesIO(data)).get_column("tree_id").to_list() == [1, 2, 3]
+    assert pl.read_parquet(io.BytesIO(data)).get_column("tree_id").to_list() == ["1", "2", "3"]
     [distribution] = recorder.distributions.values()
     assert distribution["checksum"] == hashlib.sha256(data).hexdigest()
     assert s3_lake.head(published).sha256 == distribution["checksum"]

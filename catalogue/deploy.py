@@ -136,10 +136,14 @@ def stack_parameters(stage: str, settings: Mapping[str, Any]) -> dict[str, str]:
         for event in steps.get("events", [])
     ):
         problems.append(f"{steps_name}: no event routing {bucket_arn} to {TRIGGER_FUNCTION}")
-    role_arn = api_env.get("BRYGGE_STATE_MACHINE_ROLE_ARN", "")
-    if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@-]+", role_arn):
-        problems.append(f"BRYGGE_STATE_MACHINE_ROLE_ARN {role_arn!r} is not an IAM role ARN")
-    parameters["StatesRoleName"] = role_arn.rpartition("/")[2]
+    for parameter, variable in (
+        ("StatesRoleName", "BRYGGE_STATE_MACHINE_ROLE_ARN"),
+        ("StepsScopedRoleName", "BRYGGE_STEP_SCOPE_ROLE_ARN"),
+    ):
+        role_arn = api_env.get(variable, "")
+        if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@-]+", role_arn):
+            problems.append(f"{variable} {role_arn!r} is not an IAM role ARN")
+        parameters[parameter] = role_arn.rpartition("/")[2]
     if problems:
         raise DeployConfigError("; ".join(problems))
     return parameters

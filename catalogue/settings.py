@@ -49,6 +49,9 @@ class Settings:
     steps_function: str = "brygge-steps"
     state_machine_role_arn: str = "arn:aws:iam::123456789012:role/brygge-states"
     state_machine_prefix: str = "brygge-"
+    # The role the steps function assumes per step, with a session policy limited to the
+    # step's run (aws mode; empty: steps use the function's own role).
+    step_scope_role_arn: str = ""
     workers: int = 2
     upload_max_bytes: int = 5 * 1024**3
     upload_url_ttl_s: int = 3600

@@ -10,7 +10,9 @@ from __future__ import annotations
 import builtins
 import errno
 import hashlib
+import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from catalogue.domain.errors import InvalidValue
-from catalogue.domain.object_keys import parse_object_key
+from catalogue.domain.object_keys import ZONES, parse_object_key
 from pipelines.aws import aws_client
 
 CHUNK_BYTES = 1024 * 1024
@@ -59,6 +61,21 @@ class DeleteFailure:
     key: str
     code: str
     message: str
+
+
+class ObjectOutOfScope(Exception):
+    """A step asked for an object outside its run's scope.
+
+    Raised before any I/O: the answer is the same whether or not the object exists.
+    """
+
+    def __init__(self, key: str, action: str) -> None:
+        super().__init__(key, action)
+        self.key = key
+        self.action = action
+
+    def __str__(self) -> str:
+        return f"may not {self.action} {self.key!r}: it is outside this run's objects"
 
 
 class ObjectStore(Protocol):
@@ -268,14 +285,44 @@ def _local_etag(path: Path) -> str:
 
 
 class S3ObjectStore:
-    """Objects in one S3 bucket; the boto3 client is made on first use."""
+    """Objects in one S3 bucket; the boto3 client is made on first use.
 
-    def __init__(self, bucket: str) -> None:
+    ``scope_role_arn`` is the role steps assume, with a session policy limited to their run
+    (``scoped_store``); ``client`` replaces the process-wide client (assumed credentials).
+    """
+
+    def __init__(self, bucket: str, *, scope_role_arn: str = "", client: Any = None) -> None:
         self.bucket = bucket
+        self.scope_role_arn = scope_role_arn
+        self._client = client
 
     @property
     def client(self) -> Any:
+        if self._client is not None:
+            return self._client
         return aws_client("s3")
+
+    def assume_scope(self, scope: ObjectScope, session_name: str) -> S3ObjectStore:
+        """This bucket through ``scope_role_arn`` with a session policy allowing only ``scope``.
+
+        Whatever the Python code asks, S3 itself then refuses other tenants' objects.
+        """
+        import boto3
+
+        response = aws_client("sts").assume_role(
+            RoleArn=self.scope_role_arn,
+            RoleSessionName=session_name_of(session_name),
+            Policy=json.dumps(session_policy(self.bucket, scope), separators=(",", ":")),
+            DurationSeconds=SESSION_SECONDS,
+        )
+        credentials = response["Credentials"]
+        client = boto3.client(
+            "s3",
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+        return S3ObjectStore(self.bucket, client=client)
 
     def put(self, key: str, body: IO[bytes], *, content_type: str | None = None) -> ObjectInfo:
         check_key(key)
@@ -406,6 +453,172 @@ def _raise_not_found(error: Exception, key: str) -> None:
             raise ObjectNotFound(key) from None
 
 
+# AssumeRole's shortest session, and a Lambda's longest run: enough for any step.
+SESSION_SECONDS = 900
+_SESSION_NAME = re.compile(r"[^\w+=,.@-]")
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectScope:
+    """The objects one run's steps may touch.
+
+    Read: the run's edition under raw/, intermediate/ and processed/, the published objects
+    of each lookup dataset, and the exact ``lookup_keys``. Write: the edition's
+    intermediate/ and processed/ prefixes. ``lookups`` pairs a dataset with its access rights.
+    """
+
+    access_rights: str
+    dataset: str
+    version: str
+    edition: str
+    lookups: tuple[tuple[str, str], ...] = ()
+    lookup_keys: frozenset[str] = frozenset()
+
+    def edition_prefix(self, stage: str) -> str:
+        """The prefix of this run's edition under ``stage``."""
+        zone = ZONES[self.access_rights]
+        return f"{stage}/{zone}/{self.dataset}/version={self.version}/edition={self.edition}/"
+
+    @property
+    def write_prefixes(self) -> tuple[str, ...]:
+        # Never raw/: an object there would start another run.
+        return (self.edition_prefix("intermediate"), self.edition_prefix("processed"))
+
+    @property
+    def read_prefixes(self) -> tuple[str, ...]:
+        lookups = tuple(f"processed/{ZONES[access]}/{dataset}/" for dataset, access in self.lookups)
+        return (self.edition_prefix("raw"), *self.write_prefixes, *lookups)
+
+    def may_read(self, key: str) -> bool:
+        """Whether ``key`` (a key of the layout) is readable in this scope."""
+        return key in self.lookup_keys or key.startswith(self.read_prefixes)
+
+    def may_write(self, key: str) -> bool:
+        """Whether ``key`` (a key of the layout) is writable in this scope."""
+        return key.startswith(self.write_prefixes)
+
+
+class ScopedObjectStore:
+    """An ObjectStore that passes on only what its ObjectScope allows.
+
+    Keys are checked against the layout first (``InvalidValue``), then against the scope
+    (``ObjectOutOfScope``), both before any I/O.
+    """
+
+    def __init__(self, inner: ObjectStore, scope: ObjectScope) -> None:
+        self.inner = inner
+        self.scope = scope
+
+    def readable(self, key: str) -> str:
+        """Return ``key`` if the scope may read it; raises InvalidValue or ObjectOutOfScope."""
+        if not self.scope.may_read(check_key(key)):
+            raise ObjectOutOfScope(key, "read")
+        return key
+
+    def writable(self, key: str) -> str:
+        """Return ``key`` if the scope may write it; raises InvalidValue or ObjectOutOfScope."""
+        if not self.scope.may_write(check_key(key)):
+            raise ObjectOutOfScope(key, "write")
+        return key
+
+    def put(self, key: str, body: IO[bytes], *, content_type: str | None = None) -> ObjectInfo:
+        return self.inner.put(self.writable(key), body, content_type=content_type)
+
+    def open(self, key: str) -> AbstractContextManager[IO[bytes]]:
+        return self.inner.open(self.readable(key))
+
+    def get(self, key: str) -> bytes:
+        return self.inner.get(self.readable(key))
+
+    def head(self, key: str) -> ObjectInfo:
+        return self.inner.head(self.readable(key))
+
+    def exists(self, key: str) -> bool:
+        return self.inner.exists(self.readable(key))
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        check_prefix(prefix)
+        if not prefix.startswith(self.scope.read_prefixes):
+            raise ObjectOutOfScope(prefix, "list")
+        return self.inner.list(prefix)
+
+    def copy(self, source: str, destination: str) -> ObjectInfo:
+        return self.inner.copy(self.readable(source), self.writable(destination))
+
+    def delete_many(self, keys: Iterable[str]) -> builtins.list[DeleteFailure]:
+        allowed: builtins.list[str] = []
+        failures: builtins.list[DeleteFailure] = []
+        for key in keys:
+            try:
+                allowed.append(self.writable(key))
+            except (InvalidValue, ObjectOutOfScope) as error:
+                failures.append(DeleteFailure(key, type(error).__name__, str(error)))
+        return failures + self.inner.delete_many(allowed)
+
+
+def scoped_store(objects: ObjectStore, scope: ObjectScope, session_name: str) -> ObjectStore:
+    """``objects`` limited to ``scope``; on S3 with a scope role, also by S3 itself."""
+    if isinstance(objects, ScopedObjectStore):
+        objects = objects.inner
+    if isinstance(objects, S3ObjectStore) and objects.scope_role_arn:
+        objects = objects.assume_scope(scope, session_name)
+    return ScopedObjectStore(objects, scope)
+
+
+def session_name_of(name: str) -> str:
+    """An AssumeRole session name (2-64 characters of ``[\\w+=,.@-]``) from a run id."""
+    return ("brygge-" + _SESSION_NAME.sub("-", name))[:64]
+
+
+def session_policy(bucket: str, scope: ObjectScope) -> dict[str, Any]:
+    """The inline session policy that limits assumed credentials to ``scope``.
+
+    The role's own policy still applies: the session gets the intersection of both.
+    """
+    arn = f"arn:aws:s3:::{bucket}"
+    reads = [f"{arn}/{prefix}*" for prefix in scope.read_prefixes]
+    reads += [f"{arn}/{key}" for key in sorted(scope.lookup_keys)]
+    statements: builtins.list[dict[str, Any]] = [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": reads},
+        {
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+            "Resource": [f"{arn}/{prefix}*" for prefix in scope.write_prefixes],
+        },
+        {
+            # Listing what the scope may read turns a missing key into a 404, not a 403.
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": arn,
+            "Condition": {
+                "StringLike": {"s3:prefix": [f"{prefix}*" for prefix in scope.read_prefixes]}
+            },
+        },
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def local_file(objects: ObjectStore, key: str) -> Path | None:
+    """The file holding ``key`` when ``objects`` keeps files locally, else None.
+
+    Checks the key as a read of ``objects`` would (InvalidValue, ObjectOutOfScope).
+    """
+    if isinstance(objects, ScopedObjectStore):
+        return local_file(objects.inner, objects.readable(key))
+    if isinstance(objects, LocalObjectStore):
+        return objects.path(key)
+    return None
+
+
+def move_in(objects: ObjectStore, key: str, source: Path) -> ObjectInfo | None:
+    """Move the file ``source`` in as ``key`` when ``objects`` keeps files locally, else None."""
+    if isinstance(objects, ScopedObjectStore):
+        return move_in(objects.inner, objects.writable(key), source)
+    if isinstance(objects, LocalObjectStore):
+        return objects.move_in(key, source)
+    return None
+
+
 def download(objects: ObjectStore, key: str, destination: Path) -> Path:
     """Stream an object into the file ``destination`` and return its path."""
     with objects.open(key) as body, destination.open("wb") as target:
@@ -418,7 +631,14 @@ __all__ = [
     "LocalObjectStore",
     "ObjectInfo",
     "ObjectNotFound",
+    "ObjectOutOfScope",
+    "ObjectScope",
     "ObjectStore",
     "S3ObjectStore",
+    "ScopedObjectStore",
     "download",
+    "local_file",
+    "move_in",
+    "scoped_store",
+    "session_policy",
 ]

@@ -142,3 +142,37 @@ def parse_object_key(key: str) -> ObjectKey:
         filename,
         step,
     )
+
+
+def check_edition_keys(
+    keys: list[str], access_rights: str, dataset: str, version: str, edition: str
+) -> list[str]:
+    """Return ``keys`` if each is an object of this edition of the dataset.
+
+    Raises InvalidValue(input.keys) naming the position of the first other key. The check
+    reads the keys' text only, so the answer is the same whether or not an object exists,
+    and names no part of the refused key.
+    """
+    expected = (ZONES[access_rights], dataset, version, edition)
+    for index, key in enumerate(keys):
+        try:
+            parsed = parse_object_key(key)
+        except InvalidValue:
+            parsed = None
+        if (
+            parsed is None
+            or (
+                ZONES[parsed.access_rights],
+                parsed.dataset,
+                parsed.version,
+                parsed.edition,
+            )
+            != expected
+        ):
+            prefix = f"{ZONES[access_rights]}/{dataset}/version={version}/edition={edition}/"
+            raise InvalidValue(
+                "input.keys",
+                f"keys[{index}] is not an object of dataset {dataset!r}, version {version!r}, "
+                f"edition {edition!r}: its keys are <stage>/{prefix}...",
+            )
+    return keys

@@ -31,6 +31,7 @@ from catalogue.store.base import (
 )
 
 from .history import history_entry
+from .lookups import check_pipeline_lookups
 from .pipeline_checks import check_task_config
 from .records import resource, write_in_chunks
 
@@ -199,8 +200,9 @@ class PipelineRepository:
         """Check a dataset pipeline as ``set_dataset_pipeline`` would; return its template.
 
         Raises NotFound for an unknown dataset, InvalidValue(template) for an unknown
-        template and InvalidValues naming every problem of the taskConfig
-        (``pipeline_checks``).
+        template, InvalidValues naming every problem of the taskConfig
+        (``pipeline_checks``), and what ``check_pipeline_lookups`` raises for a lookup the
+        dataset may not read.
         """
         if self.store.get(keys.dataset_pk(dataset), keys.DATASET_SK) is None:
             raise NotFound(f"dataset {dataset!r} not found")
@@ -209,6 +211,9 @@ class PipelineRepository:
         except NotFound:
             raise InvalidValue("template", f"no pipeline template {data['template']!r}") from None
         check_task_config(template, data.get("taskConfig") or {})
+        check_pipeline_lookups(
+            self.store, dataset, template["definition"], data.get("taskConfig") or {}
+        )
         return template
 
     def set_dataset_pipeline(

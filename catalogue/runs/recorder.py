@@ -152,6 +152,12 @@ class StoreRecorder:
             if item.get("key")
         ]
 
+    def lookup_access(self, dataset: str, lookups: list[str]) -> dict[str, str]:
+        """The access rights of each of ``lookups`` the owner team of ``dataset`` may read."""
+        from catalogue.repositories.lookups import owner_team_readable
+
+        return owner_team_readable(self.repositories.store, dataset, lookups)
+
 
 _recorders: dict[tuple[str, str, str], StoreRecorder] = {}
 _recorders_lock = threading.Lock()

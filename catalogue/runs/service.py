@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from catalogue.domain.errors import Conflict
 from catalogue.domain.ids import timestamp
+from catalogue.domain.object_keys import check_edition_keys
 from catalogue.repositories.runs import ENDED, RunRepository
 from catalogue.runs.local import LocalWorkers
 from catalogue.runs.recorder import StoreRecorder
@@ -104,10 +105,15 @@ class RunService:
     def create(
         self, dataset: str, version: str, edition: str, keys: Sequence[str], *, principal: str
     ) -> dict[str, Any]:
-        """Like ``create_waiting``, over several objects."""
+        """Like ``create_waiting``, over several objects.
+
+        Raises InvalidValue(input.keys) for a key that is not an object of this edition.
+        """
         path = self.repositories.editions.resolve([dataset, version, edition])
         self.repositories.editions.get(path)
         dataset, version, edition = path
+        access_rights = self.repositories.datasets.get_item(dataset)["accessRights"]
+        check_edition_keys(list(keys), access_rights, dataset, version, edition)
         run_id = run_id_for(dataset, version, edition, list(keys))
         existing = self.repository.find_run(run_id)
         if existing is not None:
@@ -154,6 +160,8 @@ class RunService:
             run.update(startedAt=now, owner=owner, resumes=0, startToken=token)
             if run["pipeline"] is None:
                 run.update(status="SUCCEEDED", endedAt=now, output=run["input"])
+            elif refused is not None:
+                run.update(status="FAILED", endedAt=now, error=refused)
             else:
                 run["status"] = "RUNNING"
                 if not self.is_local:
@@ -163,6 +171,7 @@ class RunService:
         before = self.repository.get_run(run_id)
         if before["status"] != "WAITING":
             return False
+        refused = self._lookup_error(before)
         after = self.repository.update_run(run_id, begin)
         if after.get("startToken") != token:
             return False
@@ -181,6 +190,17 @@ class RunService:
         run = self.create(dataset, version, edition, keys, principal=principal)
         self.start(run["id"])
         return self.get(run["id"])
+
+    def _lookup_error(self, run: Mapping[str, Any]) -> dict[str, str] | None:
+        """Why the run may not start because of its pipeline's lookups; None if it may."""
+        if run["pipeline"] is None:
+            return None
+        from catalogue.repositories.lookups import run_lookup_error
+
+        template = self.pipelines.get_version(
+            run["pipeline"]["template"], run["pipeline"]["version"]
+        )
+        return run_lookup_error(self.store, run, template["definition"])
 
     # Reading ----------------------------------------------------------------------------
 

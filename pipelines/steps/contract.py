@@ -83,6 +83,13 @@ class StepRecorder(Protocol):
         """The object keys of the latest edition's distributions of ``dataset``."""
         ...
 
+    def lookup_access(self, dataset: str, lookups: list[str]) -> dict[str, str]:
+        """The access rights of each of ``lookups`` the owner team of ``dataset`` may read.
+
+        Datasets it may not read, and those that do not exist, are left out alike.
+        """
+        ...
+
 
 class StepError(Exception):
     """A failure a pipeline can route on: its class name is the ASL error name."""

@@ -15,6 +15,7 @@ from pipelines.steps.contract import (
     UnmatchedRows,
 )
 from pipelines.steps.options import JsonSchema
+from pipelines.steps.lookups import LookupSource, parse_lookup
 from pipelines.steps.runtime import environment, run_step
 from pipelines.steps.tables import (
     FORMATS,
@@ -59,7 +60,8 @@ Lookup = Annotated[
 class EnrichConfig:
     """Options of enrich.
 
-    ``lookup``: ``{"dataset": id}`` (its latest distribution) or ``{"key": object key}``.
+    ``lookup``: ``{"dataset": id}`` (its latest distribution: a dataset the owner team of
+    the run's dataset may read) or ``{"key": object key}`` (an object of the run's dataset).
     ``on``: the join column, a list of them, or ``{input column: lookup column}``.
     ``columns``: lookup columns to add (default: all but the join columns).
     ``unmatched``: rows without a match are kept (lookup columns empty), dropped, or fail.
@@ -87,17 +89,18 @@ def join_columns(config: EnrichConfig) -> tuple[list[str], list[str]]:
 
 def lookup_keys(config: EnrichConfig, latest_keys: LatestKeys) -> list[str]:
     """The object keys holding the lookup table; raises ConfigError or InputError."""
-    lookup = config.lookup
-    if set(lookup) == {"key"} and isinstance(lookup["key"], str):
-        return [lookup["key"]]
-    if set(lookup) == {"dataset"} and isinstance(lookup["dataset"], str):
-        keys = [key for key in latest_keys(lookup["dataset"]) if _is_table(key)]
-        if not keys:
-            raise InputError(
-                f"dataset {lookup['dataset']!r} has no published CSV or Parquet distribution"
-            )
-        return keys
-    raise ConfigError("lookup", 'must be {"dataset": "<id>"} or {"key": "<object key>"}')
+    lookup = parse_lookup(config.lookup)
+    if lookup.key is not None:
+        return [lookup.key]
+    keys = [key for key in latest_keys(str(lookup.dataset)) if _is_table(key)]
+    if not keys:
+        raise InputError(f"dataset {lookup.dataset!r} has no published CSV or Parquet distribution")
+    return keys
+
+
+def lookups(config: EnrichConfig) -> list[LookupSource]:
+    """What the config reads besides the run's objects; raises ConfigError."""
+    return [parse_lookup(config.lookup)]
 
 
 def _is_table(key: str) -> bool:
@@ -221,4 +224,4 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     ) -> StepResult:
         return run(objects, config, keys, out, recorder.latest_distribution_keys)
 
-    return run_step(event, EnrichConfig, run_with_catalogue)
+    return run_step(event, EnrichConfig, run_with_catalogue, lookups=lookups)

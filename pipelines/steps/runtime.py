@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from catalogue.domain.errors import InvalidValue
 from catalogue.domain.object_keys import parse_object_key
-from pipelines.objects import ObjectStore
+from pipelines.objects import ObjectOutOfScope, ObjectScope, ObjectStore, scoped_store
 from pipelines.steps.contract import (
     ConfigError,
     InputError,
@@ -21,9 +21,12 @@ from pipelines.steps.contract import (
     StepResult,
     build_config,
 )
+from pipelines.steps.lookups import LookupNotAllowed, LookupSource, key_lookup_problem
 
 ConfigT = TypeVar("ConfigT")
 StepRun = Callable[[ObjectStore, ConfigT, list[str], OutputKey], StepResult]
+# The lookups a step's config names (besides the run's own objects).
+StepLookups = Callable[[ConfigT], list[LookupSource]]
 
 _override: ContextVar[tuple[ObjectStore, StepRecorder] | None] = ContextVar(
     "brygge_step_environment", default=None
@@ -50,7 +53,7 @@ def _environment_from_settings() -> tuple[ObjectStore, StepRecorder]:
     settings = Settings.from_env()
     objects: ObjectStore
     if settings.backend == "aws":
-        objects = S3ObjectStore(settings.data_bucket)
+        objects = S3ObjectStore(settings.data_bucket, scope_role_arn=settings.step_scope_role_arn)
     else:
         objects = LocalObjectStore(settings.objects_dir)
     return objects, store_recorder(settings)
@@ -104,16 +107,65 @@ def parse_event(event: Any) -> StepEvent:
     return event  # type: ignore[return-value]
 
 
+def run_scope(
+    event: StepEvent, keys: list[str], lookups: list[LookupSource], recorder: StepRecorder
+) -> ObjectScope:
+    """The objects a step of this event may touch: its run's edition and allowed lookups.
+
+    The edition comes from the event, the access level from its keys. Raises
+    ObjectOutOfScope for an input key of another dataset, version or edition, and
+    LookupNotAllowed for a lookup the owner team of the dataset may not read; neither
+    looks at the objects, so neither tells whether one exists.
+    """
+    dataset, version, edition = event["dataset"], event["version"], event["edition"]
+    access_rights = None
+    for key in keys:
+        try:
+            parsed = parse_object_key(key)
+        except InvalidValue:
+            continue  # output_key names a key outside the layout as an InputError
+        if (parsed.dataset, parsed.version, parsed.edition) != (dataset, version, edition):
+            raise ObjectOutOfScope(key, "read")
+        access_rights = access_rights or parsed.access_rights
+    lookup_keys = set()
+    for lookup in lookups:
+        if lookup.key is not None:
+            problem = key_lookup_problem(lookup.key, dataset)
+            if problem:
+                raise LookupNotAllowed(problem)
+            lookup_keys.add(lookup.key)
+    wanted = sorted({lookup.dataset for lookup in lookups if lookup.dataset is not None})
+    allowed = recorder.lookup_access(dataset, wanted) if wanted else {}
+    for name in wanted:
+        if name not in allowed:
+            raise LookupNotAllowed(
+                f"lookup dataset {name!r} does not exist or the owner team of dataset "
+                f"{dataset!r} may not read it"
+            )
+    return ObjectScope(
+        access_rights or "non-public",
+        dataset,
+        version,
+        edition,
+        lookups=tuple(sorted(allowed.items())),
+        lookup_keys=frozenset(lookup_keys),
+    )
+
+
 def run_step(
     event: Any,
     config_type: type[ConfigT],
     run: StepRun[ConfigT],
     *,
     published: bool = False,
+    lookups: StepLookups[ConfigT] | None = None,
 ) -> dict[str, Any]:
     """Run one step for a handler: parse, configure, run, record; return the next event.
 
-    Failures are recorded against the run, then raised again so the engine can route them.
+    The step gets the environment's store limited to its run (``run_scope``), whether it
+    runs in a thread, a worker process or the steps Lambda. ``lookups`` names what else its
+    config reads. Failures are recorded against the run, then raised again so the engine
+    can route them.
     """
     step_event = parse_event(event)
     run_id, step = step_event["run"], step_event["step"]
@@ -122,7 +174,9 @@ def run_step(
     try:
         config = build_config(config_type, step_event.get("config"))
         keys = list(step_event["input"]["keys"])
-        result = run(objects, config, keys, output_key(step, published=published))
+        scope = run_scope(step_event, keys, lookups(config) if lookups else [], recorder)
+        scoped = scoped_store(objects, scope, run_id)
+        result = run(scoped, config, keys, output_key(step, published=published))
     except Exception as error:
         summary = getattr(error, "summary", None)
         cause = error.message if isinstance(error, StepError) else str(error)

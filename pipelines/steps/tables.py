@@ -11,7 +11,14 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from catalogue.domain.errors import InvalidValue
-from pipelines.objects import CHUNK_BYTES, LocalObjectStore, ObjectNotFound, ObjectStore, download
+from pipelines.objects import (
+    CHUNK_BYTES,
+    ObjectNotFound,
+    ObjectStore,
+    download,
+    local_file,
+    move_in,
+)
 from pipelines.steps.contract import InputError, StepError, StepOutput
 
 if TYPE_CHECKING:
@@ -54,8 +61,8 @@ def fetch(objects: ObjectStore, key: str, directory: Path) -> Path:
     Raises InputError when the object does not exist.
     """
     try:
-        if isinstance(objects, LocalObjectStore):
-            path = objects.path(key)
+        path = local_file(objects, key)
+        if path is not None:
             if not path.is_file():
                 raise ObjectNotFound(key)
             return path
@@ -72,9 +79,8 @@ def fetch(objects: ObjectStore, key: str, directory: Path) -> Path:
 
 def store(objects: ObjectStore, path: Path, key: str, rows: int | None = None) -> StepOutput:
     """Store a local file of the step's work directory under ``key`` (it is moved, not copied)."""
-    if isinstance(objects, LocalObjectStore):
-        info = objects.move_in(key, path)
-    else:
+    info = move_in(objects, key, path)
+    if info is None:
         with path.open("rb") as body:
             content_type = MEDIA_TYPES.get(table_format_or_none(key))
             info = objects.put(key, body, content_type=content_type)

@@ -108,6 +108,7 @@ def test_parameters_come_from_the_zappa_environment() -> None:
     assert parameters["TableName"] == environment["BRYGGE_DYNAMODB_TABLE"]
     assert parameters["DataBucketName"] == environment["BRYGGE_DATA_BUCKET"]
     assert parameters["StatesRoleName"] == "brygge-dev-states"
+    assert parameters["StepsScopedRoleName"] == "brygge-dev-steps-scoped"
     assert parameters["ApiFunctionName"] == "brygge-dev-api"
 
 

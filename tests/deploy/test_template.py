@@ -102,7 +102,7 @@ def test_wildcard_check_finds_broad_grants() -> None:
 
 def test_no_policy_grants_wildcard_actions_or_all_resources(template: dict[str, Any]) -> None:
     documents = dict(policy_documents(template))
-    assert set(documents) == {"StatesPolicy", "ApiPolicy", "StepsPolicy"}
+    assert set(documents) == {"StatesPolicy", "ApiPolicy", "StepsPolicy", "StepsScopedPolicy"}
     assert {name: wildcard_grants(document) for name, document in documents.items()} == {
         name: [] for name in documents
     }
@@ -114,6 +114,7 @@ def test_every_role_uses_the_template_policies_only(template: dict[str, Any]) ->
         "StatesRole": [{"Ref": "StatesPolicy"}],
         "ApiRole": [{"Ref": "ApiPolicy"}],
         "StepsRole": [{"Ref": "StepsPolicy"}],
+        "StepsScopedRole": [{"Ref": "StepsScopedPolicy"}],
     }
     assert all("Policies" not in role["Properties"] for role in roles.values())
 
@@ -135,10 +136,32 @@ def test_uploads_only_under_raw_and_steps_never_write_raw(template: dict[str, An
     steps = granted(resources["StepsPolicy"]["Properties"]["PolicyDocument"])
     data = json.dumps({"Fn::Sub": "${DataBucket.Arn}/raw/*"}, sort_keys=True)
     assert [resource for action, resource in api if action == "s3:PutObject"] == [data]
+    scoped = granted(resources["StepsScopedPolicy"]["Properties"]["PolicyDocument"])
     steps_puts = [resource for action, resource in steps if action == "s3:PutObject"]
-    assert data not in steps_puts
-    assert "/raw/" not in "".join(steps_puts)
-    assert len(steps_puts) == 3  # intermediate/, processed/, open-data bucket
+    assert steps_puts == [
+        json.dumps({"Fn::Sub": "${DataBucket.Arn}/processed/*"}),  # uploads without pipeline
+        json.dumps({"Fn::Sub": "${OpenDataBucket.Arn}/*"}),
+    ]
+    assert [resource for action, resource in scoped if action == "s3:PutObject"] == [
+        json.dumps({"Fn::Sub": "${DataBucket.Arn}/intermediate/*"}),
+        json.dumps({"Fn::Sub": "${DataBucket.Arn}/processed/*"}),
+    ]
+
+
+def test_steps_write_step_outputs_only_through_the_scoped_role(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    steps = granted(resources["StepsPolicy"]["Properties"]["PolicyDocument"])
+    scoped_role = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${StepsScopedRoleName}"
+    assert [resource for action, resource in steps if action == "sts:AssumeRole"] == [
+        json.dumps({"Fn::Sub": scoped_role})
+    ]
+    role = resources["StepsScopedRole"]["Properties"]
+    assert role["RoleName"] == {"Ref": "StepsScopedRoleName"}
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": {"Fn::GetAtt": ["StepsRole", "Arn"]}}
+    assert trust["Action"] == "sts:AssumeRole"
+    scoped = {a for a, _ in granted(resources["StepsScopedPolicy"]["Properties"]["PolicyDocument"])}
+    assert scoped == {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"}
 
 
 def test_functions_may_not_scan_the_table(template: dict[str, Any]) -> None:

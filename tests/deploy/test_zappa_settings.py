@@ -89,6 +89,7 @@ def test_environment_is_valid_settings_shared_by_both_functions(
     assert settings.backend == "aws"
     assert settings.steps_function == lambda_name("brygge", f"{stage}_steps")
     assert settings.state_machine_role_arn.endswith(f":role/brygge-{stage}-states")
+    assert settings.step_scope_role_arn.endswith(f":role/brygge-{stage}-steps-scoped")
     assert str(settings.home).startswith("/tmp")  # the only writable folder on Lambda
 
 

@@ -16,6 +16,8 @@ class MemoryRecorder:
     outputs: list[StepOutput] = field(default_factory=list)
     distributions: dict[str, dict[str, Any]] = field(default_factory=dict)
     latest: dict[str, list[str]] = field(default_factory=dict)
+    # Lookup datasets the run's owner team may read, with their access rights.
+    readable: dict[str, str] = field(default_factory=dict)
 
     def step_started(self, run: str, step: str, attempt: int) -> None:
         self.events.append(("started", run, step, attempt))
@@ -46,6 +48,9 @@ class MemoryRecorder:
 
     def latest_distribution_keys(self, dataset: str) -> list[str]:
         return self.latest.get(dataset, [])
+
+    def lookup_access(self, dataset: str, lookups: list[str]) -> dict[str, str]:
+        return {lookup: self.readable[lookup] for lookup in lookups if lookup in self.readable}
 
     def finished(self, step: str) -> tuple[Any, ...]:
         """The step_finished call of ``step``."""

@@ -22,6 +22,7 @@ SPECIES_KEY = "processed/green/species/version=1/edition=20230101T000000/species
 def species(objects: LocalObjectStore, recorder: MemoryRecorder) -> str:
     objects.put(SPECIES_KEY, io.BytesIO(data_file("species.csv")))
     recorder.latest["species"] = [SPECIES_KEY]
+    recorder.readable["species"] = "public"
     return SPECIES_KEY
 
 
@@ -72,7 +73,7 @@ def test_unmatched_drop_removes_rows_without_a_match(
     objects: LocalObjectStore, species: str, put: Put, make_event: MakeEvent
 ) -> None:
     key = put("trees.csv", data_file("trees.csv"))
-    config = {"lookup": {"key": species}, "on": {"species": "code"}, "unmatched": "drop"}
+    config = {"lookup": {"dataset": "species"}, "on": {"species": "code"}, "unmatched": "drop"}
     frame = run_enrich(objects, make_event, key, config)
     assert frame.get_column("tree_id").to_list() == ["1", "2", "3"]
     assert frame.columns[-2:] == ["name", "family"]
@@ -82,7 +83,7 @@ def test_unmatched_fail_names_the_rows(
     recorder: MemoryRecorder, species: str, put: Put, make_event: MakeEvent
 ) -> None:
     key = put("trees.csv", data_file("trees.csv"))
-    config = {"lookup": {"key": species}, "on": {"species": "code"}, "unmatched": "fail"}
+    config = {"lookup": {"dataset": "species"}, "on": {"species": "code"}, "unmatched": "fail"}
     with pytest.raises(UnmatchedRows) as raised:
         enrich.handler(make_event("AddSpecies", [key], config), None)
     assert raised.value.count == 1
@@ -111,7 +112,10 @@ def test_duplicate_lookup_keys_are_an_input_error(put: Put, make_event: MakeEven
         enrich.handler(make_event("AddSpecies", [key], config), None)
 
 
-def test_a_dataset_without_distributions_is_an_input_error(put: Put, make_event: MakeEvent) -> None:
+def test_a_dataset_without_distributions_is_an_input_error(
+    recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    recorder.readable["nothing-here"] = "public"
     key = put("trees.csv", data_file("trees.csv"))
     config = {"lookup": {"dataset": "nothing-here"}, "on": "species"}
     with pytest.raises(InputError, match="has no published"):
@@ -122,10 +126,13 @@ def test_a_dataset_without_distributions_is_an_input_error(put: Put, make_event:
     ("config", "option"),
     [
         ({"lookup": {"url": "http://x"}, "on": "code"}, "lookup"),
-        ({"lookup": {"key": SPECIES_KEY}, "on": "nope"}, "on"),
-        ({"lookup": {"key": SPECIES_KEY}, "on": {"species": "code"}, "columns": ["x"]}, "columns"),
-        ({"lookup": {"key": SPECIES_KEY}, "on": []}, "on"),
-        ({"lookup": {"key": SPECIES_KEY}, "on": "code", "unmatched": "ignore"}, "unmatched"),
+        ({"lookup": {"dataset": "species"}, "on": "nope"}, "on"),
+        (
+            {"lookup": {"dataset": "species"}, "on": {"species": "code"}, "columns": ["x"]},
+            "columns",
+        ),
+        ({"lookup": {"dataset": "species"}, "on": []}, "on"),
+        ({"lookup": {"dataset": "species"}, "on": "code", "unmatched": "ignore"}, "unmatched"),
         ({"on": "code"}, "lookup"),
     ],
 )
@@ -142,6 +149,6 @@ def test_a_column_already_in_the_input_is_refused(
     species: str, put: Put, make_event: MakeEvent
 ) -> None:
     key = put("trees.csv", b"species,name\nALB,mine\n")
-    config = {"lookup": {"key": species}, "on": {"species": "code"}}
+    config = {"lookup": {"dataset": "species"}, "on": {"species": "code"}}
     with pytest.raises(ConfigError, match="'name' is already a column"):
         enrich.handler(make_event("AddSpecies", [key], config), None)

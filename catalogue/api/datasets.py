@@ -70,7 +70,7 @@ class DatasetById(MethodView):
         require(dataset_id, READ)
         rdf = negotiate_dataset(query.get("format"))
         if rdf is not None:
-            return dataset_response(dataset_id, *rdf)
+            return dataset_response(dataset_id, *rdf, query["profile"])
         return with_etag(repositories().datasets.get(dataset_id), Vary="Accept")
 
     @blp.arguments(DatasetPatchSchema)

@@ -73,14 +73,16 @@ def dataset_graph(
     distributions: Sequence[Distribution],
     base_url: str,
     editions: Sequence[Edition] = (),
+    profile: str = vocab.DCAT_AP_3,
 ) -> Graph:
     """The DCAT description of one dataset with its distributions.
 
     A distribution's ``run`` (or the ``runId`` of the edition it names, from ``editions``)
     becomes its ``prov:wasGeneratedBy``; the run of the latest edition is the dataset's.
+    ``profile`` is one of ``vocabularies.PROFILES``.
     """
     graph = new_graph()
-    add_dataset(graph, dataset, distributions, base_url, editions)
+    add_dataset(graph, dataset, distributions, base_url, editions, profile)
     link_sources(graph)
     return graph
 
@@ -90,6 +92,7 @@ def catalog_graph(
     entries: Iterable[CatalogEntry],
     base_url: str,
     page: Mapping[str, str | None] | None = None,
+    profile: str = vocab.DCAT_AP_3,
 ) -> Graph:
     """The ``dcat:Catalog`` of the given datasets, with a Hydra view when ``page`` is given.
 
@@ -97,12 +100,14 @@ def catalog_graph(
     ``contactPoint {name, email}``, ``language``, ``homepage`` and optionally ``modified``
     (default: the latest ``modified`` of the datasets) and ``license``.
     ``page`` holds the URLs ``self``, ``first``, ``next``, ``previous``, ``last`` (any may be
-    None) and optionally ``totalItems``.
+    None) and optionally ``totalItems``. ``profile`` is one of ``vocabularies.PROFILES``.
     """
     graph = new_graph()
     catalog = URIRef(catalog_uri(base_url))
     tag = vocab.language_tag(catalog_info.get("language"))
     graph.add((catalog, RDF.type, DCAT.Catalog))
+    # DCAT-AP-NO 2 wants exactly one dct:identifier on the catalogue: its IRI, as a literal.
+    graph.add((catalog, DCTERMS.identifier, Literal(str(catalog))))
     _add_text(graph, catalog, DCTERMS.title, catalog_info.get("title"), tag)
     _add_text(graph, catalog, DCTERMS.description, catalog_info.get("description"), tag)
     publisher = catalog_info.get("publisher") or {}
@@ -128,7 +133,7 @@ def catalog_graph(
     for entry in entries:
         dataset = entry[0]
         editions = entry[2] if len(entry) > 2 else ()  # type: ignore[misc]
-        node = add_dataset(graph, dataset, entry[1], base_url, editions)
+        node = add_dataset(graph, dataset, entry[1], base_url, editions, profile)
         graph.add((catalog, DCAT.dataset, node))
         if not catalog_info.get("modified") and dataset.get("modified"):
             latest = max(latest or "", dataset["modified"])
@@ -172,6 +177,7 @@ def add_dataset(
     distributions: Sequence[Distribution],
     base_url: str,
     editions: Sequence[Edition] = (),
+    profile: str = vocab.DCAT_AP_3,
 ) -> URIRef:
     """Add one ``dcat:Dataset`` with its distributions to ``graph``; returns its node."""
     base_url = base_url.rstrip("/")
@@ -187,9 +193,7 @@ def add_dataset(
     for theme in dataset.get("themes") or ():
         iri = vocab.theme_iri(theme)
         if iri:
-            graph.add((node, DCAT.theme, URIRef(iri)))
-            graph.add((URIRef(iri), RDF.type, SKOS.Concept))
-            graph.add((URIRef(iri), SKOS.inScheme, URIRef(vocab.DATA_THEME_SCHEME)))
+            _add_term(graph, node, DCAT.theme, iri, SKOS.Concept)
             label = vocab.theme_label(iri)
             if label:
                 # DCAT-AP 3: every skos:Concept needs a skos:prefLabel.
@@ -198,25 +202,23 @@ def add_dataset(
         graph.add((node, DCAT.keyword, Literal(keyword, lang=tag)))
     access = vocab.access_right_iri(dataset.get("accessRights") or "")
     if access:
-        graph.add((node, DCTERMS.accessRights, URIRef(access)))
-        graph.add((URIRef(access), RDF.type, DCTERMS.RightsStatement))
+        _add_term(graph, node, DCTERMS.accessRights, access, DCTERMS.RightsStatement)
     _add_license(graph, node, dataset.get("license"))
     _add_temporal(graph, node, dataset.get("temporal"))
     if vocab.is_place_iri(dataset.get("spatial")):
         # DCAT-AP-NO wants a place IRI from its vocabularies (EU places, GeoNames, Geonorge);
         # anything else has no faithful rendering, so it is left out rather than made up.
-        spatial = URIRef(dataset["spatial"])
-        graph.add((node, DCTERMS.spatial, spatial))
-        graph.add((spatial, RDF.type, DCTERMS.Location))
+        _add_term(graph, node, DCTERMS.spatial, dataset["spatial"], DCTERMS.Location)
     frequency = vocab.frequency_iri(dataset.get("accrualPeriodicity") or "")
     if frequency:
-        graph.add((node, DCTERMS.accrualPeriodicity, URIRef(frequency)))
-        graph.add((URIRef(frequency), RDF.type, DCTERMS.Frequency))
+        _add_term(graph, node, DCTERMS.accrualPeriodicity, frequency, DCTERMS.Frequency)
     _add_language(graph, node, dataset.get("language"))
     for standard in dataset.get("conformsTo") or ():
         if vocab.is_iri(standard):
             graph.add((node, DCTERMS.conformsTo, URIRef(standard)))
             graph.add((URIRef(standard), RDF.type, DCTERMS.Standard))
+            # DCAT-AP-NO 2 wants a title on every standard; its IRI is the only name known.
+            graph.add((URIRef(standard), DCTERMS.title, Literal(standard)))
     for source_id in dataset.get("wasDerivedFrom") or ():
         # dct:source follows in link_sources, once it is known whether the source is described.
         graph.add((node, PROV.wasDerivedFrom, URIRef(dataset_uri(base_url, source_id))))
@@ -232,7 +234,7 @@ def add_dataset(
         # The dataset as it now stands was generated by the run of its latest edition.
         graph.add((node, PROV.wasGeneratedBy, _add_run(graph, base_url, runs[max(runs)])))
     for distribution in distributions:
-        child = _add_distribution(graph, node, dataset, distribution)
+        child = _add_distribution(graph, node, dataset, distribution, profile)
         graph.add((node, DCAT.distribution, child))
         run_id = distribution.get("run") or runs.get(distribution.get("edition") or "")
         if run_id:
@@ -245,6 +247,7 @@ def _add_distribution(
     dataset_node: URIRef,
     dataset: Dataset,
     distribution: Distribution,
+    profile: str = vocab.DCAT_AP_3,
 ) -> URIRef:
     """Add one ``dcat:Distribution``; returns its node."""
     if distribution.get("version") and distribution.get("edition"):
@@ -275,16 +278,19 @@ def _add_distribution(
         media_type = vocab.MEDIA_TYPES_BY_FILE_TYPE.get(str(distribution["format"]).upper())
     file_type = vocab.file_type_iri(distribution.get("format"), media_type)
     if file_type:
-        graph.add((node, DCTERMS.format, URIRef(file_type)))
-        graph.add((URIRef(file_type), RDF.type, DCTERMS.MediaTypeOrExtent))
+        _add_term(graph, node, DCTERMS.format, file_type, DCTERMS.MediaTypeOrExtent)
     media_iri = vocab.media_type_iri(media_type)
     if media_iri and media_iri.startswith(vocab.NO_MEDIA_TYPES):
         graph.add((node, DCAT.mediaType, URIRef(media_iri)))
         graph.add((URIRef(media_iri), RDF.type, DCTERMS.MediaType))
     if distribution.get("byteSize") is not None:
-        size = Literal(int(distribution["byteSize"]), datatype=XSD.nonNegativeInteger)
+        # DCAT-AP 3 types the size xsd:nonNegativeInteger; DCAT-AP-NO 2 wants xsd:decimal.
+        size_type = XSD.decimal if profile == vocab.DCAT_AP_NO_2 else XSD.nonNegativeInteger
+        # From the lexical form: an int value under xsd:decimal reads as ill-typed to pyshacl.
+        size = Literal(str(int(distribution["byteSize"])), datatype=size_type)
         graph.add((node, DCAT.byteSize, size))
-    if distribution.get("checksum"):
+    # DCAT-AP-NO 2 admits only SHA-1 checksums; ours are SHA-256, so that profile has none.
+    if distribution.get("checksum") and profile != vocab.DCAT_AP_NO_2:
         checksum = URIRef(f"{node}#checksum")
         graph.add((node, SPDX.checksum, checksum))
         graph.add((checksum, RDF.type, SPDX.Checksum))
@@ -348,16 +354,28 @@ def _add_language(graph: Graph, subject: URIRef, language: str | None) -> None:
     """Add ``dct:language`` as an EU Language IRI typed ``dct:LinguisticSystem``."""
     iri = vocab.language_iri(language) if language else None
     if iri:
-        graph.add((subject, DCTERMS.language, URIRef(iri)))
-        graph.add((URIRef(iri), RDF.type, DCTERMS.LinguisticSystem))
+        _add_term(graph, subject, DCTERMS.language, iri, DCTERMS.LinguisticSystem)
+
+
+def _add_term(graph: Graph, subject: URIRef, predicate: URIRef, iri: str, rdf_type: URIRef) -> None:
+    """Add a controlled-vocabulary term with its ``rdf:type`` and ``skos:inScheme``.
+
+    DCAT-AP 3 checks the type (pyshacl runs without inference); DCAT-AP-NO 2 checks that
+    the term is in its vocabulary (``skos:inScheme``), as the vocabulary itself states.
+    """
+    term = URIRef(iri)
+    graph.add((subject, predicate, term))
+    graph.add((term, RDF.type, rdf_type))
+    scheme = vocab.concept_scheme(iri)
+    if scheme:
+        graph.add((term, SKOS.inScheme, URIRef(scheme)))
 
 
 def _add_license(graph: Graph, subject: URIRef, licence: str | None) -> None:
     """Add ``dct:license`` as an EU Licence IRI typed ``dct:LicenseDocument``, if it maps to one."""
     iri = vocab.licence_iri(licence)
     if iri:
-        graph.add((subject, DCTERMS.license, URIRef(iri)))
-        graph.add((URIRef(iri), RDF.type, DCTERMS.LicenseDocument))
+        _add_term(graph, subject, DCTERMS.license, iri, DCTERMS.LicenseDocument)
 
 
 def _add_temporal(graph: Graph, subject: URIRef, temporal: Mapping[str, Any] | None) -> None:

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 CATALOG_JSONLD = "catalog.jsonld"
 CATALOG_TURTLE = "catalog.ttl"
+# The same catalogue as DCAT-AP-NO 2.2, for harvesters that still validate 2.x (data.norge.no).
+CATALOG_NO2_TURTLE = "catalog-dcat-ap-no-2.ttl"
 MANIFEST = "manifest.json"
 REPORT = "publish-report.json"
 CHUNK_BYTES = 1024 * 1024
@@ -124,6 +126,7 @@ def publish(
     """
     from catalogue.dcat.graph import catalog_graph
     from catalogue.dcat.serialization import JSON_LD, TURTLE, serialize
+    from catalogue.dcat.vocabularies import DCAT_AP_NO_2
 
     report = PublishReport()
     publishable = []
@@ -163,11 +166,13 @@ def publish(
         entries.append((dataset, distributions, item.editions))
 
     graph = catalog_graph(catalog_info, entries, base_url)
-    for name, rdf_format, media_type in (
-        (CATALOG_JSONLD, JSON_LD, "application/ld+json"),
-        (CATALOG_TURTLE, TURTLE, "text/turtle"),
+    graph_no2 = catalog_graph(catalog_info, entries, base_url, profile=DCAT_AP_NO_2)
+    for name, rendered, rdf_format, media_type in (
+        (CATALOG_JSONLD, graph, JSON_LD, "application/ld+json"),
+        (CATALOG_TURTLE, graph, TURTLE, "text/turtle"),
+        (CATALOG_NO2_TURTLE, graph_no2, TURTLE, "text/turtle"),
     ):
-        document = serialize(graph, rdf_format).encode()
+        document = serialize(rendered, rdf_format).encode()
         files[name] = _write_if_changed(target, name, document, media_type, old, report)
 
     # Withdraw after the new feed is out, so the feed never points at a missing file.

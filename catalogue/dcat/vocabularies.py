@@ -21,6 +21,14 @@ IANA_MEDIA_TYPES = "https://www.w3.org/ns/iana/media-types/"
 # there; the EU file type in dct:format still names such a format.
 NO_MEDIA_TYPES = IANA_MEDIA_TYPES + "application/"
 
+# The application profiles the DCAT renderings meet. DCAT-AP 3 (the default) satisfies
+# DCAT-AP 3.0.x and DCAT-AP-NO 3; DCAT-AP-NO 2 (what data.norge.no harvests as 2.2) differs
+# where the two cannot both hold: dcat:byteSize is xsd:decimal, not xsd:nonNegativeInteger,
+# and spdx:checksum must use SHA-1, so the SHA-256 checksums are left out.
+DCAT_AP_3 = "dcat-ap-3"
+DCAT_AP_NO_2 = "dcat-ap-no-2"
+PROFILES = (DCAT_AP_3, DCAT_AP_NO_2)
+
 # The EU Data Theme codes DCAT-AP-NO accepts (its SHACL lists these 13; the EU's
 # provisional OP_DATPRO is not among them).
 DATA_THEMES = frozenset(
@@ -93,12 +101,13 @@ LICENCE_ALIASES = {
     "opendatacommons.org/licenses/pddl/1-0": "ODC_PDDL",
 }
 
+GEONAMES = "http://sws.geonames.org/"
 # Places DCAT-AP-NO's range shapes accept for dct:spatial (a violation otherwise).
 PLACE_PREFIXES = (
     EU_AUTHORITY + "country/",
     EU_AUTHORITY + "continent/",
     EU_AUTHORITY + "place/",
-    "http://sws.geonames.org/",
+    GEONAMES,
     "https://data.geonorge.no/administrativeEnheter/",
 )
 
@@ -254,6 +263,20 @@ def licence_iri(licence: object) -> str | None:
 def is_place_iri(value: object) -> bool:
     """True if ``value`` names a place from a vocabulary DCAT-AP-NO accepts for dct:spatial."""
     return is_iri(value) and str(value).startswith(PLACE_PREFIXES)
+
+
+def concept_scheme(iri: str) -> str | None:
+    """The concept scheme a vocabulary term belongs to, as its publisher states it.
+
+    EU authority tables (``.../authority/language/NOB`` is in ``.../authority/language``) and
+    GeoNames; None for other IRIs, whose scheme this catalogue does not know.
+    """
+    if iri.startswith(EU_AUTHORITY):
+        table = iri.removeprefix(EU_AUTHORITY).split("/", 1)[0]
+        return EU_AUTHORITY + table if table else None
+    if iri.startswith(GEONAMES):
+        return GEONAMES.rstrip("/")
+    return None
 
 
 def access_right_iri(access_rights: str) -> str | None:

@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import fields
 
 from catalogue.dcat.negotiation import FORMAT_NAMES
+from catalogue.dcat.vocabularies import DCAT_AP_3, PROFILES
 
 from .common import ListQuerySchema, iso_datetime
 
@@ -14,8 +15,25 @@ FORMAT_DESCRIPTION = (
 )
 
 
+PROFILE_DESCRIPTION = (
+    f"Application profile the RDF meets: `{DCAT_AP_3}` (DCAT-AP 3.0.x and DCAT-AP-NO 3) or "
+    "`dcat-ap-no-2` (DCAT-AP-NO 2.2, as data.norge.no harvests it: byte sizes as xsd:decimal, "
+    "no SHA-256 checksums)."
+)
+
+
+def profile_field() -> fields.String:
+    """The ``profile`` query parameter of the DCAT renderings."""
+    return fields.String(
+        load_default=DCAT_AP_3,
+        validate=ma.validate.OneOf(PROFILES),
+        metadata={"description": PROFILE_DESCRIPTION},
+    )
+
+
 class FormatQuerySchema(ma.Schema):
     format = fields.String(metadata={"description": FORMAT_DESCRIPTION})
+    profile = profile_field()
 
 
 class CatalogQuerySchema(ListQuerySchema):
@@ -27,6 +45,7 @@ class CatalogQuerySchema(ListQuerySchema):
         },
     )
     format = fields.String(metadata={"description": FORMAT_DESCRIPTION})
+    profile = profile_field()
     modifiedSince = fields.String(
         validate=iso_datetime,
         metadata={

@@ -717,7 +717,11 @@ def test_scheduled_event_runs_the_publishing_job(steps: Invoke) -> None:
     }
     report = steps(event)
     # An empty catalogue still gets its (empty) feed, written to the open-data bucket.
-    assert sorted(report["published"]) == ["catalog.jsonld", "catalog.ttl"]
+    assert sorted(report["published"]) == [
+        "catalog-dcat-ap-no-2.ttl",
+        "catalog.jsonld",
+        "catalog.ttl",
+    ]
     listed = aws_client("s3").list_objects_v2(Bucket="brygge-dev-open-data")
     assert {"catalog.jsonld", "catalog.ttl", "publish-report.json"} <= {
         item["Key"] for item in listed.get("Contents", [])

@@ -20,6 +20,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib import namespace as ns
 
 from catalogue.dcat import graph as dcat_graph
+from catalogue.dcat import vocabularies as vocab
 from catalogue.dcat.graph import catalog_graph, dataset_graph
 from catalogue.dcat.publishability import missing_for_publication
 from catalogue.dcat.publishing import DirectoryTarget, PublishItem, publish
@@ -70,17 +71,29 @@ def official_shapes(dcat_ap_3_0_0_as_published: Graph) -> dict[str, Graph]:
         "dcat-ap-3.0.1": load("dcat-ap-3.0.1-SHACL.ttl"),
         "dcat-ap-3.0.0": dcat_ap_3_0_0,
         "dcat-ap-no-3": load("dcatapno3-core-shapes.ttl", "dcatapno3-range-shapes.ttl"),
+        "dcat-ap-no-2.2": load("DCAT-AP-NO-shacl_shapes_2.00.ttl"),
     }
 
 
-PROFILES = ["dcat-ap-3.0.1", "dcat-ap-3.0.0", "dcat-ap-no-3"]
+PROFILES = ["dcat-ap-3.0.1", "dcat-ap-3.0.0", "dcat-ap-no-3", "dcat-ap-no-2.2"]
+# The rendering each shape profile validates: DCAT-AP-NO 2.2 and 3 conflict on dcat:byteSize's
+# datatype and on the checksum algorithm, so 2.2 gets its own rendering (vocabularies.PROFILES).
+RENDERING = {
+    profile: vocab.DCAT_AP_NO_2 if profile == "dcat-ap-no-2.2" else vocab.DCAT_AP_3
+    for profile in PROFILES
+}
 
 
 def results(data: Graph, shapes: Graph) -> list[tuple[str, str, str, str]]:
-    """(severity, focus node, path, message) of each result pyshacl reports, sorted."""
+    """(severity, focus node, path, message) of each result pyshacl reports, sorted.
+
+    Only the report's own results count: those under ``sh:detail`` explain a result (a
+    Warning's nested shape may fail with its default severity, Violation) and do not stand
+    on their own.
+    """
     _, report, _ = validate(data, shacl_graph=shapes)
     found = []
-    for result in report.subjects(ns.RDF.type, ns.SH.ValidationResult):
+    for result in report.objects(None, ns.SH.result):
         value = report.value
         found.append(
             (
@@ -123,7 +136,7 @@ def parquet_distribution(dataset_id: str = "air-quality") -> dict[str, Any]:
     )
 
 
-def full_feed() -> Graph:
+def full_feed(profile: str = vocab.DCAT_AP_3) -> Graph:
     """A catalogue page with every optional field set, lineage inside the page and a view."""
     derived = make_dataset(
         wasDerivedFrom=["sensor-readings"],
@@ -149,7 +162,7 @@ def full_feed() -> Graph:
         "license": "http://publications.europa.eu/resource/authority/licence/CC0",
     }
     page = {"self": f"{BASE_URL}/catalog?limit=2", "next": f"{BASE_URL}/catalog?cursor=abc"}
-    return catalog_graph(info, entries, BASE_URL, page)
+    return catalog_graph(info, entries, BASE_URL, page, profile)
 
 
 MINIMAL = {
@@ -166,11 +179,12 @@ MINIMAL = {
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_full_feed_conforms(official_shapes: dict[str, Graph], profile: str) -> None:
-    graph = full_feed()
+    graph = full_feed(RENDERING[profile])
     # The feed really carries what it is meant to: checksums, lineage, temporal, spatial.
     assert (DATASET, ns.DCTERMS.source, SOURCE) in graph
     assert (DATASET, ns.PROV.wasDerivedFrom, SOURCE) in graph
-    assert (DISTRIBUTION, SPDX.checksum, CHECKSUM) in graph
+    assert ((DISTRIBUTION, SPDX.checksum, CHECKSUM) in graph) == (profile != "dcat-ap-no-2.2")
+    assert graph.value(DISTRIBUTION, ns.DCAT.byteSize) is not None
     assert graph.value(DATASET, ns.DCTERMS.temporal) is not None
     assert graph.value(DATASET, ns.DCTERMS.spatial) is not None
     assert graph.value(DATASET, ns.PROV.wasGeneratedBy) == URIRef(f"{BASE_URL}/runs/run-42")
@@ -183,7 +197,7 @@ def test_minimal_publishable_dataset_conforms(
 ) -> None:
     assert missing_for_publication(MINIMAL) == []
     distribution = {"id": "d1", "accessURL": f"{BASE_URL}/datasets/x"}
-    graph = dataset_graph(MINIMAL, [distribution], BASE_URL)
+    graph = dataset_graph(MINIMAL, [distribution], BASE_URL, profile=RENDERING[profile])
     assert_no_violations(graph, official_shapes[profile], profile)
 
 
@@ -212,12 +226,17 @@ def test_dcat_ap_3_0_0_as_published_fails_only_on_its_in_series_erratum(
         ("dcat-ap-no-3", DATASET, ns.DCAT.theme),
         ("dcat-ap-no-3", DATASET, ns.DCTERMS.publisher),
         ("dcat-ap-no-3", DATASET, ns.DCTERMS.title),
+        ("dcat-ap-no-2.2", CATALOG, ns.DCTERMS.identifier),
+        ("dcat-ap-no-2.2", DATASET, ns.DCTERMS.identifier),
+        ("dcat-ap-no-2.2", DATASET, ns.DCTERMS.description),
+        ("dcat-ap-no-2.2", CATALOG, ns.DCTERMS.publisher),
+        ("dcat-ap-no-2.2", URIRef("https://example.no/standards/air-quality"), ns.DCTERMS.title),
     ],
 )
 def test_dropping_a_mandatory_property_is_a_violation(
     official_shapes: dict[str, Graph], profile: str, subject: URIRef, path: URIRef
 ) -> None:
-    graph = full_feed()
+    graph = full_feed(RENDERING[profile])
     assert (subject, path, None) in graph
     graph.remove((subject, path, None))
     assert (str(subject), str(path)) in violation_paths(graph, official_shapes[profile])
@@ -279,6 +298,40 @@ def test_untagged_title_is_a_dcat_ap_no_violation(official_shapes: dict[str, Gra
     )
 
 
+@pytest.mark.parametrize(
+    ("subject", "path", "term"),
+    [
+        (CATALOG, ns.DCTERMS.language, EU + "language/NOB"),
+        (DATASET, ns.DCTERMS.language, EU + "language/NOB"),
+        (DATASET, ns.DCTERMS.license, EU + "licence/CC_BY_4_0"),
+        (DATASET, ns.DCTERMS.accessRights, EU + "access-right/PUBLIC"),
+        (DATASET, ns.DCTERMS.accrualPeriodicity, EU + "frequency/DAILY"),
+        (DISTRIBUTION, ns.DCTERMS.format, EU + "file-type/CSV"),
+    ],
+)
+def test_term_not_in_its_eu_vocabulary_is_a_dcat_ap_no_2_violation(
+    official_shapes: dict[str, Graph], subject: URIRef, path: URIRef, term: str
+) -> None:
+    graph = full_feed(vocab.DCAT_AP_NO_2)
+    assert (subject, path, URIRef(term)) in graph
+    # DCAT-AP-NO 2.2 checks membership (skos:inScheme), not the rdf:type 3 checks.
+    assert (URIRef(term), ns.SKOS.inScheme, URIRef(term.rsplit("/", 1)[0])) in graph
+    graph.remove((URIRef(term), ns.SKOS.inScheme, None))
+    assert (str(subject), str(path)) in violation_paths(graph, official_shapes["dcat-ap-no-2.2"])
+
+
+def test_dcat_ap_no_2_2_and_3_conflict_only_on_byte_size_and_checksum(
+    official_shapes: dict[str, Graph],
+) -> None:
+    """Why 2.2 has its own rendering: each profile's feed fails the other on these alone."""
+    size, algorithm = str(ns.DCAT.byteSize), str(SPDX.algorithm)
+    found = {path for _, path in violation_paths(full_feed(), official_shapes["dcat-ap-no-2.2"])}
+    assert found == {size, algorithm}
+    no2 = full_feed(vocab.DCAT_AP_NO_2)
+    for profile in ("dcat-ap-3.0.1", "dcat-ap-no-3"):
+        assert {path for _, path in violation_paths(no2, official_shapes[profile])} == {size}
+
+
 def test_published_catalog_files_conform(tmp_path: Path, official_shapes: dict[str, Graph]) -> None:
     objects = LocalObjectStore(tmp_path / "objects")
     items = []
@@ -303,10 +356,15 @@ def test_published_catalog_files_conform(tmp_path: Path, official_shapes: dict[s
         base_url=BASE_URL,
         open_data_url="https://opendata.example.no",
     )
-    for name, syntax in (("catalog.ttl", "turtle"), ("catalog.jsonld", "json-ld")):
+    files = {
+        "catalog.ttl": ("turtle", PROFILES[:3]),
+        "catalog.jsonld": ("json-ld", PROFILES[:3]),
+        "catalog-dcat-ap-no-2.ttl": ("turtle", ["dcat-ap-no-2.2"]),
+    }
+    for name, (syntax, profiles) in files.items():
         graph = Graph().parse(target_dir / name, format=syntax)
         assert len(set(graph.objects(CATALOG, ns.DCAT.dataset))) == 2, name
-        for profile in PROFILES:
+        for profile in profiles:
             assert_no_violations(graph, official_shapes[profile], f"{name} {profile}")
 
 
@@ -368,13 +426,43 @@ def test_api_catalog_conforms_to_every_profile(
     add_edition(client, "sensors", FILES[:1])
 
     client.environ_base.pop("HTTP_AUTHORIZATION")
-    response = client.get("/catalog")
-
-    assert response.status_code == 200
-    graph = Graph().parse(data=response.get_data(as_text=True), format="json-ld")
     air, sensors = (URIRef(f"{BASE_URL}/datasets/{name}") for name in ("air", "sensors"))
-    assert set(graph.objects(CATALOG, ns.DCAT.dataset)) == {air, sensors}
-    assert len(set(graph.objects(air, ns.DCAT.distribution))) == 2
-    assert (air, ns.PROV.wasDerivedFrom, sensors) in graph
     for profile in PROFILES:
+        query = "" if RENDERING[profile] == vocab.DCAT_AP_3 else f"?profile={RENDERING[profile]}"
+        response = client.get(f"/catalog{query}")
+
+        assert response.status_code == 200
+        graph = Graph().parse(data=response.get_data(as_text=True), format="json-ld")
+        assert set(graph.objects(CATALOG, ns.DCAT.dataset)) == {air, sensors}
+        assert len(set(graph.objects(air, ns.DCAT.distribution))) == 2
+        assert (air, ns.PROV.wasDerivedFrom, sensors) in graph
+        # The Hydra links keep the profile, so a harvester stays on it from page to page.
+        first = graph.value(graph.value(CATALOG, dcat_graph.HYDRA.view), dcat_graph.HYDRA.first)
+        assert ("profile=" in str(first)) == bool(query), first
         assert_no_violations(graph, official_shapes[profile], profile)
+
+
+def test_api_dataset_dcat_conforms_to_every_profile(
+    client: FlaskClient, official_shapes: dict[str, Graph]
+) -> None:
+    create(client, "air")
+    add_edition(client, "air", FILES)
+    air = URIRef(f"{BASE_URL}/datasets/air")
+    for profile in PROFILES:
+        query = {"format": "turtle"}
+        if RENDERING[profile] != vocab.DCAT_AP_3:
+            query["profile"] = RENDERING[profile]
+        response = client.get("/datasets/air", query_string=query)
+
+        assert response.status_code == 200, response.json
+        graph = Graph().parse(data=response.get_data(as_text=True), format="turtle")
+        assert len(set(graph.objects(air, ns.DCAT.distribution))) == 2
+        assert_no_violations(graph, official_shapes[profile], profile)
+
+
+def test_api_unknown_profile_is_422(client: FlaskClient) -> None:
+    create(client, "air")
+    for url in ("/catalog?profile=dcat-ap-no-1", "/datasets/air?profile=dcat-ap-no-1"):
+        response = client.get(url)
+        assert response.status_code == 422, url
+        assert "profile" in response.get_data(as_text=True), url

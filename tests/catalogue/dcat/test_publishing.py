@@ -112,6 +112,7 @@ def test_first_run_publishes_feed_and_files(objects: LocalObjectStore, open_data
     report = run(items, objects, DirectoryTarget(open_data))
 
     assert sorted(report.published) == [
+        "catalog-dcat-ap-no-2.ttl",
         "catalog.jsonld",
         "catalog.ttl",
         "datasets/air/air.csv",
@@ -147,6 +148,7 @@ def test_second_run_publishes_nothing_new(objects: LocalObjectStore, open_data: 
     assert report.published == []
     assert report.withdrawn == []
     assert sorted(report.unchanged) == [
+        "catalog-dcat-ap-no-2.ttl",
         "catalog.jsonld",
         "catalog.ttl",
         "datasets/air/air.csv",
@@ -169,7 +171,12 @@ def test_new_edition_republishes_only_its_file_and_the_feed(
 
     report = run([newer, item(objects, "water", b"x\n3\n")], objects, DirectoryTarget(open_data))
 
-    assert sorted(report.published) == ["catalog.jsonld", "catalog.ttl", "datasets/air/air.csv"]
+    assert sorted(report.published) == [
+        "catalog-dcat-ap-no-2.ttl",
+        "catalog.jsonld",
+        "catalog.ttl",
+        "datasets/air/air.csv",
+    ]
     assert report.unchanged == ["datasets/water/water.csv"]
     assert (open_data / "datasets/air/air.csv").read_bytes() == b"a\n1\n2\n"
 
@@ -192,7 +199,7 @@ def test_dataset_turned_non_public_is_withdrawn(objects: LocalObjectStore, open_
     assert report.skipped[0]["problems"][0]["field"] == "accessRights"
     assert not (open_data / "datasets/air").exists()
     assert catalog_datasets(open_data) == {f"{BASE_URL}/datasets/water"}
-    assert sorted(report.published) == ["catalog.jsonld", "catalog.ttl"]
+    assert sorted(report.published) == ["catalog-dcat-ap-no-2.ttl", "catalog.jsonld", "catalog.ttl"]
 
 
 def test_deleted_dataset_is_withdrawn(objects: LocalObjectStore, open_data: Path) -> None:
@@ -275,12 +282,13 @@ def test_s3_target_publishes_idempotently_and_withdraws(objects: LocalObjectStor
     second = run(items, objects, target)
     third = run(items[1:], objects, target)
 
-    assert len(first.published) == 4
+    assert len(first.published) == 5  # two data files and three catalogue files
     assert second.published == []
     assert third.withdrawn == ["datasets/air/air.csv"]
     listed = client.list_objects_v2(Bucket="open-data", Prefix="brygge/")
     keys = sorted(entry["Key"] for entry in listed["Contents"])
     assert keys == [
+        "brygge/catalog-dcat-ap-no-2.ttl",
         "brygge/catalog.jsonld",
         "brygge/catalog.ttl",
         "brygge/datasets/water/water.csv",

@@ -172,6 +172,10 @@ def test_scheduled_handler_publishes_from_the_environment(
 
     report = handler({"source": "aws.events"}, None)
 
-    assert sorted(report["published"]) == ["catalog.jsonld", "catalog.ttl"]
+    assert sorted(report["published"]) == [
+        "catalog-dcat-ap-no-2.ttl",
+        "catalog.jsonld",
+        "catalog.ttl",
+    ]
     assert (home / "open-data/catalog.ttl").is_file()
-    assert json.loads(capsys.readouterr().out)["published"] == 2
+    assert json.loads(capsys.readouterr().out)["published"] == 3

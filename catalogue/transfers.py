@@ -19,10 +19,17 @@ from catalogue.api.multipart import MAX_FIELDS_BYTES, FormStream
 from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.domain import signing
 from catalogue.domain.errors import Conflict, Forbidden, InvalidValue, NotFound
-from catalogue.domain.object_keys import clean_filename, object_key
+from catalogue.domain.object_keys import clean_filename, object_key, parse_object_key
 from catalogue.services import Services
 from pipelines import presign
-from pipelines.objects import CHUNK_BYTES, ObjectNotFound
+from pipelines.objects import (
+    CHUNK_BYTES,
+    LocalObjectStore,
+    ObjectExists,
+    ObjectNotFound,
+    ObjectStore,
+)
+from pipelines.runs import run_id_for
 from pipelines.trigger import local_hook, object_store
 
 
@@ -166,9 +173,37 @@ def receive_upload(svc: Services, token: str) -> None:
     except signing.SignatureError as error:
         raise Forbidden(f"upload refused: {error}") from None
     objects = object_store(svc.settings, on_created=local_hook(svc))
+    check_upload_unused(svc, objects, policy.key)
     # FileBody has the read() the store uses, which is all of IO[bytes] put() touches.
     body = cast(IO[bytes], form.file_body(policy.max_bytes))
-    objects.put(policy.key, body, content_type=policy.content_type)
+    try:
+        cast(LocalObjectStore, objects).put(
+            policy.key, body, content_type=policy.content_type, exclusive=True
+        )
+    except ObjectExists:
+        raise Conflict(USED_UPLOAD.format(key=policy.key, state="has landed")) from None
+
+
+USED_UPLOAD = "this upload URL has been used: the object {key} {state}; ask for a new upload URL"
+
+
+def check_upload_unused(svc: Services, objects: ObjectStore, key: str) -> None:
+    """Raise Conflict unless the run of ``key`` still waits and no object has landed there.
+
+    Upload URLs are single-use: a second POST must not replace the raw file of a run.
+    """
+    parsed = parse_object_key(key)
+    run = svc.runs.repository.find_run(
+        run_id_for(parsed.dataset, parsed.version, parsed.edition, key)
+    )
+    if run is None:
+        raise Conflict(USED_UPLOAD.format(key=key, state="has no run any more"))
+    if run["status"] != "WAITING":
+        raise Conflict(
+            USED_UPLOAD.format(key=key, state=f"went to run {run['id']} ({run['status']})")
+        )
+    if objects.exists(key):
+        raise Conflict(USED_UPLOAD.format(key=key, state="has landed"))
 
 
 def download_location(svc: Services, path: list[str]) -> str:

@@ -33,6 +33,17 @@ MAX_SINGLE_COPY_BYTES = 5 * 1024**3
 SHA256_METADATA = "sha256"
 
 
+class ObjectExists(FileExistsError):
+    """An exclusive put found an object already stored under its key."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+    def __str__(self) -> str:
+        return f"an object with key {self.key!r} already exists"
+
+
 class ObjectNotFound(KeyError):
     """No object has this key."""
 
@@ -169,7 +180,16 @@ class LocalObjectStore:
             raise InvalidValue("key", f"{key!r} resolves outside the object directory")
         return path
 
-    def put(self, key: str, body: IO[bytes], *, content_type: str | None = None) -> ObjectInfo:
+    def put(
+        self,
+        key: str,
+        body: IO[bytes],
+        *,
+        content_type: str | None = None,
+        exclusive: bool = False,
+    ) -> ObjectInfo:
+        """Store ``body`` under ``key``; with ``exclusive``, raise ObjectExists instead of
+        replacing an object already there (checked atomically when the file lands)."""
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
@@ -182,7 +202,15 @@ class LocalObjectStore:
                     digest.update(chunk)
                     size += len(chunk)
                     temp.write(chunk)
-            Path(temp_name).replace(path)
+            if exclusive:
+                # A hard link fails if the name exists: two racing uploads land once.
+                try:
+                    os.link(temp_name, path)
+                except FileExistsError:
+                    raise ObjectExists(key) from None
+                Path(temp_name).unlink()
+            else:
+                Path(temp_name).replace(path)
         except BaseException:
             with suppress(FileNotFoundError):
                 Path(temp_name).unlink()
@@ -421,6 +449,26 @@ class S3ObjectStore:
             failures += self._delete_batch(batch)
         return failures
 
+    def keep_first_version(self, key: str) -> builtins.list[str]:
+        """Delete every version of ``key`` but the first; return the version ids deleted.
+
+        A presigned POST cannot be made single-use, so a second upload to a used URL lands as
+        a newer version of the (versioned) data bucket's object; deleting it restores the
+        first. On an unversioned bucket there is one version and nothing is deleted.
+        """
+        paginator = self.client.get_paginator("list_object_versions")
+        versions = [
+            version
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=key)
+            for version in page.get("Versions", [])
+            if version["Key"] == key
+        ]
+        # S3 lists the versions of a key newest first: the last one is the first upload.
+        newer = [version["VersionId"] for version in versions[:-1]]
+        for version_id in newer:
+            self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=version_id)
+        return newer
+
     def _delete_batch(self, keys: builtins.list[str]) -> builtins.list[DeleteFailure]:
         response = self.client.delete_objects(
             Bucket=self.bucket,
@@ -629,6 +677,7 @@ def download(objects: ObjectStore, key: str, destination: Path) -> Path:
 __all__ = [
     "DeleteFailure",
     "LocalObjectStore",
+    "ObjectExists",
     "ObjectInfo",
     "ObjectNotFound",
     "ObjectOutOfScope",

@@ -30,12 +30,13 @@ STARTED = "started"
 DUPLICATE = "duplicate"
 PUBLISHED = "published"
 IGNORED = "ignored"
+REFUSED = "refused"
 PUBLISHER = "service:trigger"
 
 
 @dataclass(frozen=True, slots=True)
 class TriggerResult:
-    """What the trigger did for one object: started, duplicate, published or ignored (why)."""
+    """What the trigger did for one object: started, duplicate, published, refused or ignored."""
 
     key: str
     outcome: str
@@ -74,8 +75,7 @@ def handle_object_created(key: str, services: Services) -> TriggerResult:
     except NotFound:
         return _ignored(key, run_id, "no run waits for this key")
     if run.get("status") != "WAITING":
-        log.info("run %s for %s is %s; duplicate notification", run_id, key, run.get("status"))
-        return TriggerResult(key, DUPLICATE, run_id)
+        return refuse_second_upload(key, run, services)
     if not run.get("pipeline"):
         return publish_as_is(parsed, run_id, services)
     if services.runs.start(run_id):
@@ -83,6 +83,27 @@ def handle_object_created(key: str, services: Services) -> TriggerResult:
         return TriggerResult(key, STARTED, run_id)
     log.info("run %s for %s has already started; duplicate notification", run_id, key)
     return TriggerResult(key, DUPLICATE, run_id)
+
+
+def refuse_second_upload(key: str, run: Mapping[str, Any], services: Services) -> TriggerResult:
+    """Undo a second upload to a used S3 URL (its newer versions go); else a duplicate event.
+
+    Local upload URLs refuse a second POST themselves (409); an S3 presigned POST cannot, so
+    the versioned data bucket keeps the first object and this deletes what came after it.
+    """
+    objects = object_store(services.settings)
+    removed = objects.keep_first_version(key) if isinstance(objects, S3ObjectStore) else []
+    if removed:
+        log.warning(
+            "refused a second upload of %s: run %s is %s; deleted versions %s",
+            key,
+            run["id"],
+            run.get("status"),
+            ", ".join(removed),
+        )
+        return TriggerResult(key, REFUSED, run["id"], "the upload URL had been used")
+    log.info("run %s for %s is %s; duplicate notification", run["id"], key, run.get("status"))
+    return TriggerResult(key, DUPLICATE, run["id"])
 
 
 def publish_as_is(parsed: ObjectKey, run_id: str, services: Services) -> TriggerResult:

@@ -206,6 +206,17 @@ def test_data_bucket_is_private_encrypted_and_expires_intermediate(
     assert rules["expire-intermediate"]["ExpirationInDays"] == {"Ref": "IntermediateRetentionDays"}
 
 
+def test_data_bucket_keeps_versions_a_day_so_a_second_upload_can_be_undone(
+    template: dict[str, Any],
+) -> None:
+    properties = template["Resources"]["DataBucket"]["Properties"]
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    rules = {rule["Id"]: rule for rule in properties["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-noncurrent-versions"]["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": 1
+    }
+
+
 def test_trigger_is_connected_only_once_the_function_exists(template: dict[str, Any]) -> None:
     resources = template["Resources"]
     assert template["Parameters"]["StepsFunctionArn"]["Default"] == ""

@@ -327,3 +327,45 @@ def test_signed_api_urls_do_not_exist_in_aws_mode(aws_settings: Settings, aws_cl
     response = aws_client_app.post(f"/uploads/{token}", data=files)
     assert response.status_code == 404
     assert aws_client_app.get(f"/downloads/{token}").status_code == 404
+
+
+def test_a_second_post_to_a_used_presigned_url_is_undone_by_the_trigger(  # type: ignore[no-untyped-def]
+    aws_settings: Settings, aws_client_app
+) -> None:
+    import boto3
+
+    from pipelines import trigger
+
+    s3 = boto3.client("s3")
+    bucket = aws_settings.data_bucket
+    # The deployment template versions the data bucket (deploy/brygge.yaml).
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    client = aws_client_app
+    created = client.post(
+        "/datasets", json={"title": "Once", "accessRights": "public", "owner": "team:miljo"}
+    )
+    dataset_id = created.json["id"]
+    upload = client.post(
+        f"/datasets/{dataset_id}/versions/1/uploads", json={"filename": "once.csv", "size": 20}
+    ).json
+    target = upload["upload"]
+
+    def post(body: bytes) -> None:
+        sent = requests.post(
+            target["url"], data=target["fields"], files={"file": ("once.csv", io.BytesIO(body))}
+        )
+        assert sent.status_code == 204, sent.text
+
+    post(b"first;1\n")
+    first = trigger.handler(s3_notification(bucket, upload["key"], 8), None)
+    assert [result["outcome"] for result in first["results"]] == ["published"]
+    post(b"second;2\n")
+    second = trigger.handler(s3_notification(bucket, upload["key"], 9), None)
+    assert [result["outcome"] for result in second["results"]] == ["refused"]
+    assert s3.get_object(Bucket=bucket, Key=upload["key"])["Body"].read() == b"first;1\n"
+    versions = s3.list_object_versions(Bucket=bucket, Prefix=upload["key"])["Versions"]
+    assert len(versions) == 1
+    again = trigger.handler(s3_notification(bucket, upload["key"], 8), None)
+    assert [result["outcome"] for result in again["results"]] == ["duplicate"]
+    run = client.get(f"/runs/{upload['run']['id']}").json
+    assert run["status"] == "SUCCEEDED"

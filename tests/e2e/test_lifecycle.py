@@ -1,0 +1,78 @@
+"""The run lifecycle over real HTTP against ``brygge serve``: single-use upload URLs."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import requests
+
+from tests.e2e.conftest import Server, wait_until_ended
+from tests.e2e.test_local_flow import CSV, TWO_STEPS
+
+
+def make_dataset(session: requests.Session, url: str, title: str, **pipeline: Any) -> str:
+    """A public dataset with the two-step CSV pipeline (``taskConfig`` from ``pipeline``)."""
+    created = session.post(
+        f"{url}/datasets",
+        json={"title": title, "accessRights": "public", "owner": "team:miljo"},
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    dataset_id: str = created.json()["id"]
+    template = session.post(
+        f"{url}/pipelines",
+        json={"id": f"{dataset_id}-csv", "title": "CSV to Parquet", "definition": TWO_STEPS},
+        timeout=30,
+    )
+    assert template.status_code == 201, template.text
+    task_config = pipeline.get("taskConfig", {"ToParquet": {"delimiter": ";"}})
+    attached = session.put(
+        f"{url}/datasets/{dataset_id}/pipeline",
+        json={"template": f"{dataset_id}-csv", "taskConfig": task_config},
+        timeout=30,
+    )
+    assert attached.status_code == 200, attached.text
+    return dataset_id
+
+
+def ask_upload(session: requests.Session, url: str, dataset_id: str, filename: str) -> dict:
+    answer = session.post(
+        f"{url}/datasets/{dataset_id}/versions/1/uploads",
+        json={"filename": filename, "size": len(CSV)},
+        timeout=30,
+    )
+    assert answer.status_code == 201, answer.text
+    upload: dict = answer.json()
+    return upload
+
+
+def send(upload: dict, body: bytes) -> requests.Response:
+    target = upload["upload"]
+    return requests.post(
+        target["url"],
+        data=target["fields"],
+        files={"file": ("file.csv", io.BytesIO(body), "text/csv")},
+        timeout=60,
+    )
+
+
+def test_an_upload_url_is_single_use(brygge_server: Server) -> None:
+    url = brygge_server.url
+    session = requests.Session()
+    dataset_id = make_dataset(session, url, "Single use")
+    upload = ask_upload(session, url, dataset_id, "once.csv")
+    assert send(upload, CSV).status_code == 204
+    run = wait_until_ended(session, url, upload["run"]["id"])
+    assert run["status"] == "SUCCEEDED", run
+    raw = brygge_server.home / "objects" / upload["key"]
+    assert raw.read_bytes() == CSV
+
+    again = send(upload, b"station;value\nother;9\n")
+    assert again.status_code == 409, again.text
+    assert "upload URL has been used" in again.json()["message"]
+    assert raw.read_bytes() == CSV
+    after = session.get(f"{url}/runs/{run['id']}", timeout=30).json()
+    assert after["status"] == "SUCCEEDED"
+    assert after["endedAt"] == run["endedAt"]
+    assert [p.name for p in raw.parent.iterdir()] == ["once.csv"]

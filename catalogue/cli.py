@@ -18,15 +18,20 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     from werkzeug.serving import make_server
 
     from catalogue.app import create_app
+    from catalogue.runs.sweep import start_periodic_sweep, sweep
     from catalogue.server import RequestHandler
     from catalogue.store import migrations
 
     for applied in migrations.apply(settings):
         print(f"applied migration {applied}")
     app = create_app(settings)
+    services = app.extensions["brygge"]
     if settings.backend == "local":
         # Runs a crash or restart interrupted go on (or fail) before any request comes in.
-        app.extensions["brygge"].runs.resume_interrupted()
+        services.runs.resume_interrupted()
+    # Uploads that expired while the server was down end now, then every interval.
+    sweep(services)
+    start_periodic_sweep(services, settings.sweep_interval_s)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=RequestHandler)
     print(
         f"Brygge {__version__} ({settings.backend}) on http://{args.host}:{server.port}", flush=True

@@ -55,6 +55,10 @@ class Settings:
     workers: int = 2
     upload_max_bytes: int = 5 * 1024**3
     upload_url_ttl_s: int = 3600
+    # How long after its URL expired an upload may still be arriving (a transfer started in
+    # time); after it the run expires and partial files of broken transfers are removed.
+    upload_grace_s: int = 3600
+    sweep_interval_s: int = 300
     download_url_ttl_s: int = 300
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -90,6 +94,11 @@ class Settings:
             raise SettingsError(
                 "BRYGGE_OIDC_JWKS_URL needs BRYGGE_OIDC_ISSUER and BRYGGE_OIDC_AUDIENCE as well"
             )
+        for name in ("upload_url_ttl_s", "upload_grace_s"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"BRYGGE_{name.upper()} must not be negative")
+        if self.sweep_interval_s < 1:
+            raise SettingsError("BRYGGE_SWEEP_INTERVAL_S must be at least 1")
         if self.workers < 1:
             raise SettingsError("BRYGGE_WORKERS must be at least 1")
         if ":" not in self.principal:
@@ -117,7 +126,14 @@ class Settings:
         return key_file.read_bytes()
 
 
-_INT_FIELDS = {"workers", "upload_max_bytes", "upload_url_ttl_s", "download_url_ttl_s"}
+_INT_FIELDS = {
+    "workers",
+    "upload_max_bytes",
+    "upload_url_ttl_s",
+    "upload_grace_s",
+    "sweep_interval_s",
+    "download_url_ttl_s",
+}
 _PATH_FIELDS = {"home", "open_data_dir"}
 
 

@@ -19,6 +19,7 @@ from catalogue.api.multipart import MAX_FIELDS_BYTES, FormStream
 from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.domain import signing
 from catalogue.domain.errors import Conflict, Forbidden, InvalidValue, NotFound
+from catalogue.domain.ids import timestamp
 from catalogue.domain.object_keys import clean_filename, object_key, parse_object_key
 from catalogue.services import Services
 from pipelines import presign
@@ -73,7 +74,16 @@ def create_upload(
             "edition"
         ]
     key = str(object_key("raw", dataset["accessRights"], dataset_id, version, edition, filename))
-    run = svc.runs.create_waiting(dataset_id, version, edition, key, principal=principal)
+    target = upload_target(svc, key, size, data.get("content_type"))
+    run = svc.runs.create_waiting(
+        dataset_id,
+        version,
+        edition,
+        key,
+        principal=principal,
+        upload_expires=timestamp(target.expires_at),
+        made_edition=not data.get("edition"),
+    )
     if run.get("status") != "WAITING":
         # The run of this key has started: a second upload would start nothing.
         raise Conflict(
@@ -81,7 +91,6 @@ def create_upload(
             f"{run.get('status')}); upload it to a new edition",
             field="filename",
         )
-    target = upload_target(svc, key, size, data.get("content_type"))
     return {
         "edition": edition,
         "key": key,
@@ -188,7 +197,7 @@ USED_UPLOAD = "this upload URL has been used: the object {key} {state}; ask for 
 
 
 def check_upload_unused(svc: Services, objects: ObjectStore, key: str) -> None:
-    """Raise Conflict unless the run of ``key`` still waits and no object has landed there.
+    """Raise Conflict when the run of ``key`` has left WAITING or an object has landed there.
 
     Upload URLs are single-use: a second POST must not replace the raw file of a run.
     """
@@ -196,9 +205,7 @@ def check_upload_unused(svc: Services, objects: ObjectStore, key: str) -> None:
     run = svc.runs.repository.find_run(
         run_id_for(parsed.dataset, parsed.version, parsed.edition, key)
     )
-    if run is None:
-        raise Conflict(USED_UPLOAD.format(key=key, state="has no run any more"))
-    if run["status"] != "WAITING":
+    if run is not None and run["status"] != "WAITING":
         raise Conflict(
             USED_UPLOAD.format(key=key, state=f"went to run {run['id']} ({run['status']})")
         )

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -285,6 +286,21 @@ class LocalObjectStore:
                     found.append((key, path))
         for key, path in sorted(found):
             yield ObjectInfo(key, path.stat().st_size, None, _local_etag(path))
+
+    def remove_stale_parts(self, before: datetime) -> builtins.list[Path]:
+        """Remove the partial files of transfers (``.put-*.part``) last written before
+        ``before``; return their paths. A live transfer keeps writing to its file."""
+        root = self.root.resolve()
+        if not root.is_dir():
+            return []
+        cutoff = before.timestamp()
+        removed = []
+        for path in sorted(root.rglob(".put-*.part")):
+            with suppress(FileNotFoundError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed.append(path)
+        return removed
 
     def copy(self, source: str, destination: str) -> ObjectInfo:
         self.path(destination)

@@ -18,8 +18,8 @@ from catalogue.store.base import Create, Item, ItemStore, Page, Put, Query, Repl
 
 from .records import resource
 
-STATUSES = ("WAITING", "RUNNING", "SUCCEEDED", "FAILED", "ABORTED")
-ENDED = frozenset({"SUCCEEDED", "FAILED", "ABORTED"})
+STATUSES = ("WAITING", "RUNNING", "SUCCEEDED", "FAILED", "ABORTED", "EXPIRED")
+ENDED = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "EXPIRED"})
 # Read-modify-write attempts before a writer gives up; contention is a handful of writers.
 MAX_UPDATE_ATTEMPTS = 50
 
@@ -44,6 +44,9 @@ class RunRepository:
         # Only running runs are in the index: a restart finds them without a scan.
         if run["status"] == "RUNNING":
             item.update(gsi1pk=keys.RUNNING_RUNS, gsi1sk=run["id"])
+        elif run["status"] == "WAITING" and run.get("uploadExpires"):
+            # Waiting runs by expiry: the sweep reads only those whose upload URL expired.
+            item.update(gsi1pk=keys.WAITING_RUNS, gsi1sk=f"{run['uploadExpires']}#{run['id']}")
         return item
 
     def create(self, run: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -53,6 +56,8 @@ class RunRepository:
             "sk": f"{run['created']}#{run['id']}",
             "kind": "run-listing",
             "id": run["id"],
+            "version": run["version"],
+            "edition": run["edition"],
         }
         try:
             self.store.transact([Create(self._run_item(run)), Create(listing)])
@@ -96,6 +101,27 @@ class RunRepository:
         )
         found = self.store.get_many([(keys.run_pk(i["id"]), keys.RUN_SK) for i in page.items])
         return Page([resource(item) for item in found], page.next_cursor)
+
+    def all_for_dataset(self, dataset: str) -> list[dict[str, Any]]:
+        """Every run of a dataset (run items alone), over all pages."""
+        listing = query_all(self.store, Query(keys.dataset_runs_pk(dataset)))
+        found = self.store.get_many([(keys.run_pk(i["id"]), keys.RUN_SK) for i in listing])
+        return [resource(item) for item in found]
+
+    def waiting_until(self, until: str) -> list[dict[str, Any]]:
+        """The WAITING runs whose upload URL expired at or before ``until``, oldest first."""
+        query = Query(keys.WAITING_RUNS, index=keys.GSI1)
+        found: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            page = self.store.query(query, limit=100, cursor=cursor)
+            for item in page.items:
+                if item["gsi1sk"] > f"{until}#~":
+                    return found
+                found.append(resource(item))
+            if page.next_cursor is None:
+                return found
+            cursor = page.next_cursor
 
     def running(self) -> list[dict[str, Any]]:
         """Every run in state RUNNING (one index partition, all pages)."""

@@ -10,13 +10,14 @@ service's ``LocalWorkers`` (``catalogue.runs.local``).
 from __future__ import annotations
 
 import builtins
+import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from catalogue.domain.errors import Conflict
+from catalogue.domain.errors import Conflict, HasChildren, NotFound
 from catalogue.domain.ids import timestamp
 from catalogue.domain.object_keys import check_edition_keys
 from catalogue.repositories.runs import ENDED, RunRepository
@@ -28,6 +29,13 @@ from pipelines.runs.history import merge_outcome
 from pipelines.runs.ids import run_id_for
 from pipelines.runs.steps import StepRegistry
 from pipelines.stepfunctions import stop_execution, task_steps
+from pipelines.trigger import object_store
+
+log = logging.getLogger(__name__)
+
+# Error name of a run whose upload never came, and who removes what such runs leave.
+UPLOAD_EXPIRED = "Brygge.UploadExpired"
+SWEEPER = "service:sweep"
 
 if TYPE_CHECKING:
     from catalogue.repositories import Repositories
@@ -93,19 +101,41 @@ class RunService:
     # Creating and starting --------------------------------------------------------------
 
     def create_waiting(
-        self, dataset: str, version: str, edition: str, key: str, *, principal: str
+        self,
+        dataset: str,
+        version: str,
+        edition: str,
+        key: str,
+        *,
+        principal: str,
+        upload_expires: str | None = None,
+        made_edition: bool = False,
     ) -> dict[str, Any]:
         """A run in state WAITING for one object (which may not be uploaded yet).
 
         The dataset's pipeline is pinned now (``pipeline`` is None when it has none). The
-        same object again returns the existing run. Raises NotFound for an unknown edition.
+        same object again returns the existing run, kept until the later ``upload_expires``.
+        ``made_edition`` says the upload made the edition, so the sweep may remove it when
+        the upload never comes. Raises NotFound for an unknown edition.
         """
-        return self.create(dataset, version, edition, [key], principal=principal)
+        upload = {"uploadExpires": upload_expires, "madeEdition": made_edition}
+        run = self.create(dataset, version, edition, [key], principal=principal, extra=upload)
+        if upload_expires and run["status"] == "WAITING":
+            return self.extend_upload(run["id"], upload_expires)
+        return run
 
     def create(
-        self, dataset: str, version: str, edition: str, keys: Sequence[str], *, principal: str
+        self,
+        dataset: str,
+        version: str,
+        edition: str,
+        keys: Sequence[str],
+        *,
+        principal: str,
+        extra: Mapping[str, Any] | None = None,
+        run_id: str | None = None,
     ) -> dict[str, Any]:
-        """Like ``create_waiting``, over several objects.
+        """Like ``create_waiting``, over several objects; ``extra`` fields go on a new run.
 
         Raises InvalidValue(input.keys) for a key that is not an object of this edition.
         """
@@ -114,7 +144,7 @@ class RunService:
         dataset, version, edition = path
         access_rights = self.repositories.datasets.get_item(dataset)["accessRights"]
         check_edition_keys(list(keys), access_rights, dataset, version, edition)
-        run_id = run_id_for(dataset, version, edition, list(keys))
+        run_id = run_id or run_id_for(dataset, version, edition, list(keys))
         existing = self.repository.find_run(run_id)
         if existing is not None:
             return existing
@@ -140,6 +170,7 @@ class RunService:
             "error": None,
             "principal": principal,
             "executions": [],
+            **(extra or {}),
         }
         created, _ = self.repository.create(run)
         return created
@@ -276,6 +307,74 @@ class RunService:
         else:
             self._start_execution(after, after["executions"][-1], restart)
         return self.get(run_id)
+
+    # Stale uploads -----------------------------------------------------------------------
+
+    def extend_upload(self, run_id: str, expires: str) -> dict[str, Any]:
+        """Keep a WAITING run until ``expires`` (a newer upload URL for its object)."""
+
+        def extend(run: dict[str, Any]) -> dict[str, Any] | None:
+            if run["status"] != "WAITING" or (run.get("uploadExpires") or "") >= expires:
+                return None
+            run["uploadExpires"] = expires
+            return run
+
+        return self.repository.update_run(run_id, extend)
+
+    def expire_stale_uploads(
+        self, grace: timedelta
+    ) -> tuple[builtins.list[str], builtins.list[str]]:
+        """End (EXPIRED) each WAITING run whose upload URL expired ``grace`` ago unused.
+
+        An edition the upload made, still empty and used by no other run, is removed.
+        Returns the run ids expired and the paths of the editions removed.
+        """
+        now = self.clock()
+        until = timestamp(now - grace)
+        ended = timestamp(now)
+        objects = object_store(self.settings)
+        expired: builtins.list[str] = []
+        removed: builtins.list[str] = []
+        for waiting in self.repository.waiting_until(until):
+            key = waiting["input"]["keys"][0]
+            if objects.exists(key):
+                # The file landed but its run never started (a failed trigger): not stale.
+                log.warning("run %s waits although %s has landed", waiting["id"], key)
+                continue
+
+            def expire(run: dict[str, Any]) -> dict[str, Any] | None:
+                if run["status"] != "WAITING" or (run.get("uploadExpires") or "~") > until:
+                    return None
+                run.update(
+                    status="EXPIRED",
+                    endedAt=ended,
+                    error={
+                        "error": UPLOAD_EXPIRED,
+                        "cause": f"the upload URL expired at {run['uploadExpires']} unused",
+                    },
+                )
+                return run
+
+            after = self.repository.update_run(waiting["id"], expire)
+            if after["status"] != "EXPIRED" or after.get("endedAt") != ended:
+                continue
+            expired.append(after["id"])
+            if after.get("madeEdition") and self._remove_empty_edition(after):
+                removed.append(f"{after['dataset']}/{after['version']}/{after['edition']}")
+        return expired, removed
+
+    def _remove_empty_edition(self, run: Mapping[str, Any]) -> bool:
+        """Delete the run's edition if it has no distributions and no other live run."""
+        path = [run["dataset"], run["version"], run["edition"]]
+        for other in self.repository.all_for_dataset(run["dataset"]):
+            same = (other["version"], other["edition"]) == (run["version"], run["edition"])
+            if same and other["id"] != run["id"] and other["status"] != "EXPIRED":
+                return False
+        try:
+            self.repositories.editions.delete(path, if_match=None, cascade=False, principal=SWEEPER)
+        except (HasChildren, NotFound):
+            return False
+        return True
 
     # Local execution --------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 
 from .common import page_schema
 
-RUN_STATUSES = ("WAITING", "RUNNING", "SUCCEEDED", "FAILED", "ABORTED")
+RUN_STATUSES = ("WAITING", "RUNNING", "SUCCEEDED", "FAILED", "ABORTED", "EXPIRED")
 STEP_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED")
 
 
@@ -71,6 +71,10 @@ class RunSchema(ma.Schema):
     input = fields.Nested(RunInputSchema)
     output = fields.Raw(allow_none=True)
     error = fields.Nested(ErrorInfoSchema, allow_none=True)
+    uploadExpires = fields.String(
+        allow_none=True,
+        metadata={"description": "When the upload URL of a WAITING run expires (then EXPIRED)."},
+    )
     steps = fields.List(fields.Nested(StepSchema))
 
 

@@ -83,10 +83,13 @@ def pipeline_use_sk(dataset: str = "") -> str:
 
 # Runs: partition ``run#<id>`` holds the run (``sk = "run"``), one ``step#<name>`` item per
 # step and one ``output#<step>#<key>`` item per object a step wrote. Running runs carry
-# ``gsi1pk = "runs#RUNNING"`` (found again after a restart without a scan); partition
+# ``gsi1pk = "runs#RUNNING"`` (found again after a restart without a scan), runs waiting for
+# an upload ``gsi1pk = "runs#WAITING"``, ``gsi1sk = <uploadExpires>#<id>``; partition
 # ``runs#<dataset>`` lists a dataset's runs by start time.
 RUN_SK = "run"
 RUNNING_RUNS = "runs#RUNNING"
+# Runs waiting for an upload, sorted by when their upload URL expires (the sweep's index).
+WAITING_RUNS = "runs#WAITING"
 
 
 def run_pk(run: str) -> str:

@@ -695,27 +695,37 @@ def test_s3_event_of_another_bucket_is_not_routed(
     assert calls == []
 
 
-def test_scheduled_event_runs_the_publishing_job(steps: Invoke) -> None:
+def scheduled_event(function: str) -> dict[str, Any]:
+    """The event EventBridge sends for the steps stage's schedule of ``function``."""
     from zappa.core import Zappa
 
-    from pipelines.aws import aws_client
-
-    publishing = importlib.import_module("catalogue.dcat.publishing")
-    if not hasattr(publishing, "handler"):
-        pytest.skip("catalogue.dcat.publishing has no handler(event, context) yet")
     settings = json.loads((REPO_ROOT / "zappa_settings.json").read_text())
-    [schedule] = [event for event in settings["dev_steps"]["events"] if "expression" in event]
+    events = settings["dev_steps"]["events"]
+    [schedule] = [event for event in events if event["function"] == function]
     # The rule name Zappa gives the schedule: the handler finds the function from it.
     rule = Zappa.get_scheduled_event_name(
         object.__new__(Zappa), schedule, schedule["function"], "brygge-dev-steps"
     )
-    event = {
+    return {
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}"],
         "detail": {},
     }
-    report = steps(event)
+
+
+def test_scheduled_event_runs_the_sweep_of_stale_uploads(steps: Invoke) -> None:
+    report = steps(scheduled_event("catalogue.runs.sweep.handler"))
+    assert report == {"expired": [], "editions": [], "partialFiles": []}
+
+
+def test_scheduled_event_runs_the_publishing_job(steps: Invoke) -> None:
+    from pipelines.aws import aws_client
+
+    publishing = importlib.import_module("catalogue.dcat.publishing")
+    if not hasattr(publishing, "handler"):
+        pytest.skip("catalogue.dcat.publishing has no handler(event, context) yet")
+    report = steps(scheduled_event("catalogue.dcat.publishing.handler"))
     # An empty catalogue still gets its (empty) feed, written to the open-data bucket.
     assert sorted(report["published"]) == [
         "catalog-dcat-ap-no-2.ttl",

@@ -70,9 +70,10 @@ def test_steps_stage_routes_new_raw_objects_to_the_trigger(
             },
         }
     ]
-    [schedule] = [event for event in steps["events"] if "expression" in event]
-    assert schedule["function"] == "catalogue.dcat.publishing.handler"
-    assert schedule["expression"].startswith(("cron(", "rate("))
+    schedules = {event["function"]: event for event in steps["events"] if "expression" in event}
+    assert set(schedules) == {"catalogue.dcat.publishing.handler", "catalogue.runs.sweep.handler"}
+    for schedule in schedules.values():
+        assert schedule["expression"].startswith(("cron(", "rate("))
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,25 +59,25 @@ def wait_until_ended(session: requests.Session, url: str, run_id: str) -> dict:
     deadline = time.monotonic() + RUN_END_S
     while True:
         run = session.get(f"{url}/runs/{run_id}", timeout=30).json()
-        if run.get("status") in ("SUCCEEDED", "FAILED", "ABORTED"):
+        if run.get("status") in ("SUCCEEDED", "FAILED", "ABORTED", "EXPIRED"):
             return run
         if time.monotonic() > deadline:
             pytest.fail(f"run {run_id} did not end within {RUN_END_S} s: {run}")
         time.sleep(0.05)  # polling another process, not a test delay
 
 
-@pytest.fixture
-def brygge_server(tmp_path: Path) -> Iterator[Server]:
-    """``brygge serve`` (local mode) on a free port, its home in ``tmp_path``."""
+@contextmanager
+def running_server(tmp_path: Path, home: Path, **extra: str) -> Iterator[Server]:
+    """``brygge serve`` (local mode) on a free port over ``home``; ``extra`` env variables."""
     port = free_port()
-    home = tmp_path / "home"
-    log = tmp_path / "serve.log"
+    log = tmp_path / f"serve-{port}.log"
     env = clean_environment(
         BRYGGE_HOME=str(home),
         BRYGGE_BACKEND="local",
         BRYGGE_SECRET_KEY="e2e-secret",
         BRYGGE_AUTH="off",
         BRYGGE_PRINCIPAL="user:e2e",
+        **extra,
     )
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -97,6 +98,13 @@ def brygge_server(tmp_path: Path) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def brygge_server(tmp_path: Path) -> Iterator[Server]:
+    """``brygge serve`` (local mode) on a free port, its home in ``tmp_path``."""
+    with running_server(tmp_path, tmp_path / "home") as server:
+        yield server
 
 
 def wait_for_health(server: Server) -> None:

@@ -1,13 +1,16 @@
-"""The run lifecycle over real HTTP against ``brygge serve``: single-use upload URLs."""
+"""The run lifecycle over real HTTP against ``brygge serve``: uploads, expiry, rerun, deletes."""
 
 from __future__ import annotations
 
 import io
+import os
+import time
+from pathlib import Path
 from typing import Any
 
 import requests
 
-from tests.e2e.conftest import Server, wait_until_ended
+from tests.e2e.conftest import Server, running_server, wait_until_ended
 from tests.e2e.test_local_flow import CSV, TWO_STEPS
 
 
@@ -76,3 +79,40 @@ def test_an_upload_url_is_single_use(brygge_server: Server) -> None:
     assert after["status"] == "SUCCEEDED"
     assert after["endedAt"] == run["endedAt"]
     assert [p.name for p in raw.parent.iterdir()] == ["once.csv"]
+
+
+def test_an_upload_that_expired_while_the_server_was_down_ends_at_restart(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    # URLs that expire at once, and no grace: the sweep at the next start finds them stale.
+    expiring = {"BRYGGE_UPLOAD_URL_TTL_S": "0", "BRYGGE_UPLOAD_GRACE_S": "0"}
+    with running_server(tmp_path, home, **expiring) as server:
+        session = requests.Session()
+        dataset_id = make_dataset(session, server.url, "Never uploaded")
+        upload = ask_upload(session, server.url, dataset_id, "never.csv")
+        assert upload["run"]["status"] == "WAITING"
+        first_url = server.url
+    edition_dir = home / "objects" / upload["key"].rpartition("/")[0]
+    edition_dir.mkdir(parents=True)
+    partial = edition_dir / ".put-broken.part"
+    partial.write_bytes(b"station;val")
+    day_ago = time.time() - 86400
+    os.utime(partial, (day_ago, day_ago))
+
+    with running_server(tmp_path, home, **expiring) as server:
+        session = requests.Session()
+        run = session.get(f"{server.url}/runs/{upload['run']['id']}", timeout=30).json()
+        assert run["status"] == "EXPIRED", run
+        assert run["error"]["error"] == "Brygge.UploadExpired"
+        edition = session.get(
+            f"{server.url}/datasets/{dataset_id}/versions/1/editions/{upload['edition']}",
+            timeout=30,
+        )
+        assert edition.status_code == 404, edition.text
+        assert not partial.exists()
+        target = upload["upload"]
+        target["url"] = target["url"].replace(first_url, server.url)
+        refused = send(upload, CSV)
+        assert refused.status_code in (403, 409), refused.text
+    assert not (home / "objects" / upload["key"]).exists()

@@ -1,0 +1,87 @@
+"""The sweep: stale uploads expire and the partial files of broken transfers go.
+
+An upload URL that expired unused leaves a run ``WAITING`` for ever and, when the upload made
+it, an empty newest edition. The sweep ends such runs (``EXPIRED``), removes their empty
+editions and, locally, the ``.put-*.part`` files a broken transfer left. It runs when
+``brygge serve`` starts, every ``BRYGGE_SWEEP_INTERVAL_S`` while it serves, and on AWS as a
+scheduled job of the ``steps`` function (``handler``), so it also works after a restart.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from pipelines.objects import LocalObjectStore
+from pipelines.trigger import object_store
+
+if TYPE_CHECKING:
+    from catalogue.services import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SweepReport:
+    """What one sweep did: runs expired, editions removed, partial files removed."""
+
+    expired: list[str] = field(default_factory=list)
+    editions: list[str] = field(default_factory=list)
+    partial_files: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "expired": self.expired,
+            "editions": self.editions,
+            "partialFiles": self.partial_files,
+        }
+
+
+def sweep(services: Services) -> SweepReport:
+    """Expire the stale uploads' runs and remove what they left; never raises on one item."""
+    grace = timedelta(seconds=services.settings.upload_grace_s)
+    expired, editions = services.runs.expire_stale_uploads(grace)
+    partial: list[str] = []
+    objects = object_store(services.settings)
+    if isinstance(objects, LocalObjectStore):
+        # A transfer writes its part file as bytes arrive: one untouched this long is dead.
+        cutoff = services.clock() - grace
+        partial = [str(path) for path in objects.remove_stale_parts(cutoff)]
+    report = SweepReport(expired, editions, partial)
+    if expired or editions or partial:
+        log.info("sweep: %s", report.as_dict())
+    return report
+
+
+def start_periodic_sweep(services: Services, interval_s: float) -> threading.Event:
+    """Sweep every ``interval_s`` seconds in a daemon thread; set the returned event to stop."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval_s):
+            try:
+                sweep(services)
+            except Exception:
+                # The next round tries again; a store hiccup must not end the thread.
+                log.exception("sweep failed")
+
+    threading.Thread(target=loop, name="brygge-sweep", daemon=True).start()
+    return stop
+
+
+@functools.cache
+def _lambda_services() -> Services:
+    from catalogue.services import Services
+    from catalogue.settings import Settings
+
+    return Services(Settings.from_env())
+
+
+def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
+    """Lambda entry of the scheduled sweep (a Zappa ``events`` job of the steps stage)."""
+    return sweep(_lambda_services()).as_dict()

@@ -1,0 +1,94 @@
+"""The sweep on every store: stale uploads expire, their empty editions go, by the test clock."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from catalogue.runs.sweep import sweep
+from pipelines.objects import LocalObjectStore
+
+DATASET = {"id": "air", "title": "Air", "accessRights": "public", "owner": "team:miljo"}
+
+
+def test_an_upload_url_that_expires_unused_ends_its_run_and_removes_its_edition(  # type: ignore[no-untyped-def]
+    app_on_store, clock
+) -> None:
+    client = app_on_store.test_client()
+    services = app_on_store.extensions["brygge"]
+    assert client.post("/datasets", json=DATASET).status_code == 201
+    stale = client.post("/datasets/air/versions/1/uploads", json={"filename": "a.csv"}).json
+    kept = client.post("/datasets/air/versions/1/editions", json={"edition": "20250101T000000"})
+    assert kept.status_code == 201
+    other = client.post(
+        "/datasets/air/versions/1/uploads",
+        json={"filename": "b.csv", "edition": "20250101T000000"},
+    ).json
+    run = client.get(f"/runs/{stale['run']['id']}").json
+    assert run["status"] == "WAITING"
+    assert run["uploadExpires"]
+
+    assert sweep(services).expired == []  # not expired yet
+    settings = services.settings
+    clock.now += timedelta(seconds=settings.upload_url_ttl_s + settings.upload_grace_s + 5)
+    report = sweep(services)
+
+    assert sorted(report.expired) == sorted([stale["run"]["id"], other["run"]["id"]])
+    assert report.editions == [f"air/1/{stale['edition']}"]
+    expired = client.get(f"/runs/{stale['run']['id']}").json
+    assert expired["status"] == "EXPIRED"
+    assert expired["error"]["error"] == "Brygge.UploadExpired"
+    assert expired["endedAt"]
+    assert client.get(f"/datasets/air/versions/1/editions/{stale['edition']}").status_code == 404
+    # An edition the upload did not make stays.
+    assert client.get("/datasets/air/versions/1/editions/20250101T000000").status_code == 200
+    assert sweep(services).expired == []
+    # An expired run is ended: it cannot be aborted.
+    assert client.post(f"/runs/{stale['run']['id']}/abort").status_code == 409
+
+
+def test_a_new_upload_url_for_a_waiting_run_keeps_it_until_the_later_expiry(  # type: ignore[no-untyped-def]
+    app_on_store, clock
+) -> None:
+    client = app_on_store.test_client()
+    services = app_on_store.extensions["brygge"]
+    assert client.post("/datasets", json=DATASET).status_code == 201
+    first = client.post("/datasets/air/versions/1/uploads", json={"filename": "a.csv"}).json
+    clock.now += timedelta(seconds=services.settings.upload_url_ttl_s)
+    again = client.post(
+        "/datasets/air/versions/1/uploads",
+        json={"filename": "a.csv", "edition": first["edition"]},
+    ).json
+    assert again["run"]["id"] == first["run"]["id"]
+    clock.now += timedelta(seconds=services.settings.upload_grace_s + 5)
+    assert sweep(services).expired == []
+    assert client.get(f"/runs/{first['run']['id']}").json["status"] == "WAITING"
+
+
+def test_a_run_whose_file_landed_is_not_expired(app, client, clock) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    services = app.extensions["brygge"]
+    assert client.post("/datasets", json=DATASET).status_code == 201
+    upload = client.post("/datasets/air/versions/1/uploads", json={"filename": "a.csv"}).json
+    # Stored behind the trigger's back, as when the trigger failed.
+    LocalObjectStore(services.settings.objects_dir).put(upload["key"], io.BytesIO(b"x\n"))
+    clock.now += timedelta(days=1)
+    assert sweep(services).expired == []
+    assert client.get(f"/runs/{upload['run']['id']}").json["status"] == "WAITING"
+
+
+def test_partial_files_untouched_for_the_grace_period_are_removed(tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+    objects = LocalObjectStore(tmp_path)
+    folder = tmp_path / "raw/green/air/version=1/edition=20260102T030405"
+    folder.mkdir(parents=True)
+    old, fresh, data = folder / ".put-old.part", folder / ".put-new.part", folder / "a.csv"
+    for path in (old, fresh, data):
+        path.write_bytes(b"x")
+    now = clock()
+    stamp = (now - timedelta(hours=2)).timestamp()
+    os.utime(old, (stamp, stamp))
+    os.utime(data, (stamp, stamp))
+    os.utime(fresh, (now.timestamp(), now.timestamp()))
+    assert objects.remove_stale_parts(now - timedelta(hours=1)) == [old.resolve()]
+    assert fresh.exists() and data.exists()

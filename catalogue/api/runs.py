@@ -1,4 +1,4 @@
-"""Runs: start one over an edition's objects, read, list, abort and redrive."""
+"""Runs: start one over an edition's objects, read, list, abort, redrive and rerun."""
 
 from __future__ import annotations
 
@@ -26,6 +26,14 @@ class EditionRuns(MethodView):
             dataset_id, version, edition, data["input"]["keys"], principal=current_principal()
         )
         return run, 202, {"Location": url_for("runs.RunById", run_id=run["id"], _external=True)}
+
+    @blp.arguments(ListQuerySchema, location="query")
+    @blp.response(200, RunPageSchema)
+    def get(self, query: dict, dataset_id: str, version: str, edition: str) -> dict:
+        """List an edition's runs, newest first (reruns included)."""
+        require(dataset_id, READ)
+        page = services().runs.list_for_edition(dataset_id, version, edition, **query)
+        return {"items": page.items, "next": page.next_cursor}
 
 
 @blp.route("/datasets/<dataset_id>/runs")
@@ -61,6 +69,23 @@ class RunAbort(MethodView):
 class RunRedrive(MethodView):
     @blp.response(202, RunSchema)
     def post(self, run_id: str) -> dict:
-        """Run a failed run again from the step that failed; succeeded steps are kept."""
+        """Run a failed run again from the step that failed, with the same input and settings.
+
+        Steps that succeeded are kept (Step Functions' redrive): for transient errors.
+        """
         require(services().runs.dataset_of(run_id), WRITE, hidden=f"run {run_id!r} not found")
         return services().runs.redrive(run_id)
+
+
+@blp.route("/runs/<run_id>/rerun")
+class RunRerun(MethodView):
+    @blp.response(202, RunSchema)
+    def post(self, run_id: str) -> tuple:
+        """Start a new run of a failed run's upload with the dataset's current pipeline.
+
+        The new run has ``rerunOf``; the old one gets ``rerunBy``. For errors that corrected
+        settings (``PUT /datasets/{id}/pipeline``) fix.
+        """
+        require(services().runs.dataset_of(run_id), WRITE, hidden=f"run {run_id!r} not found")
+        run = services().runs.rerun(run_id, principal=current_principal())
+        return run, 202, {"Location": url_for("runs.RunById", run_id=run["id"], _external=True)}

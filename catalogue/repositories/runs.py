@@ -102,6 +102,19 @@ class RunRepository:
         found = self.store.get_many([(keys.run_pk(i["id"]), keys.RUN_SK) for i in page.items])
         return Page([resource(item) for item in found], page.next_cursor)
 
+    def list_for_edition(
+        self, dataset: str, version: str, edition: str, *, limit: int, cursor: str | None
+    ) -> Page:
+        """An edition's runs, newest first (run items alone)."""
+
+        def in_edition(item: Item) -> bool:
+            return item.get("version") == version and item.get("edition") == edition
+
+        query = Query(keys.dataset_runs_pk(dataset), descending=True, where=in_edition)
+        page = self.store.query(query, limit=limit, cursor=cursor)
+        found = self.store.get_many([(keys.run_pk(i["id"]), keys.RUN_SK) for i in page.items])
+        return Page([resource(item) for item in found], page.next_cursor)
+
     def all_for_dataset(self, dataset: str) -> list[dict[str, Any]]:
         """Every run of a dataset (run items alone), over all pages."""
         listing = query_all(self.store, Query(keys.dataset_runs_pk(dataset)))

@@ -376,6 +376,67 @@ class RunService:
             return False
         return True
 
+    # Rerun ------------------------------------------------------------------------------
+
+    def rerun(self, run_id: str, *, principal: str) -> dict[str, Any]:
+        """Start a new run over a failed or aborted run's objects with the dataset's current
+        pipeline and taskConfig; the new run has ``rerunOf``, the old one ``rerunBy``.
+
+        Unlike a redrive (same input, from the failed state), a rerun starts from the top
+        with settings corrected since. Conflict unless the run is FAILED or ABORTED, when it
+        was rerun already (the message names the new run), when the dataset has no
+        pipeline or when an uploaded object is gone; NotFound when its edition is gone.
+        """
+        old = self.repository.get_run(run_id)
+        new_id = run_id_for(
+            old["dataset"],
+            old["version"],
+            old["edition"],
+            [*old["input"]["keys"], f"rerun-of:{run_id}"],
+        )
+        if old["status"] not in ("FAILED", "ABORTED"):
+            raise Conflict(f"run {run_id!r} is {old['status']}: only a failed run is rerun")
+        if old.get("rerunBy") and self.repository.find_run(old["rerunBy"]) is not None:
+            raise Conflict(
+                f"run {run_id!r} was rerun as {old['rerunBy']!r}; rerun that one instead"
+            )
+        if self.pipelines.find_dataset_pipeline(old["dataset"]) is None:
+            raise Conflict(f"dataset {old['dataset']!r} has no pipeline to rerun")
+        objects = object_store(self.settings)
+        for key in old["input"]["keys"]:
+            if not objects.exists(key):
+                raise Conflict(f"the uploaded object {key} no longer exists", field="input")
+
+        def link(run: dict[str, Any]) -> dict[str, Any] | None:
+            if run.get("rerunBy") == new_id:
+                return None
+            if run["status"] not in ("FAILED", "ABORTED") or run.get("rerunBy"):
+                raise Conflict(f"run {run_id!r} changed while being rerun; try again")
+            run["rerunBy"] = new_id
+            return run
+
+        # The link first: a rerun interrupted here is finished by asking again.
+        self.repository.update_run(run_id, link)
+        self.create(
+            old["dataset"],
+            old["version"],
+            old["edition"],
+            old["input"]["keys"],
+            principal=principal,
+            extra={"rerunOf": run_id},
+            run_id=new_id,
+        )
+        self.start(new_id)
+        return self.get(new_id)
+
+    def list_for_edition(
+        self, dataset: str, version: str, edition: str, *, limit: int, cursor: str | None
+    ) -> Page:
+        """An edition's runs, newest first; raises NotFound for an unknown edition."""
+        path = self.repositories.editions.resolve([dataset, version, edition])
+        self.repositories.editions.get(path)
+        return self.repository.list_for_edition(*path, limit=limit, cursor=cursor)
+
     # Local execution --------------------------------------------------------------------
 
     def wait_idle(self, timeout_s: float | None = None) -> bool:

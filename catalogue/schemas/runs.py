@@ -75,6 +75,12 @@ class RunSchema(ma.Schema):
         allow_none=True,
         metadata={"description": "When the upload URL of a WAITING run expires (then EXPIRED)."},
     )
+    rerunOf = fields.String(
+        allow_none=True, metadata={"description": "The failed run this run reruns."}
+    )
+    rerunBy = fields.String(
+        allow_none=True, metadata={"description": "The run that reran this one."}
+    )
     steps = fields.List(fields.Nested(StepSchema))
 
 

@@ -116,3 +116,59 @@ def test_an_upload_that_expired_while_the_server_was_down_ends_at_restart(
         refused = send(upload, CSV)
         assert refused.status_code in (403, 409), refused.text
     assert not (home / "objects" / upload["key"]).exists()
+
+
+def test_a_failed_run_is_rerun_with_the_corrected_pipeline(brygge_server: Server) -> None:
+    url = brygge_server.url
+    session = requests.Session()
+    wrong = {
+        "ToParquet": {
+            "delimiter": ";",
+            "schema": {"fields": [{"name": "value", "type": "integer"}]},
+        }
+    }
+    dataset_id = make_dataset(session, url, "Rerun", taskConfig=wrong)
+    upload = ask_upload(session, url, dataset_id, "values.csv")
+    assert send(upload, CSV).status_code == 204
+    failed = wait_until_ended(session, url, upload["run"]["id"])
+    assert failed["status"] == "FAILED", failed
+
+    right = {
+        "ToParquet": {
+            "delimiter": ";",
+            "decimalChar": ",",
+            "schema": {"fields": [{"name": "value", "type": "number"}]},
+        }
+    }
+    corrected = session.put(
+        f"{url}/datasets/{dataset_id}/pipeline",
+        json={"template": f"{dataset_id}-csv", "taskConfig": right},
+        timeout=30,
+    )
+    assert corrected.status_code == 200, corrected.text
+    answer = session.post(f"{url}/runs/{failed['id']}/rerun", timeout=30)
+    assert answer.status_code == 202, answer.text
+    rerun = answer.json()
+    assert rerun["id"] != failed["id"]
+    assert rerun["rerunOf"] == failed["id"]
+    assert answer.headers["Location"].endswith(f"/runs/{rerun['id']}")
+    done = wait_until_ended(session, url, rerun["id"])
+    assert done["status"] == "SUCCEEDED", done
+    assert done["input"] == failed["input"]
+
+    old = session.get(f"{url}/runs/{failed['id']}", timeout=30).json()
+    assert old["status"] == "FAILED"
+    assert old["rerunBy"] == rerun["id"]
+    again = session.post(f"{url}/runs/{failed['id']}/rerun", timeout=30)
+    assert again.status_code == 409, again.text
+    assert rerun["id"] in again.json()["message"]
+    listed = session.get(
+        f"{url}/datasets/{dataset_id}/versions/1/editions/{upload['edition']}/runs", timeout=30
+    ).json()["items"]
+    assert {run["id"] for run in listed} == {failed["id"], rerun["id"]}
+    distributions = session.get(
+        f"{url}/datasets/{dataset_id}/versions/1/editions/{upload['edition']}/distributions",
+        timeout=30,
+    ).json()["items"]
+    assert [d["run"] for d in distributions] == [rerun["id"]]
+    assert session.post(f"{url}/runs/{rerun['id']}/rerun", timeout=30).status_code == 409

@@ -303,3 +303,34 @@ def test_a_step_that_could_not_record_is_reported_from_the_history(aws) -> None:
     assert (crash["name"], crash["status"], crash["attempts"]) == ("Crash", "FAILED", 1)
     assert crash["error"]["error"] == "Sandbox.Timedout"
     assert crash["outputs"] == []
+
+
+def test_aws_rerun_starts_a_new_execution_with_the_current_pipeline(aws) -> None:  # type: ignore[no-untyped-def]
+    import boto3
+
+    aws["objects"].put(RAW, io.BytesIO(b"bad\n"))
+    # The rerun checks that the upload is still in the data bucket.
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="brygge-data")
+    s3.put_object(Bucket="brygge-data", Key=RAW, Body=b"bad\n")
+    client = aws["client"]
+    run_id = start_aws_run(aws, run_steps.chain(("Upper", "upper"), ("Check", "check")))
+    join_moto_threads()
+    assert client.get(f"/runs/{run_id}").json["status"] == "FAILED"
+
+    fixed = {"title": "Text", "definition": run_steps.chain(("Upper", "upper"))}
+    assert client.put("/pipelines/text", json=fixed).status_code == 200
+    assert client.put("/datasets/air/pipeline", json={"template": "text"}).status_code == 200
+    answer = client.post(f"/runs/{run_id}/rerun")
+    assert answer.status_code == 202, answer.json
+    join_moto_threads()
+    rerun = client.get(f"/runs/{answer.json['id']}").json
+    assert rerun["status"] == "SUCCEEDED", rerun["error"]
+    assert (rerun["rerunOf"], rerun["pipeline"]["version"]) == (run_id, 2)
+    assert [step["name"] for step in rerun["steps"]] == ["Upper"]
+    assert client.get(f"/runs/{run_id}").json["rerunBy"] == rerun["id"]
+    machines = {
+        m["name"]: m["stateMachineArn"] for m in aws["sfn"].list_state_machines()["stateMachines"]
+    }
+    executions = aws["sfn"].list_executions(stateMachineArn=machines["brygge-text-v2"])
+    assert [e["name"] for e in executions["executions"]] == [rerun["id"]]

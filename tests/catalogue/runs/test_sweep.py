@@ -1,4 +1,4 @@
-"""The sweep on every store: stale uploads expire, their empty editions go, by the test clock."""
+"""Runs on every store: stale uploads expire by the test clock; an edition lists its runs."""
 
 from __future__ import annotations
 
@@ -92,3 +92,21 @@ def test_partial_files_untouched_for_the_grace_period_are_removed(tmp_path, cloc
     os.utime(fresh, (now.timestamp(), now.timestamp()))
     assert objects.remove_stale_parts(now - timedelta(hours=1)) == [old.resolve()]
     assert fresh.exists() and data.exists()
+
+
+def test_an_editions_runs_are_listed_under_it(app_on_store) -> None:  # type: ignore[no-untyped-def]
+    client = app_on_store.test_client()
+    assert client.post("/datasets", json=DATASET).status_code == 201
+    first = client.post("/datasets/air/versions/1/uploads", json={"filename": "a.csv"}).json
+    second = client.post("/datasets/air/versions/1/uploads", json={"filename": "b.csv"}).json
+    also = client.post(
+        "/datasets/air/versions/1/uploads", json={"filename": "c.csv", "edition": first["edition"]}
+    ).json
+    assert first["edition"] != second["edition"]
+    runs = f"/datasets/air/versions/1/editions/{first['edition']}/runs"
+    page = client.get(f"{runs}?limit=1").json
+    assert len(page["items"]) == 1 and page["next"]
+    rest = client.get(f"{runs}?limit=1&cursor={page['next']}").json
+    listed = [run["id"] for run in page["items"] + rest["items"]]
+    assert sorted(listed) == sorted([first["run"]["id"], also["run"]["id"]])
+    assert client.get("/datasets/air/versions/1/editions/19990101T000000/runs").status_code == 404

@@ -18,6 +18,7 @@ from catalogue.auth.permissions import (
     visible,
 )
 from catalogue.auth.principal import current_principal
+from catalogue.cascade import delete_resource
 from catalogue.schemas.catalog import FormatQuerySchema
 from catalogue.schemas.common import DeleteQuerySchema
 from catalogue.schemas.datasets import (
@@ -26,7 +27,7 @@ from catalogue.schemas.datasets import (
     DatasetQuerySchema,
     DatasetSchema,
 )
-from catalogue.services import repositories
+from catalogue.services import repositories, services
 
 blp = Blueprint("datasets", __name__, url_prefix="/datasets", description="Datasets")
 
@@ -93,10 +94,12 @@ class DatasetById(MethodView):
     @blp.arguments(DeleteQuerySchema, location="query")
     @blp.response(204)
     def delete(self, query: dict, dataset_id: str) -> None:
-        """Delete a dataset; one with editions needs ``?cascade=true``."""
+        """Delete a dataset; one with editions needs ``?cascade=true``, which also deletes
+        its raw, intermediate and processed files."""
         require(dataset_id, ADMIN)
-        repositories().datasets.delete(
-            dataset_id,
+        delete_resource(
+            services(),
+            [dataset_id],
             if_match=if_match(),
             cascade=query["cascade"],
             principal=current_principal(),

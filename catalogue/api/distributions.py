@@ -9,9 +9,10 @@ from catalogue.api.etags import if_match, with_etag
 from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.auth.principal import current_principal
-from catalogue.schemas.common import ListQuerySchema
+from catalogue.cascade import delete_resource
+from catalogue.schemas.common import DeleteQuerySchema, ListQuerySchema
 from catalogue.schemas.distributions import DistributionPageSchema, DistributionSchema
-from catalogue.services import repositories
+from catalogue.services import repositories, services
 
 blp = Blueprint(
     "distributions",
@@ -60,13 +61,18 @@ class DistributionById(MethodView):
             repositories().distributions.get([dataset_id, version, edition, distribution])
         )
 
+    @blp.arguments(DeleteQuerySchema, location="query")
     @blp.response(204)
-    def delete(self, dataset_id: str, version: str, edition: str, distribution: str) -> None:
-        """Delete a distribution."""
+    def delete(
+        self, query: dict, dataset_id: str, version: str, edition: str, distribution: str
+    ) -> None:
+        """Delete a distribution; ``?cascade=true`` also deletes its file and the upload and
+        intermediate files of the run that made it."""
         require(dataset_id, WRITE)
-        repositories().distributions.delete(
+        delete_resource(
+            services(),
             [dataset_id, version, edition, distribution],
             if_match=if_match(),
-            cascade=False,
+            cascade=query["cascade"],
             principal=current_principal(),
         )

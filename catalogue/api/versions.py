@@ -9,6 +9,7 @@ from catalogue.api.etags import if_match, with_etag
 from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import READ, UPDATE, WRITE, require
 from catalogue.auth.principal import current_principal
+from catalogue.cascade import delete_resource
 from catalogue.schemas.common import DeleteQuerySchema, ListQuerySchema
 from catalogue.schemas.versions import (
     EditionPageSchema,
@@ -18,7 +19,7 @@ from catalogue.schemas.versions import (
     VersionPatchSchema,
     VersionSchema,
 )
-from catalogue.services import repositories
+from catalogue.services import repositories, services
 
 blp = Blueprint(
     "versions",
@@ -75,9 +76,10 @@ class VersionById(MethodView):
     @blp.arguments(DeleteQuerySchema, location="query")
     @blp.response(204)
     def delete(self, query: dict, dataset_id: str, version: str) -> None:
-        """Delete a version; one with editions needs ``?cascade=true``."""
+        """Delete a version; one with editions needs ``?cascade=true`` (files go too)."""
         require(dataset_id, UPDATE)
-        repositories().versions.delete(
+        delete_resource(
+            services(),
             [dataset_id, version],
             if_match=if_match(),
             cascade=query["cascade"],
@@ -138,9 +140,10 @@ class EditionById(MethodView):
     @blp.arguments(DeleteQuerySchema, location="query")
     @blp.response(204)
     def delete(self, query: dict, dataset_id: str, version: str, edition: str) -> None:
-        """Delete an edition; one with distributions needs ``?cascade=true``."""
+        """Delete an edition; one with distributions needs ``?cascade=true`` (files go too)."""
         require(dataset_id, WRITE)
-        repositories().editions.delete(
+        delete_resource(
+            services(),
             [dataset_id, version, edition],
             if_match=if_match(),
             cascade=query["cascade"],

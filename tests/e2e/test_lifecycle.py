@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from tests.e2e.conftest import Server, running_server, wait_until_ended
+from tests.e2e.conftest import (
+    Server,
+    brygge_command,
+    clean_environment,
+    running_server,
+    wait_until_ended,
+)
 from tests.e2e.test_local_flow import CSV, TWO_STEPS
 
 
-def make_dataset(session: requests.Session, url: str, title: str, **pipeline: Any) -> str:
+def make_dataset(
+    session: requests.Session, url: str, title: str, *, fields: dict | None = None, **pipeline: Any
+) -> str:
     """A public dataset with the two-step CSV pipeline (``taskConfig`` from ``pipeline``)."""
-    created = session.post(
-        f"{url}/datasets",
-        json={"title": title, "accessRights": "public", "owner": "team:miljo"},
-        timeout=30,
-    )
+    body = {"title": title, "accessRights": "public", "owner": "team:miljo", **(fields or {})}
+    created = session.post(f"{url}/datasets", json=body, timeout=30)
     assert created.status_code == 201, created.text
     dataset_id: str = created.json()["id"]
     template = session.post(
@@ -172,3 +178,61 @@ def test_a_failed_run_is_rerun_with_the_corrected_pipeline(brygge_server: Server
     ).json()["items"]
     assert [d["run"] for d in distributions] == [rerun["id"]]
     assert session.post(f"{url}/runs/{rerun['id']}/rerun", timeout=30).status_code == 409
+
+
+PUBLISHABLE = {
+    "description": "Hourly readings",
+    "publisher": "Oslo kommune",
+    "contactPoint": {"name": "Miljø", "email": "miljo@example.no"},
+    "themes": ["ENVI"],
+    "license": "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0",
+}
+
+
+def publish(tmp_path: Path, home: Path, open_data: Path) -> list[str]:
+    """Run ``brygge publish`` and return its output lines."""
+    env = clean_environment(
+        BRYGGE_HOME=str(home),
+        BRYGGE_BACKEND="local",
+        BRYGGE_SECRET_KEY="e2e-secret",
+        BRYGGE_OPEN_DATA_DIR=str(open_data),
+        BRYGGE_CATALOG_CONTACT_EMAIL="data@example.no",
+        BRYGGE_CATALOG_PUBLISHER_NAME="Oslo kommune",
+    )
+    done = subprocess.run(
+        [*brygge_command(), "publish"], env=env, cwd=tmp_path, capture_output=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout.decode().splitlines()
+
+
+def test_a_cascade_delete_removes_the_files_and_the_next_publish_withdraws_them(
+    tmp_path: Path,
+) -> None:
+    home, open_data = tmp_path / "home", tmp_path / "open-data"
+    objects = home / "objects"
+    with running_server(tmp_path, home) as server:
+        session = requests.Session()
+        dataset_id = make_dataset(session, server.url, "Deleted", fields=PUBLISHABLE)
+        upload = ask_upload(session, server.url, dataset_id, "data.csv")
+        assert send(upload, CSV).status_code == 204
+        assert wait_until_ended(session, server.url, upload["run"]["id"])["status"] == "SUCCEEDED"
+        files = [p for p in objects.rglob("*") if p.is_file() and dataset_id in p.parts]
+        stages = {p.relative_to(objects).parts[0] for p in files}
+        assert stages == {"raw", "intermediate", "processed"}
+        published = [
+            line for line in publish(tmp_path, home, open_data) if line.startswith("published ")
+        ]
+        mine = [line.split()[1] for line in published if dataset_id in line]
+        assert mine and all((open_data / name).exists() for name in mine)
+
+        deleted = session.delete(f"{server.url}/datasets/{dataset_id}?cascade=true", timeout=30)
+        assert deleted.status_code == 204, deleted.text
+        assert [p for p in objects.rglob("*") if p.is_file() and dataset_id in p.parts] == []
+    withdrawn = [
+        line.split()[1]
+        for line in publish(tmp_path, home, open_data)
+        if line.startswith("withdrew ")
+    ]
+    assert set(mine) <= set(withdrawn)
+    assert not any((open_data / name).exists() for name in mine)

@@ -1,0 +1,115 @@
+"""Cascade deletes that also remove the objects: raw, intermediate and processed files.
+
+With ``?cascade=true`` a dataset, version, edition or distribution takes its objects with
+it. The objects go first and the catalogue entries after: a delete that fails part-way
+leaves the entries in place, so repeating it lists what is left and finishes the job (a
+repeat after the objects are gone only deletes the entries). The open-data location
+withdraws the deleted files at the next ``brygge publish``, which no longer finds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from catalogue.domain.errors import PreconditionFailed, Unavailable
+from catalogue.domain.object_keys import STAGES, ZONES
+from catalogue.repositories.datasets import ExtraOps
+from pipelines.objects import ObjectStore
+from pipelines.trigger import object_store
+
+if TYPE_CHECKING:
+    from catalogue.services import Services
+
+# Path lengths: dataset, version, edition, distribution.
+LEVELS = ("dataset", "version", "edition", "distribution")
+
+
+def delete_resource(
+    svc: Services,
+    path: Sequence[str],
+    *,
+    if_match: int | None,
+    cascade: bool,
+    principal: str,
+    extra_ops: ExtraOps | None = None,
+) -> None:
+    """Delete the resource at ``path``; with ``cascade``, its objects and everything below.
+
+    Raises NotFound, PreconditionFailed (stale ``If-Match``, checked before any object
+    goes), HasChildren without ``cascade``, and Unavailable when some objects could not be
+    deleted (the catalogue keeps the resource; repeat the delete).
+    """
+    repositories = svc.repositories
+    level = LEVELS[len(path) - 1]
+    if level == "dataset":
+        dataset = repositories.datasets.get(path[0])
+        current = dataset
+    else:
+        repository = getattr(repositories, f"{level}s")
+        path = repository.resolve(path)
+        current = repository.get(path)
+        dataset = repositories.datasets.get(path[0])
+    if cascade:
+        if if_match is not None and if_match != current["rev"]:
+            raise PreconditionFailed(f"{level} {'/'.join(path)} has changed")
+        objects = object_store(svc.settings)
+        if level == "distribution":
+            keys: Iterable[str] = distribution_keys(svc, path, current)
+        else:
+            keys = (
+                info.key
+                for prefix in object_prefixes(dataset["accessRights"], path)
+                for info in objects.list(prefix)
+            )
+        delete_objects(objects, keys)
+    if level == "dataset":
+        repositories.datasets.delete(
+            path[0], if_match=if_match, cascade=cascade, principal=principal, extra_ops=extra_ops
+        )
+    else:
+        repository.delete(path, if_match=if_match, cascade=cascade, principal=principal)
+
+
+def object_prefixes(access_rights: str, path: Sequence[str]) -> list[str]:
+    """The key prefixes of every object of a dataset, version or edition, in each stage."""
+    parts = [ZONES[access_rights], path[0]]
+    parts += [
+        f"{name}={value}" for name, value in zip(("version", "edition"), path[1:3], strict=False)
+    ]
+    return ["/".join([stage, *parts, ""]) for stage in STAGES]
+
+
+def distribution_keys(svc: Services, path: Sequence[str], distribution: dict[str, Any]) -> set[str]:
+    """A distribution's file and, unless another distribution of the edition came from the
+    same run, the upload and intermediate files of the run that made it."""
+    keys = {distribution["key"]} if distribution.get("key") else set()
+    run_id = distribution.get("run")
+    if not run_id:
+        return keys
+    cursor: str | None = None
+    while True:
+        page = svc.repositories.distributions.list(path[:3], limit=100, cursor=cursor)
+        if any(item["id"] != path[3] and item.get("run") == run_id for item in page.items):
+            return keys
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    run = svc.runs.repository.find_run(run_id)
+    if run is None:
+        return keys
+    keys.update(run["input"]["keys"])
+    for step in svc.runs.repository.get(run_id)["steps"]:
+        keys.update(output["key"] for output in step["outputs"])
+    return keys
+
+
+def delete_objects(objects: ObjectStore, keys: Iterable[str]) -> None:
+    """Delete ``keys`` (in batches, every page); Unavailable naming what failed, if any."""
+    failures = objects.delete_many(keys)
+    if failures:
+        first = failures[0]
+        raise Unavailable(
+            f"could not delete {len(failures)} object(s), e.g. {first.key}: {first.code} "
+            f"{first.message}; nothing else was deleted, repeat the delete to finish"
+        )

@@ -21,6 +21,7 @@ from catalogue.domain import signing
 from catalogue.domain.errors import Conflict, Forbidden, InvalidValue, NotFound
 from catalogue.domain.ids import timestamp
 from catalogue.domain.object_keys import clean_filename, object_key, parse_object_key
+from catalogue.runs.service import run_outputs
 from catalogue.services import Services
 from pipelines import presign
 from pipelines.objects import (
@@ -228,15 +229,34 @@ def download_location(svc: Services, path: list[str]) -> str:
     if not key:
         raise NotFound(f"distribution {path[3]} has no file to download")
     filenames = distribution.get("filenames") or [key.rpartition("/")[2]]
+    return signed_download_url(svc, key, filenames[0])
+
+
+def output_location(svc: Services, run_id: str, n: int) -> str:
+    """A short-lived URL of a run's ``n``-th output (1-based, as ``GET /runs/{id}`` lists).
+
+    Intermediate files and the validate step's rejects: read permission on the dataset.
+    Raises NotFound for an unknown run or output.
+    """
+    require(svc.runs.dataset_of(run_id), READ, hidden=f"run {run_id!r} not found")
+    outputs = run_outputs(svc.runs.get(run_id))
+    if not 1 <= n <= len(outputs):
+        raise NotFound(f"run {run_id!r} has no output {n} (it has {len(outputs)})")
+    key = outputs[n - 1]["key"]
+    return signed_download_url(svc, key, key.rpartition("/")[2])
+
+
+def signed_download_url(svc: Services, key: str, filename: str) -> str:
+    """A presigned S3 GET (aws) or a signed API URL (local) of ``key``, saved as ``filename``."""
     settings = svc.settings
     if settings.backend == "aws":
         return presign.s3_presigned_get(
-            settings.data_bucket, key, filename=filenames[0], ttl_s=settings.download_url_ttl_s
+            settings.data_bucket, key, filename=filename, ttl_s=settings.download_url_ttl_s
         )
     return presign.local_download_url(
         base_url(svc),
         key,
-        filename=filenames[0],
+        filename=filename,
         ttl_s=settings.download_url_ttl_s,
         now=svc.clock(),
         signing_key=settings.signing_key,

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import redirect, url_for
 from flask.views import MethodView
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.auth.principal import current_principal
+from catalogue.runs.service import run_outputs
 from catalogue.schemas.common import ListQuerySchema
 from catalogue.schemas.runs import RunPageSchema, RunRequestSchema, RunSchema, RunSummarySchema
 from catalogue.services import services
+from catalogue.transfers import output_location
 
 blp = Blueprint("runs", __name__, description="Pipeline runs")
 
@@ -53,7 +56,26 @@ class RunById(MethodView):
     def get(self, run_id: str) -> dict:
         """Read a run with each step and the objects it wrote."""
         require(services().runs.dataset_of(run_id), READ, hidden=f"run {run_id!r} not found")
-        return services().runs.get(run_id)
+        return with_output_links(services().runs.get(run_id))
+
+
+@blp.route("/runs/<run_id>/outputs/<int:n>/download")
+class RunOutputDownload(MethodView):
+    @blp.doc(responses={"302": {"description": "Redirect to a short-lived download URL."}})
+    def get(self, run_id: str, n: int) -> WerkzeugResponse:
+        """Redirect to a short-lived URL of the run's ``n``-th output (an intermediate file
+        or the validate step's rejects), numbered from 1 as ``GET /runs/{id}`` lists them."""
+        return redirect(output_location(services(), run_id, n), 302)
+
+
+def with_output_links(run: dict) -> dict:
+    """Number the run's outputs and add each one's download link."""
+    for n, output in enumerate(run_outputs(run), start=1):
+        output["n"] = n
+        output["download"] = url_for(
+            "runs.RunOutputDownload", run_id=run["id"], n=n, _external=True
+        )
+    return run
 
 
 @blp.route("/runs/<run_id>/abort")

@@ -507,6 +507,11 @@ class RunService:
         self.repository.update_run(run["id"], end)
 
 
+def run_outputs(run: Mapping[str, Any]) -> builtins.list[dict[str, Any]]:
+    """A run's outputs in the order ``GET /runs/{id}`` lists them: output ``n`` is [n - 1]."""
+    return [output for step in run["steps"] for output in step["outputs"]]
+
+
 def run_service(services: Services) -> RunService:
     """The run service of an application's Services; locally it resumes interrupted runs."""
     service = RunService(

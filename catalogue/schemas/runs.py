@@ -36,6 +36,10 @@ class StepOutputSchema(ma.Schema):
     bytes = fields.Integer()
     sha256 = fields.String()
     rows = fields.Integer(allow_none=True)
+    n = fields.Integer(metadata={"description": "Its number in the run, counted from 1."})
+    download = fields.String(
+        metadata={"description": "GET /runs/{id}/outputs/{n}/download: a redirect to the file."}
+    )
 
 
 class StepSchema(ma.Schema):

@@ -236,3 +236,63 @@ def test_a_cascade_delete_removes_the_files_and_the_next_publish_withdraws_them(
     ]
     assert set(mine) <= set(withdrawn)
     assert not any((open_data / name).exists() for name in mine)
+
+
+# TWO_STEPS with a validate step between them that keeps the rejects.
+WITH_REJECTS = {
+    "StartAt": "ToParquet",
+    "States": {
+        **TWO_STEPS["States"],
+        "ToParquet": {**TWO_STEPS["States"]["ToParquet"], "Next": "Check"},
+        "Check": {"Type": "Task", "Resource": "brygge:step:validate", "Next": "Publish"},
+    },
+}
+
+
+def test_intermediate_files_and_rejects_are_listed_and_downloadable(
+    brygge_server: Server,
+) -> None:
+    url = brygge_server.url
+    session = requests.Session()
+    dataset_id = make_dataset(session, url, "Outputs")
+    template = {"id": "with-rejects", "title": "With rejects", "definition": WITH_REJECTS}
+    assert session.post(f"{url}/pipelines", json=template, timeout=30).status_code == 201
+    task_config = {
+        "ToParquet": {"delimiter": ";", "decimalChar": ","},
+        "Check": {
+            "schema": {
+                "fields": [{"name": "value", "type": "number", "constraints": {"maximum": 2}}]
+            },
+            "onInvalid": "quarantine",
+        },
+    }
+    attached = session.put(
+        f"{url}/datasets/{dataset_id}/pipeline",
+        json={"template": "with-rejects", "taskConfig": task_config},
+        timeout=30,
+    )
+    assert attached.status_code == 200, attached.text
+    upload = ask_upload(session, url, dataset_id, "values.csv")
+    assert send(upload, CSV).status_code == 204
+    run = wait_until_ended(session, url, upload["run"]["id"])
+    assert run["status"] == "SUCCEEDED", run
+
+    outputs = [output for step in run["steps"] for output in step["outputs"]]
+    assert [output["n"] for output in outputs] == list(range(1, len(outputs) + 1))
+    [rejects] = [output for output in outputs if output["key"].endswith("-rejects.csv")]
+    assert "/intermediate/" in f"/{rejects['key']}"
+    for output in outputs:
+        assert output["download"] == f"{url}/runs/{run['id']}/outputs/{output['n']}/download"
+        redirect = session.get(output["download"], allow_redirects=False, timeout=30)
+        assert redirect.status_code == 302, redirect.text
+        assert redirect.headers["Location"].startswith(f"{url}/downloads/")
+        file = requests.get(redirect.headers["Location"], timeout=30)
+        assert file.status_code == 200
+        assert file.content == (brygge_server.home / "objects" / output["key"]).read_bytes()
+    rejected = requests.get(
+        session.get(rejects["download"], allow_redirects=False, timeout=30).headers["Location"],
+        timeout=30,
+    )
+    assert "2.5 is above the maximum 2" in rejected.content.decode()
+    missing = session.get(f"{url}/runs/{run['id']}/outputs/{len(outputs) + 1}/download", timeout=30)
+    assert missing.status_code == 404

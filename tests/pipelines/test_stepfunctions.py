@@ -306,6 +306,8 @@ def test_a_step_that_could_not_record_is_reported_from_the_history(aws) -> None:
 
 
 def test_aws_rerun_starts_a_new_execution_with_the_current_pipeline(aws) -> None:  # type: ignore[no-untyped-def]
+    from urllib.parse import quote
+
     import boto3
 
     aws["objects"].put(RAW, io.BytesIO(b"bad\n"))
@@ -329,6 +331,12 @@ def test_aws_rerun_starts_a_new_execution_with_the_current_pipeline(aws) -> None
     assert (rerun["rerunOf"], rerun["pipeline"]["version"]) == (run_id, 2)
     assert [step["name"] for step in rerun["steps"]] == ["Upper"]
     assert client.get(f"/runs/{run_id}").json["rerunBy"] == rerun["id"]
+    [output] = rerun["steps"][0]["outputs"]
+    assert output["download"].endswith(f"/runs/{rerun['id']}/outputs/1/download")
+    redirect = client.get(f"/runs/{rerun['id']}/outputs/1/download")
+    assert redirect.status_code == 302
+    assert "X-Amz-Signature=" in redirect.headers["Location"]
+    assert quote(output["key"], safe="/") in redirect.headers["Location"]
     machines = {
         m["name"]: m["stateMachineArn"] for m in aws["sfn"].list_state_machines()["stateMachines"]
     }

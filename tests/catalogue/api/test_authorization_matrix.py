@@ -62,6 +62,8 @@ ENDPOINTS = [
     Endpoint("GET", "/datasets/d/pipeline", "read", 200),
     Endpoint("GET", "/datasets/d/runs", "read", 200),
     Endpoint("GET", "/runs/{run}", "read", 200),
+    Endpoint("GET", f"{ED}/{E1}/runs", "read", 200),
+    Endpoint("GET", "/runs/{run}/outputs/1/download", "read", 404),  # allowed, no output yet
     Endpoint("PATCH", "/datasets/d", "update", 200, {"description": "changed"}),
     Endpoint(
         "PATCH", "/datasets/d", "update", 412, {"description": "stale"}, {"If-Match": '"r999"'}
@@ -76,6 +78,7 @@ ENDPOINTS = [
     Endpoint("POST", f"{V}/1/uploads", "write", 201, {"filename": "r.csv"}),
     Endpoint("POST", f"{ED}/{E1}/runs", "write", 202, {"input": {"keys": [RAW]}}),
     Endpoint("POST", "/runs/{run}/redrive", "write", 409),  # allowed, but the run is waiting
+    Endpoint("POST", "/runs/{run}/rerun", "write", 409),  # allowed, but the run is waiting
     Endpoint("POST", "/runs/{run}/abort", "write", 200),
     Endpoint("GET", "/datasets/d/history", "update", 200),
     Endpoint("GET", "/datasets/d/permissions", "admin", 200),

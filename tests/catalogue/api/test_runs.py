@@ -57,7 +57,7 @@ def test_a_run_has_every_documented_field(client, run_id) -> None:  # type: igno
     assert run["input"] == {"keys": [RAW]}
     (step,) = run["steps"]
     assert set(step) == STEP_FIELDS
-    assert set(step["outputs"][0]) == {"key", "bytes", "sha256", "rows"}
+    assert set(step["outputs"][0]) == {"key", "bytes", "sha256", "rows", "n", "download"}
     assert step["outputs"][0]["rows"] == 2
     listed = client.get("/datasets/secret/runs").json["items"]
     assert [item["id"] for item in listed] == [run_id]
@@ -72,6 +72,8 @@ def test_anonymous_callers_cannot_see_or_touch_runs_of_a_non_public_dataset(  # 
     assert anonymous.get("/datasets/secret/runs").status_code == 404
     assert anonymous.get("/datasets/secret/pipeline").status_code == 404
     assert anonymous.post(f"/runs/{run_id}/redrive").status_code == 401
+    assert anonymous.post(f"/runs/{run_id}/rerun").status_code == 401
+    assert anonymous.get(f"/runs/{run_id}/outputs/1/download").status_code == 404
     assert anonymous.post(f"/runs/{run_id}/abort").status_code == 401
     assert anonymous.post(RUNS, json={"input": {"keys": [RAW]}}).status_code == 401
     assert anonymous.put("/datasets/secret/pipeline", json={"template": "text"}).status_code == 401

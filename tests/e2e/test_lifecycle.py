@@ -258,7 +258,11 @@ def test_intermediate_files_and_rejects_are_listed_and_downloadable(
     template = {"id": "with-rejects", "title": "With rejects", "definition": WITH_REJECTS}
     assert session.post(f"{url}/pipelines", json=template, timeout=30).status_code == 201
     task_config = {
-        "ToParquet": {"delimiter": ";", "decimalChar": ","},
+        "ToParquet": {
+            "delimiter": ";",
+            "decimalChar": ",",
+            "schema": {"fields": [{"name": "value", "type": "number"}]},
+        },
         "Check": {
             "schema": {
                 "fields": [{"name": "value", "type": "number", "constraints": {"maximum": 2}}]

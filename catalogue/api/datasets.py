@@ -53,7 +53,7 @@ class Datasets(MethodView):
         dataset = repositories().datasets.create(
             data,
             principal=principal,
-            extra_ops=lambda dataset_id: grants.owner_ops(dataset_id, data["owner"]),
+            extra_ops=lambda dataset: grants.owner_ops(dataset, data["owner"]),
         )
         location = url_for("datasets.DatasetById", dataset_id=dataset["id"], _external=True)
         return with_etag(dataset, 201, Location=location)

@@ -1,26 +1,43 @@
-"""``/datasets/{id}/history``: the audit trail of a dataset, newest first."""
+"""``/datasets/{id}/history``: the audit trail of a dataset, newest first; its incarnations."""
 
 from __future__ import annotations
 
 from flask.views import MethodView
 
 from catalogue.api.smorest import Blueprint
-from catalogue.auth.permissions import UPDATE, require
+from catalogue.auth.permissions import require_history, require_site_admin
 from catalogue.schemas.common import ListQuerySchema
-from catalogue.schemas.permissions import HistoryPageSchema
+from catalogue.schemas.permissions import (
+    HistoryPageSchema,
+    HistoryQuerySchema,
+    IncarnationPageSchema,
+)
 from catalogue.services import repositories
 
-blp = Blueprint(
-    "history", __name__, url_prefix="/datasets/<dataset_id>/history", description="Audit trail"
-)
+blp = Blueprint("history", __name__, url_prefix="/datasets/<dataset_id>", description="Audit trail")
 
 
-@blp.route("")
+@blp.route("/history")
 class History(MethodView):
-    @blp.arguments(ListQuerySchema, location="query")
+    @blp.arguments(HistoryQuerySchema, location="query")
     @blp.response(200, HistoryPageSchema)
     def get(self, query: dict, dataset_id: str) -> dict:
-        """Every change to the dataset and its grants, newest first (``update`` scope)."""
-        require(dataset_id, UPDATE)
-        page = repositories().history.list(dataset_id, **query)
+        """Every change to the dataset and its grants, newest first (``update`` scope).
+
+        A dataset made again with the id of a deleted one has a history of its own; site
+        admins read a deleted dataset's with ``?incarnation=``.
+        """
+        require_history(dataset_id, query["incarnation"])
+        page = repositories().history.for_dataset(dataset_id, **query)
+        return {"items": page.items, "next": page.next_cursor}
+
+
+@blp.route("/incarnations")
+class Incarnations(MethodView):
+    @blp.arguments(ListQuerySchema, location="query")
+    @blp.response(200, IncarnationPageSchema)
+    def get(self, query: dict, dataset_id: str) -> dict:
+        """Every dataset this id has named, deleted ones included, newest first (site admins)."""
+        require_site_admin("list the incarnations of a dataset id")
+        page = repositories().history.incarnations(dataset_id, **query)
         return {"items": page.items, "next": page.next_cursor}

@@ -6,7 +6,8 @@ not exist, so status, body and ETag tell nothing about it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from catalogue.auth.principal import current_identity
 from catalogue.auth.rules import Identity, can_see, effective_scopes, may
@@ -37,7 +38,7 @@ def require(dataset_id: str, scope: str, *, hidden: str | None = None) -> Identi
     dataset = store.get(keys.dataset_pk(dataset_id), keys.DATASET_SK)
     if dataset is None:
         raise NotFound(hidden or f"dataset {dataset_id!r} not found")
-    scopes = scopes_on(dataset_id, identity)
+    scopes = scopes_on(dataset, identity)
     if not can_see(dataset["accessRights"], identity, scopes):
         raise NotFound(hidden or f"dataset {dataset_id!r} not found")
     if scope != READ and not may(scope, identity, scopes):
@@ -55,12 +56,14 @@ def require_owner_team(owner: str) -> Identity:
     return identity
 
 
-def new_owner_ops(owner: str | None, principal: str) -> Callable[[str], list[Op]] | None:
+def new_owner_ops(
+    owner: str | None, principal: str
+) -> Callable[[Mapping[str, Any]], list[Op]] | None:
     """For a dataset patch that names ``owner``: the writes granting it every scope."""
     if owner is None:
         return None
     permissions = repositories().permissions
-    return lambda dataset_id: permissions.new_owner_ops(dataset_id, owner, principal=principal)
+    return lambda dataset: permissions.new_owner_ops(dataset, owner, principal=principal)
 
 
 def require_authenticated() -> Identity:
@@ -70,11 +73,35 @@ def require_authenticated() -> Identity:
     return identity
 
 
-def scopes_on(dataset_id: str, identity: Identity) -> frozenset[str]:
-    """The effective scopes of the caller on a dataset, from its own and its teams' grants."""
+def require_site_admin(action: str) -> Identity:
+    """Check that the caller is a site admin; Forbidden (the same for every id) otherwise."""
+    identity = current_identity()
+    if not identity.is_authenticated:
+        raise Unauthenticated("this action needs a token (Authorization: Bearer <token>)")
+    if not identity.is_site_admin:
+        raise Forbidden(f"only site admins may {action}")
+    return identity
+
+
+def require_history(dataset_id: str, incarnation: str | None) -> Identity:
+    """Check that the caller may read the history asked for.
+
+    A dataset's current history needs ``update`` on it; that of a given incarnation (a
+    deleted dataset's, say) is for site admins alone.
+    """
+    if incarnation is not None:
+        return require_site_admin("read the history of a given incarnation")
+    return require(dataset_id, UPDATE)
+
+
+def scopes_on(dataset: Mapping[str, Any], identity: Identity) -> frozenset[str]:
+    """The effective scopes of the caller on a dataset, from its own and its teams' grants.
+
+    ``dataset`` is its item or a filter entry: its id and incarnation.
+    """
     if not identity.is_authenticated:
         return frozenset()
-    granted = repositories().permissions.scopes_of(dataset_id, identity.grantees)
+    granted = repositories().permissions.scopes_of(dataset, identity.grantees)
     return effective_scopes(granted)
 
 
@@ -94,6 +121,6 @@ def visible() -> Predicate | None:
             return can_see(access_rights, identity, frozenset())
         if not identity.is_authenticated:
             return False
-        return can_see(access_rights, identity, scopes_on(item["id"], identity))
+        return can_see(access_rights, identity, scopes_on(item, identity))
 
     return check

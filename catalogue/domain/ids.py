@@ -118,6 +118,15 @@ def next_version_id(existing: list[str]) -> str:
     return str(max(numbers, default=0) + 1)
 
 
+def incarnation_id(now: datetime, entropy: bytes) -> str:
+    """The identity of one dataset's life under its id: ``YYYYMMDDTHHMMSS-<8 hex>``.
+
+    The time first, so a dataset id's incarnations sort in the order they were created;
+    the random part (from at least 4 bytes) tells apart two made in the same second.
+    """
+    return f"{edition_id(now)}-{entropy[:4].hex()}"
+
+
 def timestamp(now: datetime) -> str:
     """An ISO 8601 UTC timestamp with seconds precision, as stored in ``created``/``modified``."""
     return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -9,14 +9,16 @@ from typing import Any
 
 from catalogue.domain import datasets as rules
 from catalogue.domain.changes import changed_fields, check_immutable, merge_patch
-from catalogue.domain.errors import AlreadyExists, HasChildren, NotFound, PreconditionFailed
+from catalogue.domain.errors import AlreadyExists, NotFound, PreconditionFailed
 from catalogue.domain.ids import (
     check_dataset_id,
+    incarnation_id,
     random_suffix,
     slug_candidates,
     slugify,
     timestamp,
 )
+from catalogue.domain.revisions import Revision, is_stale
 from catalogue.store import keys
 from catalogue.store.base import (
     Create,
@@ -32,18 +34,21 @@ from catalogue.store.base import (
     query_all,
 )
 
-from .history import history_entry
-from .records import read_modify_write, resource, write_in_chunks
+from .deletion import DELETING, BeforeRemoval, check_live, delete_tree, same_incarnation
+from .history import dataset_history, history_entry
+from .records import read_modify_write, resource
+from .runs import run_removals
 
 # Filters that have their own index partition, most selective first: the first one given
 # drives the query and the others are checked on its entries.
 INDEXED_FILTERS = ("keyword", "theme", "owner", "state", "accessRights")
 # Attribute copied into filter entries, so filters combine without reading the datasets.
-FILTER_FIELDS = ("id", "owner", "accessRights", "state", "keywords", "themes")
+FILTER_FIELDS = ("id", "incarnation", "owner", "accessRights", "state", "keywords", "themes")
 # Attempts at ``slug-<suffix>`` before giving up on a derived id.
 MAX_SLUG_ATTEMPTS = 5
 
-ExtraOps = Callable[[str], Sequence[Op]]
+# Writes added to a dataset change's transaction, made from the dataset (id, incarnation).
+ExtraOps = Callable[[Mapping[str, Any]], Sequence[Op]]
 
 
 def filter_values(dataset: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -62,6 +67,19 @@ def filter_entry_keys(dataset: Mapping[str, Any]) -> set[tuple[str, str]]:
         (keys.filter_pk(name, value), dataset["id"])
         for name, values in filter_values(dataset).items()
         for value in values
+    }
+
+
+def incarnation_record(dataset: Mapping[str, Any], *, deleted: str | None) -> Item:
+    """The entry of a dataset's incarnation in the list of its id's (site admins read it)."""
+    return {
+        "pk": keys.incarnations_pk(dataset["id"]),
+        "sk": dataset["incarnation"],
+        "kind": "incarnation",
+        "dataset": dataset["id"],
+        "incarnation": dataset["incarnation"],
+        "created": dataset["created"],
+        "deleted": deleted,
     }
 
 
@@ -104,8 +122,9 @@ class DatasetRepository:
 
         A given ``id`` that exists raises AlreadyExists, whoever may see the dataset holding
         it (ids are one namespace); an id derived from the title takes the first free of
-        ``slug``, ``slug-<random suffix>``, ... ``extra_ops(id)`` adds writes (ownership)
-        to the same transaction, so the dataset never exists without them.
+        ``slug``, ``slug-<random suffix>``, ... ``extra_ops(dataset)`` adds writes
+        (ownership) to the same transaction, so the dataset never exists without them.
+        Each create is a new incarnation of the id, which owns its history, grants and ETags.
         """
         now = self.clock()
         if data.get("id"):
@@ -117,7 +136,7 @@ class DatasetRepository:
             dataset = self._new_dataset(dataset_id, data, now)
             ops = self._create_ops(dataset, principal, now)
             if extra_ops is not None:
-                ops.extend(extra_ops(dataset_id))
+                ops.extend(extra_ops(dataset))
             try:
                 self.store.transact(ops)
             except AlreadyExists as clash:
@@ -137,6 +156,7 @@ class DatasetRepository:
         dataset = {name: value for name, value in data.items() if value is not None}
         dataset.update(
             id=dataset_id,
+            incarnation=incarnation_id(now, secrets.token_bytes(4)),
             state=data.get("state") or "active",
             sourceType=data.get("sourceType") or "file",
             created=timestamp(now),
@@ -172,12 +192,17 @@ class DatasetRepository:
             "version": rules.FIRST_VERSION,
             "description": "",
             "created": dataset["created"],
+            "incarnation": dataset["incarnation"],
         }
-        ops: list[Op] = [Create(self._item(dataset)), Create(version)]
+        ops: list[Op] = [
+            Create(self._item(dataset)),
+            Create(version),
+            Create(incarnation_record(dataset, deleted=None)),
+        ]
         ops.extend(Put(entry) for entry in self._filter_entries(dataset))
         ops.append(
             history_entry(
-                dataset["id"],
+                dataset_history(dataset),
                 principal=principal,
                 action="create",
                 resource_path=f"/datasets/{dataset['id']}",
@@ -264,7 +289,7 @@ class DatasetRepository:
         dataset_id: str,
         changes: Mapping[str, Any],
         *,
-        if_match: int | None,
+        if_match: Revision | None,
         principal: str,
         extra_ops: ExtraOps | None = None,
     ) -> dict[str, Any]:
@@ -285,14 +310,15 @@ class DatasetRepository:
         self,
         dataset_id: str,
         changes: Mapping[str, Any],
-        if_match: int | None,
+        if_match: Revision | None,
         principal: str,
         extra_ops: ExtraOps | None,
     ) -> dict[str, Any]:
         """One attempt of ``patch``: read, merge, write conditionally on the revision read."""
         item = self.get_item(dataset_id)
-        if if_match is not None and if_match != item["rev"]:
+        if is_stale(if_match, item):
             raise PreconditionFailed(f"dataset {dataset_id!r} has changed (If-Match)")
+        check_live(item, f"dataset {dataset_id!r}")
         check_immutable(item, changes, rules.IMMUTABLE_FIELDS)
         old = resource(item)
         old.pop("rev")
@@ -302,7 +328,7 @@ class DatasetRepository:
         if not diff:
             return resource(item)
         new["modified"] = timestamp(now)
-        ops: list[Op] = [Replace(self._item(new), rev=item["rev"])]
+        ops: list[Op] = [Replace(self._item(new), rev=item["rev"], expect=same_incarnation(item))]
         old_keys, new_keys = filter_entry_keys(old), filter_entry_keys(new)
         ops.extend(Delete(pk, sk) for pk, sk in sorted(old_keys - new_keys))
         copied_changed = any(name in diff for name in FILTER_FIELDS)
@@ -311,7 +337,7 @@ class DatasetRepository:
                 ops.append(Put(entry))
         ops.append(
             history_entry(
-                dataset_id,
+                dataset_history(item),
                 principal=principal,
                 action="update",
                 resource_path=f"/datasets/{dataset_id}",
@@ -320,7 +346,7 @@ class DatasetRepository:
             )
         )
         if extra_ops is not None:
-            ops.extend(extra_ops(dataset_id))
+            ops.extend(extra_ops(new))
         self.store.transact(ops)
         return self.get(dataset_id)
 
@@ -328,52 +354,71 @@ class DatasetRepository:
         self,
         dataset_id: str,
         *,
-        if_match: int | None,
+        if_match: Revision | None,
         cascade: bool,
         principal: str,
         extra_ops: ExtraOps | None = None,
+        before_removal: Sequence[BeforeRemoval] = (),
     ) -> None:
-        """Delete a dataset.
+        """Delete a dataset, in the order of ``deletion.delete_tree``.
 
         Its (empty) versions go with it. Editions make it HasChildren unless ``cascade``,
-        which deletes every item of the dataset, all pages, children first.
-        ``extra_ops(id)`` (its grants) are deleted with the children, before the dataset.
+        which deletes every item of the dataset and its runs, all pages, children first.
+        ``extra_ops(dataset)`` (its grants) are deleted with the children, before the
+        dataset; ``before_removal`` hooks run once nothing more can be created below it.
+        Its history stays, readable by site admins through its incarnation.
         """
         item = self.get_item(dataset_id)
-        if if_match is not None and if_match != item["rev"]:
+        if is_stale(if_match, item):
             raise PreconditionFailed(f"dataset {dataset_id!r} has changed (If-Match)")
         pk = keys.dataset_pk(dataset_id)
-        has_editions = self.store.query(Query(pk, prefix="edition#"), limit=1).items
-        if has_editions and not cascade:
-            raise HasChildren(
-                f"dataset {dataset_id!r} has editions; delete them or use ?cascade=true"
-            )
-        children: list[Op] = [
-            Delete(child["pk"], child["sk"])
-            for prefix in ("distribution#", "edition#", "version#")
-            for child in query_all(self.store, Query(pk, prefix=prefix))
-        ]
-        pipeline = self.store.get(pk, keys.DATASET_PIPELINE_SK)
-        if pipeline is not None:
-            # The template's marker of this dataset goes with the dataset's pipeline.
-            children.append(Delete(pk, keys.DATASET_PIPELINE_SK))
-            children.append(
-                Delete(keys.pipeline_pk(pipeline["template"]), keys.pipeline_use_sk(dataset_id))
-            )
-        if extra_ops is not None:
-            children.extend(extra_ops(dataset_id))
         dataset = resource(item)
-        dataset.pop("rev")
-        last: list[Op] = [Delete(pk, keys.DATASET_SK, rev=item["rev"])]
-        last.extend(Delete(entry_pk, sk) for entry_pk, sk in sorted(filter_entry_keys(dataset)))
+        for name in ("rev", DELETING):
+            dataset.pop(name, None)
+        now = self.clock()
+
+        def children() -> list[Op]:
+            found: list[Op] = [
+                Delete(child["pk"], child["sk"])
+                for prefix in ("distribution#", "edition#", "version#")
+                for child in query_all(self.store, Query(pk, prefix=prefix))
+            ]
+            pipeline = self.store.get(pk, keys.DATASET_PIPELINE_SK)
+            if pipeline is not None:
+                # The template's marker of this dataset goes with the dataset's pipeline.
+                found.append(Delete(pk, keys.DATASET_PIPELINE_SK))
+                found.append(
+                    Delete(keys.pipeline_pk(pipeline["template"]), keys.pipeline_use_sk(dataset_id))
+                )
+            found.extend(run_removals(self.store, dataset_id))
+            if extra_ops is not None:
+                found.extend(extra_ops(dataset))
+            return found
+
+        last: list[Op] = [
+            Delete(entry_pk, sk) for entry_pk, sk in sorted(filter_entry_keys(dataset))
+        ]
+        if dataset.get("incarnation"):
+            last.append(Put(incarnation_record(dataset, deleted=timestamp(now))))
         last.append(
             history_entry(
-                dataset_id,
+                dataset_history(dataset),
                 principal=principal,
                 action="delete",
                 resource_path=f"/datasets/{dataset_id}",
                 changes=changed_fields(dataset, {}),
-                now=self.clock(),
+                now=now,
             )
         )
-        write_in_chunks(self.store, children, last)
+        delete_tree(
+            self.store,
+            item,
+            cascade=cascade,
+            has_children=lambda: bool(
+                self.store.query(Query(pk, prefix="edition#"), limit=1).items
+            ),
+            children=children,
+            last=last,
+            not_empty=f"dataset {dataset_id!r} has editions; delete them or use ?cascade=true",
+            before_removal=before_removal,
+        )

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from catalogue.domain.changes import changed_fields, check_immutable, merge_patch
-from catalogue.domain.errors import AlreadyExists, HasChildren, NotFound, PreconditionFailed
+from catalogue.domain.errors import AlreadyExists, NotFound, PreconditionFailed
 from catalogue.domain.ids import (
     LATEST,
     check_distribution_id,
@@ -25,9 +25,9 @@ from catalogue.domain.ids import (
     next_version_id,
     timestamp,
 )
+from catalogue.domain.revisions import Revision, is_stale
 from catalogue.store import keys
 from catalogue.store.base import (
-    Check,
     Create,
     Delete,
     Item,
@@ -39,8 +39,18 @@ from catalogue.store.base import (
     query_all,
 )
 
-from .history import history_entry
-from .records import read_modify_write, resource, write_in_chunks
+from .deletion import (
+    DELETING,
+    BeforeRemoval,
+    ancestor_failure,
+    check_live,
+    delete_tree,
+    live_ancestors,
+    same_incarnation,
+    store_delete,
+)
+from .history import dataset_history, history_entry
+from .records import read_modify_write, resource
 
 # Tries at a free edition id of one second: each round of racing writers lets at least one
 # through, so this many concurrent creates within one second all succeed.
@@ -121,9 +131,18 @@ class NestedRepository:
     def create(
         self, parent_path: Sequence[str], data: Mapping[str, Any], *, principal: str
     ) -> dict[str, Any]:
-        """Create under an existing parent; a given id that exists raises AlreadyExists."""
+        """Create under an existing parent; a given id that exists raises AlreadyExists.
+
+        The create checks, in its own transaction, that the dataset (still the incarnation
+        read) and every parent exist and none is being deleted: NotFound, or Conflict
+        while a delete of one of them runs.
+        """
         parent_path = self.resolve_parent(parent_path)
         pk = keys.dataset_pk(parent_path[0])
+        dataset = self.store.get(pk, keys.DATASET_SK)
+        if dataset is None:
+            raise NotFound(f"dataset {self.resource_path(parent_path[:1])} not found")
+        incarnation = dataset.get("incarnation")
         now = self.clock()
         given = bool(data.get(self.id_field))
         for new_id in self.new_ids(parent_path, data):
@@ -133,11 +152,13 @@ class NestedRepository:
             body.update(zip(("dataset", "version", "edition"), parent_path, strict=False))
             body.setdefault("description", "")
             item = {**body, "pk": pk, "sk": self.sort_key(path), "kind": self.kind}
+            if incarnation is not None:
+                item["incarnation"] = incarnation
             ops: list[Op] = [
-                Check(pk, self.parent_sort_key(parent_path)),
+                *live_ancestors(parent_path, incarnation),
                 Create(item),
                 history_entry(
-                    parent_path[0],
+                    dataset_history(dataset),
                     principal=principal,
                     action="create",
                     resource_path=self.resource_path(path),
@@ -147,10 +168,8 @@ class NestedRepository:
             ]
             try:
                 self.store.transact(ops)
-            except NotFound:
-                raise NotFound(
-                    f"{self.parent_kind} {self.resource_path(parent_path)} not found"
-                ) from None
+            except (NotFound, PreconditionFailed) as missing:
+                raise ancestor_failure(missing, parent_path) from None
             except AlreadyExists as clash:
                 if given or clash.key != (pk, item["sk"]):
                     raise AlreadyExists(
@@ -166,7 +185,7 @@ class NestedRepository:
         path: Sequence[str],
         changes: Mapping[str, Any],
         *,
-        if_match: int | None,
+        if_match: Revision | None,
         principal: str,
     ) -> dict[str, Any]:
         """Apply a JSON merge patch; without ``if_match`` a lost race is retried."""
@@ -176,15 +195,21 @@ class NestedRepository:
         )
 
     def _patch(
-        self, path: Sequence[str], changes: Mapping[str, Any], if_match: int | None, principal: str
+        self,
+        path: Sequence[str],
+        changes: Mapping[str, Any],
+        if_match: Revision | None,
+        principal: str,
     ) -> dict[str, Any]:
         """One attempt of ``patch``: read, merge, write conditionally on the revision read."""
         item = self.get_item(path)
-        if if_match is not None and if_match != item["rev"]:
+        if is_stale(if_match, item):
             raise PreconditionFailed(f"{self.kind} {self.resource_path(path)} has changed")
+        check_live(item, f"{self.kind} {self.resource_path(path)}")
         check_immutable(item, changes, (self.id_field, *self.immutable))
         old = resource(item)
-        old.pop("rev")
+        for name in ("rev", DELETING):
+            old.pop(name, None)
         new = merge_patch(old, changes)
         diff = changed_fields(old, new)
         if not diff:
@@ -194,9 +219,9 @@ class NestedRepository:
         stored = {**new, "pk": item["pk"], "sk": item["sk"], "kind": self.kind}
         self.store.transact(
             [
-                Replace(stored, rev=item["rev"]),
+                Replace(stored, rev=item["rev"], expect=same_incarnation(item)),
                 history_entry(
-                    path[0],
+                    keys.history_pk(path[0], item.get("incarnation")),
                     principal=principal,
                     action="update",
                     resource_path=self.resource_path(path),
@@ -208,39 +233,52 @@ class NestedRepository:
         return self.get(path)
 
     def delete(
-        self, path: Sequence[str], *, if_match: int | None, cascade: bool, principal: str
+        self,
+        path: Sequence[str],
+        *,
+        if_match: Revision | None,
+        cascade: bool,
+        principal: str,
+        before_removal: Sequence[BeforeRemoval] = (),
     ) -> None:
-        """Delete; HasChildren when something is below it, unless ``cascade``."""
+        """Delete; HasChildren when something is below it, unless ``cascade``.
+
+        What has children goes in the order of ``deletion.delete_tree``.
+        """
         path = self.resolve(path)
         item = self.get_item(path)
-        if if_match is not None and if_match != item["rev"]:
+        if is_stale(if_match, item):
             raise PreconditionFailed(f"{self.kind} {self.resource_path(path)} has changed")
-        pk = item["pk"]
-        children: list[Op] = []
-        for prefix in self.descendant_prefixes(path):
-            query = Query(pk, prefix=prefix)
-            if not cascade and self.store.query(query, limit=1).items:
-                raise HasChildren(
-                    f"{self.kind} {self.resource_path(path)} is not empty; "
-                    "delete what is below it first or use ?cascade=true"
-                )
-            children.extend(
-                Delete(child["pk"], child["sk"]) for child in query_all(self.store, query)
-            )
         old = resource(item)
-        old.pop("rev")
-        last: list[Op] = [
-            Delete(pk, item["sk"], rev=item["rev"]),
-            history_entry(
-                path[0],
-                principal=principal,
-                action="delete",
-                resource_path=self.resource_path(path),
-                changes=changed_fields(old, {}),
-                now=self.clock(),
-            ),
-        ]
-        write_in_chunks(self.store, children, last)
+        for name in ("rev", DELETING):
+            old.pop(name, None)
+        audit = history_entry(
+            keys.history_pk(path[0], item.get("incarnation")),
+            principal=principal,
+            action="delete",
+            resource_path=self.resource_path(path),
+            changes=changed_fields(old, {}),
+            now=self.clock(),
+        )
+        queries = [Query(item["pk"], prefix=prefix) for prefix in self.descendant_prefixes(path)]
+        if not queries:
+            self.store.transact([store_delete(item), audit])
+            return
+        delete_tree(
+            self.store,
+            item,
+            cascade=cascade,
+            has_children=lambda: any(self.store.query(q, limit=1).items for q in queries),
+            children=lambda: [
+                Delete(child["pk"], child["sk"])
+                for query in queries
+                for child in query_all(self.store, query)
+            ],
+            last=[audit],
+            not_empty=f"{self.kind} {self.resource_path(path)} is not empty; "
+            "delete what is below it first or use ?cascade=true",
+            before_removal=before_removal,
+        )
 
     def descendant_prefixes(self, path: Sequence[str]) -> list[str]:
         """Sort-key prefixes of everything below ``path``, deepest first."""

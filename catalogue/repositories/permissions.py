@@ -11,12 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from catalogue.auth.rules import SCOPES
-from catalogue.domain.errors import Conflict, InvalidValue, NotFound
+from catalogue.domain.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
 from catalogue.store import keys
 from catalogue.store.base import (
     Create,
@@ -31,7 +31,9 @@ from catalogue.store.base import (
     query_all,
 )
 
+from .deletion import ancestor_failure, live_ancestors
 from .history import history_entry
+from .records import read_modify_write
 
 # Aliases: inside the repository class, ``list`` names its method, not the builtin.
 Scopes = list[str]
@@ -42,11 +44,21 @@ def _ordered(scopes: Sequence[str]) -> list[str]:
     return [scope for scope in SCOPES if scope in set(scopes)]
 
 
-def _grant_items(dataset_id: str, principal: str, scopes: list[str]) -> tuple[Item, Item]:
-    body = {"dataset": dataset_id, "principal": principal, "scopes": scopes}
+def _grant_items(
+    dataset_id: str, incarnation: str | None, principal: str, scopes: list[str]
+) -> tuple[Item, Item]:
+    body: dict[str, Any] = {"dataset": dataset_id, "principal": principal, "scopes": scopes}
+    if incarnation is not None:
+        # A grant belongs to one incarnation of the dataset id and confers nothing on another.
+        body["incarnation"] = incarnation
     grant = {**body, "pk": keys.permissions_pk(dataset_id), "sk": keys.grant_sk(principal)}
     mirror = {**body, "pk": keys.grants_pk(principal), "sk": dataset_id}
     return {**grant, "kind": "grant"}, {**mirror, "kind": "grant-mirror"}
+
+
+def _incarnation(dataset: Mapping[str, Any]) -> str | None:
+    incarnation = dataset.get("incarnation")
+    return None if incarnation is None else str(incarnation)
 
 
 def _public(item: Item) -> dict[str, Any]:
@@ -60,15 +72,17 @@ class PermissionRepository:
         self.store = store
         self.clock = clock
 
-    def owner_ops(self, dataset_id: str, owner: str) -> list[Op]:
+    def owner_ops(self, dataset: Mapping[str, Any], owner: str) -> list[Op]:
         """The writes that give ``owner`` every scope on a new dataset (for its create)."""
+        dataset_id, incarnation = dataset["id"], _incarnation(dataset)
         scopes = list(SCOPES)
-        grant, mirror = _grant_items(dataset_id, owner, scopes)
+        grant, mirror = _grant_items(dataset_id, incarnation, owner, scopes)
         head = {
             "pk": keys.permissions_pk(dataset_id),
             "sk": keys.PERMISSIONS_HEAD_SK,
             "kind": "permissions",
             "dataset": dataset_id,
+            "incarnation": incarnation,
             "admins": [owner],
         }
         # Create, not Put: leftovers of an earlier dataset with this id must fail the
@@ -76,28 +90,30 @@ class PermissionRepository:
         # The dataset's own "create" audit entry records the owner; no second entry needed.
         return [Create(head), Create(grant), Put(mirror)]
 
-    def new_owner_ops(self, dataset_id: str, owner: str, *, principal: str) -> list[Op]:
+    def new_owner_ops(self, dataset: Mapping[str, Any], owner: str, *, principal: str) -> list[Op]:
         """The writes that give a dataset's new owner team every scope (for the owner change).
 
         Nothing when it holds them already; the previous owner keeps its grant until an
         admin removes it.
         """
+        dataset_id = dataset["id"]
         head, before = self._head_and_grant(dataset_id, owner)
         scopes = list(SCOPES)
         if before == scopes:
             return []
         body = {name: value for name, value in head.items() if name != "rev"}
         body["admins"] = sorted({*head["admins"], owner})
-        grant, mirror = _grant_items(dataset_id, owner, scopes)
+        grant, mirror = _grant_items(dataset_id, head.get("incarnation"), owner, scopes)
         return [
             Replace(body, rev=head["rev"]),
             Put(grant),
             Put(mirror),
-            self._audit(dataset_id, owner, before, scopes, principal),
+            self._audit(head, owner, before, scopes, principal),
         ]
 
-    def removal_ops(self, dataset_id: str) -> list[Op]:
+    def removal_ops(self, dataset: Mapping[str, Any]) -> list[Op]:
         """Deletes of every grant, mirror and the head: run before the dataset's own delete."""
+        dataset_id = dataset["id"]
         ops: list[Op] = []
         for grant in query_all(self.store, Query(keys.permissions_pk(dataset_id))):
             ops.append(Delete(grant["pk"], grant["sk"]))
@@ -105,13 +121,23 @@ class PermissionRepository:
                 ops.append(Delete(keys.grants_pk(grant["principal"]), dataset_id))
         return ops
 
-    def scopes_of(self, dataset_id: str, grantees: Sequence[str]) -> set[str]:
-        """Every scope granted on the dataset to any of ``grantees`` (one batch read)."""
+    def scopes_of(self, dataset: Mapping[str, Any], grantees: Sequence[str]) -> set[str]:
+        """Every scope granted on the dataset to any of ``grantees`` (one batch read).
+
+        ``dataset`` is its item or filter entry (id and incarnation): grants of an earlier
+        incarnation of the id count for nothing.
+        """
         if not grantees:
             return set()
-        pk = keys.permissions_pk(dataset_id)
+        pk = keys.permissions_pk(dataset["id"])
         found = self.store.get_many([(pk, keys.grant_sk(name)) for name in grantees])
-        return {scope for item in found for scope in item["scopes"]}
+        incarnation = _incarnation(dataset)
+        return {
+            scope
+            for item in found
+            if item.get("incarnation") == incarnation
+            for scope in item["scopes"]
+        }
 
     def list(self, dataset_id: str, *, limit: int, cursor: str | None) -> Page:
         query = Query(keys.permissions_pk(dataset_id), prefix=keys.GRANT_PREFIX)
@@ -123,9 +149,15 @@ class PermissionRepository:
     ) -> dict[str, Any]:
         """Set the scopes of ``grantee`` (replacing any it had).
 
-        Raises NotFound (no such dataset), Conflict when this would leave no admin, and
-        PreconditionFailed when another change to the grants raced this one.
+        Raises NotFound (no such dataset) and Conflict when this would leave no admin or
+        the dataset is being deleted. A change that lost a race with another change to
+        the dataset's grants is made again on the new state.
         """
+        return read_modify_write(
+            lambda: self._put(dataset_id, grantee, scopes, principal), if_match=None
+        )
+
+    def _put(self, dataset_id: str, grantee: str, scopes: Sequence[str], principal: str) -> Item:
         wanted = _ordered(scopes)
         if not wanted:
             raise InvalidValue("scopes", "give at least one scope; DELETE removes a grant")
@@ -137,12 +169,18 @@ class PermissionRepository:
             admins.add(grantee)
         else:
             admins.discard(grantee)
-        grant, mirror = _grant_items(dataset_id, grantee, wanted)
+        grant, mirror = _grant_items(dataset_id, head.get("incarnation"), grantee, wanted)
         self._change(head, admins, [Put(grant), Put(mirror)], grantee, before, wanted, principal)
         return _public(grant)
 
     def delete(self, dataset_id: str, grantee: str, *, principal: str) -> None:
-        """Remove the grant of ``grantee``; raises NotFound, Conflict (last admin)."""
+        """Remove the grant of ``grantee``; raises NotFound, Conflict (last admin).
+
+        A removal that lost a race with another change to the grants is tried again.
+        """
+        read_modify_write(lambda: self._delete(dataset_id, grantee, principal), if_match=None)
+
+    def _delete(self, dataset_id: str, grantee: str, principal: str) -> None:
         head, before = self._head_and_grant(dataset_id, grantee)
         if before is None:
             raise NotFound(f"{grantee} holds no grant on dataset {dataset_id!r}")
@@ -191,20 +229,29 @@ class PermissionRepository:
             )
         body = {name: value for name, value in head.items() if name != "rev"}
         body["admins"] = sorted(admins)
-        ops = [Replace(body, rev=head["rev"]), *ops]
-        ops.append(self._audit(head["dataset"], grantee, before, after, principal))
-        self.store.transact(ops)
+        dataset_id = head["dataset"]
+        # Conditional on the dataset, unmarked: a grant never outlives a cascade delete.
+        live = live_ancestors([dataset_id], head.get("incarnation"))
+        ops = [*live, Replace(body, rev=head["rev"]), *ops]
+        ops.append(self._audit(head, grantee, before, after, principal))
+        try:
+            self.store.transact(ops)
+        except (NotFound, PreconditionFailed) as error:
+            if error.key != (keys.dataset_pk(dataset_id), keys.DATASET_SK):
+                raise
+            raise ancestor_failure(error, [dataset_id]) from None
 
     def _audit(
         self,
-        dataset_id: str,
+        head: Item,
         grantee: str,
         before: Scopes | None,
         after: Scopes | None,
         principal: str,
     ) -> Create:
+        dataset_id = head["dataset"]
         return history_entry(
-            dataset_id,
+            keys.history_pk(dataset_id, head.get("incarnation")),
             principal=principal,
             action="revoke" if after is None else "grant",
             resource_path=f"/datasets/{dataset_id}/permissions/{grantee}",

@@ -15,6 +15,7 @@ from catalogue.domain.errors import (
     PreconditionFailed,
 )
 from catalogue.domain.ids import timestamp
+from catalogue.domain.revisions import Revision, is_stale
 from catalogue.store import keys
 from catalogue.store.base import (
     Check,
@@ -30,7 +31,8 @@ from catalogue.store.base import (
     query_all,
 )
 
-from .history import history_entry
+from .deletion import ancestor_failure, live_ancestors, store_delete
+from .history import dataset_history, history_entry
 from .lookups import check_pipeline_lookups
 from .pipeline_checks import check_task_config
 from .records import resource, write_in_chunks
@@ -139,12 +141,12 @@ class PipelineRepository:
         return self.get(template["id"])
 
     def update(
-        self, template_id: str, data: Mapping[str, Any], *, if_match: int | None
+        self, template_id: str, data: Mapping[str, Any], *, if_match: Revision | None
     ) -> dict[str, Any]:
         """Store a new version of a template; the versions pinned by datasets stay."""
         check_definition(data["definition"])
         head_item = self._head_item(template_id)
-        if if_match is not None and if_match != head_item["rev"]:
+        if is_stale(if_match, head_item):
             raise PreconditionFailed(f"pipeline template {template_id!r} has changed (If-Match)")
         template: dict[str, Any] = {
             name: data.get(name) for name in TEMPLATE_FIELDS if name != "id"
@@ -162,10 +164,10 @@ class PipelineRepository:
             self.on_saved(template_id, template["version"], template["definition"])
         return self.get(template_id)
 
-    def delete(self, template_id: str, *, if_match: int | None) -> None:
+    def delete(self, template_id: str, *, if_match: Revision | None) -> None:
         """Delete a template and its versions; HasChildren while a dataset pipeline uses it."""
         head_item = self._head_item(template_id)
-        if if_match is not None and if_match != head_item["rev"]:
+        if is_stale(if_match, head_item):
             raise PreconditionFailed(f"pipeline template {template_id!r} has changed (If-Match)")
         pk = keys.pipeline_pk(template_id)
         users = self.store.query(Query(pk, prefix=keys.pipeline_use_sk()), limit=5).items
@@ -217,7 +219,7 @@ class PipelineRepository:
         return template
 
     def set_dataset_pipeline(
-        self, dataset: str, data: Mapping[str, Any], *, principal: str, if_match: int | None
+        self, dataset: str, data: Mapping[str, Any], *, principal: str, if_match: Revision | None
     ) -> dict[str, Any]:
         """Set a dataset's pipeline to the latest version of a template, with its taskConfig.
 
@@ -225,9 +227,12 @@ class PipelineRepository:
         """
         pk = keys.dataset_pk(dataset)
         template = self.check_dataset_pipeline(dataset, data)
+        dataset_item = self.store.get(pk, keys.DATASET_SK)
+        if dataset_item is None:
+            raise NotFound(f"dataset {dataset!r} not found")
         task_config = dict(data.get("taskConfig") or {})
         old_item = self.store.get(pk, keys.DATASET_PIPELINE_SK)
-        if if_match is not None and (old_item is None or old_item["rev"] != if_match):
+        if if_match is not None and (old_item is None or is_stale(if_match, old_item)):
             raise PreconditionFailed(f"the pipeline of dataset {dataset!r} has changed")
         now = self.clock()
         pipeline = {
@@ -238,18 +243,24 @@ class PipelineRepository:
             "modified": timestamp(now),
         }
         item = {**pipeline, "pk": pk, "sk": keys.DATASET_PIPELINE_SK, "kind": "dataset-pipeline"}
+        if dataset_item.get("incarnation") is not None:
+            item["incarnation"] = dataset_item["incarnation"]
         use = {
             "pk": keys.pipeline_pk(template["id"]),
             "sk": keys.pipeline_use_sk(dataset),
             "kind": "pipeline-use",
             "dataset": dataset,
         }
-        ops: list[Op] = [Check(pk, keys.DATASET_SK)]
+        ops: list[Op] = live_ancestors([dataset], dataset_item.get("incarnation"))
         old = {}
         if old_item is None:
             ops.append(Create(item))
         else:
-            old = {k: v for k, v in resource(old_item).items() if k not in ("rev", "modified")}
+            old = {
+                k: v
+                for k, v in resource(old_item).items()
+                if k not in ("rev", "modified", "incarnation")
+            }
             ops.append(Replace(item, rev=old_item["rev"]))
             if old_item["template"] != template["id"]:
                 ops.append(Delete(keys.pipeline_pk(old_item["template"]), use["sk"]))
@@ -258,7 +269,7 @@ class PipelineRepository:
         new = {k: v for k, v in pipeline.items() if k != "modified"}
         ops.append(
             history_entry(
-                dataset,
+                dataset_history(dataset_item),
                 principal=principal,
                 action="update" if old_item else "create",
                 resource_path=f"/datasets/{dataset}/pipeline",
@@ -266,25 +277,32 @@ class PipelineRepository:
                 now=now,
             )
         )
-        self.store.transact(ops)
+        try:
+            self.store.transact(ops)
+        except (NotFound, PreconditionFailed) as error:
+            if error.key != (pk, keys.DATASET_SK):
+                raise
+            raise ancestor_failure(error, [dataset]) from None
         return self.get_dataset_pipeline(dataset)
 
     def delete_dataset_pipeline(
-        self, dataset: str, *, principal: str, if_match: int | None
+        self, dataset: str, *, principal: str, if_match: Revision | None
     ) -> None:
         """Remove a dataset's pipeline: later uploads of it run nothing."""
         item = self.store.get(keys.dataset_pk(dataset), keys.DATASET_PIPELINE_SK)
         if item is None:
             raise NotFound(f"dataset {dataset!r} has no pipeline")
-        if if_match is not None and if_match != item["rev"]:
+        if is_stale(if_match, item):
             raise PreconditionFailed(f"the pipeline of dataset {dataset!r} has changed")
-        old = {k: v for k, v in resource(item).items() if k not in ("rev", "modified")}
+        old = {
+            k: v for k, v in resource(item).items() if k not in ("rev", "modified", "incarnation")
+        }
         self.store.transact(
             [
-                Delete(item["pk"], item["sk"], rev=item["rev"]),
+                store_delete(item),
                 Delete(keys.pipeline_pk(item["template"]), keys.pipeline_use_sk(dataset)),
                 history_entry(
-                    dataset,
+                    keys.history_pk(dataset, item.get("incarnation")),
                     principal=principal,
                     action="delete",
                     resource_path=f"/datasets/{dataset}/pipeline",

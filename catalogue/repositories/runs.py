@@ -14,8 +14,20 @@ from typing import Any
 from catalogue.domain.errors import AlreadyExists, NotFound, PreconditionFailed
 from catalogue.domain.ids import timestamp
 from catalogue.store import keys
-from catalogue.store.base import Create, Item, ItemStore, Page, Put, Query, Replace, query_all
+from catalogue.store.base import (
+    Create,
+    Delete,
+    Item,
+    ItemStore,
+    Op,
+    Page,
+    Put,
+    Query,
+    Replace,
+    query_all,
+)
 
+from .deletion import ancestor_failure, live_ancestors
 from .records import resource
 
 STATUSES = ("WAITING", "RUNNING", "SUCCEEDED", "FAILED", "ABORTED", "EXPIRED")
@@ -24,6 +36,18 @@ ENDED = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "EXPIRED"})
 MAX_UPDATE_ATTEMPTS = 50
 
 Change = Callable[[dict[str, Any]], dict[str, Any] | None]
+
+
+def run_removals(store: ItemStore, dataset: str) -> list[Op]:
+    """Deletes of every run of a dataset (run, steps, outputs) and of its listing entries."""
+    removals: list[Op] = []
+    for listing in query_all(store, Query(keys.dataset_runs_pk(dataset))):
+        removals.extend(
+            Delete(item["pk"], item["sk"])
+            for item in query_all(store, Query(keys.run_pk(listing["id"])))
+        )
+        removals.append(Delete(listing["pk"], listing["sk"]))
+    return removals
 
 
 class RunRepository:
@@ -50,7 +74,12 @@ class RunRepository:
         return item
 
     def create(self, run: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
-        """Store a new run: (the run, True), or (the existing run, False) when its id is taken."""
+        """Store a new run: (the run, True), or (the existing run, False) when its id is taken.
+
+        Conditional on its edition, version and dataset (the incarnation in ``run``)
+        existing and none being deleted: NotFound or Conflict otherwise.
+        """
+        path = [run["dataset"], run["version"], run["edition"]]
         listing = {
             "pk": keys.dataset_runs_pk(run["dataset"]),
             "sk": f"{run['created']}#{run['id']}",
@@ -59,10 +88,13 @@ class RunRepository:
             "version": run["version"],
             "edition": run["edition"],
         }
+        live = live_ancestors(path, run.get("incarnation"))
         try:
-            self.store.transact([Create(self._run_item(run)), Create(listing)])
+            self.store.transact([*live, Create(self._run_item(run)), Create(listing)])
         except AlreadyExists:
             return self.get_run(run["id"]), False
+        except (NotFound, PreconditionFailed) as error:
+            raise ancestor_failure(error, path) from None
         return self.get_run(run["id"]), True
 
     def find_run(self, run_id: str) -> dict[str, Any] | None:

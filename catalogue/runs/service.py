@@ -141,6 +141,7 @@ class RunService:
         """
         path = self.repositories.editions.resolve([dataset, version, edition])
         self.repositories.editions.get(path)
+        incarnation = self.repositories.datasets.get_item(dataset).get("incarnation")
         dataset, version, edition = path
         access_rights = self.repositories.datasets.get_item(dataset)["accessRights"]
         check_edition_keys(list(keys), access_rights, dataset, version, edition)
@@ -172,6 +173,8 @@ class RunService:
             "executions": [],
             **(extra or {}),
         }
+        if incarnation is not None:
+            run["incarnation"] = incarnation
         created, _ = self.repository.create(run)
         return created
 

@@ -56,3 +56,29 @@ class HistoryEntrySchema(ma.Schema):
 
 
 HistoryPageSchema = page_schema(HistoryEntrySchema, "HistoryPage")
+
+
+INCARNATION = r"^\d{8}T\d{6}-[0-9a-f]{8}$"
+
+
+class HistoryQuerySchema(ListQuerySchema):
+    incarnation = fields.String(
+        load_default=None,
+        validate=validate.Regexp(INCARNATION, error="Not an incarnation id."),
+        metadata={
+            "description": "Site admins: the history of this incarnation of the id (a "
+            "deleted dataset's, say), as listed by `GET /datasets/{id}/incarnations`."
+        },
+    )
+
+
+class IncarnationSchema(ma.Schema):
+    """One life of a dataset id: from its create to its delete (None while it exists)."""
+
+    dataset = fields.String(required=True)
+    incarnation = fields.String(required=True)
+    created = fields.String(required=True)
+    deleted = fields.String(allow_none=True, required=True)
+
+
+IncarnationPageSchema = page_schema(IncarnationSchema, "IncarnationPage")

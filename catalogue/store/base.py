@@ -13,6 +13,12 @@ Items are JSON-compatible dicts. Reserved attributes:
   diacritics).
 - ``_terms``: the store's own (DynamoDB keeps an item's indexed terms there); never returned.
 
+``Replace``, ``Delete`` and ``Check`` may also ``expect`` attribute values: each named
+attribute must equal its value, or be absent where the value is None. It is part of the
+operation's condition, evaluated in the same transaction (DynamoDB: in the condition
+expression of its ``Put``, ``Delete`` or ``ConditionCheck``), and fails with
+PreconditionFailed like a stale ``rev``.
+
 Every other attribute is data and round-trips unchanged (str, int, float, bool, None, list,
 dict). Strings sort by their UTF-8 bytes, as DynamoDB sorts them.
 """
@@ -21,12 +27,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 Item = dict[str, Any]
 Predicate = Callable[[Item], bool]
+# Attribute name -> the value it must have (None: it must be absent).
+Expect = Mapping[str, Any]
 
 MAX_LIMIT = 1000
 # DynamoDB caps a transaction at 100 actions; search terms of an item count against it.
@@ -64,11 +72,13 @@ class Create:
 class Replace:
     """Overwrite the item with ``item``'s (pk, sk), whose current revision must be ``rev``.
 
-    Fails with NotFound when it does not exist and PreconditionFailed when ``rev`` differs.
+    Fails with NotFound when it does not exist and PreconditionFailed when ``rev`` differs
+    or an ``expect``ed attribute does not hold its value.
     """
 
     item: Item
     rev: int
+    expect: Expect | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,20 +94,29 @@ class Put:
 
 @dataclass(frozen=True, slots=True)
 class Delete:
-    """Delete (pk, sk). Fails with NotFound when absent, PreconditionFailed on ``rev`` mismatch."""
+    """Delete (pk, sk). Fails with NotFound when absent, PreconditionFailed on ``rev`` mismatch.
+
+    (or when an ``expect``ed attribute does not hold its value).
+    """
 
     pk: str
     sk: str
     rev: int | None = None
+    expect: Expect | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """Write nothing; fail the transaction unless (pk, sk) exists (with ``rev``, when given)."""
+    """Write nothing; fail the transaction unless (pk, sk) exists (with ``rev``, when given).
+
+    NotFound when it does not exist; PreconditionFailed when ``rev`` differs or an
+    ``expect``ed attribute does not hold its value (a parent being deleted, say).
+    """
 
     pk: str
     sk: str
     rev: int | None = None
+    expect: Expect | None = None
 
 
 Op = Create | Replace | Put | Delete | Check

@@ -418,9 +418,25 @@ class DynamoDbStore:
             condition, pinned_rev = "attribute_exists(pk)", None
         else:
             condition, pinned_rev = "rev = :rev", op.rev
-        common["ConditionExpression"] = condition
+        values: dict[str, Any] = {}
         if pinned_rev is not None:
-            common["ExpressionAttributeValues"] = {":rev": {"N": str(pinned_rev)}}
+            values[":rev"] = {"N": str(pinned_rev)}
+        expect = getattr(op, "expect", None)
+        if expect:
+            # In the write's own condition: the snapshot alone would miss an item deleted
+            # and created again at the same revision.
+            names = {}
+            for index, (name, value) in enumerate(sorted(expect.items())):
+                names[f"#e{index}"] = name
+                if value is None:
+                    condition += f" AND attribute_not_exists(#e{index})"
+                else:
+                    condition += f" AND #e{index} = :e{index}"
+                    values[f":e{index}"] = _to_value(value)
+            common["ExpressionAttributeNames"] = names
+        common["ConditionExpression"] = condition
+        if values:
+            common["ExpressionAttributeValues"] = values
         if isinstance(op, Check):
             return {"ConditionCheck": {**common, "Key": _key(pk, sk)}}
         if isinstance(op, Delete):

@@ -11,12 +11,17 @@ version                  ``dataset#<id>``                            ``version#<
 edition                  ``dataset#<id>``                            ``edition#<v>#<e>``
 distribution             ``dataset#<id>``                            ``distribution#<v>#<e>#<d>``
 filter entry             ``filter#<name>#<value>``                   ``<dataset id>``
-history entry            ``history#<dataset id>``                    ``<timestamp>#<uuid>``
+history entry            ``history#<dataset id>#<incarnation>``      ``<timestamp>#<uuid>``
+incarnation              ``incarnations#<dataset id>``               ``<incarnation>``
 permissions head         ``permissions#<dataset id>``                ``head``
 grant                    ``permissions#<dataset id>``                ``grant#<principal>``
 grant, by principal      ``grants#<principal>``                      ``<dataset id>``
 API token                ``tokens``                                  ``<token id>``
 =======================  ==========================================  =========================
+
+A dataset carries its ``incarnation`` (``YYYYMMDDTHHMMSS-<hex>``, new at every create of the
+id); its history, ETags, grants and runs belong to that incarnation, so a dataset made again
+with the id of a deleted one starts clean.
 
 Datasets also carry ``gsi1pk = "datasets"`` and ``gsi1sk = <id>`` so listing all datasets
 is one index partition. Filter entries hold a copy of the filterable fields, so filters
@@ -55,8 +60,22 @@ def filter_pk(name: str, value: str) -> str:
     return f"filter#{name}#{value}"
 
 
-def history_pk(dataset: str) -> str:
-    return f"history#{dataset}"
+def history_pk(dataset: str, incarnation: str | None) -> str:
+    """The audit trail of one incarnation of a dataset id.
+
+    Datasets made before incarnations existed have none and keep their first partition.
+    """
+    return f"history#{dataset}" if incarnation is None else f"history#{dataset}#{incarnation}"
+
+
+def incarnations_pk(dataset: str) -> str:
+    """Partition listing every incarnation a dataset id has had, oldest first."""
+    return f"incarnations#{dataset}"
+
+
+def template_history_pk(template: str) -> str:
+    """The audit trail of a pipeline template (its every version and its deletion)."""
+    return f"template-history#{template}"
 
 
 # Pipeline templates: partition ``pipeline#<id>`` holds the head item (``sk = "pipeline"``,

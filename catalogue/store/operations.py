@@ -90,12 +90,27 @@ def check_ops(ops: Sequence[Op]) -> None:
             check_key(op.pk, op.sk)
         else:
             raise ValueError(f"not a store operation: {op!r}")
-        if isinstance(op, Replace | Delete | Check) and not _is_rev(getattr(op, "rev", None)):
-            raise ValueError(f"rev must be an integer, not {op.rev!r}")
+        if isinstance(op, Replace | Delete | Check):
+            if not _is_rev(op.rev):
+                raise ValueError(f"rev must be an integer, not {op.rev!r}")
+            check_expect(op.expect)
         key = op_key(op)
         if key in seen:
             raise ValueError(f"two operations on the same item {key}")
         seen.add(key)
+
+
+def check_expect(expect: object) -> None:
+    """Raise ValueError for an ``expect`` neither backend can evaluate."""
+    if expect is None:
+        return
+    if not isinstance(expect, Mapping):
+        raise ValueError(f"expect is a mapping of attribute names to values, not {expect!r}")
+    for name, value in expect.items():
+        if not isinstance(name, str) or not name or name in (*_KEY_ATTRIBUTES, *STORE_OWNED):
+            raise ValueError(f"cannot expect a value of the attribute {name!r}")
+        if value is not None and not isinstance(value, str | bool | int):
+            raise ValueError(f"an expected value is a string, number or boolean, not {value!r}")
 
 
 def _is_rev(rev: object) -> bool:
@@ -117,6 +132,9 @@ def failure(op: Op, current: Item | None) -> DomainError | None:
         return PreconditionFailed(
             f"item {key} is at revision {current.get('rev')}, not {op.rev}", key=key
         )
+    for name, value in (op.expect or {}).items():
+        if current.get(name) != value or (value is None and name in current):
+            return PreconditionFailed(f"item {key} has {name}={current.get(name)!r}", key=key)
     return None
 
 

@@ -416,7 +416,7 @@ def test_dataset_json_stays_the_answer_without_an_rdf_accept(
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     assert response.json["id"] == "air"
-    assert response.headers["ETag"] == '"r1"'
+    assert response.headers["ETag"].startswith('"r1.')
     assert response.headers["Vary"] == "Accept"
 
 

@@ -37,7 +37,7 @@ def test_version_patch_and_immutable_id(client, dataset) -> None:
     response = client.patch("/datasets/air/versions/1", json={"description": "first"})
     assert response.status_code == 200
     assert response.json["description"] == "first"
-    assert response.headers["ETag"] == '"r2"'
+    assert response.headers["ETag"].startswith('"r2.')
     refused = client.patch("/datasets/air/versions/1", json={"version": "9"})
     assert refused.status_code == 422
     assert "version" in refused.json["errors"]["json"]

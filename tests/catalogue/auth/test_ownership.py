@@ -21,7 +21,8 @@ def leftovers(store, dataset_id: str) -> list:  # type: ignore[no-untyped-def]
     found = []
     for partition in (
         keys.dataset_pk(dataset_id),
-        keys.history_pk(dataset_id),
+        # The incarnation record is written with the dataset's first history entry.
+        keys.incarnations_pk(dataset_id),
         keys.filter_pk("keyword", "bridges"),
         keys.filter_pk("theme", "TRAN"),
         keys.filter_pk("owner", "team:harbour"),

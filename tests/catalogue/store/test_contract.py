@@ -175,6 +175,97 @@ def test_check_passes_or_fails_without_writing(store: ItemStore) -> None:
     assert store.get("p", "s") == {"pk": "p", "sk": "s", "value": 1, "rev": 1}
 
 
+def test_check_expects_attribute_values_and_absent_attributes(store: ItemStore) -> None:
+    create(store, "p", "s", incarnation="a", deleting=True)
+
+    store.write(Check("p", "s", expect={"incarnation": "a", "missing": None}))
+    for expect in ({"incarnation": "b"}, {"deleting": None}, {"missing": "x"}):
+        with pytest.raises(PreconditionFailed) as raised:
+            store.write(Check("p", "s", expect=expect))
+        assert raised.value.key == ("p", "s")
+    with pytest.raises(NotFound):
+        store.write(Check("p", "missing", expect={"deleting": None}))
+
+
+def test_a_failed_expect_in_a_transaction_writes_nothing(store: ItemStore) -> None:
+    create(store, "parent", "s", deleting=True)
+
+    with pytest.raises(PreconditionFailed) as raised:
+        store.transact(
+            [
+                Check("parent", "s", expect={"deleting": None}),
+                Create({"pk": "parent", "sk": "child"}),
+            ]
+        )
+
+    assert raised.value.key == ("parent", "s")
+    assert store.get("parent", "child") is None
+
+
+def test_replace_and_delete_expect_attributes_even_at_the_same_rev(store: ItemStore) -> None:
+    # An item deleted and made again starts at rev 1 again: only ``expect`` tells them apart.
+    create(store, "p", "s", incarnation="old")
+    store.write(Delete("p", "s"))
+    create(store, "p", "s", incarnation="new")
+
+    with pytest.raises(PreconditionFailed):
+        store.write(Replace({"pk": "p", "sk": "s", "x": 1}, rev=1, expect={"incarnation": "old"}))
+    with pytest.raises(PreconditionFailed):
+        store.write(Delete("p", "s", rev=1, expect={"incarnation": "old"}))
+    assert store.get("p", "s") == {"pk": "p", "sk": "s", "incarnation": "new", "rev": 1}
+
+    store.write(Replace({"pk": "p", "sk": "s", "x": 1}, rev=1, expect={"incarnation": "new"}))
+    store.write(Delete("p", "s", rev=2, expect={"x": 1}))
+    assert store.get("p", "s") is None
+
+
+@pytest.mark.parametrize("expect", [{"rev": 1}, {"pk": "p"}, {"": 1}, {"x": [1]}, ["x"]])
+def test_unusable_expect_is_value_error(store: ItemStore, expect: object) -> None:
+    create(store, "p", "s")
+    with pytest.raises(ValueError):
+        store.write(Check("p", "s", expect=expect))  # type: ignore[arg-type]
+
+
+def test_creates_racing_a_parent_being_marked_never_land_under_the_mark(store: ItemStore) -> None:
+    # The shape of every cascade delete: a child create checks its parent unmarked in its
+    # own transaction, so once the mark is written no child can appear beside it.
+    for round_ in range(5):
+        parent = f"parent{round_}"
+        create(store, parent, "s")
+
+        def attempt(index: int, parent: str = parent) -> None:
+            if index == 0:
+                store.write(Replace({"pk": parent, "sk": "s", "deleting": True}, rev=1))
+                return
+            store.transact(
+                [
+                    Check(parent, "s", expect={"deleting": None}),
+                    Create({"pk": parent, "sk": f"child{index}"}),
+                ]
+            )
+
+        outcomes = race(6, attempt)
+
+        assert outcomes[0] is None
+        made = {item["sk"] for item in store.query(Query(parent, prefix="child"), limit=10).items}
+        failed = {f"child{index}" for index in range(1, 6) if outcomes[index] is not None}
+        assert made | failed == {f"child{index}" for index in range(1, 6)}
+        assert not made & failed
+        assert all(
+            isinstance(outcomes[index], PreconditionFailed)
+            for index in range(1, 6)
+            if outcomes[index] is not None
+        )
+        # Children read after the mark are all there are: none can be created later.
+        with pytest.raises(PreconditionFailed):
+            store.transact(
+                [
+                    Check(parent, "s", expect={"deleting": None}),
+                    Create({"pk": parent, "sk": "late"}),
+                ]
+            )
+
+
 @pytest.mark.parametrize(
     "item",
     [

@@ -75,6 +75,9 @@ def ancestor_failure(error: NotFound | PreconditionFailed, path: Sequence[str]) 
             )
             if isinstance(error, NotFound):
                 return NotFound(f"{_LEVELS[depth]} {where} not found")
+            if depth == 0:
+                # Marked, or deleted and made again since it was read (another incarnation).
+                return Conflict(f"dataset {where} is being deleted or was replaced; try again")
             return Conflict(f"{_LEVELS[depth]} {where} is being deleted")
     return error
 

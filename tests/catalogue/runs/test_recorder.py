@@ -29,6 +29,7 @@ def store(app, client) -> ItemStore:  # type: ignore[no-untyped-def]
         "status": "RUNNING",
         "created": "2026-01-02T03:04:05Z",
         "input": {"keys": []},
+        "incarnation": services.repositories.datasets.get_item("air")["incarnation"],
     }
     RunRepository(services.store, services.clock).create(run)
     return services.store

@@ -7,10 +7,17 @@ from flask.views import MethodView
 
 from catalogue.api.etags import if_match, with_etag
 from catalogue.api.smorest import Blueprint
-from catalogue.auth.permissions import READ, UPDATE, require, require_authenticated
+from catalogue.auth.permissions import (
+    READ,
+    UPDATE,
+    require,
+    require_template_admin,
+    template_owner,
+)
 from catalogue.auth.principal import current_principal
 from catalogue.repositories.pipeline_checks import check_task_config
 from catalogue.schemas.common import ListQuerySchema
+from catalogue.schemas.permissions import HistoryPageSchema
 from catalogue.schemas.pipelines import (
     DatasetPipelineSchema,
     PipelineCheckSchema,
@@ -36,9 +43,9 @@ class Templates(MethodView):
     @blp.arguments(PipelineTemplateSchema)
     @blp.response(201, PipelineTemplateSchema)
     def post(self, data: dict) -> tuple:
-        """Register a template; its definition is validated."""
-        require_authenticated()
-        template = services().pipelines.create(data)
+        """Register a template owned by a team of the caller's; its definition is validated."""
+        owner = template_owner(data.get("owner"))
+        template = services().pipelines.create(data, owner=owner, principal=current_principal())
         location = url_for("pipelines.TemplateById", template_id=template["id"], _external=True)
         return with_etag(template, 201, Location=location)
 
@@ -53,15 +60,30 @@ class TemplateById(MethodView):
     @blp.arguments(PipelineTemplateUpdateSchema)
     @blp.response(200, PipelineTemplateSchema)
     def put(self, data: dict, template_id: str) -> tuple:
-        """Store a new version of a template; dataset pipelines keep the version they pinned."""
-        require_authenticated()
-        return with_etag(services().pipelines.update(template_id, data, if_match=if_match()))
+        """Store a new version (owner team or site admins); datasets keep the version pinned."""
+        require_template_admin(services().pipelines.get(template_id), data.get("owner"))
+        return with_etag(
+            services().pipelines.update(
+                template_id, data, if_match=if_match(), principal=current_principal()
+            )
+        )
 
     @blp.response(204)
     def delete(self, template_id: str) -> None:
-        """Delete a template; one a dataset pipeline uses is 409."""
-        require_authenticated()
-        services().pipelines.delete(template_id, if_match=if_match())
+        """Delete a template (owner team or site admins); one a dataset pipeline uses is 409."""
+        require_template_admin(services().pipelines.get(template_id))
+        services().pipelines.delete(template_id, if_match=if_match(), principal=current_principal())
+
+
+@blp.route("/pipelines/<template_id>/history")
+class TemplateHistory(MethodView):
+    @blp.arguments(ListQuerySchema, location="query")
+    @blp.response(200, HistoryPageSchema)
+    def get(self, query: dict, template_id: str) -> dict:
+        """Every change to the template, newest first (owner team or site admins)."""
+        require_template_admin(services().pipelines.get(template_id))
+        page = services().pipelines.history(template_id, **query)
+        return {"items": page.items, "next": page.next_cursor}
 
 
 @blp.route("/datasets/<dataset_id>/pipeline")
@@ -75,7 +97,7 @@ class DatasetPipeline(MethodView):
     @blp.arguments(DatasetPipelineSchema)
     @blp.response(200, DatasetPipelineSchema)
     def put(self, data: dict, dataset_id: str) -> tuple:
-        """Set the pipeline: the template's latest version is pinned."""
+        """Set the pipeline; ``version`` names the template version to pin (see the schema)."""
         require(dataset_id, UPDATE)
         return with_etag(
             services().pipelines.set_dataset_pipeline(

@@ -11,7 +11,7 @@ from typing import Any
 
 from catalogue.auth.principal import current_identity
 from catalogue.auth.rules import Identity, can_see, effective_scopes, may
-from catalogue.domain.errors import Forbidden, NotFound, Unauthenticated
+from catalogue.domain.errors import Forbidden, InvalidValue, NotFound, Unauthenticated
 from catalogue.services import repositories
 from catalogue.store import keys
 from catalogue.store.base import Item, Op, Predicate
@@ -64,6 +64,44 @@ def new_owner_ops(
         return None
     permissions = repositories().permissions
     return lambda dataset: permissions.new_owner_ops(dataset, owner, principal=principal)
+
+
+def template_owner(owner: str | None) -> str | None:
+    """The owner team of a template the caller creates; checks the caller may name it.
+
+    Absent, it is the caller's team when it has exactly one, or none for a site admin
+    without teams (then only site admins change the template). Raises Unauthenticated,
+    Forbidden (a team not the caller's) and InvalidValue(owner) when it must be named.
+    """
+    if owner is not None:
+        require_owner_team(owner)
+        return owner
+    identity = require_authenticated()
+    if len(identity.teams) == 1:
+        return identity.teams[0]
+    if identity.is_site_admin:
+        return None
+    raise InvalidValue("owner", "name the team that owns the template (one of your teams)")
+
+
+def require_template_admin(template: Mapping[str, Any], new_owner: str | None = None) -> Identity:
+    """Check that the caller may change or delete ``template`` (and hand it to ``new_owner``).
+
+    Members of its owner team and site admins may; a template without an owner is the site
+    admins'. Raises Unauthenticated, Forbidden.
+    """
+    identity = require_authenticated()
+    if new_owner is not None and new_owner != template.get("owner"):
+        require_owner_team(new_owner)
+    if identity.is_site_admin:
+        return identity
+    owner = template.get("owner")
+    if owner is None or owner not in identity.teams:
+        raise Forbidden(
+            f"changing pipeline template {template['id']!r} needs membership of its owner "
+            f"team ({owner or 'site admins only'})"
+        )
+    return identity
 
 
 def require_authenticated() -> Identity:

@@ -48,7 +48,7 @@ def owner_team_readable(store: ItemStore, dataset: str, lookups: Iterable[str]) 
         access_rights = found.get("accessRights", "non-public")
         scopes = frozenset()
         if identity.is_authenticated and access_rights == "non-public":
-            scopes = effective_scopes(permissions.scopes_of(lookup, identity.grantees))
+            scopes = effective_scopes(permissions.scopes_of(found, identity.grantees))
         if can_see(access_rights, identity, scopes):
             readable[lookup] = access_rights
     return readable

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -9,12 +10,11 @@ from typing import Any
 from catalogue.domain.changes import changed_fields
 from catalogue.domain.errors import (
     AlreadyExists,
-    HasChildren,
     InvalidValue,
     NotFound,
     PreconditionFailed,
 )
-from catalogue.domain.ids import timestamp
+from catalogue.domain.ids import incarnation_id, timestamp
 from catalogue.domain.revisions import Revision, is_stale
 from catalogue.store import keys
 from catalogue.store.base import (
@@ -31,13 +31,23 @@ from catalogue.store.base import (
     query_all,
 )
 
-from .deletion import ancestor_failure, live_ancestors, store_delete
-from .history import dataset_history, history_entry
+from .deletion import (
+    DELETING,
+    ancestor_failure,
+    check_live,
+    delete_tree,
+    live_ancestors,
+    same_incarnation,
+    store_delete,
+)
+from .history import HistoryRepository, dataset_history, history_entry
 from .lookups import check_pipeline_lookups
 from .pipeline_checks import check_task_config
-from .records import resource, write_in_chunks
+from .records import read_modify_write, resource
 
 TEMPLATE_FIELDS = ("id", "title", "description", "definition")
+# What a template's audit entries compare (the version number changes with every PUT).
+AUDITED_FIELDS = ("owner", "title", "description", "definition", "version")
 
 # Called with (template id, version, definition) after a template version is stored: aws
 # mode creates or updates that version's state machine there.
@@ -79,6 +89,32 @@ class PipelineRepository:
         """The latest version of a template, with ``version`` and ``rev``; raises NotFound."""
         return resource(self._head_item(template))
 
+    def history(self, template: str, *, limit: int, cursor: str | None) -> Page:
+        """The audit trail of a template (this incarnation of its id), newest first."""
+        head = self._head_item(template)
+        partition = keys.template_history_pk(template, head.get("incarnation"))
+        return HistoryRepository(self.store, self.clock).list(partition, limit=limit, cursor=cursor)
+
+    def _audit(
+        self,
+        template: Mapping[str, Any],
+        action: str,
+        old: Mapping[str, Any],
+        new: Mapping[str, Any],
+        principal: str,
+    ) -> Op:
+        return history_entry(
+            keys.template_history_pk(template["id"], template.get("incarnation")),
+            principal=principal,
+            action=action,
+            resource_path=f"/pipelines/{template['id']}",
+            changes=changed_fields(
+                {name: old[name] for name in AUDITED_FIELDS if name in old},
+                {name: new[name] for name in AUDITED_FIELDS if name in new},
+            ),
+            now=self.clock(),
+        )
+
     def get_version(self, template: str, version: int) -> dict[str, Any]:
         """One stored version of a template (kept while a dataset pipeline pins it)."""
         item = self.store.get(keys.pipeline_pk(template), keys.pipeline_version_sk(version))
@@ -119,19 +155,33 @@ class PipelineRepository:
         )
         return int(page.items[0]["version"]) if page.items else 0
 
-    def create(self, data: Mapping[str, Any]) -> dict[str, Any]:
+    def create(
+        self, data: Mapping[str, Any], *, owner: str | None, principal: str
+    ) -> dict[str, Any]:
         """Register a template as version 1 (or the next one after a deleted template's).
 
-        Raises AlreadyExists for an existing id, InvalidValue for a bad definition.
+        ``owner`` is the team whose members may change it (None: site admins only); the
+        create is audited in its transaction. Raises AlreadyExists for an existing id,
+        InvalidValue for a bad definition.
         """
         check_definition(data["definition"])
-        now = timestamp(self.clock())
+        moment = self.clock()
+        now = timestamp(moment)
         template: dict[str, Any] = {name: data.get(name) for name in TEMPLATE_FIELDS}
         template["description"] = template["description"] or ""
-        template.update(version=self._latest_version(data["id"]) + 1, created=now, modified=now)
+        template.update(
+            owner=owner,
+            # Like a dataset's: the history and ETags of a template made again with a
+            # deleted one's id are its own.
+            incarnation=incarnation_id(moment, secrets.token_bytes(4)),
+            version=self._latest_version(data["id"]) + 1,
+            created=now,
+            modified=now,
+        )
         head, version = self._items(template)
+        audit = self._audit(template, "create", {}, template, principal)
         try:
-            self.store.transact([Create(head), Create(version)])
+            self.store.transact([Create(head), Create(version), audit])
         except AlreadyExists:
             raise AlreadyExists(
                 f"pipeline template {data['id']!r} already exists", field="id"
@@ -141,47 +191,88 @@ class PipelineRepository:
         return self.get(template["id"])
 
     def update(
-        self, template_id: str, data: Mapping[str, Any], *, if_match: Revision | None
+        self,
+        template_id: str,
+        data: Mapping[str, Any],
+        *,
+        if_match: Revision | None,
+        principal: str,
     ) -> dict[str, Any]:
-        """Store a new version of a template; the versions pinned by datasets stay."""
+        """Store a new version of a template, audited; the versions datasets pinned stay.
+
+        ``owner`` in ``data`` hands it to another team; absent, the owner stays. Without
+        ``if_match`` a PUT that lost a race with another is stored after it.
+        """
         check_definition(data["definition"])
+        template = read_modify_write(
+            lambda: self._add_version(template_id, data, if_match, principal), if_match=if_match
+        )
+        if self.on_saved is not None:
+            self.on_saved(template_id, template["version"], template["definition"])
+        return self.get(template_id)
+
+    def _add_version(
+        self, template_id: str, data: Mapping[str, Any], if_match: Revision | None, principal: str
+    ) -> dict[str, Any]:
         head_item = self._head_item(template_id)
         if is_stale(if_match, head_item):
             raise PreconditionFailed(f"pipeline template {template_id!r} has changed (If-Match)")
+        check_live(head_item, f"pipeline template {template_id!r}")
+        old = resource(head_item)
         template: dict[str, Any] = {
             name: data.get(name) for name in TEMPLATE_FIELDS if name != "id"
         }
         template.update(
             id=template_id,
+            owner=data.get("owner") or old.get("owner"),
+            incarnation=old.get("incarnation"),
             description=template.get("description") or "",
             version=int(head_item["version"]) + 1,
             created=head_item["created"],
             modified=timestamp(self.clock()),
         )
         head, version = self._items(template)
-        self.store.transact([Replace(head, rev=head_item["rev"]), Create(version)])
-        if self.on_saved is not None:
-            self.on_saved(template_id, template["version"], template["definition"])
-        return self.get(template_id)
+        audit = self._audit(template, "update", old, template, principal)
+        self.store.transact(
+            [
+                Replace(head, rev=head_item["rev"], expect=same_incarnation(head_item)),
+                Create(version),
+                audit,
+            ]
+        )
+        return template
 
-    def delete(self, template_id: str, *, if_match: Revision | None) -> None:
-        """Delete a template and its versions; HasChildren while a dataset pipeline uses it."""
+    def delete(self, template_id: str, *, if_match: Revision | None, principal: str) -> None:
+        """Delete a template and its versions, audited; HasChildren while a dataset uses it.
+
+        In the order of ``deletion.delete_tree``: once the template is marked, no dataset
+        pipeline can pin it, so none is left pinning a deleted version.
+        """
         head_item = self._head_item(template_id)
         if is_stale(if_match, head_item):
             raise PreconditionFailed(f"pipeline template {template_id!r} has changed (If-Match)")
         pk = keys.pipeline_pk(template_id)
-        users = self.store.query(Query(pk, prefix=keys.pipeline_use_sk()), limit=5).items
-        if users:
-            names = ", ".join(item["dataset"] for item in users)
-            raise HasChildren(
-                f"pipeline template {template_id!r} is used by datasets: {names}; "
-                "remove their pipelines first"
-            )
-        versions = [
-            Delete(item["pk"], item["sk"])
-            for item in query_all(self.store, Query(pk, prefix="version#"))
-        ]
-        write_in_chunks(self.store, versions, [Delete(pk, keys.PIPELINE_SK, rev=head_item["rev"])])
+        users = Query(pk, prefix=keys.pipeline_use_sk())
+
+        def in_use() -> bool:
+            return bool(self.store.query(users, limit=1).items)
+
+        names = ", ".join(item["dataset"] for item in self.store.query(users, limit=5).items)
+        names = names or "a dataset"
+        old = resource(head_item)
+        delete_tree(
+            self.store,
+            head_item,
+            cascade=False,
+            has_children=in_use,
+            children=lambda: [
+                Delete(item["pk"], item["sk"])
+                for item in query_all(self.store, Query(pk, prefix="version#"))
+            ],
+            last=[self._audit(old, "delete", old, {}, principal)],
+            not_empty=f"pipeline template {template_id!r} is used by datasets: {names}; "
+            "remove their pipelines first",
+        )
 
     # Dataset pipelines ------------------------------------------------------------------
 
@@ -208,15 +299,39 @@ class PipelineRepository:
         """
         if self.store.get(keys.dataset_pk(dataset), keys.DATASET_SK) is None:
             raise NotFound(f"dataset {dataset!r} not found")
-        try:
-            template = self.get(data["template"])
-        except NotFound:
-            raise InvalidValue("template", f"no pipeline template {data['template']!r}") from None
+        template = self.pinned_version(dataset, data)
         check_task_config(template, data.get("taskConfig") or {})
         check_pipeline_lookups(
             self.store, dataset, template["definition"], data.get("taskConfig") or {}
         )
         return template
+
+    def pinned_version(self, dataset: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The template version a dataset pipeline set with ``data`` runs.
+
+        The ``version`` given; else the version the dataset already pins when ``data``
+        names the same template (a new template version never reaches a dataset unless
+        its owner names it); else the template's latest. Raises InvalidValue(template)
+        for an unknown template, InvalidValue(version) for a version it does not have.
+        """
+        try:
+            latest = self.get(data["template"])
+        except NotFound:
+            raise InvalidValue("template", f"no pipeline template {data['template']!r}") from None
+        wanted = data.get("version")
+        if wanted is None:
+            current = self.find_dataset_pipeline(dataset)
+            if current is None or current["template"] != latest["id"]:
+                return latest
+            wanted = current["version"]
+        if wanted == latest["version"]:
+            return latest
+        try:
+            return self.get_version(latest["id"], int(wanted))
+        except NotFound:
+            raise InvalidValue(
+                "version", f"pipeline template {latest['id']!r} has no version {wanted}"
+            ) from None
 
     def set_dataset_pipeline(
         self, dataset: str, data: Mapping[str, Any], *, principal: str, if_match: Revision | None
@@ -264,7 +379,13 @@ class PipelineRepository:
             ops.append(Replace(item, rev=old_item["rev"]))
             if old_item["template"] != template["id"]:
                 ops.append(Delete(keys.pipeline_pk(old_item["template"]), use["sk"]))
-        ops.append(Check(keys.pipeline_pk(template["id"]), keys.PIPELINE_SK))
+        # The template is not being deleted and still has the version pinned.
+        ops.append(
+            Check(keys.pipeline_pk(template["id"]), keys.PIPELINE_SK, expect={DELETING: None})
+        )
+        ops.append(
+            Check(keys.pipeline_pk(template["id"]), keys.pipeline_version_sk(template["version"]))
+        )
         ops.append(Put(use))
         new = {k: v for k, v in pipeline.items() if k != "modified"}
         ops.append(

@@ -8,6 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from .common import page_schema
+from .datasets import TEAM
 
 TEMPLATE_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
 
@@ -54,6 +55,14 @@ class PipelineTemplateSchema(ma.Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = fields.String(load_default="", validate=validate.Length(max=5000))
     definition = fields.Dict(required=True, validate=check_template_definition)
+    owner = fields.String(
+        validate=validate.Regexp(TEAM, error="Must be a team, written team:<name>."),
+        metadata={
+            "description": "The team whose members may change or delete the template (one "
+            "of the caller's; site admins may name any). Default: the caller's team when it "
+            "has exactly one. On PUT: hands the template to that team; absent, it stays."
+        },
+    )
     version = fields.Integer(dump_only=True, metadata={"description": "Each PUT adds one."})
     created = fields.String(dump_only=True)
     modified = fields.String(dump_only=True)
@@ -88,7 +97,13 @@ class DatasetPipelineSchema(ma.Schema):
 
     template = fields.String(required=True, validate=validate.Regexp(TEMPLATE_ID))
     version = fields.Integer(
-        dump_only=True, metadata={"description": "The template version this pipeline runs."}
+        validate=validate.Range(min=1),
+        metadata={
+            "description": "The template version this pipeline runs. Given, that version is "
+            "pinned; absent, the version the dataset already runs of this template stays "
+            "pinned (a new template version never reaches a dataset unless its owner names "
+            "it here), or the latest for a template it does not run yet."
+        },
     )
     taskConfig = task_config_field()
     dataset = fields.String(dump_only=True)

@@ -73,9 +73,9 @@ def incarnations_pk(dataset: str) -> str:
     return f"incarnations#{dataset}"
 
 
-def template_history_pk(template: str) -> str:
-    """The audit trail of a pipeline template (its every version and its deletion)."""
-    return f"template-history#{template}"
+def template_history_pk(template: str, incarnation: str | None) -> str:
+    """The audit trail of one incarnation of a pipeline template id (versions, deletion)."""
+    return f"template-history#{template}#{incarnation or ''}"
 
 
 # Pipeline templates: partition ``pipeline#<id>`` holds the head item (``sk = "pipeline"``,

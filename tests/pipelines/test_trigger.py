@@ -131,7 +131,11 @@ TWO_STEPS = {
 
 
 def test_duplicate_notification_starts_a_pipeline_run_once(services: Services, dataset) -> None:  # type: ignore[no-untyped-def]
-    services.pipelines.create({"id": "to-parquet", "title": "To Parquet", "definition": TWO_STEPS})
+    services.pipelines.create(
+        {"id": "to-parquet", "title": "To Parquet", "definition": TWO_STEPS},
+        owner="team:data",
+        principal="user:tester",
+    )
     services.pipelines.set_dataset_pipeline(
         "air", {"template": "to-parquet", "taskConfig": {}}, principal="user:tester", if_match=None
     )

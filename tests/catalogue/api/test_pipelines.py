@@ -47,7 +47,7 @@ def test_template_is_created_read_and_listed(client, template) -> None:
     assert template["definition"] == TEMPLATE["definition"]
     read = client.get("/pipelines/csv-to-parquet")
     assert read.status_code == 200
-    assert read.headers["ETag"] == '"r1"'
+    assert read.headers["ETag"].startswith('"r1.')
     assert read.json["title"] == "CSV to Parquet"
     listed = client.get("/pipelines").json
     assert [item["id"] for item in listed["items"]] == ["csv-to-parquet"]
@@ -120,14 +120,20 @@ def test_put_makes_a_new_version_and_datasets_keep_the_pinned_one(
     changed["definition"] = definition("csv_to_parquet")
     stale = client.put("/pipelines/csv-to-parquet", json=changed, headers={"If-Match": '"r9"'})
     assert stale.status_code == 412
-    updated = client.put("/pipelines/csv-to-parquet", json=changed, headers={"If-Match": '"r1"'})
+    etag = client.get("/pipelines/csv-to-parquet").headers["ETag"]
+    updated = client.put("/pipelines/csv-to-parquet", json=changed, headers={"If-Match": etag})
     assert updated.status_code == 200
     assert updated.json["version"] == 2
     assert client.get("/pipelines/csv-to-parquet").json["definition"] == changed["definition"]
     assert client.get("/datasets/air/pipeline").json["version"] == 1
-    repinned = client.put("/datasets/air/pipeline", json={"template": "csv-to-parquet"})
+    # Set again without a version, the pipeline keeps the version it pinned.
+    kept = client.put("/datasets/air/pipeline", json={"template": "csv-to-parquet"})
+    assert kept.json["version"] == 1
+    assert kept.json["taskConfig"] == {}
+    repinned = client.put(
+        "/datasets/air/pipeline", json={"template": "csv-to-parquet", "version": 2}
+    )
     assert repinned.json["version"] == 2
-    assert repinned.json["taskConfig"] == {}
 
 
 def test_dataset_pipeline_rejects_unknown_task_names_and_templates(

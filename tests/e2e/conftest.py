@@ -66,19 +66,23 @@ def wait_until_ended(session: requests.Session, url: str, run_id: str) -> dict:
         time.sleep(0.05)  # polling another process, not a test delay
 
 
-@contextmanager
-def running_server(tmp_path: Path, home: Path, **extra: str) -> Iterator[Server]:
-    """``brygge serve`` (local mode) on a free port over ``home``; ``extra`` env variables."""
-    port = free_port()
-    log = tmp_path / f"serve-{port}.log"
-    env = clean_environment(
-        BRYGGE_HOME=str(home),
-        BRYGGE_BACKEND="local",
-        BRYGGE_SECRET_KEY="e2e-secret",
-        BRYGGE_AUTH="off",
-        BRYGGE_PRINCIPAL="user:e2e",
-        **extra,
-    )
+def start_server(
+    tmp_path: Path, home: Path | None = None, *, port: int | None = None, **extra: str
+) -> Server:
+    """``brygge serve`` (local mode) over ``home`` (default ``tmp_path/home``) on ``port`` (a
+    free one by default), ``extra`` env variables; returns once /health answers. The same home
+    and port restart it."""
+    port = port or free_port()
+    home = home or tmp_path / "home"
+    log = tmp_path / f"serve-{port}-{len(list(tmp_path.glob('serve-*.log')))}.log"
+    settings = {
+        "BRYGGE_HOME": str(home),
+        "BRYGGE_BACKEND": "local",
+        "BRYGGE_SECRET_KEY": "e2e-secret",
+        "BRYGGE_AUTH": "off",
+        "BRYGGE_PRINCIPAL": "user:e2e",
+    }
+    env = clean_environment(**{**settings, **extra})
     with log.open("wb") as output:
         process = subprocess.Popen(
             [*brygge_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -90,14 +94,29 @@ def running_server(tmp_path: Path, home: Path, **extra: str) -> Iterator[Server]
     server = Server(f"http://127.0.0.1:{port}", home, process, log)
     try:
         wait_for_health(server)
+    except BaseException:
+        stop_server(server)
+        raise
+    return server
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@contextmanager
+def running_server(tmp_path: Path, home: Path, **extra: str) -> Iterator[Server]:
+    """``brygge serve`` (local mode) on a free port over ``home``; ``extra`` env variables."""
+    server = start_server(tmp_path, home, **extra)
+    try:
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_server(server)
 
 
 @pytest.fixture

@@ -1,0 +1,524 @@
+"""The SDK: ``Client`` over Brygge's REST API, one method per operation.
+
+Every call has a timeout; idempotent calls (GET, PUT, DELETE) are retried with backoff on
+429/502/503/504 and on connection errors; every failure raises ``ClientError``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from brygge import config
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+TERMINAL_RUN_STATUSES = frozenset({"SUCCEEDED", "FAILED", "ABORTED"})
+# Connect fast, but give a loaded server time to answer; transfers set their own read timeout.
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+class ClientError(Exception):
+    """A failed call: the API's ``status``, ``code``, ``message`` and field errors.
+
+    ``status`` is 0 when no answer came (connection refused, timeout); ``field_errors`` maps a
+    dotted field path (``accessRights``, ``taskConfig.ToParquet.delimiter``) to its reasons.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str = "",
+        field_errors: Mapping[str, list[str]] | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field_errors = dict(field_errors or {})
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        """One line: status, message and every field error."""
+        head = f"{self.status} {self.message}" if self.status else self.message
+        problems = "; ".join(
+            f"{field}: {' '.join(reasons)}" for field, reasons in self.field_errors.items()
+        )
+        return f"{head} ({problems})" if problems else head
+
+    @classmethod
+    def from_response(cls, response: httpx.Response) -> ClientError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            text = response.text.strip().splitlines()
+            return cls(response.status_code, text[0][:200] if text else response.reason_phrase)
+        return cls(
+            response.status_code,
+            str(body.get("message") or response.reason_phrase),
+            code=str(body.get("code") or ""),
+            field_errors=flat_field_errors(body.get("errors")),
+        )
+
+
+def flat_field_errors(errors: Any, prefix: str = "") -> dict[str, list[str]]:
+    """``{"json": {"a": {"b": ["x"]}}}`` as ``{"a.b": ["x"]}`` (the location dropped)."""
+    if not isinstance(errors, dict):
+        return {}
+    flat: dict[str, list[str]] = {}
+    for name, value in errors.items():
+        # The top level names where webargs read the field (json, query, headers).
+        path = f"{prefix}.{name}" if prefix else ("" if name in LOCATIONS else str(name))
+        if isinstance(value, dict):
+            flat.update(flat_field_errors(value, path or "."))
+        elif isinstance(value, list):
+            flat[(path or "body").lstrip(".")] = [str(item) for item in value]
+        else:
+            flat[(path or "body").lstrip(".")] = [str(value)]
+    return {key.lstrip("."): value for key, value in flat.items()}
+
+
+LOCATIONS = frozenset({"json", "query", "headers", "form", "files", "path"})
+
+
+class Resource(dict[str, Any]):
+    """A resource as the API answered it, with the ``ETag`` to pass to ``update``."""
+
+    etag: str | None = None
+
+
+def path_of(*segments: str) -> str:
+    return "/" + "/".join(quote(str(segment), safe="") for segment in segments)
+
+
+class Client:
+    """Brygge's API at ``url`` as ``token``; both default to BRYGGE_URL/BRYGGE_TOKEN, then to
+    the profile (BRYGGE_PROFILE, else ``default``) of ``~/.config/brygge/config.toml``.
+
+    Raises ClientError when no URL is known.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        profile: str | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        retries: int = 4,
+        backoff_s: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        environ = os.environ
+        stored = config.read_profile(
+            profile or environ.get("BRYGGE_PROFILE") or config.DEFAULT_PROFILE,
+            config.config_path(),
+        )
+        url = url or environ.get("BRYGGE_URL") or (stored.url if stored else None)
+        if not url:
+            raise ClientError(0, "no Brygge URL: run `brygge login --url URL`, or set BRYGGE_URL")
+        if token is None:
+            token = environ.get("BRYGGE_TOKEN") or (stored.token if stored else None)
+        self.url = url.rstrip("/")
+        self.token = token
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.sleep = sleep
+        headers = {"Accept": "application/json", "User-Agent": "brygge-client"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the one request path ---------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> httpx.Response:
+        """Send one API call; retry it when idempotent; raise ClientError for any failure."""
+        retry = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        query = {key: value for key, value in (params or {}).items() if value is not None}
+        attempt = 0
+        while True:
+            try:
+                response = self.http.request(method, path, json=json, params=query, headers=headers)
+            except httpx.TransportError as error:
+                if not retry or attempt >= self.retries:
+                    raise ClientError(0, f"cannot reach {self.url}: {error}") from None
+                self.sleep(self.backoff(attempt, None))
+            else:
+                if response.status_code < 400:
+                    return response
+                if (
+                    not retry
+                    or attempt >= self.retries
+                    or (response.status_code not in RETRY_STATUSES)
+                ):
+                    raise ClientError.from_response(response)
+                self.sleep(self.backoff(attempt, response.headers.get("Retry-After")))
+            attempt += 1
+
+    def backoff(self, attempt: int, retry_after: str | None) -> float:
+        """Seconds before retry ``attempt + 1``: the server's Retry-After, else exponential
+        with jitter (so many clients do not come back at once)."""
+        if retry_after and retry_after.isdigit():
+            return min(float(retry_after), 60.0)
+        return self.backoff_s * (2**attempt) * (0.5 + random.random() / 2)
+
+    def resource(self, method: str, path: str, **kwargs: Any) -> Resource:
+        response = self.request(method, path, **kwargs)
+        body = response.json() if response.content else {}
+        resource = Resource(body if isinstance(body, dict) else {"items": body})
+        resource.etag = response.headers.get("ETag")
+        return resource
+
+    def pages(
+        self, path: str, params: Mapping[str, Any] | None = None, *, page_size: int | None = None
+    ) -> Iterator[Resource]:
+        """Every item of a paginated list, following ``next`` across all pages."""
+        query = {**(params or {}), "limit": page_size}
+        while True:
+            page = self.resource("GET", path, params=query)
+            for item in page.get("items", []):
+                yield Resource(item)
+            if not page.get("next"):
+                return
+            query["cursor"] = page["next"]
+
+    def get(self, path: str, **params: Any) -> Resource:
+        return self.resource("GET", path, params=params)
+
+    # -- who am I ------------------------------------------------------------------------------
+
+    def me(self) -> Resource:
+        """The caller's principal, teams and grants (``GET /me``); 401 for a bad token."""
+        return self.get("/me")
+
+    # -- datasets ------------------------------------------------------------------------------
+
+    def datasets(
+        self,
+        *,
+        owner: str | None = None,
+        keyword: str | None = None,
+        theme: str | None = None,
+        q: str | None = None,
+        access_rights: str | None = None,
+        state: str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[Resource]:
+        params = {
+            "owner": owner,
+            "keyword": keyword,
+            "theme": theme,
+            "q": q,
+            "accessRights": access_rights,
+            "state": state,
+        }
+        return self.pages("/datasets", params, page_size=page_size)
+
+    def dataset(self, dataset_id: str) -> Resource:
+        return self.get(path_of("datasets", dataset_id))
+
+    def create_dataset(self, dataset: Mapping[str, Any]) -> Resource:
+        return self.resource("POST", "/datasets", json=dict(dataset))
+
+    def update_dataset(
+        self, dataset_id: str, changes: Mapping[str, Any], *, etag: str | None = None
+    ) -> Resource:
+        """Merge-patch a dataset; with ``etag``, only if nobody changed it since (else 412)."""
+        return self.update(path_of("datasets", dataset_id), changes, etag=etag)
+
+    def delete_dataset(self, dataset_id: str, *, cascade: bool = False) -> None:
+        self.request("DELETE", path_of("datasets", dataset_id), params={"cascade": cascade or None})
+
+    def update(self, path: str, changes: Mapping[str, Any], *, etag: str | None = None) -> Resource:
+        """PATCH ``path`` with a merge patch, sending ``If-Match: etag`` when given.
+
+        With an ETag the patch is conditional, so repeating it is safe: it is retried.
+        """
+        headers = {"If-Match": etag} if etag else None
+        return self.resource(
+            "PATCH", path, json=dict(changes), headers=headers, idempotent=etag is not None
+        )
+
+    def history(self, dataset_id: str) -> Iterator[Resource]:
+        return self.pages(path_of("datasets", dataset_id, "history"))
+
+    # -- versions, editions, distributions ------------------------------------------------------
+
+    def versions(self, dataset_id: str) -> Iterator[Resource]:
+        return self.pages(path_of("datasets", dataset_id, "versions"))
+
+    def version(self, dataset_id: str, version: str) -> Resource:
+        return self.get(path_of("datasets", dataset_id, "versions", version))
+
+    def create_version(self, dataset_id: str, version: Mapping[str, Any]) -> Resource:
+        return self.resource("POST", path_of("datasets", dataset_id, "versions"), json=version)
+
+    def delete_version(self, dataset_id: str, version: str) -> None:
+        self.request("DELETE", path_of("datasets", dataset_id, "versions", version))
+
+    def editions(self, dataset_id: str, version: str) -> Iterator[Resource]:
+        return self.pages(path_of("datasets", dataset_id, "versions", version, "editions"))
+
+    def edition(self, dataset_id: str, version: str, edition: str) -> Resource:
+        return self.get(path_of("datasets", dataset_id, "versions", version, "editions", edition))
+
+    def create_edition(
+        self, dataset_id: str, version: str, edition: Mapping[str, Any] | None = None
+    ) -> Resource:
+        path = path_of("datasets", dataset_id, "versions", version, "editions")
+        return self.resource("POST", path, json=dict(edition or {}))
+
+    def delete_edition(self, dataset_id: str, version: str, edition: str) -> None:
+        path = path_of("datasets", dataset_id, "versions", version, "editions", edition)
+        self.request("DELETE", path)
+
+    def distributions(self, dataset_id: str, version: str, edition: str) -> Iterator[Resource]:
+        return self.pages(
+            path_of("datasets", dataset_id, "versions", version, "editions", edition)
+            + "/distributions"
+        )
+
+    def distribution(
+        self, dataset_id: str, version: str, edition: str, distribution: str
+    ) -> Resource:
+        return self.get(distribution_path(dataset_id, version, edition, distribution))
+
+    # -- pipelines and steps --------------------------------------------------------------------
+
+    def pipelines(self) -> Iterator[Resource]:
+        return self.pages("/pipelines")
+
+    def pipeline(self, template_id: str) -> Resource:
+        return self.get(path_of("pipelines", template_id))
+
+    def create_pipeline(self, template: Mapping[str, Any]) -> Resource:
+        return self.resource("POST", "/pipelines", json=dict(template))
+
+    def put_pipeline(self, template_id: str, template: Mapping[str, Any]) -> Resource:
+        return self.resource("PUT", path_of("pipelines", template_id), json=dict(template))
+
+    def validate_pipeline(
+        self, definition: Mapping[str, Any], task_config: Mapping[str, Any] | None = None
+    ) -> Resource:
+        """The server's checks of a template (and taskConfig), nothing saved; 422 lists all."""
+        body = {"definition": dict(definition), "taskConfig": dict(task_config or {})}
+        return self.resource("POST", "/pipelines/validate", json=body, idempotent=True)
+
+    def dataset_pipeline(self, dataset_id: str) -> Resource:
+        return self.get(path_of("datasets", dataset_id, "pipeline"))
+
+    def set_dataset_pipeline(
+        self, dataset_id: str, template: str, task_config: Mapping[str, Any] | None = None
+    ) -> Resource:
+        body = {"template": template, "taskConfig": dict(task_config or {})}
+        return self.resource("PUT", path_of("datasets", dataset_id, "pipeline"), json=body)
+
+    def validate_dataset_pipeline(
+        self, dataset_id: str, template: str, task_config: Mapping[str, Any] | None = None
+    ) -> Resource:
+        body = {"template": template, "taskConfig": dict(task_config or {})}
+        path = path_of("datasets", dataset_id, "pipeline", "validate")
+        return self.resource("POST", path, json=body, idempotent=True)
+
+    def steps(self) -> list[Resource]:
+        """The step catalogue: each step with the JSON Schema of its options."""
+        return [Resource(step) for step in self.get("/steps").get("items", [])]
+
+    def step(self, name: str) -> Resource:
+        return self.get(path_of("steps", name))
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def runs(self, dataset_id: str) -> Iterator[Resource]:
+        """A dataset's runs, newest first."""
+        return self.pages(path_of("datasets", dataset_id, "runs"))
+
+    def run(self, run_id: str) -> Resource:
+        return self.get(path_of("runs", run_id))
+
+    def start_run(self, dataset_id: str, version: str, edition: str, keys: list[str]) -> Resource:
+        # The same objects find the same run, so a repeated start is safe to retry.
+        path = path_of("datasets", dataset_id, "versions", version, "editions", edition, "runs")
+        return self.resource("POST", path, json={"input": {"keys": keys}}, idempotent=True)
+
+    def abort_run(self, run_id: str) -> Resource:
+        return self.resource("POST", path_of("runs", run_id, "abort"))
+
+    def redrive_run(self, run_id: str) -> Resource:
+        """Run a failed run again from the step that failed."""
+        return self.resource("POST", path_of("runs", run_id, "redrive"))
+
+    def rerun(self, run_id: str) -> Resource:
+        """Run a run's input again from the start with the dataset's current pipeline."""
+        return self.resource("POST", path_of("runs", run_id, "rerun"))
+
+    def watch(
+        self, run_id: str, *, interval_s: float = 1.0, max_lost_polls: int = 120
+    ) -> Iterator[RunEvent]:
+        """Yield each change of the run's or a step's status until the run ends.
+
+        A server that restarts (or a connection that drops) mid-watch is waited for, up to
+        ``max_lost_polls`` polls in a row without an answer; then ClientError.
+        """
+        seen: dict[str, str] = {}
+        lost = 0
+        while True:
+            try:
+                run = self.run(run_id)
+            except ClientError as error:
+                lost += 1
+                if error.status not in (0, *RETRY_STATUSES) or lost > max_lost_polls:
+                    raise
+                self.sleep(interval_s)
+                continue
+            lost = 0
+            for step in run.get("steps") or []:
+                state = step_state(step)
+                if seen.get(f"step:{step['name']}") != state:
+                    seen[f"step:{step['name']}"] = state
+                    yield RunEvent(run, step)
+            if seen.get("run") != run.get("status"):
+                seen["run"] = str(run.get("status"))
+                yield RunEvent(run, None)
+            if run.get("status") in TERMINAL_RUN_STATUSES:
+                return
+            self.sleep(interval_s)
+
+    def wait(self, run_id: str, *, interval_s: float = 1.0) -> Resource:
+        """Wait for the run to end and return it (its steps included)."""
+        last: Resource | None = None
+        for event in self.watch(run_id, interval_s=interval_s):
+            last = event.run
+        assert last is not None  # watch yields at least the run's status
+        return last
+
+    # -- permissions ---------------------------------------------------------------------------
+
+    def permissions(self, dataset_id: str) -> Iterator[Resource]:
+        return self.pages(path_of("datasets", dataset_id, "permissions"))
+
+    def grant(self, dataset_id: str, principal: str, scopes: list[str]) -> Resource:
+        path = path_of("datasets", dataset_id, "permissions", principal)
+        return self.resource("PUT", path, json={"scopes": scopes})
+
+    def revoke(self, dataset_id: str, principal: str) -> None:
+        self.request("DELETE", path_of("datasets", dataset_id, "permissions", principal))
+
+    # -- the catalogue -------------------------------------------------------------------------
+
+    def catalog(self, *, rdf_format: str = "turtle") -> str:
+        """The DCAT-AP catalogue of public datasets as RDF text."""
+        response = self.request("GET", "/catalog", params={"format": rdf_format})
+        return response.text
+
+    def publishability(self, dataset_id: str) -> Resource:
+        return self.get(path_of("datasets", dataset_id, "publishability"))
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def upload(
+        self,
+        dataset_id: str,
+        path: str | Path,
+        version: str = "1",
+        edition: str | None = None,
+        *,
+        content_type: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        state_dir: Path | None = None,
+    ) -> Resource:
+        """Upload one file, streamed; returns the upload (its ``edition``, ``key``, ``run``).
+
+        ``progress(sent, total)`` is called as bytes go out. Multipart uploads keep a small
+        state file (under ``state_dir``), so the same call after a crash resumes them.
+        """
+        from brygge import transfers
+
+        return transfers.upload(
+            self,
+            dataset_id,
+            Path(path),
+            version,
+            edition,
+            content_type=content_type,
+            progress=progress,
+            state_dir=state_dir,
+        )
+
+    def download(
+        self,
+        dataset_id: str,
+        version: str,
+        edition: str,
+        distribution: str,
+        directory: str | Path,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Path:
+        """Download a distribution's file into ``directory``, streamed; returns its path."""
+        from brygge import transfers
+
+        path = distribution_path(dataset_id, version, edition, distribution) + "/download"
+        return transfers.download(self, path, Path(directory), progress=progress)
+
+
+def distribution_path(dataset_id: str, version: str, edition: str, distribution: str) -> str:
+    return path_of(
+        "datasets",
+        dataset_id,
+        "versions",
+        version,
+        "editions",
+        edition,
+        "distributions",
+        distribution,
+    )
+
+
+def step_state(step: Mapping[str, Any]) -> str:
+    return f"{step.get('status')}/{step.get('attempts')}"
+
+
+class RunEvent:
+    """One change seen by ``watch``: a step's (``step`` set) or the run's (``step`` None)."""
+
+    def __init__(self, run: Resource, step: Mapping[str, Any] | None) -> None:
+        self.run = run
+        self.step = dict(step) if step is not None else None
+
+    @property
+    def status(self) -> str:
+        source = self.step if self.step is not None else self.run
+        return str(source.get("status"))
+
+    def __repr__(self) -> str:
+        name = self.step["name"] if self.step else "run"
+        return f"RunEvent({name}={self.status})"

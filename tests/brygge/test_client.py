@@ -1,0 +1,181 @@
+"""The SDK against a real ``brygge serve``: resources, pages, errors, retries, profiles."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from brygge import Client, ClientError
+from brygge.config import Profile, config_path, read_profile, save_profile
+
+
+def test_importing_the_client_loads_no_server_code() -> None:
+    code = (
+        "import sys, json, brygge.client, brygge.transfers, brygge.config, brygge.cli\n"
+        "print(json.dumps(sorted(m for m in ('flask', 'polars', 'boto3', 'botocore',"
+        " 'marshmallow', 'catalogue', 'pipelines') if m in sys.modules)))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(output) == []
+
+
+def test_dataset_create_read_update_with_etag_and_delete(client: Client) -> None:
+    created = client.create_dataset(
+        {"title": "Bysykkel", "accessRights": "non-public", "owner": "team:mobilitet"}
+    )
+    assert created["id"] == "bysykkel"
+    assert created.etag
+    read = client.dataset("bysykkel")
+    updated = client.update_dataset("bysykkel", {"description": "Turer"}, etag=read.etag)
+    assert updated["description"] == "Turer"
+    assert updated.etag != read.etag
+
+    with pytest.raises(ClientError) as stale:
+        client.update_dataset("bysykkel", {"description": "Gammel"}, etag=read.etag)
+    assert stale.value.status == 412
+    client.delete_dataset("bysykkel", cascade=True)
+    with pytest.raises(ClientError) as gone:
+        client.dataset("bysykkel")
+    assert gone.value.status == 404
+
+
+def test_lists_follow_next_across_every_page(client: Client) -> None:
+    for number in range(5):
+        client.create_dataset(
+            {"title": f"Side {number}", "accessRights": "public", "owner": "team:a"}
+        )
+    ids = [dataset["id"] for dataset in client.datasets(page_size=2)]
+    assert sorted(ids) == [f"side-{number}" for number in range(5)]
+
+
+def test_a_refused_call_raises_one_error_with_status_code_message_and_fields(
+    client: Client,
+) -> None:
+    with pytest.raises(ClientError) as refused:
+        client.create_dataset({"title": "", "accessRights": "bogus", "owner": "team:a"})
+    error = refused.value
+    assert error.status == 422
+    assert error.code
+    assert set(error.field_errors) == {"title", "accessRights"}
+    assert "accessRights: Must be one of" in str(error)
+
+
+def test_pipeline_validation_names_the_bad_option(client: Client) -> None:
+    definition = {
+        "StartAt": "ToParquet",
+        "States": {
+            "ToParquet": {"Type": "Task", "Resource": "brygge:step:csv_to_parquet", "End": True}
+        },
+    }
+    assert client.validate_pipeline(definition, {"ToParquet": {"delimiter": ";"}})["valid"]
+    with pytest.raises(ClientError) as refused:
+        client.validate_pipeline(definition, {"ToParquet": {"delimeter": ";"}})
+    assert refused.value.status == 422
+    assert any(field.startswith("taskConfig.ToParquet") for field in refused.value.field_errors)
+    assert "csv_to_parquet" in {step["name"] for step in client.steps()}
+
+
+class Scripted(http.server.BaseHTTPRequestHandler):
+    """Answers each request with the next status of the server's script."""
+
+    def do_GET(self) -> None:
+        self.answer()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.answer()
+
+    def answer(self) -> None:
+        server = self.server
+        status = server.script.pop(0)  # type: ignore[attr-defined]
+        server.seen.append((self.command, self.path))  # type: ignore[attr-defined]
+        body = json.dumps({"status": status, "code": "x", "message": f"answer {status}"})
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def scripted() -> Iterator[http.server.ThreadingHTTPServer]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
+    server.script = []  # type: ignore[attr-defined]
+    server.seen = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_idempotent_calls_are_retried_with_backoff_on_503_and_429(
+    scripted: http.server.ThreadingHTTPServer,
+) -> None:
+    scripted.script[:] = [503, 429, 502, 200]  # type: ignore[attr-defined]
+    waits: list[float] = []
+    client = Client(f"http://127.0.0.1:{scripted.server_port}", sleep=waits.append)
+    assert client.dataset("a")["status"] == 200
+    assert len(waits) == 3
+    assert waits[1] > waits[0] * 1.0 or waits[2] > waits[0]  # backoff grows
+
+
+def test_a_post_is_not_retried(scripted: http.server.ThreadingHTTPServer) -> None:
+    scripted.script[:] = [503, 200]  # type: ignore[attr-defined]
+    client = Client(f"http://127.0.0.1:{scripted.server_port}", sleep=lambda _s: None)
+    with pytest.raises(ClientError) as refused:
+        client.create_dataset({"title": "x"})
+    assert refused.value.status == 503
+    assert scripted.seen == [("POST", "/datasets")]  # type: ignore[attr-defined]
+
+
+def test_an_unreachable_server_is_one_error_after_the_retries(
+    scripted: http.server.ThreadingHTTPServer,
+) -> None:
+    port = scripted.server_port
+    scripted.shutdown()
+    scripted.server_close()
+    waits: list[float] = []
+    client = Client(f"http://127.0.0.1:{port}", retries=2, sleep=waits.append)
+    with pytest.raises(ClientError) as refused:
+        client.dataset("a")
+    assert refused.value.status == 0
+    assert "cannot reach" in refused.value.message
+    assert len(waits) == 2
+
+
+def test_url_and_token_come_from_the_environment_then_the_profile(
+    client_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = config_path()
+    save_profile("default", Profile("http://saved.example", "saved-token"), path)
+    save_profile("prod", Profile("http://prod.example", "prod-token"), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert read_profile("prod", path) == Profile("http://prod.example", "prod-token")
+
+    assert Client().url == "http://saved.example"
+    assert Client(profile="prod").token == "prod-token"
+    monkeypatch.setenv("BRYGGE_URL", "http://env.example")
+    monkeypatch.setenv("BRYGGE_TOKEN", "env-token")
+    assert (Client().url, Client().token) == ("http://env.example", "env-token")
+    assert Client("http://given.example", "t").url == "http://given.example"
+
+
+def test_no_url_anywhere_is_a_clear_error() -> None:
+    with pytest.raises(ClientError, match="brygge login"):
+        Client()

@@ -29,7 +29,6 @@ from pipelines.steps import (
 from pipelines.steps.contract import ConfigError, build_config
 from pipelines.steps.expressions import ExpressionError, tokenize
 from pipelines.steps.options import Problem, options_schema, schema_problems
-from pipelines.steps.table_schema import parse_schema
 
 RESOURCE_PREFIX = "brygge:step:"
 
@@ -86,10 +85,6 @@ class Step:
         return []
 
 
-def _check_validate(config: validate.ValidateConfig) -> None:
-    parse_schema(config.schema)
-
-
 def _check_excel(config: excel_to_csv.ExcelToCsvConfig) -> None:
     excel_to_csv.window(config)
     if config.sheet == "":
@@ -134,7 +129,7 @@ _STEPS = (
         validate,
         validate.ValidateConfig,
         {"Validate": {"schema": _SCHEMA_EXAMPLE, "onInvalid": "quarantine"}},
-        _check_validate,
+        validate.check_config,
     ),
     Step(
         transform,

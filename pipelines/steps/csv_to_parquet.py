@@ -1,16 +1,10 @@
 """csv_to_parquet: read a CSV with a Frictionless dialect and write zstd Parquet, streaming.
 
-How the files of public data portals are read:
+How the files of public data portals are read (the dialect as ``csv_dialect`` reads it):
 
-- Header names: an empty name becomes ``column_<position>`` (1-based, as with ``header: false``);
-  a repeated name gets ``_2``, ``_3``... in order of appearance, skipping names already taken.
 - A header line that ends with the delimiter has an unnamed last column: it is dropped when
   every row leaves it empty, else kept as ``column_<position>``.
 - Rows with no value at all (blank lines, also at the end of the file) are dropped.
-- An Excel ``sep=;`` first line is skipped and gives the delimiter; a different explicit
-  ``delimiter`` option is an error.
-- ``delimiter: "auto"`` sniffs the first 64 KB among ``, ; TAB |``; ``encoding: "auto"`` reads
-  UTF-8 (with or without BOM) when the whole file is valid UTF-8, else cp1252.
 - ``groupChar`` (top level, or per number field) removes thousands separators; a space also
   removes no-break spaces (U+00A0, U+202F), which spreadsheets write in Norwegian locales.
 
@@ -23,8 +17,6 @@ the ``inferredTypes`` summary say what was chosen.
 
 from __future__ import annotations
 
-import codecs
-import csv
 import dataclasses
 import re
 from dataclasses import dataclass
@@ -33,40 +25,33 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.objects import ObjectStore
 from pipelines.steps.contract import ConfigError, InputError, OutputKey, StepResult
+from pipelines.steps.csv_dialect import (
+    CsvDialect,
+    Layout,
+    check_dialect,
+    first_data_row,
+    has_rows,
+    open_csv,
+    scan_options,
+)
 from pipelines.steps.runtime import run_step
 from pipelines.steps.table_schema import (
     Field,
     TableSchema,
     TableSchemaDescriptor,
+    check_columns,
     parse_schema,
     polars_type,
     typed,
 )
-from pipelines.steps.tables import (
-    column_names,
-    encoding_message,
-    fetch,
-    filename,
-    first_invalid_utf8,
-    reading,
-    store,
-    transcode,
-    workdir,
-)
+from pipelines.steps.tables import fetch, filename, reading, store, workdir
 
 if TYPE_CHECKING:
     import polars as pl
 
-# Encodings polars reads itself; anything else is transcoded to UTF-8 first.
-NATIVE_ENCODINGS = ("utf-8", "utf-8-sig")
 # Types polars parses while reading (fast); the rest are converted from text afterwards.
 NATIVE_TYPES = ("string", "integer", "number")
 NUMBER_TYPES = ("integer", "number", "year")
-SNIFF_BYTES = 64 * 1024
-SNIFF_DELIMITERS = ",;\t|"
-DEFAULT_DELIMITER = ","
-# Excel writes (and reads) this first line to name the delimiter, sometimes quoted.
-_SEP_LINE = re.compile(r'^\ufeff?"?sep=(.)"?\r?\n')
 # inferTypes: integers longer than this stay text (11-digit national ids, account numbers),
 # and decimals with more digits than a float keeps exactly.
 MAX_INFERRED_DIGITS = 10
@@ -76,68 +61,29 @@ INFERRED_TYPES = ("integer", "number", "boolean", "date")
 _SPACES = "[ \u00a0\u202f]"
 
 
-@dataclass(frozen=True, slots=True)
-class CsvToParquetConfig:
-    """Options of csv_to_parquet, named as in Frictionless CSV Dialect and Table Schema.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CsvToParquetConfig(CsvDialect):
+    """Options of csv_to_parquet: the CSV Dialect (``CsvDialect``) and a Table Schema.
 
-    ``delimiter`` defaults to ``,`` (or a ``sep=`` first line); ``"auto"`` sniffs it.
-    ``encoding`` may be ``"auto"``. ``groupChar`` applies to every number field that does not
-    name its own. A column without a ``schema`` field stays text (a Parquet string), so codes
-    keep their leading zeros; ``inferTypes: true`` types such columns only where every value
-    reads back as written (see ``inferred_types``). A value that fails its field's type is an
-    InputError naming its row (the header is row 1), column and value.
+    ``groupChar`` applies to every number field that does not name its own. A column without
+    a ``schema`` field stays text (a Parquet string), so codes keep their leading zeros;
+    ``inferTypes: true`` types such columns only where every value reads back as written (see
+    ``inferred_types``). A value that fails its field's type is an InputError naming its row
+    (the header is row 1), column and value.
     """
 
-    delimiter: str | None = None
-    quote_char: str = '"'
-    double_quote: bool = True
-    header: bool = True
-    encoding: str = "utf-8"
-    decimal_char: str = "."
     group_char: str | None = None
-    comment_char: str | None = None
     schema: TableSchemaDescriptor | None = None
     infer_types: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Layout:
-    """What was learnt about one file before reading it: where the table starts, its names."""
-
-    delimiter: str
-    skip_rows: int  # lines before the header (the ``sep=`` line)
-    names: list[str]
-    unnamed_last: str | None  # the column a trailing delimiter makes, if any
-
-
 def check_config(config: CsvToParquetConfig) -> tuple[str, TableSchema | None]:
     """Return the normalised encoding (or ``auto``) and the parsed schema; raises ConfigError."""
-    delimiter = config.delimiter
-    if (
-        delimiter is not None
-        and delimiter != "auto"
-        and (len(delimiter) != 1 or delimiter in "\r\n")
-    ):
-        raise ConfigError("delimiter", 'must be one character other than a line break, or "auto"')
-    if len(config.quote_char) != 1 or config.quote_char in "\r\n":
-        raise ConfigError("quoteChar", "must be a single character other than a line break")
-    if not config.double_quote:
-        raise ConfigError("doubleQuote", "only doubled quotes (true) are supported")
-    if config.decimal_char not in (".", ","):
-        raise ConfigError("decimalChar", "must be '.' or ','")
-    if config.decimal_char == "," and delimiter == ",":
-        raise ConfigError("decimalChar", "',' needs a delimiter other than ','")
+    encoding = check_dialect(config)
     if config.group_char is not None and (
         len(config.group_char) != 1 or config.group_char == config.decimal_char
     ):
         raise ConfigError("groupChar", "must be one character other than the decimalChar")
-    if config.encoding == "auto":
-        encoding = "auto"
-    else:
-        try:
-            encoding = codecs.lookup(config.encoding).name
-        except LookupError:
-            raise ConfigError("encoding", f"unknown encoding {config.encoding!r}") from None
     schema = (
         parse_schema(config.schema, decimal_char=config.decimal_char)
         if config.schema is not None
@@ -171,25 +117,15 @@ def run(
         for key in keys:
             name = filename(key)
             source = fetch(objects, key, directory)
-            if source.stat().st_size == 0:
-                raise InputError(f"{name} is empty")
-            used = detect_encoding(source) if encoding == "auto" else encoding
-            if used not in NATIVE_ENCODINGS:
-                source = transcode(source, used, directory)
             target = directory / (PurePosixPath(name).stem + ".parquet")
-            try:
-                layout = read_layout(source, config, name=name)
-                rows, inferred = convert(source, target, config, schema, layout, name=name)
-            except InputError:
-                if used in NATIVE_ENCODINGS:
-                    check_utf8(source, name)
-                raise
+            with open_csv(source, config, encoding, directory, name=name) as file:
+                rows, inferred = convert(file.path, target, config, schema, file.layout, name=name)
             outputs.append(store(objects, target, out(key, target.name), rows))
             # What detection chose is worth recording: the data owner can then pin it.
             if encoding == "auto":
-                summary.setdefault("encodings", {})[name] = used
+                summary.setdefault("encodings", {})[name] = file.encoding
             if config.delimiter == "auto":
-                summary.setdefault("delimiters", {})[name] = layout.delimiter
+                summary.setdefault("delimiters", {})[name] = file.layout.delimiter
             if config.infer_types:
                 summary.setdefault("inferredTypes", {})[name] = inferred
     return StepResult(
@@ -197,87 +133,6 @@ def run(
         outputs=outputs,
         summary={"rows": sum(output.rows or 0 for output in outputs), **summary},
     )
-
-
-def detect_encoding(path: Path) -> str:
-    """``utf-8-sig`` when the whole file is valid UTF-8, else ``cp1252`` (Windows' Western)."""
-    return "utf-8-sig" if first_invalid_utf8(path) is None else "cp1252"
-
-
-def check_utf8(path: Path, name: str) -> None:
-    """Raise InputError at the first byte that is not UTF-8, if any."""
-    invalid = first_invalid_utf8(path)
-    if invalid is not None:
-        raise InputError(encoding_message(name, "UTF-8", *invalid))
-
-
-def read_layout(path: Path, config: CsvToParquetConfig, *, name: str) -> Layout:
-    """Find the delimiter, the lines to skip and the column names of a UTF-8 file.
-
-    Raises InputError when the file is empty, not UTF-8, or its delimiter cannot be found.
-    """
-    import polars as pl
-
-    with path.open("rb") as handle:
-        head = handle.read(SNIFF_BYTES).decode("utf-8", errors="replace")
-    declared = _SEP_LINE.match(head)
-    skip_rows = 1 if declared else 0
-    if declared and config.delimiter not in (None, "auto", declared.group(1)):
-        raise InputError(
-            f"{name} declares sep={declared.group(1)} on its first line, but the delimiter "
-            f"option is {config.delimiter!r}; remove the option or make them agree"
-        )
-    if declared:
-        delimiter = declared.group(1)
-    elif config.delimiter == "auto":
-        delimiter = sniff_delimiter(head, name=name)
-    else:
-        delimiter = config.delimiter or DEFAULT_DELIMITER
-    if config.decimal_char == "," and delimiter == ",":
-        if declared or config.delimiter == "auto":
-            raise InputError(f"{name} is delimited by ',', which cannot also be the decimalChar")
-        raise ConfigError("decimalChar", "',' needs a delimiter other than ','")
-    with reading(name):
-        first = pl.scan_csv(
-            path,
-            has_header=False,
-            separator=delimiter,
-            quote_char=config.quote_char,
-            comment_prefix=config.comment_char,
-            skip_rows=skip_rows,
-            n_rows=1,
-            infer_schema=False,
-        ).collect()
-    if first.height == 0:
-        raise InputError(f"{name} is empty")
-    raw = list(first.row(0))
-    if not config.header:
-        return Layout(delimiter, skip_rows, _positional_names(raw), None)
-    if all(value is None or not value.strip() for value in raw):
-        raise InputError(f"{name} has no column names on its first line")
-    unnamed_last = len(raw) > 1 and not (raw[-1] or "").strip()
-    names = column_names(raw)
-    return Layout(delimiter, skip_rows, names, names[-1] if unnamed_last else None)
-
-
-def sniff_delimiter(head: str, *, name: str) -> str:
-    """The delimiter csv.Sniffer finds in the first complete lines; raises InputError."""
-    sample = head.lstrip("\ufeff")
-    if "\n" in sample:
-        sample = sample[: sample.rindex("\n") + 1]
-    first_line = sample.split("\n", 1)[0]
-    if not any(candidate in first_line for candidate in SNIFF_DELIMITERS):
-        return DEFAULT_DELIMITER  # one column: any delimiter reads it the same
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=SNIFF_DELIMITERS).delimiter
-    except csv.Error:
-        pass
-    # The sniffer wants two consistent lines; a header alone still shows its delimiter.
-    counts = {candidate: first_line.count(candidate) for candidate in SNIFF_DELIMITERS}
-    best = max(counts, key=counts.__getitem__)
-    if sorted(counts.values())[-2] == counts[best]:
-        raise InputError(f"cannot tell the delimiter of {name}; set the delimiter option")
-    return best
 
 
 def convert(
@@ -297,17 +152,7 @@ def convert(
     """
     import polars as pl
 
-    options: dict[str, Any] = {
-        "separator": layout.delimiter,
-        "quote_char": config.quote_char,
-        "has_header": False,
-        "skip_rows": layout.skip_rows + (1 if config.header else 0),
-        "new_columns": layout.names,
-        "comment_prefix": config.comment_char,
-        "decimal_comma": config.decimal_char == ",",
-        # Text unless a schema field says otherwise: a guess turns the code 0101 into 101.
-        "infer_schema": False,
-    }
+    options = scan_options(config, layout)
     inferred: dict[str, str] = {}
     with reading(name):
         if schema is None:
@@ -316,7 +161,7 @@ def convert(
             frame = _scan_with_schema(source, schema, options, layout, name=name)
         # Blank lines read as rows of nulls; a row with no value carries no data.
         frame = frame.filter(~pl.all_horizontal(pl.all().is_null()))
-        if not _has_rows(source, options):
+        if not has_rows(source, options):
             frame = pl.LazyFrame(schema=_empty_schema(layout.names, schema))
         elif config.infer_types:
             declared = {item.name for item in schema.fields} if schema is not None else set()
@@ -339,23 +184,12 @@ def convert(
         except pl.exceptions.PolarsError:
             if schema is not None:
                 # polars names neither the row nor (for conversions) the column: find them.
-                first_row = 2 if config.header else 1
+                first_row = first_data_row(config)
                 _raise_first_bad_value(source, schema, options, first_row, name=name)
             raise
         if layout.unnamed_last is not None:
             _drop_if_empty(target, layout.unnamed_last)
         return pl.scan_parquet(target).select(pl.len()).collect().item(), inferred
-
-
-def _has_rows(source: Path, options: dict[str, Any]) -> bool:
-    """Whether anything follows the header (polars calls a header-only file empty)."""
-    import polars as pl
-
-    try:
-        pl.scan_csv(source, **{**options, "n_rows": 1}).collect()
-    except pl.exceptions.NoDataError:
-        return False
-    return True
 
 
 def _empty_schema(names: list[str], schema: TableSchema | None) -> dict[str, pl.DataType]:
@@ -381,21 +215,12 @@ def _drop_if_empty(target: Path, column: str) -> None:
     trimmed.replace(target)
 
 
-def _positional_names(names: list[Any]) -> list[str]:
-    return [f"column_{n + 1}" for n in range(len(names))]
-
-
 def _scan_with_schema(
     source: Path, schema: TableSchema, options: dict[str, Any], layout: Layout, *, name: str
 ) -> Any:
     import polars as pl
 
-    missing = [item.name for item in schema.fields if item.name not in layout.names]
-    if missing:
-        raise InputError(
-            f"{name} has no column {missing[0]!r} named in the schema; its columns are "
-            f"{', '.join(layout.names[:20])}{' ...' if len(layout.names) > 20 else ''}"
-        )
+    check_columns(schema, layout.names, name=name)
     overrides: dict[str, pl.DataType] = {}
     conversions = []
     for item in schema.fields:

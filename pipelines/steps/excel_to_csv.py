@@ -34,7 +34,15 @@ from typing import TYPE_CHECKING, Any
 from pipelines.objects import ObjectStore
 from pipelines.steps.contract import ConfigError, InputError, OutputKey, StepResult
 from pipelines.steps.runtime import run_step
-from pipelines.steps.tables import column_names, fetch, filename, reading, store, workdir
+from pipelines.steps.tables import (
+    OLE_MAGIC,
+    column_names,
+    fetch,
+    filename,
+    reading,
+    store,
+    workdir,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -53,7 +61,6 @@ _SHEET_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _OUTSIDE_SHEET = re.compile(r"Too many rows skipped|column at index [0-9]+ not found")
 # Letters NFKD does not take apart into an ASCII letter and a mark.
 _ASCII_LETTERS = str.maketrans({"æ": "ae", "Æ": "Ae", "ø": "o", "Ø": "O", "ß": "ss", "đ": "d"})
-OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pipelines.steps.contract import ConfigError
+from pipelines.steps.contract import ConfigError, InputError
 from pipelines.steps.options import JsonSchema
 
 if TYPE_CHECKING:
@@ -162,6 +162,19 @@ def _parse_field(raw: Any, option: str, decimal_char: str) -> Field:
         false_values=tuple(raw.get("falseValues", DEFAULT_FALSE)),
         constraints=constraints,
     )
+
+
+def check_columns(schema: TableSchema, columns: list[str], *, name: str) -> None:
+    """Raise InputError when the file ``name`` lacks a column the schema names.
+
+    The message lists the columns the file has (the first 20), so a misspelt name shows.
+    """
+    missing = [item.name for item in schema.fields if item.name not in columns]
+    if missing:
+        shown = ", ".join(columns[:20]) + (" ..." if len(columns) > 20 else "")
+        raise InputError(
+            f"{name} has no column {missing[0]!r} named in the schema; its columns are {shown}"
+        )
 
 
 def polars_type(item: Field) -> pl.DataType:

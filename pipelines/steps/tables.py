@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     import polars as pl
 
 FORMATS = {".csv": "csv", ".parquet": "parquet"}
+# First bytes of workbooks: .xlsx is a zip archive (with an xl/ folder), .xls an OLE file.
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
 # Friendlier words for the polars errors hostile files cause.
 _POLARS_HINTS = {
@@ -45,6 +49,30 @@ def workdir() -> Iterator[Path]:
 def filename(key: str) -> str:
     """The last segment of a key."""
     return PurePosixPath(key).name
+
+
+def check_not_workbook(path: Path, name: str) -> None:
+    """Raise InputError when a file meant as CSV text is a workbook or a zip archive.
+
+    Decided by the first bytes, not the name: a workbook uploaded as ``.csv`` would otherwise
+    fail with a misleading encoding hint.
+    """
+    with path.open("rb") as handle:
+        magic = handle.read(len(OLE_MAGIC))
+    if magic == OLE_MAGIC or (magic.startswith(ZIP_MAGIC) and _is_xlsx(path)):
+        raise InputError(
+            f"{name}: this is an Excel workbook; use excel_to_csv to turn its sheets into CSV"
+        )
+    if magic.startswith(ZIP_MAGIC):
+        raise InputError(f"{name} is a zip archive, not CSV text; upload the file inside it")
+
+
+def _is_xlsx(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(member.startswith("xl/") for member in archive.namelist())
+    except zipfile.BadZipFile:
+        return False
 
 
 def table_format(key: str) -> str:
@@ -201,6 +229,7 @@ def scan_text_table(path: Path, *, name: str) -> pl.LazyFrame:
 
     if path.stat().st_size == 0:
         raise InputError(f"{name} is empty")
+    check_not_workbook(path, name)
     with reading(name):
         return pl.scan_csv(path, infer_schema=False)
 

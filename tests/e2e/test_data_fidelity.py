@@ -182,3 +182,75 @@ def test_ssb_workbook_range_from_an_empty_column_keeps_municipality_codes(
     ]
     # Numbers as the sheet prints them: 0.0 is '0', not '0.0'.
     assert frame.row(4) == ("0220", "Asker (-2019)", "2024", "0", "0")
+
+
+def test_validate_runs_before_the_conversion_with_the_same_dialect(
+    brygge_server: Server,
+) -> None:
+
+    portal = Portal(brygge_server)
+    dialect = {"delimiter": ";", "encoding": "cp1252", "decimalChar": ","}
+    checked = {
+        "fields": [
+            {"name": "bydel", "constraints": {"required": True}},
+            {"name": "innbyggere", "type": "integer", "groupChar": " "},
+            {"name": "areal_km2", "type": "number", "constraints": {"maximum": 100}},
+        ]
+    }
+    typed = {
+        "fields": [
+            {"name": "innbyggere", "type": "integer", "groupChar": " "},
+            {"name": "areal_km2", "type": "number"},
+        ]
+    }
+    dataset_id = portal.dataset(
+        "Bydeler i Oslo",
+        [("Check", "validate"), ("ToParquet", "csv_to_parquet")],
+        {"Check": {**dialect, "schema": checked}, "ToParquet": {**dialect, "schema": typed}},
+    )
+    upload = (PORTAL / "oslo-bydeler-cp1252.csv").read_bytes()
+    _, frame = portal.publish(dataset_id, "bydeler.csv", upload)
+    # The valid rows kept their encoding, delimiter and trailing ';' for the next step.
+    assert frame.columns == ["bydel", "innbyggere", "areal_km2"]
+    assert frame.row(0) == ("Grünerløkka", 64_184, 4.8)
+    assert frame.get_column("bydel").to_list()[1:] == [
+        "Søndre Nordstrand",
+        "Østensjø",
+        "Vestre Aker",
+    ]
+
+    wrong = {"fields": [{"name": "befolkning", "type": "integer"}]}
+    portal.configure(dataset_id, {"Check": {**dialect, "schema": wrong}, "ToParquet": {**dialect}})
+    _, failed = portal.upload(dataset_id, "bydeler-2024.csv", upload)
+    assert failed["status"] == "FAILED", failed
+    assert failed["error"]["cause"] == (
+        "bydeler-2024.csv has no column 'befolkning' named in the schema; its columns are "
+        "bydel, innbyggere, areal_km2, column_4"
+    )
+
+
+def test_a_workbook_uploaded_to_a_csv_pipeline_is_named_as_one(
+    brygge_server: Server, tmp_path: Path
+) -> None:
+    import xlwt
+
+    portal = Portal(brygge_server)
+    dataset_id = portal.dataset(
+        "Befolkning som CSV", [("ToParquet", "csv_to_parquet")], {"ToParquet": {"delimiter": ";"}}
+    )
+    book = xlwt.Workbook()
+    book.add_sheet("Ark1").write(0, 0, "kommunenummer")
+    book.save(str(tmp_path / "old.xls"))
+    workbooks = {
+        "befolkning.xlsx": (PORTAL / "ssb-kommuner-rapport.xlsx").read_bytes(),
+        "befolkning.csv": (PORTAL / "ssb-kommuner-rapport.xlsx").read_bytes(),
+        "gammel.xls": (tmp_path / "old.xls").read_bytes(),
+    }
+    for filename, data in workbooks.items():
+        _, failed = portal.upload(dataset_id, filename, data)
+        assert failed["status"] == "FAILED", failed
+        assert failed["error"] == {
+            "error": "InputError",
+            "cause": f"{filename}: this is an Excel workbook; use excel_to_csv to turn its "
+            "sheets into CSV",
+        }

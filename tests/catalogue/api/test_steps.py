@@ -69,7 +69,7 @@ BAD_CONFIG_ERRORS = {
         "ToParquet": {
             "delimeter": [
                 "unknown option; did you mean 'delimiter'? known options: delimiter, quoteChar, "
-                "doubleQuote, header, encoding, decimalChar, groupChar, commentChar, schema, "
+                "doubleQuote, header, encoding, decimalChar, commentChar, groupChar, schema, "
                 "inferTypes"
             ],
             "schema.fields[0].type": [

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import zipfile
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -301,3 +303,51 @@ def test_without_a_header_the_first_data_row_is_row_one(put: Put, make_event: Ma
     config = {"header": False, "schema": {"fields": [{"name": "column_1", "type": "integer"}]}}
     with pytest.raises(InputError, match=r"nh\.csv: row 3, column 'column_1': 'x' is not"):
         csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+
+
+# A workbook is told apart by its first bytes, whatever its name.
+
+
+def xls_bytes(path: Path) -> bytes:
+    import xlwt
+
+    book = xlwt.Workbook()
+    book.add_sheet("Ark1").write(0, 0, "kode")
+    book.save(str(path))
+    return path.read_bytes()
+
+
+def xlsx_bytes(path: Path) -> bytes:
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(path)
+    book.add_worksheet("Ark1").write_string(0, 0, "kode")
+    book.close()
+    return path.read_bytes()
+
+
+def zip_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("data.csv", "kode\n0301\n")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("make", [xls_bytes, xlsx_bytes])
+@pytest.mark.parametrize("name", ["befolkning.csv", "befolkning.xlsx"])
+@pytest.mark.parametrize("encoding", ["utf-8", "auto", "cp1252"])
+def test_a_workbook_is_named_as_one_not_given_an_encoding_hint(
+    tmp_path: Path, put: Put, make_event: MakeEvent, make: Any, name: str, encoding: str
+) -> None:
+    key = put(name, make(tmp_path / "book"))
+    with pytest.raises(InputError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [key], {"encoding": encoding}), None)
+    assert raised.value.message == (
+        f"{name}: this is an Excel workbook; use excel_to_csv to turn its sheets into CSV"
+    )
+
+
+def test_a_zip_archive_is_named_as_one(put: Put, make_event: MakeEvent) -> None:
+    key = put("data.csv", zip_bytes())
+    with pytest.raises(InputError, match=r"data\.csv is a zip archive, not CSV text"):
+        csv_to_parquet.handler(make_event("ToParquet", [key]), None)

@@ -19,6 +19,7 @@ import xlwt
 from pipelines.objects import LocalObjectStore
 from pipelines.steps import csv_to_parquet, excel_to_csv
 from pipelines.steps.contract import ConfigError, InputError
+from pipelines.steps.tables import column_names
 from tests.pipelines.steps.conftest import DATA, MakeEvent, Put
 from tests.pipelines.steps.mocks import MemoryRecorder
 
@@ -243,7 +244,7 @@ def test_duplicate_and_empty_header_names_become_unique(
     ],
 )
 def test_column_names_are_deterministic(raw: list[str | None], names: list[str]) -> None:
-    assert csv_to_parquet.column_names(raw) == names
+    assert column_names(raw) == names
 
 
 def test_a_file_that_is_only_a_header_gives_an_empty_table(

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
 from pipelines.objects import LocalObjectStore
-from pipelines.steps import validate
+from pipelines.steps import csv_to_parquet, validate
 from pipelines.steps.contract import ConfigError, InputError, ValidationFailed
-from tests.pipelines.steps.conftest import MakeEvent, Put
+from tests.pipelines.steps.conftest import DATA, MakeEvent, Put
 from tests.pipelines.steps.mocks import MemoryRecorder
 
 pytestmark = pytest.mark.usefixtures("step_env")
@@ -230,9 +231,14 @@ def test_parquet_input_is_validated_with_its_own_types(
 def test_a_schema_column_missing_from_the_file_is_an_input_error(
     put: Put, make_event: MakeEvent
 ) -> None:
-    key = put("t.csv", b"a\n1\n")
-    with pytest.raises(InputError, match="no column 'b'"):
-        validate.handler(make_event("Check", [key], {"schema": {"fields": [{"name": "b"}]}}), None)
+    key = put("t.csv", b"a;c\n1;2\n")
+    config = {"delimiter": ";", "schema": {"fields": [{"name": "a"}, {"name": "b"}]}}
+    with pytest.raises(InputError) as raised:
+        validate.handler(make_event("Check", [key], config), None)
+    # The columns found show a misspelt name or a wrong delimiter at a glance.
+    assert (
+        raised.value.message == "t.csv has no column 'b' named in the schema; its columns are a, c"
+    )
 
 
 @pytest.mark.parametrize(
@@ -306,3 +312,106 @@ def test_row_numbers_hold_across_a_file_read_in_many_batches(
     assert valid.height == valid_output.rows == count - len(bad)
     assert valid.get_column("x").to_list()[:8] == ["0", "1", "2", "3", "4", "5", "6", "8"]
     assert recorder.finished("Check")[5]["valid"] == count - len(bad)
+
+
+# The CSV dialect: the same options as csv_to_parquet, and the valid rows written back in it.
+
+PORTAL = DATA / "portal"
+
+
+def test_reads_the_csv_dialect_and_writes_valid_rows_back_in_it(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    source = (PORTAL / "oslo-bydeler-cp1252.csv").read_bytes()
+    key = put("bydeler.csv", source)
+    schema = {
+        "fields": [
+            {"name": "bydel", "constraints": {"required": True}},
+            {"name": "innbyggere", "type": "integer", "groupChar": " "},
+            {"name": "areal_km2", "type": "number", "constraints": {"maximum": 18}},
+        ]
+    }
+    config = {
+        "delimiter": ";",
+        "encoding": "cp1252",
+        "decimalChar": ",",
+        "schema": schema,
+        "onInvalid": "quarantine",
+    }
+    result = validate.handler(make_event("Check", [key], config), None)
+    [valid_key] = result["input"]["keys"]
+    # cp1252, ';' and the header's empty last name, as uploaded; 18,4 km2 is rejected and
+    # the blank lines at the end are not rows.
+    assert objects.get(valid_key) == (
+        'bydel;innbyggere;areal_km2;""\n'
+        "Grünerløkka;64 184;4,8;\n"
+        "Østensjø;52 075;12,2;\n"
+        "Vestre Aker;52 426;16,6;\n"
+    ).encode("cp1252")
+    summary = recorder.finished("Check")[5]
+    assert (summary["rows"], summary["valid"], summary["rejected"]) == (4, 3, 1)
+    rejects = rejects_of(objects, summary["rejectsKeys"][0])
+    assert [(line["row"], line["value"]) for line in rejects] == [("3", "18,4")]
+
+
+def test_a_sep_line_is_written_back_and_read_again_by_csv_to_parquet(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("excel.csv", (PORTAL / "excel-sep-line.csv").read_bytes())
+    schema = {"fields": [{"name": "beløp", "type": "number", "groupChar": "."}]}
+    checked = validate.handler(
+        make_event("Check", [key], {"decimalChar": ",", "schema": schema}), None
+    )
+    [valid_key] = checked["input"]["keys"]
+    assert objects.get(valid_key).startswith(b"sep=;\ndato;tidspunkt;bel\xc3\xb8p\n")
+    converted = csv_to_parquet.handler(
+        checked | {"step": "ToParquet", "config": {"decimalChar": ",", "schema": schema}}, None
+    )
+    [output] = converted["input"]["keys"]
+    frame = pl.read_parquet(io.BytesIO(objects.get(output)))
+    assert frame.get_column("beløp").to_list() == [1234.5, -12.75]
+
+
+def test_without_a_header_rows_count_from_one(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("nh.csv", b"1;a\nx;b\n")
+    schema = {"fields": [{"name": "column_1", "type": "integer"}]}
+    config = {"delimiter": ";", "header": False, "schema": schema, "onInvalid": "quarantine"}
+    result = validate.handler(make_event("Check", [key], config), None)
+    assert objects.get(result["input"]["keys"][0]) == b"1;a\n"
+    [rejects_key] = recorder.finished("Check")[5]["rejectsKeys"]
+    assert [line["row"] for line in rejects_of(objects, rejects_key)] == ["2"]
+
+
+@pytest.mark.parametrize(
+    ("config", "option"),
+    [
+        ({"delimiter": ";;"}, "delimiter"),
+        ({"encoding": "klingon"}, "encoding"),
+        ({"decimalChar": ";"}, "decimalChar"),
+        ({"delimiter": ",", "decimalChar": ","}, "decimalChar"),
+        ({"quoteChar": ""}, "quoteChar"),
+    ],
+)
+def test_bad_dialect_options_raise_config_error_naming_them(
+    put: Put, make_event: MakeEvent, config: dict[str, Any], option: str
+) -> None:
+    key = put("t.csv", b"a\n1\n")
+    with pytest.raises(ConfigError) as raised:
+        validate.handler(make_event("Check", [key], {**config, "schema": {"fields": []}}), None)
+    assert raised.value.key == option
+
+
+def test_a_workbook_is_named_as_one(tmp_path: Path, put: Put, make_event: MakeEvent) -> None:
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(tmp_path / "book.xlsx")
+    book.add_worksheet("Ark1").write_string(0, 0, "kode")
+    book.close()
+    key = put("kommuner.csv", (tmp_path / "book.xlsx").read_bytes())
+    with pytest.raises(InputError) as raised:
+        validate.handler(make_event("Check", [key], {"schema": {"fields": []}}), None)
+    assert raised.value.message == (
+        "kommuner.csv: this is an Excel workbook; use excel_to_csv to turn its sheets into CSV"
+    )

@@ -1,0 +1,272 @@
+"""Reading a CSV file by its Frictionless CSV Dialect: one implementation for every step.
+
+csv_to_parquet and validate take the same dialect options and read files the same way:
+
+- Header names: an empty name becomes ``column_<position>`` (1-based, as with ``header: false``);
+  a repeated name gets ``_2``, ``_3``... in order of appearance, skipping names already taken.
+- A header line that ends with the delimiter has an unnamed last column (``unnamed_last``).
+- An Excel ``sep=;`` first line is skipped and gives the delimiter; a different explicit
+  ``delimiter`` option is an error.
+- ``delimiter: "auto"`` sniffs the first 64 KB among ``, ; TAB |``; ``encoding: "auto"`` reads
+  UTF-8 (with or without BOM) when the whole file is valid UTF-8, else cp1252.
+- A workbook (an .xlsx or .xls file) is refused by its first bytes, whatever its name.
+- Every column is read as text: typing is the job of the Table Schema.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipelines.objects import CHUNK_BYTES
+from pipelines.steps.contract import ConfigError, InputError
+from pipelines.steps.tables import (
+    check_not_workbook,
+    column_names,
+    encoding_message,
+    first_invalid_utf8,
+    reading,
+    transcode,
+)
+
+# Encodings polars reads itself; anything else is transcoded to UTF-8 first.
+NATIVE_ENCODINGS = ("utf-8", "utf-8-sig")
+SNIFF_BYTES = 64 * 1024
+SNIFF_DELIMITERS = ",;\t|"
+DEFAULT_DELIMITER = ","
+# Excel writes (and reads) this first line to name the delimiter, sometimes quoted.
+_SEP_LINE = re.compile(r'^\ufeff?"?sep=(.)"?\r?\n')
+
+
+@dataclass(frozen=True, slots=True)
+class CsvDialect:
+    """The CSV Dialect options of the steps that read CSV, named as in Frictionless.
+
+    ``delimiter`` defaults to ``,`` (or a ``sep=`` first line); ``"auto"`` sniffs it.
+    ``encoding`` may be ``"auto"``. ``decimalChar`` is the default of every number field.
+    """
+
+    delimiter: str | None = None
+    quote_char: str = '"'
+    double_quote: bool = True
+    header: bool = True
+    encoding: str = "utf-8"
+    decimal_char: str = "."
+    comment_char: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """What was learnt about one file before reading it: where the table starts, its names."""
+
+    delimiter: str
+    skip_rows: int  # lines before the header (the ``sep=`` line)
+    names: list[str]
+    unnamed_last: str | None  # the column a trailing delimiter makes, if any
+
+
+@dataclass(frozen=True, slots=True)
+class CsvFile:
+    """A CSV input ready for polars: a UTF-8 copy (or the file itself) and its layout."""
+
+    path: Path
+    encoding: str  # the file's own encoding, as detected or configured
+    layout: Layout
+
+
+def check_dialect(dialect: CsvDialect) -> str:
+    """Return the normalised encoding name (or ``auto``); raises ConfigError naming the option."""
+    delimiter = dialect.delimiter
+    if (
+        delimiter is not None
+        and delimiter != "auto"
+        and (len(delimiter) != 1 or delimiter in "\r\n")
+    ):
+        raise ConfigError("delimiter", 'must be one character other than a line break, or "auto"')
+    if len(dialect.quote_char) != 1 or dialect.quote_char in "\r\n":
+        raise ConfigError("quoteChar", "must be a single character other than a line break")
+    if not dialect.double_quote:
+        raise ConfigError("doubleQuote", "only doubled quotes (true) are supported")
+    if dialect.decimal_char not in (".", ","):
+        raise ConfigError("decimalChar", "must be '.' or ','")
+    if dialect.decimal_char == "," and delimiter == ",":
+        raise ConfigError("decimalChar", "',' needs a delimiter other than ','")
+    if dialect.encoding == "auto":
+        return "auto"
+    try:
+        return codecs.lookup(dialect.encoding).name
+    except LookupError:
+        raise ConfigError("encoding", f"unknown encoding {dialect.encoding!r}") from None
+
+
+@contextmanager
+def open_csv(
+    source: Path, dialect: CsvDialect, encoding: str, directory: Path, *, name: str
+) -> Iterator[CsvFile]:
+    """Make ``source`` readable by polars and find its layout; ``encoding`` from check_dialect.
+
+    An InputError raised inside the block by a file that is not valid UTF-8 is replaced by one
+    naming the offset and line of the first bad byte. Raises InputError for an empty file, a
+    workbook, bytes not in ``encoding`` and a file whose delimiter cannot be found.
+    """
+    if source.stat().st_size == 0:
+        raise InputError(f"{name} is empty")
+    check_not_workbook(source, name)
+    used = detect_encoding(source) if encoding == "auto" else encoding
+    path = source if used in NATIVE_ENCODINGS else transcode(source, used, directory)
+    try:
+        yield CsvFile(path, used, read_layout(path, dialect, name=name))
+    except InputError:
+        if used in NATIVE_ENCODINGS:
+            check_utf8(path, name)
+        raise
+
+
+def scan_options(dialect: CsvDialect, layout: Layout) -> dict[str, Any]:
+    """``polars.scan_csv`` arguments reading a file of this layout with every column as text."""
+    return {
+        "separator": layout.delimiter,
+        "quote_char": dialect.quote_char,
+        "has_header": False,
+        "skip_rows": layout.skip_rows + (1 if dialect.header else 0),
+        "new_columns": layout.names,
+        "comment_prefix": dialect.comment_char,
+        "decimal_comma": dialect.decimal_char == ",",
+        # Text unless a schema field says otherwise: a guess turns the code 0101 into 101.
+        "infer_schema": False,
+    }
+
+
+def has_rows(path: Path, options: dict[str, Any]) -> bool:
+    """Whether anything follows the header (polars calls a header-only file empty)."""
+    import polars as pl
+
+    try:
+        pl.scan_csv(path, **{**options, "n_rows": 1}).collect()
+    except pl.exceptions.NoDataError:
+        return False
+    return True
+
+
+def first_data_row(dialect: CsvDialect) -> int:
+    """The number of the first data row as a spreadsheet counts it (the header is row 1)."""
+    return 2 if dialect.header else 1
+
+
+def sink_options(dialect: CsvDialect, layout: Layout) -> dict[str, Any]:
+    """``sink_csv`` arguments writing rows back in the file's own delimiter and quotes."""
+    return {
+        "separator": layout.delimiter,
+        "quote_char": dialect.quote_char,
+        "include_header": dialect.header,
+    }
+
+
+def header_as_read(layout: Layout) -> dict[str, str]:
+    """Renames that give a written header the file's empty last name back (a trailing ``;``)."""
+    return {layout.unnamed_last: ""} if layout.unnamed_last is not None else {}
+
+
+def restore_dialect(written: Path, file: CsvFile, target: Path) -> Path:
+    """Give a UTF-8 CSV written with ``sink_options`` the file's ``sep=`` line and encoding.
+
+    Returns the path holding the result: ``written`` itself when nothing is to be restored.
+    """
+    sep_line = file.layout.skip_rows > 0
+    if not sep_line and file.encoding in NATIVE_ENCODINGS:
+        return written
+    encoder = codecs.getincrementalencoder(file.encoding)()
+    with written.open(encoding="utf-8", newline="") as source, target.open("wb") as out:
+        if sep_line:
+            out.write(encoder.encode(f"sep={file.layout.delimiter}\n"))
+        while chunk := source.read(CHUNK_BYTES):
+            out.write(encoder.encode(chunk))
+        out.write(encoder.encode("", final=True))
+    return target
+
+
+def detect_encoding(path: Path) -> str:
+    """``utf-8-sig`` when the whole file is valid UTF-8, else ``cp1252`` (Windows' Western)."""
+    return "utf-8-sig" if first_invalid_utf8(path) is None else "cp1252"
+
+
+def check_utf8(path: Path, name: str) -> None:
+    """Raise InputError at the first byte that is not UTF-8, if any."""
+    invalid = first_invalid_utf8(path)
+    if invalid is not None:
+        raise InputError(encoding_message(name, "UTF-8", *invalid))
+
+
+def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:
+    """Find the delimiter, the lines to skip and the column names of a UTF-8 file.
+
+    Raises InputError when the file is empty, not UTF-8, or its delimiter cannot be found.
+    """
+    import polars as pl
+
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES).decode("utf-8", errors="replace")
+    declared = _SEP_LINE.match(head)
+    skip_rows = 1 if declared else 0
+    if declared and dialect.delimiter not in (None, "auto", declared.group(1)):
+        raise InputError(
+            f"{name} declares sep={declared.group(1)} on its first line, but the delimiter "
+            f"option is {dialect.delimiter!r}; remove the option or make them agree"
+        )
+    if declared:
+        delimiter = declared.group(1)
+    elif dialect.delimiter == "auto":
+        delimiter = sniff_delimiter(head, name=name)
+    else:
+        delimiter = dialect.delimiter or DEFAULT_DELIMITER
+    if dialect.decimal_char == "," and delimiter == ",":
+        if declared or dialect.delimiter == "auto":
+            raise InputError(f"{name} is delimited by ',', which cannot also be the decimalChar")
+        raise ConfigError("decimalChar", "',' needs a delimiter other than ','")
+    with reading(name):
+        first = pl.scan_csv(
+            path,
+            has_header=False,
+            separator=delimiter,
+            quote_char=dialect.quote_char,
+            comment_prefix=dialect.comment_char,
+            skip_rows=skip_rows,
+            n_rows=1,
+            infer_schema=False,
+        ).collect()
+    if first.height == 0:
+        raise InputError(f"{name} is empty")
+    raw = list(first.row(0))
+    if not dialect.header:
+        return Layout(delimiter, skip_rows, [f"column_{n + 1}" for n in range(len(raw))], None)
+    if all(value is None or not value.strip() for value in raw):
+        raise InputError(f"{name} has no column names on its first line")
+    unnamed_last = len(raw) > 1 and not (raw[-1] or "").strip()
+    names = column_names(raw)
+    return Layout(delimiter, skip_rows, names, names[-1] if unnamed_last else None)
+
+
+def sniff_delimiter(head: str, *, name: str) -> str:
+    """The delimiter csv.Sniffer finds in the first complete lines; raises InputError."""
+    sample = head.lstrip("\ufeff")
+    if "\n" in sample:
+        sample = sample[: sample.rindex("\n") + 1]
+    first_line = sample.split("\n", 1)[0]
+    if not any(candidate in first_line for candidate in SNIFF_DELIMITERS):
+        return DEFAULT_DELIMITER  # one column: any delimiter reads it the same
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=SNIFF_DELIMITERS).delimiter
+    except csv.Error:
+        pass
+    # The sniffer wants two consistent lines; a header alone still shows its delimiter.
+    counts = {candidate: first_line.count(candidate) for candidate in SNIFF_DELIMITERS}
+    best = max(counts, key=counts.__getitem__)
+    if sorted(counts.values())[-2] == counts[best]:
+        raise InputError(f"cannot tell the delimiter of {name}; set the delimiter option")
+    return best

@@ -7,6 +7,12 @@ rounds, and prints the median overhead per state transition (one line per figure
 
 moto's executor is driven through its backend object (not over boto3), so the figure is the
 interpreter's cost plus moto's in-process Lambda invoke, without request serialisation.
+A third figure is the cost of running a step in a worker process (``pipelines.runs.processes``,
+what ``brygge serve`` does locally) rather than in the calling thread: the same small step
+(read an object, write one, three records) both ways, alternating, median per step:
+
+    step_pool_overhead pool 3.1 ms thread 1.2 ms overhead 1.9 ms target <= 20 ms ok
+
 Run with ``.venv/bin/python bench/engine.py [runs]``.
 """
 
@@ -120,5 +126,69 @@ def main(runs: int = 1000) -> None:
     )
 
 
+POOL_TARGET_MS = 20.0
+
+
+def pool_overhead(calls: int = 200) -> None:
+    """Time one small step in a warm worker process against the same step in this thread."""
+    import io
+    import tempfile
+
+    from pipelines.objects import LocalObjectStore
+    from pipelines.runs.processes import ProcessLimits, StepProcesses, import_handler
+    from pipelines.steps.contract import StepLimits
+    from pipelines.steps.runtime import use_environment, use_limits
+    from tests.pipelines.steps.mocks import MemoryRecorder
+
+    path = "tests.pipelines.crash_steps:isolated_upper"
+    key = "raw/green/bench/version=1/edition=20240101T000000/data.txt"
+    event = {
+        "run": "bench",
+        "dataset": "bench",
+        "version": "1",
+        "edition": "20240101T000000",
+        "step": "Upper",
+        "config": {},
+        "input": {"keys": [key]},
+    }
+    pool = StepProcesses(1, ProcessLimits(memory_mb=4096, cpu_seconds=3600))
+    with tempfile.TemporaryDirectory() as root:
+        objects = LocalObjectStore(Path(root))
+        objects.put(key, io.BytesIO(b"lake\n" * 100))
+        handler = import_handler(path)
+
+        def in_pool(_: int) -> None:
+            pool.call(
+                path,
+                event,
+                objects=objects,
+                recorder=MemoryRecorder(),
+                limits=StepLimits(),
+                timeout_s=60,
+            )
+
+        def in_thread(_: int) -> None:
+            with use_environment(objects, MemoryRecorder()), use_limits(StepLimits()):
+                handler(event, None)
+
+        in_pool(0)  # start the worker: the pool is warm in a running server
+        in_thread(0)
+        per_round = max(1, calls // ROUNDS)
+        pool_ms: list[float] = []
+        thread_ms: list[float] = []
+        for _ in range(ROUNDS):
+            pool_ms.append(time_runs(in_pool, 0, per_round) * 1000 / per_round)
+            thread_ms.append(time_runs(in_thread, 0, per_round) * 1000 / per_round)
+    pool.close()
+    pooled, threaded = statistics.median(pool_ms), statistics.median(thread_ms)
+    overhead = pooled - threaded
+    verdict = "ok" if overhead <= POOL_TARGET_MS else "MISSED"
+    print(
+        f"step_pool_overhead pool {pooled:.2f} ms thread {threaded:.2f} ms "
+        f"overhead {overhead:.2f} ms target <= {POOL_TARGET_MS:g} ms {verdict}"
+    )
+
+
 if __name__ == "__main__":
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
+    pool_overhead()

@@ -7,8 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from pipelines.steps.contract import MAX_CELLS, MAX_UNCOMPRESSED_BYTES, StepLimits
+
 BACKENDS = ("local", "aws")
 AUTH_MODES = ("on", "off")
+# "process": local steps run in worker processes under limits; "thread": in the server itself.
+STEP_ISOLATION = ("process", "thread")
 
 
 class SettingsError(ValueError):
@@ -60,6 +64,19 @@ class Settings:
     upload_grace_s: int = 3600
     sweep_interval_s: int = 300
     download_url_ttl_s: int = 300
+    # Limits of one local step (worker processes): address space, CPU time, wall time when
+    # the Task state sets no TimeoutSeconds; and what a step may read (taskConfig can only
+    # lower these two, never raise them).
+    step_isolation: str = "process"
+    step_memory_mb: int = 4096
+    step_cpu_seconds: int = 3600
+    step_timeout_seconds: int = 3600
+    step_max_cells: int = MAX_CELLS
+    step_max_uncompressed_bytes: int = MAX_UNCOMPRESSED_BYTES
+    # Bounds of one local run; AWS's own values where they apply (25,000 history events),
+    # but a day rather than Standard's year for a run's duration on one machine.
+    run_max_seconds: int = 24 * 3600
+    run_max_history_events: int = 25_000
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -99,10 +116,25 @@ class Settings:
                 raise SettingsError(f"BRYGGE_{name.upper()} must not be negative")
         if self.sweep_interval_s < 1:
             raise SettingsError("BRYGGE_SWEEP_INTERVAL_S must be at least 1")
+        if self.step_isolation not in STEP_ISOLATION:
+            raise SettingsError(
+                f"BRYGGE_STEP_ISOLATION must be one of {', '.join(STEP_ISOLATION)}, "
+                f"not {self.step_isolation!r}"
+            )
+        for name in _POSITIVE_FIELDS:
+            if getattr(self, name) < 1:
+                raise SettingsError(f"BRYGGE_{name.upper()} must be at least 1")
         if self.workers < 1:
             raise SettingsError("BRYGGE_WORKERS must be at least 1")
         if ":" not in self.principal:
             raise SettingsError("BRYGGE_PRINCIPAL must look like user:<name> or client:<name>")
+
+    @property
+    def step_limits(self) -> StepLimits:
+        """What one step may read, as the steps see it."""
+        return StepLimits(
+            max_cells=self.step_max_cells, max_uncompressed_bytes=self.step_max_uncompressed_bytes
+        )
 
     @property
     def database_path(self) -> Path:
@@ -126,6 +158,15 @@ class Settings:
         return key_file.read_bytes()
 
 
+_POSITIVE_FIELDS = (
+    "step_memory_mb",
+    "step_cpu_seconds",
+    "step_timeout_seconds",
+    "step_max_cells",
+    "step_max_uncompressed_bytes",
+    "run_max_seconds",
+    "run_max_history_events",
+)
 _INT_FIELDS = {
     "workers",
     "upload_max_bytes",
@@ -133,6 +174,7 @@ _INT_FIELDS = {
     "upload_grace_s",
     "sweep_interval_s",
     "download_url_ttl_s",
+    *_POSITIVE_FIELDS,
 }
 _PATH_FIELDS = {"home", "open_data_dir"}
 

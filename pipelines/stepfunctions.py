@@ -315,3 +315,15 @@ def stop_execution(machine_name: str, execution_name: str, cause: str) -> None:
     client = _sfn()
     with contextlib.suppress(client.exceptions.ExecutionDoesNotExist):
         client.stop_execution(executionArn=execution_arn(machine_name, execution_name), cause=cause)
+
+
+def task_timeouts(definition: Mapping[str, Any]) -> dict[str, int]:
+    """Map each Task state's name to its ``TimeoutSeconds``, where it sets one."""
+    found: dict[str, int] = {}
+    for machine in _machines(definition):
+        for name, body in (machine.get("States") or {}).items():
+            if isinstance(body, Mapping) and body.get("Type") == "Task":
+                timeout = body.get("TimeoutSeconds")
+                if isinstance(timeout, int) and not isinstance(timeout, bool):
+                    found[name] = timeout
+    return found

@@ -15,8 +15,14 @@ from concurrent.futures import wait as wait_futures
 from typing import TYPE_CHECKING, Any
 
 from catalogue.runs.listener import RunStopped, StoreListener
+from pipelines.runs.processes import ProcessLimits, StepProcesses, shared_pool
 from pipelines.runs.steps import task_resources
-from pipelines.stepfunctions import compile_definition, execution_input, task_steps
+from pipelines.stepfunctions import (
+    compile_definition,
+    execution_input,
+    task_steps,
+    task_timeouts,
+)
 
 if TYPE_CHECKING:
     from catalogue.runs.service import RunService
@@ -41,6 +47,8 @@ class LocalWorkers:
         self._futures: set[Future[None]] = set()
         self._lock = threading.Lock()
         self._resumed = False
+        # Set when a run this process drives is aborted: its waiting step or Wait ends.
+        self._stops: dict[str, threading.Event] = {}
 
     def submit(
         self,
@@ -58,9 +66,22 @@ class LocalWorkers:
                 self._pool = ThreadPoolExecutor(
                     max_workers=self.service.settings.workers, thread_name_prefix="brygge-run"
                 )
-            future = self._pool.submit(self._execute, run_id, start_at, state_input, variables)
+            stop = self._stops[run_id] = threading.Event()
+            future = self._pool.submit(self._drive, stop, run_id, start_at, state_input, variables)
             self._futures.add(future)
         future.add_done_callback(self._forget)
+
+    def stop(self, run_id: str) -> None:
+        """Tell the worker driving ``run_id`` (if this process drives it) to stop now."""
+        with self._lock:
+            event = self._stops.get(run_id)
+        if event is not None:
+            event.set()
+
+    def is_stopped(self, run_id: str) -> bool:
+        with self._lock:
+            event = self._stops.get(run_id)
+        return event is not None and event.is_set()
 
     def _forget(self, future: Future[None]) -> None:
         with self._lock:
@@ -84,23 +105,66 @@ class LocalWorkers:
         if pool is not None:
             pool.shutdown(wait=True)
 
-    def _task_handlers(self, definition: Mapping[str, Any]) -> dict[str, Callable[[Any], Any]]:
+    def _task_handlers(
+        self, run_id: str, definition: Mapping[str, Any]
+    ) -> dict[str, Callable[[Any], Any]]:
+        timeouts = task_timeouts(definition)
         handlers: dict[str, Callable[[Any], Any]] = {}
         for resource in set(task_resources(definition)):
-            handlers[resource] = self._task_handler(resource)
+            handlers[resource] = self._task_handler(run_id, resource, timeouts)
         return handlers
 
-    def _task_handler(self, resource: str) -> Callable[[Any], Any]:
+    def _task_handler(
+        self, run_id: str, resource: str, timeouts: Mapping[str, int]
+    ) -> Callable[[Any], Any]:
         service = self.service
+        settings = service.settings
 
         def call(event: Any) -> Any:
-            handler = service.registry.resolve(resource)
-            from pipelines.steps.runtime import use_environment
+            from pipelines.steps.runtime import use_environment, use_limits
 
-            with use_environment(service.objects, service.recorder):
-                return handler(event, None)
+            location = service.registry.location(resource)
+            if location is None or settings.step_isolation == "thread":
+                handler = service.registry.resolve(resource)
+                with (
+                    use_environment(service.objects, service.recorder),
+                    use_limits(settings.step_limits),
+                ):
+                    return handler(event, None)
+            state = event.get("step") if isinstance(event, dict) else None
+            return self.processes.call(
+                location,
+                event,
+                objects=service.objects,
+                recorder=service.recorder,
+                limits=settings.step_limits,
+                timeout_s=timeouts.get(state or "", settings.step_timeout_seconds),
+                cancelled=lambda: self.is_stopped(run_id),
+            )
 
         return call
+
+    @property
+    def processes(self) -> StepProcesses:
+        """The warm pool of step worker processes (shared by the services of one process)."""
+        settings = self.service.settings
+        limits = ProcessLimits(settings.step_memory_mb, settings.step_cpu_seconds)
+        return shared_pool(settings.workers, limits)
+
+    def _drive(
+        self,
+        stop: threading.Event,
+        run_id: str,
+        start_at: str | None,
+        state_input: Any,
+        variables: dict[str, Any] | None,
+    ) -> None:
+        try:
+            self._execute(run_id, start_at, state_input, variables)
+        finally:
+            with self._lock:
+                if self._stops.get(run_id) is stop:
+                    del self._stops[run_id]
 
     def _execute(
         self,
@@ -126,7 +190,7 @@ class LocalWorkers:
             result = asl.run(
                 definition,
                 state_input if start_at is not None else first_input,
-                self._task_handlers(definition),
+                self._task_handlers(run_id, definition),
                 execution_name=run_id,
                 start_at=start_at,
                 variables=variables if start_at is not None else None,
@@ -192,7 +256,7 @@ class LocalWorkers:
             self._resumed = True
         taken: list[str] = []
         for found in self.service.repository.running():
-            resumed = self._take_over(found["id"])
+            resumed = self._take_over(found["id"], self._step_in_flight(found["id"]))
             if resumed is None:
                 continue
             position = resumed.get("position")
@@ -205,8 +269,21 @@ class LocalWorkers:
             taken.append(found["id"])
         return taken
 
-    def _take_over(self, run_id: str) -> dict[str, Any] | None:
-        """Claim a RUNNING run for this process; None when it is failed instead (or gone)."""
+    def _step_in_flight(self, run_id: str) -> str | None:
+        """The step a run was running when its process stopped, if it was in one."""
+        run = self.service.repository.get(run_id)
+        state = (run.get("position") or {}).get("state")
+        for step in run.get("steps") or []:
+            if step.get("name") == state and step.get("status") == "RUNNING":
+                return str(state)
+        return None
+
+    def _take_over(self, run_id: str, in_flight: str | None = None) -> dict[str, Any] | None:
+        """Claim a RUNNING run for this process; None when it is failed instead (or gone).
+
+        ``in_flight`` names the step the run was in when its process stopped. A run whose
+        process stopped twice in the same step is failed: the step may be what stops it.
+        """
         now = self.service.now()
         owner = self.service.owner
 
@@ -215,6 +292,19 @@ class LocalWorkers:
                 return None
             resumes = int(run.get("resumes") or 0) + 1
             run.update(owner=owner, resumes=resumes)
+            if in_flight is not None and run.get("resumedInStep") == in_flight:
+                run.update(
+                    status="FAILED",
+                    endedAt=now,
+                    error={
+                        "error": INTERRUPTED,
+                        "cause": f"the server stopped twice while step {in_flight} was "
+                        "running; it is not resumed again; redrive the run to try again",
+                    },
+                    failedState=run.get("position"),
+                )
+                return run
+            run["resumedInStep"] = in_flight
             if resumes > MAX_RESUMES or run.get("pipeline") is None:
                 where = (run.get("position") or {}).get("state", "its start")
                 run.update(

@@ -269,7 +269,9 @@ class RunService:
 
         before = self.repository.get_run(run_id)
         after = self.repository.update_run(run_id, stop)
-        if not self.is_local and before["status"] == "RUNNING" and after.get("executions"):
+        if self.is_local:
+            self.workers.stop(run_id)
+        elif before["status"] == "RUNNING" and after.get("executions"):
             stop_execution(self._machine(after), after["executions"][-1], "aborted by a user")
         return self.get(run_id)
 

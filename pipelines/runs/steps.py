@@ -7,17 +7,20 @@ Task state's ``taskConfig`` entry fits that step's options.
 from __future__ import annotations
 
 import difflib
+import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from pipelines.stepfunctions import STEP_PREFIX, step_name, task_steps, template_errors
 
 StepHandler = Callable[[Any, Any], Any]
+# A handler given by its import path ``module:attribute`` runs in a worker process locally.
+StepHandlerSpec = StepHandler | str
 
 # Handlers by resource that every StepRegistry made without its own consults first: a tool
 # (or a test running ``brygge serve``) registers steps here before the app starts. A
 # pipeline may name them; their options are not checked (they have no options schema).
-REGISTERED_HANDLERS: dict[str, StepHandler] = {}
+REGISTERED_HANDLERS: dict[str, StepHandlerSpec] = {}
 # The key of a problem with a state's options object as a whole (as marshmallow names it).
 WHOLE_OBJECT = "_schema"
 
@@ -29,15 +32,35 @@ class StepNotFound(Exception):
 class StepRegistry:
     """Finds the handler of a Task resource: ``brygge:step:<name>`` → that step's handler.
 
-    ``handlers`` (default: REGISTERED_HANDLERS) override by resource.
+    ``handlers`` (default: REGISTERED_HANDLERS) override by resource, as a function (run
+    where it is called) or as an import path ``module:attribute``.
     """
 
-    def __init__(self, handlers: Mapping[str, StepHandler] | None = None) -> None:
+    def __init__(self, handlers: Mapping[str, StepHandlerSpec] | None = None) -> None:
         self.handlers = REGISTERED_HANDLERS if handlers is None else dict(handlers)
 
     def resolve(self, resource: str) -> StepHandler:
+        """The handler of a Task resource; raises StepNotFound."""
+        location = self.location(resource)
+        if location is None:
+            handler = self.handlers[resource]
+            assert not isinstance(handler, str)
+            return handler
+        module_name, _, attribute = location.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError:
+            raise StepNotFound(f"no step module {module_name}") from None
+        found: StepHandler = getattr(module, attribute)
+        return found
+
+    def location(self, resource: str) -> str | None:
+        """The import path (``module:attribute``) of a resource's handler, which a worker
+        process can import; None for a handler given as a function. Raises StepNotFound.
+        """
         if resource in self.handlers:
-            return self.handlers[resource]
+            handler = self.handlers[resource]
+            return handler if isinstance(handler, str) else None
         from pipelines.steps.catalog import STEPS
 
         step = step_name(resource)
@@ -45,8 +68,7 @@ class StepRegistry:
             raise StepNotFound(f"{resource!r} is not a step resource")
         if step not in STEPS:
             raise StepNotFound(f"{resource!r} names no step; steps: {', '.join(STEPS)}")
-        handler: StepHandler = STEPS[step].module.handler
-        return handler
+        return f"{STEPS[step].module.__name__}:handler"
 
 
 def task_resources(definition: Mapping[str, Any]) -> list[str]:

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypedDict, TypeVar
 
+ConfigT = TypeVar("ConfigT")
+
 
 class StepInput(TypedDict):
     """The objects a step reads."""
@@ -45,6 +47,37 @@ class StepResult:
     keys: list[str]
     outputs: list[StepOutput]
     summary: dict[str, Any] = field(default_factory=dict)
+
+
+# calamine holds a sheet as a dense grid: 50 M cells of 32 bytes are about 1.6 GB.
+MAX_CELLS = 50_000_000
+MAX_UNCOMPRESSED_BYTES = 1024**3
+
+
+@dataclass(frozen=True, slots=True)
+class StepLimits:
+    """The server's limits on what one step may read; taskConfig can only lower them.
+
+    A step config field of the same name (``max_cells``) is set to the limit when absent
+    and to the lower of the two otherwise (``within_limits``), so a pipeline can never
+    switch a guard off. The defaults are those of ``BRYGGE_STEP_*``.
+    """
+
+    max_cells: int = MAX_CELLS
+    max_uncompressed_bytes: int = MAX_UNCOMPRESSED_BYTES
+
+
+def within_limits(config: ConfigT, limits: StepLimits) -> ConfigT:
+    """``config`` with every field named like a limit set to at most that limit."""
+    changes: dict[str, int] = {}
+    names = {spec.name for spec in dataclasses.fields(config)}  # type: ignore[arg-type]
+    for spec in dataclasses.fields(limits):
+        if spec.name not in names:
+            continue
+        limit = getattr(limits, spec.name)
+        value = getattr(config, spec.name)
+        changes[spec.name] = limit if value is None else min(value, limit)
+    return dataclasses.replace(config, **changes) if changes else config  # type: ignore[type-var]
 
 
 # `out(input_key, filename)` -> the key a step writes for that input.
@@ -129,9 +162,6 @@ class UnmatchedRows(StepError):
         super().__init__(f"{count} rows have no match in the lookup: {'; '.join(examples)}")
         self.count = count
         self.examples = examples
-
-
-ConfigT = TypeVar("ConfigT")
 
 
 def camel_case(name: str) -> str:

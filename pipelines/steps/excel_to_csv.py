@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
+import xml.parsers.expat
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +33,14 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from pipelines.objects import ObjectStore
-from pipelines.steps.contract import ConfigError, InputError, OutputKey, StepResult
+from pipelines.steps.contract import (
+    MAX_CELLS,
+    MAX_UNCOMPRESSED_BYTES,
+    ConfigError,
+    InputError,
+    OutputKey,
+    StepResult,
+)
 from pipelines.steps.runtime import run_step
 from pipelines.steps.tables import (
     OLE_MAGIC,
@@ -48,14 +56,13 @@ if TYPE_CHECKING:
     import polars as pl
 
 # fastexcel (calamine) holds a sheet as a dense grid in memory, so the grid a workbook declares
-# and its decompressed size are checked before it is opened.
-MAX_UNCOMPRESSED_BYTES = 1024**3
-MAX_CELLS = 50_000_000
+# and its decompressed size are checked before it is opened, against the server's limits
+# (StepLimits) or lower ones from taskConfig.
 _RANGE = re.compile(r"^([A-Z]{1,3})([0-9]{1,7}):([A-Z]{1,3})([0-9]{1,7})$")
-# Row numbers of every row and cell reference; columns only when wider than "Z": a sheet of
-# 100k rows has a million references, and two cheap scans beat one that captures both.
-_REF_ROW = re.compile(rb' r="[A-Z]{0,3}([0-9]{1,10})"')
-_WIDE_COLUMN = re.compile(rb' r="([A-Z]{2,3})[0-9]')
+# A cell's A1-style reference, as calamine reads it.
+_CELL_REF = re.compile(r"^([A-Za-z]{1,3})([0-9]{1,10})$")
+# Root elements of the workbook parts whose cells calamine lays out as a grid.
+_SHEET_ROOTS = frozenset({"worksheet", "chartsheet", "dialogsheet", "macrosheet"})
 _SHEET_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 # fastexcel's words when the options point below a sheet's last row or right of its columns.
 _OUTSIDE_SHEET = re.compile(r"Too many rows skipped|column at index [0-9]+ not found")
@@ -77,8 +84,9 @@ class ExcelToCsvConfig:
     header_row: int | None = 1
     skip_rows: int = 0
     range: str | None = None
-    max_uncompressed_bytes: int = MAX_UNCOMPRESSED_BYTES
-    max_cells: int = MAX_CELLS
+    # None: the server's limit; a taskConfig value only ever lowers it (see StepLimits).
+    max_uncompressed_bytes: int | None = None
+    max_cells: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +148,10 @@ def _column_number(letters: str) -> int:
 def check_workbook(path: Path, name: str, *, max_bytes: int, max_cells: int) -> None:
     """Refuse workbooks that would exhaust memory once opened.
 
-    Checks the zip's declared uncompressed size, then decompresses the sheets in chunks
-    (declared sizes can lie) counting bytes and the largest cell reference. Raises InputError.
+    Checks the zip's declared uncompressed size, then decompresses every part in chunks
+    (declared sizes can lie) counting bytes, and parses each worksheet with a streaming XML
+    parser for the grid its rows and cells span.
+    Raises InputError.
     """
     with path.open("rb") as handle:
         magic = handle.read(8)
@@ -161,10 +171,96 @@ def check_workbook(path: Path, name: str, *, max_bytes: int, max_cells: int) -> 
                 )
             total = 0
             for member in members:
-                is_sheet = member.filename.startswith("xl/worksheets/")
-                total = _scan_member(archive, member, name, total, max_bytes, max_cells, is_sheet)
+                total = _scan_member(archive, member, name, total, max_bytes, max_cells)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as error:
         raise InputError(f"{name} is a damaged or encrypted workbook: {error}") from None
+
+
+class _SheetGrid:
+    """Streams one workbook part through expat and tracks the grid a worksheet spans.
+
+    Namespace-aware (transitional and strict OOXML name the same local elements) and
+    defused: a DTD is refused outright, so no entity can be declared, let alone expanded.
+    The parser reads attributes as XML defines them (any quote, any whitespace), which is
+    what calamine does when it sizes a sheet.
+    """
+
+    def __init__(self, name: str, part: str) -> None:
+        self.name = name
+        self.part = part
+        self.root: str | None = None
+        self.row = self.column = 0
+        self.max_row = self.max_column = 0
+        self.parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+        self.parser.StartDoctypeDeclHandler = self._refuse_doctype
+        self.parser.EntityDeclHandler = self._refuse_doctype
+        self.parser.ordered_attributes = True
+        self.parser.StartElementHandler = self._start
+
+    @property
+    def is_sheet(self) -> bool:
+        # A part whose first element is already a row or cell counts as a sheet too.
+        return self.root is None or self.root in _SHEET_ROOTS
+
+    def feed(self, chunk: bytes, *, final: bool = False) -> None:
+        """Parse the next chunk; raises InputError for a DTD or a malformed sheet."""
+        try:
+            self.parser.Parse(chunk, final)
+        except xml.parsers.expat.ExpatError as error:
+            raise InputError(
+                f"{self.name}: part {self.part} is not well-formed XML ({error})"
+            ) from None
+
+    def _refuse_doctype(self, *_: object) -> None:
+        raise InputError(f"{self.name}: part {self.part} declares a DTD, which no workbook needs")
+
+    def _start(self, tag: str, attributes: list[str]) -> None:
+        # Called for every element of a sheet (millions): the cheap tests come first.
+        if tag.endswith(" c") or tag == "c":
+            reference = _attribute(attributes, "r")
+            if reference is None:
+                self.column += 1
+            else:
+                match = _CELL_REF.match(reference)
+                if match is None:
+                    raise InputError(
+                        f"{self.name}: part {self.part} has the cell reference "
+                        f"{reference[:32]!r}, which is not in A1 style"
+                    )
+                self.column = _column_number(match[1].upper())
+                if int(match[2]) > self.max_row:
+                    self.max_row = int(match[2])
+            if self.column > self.max_column:
+                self.max_column = self.column
+        elif tag.endswith(" row") or tag == "row":
+            # calamine places a row or cell without ``r`` right after the previous one, and
+            # ignores ``dimension``: the grid it allocates spans the positions found here.
+            reference = _attribute(attributes, "r")
+            self.row = self.row + 1 if reference is None else self._row_number(reference)
+            self.column = 0
+            self.max_row = max(self.max_row, self.row)
+        elif self.root is None:
+            self.root = tag.rpartition(" ")[2]
+
+    def _row_number(self, reference: str) -> int:
+        if not reference.isascii() or not reference.isdigit() or len(reference) > 10:
+            raise InputError(f"{self.name}: part {self.part} has the row number {reference[:32]!r}")
+        return int(reference)
+
+
+def _attribute(attributes: list[str], name: str) -> str | None:
+    """The value of an unqualified attribute in expat's ordered ``[name, value, ...]`` list."""
+    for index in range(0, len(attributes), 2):
+        if attributes[index] == name:
+            return attributes[index + 1]
+    return None
+
+
+def _looks_like_xml(chunk: bytes) -> bool:
+    """Whether a part starts as XML does (after a byte-order mark and whitespace)."""
+    if chunk.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    return chunk.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"<"
 
 
 def _scan_member(
@@ -174,10 +270,9 @@ def _scan_member(
     total: int,
     max_bytes: int,
     max_cells: int,
-    is_sheet: bool,
 ) -> int:
-    max_row = max_column = 0
-    tail = b""
+    grid: _SheetGrid | None = None
+    is_first = True
     with archive.open(member) as stream:
         while chunk := stream.read(4 * 1024 * 1024):
             total += len(chunk)
@@ -185,23 +280,26 @@ def _scan_member(
                 raise InputError(
                     f"{name} unpacks to more than {max_bytes / 1e6:,.0f} MB, over the limit"
                 )
-            if not is_sheet:
+            # Every XML part is parsed until its root element shows whether it is a sheet:
+            # calamine finds sheets through the relationships, whatever their part names.
+            if is_first and _looks_like_xml(chunk):
+                grid = _SheetGrid(name, member.filename)
+            is_first = False
+            if grid is None:
                 continue
-            # Keep a short tail so a reference split across two chunks is still seen.
-            text = tail + chunk
-            rows = set(_REF_ROW.findall(text))
-            if rows:
-                max_row = max(max_row, *map(int, rows))
-            wide = set(_WIDE_COLUMN.findall(text))
-            max_column = max(
-                max_column, *(_column_number(c.decode()) for c in wide), 26 if rows else 0
+            grid.feed(chunk)
+            if grid.root is not None and not grid.is_sheet:
+                grid = None  # other parts (strings, styles, drawings) size no grid
+        if grid is not None:
+            grid.feed(b"", final=True)
+    if grid is not None and grid.is_sheet:
+        columns = max(grid.max_column, 1)
+        if grid.max_row * columns > max_cells:
+            raise InputError(
+                f"{name}: sheet {PurePosixPath(member.filename).stem} declares a grid of "
+                f"{grid.max_row:,} rows x {columns:,} columns, over the limit of "
+                f"{max_cells:,} cells"
             )
-            tail = text[-64:]
-    if is_sheet and max_row * max(max_column, 1) > max_cells:
-        raise InputError(
-            f"{name}: sheet {PurePosixPath(member.filename).stem} declares a grid of "
-            f"{max_row:,} rows x {max_column:,} columns, over the limit of {max_cells:,} cells"
-        )
     return total
 
 
@@ -357,6 +455,10 @@ def read_sheets(path: Path, config: ExcelToCsvConfig, name: str) -> list[tuple[s
     return frames
 
 
+def _or_default(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
 def sheet_slug(sheet: str) -> str:
     """A sheet name as an ASCII file name part: ``Befolkning i Ås`` -> ``Befolkning-i-As``."""
     letters = unicodedata.normalize("NFKD", sheet.translate(_ASCII_LETTERS))
@@ -381,8 +483,13 @@ def run(
             source = fetch(objects, key, directory)
             if source.stat().st_size == 0:
                 raise InputError(f"{name} is empty")
+            # run_step has put the config within the server's limits; called directly,
+            # the default limits apply.
             check_workbook(
-                source, name, max_bytes=config.max_uncompressed_bytes, max_cells=config.max_cells
+                source,
+                name,
+                max_bytes=_or_default(config.max_uncompressed_bytes, MAX_UNCOMPRESSED_BYTES),
+                max_cells=_or_default(config.max_cells, MAX_CELLS),
             )
             sheets = read_sheets(source, config, name)
             stem = PurePosixPath(name).stem

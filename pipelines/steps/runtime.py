@@ -17,9 +17,11 @@ from pipelines.steps.contract import (
     OutputKey,
     StepError,
     StepEvent,
+    StepLimits,
     StepRecorder,
     StepResult,
     build_config,
+    within_limits,
 )
 from pipelines.steps.lookups import LookupNotAllowed, LookupSource, key_lookup_problem
 
@@ -31,6 +33,7 @@ StepLookups = Callable[[ConfigT], list[LookupSource]]
 _override: ContextVar[tuple[ObjectStore, StepRecorder] | None] = ContextVar(
     "brygge_step_environment", default=None
 )
+_limits: ContextVar[StepLimits | None] = ContextVar("brygge_step_limits", default=None)
 
 
 def environment() -> tuple[ObjectStore, StepRecorder]:
@@ -67,6 +70,31 @@ def use_environment(objects: ObjectStore, recorder: StepRecorder) -> Iterator[No
         yield
     finally:
         _override.reset(token)
+
+
+def step_limits() -> StepLimits:
+    """The limits steps run under: those the runner set, else the ``BRYGGE_STEP_*`` settings."""
+    limits = _limits.get()
+    if limits is not None:
+        return limits
+    return _limits_from_settings()
+
+
+@functools.cache
+def _limits_from_settings() -> StepLimits:
+    from catalogue.settings import Settings
+
+    return Settings.from_env().step_limits
+
+
+@contextmanager
+def use_limits(limits: StepLimits) -> Iterator[None]:
+    """Run steps in this context under ``limits`` (the runner's, from its settings)."""
+    token = _limits.set(limits)
+    try:
+        yield
+    finally:
+        _limits.reset(token)
 
 
 def output_key(step: str, *, published: bool = False) -> OutputKey:
@@ -172,7 +200,7 @@ def run_step(
     objects, recorder = environment()
     recorder.step_started(run_id, step, int(event.get("attempt") or 1))
     try:
-        config = build_config(config_type, step_event.get("config"))
+        config = within_limits(build_config(config_type, step_event.get("config")), step_limits())
         keys = list(step_event["input"]["keys"])
         scope = run_scope(step_event, keys, lookups(config) if lookups else [], recorder)
         scoped = scoped_store(objects, scope, run_id)

@@ -43,17 +43,16 @@ def free_port() -> int:
 class Server:
     """One ``brygge serve`` process on a home directory."""
 
-    def __init__(self, home: Path, gate: Path) -> None:
+    def __init__(
+        self, home: Path, gate: Path | None = None, *, serve: str = SERVE, **settings: str
+    ) -> None:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("BRYGGE_")}
-        env.update(
-            BRYGGE_HOME=str(home),
-            BRYGGE_TEST_GATE=str(gate),
-            BRYGGE_WORKERS="2",
-            BRYGGE_AUTH="off",
-        )
+        env.update(BRYGGE_HOME=str(home), BRYGGE_WORKERS="2", BRYGGE_AUTH="off", **settings)
+        if gate is not None:
+            env["BRYGGE_TEST_GATE"] = str(gate)
         self.process = subprocess.Popen(
-            [sys.executable, "-c", SERVE, str(self.port)],
+            [sys.executable, "-c", serve, str(self.port)],
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,

@@ -185,6 +185,39 @@ def test_a_run_interrupted_too_often_is_failed_not_resumed(services, client) -> 
         restarted.redrive(run["id"])
 
 
+def test_a_run_stopped_twice_in_the_same_step_is_not_resumed_again(services, client) -> None:  # type: ignore[no-untyped-def]
+    set_pipeline(client, run_steps.chain(("Upper", "upper")))
+    run = services.runs.create_waiting("air", "1", EDITION, RAW, principal="user:tester")
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(event, context):  # type: ignore[no-untyped-def]
+        entered.set()
+        assert release.wait(60)
+        raise RuntimeError("a stopped process records nothing more")
+
+    def stop_in_step(state_entered: bool) -> None:
+        repository = RunRepository(services.store, services.clock)
+        if state_entered:
+            repository.update_step(run["id"], "Upper", lambda step: {**step, "status": "RUNNING"})
+        interrupt(services, run["id"], state="Upper", resumes=0)
+
+    stop_in_step(True)  # the first process stopped while Upper ran
+    first = fresh_run_service(services)
+    first.registry = StepRegistry({"brygge:step:upper": hold})
+    assert first.resume_interrupted() == [run["id"]]
+    assert entered.wait(60)
+    stop_in_step(False)  # ... and the process that resumed it stopped in Upper again
+    release.set()
+    assert first.wait_idle(timeout_s=60)
+
+    second = fresh_run_service(services)
+    assert second.resume_interrupted() == []
+    after = second.get(run["id"])
+    assert after["status"] == "FAILED"
+    assert after["error"]["error"] == INTERRUPTED
+    assert "stopped twice while step Upper was running" in after["error"]["cause"]
+
+
 def test_a_redrive_gets_back_the_workflow_variables(services, client) -> None:  # type: ignore[no-untyped-def]
     definition = {
         "StartAt": "Remember",

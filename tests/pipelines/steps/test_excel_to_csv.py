@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ import xlwt
 
 from pipelines.objects import LocalObjectStore
 from pipelines.steps import excel_to_csv
-from pipelines.steps.contract import ConfigError, InputError
+from pipelines.steps.contract import ConfigError, InputError, StepLimits
+from pipelines.steps.runtime import use_limits
+from tests.fixtures.workbooks import VARIANTS, hostile_workbook
 from tests.pipelines.steps.conftest import MakeEvent, Put
 from tests.pipelines.steps.mocks import MemoryRecorder
 
@@ -178,6 +181,100 @@ def test_a_sheet_declaring_a_huge_grid_is_refused(
     key = put("huge.xlsx", path.read_bytes())
     with pytest.raises(InputError, match="1,048,576 rows x 16,384 columns"):
         excel_to_csv.handler(make_event("ToCsv", [key]), None)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_a_far_cell_in_any_attribute_form_is_refused(
+    tmp_path: Path, put: Put, make_event: MakeEvent, variant: str
+) -> None:
+    # calamine aborts the process (a 512 GiB allocation) on these; a text match missed them.
+    path = hostile_workbook(tmp_path / "far.xlsx", variant)
+    key = put("far.xlsx", path.read_bytes())
+    with pytest.raises(InputError, match="1,048,576 rows x 16,384 columns"):
+        excel_to_csv.handler(make_event("ToCsv", [key]), None)
+
+
+def test_cells_without_references_count_towards_the_grid(
+    tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    path = tmp_path / "wide.xlsx"
+    workbook(path)
+    cells = "<c><v>1</v></c>" * 300
+    far_row = f"<row>{cells}</row></sheetData>"
+    rewrite_sheet(path, lambda text: text.replace("</sheetData>", far_row))
+    key = put("wide.xlsx", path.read_bytes())
+    with pytest.raises(InputError, match="9 rows x 300 columns, over the limit of 1,000 cells"):
+        excel_to_csv.handler(make_event("ToCsv", [key], {"maxCells": 1000}), None)
+
+
+def test_an_inflated_dimension_alone_is_harmless(
+    tmp_path: Path, put: Put, make_event: MakeEvent, objects: LocalObjectStore
+) -> None:
+    # calamine sizes the grid from the cells, not from <dimension>: the workbook converts.
+    path = hostile_workbook(tmp_path / "dim.xlsx", "single-quote", where="dimension")
+    key = put("dim.xlsx", path.read_bytes())
+    frames = convert(objects, make_event, key, {})
+    assert frames["dim.csv"].rows() == [("1", "a")]
+
+
+def test_taskconfig_cannot_raise_the_server_limits(
+    tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("report.xlsx", workbook(tmp_path / "report.xlsx"))
+    config = {"maxCells": 10**15, "maxUncompressedBytes": 10**15}
+    with use_limits(StepLimits(max_cells=20)), pytest.raises(InputError, match="limit of 20 cells"):
+        excel_to_csv.handler(make_event("ToCsv", [key], config), None)
+    with (
+        use_limits(StepLimits(max_uncompressed_bytes=1000)),
+        pytest.raises(InputError, match="over the limit"),
+    ):
+        excel_to_csv.handler(make_event("ToCsv", [key], config), None)
+
+
+def test_taskconfig_can_lower_the_server_limits(
+    tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("report.xlsx", workbook(tmp_path / "report.xlsx"))
+    with pytest.raises(InputError, match="limit of 20 cells"):
+        excel_to_csv.handler(make_event("ToCsv", [key], {"maxCells": 20}), None)
+
+
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        '<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa">]>',
+        '<!DOCTYPE worksheet SYSTEM "http://127.0.0.1:9/x.dtd">',
+    ],
+)
+def test_a_sheet_with_a_dtd_is_refused(
+    tmp_path: Path, put: Put, make_event: MakeEvent, doctype: str
+) -> None:
+    path = tmp_path / "dtd.xlsx"
+    workbook(path)
+    rewrite_sheet(path, lambda text: text.replace("?>", f"?>{doctype}", 1))
+    key = put("dtd.xlsx", path.read_bytes())
+    with pytest.raises(InputError, match="declares a DTD"):
+        excel_to_csv.handler(make_event("ToCsv", [key]), None)
+
+
+def test_a_malformed_sheet_is_refused(tmp_path: Path, put: Put, make_event: MakeEvent) -> None:
+    path = tmp_path / "broken.xlsx"
+    workbook(path)
+    rewrite_sheet(path, lambda text: text.replace("<sheetData>", "<sheetData><row r='1'><c r=1>"))
+    key = put("broken.xlsx", path.read_bytes())
+    with pytest.raises(InputError, match="not well-formed XML"):
+        excel_to_csv.handler(make_event("ToCsv", [key]), None)
+
+
+def rewrite_sheet(path: Path, change: Callable[[str], str]) -> None:
+    """Apply ``change`` to the XML of the workbook's first sheet."""
+    with zipfile.ZipFile(path) as source:
+        parts = [(member, source.read(member)) for member in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for member, data in parts:
+            if member.filename == "xl/worksheets/sheet1.xml":
+                data = change(data.decode()).encode()
+            out.writestr(member, data)
 
 
 @pytest.mark.parametrize(

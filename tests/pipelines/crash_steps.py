@@ -1,0 +1,59 @@
+"""Step handlers that misbehave the ways a native library can: for worker-process tests.
+
+Registered by import path (``tests.pipelines.crash_steps:abort``), so they run in worker
+processes exactly as the real steps do.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pipelines.steps.runtime import run_step
+from tests.pipelines.run_steps import UpperConfig, upper
+
+HANDLERS = {
+    "brygge:step:abort": "tests.pipelines.crash_steps:abort",
+    "brygge:step:allocate": "tests.pipelines.crash_steps:allocate",
+    "brygge:step:panic": "tests.pipelines.crash_steps:panic",
+    "brygge:step:hang": "tests.pipelines.crash_steps:hang",
+    "brygge:step:pid": "tests.pipelines.crash_steps:pid",
+    "brygge:step:upper": "tests.pipelines.crash_steps:isolated_upper",
+    "brygge:step:excel_to_csv": "pipelines.steps.excel_to_csv:handler",
+}
+
+
+class PanicException(BaseException):
+    """Stands in for pyo3's PanicException: a BaseException, not an Exception."""
+
+
+def abort(event: Any, context: Any) -> Any:
+    """Abort the process, as calamine does when an allocation fails (SIGABRT)."""
+    os.abort()
+
+
+def allocate(event: Any, context: Any) -> Any:
+    """Ask for far more memory than the worker's RLIMIT_AS allows."""
+    hoard = bytearray(64 * 1024**3)
+    return {"size": len(hoard)}
+
+
+def panic(event: Any, context: Any) -> Any:
+    raise PanicException("called `Option::unwrap()` on a `None` value")
+
+
+def hang(event: Any, context: Any) -> Any:
+    """Block until the test opens the FIFO ``BRYGGE_TEST_GATE`` (or the worker is killed)."""
+    with Path(os.environ["BRYGGE_TEST_GATE"]).open("rb") as fifo:
+        fifo.read()
+    return event
+
+
+def pid(event: Any, context: Any) -> Any:
+    """Return the event with the worker's process id, to show where steps run."""
+    return {**event, "pid": os.getpid()}
+
+
+def isolated_upper(event: Any, context: Any) -> Any:
+    return run_step(event, UpperConfig, upper)

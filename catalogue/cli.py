@@ -27,8 +27,11 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     app = create_app(settings)
     services = app.extensions["brygge"]
     if settings.backend == "local":
-        # Runs a crash or restart interrupted go on (or fail) before any request comes in.
-        services.runs.resume_interrupted()
+        from catalogue.runs.recovery import recover_at_startup
+
+        # Before any request comes in: a crash's leftovers go, interrupted uploads are
+        # finished and interrupted runs go on (or fail).
+        recover_at_startup(services)
     # Uploads that expired while the server was down end now, then every interval.
     sweep(services)
     start_periodic_sweep(services, settings.sweep_interval_s)

@@ -21,6 +21,7 @@ from pipelines.objects import LocalObjectStore, ObjectStore, S3ObjectStore, sha2
 from pipelines.runs import run_id_for
 
 if TYPE_CHECKING:
+    from catalogue.repositories import Repositories
     from catalogue.services import Services
     from catalogue.settings import Settings
 
@@ -107,16 +108,24 @@ def refuse_second_upload(key: str, run: Mapping[str, Any], services: Services) -
 
 
 def publish_as_is(parsed: ObjectKey, run_id: str, services: Services) -> TriggerResult:
-    """Copy the upload to ``processed/``, register it as a distribution, succeed the run.
+    """Start a run without pipeline, which publishes the upload as it is (RunService.start)."""
+    key = str(parsed)
+    if not services.runs.start(run_id):
+        log.info("run %s for %s has already ended; duplicate notification", run_id, key)
+        return TriggerResult(key, DUPLICATE, run_id)
+    log.info("published %s as-is (run %s has no pipeline)", key, run_id)
+    return TriggerResult(key, PUBLISHED, run_id)
 
-    Publishing comes first and is idempotent (same target key, distribution id from run and
-    key); starting a run without pipeline then marks it SUCCEEDED, once. Two racing
-    notifications may both copy, but register one distribution and end the run once.
+
+def publish_object(key: str, run_id: str, objects: ObjectStore, repositories: Repositories) -> str:
+    """Copy an upload to ``processed/`` and register it as a distribution; the target key.
+
+    Idempotent: the same target key, and a distribution id from run and key, so two racing
+    calls may both copy but register one distribution. Raises ObjectNotFound.
     """
     from pipelines.steps.publish import DEFAULT_MEDIA_TYPE, MEDIA_TYPES, distribution_id
 
-    key = str(parsed)
-    objects = object_store(services.settings)
+    parsed = parse_object_key(key)
     target = str(parsed.published())
     info = objects.copy(key, target)
     sha256 = info.sha256
@@ -140,16 +149,12 @@ def publish_as_is(parsed: ObjectKey, run_id: str, services: Services) -> Trigger
     if not format_name:
         distribution.pop("format")
     try:
-        services.repositories.distributions.create(
+        repositories.distributions.create(
             [parsed.dataset, parsed.version, parsed.edition], distribution, principal=PUBLISHER
         )
     except AlreadyExists:
         log.info("distribution %s already registered", distribution["id"])
-    if not services.runs.start(run_id):
-        log.info("run %s for %s has already ended; duplicate notification", run_id, key)
-        return TriggerResult(key, DUPLICATE, run_id)
-    log.info("published %s as-is to %s (run %s has no pipeline)", key, target, run_id)
-    return TriggerResult(key, PUBLISHED, run_id)
+    return target
 
 
 def s3_object_keys(event: Mapping[str, Any], bucket: str | None = None) -> Iterator[str]:

@@ -65,12 +65,14 @@ class RunRepository:
     def _run_item(self, run: Mapping[str, Any]) -> Item:
         item = {k: v for k, v in run.items() if k != "rev"}
         item.update(pk=keys.run_pk(run["id"]), sk=keys.RUN_SK, kind="run")
-        # Only running runs are in the index: a restart finds them without a scan.
+        # Only running and waiting runs are in the index: a restart finds them without a scan.
         if run["status"] == "RUNNING":
             item.update(gsi1pk=keys.RUNNING_RUNS, gsi1sk=run["id"])
-        elif run["status"] == "WAITING" and run.get("uploadExpires"):
-            # Waiting runs by expiry: the sweep reads only those whose upload URL expired.
-            item.update(gsi1pk=keys.WAITING_RUNS, gsi1sk=f"{run['uploadExpires']}#{run['id']}")
+        elif run["status"] == "WAITING":
+            # Waiting runs by expiry: the sweep reads only those whose upload URL expired;
+            # a run without one sorts last ("~") and never expires. Start-up reads them all.
+            expires = run.get("uploadExpires") or "~"
+            item.update(gsi1pk=keys.WAITING_RUNS, gsi1sk=f"{expires}#{run['id']}")
         return item
 
     def create(self, run: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -171,6 +173,11 @@ class RunRepository:
     def running(self) -> list[dict[str, Any]]:
         """Every run in state RUNNING (one index partition, all pages)."""
         query = Query(keys.RUNNING_RUNS, index=keys.GSI1)
+        return [resource(item) for item in query_all(self.store, query)]
+
+    def waiting(self) -> list[dict[str, Any]]:
+        """Every run in state WAITING (one index partition, all pages)."""
+        query = Query(keys.WAITING_RUNS, index=keys.GSI1)
         return [resource(item) for item in query_all(self.store, query)]
 
     # Steps and outputs ------------------------------------------------------------------

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from catalogue.domain.errors import InvalidValue
+from catalogue.domain.object_keys import parse_object_key
 from catalogue.runs.listener import RunStopped, StoreListener
-from pipelines.runs.processes import ProcessLimits, StepProcesses, shared_pool
+from catalogue.runs.recovery import remove_partial_objects, step_temp_root
+from pipelines.asl.errors import Cancelled, Timeout
+from pipelines.objects import LocalObjectStore
+from pipelines.runs.processes import ProcessLimits, StepCrashed, StepProcesses, shared_pool
 from pipelines.runs.steps import task_resources
 from pipelines.stepfunctions import (
     compile_definition,
@@ -38,17 +46,50 @@ ENGINE_ERROR = "Brygge.EngineError"
 NO_PIPELINE = "Brygge.NoPipeline"
 
 
+# Threads driving runs per BRYGGE_WORKERS: a run mostly waits (for its step's worker
+# process, or in a Wait state), so several runs share one step worker.
+RUN_THREADS_PER_WORKER = 4
+
+
+@dataclass
+class _Queued:
+    run_id: str
+    dataset: str
+    start_at: str | None
+    state_input: Any
+    variables: dict[str, Any] | None
+    stop: threading.Event
+    future: Future[None]
+
+
 class LocalWorkers:
-    """The thread pool of one RunService driving its local runs, made on the first run."""
+    """The threads of one RunService driving its local runs, fairly across datasets.
+
+    At most ``RUN_THREADS_PER_WORKER * BRYGGE_WORKERS`` runs execute at once, and at most
+    ``BRYGGE_WORKERS`` of one dataset: the runs of one team, however long, leave room for
+    the others'. Waiting runs start in turn across datasets (round robin), each dataset's
+    in the order they came.
+    """
 
     def __init__(self, service: RunService) -> None:
         self.service = service
-        self._pool: ThreadPoolExecutor | None = None
-        self._futures: set[Future[None]] = set()
         self._lock = threading.Lock()
         self._resumed = False
+        self._closed = False
         # Set when a run this process drives is aborted: its waiting step or Wait ends.
         self._stops: dict[str, threading.Event] = {}
+        self._futures: set[Future[None]] = set()
+        self._queues: dict[str, deque[_Queued]] = {}
+        self._turns: deque[str] = deque()
+        self._running: Counter[str] = Counter()
+
+    @property
+    def slots(self) -> int:
+        return self.service.settings.workers * RUN_THREADS_PER_WORKER
+
+    @property
+    def per_dataset(self) -> int:
+        return self.service.settings.workers
 
     def submit(
         self,
@@ -56,20 +97,58 @@ class LocalWorkers:
         start_at: str | None = None,
         state_input: Any = None,
         variables: dict[str, Any] | None = None,
+        *,
+        dataset: str | None = None,
     ) -> None:
         """Drive a RUNNING run owned by this process, from its start or from ``start_at``.
 
         ``variables`` are the workflow variables the run held when it entered ``start_at``.
+        ``dataset`` (default: read from the run) is whose turn the run takes.
         """
+        if dataset is None:
+            dataset = str(self.service.repository.get_run(run_id)["dataset"])
+        future: Future[None] = Future()
         with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(
-                    max_workers=self.service.settings.workers, thread_name_prefix="brygge-run"
-                )
+            if self._closed:
+                raise RuntimeError("the run workers have shut down")
             stop = self._stops[run_id] = threading.Event()
-            future = self._pool.submit(self._drive, stop, run_id, start_at, state_input, variables)
+            queued = _Queued(run_id, dataset, start_at, state_input, variables, stop, future)
+            if dataset not in self._queues:
+                self._queues[dataset] = deque()
+                self._turns.append(dataset)
+            self._queues[dataset].append(queued)
             self._futures.add(future)
         future.add_done_callback(self._forget)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Start queued runs while there are free threads, taking datasets in turn."""
+        while True:
+            with self._lock:
+                queued = self._next_queued()
+                if queued is None:
+                    return
+                self._running[queued.dataset] += 1
+            thread = threading.Thread(
+                target=self._drive, args=(queued,), name=f"brygge-run-{queued.run_id}"
+            )
+            thread.start()
+
+    def _next_queued(self) -> _Queued | None:
+        if sum(self._running.values()) >= self.slots:
+            return None
+        for _ in range(len(self._turns)):
+            dataset = self._turns[0]
+            self._turns.rotate(-1)
+            if self._running[dataset] >= self.per_dataset:
+                continue
+            queue = self._queues[dataset]
+            queued = queue.popleft()
+            if not queue:
+                del self._queues[dataset]
+                self._turns.remove(dataset)
+            return queued
+        return None
 
     def stop(self, run_id: str) -> None:
         """Tell the worker driving ``run_id`` (if this process drives it) to stop now."""
@@ -99,11 +178,10 @@ class LocalWorkers:
                 return False
 
     def shutdown(self) -> None:
-        """Stop taking runs and wait for those executing."""
+        """Stop taking runs and wait for those queued or executing."""
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True)
+            self._closed = True
+        self.wait_idle()
 
     def _task_handlers(
         self, run_id: str, definition: Mapping[str, Any]
@@ -132,15 +210,20 @@ class LocalWorkers:
                 ):
                     return handler(event, None)
             state = event.get("step") if isinstance(event, dict) else None
-            return self.processes.call(
-                location,
-                event,
-                objects=service.objects,
-                recorder=service.recorder,
-                limits=settings.step_limits,
-                timeout_s=timeouts.get(state or "", settings.step_timeout_seconds),
-                cancelled=lambda: self.is_stopped(run_id),
-            )
+            try:
+                return self.processes.call(
+                    location,
+                    event,
+                    objects=service.objects,
+                    recorder=service.recorder,
+                    limits=settings.step_limits,
+                    timeout_s=timeouts.get(state or "", settings.step_timeout_seconds),
+                    cancelled=lambda: self.is_stopped(run_id),
+                )
+            except (StepCrashed, Timeout, Cancelled):
+                # The worker was killed mid-step: what it was writing is half done.
+                self._remove_partial_outputs(event)
+                raise
 
         return call
 
@@ -148,23 +231,39 @@ class LocalWorkers:
     def processes(self) -> StepProcesses:
         """The warm pool of step worker processes (shared by the services of one process)."""
         settings = self.service.settings
-        limits = ProcessLimits(settings.step_memory_mb, settings.step_cpu_seconds)
+        limits = ProcessLimits(
+            settings.step_memory_mb,
+            settings.step_cpu_seconds,
+            temp_root=str(step_temp_root(settings.home)),
+        )
         return shared_pool(settings.workers, limits)
 
-    def _drive(
-        self,
-        stop: threading.Event,
-        run_id: str,
-        start_at: str | None,
-        state_input: Any,
-        variables: dict[str, Any] | None,
-    ) -> None:
+    def _remove_partial_outputs(self, event: Any) -> None:
+        """Delete the ``.put-*.part`` files in the output folders of a killed step."""
+        objects = self.service.objects
+        if not isinstance(objects, LocalObjectStore):
+            return
         try:
-            self._execute(run_id, start_at, state_input, variables)
+            step = str(event["step"])
+            folders = {
+                str(parse_object_key(key).for_step(step, "x")).rpartition("/")[0]
+                for key in event["input"]["keys"]
+            }
+        except (KeyError, TypeError, InvalidValue):
+            return
+        for folder in folders:
+            remove_partial_objects(objects.root, folder)
+
+    def _drive(self, queued: _Queued) -> None:
+        try:
+            self._execute(queued.run_id, queued.start_at, queued.state_input, queued.variables)
         finally:
             with self._lock:
-                if self._stops.get(run_id) is stop:
-                    del self._stops[run_id]
+                if self._stops.get(queued.run_id) is queued.stop:
+                    del self._stops[queued.run_id]
+                self._running[queued.dataset] -= 1
+            queued.future.set_result(None)
+            self._dispatch()
 
     def _execute(
         self,
@@ -187,6 +286,8 @@ class LocalWorkers:
             listener = StoreListener(service, run_id, task_steps(template["definition"]))
             if start_at is not None and variables:
                 listener.variables = dict(variables)
+            with self._lock:
+                stop = self._stops.get(run_id)
             result = asl.run(
                 definition,
                 state_input if start_at is not None else first_input,
@@ -198,8 +299,11 @@ class LocalWorkers:
                 sleep=service.sleep,
                 now=service.clock,
                 state_machine_name=f"{service.settings.state_machine_prefix}{template['id']}",
+                max_seconds=self._seconds_left(run),
+                max_history_events=service.settings.run_max_history_events,
+                cancel=stop,
             )
-        except RunStopped:
+        except (RunStopped, asl.Cancelled):
             return
         except Exception as error:
             log.exception("run %s could not be executed", run_id)
@@ -221,6 +325,15 @@ class LocalWorkers:
                 error={"error": result.error or "", "cause": result.cause or ""},
                 failed_state=failed,
             )
+
+    def _seconds_left(self, run: Mapping[str, Any]) -> float:
+        """What is left of BRYGGE_RUN_MAX_SECONDS since the run first started."""
+        limit_s = float(self.service.settings.run_max_seconds)
+        started = run.get("startedAt")
+        if not started:
+            return limit_s
+        began = datetime.strptime(started, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return limit_s - (self.service.clock() - began).total_seconds()
 
     def _finish(
         self,
@@ -262,10 +375,14 @@ class LocalWorkers:
             position = resumed.get("position")
             if position:
                 self.submit(
-                    found["id"], position["state"], position["input"], position.get("variables")
+                    found["id"],
+                    position["state"],
+                    position["input"],
+                    position.get("variables"),
+                    dataset=found["dataset"],
                 )
             else:
-                self.submit(found["id"])
+                self.submit(found["id"], dataset=found["dataset"])
             taken.append(found["id"])
         return taken
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import builtins
 import logging
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -60,7 +59,7 @@ class RunService:
         registry: StepRegistry | None = None,
         objects: ObjectStore | None = None,
         recorder: StoreRecorder | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -181,8 +180,14 @@ class RunService:
     def start(self, run_id: str) -> bool:
         """Start a WAITING run; False when it was already started (or has ended).
 
-        A run without a pipeline succeeds at once: there is nothing to do.
+        A run without a pipeline publishes its objects as they are and succeeds; one whose
+        objects are missing fails (``ObjectNotFound``).
         """
+        before = self.repository.get_run(run_id)
+        if before["status"] != "WAITING":
+            return False
+        problem = self._publish_as_is(before) if before["pipeline"] is None else None
+        refused = self._lookup_error(before)
         now = self.now()
         owner = self.owner
         # Tells this call's write from a racing one of the same process and second.
@@ -192,7 +197,9 @@ class RunService:
             if run["status"] != "WAITING":
                 return None
             run.update(startedAt=now, owner=owner, resumes=0, startToken=token)
-            if run["pipeline"] is None:
+            if run["pipeline"] is None and problem is not None:
+                run.update(status="FAILED", endedAt=now, error=problem)
+            elif run["pipeline"] is None:
                 run.update(status="SUCCEEDED", endedAt=now, output=run["input"])
             elif refused is not None:
                 run.update(status="FAILED", endedAt=now, error=refused)
@@ -202,20 +209,33 @@ class RunService:
                     run["executions"] = [run["id"]]
             return run
 
-        before = self.repository.get_run(run_id)
-        if before["status"] != "WAITING":
-            return False
-        refused = self._lookup_error(before)
         after = self.repository.update_run(run_id, begin)
         if after.get("startToken") != token:
             return False
         if after["status"] != "RUNNING":
             return True
         if self.is_local:
-            self.workers.submit(run_id)
+            self.workers.submit(run_id, dataset=after["dataset"])
         else:
             self._start_execution(after, after["id"], None)
         return True
+
+    def _publish_as_is(self, run: Mapping[str, Any]) -> dict[str, str] | None:
+        """Publish a pipeline-less run's objects unchanged; the run's error, or None.
+
+        Idempotent (same target keys, distribution ids from run and key), so a start that
+        races another, or follows a crash, publishes each object once.
+        """
+        from pipelines.objects import ObjectNotFound
+        from pipelines.trigger import object_store, publish_object
+
+        objects = self._objects or object_store(self.settings)
+        for key in run["input"]["keys"]:
+            try:
+                publish_object(key, run["id"], objects, self.repositories)
+            except ObjectNotFound as error:
+                return {"error": "ObjectNotFound", "cause": str(error)}
+        return None
 
     def start_run(
         self, dataset: str, version: str, edition: str, keys: Sequence[str], *, principal: str
@@ -307,7 +327,11 @@ class RunService:
         after = self.repository.update_run(run_id, again)
         if self.is_local:
             self.workers.submit(
-                run_id, restart["state"], restart["input"], restart.get("variables")
+                run_id,
+                restart["state"],
+                restart["input"],
+                restart.get("variables"),
+                dataset=after["dataset"],
             )
         else:
             self._start_execution(after, after["executions"][-1], restart)

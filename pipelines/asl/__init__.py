@@ -14,13 +14,14 @@ says so.
 from __future__ import annotations
 
 from pipelines.asl.definition import Machine, parse
-from pipelines.asl.errors import StatesError, ValidationError
+from pipelines.asl.errors import Cancelled, StatesError, ValidationError
 from pipelines.asl.lambdas import LAMBDA_INVOKE, lambda_handlers
 from pipelines.asl.run import Listener, RunResult, run
 from pipelines.asl.validate import validate
 
 __all__ = [
     "LAMBDA_INVOKE",
+    "Cancelled",
     "Listener",
     "Machine",
     "RunResult",

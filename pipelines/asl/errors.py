@@ -75,6 +75,13 @@ class BranchFailed(_NamedStatesError):
     name = "States.BranchFailed"
 
 
+class Cancelled(Exception):
+    """The caller cancelled the run (``run(cancel=...)`` was set): no state can catch it.
+
+    Raised out of ``run`` itself, wherever the run was: a Wait, a Retry's delay, a Map.
+    """
+
+
 class ValidationError(ValueError):
     """A state machine definition is invalid; ``messages`` each name a state and a field."""
 

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import random as random_module
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from pipelines.asl import paths
 from pipelines.asl.definition import ALL_ERRORS, Catcher, Machine, Retrier, State, parse
-from pipelines.asl.errors import Runtime, StatesError, Timeout
+from pipelines.asl.errors import Cancelled, Runtime, StatesError, Timeout
 from pipelines.asl.states import (
+    MAX_EXTRA_THREADS,
+    MAX_HISTORY_EVENTS,
     STATE_FUNCTIONS,
     Execution,
     Handler,
+    History,
     Outcome,
     Scope,
     StateFunction,
+    ThreadBudget,
     assign,
 )
 
@@ -75,6 +80,17 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _waiting_on(cancel: threading.Event | None) -> Callable[[float], None]:
+    """A sleep that setting ``cancel`` ends at once (plain sleep without one)."""
+    if cancel is None:
+        return time.sleep
+
+    def wait(seconds: float) -> None:
+        cancel.wait(seconds)
+
+    return wait
+
+
 def run(
     definition: Mapping[str, Any],
     input: Any,
@@ -83,7 +99,7 @@ def run(
     execution_name: str = "local",
     start_at: str | None = None,
     listener: Listener | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     now: Callable[[], datetime] = _utc_now,
     random: random_module.Random | None = None,
     state_machine_name: str = "brygge",
@@ -92,12 +108,21 @@ def run(
     region: str = "local",
     account: str = "000000000000",
     role_arn: str | None = None,
+    max_seconds: float | None = None,
+    max_history_events: int = MAX_HISTORY_EVENTS,
+    max_threads: int = MAX_EXTRA_THREADS,
+    cancel: threading.Event | None = None,
 ) -> RunResult:
     """Run a state machine definition on ``input`` and return how it ended.
 
     ``handlers`` maps a Task's ``Resource`` to a callable taking the effective input.
     ``start_at`` resumes at a top-level state with that state's recorded input (redrive).
-    Wait and Retry delays call ``sleep``; times come from ``now``. A redrive passes the
+    Wait and Retry delays call ``sleep`` (default: wait on ``cancel``, so that setting it
+    ends a wait at once); times come from ``now``. The run fails with States.Timeout past
+    ``max_seconds`` or its own ``TimeoutSeconds`` (a Wait that would end later fails at
+    once), and with States.Runtime past ``max_history_events``; its Parallel and Map states
+    start at most ``max_threads`` threads in all. Setting ``cancel`` raises Cancelled out of
+    ``run`` at the next state, wait or Map iteration. A redrive passes the
     workflow ``variables`` the top level held when the failed state was entered (see
     ``Listener.variables_changed``) and its ``redrive_count`` (``$$.Execution.RedriveCount``).
     ``region``, ``account`` and ``role_arn`` only shape the ARNs of the context object.
@@ -107,13 +132,16 @@ def run(
     machine = parse(definition)
     if start_at is not None and start_at not in machine.states:
         raise ValueError(f"start_at names no top-level state: {start_at!r}")
+    start_time = now()
+    limits_s = [s for s in (machine.timeout_seconds, max_seconds) if s is not None]
+    deadline = start_time + timedelta(seconds=min(limits_s)) if limits_s else None
     execution = Execution(
         name=execution_name,
         state_machine_name=state_machine_name,
         input=input,
-        start_time=now(),
+        start_time=start_time,
         handlers=handlers,
-        sleep=sleep,
+        sleep=sleep or _waiting_on(cancel),
         now=now,
         random=random or random_module.Random(),
         run_machine=lambda branch, data, execution, outer: run_machine(
@@ -123,6 +151,10 @@ def run(
         region=region,
         account=account,
         role_arn=role_arn,
+        history=History(max_history_events),
+        deadline=deadline,
+        cancel=cancel,
+        threads=ThreadBudget(max_threads),
     )
     try:
         output = run_machine(
@@ -167,6 +199,9 @@ def run_machine(
         try:
             if is_top:
                 _check_execution_time(machine, execution)
+            else:
+                execution.check()
+            execution.history.check()
             visible = {**outer, **variables} if outer else dict(variables)
             outcome = _run_state(state, data, execution, listener, visible, entered_event)
             if outcome.assigned:
@@ -210,14 +245,22 @@ def _assign(
 
 
 def _check_execution_time(machine: Machine, execution: Execution) -> None:
-    """Raise Timeout when the run has outlived the machine's own ``TimeoutSeconds``."""
-    if machine.timeout_seconds is None:
+    """Raise Cancelled for a cancelled run, Timeout when the run has outlived its deadline
+    (the machine's own ``TimeoutSeconds`` or the caller's ``max_seconds``)."""
+    if execution.cancel is not None and execution.cancel.is_set():
+        raise Cancelled("the run was cancelled")
+    if execution.deadline is None:
         return
-    elapsed_s = (execution.now() - execution.start_time).total_seconds()
-    if elapsed_s > machine.timeout_seconds:
+    now = execution.now()
+    elapsed_s = (now - execution.start_time).total_seconds()
+    if machine.timeout_seconds is not None and elapsed_s > machine.timeout_seconds:
         raise Timeout(
             f"The execution ran {elapsed_s:.0f} s, longer than its TimeoutSeconds "
             f"({machine.timeout_seconds} s)"
+        )
+    if now > execution.deadline:
+        raise Timeout(
+            f"The execution ran {elapsed_s:.0f} s, longer than the longest a run may take"
         )
 
 
@@ -229,6 +272,8 @@ def _call(function: StateFunction, state: State, data: Any, scope: Scope) -> Out
     """
     try:
         return function(state, data, scope)
+    except Cancelled:
+        raise
     except StatesError as error:
         if error.error != Runtime.name:
             raise
@@ -324,9 +369,7 @@ def _run_state(
                     retries[retrier_index] += 1
                     if listener is not None:
                         listener.task_attempt_failed(state.name, attempt, error.error, error.cause)
-                    execution.sleep(
-                        retry_delay_s(retrier, retries[retrier_index], execution.random)
-                    )
+                    execution.wait(retry_delay_s(retrier, retries[retrier_index], execution.random))
                     continue
             catcher = _catcher_for(state.catch, error.error)
             if catcher is None:
@@ -344,4 +387,12 @@ def _catcher_for(catchers: tuple[Catcher, ...], error: str) -> Catcher | None:
     return next((c for c in catchers if matches_error(c.error_equals, error)), None)
 
 
-__all__ = ["Listener", "RunResult", "Runtime", "matches_error", "retry_delay_s", "run"]
+__all__ = [
+    "Cancelled",
+    "Listener",
+    "RunResult",
+    "Runtime",
+    "matches_error",
+    "retry_delay_s",
+    "run",
+]

@@ -10,7 +10,6 @@ import base64
 import json
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from random import Random
@@ -19,12 +18,17 @@ from typing import Any
 from pipelines.asl import paths
 from pipelines.asl.choice import choose_rule, is_number, is_timestamp, parse_timestamp
 from pipelines.asl.definition import Machine, State
-from pipelines.asl.errors import Runtime, StatesError, Timeout
+from pipelines.asl.errors import Cancelled, Runtime, StatesError, Timeout
 
 Handler = Callable[[Any], Any]
 # An inline Map runs at most 40 iterations at once on AWS; an unbounded MaxConcurrency (0)
 # is capped the same way here so a large array does not start thousands of threads.
 _MAP_CONCURRENCY_CAP = 40
+# Threads one execution may add for Parallel branches and Map iterations, nested ones
+# included; past it, the thread that reaches a Parallel or Map runs its jobs itself.
+MAX_EXTRA_THREADS = 40
+# AWS's quota of history events per Standard execution.
+MAX_HISTORY_EVENTS = 25_000
 
 
 class History:
@@ -33,17 +37,46 @@ class History:
     The count follows AWS's history for states run one after another (ExecutionStarted is
     event 1; a state adds Entered and Exited; a Task adds Scheduled, Started and
     Succeeded/Failed). Inside Parallel and Map, AWS's own numbering depends on timing.
+    Past ``limit`` events, ``check`` fails the execution, as AWS's quota does.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = MAX_HISTORY_EVENTS) -> None:
         self._last = 1
         self._lock = threading.Lock()
+        self.limit = limit
 
     def add(self, count: int = 1) -> int:
         """Record ``count`` events and return the id of the last one."""
         with self._lock:
             self._last += count
             return self._last
+
+    def check(self) -> None:
+        """Raise Runtime once the execution has more events than its limit."""
+        if self._last > self.limit:
+            raise Runtime(
+                f"The execution reached the limit of {self.limit} history events; a loop or "
+                "a Map this large cannot finish"
+            )
+
+
+class ThreadBudget:
+    """How many more threads one execution may start for its Parallel and Map states."""
+
+    def __init__(self, threads: int = MAX_EXTRA_THREADS) -> None:
+        self._free = threads
+        self._lock = threading.Lock()
+
+    def take(self, wanted: int) -> int:
+        """Reserve up to ``wanted`` threads; returns how many were granted (maybe 0)."""
+        with self._lock:
+            granted = max(0, min(wanted, self._free))
+            self._free -= granted
+            return granted
+
+    def give(self, count: int) -> None:
+        with self._lock:
+            self._free += count
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +99,37 @@ class Execution:
     region: str = "local"
     account: str = "000000000000"
     role_arn: str | None = None
+    # The run's latest end (from its TimeoutSeconds and the caller's maximum), and the
+    # event that cancels it; a Wait or a Retry's delay ends early when either comes.
+    deadline: datetime | None = None
+    cancel: threading.Event | None = None
+    threads: ThreadBudget = field(default_factory=ThreadBudget)
+
+    def check(self) -> None:
+        """Raise Cancelled once the run is cancelled, Timeout once it is past its deadline."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled("the run was cancelled")
+        if self.deadline is not None and self.now() > self.deadline:
+            raise Timeout(f"The execution ran past its time limit ({iso_time(self.deadline)})")
+
+    def wait(self, seconds: float) -> None:
+        """Wait ``seconds``, ending early (Cancelled) when the run is cancelled.
+
+        Raises Timeout at once when the wait would end past the run's deadline: a Wait
+        years ahead fails now rather than holding a worker until then.
+        """
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled("the run was cancelled")
+        if self.deadline is not None:
+            left_s = (self.deadline - self.now()).total_seconds()
+            if seconds > left_s:
+                raise Timeout(
+                    f"The wait of {seconds:.0f} s would end after the execution's time limit "
+                    f"({iso_time(self.deadline)})"
+                )
+        self.sleep(seconds)
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled("the run was cancelled while it waited")
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +325,7 @@ def call_handler(
 def _invoke(handler: Handler, payload_text: str) -> Any:
     try:
         return handler(json.loads(payload_text))
-    except StatesError:
+    except (StatesError, Cancelled):
         raise
     except Exception as exc:
         # As on Lambda: the exception's class name is the error, its message the cause.
@@ -326,7 +390,7 @@ def run_wait(state: State, raw: Any, scope: Scope) -> Outcome:
         assert isinstance(moment, str)
         seconds = max(0.0, (parse_timestamp(moment) - execution.now()).total_seconds())
     if seconds > 0:
-        execution.sleep(seconds)
+        execution.wait(seconds)
     assigned = assign(state.assign, document, scope)
     return Outcome(
         _select(state.output_path, document, scope, "OutputPath"), state.next, assigned=assigned
@@ -384,23 +448,47 @@ def _text_from(expression: str, raw: Any, scope: Scope, field: str) -> str:
     return value
 
 
-def _run_all(jobs: list[Callable[[], Any]], concurrency: int) -> list[Any]:
+def _run_all(
+    jobs: list[Callable[[], Any]], concurrency: int, budget: ThreadBudget | None = None
+) -> list[Any]:
     """Run jobs, at most ``concurrency`` at a time, and return their outputs in order.
 
-    Every job runs to its end; the first failure by position is then raised, so the error a
-    Parallel or Map reports does not depend on thread timing.
+    The calling thread runs jobs too; extra threads come from the execution's ``budget``
+    (none left: the caller runs them all), so nested Maps cannot multiply threads. Jobs
+    start in order and none starts after one failed; the started ones run to their end and
+    the first failure by position is raised, which does not depend on thread timing.
     """
-    if concurrency <= 1 or len(jobs) <= 1:
-        return [job() for job in jobs]
     outputs: list[Any] = [None] * len(jobs)
     failures: list[tuple[int, BaseException]] = []
-    with ThreadPoolExecutor(max_workers=min(concurrency, len(jobs))) as pool:
-        futures = [pool.submit(job) for job in jobs]
-        for index, future in enumerate(futures):
+    lock = threading.Lock()
+    upcoming = iter(enumerate(jobs))
+
+    def work() -> None:
+        while True:
+            with lock:
+                if failures:
+                    return
+                index, job = next(upcoming, (-1, None))
+            if job is None:
+                return
             try:
-                outputs[index] = future.result()
-            except BaseException as exc:  # re-raised below once every job ended
-                failures.append((index, exc))
+                outputs[index] = job()
+            except BaseException as exc:  # re-raised below once the started jobs ended
+                with lock:
+                    failures.append((index, exc))
+
+    wanted = min(concurrency, len(jobs)) - 1
+    extra = budget.take(wanted) if budget is not None and wanted > 0 else 0
+    threads = [threading.Thread(target=work, name="brygge-map") for _ in range(extra)]
+    try:
+        for thread in threads:
+            thread.start()
+        work()
+    finally:
+        for thread in threads:
+            thread.join()
+        if budget is not None:
+            budget.give(extra)
     if failures:
         raise min(failures, key=lambda failure: failure[0])[1]
     return outputs
@@ -416,7 +504,7 @@ def run_parallel(state: State, raw: Any, scope: Scope) -> Outcome:
     document = _effective_input(state, raw, scope)
     jobs = [_branch_job(branch, document, scope) for branch in state.branches]
     scope.execution.history.add()  # ParallelStateStarted
-    outputs = _run_all(jobs, len(jobs))
+    outputs = _run_all(jobs, len(jobs), scope.execution.threads)
     scope.execution.history.add()  # ParallelStateSucceeded
     return _finish(state, raw, outputs, scope)
 
@@ -464,7 +552,9 @@ def run_map(state: State, raw: Any, scope: Scope) -> Outcome:
         return run_item
 
     execution.history.add()  # MapStateStarted
-    outputs = _run_all([job(i, item) for i, item in enumerate(items)], concurrency)
+    outputs = _run_all(
+        [job(i, item) for i, item in enumerate(items)], concurrency, execution.threads
+    )
     execution.history.add()  # MapStateSucceeded
     return _finish(state, raw, outputs, scope)
 

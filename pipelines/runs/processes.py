@@ -18,15 +18,18 @@ import importlib
 import multiprocessing
 import os
 import resource
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.asl.errors import StatesError, Timeout
+from pipelines.asl.errors import Cancelled, StatesError, Timeout
 from pipelines.steps.contract import StepRecorder
 
 if TYPE_CHECKING:
@@ -47,10 +50,15 @@ _RECORDER_METHODS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class ProcessLimits:
-    """What one worker process may use: address space (MB) and CPU seconds per step."""
+    """What one worker process may use: address space (MB) and CPU seconds per step.
+
+    ``temp_root``: where each worker keeps its temporary files (``worker-<pid>``), emptied
+    after each step and removed with the worker; None keeps the system's.
+    """
 
     memory_mb: int
     cpu_seconds: int
+    temp_root: str | None = None
 
 
 class StepCrashed(StatesError):
@@ -58,10 +66,6 @@ class StepCrashed(StatesError):
 
     def __init__(self, cause: str) -> None:
         super().__init__(CRASHED, cause)
-
-
-class Cancelled(Exception):
-    """The caller cancelled the step (its run was aborted or timed out); the worker is gone."""
 
 
 def handler_path(function: Callable[..., Any]) -> str | None:
@@ -90,6 +94,7 @@ class _Worker:
         )
         self.process.start()
         child.close()
+        self.temp_dir = worker_temp_dir(limits, self.process.pid)
 
     def stop(self) -> None:
         with contextlib.suppress(OSError):
@@ -97,6 +102,8 @@ class _Worker:
         if self.process.is_alive():
             self.process.kill()
         self.process.join(timeout=5)
+        if self.temp_dir is not None:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
 
     def death(self) -> str:
         """Why the worker process ended, in words."""
@@ -143,7 +150,7 @@ class StepProcesses:
         Raises StatesError named after the handler's exception when it fails, StepCrashed
         when the worker dies or the step hits a fatal error (out of memory, a panic),
         Timeout past ``timeout_s`` and Cancelled once ``cancelled()`` turns true; in the
-        last three cases the worker is killed and replaced.
+        last three cases the worker is killed and replaced, and its temporary folder goes.
         """
         worker = self._acquire()
         healthy = False
@@ -267,6 +274,32 @@ class _RemoteRecorder:
         return call
 
 
+def worker_temp_dir(limits: ProcessLimits, pid: int | None) -> Path | None:
+    """The temporary folder of the worker process ``pid``, if the limits give a root."""
+    if limits.temp_root is None or pid is None:
+        return None
+    return Path(limits.temp_root) / f"worker-{pid}"
+
+
+def _use_temp_dir(limits: ProcessLimits) -> Path | None:
+    folder = worker_temp_dir(limits, os.getpid())
+    if folder is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    # tempfile and polars (its spill files) both follow these.
+    tempfile.tempdir = str(folder)
+    os.environ["TMPDIR"] = os.environ["POLARS_TEMP_DIR"] = str(folder)
+    return folder
+
+
+def _empty(folder: Path) -> None:
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
 def _apply_limits(limits: ProcessLimits) -> None:
     memory = limits.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -296,6 +329,7 @@ def _serve(connection: Connection, limits: ProcessLimits) -> None:
     # The server handles interrupts; a worker ends when its pipe closes.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _apply_limits(limits)
+    temp_dir = _use_temp_dir(limits)
     recorder = _RemoteRecorder(connection)
     while True:
         try:
@@ -317,6 +351,8 @@ def _serve(connection: Connection, limits: ProcessLimits) -> None:
             connection.send(reply)
         except Exception as error:  # a result that does not pickle
             connection.send(("error", "Runtime.MarshalError", str(error), False))
+        if temp_dir is not None:
+            _empty(temp_dir)  # what a step left behind goes with it
         if is_fatal:
             os._exit(1)
 

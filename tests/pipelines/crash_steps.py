@@ -7,10 +7,12 @@ processes exactly as the real steps do.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from pipelines.steps.runtime import run_step
+from pipelines.objects import LocalObjectStore
+from pipelines.steps.runtime import environment, output_key, run_step
 from tests.pipelines.run_steps import UpperConfig, upper
 
 HANDLERS = {
@@ -20,6 +22,7 @@ HANDLERS = {
     "brygge:step:hang": "tests.pipelines.crash_steps:hang",
     "brygge:step:pid": "tests.pipelines.crash_steps:pid",
     "brygge:step:upper": "tests.pipelines.crash_steps:isolated_upper",
+    "brygge:step:litter": "tests.pipelines.crash_steps:litter",
     "brygge:step:excel_to_csv": "pipelines.steps.excel_to_csv:handler",
 }
 
@@ -37,6 +40,17 @@ def allocate(event: Any, context: Any) -> Any:
     """Ask for far more memory than the worker's RLIMIT_AS allows."""
     hoard = bytearray(64 * 1024**3)
     return {"size": len(hoard)}
+
+
+def litter(event: Any, context: Any) -> Any:
+    """Leave a half-written object in the step's folder and a temporary folder, then abort."""
+    objects, _ = environment()
+    assert isinstance(objects, LocalObjectStore)
+    target = objects.path(output_key(event["step"])(event["input"]["keys"][0], "out.csv"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    (target.parent / ".put-litter.part").write_bytes(b"half")
+    Path(tempfile.mkdtemp(prefix="litter"), "spill").write_bytes(b"x")
+    os.abort()
 
 
 def panic(event: Any, context: Any) -> Any:

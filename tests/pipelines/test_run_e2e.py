@@ -147,13 +147,27 @@ def test_unknown_run_edition_and_bad_requests(client, edition) -> None:  # type:
     assert client.post(RUNS, json={"input": {"keys": []}}).status_code == 422
 
 
-def test_a_run_without_pipeline_succeeds_with_nothing_to_do(  # type: ignore[no-untyped-def]
-    app, client, edition
+def test_a_run_without_pipeline_publishes_its_objects_as_they_are(  # type: ignore[no-untyped-def]
+    app, client, edition, objects
 ) -> None:
+    objects.put(RAW, io.BytesIO(b"lake\n"))
     response = client.post(RUNS, json={"input": {"keys": [RAW]}})
     assert response.status_code == 202
     assert response.json["pipeline"] is None
     assert response.json["status"] == "SUCCEEDED"
     assert response.json["steps"] == []
+    published = RAW.replace("raw/", "processed/", 1)
+    assert objects.get(published) == b"lake\n"
+    listed = client.get(f"/datasets/air/versions/1/editions/{EDITION}/distributions").json
+    assert [item["filenames"] for item in listed["items"]] == [[published.rpartition("/")[2]]]
     assert client.post(f"/runs/{response.json['id']}/redrive").status_code == 409
     assert client.post(f"/runs/{response.json['id']}/abort").status_code == 409
+
+
+def test_a_run_without_pipeline_over_a_missing_object_fails(  # type: ignore[no-untyped-def]
+    client, edition
+) -> None:
+    response = client.post(RUNS, json={"input": {"keys": [RAW]}})
+    assert response.status_code == 202
+    assert response.json["status"] == "FAILED"
+    assert response.json["error"]["error"] == "ObjectNotFound"

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from catalogue.domain.errors import PreconditionFailed, Unavailable
+from catalogue.domain.errors import Unavailable
 from catalogue.domain.object_keys import STAGES, ZONES
+from catalogue.domain.revisions import Revision, check_fresh
 from catalogue.repositories.datasets import ExtraOps
 from pipelines.objects import ObjectStore
 from pipelines.trigger import object_store
@@ -29,7 +30,7 @@ def delete_resource(
     svc: Services,
     path: Sequence[str],
     *,
-    if_match: int | None,
+    if_match: Revision | None,
     cascade: bool,
     principal: str,
     extra_ops: ExtraOps | None = None,
@@ -44,15 +45,15 @@ def delete_resource(
     level = LEVELS[len(path) - 1]
     if level == "dataset":
         dataset = repositories.datasets.get(path[0])
-        current = dataset
+        current, what = dataset, f"dataset {path[0]!r}"
     else:
         repository = getattr(repositories, f"{level}s")
         path = repository.resolve(path)
         current = repository.get(path)
+        what = f"{level} {repository.resource_path(path)}"
         dataset = repositories.datasets.get(path[0])
     if cascade:
-        if if_match is not None and if_match != current["rev"]:
-            raise PreconditionFailed(f"{level} {'/'.join(path)} has changed")
+        check_fresh(if_match, current, what)
         objects = object_store(svc.settings)
         if level == "distribution":
             keys: Iterable[str] = distribution_keys(svc, path, current)

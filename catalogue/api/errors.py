@@ -30,6 +30,12 @@ STATUS = {
 # Fields that arrive in the query string rather than the body.
 QUERY_FIELDS = {"cursor", "limit", "cascade", "format", "modifiedSince"}
 JSON_METHODS = {"POST", "PUT", "PATCH"}
+# What a client is told of a store failure that reached the API as the store said it.
+STORE_FAILURE_MESSAGES = {
+    404: "the resource no longer exists",
+    409: "the resource already exists",
+    412: "the resource changed while this request was writing it: read it again and retry",
+}
 
 
 def error_body(status: int, message: str | None = None, field_errors: dict | None = None) -> dict:
@@ -65,7 +71,13 @@ def handle_domain_error(error: errors.DomainError) -> Response:
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="brygge"'
-    return error_response(status, error.message, field_errors, headers)
+    message = error.message
+    if error.key is not None:
+        # A store's own failure no repository put in a resource's words: its text names
+        # store keys, which are no business of a client.
+        log.warning("store error reached the API untranslated: %s", error.message)
+        message = STORE_FAILURE_MESSAGES.get(status, HTTPStatus(status).phrase)
+    return error_response(status, message, field_errors, headers)
 
 
 def handle_unexpected(error: Exception) -> Response:

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from catalogue.domain.errors import PreconditionFailed
+
 _ETAG = re.compile(r'^"r(\d+)(?:\.([0-9A-Za-z-]{1,64}))?"$')
 
 
@@ -41,3 +43,18 @@ def is_stale(if_match: Revision | None, item: Mapping[str, Any]) -> bool:
     if if_match is None:
         return False
     return if_match.rev != item["rev"] or if_match.incarnation != item.get("incarnation")
+
+
+def check_fresh(if_match: Revision | None, item: Mapping[str, Any] | None, what: str) -> None:
+    """Raise PreconditionFailed, in the resource's words, when ``If-Match`` names an old state.
+
+    ``what`` names the resource (``dataset 'trees'``); ``item`` is its stored item, or None
+    when it does not exist (an If-Match then never matches).
+    """
+    if if_match is None:
+        return
+    given = etag(if_match.rev, if_match.incarnation)
+    if item is None:
+        raise PreconditionFailed(f"{what} does not exist: If-Match {given} matches nothing")
+    if is_stale(if_match, item):
+        raise PreconditionFailed(f"{what} changed: revision {item['rev']}, If-Match {given}")

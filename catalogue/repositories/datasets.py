@@ -9,7 +9,7 @@ from typing import Any
 
 from catalogue.domain import datasets as rules
 from catalogue.domain.changes import changed_fields, check_immutable, merge_patch
-from catalogue.domain.errors import AlreadyExists, NotFound, PreconditionFailed
+from catalogue.domain.errors import AlreadyExists, NotFound
 from catalogue.domain.ids import (
     check_dataset_id,
     incarnation_id,
@@ -18,7 +18,7 @@ from catalogue.domain.ids import (
     slugify,
     timestamp,
 )
-from catalogue.domain.revisions import Revision, is_stale
+from catalogue.domain.revisions import Revision, check_fresh
 from catalogue.store import keys
 from catalogue.store.base import (
     Create,
@@ -304,6 +304,7 @@ class DatasetRepository:
         return read_modify_write(
             lambda: self._patch(dataset_id, changes, if_match, principal, extra_ops),
             if_match=if_match,
+            what=f"dataset {dataset_id!r}",
         )
 
     def _patch(
@@ -316,8 +317,7 @@ class DatasetRepository:
     ) -> dict[str, Any]:
         """One attempt of ``patch``: read, merge, write conditionally on the revision read."""
         item = self.get_item(dataset_id)
-        if is_stale(if_match, item):
-            raise PreconditionFailed(f"dataset {dataset_id!r} has changed (If-Match)")
+        check_fresh(if_match, item, f"dataset {dataset_id!r}")
         check_live(item, f"dataset {dataset_id!r}")
         check_immutable(item, changes, rules.IMMUTABLE_FIELDS)
         old = resource(item)
@@ -369,8 +369,7 @@ class DatasetRepository:
         Its history stays, readable by site admins through its incarnation.
         """
         item = self.get_item(dataset_id)
-        if is_stale(if_match, item):
-            raise PreconditionFailed(f"dataset {dataset_id!r} has changed (If-Match)")
+        check_fresh(if_match, item, f"dataset {dataset_id!r}")
         pk = keys.dataset_pk(dataset_id)
         dataset = resource(item)
         for name in ("rev", DELETING):

@@ -25,7 +25,7 @@ from catalogue.domain.ids import (
     next_version_id,
     timestamp,
 )
-from catalogue.domain.revisions import Revision, is_stale
+from catalogue.domain.revisions import Revision, check_fresh
 from catalogue.store import keys
 from catalogue.store.base import (
     Create,
@@ -191,7 +191,9 @@ class NestedRepository:
         """Apply a JSON merge patch; without ``if_match`` a lost race is retried."""
         path = self.resolve(path)
         return read_modify_write(
-            lambda: self._patch(path, changes, if_match, principal), if_match=if_match
+            lambda: self._patch(path, changes, if_match, principal),
+            if_match=if_match,
+            what=f"{self.kind} {self.resource_path(path)}",
         )
 
     def _patch(
@@ -203,8 +205,7 @@ class NestedRepository:
     ) -> dict[str, Any]:
         """One attempt of ``patch``: read, merge, write conditionally on the revision read."""
         item = self.get_item(path)
-        if is_stale(if_match, item):
-            raise PreconditionFailed(f"{self.kind} {self.resource_path(path)} has changed")
+        check_fresh(if_match, item, f"{self.kind} {self.resource_path(path)}")
         check_live(item, f"{self.kind} {self.resource_path(path)}")
         check_immutable(item, changes, (self.id_field, *self.immutable))
         old = resource(item)
@@ -247,8 +248,7 @@ class NestedRepository:
         """
         path = self.resolve(path)
         item = self.get_item(path)
-        if is_stale(if_match, item):
-            raise PreconditionFailed(f"{self.kind} {self.resource_path(path)} has changed")
+        check_fresh(if_match, item, f"{self.kind} {self.resource_path(path)}")
         old = resource(item)
         for name in ("rev", DELETING):
             old.pop(name, None)

@@ -154,7 +154,9 @@ class PermissionRepository:
         the dataset's grants is made again on the new state.
         """
         return read_modify_write(
-            lambda: self._put(dataset_id, grantee, scopes, principal), if_match=None
+            lambda: self._put(dataset_id, grantee, scopes, principal),
+            if_match=None,
+            what=f"the grant of {grantee} on dataset {dataset_id!r}",
         )
 
     def _put(self, dataset_id: str, grantee: str, scopes: Sequence[str], principal: str) -> Item:
@@ -178,7 +180,11 @@ class PermissionRepository:
 
         A removal that lost a race with another change to the grants is tried again.
         """
-        read_modify_write(lambda: self._delete(dataset_id, grantee, principal), if_match=None)
+        read_modify_write(
+            lambda: self._delete(dataset_id, grantee, principal),
+            if_match=None,
+            what=f"the grant of {grantee} on dataset {dataset_id!r}",
+        )
 
     def _delete(self, dataset_id: str, grantee: str, principal: str) -> None:
         head, before = self._head_and_grant(dataset_id, grantee)

@@ -15,7 +15,7 @@ from catalogue.domain.errors import (
     PreconditionFailed,
 )
 from catalogue.domain.ids import incarnation_id, timestamp
-from catalogue.domain.revisions import Revision, is_stale
+from catalogue.domain.revisions import Revision, check_fresh
 from catalogue.store import keys
 from catalogue.store.base import (
     Check,
@@ -205,7 +205,9 @@ class PipelineRepository:
         """
         check_definition(data["definition"])
         template = read_modify_write(
-            lambda: self._add_version(template_id, data, if_match, principal), if_match=if_match
+            lambda: self._add_version(template_id, data, if_match, principal),
+            if_match=if_match,
+            what=f"pipeline template {template_id!r}",
         )
         if self.on_saved is not None:
             self.on_saved(template_id, template["version"], template["definition"])
@@ -215,8 +217,7 @@ class PipelineRepository:
         self, template_id: str, data: Mapping[str, Any], if_match: Revision | None, principal: str
     ) -> dict[str, Any]:
         head_item = self._head_item(template_id)
-        if is_stale(if_match, head_item):
-            raise PreconditionFailed(f"pipeline template {template_id!r} has changed (If-Match)")
+        check_fresh(if_match, head_item, f"pipeline template {template_id!r}")
         check_live(head_item, f"pipeline template {template_id!r}")
         old = resource(head_item)
         template: dict[str, Any] = {
@@ -249,8 +250,7 @@ class PipelineRepository:
         pipeline can pin it, so none is left pinning a deleted version.
         """
         head_item = self._head_item(template_id)
-        if is_stale(if_match, head_item):
-            raise PreconditionFailed(f"pipeline template {template_id!r} has changed (If-Match)")
+        check_fresh(if_match, head_item, f"pipeline template {template_id!r}")
         pk = keys.pipeline_pk(template_id)
         users = Query(pk, prefix=keys.pipeline_use_sk())
 
@@ -347,8 +347,7 @@ class PipelineRepository:
             raise NotFound(f"dataset {dataset!r} not found")
         task_config = dict(data.get("taskConfig") or {})
         old_item = self.store.get(pk, keys.DATASET_PIPELINE_SK)
-        if if_match is not None and (old_item is None or is_stale(if_match, old_item)):
-            raise PreconditionFailed(f"the pipeline of dataset {dataset!r} has changed")
+        check_fresh(if_match, old_item, f"the pipeline of dataset {dataset!r}")
         now = self.clock()
         pipeline = {
             "dataset": dataset,
@@ -413,8 +412,7 @@ class PipelineRepository:
         item = self.store.get(keys.dataset_pk(dataset), keys.DATASET_PIPELINE_SK)
         if item is None:
             raise NotFound(f"dataset {dataset!r} has no pipeline")
-        if is_stale(if_match, item):
-            raise PreconditionFailed(f"the pipeline of dataset {dataset!r} has changed")
+        check_fresh(if_match, item, f"the pipeline of dataset {dataset!r}")
         old = {
             k: v for k, v in resource(item).items() if k not in ("rev", "modified", "incarnation")
         }

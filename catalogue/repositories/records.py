@@ -43,18 +43,25 @@ def write_in_chunks(store: ItemStore, ops: Sequence[Op], last: Sequence[Op] = ()
         store.transact(last)
 
 
-def read_modify_write(change: Callable[[], T], *, if_match: object | None) -> T:
+def read_modify_write(change: Callable[[], T], *, if_match: object | None, what: str) -> T:
     """Run ``change`` (read, then conditional write); without If-Match, until it wins.
 
     A client that sent If-Match asked to fail if someone else wrote first, so it gets the
     PreconditionFailed at once. Without it, a lost race is the server's own business: the
     change is read and applied again on the new state, at most MAX_WRITE_ATTEMPTS times.
+    A race lost in the store's conditional write is told in the words of ``what`` (the
+    resource, ``dataset 'trees'``), never in the store's keys.
     """
     attempts = 1 if if_match is not None else MAX_WRITE_ATTEMPTS
     for attempt in range(attempts):
         try:
             return change()
-        except PreconditionFailed:
-            if attempt == attempts - 1:
+        except PreconditionFailed as error:
+            if attempt < attempts - 1:
+                continue
+            if error.key is None:  # already said in the resource's words
                 raise
+            raise PreconditionFailed(
+                f"{what} changed while this request was writing it: read it again and retry"
+            ) from None
     raise AssertionError("unreachable: the last attempt returns or raises")

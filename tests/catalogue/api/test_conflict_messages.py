@@ -1,0 +1,114 @@
+"""409 and 412 answers speak of resources (``dataset 'trees' changed: revision 2, If-Match
+"r1"``), never of store keys, on every backend, including races lost in the store itself."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from catalogue.domain.errors import PreconditionFailed
+
+DATASET = {"title": "Trees", "accessRights": "public", "owner": "team:park", "id": "trees"}
+TEMPLATE = {
+    "id": "copy",
+    "title": "Copy",
+    "definition": {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}},
+}
+STORE_KEY = re.compile(r"[a-z_]+#")
+
+
+@pytest.fixture
+def api(app_on_store):
+    return app_on_store.test_client()
+
+
+def etag_of(response) -> str:  # type: ignore[no-untyped-def]
+    return response.headers["ETag"]
+
+
+def test_stale_if_match_names_the_resource_its_revision_and_the_tag(api) -> None:
+    first = api.post("/datasets", json=DATASET)
+    old = etag_of(first)
+    api.patch("/datasets/trees", json={"description": "Oslo's trees"})
+    stale = api.patch("/datasets/trees", json={"description": "x"}, headers={"If-Match": old})
+    assert stale.status_code == 412
+    assert stale.json["message"] == f"dataset 'trees' changed: revision 2, If-Match {old}"
+
+
+def test_every_conflict_answer_speaks_of_resources(api) -> None:
+    answers = []
+    created = api.post("/datasets", json=DATASET)
+    old = etag_of(created)
+    api.patch("/datasets/trees", json={"description": "changed"})
+    edition = api.post("/datasets/trees/versions/1/editions", json={"description": "e"})
+    edition_path = f"/datasets/trees/versions/1/editions/{edition.json['edition']}"
+    api.patch(edition_path, json={"description": "changed"})
+    template = api.post("/pipelines", json=TEMPLATE)
+    assert template.status_code == 201, template.json
+    template_body = {name: value for name, value in TEMPLATE.items() if name != "id"}
+    assert api.put("/pipelines/copy", json=template_body | {"title": "2"}).status_code == 200
+    stale = {"If-Match": old}
+    answers += [
+        api.post("/datasets", json=DATASET),
+        api.post("/datasets/trees/versions", json={"version": "1"}),
+        api.post("/pipelines", json=TEMPLATE),
+        api.patch("/datasets/trees", json={"description": "x"}, headers=stale),
+        api.delete("/datasets/trees?cascade=true", headers=stale),
+        api.patch(
+            "/datasets/trees/versions/1", json={"description": "x"}, headers={"If-Match": '"r9"'}
+        ),
+        api.patch(edition_path, json={"description": "x"}, headers=stale),
+        api.delete(f"{edition_path}?cascade=true", headers=stale),
+        api.put("/pipelines/copy", json=template_body, headers={"If-Match": etag_of(template)}),
+        api.put(
+            "/datasets/trees/pipeline", json={"template": "copy"}, headers={"If-Match": '"r7"'}
+        ),
+    ]
+    statuses = [answer.status_code for answer in answers]
+    assert statuses == [409, 409, 409, 412, 412, 412, 412, 412, 412, 412]
+    for answer in answers:
+        message = answer.json["message"]
+        assert not STORE_KEY.search(message), message
+        assert re.search(r"dataset|version|edition|template|pipeline", message), message
+    assert answers[4].json["message"] == f"dataset 'trees' changed: revision 2, If-Match {old}"
+    assert answers[5].json["message"] == (
+        'version /datasets/trees/versions/1 changed: revision 1, If-Match "r9"'
+    )
+    assert answers[9].json["message"] == (
+        "the pipeline of dataset 'trees' does not exist: If-Match \"r7\" matches nothing"
+    )
+
+
+def test_a_race_lost_in_the_store_is_told_in_the_resources_words(api, app_on_store) -> None:
+    created = api.post("/datasets", json=DATASET)
+    store = app_on_store.extensions["brygge"].store
+    real_transact = store.transact
+
+    def lose_the_race(ops):  # type: ignore[no-untyped-def]
+        # Another writer got there between this request's read and its write: the store's
+        # conditional write fails as the store says it, naming its keys.
+        raise PreconditionFailed(
+            "item ('dataset#trees', 'dataset') is at revision 2, not 1",
+            key=("dataset#trees", "dataset"),
+        )
+
+    store.transact = lose_the_race
+    try:
+        answer = api.patch(
+            "/datasets/trees", json={"description": "x"}, headers={"If-Match": etag_of(created)}
+        )
+    finally:
+        store.transact = real_transact
+    assert answer.status_code == 412
+    assert answer.json["message"] == (
+        "dataset 'trees' changed while this request was writing it: read it again and retry"
+    )
+
+
+def test_a_cascade_delete_with_the_current_etag_deletes(api) -> None:
+    created = api.post("/datasets", json=DATASET)
+    api.post("/datasets/trees/versions/1/editions", json={"description": "e"})
+    answer = api.delete("/datasets/trees?cascade=true", headers={"If-Match": etag_of(created)})
+    assert answer.status_code == 204, answer.json
+    assert api.get("/datasets/trees").status_code == 404

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 from typing import Any
 
 
 def sqlite(conn: sqlite3.Connection) -> None:
     """Create the FTS5 table ``search`` (rowid = items.id) and fill it from the items."""
-    from catalogue.store.sqlite import write_search_row
+    from catalogue.store.sqlite import index_all
 
     # The ascii tokenizer keeps every non-ASCII character inside a token and a search term
     # holds no ASCII separator, so each stored term is one token (see store/sqlite.py).
     conn.execute("CREATE VIRTUAL TABLE search USING fts5(terms, scope UNINDEXED, tokenize='ascii')")
-    rows = conn.execute(
-        "SELECT id, body FROM items WHERE json_extract(body, '$.search_text') IS NOT NULL"
-    ).fetchall()
-    for row_id, body in rows:
-        write_search_row(conn, row_id, json.loads(body))
+    index_all(conn)
 
 
 def dynamodb(client: Any, table_name: str) -> None:

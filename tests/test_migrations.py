@@ -114,7 +114,16 @@ def test_upgrade_from_0001_to_head_keeps_the_data_and_makes_it_searchable(
             "search_scope": "dataset",
             "search_text": f"Dataset {index} about Bysykkel in Oslo" if index % 2 else "Bergen",
         }
-        for index in range(7)
+        for index in range(6)
+    ] + [
+        {
+            "pk": "dataset#6",
+            "sk": "dataset",
+            "rev": 1,
+            "title": "Sørenga",
+            "search_scope": "dataset",
+            "search_text": "Badeplass på Sørenga",
+        }
     ] + [{"pk": "dataset#0", "sk": "version#1", "rev": 1, "notes": {"a": [1, None]}}]
     _write_as_at_0001(settings, old_items)
 
@@ -131,6 +140,13 @@ def test_upgrade_from_0001_to_head_keeps_the_data_and_makes_it_searchable(
         )
         oslo = store.search("dataset", "oslo BYSYKKEL", limit=10).items
         assert sorted(item["pk"] for item in oslo) == ["dataset#1", "dataset#3", "dataset#5"]
+        prefix = store.search("dataset", "oslo BYSYK", limit=10).items
+        assert sorted(item["pk"] for item in prefix) == ["dataset#1", "dataset#3", "dataset#5"]
+        bergen = store.search("dataset", "be", limit=10).items
+        assert sorted(item["pk"] for item in bergen) == ["dataset#0", "dataset#2", "dataset#4"]
+        assert [item["pk"] for item in store.search("dataset", "Sorenga", limit=10).items] == [
+            "dataset#6"
+        ]
 
         # The backfilled index is maintained by later writes like any other.
         store.write(

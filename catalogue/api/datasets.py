@@ -39,8 +39,10 @@ class Datasets(MethodView):
     @blp.response(200, DatasetPageSchema)
     def get(self, query: dict) -> dict:
         """List datasets, filtered; every page is reachable through ``next``."""
-        limit, cursor = query.pop("limit"), query.pop("cursor")
-        page = repositories().datasets.list(query, limit=limit, cursor=cursor, visible=visible())
+        limit, cursor, sort = query.pop("limit"), query.pop("cursor"), query.pop("sort", None)
+        page = repositories().datasets.list(
+            query, limit=limit, cursor=cursor, visible=visible(), sort=sort
+        )
         return {"items": page.items, "next": page.next_cursor}
 
     @blp.arguments(DatasetSchema)

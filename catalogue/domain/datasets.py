@@ -17,11 +17,13 @@ MAX_THEMES = 13
 FIRST_VERSION = "1"
 
 
-def search_text(dataset: Mapping[str, Any]) -> str:
-    """The text free-text search looks at; title and keywords first, so they are always indexed."""
-    parts = [dataset.get("title", ""), " ".join(dataset.get("keywords", []))]
-    parts.append(dataset.get("description", ""))
-    return "\n".join(part for part in parts if part)
+def search_fields(dataset: Mapping[str, Any]) -> list[str]:
+    """The fields free-text search looks at, most weighty first: title, keywords, description.
+
+    Title and keywords come first, so they are always indexed.
+    """
+    keywords = " ".join(dataset.get("keywords", []))
+    return [dataset.get("title", ""), keywords, dataset.get("description", "")]
 
 
 def normalise_keyword(keyword: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from catalogue.domain import datasets as rules
 from catalogue.domain.changes import changed_fields, check_immutable, merge_patch
-from catalogue.domain.errors import AlreadyExists, NotFound
+from catalogue.domain.errors import AlreadyExists, InvalidValue, NotFound
 from catalogue.domain.ids import (
     check_dataset_id,
     incarnation_id,
@@ -21,6 +21,7 @@ from catalogue.domain.ids import (
 from catalogue.domain.revisions import Revision, check_fresh
 from catalogue.store import keys
 from catalogue.store.base import (
+    FIELD_SEPARATOR,
     Create,
     Delete,
     Item,
@@ -33,6 +34,7 @@ from catalogue.store.base import (
     Replace,
     query_all,
 )
+from catalogue.store.ranking import SearchOrder
 
 from .deletion import DELETING, BeforeRemoval, check_live, delete_tree, same_incarnation
 from .history import dataset_history, history_entry
@@ -49,6 +51,26 @@ MAX_SLUG_ATTEMPTS = 5
 
 # Writes added to a dataset change's transaction, made from the dataset (id, incarnation).
 ExtraOps = Callable[[Mapping[str, Any]], Sequence[Op]]
+
+
+def _newest_first(item: Item) -> float:
+    """A number that sorts newer ``modified`` timestamps first."""
+    modified = item.get("modified")
+    if not isinstance(modified, str):
+        return 0.0
+    return -datetime.fromisoformat(modified.replace("Z", "+00:00")).timestamp()
+
+
+# Orders of a text search; ids break every remaining tie.
+SEARCH_ORDERS = {
+    "relevance": SearchOrder(
+        "relevance", lambda item, score: [-score, _newest_first(item), item["id"]]
+    ),
+    "modified": SearchOrder("modified", lambda item, _: [_newest_first(item), item["id"]]),
+    "title": SearchOrder(
+        "title", lambda item, _: [str(item.get("title", "")).casefold(), item["id"]]
+    ),
+}
 
 
 def filter_values(dataset: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -174,7 +196,7 @@ class DatasetRepository:
             "gsi1sk": dataset["id"],
             "kind": "dataset",
             "search_scope": keys.DATASET_SCOPE,
-            "search_text": rules.search_text(dataset),
+            "search_text": FIELD_SEPARATOR.join(rules.search_fields(dataset)),
         }
 
     def _filter_entries(self, dataset: Mapping[str, Any]) -> list[Item]:
@@ -219,15 +241,19 @@ class DatasetRepository:
         limit: int,
         cursor: str | None,
         visible: Predicate | None = None,
+        sort: str | None = None,
     ) -> Page:
         """Datasets passing every filter (and ``visible``), reading as many pages as needed.
 
-        ``q`` is free text over title, description and keywords; the other filters are
-        exact (keywords ignore case). Without ``q`` the page has a ``previous_cursor`` as
-        the store's pages do, and ``last_cursor(filters)`` reads the final page; a text
-        search pages forwards only.
+        ``q`` is free text over title, keywords and description, ranked as ``sort`` says
+        (SEARCH_ORDERS; relevance by default); the other filters are exact (keywords ignore
+        case). Without ``q`` datasets come in id order, the page has a ``previous_cursor``
+        as the store's pages do, and ``last_cursor(filters)`` reads the final page; a text
+        search pages forwards only. ``sort`` without ``q`` is InvalidValue.
         """
         text = filters.get("q")
+        if sort is not None and not text:
+            raise InvalidValue("sort", "sorting applies to a search: give q too")
         if text:
             page = self.store.search(
                 keys.DATASET_SCOPE,
@@ -235,6 +261,7 @@ class DatasetRepository:
                 limit=limit,
                 cursor=cursor,
                 where=self._wanted(filters, visible),
+                order=SEARCH_ORDERS[sort or "relevance"],
             )
             return Page([resource(item) for item in page.items], page.next_cursor)
         query = self._query(filters, visible)

@@ -96,6 +96,9 @@ class DatasetPatchSchema(ma.Schema.from_dict(_metadata_fields(patch=True))):  # 
     id = fields.String(metadata={"description": "Immutable: a different value is 422."})
 
 
+SEARCH_SORTS = ("relevance", "modified", "title")
+
+
 class DatasetQuerySchema(ListQuerySchema):
     owner = fields.String()
     accessRights = fields.String(validate=validate.OneOf(rules.ACCESS_RIGHTS))
@@ -104,7 +107,17 @@ class DatasetQuerySchema(ListQuerySchema):
     state = fields.String(validate=validate.OneOf(rules.STATES))
     q = fields.String(
         validate=validate.Length(min=1, max=200),
-        metadata={"description": "Free text over title, description and keywords."},
+        metadata={
+            "description": "Free text over title, keywords and description: every word "
+            "whole, the last (of two or more letters) also as the start of a word."
+        },
+    )
+    sort = fields.String(
+        validate=validate.OneOf(SEARCH_SORTS),
+        metadata={
+            "description": "Order of a search with q: relevance (the default; ties newest "
+            "first), modified (newest first) or title. Without q datasets list by id."
+        },
     )
 
 

@@ -8,9 +8,11 @@ Items are JSON-compatible dicts. Reserved attributes:
 - ``rev``: an integer revision the store owns. ``Create`` stores ``rev = 1``; ``Replace``
   requires the revision the caller read and stores ``rev + 1``. It is the source of ETags.
 - ``search_scope``, ``search_text``: optional; an item carrying both is found by
-  ``search(search_scope, words)`` when every word of the query is one of its words
-  (``search_terms`` below defines "word"; matching is exact per word and ignores case and
-  diacritics).
+  ``search(search_scope, words)`` when every word of the query but the last is one of its
+  words and the last (of two or more characters) starts one of them (``search_terms``
+  below defines "word"; matching ignores case and diacritics, and ø/æ fold to o/ae).
+  ``search_text`` may hold fields separated by ``FIELD_SEPARATOR``, weighted in
+  that order for ranking (see ``catalogue.store.ranking``).
 - ``_terms``: the store's own (DynamoDB keeps an item's indexed terms there); never returned.
 
 ``Replace``, ``Delete`` and ``Check`` may also ``expect`` attribute values: each named
@@ -29,7 +31,10 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from catalogue.store.ranking import SearchOrder
 
 Item = dict[str, Any]
 Predicate = Callable[[Item], bool]
@@ -37,6 +42,9 @@ Predicate = Callable[[Item], bool]
 Expect = Mapping[str, Any]
 
 MAX_LIMIT = 1000
+# Separates the fields of a search_text; ranking weighs them in order (title, keywords,
+# description: see catalogue.store.ranking).
+FIELD_SEPARATOR = "\x1f"
 # DynamoDB caps a transaction at 100 actions; search terms of an item count against it.
 MAX_TRANSACTION_OPS = 100
 # Only the first distinct terms of an item's search_text are indexed (title and keywords
@@ -200,11 +208,13 @@ class ItemStore(Protocol):
         limit: int,
         cursor: str | None = None,
         where: Predicate | None = None,
+        order: SearchOrder | None = None,
     ) -> Page:
-        """Return items of ``scope`` whose search_text holds every term of ``text``.
+        """Return items of ``scope`` matching ``text``, ranked, in ``order``.
 
-        Order is stable across pages but backend-defined. A text with no terms matches
-        nothing. Cursor and ``where`` behave as in ``query``.
+        Matching and order are ``catalogue.store.ranking``'s (relevance by default);
+        ``where`` drops items before ranking, so they take no part in it. A text with no
+        terms matches nothing. The cursor pages forwards: every match exactly once.
         """
         ...
 
@@ -213,14 +223,25 @@ class ItemStore(Protocol):
         ...
 
 
-def search_terms(text: str) -> list[str]:
-    """Split text into search terms: casefolded, diacritics removed, unique, in order."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+# Letters NFKD does not decompose but Norwegian and Danish users type without: "Sorenga"
+# finds "Sørenga", "aerfugl" finds "ærfugl" (å decomposes to a by itself).
+_FOLDED = str.maketrans({"ø": "o", "æ": "ae", "đ": "d", "ł": "l", "þ": "th"})
+_WORD = re.compile(r"[^\W_]+")
+
+
+def tokens(text: str) -> list[str]:
+    """Every word of ``text`` in order, folded as search terms are (with repeats)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_FOLDED))
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    seen: dict[str, None] = {}
-    for term in re.findall(r"[^\W_]+", plain):
-        seen.setdefault(term, None)
-    return list(seen)
+    return _WORD.findall(plain)
+
+
+def search_terms(text: str) -> list[str]:
+    """Split text into search terms: casefolded, diacritics removed, unique, in order.
+
+    ø and æ fold to o and ae, so "Sorenga" finds "Sørenga" (and the other way round).
+    """
+    return list(dict.fromkeys(tokens(text)))
 
 
 def query_all(store: ItemStore, query: Query, *, page_size: int = 500) -> Iterator[Item]:

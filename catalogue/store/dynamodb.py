@@ -29,10 +29,15 @@ Search index (an inverted index in the same table):
   deleted after it, each delete conditional on the term item's ``item_rev`` so that a later
   write's term is kept. The items stay atomic either way; the index may briefly hold extra
   term items, never miss one, and search ignores the extras (below).
-- A search queries the partition of the longest query term (the rarest, as a rule),
-  strongly consistent, fetches the items it points at with BatchGetItem (consistent) and
-  keeps those whose ``_terms`` hold every other query term. The order is that of the term
-  partition; the cursor is the key of the last returned term item.
+- Prefix items: ``pk = "term#<search_scope>#<first two letters>*"``, ``sk = "<term> <item
+  key as above>"``, with the same attributes: one per indexed term of two or more letters,
+  written and removed with its term item. A prefix ``luft`` reads partition
+  ``term#dataset#lu*`` with ``begins_with(sk, "luft")``.
+- A search queries the partition of the longest whole query term (the rarest, as a rule),
+  or the prefix range of the last term when it is the only one, strongly consistent,
+  fetches the items it points at with BatchGetItem (consistent) and keeps those whose
+  ``_terms`` hold every query term. ``catalogue.store.ranking`` ranks and pages them, as on
+  SQLite; the cursor holds the sort key of the last item returned.
 - Partitions starting with ``term#`` and the partition ``migration`` belong to the store.
 
 Cursors are base64url JSON of a digest of the query and the key of the last item returned
@@ -47,12 +52,12 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from catalogue.domain.errors import InvalidValue, PreconditionFailed, Unavailable
-from catalogue.store import operations
+from catalogue.store import operations, ranking
 from catalogue.store.base import (
     MAX_TRANSACTION_OPS,
     Check,
@@ -65,9 +70,9 @@ from catalogue.store.base import (
     Put,
     Query,
     Replace,
-    search_terms,
 )
 from catalogue.store.operations import Entry, Key
+from catalogue.store.ranking import SearchOrder
 
 GSI1 = "gsi1"
 TERM_PREFIX = "term#"
@@ -76,6 +81,8 @@ MAX_ATTEMPTS = 8
 _BATCH_GET_KEYS = 100
 _BATCH_WRITE = 25  # BatchWriteItem's limit
 _SNAPSHOT_KEYS = 25
+# Index items read per round trip of a search.
+_SEARCH_BATCH = 500
 _THROTTLED = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -206,53 +213,63 @@ class DynamoDbStore:
         limit: int,
         cursor: str | None = None,
         where: Predicate | None = None,
+        order: SearchOrder | None = None,
     ) -> Page:
-        """Return items of ``scope`` holding every term of ``text`` (see the module notes)."""
+        """Return items of ``scope`` matching ``text``, ranked (see the module notes)."""
         operations.check_search(scope, limit)
-        terms = search_terms(text)
-        query_id = operations.fingerprint("dynamodb-search", scope, sorted(terms))
-        start = None
-        if cursor is not None:
-            start = _position(operations.decode_cursor(cursor, query_id), ("pk", "sk"))
-        if not terms:
+        order = order or ranking.RELEVANCE
+        query = ranking.parse(text)
+        query_id = operations.fingerprint("search", scope, query.key(), order.name)
+        start = None if cursor is None else operations.decode_cursor(cursor, query_id)
+        if query.empty:
             return Page([], None)
-        wanted = set(terms)
-        # Sorted first, so the same terms in any order pick the same partition.
-        term_pk = term_partition(scope, max(sorted(terms), key=len))
-        if start is not None and start["pk"] != term_pk:
-            raise InvalidValue("cursor", "the cursor belongs to another query")
-        batch = max(limit + 1, 100) if (where is not None or len(terms) > 1) else limit + 1
+        return ranking.ranked_page(
+            query,
+            self._candidates(scope, query),
+            order=order,
+            query_id=query_id,
+            start=start,
+            limit=limit,
+            where=where,
+        )
 
-        def fetch(position: dict[str, str] | None) -> tuple[list[tuple[Item, Any]], Any]:
-            call: dict[str, Any] = {
-                "TableName": self.table_name,
-                "KeyConditionExpression": "pk = :p",
-                "ExpressionAttributeValues": {":p": {"S": term_pk}},
-                "ConsistentRead": True,
-                "Limit": batch,
+    def _candidates(self, scope: str, query: ranking.SearchQuery) -> Iterator[Item]:
+        """The items of ``scope`` matching ``query``, read lazily through one index partition."""
+        call: dict[str, Any] = {
+            "TableName": self.table_name,
+            "ConsistentRead": True,
+            "Limit": _SEARCH_BATCH,
+        }
+        if query.whole:
+            # Sorted first, so the same terms in any order read the same partition.
+            term = max(sorted(query.whole), key=len)
+            call["KeyConditionExpression"] = "pk = :p"
+            call["ExpressionAttributeValues"] = {":p": {"S": term_partition(scope, term)}}
+        else:
+            assert query.prefix is not None
+            call["KeyConditionExpression"] = "pk = :p AND begins_with(sk, :s)"
+            call["ExpressionAttributeValues"] = {
+                ":p": {"S": prefix_partition(scope, query.prefix)},
+                ":s": {"S": query.prefix},
             }
-            if position is not None:
-                call["ExclusiveStartKey"] = {name: {"S": value} for name, value in position.items()}
+        while True:
             response = self._call("query", **call)
             entries = response.get("Items", [])
             found = self._batch_get(
                 list(dict.fromkeys((raw["item_pk"]["S"], raw["item_sk"]["S"]) for raw in entries))
             )
-            rows = []
             for raw in entries:
                 item = found.get((raw["item_pk"]["S"], raw["item_sk"]["S"]))
-                # A term item may be ahead of its item (written before a transaction that
+                # An index item may be ahead of its item (written before a transaction that
                 # then failed) or outlive its terms: the item itself has the final word.
                 if item is None or item.get("search_scope", {}).get("S") != scope:
                     continue
-                if not wanted <= {term["S"] for term in item.get("_terms", {}).get("L", [])}:
-                    continue
-                rows.append((from_dynamodb(item), {"pk": raw["pk"]["S"], "sk": raw["sk"]["S"]}))
+                if query.matches(term["S"] for term in item.get("_terms", {}).get("L", [])):
+                    yield from_dynamodb(item)
             last = response.get("LastEvaluatedKey")
-            return rows, None if last is None else {name: last[name]["S"] for name in last}
-
-        items, last = operations.read_page(fetch, start, limit, where)
-        return Page(items, None if last is None else operations.encode_cursor(query_id, last))
+            if last is None:
+                return
+            call["ExclusiveStartKey"] = last
 
     # -- writes --------------------------------------------------------------------------
 
@@ -355,9 +372,15 @@ class DynamoDbStore:
             item_actions.append(self._item_action(op, current))
             rev = operations.new_rev(op, _plain(current))
             deletes.extend(
-                (term_key(scope, term, key), rev) for scope, term in sorted(before - after)
+                (index_key, rev)
+                for scope, term in sorted(before - after)
+                for index_key in index_keys(scope, term, key)
             )
-            puts.extend(term_item(scope, term, key, rev) for scope, term in sorted(after - before))
+            puts.extend(
+                index_item
+                for scope, term in sorted(after - before)
+                for index_item in index_items(scope, term, key, rev)
+            )
         room = MAX_TRANSACTION_OPS - len(item_actions)
         if len(puts) + len(deletes) <= room:
             # Item actions first, so cancellation reasons line up with the caller's operations.
@@ -485,6 +508,32 @@ def term_item(scope: str, term: str, key: Key, rev: int | None = None) -> dict[s
     if rev is not None:
         item["item_rev"] = {"N": str(rev)}
     return item
+
+
+def prefix_partition(scope: str, term: str) -> str:
+    """Partition of the prefix items of every term starting with ``term``'s first letters."""
+    return f"{TERM_PREFIX}{scope}#{term[: ranking.MIN_PREFIX]}*"
+
+
+def prefix_key(scope: str, term: str, key: Key) -> dict[str, Any]:
+    """DynamoDB key of the prefix item linking ``term`` to the item ``key``."""
+    sort = term + " " + json.dumps(list(key), ensure_ascii=False, separators=(",", ":"))
+    return {"pk": {"S": prefix_partition(scope, term)}, "sk": {"S": sort}}
+
+
+def index_keys(scope: str, term: str, key: Key) -> list[dict[str, Any]]:
+    """Keys of the index items of one term of the item ``key``: term item, prefix item."""
+    found = [term_key(scope, term, key)]
+    if len(term) >= ranking.MIN_PREFIX:
+        found.append(prefix_key(scope, term, key))
+    return found
+
+
+def index_items(scope: str, term: str, key: Key, rev: int | None = None) -> list[dict[str, Any]]:
+    """The index items of one term of the item ``key`` (at revision ``rev``)."""
+    link = term_item(scope, term, key, rev)
+    del link["pk"], link["sk"]
+    return [{**index_key, **link} for index_key in index_keys(scope, term, key)]
 
 
 @dataclass(frozen=True, slots=True)

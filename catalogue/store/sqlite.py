@@ -9,7 +9,9 @@ Tables (``migrations/0001_initial.py`` and ``0002_search.py``):
   item's first MAX_SEARCH_TERMS of ``search_terms(search_text)`` joined by spaces. The
   ``ascii`` tokenizer splits only on ASCII punctuation and spaces, and a term holds none, so
   each stored term is exactly one token; queries quote every term. SQLite and DynamoDB thus
-  agree on what a word is: ``base.search_terms`` alone decides.
+  agree on what a word is: ``base.search_terms`` alone decides. A search matches its whole
+  terms quoted and its last term as an FTS5 prefix query (``"luft"*``), then ranks the
+  matches with ``catalogue.store.ranking`` as DynamoDB does.
 
 Every thread has its own connection; writes run in ``BEGIN IMMEDIATE`` transactions, so a
 transaction reads the state it writes over and racing writers queue on the busy timeout.
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from catalogue.domain.errors import Unavailable
-from catalogue.store import operations
+from catalogue.store import operations, ranking
 from catalogue.store.base import (
     Check,
     Create,
@@ -40,9 +42,9 @@ from catalogue.store.base import (
     Put,
     Query,
     Replace,
-    search_terms,
 )
 from catalogue.store.operations import Entry, Key
+from catalogue.store.ranking import SearchOrder
 
 BUSY_TIMEOUT_S = 30.0
 # Keys per statement in get_many: below SQLite's default limit of host parameters.
@@ -226,37 +228,33 @@ class SqliteStore:
         limit: int,
         cursor: str | None = None,
         where: Predicate | None = None,
+        order: SearchOrder | None = None,
     ) -> Page:
-        """Return items of ``scope`` holding every term of ``text``, in the order written."""
+        """Return items of ``scope`` matching ``text``, ranked (see ItemStore.search)."""
         operations.check_search(scope, limit)
-        terms = search_terms(text)
-        query_id = operations.fingerprint("sqlite-search", scope, sorted(terms))
-        start = None
-        if cursor is not None:
-            position = operations.decode_cursor(cursor, query_id)
-            if isinstance(position, bool) or not isinstance(position, int):
-                raise operations.InvalidValue("cursor", "not a cursor this service handed out")
-            start = position
-        if not terms:
+        order = order or ranking.RELEVANCE
+        query = ranking.parse(text)
+        query_id = operations.fingerprint("search", scope, query.key(), order.name)
+        start = None if cursor is None else operations.decode_cursor(cursor, query_id)
+        if query.empty:
             return Page([], None)
-        match = " ".join(f'"{term}"' for term in terms)
-        sizes = _batch_sizes(limit, where)
-        conn = self._conn()
-
-        def fetch(position: int | None) -> tuple[list[tuple[Item, Any]], Any]:
-            batch = next(sizes)
-            rows = conn.execute(
-                "SELECT items.id, items.rev, items.body FROM search "
-                "JOIN items ON items.id = search.rowid "
-                "WHERE search MATCH ? AND search.scope = ? AND search.rowid > ? "
-                "ORDER BY search.rowid LIMIT ?",
-                (match, scope, -1 if position is None else position, batch),
-            ).fetchall()
-            result = [(_item(rev, body), row_id) for row_id, rev, body in rows]
-            return result, (result[-1][1] if len(rows) == batch else None)
-
-        items, last = operations.read_page(fetch, start, limit, where)
-        return Page(items, None if last is None else operations.encode_cursor(query_id, last))
+        match = " ".join(f'"{term}"' for term in query.whole)
+        if query.prefix is not None:
+            match = f'{match} "{query.prefix}"*'.strip()
+        rows = self._conn().execute(
+            "SELECT items.rev, items.body FROM search JOIN items ON items.id = search.rowid "
+            "WHERE search MATCH ? AND search.scope = ? ORDER BY search.rowid",
+            (match, scope),
+        )
+        return ranking.ranked_page(
+            query,
+            (_item(rev, body) for rev, body in rows),
+            order=order,
+            query_id=query_id,
+            start=start,
+            limit=limit,
+            where=where,
+        )
 
     # -- writes --------------------------------------------------------------------------
 
@@ -339,6 +337,15 @@ def _apply(conn: sqlite3.Connection, op: Op, current: _Row | None) -> None:
         )
         conn.execute("DELETE FROM search WHERE rowid = ?", (row_id,))
     write_search_row(conn, row_id, item)
+
+
+def index_all(conn: sqlite3.Connection) -> None:
+    """Write the search row of every item that has a search_text (migrations rebuild with it)."""
+    rows = conn.execute(
+        "SELECT id, body FROM items WHERE json_extract(body, '$.search_text') IS NOT NULL"
+    ).fetchall()
+    for row_id, body in rows:
+        write_search_row(conn, row_id, json.loads(body))
 
 
 def write_search_row(conn: sqlite3.Connection, row_id: int, item: Item) -> None:

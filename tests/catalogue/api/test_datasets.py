@@ -369,3 +369,49 @@ def test_every_error_answer_has_code_status_and_message(
     assert isinstance(body["message"], str)
     assert body["message"]
     assert set(body) <= {"code", "status", "message", "errors"}
+
+
+def test_search_ranks_completes_the_last_word_and_sorts(client) -> None:
+    create(client, id="desc", title="Målinger", description="Luftkvalitet målt i Oslo")
+    create(client, id="keyword", title="Målestasjoner", keywords=["luftkvalitet"])
+    create(client, id="old", title="Luftkvalitet i Oslo", description="Timeverdier")
+    create(client, id="new", title="Luftkvalitet i Oslo", description="Timeverdier")
+    create(client, id="other", title="Vannkvalitet i Oslo")
+
+    def ids(**query: str) -> list[str]:
+        response = client.get("/datasets", query_string=query)
+        assert response.status_code == 200, response.json
+        return [item["id"] for item in response.json["items"]]
+
+    # Title over keywords over description; equal scores newest first.
+    assert ids(q="luft") == ["new", "old", "keyword", "desc"]
+    assert ids(q="luftkvalitet", sort="relevance") == ["new", "old", "keyword", "desc"]
+    assert ids(q="oslo lu") == ["new", "old", "desc"]
+    assert ids(q="oslo", sort="modified") == ["other", "new", "old", "desc"]
+    assert ids(q="oslo", sort="title") == ["new", "old", "desc", "other"]
+    assert ids(q="kvalitet") == []
+    assert ids(q="l") == []
+
+
+def test_ranked_search_pages_through_every_match_once(client) -> None:
+    for number in range(9):
+        create(client, id=f"d{number}", title="Bysykkel " + "tur " * number)
+    seen: list[str] = []
+    url: str | None = "/datasets?q=bysyk&limit=2"
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.json
+        seen.extend(item["id"] for item in response.json["items"])
+        cursor = response.json["next"]
+        url = f"/datasets?q=bysyk&limit=2&cursor={cursor}" if cursor else None
+    whole = [item["id"] for item in client.get("/datasets?q=bysyk&limit=100").json["items"]]
+    assert seen == whole and sorted(seen) == [f"d{number}" for number in range(9)]
+    # Shorter titles hold "bysykkel" more densely.
+    assert whole[0] == "d0"
+
+
+def test_sort_needs_a_search_and_a_known_order(client) -> None:
+    response = client.get("/datasets?sort=title")
+    assert response.status_code == 422 and "sort" in str(response.json)
+    response = client.get("/datasets?q=x&sort=size")
+    assert response.status_code == 422 and "sort" in response.json["errors"]["query"]

@@ -1,0 +1,183 @@
+"""Search matching and ranking both stores share, so SQLite and DynamoDB answer alike.
+
+A store finds the candidates of a query through its own index (``SearchQuery.whole`` terms
+whole, the last term also as a prefix of at least MIN_PREFIX characters), hands them here,
+and this module decides which match, how they score and in what order they are paged.
+
+Ranking is BM25F over the fields of ``search_text`` (separated by FIELD_SEPARATOR, weighted
+by FIELD_WEIGHTS and length-normalised by FIELD_B: title, keywords, description). Field
+lengths are averaged over the candidates the caller may see, and no inverse document
+frequency takes part: every result holds every query term, so over the visible matches each
+term's document frequency is the same and its IDF a constant factor. Corpus-wide statistics
+would count hidden items and let their presence reorder (and so reveal) the visible ones.
+
+Every float is computed from the candidate set alone, with ``math.fsum``, so the order does
+not depend on the order a backend read the candidates in. Past MAX_CANDIDATES matches only
+the first MAX_CANDIDATES (in the backend's index order) are ranked.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from catalogue.domain.errors import InvalidValue
+from catalogue.store.base import FIELD_SEPARATOR, Item, Page, Predicate, tokens
+
+# Title, keywords, description; a text without separators is one field of the first weight.
+FIELD_WEIGHTS = (4.0, 2.0, 1.0)
+# Length normalisation per field: titles and keyword lists are short, and a word in a title
+# of three should still outweigh the same word as one of two keywords.
+FIELD_B = (0.5, 0.5, 0.75)
+K1 = 1.2
+MIN_PREFIX = 2
+MAX_CANDIDATES = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """The terms of a query: ``whole`` match exactly, ``prefix`` starts a term."""
+
+    whole: tuple[str, ...]
+    prefix: str | None
+
+    @property
+    def empty(self) -> bool:
+        return not self.whole and self.prefix is None
+
+    def matches(self, terms: Iterable[str]) -> bool:
+        """Whether an item indexed under ``terms`` holds every query term."""
+        held = set(terms)
+        if not held.issuperset(self.whole):
+            return False
+        return self.prefix is None or any(term.startswith(self.prefix) for term in held)
+
+    def key(self) -> list[Any]:
+        """What names the query in a cursor fingerprint."""
+        return [sorted(self.whole), self.prefix]
+
+
+def parse(text: str) -> SearchQuery:
+    """The query of ``text``: its last term is a prefix when it has MIN_PREFIX characters."""
+    terms = list(dict.fromkeys(tokens(text)))
+    if terms and len(terms[-1]) >= MIN_PREFIX:
+        return SearchQuery(tuple(terms[:-1]), terms[-1])
+    return SearchQuery(tuple(terms), None)
+
+
+# An order: its name (part of the cursor's fingerprint) and the sort key of an item with its
+# relevance score. Keys are lists of numbers and strings, compared element by element.
+@dataclass(frozen=True, slots=True)
+class SearchOrder:
+    """How ranked results are ordered and paged."""
+
+    name: str
+    key: Callable[[Item, float], list[Any]]
+
+
+RELEVANCE = SearchOrder("relevance", lambda item, score: [-score, item["pk"], item["sk"]])
+
+
+def scores(query: SearchQuery, items: Sequence[Item]) -> list[float]:
+    """The BM25F score of each item for ``query`` (see the module notes)."""
+    fields = [_fields(item) for item in items]
+    width = max((len(parts) for parts in fields), default=0)
+    average = [
+        math.fsum(len(parts[index]) for parts in fields if index < len(parts)) / len(fields)
+        for index in range(width)
+    ]
+    wanted = [*((term, False) for term in query.whole)]
+    if query.prefix is not None:
+        wanted.append((query.prefix, True))
+    result = []
+    for parts in fields:
+        total = []
+        for term, is_prefix in wanted:
+            weighted = math.fsum(
+                _weight(index)
+                * _count(words, term, is_prefix)
+                / _normaliser(index, len(words), average[index])
+                for index, words in enumerate(parts)
+            )
+            total.append(weighted / (K1 + weighted) if weighted else 0.0)
+        result.append(math.fsum(total))
+    return result
+
+
+def _fields(item: Item) -> list[list[str]]:
+    text = item.get("search_text")
+    if not isinstance(text, str):
+        return []
+    return [tokens(part) for part in text.split(FIELD_SEPARATOR)]
+
+
+def _weight(index: int) -> float:
+    return FIELD_WEIGHTS[min(index, len(FIELD_WEIGHTS) - 1)]
+
+
+def _normaliser(index: int, length: int, average: float) -> float:
+    if not average:
+        return 1.0
+    b = FIELD_B[min(index, len(FIELD_B) - 1)]
+    return 1 - b + b * length / average
+
+
+def _count(words: list[str], term: str, is_prefix: bool) -> int:
+    if is_prefix:
+        return sum(1 for word in words if word.startswith(term))
+    return words.count(term)
+
+
+def ranked_page(
+    query: SearchQuery,
+    candidates: Iterable[Item],
+    *,
+    order: SearchOrder,
+    query_id: str,
+    start: Any,
+    limit: int,
+    where: Predicate | None,
+) -> Page:
+    """One page of the matches among ``candidates``, in ``order``, after position ``start``.
+
+    A cursor holds the sort key of the last item returned, so every match appears exactly
+    once across pages while the data stays as it was.
+    """
+    from catalogue.store.operations import encode_cursor
+
+    seen: set[tuple[str, str]] = set()
+    wanted: list[Item] = []
+    for item in candidates:
+        key = (item["pk"], item["sk"])
+        if key in seen or (where is not None and not where(item)):
+            continue
+        seen.add(key)
+        wanted.append(item)
+        if len(wanted) >= MAX_CANDIDATES:
+            break
+    keyed = sorted(
+        (
+            (order.key(item, score), item)
+            for item, score in zip(wanted, scores(query, wanted), strict=True)
+        ),
+        key=lambda pair: pair[0],
+    )
+    if start is not None:
+        keyed = [pair for pair in keyed if _after(pair[0], start)]
+    page = keyed[:limit]
+    more = len(keyed) > limit
+    return Page(
+        [item for _, item in page],
+        encode_cursor(query_id, page[-1][0]) if more else None,
+    )
+
+
+def _after(key: list[Any], start: Any) -> bool:
+    if not isinstance(start, list) or len(start) != len(key):
+        raise InvalidValue("cursor", "not a cursor this service handed out")
+    try:
+        return key > start
+    except TypeError:
+        raise InvalidValue("cursor", "not a cursor this service handed out") from None

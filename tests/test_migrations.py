@@ -104,27 +104,31 @@ def test_upgrade_from_0001_to_head_keeps_the_data_and_makes_it_searchable(
     settings: Settings,
 ) -> None:
     migrations.apply(settings, upto=FIRST)
-    old_items = [
-        {
-            "pk": f"dataset#{index}",
-            "sk": "dataset",
-            "rev": 3,
-            "title": f"Dataset {index}",
-            "ratio": 0.5 + index,
-            "search_scope": "dataset",
-            "search_text": f"Dataset {index} about Bysykkel in Oslo" if index % 2 else "Bergen",
-        }
-        for index in range(6)
-    ] + [
-        {
-            "pk": "dataset#6",
-            "sk": "dataset",
-            "rev": 1,
-            "title": "Sørenga",
-            "search_scope": "dataset",
-            "search_text": "Badeplass på Sørenga",
-        }
-    ] + [{"pk": "dataset#0", "sk": "version#1", "rev": 1, "notes": {"a": [1, None]}}]
+    old_items = (
+        [
+            {
+                "pk": f"dataset#{index}",
+                "sk": "dataset",
+                "rev": 3,
+                "title": f"Dataset {index}",
+                "ratio": 0.5 + index,
+                "search_scope": "dataset",
+                "search_text": f"Dataset {index} about Bysykkel in Oslo" if index % 2 else "Bergen",
+            }
+            for index in range(6)
+        ]
+        + [
+            {
+                "pk": "dataset#6",
+                "sk": "dataset",
+                "rev": 1,
+                "title": "Sørenga",
+                "search_scope": "dataset",
+                "search_text": "Badeplass på Sørenga",
+            }
+        ]
+        + [{"pk": "dataset#0", "sk": "version#1", "rev": 1, "notes": {"a": [1, None]}}]
+    )
     _write_as_at_0001(settings, old_items)
 
     applied = migrations.apply(settings)

@@ -1,9 +1,11 @@
 """Cascade deletes that also remove the objects: raw, intermediate and processed files.
 
 With ``?cascade=true`` a dataset, version, edition or distribution takes its objects with
-it. The objects go first and the catalogue entries after: a delete that fails part-way
-leaves the entries in place, so repeating it lists what is left and finishes the job (a
-repeat after the objects are gone only deletes the entries). The open-data location
+it. The objects go in step 3 of ``repositories.deletion.delete_tree``: after the resource is
+marked as being deleted (so no run, upload or create below it can add anything), before its
+catalogue entries. A delete that fails part-way leaves the entries in place, so repeating
+it lists what is left and finishes the job (a repeat after the objects are gone only
+deletes the entries). The open-data location
 withdraws the deleted files at the next ``brygge publish``, which no longer finds them.
 """
 
@@ -16,6 +18,8 @@ from catalogue.domain.errors import Unavailable
 from catalogue.domain.object_keys import STAGES, ZONES
 from catalogue.domain.revisions import Revision, check_fresh
 from catalogue.repositories.datasets import ExtraOps
+from catalogue.repositories.deletion import BeforeRemoval
+from catalogue.store.base import Item, Op
 from pipelines.objects import ObjectStore
 from pipelines.trigger import object_store
 
@@ -37,9 +41,10 @@ def delete_resource(
 ) -> None:
     """Delete the resource at ``path``; with ``cascade``, its objects and everything below.
 
-    Raises NotFound, PreconditionFailed (stale ``If-Match``, checked before any object
-    goes), HasChildren without ``cascade``, and Unavailable when some objects could not be
-    deleted (the catalogue keeps the resource; repeat the delete).
+    Raises NotFound, PreconditionFailed (stale ``If-Match``, checked before anything
+    goes), HasChildren without ``cascade``, Conflict when the resource is being deleted,
+    and Unavailable when some objects could not be deleted (the catalogue keeps the
+    resource, marked; repeat the delete).
     """
     repositories = svc.repositories
     level = LEVELS[len(path) - 1]
@@ -52,24 +57,36 @@ def delete_resource(
         current = repository.get(path)
         what = f"{level} {repository.resource_path(path)}"
         dataset = repositories.datasets.get(path[0])
+    hooks: list[BeforeRemoval] = []
     if cascade:
         check_fresh(if_match, current, what)
-        objects = object_store(svc.settings)
-        if level == "distribution":
-            keys: Iterable[str] = distribution_keys(svc, path, current)
-        else:
-            keys = (
-                info.key
-                for prefix in object_prefixes(dataset["accessRights"], path)
-                for info in objects.list(prefix)
-            )
-        delete_objects(objects, keys)
+
+        def remove_objects(item: Item, removals: Sequence[Op]) -> None:
+            objects = object_store(svc.settings)
+            if level == "distribution":
+                keys: Iterable[str] = distribution_keys(svc, path, current)
+            else:
+                keys = (
+                    info.key
+                    for prefix in object_prefixes(dataset["accessRights"], path)
+                    for info in objects.list(prefix)
+                )
+            delete_objects(objects, keys)
+
+        hooks.append(remove_objects)
     if level == "dataset":
         repositories.datasets.delete(
-            path[0], if_match=if_match, cascade=cascade, principal=principal, extra_ops=extra_ops
+            path[0],
+            if_match=if_match,
+            cascade=cascade,
+            principal=principal,
+            extra_ops=extra_ops,
+            before_removal=hooks,
         )
     else:
-        repository.delete(path, if_match=if_match, cascade=cascade, principal=principal)
+        repository.delete(
+            path, if_match=if_match, cascade=cascade, principal=principal, before_removal=hooks
+        )
 
 
 def object_prefixes(access_rights: str, path: Sequence[str]) -> list[str]:

@@ -262,6 +262,8 @@ class NestedRepository:
         )
         queries = [Query(item["pk"], prefix=prefix) for prefix in self.descendant_prefixes(path)]
         if not queries:
+            for hook in before_removal:
+                hook(item, [])
             self.store.transact([store_delete(item), audit])
             return
         delete_tree(

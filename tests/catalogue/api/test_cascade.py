@@ -96,6 +96,21 @@ def test_a_stale_if_match_deletes_no_object(local) -> None:  # type: ignore[no-u
     assert set(keys) <= set(listed(objects))
 
 
+def test_a_cascade_delete_with_the_current_etag_deletes_it_and_its_objects(  # type: ignore[no-untyped-def]
+    local,
+) -> None:
+    client, objects, put = local
+    keys = fill(client, put)
+    etag = client.get("/datasets/air").headers["ETag"]
+
+    assert (
+        client.delete("/datasets/air?cascade=true", headers={"If-Match": etag}).status_code == 204
+    )
+
+    assert not set(keys) & set(listed(objects))
+    assert client.get("/datasets/air").status_code == 404
+
+
 def test_a_cascade_delete_that_fails_half_way_is_repeated_to_the_end(  # type: ignore[no-untyped-def]
     local, monkeypatch
 ) -> None:

@@ -481,6 +481,8 @@ def follow(ctx: Context, client: Client, run_id: str) -> Resource:
         for event in client.watch(run_id):
             run = event.run
             live.update(run_table(run), refresh=True)
+    if not ctx.errors.is_terminal:
+        ctx.errors.line()  # a Live that is not on a terminal leaves its last line open
     assert run is not None  # watch yields at least the run's status
     return run
 
@@ -544,10 +546,11 @@ def finish(ctx: Context, run: Mapping[str, Any], fmt: str) -> None:
         ctx.errors.print(f"  error: {error.get('error')}")
         if error.get("cause"):
             ctx.errors.print(f"  cause: {error.get('cause')}", markup=False)
+    dataset = Uri(str(run.get("dataset") or "<id>"))
     ctx.errors.print(
-        f"after fixing the settings (brygge pipelines ...), run it again:\n"
-        f"  brygge runs rerun {run['id']}    (from the start)\n"
-        f"  brygge runs redrive {run['id']}  (from the failed step)",
+        f"after fixing the settings (brygge pipelines create --dataset {dataset} "
+        f"--file ...), run it again from the start:\n  brygge runs rerun {run['id']}\n"
+        f"(brygge runs redrive {run['id']} retries the failed step with the same settings)",
         markup=False,
     )
     sys.exit(1)
@@ -613,8 +616,9 @@ def run_action(name: str, summary: str, call: Callable[[Client, str], Resource])
     def action(ctx: Context, run_id: str, wait: bool, fmt: str) -> None:
         with ctx.client() as client:
             run = call(client, run_id)
-            if wait and run.get("status") not in TERMINAL_RUN_STATUSES:
-                run = follow(ctx, client, run["id"])
+            if wait:
+                if run.get("status") not in TERMINAL_RUN_STATUSES:
+                    run = follow(ctx, client, run["id"])
                 finish(ctx, run, fmt)
                 return
         render_one(ctx, {key: run.get(key) for key in RUN_COLUMNS}, fmt)
@@ -632,14 +636,21 @@ run_action("abort", "Abort a waiting or running run.", Client.abort_run)
 
 @cli.command(
     epilog="Examples:\n\n\b\n  brygge download ds:luftkvalitet            (newest edition)\n"
-    "  brygge download ds:luftkvalitet/1/20260101T000000 data/",
+    "  brygge download ds:luftkvalitet/1/20260101T000000 data/\n"
+    "  brygge download ds:luftkvalitet out/ --outputs luftkvalitet-0a1b2c",
 )
 @click.argument("uri", type=URI)
 @click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--outputs", "run_id", help="Instead, a run's intermediate and rejects files (one per step)."
+)
 @format_option
 @pass_context
-def download(ctx: Context, uri: Uri, directory: Path, fmt: str) -> None:
+def download(ctx: Context, uri: Uri, directory: Path, run_id: str | None, fmt: str) -> None:
     """Download the files of an edition (default: the newest edition that has any)."""
+    if run_id:
+        render(ctx, download_outputs(ctx, run_id, directory), ["step", "n", "path"], fmt)
+        return
     with ctx.client() as client:
         version = uri.version or "1"
         edition, files = edition_files(client, uri.dataset, version, uri.edition)
@@ -658,6 +669,24 @@ def download(ctx: Context, uri: Uri, directory: Path, fmt: str) -> None:
                 )
                 saved.append({"distribution": distribution["id"], "path": str(path)})
     render(ctx, saved, ["distribution", "path"], fmt)
+
+
+def download_outputs(ctx: Context, run_id: str, directory: Path) -> list[dict[str, Any]]:
+    """Every output of a run into ``directory/<step>/``."""
+    saved = []
+    with ctx.client() as client, transfer_progress(ctx.errors) as bar:
+        for step in client.run(run_id).get("steps") or []:
+            for output in step.get("outputs") or []:
+                name = str(output.get("key", "")).rpartition("/")[2]
+                task = bar.add_task(f"{step['name']}/{name}", total=output.get("bytes"))
+                path = client.download_output(
+                    run_id,
+                    output["n"],
+                    directory / step["name"],
+                    progress=lambda sent, _total, task=task: bar.update(task, completed=sent),
+                )
+                saved.append({"step": step["name"], "n": output["n"], "path": str(path)})
+    return saved
 
 
 def edition_files(

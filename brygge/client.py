@@ -489,6 +489,20 @@ class Client:
         path = distribution_path(dataset_id, version, edition, distribution) + "/download"
         return transfers.download(self, path, Path(directory), progress=progress)
 
+    def download_output(
+        self,
+        run_id: str,
+        number: int,
+        directory: str | Path,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Path:
+        """Download output ``number`` of a run (an intermediate or rejects file), streamed."""
+        from brygge import transfers
+
+        path = path_of("runs", run_id, "outputs", str(number), "download")
+        return transfers.download(self, path, Path(directory), progress=progress)
+
 
 def distribution_path(dataset_id: str, version: str, edition: str, distribution: str) -> str:
     return path_of(

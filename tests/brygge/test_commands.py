@@ -1,0 +1,287 @@
+"""The ``brygge`` commands as data owners run them, against a real ``brygge serve``."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from brygge import Client
+from brygge.cli import cli, run_table, transfer_progress
+from brygge.config import config_path
+from tests.brygge.conftest import csv_dataset
+from tests.e2e.conftest import Server, brygge_command, start_server, stop_server
+
+CSV = "station;value\nAlna;1\nBygdøy;2\n".encode()
+
+
+def brygge(
+    *args: str, url: str | None = None, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``brygge`` as a person would, with this test's HOME."""
+    environment = {**os.environ, **(env or {})}
+    if url:
+        environment["BRYGGE_URL"] = url
+    return subprocess.run(
+        [*brygge_command(), *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_upload_with_wait_exits_0_and_the_files_download(
+    client: Client, brygge_server: Server, tmp_path: Path
+) -> None:
+    dataset_id = csv_dataset(client)
+    source = tmp_path / "målinger.csv"
+    source.write_bytes(CSV)
+
+    uploaded = brygge("upload", str(source), f"ds:{dataset_id}", "--wait", url=brygge_server.url)
+    assert uploaded.returncode == 0, uploaded.stderr
+    assert "SUCCEEDED" in uploaded.stderr
+    assert "ToParquet" in uploaded.stderr
+
+    listed = brygge("runs", "ls", f"ds:{dataset_id}", "--format", "json", url=brygge_server.url)
+    [run] = json.loads(listed.stdout)
+    assert run["status"] == "SUCCEEDED"
+    fetched = brygge(
+        "download",
+        f"ds:{dataset_id}",
+        str(tmp_path / "out"),
+        "--format",
+        "csv",
+        url=brygge_server.url,
+    )
+    assert fetched.returncode == 0, fetched.stderr
+    assert (tmp_path / "out" / "målinger.parquet").exists()
+    assert fetched.stdout.splitlines()[0] == "distribution,path"
+
+
+def test_a_failing_run_exits_non_zero_then_is_rerun_after_brygge_pipelines_fixes_it(
+    client: Client, brygge_server: Server, tmp_path: Path
+) -> None:
+    schema = {
+        "fields": [{"name": "station", "type": "string"}, {"name": "value", "type": "integer"}]
+    }
+    dataset_id = csv_dataset(client, schema=schema)
+    source = tmp_path / "data.csv"
+    source.write_bytes(b"station;value\nAlna;many\n")
+
+    uploaded = brygge("upload", str(source), f"ds:{dataset_id}", "--wait", url=brygge_server.url)
+    assert uploaded.returncode == 1
+    assert "FAILED in step ToParquet" in uploaded.stderr
+    assert "'many' is not a valid integer" in uploaded.stderr
+    [run] = client.runs(dataset_id)
+    assert f"brygge runs rerun {run['id']}" in uploaded.stderr
+    assert "Traceback" not in uploaded.stderr
+
+    fixed = tmp_path / "pipeline.json"
+    text_value = {
+        "fields": [{"name": "station", "type": "string"}, {"name": "value", "type": "string"}]
+    }
+    fixed.write_text(
+        json.dumps(
+            {
+                "template": "csv-to-parquet",
+                "taskConfig": {"ToParquet": {"delimiter": ";", "schema": text_value}},
+            }
+        )
+    )
+    saved = brygge(
+        "pipelines",
+        "create",
+        "--file",
+        str(fixed),
+        "--dataset",
+        f"ds:{dataset_id}",
+        url=brygge_server.url,
+    )
+    assert saved.returncode == 0, saved.stderr
+    rerun = brygge("runs", "rerun", run["id"], "--wait", url=brygge_server.url)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "SUCCEEDED" in rerun.stderr
+
+    newest = next(client.runs(dataset_id))
+    assert newest["id"] != run["id"]
+    outputs = brygge(
+        "download",
+        f"ds:{dataset_id}",
+        str(tmp_path / "outputs"),
+        "--outputs",
+        newest["id"],
+        "--format",
+        "json",
+        url=brygge_server.url,
+    )
+    assert outputs.returncode == 0, outputs.stderr
+    steps = {item["step"] for item in json.loads(outputs.stdout)}
+    assert "ToParquet" in steps
+    assert (tmp_path / "outputs" / "ToParquet" / "data.parquet").exists()
+
+
+def test_a_failure_is_one_red_line_and_a_non_zero_exit(brygge_server: Server) -> None:
+    shown = brygge("datasets", "show", "ds:nowhere", url=brygge_server.url)
+    assert shown.returncode == 1
+    assert shown.stderr.strip().splitlines() == ["brygge: 404 dataset 'nowhere' not found"]
+
+    unreachable = brygge("datasets", "ls", url="http://127.0.0.1:9")
+    assert unreachable.returncode == 1
+    assert len(unreachable.stderr.strip().splitlines()) == 1
+    assert "cannot reach http://127.0.0.1:9" in unreachable.stderr
+
+
+def test_an_expired_token_is_refused_in_one_line(tmp_path: Path) -> None:
+    from catalogue.repositories.tokens import TokenRepository
+    from catalogue.settings import Settings
+    from catalogue.store.factory import open_store
+
+    server = start_server(tmp_path, BRYGGE_AUTH="on")
+    try:
+        settings = Settings.from_env(
+            {"BRYGGE_HOME": str(server.home), "BRYGGE_SECRET_KEY": "e2e-secret"}
+        )
+        # Made an hour ago to last a minute: expired now.
+        an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        token, _record = TokenRepository(open_store(settings), lambda: an_hour_ago).create(
+            "user:ola", expires_in=timedelta(minutes=1)
+        )
+        refused = brygge("datasets", "ls", url=server.url, env={"BRYGGE_TOKEN": token})
+    finally:
+        stop_server(server)
+    assert refused.returncode == 1
+    [line] = refused.stderr.strip().splitlines()
+    assert line.startswith("brygge: 401")
+
+
+def test_server_commands_still_work_through_the_same_brygge(tmp_path: Path) -> None:
+    migrated = brygge("migrate", "--dry-run", env={"BRYGGE_HOME": str(tmp_path / "home")})
+    assert migrated.returncode == 0, migrated.stderr
+    assert "would apply" in migrated.stdout
+
+
+def test_login_checks_the_token_and_stores_a_private_profile(brygge_server: Server) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["login", "--url", brygge_server.url], input="my-token\n")
+    assert result.exit_code == 0, result.output
+    path = config_path()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert Client().url == brygge_server.url
+    assert Client().token == "my-token"
+
+
+def test_interactive_create_is_non_public_by_default_and_warns_before_public(
+    brygge_server: Server,
+) -> None:
+    runner = CliRunner()
+    base = ["--url", brygge_server.url, "datasets", "create", "--format", "json"]
+    answers = "Bysykkel\n\nteam:mobilitet\n\nsykkel, turer\n"
+    created = runner.invoke(cli, base, input=answers)
+    assert created.exit_code == 0, created.output
+    body = json.loads(created.stdout[created.stdout.index("{") :])
+    assert body["accessRights"] == "non-public"
+    assert body["keywords"] == ["sykkel", "turer"]
+
+    public = runner.invoke(cli, base, input="Luft\nMålinger\nteam:miljo\npublic\ny\n\n")
+    assert public.exit_code == 0, public.output
+    assert "warning: public datasets are open to everyone" in public.output
+    assert json.loads(public.stdout[public.stdout.index("{") :])["accessRights"] == "public"
+
+    declined = runner.invoke(cli, base, input="Skjult\n\nteam:miljo\npublic\nn\n\n")
+    assert json.loads(declined.stdout[declined.stdout.index("{") :])["accessRights"] == (
+        "non-public"
+    )
+
+
+def test_pipelines_validate_names_the_bad_option(brygge_server: Server, tmp_path: Path) -> None:
+    template = tmp_path / "template.json"
+    template.write_text(
+        json.dumps(
+            {
+                "definition": {
+                    "StartAt": "ToParquet",
+                    "States": {
+                        "ToParquet": {
+                            "Type": "Task",
+                            "Resource": "brygge:step:csv_to_parquet",
+                            "End": True,
+                        }
+                    },
+                }
+            }
+        )
+    )
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"ToParquet": {"delimiter": ";"}}))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"ToParquet": {"delimeter": ";"}}))
+    assert (
+        brygge(
+            "pipelines", "validate", str(template), "--config", str(good), url=brygge_server.url
+        ).returncode
+        == 0
+    )
+    refused = brygge(
+        "pipelines", "validate", str(template), "--config", str(bad), url=brygge_server.url
+    )
+    assert refused.returncode == 1
+    assert "taskConfig.ToParquet" in refused.stderr
+
+
+def test_the_progress_bar_shows_name_bytes_and_completion_at_a_fixed_width() -> None:
+    output = io.StringIO()
+    console = Console(file=output, width=80, color_system=None)
+    with transfer_progress(console) as bar:
+        task = bar.add_task("data.csv", total=2 * 1024 * 1024)
+        bar.update(task, completed=1024 * 1024)
+        bar.update(task, completed=2 * 1024 * 1024)
+    last = output.getvalue().splitlines()[-1]
+    assert "data.csv" in last
+    assert "2.1/2.1 MB" in last
+    assert all(len(line) <= 80 for line in output.getvalue().splitlines())
+
+
+def test_the_run_view_has_a_line_per_step_with_status_duration_and_rows() -> None:
+    run = {
+        "id": "luft-1",
+        "status": "FAILED",
+        "steps": [
+            {
+                "name": "ToParquet",
+                "status": "SUCCEEDED",
+                "startedAt": "2026-01-01T00:00:00+00:00",
+                "endedAt": "2026-01-01T00:00:02.5+00:00",
+                "outputs": [{"rows": 120}],
+            },
+            {"name": "Publish", "status": "FAILED", "outputs": []},
+        ],
+    }
+    output = io.StringIO()
+    Console(file=output, width=60, color_system=None).print(run_table(run))
+    lines = [line.split() for line in output.getvalue().splitlines()]
+    assert ["run", "luft-1", "FAILED"] in lines
+    assert ["ToParquet", "SUCCEEDED", "2.5", "s", "120"] in lines
+    assert ["Publish", "FAILED"] in lines
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "table"])
+def test_every_list_renders_in_each_format(client: Client, brygge_server: Server, fmt: str) -> None:
+    client.create_dataset({"title": "A, with comma", "accessRights": "public", "owner": "team:a"})
+    listed = brygge("datasets", "ls", "--format", fmt, url=brygge_server.url)
+    assert listed.returncode == 0, listed.stderr
+    if fmt == "json":
+        assert json.loads(listed.stdout)[0]["title"] == "A, with comma"
+    elif fmt == "csv":
+        assert '"A, with comma"' in listed.stdout
+    else:
+        assert "A, with comma" in listed.stdout

@@ -84,4 +84,12 @@ def create_app(
     app.register_blueprint(docs.assets)
     errors.register(app)
     app.before_request(authenticate_request)
+    if settings.trust_proxy:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # One proxy in front: its X-Forwarded-* headers decide the links' scheme, host and
+        # prefix. Off by default, since any client could send these headers.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1
+        )
     return app

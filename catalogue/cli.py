@@ -78,13 +78,19 @@ def publish(args: argparse.Namespace, settings: Settings) -> int:
             "catalogue's contact point",
             file=sys.stderr,
         )
-    report = run_publishing(settings)
-    for action, names in (("published", report.published), ("withdrew", report.withdrawn)):
-        for name in names:
-            print(f"{action} {name}")
+    try:
+        report = run_publishing(settings)
+    except SettingsError as error:
+        print(f"brygge publish: {error}", file=sys.stderr)
+        return 2
+    for name in report.published:
+        print(f"published {name}")
+    for name in report.withdrawn:
+        print(f"withdrew {name}: {report.reasons.get(name, 'no longer published')}")
     for skipped in report.skipped:
         fields = ", ".join(sorted({problem["field"] for problem in skipped["problems"]}))
-        print(f"skipped {skipped['dataset']}: lacks or has invalid {fields}")
+        kept = "; its published files stay" if skipped.get("kept") else ""
+        print(f"skipped {skipped['dataset']}: lacks or has invalid {fields}{kept}")
     print(
         f"published {len(report.published)}, withdrawn {len(report.withdrawn)}, "
         f"unchanged {len(report.unchanged)}, skipped {len(report.skipped)}"

@@ -33,6 +33,29 @@ PARAMETERS_FROM_ENVIRONMENT = {
 }
 
 
+# What the feed needs: the API's ``GET /catalog`` and the steps function's publishing job
+# must describe the catalogue alike, or one dataset gets two IRIs.
+FEED_SETTINGS = (
+    "BRYGGE_BASE_URL",
+    "BRYGGE_OPEN_DATA_BASE_URL",
+    "BRYGGE_CATALOG_TITLE",
+    "BRYGGE_CATALOG_DESCRIPTION",
+    "BRYGGE_CATALOG_PUBLISHER_NAME",
+    "BRYGGE_CATALOG_PUBLISHER_URI",
+    "BRYGGE_CATALOG_CONTACT_NAME",
+    "BRYGGE_CATALOG_CONTACT_EMAIL",
+    "BRYGGE_CATALOG_HOMEPAGE",
+)
+# Without these the scheduled publishing job refuses to run.
+REQUIRED_FEED_SETTINGS = (
+    "BRYGGE_BASE_URL",
+    "BRYGGE_OPEN_DATA_BASE_URL",
+    "BRYGGE_CATALOG_CONTACT_EMAIL",
+)
+# The host zappa_settings.json's example feed settings name until edited.
+PLACEHOLDER_HOST = ".example.org"
+
+
 class DeployConfigError(ValueError):
     """zappa_settings.json or the template cannot produce a consistent deployment."""
 
@@ -104,11 +127,20 @@ def stack_parameters(stage: str, settings: Mapping[str, Any]) -> dict[str, str]:
     api, steps = resolve_stage(settings, api_name), resolve_stage(settings, steps_name)
     api_env = api.get("environment_variables", {})
     steps_env = steps.get("environment_variables", {})
-    problems = [
-        f"{variable} differs: {api_name} has {api_env.get(variable)!r}, "
-        f"{steps_name} has {steps_env.get(variable)!r}"
-        for variable in sorted(set(api_env) | set(steps_env))
-        if api_env.get(variable) != steps_env.get(variable)
+    problems = []
+    for variable in sorted(set(api_env) | set(steps_env)):
+        if api_env.get(variable) != steps_env.get(variable):
+            problem = (
+                f"{variable} differs: {api_name} has {api_env.get(variable)!r}, "
+                f"{steps_name} has {steps_env.get(variable)!r}"
+            )
+            if variable in FEED_SETTINGS:
+                problem += " (the API's feed and the publishing job would give datasets two IRIs)"
+            problems.append(problem)
+    problems += [
+        f"{steps_name}: environment variable {variable} is not set (the publishing job needs it)"
+        for variable in REQUIRED_FEED_SETTINGS
+        if not steps_env.get(variable)
     ]
     parameters = {"Stage": stage}
     for parameter, variable in PARAMETERS_FROM_ENVIRONMENT.items():
@@ -295,6 +327,16 @@ def plan_text(stage: str, environ: Mapping[str, str], root: Path | None = None) 
         warnings.append(
             f"zappa_settings.json still names account {PLACEHOLDER_ACCOUNT}: put yours "
             "(aws sts get-caller-identity) into BRYGGE_STATE_MACHINE_ROLE_ARN"
+        )
+    api_env = api.get("environment_variables", {})
+    placeholders = [
+        variable for variable in FEED_SETTINGS if PLACEHOLDER_HOST in api_env.get(variable, "")
+    ]
+    if placeholders:
+        warnings.append(
+            f"{', '.join(placeholders)} still point at {PLACEHOLDER_HOST}: put the API's public "
+            "URL (custom domain, or the execute-api URL with its stage) and the open-data "
+            "bucket's https URL in both functions"
         )
     lines += [f"WARNING: {warning}" for warning in warnings]
 

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pipelines.steps.contract import MAX_CELLS, MAX_UNCOMPRESSED_BYTES, StepLimits
 
@@ -32,7 +33,12 @@ class Settings:
     data_bucket: str = "brygge-data"
     open_data_bucket: str = ""
     open_data_dir: Path | None = None
+    # The public https URL of the open-data location's root (download URLs of the feed).
+    open_data_base_url: str = ""
+    # The API's public URL; links are built from the request when it is empty.
     base_url: str = ""
+    # Honour X-Forwarded-Proto/Host/Prefix: only behind a proxy that sets them itself.
+    trust_proxy: bool = False
     # The DCAT-AP catalogue's own metadata (``GET /catalog``, ``brygge publish``).
     catalog_title: str = ""
     catalog_description: str = ""
@@ -126,6 +132,15 @@ class Settings:
                 raise SettingsError(f"BRYGGE_{name.upper()} must be at least 1")
         if self.workers < 1:
             raise SettingsError("BRYGGE_WORKERS must be at least 1")
+        for variable, url in (
+            ("BRYGGE_BASE_URL", self.base_url),
+            ("BRYGGE_OPEN_DATA_BASE_URL", self.open_data_base_url),
+        ):
+            if url and not is_base_url(url):
+                raise SettingsError(
+                    f"{variable} must be an absolute http(s) URL without query or fragment "
+                    f"(https://data.example.org/api), not {url!r}"
+                )
         if ":" not in self.principal:
             raise SettingsError("BRYGGE_PRINCIPAL must look like user:<name> or client:<name>")
 
@@ -158,6 +173,19 @@ class Settings:
         return key_file.read_bytes()
 
 
+def is_base_url(url: str) -> bool:
+    """True for an absolute http(s) URL with a host and neither query nor fragment."""
+    parts = urlsplit(url)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.netloc)
+        and not parts.query
+        and not parts.fragment
+        and "#" not in url
+        and "?" not in url
+    )
+
+
 _POSITIVE_FIELDS = (
     "step_memory_mb",
     "step_cpu_seconds",
@@ -177,6 +205,10 @@ _INT_FIELDS = {
     *_POSITIVE_FIELDS,
 }
 _PATH_FIELDS = {"home", "open_data_dir"}
+_BOOL_FIELDS = {"trust_proxy"}
+_BOOLEANS = dict.fromkeys(("on", "true", "yes", "1"), True) | dict.fromkeys(
+    ("off", "false", "no", "0"), False
+)
 
 
 def _parse(variable: str, name: str, raw: str) -> object:
@@ -189,6 +221,11 @@ def _parse(variable: str, name: str, raw: str) -> object:
         return Path(raw)
     if name == "admins":
         return tuple(part.strip() for part in raw.split(",") if part.strip())
-    if name == "base_url":
+    if name in ("base_url", "open_data_base_url"):
         return raw.rstrip("/")
+    if name in _BOOL_FIELDS:
+        value = _BOOLEANS.get(raw.strip().lower())
+        if value is None:
+            raise SettingsError(f"{variable} must be on or off, not {raw!r}")
+        return value
     return raw

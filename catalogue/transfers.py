@@ -15,6 +15,7 @@ from flask import Response, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.http import parse_options_header
 
+from catalogue.api.links import base_url
 from catalogue.api.multipart import MAX_FIELDS_BYTES, FormStream
 from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.domain import signing
@@ -137,7 +138,7 @@ def upload_target(
             now=now,
         )
     return presign.local_upload(
-        base_url(svc),
+        base_url(),
         key,
         max_bytes=settings.upload_max_bytes if size is None else size,
         content_type=content_type,
@@ -145,10 +146,6 @@ def upload_target(
         now=now,
         signing_key=settings.signing_key,
     )
-
-
-def base_url(svc: Services) -> str:
-    return svc.settings.base_url or request.host_url.rstrip("/")
 
 
 def require_local_mode(svc: Services) -> None:
@@ -254,7 +251,7 @@ def signed_download_url(svc: Services, key: str, filename: str) -> str:
             settings.data_bucket, key, filename=filename, ttl_s=settings.download_url_ttl_s
         )
     return presign.local_download_url(
-        base_url(svc),
+        base_url(),
         key,
         filename=filename,
         ttl_s=settings.download_url_ttl_s,

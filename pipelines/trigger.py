@@ -154,6 +154,12 @@ def publish_object(key: str, run_id: str, objects: ObjectStore, repositories: Re
         )
     except AlreadyExists:
         log.info("distribution %s already registered", distribution["id"])
+    # The edition names the run that made it, as a pipeline's publish step records it.
+    edition_path = [parsed.dataset, parsed.version, parsed.edition]
+    if repositories.editions.get(edition_path).get("run") != run_id:
+        repositories.editions.patch(
+            edition_path, {"run": run_id}, if_match=None, principal=PUBLISHER
+        )
     return target
 
 

@@ -33,8 +33,10 @@ DATASET = {
     "license": "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0",
     "language": "nb",
 }
+OPEN_DATA_URL = "https://open.example.no/data"
 CATALOG_ENV = {
     "BRYGGE_BASE_URL": BASE_URL,
+    "BRYGGE_OPEN_DATA_BASE_URL": OPEN_DATA_URL,
     "BRYGGE_CATALOG_TITLE": "Oslo open data",
     "BRYGGE_CATALOG_PUBLISHER_NAME": "Oslo kommune",
     "BRYGGE_CATALOG_CONTACT_EMAIL": "data@example.no",
@@ -130,7 +132,7 @@ def test_publish_writes_once_then_nothing_new_then_withdraws_a_deleted_dataset(
     assert deleted.status_code == 204
     third = publish(capsys)
 
-    assert "withdrew datasets/air/air.csv" in third
+    assert "withdrew datasets/air/air.csv: dataset air was deleted" in third
     assert "published catalog.ttl" in third
     assert not (open_data / "datasets/air").exists()
     assert catalogued(open_data) == {"noise"}
@@ -138,7 +140,7 @@ def test_publish_writes_once_then_nothing_new_then_withdraws_a_deleted_dataset(
     assert report["withdrawnDatasets"] == ["air"]
 
 
-def test_a_dataset_failing_the_gate_is_withdrawn_with_its_files(
+def test_a_dataset_failing_the_gate_keeps_its_files_out_of_the_feed(
     app: Flask,
     client: FlaskClient,
     environment: Settings,
@@ -153,9 +155,45 @@ def test_a_dataset_failing_the_gate_is_withdrawn_with_its_files(
     assert client.patch("/datasets/air", json={"contactPoint": None}).status_code == 200
     lines = publish(capsys)
 
-    assert "withdrew datasets/air/air.csv" in lines
-    assert "skipped air: lacks or has invalid contactPoint" in lines
+    assert not [line for line in lines if line.startswith("withdrew")]
+    assert "skipped air: lacks or has invalid contactPoint; its published files stay" in lines
+    assert (open_data / "datasets/air/air.csv").read_bytes() == b"a,b\n1,2\n"
     assert catalogued(open_data) == set()
+
+
+def test_a_dataset_made_restricted_is_withdrawn_saying_why(
+    app: Flask,
+    client: FlaskClient,
+    environment: Settings,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    create(client, "air")
+    add_processed_file(app, environment, "air", b"a,b\n1,2\n")
+    publish(capsys)
+    # accessRights is immutable: the dataset goes, and comes back restricted.
+    assert client.delete("/datasets/air?cascade=true").status_code == 204
+    create(client, "air", accessRights="restricted")
+
+    lines = publish(capsys)
+
+    assert "withdrew datasets/air/air.csv: dataset air is no longer public (restricted)" in lines
+
+
+@pytest.mark.parametrize("variable", ["BRYGGE_BASE_URL", "BRYGGE_OPEN_DATA_BASE_URL"])
+def test_publish_without_a_public_url_refuses_naming_the_variable(
+    client: FlaskClient,
+    environment: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variable: str,
+) -> None:
+    create(client, "noise")
+    monkeypatch.delenv(variable)
+
+    assert main(["publish"]) == 2
+
+    assert f"brygge publish: {variable} is not set" in capsys.readouterr().err
+    assert not (environment.home / "open-data").exists()
 
 
 def test_publish_writes_to_the_configured_open_data_directory(

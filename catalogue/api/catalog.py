@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from flask import Response, request
 from flask.views import MethodView
 
+from catalogue.api.links import base_url
 from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import READ, require, visible
 from catalogue.dcat.feed import (
@@ -171,8 +172,3 @@ def page_links(
         "previous": link(page.previous_cursor) if page.previous_cursor else None,
         "last": link(last_cursor) if last_cursor else None,
     }
-
-
-def base_url() -> str:
-    """The public base URL of the API: the configured one, else the request's."""
-    return services().settings.base_url or request.url_root.rstrip("/")

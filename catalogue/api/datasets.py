@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, url_for
+from flask import Response
 from flask.views import MethodView
 
 from catalogue.api.catalog import RDF_MEDIA_TYPES, RDF_TEXT, dataset_response, negotiate_dataset
 from catalogue.api.etags import if_match, with_etag
+from catalogue.api.links import link_to
 from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import (
     ADMIN,
@@ -57,7 +58,7 @@ class Datasets(MethodView):
             principal=principal,
             extra_ops=lambda dataset: grants.owner_ops(dataset, data["owner"]),
         )
-        location = url_for("datasets.DatasetById", dataset_id=dataset["id"], _external=True)
+        location = link_to("datasets.DatasetById", dataset_id=dataset["id"])
         return with_etag(dataset, 201, Location=location)
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import url_for
 from flask.views import MethodView
 
 from catalogue.api.etags import if_match, with_etag
+from catalogue.api.links import link_to
 from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.auth.principal import current_principal
@@ -40,13 +40,12 @@ class Distributions(MethodView):
         distribution = repositories().distributions.create(
             [dataset_id, version, edition], data, principal=current_principal()
         )
-        location = url_for(
+        location = link_to(
             "distributions.DistributionById",
             dataset_id=dataset_id,
             version=version,
             edition=distribution["edition"],
             distribution=distribution["id"],
-            _external=True,
         )
         return with_etag(distribution, 201, Location=location)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import url_for
 from flask.views import MethodView
 
 from catalogue.api.etags import if_match, with_etag
+from catalogue.api.links import link_to
 from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import (
     READ,
@@ -46,7 +46,7 @@ class Templates(MethodView):
         """Register a template owned by a team of the caller's; its definition is validated."""
         owner = template_owner(data.get("owner"))
         template = services().pipelines.create(data, owner=owner, principal=current_principal())
-        location = url_for("pipelines.TemplateById", template_id=template["id"], _external=True)
+        location = link_to("pipelines.TemplateById", template_id=template["id"])
         return with_etag(template, 201, Location=location)
 
 

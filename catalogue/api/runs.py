@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import redirect, url_for
+from flask import redirect
 from flask.views import MethodView
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from catalogue.api.links import link_to
 from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.auth.principal import current_principal
@@ -28,7 +29,7 @@ class EditionRuns(MethodView):
         run = services().runs.start_run(
             dataset_id, version, edition, data["input"]["keys"], principal=current_principal()
         )
-        return run, 202, {"Location": url_for("runs.RunById", run_id=run["id"], _external=True)}
+        return run, 202, {"Location": link_to("runs.RunById", run_id=run["id"])}
 
     @blp.arguments(ListQuerySchema, location="query")
     @blp.response(200, RunPageSchema)
@@ -72,9 +73,7 @@ def with_output_links(run: dict) -> dict:
     """Number the run's outputs and add each one's download link."""
     for n, output in enumerate(run_outputs(run), start=1):
         output["n"] = n
-        output["download"] = url_for(
-            "runs.RunOutputDownload", run_id=run["id"], n=n, _external=True
-        )
+        output["download"] = link_to("runs.RunOutputDownload", run_id=run["id"], n=n)
     return run
 
 
@@ -110,4 +109,4 @@ class RunRerun(MethodView):
         """
         require(services().runs.dataset_of(run_id), WRITE, hidden=f"run {run_id!r} not found")
         run = services().runs.rerun(run_id, principal=current_principal())
-        return run, 202, {"Location": url_for("runs.RunById", run_id=run["id"], _external=True)}
+        return run, 202, {"Location": link_to("runs.RunById", run_id=run["id"])}

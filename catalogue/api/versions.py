@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import url_for
 from flask.views import MethodView
 
 from catalogue.api.etags import if_match, with_etag
+from catalogue.api.links import link_to
 from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import READ, UPDATE, WRITE, require
 from catalogue.auth.principal import current_principal
@@ -45,11 +45,8 @@ class Versions(MethodView):
         """Create a version; its id is the next number unless given."""
         require(dataset_id, UPDATE)
         version = repositories().versions.create([dataset_id], data, principal=current_principal())
-        location = url_for(
-            "versions.VersionById",
-            dataset_id=dataset_id,
-            version=version["version"],
-            _external=True,
+        location = link_to(
+            "versions.VersionById", dataset_id=dataset_id, version=version["version"]
         )
         return with_etag(version, 201, Location=location)
 
@@ -105,12 +102,11 @@ class Editions(MethodView):
         edition = repositories().editions.create(
             [dataset_id, version], data, principal=current_principal()
         )
-        location = url_for(
+        location = link_to(
             "versions.EditionById",
             dataset_id=dataset_id,
             version=version,
             edition=edition["edition"],
-            _external=True,
         )
         return with_etag(edition, 201, Location=location)
 

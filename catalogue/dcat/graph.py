@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, SKOS
@@ -77,7 +78,7 @@ def dataset_graph(
 ) -> Graph:
     """The DCAT description of one dataset with its distributions.
 
-    A distribution's ``run`` (or the ``runId`` of the edition it names, from ``editions``)
+    A distribution's ``run`` (or the ``run`` of the edition it names, from ``editions``)
     becomes its ``prov:wasGeneratedBy``; the run of the latest edition is the dataset's.
     ``profile`` is one of ``vocabularies.PROFILES``.
     """
@@ -226,7 +227,7 @@ def add_dataset(
     _add_time(graph, node, DCTERMS.modified, dataset.get("modified"))
 
     # The run behind each edition: named by the edition, or by a distribution it produced.
-    runs = {e["edition"]: e["runId"] for e in editions if e.get("runId")}
+    runs = {e["edition"]: e["run"] for e in editions if e.get("run")}
     for distribution in distributions:
         if distribution.get("run") and distribution.get("edition"):
             runs.setdefault(distribution["edition"], distribution["run"])
@@ -306,7 +307,7 @@ def _add_distribution(
 
 def _add_run(graph: Graph, base_url: str, run_id: str) -> URIRef:
     """Add the ``prov:Activity`` of a pipeline run; returns its node."""
-    run = URIRef(f"{base_url}/runs/{run_id}")
+    run = URIRef(f"{base_url}/runs/{quote(run_id, safe='')}")
     graph.add((run, RDF.type, PROV.Activity))
     graph.add((run, DCTERMS.identifier, Literal(run_id)))
     return run

@@ -21,11 +21,14 @@ import mimetypes
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote
 
 from catalogue.dcat.publishability import missing_for_publication
 from catalogue.domain.errors import InvalidValue
@@ -41,8 +44,13 @@ CATALOG_NO2_TURTLE = "catalog-dcat-ap-no-2.ttl"
 MANIFEST = "manifest.json"
 REPORT = "publish-report.json"
 CHUNK_BYTES = 1024 * 1024
-# Dataset IRIs need an absolute base; a laptop's API answers here unless told otherwise.
-LOCAL_BASE_URL = "http://localhost:8080"
+# Where the data files live in the open-data location; anything under it that no manifest
+# lists is withdrawn.
+DATA_PREFIX = "datasets/"
+# Files are written under a temporary name beginning so, then renamed or copied into place.
+TEMPORARY_PREFIX = ".publishing-"
+# World-readable: the open-data folder is served as it is.
+PUBLIC_FILE_MODE = 0o644
 
 
 class SourceObjects(Protocol):
@@ -65,11 +73,19 @@ class OpenDataTarget(Protocol):
         ...
 
     def write(self, name: str, body: IO[bytes], *, content_type: str) -> None:
-        """Store ``body`` (read in chunks) under ``name``, replacing what was there."""
+        """Store ``body`` (read in chunks) under ``name`` whole, replacing what was there.
+
+        Readers see the old object or the new one, never a part: the body goes to a
+        temporary name (see ``is_temporary``) that then replaces ``name``.
+        """
         ...
 
     def delete(self, name: str) -> None:
         """Remove ``name``; removing what is not there is no error."""
+        ...
+
+    def names(self, prefix: str = "") -> Iterator[str]:
+        """Every name under ``prefix``, temporaries included (all pages of a listing)."""
         ...
 
 
@@ -96,6 +112,8 @@ class PublishReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     withdrawn_datasets: list[str] = field(default_factory=list)
+    # Why each withdrawn name went, by name.
+    reasons: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data (camelCase, as everywhere on the wire)."""
@@ -105,6 +123,7 @@ class PublishReport:
             "unchanged": self.unchanged,
             "skipped": self.skipped,
             "withdrawnDatasets": self.withdrawn_datasets,
+            "reasons": self.reasons,
         }
 
 
@@ -116,12 +135,20 @@ def publish(
     catalog_info: Mapping[str, Any],
     base_url: str,
     open_data_url: str,
+    why_absent: Callable[[str], str] | None = None,
 ) -> PublishReport:
     """Bring the open-data location in line with ``items``; returns and stores the report.
 
     ``base_url`` is the API's (dataset IRIs), ``open_data_url`` the public URL of the
-    target's root (download URLs). Items that are not public or fail the publish gate are
-    skipped, and whatever they had published is withdrawn.
+    target's root (download URLs). Only what was deleted or stopped being public is
+    withdrawn: a dataset missing from ``items`` (``why_absent(id)`` says why), one that is
+    not public, a file its dataset's newest edition no longer has. A public dataset failing
+    the publish gate is left out of the feed, but the files it had published stay.
+
+    The order makes a failure part-way harmless: data files first, then the feed (both
+    documents are serialised before either is written), then the manifest, and only then
+    withdrawals, of every name under ``datasets/`` that the new manifest does not list (so
+    the next run finishes what a failed one left) and of temporaries a crash left behind.
     Raises InvalidValue if a key is not a public processed key of its own dataset.
     """
     from catalogue.dcat.graph import catalog_graph
@@ -129,24 +156,33 @@ def publish(
     from catalogue.dcat.vocabularies import DCAT_AP_NO_2
 
     report = PublishReport()
+    old = _load_manifest(target)
     publishable = []
+    reasons: dict[str, str] = {}  # why a dataset's files go, by dataset id
+    kept: dict[str, list[str]] = {}  # names of public datasets failing the gate
     for item in items:
+        dataset_id = item.dataset["id"]
         problems = missing_for_publication(item.dataset, item.distributions)
-        if problems:
-            report.skipped.append({"dataset": item.dataset["id"], "problems": problems})
-        else:
+        if not problems:
             # Every key is checked before anything is written: one bad key publishes nothing.
-            names = [_file_name(item.dataset["id"], key) for key in item.keys]
+            names = [_file_name(dataset_id, key) for key in item.keys]
             publishable.append((item, names))
+            continue
+        entry: dict[str, Any] = {"dataset": dataset_id, "problems": problems}
+        access_rights = item.dataset.get("accessRights")
+        if access_rights != "public":
+            reasons[dataset_id] = f"dataset {dataset_id} is no longer public ({access_rights})"
+        elif old["datasets"].get(dataset_id):
+            kept[dataset_id] = [n for n in old["datasets"][dataset_id] if n in old["files"]]
+            entry["kept"] = kept[dataset_id]
+        report.skipped.append(entry)
 
     published_ids = {item.dataset["id"] for item, _ in publishable}
-    old = _load_manifest(target)
     files: dict[str, str] = {}
     datasets: dict[str, list[str]] = {}
     entries = []
     for item, item_names in publishable:
         dataset_id = item.dataset["id"]
-        names = []
         for key, name in zip(item.keys, item_names, strict=True):
             sha256 = _source_sha256(source, key, item.distributions)
             if old["files"].get(name) == sha256:
@@ -156,36 +192,74 @@ def publish(
                     target.write(name, body, content_type=_content_type(name, item))
                 report.published.append(name)
             files[name] = sha256
-            names.append(name)
-        datasets[dataset_id] = sorted(names)
-        distributions = _with_open_data_urls(item, names, open_data_url)
+        datasets[dataset_id] = sorted(set(item_names))
+        edition = item.editions[0]["edition"] if item.editions else None
+        reasons[dataset_id] = (
+            f"not in edition {edition}, the newest of dataset {dataset_id} with distributions"
+            if edition
+            else f"dataset {dataset_id} has no distributions any more"
+        )
+        distributions = _with_open_data_urls(item, item_names, open_data_url)
         # Lineage may name only published datasets: the id of a restricted source is
         # not open data.
         sources = [s for s in item.dataset.get("wasDerivedFrom") or () if s in published_ids]
         dataset = {**item.dataset, "wasDerivedFrom": sources}
         entries.append((dataset, distributions, item.editions))
+    for dataset_id, names in kept.items():
+        datasets[dataset_id] = names
+        files.update((name, old["files"][name]) for name in names)
 
     graph = catalog_graph(catalog_info, entries, base_url)
     graph_no2 = catalog_graph(catalog_info, entries, base_url, profile=DCAT_AP_NO_2)
-    for name, rendered, rdf_format, media_type in (
-        (CATALOG_JSONLD, graph, JSON_LD, "application/ld+json"),
-        (CATALOG_TURTLE, graph, TURTLE, "text/turtle"),
-        (CATALOG_NO2_TURTLE, graph_no2, TURTLE, "text/turtle"),
-    ):
-        document = serialize(rendered, rdf_format).encode()
+    # Every document is made before any is written: a failure here changes nothing.
+    documents = [
+        (name, serialize(rendered, rdf_format).encode(), media_type)
+        for name, rendered, rdf_format, media_type in (
+            (CATALOG_JSONLD, graph, JSON_LD, "application/ld+json"),
+            (CATALOG_TURTLE, graph, TURTLE, "text/turtle"),
+            (CATALOG_NO2_TURTLE, graph_no2, TURTLE, "text/turtle"),
+        )
+    ]
+    for name, document, media_type in documents:
         files[name] = _write_if_changed(target, name, document, media_type, old, report)
-
-    # Withdraw after the new feed is out, so the feed never points at a missing file.
-    for name in sorted(set(old["files"]) - set(files)):
-        target.delete(name)
-        report.withdrawn.append(name)
-    report.withdrawn_datasets = sorted(set(old["datasets"]) - set(datasets))
 
     manifest = {"files": dict(sorted(files.items())), "datasets": dict(sorted(datasets.items()))}
     if manifest != old:
         _write_json(target, MANIFEST, manifest)
+
+    # Withdraw once the new feed and manifest are out, so neither points at a missing file.
+    listed = list(target.names())
+    for name in listed:
+        if is_temporary(name):  # left by a crash mid-write
+            target.delete(name)
+    data_files = {n for n in listed if n.startswith(DATA_PREFIX) and not is_temporary(n)}
+    for name in sorted((set(old["files"]) | data_files) - set(files)):
+        target.delete(name)
+        report.withdrawn.append(name)
+        report.reasons[name] = _withdrawal_reason(name, old, reasons, why_absent)
+    report.withdrawn_datasets = sorted(set(old["datasets"]) - set(datasets))
     _write_json(target, REPORT, report.as_dict())
     return report
+
+
+def _withdrawal_reason(
+    name: str,
+    old: Mapping[str, Any],
+    reasons: Mapping[str, str],
+    why_absent: Callable[[str], str] | None,
+) -> str:
+    """Why ``name`` is withdrawn: its dataset went, or its newest edition lacks the file."""
+    owners = [dataset for dataset, names in old["datasets"].items() if name in names]
+    if not owners:
+        if name in old["files"]:
+            return "no longer part of the catalogue"
+        return "listed in no manifest (left by an interrupted run)"
+    dataset_id = owners[0]
+    if dataset_id in reasons:
+        return reasons[dataset_id]
+    if why_absent is not None:
+        return why_absent(dataset_id)
+    return f"dataset {dataset_id} is deleted or no longer public"
 
 
 def run_publishing(
@@ -201,9 +275,11 @@ def run_publishing(
     What ``brygge publish`` and the scheduled ``handler`` run. The store, object store,
     target and catalogue metadata follow ``settings`` unless given (``BRYGGE_OPEN_DATA_BUCKET``,
     else ``BRYGGE_OPEN_DATA_DIR``, else ``<home>/open-data``; ``BRYGGE_CATALOG_*``).
+    Raises SettingsError when BRYGGE_BASE_URL or BRYGGE_OPEN_DATA_BASE_URL is not set.
     """
     from catalogue.dcat.selection import publish_items
 
+    base_url, open_data_url = publication_urls(settings)
     store = None
     if repositories is None:
         from datetime import UTC, datetime
@@ -222,7 +298,6 @@ def run_publishing(
             else LocalObjectStore(settings.objects_dir)
         )
     target = target or open_data_target(settings)
-    base_url = settings.base_url or LOCAL_BASE_URL
     try:
         return publish(
             publish_items(repositories),
@@ -230,11 +305,44 @@ def run_publishing(
             target,
             catalog_info=catalog_info or configured_catalog_info(settings, base_url),
             base_url=base_url,
-            open_data_url=open_data_url(settings),
+            open_data_url=open_data_url,
+            why_absent=partial(_why_absent, repositories),
         )
     finally:
         if store is not None:
             store.close()
+
+
+def publication_urls(settings: Settings) -> tuple[str, str]:
+    """The catalogue's base URL and the open-data location's public URL.
+
+    Raises SettingsError naming the variable to set: a feed whose IRIs or download URLs
+    point at a guessed host would send harvesters nowhere.
+    """
+    from catalogue.settings import SettingsError
+
+    if not settings.base_url:
+        raise SettingsError(
+            "BRYGGE_BASE_URL is not set: publishing needs the API's public URL "
+            "(https://data.example.org/api), which the catalogue's IRIs start with"
+        )
+    if not settings.open_data_base_url:
+        raise SettingsError(
+            "BRYGGE_OPEN_DATA_BASE_URL is not set: publishing needs the public https URL "
+            "of the open-data bucket or web folder, which download URLs start with"
+        )
+    return settings.base_url, settings.open_data_base_url
+
+
+def _why_absent(repositories: Any, dataset_id: str) -> str:
+    """Why a dataset that published files is no longer among the public ones."""
+    from catalogue.domain.errors import NotFound
+
+    try:
+        dataset = repositories.datasets.get(dataset_id)
+    except NotFound:
+        return f"dataset {dataset_id} was deleted"
+    return f"dataset {dataset_id} is no longer public ({dataset.get('accessRights')})"
 
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
@@ -249,6 +357,7 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
                 "withdrawn": len(report["withdrawn"]),
                 "unchanged": len(report["unchanged"]),
                 "skipped": [entry["dataset"] for entry in report["skipped"]],
+                "reasons": report["reasons"],
             }
         )
     )
@@ -260,13 +369,6 @@ def open_data_target(settings: Settings) -> OpenDataTarget:
     if settings.open_data_bucket:
         return S3Target(settings.open_data_bucket)
     return DirectoryTarget(settings.open_data_dir or settings.home / "open-data")
-
-
-def open_data_url(settings: Settings) -> str:
-    """The public URL of the open-data location's root (download URLs start with it)."""
-    if settings.open_data_bucket:
-        return f"https://{settings.open_data_bucket}.s3.amazonaws.com"
-    return (settings.open_data_dir or settings.home / "open-data").resolve().as_uri()
 
 
 def configured_catalog_info(settings: Settings, base_url: str) -> dict[str, Any]:
@@ -355,13 +457,27 @@ def _with_open_data_urls(
         copy = dict(distribution)
         filenames = [f for f in distribution.get("filenames") or () if f in published]
         if len(filenames) == 1:
-            copy["downloadURL"] = f"{open_data_url.rstrip('/')}/{published[filenames[0]]}"
+            copy["downloadURL"] = open_data_file_url(open_data_url, published[filenames[0]])
         else:
             # Several files (or none here) have no single download URL.
             copy.pop("downloadURL", None)
         copy.setdefault("accessURL", copy.get("downloadURL"))
         result.append(copy)
     return result
+
+
+def open_data_file_url(open_data_url: str, name: str) -> str:
+    """The public URL of ``name`` in the open-data location, percent-encoded as an IRI needs.
+
+    Spaces, ``#``, ``?``, ``%`` and non-ASCII letters of a file name are escaped (UTF-8), so
+    ``målinger 2026.csv`` becomes ``m%C3%A5linger%202026.csv``.
+    """
+    return f"{open_data_url.rstrip('/')}/{quote(name, safe='/')}"
+
+
+def is_temporary(name: str) -> bool:
+    """True for a temporary name a write uses before the object takes its place."""
+    return PurePosixPath(name).name.startswith(TEMPORARY_PREFIX)
 
 
 def _write_if_changed(
@@ -411,13 +527,15 @@ class DirectoryTarget:
         return path.read_bytes() if path.is_file() else None
 
     def write(self, name: str, body: IO[bytes], *, content_type: str) -> None:
-        """Write the file atomically (a temporary file renamed into place)."""
+        """Write the file whole and world-readable (a temporary file renamed into place)."""
         path = self.root / _check_name(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".publishing-")
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=TEMPORARY_PREFIX)
         try:
             with os.fdopen(handle, "wb") as out:
                 shutil.copyfileobj(body, out, CHUNK_BYTES)
+            # mkstemp makes 0600 files; the web server serving the folder must read them.
+            Path(temporary).chmod(PUBLIC_FILE_MODE)
             Path(temporary).replace(path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
@@ -432,6 +550,15 @@ class DirectoryTarget:
                 break
             with suppress(OSError):  # not empty: stop climbing
                 parent.rmdir()
+
+    def names(self, prefix: str = "") -> Iterator[str]:
+        """Every file under ``prefix`` (a folder name ending in ``/``, or empty)."""
+        folder = self.root / prefix if prefix else self.root
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                yield path.relative_to(self.root).as_posix()
 
 
 class S3Target:
@@ -460,14 +587,39 @@ class S3Target:
         return bytes(response["Body"].read())
 
     def write(self, name: str, body: IO[bytes], *, content_type: str) -> None:
-        """Upload ``body`` in parts as needed."""
-        self.client.upload_fileobj(
-            body, self.bucket, self._key(name), ExtraArgs={"ContentType": content_type}
-        )
+        """Upload ``body`` to a temporary key (in parts as needed), then copy it into place.
+
+        A failed upload never replaces the object others read; the copy is S3's own.
+        """
+        key = self._key(name)
+        folder, _, filename = key.rpartition("/")
+        temporary = f"{folder}/" if folder else ""
+        temporary += f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}-{filename}"
+        try:
+            self.client.upload_fileobj(
+                body, self.bucket, temporary, ExtraArgs={"ContentType": content_type}
+            )
+            self.client.copy(
+                {"Bucket": self.bucket, "Key": temporary},
+                self.bucket,
+                key,
+                ExtraArgs={"ContentType": content_type, "MetadataDirective": "REPLACE"},
+            )
+        finally:
+            self.client.delete_object(Bucket=self.bucket, Key=temporary)
 
     def delete(self, name: str) -> None:
         """Delete the object; S3 answers success for a missing key too."""
         self.client.delete_object(Bucket=self.bucket, Key=self._key(name))
+
+    def names(self, prefix: str = "") -> Iterator[str]:
+        """Every name under ``prefix``, from all pages of the listing."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix + prefix
+        )
+        for page in pages:
+            for entry in page.get("Contents", ()):
+                yield entry["Key"].removeprefix(self.prefix)
 
     def _key(self, name: str) -> str:
         return self.prefix + _check_name(name)

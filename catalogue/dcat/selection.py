@@ -9,18 +9,22 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from catalogue.dcat.publishing import PublishItem
-from catalogue.domain.errors import InvalidValue, NotFound
+from catalogue.domain.errors import InvalidValue
 from catalogue.domain.object_keys import parse_object_key
 
 PAGE_SIZE = 100
+# Editions are read newest first a few at a time: the newest one nearly always has
+# distributions, so reading a whole page of older editions would be wasted.
+EDITION_PAGE_SIZE = 4
 
 
 def publish_items(repositories: Any, *, page_size: int = PAGE_SIZE) -> Iterator[PublishItem]:
     """Yield a PublishItem per public dataset: the distributions of its latest edition.
 
-    The latest edition is the newest of the highest version that has one; a public dataset
-    without editions is published as metadata only. Distribution files are the ``key`` of
-    each distribution when it is a public processed key (anything else stays in the lake).
+    The latest edition is the newest with distributions of the highest version that has one
+    (``publish_item``); a public dataset without one is published as metadata only.
+    Distribution files are the ``key`` of each distribution when it is a public processed
+    key (anything else stays in the lake).
     """
     for dataset in _all(
         lambda cursor: repositories.datasets.list(
@@ -33,9 +37,12 @@ def publish_items(repositories: Any, *, page_size: int = PAGE_SIZE) -> Iterator[
 def publish_item(
     repositories: Any, dataset: Mapping[str, Any], page_size: int = PAGE_SIZE
 ) -> PublishItem:
-    """The PublishItem of one dataset: its latest edition and that edition's distributions.
+    """The PublishItem of one dataset: its newest edition that has distributions.
 
-    Reads every page of the dataset's versions and distributions, ``page_size`` at a time.
+    An edition without distributions (an upload URL never used, a run that failed) is never
+    published and never hides an older one: versions are tried from the highest, and in each
+    the editions from the newest, until one has a distribution. Reads every page of the
+    versions and of the chosen edition's distributions, ``page_size`` at a time.
     """
     dataset_id = dataset["id"]
     versions = [
@@ -45,21 +52,26 @@ def publish_item(
         )
     ]
     for version in sorted(versions, key=_version_order, reverse=True):
-        try:
-            edition_id = repositories.editions.latest_id([dataset_id, version])
-        except NotFound:
-            continue
-        path = [dataset_id, version, edition_id]
-        edition = repositories.editions.get(path)
-        distributions = list(
-            _all(
-                lambda cursor, path=path: repositories.distributions.list(
-                    path, limit=page_size, cursor=cursor
+        # Editions list newest first.
+        for edition in _all(
+            lambda cursor, version=version: repositories.editions.list(
+                [dataset_id, version], limit=min(page_size, EDITION_PAGE_SIZE), cursor=cursor
+            )
+        ):
+            path = [dataset_id, version, edition["edition"]]
+            distributions = list(
+                _all(
+                    lambda cursor, path=path: repositories.distributions.list(
+                        path, limit=page_size, cursor=cursor
+                    )
                 )
             )
-        )
-        keys = [d["key"] for d in distributions if _is_public_processed(d.get("key"), dataset_id)]
-        return PublishItem(dict(dataset), distributions, keys, [edition])
+            if not distributions:
+                continue
+            keys = [
+                d["key"] for d in distributions if _is_public_processed(d.get("key"), dataset_id)
+            ]
+            return PublishItem(dict(dataset), distributions, keys, [edition])
     return PublishItem(dict(dataset))
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import request
+from flask import has_request_context
 from marshmallow import fields, validate
 
+from catalogue.api.links import absolute_url
 from catalogue.domain.ids import DISTRIBUTION_ID
 
 from .common import page_schema
@@ -54,11 +55,11 @@ class DistributionSchema(ma.Schema):
     def download_url(self, distribution: dict) -> str | None:
         if distribution.get("type") == "api" or "dataset" not in distribution:
             return None
-        base = request.host_url.rstrip("/") if request else ""
-        return (
-            f"{base}/datasets/{distribution['dataset']}/versions/{distribution['version']}"
+        path = (
+            f"/datasets/{distribution['dataset']}/versions/{distribution['version']}"
             f"/editions/{distribution['edition']}/distributions/{distribution['id']}/download"
         )
+        return absolute_url(path) if has_request_context() else path
 
     def access_url(self, distribution: dict) -> str | None:
         if distribution.get("type") == "api":

@@ -427,8 +427,8 @@ def test_base64_body_creates_a_dataset_read_back_over_the_other_payload(
     )
     assert created["statusCode"] == 201, created["body"]
     assert json_body(created)["id"] == "luft"
-    # Reached through the execute-api host, links carry the API Gateway stage.
-    assert created["headers"]["Location"].endswith("/dev_api/datasets/luft")
+    # The stage's BRYGGE_BASE_URL, whatever host the request came through.
+    assert created["headers"]["Location"] == "https://brygge-dev.example.org/datasets/luft"
 
     fetched = invoke(
         http_event("GET", "/datasets/luft", headers={"authorization": f"Bearer {token}"})
@@ -436,6 +436,43 @@ def test_base64_body_creates_a_dataset_read_back_over_the_other_payload(
     assert fetched["statusCode"] == 200
     assert json_body(fetched)["title"] == DATASET["title"]
     assert fetched["headers"]["ETag"] == created["headers"]["ETag"]
+
+
+def test_without_a_base_url_links_carry_the_api_gateway_stage(
+    lambda_environment: Callable[[Path], dict[str, str]],
+    generated_settings: dict,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    environment = lambda_environment(generated_settings["dev_api"])
+    # An operator who has not set BRYGGE_BASE_URL: links follow the request, and Zappa
+    # hands the event's requestContext.stage to the app as SCRIPT_NAME.
+    monkeypatch.delitem(sys.modules["zappa_settings"].ENVIRONMENT_VARIABLES, "BRYGGE_BASE_URL")
+    monkeypatch.delenv("BRYGGE_BASE_URL")
+    environment.pop("BRYGGE_BASE_URL")
+    token = admin_token(environment)
+    lambda_handler = stage_handler("dev_api")  # the handler the api function is deployed with
+    headers = {"Content-Type": "application/json", "X-Forwarded-Proto": "https", **bearer(token)}
+    body = json.dumps({**DATASET, "id": "luft"}).encode()
+
+    created = lambda_handler(rest_event("POST", "/datasets", headers=headers, body=body), None)
+    edition = lambda_handler(
+        rest_event(
+            "POST",
+            "/datasets/luft/versions/1/editions",
+            headers=headers,
+            body=json.dumps({"edition": "20260102T030405"}).encode(),
+        ),
+        None,
+    )
+    feed = lambda_handler(
+        rest_event("GET", "/catalog", query={"format": "turtle"}, headers=headers), None
+    )
+
+    base = f"https://{API_HOST}/dev_api"
+    assert created["headers"]["Location"] == f"{base}/datasets/luft"
+    editions = f"{base}/datasets/luft/versions/1/editions"
+    assert edition["headers"]["Location"] == f"{editions}/20260102T030405"
+    assert f"<{base}/catalog>" in feed["body"]
 
 
 def test_invalid_body_names_the_field(api: tuple[Invoke, str]) -> None:

@@ -124,6 +124,38 @@ def test_functions_with_different_environments_are_refused(project: Path) -> Non
         plan_text("dev", {}, root=project)
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("BRYGGE_BASE_URL", "https://other.example.org/api"),
+        ("BRYGGE_CATALOG_CONTACT_EMAIL", "someone@example.org"),
+        ("BRYGGE_CATALOG_PUBLISHER_URI", "https://data.example.org/org/1"),
+    ],
+)
+def test_a_stage_pair_whose_feed_settings_differ_is_refused(
+    project: Path, variable: str, value: str
+) -> None:
+    edit_settings(project, "dev_steps", **{variable: value})
+    with pytest.raises(DeployConfigError, match=f"{variable} differs: .*two IRIs"):
+        plan_text("dev", {}, root=project)
+
+
+@pytest.mark.parametrize("variable", ["BRYGGE_BASE_URL", "BRYGGE_OPEN_DATA_BASE_URL"])
+def test_a_steps_stage_without_what_its_feed_needs_is_refused(project: Path, variable: str) -> None:
+    for stage in ("dev_api", "dev_steps"):
+        path = project / "zappa_settings.json"
+        settings = json.loads(path.read_text())
+        del settings[stage]["environment_variables"][variable]
+        path.write_text(json.dumps(settings))
+    with pytest.raises(DeployConfigError, match=f"dev_steps: environment variable {variable}"):
+        plan_text("dev", {}, root=project)
+
+
+def test_plan_warns_about_placeholder_feed_urls() -> None:
+    text = plan_text("dev", {}, root=REPO_ROOT)
+    assert "WARNING: BRYGGE_BASE_URL still point at .example.org" in text
+
+
 def test_steps_function_name_must_be_zappas(project: Path) -> None:
     edit_settings(project, "dev_api", BRYGGE_STEPS_FUNCTION="steps")
     edit_settings(project, "dev_steps", BRYGGE_STEPS_FUNCTION="steps")

@@ -89,7 +89,7 @@ def start_server(
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
-            cwd=tmp_path,
+            cwd=folder,
         )
     server = Server(f"http://127.0.0.1:{port}", home, process, log)
     try:

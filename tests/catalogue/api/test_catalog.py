@@ -640,3 +640,24 @@ def test_feed_pages_back_and_from_the_end_alike_on_every_backend(app_on_store: F
     assert forward == [["set-0", "set-1"], ["set-3", "set-4"], ["set-5", "set-6"]]
     assert back == forward[-2::-1]
     assert from_end == forward[::-1]
+
+
+def test_an_empty_newer_edition_hides_no_distribution_on_every_backend(
+    app_on_store: Flask,
+) -> None:
+    client = app_on_store.test_client()
+    create(client, "air")
+    editions = "/datasets/air/versions/1/editions"
+    old = client.post(editions, json={"edition": "20260101T000000"}).json["edition"]
+    assert client.post(f"{editions}/{old}/distributions", json=FILE).status_code == 201
+    # A newer edition that never got a file (an unused upload URL, a failed run).
+    assert client.post(editions, json={"edition": "20260202T000000"}).status_code == 201
+
+    feed = parse(client.get("/catalog", headers={"Accept": "text/turtle"}))
+    dataset = parse(client.get("/datasets/air", headers={"Accept": "text/turtle"}))
+    gate = client.get("/datasets/air/publishability").json
+
+    for graph in (feed, dataset):
+        [distribution] = graph.objects(dataset_node("air"), ns.DCAT.distribution)
+        assert f"/editions/{old}/distributions/" in str(distribution)
+    assert gate == {"publishable": True, "missing": []}

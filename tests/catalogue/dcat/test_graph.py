@@ -10,7 +10,13 @@ from catalogue.dcat.graph import catalog_graph, dataset_graph
 from tests.catalogue.dcat.conftest import (
     BASE_URL,
     CATALOG_INFO,
-    EDITIONS,
+    CSV_BODY,
+    CSV_SHA256,
+    LATEST_EDITION,
+    OLD_EDITION,
+    distribution_id,
+    edition_run,
+    editions,
     make_dataset,
     make_distribution,
 )
@@ -20,11 +26,12 @@ SPDX, VCARD, HYDRA = dcat_graph.SPDX, dcat_graph.VCARD, dcat_graph.HYDRA
 EU = "http://publications.europa.eu/resource/authority/"
 IANA = "https://www.w3.org/ns/iana/media-types/"
 DATASET = URIRef(f"{BASE_URL}/datasets/air-quality")
-DISTRIBUTION = URIRef(f"{DATASET}/versions/1/editions/20240607T080910/distributions/d1")
+EDITION = f"{DATASET}/versions/1/editions/{LATEST_EDITION}"
+DISTRIBUTION = URIRef(f"{EDITION}/distributions/{distribution_id()}")
 
 
 def test_dataset_fields_map_to_dcat_properties() -> None:
-    graph = dataset_graph(make_dataset(), [make_distribution()], BASE_URL, EDITIONS)
+    graph = dataset_graph(make_dataset(), [make_distribution()], BASE_URL, editions())
     value = graph.value
     assert (DATASET, ns.RDF.type, ns.DCAT.Dataset) in graph
     assert value(DATASET, ns.DCTERMS.title) == Literal("Dataset air-quality", lang="nb")
@@ -77,15 +84,15 @@ def test_distribution_carries_size_checksum_and_urls() -> None:
     value = graph.value
     assert value(DATASET, ns.DCAT.distribution) == DISTRIBUTION
     assert value(DISTRIBUTION, ns.DCAT.byteSize) == Literal(
-        1234, datatype=ns.XSD.nonNegativeInteger
+        len(CSV_BODY), datatype=ns.XSD.nonNegativeInteger
     )
-    assert value(DISTRIBUTION, ns.DCAT.downloadURL) == URIRef(
-        "https://opendata.example.no/datasets/air-quality/air.csv"
-    )
-    assert value(DISTRIBUTION, ns.DCAT.accessURL) == DATASET
+    # The API's own download URL; the publishing job swaps in the open-data copy.
+    download = URIRef(f"{DISTRIBUTION}/download")
+    assert value(DISTRIBUTION, ns.DCAT.downloadURL) == download
+    assert value(DISTRIBUTION, ns.DCAT.accessURL) == download
     checksum = value(DISTRIBUTION, SPDX.checksum)
     assert value(checksum, SPDX.algorithm) == SPDX.checksumAlgorithm_sha256
-    assert value(checksum, SPDX.checksumValue) == Literal("ab" * 32, datatype=ns.XSD.hexBinary)
+    assert value(checksum, SPDX.checksumValue) == Literal(CSV_SHA256, datatype=ns.XSD.hexBinary)
     assert value(DISTRIBUTION, ns.DCTERMS.license) == URIRef(EU + "licence/CC_BY_4_0")
     # The edition id is the distribution's modification time when none is given.
     assert value(DISTRIBUTION, ns.DCTERMS.modified) == Literal(
@@ -162,14 +169,18 @@ def test_source_described_in_the_same_catalog_is_a_dct_source() -> None:
 
 
 def test_run_of_latest_edition_generated_dataset_and_its_distribution() -> None:
-    old = make_distribution(id="d0", edition="20240101T000000")
-    graph = dataset_graph(make_dataset(), [old, make_distribution()], BASE_URL, EDITIONS)
-    run = URIRef(f"{BASE_URL}/runs/run-42")
+    # Distributions registered by hand name no run: the runs come from the editions the
+    # API made, under the field name the app stores.
+    old = make_distribution(id="d0", edition=OLD_EDITION, run=None)
+    latest = make_distribution(run=None)
+    graph = dataset_graph(make_dataset(), [old, latest], BASE_URL, editions())
+    run = URIRef(f"{BASE_URL}/runs/{edition_run(LATEST_EDITION)}")
     assert graph.value(DATASET, ns.PROV.wasGeneratedBy) == run
     assert (run, ns.RDF.type, ns.PROV.Activity) in graph
     assert graph.value(DISTRIBUTION, ns.PROV.wasGeneratedBy) == run
-    old_node = URIRef(f"{DATASET}/versions/1/editions/20240101T000000/distributions/d0")
-    assert graph.value(old_node, ns.PROV.wasGeneratedBy) == URIRef(f"{BASE_URL}/runs/run-old")
+    old_node = URIRef(f"{DATASET}/versions/1/editions/{OLD_EDITION}/distributions/d0")
+    old_run = URIRef(f"{BASE_URL}/runs/{edition_run(OLD_EDITION)}")
+    assert graph.value(old_node, ns.PROV.wasGeneratedBy) == old_run
 
 
 def test_values_outside_the_vocabularies_are_left_out() -> None:

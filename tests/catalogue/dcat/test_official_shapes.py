@@ -26,7 +26,15 @@ from catalogue.dcat.publishability import missing_for_publication
 from catalogue.dcat.publishing import DirectoryTarget, PublishItem, publish
 from catalogue.settings import Settings
 from pipelines.objects import LocalObjectStore
-from tests.catalogue.dcat.conftest import BASE_URL, CATALOG_INFO, EDITIONS, make_dataset
+from tests.catalogue.dcat.conftest import (
+    BASE_URL,
+    CATALOG_INFO,
+    LATEST_EDITION,
+    distribution_id,
+    edition_run,
+    editions,
+    make_dataset,
+)
 from tests.catalogue.dcat.conftest import make_distribution as csv_distribution
 from tests.fixtures.app import catalog_settings
 
@@ -39,8 +47,8 @@ EU = "http://publications.europa.eu/resource/authority/"
 CATALOG = URIRef(f"{BASE_URL}/catalog")
 DATASET = URIRef(f"{BASE_URL}/datasets/air-quality")
 SOURCE = URIRef(f"{BASE_URL}/datasets/sensor-readings")
-EDITION = f"{DATASET}/versions/1/editions/20240607T080910"
-DISTRIBUTION = URIRef(f"{EDITION}/distributions/d1")
+EDITION = f"{DATASET}/versions/1/editions/{LATEST_EDITION}"
+DISTRIBUTION = URIRef(f"{EDITION}/distributions/{distribution_id()}")
 CHECKSUM = URIRef(f"{DISTRIBUTION}#checksum")
 
 
@@ -132,7 +140,6 @@ def parquet_distribution(dataset_id: str = "air-quality") -> dict[str, Any]:
         byteSize=999,
         checksum="cd" * 32,
         downloadURL=f"https://opendata.example.no/datasets/{dataset_id}/air.parquet",
-        run="run-42",
     )
 
 
@@ -154,8 +161,8 @@ def full_feed(profile: str = vocab.DCAT_AP_3) -> Graph:
         language="en",
     )
     entries: list[Any] = [
-        (derived, [csv_distribution(), parquet_distribution()], EDITIONS),
-        (source, [csv_distribution("sensor-readings")], EDITIONS),
+        (derived, [csv_distribution(), parquet_distribution()], editions()),
+        (source, [csv_distribution("sensor-readings")], editions()),
     ]
     info = {
         **CATALOG_INFO,
@@ -187,7 +194,8 @@ def test_full_feed_conforms(official_shapes: dict[str, Graph], profile: str) -> 
     assert graph.value(DISTRIBUTION, ns.DCAT.byteSize) is not None
     assert graph.value(DATASET, ns.DCTERMS.temporal) is not None
     assert graph.value(DATASET, ns.DCTERMS.spatial) is not None
-    assert graph.value(DATASET, ns.PROV.wasGeneratedBy) == URIRef(f"{BASE_URL}/runs/run-42")
+    run = URIRef(f"{BASE_URL}/runs/{edition_run(LATEST_EDITION)}")
+    assert graph.value(DATASET, ns.PROV.wasGeneratedBy) == run
     assert_no_violations(graph, official_shapes[profile], profile)
 
 
@@ -337,7 +345,7 @@ def test_published_catalog_files_conform(tmp_path: Path, official_shapes: dict[s
     items = []
     for dataset_id, sources in (("sensor-readings", []), ("air-quality", ["sensor-readings"])):
         body = f"value\n{dataset_id}\n".encode()
-        key = f"processed/green/{dataset_id}/version=1/edition=20240607T080910/{dataset_id}.csv"
+        key = f"processed/green/{dataset_id}/version=1/edition={LATEST_EDITION}/{dataset_id}.csv"
         objects.put(key, io.BytesIO(body))
         distribution = csv_distribution(
             dataset_id,
@@ -346,7 +354,7 @@ def test_published_catalog_files_conform(tmp_path: Path, official_shapes: dict[s
             checksum=hashlib.sha256(body).hexdigest(),
         )
         dataset = make_dataset(dataset_id, wasDerivedFrom=sources)
-        items.append(PublishItem(dataset, [distribution], [key], EDITIONS))
+        items.append(PublishItem(dataset, [distribution], [key], editions()))
     target_dir = tmp_path / "open-data"
     publish(
         items,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,7 +28,7 @@ from pipelines.objects import LocalObjectStore
 from tests.catalogue.dcat.conftest import (
     BASE_URL,
     CATALOG_INFO,
-    EDITIONS,
+    editions,
     make_dataset,
     make_distribution,
 )
@@ -55,6 +56,23 @@ class RecordingTarget:
         self.deletes.append(name)
         self.inner.delete(name)
 
+    def names(self, prefix: str = "") -> Iterator[str]:
+        return self.inner.names(prefix)
+
+
+class FailingTarget(RecordingTarget):
+    """A target whose write of ``failing`` breaks, as a lost connection or a full disk would."""
+
+    def __init__(self, inner: OpenDataTarget, failing: str) -> None:
+        super().__init__(inner)
+        self.failing = failing
+
+    def write(self, name: str, body: IO[bytes], *, content_type: str) -> None:
+        if name == self.failing:
+            body.read(3)  # part of it went out
+            raise OSError(f"connection lost while writing {name}")
+        super().write(name, body, content_type=content_type)
+
 
 def processed_key(dataset_id: str, filename: str, edition: str = EDITION) -> str:
     return f"processed/green/{dataset_id}/version=1/edition={edition}/{filename}"
@@ -78,7 +96,7 @@ def item(
         byteSize=len(body),
         checksum=hashlib.sha256(body).hexdigest(),
     )
-    return PublishItem(make_dataset(dataset_id, **changes), [distribution], [key], EDITIONS)
+    return PublishItem(make_dataset(dataset_id, **changes), [distribution], [key], editions())
 
 
 def run(items: list[PublishItem], objects: LocalObjectStore, target: OpenDataTarget) -> Any:
@@ -227,6 +245,177 @@ def test_dataset_failing_the_gate_stays_out_of_the_feed(
     assert {p["field"] for p in report.skipped[0]["problems"]} == {"contactPoint", "themes"}
     assert not (open_data / "datasets/air").exists()
     assert catalog_datasets(open_data) == {f"{BASE_URL}/datasets/water"}
+
+
+def test_public_dataset_failing_the_gate_keeps_what_it_published(
+    objects: LocalObjectStore, open_data: Path
+) -> None:
+    run([item(objects, "air", b"a\n1\n")], objects, DirectoryTarget(open_data))
+    lacking = item(objects, "air", b"a\n1\n2\n", contactPoint=None)
+
+    report = run([lacking], objects, DirectoryTarget(open_data))
+
+    # A metadata slip is no reason to take published data away: the old file stays as it
+    # was, out of the feed until the dataset passes the gate again.
+    assert report.withdrawn == []
+    assert report.skipped[0]["kept"] == ["datasets/air/air.csv"]
+    assert (open_data / "datasets/air/air.csv").read_bytes() == b"a\n1\n"
+    assert catalog_datasets(open_data) == set()
+    manifest = json.loads((open_data / "manifest.json").read_text())
+    assert manifest["datasets"] == {"air": ["datasets/air/air.csv"]}
+
+
+def test_withdrawals_say_why(objects: LocalObjectStore, open_data: Path) -> None:
+    first = [
+        item(objects, "air", b"a\n1\n"),
+        item(objects, "water", b"x\n3\n"),
+        item(objects, "noise", b"n\n1\n"),
+    ]
+    run(first, objects, DirectoryTarget(open_data))
+    # noise's newest edition with distributions holds another file than before.
+    renamed_key = processed_key("noise", "noise-2025.csv", "20250101T000000")
+    put(objects, renamed_key, b"n\n2\n")
+    noise = PublishItem(
+        make_dataset("noise"),
+        [make_distribution("noise", edition="20250101T000000", filenames=["noise-2025.csv"])],
+        [renamed_key],
+        [{"edition": "20250101T000000"}],
+    )
+    restricted = PublishItem(make_dataset("water", accessRights="restricted"))
+
+    report = publish(
+        [restricted, noise],
+        objects,
+        DirectoryTarget(open_data),
+        catalog_info=CATALOG_INFO,
+        base_url=BASE_URL,
+        open_data_url=OPEN_DATA_URL,
+        why_absent=lambda dataset_id: f"dataset {dataset_id} was deleted",
+    )
+
+    assert report.reasons == {
+        "datasets/air/air.csv": "dataset air was deleted",
+        "datasets/noise/noise.csv": (
+            "not in edition 20250101T000000, the newest of dataset noise with distributions"
+        ),
+        "datasets/water/water.csv": "dataset water is no longer public (restricted)",
+    }
+    stored = json.loads((open_data / "publish-report.json").read_text())
+    assert stored["reasons"] == report.reasons
+
+
+NAMES = ["målinger 2026.csv", "æøå.csv", "a#b.csv", "what?.csv", "100% done.csv"]
+
+
+def test_files_named_with_spaces_non_ascii_hash_question_mark_and_percent_publish(
+    objects: LocalObjectStore, open_data: Path
+) -> None:
+    from urllib.parse import unquote, urlsplit
+
+    distributions, keys = [], []
+    for number, filename in enumerate(NAMES):
+        body = f"n\n{number}\n".encode()
+        key = processed_key("air", filename)
+        put(objects, key, body)
+        keys.append(key)
+        distributions.append(
+            make_distribution(
+                "air",
+                id=f"d{number}",
+                filenames=[filename],
+                byteSize=len(body),
+                checksum=hashlib.sha256(body).hexdigest(),
+            )
+        )
+    items = [PublishItem(make_dataset("air"), distributions, keys, editions())]
+
+    report = run(items, objects, DirectoryTarget(open_data))
+
+    assert sorted(report.published) == sorted(
+        ["catalog.jsonld", "catalog.ttl", *(f"datasets/air/{name}" for name in NAMES)]
+    )
+    for rdf_format, name in (("turtle", "catalog.ttl"), ("json-ld", "catalog.jsonld")):
+        graph = Graph().parse(open_data / name, format=rdf_format)
+        downloads = {str(url) for url in graph.objects(None, ns.DCAT.downloadURL)}
+        assert len(downloads) == len(NAMES)
+        for url in downloads:
+            # A valid IRI: nothing to escape is left, and it names the published file.
+            assert url.isascii()
+            assert not set(url) & set(" #?")
+            path = unquote(urlsplit(url).path)
+            assert (open_data / path.lstrip("/")).is_file(), url
+    graph = Graph().parse(open_data / "catalog.ttl")
+    downloads = {str(url) for url in graph.objects(None, ns.DCAT.downloadURL)}
+    assert f"{OPEN_DATA_URL}/datasets/air/m%C3%A5linger%202026.csv" in downloads
+    assert f"{OPEN_DATA_URL}/datasets/air/a%23b.csv" in downloads
+    assert f"{OPEN_DATA_URL}/datasets/air/what%3F.csv" in downloads
+    assert f"{OPEN_DATA_URL}/datasets/air/100%25%20done.csv" in downloads
+    assert run(items, objects, DirectoryTarget(open_data)).published == []
+
+
+@pytest.mark.parametrize("failing", ["datasets/water/water.csv", "catalog.ttl", "manifest.json"])
+def test_a_failure_part_way_leaves_the_previous_catalogue_and_the_next_run_finishes(
+    objects: LocalObjectStore, open_data: Path, failing: str
+) -> None:
+    run([item(objects, "air", b"a\n1\n")], objects, DirectoryTarget(open_data))
+    before = {name: (open_data / name).read_bytes() for name in ("catalog.ttl", "catalog.jsonld")}
+    old_manifest = (open_data / "manifest.json").read_bytes()
+    items = [item(objects, "water", b"x\n3\n")]  # air deleted, water new
+
+    with pytest.raises(OSError, match="connection lost"):
+        run(items, objects, FailingTarget(DirectoryTarget(open_data), failing))
+
+    assert (open_data / "manifest.json").read_bytes() == old_manifest
+    if failing.startswith("datasets/"):
+        assert {name: (open_data / name).read_bytes() for name in before} == before
+    if failing == "catalog.ttl":
+        assert (open_data / "catalog.ttl").read_bytes() == before["catalog.ttl"]
+    # Each feed document is whole, old or new, and every file it names is there: nothing
+    # was withdrawn yet, nothing half-written is visible, no temporary is left.
+    for name, rdf_format in (("catalog.ttl", "turtle"), ("catalog.jsonld", "json-ld")):
+        graph = Graph().parse(open_data / name, format=rdf_format)
+        for url in graph.objects(None, ns.DCAT.downloadURL):
+            assert (open_data / str(url).removeprefix(f"{OPEN_DATA_URL}/")).is_file(), url
+    assert (open_data / "datasets/air/air.csv").read_bytes() == b"a\n1\n"
+    assert not list(open_data.rglob(".publishing-*"))
+
+    report = run(items, objects, DirectoryTarget(open_data))
+
+    assert report.withdrawn == ["datasets/air/air.csv"]
+    assert not (open_data / "datasets/air").exists()
+    assert (open_data / "datasets/water/water.csv").read_bytes() == b"x\n3\n"
+    assert catalog_datasets(open_data) == {f"{BASE_URL}/datasets/water"}
+    manifest = json.loads((open_data / "manifest.json").read_text())
+    assert manifest["datasets"] == {"water": ["datasets/water/water.csv"]}
+
+
+def test_files_no_manifest_lists_and_crash_leftovers_are_withdrawn(
+    objects: LocalObjectStore, open_data: Path
+) -> None:
+    items = [item(objects, "air", b"a\n1\n")]
+    run(items, objects, DirectoryTarget(open_data))
+    # Left by a run that died between writing a file and the manifest, and by a crash
+    # in the middle of a write; a file outside datasets/ is the operator's own.
+    (open_data / "datasets/gone").mkdir(parents=True)
+    (open_data / "datasets/gone/orphan.csv").write_bytes(b"o\n")
+    (open_data / "datasets/air/.publishing-abc123").write_bytes(b"half")
+    (open_data / "index.html").write_bytes(b"<h1>Open data</h1>")
+
+    report = run(items, objects, DirectoryTarget(open_data))
+
+    assert report.withdrawn == ["datasets/gone/orphan.csv"]
+    assert report.reasons == {
+        "datasets/gone/orphan.csv": "listed in no manifest (left by an interrupted run)"
+    }
+    assert not (open_data / "datasets/gone").exists()
+    assert not (open_data / "datasets/air/.publishing-abc123").exists()
+    assert (open_data / "index.html").exists()
+
+
+def test_published_files_are_world_readable(objects: LocalObjectStore, open_data: Path) -> None:
+    run([item(objects, "air", b"a\n1\n")], objects, DirectoryTarget(open_data))
+    for name in ("datasets/air/air.csv", "catalog.ttl", "catalog.jsonld", "manifest.json"):
+        assert (open_data / name).stat().st_mode & 0o777 == 0o644, name
 
 
 def test_file_checksum_is_computed_when_nothing_recorded_it(

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from catalogue.dcat.publishability import missing_for_publication
 from catalogue.dcat.publishing import DirectoryTarget, run_publishing
 from catalogue.dcat.selection import publish_items
 from catalogue.repositories import Repositories
@@ -107,7 +108,11 @@ def test_latest_version_with_an_edition_wins(
 def test_run_publishing_publishes_then_withdraws_a_deleted_dataset(
     repositories: Repositories, objects: LocalObjectStore, tmp_path: Path
 ) -> None:
-    settings = Settings(home=tmp_path / "home", base_url="https://data.example.no/api")
+    settings = Settings(
+        home=tmp_path / "home",
+        base_url="https://data.example.no/api",
+        open_data_base_url="https://open.example.no",
+    )
     create_dataset(repositories, "air")
     add_edition(repositories, objects, "air", "20250101T000000", b"a\n1\n")
     create_dataset(repositories, "water")
@@ -141,14 +146,49 @@ def test_run_publishing_publishes_then_withdraws_a_deleted_dataset(
 
 
 def test_open_data_location_follows_settings(tmp_path: Path) -> None:
-    from catalogue.dcat.publishing import S3Target, open_data_target, open_data_url
+    from catalogue.dcat.publishing import S3Target, open_data_target
 
-    local = Settings(home=tmp_path / "home")
-    assert isinstance(open_data_target(local), DirectoryTarget)
-    assert open_data_url(local) == (tmp_path / "home/open-data").resolve().as_uri()
+    assert open_data_target(Settings(home=tmp_path / "home")).root == tmp_path / "home/open-data"
     bucket = Settings(home=tmp_path, open_data_bucket="brygge-open")
     assert isinstance(open_data_target(bucket), S3Target)
-    assert open_data_url(bucket) == "https://brygge-open.s3.amazonaws.com"
+
+
+@pytest.mark.parametrize(
+    ("environment", "named"),
+    [
+        ({}, "BRYGGE_BASE_URL"),
+        ({"BRYGGE_BASE_URL": "https://data.example.no/api"}, "BRYGGE_OPEN_DATA_BASE_URL"),
+        ({"BRYGGE_OPEN_DATA_BASE_URL": "https://open.example.no"}, "BRYGGE_BASE_URL"),
+    ],
+)
+def test_publishing_without_public_urls_refuses_and_names_the_variable(
+    tmp_path: Path, environment: dict[str, str], named: str
+) -> None:
+    from catalogue.settings import SettingsError
+
+    settings = Settings.from_env({"BRYGGE_HOME": str(tmp_path), **environment})
+    with pytest.raises(SettingsError, match=named):
+        run_publishing(settings)
+    assert not (tmp_path / "open-data").exists()
+
+
+def test_an_empty_newer_edition_hides_nothing(store: ItemStore, tmp_path: Path) -> None:
+    """On every store: the newest edition with distributions is the one published."""
+    repositories = Repositories(store, lambda: datetime(2025, 5, 6, 7, 8, 9, tzinfo=UTC))
+    objects = LocalObjectStore(tmp_path / "objects")
+    create_dataset(repositories, "air")
+    published = add_edition(repositories, objects, "air", "20240101T000000", b"a\n1\n")
+    # An upload URL never used, a run that failed: editions without distributions.
+    for edition in ("20250101T000000", "20250202T000000"):
+        repositories.editions.create(["air", "1"], {"edition": edition}, principal=PRINCIPAL)
+    repositories.versions.create(["air"], {"version": "2"}, principal=PRINCIPAL)
+    repositories.editions.create(["air", "2"], {"edition": "20250303T000000"}, principal=PRINCIPAL)
+
+    [item] = publish_items(repositories, page_size=1)
+
+    assert item.keys == [published]
+    assert [edition["edition"] for edition in item.editions] == ["20240101T000000"]
+    assert missing_for_publication(item.dataset, item.distributions) == []
 
 
 def test_scheduled_handler_publishes_from_the_environment(
@@ -161,6 +201,7 @@ def test_scheduled_handler_publishes_from_the_environment(
     home = tmp_path / "home"
     monkeypatch.setenv("BRYGGE_HOME", str(home))
     monkeypatch.setenv("BRYGGE_BASE_URL", "https://data.example.no/api")
+    monkeypatch.setenv("BRYGGE_OPEN_DATA_BASE_URL", "https://open.example.no")
     settings = Settings.from_env()
     migrations.apply(settings)
     store = open_store(settings)

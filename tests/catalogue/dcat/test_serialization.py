@@ -17,7 +17,7 @@ from catalogue.dcat.serialization import serialize
 from tests.catalogue.dcat.conftest import (
     BASE_URL,
     CATALOG_INFO,
-    EDITIONS,
+    editions,
     make_dataset,
     make_distribution,
 )
@@ -27,7 +27,7 @@ ROOT = Path(__file__).parents[3]
 
 def sample_catalog() -> Graph:
     entries = [
-        (make_dataset(f"set-{n}"), [make_distribution(f"set-{n}")], EDITIONS) for n in range(3)
+        (make_dataset(f"set-{n}"), [make_distribution(f"set-{n}")], editions()) for n in range(3)
     ]
     page = {"self": f"{BASE_URL}/catalog", "next": f"{BASE_URL}/catalog?cursor=abc"}
     return catalog_graph(CATALOG_INFO, entries, BASE_URL, page)
@@ -47,8 +47,7 @@ def test_json_ld_is_compact_with_prefixed_names() -> None:
     assert document["@context"]["dcat"] == "http://www.w3.org/ns/dcat#"
     types = {node["@id"]: node["@type"] for node in document["@graph"]}
     assert types[f"{BASE_URL}/catalog"] == "dcat:Catalog"
-    # The dataset's page is also its distribution's access URL, hence typed rdfs:Resource too.
-    assert types[f"{BASE_URL}/datasets/set-0"] == ["dcat:Dataset", "rdfs:Resource"]
+    assert types[f"{BASE_URL}/datasets/set-0"] == "dcat:Dataset"
 
 
 def test_unknown_format_is_refused() -> None:

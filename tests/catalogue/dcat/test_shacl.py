@@ -15,7 +15,9 @@ from catalogue.dcat.graph import catalog_graph, dataset_graph
 from tests.catalogue.dcat.conftest import (
     BASE_URL,
     CATALOG_INFO,
-    EDITIONS,
+    LATEST_EDITION,
+    distribution_id,
+    editions,
     make_dataset,
     make_distribution,
 )
@@ -48,7 +50,7 @@ def violations(data: Graph, shapes: Graph) -> set[tuple[str, str]]:
 def full_catalog() -> Graph:
     parquet = make_distribution("set-0", id="d2", mediaType="application/vnd.apache.parquet")
     entries = [
-        (make_dataset(f"set-{n}"), [make_distribution(f"set-{n}")], EDITIONS) for n in range(3)
+        (make_dataset(f"set-{n}"), [make_distribution(f"set-{n}")], editions()) for n in range(3)
     ]
     entries[0][1].append(parquet)
     page = {"self": f"{BASE_URL}/catalog?limit=3", "next": f"{BASE_URL}/catalog?cursor=abc"}
@@ -74,10 +76,11 @@ def test_minimal_publishable_dataset_conforms(shapes: Graph) -> None:
 DATASET = URIRef(f"{BASE_URL}/datasets/set-0")
 CATALOG = URIRef(f"{BASE_URL}/catalog")
 DISTRIBUTION = URIRef(
-    f"{BASE_URL}/datasets/set-0/versions/1/editions/20240607T080910/distributions/d1"
+    f"{BASE_URL}/datasets/set-0/versions/1/editions/{LATEST_EDITION}"
+    f"/distributions/{distribution_id()}"
 )
 CHECKSUM = URIRef(f"{DISTRIBUTION}#checksum")
-PARQUET = URIRef(f"{BASE_URL}/datasets/set-0/versions/1/editions/20240607T080910/distributions/d2")
+PARQUET = URIRef(f"{BASE_URL}/datasets/set-0/versions/1/editions/{LATEST_EDITION}/distributions/d2")
 CONTACT = URIRef(f"{DATASET}#contactPoint")
 
 

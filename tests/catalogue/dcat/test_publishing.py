@@ -544,3 +544,52 @@ def test_configured_catalog_info_lays_settings_over_the_defaults(tmp_path: Path)
         "contactPoint": {"name": "", "email": "data@example.no"},
         "homepage": "https://data.example.no/",
     }
+
+
+@pytest.mark.usefixtures("moto")
+def test_s3_target_writes_whole_objects_and_finishes_an_interrupted_run(
+    objects: LocalObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    client = boto3.client("s3")
+    client.create_bucket(
+        Bucket="open-data", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"}
+    )
+    target = S3Target("open-data", prefix="brygge", client=client)
+    run([item(objects, "air", b"a\n1\n")], objects, target)
+    newer = [item(objects, "air", b"a\n1\n2\n", edition="20250101T000000")]
+    real_copy = client.copy
+
+    def broken_copy(source: dict[str, str], bucket: str, key: str, **kwargs: Any) -> None:
+        raise OSError(f"connection lost while copying {key}")
+
+    monkeypatch.setattr(client, "copy", broken_copy)
+    with pytest.raises(OSError, match="connection lost"):
+        run(newer, objects, target)
+
+    def listed() -> list[str]:
+        found = client.list_objects_v2(Bucket="open-data", Prefix="brygge/")["Contents"]
+        return sorted(entry["Key"] for entry in found)
+
+    # The upload went to a temporary key, which is gone; the object others read is the old one.
+    assert not [key for key in listed() if ".publishing-" in key]
+    body = client.get_object(Bucket="open-data", Key="brygge/datasets/air/air.csv")["Body"]
+    assert body.read() == b"a\n1\n"
+    # What a run killed outright leaves: a temporary and a file no manifest lists.
+    client.put_object(Bucket="open-data", Key="brygge/datasets/air/.publishing-dead", Body=b"x")
+    client.put_object(Bucket="open-data", Key="brygge/datasets/gone/orphan.csv", Body=b"o")
+    monkeypatch.setattr(client, "copy", real_copy)
+
+    report = run(newer, objects, target)
+
+    assert report.withdrawn == ["datasets/gone/orphan.csv"]
+    assert listed() == [
+        "brygge/catalog.jsonld",
+        "brygge/catalog.ttl",
+        "brygge/datasets/air/air.csv",
+        "brygge/manifest.json",
+        "brygge/publish-report.json",
+    ]
+    body = client.get_object(Bucket="open-data", Key="brygge/datasets/air/air.csv")["Body"]
+    assert body.read() == b"a\n1\n2\n"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import url_for
 from flask.views import MethodView
 from marshmallow import fields
 
 from catalogue import __version__
+from catalogue.api.links import link_to
 from catalogue.api.smorest import Blueprint
 from catalogue.services import services
 
@@ -32,7 +32,7 @@ class IndexSchema(ma.Schema):
         keys=fields.String(),
         values=fields.String(),
         required=True,
-        metadata={"description": "Paths of the documentation, the OpenAPI document and more."},
+        metadata={"description": "URLs of the documentation, the OpenAPI document and more."},
     )
 
 
@@ -45,5 +45,5 @@ class Index(MethodView):
             "name": "Brygge",
             "version": __version__,
             "mode": services().settings.backend,
-            "links": {name: url_for(endpoint) for name, endpoint in LINKS.items()},
+            "links": {name: link_to(endpoint) for name, endpoint in LINKS.items()},
         }

@@ -208,6 +208,8 @@ def test_one_public_base_url_is_the_only_host_anywhere(tmp_path: Path) -> None:
             ), feed.text
             proxy.request("GET", f"{api}/datasets/luft", headers={"Accept": media_type})
         proxy.request("GET", f"{api}/openapi.json")
+        index = proxy.request("GET", f"{api}/").json()
+        assert index["links"]["catalog"] == f"{api}/catalog"
 
         published = brygge_publish(
             server, BRYGGE_BASE_URL=PUBLIC_BASE, BRYGGE_OPEN_DATA_BASE_URL=OPEN_DATA_BASE

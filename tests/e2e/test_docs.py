@@ -9,7 +9,9 @@ from tests.e2e.conftest import Server
 
 def test_docs_and_index_over_http(brygge_server: Server) -> None:
     index = requests.get(f"{brygge_server.url}/", timeout=10).json()
-    page = requests.get(f"{brygge_server.url}{index['links']['docs']}", timeout=10)
+    # Links are absolute, on the request's own root when BRYGGE_BASE_URL is unset.
+    assert index["links"]["docs"] == f"{brygge_server.url}/docs"
+    page = requests.get(index["links"]["docs"], timeout=10)
     assert page.status_code == 200
     bundle = requests.get(f"{brygge_server.url}/docs/assets/swagger-ui-bundle.js", timeout=10)
     assert bundle.status_code == 200

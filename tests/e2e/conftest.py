@@ -89,7 +89,7 @@ def start_server(
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
-            cwd=folder,
+            cwd=tmp_path,
         )
     server = Server(f"http://127.0.0.1:{port}", home, process, log)
     try:

@@ -332,7 +332,12 @@ def test_files_named_with_spaces_non_ascii_hash_question_mark_and_percent_publis
     report = run(items, objects, DirectoryTarget(open_data))
 
     assert sorted(report.published) == sorted(
-        ["catalog.jsonld", "catalog.ttl", *(f"datasets/air/{name}" for name in NAMES)]
+        [
+            "catalog-dcat-ap-no-2.ttl",
+            "catalog.jsonld",
+            "catalog.ttl",
+            *(f"datasets/air/{name}" for name in NAMES),
+        ]
     )
     for rdf_format, name in (("turtle", "catalog.ttl"), ("json-ld", "catalog.jsonld")):
         graph = Graph().parse(open_data / name, format=rdf_format)
@@ -585,6 +590,7 @@ def test_s3_target_writes_whole_objects_and_finishes_an_interrupted_run(
 
     assert report.withdrawn == ["datasets/gone/orphan.csv"]
     assert listed() == [
+        "brygge/catalog-dcat-ap-no-2.ttl",
         "brygge/catalog.jsonld",
         "brygge/catalog.ttl",
         "brygge/datasets/air/air.csv",

@@ -86,7 +86,7 @@ def publish(args: argparse.Namespace, settings: Settings) -> int:
     for name in report.published:
         print(f"published {name}")
     for name in report.withdrawn:
-        print(f"withdrew {name}: {report.reasons.get(name, 'no longer published')}")
+        print(f"withdrew {name} ({report.reasons.get(name, 'no longer published')})")
     for skipped in report.skipped:
         fields = ", ".join(sorted({problem["field"] for problem in skipped["problems"]}))
         kept = "; its published files stay" if skipped.get("kept") else ""

@@ -132,7 +132,7 @@ def test_publish_writes_once_then_nothing_new_then_withdraws_a_deleted_dataset(
     assert deleted.status_code == 204
     third = publish(capsys)
 
-    assert "withdrew datasets/air/air.csv: dataset air was deleted" in third
+    assert "withdrew datasets/air/air.csv (dataset air was deleted)" in third
     assert "published catalog.ttl" in third
     assert not (open_data / "datasets/air").exists()
     assert catalogued(open_data) == {"noise"}
@@ -176,7 +176,7 @@ def test_a_dataset_made_restricted_is_withdrawn_saying_why(
 
     lines = publish(capsys)
 
-    assert "withdrew datasets/air/air.csv: dataset air is no longer public (restricted)" in lines
+    assert "withdrew datasets/air/air.csv (dataset air is no longer public (restricted))" in lines
 
 
 @pytest.mark.parametrize("variable", ["BRYGGE_BASE_URL", "BRYGGE_OPEN_DATA_BASE_URL"])

@@ -196,6 +196,8 @@ def publish(tmp_path: Path, home: Path, open_data: Path) -> list[str]:
         BRYGGE_BACKEND="local",
         BRYGGE_SECRET_KEY="e2e-secret",
         BRYGGE_OPEN_DATA_DIR=str(open_data),
+        BRYGGE_BASE_URL="https://data.example.no/api",
+        BRYGGE_OPEN_DATA_BASE_URL="https://open.example.no",
         BRYGGE_CATALOG_CONTACT_EMAIL="data@example.no",
         BRYGGE_CATALOG_PUBLISHER_NAME="Oslo kommune",
     )

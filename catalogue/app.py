@@ -61,7 +61,8 @@ def create_app(
         OPENAPI_SWAGGER_UI_PATH="docs",
         # Served from the package (api/docs.py): the page loads nothing from another host.
         OPENAPI_SWAGGER_UI_URL="docs/assets/",
-        OPENAPI_SWAGGER_UI_CONFIG={"persistAuthorization": True},
+        # validatorUrl: Swagger UI would otherwise fetch a badge from validator.swagger.io.
+        OPENAPI_SWAGGER_UI_CONFIG={"persistAuthorization": True, "validatorUrl": None},
         MAX_CONTENT_LENGTH=MAX_JSON_BYTES,
         JSON_SORT_KEYS=False,
     )

@@ -151,10 +151,11 @@ def compile_definition(
                     "FunctionName": function_name,
                     "Payload": {"command": f"pipelines.steps.{step}.handler", **payload},
                 }
-                body["ResultSelector"] = {f"{f}.$": f"$.Payload.{f}" for f in CARRIED_FIELDS}
             else:
                 body["Parameters"] = payload
-                body["ResultSelector"] = {f"{f}.$": f"$.{f}" for f in CARRIED_FIELDS}
+            # Locally a step answers as lambda:invoke does on AWS (catalogue/runs/local.py),
+            # so both read the step's event out of the invoke response's Payload.
+            body["ResultSelector"] = {f"{f}.$": f"$.Payload.{f}" for f in CARRIED_FIELDS}
     if target == "aws":
         compiled = _with_redrive_entry(compiled)
     return compiled

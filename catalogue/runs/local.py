@@ -21,7 +21,8 @@ from catalogue.domain.errors import InvalidValue
 from catalogue.domain.object_keys import parse_object_key
 from catalogue.runs.listener import RunStopped, StoreListener
 from catalogue.runs.recovery import remove_partial_objects, step_temp_root
-from pipelines.asl.errors import Cancelled, Timeout
+from pipelines.asl.errors import Cancelled, StatesError, Timeout
+from pipelines.asl.lambdas import function_error, invoked
 from pipelines.objects import LocalObjectStore
 from pipelines.runs.processes import ProcessLimits, StepCrashed, StepProcesses, shared_pool
 from pipelines.runs.steps import task_resources
@@ -198,7 +199,7 @@ class LocalWorkers:
         service = self.service
         settings = service.settings
 
-        def call(event: Any) -> Any:
+        def run_handler(event: Any) -> Any:
             from pipelines.steps.runtime import use_environment, use_limits
 
             location = service.registry.location(resource)
@@ -225,7 +226,18 @@ class LocalWorkers:
                 self._remove_partial_outputs(event)
                 raise
 
-        return call
+        def run_step(event: Any) -> Any:
+            try:
+                return run_handler(event)
+            except (StepCrashed, Timeout, Cancelled):
+                raise
+            except StatesError as error:  # the step raised in its worker process
+                raise function_error(error.error, error.cause) from error
+
+        # A step answers as the steps Lambda does through Step Functions' lambda:invoke: its
+        # result inside the invoke response, its failure as Lambda's error payload, so
+        # Catch, ResultPath and Assign see the same shapes in both modes.
+        return invoked(run_step)
 
     @property
     def processes(self) -> StepProcesses:

@@ -73,12 +73,31 @@ def _call(function: Function, event: Any) -> Any:
     except StatesError:
         raise
     except Exception as exc:
-        error = type(exc).__name__
-        payload = {"errorMessage": str(exc), "errorType": error, "stackTrace": []}
-        raise StatesError(error, json.dumps(payload, separators=(",", ":"))) from exc
+        raise function_error(type(exc).__name__, str(exc)) from exc
 
 
-def _response(payload: Any, request_id: str) -> dict[str, Any]:
+def invoked(
+    function: Function, *, request_id: Callable[[], str] = lambda: str(uuid.uuid4())
+) -> Callable[[Any], Any]:
+    """A Task handler that answers as ``lambda:invoke`` of ``function`` does on AWS.
+
+    The result comes inside the invoke response (``Payload``); an exception fails the task
+    as ``function_error`` says; a StatesError (a timeout, a crash) passes through as it is.
+    """
+    return lambda event: invoke_response(_call(function, event), request_id())
+
+
+def function_error(error_type: str, message: str) -> StatesError:
+    """The task failure Step Functions reports for a Lambda function that raised.
+
+    The error is the exception's class name (Lambda's ``errorType``) and the cause the JSON
+    text of Lambda's error payload, which a ``Catch`` with ``ResultPath`` hands on as it is.
+    """
+    payload = {"errorMessage": message, "errorType": error_type, "stackTrace": []}
+    return StatesError(error_type, json.dumps(payload, separators=(",", ":")))
+
+
+def invoke_response(payload: Any, request_id: str) -> dict[str, Any]:
     """The response of the lambda:invoke integration around a function's return value."""
     headers = {
         "Connection": "keep-alive",
@@ -129,7 +148,7 @@ def lambda_handlers(
 
     def invoke(parameters: Any) -> Any:
         function, payload = resolve(parameters)
-        return _response(_call(function, payload), request_id())
+        return invoke_response(_call(function, payload), request_id())
 
     def invoke_and_wait(parameters: Any) -> Any:
         function, payload = resolve(parameters)

@@ -22,6 +22,7 @@ from catalogue.app import create_app
 from catalogue.runs.recorder import StoreRecorder
 from catalogue.settings import Settings
 from pipelines import asl
+from pipelines.asl.lambdas import invoked
 from pipelines.objects import LocalObjectStore
 from pipelines.stepfunctions import (
     LAMBDA_INVOKE,
@@ -181,7 +182,7 @@ def test_both_engines_give_the_same_output(aws, tmp_path) -> None:  # type: igno
     payload = execution_input(run, definition, {"Upper": {"suffix": "!"}})
     recorder = aws["function"].recorder
     handlers = {
-        resource: (lambda event, handler=handler: handler(event, None))
+        resource: invoked(lambda event, handler=handler: handler(event, None))
         for resource, handler in run_steps.HANDLERS.items()
     }
     with use_environment(aws["objects"], recorder):

@@ -20,6 +20,8 @@ def test_docs_page_loads_swagger_ui_from_this_server_only(client) -> None:
     sources = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert sources == ["/docs/assets/swagger-ui.css", "/docs/assets/swagger-ui-bundle.js"]
     assert "http" not in page
+    # Swagger UI's default asks validator.swagger.io for a badge: switched off.
+    assert '"validatorUrl": null' in page
     for source in sources:
         response = client.get(source)
         assert response.status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import threading
 
@@ -248,3 +249,47 @@ def test_a_redrive_gets_back_the_workflow_variables(services, client) -> None:  
     after = client.get(f"/runs/{run['id']}").json
     assert after["status"] == "SUCCEEDED", after["error"]
     assert after["output"] == {"remembered": RAW}
+
+
+def test_a_step_failure_reaches_catch_as_lambda_reports_it(services, client) -> None:  # type: ignore[no-untyped-def]
+    # On AWS a Lambda task's failure reaches Catch as {"Error": errorType, "Cause": the JSON
+    # text of Lambda's error payload}; a template parsing Cause works the same locally.
+    LocalObjectStore(services.settings.objects_dir).put(RAW, io.BytesIO(b"bad\n"))
+    set_pipeline(client, run_steps.chain(("Upper", "upper"), ("Check", "check"), catch=True))
+    run = client.post(
+        f"/datasets/air/versions/1/editions/{EDITION}/runs", json={"input": {"keys": [RAW]}}
+    ).json
+    assert services.runs.wait_idle(timeout_s=60)
+    error = client.get(f"/runs/{run['id']}").json["error"]
+    assert error["error"] == "InputError"
+    assert json.loads(error["cause"]) == {
+        "errorMessage": "data.txt holds BAD",
+        "errorType": "InputError",
+        "stackTrace": [],
+    }
+
+
+def test_assign_reads_a_steps_result_as_lambda_invoke_returns_it(services, client) -> None:  # type: ignore[no-untyped-def]
+    # Assign sees the task's raw result: on AWS the lambda:invoke response around the
+    # step's event, locally the same.
+    definition = run_steps.chain(("Upper", "upper"))
+    definition["States"]["Upper"]["Assign"] = {
+        "status.$": "$.StatusCode",
+        "keys.$": "$.Payload.input.keys",
+    }
+    definition["States"]["Upper"].pop("End")
+    definition["States"]["Upper"]["Next"] = "Report"
+    definition["States"]["Report"] = {
+        "Type": "Pass",
+        "Parameters": {"status.$": "$status", "keys.$": "$keys"},
+        "End": True,
+    }
+    set_pipeline(client, definition)
+    run = client.post(
+        f"/datasets/air/versions/1/editions/{EDITION}/runs", json={"input": {"keys": [RAW]}}
+    ).json
+    assert services.runs.wait_idle(timeout_s=60)
+    finished = client.get(f"/runs/{run['id']}").json
+    assert finished["status"] == "SUCCEEDED", finished["error"]
+    assert finished["output"]["status"] == 200
+    assert finished["output"]["keys"][0].startswith("intermediate/green/air/")

@@ -13,6 +13,7 @@ import pytest
 import xlsxwriter
 
 from pipelines import asl
+from pipelines.asl.lambdas import invoked
 from pipelines.objects import LocalObjectStore
 from pipelines.steps import csv_to_parquet, enrich, excel_to_csv, publish, validate
 from tests.pipelines.steps.conftest import EDITION, Put, data_file
@@ -195,7 +196,8 @@ def test_the_template_compiled_for_the_local_engine_runs_the_same_chain(
         },
     }
 
-    result = asl.run(compile_definition(template), start(key, TASK_CONFIG), HANDLERS)
+    handlers = {resource: invoked(handler) for resource, handler in HANDLERS.items()}
+    result = asl.run(compile_definition(template), start(key, TASK_CONFIG), handlers)
 
     assert (result.status, result.error) == ("SUCCEEDED", None)
     published = f"processed/green/trees/version=1/edition={EDITION}/trees.parquet"

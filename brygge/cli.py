@@ -531,6 +531,17 @@ def duration(started: str | None, ended: str | None) -> str:
     return f"{seconds:.1f} s"
 
 
+def readable_cause(cause: str) -> str:
+    """A run's cause as a person reads it: Lambda's JSON error payload becomes its message."""
+    try:
+        payload = json.loads(cause)
+    except ValueError:
+        return cause
+    if isinstance(payload, dict) and isinstance(payload.get("errorMessage"), str):
+        return payload["errorMessage"]
+    return cause
+
+
 def finish(ctx: Context, run: Mapping[str, Any], fmt: str) -> None:
     """Exit 0 for a run that succeeded; else print why and how to run it again, exit 1."""
     if fmt == "json":
@@ -545,7 +556,7 @@ def finish(ctx: Context, run: Mapping[str, Any], fmt: str) -> None:
     if error:
         ctx.errors.print(f"  error: {error.get('error')}")
         if error.get("cause"):
-            ctx.errors.print(f"  cause: {error.get('cause')}", markup=False)
+            ctx.errors.print(f"  cause: {readable_cause(error['cause'])}", markup=False)
     dataset = Uri(str(run.get("dataset") or "<id>"))
     ctx.errors.print(
         f"after fixing the settings (brygge pipelines create --dataset {dataset} "

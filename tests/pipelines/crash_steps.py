@@ -58,8 +58,12 @@ def panic(event: Any, context: Any) -> Any:
 
 
 def hang(event: Any, context: Any) -> Any:
-    """Block until the test opens the FIFO ``BRYGGE_TEST_GATE`` (or the worker is killed)."""
-    with Path(os.environ["BRYGGE_TEST_GATE"]).open("rb") as fifo:
+    """Block until the test opens the FIFO the event's ``gate`` or ``BRYGGE_TEST_GATE`` names.
+
+    A warm worker keeps the environment its forkserver started with, so tests of the pool
+    pass the FIFO in the event; a whole server started for a test reads the variable.
+    """
+    with Path(event.get("gate") or os.environ["BRYGGE_TEST_GATE"]).open("rb") as fifo:
         fifo.read()
     return event
 

@@ -48,9 +48,10 @@ def event(step: str = "Upper") -> dict[str, Any]:
 
 def call(pool: StepProcesses, name: str, objects: LocalObjectStore, **options: Any) -> Any:
     recorder = options.pop("recorder", MemoryRecorder())
+    gate = options.pop("gate", None)
     return pool.call(
         f"tests.pipelines.crash_steps:{name}",
-        event(),
+        event() | ({"gate": str(gate)} if gate else {}),
         objects=objects,
         recorder=recorder,
         limits=StepLimits(),
@@ -111,18 +112,16 @@ def test_a_panic_is_caught_and_named(pool, objects) -> None:  # type: ignore[no-
         call(pool, "panic", objects)
 
 
-def test_a_step_past_its_timeout_is_killed(pool, objects, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_step_past_its_timeout_is_killed(pool, objects, tmp_path) -> None:  # type: ignore[no-untyped-def]
     gate = tmp_path / "gate"
     os.mkfifo(gate)
-    monkeypatch.setenv("BRYGGE_TEST_GATE", str(gate))
     with pytest.raises(Timeout):
-        call(pool, "hang", objects, timeout_s=0.2)
+        call(pool, "hang", objects, timeout_s=0.2, gate=gate)
     assert call(pool, "pid", objects)["pid"] != os.getpid()
 
 
-def test_a_cancelled_step_is_killed(pool, objects, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_cancelled_step_is_killed(pool, objects, tmp_path) -> None:  # type: ignore[no-untyped-def]
     gate = tmp_path / "gate"
     os.mkfifo(gate)
-    monkeypatch.setenv("BRYGGE_TEST_GATE", str(gate))
     with pytest.raises(Cancelled):
-        call(pool, "hang", objects, cancelled=lambda: True)
+        call(pool, "hang", objects, cancelled=lambda: True, gate=gate)

@@ -128,29 +128,18 @@ class StoreRecorder:
         return distribution_id
 
     def latest_distribution_keys(self, dataset: str) -> list[str]:
-        """The object keys of the distributions of the dataset's newest edition (any version)."""
-        from catalogue.store import keys
-        from catalogue.store.base import Query, query_all
+        """The object keys of the dataset's newest edition that has distributions.
 
-        repositories = self.repositories
-        store = repositories.store
-        newest: tuple[str, str] | None = None
-        versions = query_all(store, Query(keys.dataset_pk(dataset), prefix="version#"))
-        for version in versions:
-            try:
-                edition = repositories.editions.latest_id([dataset, version["version"]])
-            except NotFound:
-                continue
-            if newest is None or edition > newest[1]:
-                newest = (version["version"], edition)
-        if newest is None:
+        The same choice the feed and the publishing job make: an edition without
+        distributions (an unused upload URL, a failed run) never hides an older one.
+        """
+        from catalogue.dcat.selection import publish_item
+
+        try:
+            item = publish_item(self.repositories, {"id": dataset})
+        except NotFound:
             return []
-        prefix = keys.distribution_sk(newest[0], newest[1])
-        return [
-            item["key"]
-            for item in query_all(store, Query(keys.dataset_pk(dataset), prefix=prefix))
-            if item.get("key")
-        ]
+        return [d["key"] for d in item.distributions if d.get("key")]
 
     def lookup_access(self, dataset: str, lookups: list[str]) -> dict[str, str]:
         """The access rights of each of ``lookups`` the owner team of ``dataset`` may read."""

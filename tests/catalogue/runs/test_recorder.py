@@ -80,3 +80,13 @@ def test_register_distribution_is_idempotent_and_marks_the_edition(  # type: ign
     assert client.get(f"/datasets/air/versions/1/editions/{EDITION}").json["run"] == "run-1"
     assert recorder.latest_distribution_keys("air") == [PROCESSED]
     assert recorder.latest_distribution_keys("nothing") == []
+
+
+def test_lookups_read_the_newest_edition_that_has_distributions(recorder, client) -> None:  # type: ignore[no-untyped-def]
+    recorder.step_started("run-1", "Publish", 1)
+    distribution = {"id": "d1", "type": "file", "filenames": ["data.parquet"], "key": PROCESSED}
+    recorder.register_distribution("air", "1", EDITION, distribution)
+    # A newer edition whose upload never came (or whose run failed) holds no distribution.
+    newer = {"edition": "20260301T000000"}
+    assert client.post("/datasets/air/versions/1/editions", json=newer).status_code == 201
+    assert recorder.latest_distribution_keys("air") == [PROCESSED]

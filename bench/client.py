@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,27 +25,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from upload import MB, free_port, make_file  # the upload bench's port and test file
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-MB = 1024 * 1024
 RATIO_TARGET = 0.8
 RSS_TARGET_MB = 50
 BRYGGE = [str(Path(sys.executable).with_name("brygge"))]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def make_file(path: Path, size_mb: int) -> None:
-    block = random.Random(42).randbytes(MB)
-    with path.open("wb") as out:
-        for number in range(size_mb):
-            out.write(number.to_bytes(8, "big") + block[8:])  # no two blocks alike
 
 
 def timed_child(command: list[str], env: dict[str, str]) -> tuple[float, int]:

@@ -26,6 +26,7 @@ from catalogue.api import (
     versions,
 )
 from catalogue.api.bodies import JsonProvider
+from catalogue.api.routing import LazyRoutingFlask
 from catalogue.api.smorest import Api
 from catalogue.auth.principal import authenticate_request
 from catalogue.services import Services, utc_now
@@ -48,7 +49,7 @@ def create_app(
 ) -> Flask:
     """Build the API. ``store`` and ``clock`` replace the configured ones (tests, tools)."""
     settings = settings or Settings.from_env()
-    app = Flask("catalogue")
+    app = LazyRoutingFlask("catalogue")
     # request.get_json() gets the nesting limit and surrogate check the API's bodies get.
     app.json = JsonProvider(app)
     app.config.update(

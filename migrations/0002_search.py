@@ -24,7 +24,7 @@ def dynamodb(client: Any, table_name: str) -> None:
     path. Each item is indexed in its own transaction, conditional on its revision, so a
     concurrent writer (which indexes its own items) wins and the pass stays re-runnable.
     """
-    from catalogue.store.dynamodb import term_item
+    from catalogue.store.dynamodb_search import term_item
     from catalogue.store.operations import indexed_terms
 
     arguments: dict[str, Any] = {

@@ -23,7 +23,7 @@ def dynamodb(client: Any, table_name: str) -> None:
     on the revision read, so a concurrent writer, which indexes its own items, wins. Term
     items of terms that folding changed stay behind; search ignores them. Re-runnable.
     """
-    from catalogue.store.dynamodb import index_items
+    from catalogue.store.dynamodb_search import index_items
     from catalogue.store.operations import indexed_terms
 
     arguments: dict[str, Any] = {

@@ -94,7 +94,8 @@ def _write_as_at_0001(settings: Settings, items: list[dict[str, object]]) -> Non
                 )
         conn.close()
         return
-    from catalogue.store.dynamodb import dynamodb_client, to_dynamodb
+    from catalogue.store.dynamodb import dynamodb_client
+    from catalogue.store.dynamodb_codec import to_dynamodb
 
     for item in items:
         dynamodb_client().put_item(TableName=settings.dynamodb_table, Item=to_dynamodb(item))

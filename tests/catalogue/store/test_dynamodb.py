@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from catalogue.store.base import MAX_SEARCH_TERMS, Create, Delete, Put, Query, Replace
-from catalogue.store.dynamodb import DynamoDbStore, dynamodb_client, from_dynamodb, to_dynamodb
+from catalogue.store.dynamodb import DynamoDbStore, dynamodb_client
+from catalogue.store.dynamodb_codec import from_dynamodb, to_dynamodb
 
 
 @pytest.fixture

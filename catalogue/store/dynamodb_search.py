@@ -1,0 +1,224 @@
+"""The DynamoDB store's search index: an inverted index in the same table.
+
+- Term items: ``pk = "term#<search_scope>#<term>"``, ``sk = '["<item pk>","<item sk>"]'``
+  (the item's key as compact JSON), with ``item_pk`` and ``item_sk``. One per indexed term
+  of a searchable item; terms are ``base.search_terms(search_text)[:MAX_SEARCH_TERMS]``.
+- The item keeps its indexed terms in ``_terms`` (never returned), so an overwrite or delete
+  knows which term items to remove without recomputing anything.
+- Term items are written and removed in the same TransactWriteItems as the item when they
+  fit beside the transaction's own operations (at most MAX_TRANSACTION_OPS actions in all).
+  When they do not (say, a patch that rewrites a long title and description beside many
+  filter entries), the new term items are put before the transaction and the old ones
+  deleted after it, each delete conditional on the term item's ``item_rev`` so that a later
+  write's term is kept. The items stay atomic either way; the index may briefly hold extra
+  term items, never miss one, and search ignores the extras (below).
+- Prefix items: ``pk = "term#<search_scope>#<first two letters>*"``, ``sk = "<term> <item
+  key as above>"``, with the same attributes: one per indexed term of two or more letters,
+  written and removed with its term item. A prefix ``luft`` reads partition
+  ``term#dataset#lu*`` with ``begins_with(sk, "luft")``.
+- A search queries the partition of the longest whole query term (the rarest, as a rule),
+  or the prefix range of the last term when it is the only one, strongly consistent,
+  fetches the items it points at with BatchGetItem (consistent) and keeps those whose
+  ``_terms`` hold every query term. ``catalogue.store.ranking`` ranks and pages them, as on
+  SQLite; the cursor holds the sort key of the last item returned.
+- Partitions starting with ``term#`` and the partition ``migration`` belong to the store.
+
+This module lays the index out and plans its writes; ``catalogue.store.dynamodb`` makes the
+calls.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from catalogue.store import operations, ranking
+from catalogue.store.base import MAX_TRANSACTION_OPS, Item
+from catalogue.store.dynamodb_codec import from_dynamodb
+from catalogue.store.operations import Entry, Key
+
+TERM_PREFIX = "term#"
+# Index items read per round trip of a search.
+SEARCH_BATCH = 500
+
+
+def term_partition(scope: str, term: str) -> str:
+    """Partition of the term items of one term in one search scope."""
+    return f"{TERM_PREFIX}{scope}#{term}"
+
+
+def term_key(scope: str, term: str, key: Key) -> dict[str, Any]:
+    """DynamoDB key of the term item linking ``term`` to the item ``key``."""
+    sort = json.dumps(list(key), ensure_ascii=False, separators=(",", ":"))
+    return {"pk": {"S": term_partition(scope, term)}, "sk": {"S": sort}}
+
+
+def term_item(scope: str, term: str, key: Key, rev: int | None = None) -> dict[str, Any]:
+    """DynamoDB term item linking ``term`` to the item ``key`` (at revision ``rev``)."""
+    item = {**term_key(scope, term, key), "item_pk": {"S": key[0]}, "item_sk": {"S": key[1]}}
+    if rev is not None:
+        item["item_rev"] = {"N": str(rev)}
+    return item
+
+
+def prefix_partition(scope: str, term: str) -> str:
+    """Partition of the prefix items of every term starting with ``term``'s first letters."""
+    return f"{TERM_PREFIX}{scope}#{term[: ranking.MIN_PREFIX]}*"
+
+
+def prefix_key(scope: str, term: str, key: Key) -> dict[str, Any]:
+    """DynamoDB key of the prefix item linking ``term`` to the item ``key``."""
+    sort = term + " " + json.dumps(list(key), ensure_ascii=False, separators=(",", ":"))
+    return {"pk": {"S": prefix_partition(scope, term)}, "sk": {"S": sort}}
+
+
+def index_keys(scope: str, term: str, key: Key) -> list[dict[str, Any]]:
+    """Keys of the index items of one term of the item ``key``: term item, prefix item."""
+    found = [term_key(scope, term, key)]
+    if len(term) >= ranking.MIN_PREFIX:
+        found.append(prefix_key(scope, term, key))
+    return found
+
+
+def index_items(scope: str, term: str, key: Key, rev: int | None = None) -> list[dict[str, Any]]:
+    """The index items of one term of the item ``key`` (at revision ``rev``)."""
+    link = term_item(scope, term, key, rev)
+    del link["pk"], link["sk"]
+    return [{**index_key, **link} for index_key in index_keys(scope, term, key)]
+
+
+def stored_entries(raw: dict[str, Any] | None) -> frozenset[Entry]:
+    """The index entries a stored DynamoDB item has term items for."""
+    if raw is None or "_terms" not in raw or "S" not in raw.get("search_scope", {}):
+        return frozenset()
+    scope = raw["search_scope"]["S"]
+    return frozenset((scope, term["S"]) for term in raw["_terms"]["L"])
+
+
+def terms_attribute(item: Item) -> dict[str, Any]:
+    """The ``_terms`` attribute value of a searchable item: the terms it is indexed under."""
+    return {"L": [{"S": term} for term in operations.indexed_terms(item["search_text"])]}
+
+
+# -- writes ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WritePlan:
+    """A transaction and the search-index writes that go before and after it."""
+
+    actions: list[dict[str, Any]]
+    early: list[dict[str, Any]]
+    late: list[tuple[dict[str, Any], int]]
+
+
+def index_changes(
+    key: Key, before: frozenset[Entry], after: frozenset[Entry], rev: int
+) -> tuple[list[tuple[dict[str, Any], int]], list[dict[str, Any]]]:
+    """The index keys to delete (each with the item's new ``rev``) and the index items to put
+    when the item ``key`` goes from the entries ``before`` to those ``after``."""
+    deletes = [
+        (index_key, rev)
+        for scope, term in sorted(before - after)
+        for index_key in index_keys(scope, term, key)
+    ]
+    puts = [
+        index_item
+        for scope, term in sorted(after - before)
+        for index_item in index_items(scope, term, key, rev)
+    ]
+    return deletes, puts
+
+
+def write_plan(
+    table_name: str,
+    item_actions: list[dict[str, Any]],
+    puts: list[dict[str, Any]],
+    deletes: list[tuple[dict[str, Any], int]],
+) -> WritePlan:
+    """The transaction of ``item_actions`` and the search-index writes around it.
+
+    The index changes go into the transaction when they fit beside the items. When they
+    do not (a searchable item whose every term changes, beside many other writes), new
+    term items are written before the transaction and old ones deleted after it: the
+    items stay atomic, and search, which checks each hit against the item's ``_terms``,
+    is never wrong in between.
+    """
+    room = MAX_TRANSACTION_OPS - len(item_actions)
+    if len(puts) + len(deletes) <= room:
+        # Item actions first, so cancellation reasons line up with the caller's operations.
+        actions = item_actions + [
+            {"Delete": {"TableName": table_name, "Key": key}} for key, _ in deletes
+        ]
+        actions += [{"Put": {"TableName": table_name, "Item": item}} for item in puts]
+        return WritePlan(actions, [], [])
+    return WritePlan(item_actions, puts, deletes)
+
+
+def delete_stale_terms(
+    client: Any, table_name: str, deletes: Sequence[tuple[dict[str, Any], int]]
+) -> None:
+    """Delete the index items ``deletes`` names, each unless a later write put it back."""
+    from botocore.exceptions import ClientError
+
+    for key, rev in deletes:
+        try:
+            # A later write of the item may have put the term back: keep that one.
+            client.delete_item(
+                TableName=table_name,
+                Key=key,
+                ConditionExpression="attribute_not_exists(item_rev) OR item_rev <= :rev",
+                ExpressionAttributeValues={":rev": {"N": str(rev)}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+
+# -- reads -------------------------------------------------------------------------------
+
+
+def candidates_query(table_name: str, scope: str, query: ranking.SearchQuery) -> dict[str, Any]:
+    """The Query arguments reading the index partition that ``query``'s candidates are in."""
+    call: dict[str, Any] = {
+        "TableName": table_name,
+        "ConsistentRead": True,
+        "Limit": SEARCH_BATCH,
+    }
+    if query.whole:
+        # Sorted first, so the same terms in any order read the same partition.
+        term = max(sorted(query.whole), key=len)
+        call["KeyConditionExpression"] = "pk = :p"
+        call["ExpressionAttributeValues"] = {":p": {"S": term_partition(scope, term)}}
+    else:
+        assert query.prefix is not None
+        call["KeyConditionExpression"] = "pk = :p AND begins_with(sk, :s)"
+        call["ExpressionAttributeValues"] = {
+            ":p": {"S": prefix_partition(scope, query.prefix)},
+            ":s": {"S": query.prefix},
+        }
+    return call
+
+
+def linked_keys(entries: Sequence[dict[str, Any]]) -> list[Key]:
+    """The keys of the items that index items point at, each once, in order."""
+    return list(dict.fromkeys((raw["item_pk"]["S"], raw["item_sk"]["S"]) for raw in entries))
+
+
+def hits(
+    entries: Sequence[dict[str, Any]],
+    found: dict[Key, dict[str, Any]],
+    scope: str,
+    query: ranking.SearchQuery,
+) -> Iterator[Item]:
+    """The items (``found`` by key) that index items point at and that match ``query``."""
+    for raw in entries:
+        item = found.get((raw["item_pk"]["S"], raw["item_sk"]["S"]))
+        # An index item may be ahead of its item (written before a transaction that
+        # then failed) or outlive its terms: the item itself has the final word.
+        if item is None or item.get("search_scope", {}).get("S") != scope:
+            continue
+        if query.matches(term["S"] for term in item.get("_terms", {}).get("L", [])):
+            yield from_dynamodb(item)

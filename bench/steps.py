@@ -133,7 +133,7 @@ def generate_xlsx(path: Path, rows: int) -> None:
 
 def step_run(step: str, root: Path, key: str) -> dict[str, Any]:
     """Run one step's ``run`` over a local object store; returns its summary."""
-    from catalogue.domain.object_keys import parse_object_key
+    from pipelines.object_keys import parse_object_key
     from pipelines.objects import LocalObjectStore
     from pipelines.steps import csv_to_parquet, excel_to_csv, validate
     from pipelines.steps.contract import build_config

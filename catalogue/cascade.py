@@ -15,13 +15,13 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from catalogue.domain.errors import Unavailable
-from catalogue.domain.object_keys import STAGES, ZONES
 from catalogue.domain.revisions import Revision, check_fresh
+from catalogue.object_stores import object_store
 from catalogue.repositories.datasets import ExtraOps
 from catalogue.repositories.deletion import BeforeRemoval
 from catalogue.store.base import Item, Op
+from pipelines.object_keys import STAGES, ZONES
 from pipelines.objects import ObjectStore
-from pipelines.trigger import object_store
 
 if TYPE_CHECKING:
     from catalogue.services import Services

@@ -169,7 +169,8 @@ STEPS_SMOKE = """
 import sys
 sys.path[:0] = {paths!r}
 import handler, polars, fastexcel
-import pipelines.steps.csv_to_parquet, pipelines.steps.excel_to_csv, pipelines.trigger
+import pipelines.steps.csv_to_parquet, pipelines.steps.excel_to_csv, catalogue.runs.arrival
+import catalogue.runs.steps_function
 import catalogue.dcat.publishing
 print("polars", polars.__version__)
 """

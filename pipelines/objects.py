@@ -1,6 +1,6 @@
 """ObjectStore: the files of the data lake, in a local directory or an S3 bucket.
 
-Both stores use the key layout of ``catalogue.domain.object_keys``; a key outside it is refused
+Both stores use the key layout of ``pipelines.object_keys``; a key outside it is refused
 with ``InvalidValue(field="key")`` before any I/O. Bodies stream in chunks: no operation holds
 a whole object in memory.
 """
@@ -22,9 +22,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from catalogue.domain.errors import InvalidValue
-from catalogue.domain.object_keys import ZONES, parse_object_key
 from pipelines.aws import aws_client
+from pipelines.errors import InvalidValue
+from pipelines.object_keys import ZONES, parse_object_key
 
 CHUNK_BYTES = 1024 * 1024
 # S3 DeleteObjects takes at most 1000 keys per request.

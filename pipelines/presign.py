@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from catalogue.domain.signing import (
+from pipelines.signing import (
     DownloadGrant,
     UploadPolicy,
     download_token,

@@ -38,7 +38,7 @@ from catalogue.services import repositories, services
 if TYPE_CHECKING:
     from rdflib import Graph
 
-    from catalogue.dcat.publishing import PublishItem
+    from catalogue.dcat.selection import PublishItem
 
 blp = Blueprint("catalog", __name__, description="DCAT-AP catalogue feed and publish gate")
 

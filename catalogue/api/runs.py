@@ -8,13 +8,13 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from catalogue.api.links import link_to
 from catalogue.api.smorest import Blueprint
+from catalogue.api.transfers import output_location
 from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.auth.principal import current_principal
 from catalogue.runs.service import run_outputs
 from catalogue.schemas.common import ListQuerySchema
 from catalogue.schemas.runs import RunPageSchema, RunRequestSchema, RunSchema, RunSummarySchema
 from catalogue.services import services
-from catalogue.transfers import output_location
 
 blp = Blueprint("runs", __name__, description="Pipeline runs")
 

@@ -11,10 +11,15 @@ from flask.views import MethodView
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from catalogue.api.smorest import Blueprint
+from catalogue.api.transfers import (
+    create_upload,
+    download_location,
+    receive_upload,
+    stream_download,
+)
 from catalogue.auth.principal import current_principal
 from catalogue.schemas.uploads import UploadRequestSchema, UploadSchema
 from catalogue.services import services
-from catalogue.transfers import create_upload, download_location, receive_upload, stream_download
 
 blp = Blueprint("uploads", __name__, description="Uploads and downloads of files")
 

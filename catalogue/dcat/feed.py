@@ -18,7 +18,7 @@ from catalogue.store import keys
 from catalogue.store.base import Predicate
 
 if TYPE_CHECKING:
-    from catalogue.dcat.publishing import PublishItem
+    from catalogue.dcat.selection import PublishItem
     from catalogue.repositories import Repositories
 
 # Datasets examined per feed request at most (each costs about four store reads): with

@@ -31,8 +31,9 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from catalogue.dcat.publishability import missing_for_publication
+from catalogue.dcat.selection import PublishItem, publish_items
 from catalogue.domain.errors import InvalidValue
-from catalogue.domain.object_keys import parse_object_key
+from pipelines.object_keys import parse_object_key
 
 if TYPE_CHECKING:
     from catalogue.settings import Settings
@@ -87,20 +88,6 @@ class OpenDataTarget(Protocol):
     def names(self, prefix: str = "") -> Iterator[str]:
         """Every name under ``prefix``, temporaries included (all pages of a listing)."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class PublishItem:
-    """One dataset to publish: its metadata and the keys of its latest processed files.
-
-    ``keys`` are object keys under ``processed/green/<dataset>/``; ``distributions`` and
-    ``editions`` are the dicts the API returns.
-    """
-
-    dataset: Mapping[str, Any]
-    distributions: Sequence[Mapping[str, Any]] = ()
-    keys: Sequence[str] = ()
-    editions: Sequence[Mapping[str, Any]] = ()
 
 
 @dataclass(slots=True)
@@ -277,7 +264,6 @@ def run_publishing(
     else ``BRYGGE_OPEN_DATA_DIR``, else ``<home>/open-data``; ``BRYGGE_CATALOG_*``).
     Raises SettingsError when BRYGGE_BASE_URL or BRYGGE_OPEN_DATA_BASE_URL is not set.
     """
-    from catalogue.dcat.selection import publish_items
 
     base_url, open_data_url = publication_urls(settings)
     store = None

@@ -5,17 +5,31 @@ Reads the catalogue through its repositories, every page of every list.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from catalogue.dcat.publishing import PublishItem
 from catalogue.domain.errors import InvalidValue
-from catalogue.domain.object_keys import parse_object_key
+from pipelines.object_keys import parse_object_key
 
 PAGE_SIZE = 100
 # Editions are read newest first a few at a time: the newest one nearly always has
 # distributions, so reading a whole page of older editions would be wasted.
 EDITION_PAGE_SIZE = 4
+
+
+@dataclass(frozen=True, slots=True)
+class PublishItem:
+    """One dataset to publish: its metadata and the keys of its latest processed files.
+
+    ``keys`` are object keys under ``processed/green/<dataset>/``; ``distributions`` and
+    ``editions`` are the dicts the API returns.
+    """
+
+    dataset: Mapping[str, Any]
+    distributions: Sequence[Mapping[str, Any]] = ()
+    keys: Sequence[str] = ()
+    editions: Sequence[Mapping[str, Any]] = ()
 
 
 def publish_items(repositories: Any, *, page_size: int = PAGE_SIZE) -> Iterator[PublishItem]:

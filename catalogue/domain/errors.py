@@ -1,22 +1,29 @@
-"""The failures the catalogue can name; ``api/errors.py`` maps each to one HTTP status."""
+"""The failures the catalogue can name; ``api/errors.py`` maps each to one HTTP status.
+
+``DomainError`` and ``InvalidValue`` are the data plane's (``pipelines.errors``): a step and
+the object key layout raise them too.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from pipelines.errors import DomainError, InvalidValue
 
-class DomainError(Exception):
-    """Base of every failure a client can be told about."""
-
-    def __init__(
-        self, message: str, *, field: str | None = None, key: tuple[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        # The store item (pk, sk) involved, so a repository can tell which write of a
-        # transaction failed; never shown to clients.
-        self.key = key
+__all__ = [
+    "AlreadyExists",
+    "Conflict",
+    "DomainError",
+    "Forbidden",
+    "HasChildren",
+    "ImmutableField",
+    "InvalidValue",
+    "InvalidValues",
+    "NotFound",
+    "PreconditionFailed",
+    "Unauthenticated",
+    "Unavailable",
+]
 
 
 class NotFound(DomainError):
@@ -44,14 +51,6 @@ class ImmutableField(DomainError):
 
     def __init__(self, field: str) -> None:
         super().__init__(f"{field} cannot be changed after the resource is created", field=field)
-
-
-class InvalidValue(DomainError):
-    """A value breaks a rule the schema alone cannot express."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}", field=field)
-        self.reason = reason
 
 
 class InvalidValues(DomainError):

@@ -125,8 +125,3 @@ def incarnation_id(now: datetime, entropy: bytes) -> str:
     the random part (from at least 4 bytes) tells apart two made in the same second.
     """
     return f"{edition_id(now)}-{entropy[:4].hex()}"
-
-
-def timestamp(now: datetime) -> str:
-    """An ISO 8601 UTC timestamp with seconds precision, as stored in ``created``/``modified``."""
-    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

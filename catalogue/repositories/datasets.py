@@ -16,7 +16,6 @@ from catalogue.domain.ids import (
     random_suffix,
     slug_candidates,
     slugify,
-    timestamp,
 )
 from catalogue.domain.revisions import Revision, check_fresh
 from catalogue.store import keys
@@ -35,6 +34,7 @@ from catalogue.store.base import (
     query_all,
 )
 from catalogue.store.ranking import SearchOrder
+from pipelines.timestamps import timestamp
 
 from .deletion import DELETING, BeforeRemoval, check_live, delete_tree, same_incarnation
 from .history import dataset_history, history_entry

@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from catalogue.domain.errors import NotFound
-from catalogue.domain.ids import timestamp
 from catalogue.store import keys
 from catalogue.store.base import Create, Item, ItemStore, Page, Query
+from pipelines.timestamps import timestamp
 
 from .records import resource
 

@@ -23,7 +23,6 @@ from catalogue.domain.ids import (
     edition_id,
     next_edition_id,
     next_version_id,
-    timestamp,
 )
 from catalogue.domain.revisions import Revision, check_fresh
 from catalogue.store import keys
@@ -38,6 +37,7 @@ from catalogue.store.base import (
     Replace,
     query_all,
 )
+from pipelines.timestamps import timestamp
 
 from .deletion import (
     DELETING,

@@ -14,7 +14,7 @@ from catalogue.domain.errors import (
     NotFound,
     PreconditionFailed,
 )
-from catalogue.domain.ids import incarnation_id, timestamp
+from catalogue.domain.ids import incarnation_id
 from catalogue.domain.revisions import Revision, check_fresh
 from catalogue.store import keys
 from catalogue.store.base import (
@@ -30,6 +30,7 @@ from catalogue.store.base import (
     Replace,
     query_all,
 )
+from pipelines.timestamps import timestamp
 
 from .deletion import (
     DELETING,

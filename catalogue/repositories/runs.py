@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from catalogue.domain.errors import AlreadyExists, NotFound, PreconditionFailed
-from catalogue.domain.ids import timestamp
 from catalogue.store import keys
 from catalogue.store.base import (
     Create,
@@ -26,6 +25,7 @@ from catalogue.store.base import (
     Replace,
     query_all,
 )
+from pipelines.timestamps import timestamp
 
 from .deletion import ancestor_failure, live_ancestors
 from .records import resource

@@ -8,9 +8,9 @@ from typing import Any
 
 from catalogue.auth import tokens
 from catalogue.domain.errors import NotFound
-from catalogue.domain.ids import timestamp
 from catalogue.store import keys
 from catalogue.store.base import Create, ItemStore, Page, Query, Replace
+from pipelines.timestamps import timestamp
 
 from .records import resource
 

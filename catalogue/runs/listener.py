@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from catalogue.domain.ids import timestamp
+from pipelines.timestamps import timestamp
 
 if TYPE_CHECKING:
     from catalogue.runs.service import RunService

@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from catalogue.domain.errors import InvalidValue
-from catalogue.domain.object_keys import parse_object_key
 from catalogue.runs.listener import RunStopped, StoreListener
 from catalogue.runs.recovery import remove_partial_objects, step_temp_root
 from pipelines.asl.errors import Cancelled, StatesError, Timeout
 from pipelines.asl.lambdas import function_error, invoked
+from pipelines.object_keys import parse_object_key
 from pipelines.objects import LocalObjectStore
 from pipelines.runs.processes import ProcessLimits, StepCrashed, StepProcesses, shared_pool
 from pipelines.runs.steps import task_resources

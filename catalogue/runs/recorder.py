@@ -10,12 +10,11 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from catalogue.domain.errors import AlreadyExists, NotFound
-from catalogue.domain.ids import timestamp
+from pipelines.timestamps import timestamp
 
 if TYPE_CHECKING:
     from catalogue.repositories import Repositories
@@ -25,10 +24,6 @@ if TYPE_CHECKING:
 
 # Who registers distributions and editions' runs in the audit trail.
 PIPELINE_PRINCIPAL = "client:brygge-pipelines"
-
-# The run whose step last started in this thread (or Lambda invocation): a distribution a
-# step registers belongs to it.
-_current_run: ContextVar[str | None] = ContextVar("brygge_current_run", default=None)
 
 
 def _utc_now() -> datetime:
@@ -64,7 +59,6 @@ class StoreRecorder:
         return RunRepository(self.repositories.store, self.clock)
 
     def step_started(self, run: str, step: str, attempt: int) -> None:
-        _current_run.set(run)
         now = timestamp(self.clock())
 
         def started(record: dict[str, Any]) -> dict[str, Any]:
@@ -104,18 +98,17 @@ class StoreRecorder:
     def register_distribution(
         self, dataset: str, version: str, edition: str, distribution: dict[str, Any]
     ) -> str:
-        """Create the distribution unless its id exists; mark the edition with the run.
+        """Create the distribution unless its id exists; mark the edition with its ``run``.
 
         Returns the distribution's id. Raises NotFound when the edition does not exist.
         """
         repositories = self.repositories
-        run = distribution.get("run") or _current_run.get()
-        data = dict(distribution)
-        if run:
-            data["run"] = run
+        run = distribution.get("run")
         path = [dataset, version, edition]
         try:
-            created = repositories.distributions.create(path, data, principal=PIPELINE_PRINCIPAL)
+            created = repositories.distributions.create(
+                path, dict(distribution), principal=PIPELINE_PRINCIPAL
+            )
             distribution_id = str(created["id"])
         except AlreadyExists:
             distribution_id = str(distribution["id"])

@@ -17,18 +17,18 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from catalogue.domain.errors import Conflict, HasChildren, NotFound
-from catalogue.domain.ids import timestamp
-from catalogue.domain.object_keys import check_edition_keys
+from catalogue.object_stores import object_store
 from catalogue.repositories.runs import ENDED, RunRepository
 from catalogue.runs.local import LocalWorkers
 from catalogue.runs.recorder import StoreRecorder
 from catalogue.store.base import Page
+from pipelines.object_keys import check_edition_keys
 from pipelines.runs.executions import execution_end, run_machine, start_or_deploy, start_payload
 from pipelines.runs.history import merge_outcome
 from pipelines.runs.ids import run_id_for
 from pipelines.runs.steps import StepRegistry
 from pipelines.stepfunctions import stop_execution, task_steps
-from pipelines.trigger import object_store
+from pipelines.timestamps import timestamp
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +82,7 @@ class RunService:
     @property
     def objects(self) -> ObjectStore:
         if self._objects is None:
-            from pipelines.objects import LocalObjectStore
-
-            self._objects = LocalObjectStore(self.settings.objects_dir)
+            self._objects = object_store(self.settings)
         return self._objects
 
     @property
@@ -226,15 +224,23 @@ class RunService:
         Idempotent (same target keys, distribution ids from run and key), so a start that
         races another, or follows a crash, publishes each object once.
         """
+        from pipelines.object_keys import parse_object_key
         from pipelines.objects import ObjectNotFound
-        from pipelines.trigger import object_store, publish_object
+        from pipelines.steps.publish import PublishConfig, publish_object
+        from pipelines.steps.tables import workdir
 
-        objects = self._objects or object_store(self.settings)
-        for key in run["input"]["keys"]:
-            try:
-                publish_object(key, run["id"], objects, self.repositories)
-            except ObjectNotFound as error:
-                return {"error": "ObjectNotFound", "cause": str(error)}
+        with workdir() as directory:
+            for key in run["input"]["keys"]:
+                target = str(parse_object_key(key).published())
+                try:
+                    distribution, _ = publish_object(
+                        self.objects, key, target, run["id"], PublishConfig(), directory
+                    )
+                except ObjectNotFound as error:
+                    return {"error": "ObjectNotFound", "cause": str(error)}
+                self.recorder.register_distribution(
+                    run["dataset"], run["version"], run["edition"], distribution
+                )
         return None
 
     def start_run(

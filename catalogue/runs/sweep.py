@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from catalogue.object_stores import object_store
 from pipelines.objects import LocalObjectStore
-from pipelines.trigger import object_store
 
 if TYPE_CHECKING:
     from catalogue.services import Services

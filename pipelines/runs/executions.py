@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from catalogue.domain.ids import timestamp
 from pipelines.runs.history import failed_state_from_history, step_outcomes_from_history
 from pipelines.stepfunctions import (
     REDRIVE_FIELD,
@@ -22,6 +21,7 @@ from pipelines.stepfunctions import (
     start_execution,
     state_machine_name,
 )
+from pipelines.timestamps import timestamp
 
 # How an ended execution's status reads as a run's status.
 _RUN_STATUS = {"SUCCEEDED": "SUCCEEDED", "ABORTED": "ABORTED"}

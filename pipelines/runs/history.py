@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from catalogue.domain.ids import timestamp
+from pipelines.timestamps import timestamp
 
 _TASK_FAILURES = ("TaskFailed", "TaskTimedOut", "LambdaFunctionFailed", "LambdaFunctionTimedOut")
 _TASK_STARTS = ("TaskScheduled", "LambdaFunctionScheduled")

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from catalogue.domain.errors import InvalidValue
-from catalogue.domain.object_keys import parse_object_key
+from pipelines.errors import InvalidValue
+from pipelines.object_keys import parse_object_key
 from pipelines.steps.contract import ConfigError, StepError
 
 # Steps whose taskConfig has a ``lookup`` option, by step name.

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pipelines.objects import ObjectStore, sha256_of
-from pipelines.steps.contract import OutputKey, StepOutput, StepResult
+from pipelines.objects import ObjectNotFound, ObjectStore, download, local_file, sha256_of
+from pipelines.steps.contract import InputError, OutputKey, StepOutput, StepResult
 from pipelines.steps.runtime import environment, run_step
 from pipelines.steps.table_schema import table_schema_type
-from pipelines.steps.tables import fetch, filename, reading, workdir
+from pipelines.steps.tables import filename, reading, workdir
 
 MEDIA_TYPES = {
     ".csv": ("text/csv", "CSV"),
@@ -24,6 +24,8 @@ MEDIA_TYPES = {
     ".zip": ("application/zip", "ZIP"),
 }
 DEFAULT_MEDIA_TYPE = ("application/octet-stream", "")
+# The files describe_table reads for a Table Schema and a row count.
+DESCRIBED = (".csv", ".parquet")
 # Registers a distribution for the run's dataset, version and edition; returns its id.
 Register = Callable[[dict[str, Any]], str]
 
@@ -65,6 +67,46 @@ def describe_table(path: Path, name: str) -> tuple[dict[str, Any] | None, int | 
     return {"fields": fields}, rows
 
 
+def publish_object(
+    objects: ObjectStore, key: str, target: str, run_id: str, config: PublishConfig, directory: Path
+) -> tuple[dict[str, Any], StepOutput]:
+    """Copy ``key`` to ``target`` and describe the copy as the distribution ``run_id`` publishes.
+
+    The one way a file becomes a distribution: a pipeline's publish step and a run without a
+    pipeline (``catalogue.runs``) give the same result. The copy checks the source exists
+    (a HEAD on S3; raises ObjectNotFound) and the published object is read at most once, into
+    ``directory``, when its sha256 or its table description needs the bytes.
+    """
+    name = filename(key)
+    info = objects.copy(key, target)
+    sha256 = info.sha256
+    suffix = PurePosixPath(name).suffix.lower()
+    path = local_file(objects, target)
+    if path is None and (sha256 is None or suffix in DESCRIBED):
+        path = download(objects, target, directory / f"published{suffix}")
+    if sha256 is None:
+        assert path is not None
+        with path.open("rb") as body:
+            sha256, _ = sha256_of(body)
+    schema, rows = describe_table(path, name) if path is not None else (None, None)
+    media_type, format_name = MEDIA_TYPES.get(suffix, DEFAULT_MEDIA_TYPE)
+    distribution: dict[str, Any] = {
+        "id": distribution_id(run_id, target),
+        "type": "file",
+        "filenames": [name],
+        "key": target,
+        "run": run_id,
+        "mediaType": config.media_type or media_type,
+        "byteSize": info.bytes,
+        "checksum": sha256,
+    }
+    if config.format or format_name:
+        distribution["format"] = config.format or format_name
+    if schema is not None:
+        distribution["schema"] = schema
+    return distribution, StepOutput(target, info.bytes, sha256, rows)
+
+
 def run(
     objects: ObjectStore,
     config: PublishConfig,
@@ -81,32 +123,17 @@ def run(
     distributions = []
     with workdir() as directory:
         for key in keys:
-            name = filename(key)
-            target = out(key, name)
-            fetch(objects, key, directory)  # a missing input is an InputError, not a KeyError
-            info = objects.copy(key, target)
-            sha256 = info.sha256
-            if sha256 is None:
-                with objects.open(target) as body:
-                    sha256, _ = sha256_of(body)
-            schema, rows = describe_table(fetch(objects, target, directory), name)
-            suffix = PurePosixPath(name).suffix.lower()
-            media_type, fmt = MEDIA_TYPES.get(suffix, DEFAULT_MEDIA_TYPE)
-            distribution: dict[str, Any] = {
-                "id": distribution_id(run_id, target),
-                "type": "file",
-                "filenames": [name],
-                "key": target,
-                "mediaType": config.media_type or media_type,
-                "format": config.format or fmt,
-                "byteSize": info.bytes,
-                "checksum": sha256,
-            }
-            if schema is not None:
-                distribution["schema"] = schema
+            try:
+                distribution, output = publish_object(
+                    objects, key, out(key, filename(key)), run_id, config, directory
+                )
+            except ObjectNotFound as error:
+                if error.key != key:
+                    raise
+                raise InputError(f"input object {key!r} does not exist") from None
             if register is not None:
                 distributions.append(register(distribution))
-            outputs.append(StepOutput(target, info.bytes, sha256, rows))
+            outputs.append(output)
     return StepResult([output.key for output in outputs], outputs, {"distributions": distributions})
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from catalogue.domain.errors import InvalidValue
-from catalogue.domain.object_keys import parse_object_key
+from pipelines.errors import InvalidValue
+from pipelines.object_keys import parse_object_key
 from pipelines.objects import ObjectOutOfScope, ObjectScope, ObjectStore, scoped_store
 from pipelines.steps.contract import (
     ConfigError,
@@ -30,61 +29,44 @@ StepRun = Callable[[ObjectStore, ConfigT, list[str], OutputKey], StepResult]
 # The lookups a step's config names (besides the run's own objects).
 StepLookups = Callable[[ConfigT], list[LookupSource]]
 
-_override: ContextVar[tuple[ObjectStore, StepRecorder] | None] = ContextVar(
+_environment: ContextVar[tuple[ObjectStore, StepRecorder] | None] = ContextVar(
     "brygge_step_environment", default=None
 )
 _limits: ContextVar[StepLimits | None] = ContextVar("brygge_step_limits", default=None)
 
 
+class NoEnvironment(RuntimeError):
+    """A step ran without a runner: nothing gave it an object store and a recorder."""
+
+
 def environment() -> tuple[ObjectStore, StepRecorder]:
-    """The object store and recorder steps use: an override if one is set, else from settings."""
-    override = _override.get()
-    if override is not None:
-        return override
-    return _environment_from_settings()
+    """The object store and recorder the step's runner set (``use_environment``).
 
-
-@functools.cache
-def _environment_from_settings() -> tuple[ObjectStore, StepRecorder]:
-    # Imported here: nothing may read the environment or make clients at import time.
-    # The recorder writes to the catalogue's store: pipelines imports it only here, where the
-    # steps' own environment is built (the steps Lambda, a step run outside the API).
-    from catalogue.runs.recorder import store_recorder
-    from catalogue.settings import Settings
-    from pipelines.objects import LocalObjectStore, S3ObjectStore
-
-    settings = Settings.from_env()
-    objects: ObjectStore
-    if settings.backend == "aws":
-        objects = S3ObjectStore(settings.data_bucket, scope_role_arn=settings.step_scope_role_arn)
-    else:
-        objects = LocalObjectStore(settings.objects_dir)
-    return objects, store_recorder(settings)
+    Runners set them: the local workers, a worker process, the steps function's entry point
+    (``catalogue.runs.steps_function``). Raises NoEnvironment outside a runner.
+    """
+    current = _environment.get()
+    if current is None:
+        raise NoEnvironment(
+            "a step runs under a runner that sets its object store and recorder "
+            "(pipelines.steps.runtime.use_environment)"
+        )
+    return current
 
 
 @contextmanager
 def use_environment(objects: ObjectStore, recorder: StepRecorder) -> Iterator[None]:
     """Run steps in this context (and threads copying it) against the given store and recorder."""
-    token = _override.set((objects, recorder))
+    token = _environment.set((objects, recorder))
     try:
         yield
     finally:
-        _override.reset(token)
+        _environment.reset(token)
 
 
 def step_limits() -> StepLimits:
-    """The limits steps run under: those the runner set, else the ``BRYGGE_STEP_*`` settings."""
-    limits = _limits.get()
-    if limits is not None:
-        return limits
-    return _limits_from_settings()
-
-
-@functools.cache
-def _limits_from_settings() -> StepLimits:
-    from catalogue.settings import Settings
-
-    return Settings.from_env().step_limits
+    """The limits steps run under: those the runner set (``use_limits``), else the defaults."""
+    return _limits.get() or StepLimits()
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from catalogue.domain.errors import InvalidValue
+from pipelines.errors import InvalidValue
 from pipelines.objects import (
     CHUNK_BYTES,
     ObjectNotFound,

@@ -94,11 +94,10 @@ def create_table_from_template(client: Any, table_name: str) -> None:
 def clear_process_caches() -> None:
     """Forget what handlers keep for the life of a Lambda container (settings, stores)."""
     from catalogue import apigateway
-    from pipelines import trigger
-    from pipelines.steps import runtime
+    from catalogue.runs import arrival, steps_function
 
-    runtime._environment_from_settings.cache_clear()
-    trigger._lambda_services.cache_clear()
+    steps_function._environment_from_settings.cache_clear()
+    arrival._lambda_services.cache_clear()
     apigateway.forget()
 
 
@@ -194,7 +193,17 @@ def api(
 
 @pytest.fixture
 def steps(lambda_environment: Callable[[Path], dict[str, str]], generated_settings: dict) -> Invoke:
-    """The steps function's handler."""
+    """The handler the steps function is deployed with."""
+    handler = stage_handler("dev_steps")
+    open_catalogue(lambda_environment(generated_settings["dev_steps"]))
+    return lambda event: handler(event, None)
+
+
+@pytest.fixture
+def zappa_routing(
+    lambda_environment: Callable[[Path], dict[str, str]], generated_settings: dict
+) -> Invoke:
+    """Zappa's own handler for the steps stage: its routing, in the environment a test sets."""
     from zappa.handler import lambda_handler
 
     open_catalogue(lambda_environment(generated_settings["dev_steps"]))
@@ -562,7 +571,36 @@ def step_event(**changes: Any) -> dict[str, Any]:
     }
 
 
-def test_direct_command_runs_the_step_on_s3(steps: Invoke) -> None:
+def report_environment(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A command that answers what environment a step invoked with it would get."""
+    from pipelines.steps.runtime import environment, step_limits
+
+    objects, recorder = environment()
+    return {
+        "bucket": objects.bucket,  # type: ignore[attr-defined]
+        "scopeRole": objects.scope_role_arn,  # type: ignore[attr-defined]
+        "recorder": type(recorder).__name__,
+        "maxCells": step_limits().max_cells,
+    }
+
+
+def test_steps_function_gives_steps_the_environment_of_its_settings(
+    steps: Invoke, generated_settings: dict
+) -> None:
+    from catalogue.runs.steps_function import handler
+    from catalogue.settings import Settings
+
+    assert stage_handler("dev_steps") is handler
+    answer = steps({"command": f"{__name__}.report_environment"})
+    assert answer == {
+        "bucket": "brygge-dev-data",
+        "scopeRole": "arn:aws:iam::123456789012:role/brygge-dev-steps-scoped",
+        "recorder": "StoreRecorder",
+        "maxCells": Settings().step_limits.max_cells,
+    }
+
+
+def test_direct_command_runs_the_step_on_s3(zappa_routing: Invoke) -> None:
     from pipelines.aws import aws_client
     from pipelines.objects import S3ObjectStore
     from pipelines.steps.runtime import use_environment
@@ -575,7 +613,7 @@ def test_direct_command_runs_the_step_on_s3(steps: Invoke) -> None:
     )
     recorder = ListRecorder()
     with use_environment(S3ObjectStore("brygge-dev-data"), recorder):
-        result = steps(step_event())
+        result = zappa_routing(step_event())
 
     [output_key] = result["input"]["keys"]
     assert (
@@ -589,7 +627,9 @@ def test_direct_command_runs_the_step_on_s3(steps: Invoke) -> None:
     assert recorder.calls[-1] == ("finished", "run-1", "ToParquet", "SUCCEEDED")
 
 
-def test_direct_command_failure_reaches_step_functions_by_class_name(steps: Invoke) -> None:
+def test_direct_command_failure_reaches_step_functions_by_class_name(
+    zappa_routing: Invoke,
+) -> None:
     from pipelines.objects import S3ObjectStore
     from pipelines.steps.contract import InputError
     from pipelines.steps.runtime import use_environment
@@ -597,7 +637,7 @@ def test_direct_command_failure_reaches_step_functions_by_class_name(steps: Invo
     recorder = ListRecorder()
     # Zappa re-raises, so the Lambda task fails with the error name a Catch can route on.
     with use_environment(S3ObjectStore("brygge-dev-data"), recorder), pytest.raises(InputError):
-        steps(step_event(input={"keys": []}))
+        zappa_routing(step_event(input={"keys": []}))
 
 
 def create_upload(token: str, filename: str) -> dict[str, Any]:
@@ -621,10 +661,9 @@ def create_upload(token: str, filename: str) -> dict[str, Any]:
 def test_step_records_land_on_the_run_the_api_shows(
     lambda_environment: Callable[[Path], dict[str, str]], generated_settings: dict
 ) -> None:
-    from zappa.handler import lambda_handler
-
     from pipelines.aws import aws_client
 
+    lambda_handler = stage_handler("dev_steps")
     token = admin_token(lambda_environment(generated_settings["dev_api"]))
     upload = create_upload(token, "målinger.csv")
     key, run = upload["key"], upload["run"]["id"]
@@ -674,7 +713,8 @@ def s3_record(bucket: str, key: str, size: int) -> dict[str, Any]:
 def test_s3_batch_is_routed_by_bucket_to_the_trigger(
     steps: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    trigger = pytest.importorskip("pipelines.trigger", reason="pipelines/trigger.py is missing")
+    from catalogue.runs import arrival as trigger
+
     calls = []
     real_handler = trigger.handler
 
@@ -696,10 +736,9 @@ def test_s3_batch_is_routed_by_bucket_to_the_trigger(
 def test_upload_goes_from_the_api_through_s3_to_a_published_distribution(
     lambda_environment: Callable[[Path], dict[str, str]], generated_settings: dict
 ) -> None:
-    from zappa.handler import lambda_handler
-
     from pipelines.aws import aws_client
 
+    lambda_handler = stage_handler("dev_steps")
     token = admin_token(lambda_environment(generated_settings["dev_api"]))
     upload = create_upload(token, "målinger 2026.csv")
     key, run = upload["key"], upload["run"]["id"]
@@ -723,9 +762,8 @@ def test_upload_goes_from_the_api_through_s3_to_a_published_distribution(
 def test_s3_event_of_another_bucket_is_not_routed(
     steps: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    trigger = pytest.importorskip(
-        "pipelines.trigger", reason="pipelines/trigger.py is not written yet"
-    )
+    from catalogue.runs import arrival as trigger
+
     calls = []
     monkeypatch.setattr(trigger, "handler", lambda event, context: calls.append(event))
     assert steps({"Records": [s3_record("someone-elses-bucket", RAW_KEY, 8)]}) is None
@@ -778,7 +816,7 @@ def test_scheduled_event_runs_the_publishing_job(steps: Invoke) -> None:
 def test_settings_file_is_what_zappa_packages(generated_settings: dict) -> None:
     settings = (generated_settings["dev_steps"] / "zappa_settings.py").read_text()
     assert (
-        "AWS_EVENT_MAPPING={'arn:aws:s3:::brygge-dev-data': ['pipelines.trigger.handler']}"
+        "AWS_EVENT_MAPPING={'arn:aws:s3:::brygge-dev-data': ['catalogue.runs.arrival.handler']}"
         in settings
     )
     assert "DEBUG=False" in settings

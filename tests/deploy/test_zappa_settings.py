@@ -62,7 +62,7 @@ def test_steps_stage_routes_new_raw_objects_to_the_trigger(
     s3_events = [event for event in steps["events"] if "event_source" in event]
     assert s3_events == [
         {
-            "function": "pipelines.trigger.handler",
+            "function": "catalogue.runs.arrival.handler",
             "event_source": {
                 "arn": f"arn:aws:s3:::{environment['BRYGGE_DATA_BUCKET']}",
                 "events": ["s3:ObjectCreated:*"],

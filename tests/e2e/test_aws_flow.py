@@ -1,6 +1,6 @@
 """aws mode end to end on moto's ThreadedMotoServer (127.0.0.1).
 
-Presigned POST to S3 → S3 notification (delivered here to ``pipelines.trigger.handler``, as
+Presigned POST to S3 → S3 notification (delivered here to ``catalogue.runs.arrival.handler``, as
 Zappa would) → StartExecution → moto runs the state machine, its Lambda tasks call the step
 handlers in-process → distribution → presigned GET. Plus multipart uploads over 5 GB.
 """
@@ -31,9 +31,13 @@ LAMBDA_ROLE = "brygge-steps-role"
 def invoke_step_handler(function: Any, event: Any = None) -> tuple[str, bool, str]:
     """Stand in for moto's Docker Lambda: route ``command`` as Zappa does, in-process."""
     payload = json.loads(event) if isinstance(event, str | bytes) else event
+    from catalogue.runs.steps_function import step_environment
+
     module_name, _, name = payload["command"].rpartition(".")
     try:
-        result = getattr(importlib.import_module(module_name), name)(payload, None)
+        # The steps function's own runner sets the environment, as on Lambda.
+        with step_environment():
+            result = getattr(importlib.import_module(module_name), name)(payload, None)
     except Exception as error:
         # The payload Lambda's Python runtime returns for an unhandled exception.
         failure = {"errorMessage": str(error), "errorType": type(error).__name__}
@@ -49,11 +53,10 @@ def lambda_zip() -> bytes:
 
 
 def clear_process_caches() -> None:
-    from pipelines import trigger
-    from pipelines.steps import runtime
+    from catalogue.runs import arrival, steps_function
 
-    runtime._environment_from_settings.cache_clear()
-    trigger._lambda_services.cache_clear()
+    steps_function._environment_from_settings.cache_clear()
+    arrival._lambda_services.cache_clear()
 
 
 @pytest.fixture
@@ -150,7 +153,7 @@ def test_presigned_upload_and_s3_notification_run_the_pipeline(  # type: ignore[
 ) -> None:
     import boto3
 
-    from pipelines import trigger
+    from catalogue.runs import arrival as trigger
 
     client = aws_client_app
     dataset = client.post(
@@ -334,7 +337,7 @@ def test_a_second_post_to_a_used_presigned_url_is_undone_by_the_trigger(  # type
 ) -> None:
     import boto3
 
-    from pipelines import trigger
+    from catalogue.runs import arrival as trigger
 
     s3 = boto3.client("s3")
     bucket = aws_settings.data_bucket

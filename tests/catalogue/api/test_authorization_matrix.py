@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from catalogue.domain.object_keys import ZONES
+from pipelines.object_keys import ZONES
 from tests.catalogue.auth.world import ALL_CALLERS, CALLERS, DIRECT_GRANTS, World, build_world
 
 ACCESS = ("public", "restricted", "non-public")

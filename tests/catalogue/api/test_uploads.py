@@ -10,8 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from catalogue.domain import signing
-from pipelines import presign
+from pipelines import presign, signing
 
 DATASET = {
     "id": "air",

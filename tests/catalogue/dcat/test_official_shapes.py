@@ -23,7 +23,8 @@ from catalogue.dcat import graph as dcat_graph
 from catalogue.dcat import vocabularies as vocab
 from catalogue.dcat.graph import catalog_graph, dataset_graph
 from catalogue.dcat.publishability import missing_for_publication
-from catalogue.dcat.publishing import DirectoryTarget, PublishItem, publish
+from catalogue.dcat.publishing import DirectoryTarget, publish
+from catalogue.dcat.selection import PublishItem
 from catalogue.settings import Settings
 from pipelines.objects import LocalObjectStore
 from tests.catalogue.dcat.conftest import (

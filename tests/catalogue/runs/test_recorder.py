@@ -70,6 +70,7 @@ def test_register_distribution_is_idempotent_and_marks_the_edition(  # type: ign
         "type": "file",
         "filenames": ["data.parquet"],
         "key": PROCESSED,
+        "run": "run-1",
         "mediaType": "application/vnd.apache.parquet",
     }
     assert recorder.register_distribution("air", "1", EDITION, distribution) == "d1"
@@ -84,7 +85,13 @@ def test_register_distribution_is_idempotent_and_marks_the_edition(  # type: ign
 
 def test_lookups_read_the_newest_edition_that_has_distributions(recorder, client) -> None:  # type: ignore[no-untyped-def]
     recorder.step_started("run-1", "Publish", 1)
-    distribution = {"id": "d1", "type": "file", "filenames": ["data.parquet"], "key": PROCESSED}
+    distribution = {
+        "id": "d1",
+        "type": "file",
+        "filenames": ["data.parquet"],
+        "key": PROCESSED,
+        "run": "run-1",
+    }
     recorder.register_distribution("air", "1", EDITION, distribution)
     # A newer edition whose upload never came (or whose run failed) holds no distribution.
     newer = {"edition": "20260301T000000"}

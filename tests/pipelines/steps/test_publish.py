@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+from typing import Any
 
 import polars as pl
 import pytest
 
-from pipelines.objects import LocalObjectStore
+from pipelines.objects import LocalObjectStore, ObjectInfo
 from pipelines.steps import publish
 from pipelines.steps.contract import InputError
+from pipelines.steps.runtime import output_key
 from tests.pipelines.steps.conftest import EDITION, MakeEvent, Put
 from tests.pipelines.steps.mocks import MemoryRecorder
 
@@ -44,6 +46,7 @@ def test_publish_copies_to_processed_and_registers_the_distribution(
         "type": "file",
         "filenames": ["trees.parquet"],
         "key": target,
+        "run": "run-1",
         "mediaType": "application/vnd.apache.parquet",
         "format": "Parquet",
         "byteSize": len(parquet),
@@ -96,6 +99,59 @@ def test_a_file_that_is_not_a_table_has_no_schema(
     [distribution] = recorder.distributions.values()
     assert distribution["mediaType"] == "application/geo+json"
     assert "schema" not in distribution
+
+
+def test_a_file_of_no_known_format_has_no_format(
+    recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("notes.bin", b"\x00\x01")
+    publish.handler(make_event("Publish", [key]), None)
+    [distribution] = recorder.distributions.values()
+    assert distribution["mediaType"] == "application/octet-stream"
+    assert "format" not in distribution
+
+
+class CountingStore:
+    """An object store that is not local (steps download from it) and counts the reads."""
+
+    def __init__(self, inner: LocalObjectStore) -> None:
+        self.inner = inner
+        self.reads: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def open(self, key: str) -> Any:
+        self.reads.append(key)
+        return self.inner.open(key)
+
+    def get(self, key: str) -> bytes:
+        self.reads.append(key)
+        return self.inner.get(key)
+
+    def copy(self, source: str, destination: str) -> ObjectInfo:
+        # As S3 does: the copy happens in the store, and reports no sha256 it did not keep.
+        info = self.inner.copy(source, destination)
+        return ObjectInfo(info.key, info.bytes, None, info.etag)
+
+
+def test_publish_reads_the_published_object_once_and_the_input_never(
+    objects: LocalObjectStore, parquet: bytes
+) -> None:
+    store = CountingStore(objects)
+    target = f"processed/green/trees/version=1/edition={EDITION}/trees.parquet"
+    registered: list[dict[str, Any]] = []
+    result = publish.run(
+        store,  # type: ignore[arg-type]
+        publish.PublishConfig(),
+        [STEP_KEY],
+        output_key("Publish", published=True),
+        "run-1",
+        lambda distribution: registered.append(distribution) or distribution["id"],
+    )
+    assert store.reads == [target]
+    assert registered[0]["checksum"] == hashlib.sha256(parquet).hexdigest()
+    assert result.outputs[0].rows == 2
 
 
 def test_a_missing_input_is_an_input_error(make_event: MakeEvent) -> None:

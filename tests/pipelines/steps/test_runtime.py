@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import pytest
 
-from pipelines.objects import LocalObjectStore, S3ObjectStore
+from pipelines.objects import LocalObjectStore
 from pipelines.steps import csv_to_parquet
 from pipelines.steps.contract import ConfigError, InputError, build_config
-from pipelines.steps.runtime import _environment_from_settings, environment, use_environment
+from pipelines.steps.runtime import NoEnvironment, environment, use_environment
 from tests.pipelines.steps.conftest import MakeEvent, Put, data_file
 from tests.pipelines.steps.mocks import MemoryRecorder
 
@@ -104,49 +103,15 @@ def test_an_input_key_outside_the_layout_is_an_input_error(
         csv_to_parquet.handler(make_event("ToParquet", ["../../etc/passwd.csv"]), None)
 
 
-@pytest.fixture
-def fake_store_recorder(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    import catalogue.runs.recorder
-
-    made: list[Any] = []
-
-    def store_recorder(settings: Any) -> MemoryRecorder:
-        made.append(settings)
-        return MemoryRecorder()
-
-    monkeypatch.setattr(catalogue.runs.recorder, "store_recorder", store_recorder)
-    _environment_from_settings.cache_clear()
-    yield made
-    _environment_from_settings.cache_clear()
+def test_a_step_without_a_runner_has_no_environment() -> None:
+    with pytest.raises(NoEnvironment, match="use_environment"):
+        environment()
 
 
-def test_environment_in_local_mode_uses_the_objects_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_store_recorder: list[Any]
+def test_use_environment_sets_and_restores(
+    objects: LocalObjectStore, recorder: MemoryRecorder
 ) -> None:
-    monkeypatch.setenv("BRYGGE_BACKEND", "local")
-    monkeypatch.setenv("BRYGGE_HOME", str(tmp_path))
-    objects, recorder = environment()
-    assert isinstance(objects, LocalObjectStore)
-    assert objects.root == tmp_path / "objects"
-    assert isinstance(recorder, MemoryRecorder)
-    assert fake_store_recorder[0].home == tmp_path
-
-
-def test_environment_in_aws_mode_uses_the_data_bucket(
-    monkeypatch: pytest.MonkeyPatch, fake_store_recorder: list[Any]
-) -> None:
-    monkeypatch.setenv("BRYGGE_BACKEND", "aws")
-    monkeypatch.setenv("BRYGGE_DATA_BUCKET", "lake-bucket")
-    objects, _ = environment()
-    assert isinstance(objects, S3ObjectStore)
-    assert objects.bucket == "lake-bucket"
-
-
-def test_use_environment_overrides_and_restores(
-    objects: LocalObjectStore, fake_store_recorder: list[Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("BRYGGE_BACKEND", "aws")
-    recorder = MemoryRecorder()
     with use_environment(objects, recorder):
         assert environment() == (objects, recorder)
-    assert isinstance(environment()[0], S3ObjectStore)
+    with pytest.raises(NoEnvironment):
+        environment()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalogue.domain import signing
+from pipelines import signing
 
 KEY = b"k" * 32
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Object created → run: S3 event notifications (aws) and the local store's hook (local).
+"""Object arrived → run: S3 event notifications (aws) and the local store's hook (local).
 
 The run of an upload was made (``WAITING``) when its upload URL was handed out, and its id is
 derived from the object key; so the trigger finds it from the key alone, and a duplicated
@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote_plus
 
-from catalogue.domain.errors import AlreadyExists, InvalidValue, NotFound
-from catalogue.domain.object_keys import ObjectKey, parse_object_key
-from pipelines.objects import LocalObjectStore, ObjectStore, S3ObjectStore, sha256_of
+from catalogue.domain.errors import InvalidValue, NotFound
+from catalogue.object_stores import object_store
+from pipelines.object_keys import ObjectKey, parse_object_key
+from pipelines.objects import S3ObjectStore
 from pipelines.runs import run_id_for
+from pipelines.s3_events import s3_object_keys
 
 if TYPE_CHECKING:
-    from catalogue.repositories import Repositories
     from catalogue.services import Services
-    from catalogue.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +30,6 @@ DUPLICATE = "duplicate"
 PUBLISHED = "published"
 IGNORED = "ignored"
 REFUSED = "refused"
-PUBLISHER = "service:trigger"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +43,6 @@ class TriggerResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"key": self.key, "outcome": self.outcome, "run": self.run, "reason": self.reason}
-
-
-def object_store(
-    settings: Settings, on_created: Callable[[str], None] | None = None
-) -> ObjectStore:
-    """The data lake's object store for ``settings``; ``on_created`` applies to local only."""
-    if settings.backend == "aws":
-        return S3ObjectStore(settings.data_bucket)
-    return LocalObjectStore(settings.objects_dir, on_created=on_created)
 
 
 def handle_object_created(key: str, services: Services) -> TriggerResult:
@@ -117,76 +105,6 @@ def publish_as_is(parsed: ObjectKey, run_id: str, services: Services) -> Trigger
     return TriggerResult(key, PUBLISHED, run_id)
 
 
-def publish_object(key: str, run_id: str, objects: ObjectStore, repositories: Repositories) -> str:
-    """Copy an upload to ``processed/`` and register it as a distribution; the target key.
-
-    Idempotent: the same target key, and a distribution id from run and key, so two racing
-    calls may both copy but register one distribution. Raises ObjectNotFound.
-    """
-    from pipelines.steps.publish import DEFAULT_MEDIA_TYPE, MEDIA_TYPES, distribution_id
-
-    parsed = parse_object_key(key)
-    target = str(parsed.published())
-    info = objects.copy(key, target)
-    sha256 = info.sha256
-    if sha256 is None:
-        with objects.open(target) as body:
-            sha256, _ = sha256_of(body)
-    media_type, format_name = MEDIA_TYPES.get(
-        PurePosixPath(parsed.filename).suffix.lower(), DEFAULT_MEDIA_TYPE
-    )
-    distribution = {
-        "id": distribution_id(run_id, target),
-        "type": "file",
-        "filenames": [parsed.filename],
-        "key": target,
-        "run": run_id,
-        "mediaType": media_type,
-        "format": format_name,
-        "byteSize": info.bytes,
-        "checksum": sha256,
-    }
-    if not format_name:
-        distribution.pop("format")
-    try:
-        repositories.distributions.create(
-            [parsed.dataset, parsed.version, parsed.edition], distribution, principal=PUBLISHER
-        )
-    except AlreadyExists:
-        log.info("distribution %s already registered", distribution["id"])
-    # The edition names the run that made it, as a pipeline's publish step records it.
-    edition_path = [parsed.dataset, parsed.version, parsed.edition]
-    if repositories.editions.get(edition_path).get("run") != run_id:
-        repositories.editions.patch(
-            edition_path, {"run": run_id}, if_match=None, principal=PUBLISHER
-        )
-    return target
-
-
-def s3_object_keys(event: Mapping[str, Any], bucket: str | None = None) -> Iterator[str]:
-    """Yield the decoded key of each object-created record of an S3 notification.
-
-    S3 sends keys URL-encoded (spaces as ``+``): they are decoded here, once. The
-    ``s3:TestEvent`` S3 sends when notifications are configured has no records and yields
-    nothing; records of other buckets or other event types are skipped.
-    """
-    if event.get("Event") == "s3:TestEvent":
-        log.info("ignoring s3:TestEvent for bucket %s", event.get("Bucket"))
-        return
-    for record in event.get("Records") or []:
-        name = str(record.get("eventName", ""))
-        s3 = record.get("s3") or {}
-        record_bucket = (s3.get("bucket") or {}).get("name")
-        raw_key = (s3.get("object") or {}).get("key")
-        if not name.startswith("ObjectCreated:") or not isinstance(raw_key, str):
-            log.info("ignoring S3 record %s", name or "without eventName")
-            continue
-        if bucket is not None and record_bucket != bucket:
-            log.warning("ignoring S3 record of bucket %s (expected %s)", record_bucket, bucket)
-            continue
-        yield unquote_plus(raw_key)
-
-
 def handle_s3_event(
     event: Mapping[str, Any], services: Services, *, bucket: str | None = None
 ) -> list[TriggerResult]:
@@ -211,8 +129,7 @@ def handle_s3_event(
 @functools.cache
 def _lambda_services() -> Services:
     # Built on the first event and kept for the life of the Lambda container. Imported here:
-    # the trigger Lambda drives the catalogue's runs, but pipelines imports no catalogue
-    # service at module level.
+    # the application's services import the run package.
     from catalogue.services import Services
     from catalogue.settings import Settings
 

@@ -9,7 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 
-from catalogue.domain.errors import InvalidValue
+from pipelines.errors import InvalidValue
 
 STAGES = ("raw", "intermediate", "processed")
 # Access rules per prefix stay simple when the access level is part of the key.

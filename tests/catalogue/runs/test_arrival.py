@@ -1,4 +1,4 @@
-"""The object-created trigger over real parts: a migrated SQLite store, the local object store."""
+"""Runs started on an object's arrival, over a migrated SQLite store and the local object store."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from catalogue.runs import arrival as trigger
 from catalogue.services import Services
 from catalogue.settings import Settings
-from pipelines import trigger
 from pipelines.objects import LocalObjectStore
 
-EVENTS = Path(__file__).resolve().parents[1] / "events"
+EVENTS = Path(__file__).resolve().parents[2] / "events"
 EDITION = "20260102T030405"
 PREFIX = f"raw/green/air/version=1/edition={EDITION}/"
 CSV = b"station,value\nA,1.5\n"
@@ -53,11 +53,6 @@ def upload(services: Services, filename: str, body: bytes = CSV) -> str:
 
 def waiting_run(services: Services, key: str) -> dict[str, Any]:
     return services.runs.create_waiting("air", "1", EDITION, key, principal="user:tester")
-
-
-def test_s3_keys_are_url_decoded_exactly_once() -> None:
-    keys = list(trigger.s3_object_keys(event("s3_object_created.json"), "brygge-data"))
-    assert keys == [PREFIX + "målinger 2026 %2B.csv", PREFIX + "big.csv"]
 
 
 def test_test_event_yields_nothing_and_handles_nothing(services: Services) -> None:
@@ -119,6 +114,32 @@ def test_upload_without_pipeline_is_published_once(services: Services, dataset) 
     assert distribution["byteSize"] == len(CSV)
     assert distribution["checksum"] == hashlib.sha256(CSV).hexdigest()
     assert (services.settings.objects_dir / published).read_bytes() == CSV
+
+
+def test_publishing_as_is_gives_what_the_publish_step_gives(services: Services, dataset) -> None:  # type: ignore[no-untyped-def]
+    """One way to publish a file: a run without pipeline registers the publish step's result."""
+    from pipelines.steps import publish
+    from pipelines.steps.runtime import output_key
+
+    key = upload(services, "målinger.csv")
+    run = waiting_run(services, key)
+    assert trigger.handle_object_created(key, services).outcome == trigger.PUBLISHED
+    page = services.repositories.distributions.list(["air", "1", EDITION], limit=10, cursor=None)
+    [registered] = page.items
+    by_step: list[dict[str, Any]] = []
+    publish.run(
+        LocalObjectStore(services.settings.objects_dir),
+        publish.PublishConfig(),
+        [key],
+        output_key("Publish", published=True),
+        run["id"],
+        lambda distribution: by_step.append(distribution) or distribution["id"],
+    )
+    [expected] = by_step
+    assert {name: registered.get(name) for name in expected} == expected
+    assert registered["schema"] == {
+        "fields": [{"name": "station", "type": "string"}, {"name": "value", "type": "string"}]
+    }
 
 
 TWO_STEPS = {

@@ -18,13 +18,13 @@ from werkzeug.http import parse_options_header
 from catalogue.api.links import base_url
 from catalogue.api.multipart import MAX_FIELDS_BYTES, FormStream
 from catalogue.auth.permissions import READ, WRITE, require
-from catalogue.domain import signing
 from catalogue.domain.errors import Conflict, Forbidden, InvalidValue, NotFound
-from catalogue.domain.ids import timestamp
-from catalogue.domain.object_keys import clean_filename, object_key, parse_object_key
+from catalogue.object_stores import object_store
+from catalogue.runs.arrival import local_hook
 from catalogue.runs.service import run_outputs
 from catalogue.services import Services
-from pipelines import presign
+from pipelines import presign, signing
+from pipelines.object_keys import clean_filename, object_key, parse_object_key
 from pipelines.objects import (
     CHUNK_BYTES,
     LocalObjectStore,
@@ -33,7 +33,7 @@ from pipelines.objects import (
     ObjectStore,
 )
 from pipelines.runs import run_id_for
-from pipelines.trigger import local_hook, object_store
+from pipelines.timestamps import timestamp
 
 
 def authorize(dataset_id: str, scope: str, *, access_rights: str | None = None) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask import Flask
 
-from catalogue import __version__
+from catalogue import __version__, web
 from catalogue.api import (
     catalog,
     datasets,
@@ -85,6 +85,8 @@ def create_app(
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.assets)
     errors.register(app)
+    # Pages first: they read the session cookie before the bearer-token check runs.
+    web.init_app(app)
     app.before_request(authenticate_request)
     if settings.trust_proxy:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -64,6 +64,35 @@ def test_checking_pipelines_loads_no_data_library(tmp_path) -> None:
     assert not any(loaded.values()), loaded
 
 
+def test_pages_load_no_data_library(tmp_path) -> None:
+    """Search, a dataset page with its distributions, its runs and a run page, without polars."""
+    statement = (
+        "from catalogue.app import create_app\n"
+        "from catalogue.settings import Settings\n"
+        "from catalogue.store import migrations\n"
+        "from pathlib import Path\n"
+        f"settings = Settings(home=Path({str(tmp_path)!r}), auth='off')\n"
+        "migrations.apply(settings)\n"
+        "client = create_app(settings).test_client()\n"
+        "page = {'Accept': 'text/html'}\n"
+        "body = {'id': 'air', 'title': 'Air', 'accessRights': 'public', 'owner': 'team:a'}\n"
+        "assert client.post('/datasets', json=body).status_code == 201\n"
+        "editions = '/datasets/air/versions/1/editions'\n"
+        "assert client.post(editions, json={'edition': '20260101T000000'}).status_code == 201\n"
+        "distribution = {'filenames': ['a.csv'], 'format': 'CSV'}\n"
+        "posted = client.post(editions + '/20260101T000000/distributions', json=distribution)\n"
+        "assert posted.status_code == 201\n"
+        "for url in ('/', '/?q=air', '/datasets/air', '/datasets/air/runs', '/sign-in'):\n"
+        "    response = client.get(url, headers=page)\n"
+        "    assert response.status_code == 200 and response.mimetype == 'text/html', url\n"
+        "assert client.get('/runs/nope', headers=page).status_code == 404"
+    )
+    loaded = loaded_after(
+        statement, ["polars", "pandas", "pyarrow", "fastexcel", "rdflib", "boto3"]
+    )
+    assert not any(loaded.values()), loaded
+
+
 def test_importing_the_app_factory_touches_no_file(tmp_path) -> None:
     home = tmp_path / "home"
     subprocess.run(

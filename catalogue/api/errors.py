@@ -90,8 +90,8 @@ def require_json_body() -> Response | None:
     """Answer 415 for a body that is not JSON on an endpoint that takes JSON."""
     if request.method not in JSON_METHODS:
         return None
-    # The signed upload form is multipart by design.
-    if request.url_rule is None or request.url_rule.endpoint.startswith("uploads."):
+    # The signed upload form is multipart by design, and pages post HTML forms.
+    if request.url_rule is None or request.url_rule.endpoint.startswith(("uploads.", "web.")):
         return None
     has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
     if not has_body:

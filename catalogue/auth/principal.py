@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 
 JWKS_EXTENSION = "brygge.jwks"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Writes that carry their own proof instead of a bearer token (a signed upload form).
-SIGNED_ENDPOINTS = frozenset({"uploads.UploadForm"})
+# Writes that carry their own proof instead of a bearer token: a signed upload form, and
+# the pages' sign-in and sign-out forms (the token pasted, a CSRF token).
+SIGNED_ENDPOINTS = frozenset({"uploads.UploadForm", "web.sign_in", "web.sign_out"})
 
 
 def authenticate_request() -> None:
@@ -74,6 +75,16 @@ def _authenticate() -> Identity:
     credential = credential.strip()
     if scheme.lower() != "bearer" or not credential:
         raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+    return identity_of(credential)
+
+
+def identity_of(credential: str) -> Identity:
+    """The identity an API token or OIDC bearer token stands for.
+
+    Raises Unauthenticated for a token that is unknown, revoked, expired or malformed. The
+    web pages' session cookie carries such a credential and is checked here too.
+    """
+    settings = services().settings
     if tokens.looks_like_api_token(credential):
         record = repositories().tokens.verify(credential)
         if record is None:

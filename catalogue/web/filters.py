@@ -1,0 +1,67 @@
+"""Formatting helpers of the templates, registered as Jinja filters in one place."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask
+
+from catalogue.auth.principal import current_identity
+from catalogue.web.session import csrf_token
+
+BYTE_UNITS = ("B", "kB", "MB", "GB", "TB")
+# An en dash for "no value", as tables print it.
+NO_VALUE = "\N{EN DASH}"
+
+
+def byte_size(value: Any) -> str:
+    """``1234567`` as ``1.2 MB`` (powers of 1000, as file managers show them)."""
+    if not isinstance(value, int | float):
+        return NO_VALUE
+    size = float(value)
+    for unit in BYTE_UNITS:
+        if size < 1000 or unit == BYTE_UNITS[-1]:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"
+
+
+def when(value: Any) -> str:
+    """An ISO timestamp as ``2026-12-06 05:50:49`` (UTC), or the edition id unchanged."""
+    if not isinstance(value, str):
+        return NO_VALUE
+    return value.replace("T", " ").removesuffix("Z").split(".")[0].split("+")[0]
+
+
+def seconds(value: Any) -> str:
+    if not isinstance(value, int | float):
+        return NO_VALUE
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.1f} s"
+
+
+def pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+def query_with(params: dict[str, str], name: str, value: str) -> dict[str, str]:
+    """The search's parameters with ``name`` set, back on the first page (unless paging)."""
+    changed = {key: item for key, item in params.items() if key != "cursor"}
+    changed[name] = value
+    return changed
+
+
+def query_without(params: dict[str, str], name: str) -> dict[str, str]:
+    return {key: item for key, item in params.items() if key not in (name, "cursor")}
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        byte_size=byte_size, when=when, seconds=seconds, pretty_json=pretty_json
+    )
+    app.jinja_env.globals.update(
+        csrf_token=csrf_token,
+        visitor=current_identity,
+        query_with=query_with,
+        query_without=query_without,
+    )

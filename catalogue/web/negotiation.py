@@ -1,0 +1,66 @@
+"""Browsers get pages at the API's own URLs; every other client keeps getting JSON.
+
+``GET /``, ``/datasets/{id}``, ``/datasets/{id}/runs`` and ``/runs/{id}`` answer with HTML when
+the request prefers ``text/html`` to JSON (a browser's ``Accept``) or comes from htmx, and
+with the API's JSON otherwise: curl, httpx and the ``brygge`` client send ``*/*`` or ask for
+JSON. ``?format=`` (DCAT) keeps its meaning. Both answers say ``Vary: Accept``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask, request
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
+
+from catalogue.web import pages
+from catalogue.web.rendering import error_page
+from catalogue.web.session import sign_in_from_cookie
+
+# API endpoint -> the page served at its URL.
+PAGES: dict[str, Callable[..., ResponseReturnValue]] = {
+    "index.Index": pages.search_page,
+    "datasets.DatasetById": pages.dataset_page,
+    "runs.DatasetRuns": pages.dataset_runs_page,
+    "runs.RunById": pages.run_page,
+}
+
+
+def wants_page() -> bool:
+    """True when the request is for a page rather than the API's JSON."""
+    if request.method not in ("GET", "HEAD") or "format" in request.args:
+        return False
+    if "HX-Request" in request.headers:
+        return True
+    accept = request.accept_mimetypes
+    # Only text/html preferred to JSON: */* alone (curl, httpx) matches both equally.
+    return accept["text/html"] > accept["application/json"]
+
+
+def serve_page() -> ResponseReturnValue | None:
+    """Before the API's view: answer with the page when the request wants one."""
+    if request.blueprint == "web":
+        sign_in_from_cookie()
+        return None
+    page = PAGES.get(request.endpoint or "")
+    if page is None or not wants_page():
+        return None
+    sign_in_from_cookie()
+    try:
+        return page(**(request.view_args or {}))
+    except Exception as error:
+        return error_page(error)
+
+
+def vary_on_accept(response: Response) -> Response:
+    if request.endpoint in PAGES:
+        response.vary.add("Accept")
+        response.vary.add("HX-Request")
+    return response
+
+
+def init_negotiation(app: Flask) -> None:
+    """Install the hooks; before ``authenticate_request``, so pages see the cookie's identity."""
+    app.before_request(serve_page)
+    app.after_request(vary_on_accept)

@@ -1,0 +1,132 @@
+"""The pages: parse the request, read through the repositories and checks the API uses, render.
+
+``/``, ``/datasets/{id}``, ``/datasets/{id}/runs`` and ``/runs/{id}`` are the API's own URLs:
+a browser (``Accept`` preferring ``text/html``) or htmx gets the page, any other client the
+JSON as before (see ``catalogue.web.negotiation``). Pages of their own (sign-in, forms) live
+on this blueprint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, request, url_for
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from catalogue.api.errors import STATUS
+from catalogue.api.runs import with_output_links
+from catalogue.auth.permissions import READ, UPDATE, require, scopes_on, visible
+from catalogue.auth.principal import current_identity
+from catalogue.auth.rules import may
+from catalogue.domain.errors import Unauthenticated
+from catalogue.schemas.datasets import DatasetQuerySchema
+from catalogue.services import repositories, services
+from catalogue.web import session
+from catalogue.web.rendering import error_page, render
+from catalogue.web.views import dataset_view, run_graph, run_summaries, search_filters
+
+blp = Blueprint(
+    "web",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/web/static",
+)
+blp.before_request(session.check_csrf)
+# Every failure the API has a status for, and any other, becomes the error page here: Flask
+# looks handlers up class by class, so each class the app handles is named again.
+for _kind in (*STATUS, HTTPException, ValidationError, Exception):
+    blp.register_error_handler(_kind, error_page)
+
+SEARCH_QUERY = DatasetQuerySchema()
+RUNS_PER_PAGE = 25
+ENDED = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "EXPIRED"})
+
+
+def search_page() -> str:
+    """``/``: the search form, its results (the fragment as one types) and paging."""
+    params = search_filters(request.args)
+    query = SEARCH_QUERY.load(params)
+    limit, cursor, sort = query.pop("limit"), query.pop("cursor"), query.pop("sort", None)
+    page = repositories().datasets.list(
+        query, limit=limit, cursor=cursor, visible=visible(), sort=sort
+    )
+    return render(
+        "search.html",
+        "results",
+        query=query,
+        params=params,
+        sort=sort,
+        limit=limit,
+        page=page,
+        facets=getattr(page, "facets", None),
+    )
+
+
+def dataset_page(dataset_id: str) -> str:
+    """``/datasets/{id}``: metadata, editions, distributions, lineage, snippets, history."""
+    identity = require(dataset_id, READ)
+    item = repositories().datasets.get_item(dataset_id)
+    is_owner = may(UPDATE, identity, scopes_on(item, identity))
+    return render("dataset.html", None, **dataset_view(dataset_id, is_owner=is_owner))
+
+
+def dataset_runs_page(dataset_id: str) -> str:
+    """``/datasets/{id}/runs``: the dataset's runs, newest first, a page at a time."""
+    require(dataset_id, READ)
+    dataset = repositories().datasets.get(dataset_id)
+    cursor = request.args.get("cursor") or None
+    page = services().runs.list(dataset_id, limit=RUNS_PER_PAGE, cursor=cursor)
+    return render("runs.html", "runs", dataset=dataset, page=page)
+
+
+def run_page(run_id: str) -> str:
+    """``/runs/{id}``: the pipeline drawn from its definition, each state's outcome and files."""
+    require(services().runs.dataset_of(run_id), READ, hidden=f"run {run_id!r} not found")
+    run = with_output_links(services().runs.get(run_id))
+    return render(
+        "run.html",
+        "run",
+        run=run,
+        is_running=run["status"] not in ENDED,
+        graph=run_graph(run),
+        steps=run_summaries(run),
+    )
+
+
+@blp.route("/sign-in", methods=["GET"])
+def sign_in_form() -> str:
+    return render("sign_in.html", None, next=_local_path(request.args.get("next")), error=None)
+
+
+@blp.route("/sign-in", methods=["POST"])
+def sign_in() -> Response | tuple[str, int]:
+    """Keep a pasted API token (or OIDC bearer) in the session cookie; back to ``next``."""
+    target = _local_path(request.form.get("next"))
+    try:
+        session.sign_in(request.form.get("token", ""))
+    except Unauthenticated as refused:
+        # Re-render the form with the reason next to the field (the inline-validation pattern).
+        return render("sign_in.html", None, next=target, error=refused.message), 401
+    return redirect(target, 303)
+
+
+@blp.route("/sign-out", methods=["POST"])
+def sign_out() -> Response:
+    session.sign_out()
+    return redirect(url_for("index.Index"), 303)
+
+
+def _local_path(path: str | None) -> str:
+    """``path`` when it is a path on this site, else the search page (no open redirect)."""
+    if path and path.startswith("/") and not path.startswith(("//", "/\\")):
+        return path
+    return url_for("index.Index")
+
+
+def visitor() -> dict[str, Any]:
+    """Who the header shows as signed in (None for anonymous visitors)."""
+    identity = current_identity()
+    return {"principal": identity.principal, "teams": identity.teams}

@@ -1,0 +1,58 @@
+"""One template per page; htmx requests get a named block of it, other requests the page."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from flask import current_app, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from catalogue.api.errors import STATUS
+from catalogue.domain.errors import DomainError
+
+
+def is_fragment_request() -> bool:
+    """True for an htmx request that swaps part of the page (not a history restore)."""
+    return "HX-Request" in request.headers and "HX-History-Restore-Request" not in request.headers
+
+
+def render(template_name: str, fragment: str | None, **context: Any) -> str:
+    """The page, or only its block ``fragment`` for an htmx request."""
+    app = current_app
+    template = app.jinja_env.get_or_select_template(template_name)
+    app.update_template_context(context)
+    if fragment is not None and is_fragment_request():
+        return "".join(template.blocks[fragment](template.new_context(context)))
+    return template.render(context)
+
+
+def error_page(error: Exception) -> tuple[str, int, dict[str, str]]:
+    """The error page of a failure, with the status the API gives the same failure."""
+    field_errors: dict[str, Any] = {}
+    if isinstance(error, DomainError):
+        status = next(code for kind, code in STATUS.items() if isinstance(error, kind))
+        message = error.message
+    elif isinstance(error, ValidationError):
+        status, message = 422, "some values are not valid"
+        field_errors = error.messages if isinstance(error.messages, dict) else {}
+    elif isinstance(error, HTTPException):
+        status, message = error.code or 500, error.description or ""
+    else:
+        current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        status, message = 500, HTTPStatus(500).phrase
+    body = render(
+        "error.html",
+        None,
+        status=status,
+        phrase=HTTPStatus(status).phrase,
+        message=message,
+        field_errors=field_errors,
+    )
+    headers = {"Content-Type": "text/html; charset=utf-8"}
+    if is_fragment_request():
+        # htmx swaps only 2xx answers by default: make it show the error where the fragment goes.
+        headers["HX-Retarget"] = "main"
+        headers["HX-Reswap"] = "innerHTML"
+    return body, status, headers

@@ -1,0 +1,256 @@
+"""What each page shows, read from the repositories and services (no Flask request here)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from markupsafe import Markup
+
+from catalogue.api.links import absolute_url, link_to
+from catalogue.auth.permissions import visible
+from catalogue.dcat.publishability import missing_for_publication
+from catalogue.dcat.selection import publish_item
+from catalogue.domain.errors import NotFound
+from catalogue.services import repositories, services
+from catalogue.store import keys
+from catalogue.web.graph import svg
+
+# Search form fields passed on to the list query; empty ones mean "any".
+SEARCH_FIELDS = (
+    "q",
+    "sort",
+    "owner",
+    "accessRights",
+    "keyword",
+    "theme",
+    "state",
+    "limit",
+    "cursor",
+)
+EDITIONS_SHOWN = 20
+RUNS_READ = 50
+HISTORY_SHOWN = 30
+TABULAR_FORMATS = {"csv": "csv", "parquet": "parquet", "text/csv": "csv"}
+
+
+def search_filters(args: Mapping[str, str]) -> dict[str, str]:
+    """The query of the search form without its empty fields (a blank select means any).
+
+    The form always sends its sort; without words to rank, datasets list in id order.
+    """
+    found = {name: args[name].strip() for name in SEARCH_FIELDS if args.get(name, "").strip()}
+    if "q" not in found:
+        found.pop("sort", None)
+    return found
+
+
+def dataset_view(dataset_id: str, *, is_owner: bool) -> dict[str, Any]:
+    """Everything the dataset page shows; the caller has checked the read permission."""
+    repos = repositories()
+    dataset = repos.datasets.get(dataset_id)
+    newest = publish_item(repos, dataset)
+    versions = repos.versions.list([dataset_id], limit=100, cursor=None).items
+    runs = services().runs.list(dataset_id, limit=RUNS_READ, cursor=None).items
+    made_by = {}
+    for run in runs:
+        # Runs come newest first: the first successful run of an edition is the one that made it.
+        if run.get("status") == "SUCCEEDED":
+            made_by.setdefault((run.get("version"), run.get("edition")), run)
+    timeline = []
+    for version in sorted(versions, key=lambda v: str(v["version"]), reverse=True):
+        editions = repos.editions.list(
+            [dataset_id, version["version"]], limit=EDITIONS_SHOWN, cursor=None
+        ).items
+        timeline.append(
+            {
+                "version": version,
+                "editions": [
+                    {**edition, "run": made_by.get((version["version"], edition["edition"]))}
+                    for edition in editions
+                ],
+            }
+        )
+    distributions = [
+        {**distribution, "download": _download_link(dataset_id, newest, distribution)}
+        for distribution in newest.distributions
+    ]
+    history = []
+    if is_owner:
+        history = repos.history.for_dataset(
+            dataset_id, incarnation=None, limit=HISTORY_SHOWN, cursor=None
+        ).items
+    return {
+        "dataset": dataset,
+        "is_owner": is_owner,
+        "missing": missing_for_publication(dataset, newest.distributions),
+        "timeline": timeline,
+        "newest_edition": newest.editions[0] if newest.editions else None,
+        "distributions": distributions,
+        "snippets": snippets(dataset, distributions),
+        "runs": runs[:5],
+        "derived_from": lineage(dataset.get("wasDerivedFrom") or []),
+        "history": history,
+        "dcat_links": {
+            "Turtle": link_to("datasets.DatasetById", dataset_id=dataset_id, format="turtle"),
+            "JSON-LD": link_to("datasets.DatasetById", dataset_id=dataset_id, format="jsonld"),
+        },
+        "schema_org": schema_org(dataset, distributions),
+    }
+
+
+def _download_link(dataset_id: str, newest: Any, distribution: Mapping[str, Any]) -> str:
+    edition = newest.editions[0]
+    return link_to(
+        "uploads.Download",
+        dataset_id=dataset_id,
+        version=edition["version"] if "version" in edition else distribution.get("version", "1"),
+        edition=edition["edition"],
+        distribution=distribution["id"],
+    )
+
+
+def lineage(sources: list[str]) -> list[dict[str, Any]]:
+    """``wasDerivedFrom`` sources: linked when the visitor may see them, else the id alone."""
+    check = visible()
+    found = repositories().store.get_many([(keys.dataset_pk(s), keys.DATASET_SK) for s in sources])
+    shown = {item["id"] for item in found if check is None or check(item)}
+    return [{"id": source, "visible": source in shown} for source in sources]
+
+
+def snippets(dataset: Mapping[str, Any], distributions: list[dict[str, Any]]) -> dict[str, str]:
+    """Code that loads the newest distribution: curl, Python with polars, DuckDB, brygge."""
+    if not distributions:
+        return {}
+    distribution = distributions[0]
+    url = distribution["download"]
+    filename = (distribution.get("filenames") or [f"{dataset['id']}.data"])[0]
+    kind = _tabular_kind(distribution)
+    auth = dataset.get("accessRights") != "public"
+    header = ' -H "Authorization: Bearer $BRYGGE_TOKEN"' if auth else ""
+    reader = "read_parquet" if kind == "parquet" else "read_csv"
+    options = ', storage_options={"Authorization": "Bearer " + token}' if auth else ""
+    token_line = 'import os\ntoken = os.environ["BRYGGE_TOKEN"]\n' if auth else ""
+    found = {
+        "curl": f'curl -L{header} -o {filename} "{url}"',
+        "brygge": f"brygge download ds:{dataset['id']}",
+    }
+    if kind:
+        found["Python (polars)"] = (
+            f"{token_line}import polars as pl\n\n"
+            f'df = pl.{reader}("{url}"{options})\nprint(df.head())'
+        )
+        found["DuckDB"] = (
+            f"INSTALL httpfs; LOAD httpfs;\nSELECT * FROM {reader}('{url}') LIMIT 10;"
+            if not auth
+            else f'-- after: curl -L{header} -o {filename} "{url}"\n'
+            f"SELECT * FROM {reader}('{filename}') LIMIT 10;"
+        )
+    return found
+
+
+def _tabular_kind(distribution: Mapping[str, Any]) -> str | None:
+    for value in (distribution.get("format"), distribution.get("mediaType")):
+        if isinstance(value, str):
+            kind = TABULAR_FORMATS.get(value.lower()) or (
+                "parquet" if "parquet" in value.lower() else None
+            )
+            if kind:
+                return kind
+    names = distribution.get("filenames") or []
+    for name in names:
+        suffix = str(name).rpartition(".")[2].lower()
+        if suffix in ("csv", "parquet"):
+            return suffix
+    return None
+
+
+def schema_org(dataset: Mapping[str, Any], distributions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The schema.org ``Dataset`` search engines index, from the DCAT fields."""
+    found: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "Dataset",
+        "@id": absolute_url(f"/datasets/{dataset['id']}"),
+        "identifier": dataset["id"],
+        "name": dataset.get("title"),
+        "description": dataset.get("description") or dataset.get("title"),
+        "url": absolute_url(f"/datasets/{dataset['id']}"),
+        "keywords": dataset.get("keywords") or [],
+        "isAccessibleForFree": dataset.get("accessRights") == "public",
+    }
+    optional = {
+        "license": dataset.get("license"),
+        "dateCreated": dataset.get("created"),
+        "dateModified": dataset.get("modified"),
+        "spatialCoverage": dataset.get("spatial"),
+        "inLanguage": dataset.get("language"),
+    }
+    found.update({name: value for name, value in optional.items() if value})
+    if dataset.get("publisher"):
+        found["publisher"] = {"@type": "Organization", "name": dataset["publisher"]}
+    contact = dataset.get("contactPoint") or {}
+    if contact.get("email"):
+        found["creator"] = {
+            "@type": "Organization",
+            "name": contact.get("name") or dataset.get("owner"),
+            "email": contact["email"],
+        }
+    temporal = dataset.get("temporal") or {}
+    if temporal.get("start") or temporal.get("end"):
+        found["temporalCoverage"] = f"{temporal.get('start', '..')}/{temporal.get('end', '..')}"
+    found["distribution"] = [
+        {
+            "@type": "DataDownload",
+            "contentUrl": distribution["download"],
+            "encodingFormat": distribution.get("mediaType") or distribution.get("format"),
+            **(
+                {"contentSize": f"{distribution['byteSize']} B"}
+                if distribution.get("byteSize")
+                else {}
+            ),
+        }
+        for distribution in distributions
+    ]
+    return found
+
+
+def run_graph(run: Mapping[str, Any]) -> Markup | None:
+    """The SVG of the run's pipeline, its states coloured by outcome; None without one."""
+    pipeline = run.get("pipeline")
+    if not pipeline:
+        return None
+    try:
+        template = services().pipelines.get_version(pipeline["template"], pipeline["version"])
+    except NotFound:
+        return None
+    definition = template.get("definition")
+    if isinstance(definition, str):
+        definition = json.loads(definition)
+    status = {step["name"]: step.get("status", "idle").lower() for step in run.get("steps") or []}
+    return svg(definition, status, f"Pipeline {pipeline['template']} of run {run['id']}")
+
+
+def run_summaries(run: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each step with its duration in seconds and the rows it wrote, for the steps table."""
+    found = []
+    for step in run.get("steps") or []:
+        rows = [
+            output["rows"] for output in step.get("outputs") or [] if output.get("rows") is not None
+        ]
+        found.append(
+            {
+                **step,
+                "duration_s": _seconds_between(step.get("startedAt"), step.get("endedAt")),
+                "rows": sum(rows) if rows else None,
+            }
+        )
+    return found
+
+
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    parse = datetime.fromisoformat
+    return (parse(end.replace("Z", "+00:00")) - parse(start.replace("Z", "+00:00"))).total_seconds()

@@ -1,0 +1,245 @@
+"""The pages: served to browsers at the API's URLs, same permissions, nothing from elsewhere."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from pipelines.objects import LocalObjectStore
+from tests.pipelines import run_steps
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+STATIC = REPO_ROOT / "catalogue" / "web" / "static"
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+HTMX = {**BROWSER, "HX-Request": "true"}
+EDITION = "20260102T030405"
+
+
+class Links(HTMLParser):
+    """Every href/src/action of a page, and the hx-* URLs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.scripts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src", "action", "hx-get", "hx-post") and value:
+                self.urls.append(value)
+        if tag == "script":
+            self.scripts.append(dict(attrs).get("src") or "inline")
+
+
+def links_of(html: str) -> Links:
+    parser = Links()
+    parser.feed(html)
+    return parser
+
+
+def page(client: FlaskClient, url: str, status: int = 200, **headers: str) -> str:
+    response = client.get(url, headers={**BROWSER, **headers})
+    assert response.status_code == status, response.get_data(as_text=True)[:2000]
+    assert response.mimetype == "text/html"
+    return response.get_data(as_text=True)
+
+
+def make_dataset(client: FlaskClient, **fields: object) -> dict:
+    body = {"accessRights": "public", "owner": "team:miljo", **fields}
+    response = client.post("/datasets", json=body)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def test_browsers_get_pages_and_api_clients_keep_json(client) -> None:
+    make_dataset(client, id="air", title="Air")
+    for url in ("/", "/datasets/air", "/datasets/air/runs"):
+        assert client.get(url).mimetype == "application/json"
+        assert client.get(url, headers={"Accept": "*/*"}).mimetype == "application/json"
+        html = client.get(url, headers=BROWSER)
+        assert html.mimetype == "text/html"
+        assert "Accept" in html.headers["Vary"]
+    assert client.get("/").json["name"] == "Brygge"
+    # ?format= keeps asking for DCAT, whatever the browser's Accept says.
+    turtle = client.get("/datasets/air?format=turtle", headers=BROWSER)
+    assert turtle.mimetype == "text/turtle"
+
+
+def test_search_answers_htmx_with_the_results_fragment(client) -> None:
+    make_dataset(client, id="air", title="Air quality", keywords=["luft"])
+    make_dataset(client, id="noise", title="Noise", keywords=["støy"])
+    whole = page(client, "/?q=air")
+    assert whole.startswith("<!doctype html>")
+    fragment = page(client, "/?q=air", **HTMX)
+    assert fragment.lstrip().startswith('<section id="results"')
+    assert "/datasets/air" in fragment and "/datasets/noise" not in fragment
+
+
+def test_search_pages_through_every_result(client) -> None:
+    for n in range(7):
+        make_dataset(client, id=f"set-{n}", title=f"Set {n}")
+    seen: list[str] = []
+    url: str | None = "/?limit=3"
+    while url is not None:
+        html = page(client, url)
+        seen += re.findall(r'<h2><a href="/datasets/([a-z0-9-]+)">', html)
+        found = re.search(r'<a rel="next" href="([^"]+)"', html)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert sorted(seen) == [f"set-{n}" for n in range(7)]
+    assert len(seen) == 7
+
+
+def test_a_bad_search_value_is_shown_on_the_page(client) -> None:
+    html = page(client, "/?accessRights=secret", status=422)
+    assert "accessRights" in html
+
+
+def test_hidden_datasets_are_404_pages_as_in_the_api(app, client) -> None:
+    make_dataset(client, id="secret", title="Secret", accessRights="non-public")
+    anonymous = FlaskClient(app)
+    assert anonymous.get("/datasets/secret").status_code == 404
+    html = page(anonymous, "/datasets/secret", status=404)
+    assert "Secret" not in html
+    assert "dataset &#39;secret&#39; not found" in html
+    page(anonymous, "/datasets/secret/runs", status=404)
+    assert "/datasets/secret" not in page(anonymous, "/")
+
+
+def test_dataset_page_shows_metadata_checklist_snippets_and_schema_org(client) -> None:
+    make_dataset(
+        client,
+        id="air",
+        title="Air quality",
+        description="Hourly measurements",
+        keywords=["luft", "air"],
+        contactPoint={"name": "Miljø", "email": "miljo@example.no"},
+        wasDerivedFrom=["stations"],
+    )
+    editions = "/datasets/air/versions/1/editions"
+    assert client.post(editions, json={"edition": EDITION}).status_code == 201
+    distribution = {
+        "filenames": ["air.csv"],
+        "format": "CSV",
+        "mediaType": "text/csv",
+        "byteSize": 2048,
+        "checksum": "a" * 64,
+    }
+    posted = client.post(f"{editions}/{EDITION}/distributions", json=distribution)
+    assert posted.status_code == 201, posted.json
+    html = page(client, "/datasets/air")
+    assert "Hourly measurements" in html and "miljo@example.no" in html
+    # The checklist names what DCAT-AP-NO still needs.
+    assert "publisher" in html and "themes" in html and "license" in html
+    assert "2.0 kB" in html and "air.csv" in html
+    download = (
+        f"/datasets/air/versions/1/editions/{EDITION}/distributions/{posted.json['id']}/download"
+    )
+    assert download in html
+    for snippet in ("curl -L", "pl.read_csv(", "read_csv(&#39;", "brygge download ds:air"):
+        assert snippet in html
+    assert "stations" in html
+    embedded = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    assert embedded is not None
+    schema = json.loads(embedded.group(1))
+    assert schema["@type"] == "Dataset" and schema["name"] == "Air quality"
+    assert schema["distribution"][0]["contentUrl"].endswith(download)
+    assert "?format=turtle" in html and "?format=jsonld" in html
+    # Owners (here a site admin) see the history.
+    assert 'id="history"' in html
+
+
+def test_history_is_for_owners_only(app, client) -> None:
+    make_dataset(client, id="air", title="Air")
+    assert 'id="history"' not in page(FlaskClient(app), "/datasets/air")
+
+
+@pytest.fixture
+def failed_run(app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> str:
+    run_steps.register(monkeypatch)
+    make_dataset(client, id="text", title="Text")
+    assert (
+        client.post("/datasets/text/versions/1/editions", json={"edition": EDITION}).status_code
+        == 201
+    )
+    definition = run_steps.chain(("Upper", "upper"), ("Check", "check"))
+    template = {"id": "text", "title": "Text", "definition": definition}
+    assert client.post("/pipelines", json=template).status_code == 201
+    assert client.put("/datasets/text/pipeline", json={"template": "text"}).status_code == 200
+    services = app.extensions["brygge"]
+    services.runs.registry = run_steps.registry()
+    raw = f"raw/green/text/version=1/edition={EDITION}/data.txt"
+    LocalObjectStore(services.settings.objects_dir).put(raw, io.BytesIO(b"good\nBAD\n"))
+    runs = f"/datasets/text/versions/1/editions/{EDITION}/runs"
+    started = client.post(runs, json={"input": {"keys": [raw]}})
+    assert started.status_code == 202
+    assert services.runs.wait_idle(timeout_s=60)
+    return str(started.json["id"])
+
+
+def test_a_failed_run_page_draws_the_pipeline_and_names_the_error(client, failed_run) -> None:
+    html = page(client, f"/runs/{failed_run}")
+    assert '<svg class="pipeline"' in html
+    assert re.search(r'<g class="state succeeded task" data-state="Upper">', html)
+    assert re.search(r'<g class="state failed task" data-state="Check">', html)
+    assert "InputError" in html and "data.txt holds BAD" in html
+    # An ended run does not poll.
+    assert "hx-trigger" not in html
+    assert "/outputs/1/download" in html
+    runs = page(client, "/datasets/text/runs")
+    assert f"/runs/{failed_run}" in runs and "FAILED" in runs
+
+
+def test_a_running_run_polls_itself(app, client, failed_run) -> None:
+    run = app.extensions["brygge"].runs.get(failed_run)
+    from catalogue.web.rendering import render
+
+    with app.test_request_context(f"/runs/{failed_run}", headers=HTMX):
+        fragment = render(
+            "run.html",
+            "run",
+            run={**run, "status": "RUNNING"},
+            is_running=True,
+            graph=None,
+            steps=[],
+        )
+    assert 'hx-trigger="every 1s"' in fragment
+    assert fragment.lstrip().startswith('<section id="run"')
+
+
+def test_pages_load_nothing_from_another_host(client, failed_run) -> None:
+    for url in ("/", "/datasets/text", "/datasets/text/runs", f"/runs/{failed_run}", "/sign-in"):
+        html = page(client, url)
+        # Links to other sites (a licence, mailto:) are fine; loading anything from them is not.
+        scripts = links_of(html).scripts
+        assert all(src.startswith("/web/static/") or src == "inline" for src in scripts)
+        for loaded in re.findall(r'<(?:script|img|link|iframe)[^>]*(?:src|href)="([^"]+)"', html):
+            assert loaded.startswith("/") or loaded.startswith("http://localhost/"), (url, loaded)
+
+
+def test_static_assets_are_served_from_the_package(client) -> None:
+    for name in ("htmx.min.js", "brygge.css", "htmx-LICENSE"):
+        response = client.get(f"/web/static/{name}")
+        assert response.status_code == 200
+        assert response.data == (STATIC / name).read_bytes()
+
+
+def test_vendored_htmx_is_the_pinned_npm_package() -> None:
+    pinned = json.loads((REPO_ROOT / "package.json").read_text())["dependencies"]
+    assert re.fullmatch(r"2\.\d+\.\d+", pinned["htmx.org"])
+    lock = json.loads((REPO_ROOT / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/htmx.org"]["version"] == pinned["htmx.org"]
+    installed = REPO_ROOT / "node_modules" / "htmx.org"
+    if not installed.is_dir():
+        pytest.skip("npm ci has not installed node_modules (./dev test does)")
+    assert json.loads((installed / "package.json").read_text())["version"] == pinned["htmx.org"]
+    for ours, theirs in (("htmx.min.js", "dist/htmx.min.js"), ("htmx-LICENSE", "LICENSE")):
+        digest = hashlib.sha256((STATIC / ours).read_bytes()).hexdigest()
+        assert digest == hashlib.sha256((installed / theirs).read_bytes()).hexdigest(), ours

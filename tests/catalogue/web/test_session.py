@@ -1,0 +1,106 @@
+"""Sign-in by pasting a token: a signed HttpOnly, Lax cookie (Secure off loopback), CSRF forms."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from catalogue.repositories.tokens import TokenRepository
+from catalogue.services import utc_now
+
+BROWSER = {"Accept": "text/html,*/*;q=0.8"}
+
+
+def mint(app: Flask, principal: str, *teams: str) -> str:
+    return minted(app, principal, *teams)[0]
+
+
+def minted(app: Flask, principal: str, *teams: str) -> tuple[str, dict]:
+    return TokenRepository(app.extensions["brygge"].store, utc_now).create(principal, teams=teams)
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def sign_in(browser: FlaskClient, token: str, next_path: str = "/") -> tuple[int, dict]:
+    form = browser.get("/sign-in", headers=BROWSER).get_data(as_text=True)
+    response = browser.post(
+        "/sign-in", data={"token": token, "next": next_path, "csrf": csrf_of(form)}
+    )
+    return response.status_code, dict(response.headers)
+
+
+def test_signing_in_shows_what_the_token_may_see(app, client) -> None:
+    secret = {"id": "secret", "title": "Secret", "accessRights": "non-public", "owner": "team:x"}
+    assert client.post("/datasets", json=secret).status_code == 201
+    browser = FlaskClient(app)
+    assert browser.get("/datasets/secret", headers=BROWSER).status_code == 404
+    status, headers = sign_in(browser, mint(app, "user:ana", "team:x"), "/datasets/secret")
+    assert status == 303
+    assert headers["Location"] == "/datasets/secret"
+    page = browser.get("/datasets/secret", headers=BROWSER)
+    assert page.status_code == 200
+    assert "Signed in as <strong>user:ana</strong>" in page.get_data(as_text=True)
+    # The cookie signs pages in, never the JSON API: no cross-site API calls ride on it.
+    assert browser.get("/datasets/secret").status_code == 404
+
+
+def test_the_session_cookie_is_httponly_lax_and_secure_off_loopback(app) -> None:
+    token = mint(app, "user:ana")
+    local = FlaskClient(app)
+    _, headers = sign_in(local, token)
+    cookie = headers["Set-Cookie"]
+    assert cookie.startswith("brygge_session=")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # http://localhost: a laptop's brygge serve
+    remote = FlaskClient(app)
+    form = remote.get("/sign-in", headers=BROWSER, base_url="http://brygge.example.org")
+    sent = remote.post(
+        "/sign-in",
+        data={"token": token, "csrf": csrf_of(form.get_data(as_text=True))},
+        base_url="http://brygge.example.org",
+    )
+    assert "; Secure" in sent.headers["Set-Cookie"]
+
+
+def test_a_bad_token_is_refused_next_to_the_field(app) -> None:
+    browser = FlaskClient(app)
+    status, _ = sign_in(browser, "bry_notatoken")
+    assert status == 401
+    form = browser.get("/sign-in", headers=BROWSER).get_data(as_text=True)
+    response = browser.post("/sign-in", data={"token": "nope", "csrf": csrf_of(form)})
+    assert 'id="token-error"' in response.get_data(as_text=True)
+
+
+def test_a_form_without_its_csrf_token_is_refused(app) -> None:
+    browser = FlaskClient(app)
+    browser.get("/sign-in", headers=BROWSER)
+    token = mint(app, "user:ana")
+    response = browser.post("/sign-in", data={"token": token, "csrf": "forged"})
+    assert response.status_code == 403
+    assert "did not come from this site" in response.get_data(as_text=True)
+    assert "Signed in as" not in browser.get("/", headers=BROWSER).get_data(as_text=True)
+
+
+def test_a_revoked_token_signs_the_visitor_out(app, client) -> None:
+    browser = FlaskClient(app)
+    token, record = minted(app, "user:ana")
+    sign_in(browser, token)
+    assert "user:ana" in browser.get("/", headers=BROWSER).get_data(as_text=True)
+    TokenRepository(app.extensions["brygge"].store, utc_now).revoke(record["id"])
+    html = browser.get("/", headers=BROWSER).get_data(as_text=True)
+    assert "sign in again" in html and "user:ana" not in html
+
+
+def test_signing_out_forgets_the_token(app) -> None:
+    browser = FlaskClient(app)
+    sign_in(browser, mint(app, "user:ana"))
+    html = browser.get("/", headers=BROWSER).get_data(as_text=True)
+    response = browser.post("/sign-out", data={"csrf": csrf_of(html)})
+    assert response.status_code == 303
+    assert "Signed in as" not in browser.get("/", headers=BROWSER).get_data(as_text=True)

@@ -56,7 +56,9 @@ def serve_page() -> ResponseReturnValue | None:
 def vary_on_accept(response: Response) -> Response:
     if request.endpoint in PAGES:
         response.vary.add("Accept")
-        response.vary.add("HX-Request")
+        if response.mimetype == "text/html":
+            # A page and its htmx fragment share a URL and an Accept.
+            response.vary.add("HX-Request")
     return response
 
 

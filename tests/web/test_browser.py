@@ -1,0 +1,169 @@
+"""The web catalogue in a real browser: search, pages, sign-in, errors, accessibility."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.web.conftest import ARTIFACTS, AXE, Site
+
+pytestmark = pytest.mark.browser
+
+VIEWPORTS = ((1280, 800), (390, 844))
+
+
+@pytest.fixture
+def context(browser, site: Site) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A fresh browser profile that records every request it makes."""
+    made = browser.new_context(base_url=site.url, viewport={"width": 1280, "height": 800})
+    made.requests = []
+    made.on("request", lambda request: made.requests.append(request.url))
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def page(context):  # type: ignore[no-untyped-def]
+    return context.new_page()
+
+
+def sign_in(page, token: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/sign-in")
+    page.fill("#token", token)
+    page.click("form.stacked button[type=submit]")
+    page.wait_for_selector(".who")
+
+
+def serious_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """axe-core's violations of impact serious or critical on the page as it stands."""
+    # Injected as inline script content: nothing is fetched from another host.
+    page.add_script_tag(content=AXE.read_text())
+    result = page.evaluate("async () => await axe.run(document)")
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def screenshots(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for width, height in VIEWPORTS:
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}x{height}.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def test_search_as_you_type(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    expect(page.locator("#results")).to_contain_text("Noise")
+    page.fill("#q", "air")
+    expect(page.locator("#results")).not_to_contain_text("Noise")
+    expect(page.locator("#results")).to_contain_text("Air quality in Oslo")
+    # The address follows the search, so it can be shared and reloaded.
+    expect(page).to_have_url(re.compile(r"/\?q=air&"))
+    assert "Secret salaries" not in page.content()
+
+
+def test_search_works_by_keyboard_alone(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.keyboard.press("Tab")
+    expect(page.locator("a.skip")).to_be_focused()
+    page.keyboard.press("Enter")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "q":
+            break
+    expect(page.locator("#q")).to_be_focused()
+    page.keyboard.type("noise")
+    page.keyboard.press("Enter")
+    expect(page.locator("#results")).not_to_contain_text("Air quality")
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.getAttribute('href')") == "/datasets/noise":
+            break
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{site.url}/datasets/noise")
+    expect(page.locator("h1")).to_have_text("Noise")
+
+
+def test_dataset_page_with_its_data_and_snippets(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto("/datasets/air")
+    expect(page.locator("h1")).to_have_text("Air quality in Oslo")
+    data = page.locator("#distributions + p + table")
+    expect(data).to_contain_text("values.parquet")
+    expect(page.locator(".snippets")).to_contain_text("pl.read_parquet(")
+    expect(page.locator(".timeline a")).to_have_text(site.runs["air"])
+    with page.expect_download() as download:
+        page.click("table.data a[download]")
+    assert download.value.suggested_filename == "values.parquet"
+
+
+def test_sign_in_shows_the_owners_view(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto("/datasets/air")
+    expect(page.locator("#history")).to_have_count(0)
+    sign_in(page, site.reader_token)
+    expect(page.locator(".who")).to_contain_text("user:reader")
+    page.goto("/datasets/air")
+    expect(page.locator("#history")).to_have_count(1)
+    cookie = next(c for c in page.context.cookies() if c["name"] == "brygge_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    assert page.evaluate("document.cookie") == ""
+
+
+def test_a_hidden_dataset_is_a_404_page(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    response = page.goto("/datasets/secret")
+    assert response.status == 404
+    assert "Secret salaries" not in page.content()
+    sign_in(page, site.reader_token)  # team:miljo has no grant on team:hr's dataset
+    assert page.goto("/datasets/secret").status == 404
+    page.goto("/sign-in")
+    sign_in(page, site.admin_token)
+    assert page.goto("/datasets/secret").status == 200
+
+
+def test_a_failed_run_shows_its_error_on_the_graph(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto(f"/runs/{site.runs['noise']}")
+    expect(page.locator("#run")).to_have_attribute("data-status", "FAILED")
+    expect(page.locator('svg.pipeline g.state.failed[data-state="ToParquet"]')).to_have_count(1)
+    expect(page.locator(".failure")).to_contain_text("not a valid integer")
+    page.goto(f"/runs/{site.runs['air']}")
+    expect(page.locator('svg.pipeline g.state.succeeded[data-state="Publish"]')).to_have_count(1)
+
+
+def test_main_pages_load_nothing_from_another_host_and_pass_axe(context, site: Site) -> None:  # type: ignore[no-untyped-def]
+    page = context.new_page()
+    pages = {
+        "search": "/?q=air",
+        "dataset": "/datasets/air",
+        "runs": "/datasets/air/runs",
+        "run": f"/runs/{site.runs['air']}",
+        "failed-run": f"/runs/{site.runs['noise']}",
+        "sign-in": "/sign-in",
+    }
+    problems = {}
+    for name, path in pages.items():
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        screenshots(page, name)
+        found = serious_violations(page)
+        if found:
+            problems[name] = found
+    assert problems == {}
+    ours = urlsplit(site.url).netloc
+    elsewhere = [url for url in context.requests if urlsplit(url).netloc != ours]
+    assert elsewhere == []
+    assert any(url.endswith("/web/static/htmx.min.js") for url in context.requests)

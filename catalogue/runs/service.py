@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from catalogue.domain.errors import Conflict, HasChildren, NotFound
 from catalogue.object_stores import object_store
 from catalogue.repositories.runs import ENDED, RunRepository
-from catalogue.runs.local import LocalWorkers
 from catalogue.runs.recorder import StoreRecorder
 from catalogue.store.base import Page
 from pipelines.object_keys import check_edition_keys
@@ -39,6 +38,7 @@ SWEEPER = "service:sweep"
 if TYPE_CHECKING:
     from catalogue.repositories import Repositories
     from catalogue.repositories.pipelines import PipelineRepository
+    from catalogue.runs.local import LocalWorkers
     from catalogue.services import Services
     from catalogue.settings import Settings
     from catalogue.store.base import ItemStore
@@ -73,7 +73,13 @@ class RunService:
         self.sleep = sleep
         # Marks the runs this process drives; a run resumed elsewhere stops here.
         self.owner = uuid.uuid4().hex
-        self.workers = LocalWorkers(self)
+        self.workers: LocalWorkers | None = None
+        if self.is_local:
+            # The engine and its worker processes load only where runs run in this process:
+            # the api function on AWS never imports them.
+            from catalogue.runs.local import LocalWorkers
+
+            self.workers = LocalWorkers(self)
 
     @property
     def is_local(self) -> bool:
@@ -212,7 +218,7 @@ class RunService:
             return False
         if after["status"] != "RUNNING":
             return True
-        if self.is_local:
+        if self.workers is not None:
             self.workers.submit(run_id, dataset=after["dataset"])
         else:
             self._start_execution(after, after["id"], None)
@@ -295,7 +301,7 @@ class RunService:
 
         before = self.repository.get_run(run_id)
         after = self.repository.update_run(run_id, stop)
-        if self.is_local:
+        if self.workers is not None:
             self.workers.stop(run_id)
         elif before["status"] == "RUNNING" and after.get("executions"):
             stop_execution(self._machine(after), after["executions"][-1], "aborted by a user")
@@ -331,7 +337,7 @@ class RunService:
             return run
 
         after = self.repository.update_run(run_id, again)
-        if self.is_local:
+        if self.workers is not None:
             self.workers.submit(
                 run_id,
                 restart["state"],
@@ -476,18 +482,19 @@ class RunService:
 
     def wait_idle(self, timeout_s: float | None = None) -> bool:
         """Wait until no run is executing in this process; False on timeout (tests, tools)."""
-        return self.workers.wait_idle(timeout_s)
+        return self.workers is None or self.workers.wait_idle(timeout_s)
 
     def shutdown(self) -> None:
         """Stop taking runs and wait for those executing."""
-        self.workers.shutdown()
+        if self.workers is not None:
+            self.workers.shutdown()
 
     def resume_interrupted(self) -> builtins.list[str]:
         """Take over every RUNNING run (after a crash or restart) and resume or fail it.
 
         Local mode only; called once, on the service's first use. Returns the run ids.
         """
-        if not self.is_local:
+        if self.workers is None:
             return []
         return self.workers.resume_interrupted()
 

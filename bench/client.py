@@ -150,7 +150,8 @@ def multipart_figures(source: Path, rounds: int) -> None:
 
     from brygge.transfers import send_multipart
     from catalogue.schemas.uploads import UploadTargetSchema
-    from pipelines.presign import presign_client, s3_multipart_upload
+    from pipelines.aws import aws_client
+    from pipelines.presign import s3_multipart_upload
 
     port = free_port()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -161,7 +162,7 @@ def multipart_figures(source: Path, rounds: int) -> None:
         AWS_SECRET_ACCESS_KEY="bench",
         AWS_DEFAULT_REGION="eu-north-1",
     )
-    presign_client.cache_clear()
+    aws_client.cache_clear()
     try:
         s3 = boto3.client("s3")
         s3.create_bucket(

@@ -5,6 +5,7 @@ Imports only httpx, rich, click and the standard library, so it installs without
 
 from __future__ import annotations
 
-from brygge.client import Client, ClientError
+from brygge.client import Client
+from brygge.resources import ClientError
 
 __all__ = ["Client", "ClientError"]

@@ -29,7 +29,8 @@ from rich.progress import (
 from rich.table import Table
 
 from brygge import config
-from brygge.client import TERMINAL_RUN_STATUSES, Client, ClientError, Resource
+from brygge.client import TERMINAL_RUN_STATUSES, Client
+from brygge.resources import ClientError, Resource
 
 SERVER_COMMANDS = {
     "serve": "run the API (applies migrations first)",

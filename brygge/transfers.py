@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from brygge.client import ClientError, Resource, path_of
+from brygge.resources import ClientError, Resource, path_of
 
 if TYPE_CHECKING:
     from brygge.client import Client

@@ -22,7 +22,7 @@ ZAPPA_SETTINGS = Path("zappa_settings.json")
 # The account id AWS documentation uses; zappa_settings.json ships with it until edited.
 PLACEHOLDER_ACCOUNT = "123456789012"
 # Zappa routes S3 records by bucket ARN through the steps stage's events to this function.
-TRIGGER_FUNCTION = "catalogue.runs.arrival.handler"
+TRIGGER_FUNCTION = "catalogue.lambdas.object_created"
 # Stack parameters read from the functions' environment, by variable.
 PARAMETERS_FROM_ENVIRONMENT = {
     "TableName": "BRYGGE_DYNAMODB_TABLE",

@@ -65,7 +65,7 @@ class Services:
 
     @property
     def runs(self) -> RunService:
-        """The run service, made on first use: locally that resumes interrupted runs."""
+        """The run service, made on first use (which resumes nothing: start-up does)."""
         with _RUNS_LOCK:
             if "_runs" not in self.__dict__:
                 from catalogue.runs.service import run_service

@@ -5,3 +5,8 @@ from __future__ import annotations
 from catalogue.app import create_app
 
 app = create_app()
+if app.extensions["brygge"].settings.backend == "local":
+    # A local server under gunicorn starts here, in each worker: the runs a crash interrupted
+    # go on (the store hands each one to a single worker). `brygge serve` does this in
+    # ``recover_at_startup``; on AWS, Step Functions keeps runs going by itself.
+    app.extensions["brygge"].runs.resume_interrupted()

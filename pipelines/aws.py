@@ -1,4 +1,4 @@
-"""boto3 clients, made on first use and kept for the life of the process."""
+"""AWS clients: one factory, one configuration, clients made on first use and kept."""
 
 from __future__ import annotations
 
@@ -6,8 +6,20 @@ import functools
 from typing import Any
 
 
+def client_config(signature_version: str | None = None) -> Any:
+    """botocore's configuration for every Brygge client.
+
+    Retries in botocore's ``standard`` mode: throttling and transient errors back off with
+    jitter, up to 3 attempts, the same way in every SDK (the ``legacy`` default does not
+    retry every throttling error).
+    """
+    from botocore.config import Config
+
+    return Config(retries={"mode": "standard"}, signature_version=signature_version)
+
+
 @functools.cache
-def aws_client(service: str) -> Any:
+def aws_client(service: str, *, signature_version: str | None = None) -> Any:
     """Return the process-wide boto3 client for ``service``.
 
     boto3 is imported here, not at module level: tests start their mocks first, and the API's
@@ -17,4 +29,30 @@ def aws_client(service: str) -> Any:
     """
     import boto3
 
-    return boto3.client(service)
+    return boto3.client(service, config=client_config(signature_version))
+
+
+def assumed_client(service: str, credentials: dict[str, Any]) -> Any:
+    """A new client for ``service`` with an AssumeRole answer's ``Credentials``.
+
+    Not kept: assumed credentials belong to one session (a run's scope).
+    """
+    import boto3
+
+    return boto3.client(
+        service,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        config=client_config(),
+    )
+
+
+def account_id() -> str:
+    """The caller's AWS account id, asked of STS once per STS client (once per process)."""
+    return _account_of(aws_client("sts"))
+
+
+@functools.cache
+def _account_of(sts: Any) -> str:
+    return str(sts.get_caller_identity()["Account"])

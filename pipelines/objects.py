@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from pipelines.aws import aws_client
+from pipelines.aws import assumed_client, aws_client
 from pipelines.errors import InvalidValue
 from pipelines.object_keys import ZONES, parse_object_key
 
@@ -140,6 +140,20 @@ def check_key(key: str) -> str:
     return key
 
 
+def check_name(name: str) -> str:
+    """Return ``name`` if it is a relative name (``a/b.csv``) that stays inside its store.
+
+    For stores outside the lake's key layout (the open-data location). Raises
+    InvalidValue(field="name") otherwise.
+    """
+    parts = name.split("/")
+    if not name or name.startswith("/") or "\\" in name or any(p in ("", ".", "..") for p in parts):
+        raise InvalidValue("name", f"{name!r} is not a relative name in the object store")
+    if any(ord(ch) < 32 for ch in name):
+        raise InvalidValue("name", "must not contain control characters")
+    return name
+
+
 def check_prefix(prefix: str) -> str:
     """Return a listing prefix if it cannot name anything outside the layout."""
     parts = prefix.split("/")
@@ -164,16 +178,29 @@ class LocalObjectStore:
     """Objects as files under ``root``, with the same key layout as S3.
 
     ``on_created(key)`` is called after each put and copy, standing in for S3's
-    object-created notifications in local mode.
+    object-created notifications in local mode. ``check`` refuses keys (the lake's layout
+    by default); ``file_mode`` is given to each stored file (mkstemp's 0600 otherwise);
+    ``prune_folders`` removes the folders a delete leaves empty.
     """
 
-    def __init__(self, root: Path, on_created: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        on_created: Callable[[str], None] | None = None,
+        *,
+        check: Callable[[str], str] = check_key,
+        file_mode: int | None = None,
+        prune_folders: bool = False,
+    ) -> None:
         self.root = Path(root)
         self.on_created = on_created
+        self.check = check
+        self.file_mode = file_mode
+        self.prune_folders = prune_folders
 
     def path(self, key: str) -> Path:
         """The file of ``key``; raises InvalidValue for keys that would escape the root."""
-        check_key(key)
+        self.check(key)
         root = self.root.resolve()
         path = (root / key).resolve()
         # parse_object_key already refuses '..' in names; this also refuses symlinks out.
@@ -203,6 +230,8 @@ class LocalObjectStore:
                     digest.update(chunk)
                     size += len(chunk)
                     temp.write(chunk)
+            if self.file_mode is not None:
+                Path(temp_name).chmod(self.file_mode)
             if exclusive:
                 # A hard link fails if the name exists: two racing uploads land once.
                 try:
@@ -311,12 +340,24 @@ class LocalObjectStore:
         failures = []
         for key in keys:
             try:
-                self.path(key).unlink(missing_ok=True)
+                path = self.path(key)
+                path.unlink(missing_ok=True)
+                if self.prune_folders:
+                    self._prune(path.parent)
             except InvalidValue as error:
                 failures.append(DeleteFailure(key, "InvalidKey", error.message))
             except OSError as error:
                 failures.append(DeleteFailure(key, type(error).__name__, str(error)))
         return failures
+
+    def _prune(self, folder: Path) -> None:
+        root = self.root.resolve()
+        while folder != root and folder.is_relative_to(root):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (or gone): stop climbing
+                return
+            folder = folder.parent
 
     def _created(self, key: str) -> None:
         if self.on_created is not None:
@@ -329,16 +370,32 @@ def _local_etag(path: Path) -> str:
 
 
 class S3ObjectStore:
-    """Objects in one S3 bucket; the boto3 client is made on first use.
+    """Objects in one S3 bucket, under ``prefix``; the boto3 client is made on first use.
 
+    Keys are relative to ``prefix`` (the lake's have none; the open-data location may keep
+    its files under one); ``check`` refuses keys (the lake's layout by default).
     ``scope_role_arn`` is the role steps assume, with a session policy limited to their run
     (``scoped_store``); ``client`` replaces the process-wide client (assumed credentials).
     """
 
-    def __init__(self, bucket: str, *, scope_role_arn: str = "", client: Any = None) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        check: Callable[[str], str] = check_key,
+        scope_role_arn: str = "",
+        client: Any = None,
+    ) -> None:
         self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.check = check
         self.scope_role_arn = scope_role_arn
         self._client = client
+
+    def _key(self, key: str) -> str:
+        """The bucket's key of ``key``; raises InvalidValue as ``check`` does."""
+        return self.prefix + self.check(key)
 
     @property
     def client(self) -> Any:
@@ -351,25 +408,17 @@ class S3ObjectStore:
 
         Whatever the Python code asks, S3 itself then refuses other tenants' objects.
         """
-        import boto3
-
         response = aws_client("sts").assume_role(
             RoleArn=self.scope_role_arn,
             RoleSessionName=session_name_of(session_name),
             Policy=json.dumps(session_policy(self.bucket, scope), separators=(",", ":")),
             DurationSeconds=SESSION_SECONDS,
         )
-        credentials = response["Credentials"]
-        client = boto3.client(
-            "s3",
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-        )
-        return S3ObjectStore(self.bucket, client=client)
+        client = assumed_client("s3", response["Credentials"])
+        return S3ObjectStore(self.bucket, prefix=self.prefix, check=self.check, client=client)
 
     def put(self, key: str, body: IO[bytes], *, content_type: str | None = None) -> ObjectInfo:
-        check_key(key)
+        bucket_key = self._key(key)
         extra: dict[str, Any] = {}
         if content_type:
             extra["ContentType"] = content_type
@@ -379,19 +428,19 @@ class S3ObjectStore:
             sha256, _ = sha256_of(body)
             body.seek(start)
             extra["Metadata"] = {SHA256_METADATA: sha256}
-            self.client.upload_fileobj(body, self.bucket, key, ExtraArgs=extra)
+            self.client.upload_fileobj(body, self.bucket, bucket_key, ExtraArgs=extra)
             return self.head(key)
         reader = _HashingReader(body)
         # upload_fileobj streams in parts (multipart past 8 MB): memory stays bounded.
-        self.client.upload_fileobj(reader, self.bucket, key, ExtraArgs=extra)
+        self.client.upload_fileobj(reader, self.bucket, bucket_key, ExtraArgs=extra)
         info = self.head(key)
         return ObjectInfo(key, info.bytes, reader.digest.hexdigest(), info.etag)
 
     @contextmanager
     def open(self, key: str) -> Iterator[IO[bytes]]:
-        check_key(key)
+        bucket_key = self._key(key)
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            response = self.client.get_object(Bucket=self.bucket, Key=bucket_key)
         except Exception as error:
             _raise_not_found(error, key)
             raise
@@ -406,9 +455,9 @@ class S3ObjectStore:
             return body.read()
 
     def head(self, key: str) -> ObjectInfo:
-        check_key(key)
+        bucket_key = self._key(key)
         try:
-            response = self.client.head_object(Bucket=self.bucket, Key=key)
+            response = self.client.head_object(Bucket=self.bucket, Key=bucket_key)
         except Exception as error:
             _raise_not_found(error, key)
             raise
@@ -429,24 +478,25 @@ class S3ObjectStore:
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         check_prefix(prefix)
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
             for item in page.get("Contents", []):
-                yield ObjectInfo(item["Key"], item["Size"], None, item["ETag"].strip('"'))
+                key = item["Key"].removeprefix(self.prefix)
+                yield ObjectInfo(key, item["Size"], None, item["ETag"].strip('"'))
 
     def copy(self, source: str, destination: str) -> ObjectInfo:
-        check_key(destination)
+        bucket_destination = self._key(destination)
         size = self.head(source).bytes
-        copy_source = {"Bucket": self.bucket, "Key": source}
+        copy_source = {"Bucket": self.bucket, "Key": self._key(source)}
         if size <= MAX_SINGLE_COPY_BYTES:
             # MetadataDirective COPY keeps the recorded sha256.
             self.client.copy_object(
                 Bucket=self.bucket,
-                Key=destination,
+                Key=bucket_destination,
                 CopySource=copy_source,
                 MetadataDirective="COPY",
             )
         else:
-            self.client.copy(copy_source, self.bucket, destination)
+            self.client.copy(copy_source, self.bucket, bucket_destination)
         return self.head(destination)
 
     def delete_many(self, keys: Iterable[str]) -> builtins.list[DeleteFailure]:
@@ -454,7 +504,7 @@ class S3ObjectStore:
         batch: builtins.list[str] = []
         for key in keys:
             try:
-                batch.append(check_key(key))
+                batch.append(self._key(key))
             except InvalidValue as error:
                 failures.append(DeleteFailure(key, "InvalidKey", error.message))
                 continue
@@ -472,17 +522,18 @@ class S3ObjectStore:
         a newer version of the (versioned) data bucket's object; deleting it restores the
         first. On an unversioned bucket there is one version and nothing is deleted.
         """
+        bucket_key = self._key(key)
         paginator = self.client.get_paginator("list_object_versions")
         versions = [
             version
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=key)
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=bucket_key)
             for version in page.get("Versions", [])
-            if version["Key"] == key
+            if version["Key"] == bucket_key
         ]
         # S3 lists the versions of a key newest first: the last one is the first upload.
         newer = [version["VersionId"] for version in versions[:-1]]
         for version_id in newer:
-            self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=version_id)
+            self.client.delete_object(Bucket=self.bucket, Key=bucket_key, VersionId=version_id)
         return newer
 
     def _delete_batch(self, keys: builtins.list[str]) -> builtins.list[DeleteFailure]:
@@ -491,7 +542,11 @@ class S3ObjectStore:
             Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
         )
         return [
-            DeleteFailure(error["Key"], error.get("Code", ""), error.get("Message", ""))
+            DeleteFailure(
+                error["Key"].removeprefix(self.prefix),
+                error.get("Code", ""),
+                error.get("Message", ""),
+            )
             for error in response.get("Errors", [])
         ]
 
@@ -701,6 +756,7 @@ __all__ = [
     "ObjectStore",
     "S3ObjectStore",
     "ScopedObjectStore",
+    "check_name",
     "download",
     "local_file",
     "move_in",

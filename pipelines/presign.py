@@ -6,13 +6,13 @@ Both modes answer the same shape, so a client uploads with one piece of code:
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from pipelines.aws import aws_client
 from pipelines.signing import (
     DownloadGrant,
     UploadPolicy,
@@ -64,16 +64,13 @@ class UploadTarget:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-@functools.cache
 def presign_client() -> Any:
     """The S3 client for presigning: always s3v4 (boto3 still signs POSTs with v2 in us-east-1).
 
-    Made on first use, once per process; endpoints follow ``AWS_ENDPOINT_URL_S3``.
+    Made on first use, once per process (``aws_client``); endpoints follow
+    ``AWS_ENDPOINT_URL_S3``.
     """
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("s3", config=Config(signature_version="s3v4"))
+    return aws_client("s3", signature_version="s3v4")
 
 
 def s3_presigned_post(

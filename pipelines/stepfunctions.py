@@ -223,11 +223,10 @@ def _sfn() -> Any:
 
 def state_machine_arn(name: str) -> str:
     """The ARN of the state machine called ``name`` in the caller's account and region."""
-    from pipelines.aws import aws_client
+    from pipelines.aws import account_id
 
     client = _sfn()
-    account = aws_client("sts").get_caller_identity()["Account"]
-    return f"arn:aws:states:{client.meta.region_name}:{account}:stateMachine:{name}"
+    return f"arn:aws:states:{client.meta.region_name}:{account_id()}:stateMachine:{name}"
 
 
 def deploy_state_machine(

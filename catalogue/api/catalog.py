@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 from flask import Response, request
 from flask.views import MethodView
 
-from catalogue.api.links import base_url
 from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import READ, require, visible
 from catalogue.dcat.feed import (
@@ -32,6 +31,7 @@ from catalogue.dcat.feed import (
 from catalogue.dcat.negotiation import negotiate
 from catalogue.dcat.publishing import configured_catalog_info
 from catalogue.dcat.vocabularies import DCAT_AP_3
+from catalogue.links import base_url
 from catalogue.schemas.catalog import CatalogQuerySchema, PublishabilitySchema
 from catalogue.services import repositories, services
 

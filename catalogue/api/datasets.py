@@ -7,19 +7,18 @@ from flask.views import MethodView
 
 from catalogue.api.catalog import RDF_MEDIA_TYPES, RDF_TEXT, dataset_response, negotiate_dataset
 from catalogue.api.etags import if_match, with_etag
-from catalogue.api.links import link_to
 from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import (
     ADMIN,
     READ,
     UPDATE,
-    new_owner_ops,
     require,
     require_owner_team,
     visible,
 )
 from catalogue.auth.principal import current_principal
-from catalogue.cascade import delete_resource
+from catalogue.links import link_to
+from catalogue.ownership import change_dataset, create_dataset, delete_dataset
 from catalogue.schemas.catalog import FormatQuerySchema
 from catalogue.schemas.common import DeleteQuerySchema
 from catalogue.schemas.datasets import (
@@ -51,13 +50,7 @@ class Datasets(MethodView):
     def post(self, data: dict) -> tuple:
         """Create a dataset (and its version 1)."""
         require_owner_team(data["owner"])
-        principal = current_principal()
-        grants = repositories().permissions
-        dataset = repositories().datasets.create(
-            data,
-            principal=principal,
-            extra_ops=lambda dataset: grants.owner_ops(dataset, data["owner"]),
-        )
+        dataset = create_dataset(repositories(), data, principal=current_principal())
         location = link_to("datasets.DatasetById", dataset_id=dataset["id"])
         return with_etag(dataset, 201, Location=location)
 
@@ -83,14 +76,13 @@ class DatasetById(MethodView):
         """Change a dataset with a JSON merge patch; ``If-Match`` guards against lost updates."""
         # Handing a dataset to another team is an owner's decision, not an editor's.
         require(dataset_id, ADMIN if "owner" in changes else UPDATE)
-        principal = current_principal()
         return with_etag(
-            repositories().datasets.patch(
+            change_dataset(
+                repositories(),
                 dataset_id,
                 changes,
                 if_match=if_match(),
-                principal=principal,
-                extra_ops=new_owner_ops(changes.get("owner"), principal),
+                principal=current_principal(),
             )
         )
 
@@ -100,11 +92,10 @@ class DatasetById(MethodView):
         """Delete a dataset; one with editions needs ``?cascade=true``, which also deletes
         its raw, intermediate and processed files."""
         require(dataset_id, ADMIN)
-        delete_resource(
+        delete_dataset(
             services(),
             [dataset_id],
             if_match=if_match(),
             cascade=query["cascade"],
             principal=current_principal(),
-            extra_ops=repositories().permissions.removal_ops,
         )

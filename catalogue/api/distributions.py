@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from catalogue.api.etags import if_match, with_etag
-from catalogue.api.links import link_to
 from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.auth.principal import current_principal
 from catalogue.cascade import delete_resource
+from catalogue.links import link_to
 from catalogue.schemas.common import DeleteQuerySchema, ListQuerySchema
 from catalogue.schemas.distributions import DistributionPageSchema, DistributionSchema
 from catalogue.services import repositories, services

@@ -7,8 +7,8 @@ from flask.views import MethodView
 from marshmallow import fields
 
 from catalogue import __version__
-from catalogue.api.links import link_to
 from catalogue.api.smorest import Blueprint
+from catalogue.links import link_to
 from catalogue.services import services
 
 blp = Blueprint("index", __name__, url_prefix="/", description="Where to start")

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import ADMIN, require
 from catalogue.auth.principal import current_principal
-from catalogue.auth.rules import is_principal
+from catalogue.domain.access import is_principal
 from catalogue.domain.errors import InvalidValue
 from catalogue.schemas.common import ListQuerySchema
 from catalogue.schemas.permissions import GrantPageSchema, GrantSchema

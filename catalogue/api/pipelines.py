@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from catalogue.api.etags import if_match, with_etag
-from catalogue.api.links import link_to
 from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import (
     READ,
@@ -15,6 +14,7 @@ from catalogue.auth.permissions import (
     template_owner,
 )
 from catalogue.auth.principal import current_principal
+from catalogue.links import link_to
 from catalogue.repositories.pipeline_checks import check_task_config
 from catalogue.schemas.common import ListQuerySchema
 from catalogue.schemas.permissions import HistoryPageSchema

@@ -6,11 +6,11 @@ from flask import redirect
 from flask.views import MethodView
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from catalogue.api.links import link_to
 from catalogue.api.smorest import Blueprint
 from catalogue.api.transfers import output_location
 from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.auth.principal import current_principal
+from catalogue.links import link_to
 from catalogue.runs.service import run_outputs
 from catalogue.schemas.common import ListQuerySchema
 from catalogue.schemas.runs import RunPageSchema, RunRequestSchema, RunSchema, RunSummarySchema

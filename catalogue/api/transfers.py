@@ -15,10 +15,10 @@ from flask import Response, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.http import parse_options_header
 
-from catalogue.api.links import base_url
 from catalogue.api.multipart import MAX_FIELDS_BYTES, FormStream
 from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.domain.errors import Conflict, Forbidden, InvalidValue, NotFound
+from catalogue.links import base_url
 from catalogue.object_stores import object_store
 from catalogue.runs.arrival import local_hook
 from catalogue.runs.service import run_outputs

@@ -43,8 +43,8 @@ def _repository(settings: Settings) -> Any:
 
 def create_token(args: argparse.Namespace, settings: Settings) -> int:
     """Create a token and print it once; only its hash is stored."""
-    from catalogue.auth.rules import TEAM, is_principal
-    from catalogue.auth.tokens import parse_duration
+    from catalogue.domain.access import TEAM, is_principal
+    from catalogue.domain.tokens import parse_duration
 
     if not is_principal(args.principal) or args.principal.startswith("team:"):
         print("brygge: --principal must be user:<name> or client:<name>", file=sys.stderr)

@@ -12,7 +12,7 @@ from typing import Any
 
 import jwt
 
-from catalogue.auth.rules import TEAM, Identity
+from catalogue.domain.access import TEAM, Identity
 from catalogue.domain.errors import Unauthenticated
 
 # Asymmetric only: "none" and HMAC algorithms would let anyone holding the public key sign.

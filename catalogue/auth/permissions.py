@@ -6,15 +6,14 @@ not exist, so status, body and ETag tell nothing about it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from catalogue.auth.principal import current_identity
-from catalogue.auth.rules import Identity, can_see, effective_scopes, may
+from catalogue.domain.access import Identity, can_see, effective_scopes, may
 from catalogue.domain.errors import Forbidden, InvalidValue, NotFound, Unauthenticated
 from catalogue.services import repositories
-from catalogue.store import keys
-from catalogue.store.base import Item, Op, Predicate
+from catalogue.store.base import Item, Predicate
 
 READ, UPDATE, WRITE, ADMIN = "read", "update", "write", "admin"
 
@@ -34,8 +33,7 @@ def require(dataset_id: str, scope: str, *, hidden: str | None = None) -> Identi
         raise Unauthenticated("this action needs a token (Authorization: Bearer <token>)")
     if identity.is_site_admin:
         return identity
-    store = repositories().store
-    dataset = store.get(keys.dataset_pk(dataset_id), keys.DATASET_SK)
+    dataset = repositories().datasets.find_item(dataset_id)
     if dataset is None:
         raise NotFound(hidden or f"dataset {dataset_id!r} not found")
     scopes = scopes_on(dataset, identity)
@@ -54,16 +52,6 @@ def require_owner_team(owner: str) -> Identity:
     if not identity.is_site_admin and owner not in identity.teams:
         raise Forbidden(f"the owner must be one of your teams ({', '.join(identity.teams)})")
     return identity
-
-
-def new_owner_ops(
-    owner: str | None, principal: str
-) -> Callable[[Mapping[str, Any]], list[Op]] | None:
-    """For a dataset patch that names ``owner``: the writes granting it every scope."""
-    if owner is None:
-        return None
-    permissions = repositories().permissions
-    return lambda dataset: permissions.new_owner_ops(dataset, owner, principal=principal)
 
 
 def template_owner(owner: str | None) -> str | None:

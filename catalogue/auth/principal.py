@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from flask import current_app, g, request
 
-from catalogue.auth import tokens
-from catalogue.auth.rules import ANONYMOUS, Identity
+from catalogue.domain import tokens
+from catalogue.domain.access import ANONYMOUS, Identity
 from catalogue.domain.errors import Unauthenticated
 from catalogue.services import repositories, services
 

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from catalogue.dcat.publishability import missing_for_publication
 from catalogue.dcat.selection import publish_item
-from catalogue.store import keys
 from catalogue.store.base import Predicate
 
 if TYPE_CHECKING:
@@ -103,9 +102,7 @@ def visible_sources(
     """The ids among ``source_ids`` of existing datasets passing ``check`` (None: all)."""
     if not source_ids:
         return []
-    found = repositories.store.get_many(
-        [(keys.dataset_pk(source_id), keys.DATASET_SK) for source_id in source_ids]
-    )
+    found = repositories.datasets.items(source_ids)
     return [item["id"] for item in found if check is None or check(item)]
 
 

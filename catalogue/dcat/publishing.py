@@ -18,22 +18,19 @@ import hashlib
 import io
 import json
 import mimetypes
-import os
-import shutil
-import tempfile
-import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, suppress
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path, PurePosixPath
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from catalogue.dcat.publishability import missing_for_publication
 from catalogue.dcat.selection import PublishItem, publish_items
 from catalogue.domain.errors import InvalidValue
+from catalogue.object_stores import object_store, open_data_store
 from pipelines.object_keys import parse_object_key
+from pipelines.objects import ObjectNotFound, ObjectStore
 
 if TYPE_CHECKING:
     from catalogue.settings import Settings
@@ -48,46 +45,10 @@ CHUNK_BYTES = 1024 * 1024
 # Where the data files live in the open-data location; anything under it that no manifest
 # lists is withdrawn.
 DATA_PREFIX = "datasets/"
-# Files are written under a temporary name beginning so, then renamed or copied into place.
+# Earlier versions wrote each file under a temporary name beginning so, then moved it into
+# place: what a crash left of those goes at the next run. (The object store's puts replace
+# an object whole: readers never see a part.)
 TEMPORARY_PREFIX = ".publishing-"
-# World-readable: the open-data folder is served as it is.
-PUBLIC_FILE_MODE = 0o644
-
-
-class SourceObjects(Protocol):
-    """Where the processed files come from; ``pipelines.objects.ObjectStore`` fits."""
-
-    def open(self, key: str) -> AbstractContextManager[IO[bytes]]:
-        """Open the object for streaming reads; raises if it does not exist."""
-        ...
-
-    def head(self, key: str) -> Any:
-        """Return the object's info; its ``sha256`` attribute may be None."""
-        ...
-
-
-class OpenDataTarget(Protocol):
-    """The open-data location, addressed by names relative to its root (``a/b.csv``)."""
-
-    def read(self, name: str) -> bytes | None:
-        """Return the whole object, or None if there is none."""
-        ...
-
-    def write(self, name: str, body: IO[bytes], *, content_type: str) -> None:
-        """Store ``body`` (read in chunks) under ``name`` whole, replacing what was there.
-
-        Readers see the old object or the new one, never a part: the body goes to a
-        temporary name (see ``is_temporary``) that then replaces ``name``.
-        """
-        ...
-
-    def delete(self, name: str) -> None:
-        """Remove ``name``; removing what is not there is no error."""
-        ...
-
-    def names(self, prefix: str = "") -> Iterator[str]:
-        """Every name under ``prefix``, temporaries included (all pages of a listing)."""
-        ...
 
 
 @dataclass(slots=True)
@@ -116,8 +77,8 @@ class PublishReport:
 
 def publish(
     items: Iterable[PublishItem],
-    source: SourceObjects,
-    target: OpenDataTarget,
+    source: ObjectStore,
+    target: ObjectStore,
     *,
     catalog_info: Mapping[str, Any],
     base_url: str,
@@ -176,7 +137,7 @@ def publish(
                 report.unchanged.append(name)
             else:
                 with source.open(key) as body:
-                    target.write(name, body, content_type=_content_type(name, item))
+                    target.put(name, body, content_type=_content_type(name, item))
                 report.published.append(name)
             files[name] = sha256
         datasets[dataset_id] = sorted(set(item_names))
@@ -215,13 +176,11 @@ def publish(
         _write_json(target, MANIFEST, manifest)
 
     # Withdraw once the new feed and manifest are out, so neither points at a missing file.
-    listed = list(target.names())
-    for name in listed:
-        if is_temporary(name):  # left by a crash mid-write
-            target.delete(name)
+    listed = [info.key for info in target.list("")]
+    _delete(target, [name for name in listed if is_temporary(name)])  # left by a crash
     data_files = {n for n in listed if n.startswith(DATA_PREFIX) and not is_temporary(n)}
     for name in sorted((set(old["files"]) | data_files) - set(files)):
-        target.delete(name)
+        _delete(target, [name])
         report.withdrawn.append(name)
         report.reasons[name] = _withdrawal_reason(name, old, reasons, why_absent)
     report.withdrawn_datasets = sorted(set(old["datasets"]) - set(datasets))
@@ -253,8 +212,8 @@ def run_publishing(
     settings: Settings,
     *,
     repositories: Any = None,
-    objects: SourceObjects | None = None,
-    target: OpenDataTarget | None = None,
+    objects: ObjectStore | None = None,
+    target: ObjectStore | None = None,
     catalog_info: Mapping[str, Any] | None = None,
 ) -> PublishReport:
     """Publish the public datasets of ``settings``' catalogue to its open-data location.
@@ -276,14 +235,8 @@ def run_publishing(
         store = open_store(settings)
         repositories = Repositories(store, lambda: datetime.now(UTC))
     if objects is None:
-        from pipelines.objects import LocalObjectStore, S3ObjectStore
-
-        objects = (
-            S3ObjectStore(settings.data_bucket)
-            if settings.backend == "aws"
-            else LocalObjectStore(settings.objects_dir)
-        )
-    target = target or open_data_target(settings)
+        objects = object_store(settings)
+    target = target or open_data_store(settings)
     try:
         return publish(
             publish_items(repositories),
@@ -350,13 +303,6 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     return report
 
 
-def open_data_target(settings: Settings) -> OpenDataTarget:
-    """The open-data location of ``settings``: the bucket if one is named, else a directory."""
-    if settings.open_data_bucket:
-        return S3Target(settings.open_data_bucket)
-    return DirectoryTarget(settings.open_data_dir or settings.home / "open-data")
-
-
 def configured_catalog_info(settings: Settings, base_url: str) -> dict[str, Any]:
     """The catalogue's own metadata: ``BRYGGE_CATALOG_*`` settings over the defaults.
 
@@ -408,7 +354,7 @@ def _file_name(dataset_id: str, key: str) -> str:
 
 
 def _source_sha256(
-    source: SourceObjects, key: str, distributions: Sequence[Mapping[str, Any]]
+    source: ObjectStore, key: str, distributions: Sequence[Mapping[str, Any]]
 ) -> str:
     """The sha256 of a source object: recorded by the store or the distribution, else hashed."""
     recorded = getattr(source.head(key), "sha256", None)
@@ -467,7 +413,7 @@ def is_temporary(name: str) -> bool:
 
 
 def _write_if_changed(
-    target: OpenDataTarget,
+    target: ObjectStore,
     name: str,
     body: bytes,
     content_type: str,
@@ -478,134 +424,27 @@ def _write_if_changed(
     if old["files"].get(name) == sha256:
         report.unchanged.append(name)
     else:
-        target.write(name, io.BytesIO(body), content_type=content_type)
+        target.put(name, io.BytesIO(body), content_type=content_type)
         report.published.append(name)
     return sha256
 
 
-def _load_manifest(target: OpenDataTarget) -> dict[str, Any]:
-    raw = target.read(MANIFEST)
-    manifest = json.loads(raw) if raw else {}
+def _load_manifest(target: ObjectStore) -> dict[str, Any]:
+    try:
+        manifest = json.loads(target.get(MANIFEST))
+    except ObjectNotFound:
+        manifest = {}
     return {"files": manifest.get("files", {}), "datasets": manifest.get("datasets", {})}
 
 
-def _write_json(target: OpenDataTarget, name: str, data: Any) -> None:
+def _write_json(target: ObjectStore, name: str, data: Any) -> None:
     body = json.dumps(data, indent=2, sort_keys=True).encode()
-    target.write(name, io.BytesIO(body), content_type="application/json")
+    target.put(name, io.BytesIO(body), content_type="application/json")
 
 
-def _check_name(name: str) -> str:
-    path = PurePosixPath(name)
-    if path.is_absolute() or ".." in path.parts or not path.parts:
-        raise InvalidValue("name", f"{name!r} is not a relative name in the open-data location")
-    return name
-
-
-class DirectoryTarget:
-    """An open-data location in a local directory (``BRYGGE_OPEN_DATA_DIR``)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-
-    def read(self, name: str) -> bytes | None:
-        """Return the file's bytes, or None if there is none."""
-        path = self.root / _check_name(name)
-        return path.read_bytes() if path.is_file() else None
-
-    def write(self, name: str, body: IO[bytes], *, content_type: str) -> None:
-        """Write the file whole and world-readable (a temporary file renamed into place)."""
-        path = self.root / _check_name(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=TEMPORARY_PREFIX)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                shutil.copyfileobj(body, out, CHUNK_BYTES)
-            # mkstemp makes 0600 files; the web server serving the folder must read them.
-            Path(temporary).chmod(PUBLIC_FILE_MODE)
-            Path(temporary).replace(path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-
-    def delete(self, name: str) -> None:
-        """Delete the file and any folders it leaves empty."""
-        path = self.root / _check_name(name)
-        path.unlink(missing_ok=True)
-        for parent in path.parents:
-            if parent == self.root or not parent.is_relative_to(self.root):
-                break
-            with suppress(OSError):  # not empty: stop climbing
-                parent.rmdir()
-
-    def names(self, prefix: str = "") -> Iterator[str]:
-        """Every file under ``prefix`` (a folder name ending in ``/``, or empty)."""
-        folder = self.root / prefix if prefix else self.root
-        if not folder.is_dir():
-            return
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                yield path.relative_to(self.root).as_posix()
-
-
-class S3Target:
-    """An open-data location in an S3 bucket (``BRYGGE_OPEN_DATA_BUCKET``), under ``prefix``."""
-
-    def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
-        self.bucket = bucket
-        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        """The S3 client, made on first use (boto3 is imported only here)."""
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("s3")
-        return self._client
-
-    def read(self, name: str) -> bytes | None:
-        """Return the object's bytes, or None if there is none."""
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self._key(name))
-        except self.client.exceptions.NoSuchKey:
-            return None
-        return bytes(response["Body"].read())
-
-    def write(self, name: str, body: IO[bytes], *, content_type: str) -> None:
-        """Upload ``body`` to a temporary key (in parts as needed), then copy it into place.
-
-        A failed upload never replaces the object others read; the copy is S3's own.
-        """
-        key = self._key(name)
-        folder, _, filename = key.rpartition("/")
-        temporary = f"{folder}/" if folder else ""
-        temporary += f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}-{filename}"
-        try:
-            self.client.upload_fileobj(
-                body, self.bucket, temporary, ExtraArgs={"ContentType": content_type}
-            )
-            self.client.copy(
-                {"Bucket": self.bucket, "Key": temporary},
-                self.bucket,
-                key,
-                ExtraArgs={"ContentType": content_type, "MetadataDirective": "REPLACE"},
-            )
-        finally:
-            self.client.delete_object(Bucket=self.bucket, Key=temporary)
-
-    def delete(self, name: str) -> None:
-        """Delete the object; S3 answers success for a missing key too."""
-        self.client.delete_object(Bucket=self.bucket, Key=self._key(name))
-
-    def names(self, prefix: str = "") -> Iterator[str]:
-        """Every name under ``prefix``, from all pages of the listing."""
-        pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=self.prefix + prefix
-        )
-        for page in pages:
-            for entry in page.get("Contents", ()):
-                yield entry["Key"].removeprefix(self.prefix)
-
-    def _key(self, name: str) -> str:
-        return self.prefix + _check_name(name)
+def _delete(target: ObjectStore, names: Sequence[str]) -> None:
+    """Delete ``names``; raises OSError naming the first that could not go."""
+    failures = target.delete_many(names) if names else []
+    if failures:
+        failure = failures[0]
+        raise OSError(f"could not delete {failure.key}: {failure.code} {failure.message}")

@@ -128,10 +128,20 @@ class DatasetRepository:
 
     def get_item(self, dataset_id: str) -> Item:
         """The stored item; raises NotFound."""
-        item = self.store.get(keys.dataset_pk(dataset_id), keys.DATASET_SK)
+        item = self.find_item(dataset_id)
         if item is None:
             raise NotFound(f"dataset {dataset_id!r} not found")
         return item
+
+    def find_item(self, dataset_id: str) -> Item | None:
+        """The stored item, or None when there is no such dataset."""
+        return self.store.get(keys.dataset_pk(dataset_id), keys.DATASET_SK)
+
+    def items(self, dataset_ids: Sequence[str]) -> list[Item]:
+        """The stored items of the datasets among ``dataset_ids`` that exist (one batch read)."""
+        return self.store.get_many(
+            [(keys.dataset_pk(dataset_id), keys.DATASET_SK) for dataset_id in dataset_ids]
+        )
 
     def get(self, dataset_id: str) -> dict[str, Any]:
         """The dataset with its ``rev``; raises NotFound."""

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from catalogue.auth.rules import ANONYMOUS, Identity, can_see, effective_scopes
+from catalogue.domain.access import ANONYMOUS, Identity, can_see, effective_scopes
 from catalogue.domain.errors import Forbidden, InvalidValue, NotFound
 from catalogue.store import keys
 from catalogue.store.base import ItemStore

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from catalogue.auth.rules import SCOPES
+from catalogue.domain.access import SCOPES
 from catalogue.domain.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
 from catalogue.store import keys
 from catalogue.store.base import (

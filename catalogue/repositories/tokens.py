@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from catalogue.auth import tokens
+from catalogue.domain import tokens
 from catalogue.domain.errors import NotFound
 from catalogue.store import keys
 from catalogue.store.base import Create, ItemStore, Page, Query, Replace

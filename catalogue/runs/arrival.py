@@ -7,7 +7,6 @@ notification finds a run that has already started and starts nothing new.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -124,23 +123,6 @@ def handle_s3_event(
     if failures:
         raise failures[0]
     return results
-
-
-@functools.cache
-def _lambda_services() -> Services:
-    # Built on the first event and kept for the life of the Lambda container. Imported here:
-    # the application's services import the run package.
-    from catalogue.services import Services
-    from catalogue.settings import Settings
-
-    return Services(Settings.from_env())
-
-
-def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
-    """Lambda entry for S3 notifications (Zappa routes ``s3:ObjectCreated:*`` here)."""
-    services = _lambda_services()
-    results = handle_s3_event(event, services, bucket=services.settings.data_bucket)
-    return {"results": [result.as_dict() for result in results]}
 
 
 def local_hook(services: Services) -> Callable[[str], None]:

@@ -492,7 +492,8 @@ class RunService:
     def resume_interrupted(self) -> builtins.list[str]:
         """Take over every RUNNING run (after a crash or restart) and resume or fail it.
 
-        Local mode only; called once, on the service's first use. Returns the run ids.
+        Local mode only; start-up calls it once (``recover_at_startup``, ``catalogue.wsgi``).
+        Returns the run ids.
         """
         if self.workers is None:
             return []
@@ -555,13 +556,14 @@ def run_outputs(run: Mapping[str, Any]) -> builtins.list[dict[str, Any]]:
 
 
 def run_service(services: Services) -> RunService:
-    """The run service of an application's Services; locally it resumes interrupted runs."""
-    service = RunService(
+    """The run service of an application's Services.
+
+    Making it resumes nothing: start-up does that, once (``catalogue.runs.recovery``).
+    """
+    return RunService(
         services.settings,
         services.store,
         services.repositories,
         services.pipelines,
         services.clock,
     )
-    service.resume_interrupted()
-    return service

@@ -4,15 +4,14 @@ An upload URL that expired unused leaves a run ``WAITING`` for ever and, when th
 it, an empty newest edition. The sweep ends such runs (``EXPIRED``), removes their empty
 editions and, locally, the ``.put-*.part`` files a broken transfer left. It runs when
 ``brygge serve`` starts, every ``BRYGGE_SWEEP_INTERVAL_S`` while it serves, and on AWS as a
-scheduled job of the ``steps`` function (``handler``), so it also works after a restart.
+scheduled job of the ``steps`` function (``catalogue.lambdas.sweep_stale_uploads``), so it
+also works after a restart.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -72,16 +71,3 @@ def start_periodic_sweep(services: Services, interval_s: float) -> threading.Eve
 
     threading.Thread(target=loop, name="brygge-sweep", daemon=True).start()
     return stop
-
-
-@functools.cache
-def _lambda_services() -> Services:
-    from catalogue.services import Services
-    from catalogue.settings import Settings
-
-    return Services(Settings.from_env())
-
-
-def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
-    """Lambda entry of the scheduled sweep (a Zappa ``events`` job of the steps stage)."""
-    return sweep(_lambda_services()).as_dict()

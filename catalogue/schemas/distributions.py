@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import has_request_context
 from marshmallow import fields, validate
 
-from catalogue.api.links import absolute_url
 from catalogue.domain.ids import DISTRIBUTION_ID
+from catalogue.links import absolute_url_in_request
 
 from .common import page_schema
 
@@ -59,7 +58,7 @@ class DistributionSchema(ma.Schema):
             f"/datasets/{distribution['dataset']}/versions/{distribution['version']}"
             f"/editions/{distribution['edition']}/distributions/{distribution['id']}/download"
         )
-        return absolute_url(path) if has_request_context() else path
+        return absolute_url_in_request(path)
 
     def access_url(self, distribution: dict) -> str | None:
         if distribution.get("type") == "api":

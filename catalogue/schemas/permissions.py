@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from catalogue.auth.rules import SCOPES
+from catalogue.domain.access import SCOPES
 
 from .common import ListQuerySchema, page_schema
 

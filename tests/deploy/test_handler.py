@@ -93,11 +93,11 @@ def create_table_from_template(client: Any, table_name: str) -> None:
 
 def clear_process_caches() -> None:
     """Forget what handlers keep for the life of a Lambda container (settings, stores)."""
-    from catalogue import apigateway
-    from catalogue.runs import arrival, steps_function
+    from catalogue import apigateway, lambdas
+    from catalogue.runs import steps_function
 
     steps_function._environment_from_settings.cache_clear()
-    arrival._lambda_services.cache_clear()
+    lambdas.lambda_services.cache_clear()
     apigateway.forget()
 
 
@@ -713,16 +713,16 @@ def s3_record(bucket: str, key: str, size: int) -> dict[str, Any]:
 def test_s3_batch_is_routed_by_bucket_to_the_trigger(
     steps: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from catalogue.runs import arrival as trigger
+    from catalogue import lambdas
 
     calls = []
-    real_handler = trigger.handler
+    real_handler = lambdas.object_created
 
     def spy(event: dict[str, Any], context: Any) -> Any:
         calls.append(event)
         return real_handler(event, context)
 
-    monkeypatch.setattr(trigger, "handler", spy)
+    monkeypatch.setattr(lambdas, "object_created", spy)
     keys = [RAW_KEY, "raw/green/luft/version=1/edition=20260102T030405/second file.csv"]
     event = {"Records": [s3_record("brygge-dev-data", key, 8) for key in keys]}
     result = steps(event)
@@ -762,10 +762,10 @@ def test_upload_goes_from_the_api_through_s3_to_a_published_distribution(
 def test_s3_event_of_another_bucket_is_not_routed(
     steps: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from catalogue.runs import arrival as trigger
+    from catalogue import lambdas
 
     calls = []
-    monkeypatch.setattr(trigger, "handler", lambda event, context: calls.append(event))
+    monkeypatch.setattr(lambdas, "object_created", lambda event, context: calls.append(event))
     assert steps({"Records": [s3_record("someone-elses-bucket", RAW_KEY, 8)]}) is None
     assert calls == []
 
@@ -790,7 +790,7 @@ def scheduled_event(function: str) -> dict[str, Any]:
 
 
 def test_scheduled_event_runs_the_sweep_of_stale_uploads(steps: Invoke) -> None:
-    report = steps(scheduled_event("catalogue.runs.sweep.handler"))
+    report = steps(scheduled_event("catalogue.lambdas.sweep_stale_uploads"))
     assert report == {"expired": [], "editions": [], "partialFiles": []}
 
 
@@ -816,7 +816,7 @@ def test_scheduled_event_runs_the_publishing_job(steps: Invoke) -> None:
 def test_settings_file_is_what_zappa_packages(generated_settings: dict) -> None:
     settings = (generated_settings["dev_steps"] / "zappa_settings.py").read_text()
     assert (
-        "AWS_EVENT_MAPPING={'arn:aws:s3:::brygge-dev-data': ['catalogue.runs.arrival.handler']}"
+        "AWS_EVENT_MAPPING={'arn:aws:s3:::brygge-dev-data': ['catalogue.lambdas.object_created']}"
         in settings
     )
     assert "DEBUG=False" in settings

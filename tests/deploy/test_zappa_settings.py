@@ -62,7 +62,7 @@ def test_steps_stage_routes_new_raw_objects_to_the_trigger(
     s3_events = [event for event in steps["events"] if "event_source" in event]
     assert s3_events == [
         {
-            "function": "catalogue.runs.arrival.handler",
+            "function": "catalogue.lambdas.object_created",
             "event_source": {
                 "arn": f"arn:aws:s3:::{environment['BRYGGE_DATA_BUCKET']}",
                 "events": ["s3:ObjectCreated:*"],
@@ -71,7 +71,10 @@ def test_steps_stage_routes_new_raw_objects_to_the_trigger(
         }
     ]
     schedules = {event["function"]: event for event in steps["events"] if "expression" in event}
-    assert set(schedules) == {"catalogue.dcat.publishing.handler", "catalogue.runs.sweep.handler"}
+    assert set(schedules) == {
+        "catalogue.dcat.publishing.handler",
+        "catalogue.lambdas.sweep_stale_uploads",
+    }
     for schedule in schedules.values():
         assert schedule["expression"].startswith(("cron(", "rate("))
 

@@ -144,7 +144,7 @@ def moto_server(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
     """moto's ThreadedMotoServer on 127.0.0.1; every boto3 client of the test talks to it."""
     from moto.server import ThreadedMotoServer
 
-    from pipelines.presign import presign_client
+    from pipelines.aws import aws_client
     from tests.fixtures.aws import clear_aws_clients
 
     port = free_port()
@@ -155,7 +155,7 @@ def moto_server(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
     # moto's state machine executor calls Lambda over http://localhost:$MOTO_PORT.
     monkeypatch.setenv("MOTO_PORT", str(port))
     clear_aws_clients()
-    presign_client.cache_clear()
+    aws_client.cache_clear()
     try:
         yield url
     finally:
@@ -163,4 +163,4 @@ def moto_server(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
         requests.post(f"{url}/moto-api/reset", timeout=10)
         server.stop()
         clear_aws_clients()
-        presign_client.cache_clear()
+        aws_client.cache_clear()

@@ -1,6 +1,6 @@
 """aws mode end to end on moto's ThreadedMotoServer (127.0.0.1).
 
-Presigned POST to S3 → S3 notification (delivered here to ``catalogue.runs.arrival.handler``, as
+Presigned POST to S3 → S3 notification (delivered here to ``catalogue.lambdas.object_created``, as
 Zappa would) → StartExecution → moto runs the state machine, its Lambda tasks call the step
 handlers in-process → distribution → presigned GET. Plus multipart uploads over 5 GB.
 """
@@ -53,10 +53,11 @@ def lambda_zip() -> bytes:
 
 
 def clear_process_caches() -> None:
-    from catalogue.runs import arrival, steps_function
+    from catalogue import lambdas
+    from catalogue.runs import steps_function
 
     steps_function._environment_from_settings.cache_clear()
-    arrival._lambda_services.cache_clear()
+    lambdas.lambda_services.cache_clear()
 
 
 @pytest.fixture
@@ -153,7 +154,7 @@ def test_presigned_upload_and_s3_notification_run_the_pipeline(  # type: ignore[
 ) -> None:
     import boto3
 
-    from catalogue.runs import arrival as trigger
+    from catalogue import lambdas
 
     client = aws_client_app
     dataset = client.post(
@@ -196,9 +197,9 @@ def test_presigned_upload_and_s3_notification_run_the_pipeline(  # type: ignore[
     assert sent.status_code == 204, sent.text
 
     event = s3_notification(aws_settings.data_bucket, upload["key"], len(CSV))
-    first = trigger.handler(event, None)
+    first = lambdas.object_created(event, None)
     join_moto_executions()
-    again = trigger.handler(event, None)
+    again = lambdas.object_created(event, None)
     assert [result["outcome"] for result in first["results"]] == ["started"]
     assert [result["outcome"] for result in again["results"]] == ["duplicate"]
 
@@ -337,7 +338,7 @@ def test_a_second_post_to_a_used_presigned_url_is_undone_by_the_trigger(  # type
 ) -> None:
     import boto3
 
-    from catalogue.runs import arrival as trigger
+    from catalogue import lambdas
 
     s3 = boto3.client("s3")
     bucket = aws_settings.data_bucket
@@ -360,15 +361,15 @@ def test_a_second_post_to_a_used_presigned_url_is_undone_by_the_trigger(  # type
         assert sent.status_code == 204, sent.text
 
     post(b"first;1\n")
-    first = trigger.handler(s3_notification(bucket, upload["key"], 8), None)
+    first = lambdas.object_created(s3_notification(bucket, upload["key"], 8), None)
     assert [result["outcome"] for result in first["results"]] == ["published"]
     post(b"second;2\n")
-    second = trigger.handler(s3_notification(bucket, upload["key"], 9), None)
+    second = lambdas.object_created(s3_notification(bucket, upload["key"], 9), None)
     assert [result["outcome"] for result in second["results"]] == ["refused"]
     assert s3.get_object(Bucket=bucket, Key=upload["key"])["Body"].read() == b"first;1\n"
     versions = s3.list_object_versions(Bucket=bucket, Prefix=upload["key"])["Versions"]
     assert len(versions) == 1
-    again = trigger.handler(s3_notification(bucket, upload["key"], 8), None)
+    again = lambdas.object_created(s3_notification(bucket, upload["key"], 8), None)
     assert [result["outcome"] for result in again["results"]] == ["duplicate"]
     run = client.get(f"/runs/{upload['run']['id']}").json
     assert run["status"] == "SUCCEEDED"

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from catalogue.app import create_app
-from catalogue.auth.tokens import parse_duration, token_hash
 from catalogue.cli import main
+from catalogue.domain.tokens import parse_duration, token_hash
 from catalogue.settings import Settings, SettingsError
 from catalogue.store import keys
 from catalogue.store.factory import open_store

@@ -21,6 +21,10 @@ from typing import Any
 
 import pytest
 
+from catalogue.object_stores import open_data_store
+from catalogue.settings import Settings
+from pipelines.objects import ObjectStore
+
 BASE_URL = "https://data.example.no/api"
 CSV_BODY = b"time,value\n2024-06-07T08:00:00Z,12.5\n"
 LATEST_EDITION = "20240607T080910"
@@ -188,3 +192,8 @@ def distribution() -> dict[str, Any]:
 @pytest.fixture
 def catalog_info() -> dict[str, Any]:
     return copy.deepcopy(CATALOG_INFO)
+
+
+def directory_target(root: Path) -> ObjectStore:
+    """The open-data location in the directory ``root``, as the settings make it."""
+    return open_data_store(Settings(home=root.parent, open_data_dir=root))

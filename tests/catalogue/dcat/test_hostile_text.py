@@ -9,10 +9,15 @@ from rdflib import Graph, Literal, URIRef
 from rdflib import namespace as ns
 
 from catalogue.dcat.graph import catalog_graph
-from catalogue.dcat.publishing import DirectoryTarget
 from catalogue.dcat.serialization import serialize
 from pipelines.objects import LocalObjectStore
-from tests.catalogue.dcat.conftest import BASE_URL, CATALOG_INFO, make_dataset, make_distribution
+from tests.catalogue.dcat.conftest import (
+    BASE_URL,
+    CATALOG_INFO,
+    directory_target,
+    make_dataset,
+    make_distribution,
+)
 from tests.catalogue.dcat.test_publishing import item, run
 
 # Every character XML 1.0 refuses that Python can hold: C0 controls, a lone surrogate,
@@ -53,7 +58,7 @@ def test_the_publishing_job_writes_readable_feeds_from_hostile_text(tmp_path: Pa
     objects = LocalObjectStore(tmp_path / "objects")
     open_data = tmp_path / "open-data"
     hostile = item(objects, "air", b"a,b\n1,2\n", **HOSTILE_FIELDS)
-    run([hostile], objects, DirectoryTarget(open_data))
+    run([hostile], objects, directory_target(open_data))
     for name, syntax in (("catalog.ttl", "turtle"), ("catalog.jsonld", "json-ld")):
         graph = Graph().parse(open_data / name, format=syntax)
         assert {title.replace("?", "") for title in titles(graph)} == {"Airquality"}, name

@@ -23,7 +23,7 @@ from catalogue.dcat import graph as dcat_graph
 from catalogue.dcat import vocabularies as vocab
 from catalogue.dcat.graph import catalog_graph, dataset_graph
 from catalogue.dcat.publishability import missing_for_publication
-from catalogue.dcat.publishing import DirectoryTarget, publish
+from catalogue.dcat.publishing import publish
 from catalogue.dcat.selection import PublishItem
 from catalogue.settings import Settings
 from pipelines.objects import LocalObjectStore
@@ -31,6 +31,7 @@ from tests.catalogue.dcat.conftest import (
     BASE_URL,
     CATALOG_INFO,
     LATEST_EDITION,
+    directory_target,
     distribution_id,
     edition_run,
     editions,
@@ -360,7 +361,7 @@ def test_published_catalog_files_conform(tmp_path: Path, official_shapes: dict[s
     publish(
         items,
         objects,
-        DirectoryTarget(target_dir),
+        directory_target(target_dir),
         catalog_info=CATALOG_INFO,
         base_url=BASE_URL,
         open_data_url="https://opendata.example.no",

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from catalogue.dcat.publishability import missing_for_publication
-from catalogue.dcat.publishing import DirectoryTarget, run_publishing
+from catalogue.dcat.publishing import run_publishing
 from catalogue.dcat.selection import publish_items
 from catalogue.repositories import Repositories
 from catalogue.settings import Settings
 from catalogue.store.base import ItemStore
-from pipelines.objects import LocalObjectStore
-from tests.catalogue.dcat.conftest import CATALOG_INFO, make_dataset
+from pipelines.objects import LocalObjectStore, S3ObjectStore
+from tests.catalogue.dcat.conftest import CATALOG_INFO, directory_target, make_dataset
 
 PRINCIPAL = "user:publisher"
 
@@ -117,7 +117,7 @@ def test_run_publishing_publishes_then_withdraws_a_deleted_dataset(
     add_edition(repositories, objects, "air", "20250101T000000", b"a\n1\n")
     create_dataset(repositories, "water")
     add_edition(repositories, objects, "water", "20250101T000000", b"w\n2\n")
-    target = DirectoryTarget(tmp_path / "open-data")
+    target = directory_target(tmp_path / "open-data")
 
     def publish() -> Any:
         return run_publishing(
@@ -146,11 +146,14 @@ def test_run_publishing_publishes_then_withdraws_a_deleted_dataset(
 
 
 def test_open_data_location_follows_settings(tmp_path: Path) -> None:
-    from catalogue.dcat.publishing import S3Target, open_data_target
+    from catalogue.object_stores import open_data_store
 
-    assert open_data_target(Settings(home=tmp_path / "home")).root == tmp_path / "home/open-data"
-    bucket = Settings(home=tmp_path, open_data_bucket="brygge-open")
-    assert isinstance(open_data_target(bucket), S3Target)
+    local = open_data_store(Settings(home=tmp_path / "home"))
+    assert isinstance(local, LocalObjectStore)
+    assert local.root == tmp_path / "home/open-data"
+    bucket = open_data_store(Settings(home=tmp_path, open_data_bucket="brygge-open"))
+    assert isinstance(bucket, S3ObjectStore)
+    assert (bucket.bucket, bucket.prefix) == ("brygge-open", "")
 
 
 @pytest.mark.parametrize(

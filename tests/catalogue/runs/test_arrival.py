@@ -183,12 +183,14 @@ def test_lambda_handler_builds_from_the_environment(
 ) -> None:
     monkeypatch.setenv("BRYGGE_HOME", str(tmp_path / "lambda-home"))
     monkeypatch.setenv("BRYGGE_DATA_BUCKET", "brygge-data")
-    trigger._lambda_services.cache_clear()
+    from catalogue import lambdas
+
+    lambdas.lambda_services.cache_clear()
     try:
-        answer = trigger.handler(event("s3_object_removed_and_foreign.json"), None)
-        assert trigger.handler(event("s3_test_event.json"), None) == {"results": []}
+        answer = lambdas.object_created(event("s3_object_removed_and_foreign.json"), None)
+        assert lambdas.object_created(event("s3_test_event.json"), None) == {"results": []}
     finally:
-        trigger._lambda_services.cache_clear()
+        lambdas.lambda_services.cache_clear()
     assert [result["outcome"] for result in answer["results"]] == ["ignored"]
 
 

@@ -167,6 +167,22 @@ def test_a_restart_resumes_running_runs_from_their_last_state(services, client) 
     assert after["steps"][0]["outputs"][0]["key"].endswith("/Upper/data.txt")
 
 
+def test_reading_the_run_service_resumes_nothing_start_up_does(services, client) -> None:  # type: ignore[no-untyped-def]
+    from catalogue.runs.recovery import recover_at_startup
+    from catalogue.services import Services
+
+    set_pipeline(client, run_steps.chain(("Upper", "upper")))
+    run = services.runs.create_waiting("air", "1", EDITION, RAW, principal="user:tester")
+    interrupt(services, run["id"], state="Upper", resumes=0)
+    restarted = Services(services.settings, store=services.store, clock=services.clock)
+    restarted.runs.registry = run_steps.registry()
+    stored = RunRepository(services.store, services.clock).get_run(run["id"])
+    assert (stored["status"], stored["owner"]) == ("RUNNING", "gone")
+    assert recover_at_startup(restarted).resumed == [run["id"]]
+    assert restarted.runs.wait_idle(timeout_s=60)
+    assert restarted.runs.get(run["id"])["status"] == "SUCCEEDED"
+
+
 def test_a_run_interrupted_too_often_is_failed_not_resumed(services, client) -> None:  # type: ignore[no-untyped-def]
     set_pipeline(client, run_steps.chain(("Upper", "upper")))
     run = services.runs.create_waiting("air", "1", EDITION, RAW, principal="user:tester")

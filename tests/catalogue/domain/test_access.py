@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from catalogue.auth.rules import ANONYMOUS, Identity, can_see, effective_scopes, is_principal, may
+from catalogue.domain.access import (
+    ANONYMOUS,
+    Identity,
+    can_see,
+    effective_scopes,
+    is_principal,
+    may,
+)
 
 USER = Identity("user:a", ("team:t",))
 ADMIN = Identity("user:root", (), is_site_admin=True)

@@ -1,5 +1,8 @@
 """Absolute links of the API: every URL a response carries is built here.
 
+The api and web packages and the response schemas share it; it is the one module besides
+them that reads the request (its root URL).
+
 One public base: ``BRYGGE_BASE_URL`` when set, else the request's own root. The request's
 root includes its script root, which is where a prefix reaches the app: API Gateway's stage
 path (Zappa puts ``/<stage>`` in ``SCRIPT_NAME``) or, with ``BRYGGE_TRUST_PROXY`` on, the
@@ -12,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from flask import request, url_for
+from flask import has_request_context, request, url_for
 
 from catalogue.services import services
 
@@ -25,6 +28,11 @@ def base_url() -> str:
 def absolute_url(path: str) -> str:
     """The public URL of ``path``, a path of the API (``/datasets/air``), percent-encoded."""
     return base_url() + quote(path, safe="/%:@!$&'()*+,;=-._~")
+
+
+def absolute_url_in_request(path: str) -> str:
+    """``absolute_url(path)`` while answering a request; ``path`` itself outside one."""
+    return absolute_url(path) if has_request_context() else path
 
 
 def link_to(endpoint: str, **values: Any) -> str:

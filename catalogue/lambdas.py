@@ -1,0 +1,35 @@
+"""The steps function's event handlers that act through the application's services.
+
+Zappa routes S3 notifications and scheduled events of the ``steps`` stage here
+(``zappa_settings.json``). Each Lambda container builds its Services once, from the
+environment, on the first event.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from catalogue.runs.arrival import handle_s3_event
+from catalogue.runs.sweep import sweep
+from catalogue.services import Services
+from catalogue.settings import Settings
+
+
+@functools.cache
+def lambda_services() -> Services:
+    """The Services of this Lambda container, built on the first event."""
+    return Services(Settings.from_env())
+
+
+def object_created(event: Mapping[str, Any], context: object) -> dict[str, Any]:
+    """S3 notifications of new objects (``s3:ObjectCreated:*`` under ``raw/``) start runs."""
+    services = lambda_services()
+    results = handle_s3_event(event, services, bucket=services.settings.data_bucket)
+    return {"results": [result.as_dict() for result in results]}
+
+
+def sweep_stale_uploads(event: Mapping[str, Any], context: object) -> dict[str, Any]:
+    """The scheduled sweep: expire stale uploads' runs, remove what they left."""
+    return sweep(lambda_services()).as_dict()

@@ -5,8 +5,10 @@ from __future__ import annotations
 from catalogue.app import create_app
 
 app = create_app()
-if app.extensions["brygge"].settings.backend == "local":
+_settings = app.extensions["brygge"].settings
+if _settings.backend == "local" and _settings.database_path.exists():
     # A local server under gunicorn starts here, in each worker: the runs a crash interrupted
     # go on (the store hands each one to a single worker). `brygge serve` does this in
-    # ``recover_at_startup``; on AWS, Step Functions keeps runs going by itself.
+    # ``recover_at_startup``; on AWS, Step Functions keeps runs going by itself, and a new
+    # home has nothing to resume.
     app.extensions["brygge"].runs.resume_interrupted()

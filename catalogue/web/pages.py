@@ -19,7 +19,7 @@ from catalogue.api.errors import STATUS
 from catalogue.api.runs import with_output_links
 from catalogue.auth.permissions import READ, UPDATE, require, scopes_on, visible
 from catalogue.auth.principal import current_identity
-from catalogue.auth.rules import may
+from catalogue.domain.access import may
 from catalogue.domain.errors import Unauthenticated
 from catalogue.schemas.datasets import DatasetQuerySchema
 from catalogue.services import repositories, services

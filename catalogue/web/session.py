@@ -18,7 +18,7 @@ from flask.wrappers import Request
 from itsdangerous import URLSafeTimedSerializer
 
 from catalogue.auth.principal import identity_of
-from catalogue.auth.rules import Identity
+from catalogue.domain.access import Identity
 from catalogue.domain.errors import Forbidden, Unauthenticated
 from catalogue.services import services
 

@@ -9,13 +9,12 @@ from typing import Any
 
 from markupsafe import Markup
 
-from catalogue.api.links import absolute_url, link_to
 from catalogue.auth.permissions import visible
 from catalogue.dcat.publishability import missing_for_publication
 from catalogue.dcat.selection import publish_item
 from catalogue.domain.errors import NotFound
+from catalogue.links import absolute_url, link_to
 from catalogue.services import repositories, services
-from catalogue.store import keys
 from catalogue.web.graph import svg
 
 # Search form fields passed on to the list query; empty ones mean "any".
@@ -115,7 +114,7 @@ def _download_link(dataset_id: str, newest: Any, distribution: Mapping[str, Any]
 def lineage(sources: list[str]) -> list[dict[str, Any]]:
     """``wasDerivedFrom`` sources: linked when the visitor may see them, else the id alone."""
     check = visible()
-    found = repositories().store.get_many([(keys.dataset_pk(s), keys.DATASET_SK) for s in sources])
+    found = repositories().datasets.items(sources)
     shown = {item["id"] for item in found if check is None or check(item)}
     return [{"id": source, "visible": source in shown} for source in sources]
 

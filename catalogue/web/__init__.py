@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from catalogue.web import filters
+from catalogue.web import filters, forms  # noqa: F401 - forms registers its routes on blp
 from catalogue.web.negotiation import init_negotiation
 from catalogue.web.pages import blp
 from catalogue.web.session import init_session

@@ -17,9 +17,9 @@ from werkzeug.wrappers import Response
 
 from catalogue.api.errors import STATUS
 from catalogue.api.runs import with_output_links
-from catalogue.auth.permissions import READ, UPDATE, require, scopes_on, visible
+from catalogue.auth.permissions import ADMIN, READ, UPDATE, WRITE, require, scopes_on, visible
 from catalogue.auth.principal import current_identity
-from catalogue.domain.access import may
+from catalogue.domain.access import Identity, may
 from catalogue.domain.errors import Unauthenticated
 from catalogue.schemas.datasets import DatasetQuerySchema
 from catalogue.services import repositories, services
@@ -67,10 +67,8 @@ def search_page() -> str:
 
 def dataset_page(dataset_id: str) -> str:
     """``/datasets/{id}``: metadata, editions, distributions, lineage, snippets, history."""
-    identity = require(dataset_id, READ)
-    item = repositories().datasets.get_item(dataset_id)
-    is_owner = may(UPDATE, identity, scopes_on(item, identity))
-    return render("dataset.html", None, **dataset_view(dataset_id, is_owner=is_owner))
+    can = permitted(dataset_id, require(dataset_id, READ))
+    return render("dataset.html", None, can=can, **dataset_view(dataset_id, is_owner=can[UPDATE]))
 
 
 def dataset_runs_page(dataset_id: str) -> str:
@@ -84,16 +82,24 @@ def dataset_runs_page(dataset_id: str) -> str:
 
 def run_page(run_id: str) -> str:
     """``/runs/{id}``: the pipeline drawn from its definition, each state's outcome and files."""
-    require(services().runs.dataset_of(run_id), READ, hidden=f"run {run_id!r} not found")
+    dataset_id = services().runs.dataset_of(run_id)
+    identity = require(dataset_id, READ, hidden=f"run {run_id!r} not found")
     run = with_output_links(services().runs.get(run_id))
     return render(
         "run.html",
         "run",
         run=run,
+        can=permitted(dataset_id, identity),
         is_running=run["status"] not in ENDED,
         graph=run_graph(run),
         steps=run_summaries(run),
     )
+
+
+def permitted(dataset_id: str, identity: Identity) -> dict[str, bool]:
+    """Which scopes the visitor holds on the dataset: the pages offer only what they allow."""
+    scopes = scopes_on(repositories().datasets.get_item(dataset_id), identity)
+    return {scope: may(scope, identity, scopes) for scope in (UPDATE, WRITE, ADMIN)}
 
 
 @blp.route("/sign-in", methods=["GET"])

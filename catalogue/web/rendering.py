@@ -6,10 +6,11 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import current_app, request
+from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from catalogue.api.errors import STATUS
+from catalogue.api.errors import STATUS, error_response, handle_domain_error, handle_unexpected
 from catalogue.domain.errors import DomainError
 
 
@@ -28,8 +29,13 @@ def render(template_name: str, fragment: str | None, **context: Any) -> str:
     return template.render(context)
 
 
-def error_page(error: Exception) -> tuple[str, int, dict[str, str]]:
-    """The error page of a failure, with the status the API gives the same failure."""
+def error_page(error: Exception) -> ResponseReturnValue:
+    """The error page of a failure, with the status the API gives the same failure.
+
+    A page's script asking for JSON (``Accept: application/json``) gets the API's error body.
+    """
+    if request.accept_mimetypes.best == "application/json":
+        return error_json(error)
     field_errors: dict[str, Any] = {}
     if isinstance(error, DomainError):
         status = next(code for kind, code in STATUS.items() if isinstance(error, kind))
@@ -40,7 +46,7 @@ def error_page(error: Exception) -> tuple[str, int, dict[str, str]]:
     elif isinstance(error, HTTPException):
         status, message = error.code or 500, error.description or ""
     else:
-        current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        handle_unexpected(error)  # logs the traceback; the page shows none
         status, message = 500, HTTPStatus(500).phrase
     body = render(
         "error.html",
@@ -56,3 +62,13 @@ def error_page(error: Exception) -> tuple[str, int, dict[str, str]]:
         headers["HX-Retarget"] = "main"
         headers["HX-Reswap"] = "innerHTML"
     return body, status, headers
+
+
+def error_json(error: Exception) -> ResponseReturnValue:
+    if isinstance(error, DomainError):
+        return handle_domain_error(error)
+    if isinstance(error, ValidationError):
+        return error_response(422, "some values are not valid", {"json": error.messages})
+    if isinstance(error, HTTPException):
+        return error_response(error.code or 500, error.description)
+    return handle_unexpected(error)

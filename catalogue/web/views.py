@@ -30,7 +30,7 @@ SEARCH_FIELDS = (
     "cursor",
 )
 EDITIONS_SHOWN = 20
-RUNS_READ = 50
+RUNS_SHOWN = 5
 HISTORY_SHOWN = 30
 TABULAR_FORMATS = {"csv": "csv", "parquet": "parquet", "text/csv": "csv"}
 
@@ -52,12 +52,7 @@ def dataset_view(dataset_id: str, *, is_owner: bool) -> dict[str, Any]:
     dataset = repos.datasets.get(dataset_id)
     newest = publish_item(repos, dataset)
     versions = repos.versions.list([dataset_id], limit=100, cursor=None).items
-    runs = services().runs.list(dataset_id, limit=RUNS_READ, cursor=None).items
-    made_by = {}
-    for run in runs:
-        # Runs come newest first: the first successful run of an edition is the one that made it.
-        if run.get("status") == "SUCCEEDED":
-            made_by.setdefault((run.get("version"), run.get("edition")), run)
+    runs = services().runs.list(dataset_id, limit=RUNS_SHOWN, cursor=None).items
     timeline = []
     for version in sorted(versions, key=lambda v: str(v["version"]), reverse=True):
         editions = repos.editions.list(
@@ -66,10 +61,8 @@ def dataset_view(dataset_id: str, *, is_owner: bool) -> dict[str, Any]:
         timeline.append(
             {
                 "version": version,
-                "editions": [
-                    {**edition, "run": made_by.get((version["version"], edition["edition"]))}
-                    for edition in editions
-                ],
+                # An edition names the run that published it (``run``).
+                "editions": editions,
             }
         )
     distributions = [
@@ -89,7 +82,7 @@ def dataset_view(dataset_id: str, *, is_owner: bool) -> dict[str, Any]:
         "newest_edition": newest.editions[0] if newest.editions else None,
         "distributions": distributions,
         "snippets": snippets(dataset, distributions),
-        "runs": runs[:5],
+        "runs": runs,
         "derived_from": lineage(dataset.get("wasDerivedFrom") or []),
         "history": history,
         "dcat_links": {

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.web.conftest import ARTIFACTS, AXE, Site
+from tests.web.conftest import ARTIFACTS, AXE, CSV, RIGHT, Site, make_dataset
 
 pytestmark = pytest.mark.browser
 
@@ -167,3 +167,67 @@ def test_main_pages_load_nothing_from_another_host_and_pass_axe(context, site: S
     elsewhere = [url for url in context.requests if urlsplit(url).netloc != ours]
     assert elsewhere == []
     assert any(url.endswith("/web/static/htmx.min.js") for url in context.requests)
+
+
+def test_an_edit_over_a_newer_save_shows_both_versions(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    make_dataset(
+        site, {"id": "edited", "title": "Before", "accessRights": "public", "owner": "team:miljo"}
+    )
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/edited")
+    page.click("text=Edit metadata")
+    theirs = site.api().patch(f"{site.url}/datasets/edited", json={"title": "Theirs"}, timeout=30)
+    assert theirs.status_code == 200
+    page.fill("#title", "Mine")
+    page.click("text=Save")
+    expect(page.locator(".conflict-notice")).to_be_visible()
+    expect(page.locator("td.yours")).to_have_text("Mine")
+    expect(page.locator("td.theirs")).to_have_text("Theirs")
+    page.click("text=Save mine anyway")
+    expect(page.locator("h1")).to_have_text("Mine")
+
+
+def test_a_pipeline_with_an_error_shows_it_beside_the_state(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    make_dataset(
+        site, {"id": "piped", "title": "Piped", "accessRights": "public", "owner": "team:miljo"}
+    )
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/piped")
+    page.click("text=Pipeline")
+    page.select_option("#template", "csv-to-parquet")  # htmx brings the template's states
+    options = page.get_by_label("Options of ToParquet")
+    options.fill('{"delimeter": ";"}')
+    page.click("text=Save pipeline")
+    problems = page.locator('ul.field-error[data-state="ToParquet"]')
+    expect(problems).to_contain_text("delimeter")
+    expect(options).to_have_attribute("aria-invalid", "true")
+    options.fill('{"delimiter": ";", "decimalChar": ","}')
+    page.click("text=Save pipeline")
+    expect(page.locator("h1")).to_have_text("Piped")
+
+
+def test_a_csv_uploaded_in_the_browser_runs_while_the_page_watches(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    make_dataset(
+        site,
+        {"id": "uploaded", "title": "Uploaded", "accessRights": "public", "owner": "team:miljo"},
+        RIGHT,
+    )
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/uploaded")
+    page.click("text=Upload a file")
+    page.set_input_files(
+        "#file", files=[{"name": "values.csv", "mimeType": "text/csv", "buffer": CSV}]
+    )
+    page.click("#upload button[type=submit]")
+    page.wait_for_url(re.compile(r"/runs/"))
+    # The page polls itself until the run ends.
+    expect(page.locator("#run")).to_have_attribute("data-status", "SUCCEEDED", timeout=120_000)
+    expect(page.locator('svg.pipeline g.state.succeeded[data-state="Publish"]')).to_have_count(1)
+    page.goto("/datasets/uploaded")
+    expect(page.locator("table.data").first).to_contain_text("values.parquet")

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
-
-from pipelines.objects import LocalObjectStore
-from tests.pipelines import run_steps
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 STATIC = REPO_ROOT / "catalogue" / "web" / "static"
@@ -161,29 +156,6 @@ def test_history_is_for_owners_only(app, client) -> None:
     assert 'id="history"' not in page(FlaskClient(app), "/datasets/air")
 
 
-@pytest.fixture
-def failed_run(app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> str:
-    run_steps.register(monkeypatch)
-    make_dataset(client, id="text", title="Text")
-    assert (
-        client.post("/datasets/text/versions/1/editions", json={"edition": EDITION}).status_code
-        == 201
-    )
-    definition = run_steps.chain(("Upper", "upper"), ("Check", "check"))
-    template = {"id": "text", "title": "Text", "definition": definition}
-    assert client.post("/pipelines", json=template).status_code == 201
-    assert client.put("/datasets/text/pipeline", json={"template": "text"}).status_code == 200
-    services = app.extensions["brygge"]
-    services.runs.registry = run_steps.registry()
-    raw = f"raw/green/text/version=1/edition={EDITION}/data.txt"
-    LocalObjectStore(services.settings.objects_dir).put(raw, io.BytesIO(b"good\nBAD\n"))
-    runs = f"/datasets/text/versions/1/editions/{EDITION}/runs"
-    started = client.post(runs, json={"input": {"keys": [raw]}})
-    assert started.status_code == 202
-    assert services.runs.wait_idle(timeout_s=60)
-    return str(started.json["id"])
-
-
 def test_a_failed_run_page_draws_the_pipeline_and_names_the_error(client, failed_run) -> None:
     html = page(client, f"/runs/{failed_run}")
     assert '<svg class="pipeline"' in html
@@ -206,11 +178,13 @@ def test_a_running_run_polls_itself(app, client, failed_run) -> None:
             "run.html",
             "run",
             run={**run, "status": "RUNNING"},
+            can={"write": True},
             is_running=True,
             graph=None,
             steps=[],
         )
     assert 'hx-trigger="every 1s"' in fragment
+    assert "Abort this run" in fragment
     assert fragment.lstrip().startswith('<section id="run"')
 
 

@@ -1,0 +1,350 @@
+"""Owner actions as HTML forms, under the API's scopes: edit, pipeline, upload, runs, grants.
+
+Each form posts to its own URL on the ``web`` blueprint with the session's CSRF token; the
+view parses the form into the body the API takes, calls the repository or service the API
+calls, and redirects (post/redirect/get). A rule a value breaks re-renders the form with the
+reason next to the field; a stale ``If-Match`` shows both versions.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import redirect, request, url_for
+from marshmallow import ValidationError
+from werkzeug.wrappers import Response
+
+from catalogue.api.permissions import checked_principal
+from catalogue.api.transfers import create_upload
+from catalogue.auth.permissions import ADMIN, UPDATE, WRITE, require
+from catalogue.auth.principal import current_principal
+from catalogue.domain.errors import InvalidValue, InvalidValues, PreconditionFailed
+from catalogue.domain.revisions import etag, parse_etag
+from catalogue.schemas.datasets import DatasetPatchSchema
+from catalogue.schemas.pipelines import DatasetPipelineSchema
+from catalogue.schemas.uploads import UploadRequestSchema, UploadSchema
+from catalogue.services import repositories, services
+from catalogue.web.pages import blp
+from catalogue.web.rendering import render
+
+PATCH_SCHEMA = DatasetPatchSchema()
+PIPELINE_SCHEMA = DatasetPipelineSchema()
+UPLOAD_REQUEST = UploadRequestSchema()
+UPLOAD_ANSWER = UploadSchema()
+# Text fields of the edit form, in the order shown; a blank one removes the value.
+TEXT_FIELDS = (
+    "title",
+    "description",
+    "publisher",
+    "license",
+    "spatial",
+    "accrualPeriodicity",
+    "language",
+    "state",
+)
+LIST_FIELDS = ("keywords", "themes", "wasDerivedFrom")
+SCOPES = ("read", "update", "write", "admin")
+Form = dict[str, Any]
+
+
+# Edit metadata ----------------------------------------------------------------------------
+
+
+@blp.route("/datasets/<dataset_id>/edit", methods=["GET"])
+def edit_dataset(dataset_id: str) -> str:
+    require(dataset_id, UPDATE)
+    dataset = repositories().datasets.get(dataset_id)
+    return render(
+        "edit.html",
+        None,
+        dataset=dataset,
+        values=form_values(dataset),
+        etag=etag(dataset["rev"], dataset.get("incarnation")),
+        errors={},
+        theirs=None,
+    )
+
+
+@blp.route("/datasets/<dataset_id>/edit", methods=["POST"])
+def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
+    """Save the form as a merge patch of the fields that changed, guarded by its ETag."""
+    require(dataset_id, UPDATE)
+    current = repositories().datasets.get(dataset_id)
+    values = {name: request.form.get(name, "") for name in form_values(current)}
+    changes = changed_fields(values, current)
+    try:
+        PATCH_SCHEMA.load(changes)
+        repositories().datasets.patch(
+            dataset_id,
+            changes,
+            if_match=parse_etag(request.form.get("etag", "")) or _stale(),
+            principal=current_principal(),
+        )
+    except ValidationError as invalid:
+        return _edit_again(current, values, _flat(invalid.messages), None), 422
+    except (InvalidValue, InvalidValues) as invalid:
+        return _edit_again(current, values, _domain_errors(invalid), None), 422
+    except PreconditionFailed:
+        # Someone saved in between: both versions side by side, saving again overwrites theirs.
+        return _edit_again(current, values, {}, form_values(current)), 412
+    return redirect(url_for("datasets.DatasetById", dataset_id=dataset_id), 303)
+
+
+def _stale() -> Any:
+    raise PreconditionFailed("the form carries no ETag: reload the page")
+
+
+def _edit_again(dataset: dict, values: Form, errors: Form, theirs: Form | None) -> str:
+    return render(
+        "edit.html",
+        None,
+        dataset=dataset,
+        values=values,
+        errors=errors,
+        theirs=theirs,
+        etag=etag(dataset["rev"], dataset.get("incarnation")),
+    )
+
+
+def form_values(dataset: dict[str, Any]) -> dict[str, str]:
+    """The edit form's fields as text, from a dataset."""
+    values = {name: str(dataset.get(name) or "") for name in TEXT_FIELDS}
+    values.update({name: ", ".join(dataset.get(name) or []) for name in LIST_FIELDS})
+    contact = dataset.get("contactPoint") or {}
+    values["contactName"] = contact.get("name", "")
+    values["contactEmail"] = contact.get("email", "")
+    return values
+
+
+def changed_fields(values: Form, current: dict[str, Any]) -> dict[str, Any]:
+    """The merge patch turning ``current`` into the form's values (None removes a field)."""
+    changes: dict[str, Any] = {}
+    for name in TEXT_FIELDS:
+        value = values[name].strip() or None
+        if value != (current.get(name) or None):
+            changes[name] = value
+    for name in LIST_FIELDS:
+        items = [item.strip() for item in values[name].replace("\n", ",").split(",")]
+        wanted = [item for item in items if item] or None
+        if wanted != (current.get(name) or None):
+            changes[name] = wanted
+    contact = {"name": values["contactName"].strip(), "email": values["contactEmail"].strip()}
+    wanted_contact = {key: value for key, value in contact.items() if value} or None
+    if wanted_contact != (current.get("contactPoint") or None):
+        changes["contactPoint"] = wanted_contact
+    return changes
+
+
+def _flat(messages: Any) -> dict[str, list[str]]:
+    """marshmallow's nested messages by form field (``contactPoint.email`` → contactEmail)."""
+    found: dict[str, list[str]] = {}
+    for field, reasons in (messages or {}).items():
+        if isinstance(reasons, dict):
+            for inner, inner_reasons in reasons.items():
+                name = "contact" + str(inner).capitalize() if field == "contactPoint" else field
+                found.setdefault(name, []).extend(_strings(inner_reasons))
+        else:
+            found.setdefault(field, []).extend(_strings(reasons))
+    return found
+
+
+def _strings(reasons: Any) -> list[str]:
+    if isinstance(reasons, dict):
+        return [f"{key}: {text}" for key, value in reasons.items() for text in _strings(value)]
+    return [str(reason) for reason in reasons] if isinstance(reasons, list) else [str(reasons)]
+
+
+def _domain_errors(error: InvalidValue | InvalidValues) -> dict[str, list[str]]:
+    if isinstance(error, InvalidValues):
+        return _flat(error.errors)
+    return {error.field or "form": [getattr(error, "reason", error.message)]}
+
+
+# Pipeline ---------------------------------------------------------------------------------
+
+
+@blp.route("/datasets/<dataset_id>/pipeline/edit", methods=["GET"])
+def edit_pipeline(dataset_id: str) -> str:
+    require(dataset_id, UPDATE)
+    current = services().pipelines.find_dataset_pipeline(dataset_id) or {}
+    template = request.args.get("template") or current.get("template")
+    configs = {
+        state: json.dumps(config, indent=2, ensure_ascii=False)
+        for state, config in (current.get("taskConfig") or {}).items()
+    }
+    return _pipeline_form(dataset_id, template, configs, {}, fragment="pipeline_form")
+
+
+@blp.route("/datasets/<dataset_id>/pipeline/edit", methods=["POST"])
+def save_pipeline(dataset_id: str) -> Response | tuple[str, int]:
+    """Set the pipeline; every problem of the template or a state's options is shown beside it."""
+    require(dataset_id, UPDATE)
+    template = request.form.get("template", "")
+    configs = {
+        key[len("config.") :]: value
+        for key, value in request.form.items()
+        if key.startswith("config.")
+    }
+    task_config, errors = _parse_configs(configs)
+    if not errors:
+        try:
+            data = PIPELINE_SCHEMA.load({"template": template, "taskConfig": task_config})
+            services().pipelines.set_dataset_pipeline(
+                dataset_id, data, principal=current_principal(), if_match=None
+            )
+        except ValidationError as invalid:
+            errors = _pipeline_errors(invalid.messages)
+        except (InvalidValue, InvalidValues) as invalid:
+            errors = _pipeline_errors(
+                invalid.errors
+                if isinstance(invalid, InvalidValues)
+                else {invalid.field or "template": [getattr(invalid, "reason", invalid.message)]}
+            )
+    if errors:
+        return _pipeline_form(dataset_id, template, configs, errors, fragment=None), 422
+    return redirect(url_for("datasets.DatasetById", dataset_id=dataset_id), 303)
+
+
+def _parse_configs(configs: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    task_config: dict[str, Any] = {}
+    errors: dict[str, Any] = {}
+    for state, text in configs.items():
+        if not text.strip():
+            continue
+        try:
+            task_config[state] = json.loads(text)
+        except json.JSONDecodeError as error:
+            errors.setdefault("taskConfig", {})[state] = {"_schema": [f"not JSON: {error}"]}
+    return task_config, errors
+
+
+def _pipeline_errors(messages: Any) -> dict[str, Any]:
+    """Problems by field: ``template`` (a list), ``taskConfig`` by state then option path."""
+    errors: dict[str, Any] = {}
+    for field, reasons in (messages or {}).items():
+        if field == "taskConfig" and isinstance(reasons, dict):
+            errors["taskConfig"] = {
+                state: paths if isinstance(paths, dict) else {"_schema": _strings(paths)}
+                for state, paths in reasons.items()
+            }
+        else:
+            errors.setdefault("template", []).extend(_strings(reasons))
+    return errors
+
+
+def _pipeline_form(
+    dataset_id: str,
+    template: str | None,
+    configs: dict[str, str],
+    errors: dict,
+    fragment: str | None,
+) -> str:
+    templates = services().pipelines.list(limit=100, cursor=None).items
+    chosen = next((t for t in templates if t["id"] == template), None)
+    states = _task_states(chosen["definition"]) if chosen else []
+    return render(
+        "pipeline.html",
+        fragment,
+        dataset=repositories().datasets.get(dataset_id),
+        templates=templates,
+        template=template,
+        states=states,
+        configs=configs,
+        errors=errors,
+    )
+
+
+def _task_states(definition: Any) -> list[str]:
+    """The Task states of a definition, nested ones (Parallel, Map) included, in order."""
+    if isinstance(definition, str):
+        definition = json.loads(definition)
+    found: list[str] = []
+    for name, state in (definition.get("States") or {}).items():
+        if state.get("Type") == "Task":
+            found.append(name)
+        for branch in state.get("Branches") or []:
+            found.extend(_task_states(branch))
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if isinstance(processor, dict):
+            found.extend(_task_states(processor))
+    return found
+
+
+# Upload -----------------------------------------------------------------------------------
+
+
+@blp.route("/datasets/<dataset_id>/upload", methods=["GET"])
+def upload_form(dataset_id: str) -> str:
+    require(dataset_id, WRITE)
+    return render("upload.html", None, dataset=repositories().datasets.get(dataset_id))
+
+
+@blp.route("/datasets/<dataset_id>/uploads", methods=["POST"])
+def start_upload(dataset_id: str) -> dict[str, Any]:
+    """The upload URL of one file (JSON for the page's script, which then sends the file)."""
+    data = UPLOAD_REQUEST.load(
+        {
+            key: value
+            for key, value in request.form.items()
+            if key in ("filename", "contentType", "size")
+        }
+    )
+    made = create_upload(services(), dataset_id, "1", data, principal=current_principal())
+    answer: dict[str, Any] = UPLOAD_ANSWER.dump(made)
+    answer["runPage"] = url_for("runs.RunById", run_id=made["run"]["id"])
+    return answer
+
+
+# Runs -------------------------------------------------------------------------------------
+
+
+@blp.route("/runs/<run_id>/rerun-form", methods=["POST"])
+def rerun(run_id: str) -> Response:
+    require(services().runs.dataset_of(run_id), WRITE, hidden=f"run {run_id!r} not found")
+    run = services().runs.rerun(run_id, principal=current_principal())
+    return redirect(url_for("runs.RunById", run_id=run["id"]), 303)
+
+
+@blp.route("/runs/<run_id>/abort-form", methods=["POST"])
+def abort(run_id: str) -> Response:
+    require(services().runs.dataset_of(run_id), WRITE, hidden=f"run {run_id!r} not found")
+    services().runs.abort(run_id)
+    return redirect(url_for("runs.RunById", run_id=run_id), 303)
+
+
+# Grants -----------------------------------------------------------------------------------
+
+
+@blp.route("/datasets/<dataset_id>/grants", methods=["GET"])
+def grants(dataset_id: str) -> str:
+    require(dataset_id, ADMIN)
+    return _grants_page(dataset_id, {})
+
+
+@blp.route("/datasets/<dataset_id>/grants", methods=["POST"])
+def save_grant(dataset_id: str) -> Response | tuple[str, int]:
+    """Set (or with no scope ticked, remove) a principal's scopes on the dataset."""
+    require(dataset_id, ADMIN)
+    permissions = repositories().permissions
+    scopes = [scope for scope in SCOPES if scope in request.form.getlist("scopes")]
+    try:
+        grantee = checked_principal(request.form.get("principal", "").strip())
+        if scopes:
+            permissions.put(dataset_id, grantee, scopes, principal=current_principal())
+        else:
+            permissions.delete(dataset_id, grantee, principal=current_principal())
+    except InvalidValue as invalid:
+        return _grants_page(dataset_id, {invalid.field or "principal": [invalid.message]}), 422
+    return redirect(url_for("web.grants", dataset_id=dataset_id), 303)
+
+
+def _grants_page(dataset_id: str, errors: dict) -> str:
+    return render(
+        "grants.html",
+        None,
+        dataset=repositories().datasets.get(dataset_id),
+        grants=repositories().permissions.list(dataset_id, limit=500, cursor=None).items,
+        scopes=SCOPES,
+        errors=errors,
+    )

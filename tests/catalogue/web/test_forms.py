@@ -1,0 +1,231 @@
+"""Owner actions in forms: edit with If-Match, set a pipeline, upload, rerun/abort, grants."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.catalogue.web.test_session import BROWSER, csrf_of, mint, sign_in
+
+TWO_STEPS = {
+    "StartAt": "ToParquet",
+    "States": {
+        "ToParquet": {"Type": "Task", "Resource": "brygge:step:csv_to_parquet", "Next": "Publish"},
+        "Publish": {"Type": "Task", "Resource": "brygge:step:publish", "End": True},
+    },
+}
+
+
+def owner(app: Flask, client: FlaskClient, **fields: object) -> FlaskClient:
+    """A signed-in browser of user:ana, member of the owner team of dataset ``air``."""
+    body = {"id": "air", "title": "Air", "accessRights": "public", "owner": "team:miljo", **fields}
+    assert client.post("/datasets", json=body).status_code == 201
+    browser = FlaskClient(app)
+    sign_in(browser, mint(app, "user:ana", "team:miljo"))
+    return browser
+
+
+def form_of(browser: FlaskClient, url: str) -> tuple[str, dict[str, str]]:
+    html = browser.get(url, headers=BROWSER).get_data(as_text=True)
+    return html, inputs_of(html)
+
+
+def inputs_of(html: str) -> dict[str, str]:
+    """The values of a page's inputs, as a browser would send them (entities decoded)."""
+    fields = dict(re.findall(r'<input [^>]*name="([^"]+)"[^>]*value="([^"]*)"', html))
+    fields.update(
+        (name, value)
+        for name, value in re.findall(
+            r'<input id="[^"]+" name="([^"]+)" type="[a-z]+" value="([^"]*)"', html
+        )
+    )
+    return {name: unescape(value) for name, value in fields.items()}
+
+
+def test_editing_saves_a_merge_patch_of_the_changed_fields(app, client) -> None:
+    browser = owner(app, client, keywords=["luft"], description="Old")
+    _, fields = form_of(browser, "/datasets/air/edit")
+    fields.update(title="Air quality", keywords="luft, air", description="New text")
+    saved = browser.post("/datasets/air/edit", data=fields)
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
+    assert saved.headers["Location"] == "/datasets/air"
+    dataset = client.get("/datasets/air").json
+    assert (dataset["title"], dataset["keywords"], dataset["description"]) == (
+        "Air quality",
+        ["luft", "air"],
+        "New text",
+    )
+    history = client.get("/datasets/air/history").json["items"]
+    assert history[0]["principal"] == "user:ana"
+    assert set(history[0]["changes"]) == {"title", "keywords", "description"}
+
+
+def test_a_stale_form_shows_both_versions_and_saves_nothing(app, client) -> None:
+    browser = owner(app, client)
+    _, fields = form_of(browser, "/datasets/air/edit")
+    assert client.patch("/datasets/air", json={"title": "Theirs"}).status_code == 200
+    fields["title"] = "Mine"
+    conflict = browser.post("/datasets/air/edit", data=fields)
+    assert conflict.status_code == 412
+    html = conflict.get_data(as_text=True)
+    assert '<td class="yours">Mine</td><td class="theirs">Theirs</td>' in html
+    assert client.get("/datasets/air").json["title"] == "Theirs"
+    # Saving again, from the conflict page, knowingly replaces theirs.
+    again = inputs_of(html)
+    saved = browser.post("/datasets/air/edit", data={**fields, **again})
+    assert saved.status_code == 303
+    assert client.get("/datasets/air").json["title"] == "Mine"
+
+
+def test_a_bad_value_is_shown_next_to_its_field(app, client) -> None:
+    browser = owner(app, client)
+    _, fields = form_of(browser, "/datasets/air/edit")
+    fields.update(contactEmail="not-an-address", themes="NOPE")
+    refused = browser.post("/datasets/air/edit", data=fields)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert re.search(r'id="contactEmail-error" class="field-error">[^<]*email', html, re.I)
+    assert 'id="themes-error"' in html
+    assert client.get("/datasets/air").json.get("contactPoint") is None
+
+
+def test_only_editors_get_the_edit_form(app, client) -> None:
+    assert (
+        client.post(
+            "/datasets",
+            json={"id": "air", "title": "Air", "accessRights": "public", "owner": "team:x"},
+        ).status_code
+        == 201
+    )
+    anonymous = FlaskClient(app)
+    assert anonymous.get("/datasets/air/edit", headers=BROWSER).status_code == 401
+    stranger = FlaskClient(app)
+    sign_in(stranger, mint(app, "user:bob", "team:other"))
+    assert stranger.get("/datasets/air/edit", headers=BROWSER).status_code == 403
+    html = stranger.get("/", headers=BROWSER).get_data(as_text=True)
+    assert (
+        stranger.post("/datasets/air/edit", data={"csrf": csrf_of(html), "title": "x"}).status_code
+        == 403
+    )
+    assert client.get("/datasets/air").json["title"] == "Air"
+
+
+def test_a_pipeline_with_an_error_names_it_beside_the_state(app, client) -> None:
+    browser = owner(app, client)
+    template = {"id": "csv-to-parquet", "title": "CSV to Parquet", "definition": TWO_STEPS}
+    assert client.post("/pipelines", json=template).status_code == 201
+    form = browser.get("/datasets/air/pipeline/edit?template=csv-to-parquet", headers=BROWSER)
+    html = form.get_data(as_text=True)
+    assert 'name="config.ToParquet"' in html and 'name="config.Publish"' in html
+    refused = browser.post(
+        "/datasets/air/pipeline/edit",
+        data={
+            "csrf": csrf_of(html),
+            "template": "csv-to-parquet",
+            "config.ToParquet": '{"delimeter": ";"}',
+            "config.Publish": "",
+        },
+    )
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    problems = re.search(
+        r'<ul id="config-1-error" class="field-error" data-state="ToParquet">(.*?)</ul>', page, re.S
+    )
+    assert problems is not None and "delimeter" in problems.group(1)
+    assert client.get("/datasets/air/pipeline").status_code == 404
+    saved = browser.post(
+        "/datasets/air/pipeline/edit",
+        data={
+            "csrf": csrf_of(html),
+            "template": "csv-to-parquet",
+            "config.ToParquet": '{"delimiter": ";"}',
+        },
+    )
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:1500]
+    pipeline = client.get("/datasets/air/pipeline").json
+    assert pipeline["taskConfig"] == {"ToParquet": {"delimiter": ";"}}
+
+
+def test_not_json_is_a_problem_of_its_state(app, client) -> None:
+    browser = owner(app, client)
+    template = {"id": "csv-to-parquet", "title": "CSV", "definition": TWO_STEPS}
+    assert client.post("/pipelines", json=template).status_code == 201
+    html = browser.get("/datasets/air/pipeline/edit", headers=BROWSER).get_data(as_text=True)
+    refused = browser.post(
+        "/datasets/air/pipeline/edit",
+        data={"csrf": csrf_of(html), "template": "csv-to-parquet", "config.ToParquet": "{oops"},
+    )
+    assert refused.status_code == 422
+    assert "not JSON" in refused.get_data(as_text=True)
+
+
+def test_the_upload_url_comes_from_the_form_with_its_run(app, client) -> None:
+    browser = owner(app, client)
+    html = browser.get("/datasets/air/upload", headers=BROWSER).get_data(as_text=True)
+    assert '<progress id="progress"' in html
+    answer = browser.post(
+        "/datasets/air/uploads",
+        data={
+            "csrf": csrf_of(html),
+            "filename": "values.csv",
+            "size": "12",
+            "contentType": "text/csv",
+        },
+        headers={"Accept": "application/json"},
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:1000]
+    body = answer.json
+    assert body["upload"]["url"].startswith("http://localhost/uploads/")
+    assert body["runPage"] == f"/runs/{body['run']['id']}"
+    assert client.get(f"/runs/{body['run']['id']}").json["status"] == "WAITING"
+    refused = browser.post(
+        "/datasets/air/uploads",
+        data={"csrf": csrf_of(html), "filename": "../x.csv"},
+        headers={"Accept": "application/json"},
+    )
+    assert refused.status_code == 422
+    assert refused.json["errors"]["json"]["filename"]
+
+
+def test_grants_are_managed_by_admins_of_the_dataset(app, client) -> None:
+    browser = owner(app, client)
+    html = browser.get("/datasets/air/grants", headers=BROWSER).get_data(as_text=True)
+    assert "team:miljo" in html
+    saved = browser.post(
+        "/datasets/air/grants",
+        data={"csrf": csrf_of(html), "principal": "user:bob", "scopes": ["read", "update"]},
+    )
+    assert saved.status_code == 303
+    grants = {
+        g["principal"]: g["scopes"] for g in client.get("/datasets/air/permissions").json["items"]
+    }
+    assert grants["user:bob"] == ["read", "update"]
+    refused = browser.post(
+        "/datasets/air/grants", data={"csrf": csrf_of(html), "principal": "bob", "scopes": ["read"]}
+    )
+    assert refused.status_code == 422
+    assert 'id="principal-error"' in refused.get_data(as_text=True)
+    removed = browser.post(
+        "/datasets/air/grants", data={"csrf": csrf_of(html), "principal": "user:bob"}
+    )
+    assert removed.status_code == 303
+    assert "user:bob" not in {
+        g["principal"] for g in client.get("/datasets/air/permissions").json["items"]
+    }
+
+
+def test_a_failed_run_is_rerun_from_its_page(app, client, failed_run) -> None:
+    reader = FlaskClient(app).get(f"/runs/{failed_run}", headers=BROWSER).get_data(as_text=True)
+    assert "rerun-form" not in reader
+    browser = FlaskClient(app)
+    sign_in(browser, app.config["SITE_ADMIN_TOKEN"])
+    html = browser.get(f"/runs/{failed_run}", headers=BROWSER).get_data(as_text=True)
+    assert "Rerun with the current pipeline" in html
+    answer = browser.post(f"/runs/{failed_run}/rerun-form", data={"csrf": csrf_of(html)})
+    assert answer.status_code == 303
+    new_run = answer.headers["Location"].rsplit("/", 1)[1]
+    assert app.extensions["brygge"].runs.wait_idle(timeout_s=60)
+    assert client.get(f"/runs/{new_run}").json["rerunOf"] == failed_run

@@ -11,7 +11,11 @@ from catalogue.auth.principal import current_principal
 from catalogue.cascade import delete_resource
 from catalogue.links import link_to
 from catalogue.schemas.common import DeleteQuerySchema, ListQuerySchema
-from catalogue.schemas.distributions import DistributionPageSchema, DistributionSchema
+from catalogue.schemas.distributions import (
+    DistributionPageSchema,
+    DistributionSchema,
+    PreviewSchema,
+)
 from catalogue.services import repositories, services
 
 blp = Blueprint(
@@ -75,3 +79,13 @@ class DistributionById(MethodView):
             cascade=query["cascade"],
             principal=current_principal(),
         )
+
+
+@blp.route("/<distribution>/preview")
+class DistributionPreview(MethodView):
+    @blp.response(200, PreviewSchema)
+    def get(self, dataset_id: str, version: str, edition: str, distribution: str) -> dict:
+        """The Table Schema, first 50 rows and column statistics of a CSV or Parquet
+        distribution, computed once when it was published; 404 for other files."""
+        require(dataset_id, READ)
+        return repositories().distributions.preview([dataset_id, version, edition, distribution])

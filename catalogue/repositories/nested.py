@@ -385,6 +385,17 @@ class DistributionRepository(NestedRepository):
         super().__init__(store, clock)
         self.editions = editions
 
+    def preview(self, path: Sequence[str]) -> dict[str, Any]:
+        """The Table Schema, first rows and column statistics publishing stored.
+
+        Raises NotFound for a missing distribution and for one without a preview (not a CSV
+        or Parquet file, or published before previews were computed).
+        """
+        found = self.get(path)
+        if not found.get("preview"):
+            raise NotFound(f"distribution {self.resource_path(path)} has no preview")
+        return {"schema": found.get("schema"), **found["preview"]}
+
     def sort_key(self, path: Sequence[str]) -> str:
         return keys.distribution_sk(path[1], path[2], path[3])
 

@@ -28,6 +28,37 @@ class TableSchemaSchema(ma.Schema):
     missingValues = fields.List(fields.String())
 
 
+class TopValueSchema(ma.Schema):
+    value = fields.Raw()
+    count = fields.Integer()
+
+
+class ColumnStatisticsSchema(ma.Schema):
+    nonNull = fields.Integer()
+    distinct = fields.Integer(metadata={"description": "Values, nulls not counted."})
+    distinctIsApproximate = fields.Boolean(
+        metadata={"description": "True above 100,000 rows: a HyperLogLog estimate."}
+    )
+    min = fields.Raw(allow_none=True)
+    max = fields.Raw(allow_none=True)
+    mean = fields.Float(allow_none=True, metadata={"description": "Numbers only."})
+    top = fields.List(
+        fields.Nested(TopValueSchema),
+        metadata={"description": "Text columns of at most 10,000 distinct values: the commonest."},
+    )
+
+
+class PreviewSchema(ma.Schema):
+    """What publishing computed once from a tabular file, so nobody reads the file to see it."""
+
+    schema = fields.Nested(TableSchemaSchema, allow_none=True)
+    rowCount = fields.Integer()
+    rows = fields.List(
+        fields.List(fields.Raw()), metadata={"description": "The first rows (up to 50)."}
+    )
+    statistics = fields.Dict(keys=fields.String(), values=fields.Nested(ColumnStatisticsSchema))
+
+
 class DistributionSchema(ma.Schema):
     id = fields.String(validate=validate.Regexp(DISTRIBUTION_ID.pattern))
     type = fields.String(load_default="file", validate=validate.OneOf(("file", "api")))

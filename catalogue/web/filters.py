@@ -40,6 +40,19 @@ def seconds(value: Any) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.1f} s"
 
 
+def cause_message(cause: Any) -> str:
+    """A step's cause as people read it: Lambda's error payload shows its message alone."""
+    if not isinstance(cause, str):
+        return ""
+    try:
+        payload = json.loads(cause)
+    except ValueError:
+        return cause
+    if isinstance(payload, dict) and isinstance(payload.get("errorMessage"), str):
+        return payload["errorMessage"]
+    return cause
+
+
 def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
 
@@ -57,7 +70,11 @@ def query_without(params: dict[str, str], name: str) -> dict[str, str]:
 
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
-        byte_size=byte_size, when=when, seconds=seconds, pretty_json=pretty_json
+        byte_size=byte_size,
+        when=when,
+        seconds=seconds,
+        pretty_json=pretty_json,
+        cause_message=cause_message,
     )
     app.jinja_env.globals.update(
         csrf_token=csrf_token,

@@ -10,8 +10,8 @@ from typing import Any
 
 from pipelines.objects import ObjectNotFound, ObjectStore, download, local_file, sha256_of
 from pipelines.steps.contract import InputError, OutputKey, StepOutput, StepResult
+from pipelines.steps.preview import fitted, table_preview
 from pipelines.steps.runtime import environment, run_step
-from pipelines.steps.table_schema import table_schema_type
 from pipelines.steps.tables import filename, reading, workdir
 
 MEDIA_TYPES = {
@@ -24,7 +24,7 @@ MEDIA_TYPES = {
     ".zip": ("application/zip", "ZIP"),
 }
 DEFAULT_MEDIA_TYPE = ("application/octet-stream", "")
-# The files describe_table reads for a Table Schema and a row count.
+# The files described by a Table Schema, a row count and a preview.
 DESCRIBED = (".csv", ".parquet")
 # Registers a distribution for the run's dataset, version and edition; returns its id.
 Register = Callable[[dict[str, Any]], str]
@@ -43,28 +43,26 @@ def distribution_id(run: str, key: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"brygge:run:{run}:{key}"))
 
 
-def describe_table(path: Path, name: str) -> tuple[dict[str, Any] | None, int | None]:
-    """The Table Schema columns and row count of a CSV or Parquet file; (None, None) otherwise."""
-    import polars as pl
+def describe(
+    path: Path, name: str
+) -> tuple[dict[str, Any] | None, int | None, dict[str, Any] | None]:
+    """Table Schema, row count and preview (``table_preview``) of a CSV or Parquet file.
 
+    A CSV column is text unless a step typed it (Parquet): describing 0101 as an integer
+    would tell readers to drop the zero. (None, None, None) for other files; an empty CSV
+    has 0 rows. Raises InputError for a file polars cannot read.
+    """
     suffix = PurePosixPath(name).suffix.lower()
+    if suffix not in DESCRIBED:
+        return None, None, None
+    if suffix == ".csv" and path.stat().st_size == 0:
+        return None, 0, None
     with reading(name):
-        if suffix == ".parquet":
-            frame = pl.scan_parquet(path)
-        elif suffix == ".csv":
-            if path.stat().st_size == 0:
-                return None, 0
-            # A CSV column is text unless a step typed it (Parquet): describing 0101 as an
-            # integer would tell readers to drop the zero.
-            frame = pl.scan_csv(path, infer_schema=False)
-        else:
-            return None, None
-        columns = frame.collect_schema()
-        rows = frame.select(pl.len()).collect(engine="streaming").item()
-    fields = [
-        {"name": column, "type": table_schema_type(dtype)} for column, dtype in columns.items()
-    ]
-    return {"fields": fields}, rows
+        preview = table_preview(path, name)
+    if preview is None:
+        return None, None, None
+    schema = preview.pop("schema")
+    return schema, preview["rowCount"], fitted(preview)
 
 
 def publish_object(
@@ -88,7 +86,7 @@ def publish_object(
         assert path is not None
         with path.open("rb") as body:
             sha256, _ = sha256_of(body)
-    schema, rows = describe_table(path, name) if path is not None else (None, None)
+    schema, rows, preview = describe(path, name) if path is not None else (None, None, None)
     media_type, format_name = MEDIA_TYPES.get(suffix, DEFAULT_MEDIA_TYPE)
     distribution: dict[str, Any] = {
         "id": distribution_id(run_id, target),
@@ -104,6 +102,8 @@ def publish_object(
         distribution["format"] = config.format or format_name
     if schema is not None:
         distribution["schema"] = schema
+    if preview is not None:
+        distribution["preview"] = preview
     return distribution, StepOutput(target, info.bytes, sha256, rows)
 
 

@@ -102,6 +102,9 @@ def test_dataset_page_with_its_data_and_snippets(page, site: Site) -> None:  # t
     data = page.locator("#distributions + p + table")
     expect(data).to_contain_text("values.parquet")
     expect(page.locator(".snippets")).to_contain_text("pl.read_parquet(")
+    # The preview and statistics publishing computed, without reading the file now.
+    expect(page.locator("table.preview-rows")).to_contain_text("Bygdøy")
+    expect(page.locator("table.statistics")).to_contain_text("station")
     expect(page.locator(".timeline a")).to_have_text(site.runs["air"])
     with page.expect_download() as download:
         page.click("table.data a[download]")

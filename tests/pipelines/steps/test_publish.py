@@ -38,6 +38,24 @@ def test_publish_copies_to_processed_and_registers_the_distribution(
     assert result["input"]["keys"] == [target]
     assert objects.get(target) == parquet
     [distribution] = recorder.distributions.values()
+    preview = distribution.pop("preview")
+    assert preview["rowCount"] == 2
+    assert preview["rows"] == [
+        [1, "a", 1.5, True, "2024-01-01"],
+        [2, "b", 2.0, False, "2024-01-01"],
+    ]
+    assert preview["statistics"]["height"] == {
+        "nonNull": 2,
+        "distinct": 2,
+        "distinctIsApproximate": False,
+        "min": 1.5,
+        "max": 2.0,
+        "mean": 1.75,
+    }
+    assert preview["statistics"]["name"]["top"] == [
+        {"value": "a", "count": 1},
+        {"value": "b", "count": 1},
+    ]
     assert distribution == {
         "id": publish.distribution_id("run-1", target),
         "dataset": "trees",

@@ -1,0 +1,192 @@
+"""Pages against the JSON API calls that read the same data, same gunicorn server, same run.
+
+Seeds 10,000 datasets (bench/api.py's corpus), gives 500 of them an edition with a
+distribution, runs one real pipeline (csv_to_parquet, publish) on the local engine, starts
+gunicorn (2 workers, 127.0.0.1) and loads each page and its JSON counterpart with wrk at 16
+connections, alternating them, median of the rounds:
+
+- search: ``/?q=...`` (text/html) beside ``/datasets?q=...`` (the list the page renders);
+- dataset: ``/datasets/{id}`` as a page beside the same URL as JSON, over 500 datasets;
+- run: ``/runs/{id}`` as a page beside the same URL as JSON.
+
+Targets: p99 <= 50 ms and each page >= 0.5x the throughput of its JSON counterpart.
+
+    .venv/bin/python bench/web.py [--datasets 10000] [--seconds 5] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from api import ROOT, free_port, median, seed, wait_until_up, wrk
+
+WITH_DATA = 500
+PIPELINE = {
+    "StartAt": "ToParquet",
+    "States": {
+        "ToParquet": {"Type": "Task", "Resource": "brygge:step:csv_to_parquet", "Next": "Publish"},
+        "Publish": {"Type": "Task", "Resource": "brygge:step:publish", "End": True},
+    },
+}
+CSV = b"station;value\n" + b"".join(f"s{n};{n}\n".encode() for n in range(1000))
+QUERY = "q=traffic+bike&limit=50"
+
+
+def seed_data(home: Path, ids: list[str]) -> str:
+    """Give ``ids`` an edition with a distribution; run one pipeline; return the run id."""
+    from catalogue.app import create_app
+    from catalogue.settings import Settings
+    from pipelines.objects import LocalObjectStore
+
+    settings = Settings(home=home, auth="off", principal="user:bench")
+    app = create_app(settings)
+    services = app.extensions["brygge"]
+    repositories = services.repositories
+    for number, dataset_id in enumerate(ids):
+        edition = f"20260101T{number // 3600:02d}{number // 60 % 60:02d}{number % 60:02d}"
+        repositories.editions.create(
+            [dataset_id, "1"], {"edition": edition}, principal="user:bench"
+        )
+        repositories.distributions.create(
+            [dataset_id, "1", edition],
+            {"filenames": ["data.parquet"], "format": "PARQUET", "byteSize": 123_456},
+            principal="user:bench",
+        )
+    client = app.test_client()
+    template = {"id": "csv-to-parquet", "title": "CSV to Parquet", "definition": PIPELINE}
+    assert client.post("/pipelines", json=template).status_code == 201
+    dataset_id = ids[0]
+    pipeline = {"template": "csv-to-parquet", "taskConfig": {"ToParquet": {"delimiter": ";"}}}
+    assert client.put(f"/datasets/{dataset_id}/pipeline", json=pipeline).status_code == 200
+    edition = "20270101T000000"
+    assert (
+        client.post(
+            f"/datasets/{dataset_id}/versions/1/editions", json={"edition": edition}
+        ).status_code
+        == 201
+    )
+    raw = f"raw/green/{dataset_id}/version=1/edition={edition}/data.csv"
+    LocalObjectStore(settings.objects_dir).put(raw, io.BytesIO(CSV))
+    started = client.post(
+        f"/datasets/{dataset_id}/versions/1/editions/{edition}/runs",
+        json={"input": {"keys": [raw]}},
+    )
+    assert started.status_code == 202, started.json
+    services.runs.wait_idle(timeout_s=120)
+    run = client.get(f"/runs/{started.json['id']}").json
+    assert run["status"] == "SUCCEEDED", run
+    services.runs.shutdown()
+    services.store.close()
+    return str(run["id"])
+
+
+def script(home: Path, name: str, accept: str, paths: list[str] | None = None) -> Path:
+    """A wrk script sending ``Accept: accept`` (to one URL, or a random one of ``paths``)."""
+    lines = [f'wrk.headers["Accept"] = "{accept}"']
+    if paths:
+        lines += [
+            "paths = {" + ",".join(f'"{path}"' for path in paths) + "}",
+            "request = function()",
+            "  return wrk.format(nil, paths[math.random(#paths)])",
+            "end",
+        ]
+    found = home / f"{name}.lua"
+    found.write_text("\n".join(lines) + "\n")
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--datasets", type=int, default=10_000)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("bench/web.py needs wrk (apt-get install wrk)", file=sys.stderr)
+        return 2
+    home = Path(tempfile.mkdtemp(prefix="brygge-bench-web-"))
+    server = None
+    try:
+        started = time.perf_counter()
+        ids = seed(home, args.datasets)
+        with_data = random.Random(11).sample(ids, min(WITH_DATA, len(ids)))
+        run_id = seed_data(home, with_data)
+        print(f"seeded {len(ids)} datasets in {time.perf_counter() - started:.1f} s")
+        html, json = "text/html,application/xhtml+xml,*/*;q=0.8", "application/json"
+        dataset_paths = [f"/datasets/{dataset_id}" for dataset_id in with_data]
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        cases = {
+            "search": (
+                (f"{base}/?{QUERY}", script(home, "search-page", html)),
+                (f"{base}/datasets?{QUERY}", script(home, "search-json", json)),
+            ),
+            "dataset": (
+                (base, script(home, "dataset-page", html, dataset_paths)),
+                (base, script(home, "dataset-json", json, dataset_paths)),
+            ),
+            "run": (
+                (f"{base}/runs/{run_id}", script(home, "run-page", html)),
+                (f"{base}/runs/{run_id}", script(home, "run-json", json)),
+            ),
+        }
+        env = {
+            **os.environ,
+            "BRYGGE_HOME": str(home),
+            "BRYGGE_AUTH": "off",
+            "BRYGGE_PRINCIPAL": "user:bench",
+            "PYTHONPATH": str(ROOT),
+        }
+        server = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "catalogue.wsgi:app",
+            ],
+            env=env,
+            start_new_session=True,
+        )
+        wait_until_up(f"{base}/health")
+        pages: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
+        apis: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
+        for _ in range(args.rounds):
+            for name, ((page_url, page_script), (api_url, api_script)) in cases.items():
+                apis[name].append(wrk(api_url, args.seconds, api_script))
+                pages[name].append(wrk(page_url, args.seconds, page_script))
+        print("16 connections on 2 workers (median of rounds):")
+        for name in cases:
+            rps, p50, p99 = (median(pages[name], key) for key in ("rps", "p50", "p99"))
+            api_rps, api_p99 = median(apis[name], "rps"), median(apis[name], "p99")
+            ratio = rps / api_rps
+            verdict = "ok" if ratio >= 0.5 and p99 <= 50 else "MISS"
+            print(
+                f"{name}_page page {rps:.0f} req/s p50 {p50:.2f} ms p99 {p99:.2f} ms "
+                f"json {api_rps:.0f} req/s p99 {api_p99:.2f} ms ratio {ratio:.2f}x "
+                f"target >= 0.5x and p99 <= 50 ms {verdict}",
+                flush=True,
+            )
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=10)
+        shutil.rmtree(home, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

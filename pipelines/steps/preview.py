@@ -1,0 +1,145 @@
+"""A tabular file's preview: its Table Schema, first rows and per-column statistics.
+
+Computed once when a distribution is published, so pages show data without reading files.
+Memory stays flat: polars scans the file lazily and aggregates with the streaming engine;
+distinct counts are exact up to EXACT_DISTINCT_ROWS rows and HyperLogLog estimates above,
+and top values are counted only for text columns with few distinct values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from pipelines.steps.table_schema import table_schema_type
+
+PREVIEW_ROWS = 50
+EXACT_DISTINCT_ROWS = 100_000
+# Top values of a text column are counted only below this many distinct values: a group-by
+# holds one entry per value, so the bound keeps memory flat.
+TOP_VALUES_MAX_DISTINCT = 10_000
+TOP_VALUES = 5
+# A cell longer than this is cut in the preview rows (the file keeps it whole).
+MAX_CELL_CHARS = 200
+# The preview is kept in the distribution's record: rows are dropped until its JSON fits.
+PREVIEW_MAX_BYTES = 32_000
+
+
+def table_preview(path: Path, name: str) -> dict[str, Any] | None:
+    """The preview of a CSV or Parquet file; None for other files.
+
+    ``{"schema": {"fields": [...]}, "rowCount": n, "rows": [[...], ...],
+    "statistics": {column: {"nonNull", "distinct", "distinctIsApproximate", "min", "max",
+    "mean", "top": [{"value", "count"}]}}}`` with ``mean`` for numbers and ``top`` for text.
+    """
+    import polars as pl
+
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix == ".parquet":
+        frame = pl.scan_parquet(path)
+    elif suffix == ".csv":
+        if path.stat().st_size == 0:
+            return None
+        # Text, as publish describes a CSV: a step that types columns writes Parquet.
+        frame = pl.scan_csv(path, infer_schema=False)
+    else:
+        return None
+    columns = frame.collect_schema()
+    row_count = frame.select(pl.len()).collect(engine="streaming").item()
+    approximate = row_count > EXACT_DISTINCT_ROWS
+    aggregates = []
+    for column, dtype in columns.items():
+        values = pl.col(column)
+        aggregates += [
+            values.count().alias(f"{column}\0nonNull"),
+            (values.approx_n_unique() if approximate else values.n_unique()).alias(
+                f"{column}\0distinct"
+            ),
+        ]
+        if dtype.is_numeric() or dtype.is_temporal() or dtype == pl.String:
+            aggregates += [
+                values.min().alias(f"{column}\0min"),
+                values.max().alias(f"{column}\0max"),
+            ]
+        if dtype.is_numeric():
+            aggregates.append(values.mean().alias(f"{column}\0mean"))
+    found = (
+        frame.select(aggregates).collect(engine="streaming").row(0, named=True)
+        if aggregates
+        else {}
+    )
+    statistics: dict[str, dict[str, Any]] = {}
+    for column, dtype in columns.items():
+        stats = {
+            key.split("\0", 1)[1]: _json_value(value)
+            for key, value in found.items()
+            if key.split("\0", 1)[0] == column
+        }
+        if not dtype.is_numeric():
+            stats.pop("mean", None)
+        # null counts as a distinct value for n_unique; report values only.
+        if stats.get("nonNull", 0) < row_count and not approximate:
+            stats["distinct"] = max(0, (stats.get("distinct") or 0) - 1)
+        stats["distinctIsApproximate"] = approximate
+        if dtype == pl.String and (stats.get("distinct") or 0) <= TOP_VALUES_MAX_DISTINCT:
+            stats["top"] = _top_values(frame, column)
+        statistics[column] = stats
+    head = frame.head(PREVIEW_ROWS).collect()
+    return {
+        "schema": {
+            "fields": [
+                {"name": column, "type": table_schema_type(dtype)}
+                for column, dtype in columns.items()
+            ]
+        },
+        "rowCount": row_count,
+        "rows": [[_cell(value) for value in row] for row in head.iter_rows()],
+        "statistics": statistics,
+    }
+
+
+def fitted(preview: dict[str, Any]) -> dict[str, Any]:
+    """``preview`` with as many of its first rows as fit PREVIEW_MAX_BYTES of JSON."""
+    rows = preview["rows"]
+    while rows and len(json.dumps({**preview, "rows": rows}, default=str)) > PREVIEW_MAX_BYTES:
+        rows = rows[: len(rows) // 2]
+    return {**preview, "rows": rows}
+
+
+def _top_values(frame: Any, column: str) -> list[dict[str, Any]]:
+    import polars as pl
+
+    counted = (
+        frame.select(pl.col(column))
+        .drop_nulls()
+        .group_by(column)
+        .agg(pl.len().alias("count"))
+        .sort(["count", column], descending=[True, False])
+        .head(TOP_VALUES)
+        .collect(engine="streaming")
+    )
+    return [{"value": _cell(value), "count": count} for value, count in counted.iter_rows()]
+
+
+def _json_value(value: Any) -> Any:
+    """A statistic as JSON: dates and times in ISO 8601, NaN and infinities as null."""
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, str):
+        return value[:MAX_CELL_CHARS]
+    if isinstance(value, bytes):
+        return None
+    return value
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list | dict | tuple):
+        return str(value)[:MAX_CELL_CHARS]
+    return _json_value(value)

@@ -317,6 +317,17 @@ def stop_execution(machine_name: str, execution_name: str, cause: str) -> None:
         client.stop_execution(executionArn=execution_arn(machine_name, execution_name), cause=cause)
 
 
+def check_reachable(prefix: str) -> None:
+    """Ask Step Functions about a state machine that never exists; raise if it cannot answer.
+
+    StateMachineDoesNotExist is the answer expected: the service is reachable and lets this
+    role describe the deployment's machines.
+    """
+    client = _sfn()
+    with contextlib.suppress(client.exceptions.StateMachineDoesNotExist):
+        client.describe_state_machine(stateMachineArn=state_machine_arn(f"{prefix}health-probe"))
+
+
 def task_timeouts(definition: Mapping[str, Any]) -> dict[str, int]:
     """Map each Task state's name to its ``TimeoutSeconds``, where it sets one."""
     found: dict[str, int] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from http import HTTPStatus
 
 from flask import Flask, Response, jsonify, request
@@ -80,7 +81,29 @@ def handle_domain_error(error: errors.DomainError) -> Response:
     return error_response(status, message, field_errors, headers)
 
 
+def unavailable_reason(error: BaseException) -> str | None:
+    """What to tell a client of an AWS service that did not answer; None for other errors.
+
+    botocore's connection failures and timeouts (after its own retries) mean the service
+    may answer a retry: 503, as throttling is. botocore is loaded by then if it raised.
+    """
+    botocore_errors = sys.modules.get("botocore.exceptions")
+    if botocore_errors is None:
+        return None
+    if isinstance(error, botocore_errors.ConnectTimeoutError | botocore_errors.ReadTimeoutError):
+        endpoint = getattr(error, "kwargs", {}).get("endpoint_url", "an AWS endpoint")
+        return f"{endpoint} did not answer in time; try again shortly"
+    if isinstance(error, botocore_errors.ConnectionError | botocore_errors.HTTPClientError):
+        endpoint = getattr(error, "kwargs", {}).get("endpoint_url", "an AWS endpoint")
+        return f"{endpoint} could not be reached; try again shortly"
+    return None
+
+
 def handle_unexpected(error: Exception) -> Response:
+    reason = unavailable_reason(error)
+    if reason is not None:
+        log.warning("AWS unreachable on %s %s: %s", request.method, request.path, error)
+        return error_response(503, reason)
     # The traceback goes to the log, never to the client.
     log.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(500)

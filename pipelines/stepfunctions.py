@@ -279,12 +279,14 @@ def start_execution(machine_name: str, execution_name: str, input: Any) -> bool:
 
 
 def describe_execution(machine_name: str, execution_name: str) -> dict[str, Any]:
-    """DescribeExecution of a run: status, output, error and cause (parsed)."""
+    """DescribeExecution of a run: status, input, output, error and cause (parsed)."""
     described = _sfn().describe_execution(executionArn=execution_arn(machine_name, execution_name))
     output = described.get("output")
+    given = described.get("input")
     stopped = described.get("stopDate")
     return {
         "status": described["status"],
+        "input": json.loads(given) if given else None,
         "output": json.loads(output) if output else None,
         "error": described.get("error"),
         "cause": described.get("cause"),

@@ -22,7 +22,13 @@ from catalogue.repositories.runs import ENDED, RunRepository
 from catalogue.runs.recorder import StoreRecorder
 from catalogue.store.base import Page
 from pipelines.object_keys import check_edition_keys
-from pipelines.runs.executions import execution_end, run_machine, start_or_deploy, start_payload
+from pipelines.runs.executions import (
+    ExecutionMissing,
+    execution_end,
+    run_machine,
+    start_or_deploy,
+    start_payload,
+)
 from pipelines.runs.history import merge_outcome
 from pipelines.runs.ids import run_id_for
 from pipelines.runs.steps import StepRegistry
@@ -34,6 +40,11 @@ log = logging.getLogger(__name__)
 # Error name of a run whose upload never came, and who removes what such runs leave.
 UPLOAD_EXPIRED = "Brygge.UploadExpired"
 SWEEPER = "service:sweep"
+# Error name of a run whose Step Functions execution cannot be found, or is another run's.
+EXECUTION_LOST = "Brygge.ExecutionLost"
+# A run is RUNNING a moment before StartExecution answers: until this long after its start
+# (or redrive), a missing execution may still be starting.
+EXECUTION_START_GRACE = timedelta(minutes=5)
 
 if TYPE_CHECKING:
     from catalogue.repositories import Repositories
@@ -275,7 +286,7 @@ class RunService:
         if not self.is_local:
             run = self.repository.get_run(run_id)
             if run["status"] == "RUNNING":
-                self._sync_execution(run)
+                self.sync_execution(run)
         return self.repository.get(run_id)
 
     def dataset_of(self, run_id: str) -> str:
@@ -314,6 +325,7 @@ class RunService:
         ABORTED and knows where it stopped.
         """
         owner = self.owner
+        now = self.now()
         restart: dict[str, Any] = {}
 
         def again(run: dict[str, Any]) -> dict[str, Any]:
@@ -331,6 +343,7 @@ class RunService:
                 failedState=None,
                 owner=owner,
                 redrives=int(run.get("redrives") or 0) + 1,
+                redrivenAt=now,
             )
             if not self.is_local:
                 run["executions"] = [*run.get("executions", []), f"{run_id}-r{run['redrives']}"]
@@ -519,8 +532,16 @@ class RunService:
             role_arn=self.settings.state_machine_role_arn,
         )
 
-    def _sync_execution(self, run: Mapping[str, Any]) -> None:
-        """Copy the end of a run's execution from Step Functions into the store."""
+    def sync_execution(
+        self, run: Mapping[str, Any], described: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Copy the end of a RUNNING run's execution from Step Functions into the store.
+
+        ``described`` is the execution as DescribeExecution (or a status change event) gave
+        it; without it Step Functions is asked. A missing or foreign execution ends the
+        run FAILED with ``Brygge.ExecutionLost``, once it is past its start grace. Returns
+        whether the run ended here.
+        """
 
         def steps() -> dict[str, str]:
             template = self.pipelines.get_version(
@@ -528,26 +549,67 @@ class RunService:
             )
             return task_steps(template["definition"])
 
-        ended = execution_end(self._machine(run), run["executions"][-1], steps)
+        execution = run["executions"][-1]
+        try:
+            ended = execution_end(
+                self._machine(run), execution, steps, run_id=run["id"], described=described
+            )
+        except ExecutionMissing as lost:
+            return self._lose_execution(run, str(lost))
         if ended is None:
-            return
+            return False
         for name, outcome in ended.steps.items():
             self.repository.update_step(run["id"], name, merge_outcome(outcome))
-        at = ended.ended or self.now()
+        return self._end_execution(
+            run,
+            status=ended.status,
+            endedAt=ended.ended or self.now(),
+            output=ended.output,
+            error=ended.error,
+            failedState=ended.failed_state,
+        )
 
-        def end(current: dict[str, Any]) -> dict[str, Any] | None:
+    def _lose_execution(self, run: Mapping[str, Any], cause: str) -> bool:
+        started = max(run.get("startedAt") or "", run.get("redrivenAt") or "")
+        if started > timestamp(self.clock() - EXECUTION_START_GRACE):
+            return False
+        log.warning("run %s lost its execution: %s", run["id"], cause)
+        error = {"error": EXECUTION_LOST, "cause": cause}
+        return self._end_execution(
+            run, status="FAILED", endedAt=self.now(), output=None, error=error, failedState=None
+        )
+
+    def _end_execution(self, run: Mapping[str, Any], **end: Any) -> bool:
+        """End the run as ``end`` says, unless it ended or moved to another execution."""
+
+        def finish(current: dict[str, Any]) -> dict[str, Any] | None:
             if current["status"] != "RUNNING" or current.get("executions") != run["executions"]:
                 return None
-            current.update(
-                status=ended.status,
-                endedAt=at,
-                output=ended.output,
-                error=ended.error,
-                failedState=ended.failed_state,
-            )
+            current.update(end)
             return current
 
-        self.repository.update_run(run["id"], end)
+        after = self.repository.update_run(run["id"], finish)
+        return after["status"] != "RUNNING" and after.get("endedAt") == end["endedAt"]
+
+    def reconcile(self) -> dict[str, builtins.list[str]]:
+        """Bring every RUNNING aws run up to date with Step Functions (for missed events).
+
+        Returns the runs that ended and those whose sync failed; one failure stops nothing.
+        """
+        report: dict[str, builtins.list[str]] = {"checked": [], "ended": [], "failed": []}
+        if self.is_local:
+            return report
+        for run in self.repository.running():
+            if not run.get("executions") or run.get("pipeline") is None:
+                continue
+            report["checked"].append(run["id"])
+            try:
+                if self.sync_execution(run):
+                    report["ended"].append(run["id"])
+            except Exception:
+                log.exception("reconciling run %s failed", run["id"])
+                report["failed"].append(run["id"])
+        return report
 
 
 def run_outputs(run: Mapping[str, Any]) -> builtins.list[dict[str, Any]]:

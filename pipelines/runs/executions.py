@@ -6,9 +6,10 @@ A run is passed as the mapping the catalogue keeps (``id``, coordinates, ``input
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pipelines.runs.history import failed_state_from_history, step_outcomes_from_history
@@ -37,6 +38,10 @@ class ExecutionEnd:
     error: dict[str, str] | None
     failed_state: dict[str, Any] | None  # where a redrive restarts
     steps: dict[str, dict[str, Any]]  # each step Task's outcome, from the history
+
+
+class ExecutionMissing(Exception):
+    """A run's execution does not exist in Step Functions, or is another run's."""
 
 
 def run_machine(prefix: str, run: Mapping[str, Any]) -> str:
@@ -79,20 +84,38 @@ def start_or_deploy(
 
 
 def execution_end(
-    machine: str, execution: str, steps: Callable[[], Collection[str]]
+    machine: str,
+    execution: str,
+    steps: Callable[[], Collection[str]],
+    *,
+    run_id: str | None = None,
+    described: Mapping[str, Any] | None = None,
 ) -> ExecutionEnd | None:
     """How an execution ended; None while it runs.
 
-    ``steps`` names the step Tasks whose outcomes to read from the history; it is asked
-    only once the execution has ended.
+    ``described`` is what DescribeExecution answers (say, from a status change event);
+    without it Step Functions is asked. ``steps`` names the step Tasks whose outcomes to
+    read from the history; it is asked only once the execution has ended. Raises
+    ExecutionMissing when the execution does not exist, or its input names a run other
+    than ``run_id``.
     """
-    described = describe_execution(machine, execution)
-    status = described["status"]
-    if status == "RUNNING":
-        return None
+    try:
+        described = described or describe_execution(machine, execution)
+        status = described["status"]
+        if status == "RUNNING":
+            return None
+        history = execution_history(machine, execution)
+    except Exception as error:
+        if type(error).__name__ != "ExecutionDoesNotExist":
+            raise
+        raise ExecutionMissing(
+            f"execution {execution} of state machine {machine} does not exist"
+        ) from None
+    ran = (described.get("input") or {}).get("run")
+    if run_id is not None and ran is not None and ran != run_id:
+        raise ExecutionMissing(f"execution {execution} of {machine} runs another run ({ran})")
     failed = None
     error = None
-    history = execution_history(machine, execution)
     if status != "SUCCEEDED":
         error = {"error": described.get("error") or "", "cause": described.get("cause") or ""}
         failed = failed_state_from_history(history)
@@ -106,3 +129,29 @@ def execution_end(
         # A step killed before it could record (Lambda timeout, crash) still shows its end.
         steps=step_outcomes_from_history(history, steps()),
     )
+
+
+def described_from_event(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """A status change event's ``detail`` as ``describe_execution`` answers.
+
+    The event carries what DescribeExecution does, with times in epoch milliseconds and
+    input and output as JSON text (null when not included).
+    """
+
+    def moment(value: Any) -> datetime | None:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+        return None
+
+    def document(value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) and value else None
+
+    return {
+        "status": detail["status"],
+        "input": document(detail.get("input")),
+        "output": document(detail.get("output")),
+        "error": detail.get("error"),
+        "cause": detail.get("cause"),
+        "startDate": moment(detail.get("startDate")),
+        "stopDate": moment(detail.get("stopDate")),
+    }

@@ -813,6 +813,52 @@ def test_scheduled_event_runs_the_publishing_job(steps: Invoke) -> None:
     }
 
 
+def test_scheduled_event_runs_the_reconcile_of_running_runs(steps: Invoke) -> None:
+    report = steps(scheduled_event("catalogue.runs.status.reconcile_handler"))
+    assert report == {"checked": [], "ended": [], "failed": []}
+
+
+def test_execution_status_rule_invokes_the_status_handler_through_zappa(steps: Invoke) -> None:
+    """The rule's input transformer output, as Lambda receives it, reaches the status handler."""
+    template = load_template(REPO_ROOT / "deploy" / "brygge.yaml")
+    [target] = template["Resources"]["ExecutionStatusRule"]["Properties"]["Targets"]
+    machine = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:brygge-dev-text-v1"
+    event = {
+        "version": "0",
+        "id": "a12e0d3d-c6a8-4cd7-a0c7-1d1f8b0e5b61",
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": ACCOUNT,
+        "time": "2026-01-02T03:04:09Z",
+        "region": REGION,
+        "resources": [f"{machine.replace(':stateMachine:', ':execution:')}:no-such-run"],
+        "detail": {
+            "executionArn": f"{machine.replace(':stateMachine:', ':execution:')}:no-such-run",
+            "stateMachineArn": machine,
+            "name": "no-such-run",
+            "status": "FAILED",
+            "startDate": 1767323046000,
+            "stopDate": 1767323049000,
+            "input": "{}",
+            "inputDetails": {"included": True},
+            "output": None,
+            "outputDetails": None,
+            "error": "InputError",
+            "cause": "bad",
+        },
+    }
+    # EventBridge puts the whole event, as JSON, where the template names it.
+    template_text = target["InputTransformer"]["InputTemplate"]
+    delivered = json.loads(template_text.replace("<aws.events.event.json>", json.dumps(event)))
+
+    assert steps(delivered) == {
+        "execution": "no-such-run",
+        "outcome": "ignored",
+        "run": None,
+        "reason": "no run has this execution",
+    }
+
+
 def test_settings_file_is_what_zappa_packages(generated_settings: dict) -> None:
     settings = (generated_settings["dev_steps"] / "zappa_settings.py").read_text()
     assert (

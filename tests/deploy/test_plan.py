@@ -47,7 +47,9 @@ def test_plan_lists_every_template_parameter_and_resource() -> None:
     )
     resources = text.split("Resources (")[1].split("\n\n")[0].splitlines()[1:]
     assert [line.split()[0] for line in resources] == list(template["Resources"])
-    assert "StepsInvokePermission  AWS::Lambda::Permission  if HasStepsFunction" in text
+    listed = [line.split() for line in resources]
+    assert ["StepsInvokePermission", "AWS::Lambda::Permission", "if", "HasStepsFunction"] in listed
+    assert ["ExecutionStatusRule", "AWS::Events::Rule", "if", "HasStepsFunction"] in listed
 
 
 def plan_commands(text: str, section: str) -> list[str]:

@@ -74,6 +74,7 @@ def test_steps_stage_routes_new_raw_objects_to_the_trigger(
     assert set(schedules) == {
         "catalogue.dcat.publishing.handler",
         "catalogue.lambdas.sweep_stale_uploads",
+        "catalogue.lambdas.reconcile_runs",
     }
     for schedule in schedules.values():
         assert schedule["expression"].startswith(("cron(", "rate("))

@@ -39,7 +39,8 @@ class HealthSchema(ma.Schema):
 
 @blp.route("")
 class Health(MethodView):
-    @blp.arguments(HealthQuerySchema, location="query")
+    # Probes may add their own parameters (cache busters): they are ignored here.
+    @blp.arguments(HealthQuerySchema, location="query", unknown=ma.EXCLUDE)
     @blp.response(200, HealthSchema)
     @blp.alt_response(503, description="A dependency is down; `checks` names it")
     def get(self, query: dict) -> dict | Response:

@@ -12,6 +12,7 @@ from catalogue.auth.permissions import (
     ADMIN,
     READ,
     UPDATE,
+    checked_dataset,
     require,
     require_owner_team,
     visible,
@@ -68,7 +69,7 @@ class DatasetById(MethodView):
         rdf = negotiate_dataset(query.get("format"))
         if rdf is not None:
             return dataset_response(dataset_id, *rdf, query["profile"])
-        return with_etag(repositories().datasets.get(dataset_id), Vary="Accept")
+        return with_etag(checked_dataset(dataset_id), Vary="Accept")
 
     @blp.arguments(DatasetPatchSchema)
     @blp.response(200, DatasetSchema)

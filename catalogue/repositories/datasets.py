@@ -416,7 +416,7 @@ class DatasetRepository:
         def children() -> list[Op]:
             found: list[Op] = [
                 Delete(child["pk"], child["sk"])
-                for prefix in ("distribution#", "edition#", "version#")
+                for prefix in ("distribution#", "edition#", "version#", keys.FEED_SK)
                 for child in query_all(self.store, Query(pk, prefix=prefix))
             ]
             pipeline = self.store.get(pk, keys.DATASET_PIPELINE_SK)

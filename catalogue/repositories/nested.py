@@ -39,6 +39,7 @@ from catalogue.store.base import (
 )
 from pipelines.timestamps import timestamp
 
+from . import feed_summaries
 from .deletion import (
     DELETING,
     BeforeRemoval,
@@ -157,6 +158,7 @@ class NestedRepository:
             ops: list[Op] = [
                 *live_ancestors(parent_path, incarnation),
                 Create(item),
+                *self.feed_ops(path, created=True),
                 history_entry(
                     dataset_history(dataset),
                     principal=principal,
@@ -264,7 +266,7 @@ class NestedRepository:
         if not queries:
             for hook in before_removal:
                 hook(item, [])
-            self.store.transact([store_delete(item), audit])
+            self.store.transact([store_delete(item), audit, *self.feed_ops(path)])
             return
         delete_tree(
             self.store,
@@ -276,7 +278,7 @@ class NestedRepository:
                 for query in queries
                 for child in query_all(self.store, query)
             ],
-            last=[audit],
+            last=[audit, *self.feed_ops(path)],
             not_empty=f"{self.kind} {self.resource_path(path)} is not empty; "
             "delete what is below it first or use ?cascade=true",
             before_removal=before_removal,
@@ -285,6 +287,16 @@ class NestedRepository:
     def descendant_prefixes(self, path: Sequence[str]) -> list[str]:
         """Sort-key prefixes of everything below ``path``, deepest first."""
         return []
+
+    def feed_ops(self, path: Sequence[str], *, created: bool = False) -> list[Op]:
+        """Writes that keep the dataset's feed summary honest, in the change's transaction.
+
+        Only a new distribution or a removal below the dataset can change which edition
+        and files the feed shows.
+        """
+        if created and self.kind != "distribution":
+            return []
+        return [feed_summaries.mark_stale(path[0])]
 
 
 class VersionRepository(NestedRepository):

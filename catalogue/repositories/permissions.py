@@ -139,6 +139,43 @@ class PermissionRepository:
             for scope in item["scopes"]
         }
 
+    def dataset_with_scopes(
+        self, dataset_id: str, grantees: Sequence[str]
+    ) -> tuple[Item | None, set[str]]:
+        """The dataset's item (None if missing) and what ``grantees`` hold on it: one read.
+
+        The item and the grants are read in one batch, so a permission check costs one
+        store call whoever asks.
+        """
+        pk = keys.permissions_pk(dataset_id)
+        dataset_key = (keys.dataset_pk(dataset_id), keys.DATASET_SK)
+        found = self.store.get_many([dataset_key, *((pk, keys.grant_sk(g)) for g in grantees)])
+        dataset = next((item for item in found if item["pk"] == dataset_key[0]), None)
+        if dataset is None:
+            return None, set()
+        incarnation = _incarnation(dataset)
+        scopes = {
+            scope
+            for item in found
+            if item["pk"] == pk and item.get("incarnation") == incarnation
+            for scope in item["scopes"]
+        }
+        return dataset, scopes
+
+    def scopes_by_dataset(self, grantees: Sequence[str]) -> dict[tuple[str, str | None], set[str]]:
+        """Every scope ``grantees`` hold, by (dataset id, incarnation): one query each.
+
+        Read from the grants-by-principal partitions, so a list checks any number of
+        datasets against the caller's grants without a read per dataset.
+        """
+        held: dict[tuple[str, str | None], set[str]] = {}
+        for grantee in grantees:
+            for item in query_all(self.store, Query(keys.grants_pk(grantee))):
+                held.setdefault((item["dataset"], item.get("incarnation")), set()).update(
+                    item["scopes"]
+                )
+        return held
+
     def list(self, dataset_id: str, *, limit: int, cursor: str | None) -> Page:
         query = Query(keys.permissions_pk(dataset_id), prefix=keys.GRANT_PREFIX)
         page = self.store.query(query, limit=limit, cursor=cursor)

@@ -10,6 +10,7 @@ dataset                  ``dataset#<id>``                            ``dataset``
 version                  ``dataset#<id>``                            ``version#<v>``
 edition                  ``dataset#<id>``                            ``edition#<v>#<e>``
 distribution             ``dataset#<id>``                            ``distribution#<v>#<e>#<d>``
+feed summary             ``dataset#<id>``                            ``feed``
 filter entry             ``filter#<name>#<value>``                   ``<dataset id>``
 history entry            ``history#<dataset id>#<incarnation>``      ``<timestamp>#<uuid>``
 incarnation              ``incarnations#<dataset id>``               ``<incarnation>``
@@ -34,6 +35,8 @@ GSI1 = "gsi1"
 ALL_DATASETS = "datasets"
 DATASET_SK = "dataset"
 DATASET_SCOPE = "dataset"
+# The edition and distributions ``/catalog`` shows of a dataset (repositories.feed_summaries).
+FEED_SK = "feed"
 
 
 def dataset_pk(dataset: str) -> str:

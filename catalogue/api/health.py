@@ -82,7 +82,7 @@ def dependency_checks(app_services: Services) -> dict[str, Callable[[], None]]:
             raise Unavailable(f"migrations not applied: {names} (run brygge migrate)")
 
     def objects() -> None:
-        from pipelines.trigger import object_store
+        from catalogue.object_stores import object_store
 
         # Listing (unlike HEAD of a key) fails on a missing bucket.
         next(iter(object_store(settings).list("raw/")), None)

@@ -43,9 +43,14 @@ def exact_conditions(policy: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def presigned_post(aws_env: None) -> Any:
+    import boto3
+
     presign.presign_client.cache_clear()
     yield presign.s3_presigned_post
     presign.presign_client.cache_clear()
+    # The default session made here, before moto was imported, lacks moto's handlers; tests
+    # that keep boto3's default session under moto must not inherit it.
+    boto3.DEFAULT_SESSION = None
 
 
 @pytest.mark.parametrize("content_type", [None, "text/csv"])
@@ -79,12 +84,11 @@ def test_policy_allows_exactly_one_key_bucket_size_and_expiry(presigned_post, co
     assert target.url.startswith(f"https://{BUCKET}.s3.")
 
 
-def test_upload_answer_signs_the_announced_key_and_declared_size(aws_env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_upload_answer_signs_the_announced_key_and_declared_size(presigned_post, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from catalogue.api.transfers import upload_target
     from catalogue.services import Services
     from catalogue.settings import Settings
-    from catalogue.transfers import upload_target
 
-    presign.presign_client.cache_clear()
     settings = Settings(backend="aws", home=tmp_path / "home", data_bucket="lake-data")
     now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     services = Services(settings, clock=lambda: now)
@@ -101,4 +105,3 @@ def test_upload_answer_signs_the_announced_key_and_declared_size(aws_env, tmp_pa
     expires = datetime.strptime(declared_policy["expiration"], "%Y-%m-%dT%H:%M:%SZ")
     ttl = timedelta(seconds=settings.upload_url_ttl_s)
     assert ttl <= expires.replace(tzinfo=UTC) - signed <= ttl + timedelta(seconds=1)
-    presign.presign_client.cache_clear()

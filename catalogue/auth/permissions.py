@@ -141,6 +141,17 @@ def require_history(dataset_id: str, incarnation: str | None) -> Identity:
     return require(dataset_id, UPDATE)
 
 
+def scopes_on(dataset: Mapping[str, Any], identity: Identity) -> frozenset[str]:
+    """The effective scopes of the caller on a dataset, from its own and its teams' grants.
+
+    ``dataset`` is its item or a filter entry: its id and incarnation.
+    """
+    if not identity.is_authenticated:
+        return frozenset()
+    granted = repositories().permissions.scopes_of(dataset, identity.grantees)
+    return effective_scopes(granted)
+
+
 def visible() -> Predicate | None:
     """A predicate over dataset items (or filter entries) true for those the caller may see.
 

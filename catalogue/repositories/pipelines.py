@@ -44,7 +44,7 @@ from .deletion import (
 from .history import HistoryRepository, dataset_history, history_entry
 from .lookups import check_pipeline_lookups
 from .pipeline_checks import check_task_config
-from .records import read_modify_write, resource
+from .records import read_modify_write, resource, with_ordered_text
 
 TEMPLATE_FIELDS = ("id", "title", "description", "definition")
 # What a template's audit entries compare (the version number changes with every PUT).
@@ -147,7 +147,7 @@ class PipelineRepository:
             "sk": keys.pipeline_version_sk(template["version"]),
             "kind": "pipeline-version",
         }
-        return head, version
+        return with_ordered_text(head), with_ordered_text(version)
 
     def _latest_version(self, template: str) -> int:
         """The highest stored version (versions outlive a deleted head while pinned)."""
@@ -357,7 +357,9 @@ class PipelineRepository:
             "taskConfig": task_config,
             "modified": timestamp(now),
         }
-        item = {**pipeline, "pk": pk, "sk": keys.DATASET_PIPELINE_SK, "kind": "dataset-pipeline"}
+        item = with_ordered_text(
+            {**pipeline, "pk": pk, "sk": keys.DATASET_PIPELINE_SK, "kind": "dataset-pipeline"}
+        )
         if dataset_item.get("incarnation") is not None:
             item["incarnation"] = dataset_item["incarnation"]
         use = {

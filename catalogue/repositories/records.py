@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from catalogue.domain.errors import PreconditionFailed
@@ -22,9 +23,28 @@ CHUNK_OPS = 25
 MAX_WRITE_ATTEMPTS = 100
 
 
+# Fields whose key order means something (a state machine as its author wrote it, a
+# taskConfig as its owner did): stored as JSON text, since DynamoDB maps do not keep the
+# order of their keys. Items written before hold a map, read as it is.
+ORDERED_FIELDS = ("definition", "taskConfig")
+
+
 def resource(item: Item) -> dict[str, Any]:
     """The resource held in an item, with its ``rev``."""
-    return {name: value for name, value in item.items() if name not in STORE_ATTRIBUTES}
+    found = {name: value for name, value in item.items() if name not in STORE_ATTRIBUTES}
+    for name in ORDERED_FIELDS:
+        if isinstance(found.get(name), str):
+            found[name] = json.loads(found[name])
+    return found
+
+
+def with_ordered_text(item: Mapping[str, Any]) -> Item:
+    """``item`` as stored: each of ORDERED_FIELDS that is an object, as JSON text."""
+    stored = dict(item)
+    for name in ORDERED_FIELDS:
+        if isinstance(stored.get(name), dict):
+            stored[name] = json.dumps(stored[name], ensure_ascii=False, separators=(",", ":"))
+    return stored
 
 
 def resources(items: Iterable[Item]) -> list[dict[str, Any]]:

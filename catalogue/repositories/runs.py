@@ -28,7 +28,7 @@ from catalogue.store.base import (
 from pipelines.timestamps import timestamp
 
 from .deletion import ancestor_failure, live_ancestors
-from .records import resource
+from .records import resource, with_ordered_text
 
 STATUSES = ("WAITING", "RUNNING", "SUCCEEDED", "FAILED", "ABORTED", "EXPIRED")
 ENDED = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "EXPIRED"})
@@ -63,7 +63,7 @@ class RunRepository:
     # Runs -------------------------------------------------------------------------------
 
     def _run_item(self, run: Mapping[str, Any]) -> Item:
-        item = {k: v for k, v in run.items() if k != "rev"}
+        item = with_ordered_text({k: v for k, v in run.items() if k != "rev"})
         item.update(pk=keys.run_pk(run["id"]), sk=keys.RUN_SK, kind="run")
         # Only running and waiting runs are in the index: a restart finds them without a scan.
         if run["status"] == "RUNNING":

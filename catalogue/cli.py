@@ -112,6 +112,28 @@ def deploy_plan(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def deploy_verify(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the after-deploying checklist against the account; 1 when a check fails."""
+    import os
+    from pathlib import Path
+
+    from catalogue.deploy import DeployConfigError
+    from catalogue.deploy_verify import report_text, verify
+
+    try:
+        checks = verify(
+            args.stage,
+            root=Path.cwd(),
+            api_url=args.api_url,
+            token=os.environ.get("BRYGGE_TOKEN"),
+        )
+    except DeployConfigError as error:
+        print(f"brygge deploy verify: {error}", file=sys.stderr)
+        return 2
+    print(report_text(checks), end="")
+    return 0 if all(check.ok for check in checks) else 1
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="brygge", description="Brygge data-lake control plane")
     root.add_argument("--version", action="version", version=f"brygge {__version__}")
@@ -133,11 +155,17 @@ def parser() -> argparse.ArgumentParser:
 
     token_cli.add_parser(commands)
 
-    deploy_parser = commands.add_parser("deploy", help="AWS deployment (makes no AWS calls)")
+    deploy_parser = commands.add_parser("deploy", help="AWS deployment: plan and verify")
     deploy_commands = deploy_parser.add_subparsers(dest="deploy_command", required=True)
     plan_parser = deploy_commands.add_parser("plan", help="print what a deployment does")
     plan_parser.add_argument("stage", choices=("dev", "prod"))
     plan_parser.set_defaults(handler=deploy_plan)
+    verify_parser = deploy_commands.add_parser(
+        "verify", help="run the after-deploying checklist against the account (calls AWS)"
+    )
+    verify_parser.add_argument("stage", choices=("dev", "prod"))
+    verify_parser.add_argument("--api-url", help="the API's URL (default: BRYGGE_BASE_URL)")
+    verify_parser.set_defaults(handler=deploy_verify)
     return root
 
 

@@ -34,7 +34,7 @@ EXPECTED_DENIALS = (
 )
 # Seconds a test upload's run may stay WAITING before the notification counts as lost.
 UPLOAD_WAIT_S = 60.0
-SWEEP_COMMAND = {"command": "catalogue.runs.sweep.handler"}
+SWEEP_COMMAND = {"command": "catalogue.lambdas.sweep_stale_uploads"}
 
 
 @dataclass(frozen=True, slots=True)

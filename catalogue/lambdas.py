@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from catalogue.runs.arrival import handle_s3_event
+from catalogue.runs.status import handle_status_change
 from catalogue.runs.sweep import sweep
 from catalogue.services import Services
 from catalogue.settings import Settings
@@ -33,3 +34,13 @@ def object_created(event: Mapping[str, Any], context: object) -> dict[str, Any]:
 def sweep_stale_uploads(event: Mapping[str, Any], context: object) -> dict[str, Any]:
     """The scheduled sweep: expire stale uploads' runs, remove what they left."""
     return sweep(lambda_services()).as_dict()
+
+
+def execution_status_changed(event: Mapping[str, Any], context: object) -> dict[str, Any]:
+    """A Step Functions execution ended: its run records how (EventBridge rule's command)."""
+    return handle_status_change(event, lambda_services().runs).as_dict()
+
+
+def reconcile_runs(event: Mapping[str, Any], context: object) -> dict[str, Any]:
+    """The scheduled reconcile: RUNNING runs catch up with executions whose event was missed."""
+    return lambda_services().runs.reconcile()

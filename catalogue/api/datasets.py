@@ -10,9 +10,8 @@ from catalogue.api.etags import if_match, with_etag
 from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import (
     ADMIN,
-    READ,
     UPDATE,
-    checked_dataset,
+    readable_dataset,
     require,
     require_owner_team,
     visible,
@@ -65,11 +64,11 @@ class DatasetById(MethodView):
     @blp.alt_response(200, schema=RDF_TEXT, content_type=RDF_MEDIA_TYPES[2], success=True)
     def get(self, query: dict, dataset_id: str) -> tuple | Response:
         """Read one dataset; ``Accept: text/turtle`` or ``?format=`` gives its DCAT instead."""
-        require(dataset_id, READ)
+        dataset = readable_dataset(dataset_id)
         rdf = negotiate_dataset(query.get("format"))
         if rdf is not None:
             return dataset_response(dataset_id, *rdf, query["profile"])
-        return with_etag(checked_dataset(dataset_id), Vary="Accept")
+        return with_etag(dataset, Vary="Accept")
 
     @blp.arguments(DatasetPatchSchema)
     @blp.response(200, DatasetSchema)

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import g
-
 from catalogue.auth.principal import current_identity
 from catalogue.domain.access import Identity, can_see, effective_scopes, may
 from catalogue.domain.errors import Forbidden, InvalidValue, NotFound, Unauthenticated
@@ -30,39 +28,39 @@ def require(dataset_id: str, scope: str, *, hidden: str | None = None) -> Identi
     for resources found by their own id (a run): that of the resource not existing, so the
     answer names no dataset.
     """
+    return _check(dataset_id, scope, hidden)[0]
+
+
+def readable_dataset(dataset_id: str) -> dict[str, Any]:
+    """The dataset, once ``require(dataset_id, READ)`` passed; raises as it does.
+
+    The answer is the item the check read (the dataset and the caller's grants in one
+    store call), so a read costs one call beside the token's, not two.
+    """
+    _, item = _check(dataset_id, READ, None)
+    if item is None:  # a site admin's check reads nothing
+        return repositories().datasets.get(dataset_id)
+    return resource(item)
+
+
+def _check(dataset_id: str, scope: str, hidden: str | None) -> tuple[Identity, Item | None]:
+    """``require``'s check; also the dataset's item when the check had to read it."""
     identity = current_identity()
     if scope != READ and not identity.is_authenticated:
         # Before any lookup: anonymous writes learn nothing about which datasets exist.
         raise Unauthenticated("this action needs a token (Authorization: Bearer <token>)")
     if identity.is_site_admin:
-        return identity
-    dataset, granted = repositories().permissions.dataset_with_scopes(dataset_id, identity.grantees)
+        return identity, None
+    permissions = repositories().permissions
+    dataset, granted = permissions.dataset_with_scopes(dataset_id, identity.grantees)
     if dataset is None:
         raise NotFound(hidden or f"dataset {dataset_id!r} not found")
-    _checked_datasets()[dataset_id] = dataset
     scopes = effective_scopes(granted)
     if not can_see(dataset["accessRights"], identity, scopes):
         raise NotFound(hidden or f"dataset {dataset_id!r} not found")
     if scope != READ and not may(scope, identity, scopes):
         raise Forbidden(f"this action needs the {scope!r} scope on dataset {dataset_id!r}")
-    return identity
-
-
-def checked_dataset(dataset_id: str) -> dict[str, Any]:
-    """The dataset as ``require`` read it in this request (else read now); raises NotFound.
-
-    A read view answers with the item its permission check read: one store call, not two.
-    """
-    item = _checked_datasets().get(dataset_id)
-    if item is None:
-        return repositories().datasets.get(dataset_id)
-    return resource(item)
-
-
-def _checked_datasets() -> dict[str, Item]:
-    if "brygge_checked_datasets" not in g:
-        g.brygge_checked_datasets = {}
-    return g.brygge_checked_datasets  # type: ignore[no-any-return]
+    return identity, dataset
 
 
 def require_owner_team(owner: str) -> Identity:

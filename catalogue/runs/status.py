@@ -2,16 +2,15 @@
 
 An EventBridge rule (``deploy/brygge.yaml``, ``ExecutionStatusRule``) sends each "Step
 Functions Execution Status Change" of the deployment's state machines to the ``steps``
-function as the direct command ``{"command": "catalogue.runs.status.handler", "event": ...}``,
-so Zappa's handler routes it as it routes step commands. EventBridge delivers at least
-once and best effort: a duplicate finds the run ended and changes nothing, and the
-scheduled ``reconcile_handler`` (a Zappa ``events`` job of the steps stage) syncs every
-RUNNING run whose event never came.
+function as a direct command (``catalogue.lambdas.execution_status_changed``, the event
+under ``event``), so Zappa's handler routes it as it routes step commands. EventBridge
+delivers at least once and best effort: a duplicate finds the run ended and changes
+nothing, and the scheduled reconcile (a Zappa ``events`` job of the steps stage) syncs
+every RUNNING run whose event never came.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import Mapping
@@ -22,7 +21,6 @@ from pipelines.runs.executions import described_from_event, run_machine
 
 if TYPE_CHECKING:
     from catalogue.runs.service import RunService
-    from catalogue.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -103,22 +101,3 @@ def is_complete(detail: Mapping[str, Any]) -> bool:
 def _ignored(execution: str, run: str | None, reason: str, *, quiet: bool = False) -> StatusOutcome:
     (log.debug if quiet else log.info)("status change of %s ignored: %s", execution, reason)
     return StatusOutcome(execution, "ignored", run, reason)
-
-
-@functools.cache
-def _lambda_services() -> Services:
-    # Built on the first event and kept for the life of the Lambda container.
-    from catalogue.services import Services
-    from catalogue.settings import Settings
-
-    return Services(Settings.from_env())
-
-
-def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
-    """Lambda entry of the status change rule (routed by Zappa as a direct command)."""
-    return handle_status_change(event, _lambda_services().runs).as_dict()
-
-
-def reconcile_handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
-    """Lambda entry of the scheduled reconcile of RUNNING runs (a Zappa ``events`` job)."""
-    return _lambda_services().runs.reconcile()

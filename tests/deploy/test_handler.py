@@ -814,7 +814,7 @@ def test_scheduled_event_runs_the_publishing_job(steps: Invoke) -> None:
 
 
 def test_scheduled_event_runs_the_reconcile_of_running_runs(steps: Invoke) -> None:
-    report = steps(scheduled_event("catalogue.runs.status.reconcile_handler"))
+    report = steps(scheduled_event("catalogue.lambdas.reconcile_runs"))
     assert report == {"checked": [], "ended": [], "failed": []}
 
 

@@ -34,7 +34,7 @@ def invoke_like_zappa(function: Any, event: Any = None) -> tuple[str, bool, str]
     if "command" in payload:
         module_name, _, name = payload["command"].rpartition(".")
     else:
-        module_name, name = "catalogue.runs.arrival", "handler"
+        module_name, name = "catalogue.lambdas", "object_created"
     try:
         result = getattr(importlib.import_module(module_name), name)(payload, None)
     except Exception as error:
@@ -44,10 +44,9 @@ def invoke_like_zappa(function: Any, event: Any = None) -> tuple[str, bool, str]
 
 
 def clear_process_caches() -> None:
-    from catalogue.runs import arrival, sweep
+    from catalogue import lambdas
 
-    arrival._lambda_services.cache_clear()
-    sweep._lambda_services.cache_clear()
+    lambdas.lambda_services.cache_clear()
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ aws = test_stepfunctions.aws
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "stepfunctions_status_changes.json"
 INTERMEDIATE = RAW.replace("raw/", "intermediate/")
-COMMAND = "catalogue.runs.status.handler"
+COMMAND = "catalogue.lambdas.execution_status_changed"
 
 
 class QueuedSteps:

@@ -45,9 +45,8 @@ def exact_conditions(policy: dict[str, Any]) -> dict[str, Any]:
 def presigned_post(aws_env: None) -> Any:
     import boto3
 
-    presign.presign_client.cache_clear()
+    # aws_env gives a fresh process-wide client (presign_client is one of them).
     yield presign.s3_presigned_post
-    presign.presign_client.cache_clear()
     # The default session made here, before moto was imported, lacks moto's handlers; tests
     # that keep boto3's default session under moto must not inherit it.
     boto3.DEFAULT_SESSION = None

@@ -14,6 +14,7 @@ from catalogue.api import (
     distributions,
     docs,
     errors,
+    events,
     health,
     history,
     index,
@@ -80,6 +81,7 @@ def create_app(
         permissions,
         me,
         history,
+        events,
     )
     for module in (*resources, steps, pipelines, runs, catalog):
         api.register_blueprint(module.blp)

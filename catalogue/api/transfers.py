@@ -18,6 +18,7 @@ from werkzeug.http import parse_options_header
 from catalogue.api.multipart import MAX_FIELDS_BYTES, FormStream
 from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.domain.errors import Conflict, Forbidden, InvalidValue, NotFound
+from catalogue.domain.events import is_event_source
 from catalogue.links import base_url
 from catalogue.object_stores import object_store
 from catalogue.runs.arrival import local_hook
@@ -59,6 +60,11 @@ def create_upload(
     authorize(dataset_id, WRITE)
     filename = clean_filename(data["filename"])
     dataset = svc.repositories.datasets.get(dataset_id)
+    if is_event_source(dataset):
+        raise Conflict(
+            f"dataset {dataset_id} takes events (POST .../events), not uploaded files",
+            field="source",
+        )
     source_type = dataset.get("sourceType", "file")
     if source_type != "file":
         raise Conflict(

@@ -63,6 +63,24 @@ def _check(dataset_id: str, scope: str, hidden: str | None) -> tuple[Identity, I
     return identity, dataset
 
 
+def require_data_read(dataset_id: str) -> Item:
+    """Check that the caller may read the dataset's data; return the dataset's item.
+
+    A public dataset's data needs no token. Any other's needs the ``read`` scope (a grant
+    to the caller or its teams): seeing a restricted dataset's metadata is not enough.
+    NotFound for a dataset missing or hidden from the caller, Forbidden for one it sees.
+    """
+    dataset = repositories().datasets.find_item(dataset_id)
+    if dataset is not None and dataset.get("accessRights") == "public":
+        return dataset
+    identity = require(dataset_id, READ)
+    if dataset is None:  # a site admin asking for a dataset that does not exist
+        raise NotFound(f"dataset {dataset_id!r} not found")
+    if not identity.is_site_admin and not may(READ, identity, scopes_on(dataset, identity)):
+        raise Forbidden(f"reading the data of dataset {dataset_id!r} needs the 'read' scope")
+    return dataset
+
+
 def require_owner_team(owner: str) -> Identity:
     """Check that the caller may create a dataset owned by ``owner`` (one of its teams)."""
     identity = current_identity()

@@ -8,6 +8,7 @@ from datetime import datetime
 from catalogue.store.base import ItemStore
 
 from .datasets import DatasetRepository
+from .events import EventRepository
 from .history import HistoryRepository
 from .nested import DistributionRepository, EditionRepository, VersionRepository
 from .permissions import PermissionRepository
@@ -26,3 +27,4 @@ class Repositories:
         self.history = HistoryRepository(store, clock)
         self.permissions = PermissionRepository(store, clock)
         self.tokens = TokenRepository(store, clock)
+        self.events = EventRepository(store, clock)

@@ -361,6 +361,10 @@ class DatasetRepository:
         old.pop("rev")
         now = self.clock()
         new = merge_patch(old, changes)
+        if changes.get("source") is not None:
+            # A source is replaced whole: merging an event source's schema into a file
+            # source (or the reverse) would keep fields the new source does not have.
+            new["source"] = changes["source"]
         diff = changed_fields(old, new)
         if not diff:
             return resource(item)

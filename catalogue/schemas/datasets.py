@@ -7,6 +7,7 @@ from marshmallow import fields, validate
 
 from catalogue.dcat.vocabularies import DATA_THEMES, FREQUENCIES, FREQUENCY_CODES, LANGUAGES
 from catalogue.domain import datasets as rules
+from catalogue.domain import events
 from catalogue.domain.ids import DATASET_ID
 
 from .common import ListQuerySchema, StoredSchema, iso_date_or_datetime, page_schema
@@ -27,6 +28,27 @@ class TemporalSchema(ma.Schema):
     def check_order(self, data: dict, **kwargs: object) -> None:
         if "start" in data and "end" in data and data["end"][:10] < data["start"][:10]:
             raise ma.ValidationError("end must not be before start", field_name="end")
+
+
+class SourceField(fields.Dict):
+    """A dataset's source, checked and completed by ``catalogue.domain.events``."""
+
+    def _deserialize(self, value: object, attr: object, data: object, **kwargs: object) -> dict:
+        normalised, errors = events.source_errors(value)
+        if errors:
+            raise ma.ValidationError(errors)
+        return normalised
+
+
+SOURCE_DESCRIPTION = (
+    'Where data comes from: {"type": "file"} (uploads; the default when absent) or '
+    '{"type": "event", "schema": <Table Schema: fields with name, type (string, integer, '
+    "number, boolean, date, datetime) and constraints (required, minimum, maximum, enum, "
+    'pattern, minLength, maxLength), missingValues>, "key": [fields naming a series], '
+    '"time": <the field ordering a series>, "batch": {"maxEvents": 10000, "maxSeconds": 300}}'
+    " for events posted to .../events. batch and enrich are kept for the history of "
+    "events, which does not use them yet. A PATCH replaces the source whole."
+)
 
 
 def _metadata_fields(*, patch: bool) -> dict[str, fields.Field]:
@@ -75,6 +97,7 @@ def _metadata_fields(*, patch: bool) -> dict[str, fields.Field]:
             fields.String(validate=validate.Regexp(DATASET_ID.pattern)), **optional
         ),
         "sourceType": fields.String(validate=validate.OneOf(rules.SOURCE_TYPES), **optional),
+        "source": SourceField(metadata={"description": SOURCE_DESCRIPTION}, **optional),
         "state": fields.String(validate=validate.OneOf(rules.STATES), **optional),
     }
 

@@ -127,7 +127,23 @@ class Check:
     expect: Expect | None = None
 
 
-Op = Create | Replace | Put | Delete | Check
+@dataclass(frozen=True, slots=True)
+class PutNewer:
+    """Write ``item`` unless the stored item's ``attribute`` is at or after the item's own.
+
+    Creates the item when absent (or when the stored item lacks ``attribute``), overwrites
+    it when the item's ``attribute`` is greater, and otherwise fails with PreconditionFailed,
+    leaving the stored item as it was: a late write of an older value never wins, and an
+    equal one keeps the first. The value is a string (compared by UTF-8 bytes, so ISO 8601
+    timestamps must share one format) or a number; the two never compare with each other.
+    The revision changes as ``Put``'s does.
+    """
+
+    item: Item
+    attribute: str
+
+
+Op = Create | Replace | Put | PutNewer | Delete | Check
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ from catalogue.store.base import (
     Page,
     Predicate,
     Put,
+    PutNewer,
     Query,
     Replace,
 )
@@ -248,7 +249,7 @@ class DynamoDbStore:
         keys = [operations.op_key(op) for op in ops]
         # Overwrites and deletes must know the items' terms and revisions first; Creates and
         # Checks alone carry their whole condition and learn the outcome from the write.
-        needs_snapshot = any(isinstance(op, Replace | Put | Delete) for op in ops)
+        needs_snapshot = any(isinstance(op, Replace | Put | PutNewer | Delete) for op in ops)
         for attempt in range(MAX_ATTEMPTS):
             state = self._snapshot(keys) if needs_snapshot else {}
             if needs_snapshot:
@@ -362,8 +363,11 @@ class DynamoDbStore:
         pinned_rev: int | None
         if isinstance(op, Create):
             condition, pinned_rev = "attribute_not_exists(pk)", None
-        elif isinstance(op, Put | Delete):
-            # Pinned to the snapshot, so the term items removed are those the item has.
+        elif isinstance(op, Put | PutNewer | Delete):
+            # Pinned to the snapshot, so the term items removed are those the item has. A
+            # PutNewer's comparison was made on that snapshot: the pinned revision carries
+            # it into the write's condition (a newer value written meanwhile changes rev,
+            # and the refusal's ALL_OLD item decides between failing and trying again).
             pinned_rev = None if current is None else int(current["rev"]["N"])
             condition = "attribute_not_exists(pk)" if current is None else "rev = :rev"
         elif op.rev is None:  # a Check without rev
@@ -393,7 +397,7 @@ class DynamoDbStore:
             return {"ConditionCheck": {**common, "Key": raw_key(pk, sk)}}
         if isinstance(op, Delete):
             return {"Delete": {**common, "Key": raw_key(pk, sk)}}
-        assert isinstance(op, Create | Replace | Put)
+        assert isinstance(op, Create | Replace | Put | PutNewer)
         item = operations.stored(op.item, operations.new_rev(op, plain(current)))
         raw = to_dynamodb(item)
         if operations.index_entries(item):

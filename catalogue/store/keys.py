@@ -18,7 +18,19 @@ permissions head         ``permissions#<dataset id>``                ``head``
 grant                    ``permissions#<dataset id>``                ``grant#<principal>``
 grant, by principal      ``grants#<principal>``                      ``<dataset id>``
 API token                ``tokens``                                  ``<token id>``
+latest value             ``latest#<dataset id>#<incarnation>#<v>``   ``<series key>``
+reject                   ``rejects#<dataset id>#<incarnation>#<v>``  ``<received>#<batch>#<i>``
+idempotency key          ``idempotency#<dataset id>#<incarnation>``  ``<v>#<Idempotency-Key>``
 =======================  ==========================================  =========================
+
+Event datasets (``catalogue.domain.events``): a latest value is one series' newest event,
+written with ``PutNewer`` on its ``at`` (the event's time as the store compares it), so a
+late older event never replaces it; its sort key is the series key text, so the latest
+values of a version list in key order. A reject is an event that failed the schema, kept
+in arrival order (``<i>``: its index in the batch, zero-padded). An idempotency key item
+holds a batch's answer until its ``expiresAt`` (epoch seconds; an expired one is taken
+over by the next batch with that key). All three belong to the dataset's incarnation, like
+its history, so a dataset made again with the id of a deleted one starts clean.
 
 A dataset carries its ``incarnation`` (``YYYYMMDDTHHMMSS-<hex>``, new at every create of the
 id); its history, ETags, grants and runs belong to that incarnation, so a dataset made again
@@ -147,3 +159,25 @@ def grant_sk(principal: str) -> str:
 def grants_pk(principal: str) -> str:
     """Partition listing the datasets a principal holds grants on (``GET /me``)."""
     return f"grants#{principal}"
+
+
+def latest_pk(dataset: str, incarnation: str, version: str) -> str:
+    """The latest value of every series of one version of an event dataset."""
+    return f"latest#{dataset}#{incarnation}#{version}"
+
+
+def rejects_pk(dataset: str, incarnation: str, version: str) -> str:
+    """The events of one version that failed its schema, in arrival order."""
+    return f"rejects#{dataset}#{incarnation}#{version}"
+
+
+def reject_sk(received: str, batch: str, index: int) -> str:
+    return f"{received}#{batch}#{index:04d}"
+
+
+def idempotency_pk(dataset: str, incarnation: str) -> str:
+    return f"idempotency#{dataset}#{incarnation}"
+
+
+def idempotency_sk(version: str, key: str) -> str:
+    return f"{version}#{key}"

@@ -33,6 +33,7 @@ from catalogue.store.base import (
     Page,
     Predicate,
     Put,
+    PutNewer,
     Query,
     Replace,
     search_terms,
@@ -50,7 +51,7 @@ _INDEX_ATTRIBUTES = ("gsi1pk", "gsi1sk")
 
 def op_key(op: Op) -> Key:
     """The (pk, sk) an operation is about."""
-    if isinstance(op, Create | Replace | Put):
+    if isinstance(op, Create | Replace | Put | PutNewer):
         return (op.item.get("pk"), op.item.get("sk"))  # type: ignore[return-value]
     return (op.pk, op.sk)
 
@@ -84,8 +85,10 @@ def check_ops(ops: Sequence[Op]) -> None:
         raise ValueError(f"a transaction holds at most {MAX_TRANSACTION_OPS} operations")
     seen: set[Key] = set()
     for op in ops:
-        if isinstance(op, Create | Replace | Put):
+        if isinstance(op, Create | Replace | Put | PutNewer):
             check_item(op.item)
+            if isinstance(op, PutNewer):
+                check_newer(op)
         elif isinstance(op, Delete | Check):
             check_key(op.pk, op.sk)
         else:
@@ -113,6 +116,34 @@ def check_expect(expect: object) -> None:
             raise ValueError(f"an expected value is a string, number or boolean, not {value!r}")
 
 
+def check_newer(op: PutNewer) -> None:
+    """Raise ValueError for a PutNewer whose attribute neither backend can compare."""
+    name = op.attribute
+    if not isinstance(name, str) or not name or name in (*_KEY_ATTRIBUTES, *STORE_OWNED):
+        raise ValueError(f"cannot compare the attribute {name!r}")
+    if not _is_comparable(op.item.get(name)):
+        raise ValueError(f"{name} must be a string or a number, not {op.item.get(name)!r}")
+
+
+def _is_comparable(value: object) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def is_newer(op: PutNewer, current: Item | None) -> bool:
+    """Whether ``op``'s item is after ``current`` on its attribute (absent counts as before)."""
+    if current is None:
+        return True
+    stored_value, value = current.get(op.attribute), op.item[op.attribute]
+    if not _is_comparable(stored_value):
+        return True
+    if isinstance(value, str) != isinstance(stored_value, str):
+        # A string and a number never compare: DynamoDB's condition would be false.
+        return False
+    if isinstance(value, str):
+        return value.encode() > stored_value.encode()  # type: ignore[union-attr]
+    return value > stored_value  # type: ignore[operator]
+
+
 def _is_rev(rev: object) -> bool:
     return rev is None or (isinstance(rev, int) and not isinstance(rev, bool))
 
@@ -126,6 +157,14 @@ def failure(op: Op, current: Item | None) -> DomainError | None:
         return None
     if isinstance(op, Put):
         return None
+    if isinstance(op, PutNewer):
+        if is_newer(op, current):
+            return None
+        return PreconditionFailed(
+            f"item {key} has {op.attribute}={current.get(op.attribute)!r}"  # type: ignore[union-attr]
+            f", not before {op.item[op.attribute]!r}",
+            key=key,
+        )
     if current is None:
         return NotFound(f"item {key} does not exist", key=key)
     if op.rev is not None and current.get("rev") != op.rev:
@@ -158,7 +197,7 @@ def new_rev(op: Op, current: Item | None) -> int:
     """The revision an item written by ``op`` over ``current`` gets."""
     if isinstance(op, Replace):
         return op.rev + 1
-    if isinstance(op, Put) and current is not None:
+    if isinstance(op, Put | PutNewer) and current is not None:
         return int(current["rev"]) + 1
     return 1
 
@@ -180,7 +219,7 @@ def indexed_terms(text: str) -> list[str]:
 
 def entries_after(op: Op, entries_before: frozenset[Entry]) -> frozenset[Entry]:
     """The index entries of the item once ``op`` is applied."""
-    if isinstance(op, Create | Replace | Put):
+    if isinstance(op, Create | Replace | Put | PutNewer):
         return index_entries(op.item)
     if isinstance(op, Delete):
         return frozenset()

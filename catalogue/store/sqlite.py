@@ -40,6 +40,7 @@ from catalogue.store.base import (
     Page,
     Predicate,
     Put,
+    PutNewer,
     Query,
     Replace,
 )
@@ -317,7 +318,7 @@ def _apply(conn: sqlite3.Connection, op: Op, current: _Row | None) -> None:
         conn.execute("DELETE FROM items WHERE id = ?", (current.row_id,))
         conn.execute("DELETE FROM search WHERE rowid = ?", (current.row_id,))
         return
-    assert isinstance(op, Create | Replace | Put)
+    assert isinstance(op, Create | Replace | Put | PutNewer)
     item = operations.stored(
         op.item, operations.new_rev(op, None if current is None else current.item)
     )

@@ -20,6 +20,7 @@ from catalogue.store.base import (
     ItemStore,
     Op,
     Put,
+    PutNewer,
     Query,
     Replace,
     query_all,
@@ -131,6 +132,86 @@ def test_put_creates_at_rev_1_and_overwrites_at_the_next_rev(store: ItemStore) -
     store.write(Put({"pk": "p", "sk": "s", "value": 3}))
 
     assert store.get("p", "s") == {"pk": "p", "sk": "s", "value": 3, "rev": 3}
+
+
+def test_put_newer_creates_and_overwrites_only_with_a_later_value(store: ItemStore) -> None:
+    at = "2026-06-01T12:00:00Z"
+    store.write(PutNewer({"pk": "p", "sk": "s", "at": at, "value": 1}, "at"))
+    store.write(PutNewer({"pk": "p", "sk": "s", "at": "2026-06-01T12:05:00Z", "value": 2}, "at"))
+
+    assert store.get("p", "s") == {
+        "pk": "p", "sk": "s", "at": "2026-06-01T12:05:00Z", "value": 2, "rev": 2
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("late", ["2026-06-01T11:59:59Z", "2026-06-01T12:00:00Z"])
+def test_put_newer_with_an_earlier_or_equal_value_fails_and_keeps_the_item(
+    store: ItemStore, late: str
+) -> None:
+    store.write(PutNewer({"pk": "p", "sk": "s", "at": "2026-06-01T12:00:00Z", "v": 1}, "at"))
+
+    with pytest.raises(PreconditionFailed) as raised:
+        store.write(PutNewer({"pk": "p", "sk": "s", "at": late, "v": 2}, "at"))
+
+    assert raised.value.key == ("p", "s")
+    assert store.get("p", "s") == {
+        "pk": "p",
+        "sk": "s",
+        "at": "2026-06-01T12:00:00Z",
+        "v": 1,
+        "rev": 1,
+    }
+
+
+def test_put_newer_compares_numbers_as_numbers(store: ItemStore) -> None:
+    store.write(PutNewer({"pk": "p", "sk": "s", "at": 9}, "at"))
+    store.write(PutNewer({"pk": "p", "sk": "s", "at": 10}, "at"))
+
+    with pytest.raises(PreconditionFailed):
+        store.write(PutNewer({"pk": "p", "sk": "s", "at": 9.5}, "at"))
+    assert store.get("p", "s")["at"] == 10
+
+
+def test_put_newer_failing_in_a_transaction_writes_nothing(store: ItemStore) -> None:
+    store.write(PutNewer({"pk": "p", "sk": "s", "at": "b"}, "at"))
+
+    with pytest.raises(PreconditionFailed):
+        store.transact(
+            [Create({"pk": "p", "sk": "other"}), PutNewer({"pk": "p", "sk": "s", "at": "a"}, "at")]
+        )
+
+    assert store.get("p", "other") is None
+
+
+def test_put_newer_refuses_an_attribute_it_cannot_compare(store: ItemStore) -> None:
+    with pytest.raises(ValueError):
+        store.write(PutNewer({"pk": "p", "sk": "s", "at": None}, "at"))
+    with pytest.raises(ValueError):
+        store.write(PutNewer({"pk": "p", "sk": "s", "at": "x"}, "rev"))
+
+
+def test_racing_put_newer_writers_leave_the_latest_value(store: ItemStore) -> None:
+    count = 6
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            store.write(PutNewer({"pk": "p", "sk": "s", "at": f"2026-01-0{index + 1}"}, "at"))
+        except PreconditionFailed:
+            pass  # an older value lost the race: as it should
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert store.get("p", "s")["at"] == f"2026-01-0{count}"
 
 
 def test_delete_removes_the_item(store: ItemStore) -> None:

@@ -1,0 +1,144 @@
+"""``/datasets/{id}/versions/{v}/events`` and ``.../latest``: events in, latest values out."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from werkzeug.exceptions import BadRequest
+
+from catalogue.api.bodies import BodyError, parse_json
+from catalogue.api.smorest import Blueprint
+from catalogue.auth.permissions import UPDATE, WRITE, require, require_data_read
+from catalogue.auth.principal import current_principal
+from catalogue.schemas.common import ListQuerySchema
+from catalogue.schemas.events import (
+    IngestAnswerSchema,
+    LatestPageSchema,
+    LatestSchema,
+    RejectPageSchema,
+)
+from catalogue.services import repositories
+
+blp = Blueprint(
+    "events",
+    __name__,
+    url_prefix="/datasets/<dataset_id>/versions/<version>",
+    description="Events of event datasets and the latest value of each series",
+)
+
+MAX_EVENTS = 500
+# Printable ASCII without spaces, as HTTP header tokens are written.
+IDEMPOTENCY_KEY = re.compile(r"^[!-~]{1,200}$")
+EVENTS_BODY = {
+    "required": True,
+    "description": f"One event (a flat JSON object) or an array of up to {MAX_EVENTS}; "
+    "the body holds at most 1 MB.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    {"type": "object"},
+                    {"type": "array", "items": {"type": "object"}, "maxItems": MAX_EVENTS},
+                ]
+            }
+        }
+    },
+}
+
+
+def posted_events() -> list[Any]:
+    """The events of the request's body; BadRequest for a body that holds none."""
+    try:
+        body = parse_json(request.get_data(cache=False))
+    except (json.JSONDecodeError, UnicodeDecodeError, BodyError) as error:
+        raise BadRequest(f"The body is not valid JSON: {error}") from None
+    if isinstance(body, dict):
+        return [body]
+    if not isinstance(body, list):
+        raise BadRequest("The body is one event (a JSON object) or an array of events.")
+    if not body:
+        raise BadRequest("The array holds no events.")
+    if len(body) > MAX_EVENTS:
+        raise BadRequest(f"An array holds at most {MAX_EVENTS} events, not {len(body)}.")
+    return body
+
+
+def idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
+        raise BadRequest("Idempotency-Key is 1 to 200 printable ASCII characters, no spaces.")
+    return key
+
+
+@blp.route("/events")
+class Events(MethodView):
+    @blp.doc(
+        requestBody=EVENTS_BODY,
+        parameters=[
+            {
+                "in": "header",
+                "name": "Idempotency-Key",
+                "schema": {"type": "string"},
+                "description": "A resend of the batch with the same key gets the first "
+                "answer and is accepted once (keys are kept for 24 hours).",
+            }
+        ],
+    )
+    @blp.response(200, IngestAnswerSchema)
+    def post(self, dataset_id: str, version: str) -> dict:
+        """Post events (``write`` scope): each is checked against the dataset's schema.
+
+        The answer counts the accepted events and gives the reasons of each rejected one,
+        which is also kept in the version's rejects. Each series' latest value moves to
+        its newest accepted event; an older event arriving late leaves it as it is.
+        """
+        require(dataset_id, WRITE)
+        events = posted_events()
+        key = idempotency_key()
+        repos = repositories()
+        repos.versions.get([dataset_id, version])
+        return repos.events.ingest(
+            repos.datasets.get_item(dataset_id),
+            version,
+            events,
+            principal=current_principal(),
+            idempotency_key=key,
+        )
+
+
+@blp.route("/events/rejects")
+class Rejects(MethodView):
+    @blp.arguments(ListQuerySchema(), location="query")
+    @blp.response(200, RejectPageSchema)
+    def get(self, query: dict, dataset_id: str, version: str) -> dict:
+        """The version's rejected events with their reasons, oldest first (``update`` scope)."""
+        require(dataset_id, UPDATE)
+        repos = repositories()
+        repos.versions.get([dataset_id, version])
+        page = repos.events.rejects(repos.datasets.get_item(dataset_id), version, **query)
+        return {"items": page.items, "next": page.next_cursor}
+
+
+@blp.route("/latest")
+class Latest(MethodView):
+    @blp.arguments(ListQuerySchema(), location="query")
+    @blp.response(200, LatestPageSchema)
+    def get(self, query: dict, dataset_id: str, version: str) -> dict:
+        """The latest value of every series, in key order (public datasets: no token)."""
+        dataset = require_data_read(dataset_id)
+        repositories().versions.get([dataset_id, version])
+        page = repositories().events.latest(dataset, version, **query)
+        return {"items": page.items, "next": page.next_cursor}
+
+
+@blp.route("/latest/<path:key>")
+class LatestOfSeries(MethodView):
+    @blp.response(200, LatestSchema)
+    def get(self, dataset_id: str, version: str, key: str) -> dict:
+        """The latest value of one series: its ``key`` text, percent-encoded in the URL."""
+        dataset = require_data_read(dataset_id)
+        return repositories().events.latest_one(dataset, version, key)

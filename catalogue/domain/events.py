@@ -1,0 +1,352 @@
+"""Event datasets: the ``source`` of a dataset, checking one event against its schema.
+
+A dataset's ``source`` is ``{"type": "file"}`` (the default: files arrive by upload) or
+``{"type": "event", "schema": ..., "key": [...], "time": ..., "batch": ...}``: flat JSON
+events posted to the API. ``schema`` is a Frictionless Table Schema subset: ``fields`` with
+``name``, ``type`` (string, integer, number, boolean, date, datetime) and ``constraints``
+(required, minimum, maximum, enum, pattern, minLength, maxLength), and ``missingValues``
+(strings that mean "no value"; Table Schema's default is ``[""]``). ``key`` names the fields
+that identify a series (a sensor), ``time`` the field that orders its events. ``batch``
+(``maxEvents``, ``maxSeconds``) and ``enrich`` are kept for the history of events, which
+later writes accepted events to the lake in batch windows.
+
+Pure Python on purpose: the API checks every posted event with it, and loads no data frame
+library to do so.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from catalogue.domain.errors import InvalidValues
+
+FILE, EVENT = "file", "event"
+FIELD_TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
+CONSTRAINTS = ("required", "minimum", "maximum", "enum", "pattern", "minLength", "maxLength")
+NUMERIC = ("integer", "number")
+# Types a series key may have (a key is text in URLs) and an event's time may have.
+KEY_TYPES = ("string", "integer")
+TIME_TYPES = ("datetime", "date", "integer", "number")
+DEFAULT_BATCH = {"maxEvents": 10_000, "maxSeconds": 300}
+MAX_FIELDS = 200
+MAX_PATTERN = 500
+# Separates the values of a key of several fields; "%" and "," inside a value are
+# percent-encoded, so the text of a key names exactly one series.
+KEY_SEPARATOR = ","
+
+Errors = dict[str, Any]
+
+
+def is_event_source(dataset: Mapping[str, Any]) -> bool:
+    """Whether the dataset takes events (rather than uploaded files)."""
+    source = dataset.get("source")
+    return isinstance(source, Mapping) and source.get("type") == EVENT
+
+
+def check_source(source: object) -> dict[str, Any]:
+    """The source, with defaults filled in; InvalidValues naming every broken field.
+
+    The errors nest under ``source`` as the body does: ``{"source": {"time": [...]}}``.
+    """
+    normalised, errors = source_errors(source)
+    if errors:
+        raise InvalidValues("the dataset's source is not valid", {"source": errors})
+    return normalised
+
+
+def source_errors(source: object) -> tuple[dict[str, Any], Errors]:
+    """The normalised source and the errors found in it (empty when it is valid)."""
+    if not isinstance(source, Mapping):
+        return {}, {"_schema": ["must be an object with a type (file or event)"]}
+    kind = source.get("type", FILE)
+    if kind == FILE:
+        extra = sorted(set(source) - {"type"})
+        return {"type": FILE}, {name: ["a file source takes no other fields"] for name in extra}
+    if kind != EVENT:
+        return {}, {"type": ["must be file or event"]}
+    errors: Errors = {}
+    unknown = set(source) - {"type", "schema", "key", "time", "batch", "enrich"}
+    for name in sorted(unknown):
+        errors[name] = ["unknown field"]
+    schema, schema_errors = _schema(source.get("schema"))
+    if schema_errors:
+        errors["schema"] = schema_errors
+    types = {field["name"]: field["type"] for field in schema.get("fields", [])}
+    key = source.get("key")
+    if not isinstance(key, list) or not key or not all(isinstance(k, str) for k in key):
+        errors["key"] = ["must be a non-empty list of field names"]
+    elif len(set(key)) != len(key):
+        errors["key"] = ["names a field twice"]
+    elif not schema_errors:
+        problems = [_field_problem(name, types, KEY_TYPES) for name in key]
+        if any(problems):
+            errors["key"] = [problem for problem in problems if problem]
+    time = source.get("time")
+    if not isinstance(time, str) or not time:
+        errors["time"] = ["must name the field that orders a series' events"]
+    elif not schema_errors:
+        problem = _field_problem(time, types, TIME_TYPES)
+        if problem:
+            errors["time"] = [problem]
+        elif isinstance(key, list) and time in key:
+            errors["time"] = ["the time field cannot be part of the key"]
+    batch, batch_errors = _batch(source.get("batch"))
+    if batch_errors:
+        errors["batch"] = batch_errors
+    enrich = source.get("enrich")
+    if enrich is not None and not isinstance(enrich, Mapping):
+        errors["enrich"] = ["must be an object (a lookup dataset and its key)"]
+    normalised: dict[str, Any] = {
+        "type": EVENT,
+        "schema": schema,
+        "key": key,
+        "time": time,
+        "batch": batch,
+    }
+    if enrich is not None:
+        normalised["enrich"] = dict(enrich)
+    return normalised, errors
+
+
+def _field_problem(name: str, types: Mapping[str, str], allowed: Sequence[str]) -> str | None:
+    if name not in types:
+        return f"{name!r} is not a field of the schema"
+    if types[name] not in allowed:
+        return f"{name!r} is a {types[name]}; it must be one of {', '.join(allowed)}"
+    return None
+
+
+def _batch(batch: object) -> tuple[dict[str, int], Errors]:
+    if batch is None:
+        return dict(DEFAULT_BATCH), {}
+    if not isinstance(batch, Mapping):
+        return {}, {"_schema": ["must be an object with maxEvents and maxSeconds"]}
+    errors: Errors = {}
+    result = dict(DEFAULT_BATCH)
+    for name in sorted(set(batch) - set(DEFAULT_BATCH)):
+        errors[name] = ["unknown field"]
+    for name in DEFAULT_BATCH:
+        if name in batch:
+            value = batch[name]
+            if not _is_int(value) or value < 1:
+                errors[name] = ["must be a positive integer"]
+            else:
+                result[name] = value
+    return result, errors
+
+
+def _schema(schema: object) -> tuple[dict[str, Any], Errors]:
+    if not isinstance(schema, Mapping):
+        return {}, {"_schema": ["must be a Table Schema object with fields"]}
+    errors: Errors = {}
+    for name in sorted(set(schema) - {"fields", "missingValues"}):
+        errors[name] = ["unknown field"]
+    missing = schema.get("missingValues", [""])
+    if not isinstance(missing, list) or not all(isinstance(value, str) for value in missing):
+        errors["missingValues"] = ["must be a list of strings"]
+    fields = schema.get("fields")
+    if not isinstance(fields, list) or not fields:
+        errors["fields"] = ["must be a non-empty list of fields"]
+        return {}, errors
+    if len(fields) > MAX_FIELDS:
+        errors["fields"] = [f"at most {MAX_FIELDS} fields"]
+        return {}, errors
+    checked: list[dict[str, Any]] = []
+    field_errors: Errors = {}
+    seen: set[str] = set()
+    for index, field in enumerate(fields):
+        result, problems = _field(field)
+        if not problems and result["name"] in seen:
+            problems = {"name": [f"{result['name']!r} is named twice"]}
+        if problems:
+            field_errors[str(index)] = problems
+        else:
+            seen.add(result["name"])
+            checked.append(result)
+    if field_errors:
+        errors["fields"] = field_errors
+    return {"fields": checked, "missingValues": missing}, errors
+
+
+def _field(field: object) -> tuple[dict[str, Any], Errors]:
+    if not isinstance(field, Mapping):
+        return {}, {"_schema": ["must be an object with a name and a type"]}
+    errors: Errors = {}
+    name, kind = field.get("name"), field.get("type", "string")
+    for extra in sorted(set(field) - {"name", "type", "constraints", "title", "description"}):
+        errors[extra] = ["unknown field"]
+    if not isinstance(name, str) or not name:
+        errors["name"] = ["must be a non-empty string"]
+    if kind not in FIELD_TYPES:
+        errors["type"] = [f"must be one of {', '.join(FIELD_TYPES)}"]
+        return {}, errors
+    constraints = field.get("constraints", {})
+    if not isinstance(constraints, Mapping):
+        errors["constraints"] = ["must be an object"]
+    else:
+        problems = _constraint_errors(kind, constraints)
+        if problems:
+            errors["constraints"] = problems
+    result = {name_: value for name_, value in field.items() if name_ != "constraints"}
+    result["type"] = kind
+    if isinstance(constraints, Mapping) and constraints:
+        result["constraints"] = dict(constraints)
+    return result, errors
+
+
+def _constraint_errors(kind: str, constraints: Mapping[str, Any]) -> Errors:
+    errors: Errors = {}
+    for name, value in constraints.items():
+        if name not in CONSTRAINTS:
+            errors[name] = [f"unknown constraint; one of {', '.join(CONSTRAINTS)}"]
+        elif name == "required" and not isinstance(value, bool):
+            errors[name] = ["must be true or false"]
+        elif name in ("minimum", "maximum") and (kind not in NUMERIC or not _is_number(value)):
+            errors[name] = ["applies to integer and number fields, and is a number"]
+        elif name in ("minLength", "maxLength") and (
+            kind != "string" or not _is_int(value) or value < 0
+        ):
+            errors[name] = ["applies to string fields, and is a non-negative integer"]
+        elif name == "pattern":
+            if kind != "string" or not isinstance(value, str) or len(value) > MAX_PATTERN:
+                errors[name] = ["applies to string fields, and is a regular expression"]
+            else:
+                try:
+                    re.compile(value)
+                except re.error as error:
+                    errors[name] = [f"not a regular expression: {error}"]
+        elif name == "enum":
+            if not isinstance(value, list) or not value:
+                errors[name] = ["must be a non-empty list of values"]
+            elif any(_typed(kind, item)[1] for item in value):
+                errors[name] = [f"every value must be a {kind}"]
+    return errors
+
+
+# -- one event ---------------------------------------------------------------------------
+
+
+def check_event(source: Mapping[str, Any], event: object) -> tuple[dict[str, Any], Errors]:
+    """The event's values (missing values as None) and its errors, ``{field: [reasons]}``.
+
+    Key and time fields are required whatever their constraints say: an event without them
+    belongs to no series. Fields outside the schema are refused, so a misspelt field is
+    never taken for a missing one.
+    """
+    if not isinstance(event, Mapping):
+        return {}, {"_event": ["an event is a JSON object"]}
+    schema = source["schema"]
+    missing = set(schema.get("missingValues", [""]))
+    always = {*source["key"], source["time"]}
+    errors: Errors = {}
+    values: dict[str, Any] = {}
+    names = {field["name"] for field in schema["fields"]}
+    for name in sorted(set(event) - names):
+        errors[name] = ["not a field of the schema"]
+    for field in schema["fields"]:
+        name = field["name"]
+        constraints = field.get("constraints", {})
+        raw = event.get(name)
+        if raw is None or (isinstance(raw, str) and raw in missing):
+            if constraints.get("required") or name in always:
+                errors[name] = ["required"]
+            values[name] = None
+            continue
+        value, problem = _typed(field["type"], raw)
+        if problem:
+            errors[name] = [problem]
+            continue
+        reasons = _constraint_failures(field["type"], constraints, value)
+        if reasons:
+            errors[name] = reasons
+            continue
+        values[name] = raw
+    return values, errors
+
+
+def _typed(kind: str, raw: object) -> tuple[Any, str | None]:
+    """The value of ``raw`` as ``kind`` compares it, or a reason it is not one."""
+    if kind == "string":
+        return (raw, None) if isinstance(raw, str) else (None, "must be a string")
+    if kind == "integer":
+        return (raw, None) if _is_int(raw) else (None, "must be an integer")
+    if kind == "number":
+        if _is_number(raw) and math.isfinite(raw):  # type: ignore[arg-type]
+            return raw, None
+        return None, "must be a number"
+    if kind == "boolean":
+        return (raw, None) if isinstance(raw, bool) else (None, "must be true or false")
+    if kind == "date":
+        try:
+            return date.fromisoformat(raw), None  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None, "must be a date, YYYY-MM-DD"
+    try:
+        moment = datetime.fromisoformat(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None, "must be an ISO 8601 date and time with a time zone"
+    if moment.tzinfo is None:
+        return None, "must be an ISO 8601 date and time with a time zone"
+    return moment, None
+
+
+def _constraint_failures(kind: str, constraints: Mapping[str, Any], value: Any) -> list[str]:
+    reasons = []
+    if "minimum" in constraints and value < constraints["minimum"]:
+        reasons.append(f"below the minimum {constraints['minimum']}")
+    if "maximum" in constraints and value > constraints["maximum"]:
+        reasons.append(f"above the maximum {constraints['maximum']}")
+    if "enum" in constraints:
+        allowed = [_typed(kind, item)[0] for item in constraints["enum"]]
+        if value not in allowed:
+            reasons.append(f"not one of {', '.join(map(str, constraints['enum']))}")
+    if "minLength" in constraints and len(value) < constraints["minLength"]:
+        reasons.append(f"shorter than {constraints['minLength']} characters")
+    if "maxLength" in constraints and len(value) > constraints["maxLength"]:
+        reasons.append(f"longer than {constraints['maxLength']} characters")
+    if "pattern" in constraints and re.fullmatch(constraints["pattern"], value) is None:
+        reasons.append(f"does not match {constraints['pattern']}")
+    return reasons
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# -- series and time ---------------------------------------------------------------------
+
+
+def series_key(source: Mapping[str, Any], values: Mapping[str, Any]) -> str:
+    """The text naming an event's series: its key values, percent-escaped, comma-joined.
+
+    ``{"sensorId": "s-1"}`` is ``s-1``; key ``["site", "depth"]`` with ``"a,b"`` and 2 is
+    ``a%2Cb,2``. Put in a URL, the text is percent-encoded once more, as any path segment.
+    """
+    return KEY_SEPARATOR.join(_escape(str(values[name])) for name in source["key"])
+
+
+def _escape(value: str) -> str:
+    return value.replace("%", "%25").replace(KEY_SEPARATOR, "%2C")
+
+
+def sort_time(source: Mapping[str, Any], values: Mapping[str, Any]) -> str | int | float:
+    """The event's time as the store compares it: UTC ISO text of fixed width, or a number.
+
+    Offsets are folded into UTC so ``12:00+02:00`` and ``10:00Z`` are the same moment.
+    """
+    field = next(f for f in source["schema"]["fields"] if f["name"] == source["time"])
+    value = values[source["time"]]
+    if field["type"] == "datetime":
+        moment = datetime.fromisoformat(value).astimezone(UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if field["type"] == "date":
+        return date.fromisoformat(value).isoformat()
+    return value  # type: ignore[no-any-return]

@@ -1,0 +1,238 @@
+"""Events of event datasets over any ItemStore: ingest, rejects, latest values, idempotency.
+
+Item layout: ``catalogue.store.keys`` (latest value, reject, idempotency key).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from catalogue.domain import events as rules
+from catalogue.domain.errors import AlreadyExists, Conflict, NotFound, PreconditionFailed
+from catalogue.store import keys
+from catalogue.store.base import Create, Delete, Item, ItemStore, Page, PutNewer, Query, Replace
+
+from .records import CHUNK_OPS
+
+# A batch's answer is kept this long for a resend with the same Idempotency-Key.
+IDEMPOTENCY_TTL = timedelta(hours=24)
+# A claimed key whose batch never finished (the process died) is free again after this.
+CLAIM_TTL = timedelta(minutes=2)
+# A rejected event larger than this is kept as the start of its JSON text (an item of
+# DynamoDB holds at most 400 KB).
+MAX_KEPT_EVENT_BYTES = 16_384
+
+
+def body_digest(events: Sequence[Any]) -> str:
+    """A digest of a batch, so a key reused for another batch is told apart from a resend."""
+    text = json.dumps(events, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class EventRepository:
+    """Events posted to one version of an event dataset."""
+
+    def __init__(self, store: ItemStore, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.clock = clock
+
+    def ingest(
+        self,
+        dataset: Mapping[str, Any],
+        version: str,
+        events: Sequence[Any],
+        *,
+        principal: str,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Check every event; keep the rejects; move each series' latest value forwards.
+
+        Returns ``{accepted, rejected: [{index, errors}]}``. With an ``idempotency_key``
+        the first answer is kept: a resend of the same batch gets it back and writes
+        nothing; the key reused for another batch, or resent while its batch is still
+        being written, is Conflict.
+        """
+        if not rules.is_event_source(dataset):
+            raise Conflict(
+                f"dataset {dataset['id']!r} takes files, not events (its source type is file)",
+                field="source",
+            )
+        claim = None
+        if idempotency_key is not None:
+            claim = self._claim(dataset, version, idempotency_key, body_digest(list(events)))
+            if "answer" in claim:
+                return claim["answer"]  # type: ignore[no-any-return]
+        try:
+            answer = self._ingest(dataset, version, events, principal)
+        except BaseException:
+            if claim is not None:
+                # The batch may be sent again with its key: free it.
+                self.store.write(Delete(claim["pk"], claim["sk"], rev=claim["rev"]))
+            raise
+        if claim is not None:
+            done = {name: value for name, value in claim.items() if name != "rev"}
+            done.update(answer=answer, expiresAt=self._expiry(IDEMPOTENCY_TTL))
+            self.store.write(Replace(done, rev=claim["rev"]))
+        return answer
+
+    def _ingest(
+        self, dataset: Mapping[str, Any], version: str, events: Sequence[Any], principal: str
+    ) -> dict[str, Any]:
+        source = dataset["source"]
+        now = self.clock().astimezone(UTC)
+        received = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        batch = secrets.token_hex(6)
+        rejected: list[dict[str, Any]] = []
+        newest: dict[str, tuple[Any, dict[str, Any]]] = {}
+        reject_items: list[Item] = []
+        for index, event in enumerate(events):
+            values, errors = rules.check_event(source, event)
+            if errors:
+                rejected.append({"index": index, "errors": errors})
+                reject_items.append(
+                    self._reject(dataset, version, received, batch, index, event, errors, principal)
+                )
+                continue
+            series = rules.series_key(source, values)
+            at = rules.sort_time(source, values)
+            # Only a series' newest event of the batch can become its latest value; the
+            # first of equal times wins, as it does across batches.
+            if series not in newest or _after(at, newest[series][0]):
+                newest[series] = (at, values)
+        for start in range(0, len(reject_items), CHUNK_OPS):
+            self.store.transact([Create(item) for item in reject_items[start : start + CHUNK_OPS]])
+        pk = keys.latest_pk(dataset["id"], dataset["incarnation"], version)
+        for series, (at, values) in newest.items():
+            item = {
+                "pk": pk,
+                "sk": series,
+                "kind": "latest",
+                "key": series,
+                "series": {name: values[name] for name in source["key"]},
+                "time": values[source["time"]],
+                "at": at,
+                "event": values,
+                "received": received,
+            }
+            # Refused when the series already has a later (or as late) event: it stays.
+            with contextlib.suppress(PreconditionFailed):
+                self.store.write(PutNewer(item, "at"))
+        return {"accepted": len(events) - len(rejected), "rejected": rejected}
+
+    def _reject(
+        self,
+        dataset: Mapping[str, Any],
+        version: str,
+        received: str,
+        batch: str,
+        index: int,
+        event: Any,
+        errors: dict[str, Any],
+        principal: str,
+    ) -> Item:
+        text = json.dumps(event, ensure_ascii=False)
+        kept: dict[str, Any] = {"event": event}
+        if len(text.encode()) > MAX_KEPT_EVENT_BYTES:
+            kept = {"eventText": text.encode()[:MAX_KEPT_EVENT_BYTES].decode(errors="ignore")}
+        return {
+            "pk": keys.rejects_pk(dataset["id"], dataset["incarnation"], version),
+            "sk": keys.reject_sk(received, batch, index),
+            "kind": "reject",
+            "received": received,
+            "batch": batch,
+            "index": index,
+            "errors": errors,
+            "postedBy": principal,
+            **kept,
+        }
+
+    def _claim(
+        self, dataset: Mapping[str, Any], version: str, key: str, digest: str
+    ) -> dict[str, Any]:
+        """The key's item: a new claim (no ``answer``) or the finished batch's answer."""
+        claim: dict[str, Any] = {
+            "pk": keys.idempotency_pk(dataset["id"], dataset["incarnation"]),
+            "sk": keys.idempotency_sk(version, key),
+            "kind": "idempotency",
+            "digest": digest,
+            "expiresAt": self._expiry(CLAIM_TTL),
+        }
+        try:
+            self.store.write(Create(claim))
+            return {**claim, "rev": 1}
+        except AlreadyExists:
+            pass
+        current = self.store.get(claim["pk"], claim["sk"])
+        if current is None or current["expiresAt"] <= self._expiry(timedelta(0)):
+            # Gone or expired: the key is free for this batch (one racer wins the write).
+            try:
+                if current is None:
+                    self.store.write(Create(claim))
+                    return {**claim, "rev": 1}
+                self.store.write(Replace(claim, rev=current["rev"]))
+                return {**claim, "rev": current["rev"] + 1}
+            except (AlreadyExists, PreconditionFailed):
+                raise Conflict(
+                    "a batch with this Idempotency-Key is being accepted; send it again shortly"
+                ) from None
+        if current["digest"] != digest:
+            raise Conflict("this Idempotency-Key was used for a different batch of events")
+        if "answer" not in current:
+            raise Conflict(
+                "a batch with this Idempotency-Key is being accepted; send it again shortly"
+            )
+        return current
+
+    def _expiry(self, ttl: timedelta) -> int:
+        return int((self.clock() + ttl).timestamp())
+
+    def rejects(
+        self, dataset: Mapping[str, Any], version: str, *, limit: int, cursor: str | None
+    ) -> Page:
+        """The version's rejected events, oldest first."""
+        pk = keys.rejects_pk(dataset["id"], dataset["incarnation"], version)
+        return self._page(pk, _reject_view, limit, cursor)
+
+    def latest(
+        self, dataset: Mapping[str, Any], version: str, *, limit: int, cursor: str | None
+    ) -> Page:
+        """The latest value of every series of the version, in key order."""
+        pk = keys.latest_pk(dataset["id"], dataset["incarnation"], version)
+        return self._page(pk, _latest_view, limit, cursor)
+
+    def _page(
+        self, pk: str, view: Callable[[Item], dict[str, Any]], limit: int, cursor: str | None
+    ) -> Page:
+        page = self.store.query(Query(pk), limit=limit, cursor=cursor)
+        return Page([view(item) for item in page.items], page.next_cursor)
+
+    def latest_one(self, dataset: Mapping[str, Any], version: str, series: str) -> dict[str, Any]:
+        """The latest value of one series (its key text, ``domain.events.series_key``)."""
+        if series:
+            item = self.store.get(
+                keys.latest_pk(dataset["id"], dataset["incarnation"], version), series
+            )
+            if item is not None:
+                return _latest_view(item)
+        raise NotFound(f"no event of series {series!r} in version {version}")
+
+
+def _after(at: Any, other: Any) -> bool:
+    if isinstance(at, str):
+        return at.encode() > other.encode()  # type: ignore[no-any-return]
+    return at > other  # type: ignore[no-any-return]
+
+
+def _latest_view(item: Item) -> dict[str, Any]:
+    return {name: item[name] for name in ("key", "series", "time", "event", "received")}
+
+
+def _reject_view(item: Item) -> dict[str, Any]:
+    names = ("received", "batch", "index", "errors", "event", "eventText", "postedBy")
+    return {name: item[name] for name in names if name in item}

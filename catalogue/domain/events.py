@@ -16,6 +16,7 @@ library to do so.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -37,6 +38,10 @@ MAX_PATTERN = 500
 # Separates the values of a key of several fields; "%" and "," inside a value are
 # percent-encoded, so the text of a key names exactly one series.
 KEY_SEPARATOR = ","
+# A series key is a sort key: DynamoDB holds at most 1,024 bytes there.
+MAX_KEY_BYTES = 1024
+# An event is a reading, not a document: larger ones are refused (and kept only in part).
+MAX_EVENT_BYTES = 16_384
 
 Errors = dict[str, Any]
 
@@ -239,6 +244,8 @@ def check_event(source: Mapping[str, Any], event: object) -> tuple[dict[str, Any
     """
     if not isinstance(event, Mapping):
         return {}, {"_event": ["an event is a JSON object"]}
+    if len(json.dumps(event, ensure_ascii=False).encode()) > MAX_EVENT_BYTES:
+        return {}, {"_event": [f"larger than {MAX_EVENT_BYTES} bytes of JSON"]}
     schema = source["schema"]
     missing = set(schema.get("missingValues", [""]))
     always = {*source["key"], source["time"]}
@@ -264,7 +271,12 @@ def check_event(source: Mapping[str, Any], event: object) -> tuple[dict[str, Any
         if reasons:
             errors[name] = reasons
             continue
+        if name in source["key"] and raw == "":
+            errors[name] = ["must not be empty: it names the series"]
+            continue
         values[name] = raw
+    if not errors and len(series_key(source, values).encode()) > MAX_KEY_BYTES:
+        errors["_key"] = [f"the series key is longer than {MAX_KEY_BYTES} bytes"]
     return values, errors
 
 

@@ -24,9 +24,6 @@ from .records import CHUNK_OPS
 IDEMPOTENCY_TTL = timedelta(hours=24)
 # A claimed key whose batch never finished (the process died) is free again after this.
 CLAIM_TTL = timedelta(minutes=2)
-# A rejected event larger than this is kept as the start of its JSON text (an item of
-# DynamoDB holds at most 400 KB).
-MAX_KEPT_EVENT_BYTES = 16_384
 
 
 def body_digest(events: Sequence[Any]) -> str:
@@ -138,8 +135,9 @@ class EventRepository:
     ) -> Item:
         text = json.dumps(event, ensure_ascii=False)
         kept: dict[str, Any] = {"event": event}
-        if len(text.encode()) > MAX_KEPT_EVENT_BYTES:
-            kept = {"eventText": text.encode()[:MAX_KEPT_EVENT_BYTES].decode(errors="ignore")}
+        if len(text.encode()) > rules.MAX_EVENT_BYTES:
+            # An item of DynamoDB holds at most 400 KB: keep the start of its JSON text.
+            kept = {"eventText": text.encode()[: rules.MAX_EVENT_BYTES].decode(errors="ignore")}
         return {
             "pk": keys.rejects_pk(dataset["id"], dataset["incarnation"], version),
             "sk": keys.reject_sk(received, batch, index),

@@ -168,6 +168,34 @@ def test_events_are_checked_and_rejects_kept_with_reasons(api) -> None:  # type:
     assert [item["key"] for item in api.get(LATEST).json["items"]] == ["s-1"]
 
 
+def test_an_event_naming_no_series_or_too_large_to_keep_is_rejected(api) -> None:  # type: ignore[no-untyped-def]
+    schema = {
+        "fields": [
+            {"name": "id", "type": "string"},
+            {"name": "t", "type": "integer"},
+            {"name": "note", "type": "string"},
+        ],
+        "missingValues": [],
+    }
+    make_dataset(api, source={"type": "event", "schema": schema, "key": ["id"], "time": "t"})
+    batch = [
+        {"id": "", "t": 1},
+        {"id": "x" * 1100, "t": 1},
+        {"id": "a", "t": 1, "note": "n" * 20_000},
+    ]
+
+    response = api.post(EVENTS, json=batch)
+
+    assert response.json["rejected"] == [
+        {"index": 0, "errors": {"id": ["must not be empty: it names the series"]}},
+        {"index": 1, "errors": {"_key": ["the series key is longer than 1024 bytes"]}},
+        {"index": 2, "errors": {"_event": ["larger than 16384 bytes of JSON"]}},
+    ]
+    rejects = api.get(f"{EVENTS}/rejects").json["items"]
+    assert rejects[1]["event"] == batch[1]
+    assert "event" not in rejects[2] and len(rejects[2]["eventText"]) == 16_384
+
+
 def test_an_older_event_arriving_late_never_replaces_a_newer_one(api) -> None:  # type: ignore[no-untyped-def]
     make_dataset(api)
     api.post(EVENTS, json=reading("s-1", "2026-06-01T12:00:00+02:00", 20.0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -374,3 +375,19 @@ def test_a_hidden_dataset_is_404_for_events_and_latest(app_on_store: Flask) -> N
     ):
         assert response.status_code == 404
         assert response.json["message"] == "dataset 'bad' not found"
+
+
+def test_an_idempotency_key_expires_after_a_day(api, clock) -> None:  # type: ignore[no-untyped-def]
+    make_dataset(api)
+    batch = [reading("s-2", "2026-06-01T12:00:00Z", 999)]
+    headers = {"Idempotency-Key": "k-1"}
+    api.post(EVENTS, json=batch, headers=headers)
+    clock.now += timedelta(hours=23)
+    api.post(EVENTS, json=batch, headers=headers)
+    assert len(api.get(f"{EVENTS}/rejects").json["items"]) == 1
+
+    clock.now += timedelta(hours=2)
+    again = api.post(EVENTS, json=batch, headers=headers)
+
+    assert again.json["accepted"] == 0
+    assert len(api.get(f"{EVENTS}/rejects").json["items"]) == 2

@@ -162,7 +162,7 @@ assert response["statusCode"] == 200, response
 data_libraries = {{"polars", "pandas", "pyarrow", "yaml"}}
 loaded = sorted({{m.split(".")[0] for m in sys.modules}} & data_libraries)
 assert not loaded, loaded
-import catalogue.dcat.graph, catalogue.dcat.serialization  # DCAT feeds: rdflib, on demand
+import catalogue.dcat.statements, catalogue.dcat.serialization  # DCAT feeds, on demand
 print(response["body"])
 """
 STEPS_SMOKE = """

@@ -1,7 +1,7 @@
 """``/catalog``: the DCAT-AP feed of the public datasets; DCAT of one dataset; the publish gate.
 
-rdflib is imported only when a graph is built (``catalogue.dcat.graph``), never when the
-application is created: the API's start-up stays free of it.
+Descriptions are written straight from the records (``catalogue.dcat.statements`` and
+``serialization``): no RDF library is imported on this path, per request or at start-up.
 
 The Hydra view names ``first``, ``next``, ``previous`` and ``last`` (catalogue.dcat.feed
 says what each holds). No ``totalItems``: counting would read every page. Harvesters follow
@@ -36,9 +36,8 @@ from catalogue.schemas.catalog import CatalogQuerySchema, PublishabilitySchema
 from catalogue.services import repositories, services
 
 if TYPE_CHECKING:
-    from rdflib import Graph
-
     from catalogue.dcat.selection import PublishItem
+    from catalogue.dcat.statements import Statements
 
 blp = Blueprint("catalog", __name__, description="DCAT-AP catalogue feed and publish gate")
 
@@ -62,7 +61,7 @@ class Catalog(MethodView):
         anything else). Datasets failing the publish gate are left out.
         """
         rdf_format, media_type = negotiate_feed(request.headers.get("Accept"), query.get("format"))
-        return rdf_response(catalog_page_graph(query), rdf_format, media_type)
+        return rdf_response(catalog_page_statements(query), rdf_format, media_type)
 
 
 @blp.route("/datasets/<dataset_id>/publishability")
@@ -92,11 +91,11 @@ def negotiate_dataset(format_param: str | None) -> tuple[str, str] | None:
     )
 
 
-def rdf_response(graph: Graph, rdf_format: str, media_type: str) -> Response:
-    """The graph serialised as ``rdf_format``; caches must key on ``Accept``."""
+def rdf_response(statements: Statements, rdf_format: str, media_type: str) -> Response:
+    """The statements written as ``rdf_format``; caches must key on ``Accept``."""
     from catalogue.dcat.serialization import serialize
 
-    response = Response(serialize(graph, rdf_format), mimetype=media_type)
+    response = Response(serialize(statements, rdf_format), mimetype=media_type)
     response.headers["Vary"] = "Accept"
     return response
 
@@ -108,20 +107,22 @@ def dataset_response(
 
     ``wasDerivedFrom`` keeps only datasets the caller may see, so lineage reveals nothing.
     """
-    from catalogue.dcat.graph import dataset_graph
+    from catalogue.dcat.statements import dataset_statements
 
     item = latest_item(repositories(), repositories().datasets.get(dataset_id))
     dataset = dict(item.dataset)
     dataset["wasDerivedFrom"] = visible_sources(
         repositories(), dataset.get("wasDerivedFrom") or (), visible()
     )
-    graph = dataset_graph(dataset, api_distributions(item), base_url(), item.editions, profile)
-    return rdf_response(graph, rdf_format, media_type)
+    statements = dataset_statements(
+        dataset, api_distributions(item), base_url(), item.editions, profile
+    )
+    return rdf_response(statements, rdf_format, media_type)
 
 
-def catalog_page_graph(query: Mapping[str, Any]) -> Graph:
-    """The catalogue graph of one feed page, with its Hydra view."""
-    from catalogue.dcat.graph import catalog_graph
+def catalog_page_statements(query: Mapping[str, Any]) -> Statements:
+    """The catalogue description of one feed page, with its Hydra view."""
+    from catalogue.dcat.statements import catalog_statements
 
     since = parse_time(query["modifiedSince"]) if query.get("modifiedSince") else None
     page = feed_page(repositories(), query["limit"], query["cursor"], since)
@@ -140,7 +141,7 @@ def catalog_page_graph(query: Mapping[str, Any]) -> Graph:
     base = base_url()
     links = page_links(base, query, page, repositories().datasets.last_cursor(PUBLIC))
     info = configured_catalog_info(services().settings, base)
-    return catalog_graph(info, entries, base, links, query.get("profile") or DCAT_AP_3)
+    return catalog_statements(info, entries, base, links, query.get("profile") or DCAT_AP_3)
 
 
 def api_distributions(item: PublishItem) -> list[dict[str, Any]]:

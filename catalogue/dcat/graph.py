@@ -1,54 +1,27 @@
-"""DCAT-AP 3 graphs of the catalogue and its datasets, meeting DCAT-AP-NO's stricter rules.
+"""DCAT descriptions as rdflib graphs, for tests and tools (SHACL validation, queries).
 
-Input is plain data, the dicts the API returns (camelCase fields of design.md's data model).
-Every node gets a stable IRI (hash IRIs instead of blank nodes) so the same input always
-serialises to the same bytes: the publishing job relies on that to publish only what changed.
+The API and the publishing job never build one: they write ``catalogue.dcat.statements``
+directly (``catalogue.dcat.serialization``). This module loads the same statements into an
+rdflib ``Graph``, so what is validated is exactly what is served.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
-from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, SKOS
+from rdflib import Graph, Namespace, URIRef
+from rdflib import Literal as RdfLiteral
 
+from catalogue.dcat import statements as dcat
 from catalogue.dcat import vocabularies as vocab
+from catalogue.dcat.statements import CatalogEntry, Dataset, Distribution, Edition, Statements
 
-VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
-SPDX = Namespace("http://spdx.org/rdf/terms#")
-HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
-DCATAP = Namespace("http://data.europa.eu/r5r/")
-
-# Prefixes bound on every graph: Turtle and the JSON-LD context use the same short names.
-PREFIXES = {
-    "dcat": DCAT,
-    "dct": DCTERMS,
-    "foaf": FOAF,
-    "vcard": VCARD,
-    "spdx": SPDX,
-    "prov": PROV,
-    "skos": SKOS,
-    "hydra": HYDRA,
-    "xsd": XSD,
-    "rdfs": RDFS,
-    "dcatap": DCATAP,
-}
-
-Dataset = Mapping[str, Any]
-Distribution = Mapping[str, Any]
-Edition = Mapping[str, Any]
-# One catalogue entry: (dataset, distributions) or (dataset, distributions, editions).
-CatalogEntry = (
-    tuple[Dataset, Sequence[Distribution]]
-    | tuple[Dataset, Sequence[Distribution], Sequence[Edition]]
-)
-
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_EDITION_ID = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(?:-\d{6})?$")
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+VCARD = Namespace(dcat.VCARD)
+SPDX = Namespace(dcat.SPDX)
+HYDRA = Namespace(dcat.HYDRA)
+DCATAP = Namespace(dcat.DCATAP)
+PREFIXES = {prefix: Namespace(namespace) for prefix, namespace in dcat.PREFIXES.items()}
 
 
 def new_graph() -> Graph:
@@ -59,14 +32,17 @@ def new_graph() -> Graph:
     return graph
 
 
-def dataset_uri(base_url: str, dataset_id: str) -> str:
-    """The IRI of a dataset: its URL in the API."""
-    return f"{base_url.rstrip('/')}/datasets/{dataset_id}"
-
-
-def catalog_uri(base_url: str) -> str:
-    """The IRI of the catalogue: the URL of its feed."""
-    return f"{base_url.rstrip('/')}/catalog"
+def to_graph(statements: Statements) -> Graph:
+    """The statements as an rdflib graph with the DCAT-AP prefixes bound."""
+    graph = new_graph()
+    for subject, predicate, value in statements.triples():
+        if isinstance(value, str):
+            term: URIRef | RdfLiteral = URIRef(value)
+        else:
+            datatype = URIRef(value.datatype) if value.datatype else None
+            term = RdfLiteral(value.lexical, lang=value.language, datatype=datatype)
+        graph.add((URIRef(subject), URIRef(predicate), term))
+    return graph
 
 
 def dataset_graph(
@@ -76,16 +52,8 @@ def dataset_graph(
     editions: Sequence[Edition] = (),
     profile: str = vocab.DCAT_AP_3,
 ) -> Graph:
-    """The DCAT description of one dataset with its distributions.
-
-    A distribution's ``run`` (or the ``run`` of the edition it names, from ``editions``)
-    becomes its ``prov:wasGeneratedBy``; the run of the latest edition is the dataset's.
-    ``profile`` is one of ``vocabularies.PROFILES``.
-    """
-    graph = new_graph()
-    add_dataset(graph, dataset, distributions, base_url, editions, profile)
-    link_sources(graph)
-    return graph
+    """``statements.dataset_statements`` as a graph."""
+    return to_graph(dcat.dataset_statements(dataset, distributions, base_url, editions, profile))
 
 
 def catalog_graph(
@@ -95,315 +63,5 @@ def catalog_graph(
     page: Mapping[str, str | None] | None = None,
     profile: str = vocab.DCAT_AP_3,
 ) -> Graph:
-    """The ``dcat:Catalog`` of the given datasets, with a Hydra view when ``page`` is given.
-
-    ``catalog_info`` holds ``title``, ``description``, ``publisher {name, uri?}``,
-    ``contactPoint {name, email}``, ``language``, ``homepage`` and optionally ``modified``
-    (default: the latest ``modified`` of the datasets) and ``license``.
-    ``page`` holds the URLs ``self``, ``first``, ``next``, ``previous``, ``last`` (any may be
-    None) and optionally ``totalItems``. ``profile`` is one of ``vocabularies.PROFILES``.
-    """
-    graph = new_graph()
-    catalog = URIRef(catalog_uri(base_url))
-    tag = vocab.language_tag(catalog_info.get("language"))
-    graph.add((catalog, RDF.type, DCAT.Catalog))
-    # DCAT-AP-NO 2 wants exactly one dct:identifier on the catalogue: its IRI, as a literal.
-    graph.add((catalog, DCTERMS.identifier, Literal(str(catalog))))
-    _add_text(graph, catalog, DCTERMS.title, catalog_info.get("title"), tag)
-    _add_text(graph, catalog, DCTERMS.description, catalog_info.get("description"), tag)
-    publisher = catalog_info.get("publisher") or {}
-    if publisher.get("uri") or publisher.get("name"):
-        agent = _add_agent(graph, base_url, str(publisher.get("uri") or publisher["name"]))
-        if publisher.get("name"):
-            graph.set((agent, FOAF.name, Literal(publisher["name"])))
-        graph.add((catalog, DCTERMS.publisher, agent))
-    _add_contact_point(graph, catalog, catalog_info.get("contactPoint"))
-    _add_language(graph, catalog, catalog_info.get("language"))
-    if vocab.is_iri(catalog_info.get("homepage")):
-        homepage = URIRef(catalog_info["homepage"])
-        graph.add((catalog, FOAF.homepage, homepage))
-        graph.add((homepage, RDF.type, FOAF.Document))
-    theme_scheme = URIRef(vocab.DATA_THEME_SCHEME)
-    graph.add((catalog, DCAT.themeTaxonomy, theme_scheme))
-    graph.add((theme_scheme, RDF.type, SKOS.ConceptScheme))
-    # DCAT-AP 3 wants a title on every skos:ConceptScheme in the feed.
-    graph.add((theme_scheme, DCTERMS.title, Literal(vocab.DATA_THEME_SCHEME_TITLE, lang="en")))
-    _add_license(graph, catalog, catalog_info.get("license"))
-
-    latest = catalog_info.get("modified")
-    for entry in entries:
-        dataset = entry[0]
-        editions = entry[2] if len(entry) > 2 else ()  # type: ignore[misc]
-        node = add_dataset(graph, dataset, entry[1], base_url, editions, profile)
-        graph.add((catalog, DCAT.dataset, node))
-        if not catalog_info.get("modified") and dataset.get("modified"):
-            latest = max(latest or "", dataset["modified"])
-    _add_time(graph, catalog, DCTERMS.modified, latest)
-    if page:
-        add_page_view(graph, catalog, page)
-    link_sources(graph)
-    return graph
-
-
-def link_sources(graph: Graph) -> None:
-    """Add ``dct:source`` for each ``prov:wasDerivedFrom`` whose source is described in ``graph``.
-
-    DCAT-AP 3 ranges ``dct:source`` over ``dcat:Dataset`` (a violation otherwise), and a
-    source outside this graph (another page, or not public) cannot be typed here without
-    describing it; ``prov:wasDerivedFrom`` carries the lineage in every case.
-    """
-    for node, source in list(graph.subject_objects(PROV.wasDerivedFrom)):
-        if (source, RDF.type, DCAT.Dataset) in graph:
-            graph.add((node, DCTERMS.source, source))
-
-
-def add_page_view(graph: Graph, collection: URIRef, page: Mapping[str, Any]) -> None:
-    """Add a Hydra ``PartialCollectionView`` of ``collection`` with the given page links."""
-    # The first page's URL is often the catalogue's own IRI; the view needs its own node.
-    this_page = page.get("self")
-    view = URIRef(this_page if this_page and this_page != str(collection) else f"{collection}#page")
-    graph.add((collection, HYDRA.view, view))
-    graph.add((view, RDF.type, HYDRA.PartialCollectionView))
-    for name in ("first", "next", "previous", "last"):
-        if page.get(name):
-            graph.add((view, HYDRA[name], URIRef(page[name])))
-    if page.get("totalItems") is not None:
-        graph.add((collection, RDF.type, HYDRA.Collection))
-        graph.add((collection, HYDRA.totalItems, Literal(page["totalItems"], datatype=XSD.integer)))
-
-
-def add_dataset(
-    graph: Graph,
-    dataset: Dataset,
-    distributions: Sequence[Distribution],
-    base_url: str,
-    editions: Sequence[Edition] = (),
-    profile: str = vocab.DCAT_AP_3,
-) -> URIRef:
-    """Add one ``dcat:Dataset`` with its distributions to ``graph``; returns its node."""
-    base_url = base_url.rstrip("/")
-    node = URIRef(dataset_uri(base_url, dataset["id"]))
-    tag = vocab.language_tag(dataset.get("language"))
-    graph.add((node, RDF.type, DCAT.Dataset))
-    graph.add((node, DCTERMS.identifier, Literal(dataset["id"])))
-    _add_text(graph, node, DCTERMS.title, dataset.get("title"), tag)
-    _add_text(graph, node, DCTERMS.description, dataset.get("description"), tag)
-    if dataset.get("publisher"):
-        graph.add((node, DCTERMS.publisher, _add_agent(graph, base_url, dataset["publisher"])))
-    _add_contact_point(graph, node, dataset.get("contactPoint"))
-    for theme in dataset.get("themes") or ():
-        iri = vocab.theme_iri(theme)
-        if iri:
-            _add_term(graph, node, DCAT.theme, iri, SKOS.Concept)
-            label = vocab.theme_label(iri)
-            if label:
-                # DCAT-AP 3: every skos:Concept needs a skos:prefLabel.
-                graph.add((URIRef(iri), SKOS.prefLabel, Literal(label, lang="en")))
-    for keyword in dataset.get("keywords") or ():
-        graph.add((node, DCAT.keyword, Literal(keyword, lang=tag)))
-    access = vocab.access_right_iri(dataset.get("accessRights") or "")
-    if access:
-        _add_term(graph, node, DCTERMS.accessRights, access, DCTERMS.RightsStatement)
-    _add_license(graph, node, dataset.get("license"))
-    _add_temporal(graph, node, dataset.get("temporal"))
-    if vocab.is_place_iri(dataset.get("spatial")):
-        # DCAT-AP-NO wants a place IRI from its vocabularies (EU places, GeoNames, Geonorge);
-        # anything else has no faithful rendering, so it is left out rather than made up.
-        _add_term(graph, node, DCTERMS.spatial, dataset["spatial"], DCTERMS.Location)
-    frequency = vocab.frequency_iri(dataset.get("accrualPeriodicity") or "")
-    if frequency:
-        _add_term(graph, node, DCTERMS.accrualPeriodicity, frequency, DCTERMS.Frequency)
-    _add_language(graph, node, dataset.get("language"))
-    for standard in dataset.get("conformsTo") or ():
-        if vocab.is_iri(standard):
-            graph.add((node, DCTERMS.conformsTo, URIRef(standard)))
-            graph.add((URIRef(standard), RDF.type, DCTERMS.Standard))
-            # DCAT-AP-NO 2 wants a title on every standard; its IRI is the only name known.
-            graph.add((URIRef(standard), DCTERMS.title, Literal(standard)))
-    for source_id in dataset.get("wasDerivedFrom") or ():
-        # dct:source follows in link_sources, once it is known whether the source is described.
-        graph.add((node, PROV.wasDerivedFrom, URIRef(dataset_uri(base_url, source_id))))
-    _add_time(graph, node, DCTERMS.issued, dataset.get("created"))
-    _add_time(graph, node, DCTERMS.modified, dataset.get("modified"))
-
-    # The run behind each edition: named by the edition, or by a distribution it produced.
-    runs = {e["edition"]: e["run"] for e in editions if e.get("run")}
-    for distribution in distributions:
-        if distribution.get("run") and distribution.get("edition"):
-            runs.setdefault(distribution["edition"], distribution["run"])
-    if runs:
-        # The dataset as it now stands was generated by the run of its latest edition.
-        graph.add((node, PROV.wasGeneratedBy, _add_run(graph, base_url, runs[max(runs)])))
-    for distribution in distributions:
-        child = _add_distribution(graph, node, dataset, distribution, profile)
-        graph.add((node, DCAT.distribution, child))
-        run_id = distribution.get("run") or runs.get(distribution.get("edition") or "")
-        if run_id:
-            graph.add((child, PROV.wasGeneratedBy, _add_run(graph, base_url, run_id)))
-    return node
-
-
-def _add_distribution(
-    graph: Graph,
-    dataset_node: URIRef,
-    dataset: Dataset,
-    distribution: Distribution,
-    profile: str = vocab.DCAT_AP_3,
-) -> URIRef:
-    """Add one ``dcat:Distribution``; returns its node."""
-    if distribution.get("version") and distribution.get("edition"):
-        path = (
-            f"/versions/{distribution['version']}/editions/{distribution['edition']}"
-            f"/distributions/{distribution['id']}"
-        )
-    else:
-        path = f"/distributions/{distribution['id']}"
-    node = URIRef(f"{dataset_node}{path}")
-    graph.add((node, RDF.type, DCAT.Distribution))
-    graph.add((node, DCTERMS.identifier, Literal(str(distribution["id"]))))
-    download = distribution.get("downloadURL")
-    # dcat:accessURL is mandatory; without one, the distribution's own page gives access.
-    access = distribution.get("accessURL") or download or str(node)
-    graph.add((node, DCAT.accessURL, URIRef(access)))
-    # DCAT-AP 3.0.0 ranges both URLs over rdfs:Resource and its shapes run without inference.
-    graph.add((URIRef(access), RDF.type, RDFS.Resource))
-    if download:
-        graph.add((node, DCAT.downloadURL, URIRef(download)))
-        graph.add((URIRef(download), RDF.type, RDFS.Resource))
-    filenames = distribution.get("filenames") or ()
-    if filenames:
-        tag = vocab.language_tag(dataset.get("language"))
-        graph.add((node, DCTERMS.title, Literal(", ".join(filenames), lang=tag)))
-    media_type = distribution.get("mediaType")
-    if not media_type and distribution.get("format"):
-        media_type = vocab.MEDIA_TYPES_BY_FILE_TYPE.get(str(distribution["format"]).upper())
-    file_type = vocab.file_type_iri(distribution.get("format"), media_type)
-    if file_type:
-        _add_term(graph, node, DCTERMS.format, file_type, DCTERMS.MediaTypeOrExtent)
-    media_iri = vocab.media_type_iri(media_type)
-    if media_iri and media_iri.startswith(vocab.NO_MEDIA_TYPES):
-        graph.add((node, DCAT.mediaType, URIRef(media_iri)))
-        graph.add((URIRef(media_iri), RDF.type, DCTERMS.MediaType))
-    if distribution.get("byteSize") is not None:
-        # DCAT-AP 3 types the size xsd:nonNegativeInteger; DCAT-AP-NO 2 wants xsd:decimal.
-        size_type = XSD.decimal if profile == vocab.DCAT_AP_NO_2 else XSD.nonNegativeInteger
-        # From the lexical form: an int value under xsd:decimal reads as ill-typed to pyshacl.
-        size = Literal(str(int(distribution["byteSize"])), datatype=size_type)
-        graph.add((node, DCAT.byteSize, size))
-    # DCAT-AP-NO 2 admits only SHA-1 checksums; ours are SHA-256, so that profile has none.
-    if distribution.get("checksum") and profile != vocab.DCAT_AP_NO_2:
-        checksum = URIRef(f"{node}#checksum")
-        graph.add((node, SPDX.checksum, checksum))
-        graph.add((checksum, RDF.type, SPDX.Checksum))
-        graph.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
-        graph.add((SPDX.checksumAlgorithm_sha256, RDF.type, SPDX.ChecksumAlgorithm))
-        value = Literal(str(distribution["checksum"]).lower(), datatype=XSD.hexBinary)
-        graph.add((checksum, SPDX.checksumValue, value))
-    _add_license(graph, node, dataset.get("license"))
-    modified = distribution.get("modified") or _edition_time(distribution.get("edition"))
-    _add_time(graph, node, DCTERMS.modified, modified or dataset.get("modified"))
-    return node
-
-
-def _add_run(graph: Graph, base_url: str, run_id: str) -> URIRef:
-    """Add the ``prov:Activity`` of a pipeline run; returns its node."""
-    run = URIRef(f"{base_url}/runs/{quote(run_id, safe='')}")
-    graph.add((run, RDF.type, PROV.Activity))
-    graph.add((run, DCTERMS.identifier, Literal(run_id)))
-    return run
-
-
-def _add_agent(graph: Graph, base_url: str, publisher: str) -> URIRef:
-    """Add a ``foaf:Agent`` for a publisher given as an IRI or a name; returns its node."""
-    if vocab.is_iri(publisher):
-        agent = URIRef(publisher)
-        name = publisher.rstrip("/").rsplit("/", 1)[-1]
-    else:
-        slug = _NOT_SLUG.sub("-", publisher.lower()).strip("-") or "publisher"
-        agent = URIRef(f"{base_url.rstrip('/')}/publishers/{slug}")
-        name = publisher
-    graph.add((agent, RDF.type, FOAF.Agent))
-    graph.add((agent, RDF.type, FOAF.Organization))
-    if (agent, FOAF.name, None) not in graph:
-        graph.add((agent, FOAF.name, Literal(name)))
-    return agent
-
-
-def _add_contact_point(graph: Graph, subject: URIRef, contact: Mapping[str, Any] | None) -> None:
-    """Add a ``vcard:Kind`` contact point (an Organization, as DCAT-AP-NO asks)."""
-    if not contact or not (contact.get("name") or contact.get("email")):
-        return
-    node = URIRef(f"{subject}#contactPoint")
-    graph.add((subject, DCAT.contactPoint, node))
-    graph.add((node, RDF.type, VCARD.Kind))
-    graph.add((node, RDF.type, VCARD.Organization))
-    if contact.get("name"):
-        graph.add((node, VCARD.fn, Literal(contact["name"])))
-    if contact.get("email"):
-        graph.add((node, VCARD.hasEmail, URIRef(f"mailto:{contact['email']}")))
-    if vocab.is_iri(contact.get("url")):
-        graph.add((node, VCARD.hasURL, URIRef(contact["url"])))
-
-
-def _add_text(graph: Graph, subject: URIRef, predicate: URIRef, text: Any, tag: str) -> None:
-    """Add a language-tagged literal (DCAT-AP-NO wants rdf:langString) if there is text."""
-    if isinstance(text, str) and text.strip():
-        graph.add((subject, predicate, Literal(text, lang=tag)))
-
-
-def _add_language(graph: Graph, subject: URIRef, language: str | None) -> None:
-    """Add ``dct:language`` as an EU Language IRI typed ``dct:LinguisticSystem``."""
-    iri = vocab.language_iri(language) if language else None
-    if iri:
-        _add_term(graph, subject, DCTERMS.language, iri, DCTERMS.LinguisticSystem)
-
-
-def _add_term(graph: Graph, subject: URIRef, predicate: URIRef, iri: str, rdf_type: URIRef) -> None:
-    """Add a controlled-vocabulary term with its ``rdf:type`` and ``skos:inScheme``.
-
-    DCAT-AP 3 checks the type (pyshacl runs without inference); DCAT-AP-NO 2 checks that
-    the term is in its vocabulary (``skos:inScheme``), as the vocabulary itself states.
-    """
-    term = URIRef(iri)
-    graph.add((subject, predicate, term))
-    graph.add((term, RDF.type, rdf_type))
-    scheme = vocab.concept_scheme(iri)
-    if scheme:
-        graph.add((term, SKOS.inScheme, URIRef(scheme)))
-
-
-def _add_license(graph: Graph, subject: URIRef, licence: str | None) -> None:
-    """Add ``dct:license`` as an EU Licence IRI typed ``dct:LicenseDocument``, if it maps to one."""
-    iri = vocab.licence_iri(licence)
-    if iri:
-        _add_term(graph, subject, DCTERMS.license, iri, DCTERMS.LicenseDocument)
-
-
-def _add_temporal(graph: Graph, subject: URIRef, temporal: Mapping[str, Any] | None) -> None:
-    """Add ``dct:temporal`` as a ``dct:PeriodOfTime`` with ``dcat:startDate``/``endDate``."""
-    if not temporal or not (temporal.get("start") or temporal.get("end")):
-        return
-    period = URIRef(f"{subject}#temporal")
-    graph.add((subject, DCTERMS.temporal, period))
-    graph.add((period, RDF.type, DCTERMS.PeriodOfTime))
-    _add_time(graph, period, DCAT.startDate, temporal.get("start"))
-    _add_time(graph, period, DCAT.endDate, temporal.get("end"))
-
-
-def _add_time(graph: Graph, subject: URIRef, predicate: URIRef, value: str | None) -> None:
-    """Add an ISO 8601 value as an ``xsd:date`` or ``xsd:dateTime`` literal."""
-    if not value:
-        return
-    datatype = XSD.date if _DATE.match(value) else XSD.dateTime
-    # rdflib normalises the lexical form (``Z`` becomes ``+00:00``), as its parsers do, so
-    # a graph read back from any syntax equals the one built here.
-    graph.add((subject, predicate, Literal(value, datatype=datatype)))
-
-
-def _edition_time(edition: str | None) -> str | None:
-    """The UTC timestamp (ISO 8601) an edition id ``YYYYMMDDTHHMMSS`` stands for."""
-    match = _EDITION_ID.match(edition or "")
-    if not match:
-        return None
-    year, month, day, hour, minute, second = match.groups()
-    return f"{year}-{month}-{day}T{hour}:{minute}:{second}Z"
+    """``statements.catalog_statements`` as a graph."""
+    return to_graph(dcat.catalog_statements(catalog_info, entries, base_url, page, profile))

@@ -99,8 +99,8 @@ def publish(
     the next run finishes what a failed one left) and of temporaries a crash left behind.
     Raises InvalidValue if a key is not a public processed key of its own dataset.
     """
-    from catalogue.dcat.graph import catalog_graph
     from catalogue.dcat.serialization import JSON_LD, TURTLE, serialize
+    from catalogue.dcat.statements import catalog_statements
     from catalogue.dcat.vocabularies import DCAT_AP_NO_2
 
     report = PublishReport()
@@ -157,15 +157,15 @@ def publish(
         datasets[dataset_id] = names
         files.update((name, old["files"][name]) for name in names)
 
-    graph = catalog_graph(catalog_info, entries, base_url)
-    graph_no2 = catalog_graph(catalog_info, entries, base_url, profile=DCAT_AP_NO_2)
+    described = catalog_statements(catalog_info, entries, base_url)
+    described_no2 = catalog_statements(catalog_info, entries, base_url, profile=DCAT_AP_NO_2)
     # Every document is made before any is written: a failure here changes nothing.
     documents = [
         (name, serialize(rendered, rdf_format).encode(), media_type)
         for name, rendered, rdf_format, media_type in (
-            (CATALOG_JSONLD, graph, JSON_LD, "application/ld+json"),
-            (CATALOG_TURTLE, graph, TURTLE, "text/turtle"),
-            (CATALOG_NO2_TURTLE, graph_no2, TURTLE, "text/turtle"),
+            (CATALOG_JSONLD, described, JSON_LD, "application/ld+json"),
+            (CATALOG_TURTLE, described, TURTLE, "text/turtle"),
+            (CATALOG_NO2_TURTLE, described_no2, TURTLE, "text/turtle"),
         )
     ]
     for name, document, media_type in documents:

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rdflib import Graph, URIRef
+from rdflib import namespace as ns
 
 from catalogue.object_stores import open_data_store
 from catalogue.settings import Settings
@@ -197,3 +199,39 @@ def catalog_info() -> dict[str, Any]:
 def directory_target(root: Path) -> ObjectStore:
     """The open-data location in the directory ``root``, as the settings make it."""
     return open_data_store(Settings(home=root.parent, open_data_dir=root))
+
+
+OFFICIAL = Path(__file__).parents[2] / "data" / "shapes" / "official"
+DCAT_AP_3_0_0 = "https://semiceu.github.io//DCAT-AP/releases/3.0.0#"
+
+
+def load(*names: str) -> Graph:
+    """The official shapes files ``names`` (tests/data/shapes/official) in one graph."""
+    graph = Graph()
+    for name in names:
+        graph.parse(OFFICIAL / name)
+    return graph
+
+
+@pytest.fixture(scope="module")
+def dcat_ap_3_0_0_as_published() -> Graph:
+    return load("dcat-ap-3.0.0-SHACL.ttl")
+
+
+@pytest.fixture(scope="module")
+def official_shapes(dcat_ap_3_0_0_as_published: Graph) -> dict[str, Graph]:
+    """Each official profile's shapes, by name."""
+    dcat_ap_3_0_0 = Graph()
+    dcat_ap_3_0_0 += dcat_ap_3_0_0_as_published
+    # Erratum of the 3.0.0 file: its "Dataset member of a Dataset Series" shape targets every
+    # dcat:Dataset and so demands dcat:inSeries of all of them; the spec applies it to datasets
+    # in a series only, and 3.0.1 drops the shape. Only that target is taken out.
+    dcat_ap_3_0_0.remove(
+        (URIRef(DCAT_AP_3_0_0 + "DatasetInSeriesShape"), ns.SH.targetClass, ns.DCAT.Dataset)
+    )
+    return {
+        "dcat-ap-3.0.1": load("dcat-ap-3.0.1-SHACL.ttl"),
+        "dcat-ap-3.0.0": dcat_ap_3_0_0,
+        "dcat-ap-no-3": load("dcatapno3-core-shapes.ttl", "dcatapno3-range-shapes.ttl"),
+        "dcat-ap-no-2.2": load("DCAT-AP-NO-shacl_shapes_2.00.ttl"),
+    }

@@ -8,8 +8,8 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib import namespace as ns
 
-from catalogue.dcat.graph import catalog_graph
 from catalogue.dcat.serialization import serialize
+from catalogue.dcat.statements import catalog_statements
 from pipelines.objects import LocalObjectStore
 from tests.catalogue.dcat.conftest import (
     BASE_URL,
@@ -42,8 +42,8 @@ def titles(graph: Graph) -> set[str]:
 @pytest.mark.parametrize("rdf_format", list(SYNTAX))
 def test_each_format_drops_what_xml_cannot_carry(rdf_format: str) -> None:
     dataset = make_dataset("air", **HOSTILE_FIELDS)
-    graph = catalog_graph(CATALOG_INFO, [(dataset, [make_distribution("air")])], BASE_URL)
-    text = serialize(graph, rdf_format)
+    described = catalog_statements(CATALOG_INFO, [(dataset, [make_distribution("air")])], BASE_URL)
+    text = serialize(described, rdf_format)
     text.encode("utf-8")  # no lone surrogate left to fail the response
     parsed = Graph().parse(data=text, format=SYNTAX[rdf_format])
     # A lone surrogate may come out of rdflib's own encoder as "?" before it is dropped.

@@ -20,6 +20,7 @@ ROOT = Path(__file__).parents[3]
         "catalogue.dcat.publishing",
         "catalogue.dcat.selection",
         "catalogue.dcat.serialization",
+        "catalogue.dcat.statements",
         "catalogue.dcat.vocabularies",
     ],
 )

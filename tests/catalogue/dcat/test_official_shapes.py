@@ -43,8 +43,6 @@ from tests.fixtures.app import catalog_settings
 # rdflib's closed namespaces stay behind ``ns.``: pytest would probe them as module names.
 SPDX, VCARD = dcat_graph.SPDX, dcat_graph.VCARD
 
-OFFICIAL = Path(__file__).parents[2] / "data" / "shapes" / "official"
-DCAT_AP_3_0_0 = "https://semiceu.github.io//DCAT-AP/releases/3.0.0#"
 EU = "http://publications.europa.eu/resource/authority/"
 CATALOG = URIRef(f"{BASE_URL}/catalog")
 DATASET = URIRef(f"{BASE_URL}/datasets/air-quality")
@@ -52,37 +50,6 @@ SOURCE = URIRef(f"{BASE_URL}/datasets/sensor-readings")
 EDITION = f"{DATASET}/versions/1/editions/{LATEST_EDITION}"
 DISTRIBUTION = URIRef(f"{EDITION}/distributions/{distribution_id()}")
 CHECKSUM = URIRef(f"{DISTRIBUTION}#checksum")
-
-
-def load(*names: str) -> Graph:
-    graph = Graph()
-    for name in names:
-        graph.parse(OFFICIAL / name)
-    return graph
-
-
-@pytest.fixture(scope="module")
-def dcat_ap_3_0_0_as_published() -> Graph:
-    return load("dcat-ap-3.0.0-SHACL.ttl")
-
-
-@pytest.fixture(scope="module")
-def official_shapes(dcat_ap_3_0_0_as_published: Graph) -> dict[str, Graph]:
-    """Each official profile's shapes, by name."""
-    dcat_ap_3_0_0 = Graph()
-    dcat_ap_3_0_0 += dcat_ap_3_0_0_as_published
-    # Erratum of the 3.0.0 file: its "Dataset member of a Dataset Series" shape targets every
-    # dcat:Dataset and so demands dcat:inSeries of all of them; the spec applies it to datasets
-    # in a series only, and 3.0.1 drops the shape. Only that target is taken out.
-    dcat_ap_3_0_0.remove(
-        (URIRef(DCAT_AP_3_0_0 + "DatasetInSeriesShape"), ns.SH.targetClass, ns.DCAT.Dataset)
-    )
-    return {
-        "dcat-ap-3.0.1": load("dcat-ap-3.0.1-SHACL.ttl"),
-        "dcat-ap-3.0.0": dcat_ap_3_0_0,
-        "dcat-ap-no-3": load("dcatapno3-core-shapes.ttl", "dcatapno3-range-shapes.ttl"),
-        "dcat-ap-no-2.2": load("DCAT-AP-NO-shacl_shapes_2.00.ttl"),
-    }
 
 
 PROFILES = ["dcat-ap-3.0.1", "dcat-ap-3.0.0", "dcat-ap-no-3", "dcat-ap-no-2.2"]

@@ -1,0 +1,214 @@
+"""The feed written directly from the records says what the rdflib graph said, in every syntax.
+
+The oracle is the feed as Brygge made it before (``rdflib_reference``: an rdflib graph and
+rdflib's serialisers). On a varied corpus (odd characters, several languages, missing
+optional fields, many distributions, every access right, lineage inside and outside the
+page) and in every profile, each syntax parses back to a graph isomorphic to the oracle's,
+the JSON-LD is byte for byte the oracle's, and the publishable part of the corpus still has
+no violation under the official shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rdflib import Graph
+from rdflib.compare import graph_diff, isomorphic, to_isomorphic
+
+from catalogue.dcat import vocabularies as vocab
+from catalogue.dcat.graph import to_graph
+from catalogue.dcat.publishability import missing_for_publication
+from catalogue.dcat.serialization import serialize
+from catalogue.dcat.statements import catalog_statements, dataset_statements
+from tests.catalogue.dcat import rdflib_reference as reference
+from tests.catalogue.dcat.conftest import (
+    BASE_URL,
+    CATALOG_INFO,
+    editions,
+    make_dataset,
+    make_distribution,
+)
+from tests.catalogue.dcat.test_official_shapes import PROFILES, RENDERING, assert_no_violations
+
+# Everything a text field may hold that a syntax must escape or may mangle: quotes of every
+# kind, backslashes, line breaks (CR too: XML would turn CRLF into LF), markup, Turtle's
+# own punctuation, letters beyond Latin-1 and beyond the BMP.
+ODD = 'Quote " and \'single\' """ \\ back\\slash\nnew line\r\ncrlf\ttab <b>&amp; @nb ^^x # ; , .'
+ODD += " æøå ÆØÅ é ñ ß Ω 中文 🚲 \u00a0nbsp"
+SYNTAXES = ("json-ld", "turtle", "xml")
+OUTSIDE = "not-in-this-page"
+
+
+def distribution(dataset_id: str, number: int, **changes: Any) -> dict[str, Any]:
+    """The API-made distribution under another id, varied by ``number``."""
+    formats = [
+        ("text/csv", "CSV"),
+        ("application/vnd.apache.parquet", "PARQUET"),
+        ("application/json", "JSON"),
+        ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "XLSX"),
+        (None, "GEOJSON"),
+        ("application/x-unknown", None),
+    ]
+    media_type, file_format = formats[number % len(formats)]
+    varied: dict[str, Any] = {
+        "id": f"d{number}",
+        "filenames": [f"part-{number}.{(file_format or 'bin').lower()}", f"extra {number}.txt"],
+        "mediaType": media_type,
+        "format": file_format,
+        "byteSize": number * 1_000_003,
+        "checksum": f"{number:02X}" * 32,
+    }
+    return make_distribution(dataset_id, **{**varied, **changes})
+
+
+def corpus() -> list[tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]]:
+    """Catalogue entries that between them use every field and leave out every optional one."""
+    full = make_dataset(
+        "full",
+        title=f"Full {ODD}",
+        description=f"Everything set. {ODD}",
+        publisher="https://data.example.no/org/example",
+        contactPoint={"name": f"Team {ODD}", "email": "team@example.no"},
+        keywords=["air", "Air", f"odd {ODD}", "luftkvalitet"],
+        themes=["ENVI", "HEAL", "TRAN", "GOVE"],
+        language="en",
+        conformsTo=["https://example.no/standards/a", "https://example.no/standards/b#x"],
+        wasDerivedFrom=["minimal", OUTSIDE],
+        temporal={"start": "2020-01-01T00:00:00.5+02:00", "end": "2024-12-31T23:59:59Z"},
+        spatial="http://sws.geonames.org/3143244/",
+        accrualPeriodicity="MONTHLY",
+        license="https://creativecommons.org/publicdomain/zero/1.0/",
+    )
+    many = [distribution("full", number) for number in range(12)]
+    many += [
+        distribution("full", 12, version=None, edition=None, run=None, byteSize=None),
+        distribution("full", 13, downloadURL=None, checksum=None, modified="2024-02-03"),
+        distribution("full", 14, run="run/with ä space", accessURL=None),
+    ]
+    minimal = {
+        "id": "minimal",
+        "title": "Minimal",
+        "accessRights": "public",
+        "owner": "team:environment",
+        "created": "2024-01-02T03:04:05Z",
+        "modified": "2024-01-02T03:04:05Z",
+    }
+    restricted = make_dataset(
+        "restricted",
+        accessRights="restricted",
+        language="nn",
+        title=f"Avgrensa {ODD}",
+        publisher=f"Oslo kommune {ODD}",
+        contactPoint={"name": "Only a name"},
+        keywords=[],
+        temporal={"end": "2030-01-01"},
+        wasDerivedFrom=["full"],
+    )
+    hidden = make_dataset(
+        "non-public",
+        accessRights="non-public",
+        language=None,
+        description=None,
+        contactPoint={"email": "only@example.no"},
+        themes=None,
+        license="not a licence",
+        spatial="somewhere",
+        accrualPeriodicity="whenever",
+        temporal=None,
+        publisher="Oslo  Kommune",  # the same agent IRI as restricted's publisher
+    )
+    swedish = make_dataset(
+        "svensk",
+        language="sv",
+        title="Svensk titel åäö",
+        license="CC_BY_4_0",
+        conformsTo=[],
+        wasDerivedFrom=[],
+    )
+    return [
+        (full, many, editions()),
+        (minimal, [], []),
+        (restricted, [distribution("restricted", 1)], editions()),
+        (hidden, [distribution("non-public", 2, mediaType=None, format=None)], []),
+        (swedish, [distribution("svensk", 3)], editions()),
+    ]
+
+
+PAGE = {
+    "self": f"{BASE_URL}/catalog?limit=5",
+    "first": f"{BASE_URL}/catalog?limit=5",
+    "next": f"{BASE_URL}/catalog?limit=5&cursor=abc",
+    "previous": f"{BASE_URL}/catalog?limit=5&cursor=xyz",
+    "last": f"{BASE_URL}/catalog?limit=5&cursor=last",
+    "totalItems": 40,
+}
+INFO = {
+    **CATALOG_INFO,
+    "license": "http://publications.europa.eu/resource/authority/licence/CC0",
+    "modified": "2024-12-24T12:00:00Z",
+}
+
+
+def assert_same_graph(written: Graph, expected: Graph) -> None:
+    if isomorphic(written, expected):
+        return
+    _, only_written, only_expected = graph_diff(to_isomorphic(written), to_isomorphic(expected))
+    pytest.fail(
+        f"only written: {sorted(only_written)[:5]}\nonly expected: {sorted(only_expected)[:5]}"
+    )
+
+
+@pytest.mark.parametrize("profile", vocab.PROFILES)
+@pytest.mark.parametrize("rdf_format", SYNTAXES)
+def test_catalog_parses_back_to_the_rdflib_graph(profile: str, rdf_format: str) -> None:
+    entries = corpus()
+    expected = reference.catalog_graph(INFO, entries, BASE_URL, PAGE, profile)
+    text = serialize(catalog_statements(INFO, entries, BASE_URL, PAGE, profile), rdf_format)
+    written = Graph().parse(data=text, format=rdf_format)
+    assert len(written) == len(expected) > 300
+    assert_same_graph(written, expected)
+
+
+@pytest.mark.parametrize("profile", vocab.PROFILES)
+@pytest.mark.parametrize("rdf_format", SYNTAXES)
+def test_each_dataset_parses_back_to_the_rdflib_graph(profile: str, rdf_format: str) -> None:
+    for dataset, distributions, dataset_editions in corpus():
+        expected = reference.dataset_graph(
+            dataset, distributions, BASE_URL, dataset_editions, profile
+        )
+        described = dataset_statements(dataset, distributions, BASE_URL, dataset_editions, profile)
+        written = Graph().parse(data=serialize(described, rdf_format), format=rdf_format)
+        assert_same_graph(written, expected)
+
+
+@pytest.mark.parametrize("profile", vocab.PROFILES)
+def test_json_ld_is_the_rdflib_document_byte_for_byte(profile: str) -> None:
+    entries = corpus()
+    expected = reference.serialize(
+        reference.catalog_graph(INFO, entries, BASE_URL, PAGE, profile), "json-ld"
+    )
+    assert serialize(catalog_statements(INFO, entries, BASE_URL, PAGE, profile)) == expected
+    for dataset, distributions, dataset_editions in entries:
+        graph = reference.dataset_graph(dataset, distributions, BASE_URL, dataset_editions)
+        described = dataset_statements(dataset, distributions, BASE_URL, dataset_editions)
+        assert serialize(described) == reference.serialize(graph, "json-ld")
+
+
+def test_rdflib_view_of_the_statements_is_the_rdflib_graph() -> None:
+    entries = corpus()
+    expected = reference.catalog_graph(INFO, entries, BASE_URL, PAGE)
+    assert_same_graph(to_graph(catalog_statements(INFO, entries, BASE_URL, PAGE)), expected)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_publishable_corpus_has_no_violation_in_any_syntax(
+    official_shapes: dict[str, Graph], profile: str
+) -> None:
+    publishable = [entry for entry in corpus() if not missing_for_publication(entry[0], entry[1])]
+    # The corpus's odd text and many distributions are among what is validated.
+    assert {entry[0]["id"] for entry in publishable} >= {"full", "svensk"}
+    described = catalog_statements(INFO, publishable, BASE_URL, PAGE, RENDERING[profile])
+    for rdf_format in SYNTAXES:
+        written = Graph().parse(data=serialize(described, rdf_format), format=rdf_format)
+        assert_no_violations(written, official_shapes[profile], f"{profile} {rdf_format}")

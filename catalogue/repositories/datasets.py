@@ -298,13 +298,16 @@ class DatasetRepository:
 
     def _wanted(self, filters: Mapping[str, str], visible: Predicate | None) -> Predicate | None:
         exact = {name: value for name, value in filters.items() if name != "q" and value}
+        if not exact:
+            # Only visibility decides (None: every item is wanted, so the store reads exact
+            # pages); no filter values are worked out for each item read.
+            return visible
         check = matches(exact)
 
         def checked(item: Item) -> bool:
             return check(item) and (visible is None or visible(item))
 
-        # Without filters every item is wanted: no predicate lets the store read exact pages.
-        return checked if exact or visible is not None else None
+        return checked
 
     def _query(self, filters: Mapping[str, str], visible: Predicate | None) -> Query:
         """The store query behind ``list`` without ``q``: a filter partition or all datasets.

@@ -49,6 +49,11 @@ class StoredSchema(ma.Schema):
 
 def picked(schema: ma.Schema, item: dict[str, Any]) -> dict[str, Any]:
     """The fields of ``schema`` that ``item`` has, under their JSON names."""
+    return {key: item[name] for key, name in picked_names(schema) if name in item}
+
+
+def picked_names(schema: ma.Schema) -> list[tuple[str, str]]:
+    """``(JSON name, attribute)`` of each field ``schema`` dumps, worked out once per schema."""
     names = schema.__dict__.get("_picked_names")
     if names is None:
         names = [
@@ -56,7 +61,7 @@ def picked(schema: ma.Schema, item: dict[str, Any]) -> dict[str, Any]:
             for name, field in schema.dump_fields.items()
         ]
         schema._picked_names = names  # type: ignore[attr-defined]
-    return {key: item[name] for key, name in names if name in item}
+    return names
 
 
 class Stored(fields.Nested):
@@ -65,9 +70,11 @@ class Stored(fields.Nested):
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         if value is None:
             return None
+        names = picked_names(self.schema)
         if self.many or isinstance(value, list):
-            return [picked(self.schema, item) for item in value]
-        return picked(self.schema, value)
+            # One comprehension for the whole list: no call per item.
+            return [{key: item[name] for key, name in names if name in item} for item in value]
+        return {key: value[name] for key, name in names if name in value}
 
 
 def page_schema(item_schema: type[ma.Schema], name: str, *, stored: bool = True) -> type[ma.Schema]:

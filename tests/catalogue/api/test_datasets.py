@@ -415,3 +415,48 @@ def test_sort_needs_a_search_and_a_known_order(client) -> None:
     assert response.status_code == 422 and "sort" in str(response.json)
     response = client.get("/datasets?q=x&sort=size")
     assert response.status_code == 422 and "sort" in response.json["errors"]["query"]
+
+
+def test_listed_datasets_are_the_datasets_read_one_by_one(client) -> None:
+    create(
+        client,
+        id="full",
+        publisher="Oslo kommune",
+        contactPoint={"name": "Miljø", "email": "miljo@example.no"},
+        temporal={"start": "2020-01-01", "end": "2024-12-31"},
+        conformsTo=["https://example.no/standard"],
+        language="nn",
+    )
+    bare = {"title": "Bare", "accessRights": "restricted", "owner": "team:miljo"}
+    assert client.post("/datasets", json=bare).status_code == 201
+    listed = client.get("/datasets?limit=10").json["items"]
+    assert [item["id"] for item in listed] == ["bare", "full"]
+    for item in listed:
+        assert item == client.get(f"/datasets/{item['id']}").json
+        # Only the resource's own fields: nothing of the store's item, no revision.
+        assert not set(item) & {"pk", "sk", "gsi1pk", "search_text", "kind", "rev"}
+
+
+def counting(reads: list[str], name: str, read):  # type: ignore[no-untyped-def]
+    """``read`` (a store method), noting ``name`` in ``reads`` on each call."""
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        reads.append(name)
+        return read(*args, **kwargs)
+
+    return counted
+
+
+def test_reading_a_dataset_reads_its_item_once(app, client, monkeypatch) -> None:
+    from flask.testing import FlaskClient
+
+    create(client, id="air")
+    store = app.extensions["brygge"].store
+    reads: list[str] = []
+    for name in ("get", "get_many", "query", "search"):
+        monkeypatch.setattr(store, name, counting(reads, name, getattr(store, name)))
+    response = FlaskClient(app).get("/datasets/air")  # anonymous: checked before it is read
+    assert response.status_code == 200
+    assert response.json["id"] == "air"
+    assert response.headers["ETag"].startswith('"r1.')
+    assert reads == ["get"]

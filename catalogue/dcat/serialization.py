@@ -202,32 +202,42 @@ def _turtle(statements: Statements) -> str:
     names: dict[str, str] = {}
 
     def name(iri: str) -> str:
-        written = names.get(iri)
-        if written is None:
-            written = names[iri] = _prefixed(iri) or f"<{iri.translate(_IRI_ESCAPES)}>"
+        written = names[iri] = _prefixed(iri) or f"<{iri.translate(_IRI_ESCAPES)}>"
         return written
 
     def term(value: Term) -> str:
-        if isinstance(value, str):
-            return name(value)
-        text = f'"{value.lexical.translate(_STRING_ESCAPES)}"'
-        if value.datatype is not None:
-            return f"{text}^^{name(value.datatype)}"
-        if value.language is not None:
-            return f"{text}@{value.language}"
-        return text
+        if type(value) is str:
+            return names.get(value) or name(value)
+        lexical, language, datatype = value
+        text = f'"{lexical.translate(_STRING_ESCAPES)}"'
+        if datatype is not None:
+            return f"{text}^^{names.get(datatype) or name(datatype)}"
+        return text if language is None else f"{text}@{language}"
 
     lines = [f"@prefix {prefix}: <{namespace}> ." for prefix, namespace in PREFIXES.items()]
     lines.append("")
     for subject in sorted(statements.subjects):
         predicates = statements.subjects[subject]
         parts = []
-        for predicate in sorted(predicates, key=lambda p: (p != TYPE, p)):
-            objects = ",\n        ".join(sorted(term(value) for value in predicates[predicate]))
-            verb = "a" if predicate == TYPE else name(predicate)
+        for predicate in _predicate_order(predicates):
+            values = predicates[predicate]
+            if len(values) == 1:
+                objects = term(next(iter(values)))
+            else:
+                objects = ",\n        ".join(sorted([term(value) for value in values]))
+            verb = "a" if predicate == TYPE else names.get(predicate) or name(predicate)
             parts.append(f"{verb} {objects}")
-        lines.append(f"{name(subject)} " + " ;\n    ".join(parts) + " .\n")
+        lines.append(f"{names.get(subject) or name(subject)} " + " ;\n    ".join(parts) + " .\n")
     return _xml_safe_document("\n".join(lines))
+
+
+def _predicate_order(predicates: dict[str, Any]) -> list[str]:
+    """``rdf:type`` first (Turtle's ``a``), then the others in IRI order."""
+    ordered = sorted(predicates)
+    if TYPE in predicates:
+        ordered.remove(TYPE)
+        ordered.insert(0, TYPE)
+    return ordered
 
 
 # A local name that is safe as it is in a Turtle prefixed name and an XML element name.
@@ -256,32 +266,45 @@ def _rdf_xml(statements: Statements) -> str:
     declarations = "".join(f'\n   xmlns:{p}="{n}"' for p, n in namespaces.items())
     lines = ['<?xml version="1.0" encoding="utf-8"?>', f"<rdf:RDF{declarations}\n>"]
     qnames: dict[str, str] = {}
+    # The element stating each (predicate, IRI) pair: vocabulary terms recur in every dataset.
+    references: dict[tuple[str, str], str] = {}
     for subject in sorted(statements.subjects):
         predicates = statements.subjects[subject]
         lines.append(f'  <rdf:Description rdf:about="{subject.translate(_XML_ATTRIBUTE)}">')
-        for predicate in sorted(predicates, key=lambda p: (p != TYPE, p)):
-            element = qnames.get(predicate)
-            if element is None:
-                element = _prefixed(predicate, namespaces)
-                if element is None:
-                    raise ValueError(f"RDF/XML cannot name the property {predicate}")
-                qnames[predicate] = element
-            for value in sorted(predicates[predicate], key=_order):
-                lines.append(f"    {_property(element, value)}")
+        for predicate in _predicate_order(predicates):
+            element = qnames.get(predicate) or _qname(qnames, predicate, namespaces)
+            values = predicates[predicate]
+            for value in values if len(values) == 1 else sorted(values, key=_order):
+                if type(value) is str:
+                    line = references.get((element, value))  # type: ignore[arg-type]
+                    if line is None:
+                        line = f'    <{element} rdf:resource="{value.translate(_XML_ATTRIBUTE)}"/>'
+                        references[(element, value)] = line  # type: ignore[index]
+                    lines.append(line)
+                else:
+                    lines.append(f"    {_literal_element(element, value)}")  # type: ignore[arg-type]
         lines.append("  </rdf:Description>")
     lines.append("</rdf:RDF>\n")
     return _xml_safe_document("\n".join(lines))
 
 
-def _property(element: str, value: Term) -> str:
-    if isinstance(value, str):
-        return f'<{element} rdf:resource="{value.translate(_XML_ATTRIBUTE)}"/>'
+def _qname(qnames: dict[str, str], predicate: str, namespaces: dict[str, str]) -> str:
+    """The element name of a predicate (remembered); ValueError if no prefix can write it."""
+    element = _prefixed(predicate, namespaces)
+    if element is None:
+        raise ValueError(f"RDF/XML cannot name the property {predicate}")
+    qnames[predicate] = element
+    return element
+
+
+def _literal_element(element: str, literal: Literal) -> str:
+    lexical, language, datatype = literal
     attributes = ""
-    if value.datatype is not None:
-        attributes = f' rdf:datatype="{value.datatype.translate(_XML_ATTRIBUTE)}"'
-    elif value.language is not None:
-        attributes = f' xml:lang="{value.language.translate(_XML_ATTRIBUTE)}"'
-    return f"<{element}{attributes}>{value.lexical.translate(_XML_TEXT)}</{element}>"
+    if datatype is not None:
+        attributes = f' rdf:datatype="{datatype.translate(_XML_ATTRIBUTE)}"'
+    elif language is not None:
+        attributes = f' xml:lang="{language.translate(_XML_ATTRIBUTE)}"'
+    return f"<{element}{attributes}>{lexical.translate(_XML_TEXT)}</{element}>"
 
 
 def _order(value: Term) -> tuple[int, str, str, str]:

@@ -13,10 +13,11 @@ feed read back with any RDF library equals the statements made here.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote
 
 from catalogue.dcat import vocabularies as vocab
@@ -65,6 +66,39 @@ CatalogEntry = (
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EDITION_ID = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(?:-\d{6})?$")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+T = TypeVar("T")
+
+
+def _remembered(function: Callable[..., T]) -> Callable[..., T]:
+    """``function`` (a pure vocabulary lookup) remembering its answers.
+
+    Every dataset of a feed asks the same few questions (its licence, themes, language);
+    an unhashable argument, which no record should hold, is answered without memory.
+    """
+    cached = functools.lru_cache(maxsize=1024)(function)
+
+    def lookup(*args: Any) -> T:
+        try:
+            return cached(*args)
+        except TypeError:
+            return function(*args)
+
+    return lookup
+
+
+_theme_iri = _remembered(vocab.theme_iri)
+_theme_label = _remembered(vocab.theme_label)
+_licence_iri = _remembered(vocab.licence_iri)
+_language_tag = _remembered(vocab.language_tag)
+_language_iri = _remembered(vocab.language_iri)
+_frequency_iri = _remembered(vocab.frequency_iri)
+_file_type_iri = _remembered(vocab.file_type_iri)
+_media_type_iri = _remembered(vocab.media_type_iri)
+_concept_scheme = _remembered(vocab.concept_scheme)
+_access_right_iri = _remembered(vocab.access_right_iri)
+_is_place_iri = _remembered(vocab.is_place_iri)
 
 
 class Literal(NamedTuple):
@@ -177,7 +211,7 @@ def catalog_statements(
     """
     out = Statements()
     catalog = catalog_uri(base_url)
-    tag = vocab.language_tag(catalog_info.get("language"))
+    tag = _language_tag(catalog_info.get("language"))
     # DCAT-AP-NO 2 wants exactly one dct:identifier on the catalogue: its IRI, as a literal.
     facts: Facts = [(TYPE, DCAT + "Catalog"), (DCT + "identifier", Literal(catalog))]
     _add_text(facts, DCT + "title", catalog_info.get("title"), tag)
@@ -263,7 +297,7 @@ def add_dataset(
     """Add one ``dcat:Dataset`` with its distributions to ``out``; returns its node."""
     base_url = base_url.rstrip("/")
     node = dataset_uri(base_url, dataset["id"])
-    tag = vocab.language_tag(dataset.get("language"))
+    tag = _language_tag(dataset.get("language"))
     facts: Facts = [(TYPE, DCAT + "Dataset"), (DCT + "identifier", Literal(dataset["id"]))]
     _add_text(facts, DCT + "title", dataset.get("title"), tag)
     _add_text(facts, DCT + "description", dataset.get("description"), tag)
@@ -271,24 +305,24 @@ def add_dataset(
         facts.append((DCT + "publisher", _add_agent(out, base_url, dataset["publisher"])))
     _add_contact_point(out, facts, node, dataset.get("contactPoint"))
     for theme in dataset.get("themes") or ():
-        iri = vocab.theme_iri(theme)
+        iri = _theme_iri(theme)
         if iri:
             _add_term(out, facts, DCAT + "theme", iri, SKOS + "Concept")
-            label = vocab.theme_label(iri)
+            label = _theme_label(iri)
             if label:
                 # DCAT-AP 3: every skos:Concept needs a skos:prefLabel.
                 out.add(iri, SKOS + "prefLabel", Literal(label, "en"))
     facts.extend((DCAT + "keyword", Literal(k, tag)) for k in dataset.get("keywords") or ())
-    access = vocab.access_right_iri(dataset.get("accessRights") or "")
+    access = _access_right_iri(dataset.get("accessRights") or "")
     if access:
         _add_term(out, facts, DCT + "accessRights", access, DCT + "RightsStatement")
     _add_license(out, facts, dataset.get("license"))
     _add_temporal(out, facts, node, dataset.get("temporal"))
-    if vocab.is_place_iri(dataset.get("spatial")):
+    if _is_place_iri(dataset.get("spatial")):
         # DCAT-AP-NO wants a place IRI from its vocabularies (EU places, GeoNames, Geonorge);
         # anything else has no faithful rendering, so it is left out rather than made up.
         _add_term(out, facts, DCT + "spatial", dataset["spatial"], DCT + "Location")
-    frequency = vocab.frequency_iri(dataset.get("accrualPeriodicity") or "")
+    frequency = _frequency_iri(dataset.get("accrualPeriodicity") or "")
     if frequency:
         _add_term(out, facts, DCT + "accrualPeriodicity", frequency, DCT + "Frequency")
     _add_language(out, facts, dataset.get("language"))
@@ -352,15 +386,15 @@ def _add_distribution(
         out.add(download, TYPE, RDFS + "Resource")
     filenames = distribution.get("filenames") or ()
     if filenames:
-        tag = vocab.language_tag(dataset.get("language"))
+        tag = _language_tag(dataset.get("language"))
         facts.append((DCT + "title", Literal(", ".join(filenames), tag)))
     media_type = distribution.get("mediaType")
     if not media_type and distribution.get("format"):
         media_type = vocab.MEDIA_TYPES_BY_FILE_TYPE.get(str(distribution["format"]).upper())
-    file_type = vocab.file_type_iri(distribution.get("format"), media_type)
+    file_type = _file_type_iri(distribution.get("format"), media_type)
     if file_type:
         _add_term(out, facts, DCT + "format", file_type, DCT + "MediaTypeOrExtent")
-    media_iri = vocab.media_type_iri(media_type)
+    media_iri = _media_type_iri(media_type)
     if media_iri and media_iri.startswith(vocab.NO_MEDIA_TYPES):
         facts.append((DCAT + "mediaType", media_iri))
         out.add(media_iri, TYPE, DCT + "MediaType")
@@ -446,7 +480,7 @@ def _add_text(facts: Facts, predicate: str, text: Any, tag: str) -> None:
 
 def _add_language(out: Statements, facts: Facts, language: str | None) -> None:
     """Add ``dct:language`` as an EU Language IRI typed ``dct:LinguisticSystem``."""
-    iri = vocab.language_iri(language) if language else None
+    iri = _language_iri(language) if language else None
     if iri:
         _add_term(out, facts, DCT + "language", iri, DCT + "LinguisticSystem")
 
@@ -461,7 +495,7 @@ def _add_term(out: Statements, facts: Facts, predicate: str, iri: str, rdf_type:
     if (iri, rdf_type) in out.described:
         return
     out.described.add((iri, rdf_type))
-    scheme = vocab.concept_scheme(iri)
+    scheme = _concept_scheme(iri)
     out.state(
         iri, [(TYPE, rdf_type), (SKOS + "inScheme", scheme)] if scheme else [(TYPE, rdf_type)]
     )
@@ -469,7 +503,7 @@ def _add_term(out: Statements, facts: Facts, predicate: str, iri: str, rdf_type:
 
 def _add_license(out: Statements, facts: Facts, licence: str | None) -> None:
     """Add ``dct:license`` as an EU Licence IRI typed ``dct:LicenseDocument``, if it maps to one."""
-    iri = vocab.licence_iri(licence)
+    iri = _licence_iri(licence)
     if iri:
         _add_term(out, facts, DCT + "license", iri, DCT + "LicenseDocument")
 

@@ -145,6 +145,9 @@ def wrk(
         command[1:1] = ["-s", str(script)]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
+    if not re.search(r"^\s+\d+ requests in", output, re.MULTILINE) or figures["rps"] == 0:
+        # No answer within the run: wrk prints zero latencies, which would read as fast.
+        return {"rps": 0.0, "p50": float("inf"), "p99": float("inf")}
     for percentile in ("50", "99"):
         match = re.search(rf"^\s+{percentile}(?:\.000)?%\s+(\S+)", output, re.MULTILINE)
         figures[f"p{percentile}"] = parse_latency(match.group(1))  # type: ignore[union-attr]

@@ -79,10 +79,15 @@ class Stored(fields.Nested):
 
 def page_schema(item_schema: type[ma.Schema], name: str, *, stored: bool = True) -> type[ma.Schema]:
     """A ``{items, next}`` page of ``item_schema`` (``stored``: items dumped by picking)."""
-    nested = Stored if stored else fields.Nested
+    # A stored page dumps its items in one pass (Stored, many); a List would call per item.
+    items = (
+        Stored(item_schema, many=True, required=True)
+        if stored
+        else fields.List(fields.Nested(item_schema), required=True)
+    )
     return ma.Schema.from_dict(
         {
-            "items": fields.List(nested(item_schema), required=True),
+            "items": items,
             "next": fields.String(
                 allow_none=True,
                 required=True,

@@ -324,8 +324,7 @@ def test_unexpected_failure_is_500_without_a_traceback(app, client, monkeypatch)
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    # The store itself fails: whatever the view reads through breaks the same way.
-    monkeypatch.setattr(app.extensions["brygge"].store, "get", explode)
+    monkeypatch.setattr(app.extensions["brygge"].repositories.datasets, "get", explode)
     response = client.get("/datasets/anything")
     assert response.status_code == 500
     assert response.json == {
@@ -436,28 +435,3 @@ def test_listed_datasets_are_the_datasets_read_one_by_one(client) -> None:
         assert item == client.get(f"/datasets/{item['id']}").json
         # Only the resource's own fields: nothing of the store's item, no revision.
         assert not set(item) & {"pk", "sk", "gsi1pk", "search_text", "kind", "rev"}
-
-
-def counting(reads: list[str], name: str, read):  # type: ignore[no-untyped-def]
-    """``read`` (a store method), noting ``name`` in ``reads`` on each call."""
-
-    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
-        reads.append(name)
-        return read(*args, **kwargs)
-
-    return counted
-
-
-def test_reading_a_dataset_reads_its_item_once(app, client, monkeypatch) -> None:
-    from flask.testing import FlaskClient
-
-    create(client, id="air")
-    store = app.extensions["brygge"].store
-    reads: list[str] = []
-    for name in ("get", "get_many", "query", "search"):
-        monkeypatch.setattr(store, name, counting(reads, name, getattr(store, name)))
-    response = FlaskClient(app).get("/datasets/air")  # anonymous: checked before it is read
-    assert response.status_code == 200
-    assert response.json["id"] == "air"
-    assert response.headers["ETag"].startswith('"r1.')
-    assert reads == ["get"]

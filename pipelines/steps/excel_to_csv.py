@@ -25,8 +25,6 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
-import xml.parsers.expat
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -43,7 +41,6 @@ from pipelines.steps.contract import (
 )
 from pipelines.steps.runtime import run_step
 from pipelines.steps.tables import (
-    OLE_MAGIC,
     column_names,
     fetch,
     filename,
@@ -51,19 +48,18 @@ from pipelines.steps.tables import (
     store,
     workdir,
 )
+from pipelines.steps.workbook_limits import check_workbook, column_number
 
 if TYPE_CHECKING:
     import polars as pl
 
 # fastexcel (calamine) holds a sheet as a dense grid in memory, so the grid a workbook declares
-# and its decompressed size are checked before it is opened, against the server's limits
-# (StepLimits) or lower ones from taskConfig.
+# and its decompressed size are checked before it is opened (workbook_limits), against the
+# server's limits (StepLimits) or lower ones from taskConfig.
 _RANGE = re.compile(r"^([A-Z]{1,3})([0-9]{1,7}):([A-Z]{1,3})([0-9]{1,7})$")
-# A cell's A1-style reference, as calamine reads it.
-_CELL_REF = re.compile(r"^([A-Za-z]{1,3})([0-9]{1,10})$")
-# Root elements of the workbook parts whose cells calamine lays out as a grid.
-_SHEET_ROOTS = frozenset({"worksheet", "chartsheet", "dialogsheet", "macrosheet"})
 _SHEET_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+# How fastexcel renames a repeated header cell: ``navn``, ``navn_1``, ``navn_1_1``.
+_RENAMED = re.compile(r"_[0-9]+$")
 # fastexcel's words when the options point below a sheet's last row or right of its columns.
 _OUTSIDE_SHEET = re.compile(r"Too many rows skipped|column at index [0-9]+ not found")
 # Letters NFKD does not take apart into an ASCII letter and a mark.
@@ -123,7 +119,7 @@ def window(config: ExcelToCsvConfig) -> SheetWindow:
     if not match:
         raise ConfigError("range", "must look like A1:F200")
     first_column, first_row, last_column, last_row = match.groups()
-    if int(last_row) < int(first_row) or _column_number(last_column) < _column_number(first_column):
+    if int(last_row) < int(first_row) or column_number(last_column) < column_number(first_column):
         raise ConfigError("range", "must go from the top-left to the bottom-right cell")
     if config.header_row not in (None, 1, int(first_row)):
         raise ConfigError("headerRow", "with a range, the range's first row is the header")
@@ -134,173 +130,8 @@ def window(config: ExcelToCsvConfig) -> SheetWindow:
         # Without a header the rows above the range are skipped instead.
         skip_rows=config.skip_rows if config.header_row is not None else header + config.skip_rows,
         n_rows=max(data_rows - config.skip_rows, 0),
-        columns=(_column_number(first_column) - 1, _column_number(last_column) - 1),
+        columns=(column_number(first_column) - 1, column_number(last_column) - 1),
     )
-
-
-def _column_number(letters: str) -> int:
-    number = 0
-    for letter in letters:
-        number = number * 26 + ord(letter) - ord("A") + 1
-    return number
-
-
-def check_workbook(path: Path, name: str, *, max_bytes: int, max_cells: int) -> None:
-    """Refuse workbooks that would exhaust memory once opened.
-
-    Checks the zip's declared uncompressed size, then decompresses every part in chunks
-    (declared sizes can lie) counting bytes, and parses each worksheet with a streaming XML
-    parser for the grid its rows and cells span.
-    Raises InputError.
-    """
-    with path.open("rb") as handle:
-        magic = handle.read(8)
-    if magic == OLE_MAGIC:
-        # .xls: the BIFF grid is capped at 65,536 x 256 cells by the format itself.
-        return
-    if not zipfile.is_zipfile(path):
-        raise InputError(f"{name} is not an Excel workbook (.xlsx or .xls)")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-            declared = sum(member.file_size for member in members)
-            if declared > max_bytes:
-                raise InputError(
-                    f"{name} unpacks to {declared / 1e6:,.0f} MB, over the limit of "
-                    f"{max_bytes / 1e6:,.0f} MB"
-                )
-            total = 0
-            for member in members:
-                total = _scan_member(archive, member, name, total, max_bytes, max_cells)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as error:
-        raise InputError(f"{name} is a damaged or encrypted workbook: {error}") from None
-
-
-class _SheetGrid:
-    """Streams one workbook part through expat and tracks the grid a worksheet spans.
-
-    Namespace-aware (transitional and strict OOXML name the same local elements) and
-    defused: a DTD is refused outright, so no entity can be declared, let alone expanded.
-    The parser reads attributes as XML defines them (any quote, any whitespace), which is
-    what calamine does when it sizes a sheet.
-    """
-
-    def __init__(self, name: str, part: str) -> None:
-        self.name = name
-        self.part = part
-        self.root: str | None = None
-        self.row = self.column = 0
-        self.max_row = self.max_column = 0
-        self.parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
-        self.parser.StartDoctypeDeclHandler = self._refuse_doctype
-        self.parser.EntityDeclHandler = self._refuse_doctype
-        self.parser.ordered_attributes = True
-        self.parser.StartElementHandler = self._start
-
-    @property
-    def is_sheet(self) -> bool:
-        # A part whose first element is already a row or cell counts as a sheet too.
-        return self.root is None or self.root in _SHEET_ROOTS
-
-    def feed(self, chunk: bytes, *, final: bool = False) -> None:
-        """Parse the next chunk; raises InputError for a DTD or a malformed sheet."""
-        try:
-            self.parser.Parse(chunk, final)
-        except xml.parsers.expat.ExpatError as error:
-            raise InputError(
-                f"{self.name}: part {self.part} is not well-formed XML ({error})"
-            ) from None
-
-    def _refuse_doctype(self, *_: object) -> None:
-        raise InputError(f"{self.name}: part {self.part} declares a DTD, which no workbook needs")
-
-    def _start(self, tag: str, attributes: list[str]) -> None:
-        # Called for every element of a sheet (millions): the cheap tests come first.
-        if tag.endswith(" c") or tag == "c":
-            reference = _attribute(attributes, "r")
-            if reference is None:
-                self.column += 1
-            else:
-                match = _CELL_REF.match(reference)
-                if match is None:
-                    raise InputError(
-                        f"{self.name}: part {self.part} has the cell reference "
-                        f"{reference[:32]!r}, which is not in A1 style"
-                    )
-                self.column = _column_number(match[1].upper())
-                if int(match[2]) > self.max_row:
-                    self.max_row = int(match[2])
-            if self.column > self.max_column:
-                self.max_column = self.column
-        elif tag.endswith(" row") or tag == "row":
-            # calamine places a row or cell without ``r`` right after the previous one, and
-            # ignores ``dimension``: the grid it allocates spans the positions found here.
-            reference = _attribute(attributes, "r")
-            self.row = self.row + 1 if reference is None else self._row_number(reference)
-            self.column = 0
-            self.max_row = max(self.max_row, self.row)
-        elif self.root is None:
-            self.root = tag.rpartition(" ")[2]
-
-    def _row_number(self, reference: str) -> int:
-        if not reference.isascii() or not reference.isdigit() or len(reference) > 10:
-            raise InputError(f"{self.name}: part {self.part} has the row number {reference[:32]!r}")
-        return int(reference)
-
-
-def _attribute(attributes: list[str], name: str) -> str | None:
-    """The value of an unqualified attribute in expat's ordered ``[name, value, ...]`` list."""
-    for index in range(0, len(attributes), 2):
-        if attributes[index] == name:
-            return attributes[index + 1]
-    return None
-
-
-def _looks_like_xml(chunk: bytes) -> bool:
-    """Whether a part starts as XML does (after a byte-order mark and whitespace)."""
-    if chunk.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return True
-    return chunk.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"<"
-
-
-def _scan_member(
-    archive: zipfile.ZipFile,
-    member: zipfile.ZipInfo,
-    name: str,
-    total: int,
-    max_bytes: int,
-    max_cells: int,
-) -> int:
-    grid: _SheetGrid | None = None
-    is_first = True
-    with archive.open(member) as stream:
-        while chunk := stream.read(4 * 1024 * 1024):
-            total += len(chunk)
-            if total > max_bytes:
-                raise InputError(
-                    f"{name} unpacks to more than {max_bytes / 1e6:,.0f} MB, over the limit"
-                )
-            # Every XML part is parsed until its root element shows whether it is a sheet:
-            # calamine finds sheets through the relationships, whatever their part names.
-            if is_first and _looks_like_xml(chunk):
-                grid = _SheetGrid(name, member.filename)
-            is_first = False
-            if grid is None:
-                continue
-            grid.feed(chunk)
-            if grid.root is not None and not grid.is_sheet:
-                grid = None  # other parts (strings, styles, drawings) size no grid
-        if grid is not None:
-            grid.feed(b"", final=True)
-    if grid is not None and grid.is_sheet:
-        columns = max(grid.max_column, 1)
-        if grid.max_row * columns > max_cells:
-            raise InputError(
-                f"{name}: sheet {PurePosixPath(member.filename).stem} declares a grid of "
-                f"{grid.max_row:,} rows x {columns:,} columns, over the limit of "
-                f"{max_cells:,} cells"
-            )
-    return total
 
 
 def tidy(frame: pl.DataFrame, header: list[str | None] | None = None) -> pl.DataFrame:
@@ -361,14 +192,24 @@ def _as_printed(number: pl.Expr) -> pl.Expr:
     )
 
 
-def header_cells(reader: Any, sheet: str, place: SheetWindow) -> dict[int, str | None] | None:
+def header_cells(
+    reader: Any, sheet: str, place: SheetWindow, loaded: Any
+) -> dict[int, str | None] | None:
     """The header row's cells as written, by absolute column index; None without a header.
 
     fastexcel renames empty and repeated header cells its own way (``__UNNAMED__2``,
-    ``navn_1``); reading the row as data gives the cells themselves.
+    ``navn_1``). When no name of ``loaded`` can be such a rename, its names are the cells;
+    otherwise the row is read again as data, which parses the whole sheet a second time.
     """
     if place.header_row is None:
         return None
+    columns = loaded.selected_columns
+    # No column at all: the read below says whether the header row lies outside the sheet.
+    if columns and all(
+        column.column_name_from == "looked_up" and not _RENAMED.search(column.name)
+        for column in columns
+    ):
+        return {column.absolute_index: column.name for column in columns}
     row = reader.load_sheet(
         sheet,
         header_row=None,
@@ -422,7 +263,7 @@ def read_sheets(path: Path, config: ExcelToCsvConfig, name: str) -> list[tuple[s
                 if every and loaded.visible != "visible":
                     continue  # a hidden sheet is a helper, not a table to publish
                 frame = loaded.to_polars()
-                cells = header_cells(reader, sheet, place)
+                cells = header_cells(reader, sheet, place, loaded)
             except BaseException as error:
                 # calamine panics (a BaseException) when the header row or range lies below
                 # the sheet's last row of an .xls; fastexcel says so in words for an .xlsx.

@@ -15,7 +15,7 @@ import xlsxwriter
 import xlwt
 
 from pipelines.objects import LocalObjectStore
-from pipelines.steps import excel_to_csv
+from pipelines.steps import excel_to_csv, workbook_limits
 from pipelines.steps.contract import ConfigError, InputError, StepLimits
 from pipelines.steps.runtime import use_limits
 from tests.fixtures.workbooks import VARIANTS, hostile_workbook
@@ -266,14 +266,21 @@ def test_a_malformed_sheet_is_refused(tmp_path: Path, put: Put, make_event: Make
         excel_to_csv.handler(make_event("ToCsv", [key]), None)
 
 
-def rewrite_sheet(path: Path, change: Callable[[str], str]) -> None:
+def rewrite_sheet(path: Path, change: Callable[[str], str], *, encoding: str = "utf-8") -> None:
     """Apply ``change`` to the XML of the workbook's first sheet."""
+    rewrite_part(path, "xl/worksheets/sheet1.xml", change, encoding=encoding)
+
+
+def rewrite_part(
+    path: Path, part: str, change: Callable[[str], str], *, encoding: str = "utf-8"
+) -> None:
+    """Apply ``change`` to the XML of one part of the workbook, written in ``encoding``."""
     with zipfile.ZipFile(path) as source:
         parts = [(member, source.read(member)) for member in source.infolist()]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
         for member, data in parts:
-            if member.filename == "xl/worksheets/sheet1.xml":
-                data = change(data.decode()).encode()
+            if member.filename == part:
+                data = change(data.decode()).encode(encoding)
             out.writestr(member, data)
 
 
@@ -302,3 +309,66 @@ def test_a_zip_without_a_workbook_inside_is_an_input_error(
     key = put("empty.xlsx", buffer.getvalue())
     with pytest.raises(InputError, match=r"empty\.xlsx cannot be opened as a workbook"):
         excel_to_csv.handler(make_event("ToCsv", [key]), None)
+
+
+# Each way of placing a cell at XFD1048576 that a search for plain `<c r="..."` tags within
+# the sheet's dimension does not see: the quick check must hand these sheets to expat.
+FAR_ROW = '<row r="1048576">{cells}</row></sheetData>'
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+HIDDEN_FAR_CELLS = {
+    "beyond the dimension": FAR_ROW.format(cells='<c r="XFD1048576"><v>1</v></c>'),
+    "lower case": FAR_ROW.format(cells='<c r="xfd1048576"><v>1</v></c>'),
+    "reference not first": FAR_ROW.format(cells='<c s="0" r="XFD1048576"><v>1</v></c>'),
+    "prefixed": FAR_ROW.format(cells=f'<x:c xmlns:x="{MAIN_NS}" r="XFD1048576"><v>1</v></x:c>'),
+    "no references": FAR_ROW.format(cells="<c><v>1</v></c>" * 16_384),
+    "after a comment": "<!-- far -->" + FAR_ROW.format(cells='<c r="XFD1048576"/>'),
+}
+
+
+@pytest.mark.parametrize("construct", sorted(HIDDEN_FAR_CELLS))
+def test_far_cells_hidden_from_the_quick_check_are_refused(
+    tmp_path: Path, put: Put, make_event: MakeEvent, construct: str
+) -> None:
+    path = tmp_path / "far.xlsx"
+    workbook(path)
+    far = HIDDEN_FAR_CELLS[construct]
+    rewrite_sheet(path, lambda text: text.replace("</sheetData>", far))
+    key = put("far.xlsx", path.read_bytes())
+    with pytest.raises(InputError, match="1,048,576 rows x 16,384 columns"):
+        excel_to_csv.handler(make_event("ToCsv", [key]), None)
+
+
+def test_a_utf16_sheet_is_measured_by_expat(
+    tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    path = tmp_path / "far.xlsx"
+    workbook(path)
+
+    def to_utf16(text: str) -> str:
+        far = text.replace("</sheetData>", FAR_ROW.format(cells='<c r="XFD1048576"/>'))
+        return far.replace('encoding="UTF-8"', 'encoding="UTF-16"')
+
+    rewrite_sheet(path, to_utf16, encoding="utf-16")
+    key = put("far.xlsx", path.read_bytes())
+    with pytest.raises(InputError, match="1,048,576 rows x 16,384 columns"):
+        excel_to_csv.handler(make_event("ToCsv", [key]), None)
+
+
+def test_a_dtd_in_any_part_is_refused(tmp_path: Path, put: Put, make_event: MakeEvent) -> None:
+    path = tmp_path / "dtd.xlsx"
+    workbook(path)
+    doctype = '<!DOCTYPE styleSheet [<!ENTITY a "aaaaaaaaaa">]>'
+    rewrite_part(path, "xl/styles.xml", lambda text: text.replace("?>", f"?>{doctype}", 1))
+    key = put("dtd.xlsx", path.read_bytes())
+    with pytest.raises(InputError, match=r"xl/styles\.xml declares a DTD"):
+        excel_to_csv.handler(make_event("ToCsv", [key]), None)
+
+
+def test_a_sheet_as_spreadsheet_programs_write_it_takes_the_quick_check(tmp_path: Path) -> None:
+    path = tmp_path / "report.xlsx"
+    workbook(path)
+    with zipfile.ZipFile(path) as archive:
+        member = archive.getinfo("xl/worksheets/sheet1.xml")
+        # No expat fallback (_Declined) and the grid of its dimension, A1:F8.
+        size, grid = workbook_limits._quick_scan(archive, member, "report.xlsx", 0, 10**9, 10**6)
+    assert (size, grid) == (member.file_size, (8, 6))

@@ -209,6 +209,47 @@ def test_unique_and_primary_key_flag_every_duplicate(
     assert recorder.outputs[0].rows == 2
 
 
+def test_duplicates_are_found_across_many_key_partitions(
+    objects: LocalObjectStore,
+    recorder: MemoryRecorder,
+    put: Put,
+    make_event: MakeEvent,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One partition per 64 bytes of input: the keys of a pair may land anywhere, and the
+    # rejects still come out in row order with every duplicate and no other row.
+    monkeypatch.setattr(validate, "INPUT_BYTES_PER_PARTITION", 64)
+    # a repeats for the last 50 rows; (a, b) only for the odd ones among them.
+    rows = [(n, f"k{n % 100}") for n in range(250)] + [
+        (n - 200, f"k{n % 100}" if n % 2 else "other") for n in range(250, 300)
+    ]
+    data = "a,b\n" + "".join(f"{a},{b}\n" for a, b in rows)
+    key = put("dup.csv", data.encode())
+    schema = {
+        "fields": [
+            {"name": "a", "type": "integer", "constraints": {"unique": True}},
+            {"name": "b"},
+        ],
+        "primaryKey": ["a", "b"],
+    }
+    validate.handler(
+        make_event("Check", [key], {"schema": schema, "onInvalid": "quarantine"}), None
+    )
+    rejects = rejects_of(objects, recorder.outputs[1].key)
+    counts_a = {a: sum(1 for row in rows if row[0] == a) for a, _ in rows}
+    counts_ab = {pair: rows.count(pair) for pair in rows}
+    expected = [
+        (str(n + 2), rule)
+        for n, row in enumerate(rows)
+        for rule, count in (("unique", counts_a[row[0]]), ("primaryKey", counts_ab[row]))
+        if count > 1
+    ]
+    assert [(line["row"], line["rule"]) for line in rejects] == expected
+    assert recorder.outputs[0].rows == sum(
+        1 for row in rows if counts_a[row[0]] == 1 and counts_ab[row] == 1
+    )
+
+
 def test_parquet_input_is_validated_with_its_own_types(
     objects: LocalObjectStore, put: Put, make_event: MakeEvent
 ) -> None:

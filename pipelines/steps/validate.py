@@ -6,6 +6,11 @@ input's own form (a CSV keeps its delimiter, quotes, ``sep=`` line and encoding,
 step reads it with the same options) and, for ``onInvalid: quarantine``, a rejects file (a
 UTF-8 CSV) with one line per broken rule: ``row, column, rule, value, message``. Row numbers
 count the header as row 1, as a spreadsheet does, so the first data row is row 2.
+
+Every check is a polars expression in one streaming plan, which also writes the rejects, so
+memory does not grow with the file. ``unique`` and ``primaryKey`` need every key at once:
+they cost one more read of the input, with the keys spilled to hash partitions on local disk
+(see ``_duplicate_keys``).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from flask import Flask
 from catalogue import __version__, web
 from catalogue.api import (
     catalog,
+    changes,
     datasets,
     distributions,
     docs,
@@ -23,6 +24,7 @@ from catalogue.api import (
     pipelines,
     runs,
     steps,
+    subscriptions,
     uploads,
     versions,
 )
@@ -30,6 +32,11 @@ from catalogue.api.bodies import JsonProvider
 from catalogue.api.routing import LazyRoutingFlask
 from catalogue.api.smorest import Api
 from catalogue.auth.principal import authenticate_request
+from catalogue.repositories.change_events import (
+    configure_source,
+    reset_request_source,
+    set_request_source,
+)
 from catalogue.services import Services, utc_now
 from catalogue.settings import Settings
 from catalogue.store.base import ItemStore
@@ -83,13 +90,16 @@ def create_app(
         history,
         events,
     )
-    for module in (*resources, steps, pipelines, runs, catalog):
+    for module in (*resources, steps, pipelines, runs, catalog, changes, subscriptions):
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.assets)
     errors.register(app)
     # Pages first: they read the session cookie before the bearer-token check runs.
     web.init_app(app)
     app.before_request(authenticate_request)
+    configure_source(settings.base_url)
+    app.before_request(_take_event_source)
+    app.teardown_request(_drop_event_source)
     if settings.trust_proxy:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -99,3 +109,20 @@ def create_app(
             app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1
         )
     return app
+
+
+def _take_event_source() -> None:
+    """Events written by this request take its public base URL as their source."""
+    from flask import g
+
+    from catalogue.links import base_url
+
+    g.event_source_token = set_request_source(base_url())
+
+
+def _drop_event_source(_: BaseException | None) -> None:
+    from flask import g
+
+    token = g.pop("event_source_token", None)
+    if token is not None:
+        reset_request_source(token)

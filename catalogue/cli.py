@@ -35,6 +35,10 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     # Uploads that expired while the server was down end now, then every interval.
     sweep(services)
     start_periodic_sweep(services, settings.sweep_interval_s)
+    from catalogue.events.worker import start_delivery_worker
+
+    # Webhooks: what the outbox holds from before a restart goes out first.
+    start_delivery_worker(services)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=RequestHandler)
     print(
         f"Brygge {__version__} ({settings.backend}) on http://{args.host}:{server.port}", flush=True

@@ -11,6 +11,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
+from catalogue.events.stream import handle_stream, retry_due
 from catalogue.runs.arrival import handle_s3_event
 from catalogue.runs.status import handle_status_change
 from catalogue.runs.sweep import sweep
@@ -44,3 +45,13 @@ def execution_status_changed(event: Mapping[str, Any], context: object) -> dict[
 def reconcile_runs(event: Mapping[str, Any], context: object) -> dict[str, Any]:
     """The scheduled reconcile: RUNNING runs catch up with executions whose event was missed."""
     return lambda_services().runs.reconcile()
+
+
+def change_events(event: Mapping[str, Any], context: object) -> dict[str, int]:
+    """The table's stream of new change events: fan out to subscriptions and deliver."""
+    return handle_stream(lambda_services(), event)
+
+
+def webhook_retries(event: Mapping[str, Any], context: object) -> dict[str, int]:
+    """The scheduled job sending webhook retries (and events the stream missed)."""
+    return retry_due(lambda_services())

@@ -39,6 +39,14 @@ class Settings:
     base_url: str = ""
     # Honour X-Forwarded-Proto/Host/Prefix: only behind a proxy that sets them itself.
     trust_proxy: bool = False
+    # Webhooks may reach private, loopback and shared addresses (never link-local or the
+    # metadata address): for receivers inside one's own network, and local development.
+    webhook_allow_private: bool = False
+    # OpenLineage: where run events go, read from openlineage-python's own variables
+    # (OPENLINEAGE_URL, OPENLINEAGE_API_KEY); the jobs' namespace is BRYGGE_OPENLINEAGE_NAMESPACE.
+    openlineage_url: str = ""
+    openlineage_api_key: str = ""
+    openlineage_namespace: str = "brygge"
     # The DCAT-AP catalogue's own metadata (``GET /catalog``, ``brygge publish``).
     catalog_title: str = ""
     catalog_description: str = ""
@@ -96,7 +104,7 @@ class Settings:
         for spec in fields(cls):
             if spec.name == "extra":
                 continue
-            variable = f"BRYGGE_{spec.name.upper()}"
+            variable = _FOREIGN_VARIABLES.get(spec.name, f"BRYGGE_{spec.name.upper()}")
             raw = env.get(variable)
             if raw is None or raw == "":
                 continue
@@ -135,6 +143,7 @@ class Settings:
         for variable, url in (
             ("BRYGGE_BASE_URL", self.base_url),
             ("BRYGGE_OPEN_DATA_BASE_URL", self.open_data_base_url),
+            ("OPENLINEAGE_URL", self.openlineage_url),
         ):
             if url and not is_base_url(url):
                 raise SettingsError(
@@ -205,7 +214,12 @@ _INT_FIELDS = {
     *_POSITIVE_FIELDS,
 }
 _PATH_FIELDS = {"home", "open_data_dir"}
-_BOOL_FIELDS = {"trust_proxy"}
+# Settings named as another tool names them, so one variable configures both.
+_FOREIGN_VARIABLES = {
+    "openlineage_url": "OPENLINEAGE_URL",
+    "openlineage_api_key": "OPENLINEAGE_API_KEY",
+}
+_BOOL_FIELDS = {"trust_proxy", "webhook_allow_private"}
 _BOOLEANS = dict.fromkeys(("on", "true", "yes", "1"), True) | dict.fromkeys(
     ("off", "false", "no", "0"), False
 )

@@ -29,7 +29,7 @@ STATUS = {
     errors.Unavailable: 503,
 }
 # Fields that arrive in the query string rather than the body.
-QUERY_FIELDS = {"cursor", "limit", "cascade", "format", "modifiedSince"}
+QUERY_FIELDS = {"cursor", "limit", "cascade", "format", "modifiedSince", "after"}
 JSON_METHODS = {"POST", "PUT", "PATCH"}
 # What a client is told of a store failure that reached the API as the store said it.
 STORE_FAILURE_MESSAGES = {

@@ -7,11 +7,13 @@ from datetime import datetime
 
 from catalogue.store.base import ItemStore
 
+from .change_events import ChangeEventRepository
 from .datasets import DatasetRepository
 from .events import EventRepository
 from .history import HistoryRepository
 from .nested import DistributionRepository, EditionRepository, VersionRepository
 from .permissions import PermissionRepository
+from .subscriptions import SubscriptionRepository
 from .tokens import TokenRepository
 
 
@@ -25,6 +27,8 @@ class Repositories:
         self.editions = EditionRepository(store, clock)
         self.distributions = DistributionRepository(store, clock, self.editions)
         self.history = HistoryRepository(store, clock)
+        self.change_events = ChangeEventRepository(store, clock)
+        self.subscriptions = SubscriptionRepository(store, clock)
         self.permissions = PermissionRepository(store, clock)
         self.tokens = TokenRepository(store, clock)
         self.events = EventRepository(store, clock)

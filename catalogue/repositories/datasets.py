@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from catalogue.domain import datasets as rules
+from catalogue.domain.change_events import event_type
 from catalogue.domain.changes import changed_fields, check_immutable, merge_patch
 from catalogue.domain.errors import AlreadyExists, InvalidValue, NotFound
 from catalogue.domain.ids import (
@@ -36,6 +37,7 @@ from catalogue.store.base import (
 from catalogue.store.ranking import SearchOrder
 from pipelines.timestamps import timestamp
 
+from .change_events import event_ops, public_data
 from .deletion import DELETING, BeforeRemoval, check_live, delete_tree, same_incarnation
 from .history import dataset_history, history_entry
 from .records import read_modify_write, resource
@@ -103,6 +105,16 @@ def incarnation_record(dataset: Mapping[str, Any], *, deleted: str | None) -> It
         "created": dataset["created"],
         "deleted": deleted,
     }
+
+
+def _event(
+    action: str, dataset: Mapping[str, Any], data: dict[str, Any], now: datetime
+) -> list[Op]:
+    """The event of a change to ``dataset`` (create, update or delete)."""
+    subject = f"/datasets/{dataset['id']}"
+    return event_ops(
+        event_type("dataset", action), subject=subject, data=data, dataset=dataset, now=now
+    )
 
 
 def matches(filters: Mapping[str, str]) -> Predicate:
@@ -242,6 +254,7 @@ class DatasetRepository:
                 now=now,
             )
         )
+        ops.extend(_event("create", dataset, public_data(dataset), now))
         return ops
 
     def list(
@@ -389,6 +402,7 @@ class DatasetRepository:
                 now=now,
             )
         )
+        ops.extend(_event("update", new, public_data(diff), now))
         if extra_ops is not None:
             ops.extend(extra_ops(new))
         self.store.transact(ops)
@@ -453,6 +467,7 @@ class DatasetRepository:
                 now=now,
             )
         )
+        last.extend(_event("delete", dataset, public_data(dataset), now))
         delete_tree(
             self.store,
             item,

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from catalogue.domain.change_events import event_type
 from catalogue.domain.changes import changed_fields, check_immutable, merge_patch
 from catalogue.domain.errors import AlreadyExists, NotFound, PreconditionFailed
 from catalogue.domain.ids import (
@@ -40,6 +41,7 @@ from catalogue.store.base import (
 from pipelines.timestamps import timestamp
 
 from . import feed_summaries
+from .change_events import event_ops, public_data
 from .deletion import (
     DELETING,
     BeforeRemoval,
@@ -167,6 +169,13 @@ class NestedRepository:
                     changes=changed_fields({}, body),
                     now=now,
                 ),
+                *event_ops(
+                    event_type(self.kind, "create"),
+                    subject=self.resource_path(path),
+                    data=public_data(body),
+                    dataset=dataset,
+                    now=now,
+                ),
             ]
             try:
                 self.store.transact(ops)
@@ -231,6 +240,13 @@ class NestedRepository:
                     changes=diff,
                     now=now,
                 ),
+                *event_ops(
+                    event_type(self.kind, "update"),
+                    subject=self.resource_path(path),
+                    data=public_data(diff),
+                    dataset=self.event_dataset(path, item),
+                    now=now,
+                ),
             ]
         )
         return self.get(path)
@@ -254,19 +270,29 @@ class NestedRepository:
         old = resource(item)
         for name in ("rev", DELETING):
             old.pop(name, None)
-        audit = history_entry(
-            keys.history_pk(path[0], item.get("incarnation")),
-            principal=principal,
-            action="delete",
-            resource_path=self.resource_path(path),
-            changes=changed_fields(old, {}),
-            now=self.clock(),
-        )
+        now = self.clock()
+        audit: list[Op] = [
+            history_entry(
+                keys.history_pk(path[0], item.get("incarnation")),
+                principal=principal,
+                action="delete",
+                resource_path=self.resource_path(path),
+                changes=changed_fields(old, {}),
+                now=now,
+            ),
+            *event_ops(
+                event_type(self.kind, "delete"),
+                subject=self.resource_path(path),
+                data=public_data(old),
+                dataset=self.event_dataset(path, item),
+                now=now,
+            ),
+        ]
         queries = [Query(item["pk"], prefix=prefix) for prefix in self.descendant_prefixes(path)]
         if not queries:
             for hook in before_removal:
                 hook(item, [])
-            self.store.transact([store_delete(item), audit, *self.feed_ops(path)])
+            self.store.transact([store_delete(item), *audit, *self.feed_ops(path)])
             return
         delete_tree(
             self.store,
@@ -278,7 +304,7 @@ class NestedRepository:
                 for query in queries
                 for child in query_all(self.store, query)
             ],
-            last=[audit, *self.feed_ops(path)],
+            last=[*audit, *self.feed_ops(path)],
             not_empty=f"{self.kind} {self.resource_path(path)} is not empty; "
             "delete what is below it first or use ?cascade=true",
             before_removal=before_removal,
@@ -297,6 +323,15 @@ class NestedRepository:
         if created and self.kind != "distribution":
             return []
         return [feed_summaries.mark_stale(path[0])]
+
+    def event_dataset(self, path: Sequence[str], item: Item) -> dict[str, Any]:
+        """The dataset an event about ``item`` concerns: who may read it depends on it."""
+        dataset = self.store.get(keys.dataset_pk(path[0]), keys.DATASET_SK) or {}
+        return {
+            "id": path[0],
+            "incarnation": item.get("incarnation"),
+            "accessRights": dataset.get("accessRights"),
+        }
 
 
 class VersionRepository(NestedRepository):

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from catalogue.domain.access import SCOPES
+from catalogue.domain.change_events import event_type
 from catalogue.domain.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
 from catalogue.store import keys
 from catalogue.store.base import (
@@ -31,6 +32,7 @@ from catalogue.store.base import (
     query_all,
 )
 
+from .change_events import event_ops
 from .deletion import ancestor_failure, live_ancestors
 from .history import history_entry
 from .records import read_modify_write
@@ -108,7 +110,7 @@ class PermissionRepository:
             Replace(body, rev=head["rev"]),
             Put(grant),
             Put(mirror),
-            self._audit(head, owner, before, scopes, principal),
+            *self._audit(head, owner, before, scopes, principal, dataset),
         ]
 
     def removal_ops(self, dataset: Mapping[str, Any]) -> list[Op]:
@@ -276,7 +278,8 @@ class PermissionRepository:
         # Conditional on the dataset, unmarked: a grant never outlives a cascade delete.
         live = live_ancestors([dataset_id], head.get("incarnation"))
         ops = [*live, Replace(body, rev=head["rev"]), *ops]
-        ops.append(self._audit(head, grantee, before, after, principal))
+        dataset = self.store.get(keys.dataset_pk(dataset_id), keys.DATASET_SK) or {}
+        ops.extend(self._audit(head, grantee, before, after, principal, dataset))
         try:
             self.store.transact(ops)
         except (NotFound, PreconditionFailed) as error:
@@ -291,16 +294,35 @@ class PermissionRepository:
         before: Scopes | None,
         after: Scopes | None,
         principal: str,
-    ) -> Create:
+        dataset: Mapping[str, Any],
+    ) -> list[Op]:
+        """The audit entry and the event of a change to a grant (``dataset``: its dataset)."""
         dataset_id = head["dataset"]
-        return history_entry(
+        action = "revoke" if after is None else "grant"
+        path = f"/datasets/{dataset_id}/permissions/{grantee}"
+        changes = {"scopes": {"before": before, "after": after}}
+        now = self.clock()
+        audit = history_entry(
             keys.history_pk(dataset_id, head.get("incarnation")),
             principal=principal,
-            action="revoke" if after is None else "grant",
-            resource_path=f"/datasets/{dataset_id}/permissions/{grantee}",
-            changes={"scopes": {"before": before, "after": after}},
-            now=self.clock(),
+            action=action,
+            resource_path=path,
+            changes=changes,
+            now=now,
         )
+        concerned = {
+            "id": dataset_id,
+            "incarnation": head.get("incarnation"),
+            "accessRights": dataset.get("accessRights"),
+        }
+        event = event_ops(
+            event_type("permissions", action),
+            subject=path,
+            data={"dataset": dataset_id, "principal": grantee, **changes},
+            dataset=concerned,
+            now=now,
+        )
+        return [audit, *event]
 
 
 def _encode(index: int, inner: str | None) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from catalogue.domain.change_events import RUN_ACTIONS, STEP_FINISHED, TYPE_PREFIX
 from catalogue.domain.errors import AlreadyExists, NotFound, PreconditionFailed
 from catalogue.store import keys
 from catalogue.store.base import (
@@ -27,11 +28,13 @@ from catalogue.store.base import (
 )
 from pipelines.timestamps import timestamp
 
+from .change_events import event_ops, public_data
 from .deletion import ancestor_failure, live_ancestors
 from .records import resource, with_ordered_text
 
 STATUSES = ("WAITING", "RUNNING", "SUCCEEDED", "FAILED", "ABORTED", "EXPIRED")
 ENDED = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "EXPIRED"})
+STEP_ENDED = frozenset({"SUCCEEDED", "FAILED"})
 # Read-modify-write attempts before a writer gives up; contention is a handful of writers.
 MAX_UPDATE_ATTEMPTS = 50
 
@@ -114,15 +117,28 @@ class RunRepository:
         """Apply ``change`` to the run until the write wins; return the run as stored.
 
         ``change`` gets a copy of the run and returns the new run, or None to write
-        nothing. It may raise to abandon the update. Raises NotFound.
+        nothing. It may raise to abandon the update. A new status that has an event
+        (``RUN_ACTIONS``) writes it in the same transaction. Raises NotFound.
         """
         for _ in range(MAX_UPDATE_ATTEMPTS):
             current = self.get_run(run_id)
             new = change(dict(current))
             if new is None:
                 return current
+            ops: list[Op] = [Replace(self._run_item(new), rev=current["rev"])]
+            status = new.get("status")
+            if status != current.get("status") and status in RUN_ACTIONS:
+                ops.extend(
+                    event_ops(
+                        f"{TYPE_PREFIX}run.{RUN_ACTIONS[status]}",
+                        subject=f"/runs/{run_id}",
+                        data=public_data(new),
+                        dataset=self._dataset_of(new),
+                        now=self.clock(),
+                    )
+                )
             try:
-                self.store.write(Replace(self._run_item(new), rev=current["rev"]))
+                self.store.transact(ops)
             except PreconditionFailed:
                 continue
             return {**new, "rev": current["rev"] + 1}
@@ -182,8 +198,20 @@ class RunRepository:
 
     # Steps and outputs ------------------------------------------------------------------
 
+    def _dataset_of(self, run: Mapping[str, Any]) -> dict[str, Any]:
+        """The dataset a run's events concern (who may read them depends on it)."""
+        dataset = self.store.get(keys.dataset_pk(run["dataset"]), keys.DATASET_SK) or {}
+        return {
+            "id": run["dataset"],
+            "incarnation": run.get("incarnation"),
+            "accessRights": dataset.get("accessRights"),
+        }
+
     def update_step(self, run_id: str, step: str, change: Change) -> dict[str, Any]:
-        """Apply ``change`` to a step record (``{}`` when there is none yet) until it wins."""
+        """Apply ``change`` to a step record (``{}`` when there is none yet) until it wins.
+
+        A step that ends (SUCCEEDED or FAILED) writes its ``step.finished`` event with it.
+        """
         pk, sk = keys.run_pk(run_id), keys.step_sk(step)
         for _ in range(MAX_UPDATE_ATTEMPTS):
             item = self.store.get(pk, sk)
@@ -193,11 +221,22 @@ class RunRepository:
             if new is None:
                 return current
             body = {**new, "pk": pk, "sk": sk, "kind": "run-step", "name": step}
+            ops: list[Op] = [Create(body) if item is None else Replace(body, rev=item["rev"])]
+            ended = new.get("status") in STEP_ENDED and new.get("status") != current.get("status")
+            # A step record of no known run (a crafted step event) has no dataset to tell.
+            run = self.find_run(run_id) if ended else None
+            if run is not None:
+                ops.extend(
+                    event_ops(
+                        STEP_FINISHED,
+                        subject=f"/runs/{run_id}/steps/{step}",
+                        data={"run": run_id, **public_data(new)},
+                        dataset=self._dataset_of(run),
+                        now=self.clock(),
+                    )
+                )
             try:
-                if item is None:
-                    self.store.write(Create(body))
-                else:
-                    self.store.write(Replace(body, rev=item["rev"]))
+                self.store.transact(ops)
             except (AlreadyExists, PreconditionFailed):
                 continue
             return new

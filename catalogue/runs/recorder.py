@@ -147,6 +147,10 @@ _recorders_lock = threading.Lock()
 
 def store_recorder(settings: Settings) -> StoreRecorder:
     """The process's recorder for ``settings``' store, opened on its first record."""
+    from catalogue.repositories.change_events import configure_source
+
+    # Steps record outside any request: their events take BRYGGE_BASE_URL as source.
+    configure_source(settings.base_url)
     cache_key = (settings.backend, str(settings.database_path), settings.dynamodb_table)
     with _recorders_lock:
         recorder = _recorders.get(cache_key)

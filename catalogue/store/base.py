@@ -148,13 +148,18 @@ Op = Create | Replace | Put | PutNewer | Delete | Check
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """What ``query`` reads: one partition of the table or of ``gsi1``, in sort-key order."""
+    """What ``query`` reads: one partition of the table or of ``gsi1``, in sort-key order.
+
+    ``after`` starts past a sort key (of the table, or of the index): only items whose sort
+    key comes after it in the query's order are read. It takes the place of ``prefix``.
+    """
 
     partition: str
     index: str | None = None
     prefix: str = ""
     descending: bool = False
     where: Predicate | None = field(default=None, compare=False)
+    after: str | None = None
 
 
 class ItemStore(Protocol):

@@ -170,6 +170,11 @@ class DynamoDbStore:
             arguments["KeyConditionExpression"] += " AND begins_with(#s, :s)"
             arguments["ExpressionAttributeNames"]["#s"] = sort
             arguments["ExpressionAttributeValues"][":s"] = {"S": query.prefix}
+        elif query.after is not None:
+            comparison = "<" if query.descending else ">"
+            arguments["KeyConditionExpression"] += f" AND #s {comparison} :a"
+            arguments["ExpressionAttributeNames"]["#s"] = sort
+            arguments["ExpressionAttributeValues"][":a"] = {"S": query.after}
 
         def fetch(
             position: dict[str, str] | None, reverse: bool
@@ -426,7 +431,13 @@ class DynamoDbStore:
 
 def _query_id(query: Query) -> str:
     return operations.fingerprint(
-        "dynamodb", query.partition, query.index, query.prefix, query.descending
+        "dynamodb",
+        query.partition,
+        query.index,
+        query.prefix,
+        query.descending,
+        # Only when given: cursors of queries without it keep their fingerprint.
+        *([query.after] if query.after is not None else []),
     )
 
 

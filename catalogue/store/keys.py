@@ -21,6 +21,10 @@ API token                ``tokens``                                  ``<token id
 latest value             ``latest#<dataset id>#<incarnation>#<v>``   ``<series key>``
 reject                   ``rejects#<dataset id>#<incarnation>#<v>``  ``<received>#<batch>#<i>``
 idempotency key          ``idempotency#<dataset id>#<incarnation>``  ``<v>#<Idempotency-Key>``
+change event             ``events``                                  ``<time>#<event id>``
+outbox marker            ``outbox``                                  ``<time>#<event id>``
+subscription             ``subscriptions``                           ``<subscription id>``
+delivery                 ``deliveries#<subscription id>``            ``<time>#<event id>``
 =======================  ==========================================  =========================
 
 Event datasets (``catalogue.domain.events``): a latest value is one series' newest event,
@@ -181,3 +185,37 @@ def idempotency_pk(dataset: str, incarnation: str) -> str:
 
 def idempotency_sk(version: str, key: str) -> str:
     return f"{version}#{key}"
+
+
+# Change events (the outbox): partition ``events`` holds every event, ``sk`` =
+# ``<YYYYMMDDTHHMMSS.ffffff>#<id>`` so it reads oldest first; ``gsi1pk = events#<dataset>``
+# lists one dataset's. Each event has an ``outbox`` marker (same ``sk``) until the
+# dispatcher has handed it to its subscriptions.
+EVENTS_PK = "events"
+OUTBOX_PK = "outbox"
+
+
+def event_sk(at: str, event_id: str) -> str:
+    return f"{at}#{event_id}"
+
+
+def dataset_events_pk(dataset: str) -> str:
+    """The gsi1 partition listing one dataset's events, oldest first."""
+    return f"events#{dataset}"
+
+
+# Webhook subscriptions: partition ``subscriptions`` holds every subscription (``sk`` = its
+# id; the dispatcher reads them all), ``gsi1pk = subscriptions#<principal>`` lists a
+# caller's own. Partition ``deliveries#<subscription>`` holds one delivery per event
+# (``sk`` = the event's ``sk``, oldest first); a delivery waiting for its next attempt is in
+# gsi1 partition ``deliveries#due`` by ``<next attempt time>#<subscription>#<event sk>``.
+SUBSCRIPTIONS_PK = "subscriptions"
+DUE_DELIVERIES = "deliveries#due"
+
+
+def principal_subscriptions_pk(principal: str) -> str:
+    return f"subscriptions#{principal}"
+
+
+def deliveries_pk(subscription: str) -> str:
+    return f"deliveries#{subscription}"

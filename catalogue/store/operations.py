@@ -239,6 +239,11 @@ def check_query(query: Query, limit: int) -> None:
         raise ValueError(f"a query's partition is a non-empty string, not {query.partition!r}")
     if not isinstance(query.prefix, str):
         raise ValueError(f"a query's prefix is a string, not {query.prefix!r}")
+    if query.after is not None:
+        if not (isinstance(query.after, str) and query.after):
+            raise ValueError(f"a query's after is a non-empty string, not {query.after!r}")
+        if query.prefix:
+            raise ValueError("a query takes a prefix or an after, not both")
 
 
 def check_search(scope: str, limit: int) -> None:

@@ -189,6 +189,9 @@ class SqliteStore:
         elif query.index is not None:
             # DynamoDB leaves items without the index's sort key out of the index.
             conditions.append("gsi1sk IS NOT NULL")
+        if query.after is not None:
+            conditions.append(f"{order[0]} {'<' if query.descending else '>'} ?")
+            parameters.append(query.after)
         columns = ", ".join(order)
         sizes = _batch_sizes(limit, query.where)
         conn = self._conn()
@@ -364,7 +367,13 @@ def write_search_row(conn: sqlite3.Connection, row_id: int, item: Item) -> None:
 
 def _query_id(query: Query) -> str:
     return operations.fingerprint(
-        "sqlite", query.partition, query.index, query.prefix, query.descending
+        "sqlite",
+        query.partition,
+        query.index,
+        query.prefix,
+        query.descending,
+        # Only when given: cursors of queries without it keep their fingerprint.
+        *([query.after] if query.after is not None else []),
     )
 
 

@@ -789,6 +789,13 @@ def scheduled_event(function: str) -> dict[str, Any]:
     }
 
 
+def test_stream_batch_is_routed_by_its_arn_to_webhook_delivery(steps: Invoke) -> None:
+    arn = "arn:aws:dynamodb:eu-north-1:123456789012:table/brygge-dev/stream/2026-01-01T00:00:00.000"
+    other = {"pk": {"S": "dataset#a"}, "sk": {"S": "dataset"}}
+    record = {"eventName": "INSERT", "eventSourceARN": arn, "dynamodb": {"NewImage": other}}
+    assert steps({"Records": [record]}) == {"events": 0, "deliveries": 0, "attempted": 0}
+
+
 def test_scheduled_event_runs_the_sweep_of_stale_uploads(steps: Invoke) -> None:
     report = steps(scheduled_event("catalogue.lambdas.sweep_stale_uploads"))
     assert report == {"expired": [], "editions": [], "partialFiles": []}
@@ -861,10 +868,8 @@ def test_execution_status_rule_invokes_the_status_handler_through_zappa(steps: I
 
 def test_settings_file_is_what_zappa_packages(generated_settings: dict) -> None:
     settings = (generated_settings["dev_steps"] / "zappa_settings.py").read_text()
-    assert (
-        "AWS_EVENT_MAPPING={'arn:aws:s3:::brygge-dev-data': ['catalogue.lambdas.object_created']}"
-        in settings
-    )
+    assert "'arn:aws:s3:::brygge-dev-data': ['catalogue.lambdas.object_created']" in settings
+    assert "/stream/2026-01-01T00:00:00.000': ['catalogue.lambdas.change_events']" in settings
     assert "DEBUG=False" in settings
     api_settings = (generated_settings["dev_api"] / "zappa_settings.py").read_text()
     assert "APP_MODULE='catalogue.wsgi'" in api_settings

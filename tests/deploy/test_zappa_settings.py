@@ -59,7 +59,11 @@ def test_steps_stage_routes_new_raw_objects_to_the_trigger(
 ) -> None:
     steps = resolve_stage(zappa_settings, f"{stage}_steps")
     environment = steps["environment_variables"]
-    s3_events = [event for event in steps["events"] if "event_source" in event]
+    s3_events = [
+        event
+        for event in steps["events"]
+        if event.get("event_source", {}).get("arn", "").startswith("arn:aws:s3:")
+    ]
     assert s3_events == [
         {
             "function": "catalogue.lambdas.object_created",
@@ -75,6 +79,7 @@ def test_steps_stage_routes_new_raw_objects_to_the_trigger(
         "catalogue.dcat.publishing.handler",
         "catalogue.lambdas.sweep_stale_uploads",
         "catalogue.lambdas.reconcile_runs",
+        "catalogue.lambdas.webhook_retries",
     }
     for schedule in schedules.values():
         assert schedule["expression"].startswith(("cron(", "rate("))
@@ -110,3 +115,20 @@ def test_dev_and_prod_share_no_resource_names(zappa_settings: dict) -> None:
     assert shared - {"BRYGGE_HOME"} <= {
         name for name in FEED_SETTINGS if name.startswith("BRYGGE_CATALOG_")
     }
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_steps_stage_routes_the_tables_event_stream_to_delivery(
+    zappa_settings: dict, stage: str
+) -> None:
+    steps = resolve_stage(zappa_settings, f"{stage}_steps")
+    table = steps["environment_variables"]["BRYGGE_DYNAMODB_TABLE"]
+    (stream,) = [
+        event
+        for event in steps["events"]
+        if ":dynamodb:" in event.get("event_source", {}).get("arn", "")
+    ]
+    assert stream["function"] == "catalogue.lambdas.change_events"
+    # The EventStreamArn output of deploy/brygge.yaml: Zappa routes its records by it.
+    assert f":table/{table}/stream/" in stream["event_source"]["arn"]
+    assert stream["event_source"]["starting_position"] == "TRIM_HORIZON"

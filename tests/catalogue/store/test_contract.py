@@ -580,6 +580,26 @@ def test_query_with_prefix_reads_only_matching_sort_keys(
     assert [item["sk"] for item in backward.items] == expected[::-1]
 
 
+def test_query_after_reads_only_later_sort_keys_in_the_querys_order(store: ItemStore) -> None:
+    for sk in SORT_KEYS:
+        create(store, "p", sk)
+    store.transact(
+        [Create({"pk": f"i{sk}", "sk": "x", "gsi1pk": "g", "gsi1sk": sk}) for sk in SORT_KEYS[:4]]
+    )
+
+    forward = store.query(Query("p", after="a#10"), limit=100)
+    backward = store.query(Query("p", after="a#10", descending=True), limit=100)
+    index = store.query(Query("g", index="gsi1", after=SORT_KEYS[1]), limit=100)
+    paged, _ = read_pages(lambda cursor: store.query(Query("p", after="a"), limit=2, cursor=cursor))
+
+    assert [item["sk"] for item in forward.items] == [sk for sk in SORT_KEYS if sk > "a#10"]
+    assert [item["sk"] for item in backward.items] == [sk for sk in SORT_KEYS if sk < "a#10"][::-1]
+    assert [item["gsi1sk"] for item in index.items] == SORT_KEYS[2:4]
+    assert [item["sk"] for item in paged] == [sk for sk in SORT_KEYS if sk > "a"]
+    with pytest.raises(ValueError, match="prefix or an after"):
+        store.query(Query("p", prefix="a", after="a#1"), limit=1)
+
+
 @pytest.mark.parametrize("count", [21, 25])
 @pytest.mark.parametrize("descending", [False, True])
 def test_pages_read_every_item_exactly_once(store: ItemStore, count: int, descending: bool) -> None:

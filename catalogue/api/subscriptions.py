@@ -1,0 +1,84 @@
+"""``/subscriptions``: webhooks for change events, their deliveries and replays."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from catalogue.api.smorest import Blueprint
+from catalogue.auth.permissions import READ, require, require_authenticated
+from catalogue.domain.webhooks import check_target_url
+from catalogue.schemas.common import ListQuerySchema
+from catalogue.schemas.subscriptions import (
+    DeliveryPageSchema,
+    NewSubscriptionSchema,
+    ReplayedSchema,
+    ReplaySchema,
+    SubscriptionPageSchema,
+    SubscriptionSchema,
+)
+from catalogue.services import repositories
+
+blp = Blueprint("subscriptions", __name__, url_prefix="/subscriptions", description="Webhooks")
+
+
+def _own(subscription_id: str) -> str:
+    """Check the caller may manage the subscription: its maker, or a site admin."""
+    identity = require_authenticated()
+    principal = None if identity.is_site_admin else identity.principal
+    repositories().subscriptions.get(subscription_id, principal=principal)
+    return subscription_id
+
+
+@blp.route("")
+class Subscriptions(MethodView):
+    @blp.arguments(SubscriptionSchema)
+    @blp.response(201, NewSubscriptionSchema)
+    def post(self, data: dict) -> dict:
+        """Subscribe a URL to change events (read scope on each dataset named)."""
+        identity = require_authenticated()
+        check_target_url(data["url"])
+        for dataset_id in data["datasets"]:
+            require(dataset_id, READ)
+        return repositories().subscriptions.create(data, identity=identity)
+
+    @blp.arguments(ListQuerySchema, location="query")
+    @blp.response(200, SubscriptionPageSchema)
+    def get(self, query: dict) -> dict:
+        """Your subscriptions."""
+        identity = require_authenticated()
+        assert identity.principal is not None
+        page = repositories().subscriptions.list(identity.principal, **query)
+        return {"items": page.items, "next": page.next_cursor}
+
+
+@blp.route("/<subscription_id>")
+class SubscriptionById(MethodView):
+    @blp.response(200, SubscriptionSchema)
+    def get(self, subscription_id: str) -> dict:
+        """One of your subscriptions (without its secret)."""
+        return repositories().subscriptions.get(_own(subscription_id), principal=None)
+
+    @blp.response(204)
+    def delete(self, subscription_id: str) -> None:
+        """Unsubscribe; deliveries still pending are cancelled."""
+        repositories().subscriptions.delete(_own(subscription_id), principal=None)
+
+
+@blp.route("/<subscription_id>/deliveries")
+class Deliveries(MethodView):
+    @blp.arguments(ListQuerySchema, location="query")
+    @blp.response(200, DeliveryPageSchema)
+    def get(self, query: dict, subscription_id: str) -> dict:
+        """Deliveries of the subscription, newest first: pending, delivered, dead."""
+        page = repositories().subscriptions.deliveries(_own(subscription_id), **query)
+        return {"items": page.items, "next": page.next_cursor}
+
+
+@blp.route("/<subscription_id>/replay")
+class Replay(MethodView):
+    @blp.arguments(ReplaySchema)
+    @blp.response(200, ReplayedSchema)
+    def post(self, data: dict, subscription_id: str) -> dict:
+        """Deliver dead deliveries again (or the one of ``eventId``), from the first attempt."""
+        count = repositories().subscriptions.replay(_own(subscription_id), data["eventId"])
+        return {"replayed": count}

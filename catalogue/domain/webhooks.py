@@ -1,0 +1,115 @@
+"""Webhook rules as plain values: Standard Webhooks signatures, retry schedule, target checks.
+
+Deliveries follow the Standard Webhooks specification (standardwebhooks.com): headers
+``webhook-id`` (the event id, the same on every retry), ``webhook-timestamp`` (Unix
+seconds of this attempt) and ``webhook-signature`` (``v1,<base64 HMAC-SHA256>`` of
+``<id>.<timestamp>.<body>`` under the secret's bytes). A secret is ``whsec_`` + base64.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from catalogue.domain.errors import InvalidValue
+
+SECRET_PREFIX = "whsec_"
+# Standard Webhooks' suggested schedule: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h
+# and 10 h after each failure: the last attempt comes 27 h 35 min after the first.
+RETRY_DELAYS = (
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=10),
+)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# The cloud providers' instance metadata address: never a webhook target.
+METADATA_ADDRESSES = frozenset({"169.254.169.254", "fd00:ec2::254"})
+
+
+def new_secret(random_bytes: bytes) -> str:
+    """A signing secret from 24 or more random bytes."""
+    if len(random_bytes) < 24:
+        raise ValueError("a webhook secret needs at least 24 random bytes")
+    return SECRET_PREFIX + base64.b64encode(random_bytes).decode()
+
+
+def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` header value of one attempt."""
+    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def next_attempt(attempts: int, now: datetime) -> datetime | None:
+    """When to try again after ``attempts`` failed attempts; None: give up (dead letter)."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    return now + RETRY_DELAYS[attempts - 1]
+
+
+def check_target_url(url: str) -> str:
+    """The URL of a subscription as given; InvalidValue(url) unless https, or http on loopback.
+
+    Addresses are checked again on every delivery (``refused_address``), since a name can
+    resolve elsewhere later.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (parsing the port raises ValueError for a bad one)
+    except ValueError:
+        raise InvalidValue("url", "not a URL") from None
+    host = parts.hostname or ""
+    if parts.scheme not in ("https", "http") or not host:
+        raise InvalidValue("url", "an absolute https URL (http only on loopback)")
+    if parts.username or parts.password:
+        raise InvalidValue("url", "credentials in the URL are not allowed; sign with the secret")
+    if parts.fragment:
+        raise InvalidValue("url", "a URL without a fragment")
+    if parts.scheme == "http" and not is_loopback_name(host):
+        raise InvalidValue("url", "http is allowed only on loopback; use https")
+    return url
+
+
+def is_loopback_name(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def refused_address(addresses: Iterable[str], *, allow_private: bool) -> str | None:
+    """Why a delivery may not connect to a host resolving to ``addresses``; None if it may.
+
+    Link-local and the metadata address are refused always; private, loopback, shared
+    (CGNAT), multicast, reserved and unspecified ranges unless ``allow_private``.
+    """
+    for text in addresses:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if str(address) in METADATA_ADDRESSES or address.is_link_local:
+            return f"{address} is a link-local or metadata address"
+        if allow_private:
+            continue
+        if (
+            address.is_private
+            or address.is_loopback
+            or address.is_multicast
+            or address.is_reserved
+            or address.is_unspecified
+            or address in ipaddress.ip_network("100.64.0.0/10")
+        ):
+            return f"{address} is a private or reserved address"
+    return None

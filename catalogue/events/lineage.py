@@ -1,0 +1,227 @@
+"""OpenLineage 2-0-2 run events of pipeline runs, made from the change events of the outbox.
+
+A run is one OpenLineage run of the job ``<dataset>.<pipeline template>`` in the namespace
+``BRYGGE_OPENLINEAGE_NAMESPACE``: START when it starts, COMPLETE, FAIL or ABORT when it
+ends. Each Task state that finished is a child run (job ``<dataset>.<template>.<state>``)
+with the ``parent`` facet, sent as START and COMPLETE/FAIL at its end, since the outbox
+tells of a step once it has finished. Datasets are objects: namespace ``s3://<bucket>`` or
+``file://<host>``, name the object key (OpenLineage's naming spec), each with a ``symlinks``
+facet to the logical dataset ``brygge://<dataset>/<version>``. Outputs carry ``schema``
+(when the step recorded columns) and ``outputStatistics``; ``validate``'s input carries
+``dataQualityMetrics``; a failure carries ``errorMessage``.
+
+The JSON is written here rather than with ``openlineage-python``: that client and its
+dependencies add about 18 MB to the steps package for what is a few dictionaries.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from catalogue import __version__
+
+SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+PRODUCER = f"https://github.com/brygge/brygge/tree/v{__version__}"
+FACETS = "https://openlineage.io/spec/facets"
+FACET_SCHEMAS = {
+    "parent": f"{FACETS}/1-2-0/ParentRunFacet.json#/$defs/ParentRunFacet",
+    "errorMessage": f"{FACETS}/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet",
+    "symlinks": f"{FACETS}/1-0-1/SymlinksDatasetFacet.json#/$defs/SymlinksDatasetFacet",
+    "schema": f"{FACETS}/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet",
+    "outputStatistics": f"{FACETS}/1-0-2/OutputStatisticsOutputDatasetFacet.json"
+    "#/$defs/OutputStatisticsOutputDatasetFacet",
+    "dataQualityMetrics": f"{FACETS}/1-0-3/DataQualityMetricsInputDatasetFacet.json"
+    "#/$defs/DataQualityMetricsInputDatasetFacet",
+}
+# The run id namespace: OpenLineage run ids are UUIDs, Brygge's run ids are not.
+_RUN_IDS = uuid.UUID("6f1b3a52-6c35-4a4e-9a53-2f0d6f2b7e11")
+# Brygge's run event -> the OpenLineage eventType of the run.
+RUN_EVENT_TYPES = {
+    "no.brygge.run.started": "START",
+    "no.brygge.run.succeeded": "COMPLETE",
+    "no.brygge.run.failed": "FAIL",
+    "no.brygge.run.expired": "FAIL",
+    "no.brygge.run.aborted": "ABORT",
+}
+STEP_FINISHED = "no.brygge.step.finished"
+LINEAGE_TYPES = frozenset({*RUN_EVENT_TYPES, STEP_FINISHED})
+
+
+def run_uuid(run_id: str, step: str | None = None) -> str:
+    """The OpenLineage run id of a Brygge run (or of one of its Task states), stable."""
+    name = run_id if step is None else f"{run_id}/{step}"
+    return str(uuid.uuid5(_RUN_IDS, name))
+
+
+def _facet(name: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    return {"_producer": PRODUCER, "_schemaURL": FACET_SCHEMAS[name], **body}
+
+
+def job_name(run: Mapping[str, Any]) -> str:
+    pipeline = run.get("pipeline") or {}
+    return f"{run['dataset']}.{pipeline.get('template') or 'publish'}"
+
+
+def dataset(
+    namespace: str, key: str, run: Mapping[str, Any], facets: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """An object as an OpenLineage dataset, linked to its logical dataset."""
+    logical = {
+        "namespace": "brygge",
+        "name": f"brygge://{run['dataset']}/{run['version']}",
+        "type": "DATASET",
+    }
+    return {
+        "namespace": namespace,
+        "name": key,
+        "facets": {"symlinks": _facet("symlinks", {"identifiers": [logical]}), **(facets or {})},
+    }
+
+
+def _event(
+    event_type: str,
+    time: str,
+    run_id: str,
+    job: Mapping[str, str],
+    *,
+    run_facets: Mapping[str, Any] | None = None,
+    inputs: Sequence[Mapping[str, Any]] = (),
+    outputs: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    return {
+        "eventType": event_type,
+        "eventTime": time,
+        "producer": PRODUCER,
+        "schemaURL": SCHEMA_URL,
+        "run": {"runId": run_id, "facets": dict(run_facets or {})},
+        "job": {"namespace": job["namespace"], "name": job["name"], "facets": {}},
+        "inputs": list(inputs),
+        "outputs": list(outputs),
+    }
+
+
+def _error_facet(error: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not error:
+        return {}
+    message = f"{error.get('error', 'Error')}: {error.get('cause', '')}".rstrip(": ")
+    return {
+        "errorMessage": _facet(
+            "errorMessage", {"message": message, "programmingLanguage": "python"}
+        )
+    }
+
+
+def run_events(
+    cloudevent: Mapping[str, Any], run: Mapping[str, Any], *, namespace: str, objects: str
+) -> list[dict[str, Any]]:
+    """The OpenLineage events telling of one Brygge run event (``run``: with its steps).
+
+    ``namespace`` is the jobs' namespace, ``objects`` the datasets' (``s3://bucket``).
+    """
+    job = {"namespace": namespace, "name": job_name(run)}
+    kind = cloudevent["type"]
+    if kind in RUN_EVENT_TYPES:
+        event_type = RUN_EVENT_TYPES[kind]
+        started = event_type == "START"
+        keys = (run.get("input") or {}).get("keys", []) if started else []
+        outputs = [] if started else (run.get("output") or {}).get("keys", [])
+        return [
+            _event(
+                event_type,
+                cloudevent["time"],
+                run_uuid(run["id"]),
+                job,
+                run_facets={} if started else _error_facet(run.get("error")),
+                inputs=[dataset(objects, key, run) for key in keys],
+                outputs=[dataset(objects, key, run) for key in outputs or []],
+            )
+        ]
+    if kind != STEP_FINISHED:
+        return []
+    data = cloudevent["data"]
+    step_name = data["name"]
+    steps = list(run.get("steps") or [])
+    index = next((i for i, step in enumerate(steps) if step["name"] == step_name), None)
+    step = steps[index] if index is not None else {"name": step_name, "outputs": []}
+    # A Task's input is what the Task before it wrote, the run's input for the first one.
+    if index:
+        input_keys = [output["key"] for output in steps[index - 1].get("outputs", [])]
+    else:
+        input_keys = list((run.get("input") or {}).get("keys", []))
+    summary = data.get("summary") or {}
+    input_facets: dict[str, Any] = {}
+    if "byRule" in summary and "rows" in summary:
+        # validate: the rows it read and those it rejected, by rule.
+        input_facets = {
+            "dataQualityMetrics": _facet(
+                "dataQualityMetrics",
+                {"rowCount": int(summary["rows"]), "columnMetrics": {}},
+            )
+        }
+    outputs = [
+        dataset(objects, output["key"], run, _output_facets(output, summary))
+        for output in step.get("outputs", [])
+    ]
+    child_job = {"namespace": namespace, "name": f"{job['name']}.{step_name}"}
+    parent = _facet("parent", {"run": {"runId": run_uuid(run["id"])}, "job": dict(job)})
+    child = run_uuid(run["id"], step_name)
+    ended = "COMPLETE" if data.get("status") == "SUCCEEDED" else "FAIL"
+    inputs = [dataset(objects, key, run, input_facets) for key in input_keys]
+    return [
+        _event(
+            "START",
+            _time(data.get("startedAt")) or cloudevent["time"],
+            child,
+            child_job,
+            run_facets={"parent": parent},
+            inputs=inputs,
+        ),
+        _event(
+            ended,
+            cloudevent["time"],
+            child,
+            child_job,
+            run_facets={"parent": parent, **_error_facet(data.get("error"))},
+            inputs=inputs,
+            outputs=outputs,
+        ),
+    ]
+
+
+def _time(value: str | None) -> str | None:
+    """A stored ``YYYY-MM-DDTHH:MM:SSZ`` time as it is (already RFC 3339)."""
+    return value or None
+
+
+def _output_facets(output: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[str, Any]:
+    statistics: dict[str, Any] = {"size": int(output.get("bytes") or 0), "fileCount": 1}
+    if output.get("rows") is not None:
+        statistics["rowCount"] = int(output["rows"])
+    facets = {"outputStatistics": _facet("outputStatistics", statistics)}
+    columns = _columns(output, summary)
+    if columns:
+        facets["schema"] = _facet(
+            "schema",
+            {
+                "fields": [
+                    {"name": name, "type": kind, "ordinal_position": number}
+                    for number, (name, kind) in enumerate(columns, start=1)
+                ]
+            },
+        )
+    return facets
+
+
+def _columns(output: Mapping[str, Any], summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The columns a step says it wrote: a ``schema`` on the output, or inferred types."""
+    schema = output.get("schema")
+    if isinstance(schema, Mapping) and isinstance(schema.get("fields"), list):
+        return [(str(f.get("name")), str(f.get("type", "string"))) for f in schema["fields"]]
+    inferred = summary.get("inferredTypes")
+    if isinstance(inferred, Mapping) and len(inferred) == 1:
+        (types,) = inferred.values()
+        if isinstance(types, Mapping):
+            return [(str(name), str(kind)) for name, kind in types.items()]
+    return []

@@ -1,0 +1,335 @@
+"""Webhook subscriptions and their deliveries over any ItemStore.
+
+A subscription acts for the principal that made it, with the teams and site-admin standing
+it had then: it receives the events of datasets that identity may read, as ``GET /events``
+shows them. One delivery item per (subscription, event) makes fan-out idempotent: a
+dispatcher that runs twice over an event finds its deliveries there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from catalogue.domain.access import Identity, can_see, effective_scopes
+from catalogue.domain.change_events import event_time
+from catalogue.domain.errors import AlreadyExists, NotFound, PreconditionFailed
+from catalogue.domain.webhooks import new_secret, next_attempt
+from catalogue.store import keys
+from catalogue.store.base import Create, Delete, Item, ItemStore, Page, Query, Replace, query_all
+
+from .change_events import dataset_view
+from .permissions import PermissionRepository
+from .records import resource
+
+ACTIVE, DISABLED = "active", "disabled"
+PENDING, DELIVERED, DEAD, CANCELLED = "pending", "delivered", "dead", "cancelled"
+# Deliveries claimed in one transaction (well inside the store's limit of operations).
+CLAIM_CHUNK = 50
+# Hidden from every answer but the create's.
+SECRET_FIELD = "secret"
+
+
+def _time_key(moment: datetime) -> str:
+    return event_time(moment)
+
+
+class SubscriptionRepository:
+    """Subscriptions (made, listed, deleted by their principal) and their deliveries."""
+
+    def __init__(self, store: ItemStore, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.clock = clock
+        self.permissions = PermissionRepository(store, clock)
+
+    # Subscriptions ----------------------------------------------------------------------
+
+    def create(self, data: Mapping[str, Any], *, identity: Identity) -> dict[str, Any]:
+        """Store a subscription for ``identity``; the answer alone carries the secret."""
+        assert identity.principal is not None
+        subscription_id = uuid.uuid4().hex
+        subscription = {
+            "id": subscription_id,
+            "url": data["url"],
+            "types": sorted(set(data.get("types") or [])),
+            "datasets": sorted(set(data.get("datasets") or [])),
+            "description": data.get("description") or "",
+            "status": ACTIVE,
+            "principal": identity.principal,
+            "teams": list(identity.teams),
+            "siteAdmin": identity.is_site_admin,
+            "created": _time_key(self.clock()),
+            SECRET_FIELD: new_secret(secrets.token_bytes(24)),
+        }
+        item = {
+            **subscription,
+            "pk": keys.SUBSCRIPTIONS_PK,
+            "sk": subscription_id,
+            "gsi1pk": keys.principal_subscriptions_pk(identity.principal),
+            "gsi1sk": subscription_id,
+            "kind": "subscription",
+        }
+        self.store.write(Create(item))
+        return subscription
+
+    def get_item(self, subscription_id: str) -> Item:
+        item = self.store.get(keys.SUBSCRIPTIONS_PK, subscription_id)
+        if item is None:
+            raise NotFound(f"subscription {subscription_id!r} not found")
+        return item
+
+    def get(self, subscription_id: str, *, principal: str | None) -> dict[str, Any]:
+        """The subscription without its secret; NotFound unless ``principal`` made it.
+
+        ``principal`` None reads any (site admins).
+        """
+        item = self.get_item(subscription_id)
+        if principal is not None and item["principal"] != principal:
+            raise NotFound(f"subscription {subscription_id!r} not found")
+        return public_subscription(item)
+
+    def list(self, principal: str, *, limit: int, cursor: str | None) -> Page:
+        query = Query(keys.principal_subscriptions_pk(principal), index=keys.GSI1)
+        page = self.store.query(query, limit=limit, cursor=cursor)
+        return Page([public_subscription(item) for item in page.items], page.next_cursor)
+
+    def delete(self, subscription_id: str, *, principal: str | None) -> None:
+        """Delete the subscription; its pending deliveries are cancelled when next due."""
+        self.get(subscription_id, principal=principal)
+        self.store.write(Delete(keys.SUBSCRIPTIONS_PK, subscription_id))
+
+    def disable(self, subscription_id: str, reason: str) -> None:
+        """Stop delivering to a subscription (its receiver answered 410 Gone)."""
+        item = self.store.get(keys.SUBSCRIPTIONS_PK, subscription_id)
+        if item is None or item.get("status") == DISABLED:
+            return
+        body = {name: value for name, value in item.items() if name != "rev"}
+        body.update(status=DISABLED, disabledReason=reason)
+        # Deleted or changed meanwhile: the next delivery looks again.
+        with contextlib.suppress(NotFound, PreconditionFailed):
+            self.store.write(Replace(body, rev=item["rev"]))
+
+    def active(self) -> list[Item]:
+        """Every active subscription, all pages (the dispatcher's list)."""
+        return [
+            item
+            for item in query_all(self.store, Query(keys.SUBSCRIPTIONS_PK))
+            if item.get("status") == ACTIVE
+        ]
+
+    def find(self, subscription_id: str) -> Item | None:
+        """The stored subscription (with its secret), or None."""
+        return self.store.get(keys.SUBSCRIPTIONS_PK, subscription_id)
+
+    # The outbox ---------------------------------------------------------------------------
+
+    def undispatched(self, limit: int) -> list[Item]:
+        """Up to ``limit`` events still in the outbox, oldest first.
+
+        A marker whose event is gone (it cannot be: they are written together) is removed.
+        """
+        markers = self.store.query(Query(keys.OUTBOX_PK), limit=limit).items
+        if not markers:
+            return []
+        events = self.store.get_many([(keys.EVENTS_PK, marker["sk"]) for marker in markers])
+        found = {item["sk"]: item for item in events}
+        for marker in markers:
+            if marker["sk"] not in found:
+                self.dispatched(marker["sk"])
+        return [found[marker["sk"]] for marker in markers if marker["sk"] in found]
+
+    def dispatched(self, event_sk: str) -> None:
+        """Take the event out of the outbox (its deliveries are recorded)."""
+        # A second dispatch of the event (a retried stream batch) finds the marker gone.
+        with contextlib.suppress(NotFound):
+            self.store.write(Delete(keys.OUTBOX_PK, event_sk))
+
+    def event_item(self, event_sk: str) -> Item | None:
+        """The stored event of a delivery, or None."""
+        return self.store.get(keys.EVENTS_PK, event_sk)
+
+    # Which events go where ----------------------------------------------------------------
+
+    def wants(self, subscription: Mapping[str, Any], event_item: Mapping[str, Any]) -> bool:
+        """Whether the event goes to the subscription: type, dataset, and may it see it."""
+        event = event_item["event"]
+        if subscription["types"] and event["type"] not in subscription["types"]:
+            return False
+        if subscription["datasets"] and event_item["dataset"] not in subscription["datasets"]:
+            return False
+        identity = Identity(
+            subscription["principal"],
+            tuple(subscription.get("teams") or ()),
+            bool(subscription.get("siteAdmin")),
+        )
+        dataset = dataset_view(event_item)
+        scopes: frozenset[str] = frozenset()
+        if dataset["accessRights"] == "non-public" and not identity.is_site_admin:
+            scopes = effective_scopes(self.permissions.scopes_of(dataset, identity.grantees))
+        return can_see(dataset["accessRights"], identity, scopes)
+
+    # Deliveries -----------------------------------------------------------------------------
+
+    def add_delivery(self, subscription: Mapping[str, Any], event_item: Mapping[str, Any]) -> bool:
+        """Record that the event is due to the subscription now; False when it already was."""
+        now = self.clock()
+        event = event_item["event"]
+        delivery = {
+            "pk": keys.deliveries_pk(subscription["id"]),
+            "sk": event_item["sk"],
+            "kind": "delivery",
+            "subscription": subscription["id"],
+            "eventId": event["id"],
+            "type": event["type"],
+            "subject": event["subject"],
+            "status": PENDING,
+            "attempts": 0,
+            "created": _time_key(now),
+        }
+        try:
+            self.store.write(Create(_due(delivery, now)))
+        except AlreadyExists:
+            return False
+        return True
+
+    def due(self, now: datetime, *, limit: int) -> list[Item]:
+        """Pending deliveries whose next attempt is at or before ``now``, oldest first."""
+        until = _time_key(now)
+        found: list[Item] = []
+        for item in query_all(self.store, Query(keys.DUE_DELIVERIES, index=keys.GSI1)):
+            if item["gsi1sk"] > f"{until}#~" or len(found) >= limit:
+                return found
+            found.append(item)
+        return found
+
+    def claim_all(self, deliveries: list[Item], until: datetime) -> list[Item]:
+        """Claim due deliveries together (one transaction per CLAIM_CHUNK); those taken.
+
+        A chunk that lost a race to another sender is claimed one by one instead.
+        """
+        claimed: list[Item] = []
+        for start in range(0, len(deliveries), CLAIM_CHUNK):
+            chunk = deliveries[start : start + CLAIM_CHUNK]
+            bodies = [_due({k: v for k, v in d.items() if k != "rev"}, until) for d in chunk]
+            try:
+                self.store.transact(
+                    [Replace(body, rev=d["rev"]) for body, d in zip(bodies, chunk, strict=True)]
+                )
+            except (NotFound, PreconditionFailed):
+                claimed.extend(c for d in chunk if (c := self.claim(d, until)) is not None)
+                continue
+            claimed.extend(
+                {**body, "rev": d["rev"] + 1} for body, d in zip(bodies, chunk, strict=True)
+            )
+        return claimed
+
+    def claim(self, delivery: Item, until: datetime) -> Item | None:
+        """Take a due delivery for one attempt (its next attempt moves to ``until``).
+
+        None when another sender took it first; the attempt is then theirs.
+        """
+        body = _due({k: v for k, v in delivery.items() if k != "rev"}, until)
+        try:
+            self.store.write(Replace(body, rev=delivery["rev"]))
+        except (NotFound, PreconditionFailed):
+            return None
+        return {**body, "rev": delivery["rev"] + 1}
+
+    def record_attempt(
+        self,
+        delivery: Item,
+        *,
+        status_code: int | None,
+        error: str | None,
+        now: datetime,
+        gone: bool = False,
+    ) -> Item:
+        """Store an attempt's outcome: delivered, due again later, or dead (no tries left).
+
+        ``gone`` cancels it (its subscription was disabled or deleted).
+        """
+        body = {k: v for k, v in delivery.items() if k not in ("rev", "gsi1pk", "gsi1sk")}
+        attempts = int(body.get("attempts") or 0) + (0 if gone and status_code is None else 1)
+        body.update(
+            attempts=attempts,
+            lastAttemptAt=_time_key(now),
+            lastStatusCode=status_code,
+            lastError=error,
+        )
+        ok = status_code is not None and 200 <= status_code < 300
+        if ok:
+            body.update(status=DELIVERED, deliveredAt=_time_key(now))
+        elif gone:
+            body["status"] = CANCELLED
+        else:
+            retry_at = next_attempt(attempts, now)
+            if retry_at is None:
+                body["status"] = DEAD
+            else:
+                body = _due({**body, "status": PENDING}, retry_at)
+        # Replayed or cancelled meanwhile: that later decision stands.
+        with contextlib.suppress(NotFound, PreconditionFailed):
+            self.store.write(Replace(body, rev=delivery["rev"]))
+        return body
+
+    def deliveries(self, subscription_id: str, *, limit: int, cursor: str | None) -> Page:
+        """A subscription's deliveries, newest first."""
+        query = Query(keys.deliveries_pk(subscription_id), descending=True)
+        page = self.store.query(query, limit=limit, cursor=cursor)
+        return Page([public_delivery(item) for item in page.items], page.next_cursor)
+
+    def replay(self, subscription_id: str, event_id: str | None) -> int:
+        """Make dead (or, given ``event_id``, any) deliveries due again now; how many."""
+        now = self.clock()
+        count = 0
+        for item in self._deliveries(subscription_id):
+            if event_id is not None and item["eventId"] != event_id:
+                continue
+            if event_id is None and item["status"] != DEAD:
+                continue
+            body = {k: v for k, v in item.items() if k != "rev"}
+            body.update(status=PENDING, attempts=0)
+            try:
+                self.store.write(Replace(_due(body, now), rev=item["rev"]))
+            except PreconditionFailed:
+                continue
+            count += 1
+        if event_id is not None and count == 0:
+            raise NotFound(f"no delivery of event {event_id!r} to this subscription")
+        return count
+
+    def _deliveries(self, subscription_id: str) -> Iterator[Item]:
+        return query_all(self.store, Query(keys.deliveries_pk(subscription_id)))
+
+
+def _due(delivery: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The delivery in the due index at ``at``."""
+    return {
+        **delivery,
+        "nextAttemptAt": _time_key(at),
+        "gsi1pk": keys.DUE_DELIVERIES,
+        "gsi1sk": f"{_time_key(at)}#{delivery['subscription']}#{delivery['sk']}",
+    }
+
+
+_STORE_FIELDS = frozenset({"gsi1pk", "gsi1sk", "pk", "sk", "kind", "rev"})
+
+
+def public_subscription(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A subscription as its owner reads it: never the secret, nor the store's fields."""
+    return {
+        name: value
+        for name, value in resource(dict(item)).items()
+        if name not in (SECRET_FIELD, "rev", "teams", "siteAdmin")
+    }
+
+
+def public_delivery(item: Mapping[str, Any]) -> dict[str, Any]:
+    body = {name: value for name, value in item.items() if name not in _STORE_FIELDS}
+    if body.get("status") != PENDING:
+        body.pop("nextAttemptAt", None)
+    return body

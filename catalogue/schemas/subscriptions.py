@@ -1,0 +1,75 @@
+"""Shapes of webhook subscriptions and of their deliveries."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from catalogue.domain.change_events import EVENT_TYPES
+
+from .common import page_schema
+
+
+class SubscriptionSchema(ma.Schema):
+    """Where to POST which events; the secret is shown once, in the create's answer."""
+
+    id = fields.String(dump_only=True)
+    url = fields.String(
+        required=True,
+        validate=validate.Length(max=2048),
+        metadata={"description": "An https URL (http only on loopback)."},
+    )
+    types = fields.List(
+        fields.String(validate=validate.OneOf(EVENT_TYPES)),
+        load_default=list,
+        validate=validate.Length(max=len(EVENT_TYPES)),
+        metadata={"description": "Event types to receive; empty: all."},
+    )
+    datasets = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        load_default=list,
+        validate=validate.Length(max=100),
+        metadata={"description": "Dataset ids (read scope needed); empty: every one you see."},
+    )
+    description = fields.String(load_default="", validate=validate.Length(max=500))
+    status = fields.String(dump_only=True, metadata={"description": "active or disabled."})
+    disabledReason = fields.String(dump_only=True)
+    principal = fields.String(dump_only=True)
+    created = fields.String(dump_only=True)
+
+
+class NewSubscriptionSchema(SubscriptionSchema):
+    secret = fields.String(
+        dump_only=True,
+        metadata={"description": "The Standard Webhooks signing secret; shown only now."},
+    )
+
+
+class DeliverySchema(ma.Schema):
+    subscription = fields.String()
+    eventId = fields.String()
+    type = fields.String()
+    subject = fields.String()
+    status = fields.String(metadata={"description": "pending, delivered, dead or cancelled."})
+    attempts = fields.Integer()
+    created = fields.String()
+    nextAttemptAt = fields.String()
+    lastAttemptAt = fields.String()
+    lastStatusCode = fields.Integer(allow_none=True)
+    lastError = fields.String(allow_none=True)
+    deliveredAt = fields.String()
+
+
+class ReplaySchema(ma.Schema):
+    eventId = fields.String(
+        load_default=None,
+        metadata={"description": "Replay this event's delivery; absent: every dead one."},
+    )
+
+
+class ReplayedSchema(ma.Schema):
+    replayed = fields.Integer(required=True)
+
+
+SubscriptionPageSchema = page_schema(SubscriptionSchema, "SubscriptionPage", stored=False)
+DeliveryPageSchema = page_schema(DeliverySchema, "DeliveryPage", stored=False)

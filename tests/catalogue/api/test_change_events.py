@@ -1,0 +1,316 @@
+"""Change events: one per change, in the change's own transaction, as CloudEvents, fed by
+``GET /events`` and a dataset's Atom feed, hidden datasets' events invisible."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import jsonschema
+import pytest
+from cloudevents.core.formats.json import JSONFormat
+from flask import Flask
+from flask.testing import FlaskClient
+
+from catalogue.app import create_app
+from catalogue.repositories.change_events import SETTLE, is_event
+from catalogue.store import keys
+from catalogue.store.base import Create, Op, Query
+from tests.catalogue.api.test_runs import run_id  # noqa: F401 (a fixture: a finished run)
+from tests.fixtures.app import Clock, authenticate_as_site_admin
+
+SCHEMA = json.loads(
+    (Path(__file__).parents[2] / "data" / "cloudevents" / "cloudevents.json").read_text()
+)
+VALIDATOR = jsonschema.Draft7Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
+PUBLIC = {"id": "trees", "title": "Trees", "accessRights": "public", "owner": "team:parks"}
+HIDDEN = {"id": "secret", "title": "Secret", "accessRights": "non-public", "owner": "team:x"}
+EDITION = "20260102T030405"
+
+
+def check_cloudevent(event: dict[str, Any]) -> None:
+    """Valid by the official JSON Schema, and read back by the CloudEvents SDK."""
+    VALIDATOR.validate(event)
+    parsed = JSONFormat().read(None, json.dumps(event).encode())
+    assert (parsed.get_id(), parsed.get_type()) == (event["id"], event["type"])
+    assert parsed.get_data() == event["data"]
+
+
+def all_events(client: FlaskClient, clock: Clock) -> list[dict[str, Any]]:
+    """Every event the client may see, polling until the feed settles (skipping repeats)."""
+    clock.now += SETTLE * 2
+    seen: dict[str, dict[str, Any]] = {}
+    cursor = None
+    while True:
+        query = {"limit": 3} | ({"after": cursor} if cursor else {})
+        page = client.get("/events", query_string=query)
+        assert page.status_code == 200, page.json
+        for event in page.json["items"]:
+            seen.setdefault(event["id"], event)
+        if not page.json["items"]:
+            return list(seen.values())
+        cursor = page.json["next"]
+
+
+def anonymous(app: Flask) -> FlaskClient:
+    return FlaskClient(app)
+
+
+def stored_events(store) -> list:  # type: ignore[no-untyped-def]
+    return store.query(Query(keys.EVENTS_PK), limit=1000).items
+
+
+def test_each_change_writes_one_cloudevent_in_order(client, clock) -> None:  # type: ignore[no-untyped-def]
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    assert client.patch("/datasets/trees", json={"title": "Urban trees"}).status_code == 200
+    assert client.post("/datasets/trees/versions", json={"version": "2"}).status_code == 201
+    editions = "/datasets/trees/versions/1/editions"
+    assert client.post(editions, json={"edition": EDITION}).status_code == 201
+    distributions = f"{editions}/{EDITION}/distributions"
+    file = {"id": "csv", "type": "file", "filenames": ["trees.csv"]}
+    assert client.post(distributions, json=file).status_code == 201
+    assert client.delete(f"{distributions}/csv").status_code == 204
+    grant = "/datasets/trees/permissions/team:gardeners"
+    assert client.put(grant, json={"scopes": ["read"]}).status_code == 200
+    assert client.delete(grant).status_code == 204
+    assert client.delete(f"{editions}/{EDITION}").status_code == 204
+    assert client.delete("/datasets/trees/versions/2").status_code == 204
+    assert client.delete("/datasets/trees").status_code == 204
+
+    events = all_events(client, clock)
+
+    assert [(event["type"], event["subject"]) for event in events] == [
+        ("no.brygge.dataset.created", "/datasets/trees"),
+        ("no.brygge.dataset.updated", "/datasets/trees"),
+        ("no.brygge.version.created", "/datasets/trees/versions/2"),
+        ("no.brygge.edition.created", f"{editions}/{EDITION}"),
+        ("no.brygge.distribution.published", f"{distributions}/csv"),
+        ("no.brygge.distribution.withdrawn", f"{distributions}/csv"),
+        ("no.brygge.permissions.changed", grant),
+        ("no.brygge.permissions.changed", grant),
+        ("no.brygge.edition.deleted", f"{editions}/{EDITION}"),
+        ("no.brygge.version.deleted", "/datasets/trees/versions/2"),
+        ("no.brygge.dataset.deleted", "/datasets/trees"),
+    ]
+    for event in events:
+        check_cloudevent(event)
+        # No BRYGGE_BASE_URL: the request's own root, as every link of the API.
+        assert event["source"] == "http://localhost"
+    created, updated = events[0]["data"], events[1]["data"]
+    assert created["title"] == "Trees" and created["accessRights"] == "public"
+    assert "incarnation" not in created and "rev" not in created
+    assert updated == {"title": {"before": "Trees", "after": "Urban trees"}}
+    assert events[6]["data"]["scopes"] == {"before": None, "after": ["read"]}
+    assert events[-1]["data"]["title"] == "Urban trees"
+    assert len({event["id"] for event in events}) == len(events)
+
+
+def test_the_source_is_brygge_base_url_when_set(settings, clock) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from catalogue.store import migrations
+
+    configured = replace(settings, base_url="https://data.example.org/api")
+    migrations.apply(configured)
+    app = create_app(configured, clock=clock)
+    authenticate_as_site_admin(app)
+    client = app.test_client()
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    (event,) = all_events(client, clock)
+    assert event["source"] == "https://data.example.org/api"
+    app.extensions["brygge"].store.close()
+
+
+def test_hidden_datasets_events_are_invisible(app, client, clock) -> None:  # type: ignore[no-untyped-def]
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    assert client.post("/datasets", json=HIDDEN).status_code == 201
+    assert client.patch("/datasets/secret", json={"title": "Still secret"}).status_code == 200
+
+    seen_by_admin = [event["subject"] for event in all_events(client, clock)]
+    seen_by_anyone = [event["subject"] for event in all_events(anonymous(app), clock)]
+
+    assert seen_by_admin == ["/datasets/trees", "/datasets/secret", "/datasets/secret"]
+    assert seen_by_anyone == ["/datasets/trees"]
+    assert anonymous(app).get("/datasets/secret/events.atom").status_code == 404
+
+
+def test_recent_events_come_again_until_they_settle(client, clock) -> None:  # type: ignore[no-untyped-def]
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    first = client.get("/events").json
+    assert [event["type"] for event in first["items"]] == ["no.brygge.dataset.created"]
+    # Still within SETTLE: the cursor stays before it, so a late commit is never skipped.
+    again = client.get("/events", query_string={"after": first["next"]}).json
+    assert again["items"] == first["items"]
+
+    clock.now += SETTLE + timedelta(seconds=1)
+    settled = client.get("/events", query_string={"after": first["next"]}).json
+    assert settled["items"] == first["items"]
+    after = client.get("/events", query_string={"after": settled["next"]}).json
+    assert after["items"] == []
+    assert after["next"] == settled["next"]
+
+
+@pytest.mark.parametrize("cursor", ["nonsense", "eyJ4IjoxfQ", "eyJlIjo1fQ"])
+def test_a_foreign_cursor_is_422_naming_after(client, cursor) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/events", query_string={"after": cursor})
+    assert response.status_code == 422
+    assert "after" in json.dumps(response.json["errors"])
+
+
+def test_the_atom_feed_lists_a_datasets_changes_newest_first(client, clock) -> None:  # type: ignore[no-untyped-def]
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    assert client.patch("/datasets/trees", json={"description": "Every tree"}).status_code == 200
+    assert client.post("/datasets", json={**PUBLIC, "id": "other"}).status_code == 201
+    ids = {event["type"]: event["id"] for event in all_events(client, clock)}
+
+    response = client.get("/datasets/trees/events.atom")
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/atom+xml"
+    atom = "{http://www.w3.org/2005/Atom}"
+    feed = ET.fromstring(response.data)
+    assert feed.tag == f"{atom}feed"
+    assert feed.findtext(f"{atom}id") == "http://localhost/datasets/trees/events.atom"
+    entries = feed.findall(f"{atom}entry")
+    assert [entry.find(f"{atom}category").get("term") for entry in entries] == [
+        "no.brygge.dataset.updated",
+        "no.brygge.dataset.created",
+    ]
+    assert entries[0].findtext(f"{atom}id") == f"urn:uuid:{ids['no.brygge.dataset.updated']}"
+    assert feed.findtext(f"{atom}updated") == entries[0].findtext(f"{atom}updated")
+    assert entries[1].find(f"{atom}link").get("href") == "http://localhost/datasets/trees"
+    check_cloudevent(json.loads(entries[1].findtext(f"{atom}content")))
+
+
+@pytest.mark.usefixtures("run_id")
+def test_a_run_writes_started_step_finished_and_succeeded(app, client, clock) -> None:  # type: ignore[no-untyped-def]
+    (run,) = client.get("/datasets/secret/runs").json["items"]
+    started = run["id"]
+    events = [e for e in all_events(client, clock) if e["subject"].startswith("/runs/")]
+
+    assert [(event["type"], event["subject"]) for event in events] == [
+        ("no.brygge.run.started", f"/runs/{started}"),
+        ("no.brygge.step.finished", f"/runs/{started}/steps/Upper"),
+        ("no.brygge.run.succeeded", f"/runs/{started}"),
+    ]
+    for event in events:
+        check_cloudevent(event)
+    assert events[1]["data"]["status"] == "SUCCEEDED" and events[1]["data"]["run"] == started
+    assert events[2]["data"]["status"] == "SUCCEEDED"
+    # The start is written by the request, the rest by the run's worker, outside any
+    # request: with BRYGGE_BASE_URL unset, that takes the default source.
+    assert [event["source"] for event in events] == [
+        "http://localhost",
+        "urn:brygge:local",
+        "urn:brygge:local",
+    ]
+    assert all_events(anonymous(app), clock) == []
+
+
+# Failure injection: the change and its event stand or fall together, on every backend. ------
+
+
+class EventWriteFails:
+    """A store whose every event lands on a key already taken: the event's Create fails
+    inside the change's own transaction, as any failure of that write would."""
+
+    def __init__(self, store) -> None:  # type: ignore[no-untyped-def]
+        self._store = store
+        store.write(Create({"pk": keys.EVENTS_PK, "sk": "taken", "kind": "blocker"}))
+
+    def transact(self, ops: list[Op]) -> None:
+        rewritten = [
+            Create({**op.item, "sk": "taken"})
+            if isinstance(op, Create) and is_event(op.item)
+            else op
+            for op in ops
+        ]
+        self._store.transact(rewritten)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def snapshot(store) -> list:  # type: ignore[no-untyped-def]
+    """Every item of the dataset, its grants, history and events (what a change touches)."""
+    found = []
+    for partition in (
+        keys.dataset_pk("trees"),
+        keys.permissions_pk("trees"),
+        keys.EVENTS_PK,
+        keys.OUTBOX_PK,
+        keys.incarnations_pk("trees"),
+    ):
+        found.extend(store.query(Query(partition), limit=1000).items)
+    item = store.get(keys.dataset_pk("trees"), keys.DATASET_SK)
+    if item is not None:
+        found.extend(
+            store.query(Query(keys.history_pk("trees", item["incarnation"])), limit=1000).items
+        )
+    return found
+
+
+CHANGES = {
+    "create dataset": ("post", "/datasets", PUBLIC),
+    "patch dataset": ("patch", "/datasets/trees", {"title": "Urban trees"}),
+    "create version": ("post", "/datasets/trees/versions", {"version": "2"}),
+    "create edition": ("post", "/datasets/trees/versions/1/editions", {"edition": EDITION}),
+    "grant": ("put", "/datasets/trees/permissions/team:gardeners", {"scopes": ["read"]}),
+    "delete version": ("delete", "/datasets/trees/versions/3", None),
+    "delete dataset": ("delete", "/datasets/trees", None),
+}
+
+
+def test_a_change_whose_event_cannot_be_written_is_not_made(  # type: ignore[no-untyped-def]
+    store, settings, clock
+) -> None:
+    app = create_app(settings, store=EventWriteFails(store), clock=clock)
+    authenticate_as_site_admin(app)
+    client = app.test_client()
+    healthy = create_app(settings, store=store, clock=clock)
+    authenticate_as_site_admin(healthy)
+    setup = healthy.test_client()
+
+    for name, (method, path, body) in CHANGES.items():
+        if name != "create dataset" and setup.get("/datasets/trees").status_code == 404:
+            assert setup.post("/datasets", json=PUBLIC).status_code == 201
+            assert setup.post("/datasets/trees/versions", json={"version": "3"}).status_code == 201
+        before = snapshot(store)
+
+        response = getattr(client, method)(path, json=body)
+
+        assert response.status_code >= 400, name
+        if method == "delete":
+            # A delete marks its resource first (a step of its own, kept for the retry
+            # that finishes it): the resource stays, with no event and no audit entry.
+            assert setup.get(path).status_code == 200, name
+            kinds = ("event", "outbox", "history")
+            assert [i for i in snapshot(store) if i.get("kind") in kinds] == [
+                i for i in before if i.get("kind") in kinds
+            ], name
+        else:
+            assert snapshot(store) == before, name
+
+
+def test_a_change_that_fails_writes_no_event(app_on_store, store) -> None:  # type: ignore[no-untyped-def]
+    client = app_on_store.test_client()
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    etag = client.get("/datasets/trees").headers["ETag"]
+    assert client.patch("/datasets/trees", json={"title": "A"}).status_code == 200
+    events = stored_events(store)
+
+    stale = client.patch("/datasets/trees", json={"title": "B"}, headers={"If-Match": etag})
+    taken = client.post("/datasets", json=PUBLIC)
+    last_admin = client.delete("/datasets/trees/permissions/team:parks")
+    no_parent = client.post("/datasets/none/versions", json={"version": "2"})
+
+    assert (stale.status_code, taken.status_code) == (412, 409)
+    assert (last_admin.status_code, no_parent.status_code) == (409, 404)
+    assert stored_events(store) == events
+    assert [item["event"]["type"] for item in events] == [
+        "no.brygge.dataset.created",
+        "no.brygge.dataset.updated",
+    ]

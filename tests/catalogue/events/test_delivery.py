@@ -1,0 +1,308 @@
+"""Webhook subscriptions and deliveries: Standard Webhooks signatures, retries over a day,
+dead letters and replay, 410, visibility, and addresses a receiver may not make us call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from standardwebhooks import Webhook
+
+from catalogue.app import create_app
+from catalogue.domain.webhooks import MAX_ATTEMPTS, RETRY_DELAYS
+from catalogue.events.delivery import MAX_RESPONSE_BYTES, HttpSender, Response
+from catalogue.events.worker import run_once
+from catalogue.repositories.tokens import TokenRepository
+from catalogue.services import Services, utc_now
+from catalogue.settings import Settings
+from catalogue.store import keys, migrations
+from catalogue.store.base import Query
+from tests.fixtures.app import Clock, authenticate_as_site_admin
+from tests.fixtures.receiver import Receiver, running_receiver
+
+PUBLIC = {"id": "trees", "title": "Trees", "accessRights": "public", "owner": "team:parks"}
+HIDDEN = {"id": "secret", "title": "Secret", "accessRights": "non-public", "owner": "team:x"}
+
+
+@pytest.fixture
+def real_clock() -> Clock:
+    """A clock tests move by hand, starting now: receivers check signatures' timestamps."""
+    return Clock(now=datetime.now(UTC).replace(microsecond=0), step=timedelta(milliseconds=1))
+
+
+@pytest.fixture
+def webhook_app(settings: Settings, real_clock: Clock) -> Iterator[Flask]:
+    allowed = replace(settings, webhook_allow_private=True)
+    migrations.apply(allowed)
+    application = create_app(allowed, clock=real_clock)
+    authenticate_as_site_admin(application)
+    yield application
+    application.extensions["brygge"].store.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with running_receiver() as running:
+        yield running
+
+
+def services_of(app: Flask) -> Services:
+    return app.extensions["brygge"]
+
+
+def deliver(app: Flask) -> None:
+    """One round of the worker, until it has nothing left to do now."""
+    sender = HttpSender(allow_private=True)
+    while run_once(services_of(app), sender):
+        pass
+
+
+def subscribe(client: FlaskClient, url: str, **fields: object) -> dict:
+    response = client.post("/subscriptions", json={"url": url, **fields})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def verified(receiver: Receiver, secret: str) -> list[dict]:
+    """The events received, each signature checked by the standardwebhooks package."""
+    return [Webhook(secret).verify(r.body, r.headers) for r in receiver.requests]
+
+
+def test_a_change_is_delivered_signed_to_its_subscriber(webhook_app, receiver) -> None:  # type: ignore[no-untyped-def]
+    client = webhook_app.test_client()
+    subscription = subscribe(client, receiver.url + "/hook", types=["no.brygge.dataset.updated"])
+    assert subscription["secret"].startswith("whsec_")
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    assert client.patch("/datasets/trees", json={"title": "Urban trees"}).status_code == 200
+
+    deliver(webhook_app)
+
+    (event,) = verified(receiver, subscription["secret"])
+    assert event["type"] == "no.brygge.dataset.updated"
+    assert event["data"] == {"title": {"before": "Trees", "after": "Urban trees"}}
+    (request,) = receiver.requests
+    assert request.path == "/hook"
+    assert request.headers["webhook-id"] == event["id"]
+    assert request.headers["content-type"] == "application/cloudevents+json"
+    (delivery,) = client.get(f"/subscriptions/{subscription['id']}/deliveries").json["items"]
+    assert (delivery["status"], delivery["attempts"]) == ("delivered", 1)
+    assert delivery["lastStatusCode"] == 204
+
+
+def test_the_secret_is_shown_once_and_subscriptions_are_their_makers(webhook_app, receiver) -> None:  # type: ignore[no-untyped-def]
+    client = webhook_app.test_client()
+    made = subscribe(client, receiver.url)
+    token, _ = TokenRepository(services_of(webhook_app).store, utc_now).create("user:bob")
+    bob = FlaskClient(webhook_app)
+    bob.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+
+    read = client.get(f"/subscriptions/{made['id']}").json
+    listed = client.get("/subscriptions").json["items"]
+
+    assert "secret" not in read and [item["id"] for item in listed] == [made["id"]]
+    assert "secret" not in listed[0]
+    assert bob.get(f"/subscriptions/{made['id']}").status_code == 404
+    assert bob.get("/subscriptions").json["items"] == []
+    assert bob.delete(f"/subscriptions/{made['id']}").status_code == 404
+    assert (
+        FlaskClient(webhook_app).post("/subscriptions", json={"url": receiver.url}).status_code
+        == 401
+    )
+    assert client.delete(f"/subscriptions/{made['id']}").status_code == 204
+    assert client.get(f"/subscriptions/{made['id']}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://example.org/hook", "http is allowed only on loopback"),
+        ("ftp://example.org/hook", "https URL"),
+        ("https://user:pw@example.org/hook", "credentials"),
+        ("https:///nohost", "https URL"),
+        ("https://example.org:99999/", "not a URL"),
+    ],
+)
+def test_a_subscription_url_must_be_https_or_loopback_http(client, url, reason) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/subscriptions", json={"url": url})
+    assert response.status_code == 422
+    assert reason in response.json["errors"]["json"]["url"][0]
+
+
+def test_subscribing_to_a_dataset_needs_read_on_it(webhook_app, receiver) -> None:  # type: ignore[no-untyped-def]
+    client = webhook_app.test_client()
+    assert client.post("/datasets", json=HIDDEN).status_code == 201
+    token, _ = TokenRepository(services_of(webhook_app).store, utc_now).create("user:bob")
+    bob = FlaskClient(webhook_app)
+    bob.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+
+    refused = bob.post("/subscriptions", json={"url": receiver.url, "datasets": ["secret"]})
+    everything = subscribe(bob, receiver.url)
+    assert client.patch("/datasets/secret", json={"title": "Still secret"}).status_code == 200
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    deliver(webhook_app)
+
+    assert refused.status_code == 404
+    # Bob's subscription to everything gets what Bob may see, as GET /events shows it.
+    assert [event["subject"] for event in verified(receiver, everything["secret"])] == [
+        "/datasets/trees"
+    ]
+
+
+def test_a_subscriber_down_for_an_hour_misses_nothing(webhook_app, receiver, real_clock) -> None:  # type: ignore[no-untyped-def]
+    client = webhook_app.test_client()
+    subscription = subscribe(client, receiver.url)
+    down_until = real_clock.now + timedelta(hours=1)
+    receiver.answer = lambda _: (503, b"") if real_clock.now < down_until else (200, b"ok")
+    for number in range(3):
+        dataset = {**PUBLIC, "id": f"trees-{number}"}
+        assert client.post("/datasets", json=dataset).status_code == 201
+
+    while real_clock.now < down_until + timedelta(hours=3):
+        deliver(webhook_app)
+        real_clock.now += timedelta(seconds=5)
+
+    assert len({r.headers["webhook-id"] for r in receiver.requests}) == 3
+    deliveries = client.get(f"/subscriptions/{subscription['id']}/deliveries").json["items"]
+    assert {d["status"] for d in deliveries} == {"delivered"}
+    # At once, then 5 s, 5 min, 30 min and 2 h after each failure: the fifth attempt,
+    # 2 h 35 min after the first, finds the receiver back.
+    assert {d["attempts"] for d in deliveries} == {5}
+    assert len(receiver.requests) == 3 * 5
+    for secret_check in receiver.requests[-3:]:
+        signed = Webhook(subscription["secret"]).sign(
+            secret_check.headers["webhook-id"],
+            datetime.fromtimestamp(int(secret_check.headers["webhook-timestamp"]), UTC),
+            secret_check.body,
+        )
+        assert secret_check.headers["webhook-signature"] == signed
+
+
+def test_retries_span_a_day_then_dead_letter_then_replay(webhook_app, receiver, real_clock) -> None:  # type: ignore[no-untyped-def]
+    client = webhook_app.test_client()
+    subscription = subscribe(client, receiver.url)
+    receiver.answer = lambda _: (500, b"x" * (MAX_RESPONSE_BYTES * 4))
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    deliveries = f"/subscriptions/{subscription['id']}/deliveries"
+
+    first = real_clock.now
+    for delay in (timedelta(0), *RETRY_DELAYS):
+        real_clock.now += delay
+        deliver(webhook_app)
+        # Not due again before its time.
+        real_clock.now += timedelta(seconds=1)
+        deliver(webhook_app)
+        real_clock.now -= timedelta(seconds=1)
+
+    (dead,) = client.get(deliveries).json["items"]
+    assert len(receiver.requests) == MAX_ATTEMPTS
+    assert (dead["status"], dead["attempts"], dead["lastStatusCode"]) == ("dead", 8, 500)
+    assert real_clock.now - first >= timedelta(hours=24)
+    real_clock.now += timedelta(days=2)
+    deliver(webhook_app)
+    assert len(receiver.requests) == MAX_ATTEMPTS
+
+    receiver.answer = lambda _: (200, b"")
+    replayed = client.post(f"/subscriptions/{subscription['id']}/replay", json={})
+    deliver(webhook_app)
+
+    assert replayed.json == {"replayed": 1}
+    (delivered,) = client.get(deliveries).json["items"]
+    assert (delivered["status"], delivered["attempts"]) == ("delivered", 1)
+    assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
+
+
+def test_a_receiver_answering_410_disables_its_subscription(webhook_app, receiver) -> None:  # type: ignore[no-untyped-def]
+    client = webhook_app.test_client()
+    subscription = subscribe(client, receiver.url)
+    receiver.answer = lambda _: (410, b"")
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    deliver(webhook_app)
+    assert client.patch("/datasets/trees", json={"title": "Again"}).status_code == 200
+    deliver(webhook_app)
+
+    read = client.get(f"/subscriptions/{subscription['id']}").json
+    items = client.get(f"/subscriptions/{subscription['id']}/deliveries").json["items"]
+
+    assert (read["status"], read["disabledReason"]) == (
+        "disabled",
+        "the receiver answered 410 Gone",
+    )
+    assert len(receiver.requests) == 1
+    assert [(d["status"], d["lastStatusCode"]) for d in items] == [("cancelled", 410)]
+
+
+def test_deliveries_survive_a_restart(settings, real_clock, receiver) -> None:  # type: ignore[no-untyped-def]
+    """Events written while no worker ran go out when the next process starts one."""
+    allowed = replace(settings, webhook_allow_private=True)
+    migrations.apply(allowed)
+    first = create_app(allowed, clock=real_clock)
+    authenticate_as_site_admin(first)
+    client = first.test_client()
+    subscription = subscribe(client, receiver.url)
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    services_of(first).store.close()
+
+    second = create_app(allowed, clock=real_clock)
+    deliver(second)
+
+    (event,) = verified(receiver, subscription["secret"])
+    assert event["type"] == "no.brygge.dataset.created"
+    store = services_of(second).store
+    assert store.query(Query(keys.OUTBOX_PK), limit=10).items == []
+    store.close()
+
+
+# The guard against calling addresses a receiver should not make us call. -----------------
+
+
+def test_private_addresses_are_refused_unless_allowed(receiver) -> None:  # type: ignore[no-untyped-def]
+    refused = HttpSender(allow_private=False)(receiver.url, b"{}", {})
+    allowed = HttpSender(allow_private=True)(receiver.url, b"{}", {})
+
+    assert refused.status_code is None and "private" in (refused.error or "")
+    assert allowed == Response(204)
+    assert len(receiver.requests) == 1
+
+
+@pytest.mark.parametrize("address", ["169.254.169.254", "fe80::1", "::ffff:169.254.169.254"])
+def test_link_local_and_metadata_addresses_are_refused_always(receiver, address) -> None:  # type: ignore[no-untyped-def]
+    # A name that resolves to the metadata service: the check is on resolved addresses.
+    sender = HttpSender(allow_private=True, resolve=lambda host, port: [address])
+    answer = sender("https://innocent.example.org/hook", b"{}", {})
+    assert answer.status_code is None and "link-local or metadata" in (answer.error or "")
+
+
+@pytest.mark.parametrize("address", ["10.1.2.3", "192.168.0.1", "100.64.0.1", "::1", "0.0.0.0"])
+def test_private_ranges_are_refused(address) -> None:  # type: ignore[no-untyped-def]
+    sender = HttpSender(allow_private=False, resolve=lambda host, port: ["93.184.215.14", address])
+    answer = sender("https://mixed.example.org/hook", b"{}", {})
+    assert answer.status_code is None and "private or reserved" in (answer.error or "")
+
+
+def test_redirects_are_not_followed(receiver) -> None:  # type: ignore[no-untyped-def]
+    with running_receiver() as target:
+        receiver.answer = lambda _: (307, b"")
+        receiver.extra_headers = {"location": target.url + "/elsewhere"}
+        answer = HttpSender(allow_private=True)(receiver.url, b"{}", {})
+        assert answer == Response(307)
+        assert target.requests == []
+
+
+def test_the_connection_goes_to_the_checked_address(receiver) -> None:  # type: ignore[no-untyped-def]
+    """The name is resolved once; Host stays the URL's, the socket goes to the address."""
+    port = receiver.url.rsplit(":", 1)[1]
+    sender = HttpSender(allow_private=True, resolve=lambda host, _: ["127.0.0.1"])
+    answer = sender(f"http://hooks.example.org:{port}/in", b"{}", {"webhook-id": "x"})
+    assert answer == Response(204)
+    (request,) = receiver.requests
+    assert request.headers["host"] == f"hooks.example.org:{port}"
+
+
+def test_webhook_settings_read_on_and_off() -> None:
+    assert Settings.from_env({"BRYGGE_WEBHOOK_ALLOW_PRIVATE": "on"}).webhook_allow_private
+    assert not Settings.from_env({}).webhook_allow_private
+    assert sum(RETRY_DELAYS, timedelta()) >= timedelta(hours=24)

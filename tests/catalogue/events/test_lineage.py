@@ -1,0 +1,239 @@
+"""OpenLineage run events: each valid by the official 2-0-2 spec and facet schemas, and a
+receiver speaking Marquez's ``POST /api/v1/lineage`` gets a 4-step run's whole sequence."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from flask import Flask
+from referencing import Registry, Resource
+
+from catalogue.app import create_app
+from catalogue.events.delivery import HttpSender
+from catalogue.events.lineage import run_events, run_uuid
+from catalogue.events.worker import run_once
+from catalogue.settings import Settings
+from catalogue.store import migrations
+from pipelines.objects import LocalObjectStore
+from tests.fixtures.app import Clock, authenticate_as_site_admin
+from tests.fixtures.receiver import Receiver, running_receiver
+from tests.pipelines import run_steps
+
+DATA = Path(__file__).parents[2] / "data" / "openlineage"
+SPEC = json.loads((DATA / "OpenLineage.json").read_text())
+FACETS = {path.stem: json.loads(path.read_text()) for path in (DATA / "facets").glob("*.json")}
+REGISTRY = Registry().with_resources(
+    (schema["$id"], Resource.from_contents(schema)) for schema in [SPEC, *FACETS.values()]
+)
+RUN_EVENT = jsonschema.Draft202012Validator(
+    {"$ref": f"{SPEC['$id']}#/$defs/RunEvent"},
+    registry=REGISTRY,
+    format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+)
+# Facet name -> the schema file defining it (each file's one top-level property).
+FACET_FILES = {name: schema for schema in FACETS.values() for name in schema.get("properties", {})}
+EDITION = "20260102T030405"
+RAW = f"raw/red/secret/version=1/edition={EDITION}/data.txt"
+
+
+def check_openlineage(event: dict[str, Any]) -> None:
+    """Valid by the spec, and every facet by its own facet schema."""
+    RUN_EVENT.validate(event)
+    facets = [("run", event["run"].get("facets", {}))]
+    for item in [*event.get("inputs", []), *event.get("outputs", [])]:
+        facets.append(("dataset", item.get("facets", {})))
+    for _, found in facets:
+        for name, facet in found.items():
+            schema = FACET_FILES[name]
+            validator = jsonschema.Draft202012Validator(
+                schema,
+                registry=REGISTRY,
+                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+            )
+            validator.validate({name: facet})
+
+
+@pytest.fixture
+def marquez() -> Iterator[Receiver]:
+    with running_receiver() as receiver:
+        receiver.answer = lambda _: (201, b"")
+        yield receiver
+
+
+@pytest.fixture
+def lineage_app(
+    settings: Settings, clock: Clock, marquez: Receiver, monkeypatch
+) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
+    run_steps.register(monkeypatch)
+    configured = replace(
+        settings,
+        openlineage_url=marquez.url,
+        openlineage_api_key="lineage-key",
+        openlineage_namespace="oslo",
+    )
+    migrations.apply(configured)
+    app = create_app(configured, clock=clock)
+    authenticate_as_site_admin(app)
+    yield app
+    app.extensions["brygge"].store.close()
+
+
+def run_pipeline(app: Flask, steps: list[tuple[str, str]], body: bytes) -> str:
+    client = app.test_client()
+    dataset = {"id": "secret", "title": "Secret", "accessRights": "non-public", "owner": "team:x"}
+    assert client.post("/datasets", json=dataset).status_code == 201
+    editions = "/datasets/secret/versions/1/editions"
+    assert client.post(editions, json={"edition": EDITION}).status_code == 201
+    template = {"id": "text", "title": "Text", "definition": run_steps.chain(*steps)}
+    assert client.post("/pipelines", json=template).status_code == 201
+    assert client.put("/datasets/secret/pipeline", json={"template": "text"}).status_code == 200
+    services = app.extensions["brygge"]
+    services.runs.registry = run_steps.registry()
+    LocalObjectStore(services.settings.objects_dir).put(RAW, io.BytesIO(body))
+    started = client.post(f"{editions}/{EDITION}/runs", json={"input": {"keys": [RAW]}})
+    assert started.status_code == 202
+    assert services.runs.wait_idle(timeout_s=60)
+    sender = HttpSender(allow_private=True)
+    while run_once(services, sender):
+        pass
+    return str(started.json["id"])
+
+
+def test_a_four_step_run_reaches_a_marquez_receiver_in_order(lineage_app, marquez) -> None:  # type: ignore[no-untyped-def]
+    steps = [("Upper", "upper"), ("Check", "check"), ("Again", "upper"), ("Last", "check")]
+    run_id = run_pipeline(lineage_app, steps, b"a\nb\n")
+
+    events = [json.loads(request.body) for request in marquez.requests]
+
+    assert {request.path for request in marquez.requests} == {"/api/v1/lineage"}
+    assert {request.headers["authorization"] for request in marquez.requests} == {
+        "Bearer lineage-key"
+    }
+    for event in events:
+        check_openlineage(event)
+    parent = run_uuid(run_id)
+    assert [(e["eventType"], e["job"]["name"], e["run"]["runId"]) for e in events] == [
+        ("START", "secret.text", parent),
+        *(
+            pair
+            for name, _ in steps
+            for pair in (
+                ("START", f"secret.text.{name}", run_uuid(run_id, name)),
+                ("COMPLETE", f"secret.text.{name}", run_uuid(run_id, name)),
+            )
+        ),
+        ("COMPLETE", "secret.text", parent),
+    ]
+    assert {e["job"]["namespace"] for e in events} == {"oslo"}
+    # Once each: no event came twice.
+    assert len({(e["run"]["runId"], e["eventType"]) for e in events}) == len(events)
+    upper_done = events[2]
+    assert upper_done["run"]["facets"]["parent"]["run"]["runId"] == parent
+    (source,) = upper_done["inputs"]
+    assert source["namespace"].startswith("file://") and source["name"] == RAW
+    (written,) = upper_done["outputs"]
+    assert written["facets"]["outputStatistics"]["rowCount"] == 2
+    assert written["facets"]["symlinks"]["identifiers"][0]["name"] == "brygge://secret/1"
+    # The next Task reads what this one wrote.
+    assert [item["name"] for item in events[3]["inputs"]] == [written["name"]]
+
+
+def test_a_failed_step_and_run_say_why(lineage_app, marquez) -> None:  # type: ignore[no-untyped-def]
+    run_id = run_pipeline(lineage_app, [("Upper", "upper"), ("Check", "check")], b"bad\n")
+
+    events = [json.loads(request.body) for request in marquez.requests]
+
+    for event in events:
+        check_openlineage(event)
+    assert [(e["eventType"], e["job"]["name"]) for e in events][-2:] == [
+        ("FAIL", "secret.text.Check"),
+        ("FAIL", "secret.text"),
+    ]
+    message = events[-1]["run"]["facets"]["errorMessage"]["message"]
+    assert message.startswith("InputError") and "BAD" in message
+    assert events[-1]["run"]["runId"] == run_uuid(run_id)
+
+
+def test_validate_and_typed_outputs_carry_quality_and_schema_facets() -> None:
+    run = {
+        "id": "run-1",
+        "dataset": "air",
+        "version": "1",
+        "pipeline": {"template": "csv"},
+        "input": {"keys": ["raw/green/air/version=1/edition=e/air.csv"]},
+        "steps": [
+            {"name": "Validate", "outputs": [{"key": "intermediate/v.csv", "bytes": 9, "rows": 3}]},
+            {"name": "ToParquet", "outputs": [{"key": "intermediate/a.parquet", "bytes": 90}]},
+        ],
+    }
+    validated = {
+        "type": "no.brygge.step.finished",
+        "time": "2026-01-02T03:04:05.000000Z",
+        "data": {
+            "run": "run-1",
+            "name": "Validate",
+            "status": "SUCCEEDED",
+            "startedAt": "2026-01-02T03:04:04Z",
+            "summary": {"rows": 4, "valid": 3, "rejected": 1, "byRule": {"required": 1}},
+        },
+    }
+    converted = {
+        **validated,
+        "data": {
+            "run": "run-1",
+            "name": "ToParquet",
+            "status": "SUCCEEDED",
+            "summary": {"rows": 3, "inferredTypes": {"v.csv": {"when": "date", "pm10": "float"}}},
+        },
+    }
+
+    checked = run_events(validated, run, namespace="brygge", objects="s3://brygge-data")
+    typed = run_events(converted, run, namespace="brygge", objects="s3://brygge-data")
+
+    for event in [*checked, *typed]:
+        check_openlineage(event)
+    quality = checked[1]["inputs"][0]["facets"]["dataQualityMetrics"]
+    assert quality["rowCount"] == 4
+    assert checked[1]["inputs"][0]["namespace"] == "s3://brygge-data"
+    fields = typed[1]["outputs"][0]["facets"]["schema"]["fields"]
+    assert [(f["name"], f["type"]) for f in fields] == [("when", "date"), ("pm10", "float")]
+    assert typed[1]["inputs"][0]["name"] == "intermediate/v.csv"
+
+
+def test_lineage_settings_use_openlineage_pythons_names() -> None:
+    settings = Settings.from_env(
+        {
+            "OPENLINEAGE_URL": "https://marquez.example.org",
+            "OPENLINEAGE_API_KEY": "k",
+            "BRYGGE_OPENLINEAGE_NAMESPACE": "oslo",
+        }
+    )
+    assert (settings.openlineage_url, settings.openlineage_api_key) == (
+        "https://marquez.example.org",
+        "k",
+    )
+    assert settings.openlineage_namespace == "oslo"
+    assert Settings.from_env({}).openlineage_namespace == "brygge"
+
+
+def test_the_schemas_refuse_what_the_spec_forbids() -> None:
+    """The validation above can fail: a run id that is no UUID, a facet without producer."""
+    run = {"id": "r", "dataset": "d", "version": "1", "input": {"keys": ["k"]}, "steps": []}
+    started = {"type": "no.brygge.run.started", "time": "2026-01-02T03:04:05Z", "data": {}}
+    (event,) = run_events(started, run, namespace="brygge", objects="file://host")
+    check_openlineage(event)
+    with pytest.raises(jsonschema.ValidationError):
+        check_openlineage({**event, "run": {"runId": "not-a-uuid", "facets": {}}})
+    facets = event["inputs"][0]["facets"]
+    broken = {k: v for k, v in facets["symlinks"].items() if k != "_producer"}
+    with pytest.raises(jsonschema.ValidationError):
+        check_openlineage(
+            {**event, "inputs": [{**event["inputs"][0], "facets": {"symlinks": broken}}]}
+        )

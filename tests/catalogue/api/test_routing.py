@@ -45,5 +45,7 @@ def test_the_app_builds_a_url_for_every_rule() -> None:
     urls = app.url_map.bind("example.org")
     for rule in app.url_map.iter_rules():
         values = dict.fromkeys(rule.arguments, "7")
-        built = urls.build(rule.endpoint, values, method=next(iter(rule.methods or ["GET"])))
-        assert urls.match(built, method=next(iter(rule.methods or ["GET"])))[0] == rule.endpoint
+        # One URL may serve a form (GET) and its submission (POST) under two endpoints.
+        method = sorted((rule.methods or {"GET"}) - {"HEAD", "OPTIONS"})[0]
+        built = urls.build(rule.endpoint, values, method=method)
+        assert urls.match(built, method=method)[0] == rule.endpoint

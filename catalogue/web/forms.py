@@ -25,7 +25,7 @@ from catalogue.schemas.datasets import DatasetPatchSchema
 from catalogue.schemas.pipelines import DatasetPipelineSchema
 from catalogue.schemas.uploads import UploadRequestSchema, UploadSchema
 from catalogue.services import repositories, services
-from catalogue.web.pages import blp
+from catalogue.web.pages import blp, form_view
 from catalogue.web.rendering import render
 
 PATCH_SCHEMA = DatasetPatchSchema()
@@ -51,7 +51,6 @@ Form = dict[str, Any]
 # Edit metadata ----------------------------------------------------------------------------
 
 
-@blp.route("/datasets/<dataset_id>/edit", methods=["GET"])
 def edit_dataset(dataset_id: str) -> str:
     require(dataset_id, UPDATE)
     dataset = repositories().datasets.get(dataset_id)
@@ -66,7 +65,6 @@ def edit_dataset(dataset_id: str) -> str:
     )
 
 
-@blp.route("/datasets/<dataset_id>/edit", methods=["POST"])
 def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
     """Save the form as a merge patch of the fields that changed, guarded by its ETag."""
     require(dataset_id, UPDATE)
@@ -164,7 +162,6 @@ def _domain_errors(error: InvalidValue | InvalidValues) -> dict[str, list[str]]:
 # Pipeline ---------------------------------------------------------------------------------
 
 
-@blp.route("/datasets/<dataset_id>/pipeline/edit", methods=["GET"])
 def edit_pipeline(dataset_id: str) -> str:
     require(dataset_id, UPDATE)
     current = services().pipelines.find_dataset_pipeline(dataset_id) or {}
@@ -176,7 +173,6 @@ def edit_pipeline(dataset_id: str) -> str:
     return _pipeline_form(dataset_id, template, configs, {}, fragment="pipeline_form")
 
 
-@blp.route("/datasets/<dataset_id>/pipeline/edit", methods=["POST"])
 def save_pipeline(dataset_id: str) -> Response | tuple[str, int]:
     """Set the pipeline; every problem of the template or a state's options is shown beside it."""
     require(dataset_id, UPDATE)
@@ -316,13 +312,11 @@ def abort(run_id: str) -> Response:
 # Grants -----------------------------------------------------------------------------------
 
 
-@blp.route("/datasets/<dataset_id>/grants", methods=["GET"])
 def grants(dataset_id: str) -> str:
     require(dataset_id, ADMIN)
     return _grants_page(dataset_id, {})
 
 
-@blp.route("/datasets/<dataset_id>/grants", methods=["POST"])
 def save_grant(dataset_id: str) -> Response | tuple[str, int]:
     """Set (or with no scope ticked, remove) a principal's scopes on the dataset."""
     require(dataset_id, ADMIN)
@@ -348,3 +342,15 @@ def _grants_page(dataset_id: str, errors: dict) -> str:
         scopes=SCOPES,
         errors=errors,
     )
+
+
+# One rule per form URL (GET shows the form, POST saves it), so every rule matches back to
+# its own endpoint whatever the method.
+blp.add_url_rule(
+    "/datasets/<dataset_id>/edit", view_func=form_view("edit_dataset", edit_dataset, save_dataset)
+)
+blp.add_url_rule(
+    "/datasets/<dataset_id>/pipeline/edit",
+    view_func=form_view("edit_pipeline", edit_pipeline, save_pipeline),
+)
+blp.add_url_rule("/datasets/<dataset_id>/grants", view_func=form_view("grants", grants, save_grant))

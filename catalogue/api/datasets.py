@@ -11,6 +11,7 @@ from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import (
     ADMIN,
     UPDATE,
+    audience,
     readable_dataset,
     require,
     require_owner_team,
@@ -38,12 +39,23 @@ class Datasets(MethodView):
     @blp.arguments(DatasetQuerySchema(), location="query")
     @blp.response(200, DatasetPageSchema)
     def get(self, query: dict) -> dict:
-        """List datasets, filtered; every page is reachable through ``next``."""
+        """List datasets, filtered, with facet counts; every page is reachable through ``next``."""
         limit, cursor, sort = query.pop("limit"), query.pop("cursor"), query.pop("sort", None)
-        page = repositories().datasets.list(
-            query, limit=limit, cursor=cursor, visible=visible(), sort=sort
+        if not query.pop("facets"):
+            page = repositories().datasets.list(
+                query, limit=limit, cursor=cursor, visible=visible(), sort=sort
+            )
+            return {"items": page.items, "next": page.next_cursor}
+        page, facets = repositories().datasets.list_with_facets(
+            query, limit=limit, cursor=cursor, audience=audience(), sort=sort
         )
-        return {"items": page.items, "next": page.next_cursor}
+        return {
+            "items": page.items,
+            "next": page.next_cursor,
+            "facets": facets.values,
+            "total": facets.total,
+            "approximate": facets.approximate,
+        }
 
     @blp.arguments(DatasetSchema)
     @blp.response(201, DatasetSchema)

@@ -11,12 +11,32 @@ from typing import Any
 
 from catalogue.auth.principal import current_identity
 from catalogue.domain.access import Identity, can_see, effective_scopes, may
+from catalogue.domain.datasets import ACCESS_RIGHTS
 from catalogue.domain.errors import Forbidden, InvalidValue, NotFound, Unauthenticated
+from catalogue.repositories.facets import Audience
 from catalogue.repositories.records import resource
 from catalogue.services import repositories
 from catalogue.store.base import Item, Predicate
 
 READ, UPDATE, WRITE, ADMIN = "read", "update", "write", "admin"
+
+
+def audience() -> Audience:
+    """Which datasets the caller sees, for lists and their facet counts.
+
+    The same answers as ``visible()``, but the non-public datasets granted to the caller
+    are read once (from its grants) instead of per dataset, as facets look at thousands.
+    """
+    identity = current_identity()
+    if identity.is_site_admin:
+        return Audience(ACCESS_RIGHTS)
+    if not identity.is_authenticated:
+        return Audience(("public",))
+    grantees = identity.grantees
+    return Audience(
+        ("public", "restricted"),
+        lambda: repositories().permissions.readable(grantees),
+    )
 
 
 def require(dataset_id: str, scope: str, *, hidden: str | None = None) -> Identity:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 ACCESS_RIGHTS = ("public", "restricted", "non-public")
@@ -29,3 +29,14 @@ def search_fields(dataset: Mapping[str, Any]) -> list[str]:
 def normalise_keyword(keyword: str) -> str:
     """Keywords match case-insensitively and ignore surrounding space."""
     return " ".join(keyword.casefold().split())
+
+
+def normalise_format(format_name: str) -> str:
+    """A distribution format as datasets are listed and counted under it: CSV, PARQUET."""
+    return " ".join(format_name.upper().split())
+
+
+def dataset_formats(distributions: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The formats of a dataset: those its distributions name, normalised, sorted, once each."""
+    found = {normalise_format(str(item["format"])) for item in distributions if item.get("format")}
+    return sorted(name for name in found if name)

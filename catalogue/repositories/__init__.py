@@ -23,9 +23,11 @@ class Repositories:
     def __init__(self, store: ItemStore, clock: Callable[[], datetime]) -> None:
         self.store = store
         self.datasets = DatasetRepository(store, clock)
-        self.versions = VersionRepository(store, clock)
-        self.editions = EditionRepository(store, clock)
-        self.distributions = DistributionRepository(store, clock, self.editions)
+        # Deletes of versions and editions may take distributions with them.
+        changed = self.datasets.refresh_formats
+        self.versions = VersionRepository(store, clock, changed)
+        self.editions = EditionRepository(store, clock, changed)
+        self.distributions = DistributionRepository(store, clock, self.editions, changed)
         self.history = HistoryRepository(store, clock)
         self.change_events = ChangeEventRepository(store, clock)
         self.subscriptions = SubscriptionRepository(store, clock)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -19,9 +20,10 @@ from catalogue.domain.ids import (
     slugify,
 )
 from catalogue.domain.revisions import Revision, check_fresh
-from catalogue.store import keys
+from catalogue.store import keys, ranking
 from catalogue.store.base import (
     FIELD_SEPARATOR,
+    MAX_LIMIT,
     Create,
     Delete,
     Item,
@@ -32,22 +34,34 @@ from catalogue.store.base import (
     Put,
     Query,
     Replace,
+    folded,
     query_all,
 )
+from catalogue.store.operations import decode_cursor, fingerprint
 from catalogue.store.ranking import SearchOrder
 from pipelines.timestamps import timestamp
 
 from .change_events import event_ops, public_data
 from .deletion import DELETING, BeforeRemoval, check_live, delete_tree, same_incarnation
+from .facets import FACETS, Audience, FacetCounter, Facets, merge, top, values_of
 from .history import dataset_history, history_entry
 from .records import read_modify_write, resource
 from .runs import run_removals
 
 # Filters that have their own index partition, most selective first: the first one given
 # drives the query and the others are checked on its entries.
-INDEXED_FILTERS = ("keyword", "theme", "owner", "state", "accessRights")
+INDEXED_FILTERS = ("keyword", "theme", "owner", "format", "state", "accessRights")
 # Attribute copied into filter entries, so filters combine without reading the datasets.
-FILTER_FIELDS = ("id", "incarnation", "owner", "accessRights", "state", "keywords", "themes")
+FILTER_FIELDS = (
+    "id",
+    "incarnation",
+    "owner",
+    "accessRights",
+    "state",
+    "keywords",
+    "themes",
+    "formats",
+)
 # Attempts at ``slug-<suffix>`` before giving up on a derived id.
 MAX_SLUG_ATTEMPTS = 5
 
@@ -83,7 +97,22 @@ def filter_values(dataset: Mapping[str, Any]) -> dict[str, list[str]]:
         "owner": [dataset["owner"]] if dataset.get("owner") else [],
         "state": [dataset.get("state", "active")],
         "accessRights": [dataset["accessRights"]],
+        "format": sorted(set(dataset.get("formats", []))),
     }
+
+
+def normalise_filter(name: str, value: str) -> str:
+    """A filter value as the dataset's values are listed (keywords and formats ignore case)."""
+    if name == "keyword":
+        return rules.normalise_keyword(value)
+    if name == "format":
+        return rules.normalise_format(value)
+    return value
+
+
+def facet_scope(dataset: Mapping[str, Any]) -> str:
+    """The counters a dataset counts in: one set per access class (see repositories/facets)."""
+    return f"{keys.DATASET_SCOPE}#{dataset['accessRights']}"
 
 
 def filter_entry_keys(dataset: Mapping[str, Any]) -> set[tuple[str, str]]:
@@ -92,6 +121,15 @@ def filter_entry_keys(dataset: Mapping[str, Any]) -> set[tuple[str, str]]:
         for name, values in filter_values(dataset).items()
         for value in values
     }
+
+
+def filter_entries(dataset: Mapping[str, Any]) -> list[Item]:
+    """The filter entries of a dataset: one per indexed filter value, with copied fields."""
+    copy = {name: dataset[name] for name in FILTER_FIELDS if name in dataset}
+    return [
+        {**copy, "pk": pk, "sk": sk, "kind": "filter"}
+        for pk, sk in sorted(filter_entry_keys(dataset))
+    ]
 
 
 def incarnation_record(dataset: Mapping[str, Any], *, deleted: str | None) -> Item:
@@ -123,8 +161,7 @@ def matches(filters: Mapping[str, str]) -> Predicate:
     def check(item: Item) -> bool:
         values = filter_values(item)
         for name, wanted in filters.items():
-            expected = rules.normalise_keyword(wanted) if name == "keyword" else wanted
-            if expected not in values[name]:
+            if normalise_filter(name, wanted) not in values[name]:
                 return False
         return True
 
@@ -218,15 +255,16 @@ class DatasetRepository:
             "gsi1sk": dataset["id"],
             "kind": "dataset",
             "search_scope": keys.DATASET_SCOPE,
-            "search_text": FIELD_SEPARATOR.join(rules.search_fields(dataset)),
+            # Folded once here, so ranking splits each match's fields instead of folding them.
+            "search_text": FIELD_SEPARATOR.join(
+                folded(field) for field in rules.search_fields(dataset)
+            ),
+            "facet_scope": facet_scope(dataset),
+            "facet_values": filter_values(dataset),
         }
 
     def _filter_entries(self, dataset: Mapping[str, Any]) -> list[Item]:
-        copy = {name: dataset[name] for name in FILTER_FIELDS if name in dataset}
-        return [
-            {**copy, "pk": pk, "sk": sk, "kind": "filter"}
-            for pk, sk in sorted(filter_entry_keys(dataset))
-        ]
+        return filter_entries(dataset)
 
     def _create_ops(self, dataset: dict[str, Any], principal: str, now: datetime) -> list[Op]:
         version = {
@@ -265,18 +303,20 @@ class DatasetRepository:
         cursor: str | None,
         visible: Predicate | None = None,
         sort: str | None = None,
+        observe: Callable[[Item], None] | None = None,
     ) -> Page:
         """Datasets passing every filter (and ``visible``), reading as many pages as needed.
 
         ``q`` is free text over title, keywords and description, ranked as ``sort`` says
-        (SEARCH_ORDERS; relevance by default); the other filters are exact (keywords ignore
-        case). Without ``q`` datasets come in id order, the page has a ``previous_cursor``
-        as the store's pages do, and ``last_cursor(filters)`` reads the final page; a text
-        search pages forwards only. ``sort`` without ``q`` is InvalidValue.
+        (SEARCH_ORDERS; relevance by default); the other filters are exact (keywords and
+        formats ignore case). Without ``q`` datasets come in id order (ids are slugs of
+        titles), the page has a ``previous_cursor`` as the store's pages do, and
+        ``last_cursor(filters)`` reads the final page; a text search pages forwards only.
+        ``sort`` without ``q`` orders the matches read through the list's own partition,
+        at most ranking.MAX_CANDIDATES of them (InvalidValue on ``sort`` past that).
+        ``observe`` sees every dataset item a text search reads (see ItemStore.search).
         """
         text = filters.get("q")
-        if sort is not None and not text:
-            raise InvalidValue("sort", "sorting applies to a search: give q too")
         if text:
             page = self.store.search(
                 keys.DATASET_SCOPE,
@@ -285,23 +325,164 @@ class DatasetRepository:
                 cursor=cursor,
                 where=self._wanted(filters, visible),
                 order=SEARCH_ORDERS[sort or "relevance"],
+                observe=observe,
             )
             return Page([resource(item) for item in page.items], page.next_cursor)
+        if sort is not None:
+            return self._sorted(filters, visible, sort, limit=limit, cursor=cursor)
         query = self._query(filters, visible)
         page = self.store.query(query, limit=limit, cursor=cursor)
-        if query.index is None:
-            # Filter entries: read the datasets they name, in the same order.
-            found = self.store.get_many(
-                [(keys.dataset_pk(entry["id"]), keys.DATASET_SK) for entry in page.items]
-            )
-        else:
-            found = page.items
         return Page(
-            [resource(item) for item in found],
+            self._datasets_of(query, page.items),
             page.next_cursor,
             page.previous_cursor,
             page.backwards,
         )
+
+    def _datasets_of(self, query: Query, items: Sequence[Item]) -> list[dict[str, Any]]:
+        """The datasets a list query read: its items, or those its filter entries name."""
+        if query.index is not None:
+            return [resource(item) for item in items]
+        found = self.store.get_many(
+            [(keys.dataset_pk(entry["id"]), keys.DATASET_SK) for entry in items]
+        )
+        return [resource(item) for item in found]
+
+    def _sorted(
+        self,
+        filters: Mapping[str, str],
+        visible: Predicate | None,
+        sort: str,
+        *,
+        limit: int,
+        cursor: str | None,
+    ) -> Page:
+        """A list without ``q`` in the order ``sort`` names, ranked in memory (see ``list``)."""
+        query = self._query(filters, visible)
+        order = SEARCH_ORDERS[sort]
+        query_id = fingerprint("sorted", query.partition, order.name, sorted(filters.items()))
+        start = None if cursor is None else decode_cursor(cursor, query_id)
+        entries: list[Item] = []
+        for item in query_all(self.store, query, page_size=MAX_LIMIT):
+            entries.append(item)
+            if len(entries) > ranking.MAX_CANDIDATES:
+                raise InvalidValue(
+                    "sort",
+                    f"more than {ranking.MAX_CANDIDATES} datasets match: give q or filters "
+                    "to sort them, or list them in id order without sort",
+                )
+        if query.index is None:
+            # Filter entries: the sort needs the datasets' titles and dates.
+            found = self.store.get_many(
+                [(keys.dataset_pk(entry["id"]), keys.DATASET_SK) for entry in entries]
+            )
+        else:
+            found = entries
+        page = ranking.ranked_page(
+            ranking.SearchQuery((), None),
+            found,
+            order=order,
+            query_id=query_id,
+            start=start,
+            limit=limit,
+            where=None,
+        )
+        return Page([resource(item) for item in page.items], page.next_cursor)
+
+    def list_with_facets(
+        self,
+        filters: Mapping[str, str],
+        *,
+        limit: int,
+        cursor: str | None,
+        audience: Audience,
+        sort: str | None = None,
+    ) -> tuple[Page, Facets]:
+        """``list`` for ``audience``, with the facet counts of its datasets (repositories/facets).
+
+        A text search counts the candidates it reads for ranking; without ``q`` the counts
+        come from the store's counters and the filter partitions.
+        """
+        exact = {
+            name: normalise_filter(name, value)
+            for name, value in filters.items()
+            if name != "q" and value
+        }
+        if filters.get("q"):
+            counter = FacetCounter(exact)
+
+            def observe(item: Item) -> None:
+                if audience.sees(item):
+                    counter.add(values_of(item, filter_values))
+
+            page = self.list(
+                filters,
+                limit=limit,
+                cursor=cursor,
+                visible=audience.sees,
+                sort=sort,
+                observe=observe,
+            )
+            return page, Facets(top(counter.counts), counter.matched, counter.full)
+        page = self.list(filters, limit=limit, cursor=cursor, visible=audience.sees, sort=sort)
+        return page, self._facets_without_query(exact, audience)
+
+    def _facets_without_query(self, exact: Mapping[str, str], audience: Audience) -> Facets:
+        """Facet counts of the visible datasets passing ``exact`` (see repositories/facets)."""
+        drivers = [name for name in INDEXED_FILTERS if name in exact]
+        if not drivers:
+            counts = self._unfiltered_counts(audience)
+            return Facets(top(counts), sum(counts.get("accessRights", {}).values()), False)
+        first = drivers[0]
+        counter = FacetCounter(exact, [name for name in FACETS if name != first])
+        self._count_partition(first, exact[first], counter, audience)
+        approximate = counter.full
+        if len(drivers) > 1:
+            # The first filter's own facet counts over the datasets passing the others.
+            own = FacetCounter(exact, [first])
+            self._count_partition(drivers[1], exact[drivers[1]], own, audience)
+            counter.counts[first] = own.counts[first]
+            approximate = approximate or own.full
+        else:
+            counter.counts[first] = self._unfiltered_counts(audience).get(first, Counter())
+        return Facets(top(counter.counts), counter.matched, approximate)
+
+    def _count_partition(
+        self, name: str, value: str, counter: FacetCounter, audience: Audience
+    ) -> None:
+        """Feed ``counter`` the visible datasets listed under filter ``name`` = ``value``."""
+        query = Query(keys.filter_pk(name, value), where=audience.sees)
+        cursor: str | None = None
+        while not counter.full:
+            page = self.store.query(query, limit=MAX_LIMIT, cursor=cursor)
+            for entry in page.items:
+                counter.add(values_of(entry, filter_values))
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def _unfiltered_counts(self, audience: Audience) -> dict[str, Counter[str]]:
+        """Counts over every dataset ``audience`` sees.
+
+        The counters of each access class seen whole, then the non-public datasets granted
+        to the caller, each read (their number is that of the caller's grants).
+        """
+        counts = merge(
+            *(
+                self.store.facet_counts(facet_scope({"accessRights": access}))
+                for access in audience.classes
+            )
+        )
+        if "non-public" in audience.classes or not audience.granted:
+            return counts
+        granted = self.store.get_many(
+            [(keys.dataset_pk(dataset), keys.DATASET_SK) for dataset in sorted(audience.granted)]
+        )
+        for item in granted:
+            if item.get("accessRights") == "non-public" and audience.sees(item):
+                for name, values in values_of(item, filter_values).items():
+                    counts.setdefault(name, Counter()).update(values)
+        return counts
 
     def last_cursor(self, filters: Mapping[str, str]) -> str | None:
         """The cursor of ``list``'s final page for ``filters``; None for a text search."""
@@ -332,10 +513,7 @@ class DatasetRepository:
         driver = next((name for name in INDEXED_FILTERS if name in exact), None)
         if driver is None:
             return Query(keys.ALL_DATASETS, index=keys.GSI1, where=wanted)
-        value = exact[driver]
-        if driver == "keyword":
-            value = rules.normalise_keyword(value)
-        return Query(keys.filter_pk(driver, value), where=wanted)
+        return Query(keys.filter_pk(driver, normalise_filter(driver, exact[driver])), where=wanted)
 
     def patch(
         self,
@@ -385,13 +563,7 @@ class DatasetRepository:
         if not diff:
             return resource(item)
         new["modified"] = timestamp(now)
-        ops: list[Op] = [Replace(self._item(new), rev=item["rev"], expect=same_incarnation(item))]
-        old_keys, new_keys = filter_entry_keys(old), filter_entry_keys(new)
-        ops.extend(Delete(pk, sk) for pk, sk in sorted(old_keys - new_keys))
-        copied_changed = any(name in diff for name in FILTER_FIELDS)
-        for entry in self._filter_entries(new):
-            if copied_changed or (entry["pk"], entry["sk"]) not in old_keys:
-                ops.append(Put(entry))
+        ops = self._change_ops(item, old, new, diff)
         ops.append(
             history_entry(
                 dataset_history(item),
@@ -407,6 +579,44 @@ class DatasetRepository:
             ops.extend(extra_ops(new))
         self.store.transact(ops)
         return self.get(dataset_id)
+
+    def _change_ops(
+        self, item: Item, old: Mapping[str, Any], new: Mapping[str, Any], diff: Mapping[str, Any]
+    ) -> list[Op]:
+        """The dataset item's replacement and the filter entries that change with it."""
+        ops: list[Op] = [Replace(self._item(new), rev=item["rev"], expect=same_incarnation(item))]
+        old_keys, new_keys = filter_entry_keys(old), filter_entry_keys(new)
+        ops.extend(Delete(pk, sk) for pk, sk in sorted(old_keys - new_keys))
+        copied_changed = any(name in diff for name in FILTER_FIELDS)
+        for entry in self._filter_entries(new):
+            if copied_changed or (entry["pk"], entry["sk"]) not in old_keys:
+                ops.append(Put(entry))
+        return ops
+
+    def refresh_formats(self, dataset_id: str) -> None:
+        """Set the dataset's ``formats`` to those of its distributions, if they differ.
+
+        Called after every change to distributions, in a transaction of its own: it reads
+        the distributions afresh, so a run interrupted between the two writes is set right
+        by the next change. A dataset gone or being deleted is left alone.
+        """
+
+        def attempt() -> None:
+            item = self.store.get(keys.dataset_pk(dataset_id), keys.DATASET_SK)
+            if item is None or item.get(DELETING):
+                return
+            distributions = query_all(
+                self.store, Query(keys.dataset_pk(dataset_id), prefix="distribution#")
+            )
+            formats = rules.dataset_formats(distributions)
+            if formats == item.get("formats", []):
+                return
+            old = resource(item)
+            old.pop("rev")
+            new = {**old, "formats": formats}
+            self.store.transact(self._change_ops(item, old, new, {"formats": formats}))
+
+        read_modify_write(attempt, if_match=None, what=f"dataset {dataset_id!r}")
 
     def delete(
         self,

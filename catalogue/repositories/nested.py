@@ -69,9 +69,21 @@ class NestedRepository:
     immutable: tuple[str, ...] = ()
     child_prefix_kind: str | None = None
 
-    def __init__(self, store: ItemStore, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: ItemStore,
+        clock: Callable[[], datetime],
+        distributions_changed: Callable[[str], None] | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
+        # Told the dataset id after a change that may add or remove distributions (the
+        # dataset's formats follow them).
+        self.distributions_changed = distributions_changed
+
+    def _changed(self, dataset_id: str) -> None:
+        if self.distributions_changed is not None:
+            self.distributions_changed(dataset_id)
 
     # Keys, stated by each level.
     def sort_key(self, path: Sequence[str]) -> str:
@@ -188,6 +200,8 @@ class NestedRepository:
                         field=self.id_field,
                     ) from None
                 continue
+            if self.kind == "distribution":
+                self._changed(parent_path[0])
             return self.get(path)
         raise AlreadyExists(f"no free {self.kind} id", field=self.id_field)
 
@@ -249,6 +263,8 @@ class NestedRepository:
                 ),
             ]
         )
+        if self.kind == "distribution" and "format" in diff:
+            self._changed(path[0])
         return self.get(path)
 
     def delete(
@@ -293,6 +309,7 @@ class NestedRepository:
             for hook in before_removal:
                 hook(item, [])
             self.store.transact([store_delete(item), *audit, *self.feed_ops(path)])
+            self._changed(path[0])
             return
         delete_tree(
             self.store,
@@ -309,6 +326,7 @@ class NestedRepository:
             "delete what is below it first or use ?cascade=true",
             before_removal=before_removal,
         )
+        self._changed(path[0])
 
     def descendant_prefixes(self, path: Sequence[str]) -> list[str]:
         """Sort-key prefixes of everything below ``path``, deepest first."""
@@ -427,9 +445,13 @@ class DistributionRepository(NestedRepository):
     immutable = ("type",)
 
     def __init__(
-        self, store: ItemStore, clock: Callable[[], datetime], editions: EditionRepository
+        self,
+        store: ItemStore,
+        clock: Callable[[], datetime],
+        editions: EditionRepository,
+        distributions_changed: Callable[[str], None] | None = None,
     ) -> None:
-        super().__init__(store, clock)
+        super().__init__(store, clock, distributions_changed)
         self.editions = editions
 
     def preview(self, path: Sequence[str]) -> dict[str, Any]:

@@ -178,6 +178,17 @@ class PermissionRepository:
                 )
         return held
 
+    def readable(self, grantees: Sequence[str]) -> dict[str, frozenset[str | None]]:
+        """The datasets any of ``grantees`` holds a grant on (every scope implies ``read``).
+
+        Dataset id -> the incarnations the grants belong to; one partition per grantee.
+        """
+        found: dict[str, set[str | None]] = {}
+        for (dataset, incarnation), scopes in self.scopes_by_dataset(grantees).items():
+            if scopes:
+                found.setdefault(dataset, set()).add(incarnation)
+        return {dataset: frozenset(incarnations) for dataset, incarnations in found.items()}
+
     def list(self, dataset_id: str, *, limit: int, cursor: str | None) -> Page:
         query = Query(keys.permissions_pk(dataset_id), prefix=keys.GRANT_PREFIX)
         page = self.store.query(query, limit=limit, cursor=cursor)

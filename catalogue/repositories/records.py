@@ -14,7 +14,18 @@ T = TypeVar("T")
 # Attributes of an item that are not part of the resource a client sees. ``rev`` is kept:
 # the API turns it into the ETag.
 STORE_ATTRIBUTES = frozenset(
-    {"pk", "sk", "gsi1pk", "gsi1sk", "search_scope", "search_text", "kind", "_terms"}
+    {
+        "pk",
+        "sk",
+        "gsi1pk",
+        "gsi1sk",
+        "search_scope",
+        "search_text",
+        "facet_scope",
+        "facet_values",
+        "kind",
+        "_terms",
+    }
 )
 # Stay well inside the store's transaction limit, leaving room for search-index writes.
 CHUNK_OPS = 25

@@ -77,8 +77,13 @@ class Stored(fields.Nested):
         return {key: value[name] for key, name in names if name in value}
 
 
-def page_schema(item_schema: type[ma.Schema], name: str, *, stored: bool = True) -> type[ma.Schema]:
-    """A ``{items, next}`` page of ``item_schema`` (``stored``: items dumped by picking)."""
+def page_schema(
+    item_schema: type[ma.Schema], name: str, *, stored: bool = True, **extra: fields.Field
+) -> type[ma.Schema]:
+    """A ``{items, next}`` page of ``item_schema`` (``stored``: items dumped by picking).
+
+    ``extra`` fields sit beside ``items`` and ``next``.
+    """
     # A stored page dumps its items in one pass (Stored, many); a List would call per item.
     items = (
         Stored(item_schema, many=True, required=True)
@@ -93,6 +98,7 @@ def page_schema(item_schema: type[ma.Schema], name: str, *, stored: bool = True)
                 required=True,
                 metadata={"description": "Cursor of the next page; null on the last page."},
             ),
+            **extra,
         },
         name=name,
     )

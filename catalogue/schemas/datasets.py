@@ -111,6 +111,11 @@ class DatasetSchema(StoredSchema, ma.Schema.from_dict(_metadata_fields(patch=Fal
     )
     created = fields.String(dump_only=True)
     modified = fields.String(dump_only=True)
+    formats = fields.List(
+        fields.String(),
+        dump_only=True,
+        metadata={"description": "Formats of the dataset's distributions (set by the server)."},
+    )
 
 
 class DatasetPatchSchema(ma.Schema.from_dict(_metadata_fields(patch=True))):  # type: ignore[misc]
@@ -128,6 +133,14 @@ class DatasetQuerySchema(ListQuerySchema):
     keyword = fields.String()
     theme = fields.String()
     state = fields.String(validate=validate.OneOf(rules.STATES))
+    format = fields.String(
+        validate=validate.Length(min=1, max=50),
+        metadata={"description": "A format of the dataset's distributions (CSV, PARQUET)."},
+    )
+    facets = fields.Boolean(
+        load_default=True,
+        metadata={"description": "Count datasets per facet value (false: leave them out)."},
+    )
     q = fields.String(
         validate=validate.Length(min=1, max=200),
         metadata={
@@ -138,10 +151,52 @@ class DatasetQuerySchema(ListQuerySchema):
     sort = fields.String(
         validate=validate.OneOf(SEARCH_SORTS),
         metadata={
-            "description": "Order of a search with q: relevance (the default; ties newest "
-            "first), modified (newest first) or title. Without q datasets list by id."
+            "description": "relevance (the default with q; ties newest first), modified "
+            "(newest first) or title. Without q and sort datasets list by id, the slug of "
+            "their title; sort without q orders up to 10,000 matching datasets."
         },
     )
 
 
-DatasetPageSchema = page_schema(DatasetSchema, "DatasetPage")
+class FacetValueSchema(ma.Schema):
+    value = fields.String(required=True)
+    count = fields.Integer(required=True)
+
+
+def _facet_list(description: str) -> fields.Field:
+    return fields.List(
+        fields.Nested(FacetValueSchema), required=True, metadata={"description": description}
+    )
+
+
+class FacetsSchema(ma.Schema):
+    """The 20 values of each facet held by most of the listed datasets, most first."""
+
+    owner = _facet_list("Owner teams.")
+    theme = _facet_list("EU data theme codes.")
+    keyword = _facet_list("Keywords, as they match (lower case).")
+    accessRights = _facet_list("public, restricted, non-public.")
+    state = _facet_list("active, deprecated.")
+    format = _facet_list("Formats of the datasets' distributions, upper case.")
+
+
+DatasetPageSchema = page_schema(
+    DatasetSchema,
+    "DatasetPage",
+    facets=fields.Nested(
+        FacetsSchema,
+        metadata={
+            "description": "Counts of the datasets the caller may see that match q and "
+            "every other filter (absent with facets=false)."
+        },
+    ),
+    total=fields.Integer(
+        metadata={"description": "Datasets the caller may see matching q and every filter."}
+    ),
+    approximate=fields.Boolean(
+        metadata={
+            "description": "True when 10,000 or more datasets were to be counted: facets and "
+            "total are then those of the first 10,000 read."
+        }
+    ),
+)

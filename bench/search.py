@@ -153,6 +153,14 @@ def seed(settings: Any, count: int, words: list[str], threads: int) -> float:
         )
 
     started = time.perf_counter()
+    if threads == 1:
+        for done, dataset in enumerate(datasets(count, words), start=1):
+            create(dataset)
+            if done % 10_000 == 0:
+                rate = done / (time.perf_counter() - started)
+                print(f"  seeded {done} ({rate:.0f}/s)", flush=True)
+        app.extensions["brygge"].store.close()
+        return time.perf_counter() - started
     done = 0
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         pending: set[concurrent.futures.Future[None]] = set()
@@ -323,6 +331,11 @@ def main() -> int:
         default=0,
         help="seeding threads (default: 1 on SQLite, 8 on DynamoDB)",
     )
+    parser.add_argument(
+        "--home",
+        type=Path,
+        help="keep the SQLite store here and reuse it when seeded with as many datasets",
+    )
     parser.add_argument("--samples", type=int, default=20, help="requests per kind for RCUs")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -331,7 +344,10 @@ def main() -> int:
     from catalogue.settings import Settings
     from catalogue.store import migrations
 
-    home = Path(tempfile.mkdtemp(prefix="brygge-bench-search-"))
+    kept = args.home is not None
+    home = args.home or Path(tempfile.mkdtemp(prefix="brygge-bench-search-"))
+    home.mkdir(parents=True, exist_ok=True)
+    seeded = home / f"seeded-{args.datasets}"
     env = {**os.environ, "BRYGGE_HOME": str(home), "PYTHONPATH": str(ROOT)}
     dynamodb = server = None
     try:
@@ -353,12 +369,17 @@ def main() -> int:
         migrations.apply(settings)
         words = vocabulary(random.Random(7))
         threads = args.threads or (8 if args.backend == "dynamodb" else 1)
-        seconds = seed(settings, args.datasets, words, threads)
-        print(
-            f"seeded {args.datasets} datasets on {args.backend} in {seconds:.1f} s "
-            f"({args.datasets / seconds:.0f}/s, {threads} threads)",
-            flush=True,
-        )
+        if seeded.exists():
+            print(f"reusing the {args.datasets} datasets seeded in {home}", flush=True)
+        else:
+            seconds = seed(settings, args.datasets, words, threads)
+            print(
+                f"seeded {args.datasets} datasets on {args.backend} in {seconds:.1f} s "
+                f"({args.datasets / seconds:.0f}/s, {threads} threads)",
+                flush=True,
+            )
+            if kept and args.backend == "sqlite":
+                seeded.touch()
         cases = scenarios(words, random.Random(11))
         if args.backend == "dynamodb":
             units = read_capacity(settings, cases, args.samples)
@@ -413,7 +434,8 @@ def main() -> int:
         if dynamodb is not None:
             os.killpg(dynamodb.pid, signal.SIGTERM)
             dynamodb.wait(timeout=10)
-        shutil.rmtree(home, ignore_errors=True)
+        if not kept:
+            shutil.rmtree(home, ignore_errors=True)
     return 0
 
 

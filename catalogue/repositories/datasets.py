@@ -101,6 +101,11 @@ def filter_values(dataset: Mapping[str, Any]) -> dict[str, list[str]]:
     }
 
 
+def exact_filters(filters: Mapping[str, Any]) -> dict[str, str]:
+    """The exact filters among a list's parameters (q and options such as facets are not)."""
+    return {name: filters[name] for name in INDEXED_FILTERS if filters.get(name)}
+
+
 def normalise_filter(name: str, value: str) -> str:
     """A filter value as the dataset's values are listed (keywords and formats ignore case)."""
     if name == "keyword":
@@ -404,9 +409,7 @@ class DatasetRepository:
         come from the store's counters and the filter partitions.
         """
         exact = {
-            name: normalise_filter(name, value)
-            for name, value in filters.items()
-            if name != "q" and value
+            name: normalise_filter(name, value) for name, value in exact_filters(filters).items()
         }
         if filters.get("q"):
             counter = FacetCounter(exact)
@@ -491,7 +494,7 @@ class DatasetRepository:
         return self.store.last_cursor(self._query(filters, None))
 
     def _wanted(self, filters: Mapping[str, str], visible: Predicate | None) -> Predicate | None:
-        exact = {name: value for name, value in filters.items() if name != "q" and value}
+        exact = exact_filters(filters)
         if not exact:
             # Only visibility decides (None: every item is wanted, so the store reads exact
             # pages); no filter values are worked out for each item read.
@@ -509,7 +512,7 @@ class DatasetRepository:
         ``where`` does not take part in a query's cursors, so ``visible`` never changes them.
         """
         wanted = self._wanted(filters, visible)
-        exact = {name: value for name, value in filters.items() if name != "q" and value}
+        exact = exact_filters(filters)
         driver = next((name for name in INDEXED_FILTERS if name in exact), None)
         if driver is None:
             return Query(keys.ALL_DATASETS, index=keys.GSI1, where=wanted)

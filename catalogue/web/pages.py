@@ -19,7 +19,16 @@ from werkzeug.wrappers import Response
 
 from catalogue.api.errors import STATUS
 from catalogue.api.runs import with_output_links
-from catalogue.auth.permissions import ADMIN, READ, UPDATE, WRITE, require, scopes_on, visible
+from catalogue.auth.permissions import (
+    ADMIN,
+    READ,
+    UPDATE,
+    WRITE,
+    audience,
+    require,
+    scopes_on,
+    visible,
+)
 from catalogue.auth.principal import current_identity
 from catalogue.domain.access import Identity, may
 from catalogue.domain.errors import Unauthenticated
@@ -52,9 +61,16 @@ def search_page() -> str:
     params = search_filters(request.args)
     query = SEARCH_QUERY.load(params)
     limit, cursor, sort = query.pop("limit"), query.pop("cursor"), query.pop("sort", None)
-    page = repositories().datasets.list(
-        query, limit=limit, cursor=cursor, visible=visible(), sort=sort
-    )
+    facets = None
+    if query.pop("facets"):
+        page, counted = repositories().datasets.list_with_facets(
+            query, limit=limit, cursor=cursor, audience=audience(), sort=sort
+        )
+        facets = counted.values
+    else:
+        page = repositories().datasets.list(
+            query, limit=limit, cursor=cursor, visible=visible(), sort=sort
+        )
     return render(
         "search.html",
         "results",
@@ -63,7 +79,7 @@ def search_page() -> str:
         sort=sort,
         limit=limit,
         page=page,
-        facets=getattr(page, "facets", None),
+        facets=facets,
     )
 
 

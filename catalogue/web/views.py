@@ -26,6 +26,7 @@ SEARCH_FIELDS = (
     "keyword",
     "theme",
     "state",
+    "format",
     "limit",
     "cursor",
 )

@@ -78,6 +78,15 @@ def test_search_answers_htmx_with_the_results_fragment(client) -> None:
     assert "/datasets/air" in fragment and "/datasets/noise" not in fragment
 
 
+def test_search_shows_facet_counts_that_link_to_their_filter(client) -> None:
+    make_dataset(client, id="air", title="Air quality", themes=["ENVI"], keywords=["luft"])
+    make_dataset(client, id="noise", title="Noise", themes=["ENVI", "TRAN"], keywords=["støy"])
+    html = page(client, "/?theme=TRAN")
+    counts = re.findall(r'theme=([A-Z]+)">[A-Z]+</a> <span class="count">(\d+)</span>', html)
+    assert dict(counts) == {"ENVI": "2", "TRAN": "1"}
+    assert "/datasets/noise" in html and "/datasets/air" not in html
+
+
 def test_search_pages_through_every_result(client) -> None:
     for n in range(7):
         make_dataset(client, id=f"set-{n}", title=f"Set {n}")

@@ -38,6 +38,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -213,10 +214,8 @@ def scenarios(words: list[str], rng: random.Random) -> dict[str, list[str]]:
 
 
 def lua(paths: list[str], target: Path) -> Path:
-    quoted = ",".join(
-        json.dumps(path.replace("ø", "%C3%B8").replace("æ", "%C3%A6").replace("å", "%C3%A5"))
-        for path in paths
-    )
+    # Percent-encoded: Lua strings take no \u escapes.
+    quoted = ",".join(json.dumps(quote(path, safe="/?=&+")) for path in paths)
     target.write_text(
         f"paths = {{{quoted}}}\n"
         "request = function()\n"
@@ -232,7 +231,9 @@ def parse_latency(text: str) -> float:
 
 
 def wrk(url: str, seconds: int, script: Path | None = None) -> dict[str, float]:
-    command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", url]
+    # A long timeout: on a loaded machine slow answers must count in the latencies, not
+    # vanish as socket timeouts.
+    command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--timeout", "30s", "--latency", url]
     if script is not None:
         command[1:1] = ["-s", str(script)]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -240,6 +241,8 @@ def wrk(url: str, seconds: int, script: Path | None = None) -> dict[str, float]:
     for percentile in ("50", "99"):
         match = re.search(rf"^\s+{percentile}(?:\.000)?%\s+(\S+)", output, re.MULTILINE)
         figures[f"p{percentile}"] = parse_latency(match.group(1))  # type: ignore[union-attr]
+    if figures["rps"] == 0:
+        raise RuntimeError(f"{url}: no answers in {seconds} s:\n{output}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if errors:
         raise RuntimeError(f"{url}: {errors.group(1)} error answers")
@@ -404,8 +407,9 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/health")
         scripts = {name: lua(paths, home / f"{name}.lua") for name, paths in cases.items()}
-        for script in scripts.values():  # warm both workers' caches
-            wrk(base, 2, script)
+        for paths in cases.values():  # warm both workers (imports, connections)
+            for path in paths[:4]:
+                wait_until_up(base + quote(path, safe="/?=&+"))
         health: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
         measured: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
         for _ in range(args.rounds):

@@ -163,12 +163,14 @@ def _event(
 def matches(filters: Mapping[str, str]) -> Predicate:
     """A predicate true for dataset items and filter entries that pass every filter."""
 
+    wanted = {name: normalise_filter(name, value) for name, value in filters.items()}
+    if not wanted:
+        return lambda item: True
+
     def check(item: Item) -> bool:
-        values = filter_values(item)
-        for name, wanted in filters.items():
-            if normalise_filter(name, wanted) not in values[name]:
-                return False
-        return True
+        # Dataset items carry their values; filter entries have them computed.
+        values = values_of(item, filter_values)
+        return all(value in values.get(name, ()) for name, value in wanted.items())
 
     return check
 

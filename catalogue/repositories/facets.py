@@ -106,7 +106,11 @@ class FacetCounter:
         else:
             return
         for name in targets:
-            self.counts[name].update(values.get(name, ()))
+            # Plain increments: Counter.update costs several times more per call, and
+            # this runs for every dataset counted.
+            counts = self.counts[name]
+            for value in values.get(name, ()):
+                counts[value] = counts.get(value, 0) + 1
 
 
 @dataclass(frozen=True, slots=True)

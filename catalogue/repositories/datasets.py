@@ -162,7 +162,6 @@ def _event(
 
 def matches(filters: Mapping[str, str]) -> Predicate:
     """A predicate true for dataset items and filter entries that pass every filter."""
-
     wanted = {name: normalise_filter(name, value) for name, value in filters.items()}
     if not wanted:
         return lambda item: True

@@ -66,7 +66,7 @@ def check_pipeline_lookups(
     the dataset, and Forbidden (403) for a dataset its owner team may not read (or that does
     not exist). Each message names the Task state and the lookup.
     """
-    from pipelines.stepfunctions import task_steps
+    from pipelines.compiler import task_steps
     from pipelines.steps.lookups import key_lookup_problem, step_lookups
 
     lookups = step_lookups(task_steps(definition), task_config)

@@ -22,16 +22,16 @@ from catalogue.runs.listener import RunStopped, StoreListener
 from catalogue.runs.recovery import remove_partial_objects, step_temp_root
 from pipelines.asl.errors import Cancelled, StatesError, Timeout
 from pipelines.asl.lambdas import function_error, invoked
-from pipelines.object_keys import parse_object_key
-from pipelines.objects import LocalObjectStore
-from pipelines.runs.processes import ProcessLimits, StepCrashed, StepProcesses, shared_pool
-from pipelines.runs.steps import task_resources
-from pipelines.stepfunctions import (
+from pipelines.compiler import (
     compile_definition,
     execution_input,
     task_steps,
     task_timeouts,
 )
+from pipelines.object_keys import parse_object_key
+from pipelines.objects import LocalObjectStore
+from pipelines.runs.processes import ProcessLimits, StepCrashed, StepProcesses, shared_pool
+from pipelines.runs.steps import task_resources
 
 if TYPE_CHECKING:
     from catalogue.runs.service import RunService

@@ -21,6 +21,7 @@ from catalogue.object_stores import object_store
 from catalogue.repositories.runs import ENDED, RunRepository
 from catalogue.runs.recorder import StoreRecorder
 from catalogue.store.base import Page
+from pipelines.compiler import task_steps
 from pipelines.object_keys import check_edition_keys
 from pipelines.runs.executions import (
     ExecutionMissing,
@@ -32,7 +33,7 @@ from pipelines.runs.executions import (
 from pipelines.runs.history import merge_outcome
 from pipelines.runs.ids import run_id_for
 from pipelines.runs.steps import StepRegistry
-from pipelines.stepfunctions import stop_execution, task_steps
+from pipelines.stepfunctions import stop_execution
 from pipelines.timestamps import timestamp
 
 log = logging.getLogger(__name__)

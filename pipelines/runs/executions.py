@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pipelines.compiler import REDRIVE_FIELD, execution_input
 from pipelines.runs.history import failed_state_from_history, step_outcomes_from_history
 from pipelines.stepfunctions import (
-    REDRIVE_FIELD,
     deploy_state_machine,
     describe_execution,
     execution_history,
-    execution_input,
     start_execution,
     state_machine_name,
 )

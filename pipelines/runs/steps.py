@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pipelines.stepfunctions import STEP_PREFIX, step_name, task_steps, template_errors
+from pipelines.compiler import STEP_PREFIX, step_name, task_steps, template_errors
 
 StepHandler = Callable[[Any, Any], Any]
 # A handler given by its import path ``module:attribute`` runs in a worker process locally.
@@ -97,7 +97,7 @@ def definition_problems(definition: Any) -> list[str]:
 def unknown_step_problems(definition: Mapping[str, Any]) -> list[str]:
     """One message per Task state whose resource names no step (nor a registered handler).
 
-    Assumes ``definition`` passed ``pipelines.stepfunctions.template_errors``.
+    Assumes ``definition`` passed ``pipelines.compiler.template_errors``.
     """
     from pipelines.steps.catalog import STEPS
 

@@ -23,14 +23,9 @@ from catalogue.runs.recorder import StoreRecorder
 from catalogue.settings import Settings
 from pipelines import asl
 from pipelines.asl.lambdas import invoked
+from pipelines.compiler import compile_definition, execution_input
 from pipelines.objects import LocalObjectStore
-from pipelines.stepfunctions import (
-    LAMBDA_INVOKE,
-    compile_definition,
-    execution_input,
-    start_execution,
-    state_machine_name,
-)
+from pipelines.stepfunctions import start_execution, state_machine_name
 from pipelines.steps.runtime import use_environment
 from tests.fixtures.app import SITE_ADMIN, authenticate_as_site_admin
 from tests.pipelines import run_steps
@@ -149,24 +144,6 @@ def aws(aws_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     finally:
         for owner, name, original in originals:
             setattr(owner, name, original)
-
-
-def test_compiled_task_invokes_the_steps_function_with_the_step_event() -> None:
-    definition = run_steps.chain(("Upper", "upper"), ("Check", "check"), retry=True)
-    compiled = compile_definition(definition, target="aws", function_name="fn")
-    upper = compiled["States"]["Upper"]
-    assert upper["Resource"] == LAMBDA_INVOKE
-    assert upper["Parameters"]["FunctionName"] == "fn"
-    payload = upper["Parameters"]["Payload"]
-    assert payload["command"] == "pipelines.steps.upper.handler"
-    assert payload["config.$"] == "$.taskConfig.Upper"
-    assert payload["step"] == "Upper"
-    assert upper["ResultSelector"]["input.$"] == "$.Payload.input"
-    assert upper["Retry"] == definition["States"]["Upper"]["Retry"]
-    local = compile_definition(definition)["States"]["Upper"]
-    assert local["Resource"] == "brygge:step:upper"
-    assert {k: v for k, v in payload.items() if k != "command"} == local["Parameters"]
-    assert definition["States"]["Upper"].get("Parameters") is None  # template unchanged
 
 
 def test_both_engines_give_the_same_output(aws, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -181,7 +181,7 @@ def test_invalid_rows_fail_the_run_with_the_named_error(
 def test_the_template_compiled_for_the_local_engine_runs_the_same_chain(
     objects: LocalObjectStore, recorder: MemoryRecorder, tmp_path: Path, put: Put
 ) -> None:
-    from pipelines.stepfunctions import compile_definition
+    from pipelines.compiler import compile_definition
 
     objects.put(SPECIES_KEY, io.BytesIO(data_file("species.csv")))
     recorder.latest["species"] = [SPECIES_KEY]

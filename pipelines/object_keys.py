@@ -72,7 +72,7 @@ def clean_filename(name: str) -> str:
     """Return the NFC form of an uploaded file's name.
 
     Raises InvalidValue(field="filename") for names with a path separator, ``..``,
-    control characters, leading dots or spaces only, or more than 255 bytes.
+    control characters, leading dots or spaces only, lone surrogates, or more than 255 bytes.
     """
     if not isinstance(name, str) or not name.strip():
         raise InvalidValue("filename", "must not be empty")
@@ -85,7 +85,11 @@ def clean_filename(name: str) -> str:
         raise InvalidValue("filename", "must not contain control characters")
     if name != name.strip() or name.startswith("."):
         raise InvalidValue("filename", "must not start with a dot or start or end with a space")
-    if len(name.encode()) > MAX_FILENAME_BYTES:
+    try:
+        size = len(name.encode())
+    except UnicodeEncodeError:
+        raise InvalidValue("filename", "must be UTF-8 text (no lone surrogates)") from None
+    if size > MAX_FILENAME_BYTES:
         raise InvalidValue("filename", f"must be at most {MAX_FILENAME_BYTES} bytes in UTF-8")
     return name
 

@@ -13,19 +13,17 @@ from typing import Any, Literal, Protocol
 from pipelines.asl import paths
 from pipelines.asl.definition import ALL_ERRORS, Catcher, Machine, Retrier, State, parse
 from pipelines.asl.errors import Cancelled, Runtime, StatesError, Timeout
-from pipelines.asl.states import (
+from pipelines.asl.execution import (
     MAX_EXTRA_THREADS,
     MAX_HISTORY_EVENTS,
-    STATE_FUNCTIONS,
     Execution,
     Handler,
     History,
     Outcome,
     Scope,
-    StateFunction,
     ThreadBudget,
-    assign,
 )
+from pipelines.asl.states import STATE_FUNCTIONS, StateFunction, assign
 
 # Only these state types take Retry and Catch; a Fail inside them is what they retry.
 _RETRYABLE_TYPES = frozenset({"Task", "Parallel", "Map"})

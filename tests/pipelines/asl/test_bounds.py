@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pipelines.asl import Cancelled, run
-from pipelines.asl.states import MAX_HISTORY_EVENTS
+from pipelines.asl.execution import MAX_HISTORY_EVENTS
 
 START = datetime(2026, 3, 1, 8, 0, 0, tzinfo=UTC)
 

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from brygge import Client
-from brygge.cli import cli, run_table, transfer_progress
+from brygge.cli import cli
+from brygge.cli.runs import run_table, transfer_progress
 from brygge.config import config_path
 from tests.brygge.conftest import csv_dataset
 from tests.e2e.conftest import Server, brygge_command, start_server, stop_server

@@ -1,0 +1,184 @@
+"""``brygge datasets``: list, show, create, edit and delete datasets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from brygge.cli.context import (
+    URI,
+    Context,
+    Uri,
+    format_option,
+    pass_context,
+    read_json_file,
+    render,
+    render_one,
+)
+from brygge.client import Client
+from brygge.resources import Resource
+
+DATASET_COLUMNS = ["id", "title", "accessRights", "owner", "state", "modified"]
+
+
+@click.group()
+def datasets() -> None:
+    """List, show, create, edit and delete datasets (URIs: ds:<id>[/<version>[/<edition>]])."""
+
+
+@datasets.command(
+    "ls",
+    epilog="Examples:\n\n\b\n  brygge datasets ls --owner team:miljo --format csv\n"
+    "  brygge datasets ls ds:luftkvalitet        (its versions)\n"
+    "  brygge datasets ls ds:luftkvalitet/1      (its editions)\n"
+    "  brygge datasets ls ds:luftkvalitet/1/latest   (the distributions)",
+)
+@click.argument("uri", type=URI, required=False)
+@click.option("--owner", help="Only this owner team (team:<name>).")
+@click.option("--keyword", help="Only datasets with this keyword.")
+@click.option("--theme", help="Only datasets of this EU data theme code.")
+@click.option("--q", help="Full-text search.")
+@format_option
+@pass_context
+def datasets_ls(
+    ctx: Context,
+    uri: Uri | None,
+    owner: str | None,
+    keyword: str | None,
+    theme: str | None,
+    q: str | None,
+    fmt: str,
+) -> None:
+    """List datasets; or a dataset's versions, a version's editions, an edition's files."""
+    with ctx.client() as client:
+        if uri is None:
+            rows = client.datasets(owner=owner, keyword=keyword, theme=theme, q=q)
+            render(ctx, rows, DATASET_COLUMNS, fmt)
+        elif uri.version is None:
+            render(ctx, client.versions(uri.dataset), ["version", "description"], fmt)
+        elif uri.edition is None:
+            rows = client.editions(uri.dataset, uri.version)
+            render(ctx, rows, ["edition", "description", "created", "run"], fmt)
+        else:
+            rows = client.distributions(uri.dataset, uri.version, uri.edition)
+            render(ctx, rows, ["id", "filenames", "format", "byteSize", "created"], fmt)
+
+
+@datasets.command("show", epilog="Example:\n\n  brygge datasets show ds:luftkvalitet/1/latest")
+@click.argument("uri", type=URI)
+@format_option
+@pass_context
+def datasets_show(ctx: Context, uri: Uri, fmt: str) -> None:
+    """Show a dataset, a version or an edition."""
+    with ctx.client() as client:
+        render_one(ctx, fetch(client, uri), fmt)
+
+
+def fetch(client: Client, uri: Uri) -> Resource:
+    if uri.edition:
+        return client.edition(uri.dataset, str(uri.version), uri.edition)
+    if uri.version:
+        return client.version(uri.dataset, uri.version)
+    return client.dataset(uri.dataset)
+
+
+@datasets.command(
+    "create",
+    epilog="Examples:\n\n\b\n  brygge datasets create            (asks, with defaults)\n"
+    "  brygge datasets create --file dataset.json",
+)
+@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False), help="JSON body.")
+@format_option
+@pass_context
+def datasets_create(ctx: Context, file: str | None, fmt: str) -> None:
+    """Create a dataset from a file, or by answering questions (non-public unless chosen)."""
+    body = read_json_file(file) if file else ask_dataset(ctx)
+    with ctx.client() as client:
+        created = client.create_dataset(body)
+    ctx.errors.print(f"created {Uri(created['id'])}")
+    render_one(ctx, created, fmt)
+
+
+def ask_dataset(ctx: Context) -> dict[str, Any]:
+    """The questions of ``datasets create``; public only when chosen and confirmed."""
+    title = click.prompt("Title")
+    description = click.prompt("Description", default="", show_default=False)
+    owner = click.prompt("Owner team (team:<name>)")
+    access = click.prompt(
+        "Access rights",
+        type=click.Choice(["non-public", "restricted", "public"]),
+        default="non-public",
+    )
+    if access == "public":
+        ctx.errors.print(
+            "[yellow]warning: public datasets are open to everyone and published as open "
+            "data; access rights cannot be changed later[/yellow]"
+        )
+        if not click.confirm("Make it public?", default=False):
+            access = "non-public"
+    keywords = click.prompt("Keywords (comma-separated)", default="", show_default=False)
+    body: dict[str, Any] = {"title": title, "owner": owner, "accessRights": access}
+    if description:
+        body["description"] = description
+    if keywords.strip():
+        body["keywords"] = [word.strip() for word in keywords.split(",") if word.strip()]
+    return body
+
+
+@datasets.command(
+    "edit",
+    epilog="Examples:\n\n\b\n  brygge datasets edit ds:luftkvalitet --title 'Luftkvalitet i Oslo'\n"
+    "  brygge datasets edit ds:luftkvalitet --file changes.json",
+)
+@click.argument("uri", type=URI)
+@click.option("--title")
+@click.option("--description")
+@click.option("--keyword", "keywords", multiple=True, help="Replaces the keywords; repeatable.")
+@click.option("--state", type=click.Choice(["active", "deprecated"]))
+@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False), help="Merge patch.")
+@format_option
+@pass_context
+def datasets_edit(
+    ctx: Context,
+    uri: Uri,
+    title: str | None,
+    description: str | None,
+    keywords: tuple[str, ...],
+    state: str | None,
+    file: str | None,
+    fmt: str,
+) -> None:
+    """Change a dataset with a merge patch, only if nobody changed it meanwhile (If-Match)."""
+    changes: dict[str, Any] = dict(read_json_file(file)) if file else {}
+    flags = {"title": title, "description": description, "state": state}
+    changes.update({name: value for name, value in flags.items() if value is not None})
+    if keywords:
+        changes["keywords"] = list(keywords)
+    if not changes:
+        raise click.UsageError("nothing to change: give --title, --description, ... or --file")
+    with ctx.client() as client:
+        current = client.dataset(uri.dataset)
+        updated = client.update_dataset(uri.dataset, changes, etag=current.etag)
+    render_one(ctx, updated, fmt)
+
+
+@datasets.command(
+    "delete", epilog="Example:\n\n  brygge datasets delete ds:old-data --cascade --yes"
+)
+@click.argument("uri", type=URI)
+@click.option("--cascade", is_flag=True, help="Also delete its versions, editions and files.")
+@click.option("--yes", is_flag=True, help="Do not ask.")
+@pass_context
+def datasets_delete(ctx: Context, uri: Uri, cascade: bool, yes: bool) -> None:
+    """Delete a dataset, a version or an edition."""
+    if not yes:
+        click.confirm(f"Delete {uri}{' and everything in it' if cascade else ''}?", abort=True)
+    with ctx.client() as client:
+        if uri.edition:
+            client.delete_edition(uri.dataset, str(uri.version), uri.edition)
+        elif uri.version:
+            client.delete_version(uri.dataset, uri.version)
+        else:
+            client.delete_dataset(uri.dataset, cascade=cascade)
+    ctx.errors.print(f"deleted {uri}")

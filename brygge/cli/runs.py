@@ -1,0 +1,250 @@
+"""``brygge upload`` and ``brygge runs``: send a file, follow its run, act on runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.live import Live
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from brygge.cli.context import (
+    URI,
+    Context,
+    Uri,
+    format_option,
+    pass_context,
+    render,
+    render_one,
+)
+from brygge.client import TERMINAL_RUN_STATUSES, Client
+from brygge.resources import Resource
+
+
+def transfer_progress(console: Console) -> Progress:
+    """A bar with bytes, rate and time left, as rich's downloader example."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+@click.command(
+    epilog="Examples:\n\n\b\n  brygge upload målinger.csv ds:luftkvalitet --wait\n"
+    "  brygge upload data.xlsx ds:luftkvalitet/2/20260101T000000",
+)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("uri", type=URI)
+@click.option("--wait", is_flag=True, help="Follow the run; exit 0 if it succeeds, 1 if not.")
+@click.option("--content-type", help="Media type (default: guessed from the name).")
+@format_option
+@pass_context
+def upload(
+    ctx: Context, file: Path, uri: Uri, wait: bool, content_type: str | None, fmt: str
+) -> None:
+    """Upload a file to a dataset (a new edition unless the URI names one)."""
+    with ctx.client() as client:
+        with transfer_progress(ctx.errors) as bar:
+            task = bar.add_task(file.name, total=file.stat().st_size)
+            answer = client.upload(
+                uri.dataset,
+                file,
+                uri.version or "1",
+                uri.edition,
+                content_type=content_type,
+                progress=lambda sent, _total: bar.update(task, completed=sent),
+            )
+        run_id = answer["run"]["id"]
+        ctx.errors.print(f"uploaded to {Uri(uri.dataset, uri.version or '1', answer['edition'])}")
+        if not wait:
+            render_one(
+                ctx, {"edition": answer["edition"], "key": answer["key"], "run": run_id}, fmt
+            )
+            return
+        run = follow(ctx, client, run_id)
+    finish(ctx, run, fmt)
+
+
+def follow(ctx: Context, client: Client, run_id: str) -> Resource:
+    """Show the run live, a line per step, until it ends; returns the ended run."""
+    run: Resource | None = None
+    with Live(run_table(Resource({"id": run_id})), console=ctx.errors, auto_refresh=False) as live:
+        for event in client.watch(run_id):
+            run = event.run
+            live.update(run_table(run), refresh=True)
+    if not ctx.errors.is_terminal:
+        ctx.errors.line()  # a Live that is not on a terminal leaves its last line open
+    assert run is not None  # watch yields at least the run's status
+    return run
+
+
+STATUS_STYLES = {"SUCCEEDED": "green", "FAILED": "red", "ABORTED": "red", "RUNNING": "yellow"}
+
+
+def run_table(run: Mapping[str, Any]) -> Table:
+    """The live view of a run: its status, then a line per step."""
+    status = str(run.get("status") or "...")
+    style = STATUS_STYLES.get(status, "")
+    table = Table(
+        title=f"run {run.get('id')}  [{style}]{status}[/{style}]"
+        if style
+        else f"run {run.get('id')}  {status}",
+        box=None,
+        title_justify="left",
+    )
+    for column in ("step", "status", "duration", "rows"):
+        table.add_column(column, justify="right" if column in ("duration", "rows") else "left")
+    for step in run.get("steps") or []:
+        step_style = STATUS_STYLES.get(str(step.get("status")), "")
+        rows = [output.get("rows") for output in step.get("outputs") or []]
+        table.add_row(
+            step.get("name", ""),
+            f"[{step_style}]{step.get('status')}[/{step_style}]"
+            if step_style
+            else str(step.get("status")),
+            duration(step.get("startedAt"), step.get("endedAt")),
+            str(sum(row for row in rows if row is not None))
+            if any(row is not None for row in rows)
+            else "",
+        )
+    return table
+
+
+def duration(started: str | None, ended: str | None) -> str:
+    from datetime import datetime
+
+    if not started or not ended:
+        return ""
+    try:
+        seconds = (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()
+    except ValueError:
+        return ""
+    return f"{seconds:.1f} s"
+
+
+def readable_cause(cause: str) -> str:
+    """A run's cause as a person reads it: Lambda's JSON error payload becomes its message."""
+    try:
+        payload = json.loads(cause)
+    except ValueError:
+        return cause
+    if isinstance(payload, dict) and isinstance(payload.get("errorMessage"), str):
+        return payload["errorMessage"]
+    return cause
+
+
+def finish(ctx: Context, run: Mapping[str, Any], fmt: str) -> None:
+    """Exit 0 for a run that succeeded; else print why and how to run it again, exit 1."""
+    if fmt == "json":
+        click.echo(json.dumps(run, indent=2, ensure_ascii=False))
+    if run.get("status") == "SUCCEEDED":
+        ctx.errors.print(f"[green]run {run['id']} SUCCEEDED[/green]")
+        return
+    failed = [step for step in run.get("steps") or [] if step.get("status") == "FAILED"]
+    error = (failed[0].get("error") if failed else None) or run.get("error") or {}
+    where = f"step {failed[0]['name']}" if failed else "the run"
+    ctx.errors.print(f"[red]run {run['id']} {run.get('status')} in {where}[/red]")
+    if error:
+        ctx.errors.print(f"  error: {error.get('error')}")
+        if error.get("cause"):
+            ctx.errors.print(f"  cause: {readable_cause(error['cause'])}", markup=False)
+    dataset = Uri(str(run.get("dataset") or "<id>"))
+    ctx.errors.print(
+        f"after fixing the settings (brygge pipelines create --dataset {dataset} "
+        f"--file ...), run it again from the start:\n  brygge runs rerun {run['id']}\n"
+        f"(brygge runs redrive {run['id']} retries the failed step with the same settings)",
+        markup=False,
+    )
+    sys.exit(1)
+
+
+RUN_COLUMNS = ["id", "status", "edition", "created", "endedAt"]
+
+
+@click.group()
+def runs() -> None:
+    """Follow and steer pipeline runs."""
+
+
+@runs.command("ls", epilog="Example:\n\n  brygge runs ls ds:luftkvalitet --format json")
+@click.argument("uri", type=URI)
+@format_option
+@pass_context
+def runs_ls(ctx: Context, uri: Uri, fmt: str) -> None:
+    """List a dataset's runs, newest first."""
+    with ctx.client() as client:
+        render(ctx, client.runs(uri.dataset), RUN_COLUMNS, fmt)
+
+
+@runs.command("show", epilog="Example:\n\n  brygge runs show luftkvalitet-0a1b2c")
+@click.argument("run_id")
+@format_option
+@pass_context
+def runs_show(ctx: Context, run_id: str, fmt: str) -> None:
+    """Show a run and each of its steps."""
+    with ctx.client() as client:
+        run = client.run(run_id)
+    if fmt == "table":
+        ctx.console.print(run_table(run))
+    else:
+        render_one(ctx, run, fmt)
+
+
+@runs.command("watch", epilog="Example:\n\n  brygge runs watch luftkvalitet-0a1b2c")
+@click.argument("run_id")
+@format_option
+@pass_context
+def runs_watch(ctx: Context, run_id: str, fmt: str) -> None:
+    """Follow a run until it ends; exit 0 if it succeeded, 1 if not."""
+    with ctx.client() as client:
+        if fmt == "table":
+            run = follow(ctx, client, run_id)
+        else:
+            run = None
+            for event in client.watch(run_id):
+                run = event.run
+                if fmt == "json" and event.step is not None:
+                    click.echo(json.dumps({"step": event.step["name"], "status": event.status}))
+    assert run is not None
+    finish(ctx, run, "table")
+
+
+def run_action(name: str, summary: str, call: Callable[[Client, str], Resource]) -> None:
+    @runs.command(name, help=summary, epilog=f"Example:\n\n  brygge runs {name} RUN --wait")
+    @click.argument("run_id")
+    @click.option("--wait", is_flag=True, help="Follow the run until it ends.")
+    @format_option
+    @pass_context
+    def action(ctx: Context, run_id: str, wait: bool, fmt: str) -> None:
+        with ctx.client() as client:
+            run = call(client, run_id)
+            if wait:
+                if run.get("status") not in TERMINAL_RUN_STATUSES:
+                    run = follow(ctx, client, run["id"])
+                finish(ctx, run, fmt)
+                return
+        render_one(ctx, {key: run.get(key) for key in RUN_COLUMNS}, fmt)
+
+
+run_action("redrive", "Run a failed run again from the step that failed.", Client.redrive_run)
+run_action(
+    "rerun", "Run a run's input again from the start with the current pipeline.", Client.rerun
+)
+run_action("abort", "Abort a waiting or running run.", Client.abort_run)

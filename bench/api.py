@@ -342,7 +342,14 @@ def start_dynamodb_local() -> tuple[subprocess.Popen[bytes], str]:
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
-    client = boto3.client("dynamodb", endpoint_url=url)
+    # DynamoDB Local takes any region and credentials; none need be configured to bench.
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=url,
+        region_name="eu-north-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -430,7 +437,8 @@ def count_calls(paths: dict[str, str], token: str) -> dict[str, int]:
     return calls
 
 
-def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+def serve(env: dict[str, str], start_timeout_s: float = 30) -> tuple[subprocess.Popen[bytes], str]:
+    """``catalogue.wsgi:app`` under gunicorn (2 workers) on a free port; the server, its URL."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -441,7 +449,7 @@ def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    wait_until_up(f"{base}/health")
+    wait_until_up(f"{base}/health", start_timeout_s)
     return server, base
 
 

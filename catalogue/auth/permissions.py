@@ -166,14 +166,14 @@ def require_site_admin(action: str) -> Identity:
     return identity
 
 
-def require_history(dataset_id: str, incarnation: str | None) -> Identity:
-    """Check that the caller may read the history asked for.
+def require_audit_read(dataset_id: str, incarnation: str | None) -> Identity:
+    """Check that the caller may read the audit trail asked for.
 
-    A dataset's current history needs ``update`` on it; that of a given incarnation (a
+    A dataset's current audit trail needs ``update`` on it; that of a given incarnation (a
     deleted dataset's, say) is for site admins alone.
     """
     if incarnation is not None:
-        return require_site_admin("read the history of a given incarnation")
+        return require_site_admin("read the audit trail of a given incarnation")
     return require(dataset_id, UPDATE)
 
 

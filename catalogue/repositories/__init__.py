@@ -7,10 +7,10 @@ from datetime import datetime
 
 from catalogue.store.base import ItemStore
 
+from .audit import AuditRepository
 from .change_events import ChangeEventRepository
 from .datasets import DatasetRepository
 from .events import EventRepository
-from .history import HistoryRepository
 from .nested import DistributionRepository, EditionRepository, VersionRepository
 from .permissions import PermissionRepository
 from .subscriptions import SubscriptionRepository
@@ -28,7 +28,7 @@ class Repositories:
         self.versions = VersionRepository(store, clock, changed)
         self.editions = EditionRepository(store, clock, changed)
         self.distributions = DistributionRepository(store, clock, self.editions, changed)
-        self.history = HistoryRepository(store, clock)
+        self.audit = AuditRepository(store, clock)
         self.change_events = ChangeEventRepository(store, clock)
         self.subscriptions = SubscriptionRepository(store, clock)
         self.permissions = PermissionRepository(store, clock)

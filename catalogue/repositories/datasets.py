@@ -41,10 +41,10 @@ from catalogue.store.operations import decode_cursor, fingerprint
 from catalogue.store.ranking import SearchOrder
 from pipelines.timestamps import timestamp
 
+from .audit import audit_entry, dataset_audit_trail
 from .change_events import event_ops, public_data
 from .deletion import DELETING, BeforeRemoval, check_live, delete_tree, same_incarnation
 from .facets import FACETS, Audience, FacetCounter, Facets, merge, top, values_of
-from .history import dataset_history, history_entry
 from .records import read_modify_write, resource
 from .runs import run_removals
 
@@ -211,7 +211,7 @@ class DatasetRepository:
         it (ids are one namespace); an id derived from the title takes the first free of
         ``slug``, ``slug-<random suffix>``, ... ``extra_ops(dataset)`` adds writes
         (ownership) to the same transaction, so the dataset never exists without them.
-        Each create is a new incarnation of the id, which owns its history, grants and ETags.
+        Each create is a new incarnation of the id, which owns its audit trail, grants and ETags.
         """
         now = self.clock()
         if data.get("id"):
@@ -289,8 +289,8 @@ class DatasetRepository:
         ]
         ops.extend(Put(entry) for entry in self._filter_entries(dataset))
         ops.append(
-            history_entry(
-                dataset_history(dataset),
+            audit_entry(
+                dataset_audit_trail(dataset),
                 principal=principal,
                 action="create",
                 resource_path=f"/datasets/{dataset['id']}",
@@ -569,8 +569,8 @@ class DatasetRepository:
         new["modified"] = timestamp(now)
         ops = self._change_ops(item, old, new, diff)
         ops.append(
-            history_entry(
-                dataset_history(item),
+            audit_entry(
+                dataset_audit_trail(item),
                 principal=principal,
                 action="update",
                 resource_path=f"/datasets/{dataset_id}",
@@ -638,7 +638,7 @@ class DatasetRepository:
         which deletes every item of the dataset and its runs, all pages, children first.
         ``extra_ops(dataset)`` (its grants) are deleted with the children, before the
         dataset; ``before_removal`` hooks run once nothing more can be created below it.
-        Its history stays, readable by site admins through its incarnation.
+        Its audit trail stays, readable by site admins through its incarnation.
         """
         item = self.get_item(dataset_id)
         check_fresh(if_match, item, f"dataset {dataset_id!r}")
@@ -672,8 +672,8 @@ class DatasetRepository:
         if dataset.get("incarnation"):
             last.append(Put(incarnation_record(dataset, deleted=timestamp(now))))
         last.append(
-            history_entry(
-                dataset_history(dataset),
+            audit_entry(
+                dataset_audit_trail(dataset),
                 principal=principal,
                 action="delete",
                 resource_path=f"/datasets/{dataset_id}",

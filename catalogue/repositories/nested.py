@@ -41,6 +41,7 @@ from catalogue.store.base import (
 from pipelines.timestamps import timestamp
 
 from . import feed_summaries
+from .audit import audit_entry, dataset_audit_trail
 from .change_events import event_ops, public_data
 from .deletion import (
     DELETING,
@@ -52,7 +53,6 @@ from .deletion import (
     same_incarnation,
     store_delete,
 )
-from .history import dataset_history, history_entry
 from .records import read_modify_write, resource
 
 # Tries at a free edition id of one second: each round of racing writers lets at least one
@@ -173,8 +173,8 @@ class NestedRepository:
                 *live_ancestors(parent_path, incarnation),
                 Create(item),
                 *self.feed_ops(path, created=True),
-                history_entry(
-                    dataset_history(dataset),
+                audit_entry(
+                    dataset_audit_trail(dataset),
                     principal=principal,
                     action="create",
                     resource_path=self.resource_path(path),
@@ -246,8 +246,8 @@ class NestedRepository:
         self.store.transact(
             [
                 Replace(stored, rev=item["rev"], expect=same_incarnation(item)),
-                history_entry(
-                    keys.history_pk(path[0], item.get("incarnation")),
+                audit_entry(
+                    keys.audit_pk(path[0], item.get("incarnation")),
                     principal=principal,
                     action="update",
                     resource_path=self.resource_path(path),
@@ -288,8 +288,8 @@ class NestedRepository:
             old.pop(name, None)
         now = self.clock()
         audit: list[Op] = [
-            history_entry(
-                keys.history_pk(path[0], item.get("incarnation")),
+            audit_entry(
+                keys.audit_pk(path[0], item.get("incarnation")),
                 principal=principal,
                 action="delete",
                 resource_path=self.resource_path(path),

@@ -32,9 +32,9 @@ from catalogue.store.base import (
     query_all,
 )
 
+from .audit import audit_entry
 from .change_events import event_ops
 from .deletion import ancestor_failure, live_ancestors
-from .history import history_entry
 from .records import read_modify_write
 
 # Aliases: inside the repository class, ``list`` names its method, not the builtin.
@@ -313,8 +313,8 @@ class PermissionRepository:
         path = f"/datasets/{dataset_id}/permissions/{grantee}"
         changes = {"scopes": {"before": before, "after": after}}
         now = self.clock()
-        audit = history_entry(
-            keys.history_pk(dataset_id, head.get("incarnation")),
+        audit = audit_entry(
+            keys.audit_pk(dataset_id, head.get("incarnation")),
             principal=principal,
             action=action,
             resource_path=path,

@@ -23,6 +23,7 @@ from catalogue.runs.recorder import StoreRecorder
 from catalogue.store.base import Page
 from pipelines.compiler import task_steps
 from pipelines.object_keys import check_edition_keys
+from pipelines.runs.execution_history import merge_outcome
 from pipelines.runs.executions import (
     ExecutionMissing,
     execution_end,
@@ -30,7 +31,6 @@ from pipelines.runs.executions import (
     start_or_deploy,
     start_payload,
 )
-from pipelines.runs.history import merge_outcome
 from pipelines.runs.ids import run_id_for
 from pipelines.runs.steps import StepRegistry
 from pipelines.stepfunctions import stop_execution
@@ -49,7 +49,7 @@ EXECUTION_START_GRACE = timedelta(minutes=5)
 
 if TYPE_CHECKING:
     from catalogue.repositories import Repositories
-    from catalogue.repositories.pipelines import PipelineRepository
+    from catalogue.repositories.pipeline_templates import PipelineRepository
     from catalogue.runs.local import LocalWorkers
     from catalogue.services import Services
     from catalogue.settings import Settings

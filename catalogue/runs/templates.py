@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from catalogue.repositories.pipelines import PipelineRepository
+from catalogue.repositories.pipeline_templates import PipelineRepository
 
 if TYPE_CHECKING:
     from catalogue.settings import Settings

@@ -12,7 +12,7 @@ edition                  ``dataset#<id>``                            ``edition#<
 distribution             ``dataset#<id>``                            ``distribution#<v>#<e>#<d>``
 feed summary             ``dataset#<id>``                            ``feed``
 filter entry             ``filter#<name>#<value>``                   ``<dataset id>``
-history entry            ``history#<dataset id>#<incarnation>``      ``<timestamp>#<uuid>``
+audit entry              ``history#<dataset id>#<incarnation>``      ``<timestamp>#<uuid>``
 incarnation              ``incarnations#<dataset id>``               ``<incarnation>``
 permissions head         ``permissions#<dataset id>``                ``head``
 grant                    ``permissions#<dataset id>``                ``grant#<principal>``
@@ -34,10 +34,10 @@ values of a version list in key order. A reject is an event that failed the sche
 in arrival order (``<i>``: its index in the batch, zero-padded). An idempotency key item
 holds a batch's answer until its ``expiresAt`` (epoch seconds; an expired one is taken
 over by the next batch with that key). All three belong to the dataset's incarnation, like
-its history, so a dataset made again with the id of a deleted one starts clean.
+its audit trail, so a dataset made again with the id of a deleted one starts clean.
 
 A dataset carries its ``incarnation`` (``YYYYMMDDTHHMMSS-<hex>``, new at every create of the
-id); its history, ETags, grants and runs belong to that incarnation, so a dataset made again
+id); its audit trail, ETags, grants and runs belong to that incarnation, so a dataset made again
 with the id of a deleted one starts clean.
 
 Datasets also carry ``gsi1pk = "datasets"`` and ``gsi1sk = <id>`` so listing all datasets
@@ -79,10 +79,11 @@ def filter_pk(name: str, value: str) -> str:
     return f"filter#{name}#{value}"
 
 
-def history_pk(dataset: str, incarnation: str | None) -> str:
+def audit_pk(dataset: str, incarnation: str | None) -> str:
     """The audit trail of one incarnation of a dataset id.
 
     Datasets made before incarnations existed have none and keep their first partition.
+    The partition keeps the name it was first stored under, ``history#``.
     """
     return f"history#{dataset}" if incarnation is None else f"history#{dataset}#{incarnation}"
 
@@ -92,7 +93,7 @@ def incarnations_pk(dataset: str) -> str:
     return f"incarnations#{dataset}"
 
 
-def template_history_pk(template: str, incarnation: str | None) -> str:
+def template_audit_pk(template: str, incarnation: str | None) -> str:
     """The audit trail of one incarnation of a pipeline template id (versions, deletion)."""
     return f"template-history#{template}#{incarnation or ''}"
 

@@ -22,7 +22,7 @@ from catalogue.auth.principal import current_principal
 from catalogue.domain.errors import InvalidValue, InvalidValues, PreconditionFailed
 from catalogue.domain.revisions import etag, parse_etag
 from catalogue.schemas.datasets import DatasetPatchSchema
-from catalogue.schemas.pipelines import DatasetPipelineSchema
+from catalogue.schemas.pipeline_templates import DatasetPipelineSchema
 from catalogue.schemas.uploads import UploadRequestSchema, UploadSchema
 from catalogue.services import repositories, services
 from catalogue.web.pages import blp, form_view

@@ -72,7 +72,7 @@ def dataset_view(dataset_id: str, *, is_owner: bool) -> dict[str, Any]:
     ]
     history = []
     if is_owner:
-        history = repos.history.for_dataset(
+        history = repos.audit.for_dataset(
             dataset_id, incarnation=None, limit=HISTORY_SHOWN, cursor=None
         ).items
     return {

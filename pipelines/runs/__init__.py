@@ -1,7 +1,7 @@
 """Runs as the engine sees them, knowing nothing of the catalogue's store.
 
 ``ids`` derives a run's id from its objects, ``steps`` finds the handler of a Task,
-``executions`` starts and reads Step Functions executions and ``history`` reads what an
+``executions`` starts and reads Step Functions executions and ``execution_history`` reads what an
 execution's history says about its steps. ``catalogue.runs`` keeps runs in the store and
 drives them with these parts.
 """

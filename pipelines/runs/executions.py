@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipelines.compiler import REDRIVE_FIELD, execution_input
-from pipelines.runs.history import failed_state_from_history, step_outcomes_from_history
+from pipelines.runs.execution_history import failed_state_from_history, step_outcomes_from_history
 from pipelines.stepfunctions import (
     deploy_state_machine,
     describe_execution,

@@ -248,7 +248,7 @@ def snapshot(store) -> list:  # type: ignore[no-untyped-def]
     item = store.get(keys.dataset_pk("trees"), keys.DATASET_SK)
     if item is not None:
         found.extend(
-            store.query(Query(keys.history_pk("trees", item["incarnation"])), limit=1000).items
+            store.query(Query(keys.audit_pk("trees", item["incarnation"])), limit=1000).items
         )
     return found
 

@@ -337,7 +337,7 @@ def test_unexpected_failure_is_500_without_a_traceback(app, client, monkeypatch)
 def test_history_records_every_change(app, client) -> None:
     create(client, id="air")
     client.patch("/datasets/air", json={"title": "Air"})
-    history = app.extensions["brygge"].repositories.history.for_dataset(
+    history = app.extensions["brygge"].repositories.audit.for_dataset(
         "air", incarnation=None, limit=10, cursor=None
     )
     actions = [entry["action"] for entry in history.items]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from catalogue.store import keys
 from catalogue.store.base import Query
-from tests.catalogue.api.test_pipelines import definition
+from tests.catalogue.api.test_pipeline_templates import definition
 from tests.catalogue.auth.world import OWNER_TEAM, World
 
 TEMPLATE = {
@@ -69,7 +69,7 @@ def test_every_template_change_is_audited(world: World) -> None:
 
     assert world.as_admin().delete("/pipelines/shared").status_code == 204
     store = world.app.extensions["brygge"].store
-    trail = store.query(Query(keys.template_history_pk("shared", incarnation)), limit=10).items
+    trail = store.query(Query(keys.template_audit_pk("shared", incarnation)), limit=10).items
     assert [(entry["action"], entry["principal"]) for entry in trail][-1] == ("delete", "user:root")
     # A template made again with the id starts a trail of its own.
     make_template(world)

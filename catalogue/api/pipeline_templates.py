@@ -18,7 +18,7 @@ from catalogue.links import link_to
 from catalogue.repositories.pipeline_checks import check_task_config
 from catalogue.schemas.common import ListQuerySchema
 from catalogue.schemas.permissions import HistoryPageSchema
-from catalogue.schemas.pipelines import (
+from catalogue.schemas.pipeline_templates import (
     DatasetPipelineSchema,
     PipelineCheckSchema,
     PipelineTemplateCheckSchema,
@@ -82,7 +82,7 @@ class TemplateHistory(MethodView):
     def get(self, query: dict, template_id: str) -> dict:
         """Every change to the template, newest first (owner team or site admins)."""
         require_template_admin(services().pipelines.get(template_id))
-        page = services().pipelines.history(template_id, **query)
+        page = services().pipelines.audit(template_id, **query)
         return {"items": page.items, "next": page.next_cursor}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from catalogue.api.smorest import Blueprint
-from catalogue.auth.permissions import require_history, require_site_admin
+from catalogue.auth.permissions import require_audit_read, require_site_admin
 from catalogue.schemas.common import ListQuerySchema
 from catalogue.schemas.permissions import (
     HistoryPageSchema,
@@ -24,11 +24,11 @@ class History(MethodView):
     def get(self, query: dict, dataset_id: str) -> dict:
         """Every change to the dataset and its grants, newest first (``update`` scope).
 
-        A dataset made again with the id of a deleted one has a history of its own; site
+        A dataset made again with the id of a deleted one has an audit trail of its own; site
         admins read a deleted dataset's with ``?incarnation=``.
         """
-        require_history(dataset_id, query["incarnation"])
-        page = repositories().history.for_dataset(dataset_id, **query)
+        require_audit_read(dataset_id, query["incarnation"])
+        page = repositories().audit.for_dataset(dataset_id, **query)
         return {"items": page.items, "next": page.next_cursor}
 
 
@@ -39,5 +39,5 @@ class Incarnations(MethodView):
     def get(self, query: dict, dataset_id: str) -> dict:
         """Every dataset this id has named, deleted ones included, newest first (site admins)."""
         require_site_admin("list the incarnations of a dataset id")
-        page = repositories().history.incarnations(dataset_id, **query)
+        page = repositories().audit.incarnations(dataset_id, **query)
         return {"items": page.items, "next": page.next_cursor}

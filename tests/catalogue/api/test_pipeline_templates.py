@@ -166,7 +166,7 @@ def test_dataset_pipeline_changes_are_audited_and_block_template_delete(
     assert client.delete("/pipelines/csv-to-parquet").status_code == 204
     assert client.get("/pipelines/csv-to-parquet").status_code == 404
     services = client.application.extensions["brygge"]
-    entries = services.repositories.history.for_dataset(
+    entries = services.repositories.audit.for_dataset(
         "air", incarnation=None, limit=50, cursor=None
     ).items
     pipeline_entries = [e for e in entries if e["resource"] == "/datasets/air/pipeline"]

@@ -32,6 +32,7 @@ from catalogue.store.base import (
 )
 from pipelines.timestamps import timestamp
 
+from .audit import AuditRepository, audit_entry, dataset_audit_trail
 from .deletion import (
     DELETING,
     ancestor_failure,
@@ -41,7 +42,6 @@ from .deletion import (
     same_incarnation,
     store_delete,
 )
-from .history import HistoryRepository, dataset_history, history_entry
 from .lookups import check_pipeline_lookups
 from .pipeline_checks import check_task_config
 from .records import read_modify_write, resource, with_ordered_text
@@ -90,11 +90,11 @@ class PipelineRepository:
         """The latest version of a template, with ``version`` and ``rev``; raises NotFound."""
         return resource(self._head_item(template))
 
-    def history(self, template: str, *, limit: int, cursor: str | None) -> Page:
+    def audit(self, template: str, *, limit: int, cursor: str | None) -> Page:
         """The audit trail of a template (this incarnation of its id), newest first."""
         head = self._head_item(template)
-        partition = keys.template_history_pk(template, head.get("incarnation"))
-        return HistoryRepository(self.store, self.clock).list(partition, limit=limit, cursor=cursor)
+        partition = keys.template_audit_pk(template, head.get("incarnation"))
+        return AuditRepository(self.store, self.clock).list(partition, limit=limit, cursor=cursor)
 
     def _audit(
         self,
@@ -104,8 +104,8 @@ class PipelineRepository:
         new: Mapping[str, Any],
         principal: str,
     ) -> Op:
-        return history_entry(
-            keys.template_history_pk(template["id"], template.get("incarnation")),
+        return audit_entry(
+            keys.template_audit_pk(template["id"], template.get("incarnation")),
             principal=principal,
             action=action,
             resource_path=f"/pipelines/{template['id']}",
@@ -172,7 +172,7 @@ class PipelineRepository:
         template["description"] = template["description"] or ""
         template.update(
             owner=owner,
-            # Like a dataset's: the history and ETags of a template made again with a
+            # Like a dataset's: the audit trail and ETags of a template made again with a
             # deleted one's id are its own.
             incarnation=incarnation_id(moment, secrets.token_bytes(4)),
             version=self._latest_version(data["id"]) + 1,
@@ -391,8 +391,8 @@ class PipelineRepository:
         ops.append(Put(use))
         new = {k: v for k, v in pipeline.items() if k != "modified"}
         ops.append(
-            history_entry(
-                dataset_history(dataset_item),
+            audit_entry(
+                dataset_audit_trail(dataset_item),
                 principal=principal,
                 action="update" if old_item else "create",
                 resource_path=f"/datasets/{dataset}/pipeline",
@@ -423,8 +423,8 @@ class PipelineRepository:
             [
                 store_delete(item),
                 Delete(keys.pipeline_pk(item["template"]), keys.pipeline_use_sk(dataset)),
-                history_entry(
-                    keys.history_pk(dataset, item.get("incarnation")),
+                audit_entry(
+                    keys.audit_pk(dataset, item.get("incarnation")),
                     principal=principal,
                     action="delete",
                     resource_path=f"/datasets/{dataset}/pipeline",

@@ -1,7 +1,7 @@
 """The audit trail: one append-only entry per change, written in the change's transaction.
 
-Each dataset incarnation has its own trail (``keys.history_pk``), and so has each pipeline
-template (``keys.template_history_pk``).
+Each dataset incarnation has its own trail (``keys.audit_pk``), and so has each pipeline
+template (``keys.template_audit_pk``).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from pipelines.timestamps import timestamp
 from .records import resource
 
 
-def dataset_history(dataset: Mapping[str, Any]) -> str:
-    """The history partition of a dataset (item or resource): that of its incarnation."""
-    return keys.history_pk(dataset["id"], dataset.get("incarnation"))
+def dataset_audit_trail(dataset: Mapping[str, Any]) -> str:
+    """The audit trail partition of a dataset (item or resource): that of its incarnation."""
+    return keys.audit_pk(dataset["id"], dataset.get("incarnation"))
 
 
-def history_entry(
+def audit_entry(
     partition: str,
     *,
     principal: str,
@@ -51,7 +51,7 @@ def history_entry(
     )
 
 
-class HistoryRepository:
+class AuditRepository:
     """Reads the audit trail; nothing here edits or deletes it."""
 
     def __init__(self, store: ItemStore, clock: Callable[[], datetime]) -> None:
@@ -75,11 +75,11 @@ class HistoryRepository:
             item = self.store.get(keys.dataset_pk(dataset_id), keys.DATASET_SK)
             if item is None:
                 raise NotFound(f"dataset {dataset_id!r} not found")
-            partition = dataset_history(item)
+            partition = dataset_audit_trail(item)
         elif self.store.get(keys.incarnations_pk(dataset_id), incarnation) is None:
             raise NotFound(f"dataset {dataset_id!r} never had the incarnation {incarnation!r}")
         else:
-            partition = keys.history_pk(dataset_id, incarnation)
+            partition = keys.audit_pk(dataset_id, incarnation)
         return self.list(partition, limit=limit, cursor=cursor)
 
     def incarnations(self, dataset_id: str, *, limit: int, cursor: str | None) -> Page:

@@ -73,7 +73,7 @@ def migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 def publish(args: argparse.Namespace, settings: Settings) -> int:
     """Publish the public datasets to the open-data location and print what changed."""
-    from catalogue.dcat.publishing import run_publishing
+    from catalogue.dcat.open_data import run_publishing
 
     if not settings.catalog_contact_email:
         # The feed is still written; a DCAT-AP-NO harvester will flag the catalogue itself.

@@ -8,6 +8,7 @@ environment, on the first event.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,3 +56,22 @@ def change_events(event: Mapping[str, Any], context: object) -> dict[str, int]:
 def webhook_retries(event: Mapping[str, Any], context: object) -> dict[str, int]:
     """The scheduled job sending webhook retries (and events the stream missed)."""
     return retry_due(lambda_services())
+
+
+def publish_open_data(event: Mapping[str, Any], context: object) -> dict[str, Any]:
+    """The scheduled publishing job: publish, log a summary line and return the report."""
+    from catalogue.dcat.open_data import run_publishing
+
+    report = run_publishing(Settings.from_env()).as_dict()
+    print(
+        json.dumps(
+            {
+                "published": len(report["published"]),
+                "withdrawn": len(report["withdrawn"]),
+                "unchanged": len(report["unchanged"]),
+                "skipped": [entry["dataset"] for entry in report["skipped"]],
+                "reasons": report["reasons"],
+            }
+        )
+    )
+    return report

@@ -205,7 +205,7 @@ STEPS_SMOKE = """
 import handler, polars, fastexcel
 import pipelines.steps.csv_to_parquet, pipelines.steps.excel_to_csv, catalogue.runs.arrival
 import catalogue.runs.steps_function
-import catalogue.dcat.publishing
+import catalogue.dcat.open_data
 answer = f"polars {polars.__version__}"
 """
 # Brygge's own modules all get bytecode: a request may import any of them later.

@@ -16,7 +16,7 @@ from rdflib import Graph, URIRef
 from rdflib import namespace as ns
 
 from catalogue.cli import main
-from catalogue.dcat.publishing import handler
+from catalogue.lambdas import publish_open_data as handler
 from catalogue.settings import Settings
 from pipelines.objects import LocalObjectStore
 from tests.fixtures.app import SITE_ADMIN

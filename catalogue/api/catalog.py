@@ -19,6 +19,7 @@ from flask.views import MethodView
 
 from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import READ, require, visible
+from catalogue.dcat.catalog_info import configured_catalog_info
 from catalogue.dcat.feed import (
     PUBLIC,
     FeedPage,
@@ -29,7 +30,6 @@ from catalogue.dcat.feed import (
     visible_sources,
 )
 from catalogue.dcat.negotiation import negotiate
-from catalogue.dcat.publishing import configured_catalog_info
 from catalogue.dcat.vocabularies import DCAT_AP_3
 from catalogue.links import base_url
 from catalogue.schemas.catalog import CatalogQuerySchema, PublishabilitySchema

@@ -9,7 +9,8 @@ The open-data location (a local directory or an S3 bucket) holds::
 
 Each run compares checksums with the manifest and writes only what changed, so a second
 run with the same input writes nothing but its report; files of datasets that are no longer
-public, no longer publishable or deleted are withdrawn.
+public, no longer publishable or deleted are withdrawn. ``catalogue.dcat.open_data`` runs the
+job for a catalogue from its settings.
 """
 
 from __future__ import annotations
@@ -20,20 +21,15 @@ import json
 import mimetypes
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from catalogue.dcat.publishability import missing_for_publication
-from catalogue.dcat.selection import PublishItem, publish_items
+from catalogue.dcat.selection import PublishItem
 from catalogue.domain.errors import InvalidValue
-from catalogue.object_stores import object_store, open_data_store
 from pipelines.object_keys import parse_object_key
 from pipelines.objects import ObjectNotFound, ObjectStore
-
-if TYPE_CHECKING:
-    from catalogue.settings import Settings
 
 CATALOG_JSONLD = "catalog.jsonld"
 CATALOG_TURTLE = "catalog.ttl"
@@ -206,141 +202,6 @@ def _withdrawal_reason(
     if why_absent is not None:
         return why_absent(dataset_id)
     return f"dataset {dataset_id} is deleted or no longer public"
-
-
-def run_publishing(
-    settings: Settings,
-    *,
-    repositories: Any = None,
-    objects: ObjectStore | None = None,
-    target: ObjectStore | None = None,
-    catalog_info: Mapping[str, Any] | None = None,
-) -> PublishReport:
-    """Publish the public datasets of ``settings``' catalogue to its open-data location.
-
-    What ``brygge publish`` and the scheduled ``handler`` run. The store, object store,
-    target and catalogue metadata follow ``settings`` unless given (``BRYGGE_OPEN_DATA_BUCKET``,
-    else ``BRYGGE_OPEN_DATA_DIR``, else ``<home>/open-data``; ``BRYGGE_CATALOG_*``).
-    Raises SettingsError when BRYGGE_BASE_URL or BRYGGE_OPEN_DATA_BASE_URL is not set.
-    """
-
-    base_url, open_data_url = publication_urls(settings)
-    store = None
-    if repositories is None:
-        from datetime import UTC, datetime
-
-        from catalogue.repositories import Repositories
-        from catalogue.store.factory import open_store
-
-        store = open_store(settings)
-        repositories = Repositories(store, lambda: datetime.now(UTC))
-    if objects is None:
-        objects = object_store(settings)
-    target = target or open_data_store(settings)
-    try:
-        return publish(
-            publish_items(repositories),
-            objects,
-            target,
-            catalog_info=catalog_info or configured_catalog_info(settings, base_url),
-            base_url=base_url,
-            open_data_url=open_data_url,
-            why_absent=partial(_why_absent, repositories),
-        )
-    finally:
-        if store is not None:
-            store.close()
-
-
-def publication_urls(settings: Settings) -> tuple[str, str]:
-    """The catalogue's base URL and the open-data location's public URL.
-
-    Raises SettingsError naming the variable to set: a feed whose IRIs or download URLs
-    point at a guessed host would send harvesters nowhere.
-    """
-    from catalogue.settings import SettingsError
-
-    if not settings.base_url:
-        raise SettingsError(
-            "BRYGGE_BASE_URL is not set: publishing needs the API's public URL "
-            "(https://data.example.org/api), which the catalogue's IRIs start with"
-        )
-    if not settings.open_data_base_url:
-        raise SettingsError(
-            "BRYGGE_OPEN_DATA_BASE_URL is not set: publishing needs the public https URL "
-            "of the open-data bucket or web folder, which download URLs start with"
-        )
-    return settings.base_url, settings.open_data_base_url
-
-
-def _why_absent(repositories: Any, dataset_id: str) -> str:
-    """Why a dataset that published files is no longer among the public ones."""
-    from catalogue.domain.errors import NotFound
-
-    try:
-        dataset = repositories.datasets.get(dataset_id)
-    except NotFound:
-        return f"dataset {dataset_id} was deleted"
-    return f"dataset {dataset_id} is no longer public ({dataset.get('accessRights')})"
-
-
-def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    """The scheduled Zappa event of the ``steps`` stage: publish, log and return the report."""
-    from catalogue.settings import Settings
-
-    report = run_publishing(Settings.from_env()).as_dict()
-    print(
-        json.dumps(
-            {
-                "published": len(report["published"]),
-                "withdrawn": len(report["withdrawn"]),
-                "unchanged": len(report["unchanged"]),
-                "skipped": [entry["dataset"] for entry in report["skipped"]],
-                "reasons": report["reasons"],
-            }
-        )
-    )
-    return report
-
-
-def configured_catalog_info(settings: Settings, base_url: str) -> dict[str, Any]:
-    """The catalogue's own metadata: ``BRYGGE_CATALOG_*`` settings over the defaults.
-
-    The feed of the API and the publishing job both describe the catalogue with it.
-    """
-    info = default_catalog_info(base_url)
-    if settings.catalog_title:
-        info["title"] = settings.catalog_title
-    if settings.catalog_description:
-        info["description"] = settings.catalog_description
-    if settings.catalog_publisher_name or settings.catalog_publisher_uri:
-        info["publisher"] = {
-            "name": settings.catalog_publisher_name or info["publisher"]["name"],
-            "uri": settings.catalog_publisher_uri or None,
-        }
-    if settings.catalog_contact_name or settings.catalog_contact_email:
-        info["contactPoint"] = {
-            "name": settings.catalog_contact_name,
-            "email": settings.catalog_contact_email,
-        }
-    if settings.catalog_homepage:
-        info["homepage"] = settings.catalog_homepage
-    return info
-
-
-def default_catalog_info(base_url: str) -> dict[str, Any]:
-    """Catalogue metadata when none is configured.
-
-    DCAT-AP-NO also wants the catalogue's contact point and a publisher IRI, which only
-    the operator can give (``BRYGGE_CATALOG_*``, see ``configured_catalog_info``).
-    """
-    return {
-        "title": "Brygge open data",
-        "description": "Public datasets published by the Brygge data platform",
-        "publisher": {"name": "Brygge"},
-        "language": "nb",
-        "homepage": base_url,
-    }
 
 
 def _file_name(dataset_id: str, key: str) -> str:

@@ -358,7 +358,7 @@ def test_keep_warm_schedule_loads_the_app_and_answers_nothing(api: tuple[Invoke,
 
 def test_api_function_refuses_commands(api: tuple[Invoke, str]) -> None:
     invoke, _ = api
-    result = invoke({"command": "catalogue.dcat.publishing.handler"})
+    result = invoke({"command": "catalogue.lambdas.publish_open_data"})
     assert result == {"error": "the api function only answers API Gateway requests"}
 
 
@@ -804,10 +804,7 @@ def test_scheduled_event_runs_the_sweep_of_stale_uploads(steps: Invoke) -> None:
 def test_scheduled_event_runs_the_publishing_job(steps: Invoke) -> None:
     from pipelines.aws import aws_client
 
-    publishing = importlib.import_module("catalogue.dcat.publishing")
-    if not hasattr(publishing, "handler"):
-        pytest.skip("catalogue.dcat.publishing has no handler(event, context) yet")
-    report = steps(scheduled_event("catalogue.dcat.publishing.handler"))
+    report = steps(scheduled_event("catalogue.lambdas.publish_open_data"))
     # An empty catalogue still gets its (empty) feed, written to the open-data bucket.
     assert sorted(report["published"]) == [
         "catalog-dcat-ap-no-2.ttl",

@@ -76,7 +76,7 @@ def test_steps_stage_routes_new_raw_objects_to_the_trigger(
     ]
     schedules = {event["function"]: event for event in steps["events"] if "expression" in event}
     assert set(schedules) == {
-        "catalogue.dcat.publishing.handler",
+        "catalogue.lambdas.publish_open_data",
         "catalogue.lambdas.sweep_stale_uploads",
         "catalogue.lambdas.reconcile_runs",
         "catalogue.lambdas.webhook_retries",

@@ -15,7 +15,9 @@ ROOT = Path(__file__).parents[3]
     "module",
     [
         "catalogue.dcat",
+        "catalogue.dcat.catalog_info",
         "catalogue.dcat.negotiation",
+        "catalogue.dcat.open_data",
         "catalogue.dcat.publishability",
         "catalogue.dcat.publishing",
         "catalogue.dcat.selection",

@@ -13,12 +13,8 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib import namespace as ns
 
-from catalogue.dcat.publishing import (
-    PublishItem,
-    configured_catalog_info,
-    default_catalog_info,
-    publish,
-)
+from catalogue.dcat.catalog_info import configured_catalog_info, default_catalog_info
+from catalogue.dcat.publishing import PublishItem, publish
 from catalogue.domain.errors import InvalidValue
 from catalogue.settings import Settings
 from pipelines.objects import (

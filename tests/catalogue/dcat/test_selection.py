@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from catalogue.dcat.open_data import run_publishing
 from catalogue.dcat.publishability import missing_for_publication
-from catalogue.dcat.publishing import run_publishing
 from catalogue.dcat.selection import publish_items
 from catalogue.repositories import Repositories
 from catalogue.settings import Settings
@@ -197,7 +197,7 @@ def test_an_empty_newer_edition_hides_nothing(store: ItemStore, tmp_path: Path) 
 def test_scheduled_handler_publishes_from_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from catalogue.dcat.publishing import handler
+    from catalogue.lambdas import publish_open_data as handler
     from catalogue.store import migrations
     from catalogue.store.factory import open_store
 

@@ -43,7 +43,14 @@ from pipelines.timestamps import timestamp
 
 from .audit import audit_entry, dataset_audit_trail
 from .change_events import event_ops, public_data
-from .deletion import DELETING, BeforeRemoval, check_live, delete_tree, same_incarnation
+from .deletion import (
+    DELETING,
+    BeforeRemoval,
+    check_live,
+    child_removal,
+    delete_tree,
+    same_incarnation,
+)
 from .facets import FACETS, Audience, FacetCounter, Facets, merge, top, values_of
 from .records import read_modify_write, resource
 from .runs import run_removals
@@ -646,42 +653,47 @@ class DatasetRepository:
         dataset = resource(item)
         for name in ("rev", DELETING):
             dataset.pop(name, None)
-        now = self.clock()
 
-        def children() -> list[Op]:
-            found: list[Op] = [
-                Delete(child["pk"], child["sk"])
+        def children() -> list[Sequence[Op]]:
+            found: list[Sequence[Op]] = [
+                child_removal(child, dataset, self.clock())
                 for prefix in ("distribution#", "edition#", "version#", keys.FEED_SK)
                 for child in query_all(self.store, Query(pk, prefix=prefix))
             ]
+            others: list[Op] = []
             pipeline = self.store.get(pk, keys.DATASET_PIPELINE_SK)
             if pipeline is not None:
                 # The template's marker of this dataset goes with the dataset's pipeline.
-                found.append(Delete(pk, keys.DATASET_PIPELINE_SK))
-                found.append(
+                others.append(Delete(pk, keys.DATASET_PIPELINE_SK))
+                others.append(
                     Delete(keys.pipeline_pk(pipeline["template"]), keys.pipeline_use_sk(dataset_id))
                 )
-            found.extend(run_removals(self.store, dataset_id))
+            others.extend(run_removals(self.store, dataset_id))
             if extra_ops is not None:
-                found.extend(extra_ops(dataset))
-            return found
+                others.extend(extra_ops(dataset))
+            return [*found, *([op] for op in others)]
 
-        last: list[Op] = [
-            Delete(entry_pk, sk) for entry_pk, sk in sorted(filter_entry_keys(dataset))
-        ]
-        if dataset.get("incarnation"):
-            last.append(Put(incarnation_record(dataset, deleted=timestamp(now))))
-        last.append(
-            audit_entry(
-                dataset_audit_trail(dataset),
-                principal=principal,
-                action="delete",
-                resource_path=f"/datasets/{dataset_id}",
-                changes=changed_fields(dataset, {}),
-                now=now,
+        def last() -> list[Op]:
+            """The dataset's own removals, audit entry and event (younger than its children's)."""
+            now = self.clock()
+            ops: list[Op] = [
+                Delete(entry_pk, sk) for entry_pk, sk in sorted(filter_entry_keys(dataset))
+            ]
+            if dataset.get("incarnation"):
+                ops.append(Put(incarnation_record(dataset, deleted=timestamp(now))))
+            ops.append(
+                audit_entry(
+                    dataset_audit_trail(dataset),
+                    principal=principal,
+                    action="delete",
+                    resource_path=f"/datasets/{dataset_id}",
+                    changes=changed_fields(dataset, {}),
+                    now=now,
+                )
             )
-        )
-        last.extend(_event("delete", dataset, public_data(dataset), now))
+            ops.extend(_event("delete", dataset, public_data(dataset), now))
+            return ops
+
         delete_tree(
             self.store,
             item,

@@ -11,7 +11,10 @@
 3. **before removal**: hooks that must run while the items still say what existed (the
    dataset's objects, say); they get the marked item and the collected deletes.
 4. **remove**: the children in transactions of CHUNK_OPS, then the item itself, with its
-   audit entry, in one final transaction.
+   audit entry, in one final transaction. Each child removal is a unit (the child's delete
+   and, for a version, edition or distribution, its change event) that one transaction
+   takes whole, so a chunk that commits has written the events of what it deleted, and
+   one that fails has written neither.
 
 A failure part-way leaves the item marked and still readable; DELETE again finishes the job.
 """
@@ -19,19 +22,50 @@ A failure part-way leaves the item marked and still readable; DELETE again finis
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
+from catalogue.domain.change_events import event_type
 from catalogue.domain.errors import Conflict, HasChildren, NotFound, PreconditionFailed
 from catalogue.store import keys
 from catalogue.store.base import Check, Delete, Item, ItemStore, Op, Replace
 
-from .records import write_in_chunks
+from .change_events import event_ops, public_data
+from .records import resource, write_in_chunks
 
 DELETING = "deleting"
 # Hooks of step 3: called with the marked item and the deletes collected below it.
 BeforeRemoval = Callable[[Item, Sequence[Op]], None]
 
 _LEVELS = ("dataset", "version", "edition")
+# Children whose removal is a change event of its own (``no.brygge.<kind>.deleted``).
+_EVENT_KINDS = ("version", "edition", "distribution")
+
+
+def resource_path(path: Sequence[str]) -> str:
+    """The API path of the dataset, version, edition or distribution named by ``path``."""
+    names = ("datasets", "versions", "editions", "distributions")
+    return "/" + "/".join(f"{name}/{value}" for name, value in zip(names, path, strict=False))
+
+
+def child_removal(child: Item, dataset: Mapping[str, Any], now: datetime) -> list[Op]:
+    """The delete of ``child`` of ``dataset``, with its event when it is a version, edition
+    or distribution (``dataset`` as ``event_ops`` takes it).
+
+    The child's path comes from its sort key (``edition#<version>#<edition>``).
+    """
+    removal: list[Op] = [Delete(child["pk"], child["sk"])]
+    kind = child.get("kind")
+    if kind in _EVENT_KINDS:
+        path = [dataset["id"], *child["sk"].split("#")[1:]]
+        removal += event_ops(
+            event_type(kind, "delete"),
+            subject=resource_path(path),
+            data=public_data(resource(child)),
+            dataset=dataset,
+            now=now,
+        )
+    return removal
 
 
 def same_incarnation(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,17 +122,19 @@ def delete_tree(
     *,
     cascade: bool,
     has_children: Callable[[], bool],
-    children: Callable[[], list[Op]],
-    last: Sequence[Op],
+    children: Callable[[], list[Sequence[Op]]],
+    last: Callable[[], Sequence[Op]],
     not_empty: str,
     before_removal: Sequence[BeforeRemoval] = (),
 ) -> None:
     """Delete ``item`` and what is below it in the order of the module notes.
 
     ``has_children`` tells whether something blocks a delete without ``cascade`` (raising
-    HasChildren with the message ``not_empty``); ``children`` collects the deletes of
-    everything below; ``last`` goes with the item's own delete. Raises PreconditionFailed
-    when the item changed since it was read.
+    HasChildren with the message ``not_empty``); ``children`` collects the removals of
+    everything below, each a unit of ops that must commit together; ``last`` makes the ops
+    that go with the item's own delete, after the children were collected (so the item's
+    event is younger than theirs). Raises PreconditionFailed when the item changed since
+    it was read.
     """
     if not item.get(DELETING):
         if not cascade and has_children():
@@ -108,11 +144,12 @@ def delete_tree(
             # A create got in before the mark: give the item back as it was.
             mark(store, item, False)
             raise HasChildren(not_empty)
-    removals = children()
+    units = children()
+    removals = [op for unit in units for op in unit]
     for hook in before_removal:
         hook(item, removals)
-    final = [store_delete(item), *last]
-    write_in_chunks(store, removals, final)
+    final = [store_delete(item), *last()]
+    write_in_chunks(store, units, final)
 
 
 def mark(store: ItemStore, item: Item, deleting: bool) -> Item:

@@ -29,7 +29,6 @@ from catalogue.domain.revisions import Revision, check_fresh
 from catalogue.store import keys
 from catalogue.store.base import (
     Create,
-    Delete,
     Item,
     ItemStore,
     Op,
@@ -48,8 +47,10 @@ from .deletion import (
     BeforeRemoval,
     ancestor_failure,
     check_live,
+    child_removal,
     delete_tree,
     live_ancestors,
+    resource_path,
     same_incarnation,
     store_delete,
 )
@@ -108,8 +109,7 @@ class NestedRepository:
 
     # Rules, written once.
     def resource_path(self, path: Sequence[str]) -> str:
-        names = ("datasets", "versions", "editions", "distributions")
-        return "/" + "/".join(f"{name}/{value}" for name, value in zip(names, path, strict=False))
+        return resource_path(path)
 
     def get_item(self, path: Sequence[str]) -> Item:
         path = self.resolve(path)
@@ -286,29 +286,35 @@ class NestedRepository:
         old = resource(item)
         for name in ("rev", DELETING):
             old.pop(name, None)
-        now = self.clock()
-        audit: list[Op] = [
-            audit_entry(
-                keys.audit_pk(path[0], item.get("incarnation")),
-                principal=principal,
-                action="delete",
-                resource_path=self.resource_path(path),
-                changes=changed_fields(old, {}),
-                now=now,
-            ),
-            *event_ops(
-                event_type(self.kind, "delete"),
-                subject=self.resource_path(path),
-                data=public_data(old),
-                dataset=self.event_dataset(path, item),
-                now=now,
-            ),
-        ]
+        dataset = self.event_dataset(path, item)
+
+        def final_ops() -> list[Op]:
+            """The audit entry and event of this delete, with the feed's update."""
+            now = self.clock()
+            return [
+                audit_entry(
+                    keys.audit_pk(path[0], item.get("incarnation")),
+                    principal=principal,
+                    action="delete",
+                    resource_path=self.resource_path(path),
+                    changes=changed_fields(old, {}),
+                    now=now,
+                ),
+                *event_ops(
+                    event_type(self.kind, "delete"),
+                    subject=self.resource_path(path),
+                    data=public_data(old),
+                    dataset=dataset,
+                    now=now,
+                ),
+                *self.feed_ops(path),
+            ]
+
         queries = [Query(item["pk"], prefix=prefix) for prefix in self.descendant_prefixes(path)]
         if not queries:
             for hook in before_removal:
                 hook(item, [])
-            self.store.transact([store_delete(item), *audit, *self.feed_ops(path)])
+            self.store.transact([store_delete(item), *final_ops()])
             self._changed(path[0])
             return
         delete_tree(
@@ -317,11 +323,11 @@ class NestedRepository:
             cascade=cascade,
             has_children=lambda: any(self.store.query(q, limit=1).items for q in queries),
             children=lambda: [
-                Delete(child["pk"], child["sk"])
+                child_removal(child, dataset, self.clock())
                 for query in queries
                 for child in query_all(self.store, query)
             ],
-            last=[*audit, *self.feed_ops(path)],
+            last=final_ops,
             not_empty=f"{self.kind} {self.resource_path(path)} is not empty; "
             "delete what is below it first or use ?cascade=true",
             before_removal=before_removal,

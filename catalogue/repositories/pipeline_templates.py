@@ -267,10 +267,10 @@ class PipelineRepository:
             cascade=False,
             has_children=in_use,
             children=lambda: [
-                Delete(item["pk"], item["sk"])
+                [Delete(item["pk"], item["sk"])]
                 for item in query_all(self.store, Query(pk, prefix="version#"))
             ],
-            last=[self._audit(old, "delete", old, {}, principal)],
+            last=lambda: [self._audit(old, "delete", old, {}, principal)],
             not_empty=f"pipeline template {template_id!r} is used by datasets: {names}; "
             "remove their pipelines first",
         )

@@ -62,14 +62,24 @@ def resources(items: Iterable[Item]) -> list[dict[str, Any]]:
     return [resource(item) for item in items]
 
 
-def write_in_chunks(store: ItemStore, ops: Sequence[Op], last: Sequence[Op] = ()) -> None:
-    """Apply ``ops`` in transactions of CHUNK_OPS, then ``last`` in one final transaction.
+def write_in_chunks(
+    store: ItemStore, units: Sequence[Sequence[Op]], last: Sequence[Op] = ()
+) -> None:
+    """Apply ``units`` in transactions of at most CHUNK_OPS ops, then ``last`` in one final
+    transaction.
 
-    Used by cascade deletes: children go first, so a failure part-way leaves the parent in
-    place and a retry finishes the job.
+    A unit (a delete with its change event, say) never straddles two transactions; one
+    larger than CHUNK_OPS goes alone. Used by cascade deletes: children go first, so a
+    failure part-way leaves the parent in place and a retry finishes the job.
     """
-    for start in range(0, len(ops), CHUNK_OPS):
-        store.transact(ops[start : start + CHUNK_OPS])
+    chunk: list[Op] = []
+    for unit in units:
+        if chunk and len(chunk) + len(unit) > CHUNK_OPS:
+            store.transact(chunk)
+            chunk = []
+        chunk.extend(unit)
+    if chunk:
+        store.transact(chunk)
     if last:
         store.transact(last)
 

@@ -93,6 +93,8 @@ def test_each_change_writes_one_cloudevent_in_order(client, clock) -> None:  # t
         ("no.brygge.permissions.changed", grant),
         ("no.brygge.edition.deleted", f"{editions}/{EDITION}"),
         ("no.brygge.version.deleted", "/datasets/trees/versions/2"),
+        # The dataset's (empty) first version goes with it, with its own event.
+        ("no.brygge.version.deleted", "/datasets/trees/versions/1"),
         ("no.brygge.dataset.deleted", "/datasets/trees"),
     ]
     for event in events:
@@ -314,3 +316,118 @@ def test_a_change_that_fails_writes_no_event(app_on_store, store) -> None:  # ty
         "no.brygge.dataset.created",
         "no.brygge.dataset.updated",
     ]
+
+
+# Cascade deletes: one event per deleted child, in the chunk that deletes it. ---------------
+
+
+def make_tree(client: FlaskClient, editions: int, distributions: int) -> list[tuple[str, str]]:
+    """Dataset ``trees`` with versions 1 and 2, each with editions and distributions; the
+    (type, subject) of the events deleting its children, as a cascade orders them."""
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    assert client.post("/datasets/trees/versions", json={"version": "2"}).status_code == 201
+    expected: dict[str, list[tuple[str, str]]] = {"d": [], "e": [], "v": []}
+    for version in ("1", "2"):
+        for number in range(editions):
+            edition = f"2026010{number + 1}T000000"
+            path = f"/datasets/trees/versions/{version}/editions/{edition}"
+            assert client.post(path.rsplit("/", 1)[0], json={"edition": edition}).status_code == 201
+            expected["e"].append(("no.brygge.edition.deleted", path))
+            for index in range(distributions):
+                file = {"id": f"f{index}", "type": "file", "filenames": [f"f{index}.csv"]}
+                created = client.post(f"{path}/distributions", json=file)
+                assert created.status_code == 201, created.json
+                expected["d"].append(
+                    ("no.brygge.distribution.withdrawn", f"{path}/distributions/f{index}")
+                )
+        expected["v"].append(("no.brygge.version.deleted", f"/datasets/trees/versions/{version}"))
+    # Deepest first: distributions, editions, versions (each in key order).
+    return sorted(expected["d"]) + sorted(expected["e"]) + sorted(expected["v"])
+
+
+@pytest.mark.parametrize(
+    ("path", "below"),
+    [("/datasets/trees", "/datasets/trees/"), ("/datasets/trees/versions/2", "/versions/2/")],
+)
+def test_a_cascade_delete_writes_an_event_per_deleted_child(client, clock, path, below) -> None:  # type: ignore[no-untyped-def]
+    children = make_tree(client, editions=2, distributions=2)
+    before = {event["id"] for event in all_events(client, clock)}
+
+    deleted = client.delete(path, query_string={"cascade": "true"})
+
+    assert deleted.status_code == 204, deleted.json
+    events = [event for event in all_events(client, clock) if event["id"] not in before]
+    kind = "dataset" if path == "/datasets/trees" else "version"
+    assert [(event["type"], event["subject"]) for event in events] == [
+        *(child for child in children if below in child[1]),
+        (f"no.brygge.{kind}.deleted", path),
+    ]
+    for event in events:
+        check_cloudevent(event)
+    withdrawn = events[0]["data"]
+    assert withdrawn["id"] == "f0" and withdrawn["filenames"] == ["f0.csv"]
+    assert "rev" not in withdrawn and "incarnation" not in withdrawn
+
+
+class FailsOnTransaction:
+    """A store whose ``fail_at``-th transaction from now fails (as a lost connection would)."""
+
+    def __init__(self, store) -> None:  # type: ignore[no-untyped-def]
+        self._store = store
+        self.fail_at: int | None = None
+        self.sizes: list[int] = []
+
+    def transact(self, ops: list[Op]) -> None:
+        self.sizes.append(len(ops))
+        if self.fail_at is not None and len(self.sizes) == self.fail_at:
+            raise ConnectionError("injected: the store went away")
+        self._store.transact(ops)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_a_chunked_cascade_writes_each_chunks_events_with_it(store, settings, clock) -> None:  # type: ignore[no-untyped-def]
+    failing = FailsOnTransaction(store)
+    app = create_app(settings, store=failing, clock=clock)
+    authenticate_as_site_admin(app)
+    client = app.test_client()
+    children = make_tree(client, editions=3, distributions=3)  # 26 children: several chunks
+    before = {item["event"]["id"] for item in stored_events(store)}
+    failing.sizes.clear()
+    # The first chunk of children commits (the mark is a write of its own); the second fails.
+    failing.fail_at = 2
+
+    failed = client.delete("/datasets/trees", query_string={"cascade": "true"})
+
+    assert failed.status_code == 500
+
+    def new_events() -> list[tuple[str, str]]:
+        return [
+            (item["event"]["type"], item["event"]["subject"])
+            for item in stored_events(store)
+            if item["event"]["id"] not in before
+        ]
+
+    left = {item["sk"] for item in store.query(Query(keys.dataset_pk("trees")), limit=1000).items}
+    gone = [
+        subject for _, subject in children if not any(subject_key(subject) == sk for sk in left)
+    ]
+    assert 0 < len(gone) < len(children)
+    # Exactly the children the committed chunk deleted have their events; no more, no fewer.
+    assert sorted(subject for _, subject in new_events()) == sorted(gone)
+    assert all(size <= 25 for size in failing.sizes)
+
+    failing.fail_at = None
+    assert client.delete("/datasets/trees", query_string={"cascade": "true"}).status_code == 204
+
+    assert sorted(new_events()) == sorted(
+        [*children, ("no.brygge.dataset.deleted", "/datasets/trees")]
+    )
+
+
+def subject_key(subject: str) -> str:
+    """The sort key of the resource at API path ``subject`` (below dataset ``trees``)."""
+    parts = subject.strip("/").split("/")[3::2]
+    kind = ("version", "edition", "distribution")[len(parts) - 1]
+    return "#".join([kind, *parts])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from flask import request
 from flask.views import MethodView
@@ -21,7 +22,10 @@ from catalogue.schemas.events import (
     LatestSchema,
     RejectPageSchema,
 )
-from catalogue.services import repositories
+from catalogue.services import repositories, services
+
+if TYPE_CHECKING:
+    from catalogue.domain.enrichment import LookupTable
 
 blp = Blueprint(
     "events",
@@ -74,6 +78,28 @@ def idempotency_key() -> str | None:
     return key
 
 
+def ingest(dataset_id: str, version: str, events: list[Any], key: str | None) -> dict[str, Any]:
+    """Ingest ``events`` into the version (the caller's rights checked), enriched if configured."""
+    svc = services()
+    repos = svc.repositories
+    repos.versions.get([dataset_id, version])
+
+    def lookup(dataset: Mapping[str, Any]) -> LookupTable:
+        from catalogue.enrichment import enrichment_table
+        from catalogue.object_stores import object_store
+
+        return enrichment_table(repos, lambda: object_store(svc.settings), dataset)
+
+    return repos.events.ingest(
+        repos.datasets.get_item(dataset_id),
+        version,
+        events,
+        principal=current_principal(),
+        idempotency_key=key,
+        lookup=lookup,
+    )
+
+
 @blp.route("/events")
 class Events(MethodView):
     @blp.doc(
@@ -97,17 +123,7 @@ class Events(MethodView):
         its newest accepted event; an older event arriving late leaves it as it is.
         """
         require(dataset_id, WRITE)
-        events = posted_events()
-        key = idempotency_key()
-        repos = repositories()
-        repos.versions.get([dataset_id, version])
-        return repos.events.ingest(
-            repos.datasets.get_item(dataset_id),
-            version,
-            events,
-            principal=current_principal(),
-            idempotency_key=key,
-        )
+        return ingest(dataset_id, version, posted_events(), idempotency_key())
 
 
 @blp.route("/events/rejects")

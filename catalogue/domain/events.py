@@ -6,9 +6,10 @@ events posted to the API. ``schema`` is a Frictionless Table Schema subset: ``fi
 ``name``, ``type`` (string, integer, number, boolean, date, datetime) and ``constraints``
 (required, minimum, maximum, enum, pattern, minLength, maxLength), and ``missingValues``
 (strings that mean "no value"; Table Schema's default is ``[""]``). ``key`` names the fields
-that identify a series (a sensor), ``time`` the field that orders its events. ``batch``
-(``maxEvents``, ``maxSeconds``) and ``enrich`` are kept for the history of events, which
-later writes accepted events to the lake in batch windows.
+that identify a series (a sensor), ``time`` the field that orders its events. ``enrich``
+adds columns of a lookup dataset to each accepted event (``catalogue.domain.enrichment``).
+``batch`` (``maxEvents``, ``maxSeconds``) is kept for the history of events, which writes
+accepted events to the lake in batch windows.
 
 Pure Python on purpose: the API checks every posted event with it, and loads no data frame
 library to do so.
@@ -23,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+from catalogue.domain.enrichment import enrich_errors
 from catalogue.domain.errors import InvalidValues
 
 FILE, EVENT = "file", "event"
@@ -103,8 +105,10 @@ def source_errors(source: object) -> tuple[dict[str, Any], Errors]:
     if batch_errors:
         errors["batch"] = batch_errors
     enrich = source.get("enrich")
-    if enrich is not None and not isinstance(enrich, Mapping):
-        errors["enrich"] = ["must be an object (a lookup dataset and its key)"]
+    if enrich is not None:
+        enrich, enrich_problems = enrich_errors(enrich, {} if schema_errors else types)
+        if enrich_problems:
+            errors["enrich"] = enrich_problems
     normalised: dict[str, Any] = {
         "type": EVENT,
         "schema": schema,
@@ -113,7 +117,7 @@ def source_errors(source: object) -> tuple[dict[str, Any], Errors]:
         "batch": batch,
     }
     if enrich is not None:
-        normalised["enrich"] = dict(enrich)
+        normalised["enrich"] = enrich
     return normalised, errors
 
 

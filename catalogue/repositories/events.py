@@ -14,12 +14,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from catalogue.domain import events as rules
+from catalogue.domain.enrichment import LookupTable, enrich_event
 from catalogue.domain.errors import AlreadyExists, Conflict, NotFound, PreconditionFailed
 from catalogue.store import keys
 from catalogue.store.base import Create, Delete, Item, ItemStore, Page, PutNewer, Query, Replace
 
 from .records import CHUNK_OPS
 
+# The lookup table of an enriched event dataset (``catalogue.enrichment``).
+Lookup = Callable[[Mapping[str, Any]], LookupTable]
 # A batch's answer is kept this long for a resend with the same Idempotency-Key.
 IDEMPOTENCY_TTL = timedelta(hours=24)
 # A claimed key whose batch never finished (the process died) is free again after this.
@@ -47,13 +50,16 @@ class EventRepository:
         *,
         principal: str,
         idempotency_key: str | None = None,
+        lookup: Lookup | None = None,
     ) -> dict[str, Any]:
-        """Check every event; keep the rejects; move each series' latest value forwards.
+        """Check and enrich every event; keep the rejects; move each series' latest value forwards.
 
         Returns ``{accepted, rejected: [{index, errors}]}``. With an ``idempotency_key``
         the first answer is kept: a resend of the same batch gets it back and writes
         nothing; the key reused for another batch, or resent while its batch is still
-        being written, is Conflict.
+        being written, is Conflict. A source with ``enrich`` needs ``lookup``, which gives
+        the dataset's lookup table (read once per batch) or raises Conflict, and then
+        nothing is written.
         """
         if not rules.is_event_source(dataset):
             raise Conflict(
@@ -66,7 +72,7 @@ class EventRepository:
             if "answer" in claim:
                 return claim["answer"]  # type: ignore[no-any-return]
         try:
-            answer = self._ingest(dataset, version, events, principal)
+            answer = self._ingest(dataset, version, events, principal, lookup)
         except BaseException:
             if claim is not None:
                 # The batch may be sent again with its key: free it.
@@ -79,9 +85,20 @@ class EventRepository:
         return answer
 
     def _ingest(
-        self, dataset: Mapping[str, Any], version: str, events: Sequence[Any], principal: str
+        self,
+        dataset: Mapping[str, Any],
+        version: str,
+        events: Sequence[Any],
+        principal: str,
+        lookup: Lookup | None,
     ) -> dict[str, Any]:
         source = dataset["source"]
+        enrich = source.get("enrich")
+        table = None
+        if enrich is not None:
+            if lookup is None:
+                raise ValueError("an enriched source needs its lookup table")
+            table = lookup(dataset)
         now = self.clock().astimezone(UTC)
         received = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         batch = secrets.token_hex(6)
@@ -90,6 +107,8 @@ class EventRepository:
         reject_items: list[Item] = []
         for index, event in enumerate(events):
             values, errors = rules.check_event(source, event)
+            if table is not None and not errors:
+                values, errors = enrich_event(enrich, table, values)
             if errors:
                 rejected.append({"index": index, "errors": errors})
                 reject_items.append(

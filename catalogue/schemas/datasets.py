@@ -45,9 +45,12 @@ SOURCE_DESCRIPTION = (
     '{"type": "event", "schema": <Table Schema: fields with name, type (string, integer, '
     "number, boolean, date, datetime) and constraints (required, minimum, maximum, enum, "
     'pattern, minLength, maxLength), missingValues>, "key": [fields naming a series], '
-    '"time": <the field ordering a series>, "batch": {"maxEvents": 10000, "maxSeconds": 300}}'
-    " for events posted to .../events. batch and enrich are kept for the history of "
-    "events, which does not use them yet. A PATCH replaces the source whole."
+    '"time": <the field ordering a series>, "batch": {"maxEvents": 10000, "maxSeconds": 300}, '
+    '"enrich": {"lookup": {"dataset": <id>}, "on": <field, [fields] or {field: lookup '
+    'column}>, "columns": [lookup columns; default all], "unmatched": "keep" | "reject"}}'
+    " for events posted to .../events. enrich adds the lookup dataset's row (its newest "
+    "published CSV) to each accepted event; an event without a row is accepted with the "
+    "columns empty (keep) or rejected (reject). A PATCH replaces the source whole."
 )
 
 

@@ -45,6 +45,9 @@ class Settings:
     # OpenLineage: where run events go, read from openlineage-python's own variables
     # (OPENLINEAGE_URL, OPENLINEAGE_API_KEY); the jobs' namespace is BRYGGE_OPENLINEAGE_NAMESPACE.
     openlineage_url: str = ""
+    # Tests only: fetches of SNS URLs (signing certificates, subscription confirmations),
+    # once checked to be https://sns.<region>.amazonaws.com/..., go to this base URL instead.
+    sns_fetch_url: str = ""
     openlineage_api_key: str = ""
     openlineage_namespace: str = "brygge"
     # The DCAT-AP catalogue's own metadata (``GET /catalog``, ``brygge publish``).
@@ -144,6 +147,7 @@ class Settings:
             ("BRYGGE_BASE_URL", self.base_url),
             ("BRYGGE_OPEN_DATA_BASE_URL", self.open_data_base_url),
             ("OPENLINEAGE_URL", self.openlineage_url),
+            ("BRYGGE_SNS_FETCH_URL", self.sns_fetch_url),
         ):
             if url and not is_base_url(url):
                 raise SettingsError(

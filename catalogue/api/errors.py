@@ -27,10 +27,13 @@ STATUS = {
     errors.Forbidden: 403,
     NotAcceptable: 406,
     errors.Unavailable: 503,
+    errors.UpstreamFailed: 502,
 }
 # Fields that arrive in the query string rather than the body.
 QUERY_FIELDS = {"cursor", "limit", "cascade", "format", "modifiedSince", "after"}
 JSON_METHODS = {"POST", "PUT", "PATCH"}
+# Amazon SNS posts its JSON messages as text/plain.
+TEXT_JSON_ENDPOINTS = {"events.SnsDeliveries"}
 # What a client is told of a store failure that reached the API as the store said it.
 STORE_FAILURE_MESSAGES = {
     404: "the resource no longer exists",
@@ -115,6 +118,8 @@ def require_json_body() -> Response | None:
         return None
     # The signed upload form is multipart by design, and pages post HTML forms.
     if request.url_rule is None or request.url_rule.endpoint.startswith(("uploads.", "web.")):
+        return None
+    if request.url_rule.endpoint in TEXT_JSON_ENDPOINTS:
         return None
     has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
     if not has_body:

@@ -15,12 +15,15 @@ from catalogue.api.bodies import BodyError, parse_json
 from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import UPDATE, WRITE, require, require_data_read
 from catalogue.auth.principal import current_principal
+from catalogue.domain import sns
+from catalogue.domain.errors import Forbidden, NotFound
 from catalogue.schemas.common import ListQuerySchema
 from catalogue.schemas.events import (
     IngestAnswerSchema,
     LatestPageSchema,
     LatestSchema,
     RejectPageSchema,
+    SnsAnswerSchema,
 )
 from catalogue.services import repositories, services
 
@@ -56,10 +59,19 @@ EVENTS_BODY = {
 
 def posted_events() -> list[Any]:
     """The events of the request's body; BadRequest for a body that holds none."""
+    return events_of(request_json())
+
+
+def request_json() -> Any:
+    """The request's body as JSON; BadRequest for one that is not."""
     try:
-        body = parse_json(request.get_data(cache=False))
+        return parse_json(request.get_data(cache=False))
     except (json.JSONDecodeError, UnicodeDecodeError, BodyError) as error:
         raise BadRequest(f"The body is not valid JSON: {error}") from None
+
+
+def events_of(body: Any) -> list[Any]:
+    """The events of a JSON document (one or an array); BadRequest for one that holds none."""
     if isinstance(body, dict):
         return [body]
     if not isinstance(body, list):
@@ -78,8 +90,10 @@ def idempotency_key() -> str | None:
     return key
 
 
-def ingest(dataset_id: str, version: str, events: list[Any], key: str | None) -> dict[str, Any]:
-    """Ingest ``events`` into the version (the caller's rights checked), enriched if configured."""
+def ingest(
+    dataset_id: str, version: str, events: list[Any], key: str | None, principal: str
+) -> dict[str, Any]:
+    """Ingest ``events`` into the version, enriched if configured (the sender checked)."""
     svc = services()
     repos = svc.repositories
     repos.versions.get([dataset_id, version])
@@ -94,7 +108,7 @@ def ingest(dataset_id: str, version: str, events: list[Any], key: str | None) ->
         repos.datasets.get_item(dataset_id),
         version,
         events,
-        principal=current_principal(),
+        principal=principal,
         idempotency_key=key,
         lookup=lookup,
     )
@@ -123,7 +137,64 @@ class Events(MethodView):
         its newest accepted event; an older event arriving late leaves it as it is.
         """
         require(dataset_id, WRITE)
-        return ingest(dataset_id, version, posted_events(), idempotency_key())
+        return ingest(dataset_id, version, posted_events(), idempotency_key(), current_principal())
+
+
+@blp.route("/events/sns")
+class SnsDeliveries(MethodView):
+    @blp.doc(
+        security=[],
+        requestBody={
+            "required": True,
+            "description": "An Amazon SNS message (sent as text/plain): a Notification whose "
+            "Message is one event or an array of events, a SubscriptionConfirmation or an "
+            "UnsubscribeConfirmation.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+    )
+    @blp.response(200, SnsAnswerSchema)
+    def post(self, dataset_id: str, version: str) -> dict:
+        """Amazon SNS deliveries: no token; the signature and the source's SNS topics decide.
+
+        Each message's signature is checked as SNS documents it (certificate from
+        sns.<region>.amazonaws.com); its topic must be one of ``source.sns.topics``. A
+        subscription is confirmed by fetching its SubscribeURL; a notification's events
+        are ingested as ``POST .../events`` does, its MessageId as Idempotency-Key.
+        """
+        return deliver_sns(dataset_id, version, request_json())
+
+
+def deliver_sns(dataset_id: str, version: str, body: Any) -> dict[str, Any]:
+    """Verify an SNS message and act on it; raises Forbidden, NotFound, UpstreamFailed."""
+    from catalogue.auth.sns import fetch, verify_message
+
+    message = sns.parse_message(body)
+    fetch_url = services().settings.sns_fetch_url
+    verify_message(message, fetch_url)
+    topic, kind = message["TopicArn"], message["Type"]
+    dataset = repositories().datasets.find_item(dataset_id)
+    source = (dataset or {}).get("source") or {}
+    if topic not in source.get("sns", {}).get("topics", []):
+        raise NotFound(
+            f"dataset {dataset_id!r} not found, or it takes no SNS deliveries from {topic}"
+        )
+    repositories().versions.get([dataset_id, version])
+    if kind == sns.SUBSCRIPTION_CONFIRMATION:
+        region = sns.topic_region(topic)
+        problem = sns.sns_url_problem(message["SubscribeURL"], str(region))
+        if problem:
+            raise Forbidden(f"SubscribeURL {problem}")
+        fetch(message["SubscribeURL"], fetch_url)
+        return {"type": kind, "confirmed": True}
+    if kind == sns.UNSUBSCRIBE_CONFIRMATION:
+        return {"type": kind, "confirmed": False}
+    try:
+        events = events_of(json.loads(message["Message"]))
+    except json.JSONDecodeError as error:
+        raise BadRequest(f"The notification's Message is not JSON: {error}") from None
+    # SNS sends a message again with the same MessageId when a delivery failed.
+    answer = ingest(dataset_id, version, events, f"sns:{message['MessageId']}", f"sns:{topic}")
+    return {"type": kind, **answer}
 
 
 @blp.route("/events/rejects")

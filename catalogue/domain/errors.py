@@ -23,6 +23,7 @@ __all__ = [
     "PreconditionFailed",
     "Unauthenticated",
     "Unavailable",
+    "UpstreamFailed",
 ]
 
 
@@ -75,3 +76,7 @@ class Unauthenticated(DomainError):
 
 class Forbidden(DomainError):
     """The caller is known but lacks the scope the action needs."""
+
+
+class UpstreamFailed(DomainError):
+    """A service the request depends on (SNS, to confirm or to fetch a certificate) failed."""

@@ -6,8 +6,12 @@ events posted to the API. ``schema`` is a Frictionless Table Schema subset: ``fi
 ``name``, ``type`` (string, integer, number, boolean, date, datetime) and ``constraints``
 (required, minimum, maximum, enum, pattern, minLength, maxLength), and ``missingValues``
 (strings that mean "no value"; Table Schema's default is ``[""]``). ``key`` names the fields
-that identify a series (a sensor), ``time`` the field that orders its events. ``enrich``
+that identify a series (a sensor), ``time`` the field that orders its events, and the
+optional ``id`` the field whose value identifies one event: an event whose id was accepted
+before is a duplicate, accepted once (``repositories/events.py``). ``enrich``
 adds columns of a lookup dataset to each accepted event (``catalogue.domain.enrichment``).
+``sns.topics`` lists the Amazon SNS topics that may deliver events to
+``.../events/sns`` (``catalogue.domain.sns``).
 ``batch`` (``maxEvents``, ``maxSeconds``) is kept for the history of events, which writes
 accepted events to the lake in batch windows.
 
@@ -26,6 +30,7 @@ from typing import Any
 
 from catalogue.domain.enrichment import enrich_errors
 from catalogue.domain.errors import InvalidValues
+from catalogue.domain.sns import sns_errors
 
 FILE, EVENT = "file", "event"
 FIELD_TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
@@ -76,7 +81,7 @@ def source_errors(source: object) -> tuple[dict[str, Any], Errors]:
     if kind != EVENT:
         return {}, {"type": ["must be file or event"]}
     errors: Errors = {}
-    unknown = set(source) - {"type", "schema", "key", "time", "batch", "enrich"}
+    unknown = set(source) - {"type", "schema", "key", "time", "id", "batch", "enrich", "sns"}
     for name in sorted(unknown):
         errors[name] = ["unknown field"]
     schema, schema_errors = _schema(source.get("schema"))
@@ -101,6 +106,14 @@ def source_errors(source: object) -> tuple[dict[str, Any], Errors]:
             errors["time"] = [problem]
         elif isinstance(key, list) and time in key:
             errors["time"] = ["the time field cannot be part of the key"]
+    event_id = source.get("id")
+    if event_id is not None:
+        if not isinstance(event_id, str) or not event_id:
+            errors["id"] = ["must name the field that identifies an event"]
+        elif not schema_errors:
+            problem = _field_problem(event_id, types, KEY_TYPES)
+            if problem:
+                errors["id"] = [problem]
     batch, batch_errors = _batch(source.get("batch"))
     if batch_errors:
         errors["batch"] = batch_errors
@@ -109,6 +122,11 @@ def source_errors(source: object) -> tuple[dict[str, Any], Errors]:
         enrich, enrich_problems = enrich_errors(enrich, {} if schema_errors else types)
         if enrich_problems:
             errors["enrich"] = enrich_problems
+    sns = source.get("sns")
+    if sns is not None:
+        sns, sns_problems = sns_errors(sns)
+        if sns_problems:
+            errors["sns"] = sns_problems
     normalised: dict[str, Any] = {
         "type": EVENT,
         "schema": schema,
@@ -116,8 +134,12 @@ def source_errors(source: object) -> tuple[dict[str, Any], Errors]:
         "time": time,
         "batch": batch,
     }
+    if event_id is not None:
+        normalised["id"] = event_id
     if enrich is not None:
         normalised["enrich"] = enrich
+    if sns is not None:
+        normalised["sns"] = sns
     return normalised, errors
 
 
@@ -252,7 +274,7 @@ def check_event(source: Mapping[str, Any], event: object) -> tuple[dict[str, Any
         return {}, {"_event": [f"larger than {MAX_EVENT_BYTES} bytes of JSON"]}
     schema = source["schema"]
     missing = set(schema.get("missingValues", [""]))
-    always = {*source["key"], source["time"]}
+    always = {*source["key"], source["time"], *([source["id"]] if "id" in source else [])}
     errors: Errors = {}
     values: dict[str, Any] = {}
     names = {field["name"] for field in schema["fields"]}
@@ -281,6 +303,8 @@ def check_event(source: Mapping[str, Any], event: object) -> tuple[dict[str, Any
         values[name] = raw
     if not errors and len(series_key(source, values).encode()) > MAX_KEY_BYTES:
         errors["_key"] = [f"the series key is longer than {MAX_KEY_BYTES} bytes"]
+    if not errors and "id" in source and len(str(values[source["id"]]).encode()) > MAX_KEY_BYTES:
+        errors[source["id"]] = [f"an event id is at most {MAX_KEY_BYTES} bytes"]
     return values, errors
 
 

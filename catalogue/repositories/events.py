@@ -19,6 +19,7 @@ from catalogue.domain.errors import AlreadyExists, Conflict, NotFound, Precondit
 from catalogue.store import keys
 from catalogue.store.base import Create, Delete, Item, ItemStore, Page, PutNewer, Query, Replace
 
+from .event_ids import BUSY, Claims, EventIds
 from .records import CHUNK_OPS
 
 # The lookup table of an enriched event dataset (``catalogue.enrichment``).
@@ -41,6 +42,7 @@ class EventRepository:
     def __init__(self, store: ItemStore, clock: Callable[[], datetime]) -> None:
         self.store = store
         self.clock = clock
+        self.ids = EventIds(store, clock)
 
     def ingest(
         self,
@@ -102,27 +104,82 @@ class EventRepository:
         now = self.clock().astimezone(UTC)
         received = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         batch = secrets.token_hex(6)
-        rejected: list[dict[str, Any]] = []
-        newest: dict[str, tuple[Any, dict[str, Any]]] = {}
-        reject_items: list[Item] = []
+        rejected: dict[int, dict[str, Any]] = {}
+        accepted: dict[int, dict[str, Any]] = {}
         for index, event in enumerate(events):
             values, errors = rules.check_event(source, event)
             if table is not None and not errors:
                 values, errors = enrich_event(enrich, table, values)
             if errors:
-                rejected.append({"index": index, "errors": errors})
-                reject_items.append(
-                    self._reject(dataset, version, received, batch, index, event, errors, principal)
-                )
-                continue
+                rejected[index] = errors
+            else:
+                accepted[index] = values
+        duplicates: list[int] = []
+        claims = None
+        if "id" in source:
+            claims, duplicates = self._claim_ids(dataset, version, accepted)
+            for index in claims.busy:
+                rejected[index] = {source["id"]: [BUSY]}
+            accepted = {index: accepted[index] for index in sorted(claims.claimed)}
+        try:
+            self._write(dataset, version, events, accepted, rejected, received, batch, principal)
+        except BaseException:
+            if claims is not None:
+                self.ids.release(claims)
+            raise
+        if claims is not None:
+            self.ids.finish(claims)
+        answer: dict[str, Any] = {
+            "accepted": len(accepted),
+            "rejected": [{"index": index, "errors": rejected[index]} for index in sorted(rejected)],
+        }
+        if "id" in source:
+            answer["duplicates"] = sorted(duplicates)
+        return answer
+
+    def _claim_ids(
+        self, dataset: Mapping[str, Any], version: str, accepted: Mapping[int, dict[str, Any]]
+    ) -> tuple[Claims, list[int]]:
+        """Claim the ids of the accepted events; the batch's second use of an id is a duplicate."""
+        name = dataset["source"]["id"]
+        first: dict[str, int] = {}
+        repeated = []
+        for index, values in accepted.items():
+            text = str(values[name])
+            if text in first:
+                repeated.append(index)
+            else:
+                first[text] = index
+        claims = self.ids.claim(dataset, version, {index: text for text, index in first.items()})
+        return claims, claims.duplicates + repeated
+
+    def _write(
+        self,
+        dataset: Mapping[str, Any],
+        version: str,
+        events: Sequence[Any],
+        accepted: Mapping[int, dict[str, Any]],
+        rejected: Mapping[int, dict[str, Any]],
+        received: str,
+        batch: str,
+        principal: str,
+    ) -> None:
+        """Keep the rejects and move each series' latest value to its newest accepted event."""
+        source = dataset["source"]
+        reject_items = [
+            self._reject(dataset, version, received, batch, index, events[index], errors, principal)
+            for index, errors in sorted(rejected.items())
+        ]
+        for start in range(0, len(reject_items), CHUNK_OPS):
+            self.store.transact([Create(item) for item in reject_items[start : start + CHUNK_OPS]])
+        newest: dict[str, tuple[Any, dict[str, Any]]] = {}
+        for values in accepted.values():
             series = rules.series_key(source, values)
             at = rules.sort_time(source, values)
             # Only a series' newest event of the batch can become its latest value; the
             # first of equal times wins, as it does across batches.
             if series not in newest or _after(at, newest[series][0]):
                 newest[series] = (at, values)
-        for start in range(0, len(reject_items), CHUNK_OPS):
-            self.store.transact([Create(item) for item in reject_items[start : start + CHUNK_OPS]])
         pk = keys.latest_pk(dataset["id"], dataset["incarnation"], version)
         for series, (at, values) in newest.items():
             item = {
@@ -139,7 +196,6 @@ class EventRepository:
             # Refused when the series already has a later (or as late) event: it stays.
             with contextlib.suppress(PreconditionFailed):
                 self.store.write(PutNewer(item, "at"))
-        return {"accepted": len(events) - len(rejected), "rejected": rejected}
 
     def _reject(
         self,

@@ -18,6 +18,29 @@ class RejectionSchema(ma.Schema):
 class IngestAnswerSchema(ma.Schema):
     accepted = fields.Integer(required=True)
     rejected = fields.List(fields.Nested(RejectionSchema), required=True)
+    duplicates = fields.List(
+        fields.Integer(),
+        metadata={
+            "description": "Positions of events whose id (the source's id field) was accepted "
+            "before, by an earlier request or earlier in this batch: neither accepted again "
+            "nor rejected. Present when the source has an id field."
+        },
+    )
+
+
+class SnsAnswerSchema(IngestAnswerSchema):
+    type = fields.String(
+        required=True,
+        metadata={
+            "description": "The SNS message type: Notification (its events were ingested), "
+            "SubscriptionConfirmation or UnsubscribeConfirmation."
+        },
+    )
+    confirmed = fields.Boolean(
+        metadata={"description": "A subscription confirmation: confirmed with SNS."}
+    )
+    accepted = fields.Integer()
+    rejected = fields.List(fields.Nested(RejectionSchema))
 
 
 class RejectSchema(StoredSchema):

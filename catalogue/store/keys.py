@@ -21,6 +21,7 @@ API token                ``tokens``                                  ``<token id
 latest value             ``latest#<dataset id>#<incarnation>#<v>``   ``<series key>``
 reject                   ``rejects#<dataset id>#<incarnation>#<v>``  ``<received>#<batch>#<i>``
 idempotency key          ``idempotency#<dataset id>#<incarnation>``  ``<v>#<Idempotency-Key>``
+event id                 ``event-ids#<dataset id>#<incarnation>#<v>`` ``<event id>``
 change event             ``events``                                  ``<time>#<event id>``
 outbox marker            ``outbox``                                  ``<time>#<event id>``
 subscription             ``subscriptions``                           ``<subscription id>``
@@ -178,6 +179,11 @@ def rejects_pk(dataset: str, incarnation: str, version: str) -> str:
 
 def reject_sk(received: str, batch: str, index: int) -> str:
     return f"{received}#{batch}#{index:04d}"
+
+
+def event_id_pk(dataset: str, incarnation: str, version: str) -> str:
+    """The ids of the accepted events of one version (``source.id``); the sort key is the id."""
+    return f"event-ids#{dataset}#{incarnation}#{version}"
 
 
 def idempotency_pk(dataset: str, incarnation: str) -> str:

@@ -9,12 +9,10 @@ from typing import Any
 
 def sqlite(conn: sqlite3.Connection) -> None:
     """Create the FTS5 table ``search`` (rowid = items.id) and fill it from the items."""
-    from catalogue.store.sqlite import index_all
-
     # The ascii tokenizer keeps every non-ASCII character inside a token and a search term
     # holds no ASCII separator, so each stored term is one token (see store/sqlite.py).
     conn.execute("CREATE VIRTUAL TABLE search USING fts5(terms, scope UNINDEXED, tokenize='ascii')")
-    index_all(conn)
+    # Filled by 0005, which replaces this table by the search tables.
 
 
 def dynamodb(client: Any, table_name: str) -> None:

@@ -80,27 +80,16 @@ def dynamodb(client: Any, table_name: str) -> None:
     from catalogue.store.base import Delete, Op, Put, Query, Replace, query_all
     from catalogue.store.dynamodb import DynamoDbStore
     from catalogue.store.dynamodb_codec import from_dynamodb
+    from catalogue.store.migrations import scan_datasets
 
     store = DynamoDbStore(table_name)
-    arguments: dict[str, Any] = {
-        "TableName": table_name,
-        "FilterExpression": "sk = :dataset AND kind = :dataset "
-        "AND attribute_not_exists(facet_scope)",
-        "ExpressionAttributeValues": {":dataset": {"S": "dataset"}},
-        "ConsistentRead": True,
-    }
-    while True:
-        page = client.scan(**arguments)
-        for raw in page.get("Items", []):
-            item = from_dynamodb(raw)
-            distributions = list(query_all(store, Query(item["pk"], prefix="distribution#")))
-            updated = facet_fields(item, distributions)
-            ops: list[Op] = [Replace(updated, rev=item["rev"])]
-            ops += [Delete(*key) for key in filter_entry_keys(item) - filter_entry_keys(updated)]
-            ops += [Put(entry) for entry in filter_entries(updated)]
-            # Changed or deleted meanwhile: the writer set its facets itself.
-            with contextlib.suppress(NotFound, PreconditionFailed):
-                store.transact(ops)
-        if "LastEvaluatedKey" not in page:
-            return
-        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for raw in scan_datasets(client, table_name, "facet_scope"):
+        item = from_dynamodb(raw)
+        distributions = list(query_all(store, Query(item["pk"], prefix="distribution#")))
+        updated = facet_fields(item, distributions)
+        ops: list[Op] = [Replace(updated, rev=item["rev"])]
+        ops += [Delete(*key) for key in filter_entry_keys(item) - filter_entry_keys(updated)]
+        ops += [Put(entry) for entry in filter_entries(updated)]
+        # Changed or deleted meanwhile: the writer set its facets itself.
+        with contextlib.suppress(NotFound, PreconditionFailed):
+            store.transact(ops)

@@ -15,7 +15,6 @@ from catalogue.auth.permissions import (
     readable_dataset,
     require,
     require_owner_team,
-    visible,
 )
 from catalogue.auth.principal import current_principal
 from catalogue.links import link_to
@@ -43,7 +42,7 @@ class Datasets(MethodView):
         limit, cursor, sort = query.pop("limit"), query.pop("cursor"), query.pop("sort", None)
         if not query.pop("facets"):
             page = repositories().datasets.list(
-                query, limit=limit, cursor=cursor, visible=visible(), sort=sort
+                query, limit=limit, cursor=cursor, visible=audience(), sort=sort
             )
             return {"items": page.items, "next": page.next_cursor}
         page, facets = repositories().datasets.list_with_facets(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import secrets
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -26,6 +28,7 @@ from catalogue.store.base import (
     MAX_LIMIT,
     Create,
     Delete,
+    Find,
     Item,
     ItemStore,
     Op,
@@ -37,10 +40,12 @@ from catalogue.store.base import (
     folded,
     query_all,
 )
+from catalogue.store.finding import FacetCounter
 from catalogue.store.operations import decode_cursor, fingerprint
 from catalogue.store.ranking import SearchOrder
 from pipelines.timestamps import timestamp
 
+from . import facets as facet_rules
 from .audit import audit_entry, dataset_audit_trail
 from .change_events import event_ops, public_data
 from .deletion import (
@@ -51,7 +56,7 @@ from .deletion import (
     delete_tree,
     same_incarnation,
 )
-from .facets import FACETS, Audience, FacetCounter, Facets, merge, top, values_of
+from .facets import FACETS, TOP_VALUES, Audience, Facets, merge, top, values_of
 from .records import read_modify_write, resource
 from .runs import run_removals
 
@@ -82,6 +87,28 @@ def _newest_first(item: Item) -> float:
     if not isinstance(modified, str):
         return 0.0
     return -datetime.fromisoformat(modified.replace("Z", "+00:00")).timestamp()
+
+
+# The store's ``find`` order of each ``sort`` (ties by key, that is by id, as below).
+FIND_ORDERS = {"relevance": "relevance", "modified": "recency", "title": "title"}
+
+
+def search_meta(dataset: Mapping[str, Any]) -> dict[str, Any]:
+    """What the store's ``find`` needs of a dataset: visibility and the keys of its orders."""
+    meta: dict[str, Any] = {
+        "access": dataset["accessRights"],
+        "recency": _newest_first(dataset),
+        "title": str(dataset.get("title", "")).casefold(),
+    }
+    if dataset["accessRights"] == "non-public":
+        # Seen by the callers granted read on this incarnation (Audience.grants).
+        meta["grant"] = grant_token(dataset["id"], dataset.get("incarnation"))
+    return meta
+
+
+def grant_token(dataset_id: str, incarnation: str | None) -> str:
+    """The ``search_meta`` grant of a non-public dataset's incarnation."""
+    return json.dumps([dataset_id, incarnation], separators=(",", ":"))
 
 
 # Orders of a text search; ids break every remaining tie.
@@ -274,6 +301,7 @@ class DatasetRepository:
             ),
             "facet_scope": facet_scope(dataset),
             "facet_values": filter_values(dataset),
+            "search_meta": search_meta(dataset),
         }
 
     def _filter_entries(self, dataset: Mapping[str, Any]) -> list[Item]:
@@ -314,9 +342,8 @@ class DatasetRepository:
         *,
         limit: int,
         cursor: str | None,
-        visible: Predicate | None = None,
+        visible: Predicate | Audience | None = None,
         sort: str | None = None,
-        observe: Callable[[Item], None] | None = None,
     ) -> Page:
         """Datasets passing every filter (and ``visible``), reading as many pages as needed.
 
@@ -327,9 +354,15 @@ class DatasetRepository:
         ``last_cursor(filters)`` reads the final page; a text search pages forwards only.
         ``sort`` without ``q`` orders the matches read through the list's own partition,
         at most ranking.MAX_CANDIDATES of them (InvalidValue on ``sort`` past that).
-        ``observe`` sees every dataset item a text search reads (see ItemStore.search).
+        ``visible`` is an Audience (or None: everyone) for a text search the store runs
+        whole (``ItemStore.find``); a predicate makes the store read every match for it.
         """
         text = filters.get("q")
+        if text and (visible is None or isinstance(visible, Audience)):
+            found = self.store.find(self._find(filters, text, visible, sort, limit, cursor))
+            return Page([resource(item) for item in found.page.items], found.page.next_cursor)
+        if isinstance(visible, Audience):
+            visible = visible.sees
         if text:
             page = self.store.search(
                 keys.DATASET_SCOPE,
@@ -338,7 +371,6 @@ class DatasetRepository:
                 cursor=cursor,
                 where=self._wanted(filters, visible),
                 order=SEARCH_ORDERS[sort or "relevance"],
-                observe=observe,
             )
             return Page([resource(item) for item in page.items], page.next_cursor)
         if sort is not None:
@@ -420,23 +452,50 @@ class DatasetRepository:
             name: normalise_filter(name, value) for name, value in exact_filters(filters).items()
         }
         if filters.get("q"):
-            counter = FacetCounter(exact)
-
-            def observe(item: Item) -> None:
-                if audience.sees(item):
-                    counter.add(values_of(item, filter_values))
-
-            page = self.list(
-                filters,
-                limit=limit,
-                cursor=cursor,
-                visible=audience.sees,
-                sort=sort,
-                observe=observe,
+            request = self._find(filters, filters["q"], audience, sort, limit, cursor)
+            found = self.store.find(
+                dataclasses.replace(
+                    request,
+                    facets=FACETS,
+                    top=TOP_VALUES,
+                    max_counted=facet_rules.MAX_EXACT,
+                )
             )
-            return page, Facets(top(counter.counts), counter.matched, counter.full)
+            page = Page([resource(item) for item in found.page.items], found.page.next_cursor)
+            return page, Facets(top(found.counts), found.total, found.approximate)
         page = self.list(filters, limit=limit, cursor=cursor, visible=audience.sees, sort=sort)
         return page, self._facets_without_query(exact, audience)
+
+    def _find(
+        self,
+        filters: Mapping[str, str],
+        text: str,
+        audience: Audience | None,
+        sort: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Find:
+        """The store's ``find`` of a text search for ``audience`` (None: everyone)."""
+        exact = {
+            name: normalise_filter(name, value) for name, value in exact_filters(filters).items()
+        }
+        return Find(
+            scope=keys.DATASET_SCOPE,
+            text=text,
+            limit=limit,
+            cursor=cursor,
+            order=FIND_ORDERS[sort or "relevance"],
+            filters=exact,
+            classes=None if audience is None else tuple(audience.classes),
+            grants=frozenset()
+            if audience is None or "non-public" in audience.classes
+            else frozenset(
+                grant_token(dataset_id, incarnation)
+                for dataset_id, incarnations in audience.granted.items()
+                for incarnation in incarnations
+            ),
+            max_ranked=ranking.MAX_CANDIDATES,
+        )
 
     def _facets_without_query(self, exact: Mapping[str, str], audience: Audience) -> Facets:
         """Facet counts of the visible datasets passing ``exact`` (see repositories/facets)."""
@@ -445,12 +504,13 @@ class DatasetRepository:
             counts = self._unfiltered_counts(audience)
             return Facets(top(counts), sum(counts.get("accessRights", {}).values()), False)
         first = drivers[0]
-        counter = FacetCounter(exact, [name for name in FACETS if name != first])
+        limit = facet_rules.MAX_EXACT
+        counter = FacetCounter(exact, [name for name in FACETS if name != first], limit=limit)
         self._count_partition(first, exact[first], counter, audience)
         approximate = counter.full
         if len(drivers) > 1:
             # The first filter's own facet counts over the datasets passing the others.
-            own = FacetCounter(exact, [first])
+            own = FacetCounter(exact, [first], limit=limit)
             self._count_partition(drivers[1], exact[drivers[1]], own, audience)
             counter.counts[first] = own.counts[first]
             approximate = approximate or own.full

@@ -11,7 +11,7 @@ Where the counts come from (``DatasetRepository.list_with_facets`` picks):
   transaction of every dataset write (``facet_scope = "dataset#<accessRights>"``), added up
   over the classes the caller sees whole, plus the non-public datasets granted to the
   caller, read one by one (``Audience.granted``);
-- a query: the search candidates the store reads anyway for ranking (``observe``);
+- a query: the store's ``find``, which counts the matches it ranks (in SQL on SQLite);
 - filters without a query: the filter partitions the list reads from.
 
 At most MAX_EXACT visible datasets are counted; past that the counts are those of the first
@@ -21,7 +21,7 @@ MAX_EXACT read (in the store's index order) and the answer says ``approximate``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,58 +59,6 @@ class Audience:
         if access_rights != "non-public":
             return False
         return item.get("incarnation") in self.granted.get(item.get("id", ""), ())
-
-
-class FacetCounter:
-    """Disjunctive counts over the datasets fed to ``add`` (see the module notes).
-
-    ``names`` are the facets counted; ``filters`` maps facet names to the value chosen.
-    """
-
-    def __init__(
-        self,
-        filters: Mapping[str, str],
-        names: Sequence[str] = FACETS,
-        *,
-        limit: int | None = None,
-    ) -> None:
-        self.filters = dict(filters)
-        self.names = tuple(names)
-        self.counts: dict[str, Counter[str]] = {name: Counter() for name in self.names}
-        self.limit = MAX_EXACT if limit is None else limit
-        self.seen = 0
-        self.matched = 0
-        self.approximate = False
-
-    @property
-    def full(self) -> bool:
-        return self.seen >= self.limit
-
-    def add(self, values: Mapping[str, Sequence[str]]) -> None:
-        """Count one visible dataset holding ``values`` (facet name -> its values)."""
-        if self.seen >= self.limit:
-            self.approximate = True
-            return
-        self.seen += 1
-        failed = None
-        for name, wanted in self.filters.items():
-            if wanted not in values.get(name, ()):
-                if failed is not None:
-                    return
-                failed = name
-        if failed is None:
-            self.matched += 1
-            targets: Iterable[str] = self.names
-        elif failed in self.counts:
-            targets = (failed,)
-        else:
-            return
-        for name in targets:
-            # Plain increments: Counter.update costs several times more per call, and
-            # this runs for every dataset counted.
-            counts = self.counts[name]
-            for value in values.get(name, ()):
-                counts[value] = counts.get(value, 0) + 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ STORE_ATTRIBUTES = frozenset(
         "search_text",
         "facet_scope",
         "facet_values",
+        "search_meta",
         "kind",
         "_terms",
     }

@@ -17,6 +17,10 @@ Items are JSON-compatible dicts. Reserved attributes:
   mapping of facet names to lists of distinct strings) counts once under every value of
   every facet in ``facet_counts(facet_scope)``. The counts change in the same transaction
   as the item, so they are always those of the items stored.
+- ``search_meta``: optional, for ``find``: a mapping with ``access`` (the item's access
+  class), ``grant`` (a token that also makes it visible, or absent), ``recency`` (a number,
+  lower first in recency order) and ``title`` (a string, the title order's key).
+  ``search_text`` of an item ``find`` sees holds at most SEARCH_FIELDS fields.
 - ``_terms``: the store's own (DynamoDB keeps an item's indexed terms there); never returned.
 
 ``Replace``, ``Delete`` and ``Check`` may also ``expect`` attribute values: each named
@@ -59,6 +63,11 @@ FACET_SHARDS = 8
 # come first). On DynamoDB each is an item written with the item; 250 covers the title,
 # keywords and all but the longest descriptions.
 MAX_SEARCH_TERMS = 250
+# Fields of a search_text that ``find`` ranks (title, keywords, description); an item with
+# more is refused (ValueError), as the SQLite store keeps one length column per field.
+SEARCH_FIELDS = 3
+# How ``find`` orders its matches (see ``Find``).
+FIND_ORDERS = ("relevance", "recency", "title")
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +164,50 @@ Op = Create | Replace | Put | PutNewer | Delete | Check
 
 
 @dataclass(frozen=True, slots=True)
+class Find:
+    """A search the store runs whole: matching, visibility, filters, order, page and facets.
+
+    Matches are the items of ``scope`` holding the terms of ``text`` (as ``search``
+    matches them) that the caller sees: every item when ``classes`` is None, otherwise
+    those whose ``search_meta`` ``access`` is one of ``classes`` or whose ``grant`` is one
+    of ``grants``. ``filters`` (facet name -> value) keep the visible matches holding each
+    value in their ``facet_values``; of those, the first ``max_ranked`` in the store's
+    index order are ranked (BM25F of ``catalogue.store.ranking``, field lengths averaged
+    over them) and paged in ``order``: ``relevance`` (score, then ``recency``),
+    ``recency`` or ``title``, each tie broken by (pk, sk).
+
+    ``facets`` names the facets counted, disjunctively (see ``FacetCounter``), over the
+    first ``max_counted`` visible matches in index order; the ``top`` values with the most
+    items are returned (ties by value). A request without ``facets`` answers a total of 0,
+    never approximate.
+    """
+
+    scope: str
+    text: str
+    limit: int
+    cursor: str | None = None
+    order: str = "relevance"
+    filters: Mapping[str, str] = field(default_factory=dict)
+    classes: tuple[str, ...] | None = None
+    grants: frozenset[str] = frozenset()
+    facets: tuple[str, ...] = ()
+    top: int = 20
+    max_counted: int = 10_000
+    max_ranked: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What ``find`` answers: a page, facet counts, the visible matches passing every
+    filter among those counted, and whether more visible matches were left uncounted."""
+
+    page: Page
+    counts: dict[str, dict[str, int]]
+    total: int
+    approximate: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Query:
     """What ``query`` reads: one partition of the table or of ``gsi1``, in sort-key order.
 
@@ -248,6 +301,15 @@ class ItemStore(Protocol):
         terms matches nothing. The cursor pages forwards: every match exactly once.
         ``observe`` is called once with every item matching ``text`` that the store reads,
         before ``where`` (facets are counted over them), in the store's index order.
+        """
+        ...
+
+    def find(self, request: Find) -> Found:
+        """Run ``request`` (see ``Find``); the same answer on every backend.
+
+        The cursor pages forwards: every match exactly once. Raises InvalidValue(field=
+        "cursor") for a cursor not handed out for the same request, ValueError for a limit
+        outside 1..MAX_LIMIT or an unknown order.
         """
         ...
 

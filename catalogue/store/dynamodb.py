@@ -39,6 +39,8 @@ from catalogue.store.base import (
     Check,
     Create,
     Delete,
+    Find,
+    Found,
     Item,
     Op,
     Page,
@@ -67,6 +69,7 @@ from catalogue.store.dynamodb_search import (
     terms_attribute,
     write_plan,
 )
+from catalogue.store.finding import check_find, find_in
 from catalogue.store.operations import Entry, Facet, Key
 from catalogue.store.ranking import SearchOrder
 
@@ -232,6 +235,14 @@ class DynamoDbStore:
             where=where,
             observe=observe,
         )
+
+    def find(self, request: Find) -> Found:
+        """Run ``request`` over the items the term index points at (see ``finding``)."""
+        check_find(request)
+        query = ranking.parse(request.text)
+        if query.empty:
+            return find_in(request, [])
+        return find_in(request, self._candidates(request.scope, query))
 
     def facet_counts(self, scope: str) -> dict[str, dict[str, int]]:
         """How many items of ``scope`` hold each facet value (see ItemStore.facet_counts)."""

@@ -17,6 +17,7 @@ import importlib
 import pkgutil
 import re
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import ModuleType
@@ -172,6 +173,26 @@ def _apply_dynamodb(settings: Settings, todo: list[Migration]) -> list[str]:
         )
         done.append(migration.id)
     return done
+
+
+def scan_datasets(client: Any, table_name: str, missing: str) -> Iterator[dict[str, Any]]:
+    """Every dataset item (raw) lacking the attribute ``missing``: a one-off Scan, all pages.
+
+    Only migrations scan, when upgrading; no request path does.
+    """
+    arguments: dict[str, Any] = {
+        "TableName": table_name,
+        "FilterExpression": "sk = :dataset AND kind = :dataset AND attribute_not_exists(#a)",
+        "ExpressionAttributeNames": {"#a": missing},
+        "ExpressionAttributeValues": {":dataset": {"S": "dataset"}},
+        "ConsistentRead": True,
+    }
+    while True:
+        page = client.scan(**arguments)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _now() -> str:

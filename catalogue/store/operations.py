@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -22,9 +23,11 @@ from catalogue.domain.errors import (
     PreconditionFailed,
 )
 from catalogue.store.base import (
+    FIELD_SEPARATOR,
     MAX_LIMIT,
     MAX_SEARCH_TERMS,
     MAX_TRANSACTION_OPS,
+    SEARCH_FIELDS,
     Check,
     Create,
     Delete,
@@ -41,6 +44,7 @@ from catalogue.store.base import (
 )
 
 Key = tuple[str, str]
+_PACKING = re.compile("[\x1e\x1f]")
 # (search_scope, term): one entry of the search index.
 Entry = tuple[str, str]
 # (facet_scope, facet name, value): one value an item is counted under.
@@ -79,6 +83,9 @@ def check_item(item: Item) -> None:
         if value is not None and not isinstance(value, str):
             raise ValueError(f"{name} must be a string, not {value!r}")
     check_facet_values(item.get("facet_values"))
+    text = item.get("search_text")
+    if isinstance(text, str) and text.count(FIELD_SEPARATOR) >= SEARCH_FIELDS:
+        raise ValueError(f"a search_text holds at most {SEARCH_FIELDS} fields")
 
 
 def check_facet_values(values: object) -> None:
@@ -92,6 +99,9 @@ def check_facet_values(values: object) -> None:
             raise ValueError(f"facet_values maps facet names to lists of values, not {values!r}")
         if not all(isinstance(value, str) and value for value in listed):
             raise ValueError(f"the values of facet {name!r} must be non-empty strings")
+        if any(_PACKING.search(text) for text in (name, *listed)):
+            # The SQLite store packs an item's values with these two as separators.
+            raise ValueError(f"facet {name!r}: names and values hold no U+001E or U+001F")
         if len(set(listed)) != len(listed):
             raise ValueError(f"the values of facet {name!r} must be distinct")
 

@@ -11,9 +11,11 @@ frequency takes part: every result holds every query term, so over the visible m
 term's document frequency is the same and its IDF a constant factor. Corpus-wide statistics
 would count hidden items and let their presence reorder (and so reveal) the visible ones.
 
-Every float is computed from the candidate set alone, with ``math.fsum``, so the order does
-not depend on the order a backend read the candidates in. Past MAX_CANDIDATES matches only
-the first MAX_CANDIDATES (in the backend's index order) are ranked.
+Every float is computed from the candidate set alone (the length averages from exact integer
+sums, each score from its own item's terms in a fixed order), so the order does not depend
+on the order a backend read the candidates in, and SQL computing the same operations in the
+same order (``catalogue.store.sqlite_search``) gets the same floats. Past MAX_CANDIDATES
+matches only the first MAX_CANDIDATES (in the backend's index order) are ranked.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ def scores(query: SearchQuery, items: Sequence[Item]) -> list[float]:
     """The BM25F score of each item for ``query`` (see the module notes)."""
     fields = [_fields(item) for item in items]
     width = max((len(parts) for parts in fields), default=0)
+    # Sums of integers: exact, so the averages do not depend on the order of the items.
     average = [
         math.fsum(len(parts[index]) for parts in fields if index < len(parts)) / len(fields)
         for index in range(width)
@@ -93,16 +96,19 @@ def scores(query: SearchQuery, items: Sequence[Item]) -> list[float]:
         wanted.append((query.prefix, True))
     result = []
     for parts in fields:
-        total = []
+        # Added up in a fixed order (fields in order, then the terms in query order), the
+        # one the SQLite store's SQL repeats, so both compute the very same floats.
+        total = 0.0
         for term, is_prefix in wanted:
-            weighted = math.fsum(
-                _weight(index)
-                * _count(words, term, is_prefix)
-                / _normaliser(index, len(words), average[index])
-                for index, words in enumerate(parts)
-            )
-            total.append(weighted / (K1 + weighted) if weighted else 0.0)
-        result.append(math.fsum(total))
+            weighted = 0.0
+            for index, words in enumerate(parts):
+                weighted += (
+                    _weight(index)
+                    * _count(words, term, is_prefix)
+                    / _normaliser(index, len(words), average[index])
+                )
+            total += weighted / (K1 + weighted) if weighted else 0.0
+        result.append(total)
     return result
 
 

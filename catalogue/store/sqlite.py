@@ -1,17 +1,15 @@
 """The embedded ItemStore: one SQLite file in WAL mode, its schema made by the migrations.
 
-Tables (``migrations/0001_initial.py`` and ``0002_search.py``):
+Tables (made by the migrations):
 
 - ``items(id INTEGER PRIMARY KEY, pk, sk, gsi1pk, gsi1sk, rev, body)``, unique on (pk, sk),
   indexed on (gsi1pk, gsi1sk, pk, sk). ``body`` is the item as JSON, without ``rev``. Keys
   use SQLite's BINARY collation, which compares UTF-8 bytes: DynamoDB's order.
-- ``search``, an FTS5 table whose rowid is the item's ``id``: ``scope`` and ``terms``, the
-  item's first MAX_SEARCH_TERMS of ``search_terms(search_text)`` joined by spaces. The
-  ``ascii`` tokenizer splits only on ASCII punctuation and spaces, and a term holds none, so
-  each stored term is exactly one token; queries quote every term. SQLite and DynamoDB thus
-  agree on what a word is: ``base.search_terms`` alone decides. A search matches its whole
-  terms quoted and its last term as an FTS5 prefix query (``"luft"*``), then ranks the
-  matches with ``catalogue.store.ranking`` as DynamoDB does.
+- ``search_docs``, ``search_postings``, ``search_values`` (``migrations/0005_search_tables.py``,
+  laid out by ``catalogue.store.sqlite_search``): each searchable item's field lengths,
+  terms with their frequency per field, and facet values, written with the item. ``search``
+  reads its candidates there and ranks them with ``catalogue.store.ranking`` as DynamoDB
+  does; ``find`` ranks, filters and counts facets in SQL.
 
 - ``facet_counts(scope, name, value, count)``, primary key (scope, name, value): how many
   items of each ``facet_scope`` hold each facet value (``migrations/0004_facets.py``),
@@ -34,11 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from catalogue.domain.errors import Unavailable
-from catalogue.store import operations, ranking
+from catalogue.store import operations, ranking, sqlite_search
 from catalogue.store.base import (
     Check,
     Create,
     Delete,
+    Find,
+    Found,
     Item,
     Op,
     Page,
@@ -48,7 +48,7 @@ from catalogue.store.base import (
     Query,
     Replace,
 )
-from catalogue.store.operations import Entry, Facet, Key
+from catalogue.store.operations import Facet, Key
 from catalogue.store.ranking import SearchOrder
 
 BUSY_TIMEOUT_S = 30.0
@@ -247,13 +247,11 @@ class SqliteStore:
         start = None if cursor is None else operations.decode_cursor(cursor, query_id)
         if query.empty:
             return Page([], None)
-        match = " ".join(f'"{term}"' for term in query.whole)
-        if query.prefix is not None:
-            match = f'{match} "{query.prefix}"*'.strip()
+        matched, parameters = sqlite_search.matches(self._conn(), scope, query)
         rows = self._conn().execute(
-            "SELECT items.rev, items.body FROM search JOIN items ON items.id = search.rowid "
-            "WHERE search MATCH ? AND search.scope = ? ORDER BY search.rowid",
-            (match, scope),
+            f"SELECT items.rev, items.body FROM ({matched}) AS m "
+            "CROSS JOIN items ON items.id = m.doc ORDER BY m.doc",
+            parameters,
         )
         return ranking.ranked_page(
             query,
@@ -265,6 +263,11 @@ class SqliteStore:
             where=where,
             observe=observe,
         )
+
+    @_available
+    def find(self, request: Find) -> Found:
+        """Run ``request`` in SQL (see ItemStore.find and ``catalogue.store.sqlite_search``)."""
+        return sqlite_search.find(self._conn(), request)
 
     @_available
     def facet_counts(self, scope: str) -> dict[str, dict[str, int]]:
@@ -307,30 +310,23 @@ class SqliteStore:
 
 
 class _Row:
-    """An item as read inside a write transaction: its row id, content and index entries."""
+    """An item as read inside a write transaction: its row id and content."""
 
-    __slots__ = ("entries", "item", "row_id")
+    __slots__ = ("item", "row_id")
 
-    def __init__(self, row_id: int, item: Item, entries: frozenset[Entry]) -> None:
+    def __init__(self, row_id: int, item: Item) -> None:
         self.row_id = row_id
         self.item = item
-        self.entries = entries
 
 
 def _current(conn: sqlite3.Connection, op: Op) -> _Row | None:
     pk, sk = operations.op_key(op)
     row = conn.execute(
-        "SELECT items.id, items.rev, items.body, search.scope, search.terms FROM items "
-        "LEFT JOIN search ON search.rowid = items.id WHERE items.pk = ? AND items.sk = ?",
-        (pk, sk),
+        "SELECT id, rev, body FROM items WHERE pk = ? AND sk = ?", (pk, sk)
     ).fetchone()
     if row is None:
         return None
-    row_id, rev, body, scope, terms = row
-    entries = (
-        frozenset((scope, term) for term in terms.split()) if scope is not None else frozenset()
-    )
-    return _Row(row_id, _item(rev, body), entries)
+    return _Row(row[0], _item(row[1], row[2]))
 
 
 def _apply(conn: sqlite3.Connection, op: Op, current: _Row | None) -> None:
@@ -339,7 +335,8 @@ def _apply(conn: sqlite3.Connection, op: Op, current: _Row | None) -> None:
     if isinstance(op, Delete):
         assert current is not None  # first_failure raised NotFound otherwise
         conn.execute("DELETE FROM items WHERE id = ?", (current.row_id,))
-        conn.execute("DELETE FROM search WHERE rowid = ?", (current.row_id,))
+        if _searchable(current.item):
+            sqlite_search.unindex(conn, current.row_id)
         return
     assert isinstance(op, Create | Replace | Put | PutNewer)
     item = operations.stored(
@@ -359,8 +356,14 @@ def _apply(conn: sqlite3.Connection, op: Op, current: _Row | None) -> None:
             "UPDATE items SET gsi1pk = ?, gsi1sk = ?, rev = ?, body = ? WHERE id = ?",
             (*values, row_id),
         )
-        conn.execute("DELETE FROM search WHERE rowid = ?", (row_id,))
-    write_search_row(conn, row_id, item)
+        if _searchable(current.item):
+            sqlite_search.unindex(conn, row_id)
+    sqlite_search.index(conn, row_id, item)
+
+
+def _searchable(item: Item) -> bool:
+    """Whether ``item`` has search rows (a scope and a text)."""
+    return isinstance(item.get("search_scope"), str) and isinstance(item.get("search_text"), str)
 
 
 def count_facets(conn: sqlite3.Connection, deltas: Mapping[Facet, int]) -> None:
@@ -377,28 +380,6 @@ def count_facets(conn: sqlite3.Connection, deltas: Mapping[Facet, int]) -> None:
                 "AND count <= 0",
                 (scope, name, value),
             )
-
-
-def index_all(conn: sqlite3.Connection) -> None:
-    """Write the search row of every item that has a search_text (migrations rebuild with it)."""
-    rows = conn.execute(
-        "SELECT id, body FROM items WHERE json_extract(body, '$.search_text') IS NOT NULL"
-    ).fetchall()
-    for row_id, body in rows:
-        write_search_row(conn, row_id, json.loads(body))
-
-
-def write_search_row(conn: sqlite3.Connection, row_id: int, item: Item) -> None:
-    """Index ``item`` (stored at ``row_id``) for search, when it has a scope and terms."""
-    scope, text = item.get("search_scope"), item.get("search_text")
-    if not (isinstance(scope, str) and isinstance(text, str)):
-        return
-    terms = operations.indexed_terms(text)
-    if terms:
-        conn.execute(
-            "INSERT INTO search (rowid, scope, terms) VALUES (?, ?, ?)",
-            (row_id, scope, " ".join(terms)),
-        )
 
 
 def _query_id(query: Query) -> str:

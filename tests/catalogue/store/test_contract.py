@@ -16,6 +16,7 @@ from catalogue.store.base import (
     Check,
     Create,
     Delete,
+    Find,
     Item,
     ItemStore,
     Op,
@@ -1292,3 +1293,200 @@ def test_search_shows_every_match_to_observe_once_before_where(store: ItemStore)
 
     assert sorted(item["sk"] for item in items) == ["1", "3"]
     assert sorted(observed) == ["1", "2", "3"]
+
+
+# -- find: the search a store runs whole ---------------------------------------------------
+
+
+def searchable(
+    store: ItemStore,
+    sk: str,
+    text: str,
+    *,
+    access: str = "public",
+    grant: str | None = None,
+    recency: float = 0.0,
+    title: str = "",
+    **values: list[str],
+) -> None:
+    meta = {"access": access, "recency": recency, "title": title}
+    if grant is not None:
+        meta["grant"] = grant
+    doc(store, sk, text, search_meta=meta, facet_scope="doc", facet_values=values)
+
+
+def find_all(store: ItemStore, text: str, limit: int = 2, **options: object) -> list[str]:
+    items, _ = read_pages(
+        lambda cursor: (
+            store.find(
+                Find("doc", text, limit=limit, cursor=cursor, **options)  # type: ignore[arg-type]
+            ).page
+        )
+    )
+    return [item["sk"] for item in items]
+
+
+def test_find_ranks_as_search_does(store: ItemStore) -> None:
+    for number in range(17):
+        words = " ".join(["filler"] * (number % 5))
+        text = f"Lake {words} oslo\x1f{'lake ' * (number % 3)}luftkvalitet\x1fdescription {number}"
+        doc(store, f"{number:02d}", text)
+    doc(store, "x", "Bysykkel\x1fbysykkel\x1fbysykkel lake lakes lakeside")
+
+    for text in ("lake", "la", "lake oslo", "oslo lak", "luft", "description 7", "bysykkel"):
+        expected = [
+            item["sk"]
+            for item in read_pages(
+                lambda cursor, text=text: store.search("doc", text, limit=3, cursor=cursor)
+            )[0]
+        ]
+        assert find_all(store, text) == expected, text
+        assert find_all(store, text, limit=1000) == expected, text
+    # A short title with the word, then the word among the keywords, twice before once.
+    assert find_all(store, "lake")[:5] == ["05", "11", "10", "02", "08"]
+    assert find_all(store, "lake")[-1] == "x"
+    assert find_all(store, "oslo bergen") == []
+    assert find_all(store, " -- ") == []
+
+
+def test_find_shows_only_what_the_caller_sees_and_hidden_items_never_rank(
+    store: ItemStore,
+) -> None:
+    texts = {"v1": "Oslo\x1f\x1fdata", "v2": "Oslo data sets\x1foslo\x1f"}
+    for sk, text in texts.items():
+        searchable(store, sk, text, access="restricted" if sk == "v2" else "public")
+        create(store, "alone", sk, search_scope="alone", search_text=text)
+    searchable(store, "mine", "Oslo\x1f\x1fdata", access="secret", grant="g1")
+    for number in range(6):
+        hidden = "Oslo " + "word " * 40 + "\x1f" + "oslo " * 9
+        searchable(store, f"h{number}", hidden, access="secret", grant="g2")
+
+    assert find_all(store, "oslo", classes=("public",)) == ["v1"]
+    seen = find_all(store, "oslo", classes=("public", "restricted"))
+    # The hidden items take no part in the length averages: the visible ones come in the
+    # order of a scope holding them alone.
+    alone = [item["sk"] for item in store.find(Find("alone", "oslo", limit=10)).page.items]
+    assert seen == alone and sorted(seen) == ["v1", "v2"]
+    granted = find_all(store, "oslo", classes=("public", "restricted"), grants=frozenset({"g1"}))
+    assert sorted(granted) == ["mine", "v1", "v2"]
+    assert len(find_all(store, "oslo")) == 9
+
+
+def test_find_filters_and_counts_facets_disjunctively(store: ItemStore) -> None:
+    searchable(store, "air", "Luftkvalitet i Oslo", theme=["ENVI"], keyword=["luft"])
+    searchable(store, "noise", "Støy i Oslo", theme=["ENVI"], keyword=["støy", "luft"])
+    searchable(store, "buses", "Bussruter i Oslo", theme=["TRAN"], keyword=["buss"])
+    searchable(
+        store, "bikes", "Bysykkel i Oslo", theme=["TRAN", "ENVI"], keyword=["sykkel"], owner=["b"]
+    )
+    searchable(store, "hidden", "Oslo", access="secret", theme=["ENVI"], keyword=["luft"])
+    names = ("theme", "keyword", "owner")
+    seen = ("public",)
+
+    found = store.find(Find("doc", "oslo", limit=10, classes=seen, facets=names))
+    assert found.counts == {
+        "theme": {"ENVI": 3, "TRAN": 2},
+        "keyword": {"luft": 2, "buss": 1, "støy": 1, "sykkel": 1},
+        "owner": {"b": 1},
+    }
+    assert (found.total, found.approximate) == (4, False)
+    assert list(found.counts["keyword"]) == ["luft", "buss", "støy", "sykkel"]
+
+    filtered = store.find(
+        Find("doc", "oslo", limit=10, classes=seen, facets=names, filters={"theme": "ENVI"})
+    )
+    assert sorted(item["sk"] for item in filtered.page.items) == ["air", "bikes", "noise"]
+    # A facet ignores its own filter; the others count within it.
+    assert filtered.counts["theme"] == {"ENVI": 3, "TRAN": 2}
+    assert filtered.counts["keyword"] == {"luft": 2, "støy": 1, "sykkel": 1}
+    assert filtered.total == 3
+
+    both = Find(
+        "doc", "oslo", limit=10, classes=seen, facets=names, filters={"theme": "ENVI", "owner": "b"}
+    )
+    answer = store.find(both)
+    assert [item["sk"] for item in answer.page.items] == ["bikes"]
+    assert answer.counts == {
+        "theme": {"ENVI": 1, "TRAN": 1},
+        "keyword": {"sykkel": 1},
+        "owner": {"b": 1},
+    }
+    top = store.find(Find("doc", "oslo", limit=1, classes=seen, facets=("keyword",), top=2))
+    assert top.counts == {"keyword": {"luft": 2, "buss": 1}}
+    plain = store.find(Find("doc", "oslo", limit=10, classes=seen))
+    assert (plain.counts, plain.total, plain.approximate) == ({}, 0, False)
+
+
+def test_find_counts_and_ranks_at_most_their_limits(store: ItemStore) -> None:
+    for sk in "abcde":
+        searchable(store, sk, f"Oslo {sk}", theme=["ENVI" if sk in "ace" else "TRAN"])
+
+    found = store.find(
+        Find("doc", "oslo", limit=10, facets=("theme",), filters={"theme": "ENVI"}, max_counted=3)
+    )
+    assert found.approximate is True and found.total == 2
+    assert sum(found.counts["theme"].values()) == 3
+    exact = store.find(Find("doc", "oslo", limit=10, facets=("theme",), max_counted=5))
+    assert exact.approximate is True and exact.total == 5
+    assert store.find(Find("doc", "oslo", limit=10, facets=("theme",))).approximate is False
+    ranked = store.find(Find("doc", "oslo", limit=10, max_ranked=2))
+    assert len(ranked.page.items) == 2 and ranked.page.next_cursor is None
+
+
+def test_find_orders_by_recency_and_title_and_pages_every_match_once(store: ItemStore) -> None:
+    for number in range(11):
+        searchable(
+            store,
+            f"{number:02d}",
+            f"Park {number}" + " park" * (number % 3),
+            recency=float(-(number % 4)),
+            title=f"title {10 - number:02d}" if number != 5 else "title 03",
+        )
+
+    relevance = find_all(store, "park", limit=1000)
+    assert find_all(store, "park", limit=3) == relevance
+    # Three times the word, then ties by recency (newest first), then by key.
+    assert relevance == ["02", "05", "08", "07", "10", "01", "04", "03", "06", "09", "00"]
+    by_recency = find_all(store, "par", limit=3, order="recency")
+    assert by_recency == ["03", "07", "02", "06", "10", "01", "05", "09", "00", "04", "08"]
+    by_title = find_all(store, "park", limit=4, order="title")
+    assert by_title == ["10", "09", "08", "05", "07", "06", "04", "03", "02", "01", "00"]
+
+
+def test_find_refuses_cursors_of_other_requests_and_unknown_orders(store: ItemStore) -> None:
+    for sk in "abc":
+        searchable(store, sk, "Oslo")
+    cursor = store.find(Find("doc", "oslo", limit=1)).page.next_cursor
+    assert cursor is not None
+    assert [
+        item["sk"] for item in store.find(Find("doc", "OSLO!", limit=1, cursor=cursor)).page.items
+    ] == ["b"]
+    for other in (
+        Find("doc", "oslo", limit=1, cursor=cursor, order="title"),
+        Find("doc", "oslo", limit=1, cursor=cursor, filters={"theme": "x"}),
+        Find("doc", "oslo", limit=1, cursor=cursor, classes=("public",)),
+        Find("doc", "bergen", limit=1, cursor=cursor),
+    ):
+        with pytest.raises(InvalidValue):
+            store.find(other)
+    with pytest.raises(ValueError):
+        store.find(Find("doc", "oslo", limit=1, order="size"))
+    with pytest.raises(ValueError):
+        store.find(Find("doc", "oslo", limit=0))
+
+
+def test_search_text_of_more_than_three_fields_is_value_error(store: ItemStore) -> None:
+    with pytest.raises(ValueError):
+        doc(store, "1", "a\x1fb\x1fc\x1fd")
+    assert store.get("docs", "1") is None
+
+
+@pytest.mark.parametrize(
+    "values", [{"theme": ["a\x1eb"]}, {"theme": ["a\x1fb"]}, {"the\x1fme": ["a"]}]
+)
+def test_facet_values_holding_separators_are_value_error(
+    store: ItemStore, values: dict[str, list[str]]
+) -> None:
+    with pytest.raises(ValueError):
+        searchable(store, "1", "Oslo", **values)
+    assert store.get("docs", "1") is None

@@ -15,12 +15,6 @@ def sqlite(conn: sqlite3.Connection) -> None:
 
     conn.execute("DROP TABLE IF EXISTS search")
     conn.execute(
-        "CREATE TABLE search_docs (doc INTEGER PRIMARY KEY, scope TEXT NOT NULL, "
-        "len0 INTEGER NOT NULL, len1 INTEGER NOT NULL, len2 INTEGER NOT NULL, access TEXT, "
-        "grantee TEXT, recency REAL NOT NULL, title TEXT NOT NULL, pk TEXT NOT NULL, "
-        "sk TEXT NOT NULL, vals TEXT NOT NULL)"
-    )
-    conn.execute(
         "CREATE TABLE search_postings (scope TEXT NOT NULL, term TEXT NOT NULL, "
         "doc INTEGER NOT NULL, tf0 INTEGER NOT NULL, tf1 INTEGER NOT NULL, "
         "tf2 INTEGER NOT NULL, indexed INTEGER NOT NULL, PRIMARY KEY (scope, term, doc)) "
@@ -28,8 +22,13 @@ def sqlite(conn: sqlite3.Connection) -> None:
     )
     conn.execute("CREATE INDEX search_postings_doc ON search_postings (doc, term)")
     conn.execute(
-        "CREATE TABLE search_values (doc INTEGER NOT NULL, name TEXT NOT NULL, "
-        "value TEXT NOT NULL, PRIMARY KEY (doc, name, value)) WITHOUT ROWID"
+        "CREATE TABLE search_docs (doc INTEGER PRIMARY KEY, len0 INTEGER NOT NULL, "
+        "len1 INTEGER NOT NULL, len2 INTEGER NOT NULL, access TEXT, grantee TEXT, "
+        "recency REAL NOT NULL)"
+    )
+    conn.execute(
+        "CREATE TABLE search_keys (doc INTEGER PRIMARY KEY, pk TEXT NOT NULL, "
+        "sk TEXT NOT NULL, title TEXT NOT NULL, vals TEXT NOT NULL)"
     )
     rows = conn.execute(
         "SELECT id, body FROM items WHERE sk = 'dataset' "

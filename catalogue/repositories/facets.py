@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catalogue.store.base import Item
+from catalogue.store.finding import top as top_values
 
 FACETS = ("owner", "theme", "keyword", "accessRights", "state", "format")
 TOP_VALUES = 20
@@ -81,12 +82,13 @@ def merge(*sources: Mapping[str, Mapping[str, int]]) -> dict[str, Counter[str]]:
 
 def top(counts: Mapping[str, Mapping[str, int]]) -> dict[str, list[dict[str, Any]]]:
     """The TOP_VALUES values of every facet with the most datasets (ties by value)."""
-    result = {}
-    for name in FACETS:
-        held = [(value, count) for value, count in counts.get(name, {}).items() if count > 0]
-        held.sort(key=lambda pair: (-pair[1], pair[0]))
-        result[name] = [{"value": value, "count": count} for value, count in held[:TOP_VALUES]]
-    return result
+    return {
+        name: [
+            {"value": value, "count": count}
+            for value, count in top_values(counts.get(name, {}), TOP_VALUES).items()
+        ]
+        for name in FACETS
+    }
 
 
 def values_of(item: Item, compute: Callable[[Item], Mapping[str, Sequence[str]]]) -> Any:

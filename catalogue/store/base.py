@@ -171,15 +171,16 @@ class Find:
     matches them) that the caller sees: every item when ``classes`` is None, otherwise
     those whose ``search_meta`` ``access`` is one of ``classes`` or whose ``grant`` is one
     of ``grants``. ``filters`` (facet name -> value) keep the visible matches holding each
-    value in their ``facet_values``; of those, the first ``max_ranked`` in the store's
-    index order are ranked (BM25F of ``catalogue.store.ranking``, field lengths averaged
+    value in their ``facet_values``. Only the first ``max_counted`` visible matches in
+    the store's index order are read; of those passing the filters, the first
+    ``max_ranked`` are ranked (BM25F of ``catalogue.store.ranking``, field lengths averaged
     over them) and paged in ``order``: ``relevance`` (score, then ``recency``),
     ``recency`` or ``title``, each tie broken by (pk, sk).
 
     ``facets`` names the facets counted, disjunctively (see ``FacetCounter``), over the
-    first ``max_counted`` visible matches in index order; the ``top`` values with the most
-    items are returned (ties by value). A request without ``facets`` answers a total of 0,
-    never approximate.
+    visible matches read; the ``top`` values with the most items are returned (ties by
+    value). ``approximate`` says that ``max_counted`` were read (there may be more). A
+    request without ``facets`` answers a total of 0, never approximate.
     """
 
     scope: str

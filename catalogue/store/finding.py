@@ -2,8 +2,9 @@
 
 The DynamoDB store feeds it the items its term index points at; the SQLite store computes
 the same answer in SQL (``catalogue.store.sqlite_search``) and the contract suite proves
-the two agree. The rules (``base.Find``): visible matches are counted for facets until
-``max_counted`` of them; those passing every filter are ranked until ``max_ranked``.
+the two agree. The rules (``base.Find``): the first ``max_counted`` visible matches are
+read and counted for facets; the first ``max_ranked`` of them passing every filter are
+ranked.
 """
 
 from __future__ import annotations
@@ -134,10 +135,11 @@ def find_in(request: Find, candidates: Iterable[Item]) -> Found:
     for item in _visible(request, candidates):
         values = item.get("facet_values") or {}
         counter.add(values)
-        if all(value in values.get(name, ()) for name, value in request.filters.items()):
+        passes = all(value in values.get(name, ()) for name, value in request.filters.items())
+        if passes and len(ranked) < request.max_ranked:
             ranked.append(item)
-            if len(ranked) >= request.max_ranked:
-                break
+        if counter.full:
+            break
     keyed = sorted(
         (sort_key(request.order, item, score), item)
         for item, score in zip(ranked, ranking.scores(query, ranked), strict=True)

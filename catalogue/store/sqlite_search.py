@@ -2,24 +2,25 @@
 
 Tables (``migrations/0005_search_tables.py``), ``doc`` being the item's ``items.id``:
 
-- ``search_docs(doc, scope, len0, len1, len2, access, grantee, recency, title, pk, sk,
-  vals)``: one row per searchable item: the word count of each field of its ``search_text``
-  (title, keywords, description), its ``search_meta`` (``grantee`` holds ``grant``) and its
-  ``facet_values`` packed into one string (``name US value`` joined by RS), which facet
-  counting splits and counts in Python: several times faster than GROUP BY over rows.
 - ``search_postings(scope, term, doc, tf0, tf1, tf2, indexed)``, primary key (scope, term,
   doc), indexed on (doc, term): one row per distinct term of an item, with how often each
-  field holds it; ``indexed`` is 1 for the item's first MAX_SEARCH_TERMS distinct terms,
-  the only ones a search matches (as on DynamoDB), while every term counts for ranking.
-- ``search_values(doc, name, value)``: the item's ``facet_values``, one row per value,
-  which filters look up.
+  field of its ``search_text`` (title, keywords, description) holds it; ``indexed`` is 1
+  for the item's first MAX_SEARCH_TERMS distinct terms, the only ones a search matches (as
+  on DynamoDB), while every term counts for ranking.
+- ``search_docs(doc, len0, len1, len2, access, grantee, recency)``: what ranking and
+  visibility read of every match, kept narrow so its pages stay few: the word count of
+  each field and the item's ``search_meta`` (``grantee`` holds ``grant``).
+- ``search_keys(doc, pk, sk, title, vals)``: the item's key and title (the orders' ties)
+  and its ``facet_values`` packed into one string, ``RS name US value RS name US value
+  RS``; a filter is an ``instr`` on it, and facet counting splits it in Python (one
+  ``Counter`` over all of a result's values: several times faster than GROUP BY).
 
 All three change in the transaction that writes the item. A search reads the postings of
 its rarest whole term (or the range of terms starting with its prefix: ``term >= 'luft'
-AND term < 'lufu'``), joins the other terms' postings and the item's row, and ranks in
+AND term < 'lufu'``), joins the other terms' postings and the item's rows, and ranks in
 SQL with the arithmetic of ``catalogue.store.ranking`` in the same order, so the floats
-are equal; only the page's items are read from ``items``. Both statements (page, facets)
-run in one read transaction.
+are equal. One statement answers the page's keys and the counted matches' values; then
+only the page's items are read from ``items``.
 """
 
 from __future__ import annotations
@@ -60,37 +61,34 @@ def index(conn: sqlite3.Connection, doc: int, item: Item) -> None:
     values = item.get("facet_values")
     values = values if isinstance(values, dict) else {}
     conn.execute(
-        "INSERT INTO search_docs (doc, scope, len0, len1, len2, access, grantee, recency, "
-        "title, pk, sk, vals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            doc,
-            scope,
-            *lengths,
-            meta.get("access"),
-            meta.get("grant"),
-            meta.get("recency", 0),
-            str(meta.get("title", "")),
-            item["pk"],
-            item["sk"],
-            _RECORD.join(
-                f"{name}{_UNIT}{value}" for name, held in values.items() for value in held
-            ),
-        ),
+        "INSERT INTO search_docs (doc, len0, len1, len2, access, grantee, recency) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (doc, *lengths, meta.get("access"), meta.get("grant"), meta.get("recency", 0)),
+    )
+    conn.execute(
+        "INSERT INTO search_keys (doc, pk, sk, title, vals) VALUES (?, ?, ?, ?, ?)",
+        (doc, item["pk"], item["sk"], str(meta.get("title", "")), _packed(values)),
     )
     conn.executemany(
         "INSERT INTO search_postings (scope, term, doc, tf0, tf1, tf2, indexed) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         [(scope, term, doc, *tf, term in indexed) for term, tf in counts.items()],
     )
-    conn.executemany(
-        "INSERT INTO search_values (doc, name, value) VALUES (?, ?, ?)",
-        [(doc, name, value) for name, held in values.items() for value in held],
-    )
+
+
+def _packed(values: dict[str, list[str]]) -> str:
+    """``facet_values`` as one string: RS name US value RS ... RS (empty without values)."""
+    entries = [_entry(name, value) for name, held in values.items() for value in held]
+    return _RECORD + _RECORD.join(entries) + _RECORD if entries else ""
+
+
+def _entry(name: str, value: str) -> str:
+    return f"{name}{_UNIT}{value}"
 
 
 def unindex(conn: sqlite3.Connection, doc: int) -> None:
     """Remove the search rows of the item stored at ``doc``."""
-    for table in ("search_docs", "search_postings", "search_values"):
+    for table in ("search_docs", "search_keys", "search_postings"):
         conn.execute(f"DELETE FROM {table} WHERE doc = ?", (doc,))
 
 
@@ -185,40 +183,72 @@ def find(conn: sqlite3.Connection, request: Find) -> Found:
         return Found(Page([], None), {name: {} for name in request.facets}, 0, False)
     conn.execute("BEGIN")
     try:
-        matched, parameters = matches(conn, request.scope, query)
-        visible, visible_parameters = _visibility(request)
-        filters = list(request.filters.items())
-        failures = [
-            "NOT EXISTS (SELECT 1 FROM search_values AS sv WHERE sv.doc = m.doc "
-            f"AND sv.name = ? AND sv.value = ?) AS f{index}"
-            for index in range(len(filters))
-        ]
-        failure_parameters = [part for pair in filters for part in pair]
-        # The visible matches in doc order, with a flag per filter they fail.
-        base = (
-            f"WITH m AS ({matched}), v AS (SELECT m.*, d.len0, d.len1, d.len2, d.recency, "
-            f"d.title, d.pk, d.sk{''.join(', ' + flag for flag in failures)} FROM m "
-            f"CROSS JOIN search_docs AS d ON d.doc = m.doc{visible})"
+        sql, parameters = _statement(conn, request, query, start)
+        rows = conn.execute(sql, parameters).fetchall()
+        # Page rows first (part 0), sorted here: a compound SELECT keeps no order.
+        keys = sorted(
+            (row[2 : 2 + _KEY_WIDTH[request.order]], row[1]) for row in rows if row[0] == 0
         )
-        base_parameters = [*parameters, *failure_parameters, *visible_parameters]
-        failed = " + ".join(f"f{index}" for index in range(len(filters))) or "0"
-        rows = _ranked_rows(conn, request, query, base, base_parameters, failed, start)
-        counts, total, approximate = _facets(conn, request, base, base_parameters, failed)
-        page = rows[: request.limit]
-        docs = [row[0] for row in page]
-        bodies = _bodies(conn, docs)
+        counted = [row[1:] for row in rows if row[0] == 1]
+        page = keys[: request.limit]
+        bodies = _bodies(conn, [doc for _, doc in page])
     finally:
         conn.execute("COMMIT")
-    more = len(rows) > request.limit
+    counts, total, approximate = _facets(request, counted)
     return Found(
         Page(
-            [bodies[doc] for doc in docs],
-            encode_cursor(query_id, list(page[-1][1:])) if more else None,
+            [bodies[doc] for _, doc in page],
+            encode_cursor(query_id, list(page[-1][0])) if len(keys) > request.limit else None,
         ),
         counts,
         total,
         approximate,
     )
+
+
+def _statement(
+    conn: sqlite3.Connection, request: Find, query: ranking.SearchQuery, start: list[Any] | None
+) -> tuple[str, list[Any]]:
+    """The one statement of ``find``: rows (0, doc, *sort key) of the page and one more,
+    then, when facets are asked for, rows (1, failed filters, first failed, packed values)
+    of the counted matches."""
+    matched, parameters = matches(conn, request.scope, query)
+    visible, visible_parameters = _visibility(request)
+    filters = list(request.filters.items())
+    flags = "".join(f", instr(k.vals, ?) = 0 AS f{index}" for index in range(len(filters)))
+    failed = " + ".join(f"f{index}" for index in range(len(filters))) or "0"
+    # The visible matches, with a flag per filter they fail.
+    sql = (
+        f"WITH m AS ({matched}), v AS (SELECT m.*, d.len0, d.len1, d.len2, d.recency, "
+        f"k.title, k.pk, k.sk{', k.vals' if request.facets else ''}{flags} FROM m "
+        "CROSS JOIN search_docs AS d "
+        f"ON d.doc = m.doc CROSS JOIN search_keys AS k ON k.doc = m.doc{visible} LIMIT ?), "
+        # m comes in doc order (the driver's postings, or the prefix's groups), so the
+        # first rows are the first in the index's order without sorting them again, and
+        # the joins stop at the limit.
+        f"r AS (SELECT doc, {', '.join(_columns(query))}, len0, len1, len2, recency, title, "
+        f"pk, sk FROM v WHERE {failed} = 0 LIMIT ?), "
+    )
+    parameters += [_RECORD + _entry(name, value) + _RECORD for name, value in filters]
+    parameters += [*visible_parameters, request.max_counted, request.max_ranked]
+    ranked, ranked_parameters = _ranked(request, query, start)
+    sql += ranked
+    parameters += ranked_parameters
+    if not request.facets:
+        return f"{sql} SELECT 0, doc, {_key_names(request.order)} FROM page", parameters
+    which = " ".join(f"WHEN f{index} THEN {index}" for index in range(len(filters)))
+    sql += (
+        f"SELECT 0, doc, {_key_names(request.order)}, NULL FROM page UNION ALL "
+        f"SELECT 1, {failed}, {f'CASE {which} END' if filters else 'NULL'}, vals, "
+        f"{', '.join(['NULL'] * (_KEY_WIDTH[request.order] - 1))} FROM v"
+    )
+    return sql, parameters
+
+
+def _columns(query: ranking.SearchQuery) -> list[str]:
+    """The term frequency columns of ``matches``: a<term>_<field>."""
+    terms = len(query.whole) + (query.prefix is not None)
+    return [f"a{term}_{field}" for term in range(terms) for field in range(SEARCH_FIELDS)]
 
 
 def _visibility(request: Find) -> tuple[str, list[Any]]:
@@ -233,108 +263,100 @@ def _visibility(request: Find) -> tuple[str, list[Any]]:
     return condition + ")", parameters
 
 
-def _ranked_rows(
-    conn: sqlite3.Connection,
-    request: Find,
-    query: ranking.SearchQuery,
-    base: str,
-    parameters: list[Any],
-    failed: str,
-    start: list[Any] | None,
-) -> list[tuple[Any, ...]]:
-    """Rows (doc, *sort key) of the page and one more, in the request's order."""
+# The sort key columns of each order (ascending), and how many there are.
+_KEYS = {
+    "relevance": "-score, recency, pk, sk",
+    "recency": "recency, pk, sk",
+    "title": "title, pk, sk",
+}
+_KEY_WIDTH = {order: keys.count(",") + 1 for order, keys in _KEYS.items()}
+
+
+def _aliased(key: str) -> str:
+    """The sort key columns named k0, k1, ... (the page's columns)."""
+    return ", ".join(f"{column} AS k{index}" for index, column in enumerate(key.split(", ")))
+
+
+def _key_names(order: str) -> str:
+    return ", ".join(f"k{index}" for index in range(_KEY_WIDTH[order]))
+
+
+def _ranked(
+    request: Find, query: ranking.SearchQuery, start: list[Any] | None
+) -> tuple[str, list[Any]]:
+    """CTEs ``s`` (length averages over ``r``), ``w`` and ``scored`` (BM25F) and ``page``.
+
+    Python's arithmetic (``ranking.scores``) operation for operation: ``(w * tf) / n`` per
+    field, fields added in order, ``x / (K1 + x)`` per term, terms added in order; every
+    constant is bound as a parameter, so SQLite parses no float literal.
+    """
     terms = len(query.whole) + (query.prefix is not None)
+    normalisers = [
+        f"(CASE WHEN s.avg{field} = 0 THEN 1.0 ELSE ? + ? * w.len{field} / s.avg{field} END)"
+        for field in range(SEARCH_FIELDS)
+    ]
     constants: list[Any] = []
-    normalisers = []
     for field in range(SEARCH_FIELDS):
         b = ranking.FIELD_B[min(field, len(ranking.FIELD_B) - 1)]
-        # Python's ``1 - b + b * length / average``, operation for operation.
-        normalisers.append(
-            f"(CASE WHEN s.avg{field} = 0 THEN 1.0 ELSE ? + ? * r.len{field} / s.avg{field} END)"
-        )
-        constants += [1 - b, b]
-    weights = [ranking.FIELD_WEIGHTS[min(f, len(ranking.FIELD_WEIGHTS) - 1)] for f in range(3)]
+        weight = ranking.FIELD_WEIGHTS[min(field, len(ranking.FIELD_WEIGHTS) - 1)]
+        constants.append((weight, 1 - b, b))
     weighted = [
-        " + ".join(f"? * r.a{term}_{field} / {normalisers[field]}" for field in range(3))
+        " + ".join(f"? * w.a{term}_{field} / {normalisers[field]}" for field in range(3))
         for term in range(terms)
     ]
-    weighted_parameters: list[Any] = []
-    for _ in range(terms):
-        for field in range(SEARCH_FIELDS):
-            weighted_parameters += [weights[field], *constants[2 * field : 2 * field + 2]]
+    parameters: list[Any] = [part for _ in range(terms) for field in constants for part in field]
     term_scores = " + ".join(
-        f"(CASE WHEN w{term} = 0 THEN 0.0 ELSE w{term} / (? + w{term}) END)"
+        f"(CASE WHEN t{term} = 0 THEN 0.0 ELSE t{term} / (? + t{term}) END)"
         for term in range(terms)
     )
-    if request.order == "relevance":
-        key = ["-score", "recency", "pk", "sk"]
-    elif request.order == "recency":
-        key = ["recency", "pk", "sk"]
-    else:
-        key = ["title", "pk", "sk"]
+    parameters += [ranking.K1] * terms
+    key = _KEYS[request.order]
     after = ""
-    after_parameters: list[Any] = []
     if start is not None:
-        after = f" WHERE ({', '.join(key)}) > ({', '.join('?' * len(key))})"
-        after_parameters = list(start)
+        after = f"WHERE ({key}) > ({', '.join('?' * len(start))}) "
+        parameters += start
     sql = (
-        f"{base}, r AS (SELECT * FROM v WHERE {failed} = 0 ORDER BY doc LIMIT ?), "
         "s AS (SELECT CAST(SUM(len0) AS REAL) / COUNT(*) AS avg0, "
         "CAST(SUM(len1) AS REAL) / COUNT(*) AS avg1, "
         "CAST(SUM(len2) AS REAL) / COUNT(*) AS avg2 FROM r), "
-        f"w AS (SELECT r.doc, r.recency, r.title, r.pk, r.sk, "
-        + ", ".join(f"{expression} AS w{term}" for term, expression in enumerate(weighted))
-        + " FROM r CROSS JOIN s), "
-        f"scored AS (SELECT doc, recency, title, pk, sk, {term_scores} AS score FROM w) "
-        f"SELECT doc, {', '.join(key)} FROM scored{after} ORDER BY {', '.join(key)} LIMIT ?"
+        "w AS (SELECT * FROM r), "
+        "weighted AS (SELECT w.doc, w.recency, w.title, w.pk, w.sk, "
+        + ", ".join(f"{expression} AS t{term}" for term, expression in enumerate(weighted))
+        + " FROM w CROSS JOIN s), "
+        f"scored AS (SELECT doc, recency, title, pk, sk, {term_scores} AS score FROM weighted), "
+        f"page AS (SELECT doc, {_aliased(key)} FROM scored {after}ORDER BY {key} LIMIT ?)"
     )
-    return conn.execute(
-        sql,
-        [
-            *parameters,
-            request.max_ranked,
-            *weighted_parameters,
-            *([ranking.K1] * terms),
-            *after_parameters,
-            request.limit + 1,
-        ],
-    ).fetchall()
+    return sql, [*parameters, request.limit + 1]
 
 
 def _facets(
-    conn: sqlite3.Connection, request: Find, base: str, parameters: list[Any], failed: str
+    request: Find, counted: list[tuple[Any, ...]]
 ) -> tuple[dict[str, dict[str, int]], int, bool]:
-    """Top facet values, visible matches passing every filter, and whether past the limit.
+    """Top facet values, matches passing every filter, and whether past the limit.
 
-    Counting is ``FacetCounter``'s: an item passing every filter counts under all its
+    ``counted`` holds (failed filters, first failed, packed values) of each counted match.
+    Counting is ``FacetCounter``'s: a match passing every filter counts under all its
     values, one failing exactly one filter only under that filter's facet.
     """
     if not request.facets:
         return {}, 0, False
     filters = list(request.filters)
-    which = " ".join(f"WHEN f{index} THEN {index}" for index in range(len(filters)))
-    rows = conn.execute(
-        f"{base}, c AS (SELECT * FROM v ORDER BY doc LIMIT ?) "
-        f"SELECT {failed}, {f'CASE {which} END' if filters else 'NULL'}, d.vals FROM c "
-        "CROSS JOIN search_docs AS d ON d.doc = c.doc",
-        [*parameters, request.max_counted],
-    ).fetchall()
-    passing = [vals for failures, _, vals in rows if failures == 0 and vals]
-    # One split and one Counter over every passing item's values: C loops, no Python ones.
-    counted = Counter(_RECORD.join(passing).split(_RECORD)) if passing else Counter()
-    for failures, index, vals in rows:
-        if failures == 1 and vals:
+    passing = [vals for failures, _, vals, *_ in counted if failures == 0]
+    # One join, one split and one Counter over every passing match's values: C loops.
+    tally = Counter(_RECORD.join(passing).split(_RECORD))
+    for failures, index, vals, *_ in counted:
+        if failures == 1:
             own = filters[index] + _UNIT
-            counted.update(entry for entry in vals.split(_RECORD) if entry.startswith(own))
+            tally.update(entry for entry in vals.split(_RECORD) if entry.startswith(own))
     counts: dict[str, dict[str, int]] = {name: {} for name in request.facets}
-    for entry, count in counted.items():
+    for entry, count in tally.items():
         name, _, value = entry.partition(_UNIT)
         if name in counts:
             counts[name][value] = count
     return (
         {name: top(held, request.top) for name, held in counts.items()},
-        sum(1 for failures, _, _ in rows if failures == 0),
-        len(rows) >= request.max_counted,
+        len(passing),
+        len(counted) >= request.max_counted,
     )
 
 

@@ -50,11 +50,12 @@ from catalogue.store.base import (
 )
 from catalogue.store.operations import Facet, Key
 from catalogue.store.ranking import SearchOrder
+from catalogue.store.sqlite_search import item_of as _item
+from catalogue.store.sqlite_search import prefix_end
 
 BUSY_TIMEOUT_S = 30.0
 # Keys per statement in get_many: below SQLite's default limit of host parameters.
 _KEYS_PER_STATEMENT = 400
-_MAX_CODE_POINT = 0x10FFFF
 
 
 class _Connection:
@@ -405,23 +406,6 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def prefix_end(prefix: str) -> str | None:
-    """The least string above every string that starts with ``prefix`` (None: no bound).
-
-    Code-point order is UTF-8 byte order, so incrementing the last code point that can be
-    incremented gives the bound. Surrogates never occur in stored text and are skipped.
-    """
-    chars = list(prefix)
-    while chars:
-        last = ord(chars.pop())
-        if last < _MAX_CODE_POINT:
-            following = last + 1
-            if 0xD800 <= following <= 0xDFFF:
-                following = 0xE000
-            return "".join(chars) + chr(following)
-    return None
-
-
 def _batch_sizes(limit: int, where: Predicate | None) -> Iterator[int]:
     """Rows to read per round trip: the page plus one row of look-ahead, then more.
 
@@ -439,14 +423,3 @@ def _batch_sizes(limit: int, where: Predicate | None) -> Iterator[int]:
 def _body(item: Item) -> str:
     body = {name: value for name, value in item.items() if name != "rev"}
     return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-
-
-# Bodies are written by _body, compact and without surrounding space: the decoder's own
-# entry point skips json.loads' two whitespace scans (decoding is most of a page's cost).
-_decode_body = json.JSONDecoder().raw_decode
-
-
-def _item(rev: int, body: str) -> Item:
-    item: Item = _decode_body(body)[0]
-    item["rev"] = rev
-    return item

@@ -137,8 +137,6 @@ def matches(
     if query.prefix is None:
         sql = f"SELECT {driver}.doc AS doc, {', '.join(select)} FROM search_postings AS {driver} "
         return sql + " ".join(joins) + " " + where, parameters + where_parameters
-    from catalogue.store.sqlite import prefix_end
-
     upper = prefix_end(query.prefix)
     bound = " AND pp.term < ?" if upper is not None else ""
     bounds = [query.prefix, *([upper] if upper is not None else [])]
@@ -361,11 +359,41 @@ def _facets(
 
 
 def _bodies(conn: sqlite3.Connection, docs: Sequence[int]) -> dict[int, Item]:
-    from catalogue.store.sqlite import _item
-
     if not docs:
         return {}
     rows = conn.execute(
         f"SELECT id, rev, body FROM items WHERE id IN ({', '.join('?' * len(docs))})", docs
     )
-    return {doc: _item(rev, body) for doc, rev, body in rows}
+    return {doc: item_of(rev, body) for doc, rev, body in rows}
+
+
+_MAX_CODE_POINT = 0x10FFFF
+
+
+def prefix_end(prefix: str) -> str | None:
+    """The least string above every string that starts with ``prefix`` (None: no bound).
+
+    Code-point order is UTF-8 byte order, so incrementing the last code point that can be
+    incremented gives the bound. Surrogates never occur in stored text and are skipped.
+    """
+    chars = list(prefix)
+    while chars:
+        last = ord(chars.pop())
+        if last < _MAX_CODE_POINT:
+            following = last + 1
+            if 0xD800 <= following <= 0xDFFF:
+                following = 0xE000
+            return "".join(chars) + chr(following)
+    return None
+
+
+# Bodies are written by the store (sqlite._body), compact and without surrounding space: the decoder's own
+# entry point skips json.loads' two whitespace scans (decoding is most of a page's cost).
+_decode_body = json.JSONDecoder().raw_decode
+
+
+def item_of(rev: int, body: str) -> Item:
+    """The item stored as ``rev`` and ``body`` (see ``SqliteStore``)."""
+    item: Item = _decode_body(body)[0]
+    item["rev"] = rev
+    return item

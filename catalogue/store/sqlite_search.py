@@ -387,8 +387,8 @@ def prefix_end(prefix: str) -> str | None:
     return None
 
 
-# Bodies are written by the store (sqlite._body), compact and without surrounding space: the decoder's own
-# entry point skips json.loads' two whitespace scans (decoding is most of a page's cost).
+# Bodies are written compact and without surrounding space (sqlite._body): the decoder's
+# own entry point skips json.loads' two whitespace scans (decoding is most of a page's cost).
 _decode_body = json.JSONDecoder().raw_decode
 
 

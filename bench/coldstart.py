@@ -11,10 +11,12 @@ Each measurement is a fresh interpreter that times, from inside, one import path
 - ``handler``: what Lambda runs on a cold start of the ``api`` function: the stage's
   ``lambda_handler`` module (``catalogue.apigateway``), then its ``load()`` of the settings
   file ``zappa save-python-settings-file`` generates, which imports ``catalogue.wsgi``;
+- ``handler_request``: the same, then the ``GET /health`` request of a cold start (resource
+  modules are imported by their first request: see ``catalogue/api/lazy_routes.py``);
 - ``zappa_handler`` (reference): the same through Zappa's own handler module and
   ``LambdaHandler()``, which the api stage used before.
 
-The three alternate within each round; the script prints the median of each with its ratio
+The probes alternate within each round; the script prints the median of each with its ratio
 to the baseline and the target (<= 1.15x). Every probe runs with the modules the api zip
 leaves out (``exclude`` of the ``api`` stage, less boto3 which the runtime provides) made
 unimportable, as on Lambda: flask-smorest's optional PyYAML, for one, is not there.
@@ -46,13 +48,22 @@ PROBES = {
     "baseline": "import flask, flask_smorest, boto3",
     "wsgi": "import catalogue.wsgi",
     "handler": "import catalogue.apigateway as handler; handler.load()",
+    # A cold start answers a request: the resource modules load on their first request, so
+    # this is load() plus what GET /health adds (its module, routing, the JSON answer).
+    "handler_request": (
+        "import catalogue.apigateway as handler; "
+        "answer = handler.handler({'httpMethod': 'GET', 'path': '/health', "
+        "'headers': {'Host': 'example.org'}, 'queryStringParameters': None, 'body': None, "
+        "'isBase64Encoded': False, 'requestContext': {'stage': 'dev_api'}}, None); "
+        "assert answer['statusCode'] == 200, answer"
+    ),
     "zappa_handler": "from zappa.handler import LambdaHandler; LambdaHandler()",
     # Where the handler's time goes, for reference: Zappa's own module, and PyJWT with
     # cryptography (RS256), which catalogue.auth.oidc imports at module level.
     "baseline+zappa": "import flask, flask_smorest, boto3, zappa.handler",
     "baseline+jwt": "import flask, flask_smorest, boto3, jwt",
 }
-TARGETED = ("wsgi", "handler")
+TARGETED = ("wsgi", "handler", "handler_request")
 TIMER = """
 import fnmatch, importlib.abc, sys, time
 

@@ -8,27 +8,10 @@ from datetime import datetime
 from flask import Flask
 
 from catalogue import __version__, web
-from catalogue.api import (
-    audit,
-    catalog,
-    changes,
-    datasets,
-    distributions,
-    docs,
-    errors,
-    events,
-    health,
-    index,
-    me,
-    permissions,
-    pipeline_templates,
-    runs,
-    steps,
-    subscriptions,
-    uploads,
-    versions,
-)
+from catalogue.api import docs, errors
 from catalogue.api.bodies import JsonProvider
+from catalogue.api.lazy_routes import RESOURCES, Route, add_routes
+from catalogue.api.route_table import ROUTES
 from catalogue.api.routing import LazyRoutingFlask
 from catalogue.api.smorest import Api
 from catalogue.auth.principal import authenticate_request
@@ -78,20 +61,13 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["brygge"] = Services(settings, store=store, clock=clock)
     api = Api(app)
-    resources = (
-        index,
-        health,
-        datasets,
-        versions,
-        distributions,
-        uploads,
-        permissions,
-        me,
-        audit,
-        events,
-    )
-    for module in (*resources, steps, pipeline_templates, runs, catalog, changes, subscriptions):
-        api.register_blueprint(module.blp)
+    # Each resource module is imported by the first request it answers (a cold start on
+    # Lambda answers one): its rules come from the route table.
+    add_routes(app, ROUTES)
+    blueprint_of = {Route(*row).module: Route(*row).endpoint.split(".")[0] for row in ROUTES}
+    for module, documented in RESOURCES:
+        if documented:
+            api.register_lazily(module, blueprint_of[module])
     app.register_blueprint(docs.assets)
     errors.register(app)
     # Pages first: they read the session cookie before the bearer-token check runs.

@@ -3,6 +3,7 @@ parsed with limits."""
 
 from __future__ import annotations
 
+import importlib
 import threading
 from typing import Any, ClassVar
 
@@ -75,7 +76,9 @@ class Api(flask_smorest.Api):
     """
 
     def __init__(self, app: Flask | None = None, **kwargs: Any) -> None:
-        self._undocumented: list[tuple[flask_smorest.Blueprint, str, Any]] = []
+        # Blueprints, or the names of resource modules (catalogue/api/lazy_routes.py) whose
+        # ``blp`` is imported when the document is built.
+        self._undocumented: list[tuple[flask_smorest.Blueprint | str, str, Any]] = []
         self._documenting = threading.Lock()
         super().__init__(app, **kwargs)
 
@@ -88,6 +91,11 @@ class Api(flask_smorest.Api):
         self._app.register_blueprint(blp, **options)
         self._undocumented.append((blp, name, parameters))
 
+    def register_lazily(self, module: str, name: str) -> None:
+        """Document ``module``'s blueprint ``name``, whose rules the route table adds."""
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._undocumented.append((module, name, None))
+
     def document(self) -> None:
         """Add every registered blueprint's views to ``spec`` (once), each with its security."""
         with self._documenting:
@@ -95,6 +103,8 @@ class Api(flask_smorest.Api):
                 self.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
             while self._undocumented:
                 blp, name, parameters = self._undocumented.pop(0)
+                if isinstance(blp, str):
+                    blp = importlib.import_module(blp).blp
                 blp.register_views_in_doc(
                     self, self._app, self.spec, name=name, parameters=parameters
                 )

@@ -5,7 +5,7 @@ Free of rdflib: the API can negotiate before it decides to build a graph.
 
 from __future__ import annotations
 
-from catalogue.dcat.serialization import JSON_LD, MEDIA_TYPES, RDF_XML, TURTLE
+from catalogue.dcat.formats import JSON_LD, MEDIA_TYPES, RDF_XML, TURTLE
 from catalogue.domain.errors import DomainError
 
 # ``?format=`` values, by the names people use for each syntax.

@@ -17,6 +17,7 @@ import re
 from json.encoder import encode_basestring_ascii as _ascii  # type: ignore[attr-defined]
 from typing import Any
 
+from catalogue.dcat.formats import JSON_LD, MEDIA_TYPES, RDF_XML, TURTLE
 from catalogue.dcat.statements import (
     PREFIXES,
     RDF,
@@ -28,15 +29,7 @@ from catalogue.dcat.statements import (
 )
 from catalogue.domain.text import xml_safe
 
-JSON_LD = "json-ld"
-TURTLE = "turtle"
-RDF_XML = "xml"
-
-MEDIA_TYPES = {
-    JSON_LD: "application/ld+json",
-    TURTLE: "text/turtle",
-    RDF_XML: "application/rdf+xml",
-}
+__all__ = ["JSON_LD", "MEDIA_TYPES", "RDF_XML", "TURTLE", "serialize"]
 
 # Namespace to prefix, for compacting; the JSON-LD context splits an IRI after its last
 # "#", else its last "/", else its last ":" (rdflib's split_iri), and so do we.

@@ -8,22 +8,22 @@ JSON. ``?format=`` (DCAT) keeps its meaning. Both answers say ``Vary: Accept``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 
 from flask import Flask, request
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
-from catalogue.web import pages
 from catalogue.web.rendering import error_page
 from catalogue.web.session import sign_in_from_cookie
 
-# API endpoint -> the page served at its URL.
-PAGES: dict[str, Callable[..., ResponseReturnValue]] = {
-    "index.Index": pages.search_page,
-    "datasets.DatasetById": pages.dataset_page,
-    "runs.DatasetRuns": pages.dataset_runs_page,
-    "runs.RunById": pages.run_page,
+# API endpoint -> the page served at its URL (a function of catalogue.web.pages, imported by
+# the first request for a page: a JSON request never loads the pages).
+PAGES: dict[str, str] = {
+    "index.Index": "search_page",
+    "datasets.DatasetById": "dataset_page",
+    "runs.DatasetRuns": "dataset_runs_page",
+    "runs.RunById": "run_page",
 }
 
 
@@ -43,11 +43,12 @@ def serve_page() -> ResponseReturnValue | None:
     if request.blueprint == "web":
         sign_in_from_cookie()
         return None
-    page = PAGES.get(request.endpoint or "")
-    if page is None or not wants_page():
+    page_name = PAGES.get(request.endpoint or "")
+    if page_name is None or not wants_page():
         return None
     sign_in_from_cookie()
     try:
+        page = getattr(importlib.import_module("catalogue.web.pages"), page_name)
         return page(**(request.view_args or {}))
     except Exception as error:
         return error_page(error)

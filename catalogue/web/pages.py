@@ -13,11 +13,8 @@ from typing import Any
 
 from flask import Blueprint, redirect, request, url_for
 from flask.views import MethodView
-from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from catalogue.api.errors import STATUS
 from catalogue.api.runs import with_output_links
 from catalogue.auth.permissions import (
     ADMIN,
@@ -35,21 +32,13 @@ from catalogue.domain.errors import Unauthenticated
 from catalogue.schemas.datasets import DatasetQuerySchema
 from catalogue.services import repositories, services
 from catalogue.web import session
-from catalogue.web.rendering import error_page, render
+from catalogue.web.rendering import render
 from catalogue.web.views import dataset_view, run_graph, run_summaries, search_filters
 
-blp = Blueprint(
-    "web",
-    __name__,
-    template_folder="templates",
-    static_folder="static",
-    static_url_path="/web/static",
-)
-blp.before_request(session.check_csrf)
-# Every failure the API has a status for, and any other, becomes the error page here: Flask
-# looks handlers up class by class, so each class the app handles is named again.
-for _kind in (*STATUS, HTTPException, ValidationError, Exception):
-    blp.register_error_handler(_kind, error_page)
+# The pages' own URLs. Not registered as such: its rules reach the app through the route
+# table (catalogue/api/lazy_routes.py), and ``catalogue.web.init_app`` registers a blueprint
+# of the same name with the templates, static files, CSRF check and error pages.
+blp = Blueprint("web", __name__)
 
 SEARCH_QUERY = DatasetQuerySchema()
 RUNS_PER_PAGE = 25

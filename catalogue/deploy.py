@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 TEMPLATE = Path("deploy") / "brygge.yaml"
 # Where deploy/package.py writes the checked zips the plan deploys.
@@ -176,9 +177,17 @@ def stack_parameters(stage: str, settings: Mapping[str, Any]) -> dict[str, str]:
         if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@-]+", role_arn):
             problems.append(f"{variable} {role_arn!r} is not an IAM role ARN")
         parameters[parameter] = role_arn.rpartition("/")[2]
+    parameters["WebOrigin"] = web_origin(api_env.get("BRYGGE_BASE_URL", ""))
     if problems:
         raise DeployConfigError("; ".join(problems))
     return parameters
+
+
+def web_origin(base_url: str) -> str:
+    """The origin (scheme and host) of the pages at ``base_url``: where browser uploads come
+    from. Empty for no base URL."""
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 def template_resources(template: Path) -> list[Resource]:

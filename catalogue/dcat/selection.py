@@ -5,7 +5,7 @@ Reads the catalogue through its repositories, every page of every list.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +43,7 @@ def publish_items(repositories: Any, *, page_size: int = PAGE_SIZE) -> Iterator[
     Distribution files are the ``key`` of each distribution when it is a public processed
     key (anything else stays in the lake).
     """
-    for dataset in _all(
+    for dataset in all_items(
         lambda cursor: repositories.datasets.list(
             {"accessRights": "public"}, limit=page_size, cursor=cursor
         )
@@ -64,22 +64,45 @@ def publish_item(
     dataset_id = dataset["id"]
     versions = [
         version["version"]
-        for version in _all(
+        for version in all_items(
             lambda cursor: repositories.versions.list([dataset_id], limit=page_size, cursor=cursor)
         )
     ]
-    for version in sorted(versions, key=_version_order, reverse=True):
-        # Editions list newest first.
-        for edition in _all(
-            lambda cursor, version=version: repositories.editions.list(
-                [dataset_id, version], limit=min(page_size, EDITION_PAGE_SIZE), cursor=cursor
+
+    def editions_of(version: str) -> Iterator[dict[str, Any]]:
+        return all_items(
+            lambda cursor: repositories.editions.list(
+                [dataset_id, version],
+                limit=min(page_size, EDITION_PAGE_SIZE),
+                cursor=cursor,
+                parent_known=True,
             )
-        ):
+        )
+
+    return newest_publish_item(repositories, dataset, versions, editions_of, page_size)
+
+
+def newest_publish_item(
+    repositories: Any,
+    dataset: Mapping[str, Any],
+    versions: Iterable[str],
+    editions_of: Callable[[str], Iterable[Mapping[str, Any]]],
+    page_size: int = PAGE_SIZE,
+) -> PublishItem:
+    """``publish_item`` over versions and editions the caller has read (a page showing them).
+
+    ``versions`` are all of the dataset's versions; ``editions_of(version)`` yields a version's
+    editions newest first, all of them if asked for enough.
+    """
+    dataset_id = dataset["id"]
+    for version in sorted(versions, key=version_order, reverse=True):
+        for edition in editions_of(version):
             path = [dataset_id, version, edition["edition"]]
             distributions = list(
-                _all(
+                all_items(
+                    # The edition was just listed: no need to read it again.
                     lambda cursor, path=path: repositories.distributions.list(
-                        path, limit=page_size, cursor=cursor
+                        path, limit=page_size, cursor=cursor, parent_known=True
                     )
                 )
             )
@@ -136,9 +159,8 @@ def _from_summary(
     return PublishItem(dict(dataset), distributions, public, [edition])
 
 
-def _all(read_page: Any) -> Iterator[dict[str, Any]]:
-    """Every item of a paged list, following ``next_cursor`` to the end."""
-    cursor = None
+def all_items(read_page: Any, cursor: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every item of a paged list from ``cursor``, following ``next_cursor`` to the end."""
     while True:
         page = read_page(cursor)
         yield from page.items
@@ -147,7 +169,7 @@ def _all(read_page: Any) -> Iterator[dict[str, Any]]:
         cursor = page.next_cursor
 
 
-def _version_order(version: str) -> tuple[int, int, str]:
+def version_order(version: str) -> tuple[int, int, str]:
     """Numeric versions in number order ("10" after "9"), other ids after them by name."""
     return (0, int(version), "") if version.isdigit() else (1, 0, version)
 

@@ -132,9 +132,22 @@ class NestedRepository:
     def resolve_parent(self, parent_path: Sequence[str]) -> list[str]:
         return list(parent_path)
 
-    def list(self, parent_path: Sequence[str], *, limit: int, cursor: str | None) -> Page:
+    def list(
+        self,
+        parent_path: Sequence[str],
+        *,
+        limit: int,
+        cursor: str | None,
+        parent_known: bool = False,
+    ) -> Page:
+        """A page of the children of ``parent_path``; NotFound when the parent does not exist.
+
+        ``parent_known``: the caller has just read the parent (or listed it among its
+        siblings), so its existence is not read again.
+        """
         parent_path = self.resolve_parent(parent_path)
-        self.require_parent(parent_path)
+        if not parent_known:
+            self.require_parent(parent_path)
         query = Query(
             keys.dataset_pk(parent_path[0]),
             prefix=self.list_prefix(parent_path),

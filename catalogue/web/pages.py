@@ -22,6 +22,7 @@ from catalogue.auth.permissions import (
     UPDATE,
     WRITE,
     audience,
+    readable_dataset,
     require,
     scopes_on,
     visible,
@@ -74,8 +75,9 @@ def search_page() -> str:
 
 def dataset_page(dataset_id: str) -> str:
     """``/datasets/{id}``: metadata, editions, distributions, lineage, snippets, history."""
-    can = permitted(dataset_id, require(dataset_id, READ))
-    return render("dataset.html", None, can=can, **dataset_view(dataset_id, is_owner=can[UPDATE]))
+    dataset = readable_dataset(dataset_id)  # the check's own read of the dataset
+    can = permitted(dataset_id, current_identity())
+    return render("dataset.html", None, can=can, **dataset_view(dataset, is_owner=can[UPDATE]))
 
 
 def dataset_runs_page(dataset_id: str) -> str:

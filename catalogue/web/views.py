@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from catalogue.auth.permissions import visible
 from catalogue.dcat.publishability import missing_for_publication
-from catalogue.dcat.selection import publish_item
+from catalogue.dcat.selection import all_items, newest_publish_item, version_order
 from catalogue.domain.errors import NotFound
 from catalogue.links import absolute_url, link_to
 from catalogue.services import repositories, services
@@ -47,25 +47,44 @@ def search_filters(args: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-def dataset_view(dataset_id: str, *, is_owner: bool) -> dict[str, Any]:
+def dataset_view(dataset: dict[str, Any], *, is_owner: bool) -> dict[str, Any]:
     """Everything the dataset page shows; the caller has checked the read permission."""
     repos = repositories()
-    dataset = repos.datasets.get(dataset_id)
-    newest = publish_item(repos, dataset)
-    versions = repos.versions.list([dataset_id], limit=100, cursor=None).items
-    runs = services().runs.list(dataset_id, limit=RUNS_SHOWN, cursor=None).items
-    timeline = []
-    for version in sorted(versions, key=lambda v: str(v["version"]), reverse=True):
-        editions = repos.editions.list(
-            [dataset_id, version["version"]], limit=EDITIONS_SHOWN, cursor=None
-        ).items
-        timeline.append(
-            {
-                "version": version,
-                # An edition names the run that published it (``run``).
-                "editions": editions,
-            }
+    dataset_id = dataset["id"]
+    # Versions and editions are read once: for the timeline, and for finding the newest
+    # edition with distributions (only past the editions shown is anything read again).
+    versions = list(
+        all_items(
+            lambda cursor: repos.versions.list(
+                [dataset_id], limit=100, cursor=cursor, parent_known=True
+            )
         )
+    )
+    shown = {
+        version["version"]: repos.editions.list(
+            [dataset_id, version["version"]], limit=EDITIONS_SHOWN, cursor=None, parent_known=True
+        )
+        for version in versions
+    }
+
+    def editions_of(version: str) -> Iterator[dict[str, Any]]:
+        page = shown[version]
+        yield from page.items
+        if page.next_cursor:
+            yield from all_items(
+                lambda cursor: repos.editions.list(
+                    [dataset_id, version], limit=EDITIONS_SHOWN, cursor=cursor, parent_known=True
+                ),
+                page.next_cursor,
+            )
+
+    newest = newest_publish_item(repos, dataset, list(shown), editions_of)
+    runs = services().runs.list(dataset_id, limit=RUNS_SHOWN, cursor=None).items
+    timeline = [
+        # An edition names the run that published it (``run``).
+        {"version": version, "editions": shown[version["version"]].items}
+        for version in sorted(versions, key=lambda v: version_order(v["version"]), reverse=True)
+    ]
     distributions = [
         {**distribution, "download": _download_link(dataset_id, newest, distribution)}
         for distribution in newest.distributions

@@ -15,6 +15,7 @@ from catalogue.deploy import (
     plan_text,
     resolve_stage,
     stack_parameters,
+    web_origin,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -112,6 +113,20 @@ def test_parameters_come_from_the_zappa_environment() -> None:
     assert parameters["StatesRoleName"] == "brygge-dev-states"
     assert parameters["StepsScopedRoleName"] == "brygge-dev-steps-scoped"
     assert parameters["ApiFunctionName"] == "brygge-dev-api"
+    # Browser uploads come from the pages' origin: BRYGGE_BASE_URL without its path.
+    assert parameters["WebOrigin"] == "https://brygge-dev.example.org"
+
+
+@pytest.mark.parametrize(
+    ("base_url", "origin"),
+    [
+        ("https://data.example.org/api", "https://data.example.org"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("", ""),
+    ],
+)
+def test_the_web_origin_is_the_base_urls_scheme_and_host(base_url: str, origin: str) -> None:
+    assert web_origin(base_url) == origin
 
 
 def test_plan_warns_about_another_region_and_the_placeholder_account() -> None:

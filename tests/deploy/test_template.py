@@ -217,6 +217,24 @@ def test_data_bucket_keeps_versions_a_day_so_a_second_upload_can_be_undone(
     }
 
 
+def test_browsers_may_upload_to_the_data_bucket_only_from_the_pages_origin(
+    template: dict[str, Any],
+) -> None:
+    assert template["Parameters"]["WebOrigin"]["Default"] == ""
+    assert template["Conditions"]["HasWebOrigin"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "WebOrigin"}, ""]}]
+    }
+    cors = template["Resources"]["DataBucket"]["Properties"]["CorsConfiguration"]
+    condition, allowed, absent = cors["Fn::If"]
+    assert (condition, absent) == ("HasWebOrigin", {"Ref": "AWS::NoValue"})
+    [rule] = allowed["CorsRules"]
+    assert rule["AllowedOrigins"] == [{"Ref": "WebOrigin"}]  # never "*"
+    assert set(rule["AllowedMethods"]) == {"POST", "PUT"}  # presigned POST, multipart parts
+    assert rule["ExposedHeaders"] == ["ETag"]  # a multipart upload completes with the ETags
+    # The open-data bucket is read by portals with plain GETs: it gets no browser uploads.
+    assert "CorsConfiguration" not in template["Resources"]["OpenDataBucket"]["Properties"]
+
+
 def test_trigger_is_connected_only_once_the_function_exists(template: dict[str, Any]) -> None:
     resources = template["Resources"]
     assert template["Parameters"]["StepsFunctionArn"]["Default"] == ""

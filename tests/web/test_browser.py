@@ -57,6 +57,15 @@ def screenshots(page, name: str) -> None:  # type: ignore[no-untyped-def]
     page.set_viewport_size({"width": 1280, "height": 800})
 
 
+def upload_csv(page) -> None:  # type: ignore[no-untyped-def]
+    """On a dataset's upload page: send a small CSV and follow it to its run's page."""
+    page.set_input_files(
+        "#file", files=[{"name": "values.csv", "mimeType": "text/csv", "buffer": CSV}]
+    )
+    page.click("#upload button[type=submit]")
+    page.wait_for_url(re.compile(r"/runs/"))
+
+
 def test_search_as_you_type(page, site: Site) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
@@ -224,13 +233,61 @@ def test_a_csv_uploaded_in_the_browser_runs_while_the_page_watches(page, site: S
     sign_in(page, site.reader_token)
     page.goto("/datasets/uploaded")
     page.click("text=Upload a file")
-    page.set_input_files(
-        "#file", files=[{"name": "values.csv", "mimeType": "text/csv", "buffer": CSV}]
-    )
-    page.click("#upload button[type=submit]")
-    page.wait_for_url(re.compile(r"/runs/"))
+    upload_csv(page)
     # The page polls itself until the run ends.
     expect(page.locator("#run")).to_have_attribute("data-status", "SUCCEEDED", timeout=120_000)
     expect(page.locator('svg.pipeline g.state.succeeded[data-state="Publish"]')).to_have_count(1)
     page.goto("/datasets/uploaded")
     expect(page.locator("table.data").first).to_contain_text("values.parquet")
+
+
+def test_a_running_run_is_aborted_from_its_page(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    # A pipeline that waits: its run stays RUNNING until someone aborts it.
+    waiting = {
+        "id": "wait-then-publish",
+        "title": "Wait, then publish",
+        "description": "waits ten minutes before publishing",
+        "definition": {
+            "StartAt": "Wait",
+            "States": {
+                "Wait": {"Type": "Wait", "Seconds": 600, "Next": "Publish"},
+                "Publish": {"Type": "Task", "Resource": "brygge:step:publish", "End": True},
+            },
+        },
+    }
+    session = site.api()
+    created = session.post(f"{site.url}/pipelines", json=waiting, timeout=30)
+    assert created.status_code == 201, created.text
+    make_dataset(
+        site, {"id": "slow", "title": "Slow", "accessRights": "public", "owner": "team:miljo"}
+    )
+    pipeline = {"template": "wait-then-publish"}
+    put = session.put(f"{site.url}/datasets/slow/pipeline", json=pipeline, timeout=30)
+    assert put.status_code == 200, put.text
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/slow/upload")
+    upload_csv(page)
+    expect(page.locator("#run")).to_have_attribute("data-status", "RUNNING", timeout=60_000)
+    page.click("#run form button[type=submit]:has-text('Abort')")
+    expect(page.locator("#run")).to_have_attribute("data-status", "ABORTED", timeout=60_000)
+    run_id = page.url.rstrip("/").rpartition("/")[2]
+    assert session.get(f"{site.url}/runs/{run_id}", timeout=30).json()["status"] == "ABORTED"
+
+
+def test_a_failed_runs_page_fits_a_phone(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/runs/{site.runs['noise']}")
+    overflow = page.evaluate(
+        """() => {
+            const wide = (el) => el.scrollWidth > el.clientWidth + 1;
+            const cut = [...document.querySelectorAll('table.steps, table.steps pre, main')]
+                .filter(wide).map((el) => el.tagName + '.' + el.className);
+            return {page: document.documentElement.scrollWidth - window.innerWidth, cut};
+        }"""
+    )
+    assert overflow == {"page": 0, "cut": []}
+    error = page.locator("table.steps pre.cause").first
+    box = error.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390

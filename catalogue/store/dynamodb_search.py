@@ -19,8 +19,11 @@
 - A search queries the partition of the longest whole query term (the rarest, as a rule),
   or the prefix range of the last term when it is the only one, strongly consistent,
   fetches the items it points at with BatchGetItem (consistent) and keeps those whose
-  ``_terms`` hold every query term. ``catalogue.store.ranking`` ranks and pages them, as on
-  SQLite; the cursor holds the sort key of the last item returned.
+  ``_terms`` hold every query term. ``find`` first reads the keys under the query's other
+  terms (their term items, or the prefix range), unless there are many more of them than
+  candidates, and fetches only the candidates found under every term: a term item costs
+  ~1/30 of a read unit, an item fetched at least one. ``catalogue.store.ranking`` ranks
+  and pages them, as on SQLite; the cursor holds the sort key of the last item returned.
 - Partitions starting with ``term#`` and the partition ``migration`` belong to the store.
 
 This module lays the index out and plans its writes; ``catalogue.store.dynamodb`` makes the
@@ -182,24 +185,56 @@ def delete_stale_terms(
 
 def candidates_query(table_name: str, scope: str, query: ranking.SearchQuery) -> dict[str, Any]:
     """The Query arguments reading the index partition that ``query``'s candidates are in."""
+    if query.whole:
+        return term_query(table_name, scope, driver(query))
+    assert query.prefix is not None
+    return prefix_query(table_name, scope, query.prefix)
+
+
+def driver(query: ranking.SearchQuery) -> str:
+    """The whole term whose partition a search reads: the longest (the rarest, as a rule)."""
+    # Sorted first, so the same terms in any order read the same partition.
+    return max(sorted(query.whole), key=len)
+
+
+def term_query(table_name: str, scope: str, term: str) -> dict[str, Any]:
+    """The Query arguments reading the term items of ``term``."""
+    return _index_query(table_name, term_partition(scope, term))
+
+
+def prefix_query(table_name: str, scope: str, prefix: str) -> dict[str, Any]:
+    """The Query arguments reading the prefix items of the terms starting with ``prefix``."""
+    return _index_query(table_name, prefix_partition(scope, prefix), prefix)
+
+
+def _index_query(table_name: str, partition: str, start: str | None = None) -> dict[str, Any]:
+    """A consistent Query of an index partition, its sort keys starting with ``start``."""
     call: dict[str, Any] = {
         "TableName": table_name,
         "ConsistentRead": True,
         "Limit": SEARCH_BATCH,
+        "KeyConditionExpression": "pk = :p",
+        "ExpressionAttributeValues": {":p": {"S": partition}},
     }
-    if query.whole:
-        # Sorted first, so the same terms in any order read the same partition.
-        term = max(sorted(query.whole), key=len)
-        call["KeyConditionExpression"] = "pk = :p"
-        call["ExpressionAttributeValues"] = {":p": {"S": term_partition(scope, term)}}
-    else:
-        assert query.prefix is not None
-        call["KeyConditionExpression"] = "pk = :p AND begins_with(sk, :s)"
-        call["ExpressionAttributeValues"] = {
-            ":p": {"S": prefix_partition(scope, query.prefix)},
-            ":s": {"S": query.prefix},
-        }
+    if start is not None:
+        call["KeyConditionExpression"] += " AND begins_with(sk, :s)"
+        call["ExpressionAttributeValues"][":s"] = {"S": start}
     return call
+
+
+def holder_queries(table_name: str, scope: str, query: ranking.SearchQuery) -> list[dict[str, Any]]:
+    """Query arguments reading, for each query term but the driver, the keys of the items
+    indexed under it (none for a query of one term)."""
+    if not query.whole:
+        return []
+    first = driver(query)
+    calls = [term_query(table_name, scope, term) for term in sorted(query.whole) if term != first]
+    if query.prefix is not None:
+        calls.append(prefix_query(table_name, scope, query.prefix))
+    for call in calls:
+        # The keys only: fewer bytes to send and decode (the read costs the same).
+        call["ProjectionExpression"] = "item_pk, item_sk"
+    return calls
 
 
 def linked_keys(entries: Sequence[dict[str, Any]]) -> list[Key]:

@@ -162,3 +162,42 @@ def test_values_map_to_dynamodb_attributes_and_back(value: Any, attribute: dict[
 def test_values_dynamodb_cannot_hold_are_value_errors(value: Any) -> None:
     with pytest.raises(ValueError):
         to_dynamodb({"v": value})
+
+
+@pytest.fixture
+def fetched(store: DynamoDbStore) -> Iterator[list[tuple[str, str]]]:
+    """The keys of the items the test's BatchGetItem calls ask for."""
+    keys: list[tuple[str, str]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        for request in params["RequestItems"].values():
+            keys.extend((key["pk"]["S"], key["sk"]["S"]) for key in request["Keys"])
+
+    client = dynamodb_client()
+    client.meta.events.register("provide-client-params.dynamodb.BatchGetItem", record)
+    yield keys
+    client.meta.events.unregister("provide-client-params.dynamodb.BatchGetItem", record)
+
+
+def test_find_fetches_only_the_candidates_holding_every_term(
+    store: DynamoDbStore, fetched: list[tuple[str, str]]
+) -> None:
+    from catalogue.store.base import Find
+
+    for number in range(30):
+        text = "Commonword " + ("rare" if number % 10 == 0 else "other")
+        store.write(
+            Create(
+                {"pk": "docs", "sk": f"{number:02d}", "search_scope": "doc", "search_text": text}
+            )
+        )
+
+    for text in ("commonword rare", "rare commonword", "commonword rar"):
+        fetched.clear()
+        found = store.find(Find("doc", text, limit=10))
+        assert sorted(item["sk"] for item in found.page.items) == ["00", "10", "20"]
+        # The longest term's 30 candidates are narrowed by the other term's three.
+        assert sorted(sk for _, sk in fetched) == ["00", "10", "20"]
+    fetched.clear()
+    assert len(store.find(Find("doc", "commonword", limit=10)).page.items) == 10
+    assert len(fetched) == 30

@@ -221,3 +221,82 @@ def test_upgrade_to_facets_counts_the_datasets_and_their_formats(settings: Setti
         assert migrations.apply(settings) == []
     finally:
         store.close()
+
+
+def test_upgrade_to_search_tables_finds_the_datasets_stored_before(settings: Settings) -> None:
+    import json
+
+    from catalogue.repositories.datasets import facet_scope, filter_values, grant_token
+    from catalogue.store.base import Create, Find
+
+    migrations.apply(settings, upto="0004_facets")
+    incarnation = "20260101T000000-00"
+    items = []
+    for name, title, access in (
+        ("air", "Luftkvalitet i Oslo", "public"),
+        ("secret", "Oslo hemmelig", "non-public"),
+    ):
+        dataset = {
+            "id": name,
+            "incarnation": incarnation,
+            "title": title,
+            "accessRights": access,
+            "owner": "team:miljo",
+            "state": "active",
+            "themes": ["ENVI"],
+            "modified": "2026-01-01T00:00:00Z",
+        }
+        # A dataset item as written before 0005: searchable, counted, no search_meta.
+        items.append(
+            {
+                **dataset,
+                "pk": f"dataset#{name}",
+                "sk": "dataset",
+                "kind": "dataset",
+                "search_scope": "dataset",
+                "search_text": f"{title.casefold()}\x1f\x1f",
+                "facet_scope": facet_scope(dataset),
+                "facet_values": filter_values(dataset),
+            }
+        )
+    if settings.backend == "local":
+        # The store of today writes the search tables 0005 makes: write as 0004 left them.
+        with sqlite3.connect(settings.database_path) as conn:
+            for item in items:
+                conn.execute(
+                    "INSERT INTO items (pk, sk, rev, body) VALUES (?, ?, 1, ?)",
+                    (item["pk"], item["sk"], json.dumps(item)),
+                )
+    else:
+        store = open_store(settings)
+        for item in items:
+            store.write(Create(item))
+        store.close()
+
+    migrations.apply(settings)
+    store = open_store(settings)
+    try:
+        public = store.find(
+            Find("dataset", "oslo", limit=10, classes=("public",), facets=("theme",))
+        )
+        assert [item["pk"] for item in public.page.items] == ["dataset#air"]
+        assert public.counts == {"theme": {"ENVI": 1}} and public.total == 1
+        granted = store.find(
+            Find(
+                "dataset",
+                "osl",
+                limit=10,
+                classes=("public",),
+                grants=frozenset({grant_token("secret", incarnation)}),
+            )
+        )
+        assert sorted(item["pk"] for item in granted.page.items) == [
+            "dataset#air",
+            "dataset#secret",
+        ]
+        air = store.get("dataset#air", "dataset")
+        # search_meta is the store's: the dataset's revision (its ETag) stays.
+        assert air is not None and air["rev"] == 1 and air["search_meta"]["access"] == "public"
+        assert migrations.apply(settings) == []
+    finally:
+        store.close()

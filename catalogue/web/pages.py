@@ -25,7 +25,6 @@ from catalogue.auth.permissions import (
     readable_dataset,
     require,
     scopes_on,
-    visible,
 )
 from catalogue.auth.principal import current_identity
 from catalogue.domain.access import Identity, may
@@ -58,8 +57,9 @@ def search_page() -> str:
         )
         facets = counted.values
     else:
+        # The caller's audience (not a predicate): the store then searches whole, as the API.
         page = repositories().datasets.list(
-            query, limit=limit, cursor=cursor, visible=visible(), sort=sort
+            query, limit=limit, cursor=cursor, visible=audience(), sort=sort
         )
     return render(
         "search.html",

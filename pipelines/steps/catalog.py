@@ -22,6 +22,7 @@ from pipelines.steps import (
     csv_to_parquet,
     enrich,
     excel_to_csv,
+    json_to_parquet,
     publish,
     transform,
     validate,
@@ -112,12 +113,26 @@ _SCHEMA_EXAMPLE = {
     "missingValues": ["", "-", ".."],
 }
 
+_EVENT_SCHEMA_EXAMPLE = {
+    "fields": [
+        {"name": "sensorId", "type": "string"},
+        {"name": "observedAt", "type": "datetime"},
+        {"name": "temperature", "type": "number"},
+    ],
+}
+
 _STEPS = (
     Step(
         csv_to_parquet,
         csv_to_parquet.CsvToParquetConfig,
         {"ToParquet": {"delimiter": ";", "decimalChar": ",", "schema": _SCHEMA_EXAMPLE}},
         csv_to_parquet.check_config,
+    ),
+    Step(
+        json_to_parquet,
+        json_to_parquet.JsonToParquetConfig,
+        {"ToParquet": {"schema": _EVENT_SCHEMA_EXAMPLE, "otherFields": "keep"}},
+        json_to_parquet.check_config,
     ),
     Step(
         excel_to_csv,

@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from pipelines.objects import ObjectStore
-from pipelines.steps.contract import ConfigError, InputError, OutputKey, StepResult
+from pipelines.steps.contract import ConfigError, OutputKey, StepResult
 from pipelines.steps.csv_dialect import (
     CsvDialect,
     Layout,
@@ -42,6 +42,7 @@ from pipelines.steps.table_schema import (
     check_columns,
     parse_schema,
     polars_type,
+    raise_first_bad_value,
     typed,
 )
 from pipelines.steps.tables import fetch, filename, reading, store, workdir
@@ -267,32 +268,12 @@ def _raise_first_bad_value(
     fields = [item for item in schema.fields if item.type not in ("string", "any")]
     if not fields:
         return
-    fails = [
-        pl.col(item.name).is_not_null() & _conversion(item, strict=False).is_null()
+    checks = [
+        (item, pl.col(item.name).is_not_null() & _conversion(item, strict=False).is_null())
         for item in fields
     ]
     text = pl.scan_csv(source, null_values=list(schema.missing_values), **options)
-    found = (
-        text.with_row_index("__row", offset=first_row)
-        .filter(pl.any_horizontal(fails))
-        .select(
-            "__row",
-            *(fail.alias(f"__fails{n}") for n, fail in enumerate(fails)),
-            *(pl.col(item.name).alias(f"__value{n}") for n, item in enumerate(fields)),
-        )
-        .head(1)
-        .collect()
-    )
-    if found.height == 0:
-        return
-    row = found.row(0, named=True)
-    for n, item in enumerate(fields):
-        if row[f"__fails{n}"]:
-            expected = f"{item.type} (format {item.format})" if item.format else item.type
-            raise InputError(
-                f"{name}: row {row['__row']}, column {item.name!r}: "
-                f"{row[f'__value{n}']!r} is not a valid {expected}"
-            )
+    raise_first_bad_value(text, checks, first=first_row, where=("row", "column"), name=name)
 
 
 def inferred_types(frame: pl.LazyFrame, columns: list[str], decimal_char: str) -> dict[str, str]:

@@ -249,3 +249,45 @@ def table_schema_type(dtype: pl.DataType) -> str:
     if dtype == pl.String:
         return "string"
     return "any"
+
+
+def raise_first_bad_value(
+    text: pl.LazyFrame,
+    checks: list[tuple[Field, pl.Expr]],
+    *,
+    first: int,
+    where: tuple[str, str],
+    name: str,
+) -> None:
+    """Raise InputError naming the first value for which its check holds, if one does.
+
+    ``text`` holds the fields as text; each check is (field, expression true where its value
+    fails). Rows are numbered from ``first``; ``where`` names a row and a column as the file
+    does (``("row", "column")`` for CSV, ``("record", "field")`` for JSON).
+    """
+    import polars as pl
+
+    if not checks:
+        return
+    fails = [fail for _, fail in checks]
+    found = (
+        text.with_row_index("__row", offset=first)
+        .filter(pl.any_horizontal(fails))
+        .select(
+            "__row",
+            *(fail.alias(f"__fails{n}") for n, fail in enumerate(fails)),
+            *(pl.col(item.name).alias(f"__value{n}") for n, (item, _) in enumerate(checks)),
+        )
+        .head(1)
+        .collect()
+    )
+    if found.height == 0:
+        return
+    row = found.row(0, named=True)
+    for n, (item, _) in enumerate(checks):
+        if row[f"__fails{n}"]:
+            expected = f"{item.type} (format {item.format})" if item.format else item.type
+            raise InputError(
+                f"{name}: {where[0]} {row['__row']}, {where[1]} {item.name!r}: "
+                f"{row[f'__value{n}']!r} is not a valid {expected}"
+            )

@@ -8,7 +8,15 @@ import typing
 import pytest
 from flask.testing import FlaskClient
 
-from pipelines.steps import csv_to_parquet, enrich, excel_to_csv, publish, transform, validate
+from pipelines.steps import (
+    csv_to_parquet,
+    enrich,
+    excel_to_csv,
+    json_to_parquet,
+    publish,
+    transform,
+    validate,
+)
 from pipelines.steps.contract import camel_case
 from pipelines.steps.table_schema import TYPES
 from tests.pipelines import run_steps
@@ -16,6 +24,7 @@ from tests.pipelines import run_steps
 DATASET = {"id": "air", "title": "Air", "accessRights": "public", "owner": "team:miljo"}
 CONFIGS = {
     "csv_to_parquet": csv_to_parquet.CsvToParquetConfig,
+    "json_to_parquet": json_to_parquet.JsonToParquetConfig,
     "excel_to_csv": excel_to_csv.ExcelToCsvConfig,
     "validate": validate.ValidateConfig,
     "transform": transform.TransformConfig,
@@ -188,7 +197,7 @@ def test_a_task_naming_no_step_is_422_naming_the_state_and_resource(
     (message,) = created.json["errors"]["json"]["definition"]
     assert message.startswith(f"state 'Convert': field 'Resource': {resource!r} names no step; ")
     assert hint in message
-    assert "csv_to_parquet, excel_to_csv, validate, transform, enrich, publish" in message
+    assert "csv_to_parquet, json_to_parquet, excel_to_csv, validate, transform" in message
     replaced = client.put("/pipelines/convert", json={"title": "Convert", "definition": definition})
     assert replaced.status_code == 422
     assert replaced.json["errors"]["json"]["definition"] == [message]

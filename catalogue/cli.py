@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -39,6 +40,13 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
     # Webhooks: what the outbox holds from before a restart goes out first.
     start_delivery_worker(services)
+    history = None
+    if settings.backend == "local":
+        # Batch windows of event datasets close on time (or when full) into editions.
+        history = services.event_history
+        history.start_timer(settings.event_flush_interval_s)
+    # SIGTERM stops the server as Ctrl-C does, so open batch windows are flushed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=RequestHandler)
     print(
         f"Brygge {__version__} ({settings.backend}) on http://{args.host}:{server.port}", flush=True
@@ -49,6 +57,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         pass
     finally:
         server.server_close()
+        if history is not None:
+            history.stop()
     return 0
 
 

@@ -8,7 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pipelines.objects import LocalObjectStore, ObjectStore, S3ObjectStore, check_name
+from pipelines.objects import (
+    LocalObjectStore,
+    ObjectStore,
+    S3ObjectStore,
+    check_delivered_key,
+    check_name,
+)
 
 if TYPE_CHECKING:
     from catalogue.settings import Settings
@@ -28,6 +34,13 @@ def object_store(
     if settings.backend == "aws":
         return S3ObjectStore(settings.data_bucket, scope_role_arn=settings.step_scope_role_arn)
     return LocalObjectStore(settings.objects_dir, on_created=on_created)
+
+
+def delivered_events_store(settings: Settings) -> ObjectStore:
+    """The data lake, for the objects of events Firehose delivers (``raw/.../events/...``)."""
+    if settings.backend == "aws":
+        return S3ObjectStore(settings.data_bucket, check=check_delivered_key)
+    return LocalObjectStore(settings.objects_dir, check=check_delivered_key)
 
 
 def open_data_store(settings: Settings) -> ObjectStore:

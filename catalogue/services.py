@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 
@@ -16,6 +16,10 @@ from catalogue.store.base import ItemStore
 
 if TYPE_CHECKING:
     from catalogue.repositories.pipeline_templates import PipelineRepository
+    from catalogue.runs.event_buffer import EventBuffer
+    from catalogue.runs.firehose import FirehoseWriter
+
+    EventHistory = EventBuffer | FirehoseWriter
     from catalogue.runs.service import RunService
 
 # One run service per application, even when two first requests race to make it.
@@ -40,6 +44,7 @@ class Services:
         self.clock = clock
         self._store = store
         self._lock = threading.Lock()
+        self._history_lock = threading.Lock()
 
     @property
     def store(self) -> ItemStore:
@@ -54,7 +59,28 @@ class Services:
 
     @cached_property
     def repositories(self) -> Repositories:
-        return Repositories(self.store, self.clock)
+        repositories = Repositories(self.store, self.clock)
+        repositories.events.on_accepted = self.append_history
+        return repositories
+
+    @cached_property
+    def event_history(self) -> EventHistory:
+        """Where accepted events go: buffer files (local) or a Firehose stream (aws)."""
+        if self.settings.backend == "aws":
+            from catalogue.runs.firehose import FirehoseWriter
+
+            return FirehoseWriter(self.settings.events_stream)
+        from catalogue.runs.event_buffer import event_buffer
+
+        return event_buffer(self)
+
+    def append_history(
+        self, dataset: Mapping[str, Any], version: str, events: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Hand accepted events to the dataset's history (made on first use)."""
+        with self._history_lock:
+            history = self.event_history
+        history.append(dataset, version, events)
 
     @cached_property
     def pipelines(self) -> PipelineRepository:

@@ -81,6 +81,10 @@ class Settings:
     upload_grace_s: int = 3600
     sweep_interval_s: int = 300
     download_url_ttl_s: int = 300
+    # Event datasets' history: how often a local server closes due batch windows, and (aws)
+    # the Amazon Data Firehose delivery stream accepted events are put to.
+    event_flush_interval_s: int = 1
+    events_stream: str = "brygge-events"
     # Limits of one local step (worker processes): address space, CPU time, wall time when
     # the Task state sets no TimeoutSeconds; and what a step may read (taskConfig can only
     # lower these two, never raise them).
@@ -133,6 +137,8 @@ class Settings:
                 raise SettingsError(f"BRYGGE_{name.upper()} must not be negative")
         if self.sweep_interval_s < 1:
             raise SettingsError("BRYGGE_SWEEP_INTERVAL_S must be at least 1")
+        if self.event_flush_interval_s < 1:
+            raise SettingsError("BRYGGE_EVENT_FLUSH_INTERVAL_S must be at least 1")
         if self.step_isolation not in STEP_ISOLATION:
             raise SettingsError(
                 f"BRYGGE_STEP_ISOLATION must be one of {', '.join(STEP_ISOLATION)}, "

@@ -1,6 +1,10 @@
 """The object key layout, shared by S3 and the local object directory.
 
 ``<stage>/<green|yellow|red>/<dataset>/version=<v>/edition=<e>/[<step>/]<file>``
+
+Besides, on AWS, Amazon Data Firehose delivers the events of event datasets under
+``raw/<green|yellow|red>/<dataset>/version=<v>/events/...`` (``DeliveredEvents``); each such
+object becomes an edition of its own.
 """
 
 from __future__ import annotations
@@ -22,6 +26,38 @@ _KEY = re.compile(
     r"^(?P<stage>raw|intermediate|processed)/(?P<zone>green|yellow|red)/(?P<dataset>[a-z0-9-]+)"
     r"/version=(?P<version>[^/]+)/edition=(?P<edition>[^/]+)/(?P<rest>.+)$"
 )
+
+
+_DELIVERED = re.compile(
+    r"^raw/(?P<zone>green|yellow|red)/(?P<dataset>[a-z0-9-]+)/version=(?P<version>[^/]+)"
+    r"/events/(?P<name>[^\x00]+)$"
+)
+DELIVERED_EVENTS_FOLDER = "events"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveredEvents:
+    """An object of events Firehose delivered: whose they are and its name below ``events/``."""
+
+    access_rights: str
+    dataset: str
+    version: str
+    name: str
+
+
+def delivered_events_prefix(access_rights: str, dataset: str, version: str) -> str:
+    """Where Firehose delivers a version's events (what its dynamic partitioning makes)."""
+    return f"raw/{ZONES[access_rights]}/{dataset}/version={version}/{DELIVERED_EVENTS_FOLDER}/"
+
+
+def parse_delivered_events(key: str) -> DeliveredEvents | None:
+    """The delivered events object ``key`` names; None for any other key."""
+    match = _DELIVERED.match(key)
+    if match is None or ".." in match["name"].split("/"):
+        return None
+    return DeliveredEvents(
+        ACCESS_BY_ZONE[match["zone"]], match["dataset"], match["version"], match["name"]
+    )
 
 
 @dataclass(frozen=True, slots=True)

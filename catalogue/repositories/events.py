@@ -30,6 +30,10 @@ IDEMPOTENCY_TTL = timedelta(hours=24)
 CLAIM_TTL = timedelta(minutes=2)
 
 
+# (dataset, version, accepted events): hands them to the history of the dataset.
+OnAccepted = Callable[[Mapping[str, Any], str, Sequence[Mapping[str, Any]]], None]
+
+
 def body_digest(events: Sequence[Any]) -> str:
     """A digest of a batch, so a key reused for another batch is told apart from a resend."""
     text = json.dumps(events, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -43,6 +47,9 @@ class EventRepository:
         self.store = store
         self.clock = clock
         self.ids = EventIds(store, clock)
+        # The history of event datasets: gets each batch's accepted events, and has them
+        # on disk (local) or in the delivery stream (aws) when it returns.
+        self.on_accepted: OnAccepted | None = None
 
     def ingest(
         self,
@@ -172,6 +179,8 @@ class EventRepository:
         ]
         for start in range(0, len(reject_items), CHUNK_OPS):
             self.store.transact([Create(item) for item in reject_items[start : start + CHUNK_OPS]])
+        if accepted and self.on_accepted is not None:
+            self.on_accepted(dataset, version, list(accepted.values()))
         newest: dict[str, tuple[Any, dict[str, Any]]] = {}
         for values in accepted.values():
             series = rules.series_key(source, values)

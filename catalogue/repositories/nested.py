@@ -157,13 +157,19 @@ class NestedRepository:
         return Page([resource(item) for item in page.items], page.next_cursor)
 
     def create(
-        self, parent_path: Sequence[str], data: Mapping[str, Any], *, principal: str
+        self,
+        parent_path: Sequence[str],
+        data: Mapping[str, Any],
+        *,
+        principal: str,
+        also: Callable[[str], Sequence[Op]] | None = None,
     ) -> dict[str, Any]:
         """Create under an existing parent; a given id that exists raises AlreadyExists.
 
         The create checks, in its own transaction, that the dataset (still the incarnation
         read) and every parent exist and none is being deleted: NotFound, or Conflict
-        while a delete of one of them runs.
+        while a delete of one of them runs. ``also`` gives more writes for the new id that
+        go in the same transaction; one of them failing raises as the store raises it.
         """
         parent_path = self.resolve_parent(parent_path)
         pk = keys.dataset_pk(parent_path[0])
@@ -201,12 +207,15 @@ class NestedRepository:
                     dataset=dataset,
                     now=now,
                 ),
+                *(also(new_id) if also is not None else ()),
             ]
             try:
                 self.store.transact(ops)
             except (NotFound, PreconditionFailed) as missing:
                 raise ancestor_failure(missing, parent_path) from None
             except AlreadyExists as clash:
+                if also is not None and clash.key != (pk, item["sk"]):
+                    raise
                 if given or clash.key != (pk, item["sk"]):
                     raise AlreadyExists(
                         f"{self.kind} {self.resource_path(path)} already exists",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from catalogue.domain.errors import InvalidValue, NotFound
 from catalogue.object_stores import object_store
-from pipelines.object_keys import ObjectKey, parse_object_key
+from pipelines.object_keys import ObjectKey, parse_delivered_events, parse_object_key
 from pipelines.objects import S3ObjectStore
 from pipelines.runs import run_id_for
 from pipelines.s3_events import s3_object_keys
@@ -47,10 +47,19 @@ class TriggerResult:
 def handle_object_created(key: str, services: Services) -> TriggerResult:
     """Start the run waiting for ``key``, once; publish as-is when the run has no pipeline.
 
-    ``key`` is already decoded. Keys outside ``raw/``, unknown keys and keys with no run are
+    Events Firehose delivered (``raw/.../version=<v>/events/...``) first become an edition
+    of their own, whose run starts here (``event_windows.close_delivered``). ``key`` is
+    already decoded. Keys outside ``raw/``, unknown keys and keys with no run are
     logged and ignored. Failures to start a run (store or Step Functions errors) are raised,
     so S3 retries the notification.
     """
+    delivered = parse_delivered_events(key)
+    if delivered is not None:
+        # Events Firehose delivered: their own batch window, an edition made here.
+        from catalogue.runs.event_windows import close_delivered
+
+        closed = close_delivered(services, key, delivered, handle_object_created)
+        return closed or _ignored(key, None, "the dataset or version of these events is gone")
     try:
         parsed = parse_object_key(key)
     except InvalidValue as error:

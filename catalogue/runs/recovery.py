@@ -30,10 +30,13 @@ class Recovery:
     removed: list[str] = field(default_factory=list)
     uploads: list[str] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
+    # Runs of event batch windows a crash left buffered, closed now.
+    windows: list[str] = field(default_factory=list)
 
 
 def recover_at_startup(services: Services) -> Recovery:
-    """Remove a crash's leftovers, finish interrupted uploads, resume interrupted runs.
+    """Remove a crash's leftovers, finish interrupted uploads, resume interrupted runs,
+    and close the batch windows of event datasets a dead server left buffered.
 
     Local mode only (on AWS, S3 and Lambda keep no such state); returns what was done.
     """
@@ -44,6 +47,8 @@ def recover_at_startup(services: Services) -> Recovery:
     done.removed += remove_step_folders(step_temp_root(services.settings.home))
     done.uploads += finish_interrupted_uploads(services)
     done.resumed += services.runs.resume_interrupted()
+    # Accepted events of a server that died before it flushed them: no event is lost.
+    done.windows += services.event_history.flush()
     return done
 
 

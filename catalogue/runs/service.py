@@ -165,6 +165,13 @@ class RunService:
         if existing is not None:
             return existing
         pipeline = self.pipelines.find_dataset_pipeline(dataset)
+        if pipeline is None:
+            # An event dataset's batch windows run json_to_parquet → publish by default.
+            from catalogue.runs.event_pipeline import default_event_pipeline
+
+            pipeline = default_event_pipeline(
+                self.pipelines, self.repositories.datasets.get_item(dataset)
+            )
         now = self.now()
         run = {
             "id": run_id,

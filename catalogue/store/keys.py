@@ -194,6 +194,15 @@ def idempotency_sk(version: str, key: str) -> str:
     return f"{version}#{key}"
 
 
+def event_window_pk(dataset: str, incarnation: str) -> str:
+    """The batch windows of an event dataset's history, each with the edition it became."""
+    return f"eventwindows#{dataset}#{incarnation}"
+
+
+def event_window_sk(version: str, window: str) -> str:
+    return f"{version}#{window}"
+
+
 # Change events (the outbox): partition ``events`` holds every event, ``sk`` =
 # ``<YYYYMMDDTHHMMSS.ffffff>#<id>`` so it reads oldest first; ``gsi1pk = events#<dataset>``
 # lists one dataset's. Each event has an ``outbox`` marker (same ``sk``) until the

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import IO, Protocol
 
 from pipelines.errors import InvalidValue
-from pipelines.object_keys import parse_object_key
+from pipelines.object_keys import parse_delivered_events, parse_object_key
 
 CHUNK_BYTES = 1024 * 1024
 
@@ -123,6 +123,13 @@ def check_key(key: str) -> str:
         if error.field == "key":
             raise
         raise InvalidValue("key", f"{key!r}: {error.message}") from None
+    return key
+
+
+def check_delivered_key(key: str) -> str:
+    """Return ``key`` if it names events Firehose delivered; raises InvalidValue otherwise."""
+    if parse_delivered_events(key) is None:
+        raise InvalidValue("key", f"{key!r} is not an object of delivered events")
     return key
 
 

@@ -1,0 +1,286 @@
+"""Local history of event datasets: append-only buffer files, closed into editions.
+
+Each process that accepts events writes them, one JSON object per line, to a file per
+dataset, version and batch window under ``<home>/events/<writer>/<dataset>/<version>/``,
+and fsyncs it before the POST answers: an accepted event is on disk. A window closes when
+it holds the source's ``maxEvents`` or is ``maxSeconds`` old; closing renames its file
+(``.open`` → ``.closed``), and the flush (a timer of ``brygge serve``, and at shutdown)
+hands each closed file to ``event_windows.close_window``, which makes its edition and run
+once, then deletes it.
+
+A writer holds an exclusive lock on ``<writer>/lock`` while it lives. A writer whose lock is
+free has died (a crash, a SIGKILL): the next start (and every flush) takes its windows over,
+cuts a line the crash left half written (that POST never answered), and flushes them. A
+window flushed twice makes one edition (``EventWindowRepository``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import secrets
+import shutil
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from catalogue.runs.arrival import handle_object_created
+from catalogue.runs.event_windows import Window, close_window
+
+if TYPE_CHECKING:
+    from catalogue.services import Services
+
+log = logging.getLogger(__name__)
+
+OPEN, CLOSED = ".open", ".closed"
+LOCK = "lock"
+# A window's name: when it opened (UTC, microseconds) and a random part.
+WINDOW_TIME = "%Y%m%dT%H%M%S%fZ"
+ISO_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+@dataclass(slots=True)
+class _OpenWindow:
+    path: Path
+    handle: IO[bytes]
+    opened: datetime
+    events: int
+    max_events: int
+    max_seconds: int
+
+
+class EventBuffer:
+    """The buffer files of one process; ``append`` is safe from many threads."""
+
+    def __init__(self, services: Services, root: Path) -> None:
+        self.services = services
+        self.root = root
+        self.writer = f"{os.getpid()}-{secrets.token_hex(4)}"
+        self.directory = root / self.writer
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._lock_file = (self.directory / LOCK).open("a+b")
+        # Held for the life of the process; the kernel drops it when the process dies.
+        fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._windows: dict[tuple[str, str], _OpenWindow] = {}
+        self._lock = threading.Lock()
+        self._flushing = threading.Lock()
+        self._stop = threading.Event()
+
+    # Appending --------------------------------------------------------------------------
+
+    def append(
+        self, dataset: Mapping[str, Any], version: str, events: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Append accepted events to their windows and fsync them; full windows close."""
+        if not events:
+            return
+        lines = [
+            json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+            for event in events
+        ]
+        batch = dataset["source"]["batch"]
+        key = (dataset["id"], version)
+        touched: list[_OpenWindow] = []
+        with self._lock:
+            while lines:
+                window = self._windows.get(key) or self._open(key, batch)
+                room = window.max_events - window.events
+                window.handle.write(b"".join(lines[:room]))
+                window.events += len(lines[:room])
+                lines = lines[room:]
+                touched.append(window)
+                if window.events >= window.max_events:
+                    self._close(key)
+            for window in touched:
+                if not window.handle.closed:
+                    window.handle.flush()
+                    os.fsync(window.handle.fileno())
+
+    def _open(self, key: tuple[str, str], batch: Mapping[str, int]) -> _OpenWindow:
+        opened = self.services.clock().astimezone(UTC)
+        name = f"{opened.strftime(WINDOW_TIME)}-{secrets.token_hex(4)}"
+        folder = self.directory / key[0] / key[1]
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}{OPEN}"
+        window = _OpenWindow(
+            path, path.open("ab"), opened, 0, batch["maxEvents"], batch["maxSeconds"]
+        )
+        _fsync_directory(folder)
+        self._windows[key] = window
+        return window
+
+    def _close(self, key: tuple[str, str]) -> None:
+        """Close a window (lock held): its file is complete and on disk, then renamed."""
+        window = self._windows.pop(key)
+        window.handle.flush()
+        os.fsync(window.handle.fileno())
+        window.handle.close()
+        window.path.rename(window.path.with_suffix(CLOSED))
+        _fsync_directory(window.path.parent)
+
+    def close_due(self, now: datetime | None = None) -> int:
+        """Close the windows that have been open ``maxSeconds``; how many closed."""
+        now = now or self.services.clock()
+        with self._lock:
+            due = [
+                key
+                for key, window in self._windows.items()
+                if now >= window.opened + timedelta(seconds=window.max_seconds)
+            ]
+            for key in due:
+                self._close(key)
+        return len(due)
+
+    # Flushing ---------------------------------------------------------------------------
+
+    def flush(self, *, close_all: bool = False) -> list[str]:
+        """Close due windows (all of them with ``close_all``) and turn every closed window
+        of this writer and of dead writers into editions; the run ids started.
+
+        A window whose flush fails stays for the next flush.
+        """
+        if close_all:
+            with self._lock:
+                for key in list(self._windows):
+                    self._close(key)
+        else:
+            self.close_due()
+        runs: list[str] = []
+        with self._flushing:
+            for directory, lock in self._writers():
+                try:
+                    runs += self._flush_writer(directory, lock)
+                finally:
+                    if lock is not None:
+                        lock.close()
+        return runs
+
+    def _writers(self) -> list[tuple[Path, IO[bytes] | None]]:
+        """This writer's folder, then those of writers that have died (with their lock)."""
+        found: list[tuple[Path, IO[bytes] | None]] = [(self.directory, None)]
+        for directory in sorted(self.root.iterdir()) if self.root.is_dir() else []:
+            if directory == self.directory or not directory.is_dir():
+                continue
+            lock = _take_lock(directory)
+            if lock is not None:
+                found.append((directory, lock))
+        return found
+
+    def _flush_writer(self, directory: Path, lock: IO[bytes] | None) -> list[str]:
+        """Flush a writer's closed windows (all of them for a dead writer, ``lock`` held)."""
+        own = lock is None
+        runs = []
+        failed = False
+        pattern = f"*/*/*{CLOSED}" if own else "*/*/*"
+        for path in sorted(directory.glob(pattern)):
+            if path.suffix not in (OPEN, CLOSED):
+                continue
+            try:
+                run = self._flush_file(path)
+            except Exception:
+                log.exception("flushing the batch window %s failed; it is kept", path)
+                failed = True
+                continue
+            if run:
+                runs.append(run)
+        if not own and not failed:
+            shutil.rmtree(directory, ignore_errors=True)
+        return runs
+
+    def _flush_file(self, path: Path) -> str | None:
+        """Close one window file into its edition and delete it; the run id, if any."""
+        if path.suffix == OPEN:
+            # A dead writer's open window: what its last, unanswered POST half wrote goes.
+            _cut_partial_line(path)
+        version_folder = path.parent
+        name = path.name.removesuffix(path.suffix)
+        opened = datetime.strptime(name.split("-", 1)[0], WINDOW_TIME).replace(tzinfo=UTC)
+        ended = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        with path.open("rb") as handle:
+            count = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+        if count == 0:
+            path.unlink()
+            return None
+        window = Window(
+            dataset=version_folder.parent.name,
+            version=version_folder.name,
+            name=name,
+            started=opened.strftime(ISO_TIME),
+            ended=max(ended, opened).strftime(ISO_TIME),
+            events=count,
+        )
+        result = close_window(self.services, window, lambda: path.open("rb"), handle_object_created)
+        path.unlink()
+        return result.run if result is not None else None
+
+    # The timer --------------------------------------------------------------------------
+
+    def start_timer(self, interval_s: float) -> None:
+        """Flush every ``interval_s`` seconds in a daemon thread until ``stop``."""
+
+        def loop() -> None:
+            while not self._stop.wait(interval_s):
+                try:
+                    self.flush()
+                except Exception:
+                    # The windows stay on disk; the next round tries again.
+                    log.exception("flushing event windows failed")
+
+        threading.Thread(target=loop, name="brygge-event-windows", daemon=True).start()
+
+    def stop(self) -> list[str]:
+        """Stop the timer and flush every window, open ones included (at shutdown)."""
+        self._stop.set()
+        return self.flush(close_all=True)
+
+
+def _take_lock(directory: Path) -> IO[bytes] | None:
+    """The lock of a writer that has died, now held by this process; None while it lives."""
+    try:
+        handle = (directory / LOCK).open("a+b")
+    except OSError:
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
+def _cut_partial_line(path: Path) -> None:
+    """Truncate the file after its last newline (a write the crash interrupted)."""
+    with path.open("r+b") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        position = size
+        while position > 0:
+            step = min(position, 1 << 16)
+            handle.seek(position - step)
+            block = handle.read(step)
+            newline = block.rfind(b"\n")
+            if newline >= 0:
+                position = position - step + newline + 1
+                break
+            position -= step
+        if position != size:
+            handle.truncate(position)
+            os.fsync(handle.fileno())
+
+
+def _fsync_directory(path: Path) -> None:
+    """Make a file's creation or rename in ``path`` durable."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def event_buffer(services: Services) -> EventBuffer:
+    """The buffer of a local application's process, under ``<home>/events``."""
+    return EventBuffer(services, services.settings.home / "events")

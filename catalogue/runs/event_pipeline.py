@@ -1,0 +1,77 @@
+"""The pipeline of an event dataset that has none of its own: json_to_parquet → publish.
+
+Decided here: such a dataset is given no stored pipeline. Each run of one of its batch
+windows pins the built-in template ``events-to-parquet`` (made by the first such run) with a
+``taskConfig`` made from the dataset's source at that moment, so the history's Parquet
+follows the event schema as it is when the window closes. A pipeline set on the dataset
+(``PUT /datasets/{id}/pipeline``) replaces it, as it does for files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from catalogue.domain.errors import AlreadyExists, NotFound
+from catalogue.domain.events import is_event_source
+
+if TYPE_CHECKING:
+    from catalogue.repositories.pipeline_templates import PipelineRepository
+
+TEMPLATE_ID = "events-to-parquet"
+SYSTEM_PRINCIPAL = "service:events"
+DEFINITION: dict[str, Any] = {
+    "Comment": "The history of an event dataset: JSON Lines to Parquet, then published.",
+    "StartAt": "ToParquet",
+    "States": {
+        "ToParquet": {
+            "Type": "Task",
+            "Resource": "brygge:step:json_to_parquet",
+            "Next": "Publish",
+        },
+        "Publish": {"Type": "Task", "Resource": "brygge:step:publish", "End": True},
+    },
+}
+
+
+def default_event_pipeline(
+    pipelines: PipelineRepository, dataset: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """``{template, version, taskConfig}`` for an event dataset; None for a file dataset.
+
+    Makes the template on first use (owned by no team: site admins may change it).
+    """
+    if not is_event_source(dataset):
+        return None
+    try:
+        template = pipelines.get(TEMPLATE_ID)
+    except NotFound:
+        data = {
+            "id": TEMPLATE_ID,
+            "title": "Events to Parquet",
+            "description": "The default pipeline of event datasets.",
+            "definition": DEFINITION,
+        }
+        try:
+            template = pipelines.create(data, owner=None, principal=SYSTEM_PRINCIPAL)
+        except AlreadyExists:
+            template = pipelines.get(TEMPLATE_ID)
+    return {
+        "template": template["id"],
+        "version": template["version"],
+        "taskConfig": event_task_config(dataset["source"]),
+    }
+
+
+def event_task_config(source: Mapping[str, Any]) -> dict[str, Any]:
+    """The template's taskConfig for a source: its event schema types the Parquet."""
+    schema = source["schema"]
+    fields = [
+        {name: value for name, value in field.items() if name != "constraints"}
+        for field in schema["fields"]
+    ]
+    return {
+        "ToParquet": {
+            "schema": {"fields": fields, "missingValues": list(schema.get("missingValues", [""]))}
+        }
+    }

@@ -1,0 +1,159 @@
+"""A closed batch window of an event dataset becomes an edition whose run is an upload's.
+
+Both modes end here: the local buffer (``catalogue.runs.event_buffer``) when a window
+closes, and on AWS the arrival of an object Amazon Data Firehose delivered
+(``catalogue.runs.arrival``). The window's events become the JSON Lines object
+``raw/<access>/<dataset>/version=<v>/edition=<e>/events.jsonl``, and its run is made and
+started exactly as an upload's: a WAITING run for the key (``RunService.create_waiting``),
+then the object-created trigger (``handle_object_created``). Every step finds what an earlier
+attempt did (the window's edition, the run of the key, the stored object), so closing a
+window again makes nothing twice.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC
+from typing import IO, TYPE_CHECKING
+
+from catalogue.domain.errors import NotFound
+from catalogue.object_stores import delivered_events_store, object_store
+from catalogue.repositories.event_windows import EventWindowRepository
+from catalogue.runs.event_pipeline import SYSTEM_PRINCIPAL
+from pipelines.object_keys import DeliveredEvents, object_key
+from pipelines.objects import CHUNK_BYTES, ObjectStore
+
+if TYPE_CHECKING:
+    from catalogue.runs.arrival import TriggerResult
+    from catalogue.services import Services
+
+    Trigger = Callable[[str, Services], TriggerResult]
+
+log = logging.getLogger(__name__)
+
+WINDOW_FILENAME = "events.jsonl"
+MEDIA_TYPE = "application/x-ndjson"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One closed batch window: whose events, its name, when it was open, how many."""
+
+    dataset: str
+    version: str
+    name: str
+    started: str  # ISO 8601 UTC
+    ended: str
+    events: int | None = None
+
+
+def close_window(
+    services: Services,
+    window: Window,
+    body: Callable[[], AbstractContextManager[IO[bytes]]],
+    trigger: Trigger,
+) -> TriggerResult | None:
+    """Make the window's edition, object and run (each once), and start the run.
+
+    ``body`` opens the window's JSON Lines; ``trigger`` is ``arrival.handle_object_created``
+    (passed in: arrival itself closes the windows Firehose delivers). Returns what the
+    trigger did; None when the dataset or version no longer exists (its events have nowhere
+    to go). Store and object store failures are raised: the caller keeps the window and
+    closes it again later.
+    """
+    repositories = services.repositories
+    try:
+        dataset = repositories.datasets.get_item(window.dataset)
+        count = f"{window.events} events" if window.events is not None else "events"
+        edition = EventWindowRepository(
+            services.store, services.clock, repositories.editions
+        ).edition_of(
+            dataset,
+            window.version,
+            window.name,
+            {
+                "description": f"{count} received {window.started} to {window.ended}",
+                "startTime": window.started,
+                "endTime": window.ended,
+            },
+            principal=SYSTEM_PRINCIPAL,
+        )
+    except NotFound as error:
+        log.warning("dropping batch window %s of %s: %s", window.name, window.dataset, error)
+        return None
+    key = str(
+        object_key(
+            "raw", dataset["accessRights"], window.dataset, window.version, edition, WINDOW_FILENAME
+        )
+    )
+    services.runs.create_waiting(
+        window.dataset, window.version, edition, key, principal=SYSTEM_PRINCIPAL
+    )
+    objects = object_store(services.settings)
+    if not objects.exists(key):
+        with body() as stream:
+            objects.put(key, stream, content_type=MEDIA_TYPE)
+    # What the object-created hook (local) or the S3 notification (aws) does for an upload;
+    # a later notification of the same key finds the run started.
+    return trigger(key, services)
+
+
+def close_delivered(
+    services: Services, key: str, delivered: DeliveredEvents, trigger: Trigger
+) -> TriggerResult | None:
+    """Close the window of an object Firehose delivered: its edition stores the bare events.
+
+    The delivered object (routing fields around each event) goes once its edition's object
+    is stored, as the edition keeps the same events. A repeated notification of the same
+    object finds the edition and run made the first time.
+    """
+    objects = delivered_events_store(services.settings)
+    now = services.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    window = Window(delivered.dataset, delivered.version, delivered.name, now, now)
+    result = close_window(
+        services, window, lambda: unwrapped_events(objects, key, delivered), trigger
+    )
+    if result is not None:
+        objects.delete_many([key])
+    return result
+
+
+@contextmanager
+def unwrapped_events(
+    objects: ObjectStore, key: str, delivered: DeliveredEvents
+) -> Iterator[IO[bytes]]:
+    """The events of a delivered object as JSON Lines, without the routing fields.
+
+    Streams the object through a temporary file. Lines that are not a record of this
+    dataset and version (which dynamic partitioning never writes here) are left out and
+    logged.
+    """
+    skipped = 0
+    with tempfile.TemporaryFile() as out, objects.open(key) as source:
+        for line in io.BufferedReader(source, CHUNK_BYTES):  # type: ignore[arg-type]
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                ours = (record["dataset"], record["version"]) == (
+                    delivered.dataset,
+                    delivered.version,
+                )
+                event = record["event"]
+            except (ValueError, KeyError, TypeError):
+                ours, event = False, None
+            if not ours or not isinstance(event, dict):
+                skipped += 1
+                continue
+            out.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode())
+            out.write(b"\n")
+        if skipped:
+            log.error("%s: left out %d lines that are not events of its dataset", key, skipped)
+        out.seek(0)
+        yield out

@@ -31,6 +31,7 @@ PARAMETERS_FROM_ENVIRONMENT = {
     "OpenDataBucketName": "BRYGGE_OPEN_DATA_BUCKET",
     "StepsFunctionName": "BRYGGE_STEPS_FUNCTION",
     "StateMachinePrefix": "BRYGGE_STATE_MACHINE_PREFIX",
+    "EventsStreamName": "BRYGGE_EVENTS_STREAM",
 }
 
 

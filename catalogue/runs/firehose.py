@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from catalogue.domain.errors import Unavailable
 from pipelines.aws import aws_client
 from pipelines.object_keys import ZONES
 
@@ -29,8 +30,8 @@ ATTEMPTS = 5
 FIRST_BACKOFF_S = 0.1
 
 
-class HistoryUnavailable(RuntimeError):
-    """Firehose refused some records after every retry; the batch must be sent again."""
+class HistoryUnavailable(Unavailable):
+    """Firehose refused some records after every retry; the batch must be sent again (503)."""
 
 
 def firehose_record(dataset: Mapping[str, Any], version: str, event: Mapping[str, Any]) -> bytes:

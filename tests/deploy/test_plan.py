@@ -42,7 +42,12 @@ def test_plan_lists_every_template_parameter_and_resource() -> None:
     template = load_template(REPO_ROOT / "deploy" / "brygge.yaml")
     parameters = text.split("Stack parameters:\n")[1].split("\n\n")[0]
     # Parameters with a default the plan leaves alone are not printed.
-    defaulted = {"IntermediateRetentionDays", "PublishOpenDataPublicly"}
+    defaulted = {
+        "IntermediateRetentionDays",
+        "PublishOpenDataPublicly",
+        "EventsBufferSeconds",
+        "EventsBufferMB",
+    }
     assert sorted(line.split()[0] for line in parameters.splitlines()) == sorted(
         set(template["Parameters"]) - defaulted
     )

@@ -102,7 +102,13 @@ def test_wildcard_check_finds_broad_grants() -> None:
 
 def test_no_policy_grants_wildcard_actions_or_all_resources(template: dict[str, Any]) -> None:
     documents = dict(policy_documents(template))
-    assert set(documents) == {"StatesPolicy", "ApiPolicy", "StepsPolicy", "StepsScopedPolicy"}
+    assert set(documents) == {
+        "StatesPolicy",
+        "ApiPolicy",
+        "StepsPolicy",
+        "StepsScopedPolicy",
+        "EventsDeliveryPolicy",
+    }
     assert {name: wildcard_grants(document) for name, document in documents.items()} == {
         name: [] for name in documents
     }
@@ -115,6 +121,7 @@ def test_every_role_uses_the_template_policies_only(template: dict[str, Any]) ->
         "ApiRole": [{"Ref": "ApiPolicy"}],
         "StepsRole": [{"Ref": "StepsPolicy"}],
         "StepsScopedRole": [{"Ref": "StepsScopedPolicy"}],
+        "EventsDeliveryRole": [{"Ref": "EventsDeliveryPolicy"}],
     }
     assert all("Policies" not in role["Properties"] for role in roles.values())
 
@@ -140,6 +147,8 @@ def test_uploads_only_under_raw_and_steps_never_write_raw(template: dict[str, An
     steps_puts = [resource for action, resource in steps if action == "s3:PutObject"]
     assert steps_puts == [
         json.dumps({"Fn::Sub": "${DataBucket.Arn}/processed/*"}),  # uploads without pipeline
+        # The one raw/ object the trigger writes: a Firehose window's events, its edition's.
+        json.dumps({"Fn::Sub": "${DataBucket.Arn}/raw/*/events.jsonl"}),
         json.dumps({"Fn::Sub": "${OpenDataBucket.Arn}/*"}),
     ]
     assert [resource for action, resource in scoped if action == "s3:PutObject"] == [
@@ -271,7 +280,41 @@ def test_steps_may_neither_delete_data_nor_state_machines(template: dict[str, An
     steps = granted(resources["StepsPolicy"]["Properties"]["PolicyDocument"])
     assert {"states:DeleteStateMachine", "s3:DeleteObject", "s3:AbortMultipartUpload"} <= api
     assert "states:DeleteStateMachine" not in {action for action, _ in steps}
-    # The publishing job withdraws files from the open-data bucket, and from nowhere else.
+    # The publishing job withdraws files from the open-data bucket; the trigger removes the
+    # objects Firehose delivered once their events are an edition's; nothing else goes.
     assert [resource for action, resource in steps if action == "s3:DeleteObject"] == [
-        json.dumps({"Fn::Sub": "${OpenDataBucket.Arn}/*"})
+        json.dumps({"Fn::Sub": "${DataBucket.Arn}/raw/*/events/*"}),
+        json.dumps({"Fn::Sub": "${OpenDataBucket.Arn}/*"}),
     ]
+
+
+def test_events_stream_delivers_each_datasets_events_under_its_raw_prefix(
+    template: dict[str, Any],
+) -> None:
+    from pipelines.object_keys import delivered_events_prefix, parse_delivered_events
+
+    resources = template["Resources"]
+    stream = resources["EventsDeliveryStream"]["Properties"]
+    destination = stream["ExtendedS3DestinationConfiguration"]
+    assert stream["DeliveryStreamType"] == "DirectPut"
+    assert stream["DeliveryStreamName"] == {"Ref": "EventsStreamName"}
+    [extraction] = destination["ProcessingConfiguration"]["Processors"]
+    query = extraction["Parameters"][0]["ParameterValue"]
+    assert query == "{access: .access, dataset: .dataset, version: .version}"
+    # What dynamic partitioning makes of the prefix for a record is where the trigger looks.
+    record = {"access": "yellow", "dataset": "bad", "version": "1"}
+    prefix = destination["Prefix"]
+    for name, value in record.items():
+        prefix = prefix.replace(f"!{{partitionKeyFromQuery:{name}}}", value)
+    assert prefix == delivered_events_prefix("restricted", "bad", "1")
+    assert parse_delivered_events(prefix + "brygge-events-1-2026-06-01-10-00-00-x") is not None
+    assert not destination["ErrorOutputPrefix"].startswith("raw/")
+    assert destination["DynamicPartitioningConfiguration"]["Enabled"] is True
+    api = granted(resources["ApiPolicy"]["Properties"]["PolicyDocument"])
+    stream_arn = json.dumps({"Fn::GetAtt": ["EventsDeliveryStream", "Arn"]})
+    assert ("firehose:PutRecordBatch", stream_arn) in api
+    delivery = granted(resources["EventsDeliveryPolicy"]["Properties"]["PolicyDocument"])
+    assert {resource for action, resource in delivery if action == "s3:PutObject"} == {
+        json.dumps({"Fn::Sub": "${DataBucket.Arn}/raw/*/events/*"}),
+        json.dumps({"Fn::Sub": "${DataBucket.Arn}/events-errors/*"}),
+    }

@@ -86,16 +86,29 @@ def history(server: Server) -> list[tuple[str, float]]:
     return rows
 
 
-def test_a_full_window_is_flushed_by_the_timer_into_an_edition(tmp_path: Path) -> None:
+def stored_editions(home: Path) -> list[dict[str, Any]]:
+    """The version's editions as the home's SQLite file holds them (no server needed)."""
+    store = open_store(Settings(home=home))
+    try:
+        page = Repositories(store, utc_now).editions.list(["bad", "1"], limit=100, cursor=None)
+    finally:
+        store.close()
+    return page.items
+
+
+def test_a_full_window_is_flushed_by_the_timer_into_an_edition_once(tmp_path: Path) -> None:
     server = start_server(tmp_path)
     try:
         create_dataset(server)
+        batch = [reading(1), reading(2, 999), reading(3), reading(4)]
+        headers = {"Idempotency-Key": "gateway-1:batch-1"}
         answer = requests.post(
-            f"{server.url}{VERSION}/events",
-            json=[reading(1), reading(2, 999), reading(3), reading(4)],
-            timeout=30,
+            f"{server.url}{VERSION}/events", json=batch, headers=headers, timeout=30
         ).json()
-        assert answer["accepted"] == 3
+        resent = requests.post(
+            f"{server.url}{VERSION}/events", json=batch, headers=headers, timeout=30
+        ).json()
+        assert answer["accepted"] == 3 and resent == answer
 
         [run] = wait_for_runs(server, 1)
 
@@ -103,6 +116,8 @@ def test_a_full_window_is_flushed_by_the_timer_into_an_edition(tmp_path: Path) -
         assert history(server) == [("s-1", 18.5), ("s-3", 18.5), ("s-4", 18.5)]
     finally:
         stop_server(server)
+    # Stopping flushes every window: the resend left none behind.
+    assert len(stored_editions(server.home)) == 1
 
 
 def test_accepted_events_survive_a_sigkill_before_the_flush(tmp_path: Path) -> None:
@@ -148,12 +163,7 @@ def test_shutdown_flushes_the_open_windows(tmp_path: Path) -> None:
         stop_server(server)  # SIGTERM
     assert "Traceback" not in server.output(), server.output()
     # The server made the edition itself before it stopped (not the next start's recovery).
-    store = open_store(Settings(home=home))
-    try:
-        page = Repositories(store, utc_now).editions.list(["bad", "1"], limit=10, cursor=None)
-    finally:
-        store.close()
-    assert len(page.items) == 1
+    assert len(stored_editions(home)) == 1
 
     restarted = start_server(tmp_path, home)
     try:

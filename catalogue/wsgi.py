@@ -12,6 +12,5 @@ if _settings.backend == "local" and _settings.database_path.exists():
     # ``recover_at_startup``; on AWS, Step Functions keeps runs going by itself, and a new
     # home has nothing to resume.
     app.extensions["brygge"].runs.resume_interrupted()
-if _settings.backend == "local":
     # Each worker closes its own batch windows of event datasets, and those of dead workers.
     app.extensions["brygge"].event_history.start_timer(_settings.event_flush_interval_s)

@@ -15,7 +15,15 @@ def test_steps_are_listed_and_bad_pipelines_are_refused_before_any_upload(
     steps = requests.get(f"{url}/steps", timeout=30)
     assert steps.status_code == 200
     names = [step["name"] for step in steps.json()["items"]]
-    assert names == ["csv_to_parquet", "excel_to_csv", "validate", "transform", "enrich", "publish"]
+    assert names == [
+        "csv_to_parquet",
+        "json_to_parquet",
+        "excel_to_csv",
+        "validate",
+        "transform",
+        "enrich",
+        "publish",
+    ]
 
     state = {"Type": "Task", "Resource": "brygge:step:excel_to_cvs", "End": True}
     typo = {

@@ -208,14 +208,21 @@ def convert(
         if _is_empty(source):
             pl.DataFrame(schema=_empty_schema(schema)).write_parquet(target, compression="zstd")
             return 0
-        declared = {item.name: pl.String() for item in schema.fields} if schema else {}
-        if schema is not None and other_fields == "drop":
-            frame = pl.scan_ndjson(source, schema=declared)
-        else:
-            frame = pl.scan_ndjson(source, schema_overrides=declared, infer_schema_length=None)
-        if schema is not None:
-            frame = frame.with_columns(_conversions(schema, strict=True))
+        declared: dict[str, pl.DataType] = (
+            {item.name: pl.String() for item in schema.fields} if schema else {}
+        )
+        columns = dict(declared)
         try:
+            if schema is None or other_fields == "keep":
+                # Types of the other fields from all their values; a declared field no
+                # record has is still a column (of nulls): the schema is given in full.
+                inferred = pl.scan_ndjson(source, infer_schema_length=None).collect_schema()
+                columns.update(
+                    (column, kind) for column, kind in inferred.items() if column not in declared
+                )
+            frame = pl.scan_ndjson(source, schema=columns)
+            if schema is not None:
+                frame = frame.with_columns(_conversions(schema, strict=True))
             frame.sink_parquet(target, compression="zstd")
         except pl.exceptions.PolarsError:
             _raise_first_bad_record(source, schema, name=name)

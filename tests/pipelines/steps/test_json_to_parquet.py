@@ -143,6 +143,20 @@ def test_other_fields_can_be_dropped_and_no_schema_infers_every_type(
     assert inferred.schema["observedAt"] == pl.String  # no schema, no datetime guess
 
 
+@pytest.mark.parametrize("other_fields", ["keep", "drop"])
+def test_a_declared_field_no_record_has_is_a_column_of_nulls(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, other_fields: str
+) -> None:
+    key = put("events.jsonl", lines([{"sensorId": "s-1", "place": "Sørenga"}]))
+
+    frame = convert(objects, make_event, key, {"schema": SCHEMA, "otherFields": other_fields})
+
+    assert frame.columns[:6] == [field["name"] for field in SCHEMA["fields"]]
+    assert frame.row(0)[:6] == ("s-1", None, None, None, None, None)
+    assert frame.schema["day"] == pl.Date
+    assert ("place" in frame.columns) == (other_fields == "keep")
+
+
 def test_an_empty_file_is_a_table_of_the_schema_without_rows(
     objects: LocalObjectStore, put: Put, make_event: MakeEvent
 ) -> None:

@@ -171,7 +171,11 @@ class EventRepository:
         batch: str,
         principal: str,
     ) -> None:
-        """Keep the rejects and move each series' latest value to its newest accepted event."""
+        """Keep the rejects, hand the accepted events to the history, move latest values.
+
+        ``on_accepted`` has the accepted (enriched) events before any latest value moves;
+        each series' latest value moves to its newest accepted event.
+        """
         source = dataset["source"]
         reject_items = [
             self._reject(dataset, version, received, batch, index, events[index], errors, principal)

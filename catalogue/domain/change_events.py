@@ -24,6 +24,7 @@ ACTIONS: Mapping[str, Mapping[str, str]] = {
     "edition": {"create": "created", "update": "updated", "delete": "deleted"},
     "distribution": {"create": "published", "update": "updated", "delete": "withdrawn"},
     "permissions": {"grant": "changed", "revoke": "changed"},
+    "pipeline-template": {"create": "created", "update": "updated", "delete": "deleted"},
 }
 # A run's status -> its event's action; the other statuses make no event.
 RUN_ACTIONS: Mapping[str, str] = {

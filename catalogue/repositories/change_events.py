@@ -70,30 +70,38 @@ def event_ops(
     *,
     subject: str,
     data: Mapping[str, Any],
-    dataset: Mapping[str, Any],
+    dataset: Mapping[str, Any] | None,
     now: datetime,
 ) -> list[Op]:
     """The writes recording one change's event; add them to the change's own transaction.
 
     ``dataset`` is the dataset concerned (its ``id``, ``incarnation`` and immutable
-    ``accessRights``): readers see the event when they may see that dataset.
+    ``accessRights``): readers see the event when they may see that dataset. None for a
+    change that concerns no dataset (a pipeline template, which anyone may read): every
+    reader sees it, and subscriptions limited to some datasets do not get it.
     """
     event_id = str(uuid.uuid4())
     sk = keys.event_sk(now.strftime("%Y%m%dT%H%M%S.%f"), event_id)
     event = envelope(
         event_id=event_id, source=event_source(), type_=type_, subject=subject, data=data, now=now
     )
-    item = {
+    item: dict[str, Any] = {
         "pk": keys.EVENTS_PK,
         "sk": sk,
-        "gsi1pk": keys.dataset_events_pk(dataset["id"]),
-        "gsi1sk": sk,
         "kind": "event",
         "event": event,
-        "dataset": dataset["id"],
-        "incarnation": dataset.get("incarnation"),
-        "accessRights": dataset.get("accessRights"),
+        "dataset": None,
+        "incarnation": None,
+        "accessRights": "public",
     }
+    if dataset is not None:
+        item.update(
+            gsi1pk=keys.dataset_events_pk(dataset["id"]),
+            gsi1sk=sk,
+            dataset=dataset["id"],
+            incarnation=dataset.get("incarnation"),
+            accessRights=dataset.get("accessRights"),
+        )
     # The outbox marker: there until the dispatcher has handed the event on.
     marker = {"pk": keys.OUTBOX_PK, "sk": sk, "kind": "outbox"}
     return [Create(item), Create(marker)]

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from catalogue.domain.change_events import event_type
 from catalogue.domain.changes import changed_fields
 from catalogue.domain.errors import (
     AlreadyExists,
@@ -33,6 +34,7 @@ from catalogue.store.base import (
 from pipelines.timestamps import timestamp
 
 from .audit import AuditRepository, audit_entry, dataset_audit_trail
+from .change_events import event_ops, public_data
 from .deletion import (
     DELETING,
     ancestor_failure,
@@ -53,6 +55,14 @@ AUDITED_FIELDS = ("owner", "title", "description", "definition", "version")
 # Called with (template id, version, definition) after a template version is stored: aws
 # mode creates or updates that version's state machine there.
 OnTemplateSaved = Callable[[str, int, Mapping[str, Any]], None]
+
+
+def audited_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """``{field: {before, after}}`` of the AUDITED_FIELDS that differ (audit and events)."""
+    return changed_fields(
+        {name: old[name] for name in AUDITED_FIELDS if name in old},
+        {name: new[name] for name in AUDITED_FIELDS if name in new},
+    )
 
 
 def check_definition(definition: Any) -> None:
@@ -109,10 +119,18 @@ class PipelineRepository:
             principal=principal,
             action=action,
             resource_path=f"/pipelines/{template['id']}",
-            changes=changed_fields(
-                {name: old[name] for name in AUDITED_FIELDS if name in old},
-                {name: new[name] for name in AUDITED_FIELDS if name in new},
-            ),
+            changes=audited_changes(old, new),
+            now=self.clock(),
+        )
+
+    def _event(self, action: str, template: Mapping[str, Any], data: Mapping[str, Any]) -> list[Op]:
+        """The change event of a template's create, update or delete (seen by every reader,
+        as templates are)."""
+        return event_ops(
+            event_type("pipeline-template", action),
+            subject=f"/pipelines/{template['id']}",
+            data=public_data(data),
+            dataset=None,
             now=self.clock(),
         )
 
@@ -182,7 +200,9 @@ class PipelineRepository:
         head, version = self._items(template)
         audit = self._audit(template, "create", {}, template, principal)
         try:
-            self.store.transact([Create(head), Create(version), audit])
+            self.store.transact(
+                [Create(head), Create(version), audit, *self._event("create", template, template)]
+            )
         except AlreadyExists:
             raise AlreadyExists(
                 f"pipeline template {data['id']!r} already exists", field="id"
@@ -240,6 +260,7 @@ class PipelineRepository:
                 Replace(head, rev=head_item["rev"], expect=same_incarnation(head_item)),
                 Create(version),
                 audit,
+                *self._event("update", template, audited_changes(old, template)),
             ]
         )
         return template
@@ -270,7 +291,10 @@ class PipelineRepository:
                 [Delete(item["pk"], item["sk"])]
                 for item in query_all(self.store, Query(pk, prefix="version#"))
             ],
-            last=lambda: [self._audit(old, "delete", old, {}, principal)],
+            last=lambda: [
+                self._audit(old, "delete", old, {}, principal),
+                *self._event("delete", old, old),
+            ],
             not_empty=f"pipeline template {template_id!r} is used by datasets: {names}; "
             "remove their pipelines first",
         )

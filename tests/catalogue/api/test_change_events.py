@@ -19,6 +19,7 @@ from catalogue.app import create_app
 from catalogue.repositories.change_events import SETTLE, is_event
 from catalogue.store import keys
 from catalogue.store.base import Create, Op, Query
+from tests.catalogue.api.test_pipeline_templates import definition
 from tests.catalogue.api.test_runs import run_id  # noqa: F401 (a fixture: a finished run)
 from tests.fixtures.app import Clock, authenticate_as_site_admin
 
@@ -209,7 +210,9 @@ def test_a_run_writes_started_step_finished_and_succeeded(app, client, clock) ->
         "urn:brygge:local",
         "urn:brygge:local",
     ]
-    assert all_events(anonymous(app), clock) == []
+    # The run's dataset is hidden; only the template's events (public) are seen.
+    seen = all_events(anonymous(app), clock)
+    assert [event["subject"] for event in seen] == ["/pipelines/text"]
 
 
 # Failure injection: the change and its event stand or fall together, on every backend. ------
@@ -431,3 +434,48 @@ def subject_key(subject: str) -> str:
     parts = subject.strip("/").split("/")[3::2]
     kind = ("version", "edition", "distribution")[len(parts) - 1]
     return "#".join([kind, *parts])
+
+
+# Pipeline templates: created, updated and deleted, seen by every reader as templates are. ---
+
+
+def test_pipeline_template_changes_write_events(app, client, clock) -> None:  # type: ignore[no-untyped-def]
+    template = {"id": "csv", "title": "CSV", "definition": definition("csv_to_parquet")}
+    assert client.post("/pipelines", json=template).status_code == 201
+    changed = {**template, "definition": definition("csv_to_parquet", "publish")}
+    del changed["id"]
+    assert client.put("/pipelines/csv", json=changed).status_code == 200
+    assert client.delete("/pipelines/csv").status_code == 204
+
+    events = all_events(client, clock)
+
+    assert [(event["type"], event["subject"]) for event in events] == [
+        ("no.brygge.pipeline-template.created", "/pipelines/csv"),
+        ("no.brygge.pipeline-template.updated", "/pipelines/csv"),
+        ("no.brygge.pipeline-template.deleted", "/pipelines/csv"),
+    ]
+    for event in events:
+        check_cloudevent(event)
+    created, updated, deleted = (event["data"] for event in events)
+    assert created["definition"] == template["definition"] and created["version"] == 1
+    assert "incarnation" not in created and "rev" not in created
+    assert updated["version"] == {"before": 1, "after": 2}
+    assert updated["definition"]["after"] == changed["definition"]
+    assert deleted["version"] == 2 and deleted["title"] == "CSV"
+    # Anyone may read templates, so anyone may read their events.
+    assert all_events(anonymous(app), clock) == events
+
+
+def test_a_template_change_whose_event_cannot_be_written_is_not_made(  # type: ignore[no-untyped-def]
+    store, settings, clock
+) -> None:
+    app = create_app(settings, store=EventWriteFails(store), clock=clock)
+    authenticate_as_site_admin(app)
+    client = app.test_client()
+    template = {"id": "csv", "title": "CSV", "definition": definition("csv_to_parquet")}
+
+    response = client.post("/pipelines", json=template)
+
+    assert response.status_code >= 400
+    assert client.get("/pipelines/csv").status_code == 404
+    assert [item for item in stored_events(store) if is_event(item)] == []

@@ -16,10 +16,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from catalogue.events.delivery import (
+    CLAIM,
     HttpSender,
     dispatch,
-    dispatch_event,
+    dispatch_events,
     lineage_target,
+    send_claimed,
     send_due,
 )
 from catalogue.repositories.change_events import is_event
@@ -50,10 +52,12 @@ def handle_stream(services: Services, event: Mapping[str, Any]) -> dict[str, int
     subscriptions = SubscriptionRepository(services.store, services.clock)
     active = subscriptions.active() if items else []
     lineage = lineage_target(services.settings)
-    added = sum(dispatch_event(subscriptions, item, active, lineage) for item in items)
     sender = HttpSender(allow_private=services.settings.webhook_allow_private)
+    claim_until = services.clock() + CLAIM
+    added, claimed = dispatch_events(subscriptions, items, active, lineage, claim_until=claim_until)
+    send_claimed(subscriptions, claimed, sender, lineage)
     sent = send_due(services.store, services.clock, sender, lineage=lineage)
-    return {"events": len(items), "deliveries": added, "attempted": sent}
+    return {"events": len(items), "deliveries": added, "attempted": len(claimed) + sent}
 
 
 def retry_due(services: Services) -> dict[str, int]:

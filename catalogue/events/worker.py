@@ -22,9 +22,10 @@ POLL_S = 0.1
 
 
 def run_once(services: Services, sender: Sender) -> int:
-    """Fan out what the outbox holds, then send what is due; how much work it did."""
+    """Fan out what the outbox holds (sending the new deliveries at once), then send what
+    is due; how much work it did."""
     lineage = lineage_target(services.settings)
-    work = dispatch(services.store, services.clock, lineage=lineage)
+    work = dispatch(services.store, services.clock, lineage=lineage, sender=sender)
     return work + send_due(services.store, services.clock, sender, lineage=lineage)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +20,20 @@ from catalogue.domain.change_events import event_time
 from catalogue.domain.errors import AlreadyExists, NotFound, PreconditionFailed
 from catalogue.domain.webhooks import new_secret, next_attempt
 from catalogue.store import keys
-from catalogue.store.base import Create, Delete, Item, ItemStore, Page, Query, Replace, query_all
+from catalogue.store.base import (
+    Create,
+    Delete,
+    Item,
+    ItemStore,
+    Page,
+    Query,
+    Replace,
+    query_all,
+)
 
 from .change_events import dataset_view
 from .permissions import PermissionRepository
-from .records import resource
+from .records import CHUNK_OPS, resource
 
 ACTIVE, DISABLED = "active", "disabled"
 PENDING, DELIVERED, DEAD, CANCELLED = "pending", "delivered", "dead", "cancelled"
@@ -148,6 +157,10 @@ class SubscriptionRepository:
         with contextlib.suppress(NotFound):
             self.store.write(Delete(keys.OUTBOX_PK, event_sk))
 
+    def event_items(self, event_sks: Sequence[str]) -> list[Item]:
+        """The stored events among ``event_sks`` (one batch read)."""
+        return self.store.get_many([(keys.EVENTS_PK, sk) for sk in dict.fromkeys(event_sks)])
+
     def event_item(self, event_sk: str) -> Item | None:
         """The stored event of a delivery, or None."""
         return self.store.get(keys.EVENTS_PK, event_sk)
@@ -176,25 +189,68 @@ class SubscriptionRepository:
 
     def add_delivery(self, subscription: Mapping[str, Any], event_item: Mapping[str, Any]) -> bool:
         """Record that the event is due to the subscription now; False when it already was."""
-        now = self.clock()
-        event = event_item["event"]
-        delivery = {
-            "pk": keys.deliveries_pk(subscription["id"]),
-            "sk": event_item["sk"],
-            "kind": "delivery",
-            "subscription": subscription["id"],
-            "eventId": event["id"],
-            "type": event["type"],
-            "subject": event["subject"],
-            "status": PENDING,
-            "attempts": 0,
-            "created": _time_key(now),
-        }
         try:
-            self.store.write(Create(_due(delivery, now)))
+            now = self.clock()
+            self.store.write(Create(_delivery_item(subscription, event_item, now, now)))
         except AlreadyExists:
             return False
         return True
+
+    def fan_out(
+        self,
+        routes: Sequence[tuple[Item, Sequence[Mapping[str, Any]]]],
+        *,
+        claim_until: datetime | None = None,
+    ) -> tuple[int, list[Item]]:
+        """Record each event's deliveries to its subscriptions and take it out of the outbox.
+
+        ``routes`` pairs each event item with the subscriptions that get it. An event's
+        deliveries and its marker's removal commit together, several events to a
+        transaction; a transaction that fails (a delivery already there: the event was
+        fanned out before) is done again one write at a time, as a repeat must be.
+        With ``claim_until``, the deliveries are made claimed until then by the caller,
+        who attempts them at once (``send_due`` takes them when that time has passed).
+        Returns how many deliveries were added, and those made claimed (as stored).
+        """
+        now = self.clock()
+        due_at = claim_until or now
+        chunk: list[tuple[Item, Sequence[Mapping[str, Any]]]] = []
+        made: list[Item] = []
+        claimed: list[Item] = []
+        added = 0
+
+        def flush() -> int:
+            try:
+                self.store.transact(
+                    [
+                        *(Create(delivery) for delivery in made),
+                        *(Delete(keys.OUTBOX_PK, item["sk"]) for item, _ in chunk),
+                    ]
+                )
+            except (AlreadyExists, NotFound):
+                return sum(self._fan_out_one(item, wanted) for item, wanted in chunk)
+            if claim_until is not None:
+                claimed.extend({**delivery, "rev": 1} for delivery in made)
+            return len(made)
+
+        for event_item, wanted in routes:
+            deliveries = [_delivery_item(s, event_item, now, due_at) for s in wanted]
+            if len(deliveries) + 1 > CHUNK_OPS:
+                added += self._fan_out_one(event_item, wanted)
+                continue
+            if chunk and len(made) + len(chunk) + len(deliveries) + 1 > CHUNK_OPS:
+                added += flush()
+                chunk, made = [], []
+            chunk.append((event_item, wanted))
+            made.extend(deliveries)
+        if chunk:
+            added += flush()
+        return added, claimed
+
+    def _fan_out_one(self, event_item: Item, wanted: Sequence[Mapping[str, Any]]) -> int:
+        added = sum(self.add_delivery(subscription, event_item) for subscription in wanted)
+        self.dispatched(event_item["sk"])
+        return added
 
     def due(self, now: datetime, *, limit: int) -> list[Item]:
         """Pending deliveries whose next attempt is at or before ``now``, oldest first."""
@@ -252,29 +308,24 @@ class SubscriptionRepository:
 
         ``gone`` cancels it (its subscription was disabled or deleted).
         """
-        body = {k: v for k, v in delivery.items() if k not in ("rev", "gsi1pk", "gsi1sk")}
-        attempts = int(body.get("attempts") or 0) + (0 if gone and status_code is None else 1)
-        body.update(
-            attempts=attempts,
-            lastAttemptAt=_time_key(now),
-            lastStatusCode=status_code,
-            lastError=error,
-        )
-        ok = status_code is not None and 200 <= status_code < 300
-        if ok:
-            body.update(status=DELIVERED, deliveredAt=_time_key(now))
-        elif gone:
-            body["status"] = CANCELLED
-        else:
-            retry_at = next_attempt(attempts, now)
-            if retry_at is None:
-                body["status"] = DEAD
-            else:
-                body = _due({**body, "status": PENDING}, retry_at)
+        body = attempt_outcome(delivery, status_code=status_code, error=error, now=now, gone=gone)
         # Replayed or cancelled meanwhile: that later decision stands.
         with contextlib.suppress(NotFound, PreconditionFailed):
             self.store.write(Replace(body, rev=delivery["rev"]))
         return body
+
+    def record_attempts(self, outcomes: Sequence[tuple[Item, Item]]) -> None:
+        """Store many attempts' outcomes (``(delivery as claimed, attempt_outcome)``),
+        CLAIM_CHUNK to a transaction; a transaction that fails (one was replayed or
+        cancelled meanwhile) is written one by one, where that later decision stands."""
+        for start in range(0, len(outcomes), CLAIM_CHUNK):
+            chunk = outcomes[start : start + CLAIM_CHUNK]
+            try:
+                self.store.transact([Replace(body, rev=d["rev"]) for d, body in chunk])
+            except (NotFound, PreconditionFailed):
+                for delivery, body in chunk:
+                    with contextlib.suppress(NotFound, PreconditionFailed):
+                        self.store.write(Replace(body, rev=delivery["rev"]))
 
     def deliveries(self, subscription_id: str, *, limit: int, cursor: str | None) -> Page:
         """A subscription's deliveries, newest first."""
@@ -306,6 +357,26 @@ class SubscriptionRepository:
         return query_all(self.store, Query(keys.deliveries_pk(subscription_id)))
 
 
+def _delivery_item(
+    subscription: Mapping[str, Any], event_item: Mapping[str, Any], now: datetime, due: datetime
+) -> Item:
+    """A new delivery of the event to the subscription, made ``now``, due at ``due``."""
+    event = event_item["event"]
+    delivery = {
+        "pk": keys.deliveries_pk(subscription["id"]),
+        "sk": event_item["sk"],
+        "kind": "delivery",
+        "subscription": subscription["id"],
+        "eventId": event["id"],
+        "type": event["type"],
+        "subject": event["subject"],
+        "status": PENDING,
+        "attempts": 0,
+        "created": _time_key(now),
+    }
+    return _due(delivery, due)
+
+
 def _due(delivery: dict[str, Any], at: datetime) -> dict[str, Any]:
     """The delivery in the due index at ``at``."""
     return {
@@ -317,6 +388,31 @@ def _due(delivery: dict[str, Any], at: datetime) -> dict[str, Any]:
 
 
 _STORE_FIELDS = frozenset({"gsi1pk", "gsi1sk", "pk", "sk", "kind", "rev"})
+
+
+def attempt_outcome(
+    delivery: Item, *, status_code: int | None, error: str | None, now: datetime, gone: bool
+) -> Item:
+    """The delivery after an attempt: delivered, due again later, dead or cancelled."""
+    body = {k: v for k, v in delivery.items() if k not in ("rev", "gsi1pk", "gsi1sk")}
+    attempts = int(body.get("attempts") or 0) + (0 if gone and status_code is None else 1)
+    body.update(
+        attempts=attempts,
+        lastAttemptAt=_time_key(now),
+        lastStatusCode=status_code,
+        lastError=error,
+    )
+    if status_code is not None and 200 <= status_code < 300:
+        body.update(status=DELIVERED, deliveredAt=_time_key(now))
+    elif gone:
+        body["status"] = CANCELLED
+    else:
+        retry_at = next_attempt(attempts, now)
+        if retry_at is None:
+            body["status"] = DEAD
+        else:
+            body = _due({**body, "status": PENDING}, retry_at)
+    return body
 
 
 def public_subscription(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ RUN_ACTIONS: Mapping[str, str] = {
     "EXPIRED": "expired",
     "ABORTED": "aborted",
 }
+STEP_STARTED = "no.brygge.step.started"
 STEP_FINISHED = "no.brygge.step.finished"
 
 EVENT_TYPES = tuple(
@@ -44,7 +45,7 @@ EVENT_TYPES = tuple(
             for action in names.values()
         }
         | {f"{TYPE_PREFIX}run.{action}" for action in RUN_ACTIONS.values()}
-        | {STEP_FINISHED}
+        | {STEP_STARTED, STEP_FINISHED}
     )
 )
 

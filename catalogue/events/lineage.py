@@ -2,13 +2,13 @@
 
 A run is one OpenLineage run of the job ``<dataset>.<pipeline template>`` in the namespace
 ``BRYGGE_OPENLINEAGE_NAMESPACE``: START when it starts, COMPLETE, FAIL or ABORT when it
-ends. Each Task state that finished is a child run (job ``<dataset>.<template>.<state>``)
-with the ``parent`` facet, sent as START and COMPLETE/FAIL at its end, since the outbox
-tells of a step once it has finished. Datasets are objects: namespace ``s3://<bucket>`` or
-``file://<host>``, name the object key (OpenLineage's naming spec), each with a ``symlinks``
-facet to the logical dataset ``brygge://<dataset>/<version>``. Outputs carry ``schema``
-(when the step recorded columns) and ``outputStatistics``; ``validate``'s input carries
-``dataQualityMetrics``; a failure carries ``errorMessage``.
+ends. Each Task state is a child run (job ``<dataset>.<template>.<state>``) with the
+``parent`` facet: START when the step starts (``no.brygge.step.started``), COMPLETE or
+FAIL when it ends (``no.brygge.step.finished``). Datasets are objects: namespace
+``s3://<bucket>`` or ``file://<host>``, name the object key (OpenLineage's naming spec),
+each with a ``symlinks`` facet to the logical dataset ``brygge://<dataset>/<version>``.
+Outputs carry ``schema`` (when the step recorded columns) and ``outputStatistics``;
+``validate``'s input carries ``dataQualityMetrics``; a failure carries ``errorMessage``.
 
 The JSON is written here rather than with ``openlineage-python``: that client and its
 dependencies add about 18 MB to the steps package for what is a few dictionaries.
@@ -45,8 +45,9 @@ RUN_EVENT_TYPES = {
     "no.brygge.run.expired": "FAIL",
     "no.brygge.run.aborted": "ABORT",
 }
+STEP_STARTED = "no.brygge.step.started"
 STEP_FINISHED = "no.brygge.step.finished"
-LINEAGE_TYPES = frozenset({*RUN_EVENT_TYPES, STEP_FINISHED})
+LINEAGE_TYPES = frozenset({*RUN_EVENT_TYPES, STEP_STARTED, STEP_FINISHED})
 
 
 def run_uuid(run_id: str, step: str | None = None) -> str:
@@ -138,7 +139,7 @@ def run_events(
                 outputs=[dataset(objects, key, run) for key in outputs or []],
             )
         ]
-    if kind != STEP_FINISHED:
+    if kind not in (STEP_STARTED, STEP_FINISHED):
         return []
     data = cloudevent["data"]
     step_name = data["name"]
@@ -150,6 +151,20 @@ def run_events(
         input_keys = [output["key"] for output in steps[index - 1].get("outputs", [])]
     else:
         input_keys = list((run.get("input") or {}).get("keys", []))
+    child_job = {"namespace": namespace, "name": f"{job['name']}.{step_name}"}
+    parent = _facet("parent", {"run": {"runId": run_uuid(run["id"])}, "job": dict(job)})
+    child = run_uuid(run["id"], step_name)
+    if kind == STEP_STARTED:
+        return [
+            _event(
+                "START",
+                cloudevent["time"],
+                child,
+                child_job,
+                run_facets={"parent": parent},
+                inputs=[dataset(objects, key, run) for key in input_keys],
+            )
+        ]
     summary = data.get("summary") or {}
     input_facets: dict[str, Any] = {}
     if "byRule" in summary and "rows" in summary:
@@ -164,35 +179,18 @@ def run_events(
         dataset(objects, output["key"], run, _output_facets(output, summary))
         for output in step.get("outputs", [])
     ]
-    child_job = {"namespace": namespace, "name": f"{job['name']}.{step_name}"}
-    parent = _facet("parent", {"run": {"runId": run_uuid(run["id"])}, "job": dict(job)})
-    child = run_uuid(run["id"], step_name)
     ended = "COMPLETE" if data.get("status") == "SUCCEEDED" else "FAIL"
-    inputs = [dataset(objects, key, run, input_facets) for key in input_keys]
     return [
-        _event(
-            "START",
-            _time(data.get("startedAt")) or cloudevent["time"],
-            child,
-            child_job,
-            run_facets={"parent": parent},
-            inputs=inputs,
-        ),
         _event(
             ended,
             cloudevent["time"],
             child,
             child_job,
             run_facets={"parent": parent, **_error_facet(data.get("error"))},
-            inputs=inputs,
+            inputs=[dataset(objects, key, run, input_facets) for key in input_keys],
             outputs=outputs,
-        ),
+        )
     ]
-
-
-def _time(value: str | None) -> str | None:
-    """A stored ``YYYY-MM-DDTHH:MM:SSZ`` time as it is (already RFC 3339)."""
-    return value or None
 
 
 def _output_facets(output: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[str, Any]:

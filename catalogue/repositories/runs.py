@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from catalogue.domain.change_events import RUN_ACTIONS, STEP_FINISHED, TYPE_PREFIX
+from catalogue.domain.change_events import RUN_ACTIONS, STEP_FINISHED, STEP_STARTED, TYPE_PREFIX
 from catalogue.domain.errors import AlreadyExists, NotFound, PreconditionFailed
 from catalogue.store import keys
 from catalogue.store.base import (
@@ -210,7 +210,8 @@ class RunRepository:
     def update_step(self, run_id: str, step: str, change: Change) -> dict[str, Any]:
         """Apply ``change`` to a step record (``{}`` when there is none yet) until it wins.
 
-        A step that ends (SUCCEEDED or FAILED) writes its ``step.finished`` event with it.
+        A step that starts or ends writes its ``step.started`` or ``step.finished`` event
+        with it (``_step_events``).
         """
         pk, sk = keys.run_pk(run_id), keys.step_sk(step)
         for _ in range(MAX_UPDATE_ATTEMPTS):
@@ -222,25 +223,59 @@ class RunRepository:
                 return current
             body = {**new, "pk": pk, "sk": sk, "kind": "run-step", "name": step}
             ops: list[Op] = [Create(body) if item is None else Replace(body, rev=item["rev"])]
-            ended = new.get("status") in STEP_ENDED and new.get("status") != current.get("status")
-            # A step record of no known run (a crafted step event) has no dataset to tell.
-            run = self.find_run(run_id) if ended else None
-            if run is not None:
-                ops.extend(
-                    event_ops(
-                        STEP_FINISHED,
-                        subject=f"/runs/{run_id}/steps/{step}",
-                        data={"run": run_id, **public_data(new)},
-                        dataset=self._dataset_of(run),
-                        now=self.clock(),
-                    )
-                )
+            ops.extend(self._step_events(run_id, step, current, new))
             try:
                 self.store.transact(ops)
             except (AlreadyExists, PreconditionFailed):
                 continue
             return new
         raise PreconditionFailed(f"step {step!r} of run {run_id!r} is changing too often")
+
+    def _step_events(
+        self, run_id: str, step: str, current: Mapping[str, Any], new: Mapping[str, Any]
+    ) -> list[Op]:
+        """The events of a step record's change: ``step.started`` when it starts running,
+        ``step.finished`` when it ends (SUCCEEDED or FAILED).
+
+        A step that ends without its start having been recorded (its end copied from Step
+        Functions, say) gets both, so every finished step was started first.
+        """
+        before, after = current.get("status"), new.get("status")
+        ended = after in STEP_ENDED and after != before
+        started = (after == "RUNNING" and before != "RUNNING") or (
+            ended and before not in ("RUNNING", *STEP_ENDED)
+        )
+        # A step record of no known run (a crafted step event) has no dataset to tell.
+        run = self.find_run(run_id) if started or ended else None
+        if run is None:
+            return []
+        dataset = self._dataset_of(run)
+        subject = f"/runs/{run_id}/steps/{step}"
+        ops: list[Op] = []
+        if started:
+            # As it stood running (an end recorded with its start leaves out how it ended).
+            running = {
+                name: value
+                for name, value in public_data(new).items()
+                if name not in ("endedAt", "error", "summary")
+            }
+            running["status"] = "RUNNING"
+            ops += event_ops(
+                STEP_STARTED,
+                subject=subject,
+                data={"run": run_id, **running},
+                dataset=dataset,
+                now=self.clock(),
+            )
+        if ended:
+            ops += event_ops(
+                STEP_FINISHED,
+                subject=subject,
+                data={"run": run_id, **public_data(new)},
+                dataset=dataset,
+                now=self.clock(),
+            )
+        return ops
 
     def put_output(self, run_id: str, step: str, output: Mapping[str, Any]) -> None:
         """Record an object a step wrote; the same key again replaces the record."""

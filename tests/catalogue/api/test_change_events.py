@@ -196,17 +196,20 @@ def test_a_run_writes_started_step_finished_and_succeeded(app, client, clock) ->
 
     assert [(event["type"], event["subject"]) for event in events] == [
         ("no.brygge.run.started", f"/runs/{started}"),
+        ("no.brygge.step.started", f"/runs/{started}/steps/Upper"),
         ("no.brygge.step.finished", f"/runs/{started}/steps/Upper"),
         ("no.brygge.run.succeeded", f"/runs/{started}"),
     ]
     for event in events:
         check_cloudevent(event)
-    assert events[1]["data"]["status"] == "SUCCEEDED" and events[1]["data"]["run"] == started
-    assert events[2]["data"]["status"] == "SUCCEEDED"
+    assert events[1]["data"]["status"] == "RUNNING" and events[1]["data"]["run"] == started
+    assert events[2]["data"]["status"] == "SUCCEEDED" and events[2]["data"]["run"] == started
+    assert events[3]["data"]["status"] == "SUCCEEDED"
     # The start is written by the request, the rest by the run's worker, outside any
     # request: with BRYGGE_BASE_URL unset, that takes the default source.
     assert [event["source"] for event in events] == [
         "http://localhost",
+        "urn:brygge:local",
         "urn:brygge:local",
         "urn:brygge:local",
     ]
@@ -479,3 +482,49 @@ def test_a_template_change_whose_event_cannot_be_written_is_not_made(  # type: i
     assert response.status_code >= 400
     assert client.get("/pipelines/csv").status_code == 404
     assert [item for item in stored_events(store) if is_event(item)] == []
+
+
+# Step starts: written when a step starts, by the local engine and by the steps function. ----
+
+
+def step_events(client: FlaskClient, clock: Clock, run: str) -> list[tuple[str, str]]:
+    prefix = f"/runs/{run}/steps/"
+    return [
+        (event["type"].rsplit(".", 1)[1], event["subject"].removeprefix(prefix))
+        for event in all_events(client, clock)
+        if event["subject"].startswith(prefix)
+    ]
+
+
+@pytest.mark.usefixtures("run_id")
+def test_the_steps_function_recorder_writes_a_step_start_once(app, client, clock) -> None:  # type: ignore[no-untyped-def]
+    """AWS mode: the steps function records a Task's start as its handler begins."""
+    from catalogue.runs.recorder import StoreRecorder
+
+    (run,) = client.get("/datasets/secret/runs").json["items"]
+    services = app.extensions["brygge"]
+    recorder = StoreRecorder(lambda: services.store, clock)
+
+    recorder.step_started(run["id"], "Extra", 1)
+    recorder.step_started(run["id"], "Extra", 2)  # Lambda's retry: the same start
+    recorder.step_finished(run["id"], "Extra", "FAILED", {"error": "E", "cause": "c"})
+
+    assert step_events(client, clock, run["id"])[-2:] == [
+        ("started", "Extra"),
+        ("finished", "Extra"),
+    ]
+
+
+@pytest.mark.usefixtures("run_id")
+def test_a_step_ended_without_a_recorded_start_gets_both_events(app, client, clock) -> None:  # type: ignore[no-untyped-def]
+    """A step whose end alone was recorded (copied from Step Functions) was started too."""
+    (run,) = client.get("/datasets/secret/runs").json["items"]
+    runs = app.extensions["brygge"].runs.repository
+
+    runs.update_step(run["id"], "Copied", lambda step: {**step, "status": "SUCCEEDED"})
+
+    events = [e for e in all_events(client, clock) if e["subject"].endswith("/steps/Copied")]
+    assert [(e["type"], e["data"]["status"]) for e in events] == [
+        ("no.brygge.step.started", "RUNNING"),
+        ("no.brygge.step.finished", "SUCCEEDED"),
+    ]

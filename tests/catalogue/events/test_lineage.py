@@ -199,12 +199,37 @@ def test_validate_and_typed_outputs_carry_quality_and_schema_facets() -> None:
 
     for event in [*checked, *typed]:
         check_openlineage(event)
-    quality = checked[1]["inputs"][0]["facets"]["dataQualityMetrics"]
+    quality = checked[0]["inputs"][0]["facets"]["dataQualityMetrics"]
     assert quality["rowCount"] == 4
-    assert checked[1]["inputs"][0]["namespace"] == "s3://brygge-data"
-    fields = typed[1]["outputs"][0]["facets"]["schema"]["fields"]
+    assert checked[0]["inputs"][0]["namespace"] == "s3://brygge-data"
+    fields = typed[0]["outputs"][0]["facets"]["schema"]["fields"]
     assert [(f["name"], f["type"]) for f in fields] == [("when", "date"), ("pm10", "float")]
-    assert typed[1]["inputs"][0]["name"] == "intermediate/v.csv"
+    assert typed[0]["inputs"][0]["name"] == "intermediate/v.csv"
+
+
+def test_a_step_start_is_the_child_runs_start() -> None:
+    run = {
+        "id": "run-1",
+        "dataset": "air",
+        "version": "1",
+        "pipeline": {"template": "csv"},
+        "input": {"keys": ["raw/green/air/version=1/edition=e/air.csv"]},
+        "steps": [{"name": "Convert", "status": "RUNNING", "outputs": []}],
+    }
+    started = {
+        "type": "no.brygge.step.started",
+        "time": "2026-01-02T03:04:05.000000Z",
+        "data": {"run": "run-1", "name": "Convert", "status": "RUNNING"},
+    }
+
+    (event,) = run_events(started, run, namespace="brygge", objects="s3://brygge-data")
+
+    check_openlineage(event)
+    assert (event["eventType"], event["eventTime"]) == ("START", started["time"])
+    assert event["run"]["runId"] == run_uuid("run-1", "Convert")
+    assert event["run"]["facets"]["parent"]["run"]["runId"] == run_uuid("run-1")
+    assert [item["name"] for item in event["inputs"]] == run["input"]["keys"]
+    assert event["outputs"] == []
 
 
 def test_lineage_settings_use_openlineage_pythons_names() -> None:

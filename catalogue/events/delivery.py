@@ -349,6 +349,7 @@ def attempt_lineage(
 ) -> None:
     """One attempt of a run event's OpenLineage events, POSTed one by one, in order."""
     from catalogue.events.lineage import run_events
+    from catalogue.repositories.nested import published_previews
     from catalogue.repositories.runs import RunRepository
 
     store = subscriptions.store
@@ -372,7 +373,14 @@ def attempt_lineage(
     if lineage.api_key:
         headers["authorization"] = f"Bearer {lineage.api_key}"
     response = Response(200)
-    for event in run_events(cloudevent, run, namespace=lineage.namespace, objects=lineage.objects):
+    events = run_events(
+        cloudevent,
+        run,
+        namespace=lineage.namespace,
+        objects=lineage.objects,
+        previews=published_previews(store, run, cloudevent["data"]),
+    )
+    for event in events:
         body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
         response = sender(lineage.endpoint, body, headers)
         if response.status_code is None or not 200 <= response.status_code < 300:

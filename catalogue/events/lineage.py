@@ -115,11 +115,20 @@ def _error_facet(error: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def run_events(
-    cloudevent: Mapping[str, Any], run: Mapping[str, Any], *, namespace: str, objects: str
+    cloudevent: Mapping[str, Any],
+    run: Mapping[str, Any],
+    *,
+    namespace: str,
+    objects: str,
+    previews: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The OpenLineage events telling of one Brygge run event (``run``: with its steps).
 
     ``namespace`` is the jobs' namespace, ``objects`` the datasets' (``s3://bucket``).
+    ``previews`` are the previews of the distributions the step published, by the key of
+    the object it wrote (``table_preview``): publish writes one object per input, in
+    order, and the input it copied carries the preview's figures as
+    ``dataQualityMetrics``.
     """
     job = {"namespace": namespace, "name": job_name(run)}
     kind = cloudevent["type"]
@@ -175,10 +184,21 @@ def run_events(
                 {"rowCount": int(summary["rows"]), "columnMetrics": {}},
             )
         }
+    written = list(step.get("outputs", []))
     outputs = [
-        dataset(objects, output["key"], run, _output_facets(output, summary))
-        for output in step.get("outputs", [])
+        dataset(objects, output["key"], run, _output_facets(output, summary)) for output in written
     ]
+    inputs = [dataset(objects, key, run, input_facets) for key in input_keys]
+    for index, output in enumerate(written[: len(inputs)]):
+        preview = (previews or {}).get(output["key"])
+        if preview:
+            inputs[index]["facets"]["dataQualityMetrics"] = _facet(
+                "dataQualityMetrics",
+                {
+                    "rowCount": int(preview.get("rowCount") or 0),
+                    "columnMetrics": column_metrics(preview),
+                },
+            )
     ended = "COMPLETE" if data.get("status") == "SUCCEEDED" else "FAIL"
     return [
         _event(
@@ -187,10 +207,34 @@ def run_events(
             child,
             child_job,
             run_facets={"parent": parent, **_error_facet(data.get("error"))},
-            inputs=[dataset(objects, key, run, input_facets) for key in input_keys],
+            inputs=inputs,
             outputs=outputs,
         )
     ]
+
+
+def column_metrics(preview: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The ``columnMetrics`` of a DataQualityMetrics facet from a distribution's preview.
+
+    Per column: ``count`` (values), ``nullCount``, ``distinctCount`` (estimated above
+    ``EXACT_DISTINCT_ROWS`` rows, as the preview says) and, for numeric columns, ``min``
+    and ``max``: the facet's min and max are numbers, so text and dates leave them out.
+    """
+    rows = int(preview.get("rowCount") or 0)
+    metrics: dict[str, dict[str, Any]] = {}
+    for column, statistics in (preview.get("statistics") or {}).items():
+        found: dict[str, Any] = {}
+        values = statistics.get("nonNull")
+        if isinstance(values, int):
+            found.update(count=values, nullCount=rows - values)
+        if isinstance(statistics.get("distinct"), int):
+            found["distinctCount"] = statistics["distinct"]
+        for name in ("min", "max"):
+            value = statistics.get(name)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                found[name] = value
+        metrics[str(column)] = found
+    return metrics
 
 
 def _output_facets(output: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[str, Any]:

@@ -380,6 +380,31 @@ class NestedRepository:
         }
 
 
+def published_previews(
+    store: ItemStore, run: Mapping[str, Any], step: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """The previews of the distributions a run's step published (``summary.distributions``),
+    by the published object's key; those withdrawn since, or without a preview, are left
+    out (one batch read)."""
+    ids = (step.get("summary") or {}).get("distributions") or []
+    if not ids or not run.get("edition"):
+        return {}
+    found = store.get_many(
+        [
+            (
+                keys.dataset_pk(run["dataset"]),
+                keys.distribution_sk(run["version"], run["edition"], distribution_id),
+            )
+            for distribution_id in ids
+        ]
+    )
+    return {
+        distribution["key"]: distribution["preview"]
+        for distribution in map(resource, found)
+        if distribution.get("key") and distribution.get("preview")
+    }
+
+
 class VersionRepository(NestedRepository):
     kind = "version"
     id_field = "version"

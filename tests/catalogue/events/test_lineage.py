@@ -85,7 +85,7 @@ def lineage_app(
     app.extensions["brygge"].store.close()
 
 
-def run_pipeline(app: Flask, steps: list[tuple[str, str]], body: bytes) -> str:
+def run_pipeline(app: Flask, steps: list[tuple[str, str]], body: bytes, raw: str = RAW) -> str:
     client = app.test_client()
     dataset = {"id": "secret", "title": "Secret", "accessRights": "non-public", "owner": "team:x"}
     assert client.post("/datasets", json=dataset).status_code == 201
@@ -96,8 +96,8 @@ def run_pipeline(app: Flask, steps: list[tuple[str, str]], body: bytes) -> str:
     assert client.put("/datasets/secret/pipeline", json={"template": "text"}).status_code == 200
     services = app.extensions["brygge"]
     services.runs.registry = run_steps.registry()
-    LocalObjectStore(services.settings.objects_dir).put(RAW, io.BytesIO(body))
-    started = client.post(f"{editions}/{EDITION}/runs", json={"input": {"keys": [RAW]}})
+    LocalObjectStore(services.settings.objects_dir).put(raw, io.BytesIO(body))
+    started = client.post(f"{editions}/{EDITION}/runs", json={"input": {"keys": [raw]}})
     assert started.status_code == 202
     assert services.runs.wait_idle(timeout_s=60)
     sender = HttpSender(allow_private=True)
@@ -143,6 +143,34 @@ def test_a_four_step_run_reaches_a_marquez_receiver_in_order(lineage_app, marque
     assert written["facets"]["symlinks"]["identifiers"][0]["name"] == "brygge://secret/1"
     # The next Task reads what this one wrote.
     assert [item["name"] for item in events[3]["inputs"]] == [written["name"]]
+
+
+def test_a_published_files_column_figures_are_data_quality_metrics(lineage_app, marquez) -> None:  # type: ignore[no-untyped-def]
+    import polars as pl
+
+    table = io.BytesIO()
+    pl.DataFrame(
+        {"height": [3, 12, None, 7], "species": ["oak", "ash", "oak", None]}
+    ).write_parquet(table)
+    raw = RAW.replace("data.txt", "trees.parquet")
+
+    run_pipeline(lineage_app, [("Publish", "publish")], table.getvalue(), raw)
+
+    events = [json.loads(request.body) for request in marquez.requests]
+    for event in events:
+        check_openlineage(event)
+    (done,) = [
+        e for e in events if e["job"]["name"].endswith(".Publish") and e["eventType"] == "COMPLETE"
+    ]
+    (source,) = done["inputs"]
+    assert source["name"] == raw
+    quality = source["facets"]["dataQualityMetrics"]
+    assert quality["rowCount"] == 4
+    assert quality["columnMetrics"] == {
+        "height": {"count": 3, "nullCount": 1, "distinctCount": 3, "min": 3, "max": 12},
+        # Text has no numeric min and max: the facet's are numbers.
+        "species": {"count": 3, "nullCount": 1, "distinctCount": 2},
+    }
 
 
 def test_a_failed_step_and_run_say_why(lineage_app, marquez) -> None:  # type: ignore[no-untyped-def]

@@ -36,8 +36,8 @@ from catalogue.schemas.catalog import CatalogQuerySchema, PublishabilitySchema
 from catalogue.services import repositories, services
 
 if TYPE_CHECKING:
+    from catalogue.dcat.rdf import Statements
     from catalogue.dcat.selection import PublishItem
-    from catalogue.dcat.statements import Statements
 
 blp = Blueprint("catalog", __name__, description="DCAT-AP catalogue feed and publish gate")
 

@@ -13,15 +13,17 @@ from typing import Any
 from rdflib import Graph, Namespace, URIRef
 from rdflib import Literal as RdfLiteral
 
+from catalogue.dcat import rdf
 from catalogue.dcat import statements as dcat
 from catalogue.dcat import vocabularies as vocab
-from catalogue.dcat.statements import CatalogEntry, Dataset, Distribution, Edition, Statements
+from catalogue.dcat.rdf import Statements
+from catalogue.dcat.statements import CatalogEntry, Dataset, Distribution, Edition
 
-VCARD = Namespace(dcat.VCARD)
-SPDX = Namespace(dcat.SPDX)
-HYDRA = Namespace(dcat.HYDRA)
-DCATAP = Namespace(dcat.DCATAP)
-PREFIXES = {prefix: Namespace(namespace) for prefix, namespace in dcat.PREFIXES.items()}
+VCARD = Namespace(rdf.VCARD)
+SPDX = Namespace(rdf.SPDX)
+HYDRA = Namespace(rdf.HYDRA)
+DCATAP = Namespace(rdf.DCATAP)
+PREFIXES = {prefix: Namespace(namespace) for prefix, namespace in rdf.PREFIXES.items()}
 
 
 def new_graph() -> Graph:

@@ -18,7 +18,7 @@ from json.encoder import encode_basestring_ascii as _ascii  # type: ignore[attr-
 from typing import Any
 
 from catalogue.dcat.formats import JSON_LD, MEDIA_TYPES, RDF_XML, TURTLE
-from catalogue.dcat.statements import (
+from catalogue.dcat.rdf import (
     PREFIXES,
     RDF,
     TYPE,

@@ -20,9 +20,11 @@ ROOT = Path(__file__).parents[3]
         "catalogue.dcat.open_data",
         "catalogue.dcat.publishability",
         "catalogue.dcat.publishing",
+        "catalogue.dcat.rdf",
         "catalogue.dcat.selection",
         "catalogue.dcat.serialization",
         "catalogue.dcat.statements",
+        "catalogue.dcat.terms",
         "catalogue.dcat.vocabularies",
     ],
 )

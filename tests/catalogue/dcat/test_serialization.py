@@ -13,8 +13,9 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 
 from catalogue.dcat.graph import to_graph
+from catalogue.dcat.rdf import Statements
 from catalogue.dcat.serialization import serialize
-from catalogue.dcat.statements import Statements, catalog_statements
+from catalogue.dcat.statements import catalog_statements
 from tests.catalogue.dcat.conftest import (
     BASE_URL,
     CATALOG_INFO,

@@ -1,0 +1,183 @@
+"""The pieces every DCAT description shares: vocabulary terms, agents, contact points, text
+and time literals.
+
+Each ``add_*`` appends ``(predicate, object)`` facts about a subject and states what the
+objects need of their own (a term's type and scheme, an agent's name) in ``Statements``.
+The vocabulary lookups remember their answers: every dataset of a feed asks the same few.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from catalogue.dcat import vocabularies as vocab
+from catalogue.dcat.rdf import (
+    DCAT,
+    DCT,
+    FOAF,
+    SKOS,
+    TYPE,
+    VCARD,
+    XSD_DATE,
+    XSD_DATETIME,
+    Facts,
+    Literal,
+    Statements,
+)
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_EDITION_ID = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(?:-\d{6})?$")
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+T = TypeVar("T")
+
+
+def _remembered(function: Callable[..., T]) -> Callable[..., T]:
+    """``function`` (a pure vocabulary lookup) remembering its answers.
+
+    Every dataset of a feed asks the same few questions (its licence, themes, language);
+    an unhashable argument, which no record should hold, is answered without memory.
+    """
+    cached = functools.lru_cache(maxsize=1024)(function)
+
+    def lookup(*args: Any) -> T:
+        try:
+            return cached(*args)
+        except TypeError:
+            return function(*args)
+
+    return lookup
+
+
+theme_iri = _remembered(vocab.theme_iri)
+theme_label = _remembered(vocab.theme_label)
+licence_iri = _remembered(vocab.licence_iri)
+language_tag = _remembered(vocab.language_tag)
+language_iri = _remembered(vocab.language_iri)
+frequency_iri = _remembered(vocab.frequency_iri)
+file_type_iri = _remembered(vocab.file_type_iri)
+media_type_iri = _remembered(vocab.media_type_iri)
+concept_scheme = _remembered(vocab.concept_scheme)
+access_right_iri = _remembered(vocab.access_right_iri)
+is_place_iri = _remembered(vocab.is_place_iri)
+
+
+def add_agent(out: Statements, base_url: str, publisher: str) -> str:
+    """Add a ``foaf:Agent`` for a publisher given as an IRI or a name; returns its node."""
+    if vocab.is_iri(publisher):
+        agent = publisher
+        name = publisher.rstrip("/").rsplit("/", 1)[-1]
+    else:
+        slug = _NOT_SLUG.sub("-", publisher.lower()).strip("-") or "publisher"
+        agent = f"{base_url.rstrip('/')}/publishers/{slug}"
+        name = publisher
+    facts: Facts = [(TYPE, FOAF + "Agent"), (TYPE, FOAF + "Organization")]
+    # The first name given to an agent stays (several datasets may name the same one).
+    if not out.objects(agent, FOAF + "name"):
+        facts.append((FOAF + "name", Literal(name)))
+    out.state(agent, facts)
+    return agent
+
+
+def add_contact_point(
+    out: Statements, facts: Facts, subject: str, contact: Mapping[str, Any] | None
+) -> None:
+    """Add a ``vcard:Kind`` contact point (an Organization, as DCAT-AP-NO asks)."""
+    if not contact or not (contact.get("name") or contact.get("email")):
+        return
+    node = f"{subject}#contactPoint"
+    facts.append((DCAT + "contactPoint", node))
+    card: Facts = [(TYPE, VCARD + "Kind"), (TYPE, VCARD + "Organization")]
+    if contact.get("name"):
+        card.append((VCARD + "fn", Literal(contact["name"])))
+    if contact.get("email"):
+        card.append((VCARD + "hasEmail", f"mailto:{contact['email']}"))
+    if vocab.is_iri(contact.get("url")):
+        card.append((VCARD + "hasURL", contact["url"]))
+    out.state(node, card)
+
+
+def add_text(facts: Facts, predicate: str, text: Any, tag: str) -> None:
+    """Add a language-tagged literal (DCAT-AP-NO wants rdf:langString) if there is text."""
+    if isinstance(text, str) and text.strip():
+        facts.append((predicate, Literal(text, tag)))
+
+
+def add_language(out: Statements, facts: Facts, language: str | None) -> None:
+    """Add ``dct:language`` as an EU Language IRI typed ``dct:LinguisticSystem``."""
+    iri = language_iri(language) if language else None
+    if iri:
+        add_term(out, facts, DCT + "language", iri, DCT + "LinguisticSystem")
+
+
+def add_term(out: Statements, facts: Facts, predicate: str, iri: str, rdf_type: str) -> None:
+    """Add a controlled-vocabulary term with its ``rdf:type`` and ``skos:inScheme``.
+
+    DCAT-AP 3 checks the type (pyshacl runs without inference); DCAT-AP-NO 2 checks that
+    the term is in its vocabulary (``skos:inScheme``), as the vocabulary itself states.
+    """
+    facts.append((predicate, iri))
+    if (iri, rdf_type) in out.described:
+        return
+    out.described.add((iri, rdf_type))
+    scheme = concept_scheme(iri)
+    out.state(
+        iri, [(TYPE, rdf_type), (SKOS + "inScheme", scheme)] if scheme else [(TYPE, rdf_type)]
+    )
+
+
+def add_license(out: Statements, facts: Facts, licence: str | None) -> None:
+    """Add ``dct:license`` as an EU Licence IRI typed ``dct:LicenseDocument``, if it maps to one."""
+    iri = licence_iri(licence)
+    if iri:
+        add_term(out, facts, DCT + "license", iri, DCT + "LicenseDocument")
+
+
+def add_temporal(
+    out: Statements, facts: Facts, subject: str, temporal: Mapping[str, Any] | None
+) -> None:
+    """Add ``dct:temporal`` as a ``dct:PeriodOfTime`` with ``dcat:startDate``/``endDate``."""
+    if not temporal or not (temporal.get("start") or temporal.get("end")):
+        return
+    period = f"{subject}#temporal"
+    facts.append((DCT + "temporal", period))
+    times: Facts = [(TYPE, DCT + "PeriodOfTime")]
+    add_time(times, DCAT + "startDate", temporal.get("start"))
+    add_time(times, DCAT + "endDate", temporal.get("end"))
+    out.state(period, times)
+
+
+def add_time(facts: Facts, predicate: str, value: str | None) -> None:
+    """Add an ISO 8601 value as an ``xsd:date`` or ``xsd:dateTime`` literal."""
+    if not value:
+        return
+    if _DATE.match(value):
+        facts.append((predicate, Literal(value, None, XSD_DATE)))
+    else:
+        facts.append((predicate, Literal(canonical_datetime(value), None, XSD_DATETIME)))
+
+
+def canonical_datetime(value: str) -> str:
+    """The lexical form rdflib (and so every earlier feed) gives an ``xsd:dateTime`` value.
+
+    rdflib reads the value with ``datetime.fromisoformat`` and writes ``isoformat()`` back
+    (``Z`` becomes ``+00:00``); a value that does not parse keeps its form.
+    """
+    try:
+        return datetime.fromisoformat(value).isoformat()
+    except ValueError:
+        return value
+
+
+def edition_time(edition: str | None) -> str | None:
+    """The UTC timestamp (ISO 8601) an edition id ``YYYYMMDDTHHMMSS`` stands for."""
+    match = _EDITION_ID.match(edition or "")
+    if not match:
+        return None
+    year, month, day, hour, minute, second = match.groups()
+    return f"{year}-{month}-{day}T{hour}:{minute}:{second}Z"

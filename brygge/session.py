@@ -1,0 +1,137 @@
+"""One session with Brygge's API: where it is, who calls, and the one request path.
+
+The URL and token come from the arguments, else BRYGGE_URL/BRYGGE_TOKEN, else the profile
+of ``~/.config/brygge/config.toml``. Every call has a timeout; idempotent calls (GET, PUT,
+DELETE) are retried with backoff on 429/502/503/504 and on connection errors; every failure
+raises ``ClientError``. ``brygge.client.Client`` adds one method per operation.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Self
+
+import httpx
+
+from brygge import config
+from brygge.resources import ClientError, Resource
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# Connect fast, but give a loaded server time to answer; transfers set their own read timeout.
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+class Session:
+    """A connection to Brygge's API at ``url`` as ``token``, with retries and timeouts.
+
+    Raises ClientError when no URL is known.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        profile: str | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        retries: int = 4,
+        backoff_s: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        environ = os.environ
+        stored = config.read_profile(
+            profile or environ.get("BRYGGE_PROFILE") or config.DEFAULT_PROFILE,
+            config.config_path(),
+        )
+        url = url or environ.get("BRYGGE_URL") or (stored.url if stored else None)
+        if not url:
+            raise ClientError(0, "no Brygge URL: run `brygge login --url URL`, or set BRYGGE_URL")
+        if token is None:
+            token = environ.get("BRYGGE_TOKEN") or (stored.token if stored else None)
+        self.url = url.rstrip("/")
+        self.token = token
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.sleep = sleep
+        headers = {"Accept": "application/json", "User-Agent": "brygge-client"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the one request path ---------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> httpx.Response:
+        """Send one API call; retry it when idempotent; raise ClientError for any failure."""
+        retry = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        query = {key: value for key, value in (params or {}).items() if value is not None}
+        attempt = 0
+        while True:
+            try:
+                response = self.http.request(method, path, json=json, params=query, headers=headers)
+            except httpx.TransportError as error:
+                if not retry or attempt >= self.retries:
+                    raise ClientError(0, f"cannot reach {self.url}: {error}") from None
+                self.sleep(self.backoff(attempt, None))
+            else:
+                if response.status_code < 400:
+                    return response
+                if (
+                    not retry
+                    or attempt >= self.retries
+                    or (response.status_code not in RETRY_STATUSES)
+                ):
+                    raise ClientError.from_response(response)
+                self.sleep(self.backoff(attempt, response.headers.get("Retry-After")))
+            attempt += 1
+
+    def backoff(self, attempt: int, retry_after: str | None) -> float:
+        """Seconds before retry ``attempt + 1``: the server's Retry-After, else exponential
+        with jitter (so many clients do not come back at once)."""
+        if retry_after and retry_after.isdigit():
+            return min(float(retry_after), 60.0)
+        return self.backoff_s * (2**attempt) * (0.5 + random.random() / 2)
+
+    def resource(self, method: str, path: str, **kwargs: Any) -> Resource:
+        response = self.request(method, path, **kwargs)
+        body = response.json() if response.content else {}
+        resource = Resource(body if isinstance(body, dict) else {"items": body})
+        resource.etag = response.headers.get("ETag")
+        return resource
+
+    def pages(
+        self, path: str, params: Mapping[str, Any] | None = None, *, page_size: int | None = None
+    ) -> Iterator[Resource]:
+        """Every item of a paginated list, following ``next`` across all pages."""
+        query = {**(params or {}), "limit": page_size}
+        while True:
+            page = self.resource("GET", path, params=query)
+            for item in page.get("items", []):
+                yield Resource(item)
+            if not page.get("next"):
+                return
+            query["cursor"] = page["next"]
+
+    def get(self, path: str, **params: Any) -> Resource:
+        return self.resource("GET", path, params=params)

@@ -23,9 +23,7 @@ from typing import Any
 
 from catalogue.domain.errors import AlreadyExists, NotFound, PreconditionFailed
 from catalogue.store import keys
-from catalogue.store.base import Create, Delete, Item, ItemStore, Put, Replace
-
-from .records import CHUNK_OPS
+from catalogue.store.base import MAX_TRANSACTION_OPS, Create, Delete, Item, ItemStore, Put, Replace
 
 ID_TTL = timedelta(hours=24)
 CLAIM_TTL = timedelta(minutes=2)
@@ -53,14 +51,14 @@ class EventIds:
     def claim(self, dataset: Mapping[str, Any], version: str, ids: Mapping[int, str]) -> Claims:
         """Claim each event's id (``{batch index: id}``, one index per id).
 
-        A chunk of new ids is claimed in one transaction; a chunk holding a known id is
-        claimed one id at a time, to tell duplicates and busy ids from new ones.
+        New ids are claimed by conditional creates, a chunk per store round trip; an id
+        already there is read, to tell a duplicate from one being accepted elsewhere.
         """
         pk = keys.event_id_pk(dataset["id"], dataset["incarnation"], version)
         expires = self._expiry(CLAIM_TTL)
         claims = Claims()
         indexes = list(ids)
-        for start in range(0, len(indexes), CHUNK_OPS):
+        for start in range(0, len(indexes), MAX_TRANSACTION_OPS):
             chunk = {
                 index: {
                     "pk": pk,
@@ -69,15 +67,14 @@ class EventIds:
                     "state": PENDING,
                     "expiresAt": expires,
                 }
-                for index in indexes[start : start + CHUNK_OPS]
+                for index in indexes[start : start + MAX_TRANSACTION_OPS]
             }
-            try:
-                self.store.transact([Create(item) for item in chunk.values()])
-            except AlreadyExists:
-                for index, item in chunk.items():
+            results = self.store.write_each([Create(item) for item in chunk.values()])
+            for (index, item), error in zip(chunk.items(), results, strict=True):
+                if error is None:
+                    claims.claimed[index] = {**item, "rev": 1}
+                else:
                     self._claim_one(index, item, claims)
-            else:
-                claims.claimed.update((index, {**item, "rev": 1}) for index, item in chunk.items())
         return claims
 
     def _claim_one(self, index: int, item: Item, claims: Claims) -> None:
@@ -110,8 +107,8 @@ class EventIds:
             {**_unrevised(item), "state": DONE, "expiresAt": expires}
             for item in claims.claimed.values()
         ]
-        for start in range(0, len(done), CHUNK_OPS):
-            self.store.transact([Put(item) for item in done[start : start + CHUNK_OPS]])
+        for start in range(0, len(done), MAX_TRANSACTION_OPS):
+            self.store.write_each([Put(item) for item in done[start : start + MAX_TRANSACTION_OPS]])
 
     def release(self, claims: Claims) -> None:
         """Free the claimed ids of a batch that failed, so a resend is accepted."""

@@ -5,7 +5,6 @@ Item layout: ``catalogue.store.keys`` (latest value, reject, idempotency key).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import secrets
@@ -17,7 +16,17 @@ from catalogue.domain import events as rules
 from catalogue.domain.enrichment import LookupTable, enrich_event
 from catalogue.domain.errors import AlreadyExists, Conflict, NotFound, PreconditionFailed
 from catalogue.store import keys
-from catalogue.store.base import Create, Delete, Item, ItemStore, Page, PutNewer, Query, Replace
+from catalogue.store.base import (
+    MAX_TRANSACTION_OPS,
+    Create,
+    Delete,
+    Item,
+    ItemStore,
+    Page,
+    PutNewer,
+    Query,
+    Replace,
+)
 
 from .event_ids import BUSY, Claims, EventIds
 from .records import CHUNK_OPS
@@ -113,8 +122,9 @@ class EventRepository:
         batch = secrets.token_hex(6)
         rejected: dict[int, dict[str, Any]] = {}
         accepted: dict[int, dict[str, Any]] = {}
+        check = rules.event_checker(source)
         for index, event in enumerate(events):
-            values, errors = rules.check_event(source, event)
+            values, errors = check(event)
             if table is not None and not errors:
                 values, errors = enrich_event(enrich, table, values)
             if errors:
@@ -194,21 +204,27 @@ class EventRepository:
             if series not in newest or _after(at, newest[series][0]):
                 newest[series] = (at, values)
         pk = keys.latest_pk(dataset["id"], dataset["incarnation"], version)
-        for series, (at, values) in newest.items():
-            item = {
-                "pk": pk,
-                "sk": series,
-                "kind": "latest",
-                "key": series,
-                "series": {name: values[name] for name in source["key"]},
-                "time": values[source["time"]],
-                "at": at,
-                "event": values,
-                "received": received,
-            }
-            # Refused when the series already has a later (or as late) event: it stays.
-            with contextlib.suppress(PreconditionFailed):
-                self.store.write(PutNewer(item, "at"))
+        writes = [
+            PutNewer(
+                {
+                    "pk": pk,
+                    "sk": series,
+                    "kind": "latest",
+                    "key": series,
+                    "series": {name: values[name] for name in source["key"]},
+                    "time": values[source["time"]],
+                    "at": at,
+                    "event": values,
+                    "received": received,
+                },
+                "at",
+            )
+            for series, (at, values) in newest.items()
+        ]
+        # One store round trip per chunk, not per series (SQLite: one transaction). A write
+        # refused because its series already has a later (or as late) event leaves it as is.
+        for start in range(0, len(writes), MAX_TRANSACTION_OPS):
+            self.store.write_each(writes[start : start + MAX_TRANSACTION_OPS])
 
     def _reject(
         self,

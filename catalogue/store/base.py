@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from catalogue.domain.errors import DomainError
     from catalogue.store.ranking import SearchOrder
 
 Item = dict[str, Any]
@@ -255,6 +256,16 @@ class ItemStore(Protocol):
         ``operations.counter_keys``). Raises the error of the first operation, in the
         order given, whose condition failed: AlreadyExists, NotFound or PreconditionFailed,
         with ``key`` set; ValueError for keys that are not non-empty strings.
+        """
+        ...
+
+    def write_each(self, ops: Sequence[Op]) -> list[DomainError | None]:
+        """Apply each operation on its own condition; one failing leaves the others written.
+
+        Returns, in order, None for each operation applied and the error its condition
+        raised (AlreadyExists, NotFound, PreconditionFailed) for each one refused. The same
+        limits as ``transact`` (at most MAX_TRANSACTION_OPS, no key twice); a backend may
+        write them in one round trip (SQLite: one transaction) or one at a time.
         """
         ...
 

@@ -33,7 +33,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from catalogue.domain.errors import InvalidValue, PreconditionFailed, Unavailable
+from catalogue.domain.errors import (
+    AlreadyExists,
+    DomainError,
+    InvalidValue,
+    NotFound,
+    PreconditionFailed,
+    Unavailable,
+)
 from catalogue.store import operations, ranking
 from catalogue.store.base import (
     Check,
@@ -309,6 +316,21 @@ class DynamoDbStore:
     def write(self, op: Op) -> None:
         """Apply one operation; raises as the operation's docstring says."""
         self.transact([op])
+
+    def write_each(self, ops: Sequence[Op]) -> list[DomainError | None]:
+        """Apply each operation on its own condition, one write each (see ItemStore.write_each).
+
+        DynamoDB has no batch write with conditions: a transaction would fail whole.
+        """
+        operations.check_ops(ops)
+        results: list[DomainError | None] = []
+        for op in ops:
+            try:
+                self.transact([op])
+                results.append(None)
+            except (AlreadyExists, NotFound, PreconditionFailed) as error:
+                results.append(error)
+        return results
 
     def transact(self, ops: Sequence[Op]) -> None:
         """Apply all operations or none (see ItemStore.transact and the module notes)."""

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from catalogue.domain.errors import Unavailable
+from catalogue.domain.errors import DomainError, Unavailable
 from catalogue.store import operations, ranking, sqlite_search
 from catalogue.store.base import (
     Check,
@@ -308,6 +308,34 @@ class SqliteStore:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+    @_available
+    def write_each(self, ops: Sequence[Op]) -> list[DomainError | None]:
+        """Apply each operation on its own condition, all in one transaction.
+
+        One transaction instead of one per operation: a batch of events' latest values
+        commits once (see ItemStore.write_each).
+        """
+        operations.check_ops(ops)
+        conn = self._conn()
+        results: list[DomainError | None] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for op in ops:
+                row = _current(conn, op)
+                state = {operations.op_key(op): row.item if row else None}
+                error = operations.first_failure([op], state)
+                if error is None:
+                    deltas = operations.facet_deltas([op], state)
+                    operations.check_counted_size([op], deltas)
+                    _apply(conn, op, row)
+                    count_facets(conn, deltas)
+                results.append(error)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return results
 
 
 class _Row:

@@ -173,6 +173,32 @@ def test_put_newer_compares_numbers_as_numbers(store: ItemStore) -> None:
     assert store.get("p", "s")["at"] == 10
 
 
+def test_write_each_applies_every_operation_its_condition_allows(store: ItemStore) -> None:
+    store.write(PutNewer({"pk": "p", "sk": "newer", "at": "b"}, "at"))
+    store.write(Create({"pk": "p", "sk": "taken"}))
+
+    results = store.write_each(
+        [
+            PutNewer({"pk": "p", "sk": "new", "at": "a"}, "at"),
+            PutNewer({"pk": "p", "sk": "newer", "at": "a"}, "at"),
+            Create({"pk": "p", "sk": "taken", "v": 2}),
+            PutNewer({"pk": "p", "sk": "later", "at": "c", "v": 3}, "at"),
+        ]
+    )
+
+    assert [type(result).__name__ if result else None for result in results] == [
+        None,
+        "PreconditionFailed",
+        "AlreadyExists",
+        None,
+    ]
+    assert results[1].key == ("p", "newer")  # type: ignore[union-attr]
+    assert store.get("p", "newer")["at"] == "b"  # type: ignore[index]
+    assert "v" not in store.get("p", "taken")  # type: ignore[operator]
+    assert store.get("p", "later")["v"] == 3  # type: ignore[index]
+    assert store.get("p", "new")["rev"] == 1  # type: ignore[index]
+
+
 def test_put_newer_failing_in_a_transaction_writes_nothing(store: ItemStore) -> None:
     store.write(PutNewer({"pk": "p", "sk": "s", "at": "b"}, "at"))
 

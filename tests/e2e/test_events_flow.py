@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,3 +118,54 @@ def test_sensor_readings_in_latest_values_out(server: Server) -> None:
     )
     assert malformed.status_code == 400
     assert len(member.get(f"{url}/events/rejects", timeout=30).json()["items"]) == 2
+
+
+def test_sns_delivers_signed_readings_to_brygge_serve(tmp_path: Path) -> None:
+    """SNS (a local certificate and server, through BRYGGE_SNS_FETCH_URL) over real HTTP."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.catalogue.api.test_events_sns import (
+        CERT_PATH,
+        TOPIC,
+        confirmation,
+        make_certificate,
+        notification,
+        signed,
+    )
+    from tests.fixtures.receiver import running_receiver
+
+    key, pem = make_certificate(datetime.now(UTC) + timedelta(days=1))
+    with running_receiver() as sns:
+        sns.answer = lambda request: (200, pem if request.path == CERT_PATH else b"<ok/>")
+        with running_server(tmp_path, tmp_path / "home", BRYGGE_SNS_FETCH_URL=sns.url) as server:
+            url = f"{server.url}/datasets/badetemperatur/versions/1"
+            source = {**SOURCE, "sns": {"topics": [TOPIC]}}
+            body = {"id": "badetemperatur", "title": "B", "accessRights": "public", "owner": OWNER}
+            created = requests.post(f"{server.url}/datasets", json={**body, "source": source})
+            assert created.status_code == 201, created.text
+            text = {"Content-Type": "text/plain; charset=UTF-8"}
+            reading = {
+                "sensorId": "sorenga",
+                "observedAt": "2026-07-01T10:00:00Z",
+                "temperature": 21.0,
+            }
+
+            confirmed = requests.post(
+                f"{url}/events/sns", data=json.dumps(signed(key, confirmation(), "2")), headers=text
+            )
+            delivered = requests.post(
+                f"{url}/events/sns",
+                data=json.dumps(signed(key, notification([reading]))),
+                headers=text,
+            )
+            forged = requests.post(
+                f"{url}/events/sns",
+                data=json.dumps({**signed(key, notification([reading], "m-2")), "Message": "[]"}),
+                headers=text,
+            )
+
+            assert confirmed.json() == {"type": "SubscriptionConfirmation", "confirmed": True}
+            assert delivered.json() == {"type": "Notification", "accepted": 1, "rejected": []}
+            assert forged.status_code == 403
+            assert requests.get(f"{url}/latest/sorenga").json()["event"]["temperature"] == 21.0
+            assert [r.path for r in sns.requests if "ConfirmSubscription" in r.path]

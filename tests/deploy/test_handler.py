@@ -871,3 +871,31 @@ def test_settings_file_is_what_zappa_packages(generated_settings: dict) -> None:
     api_settings = (generated_settings["dev_api"] / "zappa_settings.py").read_text()
     assert "APP_MODULE='catalogue.wsgi'" in api_settings
     assert "APP_FUNCTION='app'" in api_settings
+
+
+def test_loading_pauses_the_collector_and_freezes_what_the_start_made(
+    api: tuple[Invoke, str],
+) -> None:
+    import gc
+
+    from catalogue import apigateway
+
+    apigateway.forget()
+    collections = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.callbacks.append(count)
+    frozen_before = gc.get_freeze_count()
+    try:
+        assert gc.isenabled()
+        assert apigateway.load().app is not None
+        frozen = gc.get_freeze_count()
+    finally:
+        gc.callbacks.remove(count)
+        gc.unfreeze()  # the test process goes on collecting as before
+    assert collections == []  # no collection while the app loaded
+    assert gc.isenabled()  # the collector runs again afterwards
+    assert frozen > frozen_before

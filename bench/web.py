@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from api import ROOT, free_port, median, parse_latency, seed, wait_until_up
+from api import median, parse_latency, seed, serve, wait_until_up
 
 WITH_DATA = 500
 PIPELINE = {
@@ -141,8 +141,9 @@ def main() -> int:
         print(f"seeded {len(ids)} datasets in {time.perf_counter() - started:.1f} s")
         html, json = "text/html,application/xhtml+xml,*/*;q=0.8", "application/json"
         dataset_paths = [f"/datasets/{dataset_id}" for dataset_id in with_data]
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
+        server, base = serve(
+            {"BRYGGE_HOME": str(home), "BRYGGE_AUTH": "off", "BRYGGE_PRINCIPAL": "user:bench"}
+        )
         # Search last: at 10,000 datasets its queries are the slowest, and requests still
         # queued when wrk stops would be charged to the next case.
         cases = {
@@ -159,28 +160,6 @@ def main() -> int:
                 (f"{base}/datasets?{QUERY}", script(home, "search-json", json)),
             ),
         }
-        env = {
-            **os.environ,
-            "BRYGGE_HOME": str(home),
-            "BRYGGE_AUTH": "off",
-            "BRYGGE_PRINCIPAL": "user:bench",
-            "PYTHONPATH": str(ROOT),
-        }
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "--workers",
-                "2",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-                "catalogue.wsgi:app",
-            ],
-            env=env,
-            start_new_session=True,
-        )
-        wait_until_up(f"{base}/health")
         pages: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
         apis: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
         for _ in range(args.rounds):

@@ -63,8 +63,9 @@ def create_app(
     api = Api(app)
     # Each resource module is imported by the first request it answers (a cold start on
     # Lambda answers one): its rules come from the route table.
-    add_routes(app, ROUTES)
-    blueprint_of = {Route(*row).module: Route(*row).endpoint.split(".")[0] for row in ROUTES}
+    routes = [Route(*row) for row in ROUTES]
+    add_routes(app, routes)
+    blueprint_of = {route.module: route.endpoint.partition(".")[0] for route in routes}
     for module, documented in RESOURCES:
         if documented:
             api.register_lazily(module, blueprint_of[module])

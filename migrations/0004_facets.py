@@ -11,7 +11,7 @@ from typing import Any
 def facet_fields(item: dict[str, Any], distributions: list[dict[str, Any]]) -> dict[str, Any]:
     """The dataset item with its formats, facet scope and facet values set."""
     from catalogue.domain.datasets import dataset_formats
-    from catalogue.repositories.datasets import facet_scope, filter_values
+    from catalogue.repositories.dataset_index import facet_scope, filter_values
 
     updated = dict(item)
     formats = dataset_formats(distributions)
@@ -24,9 +24,9 @@ def facet_fields(item: dict[str, Any], distributions: list[dict[str, Any]]) -> d
 
 def sqlite(conn: sqlite3.Connection) -> None:
     """Create ``facet_counts``; give each dataset its formats and facets; count them."""
-    from catalogue.repositories.datasets import filter_entries, filter_entry_keys
+    from catalogue.repositories.dataset_index import filter_entries, filter_entry_keys
     from catalogue.store import operations
-    from catalogue.store.sqlite import count_facets
+    from catalogue.store.sqlite_rows import count_facets
 
     conn.execute(
         "CREATE TABLE facet_counts (scope TEXT NOT NULL, name TEXT NOT NULL, "
@@ -76,7 +76,7 @@ def dynamodb(client: Any, table_name: str) -> None:
     the counts exact.
     """
     from catalogue.domain.errors import NotFound, PreconditionFailed
-    from catalogue.repositories.datasets import filter_entries, filter_entry_keys
+    from catalogue.repositories.dataset_index import filter_entries, filter_entry_keys
     from catalogue.store.base import Delete, Op, Put, Query, Replace, query_all
     from catalogue.store.dynamodb import DynamoDbStore
     from catalogue.store.dynamodb_codec import from_dynamodb

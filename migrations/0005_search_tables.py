@@ -10,7 +10,7 @@ from typing import Any
 
 def sqlite(conn: sqlite3.Connection) -> None:
     """Replace the FTS5 table by the search tables; give datasets search_meta; index all."""
-    from catalogue.repositories.datasets import search_meta
+    from catalogue.repositories.dataset_index import search_meta
     from catalogue.store.sqlite_search import index_all
 
     conn.execute("DROP TABLE IF EXISTS search")
@@ -54,7 +54,7 @@ def dynamodb(client: Any, table_name: str) -> None:
     sees); one changed meanwhile was written with its search_meta by its writer.
     Re-runnable: datasets that have it are skipped.
     """
-    from catalogue.repositories.datasets import search_meta
+    from catalogue.repositories.dataset_index import search_meta
     from catalogue.store.dynamodb_codec import from_dynamodb, to_value
     from catalogue.store.migrations import scan_datasets
 

@@ -168,7 +168,7 @@ def test_upgrade_from_0001_to_head_keeps_the_data_and_makes_it_searchable(
 
 
 def test_upgrade_to_facets_counts_the_datasets_and_their_formats(settings: Settings) -> None:
-    from catalogue.repositories.datasets import filter_entries
+    from catalogue.repositories.dataset_index import filter_entries
     from catalogue.store.base import Create
 
     migrations.apply(settings, upto="0003_search_prefixes")
@@ -226,7 +226,7 @@ def test_upgrade_to_facets_counts_the_datasets_and_their_formats(settings: Setti
 def test_upgrade_to_search_tables_finds_the_datasets_stored_before(settings: Settings) -> None:
     import json
 
-    from catalogue.repositories.datasets import facet_scope, filter_values, grant_token
+    from catalogue.repositories.dataset_index import facet_scope, filter_values, grant_token
     from catalogue.store.base import Create, Find
 
     migrations.apply(settings, upto="0004_facets")

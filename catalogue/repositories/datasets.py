@@ -1,11 +1,8 @@
-"""Datasets over any ItemStore: create with version 1, filters, search, patch, delete."""
+"""Datasets over any ItemStore: create with version 1, patch, formats, delete."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import secrets
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -13,7 +10,7 @@ from typing import Any
 from catalogue.domain import datasets as rules
 from catalogue.domain.change_events import event_type
 from catalogue.domain.changes import changed_fields, check_immutable, merge_patch
-from catalogue.domain.errors import AlreadyExists, InvalidValue, NotFound
+from catalogue.domain.errors import AlreadyExists, NotFound
 from catalogue.domain.ids import (
     check_dataset_id,
     incarnation_id,
@@ -22,32 +19,33 @@ from catalogue.domain.ids import (
     slugify,
 )
 from catalogue.domain.revisions import Revision, check_fresh
-from catalogue.store import keys, ranking
+from catalogue.store import keys
 from catalogue.store.base import (
     FIELD_SEPARATOR,
-    MAX_LIMIT,
     Create,
     Delete,
-    Find,
     Item,
     ItemStore,
     Op,
-    Page,
-    Predicate,
     Put,
     Query,
     Replace,
     folded,
     query_all,
 )
-from catalogue.store.finding import FacetCounter
-from catalogue.store.operations import decode_cursor, fingerprint
-from catalogue.store.ranking import SearchOrder
 from pipelines.timestamps import timestamp
 
-from . import facets as facet_rules
 from .audit import audit_entry, dataset_audit_trail
 from .change_events import event_ops, public_data
+from .dataset_index import (
+    FILTER_FIELDS,
+    facet_scope,
+    filter_entries,
+    filter_entry_keys,
+    filter_values,
+    search_meta,
+)
+from .dataset_search import DatasetSearch
 from .deletion import (
     DELETING,
     BeforeRemoval,
@@ -56,119 +54,14 @@ from .deletion import (
     delete_tree,
     same_incarnation,
 )
-from .facets import FACETS, TOP_VALUES, Audience, Facets, merge, top, values_of
 from .records import read_modify_write, resource
 from .runs import run_removals
 
-# Filters that have their own index partition, most selective first: the first one given
-# drives the query and the others are checked on its entries.
-INDEXED_FILTERS = ("keyword", "theme", "owner", "format", "state", "accessRights")
-# Attribute copied into filter entries, so filters combine without reading the datasets.
-FILTER_FIELDS = (
-    "id",
-    "incarnation",
-    "owner",
-    "accessRights",
-    "state",
-    "keywords",
-    "themes",
-    "formats",
-)
 # Attempts at ``slug-<suffix>`` before giving up on a derived id.
 MAX_SLUG_ATTEMPTS = 5
 
 # Writes added to a dataset change's transaction, made from the dataset (id, incarnation).
 ExtraOps = Callable[[Mapping[str, Any]], Sequence[Op]]
-
-
-def _newest_first(item: Item) -> float:
-    """A number that sorts newer ``modified`` timestamps first."""
-    modified = item.get("modified")
-    if not isinstance(modified, str):
-        return 0.0
-    return -datetime.fromisoformat(modified.replace("Z", "+00:00")).timestamp()
-
-
-# The store's ``find`` order of each ``sort`` (ties by key, that is by id, as below).
-FIND_ORDERS = {"relevance": "relevance", "modified": "recency", "title": "title"}
-
-
-def search_meta(dataset: Mapping[str, Any]) -> dict[str, Any]:
-    """What the store's ``find`` needs of a dataset: visibility and the keys of its orders."""
-    meta: dict[str, Any] = {
-        "access": dataset["accessRights"],
-        "recency": _newest_first(dataset),
-        "title": str(dataset.get("title", "")).casefold(),
-    }
-    if dataset["accessRights"] == "non-public":
-        # Seen by the callers granted read on this incarnation (Audience.grants).
-        meta["grant"] = grant_token(dataset["id"], dataset.get("incarnation"))
-    return meta
-
-
-def grant_token(dataset_id: str, incarnation: str | None) -> str:
-    """The ``search_meta`` grant of a non-public dataset's incarnation."""
-    return json.dumps([dataset_id, incarnation], separators=(",", ":"))
-
-
-# Orders of a text search; ids break every remaining tie.
-SEARCH_ORDERS = {
-    "relevance": SearchOrder(
-        "relevance", lambda item, score: [-score, _newest_first(item), item["id"]]
-    ),
-    "modified": SearchOrder("modified", lambda item, _: [_newest_first(item), item["id"]]),
-    "title": SearchOrder(
-        "title", lambda item, _: [str(item.get("title", "")).casefold(), item["id"]]
-    ),
-}
-
-
-def filter_values(dataset: Mapping[str, Any]) -> dict[str, list[str]]:
-    """The values under which a dataset is listed, per indexed filter."""
-    return {
-        "keyword": sorted({rules.normalise_keyword(k) for k in dataset.get("keywords", [])}),
-        "theme": sorted(set(dataset.get("themes", []))),
-        "owner": [dataset["owner"]] if dataset.get("owner") else [],
-        "state": [dataset.get("state", "active")],
-        "accessRights": [dataset["accessRights"]],
-        "format": sorted(set(dataset.get("formats", []))),
-    }
-
-
-def exact_filters(filters: Mapping[str, Any]) -> dict[str, str]:
-    """The exact filters among a list's parameters (q and options such as facets are not)."""
-    return {name: filters[name] for name in INDEXED_FILTERS if filters.get(name)}
-
-
-def normalise_filter(name: str, value: str) -> str:
-    """A filter value as the dataset's values are listed (keywords and formats ignore case)."""
-    if name == "keyword":
-        return rules.normalise_keyword(value)
-    if name == "format":
-        return rules.normalise_format(value)
-    return value
-
-
-def facet_scope(dataset: Mapping[str, Any]) -> str:
-    """The counters a dataset counts in: one set per access class (see repositories/facets)."""
-    return f"{keys.DATASET_SCOPE}#{dataset['accessRights']}"
-
-
-def filter_entry_keys(dataset: Mapping[str, Any]) -> set[tuple[str, str]]:
-    return {
-        (keys.filter_pk(name, value), dataset["id"])
-        for name, values in filter_values(dataset).items()
-        for value in values
-    }
-
-
-def filter_entries(dataset: Mapping[str, Any]) -> list[Item]:
-    """The filter entries of a dataset: one per indexed filter value, with copied fields."""
-    copy = {name: dataset[name] for name in FILTER_FIELDS if name in dataset}
-    return [
-        {**copy, "pk": pk, "sk": sk, "kind": "filter"}
-        for pk, sk in sorted(filter_entry_keys(dataset))
-    ]
 
 
 def incarnation_record(dataset: Mapping[str, Any], *, deleted: str | None) -> Item:
@@ -194,21 +87,7 @@ def _event(
     )
 
 
-def matches(filters: Mapping[str, str]) -> Predicate:
-    """A predicate true for dataset items and filter entries that pass every filter."""
-    wanted = {name: normalise_filter(name, value) for name, value in filters.items()}
-    if not wanted:
-        return lambda item: True
-
-    def check(item: Item) -> bool:
-        # Dataset items carry their values; filter entries have them computed.
-        values = values_of(item, filter_values)
-        return all(value in values.get(name, ()) for name, value in wanted.items())
-
-    return check
-
-
-class DatasetRepository:
+class DatasetRepository(DatasetSearch):
     """The rules of datasets, written once over the ItemStore interface."""
 
     def __init__(self, store: ItemStore, clock: Callable[[], datetime]) -> None:
@@ -335,256 +214,6 @@ class DatasetRepository:
         )
         ops.extend(_event("create", dataset, public_data(dataset), now))
         return ops
-
-    def list(
-        self,
-        filters: Mapping[str, str],
-        *,
-        limit: int,
-        cursor: str | None,
-        visible: Predicate | Audience | None = None,
-        sort: str | None = None,
-    ) -> Page:
-        """Datasets passing every filter (and ``visible``), reading as many pages as needed.
-
-        ``q`` is free text over title, keywords and description, ranked as ``sort`` says
-        (SEARCH_ORDERS; relevance by default); the other filters are exact (keywords and
-        formats ignore case). Without ``q`` datasets come in id order (ids are slugs of
-        titles), the page has a ``previous_cursor`` as the store's pages do, and
-        ``last_cursor(filters)`` reads the final page; a text search pages forwards only.
-        ``sort`` without ``q`` orders the matches read through the list's own partition,
-        at most ranking.MAX_CANDIDATES of them (InvalidValue on ``sort`` past that).
-        ``visible`` is an Audience (or None: everyone) for a text search the store runs
-        whole (``ItemStore.find``); a predicate makes the store read every match for it.
-        """
-        text = filters.get("q")
-        if text and (visible is None or isinstance(visible, Audience)):
-            found = self.store.find(self._find(filters, text, visible, sort, limit, cursor))
-            return Page([resource(item) for item in found.page.items], found.page.next_cursor)
-        if isinstance(visible, Audience):
-            visible = visible.sees
-        if text:
-            page = self.store.search(
-                keys.DATASET_SCOPE,
-                text,
-                limit=limit,
-                cursor=cursor,
-                where=self._wanted(filters, visible),
-                order=SEARCH_ORDERS[sort or "relevance"],
-            )
-            return Page([resource(item) for item in page.items], page.next_cursor)
-        if sort is not None:
-            return self._sorted(filters, visible, sort, limit=limit, cursor=cursor)
-        query = self._query(filters, visible)
-        page = self.store.query(query, limit=limit, cursor=cursor)
-        return Page(
-            self._datasets_of(query, page.items),
-            page.next_cursor,
-            page.previous_cursor,
-            page.backwards,
-        )
-
-    def _datasets_of(self, query: Query, items: Sequence[Item]) -> list[dict[str, Any]]:
-        """The datasets a list query read: its items, or those its filter entries name."""
-        if query.index is not None:
-            return [resource(item) for item in items]
-        found = self.store.get_many(
-            [(keys.dataset_pk(entry["id"]), keys.DATASET_SK) for entry in items]
-        )
-        return [resource(item) for item in found]
-
-    def _sorted(
-        self,
-        filters: Mapping[str, str],
-        visible: Predicate | None,
-        sort: str,
-        *,
-        limit: int,
-        cursor: str | None,
-    ) -> Page:
-        """A list without ``q`` in the order ``sort`` names, ranked in memory (see ``list``)."""
-        query = self._query(filters, visible)
-        order = SEARCH_ORDERS[sort]
-        query_id = fingerprint("sorted", query.partition, order.name, sorted(filters.items()))
-        start = None if cursor is None else decode_cursor(cursor, query_id)
-        entries: list[Item] = []
-        for item in query_all(self.store, query, page_size=MAX_LIMIT):
-            entries.append(item)
-            if len(entries) > ranking.MAX_CANDIDATES:
-                raise InvalidValue(
-                    "sort",
-                    f"more than {ranking.MAX_CANDIDATES} datasets match: give q or filters "
-                    "to sort them, or list them in id order without sort",
-                )
-        if query.index is None:
-            # Filter entries: the sort needs the datasets' titles and dates.
-            found = self.store.get_many(
-                [(keys.dataset_pk(entry["id"]), keys.DATASET_SK) for entry in entries]
-            )
-        else:
-            found = entries
-        page = ranking.ranked_page(
-            ranking.SearchQuery((), None),
-            found,
-            order=order,
-            query_id=query_id,
-            start=start,
-            limit=limit,
-            where=None,
-        )
-        return Page([resource(item) for item in page.items], page.next_cursor)
-
-    def list_with_facets(
-        self,
-        filters: Mapping[str, str],
-        *,
-        limit: int,
-        cursor: str | None,
-        audience: Audience,
-        sort: str | None = None,
-    ) -> tuple[Page, Facets]:
-        """``list`` for ``audience``, with the facet counts of its datasets (repositories/facets).
-
-        A text search counts the candidates it reads for ranking; without ``q`` the counts
-        come from the store's counters and the filter partitions.
-        """
-        exact = {
-            name: normalise_filter(name, value) for name, value in exact_filters(filters).items()
-        }
-        if filters.get("q"):
-            request = self._find(filters, filters["q"], audience, sort, limit, cursor)
-            found = self.store.find(
-                dataclasses.replace(
-                    request,
-                    facets=FACETS,
-                    top=TOP_VALUES,
-                    max_counted=facet_rules.MAX_EXACT,
-                )
-            )
-            page = Page([resource(item) for item in found.page.items], found.page.next_cursor)
-            return page, Facets(top(found.counts), found.total, found.approximate)
-        page = self.list(filters, limit=limit, cursor=cursor, visible=audience.sees, sort=sort)
-        return page, self._facets_without_query(exact, audience)
-
-    def _find(
-        self,
-        filters: Mapping[str, str],
-        text: str,
-        audience: Audience | None,
-        sort: str | None,
-        limit: int,
-        cursor: str | None,
-    ) -> Find:
-        """The store's ``find`` of a text search for ``audience`` (None: everyone)."""
-        exact = {
-            name: normalise_filter(name, value) for name, value in exact_filters(filters).items()
-        }
-        return Find(
-            scope=keys.DATASET_SCOPE,
-            text=text,
-            limit=limit,
-            cursor=cursor,
-            order=FIND_ORDERS[sort or "relevance"],
-            filters=exact,
-            classes=None if audience is None else tuple(audience.classes),
-            grants=frozenset()
-            if audience is None or "non-public" in audience.classes
-            else frozenset(
-                grant_token(dataset_id, incarnation)
-                for dataset_id, incarnations in audience.granted.items()
-                for incarnation in incarnations
-            ),
-            max_ranked=ranking.MAX_CANDIDATES,
-        )
-
-    def _facets_without_query(self, exact: Mapping[str, str], audience: Audience) -> Facets:
-        """Facet counts of the visible datasets passing ``exact`` (see repositories/facets)."""
-        drivers = [name for name in INDEXED_FILTERS if name in exact]
-        if not drivers:
-            counts = self._unfiltered_counts(audience)
-            return Facets(top(counts), sum(counts.get("accessRights", {}).values()), False)
-        first = drivers[0]
-        limit = facet_rules.MAX_EXACT
-        counter = FacetCounter(exact, [name for name in FACETS if name != first], limit=limit)
-        self._count_partition(first, exact[first], counter, audience)
-        approximate = counter.full
-        if len(drivers) > 1:
-            # The first filter's own facet counts over the datasets passing the others.
-            own = FacetCounter(exact, [first], limit=limit)
-            self._count_partition(drivers[1], exact[drivers[1]], own, audience)
-            counter.counts[first] = own.counts[first]
-            approximate = approximate or own.full
-        else:
-            counter.counts[first] = self._unfiltered_counts(audience).get(first, Counter())
-        return Facets(top(counter.counts), counter.matched, approximate)
-
-    def _count_partition(
-        self, name: str, value: str, counter: FacetCounter, audience: Audience
-    ) -> None:
-        """Feed ``counter`` the visible datasets listed under filter ``name`` = ``value``."""
-        query = Query(keys.filter_pk(name, value), where=audience.sees)
-        cursor: str | None = None
-        while not counter.full:
-            page = self.store.query(query, limit=MAX_LIMIT, cursor=cursor)
-            for entry in page.items:
-                counter.add(values_of(entry, filter_values))
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
-
-    def _unfiltered_counts(self, audience: Audience) -> dict[str, Counter[str]]:
-        """Counts over every dataset ``audience`` sees.
-
-        The counters of each access class seen whole, then the non-public datasets granted
-        to the caller, each read (their number is that of the caller's grants).
-        """
-        counts = merge(
-            *(
-                self.store.facet_counts(facet_scope({"accessRights": access}))
-                for access in audience.classes
-            )
-        )
-        if "non-public" in audience.classes or not audience.granted:
-            return counts
-        granted = self.store.get_many(
-            [(keys.dataset_pk(dataset), keys.DATASET_SK) for dataset in sorted(audience.granted)]
-        )
-        for item in granted:
-            if item.get("accessRights") == "non-public" and audience.sees(item):
-                for name, values in values_of(item, filter_values).items():
-                    counts.setdefault(name, Counter()).update(values)
-        return counts
-
-    def last_cursor(self, filters: Mapping[str, str]) -> str | None:
-        """The cursor of ``list``'s final page for ``filters``; None for a text search."""
-        if filters.get("q"):
-            return None
-        return self.store.last_cursor(self._query(filters, None))
-
-    def _wanted(self, filters: Mapping[str, str], visible: Predicate | None) -> Predicate | None:
-        exact = exact_filters(filters)
-        if not exact:
-            # Only visibility decides (None: every item is wanted, so the store reads exact
-            # pages); no filter values are worked out for each item read.
-            return visible
-        check = matches(exact)
-
-        def checked(item: Item) -> bool:
-            return check(item) and (visible is None or visible(item))
-
-        return checked
-
-    def _query(self, filters: Mapping[str, str], visible: Predicate | None) -> Query:
-        """The store query behind ``list`` without ``q``: a filter partition or all datasets.
-
-        ``where`` does not take part in a query's cursors, so ``visible`` never changes them.
-        """
-        wanted = self._wanted(filters, visible)
-        exact = exact_filters(filters)
-        driver = next((name for name in INDEXED_FILTERS if name in exact), None)
-        if driver is None:
-            return Query(keys.ALL_DATASETS, index=keys.GSI1, where=wanted)
-        return Query(keys.filter_pk(driver, normalise_filter(driver, exact[driver])), where=wanted)
 
     def patch(
         self,

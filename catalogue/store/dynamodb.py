@@ -12,12 +12,12 @@ failure), then writes with every condition pinned to the snapshot. If the write 
 ``ReturnValuesOnConditionCheckFailure=ALL_OLD`` shows the items as they were: when one of
 them now fails the caller's condition, that error is raised (the first such operation in the
 caller's order); when only the snapshot went stale (a racing Put or Delete), the
-transaction is retried.
+transaction is retried. The write's actions are built by ``catalogue.store.dynamodb_actions``.
 
 The search index (term and prefix items in the same table) is laid out by
-``catalogue.store.dynamodb_search``, the facet counters by ``catalogue.store.dynamodb_facets``
-(changed inside the transaction, from the same snapshot); attribute values are converted by
-``catalogue.store.dynamodb_codec``.
+``catalogue.store.dynamodb_search`` and read by ``catalogue.store.dynamodb_index_reads``, the
+facet counters by ``catalogue.store.dynamodb_facets`` (changed inside the transaction, from
+the same snapshot); attribute values are converted by ``catalogue.store.dynamodb_codec``.
 
 Cursors are base64url JSON of a digest of the query and the key of the last item returned
 (not DynamoDB's LastEvaluatedKey, which may lie beyond items a ``where`` filter or the limit
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from catalogue.domain.errors import (
@@ -41,50 +41,15 @@ from catalogue.domain.errors import (
     PreconditionFailed,
     Unavailable,
 )
-from catalogue.store import operations, ranking
-from catalogue.store.base import (
-    Check,
-    Create,
-    Delete,
-    Find,
-    Found,
-    Item,
-    Op,
-    Page,
-    Predicate,
-    Put,
-    PutNewer,
-    Query,
-    Replace,
-)
-from catalogue.store.dynamodb_codec import (
-    from_dynamodb,
-    plain,
-    raw_key,
-    to_dynamodb,
-    to_value,
-)
-from catalogue.store.dynamodb_facets import add_counts, counter_actions, counts_query
-from catalogue.store.dynamodb_search import (
-    SEARCH_BATCH,
-    WritePlan,
-    candidates_query,
-    delete_stale_terms,
-    hits,
-    holder_queries,
-    index_changes,
-    linked_keys,
-    stored_entries,
-    terms_attribute,
-    write_plan,
-)
-from catalogue.store.finding import check_find, find_in
-from catalogue.store.operations import Entry, Facet, Key
-from catalogue.store.ranking import SearchOrder
+from catalogue.store import dynamodb_actions as actions
+from catalogue.store import operations
+from catalogue.store.base import Delete, Item, Op, Page, Predicate, Put, PutNewer, Query, Replace
+from catalogue.store.dynamodb_codec import from_dynamodb, plain, raw_key
+from catalogue.store.dynamodb_index_reads import IndexReads
+from catalogue.store.dynamodb_search import delete_stale_terms, stored_entries
+from catalogue.store.operations import Key
 
 GSI1 = "gsi1"
-# find reads at most this many of the other terms' index items per candidate (see _holders).
-NARROWING_RATIO = 20
 # Attempts of a transaction whose snapshot keeps going stale under racing writers.
 MAX_ATTEMPTS = 8
 _BATCH_GET_KEYS = 100
@@ -105,7 +70,7 @@ def dynamodb_client() -> Any:
     return aws_client("dynamodb")
 
 
-class DynamoDbStore:
+class DynamoDbStore(IndexReads):
     """ItemStore over one DynamoDB table. Assumes the migrations have been applied."""
 
     backend = "dynamodb"
@@ -217,100 +182,6 @@ class DynamoDbStore:
             raise ValueError(f"no index named {query.index!r}")
         return operations.encode_cursor(_query_id(query), None, before=True)
 
-    def search(
-        self,
-        scope: str,
-        text: str,
-        *,
-        limit: int,
-        cursor: str | None = None,
-        where: Predicate | None = None,
-        order: SearchOrder | None = None,
-        observe: Callable[[Item], None] | None = None,
-    ) -> Page:
-        """Return items of ``scope`` matching ``text``, ranked (see the module notes)."""
-        operations.check_search(scope, limit)
-        order = order or ranking.RELEVANCE
-        query = ranking.parse(text)
-        query_id = operations.fingerprint("search", scope, query.key(), order.name)
-        start = None if cursor is None else operations.decode_cursor(cursor, query_id)
-        if query.empty:
-            return Page([], None)
-        return ranking.ranked_page(
-            query,
-            self._candidates(scope, query),
-            order=order,
-            query_id=query_id,
-            start=start,
-            limit=limit,
-            where=where,
-            observe=observe,
-        )
-
-    def find(self, request: Find) -> Found:
-        """Run ``request`` over the items the term index points at (see ``finding``)."""
-        check_find(request)
-        query = ranking.parse(request.text)
-        if query.empty:
-            return find_in(request, [])
-        return find_in(request, self._candidates(request.scope, query, narrow=True))
-
-    def facet_counts(self, scope: str) -> dict[str, dict[str, int]]:
-        """How many items of ``scope`` hold each facet value (see ItemStore.facet_counts)."""
-        counts: dict[str, dict[str, int]] = {}
-        call = counts_query(self.table_name, scope)
-        while True:
-            response = self._call("query", **call)
-            for raw in response.get("Items", []):
-                add_counts(counts, raw)
-            if "LastEvaluatedKey" not in response:
-                return counts
-            call["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
-    def _candidates(
-        self, scope: str, query: ranking.SearchQuery, *, narrow: bool = False
-    ) -> Iterator[Item]:
-        """The items of ``scope`` matching ``query``, read lazily through one index partition.
-
-        ``narrow`` fetches only the candidates indexed under every other query term too
-        (see ``_holders``); index items are never missing, so none that match is left out.
-        """
-        call = candidates_query(self.table_name, scope, query)
-        holders: set[Key] | None = None
-        asked = False
-        while True:
-            response = self._call("query", **call)
-            entries = response.get("Items", [])
-            last = response.get("LastEvaluatedKey")
-            if narrow and not asked:
-                # Reading the other terms' keys pays while it costs less than the fetches
-                # it saves: a term item is ~1/30 of a fetched item's read unit.
-                budget = NARROWING_RATIO * (len(entries) if last is None else SEARCH_BATCH)
-                holders, asked = self._holders(scope, query, budget), True
-            if holders is not None:
-                entries = [raw for raw in entries if _linked(raw) in holders]
-            yield from hits(entries, self._batch_get(linked_keys(entries)), scope, query)
-            if last is None:
-                return
-            call["ExclusiveStartKey"] = last
-
-    def _holders(self, scope: str, query: ranking.SearchQuery, budget: int) -> set[Key] | None:
-        """The keys indexed under every query term but the driver; None when there is no
-        other term or reading them would pass ``budget`` index items (then nothing narrows)."""
-        found: set[Key] | None = None
-        for call in holder_queries(self.table_name, scope, query):
-            keys: set[Key] = set()
-            while True:
-                response = self._call("query", **call)
-                keys.update(_linked(raw) for raw in response.get("Items", []))
-                if len(keys) > budget:
-                    return None
-                if "LastEvaluatedKey" not in response:
-                    break
-                call["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-            found = keys if found is None else found & keys
-        return found
-
     # -- writes --------------------------------------------------------------------------
 
     def write(self, op: Op) -> None:
@@ -352,7 +223,7 @@ class DynamoDbStore:
             deltas = operations.facet_deltas(ops, {key: plain(raw) for key, raw in state.items()})
             operations.check_counted_size(ops, deltas)
             entries_before = {key: stored_entries(raw) for key, raw in state.items()}
-            plan = self._plan(ops, state, entries_before, deltas)
+            plan = actions.plan(self.table_name, ops, state, entries_before, deltas)
             # Term items added early may outlive a cancelled write: search checks every
             # hit against the item's own _terms, so they never show.
             self._write_terms(plan.early)
@@ -407,34 +278,6 @@ class DynamoDbStore:
                 state[key] = answer.get("Item")
         return state
 
-    def _plan(
-        self,
-        ops: Sequence[Op],
-        state: dict[Key, dict[str, Any] | None],
-        entries_before: dict[Key, frozenset[Entry]],
-        deltas: Mapping[Facet, int],
-    ) -> WritePlan:
-        """The transaction of ``ops`` (with its counter updates) and the index writes around it."""
-        item_actions = []
-        puts: list[dict[str, Any]] = []
-        deletes: list[tuple[dict[str, Any], int]] = []
-        for op in ops:
-            item_key = operations.op_key(op)
-            current = state.get(item_key)
-            before = entries_before.get(item_key, frozenset())
-            item_actions.append(self._item_action(op, current))
-            old, new = index_changes(
-                item_key,
-                before,
-                operations.entries_after(op, before),
-                operations.new_rev(op, plain(current)),
-            )
-            deletes.extend(old)
-            puts.extend(new)
-        # After the items, so cancellation reasons still line up with the caller's operations.
-        counters = counter_actions(self.table_name, deltas)
-        return write_plan(self.table_name, item_actions + counters, puts, deletes)
-
     def _write_terms(self, items: Sequence[dict[str, Any]]) -> None:
         for start in range(0, len(items), _BATCH_WRITE):
             requests = [
@@ -451,56 +294,6 @@ class DynamoDbStore:
                 return
             time.sleep(0.01 * 2**attempt)  # throttled: back off, then send what is left
         raise RuntimeError("DynamoDB kept refusing the search-index writes")
-
-    def _item_action(self, op: Op, current: dict[str, Any] | None) -> dict[str, Any]:
-        pk, sk = operations.op_key(op)
-        common: dict[str, Any] = {
-            "TableName": self.table_name,
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-        pinned_rev: int | None
-        if isinstance(op, Create):
-            condition, pinned_rev = "attribute_not_exists(pk)", None
-        elif isinstance(op, Put | PutNewer | Delete):
-            # Pinned to the snapshot, so the term items removed are those the item has. A
-            # PutNewer's comparison was made on that snapshot: the pinned revision carries
-            # it into the write's condition (a newer value written meanwhile changes rev,
-            # and the refusal's ALL_OLD item decides between failing and trying again).
-            pinned_rev = None if current is None else int(current["rev"]["N"])
-            condition = "attribute_not_exists(pk)" if current is None else "rev = :rev"
-        elif op.rev is None:  # a Check without rev
-            condition, pinned_rev = "attribute_exists(pk)", None
-        else:
-            condition, pinned_rev = "rev = :rev", op.rev
-        values: dict[str, Any] = {}
-        if pinned_rev is not None:
-            values[":rev"] = {"N": str(pinned_rev)}
-        expect = getattr(op, "expect", None)
-        if expect:
-            # In the write's own condition: the snapshot alone would miss an item deleted
-            # and created again at the same revision.
-            names = {}
-            for index, (name, value) in enumerate(sorted(expect.items())):
-                names[f"#e{index}"] = name
-                if value is None:
-                    condition += f" AND attribute_not_exists(#e{index})"
-                else:
-                    condition += f" AND #e{index} = :e{index}"
-                    values[f":e{index}"] = to_value(value)
-            common["ExpressionAttributeNames"] = names
-        common["ConditionExpression"] = condition
-        if values:
-            common["ExpressionAttributeValues"] = values
-        if isinstance(op, Check):
-            return {"ConditionCheck": {**common, "Key": raw_key(pk, sk)}}
-        if isinstance(op, Delete):
-            return {"Delete": {**common, "Key": raw_key(pk, sk)}}
-        assert isinstance(op, Create | Replace | Put | PutNewer)
-        item = operations.stored(op.item, operations.new_rev(op, plain(current)))
-        raw = to_dynamodb(item)
-        if operations.index_entries(item):
-            raw["_terms"] = terms_attribute(item)
-        return {"Put": {**common, "Item": raw}}
 
     def _call(self, method: str, **arguments: Any) -> Any:
         from botocore.exceptions import ClientError
@@ -548,8 +341,3 @@ def _batch_size(limit: int, where: Predicate | None) -> int:
     # One item of look-ahead tells whether a next page exists; with a filter, read more per
     # round trip since some items will be rejected.
     return limit + 1 if where is None else max(limit + 1, 200)
-
-
-def _linked(raw: dict[str, Any]) -> Key:
-    """The key of the item an index item points at."""
-    return (raw["item_pk"]["S"], raw["item_sk"]["S"])

@@ -17,39 +17,34 @@ Tables (made by the migrations):
 
 Every thread has its own connection; writes run in ``BEGIN IMMEDIATE`` transactions, so a
 transaction reads the state it writes over and racing writers queue on the busy timeout.
+What each operation writes to the tables is ``catalogue.store.sqlite_rows``.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from catalogue.domain.errors import DomainError, Unavailable
 from catalogue.store import operations, ranking, sqlite_search
 from catalogue.store.base import (
-    Check,
-    Create,
-    Delete,
     Find,
     Found,
     Item,
     Op,
     Page,
     Predicate,
-    Put,
-    PutNewer,
     Query,
-    Replace,
 )
-from catalogue.store.operations import Facet, Key
+from catalogue.store.operations import Key
 from catalogue.store.ranking import SearchOrder
+from catalogue.store.sqlite_rows import apply, count_facets, current_row
 from catalogue.store.sqlite_search import item_of as _item
 from catalogue.store.sqlite_search import prefix_end
 
@@ -294,7 +289,7 @@ class SqliteStore:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            current = {operations.op_key(op): _current(conn, op) for op in ops}
+            current = {operations.op_key(op): current_row(conn, op) for op in ops}
             state = {key: row.item if row else None for key, row in current.items()}
             error = operations.first_failure(ops, state)
             if error is not None:
@@ -302,7 +297,7 @@ class SqliteStore:
             deltas = operations.facet_deltas(ops, state)
             operations.check_counted_size(ops, deltas)
             for op in ops:
-                _apply(conn, op, current[operations.op_key(op)])
+                apply(conn, op, current[operations.op_key(op)])
             count_facets(conn, deltas)
             conn.execute("COMMIT")
         except BaseException:
@@ -322,13 +317,13 @@ class SqliteStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             for op in ops:
-                row = _current(conn, op)
+                row = current_row(conn, op)
                 state = {operations.op_key(op): row.item if row else None}
                 error = operations.first_failure([op], state)
                 if error is None:
                     deltas = operations.facet_deltas([op], state)
                     operations.check_counted_size([op], deltas)
-                    _apply(conn, op, row)
+                    apply(conn, op, row)
                     count_facets(conn, deltas)
                 results.append(error)
             conn.execute("COMMIT")
@@ -336,79 +331,6 @@ class SqliteStore:
             conn.execute("ROLLBACK")
             raise
         return results
-
-
-class _Row:
-    """An item as read inside a write transaction: its row id and content."""
-
-    __slots__ = ("item", "row_id")
-
-    def __init__(self, row_id: int, item: Item) -> None:
-        self.row_id = row_id
-        self.item = item
-
-
-def _current(conn: sqlite3.Connection, op: Op) -> _Row | None:
-    pk, sk = operations.op_key(op)
-    row = conn.execute(
-        "SELECT id, rev, body FROM items WHERE pk = ? AND sk = ?", (pk, sk)
-    ).fetchone()
-    if row is None:
-        return None
-    return _Row(row[0], _item(row[1], row[2]))
-
-
-def _apply(conn: sqlite3.Connection, op: Op, current: _Row | None) -> None:
-    if isinstance(op, Check):
-        return
-    if isinstance(op, Delete):
-        assert current is not None  # first_failure raised NotFound otherwise
-        conn.execute("DELETE FROM items WHERE id = ?", (current.row_id,))
-        if _searchable(current.item):
-            sqlite_search.unindex(conn, current.row_id)
-        return
-    assert isinstance(op, Create | Replace | Put | PutNewer)
-    item = operations.stored(
-        op.item, operations.new_rev(op, None if current is None else current.item)
-    )
-    values = (item.get("gsi1pk"), item.get("gsi1sk"), item["rev"], _body(item))
-    if current is None:
-        inserted = conn.execute(
-            "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, rev, body) VALUES (?, ?, ?, ?, ?, ?)",
-            (item["pk"], item["sk"], *values),
-        ).lastrowid
-        assert inserted is not None  # an INSERT into a rowid table always sets it
-        row_id = inserted
-    else:
-        row_id = current.row_id
-        conn.execute(
-            "UPDATE items SET gsi1pk = ?, gsi1sk = ?, rev = ?, body = ? WHERE id = ?",
-            (*values, row_id),
-        )
-        if _searchable(current.item):
-            sqlite_search.unindex(conn, row_id)
-    sqlite_search.index(conn, row_id, item)
-
-
-def _searchable(item: Item) -> bool:
-    """Whether ``item`` has search rows (a scope and a text)."""
-    return isinstance(item.get("search_scope"), str) and isinstance(item.get("search_text"), str)
-
-
-def count_facets(conn: sqlite3.Connection, deltas: Mapping[Facet, int]) -> None:
-    """Add ``deltas`` to the facet counts, removing those that reach zero."""
-    for (scope, name, value), delta in sorted(deltas.items()):
-        conn.execute(
-            "INSERT INTO facet_counts (scope, name, value, count) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (scope, name, value) DO UPDATE SET count = count + excluded.count",
-            (scope, name, value, delta),
-        )
-        if delta < 0:
-            conn.execute(
-                "DELETE FROM facet_counts WHERE scope = ? AND name = ? AND value = ? "
-                "AND count <= 0",
-                (scope, name, value),
-            )
 
 
 def _query_id(query: Query) -> str:
@@ -446,8 +368,3 @@ def _batch_sizes(limit: int, where: Predicate | None) -> Iterator[int]:
         yield size
         if where is not None:
             size = min(max(size * 2, 200), 2000)
-
-
-def _body(item: Item) -> str:
-    body = {name: value for name, value in item.items() if name != "rev"}
-    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))

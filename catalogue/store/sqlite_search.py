@@ -387,7 +387,7 @@ def prefix_end(prefix: str) -> str | None:
     return None
 
 
-# Bodies are written compact and without surrounding space (sqlite._body): the decoder's
+# Bodies are written compact and without surrounding space (sqlite_rows._body): the decoder's
 # own entry point skips json.loads' two whitespace scans (decoding is most of a page's cost).
 _decode_body = json.JSONDecoder().raw_decode
 

@@ -1,0 +1,94 @@
+"""The TransactWriteItems of a DynamoDB store transaction: conditional writes, counters, index."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from catalogue.store import operations
+from catalogue.store.base import Check, Create, Delete, Op, Put, PutNewer, Replace
+from catalogue.store.dynamodb_codec import plain, raw_key, to_dynamodb, to_value
+from catalogue.store.dynamodb_facets import counter_actions
+from catalogue.store.dynamodb_search import WritePlan, index_changes, terms_attribute, write_plan
+from catalogue.store.operations import Entry, Facet, Key
+
+
+def plan(
+    table_name: str,
+    ops: Sequence[Op],
+    state: dict[Key, dict[str, Any] | None],
+    entries_before: dict[Key, frozenset[Entry]],
+    deltas: Mapping[Facet, int],
+) -> WritePlan:
+    """The transaction of ``ops`` (with its counter updates) and the index writes around it."""
+    item_actions = []
+    puts: list[dict[str, Any]] = []
+    deletes: list[tuple[dict[str, Any], int]] = []
+    for op in ops:
+        item_key = operations.op_key(op)
+        current = state.get(item_key)
+        before = entries_before.get(item_key, frozenset())
+        item_actions.append(item_action(table_name, op, current))
+        old, new = index_changes(
+            item_key,
+            before,
+            operations.entries_after(op, before),
+            operations.new_rev(op, plain(current)),
+        )
+        deletes.extend(old)
+        puts.extend(new)
+    # After the items, so cancellation reasons still line up with the caller's operations.
+    counters = counter_actions(table_name, deltas)
+    return write_plan(table_name, item_actions + counters, puts, deletes)
+
+
+def item_action(table_name: str, op: Op, current: dict[str, Any] | None) -> dict[str, Any]:
+    """The conditional write of ``op``, pinned to ``current`` (its item in the snapshot)."""
+    pk, sk = operations.op_key(op)
+    common: dict[str, Any] = {
+        "TableName": table_name,
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    pinned_rev: int | None
+    if isinstance(op, Create):
+        condition, pinned_rev = "attribute_not_exists(pk)", None
+    elif isinstance(op, Put | PutNewer | Delete):
+        # Pinned to the snapshot, so the term items removed are those the item has. A
+        # PutNewer's comparison was made on that snapshot: the pinned revision carries
+        # it into the write's condition (a newer value written meanwhile changes rev,
+        # and the refusal's ALL_OLD item decides between failing and trying again).
+        pinned_rev = None if current is None else int(current["rev"]["N"])
+        condition = "attribute_not_exists(pk)" if current is None else "rev = :rev"
+    elif op.rev is None:  # a Check without rev
+        condition, pinned_rev = "attribute_exists(pk)", None
+    else:
+        condition, pinned_rev = "rev = :rev", op.rev
+    values: dict[str, Any] = {}
+    if pinned_rev is not None:
+        values[":rev"] = {"N": str(pinned_rev)}
+    expect = getattr(op, "expect", None)
+    if expect:
+        # In the write's own condition: the snapshot alone would miss an item deleted
+        # and created again at the same revision.
+        names = {}
+        for index, (name, value) in enumerate(sorted(expect.items())):
+            names[f"#e{index}"] = name
+            if value is None:
+                condition += f" AND attribute_not_exists(#e{index})"
+            else:
+                condition += f" AND #e{index} = :e{index}"
+                values[f":e{index}"] = to_value(value)
+        common["ExpressionAttributeNames"] = names
+    common["ConditionExpression"] = condition
+    if values:
+        common["ExpressionAttributeValues"] = values
+    if isinstance(op, Check):
+        return {"ConditionCheck": {**common, "Key": raw_key(pk, sk)}}
+    if isinstance(op, Delete):
+        return {"Delete": {**common, "Key": raw_key(pk, sk)}}
+    assert isinstance(op, Create | Replace | Put | PutNewer)
+    item = operations.stored(op.item, operations.new_rev(op, plain(current)))
+    raw = to_dynamodb(item)
+    if operations.index_entries(item):
+        raw["_terms"] = terms_attribute(item)
+    return {"Put": {**common, "Item": raw}}

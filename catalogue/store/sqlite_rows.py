@@ -1,0 +1,92 @@
+"""How an operation changes the SQLite store's tables: the item's row, search rows, counts."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping
+
+from catalogue.store import operations, sqlite_search
+from catalogue.store.base import Check, Create, Delete, Item, Op, Put, PutNewer, Replace
+from catalogue.store.operations import Facet
+from catalogue.store.sqlite_search import item_of
+
+
+class Row:
+    """An item as read inside a write transaction: its row id and content."""
+
+    __slots__ = ("item", "row_id")
+
+    def __init__(self, row_id: int, item: Item) -> None:
+        self.row_id = row_id
+        self.item = item
+
+
+def current_row(conn: sqlite3.Connection, op: Op) -> Row | None:
+    """The item ``op`` writes over, as it is inside the transaction; None when there is none."""
+    pk, sk = operations.op_key(op)
+    row = conn.execute(
+        "SELECT id, rev, body FROM items WHERE pk = ? AND sk = ?", (pk, sk)
+    ).fetchone()
+    if row is None:
+        return None
+    return Row(row[0], item_of(row[1], row[2]))
+
+
+def apply(conn: sqlite3.Connection, op: Op, current: Row | None) -> None:
+    """Write ``op`` over ``current`` (its conditions checked): the item's row and search rows."""
+    if isinstance(op, Check):
+        return
+    if isinstance(op, Delete):
+        assert current is not None  # first_failure raised NotFound otherwise
+        conn.execute("DELETE FROM items WHERE id = ?", (current.row_id,))
+        if _searchable(current.item):
+            sqlite_search.unindex(conn, current.row_id)
+        return
+    assert isinstance(op, Create | Replace | Put | PutNewer)
+    item = operations.stored(
+        op.item, operations.new_rev(op, None if current is None else current.item)
+    )
+    values = (item.get("gsi1pk"), item.get("gsi1sk"), item["rev"], _body(item))
+    if current is None:
+        inserted = conn.execute(
+            "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, rev, body) VALUES (?, ?, ?, ?, ?, ?)",
+            (item["pk"], item["sk"], *values),
+        ).lastrowid
+        assert inserted is not None  # an INSERT into a rowid table always sets it
+        row_id = inserted
+    else:
+        row_id = current.row_id
+        conn.execute(
+            "UPDATE items SET gsi1pk = ?, gsi1sk = ?, rev = ?, body = ? WHERE id = ?",
+            (*values, row_id),
+        )
+        if _searchable(current.item):
+            sqlite_search.unindex(conn, row_id)
+    sqlite_search.index(conn, row_id, item)
+
+
+def _searchable(item: Item) -> bool:
+    """Whether ``item`` has search rows (a scope and a text)."""
+    return isinstance(item.get("search_scope"), str) and isinstance(item.get("search_text"), str)
+
+
+def count_facets(conn: sqlite3.Connection, deltas: Mapping[Facet, int]) -> None:
+    """Add ``deltas`` to the facet counts, removing those that reach zero."""
+    for (scope, name, value), delta in sorted(deltas.items()):
+        conn.execute(
+            "INSERT INTO facet_counts (scope, name, value, count) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (scope, name, value) DO UPDATE SET count = count + excluded.count",
+            (scope, name, value, delta),
+        )
+        if delta < 0:
+            conn.execute(
+                "DELETE FROM facet_counts WHERE scope = ? AND name = ? AND value = ? "
+                "AND count <= 0",
+                (scope, name, value),
+            )
+
+
+def _body(item: Item) -> str:
+    body = {name: value for name, value in item.items() if name != "rev"}
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))

@@ -19,6 +19,10 @@ about twice its size free, since validate writes the valid rows back), with the 
 1 GB to it, the issue's figure.
 It takes long on a shared machine.
 
+Every file, the steps' work folders included, lives in one temporary folder named after the
+process, removed on exit, on SIGTERM, SIGHUP and Ctrl-C; a run killed outright (SIGKILL) leaves
+it behind, and the next run removes the folders of runs no longer alive.
+
 Run with ``.venv/bin/python bench/steps.py [runs] [--size 10G]``.
 """
 
@@ -28,6 +32,7 @@ import argparse
 import datetime as dt
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -51,6 +56,9 @@ EDITION = "20240101T000000"
 PREFIX = f"raw/green/bench/version=1/edition={EDITION}/"
 STATIONS = [f"station-{n:02d}" for n in range(50)]
 CATEGORIES = ["air", "water", "soil", "noise", "traffic"]
+TEMP_PREFIX = "brygge-bench-steps-"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_VARIABLE = "BRYGGE_BENCH_PARENT_PID"
 RSS_TARGET_MB = 600
 FLAT_TARGET = 1.1
 PARQUET_TARGET = 0.9
@@ -225,6 +233,8 @@ def peak_rss_mb(kind: str, step: str, root: Path, key: str) -> tuple[float, floa
         capture_output=True,
         text=True,
         check=False,
+        # The step's work folder (its valid rows: GBs) goes inside the run's folder.
+        env={**os.environ, "TMPDIR": str(root / "tmp"), PARENT_VARIABLE: str(os.getpid())},
     )
     if result.returncode != 0:
         raise RuntimeError(f"{kind} {step} failed: {result.stderr[-2000:]}")
@@ -355,10 +365,52 @@ def memory_figures(root: Path, sizes: dict[str, tuple[str, float]], steps: list[
         )
 
 
+def exit_on_signals() -> None:
+    """Turn SIGTERM and SIGHUP into SystemExit, so ``with`` blocks remove their files."""
+
+    def leave(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, leave)
+
+
+def end_with_parent() -> None:
+    """Ask Linux to send this child SIGTERM when the benchmark dies, even killed outright."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return  # not Linux: the child finishes its one job on its own
+    if str(os.getppid()) != os.environ.get(PARENT_VARIABLE):
+        raise SystemExit(1)  # the parent died before the request
+
+
+def remove_stale_folders() -> None:
+    """Remove the temporary folders of earlier runs whose process is gone (killed outright)."""
+    for folder in Path(tempfile.gettempdir()).glob(TEMP_PREFIX + "*"):
+        pid = folder.name.removeprefix(TEMP_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, another user's
+
+
 def main(runs: int, extra_bytes: int | None) -> None:
     """Generate the data, run every figure, print one line each."""
-    with tempfile.TemporaryDirectory(prefix="brygge-bench-steps-") as name:
+    exit_on_signals()
+    remove_stale_folders()
+    with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-") as name:
         root = Path(name)
+        # Steps run here make their work folders inside the run's folder too.
+        (root / "tmp").mkdir()
+        tempfile.tempdir = str(root / "tmp")
         csv_key, xlsx_key = PREFIX + "readings.csv", PREFIX + "readings.xlsx"
         (root / PREFIX).mkdir(parents=True)
         started = time.perf_counter()
@@ -404,6 +456,8 @@ def main(runs: int, extra_bytes: int | None) -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         kind, step, root, key = sys.argv[2:6]
+        exit_on_signals()
+        end_with_parent()
         run_child(kind, step, Path(root), key)
     else:
         parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

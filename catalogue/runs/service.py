@@ -4,48 +4,30 @@ A run is one execution of a dataset's pipeline over uploaded objects. Its id is 
 execution name, derived from the objects (``pipelines.runs.run_id_for``), so starting the
 same run twice starts one execution: the store moves a run from WAITING to RUNNING once, and
 Step Functions refuses a second execution of the same name. Local runs are driven by the
-service's ``LocalWorkers`` (``catalogue.runs.local``).
+service's ``LocalWorkers`` (``catalogue.runs.local``); aws runs' executions are kept in
+step by ``catalogue.runs.execution_sync``. Abort, redrive and rerun are in
+``catalogue.runs.interventions``, expired uploads in ``catalogue.runs.upload_expiry``.
 """
 
 from __future__ import annotations
 
 import builtins
-import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from catalogue.domain.errors import Conflict, HasChildren, NotFound
 from catalogue.object_stores import object_store
-from catalogue.repositories.runs import ENDED, RunRepository
+from catalogue.repositories.runs import RunRepository
+from catalogue.runs.execution_sync import ExecutionSync
+from catalogue.runs.interventions import Interventions
 from catalogue.runs.recorder import StoreRecorder
+from catalogue.runs.upload_expiry import UploadExpiry
 from catalogue.store.base import Page
-from pipelines.compiler import task_steps
 from pipelines.object_keys import check_edition_keys
-from pipelines.runs.execution_history import merge_outcome
-from pipelines.runs.executions import (
-    ExecutionMissing,
-    execution_end,
-    run_machine,
-    start_or_deploy,
-    start_payload,
-)
 from pipelines.runs.ids import run_id_for
 from pipelines.runs.steps import StepRegistry
-from pipelines.stepfunctions import stop_execution
 from pipelines.timestamps import timestamp
-
-log = logging.getLogger(__name__)
-
-# Error name of a run whose upload never came, and who removes what such runs leave.
-UPLOAD_EXPIRED = "Brygge.UploadExpired"
-SWEEPER = "service:sweep"
-# Error name of a run whose Step Functions execution cannot be found, or is another run's.
-EXECUTION_LOST = "Brygge.ExecutionLost"
-# A run is RUNNING a moment before StartExecution answers: until this long after its start
-# (or redrive), a missing execution may still be starting.
-EXECUTION_START_GRACE = timedelta(minutes=5)
 
 if TYPE_CHECKING:
     from catalogue.repositories import Repositories
@@ -57,7 +39,7 @@ if TYPE_CHECKING:
     from pipelines.objects import ObjectStore
 
 
-class RunService:
+class RunService(ExecutionSync, Interventions, UploadExpiry):
     """Creates, starts, tracks, aborts, redrives and resumes runs."""
 
     def __init__(
@@ -306,191 +288,6 @@ class RunService:
         self.repositories.datasets.get_item(dataset)
         return self.repository.list_for_dataset(dataset, limit=limit, cursor=cursor)
 
-    # Abort and redrive ------------------------------------------------------------------
-
-    def abort(self, run_id: str) -> dict[str, Any]:
-        """Stop a waiting or running run (ABORTED); Conflict when it has ended."""
-        now = self.now()
-
-        def stop(run: dict[str, Any]) -> dict[str, Any]:
-            if run["status"] in ENDED:
-                raise Conflict(f"run {run_id!r} has already ended ({run['status']})")
-            run.update(status="ABORTED", endedAt=now)
-            return run
-
-        before = self.repository.get_run(run_id)
-        after = self.repository.update_run(run_id, stop)
-        if self.workers is not None:
-            self.workers.stop(run_id)
-        elif before["status"] == "RUNNING" and after.get("executions"):
-            stop_execution(self._machine(after), after["executions"][-1], "aborted by a user")
-        return self.get(run_id)
-
-    def redrive(self, run_id: str) -> dict[str, Any]:
-        """Run a failed or aborted run again from the step that failed, with its input.
-
-        Steps that had succeeded are not run again. Conflict unless the run is FAILED or
-        ABORTED and knows where it stopped.
-        """
-        owner = self.owner
-        now = self.now()
-        restart: dict[str, Any] = {}
-
-        def again(run: dict[str, Any]) -> dict[str, Any]:
-            if run["status"] not in ("FAILED", "ABORTED") or run.get("pipeline") is None:
-                raise Conflict(f"run {run_id!r} is {run['status']}: only a failed run redrives")
-            where = run.get("failedState") or run.get("position")
-            if not where:
-                raise Conflict(f"run {run_id!r} never entered a state: start it again instead")
-            restart.update(where)
-            run.update(
-                status="RUNNING",
-                endedAt=None,
-                error=None,
-                output=None,
-                failedState=None,
-                owner=owner,
-                redrives=int(run.get("redrives") or 0) + 1,
-                redrivenAt=now,
-            )
-            if not self.is_local:
-                run["executions"] = [*run.get("executions", []), f"{run_id}-r{run['redrives']}"]
-            return run
-
-        after = self.repository.update_run(run_id, again)
-        if self.workers is not None:
-            self.workers.submit(
-                run_id,
-                restart["state"],
-                restart["input"],
-                restart.get("variables"),
-                dataset=after["dataset"],
-            )
-        else:
-            self._start_execution(after, after["executions"][-1], restart)
-        return self.get(run_id)
-
-    # Stale uploads -----------------------------------------------------------------------
-
-    def extend_upload(self, run_id: str, expires: str) -> dict[str, Any]:
-        """Keep a WAITING run until ``expires`` (a newer upload URL for its object)."""
-
-        def extend(run: dict[str, Any]) -> dict[str, Any] | None:
-            if run["status"] != "WAITING" or (run.get("uploadExpires") or "") >= expires:
-                return None
-            run["uploadExpires"] = expires
-            return run
-
-        return self.repository.update_run(run_id, extend)
-
-    def expire_stale_uploads(
-        self, grace: timedelta
-    ) -> tuple[builtins.list[str], builtins.list[str]]:
-        """End (EXPIRED) each WAITING run whose upload URL expired ``grace`` ago unused.
-
-        An edition the upload made, still empty and used by no other run, is removed.
-        Returns the run ids expired and the paths of the editions removed.
-        """
-        now = self.clock()
-        until = timestamp(now - grace)
-        ended = timestamp(now)
-        objects = object_store(self.settings)
-        expired: builtins.list[str] = []
-        removed: builtins.list[str] = []
-        for waiting in self.repository.waiting_until(until):
-            key = waiting["input"]["keys"][0]
-            if objects.exists(key):
-                # The file landed but its run never started (a failed trigger): not stale.
-                log.warning("run %s waits although %s has landed", waiting["id"], key)
-                continue
-
-            def expire(run: dict[str, Any]) -> dict[str, Any] | None:
-                if run["status"] != "WAITING" or (run.get("uploadExpires") or "~") > until:
-                    return None
-                run.update(
-                    status="EXPIRED",
-                    endedAt=ended,
-                    error={
-                        "error": UPLOAD_EXPIRED,
-                        "cause": f"the upload URL expired at {run['uploadExpires']} unused",
-                    },
-                )
-                return run
-
-            after = self.repository.update_run(waiting["id"], expire)
-            if after["status"] != "EXPIRED" or after.get("endedAt") != ended:
-                continue
-            expired.append(after["id"])
-            if after.get("madeEdition") and self._remove_empty_edition(after):
-                removed.append(f"{after['dataset']}/{after['version']}/{after['edition']}")
-        return expired, removed
-
-    def _remove_empty_edition(self, run: Mapping[str, Any]) -> bool:
-        """Delete the run's edition if it has no distributions and no other live run."""
-        path = [run["dataset"], run["version"], run["edition"]]
-        for other in self.repository.all_for_dataset(run["dataset"]):
-            same = (other["version"], other["edition"]) == (run["version"], run["edition"])
-            if same and other["id"] != run["id"] and other["status"] != "EXPIRED":
-                return False
-        try:
-            self.repositories.editions.delete(path, if_match=None, cascade=False, principal=SWEEPER)
-        except (HasChildren, NotFound):
-            return False
-        return True
-
-    # Rerun ------------------------------------------------------------------------------
-
-    def rerun(self, run_id: str, *, principal: str) -> dict[str, Any]:
-        """Start a new run over a failed or aborted run's objects with the dataset's current
-        pipeline and taskConfig; the new run has ``rerunOf``, the old one ``rerunBy``.
-
-        Unlike a redrive (same input, from the failed state), a rerun starts from the top
-        with settings corrected since. Conflict unless the run is FAILED or ABORTED, when it
-        was rerun already (the message names the new run), when the dataset has no
-        pipeline or when an uploaded object is gone; NotFound when its edition is gone.
-        """
-        old = self.repository.get_run(run_id)
-        new_id = run_id_for(
-            old["dataset"],
-            old["version"],
-            old["edition"],
-            [*old["input"]["keys"], f"rerun-of:{run_id}"],
-        )
-        if old["status"] not in ("FAILED", "ABORTED"):
-            raise Conflict(f"run {run_id!r} is {old['status']}: only a failed run is rerun")
-        if old.get("rerunBy") and self.repository.find_run(old["rerunBy"]) is not None:
-            raise Conflict(
-                f"run {run_id!r} was rerun as {old['rerunBy']!r}; rerun that one instead"
-            )
-        if self.pipelines.find_dataset_pipeline(old["dataset"]) is None:
-            raise Conflict(f"dataset {old['dataset']!r} has no pipeline to rerun")
-        objects = object_store(self.settings)
-        for key in old["input"]["keys"]:
-            if not objects.exists(key):
-                raise Conflict(f"the uploaded object {key} no longer exists", field="input")
-
-        def link(run: dict[str, Any]) -> dict[str, Any] | None:
-            if run.get("rerunBy") == new_id:
-                return None
-            if run["status"] not in ("FAILED", "ABORTED") or run.get("rerunBy"):
-                raise Conflict(f"run {run_id!r} changed while being rerun; try again")
-            run["rerunBy"] = new_id
-            return run
-
-        # The link first: a rerun interrupted here is finished by asking again.
-        self.repository.update_run(run_id, link)
-        self.create(
-            old["dataset"],
-            old["version"],
-            old["edition"],
-            old["input"]["keys"],
-            principal=principal,
-            extra={"rerunOf": run_id},
-            run_id=new_id,
-        )
-        self.start(new_id)
-        return self.get(new_id)
-
     def list_for_edition(
         self, dataset: str, version: str, edition: str, *, limit: int, cursor: str | None
     ) -> Page:
@@ -519,105 +316,6 @@ class RunService:
         if self.workers is None:
             return []
         return self.workers.resume_interrupted()
-
-    # Step Functions ---------------------------------------------------------------------
-
-    def _machine(self, run: Mapping[str, Any]) -> str:
-        return run_machine(self.settings.state_machine_prefix, run)
-
-    def _start_execution(
-        self, run: Mapping[str, Any], execution: str, restart: Mapping[str, Any] | None
-    ) -> None:
-        template = self.pipelines.get_version(
-            run["pipeline"]["template"], run["pipeline"]["version"]
-        )
-        start_or_deploy(
-            self._machine(run),
-            execution,
-            start_payload(run, template["definition"], restart),
-            template["definition"],
-            function_name=self.settings.steps_function,
-            role_arn=self.settings.state_machine_role_arn,
-        )
-
-    def sync_execution(
-        self, run: Mapping[str, Any], described: Mapping[str, Any] | None = None
-    ) -> bool:
-        """Copy the end of a RUNNING run's execution from Step Functions into the store.
-
-        ``described`` is the execution as DescribeExecution (or a status change event) gave
-        it; without it Step Functions is asked. A missing or foreign execution ends the
-        run FAILED with ``Brygge.ExecutionLost``, once it is past its start grace. Returns
-        whether the run ended here.
-        """
-
-        def steps() -> dict[str, str]:
-            template = self.pipelines.get_version(
-                run["pipeline"]["template"], run["pipeline"]["version"]
-            )
-            return task_steps(template["definition"])
-
-        execution = run["executions"][-1]
-        try:
-            ended = execution_end(
-                self._machine(run), execution, steps, run_id=run["id"], described=described
-            )
-        except ExecutionMissing as lost:
-            return self._lose_execution(run, str(lost))
-        if ended is None:
-            return False
-        for name, outcome in ended.steps.items():
-            self.repository.update_step(run["id"], name, merge_outcome(outcome))
-        return self._end_execution(
-            run,
-            status=ended.status,
-            endedAt=ended.ended or self.now(),
-            output=ended.output,
-            error=ended.error,
-            failedState=ended.failed_state,
-        )
-
-    def _lose_execution(self, run: Mapping[str, Any], cause: str) -> bool:
-        started = max(run.get("startedAt") or "", run.get("redrivenAt") or "")
-        if started > timestamp(self.clock() - EXECUTION_START_GRACE):
-            return False
-        log.warning("run %s lost its execution: %s", run["id"], cause)
-        error = {"error": EXECUTION_LOST, "cause": cause}
-        return self._end_execution(
-            run, status="FAILED", endedAt=self.now(), output=None, error=error, failedState=None
-        )
-
-    def _end_execution(self, run: Mapping[str, Any], **end: Any) -> bool:
-        """End the run as ``end`` says, unless it ended or moved to another execution."""
-
-        def finish(current: dict[str, Any]) -> dict[str, Any] | None:
-            if current["status"] != "RUNNING" or current.get("executions") != run["executions"]:
-                return None
-            current.update(end)
-            return current
-
-        after = self.repository.update_run(run["id"], finish)
-        return after["status"] != "RUNNING" and after.get("endedAt") == end["endedAt"]
-
-    def reconcile(self) -> dict[str, builtins.list[str]]:
-        """Bring every RUNNING aws run up to date with Step Functions (for missed events).
-
-        Returns the runs that ended and those whose sync failed; one failure stops nothing.
-        """
-        report: dict[str, builtins.list[str]] = {"checked": [], "ended": [], "failed": []}
-        if self.is_local:
-            return report
-        for run in self.repository.running():
-            if not run.get("executions") or run.get("pipeline") is None:
-                continue
-            report["checked"].append(run["id"])
-            try:
-                if self.sync_execution(run):
-                    report["ended"].append(run["id"])
-            except Exception:
-                log.exception("reconciling run %s failed", run["id"])
-                report["failed"].append(run["id"])
-        return report
 
 
 def run_outputs(run: Mapping[str, Any]) -> builtins.list[dict[str, Any]]:

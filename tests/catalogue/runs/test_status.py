@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from catalogue.runs.service import EXECUTION_LOST, RunService
+from catalogue.runs.execution_sync import EXECUTION_LOST
+from catalogue.runs.service import RunService
 from catalogue.runs.status import StatusOutcome, handle_status_change
 from pipelines.stepfunctions import state_machine_name
 from tests.pipelines import run_steps, test_stepfunctions

@@ -1,0 +1,96 @@
+"""Runs whose upload never came: kept while their upload URL lasts, then ended (EXPIRED)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from catalogue.domain.errors import HasChildren, NotFound
+from catalogue.object_stores import object_store
+from pipelines.timestamps import timestamp
+
+if TYPE_CHECKING:
+    from catalogue.repositories import Repositories
+    from catalogue.repositories.runs import RunRepository
+    from catalogue.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Error name of a run whose upload never came, and who removes what such runs leave.
+UPLOAD_EXPIRED = "Brygge.UploadExpired"
+SWEEPER = "service:sweep"
+
+
+class UploadExpiry:
+    """RunService's handling of waiting runs' upload deadlines; the service inherits it."""
+
+    settings: Settings
+    repositories: Repositories
+    repository: RunRepository
+    clock: Callable[[], datetime]
+
+    def extend_upload(self, run_id: str, expires: str) -> dict[str, Any]:
+        """Keep a WAITING run until ``expires`` (a newer upload URL for its object)."""
+
+        def extend(run: dict[str, Any]) -> dict[str, Any] | None:
+            if run["status"] != "WAITING" or (run.get("uploadExpires") or "") >= expires:
+                return None
+            run["uploadExpires"] = expires
+            return run
+
+        return self.repository.update_run(run_id, extend)
+
+    def expire_stale_uploads(self, grace: timedelta) -> tuple[list[str], list[str]]:
+        """End (EXPIRED) each WAITING run whose upload URL expired ``grace`` ago unused.
+
+        An edition the upload made, still empty and used by no other run, is removed.
+        Returns the run ids expired and the paths of the editions removed.
+        """
+        now = self.clock()
+        until = timestamp(now - grace)
+        ended = timestamp(now)
+        objects = object_store(self.settings)
+        expired: list[str] = []
+        removed: list[str] = []
+        for waiting in self.repository.waiting_until(until):
+            key = waiting["input"]["keys"][0]
+            if objects.exists(key):
+                # The file landed but its run never started (a failed trigger): not stale.
+                log.warning("run %s waits although %s has landed", waiting["id"], key)
+                continue
+
+            def expire(run: dict[str, Any]) -> dict[str, Any] | None:
+                if run["status"] != "WAITING" or (run.get("uploadExpires") or "~") > until:
+                    return None
+                run.update(
+                    status="EXPIRED",
+                    endedAt=ended,
+                    error={
+                        "error": UPLOAD_EXPIRED,
+                        "cause": f"the upload URL expired at {run['uploadExpires']} unused",
+                    },
+                )
+                return run
+
+            after = self.repository.update_run(waiting["id"], expire)
+            if after["status"] != "EXPIRED" or after.get("endedAt") != ended:
+                continue
+            expired.append(after["id"])
+            if after.get("madeEdition") and self._remove_empty_edition(after):
+                removed.append(f"{after['dataset']}/{after['version']}/{after['edition']}")
+        return expired, removed
+
+    def _remove_empty_edition(self, run: Mapping[str, Any]) -> bool:
+        """Delete the run's edition if it has no distributions and no other live run."""
+        path = [run["dataset"], run["version"], run["edition"]]
+        for other in self.repository.all_for_dataset(run["dataset"]):
+            same = (other["version"], other["edition"]) == (run["version"], run["edition"])
+            if same and other["id"] != run["id"] and other["status"] != "EXPIRED":
+                return False
+        try:
+            self.repositories.editions.delete(path, if_match=None, cascade=False, principal=SWEEPER)
+        except (HasChildren, NotFound):
+            return False
+        return True

@@ -349,7 +349,7 @@ def attempt_lineage(
 ) -> None:
     """One attempt of a run event's OpenLineage events, POSTed one by one, in order."""
     from catalogue.events.lineage import run_events
-    from catalogue.repositories.nested import published_previews
+    from catalogue.repositories.distributions import published_previews
     from catalogue.repositories.runs import RunRepository
 
     store = subscriptions.store

@@ -10,11 +10,13 @@ from catalogue.store.base import ItemStore
 from .audit import AuditRepository
 from .change_events import ChangeEventRepository
 from .datasets import DatasetRepository
+from .distributions import DistributionRepository
+from .editions import EditionRepository
 from .events import EventRepository
-from .nested import DistributionRepository, EditionRepository, VersionRepository
 from .permissions import PermissionRepository
 from .subscriptions import SubscriptionRepository
 from .tokens import TokenRepository
+from .versions import VersionRepository
 
 
 class Repositories:

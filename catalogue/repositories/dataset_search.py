@@ -11,7 +11,7 @@ from catalogue.domain.errors import InvalidValue
 from catalogue.store import keys, ranking
 from catalogue.store.base import MAX_LIMIT, Find, Item, ItemStore, Page, Predicate, Query, query_all
 from catalogue.store.finding import FacetCounter
-from catalogue.store.operations import decode_cursor, fingerprint
+from catalogue.store.paging import decode_cursor, fingerprint
 
 from . import facets as facet_rules
 from .dataset_index import (

@@ -18,7 +18,7 @@ from catalogue.domain.errors import AlreadyExists
 from catalogue.store import keys
 from catalogue.store.base import Create, ItemStore, Op
 
-from .nested import EditionRepository
+from .editions import EditionRepository
 
 
 class EventWindowRepository:

@@ -2,13 +2,11 @@
 
 They differ only in their keys and in how a new id is chosen, so one class holds the
 rules (parent must exist, children block deletes unless cascading, merge patch, ETags) and
-each level states its keys.
+each level states its keys in its own module (versions.py, editions.py, distributions.py).
 """
 
 from __future__ import annotations
 
-import secrets
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -16,15 +14,6 @@ from typing import Any
 from catalogue.domain.change_events import event_type
 from catalogue.domain.changes import changed_fields, check_immutable, merge_patch
 from catalogue.domain.errors import AlreadyExists, NotFound, PreconditionFailed
-from catalogue.domain.ids import (
-    LATEST,
-    check_distribution_id,
-    check_edition_id,
-    check_version_id,
-    edition_id,
-    next_edition_id,
-    next_version_id,
-)
 from catalogue.domain.revisions import Revision, check_fresh
 from catalogue.store import keys
 from catalogue.store.base import (
@@ -55,10 +44,6 @@ from .deletion import (
     store_delete,
 )
 from .records import read_modify_write, resource
-
-# Tries at a free edition id of one second: each round of racing writers lets at least one
-# through, so this many concurrent creates within one second all succeed.
-MAX_EDITION_ATTEMPTS = 200
 
 
 class NestedRepository:
@@ -378,163 +363,3 @@ class NestedRepository:
             "incarnation": item.get("incarnation"),
             "accessRights": dataset.get("accessRights"),
         }
-
-
-def published_previews(
-    store: ItemStore, run: Mapping[str, Any], step: Mapping[str, Any]
-) -> dict[str, dict[str, Any]]:
-    """The previews of the distributions a run's step published (``summary.distributions``),
-    by the published object's key; those withdrawn since, or without a preview, are left
-    out (one batch read)."""
-    ids = (step.get("summary") or {}).get("distributions") or []
-    if not ids or not run.get("edition"):
-        return {}
-    found = store.get_many(
-        [
-            (
-                keys.dataset_pk(run["dataset"]),
-                keys.distribution_sk(run["version"], run["edition"], distribution_id),
-            )
-            for distribution_id in ids
-        ]
-    )
-    return {
-        distribution["key"]: distribution["preview"]
-        for distribution in map(resource, found)
-        if distribution.get("key") and distribution.get("preview")
-    }
-
-
-class VersionRepository(NestedRepository):
-    kind = "version"
-    id_field = "version"
-    parent_kind = "dataset"
-
-    def sort_key(self, path: Sequence[str]) -> str:
-        return keys.version_sk(path[1])
-
-    def list_prefix(self, parent_path: Sequence[str]) -> str:
-        return "version#"
-
-    def parent_sort_key(self, parent_path: Sequence[str]) -> str:
-        return keys.DATASET_SK
-
-    def new_ids(self, parent_path: Sequence[str], data: Mapping[str, Any]) -> Iterator[str]:
-        if data.get("version"):
-            yield check_version_id(str(data["version"]))
-            return
-        existing = [
-            item["version"]
-            for item in query_all(
-                self.store, Query(keys.dataset_pk(parent_path[0]), prefix="version#")
-            )
-        ]
-        first = int(next_version_id(existing))
-        yield from (str(number) for number in range(first, first + 5))
-
-    def descendant_prefixes(self, path: Sequence[str]) -> list[str]:
-        return [keys.distribution_sk(path[1], "").removesuffix("#"), keys.edition_sk(path[1])]
-
-
-class EditionRepository(NestedRepository):
-    kind = "edition"
-    id_field = "edition"
-    parent_kind = "version"
-
-    def sort_key(self, path: Sequence[str]) -> str:
-        return keys.edition_sk(path[1], path[2])
-
-    def list_prefix(self, parent_path: Sequence[str]) -> str:
-        return keys.edition_sk(parent_path[1])
-
-    def parent_sort_key(self, parent_path: Sequence[str]) -> str:
-        return keys.version_sk(parent_path[1])
-
-    def new_ids(self, parent_path: Sequence[str], data: Mapping[str, Any]) -> Iterator[str]:
-        """The second's id, then the id after the newest of that second (``next_edition_id``)."""
-        if data.get("edition"):
-            yield check_edition_id(data["edition"])
-            return
-        second = edition_id(self.clock())
-        yield second
-        query = Query(
-            keys.dataset_pk(parent_path[0]),
-            prefix=keys.edition_sk(parent_path[1], second),
-            descending=True,
-        )
-        for attempt in range(MAX_EDITION_ATTEMPTS):
-            newest = self.store.query(query, limit=1).items
-            latest = str(newest[0]["edition"]) if newest else None
-            # Writers that lost a race spread over the next few numbers instead of all
-            # trying the same one again.
-            yield next_edition_id(second, latest, secrets.randbelow(attempt + 1))
-
-    def resolve(self, path: Sequence[str]) -> list[str]:
-        path = list(path)
-        if len(path) > 2 and path[2] == LATEST:
-            path[2] = self.latest_id(path[:2])
-        return path
-
-    def latest_id(self, version_path: Sequence[str]) -> str:
-        """The newest edition of a version; raises NotFound when it has none."""
-        query = Query(
-            keys.dataset_pk(version_path[0]),
-            prefix=keys.edition_sk(version_path[1]),
-            descending=True,
-        )
-        page = self.store.query(query, limit=1)
-        if not page.items:
-            raise NotFound(f"version {self.resource_path(version_path)} has no editions")
-        return str(page.items[0]["edition"])
-
-    def descendant_prefixes(self, path: Sequence[str]) -> list[str]:
-        return [keys.distribution_sk(path[1], path[2])]
-
-
-class DistributionRepository(NestedRepository):
-    kind = "distribution"
-    id_field = "id"
-    parent_kind = "edition"
-    immutable = ("type",)
-
-    def __init__(
-        self,
-        store: ItemStore,
-        clock: Callable[[], datetime],
-        editions: EditionRepository,
-        distributions_changed: Callable[[str], None] | None = None,
-    ) -> None:
-        super().__init__(store, clock, distributions_changed)
-        self.editions = editions
-
-    def preview(self, path: Sequence[str]) -> dict[str, Any]:
-        """The Table Schema, first rows and column statistics publishing stored.
-
-        Raises NotFound for a missing distribution and for one without a preview (not a CSV
-        or Parquet file, or published before previews were computed).
-        """
-        found = self.get(path)
-        if not found.get("preview"):
-            raise NotFound(f"distribution {self.resource_path(path)} has no preview")
-        return {"schema": found.get("schema"), **found["preview"]}
-
-    def sort_key(self, path: Sequence[str]) -> str:
-        return keys.distribution_sk(path[1], path[2], path[3])
-
-    def list_prefix(self, parent_path: Sequence[str]) -> str:
-        return keys.distribution_sk(parent_path[1], parent_path[2])
-
-    def parent_sort_key(self, parent_path: Sequence[str]) -> str:
-        return keys.edition_sk(parent_path[1], parent_path[2])
-
-    def new_ids(self, parent_path: Sequence[str], data: Mapping[str, Any]) -> Iterator[str]:
-        if data.get("id"):
-            yield check_distribution_id(data["id"])
-            return
-        yield from (uuid.uuid4().hex[:12] for _ in range(3))
-
-    def resolve(self, path: Sequence[str]) -> list[str]:
-        return [*self.editions.resolve(path[:3]), *path[3:]]
-
-    def resolve_parent(self, parent_path: Sequence[str]) -> list[str]:
-        return self.editions.resolve(parent_path)

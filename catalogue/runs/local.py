@@ -1,8 +1,8 @@
-"""Local runs on Brygge's engine: a worker pool driving each run, and resuming after a crash.
+"""Local runs on Brygge's engine: a pool of threads driving each run, fairly across datasets.
 
 Every top-level transition is written to the run (``StoreListener``), so a run interrupted
 by a crash is resumed from the state it last entered when the service starts again, or
-failed with a clear error once it has been interrupted too often.
+failed with a clear error once it has been interrupted too often (``local_resume``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from catalogue.domain.errors import InvalidValue
 from catalogue.runs.listener import RunStopped, StoreListener
+from catalogue.runs.local_resume import Resumption
 from catalogue.runs.recovery import remove_partial_objects, step_temp_root
 from pipelines.asl.errors import Cancelled, StatesError, Timeout
 from pipelines.asl.lambdas import function_error, invoked
@@ -38,11 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# A run interrupted this often is failed rather than resumed again (a step that kills
-# the process would otherwise restart it for ever).
-MAX_RESUMES = 3
-# Error names Brygge itself gives a run.
-INTERRUPTED = "Brygge.Interrupted"
+# Error names Brygge itself gives a run (Brygge.Interrupted: see local_resume).
 ENGINE_ERROR = "Brygge.EngineError"
 NO_PIPELINE = "Brygge.NoPipeline"
 
@@ -63,7 +60,7 @@ class _Queued:
     future: Future[None]
 
 
-class LocalWorkers:
+class LocalWorkers(Resumption):
     """The threads of one RunService driving its local runs, fairly across datasets.
 
     At most ``RUN_THREADS_PER_WORKER * BRYGGE_WORKERS`` runs execute at once, and at most
@@ -369,86 +366,3 @@ class LocalWorkers:
             return run
 
         self.service.repository.update_run(run_id, end)
-
-    def resume_interrupted(self) -> list[str]:
-        """Take over every RUNNING run (after a crash or restart) and resume or fail it.
-
-        Once per process; later calls return []. Returns the run ids resumed.
-        """
-        with self._lock:
-            if self._resumed:
-                return []
-            self._resumed = True
-        taken: list[str] = []
-        for found in self.service.repository.running():
-            resumed = self._take_over(found["id"], self._step_in_flight(found["id"]))
-            if resumed is None:
-                continue
-            position = resumed.get("position")
-            if position:
-                self.submit(
-                    found["id"],
-                    position["state"],
-                    position["input"],
-                    position.get("variables"),
-                    dataset=found["dataset"],
-                )
-            else:
-                self.submit(found["id"], dataset=found["dataset"])
-            taken.append(found["id"])
-        return taken
-
-    def _step_in_flight(self, run_id: str) -> str | None:
-        """The step a run was running when its process stopped, if it was in one."""
-        run = self.service.repository.get(run_id)
-        state = (run.get("position") or {}).get("state")
-        for step in run.get("steps") or []:
-            if step.get("name") == state and step.get("status") == "RUNNING":
-                return str(state)
-        return None
-
-    def _take_over(self, run_id: str, in_flight: str | None = None) -> dict[str, Any] | None:
-        """Claim a RUNNING run for this process; None when it is failed instead (or gone).
-
-        ``in_flight`` names the step the run was in when its process stopped. A run whose
-        process stopped twice in the same step is failed: the step may be what stops it.
-        """
-        now = self.service.now()
-        owner = self.service.owner
-
-        def take(run: dict[str, Any]) -> dict[str, Any] | None:
-            if run["status"] != "RUNNING":
-                return None
-            resumes = int(run.get("resumes") or 0) + 1
-            run.update(owner=owner, resumes=resumes)
-            if in_flight is not None and run.get("resumedInStep") == in_flight:
-                run.update(
-                    status="FAILED",
-                    endedAt=now,
-                    error={
-                        "error": INTERRUPTED,
-                        "cause": f"the server stopped twice while step {in_flight} was "
-                        "running; it is not resumed again; redrive the run to try again",
-                    },
-                    failedState=run.get("position"),
-                )
-                return run
-            run["resumedInStep"] = in_flight
-            if resumes > MAX_RESUMES or run.get("pipeline") is None:
-                where = (run.get("position") or {}).get("state", "its start")
-                run.update(
-                    status="FAILED",
-                    endedAt=now,
-                    error={
-                        "error": INTERRUPTED,
-                        "cause": f"the run was interrupted {resumes} times, last in state "
-                        f"{where}; redrive it to try again",
-                    },
-                    failedState=run.get("position"),
-                )
-            return run
-
-        after = self.service.repository.update_run(run_id, take)
-        if after.get("owner") != owner or after["status"] != "RUNNING":
-            return None
-        return after

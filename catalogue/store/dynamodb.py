@@ -42,7 +42,7 @@ from catalogue.domain.errors import (
     Unavailable,
 )
 from catalogue.store import dynamodb_actions as actions
-from catalogue.store import operations
+from catalogue.store import operations, paging
 from catalogue.store.base import Delete, Item, Op, Page, Predicate, Put, PutNewer, Query, Replace
 from catalogue.store.dynamodb_codec import from_dynamodb, plain, raw_key
 from catalogue.store.dynamodb_index_reads import IndexReads
@@ -124,7 +124,7 @@ class DynamoDbStore(IndexReads):
 
     def query(self, query: Query, *, limit: int, cursor: str | None = None) -> Page:
         """Return up to ``limit`` items of one partition in sort-key order (see ItemStore)."""
-        operations.check_query(query, limit)
+        paging.check_query(query, limit)
         if query.index not in (None, GSI1):
             raise ValueError(f"no index named {query.index!r}")
         partition, sort = ("pk", "sk") if query.index is None else ("gsi1pk", "gsi1sk")
@@ -132,7 +132,7 @@ class DynamoDbStore(IndexReads):
         query_id = _query_id(query)
         start, before = None, False
         if cursor is not None:
-            start, before = operations.decode_query_cursor(cursor, query_id)
+            start, before = paging.decode_query_cursor(cursor, query_id)
             if start is not None:
                 start = _position(start, key_names)
                 if start[partition] != query.partition:
@@ -173,14 +173,14 @@ class DynamoDbStore(IndexReads):
             last = response.get("LastEvaluatedKey")
             return rows, None if last is None else {name: last[name]["S"] for name in last}
 
-        return operations.query_page(fetch, query_id, start, before, limit, query.where)
+        return paging.query_page(fetch, query_id, start, before, limit, query.where)
 
     def last_cursor(self, query: Query) -> str:
         """A cursor reading the final items of ``query`` (see ItemStore)."""
-        operations.check_query(query, 1)
+        paging.check_query(query, 1)
         if query.index not in (None, GSI1):
             raise ValueError(f"no index named {query.index!r}")
-        return operations.encode_cursor(_query_id(query), None, before=True)
+        return paging.encode_cursor(_query_id(query), None, before=True)
 
     # -- writes --------------------------------------------------------------------------
 
@@ -316,7 +316,7 @@ class DynamoDbStore(IndexReads):
 
 
 def _query_id(query: Query) -> str:
-    return operations.fingerprint(
+    return paging.fingerprint(
         "dynamodb",
         query.partition,
         query.index,

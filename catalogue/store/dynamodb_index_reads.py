@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from catalogue.store import operations, ranking
+from catalogue.store import paging, ranking
 from catalogue.store.base import Find, Found, Item, Page, Predicate
 from catalogue.store.dynamodb_facets import add_counts, counts_query
 from catalogue.store.dynamodb_search import (
@@ -43,11 +43,11 @@ class IndexReads:
         observe: Callable[[Item], None] | None = None,
     ) -> Page:
         """Return items of ``scope`` matching ``text``, ranked (see the module notes)."""
-        operations.check_search(scope, limit)
+        paging.check_search(scope, limit)
         order = order or ranking.RELEVANCE
         query = ranking.parse(text)
-        query_id = operations.fingerprint("search", scope, query.key(), order.name)
-        start = None if cursor is None else operations.decode_cursor(cursor, query_id)
+        query_id = paging.fingerprint("search", scope, query.key(), order.name)
+        start = None if cursor is None else paging.decode_cursor(cursor, query_id)
         if query.empty:
             return Page([], None)
         return ranking.ranked_page(

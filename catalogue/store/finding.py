@@ -16,7 +16,7 @@ from typing import Any
 from catalogue.domain.errors import InvalidValue
 from catalogue.store import ranking
 from catalogue.store.base import FIND_ORDERS, Find, Found, Item, Page
-from catalogue.store.operations import check_search, decode_cursor, encode_cursor, fingerprint
+from catalogue.store.paging import check_search, decode_cursor, encode_cursor, fingerprint
 
 
 class FacetCounter:

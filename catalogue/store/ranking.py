@@ -153,7 +153,7 @@ def ranked_page(
     once across pages while the data stays as it was. ``observe`` sees every distinct
     candidate read, before ``where``.
     """
-    from catalogue.store.operations import encode_cursor
+    from catalogue.store.paging import encode_cursor
 
     seen: set[tuple[str, str]] = set()
     wanted: list[Item] = []

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from catalogue.domain.errors import DomainError, Unavailable
-from catalogue.store import operations, ranking, sqlite_search
+from catalogue.store import operations, paging, ranking, sqlite_search
 from catalogue.store.base import (
     Find,
     Found,
@@ -163,7 +163,7 @@ class SqliteStore:
     @_available
     def query(self, query: Query, *, limit: int, cursor: str | None = None) -> Page:
         """Return up to ``limit`` items of one partition in sort-key order (see ItemStore)."""
-        operations.check_query(query, limit)
+        paging.check_query(query, limit)
         query_id = _query_id(query)
         order: tuple[str, ...]
         if query.index is None:
@@ -174,9 +174,9 @@ class SqliteStore:
             raise ValueError(f"no index named {query.index!r}")
         start, before = None, False
         if cursor is not None:
-            start, before = operations.decode_query_cursor(cursor, query_id)
+            start, before = paging.decode_query_cursor(cursor, query_id)
             if start is not None:
-                start = operations.strings(start, len(order))
+                start = paging.strings(start, len(order))
         conditions = [f"{partition} = ?"]
         parameters: list[Any] = [query.partition]
         if query.prefix:
@@ -213,15 +213,15 @@ class SqliteStore:
             result = [(_item(row[0], row[1]), list(row[2:])) for row in rows]
             return result, (result[-1][1] if len(rows) == batch else None)
 
-        return operations.query_page(fetch, query_id, start, before, limit, query.where)
+        return paging.query_page(fetch, query_id, start, before, limit, query.where)
 
     @_available
     def last_cursor(self, query: Query) -> str:
         """A cursor reading the final items of ``query`` (see ItemStore)."""
-        operations.check_query(query, 1)
+        paging.check_query(query, 1)
         if query.index not in (None, "gsi1"):
             raise ValueError(f"no index named {query.index!r}")
-        return operations.encode_cursor(_query_id(query), None, before=True)
+        return paging.encode_cursor(_query_id(query), None, before=True)
 
     @_available
     def search(
@@ -236,11 +236,11 @@ class SqliteStore:
         observe: Callable[[Item], None] | None = None,
     ) -> Page:
         """Return items of ``scope`` matching ``text``, ranked (see ItemStore.search)."""
-        operations.check_search(scope, limit)
+        paging.check_search(scope, limit)
         order = order or ranking.RELEVANCE
         query = ranking.parse(text)
-        query_id = operations.fingerprint("search", scope, query.key(), order.name)
-        start = None if cursor is None else operations.decode_cursor(cursor, query_id)
+        query_id = paging.fingerprint("search", scope, query.key(), order.name)
+        start = None if cursor is None else paging.decode_cursor(cursor, query_id)
         if query.empty:
             return Page([], None)
         matched, parameters = sqlite_search.matches(self._conn(), scope, query)
@@ -334,7 +334,7 @@ class SqliteStore:
 
 
 def _query_id(query: Query) -> str:
-    return operations.fingerprint(
+    return paging.fingerprint(
         "sqlite",
         query.partition,
         query.index,

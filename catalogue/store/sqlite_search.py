@@ -34,7 +34,8 @@ from typing import Any
 from catalogue.store import ranking
 from catalogue.store.base import FIELD_SEPARATOR, SEARCH_FIELDS, Find, Found, Item, Page, tokens
 from catalogue.store.finding import check_find, find_id, start_of, top
-from catalogue.store.operations import encode_cursor, indexed_terms
+from catalogue.store.operations import indexed_terms
+from catalogue.store.paging import encode_cursor
 
 # Separators of the packed facet values (operations.check_facet_values keeps them out).
 _RECORD, _UNIT = "\x1e", "\x1f"

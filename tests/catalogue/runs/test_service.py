@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from catalogue.domain.errors import Conflict, NotFound
 from catalogue.repositories.runs import RunRepository
-from catalogue.runs.local import INTERRUPTED, MAX_RESUMES
+from catalogue.runs.local_resume import INTERRUPTED, MAX_RESUMES
 from pipelines.objects import LocalObjectStore
 from pipelines.runs import StepRegistry, run_id_for
 from pipelines.steps.runtime import run_step

@@ -7,7 +7,7 @@ not exist, so status, body and ETag tell nothing about it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from catalogue.auth.principal import current_identity
 from catalogue.domain.access import Identity, can_see, effective_scopes, may
@@ -39,6 +39,18 @@ def audience() -> Audience:
     )
 
 
+class Checked(NamedTuple):
+    """What a passed check read: the caller, the dataset's item and the caller's scopes."""
+
+    identity: Identity
+    item: Item
+    scopes: frozenset[str]
+
+    def may(self, scope: str) -> bool:
+        """Whether the caller holds ``scope`` on the dataset (site admins hold all)."""
+        return may(scope, self.identity, self.scopes)
+
+
 def require(dataset_id: str, scope: str, *, hidden: str | None = None) -> Identity:
     """Check that the caller may act on the dataset with ``scope``; return the caller.
 
@@ -51,26 +63,36 @@ def require(dataset_id: str, scope: str, *, hidden: str | None = None) -> Identi
     return _check(dataset_id, scope, hidden)[0]
 
 
+def check(dataset_id: str, scope: str, *, hidden: str | None = None) -> Checked:
+    """``require``, keeping what the check read (the dataset and the caller's grants).
+
+    A page that shows what the caller may do then reads neither again.
+    """
+    identity, item, scopes = _check(dataset_id, scope, hidden)
+    if item is None:  # a site admin's check reads nothing
+        item = repositories().datasets.get_item(dataset_id)
+    return Checked(identity, item, scopes)
+
+
 def readable_dataset(dataset_id: str) -> dict[str, Any]:
     """The dataset, once ``require(dataset_id, READ)`` passed; raises as it does.
 
     The answer is the item the check read (the dataset and the caller's grants in one
     store call), so a read costs one call beside the token's, not two.
     """
-    _, item = _check(dataset_id, READ, None)
-    if item is None:  # a site admin's check reads nothing
-        return repositories().datasets.get(dataset_id)
-    return resource(item)
+    return resource(check(dataset_id, READ).item)
 
 
-def _check(dataset_id: str, scope: str, hidden: str | None) -> tuple[Identity, Item | None]:
-    """``require``'s check; also the dataset's item when the check had to read it."""
+def _check(
+    dataset_id: str, scope: str, hidden: str | None
+) -> tuple[Identity, Item | None, frozenset[str]]:
+    """``require``'s check; the dataset's item (when the check read it) and the scopes."""
     identity = current_identity()
     if scope != READ and not identity.is_authenticated:
         # Before any lookup: anonymous writes learn nothing about which datasets exist.
         raise Unauthenticated("this action needs a token (Authorization: Bearer <token>)")
     if identity.is_site_admin:
-        return identity, None
+        return identity, None, frozenset()
     permissions = repositories().permissions
     dataset, granted = permissions.dataset_with_scopes(dataset_id, identity.grantees)
     if dataset is None:
@@ -80,7 +102,7 @@ def _check(dataset_id: str, scope: str, hidden: str | None) -> tuple[Identity, I
         raise NotFound(hidden or f"dataset {dataset_id!r} not found")
     if scope != READ and not may(scope, identity, scopes):
         raise Forbidden(f"this action needs the {scope!r} scope on dataset {dataset_id!r}")
-    return identity, dataset
+    return identity, dataset, scopes
 
 
 def require_data_read(dataset_id: str) -> Item:

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from catalogue.auth.principal import current_identity
+from catalogue.links import path_for
 from catalogue.web.session import csrf_token
 
 BYTE_UNITS = ("B", "kB", "MB", "GB", "TB")
@@ -81,4 +82,6 @@ def register(app: Flask) -> None:
         visitor=current_identity,
         query_with=query_with,
         query_without=query_without,
+        # Pages draw many links to the same views: built once per distinct arguments.
+        url_for=path_for,
     )

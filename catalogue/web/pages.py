@@ -21,13 +21,12 @@ from catalogue.auth.permissions import (
     READ,
     UPDATE,
     WRITE,
+    Checked,
     audience,
-    readable_dataset,
+    check,
     require,
-    scopes_on,
 )
 from catalogue.auth.principal import current_identity
-from catalogue.domain.access import Identity, may
 from catalogue.domain.errors import Unauthenticated
 from catalogue.schemas.datasets import DatasetQuerySchema
 from catalogue.services import repositories, services
@@ -75,9 +74,9 @@ def search_page() -> str:
 
 def dataset_page(dataset_id: str) -> str:
     """``/datasets/{id}``: metadata, editions, distributions, lineage, snippets, history."""
-    dataset = readable_dataset(dataset_id)  # the check's own read of the dataset
-    can = permitted(dataset_id, current_identity())
-    return render("dataset.html", None, can=can, **dataset_view(dataset, is_owner=can[UPDATE]))
+    checked = check(dataset_id, READ)  # the check's reads serve the page too
+    can = permitted(checked)
+    return render("dataset.html", None, can=can, **dataset_view(checked.item, is_owner=can[UPDATE]))
 
 
 def dataset_runs_page(dataset_id: str) -> str:
@@ -92,23 +91,22 @@ def dataset_runs_page(dataset_id: str) -> str:
 def run_page(run_id: str) -> str:
     """``/runs/{id}``: the pipeline drawn from its definition, each state's outcome and files."""
     dataset_id = services().runs.dataset_of(run_id)
-    identity = require(dataset_id, READ, hidden=f"run {run_id!r} not found")
+    checked = check(dataset_id, READ, hidden=f"run {run_id!r} not found")
     run = with_output_links(services().runs.get(run_id))
     return render(
         "run.html",
         "run",
         run=run,
-        can=permitted(dataset_id, identity),
+        can=permitted(checked),
         is_running=run["status"] not in ENDED,
         graph=run_graph(run),
         steps=run_summaries(run),
     )
 
 
-def permitted(dataset_id: str, identity: Identity) -> dict[str, bool]:
+def permitted(checked: Checked) -> dict[str, bool]:
     """Which scopes the visitor holds on the dataset: the pages offer only what they allow."""
-    scopes = scopes_on(repositories().datasets.get_item(dataset_id), identity)
-    return {scope: may(scope, identity, scopes) for scope in (UPDATE, WRITE, ADMIN)}
+    return {scope: checked.may(scope) for scope in (UPDATE, WRITE, ADMIN)}
 
 
 def sign_in_form() -> str:

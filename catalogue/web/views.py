@@ -14,7 +14,10 @@ from catalogue.dcat.publishability import missing_for_publication
 from catalogue.dcat.selection import all_items, newest_publish_item, version_order
 from catalogue.domain.errors import NotFound
 from catalogue.links import absolute_url, link_to
+from catalogue.repositories.audit import dataset_audit_trail
+from catalogue.repositories.records import resource
 from catalogue.services import repositories, services
+from catalogue.store.base import Item
 from catalogue.web.graph import svg
 
 # Search form fields passed on to the list query; empty ones mean "any".
@@ -47,9 +50,13 @@ def search_filters(args: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-def dataset_view(dataset: dict[str, Any], *, is_owner: bool) -> dict[str, Any]:
-    """Everything the dataset page shows; the caller has checked the read permission."""
+def dataset_view(item: Item, *, is_owner: bool) -> dict[str, Any]:
+    """Everything the dataset page shows; the caller has checked the read permission.
+
+    ``item`` is the dataset's item as the check read it: the page reads it no more.
+    """
     repos = repositories()
+    dataset = resource(item)
     dataset_id = dataset["id"]
     # Versions and editions are read once: for the timeline, and for finding the newest
     # edition with distributions (only past the editions shown is anything read again).
@@ -79,7 +86,10 @@ def dataset_view(dataset: dict[str, Any], *, is_owner: bool) -> dict[str, Any]:
             )
 
     newest = newest_publish_item(repos, dataset, list(shown), editions_of)
-    runs = services().runs.list(dataset_id, limit=RUNS_SHOWN, cursor=None).items
+    # The repository's list, not the service's: the dataset's existence is known.
+    runs = (
+        services().runs.repository.list_for_dataset(dataset_id, limit=RUNS_SHOWN, cursor=None).items
+    )
     timeline = [
         # An edition names the run that published it (``run``).
         {"version": version, "editions": shown[version["version"]].items}
@@ -91,8 +101,8 @@ def dataset_view(dataset: dict[str, Any], *, is_owner: bool) -> dict[str, Any]:
     ]
     history = []
     if is_owner:
-        history = repos.audit.for_dataset(
-            dataset_id, incarnation=None, limit=HISTORY_SHOWN, cursor=None
+        history = repos.audit.list(
+            dataset_audit_trail(item), limit=HISTORY_SHOWN, cursor=None
         ).items
     return {
         "dataset": dataset,
@@ -126,6 +136,8 @@ def _download_link(dataset_id: str, newest: Any, distribution: Mapping[str, Any]
 
 def lineage(sources: list[str]) -> list[dict[str, Any]]:
     """``wasDerivedFrom`` sources: linked when the visitor may see them, else the id alone."""
+    if not sources:
+        return []
     check = visible()
     found = repositories().datasets.items(sources)
     shown = {item["id"] for item in found if check is None or check(item)}

@@ -40,6 +40,9 @@ CRASHED = "Brygge.StepCrashed"
 _PR_SET_PDEATHSIG = 1
 # How often a waiting server thread checks whether the run was cancelled.
 _POLL_S = 0.5
+# Steps are batch work beside a server answering requests on the same cores: a worker runs
+# below the server's priority, so a busy step slows itself rather than every request.
+STEP_NICENESS = 10
 # The recorder methods a worker may call back: those of the StepRecorder protocol.
 _RECORDER_METHODS = frozenset(
     name
@@ -303,6 +306,7 @@ def _empty(folder: Path) -> None:
 def _apply_limits(limits: ProcessLimits) -> None:
     memory = limits.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    os.nice(STEP_NICENESS)
     # A worker whose forkserver (and so whose server) is gone ends at once, not after its step.
     with contextlib.suppress(OSError, AttributeError):
         import ctypes

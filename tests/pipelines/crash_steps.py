@@ -73,5 +73,10 @@ def pid(event: Any, context: Any) -> Any:
     return {**event, "pid": os.getpid()}
 
 
+def niceness(event: Any, context: Any) -> Any:
+    """Return the worker's scheduling priority (its niceness)."""
+    return {"niceness": os.nice(0)}
+
+
 def isolated_upper(event: Any, context: Any) -> Any:
     return run_step(event, UpperConfig, upper)

@@ -12,7 +12,13 @@ import pytest
 
 from pipelines.asl.errors import StatesError, Timeout
 from pipelines.objects import LocalObjectStore
-from pipelines.runs.processes import Cancelled, ProcessLimits, StepCrashed, StepProcesses
+from pipelines.runs.processes import (
+    STEP_NICENESS,
+    Cancelled,
+    ProcessLimits,
+    StepCrashed,
+    StepProcesses,
+)
 from pipelines.steps.contract import StepLimits
 from tests.pipelines.steps.mocks import MemoryRecorder
 
@@ -65,6 +71,11 @@ def test_a_step_runs_in_a_warm_worker_process(pool, objects) -> None:  # type: i
     second = call(pool, "pid", objects)["pid"]
     assert first != os.getpid()
     assert first == second  # the same worker, kept warm
+
+
+def test_a_worker_runs_below_the_servers_priority(pool, objects) -> None:  # type: ignore[no-untyped-def]
+    # A step that uses every core must leave the server's requests the first claim on them.
+    assert call(pool, "niceness", objects)["niceness"] == os.nice(0) + STEP_NICENESS
 
 
 def test_a_worker_reports_to_the_servers_recorder(pool, objects) -> None:  # type: ignore[no-untyped-def]

@@ -226,3 +226,19 @@ def test_vendored_htmx_is_the_pinned_npm_package() -> None:
     for ours, theirs in (("htmx.min.js", "dist/htmx.min.js"), ("htmx-LICENSE", "LICENSE")):
         digest = hashlib.sha256((STATIC / ours).read_bytes()).hexdigest()
         assert digest == hashlib.sha256((installed / theirs).read_bytes()).hexdigest(), ours
+
+
+def test_a_pages_links_follow_the_script_root_of_each_request(client) -> None:
+    # Built paths are kept between requests; a stage prefix (SCRIPT_NAME) is part of the key.
+    make_dataset(client, id="air", title="Air", keywords=["luft"])
+    plain = links_of(page(client, "/datasets/air")).urls
+    staged = client.get("/datasets/air", headers=BROWSER, base_url="http://localhost/prod")
+    assert staged.status_code == 200
+    prefixed = links_of(staged.get_data(as_text=True)).urls
+    again = links_of(page(client, "/datasets/air")).urls
+
+    assert "/?keyword=luft" in plain and "/datasets/air/runs" in plain
+    assert "/prod/?keyword=luft" in prefixed and "/prod/datasets/air/runs" in prefixed
+    local = [url for url in prefixed if url.startswith("/") and not url.startswith("//")]
+    assert local and all(url.startswith("/prod/") for url in local)
+    assert again == plain

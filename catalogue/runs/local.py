@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from catalogue.domain.errors import InvalidValue
+from catalogue.domain.errors import InvalidValue, NotFound
 from catalogue.runs.listener import RunStopped, StoreListener
 from catalogue.runs.local_resume import Resumption
 from catalogue.runs.recovery import remove_partial_objects, step_temp_root
@@ -314,6 +314,10 @@ class LocalWorkers(Resumption):
             )
         except (RunStopped, asl.Cancelled):
             return
+        except NotFound:
+            # The run went with its dataset (a cascade delete) while it ran.
+            log.info("run %s was deleted while it ran", run_id)
+            return
         except Exception as error:
             log.exception("run %s could not be executed", run_id)
             self._finish(run_id, "FAILED", error={"error": ENGINE_ERROR, "cause": str(error)})
@@ -365,4 +369,7 @@ class LocalWorkers(Resumption):
                 run["failedState"] = failed_state
             return run
 
-        self.service.repository.update_run(run_id, end)
+        try:
+            self.service.repository.update_run(run_id, end)
+        except NotFound:
+            log.info("run %s was deleted before it ended %s", run_id, status)

@@ -309,3 +309,35 @@ def test_assign_reads_a_steps_result_as_lambda_invoke_returns_it(services, clien
     assert finished["status"] == "SUCCEEDED", finished["error"]
     assert finished["output"]["status"] == 200
     assert finished["output"]["keys"][0].startswith("intermediate/green/air/")
+
+
+def test_a_run_deleted_with_its_dataset_while_it_runs_ends_quietly(
+    services, client, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    set_pipeline(client, run_steps.chain(("Hold", "hold"), ("Upper", "upper")))
+    entered, release = threading.Event(), threading.Event()
+    escaped: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args.exc_value))
+
+    def hold(event, context):  # type: ignore[no-untyped-def]
+        entered.set()
+        assert release.wait(60)
+        return run_step(
+            event, run_steps.NoConfig, lambda o, c, keys, out: run_steps.StepResult(keys, [])
+        )
+
+    services.runs.registry = StepRegistry({**run_steps.HANDLERS, "brygge:step:hold": hold})
+    run = client.post(
+        f"/datasets/air/versions/1/editions/{EDITION}/runs", json={"input": {"keys": [RAW]}}
+    ).json
+    assert entered.wait(60)
+    deleted = client.delete("/datasets/air?cascade=true")
+    assert deleted.status_code == 204, deleted.json
+    release.set()
+    assert services.runs.wait_idle(timeout_s=60)
+
+    # The run went with its dataset: its thread has nothing left to record, and says so
+    # in the log instead of dying with NotFound.
+    assert escaped == []
+    assert client.get(f"/runs/{run['id']}").status_code == 404
+    assert run_steps.CALLS["upper"] == 0

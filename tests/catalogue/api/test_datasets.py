@@ -324,7 +324,7 @@ def test_unexpected_failure_is_500_without_a_traceback(app, client, monkeypatch)
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(app.extensions["brygge"].repositories.datasets, "get", explode)
+    monkeypatch.setattr(app.extensions["brygge"].repositories.datasets, "get_item", explode)
     response = client.get("/datasets/anything")
     assert response.status_code == 500
     assert response.json == {

@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 
 # Error names Brygge itself gives a run (Brygge.Interrupted: see local_resume).
 ENGINE_ERROR = "Brygge.EngineError"
-NO_PIPELINE = "Brygge.NoPipeline"
 
 
 # Threads driving runs per BRYGGE_WORKERS: a run mostly waits (for its step's worker

@@ -105,18 +105,6 @@ def strings(position: Any, count: int) -> list[str]:
 Fetch = Callable[[Any], tuple[list[tuple[Item, Any]], Any]]
 
 
-def read_page(
-    fetch: Fetch, start: Any, limit: int, where: Predicate | None
-) -> tuple[list[Item], Any]:
-    """Collect ``limit`` items accepted by ``where``, reading as many batches as needed.
-
-    Returns the items and the position of the last one when a further item matches (one
-    item of look-ahead, so the caller knows there is a next page), else None.
-    """
-    matched, has_more = read_matches(fetch, start, limit, where)
-    return [item for item, _ in matched], matched[-1][1] if has_more else None
-
-
 def read_matches(
     fetch: Fetch, start: Any, limit: int, where: Predicate | None
 ) -> tuple[list[tuple[Item, Any]], bool]:

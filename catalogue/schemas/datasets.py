@@ -10,7 +10,7 @@ from catalogue.domain import datasets as rules
 from catalogue.domain import events
 from catalogue.domain.ids import DATASET_ID
 
-from .common import ListQuerySchema, StoredSchema, iso_date_or_datetime, page_schema
+from .common import ListQuerySchema, Stored, StoredSchema, iso_date_or_datetime, page_schema
 
 TEAM = r"^team:[a-z0-9][a-z0-9._-]{0,63}$"
 
@@ -161,15 +161,14 @@ class DatasetQuerySchema(ListQuerySchema):
     )
 
 
-class FacetValueSchema(ma.Schema):
+class FacetValueSchema(StoredSchema):
     value = fields.String(required=True)
     count = fields.Integer(required=True)
 
 
 def _facet_list(description: str) -> fields.Field:
-    return fields.List(
-        fields.Nested(FacetValueSchema), required=True, metadata={"description": description}
-    )
+    # Counted by the store as strings and ints: picked, not dumped value by value.
+    return Stored(FacetValueSchema, many=True, required=True, metadata={"description": description})
 
 
 class FacetsSchema(ma.Schema):

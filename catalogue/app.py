@@ -94,7 +94,7 @@ def _take_event_source() -> None:
 
     from catalogue.links import base_url
 
-    g.event_source_token = set_request_source(base_url())
+    g.event_source_token = set_request_source(base_url)
 
 
 def _drop_event_source(_: BaseException | None) -> None:

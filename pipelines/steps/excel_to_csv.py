@@ -157,7 +157,9 @@ def tidy(frame: pl.DataFrame, header: list[str | None] | None = None) -> pl.Data
         if dtype == pl.String
     )
     if frame.width:
-        frame = frame.filter(~pl.all_horizontal(pl.all().is_null()))
+        blank = frame.select(pl.all_horizontal(pl.all().is_null())).to_series()
+        if blank.any():  # filtering copies every column: only when a row goes
+            frame = frame.filter(~blank)
     frame = frame.drop(
         column
         for column, cell in zip(frame.columns, header, strict=True)
@@ -167,16 +169,28 @@ def tidy(frame: pl.DataFrame, header: list[str | None] | None = None) -> pl.Data
     changes = []
     for column, dtype in frame.schema.items():
         series = frame.get_column(column)
-        values = series.drop_nulls()
         if dtype.is_float():
-            changes.append(_as_printed(pl.col(column)))
-        elif (
-            isinstance(dtype, pl.Datetime)
-            and len(values)
-            and bool((values.dt.time() == datetime.time(0)).all())
-        ):
-            changes.append(pl.col(column).cast(pl.Date))
+            if _all_whole(series):
+                # The CSV writes integers as General shows whole numbers: no text needed.
+                changes.append(pl.col(column).cast(pl.Int64))
+            else:
+                changes.append(_as_printed(pl.col(column)))
+        elif isinstance(dtype, pl.Datetime):
+            values = series.drop_nulls()
+            if len(values) and bool((values.dt.time() == datetime.time(0)).all()):
+                changes.append(pl.col(column).cast(pl.Date))
     return frame.with_columns(changes)
+
+
+def _all_whole(series: pl.Series) -> bool:
+    """Whether every value of a float column is a whole number that an Int64 holds exactly."""
+    import polars as pl
+
+    return bool(
+        series.to_frame()
+        .select(((pl.first() == pl.first().round(0)) & (pl.first().abs() < 2**53)).all())
+        .item()
+    )
 
 
 def _as_printed(number: pl.Expr) -> pl.Expr:

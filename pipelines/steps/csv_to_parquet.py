@@ -69,8 +69,10 @@ class CsvToParquetConfig(CsvDialect):
     ``groupChar`` applies to every number field that does not name its own. A column without
     a ``schema`` field stays text (a Parquet string), so codes keep their leading zeros;
     ``inferTypes: true`` types such columns only where every value reads back as written (see
-    ``inferred_types``). A value that fails its field's type is an InputError naming its row
-    (the header is row 1), column and value.
+    ``inferred_types``). ``decimalChar`` (like ``groupChar``) reads the columns that are
+    typed: number fields of the schema and, with ``inferTypes``, inferred numbers (``1,5``
+    becomes 1.5); without either, ``1,5`` stays the text it is. A value that fails its
+    field's type is an InputError naming its row (the header is row 1), column and value.
     """
 
     group_char: str | None = None

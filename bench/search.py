@@ -140,32 +140,44 @@ def datasets(count: int, words: list[str], seed: int = 42) -> Iterator[dict[str,
 
 
 def seed(settings: Any, count: int, words: list[str], threads: int) -> float:
-    """Create ``count`` datasets through the repositories; return the seconds it took."""
+    """Create ``count`` datasets through the repository; return the seconds it took.
+
+    SQLite loads them in bulk (``create_many``: the writes of ``create``, many datasets
+    per commit); DynamoDB creates them one transaction each on ``threads`` threads.
+    """
     from catalogue.app import create_app
 
     app = create_app(settings)
     repositories = app.extensions["brygge"].repositories
+    store = app.extensions["brygge"].store
 
-    def create(dataset: dict[str, Any]) -> None:
-        repositories.datasets.create(
-            dataset,
-            principal="user:bench",
-            extra_ops=lambda made: repositories.permissions.owner_ops(made, dataset["owner"]),
-        )
+    def ownership(made: Any) -> Any:
+        return repositories.permissions.owner_ops(made, made["owner"])
 
     started = time.perf_counter()
-    if threads == 1:
-        for done, dataset in enumerate(datasets(count, words), start=1):
-            create(dataset)
+
+    def progress(made: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for done, dataset in enumerate(made, start=1):
+            yield dataset
             if done % 10_000 == 0:
                 rate = done / (time.perf_counter() - started)
                 print(f"  seeded {done} ({rate:.0f}/s)", flush=True)
-        app.extensions["brygge"].store.close()
+
+    if store.backend == "sqlite":
+        repositories.datasets.create_many(
+            progress(datasets(count, words)),
+            principal="user:bench",
+            extra_ops=ownership,
+        )
+        store.close()
         return time.perf_counter() - started
-    done = 0
+
+    def create(dataset: dict[str, Any]) -> None:
+        repositories.datasets.create(dataset, principal="user:bench", extra_ops=ownership)
+
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         pending: set[concurrent.futures.Future[None]] = set()
-        for dataset in datasets(count, words):
+        for dataset in progress(datasets(count, words)):
             pending.add(pool.submit(create, dataset))
             if len(pending) >= threads * 4:
                 finished, pending = concurrent.futures.wait(
@@ -173,13 +185,9 @@ def seed(settings: Any, count: int, words: list[str], threads: int) -> float:
                 )
                 for future in finished:
                     future.result()
-                    done += 1
-                    if done % 10_000 == 0:
-                        rate = done / (time.perf_counter() - started)
-                        print(f"  seeded {done} ({rate:.0f}/s)", flush=True)
         for future in concurrent.futures.as_completed(pending):
             future.result()
-    app.extensions["brygge"].store.close()
+    store.close()
     return time.perf_counter() - started
 
 
@@ -209,6 +217,7 @@ def scenarios(words: list[str], rng: random.Random) -> dict[str, list[str]]:
         "two_words": two,
         "prefix": prefix,
         "filtered": filtered,
+        "filters_only": filtered[50:],
         "no_query": ["/datasets?limit=20"],
     }
 
@@ -281,6 +290,41 @@ def read_capacity(settings: Any, cases: dict[str, list[str]], samples: int) -> d
     return result
 
 
+def cpu_per_request(
+    settings: Any, cases: dict[str, list[str]], samples: int, profile: str | None = None
+) -> dict[str, float]:
+    """Median CPU milliseconds of one request of each kind, served in this process.
+
+    Steadier than latencies on a shared machine: other processes' load barely moves it.
+    ``profile`` names a kind whose requests run under cProfile (the top functions printed).
+    """
+    import cProfile
+    import pstats
+
+    from catalogue.app import create_app
+
+    client = create_app(settings).test_client()
+    result = {}
+    for name, paths in cases.items():
+        asked = (paths * samples)[:samples]
+        assert client.get(asked[0]).status_code == 200  # imports and caches
+        profiler = cProfile.Profile() if name == profile else None
+        times = []
+        for path in asked:
+            if profiler is not None:
+                profiler.enable()
+            started = time.process_time()
+            response = client.get(path)
+            times.append((time.process_time() - started) * 1000)
+            if profiler is not None:
+                profiler.disable()
+            assert response.status_code == 200, response.json
+        result[name] = statistics.median(times)
+        if profiler is not None:
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", choices=("sqlite", "dynamodb"), default="sqlite")
@@ -291,14 +335,22 @@ def main() -> int:
         "--threads",
         type=int,
         default=0,
-        help="seeding threads (default: 1 on SQLite, 8 on DynamoDB)",
+        help="seeding threads on DynamoDB (SQLite loads in bulk on one)",
     )
     parser.add_argument(
         "--home",
         type=Path,
         help="keep the SQLite store here and reuse it when seeded with as many datasets",
     )
-    parser.add_argument("--samples", type=int, default=20, help="requests per kind for RCUs")
+    parser.add_argument(
+        "--samples", type=int, default=20, help="requests per kind for RCUs and CPU times"
+    )
+    parser.add_argument(
+        "--cpu-only",
+        action="store_true",
+        help="only the in-process CPU time per request (no wrk run)",
+    )
+    parser.add_argument("--profile", help="run this kind's requests under cProfile")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("bench/search.py needs wrk (apt-get install wrk)", file=sys.stderr)
@@ -330,7 +382,7 @@ def main() -> int:
             settings = Settings(home=home)
         migrations.apply(settings)
         words = vocabulary(random.Random(7))
-        threads = args.threads or (8 if args.backend == "dynamodb" else 1)
+        threads = args.threads or 8 if args.backend == "dynamodb" else 1
         if seeded.exists():
             print(f"reusing the {args.datasets} datasets seeded in {home}", flush=True)
         else:
@@ -343,6 +395,10 @@ def main() -> int:
             if kept and args.backend == "sqlite":
                 seeded.touch()
         cases = scenarios(words, random.Random(11))
+        for name, value in cpu_per_request(settings, cases, args.samples, args.profile).items():
+            print(f"{name} CPU per request in process {value:.1f} ms (median)", flush=True)
+        if args.cpu_only:
+            return 0
         if args.backend == "dynamodb":
             units = read_capacity(settings, cases, args.samples)
             for name, value in units.items():

@@ -9,8 +9,18 @@ from typing import Any
 
 from catalogue.domain.errors import InvalidValue
 from catalogue.store import keys, ranking
-from catalogue.store.base import MAX_LIMIT, Find, Item, ItemStore, Page, Predicate, Query, query_all
-from catalogue.store.finding import FacetCounter
+from catalogue.store.base import (
+    MAX_LIMIT,
+    CountListed,
+    Find,
+    Found,
+    Item,
+    ItemStore,
+    Page,
+    Predicate,
+    Query,
+    query_all,
+)
 from catalogue.store.paging import decode_cursor, fingerprint
 
 from . import facets as facet_rules
@@ -185,13 +195,7 @@ class DatasetSearch:
             order=FIND_ORDERS[sort or "relevance"],
             filters=exact,
             classes=None if audience is None else tuple(audience.classes),
-            grants=frozenset()
-            if audience is None or "non-public" in audience.classes
-            else frozenset(
-                grant_token(dataset_id, incarnation)
-                for dataset_id, incarnations in audience.granted.items()
-                for incarnation in incarnations
-            ),
+            grants=frozenset() if audience is None else _grants(audience),
             max_ranked=ranking.MAX_CANDIDATES,
         )
 
@@ -202,33 +206,37 @@ class DatasetSearch:
             counts = self._unfiltered_counts(audience)
             return Facets(top(counts), sum(counts.get("accessRights", {}).values()), False)
         first = drivers[0]
-        limit = facet_rules.MAX_EXACT
-        counter = FacetCounter(exact, [name for name in FACETS if name != first], limit=limit)
-        self._count_partition(first, exact[first], counter, audience)
-        approximate = counter.full
+        found = self._count_listed(
+            first, exact, [name for name in FACETS if name != first], audience
+        )
+        counts: dict[str, Mapping[str, int]] = dict(found.counts)
+        approximate = found.approximate
         if len(drivers) > 1:
             # The first filter's own facet counts over the datasets passing the others.
-            own = FacetCounter(exact, [first], limit=limit)
-            self._count_partition(drivers[1], exact[drivers[1]], own, audience)
-            counter.counts[first] = own.counts[first]
-            approximate = approximate or own.full
+            own = self._count_listed(drivers[1], exact, [first], audience)
+            counts[first] = own.counts[first]
+            approximate = approximate or own.approximate
         else:
-            counter.counts[first] = self._unfiltered_counts(audience).get(first, Counter())
-        return Facets(top(counter.counts), counter.matched, approximate)
+            counts[first] = self._unfiltered_counts(audience).get(first, Counter())
+        return Facets(top(counts), found.total, approximate)
 
-    def _count_partition(
-        self, name: str, value: str, counter: FacetCounter, audience: Audience
-    ) -> None:
-        """Feed ``counter`` the visible datasets listed under filter ``name`` = ``value``."""
-        query = Query(keys.filter_pk(name, value), where=audience.sees)
-        cursor: str | None = None
-        while not counter.full:
-            page = self.store.query(query, limit=MAX_LIMIT, cursor=cursor)
-            for entry in page.items:
-                counter.add(values_of(entry, filter_values))
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
+    def _count_listed(
+        self, name: str, exact: Mapping[str, str], facets: Sequence[str], audience: Audience
+    ) -> Found:
+        """The store's counts of ``facets`` over the visible datasets listed under ``name``."""
+        return self.store.count_listed(
+            CountListed(
+                keys.filter_pk(name, exact[name]),
+                visible=audience.sees,
+                values=lambda entry: values_of(entry, filter_values),
+                filters=exact,
+                classes=tuple(audience.classes),
+                grants=_grants(audience),
+                facets=tuple(facets),
+                top=TOP_VALUES,
+                max_counted=facet_rules.MAX_EXACT,
+            )
+        )
 
     def _unfiltered_counts(self, audience: Audience) -> dict[str, Counter[str]]:
         """Counts over every dataset ``audience`` sees.
@@ -279,7 +287,23 @@ class DatasetSearch:
         """
         wanted = self._wanted(filters, visible)
         exact = exact_filters(filters)
-        driver = next((name for name in INDEXED_FILTERS if name in exact), None)
-        if driver is None:
+        partitions = [
+            keys.filter_pk(name, normalise_filter(name, exact[name]))
+            for name in INDEXED_FILTERS
+            if name in exact
+        ]
+        if not partitions:
             return Query(keys.ALL_DATASETS, index=keys.GSI1, where=wanted)
-        return Query(keys.filter_pk(driver, normalise_filter(driver, exact[driver])), where=wanted)
+        # The other filters' partitions: a store may skip the entries missing from them.
+        return Query(partitions[0], where=wanted, within=tuple(partitions[1:]))
+
+
+def _grants(audience: Audience) -> frozenset[str]:
+    """The ``search_meta`` grants of the non-public datasets ``audience`` was granted."""
+    if "non-public" in audience.classes:
+        return frozenset()
+    return frozenset(
+        grant_token(dataset_id, incarnation)
+        for dataset_id, incarnations in audience.granted.items()
+        for incarnation in incarnations
+    )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from catalogue.domain import datasets as rules
 from catalogue.domain.change_events import event_type
 from catalogue.domain.changes import changed_fields, check_immutable, merge_patch
-from catalogue.domain.errors import AlreadyExists, NotFound
+from catalogue.domain.errors import AlreadyExists, InvalidValue, NotFound
 from catalogue.domain.ids import (
     check_dataset_id,
     incarnation_id,
@@ -133,12 +133,8 @@ class DatasetRepository(DatasetSearch):
             suffixes = [random_suffix(secrets.token_bytes(8)) for _ in range(MAX_SLUG_ATTEMPTS)]
             candidates = list(slug_candidates(slugify(data["title"]), suffixes))
         for dataset_id in candidates:
-            dataset = self._new_dataset(dataset_id, data, now)
-            ops = self._create_ops(dataset, principal, now)
-            if extra_ops is not None:
-                ops.extend(extra_ops(dataset))
             try:
-                self.store.transact(ops)
+                self.store.transact(self._creation(dataset_id, data, principal, now, extra_ops))
             except AlreadyExists as clash:
                 if clash.key != (keys.dataset_pk(dataset_id), keys.DATASET_SK):
                     raise
@@ -149,6 +145,45 @@ class DatasetRepository(DatasetSearch):
                 continue
             return self.get(dataset_id)
         raise AlreadyExists(f"no free id derived from the title {data['title']!r}", field="id")
+
+    def create_many(
+        self,
+        datasets: Iterable[Mapping[str, Any]],
+        *,
+        principal: str,
+        extra_ops: ExtraOps | None = None,
+    ) -> int:
+        """Create every dataset of ``datasets`` as ``create`` does, in bulk; return how many.
+
+        For seeding. Each dataset gives its ``id`` (InvalidValue otherwise: an id derived
+        from a title needs ``create``'s retries). Each one's writes are ``create``'s, checked
+        as one transaction (AlreadyExists for an id that exists), and the store loads them
+        many at a time (``ItemStore.load``, which says what a failure leaves).
+        """
+
+        def transactions() -> Iterator[list[Op]]:
+            for data in datasets:
+                if not data.get("id"):
+                    raise InvalidValue("id", "a dataset created in bulk needs its id")
+                dataset_id = check_dataset_id(data["id"])
+                yield self._creation(dataset_id, data, principal, self.clock(), extra_ops)
+
+        return self.store.load(transactions())
+
+    def _creation(
+        self,
+        dataset_id: str,
+        data: Mapping[str, Any],
+        principal: str,
+        now: datetime,
+        extra_ops: ExtraOps | None,
+    ) -> list[Op]:
+        """The writes of creating ``data`` as ``dataset_id``: one transaction."""
+        dataset = self._new_dataset(dataset_id, data, now)
+        ops = self._create_ops(dataset, principal, now)
+        if extra_ops is not None:
+            ops.extend(extra_ops(dataset))
+        return ops
 
     def _new_dataset(
         self, dataset_id: str, data: Mapping[str, Any], now: datetime

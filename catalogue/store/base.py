@@ -38,7 +38,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -210,11 +210,40 @@ class Found:
 
 
 @dataclass(frozen=True, slots=True)
+class CountListed:
+    """Facet counts of the items a partition lists, as ``Find`` counts its matches.
+
+    Each item of ``partition`` (a filter partition, ``keys.filter_pk``) lists the item
+    ``(keys.dataset_pk(sk), keys.DATASET_SK)``. The first ``max_counted`` listed items the
+    caller sees, in the partition's sort-key order, are counted as ``Find`` counts: under
+    ``filters``, disjunctively, the ``top`` values of each of ``facets``. A store reads
+    either the listed items (visibility by ``classes`` and ``grants`` against their
+    ``search_meta``, values from their ``facet_values``) or the partition's own items
+    (``visible`` and ``values`` of each): the caller makes the two agree.
+    """
+
+    partition: str
+    visible: Predicate
+    values: Callable[[Item], Mapping[str, Sequence[str]]]
+    filters: Mapping[str, str] = field(default_factory=dict)
+    classes: tuple[str, ...] | None = None
+    grants: frozenset[str] = frozenset()
+    facets: tuple[str, ...] = ()
+    top: int = 20
+    max_counted: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
 class Query:
     """What ``query`` reads: one partition of the table or of ``gsi1``, in sort-key order.
 
     ``after`` starts past a sort key (of the table, or of the index): only items whose sort
     key comes after it in the query's order are read. It takes the place of ``prefix``.
+
+    ``within`` names partitions of the table that also hold an item with the sort key of
+    each item ``where`` keeps (filter partitions: a dataset listed under every filter). A
+    hint: ``where`` alone decides, a store may skip the other items before reading them;
+    it takes no part in cursors.
     """
 
     partition: str
@@ -223,6 +252,7 @@ class Query:
     descending: bool = False
     where: Predicate | None = field(default=None, compare=False)
     after: str | None = None
+    within: tuple[str, ...] = field(default=(), compare=False)
 
 
 class ItemStore(Protocol):
@@ -256,6 +286,15 @@ class ItemStore(Protocol):
         ``operations.counter_keys``). Raises the error of the first operation, in the
         order given, whose condition failed: AlreadyExists, NotFound or PreconditionFailed,
         with ``key`` set; ValueError for keys that are not non-empty strings.
+        """
+        ...
+
+    def load(self, transactions: Iterable[Sequence[Op]]) -> int:
+        """Apply each of ``transactions`` as ``transact`` would, in order; return how many.
+
+        For seeding: a store may write many under one commit (SQLite), so the first one
+        failing raises its error and may take the ones applied since the last commit back
+        with it; those before stay.
         """
         ...
 
@@ -322,6 +361,14 @@ class ItemStore(Protocol):
         The cursor pages forwards: every match exactly once. Raises InvalidValue(field=
         "cursor") for a cursor not handed out for the same request, ValueError for a limit
         outside 1..MAX_LIMIT or an unknown order.
+        """
+        ...
+
+    def count_listed(self, request: CountListed) -> Found:
+        """Count the facets of the items ``request.partition`` lists (see ``CountListed``).
+
+        The answer's page is empty; ``total`` is the counted items passing every filter
+        and ``approximate`` says that ``max_counted`` were counted (there may be more).
         """
         ...
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from catalogue.domain.errors import (
@@ -202,6 +202,14 @@ class DynamoDbStore(IndexReads):
             except (AlreadyExists, NotFound, PreconditionFailed) as error:
                 results.append(error)
         return results
+
+    def load(self, transactions: Iterable[Sequence[Op]]) -> int:
+        """Apply each transaction with ``transact``, in order (see ItemStore.load)."""
+        applied = 0
+        for ops in transactions:
+            self.transact(ops)
+            applied += 1
+        return applied
 
     def transact(self, ops: Sequence[Op]) -> None:
         """Apply all operations or none (see ItemStore.transact and the module notes)."""

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from catalogue.store import paging, ranking
-from catalogue.store.base import Find, Found, Item, Page, Predicate
+from catalogue.store.base import CountListed, Find, Found, Item, Page, Predicate
 from catalogue.store.dynamodb_facets import add_counts, counts_query
 from catalogue.store.dynamodb_search import (
     SEARCH_BATCH,
@@ -15,7 +15,7 @@ from catalogue.store.dynamodb_search import (
     holder_queries,
     linked_keys,
 )
-from catalogue.store.finding import check_find, find_in
+from catalogue.store.finding import check_find, count_entries, find_in
 from catalogue.store.operations import Key
 from catalogue.store.ranking import SearchOrder
 
@@ -24,7 +24,7 @@ NARROWING_RATIO = 20
 
 
 class IndexReads:
-    """DynamoDbStore's ``search``, ``find`` and ``facet_counts``; the store inherits them."""
+    """DynamoDbStore's ``search``, ``find``, ``count_listed`` and ``facet_counts`` (inherited)."""
 
     table_name: str
     # The store's own: a client call with its errors translated, and a consistent batch read.
@@ -68,6 +68,10 @@ class IndexReads:
         if query.empty:
             return find_in(request, [])
         return find_in(request, self._candidates(request.scope, query, narrow=True))
+
+    def count_listed(self, request: CountListed) -> Found:
+        """Count the facets of a partition's datasets over its entries (``count_entries``)."""
+        return count_entries(self, request)  # type: ignore[arg-type]
 
     def facet_counts(self, scope: str) -> dict[str, dict[str, int]]:
         """How many items of ``scope`` hold each facet value (see ItemStore.facet_counts)."""

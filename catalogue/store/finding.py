@@ -15,7 +15,17 @@ from typing import Any
 
 from catalogue.domain.errors import InvalidValue
 from catalogue.store import ranking
-from catalogue.store.base import FIND_ORDERS, Find, Found, Item, Page
+from catalogue.store.base import (
+    FIND_ORDERS,
+    MAX_LIMIT,
+    CountListed,
+    Find,
+    Found,
+    Item,
+    ItemStore,
+    Page,
+    Query,
+)
 from catalogue.store.paging import check_search, decode_cursor, encode_cursor, fingerprint
 
 
@@ -182,3 +192,23 @@ def _after(key: list[Any], start: list[Any]) -> bool:
         return key > start
     except TypeError:
         raise InvalidValue("cursor", "not a cursor this service handed out") from None
+
+
+def count_entries(store: ItemStore, request: CountListed) -> Found:
+    """``count_listed`` over the partition's own entries (``request.visible`` and ``values``)."""
+    counter = FacetCounter(request.filters, request.facets, limit=request.max_counted)
+    query = Query(request.partition, where=request.visible)
+    cursor: str | None = None
+    while not counter.full:
+        page = store.query(query, limit=MAX_LIMIT, cursor=cursor)
+        for entry in page.items:
+            counter.add(request.values(entry))
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    return Found(
+        Page([], None),
+        {name: top(counter.counts[name], request.top) for name in request.facets},
+        counter.matched,
+        counter.full,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from catalogue.store import operations, sqlite_search
 from catalogue.store.base import Check, Create, Delete, Item, Op, Put, PutNewer, Replace
@@ -31,6 +31,25 @@ def current_row(conn: sqlite3.Connection, op: Op) -> Row | None:
     if row is None:
         return None
     return Row(row[0], item_of(row[1], row[2]))
+
+
+def apply_all(conn: sqlite3.Connection, ops: Sequence[Op]) -> dict[Facet, int]:
+    """Check ``ops`` as one transaction and write them; return their facet count changes.
+
+    Raises ValueError or the first failing operation's error before writing anything.
+    The caller holds the SQLite transaction and writes the counts (``count_facets``).
+    """
+    operations.check_ops(ops)
+    current = {operations.op_key(op): current_row(conn, op) for op in ops}
+    state = {key: row.item if row else None for key, row in current.items()}
+    error = operations.first_failure(ops, state)
+    if error is not None:
+        raise error
+    deltas = operations.facet_deltas(ops, state)
+    operations.check_counted_size(ops, deltas)
+    for op in ops:
+        apply(conn, op, current[operations.op_key(op)])
+    return deltas
 
 
 def apply(conn: sqlite3.Connection, op: Op, current: Row | None) -> None:

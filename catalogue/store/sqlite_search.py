@@ -25,14 +25,25 @@ only the page's items are read from ``items``.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import sqlite3
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from catalogue.store import ranking
-from catalogue.store.base import FIELD_SEPARATOR, SEARCH_FIELDS, Find, Found, Item, Page, tokens
+from catalogue.store.base import (
+    FIELD_SEPARATOR,
+    SEARCH_FIELDS,
+    CountListed,
+    Find,
+    Found,
+    Item,
+    Page,
+    tokens,
+)
 from catalogue.store.finding import check_find, find_id, start_of, top
 from catalogue.store.operations import indexed_terms
 from catalogue.store.paging import encode_cursor
@@ -193,7 +204,7 @@ def find(conn: sqlite3.Connection, request: Find) -> Found:
         bodies = _bodies(conn, [doc for _, doc in page])
     finally:
         conn.execute("COMMIT")
-    counts, total, approximate = _facets(request, counted)
+    counts, total, approximate = tally_facets(request, counted)
     return Found(
         Page(
             [bodies[doc] for _, doc in page],
@@ -212,10 +223,8 @@ def _statement(
     then, when facets are asked for, rows (1, failed filters, first failed, packed values)
     of the counted matches."""
     matched, parameters = matches(conn, request.scope, query)
-    visible, visible_parameters = _visibility(request)
-    filters = list(request.filters.items())
-    flags = "".join(f", instr(k.vals, ?) = 0 AS f{index}" for index in range(len(filters)))
-    failed = " + ".join(f"f{index}" for index in range(len(filters))) or "0"
+    visible, visible_parameters = visibility(request, "WHERE")
+    flags, failed, first_failed, flag_parameters = facet_flags(request.filters)
     # The visible matches, with a flag per filter they fail.
     sql = (
         f"WITH m AS ({matched}), v AS (SELECT m.*, d.len0, d.len1, d.len2, d.recency, "
@@ -228,20 +237,32 @@ def _statement(
         f"r AS (SELECT doc, {', '.join(_columns(query))}, len0, len1, len2, recency, title, "
         f"pk, sk FROM v WHERE {failed} = 0 LIMIT ?), "
     )
-    parameters += [_RECORD + _entry(name, value) + _RECORD for name, value in filters]
-    parameters += [*visible_parameters, request.max_counted, request.max_ranked]
+    parameters += [*flag_parameters, *visible_parameters, request.max_counted, request.max_ranked]
     ranked, ranked_parameters = _ranked(request, query, start)
     sql += ranked
     parameters += ranked_parameters
     if not request.facets:
         return f"{sql} SELECT 0, doc, {_key_names(request.order)} FROM page", parameters
-    which = " ".join(f"WHEN f{index} THEN {index}" for index in range(len(filters)))
     sql += (
         f"SELECT 0, doc, {_key_names(request.order)}, NULL FROM page UNION ALL "
-        f"SELECT 1, {failed}, {f'CASE {which} END' if filters else 'NULL'}, vals, "
+        f"SELECT 1, {failed}, {first_failed}, vals, "
         f"{', '.join(['NULL'] * (_KEY_WIDTH[request.order] - 1))} FROM v"
     )
     return sql, parameters
+
+
+def facet_flags(filters: Mapping[str, str]) -> tuple[str, str, str, list[Any]]:
+    """Columns flagging the filters a row of ``search_keys AS k`` fails, and their use.
+
+    ``, instr(..) = 0 AS f0, ...`` to select, ``f0 + f1 ...`` (how many fail), the index of
+    the first failing, and the parameters of the selected columns.
+    """
+    named = list(filters.items())
+    flags = "".join(f", instr(k.vals, ?) = 0 AS f{index}" for index in range(len(named)))
+    failed = " + ".join(f"f{index}" for index in range(len(named))) or "0"
+    which = " ".join(f"WHEN f{index} THEN {index}" for index in range(len(named)))
+    first_failed = f"CASE {which} END" if named else "NULL"
+    return flags, failed, first_failed, [_RECORD + _entry(*pair) + _RECORD for pair in named]
 
 
 def _columns(query: ranking.SearchQuery) -> list[str]:
@@ -250,11 +271,12 @@ def _columns(query: ranking.SearchQuery) -> list[str]:
     return [f"a{term}_{field}" for term in range(terms) for field in range(SEARCH_FIELDS)]
 
 
-def _visibility(request: Find) -> tuple[str, list[Any]]:
+def visibility(request: Find | CountListed, keyword: str) -> tuple[str, list[Any]]:
+    """The condition on ``search_docs AS d`` of the items the caller sees, after ``keyword``."""
     if request.classes is None:
         return "", []
     classes = ", ".join("?" * len(request.classes)) or "NULL"
-    condition = f" WHERE (d.access IN ({classes})"
+    condition = f" {keyword} (d.access IN ({classes})"
     parameters: list[Any] = list(request.classes)
     if request.grants:
         condition += " OR d.grantee IN (SELECT value FROM json_each(?))"
@@ -328,8 +350,8 @@ def _ranked(
     return sql, [*parameters, request.limit + 1]
 
 
-def _facets(
-    request: Find, counted: list[tuple[Any, ...]]
+def tally_facets(
+    request: Find | CountListed, counted: list[tuple[Any, ...]]
 ) -> tuple[dict[str, dict[str, int]], int, bool]:
     """Top facet values, matches passing every filter, and whether past the limit.
 
@@ -343,10 +365,16 @@ def _facets(
     passing = [vals for failures, _, vals, *_ in counted if failures == 0]
     # One join, one split and one Counter over every passing match's values: C loops.
     tally = Counter(_RECORD.join(passing).split(_RECORD))
+    # A match failing one filter counts only under that filter's facet: its entries are
+    # found by one regular expression over all such matches' values (a C loop, where
+    # splitting each match's values and testing every entry cost most of a count).
+    failing: dict[int, list[str]] = {}
     for failures, index, vals, *_ in counted:
         if failures == 1:
-            own = filters[index] + _UNIT
-            tally.update(entry for entry in vals.split(_RECORD) if entry.startswith(own))
+            failing.setdefault(index, []).append(vals)
+    for index, held in failing.items():
+        own = filters[index] + _UNIT
+        tally.update(own + value for value in _values_of(own).findall("".join(held)))
     counts: dict[str, dict[str, int]] = {name: {} for name in request.facets}
     for entry, count in tally.items():
         name, _, value = entry.partition(_UNIT)
@@ -357,6 +385,12 @@ def _facets(
         len(passing),
         len(counted) >= request.max_counted,
     )
+
+
+@functools.cache
+def _values_of(own: str) -> re.Pattern[str]:
+    """The values of a facet's entries (``own`` = name US) in packed values."""
+    return re.compile(re.escape(_RECORD + own) + f"([^{_RECORD}]*)")
 
 
 def _bodies(conn: sqlite3.Connection, docs: Sequence[int]) -> dict[int, Item]:

@@ -14,6 +14,7 @@ from catalogue.store.base import (
     MAX_SEARCH_TERMS,
     MAX_TRANSACTION_OPS,
     Check,
+    CountListed,
     Create,
     Delete,
     Find,
@@ -1516,3 +1517,142 @@ def test_facet_values_holding_separators_are_value_error(
     with pytest.raises(ValueError):
         searchable(store, "1", "Oslo", **values)
     assert store.get("docs", "1") is None
+
+
+# -- count_listed: the facets of a filter partition's datasets ----------------------------
+
+
+def listed(
+    store: ItemStore,
+    dataset_id: str,
+    partitions: tuple[str, ...],
+    *,
+    access: str = "public",
+    grant: str | None = None,
+    **values: list[str],
+) -> None:
+    """A searchable dataset item and its entries in ``partitions`` (as datasets are kept)."""
+    meta = {"access": access, "recency": 0.0, "title": dataset_id}
+    if grant is not None:
+        meta["grant"] = grant
+    entry = {"access": access, "grant": grant, "values": values}
+    store.transact(
+        [
+            Create(
+                {
+                    "pk": f"dataset#{dataset_id}",
+                    "sk": "dataset",
+                    "search_scope": "doc",
+                    "search_text": f"{dataset_id}\x1f\x1f",
+                    "search_meta": meta,
+                    "facet_scope": "doc",
+                    "facet_values": values,
+                }
+            ),
+            *(Create({"pk": partition, "sk": dataset_id, **entry}) for partition in partitions),
+        ]
+    )
+
+
+def listed_counts(store: ItemStore, partition: str, **options: object) -> tuple[object, ...]:
+    classes = options.get("classes")
+    grants = options.get("grants", frozenset())
+
+    def visible(entry: Item) -> bool:
+        return classes is None or entry["access"] in classes or entry["grant"] in grants
+
+    found = store.count_listed(
+        CountListed(
+            partition,
+            visible=visible,
+            values=lambda entry: entry["values"],
+            **options,  # type: ignore[arg-type]
+        )
+    )
+    assert found.page.items == [] and found.page.next_cursor is None
+    return found.counts, found.total, found.approximate
+
+
+def test_count_listed_counts_the_visible_listed_items_disjunctively(store: ItemStore) -> None:
+    envi = "filter#theme#ENVI"
+    listed(store, "air", (envi,), theme=["ENVI"], keyword=["luft"], owner=["a"])
+    listed(store, "noise", (envi,), theme=["ENVI"], keyword=["støy", "luft"], owner=["b"])
+    listed(store, "bikes", (envi,), theme=["TRAN", "ENVI"], keyword=["sykkel"], owner=["b"])
+    listed(store, "buses", (), theme=["TRAN"], keyword=["buss"], owner=["b"])
+    listed(store, "hidden", (envi,), access="secret", theme=["ENVI"], keyword=["luft"])
+    listed(store, "mine", (envi,), access="secret", grant="g1", theme=["ENVI"], owner=["c"])
+    names = ("theme", "keyword", "owner")
+    seen = ("public",)
+
+    assert listed_counts(store, envi, classes=seen, facets=names, filters={"theme": "ENVI"}) == (
+        {
+            "theme": {"ENVI": 3, "TRAN": 1},
+            "keyword": {"luft": 2, "støy": 1, "sykkel": 1},
+            "owner": {"b": 2, "a": 1},
+        },
+        3,
+        False,
+    )
+    both = {"theme": "ENVI", "owner": "b"}
+    counts, total, _ = listed_counts(store, envi, classes=seen, facets=names, filters=both)
+    # A facet ignores its own filter; "buses" is not listed under ENVI, so never counted.
+    assert counts == {
+        "theme": {"ENVI": 2, "TRAN": 1},
+        "keyword": {"luft": 1, "støy": 1, "sykkel": 1},
+        "owner": {"b": 2, "a": 1},
+    }
+    assert total == 2
+    granted = listed_counts(
+        store, envi, classes=seen, grants=frozenset({"g1"}), facets=("owner",), top=2
+    )
+    assert granted == ({"owner": {"b": 2, "a": 1}}, 4, False)
+    assert listed_counts(store, envi, facets=("keyword",))[1:] == (5, False)
+    assert listed_counts(store, "filter#theme#none", facets=("theme",)) == ({"theme": {}}, 0, False)
+
+
+def test_count_listed_counts_the_first_listed_items_in_sort_key_order(store: ItemStore) -> None:
+    envi = "filter#theme#ENVI"
+    for number, sk in enumerate("edcba"):
+        listed(store, sk, (envi,), theme=["ENVI"], owner=[f"o{number % 2}"])
+
+    counts, total, approximate = listed_counts(store, envi, facets=("owner",), max_counted=3)
+    # a, b and c: the first three by sort key, whatever the order they were written in.
+    assert (counts, total, approximate) == ({"owner": {"o0": 2, "o1": 1}}, 3, True)
+    assert listed_counts(store, envi, facets=("owner",), max_counted=5)[2] is True
+    assert listed_counts(store, envi, facets=("owner",), max_counted=6)[2] is False
+
+
+def test_query_within_other_partitions_reads_what_where_alone_reads(store: ItemStore) -> None:
+    ops: list[Op] = []
+    for number in range(40):
+        sk = f"{number:03}"
+        ops.append(Create({"pk": "theme", "sk": sk, "number": number}))
+        if number % 3 == 0:
+            ops.append(Create({"pk": "owner", "sk": sk}))
+        if number % 2 == 0:
+            ops.append(Create({"pk": "state", "sk": sk}))
+    for start in range(0, len(ops), MAX_TRANSACTION_OPS):
+        store.transact(ops[start : start + MAX_TRANSACTION_OPS])
+
+    def wanted(item: Item) -> bool:
+        return item["number"] % 6 == 0 and item["number"] != 12
+
+    plain = Query("theme", where=wanted)
+    within = Query("theme", where=wanted, within=("owner", "state"))
+    for query in (plain, within):
+        pages = forward_pages(
+            lambda cursor, query=query: store.query(query, limit=2, cursor=cursor)
+        )
+        numbers = [item["number"] for page in pages for item in page.items]  # type: ignore[attr-defined]
+        assert numbers == [0, 6, 18, 24, 30, 36]
+        back = read_back(
+            lambda cursor, query=query: store.query(query, limit=2, cursor=cursor),
+            pages[-1].previous_cursor,  # type: ignore[attr-defined]
+        )
+        assert back == [page.items for page in pages[-2::-1]]  # type: ignore[attr-defined]
+    # The hint takes no part in cursors: each query reads on from the other's.
+    first = store.query(plain, limit=2)
+    rest = store.query(within, limit=10, cursor=first.next_cursor)
+    assert [item["number"] for item in rest.items] == [18, 24, 30, 36]
+    last = store.query(within, limit=2, cursor=store.last_cursor(plain))
+    assert [item["number"] for item in last.items] == [30, 36]

@@ -42,7 +42,7 @@ from catalogue.domain.errors import (
     Unavailable,
 )
 from catalogue.store import dynamodb_actions as actions
-from catalogue.store import operations, paging
+from catalogue.store import dynamodb_bulk, operations, paging
 from catalogue.store.base import Delete, Item, Op, Page, Predicate, Put, PutNewer, Query, Replace
 from catalogue.store.dynamodb_codec import from_dynamodb, plain, raw_key
 from catalogue.store.dynamodb_index_reads import IndexReads
@@ -204,12 +204,8 @@ class DynamoDbStore(IndexReads):
         return results
 
     def load(self, transactions: Iterable[Sequence[Op]]) -> int:
-        """Apply each transaction with ``transact``, in order (see ItemStore.load)."""
-        applied = 0
-        for ops in transactions:
-            self.transact(ops)
-            applied += 1
-        return applied
+        """Write each transaction's items in batches, for seeding (see ``dynamodb_bulk``)."""
+        return dynamodb_bulk.load(self, transactions)
 
     def transact(self, ops: Sequence[Op]) -> None:
         """Apply all operations or none (see ItemStore.transact and the module notes)."""

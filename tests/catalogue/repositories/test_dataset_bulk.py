@@ -6,8 +6,9 @@ import itertools
 import json
 import secrets
 import sqlite3
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 
 from catalogue.domain.errors import AlreadyExists, InvalidValue
 from catalogue.repositories import Repositories
+from catalogue.store.base import Op
 
 CORPUS = Path(__file__).parents[2] / "fixtures" / "search" / "corpus.json"
 ACCESS = ("public", "public", "restricted", "non-public")
@@ -38,49 +40,67 @@ def corpus(count: int) -> list[dict[str, Any]]:
     ]
 
 
+def draw_from(counter: Iterator[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random ids of the catalogue's own (incarnations, audit entries, events) from ``counter``.
+
+    Other callers (botocore's request tokens) keep drawing at random, so the catalogue's
+    draws come in the same order however many requests a store makes.
+    """
+    real_uuid4, real_token_bytes = uuid.uuid4, secrets.token_bytes
+
+    def ours() -> bool:
+        return sys._getframe(2).f_globals.get("__name__", "").startswith("catalogue.")
+
+    monkeypatch.setattr(
+        uuid, "uuid4", lambda: uuid.UUID(int=next(counter)) if ours() else real_uuid4()
+    )
+    monkeypatch.setattr(
+        secrets,
+        "token_bytes",
+        lambda size: next(counter).to_bytes(size, "big") if ours() else real_token_bytes(size),
+    )
+
+
 @pytest.fixture
 def deterministic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Random ids (incarnations, audit entries, events) drawn from one fixed sequence."""
-    counter = itertools.count()
-    monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=next(counter)))
-    monkeypatch.setattr(secrets, "token_bytes", lambda size: next(counter).to_bytes(size, "big"))
+    """The catalogue's random ids drawn from one fixed sequence."""
+    draw_from(itertools.count(), monkeypatch)
     yield
 
 
-def repositories(home: Path) -> Repositories:
+def repositories(home: Path | None) -> Repositories:
+    """Repositories on a fresh store (SQLite under ``home``; None: a new DynamoDB table)."""
     from catalogue.store import migrations
     from catalogue.store.factory import open_store
-    from tests.fixtures.stores import sqlite_settings
+    from tests.fixtures.stores import dynamodb_settings, sqlite_settings
 
-    settings = sqlite_settings(home)
+    settings = dynamodb_settings() if home is None else sqlite_settings(home)
     migrations.apply(settings)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     ticks = itertools.count()
     return Repositories(open_store(settings), lambda: start + timedelta(seconds=next(ticks)))
 
 
-def created_one_by_one(home: Path, datasets: list[dict[str, Any]]) -> Path:
-    made = repositories(home)
-    for dataset in datasets:
-        made.datasets.create(
-            dataset,
-            principal="user:seed",
-            extra_ops=lambda new: made.permissions.owner_ops(new, new["owner"]),
+def seed(made: Repositories, datasets: list[dict[str, Any]], *, bulk: bool) -> None:
+    """Create ``datasets`` with their owners, one by one or in bulk."""
+
+    def ownership(new: Mapping[str, Any]) -> list[Op]:
+        return made.permissions.owner_ops(new, new["owner"])
+
+    if bulk:
+        assert made.datasets.create_many(datasets, principal="user:seed", extra_ops=ownership) == (
+            len(datasets)
         )
-    made.store.close()
-    return home / "brygge.sqlite3"
+        return
+    for dataset in datasets:
+        made.datasets.create(dataset, principal="user:seed", extra_ops=ownership)
 
 
-def created_in_bulk(home: Path, datasets: list[dict[str, Any]]) -> Path:
+def sqlite_rows_of(home: Path, datasets: list[dict[str, Any]], *, bulk: bool) -> Any:
     made = repositories(home)
-    created = made.datasets.create_many(
-        datasets,
-        principal="user:seed",
-        extra_ops=lambda new: made.permissions.owner_ops(new, new["owner"]),
-    )
-    assert created == len(datasets)
+    seed(made, datasets, bulk=bulk)
     made.store.close()
-    return home / "brygge.sqlite3"
+    return rows(home / "brygge.sqlite3")
 
 
 def rows(database: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -111,21 +131,72 @@ def rows(database: Path) -> dict[str, list[tuple[Any, ...]]]:
     return dump
 
 
+def redraw(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start the random draws of ``deterministic`` again, so a second seed draws the same."""
+    draw_from(itertools.count(), monkeypatch)
+
+
 def test_bulk_created_datasets_are_stored_as_create_stores_them(
     tmp_path: Path, deterministic: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     datasets = corpus(60)
-    one_by_one = rows(created_one_by_one(tmp_path / "one", datasets))
-    # The same random draws again, in the same order.
-    counter = itertools.count()
-    monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=next(counter)))
-    monkeypatch.setattr(secrets, "token_bytes", lambda size: next(counter).to_bytes(size, "big"))
-    in_bulk = rows(created_in_bulk(tmp_path / "bulk", datasets))
+    one_by_one = sqlite_rows_of(tmp_path / "one", datasets, bulk=False)
+    redraw(monkeypatch)
+    in_bulk = sqlite_rows_of(tmp_path / "bulk", datasets, bulk=True)
     assert sorted(in_bulk) == sorted(one_by_one)
     for table, expected in one_by_one.items():
         assert in_bulk[table] == expected, table
     assert len(one_by_one["items"]) > 10 * len(datasets)
     assert one_by_one["facet_counts"] and one_by_one["search_postings"]
+
+
+def table_items(made: Repositories) -> list[dict[str, Any]]:
+    """Every item of a DynamoDB store's table, as stored (a test may Scan)."""
+    from catalogue.store.dynamodb import dynamodb_client
+
+    client = dynamodb_client()
+    table = made.store.table_name  # type: ignore[attr-defined]
+    items = []
+    for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        items.extend(page["Items"])
+    client.delete_table(TableName=table)
+    # Migration records hold when they were applied.
+    kept = [raw for raw in items if raw["pk"]["S"] != "migration"]
+    return sorted(kept, key=lambda raw: (raw["pk"]["S"], raw["sk"]["S"]))
+
+
+@pytest.mark.parametrize("backend", ["moto", "dynamodb_local"])
+def test_bulk_created_datasets_are_stored_on_dynamodb_as_create_stores_them(
+    request: pytest.FixtureRequest,
+    backend: str,
+    deterministic: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if backend == "moto":
+        request.getfixturevalue("moto")
+    else:
+        from tests.fixtures.aws import clear_aws_clients
+
+        url = request.getfixturevalue("dynamodb_local")
+        request.getfixturevalue("aws_env")
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", url)
+        clear_aws_clients()
+    datasets = corpus(30)
+    one = repositories(None)
+    redraw(monkeypatch)
+    seed(one, datasets, bulk=False)
+    one_by_one = table_items(one)
+    bulk = repositories(None)
+    redraw(monkeypatch)
+    seed(bulk, datasets, bulk=True)
+    in_bulk = table_items(bulk)
+    assert [(raw["pk"]["S"], raw["sk"]["S"]) for raw in in_bulk] == [
+        (raw["pk"]["S"], raw["sk"]["S"]) for raw in one_by_one
+    ]
+    assert in_bulk == one_by_one
+    # Term items and facet counters were written with the datasets.
+    assert any(raw["pk"]["S"].startswith("term#") for raw in in_bulk)
+    assert any(raw["pk"]["S"].startswith("facet#") for raw in in_bulk)
 
 
 def test_bulk_create_of_an_existing_id_fails_and_keeps_the_datasets_before_it(

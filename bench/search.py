@@ -12,7 +12,7 @@ On DynamoDB (``--backend dynamodb``, DynamoDB Local from node_modules) it also r
 read capacity units one request of each kind consumes, from ``ReturnConsumedCapacity``.
 
     .venv/bin/python bench/search.py [--backend sqlite|dynamodb] [--datasets 100000]
-        [--seconds 10] [--rounds 3] [--threads 8]
+        [--seconds 10] [--rounds 3] [--home DIR] [--cpu-only] [--profile KIND]
 
 Needs ``wrk`` (Debian package ``wrk``); DynamoDB needs Java 17.
 """
@@ -20,7 +20,6 @@ Needs ``wrk`` (Debian package ``wrk``); DynamoDB needs Java 17.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import json
 import os
 import random
@@ -139,11 +138,12 @@ def datasets(count: int, words: list[str], seed: int = 42) -> Iterator[dict[str,
         }
 
 
-def seed(settings: Any, count: int, words: list[str], threads: int) -> float:
+def seed(settings: Any, count: int, words: list[str]) -> float:
     """Create ``count`` datasets through the repository; return the seconds it took.
 
-    SQLite loads them in bulk (``create_many``: the writes of ``create``, many datasets
-    per commit); DynamoDB creates them one transaction each on ``threads`` threads.
+    In bulk (``create_many``: the writes of ``create``, loaded many datasets at a time by
+    ``ItemStore.load``: SQLite commits 500 per transaction, DynamoDB writes them with
+    BatchWriteItem).
     """
     from catalogue.app import create_app
 
@@ -159,34 +159,13 @@ def seed(settings: Any, count: int, words: list[str], threads: int) -> float:
     def progress(made: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         for done, dataset in enumerate(made, start=1):
             yield dataset
-            if done % 10_000 == 0:
+            if done % 10_000 == 0 or (done % 1000 == 0 and store.backend != "sqlite"):
                 rate = done / (time.perf_counter() - started)
                 print(f"  seeded {done} ({rate:.0f}/s)", flush=True)
 
-    if store.backend == "sqlite":
-        repositories.datasets.create_many(
-            progress(datasets(count, words)),
-            principal="user:bench",
-            extra_ops=ownership,
-        )
-        store.close()
-        return time.perf_counter() - started
-
-    def create(dataset: dict[str, Any]) -> None:
-        repositories.datasets.create(dataset, principal="user:bench", extra_ops=ownership)
-
-    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        pending: set[concurrent.futures.Future[None]] = set()
-        for dataset in progress(datasets(count, words)):
-            pending.add(pool.submit(create, dataset))
-            if len(pending) >= threads * 4:
-                finished, pending = concurrent.futures.wait(
-                    pending, return_when=concurrent.futures.FIRST_COMPLETED
-                )
-                for future in finished:
-                    future.result()
-        for future in concurrent.futures.as_completed(pending):
-            future.result()
+    repositories.datasets.create_many(
+        progress(datasets(count, words)), principal="user:bench", extra_ops=ownership
+    )
     store.close()
     return time.perf_counter() - started
 
@@ -332,12 +311,6 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--threads",
-        type=int,
-        default=0,
-        help="seeding threads on DynamoDB (SQLite loads in bulk on one)",
-    )
-    parser.add_argument(
         "--home",
         type=Path,
         help="keep the SQLite store here and reuse it when seeded with as many datasets",
@@ -382,27 +355,26 @@ def main() -> int:
             settings = Settings(home=home)
         migrations.apply(settings)
         words = vocabulary(random.Random(7))
-        threads = args.threads or 8 if args.backend == "dynamodb" else 1
         if seeded.exists():
             print(f"reusing the {args.datasets} datasets seeded in {home}", flush=True)
         else:
-            seconds = seed(settings, args.datasets, words, threads)
+            seconds = seed(settings, args.datasets, words)
             print(
                 f"seeded {args.datasets} datasets on {args.backend} in {seconds:.1f} s "
-                f"({args.datasets / seconds:.0f}/s, {threads} threads)",
+                f"({args.datasets / seconds:.0f}/s)",
                 flush=True,
             )
             if kept and args.backend == "sqlite":
                 seeded.touch()
         cases = scenarios(words, random.Random(11))
-        for name, value in cpu_per_request(settings, cases, args.samples, args.profile).items():
-            print(f"{name} CPU per request in process {value:.1f} ms (median)", flush=True)
-        if args.cpu_only:
-            return 0
         if args.backend == "dynamodb":
             units = read_capacity(settings, cases, args.samples)
             for name, value in units.items():
                 print(f"{name} read capacity units per request {value:.1f}", flush=True)
+        for name, value in cpu_per_request(settings, cases, args.samples, args.profile).items():
+            print(f"{name} CPU per request in process {value:.1f} ms (median)", flush=True)
+        if args.cpu_only:
+            return 0
         server, base = serve(env, start_timeout_s=60)
         scripts = {name: lua(paths, home / f"{name}.lua") for name, paths in cases.items()}
         for paths in cases.values():  # warm both workers (imports, connections)

@@ -19,6 +19,8 @@ import os
 from types import ModuleType
 from typing import Any
 
+from catalogue.collector import collector_paused
+
 log = logging.getLogger(__name__)
 
 # The module ``zappa package`` writes beside the handler with the stage's settings.
@@ -44,14 +46,11 @@ def load(settings_module: str = SETTINGS_MODULE) -> _Function:
     # collecting garbage meanwhile finds none, yet a full collection over it cost ~30 ms of
     # each cold start (bench/coldstart.py). So the collector pauses while the app loads, and
     # ``gc.freeze`` then moves it all out of the collector's view for the container's life.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _load(settings_module)
-    finally:
-        gc.freeze()
-        if collecting:
-            gc.enable()
+    with collector_paused():
+        try:
+            return _load(settings_module)
+        finally:
+            gc.freeze()
 
 
 def _load(settings_module: str) -> _Function:

@@ -17,6 +17,7 @@ import re
 from json.encoder import encode_basestring_ascii as _ascii  # type: ignore[attr-defined]
 from typing import Any
 
+from catalogue.collector import collector_paused
 from catalogue.dcat.formats import JSON_LD, MEDIA_TYPES, RDF_XML, TURTLE
 from catalogue.dcat.rdf import (
     PREFIXES,
@@ -42,6 +43,7 @@ def json_ld_context() -> dict[str, str]:
     return dict(sorted(PREFIXES.items()))
 
 
+@collector_paused()
 def serialize(statements: Statements, rdf_format: str = JSON_LD) -> str:
     """Write ``statements`` in ``rdf_format`` (``json-ld``, ``turtle`` or ``xml``).
 

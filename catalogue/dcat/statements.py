@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from catalogue.collector import collector_paused
 from catalogue.dcat import terms
 from catalogue.dcat import vocabularies as vocab
 from catalogue.dcat.rdf import (
@@ -77,6 +78,7 @@ def dataset_statements(
     return statements
 
 
+@collector_paused()
 def catalog_statements(
     catalog_info: Mapping[str, Any],
     entries: Iterable[CatalogEntry],

@@ -64,6 +64,8 @@ INPUT_BYTES_PER_PARTITION = 128 * 1024 * 1024
 MAX_PARTITIONS = 256
 _PARTITION_SEED = 20240101
 REJECT_COLUMNS = ("column", "rule", "value", "message")
+# The invalid rows are written in small row groups: a group is held until written.
+INVALID_ROWS_PER_GROUP = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -261,7 +263,7 @@ def _validate_file(
             sink_valid(frame.filter(~pl.col("__invalid")).select(frame_schema.names())),
             frame.filter(pl.col("__invalid"))
             .drop("__invalid")
-            .sink_parquet(spill.invalid_rows, lazy=True),
+            .sink_parquet(spill.invalid_rows, row_group_size=INVALID_ROWS_PER_GROUP, lazy=True),
             frame.select(pl.len()),
         ],
         engine="streaming",

@@ -215,7 +215,7 @@ class DynamoDbStore(IndexReads):
         keys = [operations.op_key(op) for op in ops]
         # Overwrites and deletes must know the items' terms and revisions first; Creates and
         # Checks alone carry their whole condition and learn the outcome from the write.
-        needs_snapshot = any(isinstance(op, Replace | Put | PutNewer | Delete) for op in ops)
+        needs_snapshot = any(isinstance(op, (Replace, Put, PutNewer, Delete)) for op in ops)
         for attempt in range(MAX_ATTEMPTS):
             state = self._snapshot(keys) if needs_snapshot else {}
             if needs_snapshot:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from catalogue.store import operations
-from catalogue.store.base import Check, Create, Delete, Op, Put, PutNewer, Replace
+from catalogue.store.base import Check, Create, Delete, Op, Put, PutNewer
 from catalogue.store.dynamodb_codec import plain, raw_key, to_dynamodb, to_value
 from catalogue.store.dynamodb_facets import counter_actions
 from catalogue.store.dynamodb_search import WritePlan, index_changes, terms_attribute, write_plan
@@ -52,7 +52,7 @@ def item_action(table_name: str, op: Op, current: dict[str, Any] | None) -> dict
     pinned_rev: int | None
     if isinstance(op, Create):
         condition, pinned_rev = "attribute_not_exists(pk)", None
-    elif isinstance(op, Put | PutNewer | Delete):
+    elif isinstance(op, (Put, PutNewer, Delete)):
         # Pinned to the snapshot, so the term items removed are those the item has. A
         # PutNewer's comparison was made on that snapshot: the pinned revision carries
         # it into the write's condition (a newer value written meanwhile changes rev,
@@ -86,7 +86,7 @@ def item_action(table_name: str, op: Op, current: dict[str, Any] | None) -> dict
         return {"ConditionCheck": {**common, "Key": raw_key(pk, sk)}}
     if isinstance(op, Delete):
         return {"Delete": {**common, "Key": raw_key(pk, sk)}}
-    assert isinstance(op, Create | Replace | Put | PutNewer)
+    assert isinstance(op, operations.ITEM_OPS)
     item = operations.stored(op.item, operations.new_rev(op, plain(current)))
     raw = to_dynamodb(item)
     if operations.index_entries(item):

@@ -43,12 +43,18 @@ Facet = tuple[str, str, str]
 # Attributes the store owns: taken from the caller's item on write and set by the store.
 STORE_OWNED = ("rev", "_terms")
 _KEY_ATTRIBUTES = ("pk", "sk")
+# Kinds as tuples for isinstance: ``A | B`` makes a new union object each time it runs,
+# and these checks run several times per operation of every write.
+ITEM_OPS = (Create, Replace, Put, PutNewer)
+REVISED_OPS = (Replace, Delete, Check)
+_SCALARS = (str, int, float)
+_FACET_SCALARS = (str, bool, int)
 _INDEX_ATTRIBUTES = ("gsi1pk", "gsi1sk")
 
 
 def op_key(op: Op) -> Key:
     """The (pk, sk) an operation is about."""
-    if isinstance(op, Create | Replace | Put | PutNewer):
+    if isinstance(op, ITEM_OPS):
         return (op.item.get("pk"), op.item.get("sk"))  # type: ignore[return-value]
     return (op.pk, op.sk)
 
@@ -104,15 +110,15 @@ def check_ops(ops: Sequence[Op]) -> None:
         raise ValueError(f"a transaction holds at most {MAX_TRANSACTION_OPS} operations")
     seen: set[Key] = set()
     for op in ops:
-        if isinstance(op, Create | Replace | Put | PutNewer):
+        if isinstance(op, ITEM_OPS):
             check_item(op.item)
             if isinstance(op, PutNewer):
                 check_newer(op)
-        elif isinstance(op, Delete | Check):
+        elif isinstance(op, (Delete, Check)):
             check_key(op.pk, op.sk)
         else:
             raise ValueError(f"not a store operation: {op!r}")
-        if isinstance(op, Replace | Delete | Check):
+        if isinstance(op, REVISED_OPS):
             if not _is_rev(op.rev):
                 raise ValueError(f"rev must be an integer, not {op.rev!r}")
             check_expect(op.expect)
@@ -131,7 +137,7 @@ def check_expect(expect: object) -> None:
     for name, value in expect.items():
         if not isinstance(name, str) or not name or name in (*_KEY_ATTRIBUTES, *STORE_OWNED):
             raise ValueError(f"cannot expect a value of the attribute {name!r}")
-        if value is not None and not isinstance(value, str | bool | int):
+        if value is not None and not isinstance(value, _FACET_SCALARS):
             raise ValueError(f"an expected value is a string, number or boolean, not {value!r}")
 
 
@@ -145,7 +151,7 @@ def check_newer(op: PutNewer) -> None:
 
 
 def _is_comparable(value: object) -> bool:
-    return isinstance(value, str | int | float) and not isinstance(value, bool)
+    return isinstance(value, _SCALARS) and not isinstance(value, bool)
 
 
 def is_newer(op: PutNewer, current: Item | None) -> bool:
@@ -216,7 +222,7 @@ def new_rev(op: Op, current: Item | None) -> int:
     """The revision an item written by ``op`` over ``current`` gets."""
     if isinstance(op, Replace):
         return op.rev + 1
-    if isinstance(op, Put | PutNewer) and current is not None:
+    if isinstance(op, (Put, PutNewer)) and current is not None:
         return int(current["rev"]) + 1
     return 1
 
@@ -248,7 +254,7 @@ def facet_deltas(ops: Sequence[Op], state: Mapping[Key, Item | None]) -> dict[Fa
         if isinstance(op, Check):
             continue
         before = facet_entries(state.get(op_key(op)))
-        after = facet_entries(op.item) if isinstance(op, Create | Replace | Put) else frozenset()
+        after = facet_entries(op.item) if isinstance(op, (Create, Replace, Put)) else frozenset()
         for entry in after - before:
             deltas[entry] = deltas.get(entry, 0) + 1
         for entry in before - after:
@@ -278,7 +284,7 @@ def indexed_terms(text: str) -> list[str]:
 
 def entries_after(op: Op, entries_before: frozenset[Entry]) -> frozenset[Entry]:
     """The index entries of the item once ``op`` is applied."""
-    if isinstance(op, Create | Replace | Put | PutNewer):
+    if isinstance(op, ITEM_OPS):
         return index_entries(op.item)
     if isinstance(op, Delete):
         return frozenset()

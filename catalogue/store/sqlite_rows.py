@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 
 from catalogue.store import operations, sqlite_search
-from catalogue.store.base import Check, Create, Delete, Item, Op, Put, PutNewer, Replace
+from catalogue.store.base import Check, Delete, Item, Op
 from catalogue.store.operations import Facet
 from catalogue.store.sqlite_search import item_of
 
@@ -62,7 +62,7 @@ def apply(conn: sqlite3.Connection, op: Op, current: Row | None) -> None:
         if _searchable(current.item):
             sqlite_search.unindex(conn, current.row_id)
         return
-    assert isinstance(op, Create | Replace | Put | PutNewer)
+    assert isinstance(op, operations.ITEM_OPS)
     item = operations.stored(
         op.item, operations.new_rev(op, None if current is None else current.item)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from catalogue.store import paging, ranking
+from catalogue.store import ranking
 from catalogue.store.base import CountListed, Find, Found, Item, Page, Predicate
 from catalogue.store.dynamodb_facets import add_counts, counts_query
 from catalogue.store.dynamodb_search import (
@@ -43,11 +43,9 @@ class IndexReads:
         observe: Callable[[Item], None] | None = None,
     ) -> Page:
         """Return items of ``scope`` matching ``text``, ranked (see the module notes)."""
-        paging.check_search(scope, limit)
-        order = order or ranking.RELEVANCE
-        query = ranking.parse(text)
-        query_id = paging.fingerprint("search", scope, query.key(), order.name)
-        start = None if cursor is None else paging.decode_cursor(cursor, query_id)
+        query, order, query_id, start = ranking.open_search(
+            scope, text, limit=limit, cursor=cursor, order=order
+        )
         if query.empty:
             return Page([], None)
         return ranking.ranked_page(

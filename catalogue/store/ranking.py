@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalogue.domain.errors import InvalidValue
+from catalogue.store import paging
 from catalogue.store.base import FIELD_SEPARATOR, Item, Page, Predicate, tokens
 
 # Title, keywords, description; a text without separators is one field of the first weight.
@@ -67,6 +68,22 @@ def parse(text: str) -> SearchQuery:
     if terms and len(terms[-1]) >= MIN_PREFIX:
         return SearchQuery(tuple(terms[:-1]), terms[-1])
     return SearchQuery(tuple(terms), None)
+
+
+def open_search(
+    scope: str, text: str, *, limit: int, cursor: str | None, order: SearchOrder | None
+) -> tuple[SearchQuery, SearchOrder, str, Any]:
+    """A ``search`` call's checked arguments: its query, order, cursor fingerprint and start.
+
+    Raises as ``ItemStore.search`` says: ValueError for the scope or limit, InvalidValue
+    for a cursor of another search.
+    """
+    paging.check_search(scope, limit)
+    order = order or RELEVANCE
+    query = parse(text)
+    query_id = paging.fingerprint("search", scope, query.key(), order.name)
+    start = None if cursor is None else paging.decode_cursor(cursor, query_id)
+    return query, order, query_id, start
 
 
 # An order: its name (part of the cursor's fingerprint) and the sort key of an item with its

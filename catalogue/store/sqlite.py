@@ -250,11 +250,9 @@ class SqliteStore:
         observe: Callable[[Item], None] | None = None,
     ) -> Page:
         """Return items of ``scope`` matching ``text``, ranked (see ItemStore.search)."""
-        paging.check_search(scope, limit)
-        order = order or ranking.RELEVANCE
-        query = ranking.parse(text)
-        query_id = paging.fingerprint("search", scope, query.key(), order.name)
-        start = None if cursor is None else paging.decode_cursor(cursor, query_id)
+        query, order, query_id, start = ranking.open_search(
+            scope, text, limit=limit, cursor=cursor, order=order
+        )
         if query.empty:
             return Page([], None)
         matched, parameters = sqlite_search.matches(self._conn(), scope, query)

@@ -33,6 +33,7 @@ import signal
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -232,15 +233,20 @@ def profile(batches: int, sensors: int) -> int:
         migrations.apply(settings)
         client = create_app(settings).test_client()
         assert client.post("/datasets", json={**DATASET, "source": SOURCE}).status_code == 201
+        # As the wrk script posts them: every reading later than the last, so each one moves
+        # its series' latest value.
         rng = random.Random(7)
+        start = datetime(2026, 6, 1, tzinfo=UTC)
         bodies = [
             [
                 {
                     "sensorId": f"s-{rng.randrange(sensors)}",
-                    "observedAt": f"2026-06-01T12:00:{number % 60:02d}.{rng.randrange(10**6):06d}Z",
+                    "observedAt": (start + timedelta(microseconds=number * BATCH + index))
+                    .isoformat()
+                    .replace("+00:00", "Z"),
                     "temperature": round(rng.random() * 30, 1),
                 }
-                for _ in range(BATCH)
+                for index in range(BATCH)
             ]
             for number in range(batches)
         ]

@@ -2,11 +2,16 @@
 
 Each process that accepts events writes them, one JSON object per line, to a file per
 dataset, version and batch window under ``<home>/events/<writer>/<dataset>/<version>/``,
-and fsyncs it before the POST answers: an accepted event is on disk. A window closes when
-it holds the source's ``maxEvents`` or is ``maxSeconds`` old; closing renames its file
-(``.open`` → ``.closed``), and the flush (a timer of ``brygge serve``, and at shutdown)
-hands each closed file to ``event_windows.close_window``, which makes its edition and run
-once, then deletes it.
+and hands it to the operating system before the POST answers: an accepted event outlives
+the process, as a commit of the SQLite store (WAL, ``synchronous = NORMAL``) does. The
+flush timer fsyncs the windows written since its last round, so a power loss takes at most
+the last interval's events, as it may take the store's last commits; an fsync per POST
+would cost each batch a disk round trip (about a millisecond here, up to several at the
+tail) while the store around it gives no stronger promise. A window closes when it holds
+the source's ``maxEvents`` or is ``maxSeconds`` old; closing renames its file (``.open`` →
+``.closed``), and the flush (a timer of ``brygge serve``, and at shutdown) hands each
+closed file to ``event_windows.close_window``, which makes its edition and run once, then
+deletes it.
 
 A writer holds an exclusive lock on ``<writer>/lock`` while it lives. A writer whose lock is
 free has died (a crash, a SIGKILL): the next start (and every flush) takes its windows over,
@@ -52,6 +57,8 @@ class _OpenWindow:
     events: int
     max_events: int
     max_seconds: int
+    # Written since the last sync: the timer fsyncs it.
+    dirty: bool = False
 
 
 class EventBuffer:
@@ -76,7 +83,8 @@ class EventBuffer:
     def append(
         self, dataset: Mapping[str, Any], version: str, events: Sequence[Mapping[str, Any]]
     ) -> None:
-        """Append accepted events to their windows and fsync them; full windows close."""
+        """Append accepted events to their windows (in the OS's hands on return); full
+        windows close."""
         if not events:
             return
         lines = [
@@ -99,7 +107,7 @@ class EventBuffer:
             for window in touched:
                 if not window.handle.closed:
                     window.handle.flush()
-                    os.fsync(window.handle.fileno())
+                    window.dirty = True
 
     def _open(self, key: tuple[str, str], batch: Mapping[str, int]) -> _OpenWindow:
         opened = self.services.clock().astimezone(UTC)
@@ -108,20 +116,37 @@ class EventBuffer:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}{OPEN}"
         window = _OpenWindow(
-            path, path.open("ab"), opened, 0, batch["maxEvents"], batch["maxSeconds"]
+            path, path.open("ab"), opened, 0, batch["maxEvents"], batch["maxSeconds"], True
         )
-        _fsync_directory(folder)
         self._windows[key] = window
         return window
 
     def _close(self, key: tuple[str, str]) -> None:
-        """Close a window (lock held): its file is complete and on disk, then renamed."""
+        """Close a window (lock held): its file complete, then renamed for the flush."""
         window = self._windows.pop(key)
         window.handle.flush()
-        os.fsync(window.handle.fileno())
         window.handle.close()
         window.path.rename(window.path.with_suffix(CLOSED))
-        _fsync_directory(window.path.parent)
+
+    def sync(self) -> int:
+        """Fsync the open windows written since the last sync, and their folders; how many.
+
+        The disk waits happen outside the lock, on duplicated descriptors: appends go on,
+        and a window closing meanwhile leaves its file to the flush.
+        """
+        with self._lock:
+            dirty = [window for window in self._windows.values() if window.dirty]
+            descriptors = []
+            for window in dirty:
+                window.dirty = False
+                descriptors.append((os.dup(window.handle.fileno()), window.path.parent))
+        for descriptor, folder in descriptors:
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+            _fsync_directory(folder)
+        return len(descriptors)
 
     def close_due(self, now: datetime | None = None) -> int:
         """Close the windows that have been open ``maxSeconds``; how many closed."""
@@ -149,6 +174,7 @@ class EventBuffer:
                 for key in list(self._windows):
                     self._close(key)
         else:
+            self.sync()
             self.close_due()
         runs: list[str] = []
         with self._flushing:
@@ -194,9 +220,9 @@ class EventBuffer:
 
     def _flush_file(self, path: Path) -> str | None:
         """Close one window file into its edition and delete it; the run id, if any."""
-        if path.suffix == OPEN:
-            # A dead writer's open window: what its last, unanswered POST half wrote goes.
-            _cut_partial_line(path)
+        # What a dead writer's last, unanswered POST half wrote goes; so does a tail a power
+        # loss tore off a window closed since the last sync. A whole file is left as it is.
+        _cut_partial_line(path)
         version_folder = path.parent
         name = path.name.removesuffix(path.suffix)
         opened = datetime.strptime(name.split("-", 1)[0], WINDOW_TIME).replace(tzinfo=UTC)

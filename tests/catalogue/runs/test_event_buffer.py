@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -172,3 +173,36 @@ def test_buffer_files_are_named_by_dataset_version_and_window(
     assert all(
         path.read_bytes().count(b"\n") == 3 for path in buffer.directory.glob(f"bad/1/*{CLOSED}")
     )
+
+
+def test_the_timer_syncs_the_windows_written_since_its_last_round(
+    api, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    buffer: EventBuffer = services.event_history  # type: ignore[assignment]
+    synced: list[int] = []
+    fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or fsync(fd))
+
+    api.post(EVENTS, json=[reading(1)])
+    # The POST answered without waiting for the disk; the timer's round does.
+    assert synced == []
+    buffer.flush()
+    assert len(synced) == 2  # the window's file and its folder
+    assert buffer.sync() == 0  # nothing written since
+    api.post(EVENTS, json=[reading(2)])
+    assert buffer.sync() == 1
+    assert len(buffer.stop()) == 1  # the window closes and its events go on
+    assert services.runs.wait_idle(timeout_s=60)
+
+
+def test_a_dead_writers_closed_window_torn_by_a_power_loss_is_cut(api, services: Services) -> None:
+    api.post(EVENTS, json=[reading(n) for n in range(1, 4)])
+    buffer: EventBuffer = services.event_history  # type: ignore[assignment]
+    [closed] = buffer.directory.glob(f"*/*/*{CLOSED}")
+    # Renamed, but its last line never reached the disk whole.
+    closed.write_bytes(closed.read_bytes()[:-20])
+    buffer._lock_file.close()
+
+    EventBuffer(services, buffer.root).flush()
+
+    assert [row[0] for row in history_rows(api, services)] == ["s-1", "s-2"]

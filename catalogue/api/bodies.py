@@ -18,6 +18,7 @@ from catalogue.domain.text import forbidden_character
 MAX_JSON_DEPTH = 64
 # A lone surrogate can only arrive as a \uD800-\uDFFF escape: strict UTF-8 refuses the bytes.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_CONTAINERS = (dict, list)
 
 
 class BodyError(ValueError):
@@ -35,10 +36,28 @@ def parse_json(data: str | bytes) -> Any:
         value = json.loads(text)
     except RecursionError:
         raise BodyError(f"The JSON nests deeper than {MAX_JSON_DEPTH} levels.") from None
-    # Fast paths: most bodies have too few brackets to be deep and no surrogate escape.
-    if text.count("[") + text.count("{") > MAX_JSON_DEPTH or _SURROGATE_ESCAPE.search(text):
+    # Fast paths: most bodies have too few brackets to be deep and no surrogate escape;
+    # many brackets without one (a batch of events) only need their depth measured. The
+    # full walk finds where the problem is.
+    if _SURROGATE_ESCAPE.search(text) or (
+        text.count("[") + text.count("{") > MAX_JSON_DEPTH and _nests_too_deep(value)
+    ):
         _check_structure(value)
     return value
+
+
+def _nests_too_deep(value: Any) -> bool:
+    """Whether ``value`` has containers deeper than MAX_JSON_DEPTH (scalars are skipped)."""
+    level = [value] if isinstance(value, _CONTAINERS) else []
+    for _ in range(MAX_JSON_DEPTH):
+        deeper: list[Any] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            deeper += [child for child in children if isinstance(child, _CONTAINERS)]
+        if not deeper:
+            return False
+        level = deeper
+    return True
 
 
 def _check_structure(value: Any) -> None:

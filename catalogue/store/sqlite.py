@@ -47,7 +47,7 @@ from catalogue.store.base import (
 )
 from catalogue.store.operations import Key
 from catalogue.store.ranking import SearchOrder
-from catalogue.store.sqlite_rows import apply, apply_all, count_facets, current_row
+from catalogue.store.sqlite_rows import apply, apply_all, count_facets, current_rows
 from catalogue.store.sqlite_search import item_of as _item
 from catalogue.store.sqlite_search import prefix_end
 
@@ -329,9 +329,11 @@ class SqliteStore:
         results: list[DomainError | None] = []
         begin_immediate(conn)
         try:
+            current = current_rows(conn, ops)
             for op in ops:
-                row = current_row(conn, op)
-                state = {operations.op_key(op): row.item if row else None}
+                key = operations.op_key(op)
+                row = current[key]
+                state = {key: row.item if row else None}
                 error = operations.first_failure([op], state)
                 if error is None:
                     deltas = operations.facet_deltas([op], state)

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from catalogue.store import operations, sqlite_search
 from catalogue.store.base import Check, Delete, Item, Op
-from catalogue.store.operations import Facet
+from catalogue.store.operations import Facet, Key
 from catalogue.store.sqlite_search import item_of
 
 
@@ -22,15 +22,27 @@ class Row:
         self.item = item
 
 
-def current_row(conn: sqlite3.Connection, op: Op) -> Row | None:
-    """The item ``op`` writes over, as it is inside the transaction; None when there is none."""
-    pk, sk = operations.op_key(op)
-    row = conn.execute(
-        "SELECT id, rev, body FROM items WHERE pk = ? AND sk = ?", (pk, sk)
-    ).fetchone()
-    if row is None:
-        return None
-    return Row(row[0], item_of(row[1], row[2]))
+def current_rows(conn: sqlite3.Connection, ops: Sequence[Op]) -> dict[Key, Row | None]:
+    """The items ``ops`` write over, as they are inside the transaction (None: no item).
+
+    One statement per partition, not per operation: a batch of events moves a hundred
+    latest values of one partition.
+    """
+    current: dict[Key, Row | None] = {}
+    by_partition: dict[str, list[str]] = {}
+    for op in ops:
+        pk, sk = key = operations.op_key(op)
+        current[key] = None
+        by_partition.setdefault(pk, []).append(sk)
+    for pk, sort_keys in by_partition.items():
+        rows = conn.execute(
+            "SELECT id, sk, rev, body FROM items WHERE pk = ? "
+            f"AND sk IN ({', '.join('?' * len(sort_keys))})",
+            (pk, *sort_keys),
+        )
+        for row_id, sk, rev, body in rows:
+            current[(pk, sk)] = Row(row_id, item_of(rev, body))
+    return current
 
 
 def apply_all(conn: sqlite3.Connection, ops: Sequence[Op]) -> dict[Facet, int]:
@@ -40,7 +52,7 @@ def apply_all(conn: sqlite3.Connection, ops: Sequence[Op]) -> dict[Facet, int]:
     The caller holds the SQLite transaction and writes the counts (``count_facets``).
     """
     operations.check_ops(ops)
-    current = {operations.op_key(op): current_row(conn, op) for op in ops}
+    current = current_rows(conn, ops)
     state = {key: row.item if row else None for key, row in current.items()}
     error = operations.first_failure(ops, state)
     if error is not None:

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from rdflib import Graph, Literal, URIRef
 from rdflib import namespace as ns
 
-from catalogue.api.bodies import MAX_JSON_DEPTH, BodyError
+from catalogue.api.bodies import MAX_JSON_DEPTH, BodyError, parse_json
 from catalogue.api.lazy_routes import RESOURCES
 from catalogue.api.smorest import Blueprint
 from catalogue.settings import Settings
@@ -118,6 +118,17 @@ def test_json_just_over_the_limit_is_400_and_at_the_limit_is_read(client: FlaskC
         text = json.dumps(body).replace('"@"', nested(depth))
         response = client.post("/pipelines", data=text, headers=JSON)
         assert response.status_code == status, (depth, response.json)
+
+
+def test_a_wide_body_is_measured_to_its_deepest_member() -> None:
+    # Hundreds of brackets, as a batch of events has: the depth is what decides.
+    events = [{"sensorId": f"s-{n}", "reading": [n]} for n in range(200)]
+    at_limit = json.dumps([*events, "@"]).replace('"@"', nested(MAX_JSON_DEPTH - 1))
+    over = json.dumps([*events, "@"]).replace('"@"', nested(MAX_JSON_DEPTH))
+
+    assert len(parse_json(at_limit)) == 201
+    with pytest.raises(BodyError, match=r"levels \(at /200/0/"):
+        parse_json(over)
 
 
 @pytest.mark.parametrize(

@@ -33,8 +33,8 @@ import signal
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 

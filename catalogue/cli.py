@@ -29,6 +29,10 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     services = app.extensions["brygge"]
     if settings.backend == "local":
         from catalogue.runs.recovery import recover_at_startup
+        from catalogue.store.sqlite_checkpoints import start_checkpoints
+
+        # Requests commit without waiting for the disk to take in the WAL.
+        start_checkpoints(services.store)
 
         # Before any request comes in: a crash's leftovers go, interrupted uploads are
         # finished and interrupted runs go on (or fail).

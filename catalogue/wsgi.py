@@ -14,3 +14,7 @@ if _settings.backend == "local" and _settings.database_path.exists():
     app.extensions["brygge"].runs.resume_interrupted()
     # Each worker closes its own batch windows of event datasets, and those of dead workers.
     app.extensions["brygge"].event_history.start_timer(_settings.event_flush_interval_s)
+    # Requests commit without waiting for the disk to take in the WAL.
+    from catalogue.store.sqlite_checkpoints import start_checkpoints
+
+    start_checkpoints(app.extensions["brygge"].store)

@@ -52,6 +52,8 @@ from catalogue.store.sqlite_search import item_of as _item
 from catalogue.store.sqlite_search import prefix_end
 
 BUSY_TIMEOUT_S = 30.0
+# SQLite's own: the commit taking the WAL past this many pages checkpoints it.
+DEFAULT_AUTOCHECKPOINT_PAGES = 1000
 # Pauses between tries of a writer waiting for the write lock, then the last one repeated.
 # SQLite's own busy handler sleeps ever longer (1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50,
 # 100 ms): a writer that comes while another commits may sleep 25 ms for a lock freed
@@ -64,11 +66,12 @@ _KEYS_PER_STATEMENT = 400
 class _Connection:
     """Holds one thread's connection; collected (and the connection closed) with the thread."""
 
-    __slots__ = ("__weakref__", "conn", "pid")
+    __slots__ = ("__weakref__", "conn", "pages", "pid")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.pid = os.getpid()
+        self.pages = DEFAULT_AUTOCHECKPOINT_PAGES
 
 
 def _available(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -102,6 +105,7 @@ class SqliteStore:
         self._lock = threading.Lock()
         self._closed = False
         self._inherited: list[_Connection] = []
+        self._autocheckpoint_pages = DEFAULT_AUTOCHECKPOINT_PAGES
 
     # -- connections ---------------------------------------------------------------------
 
@@ -110,6 +114,9 @@ class SqliteStore:
         # A connection must not cross a fork (gunicorn --preload): a child opens its own.
         if holder is not None:
             if holder.pid == os.getpid():
+                if holder.pages != self._autocheckpoint_pages:
+                    holder.conn.execute(f"PRAGMA wal_autocheckpoint = {self._autocheckpoint_pages}")
+                    holder.pages = self._autocheckpoint_pages
                 return holder.conn
             # Closing the parent's connection here could disturb its locks: keep it, unused.
             self._inherited.append(holder)
@@ -120,7 +127,19 @@ class SqliteStore:
             holder = _Connection(conn)
             self._connections.add(holder)
         self._local.holder = holder
-        return conn
+        return self._conn()
+
+    def set_autocheckpoint(self, pages: int) -> None:
+        """Let each connection checkpoint the WAL in the commit taking it past ``pages``
+        (SQLite's ``wal_autocheckpoint``); a connection takes it at its next use."""
+        self._autocheckpoint_pages = pages
+
+    @_available
+    def checkpoint(self) -> tuple[int, int]:
+        """Copy what the WAL holds back into the database without waiting for anyone
+        (``PASSIVE``); the WAL's frames and how many of them are now checkpointed."""
+        _busy, frames, done = self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return frames, done
 
     def close(self) -> None:
         """Close every thread's connection; the store is unusable afterwards."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from catalogue.domain.errors import Unavailable
-from catalogue.store import migrations
+from catalogue.store import migrations, sqlite_checkpoints
 from catalogue.store import sqlite as sqlite_store
 from catalogue.store.base import Create, Query
 from catalogue.store.sqlite import SqliteStore, prefix_end
@@ -160,3 +160,57 @@ def test_a_writer_waits_no_longer_than_the_busy_timeout(
     assert store._conn().execute("PRAGMA busy_timeout").fetchone()[0] == 50
     holder.close()
     store.close()
+
+
+def _fill_wal(store: SqliteStore, items: int, start: int = 0) -> None:
+    for number in range(start, start + items, 50):
+        store.transact(
+            [
+                Create({"pk": "p", "sk": f"{n:06d}", "text": "x" * 3000})
+                for n in range(number, number + 50)
+            ]
+        )
+
+
+def _wal_frames(database: Path) -> int:
+    """The WAL's frames, read from its size (a 32-byte header, then 24 + 4,096 per frame)."""
+    size = database.with_name(database.name + "-wal").stat().st_size
+    return (size - 32) // (24 + 4096) if size else 0
+
+
+def test_a_commit_checkpoints_the_wal_past_the_set_number_of_pages(database: Path) -> None:
+    default, server = SqliteStore(database), SqliteStore(database)
+    try:
+        # Some 1,500 pages: past SQLite's 1,000, the committing connection checkpoints
+        # and the WAL starts again from its head.
+        _fill_wal(default, 1500)
+        assert _wal_frames(database) < 1200
+        server.set_autocheckpoint(100_000)
+        _fill_wal(server, 3000, start=1500)
+        frames, done = server.checkpoint()
+        assert frames > 2500  # no commit checkpointed: the file only grew
+        assert done == frames
+    finally:
+        default.close()
+        server.close()
+
+
+def test_a_server_checkpoints_in_the_background_and_commits_past_the_backstop(
+    database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqliteStore(database)
+    checkpointed = threading.Event()
+    monkeypatch.setattr(store, "checkpoint", lambda: checkpointed.set() or (0, 0))
+    try:
+        stop = sqlite_checkpoints.start_checkpoints(store, interval_s=0.01)
+        assert stop is not None
+        assert checkpointed.wait(timeout=30)
+        stop.set()
+        pages = store._conn().execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        assert pages == sqlite_checkpoints.SERVER_AUTOCHECKPOINT_PAGES
+    finally:
+        store.close()
+
+
+def test_a_store_without_a_wal_has_no_checkpoints() -> None:
+    assert sqlite_checkpoints.start_checkpoints(object()) is None  # type: ignore[arg-type]

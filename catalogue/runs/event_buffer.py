@@ -47,6 +47,8 @@ LOCK = "lock"
 # A window's name: when it opened (UTC, microseconds) and a random part.
 WINDOW_TIME = "%Y%m%dT%H%M%S%fZ"
 ISO_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+# One encoder for every line: json.dumps with options builds a new one per call.
+_encode_line = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass(slots=True)
@@ -87,10 +89,7 @@ class EventBuffer:
         windows close."""
         if not events:
             return
-        lines = [
-            json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-            for event in events
-        ]
+        lines = [_encode_line(event).encode() + b"\n" for event in events]
         batch = dataset["source"]["batch"]
         key = (dataset["id"], version)
         touched: list[_OpenWindow] = []

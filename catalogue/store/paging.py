@@ -12,6 +12,9 @@ from typing import Any
 from catalogue.domain.errors import InvalidValue
 from catalogue.store.base import MAX_LIMIT, Item, Page, Predicate, Query
 
+# One encoder for every cursor: json.dumps with options builds a new one per call.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
 
 def check_limit(limit: int) -> None:
     """Raise ValueError for a page size outside 1..MAX_LIMIT."""
@@ -42,7 +45,7 @@ def check_search(scope: str, limit: int) -> None:
 
 def fingerprint(*parts: object) -> str:
     """A short digest naming one query, so its cursors are refused by any other."""
-    text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+    text = _encode(parts)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -54,7 +57,7 @@ def encode_cursor(query_id: str, position: Any, *, before: bool = False) -> str:
     payload: dict[str, Any] = {"q": query_id, "p": position}
     if before:
         payload["b"] = 1
-    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    data = _encode(payload)
     return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
 
 

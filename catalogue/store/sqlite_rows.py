@@ -118,6 +118,10 @@ def count_facets(conn: sqlite3.Connection, deltas: Mapping[Facet, int]) -> None:
             )
 
 
+# One encoder for every row: json.dumps with options builds a new one per call.
+_encode_body = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
 def _body(item: Item) -> str:
     body = {name: value for name, value in item.items() if name != "rev"}
-    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return _encode_body(body)

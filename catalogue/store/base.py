@@ -358,6 +358,9 @@ class ItemStore(Protocol):
     def find(self, request: Find) -> Found:
         """Run ``request`` (see ``Find``); the same answer on every backend.
 
+        A store may keep answers (SQLite does, per process, as it does those of
+        ``count_listed`` and ``facet_counts``), but a write committed through any store on
+        the same data, in any process, shows in every answer asked after it.
         The cursor pages forwards: every match exactly once. Raises InvalidValue(field=
         "cursor") for a cursor not handed out for the same request, ValueError for a limit
         outside 1..MAX_LIMIT or an unknown order.

@@ -14,6 +14,9 @@ Tables (made by the migrations):
 - ``facet_counts(scope, name, value, count)``, primary key (scope, name, value): how many
   items of each ``facet_scope`` hold each facet value (``migrations/0004_facets.py``),
   changed in the transaction that writes the items; rows at zero are removed.
+- ``search_generation``: one number that triggers advance with every change to what
+  ``find``, ``count_listed`` and ``facet_counts`` read (``migrations/0006_search_generation``);
+  their answers are kept per process under it (``catalogue.store.answer_cache``).
 
 Every thread has its own connection; writes run in ``BEGIN IMMEDIATE`` transactions, so a
 transaction reads the state it writes over and racing writers queue on the busy timeout.
@@ -35,6 +38,7 @@ from typing import Any
 
 from catalogue.domain.errors import DomainError, Unavailable
 from catalogue.store import operations, paging, ranking, sqlite_bulk, sqlite_counts, sqlite_search
+from catalogue.store.answer_cache import AnswerCache, counting_key
 from catalogue.store.base import (
     CountListed,
     Find,
@@ -106,6 +110,8 @@ class SqliteStore:
         self._closed = False
         self._inherited: list[_Connection] = []
         self._autocheckpoint_pages = DEFAULT_AUTOCHECKPOINT_PAGES
+        # Answers of find, count_listed and facet_counts, per process (see answer_cache).
+        self._answers = AnswerCache()
 
     # -- connections ---------------------------------------------------------------------
 
@@ -294,23 +300,40 @@ class SqliteStore:
     @_available
     def find(self, request: Find) -> Found:
         """Run ``request`` in SQL (see ItemStore.find and ``catalogue.store.sqlite_search``)."""
-        return sqlite_search.find(self._conn(), request)
+        return sqlite_search.find(self._conn(), request, self._answers)
 
     @_available
     def count_listed(self, request: CountListed) -> Found:
-        """Count a partition's datasets in SQL (see ItemStore.count_listed, sqlite_counts)."""
-        return sqlite_counts.count_listed(self._conn(), request)
+        """Count a partition's datasets in SQL (see ItemStore.count_listed, sqlite_counts).
+
+        Kept as ``find``'s answers are (see ``answer_cache.counting_key``).
+        """
+        conn = self._conn()
+        key = ("count_listed", request.partition, *counting_key(request))
+        found: Found = self._answers.answer(
+            conn, key, lambda: sqlite_counts.count_listed(conn, request)
+        )
+        return Found(found.page, _copied(found.counts), found.total, found.approximate)
 
     @_available
     def facet_counts(self, scope: str) -> dict[str, dict[str, int]]:
-        """How many items of ``scope`` hold each facet value (see ItemStore.facet_counts)."""
-        counts: dict[str, dict[str, int]] = {}
-        rows = self._conn().execute(
-            "SELECT name, value, count FROM facet_counts WHERE scope = ? AND count > 0", (scope,)
-        )
-        for name, value, count in rows:
-            counts.setdefault(name, {})[value] = count
-        return counts
+        """How many items of ``scope`` hold each facet value (see ItemStore.facet_counts).
+
+        Kept as ``find``'s answers are: a scope has thousands of keyword values.
+        """
+        conn = self._conn()
+
+        def read() -> dict[str, dict[str, int]]:
+            counts: dict[str, dict[str, int]] = {}
+            rows = conn.execute(
+                "SELECT name, value, count FROM facet_counts WHERE scope = ? AND count > 0",
+                (scope,),
+            )
+            for name, value, count in rows:
+                counts.setdefault(name, {})[value] = count
+            return counts
+
+        return _copied(self._answers.answer(conn, ("facet_counts", scope), read))
 
     # -- writes --------------------------------------------------------------------------
 
@@ -365,6 +388,11 @@ class SqliteStore:
             conn.execute("ROLLBACK")
             raise
         return results
+
+
+def _copied(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """Counts a caller may change without changing the answer kept."""
+    return {name: dict(values) for name, values in counts.items()}
 
 
 def _query_id(query: Query) -> str:

@@ -20,7 +20,8 @@ its rarest whole term (or the range of terms starting with its prefix: ``term >=
 AND term < 'lufu'``), joins the other terms' postings and the item's rows, and ranks in
 SQL with the arithmetic of ``catalogue.store.ranking`` in the same order, so the floats
 are equal. One statement answers the page's keys and the counted matches' values; then
-only the page's items are read from ``items``.
+only the page's items are read from ``items``. Answers are kept per process and reused
+while the store's search generation stays (``catalogue.store.answer_cache``).
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ import re
 import sqlite3
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from catalogue.store import ranking
+from catalogue.store.answer_cache import AnswerCache, counting_key
 from catalogue.store.base import (
     FIELD_SEPARATOR,
     SEARCH_FIELDS,
@@ -183,33 +186,76 @@ def _rarity(conn: sqlite3.Connection, scope: str, term: str) -> int:
 # -- find ----------------------------------------------------------------------------------
 
 
-def find(conn: sqlite3.Connection, request: Find) -> Found:
-    """Answer ``request`` in SQL: the same answer as ``finding.find_in`` (see the module)."""
+def find(conn: sqlite3.Connection, request: Find, answers: AnswerCache) -> Found:
+    """Answer ``request`` in SQL: the same answer as ``finding.find_in`` (see the module).
+
+    A request asked before is answered from ``answers`` while the store's search generation
+    stays the one it was computed at.
+    """
     check_find(request)
     query = ranking.parse(request.text)
     query_id = find_id(request, query)
     start = start_of(request, query_id)
     if query.empty:
         return Found(Page([], None), {name: {} for name in request.facets}, 0, False)
-    conn.execute("BEGIN")
-    try:
-        sql, parameters = _statement(conn, request, query, start)
-        rows = conn.execute(sql, parameters).fetchall()
-        # Page rows first (part 0), sorted here: a compound SELECT keeps no order.
-        keys = sorted(
-            (row[2 : 2 + _KEY_WIDTH[request.order]], row[1]) for row in rows if row[0] == 0
+    # The parsed terms in query order stand for the text: they alone decide the matches and
+    # the order the scores add up in.
+    key = (
+        "find",
+        request.scope,
+        query.whole,
+        query.prefix,
+        request.limit,
+        request.cursor,
+        request.order,
+        request.max_ranked,
+        *counting_key(request),
+    )
+    answer: _Answer = answers.answer(
+        conn, key, lambda: _answer(conn, request, query, query_id, start)
+    )
+    return answer.found()
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What ``find`` read: the page's stored rows (decoded afresh for each caller), its
+    cursor and the facet counts."""
+
+    rows: tuple[tuple[int, str], ...]
+    next_cursor: str | None
+    counts: dict[str, dict[str, int]]
+    total: int
+    approximate: bool
+
+    def found(self) -> Found:
+        return Found(
+            Page([item_of(rev, body) for rev, body in self.rows], self.next_cursor),
+            {name: dict(values) for name, values in self.counts.items()},
+            self.total,
+            self.approximate,
         )
-        counted = [row[1:] for row in rows if row[0] == 1]
-        page = keys[: request.limit]
-        bodies = _bodies(conn, [doc for _, doc in page])
-    finally:
-        conn.execute("COMMIT")
+
+
+def _answer(
+    conn: sqlite3.Connection,
+    request: Find,
+    query: ranking.SearchQuery,
+    query_id: str,
+    start: list[Any] | None,
+) -> _Answer:
+    """Run ``request`` (in the caller's read transaction)."""
+    sql, parameters = _statement(conn, request, query, start)
+    rows = conn.execute(sql, parameters).fetchall()
+    # Page rows first (part 0), sorted here: a compound SELECT keeps no order.
+    keys = sorted((row[2 : 2 + _KEY_WIDTH[request.order]], row[1]) for row in rows if row[0] == 0)
+    counted = [row[1:] for row in rows if row[0] == 1]
+    page = keys[: request.limit]
+    bodies = _bodies(conn, [doc for _, doc in page])
     counts, total, approximate = tally_facets(request, counted)
-    return Found(
-        Page(
-            [bodies[doc] for _, doc in page],
-            encode_cursor(query_id, list(page[-1][0])) if len(keys) > request.limit else None,
-        ),
+    return _Answer(
+        tuple(bodies[doc] for _, doc in page),
+        encode_cursor(query_id, list(page[-1][0])) if len(keys) > request.limit else None,
         counts,
         total,
         approximate,
@@ -393,13 +439,14 @@ def _values_of(own: str) -> re.Pattern[str]:
     return re.compile(re.escape(_RECORD + own) + f"([^{_RECORD}]*)")
 
 
-def _bodies(conn: sqlite3.Connection, docs: Sequence[int]) -> dict[int, Item]:
+def _bodies(conn: sqlite3.Connection, docs: Sequence[int]) -> dict[int, tuple[int, str]]:
+    """The revision and stored body of each of ``docs``."""
     if not docs:
         return {}
     rows = conn.execute(
         f"SELECT id, rev, body FROM items WHERE id IN ({', '.join('?' * len(docs))})", docs
     )
-    return {doc: item_of(rev, body) for doc, rev, body in rows}
+    return {doc: (rev, body) for doc, rev, body in rows}
 
 
 _MAX_CODE_POINT = 0x10FFFF

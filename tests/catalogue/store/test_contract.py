@@ -1656,3 +1656,130 @@ def test_query_within_other_partitions_reads_what_where_alone_reads(store: ItemS
     assert [item["number"] for item in rest.items] == [18, 24, 30, 36]
     last = store.query(within, limit=2, cursor=store.last_cursor(plain))
     assert [item["number"] for item in last.items] == [30, 36]
+
+
+# -- answers after writes through another store: never stale -------------------------------
+# A store may keep search answers (SQLite does, per process): a write committed through any
+# other store on the same data (another connection, another process) is seen at once.
+
+ENVI = "filter#theme#ENVI"
+SEEN = ("public",)
+FACET_NAMES = ("theme", "keyword")
+
+
+def another_store(store: ItemStore) -> ItemStore:
+    """A second store on ``store``'s data: its own connections and its own kept answers."""
+    if store.backend == "sqlite":
+        from catalogue.store.sqlite import SqliteStore
+
+        return SqliteStore(store.path)  # type: ignore[attr-defined]
+    from catalogue.store.dynamodb import DynamoDbStore
+
+    return DynamoDbStore(store.table_name)  # type: ignore[attr-defined]
+
+
+def dataset_item(
+    dataset_id: str, text: str, *, access: str = "public", label: str = "", **values: list[str]
+) -> Item:
+    return {
+        "pk": f"dataset#{dataset_id}",
+        "sk": "dataset",
+        "label": label,
+        "search_scope": "doc",
+        "search_text": text,
+        "search_meta": {"access": access, "recency": 0.0, "title": dataset_id},
+        "facet_scope": "doc",
+        "facet_values": values,
+    }
+
+
+def dataset_ops(dataset_id: str, text: str, **values: list[str]) -> list[Op]:
+    """A searchable dataset item listed under ENVI, as ``listed`` makes them."""
+    entry = {"access": "public", "grant": None, "values": values}
+    return [
+        Create(dataset_item(dataset_id, text, **values)),
+        Create({"pk": ENVI, "sk": dataset_id, **entry}),
+    ]
+
+
+def answers(store: ItemStore) -> tuple[object, ...]:
+    """What a reader sees: a text search, a filter's counts and the counters, asked twice."""
+    for _ in range(2):
+        found = store.find(Find("doc", "oslo la", limit=10, classes=SEEN, facets=FACET_NAMES))
+        counted = store.count_listed(
+            CountListed(
+                ENVI,
+                visible=lambda entry: entry["access"] in SEEN,
+                values=lambda entry: entry["values"],
+                filters={"theme": "ENVI"},
+                classes=SEEN,
+                facets=FACET_NAMES,
+            )
+        )
+        counters = store.facet_counts("doc")
+    page = [(item["pk"], item["label"], item["rev"]) for item in found.page.items]
+    return page, found.counts, found.total, counted.counts, counted.total, counters
+
+
+def replaced(store: ItemStore, dataset_id: str, **changes: object) -> Replace:
+    current = store.get(f"dataset#{dataset_id}", "dataset")
+    assert current is not None
+    return Replace({**current, **changes}, rev=current["rev"])
+
+
+WRITES: dict[str, Callable[[ItemStore], None]] = {
+    "create": lambda other: other.transact(dataset_ops("c", "Oslo lakes", theme=["ENVI"])),
+    "load": lambda other: other.load([dataset_ops("c", "Oslo lakes", theme=["ENVI"])]),
+    "text": lambda other: other.write(replaced(other, "a", search_text="Bergen lake")),
+    "data": lambda other: other.write(replaced(other, "a", label="renamed")),
+    "facets": lambda other: other.write(
+        replaced(other, "a", facet_values={"theme": ["ENVI"], "keyword": ["vann"]})
+    ),
+    "visibility": lambda other: other.write(
+        replaced(other, "a", search_meta={"access": "secret", "recency": 0.0, "title": "a"})
+    ),
+    "put": lambda other: other.write(
+        Put(dataset_item("a", "Oslo lake", label="put", theme=["TRAN"]))
+    ),
+    "write_each": lambda other: other.write_each([replaced(other, "a", label="each")]),
+    "delete": lambda other: other.transact([Delete("dataset#a", "dataset"), Delete(ENVI, "a")]),
+    "filter_entry": lambda other: other.write(Delete(ENVI, "b")),
+}
+
+
+@pytest.mark.parametrize("kind", list(WRITES))
+def test_answers_show_a_write_through_another_store_at_once(store: ItemStore, kind: str) -> None:
+    store.transact(dataset_ops("a", "Oslo lake", theme=["ENVI"], keyword=["luft"]))
+    store.transact(dataset_ops("b", "Oslo lakeside", theme=["ENVI", "TRAN"]))
+    other, fresh = another_store(store), another_store(store)
+    try:
+        before = answers(store)
+        assert answers(other) == before
+
+        WRITES[kind](other)
+
+        after = answers(store)
+        assert after != before
+        # What a store that never answered before reads.
+        assert after == answers(fresh)
+    finally:
+        other.close()
+        fresh.close()
+
+
+def test_an_answer_for_one_visibility_is_never_given_to_another(store: ItemStore) -> None:
+    store.transact(dataset_ops("open", "Oslo lake", theme=["ENVI"]))
+    hidden = dataset_item("hidden", "Oslo lake", access="secret", theme=["TRAN"])
+    store.transact([Create({**hidden, "search_meta": {**hidden["search_meta"], "grant": "g"}})])
+
+    def seen(**options: object) -> tuple[list[str], dict[str, dict[str, int]]]:
+        found = store.find(Find("doc", "oslo", limit=10, facets=("theme",), **options))  # type: ignore[arg-type]
+        return sorted(item["pk"] for item in found.page.items), found.counts
+
+    everyone = (["dataset#hidden", "dataset#open"], {"theme": {"ENVI": 1, "TRAN": 1}})
+    public = (["dataset#open"], {"theme": {"ENVI": 1}})
+    for _ in range(2):
+        assert seen() == everyone
+        assert seen(classes=SEEN) == public
+        assert seen(classes=SEEN, grants=frozenset({"g"})) == everyone
+        assert seen(classes=SEEN, grants=frozenset({"other"})) == public

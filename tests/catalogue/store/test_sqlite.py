@@ -5,8 +5,11 @@ from __future__ import annotations
 import gc
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,9 +17,14 @@ import pytest
 from catalogue.domain.errors import Unavailable
 from catalogue.store import migrations, sqlite_checkpoints
 from catalogue.store import sqlite as sqlite_store
-from catalogue.store.base import Create, Query
+from catalogue.store.answer_cache import AnswerCache
+from catalogue.store.base import CountListed, Create, Find, Query
 from catalogue.store.sqlite import SqliteStore, prefix_end
 from tests.fixtures.stores import sqlite_settings
+
+ROOT = Path(__file__).resolve().parents[3]
+ENVI = "filter#theme#ENVI"
+GENERATION_READ = "SELECT generation FROM search_generation WHERE id = 0"
 
 
 @pytest.fixture
@@ -214,3 +222,147 @@ def test_a_server_checkpoints_in_the_background_and_commits_past_the_backstop(
 
 def test_a_store_without_a_wal_has_no_checkpoints() -> None:
     assert sqlite_checkpoints.start_checkpoints(object()) is None  # type: ignore[arg-type]
+
+
+# -- kept search answers -------------------------------------------------------------------
+
+
+def searchable_dataset(dataset_id: str, text: str) -> Create:
+    return Create(
+        {
+            "pk": f"dataset#{dataset_id}",
+            "sk": "dataset",
+            "search_scope": "doc",
+            "search_text": text,
+            "search_meta": {"access": "public", "recency": 0.0, "title": dataset_id},
+            "facet_scope": "doc",
+            "facet_values": {"theme": ["ENVI"]},
+        }
+    )
+
+
+def statements_of(store: SqliteStore, ask: Callable[[], object]) -> list[str]:
+    """The SQL statements ``ask`` runs on this thread's connection of ``store``."""
+    statements: list[str] = []
+    conn = store._conn()
+    conn.set_trace_callback(statements.append)
+    try:
+        ask()
+    finally:
+        conn.set_trace_callback(None)
+    return statements
+
+
+def test_a_repeated_search_reads_only_the_search_generation(database: Path) -> None:
+    store = SqliteStore(database)
+    store.transact([searchable_dataset("a", "Oslo lake"), Create({"pk": ENVI, "sk": "a"})])
+    find = Find("doc", "oslo la", limit=10, classes=("public",), facets=("theme",))
+    listed = CountListed(
+        ENVI,
+        visible=lambda entry: True,
+        values=lambda entry: {},
+        classes=("public",),
+        facets=("theme",),
+    )
+    asks = {
+        "find": lambda: store.find(find),
+        "count_listed": lambda: store.count_listed(listed),
+        "facet_counts": lambda: store.facet_counts("doc"),
+    }
+    try:
+        for name, ask in asks.items():
+            first = statements_of(store, ask)
+            again = statements_of(store, ask)
+
+            assert len(first) > 1, name
+            assert again == [GENERATION_READ], name
+            assert ask() == ask(), name
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def searched(database: Path) -> Iterator[SqliteStore]:
+    """A store holding one searchable dataset, "a" ("Oslo lake", theme ENVI)."""
+    store = SqliteStore(database)
+    store.write(searchable_dataset("a", "Oslo lake"))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+OSLO = Find("doc", "oslo", limit=10, facets=("theme",))
+
+
+def test_a_search_answer_kept_is_a_copy_its_caller_may_change(searched: SqliteStore) -> None:
+    store = searched
+    first = store.find(OSLO)
+    first.page.items[0]["search_meta"]["title"] = "changed"
+    first.counts["theme"]["ENVI"] = 99
+    store.facet_counts("doc")["theme"]["ENVI"] = 99
+
+    again = store.find(OSLO)
+    assert again.page.items[0]["search_meta"]["title"] == "a"
+    assert again.counts == {"theme": {"ENVI": 1}}
+    assert store.facet_counts("doc") == {"theme": {"ENVI": 1}}
+
+
+def test_a_write_by_another_process_changes_the_next_answer(
+    searched: SqliteStore, database: Path
+) -> None:
+    store = searched
+    assert [item["pk"] for item in store.find(OSLO).page.items] == ["dataset#a"]
+    writer = (
+        "import sys\n"
+        "from catalogue.store.sqlite import SqliteStore\n"
+        "from tests.catalogue.store.test_sqlite import searchable_dataset\n"
+        "SqliteStore(sys.argv[1]).write(searchable_dataset('b', 'Oslo lakes'))\n"
+    )
+    subprocess.run([sys.executable, "-c", writer, str(database)], check=True, cwd=ROOT)
+
+    found = store.find(OSLO)
+    assert sorted(item["pk"] for item in found.page.items) == ["dataset#a", "dataset#b"]
+    assert found.counts == {"theme": {"ENVI": 2}}
+    assert store.facet_counts("doc") == {"theme": {"ENVI": 2}}
+
+
+def test_answers_past_the_bound_are_computed_again_least_recently_used_first(
+    database: Path,
+) -> None:
+    answers = AnswerCache(size=2)
+    conn = sqlite_store.connect(database)
+    computed: list[str] = []
+
+    def ask(key: str) -> str:
+        def compute() -> str:
+            computed.append(key)
+            return key.upper()
+
+        result: str = answers.answer(conn, key, compute)
+        return result
+
+    try:
+        assert [ask(key) for key in ("a", "b", "a", "c", "a", "b")] == list("ABACAB")
+        # "b" was the least recently used when "c" came; "c" when "b" came back.
+        assert computed == ["a", "b", "c", "b"]
+        conn.execute("UPDATE search_generation SET generation = generation + 1")
+        ask("a")
+        assert computed == ["a", "b", "c", "b", "a"]
+    finally:
+        conn.close()
+
+
+def test_a_searchable_items_body_rewritten_alone_shows_in_the_next_answer(
+    searched: SqliteStore, database: Path
+) -> None:
+    assert "label" not in searched.find(OSLO).page.items[0]
+    # As a migration might: the body alone, its search rows left as they are.
+    conn = sqlite3.connect(database)
+    with conn:
+        conn.execute(
+            "UPDATE items SET body = json_set(body, '$.label', 'rewritten') WHERE pk = 'dataset#a'"
+        )
+    conn.close()
+
+    assert searched.find(OSLO).page.items[0]["label"] == "rewritten"

@@ -12,6 +12,7 @@ connections, alternating them, median of the rounds:
 Targets: p99 <= 50 ms and each page >= 0.5x the throughput of its JSON counterpart.
 
     .venv/bin/python bench/web.py [--datasets 10000] [--seconds 5] [--rounds 3]
+        [--cases run,dataset,search]
 """
 
 from __future__ import annotations
@@ -91,16 +92,38 @@ def seed_data(home: Path, ids: list[str]) -> str:
     return str(run["id"])
 
 
-def wrk(url: str, seconds: int, script_path: Path) -> dict[str, float]:
-    """wrk at 16 connections with a 10 s timeout (a loaded machine answers slowly)."""
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by the server ``pid`` and its workers (Linux ``/proc``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # ended meanwhile
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def wrk(url: str, seconds: int, script_path: Path, server_pid: int) -> dict[str, float]:
+    """wrk at 16 connections with a 10 s timeout (a loaded machine answers slowly).
+
+    Beside the throughput, the server's CPU time per request: on a machine shared with
+    other work, throughput follows the CPU the server got, CPU per request does not.
+    """
     command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--timeout", "10s", "--latency"]
+    cpu_before = server_cpu_s(server_pid)
     output = subprocess.run(
         [*command, "-s", str(script_path), url], capture_output=True, text=True, check=True
     ).stdout
+    cpu_s = server_cpu_s(server_pid) - cpu_before
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if errors:
         raise RuntimeError(f"{url}: {errors.group(1)} error answers")
     figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
+    answered = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    figures["cpu_ms"] = cpu_s * 1000 / max(answered, 1)
     for percentile in ("50", "99"):
         match = re.search(rf"^\s+{percentile}(?:\.000)?%\s+(\S+)", output, re.MULTILINE)
         figures[f"p{percentile}"] = parse_latency(match.group(1)) if match else float("inf")
@@ -127,7 +150,11 @@ def main() -> int:
     parser.add_argument("--datasets", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--cases", default="run,dataset,search", help="comma-separated: run, dataset, search"
+    )
     args = parser.parse_args()
+    chosen = args.cases.split(",")
     if not shutil.which("wrk"):
         print("bench/web.py needs wrk (apt-get install wrk)", file=sys.stderr)
         return 2
@@ -160,13 +187,14 @@ def main() -> int:
                 (f"{base}/datasets?{QUERY}", script(home, "search-json", json)),
             ),
         }
+        cases = {name: urls for name, urls in cases.items() if name in chosen}
         pages: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
         apis: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
         for _ in range(args.rounds):
             for name, ((page_url, page_script), (api_url, api_script)) in cases.items():
-                apis[name].append(wrk(api_url, args.seconds, api_script))
+                apis[name].append(wrk(api_url, args.seconds, api_script, server.pid))
                 wait_until_up(f"{base}/health", timeout_s=120)  # the queue has drained
-                pages[name].append(wrk(page_url, args.seconds, page_script))
+                pages[name].append(wrk(page_url, args.seconds, page_script, server.pid))
                 wait_until_up(f"{base}/health", timeout_s=120)
         print("16 connections on 2 workers (median of rounds):")
         for name in cases:
@@ -174,10 +202,16 @@ def main() -> int:
             api_rps, api_p99 = median(apis[name], "rps"), median(apis[name], "p99")
             ratio = rps / api_rps if api_rps else 0.0
             verdict = "ok" if ratio >= 0.5 and p99 <= 50 else "MISS"
+            cpu, api_cpu = median(pages[name], "cpu_ms"), median(apis[name], "cpu_ms")
             print(
                 f"{name}_page page {rps:.0f} req/s p50 {p50:.2f} ms p99 {p99:.2f} ms "
                 f"json {api_rps:.0f} req/s p99 {api_p99:.2f} ms ratio {ratio:.2f}x "
                 f"target >= 0.5x and p99 <= 50 ms {verdict}",
+                flush=True,
+            )
+            print(
+                f"{name}_page server CPU per request: page {cpu:.3f} ms json {api_cpu:.3f} ms "
+                f"(json/page {api_cpu / cpu if cpu else 0.0:.2f}x); load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
     finally:

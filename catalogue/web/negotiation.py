@@ -1,9 +1,10 @@
 """Browsers get pages at the API's own URLs; every other client keeps getting JSON.
 
-``GET /``, ``/datasets/{id}``, ``/datasets/{id}/runs`` and ``/runs/{id}`` answer with HTML when
-the request prefers ``text/html`` to JSON (a browser's ``Accept``) or comes from htmx, and
-with the API's JSON otherwise: curl, httpx and the ``brygge`` client send ``*/*`` or ask for
-JSON. ``?format=`` (DCAT) keeps its meaning. Both answers say ``Vary: Accept``.
+``GET /``, ``/datasets/{id}``, ``/datasets/{id}/runs``, ``/datasets/{id}/history`` and
+``/runs/{id}`` answer with HTML when the request prefers ``text/html`` to JSON (a browser's
+``Accept``) or comes from htmx, and with the API's JSON otherwise: curl, httpx and the
+``brygge`` client send ``*/*`` or ask for JSON. ``?format=`` (DCAT) keeps its meaning.
+Both answers say ``Vary: Accept``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ PAGES: dict[str, str] = {
     "datasets.DatasetById": "dataset_page",
     "runs.DatasetRuns": "dataset_runs_page",
     "runs.RunById": "run_page",
+    "history.History": "history_page",
 }
 
 

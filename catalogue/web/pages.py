@@ -25,10 +25,12 @@ from catalogue.auth.permissions import (
     audience,
     check,
     require,
+    require_audit_read,
 )
 from catalogue.auth.principal import current_identity
 from catalogue.domain.errors import Unauthenticated
 from catalogue.schemas.datasets import DatasetQuerySchema
+from catalogue.schemas.permissions import HistoryQuerySchema
 from catalogue.services import repositories, services
 from catalogue.web import session
 from catalogue.web.rendering import render
@@ -40,7 +42,9 @@ from catalogue.web.views import dataset_view, run_graph, run_summaries, search_f
 blp = Blueprint("web", __name__)
 
 SEARCH_QUERY = DatasetQuerySchema()
+HISTORY_QUERY = HistoryQuerySchema()
 RUNS_PER_PAGE = 25
+HISTORY_PER_PAGE = 30
 ENDED = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "EXPIRED"})
 
 
@@ -73,7 +77,11 @@ def search_page() -> str:
 
 
 def dataset_page(dataset_id: str) -> str:
-    """``/datasets/{id}``: metadata, editions, distributions, lineage, snippets, history."""
+    """``/datasets/{id}``: metadata, checklist, distributions, snippets, lineage, editions.
+
+    Its runs and, for owners, its history are the runs and history pages' fragments, which
+    the page loads when the visitor scrolls to them (and links to without JavaScript).
+    """
     checked = check(dataset_id, READ)  # the check's reads serve the page too
     can = permitted(checked)
     return render("dataset.html", None, can=can, **dataset_view(checked.item, is_owner=can[UPDATE]))
@@ -86,6 +94,14 @@ def dataset_runs_page(dataset_id: str) -> str:
     cursor = request.args.get("cursor") or None
     page = services().runs.list(dataset_id, limit=RUNS_PER_PAGE, cursor=cursor)
     return render("runs.html", "runs", dataset=dataset, page=page)
+
+
+def history_page(dataset_id: str) -> str:
+    """``/datasets/{id}/history``: the audit trail, newest first, under the API's rules."""
+    query = HISTORY_QUERY.load({"limit": HISTORY_PER_PAGE, **request.args.to_dict()})
+    require_audit_read(dataset_id, query["incarnation"])
+    page = repositories().audit.for_dataset(dataset_id, **query)
+    return render("history.html", "history", dataset_id=dataset_id, query=query, page=page)
 
 
 def run_page(run_id: str) -> str:

@@ -14,7 +14,6 @@ from catalogue.dcat.publishability import missing_for_publication
 from catalogue.dcat.selection import all_items, newest_publish_item, version_order
 from catalogue.domain.errors import NotFound
 from catalogue.links import absolute_url, link_to
-from catalogue.repositories.audit import dataset_audit_trail
 from catalogue.repositories.records import resource
 from catalogue.services import repositories, services
 from catalogue.store.base import Item
@@ -34,8 +33,6 @@ SEARCH_FIELDS = (
     "cursor",
 )
 EDITIONS_SHOWN = 20
-RUNS_SHOWN = 5
-HISTORY_SHOWN = 30
 TABULAR_FORMATS = {"csv": "csv", "parquet": "parquet", "text/csv": "csv"}
 
 
@@ -86,10 +83,6 @@ def dataset_view(item: Item, *, is_owner: bool) -> dict[str, Any]:
             )
 
     newest = newest_publish_item(repos, dataset, list(shown), editions_of)
-    # The repository's list, not the service's: the dataset's existence is known.
-    runs = (
-        services().runs.repository.list_for_dataset(dataset_id, limit=RUNS_SHOWN, cursor=None).items
-    )
     timeline = [
         # An edition names the run that published it (``run``).
         {"version": version, "editions": shown[version["version"]].items}
@@ -99,11 +92,6 @@ def dataset_view(item: Item, *, is_owner: bool) -> dict[str, Any]:
         {**distribution, "download": _download_link(dataset_id, newest, distribution)}
         for distribution in newest.distributions
     ]
-    history = []
-    if is_owner:
-        history = repos.audit.list(
-            dataset_audit_trail(item), limit=HISTORY_SHOWN, cursor=None
-        ).items
     return {
         "dataset": dataset,
         "is_owner": is_owner,
@@ -112,9 +100,7 @@ def dataset_view(item: Item, *, is_owner: bool) -> dict[str, Any]:
         "newest_edition": newest.editions[0] if newest.editions else None,
         "distributions": distributions,
         "snippets": snippets(dataset, distributions),
-        "runs": runs,
         "derived_from": lineage(dataset.get("wasDerivedFrom") or []),
-        "history": history,
         "dcat_links": {
             "Turtle": link_to("datasets.DatasetById", dataset_id=dataset_id, format="turtle"),
             "JSON-LD": link_to("datasets.DatasetById", dataset_id=dataset_id, format="jsonld"),

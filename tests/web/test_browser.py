@@ -134,6 +134,36 @@ def test_sign_in_shows_the_owners_view(page, site: Site) -> None:  # type: ignor
     assert page.evaluate("document.cookie") == ""
 
 
+def test_runs_and_history_load_when_scrolled_to(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    sign_in(page, site.reader_token)  # team:miljo owns air: its members see the history
+    page.goto("/datasets/air")
+    runs = page.locator("section[aria-labelledby=recent-runs]")
+    history = page.locator("section[aria-labelledby=history]")
+    expect(history.locator(".history")).to_have_count(0)  # not read with the page
+    runs.scroll_into_view_if_needed()
+    expect(runs.locator("#runs a").first).to_have_text(site.runs["air"])
+    history.scroll_into_view_if_needed()
+    expect(history.locator(".history table")).to_contain_text("create /datasets/air")
+
+
+def test_without_javascript_the_sections_link_to_their_pages(browser, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    context = browser.new_context(base_url=site.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, site.reader_token)
+        page.goto("/datasets/air")
+        page.click("text=Every change to this dataset")
+        expect(page).to_have_url(f"{site.url}/datasets/air/history")
+        expect(page.locator("h1")).to_have_text("History of air")
+        expect(page.locator(".history table")).to_contain_text("create /datasets/air")
+    finally:
+        context.close()
+
+
 def test_a_hidden_dataset_is_a_404_page(page, site: Site) -> None:  # type: ignore[no-untyped-def]
     response = page.goto("/datasets/secret")
     assert response.status == 404

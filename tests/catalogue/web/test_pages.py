@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from tests.catalogue.auth.world import build_world
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 STATIC = REPO_ROOT / "catalogue" / "web" / "static"
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -163,6 +165,47 @@ def test_dataset_page_shows_metadata_checklist_snippets_and_schema_org(client) -
 def test_history_is_for_owners_only(app, client) -> None:
     make_dataset(client, id="air", title="Air")
     assert 'id="history"' not in page(FlaskClient(app), "/datasets/air")
+
+
+def test_runs_and_history_are_loaded_when_shown_and_linked_without_javascript(client) -> None:
+    # The page reads neither: each section fetches its page's fragment when scrolled to
+    # (htmx), and its fallback link leads to that page.
+    make_dataset(client, id="air", title="Air")
+    assert client.patch("/datasets/air", json={"title": "Air quality"}).status_code == 200
+    html = page(client, "/datasets/air")
+    for path in ("/datasets/air/runs", "/datasets/air/history"):
+        loader = re.search(rf'<div class="later" hx-get="{path}" hx-trigger="([^"]+)"', html)
+        assert loader is not None and "intersect" in loader.group(1), path
+        assert f'<a href="{path}">' in html
+    assert "title" not in re.search(r'id="history".*', html, re.S).group(0)  # no entries yet
+    fragment = page(client, "/datasets/air/history", **HTMX)
+    assert "<html" not in fragment and fragment.lstrip().startswith('<div class="history">')
+    cells = r"<tr><td>[^<]+</td><td>[^<]+</td><td>([^<]+)</td><td>([^<]*)</td>"
+    rows = re.findall(cells, fragment)
+    assert rows[0] == ("update /datasets/air", "title")
+    assert len(rows) == 2  # the create below the update
+    whole = page(client, "/datasets/air/history")
+    assert whole.startswith("<!doctype html>") and "History of air" in whole
+    assert client.get("/datasets/air/history").mimetype == "application/json"
+    assert '<section id="runs">' in page(client, "/datasets/air/runs", **HTMX)
+
+
+def test_the_history_fragment_follows_the_audit_trails_permissions(tmp_path: Path) -> None:
+    world = build_world(tmp_path / "home")
+    try:
+        world.create_dataset("d", "non-public")
+        world.grant("d", "user:reader", ["read"])
+        assert "create /datasets/d" in page(world.client("owner"), "/datasets/d/history", **HTMX)
+        # What the JSON history answers each caller, the page answers too.
+        for caller, status in (("reader", 403), ("other_admin", 404), ("anonymous", 401)):
+            client = world.client(caller)
+            assert client.get("/datasets/d/history").status_code == status, caller
+            html = page(client, "/datasets/d/history", status=status, **HTMX)
+            assert "create /datasets/d" not in html, caller
+        # A reader sees the page without the history section.
+        assert 'id="history"' not in page(world.client("reader"), "/datasets/d")
+    finally:
+        world.app.extensions["brygge"].store.close()
 
 
 def test_a_failed_run_page_draws_the_pipeline_and_names_the_error(client, failed_run) -> None:

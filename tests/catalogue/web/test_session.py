@@ -104,3 +104,26 @@ def test_signing_out_forgets_the_token(app) -> None:
     response = browser.post("/sign-out", data={"csrf": csrf_of(html)})
     assert response.status_code == 303
     assert "Signed in as" not in browser.get("/", headers=BROWSER).get_data(as_text=True)
+
+
+def test_pages_without_a_session_to_end_set_no_cookie(client, tmp_path) -> None:
+    # A bearer header or BRYGGE_AUTH=off cannot be signed out of: no form, so no session is
+    # made (and signed) for its CSRF token on every page.
+    from catalogue.app import create_app
+    from catalogue.settings import Settings
+    from catalogue.store import migrations
+
+    settings = Settings(home=tmp_path / "open", auth="off", principal="user:me")
+    migrations.apply(settings)
+    open_site = create_app(settings)
+    air = {"id": "air", "title": "Air", "accessRights": "public", "owner": "team:miljo"}
+    try:
+        for browser in (client, open_site.test_client()):
+            assert browser.post("/datasets", json=air).status_code == 201
+            response = browser.get("/datasets/air", headers=BROWSER)
+            assert response.status_code == 200
+            assert "Signed in as" in response.get_data(as_text=True)
+            assert "Sign out" not in response.get_data(as_text=True)
+            assert "Set-Cookie" not in response.headers
+    finally:
+        open_site.extensions["brygge"].store.close()

@@ -25,11 +25,24 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from catalogue.store.base import CountListed, Find
 
-# Answers kept per store and process, least recently used dropped first. A search answer
-# holds a page of stored bodies (~1-2 KB each) and the top facet values: ~20-100 KB at
-# page sizes of 20-50, so at most ~25 MB per server process. 256 covers the distinct
-# searches of a few minutes on a busy catalogue (and the 100 of each kind bench/search.py asks).
-MAX_ANSWERS = 256
+# Answers kept per store and process, least recently used dropped first past either bound.
+# Bytes are estimated by the caller (``weigh``): a search answer holds its page's stored
+# bodies (~1.7 KB each at bench/search.py's datasets: ~35 KB at a page of 20, ~85 KB at 50)
+# and its top facet values; the counters of one access class hold every keyword (~0.7 MB at
+# 4,700 keywords). 32 MiB keeps ~900 searches of 20: the distinct searches of several
+# minutes on a busy catalogue, and the ~450 answers one round of bench/search.py asks.
+MAX_ANSWERS = 4096
+MAX_BYTES = 32 * 1024 * 1024
+# What a kept count costs beside its text: a dict entry, a string and an int object.
+BYTES_PER_COUNT = 150
+
+
+def counted_bytes(counts: dict[str, dict[str, int]]) -> int:
+    """An estimate of the memory ``counts`` take (facet name -> value -> count)."""
+    return sum(
+        BYTES_PER_COUNT * len(values) + sum(len(value) for value in values)
+        for values in counts.values()
+    )
 
 
 def generation(conn: sqlite3.Connection) -> int:
@@ -55,19 +68,31 @@ def counting_key(request: Find | CountListed) -> tuple[Hashable, ...]:
 
 
 class AnswerCache:
-    """The last MAX_ANSWERS answers, each with the generation it was read at; thread safe."""
+    """The answers last asked, each with the generation it was read at; thread safe.
 
-    def __init__(self, size: int = MAX_ANSWERS) -> None:
+    At most ``size`` answers of ``max_bytes`` together (as their ``weigh`` estimates).
+    """
+
+    def __init__(self, size: int = MAX_ANSWERS, max_bytes: int = MAX_BYTES) -> None:
         self._size = size
-        self._answers: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+        self._max_bytes = max_bytes
+        self._bytes = 0
+        # key -> (generation, answer, its estimated bytes)
+        self._answers: OrderedDict[Hashable, tuple[int, Any, int]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def answer(self, conn: sqlite3.Connection, key: Hashable, compute: Callable[[], Any]) -> Any:
+    def answer(
+        self,
+        conn: sqlite3.Connection,
+        key: Hashable,
+        compute: Callable[[], Any],
+        weigh: Callable[[Any], int],
+    ) -> Any:
         """The answer of ``key``: kept if read at the current generation, else ``compute()``d.
 
         ``compute`` runs in a read transaction on ``conn`` that also reads the generation,
         so the answer kept is exactly that of the generation it is kept under. Whatever it
-        raises is raised, and nothing is kept.
+        raises is raised, and nothing is kept. ``weigh`` estimates an answer's bytes.
         """
         current = generation(conn)
         with self._lock:
@@ -81,14 +106,24 @@ class AnswerCache:
             value = compute()
         finally:
             conn.execute("COMMIT")
-        with self._lock:
-            self._answers[key] = (current, value)
-            self._answers.move_to_end(key)
-            while len(self._answers) > self._size:
-                self._answers.popitem(last=False)
+        self._keep(key, current, value, weigh(value))
         return value
+
+    def _keep(self, key: Hashable, current: int, value: Any, weight: int) -> None:
+        with self._lock:
+            replaced = self._answers.pop(key, None)
+            if replaced is not None:
+                self._bytes -= replaced[2]
+            self._answers[key] = (current, value, weight)
+            self._bytes += weight
+            while len(self._answers) > self._size or (
+                self._bytes > self._max_bytes and len(self._answers) > 1
+            ):
+                _, (_, _, dropped) = self._answers.popitem(last=False)
+                self._bytes -= dropped
 
     def clear(self) -> None:
         """Forget every answer."""
         with self._lock:
             self._answers.clear()
+            self._bytes = 0

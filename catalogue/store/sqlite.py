@@ -38,7 +38,7 @@ from typing import Any
 
 from catalogue.domain.errors import DomainError, Unavailable
 from catalogue.store import operations, paging, ranking, sqlite_bulk, sqlite_counts, sqlite_search
-from catalogue.store.answer_cache import AnswerCache, counting_key
+from catalogue.store.answer_cache import AnswerCache, counted_bytes, counting_key
 from catalogue.store.base import (
     CountListed,
     Find,
@@ -311,7 +311,10 @@ class SqliteStore:
         conn = self._conn()
         key = ("count_listed", request.partition, *counting_key(request))
         found: Found = self._answers.answer(
-            conn, key, lambda: sqlite_counts.count_listed(conn, request)
+            conn,
+            key,
+            lambda: sqlite_counts.count_listed(conn, request),
+            lambda found: counted_bytes(found.counts),
         )
         return Found(found.page, _copied(found.counts), found.total, found.approximate)
 
@@ -333,7 +336,7 @@ class SqliteStore:
                 counts.setdefault(name, {})[value] = count
             return counts
 
-        return _copied(self._answers.answer(conn, ("facet_counts", scope), read))
+        return _copied(self._answers.answer(conn, ("facet_counts", scope), read, counted_bytes))
 
     # -- writes --------------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalogue.store import ranking
-from catalogue.store.answer_cache import AnswerCache, counting_key
+from catalogue.store.answer_cache import AnswerCache, counted_bytes, counting_key
 from catalogue.store.base import (
     FIELD_SEPARATOR,
     SEARCH_FIELDS,
@@ -212,7 +212,7 @@ def find(conn: sqlite3.Connection, request: Find, answers: AnswerCache) -> Found
         *counting_key(request),
     )
     answer: _Answer = answers.answer(
-        conn, key, lambda: _answer(conn, request, query, query_id, start)
+        conn, key, lambda: _answer(conn, request, query, query_id, start), _Answer.weight
     )
     return answer.found()
 
@@ -227,6 +227,10 @@ class _Answer:
     counts: dict[str, dict[str, int]]
     total: int
     approximate: bool
+
+    def weight(self) -> int:
+        """An estimate of the bytes it holds (see ``answer_cache.MAX_BYTES``)."""
+        return sum(len(body) for _, body in self.rows) + counted_bytes(self.counts)
 
     def found(self) -> Found:
         return Found(

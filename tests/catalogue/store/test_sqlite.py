@@ -339,7 +339,7 @@ def test_answers_past_the_bound_are_computed_again_least_recently_used_first(
             computed.append(key)
             return key.upper()
 
-        result: str = answers.answer(conn, key, compute)
+        result: str = answers.answer(conn, key, compute, len)
         return result
 
     try:
@@ -366,3 +366,22 @@ def test_a_searchable_items_body_rewritten_alone_shows_in_the_next_answer(
     conn.close()
 
     assert searched.find(OSLO).page.items[0]["label"] == "rewritten"
+
+
+def test_answers_past_the_bytes_bound_are_dropped_least_recently_used_first(
+    database: Path,
+) -> None:
+    answers = AnswerCache(size=10, max_bytes=5)
+    conn = sqlite_store.connect(database)
+    computed: list[str] = []
+
+    def ask(key: str) -> None:
+        answers.answer(conn, key, lambda: computed.append(key) or key, len)
+
+    try:
+        for key in ("aa", "bb", "aa", "cc", "aa", "bb", "toolong", "toolong"):
+            ask(key)
+        # Two answers of 2 bytes fit in 5; one of 7 is kept alone.
+        assert computed == ["aa", "bb", "cc", "bb", "toolong"]
+    finally:
+        conn.close()

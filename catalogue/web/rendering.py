@@ -13,6 +13,10 @@ from werkzeug.exceptions import HTTPException
 from catalogue.api.errors import STATUS, error_response, handle_domain_error, handle_unexpected
 from catalogue.domain.errors import DomainError
 
+# The id prefix of the parts of a page that load themselves (``hx-trigger``), as
+# ``section-runs`` of the dataset page.
+SECTION = "section-"
+
 
 def is_fragment_request() -> bool:
     """True for an htmx request that swaps part of the page (not a history restore)."""
@@ -50,15 +54,16 @@ def error_page(error: Exception) -> ResponseReturnValue:
         status, message = 500, HTTPStatus(500).phrase
     body = render(
         "error.html",
-        None,
+        "content",
         status=status,
         phrase=HTTPStatus(status).phrase,
         message=message,
         field_errors=field_errors,
     )
     headers = {"Content-Type": "text/html; charset=utf-8"}
-    if is_fragment_request():
-        # htmx swaps only 2xx answers by default: make it show the error where the fragment goes.
+    # A section a page loads by itself (its id starts with SECTION) shows its own failure
+    # in its place; any other fragment's failure takes the page's main content.
+    if is_fragment_request() and not request.headers.get("HX-Target", "").startswith(SECTION):
         headers["HX-Retarget"] = "main"
         headers["HX-Reswap"] = "innerHTML"
     return body, status, headers

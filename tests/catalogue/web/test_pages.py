@@ -285,3 +285,30 @@ def test_a_pages_links_follow_the_script_root_of_each_request(client) -> None:
     local = [url for url in prefixed if url.startswith("/") and not url.startswith("//")]
     assert local and all(url.startswith("/prod/") for url in local)
     assert again == plain
+
+
+def test_a_failing_section_shows_its_error_in_place_and_other_fragments_take_the_main(
+    tmp_path: Path,
+) -> None:
+    world = build_world(tmp_path / "home")
+    try:
+        world.create_dataset("d", "non-public")
+        world.grant("d", "user:reader", ["read"])
+        client = world.client("reader")
+        # The history section, loading itself, is refused: the error goes where it was.
+        section = client.get(
+            "/datasets/d/history", headers={**HTMX, "HX-Target": "section-history"}
+        )
+        assert section.status_code == 403
+        assert "HX-Retarget" not in section.headers
+        html = section.get_data(as_text=True)
+        assert '<section class="error" role="alert">' in html and "<nav" not in html
+        # Any other fragment's failure replaces the page's main content with the error alone.
+        other = client.get("/datasets/d/history", headers=HTMX)
+        assert other.headers["HX-Retarget"] == "main"
+        assert "<nav" not in other.get_data(as_text=True)
+        # A page asked for whole still comes whole.
+        whole = client.get("/datasets/d/history", headers=BROWSER)
+        assert whole.status_code == 403 and "<nav" in whole.get_data(as_text=True)
+    finally:
+        world.app.extensions["brygge"].store.close()

@@ -9,6 +9,7 @@ from flask import Flask
 
 from catalogue.auth.principal import current_identity
 from catalogue.links import path_for
+from catalogue.web import snippets
 from catalogue.web.session import csrf_token
 
 BYTE_UNITS = ("B", "kB", "MB", "GB", "TB")
@@ -82,6 +83,10 @@ def register(app: Flask) -> None:
         visitor=current_identity,
         query_with=query_with,
         query_without=query_without,
+        # The search page's results and facet lists, rendered once per what they show.
+        kept_html=snippets.kept_html,
+        result_key=snippets.result_key,
+        facets_key=snippets.facets_key,
         # Pages draw many links to the same views: built once per distinct arguments.
         url_for=path_for,
     )

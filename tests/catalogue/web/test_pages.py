@@ -312,3 +312,29 @@ def test_a_failing_section_shows_its_error_in_place_and_other_fragments_take_the
         assert whole.status_code == 403 and "<nav" in whole.get_data(as_text=True)
     finally:
         world.app.extensions["brygge"].store.close()
+
+
+def test_the_search_pages_kept_results_follow_every_change_and_prefix(client) -> None:
+    # Results and facet lists are rendered once per what they show: asked again, the same
+    # page; after a change, the change; under a stage prefix, the prefix.
+    make_dataset(client, id="air", title="Air quality", keywords=["luft", "oslo"])
+    make_dataset(client, id="water", title="Water quality", keywords=["vann"])
+    first = page(client, "/?q=quality")
+    assert page(client, "/?q=quality") == first
+    assert 'href="/?q=quality&amp;keyword=luft"' in first
+
+    assert client.patch("/datasets/air", json={"title": "Better air quality"}).status_code == 200
+    retitled = page(client, "/?q=quality")
+    assert "Better air quality" in retitled and "Air quality" not in retitled
+    assert client.patch("/datasets/air", json={"keywords": ["pm10"]}).status_code == 200
+    changed = page(client, "/?q=quality")
+    assert 'href="/?q=quality&amp;keyword=pm10"' in changed
+    assert 'keyword=luft"' not in changed  # neither in the result nor in the facet list
+
+    other = page(client, "/?q=quality&sort=title")
+    assert 'href="/?q=quality&amp;sort=title&amp;keyword=pm10"' in other
+
+    staged = client.get("/?q=quality", headers=BROWSER, base_url="http://localhost/prod")
+    prefixed = links_of(staged.get_data(as_text=True)).urls
+    assert "/prod/?q=quality&keyword=pm10" in prefixed and "/prod/datasets/air" in prefixed
+    assert page(client, "/?q=quality") == changed

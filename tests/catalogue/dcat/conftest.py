@@ -13,6 +13,7 @@ import copy
 import functools
 import hashlib
 import io
+import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -117,6 +118,8 @@ def api_made() -> ApiMade:
         return ApiMade(dataset, editions, distribution)
     finally:
         app.extensions["brygge"].store.close()
+        # What the test reads is in memory by now; the home would stay in /tmp for good.
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def _upload(app: Any, client: Any, edition: str, start: str, end: str) -> None:

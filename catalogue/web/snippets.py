@@ -50,17 +50,19 @@ def facets_key(
 def kept_html(template: str, key: Hashable, **context: Any) -> Markup:
     """``template`` rendered with ``context``, kept under ``key`` and the script root."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    full_key = (template, request.script_root, key)
+    full_key: Hashable | None = (template, request.script_root, key)
     kept = _KEPT.get(app)
     if kept is None:
         kept = _KEPT[app] = {}
     try:
-        return kept[full_key]
-    except KeyError:
-        pass
+        html = kept.get(full_key)
     except TypeError:  # a value that cannot be a key (a list where text was expected)
-        return Markup(app.jinja_env.get_template(template).render(**context))
-    html = kept[full_key] = Markup(app.jinja_env.get_template(template).render(**context))
-    if len(kept) > _KEPT_PARTS:
-        kept.clear()
+        full_key = None
+        html = None
+    if html is None:
+        html = Markup(app.jinja_env.get_template(template).render(**context))
+        if full_key is not None:
+            if len(kept) >= _KEPT_PARTS:
+                kept.clear()
+            kept[full_key] = html
     return html

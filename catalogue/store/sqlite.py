@@ -65,6 +65,10 @@ DEFAULT_AUTOCHECKPOINT_PAGES = 1000
 WRITE_LOCK_PAUSES_S = (0.0001, 0.0002, 0.0005, 0.001)
 # Keys per statement in get_many: below SQLite's default limit of host parameters.
 _KEYS_PER_STATEMENT = 400
+# Rows counted per partition to find the smallest of a query's ``within`` partitions: at
+# ~70 ns a row, counting 1,024 costs 0.07 ms; the bound grows to 2**19 (~40 ms) at most.
+_FIRST_COUNT_BOUND = 1024
+_LAST_COUNT_BOUND = 1024 * 8**3
 
 
 class _Connection:
@@ -210,8 +214,25 @@ class SqliteStore:
             start, before = paging.decode_query_cursor(cursor, query_id)
             if start is not None:
                 start = paging.strings(start, len(order))
-        conditions = [f"{partition} = ?"]
-        parameters: list[Any] = [query.partition]
+        conn = self._conn()
+        # The rows are read in the order of ``driver``: the query's partition, or the
+        # smallest of the partitions the items must also be ``within`` (same sort keys, so
+        # the same order and cursors), which reads the fewest rows to fill a page.
+        driver, joins, join_parameters = "items", "", []
+        others = query.within
+        if query.index is None and query.within:
+            smallest = _smallest_partition(conn, (query.partition, *query.within))
+            if smallest != query.partition:
+                driver = "d"
+                joins = " AS d CROSS JOIN items ON items.pk = ? AND items.sk = d.sk"
+                join_parameters = [query.partition]
+                others = tuple(name for name in query.within if name != smallest)
+            partition_value = smallest
+        else:
+            partition_value = query.partition
+        order = tuple(f"{driver}.{column}" for column in order)
+        conditions = [f"{driver}.{partition} = ?"]
+        parameters: list[Any] = [*join_parameters, partition_value]
         if query.prefix:
             conditions.append(f"{order[0]} >= ?")
             parameters.append(query.prefix)
@@ -221,19 +242,18 @@ class SqliteStore:
                 parameters.append(upper)
         elif query.index is not None:
             # DynamoDB leaves items without the index's sort key out of the index.
-            conditions.append("gsi1sk IS NOT NULL")
+            conditions.append(f"{driver}.gsi1sk IS NOT NULL")
         if query.after is not None:
             conditions.append(f"{order[0]} {'<' if query.descending else '>'} ?")
             parameters.append(query.after)
-        for partition in query.within:
+        for partition in others:
             # Rows ``where`` would reject are skipped here, before their bodies are decoded.
             conditions.append(
-                "EXISTS (SELECT 1 FROM items AS w WHERE w.pk = ? AND w.sk = items.sk)"
+                f"EXISTS (SELECT 1 FROM items AS w WHERE w.pk = ? AND w.sk = {driver}.sk)"
             )
             parameters.append(partition)
         columns = ", ".join(order)
         sizes = _batch_sizes(limit, query.where)
-        conn = self._conn()
 
         def fetch(position: list[str] | None, reverse: bool) -> tuple[list[tuple[Item, Any]], Any]:
             batch = next(sizes)
@@ -245,7 +265,8 @@ class SqliteStore:
                 sql_parameters.extend(position)
             order_by = ", ".join(f"{column} {direction}" for column in order)
             rows = conn.execute(
-                f"SELECT rev, body, {columns} FROM items WHERE {' AND '.join(sql_conditions)} "
+                f"SELECT items.rev, items.body, {columns} FROM items{joins} "
+                f"WHERE {' AND '.join(sql_conditions)} "
                 f"ORDER BY {order_by} LIMIT ?",
                 [*sql_parameters, batch],
             ).fetchall()
@@ -440,6 +461,27 @@ def connect(path: Path) -> sqlite3.Connection:
     # NORMAL is durable across application crashes in WAL mode and saves an fsync per commit.
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn
+
+
+def _smallest_partition(conn: sqlite3.Connection, partitions: Sequence[str]) -> str:
+    """The partition of ``partitions`` holding the fewest rows (the first of equals).
+
+    Rows are counted up to a bound that grows eightfold until one partition falls below
+    it, so the counting costs about as much as reading the smallest partition once.
+    """
+    bound = _FIRST_COUNT_BOUND
+    while True:
+        sizes = [
+            conn.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM items WHERE pk = ? LIMIT ?)",
+                [partition, bound],
+            ).fetchone()[0]
+            for partition in partitions
+        ]
+        smallest = min(range(len(partitions)), key=sizes.__getitem__)
+        if sizes[smallest] < bound or bound >= _LAST_COUNT_BOUND:
+            return partitions[smallest]
+        bound *= 8
 
 
 def _batch_sizes(limit: int, where: Predicate | None) -> Iterator[int]:

@@ -385,3 +385,49 @@ def test_answers_past_the_bytes_bound_are_dropped_least_recently_used_first(
         assert computed == ["aa", "bb", "cc", "bb", "toolong"]
     finally:
         conn.close()
+
+
+def steps_of(store: SqliteStore, ask: Callable[[], object]) -> int:
+    """SQLite's virtual machine steps (in hundreds) ``ask`` takes on this thread's connection."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    conn = store._conn()
+    conn.set_progress_handler(count, 100)
+    try:
+        ask()
+    finally:
+        conn.set_progress_handler(None, 100)
+    return steps
+
+
+def test_a_query_within_a_small_partition_reads_that_one_not_the_large_one(
+    database: Path,
+) -> None:
+    store = SqliteStore(database)
+    try:
+        ops = [Create({"pk": "large", "sk": f"{number:05}"}) for number in range(5000)]
+        ops += [Create({"pk": "small", "sk": f"{number:05}"}) for number in range(4000, 5000, 100)]
+        store.load(ops[start : start + 100] for start in range(0, len(ops), 100))
+        within = Query("large", within=("small",), where=lambda item: True)
+        around = Query("small", within=("large",), where=lambda item: True)
+
+        page = store.query(within, limit=3)
+        pages = [page]
+        while pages[-1].next_cursor:
+            pages.append(store.query(within, limit=3, cursor=pages[-1].next_cursor))
+        read = [item for page in pages for item in page.items]
+        assert [item["sk"] for item in read] == [f"{n:05}" for n in range(4000, 5000, 100)]
+        # The items are the query's partition's, whichever partition drove the reading.
+        assert {item["pk"] for item in read} == {"large"}
+        # Reading the 5,000 rows of "large" for its 10 in "small" takes some 100 times the
+        # steps of reading "small"'s 10 and looking each up in "large".
+        assert steps_of(store, lambda: store.query(within, limit=20)) < 3 * steps_of(
+            store, lambda: store.query(around, limit=20)
+        )
+    finally:
+        store.close()

@@ -77,8 +77,10 @@ def plan(schema: TableSchema, frame_schema: pl.Schema, row: pl.Expr) -> Plan:
         ]
     if schema.primary_key:
         label = ", ".join(schema.primary_key)
+        # A missing part shows as nothing: the key is still one, and keys with a missing
+        # part that repeat are duplicates (a null part made the whole message null).
         key_text = pl.concat_str(
-            [pl.col(name).cast(pl.String) for name in schema.primary_key],
+            [pl.col(name).cast(pl.String).fill_null("") for name in schema.primary_key],
             separator=", ",
             ignore_nulls=False,
         )

@@ -209,6 +209,27 @@ def test_unique_and_primary_key_flag_every_duplicate(
     assert recorder.outputs[0].rows == 2
 
 
+def test_a_primary_key_with_a_missing_part_is_named_in_its_message(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("dup.csv", b"a,b\n,x\n,x\n1,y\n")
+    schema = {"fields": [{"name": "a"}, {"name": "b"}], "primaryKey": ["a", "b"]}
+    with pytest.raises(ValidationFailed) as raised:
+        validate.handler(make_event("Check", [key], {"schema": schema}), None)
+    assert raised.value.messages == [
+        "row 2, columns a, b: the primary key ', x' appears more than once",
+        "row 3, columns a, b: the primary key ', x' appears more than once",
+    ]
+    validate.handler(
+        make_event("Check", [key], {"schema": schema, "onInvalid": "quarantine"}), None
+    )
+    rejects = rejects_of(objects, recorder.outputs[1].key)
+    assert [(r["row"], r["value"], r["message"]) for r in rejects] == [
+        ("2", ", x", "row 2, columns a, b: the primary key ', x' appears more than once"),
+        ("3", ", x", "row 3, columns a, b: the primary key ', x' appears more than once"),
+    ]
+
+
 def test_duplicates_are_found_across_many_key_partitions(
     objects: LocalObjectStore,
     recorder: MemoryRecorder,

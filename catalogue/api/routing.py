@@ -9,6 +9,7 @@ most. Matching requests is unaffected: the rule's regular expression is compiled
 from __future__ import annotations
 
 from collections.abc import Callable
+from inspect import iscoroutinefunction
 from typing import Any
 
 from flask import Flask
@@ -32,7 +33,34 @@ class LazyBuilderRule(Rule):
         return build
 
 
+# Functions ensure_sync has seen, by their underlying function: whether each is a coroutine.
+# Bounded: a caller handing it a new closure per request must not grow it without end.
+MAX_KNOWN_FUNCTIONS = 4096
+
+
 class LazyRoutingFlask(Flask):
-    """Flask whose every rule, its static files' included, compiles URL builders late."""
+    """Flask whose every rule, its static files' included, compiles URL builders late.
+
+    ``ensure_sync`` remembers which functions are plain: Flask asks for every hook and
+    view of every request, and ``inspect.iscoroutinefunction`` unwraps each one each time.
+    """
 
     url_rule_class = LazyBuilderRule
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plain_functions: dict[Any, bool] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Flask's ``ensure_sync``, without inspecting a function it has seen before."""
+        # A bound method is new on every access; the function under it is not.
+        key = getattr(func, "__func__", func)
+        try:
+            plain = self._plain_functions.get(key)
+        except TypeError:  # unhashable: ask as Flask does
+            return super().ensure_sync(func)
+        if plain is None:
+            plain = not iscoroutinefunction(func)
+            if len(self._plain_functions) < MAX_KNOWN_FUNCTIONS:
+                self._plain_functions[key] = plain
+        return func if plain else self.async_to_sync(func)

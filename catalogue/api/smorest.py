@@ -29,6 +29,11 @@ TOKEN: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 # Paths that need no token: liveness, and the signed URLs that carry their own proof.
 NO_TOKEN_PREFIXES = ("/health", "/uploads/", "/downloads/")
 READ_METHODS = ("get", "head", "options")
+QUERY_LOCATIONS = ("query", "querystring")
+# Argument values a view cannot change in place, so one parse serves many requests.
+FLAT_ARGUMENTS = (str, int, float, bool, type(None))
+# Distinct query strings remembered per parser; past it, the memory starts over.
+MAX_PARSED_QUERIES = 1024
 
 
 class BodyParser(FlaskParser):
@@ -43,6 +48,39 @@ class BodyParser(FlaskParser):
         "query": RAISE,
         "querystring": RAISE,
     }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # (schema, unknown, query string) -> the arguments parsed from it.
+        self._parsed_queries: dict[tuple[Any, Any, bytes], dict[str, Any]] = {}
+
+    def parse(self, argmap: Any, req: flask.Request | None = None, **kwargs: Any) -> Any:
+        """webargs' ``parse``; a query string parsed before gives the same arguments again.
+
+        A schema's load is a function of the query string alone, and a client repeating one
+        (a list's first page, a read with no parameters) pays for the load once. Only flat
+        arguments are kept (each view takes its own copy), and only a query that passed.
+        """
+        location = kwargs.get("location")
+        if location not in QUERY_LOCATIONS or kwargs.get("validate") is not None:
+            return super().parse(argmap, req, **kwargs)
+        if not isinstance(argmap, ma.Schema) and not (
+            isinstance(argmap, type) and issubclass(argmap, ma.Schema)
+        ):
+            return super().parse(argmap, req, **kwargs)
+        request = req if req is not None else flask.request
+        key = (argmap, kwargs.get("unknown"), request.query_string)
+        parsed = self._parsed_queries.get(key)
+        if parsed is None:
+            parsed = super().parse(argmap, req, **kwargs)
+            if not isinstance(parsed, dict) or not all(
+                isinstance(value, FLAT_ARGUMENTS) for value in parsed.values()
+            ):
+                return parsed
+            if len(self._parsed_queries) >= MAX_PARSED_QUERIES:
+                self._parsed_queries.clear()
+            self._parsed_queries[key] = parsed
+        return dict(parsed)
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         if not req.is_json:
@@ -62,9 +100,25 @@ class BodyParser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint whose ``arguments`` parse with BodyParser."""
+    """flask-smorest's Blueprint whose ``arguments`` parse with BodyParser.
+
+    ``alt_response`` documents without wrapping: flask-smorest's wrapper only calls the
+    view, one more call per alternative on every request.
+    """
 
     ARGUMENTS_PARSER = BodyParser()
+
+    def alt_response(self, *args: Any, **kwargs: Any) -> Any:
+        """flask-smorest's ``alt_response``: the same document, the view itself kept."""
+        document = super().alt_response(*args, **kwargs)
+
+        def decorator(func: Any) -> Any:
+            # The view takes the _apidoc flask-smorest's wrapper would carry (a copy: the
+            # view's own is not changed in place).
+            func._apidoc = document(func)._apidoc
+            return func
+
+        return decorator
 
 
 class Api(flask_smorest.Api):

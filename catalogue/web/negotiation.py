@@ -28,13 +28,19 @@ PAGES: dict[str, str] = {
     "history.History": "history_page",
 }
 
+# Accept headers that never prefer text/html to JSON, answered without parsing them.
+JSON_ACCEPTS = frozenset({None, "", "*/*", "application/json"})
+
 
 def wants_page() -> bool:
     """True when the request is for a page rather than the API's JSON."""
     if request.method not in ("GET", "HEAD") or "format" in request.args:
         return False
-    if "HX-Request" in request.headers:
+    if "HTTP_HX_REQUEST" in request.environ:
         return True
+    # What API clients send (nothing, curl's */*, JSON): no header to parse.
+    if request.environ.get("HTTP_ACCEPT") in JSON_ACCEPTS:
+        return False
     accept = request.accept_mimetypes
     # Only text/html preferred to JSON: */* alone (curl, httpx) matches both equally.
     return accept["text/html"] > accept["application/json"]
@@ -58,7 +64,9 @@ def serve_page() -> ResponseReturnValue | None:
 
 def vary_on_accept(response: Response) -> Response:
     if request.endpoint in PAGES:
-        response.vary.add("Accept")
+        # The JSON views say Vary: Accept themselves: no header to parse and write again.
+        if response.headers.get("Vary") != "Accept":
+            response.vary.add("Accept")
         if response.mimetype == "text/html":
             # A page and its htmx fragment share a URL and an Accept.
             response.vary.add("HX-Request")

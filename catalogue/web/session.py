@@ -13,8 +13,8 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import Flask, g, request, session
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from flask.wrappers import Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
+from flask.wrappers import Request, Response
 from itsdangerous import URLSafeTimedSerializer
 
 from catalogue.auth.principal import identity_of
@@ -48,10 +48,21 @@ class SessionInterface(SecureCookieSessionInterface):
         )
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        # No cookie, no key to read: API requests never pay for the pages' session.
-        if app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+        # No cookie, no key to read: API requests never pay for the pages' session (nor,
+        # without a Cookie header, for parsing one).
+        if (
+            "HTTP_COOKIE" not in request.environ
+            or app.config["SESSION_COOKIE_NAME"] not in request.cookies
+        ):
             return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        # A session nobody read or changed, and empty, leaves the response as it is: Flask's
+        # own method would work out every cookie attribute before finding that out.
+        if not session and not session.accessed and not session.modified:
+            return
+        super().save_session(app, session, response)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return request.is_secure or urlsplit(f"//{request.host}").hostname not in LOOPBACK_HOSTS

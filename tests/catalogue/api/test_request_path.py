@@ -1,0 +1,78 @@
+"""The per-request shortcuts of the HTTP layer answer as the long way does."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalogue.api.routing import MAX_KNOWN_FUNCTIONS
+
+
+def make_dataset(client, dataset_id: str) -> None:
+    body = {"id": dataset_id, "title": dataset_id.title(), "accessRights": "public"}
+    assert client.post("/datasets", json={**body, "owner": "team:miljo"}).status_code == 201
+
+
+def test_a_query_string_parsed_before_answers_alike(client) -> None:
+    for dataset_id in ("air", "noise", "water"):
+        make_dataset(client, dataset_id)
+    # The view takes limit, cursor and facets out of its arguments: a parse remembered
+    # and handed out twice would have lost them the second time.
+    answers = [client.get("/datasets?limit=2&facets=false") for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert [[item["id"] for item in answer.json["items"]] for answer in answers] == [
+        ["air", "noise"]
+    ] * 3
+    cursor = answers[0].json["next"]
+    following = [client.get(f"/datasets?limit=2&facets=false&cursor={cursor}") for _ in "ab"]
+    assert [[item["id"] for item in answer.json["items"]] for answer in following] == [
+        ["water"]
+    ] * 2
+    # A query refused is refused every time, naming its field.
+    for _ in range(2):
+        refused = client.get("/datasets?limit=0")
+        assert refused.status_code == 422
+        assert "limit" in refused.json["errors"]["query"]
+        unknown = client.get("/datasets?keywrd=air")
+        assert unknown.status_code == 422
+        assert "keywrd" in unknown.json["errors"]["query"]
+
+
+def test_ensure_sync_remembers_plain_functions_and_refuses_coroutines_each_time(app) -> None:
+    def plain() -> None:
+        return None
+
+    async def coroutine() -> None:
+        return None
+
+    for _ in range(2):
+        assert app.ensure_sync(plain) is plain
+        # Flask without its async extra refuses an async view; remembered, it still does.
+        with pytest.raises(RuntimeError):
+            app.ensure_sync(coroutine)
+    method = app.ensure_sync
+    assert app.ensure_sync(method) is method
+    for number in range(MAX_KNOWN_FUNCTIONS + 10):
+        function = eval(f"lambda: {number}")  # a new function each time
+        assert app.ensure_sync(function) is function
+    assert len(app._plain_functions) <= MAX_KNOWN_FUNCTIONS
+
+
+@pytest.mark.parametrize("accept", [None, "", "*/*", "application/json"])
+def test_api_clients_get_json_that_varies_on_accept_once(client, accept) -> None:
+    make_dataset(client, "air")
+    headers = {} if accept is None else {"Accept": accept}
+    answer = client.get("/datasets/air", headers=headers)
+    assert answer.status_code == 200
+    assert answer.mimetype == "application/json"
+    assert answer.headers.getlist("Vary") == ["Accept"]
+    # No session was read or made: no cookie, and nothing varies on one.
+    assert "Set-Cookie" not in answer.headers
+
+
+def test_a_browser_and_htmx_still_get_pages(client) -> None:
+    make_dataset(client, "air")
+    browser = client.get("/datasets/air", headers={"Accept": "text/html,*/*;q=0.8"})
+    assert browser.mimetype == "text/html"
+    assert browser.headers.getlist("Vary") == ["Accept, HX-Request, Cookie"]
+    htmx = client.get("/datasets/air", headers={"HX-Request": "true"})
+    assert htmx.mimetype == "text/html"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response
 from flask.views import MethodView
 
+from catalogue.api.answers import answer
 from catalogue.api.catalog import RDF_MEDIA_TYPES, RDF_TEXT, dataset_response, negotiate_dataset
 from catalogue.api.etags import if_match, with_etag
 from catalogue.api.smorest import Blueprint
@@ -30,6 +31,14 @@ from catalogue.schemas.datasets import (
 from catalogue.services import repositories, services
 
 blp = Blueprint("datasets", __name__, url_prefix="/datasets", description="Datasets")
+# The read views dump through these themselves, to have orjson write the answer (answers.py).
+PAGE = DatasetPageSchema()
+DATASET = DatasetSchema()
+
+
+def floatless(datasets: list[dict]) -> bool:
+    """Whether these datasets' JSON holds no float: only a source (its constraints) may."""
+    return not any("source" in dataset for dataset in datasets)
 
 
 @blp.route("")
@@ -37,24 +46,26 @@ class Datasets(MethodView):
     # Schema instances, made once: webargs would build a new one per request from a class.
     @blp.arguments(DatasetQuerySchema(), location="query")
     @blp.response(200, DatasetPageSchema)
-    def get(self, query: dict) -> dict:
+    def get(self, query: dict) -> Response:
         """List datasets, filtered, with facet counts; every page is reachable through ``next``."""
         limit, cursor, sort = query.pop("limit"), query.pop("cursor"), query.pop("sort", None)
         if not query.pop("facets"):
             page = repositories().datasets.list(
                 query, limit=limit, cursor=cursor, visible=audience(), sort=sort
             )
-            return {"items": page.items, "next": page.next_cursor}
-        page, facets = repositories().datasets.list_with_facets(
-            query, limit=limit, cursor=cursor, audience=audience(), sort=sort
-        )
-        return {
-            "items": page.items,
-            "next": page.next_cursor,
-            "facets": facets.values,
-            "total": facets.total,
-            "approximate": facets.approximate,
-        }
+            result = {"items": page.items, "next": page.next_cursor}
+        else:
+            page, facets = repositories().datasets.list_with_facets(
+                query, limit=limit, cursor=cursor, audience=audience(), sort=sort
+            )
+            result = {
+                "items": page.items,
+                "next": page.next_cursor,
+                "facets": facets.values,
+                "total": facets.total,
+                "approximate": facets.approximate,
+            }
+        return answer(PAGE, result, floatless=floatless(page.items))
 
     @blp.arguments(DatasetSchema)
     @blp.response(201, DatasetSchema)
@@ -79,7 +90,8 @@ class DatasetById(MethodView):
         rdf = negotiate_dataset(query.get("format"))
         if rdf is not None:
             return dataset_response(dataset_id, *rdf, query["profile"])
-        return with_etag(dataset, Vary="Accept")
+        body, status, headers = with_etag(dataset, Vary="Accept")
+        return answer(DATASET, body, status, headers, floatless=floatless([dataset]))
 
     @blp.arguments(DatasetPatchSchema)
     @blp.response(200, DatasetSchema)

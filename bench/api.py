@@ -233,7 +233,8 @@ def main() -> int:
         env = {**os.environ, "BRYGGE_HOME": str(home), "PYTHONPATH": str(ROOT)}
         server = subprocess.Popen(
             [
-                str(Path(sys.executable).parent / "gunicorn"),
+                # This interpreter's gunicorn: a copied virtualenv's script may name another.
+                *(sys.executable, "-m", "gunicorn"),
                 "--workers",
                 "2",
                 "--bind",
@@ -442,7 +443,7 @@ def serve(env: dict[str, str], start_timeout_s: float = 30) -> tuple[subprocess.
     port = free_port()
     server = subprocess.Popen(
         [
-            *(str(Path(sys.executable).parent / "gunicorn"), "--workers", "2"),
+            *(sys.executable, "-m", "gunicorn", "--workers", "2"),
             *("--bind", f"127.0.0.1:{port}", "--log-level", "warning", "catalogue.wsgi:app"),
         ],
         env={**os.environ, **env, "PYTHONPATH": str(ROOT)},

@@ -6,7 +6,8 @@ document in a tenth of the time; the few characters it writes differently (non-A
 and DEL, which json escapes) are escaped after, as json does. Floats it writes in its own
 notation (1e16, not 1e+16; null for NaN), so callers only ask for documents that cannot
 hold one. Anything orjson refuses (a date, a Decimal, a lone surrogate, an integer past
-64 bits) goes to jsonify.
+64 bits) goes to jsonify, and so does everything where orjson is not installed (an
+environment made before it joined setup.cfg).
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import marshmallow as ma
-import orjson
 from flask import Response, current_app
 from flask.json.provider import DefaultJSONProvider
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - setup.cfg installs it
+    orjson = None
 
 # Characters json's ensure_ascii escapes and orjson writes as they are (it escapes the
 # controls, the quote and the backslash as json does).
@@ -27,6 +32,8 @@ _UNESCAPED = re.compile("[\x7f-\U0010ffff]")
 # which refuses them, so jsonify writes them.
 _OPTIONS = (
     orjson.OPT_APPEND_NEWLINE | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+    if orjson is not None
+    else 0
 )
 
 
@@ -49,7 +56,8 @@ def json_bytes(data: Any) -> bytes | None:
     """
     provider = current_app.json
     if (
-        type(provider).dumps is not _PLAIN_DUMPS
+        orjson is None
+        or type(provider).dumps is not _PLAIN_DUMPS
         or not provider.ensure_ascii  # type: ignore[attr-defined]
         or provider.sort_keys  # type: ignore[attr-defined]
         or provider.compact is False  # type: ignore[attr-defined]

@@ -16,13 +16,13 @@ def sqlite(conn: sqlite3.Connection) -> None:
 
 
 def dynamodb(client: Any, table_name: str) -> None:
-    """Write the term items of every searchable item that has none yet.
+    """Write the index items (today's layout) of every searchable item that has none yet.
 
     The only Scan in Brygge: a one-off pass over the table when upgrading, never a request
     path. Each item is indexed in its own transaction, conditional on its revision, so a
     concurrent writer (which indexes its own items) wins and the pass stays re-runnable.
     """
-    from catalogue.store.dynamodb_search import term_item
+    from catalogue.store.dynamodb_search import index_item
     from catalogue.store.operations import indexed_terms
 
     arguments: dict[str, Any] = {
@@ -54,7 +54,7 @@ def dynamodb(client: Any, table_name: str) -> None:
                 }
             }
             puts = [
-                {"Put": {"TableName": table_name, "Item": term_item(scope, term, key)}}
+                {"Put": {"TableName": table_name, "Item": index_item(scope, term, key)}}
                 for term in terms
             ]
             # Cancelled when the store rewrote the item meanwhile, and so indexed it.

@@ -21,7 +21,7 @@ def dynamodb(client: Any, table_name: str) -> None:
     on the revision read, so a concurrent writer, which indexes its own items, wins. Term
     items of terms that folding changed stay behind; search ignores them. Re-runnable.
     """
-    from catalogue.store.dynamodb_search import index_items
+    from catalogue.store.dynamodb_search import index_item
     from catalogue.store.operations import indexed_terms
 
     arguments: dict[str, Any] = {
@@ -39,7 +39,7 @@ def dynamodb(client: Any, table_name: str) -> None:
             terms = indexed_terms(raw["search_text"]["S"])
             key = (raw["pk"]["S"], raw["sk"]["S"])
             rev = int(raw["rev"]["N"])
-            items = [item for term in terms for item in index_items(scope, term, key, rev)]
+            items = [index_item(scope, term, key, rev) for term in terms]
             for start in range(0, len(items), 25):
                 pending: dict[str, Any] = {
                     table_name: [

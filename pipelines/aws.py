@@ -6,30 +6,37 @@ import functools
 from typing import Any
 
 
-def client_config(signature_version: str | None = None) -> Any:
+def client_config(signature_version: str | None = None, *, validate: bool = True) -> Any:
     """botocore's configuration for every Brygge client.
 
     Retries in botocore's ``standard`` mode: throttling and transient errors back off with
     jitter, up to 3 attempts, the same way in every SDK (the ``legacy`` default does not
-    retry every throttling error).
+    retry every throttling error). ``validate=False`` skips botocore's check of each
+    request's parameters against the service model (the service still checks them).
     """
     from botocore.config import Config
 
-    return Config(retries={"mode": "standard"}, signature_version=signature_version)
+    return Config(
+        retries={"mode": "standard"},
+        signature_version=signature_version,
+        parameter_validation=validate,
+    )
 
 
 @functools.cache
-def aws_client(service: str, *, signature_version: str | None = None) -> Any:
+def aws_client(service: str, *, signature_version: str | None = None, validate: bool = True) -> Any:
     """Return the process-wide boto3 client for ``service``.
 
     boto3 is imported here, not at module level: tests start their mocks first, and the API's
     cold start stays short. Endpoints follow boto3's own ``AWS_ENDPOINT_URL`` and
     ``AWS_ENDPOINT_URL_<SERVICE>`` variables; tests call ``aws_client.cache_clear()`` after
-    changing them.
+    changing them. ``validate=False`` gives a second client that skips botocore's parameter
+    check (see ``client_config``), for bulk writes built by code, not from a caller's input:
+    checking them costs more CPU than sending them.
     """
     import boto3
 
-    return boto3.client(service, config=client_config(signature_version))
+    return boto3.client(service, config=client_config(signature_version, validate=validate))
 
 
 def assumed_client(service: str, credentials: dict[str, Any]) -> Any:

@@ -300,3 +300,55 @@ def test_upgrade_to_search_tables_finds_the_datasets_stored_before(settings: Set
         assert migrations.apply(settings) == []
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("settings", ["moto", "dynamodb_local"], indirect=True)
+def test_upgrade_to_one_index_item_per_term_drops_the_whole_term_items(
+    settings: Settings,
+) -> None:
+    from catalogue.store.base import Create
+    from catalogue.store.dynamodb import dynamodb_client
+
+    migrations.apply(settings, upto="0006_search_generation")
+    store = open_store(settings)
+    client, table = dynamodb_client(), settings.dynamodb_table
+    try:
+        store.write(
+            Create({"pk": "d#1", "sk": "d", "search_scope": "doc", "search_text": "Luft i Oslo"})
+        )
+        # The index as 0006 left it: each term also under term#<scope>#<term>, and a
+        # one-letter term only there.
+        client.delete_item(
+            TableName=table, Key={"pk": {"S": "term#doc#i*"}, "sk": {"S": 'i ["d#1","d"]'}}
+        )
+        for term in ("luft", "i", "oslo"):
+            client.put_item(
+                TableName=table,
+                Item={
+                    "pk": {"S": f"term#doc#{term}"},
+                    "sk": {"S": '["d#1","d"]'},
+                    "item_pk": {"S": "d#1"},
+                    "item_sk": {"S": "d"},
+                    "item_rev": {"N": "1"},
+                },
+            )
+        assert store.search("doc", "i", limit=10).items == []
+
+        assert migrations.apply(settings) == ["0007_search_index_items"]
+
+        def partition(pk: str) -> list[str]:
+            response = client.query(
+                TableName=table,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": pk}},
+            )
+            return [raw["sk"]["S"] for raw in response["Items"]]
+
+        for term in ("luft", "i", "oslo"):
+            assert partition(f"term#doc#{term}") == []
+        assert partition("term#doc#i*") == ['i ["d#1","d"]']
+        assert partition("term#doc#lu*") == ['luft ["d#1","d"]']
+        for text in ("i", "luft oslo", "oslo lu"):
+            assert [item["pk"] for item in store.search("doc", text, limit=10).items] == ["d#1"]
+    finally:
+        store.close()

@@ -53,7 +53,7 @@ def item_action(table_name: str, op: Op, current: dict[str, Any] | None) -> dict
     if isinstance(op, Create):
         condition, pinned_rev = "attribute_not_exists(pk)", None
     elif isinstance(op, (Put, PutNewer, Delete)):
-        # Pinned to the snapshot, so the term items removed are those the item has. A
+        # Pinned to the snapshot, so the index items removed are those the item has. A
         # PutNewer's comparison was made on that snapshot: the pinned revision carries
         # it into the write's condition (a newer value written meanwhile changes rev,
         # and the refusal's ALL_OLD item decides between failing and trying again).

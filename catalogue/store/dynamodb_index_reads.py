@@ -100,7 +100,7 @@ class IndexReads:
             last = response.get("LastEvaluatedKey")
             if narrow and not asked:
                 # Reading the other terms' keys pays while it costs less than the fetches
-                # it saves: a term item is ~1/30 of a fetched item's read unit.
+                # it saves: an index item is ~1/30 of a fetched item's read unit.
                 budget = NARROWING_RATIO * (len(entries) if last is None else SEARCH_BATCH)
                 holders, asked = self._holders(scope, query, budget), True
             if holders is not None:

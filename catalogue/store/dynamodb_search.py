@@ -1,28 +1,30 @@
 """The DynamoDB store's search index: an inverted index in the same table.
 
-- Term items: ``pk = "term#<search_scope>#<term>"``, ``sk = '["<item pk>","<item sk>"]'``
-  (the item's key as compact JSON), with ``item_pk`` and ``item_sk``. One per indexed term
-  of a searchable item; terms are ``base.search_terms(search_text)[:MAX_SEARCH_TERMS]``.
+- Index items: ``pk = "term#<search_scope>#<first two letters>*"``, ``sk = "<term> <item
+  key>"`` (the item's key as compact JSON, ``["<item pk>","<item sk>"]``), with ``item_pk``,
+  ``item_sk`` and ``item_rev``. One per indexed term of a searchable item (a term of one
+  letter has a partition of its own, ``term#<scope>#i*``); terms are
+  ``base.search_terms(search_text)[:MAX_SEARCH_TERMS]``. A whole term ``luft`` reads
+  partition ``term#dataset#lu*`` with ``begins_with(sk, "luft ")`` (the space ends the
+  term), a prefix ``luft`` the same partition with ``begins_with(sk, "luft")``: one item
+  serves both, so a dataset of 40 distinct terms writes 40 index items. (Until migration
+  0007 a term also had an item in a partition of its own, ``term#<scope>#<term>``.)
 - The item keeps its indexed terms in ``_terms`` (never returned), so an overwrite or delete
-  knows which term items to remove without recomputing anything.
-- Term items are written and removed in the same TransactWriteItems as the item when they
+  knows which index items to remove without recomputing anything.
+- Index items are written and removed in the same TransactWriteItems as the item when they
   fit beside the transaction's own operations (at most MAX_TRANSACTION_OPS actions in all).
   When they do not (say, a patch that rewrites a long title and description beside many
-  filter entries), the new term items are put before the transaction and the old ones
-  deleted after it, each delete conditional on the term item's ``item_rev`` so that a later
-  write's term is kept. The items stay atomic either way; the index may briefly hold extra
-  term items, never miss one, and search ignores the extras (below).
-- Prefix items: ``pk = "term#<search_scope>#<first two letters>*"``, ``sk = "<term> <item
-  key as above>"``, with the same attributes: one per indexed term of two or more letters,
-  written and removed with its term item. A prefix ``luft`` reads partition
-  ``term#dataset#lu*`` with ``begins_with(sk, "luft")``.
+  filter entries), the new index items are put before the transaction and the old ones
+  deleted after it, each delete conditional on the index item's ``item_rev`` so that a
+  later write's term is kept. The items stay atomic either way; the index may briefly hold
+  extra index items, never miss one, and search ignores the extras (below).
 - A search queries the partition of the longest whole query term (the rarest, as a rule),
   or the prefix range of the last term when it is the only one, strongly consistent,
   fetches the items it points at with BatchGetItem (consistent) and keeps those whose
   ``_terms`` hold every query term. ``find`` first reads the keys under the query's other
-  terms (their term items, or the prefix range), unless there are many more of them than
-  candidates, and fetches only the candidates found under every term: a term item costs
-  ~1/30 of a read unit, an item fetched at least one. ``catalogue.store.ranking`` ranks
+  terms (their index items, whole or the prefix range), unless there are many more of
+  them than candidates, and fetches only the candidates found under every term: an index
+  item costs ~1/30 of a read unit, an item fetched at least one. ``catalogue.store.ranking`` ranks
   and pages them, as on SQLite; the cursor holds the sort key of the last item returned.
 - Partitions starting with ``term#`` and the partition ``migration`` belong to the store.
 
@@ -47,53 +49,27 @@ TERM_PREFIX = "term#"
 SEARCH_BATCH = 500
 
 
-def term_partition(scope: str, term: str) -> str:
-    """Partition of the term items of one term in one search scope."""
-    return f"{TERM_PREFIX}{scope}#{term}"
+def index_partition(scope: str, term: str) -> str:
+    """Partition of the index items of every term starting with ``term``'s first letters."""
+    return f"{TERM_PREFIX}{scope}#{term[: ranking.MIN_PREFIX]}*"
 
 
-def term_key(scope: str, term: str, key: Key) -> dict[str, Any]:
-    """DynamoDB key of the term item linking ``term`` to the item ``key``."""
-    sort = json.dumps(list(key), ensure_ascii=False, separators=(",", ":"))
-    return {"pk": {"S": term_partition(scope, term)}, "sk": {"S": sort}}
+def index_key(scope: str, term: str, key: Key) -> dict[str, Any]:
+    """DynamoDB key of the index item linking ``term`` to the item ``key``."""
+    sort = term + " " + json.dumps(list(key), ensure_ascii=False, separators=(",", ":"))
+    return {"pk": {"S": index_partition(scope, term)}, "sk": {"S": sort}}
 
 
-def term_item(scope: str, term: str, key: Key, rev: int | None = None) -> dict[str, Any]:
-    """DynamoDB term item linking ``term`` to the item ``key`` (at revision ``rev``)."""
-    item = {**term_key(scope, term, key), "item_pk": {"S": key[0]}, "item_sk": {"S": key[1]}}
+def index_item(scope: str, term: str, key: Key, rev: int | None = None) -> dict[str, Any]:
+    """The index item linking ``term`` to the item ``key`` (at revision ``rev``)."""
+    item = {**index_key(scope, term, key), "item_pk": {"S": key[0]}, "item_sk": {"S": key[1]}}
     if rev is not None:
         item["item_rev"] = {"N": str(rev)}
     return item
 
 
-def prefix_partition(scope: str, term: str) -> str:
-    """Partition of the prefix items of every term starting with ``term``'s first letters."""
-    return f"{TERM_PREFIX}{scope}#{term[: ranking.MIN_PREFIX]}*"
-
-
-def prefix_key(scope: str, term: str, key: Key) -> dict[str, Any]:
-    """DynamoDB key of the prefix item linking ``term`` to the item ``key``."""
-    sort = term + " " + json.dumps(list(key), ensure_ascii=False, separators=(",", ":"))
-    return {"pk": {"S": prefix_partition(scope, term)}, "sk": {"S": sort}}
-
-
-def index_keys(scope: str, term: str, key: Key) -> list[dict[str, Any]]:
-    """Keys of the index items of one term of the item ``key``: term item, prefix item."""
-    found = [term_key(scope, term, key)]
-    if len(term) >= ranking.MIN_PREFIX:
-        found.append(prefix_key(scope, term, key))
-    return found
-
-
-def index_items(scope: str, term: str, key: Key, rev: int | None = None) -> list[dict[str, Any]]:
-    """The index items of one term of the item ``key`` (at revision ``rev``)."""
-    link = term_item(scope, term, key, rev)
-    del link["pk"], link["sk"]
-    return [{**index_key, **link} for index_key in index_keys(scope, term, key)]
-
-
 def stored_entries(raw: dict[str, Any] | None) -> frozenset[Entry]:
-    """The index entries a stored DynamoDB item has term items for."""
+    """The index entries a stored DynamoDB item has index items for."""
     if raw is None or "_terms" not in raw or "S" not in raw.get("search_scope", {}):
         return frozenset()
     scope = raw["search_scope"]["S"]
@@ -122,16 +98,8 @@ def index_changes(
 ) -> tuple[list[tuple[dict[str, Any], int]], list[dict[str, Any]]]:
     """The index keys to delete (each with the item's new ``rev``) and the index items to put
     when the item ``key`` goes from the entries ``before`` to those ``after``."""
-    deletes = [
-        (index_key, rev)
-        for scope, term in sorted(before - after)
-        for index_key in index_keys(scope, term, key)
-    ]
-    puts = [
-        index_item
-        for scope, term in sorted(after - before)
-        for index_item in index_items(scope, term, key, rev)
-    ]
+    deletes = [(index_key(scope, term, key), rev) for scope, term in sorted(before - after)]
+    puts = [index_item(scope, term, key, rev) for scope, term in sorted(after - before)]
     return deletes, puts
 
 
@@ -145,7 +113,7 @@ def write_plan(
 
     The index changes go into the transaction when they fit beside the items. When they
     do not (a searchable item whose every term changes, beside many other writes), new
-    term items are written before the transaction and old ones deleted after it: the
+    index items are written before the transaction and old ones deleted after it: the
     items stay atomic, and search, which checks each hit against the item's ``_terms``,
     is never wrong in between.
     """
@@ -198,28 +166,25 @@ def driver(query: ranking.SearchQuery) -> str:
 
 
 def term_query(table_name: str, scope: str, term: str) -> dict[str, Any]:
-    """The Query arguments reading the term items of ``term``."""
-    return _index_query(table_name, term_partition(scope, term))
+    """The Query arguments reading the index items of the whole term ``term``."""
+    # The space ends the term in the sort key: "luft " leaves out "luftkvalitet".
+    return _index_query(table_name, index_partition(scope, term), term + " ")
 
 
 def prefix_query(table_name: str, scope: str, prefix: str) -> dict[str, Any]:
-    """The Query arguments reading the prefix items of the terms starting with ``prefix``."""
-    return _index_query(table_name, prefix_partition(scope, prefix), prefix)
+    """The Query arguments reading the index items of the terms starting with ``prefix``."""
+    return _index_query(table_name, index_partition(scope, prefix), prefix)
 
 
-def _index_query(table_name: str, partition: str, start: str | None = None) -> dict[str, Any]:
-    """A consistent Query of an index partition, its sort keys starting with ``start``."""
-    call: dict[str, Any] = {
+def _index_query(table_name: str, partition: str, start: str) -> dict[str, Any]:
+    """A consistent Query of an index partition's sort keys starting with ``start``."""
+    return {
         "TableName": table_name,
         "ConsistentRead": True,
         "Limit": SEARCH_BATCH,
-        "KeyConditionExpression": "pk = :p",
-        "ExpressionAttributeValues": {":p": {"S": partition}},
+        "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+        "ExpressionAttributeValues": {":p": {"S": partition}, ":s": {"S": start}},
     }
-    if start is not None:
-        call["KeyConditionExpression"] += " AND begins_with(sk, :s)"
-        call["ExpressionAttributeValues"][":s"] = {"S": start}
-    return call
 
 
 def holder_queries(table_name: str, scope: str, query: ranking.SearchQuery) -> list[dict[str, Any]]:

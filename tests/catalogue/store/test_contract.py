@@ -572,6 +572,47 @@ def test_a_refused_transaction_leaves_search_as_it_was(store: ItemStore) -> None
     assert store.get("s", "s")["rev"] == 1
 
 
+def test_load_applies_many_transactions_in_order(store: ItemStore) -> None:
+    def item(number: int, text: str) -> dict[str, object]:
+        return {"pk": f"doc#{number}", "sk": "d", "search_scope": "doc", "search_text": text}
+
+    # Hundreds, so a store that loads in batches spreads them over several: a later
+    # transaction overwrites and deletes what an earlier batch wrote.
+    transactions: list[list[Op]] = [
+        [Create(item(number, f"filler{number}"))] for number in range(300)
+    ]
+    transactions[0] = [Create(item(0, "alpha"))]
+    transactions[150] = [Replace(item(0, "beta"), rev=1), Create(item(150, "filler150"))]
+    transactions[299] = [Delete("doc#1", "d"), Create(item(299, "filler299"))]
+
+    assert store.load(transactions) == 300
+
+    replaced = store.get("doc#0", "d")
+    assert replaced is not None and replaced["rev"] == 2 and replaced["search_text"] == "beta"
+    assert store.get("doc#1", "d") is None
+    assert [item["pk"] for item in store.search("doc", "alpha", limit=10).items] == []
+    assert [item["pk"] for item in store.search("doc", "beta", limit=10).items] == ["doc#0"]
+    # "filler1" is also the start of filler10..filler199: a prefix.
+    prefixed = store.search("doc", "filler1", limit=200).items
+    assert "doc#1" not in [item["pk"] for item in prefixed] and len(prefixed) == 110
+    assert [item["pk"] for item in store.search("doc", "filler299", limit=10).items] == ["doc#299"]
+
+
+def test_load_raises_the_first_failing_transaction_and_applies_none_after_it(
+    store: ItemStore,
+) -> None:
+    transactions: list[list[Op]] = [
+        [Create({"pk": f"doc#{number}", "sk": "d"})] for number in range(250)
+    ]
+    transactions[230] = [Create({"pk": "doc#5", "sk": "d"})]
+
+    with pytest.raises(AlreadyExists):
+        store.load(transactions)
+
+    for number in (230, 231, 249):
+        assert store.get(f"doc#{number}", "d") is None
+
+
 # -- queries -----------------------------------------------------------------------------
 
 # In UTF-8 byte order, which is code-point order: DynamoDB's order for strings.

@@ -138,8 +138,13 @@ def datasets(count: int, words: list[str], seed: int = 42) -> Iterator[dict[str,
         }
 
 
-def seed(settings: Any, count: int, words: list[str]) -> float:
-    """Create ``count`` datasets through the repository; return the seconds it took.
+def seed(
+    settings: Any, count: int, words: list[str], budget_s: float | None = None
+) -> tuple[int, float]:
+    """Create ``count`` datasets through the repository; return how many and the seconds.
+
+    With ``budget_s``, seeding stops at the first thousand past that many seconds (on a
+    shared machine DynamoDB Local may not reach ``count`` in the time there is).
 
     In bulk (``create_many``: the writes of ``create``, loaded many datasets at a time by
     ``ItemStore.load``: SQLite commits 500 per transaction, DynamoDB writes them with
@@ -160,14 +165,16 @@ def seed(settings: Any, count: int, words: list[str]) -> float:
         for done, dataset in enumerate(made, start=1):
             yield dataset
             if done % 10_000 == 0 or (done % 1000 == 0 and store.backend != "sqlite"):
-                rate = done / (time.perf_counter() - started)
-                print(f"  seeded {done} ({rate:.0f}/s)", flush=True)
+                elapsed = time.perf_counter() - started
+                print(f"  seeded {done} ({done / elapsed:.0f}/s)", flush=True)
+                if budget_s is not None and elapsed > budget_s:
+                    return
 
-    repositories.datasets.create_many(
+    made = repositories.datasets.create_many(
         progress(datasets(count, words)), principal="user:bench", extra_ops=ownership
     )
     store.close()
-    return time.perf_counter() - started
+    return made, time.perf_counter() - started
 
 
 def scenarios(words: list[str], rng: random.Random) -> dict[str, list[str]]:
@@ -328,7 +335,14 @@ def main() -> int:
         help="only the in-process CPU time per request (no wrk run)",
     )
     parser.add_argument("--profile", help="run this kind's requests under cProfile")
+    parser.add_argument(
+        "--seed-minutes",
+        type=float,
+        help="stop seeding after this long and measure the datasets seeded by then",
+    )
     args = parser.parse_args()
+    # A plain kill still stops DynamoDB Local and gunicorn (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not shutil.which("wrk"):
         print("bench/search.py needs wrk (apt-get install wrk)", file=sys.stderr)
         return 2
@@ -359,16 +373,18 @@ def main() -> int:
             settings = Settings(home=home)
         migrations.apply(settings)
         words = vocabulary(random.Random(7))
+        size = args.datasets
         if seeded.exists():
             print(f"reusing the {args.datasets} datasets seeded in {home}", flush=True)
         else:
-            seconds = seed(settings, args.datasets, words)
+            budget = None if args.seed_minutes is None else args.seed_minutes * 60
+            size, seconds = seed(settings, args.datasets, words, budget)
             print(
-                f"seeded {args.datasets} datasets on {args.backend} in {seconds:.1f} s "
-                f"({args.datasets / seconds:.0f}/s)",
+                f"seeded {size} datasets on {args.backend} in {seconds:.1f} s "
+                f"({size / seconds:.0f}/s; load average {os.getloadavg()[0]:.1f})",
                 flush=True,
             )
-            if kept and args.backend == "sqlite":
+            if kept and args.backend == "sqlite" and size == args.datasets:
                 seeded.touch()
         cases = scenarios(words, random.Random(11))
         if args.backend == "dynamodb":
@@ -390,14 +406,19 @@ def main() -> int:
         for paths in cases.values():  # warm both workers (imports, connections)
             for path in paths[:4]:
                 wait_until_up(base + quote(path, safe="/?=&+"), timeout_s=60)
+        loads = [os.getloadavg()[0]]
         health: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
         measured: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
         for _ in range(args.rounds):
             for name, script in scripts.items():
                 health[name].append(wrk(f"{base}/health", args.seconds))
                 measured[name].append(wrk(base, args.seconds, script))
+                loads.append(os.getloadavg()[0])
         target = TARGET_P99_MS[args.backend]
-        print(f"{args.backend}, {args.datasets} datasets, 16 connections on 2 workers:")
+        print(
+            f"{args.backend}, {size} datasets, 16 connections on 2 workers "
+            f"(load average {min(loads):.1f}-{max(loads):.1f} over the rounds):"
+        )
         for name, runs in measured.items():
             p50 = statistics.median(run["p50"] for run in runs)
             p99 = statistics.median(run["p99"] for run in runs)

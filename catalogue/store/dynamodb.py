@@ -216,7 +216,7 @@ class DynamoDbStore(IndexReads):
 
     def load(self, transactions: Iterable[Sequence[Op]]) -> int:
         """Write each transaction's items in batches, for seeding (see ``dynamodb_bulk``)."""
-        return dynamodb_bulk.load(self, transactions)
+        return dynamodb_bulk.load(self, transactions, bulk_client())
 
     def transact(self, ops: Sequence[Op]) -> None:
         """Apply all operations or none (see ItemStore.transact and the module notes)."""

@@ -13,8 +13,8 @@ IN_FLIGHT batches ahead of what is written: planning (Python) and writing (the s
 overlap. A batch's snapshot is read while earlier batches' writes may still be on the way,
 so their writes of the same keys are laid over it (the writes of the batch in hand and of
 the ones before it), and a batch that writes a key an unfinished batch writes waits for it
-first, so the last write of a key lands last. The same client is used without botocore's
-parameter validation (``bulk_client``).
+first, so the last write of a key lands last. The writes go through a client without
+botocore's parameter validation (``dynamodb.bulk_client``).
 """
 
 from __future__ import annotations
@@ -61,16 +61,14 @@ class _Sent:
             future.result()
 
 
-def load(store: DynamoDbStore, transactions: Iterable[Sequence[Op]]) -> int:
+def load(store: DynamoDbStore, transactions: Iterable[Sequence[Op]], client: Any) -> int:
     """Apply every transaction's writes (see the module); return how many were applied.
 
     Raises what ``transact`` raises for the first transaction that fails; the batch it is
     in is not written, the batches before it are (before the error is raised). A failed
-    write raises its error; the writes not started by then are dropped.
+    write raises its error; the writes not started by then are dropped. The writes go
+    through ``client`` (the store's ``bulk_client``).
     """
-    from catalogue.store.dynamodb import bulk_client
-
-    client = bulk_client()
     applied = 0
     pending = iter(transactions)
     sent: list[_Sent] = []

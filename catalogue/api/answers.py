@@ -37,6 +37,10 @@ _OPTIONS = (
 )
 
 
+# The provider's own dumps: a subclass writing otherwise is left to jsonify.
+_PLAIN_DUMPS = DefaultJSONProvider.dumps
+
+
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
     if code < 0x10000:
@@ -71,9 +75,6 @@ def json_bytes(data: Any) -> bytes | None:
     if written.isascii() and b"\x7f" not in written:
         return written
     return _UNESCAPED.sub(_escape, written.decode("utf-8")).encode("ascii")
-
-
-_PLAIN_DUMPS = DefaultJSONProvider.dumps
 
 
 def answer(

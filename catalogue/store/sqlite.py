@@ -218,21 +218,18 @@ class SqliteStore:
         # The rows are read in the order of ``driver``: the query's partition, or the
         # smallest of the partitions the items must also be ``within`` (same sort keys, so
         # the same order and cursors), which reads the fewest rows to fill a page.
-        driver, joins, join_parameters = "items", "", []
-        others = query.within
+        driving, driver, joins, others = query.partition, "items", "", query.within
+        parameters: list[Any] = []
         if query.index is None and query.within:
-            smallest = _smallest_partition(conn, (query.partition, *query.within))
-            if smallest != query.partition:
+            driving = _smallest_partition(conn, (query.partition, *query.within))
+            if driving != query.partition:
                 driver = "d"
                 joins = " AS d CROSS JOIN items ON items.pk = ? AND items.sk = d.sk"
-                join_parameters = [query.partition]
-                others = tuple(name for name in query.within if name != smallest)
-            partition_value = smallest
-        else:
-            partition_value = query.partition
+                parameters.append(query.partition)
+                others = tuple(name for name in query.within if name != driving)
         order = tuple(f"{driver}.{column}" for column in order)
         conditions = [f"{driver}.{partition} = ?"]
-        parameters: list[Any] = [*join_parameters, partition_value]
+        parameters.append(driving)
         if query.prefix:
             conditions.append(f"{order[0]} >= ?")
             parameters.append(query.prefix)
@@ -246,12 +243,12 @@ class SqliteStore:
         if query.after is not None:
             conditions.append(f"{order[0]} {'<' if query.descending else '>'} ?")
             parameters.append(query.after)
-        for partition in others:
+        for other in others:
             # Rows ``where`` would reject are skipped here, before their bodies are decoded.
             conditions.append(
                 f"EXISTS (SELECT 1 FROM items AS w WHERE w.pk = ? AND w.sk = {driver}.sk)"
             )
-            parameters.append(partition)
+            parameters.append(other)
         columns = ", ".join(order)
         sizes = _batch_sizes(limit, query.where)
 

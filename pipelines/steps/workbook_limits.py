@@ -8,8 +8,9 @@ spans its cells, so before a workbook is opened its cost is checked against the 
 - the grid of every worksheet part: rows x columns as calamine places the cells (a cell's
   ``r`` reference; a cell without one goes right after the previous cell of its row).
 
-Decompressing is unavoidable; parsing each sheet element by element in Python (expat) cost
-five times fastexcel's own read. So a sheet is first measured by ``_QuickGrid``: polars'
+Decompressing is unavoidable, and done with ISA-L for deflated parts (about four times
+zlib's speed); parsing each sheet element by element in Python (expat) cost five times
+fastexcel's own read. So a sheet is first measured by ``_QuickGrid``: polars'
 Rust regex engine finds every ``<c`` start tag of each decompressed chunk and reads its
 ``r`` reference, a few passes at memory speed. It accepts only sheets written the way
 spreadsheet programs write them (every cell has one ``r="A1"`` in double quotes; no DTD,
@@ -21,15 +22,26 @@ only ``<c`` tags with a reference, so rows and cells without one never reach it.
 from __future__ import annotations
 
 import re
+import struct
 import xml.parsers.expat
 import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import IO, Protocol
+
+from isal import isal_zlib
 
 from pipelines.steps.contract import InputError
 from pipelines.steps.tables import OLE_MAGIC
 
 # Decompressed bytes handed to the checks at a time.
 CHUNK_BYTES = 16 * 1024 * 1024
+# Compressed bytes read from the file, and decompressed bytes made, at a time: larger
+# buffers cost more in page faults than ISA-L takes to fill them (25 vs 10 ms for 25 MB).
+_COMPRESSED_BYTES = 256 * 1024
+_INFLATED_BYTES = 1024 * 1024
 # A start tag longer than this (no ``<`` to cut a chunk at) sends the part to expat.
 _LONGEST_TAG = 1024 * 1024
 # A cell's A1-style reference, as calamine reads it.
@@ -45,7 +57,7 @@ _DIMENSION = re.compile(
     rb'<dimension ref="([A-Za-z]{1,3})([0-9]{1,10})(?::([A-Za-z]{1,3})([0-9]{1,10}))?"'
 )
 _PREFIXED_CELL = r":c[\s/>]"
-# Text searched per polars row; rows are searched in parallel.
+# Decompressed bytes read at a time on the quick path: one polars row each.
 _PIECE_BYTES = 1024 * 1024
 
 
@@ -75,7 +87,14 @@ def check_workbook(path: Path, name: str, *, max_bytes: int, max_cells: int) -> 
             total = 0
             for member in members:
                 total = _check_member(archive, member, name, total, max_bytes, max_cells)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as error:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        RuntimeError,
+        zlib.error,
+        isal_zlib.error,
+    ) as error:
         raise InputError(f"{name} is a damaged or encrypted workbook: {error}") from None
 
 
@@ -85,6 +104,71 @@ def column_number(letters: str) -> int:
     for letter in letters:
         number = number * 26 + ord(letter) - ord("A") + 1
     return number
+
+
+class _Part(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+@contextmanager
+def _open_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> Iterator[_Part]:
+    """A part's decompressed bytes, a deflated part's through ISA-L.
+
+    ISA-L inflates about four times faster than zlib: with zlib, the whole check took about a
+    third of fastexcel's own read. Other parts, encrypted ones included, go through zipfile.
+    """
+    if (
+        member.compress_type != zipfile.ZIP_DEFLATED
+        or member.flag_bits & 0x1  # encrypted: zipfile says so
+        or not isinstance(archive.filename, str)
+    ):
+        with archive.open(member) as stream:
+            yield stream
+        return
+    with Path(archive.filename).open("rb") as handle:
+        yield _Inflater(handle, member)
+
+
+class _Inflater:
+    """Reads a deflated zip member as zipfile would: from its local header, CRC checked."""
+
+    def __init__(self, handle: IO[bytes], member: zipfile.ZipInfo) -> None:
+        handle.seek(member.header_offset)
+        header = handle.read(zipfile.sizeFileHeader)
+        if len(header) != zipfile.sizeFileHeader:
+            raise zipfile.BadZipFile(f"{member.filename}: truncated file header")
+        # The local header: a signature, 22 bytes the central directory also holds, and
+        # the lengths of the name and extra field that come before the data.
+        signature, name_length, extra_length = struct.unpack("<4s22xHH", header)
+        if signature != zipfile.stringFileHeader:
+            raise zipfile.BadZipFile(f"{member.filename}: bad magic number for file header")
+        handle.seek(name_length + extra_length, 1)
+        self.handle = handle
+        self.member = member
+        self.left = member.compress_size
+        self.crc = 0
+        self.decompressor = isal_zlib.decompressobj(-zlib.MAX_WBITS)
+
+    def read(self, size: int, /) -> bytes:
+        """Up to ``size`` decompressed bytes; b"" at the end of the member."""
+        pieces = []
+        while size > 0 and not self.decompressor.eof:
+            # Output held back by the size limit comes out of an empty feed.
+            data = self.decompressor.unconsumed_tail
+            if not data and self.left:
+                data = self.handle.read(min(self.left, _COMPRESSED_BYTES))
+                if not data:
+                    raise zipfile.BadZipFile(f"{self.member.filename}: the file ends early")
+                self.left -= len(data)
+            piece = self.decompressor.decompress(data, min(size, _INFLATED_BYTES))
+            if not piece and not data:
+                raise zipfile.BadZipFile(f"{self.member.filename}: compressed data ends early")
+            self.crc = isal_zlib.crc32(piece, self.crc)
+            size -= len(piece)
+            pieces.append(piece)
+            if self.decompressor.eof and self.crc != self.member.CRC:
+                raise zipfile.BadZipFile(f"Bad CRC-32 for file {self.member.filename!r}")
+        return b"".join(pieces)
 
 
 class _Declined(Exception):
@@ -132,8 +216,10 @@ def _quick_scan(
     """Count a part's bytes; a sheet's grid by ``_QuickGrid``. Raises _Declined."""
     grid: _QuickGrid | None = None
     pending = b""
-    with archive.open(member) as stream:
-        chunk = stream.read(CHUNK_BYTES)
+    with _open_part(archive, member) as stream:
+        # Pieces of about a megabyte: larger buffers cost more in page faults than the
+        # search takes; _QuickGrid searches many at once.
+        chunk = stream.read(_PIECE_BYTES)
         total = _count(total, chunk, name, max_bytes)
         if _looks_like_xml(chunk):
             root = _root_start(chunk)
@@ -152,23 +238,27 @@ def _quick_scan(
                 pending = data[cut:]
                 if len(pending) > _LONGEST_TAG:
                     raise _Declined
-            chunk = stream.read(CHUNK_BYTES)
+            chunk = stream.read(_PIECE_BYTES)
             total = _count(total, chunk, name, max_bytes)
     if grid is None:
         return total, None
     grid.feed(pending)
+    grid.search()
     return total, (grid.max_row, grid.max_column)
 
 
 def _root_start(head: bytes) -> tuple[str, int]:
     """The local name of an XML part's root element and the offset of its start tag.
 
-    Raises _Declined when the prolog holds more than an XML declaration in UTF-8.
+    Raises _Declined when the prolog holds more than an XML declaration in UTF-8, or the
+    root's name reaches the end of ``head``.
     """
     match = _PROLOG.match(head)
     encoding = _ENCODING.match(head)
     if match is None or (encoding is not None and encoding[1].lower() != b"utf-8"):
         raise _Declined
+    if match.end(1) == len(head):
+        raise _Declined  # the name may go on past the head: ``<works`` of ``<worksheet``
     root = match[1].decode("utf-8", errors="replace")
     return root.rpartition(":")[2], match.start(1) - 1
 
@@ -176,12 +266,13 @@ def _root_start(head: bytes) -> tuple[str, int]:
 class _QuickGrid:
     """Proves that every cell of a sheet lies within its ``dimension``, by regex.
 
-    The grid is then at most the dimension's. Fed chunks that each end before a ``<``, it
-    searches each for anything else: a cell start tag whose first attribute is not an A1
-    reference in double quotes, a reference beyond the dimension, a namespace-prefixed
-    cell, a comment, CDATA section, DTD or processing instruction (which can hide or fake
-    tags from a regex). Finding one raises _Declined. Cells without a reference, rows and
-    their numbers do not matter here: calamine places a cell by its own ``r``.
+    The grid is then at most the dimension's. Fed pieces that each end before a ``<``, it
+    searches them, many at a time, for anything else: a cell start tag whose first attribute
+    is not an A1 reference in double quotes, a reference beyond the dimension, a
+    namespace-prefixed cell, a comment, CDATA section, DTD or processing instruction (which
+    can hide or fake tags from a regex). Finding one raises _Declined. Cells without a
+    reference, rows and their numbers do not matter here: calamine places a cell by its own
+    ``r``.
     """
 
     def __init__(self, head: bytes, max_cells: int) -> None:
@@ -194,24 +285,30 @@ class _QuickGrid:
         if self.max_row * self.max_column > max_cells:
             raise _Declined  # only a claim: the cells themselves may span less
         self.beyond = _beyond(letters.decode().upper(), str(self.max_row))
+        self.pieces: list[bytes] = []
+        self.held = 0
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, piece: bytes) -> None:
+        """Take the next piece of the sheet, which ends before a ``<``; raises _Declined."""
+        if not piece:
+            return
+        self.pieces.append(piece)
+        self.held += len(piece)
+        if self.held >= CHUNK_BYTES:
+            self.search()
+
+    def search(self) -> None:
+        """Search the pieces taken since the last search; raises _Declined."""
         import polars as pl
 
-        if not data:
+        if not self.pieces:
             return
-        # Pieces at '<' boundaries: polars searches the rows of a frame in parallel.
-        pieces = []
-        start = 0
-        while start < len(data):
-            end = data.find(b"<", start + _PIECE_BYTES)
-            end = len(data) if end < 0 else end
-            pieces.append(data[start:end])
-            start = end
+        # One row per piece: polars searches the rows of a frame in parallel.
         try:
-            text = pl.Series("text", pieces, dtype=pl.Binary).cast(pl.String)
+            text = pl.Series("text", self.pieces, dtype=pl.Binary).cast(pl.String)
         except pl.exceptions.InvalidOperationError:
             raise _Declined from None  # not UTF-8
+        self.pieces, self.held = [], 0
         found = text.to_frame().select(
             pl.col("text").str.contains("<!", literal=True).any(),
             pl.col("text").str.contains("<?", literal=True).any().alias("instruction"),
@@ -253,7 +350,7 @@ def _exact_scan(
     """Count a part's bytes; a sheet's grid by expat, element by element."""
     grid: _SheetGrid | None = None
     is_first = True
-    with archive.open(member) as stream:
+    with _open_part(archive, member) as stream:
         while chunk := stream.read(CHUNK_BYTES):
             total = _count(total, chunk, name, max_bytes)
             # Every XML part is parsed until its root element shows whether it is a sheet:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -372,3 +373,137 @@ def test_a_sheet_as_spreadsheet_programs_write_it_takes_the_quick_check(tmp_path
         # No expat fallback (_Declined) and the grid of its dimension, A1:F8.
         size, grid = workbook_limits._quick_scan(archive, member, "report.xlsx", 0, 10**9, 10**6)
     assert (size, grid) == (member.file_size, (8, 6))
+
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+def rewrite_raw(path: Path, part: str, change: Callable[[bytes, zipfile.ZipInfo], bytes]) -> None:
+    """Apply ``change`` to one part's compressed bytes, leaving its headers as they are."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        member = archive.getinfo(part)
+    header = member.header_offset
+    names = int.from_bytes(data[header + 26 : header + 28], "little")
+    extra = int.from_bytes(data[header + 28 : header + 30], "little")
+    start = header + 30 + names + extra
+    end = start + member.compress_size
+    replaced = change(bytes(data[start:end]), member)
+    assert len(replaced) == member.compress_size
+    data[start:end] = replaced
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        # The first block's type is 3, which deflate reserves: no decompressor reads on.
+        pytest.param(lambda raw, member: b"\x07" + raw[1:], id="invalid-deflate"),
+        # The data stops half way: the member's last block never comes.
+        pytest.param(
+            lambda raw, member: raw[: len(raw) // 2] + bytes(len(raw) - len(raw) // 2),
+            id="truncated-deflate",
+        ),
+    ],
+)
+def test_a_sheet_whose_compressed_data_is_damaged_is_an_input_error(
+    tmp_path: Path,
+    put: Put,
+    make_event: MakeEvent,
+    damage: Callable[[bytes, zipfile.ZipInfo], bytes],
+) -> None:
+    path = tmp_path / "damaged.xlsx"
+    workbook(path)
+    rewrite_raw(path, SHEET, damage)
+    key = put("damaged.xlsx", path.read_bytes())
+    with pytest.raises(InputError, match=r"damaged\.xlsx is a damaged or encrypted workbook"):
+        excel_to_csv.handler(make_event("ToCsv", [key]), None)
+
+
+def test_a_sheet_whose_checksum_does_not_match_is_an_input_error(
+    tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    path = tmp_path / "crc.xlsx"
+    workbook(path)
+    # Same length, valid deflate, other text: the CRC-32 in the zip's headers no longer fits.
+    rewrite_raw(path, SHEET, lambda raw, member: recompressed(raw, b"<v>1</v>", b"<v>7</v>"))
+    key = put("crc.xlsx", path.read_bytes())
+    with pytest.raises(InputError, match="Bad CRC-32"):
+        excel_to_csv.handler(make_event("ToCsv", [key]), None)
+
+
+def recompressed(raw: bytes, old: bytes, new: bytes) -> bytes:
+    """The deflate stream ``raw`` with ``old`` replaced in its text, padded to the same size."""
+    text = zlib.decompress(raw, -zlib.MAX_WBITS)
+    assert old in text
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    packed = packer.compress(text.replace(old, new)) + packer.flush()
+    assert len(packed) <= len(raw)
+    # Bytes after the final block are never read.
+    return packed + bytes(len(raw) - len(packed))
+
+
+def test_an_uncompressed_sheet_is_measured_too(
+    tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    path = tmp_path / "stored.xlsx"
+    workbook(path)
+    rewrite_sheet(
+        path, lambda text: text.replace("</sheetData>", FAR_ROW.format(cells='<c r="XFD1048576"/>'))
+    )
+    with zipfile.ZipFile(path) as source:
+        parts = [(member, source.read(member)) for member in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as out:
+        for member, data in parts:
+            member.compress_type = zipfile.ZIP_STORED
+            out.writestr(member, data)
+    key = put("stored.xlsx", path.read_bytes())
+    with pytest.raises(InputError, match="1,048,576 rows x 16,384 columns"):
+        excel_to_csv.handler(make_event("ToCsv", [key]), None)
+
+
+def test_the_quick_check_searches_every_piece_of_a_long_sheet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pieces of 512 bytes (the first holds the root and the dimension), each searched on its
+    # own: the far cell lies in a late search.
+    monkeypatch.setattr(workbook_limits, "_PIECE_BYTES", 512)
+    monkeypatch.setattr(workbook_limits, "CHUNK_BYTES", 512)
+    path = tmp_path / "long.xlsx"
+    workbook(path)
+    with zipfile.ZipFile(path) as archive:
+        member = archive.getinfo(SHEET)
+        size, grid = workbook_limits._quick_scan(archive, member, "long.xlsx", 0, 10**9, 10**6)
+    assert (size, grid) == (member.file_size, (8, 6))
+    rewrite_sheet(
+        path, lambda text: text.replace("</sheetData>", FAR_ROW.format(cells='<c r="G9"/>'))
+    )
+    with zipfile.ZipFile(path) as archive:
+        member = archive.getinfo(SHEET)
+        assert member.file_size > 3 * 512
+        with pytest.raises(workbook_limits._Declined):
+            workbook_limits._quick_scan(archive, member, "long.xlsx", 0, 10**9, 10**6)
+
+
+def test_a_root_name_cut_at_the_end_of_the_first_read_is_not_taken_for_another(
+    tmp_path: Path, put: Put, make_event: MakeEvent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first read ends inside ``<worksheet``: ``<works`` is no sheet's root, and the far
+    # cell went unmeasured when the part was taken for something else.
+    monkeypatch.setattr(workbook_limits, "_PIECE_BYTES", 100)
+    monkeypatch.setattr(workbook_limits, "CHUNK_BYTES", 100)
+    path = tmp_path / "cut.xlsx"
+    workbook(path)
+
+    def pad_and_reach_far(text: str) -> str:
+        declaration, _, rest = text.partition("?>")
+        padding = " " * (100 - len(declaration) - len("?><works"))
+        far = FAR_ROW.format(cells='<c r="XFD1048576"/>')
+        return declaration + "?>" + padding + rest.lstrip().replace("</sheetData>", far)
+
+    rewrite_sheet(path, pad_and_reach_far)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.read(SHEET)[:100].endswith(b"<works")
+    key = put("cut.xlsx", path.read_bytes())
+    with pytest.raises(InputError, match="1,048,576 rows x 16,384 columns"):
+        excel_to_csv.handler(make_event("ToCsv", [key]), None)

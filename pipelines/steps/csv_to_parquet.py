@@ -45,7 +45,7 @@ from pipelines.steps.table_schema import (
     raise_first_bad_value,
     typed,
 )
-from pipelines.steps.tables import fetch, filename, reading, store, workdir
+from pipelines.steps.tables import fetch, filename, reading, small_csv_chunks, store, workdir
 
 if TYPE_CHECKING:
     import polars as pl
@@ -157,7 +157,7 @@ def convert(
 
     options = scan_options(config, layout)
     inferred: dict[str, str] = {}
-    with reading(name):
+    with reading(name), small_csv_chunks():
         if schema is None:
             frame = pl.scan_csv(source, **options)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import os
 import shutil
 import tempfile
 import zipfile
@@ -37,6 +38,12 @@ _POLARS_HINTS = {
     "empty csv": "is empty",
     "empty data": "is empty",
 }
+# polars reads a CSV file in chunks of 32 MB, two per thread in flight, which made most of a
+# CSV step's memory (validate: ~300 of ~470 MB anonymous on a 1 GB file, and more the further
+# the readers ran ahead of the sink). Chunks of 1 MB hold about a third of that and were not
+# slower (bench/steps.py); a row longer than a chunk is still read whole.
+CSV_CHUNK_BYTES = 1024 * 1024
+_CSV_CHUNK_VARIABLE = "POLARS_CSV_CHUNK_SIZE"
 
 
 @contextmanager
@@ -134,6 +141,24 @@ def reading(name: str) -> Iterator[None]:
             if fragment in message.lower():
                 raise InputError(f"{name} {hint}") from None
         raise InputError(f"{name} cannot be read: {message}") from None
+
+
+@contextmanager
+def small_csv_chunks() -> Iterator[None]:
+    """Run the polars queries inside with CSV files read in chunks of ``CSV_CHUNK_BYTES``.
+
+    polars has no option for it but an environment variable, which it reads when a query
+    starts: it is set for the queries inside only, so other polars work in the process (a
+    benchmark's baseline) keeps polars' default. A value the environment already has wins.
+    """
+    if _CSV_CHUNK_VARIABLE in os.environ:
+        yield
+        return
+    os.environ[_CSV_CHUNK_VARIABLE] = str(CSV_CHUNK_BYTES)
+    try:
+        yield
+    finally:
+        os.environ.pop(_CSV_CHUNK_VARIABLE, None)
 
 
 def transcode(path: Path, encoding: str, directory: Path) -> Path:

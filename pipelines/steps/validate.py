@@ -48,6 +48,7 @@ from pipelines.steps.tables import (
     reading,
     scan_table,
     sink_table,
+    small_csv_chunks,
     store,
     table_format,
     workdir,
@@ -172,7 +173,7 @@ def _validate_input(
             if has_rows(file.path, options)
             else pl.LazyFrame(schema=dict.fromkeys(file.layout.names, pl.String))
         )
-        with reading(name):
+        with reading(name), small_csv_chunks():
             counts = _validate_file(
                 frame,
                 schema,

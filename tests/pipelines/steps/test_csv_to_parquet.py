@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import polars as pl
 import pytest
 
 from pipelines.objects import LocalObjectStore
-from pipelines.steps import csv_to_parquet
+from pipelines.steps import csv_to_parquet, tables
 from pipelines.steps.contract import ConfigError, InputError
 from tests.pipelines.steps.conftest import MakeEvent, Put, data_file
 from tests.pipelines.steps.mocks import MemoryRecorder
@@ -351,3 +352,29 @@ def test_a_zip_archive_is_named_as_one(put: Put, make_event: MakeEvent) -> None:
     key = put("data.csv", zip_bytes())
     with pytest.raises(InputError, match=r"data\.csv is a zip archive, not CSV text"):
         csv_to_parquet.handler(make_event("ToParquet", [key]), None)
+
+
+def test_the_csv_is_read_in_small_chunks_of_long_rows(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks of 64 bytes, set for the conversion only: edges fall inside values and rows.
+    monkeypatch.delenv("POLARS_CSV_CHUNK_SIZE", raising=False)
+    monkeypatch.setattr(tables, "CSV_CHUNK_BYTES", 64)
+    seen = []
+    sink_parquet = pl.LazyFrame.sink_parquet
+
+    def recording(self: pl.LazyFrame, *args: Any, **kwargs: Any) -> Any:
+        seen.append(os.environ.get("POLARS_CSV_CHUNK_SIZE"))
+        return sink_parquet(self, *args, **kwargs)
+
+    monkeypatch.setattr(pl.LazyFrame, "sink_parquet", recording)
+    notes = ["x" * (n % 7 * 40 + 1) if n % 5 else "line one\nline two" for n in range(300)]
+    expected = pl.DataFrame({"id": list(range(300)), "note": notes})
+    buffer = io.BytesIO()
+    expected.write_csv(buffer)
+    key = put("long-rows.csv", buffer.getvalue())
+    schema = {"fields": [{"name": "id", "type": "integer"}, {"name": "note"}]}
+    frame = convert(objects, make_event, key, {"schema": schema})
+    assert frame.equals(expected)
+    assert seen == ["64"]
+    assert "POLARS_CSV_CHUNK_SIZE" not in os.environ

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import polars as pl
 import pytest
 
 from pipelines.objects import LocalObjectStore
-from pipelines.steps import csv_to_parquet, validate
+from pipelines.steps import csv_to_parquet, tables, validate
 from pipelines.steps.contract import ConfigError, InputError, ValidationFailed
 from tests.pipelines.steps.conftest import DATA, MakeEvent, Put
 from tests.pipelines.steps.mocks import MemoryRecorder
@@ -477,3 +478,49 @@ def test_a_workbook_is_named_as_one(tmp_path: Path, put: Put, make_event: MakeEv
     assert raised.value.message == (
         "kommuner.csv: this is an Excel workbook; use excel_to_csv to turn its sheets into CSV"
     )
+
+
+def test_the_csv_is_read_in_small_chunks_and_polars_default_comes_back(
+    put: Put, make_event: MakeEvent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # polars' own 32 MB chunks, several in flight, were most of validate's memory.
+    monkeypatch.delenv("POLARS_CSV_CHUNK_SIZE", raising=False)
+    seen = []
+    collect_all = pl.collect_all
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        seen.append(os.environ.get("POLARS_CSV_CHUNK_SIZE"))
+        return collect_all(*args, **kwargs)
+
+    monkeypatch.setattr(pl, "collect_all", recording)
+    key = put("readings.csv", READINGS)
+    validate.handler(make_event("Check", [key], {"schema": SCHEMA, "onInvalid": "drop"}), None)
+    assert seen and set(seen) == {str(tables.CSV_CHUNK_BYTES)}
+    assert "POLARS_CSV_CHUNK_SIZE" not in os.environ
+
+
+def test_rows_longer_than_a_read_chunk_pass_through_unchanged(
+    objects: LocalObjectStore,
+    recorder: MemoryRecorder,
+    put: Put,
+    make_event: MakeEvent,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Chunks of 64 bytes: chunk edges fall inside values, quoted line breaks and long rows.
+    monkeypatch.delenv("POLARS_CSV_CHUNK_SIZE", raising=False)
+    monkeypatch.setattr(tables, "CSV_CHUNK_BYTES", 64)
+    lines = [b"id,note"]
+    for n in range(1, 400):
+        note = b'"line one\nline ""two"""' if n % 5 == 0 else b"x" * (n % 7 * 40)
+        lines.append(b"%d,%s" % (n if n % 50 else -n, note))
+    data = b"\n".join(lines) + b"\n"
+    key = put("long-rows.csv", data)
+    schema = {"fields": [{"name": "id", "type": "integer", "constraints": {"minimum": 1}}]}
+    config = {"schema": schema, "onInvalid": "quarantine"}
+    validate.handler(make_event("Check", [key], config), None)
+    valid_output, rejects_output = recorder.outputs
+    kept = b"\n".join(line for n, line in enumerate(lines) if n == 0 or n % 50) + b"\n"
+    assert objects.get(valid_output.key) == kept
+    assert [int(r["row"]) for r in rejects_of(objects, rejects_output.key)] == [
+        n + 1 for n in range(50, 400, 50)
+    ]

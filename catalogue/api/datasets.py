@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response
 from flask.views import MethodView
 
@@ -20,8 +22,10 @@ from catalogue.auth.permissions import (
 from catalogue.auth.principal import current_principal
 from catalogue.links import link_to
 from catalogue.ownership import change_dataset, create_dataset, delete_dataset
+from catalogue.repositories.dataset_search import Shape
+from catalogue.repositories.records import projection
 from catalogue.schemas.catalog import FormatQuerySchema
-from catalogue.schemas.common import DeleteQuerySchema
+from catalogue.schemas.common import DeleteQuerySchema, picked_names, with_dumped
 from catalogue.schemas.datasets import (
     DatasetPageSchema,
     DatasetPatchSchema,
@@ -32,13 +36,38 @@ from catalogue.services import repositories, services
 
 blp = Blueprint("datasets", __name__, url_prefix="/datasets", description="Datasets")
 # The read views dump through these themselves, to have orjson write the answer (answers.py).
-PAGE = DatasetPageSchema()
 DATASET = DatasetSchema()
+# A page's datasets are picked from their store items as they are read (one pass each),
+# and its facets come as the schema writes them (repositories/facets.top): both are
+# written as they are.
+PAGE = with_dumped(DatasetPageSchema, "items", "facets")
+PAGE_ITEM = projection(picked_names(DATASET))
 
 
 def floatless(datasets: list[dict]) -> bool:
     """Whether these datasets' JSON holds no float: only a source (its constraints) may."""
     return not any("source" in dataset for dataset in datasets)
+
+
+def dataset_page(query: dict, shape: Shape) -> dict[str, Any]:
+    """The page of datasets ``query`` (DatasetQuerySchema's) asks for, each made by ``shape``."""
+    limit, cursor, sort = query.pop("limit"), query.pop("cursor"), query.pop("sort", None)
+    datasets = repositories().datasets
+    if not query.pop("facets"):
+        page = datasets.list(
+            query, limit=limit, cursor=cursor, visible=audience(), sort=sort, shape=shape
+        )
+        return {"items": page.items, "next": page.next_cursor}
+    page, facets = datasets.list_with_facets(
+        query, limit=limit, cursor=cursor, audience=audience(), sort=sort, shape=shape
+    )
+    return {
+        "items": page.items,
+        "next": page.next_cursor,
+        "facets": facets.values,
+        "total": facets.total,
+        "approximate": facets.approximate,
+    }
 
 
 @blp.route("")
@@ -48,24 +77,8 @@ class Datasets(MethodView):
     @blp.response(200, DatasetPageSchema)
     def get(self, query: dict) -> Response:
         """List datasets, filtered, with facet counts; every page is reachable through ``next``."""
-        limit, cursor, sort = query.pop("limit"), query.pop("cursor"), query.pop("sort", None)
-        if not query.pop("facets"):
-            page = repositories().datasets.list(
-                query, limit=limit, cursor=cursor, visible=audience(), sort=sort
-            )
-            result = {"items": page.items, "next": page.next_cursor}
-        else:
-            page, facets = repositories().datasets.list_with_facets(
-                query, limit=limit, cursor=cursor, audience=audience(), sort=sort
-            )
-            result = {
-                "items": page.items,
-                "next": page.next_cursor,
-                "facets": facets.values,
-                "total": facets.total,
-                "approximate": facets.approximate,
-            }
-        return answer(PAGE, result, floatless=floatless(page.items))
+        result = dataset_page(query, PAGE_ITEM)
+        return answer(PAGE, result, floatless=floatless(result["items"]))
 
     @blp.arguments(DatasetSchema)
     @blp.response(201, DatasetSchema)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from catalogue.domain.errors import InvalidValue
@@ -38,6 +38,9 @@ from .dataset_index import (
 from .facets import FACETS, TOP_VALUES, Audience, Facets, merge, top, values_of
 from .records import resource
 
+# What a page makes of each dataset's store item (``list``'s ``shape``).
+Shape = Callable[[Item], Any]
+
 
 class DatasetSearch:
     """The queries that list, search and count datasets; DatasetRepository inherits them."""
@@ -52,6 +55,7 @@ class DatasetSearch:
         cursor: str | None,
         visible: Predicate | Audience | None = None,
         sort: str | None = None,
+        shape: Shape = resource,
     ) -> Page:
         """Datasets passing every filter (and ``visible``), reading as many pages as needed.
 
@@ -64,11 +68,13 @@ class DatasetSearch:
         at most ranking.MAX_CANDIDATES of them (InvalidValue on ``sort`` past that).
         ``visible`` is an Audience (or None: everyone) for a text search the store runs
         whole (``ItemStore.find``); a predicate makes the store read every match for it.
+        ``shape`` makes each page item of a dataset's store item (``records.projection``
+        gives a page its wire form in one pass); the dataset resource by default.
         """
         text = filters.get("q")
         if text and (visible is None or isinstance(visible, Audience)):
             found = self.store.find(self._find(filters, text, visible, sort, limit, cursor))
-            return Page([resource(item) for item in found.page.items], found.page.next_cursor)
+            return Page([shape(item) for item in found.page.items], found.page.next_cursor)
         if isinstance(visible, Audience):
             visible = visible.sees
         if text:
@@ -80,26 +86,26 @@ class DatasetSearch:
                 where=self._wanted(filters, visible),
                 order=SEARCH_ORDERS[sort or "relevance"],
             )
-            return Page([resource(item) for item in page.items], page.next_cursor)
+            return Page([shape(item) for item in page.items], page.next_cursor)
         if sort is not None:
-            return self._sorted(filters, visible, sort, limit=limit, cursor=cursor)
+            return self._sorted(filters, visible, sort, limit=limit, cursor=cursor, shape=shape)
         query = self._query(filters, visible)
         page = self.store.query(query, limit=limit, cursor=cursor)
         return Page(
-            self._datasets_of(query, page.items),
+            self._datasets_of(query, page.items, shape),
             page.next_cursor,
             page.previous_cursor,
             page.backwards,
         )
 
-    def _datasets_of(self, query: Query, items: Sequence[Item]) -> list[dict[str, Any]]:
-        """The datasets a list query read: its items, or those its filter entries name."""
+    def _datasets_of(self, query: Query, items: Sequence[Item], shape: Shape) -> list[Any]:
+        """The datasets a list query read (shaped): its items, or those its filter entries name."""
         if query.index is not None:
-            return [resource(item) for item in items]
+            return [shape(item) for item in items]
         found = self.store.get_many(
             [(keys.dataset_pk(entry["id"]), keys.DATASET_SK) for entry in items]
         )
-        return [resource(item) for item in found]
+        return [shape(item) for item in found]
 
     def _sorted(
         self,
@@ -109,6 +115,7 @@ class DatasetSearch:
         *,
         limit: int,
         cursor: str | None,
+        shape: Shape,
     ) -> Page:
         """A list without ``q`` in the order ``sort`` names, ranked in memory (see ``list``)."""
         query = self._query(filters, visible)
@@ -140,7 +147,7 @@ class DatasetSearch:
             limit=limit,
             where=None,
         )
-        return Page([resource(item) for item in page.items], page.next_cursor)
+        return Page([shape(item) for item in page.items], page.next_cursor)
 
     def list_with_facets(
         self,
@@ -150,6 +157,7 @@ class DatasetSearch:
         cursor: str | None,
         audience: Audience,
         sort: str | None = None,
+        shape: Shape = resource,
     ) -> tuple[Page, Facets]:
         """``list`` for ``audience``, with the facet counts of its datasets (repositories/facets).
 
@@ -169,9 +177,11 @@ class DatasetSearch:
                     max_counted=facet_rules.MAX_EXACT,
                 )
             )
-            page = Page([resource(item) for item in found.page.items], found.page.next_cursor)
+            page = Page([shape(item) for item in found.page.items], found.page.next_cursor)
             return page, Facets(top(found.counts), found.total, found.approximate)
-        page = self.list(filters, limit=limit, cursor=cursor, visible=audience.sees, sort=sort)
+        page = self.list(
+            filters, limit=limit, cursor=cursor, visible=audience.sees, sort=sort, shape=shape
+        )
         return page, self._facets_without_query(exact, audience)
 
     def _find(

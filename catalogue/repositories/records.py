@@ -50,6 +50,24 @@ def resource(item: Item) -> dict[str, Any]:
     return found
 
 
+def projection(fields: Iterable[tuple[str, str]]) -> Callable[[Item], dict[str, Any]]:
+    """A function giving ``{key: resource(item)[name]}`` for each ``(key, name)`` of
+    ``fields`` the item has, in the order of ``fields``, in one pass over the item.
+
+    For pages: the item's own values are taken, with no resource made first, so a field may
+    name neither a store attribute nor one of ORDERED_FIELDS (ValueError).
+    """
+    pairs = tuple(fields)
+    refused = sorted({name for _, name in pairs} & (STORE_ATTRIBUTES | set(ORDERED_FIELDS)))
+    if refused:
+        raise ValueError(f"a projection cannot take {', '.join(refused)} from the item")
+
+    def project(item: Item) -> dict[str, Any]:
+        return {key: item[name] for key, name in pairs if name in item}
+
+    return project
+
+
 def with_ordered_text(item: Mapping[str, Any]) -> Item:
     """``item`` as stored: each of ORDERED_FIELDS that is an object, as JSON text."""
     stored = dict(item)

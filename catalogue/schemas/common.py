@@ -77,6 +77,23 @@ class Stored(fields.Nested):
         return {key: value[name] for key, name in names if name in value}
 
 
+class Dumped(fields.Field):
+    """A value its caller hands over already in its wire form: written as it is."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+def with_dumped(schema: type[ma.Schema], *names: str) -> ma.Schema:
+    """An instance of ``schema`` that writes the fields ``names`` as they are given.
+
+    Only to dump, for a caller that builds those values in their wire form as it reads them
+    (``records.projection``): the documented schema stays ``schema``.
+    """
+    dumped = {name: Dumped(data_key=schema._declared_fields[name].data_key) for name in names}
+    return type(f"Dumped{schema.__name__}", (schema,), dumped)()
+
+
 def page_schema(
     item_schema: type[ma.Schema], name: str, *, stored: bool = True, **extra: fields.Field
 ) -> type[ma.Schema]:

@@ -50,6 +50,7 @@ from catalogue.store.base import (
 from catalogue.store.finding import check_find, find_id, start_of, top
 from catalogue.store.operations import indexed_terms
 from catalogue.store.paging import encode_cursor
+from catalogue.store.sqlite_bodies import decode_body
 
 # Separators of the packed facet values (operations.check_facet_values keeps them out).
 _RECORD, _UNIT = "\x1e", "\x1f"
@@ -473,13 +474,8 @@ def prefix_end(prefix: str) -> str | None:
     return None
 
 
-# Bodies are written compact and without surrounding space (sqlite_rows._body): the decoder's
-# own entry point skips json.loads' two whitespace scans (decoding is most of a page's cost).
-_decode_body = json.JSONDecoder().raw_decode
-
-
 def item_of(rev: int, body: str) -> Item:
     """The item stored as ``rev`` and ``body`` (see ``SqliteStore``)."""
-    item: Item = _decode_body(body)[0]
+    item: Item = decode_body(body)
     item["rev"] = rev
     return item

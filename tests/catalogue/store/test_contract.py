@@ -76,6 +76,34 @@ def test_created_item_round_trips_every_value_type(store: ItemStore) -> None:
     assert isinstance(item["integer"], int) and isinstance(item["true"], bool)
 
 
+# Integers as wide as a DynamoDB number holds (38 digits), past 64 bits both ways, beside
+# digits in text that look like one.
+WIDE_INTEGERS: Item = {
+    "past_u64": 2**64,
+    "below_i64": -(2**63) - 1,
+    "digits_38": 10**37 + 1,
+    "negative_30": -(10**29) - 7,
+    "nested": {"list": [2**70, 1.5, "12345678901234567890123"]},
+    "text": "a 19-digit run 1234567890123456789 in text",
+}
+
+
+def test_integers_past_64_bits_round_trip_as_integers(store: ItemStore) -> None:
+    store.write(Create({"pk": "p", "sk": "s", **WIDE_INTEGERS}))
+    create(store, "p", "t", number=1)
+
+    read = [
+        store.get("p", "s"),
+        store.get_many([("p", "s"), ("p", "t")])[0],
+        store.query(Query("p"), limit=10).items[0],
+    ]
+
+    for item in read:
+        assert item == {"pk": "p", "sk": "s", "rev": 1, **WIDE_INTEGERS}
+        assert all(type(item[name]) is int for name in ("past_u64", "below_i64", "digits_38"))
+        assert type(item["nested"]["list"][0]) is int
+
+
 def test_get_of_missing_item_is_none(store: ItemStore) -> None:
     create(store, "p", "s")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from flask import Flask
+from flask import Flask, g
 
 from catalogue import __version__, web
 from catalogue.api import docs, errors
@@ -15,6 +15,7 @@ from catalogue.api.route_table import ROUTES
 from catalogue.api.routing import LazyRoutingFlask
 from catalogue.api.smorest import Api
 from catalogue.auth.principal import authenticate_request
+from catalogue.links import base_url
 from catalogue.repositories.change_events import (
     configure_source,
     reset_request_source,
@@ -90,16 +91,10 @@ def create_app(
 
 def _take_event_source() -> None:
     """Events written by this request take its public base URL as their source."""
-    from flask import g
-
-    from catalogue.links import base_url
-
     g.event_source_token = set_request_source(base_url)
 
 
 def _drop_event_source(_: BaseException | None) -> None:
-    from flask import g
-
     token = g.pop("event_source_token", None)
     if token is not None:
         reset_request_source(token)

@@ -78,7 +78,7 @@ def json_bytes(data: Any) -> bytes | None:
 
 
 def answer(
-    schema: ma.Schema,
+    schema: ma.Schema | None,
     result: Any,
     status: int = 200,
     headers: Mapping[str, str] | None = None,
@@ -87,9 +87,10 @@ def answer(
 ) -> Response:
     """The response flask-smorest's ``response`` would make of ``result`` dumped by ``schema``.
 
-    ``floatless``: the caller knows the dump holds no float, so orjson may write it.
+    ``schema`` None: ``result`` is the dump already. ``floatless``: the caller knows the
+    dump holds no float, so orjson may write it.
     """
-    dumped = schema.dump(result)
+    dumped = result if schema is None else schema.dump(result)
     body = json_bytes(dumped) if floatless else None
     if body is None:
         response = current_app.json.response(dumped)

@@ -13,9 +13,10 @@ from catalogue.api.etags import if_match, with_etag
 from catalogue.api.smorest import Blueprint
 from catalogue.auth.permissions import (
     ADMIN,
+    READ,
     UPDATE,
     audience,
-    readable_dataset,
+    check,
     require,
     require_owner_team,
 )
@@ -36,12 +37,11 @@ from catalogue.services import repositories, services
 
 blp = Blueprint("datasets", __name__, url_prefix="/datasets", description="Datasets")
 # The read views dump through these themselves, to have orjson write the answer (answers.py).
-DATASET = DatasetSchema()
-# A page's datasets are picked from their store items as they are read (one pass each),
-# and its facets come as the schema writes them (repositories/facets.top): both are
-# written as they are.
+# A dataset is picked from its store item (DatasetSchema's dump of its resource, in one
+# pass); a page's datasets as they are read, and its facets come as the schema writes them
+# (repositories/facets.top): the page writes both as they are.
+DUMP_ITEM = projection(picked_names(DatasetSchema()))
 PAGE = with_dumped(DatasetPageSchema, "items", "facets")
-PAGE_ITEM = projection(picked_names(DATASET))
 
 
 def floatless(datasets: list[dict]) -> bool:
@@ -77,7 +77,7 @@ class Datasets(MethodView):
     @blp.response(200, DatasetPageSchema)
     def get(self, query: dict) -> Response:
         """List datasets, filtered, with facet counts; every page is reachable through ``next``."""
-        result = dataset_page(query, PAGE_ITEM)
+        result = dataset_page(query, DUMP_ITEM)
         return answer(PAGE, result, floatless=floatless(result["items"]))
 
     @blp.arguments(DatasetSchema)
@@ -99,12 +99,12 @@ class DatasetById(MethodView):
     @blp.alt_response(200, schema=RDF_TEXT, content_type=RDF_MEDIA_TYPES[2], success=True)
     def get(self, query: dict, dataset_id: str) -> tuple | Response:
         """Read one dataset; ``Accept: text/turtle`` or ``?format=`` gives its DCAT instead."""
-        dataset = readable_dataset(dataset_id)
+        item = check(dataset_id, READ).item
         rdf = negotiate_dataset(query.get("format"))
         if rdf is not None:
             return dataset_response(dataset_id, *rdf, query["profile"])
-        body, status, headers = with_etag(dataset, Vary="Accept")
-        return answer(DATASET, body, status, headers, floatless=floatless([dataset]))
+        _, status, headers = with_etag(item, Vary="Accept")
+        return answer(None, DUMP_ITEM(item), status, headers, floatless=floatless([item]))
 
     @blp.arguments(DatasetPatchSchema)
     @blp.response(200, DatasetSchema)

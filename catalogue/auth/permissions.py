@@ -14,7 +14,6 @@ from catalogue.domain.access import Identity, can_see, effective_scopes, may
 from catalogue.domain.datasets import ACCESS_RIGHTS
 from catalogue.domain.errors import Forbidden, InvalidValue, NotFound, Unauthenticated
 from catalogue.repositories.facets import Audience
-from catalogue.repositories.records import resource
 from catalogue.services import repositories
 from catalogue.store.base import Item, Predicate
 
@@ -72,15 +71,6 @@ def check(dataset_id: str, scope: str, *, hidden: str | None = None) -> Checked:
     if item is None:  # a site admin's check reads nothing
         item = repositories().datasets.get_item(dataset_id)
     return Checked(identity, item, scopes)
-
-
-def readable_dataset(dataset_id: str) -> dict[str, Any]:
-    """The dataset, once ``require(dataset_id, READ)`` passed; raises as it does.
-
-    The answer is the item the check read (the dataset and the caller's grants in one
-    store call), so a read costs one call beside the token's, not two.
-    """
-    return resource(check(dataset_id, READ).item)
 
 
 def _check(

@@ -51,7 +51,8 @@ def current_identity() -> Identity:
             # The reason only: the token itself never goes to a log.
             log.warning("refused credentials on %s %s: %s", request.method, request.path, refused)
             raise
-        log.debug("%s %s by %s", request.method, request.path, g.brygge_identity.principal)
+        if log.isEnabledFor(logging.DEBUG):  # its arguments cost more than the check
+            log.debug("%s %s by %s", request.method, request.path, g.brygge_identity.principal)
     identity: Identity = g.brygge_identity
     return identity
 

@@ -34,13 +34,18 @@ JSON_ACCEPTS = frozenset({None, "", "*/*", "application/json"})
 
 def wants_page() -> bool:
     """True when the request is for a page rather than the API's JSON."""
-    if request.method not in ("GET", "HEAD") or "format" in request.args:
+    if request.method not in ("GET", "HEAD"):
         return False
-    if "HTTP_HX_REQUEST" in request.environ:
+    environ = request.environ
+    htmx = "HTTP_HX_REQUEST" in environ
+    # What API clients send (nothing, curl's */*, JSON): no header to parse, and no query
+    # string either (``?format=`` too answers no page).
+    if not htmx and environ.get("HTTP_ACCEPT") in JSON_ACCEPTS:
+        return False
+    if "format" in request.args:
+        return False
+    if htmx:
         return True
-    # What API clients send (nothing, curl's */*, JSON): no header to parse.
-    if request.environ.get("HTTP_ACCEPT") in JSON_ACCEPTS:
-        return False
     accept = request.accept_mimetypes
     # Only text/html preferred to JSON: */* alone (curl, httpx) matches both equally.
     return accept["text/html"] > accept["application/json"]

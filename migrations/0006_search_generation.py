@@ -10,7 +10,7 @@ search answers under the generation it read them at (``catalogue.store.answer_ca
 every connection, in every process, sees a committed change as a new generation, and
 every write path (transactions, bulk loads, migrations that rewrite items) advances it.
 
-DynamoDB keeps no generation: its searches are not cached (see the README's design notes).
+DynamoDB keeps its generation in one item (``catalogue.store.dynamodb_answers``).
 """
 
 from __future__ import annotations
@@ -52,4 +52,4 @@ def sqlite(conn: sqlite3.Connection) -> None:
 
 
 def dynamodb(client: Any, table_name: str) -> None:
-    """Nothing: DynamoDB searches are not cached."""
+    """Nothing: the generation item is written by the first change (absent, it reads 0)."""

@@ -32,11 +32,17 @@ def aws_client(service: str, *, signature_version: str | None = None, validate: 
     ``AWS_ENDPOINT_URL_<SERVICE>`` variables; tests call ``aws_client.cache_clear()`` after
     changing them. ``validate=False`` gives a second client that skips botocore's parameter
     check (see ``client_config``), for bulk writes built by code, not from a caller's input:
-    checking them costs more CPU than sending them.
+    checking them costs more CPU than sending them. DynamoDB's item reads are parsed by
+    ``pipelines.aws_parsing``.
     """
     import boto3
 
-    return boto3.client(service, config=client_config(signature_version, validate=validate))
+    config = client_config(signature_version, validate=validate)
+    if service != "dynamodb":
+        return boto3.client(service, config=config)
+    from pipelines.aws_parsing import item_reads_session
+
+    return item_reads_session().client(service, config=config)
 
 
 def assumed_client(service: str, credentials: dict[str, Any]) -> Any:

@@ -306,7 +306,7 @@ def test_upgrade_to_search_tables_finds_the_datasets_stored_before(settings: Set
 def test_upgrade_to_one_index_item_per_term_drops_the_whole_term_items(
     settings: Settings,
 ) -> None:
-    from catalogue.store.base import Create
+    from catalogue.store.base import Create, Find
     from catalogue.store.dynamodb import dynamodb_client
 
     migrations.apply(settings, upto="0006_search_generation")
@@ -333,6 +333,8 @@ def test_upgrade_to_one_index_item_per_term_drops_the_whole_term_items(
                 },
             )
         assert store.search("doc", "i", limit=10).items == []
+        # An answer this server keeps: the migration must not leave it standing.
+        assert store.find(Find("doc", "i", limit=10)).page.items == []
 
         assert migrations.apply(settings) == ["0007_search_index_items"]
 
@@ -350,5 +352,6 @@ def test_upgrade_to_one_index_item_per_term_drops_the_whole_term_items(
         assert partition("term#doc#lu*") == ['luft ["d#1","d"]']
         for text in ("i", "luft oslo", "oslo lu"):
             assert [item["pk"] for item in store.search("doc", text, limit=10).items] == ["d#1"]
+        assert [item["pk"] for item in store.find(Find("doc", "i", limit=10)).page.items] == ["d#1"]
     finally:
         store.close()

@@ -42,8 +42,8 @@ from catalogue.domain.errors import (
     Unavailable,
 )
 from catalogue.store import dynamodb_actions as actions
-from catalogue.store import dynamodb_bulk, operations, paging
-from catalogue.store.base import Delete, Item, Op, Page, Predicate, Put, PutNewer, Query, Replace
+from catalogue.store import dynamodb_answers, dynamodb_bulk, operations, paging
+from catalogue.store.base import Delete, Item, Op, Page, Put, PutNewer, Query, Replace
 from catalogue.store.dynamodb_codec import from_dynamodb, plain, raw_key
 from catalogue.store.dynamodb_index_reads import IndexReads
 from catalogue.store.dynamodb_search import delete_stale_terms, stored_entries
@@ -88,6 +88,8 @@ class DynamoDbStore(IndexReads):
 
     def __init__(self, table_name: str) -> None:
         self.table_name = table_name
+        # Answers of find, count_listed and facet_counts, per process (dynamodb_answers).
+        self._answers = dynamodb_answers.answers()
 
     @property
     def _client(self) -> Any:
@@ -153,8 +155,8 @@ class DynamoDbStore(IndexReads):
             "KeyConditionExpression": "#p = :p",
             "ExpressionAttributeNames": {"#p": partition},
             "ExpressionAttributeValues": {":p": {"S": query.partition}},
-            "Limit": _batch_size(limit, query.where),
         }
+        sizes = paging.batch_sizes(limit, query.where)
         if query.index is None:
             arguments["ConsistentRead"] = True
         else:
@@ -174,6 +176,7 @@ class DynamoDbStore(IndexReads):
         ) -> tuple[list[tuple[Item, Any]], Any]:
             # An ExclusiveStartKey is a position between items: it serves either direction.
             call = {**arguments, "ScanIndexForward": query.descending == reverse}
+            call["Limit"] = next(sizes)
             if position is not None:
                 call["ExclusiveStartKey"] = {name: {"S": value} for name, value in position.items()}
             response = self._call("query", **call)
@@ -215,8 +218,14 @@ class DynamoDbStore(IndexReads):
         return results
 
     def load(self, transactions: Iterable[Sequence[Op]]) -> int:
-        """Write each transaction's items in batches, for seeding (see ``dynamodb_bulk``)."""
-        return dynamodb_bulk.load(self, transactions, bulk_client())
+        """Write each transaction's items in batches, for seeding (see ``dynamodb_bulk``).
+
+        The search generation advances once all are written, or as many as were.
+        """
+        try:
+            return dynamodb_bulk.load(self, transactions, bulk_client())
+        finally:
+            dynamodb_answers.advance(self._client, self.table_name)
 
     def transact(self, ops: Sequence[Op]) -> None:
         """Apply all operations or none (see ItemStore.transact and the module notes)."""
@@ -244,6 +253,8 @@ class DynamoDbStore(IndexReads):
             self._write_terms(plan.early)
             try:
                 self._client.transact_write_items(TransactItems=plan.actions)
+                if plan.advance_after:
+                    dynamodb_answers.advance(self._client, self.table_name)
                 delete_stale_terms(self._client, self.table_name, plan.late)
                 return
             except ClientError as exc:
@@ -354,9 +365,3 @@ def _position(position: Any, names: Sequence[str]) -> dict[str, str]:
     ):
         raise InvalidValue("cursor", "not a cursor this service handed out")
     return position
-
-
-def _batch_size(limit: int, where: Predicate | None) -> int:
-    # One item of look-ahead tells whether a next page exists; with a filter, read more per
-    # round trip since some items will be rejected.
-    return limit + 1 if where is None else max(limit + 1, 200)

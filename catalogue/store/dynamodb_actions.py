@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from catalogue.store import operations
-from catalogue.store.base import Check, Create, Delete, Op, Put, PutNewer
+from catalogue.store.base import MAX_TRANSACTION_OPS, Check, Create, Delete, Op, Put, PutNewer
+from catalogue.store.dynamodb_answers import advance_action, changes_searches
 from catalogue.store.dynamodb_codec import plain, raw_key, to_dynamodb, to_value
 from catalogue.store.dynamodb_facets import counter_actions
 from catalogue.store.dynamodb_search import WritePlan, index_changes, terms_attribute, write_plan
@@ -20,7 +22,8 @@ def plan(
     entries_before: dict[Key, frozenset[Entry]],
     deltas: Mapping[Facet, int],
 ) -> WritePlan:
-    """The transaction of ``ops`` (with its counter updates) and the index writes around it."""
+    """The transaction of ``ops`` (with its counter updates and the search generation's
+    advance, see ``dynamodb_answers``) and the index writes around it."""
     item_actions = []
     puts: list[dict[str, Any]] = []
     deletes: list[tuple[dict[str, Any], int]] = []
@@ -38,8 +41,12 @@ def plan(
         deletes.extend(old)
         puts.extend(new)
     # After the items, so cancellation reasons still line up with the caller's operations.
-    counters = counter_actions(table_name, deltas)
-    return write_plan(table_name, item_actions + counters, puts, deletes)
+    item_actions += counter_actions(table_name, deltas)
+    if not changes_searches(ops, state, deltas):
+        return write_plan(table_name, item_actions, puts, deletes)
+    if len(item_actions) >= MAX_TRANSACTION_OPS:
+        return replace(write_plan(table_name, item_actions, puts, deletes), advance_after=True)
+    return write_plan(table_name, [*item_actions, advance_action(table_name)], puts, deletes)
 
 
 def item_action(table_name: str, op: Op, current: dict[str, Any] | None) -> dict[str, Any]:

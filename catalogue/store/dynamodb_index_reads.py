@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
-from catalogue.store import ranking
+from catalogue.store import dynamodb_answers, ranking
+from catalogue.store.answer_cache import AnswerCache, count_listed_key, counted_bytes, find_key
 from catalogue.store.base import CountListed, Find, Found, Item, Page, Predicate
+from catalogue.store.dynamodb_answers import fresh
 from catalogue.store.dynamodb_facets import add_counts, counts_query
 from catalogue.store.dynamodb_search import (
     SEARCH_BATCH,
@@ -30,6 +33,7 @@ class IndexReads:
     # The store's own: a client call with its errors translated, and a consistent batch read.
     _call: Callable[..., Any]
     _batch_get: Callable[[list[Key]], dict[Key, dict[str, Any]]]
+    _answers: AnswerCache
 
     def search(
         self,
@@ -60,28 +64,61 @@ class IndexReads:
         )
 
     def find(self, request: Find) -> Found:
-        """Run ``request`` over the items the term index points at (see ``finding``)."""
+        """Run ``request`` over the items the term index points at (see ``finding``).
+
+        Kept under the search generation (``dynamodb_answers``).
+        """
         check_find(request)
         query = ranking.parse(request.text)
         if query.empty:
             return find_in(request, [])
-        return find_in(request, self._candidates(request.scope, query, narrow=True))
+        found: Found = self._kept(
+            find_key(request, query),
+            lambda: find_in(request, self._candidates(request.scope, query, narrow=True)),
+            _found_bytes,
+        )
+        return _fresh_found(found)
 
     def count_listed(self, request: CountListed) -> Found:
-        """Count the facets of a partition's datasets over its entries (``count_entries``)."""
-        return count_entries(self, request)  # type: ignore[arg-type]
+        """Count the facets of a partition's datasets over its entries (``count_entries``).
+
+        Kept as ``find``'s answers are.
+        """
+        found: Found = self._kept(
+            count_listed_key(request),
+            lambda: count_entries(self, request),  # type: ignore[arg-type]
+            _found_bytes,
+        )
+        return _fresh_found(found)
 
     def facet_counts(self, scope: str) -> dict[str, dict[str, int]]:
-        """How many items of ``scope`` hold each facet value (see ItemStore.facet_counts)."""
-        counts: dict[str, dict[str, int]] = {}
-        call = counts_query(self.table_name, scope)
-        while True:
-            response = self._call("query", **call)
-            for raw in response.get("Items", []):
-                add_counts(counts, raw)
-            if "LastEvaluatedKey" not in response:
-                return counts
-            call["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        """How many items of ``scope`` hold each facet value (see ItemStore.facet_counts).
+
+        Kept as ``find``'s answers are: a scope has thousands of keyword values.
+        """
+
+        def read() -> dict[str, dict[str, int]]:
+            counts: dict[str, dict[str, int]] = {}
+            call = counts_query(self.table_name, scope)
+            while True:
+                response = self._call("query", **call)
+                for raw in response.get("Items", []):
+                    add_counts(counts, raw)
+                if "LastEvaluatedKey" not in response:
+                    return counts
+                call["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+        return fresh(self._kept(("facet_counts", scope), read, counted_bytes))
+
+    def _kept(self, key: Hashable, compute: Callable[[], Any], weigh: Callable[[Any], int]) -> Any:
+        """The answer of ``key`` kept under the current search generation, else computed."""
+        return dynamodb_answers.answer(
+            self._answers,
+            lambda: dynamodb_answers.current(self._call, self.table_name),
+            key,
+            compute,
+            weigh,
+        )
 
     def _candidates(
         self, scope: str, query: ranking.SearchQuery, *, narrow: bool = False
@@ -126,6 +163,18 @@ class IndexReads:
                 call["ExclusiveStartKey"] = response["LastEvaluatedKey"]
             found = keys if found is None else found & keys
         return found
+
+
+def _found_bytes(found: Found) -> int:
+    """An estimate of the bytes a kept ``Found`` holds (see ``answer_cache.MAX_BYTES``)."""
+    page = sum(len(json.dumps(item, default=str)) for item in found.page.items)
+    return page + counted_bytes(found.counts)
+
+
+def _fresh_found(found: Found) -> Found:
+    """A copy of a kept ``Found`` its caller may change."""
+    page = Page([fresh(item) for item in found.page.items], found.page.next_cursor)
+    return Found(page, fresh(found.counts), found.total, found.approximate)
 
 
 def _linked(raw: dict[str, Any]) -> Key:

@@ -91,6 +91,8 @@ class WritePlan:
     actions: list[dict[str, Any]]
     early: list[dict[str, Any]]
     late: list[tuple[dict[str, Any], int]]
+    # The search generation is advanced after the transaction (no room left in it).
+    advance_after: bool = False
 
 
 def index_changes(

@@ -75,9 +75,12 @@ def distribution_sk(version: str, edition: str, distribution: str = "") -> str:
     return f"distribution#{version}#{edition}#{distribution}"
 
 
+FILTER_PREFIX = "filter#"
+
+
 def filter_pk(name: str, value: str) -> str:
     """Partition listing the datasets whose field ``name`` has ``value``."""
-    return f"filter#{name}#{value}"
+    return f"{FILTER_PREFIX}{name}#{value}"
 
 
 def audit_pk(dataset: str, incarnation: str | None) -> str:

@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import Any
 
 from catalogue.settings import Settings
+from catalogue.store import dynamodb_answers
 
 MIGRATION_PK = "migration"
 _MIGRATION_NAME = re.compile(r"^\d{4}_\w+$")
@@ -172,6 +173,9 @@ def _apply_dynamodb(settings: Settings, todo: list[Migration]) -> list[str]:
             },
         )
         done.append(migration.id)
+    if done:
+        # A migration may rewrite what searches read: answers servers keep are stale.
+        dynamodb_answers.advance(client, table_name)
     return done
 
 

@@ -32,13 +32,13 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from catalogue.domain.errors import DomainError, Unavailable
 from catalogue.store import operations, paging, ranking, sqlite_bulk, sqlite_counts, sqlite_search
-from catalogue.store.answer_cache import AnswerCache, counted_bytes, counting_key
+from catalogue.store.answer_cache import AnswerCache, count_listed_key, counted_bytes
 from catalogue.store.base import (
     CountListed,
     Find,
@@ -250,7 +250,7 @@ class SqliteStore:
             )
             parameters.append(other)
         columns = ", ".join(order)
-        sizes = _batch_sizes(limit, query.where)
+        sizes = paging.batch_sizes(limit, query.where)
 
         def fetch(position: list[str] | None, reverse: bool) -> tuple[list[tuple[Item, Any]], Any]:
             batch = next(sizes)
@@ -327,10 +327,9 @@ class SqliteStore:
         Kept as ``find``'s answers are (see ``answer_cache.counting_key``).
         """
         conn = self._conn()
-        key = ("count_listed", request.partition, *counting_key(request))
         found: Found = self._answers.answer(
             conn,
-            key,
+            count_listed_key(request),
             lambda: sqlite_counts.count_listed(conn, request),
             lambda found: counted_bytes(found.counts),
         )
@@ -479,18 +478,3 @@ def _smallest_partition(conn: sqlite3.Connection, partitions: Sequence[str]) -> 
         if sizes[smallest] < bound or bound >= _LAST_COUNT_BOUND:
             return partitions[smallest]
         bound *= 8
-
-
-def _batch_sizes(limit: int, where: Predicate | None) -> Iterator[int]:
-    """Rows to read per round trip: the page plus one row of look-ahead, then more.
-
-    The look-ahead tells whether a next page exists. Rows a filter rejects are made up by
-    batches doubling in size; starting small keeps pages from decoding rows they never
-    return (decoding dominates a page's cost): a list that hides a third of the datasets
-    from its caller reads about two pages' worth, where a second batch of 200 read ten.
-    """
-    size = limit + 1
-    while True:
-        yield size
-        if where is not None:
-            size = min(size * 2, 2000)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalogue.store import ranking
-from catalogue.store.answer_cache import AnswerCache, counted_bytes, counting_key
+from catalogue.store.answer_cache import AnswerCache, counted_bytes, find_key
 from catalogue.store.base import (
     FIELD_SEPARATOR,
     SEARCH_FIELDS,
@@ -199,21 +199,11 @@ def find(conn: sqlite3.Connection, request: Find, answers: AnswerCache) -> Found
     start = start_of(request, query_id)
     if query.empty:
         return Found(Page([], None), {name: {} for name in request.facets}, 0, False)
-    # The parsed terms in query order stand for the text: they alone decide the matches and
-    # the order the scores add up in.
-    key = (
-        "find",
-        request.scope,
-        query.whole,
-        query.prefix,
-        request.limit,
-        request.cursor,
-        request.order,
-        request.max_ranked,
-        *counting_key(request),
-    )
     answer: _Answer = answers.answer(
-        conn, key, lambda: _answer(conn, request, query, query_id, start), _Answer.weight
+        conn,
+        find_key(request, query),
+        lambda: _answer(conn, request, query, query_id, start),
+        _Answer.weight,
     )
     return answer.found()
 

@@ -1836,6 +1836,29 @@ def test_answers_show_a_write_through_another_store_at_once(store: ItemStore, ki
         fresh.close()
 
 
+def test_an_answer_kept_is_a_copy_its_caller_may_change(store: ItemStore) -> None:
+    store.transact(dataset_ops("a", "Oslo lake", theme=["ENVI"]))
+    oslo = Find("doc", "oslo", limit=10, facets=("theme",))
+    listed = CountListed(
+        ENVI,
+        visible=lambda entry: True,
+        values=lambda entry: entry["values"],
+        classes=SEEN,
+        facets=("theme",),
+    )
+    first = store.find(oslo)
+    first.page.items[0]["search_meta"]["title"] = "changed"
+    first.counts["theme"]["ENVI"] = 99
+    store.count_listed(listed).counts["theme"]["ENVI"] = 99
+    store.facet_counts("doc")["theme"]["ENVI"] = 99
+
+    again = store.find(oslo)
+    assert again.page.items[0]["search_meta"]["title"] == "a"
+    assert again.counts == {"theme": {"ENVI": 1}}
+    assert store.count_listed(listed).counts == {"theme": {"ENVI": 1}}
+    assert store.facet_counts("doc") == {"theme": {"ENVI": 1}}
+
+
 def test_an_answer_for_one_visibility_is_never_given_to_another(store: ItemStore) -> None:
     store.transact(dataset_ops("open", "Oslo lake", theme=["ENVI"]))
     hidden = dataset_item("hidden", "Oslo lake", access="secret", theme=["TRAN"])

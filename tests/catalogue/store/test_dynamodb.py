@@ -278,3 +278,149 @@ def test_find_fetches_only_the_candidates_holding_every_term(
     fetched.clear()
     assert len(store.find(Find("doc", "commonword", limit=10)).page.items) == 10
     assert len(fetched) == 30
+
+
+# -- answers kept under the search generation ---------------------------------------------
+
+
+def generation(store: DynamoDbStore) -> int:
+    from catalogue.store.dynamodb_answers import GENERATION_KEY
+
+    raw = dynamodb_client().get_item(TableName=store.table_name, Key=GENERATION_KEY)
+    return int(raw.get("Item", {}).get("v", {}).get("N", "0"))
+
+
+def searchable(number: int, text: str = "Oslo lake") -> dict[str, Any]:
+    return {
+        "pk": f"dataset#{number}",
+        "sk": "dataset",
+        "search_scope": "doc",
+        "search_text": text,
+        "search_meta": {"access": "public", "recency": 0.0, "title": str(number)},
+    }
+
+
+def test_a_repeated_search_reads_only_the_search_generation(
+    store: DynamoDbStore, calls: list[str]
+) -> None:
+    from catalogue.store.base import CountListed, Find
+
+    store.transact(
+        [Create(searchable(1)), Create({"pk": "filter#theme#ENVI", "sk": "1", "values": {}})]
+    )
+    asks = {
+        "find": lambda: store.find(Find("doc", "oslo la", limit=10, facets=("theme",))),
+        "count_listed": lambda: store.count_listed(
+            CountListed(
+                "filter#theme#ENVI",
+                visible=lambda entry: True,
+                values=lambda entry: entry["values"],
+                facets=("theme",),
+            )
+        ),
+        "facet_counts": lambda: store.facet_counts("doc"),
+    }
+    for name, ask in asks.items():
+        calls.clear()
+        first = ask()
+        assert len(calls) > 1, name
+        calls.clear()
+        assert ask() == first, name
+        assert calls == ["GetItem"], name
+
+
+def test_only_writes_of_what_searches_read_advance_the_generation(store: DynamoDbStore) -> None:
+    start = generation(store)
+    store.write(Create({"pk": "run#1", "sk": "run", "state": "RUNNING"}))
+    store.write(Put({"pk": "run#1", "sk": "run", "state": "SUCCEEDED"}))
+    assert generation(store) == start
+
+    store.write(Create(searchable(1)))
+    store.write(Create({"pk": "filter#theme#ENVI", "sk": "1"}))
+    store.write(Put({**searchable(1), "label": "renamed"}))
+    store.write(Delete("dataset#1", "dataset"))
+    store.write(Delete("filter#theme#ENVI", "1"))
+    assert generation(store) == start + 5
+
+
+def test_a_full_transaction_advances_the_generation_after_it(
+    store: DynamoDbStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from catalogue.store.base import MAX_TRANSACTION_OPS, Find
+
+    sent: list[int] = []
+    client = dynamodb_client()
+    original = client.transact_write_items
+
+    def counted(**arguments: Any) -> Any:
+        sent.append(len(arguments["TransactItems"]))
+        return original(**arguments)
+
+    monkeypatch.setattr(client, "transact_write_items", counted)
+    oslo = Find("doc", "oslo", limit=200)
+    assert store.find(oslo).page.items == []
+    start = generation(store)
+
+    # 100 operations leave no room for the generation's Update in the transaction.
+    store.transact(
+        [Create(searchable(number, f"Oslo {number}")) for number in range(MAX_TRANSACTION_OPS)]
+    )
+
+    assert sent[-1] == MAX_TRANSACTION_OPS
+    assert generation(store) == start + 1
+    assert len(store.find(oslo).page.items) == MAX_TRANSACTION_OPS
+
+
+def test_a_load_advances_the_generation_once(store: DynamoDbStore) -> None:
+    from catalogue.store.base import Find
+
+    oslo = Find("doc", "oslo", limit=10)
+    assert store.find(oslo).page.items == []
+    start = generation(store)
+
+    store.load([[Create(searchable(number))] for number in range(3)])
+
+    assert generation(store) == start + 1
+    assert len(store.find(oslo).page.items) == 3
+
+
+def test_an_answer_is_not_kept_past_its_age(store: DynamoDbStore, calls: list[str]) -> None:
+    from catalogue.store.answer_cache import AnswerCache
+    from catalogue.store.base import Find
+
+    now = [0.0]
+    store._answers = AnswerCache(max_age=600.0, clock=lambda: now[0])
+    store.write(Create(searchable(1)))
+    oslo = Find("doc", "oslo", limit=10)
+    store.find(oslo)
+    now[0] = 600.0
+    calls.clear()
+    store.find(oslo)
+    assert calls == ["GetItem"]
+
+    now[0] = 600.5
+    calls.clear()
+    store.find(oslo)
+    assert "Query" in calls
+
+
+def test_a_filtered_query_reads_its_page_and_little_more(store: DynamoDbStore) -> None:
+    for number in range(60):
+        store.write(Create({"pk": "list", "sk": f"{number:02d}", "hidden": number % 5 == 4}))
+    limits: list[int] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        limits.append(params["Limit"])
+
+    client = dynamodb_client()
+    client.meta.events.register("provide-client-params.dynamodb.Query", record)
+    try:
+        page = store.query(Query("list", where=lambda item: not item["hidden"]), limit=10)
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.Query", record)
+
+    assert [item["sk"] for item in page.items] == [
+        f"{number:02d}" for number in range(12) if number % 5 != 4
+    ]
+    # 11 read, 9 visible: the next round trip reads twice as many, not hundreds.
+    assert limits == [11, 22]

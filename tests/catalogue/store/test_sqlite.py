@@ -295,19 +295,6 @@ def searched(database: Path) -> Iterator[SqliteStore]:
 OSLO = Find("doc", "oslo", limit=10, facets=("theme",))
 
 
-def test_a_search_answer_kept_is_a_copy_its_caller_may_change(searched: SqliteStore) -> None:
-    store = searched
-    first = store.find(OSLO)
-    first.page.items[0]["search_meta"]["title"] = "changed"
-    first.counts["theme"]["ENVI"] = 99
-    store.facet_counts("doc")["theme"]["ENVI"] = 99
-
-    again = store.find(OSLO)
-    assert again.page.items[0]["search_meta"]["title"] == "a"
-    assert again.counts == {"theme": {"ENVI": 1}}
-    assert store.facet_counts("doc") == {"theme": {"ENVI": 1}}
-
-
 def test_a_write_by_another_process_changes_the_next_answer(
     searched: SqliteStore, database: Path
 ) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from catalogue.domain.errors import InvalidValue
 from catalogue.store import keys, ranking
+from catalogue.store.answer_cache import fresh
 from catalogue.store.base import (
     MAX_LIMIT,
     CountListed,
@@ -179,9 +181,31 @@ class DatasetSearch:
             )
             page = Page([shape(item) for item in found.page.items], found.page.next_cursor)
             return page, Facets(top(found.counts), found.total, found.approximate)
-        page = self.list(
-            filters, limit=limit, cursor=cursor, visible=audience.sees, sort=sort, shape=shape
+        # A list reads datasets and filter entries alone: the store keeps it as it keeps
+        # the counts, under the caller's visibility. It keeps the items as stored: each
+        # caller shapes its own copy.
+        key = (
+            "list",
+            tuple(sorted(filters.items())),
+            tuple(audience.classes),
+            _grants(audience),
+            limit,
+            cursor,
+            sort,
         )
+        kept: Page = self.store.kept(
+            key,
+            lambda: self.list(
+                filters,
+                limit=limit,
+                cursor=cursor,
+                visible=audience.sees,
+                sort=sort,
+                shape=_as_stored,
+            ),
+            _page_bytes,
+        )
+        page = dataclasses.replace(kept, items=[fresh(shape(item)) for item in kept.items])
         return page, self._facets_without_query(exact, audience)
 
     def _find(
@@ -306,6 +330,16 @@ class DatasetSearch:
             return Query(keys.ALL_DATASETS, index=keys.GSI1, where=wanted)
         # The other filters' partitions: a store may skip the entries missing from them.
         return Query(partitions[0], where=wanted, within=tuple(partitions[1:]))
+
+
+def _as_stored(item: Item) -> Item:
+    """The shape of a list that keeps the store's items as they are."""
+    return item
+
+
+def _page_bytes(page: Page) -> int:
+    """An estimate of the bytes a kept page holds (see ``answer_cache.MAX_BYTES``)."""
+    return sum(len(json.dumps(item, default=str)) for item in page.items)
 
 
 def _grants(audience: Audience) -> frozenset[str]:

@@ -95,6 +95,15 @@ def count_listed_key(request: CountListed) -> tuple[Hashable, ...]:
     return ("count_listed", request.partition, *counting_key(request))
 
 
+def fresh(value: Any) -> Any:
+    """A copy of a JSON-like ``value`` (dicts, lists, scalars) its caller may change."""
+    if isinstance(value, dict):
+        return {name: fresh(inner) for name, inner in value.items()}
+    if isinstance(value, list):
+        return [fresh(inner) for inner in value]
+    return value
+
+
 class AnswerCache:
     """The answers last asked, each with the generation it was read at; thread safe.
 
@@ -146,6 +155,11 @@ class AnswerCache:
         kept = self.kept(key, generation(conn))
         if kept is not MISSING:
             return kept
+        if conn.in_transaction:
+            # Asked while computing another answer: its read transaction serves this one.
+            value = compute()
+            self.keep(key, generation(conn), value, weigh(value))
+            return value
         conn.execute("BEGIN")
         try:
             current = generation(conn)

@@ -38,7 +38,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -379,6 +379,17 @@ class ItemStore(Protocol):
         """How many items of ``facet_scope`` ``scope`` hold each value, per facet name.
 
         Only values held by at least one item. Reads counters, never the items.
+        """
+        ...
+
+    def kept(self, key: Hashable, compute: Callable[[], Any], weigh: Callable[[Any], int]) -> Any:
+        """The answer ``compute()`` gave for ``key``, kept while nothing searches read changed.
+
+        For reads of what ``find`` reads alone (searchable items, filter entries, facet
+        counters), kept as ``find``'s answers are: a write committed through any store on
+        the same data, in any process, shows in every answer asked after it. ``key`` names
+        the whole request, the caller's visibility included; ``weigh`` estimates an answer's
+        bytes. The answer kept is returned itself: callers copy what they change.
         """
         ...
 

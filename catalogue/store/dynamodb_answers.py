@@ -98,13 +98,4 @@ def answer(
     return value
 
 
-def fresh(value: Any) -> Any:
-    """A copy of a JSON-like ``value`` (dicts, lists, scalars) its caller may change."""
-    if isinstance(value, dict):
-        return {name: fresh(inner) for name, inner in value.items()}
-    if isinstance(value, list):
-        return [fresh(inner) for inner in value]
-    return value
-
-
 _ADD_ONE = {"UpdateExpression": "ADD v :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}

@@ -7,9 +7,14 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 from catalogue.store import dynamodb_answers, ranking
-from catalogue.store.answer_cache import AnswerCache, count_listed_key, counted_bytes, find_key
+from catalogue.store.answer_cache import (
+    AnswerCache,
+    count_listed_key,
+    counted_bytes,
+    find_key,
+    fresh,
+)
 from catalogue.store.base import CountListed, Find, Found, Item, Page, Predicate
-from catalogue.store.dynamodb_answers import fresh
 from catalogue.store.dynamodb_facets import add_counts, counts_query
 from catalogue.store.dynamodb_search import (
     SEARCH_BATCH,
@@ -109,6 +114,10 @@ class IndexReads:
                 call["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
         return fresh(self._kept(("facet_counts", scope), read, counted_bytes))
+
+    def kept(self, key: Hashable, compute: Callable[[], Any], weigh: Callable[[Any], int]) -> Any:
+        """The answer of ``key`` kept under the search generation (see ItemStore.kept)."""
+        return self._kept(("kept", key), compute, weigh)
 
     def _kept(self, key: Hashable, compute: Callable[[], Any], weigh: Callable[[Any], int]) -> Any:
         """The answer of ``key`` kept under the current search generation, else computed."""

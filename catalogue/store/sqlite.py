@@ -32,7 +32,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -334,6 +334,11 @@ class SqliteStore:
             lambda found: counted_bytes(found.counts),
         )
         return Found(found.page, _copied(found.counts), found.total, found.approximate)
+
+    @_available
+    def kept(self, key: Hashable, compute: Callable[[], Any], weigh: Callable[[Any], int]) -> Any:
+        """The answer of ``key`` kept under the search generation (see ItemStore.kept)."""
+        return self._answers.answer(self._conn(), ("kept", key), compute, weigh)
 
     @_available
     def facet_counts(self, scope: str) -> dict[str, dict[str, int]]:

@@ -1786,8 +1786,16 @@ def answers(store: ItemStore) -> tuple[object, ...]:
             )
         )
         counters = store.facet_counts("doc")
+        listed = store.kept(("listed",), lambda: listed_datasets(store), len)
     page = [(item["pk"], item["label"], item["rev"]) for item in found.page.items]
-    return page, found.counts, found.total, counted.counts, counted.total, counters
+    return page, found.counts, found.total, counted.counts, counted.total, counters, listed
+
+
+def listed_datasets(store: ItemStore) -> list[tuple[str, str, int]]:
+    """The datasets ENVI lists, as a list page reads them: its entries, then their items."""
+    entries = store.query(Query(ENVI), limit=10).items
+    items = store.get_many([(f"dataset#{entry['sk']}", "dataset") for entry in entries])
+    return [(item["pk"], item["label"], item["rev"]) for item in items]
 
 
 def replaced(store: ItemStore, dataset_id: str, **changes: object) -> Replace:
@@ -1857,6 +1865,20 @@ def test_an_answer_kept_is_a_copy_its_caller_may_change(store: ItemStore) -> Non
     assert again.counts == {"theme": {"ENVI": 1}}
     assert store.count_listed(listed).counts == {"theme": {"ENVI": 1}}
     assert store.facet_counts("doc") == {"theme": {"ENVI": 1}}
+
+
+def test_an_answer_kept_may_be_computed_from_other_kept_answers(store: ItemStore) -> None:
+    store.transact(dataset_ops("a", "Oslo lake", theme=["ENVI"]))
+
+    def compute() -> tuple[int, dict[str, dict[str, int]]]:
+        found = store.find(Find("doc", "oslo", limit=10, facets=("theme",)))
+        return len(found.page.items), store.facet_counts("doc")
+
+    expected = (1, {"theme": {"ENVI": 1}})
+    assert store.kept(("outer",), compute, lambda _: 100) == expected
+    assert store.kept(("outer",), compute, lambda _: 100) == expected
+    store.transact(dataset_ops("b", "Oslo lakes", theme=["ENVI"]))
+    assert store.kept(("outer",), compute, lambda _: 100) == (2, {"theme": {"ENVI": 2}})
 
 
 def test_an_answer_for_one_visibility_is_never_given_to_another(store: ItemStore) -> None:

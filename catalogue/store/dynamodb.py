@@ -29,6 +29,7 @@ query on ``gsi1`` is eventually consistent, as every GSI read is.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -88,8 +89,13 @@ class DynamoDbStore(IndexReads):
 
     def __init__(self, table_name: str) -> None:
         self.table_name = table_name
-        # Answers of find, count_listed and facet_counts, per process (dynamodb_answers).
+        # Answers of find, count_listed, facet_counts and kept, per process (dynamodb_answers).
         self._answers = dynamodb_answers.answers()
+        # Per thread: how many queries read gsi1 (answers that did are kept only once settled).
+        self._local = threading.local()
+
+    def _index_reads(self) -> int:
+        return getattr(self._local, "index_reads", 0)
 
     @property
     def _client(self) -> Any:
@@ -161,6 +167,7 @@ class DynamoDbStore(IndexReads):
             arguments["ConsistentRead"] = True
         else:
             arguments["IndexName"] = query.index
+            self._local.index_reads = self._index_reads() + 1
         if query.prefix:
             arguments["KeyConditionExpression"] += " AND begins_with(#s, :s)"
             arguments["ExpressionAttributeNames"]["#s"] = sort

@@ -14,6 +14,11 @@
   unit) instead of the index partitions, the items and the counters a search reads. The
   generation is read before the answer is computed: a write committed meanwhile moves it
   on, so an answer that saw the write only in part is never reused once it committed.
+- The item also holds ``changed_at``, the writer's clock (epoch seconds) at the last
+  advance. Reads of the global secondary index are eventually consistent, so an answer
+  that read it (the unfiltered list) is kept only when computed INDEX_SETTLE_SECONDS after
+  that: one computed sooner may miss a write the index has not shown yet, and is answered
+  without being kept. (DynamoDB propagates to an index within a second as a rule.)
 - Dataset writes of any access class, facet change or not, now write the same item: as
   with the counters, racing transactions are cancelled and tried again (see
   ``DynamoDbStore.transact``). DynamoDB takes about 1,000 writes a second on one item,
@@ -23,7 +28,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from catalogue.store import keys, operations
@@ -31,6 +38,8 @@ from catalogue.store.answer_cache import MISSING, AnswerCache
 from catalogue.store.base import Check, Op
 
 GENERATION_KEY = {"pk": {"S": "generation"}, "sk": {"S": "search"}}
+# Seconds after a change before answers read through the index are kept (see the module).
+INDEX_SETTLE_SECONDS = 5.0
 # Seconds an answer is reused at most, whatever the generation says (see the module).
 MAX_AGE = 600.0
 
@@ -60,42 +69,67 @@ def changes_searches(
     return False
 
 
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """The search generation's number and when it last advanced (the writer's clock)."""
+
+    number: int
+    changed_at: float
+
+
 def advance_action(table_name: str) -> dict[str, Any]:
     """The transaction action that advances the search generation."""
-    return {"Update": {"TableName": table_name, "Key": GENERATION_KEY, **_ADD_ONE}}
+    return {"Update": {"TableName": table_name, "Key": GENERATION_KEY, **_advancing()}}
 
 
 def advance(client: Any, table_name: str) -> None:
     """Advance the search generation on its own (outside any transaction)."""
-    client.update_item(TableName=table_name, Key=GENERATION_KEY, **_ADD_ONE)
+    client.update_item(TableName=table_name, Key=GENERATION_KEY, **_advancing())
 
 
-def current(call: Callable[..., Any], table_name: str) -> int:
+def current(call: Callable[..., Any], table_name: str) -> Generation:
     """The search generation as last committed (a strongly consistent read)."""
     response = call(
         "get_item",
         TableName=table_name,
         Key=GENERATION_KEY,
         ConsistentRead=True,
-        ProjectionExpression="v",
+        ProjectionExpression="v, changed_at",
     )
-    return int(response.get("Item", {}).get("v", {}).get("N", "0"))
+    item = response.get("Item", {})
+    return Generation(
+        int(item.get("v", {}).get("N", "0")), float(item.get("changed_at", {}).get("N", "0"))
+    )
 
 
 def answer(
     cache: AnswerCache,
-    generation: Callable[[], int],
+    generation: Callable[[], Generation],
     key: Hashable,
     compute: Callable[[], Any],
     weigh: Callable[[Any], int],
+    *,
+    index_reads: Callable[[], int],
+    clock: Callable[[], float] = time.time,
 ) -> Any:
-    """The answer of ``key`` kept at the current ``generation()``, else ``compute()``d and kept."""
+    """The answer of ``key`` kept at the current ``generation()``, else ``compute()``d and kept.
+
+    ``index_reads`` counts this thread's reads of the global secondary index: an answer
+    that read it is kept only once the index has settled (see the module).
+    """
     at = generation()
-    value = cache.kept(key, at)
+    value = cache.kept(key, at.number)
     if value is MISSING:
+        started, reads = clock(), index_reads()
         value = compute()
-        cache.keep(key, at, value, weigh(value))
+        if index_reads() == reads or started - at.changed_at >= INDEX_SETTLE_SECONDS:
+            cache.keep(key, at.number, value, weigh(value))
     return value
 
 
-_ADD_ONE = {"UpdateExpression": "ADD v :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}
+def _advancing() -> dict[str, Any]:
+    """The update adding one to the generation and stamping it with this clock."""
+    return {
+        "UpdateExpression": "ADD v :one SET changed_at = :now",
+        "ExpressionAttributeValues": {":one": {"N": "1"}, ":now": {"N": repr(time.time())}},
+    }

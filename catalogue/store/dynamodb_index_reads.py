@@ -39,6 +39,8 @@ class IndexReads:
     _call: Callable[..., Any]
     _batch_get: Callable[[list[Key]], dict[Key, dict[str, Any]]]
     _answers: AnswerCache
+    # How many reads of the global secondary index this thread made (the store counts them).
+    _index_reads: Callable[[], int]
 
     def search(
         self,
@@ -127,6 +129,7 @@ class IndexReads:
             key,
             compute,
             weigh,
+            index_reads=self._index_reads,
         )
 
     def _candidates(

@@ -424,3 +424,42 @@ def test_a_filtered_query_reads_its_page_and_little_more(store: DynamoDbStore) -
     ]
     # 11 read, 9 visible: the next round trip reads twice as many, not hundreds.
     assert limits == [11, 22]
+
+
+def test_an_answer_read_through_the_index_is_kept_once_the_index_settled(
+    store: DynamoDbStore, calls: list[str]
+) -> None:
+    import time
+
+    from catalogue.store.dynamodb_answers import GENERATION_KEY, INDEX_SETTLE_SECONDS
+
+    store.write(Create({**searchable(1), "gsi1pk": "all", "gsi1sk": "1"}))
+
+    def listed() -> list[str]:
+        return [item["pk"] for item in store.query(Query("all", index="gsi1"), limit=10).items]
+
+    def table_only() -> list[str]:
+        return [item["pk"] for item in store.query(Query("dataset#1"), limit=10).items]
+
+    # Just written: the index may not show the write yet, so its answer is not kept.
+    for _ in range(2):
+        calls.clear()
+        assert store.kept(("listed",), listed, len) == ["dataset#1"]
+        assert calls == ["GetItem", "Query"]
+    # The table is read consistently: kept at once.
+    store.kept(("table",), table_only, len)
+    calls.clear()
+    assert store.kept(("table",), table_only, len) == ["dataset#1"]
+    assert calls == ["GetItem"]
+
+    settled = time.time() - INDEX_SETTLE_SECONDS - 1
+    dynamodb_client().update_item(
+        TableName=store.table_name,
+        Key=GENERATION_KEY,
+        UpdateExpression="SET changed_at = :t",
+        ExpressionAttributeValues={":t": {"N": repr(settled)}},
+    )
+    store.kept(("listed",), listed, len)
+    calls.clear()
+    assert store.kept(("listed",), listed, len) == ["dataset#1"]
+    assert calls == ["GetItem"]

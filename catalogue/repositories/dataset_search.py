@@ -181,11 +181,11 @@ class DatasetSearch:
             )
             page = Page([shape(item) for item in found.page.items], found.page.next_cursor)
             return page, Facets(top(found.counts), found.total, found.approximate)
-        # A list reads datasets and filter entries alone: the store keeps it as it keeps
-        # the counts, under the caller's visibility. It keeps the items as stored: each
-        # caller shapes its own copy.
+        # A list reads datasets, filter entries and counters alone: the store keeps its page
+        # and counts as it keeps a search's, under the caller's visibility. It keeps the
+        # items as stored: each caller shapes its own copy.
         key = (
-            "list",
+            "list_with_facets",
             tuple(sorted(filters.items())),
             tuple(audience.classes),
             _grants(audience),
@@ -193,20 +193,23 @@ class DatasetSearch:
             cursor,
             sort,
         )
-        kept: Page = self.store.kept(
-            key,
-            lambda: self.list(
+
+        def compute() -> tuple[Page, Facets]:
+            page = self.list(
                 filters,
                 limit=limit,
                 cursor=cursor,
                 visible=audience.sees,
                 sort=sort,
                 shape=_as_stored,
-            ),
-            _page_bytes,
+            )
+            return page, self._facets_without_query(exact, audience)
+
+        page, facets = self.store.kept(key, compute, _listed_bytes)
+        return (
+            dataclasses.replace(page, items=[fresh(shape(item)) for item in page.items]),
+            dataclasses.replace(facets, values=fresh(facets.values)),
         )
-        page = dataclasses.replace(kept, items=[fresh(shape(item)) for item in kept.items])
-        return page, self._facets_without_query(exact, audience)
 
     def _find(
         self,
@@ -337,9 +340,12 @@ def _as_stored(item: Item) -> Item:
     return item
 
 
-def _page_bytes(page: Page) -> int:
-    """An estimate of the bytes a kept page holds (see ``answer_cache.MAX_BYTES``)."""
-    return sum(len(json.dumps(item, default=str)) for item in page.items)
+def _listed_bytes(listed: tuple[Page, Facets]) -> int:
+    """An estimate of the bytes a kept list and its counts hold (``answer_cache.MAX_BYTES``)."""
+    page, facets = listed
+    return sum(len(json.dumps(item, default=str)) for item in page.items) + len(
+        json.dumps(facets.values, default=str)
+    )
 
 
 def _grants(audience: Audience) -> frozenset[str]:

@@ -162,7 +162,10 @@ class DynamoDbStore(IndexReads):
             "ExpressionAttributeNames": {"#p": partition},
             "ExpressionAttributeValues": {":p": {"S": query.partition}},
         }
-        sizes = paging.batch_sizes(limit, query.where)
+        # A round trip costs more than decoding a few dozen items more (botocore's parse is
+        # skipped for item reads: pipelines/aws_parsing.py); most items pass a caller's
+        # visibility, so twice the page is read first.
+        sizes = paging.batch_sizes(limit, query.where, first=2, growth=4)
         if query.index is None:
             arguments["ConsistentRead"] = True
         else:

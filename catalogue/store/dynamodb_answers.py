@@ -28,6 +28,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -115,16 +116,31 @@ def answer(
     """The answer of ``key`` kept at the current ``generation()``, else ``compute()``d and kept.
 
     ``index_reads`` counts this thread's reads of the global secondary index: an answer
-    that read it is kept only once the index has settled (see the module).
+    that read it is kept only once the index has settled (see the module). Answers
+    ``compute`` asks for on the same thread use the generation this one read, as SQLite's
+    use its read transaction.
     """
-    at = generation()
+    computing: dict[int, Generation] = _computing.__dict__.setdefault("generations", {})
+    outer = computing.get(id(cache))
+    # An answer computed for another one (of the same store) reads at the generation that
+    # one read.
+    at = outer or generation()
     value = cache.kept(key, at.number)
     if value is MISSING:
         started, reads = clock(), index_reads()
-        value = compute()
+        computing[id(cache)] = at
+        try:
+            value = compute()
+        finally:
+            if outer is None:
+                del computing[id(cache)]
         if index_reads() == reads or started - at.changed_at >= INDEX_SETTLE_SECONDS:
             cache.keep(key, at.number, value, weigh(value))
     return value
+
+
+# Per thread: the generation each store's answer being computed read (by id of its cache).
+_computing = threading.local()
 
 
 def _advancing() -> dict[str, Any]:

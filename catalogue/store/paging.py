@@ -103,20 +103,25 @@ def strings(position: Any, count: int) -> list[str]:
     return position
 
 
-def batch_sizes(limit: int, where: Predicate | None) -> Iterator[int]:
+def batch_sizes(
+    limit: int, where: Predicate | None, *, first: int = 1, growth: int = 2
+) -> Iterator[int]:
     """Items to read per round trip of a query page: the page plus one of look-ahead, then more.
 
     The look-ahead tells whether a next page exists. Items a filter rejects are made up by
-    batches doubling in size; starting small keeps pages from decoding items they never
-    return (decoding dominates a page's cost on either store: botocore takes ~0.4 ms to
-    parse a DynamoDB dataset item): a list that hides a third of the datasets from its
-    caller reads about two pages' worth, where a second batch of 200 read ten.
+    batches growing ``growth`` times; with a filter, the first reads ``first`` times the
+    page. Starting small keeps pages from decoding items they never return (decoding
+    dominates a page's cost on SQLite): a list that hides a third of the datasets from its
+    caller reads about two pages' worth, where a second batch of 200 read ten. A store
+    whose round trips cost more (DynamoDB) starts larger and grows faster.
     """
     size = limit + 1
+    if where is not None:
+        size *= first
     while True:
-        yield size
+        yield min(size, 2000)
         if where is not None:
-            size = min(size * 2, 2000)
+            size *= growth
 
 
 # A batch read: from a position (None = start), the items in order, each with its own

@@ -240,6 +240,8 @@ def test_a_pipeline_with_an_error_shows_it_beside_the_state(page, site: Site) ->
     sign_in(page, site.reader_token)
     page.goto("/datasets/piped")
     page.click("text=Pipeline")
+    # htmx binds the select once the page has loaded; a change before that sends nothing.
+    page.wait_for_load_state("load")
     page.select_option("#template", "csv-to-parquet")  # htmx brings the template's states
     options = page.get_by_label("Options of ToParquet")
     options.fill('{"delimeter": ";"}')

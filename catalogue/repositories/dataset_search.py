@@ -160,30 +160,17 @@ class DatasetSearch:
         audience: Audience,
         sort: str | None = None,
         shape: Shape = resource,
+        copy: bool = True,
     ) -> tuple[Page, Facets]:
         """``list`` for ``audience``, with the facet counts of its datasets (repositories/facets).
 
         A text search counts the candidates it reads for ranking; without ``q`` the counts
-        come from the store's counters and the filter partitions.
+        come from the store's counters and the filter partitions. The store keeps the page,
+        shaped, with its counts as one answer (``ItemStore.kept``) under the caller's
+        visibility, so a page asked again is neither read, decoded nor shaped again. Each
+        caller gets its own copy, unless it only reads what it gets (``copy=False``: the
+        kept answer itself, which it must not change; copying costs ~2 µs per dataset).
         """
-        exact = {
-            name: normalise_filter(name, value) for name, value in exact_filters(filters).items()
-        }
-        if filters.get("q"):
-            request = self._find(filters, filters["q"], audience, sort, limit, cursor)
-            found = self.store.find(
-                dataclasses.replace(
-                    request,
-                    facets=FACETS,
-                    top=TOP_VALUES,
-                    max_counted=facet_rules.MAX_EXACT,
-                )
-            )
-            page = Page([shape(item) for item in found.page.items], found.page.next_cursor)
-            return page, Facets(top(found.counts), found.total, found.approximate)
-        # A list reads datasets, filter entries and counters alone: the store keeps its page
-        # and counts as it keeps a search's, under the caller's visibility. It keeps the
-        # items as stored: each caller shapes its own copy.
         key = (
             "list_with_facets",
             tuple(sorted(filters.items())),
@@ -192,24 +179,47 @@ class DatasetSearch:
             limit,
             cursor,
             sort,
+            shape,
         )
 
         def compute() -> tuple[Page, Facets]:
+            if filters.get("q"):
+                return self._search_with_facets(filters, limit, cursor, audience, sort, shape)
+            exact = {
+                name: normalise_filter(name, value)
+                for name, value in exact_filters(filters).items()
+            }
             page = self.list(
-                filters,
-                limit=limit,
-                cursor=cursor,
-                visible=audience.sees,
-                sort=sort,
-                shape=_as_stored,
+                filters, limit=limit, cursor=cursor, visible=audience.sees, sort=sort, shape=shape
             )
             return page, self._facets_without_query(exact, audience)
 
         page, facets = self.store.kept(key, compute, _listed_bytes)
+        if not copy:
+            return page, facets
         return (
-            dataclasses.replace(page, items=[fresh(shape(item)) for item in page.items]),
+            dataclasses.replace(page, items=[fresh(item) for item in page.items]),
             dataclasses.replace(facets, values=fresh(facets.values)),
         )
+
+    def _search_with_facets(
+        self,
+        filters: Mapping[str, str],
+        limit: int,
+        cursor: str | None,
+        audience: Audience,
+        sort: str | None,
+        shape: Shape,
+    ) -> tuple[Page, Facets]:
+        """A text search's page and the counts of the candidates it ranked."""
+        request = self._find(filters, filters["q"], audience, sort, limit, cursor)
+        found = self.store.find(
+            dataclasses.replace(
+                request, facets=FACETS, top=TOP_VALUES, max_counted=facet_rules.MAX_EXACT
+            )
+        )
+        page = Page([shape(item) for item in found.page.items], found.page.next_cursor)
+        return page, Facets(top(found.counts), found.total, found.approximate)
 
     def _find(
         self,
@@ -333,11 +343,6 @@ class DatasetSearch:
             return Query(keys.ALL_DATASETS, index=keys.GSI1, where=wanted)
         # The other filters' partitions: a store may skip the entries missing from them.
         return Query(partitions[0], where=wanted, within=tuple(partitions[1:]))
-
-
-def _as_stored(item: Item) -> Item:
-    """The shape of a list that keeps the store's items as they are."""
-    return item
 
 
 def _listed_bytes(listed: tuple[Page, Facets]) -> int:

@@ -45,7 +45,15 @@ from pipelines.steps.table_schema import (
     raise_first_bad_value,
     typed,
 )
-from pipelines.steps.tables import fetch, filename, reading, small_csv_chunks, store, workdir
+from pipelines.steps.tables import (
+    fetch,
+    filename,
+    memory_budget,
+    reading,
+    small_csv_chunks,
+    store,
+    workdir,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -157,7 +165,7 @@ def convert(
 
     options = scan_options(config, layout)
     inferred: dict[str, str] = {}
-    with reading(name), small_csv_chunks():
+    with reading(name), small_csv_chunks(), memory_budget():
         if schema is None:
             frame = pl.scan_csv(source, **options)
         else:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import codecs
+import json
 import os
 import shutil
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +46,17 @@ _POLARS_HINTS = {
 # slower (bench/steps.py); a row longer than a chunk is still read whole.
 CSV_CHUNK_BYTES = 1024 * 1024
 _CSV_CHUNK_VARIABLE = "POLARS_CSV_CHUNK_SIZE"
+# A plan with several outputs (validate's valid rows, invalid rows and count) reads its
+# input once, and polars' streaming engine holds the morsels one branch has taken and a
+# slower one has not, without bound: on a 4.5 GB CSV validate's anonymous memory went from
+# ~150 MB to 680-1,150 MB in the last third of the run, as far as the branches drifted apart.
+# Past this budget polars' out-of-core memory manager spills such buffers to its temporary
+# folder instead (peak 230 MB in the same run).
+MEMORY_BUDGET_MB = 256
+_MEMORY_BUDGET_VARIABLE = "POLARS_OOC_MEMORY_BUDGET_MB"
+_settings_lock = threading.Lock()
+# Variables set by small_csv_chunks and memory_budget: how many steps are inside each.
+_settings_users: dict[str, int] = {}
 
 
 @contextmanager
@@ -151,14 +164,57 @@ def small_csv_chunks() -> Iterator[None]:
     starts: it is set for the queries inside only, so other polars work in the process (a
     benchmark's baseline) keeps polars' default. A value the environment already has wins.
     """
-    if _CSV_CHUNK_VARIABLE in os.environ:
+    with _polars_variable(_CSV_CHUNK_VARIABLE, str(CSV_CHUNK_BYTES), reload=False):
         yield
-        return
-    os.environ[_CSV_CHUNK_VARIABLE] = str(CSV_CHUNK_BYTES)
+
+
+@contextmanager
+def memory_budget() -> Iterator[None]:
+    """Run the polars queries inside with buffers past ``MEMORY_BUDGET_MB`` spilled to disk.
+
+    As ``small_csv_chunks``, through an environment variable set for the queries inside
+    only (a value the environment already has wins); polars reads this one when its
+    configuration is reloaded, which ``pl.Config.load`` does.
+    """
+    with _polars_variable(_MEMORY_BUDGET_VARIABLE, str(MEMORY_BUDGET_MB), reload=True):
+        yield
+
+
+@contextmanager
+def _polars_variable(name: str, value: str, *, reload: bool) -> Iterator[None]:
+    """``name=value`` in the environment while any step is inside (steps may run in threads
+    of one process); left alone when the environment had it first."""
+    with _settings_lock:
+        users = _settings_users.get(name, 0)
+        if users == 0 and name in os.environ:
+            owned = False
+        else:
+            owned = True
+            if users == 0:
+                _set_polars_variable(name, value, reload=reload)
+            _settings_users[name] = users + 1
     try:
         yield
     finally:
-        os.environ.pop(_CSV_CHUNK_VARIABLE, None)
+        if owned:
+            with _settings_lock:
+                _settings_users[name] -= 1
+                if _settings_users[name] == 0:
+                    del _settings_users[name]
+                    _set_polars_variable(name, None, reload=reload)
+
+
+def _set_polars_variable(name: str, value: str | None, *, reload: bool) -> None:
+    if not reload:
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+        return
+    import polars as pl
+
+    # Sets (or, for None, removes) the variable and has polars read its configuration again.
+    pl.Config.load(json.dumps({"environment": {name: value}}))
 
 
 def transcode(path: Path, encoding: str, directory: Path) -> Path:

@@ -45,6 +45,7 @@ from pipelines.steps.table_schema import (
 from pipelines.steps.tables import (
     fetch,
     filename,
+    memory_budget,
     reading,
     scan_table,
     sink_table,
@@ -153,7 +154,7 @@ def _validate_input(
     )
     if table_format(key) == "parquet":
         frame = scan_table(source, key)
-        with reading(name):
+        with reading(name), memory_budget():
             counts = _validate_file(
                 frame,
                 schema,
@@ -173,7 +174,7 @@ def _validate_input(
             if has_rows(file.path, options)
             else pl.LazyFrame(schema=dict.fromkeys(file.layout.names, pl.String))
         )
-        with reading(name), small_csv_chunks():
+        with reading(name), small_csv_chunks(), memory_budget():
             counts = _validate_file(
                 frame,
                 schema,

@@ -359,12 +359,15 @@ def test_the_csv_is_read_in_small_chunks_of_long_rows(
 ) -> None:
     # Chunks of 64 bytes, set for the conversion only: edges fall inside values and rows.
     monkeypatch.delenv("POLARS_CSV_CHUNK_SIZE", raising=False)
+    monkeypatch.delenv("POLARS_OOC_MEMORY_BUDGET_MB", raising=False)
     monkeypatch.setattr(tables, "CSV_CHUNK_BYTES", 64)
     seen = []
     sink_parquet = pl.LazyFrame.sink_parquet
 
     def recording(self: pl.LazyFrame, *args: Any, **kwargs: Any) -> Any:
-        seen.append(os.environ.get("POLARS_CSV_CHUNK_SIZE"))
+        seen.append(
+            (os.environ.get("POLARS_CSV_CHUNK_SIZE"), os.environ.get("POLARS_OOC_MEMORY_BUDGET_MB"))
+        )
         return sink_parquet(self, *args, **kwargs)
 
     monkeypatch.setattr(pl.LazyFrame, "sink_parquet", recording)
@@ -376,5 +379,6 @@ def test_the_csv_is_read_in_small_chunks_of_long_rows(
     schema = {"fields": [{"name": "id", "type": "integer"}, {"name": "note"}]}
     frame = convert(objects, make_event, key, {"schema": schema})
     assert frame.equals(expected)
-    assert seen == ["64"]
+    assert seen == [("64", str(tables.MEMORY_BUDGET_MB))]
     assert "POLARS_CSV_CHUNK_SIZE" not in os.environ
+    assert "POLARS_OOC_MEMORY_BUDGET_MB" not in os.environ

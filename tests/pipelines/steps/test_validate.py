@@ -483,20 +483,46 @@ def test_a_workbook_is_named_as_one(tmp_path: Path, put: Put, make_event: MakeEv
 def test_the_csv_is_read_in_small_chunks_and_polars_default_comes_back(
     put: Put, make_event: MakeEvent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # polars' own 32 MB chunks, several in flight, were most of validate's memory.
+    # polars' own 32 MB chunks, several in flight, were most of validate's memory; and its
+    # buffers between the plan's branches grew with the file until given a budget.
     monkeypatch.delenv("POLARS_CSV_CHUNK_SIZE", raising=False)
+    monkeypatch.delenv("POLARS_OOC_MEMORY_BUDGET_MB", raising=False)
     seen = []
     collect_all = pl.collect_all
 
     def recording(*args: Any, **kwargs: Any) -> Any:
-        seen.append(os.environ.get("POLARS_CSV_CHUNK_SIZE"))
+        seen.append(
+            (os.environ.get("POLARS_CSV_CHUNK_SIZE"), os.environ.get("POLARS_OOC_MEMORY_BUDGET_MB"))
+        )
         return collect_all(*args, **kwargs)
 
     monkeypatch.setattr(pl, "collect_all", recording)
     key = put("readings.csv", READINGS)
     validate.handler(make_event("Check", [key], {"schema": SCHEMA, "onInvalid": "drop"}), None)
-    assert seen and set(seen) == {str(tables.CSV_CHUNK_BYTES)}
+    assert seen and set(seen) == {(str(tables.CSV_CHUNK_BYTES), str(tables.MEMORY_BUDGET_MB))}
     assert "POLARS_CSV_CHUNK_SIZE" not in os.environ
+    assert "POLARS_OOC_MEMORY_BUDGET_MB" not in os.environ
+
+
+def test_a_parquet_input_is_validated_within_the_memory_budget(
+    put: Put, make_event: MakeEvent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("POLARS_OOC_MEMORY_BUDGET_MB", raising=False)
+    seen = []
+    collect_all = pl.collect_all
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        seen.append(os.environ.get("POLARS_OOC_MEMORY_BUDGET_MB"))
+        return collect_all(*args, **kwargs)
+
+    monkeypatch.setattr(pl, "collect_all", recording)
+    buffer = io.BytesIO()
+    pl.DataFrame({"id": [1, 2, 300], "name": ["a", None, "c"]}).write_parquet(buffer)
+    key = put("t.parquet", buffer.getvalue())
+    schema = {"fields": [{"name": "id", "type": "integer", "constraints": {"maximum": 10}}]}
+    validate.handler(make_event("Check", [key], {"schema": schema, "onInvalid": "drop"}), None)
+    assert seen and set(seen) == {str(tables.MEMORY_BUDGET_MB)}
+    assert "POLARS_OOC_MEMORY_BUDGET_MB" not in os.environ
 
 
 def test_rows_longer_than_a_read_chunk_pass_through_unchanged(

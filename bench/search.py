@@ -377,6 +377,7 @@ def main() -> int:
         return 2
     from catalogue.settings import Settings
     from catalogue.store import migrations
+    from catalogue.store.dynamodb_answers import MAX_AGE
 
     kept = args.home is not None
     home = args.home or Path(tempfile.mkdtemp(prefix="brygge-bench-search-"))
@@ -439,18 +440,26 @@ def main() -> int:
         for paths in cases.values():  # warm both workers (imports, connections)
             for path in paths[:4]:
                 wait_until_up(base + quote(path, safe="/?=&+"), timeout_s=60)
-        if args.warm:
-            started = time.monotonic()
-            warm(base, [path for paths in cases.values() for path in paths], args.warm)
-            print(f"warmed every path in {time.monotonic() - started:.0f} s", flush=True)
         loads = [os.getloadavg()[0]]
         health: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
         measured: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
-        for _ in range(args.rounds):
-            for name, script in scripts.items():
+        # Kind by kind, each warmed right before its rounds: DynamoDB keeps answers at most
+        # MAX_AGE, and warming every kind first takes longer than that at 100,000.
+        for name, script in scripts.items():
+            started = time.monotonic()
+            if args.warm:
+                warm(base, cases[name], args.warm)
+                print(f"{name}: warmed its paths in {time.monotonic() - started:.0f} s", flush=True)
+            for _ in range(args.rounds):
                 health[name].append(wrk(f"{base}/health", args.seconds))
                 measured[name].append(wrk(base, args.seconds, script))
                 loads.append(os.getloadavg()[0])
+            if args.backend == "dynamodb" and args.warm and time.monotonic() - started > MAX_AGE:
+                print(
+                    f"{name}: warming and rounds took {time.monotonic() - started:.0f} s, "
+                    f"past the {MAX_AGE:.0f} s answers are kept: later rounds recomputed them",
+                    flush=True,
+                )
         target = TARGET_P99_MS[args.backend]
         print(
             f"{args.backend}, {size} datasets, 16 connections on 2 workers "

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from catalogue.domain.errors import InvalidValue
 from catalogue.store import keys, ranking
-from catalogue.store.answer_cache import fresh
+from catalogue.store.answer_cache import fresh, items_bytes
 from catalogue.store.base import (
     MAX_LIMIT,
     CountListed,
@@ -348,9 +347,7 @@ class DatasetSearch:
 def _listed_bytes(listed: tuple[Page, Facets]) -> int:
     """An estimate of the bytes a kept list and its counts hold (``answer_cache.MAX_BYTES``)."""
     page, facets = listed
-    return sum(len(json.dumps(item, default=str)) for item in page.items) + len(
-        json.dumps(facets.values, default=str)
-    )
+    return items_bytes(page.items) + items_bytes([facets.values])
 
 
 def _grants(audience: Audience) -> frozenset[str]:

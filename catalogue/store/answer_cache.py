@@ -18,11 +18,12 @@ without changing the one kept (SQLite keeps bodies as stored text and decodes th
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -49,6 +50,11 @@ def counted_bytes(counts: dict[str, dict[str, int]]) -> int:
         BYTES_PER_COUNT * len(values) + sum(len(value) for value in values)
         for values in counts.values()
     )
+
+
+def items_bytes(items: Iterable[Any]) -> int:
+    """An estimate of the memory decoded items take: the length of their JSON text."""
+    return sum(len(json.dumps(item, default=str)) for item in items)
 
 
 def generation(conn: sqlite3.Connection) -> int:

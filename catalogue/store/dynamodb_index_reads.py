@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
@@ -13,6 +12,7 @@ from catalogue.store.answer_cache import (
     counted_bytes,
     find_key,
     fresh,
+    items_bytes,
 )
 from catalogue.store.base import CountListed, Find, Found, Item, Page, Predicate
 from catalogue.store.dynamodb_facets import add_counts, counts_query
@@ -179,8 +179,7 @@ class IndexReads:
 
 def _found_bytes(found: Found) -> int:
     """An estimate of the bytes a kept ``Found`` holds (see ``answer_cache.MAX_BYTES``)."""
-    page = sum(len(json.dumps(item, default=str)) for item in found.page.items)
-    return page + counted_bytes(found.counts)
+    return items_bytes(found.page.items) + counted_bytes(found.counts)
 
 
 def _fresh_found(found: Found) -> Found:

@@ -164,7 +164,7 @@ def small_csv_chunks() -> Iterator[None]:
     starts: it is set for the queries inside only, so other polars work in the process (a
     benchmark's baseline) keeps polars' default. A value the environment already has wins.
     """
-    with _polars_variable(_CSV_CHUNK_VARIABLE, str(CSV_CHUNK_BYTES), reload=False):
+    with _polars_variable(_CSV_CHUNK_VARIABLE, str(CSV_CHUNK_BYTES)):
         yield
 
 
@@ -174,24 +174,22 @@ def memory_budget() -> Iterator[None]:
 
     As ``small_csv_chunks``, through an environment variable set for the queries inside
     only (a value the environment already has wins); polars reads this one when its
-    configuration is reloaded, which ``pl.Config.load`` does.
+    configuration is loaded again, which setting it through ``pl.Config.load`` does.
     """
-    with _polars_variable(_MEMORY_BUDGET_VARIABLE, str(MEMORY_BUDGET_MB), reload=True):
+    with _polars_variable(_MEMORY_BUDGET_VARIABLE, str(MEMORY_BUDGET_MB)):
         yield
 
 
 @contextmanager
-def _polars_variable(name: str, value: str, *, reload: bool) -> Iterator[None]:
+def _polars_variable(name: str, value: str) -> Iterator[None]:
     """``name=value`` in the environment while any step is inside (steps may run in threads
     of one process); left alone when the environment had it first."""
     with _settings_lock:
         users = _settings_users.get(name, 0)
-        if users == 0 and name in os.environ:
-            owned = False
-        else:
-            owned = True
+        owned = users > 0 or name not in os.environ
+        if owned:
             if users == 0:
-                _set_polars_variable(name, value, reload=reload)
+                _set_polars_variable(name, value)
             _settings_users[name] = users + 1
     try:
         yield
@@ -201,19 +199,13 @@ def _polars_variable(name: str, value: str, *, reload: bool) -> Iterator[None]:
                 _settings_users[name] -= 1
                 if _settings_users[name] == 0:
                     del _settings_users[name]
-                    _set_polars_variable(name, None, reload=reload)
+                    _set_polars_variable(name, None)
 
 
-def _set_polars_variable(name: str, value: str | None, *, reload: bool) -> None:
-    if not reload:
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-        return
+def _set_polars_variable(name: str, value: str | None) -> None:
+    """Set (None: remove) the variable, and have polars read its configuration again."""
     import polars as pl
 
-    # Sets (or, for None, removes) the variable and has polars read its configuration again.
     pl.Config.load(json.dumps({"environment": {name: value}}))
 
 

@@ -48,7 +48,6 @@ from pipelines.steps.table_schema import (
 from pipelines.steps.tables import (
     fetch,
     filename,
-    memory_budget,
     reading,
     small_csv_chunks,
     store,
@@ -165,7 +164,7 @@ def convert(
 
     options = scan_options(config, layout)
     inferred: dict[str, str] = {}
-    with reading(name), small_csv_chunks(), memory_budget():
+    with reading(name), small_csv_chunks():
         if schema is None:
             frame = pl.scan_csv(source, **options)
         else:

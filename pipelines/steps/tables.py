@@ -42,16 +42,15 @@ _POLARS_HINTS = {
 }
 # polars reads a CSV file in chunks of 32 MB, two per thread in flight, which made most of a
 # CSV step's memory (validate: ~300 of ~470 MB anonymous on a 1 GB file, and more the further
-# the readers ran ahead of the sink). Chunks of 1 MB hold about a third of that and were not
-# slower (bench/steps.py); a row longer than a chunk is still read whole.
+# the readers ran ahead of the sink). Chunks of 1 MB hold about a third of that; a plain
+# scan -> sink is no slower, but validate's ~40 expressions pay per batch (2 MB chunks: ~20 %
+# faster, and ~50 % more memory); a row longer than a chunk is still read whole.
 CSV_CHUNK_BYTES = 1024 * 1024
 _CSV_CHUNK_VARIABLE = "POLARS_CSV_CHUNK_SIZE"
-# A plan with several outputs (validate's valid rows, invalid rows and count) reads its
-# input once, and polars' streaming engine holds the morsels one branch has taken and a
-# slower one has not, without bound: on a 4.5 GB CSV validate's anonymous memory went from
-# ~150 MB to 680-1,150 MB in the last third of the run, as far as the branches drifted apart.
-# Past this budget polars' out-of-core memory manager spills such buffers to its temporary
-# folder instead (peak 230 MB in the same run).
+# Work polars holds whole (a sort, the hash table of a group_by) spills to its temporary
+# folder past this budget: validate's keys of unique and primaryKey, and its invalid rows
+# when they must be sorted. Plans that only stream need none, and the memory manager costs
+# them time (a CSV scan -> sink took ~15 % longer within it), so only those queries run in it.
 MEMORY_BUDGET_MB = 256
 _MEMORY_BUDGET_VARIABLE = "POLARS_OOC_MEMORY_BUDGET_MB"
 _settings_lock = threading.Lock()

@@ -34,6 +34,7 @@ from pipelines.steps.csv_dialect import (
     scan_options,
     sink_options,
 )
+from pipelines.steps.invalid_rows import InvalidRows
 from pipelines.steps.runtime import run_step
 from pipelines.steps.schema_checks import Check, plan
 from pipelines.steps.table_schema import (
@@ -66,8 +67,6 @@ INPUT_BYTES_PER_PARTITION = 128 * 1024 * 1024
 MAX_PARTITIONS = 256
 _PARTITION_SEED = 20240101
 REJECT_COLUMNS = ("column", "rule", "value", "message")
-# The invalid rows are written in small row groups: a group is held until written.
-INVALID_ROWS_PER_GROUP = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,13 +147,13 @@ def _validate_input(
     name = filename(key)
     valid_path = directory / name
     spill = Spill(
-        directory / f"{PurePosixPath(name).stem}-invalid.parquet",
+        directory / f"{PurePosixPath(name).stem}-invalid",
         directory / f"{PurePosixPath(name).stem}-keys",
         min(MAX_PARTITIONS, 1 + source.stat().st_size // INPUT_BYTES_PER_PARTITION),
     )
     if table_format(key) == "parquet":
         frame = scan_table(source, key)
-        with reading(name), memory_budget():
+        with reading(name):
             counts = _validate_file(
                 frame,
                 schema,
@@ -174,7 +173,7 @@ def _validate_input(
             if has_rows(file.path, options)
             else pl.LazyFrame(schema=dict.fromkeys(file.layout.names, pl.String))
         )
-        with reading(name), small_csv_chunks(), memory_budget():
+        with reading(name), small_csv_chunks():
             counts = _validate_file(
                 frame,
                 schema,
@@ -206,44 +205,49 @@ def _validate_file(
     """Write the valid rows and the rejects in one pass over the input; return the counts.
 
     One streaming plan reads the input once and computes, per row, one boolean: whether any
-    check fails. Three branches run together by ``collect_all`` (the shared part computed
-    once): the valid rows, the invalid rows with the columns their checks read (to
-    ``spill.invalid_rows``, a Parquet file) and the row count. A flag per check is then
-    computed over the invalid rows alone, in a second pass over that file, for the counts
-    of each broken rule and the rejects: per-check flag columns over every row, carried
-    through the shared plan, cost the step about 5 % more CPU than the one boolean.
-    ``sink_valid`` makes the lazy sink of the valid rows; ``rejects_path=None`` writes
-    no rejects; ``first_row`` numbers the first row (the header is row 1), and rows keep
-    their numbers when ``skip_blank_rows`` leaves out rows with no value (a CSV's blank
-    lines, which csv_to_parquet drops too). Checks with a key (unique, primaryKey) first
-    find the duplicated keys with ``_duplicate_keys`` (a pass of its own, spilling to
-    ``spill``) and join them back. Measured flat on the streaming engine (bench/steps.py).
+    check fails. Its one output is the valid rows (``sink_valid``); ``InvalidRows`` takes
+    the invalid rows, with the columns their checks read, from the same stream into files
+    in ``spill.invalid_rows``, and counts the rows. A flag per check is then computed over
+    the invalid rows alone, in a second pass over those files, for the counts of each
+    broken rule and the rejects: per-check flag columns over every row cost the step
+    about 5 % more CPU than the one boolean. ``sink_valid`` makes the lazy sink of the
+    valid rows; ``rejects_path=None`` writes no rejects; ``first_row`` numbers the first
+    row (the header is row 1), and rows keep their numbers when ``skip_blank_rows`` leaves
+    out rows with no value (a CSV's blank lines, which csv_to_parquet drops too). Checks
+    with a key (unique, primaryKey) first find the duplicated keys with ``_duplicate_keys``
+    (a pass of its own, spilling to ``spill``) and join them back. Measured flat on the
+    streaming engine (bench/steps.py).
     """
     import polars as pl
 
     frame_schema = frame.collect_schema()
-    check_columns(schema, frame_schema.names(), name=name)
+    names = frame_schema.names()
+    check_columns(schema, names, name=name)
     row = pl.col("__row")
     checked = plan(schema, frame_schema, row)
     found = checked.checks
     flag_names = [f"__check{n}" for n in range(len(found))]
     flags = [pl.col(flag) for flag in flag_names]
-    # Each check is a column of its own, computed once: the valid filter, the rejects and the
-    # counts all read these columns rather than evaluating the rules again.
     frame = frame.with_row_index("__row", offset=first_row)
+    # Blank rows are flagged, not filtered, before InvalidRows sees the rows: it puts them
+    # back in order by their numbers, which a filter would leave with gaps.
+    blank = pl.col("__blank")
     if skip_blank_rows:
-        # After the row index, which polars does not push a predicate past: pushed into the
-        # CSV scan, a predicate over every column costs time quadratic in their number.
-        frame = frame.filter(~pl.all_horizontal(pl.col(frame_schema.names()).is_null()))
-    if checked.prepare:
-        frame = frame.with_columns(checked.prepare)
+        frame = frame.with_columns(pl.all_horizontal(pl.col(names).is_null()).alias("__blank"))
+    # What the checks read (typed values, missing values as null) is computed once, for
+    # every check of the row; it is not carried past the one boolean, only the invalid
+    # rows' source values are, and the second pass computes it again for them alone.
+    checks = frame.with_columns(checked.prepare) if checked.prepare else frame
     fails = []
+    duplicate_flags = []
     for n, check in enumerate(found):
         if not check.key:
             fails.append(check.fails)
             continue
-        duplicates = _duplicate_keys(frame, check, spill, n)
-        frame = frame.join(
+        keyed = checks.filter(~blank) if skip_blank_rows else checks
+        with memory_budget():
+            duplicates = _duplicate_keys(keyed, check, spill, n)
+        checks = checks.join(
             duplicates.select(
                 *duplicates.collect_schema().names(), pl.lit(True).alias(f"__dup{n}")
             ),
@@ -253,35 +257,53 @@ def _validate_file(
             nulls_equal=True,
             maintain_order="left",
         )
+        duplicate_flags.append(f"__dup{n}")
         fails.append(check.fails & pl.col(f"__dup{n}").is_not_null())
     # No fill_null: every check is false, never null, where the value is missing.
-    # Over every row, one boolean; the invalid rows (few, as a rule) go to a file with what
-    # their checks read, and only they get a flag per check, in a second, small pass.
-    frame = frame.with_columns(
-        (pl.any_horizontal(fails) if fails else pl.lit(False)).alias("__invalid")
+    # Over every row, one boolean; the invalid rows (few, as a rule) are set aside with their
+    # source values, and only they get a flag per check, in a second, small pass.
+    invalid = pl.any_horizontal(fails) if fails else pl.lit(False)
+    set_aside = [*names, "__row", *duplicate_flags]
+    frame = checks.select(
+        *set_aside,
+        *([blank] if skip_blank_rows else []),
+        (invalid & ~blank if skip_blank_rows else invalid).alias("__invalid"),
     )
-    results = pl.collect_all(
-        [
-            sink_valid(frame.filter(~pl.col("__invalid")).select(frame_schema.names())),
-            frame.filter(pl.col("__invalid"))
-            .drop("__invalid")
-            .sink_parquet(spill.invalid_rows, row_group_size=INVALID_ROWS_PER_GROUP, lazy=True),
-            frame.select(pl.len()),
-        ],
-        engine="streaming",
+    keep = ~pl.col("__invalid") & ~blank if skip_blank_rows else ~pl.col("__invalid")
+    aside = InvalidRows(
+        spill.invalid_rows,
+        first=first_row,
+        flag="__invalid",
+        order="__row",
+        blank="__blank" if skip_blank_rows else None,
     )
-    rows = results[2].item()
-    invalid = pl.scan_parquet(spill.invalid_rows).with_columns(
+    try:
+        sink_valid(
+            frame.map_batches(aside.see, streamable=True).filter(keep).select(names)
+        ).collect(engine="streaming")
+    except Exception:
+        if aside.error is not None:
+            raise aside.error from None
+        raise
+    rows = aside.rows
+    invalid_rows = aside.in_order(frame.select(set_aside).collect_schema())
+    if checked.prepare:
+        invalid_rows = invalid_rows.with_columns(checked.prepare)
+    invalid_rows = invalid_rows.with_columns(
         fail.alias(flag) for flag, fail in zip(flag_names, fails, strict=True)
     )
-    jobs = [invalid.select(pl.len(), *(flag.sum() for flag in flags))]
+    jobs = [invalid_rows.select(pl.len(), *(flag.sum() for flag in flags))]
     if rejects_path is not None:
         if rejects_limit is not None:
-            invalid = invalid.head(rejects_limit)
-        sources = [*frame_schema.names(), *(expr.meta.output_name() for expr in checked.prepare)]
-        rejects = _rejects(invalid, found, flags, row, sources)
+            invalid_rows = invalid_rows.head(rejects_limit)
+        sources = [*names, *(expr.meta.output_name() for expr in checked.prepare)]
+        rejects = _rejects(invalid_rows, found, flags, row, sources)
         jobs.append(rejects.sink_csv(rejects_path, lazy=True))
-    rejected, *totals = pl.collect_all(jobs, engine="streaming")[0].row(0)
+    # Sorting the invalid rows, when the batches did not come as runs of rows, may need
+    # more memory than the budget (only there: polars' memory manager costs the main pass
+    # about 15 % of its time).
+    with memory_budget():
+        rejected, *totals = pl.collect_all(jobs, engine="streaming")[0].row(0)
     by_rule: dict[str, int] = {}
     for check, count in zip(found, totals, strict=True):
         if count:
@@ -297,7 +319,7 @@ def _validate_file(
 
 @dataclass(frozen=True, slots=True)
 class Spill:
-    """Where validate writes to local disk: the invalid rows (one file), and the keys of
+    """Where validate writes to local disk: the invalid rows (a folder), and the keys of
     unique and primaryKey (``directory``, in ``partitions`` hash partitions)."""
 
     invalid_rows: Path

@@ -14,7 +14,7 @@ memory, so the list and search figures measure Brygge's own overhead.
 ``--profile`` runs each request in-process under cProfile instead and prints where the
 time goes (no wrk, no gunicorn):
 
-    .venv/bin/python bench/api.py --profile [--datasets 10000] [--requests 200]
+    .venv/bin/python bench/api.py --profile [--datasets 10000] [--requests 200] [--case get_dataset]
 
 ``--cpu`` calls the WSGI app in-process instead and prints the CPU time per request of
 each case and of its bare-Flask baseline, alternated, the fastest of ``4 * --rounds``
@@ -167,8 +167,9 @@ def median(runs: list[dict[str, float]], name: str) -> float:
     return statistics.median(run[name] for run in runs)
 
 
-def profile(home: Path, ids: list[str], requests: int) -> None:
-    """Run each case ``requests`` times in-process under cProfile; print the top functions."""
+def profile(home: Path, ids: list[str], requests: int, only: list[str] | None = None) -> None:
+    """Run each case (or those in ``only``) ``requests`` times in-process under cProfile;
+    print the top functions."""
     os.environ["BRYGGE_HOME"] = str(home)
     app = bench_app()
     client = app.test_client()
@@ -180,6 +181,8 @@ def profile(home: Path, ids: list[str], requests: int) -> None:
         "search": lambda number: SEARCH_PATH,
     }
     for name, path in cases.items():
+        if only and name not in only:
+            continue
         client.get(path(0))  # warm: first-use imports and caches stay out of the figures
         started = time.perf_counter()
         for number in range(requests):
@@ -268,6 +271,12 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile in-process instead")
     parser.add_argument("--cpu", action="store_true", help="CPU per request, in-process")
     parser.add_argument("--requests", type=int, default=200, help="requests per profiled case")
+    parser.add_argument(
+        "--case",
+        action="append",
+        choices=("bare_page", "get_dataset", "list_datasets", "search"),
+        help="with --profile: profile only this case (repeatable)",
+    )
     args = parser.parse_args()
     if args.backend == "dynamodb":
         return compare_backends(args.datasets or 300, args.seconds, args.rounds)
@@ -282,7 +291,7 @@ def main() -> int:
         ids = seed(home, args.datasets)
         print(f"seeded {len(ids)} datasets in {time.perf_counter() - started:.1f} s")
         if args.profile:
-            profile(home, ids, args.requests)
+            profile(home, ids, args.requests, args.case)
             return 0
         if args.cpu:
             cpu_per_request(home, ids, args.requests, args.rounds * 4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from flask import Flask, g
+from flask import Flask
 
 from catalogue import __version__, web
 from catalogue.api import docs, errors
@@ -15,12 +15,8 @@ from catalogue.api.route_table import ROUTES
 from catalogue.api.routing import LazyRoutingFlask
 from catalogue.api.smorest import Api
 from catalogue.auth.principal import authenticate_request
-from catalogue.links import base_url
-from catalogue.repositories.change_events import (
-    configure_source,
-    reset_request_source,
-    set_request_source,
-)
+from catalogue.links import request_base_url
+from catalogue.repositories.change_events import configure_request_source, configure_source
 from catalogue.services import Services, utc_now
 from catalogue.settings import Settings
 from catalogue.store.base import ItemStore
@@ -76,8 +72,9 @@ def create_app(
     web.init_app(app)
     app.before_request(authenticate_request)
     configure_source(settings.base_url)
-    app.before_request(_take_event_source)
-    app.teardown_request(_drop_event_source)
+    # Events written while answering a request take its base URL: asked for when one is
+    # written, rather than set and reset by hooks on every request.
+    configure_request_source(request_base_url)
     if settings.trust_proxy:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -87,14 +84,3 @@ def create_app(
             app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1
         )
     return app
-
-
-def _take_event_source() -> None:
-    """Events written by this request take its public base URL as their source."""
-    g.event_source_token = set_request_source(base_url)
-
-
-def _drop_event_source(_: BaseException | None) -> None:
-    token = g.pop("event_source_token", None)
-    if token is not None:
-        reset_request_source(token)

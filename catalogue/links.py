@@ -55,6 +55,13 @@ def base_url() -> str:
     return services().settings.base_url or request.url_root.rstrip("/")
 
 
+def request_base_url() -> str | None:
+    """``base_url()`` while a Brygge app answers a request; None outside one."""
+    if not has_request_context() or "brygge" not in current_app.extensions:
+        return None
+    return base_url()
+
+
 def absolute_url(path: str) -> str:
     """The public URL of ``path``, a path of the API (``/datasets/air``), percent-encoded."""
     return base_url() + quote(path, safe="/%:@!$&'()*+,;=-._~")

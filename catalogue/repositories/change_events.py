@@ -33,16 +33,30 @@ DEFAULT_SOURCE = "urn:brygge:local"
 SETTLE = timedelta(seconds=5)
 
 # A request's events take its public base URL, asked for only when an event is written:
-# most requests write none, and working out the URL costs a tenth of a dataset read.
+# most requests write none, and working out the URL costs a tenth of a dataset read. The
+# web app names, once, what gives that URL (None outside a request): nothing is set per
+# request. ``request_source`` sets one for a block of code instead.
 _request_source: ContextVar[Callable[[], str] | None] = ContextVar(
     "brygge_event_source", default=None
 )
 _configured_source = [DEFAULT_SOURCE]
 
 
+def _no_request() -> str | None:
+    return None
+
+
+_ambient_source: list[Callable[[], str | None]] = [_no_request]
+
+
 def configure_source(base_url: str) -> None:
     """Set the source of events written outside a request (the process's BRYGGE_BASE_URL)."""
     _configured_source[0] = base_url.rstrip("/") or DEFAULT_SOURCE
+
+
+def configure_request_source(request_base_url: Callable[[], str | None]) -> None:
+    """Name what gives the public base URL of the request being answered (None outside one)."""
+    _ambient_source[0] = request_base_url
 
 
 @contextmanager
@@ -55,20 +69,10 @@ def request_source(base_url: str) -> Iterator[None]:
         _request_source.reset(token)
 
 
-def set_request_source(base_url: Callable[[], str] | None) -> object:
-    """Set what gives the source of this request's events (its public base URL, asked for
-    when an event is written); returns the token ``reset_request_source`` takes."""
-    return _request_source.set(base_url)
-
-
-def reset_request_source(token: object) -> None:
-    _request_source.reset(token)  # type: ignore[arg-type]
-
-
 def event_source() -> str:
     """The source an event written now gets."""
     source = _request_source.get()
-    return (source() if source is not None else None) or _configured_source[0]
+    return (source() if source is not None else _ambient_source[0]()) or _configured_source[0]
 
 
 def event_ops(

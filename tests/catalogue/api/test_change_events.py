@@ -528,3 +528,19 @@ def test_a_step_ended_without_a_recorded_start_gets_both_events(app, client, clo
         ("no.brygge.step.started", "RUNNING"),
         ("no.brygge.step.finished", "SUCCEEDED"),
     ]
+
+
+def test_the_source_is_asked_for_when_an_event_is_written(app) -> None:  # type: ignore[no-untyped-def]
+    from catalogue.repositories.change_events import event_source, request_source
+
+    # Outside any request: the configured source (BRYGGE_BASE_URL unset here).
+    assert event_source() == "urn:brygge:local"
+    with app.test_request_context("/datasets", base_url="https://data.example.org/stage"):
+        # No hook need have run: the request's own root, as its links.
+        assert event_source() == "https://data.example.org/stage"
+        with request_source("https://elsewhere.example.org"):
+            assert event_source() == "https://elsewhere.example.org"
+    assert event_source() == "urn:brygge:local"
+    # A request answered by another Flask app names no source of Brygge's.
+    with Flask("other").test_request_context("/"):
+        assert event_source() == "urn:brygge:local"

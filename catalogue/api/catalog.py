@@ -86,8 +86,9 @@ def negotiate_dataset(format_param: str | None) -> tuple[str, str] | None:
 
     Raises NotAcceptable (406) when ``Accept`` matches neither JSON nor an RDF syntax.
     """
+    # The environ's own entry: what request.headers.get("Accept") looks up.
     return negotiate(
-        request.headers.get("Accept"), format_param, default=None, refuse_unmatched=True
+        request.environ.get("HTTP_ACCEPT"), format_param, default=None, refuse_unmatched=True
     )
 
 

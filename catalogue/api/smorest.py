@@ -3,14 +3,23 @@ parsed with limits."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import threading
+from inspect import iscoroutinefunction
 from typing import Any, ClassVar
 
 import flask
 import flask_smorest
 import marshmallow as ma
+import werkzeug
 from flask import Flask
+from flask_smorest.utils import (
+    get_appcontext,
+    resolve_schema_instance,
+    set_status_and_headers_in_response,
+    unpack_tuple_response,
+)
 from marshmallow import RAISE
 from webargs.flaskparser import FlaskParser, abort
 from werkzeug.exceptions import HTTPException
@@ -32,6 +41,8 @@ READ_METHODS = ("get", "head", "options")
 QUERY_LOCATIONS = ("query", "querystring")
 # Argument values a view cannot change in place, so one parse serves many requests.
 FLAT_ARGUMENTS = (str, int, float, bool, type(None))
+# ``arguments``' keyword arguments that only document (flask-smorest keeps them from use_args).
+DOC_ONLY = frozenset({"required", "description", "example", "examples", "content_type"})
 # Distinct query strings remembered per parser; past it, the memory starts over.
 MAX_PARSED_QUERIES = 1024
 
@@ -103,10 +114,58 @@ class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint whose ``arguments`` parse with BodyParser.
 
     ``alt_response`` documents without wrapping: flask-smorest's wrapper only calls the
-    view, one more call per alternative on every request.
+    view, one more call per alternative on every request. ``arguments`` and ``response``
+    keep flask-smorest's document and behaviour but call a plain (not async) view
+    directly, where flask-smorest asks the app to ``ensure_sync`` it on every request.
     """
 
     ARGUMENTS_PARSER = BodyParser()
+
+    def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any) -> Any:
+        """flask-smorest's ``arguments``: webargs' ``use_args`` straight over a plain view."""
+        document = super().arguments(schema, location=location, **kwargs)
+        # flask-smorest passes use_args what ``arguments`` takes beyond its documentation.
+        use_args = {name: value for name, value in kwargs.items() if name not in DOC_ONLY}
+
+        def decorator(func: Any) -> Any:
+            documented = document(func)
+            if iscoroutinefunction(func):
+                return documented
+            wrapper = self.ARGUMENTS_PARSER.use_args(schema, location=location, **use_args)(func)
+            wrapper._apidoc = documented._apidoc
+            return wrapper
+
+        return decorator
+
+    def response(self, status_code: Any, schema: Any = None, **kwargs: Any) -> Any:
+        """flask-smorest's ``response``, its wrapper calling a plain view directly."""
+        document = super().response(status_code, schema, **kwargs)
+        dump_schema = resolve_schema_instance(schema)
+
+        def decorator(func: Any) -> Any:
+            documented = document(func)
+            if iscoroutinefunction(func):
+                return documented
+
+            # flask-smorest's response wrapper (0.47), without its ensure_sync.
+            @functools.wraps(func)
+            def wrapper(*args: Any, **kw: Any) -> Any:
+                result, status, headers = unpack_tuple_response(func(*args, **kw))
+                if isinstance(result, werkzeug.Response):
+                    set_status_and_headers_in_response(result, status, headers)
+                    return result
+                dumped = result if dump_schema is None else dump_schema.dump(result)
+                get_appcontext()["result_dump"] = dumped
+                response = flask.jsonify(self._prepare_response_content(dumped))
+                set_status_and_headers_in_response(response, status, headers)
+                if status is None:
+                    response.status_code = status_code
+                return response
+
+            wrapper._apidoc = documented._apidoc
+            return wrapper
+
+        return decorator
 
     def alt_response(self, *args: Any, **kwargs: Any) -> Any:
         """flask-smorest's ``alt_response``: the same document, the view itself kept."""

@@ -31,9 +31,10 @@ def authenticate_request() -> None:
     validation errors either.
     """
     identity = current_identity()
-    if request.endpoint in SIGNED_ENDPOINTS or request.method in READ_METHODS:
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    if req.method in READ_METHODS or req.endpoint in SIGNED_ENDPOINTS:
         return
-    if request.endpoint is not None and not identity.is_authenticated:
+    if req.endpoint is not None and not identity.is_authenticated:
         raise Unauthenticated("this action needs a token (Authorization: Bearer <token>)")
 
 
@@ -44,16 +45,16 @@ def current_identity() -> Identity:
     at all is the anonymous caller. With ``BRYGGE_AUTH=off`` every request acts as
     ``BRYGGE_PRINCIPAL`` with every scope.
     """
-    if "brygge_identity" not in g:
+    identity: Identity | None = g.get("brygge_identity")
+    if identity is None:
         try:
-            g.brygge_identity = _authenticate()
+            identity = g.brygge_identity = _authenticate()
         except Unauthenticated as refused:
             # The reason only: the token itself never goes to a log.
             log.warning("refused credentials on %s %s: %s", request.method, request.path, refused)
             raise
         if log.isEnabledFor(logging.DEBUG):  # its arguments cost more than the check
-            log.debug("%s %s by %s", request.method, request.path, g.brygge_identity.principal)
-    identity: Identity = g.brygge_identity
+            log.debug("%s %s by %s", request.method, request.path, identity.principal)
     return identity
 
 
@@ -69,7 +70,8 @@ def _authenticate() -> Identity:
     settings = services().settings
     if settings.auth == "off":
         return Identity(settings.principal, (), is_site_admin=True)
-    header = request.headers.get("Authorization")
+    # The environ's own entry: what request.headers.get("Authorization") looks up.
+    header = request.environ.get("HTTP_AUTHORIZATION")
     if header is None:
         return ANONYMOUS
     scheme, _, credential = header.strip().partition(" ")

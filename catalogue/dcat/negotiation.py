@@ -23,6 +23,9 @@ FORMAT_NAMES = {
 FORMATS_BY_MEDIA_TYPE = {media_type: rdf_format for rdf_format, media_type in MEDIA_TYPES.items()}
 # Server preference among equally acceptable types: JSON-LD is the default.
 PREFERENCE = (JSON_LD, TURTLE, RDF_XML)
+# Accept headers that ask for nothing but the default (none, curl's */*, JSON): what most
+# clients send, answered without parsing them.
+DEFAULT_ACCEPTS = frozenset({None, "", "*/*", "application/json"})
 
 
 class NotAcceptable(DomainError):
@@ -57,6 +60,8 @@ def negotiate(
         if rdf_format is None:
             raise NotAcceptable(f"format {format_param!r} is not supported")
         return rdf_format, MEDIA_TYPES[rdf_format]
+    if accept_header in DEFAULT_ACCEPTS:
+        return _choice(default)
     ranges = _media_ranges(accept_header or "")
     if not ranges:
         return _choice(default)

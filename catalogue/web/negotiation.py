@@ -13,7 +13,7 @@ import importlib
 
 from flask import Flask, request
 from flask.typing import ResponseReturnValue
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
 from catalogue.web.rendering import error_page
 from catalogue.web.session import sign_in_from_cookie
@@ -32,37 +32,43 @@ PAGES: dict[str, str] = {
 JSON_ACCEPTS = frozenset({None, "", "*/*", "application/json"})
 
 
-def wants_page() -> bool:
-    """True when the request is for a page rather than the API's JSON."""
-    if request.method not in ("GET", "HEAD"):
+def wants_page(req: Request | None = None) -> bool:
+    """True when the request (``req``, or the current one) is for a page rather than JSON."""
+    req = req if req is not None else request._get_current_object()  # type: ignore[attr-defined]
+    if req.method not in ("GET", "HEAD"):
         return False
-    environ = request.environ
+    environ = req.environ
     htmx = "HTTP_HX_REQUEST" in environ
     # What API clients send (nothing, curl's */*, JSON): no header to parse, and no query
     # string either (``?format=`` too answers no page).
     if not htmx and environ.get("HTTP_ACCEPT") in JSON_ACCEPTS:
         return False
-    if "format" in request.args:
+    if "format" in req.args:
         return False
     if htmx:
         return True
-    accept = request.accept_mimetypes
+    accept = req.accept_mimetypes
     # Only text/html preferred to JSON: */* alone (curl, httpx) matches both equally.
     return accept["text/html"] > accept["application/json"]
 
 
 def serve_page() -> ResponseReturnValue | None:
     """Before the API's view: answer with the page when the request wants one."""
-    if request.blueprint == "web":
+    # Every request passes here: the request is looked up once, and its endpoint read once.
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    endpoint = req.endpoint
+    if endpoint is None:
+        return None
+    if endpoint.rpartition(".")[0] == "web":  # the blueprint of the pages' own endpoints
         sign_in_from_cookie()
         return None
-    page_name = PAGES.get(request.endpoint or "")
-    if page_name is None or not wants_page():
+    page_name = PAGES.get(endpoint)
+    if page_name is None or not wants_page(req):
         return None
     sign_in_from_cookie()
     try:
         page = getattr(importlib.import_module("catalogue.web.pages"), page_name)
-        return page(**(request.view_args or {}))
+        return page(**(req.view_args or {}))
     except Exception as error:
         return error_page(error)
 

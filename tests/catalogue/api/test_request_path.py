@@ -76,3 +76,64 @@ def test_a_browser_and_htmx_still_get_pages(client) -> None:
     assert browser.headers.getlist("Vary") == ["Accept, HX-Request, Cookie"]
     htmx = client.get("/datasets/air", headers={"HX-Request": "true"})
     assert htmx.mimetype == "text/html"
+
+
+def test_a_read_keeps_its_query_errors_and_its_negotiation(client) -> None:
+    make_dataset(client, "air")
+    # Every request answers as the long way did, remembered parses and shortcuts included.
+    for _ in range(2):
+        unknown = client.get("/datasets/air?formt=ttl")
+        assert unknown.status_code == 422
+        assert unknown.json["errors"] == {"query": {"formt": ["Unknown field."]}}
+        assert (
+            unknown.json["message"] == "The request is not valid; errors names each field and why."
+        )
+        bad_profile = client.get("/datasets/air?profile=nonsense")
+        assert bad_profile.status_code == 422
+        assert list(bad_profile.json["errors"]["query"]) == ["profile"]
+        bad_format = client.get("/datasets/air?format=csv")
+        assert bad_format.status_code == 406
+        assert "format 'csv' is not supported" in bad_format.json["message"]
+        refused = client.get("/datasets/air", headers={"Accept": "image/png"})
+        assert refused.status_code == 406
+        assert "nothing here matches Accept: image/png" in refused.json["message"]
+        turtle = client.get("/datasets/air", headers={"Accept": "text/turtle"})
+        assert turtle.status_code == 200 and turtle.mimetype == "text/turtle"
+        assert turtle.headers.getlist("Vary") == ["Accept"]
+        plain = client.get("/datasets/air?format=")
+        assert plain.status_code == 200 and plain.json["id"] == "air"
+        assert plain.headers["ETag"] == client.get("/datasets/air").headers["ETag"]
+        assert client.get("/datasets/nowhere").status_code == 404
+
+
+def test_the_document_still_describes_a_reads_parameters_and_answers(app) -> None:
+    app.extensions["flask-smorest"]["apis"][""]["ext_obj"].document()
+    spec = app.test_client().get("/openapi.json").json
+    read = spec["paths"]["/datasets/{dataset_id}"]["get"]
+    assert {
+        parameter["name"] for parameter in read["parameters"] if parameter["in"] == "query"
+    } == {
+        "format",
+        "profile",
+    }
+    assert set(read["responses"]["200"]["content"]) == {
+        "application/json",
+        "application/ld+json",
+        "text/turtle",
+        "application/rdf+xml",
+    }
+    assert "422" in read["responses"]
+
+
+def test_a_views_result_is_dumped_and_its_status_and_headers_kept(client) -> None:
+    created = client.post(
+        "/datasets",
+        json={"id": "air", "title": "Air", "accessRights": "public", "owner": "team:miljo"},
+    )
+    # A (resource, status, headers) tuple: the schema's dump, 201, Location and ETag.
+    assert created.status_code == 201
+    assert created.json["id"] == "air" and "rev" not in created.json
+    assert created.headers["Location"].endswith("/datasets/air")
+    assert created.headers["ETag"]
+    # A view returning None: 204 and no body.
+    assert client.delete("/datasets/air").status_code == 204

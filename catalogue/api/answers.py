@@ -58,14 +58,17 @@ def json_bytes(data: Any) -> bytes | None:
 
     ``data`` must hold no float (see the module's docstring).
     """
-    provider = current_app.json
+    return _json_bytes(current_app.json, data)
+
+
+def _json_bytes(provider: Any, data: Any) -> bytes | None:
     if (
         orjson is None
         or type(provider).dumps is not _PLAIN_DUMPS
         or not provider.ensure_ascii  # type: ignore[attr-defined]
         or provider.sort_keys  # type: ignore[attr-defined]
         or provider.compact is False  # type: ignore[attr-defined]
-        or (provider.compact is None and current_app.debug)  # type: ignore[attr-defined]
+        or (provider.compact is None and provider._app.debug)  # type: ignore[attr-defined]
     ):
         return None
     try:
@@ -90,12 +93,13 @@ def answer(
     ``schema`` None: ``result`` is the dump already. ``floatless``: the caller knows the
     dump holds no float, so orjson may write it.
     """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     dumped = result if schema is None else schema.dump(result)
-    body = json_bytes(dumped) if floatless else None
+    body = _json_bytes(app.json, dumped) if floatless else None
     if body is None:
-        response = current_app.json.response(dumped)
+        response = app.json.response(dumped)
     else:
-        response = current_app.response_class(body, mimetype="application/json")
+        response = app.response_class(body, mimetype="application/json")
     if headers:
         response.headers.extend(headers)
     response.status_code = status

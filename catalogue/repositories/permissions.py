@@ -149,10 +149,10 @@ class PermissionRepository:
         The item and the grants are read in one batch, so a permission check costs one
         store call whoever asks.
         """
-        pk = keys.permissions_pk(dataset_id)
         dataset_key = (keys.dataset_pk(dataset_id), keys.DATASET_SK)
         if not grantees:  # an anonymous caller: the dataset alone, by the store's plainest read
             return self.store.get(*dataset_key), set()
+        pk = keys.permissions_pk(dataset_id)
         found = self.store.get_many([dataset_key, *((pk, keys.grant_sk(g)) for g in grantees)])
         dataset = next((item for item in found if item["pk"] == dataset_key[0]), None)
         if dataset is None:

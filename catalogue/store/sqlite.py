@@ -71,6 +71,12 @@ _FIRST_COUNT_BOUND = 1024
 _LAST_COUNT_BOUND = 1024 * 8**3
 
 
+# This process's id, kept current across forks: os.getpid() is a system call, and every
+# store call checks that its connection was opened by this process.
+_process = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _process.__setitem__(0, os.getpid()))
+
+
 class _Connection:
     """Holds one thread's connection; collected (and the connection closed) with the thread."""
 
@@ -123,7 +129,7 @@ class SqliteStore:
         holder: _Connection | None = getattr(self._local, "holder", None)
         # A connection must not cross a fork (gunicorn --preload): a child opens its own.
         if holder is not None:
-            if holder.pid == os.getpid():
+            if holder.pid == _process[0]:
                 if holder.pages != self._autocheckpoint_pages:
                     holder.conn.execute(f"PRAGMA wal_autocheckpoint = {self._autocheckpoint_pages}")
                     holder.pages = self._autocheckpoint_pages

@@ -132,7 +132,7 @@ class Blueprint(flask_smorest.Blueprint):
             if iscoroutinefunction(func):
                 return documented
             wrapper = self.ARGUMENTS_PARSER.use_args(schema, location=location, **use_args)(func)
-            wrapper._apidoc = documented._apidoc
+            wrapper._apidoc = documented._apidoc  # type: ignore[attr-defined]
             return wrapper
 
         return decorator
@@ -162,7 +162,7 @@ class Blueprint(flask_smorest.Blueprint):
                     response.status_code = status_code
                 return response
 
-            wrapper._apidoc = documented._apidoc
+            wrapper._apidoc = documented._apidoc  # type: ignore[attr-defined]
             return wrapper
 
         return decorator

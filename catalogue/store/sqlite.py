@@ -73,8 +73,15 @@ _LAST_COUNT_BOUND = 1024 * 8**3
 
 # This process's id, kept current across forks: os.getpid() is a system call, and every
 # store call checks that its connection was opened by this process.
-_process = [os.getpid()]
-os.register_at_fork(after_in_child=lambda: _process.__setitem__(0, os.getpid()))
+_process: list[int] = []
+
+
+def _this_process() -> int:
+    """``os.getpid()``, asked of the system once and again only after a fork."""
+    if not _process:
+        _process.append(os.getpid())
+        os.register_at_fork(after_in_child=lambda: _process.__setitem__(0, os.getpid()))
+    return _process[0]
 
 
 class _Connection:
@@ -84,7 +91,7 @@ class _Connection:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.pid = os.getpid()
+        self.pid = _this_process()
         self.pages = DEFAULT_AUTOCHECKPOINT_PAGES
 
 
@@ -129,7 +136,7 @@ class SqliteStore:
         holder: _Connection | None = getattr(self._local, "holder", None)
         # A connection must not cross a fork (gunicorn --preload): a child opens its own.
         if holder is not None:
-            if holder.pid == _process[0]:
+            if holder.pid == _this_process():
                 if holder.pages != self._autocheckpoint_pages:
                     holder.conn.execute(f"PRAGMA wal_autocheckpoint = {self._autocheckpoint_pages}")
                     holder.pages = self._autocheckpoint_pages
@@ -164,7 +171,7 @@ class SqliteStore:
             holders = list(self._connections)
             self._connections.clear()
         for holder in holders:
-            if holder.pid == os.getpid():
+            if holder.pid == _this_process():
                 holder.conn.close()
         self._local = threading.local()
 

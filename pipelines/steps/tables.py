@@ -42,9 +42,10 @@ _POLARS_HINTS = {
 }
 # polars reads a CSV file in chunks of 32 MB, two per thread in flight, which made most of a
 # CSV step's memory (validate: ~300 of ~470 MB anonymous on a 1 GB file, and more the further
-# the readers ran ahead of the sink). Chunks of 1 MB hold about a third of that; a plain
-# scan -> sink is no slower, but validate's ~40 expressions pay per batch (2 MB chunks: ~20 %
-# faster, and ~50 % more memory); a row longer than a chunk is still read whole.
+# the readers ran ahead of the sink). Chunks of 1 MB hold about a third of that for validate
+# (its ~40 expressions pay per batch: 4 MB chunks were ~9 % faster and held ~50 % more);
+# csv_to_parquet reads in chunks of its own (``CONVERSION_CHUNK_BYTES``). A row longer than a
+# chunk is still read whole.
 CSV_CHUNK_BYTES = 1024 * 1024
 _CSV_CHUNK_VARIABLE = "POLARS_CSV_CHUNK_SIZE"
 # Work polars holds whole (a sort, the hash table of a group_by) spills to its temporary
@@ -156,14 +157,17 @@ def reading(name: str) -> Iterator[None]:
 
 
 @contextmanager
-def small_csv_chunks() -> Iterator[None]:
-    """Run the polars queries inside with CSV files read in chunks of ``CSV_CHUNK_BYTES``.
+def small_csv_chunks(chunk_bytes: int | None = None) -> Iterator[None]:
+    """Run the polars queries inside with CSV files read in chunks of ``chunk_bytes``
+    (default ``CSV_CHUNK_BYTES``).
 
     polars has no option for it but an environment variable, which it reads when a query
     starts: it is set for the queries inside only, so other polars work in the process (a
-    benchmark's baseline) keeps polars' default. A value the environment already has wins.
+    benchmark's baseline) keeps polars' default. A value the environment already has wins,
+    as does the size of a step already inside in another thread.
     """
-    with _polars_variable(_CSV_CHUNK_VARIABLE, str(CSV_CHUNK_BYTES)):
+    size = CSV_CHUNK_BYTES if chunk_bytes is None else chunk_bytes
+    with _polars_variable(_CSV_CHUNK_VARIABLE, str(size)):
         yield
 
 

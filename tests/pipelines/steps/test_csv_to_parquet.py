@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from pipelines.objects import LocalObjectStore
-from pipelines.steps import csv_to_parquet, tables
+from pipelines.steps import csv_to_parquet
 from pipelines.steps.contract import ConfigError, InputError
 from tests.pipelines.steps.conftest import MakeEvent, Put, data_file
 from tests.pipelines.steps.mocks import MemoryRecorder
@@ -360,7 +360,7 @@ def test_the_csv_is_read_in_small_chunks_of_long_rows(
     # Chunks of 64 bytes, set for the conversion only: edges fall inside values and rows.
     monkeypatch.delenv("POLARS_CSV_CHUNK_SIZE", raising=False)
     monkeypatch.delenv("POLARS_OOC_MEMORY_BUDGET_MB", raising=False)
-    monkeypatch.setattr(tables, "CSV_CHUNK_BYTES", 64)
+    monkeypatch.setattr(csv_to_parquet, "CONVERSION_CHUNK_BYTES", 64)
     seen = []
     sink_parquet = pl.LazyFrame.sink_parquet
 

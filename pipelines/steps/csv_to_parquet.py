@@ -65,9 +65,9 @@ NUMBER_TYPES = ("integer", "number", "year")
 MAX_INFERRED_DIGITS = 10
 MAX_NUMBER_DIGITS = 15
 INFERRED_TYPES = ("integer", "number", "boolean", "date")
-# CSV read in chunks of 4 MB: Parquet's writer, fed the 1 MB chunks validate reads in, grew
-# with the file (106 -> 187 MB anonymous from 1.1 to 10.1 GB), and 4 MB chunks stayed flat
-# (~185 MB at 1.1 and 4.5 GB) and were ~7 % faster (bench/steps.py).
+# CSV read in chunks of 4 MB, not validate's 1 MB: ~7 % faster (0.99x against 0.92x of bare
+# polars in bench/steps.py's figure) for ~45 MB more memory. Either way memory grows by ~80 MB
+# from 1.1 to 10.1 GB, in polars' Parquet writer (the same scan into CSV stays flat).
 CONVERSION_CHUNK_BYTES = 4 * 1024 * 1024
 # Spaces that spreadsheets in Norwegian and French locales use as thousands separators.
 _SPACES = "[ \u00a0\u202f]"

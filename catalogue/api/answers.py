@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, current_app
+from flask import Flask, Response, current_app
 from flask.json.provider import DefaultJSONProvider
 
 try:
@@ -58,17 +58,18 @@ def json_bytes(data: Any) -> bytes | None:
 
     ``data`` must hold no float (see the module's docstring).
     """
-    return _json_bytes(current_app.json, data)
+    return _json_bytes(current_app, data)
 
 
-def _json_bytes(provider: Any, data: Any) -> bytes | None:
+def _json_bytes(app: Flask, data: Any) -> bytes | None:
+    provider = app.json
     if (
         orjson is None
         or type(provider).dumps is not _PLAIN_DUMPS
         or not provider.ensure_ascii  # type: ignore[attr-defined]
         or provider.sort_keys  # type: ignore[attr-defined]
         or provider.compact is False  # type: ignore[attr-defined]
-        or (provider.compact is None and provider._app.debug)  # type: ignore[attr-defined]
+        or (provider.compact is None and app.debug)  # type: ignore[attr-defined]
     ):
         return None
     try:
@@ -95,7 +96,7 @@ def answer(
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     dumped = result if schema is None else schema.dump(result)
-    body = _json_bytes(app.json, dumped) if floatless else None
+    body = _json_bytes(app, dumped) if floatless else None
     if body is None:
         response = app.json.response(dumped)
     else:

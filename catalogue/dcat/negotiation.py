@@ -24,7 +24,7 @@ FORMATS_BY_MEDIA_TYPE = {media_type: rdf_format for rdf_format, media_type in ME
 # Server preference among equally acceptable types: JSON-LD is the default.
 PREFERENCE = (JSON_LD, TURTLE, RDF_XML)
 # Accept headers that ask for nothing but the default (none, curl's */*, JSON): what most
-# clients send, answered without parsing them.
+# clients send, answered without parsing them; they never prefer a page to JSON either.
 DEFAULT_ACCEPTS = frozenset({None, "", "*/*", "application/json"})
 
 

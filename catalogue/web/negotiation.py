@@ -15,6 +15,7 @@ from flask import Flask, request
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Request, Response
 
+from catalogue.dcat.negotiation import DEFAULT_ACCEPTS
 from catalogue.web.rendering import error_page
 from catalogue.web.session import sign_in_from_cookie
 
@@ -28,9 +29,6 @@ PAGES: dict[str, str] = {
     "history.History": "history_page",
 }
 
-# Accept headers that never prefer text/html to JSON, answered without parsing them.
-JSON_ACCEPTS = frozenset({None, "", "*/*", "application/json"})
-
 
 def wants_page(req: Request | None = None) -> bool:
     """True when the request (``req``, or the current one) is for a page rather than JSON."""
@@ -41,7 +39,7 @@ def wants_page(req: Request | None = None) -> bool:
     htmx = "HTTP_HX_REQUEST" in environ
     # What API clients send (nothing, curl's */*, JSON): no header to parse, and no query
     # string either (``?format=`` too answers no page).
-    if not htmx and environ.get("HTTP_ACCEPT") in JSON_ACCEPTS:
+    if not htmx and environ.get("HTTP_ACCEPT") in DEFAULT_ACCEPTS:
         return False
     if "format" in req.args:
         return False

@@ -45,14 +45,7 @@ from pipelines.steps.table_schema import (
     raise_first_bad_value,
     typed,
 )
-from pipelines.steps.tables import (
-    fetch,
-    filename,
-    reading,
-    small_csv_chunks,
-    store,
-    workdir,
-)
+from pipelines.steps.tables import fetch, filename, reading, small_csv_chunks, store, workdir
 
 if TYPE_CHECKING:
     import polars as pl

@@ -2,12 +2,14 @@
 
 Seeds an embedded (SQLite) store with 10,000 datasets, starts gunicorn (2 workers,
 127.0.0.1) serving Brygge beside a bare Flask app, and loads both with wrk, alternating
-baseline and Brygge, median of the rounds. Needs ``wrk`` (Debian package ``wrk``).
+baseline and Brygge; a ratio is the median of the rounds' ratios. Needs ``wrk`` (Debian package ``wrk``).
 
-Two baselines, each a plain ``Flask()`` app (no Brygge hook runs on it) mounted under
-``/bare``: ``/bare`` answers one small object (for ``GET /datasets/{id}``), and
-``/bare/page`` answers the very 50 objects ``GET /datasets?limit=50`` answers, held in
-memory, so the list and search figures measure Brygge's own overhead.
+The baselines are a plain ``Flask()`` app (no Brygge hook runs on it) mounted under
+``/bare``, answering what Brygge answers from memory, so each figure measures Brygge's own
+overhead: ``/bare/datasets/{id}`` answers the very object ``GET /datasets/{id}`` answers
+(asked for through the same wrk script, the same ids), and ``/bare/page`` the very 50
+objects ``GET /datasets?limit=50`` answers. ``/bare/`` answers one small object, the
+baseline of earlier rounds, still printed beside the read.
 
     .venv/bin/python bench/api.py [--datasets 10000] [--seconds 5] [--rounds 3]
 
@@ -73,7 +75,12 @@ def bench_app():  # type: ignore[no-untyped-def]
 
     app = create_app()
     # The same objects, read once through Brygge itself, then served from memory.
-    page = app.test_client().get(LIST_PATH).get_json()
+    client = app.test_client()
+    page = client.get(LIST_PATH).get_json()
+    objects = {
+        dataset_id: client.get(f"/datasets/{dataset_id}").get_json()
+        for dataset_id in os.environ.get("BENCH_READ_IDS", "").split()
+    }
     bare = Flask("bare")
     # Brygge keeps the fields in their stored order; so does the baseline.
     bare.json.sort_keys = False  # type: ignore[attr-defined]
@@ -81,6 +88,10 @@ def bench_app():  # type: ignore[no-untyped-def]
     @bare.get("/")
     def bare_object():  # type: ignore[no-untyped-def]
         return jsonify(id="bare", title="A bare Flask answer")
+
+    @bare.get("/datasets/<dataset_id>")
+    def bare_dataset(dataset_id: str):  # type: ignore[no-untyped-def]
+        return jsonify(objects[dataset_id])
 
     @bare.get("/page")
     def bare_page():  # type: ignore[no-untyped-def]
@@ -163,6 +174,17 @@ def wrk(
     return figures
 
 
+def read_script(path: Path, prefix: str, ids: list[str]) -> Path:
+    """A wrk script asking for ``prefix`` + one of ``ids`` at random, request by request."""
+    path.write_text(
+        "ids = {" + ",".join(f'"{i}"' for i in ids) + "}\n"
+        "request = function()\n"
+        f"  return wrk.format(nil, '{prefix}' .. ids[math.random(#ids)])\n"
+        "end\n"
+    )
+    return path
+
+
 def median(runs: list[dict[str, float]], name: str) -> float:
     return statistics.median(run[name] for run in runs)
 
@@ -220,6 +242,7 @@ def cpu_per_request(home: Path, ids: list[str], requests: int, rounds: int) -> N
     sample = random.Random(7).sample(ids, min(200, len(ids)))
     paths = {
         "bare": ["/bare/"],
+        "bare_object": [f"/bare/datasets/{dataset_id}" for dataset_id in sample],
         "get_dataset": [f"/datasets/{dataset_id}" for dataset_id in sample],
         "bare_page": ["/bare/page"],
         "list_datasets": [LIST_PATH],
@@ -259,7 +282,7 @@ def cpu_per_request(home: Path, ids: list[str], requests: int, rounds: int) -> N
 
 
 # The in-process figures (--cpu): each case beside the bare Flask route it is measured against.
-CPU_BASELINES = {"get_dataset": "bare", "list_datasets": "bare_page", "search": "bare_page"}
+CPU_BASELINES = {"get_dataset": "bare_object", "list_datasets": "bare_page", "search": "bare_page"}
 
 
 def main() -> int:
@@ -290,20 +313,17 @@ def main() -> int:
         started = time.perf_counter()
         ids = seed(home, args.datasets)
         print(f"seeded {len(ids)} datasets in {time.perf_counter() - started:.1f} s")
+        os.environ["BENCH_READ_IDS"] = " ".join(random.Random(7).sample(ids, min(200, len(ids))))
         if args.profile:
             profile(home, ids, args.requests, args.case)
             return 0
         if args.cpu:
             cpu_per_request(home, ids, args.requests, args.rounds * 4)
             return 0
-        ids_script = home / "ids.lua"
         sample = random.Random(7).sample(ids, min(1000, len(ids)))
-        ids_script.write_text(
-            "ids = {" + ",".join(f'"{i}"' for i in sample) + "}\n"
-            "request = function()\n"
-            "  return wrk.format(nil, '/datasets/' .. ids[math.random(#ids)])\n"
-            "end\n"
-        )
+        os.environ["BENCH_READ_IDS"] = " ".join(sample)
+        ids_script = read_script(home / "ids.lua", "/datasets/", sample)
+        bare_ids_script = read_script(home / "bare_ids.lua", "/bare/datasets/", sample)
         port = free_port()
         env = {**os.environ, "BRYGGE_HOME": str(home), "PYTHONPATH": str(ROOT)}
         server = subprocess.Popen(
@@ -327,12 +347,20 @@ def main() -> int:
         wait_until_up(f"{base}/health")
         # Each case beside its baseline: (Brygge URL, wrk script, baseline, target ratio).
         cases = {
-            "get_dataset": (f"{base}/", ids_script, "bare", 0.8),
+            "get_dataset": (f"{base}/", ids_script, "bare_object", 0.8),
             "list_datasets": (f"{base}{LIST_PATH}", None, "bare_page", 0.6),
             "search": (f"{base}{SEARCH_PATH}", None, "bare_page", 0.6),
         }
-        baselines = {"bare": f"{base}/bare/", "bare_page": f"{base}/bare/page"}
+        # Each baseline: (URL, wrk script).
+        baselines = {
+            "bare_object": (f"{base}/", bare_ids_script),
+            "bare_page": (f"{base}/bare/page", None),
+            "bare": (f"{base}/bare/", None),
+        }
         measured: dict[str, list[dict[str, float]]] = {name: [] for name in (*baselines, *cases)}
+        # Each round's ratio, of Brygge and the baseline run right before it: the host's load
+        # drifts between rounds, so the median of these is steadier than a ratio of medians.
+        paired: dict[str, list[float]] = {name: [] for name in cases}
         # Latency of one request at a time per worker: 16 connections on 2 workers measure
         # queueing as much as the request.
         search_url = cases["search"][0]
@@ -340,9 +368,12 @@ def main() -> int:
         for _ in range(args.rounds):
             # Baseline and Brygge alternate, so drift in the machine's load hits both alike.
             for name, (url, script, baseline, _goal) in cases.items():
-                measured[baseline].append(wrk(baselines[baseline], args.seconds))
+                base_url, base_script = baselines[baseline]
+                measured[baseline].append(wrk(base_url, args.seconds, base_script))
                 measured[name].append(wrk(url, args.seconds, script))
-            quiet["bare"].append(wrk(baselines["bare"], args.seconds, connections=2))
+                paired[name].append(measured[name][-1]["rps"] / measured[baseline][-1]["rps"])
+            measured["bare"].append(wrk(baselines["bare"][0], args.seconds))
+            quiet["bare"].append(wrk(baselines["bare"][0], args.seconds, connections=2))
             quiet["search"].append(wrk(search_url, args.seconds, connections=2))
         for name in baselines:
             print(
@@ -355,13 +386,20 @@ def main() -> int:
             runs = measured[name]
             rps, p50, p99 = median(runs, "rps"), median(runs, "p50"), median(runs, "p99")
             base_rps = median(measured[baseline], "rps")
-            ratio = rps / base_rps
+            ratio = statistics.median(paired[name])
+            rounds = "/".join(f"{value:.2f}" for value in paired[name])
             print(
                 f"{name} brygge {rps:.0f} req/s {baseline} {base_rps:.0f} req/s "
-                f"ratio {ratio:.2f}x p50 {p50:.2f} ms p99 {p99:.2f} ms "
+                f"ratio {ratio:.2f}x (rounds {rounds}) p50 {p50:.2f} ms p99 {p99:.2f} ms "
                 f"target >= {goal}x {'ok' if ratio >= goal else 'MISS'}",
                 flush=True,
             )
+        print(
+            f"get_dataset against one small object (the baseline of earlier rounds): "
+            f"bare {median(measured['bare'], 'rps'):.0f} req/s, ratio "
+            f"{median(measured['get_dataset'], 'rps') / median(measured['bare'], 'rps'):.2f}x",
+            flush=True,
+        )
         p99 = median(quiet["search"], "p99")
         print(
             f"search_2_connections brygge p50 {median(quiet['search'], 'p50'):.2f} ms "

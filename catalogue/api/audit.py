@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from flask.views import MethodView
-
-from catalogue.api.smorest import Blueprint
+from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import require_audit_read, require_site_admin
 from catalogue.schemas.common import ListQuerySchema
 from catalogue.schemas.permissions import (

@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from flask import Response, request
-from flask.views import MethodView
 
-from catalogue.api.smorest import Blueprint
+from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import READ, require, visible
 from catalogue.dcat.catalog_info import configured_catalog_info
 from catalogue.dcat.feed import (

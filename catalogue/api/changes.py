@@ -6,9 +6,8 @@ Events of datasets hidden from the caller are left out, as everywhere.
 from __future__ import annotations
 
 from flask import Response
-from flask.views import MethodView
 
-from catalogue.api.smorest import Blueprint
+from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import READ, require, visible
 from catalogue.events.atom import MEDIA_TYPE, atom_feed
 from catalogue.links import absolute_url, link_to

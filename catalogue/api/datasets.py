@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from flask.views import MethodView
 
 from catalogue.api.answers import answer
 from catalogue.api.catalog import RDF_MEDIA_TYPES, RDF_TEXT, dataset_response, negotiate_dataset
 from catalogue.api.etags import if_match, with_etag
-from catalogue.api.smorest import Blueprint
+from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import (
     ADMIN,
     READ,

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from flask.views import MethodView
-
 from catalogue.api.etags import if_match, with_etag
-from catalogue.api.smorest import Blueprint
+from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.auth.principal import current_principal
 from catalogue.cascade import delete_resource

@@ -8,11 +8,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from flask import request
-from flask.views import MethodView
 from werkzeug.exceptions import BadRequest
 
 from catalogue.api.bodies import BodyError, parse_json
-from catalogue.api.smorest import Blueprint
+from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import UPDATE, WRITE, require, require_data_read
 from catalogue.auth.principal import current_principal
 from catalogue.domain import sns

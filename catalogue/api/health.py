@@ -7,11 +7,10 @@ from collections.abc import Callable
 
 import marshmallow as ma
 from flask import Response, jsonify
-from flask.views import MethodView
 from marshmallow import fields
 
 from catalogue.api.errors import error_body, unavailable_reason
-from catalogue.api.smorest import Blueprint
+from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.domain.errors import Unavailable
 from catalogue.services import Services, services
 

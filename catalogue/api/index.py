@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask.views import MethodView
 from marshmallow import fields
 
 from catalogue import __version__
-from catalogue.api.smorest import Blueprint
+from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.links import link_to
 from catalogue.services import services
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from flask.views import MethodView
-
-from catalogue.api.smorest import Blueprint
+from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import require_authenticated
 from catalogue.schemas.permissions import MeQuerySchema, MeSchema
 from catalogue.services import repositories

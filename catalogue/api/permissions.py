@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from flask.views import MethodView
-
-from catalogue.api.smorest import Blueprint
+from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import ADMIN, require
 from catalogue.auth.principal import current_principal
 from catalogue.domain.access import is_principal

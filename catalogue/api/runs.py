@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from flask import redirect
-from flask.views import MethodView
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from catalogue.api.smorest import Blueprint
+from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.api.transfers import output_location
 from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.auth.principal import current_principal

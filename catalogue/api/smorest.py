@@ -13,7 +13,8 @@ import flask
 import flask_smorest
 import marshmallow as ma
 import werkzeug
-from flask import Flask
+from flask import Flask, request
+from flask.views import MethodView as FlaskMethodView
 from flask_smorest.utils import (
     get_appcontext,
     resolve_schema_instance,
@@ -22,7 +23,7 @@ from flask_smorest.utils import (
 )
 from marshmallow import RAISE
 from webargs.flaskparser import FlaskParser, abort
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from catalogue.api.bodies import BodyError, parse_json, text_problems
 from catalogue.api.errors import error_body
@@ -108,6 +109,38 @@ class BodyParser(FlaskParser):
         if location == "json" and (problems := text_problems(schema, location_data)):
             raise ma.ValidationError(problems)
         return location_data
+
+
+class MethodView(FlaskMethodView):
+    """Flask's MethodView, its view calling the method's handler directly.
+
+    Flask makes an instance per request, looks the handler up by name and asks the app to
+    ``ensure_sync`` it, twice: ~5 us of a ~140 us read. Here one instance serves every
+    request (the API's views keep nothing on ``self``) and a table made once maps each
+    HTTP method to its bound handler. A class with async handlers or ``decorators`` keeps
+    Flask's view.
+    """
+
+    init_every_request = False
+
+    @classmethod
+    def as_view(cls, name: str, *class_args: Any, **class_kwargs: Any) -> Any:
+        flask_view = super().as_view(name, *class_args, **class_kwargs)
+        instance = cls(*class_args, **class_kwargs)
+        handlers = {method: getattr(instance, method.lower()) for method in cls.methods or ()}
+        if "GET" in handlers:
+            handlers.setdefault("HEAD", handlers["GET"])
+        if cls.decorators or any(iscoroutinefunction(h) for h in handlers.values()):
+            return flask_view
+
+        def view(**kwargs: Any) -> Any:
+            handler = handlers.get(request.method)
+            if handler is None:  # OPTIONS where the rule provides none itself
+                raise MethodNotAllowed(valid_methods=sorted(handlers))
+            return handler(**kwargs)
+
+        # Flask's view's name, documentation and attributes (view_class, methods...).
+        return functools.update_wrapper(view, flask_view)
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask.views import MethodView
-
-from catalogue.api.smorest import Blueprint
+from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.domain.errors import NotFound
 from catalogue.schemas.steps import PipelineStepListSchema, PipelineStepSchema
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from flask.views import MethodView
-
-from catalogue.api.smorest import Blueprint
+from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import READ, require, require_authenticated
 from catalogue.domain.webhooks import check_target_url
 from catalogue.schemas.common import ListQuerySchema

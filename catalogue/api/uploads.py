@@ -7,10 +7,9 @@ API itself stands in for S3's presigned POST and GET; the rules live in catalogu
 from __future__ import annotations
 
 from flask import Response, redirect
-from flask.views import MethodView
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from catalogue.api.smorest import Blueprint
+from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.api.transfers import (
     create_upload,
     download_location,

@@ -137,3 +137,78 @@ def test_a_views_result_is_dumped_and_its_status_and_headers_kept(client) -> Non
     assert created.headers["ETag"]
     # A view returning None: 204 and no body.
     assert client.delete("/datasets/air").status_code == 204
+
+
+def test_a_resources_methods_answer_through_the_direct_view(client) -> None:
+    make_dataset(client, "air")
+    read = client.get("/datasets/air")
+    head = client.head("/datasets/air")
+    # HEAD is GET without the body, its headers kept.
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers["ETag"] == read.headers["ETag"]
+    assert head.headers["Content-Length"] == read.headers["Content-Length"]
+    options = client.options("/datasets/air")
+    assert options.status_code == 200
+    assert set(options.headers["Allow"].split(", ")) == {
+        "DELETE",
+        "GET",
+        "HEAD",
+        "OPTIONS",
+        "PATCH",
+    }
+    refused = client.put("/datasets/air", json={})
+    assert refused.status_code == 405
+    assert "PATCH" in refused.headers["Allow"]
+    assert client.patch("/datasets/air", json={"title": "Air"}).json["title"] == "Air"
+    assert client.delete("/datasets/air").status_code == 204
+    assert client.get("/datasets/air").status_code == 404
+
+
+def test_one_instance_serves_every_request_and_flask_keeps_what_it_must(app) -> None:
+    from flask.views import MethodView as FlaskMethodView
+
+    from catalogue.api.smorest import MethodView
+
+    made = []
+
+    class Counted(MethodView):
+        def __init__(self) -> None:
+            made.append(self)
+
+        def get(self) -> str:
+            return f"{len(made)} {id(self)}"
+
+        def post(self) -> str:
+            return "posted"
+
+    view = Counted.as_view("counted")
+    assert view.view_class is Counted and view.methods == {"GET", "POST"}
+    with app.test_request_context("/", method="GET"):
+        first, second = view(), view()
+    with app.test_request_context("/", method="HEAD"):
+        assert view() == first
+    with app.test_request_context("/", method="POST"):
+        assert view() == "posted"
+    # No rule gives OPTIONS to a view that does not take it, but the view refuses it too.
+    with app.test_request_context("/", method="OPTIONS"), pytest.raises(Exception) as refused:
+        view()
+    assert refused.value.code == 405 and set(refused.value.valid_methods) >= {"GET", "POST"}
+    assert first == second
+    # What Flask wraps itself is left to Flask: async handlers and decorators.
+
+    class Asynchronous(MethodView):
+        async def get(self) -> str:
+            return "later"
+
+    def decorate(view):  # type: ignore[no-untyped-def]
+        return view
+
+    class Decorated(MethodView):
+        decorators = (decorate,)
+
+        def get(self) -> str:
+            return "decorated"
+
+    for kind in (Asynchronous, Decorated):
+        flask_view = FlaskMethodView.as_view.__func__(kind, kind.__name__)
+        assert kind.as_view(kind.__name__).__code__ is flask_view.__code__

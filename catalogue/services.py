@@ -101,7 +101,8 @@ class Services:
 
 
 def services() -> Services:
-    return current_app.extensions["brygge"]
+    # The proxy resolved once: each attribute read through it looks the context up again.
+    return current_app._get_current_object().extensions["brygge"]  # type: ignore[attr-defined]
 
 
 def repositories() -> Repositories:

@@ -86,9 +86,8 @@ def negotiate_dataset(format_param: str | None) -> tuple[str, str] | None:
     Raises NotAcceptable (406) when ``Accept`` matches neither JSON nor an RDF syntax.
     """
     # The environ's own entry: what request.headers.get("Accept") looks up.
-    return negotiate(
-        request.environ.get("HTTP_ACCEPT"), format_param, default=None, refuse_unmatched=True
-    )
+    accept = request._get_current_object().environ.get("HTTP_ACCEPT")  # type: ignore[attr-defined]
+    return negotiate(accept, format_param, default=None, refuse_unmatched=True)
 
 
 def rdf_response(statements: Statements, rdf_format: str, media_type: str) -> Response:

@@ -114,17 +114,18 @@ def handle_unexpected(error: Exception) -> Response:
 
 def require_json_body() -> Response | None:
     """Answer 415 for a body that is not JSON on an endpoint that takes JSON."""
-    if request.method not in JSON_METHODS:
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    if req.method not in JSON_METHODS:
         return None
     # The signed upload form is multipart by design, and pages post HTML forms.
-    if request.url_rule is None or request.url_rule.endpoint.startswith(("uploads.", "web.")):
+    if req.url_rule is None or req.url_rule.endpoint.startswith(("uploads.", "web.")):
         return None
-    if request.url_rule.endpoint in TEXT_JSON_ENDPOINTS:
+    if req.url_rule.endpoint in TEXT_JSON_ENDPOINTS:
         return None
-    has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
+    has_body = bool(req.content_length) or req.headers.get("Transfer-Encoding")
     if not has_body:
         return None
-    mimetype = request.mimetype or ""
+    mimetype = req.mimetype or ""
     if mimetype == "application/json" or mimetype.endswith("+json"):
         return None
     raise UnsupportedMediaType("The body must be JSON (Content-Type: application/json).")

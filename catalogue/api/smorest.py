@@ -80,7 +80,7 @@ class BodyParser(FlaskParser):
             isinstance(argmap, type) and issubclass(argmap, ma.Schema)
         ):
             return super().parse(argmap, req, **kwargs)
-        request = req if req is not None else flask.request
+        request = req if req is not None else flask.request._get_current_object()  # type: ignore[attr-defined]
         key = (argmap, kwargs.get("unknown"), request.query_string)
         parsed = self._parsed_queries.get(key)
         if parsed is None:
@@ -134,7 +134,7 @@ class MethodView(FlaskMethodView):
             return flask_view
 
         def view(**kwargs: Any) -> Any:
-            handler = handlers.get(request.method)
+            handler = handlers.get(request._get_current_object().method)  # type: ignore[attr-defined]
             if handler is None:  # OPTIONS where the rule provides none itself
                 raise MethodNotAllowed(valid_methods=sorted(handlers))
             return handler(**kwargs)

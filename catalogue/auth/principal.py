@@ -45,10 +45,12 @@ def current_identity() -> Identity:
     at all is the anonymous caller. With ``BRYGGE_AUTH=off`` every request acts as
     ``BRYGGE_PRINCIPAL`` with every scope.
     """
-    identity: Identity | None = g.get("brygge_identity")
+    # The proxies resolved once: each attribute read through one looks the context up again.
+    globals_ = g._get_current_object()  # type: ignore[attr-defined]
+    identity: Identity | None = globals_.get("brygge_identity")
     if identity is None:
         try:
-            identity = g.brygge_identity = _authenticate()
+            identity = globals_.brygge_identity = _authenticate()
         except Unauthenticated as refused:
             # The reason only: the token itself never goes to a log.
             log.warning("refused credentials on %s %s: %s", request.method, request.path, refused)
@@ -71,7 +73,7 @@ def _authenticate() -> Identity:
     if settings.auth == "off":
         return Identity(settings.principal, (), is_site_admin=True)
     # The environ's own entry: what request.headers.get("Authorization") looks up.
-    header = request.environ.get("HTTP_AUTHORIZATION")
+    header = request._get_current_object().environ.get("HTTP_AUTHORIZATION")  # type: ignore[attr-defined]
     if header is None:
         return ANONYMOUS
     scheme, _, credential = header.strip().partition(" ")

@@ -72,7 +72,7 @@ def serve_page() -> ResponseReturnValue | None:
 
 
 def vary_on_accept(response: Response) -> Response:
-    if request.endpoint in PAGES:
+    if request._get_current_object().endpoint in PAGES:  # type: ignore[attr-defined]
         # The JSON views say Vary: Accept themselves: no header to parse and write again.
         if response.headers.get("Vary") != "Accept":
             response.vary.add("Accept")

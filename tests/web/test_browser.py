@@ -323,3 +323,53 @@ def test_a_failed_runs_page_fits_a_phone(page, site: Site) -> None:  # type: ign
     error = page.locator("table.steps pre.cause").first
     box = error.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+
+
+# The mean brightness (0-255) of a screenshot, read back through a canvas in the page.
+BRIGHTNESS = """async (data) => {
+    const image = new Image();
+    image.src = 'data:image/png;base64,' + data;
+    await image.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = image.width;
+    canvas.height = image.height;
+    const context = canvas.getContext('2d');
+    context.drawImage(image, 0, 0);
+    const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+    let sum = 0;
+    for (let i = 0; i < pixels.length; i += 4) sum += pixels[i] + pixels[i + 1] + pixels[i + 2];
+    return sum / (pixels.length / 4) / 3;
+}"""
+
+
+def test_a_table_cut_by_a_phone_shades_the_edge_with_more(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    import base64
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/datasets/air")
+    # The tables scroll; the page does not (a cell's visually hidden text once widened it).
+    assert page.evaluate("document.documentElement.scrollWidth") == 390
+    table = page.locator("table.data").first  # the data's files: name, format, size, rows
+    width = table.evaluate("(el) => [el.scrollWidth, el.clientWidth]")
+    assert width[0] > width[1] + 20, width  # it is cut at this width
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
+    assert box is not None
+    body = table.locator("tbody tr").first.bounding_box()
+    assert body is not None
+
+    def edge(side: str, hinted: bool) -> float:
+        """The brightness of a strip of the first row at one edge, with or without the hint."""
+        table.evaluate("(el, hinted) => { el.style.background = hinted ? '' : 'none'; }", hinted)
+        x = box["x"] + 1 if side == "left" else box["x"] + box["width"] - 5
+        clip = {"x": x, "y": body["y"] + 2, "width": 4, "height": body["height"] - 4}
+        shot = base64.b64encode(page.screenshot(clip=clip)).decode()
+        return page.evaluate(BRIGHTNESS, shot)
+
+    # Scrolled to the start: the right edge is shaded, the left one is not.
+    assert edge("right", hinted=True) < edge("right", hinted=False) - 8
+    assert abs(edge("left", hinted=True) - edge("left", hinted=False)) < 3
+    table.evaluate("(el) => { el.scrollLeft = el.scrollWidth; }")
+    # Scrolled to the end: the other way round.
+    assert abs(edge("right", hinted=True) - edge("right", hinted=False)) < 3
+    assert edge("left", hinted=True) < edge("left", hinted=False) - 8

@@ -166,6 +166,7 @@ def test_a_resources_methods_answer_through_the_direct_view(client) -> None:
 
 def test_one_instance_serves_every_request_and_flask_keeps_what_it_must(app) -> None:
     from flask.views import MethodView as FlaskMethodView
+    from werkzeug.exceptions import MethodNotAllowed
 
     from catalogue.api.smorest import MethodView
 
@@ -190,9 +191,10 @@ def test_one_instance_serves_every_request_and_flask_keeps_what_it_must(app) -> 
     with app.test_request_context("/", method="POST"):
         assert view() == "posted"
     # No rule gives OPTIONS to a view that does not take it, but the view refuses it too.
-    with app.test_request_context("/", method="OPTIONS"), pytest.raises(Exception) as refused:
+    options = app.test_request_context("/", method="OPTIONS")
+    with options, pytest.raises(MethodNotAllowed) as refused:
         view()
-    assert refused.value.code == 405 and set(refused.value.valid_methods) >= {"GET", "POST"}
+    assert set(refused.value.valid_methods) >= {"GET", "POST"}
     assert first == second
     # What Flask wraps itself is left to Flask: async handlers and decorators.
 

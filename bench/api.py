@@ -2,14 +2,15 @@
 
 Seeds an embedded (SQLite) store with 10,000 datasets, starts gunicorn (2 workers,
 127.0.0.1) serving Brygge beside a bare Flask app, and loads both with wrk, alternating
-baseline and Brygge; a ratio is the median of the rounds' ratios. Needs ``wrk`` (Debian package ``wrk``).
+baseline and Brygge; a ratio is the median of the rounds' ratios. Needs ``wrk`` (Debian
+package ``wrk``).
 
 The baselines are a plain ``Flask()`` app (no Brygge hook runs on it) mounted under
 ``/bare``, answering what Brygge answers from memory, so each figure measures Brygge's own
 overhead: ``/bare/datasets/{id}`` answers the very object ``GET /datasets/{id}`` answers
 (asked for through the same wrk script, the same ids), and ``/bare/page`` the very 50
-objects ``GET /datasets?limit=50`` answers. ``/bare/`` answers one small object, the
-baseline of earlier rounds, still printed beside the read.
+objects ``GET /datasets?limit=50`` answers. ``/bare/`` answers one small object, the read's
+earlier baseline, still printed beside it so older figures compare.
 
     .venv/bin/python bench/api.py [--datasets 10000] [--seconds 5] [--rounds 3]
 
@@ -193,9 +194,10 @@ def profile(home: Path, ids: list[str], requests: int, only: list[str] | None = 
     """Run each case (or those in ``only``) ``requests`` times in-process under cProfile;
     print the top functions."""
     os.environ["BRYGGE_HOME"] = str(home)
+    sample = random.Random(7).sample(ids, min(requests, len(ids)))
+    os.environ["BENCH_READ_IDS"] = " ".join(sample)
     app = bench_app()
     client = app.test_client()
-    sample = random.Random(7).sample(ids, min(requests, len(ids)))
     cases = {
         "bare_page": lambda number: "/bare/page",
         "get_dataset": lambda number: f"/datasets/{sample[number % len(sample)]}",
@@ -238,8 +240,9 @@ def cpu_per_request(home: Path, ids: list[str], requests: int, rounds: int) -> N
     from werkzeug.test import EnvironBuilder
 
     os.environ["BRYGGE_HOME"] = str(home)
-    app = bench_app()
     sample = random.Random(7).sample(ids, min(200, len(ids)))
+    os.environ["BENCH_READ_IDS"] = " ".join(sample)  # the objects the bare baseline holds
+    app = bench_app()
     paths = {
         "bare": ["/bare/"],
         "bare_object": [f"/bare/datasets/{dataset_id}" for dataset_id in sample],
@@ -313,7 +316,6 @@ def main() -> int:
         started = time.perf_counter()
         ids = seed(home, args.datasets)
         print(f"seeded {len(ids)} datasets in {time.perf_counter() - started:.1f} s")
-        os.environ["BENCH_READ_IDS"] = " ".join(random.Random(7).sample(ids, min(200, len(ids))))
         if args.profile:
             profile(home, ids, args.requests, args.case)
             return 0
@@ -395,7 +397,7 @@ def main() -> int:
                 flush=True,
             )
         print(
-            f"get_dataset against one small object (the baseline of earlier rounds): "
+            f"get_dataset against one small object (the read's earlier baseline): "
             f"bare {median(measured['bare'], 'rps'):.0f} req/s, ratio "
             f"{median(measured['get_dataset'], 'rps') / median(measured['bare'], 'rps'):.2f}x",
             flush=True,

@@ -80,8 +80,8 @@ class BodyParser(FlaskParser):
             isinstance(argmap, type) and issubclass(argmap, ma.Schema)
         ):
             return super().parse(argmap, req, **kwargs)
-        request = req if req is not None else flask.request._get_current_object()  # type: ignore[attr-defined]
-        key = (argmap, kwargs.get("unknown"), request.query_string)
+        current = req if req is not None else request._get_current_object()  # type: ignore[attr-defined]
+        key = (argmap, kwargs.get("unknown"), current.query_string)
         parsed = self._parsed_queries.get(key)
         if parsed is None:
             parsed = super().parse(argmap, req, **kwargs)

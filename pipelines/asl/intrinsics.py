@@ -154,9 +154,13 @@ def _format(random: random_module.Random, template: Any, *values: Any) -> str:
 def _string_to_json(random: random_module.Random, text: Any) -> Any:
     # Strict JSON, as Step Functions' parser reads it: NaN and Infinity are no JSON values,
     # and a number too large for a double has no JSON result either. Surrounding white
-    # space is allowed, and a repeated key keeps its last value.
+    # space is allowed, and a repeated key keeps its last value. An empty or blank string
+    # is null on AWS, not a failure.
+    source = _text(text, "the argument")
+    if not source.strip():
+        return None
     return json.loads(
-        _text(text, "the argument"),
+        source,
         parse_constant=_not_json,
         parse_float=_finite,
     )

@@ -69,6 +69,12 @@ class IntrinsicFailure(_NamedStatesError):
     name = "States.IntrinsicFailure"
 
 
+class DataLimitExceeded(_NamedStatesError):
+    """``States.DataLimitExceeded``: a task's result or a state's output is over 256 KiB."""
+
+    name = "States.DataLimitExceeded"
+
+
 class BranchFailed(_NamedStatesError):
     """``States.BranchFailed``: a branch of a Parallel state failed."""
 

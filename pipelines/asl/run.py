@@ -23,13 +23,13 @@ from pipelines.asl.execution import (
     Scope,
     ThreadBudget,
 )
-from pipelines.asl.states import STATE_FUNCTIONS, StateFunction, assign
+from pipelines.asl.states import STATE_FUNCTIONS, StateFunction, assign, check_payload_size
 
 # Only these state types take Retry and Catch; a Fail inside them is what they retry.
 _RETRYABLE_TYPES = frozenset({"Task", "Parallel", "Map"})
 # States.ALL and States.TaskFailed never match these (AWS: they end the execution).
 _RUNTIME_PREFIX = "An error occurred while executing the state"
-_UNCATCHABLE = frozenset({"States.Runtime", "States.DataLimitExceeded"})
+_UNCATCHABLE = frozenset({"States.Runtime"})
 
 
 class Listener(Protocol):
@@ -202,6 +202,7 @@ def run_machine(
             execution.history.check()
             visible = {**outer, **variables} if outer else dict(variables)
             outcome = _run_state(state, data, execution, listener, visible, entered_event)
+            check_payload_size(outcome.output, name)
             if outcome.assigned:
                 try:
                     _assign(variables, outer, outcome.assigned)

@@ -17,12 +17,14 @@ from typing import Any
 from pipelines.asl import paths
 from pipelines.asl.choice import choose_rule, is_number, is_timestamp, parse_timestamp
 from pipelines.asl.definition import Machine, State
-from pipelines.asl.errors import Cancelled, Runtime, StatesError, Timeout
+from pipelines.asl.errors import Cancelled, DataLimitExceeded, Runtime, StatesError, Timeout
 from pipelines.asl.execution import Handler, Outcome, Scope, ThreadBudget
 
 # An inline Map runs at most 40 iterations at once on AWS; an unbounded MaxConcurrency (0)
 # is capped the same way here so a large array does not start thousands of threads.
 _MAP_CONCURRENCY_CAP = 40
+# Step Functions' quota for a task's result and a state's output: 256 KiB of UTF-8 JSON.
+MAX_PAYLOAD_BYTES = 262_144
 
 
 def _select(path: str | None, document: Any, scope: Scope, field: str) -> Any:
@@ -33,6 +35,19 @@ def _template(template: Any, document: Any, scope: Scope, field: str) -> Any:
     return paths.apply_template(
         template, document, scope.context, field, scope.execution.random, scope.variables
     )
+
+
+def check_payload_size(document: Any, name: str) -> None:
+    """Raise DataLimitExceeded when ``document`` is over the payload quota, as AWS does.
+
+    ``name`` is the state or task named in the cause, worded as AWS words it.
+    """
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    if len(text) * 4 > MAX_PAYLOAD_BYTES and len(text.encode("utf-8")) > MAX_PAYLOAD_BYTES:
+        raise DataLimitExceeded(
+            f"The state/task '{name}' returned a result with a size exceeding the maximum "
+            "number of bytes service limit."
+        )
 
 
 def _input(state: State, raw: Any, scope: Scope) -> Any:
@@ -107,6 +122,7 @@ def run_task(state: State, raw: Any, scope: Scope) -> Outcome:
         result = call_handler(handler, payload, timeout_s, scope.execution.now)
     finally:
         scope.execution.history.add(3)  # Scheduled, Started, Succeeded or Failed
+    check_payload_size(result, resource)
     return _finish(state, raw, result, scope)
 
 

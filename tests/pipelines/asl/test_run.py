@@ -511,3 +511,38 @@ def test_an_error_raised_by_the_listener_stops_the_run_unchanged() -> None:
     definition = machine("T", T=task("t", Retry=[{"ErrorEquals": ["Flaky"]}]))
     with pytest.raises(Stop):
         run(definition, {}, {"brygge:step:t": always}, listener=Stopping(), sleep=lambda s: None)
+
+
+# 257 KiB of text: over Step Functions' 256 KiB quota for a result or a state's output.
+_OVERSIZED = "a" * (257 * 1024)
+_LIMIT_CAUSE = (
+    "The state/task '{}' returned a result with a size exceeding the maximum number of "
+    "bytes service limit."
+)
+
+
+def test_task_result_over_the_payload_quota_is_data_limit_exceeded_and_catchable() -> None:
+    # Recorded on AWS: a Lambda returning 257 KiB fails its Task with
+    # States.DataLimitExceeded, which a States.ALL Catcher catches.
+    definition = machine(
+        "Fetch",
+        Fetch=task("fetch", Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Handled"}]),
+        Handled={"Type": "Pass", "End": True},
+    )
+    result = run(definition, {}, {"brygge:step:fetch": lambda event: {"rows": _OVERSIZED}})
+    assert result.status == "SUCCEEDED"
+    assert result.output == {
+        "Error": "States.DataLimitExceeded",
+        "Cause": _LIMIT_CAUSE.format("brygge:step:fetch"),
+    }
+
+
+def test_state_output_over_the_payload_quota_fails_the_run() -> None:
+    definition = machine("Big", Big={"Type": "Pass", "Result": {"Arg1": _OVERSIZED}, "End": True})
+    result = run(definition, {}, {})
+    assert (result.status, result.error, result.cause, result.failed_state) == (
+        "FAILED",
+        "States.DataLimitExceeded",
+        _LIMIT_CAUSE.format("Big"),
+        "Big",
+    )

@@ -23,6 +23,8 @@ from pipelines.asl.execution import Handler, Outcome, Scope, ThreadBudget
 # An inline Map runs at most 40 iterations at once on AWS; an unbounded MaxConcurrency (0)
 # is capped the same way here so a large array does not start thousands of threads.
 _MAP_CONCURRENCY_CAP = 40
+# The longest Wait Step Functions accepts (2^31 - 1 seconds, about 68 years).
+_MAX_WAIT_S = 2_147_483_647
 # Step Functions' quota for a task's result and a state's output: 256 KiB of UTF-8 JSON.
 MAX_PAYLOAD_BYTES = 262_144
 
@@ -226,6 +228,8 @@ def run_wait(state: State, raw: Any, scope: Scope) -> Outcome:
             )
         assert isinstance(moment, str)
         seconds = max(0.0, (parse_timestamp(moment) - execution.now()).total_seconds())
+    if seconds > _MAX_WAIT_S:
+        raise Runtime("Wait state delay is too long.")
     if seconds > 0:
         execution.wait(seconds)
     assigned = assign(state.assign, document, scope)

@@ -546,3 +546,16 @@ def test_state_output_over_the_payload_quota_fails_the_run() -> None:
         _LIMIT_CAUSE.format("Big"),
         "Big",
     )
+
+
+def test_wait_longer_than_aws_allows_fails_at_once() -> None:
+    # Recorded on AWS: a Wait ending 24,856 days ahead (over 2^31 - 1 seconds) fails with
+    # this cause; 24,855 days is accepted.
+    sleeps: list[float] = []
+    clock = Clock()
+    until = (START + timedelta(days=24856)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    definition = machine("Hold", Hold={"Type": "Wait", "TimestampPath": "$.until", "End": True})
+    result = run(definition, {"until": until}, {}, sleep=sleeps.append, now=clock)
+    assert (result.status, result.error, sleeps) == ("FAILED", "States.Runtime", [])
+    assert result.cause is not None
+    assert result.cause.endswith("Wait state delay is too long.")

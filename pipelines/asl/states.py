@@ -124,7 +124,9 @@ def run_task(state: State, raw: Any, scope: Scope) -> Outcome:
         result = call_handler(handler, payload, timeout_s, scope.execution.now)
     finally:
         scope.execution.history.add(3)  # Scheduled, Started, Succeeded or Failed
-    check_payload_size(result, resource)
+    # AWS names a service integration by its service ('lambda'), any other resource in full.
+    is_integration = resource.startswith("arn:aws:states:::")
+    check_payload_size(result, resource.split(":")[5] if is_integration else resource)
     return _finish(state, raw, result, scope)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.asl import RunResult, StatesError, run
+from pipelines.asl import LAMBDA_INVOKE, RunResult, StatesError, lambda_handlers, run
 from pipelines.asl.definition import Retrier
 from pipelines.asl.run import matches_error, retry_delay_s
 from pipelines.asl.states import STATE_FUNCTIONS, call_handler
@@ -559,3 +559,22 @@ def test_wait_longer_than_aws_allows_fails_at_once() -> None:
     assert (result.status, result.error, sleeps) == ("FAILED", "States.Runtime", [])
     assert result.cause is not None
     assert result.cause.endswith("Wait state delay is too long.")
+
+
+def test_lambda_invoke_result_over_the_quota_names_the_service_as_aws_does() -> None:
+    definition = machine(
+        "Invoke",
+        Invoke={
+            "Type": "Task",
+            "Resource": LAMBDA_INVOKE,
+            "Parameters": {"FunctionName": "big", "Payload": {}},
+            "Catch": [{"ErrorEquals": ["States.DataLimitExceeded"], "Next": "Handled"}],
+            "End": True,
+        },
+        Handled={"Type": "Pass", "End": True},
+    )
+    result = run(definition, {}, lambda_handlers({"big": lambda event: _OVERSIZED}))
+    assert result.output == {
+        "Error": "States.DataLimitExceeded",
+        "Cause": _LIMIT_CAUSE.format("lambda"),
+    }

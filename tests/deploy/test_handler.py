@@ -403,6 +403,29 @@ def test_slim_handler_answers_as_zappas_handler_does(
     assert ours == zappas
 
 
+def test_a_cookie_the_app_sets_reaches_api_gateway_once(api: tuple[Invoke, str]) -> None:
+    """One Set-Cookie from the app is one cookie for API Gateway, on either payload."""
+    invoke, _ = api
+    # The sign-in page makes a session for its form's CSRF token.
+    v2 = invoke(http_event("GET", "/sign-in", headers={"accept": "text/html"}))
+    assert v2["statusCode"] == 200
+    [cookie] = v2["cookies"]
+    assert cookie.startswith("brygge_session=")
+    assert "set-cookie" not in {name.lower() for name in v2["headers"]}
+
+    v1 = invoke(rest_event("GET", "/sign-in", headers={"Accept": "text/html"}))
+    assert v1["statusCode"] == 200
+    set_cookies = [
+        value
+        for name, values in v1["multiValueHeaders"].items()
+        if name.lower() == "set-cookie"
+        for value in values
+    ]
+    assert len(set_cookies) == 1
+    assert set_cookies[0].startswith("brygge_session=")
+    assert [name for name in v1["headers"] if name.lower() == "set-cookie"] == ["Set-Cookie"]
+
+
 def test_wrong_method_is_a_json_405(api: tuple[Invoke, str]) -> None:
     invoke, _ = api
     response = invoke(rest_event("DELETE", "/health"))

@@ -5,8 +5,12 @@ and importing it loads asyncio, Zappa's ASGI and WebSocket support and werkzeug'
 about 0.35x of a bare Flask + boto3 cold start before the app itself loads. The api
 function receives only API Gateway requests (REST payload 1.0, HTTP API 2.0) and Zappa's
 keep-warm schedule, so ``zappa_settings.json`` points its ``lambda_handler`` here. Request
-and response translation stay Zappa's (``zappa.wsgi``, ``ZappaWSGIMiddleware``), with the
-same stage-path rule as Zappa's handler, so links are the same through either handler.
+translation stays Zappa's (``zappa.wsgi``), with the same stage-path rule as Zappa's
+handler, so links are the same through either handler. The app is not wrapped in
+``ZappaWSGIMiddleware``: it adds a lower-case copy of every ``Set-Cookie`` header instead of
+renaming it, so each cookie would reach the browser twice (four times over payload 1.0's
+two header maps); payload 1.0's ``multiValueHeaders`` and 2.0's ``cookies`` carry several
+cookies without it.
 """
 
 from __future__ import annotations
@@ -54,7 +58,6 @@ def load(settings_module: str = SETTINGS_MODULE) -> _Function:
 
 
 def _load(settings_module: str) -> _Function:
-    from zappa.middleware import ZappaWSGIMiddleware
     from zappa.utilities import DEFAULT_TEXT_MIMETYPES
 
     settings = importlib.import_module(settings_module)
@@ -69,7 +72,7 @@ def _load(settings_module: str) -> _Function:
     extra_text = tuple(getattr(settings, "ADDITIONAL_TEXT_MIMETYPES", None) or ())
     _loaded.settings = settings
     _loaded.text_mimetypes = tuple(DEFAULT_TEXT_MIMETYPES) + extra_text
-    _loaded.app = ZappaWSGIMiddleware(getattr(application, settings.APP_FUNCTION))
+    _loaded.app = getattr(application, settings.APP_FUNCTION)
     return _loaded
 
 

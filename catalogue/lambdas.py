@@ -27,9 +27,14 @@ def lambda_services() -> Services:
 
 
 def object_created(event: Mapping[str, Any], context: object) -> dict[str, Any]:
-    """S3 notifications of new objects (``s3:ObjectCreated:*`` under ``raw/``) start runs."""
+    """S3 notifications of new objects (``s3:ObjectCreated:*`` under ``raw/``) start runs.
+
+    An EventBridge event comes as a command, the event under ``event`` (steps_function).
+    """
     services = lambda_services()
-    results = handle_s3_event(event, services, bucket=services.settings.data_bucket)
+    inner = event.get("event")
+    notification = inner if isinstance(inner, Mapping) else event
+    results = handle_s3_event(notification, services, bucket=services.settings.data_bucket)
     return {"results": [result.as_dict() for result in results]}
 
 

@@ -1,7 +1,13 @@
-"""S3 event notifications: the keys of the objects they announce."""
+"""S3 event notifications: the keys of the objects they announce.
+
+S3 announces a new object in one of the shapes AWS delivers to Lambda: a notification
+(``Records``, sent to the function directly), an EventBridge ``Object Created`` event, or
+an SQS batch whose messages carry notifications (S3 → SQS, or S3 → SNS → SQS).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -9,26 +15,74 @@ from urllib.parse import unquote_plus
 
 log = logging.getLogger(__name__)
 
+TEST_EVENT = "s3:TestEvent"
+
 
 def s3_object_keys(event: Mapping[str, Any], bucket: str | None = None) -> Iterator[str]:
     """Yield the decoded key of each object-created record of an S3 notification.
 
-    S3 sends keys URL-encoded (spaces as ``+``): they are decoded here, once. The
-    ``s3:TestEvent`` S3 sends when notifications are configured has no records and yields
-    nothing; records of other buckets or other event types are skipped.
+    S3 sends keys URL-encoded (spaces as ``+``), in notifications and EventBridge events
+    alike: they are decoded here, once. The ``s3:TestEvent`` S3 sends when notifications are
+    configured has no records and yields nothing; records of other buckets or other event
+    types are skipped, and so is (with a warning) an SQS message that carries no notification.
     """
-    if event.get("Event") == "s3:TestEvent":
+    if event.get("Event") == TEST_EVENT:
         log.info("ignoring s3:TestEvent for bucket %s", event.get("Bucket"))
         return
-    for record in event.get("Records") or []:
-        name = str(record.get("eventName", ""))
-        s3 = record.get("s3") or {}
-        record_bucket = (s3.get("bucket") or {}).get("name")
-        raw_key = (s3.get("object") or {}).get("key")
-        if not name.startswith("ObjectCreated:") or not isinstance(raw_key, str):
-            log.info("ignoring S3 record %s", name or "without eventName")
+    if event.get("source") == "aws.s3" and isinstance(event.get("detail"), Mapping):
+        yield from _eventbridge_keys(event, bucket)
+        return
+    records = event.get("Records")
+    if not isinstance(records, list):
+        log.warning("ignoring an event that is not an S3 notification: %s", sorted(event)[:6])
+        return
+    for record in records:
+        if record.get("eventSource") == "aws:sqs":
+            yield from _message_keys(record, bucket)
             continue
-        if bucket is not None and record_bucket != bucket:
-            log.warning("ignoring S3 record of bucket %s (expected %s)", record_bucket, bucket)
-            continue
-        yield unquote_plus(raw_key)
+        key = _record_key(record, bucket)
+        if key is not None:
+            yield key
+
+
+def _record_key(record: Mapping[str, Any], bucket: str | None) -> str | None:
+    name = str(record.get("eventName", ""))
+    s3 = record.get("s3") or {}
+    record_bucket = (s3.get("bucket") or {}).get("name")
+    raw_key = (s3.get("object") or {}).get("key")
+    if not name.startswith("ObjectCreated:") or not isinstance(raw_key, str):
+        log.info("ignoring S3 record %s", name or "without eventName")
+        return None
+    if bucket is not None and record_bucket != bucket:
+        log.warning("ignoring S3 record of bucket %s (expected %s)", record_bucket, bucket)
+        return None
+    return unquote_plus(raw_key)
+
+
+def _eventbridge_keys(event: Mapping[str, Any], bucket: str | None) -> Iterator[str]:
+    detail = event["detail"]
+    event_bucket = (detail.get("bucket") or {}).get("name")
+    raw_key = (detail.get("object") or {}).get("key")
+    if event.get("detail-type") != "Object Created" or not isinstance(raw_key, str):
+        log.info("ignoring S3 EventBridge event %s", event.get("detail-type"))
+        return
+    if bucket is not None and event_bucket != bucket:
+        log.warning("ignoring S3 event of bucket %s (expected %s)", event_bucket, bucket)
+        return
+    yield unquote_plus(raw_key)
+
+
+def _message_keys(record: Mapping[str, Any], bucket: str | None) -> Iterator[str]:
+    # An SQS message's body is the notification as JSON text; through an SNS topic (without
+    # raw delivery) it is SNS's envelope, whose Message is that text.
+    message_id = record.get("messageId")
+    try:
+        body = json.loads(record.get("body") or "")
+        if isinstance(body, dict) and body.get("Type") == "Notification":
+            body = json.loads(body.get("Message") or "")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not (body.get("Records") or body.get("Event") == TEST_EVENT):
+        log.warning("ignoring SQS message %s: its body is not an S3 notification", message_id)
+        return
+    yield from s3_object_keys(body, bucket)

@@ -116,10 +116,12 @@ def publish_as_is(parsed: ObjectKey, run_id: str, services: Services) -> Trigger
 def handle_s3_event(
     event: Mapping[str, Any], services: Services, *, bucket: str | None = None
 ) -> list[TriggerResult]:
-    """Handle every record of an S3 event notification; see ``handle_object_created``.
+    """Handle every object an S3 event announces; see ``handle_object_created``.
 
-    A record that fails does not stop the others; the first failure is raised at the end, so
-    Lambda retries the event (the records already handled find their runs started).
+    The event is a notification, an EventBridge ``Object Created`` event or an SQS batch of
+    notifications (``pipelines.s3_events``). A record that fails does not stop the others;
+    the first failure is raised at the end, so Lambda retries the event, or SQS delivers the
+    batch again (the records already handled find their runs started).
     """
     results = []
     failures: list[Exception] = []

@@ -10,6 +10,7 @@ settings (the store opens on the first record) and sets them around each invocat
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -22,16 +23,63 @@ if TYPE_CHECKING:
     from pipelines.objects import ObjectStore
     from pipelines.steps.contract import StepLimits, StepRecorder
 
+log = logging.getLogger(__name__)
+
+
+# EventBridge events Zappa's handler does not route (it knows only "Scheduled Event"): sent
+# to the function by a rule without an input transformer, they become the direct command
+# the deployment's own rules send (deploy/brygge.yaml), the event under "event".
+EVENTBRIDGE_COMMANDS = {
+    ("aws.s3", "Object Created"): "catalogue.lambdas.object_created",
+    ("aws.states", "Step Functions Execution Status Change"): (
+        "catalogue.lambdas.execution_status_changed"
+    ),
+}
+# What Zappa's handler routes on; an event with none of these it drops without a word.
+ZAPPA_ROUTED_KEYS = frozenset(
+    {"command", "raw_command", "manage", "Records", "bot", "triggerSource", "awslogs"}
+)
+
 
 def handler(event: Any, context: Any) -> Any:
-    """Lambda entry (the steps stage's ``lambda_handler``): Zappa's routing, steps' environment."""
+    """Lambda entry (the steps stage's ``lambda_handler``): Zappa's routing, steps' environment.
+
+    An event nothing handles (S3's ``s3:TestEvent``, an EventBridge event of no route) is
+    logged and answered with None, as Zappa would answer it, but not silently.
+    """
     from zappa.handler import LambdaHandler
 
     # The first instance loads the stage's settings file into os.environ, where the
     # environment below reads them; later ones are the same instance.
     LambdaHandler()
+    command = EVENTBRIDGE_COMMANDS.get((event.get("source"), event.get("detail-type")))
+    if command is not None:
+        event = {"command": command, "event": event}
+    elif not _is_routed_by_zappa(event):
+        if event.get("Event") == "s3:TestEvent":
+            log.info("ignoring s3:TestEvent for bucket %s", event.get("Bucket"))
+        else:
+            log.warning(
+                "the steps function has no handler for this event: source %s, detail-type %s,"
+                " keys %s",
+                event.get("source"),
+                event.get("detail-type"),
+                sorted(event)[:8],
+            )
+        return None
     with step_environment():
         return LambdaHandler.lambda_handler(event, context)
+
+
+def _is_routed_by_zappa(event: dict[str, Any]) -> bool:
+    return (
+        not ZAPPA_ROUTED_KEYS.isdisjoint(event)
+        or event.get("detail-type") == "Scheduled Event"
+        or event.get("version") == "2.0"
+        or "httpMethod" in event
+        or event.get("type") == "TOKEN"
+        or "eventType" in (event.get("requestContext") or {})
+    )
 
 
 @contextmanager

@@ -137,7 +137,9 @@ def sign_in() -> Response | tuple[str, int]:
     except Unauthenticated as refused:
         # Re-render the form with the reason next to the field (the inline-validation pattern).
         return render("sign_in.html", None, next=target, error=refused.message), 401
-    return redirect(target, 303)
+    # ``next`` is a path of the app (links carry request.full_path): behind a path prefix,
+    # such as API Gateway's /<stage> on its execute-api URL, the browser needs the prefix.
+    return redirect(request.script_root + target, 303)
 
 
 def form_view(name: str, show: Callable[..., Any], save: Callable[..., Any]) -> Callable[..., Any]:
@@ -156,10 +158,10 @@ def sign_out() -> Response:
 
 
 def _local_path(path: str | None) -> str:
-    """``path`` when it is a path on this site, else the search page (no open redirect)."""
+    """``path`` when it is a path of this app, else its start page "/" (no open redirect)."""
     if path and path.startswith("/") and not path.startswith(("//", "/\\")):
         return path
-    return url_for("index.Index")
+    return "/"
 
 
 def visitor() -> dict[str, Any]:

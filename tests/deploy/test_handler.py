@@ -403,6 +403,29 @@ def test_slim_handler_answers_as_zappas_handler_does(
     assert ours == zappas
 
 
+def test_a_cookie_the_app_sets_reaches_api_gateway_once(api: tuple[Invoke, str]) -> None:
+    """One Set-Cookie from the app is one cookie for API Gateway, on either payload."""
+    invoke, _ = api
+    # The sign-in page makes a session for its form's CSRF token.
+    v2 = invoke(http_event("GET", "/sign-in", headers={"accept": "text/html"}))
+    assert v2["statusCode"] == 200
+    [cookie] = v2["cookies"]
+    assert cookie.startswith("brygge_session=")
+    assert "set-cookie" not in {name.lower() for name in v2["headers"]}
+
+    v1 = invoke(rest_event("GET", "/sign-in", headers={"Accept": "text/html"}))
+    assert v1["statusCode"] == 200
+    set_cookies = [
+        value
+        for name, values in v1["multiValueHeaders"].items()
+        if name.lower() == "set-cookie"
+        for value in values
+    ]
+    assert len(set_cookies) == 1
+    assert set_cookies[0].startswith("brygge_session=")
+    assert [name for name in v1["headers"] if name.lower() == "set-cookie"] == ["Set-Cookie"]
+
+
 def test_wrong_method_is_a_json_405(api: tuple[Invoke, str]) -> None:
     invoke, _ = api
     response = invoke(rest_event("DELETE", "/health"))
@@ -757,6 +780,75 @@ def test_upload_goes_from_the_api_through_s3_to_a_published_distribution(
     published = key.replace("raw/", "processed/", 1)
     stored = aws_client("s3").get_object(Bucket="brygge-dev-data", Key=published)
     assert stored["Body"].read() == csv
+
+
+def test_eventbridge_object_created_sent_to_the_steps_function_publishes_the_upload(
+    lambda_environment: Callable[[Path], dict[str, str]], generated_settings: dict
+) -> None:
+    from pipelines.aws import aws_client
+
+    lambda_handler = stage_handler("dev_steps")
+    token = admin_token(lambda_environment(generated_settings["dev_api"]))
+    upload = create_upload(token, "målinger 2026 + æøå.csv")
+    key, run = upload["key"], upload["run"]["id"]
+    aws_client("s3").put_object(Bucket="brygge-dev-data", Key=key, Body=b"a;b\n1;2\n")
+
+    lambda_environment(generated_settings["dev_steps"])
+    # What S3 sends EventBridge, as a rule without an input transformer delivers it.
+    event = json.loads(
+        (REPO_ROOT / "tests" / "events" / "s3_eventbridge_object_created.json").read_text()
+    )
+    event["resources"] = ["arn:aws:s3:::brygge-dev-data"]
+    event["detail"]["bucket"]["name"] = "brygge-dev-data"
+    event["detail"]["object"]["key"] = quote_plus(key, safe="/")
+    first = lambda_handler(event, None)
+    again = lambda_handler(event, None)
+    assert [(item["key"], item["outcome"], item["run"]) for item in first["results"]] == [
+        (key, "published", run)
+    ]
+    assert [item["outcome"] for item in again["results"]] == ["duplicate"]
+
+
+def test_status_change_event_sent_as_is_reaches_the_status_handler(steps: Invoke) -> None:
+    event = json.loads(
+        (REPO_ROOT / "tests" / "events" / "stepfunctions_status_changes.json").read_text()
+    )
+    aborted = json.loads(
+        json.dumps(event["ABORTED"])
+        .replace(
+            "STATE_MACHINE_ARN", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:brygge-dev-x"
+        )
+        .replace("EXECUTION_ARN", f"arn:aws:states:{REGION}:{ACCOUNT}:execution:brygge-dev-x:gone")
+        .replace("EXECUTION_NAME", "gone")
+    )
+    assert steps(aborted) == {
+        "execution": "gone",
+        "outcome": "ignored",
+        "run": None,
+        "reason": "no run has this execution",
+    }
+
+
+def test_events_the_steps_function_does_not_handle_are_logged_not_dropped_silently(
+    steps: Invoke, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="catalogue.runs.steps_function")
+    test_event = json.loads((REPO_ROOT / "tests" / "events" / "s3_test_event.json").read_text())
+    assert steps(test_event) is None
+    assert "ignoring s3:TestEvent for bucket brygge-data" in caplog.text
+    deleted = {
+        "version": "0",
+        "detail-type": "Object Deleted",
+        "source": "aws.s3",
+        "account": ACCOUNT,
+        "region": REGION,
+        "resources": ["arn:aws:s3:::brygge-dev-data"],
+        "detail": {"bucket": {"name": "brygge-dev-data"}, "object": {"key": "raw/x.csv"}},
+    }
+    assert steps(deleted) is None
+    [warning] = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert "no handler" in warning.getMessage()
+    assert "Object Deleted" in warning.getMessage()
 
 
 def test_s3_event_of_another_bucket_is_not_routed(

@@ -116,6 +116,24 @@ def test_upload_without_pipeline_is_published_once(services: Services, dataset) 
     assert (services.settings.objects_dir / published).read_bytes() == CSV
 
 
+@pytest.mark.parametrize(
+    "name", ["s3_eventbridge_object_created.json", "sqs_s3_notifications.json"]
+)
+def test_eventbridge_and_sqs_forms_publish_the_upload_once(
+    services: Services,
+    dataset,  # type: ignore[no-untyped-def]
+    name: str,
+) -> None:
+    filename = "målinger 2026 +.csv" if "eventbridge" in name else "målinger 2026 %2B.csv"
+    key = upload(services, filename)
+    run = waiting_run(services, key)
+    first = trigger.handle_s3_event(event(name), services, bucket="brygge-data")
+    again = trigger.handle_s3_event(event(name), services, bucket="brygge-data")  # redelivered
+    assert (first[0].key, first[0].outcome, first[0].run) == (key, trigger.PUBLISHED, run["id"])
+    assert again[0].outcome == trigger.DUPLICATE
+    assert services.runs.get(run["id"])["status"] == "SUCCEEDED"
+
+
 def test_publishing_as_is_gives_what_the_publish_step_gives(services: Services, dataset) -> None:  # type: ignore[no-untyped-def]
     """One way to publish a file: a run without pipeline registers the publish step's result."""
     from pipelines.steps import publish

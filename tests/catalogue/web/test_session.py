@@ -50,6 +50,22 @@ def test_signing_in_shows_what_the_token_may_see(app, client) -> None:
     assert browser.get("/datasets/secret").status_code == 404
 
 
+def test_signing_in_under_a_path_prefix_returns_under_that_prefix(app) -> None:
+    """Behind API Gateway's execute-api URL the app lives under /<stage>: so does ``next``."""
+    browser = FlaskClient(app)
+    base = "https://abc123defg.execute-api.eu-north-1.amazonaws.com/dev_api"
+    page = browser.get("/sign-in?next=/datasets", headers=BROWSER, base_url=base)
+    form = page.get_data(as_text=True)
+    assert 'action="/dev_api/sign-in"' in form
+    response = browser.post(
+        "/sign-in",
+        data={"token": mint(app, "user:ana"), "next": "/datasets", "csrf": csrf_of(form)},
+        base_url=base,
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/dev_api/datasets"
+
+
 def test_the_session_cookie_is_httponly_lax_and_secure_off_loopback(app) -> None:
     token = mint(app, "user:ana")
     local = FlaskClient(app)

@@ -53,7 +53,7 @@ def test_abort_ends_a_long_wait_at_once(services, client) -> None:  # type: igno
 def test_a_wait_past_the_runs_maximum_fails_the_run(services, client) -> None:  # type: ignore[no-untyped-def]
     definition = {
         "StartAt": "Pause",
-        "States": {"Pause": {"Type": "Wait", "Timestamp": "2099-01-01T00:00:00Z", "End": True}},
+        "States": {"Pause": {"Type": "Wait", "Timestamp": "2080-01-01T00:00:00Z", "End": True}},
     }
     set_pipeline(client, definition)
     run = services.runs.start_run("air", "1", EDITION, [RAW], principal="user:tester")

@@ -10,7 +10,10 @@ the AWS calls.
 
 The execution input is ``{run, dataset, version, edition, input: {keys}, taskConfig}``;
 ``taskConfig`` has an entry for every step Task (``{}`` when none was configured), since a
-path to a missing field fails the state on AWS.
+path to a missing field fails the state on AWS. A step event takes its run, dataset, version,
+edition and configuration from the execution input (``$$.Execution.Input``), never from the
+state input, which the template's own states can rewrite: a template cannot make its step
+act for another dataset's edition, whose objects the step's scope would then allow.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ STEP_STATE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
 STEP_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # What a step's result hands on to the next state; the rest of its event is per step.
 CARRIED_FIELDS = ("run", "dataset", "version", "edition", "taskConfig", "input")
+# Fields of the step event only Brygge sets: a Task's Parameters may not name them.
+RUN_FIELDS = ("run", "dataset", "version", "edition", "taskConfig")
+RESERVED_PARAMETERS = frozenset({*RUN_FIELDS, "step", "attempt", "config"})
 # The Choice state an AWS definition starts with, so a redrive can start at a given state.
 REDRIVE_STATE = "BryggeRedrive"
 REDRIVE_FIELD = "bryggeStartAt"
@@ -104,6 +110,17 @@ def template_errors(definition: Any) -> list[str]:
                     f"{subject}: a step's state name must match {STEP_STATE_NAME.pattern} "
                     "(it names the step's output folder)"
                 )
+            parameters = body.get("Parameters")
+            reserved = sorted(
+                name.removesuffix(".$")
+                for name in (parameters if isinstance(parameters, Mapping) else {})
+                if name.removesuffix(".$") in RESERVED_PARAMETERS
+            )
+            if reserved:
+                problems.append(
+                    f"{subject}: field 'Parameters': {', '.join(map(repr, reserved))} "
+                    "belong to the step event Brygge makes; a step's Parameters may not set them"
+                )
             if "ResultSelector" in body:
                 problems.append(
                     f"{subject}: field 'ResultSelector': not allowed on a step; "
@@ -115,16 +132,19 @@ def template_errors(definition: Any) -> list[str]:
 
 
 def step_payload(state_name: str) -> dict[str, Any]:
-    """The step event a Task passes to its step (``pipelines.steps.contract.StepEvent``)."""
+    """The step event a Task passes to its step (``pipelines.steps.contract.StepEvent``).
+
+    Only ``input`` comes from the state input; the rest is the run's (the execution input).
+    """
     return {
-        "run.$": "$.run",
-        "dataset.$": "$.dataset",
-        "version.$": "$.version",
-        "edition.$": "$.edition",
+        "run.$": "$$.Execution.Input.run",
+        "dataset.$": "$$.Execution.Input.dataset",
+        "version.$": "$$.Execution.Input.version",
+        "edition.$": "$$.Execution.Input.edition",
         "step": state_name,
         "attempt.$": "States.MathAdd($$.State.RetryCount, 1)",
-        "config.$": f"$.taskConfig.{state_name}",
-        "taskConfig.$": "$.taskConfig",
+        "config.$": f"$$.Execution.Input.taskConfig.{state_name}",
+        "taskConfig.$": "$$.Execution.Input.taskConfig",
         "input.$": "$.input",
     }
 
@@ -142,7 +162,13 @@ def compile_definition(
             step = step_name(body.get("Resource"))
             if body.get("Type") != "Task" or step is None:
                 continue
-            payload = {**step_payload(name), **(body.get("Parameters") or {})}
+            # A stored template may predate the rule against reserved Parameters: drop them.
+            own = {
+                field: value
+                for field, value in (body.get("Parameters") or {}).items()
+                if field.removesuffix(".$") not in RESERVED_PARAMETERS
+            }
+            payload = {**step_payload(name), **own}
             if target == "aws":
                 body["Resource"] = LAMBDA_INVOKE
                 body["Parameters"] = {
@@ -196,6 +222,16 @@ def execution_input(
         "input": {"keys": list(run["input"]["keys"])},
         "taskConfig": config,
     }
+
+
+def restart_input(run: Mapping[str, Any], definition: Mapping[str, Any], state_input: Any) -> Any:
+    """The input of a run restarted at a state: the state's recorded input, with the run's
+    own run, dataset, version, edition and taskConfig, which the step events read from it.
+    """
+    if not isinstance(state_input, Mapping):
+        return state_input
+    own = execution_input(run, definition, run.get("taskConfig", {}))
+    return {**state_input, **{field: own[field] for field in RUN_FIELDS}}
 
 
 def task_timeouts(definition: Mapping[str, Any]) -> dict[str, int]:

@@ -201,15 +201,22 @@ USED_UPLOAD = "this upload URL has been used: the object {key} {state}; ask for 
 
 
 def check_upload_unused(svc: Services, objects: ObjectStore, key: str) -> None:
-    """Raise Conflict when the run of ``key`` has left WAITING or an object has landed there.
+    """Raise Conflict unless the run of ``key`` still waits and no object has landed there.
 
-    Upload URLs are single-use: a second POST must not replace the raw file of a run.
+    Upload URLs are single-use: a second POST must not replace the raw file of a run. A URL
+    whose run is gone (its dataset, version or edition was deleted) stores nothing: its file
+    would outlive the delete under an id that a later dataset may take.
     """
     parsed = parse_object_key(key)
     run = svc.runs.repository.find_run(
         run_id_for(parsed.dataset, parsed.version, parsed.edition, key)
     )
-    if run is not None and run["status"] != "WAITING":
+    if run is None:
+        raise Conflict(
+            f"this upload URL no longer waits for a file: the run of {key} is gone (its "
+            "dataset, version or edition was deleted); ask for a new upload URL"
+        )
+    if run["status"] != "WAITING":
         raise Conflict(
             USED_UPLOAD.format(key=key, state=f"went to run {run['id']} ({run['status']})")
         )

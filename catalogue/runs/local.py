@@ -26,6 +26,7 @@ from pipelines.asl.lambdas import function_error, invoked
 from pipelines.compiler import (
     compile_definition,
     execution_input,
+    restart_input,
     task_steps,
     task_timeouts,
 )
@@ -298,7 +299,11 @@ class LocalWorkers(Resumption):
                 stop = self._stops.get(run_id)
             result = asl.run(
                 definition,
-                state_input if start_at is not None else first_input,
+                (
+                    restart_input(run, template["definition"], state_input)
+                    if start_at is not None
+                    else first_input
+                ),
                 self._task_handlers(run_id, definition),
                 execution_name=run_id,
                 start_at=start_at,

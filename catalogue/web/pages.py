@@ -158,8 +158,19 @@ def sign_out() -> Response:
 
 
 def _local_path(path: str | None) -> str:
-    """``path`` when it is a path of this app, else its start page "/" (no open redirect)."""
-    if path and path.startswith("/") and not path.startswith(("//", "/\\")):
+    """``path`` when it is a path of this app, else its start page "/" (no open redirect).
+
+    Browsers read a backslash as ``/`` and drop tabs and newlines from a URL (WHATWG URL),
+    so ``/<tab>/evil.example`` would leave the site: a path holding a backslash or any
+    control character is refused whole (a newline also broke the ``Location`` header: 500).
+    """
+    if (
+        path
+        and path.startswith("/")
+        and not path.startswith("//")
+        and "\\" not in path
+        and not any(ord(char) < 0x20 or ord(char) == 0x7F for char in path)
+    ):
         return path
     return "/"
 

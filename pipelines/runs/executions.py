@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pipelines.compiler import REDRIVE_FIELD, execution_input
+from pipelines.compiler import REDRIVE_FIELD, execution_input, restart_input
 from pipelines.runs.execution_history import failed_state_from_history, step_outcomes_from_history
 from pipelines.stepfunctions import (
     deploy_state_machine,
@@ -59,7 +59,10 @@ def start_payload(
             **execution_input(run, definition, run.get("taskConfig", {})),
             REDRIVE_FIELD: "",
         }
-    return {**(restart["input"] or {}), REDRIVE_FIELD: restart["state"]}
+    return {
+        **restart_input(run, definition, restart["input"] or {}),
+        REDRIVE_FIELD: restart["state"],
+    }
 
 
 def start_or_deploy(

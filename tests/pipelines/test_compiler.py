@@ -12,6 +12,7 @@ from pipelines.compiler import (
     REDRIVE_STATE,
     compile_definition,
     execution_input,
+    restart_input,
     task_steps,
     task_timeouts,
     template_errors,
@@ -27,7 +28,8 @@ def test_compiled_task_invokes_the_steps_function_with_the_step_event() -> None:
     assert upper["Parameters"]["FunctionName"] == "fn"
     payload = upper["Parameters"]["Payload"]
     assert payload["command"] == "pipelines.steps.upper.handler"
-    assert payload["config.$"] == "$.taskConfig.Upper"
+    assert payload["config.$"] == "$$.Execution.Input.taskConfig.Upper"
+    assert payload["dataset.$"] == "$$.Execution.Input.dataset"
     assert payload["step"] == "Upper"
     assert upper["ResultSelector"]["input.$"] == "$.Payload.input"
     assert upper["Retry"] == definition["States"]["Upper"]["Retry"]
@@ -115,3 +117,29 @@ def test_execution_input_has_a_task_config_entry_for_every_step() -> None:
         "input": {"keys": ["raw/a.csv"]},
         "taskConfig": {"Upper": {"delimiter": ";"}, "Check": {}},
     }
+
+
+def test_a_restart_takes_the_runs_own_coordinates_whatever_its_recorded_input() -> None:
+    definition = run_steps.chain(("Upper", "upper"), ("Check", "check"))
+    run = {
+        "id": "alice-1",
+        "dataset": "alice",
+        "version": "1",
+        "edition": "20260101T000000",
+        "input": {"keys": ["raw/red/alice/version=1/edition=20260101T000000/a.csv"]},
+        "taskConfig": {"Upper": {"x": 1}},
+    }
+    # A state of the template rewrote these before the step that failed.
+    recorded = {
+        "run": "bob-1",
+        "dataset": "bob-hr",
+        "version": "2",
+        "edition": "20250101T000000",
+        "taskConfig": {"Upper": {"x": 2}},
+        "input": {"keys": ["intermediate/red/alice/version=1/edition=20260101T000000/U/a"]},
+    }
+    assert restart_input(run, definition, recorded) == {
+        **execution_input(run, definition, run["taskConfig"]),
+        "input": recorded["input"],
+    }
+    assert restart_input(run, definition, ["not", "an", "object"]) == ["not", "an", "object"]

@@ -286,3 +286,60 @@ def test_a_crafted_step_event_cannot_read_overwrite_or_publish_another_teams_obj
         handler(crafted_event(name, [VICTIM_KEY], {}), None)
     assert_victim_untouched(world)
     assert not any(lake(world).list("intermediate/"))
+
+
+# The step event's run, dataset, version and edition -------------------------------------
+
+VICTIM_COORDINATES = {"dataset": "bob-hr", "version": "1", "edition": EDITION}
+# A Pass state makes the state input name another team's edition and its file: the step
+# event must still name the run's own dataset, whose scope refuses that file.
+POSING_AS_THE_VICTIM = {
+    "StartAt": "Pose",
+    "States": {
+        "Pose": {
+            "Type": "Pass",
+            "Parameters": {
+                **VICTIM_COORDINATES,
+                "run.$": "$.run",
+                "taskConfig.$": "$.taskConfig",
+                "input": {"keys": [VICTIM_KEY]},
+            },
+            "Next": "Shape",
+        },
+        "Shape": {"Type": "Task", "Resource": "brygge:step:transform", "End": True},
+    },
+}
+
+
+def test_a_pipeline_that_rewrites_its_state_cannot_read_another_teams_edition(
+    world: World,
+) -> None:
+    owner = world.client("owner")
+    body = {"id": "pose", "title": "pose", "definition": POSING_AS_THE_VICTIM}
+    assert owner.post("/pipelines", json={**body, "owner": "team:owners"}).status_code == 201
+    assert set_pipeline(world, "pose", {}).status_code == 200
+
+    response = owner.post(ALICE_RUNS, json={"input": {"keys": [ALICE_RAW]}})
+    assert response.status_code == 202, response.json
+    assert world.app.extensions["brygge"].runs.wait_idle(timeout_s=60)
+
+    run = owner.get(f"/runs/{response.json['id']}").json
+    assert run["status"] == "FAILED"
+    assert run["error"]["error"] == "ObjectOutOfScope"
+    assert [output for step in run["steps"] for output in step["outputs"]] == []
+    assert_victim_untouched(world)
+    assert not any(lake(world).list("intermediate/"))
+
+
+@pytest.mark.parametrize("field", ["run", "dataset", "version.$", "edition", "taskConfig.$"])
+def test_a_task_cannot_set_the_step_events_run_coordinates(world: World, field: str) -> None:
+    task = {"Type": "Task", "Resource": "brygge:step:transform", "End": True}
+    definition = {
+        "StartAt": "Shape",
+        "States": {"Shape": {**task, "Parameters": {field: "$.x" if ".$" in field else "bob-hr"}}},
+    }
+    response = world.client("owner").post("/pipelines/validate", json={"definition": definition})
+    assert response.status_code == 422
+    [problem] = response.json["errors"]["json"]["definition"]
+    assert "state 'Shape': field 'Parameters'" in problem
+    assert repr(field.removesuffix(".$")) in problem

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from pipelines import presign, signing
+from pipelines.object_keys import parse_object_key
 
 DATASET = {
     "id": "air",
@@ -30,8 +31,22 @@ def create_dataset(client, **changes):  # type: ignore[no-untyped-def]
 
 
 def signed_form(app, key: str = KEY, *, max_bytes: int = 1024, ttl_s: int = 60):  # type: ignore[no-untyped-def]
-    """A local upload URL and fields, made as the upload endpoint makes them."""
+    """A local upload URL and fields, made as the upload endpoint makes them.
+
+    Its dataset, edition and WAITING run are made first, as the endpoint makes them: an
+    upload URL whose run is gone stores nothing.
+    """
     services = app.extensions["brygge"]
+    parsed = parse_object_key(key)
+    admin = app.test_client()
+    if admin.get(f"/datasets/{parsed.dataset}").status_code == 404:
+        create_dataset(admin, id=parsed.dataset)
+    editions = f"/datasets/{parsed.dataset}/versions/{parsed.version}/editions"
+    if admin.get(f"{editions}/{parsed.edition}").status_code == 404:
+        assert admin.post(editions, json={"edition": parsed.edition}).status_code == 201
+    services.runs.create_waiting(
+        parsed.dataset, parsed.version, parsed.edition, key, principal="user:tester"
+    )
     target = presign.local_upload(
         "http://localhost",
         key,
@@ -365,3 +380,17 @@ def test_a_download_token_that_is_not_ascii_is_403(client) -> None:
     response = client.get("/downloads/%F2%BD%82%AE.%C3%B4")
     assert response.status_code == 403
     assert response.json["code"] == 403
+
+
+def test_upload_url_of_a_deleted_dataset_stores_nothing(client, settings) -> None:  # type: ignore[no-untyped-def]
+    # The URL outlives the dataset: its file must not land in the lake under an id that a
+    # later dataset (another team's, perhaps) may take, where a run of it could read it.
+    create_dataset(client, accessRights="non-public")
+    body = client.post("/datasets/air/versions/1/uploads", json={"filename": "r.csv"}).json
+    assert client.delete("/datasets/air?cascade=true").status_code == 204
+    create_dataset(client, accessRights="non-public", owner="team:other")
+    upload = body["upload"]
+    response = post_form(client, urlsplit(upload["url"]).path, upload["fields"])
+    assert response.status_code == 409, response.json
+    assert "no longer waits" in response.json["message"]
+    assert leftovers(settings) == []

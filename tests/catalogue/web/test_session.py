@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -143,3 +144,26 @@ def test_pages_without_a_session_to_end_set_no_cookie(client, tmp_path) -> None:
             assert "Set-Cookie" not in response.headers
     finally:
         open_site.extensions["brygge"].store.close()
+
+
+@pytest.mark.parametrize(
+    "next_path",
+    [
+        "//evil.example",
+        "/\\evil.example",
+        # Browsers drop tabs and newlines from a Location before reading it (WHATWG URL).
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\r\n/evil.example",
+        "\t//evil.example",
+        "/\x00/evil.example",
+        "https://evil.example/",
+    ],
+)
+def test_sign_in_goes_back_only_to_a_path_of_this_site(app, next_path: str) -> None:
+    browser = FlaskClient(app)
+    status, headers = sign_in(browser, mint(app, "user:ana"), next_path)
+    assert status == 303
+    assert headers["Location"] == "/"
+    shown = browser.get("/sign-in", query_string={"next": next_path}, headers=BROWSER)
+    assert 'name="next" value="/"' in shown.get_data(as_text=True)

@@ -132,8 +132,16 @@ def format_option(function: Callable[..., Any]) -> Callable[..., Any]:
     )(function)
 
 
-def read_json_file(path: str) -> Any:
+def read_json_file(path: str, option: str) -> dict[str, Any]:
+    """The JSON object in ``path``; raises click.BadParameter naming ``option`` and the file
+    when it cannot be read, is not JSON, or holds anything but an object."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise click.BadParameter(f"{path}: {error}") from None
+        raise click.BadParameter(f"{path}: {error}", param_hint=option) from None
+    if not isinstance(value, dict):
+        raise click.BadParameter(
+            f"{path}: must hold a JSON object ({{...}}), not {type(value).__name__}",
+            param_hint=option,
+        )
+    return value

@@ -93,7 +93,7 @@ def fetch(client: Client, uri: Uri) -> Resource:
 @pass_context
 def datasets_create(ctx: Context, file: str | None, fmt: str) -> None:
     """Create a dataset from a file, or by answering questions (non-public unless chosen)."""
-    body = read_json_file(file) if file else ask_dataset(ctx)
+    body = read_json_file(file, "--file") if file else ask_dataset(ctx)
     with ctx.client() as client:
         created = client.create_dataset(body)
     ctx.errors.print(f"created {Uri(created['id'])}")
@@ -150,7 +150,7 @@ def datasets_edit(
     fmt: str,
 ) -> None:
     """Change a dataset with a merge patch, only if nobody changed it meanwhile (If-Match)."""
-    changes: dict[str, Any] = dict(read_json_file(file)) if file else {}
+    changes = read_json_file(file, "--file") if file else {}
     flags = {"title": title, "description": description, "state": state}
     changes.update({name: value for name, value in flags.items() if value is not None})
     if keywords:

@@ -61,7 +61,7 @@ def pipelines_show(ctx: Context, name: str, fmt: str) -> None:
 @pass_context
 def pipelines_create(ctx: Context, file: str, dataset: Uri | None, fmt: str) -> None:
     """Save a template, or a dataset's pipeline (replacing the one it had)."""
-    body = read_json_file(file)
+    body = read_json_file(file, "--file")
     with ctx.client() as client:
         if dataset:
             saved = client.set_dataset_pipeline(
@@ -90,15 +90,15 @@ def pipelines_validate(
     ctx: Context, file: str, config_file: str | None, dataset: Uri | None
 ) -> None:
     """Check a template (and taskConfig) with the server's rules, saving nothing."""
-    body = read_json_file(file)
-    task_config = read_json_file(config_file) if config_file else None
+    body = read_json_file(file, "FILE")
+    task_config = read_json_file(config_file, "--config") if config_file else None
     with ctx.client() as client:
         if dataset:
             client.validate_dataset_pipeline(
                 dataset.dataset, body.get("template"), task_config or body.get("taskConfig")
             )
         else:
-            definition = body.get("definition", body) if isinstance(body, dict) else body
+            definition = body.get("definition", body)
             client.validate_pipeline(definition, task_config or body.get("taskConfig"))
     ctx.console.print(f"[green]{file} is valid[/green]")
 

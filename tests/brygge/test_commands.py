@@ -286,3 +286,30 @@ def test_every_list_renders_in_each_format(client: Client, brygge_server: Server
         assert '"A, with comma"' in listed.stdout
     else:
         assert "A, with comma" in listed.stdout
+
+
+def test_delete_cascade_removes_an_edition_or_a_version_with_its_files(
+    client: Client, brygge_server: Server, tmp_path: Path
+) -> None:
+    dataset_id = csv_dataset(client)
+    source = tmp_path / "data.csv"
+    source.write_bytes(CSV)
+    first = client.upload(dataset_id, source)
+    client.wait(first["run"]["id"], interval_s=0.05)
+    second = client.upload(dataset_id, source)
+    client.wait(second["run"]["id"], interval_s=0.05)
+    runner = CliRunner()
+    base = ["--url", brygge_server.url, "datasets", "delete"]
+
+    refused = runner.invoke(cli, [*base, f"ds:{dataset_id}/1/{first['edition']}", "--yes"])
+    assert refused.exit_code == 1
+    assert "--cascade" in str(refused.exception)
+
+    edition = f"ds:{dataset_id}/1/{first['edition']}"
+    deleted = runner.invoke(cli, [*base, edition, "--cascade", "--yes"])
+    assert deleted.exit_code == 0, deleted.output
+    assert [item["edition"] for item in client.editions(dataset_id, "1")] == [second["edition"]]
+
+    deleted = runner.invoke(cli, [*base, f"ds:{dataset_id}/1", "--cascade", "--yes"])
+    assert deleted.exit_code == 0, deleted.output
+    assert list(client.versions(dataset_id)) == []

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from brygge import config
 from brygge.cli import datasets, downloads, pipeline_templates, runs
-from brygge.cli.context import Context, pass_context
+from brygge.cli.context import Context, output_console, pass_context
 from brygge.client import Client
 from brygge.resources import ClientError
 
@@ -58,7 +58,7 @@ class BryggeGroup(click.Group):
 @click.pass_context
 def cli(click_ctx: click.Context, url: str | None, profile: str | None) -> None:
     """Brygge for data owners: datasets, uploads, runs and downloads."""
-    click_ctx.obj = Context(url, profile, Console(), Console(stderr=True))
+    click_ctx.obj = Context(url, profile, output_console(), Console(stderr=True))
 
 
 def server_command(name: str) -> click.Command:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import (
     BarColumn,
@@ -20,6 +20,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from brygge.cli.context import (
     URI,
@@ -98,17 +99,17 @@ def follow(ctx: Context, client: Client, run_id: str) -> Resource:
 STATUS_STYLES = {"SUCCEEDED": "green", "FAILED": "red", "ABORTED": "red", "RUNNING": "yellow"}
 
 
-def run_table(run: Mapping[str, Any]) -> Table:
-    """The live view of a run: its status, then a line per step."""
+def run_table(run: Mapping[str, Any]) -> Group:
+    """The live view of a run: its id and status on a line, then a line per step.
+
+    The heading is a line of its own, not the table's title: a title wraps at the table's
+    width, which would split the run id a reader copies into ``brygge runs ...``.
+    """
     status = str(run.get("status") or "...")
     style = STATUS_STYLES.get(status, "")
-    table = Table(
-        title=f"run {run.get('id')}  [{style}]{status}[/{style}]"
-        if style
-        else f"run {run.get('id')}  {status}",
-        box=None,
-        title_justify="left",
-    )
+    heading = Text(f"run {run.get('id')}  ")
+    heading.append(status, style=style)
+    table = Table(box=None)
     for column in ("step", "status", "duration", "rows"):
         table.add_column(column, justify="right" if column in ("duration", "rows") else "left")
     for step in run.get("steps") or []:
@@ -124,7 +125,7 @@ def run_table(run: Mapping[str, Any]) -> Table:
             if any(row is not None for row in rows)
             else "",
         )
-    return table
+    return Group(heading, table)
 
 
 def duration(started: str | None, ended: str | None) -> str:

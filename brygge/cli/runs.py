@@ -151,21 +151,31 @@ def readable_cause(cause: str) -> str:
     return cause
 
 
-def finish(ctx: Context, run: Mapping[str, Any], fmt: str) -> None:
-    """Exit 0 for a run that succeeded; else print why and how to run it again, exit 1."""
-    if fmt == "json":
-        click.echo(json.dumps(run, indent=2, ensure_ascii=False))
-    if run.get("status") == "SUCCEEDED":
-        ctx.errors.print(f"[green]run {run['id']} SUCCEEDED[/green]")
-        return
+def print_failure(console: Console, run: Mapping[str, Any]) -> None:
+    """Where a run that did not succeed stopped, with its error and cause."""
     failed = [step for step in run.get("steps") or [] if step.get("status") == "FAILED"]
     error = (failed[0].get("error") if failed else None) or run.get("error") or {}
     where = f"step {failed[0]['name']}" if failed else "the run"
-    ctx.errors.print(f"[red]run {run['id']} {run.get('status')} in {where}[/red]")
+    console.print(f"[red]run {run['id']} {run.get('status')} in {where}[/red]")
     if error:
-        ctx.errors.print(f"  error: {error.get('error')}")
+        console.print(f"  error: {error.get('error')}", markup=False)
         if error.get("cause"):
-            ctx.errors.print(f"  cause: {readable_cause(error['cause'])}", markup=False)
+            console.print(f"  cause: {readable_cause(error['cause'])}", markup=False)
+
+
+def finish(ctx: Context, run: Mapping[str, Any], fmt: str) -> None:
+    """Exit 0 for a run that succeeded; else print why and how to run it again, exit 1.
+
+    ``json`` prints the whole run, ``csv`` its summary line, on standard output.
+    """
+    if fmt == "json":
+        click.echo(json.dumps(run, indent=2, ensure_ascii=False))
+    elif fmt == "csv":
+        render_one(ctx, {key: run.get(key) for key in RUN_COLUMNS}, "csv")
+    if run.get("status") == "SUCCEEDED":
+        ctx.errors.print(f"[green]run {run['id']} SUCCEEDED[/green]")
+        return
+    print_failure(ctx.errors, run)
     dataset = Uri(str(run.get("dataset") or "<id>"))
     ctx.errors.print(
         f"after fixing the settings (brygge pipelines create --dataset {dataset} "
@@ -203,9 +213,34 @@ def runs_show(ctx: Context, run_id: str, fmt: str) -> None:
     with ctx.client() as client:
         run = client.run(run_id)
     if fmt == "table":
-        ctx.console.print(run_table(run))
+        show_run(ctx, run)
     else:
         render_one(ctx, run, fmt)
+
+
+def show_run(ctx: Context, run: Mapping[str, Any]) -> None:
+    """A run for a person: its steps, the files they wrote, and why it failed."""
+    ctx.console.print(run_table(run))
+    outputs = [
+        {
+            "step": step.get("name"),
+            "n": output.get("n"),
+            "file": str(output.get("key", "")).rpartition("/")[2],
+            "rows": output.get("rows"),
+            "bytes": output.get("bytes"),
+        }
+        for step in run.get("steps") or []
+        for output in step.get("outputs") or []
+    ]
+    if outputs:
+        dataset = Uri(str(run.get("dataset") or "<id>"))
+        ctx.console.print(
+            f"\nfiles (brygge download {dataset} DIR --outputs {run.get('id')}):", markup=False
+        )
+        render(ctx, outputs, ["step", "n", "file", "rows", "bytes"], "table")
+    if run.get("status") in ("FAILED", "ABORTED", "EXPIRED"):
+        ctx.console.print()
+        print_failure(ctx.console, run)
 
 
 @runs.command("watch", epilog="Example:\n\n  brygge runs watch luftkvalitet-0a1b2c")
@@ -224,7 +259,8 @@ def runs_watch(ctx: Context, run_id: str, fmt: str) -> None:
                 if fmt == "json" and event.step is not None:
                     click.echo(json.dumps({"step": event.step["name"], "status": event.status}))
     assert run is not None
-    finish(ctx, run, "table")
+    # json has streamed each change already; csv prints the run's line as it ends.
+    finish(ctx, run, "csv" if fmt == "csv" else "table")
 
 
 def run_action(name: str, summary: str, call: Callable[[Client, str], Resource]) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 
 from brygge.cli.context import Context, output_console, render
-from brygge.cli.runs import run_table
+from brygge.cli.runs import finish, run_table, show_run
 
 RUN_ID = "luftkvalitet-i-oslo-e6d6bd0465e15e0776cf"
 
@@ -65,3 +66,56 @@ def test_piped_tables_are_not_cut_to_a_terminal_width(monkeypatch) -> None:
 def test_a_terminal_keeps_its_own_width(monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "100")
     assert output_console(io.StringIO()).width == 100
+
+
+FAILED_RUN = {
+    "id": RUN_ID,
+    "dataset": "luftkvalitet-i-oslo",
+    "status": "FAILED",
+    "edition": "20261207T043340",
+    "steps": [
+        {
+            "name": "ToCsv",
+            "status": "SUCCEEDED",
+            "outputs": [
+                {
+                    "key": "intermediate/green/luft/version=1/edition=e/ToCsv/januar.csv",
+                    "bytes": 208,
+                    "rows": 5,
+                    "n": 1,
+                }
+            ],
+        },
+        {
+            "name": "ToParquet",
+            "status": "FAILED",
+            "error": {
+                "error": "InputError",
+                "cause": "{\"errorMessage\": \"januar.csv: row 2, column 'pm10': 'tolv' is "
+                'not a valid number", "errorType": "InputError", "stackTrace": []}',
+            },
+            "outputs": [],
+        },
+    ],
+}
+
+
+def test_runs_show_says_why_a_run_failed_and_lists_the_files_its_steps_wrote() -> None:
+    output = io.StringIO()
+    console = Console(file=output, width=120, color_system=None)
+    show_run(Context(None, None, console, console), FAILED_RUN)
+    text = output.getvalue()
+    assert "FAILED in step ToParquet" in text
+    assert "error: InputError" in text
+    assert "cause: januar.csv: row 2, column 'pm10': 'tolv' is not a valid number" in text
+    assert ["ToCsv", "1", "januar.csv", "5", "208"] in [line.split() for line in text.splitlines()]
+
+
+def test_a_followed_run_prints_as_csv_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    with pytest.raises(SystemExit) as exited:
+        finish(Context(None, None, console, console), FAILED_RUN, "csv")
+    assert exited.value.code == 1
+    [header, row] = capsys.readouterr().out.splitlines()
+    assert header == "id,status,edition,created,endedAt"
+    assert row.startswith(f"{RUN_ID},FAILED,20261207T043340")

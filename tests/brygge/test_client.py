@@ -179,3 +179,35 @@ def test_url_and_token_come_from_the_environment_then_the_profile(
 def test_no_url_anywhere_is_a_clear_error() -> None:
     with pytest.raises(ClientError, match="brygge login"):
         Client()
+
+
+@pytest.mark.parametrize(
+    ("message", "field_errors", "described"),
+    [
+        (
+            "the pipeline has 1 problem: taskConfig.A.delimiter: must be one character",
+            {"taskConfig.A.delimiter": ["must be one character"]},
+            "422 the pipeline has 1 problem: taskConfig.A.delimiter: must be one character",
+        ),
+        (
+            "accessRights cannot be changed after the resource is created",
+            {"accessRights": ["accessRights cannot be changed after the resource is created"]},
+            "422 accessRights cannot be changed after the resource is created",
+        ),
+        (
+            "The request is not valid; errors names each field and why.",
+            {"title": ["Field may not be null."]},
+            "422 The request is not valid; errors names each field and why. "
+            "(title: Field may not be null.)",
+        ),
+        (
+            "size: must be at most 5 bytes",
+            {"size": ["must be at most 5 bytes"], "filename": ["must not be empty"]},
+            "422 size: must be at most 5 bytes (filename: must not be empty)",
+        ),
+    ],
+)
+def test_an_error_line_names_each_field_problem_once(
+    message: str, field_errors: dict[str, list[str]], described: str
+) -> None:
+    assert ClientError(422, message, field_errors=field_errors).describe() == described

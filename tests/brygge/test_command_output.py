@@ -8,6 +8,7 @@ import pytest
 from rich.console import Console
 
 from brygge.cli.context import Context, output_console, render
+from brygge.cli.pipeline_templates import option_rows, step_rows
 from brygge.cli.runs import finish, run_table, show_run
 
 RUN_ID = "luftkvalitet-i-oslo-e6d6bd0465e15e0776cf"
@@ -119,3 +120,60 @@ def test_a_followed_run_prints_as_csv_when_asked(capsys: pytest.CaptureFixture[s
     [header, row] = capsys.readouterr().out.splitlines()
     assert header == "id,status,edition,created,endedAt"
     assert row.startswith(f"{RUN_ID},FAILED,20261207T043340")
+
+
+CSV_TO_PARQUET = {
+    "name": "csv_to_parquet",
+    "summary": "read a CSV with a Frictionless dialect and write zstd Parquet, streaming.",
+    "description": "How the files of public data portals are read (the dialect as\n...",
+    "options": {
+        "type": "object",
+        "required": ["schema"],
+        "properties": {
+            "delimiter": {"type": ["string", "null"], "default": None},
+            "quoteChar": {"type": "string", "default": '"'},
+            "schema": {
+                "anyOf": [{"title": "Table Schema", "type": "object"}, {"type": "null"}],
+                "default": None,
+            },
+            "onInvalid": {"type": "string", "enum": ["fail", "drop"], "default": "fail"},
+        },
+    },
+    "example": {"ToParquet": {"delimiter": ";"}},
+}
+
+
+def test_the_step_list_shows_each_steps_summary() -> None:
+    assert step_rows([CSV_TO_PARQUET]) == [
+        {
+            "name": "csv_to_parquet",
+            "summary": "read a CSV with a Frictionless dialect and write zstd Parquet, streaming.",
+        }
+    ]
+
+
+def test_a_steps_options_show_type_default_values_and_whether_required() -> None:
+    assert option_rows(CSV_TO_PARQUET) == [
+        {
+            "option": "delimiter",
+            "type": "string, null",
+            "required": "",
+            "default": "null",
+            "values": "",
+        },
+        {"option": "quoteChar", "type": "string", "required": "", "default": '"\\""', "values": ""},
+        {
+            "option": "schema",
+            "type": "Table Schema, null",
+            "required": "yes",
+            "default": "null",
+            "values": "",
+        },
+        {
+            "option": "onInvalid",
+            "type": "string",
+            "required": "",
+            "default": '"fail"',
+            "values": "fail, drop",
+        },
+    ]

@@ -23,7 +23,7 @@ SERVER_COMMANDS = {
     "migrate": "apply pending migrations",
     "token": "create, list and revoke API tokens",
     "publish": "publish public datasets and the DCAT-AP feed as open data",
-    "deploy": "AWS deployment plan (makes no AWS calls)",
+    "deploy": "AWS deployment: plan (no AWS calls) and verify (calls AWS)",
 }
 
 # -- the group -----------------------------------------------------------------------------

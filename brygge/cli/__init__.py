@@ -135,6 +135,15 @@ for _command in (
 # -- entry point ---------------------------------------------------------------------------
 
 
+def advice(error: ClientError) -> str:
+    """What to do about a failure the API cannot advise on: where the token and URL come from."""
+    if error.status == 401:
+        return " (brygge login stores a new token; BRYGGE_TOKEN overrides the profile's)"
+    if error.status == 0 and error.message.startswith("cannot reach"):
+        return " (is the server running? the URL comes from --url, BRYGGE_URL or brygge login)"
+    return ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``brygge``: one red line and a non-zero exit for any failure, never a traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -144,7 +153,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         cli.main(args, prog_name="brygge", standalone_mode=False)
     except ClientError as error:
         Console(stderr=True).print(
-            f"[red]brygge: {error.describe()}[/red]", markup=True, highlight=False, soft_wrap=True
+            f"brygge: {error.describe()}{advice(error)}",
+            style="red",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
         return 1
     except click.exceptions.Abort:

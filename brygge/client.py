@@ -14,7 +14,8 @@ from typing import Any
 from brygge.resources import ClientError, Resource, path_of
 from brygge.session import RETRY_STATUSES, Session
 
-TERMINAL_RUN_STATUSES = frozenset({"SUCCEEDED", "FAILED", "ABORTED"})
+# EXPIRED: the upload URL expired unused, so the run never ran and never will.
+TERMINAL_RUN_STATUSES = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "EXPIRED"})
 
 
 class Client(Session):

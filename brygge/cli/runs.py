@@ -177,12 +177,16 @@ def finish(ctx: Context, run: Mapping[str, Any], fmt: str) -> None:
         return
     print_failure(ctx.errors, run)
     dataset = Uri(str(run.get("dataset") or "<id>"))
-    ctx.errors.print(
-        f"after fixing the settings (brygge pipelines create --dataset {dataset} "
-        f"--file ...), run it again from the start:\n  brygge runs rerun {run['id']}\n"
-        f"(brygge runs redrive {run['id']} retries the failed step with the same settings)",
-        markup=False,
-    )
+    if run.get("status") == "EXPIRED":
+        # No file ever came: there is nothing to run again, only a file to send.
+        ctx.errors.print(f"upload the file again:\n  brygge upload FILE {dataset}", markup=False)
+    elif run.get("status") != "ABORTED":
+        ctx.errors.print(
+            f"after fixing the settings (brygge pipelines create --dataset {dataset} "
+            f"--file ...), run it again from the start:\n  brygge runs rerun {run['id']}\n"
+            f"(brygge runs redrive {run['id']} retries the failed step with the same settings)",
+            markup=False,
+        )
     sys.exit(1)
 
 

@@ -177,3 +177,20 @@ def test_a_steps_options_show_type_default_values_and_whether_required() -> None
             "values": "fail, drop",
         },
     ]
+
+
+def test_an_expired_run_is_told_to_upload_again_not_to_rerun() -> None:
+    errors = io.StringIO()
+    console = Console(file=errors, width=120, color_system=None)
+    run = {
+        "id": RUN_ID,
+        "dataset": "luft",
+        "status": "EXPIRED",
+        "steps": [],
+        "error": {"error": "Brygge.UploadExpired", "cause": "the upload URL expired"},
+    }
+    with pytest.raises(SystemExit) as exited:
+        finish(Context(None, None, console, console), run, "table")
+    assert exited.value.code == 1
+    assert "brygge upload FILE ds:luft" in errors.getvalue()
+    assert "rerun" not in errors.getvalue()

@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 
 from brygge import config
-from brygge.cli import datasets, downloads, pipeline_templates, runs
+from brygge.cli import datasets, downloads, grants, pipeline_templates, runs
 from brygge.cli.context import Context, output_console, pass_context
 from brygge.client import Client
 from brygge.resources import ClientError
@@ -123,6 +123,7 @@ def login(
 
 for _command in (
     datasets.datasets,
+    grants.grants,
     runs.upload,
     runs.runs,
     downloads.download,

@@ -155,8 +155,8 @@ def print_failure(console: Console, run: Mapping[str, Any]) -> None:
     """Where a run that did not succeed stopped, with its error and cause."""
     failed = [step for step in run.get("steps") or [] if step.get("status") == "FAILED"]
     error = (failed[0].get("error") if failed else None) or run.get("error") or {}
-    where = f"step {failed[0]['name']}" if failed else "the run"
-    console.print(f"[red]run {run['id']} {run.get('status')} in {where}[/red]")
+    where = f" in step {failed[0]['name']}" if failed else ""
+    console.print(f"run {run['id']} {run.get('status')}{where}", style="red", markup=False)
     if error:
         console.print(f"  error: {error.get('error')}", markup=False)
         if error.get("cause"):

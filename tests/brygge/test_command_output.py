@@ -192,5 +192,6 @@ def test_an_expired_run_is_told_to_upload_again_not_to_rerun() -> None:
     with pytest.raises(SystemExit) as exited:
         finish(Context(None, None, console, console), run, "table")
     assert exited.value.code == 1
+    assert f"run {RUN_ID} EXPIRED\n" in errors.getvalue()
     assert "brygge upload FILE ds:luft" in errors.getvalue()
     assert "rerun" not in errors.getvalue()

@@ -116,6 +116,22 @@ def test_upload_without_pipeline_is_published_once(services: Services, dataset) 
     assert (services.settings.objects_dir / published).read_bytes() == CSV
 
 
+def test_an_upload_without_pipeline_that_cannot_be_described_fails_its_run(  # type: ignore[no-untyped-def]
+    services: Services, dataset
+) -> None:
+    # Not UTF-8: the table description publishing makes cannot read it.
+    key = upload(services, "målinger.csv", "stasjon,verdi\nBjørndal,1\n".encode("latin-1"))
+    run = waiting_run(services, key)
+    result = trigger.handle_object_created(key, services)
+    assert result.run == run["id"]
+    ended = services.runs.get(run["id"])
+    assert ended["status"] == "FAILED"
+    assert ended["error"]["error"] == "InputError"
+    assert "not valid UTF-8" in ended["error"]["cause"]
+    published = PREFIX.replace("raw/", "processed/", 1) + "målinger.csv"
+    assert not (services.settings.objects_dir / published).exists()
+
+
 def test_publishing_as_is_gives_what_the_publish_step_gives(services: Services, dataset) -> None:  # type: ignore[no-untyped-def]
     """One way to publish a file: a run without pipeline registers the publish step's result."""
     from pipelines.steps import publish

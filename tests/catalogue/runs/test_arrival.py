@@ -119,15 +119,15 @@ def test_upload_without_pipeline_is_published_once(services: Services, dataset) 
 def test_an_upload_without_pipeline_that_cannot_be_described_fails_its_run(  # type: ignore[no-untyped-def]
     services: Services, dataset
 ) -> None:
-    # Not UTF-8: the table description publishing makes cannot read it.
-    key = upload(services, "målinger.csv", "stasjon,verdi\nBjørndal,1\n".encode("latin-1"))
+    # A row with more fields than the header: the description publishing makes cannot read it.
+    key = upload(services, "målinger.csv", b"stasjon,verdi\nAlna,1\nBygdoy,2,3\n")
     run = waiting_run(services, key)
     result = trigger.handle_object_created(key, services)
     assert result.run == run["id"]
     ended = services.runs.get(run["id"])
     assert ended["status"] == "FAILED"
     assert ended["error"]["error"] == "InputError"
-    assert "not valid UTF-8" in ended["error"]["cause"]
+    assert "more fields than the header" in ended["error"]["cause"]
     published = PREFIX.replace("raw/", "processed/", 1) + "målinger.csv"
     assert not (services.settings.objects_dir / published).exists()
 

@@ -14,7 +14,8 @@ from typing import Any
 from brygge.resources import ClientError, Resource, path_of
 from brygge.session import RETRY_STATUSES, Session
 
-TERMINAL_RUN_STATUSES = frozenset({"SUCCEEDED", "FAILED", "ABORTED"})
+# EXPIRED: the upload URL expired unused, so the run never ran and never will.
+TERMINAL_RUN_STATUSES = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "EXPIRED"})
 
 
 class Client(Session):
@@ -92,8 +93,9 @@ class Client(Session):
     def create_version(self, dataset_id: str, version: Mapping[str, Any]) -> Resource:
         return self.resource("POST", path_of("datasets", dataset_id, "versions"), json=version)
 
-    def delete_version(self, dataset_id: str, version: str) -> None:
-        self.request("DELETE", path_of("datasets", dataset_id, "versions", version))
+    def delete_version(self, dataset_id: str, version: str, *, cascade: bool = False) -> None:
+        path = path_of("datasets", dataset_id, "versions", version)
+        self.request("DELETE", path, params={"cascade": cascade or None})
 
     def editions(self, dataset_id: str, version: str) -> Iterator[Resource]:
         return self.pages(path_of("datasets", dataset_id, "versions", version, "editions"))
@@ -107,9 +109,11 @@ class Client(Session):
         path = path_of("datasets", dataset_id, "versions", version, "editions")
         return self.resource("POST", path, json=dict(edition or {}))
 
-    def delete_edition(self, dataset_id: str, version: str, edition: str) -> None:
+    def delete_edition(
+        self, dataset_id: str, version: str, edition: str, *, cascade: bool = False
+    ) -> None:
         path = path_of("datasets", dataset_id, "versions", version, "editions", edition)
-        self.request("DELETE", path)
+        self.request("DELETE", path, params={"cascade": cascade or None})
 
     def distributions(self, dataset_id: str, version: str, edition: str) -> Iterator[Resource]:
         return self.pages(

@@ -31,10 +31,13 @@ class ClientError(Exception):
         super().__init__(self.describe())
 
     def describe(self) -> str:
-        """One line: status, message and every field error."""
+        """One line: status, message and every field error the message does not already say."""
         head = f"{self.status} {self.message}" if self.status else self.message
+        # The API's message often lists the problems itself (a pipeline's, a single field's).
         problems = "; ".join(
-            f"{field}: {' '.join(reasons)}" for field, reasons in self.field_errors.items()
+            f"{field}: {' '.join(reasons)}"
+            for field, reasons in self.field_errors.items()
+            if not all(reason in self.message for reason in reasons)
         )
         return f"{head} ({problems})" if problems else head
 

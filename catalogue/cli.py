@@ -157,29 +157,64 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--version", action="version", version=f"brygge {__version__}")
     commands = root.add_subparsers(dest="command", required=True)
 
-    serve_parser = commands.add_parser("serve", help="run the API (applies migrations first)")
-    serve_parser.add_argument("--host", default="127.0.0.1")
-    serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser = commands.add_parser(
+        "serve",
+        help="run the API (applies migrations first)",
+        description="Apply pending migrations, resume runs interrupted by a restart, then "
+        "serve the API (and, in local mode, run the pipelines) until Ctrl-C or SIGTERM.",
+    )
+    serve_parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    serve_parser.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="port to listen on; 0 picks a free one (default: 8000)",
+    )
     serve_parser.set_defaults(handler=serve)
 
-    migrate_parser = commands.add_parser("migrate", help="apply pending migrations")
+    migrate_parser = commands.add_parser(
+        "migrate",
+        help="apply pending migrations",
+        description="Apply pending migrations to the store the settings name (SQLite under "
+        "BRYGGE_HOME, or the DynamoDB table).",
+    )
     migrate_parser.add_argument("--dry-run", action="store_true", help="list, apply nothing")
     migrate_parser.set_defaults(handler=migrate)
 
     publish_parser = commands.add_parser(
-        "publish", help="publish public datasets and the DCAT-AP feed as open data"
+        "publish",
+        help="publish public datasets and the DCAT-AP feed as open data",
+        description="Write the public datasets' files and the DCAT-AP feed to the open-data "
+        "location (BRYGGE_OPEN_DATA_BUCKET, else BRYGGE_OPEN_DATA_DIR), only what changed, and "
+        "withdraw what is no longer published. Needs BRYGGE_BASE_URL and "
+        "BRYGGE_OPEN_DATA_BASE_URL.",
     )
     publish_parser.set_defaults(handler=publish)
 
     token_cli.add_parser(commands)
 
-    deploy_parser = commands.add_parser("deploy", help="AWS deployment: plan and verify")
+    deploy_parser = commands.add_parser(
+        "deploy",
+        help="AWS deployment: plan and verify",
+        description="AWS deployment: plan prints what to create (no AWS calls); verify checks "
+        "a deployed stage (calls AWS).",
+    )
     deploy_commands = deploy_parser.add_subparsers(dest="deploy_command", required=True)
-    plan_parser = deploy_commands.add_parser("plan", help="print what a deployment does")
+    plan_parser = deploy_commands.add_parser(
+        "plan",
+        help="print what a deployment does",
+        description="Print the stack parameters, the resources and the commands of a "
+        "deployment, in order (makes no AWS calls).",
+    )
     plan_parser.add_argument("stage", choices=("dev", "prod"))
     plan_parser.set_defaults(handler=deploy_plan)
     verify_parser = deploy_commands.add_parser(
-        "verify", help="run the after-deploying checklist against the account (calls AWS)"
+        "verify",
+        help="run the after-deploying checklist against the account (calls AWS)",
+        description="Run the after-deploying checklist against the account (calls AWS); "
+        "exit 1 when a check fails.",
     )
     verify_parser.add_argument("stage", choices=("dev", "prod"))
     verify_parser.add_argument("--api-url", help="the API's URL (default: BRYGGE_BASE_URL)")

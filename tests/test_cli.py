@@ -166,3 +166,28 @@ def test_aws_refusal_is_one_line_naming_the_operation_and_code() -> None:
         "their permissions and BRYGGE_DYNAMODB_TABLE)"
     )
     assert aws_start_up_problem(ValueError("ours")) is None
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        (["serve"], ["Apply pending migrations", "--port PORT", "default: 8000"]),
+        (["migrate"], ["Apply pending migrations", "--dry-run"]),
+        (["publish"], ["open-data location", "BRYGGE_BASE_URL", "BRYGGE_OPEN_DATA_BASE_URL"]),
+        (["token", "create"], ["print it once", "--principal"]),
+        (["deploy", "verify"], ["calls AWS", "--api-url"]),
+    ],
+)
+def test_each_server_command_help_says_what_it_does(command, says, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--help"])
+    assert exit_info.value.code == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    for text in says:
+        assert text in shown
+
+
+def test_the_client_lists_deploy_as_plan_and_verify() -> None:
+    from brygge.cli import SERVER_COMMANDS
+
+    assert "verify (calls AWS)" in SERVER_COMMANDS["deploy"]

@@ -13,8 +13,8 @@ import click
 from rich.console import Console
 
 from brygge import config
-from brygge.cli import datasets, downloads, pipeline_templates, runs
-from brygge.cli.context import Context, pass_context
+from brygge.cli import datasets, downloads, grants, pipeline_templates, runs
+from brygge.cli.context import Context, output_console, pass_context
 from brygge.client import Client
 from brygge.resources import ClientError
 
@@ -23,7 +23,7 @@ SERVER_COMMANDS = {
     "migrate": "apply pending migrations",
     "token": "create, list and revoke API tokens",
     "publish": "publish public datasets and the DCAT-AP feed as open data",
-    "deploy": "AWS deployment plan (makes no AWS calls)",
+    "deploy": "AWS deployment: plan (no AWS calls) and verify (calls AWS)",
 }
 
 # -- the group -----------------------------------------------------------------------------
@@ -58,7 +58,7 @@ class BryggeGroup(click.Group):
 @click.pass_context
 def cli(click_ctx: click.Context, url: str | None, profile: str | None) -> None:
     """Brygge for data owners: datasets, uploads, runs and downloads."""
-    click_ctx.obj = Context(url, profile, Console(), Console(stderr=True))
+    click_ctx.obj = Context(url, profile, output_console(), Console(stderr=True))
 
 
 def server_command(name: str) -> click.Command:
@@ -123,6 +123,7 @@ def login(
 
 for _command in (
     datasets.datasets,
+    grants.grants,
     runs.upload,
     runs.runs,
     downloads.download,
@@ -135,6 +136,15 @@ for _command in (
 # -- entry point ---------------------------------------------------------------------------
 
 
+def advice(error: ClientError) -> str:
+    """What to do about a failure the API cannot advise on: where the token and URL come from."""
+    if error.status == 401:
+        return " (brygge login stores a new token; BRYGGE_TOKEN overrides the profile's)"
+    if error.status == 0 and error.message.startswith("cannot reach"):
+        return " (is the server running? the URL comes from --url, BRYGGE_URL or brygge login)"
+    return ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``brygge``: one red line and a non-zero exit for any failure, never a traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -144,7 +154,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         cli.main(args, prog_name="brygge", standalone_mode=False)
     except ClientError as error:
         Console(stderr=True).print(
-            f"[red]brygge: {error.describe()}[/red]", markup=True, highlight=False, soft_wrap=True
+            f"brygge: {error.describe()}{advice(error)}",
+            style="red",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
         return 1
     except click.exceptions.Abort:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 from rich.console import Console
@@ -33,6 +34,18 @@ class Context:
 
 
 pass_context = click.make_pass_decorator(Context)
+
+# Wide enough for any row: output read by grep, a pager or a file has no width to fit.
+PIPED_WIDTH = 10_000
+
+
+def output_console(file: IO[str] | None = None) -> Console:
+    """The console of a command's output: a terminal's width, else (piped or redirected,
+    unless COLUMNS says otherwise) wide enough that no table cell is cut to 80 columns."""
+    console = Console(file=file)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = PIPED_WIDTH
+    return console
 
 
 # -- addressing ----------------------------------------------------------------------------
@@ -92,9 +105,15 @@ def render(
         writer.writerows([cell(item.get(column)) for column in columns] for item in items)
         click.echo(buffer.getvalue(), nl=False)
         return
-    table = Table(*columns, box=None, header_style="bold")
-    for item in items:
-        table.add_row(*(cell(item.get(column)) for column in columns))
+    table = Table(box=None, header_style="bold")
+    cells = [[cell(item.get(column)) for column in columns] for item in items]
+    # The first column is what other commands take (an id): never cut, whatever the width.
+    widest = max((len(row[0]) for row in cells), default=0)
+    table.add_column(columns[0], no_wrap=True, min_width=max(widest, len(columns[0])))
+    for column in columns[1:]:
+        table.add_column(column)
+    for row in cells:
+        table.add_row(*row)
     ctx.console.print(table)
 
 
@@ -132,8 +151,16 @@ def format_option(function: Callable[..., Any]) -> Callable[..., Any]:
     )(function)
 
 
-def read_json_file(path: str) -> Any:
+def read_json_file(path: str, option: str) -> dict[str, Any]:
+    """The JSON object in ``path``; raises click.BadParameter naming ``option`` and the file
+    when it cannot be read, is not JSON, or holds anything but an object."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise click.BadParameter(f"{path}: {error}") from None
+        raise click.BadParameter(f"{path}: {error}", param_hint=option) from None
+    if not isinstance(value, dict):
+        raise click.BadParameter(
+            f"{path}: must hold a JSON object ({{...}}), not {type(value).__name__}",
+            param_hint=option,
+        )
+    return value

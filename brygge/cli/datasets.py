@@ -17,7 +17,7 @@ from brygge.cli.context import (
     render_one,
 )
 from brygge.client import Client
-from brygge.resources import Resource
+from brygge.resources import ClientError, Resource
 
 DATASET_COLUMNS = ["id", "title", "accessRights", "owner", "state", "modified"]
 
@@ -93,7 +93,7 @@ def fetch(client: Client, uri: Uri) -> Resource:
 @pass_context
 def datasets_create(ctx: Context, file: str | None, fmt: str) -> None:
     """Create a dataset from a file, or by answering questions (non-public unless chosen)."""
-    body = read_json_file(file) if file else ask_dataset(ctx)
+    body = read_json_file(file, "--file") if file else ask_dataset(ctx)
     with ctx.client() as client:
         created = client.create_dataset(body)
     ctx.errors.print(f"created {Uri(created['id'])}")
@@ -150,7 +150,7 @@ def datasets_edit(
     fmt: str,
 ) -> None:
     """Change a dataset with a merge patch, only if nobody changed it meanwhile (If-Match)."""
-    changes: dict[str, Any] = dict(read_json_file(file)) if file else {}
+    changes = read_json_file(file, "--file") if file else {}
     flags = {"title": title, "description": description, "state": state}
     changes.update({name: value for name, value in flags.items() if value is not None})
     if keywords:
@@ -175,10 +175,17 @@ def datasets_delete(ctx: Context, uri: Uri, cascade: bool, yes: bool) -> None:
     if not yes:
         click.confirm(f"Delete {uri}{' and everything in it' if cascade else ''}?", abort=True)
     with ctx.client() as client:
-        if uri.edition:
-            client.delete_edition(uri.dataset, str(uri.version), uri.edition)
-        elif uri.version:
-            client.delete_version(uri.dataset, uri.version)
-        else:
-            client.delete_dataset(uri.dataset, cascade=cascade)
+        try:
+            if uri.edition:
+                client.delete_edition(uri.dataset, str(uri.version), uri.edition, cascade=cascade)
+            elif uri.version:
+                client.delete_version(uri.dataset, uri.version, cascade=cascade)
+            else:
+                client.delete_dataset(uri.dataset, cascade=cascade)
+        except ClientError as error:
+            # The API's advice names its query parameter; here it is an option.
+            if error.status == 409 and "?cascade=true" in error.message:
+                advice = error.message.replace("?cascade=true", "--cascade")
+                raise ClientError(409, advice, code=error.code) from None
+            raise
     ctx.errors.print(f"deleted {uri}")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from typing import Any
+
 import click
 
 from brygge.cli.context import (
@@ -61,7 +65,7 @@ def pipelines_show(ctx: Context, name: str, fmt: str) -> None:
 @pass_context
 def pipelines_create(ctx: Context, file: str, dataset: Uri | None, fmt: str) -> None:
     """Save a template, or a dataset's pipeline (replacing the one it had)."""
-    body = read_json_file(file)
+    body = read_json_file(file, "--file")
     with ctx.client() as client:
         if dataset:
             saved = client.set_dataset_pipeline(
@@ -90,15 +94,15 @@ def pipelines_validate(
     ctx: Context, file: str, config_file: str | None, dataset: Uri | None
 ) -> None:
     """Check a template (and taskConfig) with the server's rules, saving nothing."""
-    body = read_json_file(file)
-    task_config = read_json_file(config_file) if config_file else None
+    body = read_json_file(file, "FILE")
+    task_config = read_json_file(config_file, "--config") if config_file else None
     with ctx.client() as client:
         if dataset:
             client.validate_dataset_pipeline(
                 dataset.dataset, body.get("template"), task_config or body.get("taskConfig")
             )
         else:
-            definition = body.get("definition", body) if isinstance(body, dict) else body
+            definition = body.get("definition", body)
             client.validate_pipeline(definition, task_config or body.get("taskConfig"))
     ctx.console.print(f"[green]{file} is valid[/green]")
 
@@ -108,32 +112,64 @@ def pipelines_validate(
 @format_option
 @pass_context
 def steps(ctx: Context, name: str | None, fmt: str) -> None:
-    """The step catalogue; with NAME, that step's options and their JSON Schema."""
+    """The step catalogue; with NAME, that step's options and an example taskConfig."""
     with ctx.client() as client:
         if name:
             step = client.step(name)
-            if fmt != "table":
-                render_one(ctx, step, fmt)
-                return
-            properties = (step.get("options") or {}).get("properties") or {}
-            rows = [
-                {
-                    "option": option,
-                    "type": spec.get("type", ""),
-                    "description": spec.get("description", ""),
-                }
-                for option, spec in properties.items()
-            ]
-            render(ctx, rows, ["option", "type", "description"], fmt)
         else:
             listed = client.steps()
-            if fmt == "table":
-                # A table shows the description's first line; json and csv carry it whole.
-                listed = [
-                    Resource(step, description=first_line(step.get("description")))
-                    for step in listed
-                ]
+    if name is None:
+        # A table shows each step's one-line summary; json and csv carry the description whole.
+        if fmt == "table":
+            render(ctx, step_rows(listed), ["name", "summary"], fmt)
+        else:
             render(ctx, listed, ["name", "description"], fmt)
+        return
+    if fmt != "table":
+        render_one(ctx, step, fmt)
+        return
+    ctx.console.print(f"{step.get('name')}: {step.get('summary') or ''}", markup=False)
+    render(ctx, option_rows(step), ["option", "type", "required", "default", "values"], fmt)
+    if step.get("example"):
+        ctx.console.print("\nexample taskConfig:")
+        ctx.console.print_json(data=step["example"])
+
+
+def step_rows(listed: list[Resource]) -> list[dict[str, str]]:
+    """A line per step: its name and one-line summary (else its description's first line)."""
+    return [
+        {
+            "name": str(step.get("name")),
+            "summary": step.get("summary") or first_line(step.get("description")),
+        }
+        for step in listed
+    ]
+
+
+def option_rows(step: Mapping[str, Any]) -> list[dict[str, str]]:
+    """A line per option of a step, read from the JSON Schema of its options."""
+    options = step.get("options") or {}
+    required = set(options.get("required") or [])
+    return [
+        {
+            "option": option,
+            "type": type_name(spec),
+            "required": "yes" if option in required else "",
+            "default": json.dumps(spec["default"], ensure_ascii=False) if "default" in spec else "",
+            "values": ", ".join(str(value) for value in spec.get("enum") or []),
+        }
+        for option, spec in (options.get("properties") or {}).items()
+    ]
+
+
+def type_name(spec: Mapping[str, Any]) -> str:
+    """A JSON Schema's type as a person reads it: its title, its types, or its alternatives'."""
+    if spec.get("title"):
+        return str(spec["title"])
+    if "anyOf" in spec:
+        return ", ".join(type_name(alternative) for alternative in spec["anyOf"])
+    kind = spec.get("type", "")
+    return ", ".join(kind) if isinstance(kind, list) else str(kind)
 
 
 def first_line(text: str | None) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import (
     BarColumn,
@@ -20,6 +20,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from brygge.cli.context import (
     URI,
@@ -98,17 +99,17 @@ def follow(ctx: Context, client: Client, run_id: str) -> Resource:
 STATUS_STYLES = {"SUCCEEDED": "green", "FAILED": "red", "ABORTED": "red", "RUNNING": "yellow"}
 
 
-def run_table(run: Mapping[str, Any]) -> Table:
-    """The live view of a run: its status, then a line per step."""
+def run_table(run: Mapping[str, Any]) -> Group:
+    """The live view of a run: its id and status on a line, then a line per step.
+
+    The heading is a line of its own, not the table's title: a title wraps at the table's
+    width, which would split the run id a reader copies into ``brygge runs ...``.
+    """
     status = str(run.get("status") or "...")
     style = STATUS_STYLES.get(status, "")
-    table = Table(
-        title=f"run {run.get('id')}  [{style}]{status}[/{style}]"
-        if style
-        else f"run {run.get('id')}  {status}",
-        box=None,
-        title_justify="left",
-    )
+    heading = Text(f"run {run.get('id')}  ")
+    heading.append(status, style=style)
+    table = Table(box=None)
     for column in ("step", "status", "duration", "rows"):
         table.add_column(column, justify="right" if column in ("duration", "rows") else "left")
     for step in run.get("steps") or []:
@@ -124,7 +125,7 @@ def run_table(run: Mapping[str, Any]) -> Table:
             if any(row is not None for row in rows)
             else "",
         )
-    return table
+    return Group(heading, table)
 
 
 def duration(started: str | None, ended: str | None) -> str:
@@ -150,28 +151,42 @@ def readable_cause(cause: str) -> str:
     return cause
 
 
+def print_failure(console: Console, run: Mapping[str, Any]) -> None:
+    """Where a run that did not succeed stopped, with its error and cause."""
+    failed = [step for step in run.get("steps") or [] if step.get("status") == "FAILED"]
+    error = (failed[0].get("error") if failed else None) or run.get("error") or {}
+    where = f" in step {failed[0]['name']}" if failed else ""
+    console.print(f"run {run['id']} {run.get('status')}{where}", style="red", markup=False)
+    if error:
+        console.print(f"  error: {error.get('error')}", markup=False)
+        if error.get("cause"):
+            console.print(f"  cause: {readable_cause(error['cause'])}", markup=False)
+
+
 def finish(ctx: Context, run: Mapping[str, Any], fmt: str) -> None:
-    """Exit 0 for a run that succeeded; else print why and how to run it again, exit 1."""
+    """Exit 0 for a run that succeeded; else print why and how to run it again, exit 1.
+
+    ``json`` prints the whole run, ``csv`` its summary line, on standard output.
+    """
     if fmt == "json":
         click.echo(json.dumps(run, indent=2, ensure_ascii=False))
+    elif fmt == "csv":
+        render_one(ctx, {key: run.get(key) for key in RUN_COLUMNS}, "csv")
     if run.get("status") == "SUCCEEDED":
         ctx.errors.print(f"[green]run {run['id']} SUCCEEDED[/green]")
         return
-    failed = [step for step in run.get("steps") or [] if step.get("status") == "FAILED"]
-    error = (failed[0].get("error") if failed else None) or run.get("error") or {}
-    where = f"step {failed[0]['name']}" if failed else "the run"
-    ctx.errors.print(f"[red]run {run['id']} {run.get('status')} in {where}[/red]")
-    if error:
-        ctx.errors.print(f"  error: {error.get('error')}")
-        if error.get("cause"):
-            ctx.errors.print(f"  cause: {readable_cause(error['cause'])}", markup=False)
+    print_failure(ctx.errors, run)
     dataset = Uri(str(run.get("dataset") or "<id>"))
-    ctx.errors.print(
-        f"after fixing the settings (brygge pipelines create --dataset {dataset} "
-        f"--file ...), run it again from the start:\n  brygge runs rerun {run['id']}\n"
-        f"(brygge runs redrive {run['id']} retries the failed step with the same settings)",
-        markup=False,
-    )
+    if run.get("status") == "EXPIRED":
+        # No file ever came: there is nothing to run again, only a file to send.
+        ctx.errors.print(f"upload the file again:\n  brygge upload FILE {dataset}", markup=False)
+    elif run.get("status") != "ABORTED":
+        ctx.errors.print(
+            f"after fixing the settings (brygge pipelines create --dataset {dataset} "
+            f"--file ...), run it again from the start:\n  brygge runs rerun {run['id']}\n"
+            f"(brygge runs redrive {run['id']} retries the failed step with the same settings)",
+            markup=False,
+        )
     sys.exit(1)
 
 
@@ -202,9 +217,34 @@ def runs_show(ctx: Context, run_id: str, fmt: str) -> None:
     with ctx.client() as client:
         run = client.run(run_id)
     if fmt == "table":
-        ctx.console.print(run_table(run))
+        show_run(ctx, run)
     else:
         render_one(ctx, run, fmt)
+
+
+def show_run(ctx: Context, run: Mapping[str, Any]) -> None:
+    """A run for a person: its steps, the files they wrote, and why it failed."""
+    ctx.console.print(run_table(run))
+    outputs = [
+        {
+            "step": step.get("name"),
+            "n": output.get("n"),
+            "file": str(output.get("key", "")).rpartition("/")[2],
+            "rows": output.get("rows"),
+            "bytes": output.get("bytes"),
+        }
+        for step in run.get("steps") or []
+        for output in step.get("outputs") or []
+    ]
+    if outputs:
+        dataset = Uri(str(run.get("dataset") or "<id>"))
+        ctx.console.print(
+            f"\nfiles (brygge download {dataset} DIR --outputs {run.get('id')}):", markup=False
+        )
+        render(ctx, outputs, ["step", "n", "file", "rows", "bytes"], "table")
+    if run.get("status") in ("FAILED", "ABORTED", "EXPIRED"):
+        ctx.console.print()
+        print_failure(ctx.console, run)
 
 
 @runs.command("watch", epilog="Example:\n\n  brygge runs watch luftkvalitet-0a1b2c")
@@ -223,7 +263,8 @@ def runs_watch(ctx: Context, run_id: str, fmt: str) -> None:
                 if fmt == "json" and event.step is not None:
                     click.echo(json.dumps({"step": event.step["name"], "status": event.status}))
     assert run is not None
-    finish(ctx, run, "table")
+    # json has streamed each change already; csv prints the run's line as it ends.
+    finish(ctx, run, "csv" if fmt == "csv" else "table")
 
 
 def run_action(name: str, summary: str, call: Callable[[Client, str], Resource]) -> None:

@@ -34,6 +34,9 @@ QUERY_FIELDS = {"cursor", "limit", "cascade", "format", "modifiedSince", "after"
 JSON_METHODS = {"POST", "PUT", "PATCH"}
 # Amazon SNS posts its JSON messages as text/plain.
 TEXT_JSON_ENDPOINTS = {"events.SnsDeliveries"}
+# The signed upload form takes the file as multipart/form-data, as an S3 presigned POST does
+# (the request for an upload URL, in the same blueprint, takes JSON like every other call).
+FORM_ENDPOINTS = {"uploads.UploadForm"}
 # What a client is told of a store failure that reached the API as the store said it.
 STORE_FAILURE_MESSAGES = {
     404: "the resource no longer exists",
@@ -117,8 +120,10 @@ def require_json_body() -> Response | None:
     req = request._get_current_object()  # type: ignore[attr-defined]
     if req.method not in JSON_METHODS:
         return None
-    # The signed upload form is multipart by design, and pages post HTML forms.
-    if req.url_rule is None or req.url_rule.endpoint.startswith(("uploads.", "web.")):
+    # Pages post HTML forms.
+    if req.url_rule is None or req.url_rule.endpoint.startswith("web."):
+        return None
+    if req.url_rule.endpoint in FORM_ENDPOINTS:
         return None
     if req.url_rule.endpoint in TEXT_JSON_ENDPOINTS:
         return None

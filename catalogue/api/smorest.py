@@ -23,7 +23,7 @@ from flask_smorest.utils import (
 )
 from marshmallow import RAISE
 from webargs.flaskparser import FlaskParser, abort
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from catalogue.api.bodies import BodyError, parse_json, text_problems
 from catalogue.api.errors import error_body
@@ -302,4 +302,12 @@ def error_message(status: int, error: HTTPException, *, has_errors: bool) -> str
         return "The request is not valid; errors names each field and why."
     if has_errors:
         return "The request could not be read; errors says where."
+    if status == 413 and error.description == RequestEntityTooLarge.description:
+        # Werkzeug's own words ("The data value transmitted exceeds the capacity limit.")
+        # name neither the limit nor the way files are sent.
+        limit = flask.current_app.config["MAX_CONTENT_LENGTH"]
+        return (
+            f"The body is over {limit} bytes ({limit / 1024 / 1024:g} MiB), the most a request "
+            "takes; files go to an upload URL (POST /datasets/{id}/versions/{v}/uploads)."
+        )
     return error.description or error.name

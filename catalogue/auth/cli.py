@@ -11,10 +11,20 @@ from catalogue.settings import Settings
 
 def add_parser(commands: Any) -> None:
     """Add the ``token`` command and its subcommands to the ``brygge`` parser."""
-    token = commands.add_parser("token", help="create, list and revoke API tokens")
+    token = commands.add_parser(
+        "token",
+        help="create, list and revoke API tokens",
+        description="Create, list and revoke API tokens in the store BRYGGE_HOME (or the AWS "
+        "table) names; the server need not run.",
+    )
     actions = token.add_subparsers(dest="token_command", required=True)
 
-    create = actions.add_parser("create", help="create a token; it is printed once")
+    create = actions.add_parser(
+        "create",
+        help="create a token; it is printed once",
+        description="Create a token for a principal and print it once on standard output "
+        "(only its hash is stored); its id goes to standard error.",
+    )
     create.add_argument("--principal", required=True, help="user:<name> or client:<name>")
     create.add_argument(
         "--team", action="append", default=[], help="team:<name> the principal belongs to"
@@ -22,11 +32,19 @@ def add_parser(commands: Any) -> None:
     create.add_argument("--expires", help="lifetime such as 30d, 12h or 90m (default: none)")
     create.set_defaults(handler=create_token)
 
-    listing = actions.add_parser("list", help="list tokens (never their secrets)")
+    listing = actions.add_parser(
+        "list",
+        help="list tokens (never their secrets)",
+        description="List tokens (never their secrets).",
+    )
     listing.set_defaults(handler=list_tokens)
 
-    revoke = actions.add_parser("revoke", help="revoke a token by its id")
-    revoke.add_argument("token_id")
+    revoke = actions.add_parser(
+        "revoke",
+        help="revoke a token by its id",
+        description="Revoke a token by its id (brygge token list shows the ids).",
+    )
+    revoke.add_argument("token_id", help="the id brygge token create and list show")
     revoke.set_defaults(handler=revoke_token)
 
 

@@ -46,7 +46,8 @@ def is_stale(if_match: Revision | None, item: Mapping[str, Any]) -> bool:
 
 
 def check_fresh(if_match: Revision | None, item: Mapping[str, Any] | None, what: str) -> None:
-    """Raise PreconditionFailed, in the resource's words, when ``If-Match`` names an old state.
+    """Raise PreconditionFailed, naming the resource and its current ETag, when ``If-Match``
+    names an old state.
 
     ``what`` names the resource (``dataset 'trees'``); ``item`` is its stored item, or None
     when it does not exist (an If-Match then never matches).
@@ -57,4 +58,7 @@ def check_fresh(if_match: Revision | None, item: Mapping[str, Any] | None, what:
     if item is None:
         raise PreconditionFailed(f"{what} does not exist: If-Match {given} matches nothing")
     if is_stale(if_match, item):
-        raise PreconditionFailed(f"{what} changed: revision {item['rev']}, If-Match {given}")
+        # The current ETag, not only its revision: an If-Match of the same revision without
+        # the dataset's part ("r1") would read "revision 1, If-Match "r1"", as if it matched.
+        current = etag(item["rev"], item.get("incarnation"))
+        raise PreconditionFailed(f"{what} changed: If-Match {given}, its ETag is now {current}")

@@ -109,6 +109,9 @@ def publish_as_is(parsed: ObjectKey, run_id: str, services: Services) -> Trigger
     if not services.runs.start(run_id):
         log.info("run %s for %s has already ended; duplicate notification", run_id, key)
         return TriggerResult(key, DUPLICATE, run_id)
+    if services.runs.get(run_id)["status"] == "FAILED":
+        log.warning("run %s for %s (no pipeline) failed: its file was not published", run_id, key)
+        return TriggerResult(key, STARTED, run_id)
     log.info("published %s as-is (run %s has no pipeline)", key, run_id)
     return TriggerResult(key, PUBLISHED, run_id)
 

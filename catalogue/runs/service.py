@@ -186,7 +186,7 @@ class RunService(ExecutionSync, Interventions, UploadExpiry):
         """Start a WAITING run; False when it was already started (or has ended).
 
         A run without a pipeline publishes its objects as they are and succeeds; one whose
-        objects are missing fails (``ObjectNotFound``).
+        objects are missing (``ObjectNotFound``) or cannot be described (``InputError``) fails.
         """
         before = self.repository.get_run(run_id)
         if before["status"] != "WAITING":
@@ -233,6 +233,7 @@ class RunService(ExecutionSync, Interventions, UploadExpiry):
         """
         from pipelines.object_keys import parse_object_key
         from pipelines.objects import ObjectNotFound
+        from pipelines.steps.contract import InputError
         from pipelines.steps.publish import PublishConfig, publish_object
         from pipelines.steps.tables import workdir
 
@@ -245,6 +246,12 @@ class RunService(ExecutionSync, Interventions, UploadExpiry):
                     )
                 except ObjectNotFound as error:
                     return {"error": "ObjectNotFound", "cause": str(error)}
+                except InputError as error:
+                    # A file its description cannot read (not UTF-8, ragged rows): the run
+                    # ends saying so, rather than staying WAITING until its URL expires, and
+                    # the copy made before the description goes (no distribution names it).
+                    self.objects.delete_many([target])
+                    return {"error": "InputError", "cause": str(error)}
                 self.recorder.register_distribution(
                     run["dataset"], run["version"], run["edition"], distribution
                 )

@@ -11,10 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from pipelines.steps.contract import InputError
+from pipelines.steps.csv_dialect import CsvDialect, CsvFile, has_rows, open_csv, scan_options
 from pipelines.steps.table_schema import table_schema_type
+from pipelines.steps.tables import workdir
 
 PREVIEW_ROWS = 50
 EXACT_DISTINCT_ROWS = 100_000
@@ -39,14 +44,44 @@ def table_preview(path: Path, name: str) -> dict[str, Any] | None:
 
     suffix = PurePosixPath(name).suffix.lower()
     if suffix == ".parquet":
-        frame = pl.scan_parquet(path)
-    elif suffix == ".csv":
-        if path.stat().st_size == 0:
-            return None
-        # Text, as publish describes a CSV: a step that types columns writes Parquet.
-        frame = pl.scan_csv(path, infer_schema=False)
-    else:
+        return frame_preview(pl.scan_parquet(path))
+    if suffix != ".csv" or path.stat().st_size == 0:
         return None
+    with workdir() as directory, csv_input(path, name, directory) as csv_file:
+        # Text, as publish describes a CSV: a step that types columns writes Parquet.
+        options = scan_options(AS_FOUND, csv_file.layout)
+        if not has_rows(csv_file.path, options):
+            # polars calls a header without rows empty: the header still names the columns.
+            names = csv_file.layout.names
+            return frame_preview(pl.LazyFrame(schema=dict.fromkeys(names, pl.String)))
+        return frame_preview(pl.scan_csv(csv_file.path, **options))
+
+
+# A CSV is described as its file is written, which publishing is not told: Norwegian exports
+# are ';' files with decimal commas (read with ',', ragged rows), often cp1252, or declare
+# their delimiter on an Excel 'sep=' line.
+AS_FOUND = CsvDialect(delimiter="auto", encoding="auto")
+
+
+@contextmanager
+def csv_input(path: Path, name: str, directory: Path) -> Iterator[CsvFile]:
+    """``path`` opened with its own delimiter and encoding, else (a header that does not tell
+    one delimiter from another) with ','. Raises InputError for a file neither reads.
+    """
+    with ExitStack() as stack:
+        try:
+            csv_file = stack.enter_context(open_csv(path, AS_FOUND, "auto", directory, name=name))
+        except InputError:
+            # Publishing describes a file, it does not judge it: read it as polars would.
+            comma = CsvDialect(encoding="auto")
+            csv_file = stack.enter_context(open_csv(path, comma, "auto", directory, name=name))
+        yield csv_file
+
+
+def frame_preview(frame: Any) -> dict[str, Any]:
+    """The preview of a polars LazyFrame (see ``table_preview``)."""
+    import polars as pl
+
     columns = frame.collect_schema()
     row_count = frame.select(pl.len()).collect(engine="streaming").item()
     approximate = row_count > EXACT_DISTINCT_ROWS

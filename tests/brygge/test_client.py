@@ -15,6 +15,7 @@ import pytest
 
 from brygge import Client, ClientError
 from brygge.config import Profile, config_path, read_profile, save_profile
+from brygge.resources import Resource
 
 
 def test_importing_the_client_loads_no_server_code() -> None:
@@ -179,3 +180,48 @@ def test_url_and_token_come_from_the_environment_then_the_profile(
 def test_no_url_anywhere_is_a_clear_error() -> None:
     with pytest.raises(ClientError, match="brygge login"):
         Client()
+
+
+@pytest.mark.parametrize(
+    ("message", "field_errors", "described"),
+    [
+        (
+            "the pipeline has 1 problem: taskConfig.A.delimiter: must be one character",
+            {"taskConfig.A.delimiter": ["must be one character"]},
+            "422 the pipeline has 1 problem: taskConfig.A.delimiter: must be one character",
+        ),
+        (
+            "accessRights cannot be changed after the resource is created",
+            {"accessRights": ["accessRights cannot be changed after the resource is created"]},
+            "422 accessRights cannot be changed after the resource is created",
+        ),
+        (
+            "The request is not valid; errors names each field and why.",
+            {"title": ["Field may not be null."]},
+            "422 The request is not valid; errors names each field and why. "
+            "(title: Field may not be null.)",
+        ),
+        (
+            "size: must be at most 5 bytes",
+            {"size": ["must be at most 5 bytes"], "filename": ["must not be empty"]},
+            "422 size: must be at most 5 bytes (filename: must not be empty)",
+        ),
+    ],
+)
+def test_an_error_line_names_each_field_problem_once(
+    message: str, field_errors: dict[str, list[str]], described: str
+) -> None:
+    assert ClientError(422, message, field_errors=field_errors).describe() == described
+
+
+@pytest.mark.parametrize("status", ["SUCCEEDED", "FAILED", "ABORTED", "EXPIRED"])
+def test_watch_ends_with_every_status_a_run_ends_in(
+    status: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_more_polls(_seconds: float) -> None:
+        raise AssertionError(f"a {status} run was polled again")
+
+    client = Client("http://127.0.0.1:9", sleep=no_more_polls)
+    ended = Resource({"id": "luft-1", "status": status, "steps": []})
+    monkeypatch.setattr(client, "run", lambda _run_id: ended)
+    assert [event.status for event in client.watch("luft-1")] == [status]

@@ -286,3 +286,55 @@ def test_every_list_renders_in_each_format(client: Client, brygge_server: Server
         assert '"A, with comma"' in listed.stdout
     else:
         assert "A, with comma" in listed.stdout
+
+
+def test_delete_cascade_removes_an_edition_or_a_version_with_its_files(
+    client: Client, brygge_server: Server, tmp_path: Path
+) -> None:
+    dataset_id = csv_dataset(client)
+    source = tmp_path / "data.csv"
+    source.write_bytes(CSV)
+    first = client.upload(dataset_id, source)
+    client.wait(first["run"]["id"], interval_s=0.05)
+    second = client.upload(dataset_id, source)
+    client.wait(second["run"]["id"], interval_s=0.05)
+    runner = CliRunner()
+    base = ["--url", brygge_server.url, "datasets", "delete"]
+
+    refused = runner.invoke(cli, [*base, f"ds:{dataset_id}/1/{first['edition']}", "--yes"])
+    assert refused.exit_code == 1
+    assert "--cascade" in str(refused.exception)
+
+    edition = f"ds:{dataset_id}/1/{first['edition']}"
+    deleted = runner.invoke(cli, [*base, edition, "--cascade", "--yes"])
+    assert deleted.exit_code == 0, deleted.output
+    assert [item["edition"] for item in client.editions(dataset_id, "1")] == [second["edition"]]
+
+    deleted = runner.invoke(cli, [*base, f"ds:{dataset_id}/1", "--cascade", "--yes"])
+    assert deleted.exit_code == 0, deleted.output
+    assert list(client.versions(dataset_id)) == []
+
+
+def test_grants_are_listed_set_and_revoked(client: Client, brygge_server: Server) -> None:
+    client.create_dataset(
+        {"id": "skjult", "title": "Skjult", "accessRights": "non-public", "owner": "team:miljo"}
+    )
+    runner = CliRunner()
+    base = ["--url", brygge_server.url, "grants"]
+
+    granted = runner.invoke(
+        cli, [*base, "set", "ds:skjult", "user:kari", "--scope", "read", "--scope", "write"]
+    )
+    assert granted.exit_code == 0, granted.output
+    listed = runner.invoke(cli, [*base, "ls", "ds:skjult", "--format", "json"])
+    assert {item["principal"]: item["scopes"] for item in json.loads(listed.stdout)} == {
+        "team:miljo": ["read", "update", "write", "admin"],
+        "user:kari": ["read", "write"],
+    }
+    refused = runner.invoke(cli, [*base, "set", "ds:skjult", "kari", "--scope", "read"])
+    assert refused.exit_code == 1
+    assert "user:<name>" in str(refused.exception)
+
+    revoked = runner.invoke(cli, [*base, "revoke", "ds:skjult", "user:kari"])
+    assert revoked.exit_code == 0, revoked.output
+    assert [item["principal"] for item in client.permissions("skjult")] == ["team:miljo"]

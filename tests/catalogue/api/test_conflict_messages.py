@@ -1,5 +1,6 @@
-"""409 and 412 answers speak of resources (``dataset 'trees' changed: revision 2, If-Match
-"r1"``), never of store keys, on every backend, including races lost in the store itself."""
+"""409 and 412 answers speak of resources (``dataset 'trees' changed: If-Match "r1.x", its ETag
+is now "r2.x"``), never of store keys, on every backend, including races lost in the store
+itself."""
 
 from __future__ import annotations
 
@@ -33,7 +34,21 @@ def test_stale_if_match_names_the_resource_its_revision_and_the_tag(api) -> None
     api.patch("/datasets/trees", json={"description": "Oslo's trees"})
     stale = api.patch("/datasets/trees", json={"description": "x"}, headers={"If-Match": old})
     assert stale.status_code == 412
-    assert stale.json["message"] == f"dataset 'trees' changed: revision 2, If-Match {old}"
+    now = etag_of(api.get("/datasets/trees"))
+    assert (
+        stale.json["message"] == f"dataset 'trees' changed: If-Match {old}, its ETag is now {now}"
+    )
+
+
+def test_an_if_match_of_the_revision_without_its_dataset_names_the_etag_to_send(api) -> None:
+    created = api.post("/datasets", json=DATASET)
+    current = etag_of(created)
+    # The first revision, as a person types it from the docs: the dataset's part is missing.
+    stale = api.patch("/datasets/trees", json={"description": "x"}, headers={"If-Match": '"r1"'})
+    assert stale.status_code == 412
+    assert stale.json["message"] == (
+        f"dataset 'trees' changed: If-Match \"r1\", its ETag is now {current}"
+    )
 
 
 def test_every_conflict_answer_speaks_of_resources(api) -> None:
@@ -71,9 +86,13 @@ def test_every_conflict_answer_speaks_of_resources(api) -> None:
         message = answer.json["message"]
         assert not STORE_KEY.search(message), message
         assert re.search(r"dataset|version|edition|template|pipeline", message), message
-    assert answers[4].json["message"] == f"dataset 'trees' changed: revision 2, If-Match {old}"
+    now = etag_of(api.get("/datasets/trees"))
+    assert answers[4].json["message"] == (
+        f"dataset 'trees' changed: If-Match {old}, its ETag is now {now}"
+    )
+    version_etag = etag_of(api.get("/datasets/trees/versions/1"))
     assert answers[5].json["message"] == (
-        'version /datasets/trees/versions/1 changed: revision 1, If-Match "r9"'
+        f'version /datasets/trees/versions/1 changed: If-Match "r9", its ETag is now {version_etag}'
     )
     assert answers[9].json["message"] == (
         "the pipeline of dataset 'trees' does not exist: If-Match \"r7\" matches nothing"

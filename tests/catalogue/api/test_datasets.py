@@ -314,6 +314,16 @@ def test_body_over_one_megabyte_is_413(client) -> None:
     assert response.json["code"] == 413
 
 
+def test_a_body_over_the_limit_is_told_the_limit_and_where_files_go(client) -> None:
+    body = json.dumps({**DATASET, "description": "x" * (1024 * 1024)})
+    response = client.post("/datasets", data=body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json["message"] == (
+        "The body is over 1048576 bytes (1 MiB), the most a request takes; "
+        "files go to an upload URL (POST /datasets/{id}/versions/{v}/uploads)."
+    )
+
+
 def test_wrong_method_is_405_in_the_error_shape(client) -> None:
     response = client.put("/datasets", json={})
     assert response.status_code == 405

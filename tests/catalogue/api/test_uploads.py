@@ -260,6 +260,18 @@ def test_traversal_and_bad_filenames_are_422_naming_filename(client, filename: s
     assert "filename" in response.json["errors"]["json"]
 
 
+def test_an_upload_request_that_is_not_json_is_415(client) -> None:  # type: ignore[no-untyped-def]
+    create_dataset(client)
+    # curl -d without a Content-Type sends a JSON text as a urlencoded form.
+    response = client.post(
+        "/datasets/air/versions/1/uploads",
+        data='{"filename": "r.csv"}',
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 415, response.json
+    assert "Content-Type: application/json" in response.json["message"]
+
+
 def test_upload_to_a_dataset_not_fed_by_files_is_409(client) -> None:  # type: ignore[no-untyped-def]
     create_dataset(client, sourceType="api")
     response = client.post("/datasets/air/versions/1/uploads", json={"filename": "r.csv"})

@@ -134,6 +134,22 @@ def test_eventbridge_and_sqs_forms_publish_the_upload_once(
     assert services.runs.get(run["id"])["status"] == "SUCCEEDED"
 
 
+def test_an_upload_without_pipeline_that_cannot_be_described_fails_its_run(  # type: ignore[no-untyped-def]
+    services: Services, dataset
+) -> None:
+    # A row with more fields than the header: the description publishing makes cannot read it.
+    key = upload(services, "målinger.csv", b"stasjon,verdi\nAlna,1\nBygdoy,2,3\n")
+    run = waiting_run(services, key)
+    result = trigger.handle_object_created(key, services)
+    assert result.run == run["id"]
+    ended = services.runs.get(run["id"])
+    assert ended["status"] == "FAILED"
+    assert ended["error"]["error"] == "InputError"
+    assert "more fields than the header" in ended["error"]["cause"]
+    published = PREFIX.replace("raw/", "processed/", 1) + "målinger.csv"
+    assert not (services.settings.objects_dir / published).exists()
+
+
 def test_publishing_as_is_gives_what_the_publish_step_gives(services: Services, dataset) -> None:  # type: ignore[no-untyped-def]
     """One way to publish a file: a run without pipeline registers the publish step's result."""
     from pipelines.steps import publish

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from pipelines.steps import preview
 from pipelines.steps.preview import table_preview
@@ -50,6 +51,56 @@ def test_a_csv_is_described_as_text(tmp_path: Path) -> None:
     assert [field["type"] for field in found["schema"]["fields"]] == ["string", "string"]
     assert found["rows"] == [["1", "a"], ["2", "b"], ["2", "b"]]
     assert found["statistics"]["id"]["top"][0] == {"value": "2", "count": 2}
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        # A Norwegian export: ';' between values, a decimal comma inside them.
+        (
+            "stasjon;tid;pm10\nKirkeveien;2026-01-01T00:00;12,5\nBjørndal;2026-01-01T01:00;9\n",
+            "utf-8",
+        ),
+        (
+            "sep=;\nstasjon;tid;pm10\nKirkeveien;2026-01-01T00:00;12,5\nBjørndal;2026-01-01T01:00;9\n",
+            "utf-8",
+        ),
+        (
+            "stasjon\ttid\tpm10\nKirkeveien\t2026-01-01T00:00\t12,5\nBjørndal\t2026-01-01T01:00\t9\n",
+            "cp1252",
+        ),
+    ],
+)
+def test_a_csv_is_described_by_its_own_delimiter_and_encoding(
+    tmp_path: Path, text: str, encoding: str
+) -> None:
+    path = tmp_path / "luft.csv"
+    path.write_bytes(text.encode(encoding))
+    found = table_preview(path, "luft.csv")
+    assert found is not None
+    assert [field["name"] for field in found["schema"]["fields"]] == ["stasjon", "tid", "pm10"]
+    assert found["rowCount"] == 2
+    assert found["rows"] == [
+        ["Kirkeveien", "2026-01-01T00:00", "12,5"],
+        ["Bjørndal", "2026-01-01T01:00", "9"],
+    ]
+
+
+def test_a_csv_of_only_a_header_has_its_columns_and_no_rows(tmp_path: Path) -> None:
+    path = tmp_path / "tom.csv"
+    path.write_text("stasjon;pm10\n")
+    found = table_preview(path, "tom.csv")
+    assert found is not None
+    assert [field["name"] for field in found["schema"]["fields"]] == ["stasjon", "pm10"]
+    assert (found["rowCount"], found["rows"]) == (0, [])
+
+
+def test_a_header_whose_delimiter_is_ambiguous_is_read_with_commas(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("a,b;c\n1,2;3\n")
+    found = table_preview(path, "a.csv")
+    assert found is not None
+    assert [field["name"] for field in found["schema"]["fields"]] == ["a", "b;c"]
 
 
 def test_other_files_have_no_preview(tmp_path: Path) -> None:

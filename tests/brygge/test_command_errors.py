@@ -1,0 +1,49 @@
+"""A failed command's one red line also says what to do about it."""
+
+from __future__ import annotations
+
+import http.server
+import json
+from pathlib import Path
+
+import pytest
+
+from brygge.cli import main
+from tests.brygge.test_client import scripted  # noqa: F401 (the fixture)
+
+
+@pytest.fixture
+def dataset_file(tmp_path: Path) -> Path:
+    path = tmp_path / "dataset.json"
+    path.write_text(json.dumps({"title": "Luft", "owner": "team:miljo"}))
+    return path
+
+
+def test_a_refused_token_says_how_to_give_another(
+    scripted: http.server.ThreadingHTTPServer,  # noqa: F811 (the fixture above)
+    dataset_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    scripted.script[:] = [401]  # type: ignore[attr-defined]
+    url = f"http://127.0.0.1:{scripted.server_port}"
+    assert main(["--url", url, "datasets", "create", "--file", str(dataset_file)]) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("brygge: 401 answer 401")
+    assert "brygge login" in line
+    assert "BRYGGE_TOKEN" in line
+
+
+def test_a_server_that_does_not_answer_is_named_with_where_the_url_came_from(
+    scripted: http.server.ThreadingHTTPServer,  # noqa: F811 (the fixture above)
+    dataset_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    port = scripted.server_port
+    scripted.shutdown()
+    scripted.server_close()
+    url = f"http://127.0.0.1:{port}"
+    assert main(["--url", url, "datasets", "create", "--file", str(dataset_file)]) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert f"cannot reach {url}" in line
+    assert "is the server running" in line
+    assert "--url" in line

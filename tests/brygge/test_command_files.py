@@ -1,0 +1,47 @@
+"""What the commands read from files: a JSON object, or one clear error naming the option."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from brygge.cli import cli, main
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["datasets", "edit", "ds:luft", "--file", "{path}"],
+        ["datasets", "create", "--file", "{path}"],
+        ["pipelines", "create", "--file", "{path}"],
+        ["pipelines", "create", "--file", "{path}", "--dataset", "ds:luft"],
+        ["pipelines", "validate", "{path}"],
+    ],
+)
+def test_a_json_file_that_is_not_an_object_is_a_usage_error_naming_the_file(
+    tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "changes.json"
+    path.write_text("[1, 2]")
+    args = ["--url", "http://127.0.0.1:9", *(part.format(path=path) for part in command)]
+
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert "Traceback" not in error
+    assert f"{path}: must hold a JSON object" in error
+
+
+def test_malformed_json_names_the_option_it_came_from(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text("{bad")
+    template = tmp_path / "template.json"
+    template.write_text('{"StartAt": "A", "States": {}}')
+
+    args = ["pipelines", "validate", str(template), "--config", str(path)]
+    result = CliRunner().invoke(cli, ["--url", "http://127.0.0.1:9", *args])
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert "Invalid value for --config:" in output
+    assert "Expecting property name" in output

@@ -1,0 +1,197 @@
+"""How commands print for people: nothing a later command needs is cut or wrapped away."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from brygge.cli.context import Context, output_console, render
+from brygge.cli.pipeline_templates import option_rows, step_rows
+from brygge.cli.runs import finish, run_table, show_run
+
+RUN_ID = "luftkvalitet-i-oslo-e6d6bd0465e15e0776cf"
+
+
+def printed(width: int, renderable: object) -> list[str]:
+    output = io.StringIO()
+    Console(file=output, width=width, color_system=None).print(renderable)
+    return output.getvalue().splitlines()
+
+
+def test_a_list_never_cuts_the_ids_other_commands_take_even_when_narrow() -> None:
+    output = io.StringIO()
+    console = Console(file=output, width=80, color_system=None)
+    rows = [
+        {
+            "id": RUN_ID,
+            "status": "SUCCEEDED",
+            "edition": "20261207T043339",
+            "created": "2026-12-07T04:33:39Z",
+            "endedAt": "2026-12-07T04:33:40Z",
+        },
+    ]
+    render(Context(None, None, console, console), rows, list(rows[0]), "table")
+    assert any(RUN_ID in line for line in output.getvalue().splitlines())
+
+
+def test_the_run_view_shows_the_whole_run_id_on_one_line() -> None:
+    run = {
+        "id": RUN_ID,
+        "status": "SUCCEEDED",
+        "steps": [{"name": "ToParquet", "status": "SUCCEEDED", "outputs": [{"rows": 3}]}],
+    }
+    lines = [line.split() for line in printed(120, run_table(run))]
+    assert ["run", RUN_ID, "SUCCEEDED"] in lines
+
+
+def test_piped_tables_are_not_cut_to_a_terminal_width(monkeypatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    console = output_console(io.StringIO())
+    context = Context(None, None, console, console)
+    rows = [
+        {
+            "id": RUN_ID,
+            "status": "SUCCEEDED",
+            "created": "2026-12-07T04:33:39Z",
+            "endedAt": "2026-12-07T04:33:40Z",
+            "edition": "20261207T043339-000001",
+        }
+    ]
+    render(context, rows, list(rows[0]), "table")
+    [_, line] = console.file.getvalue().splitlines()
+    assert line.split() == list(rows[0].values())
+
+
+def test_a_terminal_keeps_its_own_width(monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    assert output_console(io.StringIO()).width == 100
+
+
+FAILED_RUN = {
+    "id": RUN_ID,
+    "dataset": "luftkvalitet-i-oslo",
+    "status": "FAILED",
+    "edition": "20261207T043340",
+    "steps": [
+        {
+            "name": "ToCsv",
+            "status": "SUCCEEDED",
+            "outputs": [
+                {
+                    "key": "intermediate/green/luft/version=1/edition=e/ToCsv/januar.csv",
+                    "bytes": 208,
+                    "rows": 5,
+                    "n": 1,
+                }
+            ],
+        },
+        {
+            "name": "ToParquet",
+            "status": "FAILED",
+            "error": {
+                "error": "InputError",
+                "cause": "{\"errorMessage\": \"januar.csv: row 2, column 'pm10': 'tolv' is "
+                'not a valid number", "errorType": "InputError", "stackTrace": []}',
+            },
+            "outputs": [],
+        },
+    ],
+}
+
+
+def test_runs_show_says_why_a_run_failed_and_lists_the_files_its_steps_wrote() -> None:
+    output = io.StringIO()
+    console = Console(file=output, width=120, color_system=None)
+    show_run(Context(None, None, console, console), FAILED_RUN)
+    text = output.getvalue()
+    assert "FAILED in step ToParquet" in text
+    assert "error: InputError" in text
+    assert "cause: januar.csv: row 2, column 'pm10': 'tolv' is not a valid number" in text
+    assert ["ToCsv", "1", "januar.csv", "5", "208"] in [line.split() for line in text.splitlines()]
+
+
+def test_a_followed_run_prints_as_csv_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    with pytest.raises(SystemExit) as exited:
+        finish(Context(None, None, console, console), FAILED_RUN, "csv")
+    assert exited.value.code == 1
+    [header, row] = capsys.readouterr().out.splitlines()
+    assert header == "id,status,edition,created,endedAt"
+    assert row.startswith(f"{RUN_ID},FAILED,20261207T043340")
+
+
+CSV_TO_PARQUET = {
+    "name": "csv_to_parquet",
+    "summary": "read a CSV with a Frictionless dialect and write zstd Parquet, streaming.",
+    "description": "How the files of public data portals are read (the dialect as\n...",
+    "options": {
+        "type": "object",
+        "required": ["schema"],
+        "properties": {
+            "delimiter": {"type": ["string", "null"], "default": None},
+            "quoteChar": {"type": "string", "default": '"'},
+            "schema": {
+                "anyOf": [{"title": "Table Schema", "type": "object"}, {"type": "null"}],
+                "default": None,
+            },
+            "onInvalid": {"type": "string", "enum": ["fail", "drop"], "default": "fail"},
+        },
+    },
+    "example": {"ToParquet": {"delimiter": ";"}},
+}
+
+
+def test_the_step_list_shows_each_steps_summary() -> None:
+    assert step_rows([CSV_TO_PARQUET]) == [
+        {
+            "name": "csv_to_parquet",
+            "summary": "read a CSV with a Frictionless dialect and write zstd Parquet, streaming.",
+        }
+    ]
+
+
+def test_a_steps_options_show_type_default_values_and_whether_required() -> None:
+    assert option_rows(CSV_TO_PARQUET) == [
+        {
+            "option": "delimiter",
+            "type": "string, null",
+            "required": "",
+            "default": "null",
+            "values": "",
+        },
+        {"option": "quoteChar", "type": "string", "required": "", "default": '"\\""', "values": ""},
+        {
+            "option": "schema",
+            "type": "Table Schema, null",
+            "required": "yes",
+            "default": "null",
+            "values": "",
+        },
+        {
+            "option": "onInvalid",
+            "type": "string",
+            "required": "",
+            "default": '"fail"',
+            "values": "fail, drop",
+        },
+    ]
+
+
+def test_an_expired_run_is_told_to_upload_again_not_to_rerun() -> None:
+    errors = io.StringIO()
+    console = Console(file=errors, width=120, color_system=None)
+    run = {
+        "id": RUN_ID,
+        "dataset": "luft",
+        "status": "EXPIRED",
+        "steps": [],
+        "error": {"error": "Brygge.UploadExpired", "cause": "the upload URL expired"},
+    }
+    with pytest.raises(SystemExit) as exited:
+        finish(Context(None, None, console, console), run, "table")
+    assert exited.value.code == 1
+    assert f"run {RUN_ID} EXPIRED\n" in errors.getvalue()
+    assert "brygge upload FILE ds:luft" in errors.getvalue()
+    assert "rerun" not in errors.getvalue()

@@ -140,25 +140,17 @@ def scan_options(dialect: CsvDialect, layout: Layout) -> dict[str, Any]:
     return {
         "separator": layout.delimiter,
         "quote_char": dialect.quote_char,
-        "has_header": False,
-        "skip_rows": layout.skip_rows + (1 if dialect.header else 0),
+        # The header row is read as one, not skipped: polars takes a table's width from its
+        # first row read, and a first data row that stops short (a blank line, a header
+        # ending in a delimiter the rows lack) then failed the file.
+        "has_header": dialect.header,
+        "skip_rows": layout.skip_rows,
         "new_columns": layout.names,
         "comment_prefix": dialect.comment_char,
         "decimal_comma": dialect.decimal_char == ",",
         # Text unless a schema field says otherwise: a guess turns the code 0101 into 101.
         "infer_schema": False,
     }
-
-
-def has_rows(path: Path, options: dict[str, Any]) -> bool:
-    """Whether anything follows the header (polars calls a header-only file empty)."""
-    import polars as pl
-
-    try:
-        first_rows(path, options, 1)
-    except pl.exceptions.NoDataError:
-        return False
-    return True
 
 
 def first_rows(path: Path, options: dict[str, Any], rows: int) -> pl.DataFrame:

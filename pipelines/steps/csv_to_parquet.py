@@ -30,7 +30,6 @@ from pipelines.steps.csv_dialect import (
     Layout,
     check_dialect,
     first_data_row,
-    has_rows,
     open_csv,
     scan_options,
 )
@@ -168,9 +167,7 @@ def convert(
             frame = _scan_with_schema(source, schema, options, layout, name=name)
         # Blank lines read as rows of nulls; a row with no value carries no data.
         frame = frame.filter(~pl.all_horizontal(pl.all().is_null()))
-        if not has_rows(source, options):
-            frame = pl.LazyFrame(schema=_empty_schema(layout.names, schema))
-        elif config.infer_types:
+        if config.infer_types:
             declared = {item.name for item in schema.fields} if schema is not None else set()
             undeclared = [column for column in layout.names if column not in declared]
             inferred = inferred_types(frame, undeclared, config.decimal_char)
@@ -197,16 +194,6 @@ def convert(
         if layout.unnamed_last is not None:
             _drop_if_empty(target, layout.unnamed_last)
         return pl.scan_parquet(target).select(pl.len()).collect().item(), inferred
-
-
-def _empty_schema(names: list[str], schema: TableSchema | None) -> dict[str, pl.DataType]:
-    """Column types of a table without rows: the Table Schema's, else text."""
-    import polars as pl
-
-    fields = {item.name: item for item in schema.fields} if schema is not None else {}
-    return {
-        column: polars_type(fields[column]) if column in fields else pl.String() for column in names
-    }
 
 
 def _drop_if_empty(target: Path, column: str) -> None:

@@ -27,7 +27,6 @@ from pipelines.steps.csv_dialect import (
     CsvDialect,
     check_dialect,
     first_data_row,
-    has_rows,
     header_as_read,
     open_csv,
     restore_dialect,
@@ -168,11 +167,7 @@ def _validate_input(
     written = directory / f"{PurePosixPath(name).stem}.valid.utf8.csv"
     with open_csv(source, config, encoding, directory, name=name) as file:
         options = scan_options(config, file.layout)
-        frame = (
-            pl.scan_csv(file.path, **options)
-            if has_rows(file.path, options)
-            else pl.LazyFrame(schema=dict.fromkeys(file.layout.names, pl.String))
-        )
+        frame = pl.scan_csv(file.path, **options)
         with reading(name), small_csv_chunks():
             counts = _validate_file(
                 frame,

@@ -17,7 +17,7 @@ import xlsxwriter
 import xlwt
 
 from pipelines.objects import LocalObjectStore
-from pipelines.steps import csv_to_parquet, excel_to_csv
+from pipelines.steps import csv_to_parquet, excel_to_csv, validate
 from pipelines.steps.contract import ConfigError, InputError
 from pipelines.steps.tables import column_names
 from tests.pipelines.steps.conftest import DATA, MakeEvent, Put
@@ -316,6 +316,52 @@ def test_blank_lines_in_the_middle_and_at_the_end_are_not_rows(
     data = b"a,b\r\n1,x\r\n\r\n2,y\r\n\r\n\r\n\r\n"
     frame = to_parquet(objects, put, make_event, "blank.csv", {}, data)
     assert frame.rows() == [("1", "x"), ("2", "y")]
+
+
+# The width of a table is its header's: rows that stop short, even the first, end in
+# empty values.
+SHORT_FIRST_ROWS = {
+    "trailing delimiter on the header only": (
+        b"kommunenr;navn;\r\n0301;Oslo\r\n1103;Stavanger\r\n",
+        [("0301", "Oslo"), ("1103", "Stavanger")],
+        ["kommunenr", "navn"],
+    ),
+    "first row with a field too few": (
+        b"kommunenr;navn;merknad\r\n0301;Oslo\r\n1103;Stavanger;ny\r\n",
+        [("0301", "Oslo", None), ("1103", "Stavanger", "ny")],
+        ["kommunenr", "navn", "merknad"],
+    ),
+    "blank line after the header": (
+        b"kommunenr;navn\r\n\r\n0301;Oslo\r\n",
+        [("0301", "Oslo")],
+        ["kommunenr", "navn"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", SHORT_FIRST_ROWS)
+def test_a_short_first_row_is_read_to_the_width_of_the_header(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, case: str
+) -> None:
+    data, rows, columns = SHORT_FIRST_ROWS[case]
+    frame = to_parquet(objects, put, make_event, "kort.csv", {"delimiter": ";"}, data)
+    assert frame.columns == columns
+    assert frame.rows() == rows
+
+
+@pytest.mark.parametrize("case", SHORT_FIRST_ROWS)
+def test_validate_reads_a_short_first_row_to_the_width_of_the_header(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, case: str
+) -> None:
+    data, rows, columns = SHORT_FIRST_ROWS[case]
+    schema = {"fields": [{"name": "kommunenr", "constraints": {"pattern": "[0-9]{4}"}}]}
+    key = put("kort.csv", data)
+    config = {"delimiter": ";", "schema": schema}
+    result = validate.handler(make_event("Check", [key], config), None)
+    [output] = result["input"]["keys"]
+    frame = pl.read_csv(io.BytesIO(objects.get(output)), separator=";", infer_schema=False)
+    assert frame.columns[: len(columns)] == columns
+    assert frame.rows() == [row + (None,) * (frame.width - len(row)) for row in rows]
 
 
 @pytest.mark.parametrize(

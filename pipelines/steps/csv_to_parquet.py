@@ -220,8 +220,10 @@ def _scan_with_schema(
     for item in schema.fields:
         # Numbers with a group character or a decimal char other than the file's need text
         # clean-up; the rest polars parses natively while reading.
-        plain_number = item.group_char is None and item.decimal_char == (
-            "," if options["decimal_comma"] else "."
+        plain_number = (
+            item.bare_number
+            and item.group_char is None
+            and item.decimal_char == ("," if options["decimal_comma"] else ".")
         )
         if item.type in NATIVE_TYPES and (item.type == "string" or plain_number):
             overrides[item.name] = polars_type(item)

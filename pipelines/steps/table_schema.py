@@ -89,6 +89,7 @@ class Field:
     format: str | None = None
     decimal_char: str = "."
     group_char: str | None = None
+    bare_number: bool = True  # false: text before and after the number is dropped ("95 %")
     true_values: tuple[str, ...] = DEFAULT_TRUE
     false_values: tuple[str, ...] = DEFAULT_FALSE
     constraints: dict[str, Any] = field(default_factory=dict)
@@ -158,6 +159,7 @@ def _parse_field(raw: Any, option: str, decimal_char: str) -> Field:
         format=fmt,
         decimal_char=raw.get("decimalChar", decimal_char),
         group_char=raw.get("groupChar"),
+        bare_number=raw.get("bareNumber", True),
         true_values=tuple(raw.get("trueValues", DEFAULT_TRUE)),
         false_values=tuple(raw.get("falseValues", DEFAULT_FALSE)),
         constraints=constraints,
@@ -204,6 +206,10 @@ def typed(item: Field, column: pl.Expr, *, strict: bool) -> pl.Expr:
     if kind in ("integer", "number", "year"):
         # No strip: Table Schema numbers carry no padding, and stripping copies every value.
         text = column
+        if not item.bare_number and kind != "year":
+            # As frictionless-py reads it: what precedes a digit or a minus sign, and what
+            # follows the last digit ("kr 1 234,50", "95 %", "EUR -5").
+            text = text.str.replace_all(r"^[^-0-9]+|[^0-9]+$", "")
         if item.group_char == " ":
             # A space as group separator comes as a no-break space from spreadsheets and SSB.
             text = text.str.replace_all("[ \u00a0\u202f]", "")

@@ -411,6 +411,37 @@ def test_new_options_are_checked(
     assert raised.value.key == option
 
 
+# Table Schema: bareNumber false strips what stands before and after a number ("95 %",
+# "kr 1 234,50"), leading minus signs kept.
+PRICES = "vare;pris;andel\r\nmelk;kr 21,90;15 %\r\nsmør;kr 1 049,50;-2,5 %\r\nbrød;gratis;%\r\n"
+PRICE_SCHEMA = {
+    "fields": [
+        {"name": "pris", "type": "number", "bareNumber": False, "groupChar": " "},
+        {"name": "andel", "type": "number", "bareNumber": False},
+    ]
+}
+
+
+def test_numbers_that_are_not_bare_lose_their_units(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    data = PRICES.replace("gratis", "kr 0").replace(";%", ";0 %").encode()
+    config = {"delimiter": ";", "decimalChar": ",", "schema": PRICE_SCHEMA}
+    frame = to_parquet(objects, put, make_event, "priser.csv", config, data)
+    assert frame.rows() == [("melk", 21.9, 15.0), ("smør", 1049.5, -2.5), ("brød", 0.0, 0.0)]
+
+
+def test_validate_accepts_numbers_that_are_not_bare_and_rejects_units_alone(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, recorder: MemoryRecorder
+) -> None:
+    key = put("priser.csv", PRICES.encode())
+    config = {"delimiter": ";", "decimalChar": ",", "schema": PRICE_SCHEMA, "onInvalid": "drop"}
+    validate.handler(make_event("Check", [key], config), None)
+    summary = recorder.finished("Check")[5]
+    assert summary["byRule"] == {"type": 2}  # brød: 'gratis' and '%' are no numbers
+    assert (summary["valid"], summary["rejected"]) == (2, 1)
+
+
 # Excel workbooks as municipalities and SSB publish them.
 
 

@@ -691,3 +691,28 @@ def test_a_header_row_below_the_sheet_is_an_input_error(
     with pytest.raises(InputError, match="sheet 'Data 2024' has no rows at the header row"):
         excel_to_csv.handler(make_event("ToCsv", [befolkning], config), None)
     assert recorder.finished("ToCsv")[4]["error"] == "InputError"
+
+
+def test_times_of_day_and_durations_are_written_as_the_sheet_shows_them(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    path = tmp_path / "avganger.xlsx"
+    book = xlsxwriter.Workbook(path)
+    clock = book.add_format({"num_format": "hh:mm"})
+    hours = book.add_format({"num_format": "[h]:mm:ss"})
+    sheet = book.add_worksheet("Avganger")
+    sheet.write_row(0, 0, ["linje", "avgang", "reisetid"])
+    for row, (departure, days) in enumerate(
+        [(dt.time(7, 15), 1.5), (dt.time(23, 59, 30), 1 / 24 / 60 * 45.5), (dt.time(0), -0.25)],
+        start=1,
+    ):
+        sheet.write_string(row, 0, f"{row}")
+        sheet.write_datetime(row, 1, departure, clock)
+        sheet.write_number(row, 2, days, hours)
+    book.close()
+    frame = to_csv(objects, make_event, put("avganger.xlsx", path.read_bytes()), {})
+    assert frame["avganger.csv"].rows() == [
+        ("1", "07:15:00", "36:00:00"),
+        ("2", "23:59:30", "0:45:30"),
+        ("3", "00:00:00", "-6:00:00"),
+    ]

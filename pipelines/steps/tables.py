@@ -9,7 +9,7 @@ import shutil
 import tempfile
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -34,9 +34,10 @@ ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
 # Friendlier words for the polars errors hostile files cause.
+_RAGGED = "more fields than defined"
 _POLARS_HINTS = {
     "invalid utf-8": "is not valid UTF-8; set the encoding option (e.g. latin-1)",
-    "more fields than defined": "has a row with more fields than the header (ragged rows)",
+    _RAGGED: "has a row with more fields than the header (ragged rows)",
     "empty csv": "is empty",
     "empty data": "is empty",
 }
@@ -140,8 +141,12 @@ def table_format_or_none(key: str) -> str:
 
 
 @contextmanager
-def reading(name: str) -> Iterator[None]:
-    """Turn the errors a malformed file raises while reading it into InputError naming it."""
+def reading(name: str, *, ragged: Callable[[], None] | None = None) -> Iterator[None]:
+    """Turn the errors a malformed file raises while reading it into InputError naming it.
+
+    ``ragged`` is called when polars finds a row longer than the header (polars does not say
+    which): it may raise an InputError that names the row.
+    """
     import polars as pl
 
     try:
@@ -150,6 +155,8 @@ def reading(name: str) -> Iterator[None]:
         raise
     except (pl.exceptions.PolarsError, UnicodeError, OSError, ValueError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if ragged is not None and _RAGGED in message.lower():
+            ragged()
         for fragment, hint in _POLARS_HINTS.items():
             if fragment in message.lower():
                 raise InputError(f"{name} {hint}") from None

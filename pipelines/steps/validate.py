@@ -29,6 +29,7 @@ from pipelines.steps.csv_dialect import (
     first_data_row,
     header_as_read,
     open_csv,
+    raise_long_row,
     restore_dialect,
     scan_options,
     sink_options,
@@ -168,7 +169,11 @@ def _validate_input(
     with open_csv(source, config, encoding, directory, name=name) as file:
         options = scan_options(config, file.layout)
         frame = pl.scan_csv(file.path, **options)
-        with reading(name), small_csv_chunks():
+
+        def ragged() -> None:
+            raise_long_row(file.path, config, file.layout, name=name)
+
+        with reading(name, ragged=ragged), small_csv_chunks():
             counts = _validate_file(
                 frame,
                 schema,

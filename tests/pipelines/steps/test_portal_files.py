@@ -411,6 +411,30 @@ def test_new_options_are_checked(
     assert raised.value.key == option
 
 
+# A row longer than the header, after a sep= line, a value with a line break and a blank line.
+RAGGED = b'sep=;\r\nkode;navn\r\n0301;"Oslo\r\nsentrum"\r\n\r\n1103;Stavanger;\r\n'
+
+
+@pytest.mark.parametrize("step", [csv_to_parquet, validate])
+def test_a_row_longer_than_the_header_is_named_by_its_number(
+    put: Put, make_event: MakeEvent, step: Any
+) -> None:
+    key = put("lang.csv", RAGGED)
+    config = {"schema": {"fields": [{"name": "kode"}]}}
+    with pytest.raises(InputError) as raised:
+        step.handler(make_event("Step", [key], config), None)
+    assert raised.value.message == "lang.csv: row 4 has 3 fields, the header 2 (ragged rows)"
+
+
+def test_without_a_header_a_long_row_is_measured_against_the_first(
+    put: Put, make_event: MakeEvent
+) -> None:
+    key = put("lang.csv", b"0301;Oslo\n1103;Stavanger;x\n")
+    config = {"header": False, "delimiter": ";"}
+    with pytest.raises(InputError, match="row 2 has 3 fields, the first row 2"):
+        csv_to_parquet.handler(make_event("Step", [key], config), None)
+
+
 # Table Schema: bareNumber false strips what stands before and after a number ("95 %",
 # "kr 1 234,50"), leading minus signs kept.
 PRICES = "vare;pris;andel\r\nmelk;kr 21,90;15 %\r\nsmør;kr 1 049,50;-2,5 %\r\nbrød;gratis;%\r\n"

@@ -132,7 +132,13 @@ def load_lookup(
     if unknown:
         raise ConfigError("columns", f"the lookup has no column {unknown[0]!r}")
     join_keys = [pl.col(name).cast(pl.String).alias(f"__key{n}") for n, name in enumerate(right_on)]
-    table = table.select(*join_keys, *added).with_columns(pl.lit(True).alias("__matched"))
+    # A row with a missing key part matches no input row (the join never matches nulls):
+    # blank lines at the end of a CSV, say. Left out, such rows are no duplicates either.
+    table = (
+        table.select(*join_keys, *added)
+        .drop_nulls(pl.col("^__key.*$"))
+        .with_columns(pl.lit(True).alias("__matched"))
+    )
     duplicated = table.filter(pl.struct(pl.col("^__key.*$")).is_duplicated())
     if duplicated.height:
         example = ", ".join(str(value) for value in duplicated.row(0)[: len(right_on)])

@@ -112,6 +112,17 @@ def test_duplicate_lookup_keys_are_an_input_error(put: Put, make_event: MakeEven
         enrich.handler(make_event("AddSpecies", [key], config), None)
 
 
+def test_lookup_rows_without_a_key_are_left_out(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    # Blank lines at the end and rows with no code: such rows can match no input row.
+    lookup = put("kommuner.csv", b"kode,navn\r\n0301,Oslo\r\n,Ukjent\r\n1103,\r\n,\r\n\r\n\r\n")
+    key = put("folk.csv", b"kode,antall\n0301,5\n1103,7\n")
+    config = {"lookup": {"key": lookup}, "on": "kode", "unmatched": "fail"}
+    frame = run_enrich(objects, make_event, key, config)
+    assert frame.rows() == [("0301", "5", "Oslo"), ("1103", "7", None)]
+
+
 def test_a_dataset_without_distributions_is_an_input_error(
     recorder: MemoryRecorder, put: Put, make_event: MakeEvent
 ) -> None:

@@ -8,7 +8,8 @@ csv_to_parquet and validate take the same dialect options and read files the sam
 - An Excel ``sep=;`` first line is skipped and gives the delimiter; a different explicit
   ``delimiter`` option is an error.
 - ``delimiter: "auto"`` sniffs the first 64 KB among ``, ; TAB |``; ``encoding: "auto"`` reads
-  UTF-8 (with or without BOM) when the whole file is valid UTF-8, else cp1252.
+  UTF-16 after its byte-order mark, UTF-8 (with or without BOM) when the whole file is valid
+  UTF-8, else cp1252.
 - A workbook (an .xlsx or .xls file) is refused by its first bytes, whatever its name.
 - Every column is read as text: typing is the job of the Table Schema.
 """
@@ -217,7 +218,12 @@ def restore_dialect(written: Path, file: CsvFile, target: Path) -> Path:
 
 
 def detect_encoding(path: Path) -> str:
-    """``utf-8-sig`` when the whole file is valid UTF-8, else ``cp1252`` (Windows' Western)."""
+    """``utf-16`` after a UTF-16 byte-order mark (Excel's "Unicode Text" export), else
+    ``utf-8-sig`` when the whole file is valid UTF-8, else ``cp1252`` (Windows' Western)."""
+    with path.open("rb") as handle:
+        start = handle.read(len(codecs.BOM_UTF16))
+    if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16"  # the codec reads the mark for the byte order, and drops it
     return "utf-8-sig" if first_invalid_utf8(path) is None else "cp1252"
 
 

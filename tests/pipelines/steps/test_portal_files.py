@@ -153,6 +153,24 @@ def test_auto_encoding_reads_cp1252_and_utf8_with_bom(
     assert summaries[1]["delimiters"] == {"ssb-befolkning.csv": ";"}
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_auto_encoding_reads_excel_unicode_text(
+    objects: LocalObjectStore,
+    recorder: MemoryRecorder,
+    put: Put,
+    make_event: MakeEvent,
+    encoding: str,
+) -> None:
+    # Excel's "Unicode Text": UTF-16 with a byte-order mark, tab-delimited.
+    text = "kommunenr\tnavn\r\n0301\tOslo\r\n3201\tBærum\r\n"
+    data = ("\ufeff" + text).encode(encoding)
+    config = {"delimiter": "auto", "encoding": "auto"}
+    frame = to_parquet(objects, put, make_event, "unicode.csv", config, data)
+    assert frame.columns == ["kommunenr", "navn"]
+    assert frame.rows() == [("0301", "Oslo"), ("3201", "Bærum")]
+    assert recorder.finished("ToParquet")[5]["encodings"] == {"unicode.csv": "utf-16"}
+
+
 def test_utf8_config_on_a_cp1252_file_names_the_option_offset_and_line(
     put: Put, make_event: MakeEvent, recorder: MemoryRecorder
 ) -> None:

@@ -223,12 +223,14 @@ def _scan_with_schema(
     overrides: dict[str, pl.DataType] = {}
     conversions = []
     for item in schema.fields:
-        # Numbers with a group character or a decimal char other than the file's need text
-        # clean-up; the rest polars parses natively while reading.
+        # Numbers with a group character or a decimal comma need text clean-up (polars'
+        # decimal_comma reads both "1,5" and "1.500" as 1.5, whatever the field's
+        # decimalChar); the rest polars parses natively while reading.
         plain_number = (
             item.bare_number
             and item.group_char is None
-            and item.decimal_char == ("," if options["decimal_comma"] else ".")
+            and item.decimal_char == "."
+            and not options["decimal_comma"]
         )
         if item.type in NATIVE_TYPES and (item.type == "string" or plain_number):
             overrides[item.name] = polars_type(item)

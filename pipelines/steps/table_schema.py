@@ -153,11 +153,14 @@ def _parse_field(raw: Any, option: str, decimal_char: str) -> Field:
             raise ConfigError(f"{option}.constraints.pattern", f"invalid: {error}") from None
     if "enum" in constraints and not isinstance(constraints["enum"], list):
         raise ConfigError(f"{option}.constraints.enum", "must be a list")
+    decimal_char = raw.get("decimalChar", decimal_char)
+    if raw.get("groupChar") is not None and raw["groupChar"] == decimal_char:
+        raise ConfigError(f"{option}.groupChar", "must differ from the decimalChar")
     return Field(
         name=raw["name"],
         type=kind,
         format=fmt,
-        decimal_char=raw.get("decimalChar", decimal_char),
+        decimal_char=decimal_char,
         group_char=raw.get("groupChar"),
         bare_number=raw.get("bareNumber", True),
         true_values=tuple(raw.get("trueValues", DEFAULT_TRUE)),
@@ -216,6 +219,9 @@ def typed(item: Field, column: pl.Expr, *, strict: bool) -> pl.Expr:
         elif item.group_char:
             text = text.str.replace_all(item.group_char, "", literal=True)
         if item.decimal_char != ".":
+            # A dot left over (not the group char, removed above) is no decimal point here:
+            # "1.500" must not read as 1.5. An underscore makes the cast fail on it.
+            text = text.str.replace_all(".", "_", literal=True)
             text = text.str.replace(item.decimal_char, ".", literal=True)
         return text.cast(polars_type(item), strict=strict)
     if kind == "boolean":

@@ -453,6 +453,41 @@ def test_without_a_header_a_long_row_is_measured_against_the_first(
         csv_to_parquet.handler(make_event("Step", [key], config), None)
 
 
+# decimalChar "," makes "1.500" no number: in a Norwegian file it is 1 500 written with a dot
+# as thousands separator, never 1.5.
+DOTTED = b"kommune;areal\r\nOslo;454,03\r\nBergen;1.500\r\n"
+AREA = {"fields": [{"name": "areal", "type": "number"}]}
+
+
+def test_a_dot_in_a_number_with_a_decimal_comma_is_an_input_error(
+    put: Put, make_event: MakeEvent
+) -> None:
+    key = put("areal.csv", DOTTED)
+    config = {"delimiter": ";", "decimalChar": ",", "schema": AREA}
+    with pytest.raises(InputError, match=r"row 3, column 'areal': '1\.500' is not a valid number"):
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+
+
+def test_validate_rejects_a_dot_in_a_number_with_a_decimal_comma(
+    put: Put, make_event: MakeEvent, recorder: MemoryRecorder
+) -> None:
+    key = put("areal.csv", DOTTED)
+    schema = {"fields": [{"name": "areal", "type": "number", "decimalChar": ","}]}
+    config = {"delimiter": ";", "schema": schema, "onInvalid": "drop"}
+    validate.handler(make_event("Check", [key], config), None)
+    assert recorder.finished("Check")[5]["byRule"] == {"type": 1}
+
+
+def test_a_field_whose_group_and_decimal_chars_are_one_is_a_config_error(
+    put: Put, make_event: MakeEvent
+) -> None:
+    key = put("areal.csv", DOTTED)
+    schema = {"fields": [{"name": "areal", "type": "number", "decimalChar": ",", "groupChar": ","}]}
+    with pytest.raises(ConfigError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [key], {"schema": schema}), None)
+    assert raised.value.key == "schema.fields[0].groupChar"
+
+
 # Table Schema: bareNumber false strips what stands before and after a number ("95 %",
 # "kr 1 234,50"), leading minus signs kept.
 PRICES = "vare;pris;andel\r\nmelk;kr 21,90;15 %\r\nsmør;kr 1 049,50;-2,5 %\r\nbrød;gratis;%\r\n"

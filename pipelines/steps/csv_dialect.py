@@ -258,7 +258,11 @@ def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:
         if declared or dialect.delimiter == "auto":
             raise InputError(f"{name} is delimited by ',', which cannot also be the decimalChar")
         raise ConfigError("decimalChar", "',' needs a delimiter other than ','")
-    with reading(name):
+
+    def locate() -> None:
+        raise_malformed_row(path, dialect, Layout(delimiter, skip_rows, [], None), name=name)
+
+    with reading(name, locate=locate):
         first = first_rows(
             path,
             {
@@ -286,33 +290,48 @@ def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:
     return Layout(delimiter, skip_rows, names, names[-1] if unnamed_last else None)
 
 
-def raise_long_row(path: Path, dialect: CsvDialect, layout: Layout, *, name: str) -> None:
-    """Raise InputError naming the first row with more fields than the header, if one has.
+def raise_malformed_row(path: Path, dialect: CsvDialect, layout: Layout, *, name: str) -> None:
+    """Raise InputError naming the first row that is longer than the header or has a broken
+    quote, if one is or has.
 
-    Called once polars has failed on such a row: a pass over the file with the csv module
-    (about 20 MB/s), which stops at that row. Rows are numbered as a spreadsheet shows them
-    (the ``sep=`` line hidden, blank lines counted, the header row 1); comment lines, which
-    polars skips, are not counted.
+    Called once polars has failed on such a row without saying where: a pass over the file
+    with the csv module (about 20 MB/s), which stops at that row. Rows are numbered as a
+    spreadsheet shows them (the ``sep=`` line hidden, blank lines counted, the header row 1);
+    comment lines, which polars skips, are not counted. A layout without names yet (its
+    header being read) has only its quotes checked.
     """
-    width = len(layout.names)
+    width = len(layout.names) or None
     first = "the header" if dialect.header else "the first row"
+    quote = dialect.quote_char
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
         for _ in range(layout.skip_rows):
             handle.readline()
-        records = csv.reader(handle, delimiter=layout.delimiter, quotechar=dialect.quote_char)
+        records = csv.reader(handle, delimiter=layout.delimiter, quotechar=quote, strict=True)
         number = 0
-        try:
-            for record in records:
-                if dialect.comment_char and record and record[0].startswith(dialect.comment_char):
-                    continue
-                number += 1
-                if len(record) > width:
-                    raise InputError(
-                        f"{name}: row {number} has {len(record)} fields, {first} {width} "
-                        "(ragged rows)"
-                    )
-        except csv.Error:
-            return  # a field past the csv module's size limit: polars' words must do
+        while True:
+            try:
+                record = next(records)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                if "field larger than field limit" in str(error):
+                    return  # polars' words must do
+                problem = (
+                    "a quoted value that is never closed"
+                    if "unexpected end of data" in str(error)
+                    else "a quoted value followed by more text before the delimiter"
+                )
+                raise InputError(
+                    f"{name}: row {number + 1} has {problem}; a {quote} inside a quoted value "
+                    f"is written twice ({quote}{quote})"
+                ) from None
+            if dialect.comment_char and record and record[0].startswith(dialect.comment_char):
+                continue
+            number += 1
+            if width is not None and len(record) > width:
+                raise InputError(
+                    f"{name}: row {number} has {len(record)} fields, {first} {width} (ragged rows)"
+                )
 
 
 def sniff_delimiter(head: str, *, name: str) -> str:

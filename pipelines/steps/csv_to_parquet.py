@@ -31,7 +31,7 @@ from pipelines.steps.csv_dialect import (
     check_dialect,
     first_data_row,
     open_csv,
-    raise_long_row,
+    raise_malformed_row,
     scan_options,
 )
 from pipelines.steps.runtime import run_step
@@ -162,10 +162,10 @@ def convert(
     options = scan_options(config, layout)
     inferred: dict[str, str] = {}
 
-    def ragged() -> None:
-        raise_long_row(source, config, layout, name=name)
+    def locate() -> None:
+        raise_malformed_row(source, config, layout, name=name)
 
-    with reading(name, ragged=ragged), small_csv_chunks(CONVERSION_CHUNK_BYTES):
+    with reading(name, locate=locate), small_csv_chunks(CONVERSION_CHUNK_BYTES):
         if schema is None:
             frame = pl.scan_csv(source, **options)
         else:

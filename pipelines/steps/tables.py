@@ -34,10 +34,12 @@ ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
 # Friendlier words for the polars errors hostile files cause.
-_RAGGED = "more fields than defined"
+# polars' words for a row longer than the header, and for a broken quote (every column is
+# read as text, so only a quote stops a value from parsing as one).
+_MALFORMED_ROWS = ("more fields than defined", "as dtype `str`")
 _POLARS_HINTS = {
     "invalid utf-8": "is not valid UTF-8; set the encoding option (e.g. latin-1)",
-    _RAGGED: "has a row with more fields than the header (ragged rows)",
+    "more fields than defined": "has a row with more fields than the header (ragged rows)",
     "empty csv": "is empty",
     "empty data": "is empty",
 }
@@ -141,11 +143,11 @@ def table_format_or_none(key: str) -> str:
 
 
 @contextmanager
-def reading(name: str, *, ragged: Callable[[], None] | None = None) -> Iterator[None]:
+def reading(name: str, *, locate: Callable[[], None] | None = None) -> Iterator[None]:
     """Turn the errors a malformed file raises while reading it into InputError naming it.
 
-    ``ragged`` is called when polars finds a row longer than the header (polars does not say
-    which): it may raise an InputError that names the row.
+    ``locate`` is called when polars finds a row longer than the header or a broken quote
+    (polars says not where): it may raise an InputError that names the row.
     """
     import polars as pl
 
@@ -155,8 +157,9 @@ def reading(name: str, *, ragged: Callable[[], None] | None = None) -> Iterator[
         raise
     except (pl.exceptions.PolarsError, UnicodeError, OSError, ValueError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        if ragged is not None and _RAGGED in message.lower():
-            ragged()
+        # The whole text: a value with a line break in it cuts polars' first line short.
+        if locate is not None and any(fragment in str(error) for fragment in _MALFORMED_ROWS):
+            locate()
         for fragment, hint in _POLARS_HINTS.items():
             if fragment in message.lower():
                 raise InputError(f"{name} {hint}") from None

@@ -29,7 +29,7 @@ from pipelines.steps.csv_dialect import (
     first_data_row,
     header_as_read,
     open_csv,
-    raise_long_row,
+    raise_malformed_row,
     restore_dialect,
     scan_options,
     sink_options,
@@ -170,10 +170,10 @@ def _validate_input(
         options = scan_options(config, file.layout)
         frame = pl.scan_csv(file.path, **options)
 
-        def ragged() -> None:
-            raise_long_row(file.path, config, file.layout, name=name)
+        def locate() -> None:
+            raise_malformed_row(file.path, config, file.layout, name=name)
 
-        with reading(name, ragged=ragged), small_csv_chunks():
+        with reading(name, locate=locate), small_csv_chunks():
             counts = _validate_file(
                 frame,
                 schema,

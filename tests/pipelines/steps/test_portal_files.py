@@ -488,6 +488,30 @@ def test_a_field_whose_group_and_decimal_chars_are_one_is_a_config_error(
     assert raised.value.key == "schema.fields[0].groupChar"
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            b'navn;by\r\n"Fjord";Bergen\r\n"Kafe" Sentrum;Oslo\r\n',
+            "row 3 has a quoted value followed by more text before the delimiter",
+        ),
+        (
+            b'navn;by\r\nFjord;Bergen\r\nKafe;"Oslo\r\nSkien;Skien\r\n',
+            "row 3 has a quoted value that is never closed",
+        ),
+    ],
+)
+@pytest.mark.parametrize("step", [csv_to_parquet, validate])
+def test_a_broken_quote_is_named_by_its_row(
+    put: Put, make_event: MakeEvent, step: Any, data: bytes, message: str
+) -> None:
+    key = put("kafe.csv", data)
+    config = {"delimiter": ";", "schema": {"fields": [{"name": "navn"}]}}
+    with pytest.raises(InputError) as raised:
+        step.handler(make_event("Step", [key], config), None)
+    assert raised.value.message.startswith(f"kafe.csv: {message}")
+
+
 # Table Schema: bareNumber false strips what stands before and after a number ("95 %",
 # "kr 1 234,50"), leading minus signs kept.
 PRICES = "vare;pris;andel\r\nmelk;kr 21,90;15 %\r\nsmør;kr 1 049,50;-2,5 %\r\nbrød;gratis;%\r\n"

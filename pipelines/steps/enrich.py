@@ -26,6 +26,7 @@ from pipelines.steps.tables import (
     sink_table,
     store,
     table_format,
+    without_blank_rows,
     workdir,
 )
 
@@ -177,7 +178,11 @@ def run(
             clashes = [column for column in added if column in columns]
             if clashes:
                 raise ConfigError("columns", f"{clashes[0]!r} is already a column of {name}")
-            joined = frame.with_columns(
+            # Numbered before blank lines go, so that rows keep the numbers of the file.
+            numbered = frame.with_row_index("__row", offset=FIRST_DATA_ROW)
+            if table_format(key) == "csv":
+                numbered = without_blank_rows(numbered, columns)
+            joined = numbered.with_columns(
                 pl.col(column).cast(pl.String).alias(f"__key{n}")
                 for n, column in enumerate(left_on)
             ).join(
@@ -191,12 +196,7 @@ def run(
             result = result.select(*columns, *added)
             target = directory / name
             totals = joined.select(pl.len().alias("rows"), is_matched.sum().alias("matched"))
-            examples = (
-                joined.with_row_index("__row", offset=FIRST_DATA_ROW)
-                .filter(~is_matched)
-                .select("__row", *left_on)
-                .head(EXAMPLES_IN_ERROR)
-            )
+            examples = joined.filter(~is_matched).select("__row", *left_on).head(EXAMPLES_IN_ERROR)
             with reading(name):
                 *_, counts, unmatched = pl.collect_all(
                     [sink_table(result, target, table_format(key)), totals, examples],

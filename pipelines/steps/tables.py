@@ -320,6 +320,20 @@ def scan_text_table(path: Path, *, name: str) -> pl.LazyFrame:
         return pl.scan_csv(path, infer_schema=False)
 
 
+def without_blank_rows(frame: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
+    """The rows of a CSV scan that hold a value in ``columns``: a blank line reads as a row
+    of nulls, which csv_to_parquet and validate drop as well.
+
+    The test is a column of its own, then filtered on: the same test as the filter's
+    predicate was pushed into the CSV scan, which took 16-40 s for 2,000 columns and 200
+    rows in a plan with two outputs (0.1 s this way).
+    """
+    import polars as pl
+
+    has_value = pl.any_horizontal(pl.col(columns).is_not_null()).alias("__has_value")
+    return frame.with_columns(has_value).filter(pl.col("__has_value")).drop("__has_value")
+
+
 def scan_table(path: Path, key: str) -> pl.LazyFrame:
     """Scan a step input: CSV as text, Parquet with its own types."""
     import polars as pl

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -38,7 +39,7 @@ MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
 # read as text, so only a quote stops a value from parsing as one).
 _MALFORMED_ROWS = ("more fields than defined", "as dtype `str`")
 _POLARS_HINTS = {
-    "invalid utf-8": "is not valid UTF-8; set the encoding option (e.g. latin-1)",
+    "invalid utf-8": "is not valid UTF-8; set the encoding option (e.g. cp1252)",
     "more fields than defined": "has a row with more fields than the header (ragged rows)",
     "empty csv": "is empty",
     "empty data": "is empty",
@@ -230,12 +231,25 @@ def transcode(path: Path, encoding: str, directory: Path) -> Path:
     """
     target = directory / (path.stem + ".utf8" + path.suffix)
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    is_latin1 = codecs.lookup(encoding).name == "iso8859-1"
     offset = lines = 0
     with path.open("rb") as source, target.open("w", encoding="utf-8", newline="") as out:
         while True:
             chunk = source.read(CHUNK_BYTES)
             try:
-                out.write(decoder.decode(chunk, final=not chunk))
+                text = decoder.decode(chunk, final=not chunk)
+                if is_latin1 and (control := _C1_CONTROL.search(text)):
+                    # Latin-1 decodes every byte: cp1252's euro sign, dashes and quotes would pass
+                    # silently as control characters no text holds. One byte a character.
+                    position = control.start()
+                    line = lines + chunk.count(b"\n", 0, position) + 1
+                    raise InputError(
+                        f"{path.name} has byte 0x{chunk[position : position + 1].hex()} at "
+                        f"offset {offset + position:,} (line {line}), a control character in "
+                        "latin-1: the file is most likely cp1252 (Windows); set the encoding "
+                        'option to "cp1252"'
+                    )
+                out.write(text)
             except UnicodeDecodeError as error:
                 # Single-byte codecs keep no state between chunks: the position is exact.
                 position = max(error.start, 0)
@@ -253,6 +267,11 @@ def transcode(path: Path, encoding: str, directory: Path) -> Path:
             offset += len(chunk)
             lines += chunk.count(b"\n")
     return target
+
+
+# C1 control characters: what latin-1 makes of the bytes cp1252 uses for the euro sign,
+# dashes, curly quotes and the like.
+_C1_CONTROL = re.compile("[\x80-\x9f]")
 
 
 def first_invalid_utf8(path: Path) -> tuple[int, int, bytes] | None:

@@ -171,6 +171,21 @@ def test_auto_encoding_reads_excel_unicode_text(
     assert recorder.finished("ToParquet")[5]["encodings"] == {"unicode.csv": "utf-16"}
 
 
+@pytest.mark.parametrize("encoding", ["latin-1", "ISO-8859-1"])
+def test_a_cp1252_file_read_as_latin1_is_an_input_error_not_control_characters(
+    put: Put, make_event: MakeEvent, encoding: str
+) -> None:
+    # Latin-1 has control characters where cp1252 has the euro sign, dashes and curly quotes.
+    key = put("priser.csv", "vare;pris\r\nKaffe \u2013 stor;€ 35\r\n".encode("cp1252"))
+    config = {"delimiter": ";", "encoding": encoding}
+    with pytest.raises(InputError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+    assert raised.value.message.startswith(
+        "priser.csv has byte 0x96 at offset 17 (line 2), a control character in latin-1: "
+        'the file is most likely cp1252 (Windows); set the encoding option to "cp1252"'
+    )
+
+
 def test_utf8_config_on_a_cp1252_file_names_the_option_offset_and_line(
     put: Put, make_event: MakeEvent, recorder: MemoryRecorder
 ) -> None:

@@ -43,6 +43,7 @@ from pipelines.steps.table_schema import (
     parse_schema,
     polars_type,
     raise_first_bad_value,
+    takes_any_text,
     typed,
 )
 from pipelines.steps.tables import fetch, filename, reading, small_csv_chunks, store, workdir
@@ -232,7 +233,11 @@ def _scan_with_schema(
             and item.decimal_char == "."
             and not options["decimal_comma"]
         )
-        if item.type in NATIVE_TYPES and (item.type == "string" or plain_number):
+        # A string with a format (email, uri, ...) is checked as a conversion is.
+        is_native = (item.type == "string" and item.format is None) or (
+            item.type in NATIVE_TYPES and item.type != "string" and plain_number
+        )
+        if is_native:
             overrides[item.name] = polars_type(item)
             continue
         overrides[item.name] = pl.String()
@@ -267,7 +272,7 @@ def _raise_first_bad_value(
     """
     import polars as pl
 
-    fields = [item for item in schema.fields if item.type not in ("string", "any")]
+    fields = [item for item in schema.fields if not takes_any_text(item)]
     if not fields:
         return
     checks = [

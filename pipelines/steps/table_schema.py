@@ -20,6 +20,14 @@ TYPES = ("string", "integer", "number", "boolean", "date", "datetime", "time", "
 DEFAULT_FORMATS = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%dT%H:%M:%SZ", "time": "%H:%M:%S"}
 DEFAULT_TRUE = ("true", "True", "TRUE", "1")
 DEFAULT_FALSE = ("false", "False", "FALSE", "0")
+# Table Schema's string formats, as patterns of the whole value (as frictionless-py checks
+# them: an address with one @ and a dot after it, a URI with a scheme, a UUID, base64).
+STRING_FORMATS = {
+    "email": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+    "uri": r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$",
+    "uuid": r"^[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}$",
+    "binary": r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+}
 CONSTRAINT_SCHEMAS: dict[str, Any] = {
     "required": {"type": "boolean"},
     "unique": {"type": "boolean"},
@@ -140,6 +148,9 @@ def _parse_field(raw: Any, option: str, decimal_char: str) -> Field:
         fmt = DEFAULT_FORMATS.get(kind)
     elif kind in DEFAULT_FORMATS and (fmt == "any" or "%" not in str(fmt)):
         raise ConfigError(f"{option}.format", "give an explicit strftime pattern such as %d.%m.%Y")
+    elif kind == "string" and fmt not in STRING_FORMATS:
+        choices = ", ".join(["default", *STRING_FORMATS])
+        raise ConfigError(f"{option}.format", f"must be one of {choices}, not {fmt!r}")
     constraints = raw.get("constraints", {})
     if not isinstance(constraints, dict):
         raise ConfigError(f"{option}.constraints", "must be an object")
@@ -182,6 +193,11 @@ def check_columns(schema: TableSchema, columns: list[str], *, name: str) -> None
         )
 
 
+def takes_any_text(item: Field) -> bool:
+    """Whether every text is a valid value of the field: no type and no format to check."""
+    return item.type == "any" or (item.type == "string" and item.format is None)
+
+
 def polars_type(item: Field) -> pl.DataType:
     """The polars type a field's values take."""
     import polars as pl
@@ -204,6 +220,13 @@ def typed(item: Field, column: pl.Expr, *, strict: bool) -> pl.Expr:
     import polars as pl
 
     kind = item.type
+    if kind == "string" and item.format in STRING_FORMATS:
+        matches = column.str.contains(STRING_FORMATS[item.format])
+        if strict:
+            # As for booleans: a cast that fails on the first value not in the format.
+            failed = column.cast(pl.Boolean, strict=True).cast(pl.String)
+            return pl.when(column.is_not_null() & ~matches).then(failed).otherwise(column)
+        return pl.when(matches).then(column)
     if kind in ("string", "any"):
         return column
     if kind in ("integer", "number", "year"):

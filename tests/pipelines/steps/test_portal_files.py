@@ -527,6 +527,53 @@ def test_a_broken_quote_is_named_by_its_row(
     assert raised.value.message.startswith(f"kafe.csv: {message}")
 
 
+# Table Schema string formats: email, uri, uuid, binary (base64).
+CONTACTS = (
+    "navn;epost;nettside;id\r\n"
+    "Bydel Alna;postmottak@bal.oslo.kommune.no;https://www.oslo.kommune.no/bydeler/;"
+    "6f1c3a1e-8d1b-4d7e-9a55-0c2f3b7e9a10\r\n"
+    "Bydel Bjerke;postmottak(at)bbj.oslo.kommune.no;www.oslo.kommune.no;123\r\n"
+)
+CONTACT_SCHEMA = {
+    "fields": [
+        {"name": "epost", "format": "email"},
+        {"name": "nettside", "format": "uri"},
+        {"name": "id", "format": "uuid"},
+    ]
+}
+
+
+def test_validate_checks_string_formats(
+    put: Put, make_event: MakeEvent, objects: LocalObjectStore, recorder: MemoryRecorder
+) -> None:
+    key = put("kontakt.csv", CONTACTS.encode())
+    config = {"delimiter": ";", "schema": CONTACT_SCHEMA, "onInvalid": "quarantine"}
+    validate.handler(make_event("Check", [key], config), None)
+    summary = recorder.finished("Check")[5]
+    assert (summary["valid"], summary["rejected"], summary["byRule"]) == (1, 1, {"type": 3})
+    [rejects] = summary["rejectsKeys"]
+    messages = pl.read_csv(io.BytesIO(objects.get(rejects))).get_column("message").to_list()
+    assert messages[0] == (
+        "row 3, column epost: 'postmottak(at)bbj.oslo.kommune.no' is not a valid string "
+        "(format email)"
+    )
+
+
+def test_csv_to_parquet_checks_string_formats(put: Put, make_event: MakeEvent) -> None:
+    key = put("kontakt.csv", CONTACTS.encode())
+    config = {"delimiter": ";", "schema": CONTACT_SCHEMA}
+    with pytest.raises(InputError, match="row 3, column 'epost': 'postmottak"):
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+
+
+def test_an_unknown_string_format_is_a_config_error(put: Put, make_event: MakeEvent) -> None:
+    key = put("kontakt.csv", CONTACTS.encode())
+    schema = {"fields": [{"name": "epost", "format": "e-mail"}]}
+    with pytest.raises(ConfigError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [key], {"schema": schema}), None)
+    assert raised.value.key == "schema.fields[0].format"
+
+
 # Table Schema: bareNumber false strips what stands before and after a number ("95 %",
 # "kr 1 234,50"), leading minus signs kept.
 PRICES = "vare;pris;andel\r\nmelk;kr 21,90;15 %\r\nsmør;kr 1 049,50;-2,5 %\r\nbrød;gratis;%\r\n"

@@ -30,8 +30,8 @@ from pipelines.steps.csv_dialect import (
     Layout,
     check_dialect,
     first_data_row,
-    has_rows,
     open_csv,
+    raise_malformed_row,
     scan_options,
 )
 from pipelines.steps.runtime import run_step
@@ -43,6 +43,7 @@ from pipelines.steps.table_schema import (
     parse_schema,
     polars_type,
     raise_first_bad_value,
+    takes_any_text,
     typed,
 )
 from pipelines.steps.tables import fetch, filename, reading, small_csv_chunks, store, workdir
@@ -161,16 +162,18 @@ def convert(
 
     options = scan_options(config, layout)
     inferred: dict[str, str] = {}
-    with reading(name), small_csv_chunks(CONVERSION_CHUNK_BYTES):
+
+    def locate() -> None:
+        raise_malformed_row(source, config, layout, name=name)
+
+    with reading(name, locate=locate), small_csv_chunks(CONVERSION_CHUNK_BYTES):
         if schema is None:
             frame = pl.scan_csv(source, **options)
         else:
             frame = _scan_with_schema(source, schema, options, layout, name=name)
         # Blank lines read as rows of nulls; a row with no value carries no data.
         frame = frame.filter(~pl.all_horizontal(pl.all().is_null()))
-        if not has_rows(source, options):
-            frame = pl.LazyFrame(schema=_empty_schema(layout.names, schema))
-        elif config.infer_types:
+        if config.infer_types:
             declared = {item.name for item in schema.fields} if schema is not None else set()
             undeclared = [column for column in layout.names if column not in declared]
             inferred = inferred_types(frame, undeclared, config.decimal_char)
@@ -199,16 +202,6 @@ def convert(
         return pl.scan_parquet(target).select(pl.len()).collect().item(), inferred
 
 
-def _empty_schema(names: list[str], schema: TableSchema | None) -> dict[str, pl.DataType]:
-    """Column types of a table without rows: the Table Schema's, else text."""
-    import polars as pl
-
-    fields = {item.name: item for item in schema.fields} if schema is not None else {}
-    return {
-        column: polars_type(fields[column]) if column in fields else pl.String() for column in names
-    }
-
-
 def _drop_if_empty(target: Path, column: str) -> None:
     """Drop the column a trailing delimiter made when no row has a value in it."""
     import polars as pl
@@ -231,12 +224,20 @@ def _scan_with_schema(
     overrides: dict[str, pl.DataType] = {}
     conversions = []
     for item in schema.fields:
-        # Numbers with a group character or a decimal char other than the file's need text
-        # clean-up; the rest polars parses natively while reading.
-        plain_number = item.group_char is None and item.decimal_char == (
-            "," if options["decimal_comma"] else "."
+        # Numbers with a group character or a decimal comma need text clean-up (polars'
+        # decimal_comma reads both "1,5" and "1.500" as 1.5, whatever the field's
+        # decimalChar); the rest polars parses natively while reading.
+        plain_number = (
+            item.bare_number
+            and item.group_char is None
+            and item.decimal_char == "."
+            and not options["decimal_comma"]
         )
-        if item.type in NATIVE_TYPES and (item.type == "string" or plain_number):
+        # A string with a format (email, uri, ...) is checked as a conversion is.
+        is_native = (item.type == "string" and item.format is None) or (
+            item.type in NATIVE_TYPES and item.type != "string" and plain_number
+        )
+        if is_native:
             overrides[item.name] = polars_type(item)
             continue
         overrides[item.name] = pl.String()
@@ -271,7 +272,7 @@ def _raise_first_bad_value(
     """
     import polars as pl
 
-    fields = [item for item in schema.fields if item.type not in ("string", "any")]
+    fields = [item for item in schema.fields if not takes_any_text(item)]
     if not fields:
         return
     checks = [

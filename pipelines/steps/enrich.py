@@ -26,6 +26,7 @@ from pipelines.steps.tables import (
     sink_table,
     store,
     table_format,
+    without_blank_rows,
     workdir,
 )
 
@@ -132,7 +133,13 @@ def load_lookup(
     if unknown:
         raise ConfigError("columns", f"the lookup has no column {unknown[0]!r}")
     join_keys = [pl.col(name).cast(pl.String).alias(f"__key{n}") for n, name in enumerate(right_on)]
-    table = table.select(*join_keys, *added).with_columns(pl.lit(True).alias("__matched"))
+    # A row with a missing key part matches no input row (the join never matches nulls):
+    # blank lines at the end of a CSV, say. Left out, such rows are no duplicates either.
+    table = (
+        table.select(*join_keys, *added)
+        .drop_nulls(pl.col("^__key.*$"))
+        .with_columns(pl.lit(True).alias("__matched"))
+    )
     duplicated = table.filter(pl.struct(pl.col("^__key.*$")).is_duplicated())
     if duplicated.height:
         example = ", ".join(str(value) for value in duplicated.row(0)[: len(right_on)])
@@ -171,7 +178,11 @@ def run(
             clashes = [column for column in added if column in columns]
             if clashes:
                 raise ConfigError("columns", f"{clashes[0]!r} is already a column of {name}")
-            joined = frame.with_columns(
+            # Numbered before blank lines go, so that rows keep the numbers of the file.
+            numbered = frame.with_row_index("__row", offset=FIRST_DATA_ROW)
+            if table_format(key) == "csv":
+                numbered = without_blank_rows(numbered, columns)
+            joined = numbered.with_columns(
                 pl.col(column).cast(pl.String).alias(f"__key{n}")
                 for n, column in enumerate(left_on)
             ).join(
@@ -185,12 +196,7 @@ def run(
             result = result.select(*columns, *added)
             target = directory / name
             totals = joined.select(pl.len().alias("rows"), is_matched.sum().alias("matched"))
-            examples = (
-                joined.with_row_index("__row", offset=FIRST_DATA_ROW)
-                .filter(~is_matched)
-                .select("__row", *left_on)
-                .head(EXAMPLES_IN_ERROR)
-            )
+            examples = joined.filter(~is_matched).select("__row", *left_on).head(EXAMPLES_IN_ERROR)
             with reading(name):
                 *_, counts, unmatched = pl.collect_all(
                     [sink_table(result, target, table_format(key)), totals, examples],

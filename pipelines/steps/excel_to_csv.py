@@ -5,7 +5,8 @@ How workbooks from data portals are read:
 - Cells are written as the sheet prints them, never guessed from their text: a text cell is
   written as it is (``0301`` keeps its zero); a number as Excel's General format shows it
   (``301``, ``2.5``, never ``301.0``); a date as ``YYYY-MM-DD``, a date-time as
-  ``YYYY-MM-DDTHH:MM:SS``. A number's own number format is not applied: a code stored as the
+  ``YYYY-MM-DDTHH:MM:SS``, a time of day as ``HH:MM:SS``, a duration (``[h]:mm``) as
+  ``36:00:00``. A number's own number format is not applied: a code stored as the
   number 301 and shown as ``0301`` by a ``0000`` format is written ``301`` (store codes as text).
 - A column's type is decided from all its cells: a number column with one text cell (a number
   stored as text, a note) becomes text, never a column with that cell blanked.
@@ -62,6 +63,8 @@ _SHEET_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _RENAMED = re.compile(r"_[0-9]+$")
 # fastexcel's words when the options point below a sheet's last row or right of its columns.
 _OUTSIDE_SHEET = re.compile(r"Too many rows skipped|column at index [0-9]+ not found")
+# The date calamine gives a serial below 1: a time of day without a date.
+EXCEL_DAY_ZERO = datetime.date(1899, 12, 31)
 # Letters NFKD does not take apart into an ASCII letter and a mark.
 _ASCII_LETTERS = str.maketrans({"æ": "ae", "Æ": "Ae", "ø": "o", "Ø": "O", "ß": "ss", "đ": "d"})
 
@@ -177,9 +180,37 @@ def tidy(frame: pl.DataFrame, header: list[str | None] | None = None) -> pl.Data
                 changes.append(_as_printed(pl.col(column)))
         elif isinstance(dtype, pl.Datetime):
             values = series.drop_nulls()
-            if len(values) and bool((values.dt.time() == datetime.time(0)).all()):
+            if len(values) and bool((values.dt.date() == EXCEL_DAY_ZERO).all()):
+                # Serials below 1 are times of day (a cell formatted hh:mm), no dates.
+                changes.append(pl.col(column).dt.time())
+            elif len(values) and bool((values.dt.time() == datetime.time(0)).all()):
                 changes.append(pl.col(column).cast(pl.Date))
+        elif isinstance(dtype, pl.Duration):
+            changes.append(_duration_as_printed(pl.col(column)).alias(column))
     return frame.with_columns(changes)
+
+
+def _duration_as_printed(duration: pl.Expr) -> pl.Expr:
+    """A duration column as text the way an ``[h]:mm:ss`` format shows it (``36:00:00``).
+
+    Hours go past 24; milliseconds show only where there are some. CSV has no duration type.
+    """
+    import polars as pl
+
+    total = duration.dt.total_milliseconds()
+    size = total.abs()
+    parts = [
+        pl.when(total < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+        (size // 3_600_000).cast(pl.String),
+        pl.lit(":"),
+        (size // 60_000 % 60).cast(pl.String).str.zfill(2),
+        pl.lit(":"),
+        (size // 1000 % 60).cast(pl.String).str.zfill(2),
+        pl.when(size % 1000 > 0)
+        .then(pl.lit(".") + (size % 1000).cast(pl.String).str.zfill(3))
+        .otherwise(pl.lit("")),
+    ]
+    return pl.concat_str(parts)
 
 
 def _all_whole(series: pl.Series) -> bool:
@@ -359,7 +390,12 @@ def run(
                     csv_name = f"{stem}-{sheet_slug(sheet)}-{number}.csv"
                 used.add(csv_name)
                 target = directory / csv_name
-                frame.write_csv(target, date_format="%Y-%m-%d", datetime_format="%Y-%m-%dT%H:%M:%S")
+                frame.write_csv(
+                    target,
+                    date_format="%Y-%m-%d",
+                    datetime_format="%Y-%m-%dT%H:%M:%S",
+                    time_format="%H:%M:%S",
+                )
                 outputs.append(store(objects, target, out(key, csv_name), frame.height))
     return StepResult(
         keys=[output.key for output in outputs],

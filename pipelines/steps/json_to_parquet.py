@@ -34,6 +34,7 @@ from pipelines.steps.table_schema import (
     parse_schema,
     polars_type,
     raise_first_bad_value,
+    takes_any_text,
     typed,
 )
 from pipelines.steps.tables import fetch, filename, reading, store, workdir
@@ -303,7 +304,7 @@ def _raise_first_bad_record(source: Path, schema: TableSchema | None, *, name: s
             & conversion.is_null(),
         )
         for item, conversion in zip(schema.fields, _conversions(schema, strict=False), strict=True)
-        if item.type not in ("string", "any")
+        if not takes_any_text(item)
     ]
     text = pl.scan_ndjson(source, schema={item.name: pl.String() for item in schema.fields})
     raise_first_bad_value(text, checks, first=1, where=("record", "field"), name=name)

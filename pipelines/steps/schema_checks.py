@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from pipelines.steps.table_schema import Field, TableSchema, polars_type, typed
+from pipelines.steps.table_schema import Field, TableSchema, polars_type, takes_any_text, typed
 
 if TYPE_CHECKING:
     import polars as pl
@@ -68,7 +68,7 @@ def plan(schema: TableSchema, frame_schema: pl.Schema, row: pl.Expr) -> Plan:
                 item.name,
                 "type",
                 raw.is_not_null() & value.is_null(),
-                say("{} is not a valid {}", _quoted(text), pl.lit(item.type)),
+                say("{} is not a valid {}", _quoted(text), pl.lit(_type_label(item))),
             )
             field_checks.insert(0, type_check)
         found += [
@@ -119,7 +119,7 @@ def _columns(
             raw = pl.col(f"__raw{n}")
         else:
             as_read = raw
-        if item.type in ("string", "any"):
+        if takes_any_text(item):
             return raw, raw, computed
         conversion = typed(item, as_read, strict=False)
     elif frame_schema[item.name] == polars_type(item):
@@ -128,6 +128,11 @@ def _columns(
         conversion = raw.cast(polars_type(item), strict=False)
     computed.append(conversion.alias(f"__value{n}"))
     return raw, pl.col(f"__value{n}"), computed
+
+
+def _type_label(item: Field) -> str:
+    """The type a value failed, with the format it was read in (as csv_to_parquet says it)."""
+    return f"{item.type} (format {item.format})" if item.format else item.type
 
 
 def _quoted(text: pl.Expr) -> pl.Expr:

@@ -20,6 +20,14 @@ TYPES = ("string", "integer", "number", "boolean", "date", "datetime", "time", "
 DEFAULT_FORMATS = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%dT%H:%M:%SZ", "time": "%H:%M:%S"}
 DEFAULT_TRUE = ("true", "True", "TRUE", "1")
 DEFAULT_FALSE = ("false", "False", "FALSE", "0")
+# Table Schema's string formats, as patterns of the whole value (as frictionless-py checks
+# them: an address with one @ and a dot after it, a URI with a scheme, a UUID, base64).
+STRING_FORMATS = {
+    "email": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+    "uri": r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$",
+    "uuid": r"^[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}$",
+    "binary": r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+}
 CONSTRAINT_SCHEMAS: dict[str, Any] = {
     "required": {"type": "boolean"},
     "unique": {"type": "boolean"},
@@ -89,6 +97,7 @@ class Field:
     format: str | None = None
     decimal_char: str = "."
     group_char: str | None = None
+    bare_number: bool = True  # false: text before and after the number is dropped ("95 %")
     true_values: tuple[str, ...] = DEFAULT_TRUE
     false_values: tuple[str, ...] = DEFAULT_FALSE
     constraints: dict[str, Any] = field(default_factory=dict)
@@ -139,6 +148,9 @@ def _parse_field(raw: Any, option: str, decimal_char: str) -> Field:
         fmt = DEFAULT_FORMATS.get(kind)
     elif kind in DEFAULT_FORMATS and (fmt == "any" or "%" not in str(fmt)):
         raise ConfigError(f"{option}.format", "give an explicit strftime pattern such as %d.%m.%Y")
+    elif kind == "string" and fmt not in STRING_FORMATS:
+        choices = ", ".join(["default", *STRING_FORMATS])
+        raise ConfigError(f"{option}.format", f"must be one of {choices}, not {fmt!r}")
     constraints = raw.get("constraints", {})
     if not isinstance(constraints, dict):
         raise ConfigError(f"{option}.constraints", "must be an object")
@@ -152,12 +164,16 @@ def _parse_field(raw: Any, option: str, decimal_char: str) -> Field:
             raise ConfigError(f"{option}.constraints.pattern", f"invalid: {error}") from None
     if "enum" in constraints and not isinstance(constraints["enum"], list):
         raise ConfigError(f"{option}.constraints.enum", "must be a list")
+    decimal_char = raw.get("decimalChar", decimal_char)
+    if raw.get("groupChar") is not None and raw["groupChar"] == decimal_char:
+        raise ConfigError(f"{option}.groupChar", "must differ from the decimalChar")
     return Field(
         name=raw["name"],
         type=kind,
         format=fmt,
-        decimal_char=raw.get("decimalChar", decimal_char),
+        decimal_char=decimal_char,
         group_char=raw.get("groupChar"),
+        bare_number=raw.get("bareNumber", True),
         true_values=tuple(raw.get("trueValues", DEFAULT_TRUE)),
         false_values=tuple(raw.get("falseValues", DEFAULT_FALSE)),
         constraints=constraints,
@@ -175,6 +191,11 @@ def check_columns(schema: TableSchema, columns: list[str], *, name: str) -> None
         raise InputError(
             f"{name} has no column {missing[0]!r} named in the schema; its columns are {shown}"
         )
+
+
+def takes_any_text(item: Field) -> bool:
+    """Whether every text is a valid value of the field: no type and no format to check."""
+    return item.type == "any" or (item.type == "string" and item.format is None)
 
 
 def polars_type(item: Field) -> pl.DataType:
@@ -199,17 +220,31 @@ def typed(item: Field, column: pl.Expr, *, strict: bool) -> pl.Expr:
     import polars as pl
 
     kind = item.type
+    if kind == "string" and item.format in STRING_FORMATS:
+        matches = column.str.contains(STRING_FORMATS[item.format])
+        if strict:
+            # As for booleans: a cast that fails on the first value not in the format.
+            failed = column.cast(pl.Boolean, strict=True).cast(pl.String)
+            return pl.when(column.is_not_null() & ~matches).then(failed).otherwise(column)
+        return pl.when(matches).then(column)
     if kind in ("string", "any"):
         return column
     if kind in ("integer", "number", "year"):
         # No strip: Table Schema numbers carry no padding, and stripping copies every value.
         text = column
+        if not item.bare_number and kind != "year":
+            # As frictionless-py reads it: what precedes a digit or a minus sign, and what
+            # follows the last digit ("kr 1 234,50", "95 %", "EUR -5").
+            text = text.str.replace_all(r"^[^-0-9]+|[^0-9]+$", "")
         if item.group_char == " ":
             # A space as group separator comes as a no-break space from spreadsheets and SSB.
             text = text.str.replace_all("[ \u00a0\u202f]", "")
         elif item.group_char:
             text = text.str.replace_all(item.group_char, "", literal=True)
         if item.decimal_char != ".":
+            # A dot left over (not the group char, removed above) is no decimal point here:
+            # "1.500" must not read as 1.5. An underscore makes the cast fail on it.
+            text = text.str.replace_all(".", "_", literal=True)
             text = text.str.replace(item.decimal_char, ".", literal=True)
         return text.cast(polars_type(item), strict=strict)
     if kind == "boolean":

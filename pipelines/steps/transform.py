@@ -13,7 +13,7 @@ from pipelines.objects import ObjectStore
 from pipelines.steps.contract import ConfigError, InputError, OutputKey, StepResult
 from pipelines.steps.expressions import ExpressionError, compile_expression
 from pipelines.steps.runtime import run_step
-from pipelines.steps.table_schema import DEFAULT_FORMATS, Field, typed
+from pipelines.steps.table_schema import DEFAULT_FORMATS, Field, raise_first_bad_value, typed
 from pipelines.steps.tables import (
     fetch,
     filename,
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 CastType = Literal["string", "integer", "number", "boolean", "date", "datetime", "time", "year"]
 CAST_TYPES: tuple[str, ...] = get_args(CastType)
+FIRST_DATA_ROW = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,23 @@ def _cast(column: str, kind: str) -> pl.Expr:
     return typed(item, source.cast(pl.String), strict=True).alias(column)
 
 
+def _raise_first_bad_cast(frame: pl.LazyFrame, cast: dict[str, str], *, name: str) -> None:
+    """Raise InputError naming the first value a ``cast`` cannot convert, if one cannot.
+
+    Rows are numbered as validate numbers them: the first row after the header is row 2.
+    """
+    import polars as pl
+
+    checks = []
+    for column, kind in cast.items():
+        if kind == "string":
+            continue
+        item = Field(column, kind, DEFAULT_FORMATS.get(kind))
+        text = pl.col(column).cast(pl.String)
+        checks.append((item, text.is_not_null() & typed(item, text, strict=False).is_null()))
+    raise_first_bad_value(frame, checks, first=FIRST_DATA_ROW, where=("row", "column"), name=name)
+
+
 def compile_plan(config: TransformConfig) -> Plan:
     """Check the options and compile the expressions; raises ConfigError naming the option."""
     for column, kind in (config.cast or {}).items():
@@ -144,10 +162,15 @@ def run(
             result = plan.apply(frame, columns)
             target = directory / name
             with reading(name):
-                counts = pl.collect_all(
-                    [sink_table(result, target, table_format(key)), result.select(pl.len())],
-                    engine="streaming",
-                )
+                try:
+                    counts = pl.collect_all(
+                        [sink_table(result, target, table_format(key)), result.select(pl.len())],
+                        engine="streaming",
+                    )
+                except pl.exceptions.PolarsError:
+                    # polars names neither the row nor, for booleans, the value: find them.
+                    _raise_first_bad_cast(frame, config.cast or {}, name=name)
+                    raise
             if not target.exists():
                 raise InputError(f"{name}: the transform produced no file")
             outputs.append(store(objects, target, out(key, name), counts[-1].item()))

@@ -27,9 +27,9 @@ from pipelines.steps.csv_dialect import (
     CsvDialect,
     check_dialect,
     first_data_row,
-    has_rows,
     header_as_read,
     open_csv,
+    raise_malformed_row,
     restore_dialect,
     scan_options,
     sink_options,
@@ -168,12 +168,12 @@ def _validate_input(
     written = directory / f"{PurePosixPath(name).stem}.valid.utf8.csv"
     with open_csv(source, config, encoding, directory, name=name) as file:
         options = scan_options(config, file.layout)
-        frame = (
-            pl.scan_csv(file.path, **options)
-            if has_rows(file.path, options)
-            else pl.LazyFrame(schema=dict.fromkeys(file.layout.names, pl.String))
-        )
-        with reading(name), small_csv_chunks():
+        frame = pl.scan_csv(file.path, **options)
+
+        def locate() -> None:
+            raise_malformed_row(file.path, config, file.layout, name=name)
+
+        with reading(name, locate=locate), small_csv_chunks():
             counts = _validate_file(
                 frame,
                 schema,

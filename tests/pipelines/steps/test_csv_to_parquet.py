@@ -162,7 +162,7 @@ def test_a_ten_thousand_column_header_converts(
         (b"a,b\n1,x\n", {"schema": {"fields": [{"name": "b", "type": "integer"}]}}, "'b'"),
         (b"a\n1\n", {"schema": {"fields": [{"name": "b"}]}}, "no column 'b'"),
         (b"a\n\x81\n", {"encoding": "cp1252"}, "not valid cp1252"),
-        (b'a,b\n1,"never closed\n2,3\n', {}, "bad.csv cannot be read"),
+        (b'a,b\n1,"never closed\n2,3\n', {}, "bad.csv: row 2 has a quoted value that is never"),
     ],
 )
 def test_hostile_files_raise_input_error(

@@ -91,6 +91,21 @@ def test_unmatched_fail_names_the_rows(
     assert recorder.finished("AddSpecies")[4]["error"] == "UnmatchedRows"
 
 
+def test_blank_lines_of_a_csv_input_are_no_rows_and_keep_the_row_numbers(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    lookup = put("kommuner.csv", b"kode,navn\r\n0301,Oslo\r\n1103,Stavanger\r\n")
+    key = put("folk.csv", b"kode,antall\r\n0301,5\r\n\r\n1103,7\r\n\r\n")
+    config = {"lookup": {"key": lookup}, "on": "kode", "unmatched": "fail"}
+    frame = run_enrich(objects, make_event, key, config)
+    assert frame.rows() == [("0301", "5", "Oslo"), ("1103", "7", "Stavanger")]
+    assert recorder.finished("AddSpecies")[5] == {"rows": 2, "matched": 2, "unmatched": 0}
+    key = put("folk.csv", b"kode,antall\r\n0301,5\r\n\r\n9999,7\r\n\r\n")
+    with pytest.raises(UnmatchedRows) as raised:
+        enrich.handler(make_event("AddSpecies", [key], config), None)
+    assert raised.value.examples == ["row 4: kode '9999'"]
+
+
 def test_parquet_lookup_with_integer_keys_joins_text_columns(
     objects: LocalObjectStore, put: Put, make_event: MakeEvent
 ) -> None:
@@ -110,6 +125,17 @@ def test_duplicate_lookup_keys_are_an_input_error(put: Put, make_event: MakeEven
     config = {"lookup": {"key": lookup_key}, "on": {"species": "code"}}
     with pytest.raises(InputError, match=r"more than one row for the key \(ALB\)"):
         enrich.handler(make_event("AddSpecies", [key], config), None)
+
+
+def test_lookup_rows_without_a_key_are_left_out(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    # Blank lines at the end and rows with no code: such rows can match no input row.
+    lookup = put("kommuner.csv", b"kode,navn\r\n0301,Oslo\r\n,Ukjent\r\n1103,\r\n,\r\n\r\n\r\n")
+    key = put("folk.csv", b"kode,antall\n0301,5\n1103,7\n")
+    config = {"lookup": {"key": lookup}, "on": "kode", "unmatched": "fail"}
+    frame = run_enrich(objects, make_event, key, config)
+    assert frame.rows() == [("0301", "5", "Oslo"), ("1103", "7", None)]
 
 
 def test_a_dataset_without_distributions_is_an_input_error(

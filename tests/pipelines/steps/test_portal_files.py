@@ -17,7 +17,7 @@ import xlsxwriter
 import xlwt
 
 from pipelines.objects import LocalObjectStore
-from pipelines.steps import csv_to_parquet, excel_to_csv
+from pipelines.steps import csv_to_parquet, excel_to_csv, validate
 from pipelines.steps.contract import ConfigError, InputError
 from pipelines.steps.tables import column_names
 from tests.pipelines.steps.conftest import DATA, MakeEvent, Put
@@ -151,6 +151,39 @@ def test_auto_encoding_reads_cp1252_and_utf8_with_bom(
     assert summaries[0]["encodings"] == {"oslo-bydeler-cp1252.csv": "cp1252"}
     assert summaries[1]["encodings"] == {"ssb-befolkning.csv": "utf-8-sig"}
     assert summaries[1]["delimiters"] == {"ssb-befolkning.csv": ";"}
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_auto_encoding_reads_excel_unicode_text(
+    objects: LocalObjectStore,
+    recorder: MemoryRecorder,
+    put: Put,
+    make_event: MakeEvent,
+    encoding: str,
+) -> None:
+    # Excel's "Unicode Text": UTF-16 with a byte-order mark, tab-delimited.
+    text = "kommunenr\tnavn\r\n0301\tOslo\r\n3201\tBærum\r\n"
+    data = ("\ufeff" + text).encode(encoding)
+    config = {"delimiter": "auto", "encoding": "auto"}
+    frame = to_parquet(objects, put, make_event, "unicode.csv", config, data)
+    assert frame.columns == ["kommunenr", "navn"]
+    assert frame.rows() == [("0301", "Oslo"), ("3201", "Bærum")]
+    assert recorder.finished("ToParquet")[5]["encodings"] == {"unicode.csv": "utf-16"}
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "ISO-8859-1"])
+def test_a_cp1252_file_read_as_latin1_is_an_input_error_not_control_characters(
+    put: Put, make_event: MakeEvent, encoding: str
+) -> None:
+    # Latin-1 has control characters where cp1252 has the euro sign, dashes and curly quotes.
+    key = put("priser.csv", "vare;pris\r\nKaffe \u2013 stor;€ 35\r\n".encode("cp1252"))
+    config = {"delimiter": ";", "encoding": encoding}
+    with pytest.raises(InputError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+    assert raised.value.message.startswith(
+        "priser.csv has byte 0x96 at offset 17 (line 2), a control character in latin-1: "
+        'the file is most likely cp1252 (Windows); set the encoding option to "cp1252"'
+    )
 
 
 def test_utf8_config_on_a_cp1252_file_names_the_option_offset_and_line(
@@ -318,6 +351,52 @@ def test_blank_lines_in_the_middle_and_at_the_end_are_not_rows(
     assert frame.rows() == [("1", "x"), ("2", "y")]
 
 
+# The width of a table is its header's: rows that stop short, even the first, end in
+# empty values.
+SHORT_FIRST_ROWS = {
+    "trailing delimiter on the header only": (
+        b"kommunenr;navn;\r\n0301;Oslo\r\n1103;Stavanger\r\n",
+        [("0301", "Oslo"), ("1103", "Stavanger")],
+        ["kommunenr", "navn"],
+    ),
+    "first row with a field too few": (
+        b"kommunenr;navn;merknad\r\n0301;Oslo\r\n1103;Stavanger;ny\r\n",
+        [("0301", "Oslo", None), ("1103", "Stavanger", "ny")],
+        ["kommunenr", "navn", "merknad"],
+    ),
+    "blank line after the header": (
+        b"kommunenr;navn\r\n\r\n0301;Oslo\r\n",
+        [("0301", "Oslo")],
+        ["kommunenr", "navn"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", SHORT_FIRST_ROWS)
+def test_a_short_first_row_is_read_to_the_width_of_the_header(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, case: str
+) -> None:
+    data, rows, columns = SHORT_FIRST_ROWS[case]
+    frame = to_parquet(objects, put, make_event, "kort.csv", {"delimiter": ";"}, data)
+    assert frame.columns == columns
+    assert frame.rows() == rows
+
+
+@pytest.mark.parametrize("case", SHORT_FIRST_ROWS)
+def test_validate_reads_a_short_first_row_to_the_width_of_the_header(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, case: str
+) -> None:
+    data, rows, columns = SHORT_FIRST_ROWS[case]
+    schema = {"fields": [{"name": "kommunenr", "constraints": {"pattern": "[0-9]{4}"}}]}
+    key = put("kort.csv", data)
+    config = {"delimiter": ";", "schema": schema}
+    result = validate.handler(make_event("Check", [key], config), None)
+    [output] = result["input"]["keys"]
+    frame = pl.read_csv(io.BytesIO(objects.get(output)), separator=";", infer_schema=False)
+    assert frame.columns[: len(columns)] == columns
+    assert frame.rows() == [row + (None,) * (frame.width - len(row)) for row in rows]
+
+
 @pytest.mark.parametrize(
     ("data", "config", "message"),
     [
@@ -363,6 +442,167 @@ def test_new_options_are_checked(
     with pytest.raises(ConfigError) as raised:
         csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
     assert raised.value.key == option
+
+
+# A row longer than the header, after a sep= line, a value with a line break and a blank line.
+RAGGED = b'sep=;\r\nkode;navn\r\n0301;"Oslo\r\nsentrum"\r\n\r\n1103;Stavanger;\r\n'
+
+
+@pytest.mark.parametrize("step", [csv_to_parquet, validate])
+def test_a_row_longer_than_the_header_is_named_by_its_number(
+    put: Put, make_event: MakeEvent, step: Any
+) -> None:
+    key = put("lang.csv", RAGGED)
+    config = {"schema": {"fields": [{"name": "kode"}]}}
+    with pytest.raises(InputError) as raised:
+        step.handler(make_event("Step", [key], config), None)
+    assert raised.value.message == "lang.csv: row 4 has 3 fields, the header 2 (ragged rows)"
+
+
+def test_without_a_header_a_long_row_is_measured_against_the_first(
+    put: Put, make_event: MakeEvent
+) -> None:
+    key = put("lang.csv", b"0301;Oslo\n1103;Stavanger;x\n")
+    config = {"header": False, "delimiter": ";"}
+    with pytest.raises(InputError, match="row 2 has 3 fields, the first row 2"):
+        csv_to_parquet.handler(make_event("Step", [key], config), None)
+
+
+# decimalChar "," makes "1.500" no number: in a Norwegian file it is 1 500 written with a dot
+# as thousands separator, never 1.5.
+DOTTED = b"kommune;areal\r\nOslo;454,03\r\nBergen;1.500\r\n"
+AREA = {"fields": [{"name": "areal", "type": "number"}]}
+
+
+def test_a_dot_in_a_number_with_a_decimal_comma_is_an_input_error(
+    put: Put, make_event: MakeEvent
+) -> None:
+    key = put("areal.csv", DOTTED)
+    config = {"delimiter": ";", "decimalChar": ",", "schema": AREA}
+    with pytest.raises(InputError, match=r"row 3, column 'areal': '1\.500' is not a valid number"):
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+
+
+def test_validate_rejects_a_dot_in_a_number_with_a_decimal_comma(
+    put: Put, make_event: MakeEvent, recorder: MemoryRecorder
+) -> None:
+    key = put("areal.csv", DOTTED)
+    schema = {"fields": [{"name": "areal", "type": "number", "decimalChar": ","}]}
+    config = {"delimiter": ";", "schema": schema, "onInvalid": "drop"}
+    validate.handler(make_event("Check", [key], config), None)
+    assert recorder.finished("Check")[5]["byRule"] == {"type": 1}
+
+
+def test_a_field_whose_group_and_decimal_chars_are_one_is_a_config_error(
+    put: Put, make_event: MakeEvent
+) -> None:
+    key = put("areal.csv", DOTTED)
+    schema = {"fields": [{"name": "areal", "type": "number", "decimalChar": ",", "groupChar": ","}]}
+    with pytest.raises(ConfigError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [key], {"schema": schema}), None)
+    assert raised.value.key == "schema.fields[0].groupChar"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            b'navn;by\r\n"Fjord";Bergen\r\n"Kafe" Sentrum;Oslo\r\n',
+            "row 3 has a quoted value followed by more text before the delimiter",
+        ),
+        (
+            b'navn;by\r\nFjord;Bergen\r\nKafe;"Oslo\r\nSkien;Skien\r\n',
+            "row 3 has a quoted value that is never closed",
+        ),
+    ],
+)
+@pytest.mark.parametrize("step", [csv_to_parquet, validate])
+def test_a_broken_quote_is_named_by_its_row(
+    put: Put, make_event: MakeEvent, step: Any, data: bytes, message: str
+) -> None:
+    key = put("kafe.csv", data)
+    config = {"delimiter": ";", "schema": {"fields": [{"name": "navn"}]}}
+    with pytest.raises(InputError) as raised:
+        step.handler(make_event("Step", [key], config), None)
+    assert raised.value.message.startswith(f"kafe.csv: {message}")
+
+
+# Table Schema string formats: email, uri, uuid, binary (base64).
+CONTACTS = (
+    "navn;epost;nettside;id\r\n"
+    "Bydel Alna;postmottak@bal.oslo.kommune.no;https://www.oslo.kommune.no/bydeler/;"
+    "6f1c3a1e-8d1b-4d7e-9a55-0c2f3b7e9a10\r\n"
+    "Bydel Bjerke;postmottak(at)bbj.oslo.kommune.no;www.oslo.kommune.no;123\r\n"
+)
+CONTACT_SCHEMA = {
+    "fields": [
+        {"name": "epost", "format": "email"},
+        {"name": "nettside", "format": "uri"},
+        {"name": "id", "format": "uuid"},
+    ]
+}
+
+
+def test_validate_checks_string_formats(
+    put: Put, make_event: MakeEvent, objects: LocalObjectStore, recorder: MemoryRecorder
+) -> None:
+    key = put("kontakt.csv", CONTACTS.encode())
+    config = {"delimiter": ";", "schema": CONTACT_SCHEMA, "onInvalid": "quarantine"}
+    validate.handler(make_event("Check", [key], config), None)
+    summary = recorder.finished("Check")[5]
+    assert (summary["valid"], summary["rejected"], summary["byRule"]) == (1, 1, {"type": 3})
+    [rejects] = summary["rejectsKeys"]
+    messages = pl.read_csv(io.BytesIO(objects.get(rejects))).get_column("message").to_list()
+    assert messages[0] == (
+        "row 3, column epost: 'postmottak(at)bbj.oslo.kommune.no' is not a valid string "
+        "(format email)"
+    )
+
+
+def test_csv_to_parquet_checks_string_formats(put: Put, make_event: MakeEvent) -> None:
+    key = put("kontakt.csv", CONTACTS.encode())
+    config = {"delimiter": ";", "schema": CONTACT_SCHEMA}
+    with pytest.raises(InputError, match="row 3, column 'epost': 'postmottak"):
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+
+
+def test_an_unknown_string_format_is_a_config_error(put: Put, make_event: MakeEvent) -> None:
+    key = put("kontakt.csv", CONTACTS.encode())
+    schema = {"fields": [{"name": "epost", "format": "e-mail"}]}
+    with pytest.raises(ConfigError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [key], {"schema": schema}), None)
+    assert raised.value.key == "schema.fields[0].format"
+
+
+# Table Schema: bareNumber false strips what stands before and after a number ("95 %",
+# "kr 1 234,50"), leading minus signs kept.
+PRICES = "vare;pris;andel\r\nmelk;kr 21,90;15 %\r\nsmør;kr 1 049,50;-2,5 %\r\nbrød;gratis;%\r\n"
+PRICE_SCHEMA = {
+    "fields": [
+        {"name": "pris", "type": "number", "bareNumber": False, "groupChar": " "},
+        {"name": "andel", "type": "number", "bareNumber": False},
+    ]
+}
+
+
+def test_numbers_that_are_not_bare_lose_their_units(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    data = PRICES.replace("gratis", "kr 0").replace(";%", ";0 %").encode()
+    config = {"delimiter": ";", "decimalChar": ",", "schema": PRICE_SCHEMA}
+    frame = to_parquet(objects, put, make_event, "priser.csv", config, data)
+    assert frame.rows() == [("melk", 21.9, 15.0), ("smør", 1049.5, -2.5), ("brød", 0.0, 0.0)]
+
+
+def test_validate_accepts_numbers_that_are_not_bare_and_rejects_units_alone(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, recorder: MemoryRecorder
+) -> None:
+    key = put("priser.csv", PRICES.encode())
+    config = {"delimiter": ";", "decimalChar": ",", "schema": PRICE_SCHEMA, "onInvalid": "drop"}
+    validate.handler(make_event("Check", [key], config), None)
+    summary = recorder.finished("Check")[5]
+    assert summary["byRule"] == {"type": 2}  # brød: 'gratis' and '%' are no numbers
+    assert (summary["valid"], summary["rejected"]) == (2, 1)
 
 
 # Excel workbooks as municipalities and SSB publish them.
@@ -614,3 +854,28 @@ def test_a_header_row_below_the_sheet_is_an_input_error(
     with pytest.raises(InputError, match="sheet 'Data 2024' has no rows at the header row"):
         excel_to_csv.handler(make_event("ToCsv", [befolkning], config), None)
     assert recorder.finished("ToCsv")[4]["error"] == "InputError"
+
+
+def test_times_of_day_and_durations_are_written_as_the_sheet_shows_them(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    path = tmp_path / "avganger.xlsx"
+    book = xlsxwriter.Workbook(path)
+    clock = book.add_format({"num_format": "hh:mm"})
+    hours = book.add_format({"num_format": "[h]:mm:ss"})
+    sheet = book.add_worksheet("Avganger")
+    sheet.write_row(0, 0, ["linje", "avgang", "reisetid"])
+    for row, (departure, days) in enumerate(
+        [(dt.time(7, 15), 1.5), (dt.time(23, 59, 30), 1 / 24 / 60 * 45.5), (dt.time(0), -0.25)],
+        start=1,
+    ):
+        sheet.write_string(row, 0, f"{row}")
+        sheet.write_datetime(row, 1, departure, clock)
+        sheet.write_number(row, 2, days, hours)
+    book.close()
+    frame = to_csv(objects, make_event, put("avganger.xlsx", path.read_bytes()), {})
+    assert frame["avganger.csv"].rows() == [
+        ("1", "07:15:00", "36:00:00"),
+        ("2", "23:59:30", "0:45:30"),
+        ("3", "00:00:00", "-6:00:00"),
+    ]

@@ -73,10 +73,29 @@ def test_bad_options_name_the_option(
     assert raised.value.key == option
 
 
-def test_a_value_that_does_not_cast_is_an_input_error(put: Put, make_event: MakeEvent) -> None:
-    key = put("t.csv", b"n\n1\ntwo\n")
-    with pytest.raises(InputError, match=r"t\.csv cannot be read"):
-        transform.handler(make_event("Shape", [key], {"cast": {"n": "integer"}}), None)
+@pytest.mark.parametrize(
+    ("data", "cast", "message"),
+    [
+        (b"n\n1\ntwo\n", {"n": "integer"}, "row 3, column 'n': 'two' is not a valid integer"),
+        (
+            "kommune,aktiv\nOslo,true\nÅs,ja\n".encode(),
+            {"aktiv": "boolean"},
+            "row 3, column 'aktiv': 'ja' is not a valid boolean",
+        ),
+        (
+            b"n,dato\n1,2024-01-01\n2,\n3,31.12.2023\n",
+            {"n": "integer", "dato": "date"},
+            "row 4, column 'dato': '31.12.2023' is not a valid date (format %Y-%m-%d)",
+        ),
+    ],
+)
+def test_a_value_that_does_not_cast_is_named_by_row_and_column(
+    put: Put, make_event: MakeEvent, data: bytes, cast: dict[str, str], message: str
+) -> None:
+    key = put("t.csv", data)
+    with pytest.raises(InputError) as raised:
+        transform.handler(make_event("Shape", [key], {"cast": cast}), None)
+    assert raised.value.message == f"t.csv: {message}"
 
 
 def test_comparing_text_with_a_number_is_an_input_error(put: Put, make_event: MakeEvent) -> None:

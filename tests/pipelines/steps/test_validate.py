@@ -88,7 +88,7 @@ def test_quarantine_writes_valid_rows_and_a_rejects_file(
             "column": "day",
             "rule": "type",
             "value": "2024-13-40",
-            "message": "row 5, column day: '2024-13-40' is not a valid date",
+            "message": "row 5, column day: '2024-13-40' is not a valid date (format %Y-%m-%d)",
         },
         {
             "row": "6",

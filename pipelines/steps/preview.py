@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pipelines.steps.contract import InputError
-from pipelines.steps.csv_dialect import CsvDialect, CsvFile, has_rows, open_csv, scan_options
+from pipelines.steps.csv_dialect import CsvDialect, CsvFile, open_csv, scan_options
 from pipelines.steps.table_schema import table_schema_type
 from pipelines.steps.tables import workdir
 
@@ -49,11 +49,8 @@ def table_preview(path: Path, name: str) -> dict[str, Any] | None:
         return None
     with workdir() as directory, csv_input(path, name, directory) as csv_file:
         # Text, as publish describes a CSV: a step that types columns writes Parquet.
+        # A header without rows is a table of no rows with the header's columns.
         options = scan_options(AS_FOUND, csv_file.layout)
-        if not has_rows(csv_file.path, options):
-            # polars calls a header without rows empty: the header still names the columns.
-            names = csv_file.layout.names
-            return frame_preview(pl.LazyFrame(schema=dict.fromkeys(names, pl.String)))
         return frame_preview(pl.scan_csv(csv_file.path, **options))
 
 

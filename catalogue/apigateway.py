@@ -112,12 +112,27 @@ def _v2_script_name(event: dict[str, Any]) -> str:
 def _v1_script_name(function: _Function, event: dict[str, Any]) -> str:
     # A REST API's execute-api host serves under /<stage>, which the event's path leaves out;
     # a custom domain serves at its root. A console test has no Host header.
-    host = (event.get("headers") or {}).get("Host")
+    host = _v1_host(event)
     settings = function.settings
     assert settings is not None
     if host:
         return f"/{settings.API_STAGE}" if "amazonaws.com" in host else ""
     return "" if settings.DOMAIN else f"/{settings.API_STAGE}"
+
+
+def _v1_host(event: dict[str, Any]) -> str | None:
+    """The Host header of a payload 1.0 event, whatever the case of its name.
+
+    API Gateway passes header names as the client sent them: an HTTP/2 client sends
+    ``host`` (HTTP/2 field names are lowercase). ``multiValueHeaders`` may carry it alone.
+    """
+    for name, value in (event.get("headers") or {}).items():
+        if name.lower() == "host" and value:
+            return str(value)
+    for name, values in (event.get("multiValueHeaders") or {}).items():
+        if name.lower() == "host" and values:
+            return str(values[0])
+    return None
 
 
 def _respond(

@@ -29,6 +29,10 @@ MAX_OBJECT_BYTES = 5 * 1024**4
 MIN_PART_BYTES = 5 * 1024**2
 DEFAULT_PART_BYTES = 100 * 1024**2
 MAX_PARTS_ANSWERED = 1000
+# The object metadata naming the dataset incarnation an upload URL was made for, and the
+# presigned POST's form field that sets it.
+INCARNATION_METADATA = "incarnation"
+INCARNATION_FIELD = f"x-amz-meta-{INCARNATION_METADATA}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +85,21 @@ def s3_presigned_post(
     content_type: str | None,
     ttl_s: int,
     now: datetime,
+    incarnation: str | None = None,
 ) -> UploadTarget:
-    """A presigned POST for exactly ``key`` of at most ``max_bytes``."""
+    """A presigned POST for exactly ``key`` of at most ``max_bytes``.
+
+    ``incarnation`` (the dataset's) becomes the object's metadata, fixed by the policy, so
+    the object-created trigger can tell an upload made for an earlier dataset of the id.
+    """
     fields: dict[str, str] = {}
     conditions: list[Any] = [["content-length-range", 0, max_bytes]]
     if content_type:
         fields["Content-Type"] = content_type
         conditions.append({"Content-Type": content_type})
+    if incarnation:
+        fields[INCARNATION_FIELD] = incarnation
+        conditions.append({INCARNATION_FIELD: incarnation})
     post = presign_client().generate_presigned_post(
         bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=ttl_s
     )
@@ -108,13 +120,17 @@ def s3_multipart_upload(
     ttl_s: int,
     now: datetime,
     part_bytes: int | None = None,
+    incarnation: str | None = None,
 ) -> UploadTarget:
     """Start a multipart upload of ``size`` bytes and presign its part, complete and abort URLs.
 
-    ``part_bytes`` overrides the computed part size (tests use small parts).
+    ``part_bytes`` overrides the computed part size (tests use small parts); ``incarnation``
+    becomes the object's metadata, as for ``s3_presigned_post``.
     """
     client = presign_client()
-    extra = {"ContentType": content_type} if content_type else {}
+    extra: dict[str, Any] = {"ContentType": content_type} if content_type else {}
+    if incarnation:
+        extra["Metadata"] = {INCARNATION_METADATA: incarnation}
     upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, **extra)["UploadId"]
     each = part_bytes or part_size(size)
     count = max(1, math.ceil(size / each))
@@ -183,9 +199,13 @@ def local_upload(
     ttl_s: int,
     now: datetime,
     signing_key: bytes,
+    incarnation: str | None = None,
 ) -> UploadTarget:
-    """A signed upload URL on the API itself (``POST /uploads/{token}``), S3-like fields."""
-    policy = UploadPolicy(key, max_bytes, now + timedelta(seconds=ttl_s), content_type)
+    """A signed upload URL on the API itself (``POST /uploads/{token}``), S3-like fields.
+
+    ``incarnation`` (the dataset's) is signed into the token, so the URL fills nothing of
+    a dataset made again under the same id."""
+    policy = UploadPolicy(key, max_bytes, now + timedelta(seconds=ttl_s), content_type, incarnation)
     token = upload_token(policy, signing_key)
     return UploadTarget(
         f"{base_url}/uploads/{token}", upload_form_fields(token, policy), policy.expires

@@ -33,12 +33,17 @@ class TokenExpired(SignatureError):
 
 @dataclass(frozen=True, slots=True)
 class UploadPolicy:
-    """What an upload URL allows: one key, at most ``max_bytes``, until ``expires``."""
+    """What an upload URL allows: one key, at most ``max_bytes``, until ``expires``.
+
+    ``incarnation`` is that of the dataset the URL was made for: a URL outliving its
+    dataset must not fill a key of a dataset made again under the same id.
+    """
 
     key: str
     max_bytes: int
     expires: datetime
     content_type: str | None = None
+    incarnation: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +110,8 @@ def upload_token(policy: UploadPolicy, key: bytes) -> str:
     }
     if policy.content_type:
         claims["type"] = policy.content_type
+    if policy.incarnation:
+        claims["inc"] = policy.incarnation
     return sign(claims, key)
 
 
@@ -120,6 +127,7 @@ def read_upload_token(token: str, key: bytes, now: datetime) -> UploadPolicy:
         max_bytes=claims["max"],
         expires=datetime.fromtimestamp(claims["exp"], UTC),
         content_type=claims.get("type"),
+        incarnation=claims.get("inc"),
     )
 
 

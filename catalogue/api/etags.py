@@ -1,11 +1,13 @@
-"""ETags from stored revisions, and ``If-Match`` as a write condition for the store."""
+"""ETags from stored revisions, ``If-Match`` as a write condition for the store, and
+``If-None-Match`` on reads (304 Not Modified)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from flask import request
+from flask import Response, request
+from werkzeug.http import parse_etags, unquote_etag
 
 from catalogue.domain.errors import PreconditionFailed
 from catalogue.domain.revisions import Revision, etag, parse_etag
@@ -19,6 +21,32 @@ def with_etag(resource: Mapping[str, Any], status: int = 200, **headers: str) ->
     """
     tag = etag(resource["rev"], resource.get("incarnation"))
     return resource, status, {"ETag": tag, **headers}
+
+
+# What a 304 keeps of the 200 it stands for (RFC 9110 section 15.4.5).
+NOT_MODIFIED_HEADERS = ("ETag", "Vary", "Cache-Control", "Content-Location", "Expires", "Date")
+
+
+def answer_not_modified(response: Response) -> Response:
+    """After each request: a GET or HEAD whose ``If-None-Match`` matches is 304 Not Modified.
+
+    RFC 9110 section 13.1.2: ``*`` matches when a current representation exists, a list
+    when one of its tags matches the answer's ETag by the weak comparison. Only a 200
+    carrying an ETag is turned into a 304 (a 404 stays one: nothing exists to match).
+    """
+    condition = request.headers.get("If-None-Match")
+    tag = response.headers.get("ETag")
+    if condition is None or tag is None or response.status_code != 200:
+        return response
+    if request.method not in ("GET", "HEAD"):
+        return response
+    if not parse_etags(condition).contains_weak(unquote_etag(tag)[0] or ""):
+        return response
+    not_modified = Response(status=304)
+    for name in NOT_MODIFIED_HEADERS:
+        if name in response.headers:
+            not_modified.headers[name] = response.headers[name]
+    return not_modified
 
 
 def if_match() -> Revision | None:

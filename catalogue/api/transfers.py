@@ -82,7 +82,7 @@ def create_upload(
             "edition"
         ]
     key = str(object_key("raw", dataset["accessRights"], dataset_id, version, edition, filename))
-    target = upload_target(svc, key, size, data.get("content_type"))
+    target = upload_target(svc, key, size, data.get("content_type"), dataset.get("incarnation"))
     run = svc.runs.create_waiting(
         dataset_id,
         version,
@@ -119,9 +119,18 @@ def check_size(svc: Services, size: int | None) -> None:
 
 
 def upload_target(
-    svc: Services, key: str, size: int | None, content_type: str | None
+    svc: Services,
+    key: str,
+    size: int | None,
+    content_type: str | None,
+    incarnation: str | None = None,
 ) -> presign.UploadTarget:
-    """A presigned POST (or multipart, over 5 GB) on aws; a signed API URL locally."""
+    """A presigned POST (or multipart, over 5 GB) on aws; a signed API URL locally.
+
+    Either carries the dataset's ``incarnation``: an upload URL fills nothing of a dataset
+    deleted and made again under the same id (``check_upload_unused``, and the
+    object-created trigger on aws).
+    """
     settings = svc.settings
     now = svc.clock()
     if settings.backend == "aws":
@@ -133,6 +142,7 @@ def upload_target(
                 content_type=content_type,
                 ttl_s=settings.upload_url_ttl_s,
                 now=now,
+                incarnation=incarnation,
             )
         limit = min(settings.upload_max_bytes, presign.MAX_SINGLE_UPLOAD_BYTES)
         return presign.s3_presigned_post(
@@ -142,6 +152,7 @@ def upload_target(
             content_type=content_type,
             ttl_s=settings.upload_url_ttl_s,
             now=now,
+            incarnation=incarnation,
         )
     return presign.local_upload(
         base_url(),
@@ -151,6 +162,7 @@ def upload_target(
         ttl_s=settings.upload_url_ttl_s,
         now=now,
         signing_key=settings.signing_key,
+        incarnation=incarnation,
     )
 
 
@@ -186,7 +198,7 @@ def receive_upload(svc: Services, token: str) -> None:
     except signing.SignatureError as error:
         raise Forbidden(f"upload refused: {error}") from None
     objects = object_store(svc.settings, on_created=local_hook(svc))
-    check_upload_unused(svc, objects, policy.key)
+    check_upload_unused(svc, objects, policy.key, policy.incarnation)
     # FileBody has the read() the store uses, which is all of IO[bytes] put() touches.
     body = cast(IO[bytes], form.file_body(policy.max_bytes))
     try:
@@ -200,12 +212,16 @@ def receive_upload(svc: Services, token: str) -> None:
 USED_UPLOAD = "this upload URL has been used: the object {key} {state}; ask for a new upload URL"
 
 
-def check_upload_unused(svc: Services, objects: ObjectStore, key: str) -> None:
+def check_upload_unused(
+    svc: Services, objects: ObjectStore, key: str, incarnation: str | None
+) -> None:
     """Raise Conflict unless the run of ``key`` still waits and no object has landed there.
 
     Upload URLs are single-use: a second POST must not replace the raw file of a run. A URL
     whose run is gone (its dataset, version or edition was deleted) stores nothing: its file
-    would outlive the delete under an id that a later dataset may take.
+    would outlive the delete under an id that a later dataset may take. Nor does a URL made
+    for an earlier dataset of the id (``incarnation``, signed into it) fill the run of the
+    dataset made again under that id, whose key may be the very same.
     """
     parsed = parse_object_key(key)
     run = svc.runs.repository.find_run(
@@ -215,6 +231,12 @@ def check_upload_unused(svc: Services, objects: ObjectStore, key: str) -> None:
         raise Conflict(
             f"this upload URL no longer waits for a file: the run of {key} is gone (its "
             "dataset, version or edition was deleted); ask for a new upload URL"
+        )
+    if run.get("incarnation") != incarnation:
+        raise Conflict(
+            f"this upload URL was made for an earlier dataset {parsed.dataset}, deleted "
+            f"since; the dataset of that id now is another one. Nothing was stored at {key}; "
+            "ask for a new upload URL"
         )
     if run["status"] != "WAITING":
         raise Conflict(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from flask import current_app, g, request
 
 from catalogue.domain import tokens
-from catalogue.domain.access import ANONYMOUS, Identity
+from catalogue.domain.access import ANONYMOUS, AUTH_OFF, OIDC, Identity, token_credential
 from catalogue.domain.errors import Unauthenticated
 from catalogue.services import repositories, services
 
@@ -71,7 +72,7 @@ def current_principal() -> str:
 def _authenticate() -> Identity:
     settings = services().settings
     if settings.auth == "off":
-        return Identity(settings.principal, (), is_site_admin=True)
+        return Identity(settings.principal, (), is_site_admin=True, credential=AUTH_OFF)
     # The environ's own entry: what request.headers.get("Authorization") looks up.
     header = request._get_current_object().environ.get("HTTP_AUTHORIZATION")  # type: ignore[attr-defined]
     if header is None:
@@ -94,7 +95,9 @@ def identity_of(credential: str) -> Identity:
         record = repositories().tokens.verify(credential)
         if record is None:
             raise Unauthenticated("the token is unknown, revoked or expired")
-        identity = Identity(record["principal"], tuple(record["teams"]))
+        identity = Identity(
+            record["principal"], tuple(record["teams"]), credential=token_credential(record["id"])
+        )
     elif settings.oidc_jwks_url:
         # Imported here: PyJWT and cryptography cost start-up time a token-only API never needs.
         from catalogue.auth import oidc
@@ -106,11 +109,12 @@ def identity_of(credential: str) -> Identity:
             audience=settings.oidc_audience,
             teams_claim=settings.oidc_teams_claim,
         )
+        identity = replace(identity, credential=OIDC)
     else:
         raise Unauthenticated("the token is unknown, revoked or expired")
     admins = set(settings.admins)
     is_admin = any(name in admins for name in identity.grantees)
-    return Identity(identity.principal, identity.teams, is_site_admin=is_admin)
+    return replace(identity, is_site_admin=is_admin)
 
 
 def _jwks(url: str) -> JwksCache:

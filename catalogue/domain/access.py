@@ -14,11 +14,18 @@ TEAM = re.compile(r"^team:[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """The caller of one request. ``principal`` is None for an anonymous caller."""
+    """The caller of one request. ``principal`` is None for an anonymous caller.
+
+    ``credential`` names what the caller proved itself with, for what must check later
+    that it still stands (a webhook subscription): ``token:<id>`` for an API token,
+    ``oidc`` for an OIDC bearer token (no record to look at again), ``auth:off`` when
+    authentication is off, None for an anonymous caller.
+    """
 
     principal: str | None
     teams: tuple[str, ...] = ()
     is_site_admin: bool = False
+    credential: str | None = None
 
     @property
     def is_authenticated(self) -> bool:
@@ -33,6 +40,22 @@ class Identity:
 
 
 ANONYMOUS = Identity(None)
+# An Identity's ``credential`` besides ``token:<id>``.
+OIDC = "oidc"
+AUTH_OFF = "auth:off"
+TOKEN_CREDENTIAL = "token:"
+
+
+def token_credential(token_id: str) -> str:
+    """The ``credential`` of a caller that used the API token ``token_id``."""
+    return TOKEN_CREDENTIAL + token_id
+
+
+def credential_token_id(credential: str | None) -> str | None:
+    """The API token id a ``credential`` names, or None when it names none."""
+    if credential is None or not credential.startswith(TOKEN_CREDENTIAL):
+        return None
+    return credential.removeprefix(TOKEN_CREDENTIAL)
 
 
 def is_principal(value: str) -> bool:

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
+from catalogue.domain.access import Identity
 from catalogue.domain.errors import NotFound
 from catalogue.domain.webhooks import refused_address, signature
 from catalogue.events.lineage import LINEAGE_TYPES
@@ -243,8 +244,9 @@ def dispatch_events(
     by the caller (``SubscriptionRepository.fan_out``).
     """
     routes = []
+    acting: dict[str, Identity] = {}
     for event_item in event_items:
-        wanted = [s for s in active if subscriptions.wants(s, event_item)]
+        wanted = [s for s in active if subscriptions.wants(s, event_item, acting)]
         if lineage is not None and event_item["event"]["type"] in LINEAGE_TYPES:
             wanted.append(_LINEAGE_SUBSCRIPTION)
         routes.append((event_item, wanted))
@@ -310,6 +312,7 @@ def send_claimed(
     found = {id_: subscriptions.find(id_) for id_ in {d["subscription"] for d in webhooks}}
     events = {item["sk"]: item for item in subscriptions.event_items([d["sk"] for d in webhooks])}
     outcomes: list[tuple[Item, Item]] = []
+    acting: dict[str, Identity] = {}
     jobs: list[Callable[[], None]] = [
         functools.partial(
             _attempt_into,
@@ -319,6 +322,7 @@ def send_claimed(
             found.get(delivery["subscription"]),
             events.get(delivery["sk"]),
             sender,
+            acting,
         )
         for delivery in webhooks
     ]
@@ -404,10 +408,13 @@ def attempt(
     subscription: Item | None,
     event_item: Item | None,
     sender: Sender,
+    acting: dict[str, Identity] | None = None,
 ) -> tuple[Item, Item]:
     """One attempt of one claimed delivery: the delivery and its outcome, to be written.
 
-    ``subscription`` and ``event_item`` are the delivery's, as read (None: gone).
+    ``subscription`` and ``event_item`` are the delivery's, as read (None: gone). Whether
+    the subscription may see the event is checked again: its credential may have been
+    revoked, or a grant withdrawn, since the event was fanned out.
     """
     now = subscriptions.clock()
     if subscription is None or subscription.get("status") != "active":
@@ -417,6 +424,14 @@ def attempt(
     if event_item is None:
         return delivery, attempt_outcome(
             delivery, status_code=None, error="the event is gone", now=now, gone=True
+        )
+    if not subscriptions.may_see(subscription, event_item, acting):
+        error = (
+            "the subscription may no longer see this event: the credential it was made "
+            "with was revoked or expired, or no longer grants the dataset"
+        )
+        return delivery, attempt_outcome(
+            delivery, status_code=None, error=error, now=now, gone=True
         )
     body, headers = delivery_request(subscription["secret"], event_item["event"], now)
     response = sender(subscription["url"], body, headers)

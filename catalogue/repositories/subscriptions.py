@@ -1,9 +1,11 @@
 """Webhook subscriptions and their deliveries over any ItemStore.
 
 A subscription acts for the principal that made it, with the teams and site-admin standing
-it had then: it receives the events of datasets that identity may read, as ``GET /events``
-shows them. One delivery item per (subscription, event) makes fan-out idempotent: a
-dispatcher that runs twice over an event finds its deliveries there.
+it had then, for as long as the credential it was made with stands (``acting_identity``):
+it receives the events of datasets that identity may read, as ``GET /events`` shows them,
+checked when an event is fanned out and again before each attempt. One delivery item per
+(subscription, event) makes fan-out idempotent: a dispatcher that runs twice over an event
+finds its deliveries there.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from catalogue.domain.access import Identity, can_see, effective_scopes
+from catalogue.domain.access import (
+    ANONYMOUS,
+    AUTH_OFF,
+    Identity,
+    can_see,
+    credential_token_id,
+    effective_scopes,
+)
 from catalogue.domain.change_events import event_time
 from catalogue.domain.errors import AlreadyExists, NotFound, PreconditionFailed
 from catalogue.domain.webhooks import new_secret, next_attempt
@@ -34,6 +43,7 @@ from catalogue.store.base import (
 from .change_events import dataset_view
 from .permissions import PermissionRepository
 from .records import CHUNK_OPS, resource
+from .tokens import TokenRepository
 
 ACTIVE, DISABLED = "active", "disabled"
 PENDING, DELIVERED, DEAD, CANCELLED = "pending", "delivered", "dead", "cancelled"
@@ -41,6 +51,8 @@ PENDING, DELIVERED, DEAD, CANCELLED = "pending", "delivered", "dead", "cancelled
 CLAIM_CHUNK = 50
 # Hidden from every answer but the create's.
 SECRET_FIELD = "secret"
+# What a subscription's maker proved itself with (``Identity.credential``).
+CREDENTIAL_FIELD = "credential"
 
 
 def _time_key(moment: datetime) -> str:
@@ -54,6 +66,7 @@ class SubscriptionRepository:
         self.store = store
         self.clock = clock
         self.permissions = PermissionRepository(store, clock)
+        self.tokens = TokenRepository(store, clock)
 
     # Subscriptions ----------------------------------------------------------------------
 
@@ -71,6 +84,7 @@ class SubscriptionRepository:
             "principal": identity.principal,
             "teams": list(identity.teams),
             "siteAdmin": identity.is_site_admin,
+            CREDENTIAL_FIELD: identity.credential,
             "created": _time_key(self.clock()),
             SECRET_FIELD: new_secret(secrets.token_bytes(24)),
         }
@@ -167,23 +181,70 @@ class SubscriptionRepository:
 
     # Which events go where ----------------------------------------------------------------
 
-    def wants(self, subscription: Mapping[str, Any], event_item: Mapping[str, Any]) -> bool:
+    def wants(
+        self,
+        subscription: Mapping[str, Any],
+        event_item: Mapping[str, Any],
+        acting: dict[str, Identity] | None = None,
+    ) -> bool:
         """Whether the event goes to the subscription: type, dataset, and may it see it."""
         event = event_item["event"]
         if subscription["types"] and event["type"] not in subscription["types"]:
             return False
         if subscription["datasets"] and event_item["dataset"] not in subscription["datasets"]:
             return False
-        identity = Identity(
-            subscription["principal"],
-            tuple(subscription.get("teams") or ()),
-            bool(subscription.get("siteAdmin")),
-        )
+        return self.may_see(subscription, event_item, acting)
+
+    def may_see(
+        self,
+        subscription: Mapping[str, Any],
+        event_item: Mapping[str, Any],
+        acting: dict[str, Identity] | None = None,
+    ) -> bool:
+        """Whether the subscription may see the event now, as ``GET /events`` would show
+        it to ``acting_identity``; ``acting`` keeps those identities across calls."""
         dataset = dataset_view(event_item)
+        if dataset["accessRights"] == "public":
+            return True
+        identity = self.acting_identity(subscription, acting)
         scopes: frozenset[str] = frozenset()
         if dataset["accessRights"] == "non-public" and not identity.is_site_admin:
             scopes = effective_scopes(self.permissions.scopes_of(dataset, identity.grantees))
         return can_see(dataset["accessRights"], identity, scopes)
+
+    def acting_identity(
+        self, subscription: Mapping[str, Any], acting: dict[str, Identity] | None = None
+    ) -> Identity:
+        """Who the subscription acts as now: its maker, while its credential stands.
+
+        Made with an API token, it acts as its maker (teams: those of the subscription the
+        token still carries) while that token is neither revoked nor expired, and as the
+        anonymous caller after. An OIDC bearer token leaves no record to look at again (it
+        cannot be revoked here, and lives minutes), so a subscription made with one acts
+        as the anonymous caller from the start, as does one stored without a credential:
+        both receive only public datasets' events. Made with authentication off, it acts
+        as made. ``acting`` (by subscription id) spares reading a token twice.
+        """
+        if acting is not None and subscription["id"] in acting:
+            return acting[subscription["id"]]
+        identity = ANONYMOUS
+        credential = subscription.get(CREDENTIAL_FIELD)
+        token_id = credential_token_id(credential)
+        teams = tuple(subscription.get("teams") or ())
+        if credential == AUTH_OFF:
+            identity = Identity(subscription["principal"], teams, bool(subscription["siteAdmin"]))
+        elif token_id is not None:
+            record = self.tokens.standing(token_id)
+            if record is not None and record["principal"] == subscription["principal"]:
+                identity = Identity(
+                    subscription["principal"],
+                    tuple(team for team in teams if team in record["teams"]),
+                    bool(subscription.get("siteAdmin")),
+                    credential,
+                )
+        if acting is not None:
+            acting[subscription["id"]] = identity
+        return identity
 
     # Deliveries -----------------------------------------------------------------------------
 
@@ -420,7 +481,7 @@ def public_subscription(item: Mapping[str, Any]) -> dict[str, Any]:
     return {
         name: value
         for name, value in resource(dict(item)).items()
-        if name not in (SECRET_FIELD, "rev", "teams", "siteAdmin")
+        if name not in (SECRET_FIELD, CREDENTIAL_FIELD, "rev", "teams", "siteAdmin")
     }
 
 

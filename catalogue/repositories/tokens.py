@@ -58,6 +58,15 @@ class TokenRepository:
         item = self.store.get(keys.TOKENS_PK, token_id)
         if item is None or not tokens.hash_matches(token, item["hash"]):
             return None
+        return self._standing(item)
+
+    def standing(self, token_id: str) -> dict[str, Any] | None:
+        """The record of the token ``token_id`` while it is valid (neither revoked nor
+        expired), else None: whether what was done with it may still act."""
+        item = self.store.get(keys.TOKENS_PK, token_id)
+        return None if item is None else self._standing(item)
+
+    def _standing(self, item: dict[str, Any]) -> dict[str, Any] | None:
         if item.get("revoked"):
             return None
         if item.get("expires") and item["expires"] <= timestamp(self.clock()):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from catalogue.domain.errors import InvalidValue, NotFound
 from catalogue.object_stores import object_store
+from pipelines import presign
 from pipelines.object_keys import ObjectKey, parse_delivered_events, parse_object_key
 from pipelines.objects import S3ObjectStore
 from pipelines.runs import run_id_for
@@ -68,8 +69,13 @@ def handle_object_created(key: str, services: Services) -> TriggerResult:
         return _ignored(key, None, f"stage {parsed.stage} does not start runs", quiet=True)
     run_id = run_id_for(parsed.dataset, parsed.version, parsed.edition, key)
     try:
-        run = services.runs.get(run_id)
+        run: Mapping[str, Any] | None = services.runs.get(run_id)
     except NotFound:
+        run = None
+    refused = remove_stale_upload(key, run, services)
+    if refused is not None:
+        return refused
+    if run is None:
         return _ignored(key, run_id, "no run waits for this key")
     if run.get("status") != "WAITING":
         return refuse_second_upload(key, run, services)
@@ -80,6 +86,34 @@ def handle_object_created(key: str, services: Services) -> TriggerResult:
         return TriggerResult(key, STARTED, run_id)
     log.info("run %s for %s has already started; duplicate notification", run_id, key)
     return TriggerResult(key, DUPLICATE, run_id)
+
+
+def remove_stale_upload(
+    key: str, run: Mapping[str, Any] | None, services: Services
+) -> TriggerResult | None:
+    """Delete what an upload URL of a dataset that is gone put at ``key``; None if nothing.
+
+    An S3 presigned POST cannot be withdrawn: it outlives a delete of its dataset until it
+    expires. Its object carries the incarnation of the dataset it was made for
+    (``presign.INCARNATION_METADATA``); a version of ``key`` whose run is gone, or whose
+    run is of another incarnation (the dataset was made again under the same id), would
+    lie in the lake where a later dataset of the id could read it, so it is deleted.
+    Objects without that metadata (written by Brygge itself) are left alone.
+    """
+    objects = object_store(services.settings)
+    if not isinstance(objects, S3ObjectStore):
+        return None  # local upload URLs refuse such a POST themselves (409)
+    incarnation = None if run is None else run.get("incarnation")
+    removed = objects.delete_versions_marked(key, presign.INCARNATION_METADATA, incarnation)
+    if not removed:
+        return None
+    reason = (
+        "the dataset this upload URL was made for is gone"
+        if run is None
+        else "this upload URL was made for an earlier dataset of the id"
+    )
+    log.warning("deleted %s (versions %s): %s", key, ", ".join(removed), reason)
+    return TriggerResult(key, REFUSED, None if run is None else run["id"], reason)
 
 
 def refuse_second_upload(key: str, run: Mapping[str, Any], services: Services) -> TriggerResult:

@@ -201,6 +201,31 @@ class S3ObjectStore:
             self.client.delete_object(Bucket=self.bucket, Key=bucket_key, VersionId=version_id)
         return newer
 
+    def delete_versions_marked(self, key: str, name: str, keep: str | None) -> builtins.list[str]:
+        """Delete every version of ``key`` whose metadata ``name`` is set to other than
+        ``keep`` (None: set at all); return the version ids deleted.
+
+        Versions without that metadata stay. Deleting by version id removes the object
+        itself, not just hides it behind a delete marker.
+        """
+        bucket_key = self._key(key)
+        paginator = self.client.get_paginator("list_object_versions")
+        deleted: builtins.list[str] = []
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=bucket_key):
+            for version in page.get("Versions", []):
+                if version["Key"] != bucket_key:
+                    continue
+                version_id = version["VersionId"]
+                # An unversioned bucket lists its one version as "null"; its key alone
+                # names it (and deleting it deletes the object).
+                which = {} if version_id == "null" else {"VersionId": version_id}
+                head = self.client.head_object(Bucket=self.bucket, Key=bucket_key, **which)
+                marked = head.get("Metadata", {}).get(name)
+                if marked is not None and marked != keep:
+                    self.client.delete_object(Bucket=self.bucket, Key=bucket_key, **which)
+                    deleted.append(version_id)
+        return deleted
+
     def _delete_batch(self, keys: builtins.list[str]) -> builtins.list[DeleteFailure]:
         response = self.client.delete_objects(
             Bucket=self.bucket,

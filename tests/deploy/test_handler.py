@@ -507,6 +507,43 @@ def test_without_a_base_url_links_carry_the_api_gateway_stage(
     assert f"<{base}/catalog>" in feed["body"]
 
 
+def lowercase_host(event: dict[str, Any], host: str, *, only_multi: bool = False) -> dict[str, Any]:
+    """The event as an HTTP/2 client's request reaches a REST API: ``host`` in lowercase
+    (HTTP/2 field names are), in ``headers`` and ``multiValueHeaders`` or the latter alone."""
+    headers = {name: value for name, value in event["headers"].items() if name != "Host"}
+    headers["host"] = host
+    multi = {name: [value] for name, value in headers.items()}
+    return {**event, "headers": None if only_multi else headers, "multiValueHeaders": multi}
+
+
+@pytest.mark.parametrize("only_multi", [False, True])
+@pytest.mark.parametrize(("host", "prefix"), [(API_HOST, "/dev_api"), ("data.example.org", "")])
+def test_links_follow_a_lowercase_host_header(  # type: ignore[no-untyped-def]
+    lambda_environment: Callable[[Path], dict[str, str]],
+    generated_settings: dict,
+    monkeypatch: pytest.MonkeyPatch,
+    host: str,
+    prefix: str,
+    only_multi: bool,
+) -> None:
+    """The execute-api host serves under the stage, a custom domain at its root, whatever
+    the case of the Host header's name."""
+    environment = lambda_environment(generated_settings["dev_api"])
+    monkeypatch.delitem(sys.modules["zappa_settings"].ENVIRONMENT_VARIABLES, "BRYGGE_BASE_URL")
+    monkeypatch.delenv("BRYGGE_BASE_URL")
+    environment.pop("BRYGGE_BASE_URL")
+    token = admin_token(environment)
+    lambda_handler = stage_handler("dev_api")
+    headers = {"Content-Type": "application/json", "X-Forwarded-Proto": "https", **bearer(token)}
+    body = json.dumps({**DATASET, "id": "luft"}).encode()
+    event = rest_event("POST", "/datasets", headers=headers, body=body)
+
+    created = lambda_handler(lowercase_host(event, host, only_multi=only_multi), None)
+
+    assert created["statusCode"] == 201, created.get("body")
+    assert created["headers"]["Location"] == f"https://{host}{prefix}/datasets/luft"
+
+
 def test_invalid_body_names_the_field(api: tuple[Invoke, str]) -> None:
     invoke, token = api
     body = json.dumps({**DATASET, "accessRights": "everyone"}).encode()

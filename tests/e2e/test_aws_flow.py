@@ -373,3 +373,55 @@ def test_a_second_post_to_a_used_presigned_url_is_undone_by_the_trigger(  # type
     assert [result["outcome"] for result in again["results"]] == ["duplicate"]
     run = client.get(f"/runs/{upload['run']['id']}").json
     assert run["status"] == "SUCCEEDED"
+
+
+def test_an_upload_for_a_deleted_dataset_is_removed_by_the_trigger(  # type: ignore[no-untyped-def]
+    aws_settings: Settings, aws_client_app
+) -> None:
+    """A presigned POST outlives its dataset: S3 takes the file, and the trigger, finding
+    it made for a dataset that is gone, or for an earlier one of the id, deletes it."""
+    import boto3
+
+    from catalogue import lambdas
+
+    s3 = boto3.client("s3")
+    bucket = aws_settings.data_bucket
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    client = aws_client_app
+    dataset = {"id": "reborn", "title": "Reborn", "accessRights": "non-public", "owner": "team:a"}
+    editions = "/datasets/reborn/versions/1/editions"
+    request = {"filename": "r.csv", "size": 8, "edition": "20260102T030405"}
+
+    def make() -> dict[str, Any]:
+        assert client.post("/datasets", json=dataset).status_code == 201
+        assert client.post(editions, json={"edition": request["edition"]}).status_code == 201
+        return client.post("/datasets/reborn/versions/1/uploads", json=request).json
+
+    def post(upload: dict[str, Any], body: bytes) -> list[str]:
+        target = upload["upload"]
+        sent = requests.post(
+            target["url"], data=target["fields"], files={"file": ("r.csv", io.BytesIO(body))}
+        )
+        assert sent.status_code == 204, sent.text
+        notified = lambdas.object_created(s3_notification(bucket, upload["key"], len(body)), None)
+        return [result["outcome"] for result in notified["results"]]
+
+    def versions(key: str) -> list[dict[str, Any]]:
+        return s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
+
+    old = make()
+    assert client.delete("/datasets/reborn?cascade=true").status_code == 204
+    # No run waits for the key: the file would stay for a later dataset of the id to see.
+    assert post(old, b"stale;1\n") == ["refused"]
+    assert versions(old["key"]) == []
+
+    assert client.delete("/datasets/reborn?cascade=true").status_code == 404
+    new = make()
+    assert new["key"] == old["key"]
+    # A run waits for the very same key, of the dataset made again: not for this file.
+    assert post(old, b"stale;2\n") == ["refused"]
+    assert versions(old["key"]) == []
+    assert client.get(f"/runs/{new['run']['id']}").json["status"] == "WAITING"
+
+    assert post(new, b"fresh;3\n") == ["published"]
+    assert s3.get_object(Bucket=bucket, Key=new["key"])["Body"].read() == b"fresh;3\n"

@@ -44,7 +44,7 @@ def signed_form(app, key: str = KEY, *, max_bytes: int = 1024, ttl_s: int = 60):
     editions = f"/datasets/{parsed.dataset}/versions/{parsed.version}/editions"
     if admin.get(f"{editions}/{parsed.edition}").status_code == 404:
         assert admin.post(editions, json={"edition": parsed.edition}).status_code == 201
-    services.runs.create_waiting(
+    run = services.runs.create_waiting(
         parsed.dataset, parsed.version, parsed.edition, key, principal="user:tester"
     )
     target = presign.local_upload(
@@ -55,6 +55,7 @@ def signed_form(app, key: str = KEY, *, max_bytes: int = 1024, ttl_s: int = 60):
         ttl_s=ttl_s,
         now=services.clock.now,
         signing_key=services.settings.signing_key,
+        incarnation=run["incarnation"],
     )
     return urlsplit(target.url).path, dict(target.fields)
 
@@ -406,3 +407,28 @@ def test_upload_url_of_a_deleted_dataset_stores_nothing(client, settings) -> Non
     assert response.status_code == 409, response.json
     assert "no longer waits" in response.json["message"]
     assert leftovers(settings) == []
+
+
+def test_upload_url_of_an_earlier_dataset_of_the_same_id_is_409(client, settings) -> None:  # type: ignore[no-untyped-def]
+    # Deleted and made again under its id, the dataset gets a waiting run for the very same
+    # key (same version, edition and filename): the old URL must not fill it.
+    editions = "/datasets/air/versions/1/editions"
+    uploads = "/datasets/air/versions/1/uploads"
+    request = {"filename": "r.csv", "edition": "20260102T030405"}
+    create_dataset(client, accessRights="non-public")
+    assert client.post(editions, json={"edition": request["edition"]}).status_code == 201
+    old = client.post(uploads, json=request).json
+    assert client.delete("/datasets/air?cascade=true").status_code == 204
+    create_dataset(client, accessRights="non-public", owner="team:other")
+    assert client.post(editions, json={"edition": request["edition"]}).status_code == 201
+    new = client.post(uploads, json=request).json
+    assert new["key"] == old["key"]
+
+    refused = post_form(client, urlsplit(old["upload"]["url"]).path, old["upload"]["fields"])
+
+    assert refused.status_code == 409, refused.data
+    assert "an earlier dataset air" in refused.json["message"]
+    assert leftovers(settings) == []
+    taken = post_form(client, urlsplit(new["upload"]["url"]).path, new["upload"]["fields"])
+    assert taken.status_code == 204, taken.data
+    assert stored(settings, new["key"]).read_bytes() == CSV

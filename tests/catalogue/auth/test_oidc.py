@@ -371,3 +371,42 @@ def test_unknown_kids_during_a_refetch_share_it(jwks, rsa_key) -> None:  # type:
         thread.join(30)
     assert len(found) == 4 and all(key is not None for key in found)
     assert jwks.fetches == 1
+
+
+def test_a_subscription_made_with_an_oidc_token_gets_only_public_events(
+    tmp_path, jwks, rsa_key
+) -> None:  # type: ignore[no-untyped-def]
+    """An OIDC token leaves no record to check again at delivery time: a subscription
+    made with one acts as nobody in particular, so its team's non-public events stay home."""
+    from catalogue.events.delivery import HttpSender
+    from catalogue.events.worker import run_once
+    from tests.fixtures.receiver import running_receiver
+
+    world = build_world(
+        tmp_path / "home",
+        oidc_issuer=ISSUER,
+        oidc_audience=AUDIENCE,
+        oidc_jwks_url=jwks.url,
+        webhook_allow_private=True,
+    )
+    world.create_dataset("harbour-only", "non-public", owner="team:harbour")
+    world.create_dataset("open", "public")
+    services = world.app.extensions["brygge"]
+    sender = HttpSender(allow_private=True)
+    while run_once(services, sender):
+        pass
+    token = jwt.encode(claims(), rsa_key, algorithm="RS256", headers={"kid": "rsa-1"})
+    alice = world.app.test_client()
+    alice.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    assert alice.get("/datasets/harbour-only").status_code == 200
+    with running_receiver() as receiver:
+        assert alice.post("/subscriptions", json={"url": receiver.url}).status_code == 201
+        admin = world.as_admin()
+        for dataset_id in ("harbour-only", "open"):
+            patched = admin.patch(f"/datasets/{dataset_id}", json={"title": "Changed"})
+            assert patched.status_code == 200
+        while run_once(services, sender):
+            pass
+
+        assert [json.loads(r.body)["subject"] for r in receiver.requests] == ["/datasets/open"]
+    services.store.close()

@@ -3,6 +3,7 @@ dead letters and replay, 410, visibility, and addresses a receiver may not make 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -350,3 +351,119 @@ def test_webhook_settings_read_on_and_off() -> None:
     assert Settings.from_env({"BRYGGE_WEBHOOK_ALLOW_PRIVATE": "on"}).webhook_allow_private
     assert not Settings.from_env({}).webhook_allow_private
     assert sum(RETRY_DELAYS, timedelta()) >= timedelta(hours=24)
+
+
+# A subscription acts only while the credential it was made with still stands. ----------
+
+TEAM_A = {"id": "team-a-data", "title": "A", "accessRights": "non-public", "owner": "team:a"}
+TEAM_A_RESTRICTED = {**TEAM_A, "id": "team-a-shared", "accessRights": "restricted"}
+
+
+@pytest.fixture
+def webhook_app_on_store(store, settings: Settings, real_clock: Clock) -> Flask:  # type: ignore[no-untyped-def]
+    application = create_app(
+        replace(settings, webhook_allow_private=True), store=store, clock=real_clock
+    )
+    authenticate_as_site_admin(application)
+    return application
+
+
+def client_of(app: Flask, principal: str, *teams: str) -> tuple[FlaskClient, str]:
+    """A client acting with a new API token of ``principal``; the token's id."""
+    token, record = TokenRepository(services_of(app).store, utc_now).create(principal, teams=teams)
+    client = FlaskClient(app)
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client, record["id"]
+
+
+def subjects(receiver: Receiver) -> list[str]:
+    return [json.loads(r.body)["subject"] for r in receiver.requests]
+
+
+def test_revoking_the_token_stops_deliveries_of_the_teams_events(
+    webhook_app_on_store, receiver
+) -> None:  # type: ignore[no-untyped-def]
+    app = webhook_app_on_store
+    admin = app.test_client()
+    for dataset in (TEAM_A, TEAM_A_RESTRICTED):
+        assert admin.post("/datasets", json=dataset).status_code == 201
+    deliver(app)  # the creations go out before the subscription is made
+    alice, token_id = client_of(app, "user:a", "team:a")
+    subscribe(alice, receiver.url)
+    assert admin.patch("/datasets/team-a-data", json={"title": "A1"}).status_code == 200
+    deliver(app)
+    assert subjects(receiver) == ["/datasets/team-a-data"]
+
+    TokenRepository(services_of(app).store, utc_now).revoke(token_id)
+    assert admin.patch("/datasets/team-a-data", json={"title": "A2"}).status_code == 200
+    assert admin.patch("/datasets/team-a-shared", json={"title": "S2"}).status_code == 200
+    assert admin.post("/datasets", json=PUBLIC).status_code == 201
+    deliver(app)
+
+    # Only the public dataset's event: the team's events need the revoked token.
+    assert subjects(receiver) == ["/datasets/team-a-data", "/datasets/trees"]
+
+
+def test_a_retry_after_the_token_is_revoked_is_cancelled(
+    webhook_app_on_store, receiver, real_clock
+) -> None:  # type: ignore[no-untyped-def]
+    app = webhook_app_on_store
+    admin = app.test_client()
+    assert admin.post("/datasets", json=TEAM_A).status_code == 201
+    deliver(app)
+    alice, token_id = client_of(app, "user:a", "team:a")
+    subscription = subscribe(alice, receiver.url)
+    receiver.answer = lambda _: (503, b"")
+    assert admin.patch("/datasets/team-a-data", json={"title": "A1"}).status_code == 200
+    deliver(app)
+    assert len(receiver.requests) == 1
+
+    TokenRepository(services_of(app).store, utc_now).revoke(token_id)
+    receiver.answer = lambda _: (204, b"")
+    real_clock.now += timedelta(minutes=1)
+    deliver(app)
+
+    assert len(receiver.requests) == 1
+    (delivery,) = admin.get(f"/subscriptions/{subscription['id']}/deliveries").json["items"]
+    assert delivery["status"] == "cancelled"
+    assert "credential" in delivery["lastError"]
+
+
+def test_a_token_without_the_team_does_not_see_the_teams_events(
+    webhook_app_on_store, receiver
+) -> None:  # type: ignore[no-untyped-def]
+    """Reissued without the team (the old token revoked), a subscription made with the new
+    token gets none of the team's non-public events; one made with the old one stops."""
+    app = webhook_app_on_store
+    admin = app.test_client()
+    assert admin.post("/datasets", json=TEAM_A).status_code == 201
+    deliver(app)
+    old, old_id = client_of(app, "user:a", "team:a")
+    subscribe(old, receiver.url + "/old")
+    TokenRepository(services_of(app).store, utc_now).revoke(old_id)
+    new, _ = client_of(app, "user:a")
+    subscribe(new, receiver.url + "/new")
+
+    assert admin.patch("/datasets/team-a-data", json={"title": "A1"}).status_code == 200
+    deliver(app)
+
+    assert receiver.requests == []
+
+
+def test_a_subscription_with_a_standing_token_keeps_its_teams_events(
+    webhook_app_on_store, receiver
+) -> None:  # type: ignore[no-untyped-def]
+    app = webhook_app_on_store
+    admin = app.test_client()
+    assert admin.post("/datasets", json=TEAM_A).status_code == 201
+    deliver(app)
+    alice, _ = client_of(app, "user:a", "team:a")
+    subscribe(alice, receiver.url)
+    # Another token of the same user revoked: this subscription's token still stands.
+    _, other_id = client_of(app, "user:a", "team:a")
+    TokenRepository(services_of(app).store, utc_now).revoke(other_id)
+
+    assert admin.patch("/datasets/team-a-data", json={"title": "A1"}).status_code == 200
+    deliver(app)
+
+    assert subjects(receiver) == ["/datasets/team-a-data"]

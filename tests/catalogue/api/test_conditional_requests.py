@@ -1,0 +1,73 @@
+"""Conditional GET and HEAD (RFC 9110 section 13.1.2): If-None-Match answers 304 Not
+Modified when it matches the current representation's ETag, or is ``*`` and one exists."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.test_local_flow import TWO_STEPS
+
+DATASET = {"id": "air", "title": "Air", "accessRights": "public", "owner": "team:miljo"}
+EDITION = "20260102T030405"
+RESOURCES = [
+    "/datasets/air",
+    "/datasets/air/versions/1",
+    f"/datasets/air/versions/1/editions/{EDITION}",
+    f"/datasets/air/versions/1/editions/{EDITION}/distributions/d1",
+    "/pipelines/csv-to-parquet",
+    "/datasets/air/pipeline",
+]
+
+
+@pytest.fixture
+def made(client):  # type: ignore[no-untyped-def]
+    assert client.post("/datasets", json=DATASET).status_code == 201
+    editions = "/datasets/air/versions/1/editions"
+    assert client.post(editions, json={"edition": EDITION}).status_code == 201
+    distributions = f"{editions}/{EDITION}/distributions"
+    assert client.post(distributions, json={"id": "d1"}).status_code == 201
+    template = {"id": "csv-to-parquet", "title": "CSV to Parquet", "definition": TWO_STEPS}
+    assert client.post("/pipelines", json=template).status_code == 201
+    pipeline = {"template": "csv-to-parquet", "taskConfig": {}}
+    assert client.put("/datasets/air/pipeline", json=pipeline).status_code == 200
+    return client
+
+
+@pytest.mark.parametrize("path", RESOURCES)
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_if_none_match_star_on_an_existing_resource_is_304(made, path, method) -> None:  # type: ignore[no-untyped-def]
+    tag = made.get(path).headers["ETag"]
+
+    response = made.open(path, method=method, headers={"If-None-Match": "*"})
+
+    assert response.status_code == 304
+    assert response.data == b""
+    assert response.headers["ETag"] == tag
+
+
+@pytest.mark.parametrize("path", RESOURCES)
+def test_if_none_match_of_the_current_tag_is_304_and_of_another_200(made, path) -> None:  # type: ignore[no-untyped-def]
+    tag = made.get(path).headers["ETag"]
+
+    for matching in (tag, f"W/{tag}", f'"other", {tag}'):
+        answer = made.get(path, headers={"If-None-Match": matching})
+        assert (answer.status_code, answer.headers["ETag"]) == (304, tag), matching
+    other = made.get(path, headers={"If-None-Match": '"r0.other"'})
+    assert other.status_code == 200
+    assert other.headers["ETag"] == tag and other.json
+
+
+def test_if_none_match_star_on_a_missing_resource_is_404(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/datasets/missing", headers={"If-None-Match": "*"})
+    assert response.status_code == 404
+
+
+def test_a_stale_tag_after_a_change_gets_the_new_representation(made) -> None:  # type: ignore[no-untyped-def]
+    old = made.get("/datasets/air").headers["ETag"]
+    assert made.patch("/datasets/air", json={"title": "Air quality"}).status_code == 200
+
+    answer = made.get("/datasets/air", headers={"If-None-Match": old})
+
+    assert answer.status_code == 200
+    assert answer.json["title"] == "Air quality"
+    assert answer.headers["ETag"] != old

@@ -34,11 +34,14 @@ def answer_not_modified(response: Response) -> Response:
     when one of its tags matches the answer's ETag by the weak comparison. Only a 200
     carrying an ETag is turned into a 304 (a 404 stays one: nothing exists to match).
     """
-    condition = request.headers.get("If-None-Match")
-    tag = response.headers.get("ETag")
-    if condition is None or tag is None or response.status_code != 200:
+    # Most requests carry no If-None-Match: the WSGI environ answers that without parsing
+    # the request's headers (this runs after every request, the hot reads included).
+    current = request._get_current_object()  # type: ignore[attr-defined]
+    condition = current.environ.get("HTTP_IF_NONE_MATCH")
+    if condition is None or response.status_code != 200:
         return response
-    if request.method not in ("GET", "HEAD"):
+    tag = response.headers.get("ETag")
+    if tag is None or current.method not in ("GET", "HEAD"):
         return response
     if not parse_etags(condition).contains_weak(unquote_etag(tag)[0] or ""):
         return response

@@ -65,6 +65,12 @@ class Interventions:
         def again(run: dict[str, Any]) -> dict[str, Any]:
             if run["status"] not in ("FAILED", "ABORTED") or run.get("pipeline") is None:
                 raise Conflict(f"run {run_id!r} is {run['status']}: only a failed run redrives")
+            # A rerun took this run's place: both would write the edition's distributions.
+            if run.get("rerunBy") and self.repository.find_run(run["rerunBy"]) is not None:
+                raise Conflict(
+                    f"run {run_id!r} was rerun as {run['rerunBy']!r}; redrive or rerun that "
+                    "one instead"
+                )
             where = run.get("failedState") or run.get("position")
             if not where:
                 raise Conflict(f"run {run_id!r} never entered a state: start it again instead")

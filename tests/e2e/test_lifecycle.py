@@ -168,6 +168,9 @@ def test_a_failed_run_is_rerun_with_the_corrected_pipeline(brygge_server: Server
     again = session.post(f"{url}/runs/{failed['id']}/rerun", timeout=30)
     assert again.status_code == 409, again.text
     assert rerun["id"] in again.json()["message"]
+    redriven = session.post(f"{url}/runs/{failed['id']}/redrive", timeout=30)
+    assert redriven.status_code == 409, redriven.text
+    assert rerun["id"] in redriven.json()["message"]
     listed = session.get(
         f"{url}/datasets/{dataset_id}/versions/1/editions/{upload['edition']}/runs", timeout=30
     ).json()["items"]

@@ -163,8 +163,9 @@ def print_failure(console: Console, run: Mapping[str, Any]) -> None:
             console.print(f"  cause: {readable_cause(error['cause'])}", markup=False)
 
 
-def finish(ctx: Context, run: Mapping[str, Any], fmt: str) -> None:
-    """Exit 0 for a run that succeeded; else print why and how to run it again, exit 1.
+def finish(ctx: Context, run: Mapping[str, Any], fmt: str, *, wanted: str = "SUCCEEDED") -> None:
+    """Exit 0 for a run that ended as ``wanted``; else print why and how to run it again,
+    exit 1.
 
     ``json`` prints the whole run, ``csv`` its summary line, on standard output.
     """
@@ -172,8 +173,8 @@ def finish(ctx: Context, run: Mapping[str, Any], fmt: str) -> None:
         click.echo(json.dumps(run, indent=2, ensure_ascii=False))
     elif fmt == "csv":
         render_one(ctx, {key: run.get(key) for key in RUN_COLUMNS}, "csv")
-    if run.get("status") == "SUCCEEDED":
-        ctx.errors.print(f"[green]run {run['id']} SUCCEEDED[/green]")
+    if run.get("status") == wanted:
+        ctx.errors.print(f"[green]run {run['id']} {wanted}[/green]")
         return
     print_failure(ctx.errors, run)
     dataset = Uri(str(run.get("dataset") or "<id>"))
@@ -267,7 +268,16 @@ def runs_watch(ctx: Context, run_id: str, fmt: str) -> None:
     finish(ctx, run, "csv" if fmt == "csv" else "table")
 
 
-def run_action(name: str, summary: str, call: Callable[[Client, str], Resource]) -> None:
+def run_action(
+    name: str,
+    summary: str,
+    call: Callable[[Client, str], Resource],
+    *,
+    wanted: str = "SUCCEEDED",
+) -> None:
+    """A ``brygge runs NAME RUN [--wait]`` command; with --wait it exits 0 when the run ends
+    as ``wanted`` (an abort that aborted did what was asked)."""
+
     @runs.command(name, help=summary, epilog=f"Example:\n\n  brygge runs {name} RUN --wait")
     @click.argument("run_id")
     @click.option("--wait", is_flag=True, help="Follow the run until it ends.")
@@ -279,7 +289,7 @@ def run_action(name: str, summary: str, call: Callable[[Client, str], Resource])
             if wait:
                 if run.get("status") not in TERMINAL_RUN_STATUSES:
                     run = follow(ctx, client, run["id"])
-                finish(ctx, run, fmt)
+                finish(ctx, run, fmt, wanted=wanted)
                 return
         render_one(ctx, {key: run.get(key) for key in RUN_COLUMNS}, fmt)
 
@@ -288,4 +298,4 @@ run_action("redrive", "Run a failed run again from the step that failed.", Clien
 run_action(
     "rerun", "Run a run's input again from the start with the current pipeline.", Client.rerun
 )
-run_action("abort", "Abort a waiting or running run.", Client.abort_run)
+run_action("abort", "Abort a waiting or running run.", Client.abort_run, wanted="ABORTED")

@@ -338,3 +338,19 @@ def test_grants_are_listed_set_and_revoked(client: Client, brygge_server: Server
     revoked = runner.invoke(cli, [*base, "revoke", "ds:skjult", "user:kari"])
     assert revoked.exit_code == 0, revoked.output
     assert [item["principal"] for item in client.permissions("skjult")] == ["team:miljo"]
+
+
+def test_abort_with_wait_exits_0_when_the_run_is_aborted(
+    client: Client, brygge_server: Server
+) -> None:
+    dataset_id = csv_dataset(client)
+    # An upload URL asked for and not used: its run waits for the file.
+    upload = client.resource(
+        "POST", f"/datasets/{dataset_id}/versions/1/uploads", json={"filename": "januar.csv"}
+    )
+    run_id = upload["run"]["id"]
+    aborted = brygge("runs", "abort", run_id, "--wait", url=brygge_server.url)
+    assert aborted.returncode == 0, aborted.stderr
+    assert f"run {run_id} ABORTED" in aborted.stderr
+    assert "rerun" not in aborted.stderr
+    assert client.run(run_id)["status"] == "ABORTED"

@@ -39,6 +39,14 @@ def datasets() -> None:
 @click.option("--keyword", help="Only datasets with this keyword.")
 @click.option("--theme", help="Only datasets of this EU data theme code.")
 @click.option("--q", help="Full-text search.")
+@click.option(
+    "--access-rights",
+    type=click.Choice(["public", "restricted", "non-public"]),
+    help="Only datasets of this access.",
+)
+@click.option(
+    "--state", type=click.Choice(["active", "deprecated"]), help="Only datasets in this state."
+)
 @format_option
 @pass_context
 def datasets_ls(
@@ -48,12 +56,21 @@ def datasets_ls(
     keyword: str | None,
     theme: str | None,
     q: str | None,
+    access_rights: str | None,
+    state: str | None,
     fmt: str,
 ) -> None:
     """List datasets; or a dataset's versions, a version's editions, an edition's files."""
     with ctx.client() as client:
         if uri is None:
-            rows = client.datasets(owner=owner, keyword=keyword, theme=theme, q=q)
+            rows = client.datasets(
+                owner=owner,
+                keyword=keyword,
+                theme=theme,
+                q=q,
+                access_rights=access_rights,
+                state=state,
+            )
             render(ctx, rows, DATASET_COLUMNS, fmt)
         elif uri.version is None:
             render(ctx, client.versions(uri.dataset), ["version", "description"], fmt)

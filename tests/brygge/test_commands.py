@@ -354,3 +354,25 @@ def test_abort_with_wait_exits_0_when_the_run_is_aborted(
     assert f"run {run_id} ABORTED" in aborted.stderr
     assert "rerun" not in aborted.stderr
     assert client.run(run_id)["status"] == "ABORTED"
+
+
+def test_datasets_ls_filters_by_access_rights_and_state(
+    client: Client, brygge_server: Server
+) -> None:
+    client.create_dataset({"title": "Open", "accessRights": "public", "owner": "team:a"})
+    closed = client.create_dataset(
+        {"title": "Closed", "accessRights": "non-public", "owner": "team:a"}
+    )
+    client.update_dataset(closed["id"], {"state": "deprecated"})
+
+    def titles(*options: str) -> list[str]:
+        listed = brygge("datasets", "ls", *options, "--format", "json", url=brygge_server.url)
+        assert listed.returncode == 0, listed.stderr
+        return sorted(item["title"] for item in json.loads(listed.stdout))
+
+    assert titles() == ["Closed", "Open"]
+    assert titles("--access-rights", "non-public") == ["Closed"]
+    assert titles("--state", "active") == ["Open"]
+    refused = brygge("datasets", "ls", "--access-rights", "secret", url=brygge_server.url)
+    assert refused.returncode == 2
+    assert "secret" in refused.stderr

@@ -112,9 +112,9 @@ def template_errors(definition: Any) -> list[str]:
                 )
             parameters = body.get("Parameters")
             reserved = sorted(
-                name.removesuffix(".$")
-                for name in (parameters if isinstance(parameters, Mapping) else {})
-                if name.removesuffix(".$") in RESERVED_PARAMETERS
+                field.removesuffix(".$")
+                for field in (parameters if isinstance(parameters, Mapping) else {})
+                if _is_reserved(field)
             )
             if reserved:
                 problems.append(
@@ -129,6 +129,11 @@ def template_errors(definition: Any) -> list[str]:
     if REDRIVE_STATE in seen:
         problems.append(f"state {REDRIVE_STATE!r}: the name is reserved")
     return problems
+
+
+def _is_reserved(field: str) -> bool:
+    """Whether a Parameters field (``name`` or ``name.$``) sets a field only Brygge sets."""
+    return field.removesuffix(".$") in RESERVED_PARAMETERS
 
 
 def step_payload(state_name: str) -> dict[str, Any]:
@@ -166,7 +171,7 @@ def compile_definition(
             own = {
                 field: value
                 for field, value in (body.get("Parameters") or {}).items()
-                if field.removesuffix(".$") not in RESERVED_PARAMETERS
+                if not _is_reserved(field)
             }
             payload = {**step_payload(name), **own}
             if target == "aws":

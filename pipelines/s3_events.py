@@ -48,28 +48,40 @@ def s3_object_keys(event: Mapping[str, Any], bucket: str | None = None) -> Itera
 def _record_key(record: Mapping[str, Any], bucket: str | None) -> str | None:
     name = str(record.get("eventName", ""))
     s3 = record.get("s3") or {}
-    record_bucket = (s3.get("bucket") or {}).get("name")
-    raw_key = (s3.get("object") or {}).get("key")
-    if not name.startswith("ObjectCreated:") or not isinstance(raw_key, str):
-        log.info("ignoring S3 record %s", name or "without eventName")
-        return None
-    if bucket is not None and record_bucket != bucket:
-        log.warning("ignoring S3 record of bucket %s (expected %s)", record_bucket, bucket)
-        return None
-    return unquote_plus(raw_key)
+    return _created_key(
+        name.startswith("ObjectCreated:"),
+        f"S3 record {name or 'without eventName'}",
+        (s3.get("bucket") or {}).get("name"),
+        (s3.get("object") or {}).get("key"),
+        bucket,
+    )
 
 
 def _eventbridge_keys(event: Mapping[str, Any], bucket: str | None) -> Iterator[str]:
     detail = event["detail"]
-    event_bucket = (detail.get("bucket") or {}).get("name")
-    raw_key = (detail.get("object") or {}).get("key")
-    if event.get("detail-type") != "Object Created" or not isinstance(raw_key, str):
-        log.info("ignoring S3 EventBridge event %s", event.get("detail-type"))
-        return
+    key = _created_key(
+        event.get("detail-type") == "Object Created",
+        f"S3 EventBridge event {event.get('detail-type')}",
+        (detail.get("bucket") or {}).get("name"),
+        (detail.get("object") or {}).get("key"),
+        bucket,
+    )
+    if key is not None:
+        yield key
+
+
+def _created_key(
+    created: bool, what: str, event_bucket: Any, raw_key: Any, bucket: str | None
+) -> str | None:
+    """The decoded key an announcement of a new object names; None (logged) for another
+    kind of announcement or another bucket's object."""
+    if not created or not isinstance(raw_key, str):
+        log.info("ignoring %s", what)
+        return None
     if bucket is not None and event_bucket != bucket:
-        log.warning("ignoring S3 event of bucket %s (expected %s)", event_bucket, bucket)
-        return
-    yield unquote_plus(raw_key)
+        log.warning("ignoring %s of bucket %s (expected %s)", what, event_bucket, bucket)
+        return None
+    return unquote_plus(raw_key)
 
 
 def _message_keys(record: Mapping[str, Any], bucket: str | None) -> Iterator[str]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from catalogue.object_stores import object_store
 from catalogue.runs.recorder import store_recorder
+from pipelines.s3_events import TEST_EVENT
 from pipelines.steps.runtime import use_environment, use_limits
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def handler(event: Any, context: Any) -> Any:
     if command is not None:
         event = {"command": command, "event": event}
     elif not _is_routed_by_zappa(event):
-        if event.get("Event") == "s3:TestEvent":
+        if event.get("Event") == TEST_EVENT:
             log.info("ignoring s3:TestEvent for bucket %s", event.get("Bucket"))
         else:
             log.warning(

@@ -1,11 +1,11 @@
 """The invalid rows of a streaming plan, set aside as they stream past its one output.
 
-validate writes the valid rows with one sink; the rows any check rejects are taken from the
-same stream by ``InvalidRows.see`` (a ``map_batches`` that returns its batch unchanged) and
-kept on local disk in row order, for the rejects and the counts. One output, rather than a
-plan with one per kind of row, reads the input once without holding what a faster branch
-has taken and a slower one has not, and costs less CPU (bench/steps.py).
-"""
+validate's plan has one sink (the valid rows, or the numbers of the rows to leave out of a
+copy of a CSV's lines); the rows any check rejects are taken from the same stream by
+``InvalidRows.see`` (a ``map_batches`` that returns its batch unchanged) and kept on local
+disk in row order, for the rejects and the counts. One output, rather than a plan with one
+per kind of row, reads the input once without holding what a faster branch has taken and a
+slower one has not, and costs less CPU (bench/steps.py)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ class InvalidRows:
         self._in_order = True
         self._error: BaseException | None = None
         self.rows = 0
+        self.seen = 0  # blank rows too
 
     def see(self, batch: pl.DataFrame) -> pl.DataFrame:
         """Take the batch's flagged rows and count its rows; return it as it came."""
@@ -86,6 +87,7 @@ class InvalidRows:
         contiguous = end - start == batch.height and numbers.is_sorted()
         with self._lock:
             self.rows += batch.height - blank
+            self.seen += batch.height
             if self._in_order and not contiguous:
                 self._give_up_order()
             if not self._in_order:

@@ -1,15 +1,17 @@
 """validate: check rows against a Table Schema with vectorised polars expressions.
 
-Reads a CSV input with the same CSV Dialect options as csv_to_parquet (``csv_dialect``), so it
-can run before the conversion, and a Parquet input as it is. Writes the valid rows in the
-input's own form (a CSV keeps its delimiter, quotes, ``sep=`` line and encoding, so the next
-step reads it with the same options) and, for ``onInvalid: quarantine``, a rejects file (a
-UTF-8 CSV) with one line per broken rule: ``row, column, rule, value, message``. Row numbers
-count the header as row 1, as a spreadsheet does, so the first data row is row 2.
+Reads a CSV input with the same CSV Dialect options as csv_to_parquet (``csv_dialect``), so
+it can run before the conversion, and a Parquet input as it is. Writes the valid rows in the
+input's own form (a CSV's valid rows are its own lines, copied, with its ``sep=`` line and
+encoding, so the next step reads them with the same options; see ``csv_lines``) and, for
+``onInvalid: quarantine``, a rejects file (a UTF-8 CSV) with one line per broken rule:
+``row, column, rule, value, message``. Row numbers count the header as row 1, as a
+spreadsheet does, so the first data row is row 2.
 
 Every check (``schema_checks``) is a polars expression in one streaming plan, which reads
 the input once and also sets the invalid rows aside, from which the rejects are written, so
-memory does not grow with the file. ``unique`` and ``primaryKey`` need
+memory does not grow with the file; a CSV's valid lines are then copied in one more, cheap
+read. ``unique`` and ``primaryKey`` need
 every key at once: they cost one more read of the input, with the keys spilled to hash
 partitions on local disk (see ``_duplicate_keys``).
 """
@@ -34,6 +36,7 @@ from pipelines.steps.csv_dialect import (
     scan_options,
     sink_options,
 )
+from pipelines.steps.csv_lines import copy_rows
 from pipelines.steps.invalid_rows import InvalidRows
 from pipelines.steps.runtime import run_step
 from pipelines.steps.schema_checks import Check, plan
@@ -67,6 +70,9 @@ INPUT_BYTES_PER_PARTITION = 128 * 1024 * 1024
 MAX_PARTITIONS = 256
 _PARTITION_SEED = 20240101
 REJECT_COLUMNS = ("column", "rule", "value", "message")
+# Numbers of rows a CSV's valid output leaves out, held to copy the other lines as they are
+# (csv_lines), 4 bytes each: past this many, the valid rows are written again.
+MAX_LEFT_OUT = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,6 +154,7 @@ def _validate_input(
     valid_path = directory / name
     spill = Spill(
         directory / f"{PurePosixPath(name).stem}-invalid",
+        directory / f"{PurePosixPath(name).stem}-left-out.parquet",
         directory / f"{PurePosixPath(name).stem}-keys",
         min(MAX_PARTITIONS, 1 + source.stat().st_size // INPUT_BYTES_PER_PARTITION),
     )
@@ -173,6 +180,9 @@ def _validate_input(
         def locate() -> None:
             raise_malformed_row(file.path, config, file.layout, name=name)
 
+        def copy_valid(leave_out: pl.Series, rows: int) -> bool:
+            return copy_rows(file, config, leave_out=leave_out, rows=rows, target=written)
+
         with reading(name, locate=locate), small_csv_chunks():
             counts = _validate_file(
                 frame,
@@ -186,6 +196,7 @@ def _validate_input(
                 name=name,
                 rejects_limit=rejects_limit,
                 spill=spill,
+                copy_valid=copy_valid,
             )
     return restore_dialect(written, file, valid_path), counts
 
@@ -201,11 +212,16 @@ def _validate_file(
     skip_blank_rows: bool = False,
     rejects_limit: int | None = None,
     spill: Spill,
+    copy_valid: Callable[[pl.Series, int], bool] | None = None,
 ) -> dict[str, Any]:
     """Write the valid rows and the rejects in one pass over the input; return the counts.
 
     One streaming plan reads the input once and computes, per row, one boolean: whether any
-    check fails. Its one output is the valid rows (``sink_valid``); ``InvalidRows`` takes
+    check fails. Its one output is the valid rows (``sink_valid``), or with ``copy_valid``
+    the numbers of the rows to leave out (invalid or blank), which ``copy_valid`` then
+    leaves out of a copy of the input's lines, or, where it cannot copy, ``sink_valid``
+    writes again (the rows by number; a file with more than ``MAX_LEFT_OUT`` of them is
+    checked again instead, not to hold their numbers). ``InvalidRows`` takes
     the invalid rows, with the columns their checks read, from the same stream into files
     in ``spill.invalid_rows``, and counts the rows. A flag per check is then computed over
     the invalid rows alone, in a second pass over those files, for the counts of each
@@ -228,7 +244,7 @@ def _validate_file(
     found = checked.checks
     flag_names = [f"__check{n}" for n in range(len(found))]
     flags = [pl.col(flag) for flag in flag_names]
-    frame = frame.with_row_index("__row", offset=first_row)
+    frame = numbered = frame.with_row_index("__row", offset=first_row)
     # Blank rows are flagged, not filtered, before InvalidRows sees the rows: it puts them
     # back in order by their numbers, which a filter would leave with gaps.
     blank = pl.col("__blank")
@@ -277,14 +293,27 @@ def _validate_file(
         order="__row",
         blank="__blank" if skip_blank_rows else None,
     )
+    seen = frame.map_batches(aside.see, streamable=True)
     try:
-        sink_valid(
-            frame.map_batches(aside.see, streamable=True).filter(keep).select(names)
-        ).collect(engine="streaming")
+        if copy_valid is None:
+            sink_valid(seen.filter(keep).select(names)).collect(engine="streaming")
+        else:
+            seen.filter(~keep).select("__row").sink_parquet(spill.left_out)
     except Exception:
         if aside.error is not None:
             raise aside.error from None
         raise
+    if copy_valid is not None:
+        left_out = pl.scan_parquet(spill.left_out)
+        if left_out.select(pl.len()).collect().item() > MAX_LEFT_OUT:
+            # A file mostly invalid: its rows are checked again rather than held by number.
+            sink_valid(frame.filter(keep).select(names)).collect(engine="streaming")
+        else:
+            numbers = left_out.collect().get_column("__row")
+            if not copy_valid(numbers, aside.seen):
+                sink_valid(
+                    numbered.filter(~pl.col("__row").is_in(numbers.implode())).select(names)
+                ).collect(engine="streaming")
     rows = aside.rows
     invalid_rows = aside.in_order(frame.select(set_aside).collect_schema())
     if checked.prepare:
@@ -319,10 +348,12 @@ def _validate_file(
 
 @dataclass(frozen=True, slots=True)
 class Spill:
-    """Where validate writes to local disk: the invalid rows (a folder), and the keys of
-    unique and primaryKey (``directory``, in ``partitions`` hash partitions)."""
+    """Where validate writes to local disk: the invalid rows (a folder), the numbers of the
+    rows the valid output leaves out (a file), and the keys of unique and primaryKey
+    (``directory``, in ``partitions`` hash partitions)."""
 
     invalid_rows: Path
+    left_out: Path
     directory: Path
     partitions: int
 

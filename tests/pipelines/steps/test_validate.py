@@ -405,10 +405,10 @@ def test_reads_the_csv_dialect_and_writes_valid_rows_back_in_it(
     }
     result = validate.handler(make_event("Check", [key], config), None)
     [valid_key] = result["input"]["keys"]
-    # cp1252, ';' and the header's empty last name, as uploaded; 18,4 km2 is rejected and
-    # the blank lines at the end are not rows.
+    # cp1252, ';' and the header's empty last name, as uploaded (its lines copied, not
+    # written again); 18,4 km2 is rejected and the blank lines at the end are not rows.
     assert objects.get(valid_key) == (
-        'bydel;innbyggere;areal_km2;""\n'
+        "bydel;innbyggere;areal_km2;\n"
         "Grünerløkka;64 184;4,8;\n"
         "Østensjø;52 075;12,2;\n"
         "Vestre Aker;52 426;16,6;\n"
@@ -447,6 +447,64 @@ def test_without_a_header_rows_count_from_one(
     assert objects.get(result["input"]["keys"][0]) == b"1;a\n"
     [rejects_key] = recorder.finished("Check")[5]["rejectsKeys"]
     assert [line["row"] for line in rejects_of(objects, rejects_key)] == ["2"]
+
+
+# The valid rows are the input's own lines, copied, where one line is one row (csv_lines);
+# elsewhere they are written again, and read back the same.
+
+CODES = {"fields": [{"name": "code", "type": "integer"}, {"name": "name"}]}
+
+
+def valid_output(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, data: bytes, **config: Any
+) -> bytes:
+    key = put("codes.csv", data)
+    settings = {"schema": CODES, "onInvalid": "quarantine", **config}
+    result = validate.handler(make_event("Check", [key], settings), None)
+    return objects.get(result["input"]["keys"][0])
+
+
+def test_valid_rows_keep_their_quotes_and_header_as_uploaded(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    # Written again, "0301" lost its quotes and the repeated name came back as name_2.
+    data = b'code,name,name\n"0301","Oslo, sentrum",x\nbad,Moss,y\n0101,Halden,"z"\n'
+    assert valid_output(objects, put, make_event, data) == (
+        b'code,name,name\n"0301","Oslo, sentrum",x\n0101,Halden,"z"\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "config"),
+    [
+        # A quoted value across lines: more lines than rows.
+        (b'code,name\n1,"two\nlines"\nbad,x\n3,"say ""hi"""\n', {}),
+        # Comment lines have no row number.
+        (b"code,name\n# made by hand\n1,two\nbad,x\n3,say\n", {"commentChar": "#"}),
+        # The byte the copy reads lines by.
+        (b"code,name\n1,t\x1fwo\nbad,x\n3,say\n", {}),
+    ],
+    ids=["quoted-newline", "comment-lines", "unit-separator"],
+)
+def test_valid_rows_are_written_again_where_lines_are_not_rows(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, data: bytes, config: dict
+) -> None:
+    output = valid_output(objects, put, make_event, data, **config)
+    rows = pl.read_csv(io.BytesIO(output), infer_schema=False).rows()
+    expected = pl.read_csv(
+        io.BytesIO(data), infer_schema=False, comment_prefix=config.get("commentChar")
+    ).filter(pl.col("code") != "bad")
+    assert rows == expected.rows()
+    assert len(rows) == 2
+
+
+def test_a_mostly_invalid_file_is_checked_again_for_its_valid_rows(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past MAX_LEFT_OUT rows to leave out, their numbers are not held.
+    monkeypatch.setattr(validate, "MAX_LEFT_OUT", 1)
+    data = b"code,name\nbad,a\n1,b\nworse,c\n\n3,d\n"
+    assert valid_output(objects, put, make_event, data) == b"code,name\n1,b\n3,d\n"
 
 
 @pytest.mark.parametrize(

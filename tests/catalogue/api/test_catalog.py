@@ -165,6 +165,26 @@ def test_format_parameter_wins_over_accept(client: FlaskClient, name: str, media
 
 
 @pytest.mark.parametrize(
+    ("name", "media_type"),
+    [
+        ("application/rdf+xml", "application/rdf+xml"),
+        ("application/ld+json", "application/ld+json"),
+        ("rdf+xml", "application/rdf+xml"),
+    ],
+)
+def test_media_type_with_a_plus_in_format_is_served(
+    client: FlaskClient, name: str, media_type: str
+) -> None:
+    # A "+" typed into a query string reaches the server as a space (form encoding).
+    create(client, "air")
+
+    response = client.get(f"/catalog?format={name}")
+
+    assert response.status_code == 200, response.json
+    assert response.mimetype == media_type
+
+
+@pytest.mark.parametrize(
     ("query", "accept"),
     [("", "text/html"), ("", "application/xml, image/*"), ("?format=csv", "text/turtle")],
 )

@@ -9,7 +9,9 @@ The vocabulary lookups remember their answers: every dataset of a feed asks the 
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -28,10 +30,14 @@ from catalogue.dcat.rdf import (
     Literal,
     Statements,
 )
+from catalogue.domain.ids import MAX_ID_LENGTH, ascii_words
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EDITION_ID = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(?:-\d{6})?$")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_WORD = re.compile(r"\w+")
+# Hex digits of a name's digest in a publisher IRI: distinct for any real set of names.
+_DIGEST_LENGTH = 10
 
 
 T = TypeVar("T")
@@ -73,8 +79,7 @@ def add_agent(out: Statements, base_url: str, publisher: str) -> str:
         agent = publisher
         name = publisher.rstrip("/").rsplit("/", 1)[-1]
     else:
-        slug = _NOT_SLUG.sub("-", publisher.lower()).strip("-") or "publisher"
-        agent = f"{base_url.rstrip('/')}/publishers/{slug}"
+        agent = f"{base_url.rstrip('/')}/publishers/{publisher_slug(publisher)}"
         name = publisher
     facts: Facts = [(TYPE, FOAF + "Agent"), (TYPE, FOAF + "Organization")]
     # The first name given to an agent stays (several datasets may name the same one).
@@ -82,6 +87,24 @@ def add_agent(out: Statements, base_url: str, publisher: str) -> str:
         facts.append((FOAF + "name", Literal(name)))
     out.state(agent, facts)
     return agent
+
+
+def publisher_slug(name: str) -> str:
+    """The last segment of the IRI of a publisher known by name.
+
+    An ASCII name gives its words (``Oslo kommune``: ``oslo-kommune``), as it always has.
+    Any other name would lose letters that way (``Bø`` and ``Bå`` both ``b``, a Cyrillic
+    name nothing at all), and two publishers would share one agent and its name: it gets
+    its words spelt in ASCII and a digest of the name itself (case, spacing and Unicode
+    composition aside), so distinct names stay apart and one name keeps one IRI.
+    """
+    slug = _NOT_SLUG.sub("-", name.lower()).strip("-")
+    if name.isascii() and slug:
+        return slug
+    words = _WORD.findall(unicodedata.normalize("NFC", name).casefold())
+    digest = hashlib.sha256(" ".join(words).encode()).hexdigest()[:_DIGEST_LENGTH]
+    words_slug = ascii_words(name)[:MAX_ID_LENGTH].rstrip("-")
+    return f"{words_slug or 'publisher'}-{digest}"
 
 
 def add_contact_point(

@@ -18,6 +18,7 @@ from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, SKOS
 
 from catalogue.dcat import vocabularies as vocab
+from catalogue.dcat.terms import publisher_slug
 from catalogue.domain.text import xml_safe
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
@@ -322,8 +323,8 @@ def _add_agent(graph: Graph, base_url: str, publisher: str) -> URIRef:
         agent = URIRef(publisher)
         name = publisher.rstrip("/").rsplit("/", 1)[-1]
     else:
-        slug = _NOT_SLUG.sub("-", publisher.lower()).strip("-") or "publisher"
-        agent = URIRef(f"{base_url.rstrip('/')}/publishers/{slug}")
+        # The feed's own rule since names beyond ASCII stopped sharing one agent.
+        agent = URIRef(f"{base_url.rstrip('/')}/publishers/{publisher_slug(publisher)}")
         name = publisher
     graph.add((agent, RDF.type, FOAF.Agent))
     graph.add((agent, RDF.type, FOAF.Organization))

@@ -254,3 +254,38 @@ def test_run_recorded_on_the_distribution_is_its_provenance() -> None:
     run = URIRef(f"{BASE_URL}/runs/run-7")
     assert graph.value(DISTRIBUTION, ns.PROV.wasGeneratedBy) == run
     assert graph.value(DATASET, ns.PROV.wasGeneratedBy) == run
+
+
+def test_publishers_whose_names_differ_only_in_letters_beyond_ascii_stay_apart() -> None:
+    names = ["Київська міська рада", "Львівська міська рада", "Bø kommune", "Bå kommune"]
+    entries = [
+        (make_dataset(f"set-{number}", publisher=name), []) for number, name in enumerate(names)
+    ]
+    graph = catalog_graph(CATALOG_INFO, entries, BASE_URL)
+
+    agents = [
+        graph.value(URIRef(f"{BASE_URL}/datasets/set-{number}"), ns.DCTERMS.publisher)
+        for number in range(len(names))
+    ]
+    assert len(set(agents)) == len(names)
+    for agent, name in zip(agents, names, strict=True):
+        assert list(graph.objects(agent, ns.FOAF.name)) == [Literal(name)]
+        assert str(agent).startswith(f"{BASE_URL}/publishers/")
+    # Norwegian letters are spelt out, as in dataset ids; an ASCII name keeps its slug.
+    assert "/publishers/bo-kommune-" in str(agents[2])
+    plain = catalog_graph(CATALOG_INFO, [(make_dataset(publisher="Oslo kommune"), [])], BASE_URL)
+    assert plain.value(DATASET, ns.DCTERMS.publisher) == URIRef(
+        f"{BASE_URL}/publishers/oslo-kommune"
+    )
+
+
+def test_publisher_iri_ignores_case_spacing_and_composition() -> None:
+    # The same name typed differently: case, spaces, and Å as one character or A + ring.
+    names = ["Åsnes kommune", "ÅSNES  KOMMUNE", "A\u030asnes kommune"]
+    agents = {
+        catalog_graph(CATALOG_INFO, [(make_dataset(publisher=name), [])], BASE_URL).value(
+            DATASET, ns.DCTERMS.publisher
+        )
+        for name in names
+    }
+    assert len(agents) == 1

@@ -693,3 +693,34 @@ def test_an_empty_newer_edition_hides_no_distribution_on_every_backend(
         [distribution] = graph.objects(dataset_node("air"), ns.DCAT.distribution)
         assert f"/editions/{old}/distributions/" in str(distribution)
     assert gate == {"publishable": True, "missing": []}
+
+
+def test_feed_and_dataset_rdf_carry_an_etag_a_harvester_can_revalidate(app: Flask) -> None:
+    owner = app.test_client()
+    create(owner, "air")
+    client = anonymous(app)
+    for url in ("/catalog", "/datasets/air?format=turtle"):
+        first = client.get(url)
+        assert first.status_code == 200
+        etag = first.headers.get("ETag")
+        assert etag, url
+
+        again = client.get(url, headers={"If-None-Match": etag})
+
+        assert again.status_code == 304, url
+        assert again.data == b""
+        assert again.headers.get("ETag") == etag
+        assert "Accept" in again.headers.get("Vary", "")
+
+    # Each representation has its own tag; the JSON record's tag is not the RDF's.
+    tags = {client.get(f"/catalog?format={name}").headers["ETag"] for name in RDF_SYNTAX}
+    assert len(tags) == 3
+    json_tag = client.get("/datasets/air").headers["ETag"]
+    assert json_tag != client.get("/datasets/air?format=turtle").headers["ETag"]
+
+    before = client.get("/catalog").headers["ETag"]
+    assert owner.patch("/datasets/air", json={"title": "Air"}).status_code == 200
+    changed = client.get("/catalog", headers={"If-None-Match": before})
+
+    assert changed.status_code == 200
+    assert changed.headers["ETag"] != before

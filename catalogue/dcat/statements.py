@@ -90,7 +90,7 @@ def catalog_statements(
 
     ``catalog_info`` holds ``title``, ``description``, ``publisher {name, uri?}``,
     ``contactPoint {name, email}``, ``language``, ``homepage`` and optionally ``modified``
-    (default: the latest ``modified`` of the datasets) and ``license``.
+    (default: the latest change of the datasets, ``terms.latest_change``) and ``license``.
     ``page`` holds the URLs ``self``, ``first``, ``next``, ``previous``, ``last`` (any may be
     None) and optionally ``totalItems``. ``profile`` is one of ``vocabularies.PROFILES``.
     """
@@ -129,8 +129,8 @@ def catalog_statements(
         datasets.append(
             (DCAT + "dataset", add_dataset(out, dataset, entry[1], base_url, editions, profile))
         )
-        if not catalog_info.get("modified") and dataset.get("modified"):
-            latest = max(latest or "", dataset["modified"])
+        if not catalog_info.get("modified"):
+            latest = terms.latest_time([latest, terms.latest_change(dataset, entry[1], editions)])
     terms.add_time(datasets, DCT + "modified", latest)
     out.state(catalog, datasets)
     if page:
@@ -220,7 +220,9 @@ def add_dataset(
         # dct:source follows in link_sources, once it is known whether the source is described.
         facts.append((PROV + "wasDerivedFrom", dataset_uri(base_url, source_id)))
     terms.add_time(facts, DCT + "issued", dataset.get("created"))
-    terms.add_time(facts, DCT + "modified", dataset.get("modified"))
+    # A new edition is a change to the dataset (its new data), not only to its record.
+    modified = terms.latest_change(dataset, distributions, editions)
+    terms.add_time(facts, DCT + "modified", modified)
 
     # The run behind each edition: named by the edition, or by a distribution it produced.
     runs = {e["edition"]: e["run"] for e in editions if e.get("run")}

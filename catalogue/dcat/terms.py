@@ -12,8 +12,8 @@ import functools
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from catalogue.dcat import vocabularies as vocab
@@ -183,6 +183,43 @@ def add_time(facts: Facts, predicate: str, value: str | None) -> None:
         facts.append((predicate, Literal(value, None, XSD_DATE)))
     else:
         facts.append((predicate, Literal(canonical_datetime(value), None, XSD_DATETIME)))
+
+
+def latest_change(
+    dataset: Mapping[str, Any],
+    distributions: Iterable[Mapping[str, Any]] = (),
+    editions: Iterable[Mapping[str, Any]] = (),
+) -> str | None:
+    """When the dataset itself last changed: its metadata, or the data its latest edition brought.
+
+    DCAT's ``dct:modified`` is "a change to the actual resource, not a change to the catalog
+    record": a new edition changes the dataset without touching the record's ``modified``.
+    """
+    times = [dataset.get("modified")]
+    times.extend(edition.get("created") for edition in editions)
+    times.extend(distribution.get("created") for distribution in distributions)
+    return latest_time(times) or dataset.get("modified")
+
+
+def latest_time(values: Iterable[str | None]) -> str | None:
+    """The latest of ISO 8601 dates and date-times, as written; None if none can be read.
+
+    Compared as instants (``Z`` and ``+01:00`` alike; a date is its midnight, UTC).
+    """
+    latest, latest_instant = None, None
+    for value in values:
+        instant = _instant(value) if value else None
+        if instant is not None and (latest_instant is None or instant > latest_instant):
+            latest, latest_instant = value, instant
+    return latest
+
+
+def _instant(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def canonical_datetime(value: str) -> str:

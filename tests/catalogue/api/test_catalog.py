@@ -288,6 +288,30 @@ def test_modified_since_keeps_a_dataset_with_a_newer_edition(
     assert (dataset_node("air"), ns.DCAT.distribution, None) in graph
 
 
+def test_a_new_edition_is_the_dataset_s_dct_modified_in_the_feed_and_its_rdf(
+    client: FlaskClient, clock: Clock
+) -> None:
+    # DCAT: dct:modified is a change to the resource itself (new data), not to its record.
+    clock.now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    create(client, "air")
+    create(client, "noise")
+    clock.now = datetime(2026, 3, 3, 12, 0, 0, tzinfo=UTC)
+    add_distribution(client, "air")
+    catalog = URIRef(f"{BASE_URL}/catalog")
+
+    for url in ("/catalog?modifiedSince=2026-03-02T00:00:00Z", "/datasets/air?format=turtle"):
+        graph = parse(client.get(url))
+        modified = graph.value(dataset_node("air"), ns.DCTERMS.modified).toPython()
+        assert modified >= datetime(2026, 3, 3, 12, 0, 0, tzinfo=UTC), url
+
+    whole = parse(client.get("/catalog"))
+    assert whole.value(catalog, ns.DCTERMS.modified).toPython() >= datetime(
+        2026, 3, 3, 12, 0, 0, tzinfo=UTC
+    )
+    unchanged = whole.value(dataset_node("noise"), ns.DCTERMS.modified).toPython()
+    assert unchanged == datetime(2026, 3, 1, 12, 0, 1, tzinfo=UTC)
+
+
 def test_modified_since_leaves_out_older_datasets(client: FlaskClient, clock: Clock) -> None:
     clock.now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
     create(client, "old")

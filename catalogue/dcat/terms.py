@@ -36,6 +36,15 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EDITION_ID = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(?:-\d{6})?$")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _WORD = re.compile(r"\w+")
+# RFC 6068: an address in a mailto IRI keeps letters, digits, unreserved and these delimiters.
+_MAILTO_KEPT = "-._~!$'()*+,;:@"
+_MAILTO_ESCAPES = str.maketrans(
+    {
+        chr(code): f"%{code:02X}"
+        for code in range(0x21, 0x7F)
+        if not chr(code).isalnum() and chr(code) not in _MAILTO_KEPT
+    }
+)
 # Hex digits of a name's digest in a publisher IRI: distinct for any real set of names.
 _DIGEST_LENGTH = 10
 
@@ -119,10 +128,20 @@ def add_contact_point(
     if contact.get("name"):
         card.append((VCARD + "fn", Literal(contact["name"])))
     if contact.get("email"):
-        card.append((VCARD + "hasEmail", f"mailto:{contact['email']}"))
+        card.append((VCARD + "hasEmail", mailto_iri(contact["email"])))
     if vocab.is_iri(contact.get("url")):
         card.append((VCARD + "hasURL", contact["url"]))
     out.state(node, card)
+
+
+def mailto_iri(email: str) -> str:
+    """The ``mailto:`` IRI of an e-mail address (RFC 6068).
+
+    ``#``, ``?``, ``%``, ``&`` and ``=`` may stand in an address but would start a fragment,
+    a query or an escape in the IRI: such ASCII characters are percent-encoded. Letters
+    beyond ASCII stay as they are, as an IRI allows.
+    """
+    return "mailto:" + email.translate(_MAILTO_ESCAPES)
 
 
 def add_text(facts: Facts, predicate: str, text: Any, tag: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote, urlsplit
+
 from rdflib import Literal, URIRef
 from rdflib import namespace as ns
 
@@ -289,3 +291,18 @@ def test_publisher_iri_ignores_case_spacing_and_composition() -> None:
         for name in names
     }
     assert len(agents) == 1
+
+
+def test_contact_email_is_a_mailto_iri_that_gives_back_the_address() -> None:
+    # "#", "?", "%" and "&" are allowed in an address but mean something else in a mailto IRI.
+    for email in ["data#team@example.no", "who?@example.no", "a%20b@example.no", "x&y=z@e.no"]:
+        dataset = make_dataset(contactPoint={"name": "Team", "email": email})
+        graph = dataset_graph(dataset, [], BASE_URL)
+
+        iri = str(graph.value(graph.value(DATASET, ns.DCAT.contactPoint), VCARD.hasEmail))
+        parts = urlsplit(iri)
+        assert (parts.scheme, parts.query, parts.fragment) == ("mailto", "", ""), iri
+        assert unquote(parts.path) == email
+    plain = dataset_graph(make_dataset(), [], BASE_URL)
+    contact = plain.value(DATASET, ns.DCAT.contactPoint)
+    assert plain.value(contact, VCARD.hasEmail) == URIRef("mailto:miljo@example.no")

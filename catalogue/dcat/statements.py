@@ -110,7 +110,7 @@ def catalog_statements(
     terms.add_contact_point(out, facts, catalog, catalog_info.get("contactPoint"))
     terms.add_language(out, facts, catalog_info.get("language"))
     if vocab.is_iri(catalog_info.get("homepage")):
-        homepage = catalog_info["homepage"]
+        homepage = vocab.iri(catalog_info["homepage"])
         facts.append((FOAF + "homepage", homepage))
         out.add(homepage, TYPE, FOAF + "Document")
     theme_scheme = vocab.DATA_THEME_SCHEME
@@ -206,16 +206,19 @@ def add_dataset(
     if terms.is_place_iri(dataset.get("spatial")):
         # DCAT-AP-NO wants a place IRI from its vocabularies (EU places, GeoNames, Geonorge);
         # anything else has no faithful rendering, so it is left out rather than made up.
-        terms.add_term(out, facts, DCT + "spatial", dataset["spatial"], DCT + "Location")
+        spatial = vocab.iri(dataset["spatial"])
+        terms.add_term(out, facts, DCT + "spatial", spatial, DCT + "Location")
     frequency = terms.frequency_iri(dataset.get("accrualPeriodicity") or "")
     if frequency:
         terms.add_term(out, facts, DCT + "accrualPeriodicity", frequency, DCT + "Frequency")
     terms.add_language(out, facts, dataset.get("language"))
     for standard in dataset.get("conformsTo") or ():
         if vocab.is_iri(standard):
-            facts.append((DCT + "conformsTo", standard))
+            standard_iri = vocab.iri(standard)
+            facts.append((DCT + "conformsTo", standard_iri))
             # DCAT-AP-NO 2 wants a title on every standard; its IRI is the only name known.
-            out.state(standard, [(TYPE, DCT + "Standard"), (DCT + "title", Literal(standard))])
+            title = Literal(standard)
+            out.state(standard_iri, [(TYPE, DCT + "Standard"), (DCT + "title", title)])
     for source_id in dataset.get("wasDerivedFrom") or ():
         # dct:source follows in link_sources, once it is known whether the source is described.
         facts.append((PROV + "wasDerivedFrom", dataset_uri(base_url, source_id)))
@@ -259,8 +262,10 @@ def _add_distribution(
         path = f"/distributions/{distribution['id']}"
     node = f"{dataset_node}{path}"
     download = distribution.get("downloadURL")
+    download = vocab.iri(download) if download else None
     # dcat:accessURL is mandatory; without one, the distribution's own page gives access.
-    access = distribution.get("accessURL") or download or node
+    access = distribution.get("accessURL")
+    access = vocab.iri(access) if access else download or node
     facts: Facts = [
         (TYPE, DCAT + "Distribution"),
         (DCT + "identifier", Literal(str(distribution["id"]))),

@@ -85,7 +85,7 @@ is_place_iri = _remembered(vocab.is_place_iri)
 def add_agent(out: Statements, base_url: str, publisher: str) -> str:
     """Add a ``foaf:Agent`` for a publisher given as an IRI or a name; returns its node."""
     if vocab.is_iri(publisher):
-        agent = publisher
+        agent = vocab.iri(publisher)
         name = publisher.rstrip("/").rsplit("/", 1)[-1]
     else:
         agent = f"{base_url.rstrip('/')}/publishers/{publisher_slug(publisher)}"
@@ -130,7 +130,7 @@ def add_contact_point(
     if contact.get("email"):
         card.append((VCARD + "hasEmail", mailto_iri(contact["email"])))
     if vocab.is_iri(contact.get("url")):
-        card.append((VCARD + "hasURL", contact["url"]))
+        card.append((VCARD + "hasURL", vocab.iri(contact["url"])))
     out.state(node, card)
 
 

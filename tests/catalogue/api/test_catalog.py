@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from flask import Flask
@@ -748,3 +750,49 @@ def test_feed_and_dataset_rdf_carry_an_etag_a_harvester_can_revalidate(app: Flas
 
     assert changed.status_code == 200
     assert changed.headers["ETag"] != before
+
+
+# RFC 3987: what an IRI may not hold as it is; a "%" must start an escape; one "#" at most.
+IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|\\^`\x7f]|%(?![0-9A-Fa-f]{2})')
+
+
+def test_urls_with_characters_an_iri_cannot_hold_reach_the_feed_escaped(
+    client: FlaskClient,
+) -> None:
+    # The API takes these (a URL's path and query are any non-space text); written as they
+    # are, one of them makes strict RDF parsers refuse the whole feed.
+    standards = [
+        "https://example.no/std|v2",
+        'https://example.no/std"quoted"',
+        "https://example.no/{std}^`x`/a\\b",
+        "https://example.no/100%/done?q=[1]#part#two",
+    ]
+    endpoint = "https://api.example.no/air|noise{x}"
+    create(
+        client,
+        "odd",
+        conformsTo=standards,
+        publisher="https://example.no/org|oslo",
+        spatial="http://sws.geonames.org/3143244/|x",
+    )
+    editions = "/datasets/odd/versions/1/editions"
+    edition = client.post(editions, json={"description": "live"}).json["edition"]
+    response = client.post(
+        f"{editions}/{edition}/distributions", json={"type": "api", "accessURL": endpoint}
+    )
+    assert response.status_code == 201, response.json
+
+    for name in RDF_SYNTAX:
+        graph = parse(client.get(f"/catalog?format={name}"))
+        iris = {str(term) for triple in graph for term in triple if isinstance(term, URIRef)}
+        bad = sorted(iri for iri in iris if IRI_FORBIDDEN.search(iri) or iri.count("#") > 1)
+        assert not bad, (name, bad)
+        node = dataset_node("odd")
+        assert listed(graph) == {"odd"}
+        assert {unquote(str(s)) for s in graph.objects(node, ns.DCTERMS.conformsTo)} == {
+            unquote(s.replace("#two", "%23two")) for s in standards
+        }
+        assert graph.value(node, ns.DCTERMS.publisher) == URIRef("https://example.no/org%7Coslo")
+        distribution = graph.value(node, ns.DCAT.distribution)
+        access = graph.value(distribution, ns.DCAT.accessURL)
+        assert access == URIRef("https://api.example.no/air%7Cnoise%7Bx%7D")

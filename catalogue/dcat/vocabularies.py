@@ -101,6 +101,10 @@ LICENCE_ALIASES = {
     "opendatacommons.org/licenses/pddl/1-0": "ODC_PDDL",
 }
 
+# The deed and legal code pages under a Creative Commons licence URL (``/deed.no``,
+# ``/legalcode``, ``/legalcode.nb``).
+_CC_PAGE = re.compile(r"/(?:deed|legalcode)(?:\.[a-z_-]+)?$")
+
 GEONAMES = "http://sws.geonames.org/"
 # Places DCAT-AP-NO's range shapes accept for dct:spatial (a violation otherwise).
 PLACE_PREFIXES = (
@@ -297,6 +301,9 @@ def licence_iri(licence: object) -> str | None:
     if value.upper() in LICENCES:
         return LICENCE + value.upper()
     bare = value.split("://", 1)[-1].removeprefix("www.").rstrip("/").lower()
+    if bare.startswith("creativecommons.org/"):
+        # A licence's deed (summary) and legal code pages, in any language, name it too.
+        bare = _CC_PAGE.sub("", bare)
     code = LICENCE_ALIASES.get(bare)
     return LICENCE + code if code else None
 

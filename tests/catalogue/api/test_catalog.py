@@ -366,6 +366,24 @@ def test_fixing_what_the_gate_lists_puts_the_dataset_in_the_feed(client: FlaskCl
     assert listed(parse(client.get("/catalog"))) == {"noise"}
 
 
+@pytest.mark.parametrize(
+    "licence",
+    [
+        "https://creativecommons.org/licenses/by/4.0/deed.no",
+        "https://creativecommons.org/licenses/by/4.0/legalcode",
+        "https://creativecommons.org/licenses/by-sa/4.0/legalcode.nb",
+        "http://creativecommons.org/publicdomain/zero/1.0/deed.en",
+    ],
+)
+def test_a_licence_deed_or_legal_code_url_names_its_licence(
+    client: FlaskClient, licence: str
+) -> None:
+    create(client, "noise", license=licence)
+
+    assert client.get("/datasets/noise/publishability").json["missing"] == []
+    assert listed(parse(client.get("/catalog"))) == {"noise"}
+
+
 def test_publishability_follows_the_read_rules(app: Flask, client: FlaskClient) -> None:
     create(client, "closed", accessRights="non-public")
     create(client, "members", accessRights="restricted")

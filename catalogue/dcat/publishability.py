@@ -45,12 +45,14 @@ def missing_for_publication(
         if not isinstance(theme, str) or vocab.theme_iri(theme) is None:
             problem("themes", f"{theme!r} is not an EU data theme code")
     license_iri = dataset.get("license")
+    # Examples of the form the API takes (a URL), not bare EU codes it would refuse.
+    examples = f"e.g. {', '.join(vocab.LICENCE_EXAMPLES)}"
     if not license_iri:
-        problem("license", "a licence is required to publish open data")
+        problem("license", f"a licence is required to publish open data ({examples})")
     elif vocab.licence_iri(license_iri) is None:
         problem(
             "license",
-            f"{license_iri!r} is not in the EU Licence vocabulary (e.g. CC_BY_4_0, NLOD_2_0, CC0)",
+            f"{license_iri!r} is not in the EU Licence vocabulary nor a URL of one ({examples})",
         )
     _check_optional(dataset, problem)
     for index, distribution in enumerate(distributions):

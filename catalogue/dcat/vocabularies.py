@@ -104,6 +104,12 @@ LICENCE_ALIASES = {
 # The deed and legal code pages under a Creative Commons licence URL (``/deed.no``,
 # ``/legalcode``, ``/legalcode.nb``).
 _CC_PAGE = re.compile(r"/(?:deed|legalcode)(?:\.[a-z_-]+)?$")
+# Licence IRIs the API takes (it wants URLs), for reasons that ask for one.
+LICENCE_EXAMPLES = (
+    LICENCE + "CC_BY_4_0",
+    "https://creativecommons.org/licenses/by/4.0/",
+    "https://data.norge.no/nlod/no/2.0",
+)
 
 GEONAMES = "http://sws.geonames.org/"
 # Places DCAT-AP-NO's range shapes accept for dct:spatial (a violation otherwise).

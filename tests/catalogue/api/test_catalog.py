@@ -366,6 +366,22 @@ def test_fixing_what_the_gate_lists_puts_the_dataset_in_the_feed(client: FlaskCl
     assert listed(parse(client.get("/catalog"))) == {"noise"}
 
 
+@pytest.mark.parametrize("licence", [None, "https://example.org/our-terms"])
+def test_the_licences_the_gate_suggests_are_ones_the_api_takes(
+    client: FlaskClient, licence: str | None
+) -> None:
+    create(client, "noise", license=licence)
+    missing = client.get("/datasets/noise/publishability").json["missing"]
+    reason = next(problem["reason"] for problem in missing if problem["field"] == "license")
+    suggestions = set(re.findall(r"https?://[^\s,;()'\"]+", reason)) - {licence}
+    assert suggestions, reason
+
+    for suggestion in suggestions:
+        response = client.patch("/datasets/noise", json={"license": suggestion})
+        assert response.status_code == 200, (suggestion, response.json)
+        assert client.get("/datasets/noise/publishability").json["publishable"], suggestion
+
+
 @pytest.mark.parametrize(
     "licence",
     [

@@ -549,7 +549,8 @@ def test_configured_catalog_info_lays_settings_over_the_defaults(tmp_path: Path)
             "name": bare["publisher"]["name"],
             "uri": "https://data.brreg.no/enhetsregisteret/api/enheter/958935420",
         },
-        "contactPoint": {"name": "", "email": "data@example.no"},
+        # The publisher's name stands in for the contact's, which DCAT-AP-NO requires.
+        "contactPoint": {"name": bare["publisher"]["name"], "email": "data@example.no"},
         "homepage": "https://data.example.no/",
     }
 

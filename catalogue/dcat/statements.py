@@ -36,6 +36,7 @@ from catalogue.dcat.rdf import (
     Literal,
     Statements,
 )
+from catalogue.domain import addresses
 
 SHA256 = SPDX + "checksumAlgorithm_sha256"
 
@@ -109,8 +110,8 @@ def catalog_statements(
         facts.append((DCT + "publisher", agent))
     terms.add_contact_point(out, facts, catalog, catalog_info.get("contactPoint"))
     terms.add_language(out, facts, catalog_info.get("language"))
-    if vocab.is_iri(catalog_info.get("homepage")):
-        homepage = vocab.iri(catalog_info["homepage"])
+    if addresses.is_iri(catalog_info.get("homepage")):
+        homepage = addresses.iri(catalog_info["homepage"])
         facts.append((FOAF + "homepage", homepage))
         out.add(homepage, TYPE, FOAF + "Document")
     theme_scheme = vocab.DATA_THEME_SCHEME
@@ -206,15 +207,15 @@ def add_dataset(
     if terms.is_place_iri(dataset.get("spatial")):
         # DCAT-AP-NO wants a place IRI from its vocabularies (EU places, GeoNames, Geonorge);
         # anything else has no faithful rendering, so it is left out rather than made up.
-        spatial = vocab.iri(dataset["spatial"])
+        spatial = addresses.iri(dataset["spatial"])
         terms.add_term(out, facts, DCT + "spatial", spatial, DCT + "Location")
     frequency = terms.frequency_iri(dataset.get("accrualPeriodicity") or "")
     if frequency:
         terms.add_term(out, facts, DCT + "accrualPeriodicity", frequency, DCT + "Frequency")
     terms.add_language(out, facts, dataset.get("language"))
     for standard in dataset.get("conformsTo") or ():
-        if vocab.is_iri(standard):
-            standard_iri = vocab.iri(standard)
+        if addresses.is_iri(standard):
+            standard_iri = addresses.iri(standard)
             facts.append((DCT + "conformsTo", standard_iri))
             # DCAT-AP-NO 2 wants a title on every standard; its IRI is the only name known.
             title = Literal(standard)
@@ -262,10 +263,10 @@ def _add_distribution(
         path = f"/distributions/{distribution['id']}"
     node = f"{dataset_node}{path}"
     download = distribution.get("downloadURL")
-    download = vocab.iri(download) if download else None
+    download = addresses.iri(download) if download else None
     # dcat:accessURL is mandatory; without one, the distribution's own page gives access.
     access = distribution.get("accessURL")
-    access = vocab.iri(access) if access else download or node
+    access = addresses.iri(access) if access else download or node
     facts: Facts = [
         (TYPE, DCAT + "Distribution"),
         (DCT + "identifier", Literal(str(distribution["id"]))),

@@ -30,6 +30,7 @@ from catalogue.dcat.rdf import (
     Literal,
     Statements,
 )
+from catalogue.domain import addresses
 from catalogue.domain.ids import MAX_ID_LENGTH, ascii_words
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -84,8 +85,8 @@ is_place_iri = _remembered(vocab.is_place_iri)
 
 def add_agent(out: Statements, base_url: str, publisher: str) -> str:
     """Add a ``foaf:Agent`` for a publisher given as an IRI or a name; returns its node."""
-    if vocab.is_iri(publisher):
-        agent = vocab.iri(publisher)
+    if addresses.is_iri(publisher):
+        agent = addresses.iri(publisher)
         name = publisher.rstrip("/").rsplit("/", 1)[-1]
     else:
         agent = f"{base_url.rstrip('/')}/publishers/{publisher_slug(publisher)}"
@@ -129,8 +130,8 @@ def add_contact_point(
         card.append((VCARD + "fn", Literal(contact["name"])))
     if contact.get("email"):
         card.append((VCARD + "hasEmail", mailto_iri(contact["email"])))
-    if vocab.is_iri(contact.get("url")):
-        card.append((VCARD + "hasURL", vocab.iri(contact["url"])))
+    if addresses.is_iri(contact.get("url")):
+        card.append((VCARD + "hasURL", addresses.iri(contact["url"])))
     out.state(node, card)
 
 

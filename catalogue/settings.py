@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from catalogue.domain import addresses
 from pipelines.steps.contract import MAX_CELLS, MAX_UNCOMPRESSED_BYTES, StepLimits
 
 BACKENDS = ("local", "aws")
@@ -160,6 +161,22 @@ class Settings:
                     f"{variable} must be an absolute http(s) URL without query or fragment "
                     f"(https://data.example.org/api), not {url!r}"
                 )
+        # The catalogue's own description in every feed: a value no feed can state would be
+        # dropped without a word (or break the feed), so it is refused here.
+        for variable, url in (
+            ("BRYGGE_CATALOG_PUBLISHER_URI", self.catalog_publisher_uri),
+            ("BRYGGE_CATALOG_HOMEPAGE", self.catalog_homepage),
+        ):
+            if url and not addresses.is_iri(url):
+                raise SettingsError(
+                    f"{variable} must be an absolute http(s) URL without spaces "
+                    f"(https://data.example.org/), not {url!r}"
+                )
+        if self.catalog_contact_email and not addresses.is_email(self.catalog_contact_email):
+            raise SettingsError(
+                "BRYGGE_CATALOG_CONTACT_EMAIL must be an e-mail address (data@example.org), "
+                f"not {self.catalog_contact_email!r}"
+            )
         if ":" not in self.principal:
             raise SettingsError("BRYGGE_PRINCIPAL must look like user:<name> or client:<name>")
 

@@ -161,6 +161,26 @@ def test_a_dataset_failing_the_gate_keeps_its_files_out_of_the_feed(
     assert catalogued(open_data) == set()
 
 
+def test_an_api_distribution_is_published_with_its_endpoint_as_access_url(
+    client: FlaskClient, environment: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    create(client, "air")
+    editions = "/datasets/air/versions/1/editions"
+    edition = client.post(editions, json={"description": "live"}).json["edition"]
+    endpoint = "https://api.example.no/air/v1?station=all"
+    response = client.post(
+        f"{editions}/{edition}/distributions", json={"type": "api", "accessURL": endpoint}
+    )
+    assert response.status_code == 201, response.json
+    distribution = URIRef(f"{BASE_URL}{editions}/{edition}/distributions/{response.json['id']}")
+
+    publish(capsys)
+
+    catalog = Graph().parse(environment.home / "open-data" / "catalog.ttl", format="turtle")
+    assert list(catalog.objects(distribution, ns.DCAT.accessURL)) == [URIRef(endpoint)]
+    assert catalog.value(distribution, ns.DCAT.downloadURL) is None
+
+
 def test_a_dataset_made_restricted_is_withdrawn_saying_why(
     app: Flask,
     client: FlaskClient,

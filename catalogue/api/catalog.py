@@ -91,11 +91,17 @@ def negotiate_dataset(format_param: str | None) -> tuple[str, str] | None:
 
 
 def rdf_response(statements: Statements, rdf_format: str, media_type: str) -> Response:
-    """The statements written as ``rdf_format``; caches must key on ``Accept``."""
+    """The statements written as ``rdf_format``; caches must key on ``Accept``.
+
+    The ETag is a digest of the bytes (the same statements are always written the same), so
+    a harvester revalidating with ``If-None-Match`` gets 304 (``etags.answer_not_modified``)
+    until the description changes.
+    """
     from catalogue.dcat.serialization import serialize
 
     response = Response(serialize(statements, rdf_format), mimetype=media_type)
     response.headers["Vary"] = "Accept"
+    response.add_etag()
     return response
 
 

@@ -28,7 +28,8 @@ def configured_catalog_info(settings: Settings, base_url: str) -> dict[str, Any]
         }
     if settings.catalog_contact_name or settings.catalog_contact_email:
         info["contactPoint"] = {
-            "name": settings.catalog_contact_name,
+            # DCAT-AP-NO wants a name on every contact point: the publisher's, unless given.
+            "name": settings.catalog_contact_name or info["publisher"]["name"],
             "email": settings.catalog_contact_email,
         }
     if settings.catalog_homepage:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from catalogue.dcat.publishability import missing_for_publication
 from catalogue.dcat.selection import latest_items, publish_item
+from catalogue.dcat.terms import latest_change
 from catalogue.store.base import Predicate
 
 if TYPE_CHECKING:
@@ -86,10 +87,7 @@ def last_change(item: PublishItem) -> datetime:
     A new edition does not touch the dataset's ``modified``, yet brings new distributions
     that an incremental harvest must not miss.
     """
-    times = [item.dataset["modified"]]
-    times.extend(edition["created"] for edition in item.editions if edition.get("created"))
-    times.extend(d["created"] for d in item.distributions if d.get("created"))
-    return max(parse_time(value) for value in times)
+    return parse_time(latest_change(item.dataset, item.distributions, item.editions) or "")
 
 
 def latest_item(repositories: Repositories, dataset: Mapping[str, Any]) -> PublishItem:

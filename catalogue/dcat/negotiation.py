@@ -55,7 +55,9 @@ def negotiate(
     ``Accept`` that no representation matches.
     """
     if format_param:
-        name = format_param.strip().lower()
+        # A "+" typed into a query string arrives as a space (application/rdf xml); no
+        # name or media type holds a space, so it can only have been a "+".
+        name = format_param.strip().lower().replace(" ", "+")
         rdf_format = FORMAT_NAMES.get(name) or FORMATS_BY_MEDIA_TYPE.get(name)
         if rdf_format is None:
             raise NotAcceptable(f"format {format_param!r} is not supported")

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from catalogue.dcat import vocabularies as vocab
+from catalogue.domain import addresses
 
 Problem = dict[str, str]
 
@@ -45,12 +46,14 @@ def missing_for_publication(
         if not isinstance(theme, str) or vocab.theme_iri(theme) is None:
             problem("themes", f"{theme!r} is not an EU data theme code")
     license_iri = dataset.get("license")
+    # Examples of the form the API takes (a URL), not bare EU codes it would refuse.
+    examples = f"e.g. {', '.join(vocab.LICENCE_EXAMPLES)}"
     if not license_iri:
-        problem("license", "a licence is required to publish open data")
+        problem("license", f"a licence is required to publish open data ({examples})")
     elif vocab.licence_iri(license_iri) is None:
         problem(
             "license",
-            f"{license_iri!r} is not in the EU Licence vocabulary (e.g. CC_BY_4_0, NLOD_2_0, CC0)",
+            f"{license_iri!r} is not in the EU Licence vocabulary nor a URL of one ({examples})",
         )
     _check_optional(dataset, problem)
     for index, distribution in enumerate(distributions):
@@ -82,7 +85,7 @@ def _contact_point_problems(contact: Any) -> list[Problem]:
         problems.append(
             {"field": f"{field}.email", "reason": "the contact point needs an e-mail address"}
         )
-    elif not vocab.is_email(email):
+    elif not addresses.is_email(email):
         problems.append({"field": f"{field}.email", "reason": f"{email!r} is not an e-mail"})
     return problems
 
@@ -103,7 +106,7 @@ def _check_optional(dataset: Mapping[str, Any], problem: Any) -> None:
             "GeoNames or Geonorge's administrative units",
         )
     for standard in dataset.get("conformsTo") or ():
-        if not vocab.is_iri(standard):
+        if not addresses.is_iri(standard):
             problem("conformsTo", f"{standard!r} is not an IRI")
     temporal = dataset.get("temporal") or {}
     start, end = temporal.get("start"), temporal.get("end")
@@ -115,7 +118,7 @@ def _distribution_problems(distribution: Mapping[str, Any]) -> list[tuple[str, s
     problems = []
     for field in ("accessURL", "downloadURL"):
         value = distribution.get(field)
-        if value and not vocab.is_iri(value):
+        if value and not addresses.is_iri(value):
             problems.append((field, "must be an http(s) URL"))
     media_type = distribution.get("mediaType")
     if media_type and vocab.media_type_iri(media_type) is None:

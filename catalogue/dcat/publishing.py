@@ -254,7 +254,9 @@ def _with_open_data_urls(
         else:
             # Several files (or none here) have no single download URL.
             copy.pop("downloadURL", None)
-        copy.setdefault("accessURL", copy.get("downloadURL"))
+        # The record keeps an API distribution's endpoint as ``apiURL`` (the API shows it as
+        # accessURL); it, not the catalogue's page of the distribution, gives access.
+        copy.setdefault("accessURL", copy.get("apiURL") or copy.get("downloadURL"))
         result.append(copy)
     return result
 

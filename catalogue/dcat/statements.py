@@ -36,6 +36,7 @@ from catalogue.dcat.rdf import (
     Literal,
     Statements,
 )
+from catalogue.domain import addresses
 
 SHA256 = SPDX + "checksumAlgorithm_sha256"
 
@@ -90,7 +91,7 @@ def catalog_statements(
 
     ``catalog_info`` holds ``title``, ``description``, ``publisher {name, uri?}``,
     ``contactPoint {name, email}``, ``language``, ``homepage`` and optionally ``modified``
-    (default: the latest ``modified`` of the datasets) and ``license``.
+    (default: the latest change of the datasets, ``terms.latest_change``) and ``license``.
     ``page`` holds the URLs ``self``, ``first``, ``next``, ``previous``, ``last`` (any may be
     None) and optionally ``totalItems``. ``profile`` is one of ``vocabularies.PROFILES``.
     """
@@ -109,8 +110,8 @@ def catalog_statements(
         facts.append((DCT + "publisher", agent))
     terms.add_contact_point(out, facts, catalog, catalog_info.get("contactPoint"))
     terms.add_language(out, facts, catalog_info.get("language"))
-    if vocab.is_iri(catalog_info.get("homepage")):
-        homepage = catalog_info["homepage"]
+    if addresses.is_iri(catalog_info.get("homepage")):
+        homepage = addresses.iri(catalog_info["homepage"])
         facts.append((FOAF + "homepage", homepage))
         out.add(homepage, TYPE, FOAF + "Document")
     theme_scheme = vocab.DATA_THEME_SCHEME
@@ -129,8 +130,8 @@ def catalog_statements(
         datasets.append(
             (DCAT + "dataset", add_dataset(out, dataset, entry[1], base_url, editions, profile))
         )
-        if not catalog_info.get("modified") and dataset.get("modified"):
-            latest = max(latest or "", dataset["modified"])
+        if not catalog_info.get("modified"):
+            latest = terms.latest_time([latest, terms.latest_change(dataset, entry[1], editions)])
     terms.add_time(datasets, DCT + "modified", latest)
     out.state(catalog, datasets)
     if page:
@@ -206,21 +207,26 @@ def add_dataset(
     if terms.is_place_iri(dataset.get("spatial")):
         # DCAT-AP-NO wants a place IRI from its vocabularies (EU places, GeoNames, Geonorge);
         # anything else has no faithful rendering, so it is left out rather than made up.
-        terms.add_term(out, facts, DCT + "spatial", dataset["spatial"], DCT + "Location")
+        spatial = addresses.iri(dataset["spatial"])
+        terms.add_term(out, facts, DCT + "spatial", spatial, DCT + "Location")
     frequency = terms.frequency_iri(dataset.get("accrualPeriodicity") or "")
     if frequency:
         terms.add_term(out, facts, DCT + "accrualPeriodicity", frequency, DCT + "Frequency")
     terms.add_language(out, facts, dataset.get("language"))
     for standard in dataset.get("conformsTo") or ():
-        if vocab.is_iri(standard):
-            facts.append((DCT + "conformsTo", standard))
+        if addresses.is_iri(standard):
+            standard_iri = addresses.iri(standard)
+            facts.append((DCT + "conformsTo", standard_iri))
             # DCAT-AP-NO 2 wants a title on every standard; its IRI is the only name known.
-            out.state(standard, [(TYPE, DCT + "Standard"), (DCT + "title", Literal(standard))])
+            title = Literal(standard)
+            out.state(standard_iri, [(TYPE, DCT + "Standard"), (DCT + "title", title)])
     for source_id in dataset.get("wasDerivedFrom") or ():
         # dct:source follows in link_sources, once it is known whether the source is described.
         facts.append((PROV + "wasDerivedFrom", dataset_uri(base_url, source_id)))
     terms.add_time(facts, DCT + "issued", dataset.get("created"))
-    terms.add_time(facts, DCT + "modified", dataset.get("modified"))
+    # A new edition is a change to the dataset (its new data), not only to its record.
+    modified = terms.latest_change(dataset, distributions, editions)
+    terms.add_time(facts, DCT + "modified", modified)
 
     # The run behind each edition: named by the edition, or by a distribution it produced.
     runs = {e["edition"]: e["run"] for e in editions if e.get("run")}
@@ -257,8 +263,10 @@ def _add_distribution(
         path = f"/distributions/{distribution['id']}"
     node = f"{dataset_node}{path}"
     download = distribution.get("downloadURL")
+    download = addresses.iri(download) if download else None
     # dcat:accessURL is mandatory; without one, the distribution's own page gives access.
-    access = distribution.get("accessURL") or download or node
+    access = distribution.get("accessURL")
+    access = addresses.iri(access) if access else download or node
     facts: Facts = [
         (TYPE, DCAT + "Distribution"),
         (DCT + "identifier", Literal(str(distribution["id"]))),

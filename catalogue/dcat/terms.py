@@ -9,9 +9,11 @@ The vocabulary lookups remember their answers: every dataset of a feed asks the 
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
-from collections.abc import Callable, Mapping
-from datetime import datetime
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from catalogue.dcat import vocabularies as vocab
@@ -28,10 +30,24 @@ from catalogue.dcat.rdf import (
     Literal,
     Statements,
 )
+from catalogue.domain import addresses
+from catalogue.domain.ids import MAX_ID_LENGTH, ascii_words
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EDITION_ID = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(?:-\d{6})?$")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_WORD = re.compile(r"\w+")
+# RFC 6068: an address in a mailto IRI keeps letters, digits, unreserved and these delimiters.
+_MAILTO_KEPT = "-._~!$'()*+,;:@"
+_MAILTO_ESCAPES = str.maketrans(
+    {
+        chr(code): f"%{code:02X}"
+        for code in range(0x21, 0x7F)
+        if not chr(code).isalnum() and chr(code) not in _MAILTO_KEPT
+    }
+)
+# Hex digits of a name's digest in a publisher IRI: distinct for any real set of names.
+_DIGEST_LENGTH = 10
 
 
 T = TypeVar("T")
@@ -69,12 +85,11 @@ is_place_iri = _remembered(vocab.is_place_iri)
 
 def add_agent(out: Statements, base_url: str, publisher: str) -> str:
     """Add a ``foaf:Agent`` for a publisher given as an IRI or a name; returns its node."""
-    if vocab.is_iri(publisher):
-        agent = publisher
+    if addresses.is_iri(publisher):
+        agent = addresses.iri(publisher)
         name = publisher.rstrip("/").rsplit("/", 1)[-1]
     else:
-        slug = _NOT_SLUG.sub("-", publisher.lower()).strip("-") or "publisher"
-        agent = f"{base_url.rstrip('/')}/publishers/{slug}"
+        agent = f"{base_url.rstrip('/')}/publishers/{publisher_slug(publisher)}"
         name = publisher
     facts: Facts = [(TYPE, FOAF + "Agent"), (TYPE, FOAF + "Organization")]
     # The first name given to an agent stays (several datasets may name the same one).
@@ -82,6 +97,24 @@ def add_agent(out: Statements, base_url: str, publisher: str) -> str:
         facts.append((FOAF + "name", Literal(name)))
     out.state(agent, facts)
     return agent
+
+
+def publisher_slug(name: str) -> str:
+    """The last segment of the IRI of a publisher known by name.
+
+    An ASCII name gives its words (``Oslo kommune``: ``oslo-kommune``), as it always has.
+    Any other name would lose letters that way (``Bø`` and ``Bå`` both ``b``, a Cyrillic
+    name nothing at all), and two publishers would share one agent and its name: it gets
+    its words spelt in ASCII and a digest of the name itself (case, spacing and Unicode
+    composition aside), so distinct names stay apart and one name keeps one IRI.
+    """
+    slug = _NOT_SLUG.sub("-", name.lower()).strip("-")
+    if name.isascii() and slug:
+        return slug
+    words = _WORD.findall(unicodedata.normalize("NFC", name).casefold())
+    digest = hashlib.sha256(" ".join(words).encode()).hexdigest()[:_DIGEST_LENGTH]
+    words_slug = ascii_words(name)[:MAX_ID_LENGTH].rstrip("-")
+    return f"{words_slug or 'publisher'}-{digest}"
 
 
 def add_contact_point(
@@ -96,10 +129,20 @@ def add_contact_point(
     if contact.get("name"):
         card.append((VCARD + "fn", Literal(contact["name"])))
     if contact.get("email"):
-        card.append((VCARD + "hasEmail", f"mailto:{contact['email']}"))
-    if vocab.is_iri(contact.get("url")):
-        card.append((VCARD + "hasURL", contact["url"]))
+        card.append((VCARD + "hasEmail", mailto_iri(contact["email"])))
+    if addresses.is_iri(contact.get("url")):
+        card.append((VCARD + "hasURL", addresses.iri(contact["url"])))
     out.state(node, card)
+
+
+def mailto_iri(email: str) -> str:
+    """The ``mailto:`` IRI of an e-mail address (RFC 6068).
+
+    ``#``, ``?``, ``%``, ``&`` and ``=`` may stand in an address but would start a fragment,
+    a query or an escape in the IRI: such ASCII characters are percent-encoded. Letters
+    beyond ASCII stay as they are, as an IRI allows.
+    """
+    return "mailto:" + email.translate(_MAILTO_ESCAPES)
 
 
 def add_text(facts: Facts, predicate: str, text: Any, tag: str) -> None:
@@ -160,6 +203,43 @@ def add_time(facts: Facts, predicate: str, value: str | None) -> None:
         facts.append((predicate, Literal(value, None, XSD_DATE)))
     else:
         facts.append((predicate, Literal(canonical_datetime(value), None, XSD_DATETIME)))
+
+
+def latest_change(
+    dataset: Mapping[str, Any],
+    distributions: Iterable[Mapping[str, Any]] = (),
+    editions: Iterable[Mapping[str, Any]] = (),
+) -> str | None:
+    """When the dataset itself last changed: its metadata, or the data its latest edition brought.
+
+    DCAT's ``dct:modified`` is "a change to the actual resource, not a change to the catalog
+    record": a new edition changes the dataset without touching the record's ``modified``.
+    """
+    times = [dataset.get("modified")]
+    times.extend(edition.get("created") for edition in editions)
+    times.extend(distribution.get("created") for distribution in distributions)
+    return latest_time(times) or dataset.get("modified")
+
+
+def latest_time(values: Iterable[str | None]) -> str | None:
+    """The latest of ISO 8601 dates and date-times, as written; None if none can be read.
+
+    Compared as instants (``Z`` and ``+01:00`` alike; a date is its midnight, UTC).
+    """
+    latest, latest_instant = None, None
+    for value in values:
+        instant = _instant(value) if value else None
+        if instant is not None and (latest_instant is None or instant > latest_instant):
+            latest, latest_instant = value, instant
+    return latest
+
+
+def _instant(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def canonical_datetime(value: str) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from catalogue.domain import addresses
+
 EU_AUTHORITY = "http://publications.europa.eu/resource/authority/"
 DATA_THEME_SCHEME = EU_AUTHORITY + "data-theme"
 FILE_TYPE = EU_AUTHORITY + "file-type/"
@@ -101,6 +103,16 @@ LICENCE_ALIASES = {
     "opendatacommons.org/licenses/pddl/1-0": "ODC_PDDL",
 }
 
+# The deed and legal code pages under a Creative Commons licence URL (``/deed.no``,
+# ``/legalcode``, ``/legalcode.nb``).
+_CC_PAGE = re.compile(r"/(?:deed|legalcode)(?:\.[a-z_-]+)?$")
+# Licence IRIs the API takes (it wants URLs), for reasons that ask for one.
+LICENCE_EXAMPLES = (
+    LICENCE + "CC_BY_4_0",
+    "https://creativecommons.org/licenses/by/4.0/",
+    "https://data.norge.no/nlod/no/2.0",
+)
+
 GEONAMES = "http://sws.geonames.org/"
 # Places DCAT-AP-NO's range shapes accept for dct:spatial (a violation otherwise).
 PLACE_PREFIXES = (
@@ -188,18 +200,7 @@ MEDIA_TYPES_BY_FILE_TYPE = {
     "PDF": "application/pdf",
 }
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
-
-
-def is_iri(value: object) -> bool:
-    """True if ``value`` is an absolute http(s) IRI."""
-    return isinstance(value, str) and value.startswith(("http://", "https://")) and " " not in value
-
-
-def is_email(value: object) -> bool:
-    """True if ``value`` looks like an e-mail address (one @, a dot in the domain)."""
-    return isinstance(value, str) and bool(_EMAIL.match(value))
 
 
 def theme_iri(theme: str) -> str | None:
@@ -256,13 +257,16 @@ def licence_iri(licence: object) -> str | None:
     if value.upper() in LICENCES:
         return LICENCE + value.upper()
     bare = value.split("://", 1)[-1].removeprefix("www.").rstrip("/").lower()
+    if bare.startswith("creativecommons.org/"):
+        # A licence's deed (summary) and legal code pages, in any language, name it too.
+        bare = _CC_PAGE.sub("", bare)
     code = LICENCE_ALIASES.get(bare)
     return LICENCE + code if code else None
 
 
 def is_place_iri(value: object) -> bool:
     """True if ``value`` names a place from a vocabulary DCAT-AP-NO accepts for dct:spatial."""
-    return is_iri(value) and str(value).startswith(PLACE_PREFIXES)
+    return addresses.is_iri(value) and str(value).startswith(PLACE_PREFIXES)
 
 
 def concept_scheme(iri: str) -> str | None:

@@ -28,11 +28,19 @@ _TRANSLITERATION = str.maketrans(
 
 def slugify(title: str) -> str:
     """Return the dataset id derived from a title: lowercase ``a-z0-9-``, 1 to 64 characters."""
-    text = title.casefold().translate(_TRANSLITERATION)
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
-    slug = slug[:MAX_ID_LENGTH].rstrip("-")
+    slug = ascii_words(title)[:MAX_ID_LENGTH].rstrip("-")
     return slug or "dataset"
+
+
+def ascii_words(text: str) -> str:
+    """The words of ``text`` in lowercase ASCII joined by ``-``, any length; "" if none.
+
+    Norwegian letters are spelt out (``ø`` as ``o``), accents dropped; letters with no
+    ASCII spelling (Cyrillic, Arabic, ...) are lost.
+    """
+    folded = text.casefold().translate(_TRANSLITERATION)
+    ascii_text = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
 
 
 def slug_candidates(slug: str, suffixes: Iterable[str]) -> Iterator[str]:

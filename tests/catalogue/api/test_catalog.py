@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from flask import Flask
@@ -165,6 +167,26 @@ def test_format_parameter_wins_over_accept(client: FlaskClient, name: str, media
 
 
 @pytest.mark.parametrize(
+    ("name", "media_type"),
+    [
+        ("application/rdf+xml", "application/rdf+xml"),
+        ("application/ld+json", "application/ld+json"),
+        ("rdf+xml", "application/rdf+xml"),
+    ],
+)
+def test_media_type_with_a_plus_in_format_is_served(
+    client: FlaskClient, name: str, media_type: str
+) -> None:
+    # A "+" typed into a query string reaches the server as a space (form encoding).
+    create(client, "air")
+
+    response = client.get(f"/catalog?format={name}")
+
+    assert response.status_code == 200, response.json
+    assert response.mimetype == media_type
+
+
+@pytest.mark.parametrize(
     ("query", "accept"),
     [("", "text/html"), ("", "application/xml, image/*"), ("?format=csv", "text/turtle")],
 )
@@ -268,6 +290,30 @@ def test_modified_since_keeps_a_dataset_with_a_newer_edition(
     assert (dataset_node("air"), ns.DCAT.distribution, None) in graph
 
 
+def test_a_new_edition_is_the_dataset_s_dct_modified_in_the_feed_and_its_rdf(
+    client: FlaskClient, clock: Clock
+) -> None:
+    # DCAT: dct:modified is a change to the resource itself (new data), not to its record.
+    clock.now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    create(client, "air")
+    create(client, "noise")
+    clock.now = datetime(2026, 3, 3, 12, 0, 0, tzinfo=UTC)
+    add_distribution(client, "air")
+    catalog = URIRef(f"{BASE_URL}/catalog")
+
+    for url in ("/catalog?modifiedSince=2026-03-02T00:00:00Z", "/datasets/air?format=turtle"):
+        graph = parse(client.get(url))
+        modified = graph.value(dataset_node("air"), ns.DCTERMS.modified).toPython()
+        assert modified >= datetime(2026, 3, 3, 12, 0, 0, tzinfo=UTC), url
+
+    whole = parse(client.get("/catalog"))
+    assert whole.value(catalog, ns.DCTERMS.modified).toPython() >= datetime(
+        2026, 3, 3, 12, 0, 0, tzinfo=UTC
+    )
+    unchanged = whole.value(dataset_node("noise"), ns.DCTERMS.modified).toPython()
+    assert unchanged == datetime(2026, 3, 1, 12, 0, 1, tzinfo=UTC)
+
+
 def test_modified_since_leaves_out_older_datasets(client: FlaskClient, clock: Clock) -> None:
     clock.now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
     create(client, "old")
@@ -317,6 +363,40 @@ def test_fixing_what_the_gate_lists_puts_the_dataset_in_the_feed(client: FlaskCl
     assert client.patch("/datasets/noise", json={"themes": ["TRAN"]}).status_code == 200
 
     assert client.get("/datasets/noise/publishability").json["publishable"] is True
+    assert listed(parse(client.get("/catalog"))) == {"noise"}
+
+
+@pytest.mark.parametrize("licence", [None, "https://example.org/our-terms"])
+def test_the_licences_the_gate_suggests_are_ones_the_api_takes(
+    client: FlaskClient, licence: str | None
+) -> None:
+    create(client, "noise", license=licence)
+    missing = client.get("/datasets/noise/publishability").json["missing"]
+    reason = next(problem["reason"] for problem in missing if problem["field"] == "license")
+    suggestions = set(re.findall(r"https?://[^\s,;()'\"]+", reason)) - {licence}
+    assert suggestions, reason
+
+    for suggestion in suggestions:
+        response = client.patch("/datasets/noise", json={"license": suggestion})
+        assert response.status_code == 200, (suggestion, response.json)
+        assert client.get("/datasets/noise/publishability").json["publishable"], suggestion
+
+
+@pytest.mark.parametrize(
+    "licence",
+    [
+        "https://creativecommons.org/licenses/by/4.0/deed.no",
+        "https://creativecommons.org/licenses/by/4.0/legalcode",
+        "https://creativecommons.org/licenses/by-sa/4.0/legalcode.nb",
+        "http://creativecommons.org/publicdomain/zero/1.0/deed.en",
+    ],
+)
+def test_a_licence_deed_or_legal_code_url_names_its_licence(
+    client: FlaskClient, licence: str
+) -> None:
+    create(client, "noise", license=licence)
+
+    assert client.get("/datasets/noise/publishability").json["missing"] == []
     assert listed(parse(client.get("/catalog"))) == {"noise"}
 
 
@@ -673,3 +753,80 @@ def test_an_empty_newer_edition_hides_no_distribution_on_every_backend(
         [distribution] = graph.objects(dataset_node("air"), ns.DCAT.distribution)
         assert f"/editions/{old}/distributions/" in str(distribution)
     assert gate == {"publishable": True, "missing": []}
+
+
+def test_feed_and_dataset_rdf_carry_an_etag_a_harvester_can_revalidate(app: Flask) -> None:
+    owner = app.test_client()
+    create(owner, "air")
+    client = anonymous(app)
+    for url in ("/catalog", "/datasets/air?format=turtle"):
+        first = client.get(url)
+        assert first.status_code == 200
+        etag = first.headers.get("ETag")
+        assert etag, url
+
+        again = client.get(url, headers={"If-None-Match": etag})
+
+        assert again.status_code == 304, url
+        assert again.data == b""
+        assert again.headers.get("ETag") == etag
+        assert "Accept" in again.headers.get("Vary", "")
+
+    # Each representation has its own tag; the JSON record's tag is not the RDF's.
+    tags = {client.get(f"/catalog?format={name}").headers["ETag"] for name in RDF_SYNTAX}
+    assert len(tags) == 3
+    json_tag = client.get("/datasets/air").headers["ETag"]
+    assert json_tag != client.get("/datasets/air?format=turtle").headers["ETag"]
+
+    before = client.get("/catalog").headers["ETag"]
+    assert owner.patch("/datasets/air", json={"title": "Air"}).status_code == 200
+    changed = client.get("/catalog", headers={"If-None-Match": before})
+
+    assert changed.status_code == 200
+    assert changed.headers["ETag"] != before
+
+
+# RFC 3987: what an IRI may not hold as it is; a "%" must start an escape; one "#" at most.
+IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|\\^`\x7f]|%(?![0-9A-Fa-f]{2})')
+
+
+def test_urls_with_characters_an_iri_cannot_hold_reach_the_feed_escaped(
+    client: FlaskClient,
+) -> None:
+    # The API takes these (a URL's path and query are any non-space text); written as they
+    # are, one of them makes strict RDF parsers refuse the whole feed.
+    standards = [
+        "https://example.no/std|v2",
+        'https://example.no/std"quoted"',
+        "https://example.no/{std}^`x`/a\\b",
+        "https://example.no/100%/done?q=[1]#part#two",
+    ]
+    endpoint = "https://api.example.no/air|noise{x}"
+    create(
+        client,
+        "odd",
+        conformsTo=standards,
+        publisher="https://example.no/org|oslo",
+        spatial="http://sws.geonames.org/3143244/|x",
+    )
+    editions = "/datasets/odd/versions/1/editions"
+    edition = client.post(editions, json={"description": "live"}).json["edition"]
+    response = client.post(
+        f"{editions}/{edition}/distributions", json={"type": "api", "accessURL": endpoint}
+    )
+    assert response.status_code == 201, response.json
+
+    for name in RDF_SYNTAX:
+        graph = parse(client.get(f"/catalog?format={name}"))
+        iris = {str(term) for triple in graph for term in triple if isinstance(term, URIRef)}
+        bad = sorted(iri for iri in iris if IRI_FORBIDDEN.search(iri) or iri.count("#") > 1)
+        assert not bad, (name, bad)
+        node = dataset_node("odd")
+        assert listed(graph) == {"odd"}
+        assert {unquote(str(s)) for s in graph.objects(node, ns.DCTERMS.conformsTo)} == {
+            unquote(s.replace("#two", "%23two")) for s in standards
+        }
+        assert graph.value(node, ns.DCTERMS.publisher) == URIRef("https://example.no/org%7Coslo")
+        distribution = graph.value(node, ns.DCAT.distribution)
+        access = graph.value(distribution, ns.DCAT.accessURL)
+        assert access == URIRef("https://api.example.no/air%7Cnoise%7Bx%7D")

@@ -18,6 +18,8 @@ from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, SKOS
 
 from catalogue.dcat import vocabularies as vocab
+from catalogue.dcat.terms import publisher_slug
+from catalogue.domain import addresses
 from catalogue.domain.text import xml_safe
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
@@ -122,7 +124,7 @@ def catalog_graph(
         graph.add((catalog, DCTERMS.publisher, agent))
     _add_contact_point(graph, catalog, catalog_info.get("contactPoint"))
     _add_language(graph, catalog, catalog_info.get("language"))
-    if vocab.is_iri(catalog_info.get("homepage")):
+    if addresses.is_iri(catalog_info.get("homepage")):
         homepage = URIRef(catalog_info["homepage"])
         graph.add((catalog, FOAF.homepage, homepage))
         graph.add((homepage, RDF.type, FOAF.Document))
@@ -218,7 +220,7 @@ def add_dataset(
         _add_term(graph, node, DCTERMS.accrualPeriodicity, frequency, DCTERMS.Frequency)
     _add_language(graph, node, dataset.get("language"))
     for standard in dataset.get("conformsTo") or ():
-        if vocab.is_iri(standard):
+        if addresses.is_iri(standard):
             graph.add((node, DCTERMS.conformsTo, URIRef(standard)))
             graph.add((URIRef(standard), RDF.type, DCTERMS.Standard))
             # DCAT-AP-NO 2 wants a title on every standard; its IRI is the only name known.
@@ -318,12 +320,12 @@ def _add_run(graph: Graph, base_url: str, run_id: str) -> URIRef:
 
 def _add_agent(graph: Graph, base_url: str, publisher: str) -> URIRef:
     """Add a ``foaf:Agent`` for a publisher given as an IRI or a name; returns its node."""
-    if vocab.is_iri(publisher):
+    if addresses.is_iri(publisher):
         agent = URIRef(publisher)
         name = publisher.rstrip("/").rsplit("/", 1)[-1]
     else:
-        slug = _NOT_SLUG.sub("-", publisher.lower()).strip("-") or "publisher"
-        agent = URIRef(f"{base_url.rstrip('/')}/publishers/{slug}")
+        # The feed's own rule since names beyond ASCII stopped sharing one agent.
+        agent = URIRef(f"{base_url.rstrip('/')}/publishers/{publisher_slug(publisher)}")
         name = publisher
     graph.add((agent, RDF.type, FOAF.Agent))
     graph.add((agent, RDF.type, FOAF.Organization))
@@ -344,7 +346,7 @@ def _add_contact_point(graph: Graph, subject: URIRef, contact: Mapping[str, Any]
         graph.add((node, VCARD.fn, Literal(contact["name"])))
     if contact.get("email"):
         graph.add((node, VCARD.hasEmail, URIRef(f"mailto:{contact['email']}")))
-    if vocab.is_iri(contact.get("url")):
+    if addresses.is_iri(contact.get("url")):
         graph.add((node, VCARD.hasURL, URIRef(contact["url"])))
 
 

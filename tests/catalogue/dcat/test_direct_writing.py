@@ -228,6 +228,7 @@ def escaped_statements() -> Statements:
 def test_rdf_xml_is_the_document_written_before_byte_for_byte() -> None:
     # The digest of what the writer made before its escaping and start tags were reused
     # (as of 2da472c): the feed's bytes stay the same, so publishing rewrites nothing.
+    # Changed once on purpose: publishers named beyond ASCII got IRIs of their own.
     digest = hashlib.sha256()
     for profile in vocab.PROFILES:
         entries = corpus()
@@ -239,7 +240,7 @@ def test_rdf_xml_is_the_document_written_before_byte_for_byte() -> None:
             )
             digest.update(serialize(described, "xml").encode())
     digest.update(serialize(escaped_statements(), "xml").encode())
-    assert digest.hexdigest() == "8182ced848ac46a088cdd2381c50d3983c13476fd2f4b66cc3fb51456505af25"
+    assert digest.hexdigest() == "226d363a1b38abf9ea9b7c262d87f0ae745fb71112c4f15777bfc631eed647f2"
 
 
 def test_rdflib_view_of_the_statements_is_the_rdflib_graph() -> None:

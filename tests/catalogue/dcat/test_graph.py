@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote, urlsplit
+
 from rdflib import Literal, URIRef
 from rdflib import namespace as ns
 
@@ -254,3 +256,53 @@ def test_run_recorded_on_the_distribution_is_its_provenance() -> None:
     run = URIRef(f"{BASE_URL}/runs/run-7")
     assert graph.value(DISTRIBUTION, ns.PROV.wasGeneratedBy) == run
     assert graph.value(DATASET, ns.PROV.wasGeneratedBy) == run
+
+
+def test_publishers_whose_names_differ_only_in_letters_beyond_ascii_stay_apart() -> None:
+    names = ["Київська міська рада", "Львівська міська рада", "Bø kommune", "Bå kommune"]
+    entries = [
+        (make_dataset(f"set-{number}", publisher=name), []) for number, name in enumerate(names)
+    ]
+    graph = catalog_graph(CATALOG_INFO, entries, BASE_URL)
+
+    agents = [
+        graph.value(URIRef(f"{BASE_URL}/datasets/set-{number}"), ns.DCTERMS.publisher)
+        for number in range(len(names))
+    ]
+    assert len(set(agents)) == len(names)
+    for agent, name in zip(agents, names, strict=True):
+        assert list(graph.objects(agent, ns.FOAF.name)) == [Literal(name)]
+        assert str(agent).startswith(f"{BASE_URL}/publishers/")
+    # Norwegian letters are spelt out, as in dataset ids; an ASCII name keeps its slug.
+    assert "/publishers/bo-kommune-" in str(agents[2])
+    plain = catalog_graph(CATALOG_INFO, [(make_dataset(publisher="Oslo kommune"), [])], BASE_URL)
+    assert plain.value(DATASET, ns.DCTERMS.publisher) == URIRef(
+        f"{BASE_URL}/publishers/oslo-kommune"
+    )
+
+
+def test_publisher_iri_ignores_case_spacing_and_composition() -> None:
+    # The same name typed differently: case, spaces, and Å as one character or A + ring.
+    names = ["Åsnes kommune", "ÅSNES  KOMMUNE", "A\u030asnes kommune"]
+    agents = {
+        catalog_graph(CATALOG_INFO, [(make_dataset(publisher=name), [])], BASE_URL).value(
+            DATASET, ns.DCTERMS.publisher
+        )
+        for name in names
+    }
+    assert len(agents) == 1
+
+
+def test_contact_email_is_a_mailto_iri_that_gives_back_the_address() -> None:
+    # "#", "?", "%" and "&" are allowed in an address but mean something else in a mailto IRI.
+    for email in ["data#team@example.no", "who?@example.no", "a%20b@example.no", "x&y=z@e.no"]:
+        dataset = make_dataset(contactPoint={"name": "Team", "email": email})
+        graph = dataset_graph(dataset, [], BASE_URL)
+
+        iri = str(graph.value(graph.value(DATASET, ns.DCAT.contactPoint), VCARD.hasEmail))
+        parts = urlsplit(iri)
+        assert (parts.scheme, parts.query, parts.fragment) == ("mailto", "", ""), iri
+        assert unquote(parts.path) == email
+    plain = dataset_graph(make_dataset(), [], BASE_URL)
+    contact = plain.value(DATASET, ns.DCAT.contactPoint)
+    assert plain.value(contact, VCARD.hasEmail) == URIRef("mailto:miljo@example.no")

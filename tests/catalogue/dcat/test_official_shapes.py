@@ -21,6 +21,7 @@ from rdflib import namespace as ns
 
 from catalogue.dcat import graph as dcat_graph
 from catalogue.dcat import vocabularies as vocab
+from catalogue.dcat.catalog_info import configured_catalog_info
 from catalogue.dcat.graph import catalog_graph, dataset_graph
 from catalogue.dcat.publishability import missing_for_publication
 from catalogue.dcat.publishing import publish
@@ -443,3 +444,20 @@ def test_api_unknown_profile_is_422(client: FlaskClient) -> None:
         response = client.get(url)
         assert response.status_code == 422, url
         assert "profile" in response.get_data(as_text=True), url
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_catalogue_configured_with_only_a_contact_email_conforms(
+    tmp_path: Path, official_shapes: dict[str, Graph], profile: str
+) -> None:
+    # What an operator sets first; DCAT-AP-NO wants a name (vcard:fn) on every contact point.
+    settings = Settings(
+        home=tmp_path, catalog_publisher_name="Oslo kommune", catalog_contact_email="data@ex.no"
+    )
+    info = configured_catalog_info(settings, BASE_URL)
+    graph = catalog_graph(info, [], BASE_URL, profile=RENDERING[profile])
+
+    contact = graph.value(CATALOG, ns.DCAT.contactPoint)
+    assert graph.value(contact, VCARD.hasEmail) == URIRef("mailto:data@ex.no")
+    assert graph.value(contact, VCARD.fn) == Literal("Oslo kommune")
+    assert_no_violations(graph, official_shapes[profile], profile)

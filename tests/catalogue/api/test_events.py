@@ -134,7 +134,10 @@ def test_events_are_checked_and_rejects_kept_with_reasons(api) -> None:  # type:
             {
                 "index": 4,
                 "errors": {
-                    "observedAt": ["must be an ISO 8601 date and time with a time zone"],
+                    "observedAt": [
+                        "must be a date and time with seconds and a time zone "
+                        "(2026-06-01T12:00:00Z)"
+                    ],
                     "status": ["not one of ok, degraded"],
                 },
             },
@@ -148,7 +151,10 @@ def test_events_are_checked_and_rejects_kept_with_reasons(api) -> None:  # type:
             {
                 "index": 6,
                 "errors": {
-                    "observedAt": ["must be an ISO 8601 date and time with a time zone"],
+                    "observedAt": [
+                        "must be a date and time with seconds and a time zone "
+                        "(2026-06-01T12:00:00Z)"
+                    ],
                     "temperature": ["must be a number"],
                 },
             },

@@ -28,7 +28,8 @@ class BodyError(ValueError):
 
 def parse_json(data: str | bytes) -> Any:
     """Parse a JSON body; raises BodyError when it nests too deep, holds a lone surrogate,
-    NaN or Infinity, or a number beyond a double's range (which would read as infinity).
+    NaN or Infinity, a number beyond a double's range (which would read as infinity) or
+    one of thousands of digits.
 
     Bytes must be UTF-8 (UnicodeDecodeError otherwise); malformed JSON raises
     json.JSONDecodeError as json.loads does.
@@ -38,6 +39,11 @@ def parse_json(data: str | bytes) -> Any:
         value = _DECODER.decode(text)
     except RecursionError:
         raise BodyError(f"The JSON nests deeper than {MAX_JSON_DEPTH} levels.") from None
+    except (json.JSONDecodeError, BodyError):
+        raise
+    except ValueError as error:
+        # int() refuses a number of more than sys.get_int_max_str_digits() digits (4,300).
+        raise BodyError(f"A number in the JSON has too many digits: {error}") from None
     # Fast paths: most bodies have too few brackets to be deep and no surrogate escape;
     # many brackets without one (a batch of events) only need their depth measured. The
     # full walk finds where the problem is.

@@ -291,7 +291,7 @@ def test_a_resent_batch_with_its_idempotency_key_is_answered_the_same_and_kept_o
         (b'"just text"', 400),
         (b"[]", 400),
         (b"[" + b",".join([b"{}"] * 501) + b"]", 400),
-        # Not JSON numbers, and no store keeps them (not even as a reject).
+        # Numbers JSON or Python cannot hold, and no store keeps (not even as a reject).
         *(
             (
                 b'[{"sensorId": "s-1", "observedAt": "2026-06-01T12:00:00Z", "temperature": 18}, '
@@ -300,7 +300,7 @@ def test_a_resent_batch_with_its_idempotency_key_is_answered_the_same_and_kept_o
                 + b"}]",
                 400,
             )
-            for literal in (b"NaN", b"-Infinity", b"1e999")
+            for literal in (b"NaN", b"-Infinity", b"1e999", b"1" + b"0" * 5000)
         ),
     ],
 )

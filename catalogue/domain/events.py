@@ -57,6 +57,10 @@ DATETIME_TEXT = re.compile(
 )
 DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 INTEGER_RANGE = range(-(2**63), 2**63)
+# DynamoDB keeps numbers of magnitude 1e-130 to below 1e126 with 38 significant digits;
+# an event holds only numbers every store keeps, so both take the same events.
+STORED_MAGNITUDE = (1e-130, 1e126)
+STORED_DIGITS = 38
 
 Errors = dict[str, Any]
 
@@ -372,9 +376,11 @@ def _typed(kind: str, raw: object) -> tuple[Any, str | None]:
             return raw, None
         return None, "must be an integer from -2^63 to 2^63-1"
     if kind == "number":
-        if _is_number(raw) and _is_finite(raw):  # type: ignore[arg-type]
-            return raw, None
-        return None, "must be a number"
+        if not _is_number(raw) or not _is_finite(raw):  # type: ignore[arg-type]
+            return None, "must be a number"
+        if not is_stored_number(raw):  # type: ignore[arg-type]
+            return None, "outside the numbers every store keeps (1e-130 to 1e126, 38 digits)"
+        return raw, None
     if kind == "boolean":
         return (raw, None) if isinstance(raw, bool) else (None, "must be true or false")
     if kind == "date":
@@ -428,6 +434,27 @@ def _is_int(value: object) -> bool:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_stored_number(value: float) -> bool:
+    """Whether every store keeps ``value`` as it is (DynamoDB's range and precision)."""
+    if value == 0:
+        return True
+    low, high = STORED_MAGNITUDE
+    if not low <= abs(value) < high:
+        return False
+    # A float's shortest text has at most 17 significant digits; an integer may have more.
+    return isinstance(value, float) or len(str(abs(value)).rstrip("0")) <= STORED_DIGITS
+
+
+def holds_unstored_number(value: object) -> bool:
+    """Whether a JSON value holds a number somewhere that not every store keeps."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return False
+    if isinstance(value, int | float):
+        return not (_is_finite(value) and is_stored_number(value))
+    children = value.values() if isinstance(value, Mapping) else value
+    return any(holds_unstored_number(child) for child in children)  # type: ignore[attr-defined]
 
 
 def _is_finite(value: float) -> bool:

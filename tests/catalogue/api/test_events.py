@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -201,6 +202,35 @@ def test_an_event_naming_no_series_or_too_large_to_keep_is_rejected(api) -> None
     rejects = api.get(f"{EVENTS}/rejects").json["items"]
     assert rejects[1]["event"] == batch[1]
     assert "event" not in rejects[2] and len(rejects[2]["eventText"]) == 16_384
+
+
+def test_numbers_every_store_keeps_are_accepted_and_others_rejected_and_kept_as_text(api) -> None:  # type: ignore[no-untyped-def]
+    fields = [{"name": "temperature", "type": "number"}, *SCHEMA["fields"][:2]]
+    make_dataset(api, source={**SOURCE, "schema": {"fields": fields}})
+    # DynamoDB keeps magnitudes from 1e-130 to below 1e126, with 38 significant digits.
+    kept = [0.0, -0.0, 1e-130, -9.5e125, 0.1 + 0.2, 12345678901234567890123, 10**40]
+    refused = [1e300, 5e-324, -1e-200, 1e126, 12345678901234567890123456789012345678901234567890]
+    batch = [
+        reading(f"s-{index}", "2026-06-01T12:00:00Z", value)
+        for index, value in enumerate(kept + refused)
+    ]
+    batch[0]["note"] = 1e300  # rejected as not a field, and kept as posted
+
+    response = api.post(EVENTS, json=batch)
+
+    assert response.status_code == 200, response.json
+    assert response.json["accepted"] == len(kept) - 1
+    rejected = [0, *range(len(kept), len(batch))]
+    assert [reject["index"] for reject in response.json["rejected"]] == rejected
+    assert response.json["rejected"][1]["errors"] == {
+        "temperature": ["outside the numbers every store keeps (1e-130 to 1e126, 38 digits)"]
+    }
+    rejects = api.get(f"{EVENTS}/rejects").json["items"]
+    assert [reject["index"] for reject in rejects] == rejected
+    assert json.loads(rejects[0]["eventText"]) == batch[0]
+    assert json.loads(rejects[1]["eventText"]) == batch[len(kept)]
+    for index, value in enumerate(kept[1:], start=1):
+        assert api.get(f"{LATEST}/s-{index}").json["event"]["temperature"] == value
 
 
 def test_an_older_event_arriving_late_never_replaces_a_newer_one(api) -> None:  # type: ignore[no-untyped-def]

@@ -65,7 +65,7 @@ ACCEPTED = [
     ("count", 2**63 - 1),
     ("count", -(2**63)),
     ("temperature", 12345678901234567890123),
-    ("temperature", 1e308),
+    ("temperature", -9.5e125),
     ("temperature", -0.0),
 ]
 

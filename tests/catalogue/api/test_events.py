@@ -256,6 +256,27 @@ def test_an_older_event_arriving_late_never_replaces_a_newer_one(api) -> None:  
     assert latest["event"]["temperature"] == 21.0
 
 
+def test_a_time_field_of_another_type_moves_the_latest_value_on(api) -> None:  # type: ignore[no-untyped-def]
+    fields = [*SCHEMA["fields"], {"name": "epoch", "type": "integer"}]
+    source = {**SOURCE, "schema": {"fields": fields}, "time": "epoch"}
+    make_dataset(api, source=source)
+    api.post(EVENTS, json=reading("s-1", "2026-06-01T12:00:00Z", 18.0, epoch=1780315200))
+    etag = api.get("/datasets/bad").headers["ETag"]
+    changed = api.patch(
+        "/datasets/bad",
+        json={"source": {**source, "time": "observedAt"}},
+        headers={"If-Match": etag},
+    )
+    assert changed.status_code == 200, changed.json
+
+    api.post(EVENTS, json=reading("s-1", "2026-06-01T13:00:00Z", 19.0, epoch=1780318800))
+    late = api.post(EVENTS, json=reading("s-1", "2026-06-01T12:30:00Z", 1.0, epoch=1780317000))
+
+    assert late.json == {"accepted": 1, "rejected": []}
+    latest = api.get(f"{LATEST}/s-1").json
+    assert (latest["time"], latest["event"]["temperature"]) == ("2026-06-01T13:00:00Z", 19.0)
+
+
 def test_latest_values_page_through_every_series(api) -> None:  # type: ignore[no-untyped-def]
     make_dataset(api)
     api.post(EVENTS, json=[reading(f"s-{n}", "2026-06-01T12:00:00Z", float(n)) for n in range(7)])

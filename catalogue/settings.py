@@ -238,6 +238,7 @@ _INT_FIELDS = {
     "upload_grace_s",
     "sweep_interval_s",
     "download_url_ttl_s",
+    "event_flush_interval_s",
     *_POSITIVE_FIELDS,
 }
 _PATH_FIELDS = {"home", "open_data_dir"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -22,20 +23,27 @@ _CONTAINERS = (dict, list)
 
 
 class BodyError(ValueError):
-    """A JSON body that parses but that the API does not take (too deep, not text)."""
+    """A JSON body that parses but that the API does not take (too deep, not text, no number)."""
 
 
 def parse_json(data: str | bytes) -> Any:
-    """Parse a JSON body; raises BodyError when it nests too deep or holds a lone surrogate.
+    """Parse a JSON body; raises BodyError when it nests too deep, holds a lone surrogate,
+    NaN or Infinity, a number beyond a double's range (which would read as infinity) or
+    one of thousands of digits.
 
     Bytes must be UTF-8 (UnicodeDecodeError otherwise); malformed JSON raises
     json.JSONDecodeError as json.loads does.
     """
     text = data.decode("utf-8") if isinstance(data, bytes) else data
     try:
-        value = json.loads(text)
+        value = _DECODER.decode(text)
     except RecursionError:
         raise BodyError(f"The JSON nests deeper than {MAX_JSON_DEPTH} levels.") from None
+    except (json.JSONDecodeError, BodyError):
+        raise
+    except ValueError as error:
+        # int() refuses a number of more than sys.get_int_max_str_digits() digits (4,300).
+        raise BodyError(f"A number in the JSON has too many digits: {error}") from None
     # Fast paths: most bodies have too few brackets to be deep and no surrogate escape;
     # many brackets without one (a batch of events) only need their depth measured. The
     # full walk finds where the problem is.
@@ -44,6 +52,23 @@ def parse_json(data: str | bytes) -> Any:
     ):
         _check_structure(value)
     return value
+
+
+def _refuse_constant(name: str) -> Any:
+    # json reads NaN and Infinity, which RFC 8259 leaves out of JSON, and no store keeps.
+    raise BodyError(f"{name} is not a JSON value (RFC 8259 numbers are finite).")
+
+
+def _finite_float(text: str) -> float:
+    # Measured: a fifth more parse time on a batch of events, well under 1 % of its request;
+    # a regular expression finding the long exponents first cost more than that.
+    value = float(text)
+    if math.isinf(value):
+        raise BodyError(f"The number {text[:40]} is out of range (at most about 1.8e308).")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
 def _nests_too_deep(value: Any) -> bool:

@@ -116,7 +116,7 @@ def handle_unexpected(error: Exception) -> Response:
 
 
 def require_json_body() -> Response | None:
-    """Answer 415 for a body that is not JSON on an endpoint that takes JSON."""
+    """Answer 415 for a body that is not JSON, or compressed, on an endpoint that takes JSON."""
     req = request._get_current_object()  # type: ignore[attr-defined]
     if req.method not in JSON_METHODS:
         return None
@@ -125,10 +125,19 @@ def require_json_body() -> Response | None:
         return None
     if req.url_rule.endpoint in FORM_ENDPOINTS:
         return None
-    if req.url_rule.endpoint in TEXT_JSON_ENDPOINTS:
-        return None
     has_body = bool(req.content_length) or req.headers.get("Transfer-Encoding")
     if not has_body:
+        return None
+    encoding = req.headers.get("Content-Encoding", "").strip()
+    if encoding and encoding.lower() != "identity":
+        # RFC 9110 15.5.16: a content coding the server does not take is 415, and
+        # Accept-Encoding says which it takes; read as it came, the body was not JSON.
+        return error_response(
+            415,
+            f"The body is sent with Content-Encoding {encoding}; send it uncompressed.",
+            headers={"Accept-Encoding": "identity"},
+        )
+    if req.url_rule.endpoint in TEXT_JSON_ENDPOINTS:
         return None
     mimetype = req.mimetype or ""
     if mimetype == "application/json" or mimetype.endswith("+json"):

@@ -188,8 +188,8 @@ def deliver_sns(dataset_id: str, version: str, body: Any) -> dict[str, Any]:
     if kind == sns.UNSUBSCRIBE_CONFIRMATION:
         return {"type": kind, "confirmed": False}
     try:
-        events = events_of(json.loads(message["Message"]))
-    except json.JSONDecodeError as error:
+        events = events_of(parse_json(message["Message"]))
+    except (json.JSONDecodeError, BodyError) as error:
         raise BadRequest(f"The notification's Message is not JSON: {error}") from None
     # SNS sends a message again with the same MessageId when a delivery failed.
     answer = ingest(dataset_id, version, events, f"sns:{message['MessageId']}", f"sns:{topic}")

@@ -49,6 +49,18 @@ KEY_SEPARATOR = ","
 MAX_KEY_BYTES = 1024
 # An event is a reading, not a document: larger ones are refused (and kept only in part).
 MAX_EVENT_BYTES = 16_384
+# The texts and integers the history's json_to_parquet reads (RFC 3339 with seconds, the
+# offset as Z, +hh:mm, +hhmm or +hh; Parquet INT64), so an accepted event never fails its
+# window's run: datetime.fromisoformat also takes forms that step refuses (20260601T1200Z).
+DATETIME_TEXT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)"
+)
+DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+INTEGER_RANGE = range(-(2**63), 2**63)
+# DynamoDB keeps numbers of magnitude 1e-130 to below 1e126 with 38 significant digits;
+# an event holds only numbers every store keeps, so both take the same events.
+STORED_MAGNITUDE = (1e-130, 1e126)
+STORED_DIGITS = 38
 
 Errors = dict[str, Any]
 
@@ -360,24 +372,39 @@ def _typed(kind: str, raw: object) -> tuple[Any, str | None]:
     if kind == "string":
         return (raw, None) if isinstance(raw, str) else (None, "must be a string")
     if kind == "integer":
-        return (raw, None) if _is_int(raw) else (None, "must be an integer")
-    if kind == "number":
-        if _is_number(raw) and math.isfinite(raw):  # type: ignore[arg-type]
+        if _is_int(raw) and raw in INTEGER_RANGE:
             return raw, None
-        return None, "must be a number"
+        return None, "must be an integer from -2^63 to 2^63-1"
+    if kind == "number":
+        if not _is_number(raw) or not _is_finite(raw):  # type: ignore[arg-type]
+            return None, "must be a number"
+        if not is_stored_number(raw):  # type: ignore[arg-type]
+            return None, "outside the numbers every store keeps (1e-130 to 1e126, 38 digits)"
+        return raw, None
     if kind == "boolean":
         return (raw, None) if isinstance(raw, bool) else (None, "must be true or false")
     if kind == "date":
-        try:
-            return date.fromisoformat(raw), None  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return None, "must be a date, YYYY-MM-DD"
+        if isinstance(raw, str) and DATE_TEXT.fullmatch(raw):
+            try:
+                return date.fromisoformat(raw), None
+            except ValueError:
+                pass
+        return None, "must be a date, YYYY-MM-DD"
+    return _moment(raw)
+
+
+def _moment(raw: object) -> tuple[datetime | None, str | None]:
+    reason = "must be a date and time with seconds and a time zone (2026-06-01T12:00:00Z)"
+    if not isinstance(raw, str) or not DATETIME_TEXT.fullmatch(raw):
+        return None, reason
     try:
-        moment = datetime.fromisoformat(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None, "must be an ISO 8601 date and time with a time zone"
-    if moment.tzinfo is None:
-        return None, "must be an ISO 8601 date and time with a time zone"
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None, reason
+    try:
+        moment.astimezone(UTC)  # as sort_time compares it
+    except OverflowError:
+        return None, "must fall in the years 1 to 9999 in UTC"
     return moment, None
 
 
@@ -407,6 +434,34 @@ def _is_int(value: object) -> bool:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_stored_number(value: float) -> bool:
+    """Whether every store keeps ``value`` as it is (DynamoDB's range and precision)."""
+    if value == 0:
+        return True
+    low, high = STORED_MAGNITUDE
+    if not low <= abs(value) < high:
+        return False
+    # A float's shortest text has at most 17 significant digits; an integer may have more.
+    return isinstance(value, float) or len(str(abs(value)).rstrip("0")) <= STORED_DIGITS
+
+
+def holds_unstored_number(value: object) -> bool:
+    """Whether a JSON value holds a number somewhere that not every store keeps."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return False
+    if isinstance(value, int | float):
+        return not (_is_finite(value) and is_stored_number(value))
+    children = value.values() if isinstance(value, Mapping) else value
+    return any(holds_unstored_number(child) for child in children)  # type: ignore[attr-defined]
+
+
+def _is_finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond a float's range
+        return False
 
 
 # -- series and time ---------------------------------------------------------------------

@@ -242,6 +242,8 @@ class EventRepository:
         if len(text.encode()) > rules.MAX_EVENT_BYTES:
             # An item of DynamoDB holds at most 400 KB: keep the start of its JSON text.
             kept = {"eventText": text.encode()[: rules.MAX_EVENT_BYTES].decode(errors="ignore")}
+        elif rules.holds_unstored_number(event):
+            kept = {"eventText": text}
         return {
             "pk": keys.rejects_pk(dataset["id"], dataset["incarnation"], version),
             "sk": keys.reject_sk(received, batch, index),

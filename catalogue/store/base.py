@@ -153,8 +153,9 @@ class PutNewer:
     it when the item's ``attribute`` is greater, and otherwise fails with PreconditionFailed,
     leaving the stored item as it was: a late write of an older value never wins, and an
     equal one keeps the first. The value is a string (compared by UTF-8 bytes, so ISO 8601
-    timestamps must share one format) or a number; the two never compare with each other.
-    The revision changes as ``Put``'s does.
+    timestamps must share one format) or a number; the two do not compare, and a stored
+    value of the other kind counts as before (it was written under another ordering). The
+    revision changes as ``Put``'s does.
     """
 
     item: Item

@@ -162,8 +162,10 @@ def is_newer(op: PutNewer, current: Item | None) -> bool:
     if not _is_comparable(stored_value):
         return True
     if isinstance(value, str) != isinstance(stored_value, str):
-        # A string and a number never compare: DynamoDB's condition would be false.
-        return False
+        # A string and a number do not compare: the stored value was written under another
+        # ordering (an event source whose time field changed type), so it counts as before,
+        # as an absent one does; refusing would keep it forever.
+        return True
     if isinstance(value, str):
         return value.encode() > stored_value.encode()  # type: ignore[union-attr]
     return value > stored_value  # type: ignore[operator]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 
@@ -305,6 +306,35 @@ def test_body_that_is_not_json_is_415(client) -> None:
     )
     assert response.status_code == 415
     assert response.json["code"] == 415
+
+
+@pytest.mark.parametrize("path", ["/datasets", "/datasets/any/versions/1/events"])
+@pytest.mark.parametrize("encoding", ["gzip", "br, gzip"])
+def test_a_compressed_body_is_415_saying_which_encodings_are_taken(client, path, encoding) -> None:  # type: ignore[no-untyped-def]
+    body = gzip.compress(json.dumps(DATASET).encode())
+    response = client.post(
+        path,
+        data=body,
+        headers={"Content-Type": "application/json", "Content-Encoding": encoding},
+    )
+
+    # RFC 9110 15.5.16: 415 for a content coding not taken, with Accept-Encoding.
+    assert response.status_code == 415, response.json
+    assert response.json["message"] == (
+        f"The body is sent with Content-Encoding {encoding}; send it uncompressed."
+    )
+    assert response.headers["Accept-Encoding"] == "identity"
+    assert client.get("/datasets").json["items"] == []
+
+
+def test_an_identity_content_encoding_is_read(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.post(
+        "/datasets",
+        data=json.dumps(DATASET),
+        headers={"Content-Type": "application/json", "Content-Encoding": "identity"},
+    )
+
+    assert response.status_code == 201, response.json
 
 
 def test_body_over_one_megabyte_is_413(client) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -134,7 +135,10 @@ def test_events_are_checked_and_rejects_kept_with_reasons(api) -> None:  # type:
             {
                 "index": 4,
                 "errors": {
-                    "observedAt": ["must be an ISO 8601 date and time with a time zone"],
+                    "observedAt": [
+                        "must be a date and time with seconds and a time zone "
+                        "(2026-06-01T12:00:00Z)"
+                    ],
                     "status": ["not one of ok, degraded"],
                 },
             },
@@ -148,7 +152,10 @@ def test_events_are_checked_and_rejects_kept_with_reasons(api) -> None:  # type:
             {
                 "index": 6,
                 "errors": {
-                    "observedAt": ["must be an ISO 8601 date and time with a time zone"],
+                    "observedAt": [
+                        "must be a date and time with seconds and a time zone "
+                        "(2026-06-01T12:00:00Z)"
+                    ],
                     "temperature": ["must be a number"],
                 },
             },
@@ -197,6 +204,35 @@ def test_an_event_naming_no_series_or_too_large_to_keep_is_rejected(api) -> None
     assert "event" not in rejects[2] and len(rejects[2]["eventText"]) == 16_384
 
 
+def test_numbers_every_store_keeps_are_accepted_and_others_rejected_and_kept_as_text(api) -> None:  # type: ignore[no-untyped-def]
+    fields = [{"name": "temperature", "type": "number"}, *SCHEMA["fields"][:2]]
+    make_dataset(api, source={**SOURCE, "schema": {"fields": fields}})
+    # DynamoDB keeps magnitudes from 1e-130 to below 1e126, with 38 significant digits.
+    kept = [0.0, -0.0, 1e-130, -9.5e125, 0.1 + 0.2, 12345678901234567890123, 10**40]
+    refused = [1e300, 5e-324, -1e-200, 1e126, 12345678901234567890123456789012345678901234567890]
+    batch = [
+        reading(f"s-{index}", "2026-06-01T12:00:00Z", value)
+        for index, value in enumerate(kept + refused)
+    ]
+    batch[0]["note"] = 1e300  # rejected as not a field, and kept as posted
+
+    response = api.post(EVENTS, json=batch)
+
+    assert response.status_code == 200, response.json
+    assert response.json["accepted"] == len(kept) - 1
+    rejected = [0, *range(len(kept), len(batch))]
+    assert [reject["index"] for reject in response.json["rejected"]] == rejected
+    assert response.json["rejected"][1]["errors"] == {
+        "temperature": ["outside the numbers every store keeps (1e-130 to 1e126, 38 digits)"]
+    }
+    rejects = api.get(f"{EVENTS}/rejects").json["items"]
+    assert [reject["index"] for reject in rejects] == rejected
+    assert json.loads(rejects[0]["eventText"]) == batch[0]
+    assert json.loads(rejects[1]["eventText"]) == batch[len(kept)]
+    for index, value in enumerate(kept[1:], start=1):
+        assert api.get(f"{LATEST}/s-{index}").json["event"]["temperature"] == value
+
+
 def test_an_older_event_arriving_late_never_replaces_a_newer_one(api) -> None:  # type: ignore[no-untyped-def]
     make_dataset(api)
     api.post(EVENTS, json=reading("s-1", "2026-06-01T12:00:00+02:00", 20.0))
@@ -218,6 +254,27 @@ def test_an_older_event_arriving_late_never_replaces_a_newer_one(api) -> None:  
     assert latest["time"] == "2026-06-01T10:00:01Z"
     assert latest["series"] == {"sensorId": "s-1"}
     assert latest["event"]["temperature"] == 21.0
+
+
+def test_a_time_field_of_another_type_moves_the_latest_value_on(api) -> None:  # type: ignore[no-untyped-def]
+    fields = [*SCHEMA["fields"], {"name": "epoch", "type": "integer"}]
+    source = {**SOURCE, "schema": {"fields": fields}, "time": "epoch"}
+    make_dataset(api, source=source)
+    api.post(EVENTS, json=reading("s-1", "2026-06-01T12:00:00Z", 18.0, epoch=1780315200))
+    etag = api.get("/datasets/bad").headers["ETag"]
+    changed = api.patch(
+        "/datasets/bad",
+        json={"source": {**source, "time": "observedAt"}},
+        headers={"If-Match": etag},
+    )
+    assert changed.status_code == 200, changed.json
+
+    api.post(EVENTS, json=reading("s-1", "2026-06-01T13:00:00Z", 19.0, epoch=1780318800))
+    late = api.post(EVENTS, json=reading("s-1", "2026-06-01T12:30:00Z", 1.0, epoch=1780317000))
+
+    assert late.json == {"accepted": 1, "rejected": []}
+    latest = api.get(f"{LATEST}/s-1").json
+    assert (latest["time"], latest["event"]["temperature"]) == ("2026-06-01T13:00:00Z", 19.0)
 
 
 def test_latest_values_page_through_every_series(api) -> None:  # type: ignore[no-untyped-def]
@@ -285,6 +342,17 @@ def test_a_resent_batch_with_its_idempotency_key_is_answered_the_same_and_kept_o
         (b'"just text"', 400),
         (b"[]", 400),
         (b"[" + b",".join([b"{}"] * 501) + b"]", 400),
+        # Numbers JSON or Python cannot hold, and no store keeps (not even as a reject).
+        *(
+            (
+                b'[{"sensorId": "s-1", "observedAt": "2026-06-01T12:00:00Z", "temperature": 18}, '
+                b'{"sensorId": "s-1", "observedAt": "2026-06-01T13:00:00Z", "temperature": '
+                + literal
+                + b"}]",
+                400,
+            )
+            for literal in (b"NaN", b"-Infinity", b"1e999", b"1" + b"0" * 5000)
+        ),
     ],
 )
 def test_a_malformed_body_is_400_and_writes_nothing(api, body, status) -> None:  # type: ignore[no-untyped-def]

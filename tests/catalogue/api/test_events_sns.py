@@ -312,6 +312,15 @@ def test_a_notification_whose_message_holds_no_events_is_400(api, signing) -> No
     assert answer.status_code == 400 and empty.status_code == 400
 
 
+def test_a_notification_whose_message_holds_nan_is_400_and_writes_nothing(api, signing) -> None:  # type: ignore[no-untyped-def]
+    text = '{"sensorId": "s-1", "observedAt": "2026-06-01T12:00:00Z", "temperature": NaN}'
+    answer = post(api, signed(signing[0], {**notification([]), "Message": text}))
+
+    assert answer.status_code == 400
+    assert "NaN is not a JSON value" in answer.json["message"]
+    assert api.get("/datasets/bad/versions/1/events/rejects").json["items"] == []
+
+
 @pytest.mark.parametrize(
     ("sns", "errors"),
     [

@@ -132,6 +132,49 @@ def test_a_wide_body_is_measured_to_its_deepest_member() -> None:
 
 
 @pytest.mark.parametrize(
+    ("literal", "reason"),
+    [
+        ("NaN", "NaN is not a JSON value"),
+        ("Infinity", "Infinity is not a JSON value"),
+        ("-Infinity", "-Infinity is not a JSON value"),
+        ("1e309", "The number 1e309 is out of range"),
+        ("-12.5E+400", "The number -12.5E+400 is out of range"),
+    ],
+)
+def test_a_number_json_cannot_hold_is_400_naming_it(
+    client: FlaskClient, literal: str, reason: str
+) -> None:
+    create(client)
+    source = {
+        "type": "event",
+        "key": ["s"],
+        "time": "t",
+        "schema": {"fields": [{"name": "s"}, {"name": "t", "type": "datetime"}, {"name": "v"}]},
+    }
+    maximum = {"name": "v", "type": "number", "constraints": {"maximum": "@"}}
+    source["schema"]["fields"][2] = maximum  # type: ignore[index]
+    bodies = [
+        ("/datasets", {**DATASET, "id": "bad", "source": source}),
+        ("/datasets/air/versions", {"version": "2", "description": "@"}),
+    ]
+    for path, body in bodies:
+        text = json.dumps(body).replace('"@"', literal)
+        response = client.post(path, data=text, headers=JSON)
+        assert response.status_code == 400, (path, response.json)
+        assert reason in response.json["message"]
+    assert client.get("/datasets/bad").status_code == 404
+
+
+def test_a_small_number_is_zero_and_large_ones_are_read() -> None:
+    assert parse_json('[1e-400, 1e308, 123456789012345678901234567890, "1e999"]') == [
+        0.0,
+        1e308,
+        123456789012345678901234567890,
+        "1e999",
+    ]
+
+
+@pytest.mark.parametrize(
     ("method", "path", "body", "where"),
     [
         ("POST", "/datasets", '{"title": "A\\ud800", "owner": "team:miljo"}', "/title"),

@@ -202,6 +202,18 @@ def test_put_newer_compares_numbers_as_numbers(store: ItemStore) -> None:
     assert store.get("p", "s")["at"] == 10
 
 
+@pytest.mark.parametrize(("stored", "new"), [(1780000000, "2026-06-01T12:00:00Z"), ("b", 1)])
+def test_put_newer_over_a_value_of_another_kind_overwrites_it(
+    store: ItemStore, stored: object, new: object
+) -> None:
+    # A string and a number do not compare: the stored value was written under another
+    # ordering (an event source whose time field changed type), and counts as before.
+    store.write(PutNewer({"pk": "p", "sk": "s", "at": stored, "v": 1}, "at"))
+    store.write(PutNewer({"pk": "p", "sk": "s", "at": new, "v": 2}, "at"))
+
+    assert store.get("p", "s") == {"pk": "p", "sk": "s", "at": new, "v": 2, "rev": 2}
+
+
 def test_write_each_applies_every_operation_its_condition_allows(store: ItemStore) -> None:
     store.write(PutNewer({"pk": "p", "sk": "newer", "at": "b"}, "at"))
     store.write(Create({"pk": "p", "sk": "taken"}))

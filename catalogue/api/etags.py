@@ -46,6 +46,9 @@ def answer_not_modified(response: Response) -> Response:
     if not parse_etags(condition).contains_weak(unquote_etag(tag)[0] or ""):
         return response
     not_modified = Response(status=304)
+    # No body, so no type: a page's hooks read a text/html type as a page's answer, and
+    # added to the 304 a Vary its 200 did not have.
+    del not_modified.headers["Content-Type"]
     for name in NOT_MODIFIED_HEADERS:
         if name in response.headers:
             not_modified.headers[name] = response.headers[name]

@@ -71,3 +71,15 @@ def test_a_stale_tag_after_a_change_gets_the_new_representation(made) -> None:  
     assert answer.status_code == 200
     assert answer.json["title"] == "Air quality"
     assert answer.headers["ETag"] != old
+
+
+@pytest.mark.parametrize("path", RESOURCES)
+def test_a_304_says_the_vary_its_200_says(made, path) -> None:  # type: ignore[no-untyped-def]
+    # RFC 9110 15.4.5: a 304 carries the Vary the 200 would have; a cache keys on it.
+    full = made.get(path)
+
+    answer = made.get(path, headers={"If-None-Match": full.headers["ETag"]})
+
+    assert answer.status_code == 304
+    assert answer.headers.get("Vary") == full.headers.get("Vary")
+    assert "Content-Type" not in answer.headers

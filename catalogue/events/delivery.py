@@ -109,7 +109,8 @@ class HttpSender:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
             addresses = self.resolve(host, port)
-        except OSError as error:
+        # UnicodeError: a name the IDNA codec cannot encode (a label over 63 characters).
+        except (OSError, UnicodeError) as error:
             return Response(None, f"cannot resolve {host}: {error}")
         refused = refused_address(addresses, allow_private=self.allow_private)
         if refused is not None:
@@ -148,7 +149,9 @@ class HttpSender:
             if not last:
                 return None
             return Response(None, f"{type(error).__name__}: {error}"[:500])
-        except (OSError, http.client.HTTPException) as error:
+        # ValueError: a URL or header the request cannot carry (a path that is not ASCII):
+        # the attempt fails, as a refused connection does, and the batch goes on.
+        except (OSError, http.client.HTTPException, ValueError) as error:
             connection.close()
             return Response(None, f"{type(error).__name__}: {error}"[:500])
         # Kept only when its answer was read whole and the receiver keeps it open.

@@ -16,9 +16,11 @@ from flask.testing import FlaskClient
 from standardwebhooks import Webhook
 
 from catalogue.app import create_app
+from catalogue.domain.access import AUTH_OFF, Identity
 from catalogue.domain.webhooks import MAX_ATTEMPTS, RETRY_DELAYS
 from catalogue.events.delivery import MAX_RESPONSE_BYTES, HttpSender, Response
 from catalogue.events.worker import run_once
+from catalogue.repositories.subscriptions import SubscriptionRepository
 from catalogue.repositories.tokens import TokenRepository
 from catalogue.services import Services, utc_now
 from catalogue.settings import Settings
@@ -345,6 +347,34 @@ def test_the_connection_goes_to_the_checked_address(receiver) -> None:  # type: 
     assert answer == Response(204)
     (request,) = receiver.requests
     assert request.headers["host"] == f"hooks.example.org:{port}"
+
+
+def test_a_url_no_request_line_can_carry_is_a_failed_attempt_not_an_exception(receiver) -> None:  # type: ignore[no-untyped-def]
+    answer = HttpSender(allow_private=True)(receiver.url + "/bl\u00e5b\u00e6r", b"{}", {})
+    # A label over 63 characters: no name the IDNA codec can encode for a lookup.
+    long_label = HttpSender(allow_private=True)(f"https://{'a' * 64}.example.org/", b"{}", {})
+    assert answer.status_code is None and answer.error
+    assert long_label.status_code is None and "resolve" in (long_label.error or "")
+    assert receiver.requests == []
+
+
+def test_one_unsendable_subscription_does_not_hold_back_the_others(webhook_app, receiver) -> None:  # type: ignore[no-untyped-def]
+    """A subscription stored before its URL was checked as now: its attempts fail alone."""
+    client = webhook_app.test_client()
+    good = subscribe(client, receiver.url + "/good")
+    repositories = SubscriptionRepository(services_of(webhook_app).store, utc_now)
+    admin = Identity("user:admin", (), True, AUTH_OFF)
+    bad = repositories.create({"url": receiver.url + "/bl\u00e5b\u00e6r"}, identity=admin)
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+
+    deliver(webhook_app)
+
+    (delivered,) = client.get(f"/subscriptions/{good['id']}/deliveries").json["items"]
+    (failed,) = client.get(f"/subscriptions/{bad['id']}/deliveries").json["items"]
+    assert (delivered["status"], delivered["attempts"]) == ("delivered", 1)
+    assert (failed["status"], failed["attempts"]) == ("pending", 1)
+    assert failed["lastError"]
+    assert [request.path for request in receiver.requests] == ["/good"]
 
 
 def test_webhook_settings_read_on_and_off() -> None:

@@ -137,6 +137,32 @@ def test_a_subscription_url_must_be_https_or_loopback_http(client, url, reason) 
     assert reason in response.json["errors"]["json"]["url"][0]
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://exa mple.org/hook",
+        "https://example.org/bl\u00e5b\u00e6r",
+        "https://\u00f8l.example.org/hook",
+        "https://example.org/hook\r\nX-Injected: 1",
+        "https://example.org/a\tb",
+        "https://bad_host!.example.org/",
+        "http://localhost:0/hook",
+    ],
+)
+def test_a_subscription_url_that_no_request_can_carry_is_422(client, url) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/subscriptions", json={"url": url})
+    assert response.status_code == 422, response.json
+    assert "url" in response.json["errors"]["json"]
+    assert client.get("/subscriptions").json["items"] == []
+
+
+def test_a_percent_encoded_url_with_a_query_is_kept_as_given(client) -> None:  # type: ignore[no-untyped-def]
+    url = "https://xn--l-4ga.example.org/bl%C3%A5?team=parks&x=%20"
+    response = client.post("/subscriptions", json={"url": url})
+    assert response.status_code == 201, response.json
+    assert response.json["url"] == url
+
+
 def test_subscribing_to_a_dataset_needs_read_on_it(webhook_app, receiver) -> None:  # type: ignore[no-untyped-def]
     client = webhook_app.test_client()
     assert client.post("/datasets", json=HIDDEN).status_code == 201

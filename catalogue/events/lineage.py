@@ -136,7 +136,7 @@ def run_events(
         event_type = RUN_EVENT_TYPES[kind]
         started = event_type == "START"
         keys = (run.get("input") or {}).get("keys", []) if started else []
-        outputs = [] if started else (run.get("output") or {}).get("keys", [])
+        outputs = [] if started else output_keys(run)
         return [
             _event(
                 event_type,
@@ -211,6 +211,17 @@ def run_events(
             outputs=outputs,
         )
     ]
+
+
+def output_keys(run: Mapping[str, Any]) -> list[str]:
+    """The keys a run's last step handed on: its output's ``input.keys``, the step
+    contract's shape (a run without a pipeline ends with its upload's keys: none here)."""
+    output = run.get("output")
+    handed_on = output.get("input") if isinstance(output, Mapping) else None
+    keys = handed_on.get("keys") if isinstance(handed_on, Mapping) else None
+    if not isinstance(keys, list):
+        return []
+    return [key for key in keys if isinstance(key, str)]
 
 
 def column_metrics(preview: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

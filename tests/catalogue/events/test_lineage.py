@@ -189,6 +189,24 @@ def test_a_failed_step_and_run_say_why(lineage_app, marquez) -> None:  # type: i
     assert events[-1]["run"]["runId"] == run_uuid(run_id)
 
 
+def test_a_runs_complete_names_what_its_last_step_wrote(lineage_app, marquez) -> None:  # type: ignore[no-untyped-def]
+    run_pipeline(lineage_app, [("Upper", "upper"), ("Last", "check")], b"a\nb\n")
+
+    events = [json.loads(request.body) for request in marquez.requests]
+
+    for event in events:
+        check_openlineage(event)
+    last_step = next(
+        e for e in events if e["job"]["name"] == "secret.text.Last" and e["eventType"] == "COMPLETE"
+    )
+    run_complete = events[-1]
+    assert (run_complete["eventType"], run_complete["job"]["name"]) == ("COMPLETE", "secret.text")
+    (written,) = last_step["outputs"]
+    assert [(d["namespace"], d["name"]) for d in run_complete["outputs"]] == [
+        (written["namespace"], written["name"])
+    ]
+
+
 def test_validate_and_typed_outputs_carry_quality_and_schema_facets() -> None:
     run = {
         "id": "run-1",

@@ -4,7 +4,10 @@ dead letters and replay, 410, visibility, and addresses a receiver may not make 
 from __future__ import annotations
 
 import json
+import socket
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -401,6 +404,59 @@ def test_one_unsendable_subscription_does_not_hold_back_the_others(webhook_app, 
     assert (failed["status"], failed["attempts"]) == ("pending", 1)
     assert failed["lastError"]
     assert [request.path for request in receiver.requests] == ["/good"]
+
+
+@contextmanager
+def trickling_receiver(head: bytes) -> Iterator[tuple[str, list[int]]]:
+    """A receiver that sends ``head`` then one byte of a long body every 50 ms, each well
+    inside the sender's timeout for one read; yields its URL and the bytes it got out."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+    sent: list[int] = []
+
+    def serve() -> None:
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            try:
+                connection.sendall(head)
+                while not stop.wait(0.05):  # the receiver's pace, not a test delay
+                    connection.sendall(b"x")
+                    sent.append(1)
+            except OSError:
+                return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/hook", sent
+    finally:
+        stop.set()
+        server.close()
+        thread.join(5)
+
+
+@pytest.mark.parametrize(
+    ("head", "status_code"),
+    [
+        # The status line trickles: no answer was had.
+        (b"HTTP/1.1 2", None),
+        # The status came, then headers or body trickle: the receiver did take the event.
+        (b"HTTP/1.1 200 OK\r\nX-Slow: ", 200),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", 200),
+    ],
+)
+def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_attempts_deadline(
+    head: bytes, status_code: int | None
+) -> None:
+    with trickling_receiver(head) as (url, sent):
+        sender = HttpSender(allow_private=True, timeout_s=5.0, attempt_s=0.5)
+        answer = sender(url, b"{}", {})
+        # Cut off long before the receiver would have been through.
+        assert len(sent) < 100
+    assert answer.status_code == status_code
+    if status_code is None:
+        assert "no answer within 0.5 s" in (answer.error or "")
 
 
 def test_webhook_settings_read_on_and_off() -> None:

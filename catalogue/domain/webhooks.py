@@ -15,6 +15,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from catalogue.domain.errors import InvalidValue
@@ -56,11 +57,37 @@ def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def next_attempt(attempts: int, now: datetime) -> datetime | None:
-    """When to try again after ``attempts`` failed attempts; None: give up (dead letter)."""
+def next_attempt(
+    attempts: int, now: datetime, retry_after: timedelta | None = None
+) -> datetime | None:
+    """When to try again after ``attempts`` failed attempts; None: give up (dead letter).
+
+    ``retry_after``, the wait the receiver asked for (``Retry-After``), puts the attempt
+    off beyond the schedule's, up to the schedule's longest wait; it adds no attempts.
+    """
     if attempts >= MAX_ATTEMPTS:
         return None
-    return now + RETRY_DELAYS[attempts - 1]
+    delay = RETRY_DELAYS[attempts - 1]
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, max(RETRY_DELAYS)))
+    return now + delay
+
+
+def retry_after_wait(value: str | None, now: datetime) -> timedelta | None:
+    """The wait a ``Retry-After`` header asks for (RFC 9110: seconds, or an HTTP date),
+    from ``now``; None when there is none or it cannot be read."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    try:
+        until = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if until.tzinfo is None:
+        return None
+    return max(until - now, timedelta(0))
 
 
 def check_target_url(url: str) -> str:

@@ -59,6 +59,8 @@ class Response:
 
     status_code: int | None
     error: str | None = None
+    # The receiver's Retry-After header, when it failed the attempt with one.
+    retry_after: str | None = None
 
 
 class Sender(Protocol):
@@ -180,7 +182,9 @@ class HttpSender:
             self._give_back(key, connection)
         else:
             connection.close()
-        return Response(answer.status)
+        if 200 <= answer.status < 300:
+            return Response(answer.status)
+        return Response(answer.status, retry_after=answer.getheader("retry-after"))
 
     def _late(self, status: int | None) -> Response:
         """An attempt cut off at its deadline: the status, once its line had come."""
@@ -484,6 +488,7 @@ def attempt_lineage(
         status_code=response.status_code,
         error=response.error,
         now=subscriptions.clock(),
+        retry_after=response.retry_after,
     )
 
 
@@ -533,4 +538,5 @@ def attempt(
         error=response.error,
         now=subscriptions.clock(),
         gone=response.status_code == 410,
+        retry_after=response.retry_after,
     )

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -247,6 +248,55 @@ def test_retries_span_a_day_then_dead_letter_then_replay(webhook_app, receiver, 
     (delivered,) = client.get(deliveries).json["items"]
     assert (delivered["status"], delivered["attempts"]) == ("delivered", 1)
     assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "wait"),
+    [
+        (503, "3600", timedelta(hours=1)),
+        (429, "120", timedelta(minutes=2)),
+        # Sooner than the schedule's next attempt: the schedule stands.
+        (503, "1", RETRY_DELAYS[0]),
+        # A receiver cannot put its deliveries off for longer than the schedule's longest wait.
+        (503, "9999999", RETRY_DELAYS[-1]),
+        (503, "soon", RETRY_DELAYS[0]),
+    ],
+)
+def test_a_retry_waits_as_long_as_the_receivers_retry_after(  # type: ignore[no-untyped-def]
+    webhook_app, receiver, real_clock, status, retry_after, wait
+) -> None:
+    client = webhook_app.test_client()
+    subscription = subscribe(client, receiver.url)
+    receiver.answer = lambda _: (status, b"")
+    receiver.extra_headers = {"retry-after": retry_after}
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    deliveries = f"/subscriptions/{subscription['id']}/deliveries"
+
+    deliver(webhook_app)
+    (pending,) = client.get(deliveries).json["items"]
+    attempted = datetime.fromisoformat(pending["lastAttemptAt"])
+    real_clock.now = attempted + wait - timedelta(seconds=1)
+    deliver(webhook_app)
+    real_clock.now = attempted + wait
+    deliver(webhook_app)
+
+    assert datetime.fromisoformat(pending["nextAttemptAt"]) - attempted == wait
+    assert len(receiver.requests) == 2
+
+
+def test_a_retry_after_given_as_a_date_is_kept(webhook_app, receiver, real_clock) -> None:  # type: ignore[no-untyped-def]
+    client = webhook_app.test_client()
+    subscription = subscribe(client, receiver.url)
+    receiver.answer = lambda _: (503, b"")
+    later = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
+    receiver.extra_headers = {"retry-after": format_datetime(later, usegmt=True)}
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+
+    deliver(webhook_app)
+
+    (pending,) = client.get(f"/subscriptions/{subscription['id']}/deliveries").json["items"]
+    wait = datetime.fromisoformat(pending["nextAttemptAt"]) - real_clock.now
+    assert timedelta(hours=1, minutes=55) < wait <= timedelta(hours=2, minutes=5)
 
 
 def test_a_receiver_answering_410_disables_its_subscription(webhook_app, receiver) -> None:  # type: ignore[no-untyped-def]

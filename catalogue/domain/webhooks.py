@@ -12,8 +12,10 @@ import base64
 import hashlib
 import hmac
 import ipaddress
+import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from catalogue.domain.errors import InvalidValue
@@ -31,6 +33,11 @@ RETRY_DELAYS = (
     timedelta(hours=10),
 )
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# RFC 3986's characters: a request line carries a URL of these alone (others are
+# percent-encoded, an internationalized host name given in its xn-- form).
+URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+# A DNS name as hosts are named (letters, digits, hyphens; underscores as some use them).
+HOST_NAME = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*\.?")
 # The cloud providers' instance metadata address: never a webhook target.
 METADATA_ADDRESSES = frozenset({"169.254.169.254", "fd00:ec2::254"})
 
@@ -50,27 +57,64 @@ def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def next_attempt(attempts: int, now: datetime) -> datetime | None:
-    """When to try again after ``attempts`` failed attempts; None: give up (dead letter)."""
+def next_attempt(
+    attempts: int, now: datetime, retry_after: timedelta | None = None
+) -> datetime | None:
+    """When to try again after ``attempts`` failed attempts; None: give up (dead letter).
+
+    ``retry_after``, the wait the receiver asked for (``Retry-After``), puts the attempt
+    off beyond the schedule's, up to the schedule's longest wait; it adds no attempts.
+    """
     if attempts >= MAX_ATTEMPTS:
         return None
-    return now + RETRY_DELAYS[attempts - 1]
+    delay = RETRY_DELAYS[attempts - 1]
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, max(RETRY_DELAYS)))
+    return now + delay
+
+
+def retry_after_wait(value: str | None, now: datetime) -> timedelta | None:
+    """The wait a ``Retry-After`` header asks for (RFC 9110: seconds, or an HTTP date),
+    from ``now``; None when there is none or it cannot be read."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    try:
+        until = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if until.tzinfo is None:
+        return None
+    return max(until - now, timedelta(0))
 
 
 def check_target_url(url: str) -> str:
     """The URL of a subscription as given; InvalidValue(url) unless https, or http on loopback.
 
-    Addresses are checked again on every delivery (``refused_address``), since a name can
-    resolve elsewhere later.
+    The URL must be one a request can carry: RFC 3986's characters only, a host that is a
+    DNS name or an IP address, a port from 1. Addresses are checked again on every
+    delivery (``refused_address``), since a name can resolve elsewhere later.
     """
+    if not URL_CHARACTERS.fullmatch(url):
+        raise InvalidValue(
+            "url",
+            "not a URL: spaces, control and non-ASCII characters are percent-encoded, "
+            "and an internationalized host name is given in its xn-- form",
+        )
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 (parsing the port raises ValueError for a bad one)
+        port = parts.port
     except ValueError:
         raise InvalidValue("url", "not a URL") from None
     host = parts.hostname or ""
     if parts.scheme not in ("https", "http") or not host:
         raise InvalidValue("url", "an absolute https URL (http only on loopback)")
+    if not (HOST_NAME.fullmatch(host) or _is_address(host)):
+        raise InvalidValue("url", f"not a URL: {host!r} is neither a host name nor an address")
+    if port == 0:
+        raise InvalidValue("url", "not a URL: a port is 1 to 65535")
     if parts.username or parts.password:
         raise InvalidValue("url", "credentials in the URL are not allowed; sign with the secret")
     if parts.fragment:
@@ -78,6 +122,14 @@ def check_target_url(url: str) -> str:
     if parts.scheme == "http" and not is_loopback_name(host):
         raise InvalidValue("url", "http is allowed only on loopback; use https")
     return url
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def is_loopback_name(host: str) -> bool:

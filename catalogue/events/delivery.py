@@ -12,6 +12,7 @@ at most a repeated delivery (the receiver skips its ``webhook-id``), never a los
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import functools
 import http.client
 import json
@@ -19,6 +20,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,7 +39,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TIMEOUT_S = 10.0
+# How long one read or connect may wait, and one attempt may take in all: Standard
+# Webhooks recommends 15 to 30 s. The whole attempt is bounded too, since a receiver that
+# sends its answer a byte at a time resets a read's timeout with every byte.
+TIMEOUT_S = 15.0
+ATTEMPT_S = 30.0
 # A receiver's answer is read this far and no further: only its status matters.
 MAX_RESPONSE_BYTES = 64 * 1024
 # How long a claimed delivery stays out of the due index while its attempt runs.
@@ -53,6 +59,8 @@ class Response:
 
     status_code: int | None
     error: str | None = None
+    # The receiver's Retry-After header, when it failed the attempt with one.
+    retry_after: str | None = None
 
 
 class Sender(Protocol):
@@ -74,6 +82,7 @@ class HttpSender:
 
     allow_private: bool = False
     timeout_s: float = TIMEOUT_S
+    attempt_s: float = ATTEMPT_S
     resolve: Callable[[str, int], list[str]] = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -82,6 +91,7 @@ class HttpSender:
         self._idle: dict[tuple[str, str, str, int], list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
         self._tls: ssl.SSLContext | None = None
+        self._deadlines = _Deadlines()
 
     def _open(self, scheme: str, host: str, address: str, port: int) -> http.client.HTTPConnection:
         if scheme != "https":
@@ -109,7 +119,8 @@ class HttpSender:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
             addresses = self.resolve(host, port)
-        except OSError as error:
+        # UnicodeError: a name the IDNA codec cannot encode (a label over 63 characters).
+        except (OSError, UnicodeError) as error:
             return Response(None, f"cannot resolve {host}: {error}")
         refused = refused_address(addresses, allow_private=self.allow_private)
         if refused is not None:
@@ -117,14 +128,15 @@ class HttpSender:
         key = (parts.scheme, host, addresses[0], port)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         request_headers = {**headers, "host": parts.netloc.rsplit("@", 1)[-1]}
+        request = (target, body, request_headers, time.monotonic() + self.attempt_s)
         connection = self._take(key)
         # A kept-alive connection the receiver has closed fails before any answer: that
         # one request goes again on a new connection.
         if connection is not None:
-            answer = self._post(connection, key, target, body, request_headers)
+            answer = self._post(connection, key, *request)
             if answer is not None:
                 return answer
-        return self._post(self._open(*key), key, target, body, request_headers, last=True) or (
+        return self._post(self._open(*key), key, *request, last=True) or (
             Response(None, "no answer")
         )
 
@@ -135,28 +147,110 @@ class HttpSender:
         target: str,
         body: bytes,
         headers: Mapping[str, str],
+        deadline: float,
         *,
         last: bool = False,
     ) -> Response | None:
-        """One POST on ``connection``; None when a reused connection was found closed."""
+        """One POST on ``connection``, cut off at ``deadline`` (``time.monotonic``); None
+        when a reused connection was found closed."""
+        status: int | None = None
+        self._deadlines.watch(connection, deadline)
         try:
             connection.request("POST", target, body=body, headers=dict(headers))
             answer = connection.getresponse()
+            status = answer.status
             answer.read(MAX_RESPONSE_BYTES)
         except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected) as error:
             connection.close()
+            if self._deadlines.forget(connection):
+                return self._late(status)
             if not last:
                 return None
             return Response(None, f"{type(error).__name__}: {error}"[:500])
-        except (OSError, http.client.HTTPException) as error:
+        # ValueError: a URL or header the request cannot carry (a path that is not ASCII):
+        # the attempt fails, as a refused connection does, and the batch goes on.
+        except (OSError, http.client.HTTPException, ValueError) as error:
             connection.close()
+            if self._deadlines.forget(connection):
+                return self._late(status)
             return Response(None, f"{type(error).__name__}: {error}"[:500])
+        if self._deadlines.forget(connection):
+            connection.close()
+            return Response(answer.status)
         # Kept only when its answer was read whole and the receiver keeps it open.
         if answer.isclosed() and not answer.will_close:
             self._give_back(key, connection)
         else:
             connection.close()
-        return Response(answer.status)
+        if 200 <= answer.status < 300:
+            return Response(answer.status)
+        return Response(answer.status, retry_after=answer.getheader("retry-after"))
+
+    def _late(self, status: int | None) -> Response:
+        """An attempt cut off at its deadline: the status, once its line had come."""
+        if status is not None:
+            return Response(status)
+        return Response(None, f"no answer within {self.attempt_s:g} s")
+
+
+class _Deadlines:
+    """Cuts off connections whose attempt has outlived its deadline.
+
+    One daemon thread per sender, made on first use, sleeps until the earliest deadline
+    of the attempts in flight (indefinitely while there are none) and shuts down the
+    socket of each late one: the read blocked on it returns, and the attempt ends.
+    """
+
+    def __init__(self) -> None:
+        self._due: dict[int, tuple[float, http.client.HTTPConnection]] = {}
+        self._cut: set[int] = set()
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, connection: http.client.HTTPConnection, deadline: float) -> None:
+        with self._changed:
+            self._due[id(connection)] = (deadline, connection)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._cut_late, name="webhook-deadlines", daemon=True
+                )
+                self._thread.start()
+            # Every attempt has the same length: only a first one is due before the rest.
+            if len(self._due) == 1:
+                self._changed.notify()
+
+    def forget(self, connection: http.client.HTTPConnection) -> bool:
+        """Stop watching ``connection``; whether it was cut off."""
+        with self._changed:
+            self._due.pop(id(connection), None)
+            if id(connection) in self._cut:
+                self._cut.discard(id(connection))
+                return True
+            return False
+
+    def _cut_late(self) -> None:
+        with self._changed:
+            while True:
+                if not self._due:
+                    self._changed.wait()
+                    continue
+                now = time.monotonic()
+                earliest = min(deadline for deadline, _ in self._due.values())
+                if earliest > now:
+                    self._changed.wait(earliest - now)
+                    continue
+                for key, (deadline, connection) in list(self._due.items()):
+                    if deadline <= now:
+                        del self._due[key]
+                        self._cut.add(key)
+                        _shut(connection)
+
+
+def _shut(connection: http.client.HTTPConnection) -> None:
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -394,6 +488,7 @@ def attempt_lineage(
         status_code=response.status_code,
         error=response.error,
         now=subscriptions.clock(),
+        retry_after=response.retry_after,
     )
 
 
@@ -443,4 +538,5 @@ def attempt(
         error=response.error,
         now=subscriptions.clock(),
         gone=response.status_code == 410,
+        retry_after=response.retry_after,
     )

@@ -16,6 +16,7 @@ dependencies add about 18 MB to the steps package for what is a few dictionaries
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -104,14 +105,43 @@ def _event(
 
 
 def _error_facet(error: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``errorMessage`` facet of a run's or step's ``{error, cause}``.
+
+    A run's cause is what the failed Task reported, a Lambda error as JSON
+    (``{"errorMessage", "errorType", "stackTrace"}``), as Step Functions gives it: the
+    facet takes its message and stack trace, not the JSON.
+    """
     if not error:
         return {}
-    message = f"{error.get('error', 'Error')}: {error.get('cause', '')}".rstrip(": ")
+    cause = error.get("cause") or ""
+    body: dict[str, Any] = {}
+    reported = _lambda_error(cause)
+    if reported is not None:
+        cause = reported["errorMessage"]
+        trace = reported.get("stackTrace")
+        if isinstance(trace, list) and trace:
+            body["stackTrace"] = "".join(str(line) for line in trace)
+        elif isinstance(trace, str) and trace:
+            body["stackTrace"] = trace
+    message = f"{error.get('error', 'Error')}: {cause}".rstrip(": ")
     return {
         "errorMessage": _facet(
-            "errorMessage", {"message": message, "programmingLanguage": "python"}
+            "errorMessage", {"message": message, "programmingLanguage": "python", **body}
         )
     }
+
+
+def _lambda_error(cause: str) -> dict[str, Any] | None:
+    """The Lambda error object a cause holds as JSON; None for a plain text cause."""
+    if not cause.startswith("{"):
+        return None
+    try:
+        reported = json.loads(cause)
+    except ValueError:
+        return None
+    if not isinstance(reported, dict) or not isinstance(reported.get("errorMessage"), str):
+        return None
+    return reported
 
 
 def run_events(
@@ -136,7 +166,7 @@ def run_events(
         event_type = RUN_EVENT_TYPES[kind]
         started = event_type == "START"
         keys = (run.get("input") or {}).get("keys", []) if started else []
-        outputs = [] if started else (run.get("output") or {}).get("keys", [])
+        outputs = [] if started else output_keys(run)
         return [
             _event(
                 event_type,
@@ -211,6 +241,17 @@ def run_events(
             outputs=outputs,
         )
     ]
+
+
+def output_keys(run: Mapping[str, Any]) -> list[str]:
+    """The keys a run's last step handed on: its output's ``input.keys``, the step
+    contract's shape (a run without a pipeline ends with its upload's keys: none here)."""
+    output = run.get("output")
+    handed_on = output.get("input") if isinstance(output, Mapping) else None
+    keys = handed_on.get("keys") if isinstance(handed_on, Mapping) else None
+    if not isinstance(keys, list):
+        return []
+    return [key for key in keys if isinstance(key, str)]
 
 
 def column_metrics(preview: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -28,7 +28,7 @@ from catalogue.store.base import (
 )
 from pipelines.timestamps import timestamp
 
-from .change_events import event_ops, public_data
+from .change_events import event_ops
 from .deletion import ancestor_failure, live_ancestors
 from .records import resource, with_ordered_text
 
@@ -37,6 +37,27 @@ ENDED = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "EXPIRED"})
 STEP_ENDED = frozenset({"SUCCEEDED", "FAILED"})
 # Read-modify-write attempts before a writer gives up; contention is a handful of writers.
 MAX_UPDATE_ATTEMPTS = 50
+# What run and step events carry: the run as GET /runs/{id} shows it (without its steps),
+# and a step as it shows each one; the other fields are the worker's bookkeeping (owner,
+# startToken, position, resumes, ...), which subscribers must not come to rely on.
+RUN_EVENT_FIELDS = (
+    "id",
+    "dataset",
+    "version",
+    "edition",
+    "pipeline",
+    "status",
+    "created",
+    "startedAt",
+    "endedAt",
+    "input",
+    "output",
+    "error",
+    "uploadExpires",
+    "rerunOf",
+    "rerunBy",
+)
+STEP_EVENT_FIELDS = ("name", "status", "attempts", "startedAt", "endedAt", "error", "summary")
 
 Change = Callable[[dict[str, Any]], dict[str, Any] | None]
 
@@ -132,7 +153,7 @@ class RunRepository:
                     event_ops(
                         f"{TYPE_PREFIX}run.{RUN_ACTIONS[status]}",
                         subject=f"/runs/{run_id}",
-                        data=public_data(new),
+                        data=_shown(new, RUN_EVENT_FIELDS),
                         dataset=self._dataset_of(new),
                         now=self.clock(),
                     )
@@ -256,7 +277,7 @@ class RunRepository:
             # As it stood running (an end recorded with its start leaves out how it ended).
             running = {
                 name: value
-                for name, value in public_data(new).items()
+                for name, value in _shown(new, STEP_EVENT_FIELDS).items()
                 if name not in ("endedAt", "error", "summary")
             }
             running["status"] = "RUNNING"
@@ -271,7 +292,7 @@ class RunRepository:
             ops += event_ops(
                 STEP_FINISHED,
                 subject=subject,
-                data={"run": run_id, **public_data(new)},
+                data={"run": run_id, **_shown(new, STEP_EVENT_FIELDS)},
                 dataset=dataset,
                 now=self.clock(),
             )
@@ -321,3 +342,8 @@ class RunRepository:
             step.setdefault("attempts", 0)
         run["steps"] = ordered
         return run
+
+
+def _shown(record: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The fields of a run or step record an event carries, those it has."""
+    return {name: record[name] for name in fields if name in record}

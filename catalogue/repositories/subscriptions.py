@@ -27,7 +27,7 @@ from catalogue.domain.access import (
 )
 from catalogue.domain.change_events import event_time
 from catalogue.domain.errors import AlreadyExists, NotFound, PreconditionFailed
-from catalogue.domain.webhooks import new_secret, next_attempt
+from catalogue.domain.webhooks import new_secret, next_attempt, retry_after_wait
 from catalogue.store import keys
 from catalogue.store.base import (
     Create,
@@ -364,12 +364,21 @@ class SubscriptionRepository:
         error: str | None,
         now: datetime,
         gone: bool = False,
+        retry_after: str | None = None,
     ) -> Item:
         """Store an attempt's outcome: delivered, due again later, or dead (no tries left).
 
-        ``gone`` cancels it (its subscription was disabled or deleted).
+        ``gone`` cancels it (its subscription was disabled or deleted); ``retry_after`` is
+        the receiver's ``Retry-After`` header.
         """
-        body = attempt_outcome(delivery, status_code=status_code, error=error, now=now, gone=gone)
+        body = attempt_outcome(
+            delivery,
+            status_code=status_code,
+            error=error,
+            now=now,
+            gone=gone,
+            retry_after=retry_after,
+        )
         # Replayed or cancelled meanwhile: that later decision stands.
         with contextlib.suppress(NotFound, PreconditionFailed):
             self.store.write(Replace(body, rev=delivery["rev"]))
@@ -452,9 +461,19 @@ _STORE_FIELDS = frozenset({"gsi1pk", "gsi1sk", "pk", "sk", "kind", "rev"})
 
 
 def attempt_outcome(
-    delivery: Item, *, status_code: int | None, error: str | None, now: datetime, gone: bool
+    delivery: Item,
+    *,
+    status_code: int | None,
+    error: str | None,
+    now: datetime,
+    gone: bool,
+    retry_after: str | None = None,
 ) -> Item:
-    """The delivery after an attempt: delivered, due again later, dead or cancelled."""
+    """The delivery after an attempt: delivered, due again later, dead or cancelled.
+
+    A failed attempt's next one waits at least as long as the receiver's ``Retry-After``
+    (``retry_after``, the header as sent) asks, within the schedule's longest wait.
+    """
     body = {k: v for k, v in delivery.items() if k not in ("rev", "gsi1pk", "gsi1sk")}
     attempts = int(body.get("attempts") or 0) + (0 if gone and status_code is None else 1)
     body.update(
@@ -468,7 +487,7 @@ def attempt_outcome(
     elif gone:
         body["status"] = CANCELLED
     else:
-        retry_at = next_attempt(attempts, now)
+        retry_at = next_attempt(attempts, now, retry_after_wait(retry_after, now))
         if retry_at is None:
             body["status"] = DEAD
         else:

@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 
 from catalogue.app import create_app
 from catalogue.repositories.change_events import SETTLE, is_event
+from catalogue.schemas.runs import RunSchema, StepSchema
 from catalogue.store import keys
 from catalogue.store.base import Create, Op, Query
 from tests.catalogue.api.test_pipeline_templates import definition
@@ -216,6 +217,23 @@ def test_a_run_writes_started_step_finished_and_succeeded(app, client, clock) ->
     # The run's dataset is hidden; only the template's events (public) are seen.
     seen = all_events(anonymous(app), clock)
     assert [event["subject"] for event in seen] == ["/pipelines/text"]
+
+
+@pytest.mark.usefixtures("run_id")
+def test_run_and_step_events_carry_the_run_as_the_api_shows_it(app, client, clock) -> None:  # type: ignore[no-untyped-def]
+    (listed,) = client.get("/datasets/secret/runs").json["items"]
+    run = client.get(f"/runs/{listed['id']}").json
+    events = [e for e in all_events(client, clock) if e["subject"].startswith("/runs/")]
+
+    run_fields = set(RunSchema().fields) - {"steps"}
+    step_fields = {"run", *StepSchema().fields}
+    for event in events:
+        fields = run_fields if event["type"].startswith("no.brygge.run.") else step_fields
+        # No bookkeeping of the worker that ran it (owner, startToken, position, ...).
+        assert set(event["data"]) <= fields, set(event["data"]) - fields
+    succeeded = events[-1]["data"]
+    assert succeeded == {name: run[name] for name in succeeded}
+    assert {"input", "output", "pipeline", "status", "endedAt"} <= set(succeeded)
 
 
 # Failure injection: the change and its event stand or fall together, on every backend. ------

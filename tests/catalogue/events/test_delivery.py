@@ -4,9 +4,13 @@ dead letters and replay, 410, visibility, and addresses a receiver may not make 
 from __future__ import annotations
 
 import json
+import socket
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,9 +20,11 @@ from flask.testing import FlaskClient
 from standardwebhooks import Webhook
 
 from catalogue.app import create_app
+from catalogue.domain.access import AUTH_OFF, Identity
 from catalogue.domain.webhooks import MAX_ATTEMPTS, RETRY_DELAYS
 from catalogue.events.delivery import MAX_RESPONSE_BYTES, HttpSender, Response
 from catalogue.events.worker import run_once
+from catalogue.repositories.subscriptions import SubscriptionRepository
 from catalogue.repositories.tokens import TokenRepository
 from catalogue.services import Services, utc_now
 from catalogue.settings import Settings
@@ -135,6 +141,32 @@ def test_a_subscription_url_must_be_https_or_loopback_http(client, url, reason) 
     assert reason in response.json["errors"]["json"]["url"][0]
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://exa mple.org/hook",
+        "https://example.org/bl\u00e5b\u00e6r",
+        "https://\u00f8l.example.org/hook",
+        "https://example.org/hook\r\nX-Injected: 1",
+        "https://example.org/a\tb",
+        "https://bad_host!.example.org/",
+        "http://localhost:0/hook",
+    ],
+)
+def test_a_subscription_url_that_no_request_can_carry_is_422(client, url) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/subscriptions", json={"url": url})
+    assert response.status_code == 422, response.json
+    assert "url" in response.json["errors"]["json"]
+    assert client.get("/subscriptions").json["items"] == []
+
+
+def test_a_percent_encoded_url_with_a_query_is_kept_as_given(client) -> None:  # type: ignore[no-untyped-def]
+    url = "https://xn--l-4ga.example.org/bl%C3%A5?team=parks&x=%20"
+    response = client.post("/subscriptions", json={"url": url})
+    assert response.status_code == 201, response.json
+    assert response.json["url"] == url
+
+
 def test_subscribing_to_a_dataset_needs_read_on_it(webhook_app, receiver) -> None:  # type: ignore[no-untyped-def]
     client = webhook_app.test_client()
     assert client.post("/datasets", json=HIDDEN).status_code == 201
@@ -216,6 +248,55 @@ def test_retries_span_a_day_then_dead_letter_then_replay(webhook_app, receiver, 
     (delivered,) = client.get(deliveries).json["items"]
     assert (delivered["status"], delivered["attempts"]) == ("delivered", 1)
     assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "wait"),
+    [
+        (503, "3600", timedelta(hours=1)),
+        (429, "120", timedelta(minutes=2)),
+        # Sooner than the schedule's next attempt: the schedule stands.
+        (503, "1", RETRY_DELAYS[0]),
+        # A receiver cannot put its deliveries off for longer than the schedule's longest wait.
+        (503, "9999999", RETRY_DELAYS[-1]),
+        (503, "soon", RETRY_DELAYS[0]),
+    ],
+)
+def test_a_retry_waits_as_long_as_the_receivers_retry_after(  # type: ignore[no-untyped-def]
+    webhook_app, receiver, real_clock, status, retry_after, wait
+) -> None:
+    client = webhook_app.test_client()
+    subscription = subscribe(client, receiver.url)
+    receiver.answer = lambda _: (status, b"")
+    receiver.extra_headers = {"retry-after": retry_after}
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    deliveries = f"/subscriptions/{subscription['id']}/deliveries"
+
+    deliver(webhook_app)
+    (pending,) = client.get(deliveries).json["items"]
+    attempted = datetime.fromisoformat(pending["lastAttemptAt"])
+    real_clock.now = attempted + wait - timedelta(seconds=1)
+    deliver(webhook_app)
+    real_clock.now = attempted + wait
+    deliver(webhook_app)
+
+    assert datetime.fromisoformat(pending["nextAttemptAt"]) - attempted == wait
+    assert len(receiver.requests) == 2
+
+
+def test_a_retry_after_given_as_a_date_is_kept(webhook_app, receiver, real_clock) -> None:  # type: ignore[no-untyped-def]
+    client = webhook_app.test_client()
+    subscription = subscribe(client, receiver.url)
+    receiver.answer = lambda _: (503, b"")
+    later = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
+    receiver.extra_headers = {"retry-after": format_datetime(later, usegmt=True)}
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+
+    deliver(webhook_app)
+
+    (pending,) = client.get(f"/subscriptions/{subscription['id']}/deliveries").json["items"]
+    wait = datetime.fromisoformat(pending["nextAttemptAt"]) - real_clock.now
+    assert timedelta(hours=1, minutes=55) < wait <= timedelta(hours=2, minutes=5)
 
 
 def test_a_receiver_answering_410_disables_its_subscription(webhook_app, receiver) -> None:  # type: ignore[no-untyped-def]
@@ -345,6 +426,87 @@ def test_the_connection_goes_to_the_checked_address(receiver) -> None:  # type: 
     assert answer == Response(204)
     (request,) = receiver.requests
     assert request.headers["host"] == f"hooks.example.org:{port}"
+
+
+def test_a_url_no_request_line_can_carry_is_a_failed_attempt_not_an_exception(receiver) -> None:  # type: ignore[no-untyped-def]
+    answer = HttpSender(allow_private=True)(receiver.url + "/bl\u00e5b\u00e6r", b"{}", {})
+    # A label over 63 characters: no name the IDNA codec can encode for a lookup.
+    long_label = HttpSender(allow_private=True)(f"https://{'a' * 64}.example.org/", b"{}", {})
+    assert answer.status_code is None and answer.error
+    assert long_label.status_code is None and "resolve" in (long_label.error or "")
+    assert receiver.requests == []
+
+
+def test_one_unsendable_subscription_does_not_hold_back_the_others(webhook_app, receiver) -> None:  # type: ignore[no-untyped-def]
+    """A subscription stored before its URL was checked as now: its attempts fail alone."""
+    client = webhook_app.test_client()
+    good = subscribe(client, receiver.url + "/good")
+    repositories = SubscriptionRepository(services_of(webhook_app).store, utc_now)
+    admin = Identity("user:admin", (), True, AUTH_OFF)
+    bad = repositories.create({"url": receiver.url + "/bl\u00e5b\u00e6r"}, identity=admin)
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+
+    deliver(webhook_app)
+
+    (delivered,) = client.get(f"/subscriptions/{good['id']}/deliveries").json["items"]
+    (failed,) = client.get(f"/subscriptions/{bad['id']}/deliveries").json["items"]
+    assert (delivered["status"], delivered["attempts"]) == ("delivered", 1)
+    assert (failed["status"], failed["attempts"]) == ("pending", 1)
+    assert failed["lastError"]
+    assert [request.path for request in receiver.requests] == ["/good"]
+
+
+@contextmanager
+def trickling_receiver(head: bytes) -> Iterator[tuple[str, list[int]]]:
+    """A receiver that sends ``head`` then one byte of a long body every 50 ms, each well
+    inside the sender's timeout for one read; yields its URL and the bytes it got out."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+    sent: list[int] = []
+
+    def serve() -> None:
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            try:
+                connection.sendall(head)
+                while not stop.wait(0.05):  # the receiver's pace, not a test delay
+                    connection.sendall(b"x")
+                    sent.append(1)
+            except OSError:
+                return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/hook", sent
+    finally:
+        stop.set()
+        server.close()
+        thread.join(5)
+
+
+@pytest.mark.parametrize(
+    ("head", "status_code"),
+    [
+        # The status line trickles: no answer was had.
+        (b"HTTP/1.1 2", None),
+        # The status came, then headers or body trickle: the receiver did take the event.
+        (b"HTTP/1.1 200 OK\r\nX-Slow: ", 200),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", 200),
+    ],
+)
+def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_attempts_deadline(
+    head: bytes, status_code: int | None
+) -> None:
+    with trickling_receiver(head) as (url, sent):
+        sender = HttpSender(allow_private=True, timeout_s=5.0, attempt_s=0.5)
+        answer = sender(url, b"{}", {})
+        # Cut off long before the receiver would have been through.
+        assert len(sent) < 100
+    assert answer.status_code == status_code
+    if status_code is None:
+        assert "no answer within 0.5 s" in (answer.error or "")
 
 
 def test_webhook_settings_read_on_and_off() -> None:

@@ -189,6 +189,54 @@ def test_a_failed_step_and_run_say_why(lineage_app, marquez) -> None:  # type: i
     assert events[-1]["run"]["runId"] == run_uuid(run_id)
 
 
+def test_a_runs_complete_names_what_its_last_step_wrote(lineage_app, marquez) -> None:  # type: ignore[no-untyped-def]
+    run_pipeline(lineage_app, [("Upper", "upper"), ("Last", "check")], b"a\nb\n")
+
+    events = [json.loads(request.body) for request in marquez.requests]
+
+    for event in events:
+        check_openlineage(event)
+    last_step = next(
+        e for e in events if e["job"]["name"] == "secret.text.Last" and e["eventType"] == "COMPLETE"
+    )
+    run_complete = events[-1]
+    assert (run_complete["eventType"], run_complete["job"]["name"]) == ("COMPLETE", "secret.text")
+    (written,) = last_step["outputs"]
+    assert [(d["namespace"], d["name"]) for d in run_complete["outputs"]] == [
+        (written["namespace"], written["name"])
+    ]
+
+
+def test_a_failed_runs_message_is_the_steps_error_not_its_json(lineage_app, marquez) -> None:  # type: ignore[no-untyped-def]
+    run_pipeline(lineage_app, [("Upper", "upper"), ("Check", "check")], b"bad\n")
+
+    events = [json.loads(request.body) for request in marquez.requests]
+
+    step_failed, run_failed = events[-2:]
+    step_error = step_failed["run"]["facets"]["errorMessage"]
+    run_error = run_failed["run"]["facets"]["errorMessage"]
+    assert run_error["message"] == step_error["message"] == "InputError: data.txt holds BAD"
+    assert run_error["programmingLanguage"] == "python"
+
+
+def test_a_lambda_errors_stack_trace_goes_to_the_facet() -> None:
+    cause = {
+        "errorMessage": "no column 'x'",
+        "errorType": "KeyError",
+        "stackTrace": ['  File "step.py", line 3, in run\n', "    row['x']\n"],
+    }
+    run = {"id": "r", "dataset": "air", "version": "1", "pipeline": {"template": "csv"}}
+    run["error"] = {"error": "KeyError", "cause": json.dumps(cause)}
+    cloudevent = {"type": "no.brygge.run.failed", "time": "2026-01-02T03:04:05Z", "data": run}
+
+    (event,) = run_events(cloudevent, run, namespace="oslo", objects="s3://lake")
+
+    check_openlineage(event)
+    facet = event["run"]["facets"]["errorMessage"]
+    assert facet["message"] == "KeyError: no column 'x'"
+    assert facet["stackTrace"] == "  File \"step.py\", line 3, in run\n    row['x']\n"
+
+
 def test_validate_and_typed_outputs_carry_quality_and_schema_facets() -> None:
     run = {
         "id": "run-1",

@@ -128,9 +128,16 @@ class PipelineRepository(DatasetPipelines):
 
     def get_version(self, template: str, version: int) -> dict[str, Any]:
         """One stored version of a template (kept while a dataset pipeline pins it)."""
+        found = self.find_version(template, version)
+        if found is None:
+            raise NotFound(f"pipeline template {template!r} has no version {version}")
+        return found
+
+    def find_version(self, template: str, version: int) -> dict[str, Any] | None:
+        """One stored version of a template, or None once the template was deleted."""
         item = self.store.get(keys.pipeline_pk(template), keys.pipeline_version_sk(version))
         if item is None:
-            raise NotFound(f"pipeline template {template!r} has no version {version}")
+            return None
         found = resource(item)
         found.pop("rev", None)
         return found

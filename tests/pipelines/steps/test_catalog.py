@@ -82,3 +82,10 @@ def test_a_step_reports_its_own_rule_once_the_shape_is_right() -> None:
     assert STEPS["enrich"].problems({"lookup": {"dataset": "a", "key": "b"}, "on": "id"}) == [
         Problem("lookup", "takes at most 1 of the keys dataset, key")
     ]
+
+
+def test_a_sheet_index_below_one_is_a_problem_at_save() -> None:
+    # Indexes are 1-based: 0 names no sheet of any workbook, so no upload could run it.
+    assert STEPS["excel_to_csv"].problems({"sheet": 0}) == [
+        Problem("sheet", "an index is 1-based: the first sheet is 1")
+    ]

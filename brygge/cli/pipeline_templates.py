@@ -128,11 +128,23 @@ def steps(ctx: Context, name: str | None, fmt: str) -> None:
     if fmt != "table":
         render_one(ctx, step, fmt)
         return
-    ctx.console.print(f"{step.get('name')}: {step.get('summary') or ''}", markup=False)
-    render(ctx, option_rows(step), ["option", "type", "required", "default", "values"], fmt)
+    show_step(ctx, step)
+
+
+def show_step(ctx: Context, step: Mapping[str, Any]) -> None:
+    """A step for people: what it does, its options and what each means, an example."""
+    console = ctx.console
+    console.print(f"{step.get('name')}: {step.get('summary') or ''}", markup=False)
+    if step.get("description"):
+        console.print(f"\n{step['description']}\n", markup=False)
+    render(ctx, option_rows(step), ["option", "type", "required", "default", "values"], "table")
+    # The options' meanings are the config's own words, one paragraph for all of them.
+    meanings = (step.get("options") or {}).get("description")
+    if meanings:
+        console.print(f"\n{meanings}", markup=False)
     if step.get("example"):
-        ctx.console.print("\nexample taskConfig:")
-        ctx.console.print_json(data=step["example"])
+        console.print("\nexample taskConfig:")
+        console.print_json(data=step["example"])
 
 
 def step_rows(listed: list[Resource]) -> list[dict[str, str]]:

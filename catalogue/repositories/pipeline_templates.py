@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -44,6 +45,10 @@ TEMPLATE_FIELDS = ("id", "title", "description", "definition")
 # What a template's audit entries compare (the version number changes with every PUT).
 AUDITED_FIELDS = ("owner", "title", "description", "definition", "version")
 
+# A version's item, and its audit entry and change event (an update's hold the old and the
+# new definition), each keep the definition in one DynamoDB item of at most 400 KB.
+MAX_DEFINITION_BYTES = 128 * 1024
+
 # Called with (template id, version, definition) after a template version is stored: aws
 # mode creates or updates that version's state machine there.
 OnTemplateSaved = Callable[[str, int, Mapping[str, Any]], None]
@@ -61,6 +66,13 @@ def check_definition(definition: Any) -> None:
     """Raise InvalidValue(definition) listing every problem of a template definition."""
     from pipelines.runs.steps import definition_problems
 
+    size = len(json.dumps(definition, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_DEFINITION_BYTES:
+        raise InvalidValue(
+            "definition",
+            f"is {size:,} bytes of JSON; a template may have at most "
+            f"{MAX_DEFINITION_BYTES:,} bytes",
+        )
     problems = definition_problems(definition)
     if problems:
         raise InvalidValue("definition", "; ".join(problems))
@@ -128,9 +140,16 @@ class PipelineRepository(DatasetPipelines):
 
     def get_version(self, template: str, version: int) -> dict[str, Any]:
         """One stored version of a template (kept while a dataset pipeline pins it)."""
+        found = self.find_version(template, version)
+        if found is None:
+            raise NotFound(f"pipeline template {template!r} has no version {version}")
+        return found
+
+    def find_version(self, template: str, version: int) -> dict[str, Any] | None:
+        """One stored version of a template, or None once the template was deleted."""
         item = self.store.get(keys.pipeline_pk(template), keys.pipeline_version_sk(version))
         if item is None:
-            raise NotFound(f"pipeline template {template!r} has no version {version}")
+            return None
         found = resource(item)
         found.pop("rev", None)
         return found

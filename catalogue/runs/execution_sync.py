@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -71,10 +71,14 @@ class ExecutionSync:
         whether the run ended here.
         """
 
-        def steps() -> dict[str, str]:
-            template = self.pipelines.get_version(
+        def steps() -> Collection[str]:
+            template = self.pipelines.find_version(
                 run["pipeline"]["template"], run["pipeline"]["version"]
             )
+            if template is None:
+                # Deleted while its execution ran on (Step Functions finishes a started one):
+                # the step Tasks the run's taskConfig names still get their outcomes.
+                return list(run.get("taskConfig") or {})
             return task_steps(template["definition"])
 
         execution = run["executions"][-1]

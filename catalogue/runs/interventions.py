@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from catalogue.domain.errors import Conflict
 from catalogue.object_stores import object_store
 from catalogue.repositories.runs import ENDED
+from catalogue.runs.templates import template_deleted
 from pipelines.runs.ids import run_id_for
 from pipelines.stepfunctions import stop_execution
 
@@ -56,11 +57,19 @@ class Interventions:
         """Run a failed or aborted run again from the step that failed, with its input.
 
         Steps that had succeeded are not run again. Conflict unless the run is FAILED or
-        ABORTED and knows where it stopped.
+        ABORTED and knows where it stopped, and when the template version it ran was deleted.
         """
         owner = self.owner
         now = self.now()
         restart: dict[str, Any] = {}
+        pinned = self.repository.get_run(run_id)
+        if pinned.get("pipeline") is not None and (
+            self.pipelines.find_version(
+                pinned["pipeline"]["template"], pinned["pipeline"]["version"]
+            )
+            is None
+        ):
+            raise Conflict(template_deleted(pinned))
 
         def again(run: dict[str, Any]) -> dict[str, Any]:
             if run["status"] not in ("FAILED", "ABORTED") or run.get("pipeline") is None:

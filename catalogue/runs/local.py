@@ -21,6 +21,7 @@ from catalogue.domain.errors import InvalidValue, NotFound
 from catalogue.runs.listener import RunStopped, StoreListener
 from catalogue.runs.local_resume import Resumption
 from catalogue.runs.recovery import remove_partial_objects, step_temp_root
+from catalogue.runs.templates import TEMPLATE_DELETED, template_deleted
 from pipelines.asl.errors import Cancelled, StatesError, Timeout
 from pipelines.asl.lambdas import function_error, invoked
 from pipelines.compiler import (
@@ -287,9 +288,13 @@ class LocalWorkers(Resumption):
         service = self.service
         try:
             run = service.repository.get_run(run_id)
-            template = service.pipelines.get_version(
+            template = service.pipelines.find_version(
                 run["pipeline"]["template"], run["pipeline"]["version"]
             )
+            if template is None:
+                error = {"error": TEMPLATE_DELETED, "cause": template_deleted(run)}
+                self._finish(run_id, "FAILED", error=error)
+                return
             definition = compile_definition(template["definition"])
             first_input = execution_input(run, template["definition"], run.get("taskConfig", {}))
             listener = StoreListener(service, run_id, task_steps(template["definition"]))

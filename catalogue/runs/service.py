@@ -22,6 +22,7 @@ from catalogue.repositories.runs import RunRepository
 from catalogue.runs.execution_sync import ExecutionSync
 from catalogue.runs.interventions import Interventions
 from catalogue.runs.recorder import StoreRecorder
+from catalogue.runs.templates import TEMPLATE_DELETED, template_deleted
 from catalogue.runs.upload_expiry import UploadExpiry
 from catalogue.store.base import Page
 from pipelines.object_keys import check_edition_keys
@@ -266,14 +267,17 @@ class RunService(ExecutionSync, Interventions, UploadExpiry):
         return self.get(run["id"])
 
     def _lookup_error(self, run: Mapping[str, Any]) -> dict[str, str] | None:
-        """Why the run may not start because of its pipeline's lookups; None if it may."""
+        """Why the run may not start because of its pipeline (its template version deleted
+        since, or a lookup it may not read); None if it may."""
         if run["pipeline"] is None:
             return None
         from catalogue.repositories.lookups import run_lookup_error
 
-        template = self.pipelines.get_version(
+        template = self.pipelines.find_version(
             run["pipeline"]["template"], run["pipeline"]["version"]
         )
+        if template is None:
+            return {"error": TEMPLATE_DELETED, "cause": template_deleted(run)}
         return run_lookup_error(self.store, run, template["definition"])
 
     # Reading ----------------------------------------------------------------------------

@@ -31,3 +31,22 @@ def pipeline_repository(
 
         repository.on_saved = deploy
     return repository
+
+
+# Error name of a run whose pinned template version was deleted before it could run it.
+TEMPLATE_DELETED = "Brygge.TemplateDeleted"
+
+
+def template_deleted(run: Mapping[str, Any]) -> str:
+    """Why a run cannot run (or redrive) the template version it pinned: it was deleted.
+
+    Deleting a template deletes its versions; only a dataset pipeline's pin keeps one (409),
+    not a run's: a run made before the delete (its upload still to land, one to redrive or
+    resume) is left with nothing to run, and a rerun takes the dataset's current pipeline.
+    """
+    pipeline = run["pipeline"]
+    return (
+        f"pipeline template {pipeline['template']!r} version {pipeline['version']} was "
+        f"deleted after run {run['id']!r} was made; rerun it (POST /runs/{run['id']}/rerun) "
+        "to run the dataset's current pipeline"
+    )

@@ -164,6 +164,6 @@ _STEPS = (
         {"AddNames": {"lookup": {"dataset": "bydeler"}, "on": "bydel", "columns": ["navn"]}},
         enrich.join_columns,
     ),
-    Step(publish, publish.PublishConfig, {"Publish": {}}),
+    Step(publish, publish.PublishConfig, {"Publish": {}}, publish.check_config),
 )
 STEPS: Mapping[str, Step] = {step.name: step for step in _STEPS}

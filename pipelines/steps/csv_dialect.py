@@ -1,6 +1,8 @@
 """Reading a CSV file by its Frictionless CSV Dialect: one implementation for every step.
 
-csv_to_parquet and validate take the same dialect options and read files the same way:
+csv_to_parquet, validate, transform and enrich take the same dialect options and read files
+the same way (validate, transform and enrich also write their CSV output back in it, so the
+next step reads it with the same options):
 
 - Header names: an empty name becomes ``column_<position>`` (1-based, as with ``header: false``);
   a repeated name gets ``_2``, ``_3``... in order of appearance, skipping names already taken.
@@ -20,10 +22,10 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from pipelines.objects import CHUNK_BYTES
@@ -32,8 +34,12 @@ from pipelines.steps.tables import (
     check_not_workbook,
     column_names,
     encoding_message,
+    filename,
     first_invalid_utf8,
     reading,
+    scan_table,
+    sink_table,
+    table_format,
     transcode,
 )
 
@@ -186,11 +192,13 @@ def first_data_row(dialect: CsvDialect) -> int:
 
 
 def sink_options(dialect: CsvDialect, layout: Layout) -> dict[str, Any]:
-    """``sink_csv`` arguments writing rows back in the file's own delimiter and quotes."""
+    """``sink_csv`` arguments writing rows back in the file's own delimiter, quotes and
+    decimal char (of the number columns a step made; text is written as it is)."""
     return {
         "separator": layout.delimiter,
         "quote_char": dialect.quote_char,
         "include_header": dialect.header,
+        "decimal_comma": dialect.decimal_char == ",",
     }
 
 
@@ -215,6 +223,61 @@ def restore_dialect(written: Path, file: CsvFile, target: Path) -> Path:
             out.write(encoder.encode(chunk))
         out.write(encoder.encode("", final=True))
     return target
+
+
+@dataclass(frozen=True, slots=True)
+class StepTable:
+    """A step's input table and how to write the step's rows back in the input's own form.
+
+    ``sink(rows)`` is the lazy sink of the rows (run it with ``polars.collect_all``);
+    ``written()`` then gives the file to store: Parquet, or CSV in the input's delimiter,
+    quotes, ``sep=`` line and encoding.
+    """
+
+    frame: pl.LazyFrame
+    columns: list[str]
+    sink: Callable[[pl.LazyFrame], pl.LazyFrame]
+    written: Callable[[], Path]
+
+
+@contextmanager
+def step_table(
+    source: Path, key: str, dialect: CsvDialect, encoding: str, directory: Path
+) -> Iterator[StepTable]:
+    """Read a step input: Parquet with its own types, CSV as text by ``dialect``.
+
+    ``encoding`` comes from check_dialect; the output is written under ``directory`` with
+    the input's name. Raises InputError as ``open_csv`` does.
+    """
+    import polars as pl
+
+    name = filename(key)
+    target = directory / name
+    if table_format(key) == "parquet":
+        frame = scan_table(source, key)
+        with reading(name):
+            columns = frame.collect_schema().names()
+        yield StepTable(
+            frame, columns, lambda rows: sink_table(rows, target, "parquet"), lambda: target
+        )
+        return
+    utf8 = directory / f"{PurePosixPath(name).stem}.out.utf8.csv"
+    with open_csv(source, dialect, encoding, directory, name=name) as file:
+
+        def sink(rows: pl.LazyFrame) -> pl.LazyFrame:
+            # The unnamed last column of a header ending in the delimiter, if a step kept it.
+            kept = set(rows.collect_schema().names())
+            names = {old: new for old, new in header_as_read(file.layout).items() if old in kept}
+            return rows.rename(names).sink_csv(
+                utf8, lazy=True, **sink_options(dialect, file.layout)
+            )
+
+        yield StepTable(
+            pl.scan_csv(file.path, **scan_options(dialect, file.layout)),
+            list(file.layout.names),
+            sink,
+            lambda: restore_dialect(utf8, file, target),
+        )
 
 
 def detect_encoding(path: Path) -> str:

@@ -1,4 +1,10 @@
-"""enrich: add columns from a lookup table by a left join that keeps the input's row order."""
+"""enrich: add columns from a lookup table by a left join that keeps the input's row order.
+
+A CSV input is read with the same CSV Dialect options as csv_to_parquet and validate
+(``csv_dialect``) and written back in its own form (delimiter, quotes, ``sep=`` line,
+encoding), so the step can follow validate on a file as uploaded. A CSV lookup is read as
+publishing describes one: its delimiter and encoding found from the file (``"auto"``).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,14 @@ from pipelines.steps.contract import (
     StepResult,
     UnmatchedRows,
 )
+from pipelines.steps.csv_dialect import (
+    CsvDialect,
+    StepTable,
+    check_dialect,
+    open_csv,
+    scan_options,
+    step_table,
+)
 from pipelines.steps.lookups import LookupSource, parse_lookup
 from pipelines.steps.options import JsonSchema
 from pipelines.steps.runtime import environment, run_step
@@ -23,7 +37,6 @@ from pipelines.steps.tables import (
     filename,
     reading,
     scan_table,
-    sink_table,
     store,
     table_format,
     without_blank_rows,
@@ -37,6 +50,8 @@ if TYPE_CHECKING:
 
 EXAMPLES_IN_ERROR = 5
 FIRST_DATA_ROW = 2
+# A lookup published as it was uploaded keeps its own delimiter and encoding.
+LOOKUP_DIALECT = CsvDialect(delimiter="auto", encoding="auto")
 # Latest distribution keys of a dataset, from the catalogue.
 LatestKeys = Callable[[str], list[str]]
 # ``lookup`` names one source: a dataset's latest distribution, or one object key.
@@ -57,9 +72,9 @@ Lookup = Annotated[
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class EnrichConfig:
-    """Options of enrich.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnrichConfig(CsvDialect):
+    """Options of enrich: a CSV input's dialect (as csv_to_parquet's), then the join.
 
     ``lookup``: ``{"dataset": id}`` (its latest distribution: a dataset the owner team of
     the run's dataset may read) or ``{"key": object key}`` (an object of the run's dataset).
@@ -120,9 +135,15 @@ def load_lookup(
 
     frames = []
     for key in keys:
-        frame = scan_table(fetch(objects, key, directory), key)
-        with reading(filename(key)):
-            frames.append(frame.collect())
+        source = fetch(objects, key, directory)
+        if table_format(key) == "parquet":
+            with reading(filename(key)):
+                frames.append(scan_table(source, key).collect())
+            continue
+        with open_csv(source, LOOKUP_DIALECT, "auto", directory, name=filename(key)) as file:
+            scan = pl.scan_csv(file.path, **scan_options(LOOKUP_DIALECT, file.layout))
+            with reading(filename(key)):
+                frames.append(scan.collect())
     with reading("lookup"):
         table = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
     missing = [name for name in right_on if name not in table.columns]
@@ -158,59 +179,71 @@ def run(
 
     Raises UnmatchedRows (``unmatched: fail``), ConfigError, InputError.
     """
-    import polars as pl
-
     left_on, right_on = join_columns(config)
+    encoding = check_dialect(config)
     sources = lookup_keys(config, latest_keys or (lambda dataset: []))
     outputs = []
     summary = {"rows": 0, "matched": 0, "unmatched": 0}
     with workdir() as directory:
         lookup = load_lookup(objects, sources, config, right_on, directory)
-        added = [name for name in lookup.columns if not name.startswith("__")]
         for key in keys:
             name = filename(key)
-            frame = scan_table(fetch(objects, key, directory), key)
-            with reading(name):
-                columns = frame.collect_schema().names()
-            missing = [column for column in left_on if column not in columns]
-            if missing:
-                raise InputError(f"{name} has no join column {missing[0]!r}")
-            clashes = [column for column in added if column in columns]
-            if clashes:
-                raise ConfigError("columns", f"{clashes[0]!r} is already a column of {name}")
-            # Numbered before blank lines go, so that rows keep the numbers of the file.
-            numbered = frame.with_row_index("__row", offset=FIRST_DATA_ROW)
-            if table_format(key) == "csv":
-                numbered = without_blank_rows(numbered, columns)
-            joined = numbered.with_columns(
-                pl.col(column).cast(pl.String).alias(f"__key{n}")
-                for n, column in enumerate(left_on)
-            ).join(
-                lookup.lazy(),
-                on=[f"__key{n}" for n in range(len(left_on))],
-                how="left",
-                maintain_order="left",
-            )
-            is_matched = pl.col("__matched").fill_null(False)
-            result = joined.filter(is_matched) if config.unmatched == "drop" else joined
-            result = result.select(*columns, *added)
-            target = directory / name
-            totals = joined.select(pl.len().alias("rows"), is_matched.sum().alias("matched"))
-            examples = joined.filter(~is_matched).select("__row", *left_on).head(EXAMPLES_IN_ERROR)
-            with reading(name):
-                *_, counts, unmatched = pl.collect_all(
-                    [sink_table(result, target, table_format(key)), totals, examples],
-                    engine="streaming",
-                )
-            rows, matched = counts.row(0)
-            summary["rows"] += rows
-            summary["matched"] += matched
-            summary["unmatched"] += rows - matched
-            if rows > matched and config.unmatched == "fail":
-                raise UnmatchedRows(rows - matched, _describe(unmatched, left_on))
-            kept = matched if config.unmatched == "drop" else rows
+            source = fetch(objects, key, directory)
+            with step_table(source, key, config, encoding, directory) as table:
+                target, kept = _enrich_table(table, key, config, lookup, left_on, summary)
             outputs.append(store(objects, target, out(key, name), kept))
     return StepResult([output.key for output in outputs], outputs, summary)
+
+
+def _enrich_table(
+    table: StepTable,
+    key: str,
+    config: EnrichConfig,
+    lookup: pl.DataFrame,
+    left_on: list[str],
+    summary: dict[str, int],
+) -> tuple[Path, int]:
+    """Join one input with the lookup and add its counts to ``summary``; returns the file
+    to store and the rows written in it. Raises UnmatchedRows, ConfigError, InputError."""
+    import polars as pl
+
+    name = filename(key)
+    columns = table.columns
+    added = [column for column in lookup.columns if not column.startswith("__")]
+    missing = [column for column in left_on if column not in columns]
+    if missing:
+        raise InputError(f"{name} has no join column {missing[0]!r}")
+    clashes = [column for column in added if column in columns]
+    if clashes:
+        raise ConfigError("columns", f"{clashes[0]!r} is already a column of {name}")
+    # Numbered before blank lines go, so that rows keep the numbers of the file.
+    numbered = table.frame.with_row_index("__row", offset=FIRST_DATA_ROW)
+    if table_format(key) == "csv":
+        numbered = without_blank_rows(numbered, columns)
+    joined = numbered.with_columns(
+        pl.col(column).cast(pl.String).alias(f"__key{n}") for n, column in enumerate(left_on)
+    ).join(
+        lookup.lazy(),
+        on=[f"__key{n}" for n in range(len(left_on))],
+        how="left",
+        maintain_order="left",
+    )
+    is_matched = pl.col("__matched").fill_null(False)
+    result = joined.filter(is_matched) if config.unmatched == "drop" else joined
+    totals = joined.select(pl.len().alias("rows"), is_matched.sum().alias("matched"))
+    examples = joined.filter(~is_matched).select("__row", *left_on).head(EXAMPLES_IN_ERROR)
+    with reading(name):
+        *_, counts, unmatched = pl.collect_all(
+            [table.sink(result.select(*columns, *added)), totals, examples],
+            engine="streaming",
+        )
+    rows, matched = counts.row(0)
+    summary["rows"] += rows
+    summary["matched"] += matched
+    summary["unmatched"] += rows - matched
+    if rows > matched and config.unmatched == "fail":
+        raise UnmatchedRows(rows - matched, _describe(unmatched, left_on))
+    return table.written(), matched if config.unmatched == "drop" else rows
 
 
 def _describe(unmatched: pl.DataFrame, left_on: list[str]) -> list[str]:

@@ -111,6 +111,8 @@ class SheetWindow:
 
 def window(config: ExcelToCsvConfig) -> SheetWindow:
     """Translate the 1-based options into fastexcel's arguments; raises ConfigError."""
+    if isinstance(config.sheet, int) and config.sheet < 1:
+        raise ConfigError("sheet", "an index is 1-based: the first sheet is 1")
     if config.skip_rows < 0:
         raise ConfigError("skipRows", "must be zero or more")
     if config.header_row is not None and config.header_row < 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pipelines.objects import ObjectNotFound, ObjectStore, download, local_file, sha256_of
-from pipelines.steps.contract import InputError, OutputKey, StepOutput, StepResult
+from pipelines.steps.contract import ConfigError, InputError, OutputKey, StepOutput, StepResult
 from pipelines.steps.preview import fitted, table_preview
 from pipelines.steps.runtime import environment, run_step
 from pipelines.steps.tables import filename, reading, workdir
@@ -24,6 +25,9 @@ MEDIA_TYPES = {
     ".zip": ("application/zip", "ZIP"),
 }
 DEFAULT_MEDIA_TYPE = ("application/octet-stream", "")
+# A mediaType without its parameters: the DCAT feed states it as an IANA IRI, and a
+# distribution whose type is none keeps its public dataset out of the feed.
+_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 # The files described by a Table Schema, a row count and a preview.
 DESCRIBED = (".csv", ".parquet")
 # Registers a distribution for the run's dataset, version and edition; returns its id.
@@ -36,6 +40,15 @@ class PublishConfig:
 
     media_type: str | None = None
     format: str | None = None
+
+
+def check_config(config: PublishConfig) -> None:
+    """Raise ConfigError for a ``mediaType`` the catalogue would not take."""
+    media_type = config.media_type
+    if media_type is not None and not _MEDIA_TYPE.match(media_type.split(";")[0].strip().lower()):
+        raise ConfigError(
+            "mediaType", "must be a media type such as text/csv or text/csv; charset=utf-8"
+        )
 
 
 def distribution_id(run: str, key: str) -> str:
@@ -117,8 +130,9 @@ def run(
 ) -> StepResult:
     """Publish each key; running it again for the same run registers nothing new.
 
-    Raises InputError for a missing or unreadable input.
+    Raises ConfigError for a bad mediaType, InputError for a missing or unreadable input.
     """
+    check_config(config)
     outputs = []
     distributions = []
     with workdir() as directory:

@@ -6,6 +6,8 @@ explicit formats only (inference halves CSV throughput, and row-by-row guesses d
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
@@ -39,6 +41,9 @@ CONSTRAINT_SCHEMAS: dict[str, Any] = {
     "enum": {"type": "array", "minItems": 1},
 }
 CONSTRAINTS = tuple(CONSTRAINT_SCHEMAS)
+# The field types minimum and maximum apply to, as in the Table Schema specification.
+ORDERED_TYPES = ("integer", "number", "year", "date", "datetime", "time")
+_WHOLE_NUMBER = re.compile(r"^[+-]?[0-9]+$")
 _ONE_CHARACTER = {"type": "string", "minLength": 1, "maxLength": 1}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 # The Table Schema descriptors the steps read, as JSON Schema: the Frictionless properties
@@ -167,7 +172,7 @@ def _parse_field(raw: Any, option: str, decimal_char: str) -> Field:
     decimal_char = raw.get("decimalChar", decimal_char)
     if raw.get("groupChar") is not None and raw["groupChar"] == decimal_char:
         raise ConfigError(f"{option}.groupChar", "must differ from the decimalChar")
-    return Field(
+    item = Field(
         name=raw["name"],
         type=kind,
         format=fmt,
@@ -176,8 +181,62 @@ def _parse_field(raw: Any, option: str, decimal_char: str) -> Field:
         bare_number=raw.get("bareNumber", True),
         true_values=tuple(raw.get("trueValues", DEFAULT_TRUE)),
         false_values=tuple(raw.get("falseValues", DEFAULT_FALSE)),
-        constraints=constraints,
     )
+    return dataclasses.replace(item, constraints=_typed_constraints(item, constraints, option))
+
+
+def _typed_constraints(item: Field, constraints: dict[str, Any], option: str) -> dict[str, Any]:
+    """The constraints with ``minimum``/``maximum`` in the field's type; raises ConfigError.
+
+    A bound or an ``enum`` value of a numeric field may be given as text, as frictionless
+    reads it (``"2"``, ``"1,5"`` with a decimal comma); a date, datetime or time bound is
+    text in the field's format. A value that is not of the field's type would compare every
+    row with something it can never equal, or fail the run blaming the file.
+    """
+    typed_constraints = dict(constraints)
+    for name in ("minimum", "maximum"):
+        if name not in constraints:
+            continue
+        where = f"{option}.constraints.{name}"
+        if item.type not in ORDERED_TYPES:
+            raise ConfigError(
+                where, f"applies to {', '.join(ORDERED_TYPES)} fields, not {item.type}"
+            )
+        typed_constraints[name] = _in_field_type(item, constraints[name], where)
+    if item.type in ("integer", "number", "year") and isinstance(constraints.get("enum"), list):
+        for value in constraints["enum"]:
+            _in_field_type(item, value, f"{option}.constraints.enum")
+    return typed_constraints
+
+
+def _in_field_type(item: Field, value: Any, where: str) -> Any:
+    """``value`` as a bound of the field: a number for numeric fields, else the text."""
+    problem = f"{value!r} is not {'an' if item.type == 'integer' else 'a'} {item.type}"
+    if item.type in ("date", "datetime", "time"):
+        if not isinstance(value, str):
+            raise ConfigError(where, f"{problem}: give it as text in the format {item.format}")
+        try:
+            datetime.datetime.strptime(value, str(item.format))
+        except ValueError as error:
+            # Python does not know every directive polars does (%.f, %:z): those run as given.
+            if "does not match format" in str(error) or "unconverted data" in str(error):
+                raise ConfigError(where, f"{problem} in the format {item.format}") from None
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ConfigError(where, problem)
+    if isinstance(value, str):
+        text = value.replace(item.group_char, "") if item.group_char else value
+        text = text.replace(item.decimal_char, ".")
+        try:
+            number = float(text) if item.type == "number" else None
+        except ValueError:
+            raise ConfigError(where, problem) from None
+        if number is None and not _WHOLE_NUMBER.match(text):
+            raise ConfigError(where, problem)
+        return number if number is not None else int(text)
+    if item.type != "number" and not float(value).is_integer():
+        raise ConfigError(where, problem)
+    return value
 
 
 def check_columns(schema: TableSchema, columns: list[str], *, name: str) -> None:

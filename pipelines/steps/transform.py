@@ -1,7 +1,11 @@
 """transform: declarative cast, derive, filter, rename and select, in that order.
 
 Expressions use the small language of ``pipelines.steps.expressions``; no code is executed.
-CSV columns arrive as text, so ``cast`` a column before comparing it with numbers.
+A CSV input is read with the same CSV Dialect options as csv_to_parquet and validate
+(``csv_dialect``) and written back in its own form (delimiter, quotes, ``sep=`` line,
+encoding; numbers with the ``decimalChar``), so the step can follow validate on a file as
+uploaded. CSV columns arrive as text, so ``cast`` a column before comparing it with numbers;
+a ``number`` cast reads the ``decimalChar``.
 """
 
 from __future__ import annotations
@@ -11,19 +15,11 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pipelines.objects import ObjectStore
 from pipelines.steps.contract import ConfigError, InputError, OutputKey, StepResult
+from pipelines.steps.csv_dialect import CsvDialect, check_dialect, step_table
 from pipelines.steps.expressions import ExpressionError, compile_expression
 from pipelines.steps.runtime import run_step
 from pipelines.steps.table_schema import DEFAULT_FORMATS, Field, raise_first_bad_value, typed
-from pipelines.steps.tables import (
-    fetch,
-    filename,
-    reading,
-    scan_table,
-    sink_table,
-    store,
-    table_format,
-    workdir,
-)
+from pipelines.steps.tables import fetch, filename, reading, store, workdir
 
 if TYPE_CHECKING:
     import polars as pl
@@ -33,9 +29,10 @@ CAST_TYPES: tuple[str, ...] = get_args(CastType)
 FIRST_DATA_ROW = 2
 
 
-@dataclass(frozen=True, slots=True)
-class TransformConfig:
-    """Options of transform; each is optional and they apply in the order listed."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransformConfig(CsvDialect):
+    """Options of transform: a CSV input's dialect, then the changes, each optional, which
+    apply in the order listed."""
 
     cast: dict[str, CastType] | None = None
     derive: dict[str, str] | None = None
@@ -58,7 +55,7 @@ class Plan:
         available = list(columns)
         for column, kind in (config.cast or {}).items():
             _require(available, column, f"cast.{column}")
-            frame = frame.with_columns(_cast(column, kind))
+            frame = frame.with_columns(_cast(column, kind, config.decimal_char))
         for column, expression, reads in self.derived:
             for name in sorted(reads):
                 _require(available, name, f"derive.{column}")
@@ -87,10 +84,15 @@ def _require(available: list[str], column: str, option: str) -> None:
         raise ConfigError(option, f"there is no column {column!r}")
 
 
-def _cast(column: str, kind: str) -> pl.Expr:
+def _field(column: str, kind: str, decimal_char: str) -> Field:
+    decimals = decimal_char if kind == "number" else "."
+    return Field(column, kind, DEFAULT_FORMATS.get(kind), decimal_char=decimals)
+
+
+def _cast(column: str, kind: str, decimal_char: str) -> pl.Expr:
     import polars as pl
 
-    item = Field(column, kind, DEFAULT_FORMATS.get(kind))
+    item = _field(column, kind, decimal_char)
     source = pl.col(column)
     if kind == "string":
         return source.cast(pl.String)
@@ -98,7 +100,9 @@ def _cast(column: str, kind: str) -> pl.Expr:
     return typed(item, source.cast(pl.String), strict=True).alias(column)
 
 
-def _raise_first_bad_cast(frame: pl.LazyFrame, cast: dict[str, str], *, name: str) -> None:
+def _raise_first_bad_cast(
+    frame: pl.LazyFrame, cast: dict[str, str], decimal_char: str, *, name: str
+) -> None:
     """Raise InputError naming the first value a ``cast`` cannot convert, if one cannot.
 
     Rows are numbered as validate numbers them: the first row after the header is row 2.
@@ -109,7 +113,7 @@ def _raise_first_bad_cast(frame: pl.LazyFrame, cast: dict[str, str], *, name: st
     for column, kind in cast.items():
         if kind == "string":
             continue
-        item = Field(column, kind, DEFAULT_FORMATS.get(kind))
+        item = _field(column, kind, decimal_char)
         text = pl.col(column).cast(pl.String)
         checks.append((item, text.is_not_null() & typed(item, text, strict=False).is_null()))
     raise_first_bad_value(frame, checks, first=FIRST_DATA_ROW, where=("row", "column"), name=name)
@@ -117,6 +121,7 @@ def _raise_first_bad_cast(frame: pl.LazyFrame, cast: dict[str, str], *, name: st
 
 def compile_plan(config: TransformConfig) -> Plan:
     """Check the options and compile the expressions; raises ConfigError naming the option."""
+    check_dialect(config)
     for column, kind in (config.cast or {}).items():
         if kind not in CAST_TYPES:
             raise ConfigError(f"cast.{column}", f"must be one of {', '.join(CAST_TYPES)}")
@@ -152,25 +157,26 @@ def run(
     import polars as pl
 
     plan = compile_plan(config)
+    encoding = check_dialect(config)
     outputs = []
     with workdir() as directory:
         for key in keys:
             name = filename(key)
-            frame = scan_table(fetch(objects, key, directory), key)
-            with reading(name):
-                columns = frame.collect_schema().names()
-            result = plan.apply(frame, columns)
-            target = directory / name
-            with reading(name):
-                try:
-                    counts = pl.collect_all(
-                        [sink_table(result, target, table_format(key)), result.select(pl.len())],
-                        engine="streaming",
-                    )
-                except pl.exceptions.PolarsError:
-                    # polars names neither the row nor, for booleans, the value: find them.
-                    _raise_first_bad_cast(frame, config.cast or {}, name=name)
-                    raise
+            source = fetch(objects, key, directory)
+            with step_table(source, key, config, encoding, directory) as table:
+                result = plan.apply(table.frame, table.columns)
+                with reading(name):
+                    try:
+                        counts = pl.collect_all(
+                            [table.sink(result), result.select(pl.len())], engine="streaming"
+                        )
+                    except pl.exceptions.PolarsError:
+                        # polars names neither the row nor, for booleans, the value: find them.
+                        _raise_first_bad_cast(
+                            table.frame, config.cast or {}, config.decimal_char, name=name
+                        )
+                        raise
+                target = table.written()
             if not target.exists():
                 raise InputError(f"{name}: the transform produced no file")
             outputs.append(store(objects, target, out(key, name), counts[-1].item()))

@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from brygge.cli.context import Context, output_console, render
-from brygge.cli.pipeline_templates import option_rows, step_rows
+from brygge.cli.pipeline_templates import option_rows, show_step, step_rows
 from brygge.cli.runs import finish, run_table, show_run
 
 RUN_ID = "luftkvalitet-i-oslo-e6d6bd0465e15e0776cf"
@@ -195,3 +195,22 @@ def test_an_expired_run_is_told_to_upload_again_not_to_rerun() -> None:
     assert f"run {RUN_ID} EXPIRED\n" in errors.getvalue()
     assert "brygge upload FILE ds:luft" in errors.getvalue()
     assert "rerun" not in errors.getvalue()
+
+
+def test_a_step_shown_for_people_says_what_it_does_and_what_each_option_means() -> None:
+    output = io.StringIO()
+    console = Console(file=output, width=100, color_system=None)
+    step = {
+        **CSV_TO_PARQUET,
+        "description": "Rows with no value at all are dropped.",
+        "options": {
+            **CSV_TO_PARQUET["options"],
+            "description": "``skipRows``: rows to skip after the header.",
+        },
+    }
+    show_step(Context(None, None, console, console), step)
+    text = output.getvalue()
+    assert text.startswith("csv_to_parquet: read a CSV with a Frictionless dialect")
+    assert "Rows with no value at all are dropped." in text
+    assert "``skipRows``: rows to skip after the header." in text
+    assert text.index("onInvalid") < text.index("skipRows") < text.index("example taskConfig")

@@ -182,3 +182,19 @@ def test_deleting_a_dataset_releases_its_template(client, template, dataset) -> 
     assert client.post("/datasets", json=DATASET).status_code == 201
     assert client.get("/datasets/air/pipeline").status_code == 404
     assert client.delete("/pipelines/csv-to-parquet").status_code == 204
+
+
+def test_a_definition_too_large_to_store_is_422_naming_it(client) -> None:
+    # DynamoDB keeps an item (a version, its audit entry with the old and new definitions)
+    # in at most 400 KB; on AWS such a template was a 500 while SQLite took it.
+    states = {
+        f"S{n}": {"Type": "Pass", "Comment": "x" * 100, "Next": f"S{n + 1}"} for n in range(1500)
+    }
+    states["S1500"] = {"Type": "Task", "Resource": "brygge:step:publish", "End": True}
+    huge = {**TEMPLATE, "definition": {"StartAt": "S0", "States": states}}
+    response = client.post("/pipelines", json=huge)
+    assert response.status_code == 422
+    [reason] = response.json["errors"]["json"]["definition"]
+    assert reason.startswith("is 225,878 bytes of JSON")
+    assert "at most 131,072 bytes" in reason
+    assert client.get("/pipelines/csv-to-parquet").status_code == 404

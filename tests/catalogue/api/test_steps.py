@@ -302,3 +302,14 @@ def test_openapi_document_links_to_the_steps(client) -> None:
     assert "GET /steps" in spec["info"]["description"]
     task_config = spec["components"]["schemas"]["DatasetPipeline"]["properties"]["taskConfig"]
     assert "GET /steps" in task_config["description"]
+
+
+def test_a_bound_not_of_its_fields_type_is_422_at_save(client, template, dataset) -> None:
+    schema = {"fields": [{"name": "n", "type": "integer", "constraints": {"minimum": "abc"}}]}
+    response = client.put(
+        "/datasets/air/pipeline",
+        json={"template": "convert", "taskConfig": {"Check": {"schema": schema}}},
+    )
+    assert response.status_code == 422
+    reasons = response.json["errors"]["json"]["taskConfig"]["Check"]
+    assert reasons == {"schema.fields[0].constraints.minimum": ["'abc' is not an integer"]}

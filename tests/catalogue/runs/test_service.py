@@ -341,3 +341,62 @@ def test_a_run_deleted_with_its_dataset_while_it_runs_ends_quietly(
     assert escaped == []
     assert client.get(f"/runs/{run['id']}").status_code == 404
     assert run_steps.CALLS["upper"] == 0
+
+
+def delete_template(client) -> None:  # type: ignore[no-untyped-def]
+    """Take the dataset's pipeline away and delete its template, as an owner switching may."""
+    assert client.delete("/datasets/air/pipeline").status_code == 204
+    assert client.delete("/pipelines/text").status_code == 204
+
+
+def test_an_upload_landing_after_its_template_was_deleted_fails_its_run_saying_so(
+    services, client
+) -> None:  # type: ignore[no-untyped-def]
+    set_pipeline(client, run_steps.chain(("Upper", "upper")))
+    run = services.runs.create_waiting("air", "1", EDITION, RAW, principal="user:tester")
+    delete_template(client)
+    assert services.runs.start(run["id"]) is True
+    assert services.runs.wait_idle(timeout_s=60)
+    after = services.runs.get(run["id"])
+    assert after["status"] == "FAILED"
+    assert after["error"]["error"] == "Brygge.TemplateDeleted"
+    assert "'text' version 1 was deleted" in after["error"]["cause"]
+    assert "rerun" in after["error"]["cause"]
+    assert run_steps.CALLS["upper"] == 0
+
+
+def test_a_run_resumed_after_its_template_was_deleted_fails_instead_of_hanging(
+    services, client
+) -> None:  # type: ignore[no-untyped-def]
+    set_pipeline(client, run_steps.chain(("Upper", "upper")))
+    run = services.runs.create_waiting("air", "1", EDITION, RAW, principal="user:tester")
+    interrupt(services, run["id"], state="Upper", resumes=0)
+    delete_template(client)
+    restarted = fresh_run_service(services)
+    assert restarted.resume_interrupted() == [run["id"]]
+    assert restarted.wait_idle(timeout_s=60)
+    after = restarted.get(run["id"])
+    assert after["status"] == "FAILED"
+    assert after["error"]["error"] == "Brygge.TemplateDeleted"
+
+
+def test_a_redrive_of_a_run_whose_template_was_deleted_is_409_and_changes_nothing(
+    services, client
+) -> None:  # type: ignore[no-untyped-def]
+    set_pipeline(client, run_steps.chain(("Check", "check")))
+    LocalObjectStore(services.settings.objects_dir).put(RAW, io.BytesIO(b"BAD\n"))
+    run = client.post(
+        f"/datasets/air/versions/1/editions/{EDITION}/runs", json={"input": {"keys": [RAW]}}
+    ).json
+    assert services.runs.wait_idle(timeout_s=60)
+    assert client.get(f"/runs/{run['id']}").json["status"] == "FAILED"
+    delete_template(client)
+
+    redriven = client.post(f"/runs/{run['id']}/redrive")
+    assert redriven.status_code == 409
+    assert "'text' version 1" in redriven.json["message"]
+    assert "rerun" in redriven.json["message"]
+    assert services.runs.wait_idle(timeout_s=60)
+    after = client.get(f"/runs/{run['id']}").json
+    assert after["status"] == "FAILED"
+    assert after["error"]["error"] == "InputError"

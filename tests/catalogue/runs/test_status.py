@@ -136,6 +136,23 @@ def test_a_failed_execution_ends_its_run_through_the_status_event(aws, queued, r
     assert [payload["step"] for payload in queued.payloads] == ["Upper", "Check"]
 
 
+def test_a_run_whose_template_was_deleted_while_it_ran_still_ends(aws, queued, runs) -> None:  # type: ignore[no-untyped-def]
+    # Step Functions runs a started execution to its end whatever happens to the template.
+    queued.succeed(f"{INTERMEDIATE}.upper")
+    queued.fail("InputError", "data.txt holds BAD in row 3")
+    run_id = start_aws_run(aws, two_steps())
+    join_moto_threads()
+    assert aws["client"].delete("/datasets/air/pipeline").status_code == 204
+    assert aws["client"].delete("/pipelines/text").status_code == 204
+
+    event = status_event(aws, run_id, "FAILED")
+    assert handle_status_change(command(event), runs) == StatusOutcome(run_id, "ended", run_id)
+    read = aws["client"].get(f"/runs/{run_id}")
+    assert read.status_code == 200
+    assert read.json["status"] == "FAILED"
+    assert read.json["error"]["error"] == "InputError"
+
+
 def test_a_succeeded_event_records_the_output_and_a_duplicate_changes_nothing(  # type: ignore[no-untyped-def]
     aws, queued, runs
 ) -> None:

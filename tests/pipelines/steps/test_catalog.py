@@ -82,3 +82,26 @@ def test_a_step_reports_its_own_rule_once_the_shape_is_right() -> None:
     assert STEPS["enrich"].problems({"lookup": {"dataset": "a", "key": "b"}, "on": "id"}) == [
         Problem("lookup", "takes at most 1 of the keys dataset, key")
     ]
+
+
+def test_a_sheet_index_below_one_is_a_problem_at_save() -> None:
+    # Indexes are 1-based: 0 names no sheet of any workbook, so no upload could run it.
+    assert STEPS["excel_to_csv"].problems({"sheet": 0}) == [
+        Problem("sheet", "an index is 1-based: the first sheet is 1")
+    ]
+
+
+@pytest.mark.parametrize("media_type", ["not a type", "CSV", "csv/", "; charset=utf-8"])
+def test_a_publish_media_type_that_is_none_is_a_problem_at_save(media_type: str) -> None:
+    # The feed states the distribution's mediaType as an IANA IRI; one that is no media type
+    # would keep the public dataset out of the feed (publishability).
+    assert STEPS["publish"].problems({"mediaType": media_type}) == [
+        Problem("mediaType", "must be a media type such as text/csv or text/csv; charset=utf-8")
+    ]
+
+
+@pytest.mark.parametrize(
+    "media_type", ["application/vnd.apache.parquet", "text/csv; charset=windows-1252", "Text/CSV"]
+)
+def test_a_publish_media_type_with_parameters_is_taken(media_type: str) -> None:
+    assert STEPS["publish"].problems({"mediaType": media_type}) == []

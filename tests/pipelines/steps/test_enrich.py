@@ -178,3 +178,40 @@ def test_a_column_already_in_the_input_is_refused(
     config = {"lookup": {"dataset": "species"}, "on": {"species": "code"}}
     with pytest.raises(ConfigError, match="'name' is already a column"):
         enrich.handler(make_event("AddSpecies", [key], config), None)
+
+
+def test_a_csv_in_its_own_dialect_is_read_and_written_back_in_it(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    # What validate hands on for a municipality's file: ';', Latin-1, a sep= line.
+    budgets = "sep=;\r\nskole_id;skole;budsjett\r\n0301-001;Bjølsen;1 234,50\r\n0301-002;Ås;-\r\n"
+    key = put("budsjett.csv", budgets.encode("latin-1"))
+    lookup_key = put("skoler.csv", "skole_id,bydel\n0301-001,Sagene\n0301-002,Søndre\n".encode())
+    config = {
+        "delimiter": ";",
+        "encoding": "latin-1",
+        "lookup": {"key": lookup_key},
+        "on": "skole_id",
+    }
+    result = enrich.handler(make_event("AddDistrict", [key], config), None)
+    [output] = result["input"]["keys"]
+    assert objects.get(output).decode("latin-1").splitlines() == [
+        "sep=;",
+        "skole_id;skole;budsjett;bydel",
+        "0301-001;Bjølsen;1 234,50;Sagene",
+        "0301-002;Ås;-;Søndre",
+    ]
+
+
+def test_a_lookup_published_as_uploaded_is_read_in_its_own_dialect(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    # A lookup dataset without a pipeline publishes its upload as it is: ';' and cp1252.
+    published = "processed/green/schools/version=1/edition=20230101T000000/skoler.csv"
+    objects.put(published, io.BytesIO("skole_id;bydel\r\n1;Søndre\r\n".encode("cp1252")))
+    recorder.latest["schools"] = [published]
+    recorder.readable["schools"] = "public"
+    key = put("elever.csv", b"skole_id,elever\n1,412\n")
+    config = {"lookup": {"dataset": "schools"}, "on": "skole_id"}
+    frame = run_enrich(objects, make_event, key, config)
+    assert frame.rows() == [("1", "412", "Søndre")]

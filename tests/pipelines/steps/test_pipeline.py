@@ -66,10 +66,10 @@ TASK_CONFIG: dict[str, Any] = {
 }
 
 
-def definition() -> dict[str, Any]:
+def definition(steps: list[tuple[str, str]] = STEPS) -> dict[str, Any]:
     """Each Task builds the step event from the run's input and its own taskConfig entry."""
     states = {}
-    for n, (name, step) in enumerate(STEPS):
+    for n, (name, step) in enumerate(steps):
         state: dict[str, Any] = {
             "Type": "Task",
             "Resource": f"brygge:step:{step}",
@@ -85,12 +85,12 @@ def definition() -> dict[str, Any]:
             "ResultSelector": {"keys.$": "$.input.keys"},
             "ResultPath": "$.input",
         }
-        if n + 1 < len(STEPS):
-            state["Next"] = STEPS[n + 1][0]
+        if n + 1 < len(steps):
+            state["Next"] = steps[n + 1][0]
         else:
             state["End"] = True
         states[name] = state
-    return {"StartAt": STEPS[0][0], "States": states}
+    return {"StartAt": steps[0][0], "States": states}
 
 
 def workbook(path: Path) -> bytes:
@@ -206,3 +206,47 @@ def test_the_template_compiled_for_the_local_engine_runs_the_same_chain(
     assert frame.get_column("tree_id").to_list() == [1, 2, 5]
     # The compiled payload counts attempts from 1.
     assert [event[3] for event in recorder.events if event[0] == "started"] == [1] * 5
+
+
+def test_a_semicolon_latin1_csv_is_validated_enriched_and_converted_with_one_dialect(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put
+) -> None:
+    # A municipality's monthly file as its spreadsheet saves it; each step that reads CSV
+    # takes the same dialect, as validate writes its valid rows in the file's own form.
+    budgets = (
+        "skole_id;skole;budsjett;dato\r\n"
+        "0301-001;Bjølsen;1 234 567,50;31.01.2026\r\n"
+        "0301-002;Ås;-;31.01.2026\r\n"
+    )
+    key = put("budsjett.csv", budgets.encode("latin-1"))
+    lookup = put("skoler.csv", "skole_id,bydel\n0301-001,Sagene\n0301-002,Søndre\n".encode())
+    dialect = {"delimiter": ";", "encoding": "latin-1", "decimalChar": ","}
+    schema = {
+        "fields": [
+            {"name": "skole_id", "constraints": {"required": True}},
+            {"name": "budsjett", "type": "number", "groupChar": " "},
+            {"name": "dato", "type": "date", "format": "%d.%m.%Y"},
+        ],
+        "missingValues": ["", "-"],
+    }
+    config = {
+        "Check": dialect | {"schema": schema},
+        "AddDistrict": dialect | {"lookup": {"key": lookup}, "on": "skole_id"},
+        "ToParquet": dialect | {"schema": schema},
+        "Publish": {},
+    }
+    steps = [
+        ("Check", "validate"),
+        ("AddDistrict", "enrich"),
+        ("ToParquet", "csv_to_parquet"),
+        ("Publish", "publish"),
+    ]
+
+    result = asl.run(definition(steps), start(key, config), HANDLERS)
+
+    assert (result.status, result.error, result.cause) == ("SUCCEEDED", None, None)
+    published = f"processed/green/trees/version=1/edition={EDITION}/budsjett.parquet"
+    assert pl.read_parquet(io.BytesIO(objects.get(published))).rows() == [
+        ("0301-001", "Bjølsen", 1234567.5, dt.date(2026, 1, 31), "Sagene"),
+        ("0301-002", "Ås", None, dt.date(2026, 1, 31), "Søndre"),
+    ]

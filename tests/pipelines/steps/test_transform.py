@@ -102,3 +102,40 @@ def test_comparing_text_with_a_number_is_an_input_error(put: Put, make_event: Ma
     key = put("t.csv", b"n\n1\n")
     with pytest.raises(InputError):
         transform.handler(make_event("Shape", [key], {"filter": "n > 1"}), None)
+
+
+def test_a_csv_in_its_own_dialect_is_read_and_written_back_in_it(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    budgets = "skole;budsjett\r\nBjølsen;1234,50\r\nÅs;-\r\nKjelsås;10,25\r\n"
+    key = put("budsjett.csv", budgets.encode("latin-1"))
+    config = {
+        "delimiter": ";",
+        "encoding": "latin-1",
+        "decimalChar": ",",
+        "derive": {"er_tom": "budsjett == '-'"},
+        "filter": "not er_tom",
+        "select": ["skole", "budsjett"],
+    }
+    result = transform.handler(make_event("Tidy", [key], config), None)
+    [output] = result["input"]["keys"]
+    assert objects.get(output).decode("latin-1").splitlines() == [
+        "skole;budsjett",
+        "Bjølsen;1234,50",
+        "Kjelsås;10,25",
+    ]
+
+
+def test_a_number_cast_reads_and_writes_the_decimal_char(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("budsjett.csv", "skole;budsjett\nBjølsen;1234,5\nÅs;10,25\n".encode())
+    config = {
+        "delimiter": ";",
+        "decimalChar": ",",
+        "cast": {"budsjett": "number"},
+        "filter": "budsjett > 100",
+    }
+    result = transform.handler(make_event("Tidy", [key], config), None)
+    [output] = result["input"]["keys"]
+    assert objects.get(output).decode().splitlines() == ["skole;budsjett", "Bjølsen;1234,5"]

@@ -306,6 +306,11 @@ def test_a_schema_column_missing_from_the_file_is_an_input_error(
     )
 
 
+def bound(kind: str, constraints: dict[str, Any]) -> dict[str, Any]:
+    """A validate config with one field ``a`` of ``kind`` and ``constraints``."""
+    return {"schema": {"fields": [{"name": "a", "type": kind, "constraints": constraints}]}}
+
+
 @pytest.mark.parametrize(
     ("config", "option"),
     [
@@ -315,6 +320,14 @@ def test_a_schema_column_missing_from_the_file_is_an_input_error(
         ({"schema": {"fields": [{"name": "a", "constraints": {"colour": 1}}]}}, "colour"),
         ({"schema": {"fields": [{"name": "a"}], "primaryKey": ["b"]}}, "primaryKey"),
         ({"schema": {"fields": "a"}}, "schema"),
+        # Bounds and choices in another type than the field's would compare every row
+        # with a value it can never equal, or fail the run blaming the file.
+        (bound("integer", {"minimum": "abc"}), "constraints.minimum"),
+        (bound("number", {"maximum": True}), "constraints.maximum"),
+        (bound("string", {"minimum": 3}), "constraints.minimum"),
+        (bound("date", {"minimum": "2020-13-45"}), "constraints.minimum"),
+        (bound("date", {"maximum": 20200101}), "constraints.maximum"),
+        (bound("integer", {"enum": ["x", 2]}), "constraints.enum"),
     ],
 )
 def test_bad_schemas_raise_config_error(
@@ -637,3 +650,28 @@ def test_rows_longer_than_a_read_chunk_pass_through_unchanged(
     assert [int(r["row"]) for r in rejects_of(objects, rejects_output.key)] == [
         n + 1 for n in range(50, 400, 50)
     ]
+
+
+def test_bounds_and_choices_given_as_text_are_read_in_the_fields_type(
+    recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    # As frictionless reads them: a constraint's value in the field's lexical form.
+    key = put("t.csv", b"n,day\n1,01.02.2026\n5,01.01.2025\n12,15.03.2026\n")
+    schema = {
+        "fields": [
+            {
+                "name": "n",
+                "type": "integer",
+                "constraints": {"minimum": "2", "enum": ["1", 5, "12"]},
+            },
+            {
+                "name": "day",
+                "type": "date",
+                "format": "%d.%m.%Y",
+                "constraints": {"minimum": "01.01.2026"},
+            },
+        ]
+    }
+    config = {"schema": schema, "onInvalid": "drop"}
+    validate.handler(make_event("Check", [key], config), None)
+    assert recorder.finished("Check")[5]["byRule"] == {"minimum": 2}

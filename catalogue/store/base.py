@@ -10,7 +10,8 @@ Items are JSON-compatible dicts. Reserved attributes:
 - ``search_scope``, ``search_text``: optional; an item carrying both is found by
   ``search(search_scope, words)`` when every word of the query but the last is one of its
   words and the last (of two or more characters) starts one of them (``search_terms``
-  below defines "word"; matching ignores case and diacritics, and ø/æ fold to o/ae).
+  below defines "word"; matching ignores case and diacritics, and ø/æ fold to o/ae; words
+  of more than MAX_TERM_BYTES bytes of UTF-8 are not indexed).
   ``search_text`` may hold fields separated by ``FIELD_SEPARATOR``, weighted in
   that order for ranking (see ``catalogue.store.ranking``).
 - ``facet_scope``, ``facet_values``: optional; an item carrying both (a string and a
@@ -64,6 +65,10 @@ FACET_SHARDS = 8
 # come first). On DynamoDB each is an item written with the item; 250 covers the title,
 # keywords and all but the longest descriptions.
 MAX_SEARCH_TERMS = 250
+# Longer words (a gene sequence, an encoded blob in a description) are not indexed, so no
+# search finds them: a DynamoDB sort key holds at most 1,024 bytes, and an index item's
+# holds the term and the item's key.
+MAX_TERM_BYTES = 200
 # Fields of a search_text that ``find`` ranks (title, keywords, description); an item with
 # more is refused (ValueError), as the SQLite store keeps one length column per field.
 SEARCH_FIELDS = 3

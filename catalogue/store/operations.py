@@ -19,6 +19,7 @@ from catalogue.domain.errors import (
 from catalogue.store.base import (
     FIELD_SEPARATOR,
     MAX_SEARCH_TERMS,
+    MAX_TERM_BYTES,
     MAX_TRANSACTION_OPS,
     SEARCH_FIELDS,
     Check,
@@ -278,8 +279,9 @@ def check_counted_size(ops: Sequence[Op], deltas: Mapping[Facet, int]) -> None:
 
 
 def indexed_terms(text: str) -> list[str]:
-    """The terms of a search_text that go into the index, in order."""
-    return search_terms(text)[:MAX_SEARCH_TERMS]
+    """The terms of a search_text that go into the index, in order (see MAX_TERM_BYTES)."""
+    terms = [term for term in search_terms(text) if len(term.encode()) <= MAX_TERM_BYTES]
+    return terms[:MAX_SEARCH_TERMS]
 
 
 def entries_after(op: Op, entries_before: frozenset[Entry]) -> frozenset[Entry]:

@@ -103,3 +103,15 @@ def test_a_patch_that_rewrites_every_indexed_field(api) -> None:
     ]
     assert api.get("/datasets?keyword=k19").json["items"] == []
     assert api.get("/datasets?theme=TRAN").json["items"] == []
+
+
+def test_a_description_holding_a_very_long_word_is_stored_and_found_by_its_others(api) -> None:
+    sequence = "ACGT" * 300  # one word of 1,200 bytes: longer than a DynamoDB sort key holds
+    body = {**DATASET, "id": "genome", "description": f"Reads {sequence} sequenced"}
+
+    created = api.post("/datasets", json=body)
+
+    assert created.status_code == 201, created.json
+    assert api.get("/datasets/genome").json["description"] == body["description"]
+    assert [d["id"] for d in api.get("/datasets?q=sequenced").json["items"]] == ["genome"]
+    assert api.get("/datasets", query_string={"q": "\u3316" * 200}).status_code == 200

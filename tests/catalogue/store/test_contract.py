@@ -978,6 +978,20 @@ def test_search_indexes_only_the_first_terms(store: ItemStore) -> None:
     assert found(store, words[MAX_SEARCH_TERMS]) == []
 
 
+def test_search_leaves_out_words_too_long_for_the_index(store: ItemStore) -> None:
+    # A gene sequence or an encoded blob in a description is one very long word; DynamoDB
+    # keys hold at most 1,024 bytes, so such words are not indexed on any backend.
+    sequence = "acgt" * 300
+    kilometres = "\u3316" * 200  # NFKD makes each of these six letters: 3,600 bytes
+    doc(store, "1", f"Sequence {sequence} read by the lab")
+
+    assert found(store, "sequence lab") == ["1"]
+    assert found(store, sequence) == []
+    assert found(store, f"lab {sequence}") == []
+    assert found(store, kilometres) == []
+    assert store.find(Find("doc", kilometres, limit=5)).page.items == []
+
+
 def test_search_pages_read_every_match_exactly_once(store: ItemStore) -> None:
     for index in range(23):
         colour = "green" if index % 2 else "red"

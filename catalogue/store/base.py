@@ -58,6 +58,10 @@ MAX_LIMIT = 1000
 FIELD_SEPARATOR = "\x1f"
 # DynamoDB caps a transaction at 100 actions; search terms of an item count against it.
 MAX_TRANSACTION_OPS = 100
+# An item is measured as DynamoDB measures it (``operations.item_bytes``) and holds at most
+# 400 KB: 400,000 bytes here, a little below DynamoDB's 409,600, as numbers are measured
+# approximately (and moto refuses past 405,000).
+MAX_ITEM_BYTES = 400_000
 # Facet counters are kept in items of at most 400 KB on DynamoDB (one attribute per value):
 # the values of one facet spread over this many counter items, picked by a hash of the value.
 FACET_SHARDS = 8

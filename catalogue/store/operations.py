@@ -13,11 +13,13 @@ from collections.abc import Mapping, Sequence
 from catalogue.domain.errors import (
     AlreadyExists,
     DomainError,
+    InvalidValue,
     NotFound,
     PreconditionFailed,
 )
 from catalogue.store.base import (
     FIELD_SEPARATOR,
+    MAX_ITEM_BYTES,
     MAX_SEARCH_TERMS,
     MAX_TERM_BYTES,
     MAX_TRANSACTION_OPS,
@@ -104,7 +106,11 @@ def check_facet_values(values: object) -> None:
 
 
 def check_ops(ops: Sequence[Op]) -> None:
-    """Raise ValueError for a transaction that may not be attempted at all."""
+    """Raise ValueError for a transaction that may not be attempted at all.
+
+    Raises InvalidValue, naming the item's largest attribute, for an item larger than
+    MAX_ITEM_BYTES: DynamoDB refuses it, so no backend stores it.
+    """
     if not ops:
         raise ValueError("a transaction needs at least one operation")
     if len(ops) > MAX_TRANSACTION_OPS:
@@ -115,6 +121,7 @@ def check_ops(ops: Sequence[Op]) -> None:
             check_item(op.item)
             if isinstance(op, PutNewer):
                 check_newer(op)
+            check_item_size(op.item)
         elif isinstance(op, (Delete, Check)):
             check_key(op.pk, op.sk)
         else:
@@ -127,6 +134,66 @@ def check_ops(ops: Sequence[Op]) -> None:
         if key in seen:
             raise ValueError(f"two operations on the same item {key}")
         seen.add(key)
+
+
+# A revision is counted at its widest, as the store sets it after the check.
+_REV_BYTES = len("rev") + 21
+# What DynamoDB adds for a list or a map, and for each of their elements.
+_CONTAINER_BYTES = 3
+_ELEMENT_BYTES = 1
+_NUMBERS = (int, float)
+_SEQUENCES = (list, tuple)
+# The most ``_terms`` can take: below this much, an item fits without its terms counted.
+_TERMS_BOUND = (
+    len("_terms") + _CONTAINER_BYTES + MAX_SEARCH_TERMS * (_ELEMENT_BYTES + MAX_TERM_BYTES)
+)
+
+
+def check_item_size(item: Item) -> None:
+    """Raise InvalidValue, naming the largest attribute, when ``item`` passes MAX_ITEM_BYTES."""
+    # A bound measured in C first, as every write is checked: DynamoDB counts at most four
+    # bytes per character of an item's repr (UTF-8, and a byte per element of a container).
+    if 4 * len(repr(item)) + _REV_BYTES + _TERMS_BOUND <= MAX_ITEM_BYTES:
+        return
+    sizes = {
+        name: len(name.encode()) + value_bytes(value)
+        for name, value in item.items()
+        if name not in STORE_OWNED
+    }
+    total = _REV_BYTES + sum(sizes.values())
+    if total + _TERMS_BOUND <= MAX_ITEM_BYTES:
+        return
+    terms = [term for _, term in index_entries(item)]
+    if terms:
+        # DynamoDB keeps the indexed terms in the item itself (``_terms``).
+        total += len("_terms") + value_bytes(terms)
+    if total > MAX_ITEM_BYTES:
+        largest = max(sizes, key=sizes.__getitem__)
+        raise InvalidValue(
+            largest,
+            f"too large to store: the resource would take {total} bytes, over the "
+            f"{MAX_ITEM_BYTES} one may take, and this field takes {sizes[largest]}",
+        )
+
+
+def value_bytes(value: object) -> int:
+    """The bytes DynamoDB counts for a value (strings as UTF-8; numbers approximately)."""
+    if isinstance(value, str):
+        return len(value.encode())
+    if value is None or isinstance(value, bool):
+        return 1
+    if isinstance(value, _NUMBERS):
+        # One byte per two significant digits, and one more: counted from the shortest
+        # text, which holds at least the significant digits.
+        return (len(repr(value)) + 1) // 2 + 1
+    if isinstance(value, Mapping):
+        return _CONTAINER_BYTES + sum(
+            _ELEMENT_BYTES + len(str(name).encode()) + value_bytes(element)
+            for name, element in value.items()
+        )
+    if isinstance(value, _SEQUENCES):
+        return _CONTAINER_BYTES + sum(_ELEMENT_BYTES + value_bytes(element) for element in value)
+    return len(str(value).encode())
 
 
 def check_expect(expect: object) -> None:

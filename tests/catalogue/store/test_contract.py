@@ -11,6 +11,7 @@ import pytest
 
 from catalogue.domain.errors import AlreadyExists, InvalidValue, NotFound, PreconditionFailed
 from catalogue.store.base import (
+    MAX_ITEM_BYTES,
     MAX_SEARCH_TERMS,
     MAX_TRANSACTION_OPS,
     Check,
@@ -561,6 +562,47 @@ def test_transaction_over_the_maximum_size_is_value_error(store: ItemStore) -> N
         store.transact([])
 
     assert store.query(Query("p"), limit=1).items == []
+
+
+# Two bytes of UTF-8 each: an item is measured in bytes, as DynamoDB measures it.
+WIDE = "ø"
+
+
+def test_an_item_up_to_the_size_limit_is_stored(store: ItemStore) -> None:
+    blob = WIDE * ((MAX_ITEM_BYTES - 100) // 2)
+    store.write(Create({"pk": "p", "sk": "s", "blob": blob}))
+
+    assert store.get("p", "s") == {"pk": "p", "sk": "s", "blob": blob, "rev": 1}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("blob", WIDE * (MAX_ITEM_BYTES // 2 + 10)),
+        # Each element of a list costs a byte besides its own: 140,000 x 3 bytes.
+        ("names", ["ab"] * 140_000),
+        (
+            "schema",
+            {"fields": [{"name": f"c{index}", "title": "x" * 400} for index in range(1000)]},
+        ),
+    ],
+)
+def test_an_item_over_the_size_limit_is_invalid_value_naming_its_largest_field(
+    store: ItemStore, name: str, value: object
+) -> None:
+    store.write(Create({"pk": "p", "sk": "kept", "note": "before"}))
+    big = {"pk": "p", "sk": "s", "title": "Wide", name: value}
+
+    with pytest.raises(InvalidValue) as created:
+        store.transact([Create({"pk": "p", "sk": "other"}), Create(big)])
+    with pytest.raises(InvalidValue) as replaced:
+        store.write(Replace({**big, "sk": "kept"}, rev=1))
+
+    for error in (created.value, replaced.value):
+        assert error.field == name
+        assert str(MAX_ITEM_BYTES) in error.reason
+    assert [item["sk"] for item in query_all(store, Query("p"))] == ["kept"]
+    assert store.get("p", "kept") == {"pk": "p", "sk": "kept", "note": "before", "rev": 1}
 
 
 def test_search_index_changes_do_not_count_towards_the_transaction_size(

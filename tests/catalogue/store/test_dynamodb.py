@@ -213,11 +213,6 @@ def test_load_writes_the_batches_before_a_failing_transaction(store: DynamoDbSto
     assert store.get(f"doc#{2 * size}", "d") is None
 
 
-def test_item_over_dynamodb_size_limit_is_value_error(store: DynamoDbStore) -> None:
-    with pytest.raises(ValueError):
-        store.write(Create({"pk": "p", "sk": "s", "text": "x" * 500_000}))
-
-
 @pytest.mark.parametrize(
     ("value", "attribute"),
     [

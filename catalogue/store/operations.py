@@ -7,6 +7,7 @@ fails, and only then write. Cursors and paging are ``catalogue.store.paging``.
 
 from __future__ import annotations
 
+import decimal
 import re
 from collections.abc import Mapping, Sequence
 
@@ -121,7 +122,9 @@ def check_ops(ops: Sequence[Op]) -> None:
             check_item(op.item)
             if isinstance(op, PutNewer):
                 check_newer(op)
-            check_item_size(op.item)
+            text = repr(op.item)  # once: both checks start from it
+            check_item_size(op.item, text)
+            check_numbers(op.item, text)
         elif isinstance(op, (Delete, Check)):
             check_key(op.pk, op.sk)
         else:
@@ -149,11 +152,14 @@ _TERMS_BOUND = (
 )
 
 
-def check_item_size(item: Item) -> None:
-    """Raise InvalidValue, naming the largest attribute, when ``item`` passes MAX_ITEM_BYTES."""
+def check_item_size(item: Item, text: str) -> None:
+    """Raise InvalidValue, naming the largest attribute, when ``item`` passes MAX_ITEM_BYTES.
+
+    ``text`` is ``repr(item)``.
+    """
     # A bound measured in C first, as every write is checked: DynamoDB counts at most four
     # bytes per character of an item's repr (UTF-8, and a byte per element of a container).
-    if 4 * len(repr(item)) + _REV_BYTES + _TERMS_BOUND <= MAX_ITEM_BYTES:
+    if 4 * len(text) + _REV_BYTES + _TERMS_BOUND <= MAX_ITEM_BYTES:
         return
     sizes = {
         name: len(name.encode()) + value_bytes(value)
@@ -174,6 +180,54 @@ def check_item_size(item: Item) -> None:
             f"too large to store: the resource would take {total} bytes, over the "
             f"{MAX_ITEM_BYTES} one may take, and this field takes {sizes[largest]}",
         )
+
+
+# What a DynamoDB number holds: 38 significant digits, magnitudes 1E-130 to 9.99...E+125.
+MAX_DIGITS = 38
+MIN_EXPONENT, MAX_EXPONENT = -130, 125
+# In an item's repr, the only marks of a number DynamoDB cannot hold: a long run of digits
+# (an integer) or a three-digit exponent (a float). Without them, no walk is needed.
+_UNUSUAL_NUMBER = re.compile(r"\d{39}|e[+-]\d{3}")
+
+
+def check_numbers(item: Item, text: str) -> None:
+    """Raise InvalidValue, naming the attribute, for a number DynamoDB cannot hold.
+
+    ``text`` is ``repr(item)``.
+    """
+    if not _UNUSUAL_NUMBER.search(text):
+        return
+    for name, value in item.items():
+        number = _unholdable_number(value)
+        if number is not None:
+            raise InvalidValue(
+                name,
+                f"the number {number!r} cannot be stored: at most {MAX_DIGITS} significant "
+                f"digits, and magnitudes from 1E{MIN_EXPONENT} to 9.99E+{MAX_EXPONENT}",
+            )
+
+
+def _unholdable_number(value: object) -> int | float | None:
+    """The first number in ``value`` that DynamoDB cannot hold, or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, _NUMBERS):
+        number = decimal.Decimal(repr(value) if isinstance(value, float) else value)
+        if number.is_zero():
+            return None
+        # Counted from the exact digits: normalize() would round to the context's 28.
+        digits = len("".join(map(str, number.as_tuple().digits)).strip("0"))
+        if digits > MAX_DIGITS or not MIN_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
+            return value
+        return None
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if isinstance(value, _SEQUENCES):
+        for element in value:
+            found = _unholdable_number(element)
+            if found is not None:
+                return found
+    return None
 
 
 def value_bytes(value: object) -> int:

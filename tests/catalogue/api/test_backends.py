@@ -134,3 +134,20 @@ def test_a_distribution_too_large_to_store_is_422_naming_the_field_and_writes_no
         f"{editions}/latest/distributions", json={"id": "d1", "schema": {"fields": columns[:400]}}
     )
     assert fitting.status_code == 201, fitting.json
+
+
+def test_a_number_dynamodb_cannot_hold_is_422_naming_the_field(api) -> None:
+    assert api.post("/datasets", json={**DATASET, "id": "sizes"}).status_code == 201
+    editions = "/datasets/sizes/versions/1/editions"
+    assert api.post(editions, json={"edition": "20260101T000000"}).status_code == 201
+
+    # An integral float is an integer to the schema: 301 digits, far past DynamoDB's 38.
+    answer = api.post(
+        f"{editions}/latest/distributions",
+        data='{"id": "d1", "byteSize": 1.5e300}',
+        content_type="application/json",
+    )
+
+    assert answer.status_code == 422, answer.json
+    assert "cannot be stored" in answer.json["errors"]["json"]["byteSize"][0]
+    assert api.get(f"{editions}/latest/distributions").json["items"] == []

@@ -105,6 +105,38 @@ def test_integers_past_64_bits_round_trip_as_integers(store: ItemStore) -> None:
         assert type(item["nested"]["list"][0]) is int
 
 
+# The edges of what a DynamoDB number holds: 38 significant digits, magnitudes from 1E-130
+# to 9.99...E+125.
+EDGE_NUMBERS: Item = {"huge": 10**125, "tiny": 1e-130, "wide": -(10**37 + 1), "float": -2.5e-100}
+
+
+def test_numbers_at_the_edges_of_what_dynamodb_holds_round_trip(store: ItemStore) -> None:
+    store.write(Create({"pk": "p", "sk": "s", **EDGE_NUMBERS}))
+
+    assert store.get("p", "s") == {"pk": "p", "sk": "s", "rev": 1, **EDGE_NUMBERS}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("digits", 10**38 + 1),
+        ("huge", 10**126),
+        ("nested", {"preview": [1, {"mean": 1.5e300}]}),
+        ("tiny", 1e-131),
+    ],
+)
+def test_a_number_dynamodb_cannot_hold_is_invalid_value_naming_its_field(
+    store: ItemStore, name: str, value: object
+) -> None:
+    with pytest.raises(InvalidValue) as refused:
+        store.transact(
+            [Create({"pk": "p", "sk": "other"}), Create({"pk": "p", "sk": "s", name: value})]
+        )
+
+    assert refused.value.field == name
+    assert store.query(Query("p"), limit=5).items == []
+
+
 def test_get_of_missing_item_is_none(store: ItemStore) -> None:
     create(store, "p", "s")
 

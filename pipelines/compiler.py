@@ -33,6 +33,21 @@ CARRIED_FIELDS = ("run", "dataset", "version", "edition", "taskConfig", "input")
 # Fields of the step event only Brygge sets: a Task's Parameters may not name them.
 RUN_FIELDS = ("run", "dataset", "version", "edition", "taskConfig")
 RESERVED_PARAMETERS = frozenset({*RUN_FIELDS, "step", "attempt", "config"})
+# Lambda's transient failures to invoke a step (its service's errors, throttling): a step
+# on AWS retries them before the template's own rules, which were written for the step's
+# errors (and may catch every error). Intervals as AWS's guide to Step Functions advises.
+LAMBDA_SERVICE_RETRY = {
+    "ErrorEquals": [
+        "Lambda.ClientExecutionTimeoutException",
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+    ],
+    "IntervalSeconds": 2,
+    "MaxAttempts": 6,
+    "BackoffRate": 2,
+}
 # The Choice state an AWS definition starts with, so a redrive can start at a given state.
 REDRIVE_STATE = "BryggeRedrive"
 REDRIVE_FIELD = "bryggeStartAt"
@@ -180,6 +195,7 @@ def compile_definition(
                     "FunctionName": function_name,
                     "Payload": {"command": f"pipelines.steps.{step}.handler", **payload},
                 }
+                body["Retry"] = [copy.deepcopy(LAMBDA_SERVICE_RETRY), *(body.get("Retry") or [])]
             else:
                 body["Parameters"] = payload
             # Locally a step answers as lambda:invoke does on AWS (catalogue/runs/local.py),

@@ -10,7 +10,8 @@ Items are JSON-compatible dicts. Reserved attributes:
 - ``search_scope``, ``search_text``: optional; an item carrying both is found by
   ``search(search_scope, words)`` when every word of the query but the last is one of its
   words and the last (of two or more characters) starts one of them (``search_terms``
-  below defines "word"; matching ignores case and diacritics, and ø/æ fold to o/ae).
+  below defines "word"; matching ignores case and diacritics, and ø/æ fold to o/ae; words
+  of more than MAX_TERM_BYTES bytes of UTF-8 are not indexed).
   ``search_text`` may hold fields separated by ``FIELD_SEPARATOR``, weighted in
   that order for ranking (see ``catalogue.store.ranking``).
 - ``facet_scope``, ``facet_values``: optional; an item carrying both (a string and a
@@ -57,6 +58,10 @@ MAX_LIMIT = 1000
 FIELD_SEPARATOR = "\x1f"
 # DynamoDB caps a transaction at 100 actions; search terms of an item count against it.
 MAX_TRANSACTION_OPS = 100
+# An item is measured as DynamoDB measures it (``operations.item_bytes``) and holds at most
+# 400 KB: 400,000 bytes here, a little below DynamoDB's 409,600, as numbers are measured
+# approximately (and moto refuses past 405,000).
+MAX_ITEM_BYTES = 400_000
 # Facet counters are kept in items of at most 400 KB on DynamoDB (one attribute per value):
 # the values of one facet spread over this many counter items, picked by a hash of the value.
 FACET_SHARDS = 8
@@ -64,6 +69,10 @@ FACET_SHARDS = 8
 # come first). On DynamoDB each is an item written with the item; 250 covers the title,
 # keywords and all but the longest descriptions.
 MAX_SEARCH_TERMS = 250
+# Longer words (a gene sequence, an encoded blob in a description) are not indexed, so no
+# search finds them: a DynamoDB sort key holds at most 1,024 bytes, and an index item's
+# holds the term and the item's key.
+MAX_TERM_BYTES = 200
 # Fields of a search_text that ``find`` ranks (title, keywords, description); an item with
 # more is refused (ValueError), as the SQLite store keeps one length column per field.
 SEARCH_FIELDS = 3

@@ -61,7 +61,9 @@ _THROTTLED = {
     "ThrottlingException",
     "RequestLimitExceeded",
 }
-_RETRYABLE_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+THROTTLED_MESSAGE = "DynamoDB is throttling requests; try again shortly"
+_THROTTLED_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded"}
+_RETRYABLE_REASONS = {"TransactionConflict", *_THROTTLED_REASONS}
 
 
 def dynamodb_client() -> Any:
@@ -246,6 +248,7 @@ class DynamoDbStore(IndexReads):
         # Overwrites and deletes must know the items' terms and revisions first; Creates and
         # Checks alone carry their whole condition and learn the outcome from the write.
         needs_snapshot = any(isinstance(op, (Replace, Put, PutNewer, Delete)) for op in ops)
+        throttled = False
         for attempt in range(MAX_ATTEMPTS):
             state = self._snapshot(keys) if needs_snapshot else {}
             if needs_snapshot:
@@ -291,9 +294,15 @@ class DynamoDbStore(IndexReads):
                 reason.get("Code") in _RETRYABLE_REASONS for reason in reasons
             ):
                 raise RuntimeError(f"transaction cancelled: {reasons}")
+            throttled = not failed and any(
+                reason.get("Code") in _THROTTLED_REASONS for reason in reasons
+            )
             # Racing writers (every dataset write of an access class updates its counters):
             # back off, with jitter so they do not meet again, before reading again.
             time.sleep(random.uniform(0.5, 1.0) * 0.01 * 2**attempt)
+        if throttled:
+            # Nothing changed the items: DynamoDB kept refusing the write's capacity.
+            raise Unavailable(THROTTLED_MESSAGE)
         raise PreconditionFailed("the items kept changing while being written", key=keys[0])
 
     def _snapshot(self, keys: list[Key]) -> dict[Key, dict[str, Any] | None]:
@@ -351,7 +360,7 @@ class DynamoDbStore(IndexReads):
         if code == "ResourceNotFoundException":
             return Unavailable(f"the table {self.table_name} does not exist: run brygge migrate")
         if code in _THROTTLED:
-            return Unavailable("DynamoDB is throttling requests; try again shortly")
+            return Unavailable(THROTTLED_MESSAGE)
         return None
 
 

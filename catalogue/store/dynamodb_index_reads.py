@@ -140,6 +140,8 @@ class IndexReads:
         ``narrow`` fetches only the candidates indexed under every other query term too
         (see ``_holders``); index items are never missing, so none that match is left out.
         """
+        if not query.indexable:
+            return  # DynamoDB would refuse the term as a key condition
         call = candidates_query(self.table_name, scope, query)
         holders: set[Key] | None = None
         asked = False

@@ -7,18 +7,22 @@ fails, and only then write. Cursors and paging are ``catalogue.store.paging``.
 
 from __future__ import annotations
 
+import decimal
 import re
 from collections.abc import Mapping, Sequence
 
 from catalogue.domain.errors import (
     AlreadyExists,
     DomainError,
+    InvalidValue,
     NotFound,
     PreconditionFailed,
 )
 from catalogue.store.base import (
     FIELD_SEPARATOR,
+    MAX_ITEM_BYTES,
     MAX_SEARCH_TERMS,
+    MAX_TERM_BYTES,
     MAX_TRANSACTION_OPS,
     SEARCH_FIELDS,
     Check,
@@ -103,7 +107,11 @@ def check_facet_values(values: object) -> None:
 
 
 def check_ops(ops: Sequence[Op]) -> None:
-    """Raise ValueError for a transaction that may not be attempted at all."""
+    """Raise ValueError for a transaction that may not be attempted at all.
+
+    Raises InvalidValue, naming the item's largest attribute, for an item larger than
+    MAX_ITEM_BYTES: DynamoDB refuses it, so no backend stores it.
+    """
     if not ops:
         raise ValueError("a transaction needs at least one operation")
     if len(ops) > MAX_TRANSACTION_OPS:
@@ -114,6 +122,9 @@ def check_ops(ops: Sequence[Op]) -> None:
             check_item(op.item)
             if isinstance(op, PutNewer):
                 check_newer(op)
+            text = repr(op.item)  # once: both checks start from it
+            check_item_size(op.item, text)
+            check_numbers(op.item, text)
         elif isinstance(op, (Delete, Check)):
             check_key(op.pk, op.sk)
         else:
@@ -126,6 +137,117 @@ def check_ops(ops: Sequence[Op]) -> None:
         if key in seen:
             raise ValueError(f"two operations on the same item {key}")
         seen.add(key)
+
+
+# A revision is counted at its widest, as the store sets it after the check.
+_REV_BYTES = len("rev") + 21
+# What DynamoDB adds for a list or a map, and for each of their elements.
+_CONTAINER_BYTES = 3
+_ELEMENT_BYTES = 1
+_NUMBERS = (int, float)
+_SEQUENCES = (list, tuple)
+# The most ``_terms`` can take: below this much, an item fits without its terms counted.
+_TERMS_BOUND = (
+    len("_terms") + _CONTAINER_BYTES + MAX_SEARCH_TERMS * (_ELEMENT_BYTES + MAX_TERM_BYTES)
+)
+
+
+def check_item_size(item: Item, text: str) -> None:
+    """Raise InvalidValue, naming the largest attribute, when ``item`` passes MAX_ITEM_BYTES.
+
+    ``text`` is ``repr(item)``.
+    """
+    # A bound measured in C first, as every write is checked: DynamoDB counts at most four
+    # bytes per character of an item's repr (UTF-8, and a byte per element of a container).
+    if 4 * len(text) + _REV_BYTES + _TERMS_BOUND <= MAX_ITEM_BYTES:
+        return
+    sizes = {
+        name: len(name.encode()) + value_bytes(value)
+        for name, value in item.items()
+        if name not in STORE_OWNED
+    }
+    total = _REV_BYTES + sum(sizes.values())
+    if total + _TERMS_BOUND <= MAX_ITEM_BYTES:
+        return
+    terms = [term for _, term in index_entries(item)]
+    if terms:
+        # DynamoDB keeps the indexed terms in the item itself (``_terms``).
+        total += len("_terms") + value_bytes(terms)
+    if total > MAX_ITEM_BYTES:
+        largest = max(sizes, key=sizes.__getitem__)
+        raise InvalidValue(
+            largest,
+            f"too large to store: the resource would take {total} bytes, over the "
+            f"{MAX_ITEM_BYTES} one may take, and this field takes {sizes[largest]}",
+        )
+
+
+# What a DynamoDB number holds: 38 significant digits, magnitudes 1E-130 to 9.99...E+125.
+MAX_DIGITS = 38
+MIN_EXPONENT, MAX_EXPONENT = -130, 125
+# In an item's repr, the only marks of a number DynamoDB cannot hold: a long run of digits
+# (an integer) or a three-digit exponent (a float). Without them, no walk is needed.
+_UNUSUAL_NUMBER = re.compile(r"\d{39}|e[+-]\d{3}")
+
+
+def check_numbers(item: Item, text: str) -> None:
+    """Raise InvalidValue, naming the attribute, for a number DynamoDB cannot hold.
+
+    ``text`` is ``repr(item)``.
+    """
+    if not _UNUSUAL_NUMBER.search(text):
+        return
+    for name, value in item.items():
+        number = _unholdable_number(value)
+        if number is not None:
+            raise InvalidValue(
+                name,
+                f"the number {number!r} cannot be stored: at most {MAX_DIGITS} significant "
+                f"digits, and magnitudes from 1E{MIN_EXPONENT} to 9.99E+{MAX_EXPONENT}",
+            )
+
+
+def _unholdable_number(value: object) -> int | float | None:
+    """The first number in ``value`` that DynamoDB cannot hold, or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, _NUMBERS):
+        number = decimal.Decimal(repr(value) if isinstance(value, float) else value)
+        if number.is_zero():
+            return None
+        # Counted from the exact digits: normalize() would round to the context's 28.
+        digits = len("".join(map(str, number.as_tuple().digits)).strip("0"))
+        if digits > MAX_DIGITS or not MIN_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
+            return value
+        return None
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if isinstance(value, _SEQUENCES):
+        for element in value:
+            found = _unholdable_number(element)
+            if found is not None:
+                return found
+    return None
+
+
+def value_bytes(value: object) -> int:
+    """The bytes DynamoDB counts for a value (strings as UTF-8; numbers approximately)."""
+    if isinstance(value, str):
+        return len(value.encode())
+    if value is None or isinstance(value, bool):
+        return 1
+    if isinstance(value, _NUMBERS):
+        # One byte per two significant digits, and one more: counted from the shortest
+        # text, which holds at least the significant digits.
+        return (len(repr(value)) + 1) // 2 + 1
+    if isinstance(value, Mapping):
+        return _CONTAINER_BYTES + sum(
+            _ELEMENT_BYTES + len(str(name).encode()) + value_bytes(element)
+            for name, element in value.items()
+        )
+    if isinstance(value, _SEQUENCES):
+        return _CONTAINER_BYTES + sum(_ELEMENT_BYTES + value_bytes(element) for element in value)
+    return len(str(value).encode())
 
 
 def check_expect(expect: object) -> None:
@@ -280,8 +402,9 @@ def check_counted_size(ops: Sequence[Op], deltas: Mapping[Facet, int]) -> None:
 
 
 def indexed_terms(text: str) -> list[str]:
-    """The terms of a search_text that go into the index, in order."""
-    return search_terms(text)[:MAX_SEARCH_TERMS]
+    """The terms of a search_text that go into the index, in order (see MAX_TERM_BYTES)."""
+    terms = [term for term in search_terms(text) if len(term.encode()) <= MAX_TERM_BYTES]
+    return terms[:MAX_SEARCH_TERMS]
 
 
 def entries_after(op: Op, entries_before: frozenset[Entry]) -> frozenset[Entry]:

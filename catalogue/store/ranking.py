@@ -27,7 +27,7 @@ from typing import Any
 
 from catalogue.domain.errors import InvalidValue
 from catalogue.store import paging
-from catalogue.store.base import FIELD_SEPARATOR, Item, Page, Predicate, tokens
+from catalogue.store.base import FIELD_SEPARATOR, MAX_TERM_BYTES, Item, Page, Predicate, tokens
 
 # Title, keywords, description; a text without separators is one field of the first weight.
 FIELD_WEIGHTS = (4.0, 2.0, 1.0)
@@ -56,6 +56,12 @@ class SearchQuery:
         if not held.issuperset(self.whole):
             return False
         return self.prefix is None or any(term.startswith(self.prefix) for term in held)
+
+    @property
+    def indexable(self) -> bool:
+        """Whether every term fits the index: a longer one matches no item (MAX_TERM_BYTES)."""
+        terms = (*self.whole, *([self.prefix] if self.prefix is not None else []))
+        return all(len(term.encode()) <= MAX_TERM_BYTES for term in terms)
 
     def key(self) -> list[Any]:
         """What names the query in a cursor fingerprint."""

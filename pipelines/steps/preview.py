@@ -134,11 +134,21 @@ def frame_preview(frame: Any) -> dict[str, Any]:
 
 
 def fitted(preview: dict[str, Any]) -> dict[str, Any]:
-    """``preview`` with as many of its first rows as fit PREVIEW_MAX_BYTES of JSON."""
+    """``preview`` in PREVIEW_MAX_BYTES of JSON: as many of its first rows as fit, and when
+    none does, the statistics of as many of its first columns as fit (a wide table's)."""
+
+    def size(candidate: dict[str, Any]) -> int:
+        return len(json.dumps(candidate, default=str))
+
     rows = preview["rows"]
-    while rows and len(json.dumps({**preview, "rows": rows}, default=str)) > PREVIEW_MAX_BYTES:
+    while rows and size({**preview, "rows": rows}) > PREVIEW_MAX_BYTES:
         rows = rows[: len(rows) // 2]
-    return {**preview, "rows": rows}
+    result = {**preview, "rows": rows}
+    columns = list(preview.get("statistics", {}).items())
+    while columns and size(result) > PREVIEW_MAX_BYTES:
+        columns = columns[: len(columns) // 2]
+        result["statistics"] = dict(columns)
+    return result
 
 
 def _top_values(frame: Any, column: str) -> list[dict[str, Any]]:

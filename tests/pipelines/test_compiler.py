@@ -8,6 +8,7 @@ import pytest
 
 from pipelines.compiler import (
     LAMBDA_INVOKE,
+    LAMBDA_SERVICE_RETRY,
     REDRIVE_FIELD,
     REDRIVE_STATE,
     compile_definition,
@@ -32,7 +33,7 @@ def test_compiled_task_invokes_the_steps_function_with_the_step_event() -> None:
     assert payload["dataset.$"] == "$$.Execution.Input.dataset"
     assert payload["step"] == "Upper"
     assert upper["ResultSelector"]["input.$"] == "$.Payload.input"
-    assert upper["Retry"] == definition["States"]["Upper"]["Retry"]
+    assert upper["Retry"] == [LAMBDA_SERVICE_RETRY, *definition["States"]["Upper"]["Retry"]]
     local = compile_definition(definition)["States"]["Upper"]
     assert local["Resource"] == "brygge:step:upper"
     assert {k: v for k, v in payload.items() if k != "command"} == local["Parameters"]
@@ -143,3 +144,53 @@ def test_a_restart_takes_the_runs_own_coordinates_whatever_its_recorded_input() 
         "input": recorded["input"],
     }
     assert restart_input(run, definition, ["not", "an", "object"]) == ["not", "an", "object"]
+
+
+def _invoke_failing(errors: list[str]) -> Any:
+    """A lambda:invoke handler raising each of ``errors`` in turn, then echoing the step event."""
+    from pipelines.asl.errors import StatesError
+    from pipelines.compiler import CARRIED_FIELDS
+
+    def invoke(parameters: dict[str, Any]) -> dict[str, Any]:
+        if errors:
+            raise StatesError(errors.pop(0), "from the Lambda service")
+        return {"Payload": {field: parameters["Payload"][field] for field in CARRIED_FIELDS}}
+
+    return invoke
+
+
+RUN = {"id": "r1", "dataset": "d", "version": "1", "edition": "e", "input": {"keys": ["k"]}}
+
+
+@pytest.mark.parametrize(
+    "error",
+    ["Lambda.ServiceException", "Lambda.TooManyRequestsException", "Lambda.SdkClientException"],
+)
+def test_an_aws_step_retries_lambdas_transient_errors_before_the_templates_own_rules(
+    error: str,
+) -> None:
+    from pipelines.asl.run import run
+
+    # The template catches every error into a Fail state: a throttled invoke failed the run.
+    definition = run_steps.chain(("Upper", "upper"), ("Check", "check"), catch=True)
+    compiled = compile_definition(definition, target="aws", function_name="fn")
+    delays: list[float] = []
+
+    result = run(
+        compiled,
+        execution_input(RUN, definition, {}),
+        {LAMBDA_INVOKE: _invoke_failing([error, error])},
+        sleep=delays.append,
+    )
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert len(delays) == 2
+    refused = run(
+        compiled,
+        execution_input(RUN, definition, {}),
+        {LAMBDA_INVOKE: _invoke_failing(["InputError"])},
+        sleep=delays.append,
+    )
+    assert (refused.status, refused.error) == ("FAILED", "InputError")
+    assert len(delays) == 2  # a step's own failure is the template's to retry
+    assert compile_definition(definition)["States"]["Upper"].get("Retry") is None

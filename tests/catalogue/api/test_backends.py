@@ -103,3 +103,51 @@ def test_a_patch_that_rewrites_every_indexed_field(api) -> None:
     ]
     assert api.get("/datasets?keyword=k19").json["items"] == []
     assert api.get("/datasets?theme=TRAN").json["items"] == []
+
+
+def test_a_description_holding_a_very_long_word_is_stored_and_found_by_its_others(api) -> None:
+    sequence = "ACGT" * 300  # one word of 1,200 bytes: longer than a DynamoDB sort key holds
+    body = {**DATASET, "id": "genome", "description": f"Reads {sequence} sequenced"}
+
+    created = api.post("/datasets", json=body)
+
+    assert created.status_code == 201, created.json
+    assert api.get("/datasets/genome").json["description"] == body["description"]
+    assert [d["id"] for d in api.get("/datasets?q=sequenced").json["items"]] == ["genome"]
+    assert api.get("/datasets", query_string={"q": "\u3316" * 200}).status_code == 200
+
+
+def test_a_distribution_too_large_to_store_is_422_naming_the_field_and_writes_nothing(api) -> None:
+    assert api.post("/datasets", json={**DATASET, "id": "wide"}).status_code == 201
+    editions = "/datasets/wide/versions/1/editions"
+    assert api.post(editions, json={"edition": "20260101T000000"}).status_code == 201
+    columns = [{"name": f"c{index}", "description": "x" * 900} for index in range(500)]
+
+    answer = api.post(
+        f"{editions}/latest/distributions", json={"id": "d1", "schema": {"fields": columns}}
+    )
+
+    assert answer.status_code == 422, answer.json
+    assert "too large to store" in answer.json["errors"]["json"]["schema"][0]
+    assert api.get(f"{editions}/latest/distributions").json["items"] == []
+    fitting = api.post(
+        f"{editions}/latest/distributions", json={"id": "d1", "schema": {"fields": columns[:400]}}
+    )
+    assert fitting.status_code == 201, fitting.json
+
+
+def test_a_number_dynamodb_cannot_hold_is_422_naming_the_field(api) -> None:
+    assert api.post("/datasets", json={**DATASET, "id": "sizes"}).status_code == 201
+    editions = "/datasets/sizes/versions/1/editions"
+    assert api.post(editions, json={"edition": "20260101T000000"}).status_code == 201
+
+    # An integral float is an integer to the schema: 301 digits, far past DynamoDB's 38.
+    answer = api.post(
+        f"{editions}/latest/distributions",
+        data='{"id": "d1", "byteSize": 1.5e300}',
+        content_type="application/json",
+    )
+
+    assert answer.status_code == 422, answer.json
+    assert "cannot be stored" in answer.json["errors"]["json"]["byteSize"][0]
+    assert api.get(f"{editions}/latest/distributions").json["items"] == []

@@ -11,6 +11,7 @@ import pytest
 
 from catalogue.domain.errors import AlreadyExists, InvalidValue, NotFound, PreconditionFailed
 from catalogue.store.base import (
+    MAX_ITEM_BYTES,
     MAX_SEARCH_TERMS,
     MAX_TRANSACTION_OPS,
     Check,
@@ -102,6 +103,38 @@ def test_integers_past_64_bits_round_trip_as_integers(store: ItemStore) -> None:
         assert item == {"pk": "p", "sk": "s", "rev": 1, **WIDE_INTEGERS}
         assert all(type(item[name]) is int for name in ("past_u64", "below_i64", "digits_38"))
         assert type(item["nested"]["list"][0]) is int
+
+
+# The edges of what a DynamoDB number holds: 38 significant digits, magnitudes from 1E-130
+# to 9.99...E+125.
+EDGE_NUMBERS: Item = {"huge": 10**125, "tiny": 1e-130, "wide": -(10**37 + 1), "float": -2.5e-100}
+
+
+def test_numbers_at_the_edges_of_what_dynamodb_holds_round_trip(store: ItemStore) -> None:
+    store.write(Create({"pk": "p", "sk": "s", **EDGE_NUMBERS}))
+
+    assert store.get("p", "s") == {"pk": "p", "sk": "s", "rev": 1, **EDGE_NUMBERS}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("digits", 10**38 + 1),
+        ("huge", 10**126),
+        ("nested", {"preview": [1, {"mean": 1.5e300}]}),
+        ("tiny", 1e-131),
+    ],
+)
+def test_a_number_dynamodb_cannot_hold_is_invalid_value_naming_its_field(
+    store: ItemStore, name: str, value: object
+) -> None:
+    with pytest.raises(InvalidValue) as refused:
+        store.transact(
+            [Create({"pk": "p", "sk": "other"}), Create({"pk": "p", "sk": "s", name: value})]
+        )
+
+    assert refused.value.field == name
+    assert store.query(Query("p"), limit=5).items == []
 
 
 def test_get_of_missing_item_is_none(store: ItemStore) -> None:
@@ -575,6 +608,47 @@ def test_transaction_over_the_maximum_size_is_value_error(store: ItemStore) -> N
     assert store.query(Query("p"), limit=1).items == []
 
 
+# Two bytes of UTF-8 each: an item is measured in bytes, as DynamoDB measures it.
+WIDE = "ø"
+
+
+def test_an_item_up_to_the_size_limit_is_stored(store: ItemStore) -> None:
+    blob = WIDE * ((MAX_ITEM_BYTES - 100) // 2)
+    store.write(Create({"pk": "p", "sk": "s", "blob": blob}))
+
+    assert store.get("p", "s") == {"pk": "p", "sk": "s", "blob": blob, "rev": 1}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("blob", WIDE * (MAX_ITEM_BYTES // 2 + 10)),
+        # Each element of a list costs a byte besides its own: 140,000 x 3 bytes.
+        ("names", ["ab"] * 140_000),
+        (
+            "schema",
+            {"fields": [{"name": f"c{index}", "title": "x" * 400} for index in range(1000)]},
+        ),
+    ],
+)
+def test_an_item_over_the_size_limit_is_invalid_value_naming_its_largest_field(
+    store: ItemStore, name: str, value: object
+) -> None:
+    store.write(Create({"pk": "p", "sk": "kept", "note": "before"}))
+    big = {"pk": "p", "sk": "s", "title": "Wide", name: value}
+
+    with pytest.raises(InvalidValue) as created:
+        store.transact([Create({"pk": "p", "sk": "other"}), Create(big)])
+    with pytest.raises(InvalidValue) as replaced:
+        store.write(Replace({**big, "sk": "kept"}, rev=1))
+
+    for error in (created.value, replaced.value):
+        assert error.field == name
+        assert str(MAX_ITEM_BYTES) in error.reason
+    assert [item["sk"] for item in query_all(store, Query("p"))] == ["kept"]
+    assert store.get("p", "kept") == {"pk": "p", "sk": "kept", "note": "before", "rev": 1}
+
+
 def test_search_index_changes_do_not_count_towards_the_transaction_size(
     store: ItemStore,
 ) -> None:
@@ -988,6 +1062,20 @@ def test_search_indexes_only_the_first_terms(store: ItemStore) -> None:
     assert found(store, words[0]) == ["1"]
     assert found(store, words[MAX_SEARCH_TERMS - 1]) == ["1"]
     assert found(store, words[MAX_SEARCH_TERMS]) == []
+
+
+def test_search_leaves_out_words_too_long_for_the_index(store: ItemStore) -> None:
+    # A gene sequence or an encoded blob in a description is one very long word; DynamoDB
+    # keys hold at most 1,024 bytes, so such words are not indexed on any backend.
+    sequence = "acgt" * 300
+    kilometres = "\u3316" * 200  # NFKD makes each of these six letters: 3,600 bytes
+    doc(store, "1", f"Sequence {sequence} read by the lab")
+
+    assert found(store, "sequence lab") == ["1"]
+    assert found(store, sequence) == []
+    assert found(store, f"lab {sequence}") == []
+    assert found(store, kilometres) == []
+    assert store.find(Find("doc", kilometres, limit=5)).page.items == []
 
 
 def test_search_pages_read_every_match_exactly_once(store: ItemStore) -> None:

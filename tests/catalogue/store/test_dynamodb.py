@@ -213,11 +213,6 @@ def test_load_writes_the_batches_before_a_failing_transaction(store: DynamoDbSto
     assert store.get(f"doc#{2 * size}", "d") is None
 
 
-def test_item_over_dynamodb_size_limit_is_value_error(store: DynamoDbStore) -> None:
-    with pytest.raises(ValueError):
-        store.write(Create({"pk": "p", "sk": "s", "text": "x" * 500_000}))
-
-
 @pytest.mark.parametrize(
     ("value", "attribute"),
     [
@@ -463,3 +458,41 @@ def test_an_answer_read_through_the_index_is_kept_once_the_index_settled(
     calls.clear()
     assert store.kept(("listed",), listed, len) == ["dataset#1"]
     assert calls == ["GetItem"]
+
+
+def test_a_transaction_throttled_every_time_is_unavailable_not_a_conflict(
+    store: DynamoDbStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from catalogue.domain.errors import Unavailable
+    from catalogue.store import dynamodb
+
+    store.write(Create({"pk": "d", "sk": "d", "title": "first"}))
+    client = dynamodb_client()
+    attempts = []
+
+    class Throttled:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(client, name)
+
+        def transact_write_items(self, **arguments: Any) -> Any:
+            attempts.append(arguments)
+            reasons = [{"Code": "ThrottlingError", "Message": "Throughput exceeds the limit"}]
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                    "CancellationReasons": reasons * len(arguments["TransactItems"]),
+                },
+                "TransactWriteItems",
+            )
+
+    monkeypatch.setattr(dynamodb, "dynamodb_client", Throttled)
+    monkeypatch.setattr(dynamodb.random, "uniform", lambda low, high: 0.0)  # no back-off
+
+    with pytest.raises(Unavailable, match="throttl"):
+        store.write(Replace({"pk": "d", "sk": "d", "title": "second"}, rev=1))
+
+    assert len(attempts) == dynamodb.MAX_ATTEMPTS
+    monkeypatch.undo()
+    assert store.get("d", "d")["title"] == "first"

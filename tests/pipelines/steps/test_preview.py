@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -124,3 +125,26 @@ def test_distinct_counts_turn_approximate_above_the_threshold(tmp_path, monkeypa
     assert 900 <= stats["n"]["distinct"] <= 1100
     # Too many distinct values to count each: no top values, memory stays bounded.
     assert "top" not in stats["text"]
+
+
+def test_a_wide_table_of_long_text_fits_the_preview_by_leaving_out_statistics(
+    tmp_path: Path,
+) -> None:
+    # 300 free-text columns (a survey's answers): their top values, minima and maxima alone
+    # took some 480 KB, past the 400 KB a DynamoDB item holds.
+    path = tmp_path / "survey.parquet"
+    pl.DataFrame(
+        {
+            f"answer {column}": [f"{row}{column} " + "ord " * 60 for row in range(6)]
+            for column in range(300)
+        }
+    ).write_parquet(path)
+    described = table_preview(path, "survey.parquet")
+    assert described is not None
+    described.pop("schema")  # as publish keeps it: beside the preview
+
+    fitted = preview.fitted(described)
+
+    assert len(json.dumps(fitted).encode()) <= preview.PREVIEW_MAX_BYTES
+    assert fitted["rowCount"] == 6
+    assert fitted["statistics"]["answer 0"]["nonNull"] == 6

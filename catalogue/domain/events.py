@@ -30,6 +30,7 @@ from typing import Any
 
 from catalogue.domain.enrichment import enrich_errors
 from catalogue.domain.errors import InvalidValues
+from catalogue.domain.numbers import is_stored_number
 from catalogue.domain.sns import sns_errors
 
 FILE, EVENT = "file", "event"
@@ -57,10 +58,6 @@ DATETIME_TEXT = re.compile(
 )
 DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 INTEGER_RANGE = range(-(2**63), 2**63)
-# DynamoDB keeps numbers of magnitude 1e-130 to below 1e126 with 38 significant digits;
-# an event holds only numbers every store keeps, so both take the same events.
-STORED_MAGNITUDE = (1e-130, 1e126)
-STORED_DIGITS = 38
 
 Errors = dict[str, Any]
 
@@ -378,6 +375,7 @@ def _typed(kind: str, raw: object) -> tuple[Any, str | None]:
     if kind == "number":
         if not _is_number(raw) or not _is_finite(raw):  # type: ignore[arg-type]
             return None, "must be a number"
+        # An event holds only numbers every store keeps, so every store takes the same events.
         if not is_stored_number(raw):  # type: ignore[arg-type]
             return None, "outside the numbers every store keeps (1e-130 to 1e126, 38 digits)"
         return raw, None
@@ -434,27 +432,6 @@ def _is_int(value: object) -> bool:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def is_stored_number(value: float) -> bool:
-    """Whether every store keeps ``value`` as it is (DynamoDB's range and precision)."""
-    if value == 0:
-        return True
-    low, high = STORED_MAGNITUDE
-    if not low <= abs(value) < high:
-        return False
-    # A float's shortest text has at most 17 significant digits; an integer may have more.
-    return isinstance(value, float) or len(str(abs(value)).rstrip("0")) <= STORED_DIGITS
-
-
-def holds_unstored_number(value: object) -> bool:
-    """Whether a JSON value holds a number somewhere that not every store keeps."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return False
-    if isinstance(value, int | float):
-        return not (_is_finite(value) and is_stored_number(value))
-    children = value.values() if isinstance(value, Mapping) else value
-    return any(holds_unstored_number(child) for child in children)  # type: ignore[attr-defined]
 
 
 def _is_finite(value: float) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 from catalogue.domain import events as rules
 from catalogue.domain.enrichment import LookupTable, enrich_event
 from catalogue.domain.errors import AlreadyExists, Conflict, NotFound, PreconditionFailed
+from catalogue.domain.numbers import first_unstored_number
 from catalogue.store import keys
 from catalogue.store.base import (
     MAX_TRANSACTION_OPS,
@@ -242,7 +243,7 @@ class EventRepository:
         if len(text.encode()) > rules.MAX_EVENT_BYTES:
             # An item of DynamoDB holds at most 400 KB: keep the start of its JSON text.
             kept = {"eventText": text.encode()[: rules.MAX_EVENT_BYTES].decode(errors="ignore")}
-        elif rules.holds_unstored_number(event):
+        elif first_unstored_number(event) is not None:
             kept = {"eventText": text}
         return {
             "pk": keys.rejects_pk(dataset["id"], dataset["incarnation"], version),

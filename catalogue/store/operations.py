@@ -7,10 +7,10 @@ fails, and only then write. Cursors and paging are ``catalogue.store.paging``.
 
 from __future__ import annotations
 
-import decimal
 import re
 from collections.abc import Mapping, Sequence
 
+from catalogue.domain import numbers
 from catalogue.domain.errors import (
     AlreadyExists,
     DomainError,
@@ -18,6 +18,7 @@ from catalogue.domain.errors import (
     NotFound,
     PreconditionFailed,
 )
+from catalogue.domain.numbers import first_unstored_number
 from catalogue.store.base import (
     FIELD_SEPARATOR,
     MAX_ITEM_BYTES,
@@ -182,9 +183,6 @@ def check_item_size(item: Item, text: str) -> None:
         )
 
 
-# What a DynamoDB number holds: 38 significant digits, magnitudes 1E-130 to 9.99...E+125.
-MAX_DIGITS = 38
-MIN_EXPONENT, MAX_EXPONENT = -130, 125
 # In an item's repr, the only marks of a number DynamoDB cannot hold: a long run of digits
 # (an integer) or a three-digit exponent (a float). Without them, no walk is needed.
 _UNUSUAL_NUMBER = re.compile(r"\d{39}|e[+-]\d{3}")
@@ -198,36 +196,9 @@ def check_numbers(item: Item, text: str) -> None:
     if not _UNUSUAL_NUMBER.search(text):
         return
     for name, value in item.items():
-        number = _unholdable_number(value)
+        number = first_unstored_number(value)
         if number is not None:
-            raise InvalidValue(
-                name,
-                f"the number {number!r} cannot be stored: at most {MAX_DIGITS} significant "
-                f"digits, and magnitudes from 1E{MIN_EXPONENT} to 9.99E+{MAX_EXPONENT}",
-            )
-
-
-def _unholdable_number(value: object) -> int | float | None:
-    """The first number in ``value`` that DynamoDB cannot hold, or None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, _NUMBERS):
-        number = decimal.Decimal(repr(value) if isinstance(value, float) else value)
-        if number.is_zero():
-            return None
-        # Counted from the exact digits: normalize() would round to the context's 28.
-        digits = len("".join(map(str, number.as_tuple().digits)).strip("0"))
-        if digits > MAX_DIGITS or not MIN_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
-            return value
-        return None
-    if isinstance(value, Mapping):
-        value = list(value.values())
-    if isinstance(value, _SEQUENCES):
-        for element in value:
-            found = _unholdable_number(element)
-            if found is not None:
-                return found
-    return None
+            raise InvalidValue(name, f"the number {number!r} cannot be stored: {numbers.LIMITS}")
 
 
 def value_bytes(value: object) -> int:

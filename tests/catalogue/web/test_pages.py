@@ -100,6 +100,26 @@ def test_search_shows_facet_counts_that_link_to_their_filter(client) -> None:
     assert "/datasets/noise" in html and "/datasets/air" not in html
 
 
+def test_the_format_facet_filters_the_search_page_and_stays_in_its_form(client) -> None:
+    make_dataset(client, id="air", title="Air quality")
+    make_dataset(client, id="noise", title="Noise")
+    editions = "/datasets/air/versions/1/editions"
+    assert client.post(editions, json={"edition": EDITION}).status_code == 201
+    distribution = {"id": "d1", "format": "csv"}
+    assert client.post(f"{editions}/{EDITION}/distributions", json=distribution).status_code == 201
+    html = page(client, "/")
+    facet = re.search(r'<a href="([^"]*format=CSV[^"]*)">CSV</a>', html)
+    assert facet is not None
+    # The facet's link is the search page filtered by format, not the API's index (JSON).
+    filtered = page(client, facet.group(1).replace("&amp;", "&"))
+    assert "/datasets/air" in filtered and "/datasets/noise" not in filtered
+    # Typing a query keeps the filter, and the filter can be removed like the others.
+    assert '<input type="hidden" name="format" value="CSV">' in filtered
+    assert 'aria-label="Remove filter format CSV"' in filtered
+    # A DCAT format on a dataset's page still answers DCAT.
+    assert client.get("/datasets/air?format=ttl", headers=BROWSER).mimetype == "text/turtle"
+
+
 def test_search_pages_through_every_result(client) -> None:
     for n in range(7):
         make_dataset(client, id=f"set-{n}", title=f"Set {n}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -143,8 +144,12 @@ def snippets(dataset: Mapping[str, Any], distributions: list[dict[str, Any]]) ->
     reader = "read_parquet" if kind == "parquet" else "read_csv"
     options = ', storage_options={"Authorization": "Bearer " + token}' if auth else ""
     token_line = 'import os\ntoken = os.environ["BRYGGE_TOKEN"]\n' if auth else ""
+    # An uploader names the file: quoted for the shell and as an SQL string literal, so a
+    # visitor who pastes a snippet runs nothing the name holds.
+    shell_name = shlex.quote(filename)
+    sql_name = filename.replace("'", "''")
     found = {
-        "curl": f'curl -L{header} -o {filename} "{url}"',
+        "curl": f'curl -L{header} -o {shell_name} "{url}"',
         "brygge": f"brygge download ds:{dataset['id']}",
     }
     if kind:
@@ -155,8 +160,8 @@ def snippets(dataset: Mapping[str, Any], distributions: list[dict[str, Any]]) ->
         found["DuckDB"] = (
             f"INSTALL httpfs; LOAD httpfs;\nSELECT * FROM {reader}('{url}') LIMIT 10;"
             if not auth
-            else f'-- after: curl -L{header} -o {filename} "{url}"\n'
-            f"SELECT * FROM {reader}('{filename}') LIMIT 10;"
+            else f'-- after: curl -L{header} -o {shell_name} "{url}"\n'
+            f"SELECT * FROM {reader}('{sql_name}') LIMIT 10;"
         )
     return found
 

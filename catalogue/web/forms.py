@@ -69,7 +69,7 @@ def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
     """Save the form as a merge patch of the fields that changed, guarded by its ETag."""
     require(dataset_id, UPDATE)
     current = repositories().datasets.get(dataset_id)
-    values = {name: request.form.get(name, "") for name in form_values(current)}
+    values = {name: form_text(request.form.get(name, "")) for name in form_values(current)}
     changes = changed_fields(values, current)
     try:
         PATCH_SCHEMA.load(changes)
@@ -115,14 +115,26 @@ def form_values(dataset: dict[str, Any]) -> dict[str, str]:
     return values
 
 
+def form_text(value: str) -> str:
+    """A form field's text with its line breaks as ``\\n``: browsers send a textarea's as CRLF."""
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def changed_fields(values: Form, current: dict[str, Any]) -> dict[str, Any]:
-    """The merge patch turning ``current`` into the form's values (None removes a field)."""
+    """The merge patch turning ``current`` into the form's values (None removes a field).
+
+    A list whose text is the one the form shows for ``current`` is left alone: split on
+    commas again, a keyword holding a comma ("Oslo, Norway") would become two.
+    """
     changes: dict[str, Any] = {}
+    shown = form_values(current)
     for name in TEXT_FIELDS:
         value = values[name].strip() or None
         if value != (current.get(name) or None):
             changes[name] = value
     for name in LIST_FIELDS:
+        if values[name] == shown[name]:
+            continue
         items = [item.strip() for item in values[name].replace("\n", ",").split(",")]
         wanted = [item for item in items if item] or None
         if wanted != (current.get(name) or None):

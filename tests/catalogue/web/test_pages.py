@@ -139,6 +139,24 @@ def test_a_bad_search_value_is_shown_on_the_page(client) -> None:
     assert "accessRights" in html
 
 
+def test_a_search_too_long_keeps_the_search_form_with_the_reason_in_the_results(client) -> None:
+    make_dataset(client, id="air", title="Air quality")
+    words = "luft " * 50
+    html = page(client, f"/?q={words}&limit=abc", status=422)
+    # The form stays, holding what was typed, and the next search sends no bad limit.
+    assert f'<input id="q" name="q" type="search" value="{words.strip()}"' in html
+    assert 'name="limit"' not in html
+    results = html[html.index('<section id="results"') :]
+    assert "Length must be between 1 and 200" in results and "Not a valid integer" in results
+    # As one types: the results' place shows the reason, the search box stays where it is.
+    response = client.get(f"/?q={words}", headers=HTMX)
+    assert response.status_code == 422
+    assert "HX-Retarget" not in response.headers
+    fragment = response.get_data(as_text=True)
+    assert fragment.lstrip().startswith('<section id="results"')
+    assert "Length must be between 1 and 200" in fragment
+
+
 def test_hidden_datasets_are_404_pages_as_in_the_api(app, client) -> None:
     make_dataset(client, id="secret", title="Secret", accessRights="non-public")
     anonymous = FlaskClient(app)

@@ -373,3 +373,32 @@ def test_a_table_cut_by_a_phone_shades_the_edge_with_more(page, site: Site) -> N
     # Scrolled to the end: the other way round.
     assert abs(edge("right", hinted=True) - edge("right", hinted=False)) < 3
     assert edge("left", hinted=True) < edge("left", hinted=False) - 8
+
+
+def test_back_and_forward_bring_back_the_search_with_its_form(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    results = page.locator("#results")
+    page.goto("/")
+    page.wait_for_load_state("load")  # htmx binds the form once the page has loaded
+    page.fill("#q", "air")
+    expect(page).to_have_url(re.compile(r"\?q=air&"))
+    page.select_option("#accessRights", "public")
+    expect(page).to_have_url(re.compile(r"\?q=air&.*accessRights=public"))
+    page.fill("#q", "noise")
+    expect(page).to_have_url(re.compile(r"\?q=noise&"))
+    expect(results).to_contain_text("Noise")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"\?q=air&.*accessRights=public"))
+    expect(results).not_to_contain_text("Noise")
+    # The form shows the search the results are of, so the next keystroke keeps it.
+    expect(page.locator("#q")).to_have_value("air")
+    expect(page.locator("#accessRights")).to_have_value("public")
+    page.go_back()
+    expect(page.locator("#accessRights")).to_have_value("")
+    expect(page.locator("#q")).to_have_value("air")
+    page.go_forward()
+    page.go_forward()
+    expect(page.locator("#q")).to_have_value("noise")
+    expect(page.locator("#accessRights")).to_have_value("public")
+    expect(results).to_contain_text("Noise")

@@ -402,3 +402,24 @@ def test_back_and_forward_bring_back_the_search_with_its_form(page, site: Site) 
     expect(page.locator("#q")).to_have_value("noise")
     expect(page.locator("#accessRights")).to_have_value("public")
     expect(results).to_contain_text("Noise")
+
+
+def test_a_double_click_on_upload_sends_the_file_once(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    make_dataset(
+        site,
+        {"id": "clicked", "title": "Clicked", "accessRights": "public", "owner": "team:miljo"},
+        RIGHT,
+    )
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/clicked/upload")
+    page.wait_for_load_state("load")
+    page.set_input_files(
+        "#file", files=[{"name": "values.csv", "mimeType": "text/csv", "buffer": CSV}]
+    )
+    page.dblclick("#upload button[type=submit]")
+    page.wait_for_url(re.compile(r"/runs/"))
+    expect(page.locator("#run")).to_have_attribute("data-status", "SUCCEEDED", timeout=120_000)
+    runs = site.api().get(f"{site.url}/datasets/clicked/runs", timeout=30).json()["items"]
+    assert len(runs) == 1, runs

@@ -423,3 +423,19 @@ def test_a_double_click_on_upload_sends_the_file_once(page, site: Site) -> None:
     expect(page.locator("#run")).to_have_attribute("data-status", "SUCCEEDED", timeout=120_000)
     runs = site.api().get(f"{site.url}/datasets/clicked/runs", timeout=30).json()["items"]
     assert len(runs) == 1, runs
+
+
+def test_without_javascript_the_upload_page_offers_no_form_it_cannot_send(
+    browser, site: Site
+) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    context = browser.new_context(base_url=site.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, site.reader_token)
+        page.goto("/datasets/air/upload")
+        expect(page.locator("#upload")).to_be_hidden()
+        expect(page.locator("main")).to_contain_text("brygge upload FILE ds:air")
+    finally:
+        context.close()

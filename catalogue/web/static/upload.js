@@ -4,6 +4,9 @@
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("upload");
   if (!form) return;
+  // The form needs this script: without it the page offers only the command line.
+  form.hidden = false;
+  document.getElementById("upload-needs-script").hidden = true;
   const progress = document.getElementById("progress");
   const status = document.getElementById("upload-status");
   const button = form.querySelector("button[type=submit]");

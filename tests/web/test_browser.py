@@ -439,3 +439,27 @@ def test_without_javascript_the_upload_page_offers_no_form_it_cannot_send(
         expect(page.locator("main")).to_contain_text("brygge upload FILE ds:air")
     finally:
         context.close()
+
+
+LONG_WORD = "Luftkvalitetsmålestasjonsdataoppsummeringsrapport" * 8
+
+
+@pytest.mark.parametrize(("width", "height"), VIEWPORTS)
+def test_a_title_of_one_long_word_keeps_the_page_width(
+    page, site: Site, width: int, height: int
+) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    if site.api().get(f"{site.url}/datasets/wordy", timeout=30).status_code == 404:
+        dataset = {
+            "id": "wordy",
+            "title": LONG_WORD[:200],
+            "description": LONG_WORD * 10,
+            "keywords": [LONG_WORD[:100]],
+        }
+        make_dataset(site, {**dataset, "accessRights": "public", "owner": "team:miljo"})
+    page.set_viewport_size({"width": width, "height": height})
+    for path in ("/?q=Luftkvalitetsmålestasjonsdataoppsummeringsrapport", "/datasets/wordy"):
+        page.goto(path)
+        expect(page.locator("h1")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") == width, path

@@ -463,3 +463,33 @@ def test_a_title_of_one_long_word_keeps_the_page_width(
         page.goto(path)
         expect(page.locator("h1")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") == width, path
+
+
+def test_text_written_right_to_left_reads_right_to_left(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    dataset = {
+        "id": "arabic",
+        "title": "شبكة الطرق (2024)!",
+        "description": "مرحبا (نص) 2024.",
+        "keywords": ["طرق!"],
+    }
+    make_dataset(site, {**dataset, "accessRights": "public", "owner": "team:miljo"})
+    # Its direction is its own, not the page's: the title's final "!" ends it, at its left.
+    rtl = "(el) => el.matches(':dir(rtl)')"
+    page.goto("/datasets/arabic")
+    for selector in ("h1", "p.description", "a.keyword"):
+        assert page.locator(selector).first.evaluate(rtl), selector
+    page.goto("/?q=%D8%A7%D9%84%D8%B7%D8%B1%D9%82")
+    result = page.locator(".result", has_text="شبكة")
+    for selector in ("h2", "p[dir]", "a.keyword"):
+        assert result.locator(selector).first.evaluate(rtl), selector
+    exclamation = page.locator(".result h2 a", has_text="شبكة")
+    box = exclamation.bounding_box()
+    assert box is not None
+    # The rendered line starts (at its left) with the "!" that ends the sentence.
+    first = page.evaluate(
+        """(el) => { const range = document.createRange(); const text = el.firstChild;
+            range.setStart(text, text.length - 1); range.setEnd(text, text.length);
+            return range.getBoundingClientRect().left - el.getBoundingClientRect().left; }""",
+        exclamation.element_handle(),
+    )
+    assert first < 12, first

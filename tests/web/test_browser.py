@@ -493,3 +493,14 @@ def test_text_written_right_to_left_reads_right_to_left(page, site: Site) -> Non
         exclamation.element_handle(),
     )
     assert first < 12, first
+
+
+def test_a_description_keeps_its_paragraphs(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    dataset = {
+        "id": "paragraphs",
+        "title": "Paragraphs",
+        "description": "Hourly values.\n\nFrom 12 stations,\nsince 2001.",
+    }
+    make_dataset(site, {**dataset, "accessRights": "public", "owner": "team:miljo"})
+    page.goto("/datasets/paragraphs")
+    assert page.locator("p.description").inner_text() == dataset["description"]

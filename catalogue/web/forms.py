@@ -326,7 +326,7 @@ def abort(run_id: str) -> Response:
 
 def grants(dataset_id: str) -> str:
     require(dataset_id, ADMIN)
-    return _grants_page(dataset_id, {})
+    return _grants_page(dataset_id, {}, {"principal": "", "scopes": []})
 
 
 def save_grant(dataset_id: str) -> Response | tuple[str, int]:
@@ -341,11 +341,14 @@ def save_grant(dataset_id: str) -> Response | tuple[str, int]:
         else:
             permissions.delete(dataset_id, grantee, principal=current_principal())
     except InvalidValue as invalid:
-        return _grants_page(dataset_id, {invalid.field or "principal": [invalid.message]}), 422
+        # Shown again with what was typed and ticked, the reason beside the field.
+        values = {"principal": request.form.get("principal", ""), "scopes": scopes}
+        errors = {invalid.field or "principal": [invalid.message]}
+        return _grants_page(dataset_id, errors, values), 422
     return redirect(url_for("web.grants", dataset_id=dataset_id), 303)
 
 
-def _grants_page(dataset_id: str, errors: dict) -> str:
+def _grants_page(dataset_id: str, errors: dict, values: Form) -> str:
     return render(
         "grants.html",
         None,
@@ -353,6 +356,7 @@ def _grants_page(dataset_id: str, errors: dict) -> str:
         grants=repositories().permissions.list(dataset_id, limit=500, cursor=None).items,
         scopes=SCOPES,
         errors=errors,
+        values=values,
     )
 
 

@@ -258,3 +258,15 @@ def test_a_typed_description_is_saved_with_its_line_breaks_as_newlines(app, clie
     fields.update(description="First line\r\nsecond line\r\n")
     assert browser.post("/datasets/air/edit", data=fields).status_code == 303
     assert client.get("/datasets/air").json["description"] == "First line\nsecond line"
+
+
+def test_a_refused_grant_keeps_the_principal_and_scopes_it_was_given(app, client) -> None:
+    browser = owner(app, client)
+    html = browser.get("/datasets/air/grants", headers=BROWSER).get_data(as_text=True)
+    form = {"csrf": csrf_of(html), "principal": "usr:<b>bob</b>", "scopes": ["update", "write"]}
+    refused = browser.post("/datasets/air/grants", data=form)
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert 'value="usr:&lt;b&gt;bob&lt;/b&gt;"' in page
+    ticked = re.findall(r'<input type="checkbox" name="scopes" value="([a-z]+)" checked>', page)
+    assert ticked == ["update", "write"]

@@ -14,6 +14,7 @@ import importlib
 
 from flask import Flask, request
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Request, Response
 
 from catalogue.dcat.negotiation import DEFAULT_ACCEPTS
@@ -60,6 +61,11 @@ def serve_page() -> ResponseReturnValue | None:
     req = request._get_current_object()  # type: ignore[attr-defined]
     endpoint = req.endpoint
     if endpoint is None:
+        # No such URL: a browser gets the error page (with the site's links), not JSON.
+        # Hooks run before the routing failure is raised, so it is answered here.
+        if isinstance(req.routing_exception, NotFound) and wants_page(req):
+            sign_in_from_cookie()
+            return error_page(req.routing_exception)
         return None
     if endpoint.rpartition(".")[0] == "web":  # the blueprint of the pages' own endpoints
         sign_in_from_cookie()

@@ -157,6 +157,14 @@ def test_a_search_too_long_keeps_the_search_form_with_the_reason_in_the_results(
     assert "Length must be between 1 and 200" in fragment
 
 
+def test_a_mistyped_address_is_a_404_page_in_a_browser_and_json_elsewhere(client) -> None:
+    html = page(client, "/dataset/air", status=404)
+    assert "<h1>404 Not Found</h1>" in html and 'href="/"' in html
+    assert page(client, "/datasets/air/", status=404).startswith("<!doctype html>")
+    answer = client.get("/dataset/air")
+    assert (answer.status_code, answer.json["code"]) == (404, 404)
+
+
 def test_hidden_datasets_are_404_pages_as_in_the_api(app, client) -> None:
     make_dataset(client, id="secret", title="Secret", accessRights="non-public")
     anonymous = FlaskClient(app)

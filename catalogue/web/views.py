@@ -40,11 +40,12 @@ TABULAR_FORMATS = {"csv": "csv", "parquet": "parquet", "text/csv": "csv"}
 def search_filters(args: Mapping[str, str]) -> dict[str, str]:
     """The query of the search form without its empty fields (a blank select means any).
 
-    The form always sends its sort; without words to rank, datasets list in id order.
+    The form always sends its sort: relevance, its default, has no words to rank without a
+    query (datasets then list in id order); newest or title first order any listing.
     """
     found = {name: args[name].strip() for name in SEARCH_FIELDS if args.get(name, "").strip()}
-    if "q" not in found:
-        found.pop("sort", None)
+    if "q" not in found and found.get("sort") == "relevance":
+        del found["sort"]
     return found
 
 

@@ -120,6 +120,21 @@ def test_the_format_facet_filters_the_search_page_and_stays_in_its_form(client) 
     assert client.get("/datasets/air?format=ttl", headers=BROWSER).mimetype == "text/turtle"
 
 
+def test_browsing_without_words_sorts_by_the_order_chosen(client) -> None:
+    for dataset_id, title in (("a-zebra", "Zebra crossings"), ("b-air", "Air quality")):
+        make_dataset(client, id=dataset_id, title=title)
+    make_dataset(client, id="c-moose", title="Moose sightings")
+
+    def order(url: str) -> list[str]:
+        return re.findall(r'<h2 dir="auto"><a href="/datasets/([a-z0-9-]+)">', page(client, url))
+
+    # What the form sends with an empty search box: its sort is kept, and shown as chosen.
+    assert order("/?q=&sort=title") == ["b-air", "c-moose", "a-zebra"]
+    assert '<option value="title" selected>' in page(client, "/?q=&sort=title")
+    # Relevance, the form's default, has no words to rank by: datasets list by id.
+    assert order("/?q=&sort=relevance") == ["a-zebra", "b-air", "c-moose"]
+
+
 def test_search_pages_through_every_result(client) -> None:
     for n in range(7):
         make_dataset(client, id=f"set-{n}", title=f"Set {n}")

@@ -504,3 +504,15 @@ def test_a_description_keeps_its_paragraphs(page, site: Site) -> None:  # type: 
     make_dataset(site, {**dataset, "accessRights": "public", "owner": "team:miljo"})
     page.goto("/datasets/paragraphs")
     assert page.locator("p.description").inner_text() == dataset["description"]
+
+
+def test_a_long_principal_in_the_header_fits_a_phone(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.conftest import _token
+
+    principal = "user:kari.nordmann-hansen@bymiljoetaten.oslo.kommune.no"
+    sign_in(page, _token(site.server.home, principal, "team:miljo"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/", "/datasets/air"):
+        page.goto(path)
+        assert page.locator(".who").inner_text() == f"Signed in as {principal}"
+        assert page.evaluate("document.documentElement.scrollWidth") == 390, path

@@ -69,7 +69,7 @@ def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
     """Save the form as a merge patch of the fields that changed, guarded by its ETag."""
     require(dataset_id, UPDATE)
     current = repositories().datasets.get(dataset_id)
-    values = {name: request.form.get(name, "") for name in form_values(current)}
+    values = {name: form_text(request.form.get(name, "")) for name in form_values(current)}
     changes = changed_fields(values, current)
     try:
         PATCH_SCHEMA.load(changes)
@@ -115,14 +115,26 @@ def form_values(dataset: dict[str, Any]) -> dict[str, str]:
     return values
 
 
+def form_text(value: str) -> str:
+    """A form field's text with its line breaks as ``\\n``: browsers send a textarea's as CRLF."""
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def changed_fields(values: Form, current: dict[str, Any]) -> dict[str, Any]:
-    """The merge patch turning ``current`` into the form's values (None removes a field)."""
+    """The merge patch turning ``current`` into the form's values (None removes a field).
+
+    A list whose text is the one the form shows for ``current`` is left alone: split on
+    commas again, a keyword holding a comma ("Oslo, Norway") would become two.
+    """
     changes: dict[str, Any] = {}
+    shown = form_values(current)
     for name in TEXT_FIELDS:
         value = values[name].strip() or None
         if value != (current.get(name) or None):
             changes[name] = value
     for name in LIST_FIELDS:
+        if values[name] == shown[name]:
+            continue
         items = [item.strip() for item in values[name].replace("\n", ",").split(",")]
         wanted = [item for item in items if item] or None
         if wanted != (current.get(name) or None):
@@ -314,7 +326,7 @@ def abort(run_id: str) -> Response:
 
 def grants(dataset_id: str) -> str:
     require(dataset_id, ADMIN)
-    return _grants_page(dataset_id, {})
+    return _grants_page(dataset_id, {}, {"principal": "", "scopes": []})
 
 
 def save_grant(dataset_id: str) -> Response | tuple[str, int]:
@@ -329,11 +341,14 @@ def save_grant(dataset_id: str) -> Response | tuple[str, int]:
         else:
             permissions.delete(dataset_id, grantee, principal=current_principal())
     except InvalidValue as invalid:
-        return _grants_page(dataset_id, {invalid.field or "principal": [invalid.message]}), 422
+        # Shown again with what was typed and ticked, the reason beside the field.
+        values = {"principal": request.form.get("principal", ""), "scopes": scopes}
+        errors = {invalid.field or "principal": [invalid.message]}
+        return _grants_page(dataset_id, errors, values), 422
     return redirect(url_for("web.grants", dataset_id=dataset_id), 303)
 
 
-def _grants_page(dataset_id: str, errors: dict) -> str:
+def _grants_page(dataset_id: str, errors: dict, values: Form) -> str:
     return render(
         "grants.html",
         None,
@@ -341,6 +356,7 @@ def _grants_page(dataset_id: str, errors: dict) -> str:
         grants=repositories().permissions.list(dataset_id, limit=500, cursor=None).items,
         scopes=SCOPES,
         errors=errors,
+        values=values,
     )
 
 

@@ -3,7 +3,8 @@
 ``GET /``, ``/datasets/{id}``, ``/datasets/{id}/runs``, ``/datasets/{id}/history`` and
 ``/runs/{id}`` answer with HTML when the request prefers ``text/html`` to JSON (a browser's
 ``Accept``) or comes from htmx, and with the API's JSON otherwise: curl, httpx and the
-``brygge`` client send ``*/*`` or ask for JSON. ``?format=`` (DCAT) keeps its meaning.
+``brygge`` client send ``*/*`` or ask for JSON. ``?format=`` (DCAT) keeps its meaning, except
+on the search page, where it is the format facet.
 Both answers say ``Vary: Accept``.
 """
 
@@ -13,6 +14,7 @@ import importlib
 
 from flask import Flask, request
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Request, Response
 
 from catalogue.dcat.negotiation import DEFAULT_ACCEPTS
@@ -28,6 +30,9 @@ PAGES: dict[str, str] = {
     "runs.RunById": "run_page",
     "history.History": "history_page",
 }
+# The search page's ``format`` filters datasets by their distributions' format (a facet of
+# the page): there it means no DCAT syntax, and a browser asking with it wants the page.
+SEARCH_PAGE = "index.Index"
 
 
 def wants_page(req: Request | None = None) -> bool:
@@ -41,7 +46,7 @@ def wants_page(req: Request | None = None) -> bool:
     # string either (``?format=`` too answers no page).
     if not htmx and environ.get("HTTP_ACCEPT") in DEFAULT_ACCEPTS:
         return False
-    if "format" in req.args:
+    if "format" in req.args and req.endpoint != SEARCH_PAGE:
         return False
     if htmx:
         return True
@@ -56,6 +61,11 @@ def serve_page() -> ResponseReturnValue | None:
     req = request._get_current_object()  # type: ignore[attr-defined]
     endpoint = req.endpoint
     if endpoint is None:
+        # No such URL: a browser gets the error page (with the site's links), not JSON.
+        # Hooks run before the routing failure is raised, so it is answered here.
+        if isinstance(req.routing_exception, NotFound) and wants_page(req):
+            sign_in_from_cookie()
+            return error_page(req.routing_exception)
         return None
     if endpoint.rpartition(".")[0] == "web":  # the blueprint of the pages' own endpoints
         sign_in_from_cookie()

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, redirect, request, url_for
 from flask.views import MethodView
+from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from catalogue.api.runs import with_output_links
@@ -48,10 +49,28 @@ HISTORY_PER_PAGE = 30
 ENDED = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "EXPIRED"})
 
 
-def search_page() -> str:
-    """``/``: the search form, its results (the fragment as one types) and paging."""
+def search_page() -> str | tuple[str, int]:
+    """``/``: the search form, its results (the fragment as one types) and paging.
+
+    A value the search refuses (a query over 200 characters) is shown where the results
+    go, the form kept with what was typed: a page of its own would take the search box away.
+    """
     params = search_filters(request.args)
-    query = SEARCH_QUERY.load(params)
+    try:
+        query = SEARCH_QUERY.load(params)
+    except ValidationError as invalid:
+        kept = {name: value for name, value in params.items() if name not in invalid.messages}
+        return render(
+            "search.html",
+            "results",
+            query=params,
+            params=kept,
+            sort=params.get("sort"),
+            limit=kept.get("limit"),
+            page=None,
+            facets=None,
+            errors=invalid.messages,
+        ), 422
     limit, cursor, sort = query.pop("limit"), query.pop("cursor"), query.pop("sort", None)
     facets = None
     if query.pop("facets"):
@@ -73,6 +92,7 @@ def search_page() -> str:
         limit=limit,
         page=page,
         facets=facets,
+        errors=None,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -39,11 +40,12 @@ TABULAR_FORMATS = {"csv": "csv", "parquet": "parquet", "text/csv": "csv"}
 def search_filters(args: Mapping[str, str]) -> dict[str, str]:
     """The query of the search form without its empty fields (a blank select means any).
 
-    The form always sends its sort; without words to rank, datasets list in id order.
+    The form always sends its sort: relevance, its default, has no words to rank without a
+    query (datasets then list in id order); newest or title first order any listing.
     """
     found = {name: args[name].strip() for name in SEARCH_FIELDS if args.get(name, "").strip()}
-    if "q" not in found:
-        found.pop("sort", None)
+    if "q" not in found and found.get("sort") == "relevance":
+        del found["sort"]
     return found
 
 
@@ -143,8 +145,12 @@ def snippets(dataset: Mapping[str, Any], distributions: list[dict[str, Any]]) ->
     reader = "read_parquet" if kind == "parquet" else "read_csv"
     options = ', storage_options={"Authorization": "Bearer " + token}' if auth else ""
     token_line = 'import os\ntoken = os.environ["BRYGGE_TOKEN"]\n' if auth else ""
+    # An uploader names the file: quoted for the shell and as an SQL string literal, so a
+    # visitor who pastes a snippet runs nothing the name holds.
+    shell_name = shlex.quote(filename)
+    sql_name = filename.replace("'", "''")
     found = {
-        "curl": f'curl -L{header} -o {filename} "{url}"',
+        "curl": f'curl -L{header} -o {shell_name} "{url}"',
         "brygge": f"brygge download ds:{dataset['id']}",
     }
     if kind:
@@ -155,8 +161,8 @@ def snippets(dataset: Mapping[str, Any], distributions: list[dict[str, Any]]) ->
         found["DuckDB"] = (
             f"INSTALL httpfs; LOAD httpfs;\nSELECT * FROM {reader}('{url}') LIMIT 10;"
             if not auth
-            else f'-- after: curl -L{header} -o {filename} "{url}"\n'
-            f"SELECT * FROM {reader}('{filename}') LIMIT 10;"
+            else f'-- after: curl -L{header} -o {shell_name} "{url}"\n'
+            f"SELECT * FROM {reader}('{sql_name}') LIMIT 10;"
         )
     return found
 

@@ -373,3 +373,146 @@ def test_a_table_cut_by_a_phone_shades_the_edge_with_more(page, site: Site) -> N
     # Scrolled to the end: the other way round.
     assert abs(edge("right", hinted=True) - edge("right", hinted=False)) < 3
     assert edge("left", hinted=True) < edge("left", hinted=False) - 8
+
+
+def test_back_and_forward_bring_back_the_search_with_its_form(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    results = page.locator("#results")
+    page.goto("/")
+    page.wait_for_load_state("load")  # htmx binds the form once the page has loaded
+    page.fill("#q", "air")
+    expect(page).to_have_url(re.compile(r"\?q=air&"))
+    page.select_option("#accessRights", "public")
+    expect(page).to_have_url(re.compile(r"\?q=air&.*accessRights=public"))
+    page.fill("#q", "noise")
+    expect(page).to_have_url(re.compile(r"\?q=noise&"))
+    expect(results).to_contain_text("Noise")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"\?q=air&.*accessRights=public"))
+    expect(results).not_to_contain_text("Noise")
+    # The form shows the search the results are of, so the next keystroke keeps it.
+    expect(page.locator("#q")).to_have_value("air")
+    expect(page.locator("#accessRights")).to_have_value("public")
+    page.go_back()
+    expect(page.locator("#accessRights")).to_have_value("")
+    expect(page.locator("#q")).to_have_value("air")
+    page.go_forward()
+    page.go_forward()
+    expect(page.locator("#q")).to_have_value("noise")
+    expect(page.locator("#accessRights")).to_have_value("public")
+    expect(results).to_contain_text("Noise")
+
+
+def test_a_double_click_on_upload_sends_the_file_once(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    make_dataset(
+        site,
+        {"id": "clicked", "title": "Clicked", "accessRights": "public", "owner": "team:miljo"},
+        RIGHT,
+    )
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/clicked/upload")
+    page.wait_for_load_state("load")
+    page.set_input_files(
+        "#file", files=[{"name": "values.csv", "mimeType": "text/csv", "buffer": CSV}]
+    )
+    page.dblclick("#upload button[type=submit]")
+    page.wait_for_url(re.compile(r"/runs/"))
+    expect(page.locator("#run")).to_have_attribute("data-status", "SUCCEEDED", timeout=120_000)
+    runs = site.api().get(f"{site.url}/datasets/clicked/runs", timeout=30).json()["items"]
+    assert len(runs) == 1, runs
+
+
+def test_without_javascript_the_upload_page_offers_no_form_it_cannot_send(
+    browser, site: Site
+) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    context = browser.new_context(base_url=site.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, site.reader_token)
+        page.goto("/datasets/air/upload")
+        expect(page.locator("#upload")).to_be_hidden()
+        expect(page.locator("main")).to_contain_text("brygge upload FILE ds:air")
+    finally:
+        context.close()
+
+
+LONG_WORD = "Luftkvalitetsmålestasjonsdataoppsummeringsrapport" * 8
+
+
+@pytest.mark.parametrize(("width", "height"), VIEWPORTS)
+def test_a_title_of_one_long_word_keeps_the_page_width(
+    page, site: Site, width: int, height: int
+) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    if site.api().get(f"{site.url}/datasets/wordy", timeout=30).status_code == 404:
+        dataset = {
+            "id": "wordy",
+            "title": LONG_WORD[:200],
+            "description": LONG_WORD * 10,
+            "keywords": [LONG_WORD[:100]],
+        }
+        make_dataset(site, {**dataset, "accessRights": "public", "owner": "team:miljo"})
+    page.set_viewport_size({"width": width, "height": height})
+    for path in ("/?q=Luftkvalitetsmålestasjonsdataoppsummeringsrapport", "/datasets/wordy"):
+        page.goto(path)
+        expect(page.locator("h1")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") == width, path
+
+
+def test_text_written_right_to_left_reads_right_to_left(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    dataset = {
+        "id": "arabic",
+        "title": "شبكة الطرق (2024)!",
+        "description": "مرحبا (نص) 2024.",
+        "keywords": ["طرق!"],
+    }
+    make_dataset(site, {**dataset, "accessRights": "public", "owner": "team:miljo"})
+    # Its direction is its own, not the page's: the title's final "!" ends it, at its left.
+    rtl = "(el) => el.matches(':dir(rtl)')"
+    page.goto("/datasets/arabic")
+    for selector in ("h1", "p.description", "a.keyword"):
+        assert page.locator(selector).first.evaluate(rtl), selector
+    page.goto("/?q=%D8%A7%D9%84%D8%B7%D8%B1%D9%82")
+    result = page.locator(".result", has_text="شبكة")
+    for selector in ("h2", "p[dir]", "a.keyword"):
+        assert result.locator(selector).first.evaluate(rtl), selector
+    exclamation = page.locator(".result h2 a", has_text="شبكة")
+    box = exclamation.bounding_box()
+    assert box is not None
+    # The rendered line starts (at its left) with the "!" that ends the sentence.
+    first = page.evaluate(
+        """(el) => { const range = document.createRange(); const text = el.firstChild;
+            range.setStart(text, text.length - 1); range.setEnd(text, text.length);
+            return range.getBoundingClientRect().left - el.getBoundingClientRect().left; }""",
+        exclamation.element_handle(),
+    )
+    assert first < 12, first
+
+
+def test_a_description_keeps_its_paragraphs(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    dataset = {
+        "id": "paragraphs",
+        "title": "Paragraphs",
+        "description": "Hourly values.\n\nFrom 12 stations,\nsince 2001.",
+    }
+    make_dataset(site, {**dataset, "accessRights": "public", "owner": "team:miljo"})
+    page.goto("/datasets/paragraphs")
+    assert page.locator("p.description").inner_text() == dataset["description"]
+
+
+def test_a_long_principal_in_the_header_fits_a_phone(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.conftest import _token
+
+    principal = "user:kari.nordmann-hansen@bymiljoetaten.oslo.kommune.no"
+    sign_in(page, _token(site.server.home, principal, "team:miljo"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/", "/datasets/air"):
+        page.goto(path)
+        assert page.locator(".who").inner_text() == f"Signed in as {principal}"
+        assert page.evaluate("document.documentElement.scrollWidth") == 390, path

@@ -4,22 +4,41 @@
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("upload");
   if (!form) return;
+  // The form needs this script: without it the page offers only the command line.
+  form.hidden = false;
+  document.getElementById("upload-needs-script").hidden = true;
   const progress = document.getElementById("progress");
   const status = document.getElementById("upload-status");
+  const button = form.querySelector("button[type=submit]");
+  // One file, one upload: a second click (or Enter) while one is going sends nothing.
+  let sending = false;
+  const done = (message) => {
+    status.textContent = message;
+    sending = false;
+    button.disabled = false;
+  };
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (sending) return;
     const file = document.getElementById("file").files[0];
     if (!file) return;
+    sending = true;
+    button.disabled = true;
     const ask = new FormData();
     ask.append("csrf", form.elements.csrf.value);
     ask.append("filename", file.name);
     ask.append("size", String(file.size));
     if (file.type) ask.append("contentType", file.type);
     status.textContent = "Asking for an upload URL…";
-    const answer = await fetch(form.action, { method: "POST", body: ask, headers: { Accept: "application/json" } });
+    const answer = await fetch(form.action, { method: "POST", body: ask, headers: { Accept: "application/json" } })
+      .catch(() => null);
+    if (!answer) {
+      done("The upload failed: no connection.");
+      return;
+    }
     const body = await answer.json().catch(() => ({}));
     if (!answer.ok) {
-      status.textContent = body.message || `The upload was refused (${answer.status}).`;
+      done(body.message || `The upload was refused (${answer.status}).`);
       return;
     }
     const send = new FormData();
@@ -40,10 +59,10 @@ document.addEventListener("DOMContentLoaded", () => {
         status.textContent = "Uploaded: the pipeline runs now.";
         window.location.assign(body.runPage);
       } else {
-        status.textContent = `The upload failed (${request.status}): ${request.responseText}`;
+        done(`The upload failed (${request.status}): ${request.responseText}`);
       }
     });
-    request.addEventListener("error", () => { status.textContent = "The upload failed: no connection."; });
+    request.addEventListener("error", () => done("The upload failed: no connection."));
     request.send(send);
   });
 });

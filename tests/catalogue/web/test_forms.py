@@ -229,3 +229,44 @@ def test_a_failed_run_is_rerun_from_its_page(app, client, failed_run) -> None:
     new_run = answer.headers["Location"].rsplit("/", 1)[1]
     assert app.extensions["brygge"].runs.wait_idle(timeout_s=60)
     assert client.get(f"/runs/{new_run}").json["rerunOf"] == failed_run
+
+
+def test_saving_one_field_leaves_the_untouched_ones_as_they_were(app, client) -> None:
+    browser = owner(
+        app,
+        client,
+        keywords=["Oslo, Norway", "air"],
+        description="Hourly values.\n\nFrom 12 stations.",
+    )
+    html, fields = form_of(browser, "/datasets/air/edit")
+    description = unescape(
+        re.search(r'<textarea id="description"[^>]*>(.*?)</textarea>', html, re.S)[1]
+    )
+    # A browser sends a textarea's line breaks as CRLF (HTML's form submission).
+    fields.update(title="Air quality", description=description.replace("\n", "\r\n"))
+    saved = browser.post("/datasets/air/edit", data=fields)
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
+    dataset = client.get("/datasets/air").json
+    assert dataset["title"] == "Air quality"
+    assert dataset["keywords"] == ["Oslo, Norway", "air"]
+    assert dataset["description"] == "Hourly values.\n\nFrom 12 stations."
+
+
+def test_a_typed_description_is_saved_with_its_line_breaks_as_newlines(app, client) -> None:
+    browser = owner(app, client)
+    _, fields = form_of(browser, "/datasets/air/edit")
+    fields.update(description="First line\r\nsecond line\r\n")
+    assert browser.post("/datasets/air/edit", data=fields).status_code == 303
+    assert client.get("/datasets/air").json["description"] == "First line\nsecond line"
+
+
+def test_a_refused_grant_keeps_the_principal_and_scopes_it_was_given(app, client) -> None:
+    browser = owner(app, client)
+    html = browser.get("/datasets/air/grants", headers=BROWSER).get_data(as_text=True)
+    form = {"csrf": csrf_of(html), "principal": "usr:<b>bob</b>", "scopes": ["update", "write"]}
+    refused = browser.post("/datasets/air/grants", data=form)
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert 'value="usr:&lt;b&gt;bob&lt;/b&gt;"' in page
+    ticked = re.findall(r'<input type="checkbox" name="scopes" value="([a-z]+)" checked>', page)
+    assert ticked == ["update", "write"]

@@ -100,6 +100,41 @@ def test_search_shows_facet_counts_that_link_to_their_filter(client) -> None:
     assert "/datasets/noise" in html and "/datasets/air" not in html
 
 
+def test_the_format_facet_filters_the_search_page_and_stays_in_its_form(client) -> None:
+    make_dataset(client, id="air", title="Air quality")
+    make_dataset(client, id="noise", title="Noise")
+    editions = "/datasets/air/versions/1/editions"
+    assert client.post(editions, json={"edition": EDITION}).status_code == 201
+    distribution = {"id": "d1", "format": "csv"}
+    assert client.post(f"{editions}/{EDITION}/distributions", json=distribution).status_code == 201
+    html = page(client, "/")
+    facet = re.search(r'<a [^>]*href="([^"]*format=CSV[^"]*)">CSV</a>', html)
+    assert facet is not None
+    # The facet's link is the search page filtered by format, not the API's index (JSON).
+    filtered = page(client, facet.group(1).replace("&amp;", "&"))
+    assert "/datasets/air" in filtered and "/datasets/noise" not in filtered
+    # Typing a query keeps the filter, and the filter can be removed like the others.
+    assert '<input type="hidden" name="format" value="CSV">' in filtered
+    assert 'aria-label="Remove filter format CSV"' in filtered
+    # A DCAT format on a dataset's page still answers DCAT.
+    assert client.get("/datasets/air?format=ttl", headers=BROWSER).mimetype == "text/turtle"
+
+
+def test_browsing_without_words_sorts_by_the_order_chosen(client) -> None:
+    for dataset_id, title in (("a-zebra", "Zebra crossings"), ("b-air", "Air quality")):
+        make_dataset(client, id=dataset_id, title=title)
+    make_dataset(client, id="c-moose", title="Moose sightings")
+
+    def order(url: str) -> list[str]:
+        return re.findall(r'<h2 dir="auto"><a href="/datasets/([a-z0-9-]+)">', page(client, url))
+
+    # What the form sends with an empty search box: its sort is kept, and shown as chosen.
+    assert order("/?q=&sort=title") == ["b-air", "c-moose", "a-zebra"]
+    assert '<option value="title" selected>' in page(client, "/?q=&sort=title")
+    # Relevance, the form's default, has no words to rank by: datasets list by id.
+    assert order("/?q=&sort=relevance") == ["a-zebra", "b-air", "c-moose"]
+
+
 def test_search_pages_through_every_result(client) -> None:
     for n in range(7):
         make_dataset(client, id=f"set-{n}", title=f"Set {n}")
@@ -107,7 +142,7 @@ def test_search_pages_through_every_result(client) -> None:
     url: str | None = "/?limit=3"
     while url is not None:
         html = page(client, url)
-        seen += re.findall(r'<h2><a href="/datasets/([a-z0-9-]+)">', html)
+        seen += re.findall(r'<h2 dir="auto"><a href="/datasets/([a-z0-9-]+)">', html)
         found = re.search(r'<a rel="next" href="([^"]+)"', html)
         url = found.group(1).replace("&amp;", "&") if found else None
     assert sorted(seen) == [f"set-{n}" for n in range(7)]
@@ -117,6 +152,32 @@ def test_search_pages_through_every_result(client) -> None:
 def test_a_bad_search_value_is_shown_on_the_page(client) -> None:
     html = page(client, "/?accessRights=secret", status=422)
     assert "accessRights" in html
+
+
+def test_a_search_too_long_keeps_the_search_form_with_the_reason_in_the_results(client) -> None:
+    make_dataset(client, id="air", title="Air quality")
+    words = "luft " * 50
+    html = page(client, f"/?q={words}&limit=abc", status=422)
+    # The form stays, holding what was typed, and the next search sends no bad limit.
+    assert f'<input id="q" name="q" type="search" value="{words.strip()}"' in html
+    assert 'name="limit"' not in html
+    results = html[html.index('<section id="results"') :]
+    assert "Length must be between 1 and 200" in results and "Not a valid integer" in results
+    # As one types: the results' place shows the reason, the search box stays where it is.
+    response = client.get(f"/?q={words}", headers=HTMX)
+    assert response.status_code == 422
+    assert "HX-Retarget" not in response.headers
+    fragment = response.get_data(as_text=True)
+    assert fragment.lstrip().startswith('<section id="results"')
+    assert "Length must be between 1 and 200" in fragment
+
+
+def test_a_mistyped_address_is_a_404_page_in_a_browser_and_json_elsewhere(client) -> None:
+    html = page(client, "/dataset/air", status=404)
+    assert "<h1>404 Not Found</h1>" in html and 'href="/"' in html
+    assert page(client, "/datasets/air/", status=404).startswith("<!doctype html>")
+    answer = client.get("/dataset/air")
+    assert (answer.status_code, answer.json["code"]) == (404, 404)
 
 
 def test_hidden_datasets_are_404_pages_as_in_the_api(app, client) -> None:

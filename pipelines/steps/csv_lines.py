@@ -11,10 +11,11 @@ count of lines then differs from the count of rows).
 
 from __future__ import annotations
 
-import mmap
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from pipelines.objects import CHUNK_BYTES
 
 if TYPE_CHECKING:
     import polars as pl
@@ -57,8 +58,13 @@ def copy_rows(
 
 
 def _holds_separator(path: Path) -> bool:
-    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        return data.find(_LINE_SEPARATOR.encode()) >= 0
+    # Read, not memory-mapped: a mapped file's pages count in the step's resident memory.
+    mark = _LINE_SEPARATOR.encode()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            if mark in chunk:
+                return True
+    return False
 
 
 class _LineCount:

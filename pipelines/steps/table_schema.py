@@ -206,7 +206,40 @@ def _typed_constraints(item: Field, constraints: dict[str, Any], option: str) ->
     if item.type in ("integer", "number", "year") and isinstance(constraints.get("enum"), list):
         for value in constraints["enum"]:
             _in_field_type(item, value, f"{option}.constraints.enum")
+    for name in ("minLength", "maxLength"):
+        value = constraints.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(
+                f"{option}.constraints.{name}",
+                f"must be a whole number of characters, 0 or more, not {value!r}",
+            )
+    # Bounds no value can meet reject every row of every file: a mistake, said at save.
+    low, high = constraints.get("minLength"), constraints.get("maxLength")
+    if low is not None and high is not None and low > high:
+        raise ConfigError(
+            f"{option}.constraints.minLength",
+            f"{low} is more than the maxLength {high}: no value could pass",
+        )
+    low, high = typed_constraints.get("minimum"), typed_constraints.get("maximum")
+    if low is not None and high is not None and _above(item, low, high):
+        raise ConfigError(
+            f"{option}.constraints.minimum",
+            f"{low!r} is above the maximum {high!r}: no value could pass",
+        )
     return typed_constraints
+
+
+def _above(item: Field, low: Any, high: Any) -> bool:
+    """Whether the bound ``low`` is above ``high`` (dates, datetimes and times as text in
+    the field's format; a format Python cannot read, with polars' own directives, is not
+    compared)."""
+    if item.type in ("date", "datetime", "time"):
+        try:
+            low = datetime.datetime.strptime(low, str(item.format))
+            high = datetime.datetime.strptime(high, str(item.format))
+        except ValueError:
+            return False
+    return bool(low > high)
 
 
 def _in_field_type(item: Field, value: Any, where: str) -> Any:

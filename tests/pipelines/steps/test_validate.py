@@ -328,6 +328,15 @@ def bound(kind: str, constraints: dict[str, Any]) -> dict[str, Any]:
         (bound("date", {"minimum": "2020-13-45"}), "constraints.minimum"),
         (bound("date", {"maximum": 20200101}), "constraints.maximum"),
         (bound("integer", {"enum": ["x", 2]}), "constraints.enum"),
+        # Bounds no value can meet would reject every row of every file.
+        (bound("integer", {"minimum": 5, "maximum": 2}), "constraints.minimum"),
+        (bound("number", {"minimum": "2.5", "maximum": 1}), "constraints.minimum"),
+        (bound("date", {"minimum": "2024-02-01", "maximum": "2024-01-31"}), "constraints.minimum"),
+        (bound("string", {"minLength": 5, "maxLength": 2}), "constraints.minLength"),
+        # A length is a whole number of characters (it failed the run, not the save).
+        (bound("string", {"maxLength": "ten"}), "constraints.maxLength"),
+        (bound("string", {"minLength": -1}), "constraints.minLength"),
+        (bound("string", {"maxLength": 2.5}), "constraints.maxLength"),
     ],
 )
 def test_bad_schemas_raise_config_error(

@@ -145,7 +145,11 @@ class DatasetQuerySchema(ListQuerySchema):
         metadata={"description": "Count datasets per facet value (false: leave them out)."},
     )
     q = fields.String(
-        validate=validate.Length(min=1, max=200),
+        # Spaces alone are as empty as nothing: both say to leave q out.
+        validate=[
+            validate.Length(min=1, max=200),
+            validate.Regexp(r"[\s\S]*\S", error="must hold more than spaces; leave q out to list"),
+        ],
         metadata={
             "description": "Free text over title, keywords and description: every word "
             "whole, the last (of two or more letters) also as the start of a word."

@@ -286,6 +286,10 @@ def test_free_text_search_over_title_description_and_keywords(client) -> None:
         ("limit=501", "limit"),
         ("limit=x", "limit"),
         ("cursor=garbage", "cursor"),
+        # A search of spaces is as empty as q= (it answered 200 and found nothing).
+        ("q=", "q"),
+        ("q=%20%20", "q"),
+        ("q=%0A%09", "q"),
     ],
 )
 def test_bad_list_parameters_are_422(client, query, field) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from catalogue.domain import addresses
+from pipelines import media_types
 
 EU_AUTHORITY = "http://publications.europa.eu/resource/authority/"
 DATA_THEME_SCHEME = EU_AUTHORITY + "data-theme"
@@ -200,8 +201,6 @@ MEDIA_TYPES_BY_FILE_TYPE = {
     "PDF": "application/pdf",
 }
 
-_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
-
 
 def theme_iri(theme: str) -> str | None:
     """The EU Data Theme IRI of a code (``ENVI``) or IRI; None if it is neither."""
@@ -293,8 +292,9 @@ def media_type_iri(media_type: str | None) -> str | None:
     """The IANA IRI of a media type (parameters dropped); None if it is not one."""
     if not media_type:
         return None
-    bare = media_type.split(";", 1)[0].strip().lower()
-    return IANA_MEDIA_TYPES + bare if _MEDIA_TYPE.match(bare) else None
+    if not media_types.is_media_type(media_type):
+        return None
+    return IANA_MEDIA_TYPES + media_types.bare(media_type)
 
 
 def file_type_iri(file_format: str | None, media_type: str | None) -> str | None:

@@ -7,10 +7,9 @@ from marshmallow import fields, validate
 
 from catalogue.domain.ids import DISTRIBUTION_ID
 from catalogue.links import absolute_url_in_request
+from pipelines import media_types
 
 from .common import page_schema
-
-MEDIA_TYPE = r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$"
 
 
 class ColumnSchema(ma.Schema):
@@ -63,7 +62,13 @@ class DistributionSchema(ma.Schema):
     id = fields.String(validate=validate.Regexp(DISTRIBUTION_ID.pattern))
     type = fields.String(load_default="file", validate=validate.OneOf(("file", "api")))
     filenames = fields.List(fields.String(validate=validate.Length(min=1, max=255)))
-    mediaType = fields.String(validate=validate.Regexp(MEDIA_TYPE, error="Not a media type."))
+    mediaType = fields.String(
+        validate=validate.Regexp(
+            media_types.PATTERN,
+            error="Not a media type: type/subtype, with parameters if any (text/csv; "
+            "charset=utf-8).",
+        )
+    )
     format = fields.String(validate=validate.Length(max=50))
     byteSize = fields.Integer(validate=validate.Range(min=0))
     checksum = fields.String(

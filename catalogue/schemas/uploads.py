@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from .distributions import MEDIA_TYPE
+from pipelines import media_types
 
 
 class UploadRequestSchema(ma.Schema):
@@ -16,7 +16,7 @@ class UploadRequestSchema(ma.Schema):
         metadata={"description": "File name, no path; at most 255 bytes in UTF-8."},
     )
     contentType = fields.String(
-        validate=validate.Regexp(MEDIA_TYPE, error="Not a media type."),
+        validate=validate.Regexp(media_types.PATTERN, error="Not a media type."),
         attribute="content_type",
         load_default=None,
     )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from pipelines.media_types import is_media_type
 from pipelines.objects import ObjectNotFound, ObjectStore, download, local_file, sha256_of
 from pipelines.steps.contract import ConfigError, InputError, OutputKey, StepOutput, StepResult
 from pipelines.steps.preview import fitted, table_preview
@@ -25,9 +25,6 @@ MEDIA_TYPES = {
     ".zip": ("application/zip", "ZIP"),
 }
 DEFAULT_MEDIA_TYPE = ("application/octet-stream", "")
-# A mediaType without its parameters: the DCAT feed states it as an IANA IRI, and a
-# distribution whose type is none keeps its public dataset out of the feed.
-_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 # The files described by a Table Schema, a row count and a preview.
 DESCRIBED = (".csv", ".parquet")
 # Registers a distribution for the run's dataset, version and edition; returns its id.
@@ -45,7 +42,9 @@ class PublishConfig:
 def check_config(config: PublishConfig) -> None:
     """Raise ConfigError for a ``mediaType`` the catalogue would not take."""
     media_type = config.media_type
-    if media_type is not None and not _MEDIA_TYPE.match(media_type.split(";")[0].strip().lower()):
+    # The DCAT feed states it as an IANA IRI: a distribution whose type is none keeps its
+    # public dataset out of the feed.
+    if media_type is not None and not is_media_type(media_type):
         raise ConfigError(
             "mediaType", "must be a media type such as text/csv or text/csv; charset=utf-8"
         )

@@ -116,6 +116,8 @@ def test_distributions_under_latest(client, dataset) -> None:
     [
         ({"checksum": "xyz"}, "checksum"),
         ({"mediaType": "csv"}, "mediaType"),
+        ({"mediaType": "text/csv; charset"}, "mediaType"),
+        ({"mediaType": "text/csv, text/plain"}, "mediaType"),
         ({"byteSize": -1}, "byteSize"),
         ({"type": "api"}, "accessURL"),
         ({"id": "Bad Id"}, "id"),
@@ -126,6 +128,20 @@ def test_bad_distributions_are_422(client, dataset, body, field) -> None:
     response = client.post(f"{EDITIONS}/20260101T000000/distributions", json=body)
     assert response.status_code == 422
     assert field in response.json["errors"]["json"]
+
+
+@pytest.mark.parametrize(
+    "media_type", ["text/csv; charset=utf-8", 'text/csv;header="present"', "Text/CSV"]
+)
+def test_a_media_type_with_parameters_or_capitals_is_taken(client, dataset, media_type) -> None:
+    # Media types are case-insensitive and take parameters (RFC 9110 8.3.1), as publish's
+    # mediaType option and the DCAT feed do.
+    client.post(EDITIONS, json={"edition": "20260101T000000"})
+    response = client.post(
+        f"{EDITIONS}/20260101T000000/distributions", json={"mediaType": media_type}
+    )
+    assert response.status_code == 201, response.json
+    assert response.json["mediaType"] == media_type
 
 
 def test_children_block_deletes_unless_cascade(client, dataset) -> None:

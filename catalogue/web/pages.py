@@ -69,15 +69,16 @@ def search_page() -> str | tuple[str, int]:
             limit=kept.get("limit"),
             page=None,
             facets=None,
+            total=None,
             errors=invalid.messages,
         ), 422
     limit, cursor, sort = query.pop("limit"), query.pop("cursor"), query.pop("sort", None)
-    facets = None
+    facets = total = approximate = None
     if query.pop("facets"):
         page, counted = repositories().datasets.list_with_facets(
             query, limit=limit, cursor=cursor, audience=audience(), sort=sort
         )
-        facets = counted.values
+        facets, total, approximate = counted.values, counted.total, counted.approximate
     else:
         # The caller's audience (not a predicate): the store then searches whole, as the API.
         page = repositories().datasets.list(
@@ -92,6 +93,8 @@ def search_page() -> str | tuple[str, int]:
         limit=limit,
         page=page,
         facets=facets,
+        total=total,
+        approximate=approximate,
         errors=None,
     )
 

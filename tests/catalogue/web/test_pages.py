@@ -135,6 +135,18 @@ def test_browsing_without_words_sorts_by_the_order_chosen(client) -> None:
     assert order("/?q=&sort=relevance") == ["a-zebra", "b-air", "c-moose"]
 
 
+def test_search_says_how_many_datasets_match(client) -> None:
+    # The API answers total; the page said nothing of it, so five pages of results
+    # looked like one.
+    make_dataset(client, id="air", title="Air quality")
+    make_dataset(client, id="air-2", title="Air pollution")
+    make_dataset(client, id="noise", title="Noise")
+    assert '<p class="result-count">2 datasets</p>' in page(client, "/?q=air&limit=1")
+    assert '<p class="result-count">1 dataset</p>' in page(client, "/?q=noise", **HTMX)
+    assert '<p class="result-count">3 datasets</p>' in page(client, "/")
+    assert '<p class="result-count">No dataset</p>' not in page(client, "/?q=zebra")
+
+
 def test_search_pages_through_every_result(client) -> None:
     for n in range(7):
         make_dataset(client, id=f"set-{n}", title=f"Set {n}")

@@ -1,23 +1,36 @@
 """JSONPath as Step Functions reads it: compile a path once, evaluate it on a document.
 
-Names, indexes, wildcards, slices, unions, filters and deep scan (``..``); ``$$`` paths start
-at the context object and ``$name`` paths at a workflow variable. Evaluation is pure.
+Names, indexes, wildcards, slices, unions, filters (``pipelines.asl.jsonpath_filter``), deep
+scan (``..``) and a function at the end (``.length()``, ``.sum()``...); ``$$`` paths start at
+the context object and ``$name`` paths at a workflow variable. Evaluation is pure.
+
+AWS evaluates paths with the Jayway JsonPath library, and so does this module where results
+can differ: a definite path (names, single indexes, a union of names at the end, a function)
+gives a value, any other a list.
 """
 
 from __future__ import annotations
 
 import functools
-import json
+import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from pipelines.asl.jsonpath_filter import (
+    MISSING,
+    FilterSyntaxError,
+    PathReader,
+    Predicate,
+    compile_filter,
+)
 
 _NAME = re.compile(r"[^.\[\]()]+")
 # A workflow variable reference: ``$name`` then the usual steps (``$order.items[0]``).
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SLICE = re.compile(r"^(-?\d*):(-?\d*)(?::(-?\d+))?$")
-_FILTER_COMPARISON = re.compile(r"^(@[^\s=!<>]*)\s*(==|!=|<=|>=|<|>)\s*(.+)$")
+# The functions a path may end with, as Jayway names them (``size`` is ``length``).
+FUNCTIONS = frozenset({"length", "size", "min", "max", "avg", "stddev", "sum"})
 
 
 class PathError(ValueError):
@@ -32,7 +45,7 @@ class UndefinedVariable(PathError):
 class PathStep:
     """One step of a compiled path: a name, an index, a wildcard, a slice, a union or a filter."""
 
-    kind: str  # name | index | wild | slice | union | filter
+    kind: str  # name | index | wild | slice | union | filter | function
     key: Any = None
     is_descent: bool = False
 
@@ -50,9 +63,18 @@ class JsonPath:
     variable: str | None = None
 
     @property
-    def is_definite(self) -> bool:
-        """Whether the path selects at most one value (names and indexes only)."""
+    def is_reference(self) -> bool:
+        """Whether the path is a reference path: names and single indexes only."""
         return all(s.kind in ("name", "index") and not s.is_descent for s in self.steps)
+
+    @property
+    def is_definite(self) -> bool:
+        """Whether the path gives one value rather than a list, as Jayway decides it: names,
+        single indexes, a function."""
+        return all(
+            not step.is_descent and step.kind in ("name", "index", "function")
+            for step in self.steps
+        )
 
 
 def _split_bracket(text: str, start: int) -> int:
@@ -84,7 +106,10 @@ def _bracket_step(body: str, is_descent: bool) -> PathStep:
     if body == "*":
         return PathStep("wild", None, is_descent)
     if body.startswith("?(") and body.endswith(")"):
-        return PathStep("filter", _compile_filter(body[2:-1]), is_descent)
+        try:
+            return PathStep("filter", compile_filter(body[2:-1], _filter_operand), is_descent)
+        except FilterSyntaxError as exc:
+            raise PathError(str(exc)) from None
     if (slice_match := _SLICE.match(body)) is not None:
         bounds = tuple(int(p) if p else None for p in slice_match.groups())
         return PathStep("slice", bounds, is_descent)
@@ -182,61 +207,45 @@ def compile_path(text: str) -> JsonPath:
         match = _NAME.match(text, i)
         if match is None:
             raise PathError(f"missing name at position {i} of {text!r}")
-        steps.append(PathStep("name", match.group(0), is_descent))
         i = match.end()
+        if text.startswith("(", i):
+            steps.append(_function_step(text, match.group(0), i, is_descent))
+            i = len(text)
+            continue
+        steps.append(PathStep("name", match.group(0), is_descent))
+    if any(step.kind == "function" for step in steps[:-1]):
+        raise PathError(f"a function must end the path: {text!r}")
     return JsonPath(text, is_context, tuple(steps), variable)
 
 
-def _compile_filter(expression: str) -> Callable[[Any], bool]:
-    """Compile a filter such as ``@.price < 10 && @.tag`` into a predicate."""
-    alternatives = [
-        [_compile_condition(term.strip()) for term in alternative.split("&&")]
-        for alternative in expression.split("||")
-    ]
-    return lambda item: any(all(cond(item) for cond in terms) for terms in alternatives)
+def _function_step(text: str, name: str, position: int, is_descent: bool) -> PathStep:
+    """The step of ``.name()`` at ``position`` (its ``(``), which must end the path."""
+    if name not in FUNCTIONS:
+        raise PathError(
+            f"unknown function {name}() in {text!r}; a path may end with "
+            + ", ".join(f"{known}()" for known in sorted(FUNCTIONS))
+        )
+    if is_descent:
+        raise PathError(f"a function cannot follow '..' in {text!r}")
+    if text[position:] != "()":
+        raise PathError(f"the function {name}() takes no arguments and must end the path {text!r}")
+    return PathStep("function", name)
 
 
-def _compile_condition(term: str) -> Callable[[Any], bool]:
-    match = _FILTER_COMPARISON.match(term)
-    if match is None:
-        if not term.startswith("@") or any(char.isspace() for char in term):
-            raise PathError(f"invalid filter term {term!r}")
-        relative = compile_path("$" + term[1:])
-        return lambda item: bool(_find(relative, item))
-    relative = compile_path("$" + match.group(1)[1:])
-    operator = match.group(2)
-    literal_text = match.group(3).strip()
-    if literal_text[:1] == "'" and literal_text[-1:] == "'":
-        literal: Any = literal_text[1:-1]
-    else:
+def _filter_operand(text: str) -> tuple[PathReader, bool]:
+    """Compile a filter's path operand: ``@...`` reads the item, ``$...`` the root document."""
+    compiled = compile_path("$" + text[1:] if text.startswith("@") else text)
+    if compiled.is_context or compiled.variable is not None:
+        raise PathError(f"a filter path starts with @ or $ alone: {text!r}")
+    on_item = text.startswith("@")
+
+    def read(item: Any, root: Any) -> Any:
         try:
-            literal = json.loads(literal_text)
-        except json.JSONDecodeError as exc:
-            raise PathError(f"invalid filter literal {literal_text!r}") from exc
+            return _evaluate(compiled, item if on_item else root)
+        except PathError:
+            return MISSING
 
-    def condition(item: Any) -> bool:
-        found = _find(relative, item)
-        if not found:
-            return False
-        value = found[0]
-        try:
-            return bool(_COMPARATORS[operator](value, literal))
-        except TypeError:
-            return False
-
-    return condition
-
-
-_COMPARATORS: dict[str, Callable[[Any, Any], Any]] = {
-    "==": lambda a, b: (
-        (a == b and type(a) is type(b)) or (_is_number(a) and _is_number(b) and a == b)
-    ),
-    "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-}
+    return read, compiled.is_definite
 
 
 def _is_number(value: Any) -> bool:
@@ -259,7 +268,17 @@ def _descendants(value: Any) -> list[Any]:
     return found
 
 
-def _apply_step(step: PathStep, value: Any) -> list[Any]:
+def _filtered(test: Predicate, value: Any, root: Any, is_descent: bool) -> list[Any]:
+    # Jayway tests an object itself and an array's items; under '..' an array is searched
+    # only when it passes the test itself, since its objects are each visited in turn.
+    if isinstance(value, dict):
+        return [value] if test(value, root) else []
+    if isinstance(value, list) and (not is_descent or test(value, root)):
+        return [item for item in value if test(item, root)]
+    return []
+
+
+def _apply_step(step: PathStep, value: Any, root: Any) -> list[Any]:
     kind, key = step.kind, step.key
     if kind == "name":
         return [value[key]] if isinstance(value, dict) and key in value else []
@@ -278,24 +297,90 @@ def _apply_step(step: PathStep, value: Any) -> list[Any]:
         found: list[Any] = []
         for part in key:
             part_kind = "index" if isinstance(part, int) else "name"
-            found.extend(_apply_step(PathStep(part_kind, part), value))
+            found.extend(_apply_step(PathStep(part_kind, part), value, root))
         return found
-    # filter
-    return [child for child in _children(value) if key(child)]
+    return _filtered(key, value, root, step.is_descent)
 
 
-def _find(path: JsonPath, document: Any) -> list[Any]:
+def _find(steps: tuple[PathStep, ...], document: Any) -> list[Any]:
     current = [document]
-    for step in path.steps:
+    for step in steps:
         following: list[Any] = []
         for value in current:
             if step.is_descent:
                 for candidate in _descendants(value):
-                    following.extend(_apply_step(step, candidate))
+                    following.extend(_apply_step(step, candidate, document))
             else:
-                following.extend(_apply_step(step, value))
+                following.extend(_apply_step(step, value, document))
         current = following
     return current
+
+
+def _definite_value(path: JsonPath, steps: tuple[PathStep, ...], document: Any) -> Any:
+    value = document
+    for step in steps:
+        if step.kind == "name":
+            if not isinstance(value, dict) or step.key not in value:
+                raise PathError(f"no value at {path.text}")
+        elif not isinstance(value, list) or not -len(value) <= step.key < len(value):
+            raise PathError(f"no value at {path.text}")
+        value = value[step.key]
+    return value
+
+
+def _call(path: JsonPath, function: str, value: Any) -> Any:
+    """Apply a path's function to the value it ends on, as Jayway does.
+
+    ``length()`` counts an array's items or an object's members (``null`` for anything
+    else); the numeric functions take an array's numbers and give a float.
+    Raises PathError when an aggregation finds no number.
+    """
+    if function in ("length", "size"):
+        return len(value) if isinstance(value, list | dict) else None
+    numbers = [item for item in value if _is_number(item)] if isinstance(value, list) else []
+    if not numbers:
+        raise PathError(
+            f"{function}() of {path.text} found no numbers to aggregate (it takes an array)"
+        )
+    floats = [float(number) for number in numbers]
+    if function == "min":
+        return min(floats)
+    if function == "max":
+        # Jayway starts its maximum at Java's Double.MIN_VALUE, the least positive double,
+        # so the max() of negative numbers alone is that (4.9E-324) on AWS too.
+        return max([math.ulp(0.0), *floats])
+    total = 0.0
+    for number in floats:  # left to right, as Java adds doubles (no compensated sum)
+        total += number
+    if function == "sum":
+        return total
+    if function == "avg":
+        return total / len(floats)
+    squares = 0.0
+    for number in floats:
+        squares += number * number
+    count = float(len(floats))
+    return math.sqrt(max(0.0, squares / count - total * total / count / count))
+
+
+def _evaluate(path: JsonPath, document: Any) -> Any:
+    steps, function = path.steps, None
+    if steps and steps[-1].kind == "function":
+        steps, function = steps[:-1], steps[-1].key
+    if function is not None and steps and steps[0].is_descent:
+        # Jayway turns $..x.f() into f over all the matches of $..x; length() then counts
+        # the children of the matches.
+        matches = _find(steps, document)
+        if function in ("length", "size"):
+            return sum(len(_children(match)) for match in matches)
+        return _call(path, function, matches)
+    if path.is_definite:
+        value = _definite_value(path, steps, document)
+        return value if function is None else _call(path, function, value)
+    found = _find(steps, document)
+    if function is None:
+        return found
+    return [_call(path, function, value) for value in found]
 
 
 def evaluate(path: str, document: Any) -> Any:
@@ -303,20 +388,9 @@ def evaluate(path: str, document: Any) -> Any:
 
     A definite path returns its value and raises PathError when nothing is there; any other
     path returns the list of matches, possibly empty (as AWS's Jayway JSONPath does).
+    A function that cannot be applied (``sum()`` of no numbers) raises PathError too.
     """
     compiled = compile_path(path)
     if not compiled.steps:
         return document
-    if compiled.is_definite:
-        value = document
-        for step in compiled.steps:
-            if step.kind == "name":
-                if not isinstance(value, dict) or step.key not in value:
-                    raise PathError(f"no value at {path}")
-                value = value[step.key]
-            else:
-                if not isinstance(value, list) or not -len(value) <= step.key < len(value):
-                    raise PathError(f"no value at {path}")
-                value = value[step.key]
-        return value
-    return _find(compiled, document)
+    return _evaluate(compiled, document)

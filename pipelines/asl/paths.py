@@ -164,7 +164,7 @@ def apply_result_path(path: str | None, document: Any, result: Any) -> Any:
     if path == "$":
         return result
     compiled = compile_path(path)
-    if not compiled.is_definite or compiled.is_context:
+    if not compiled.is_reference or compiled.is_context:
         raise ResultPathMatchFailure(f"ResultPath {path} is not a reference path")
     return _set_in(document, compiled.steps, result, path)
 
@@ -197,7 +197,20 @@ def is_reference_path(text: Any) -> bool:
         compiled = compile_path(text)
     except PathError:
         return False
-    return compiled.is_definite and not compiled.is_context and compiled.variable is None
+    return compiled.is_reference and not compiled.is_context and compiled.variable is None
+
+
+def is_condition_path(text: Any) -> bool:
+    """Whether ``text`` may be a Choice rule's ``Variable`` or ``*Path`` operand: a path on
+    the input, the context object or a variable, without a function (AWS rejects
+    ``$.items.length()`` there: a condition path is a reference path)."""
+    if not isinstance(text, str):
+        return False
+    try:
+        compiled = compile_path(text)
+    except PathError:
+        return False
+    return all(step.kind != "function" for step in compiled.steps)
 
 
 def is_value_path(text: Any) -> bool:
@@ -208,7 +221,7 @@ def is_value_path(text: Any) -> bool:
         compiled = compile_path(text)
     except PathError:
         return False
-    return compiled.is_definite
+    return compiled.is_reference
 
 
 def variable_references(template: Any) -> set[str]:

@@ -265,6 +265,10 @@ def _check_state(
     _TYPE_CHECKS[kind](body, subject, problems, seen, known_resources)
 
 
+# AWS takes a reference path in a Choice rule, where JSONPath functions are not allowed.
+_NO_FUNCTION = "must be a path without a function such as length() (a reference path)"
+
+
 def _is_path(value: Any) -> bool:
     if not isinstance(value, str):
         return False
@@ -550,9 +554,13 @@ def _check_rule(
     variable = rule.get("Variable")
     if not isinstance(variable, str) or not _is_path(variable):
         problems.append(f"{subject}: field '{where}.Variable' is required and must be a path")
+    elif not paths.is_condition_path(variable):
+        problems.append(f"{subject}: field '{where}.Variable' {_NO_FUNCTION}")
     if operator in PATH_OPERATORS:
         if not _is_path(operand):
             problems.append(f"{subject}: field '{where}.{operator}' must be a path")
+        elif not paths.is_condition_path(operand):
+            problems.append(f"{subject}: field '{where}.{operator}' {_NO_FUNCTION}")
         return
     if operator.startswith("Is"):
         if not isinstance(operand, bool):

@@ -189,3 +189,18 @@ def test_parse_raises_validation_error_with_the_messages() -> None:
         parse({"StartAt": "A", "States": {}})
     assert raised.value.messages == validate({"StartAt": "A", "States": {}})
     assert "States" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"Variable": "$.items.length()", "NumericGreaterThan": 0, "Next": "A"},
+        {"Variable": "$.a", "NumericEqualsPath": "$.items.sum()", "Next": "A"},
+    ],
+)
+def test_choice_rule_path_with_a_function_is_rejected(rule: dict[str, Any]) -> None:
+    # A Choice rule's paths are reference paths, where AWS allows no function.
+    definition = {"StartAt": "A", "States": {"A": {"Type": "Choice", "Choices": [rule]}}}
+    field = next(key for key, value in rule.items() if "()" in str(value))
+    message = f"state 'A': field 'Choices[0].{field}' must be a path without a function"
+    assert any(problem.startswith(message) for problem in validate(definition))

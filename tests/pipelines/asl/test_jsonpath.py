@@ -1,0 +1,71 @@
+"""JSONPath results as AWS's JSONPath library (Jayway) gives them: functions and shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pipelines.asl.jsonpath import PathError, compile_path, evaluate
+
+DOCUMENT = {
+    "numbers": [3, 1, 2],
+    "negatives": [-3, -1],
+    "mixed": [1, "2", None, 4.5],
+    "words": [],
+    "order": {"id": 7, "lines": [{"qty": 2, "tags": ["a", "b"]}, {"qty": 5, "tags": []}]},
+    "text": "abc",
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("$.numbers.length()", 3),
+        ("$.numbers.size()", 3),
+        ("$.order.length()", 2),
+        ("$.text.length()", None),
+        ("$.numbers.min()", 1.0),
+        ("$.numbers.max()", 3.0),
+        ("$.numbers.sum()", 6.0),
+        ("$.numbers.avg()", 2.0),
+        ("$.mixed.sum()", 5.5),
+        ("$.order.lines[*].tags.length()", [2, 0]),
+        ("$..qty.sum()", 7.0),
+        ("$..lines.length()", 2),
+        # Jayway's maximum starts at Double.MIN_VALUE, so AWS answers this too.
+        ("$.negatives.max()", 5e-324),
+    ],
+)
+def test_path_ending_in_a_function(path: str, expected: Any) -> None:
+    result = evaluate(path, DOCUMENT)
+    assert result == expected
+    assert type(result) is type(expected)
+
+
+def test_standard_deviation_is_the_population_one() -> None:
+    ten = {"numbers": list(range(1, 11))}
+    assert evaluate("$.numbers.stddev()", ten) == pytest.approx(2.8722813232690143)
+
+
+@pytest.mark.parametrize(
+    "path", ["$.words.sum()", "$.text.avg()", "$.order.lines[*].qty.sum()", "$.missing.length()"]
+)
+def test_aggregation_without_numbers_or_target_raises(path: str) -> None:
+    with pytest.raises(PathError, match=r"\$\."):
+        evaluate(path, DOCUMENT)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["$.numbers.first()", "$.numbers.sum(1)", "$.numbers.length().x", "$..length()", "$.a.b("],
+)
+def test_unknown_or_misplaced_function_is_rejected(path: str) -> None:
+    with pytest.raises(PathError):
+        compile_path(path)
+
+
+def test_functions_are_not_reference_paths() -> None:
+    compiled = compile_path("$.numbers.length()")
+    assert compiled.is_definite
+    assert not compiled.is_reference

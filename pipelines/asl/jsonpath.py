@@ -28,7 +28,8 @@ from pipelines.asl.jsonpath_filter import (
 _NAME = re.compile(r"[^.\[\]()]+")
 # A workflow variable reference: ``$name`` then the usual steps (``$order.items[0]``).
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SLICE = re.compile(r"^(-?\d*):(-?\d*)(?::(-?\d+))?$")
+# Jayway reads ``[from:to]`` and ignores a third part; ``[::2]`` has neither bound.
+_SLICE = re.compile(r"^(-?\d*):(-?\d*)(?::(-?\d*))?$")
 # The functions a path may end with, as Jayway names them (``size`` is ``length``).
 FUNCTIONS = frozenset({"length", "size", "min", "max", "avg", "stddev", "sum"})
 
@@ -70,11 +71,20 @@ class JsonPath:
     @property
     def is_definite(self) -> bool:
         """Whether the path gives one value rather than a list, as Jayway decides it: names,
-        single indexes, a function."""
+        single indexes, a union of names as the last step, a function."""
+        last = len(self.steps) - 1
         return all(
-            not step.is_descent and step.kind in ("name", "index", "function")
-            for step in self.steps
+            not step.is_descent
+            and (
+                step.kind in ("name", "index", "function")
+                or (step.kind == "union" and position == last and _names_only(step))
+            )
+            for position, step in enumerate(self.steps)
         )
+
+
+def _names_only(step: PathStep) -> bool:
+    return all(isinstance(part, str) for part in step.key)
 
 
 def _split_bracket(text: str, start: int) -> int:
@@ -111,8 +121,10 @@ def _bracket_step(body: str, is_descent: bool) -> PathStep:
         except FilterSyntaxError as exc:
             raise PathError(str(exc)) from None
     if (slice_match := _SLICE.match(body)) is not None:
-        bounds = tuple(int(p) if p else None for p in slice_match.groups())
-        return PathStep("slice", bounds, is_descent)
+        start, stop = (int(p) if p else None for p in slice_match.groups()[:2])
+        if start is None and stop is None:
+            raise PathError(f"the slice [{body}] has neither a start nor an end")
+        return PathStep("slice", (start, stop), is_descent)
     parts = [part.strip() for part in _split_union(body)]
     keys: list[str | int] = []
     for part in parts:
@@ -268,6 +280,18 @@ def _descendants(value: Any) -> list[Any]:
     return found
 
 
+def _slice(value: list[Any], start: int | None, stop: int | None) -> list[Any]:
+    """Jayway's slice: ``[from:]`` and ``[:to]`` count a negative bound from the end, but
+    ``[from:to]`` takes both as written (``[1:-1]`` is empty, ``[-2:2]`` wraps around)."""
+    length = len(value)
+    if stop is None:
+        first = max(0, length + start if start is not None and start < 0 else start or 0)
+        return value[first:]
+    if start is None:
+        return value[: max(0, min(length, length + stop if stop < 0 else stop))]
+    return [value[i] for i in range(start, min(length, stop)) if -length <= i < length]
+
+
 def _filtered(test: Predicate, value: Any, root: Any, is_descent: bool) -> list[Any]:
     # Jayway tests an object itself and an array's items; under '..' an array is searched
     # only when it passes the test itself, since its objects are each visited in turn.
@@ -289,10 +313,7 @@ def _apply_step(step: PathStep, value: Any, root: Any) -> list[Any]:
     if kind == "wild":
         return _children(value)
     if kind == "slice":
-        if not isinstance(value, list):
-            return []
-        start, stop, stride = key
-        return list(value[slice(start, stop, stride)])
+        return _slice(value, *key) if isinstance(value, list) else []
     if kind == "union":
         found: list[Any] = []
         for part in key:
@@ -302,16 +323,26 @@ def _apply_step(step: PathStep, value: Any, root: Any) -> list[Any]:
     return _filtered(key, value, root, step.is_descent)
 
 
+def _merged(step: PathStep, value: Any, root: Any = None) -> list[Any]:
+    """A union of names ending the path: one object of the names found per object (under
+    ``..``, per object that has them all), as Jayway merges them."""
+    if not isinstance(value, dict) or (step.is_descent and not set(step.key) <= value.keys()):
+        return []
+    return [{name: value[name] for name in step.key if name in value}]
+
+
 def _find(steps: tuple[PathStep, ...], document: Any) -> list[Any]:
     current = [document]
-    for step in steps:
+    for position, step in enumerate(steps):
+        is_merge = position == len(steps) - 1 and step.kind == "union" and _names_only(step)
+        apply = _merged if is_merge else _apply_step
         following: list[Any] = []
         for value in current:
             if step.is_descent:
                 for candidate in _descendants(value):
-                    following.extend(_apply_step(step, candidate, document))
+                    following.extend(apply(step, candidate, document))
             else:
-                following.extend(_apply_step(step, value, document))
+                following.extend(apply(step, value, document))
         current = following
     return current
 
@@ -319,6 +350,11 @@ def _find(steps: tuple[PathStep, ...], document: Any) -> list[Any]:
 def _definite_value(path: JsonPath, steps: tuple[PathStep, ...], document: Any) -> Any:
     value = document
     for step in steps:
+        if step.kind == "union":
+            # A union of names at the end gives one object of the names found.
+            if not isinstance(value, dict):
+                raise PathError(f"no value at {path.text}")
+            return _merged(step, value)[0]
         if step.kind == "name":
             if not isinstance(value, dict) or step.key not in value:
                 raise PathError(f"no value at {path.text}")

@@ -143,7 +143,8 @@ def test_malformed_call_is_a_syntax_error(text: str) -> None:
 def test_path_arguments_may_hold_commas_and_brackets() -> None:
     document = {"a": {"x": 1, "y": 2}}
     call = "States.Array($.a['x','y'], 3)"
-    assert intrinsics.evaluate(call, lambda path: paths.evaluate(path, document)) == [[1, 2], 3]
+    expected = [{"x": 1, "y": 2}, 3]
+    assert intrinsics.evaluate(call, lambda path: paths.evaluate(path, document)) == expected
 
 
 @pytest.mark.parametrize(

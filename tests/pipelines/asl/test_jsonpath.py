@@ -69,3 +69,42 @@ def test_functions_are_not_reference_paths() -> None:
     compiled = compile_path("$.numbers.length()")
     assert compiled.is_definite
     assert not compiled.is_reference
+
+
+SHAPES = {"a": {"x": 1, "y": 2, "z": 3}, "list": [0, 1, 2, 3, 4], "rows": [{"x": 1}, {"x": 2}]}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        # A union of names at the end is one object of the names found (a value, not a list).
+        ("$.a['x','y']", {"x": 1, "y": 2}),
+        ("$.a['x','nope']", {"x": 1}),
+        ("$.rows[0]['x','y']", {"x": 1}),
+        ("$.rows[*]['x','y']", [{"x": 1}, {"x": 2}]),
+        # Elsewhere, or of indexes, it is a list.
+        ("$['a','a'].x", [1, 1]),
+        ("$.list[0,2]", [0, 2]),
+        # Slices as Jayway takes them: [from:to] does not count a negative bound from the end.
+        ("$.list[1:3]", [1, 2]),
+        ("$.list[-2:]", [3, 4]),
+        ("$.list[:-3]", [0, 1]),
+        ("$.list[1:-1]", []),
+        ("$.list[-2:2]", [3, 4, 0, 1]),
+        ("$.list[2:9]", [2, 3, 4]),
+        ("$.list[0:4:2]", [0, 1, 2, 3]),
+    ],
+)
+def test_result_shapes_follow_jayway(path: str, expected: Any) -> None:
+    assert evaluate(path, SHAPES) == expected
+
+
+def test_union_of_names_on_a_non_object_finds_nothing() -> None:
+    with pytest.raises(PathError):
+        evaluate("$.list['x','y']", SHAPES)
+
+
+@pytest.mark.parametrize("path", ["$.list[::2]", "$.list[:]"])
+def test_slice_without_bounds_is_rejected(path: str) -> None:
+    with pytest.raises(PathError, match="slice"):
+        compile_path(path)

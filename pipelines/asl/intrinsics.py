@@ -29,9 +29,10 @@ from pipelines.asl.intrinsic_syntax import (
 
 Resolver = Callable[[str], Any]
 
-# AWS caps: arrays made by intrinsics hold at most 1,000 items; base64 input 10,000 characters.
+# AWS caps: arrays made by intrinsics hold at most 1,000 items; the input of Base64Encode,
+# Base64Decode and Hash is a string of at most 10,000 characters.
 _MAX_ARRAY = 1000
-_MAX_BASE64 = 10000
+_MAX_TEXT = 10000
 
 
 def evaluate(text: str, resolve: Resolver, random: random_module.Random | None = None) -> Any:
@@ -276,21 +277,24 @@ def _hash(random: random_module.Random, data: Any, algorithm: Any) -> str:
     name = _HASHES.get(_text(algorithm, "the algorithm"))
     if name is None:
         raise ValueError(f"unknown hash algorithm {algorithm!r}; use one of {sorted(_HASHES)}")
-    text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+    text = _limited_text(data, "the data")
     return hashlib.new(name, text.encode("utf-8")).hexdigest()
 
 
+def _limited_text(value: Any, what: str) -> str:
+    text = _text(value, what)
+    if len(text) > _MAX_TEXT:
+        raise ValueError(f"{what} has {len(text)} characters, more than {_MAX_TEXT}")
+    return text
+
+
 def _base64_encode(random: random_module.Random, data: Any) -> str:
-    text = _text(data, "the argument")
-    if len(text) > _MAX_BASE64:
-        raise ValueError(f"the input has {len(text)} characters, more than {_MAX_BASE64}")
+    text = _limited_text(data, "the argument")
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
 def _base64_decode(random: random_module.Random, data: Any) -> str:
-    text = _text(data, "the argument")
-    if len(text) > _MAX_BASE64:
-        raise ValueError(f"the input has {len(text)} characters, more than {_MAX_BASE64}")
+    text = _limited_text(data, "the argument")
     return base64.b64decode(text.encode("ascii"), validate=True).decode("utf-8")
 
 

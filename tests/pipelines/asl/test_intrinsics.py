@@ -18,6 +18,7 @@ INPUT = {
     "text": "hello world",
     "json": '{"a": [1, 2]}',
     "obj": {"k": "v", "n": [1, 2]},
+    "long": "x" * 10_001,
 }
 
 
@@ -107,6 +108,10 @@ def test_math_random_with_a_seed_is_repeatable_and_within_bounds() -> None:
         "States.ArrayLength($.text)",
         "States.MathAdd('1', 1)",
         "States.Hash($.text, 'SHA-3')",
+        # AWS hashes a string of at most 10,000 characters.
+        "States.Hash($.obj, 'MD5')",
+        "States.Hash($.list, 'SHA-256')",
+        "States.Hash($.long, 'SHA-1')",
         "States.Base64Decode('***')",
         "States.Base64Encode($.list)",
         "States.StringSplit($.list, ',')",
@@ -173,3 +178,11 @@ def test_string_to_json_reads_strict_json_around_white_space(text: str, expected
 )
 def test_string_literal_takes_the_four_escapes(text: str, expected: str) -> None:
     assert intrinsics.evaluate(f"States.Format({text})", resolve) == expected
+
+
+def test_hash_takes_a_string_of_10000_characters() -> None:
+    document = {"data": "x" * 10_000}
+    digest = intrinsics.evaluate(
+        "States.Hash($.data, 'SHA-1')", lambda path: paths.evaluate(path, document)
+    )
+    assert len(digest) == 40

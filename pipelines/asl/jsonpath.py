@@ -219,6 +219,12 @@ def compile_path(text: str) -> JsonPath:
         match = _NAME.match(text, i)
         if match is None:
             raise PathError(f"missing name at position {i} of {text!r}")
+        if " " in match.group(0):
+            # AWS's JSONPath library refuses a blank in a dotted name.
+            raise PathError(
+                f"the name {match.group(0)!r} in {text!r} holds a space: "
+                f"write it in brackets, ['{match.group(0).strip()}']"
+            )
         i = match.end()
         if text.startswith("(", i):
             steps.append(_function_step(text, match.group(0), i, is_descent))

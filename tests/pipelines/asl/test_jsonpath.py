@@ -108,3 +108,9 @@ def test_union_of_names_on_a_non_object_finds_nothing() -> None:
 def test_slice_without_bounds_is_rejected(path: str) -> None:
     with pytest.raises(PathError, match="slice"):
         compile_path(path)
+
+
+@pytest.mark.parametrize("path", ["$.odd key", "$.a.first name", "$..my key"])
+def test_dotted_name_with_a_space_is_rejected_naming_brackets(path: str) -> None:
+    with pytest.raises(PathError, match=r"holds a space: write it in brackets"):
+        compile_path(path)

@@ -131,7 +131,7 @@ def test_select_that_finds_nothing_is_a_runtime_error() -> None:
 
 def test_apply_template_builds_paths_context_intrinsics_and_nested_values() -> None:
     template = {
-        "static": [1, {"x.$": "$.odd key"}],
+        "static": [1, {"x.$": "$['odd key']"}],
         "name.$": "$.items[0].name",
         "state.$": "$$.State.Name",
         "greeting.$": "States.Format('hi {}', $.items[1].name)",

@@ -248,7 +248,9 @@ def _check_state(
             problems.append(f"{subject}: field 'End' must be true when present")
     for field in ("InputPath", "OutputPath"):
         if field in body and body[field] is not None and not _is_path(body[field]):
-            problems.append(f"{subject}: field '{field}' must be a JSONPath or null")
+            problems.append(
+                f"{subject}: field '{field}' must be a JSONPath or null{_why_not(body[field])}"
+            )
     result_path = body.get("ResultPath")
     if result_path is not None and not paths.is_reference_path(result_path):
         problems.append(f"{subject}: field 'ResultPath' must be a reference path or null")
@@ -267,6 +269,17 @@ def _check_state(
 
 # AWS takes a reference path in a Choice rule, where JSONPath functions are not allowed.
 _NO_FUNCTION = "must be a path without a function such as length() (a reference path)"
+
+
+def _why_not(value: Any) -> str:
+    """Why a string is not a JSONPath, as `` (reason)``; empty for a non-string."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        paths.compile_path(value)
+    except paths.PathError as exc:
+        return f" ({exc})"
+    return ""
 
 
 def _is_path(value: Any) -> bool:

@@ -204,3 +204,13 @@ def test_choice_rule_path_with_a_function_is_rejected(rule: dict[str, Any]) -> N
     field = next(key for key, value in rule.items() if "()" in str(value))
     message = f"state 'A': field 'Choices[0].{field}' must be a path without a function"
     assert any(problem.startswith(message) for problem in validate(definition))
+
+
+def test_malformed_input_path_says_what_is_wrong() -> None:
+    definition = {
+        "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "InputPath": "$.a[?(@.x like 1)]", "End": True}},
+    }
+    [message] = validate(definition)
+    assert message.startswith("state 'A': field 'InputPath' must be a JSONPath or null (")
+    assert "'like' is not supported" in message

@@ -39,6 +39,8 @@ ARITY: dict[str, tuple[int, int]] = {
 
 # The characters a backslash may escape in a string literal.
 _ESCAPABLE = frozenset("'{}\\")
+# AWS nests at most 10 intrinsic functions in a field.
+MAX_DEPTH = 10
 
 
 class IntrinsicSyntaxError(ValueError):
@@ -71,6 +73,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.position = 0
+        self.depth = 0
 
     def fail(self, reason: str) -> IntrinsicSyntaxError:
         return IntrinsicSyntaxError(f"{reason} at position {self.position} of {self.text!r}")
@@ -86,12 +89,25 @@ class _Parser:
         name = match.group(1)
         if name not in ARITY:
             raise self.fail(f"unknown intrinsic function States.{name}")
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail(f"intrinsic functions nest more than {MAX_DEPTH} deep")
         self.position = match.end()
+        arguments = self.arguments()
+        self.depth -= 1
+        least, most = ARITY[name]
+        if not least <= len(arguments) <= most:
+            raise IntrinsicSyntaxError(
+                f"States.{name} takes {least}..{most} arguments, got {len(arguments)}"
+            )
+        return Call(name, tuple(arguments))
+
+    def arguments(self) -> list[Literal | PathArgument | Call]:
         arguments: list[Literal | PathArgument | Call] = []
         self.skip_space()
         if self.peek() == ")":
             self.position += 1
-            return Call(name, tuple(arguments))
+            return arguments
         while True:
             self.skip_space()
             arguments.append(self.argument())
@@ -99,7 +115,7 @@ class _Parser:
             char = self.peek()
             self.position += 1
             if char == ")":
-                return Call(name, tuple(arguments))
+                return arguments
             if char != ",":
                 raise self.fail("expected ',' or ')'")
 
@@ -165,16 +181,15 @@ class _Parser:
 
 @functools.lru_cache(maxsize=1024)
 def parse(text: str) -> Call:
-    """Parse an intrinsic function call; raises IntrinsicSyntaxError when malformed."""
+    """Parse an intrinsic function call, nested calls included.
+
+    Raises IntrinsicSyntaxError when a call is malformed, names an unknown function, has the
+    wrong number of arguments, or nests more than MAX_DEPTH calls deep.
+    """
     parser = _Parser(text.strip())
     call = parser.call()
     if parser.position != len(parser.text):
         raise parser.fail("unexpected text after the call")
-    arity = ARITY[call.name]
-    if not arity[0] <= len(call.arguments) <= arity[1]:
-        raise IntrinsicSyntaxError(
-            f"States.{call.name} takes {arity[0]}..{arity[1]} arguments, got {len(call.arguments)}"
-        )
     return call
 
 

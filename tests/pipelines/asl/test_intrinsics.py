@@ -186,3 +186,20 @@ def test_hash_takes_a_string_of_10000_characters() -> None:
         "States.Hash($.data, 'SHA-1')", lambda path: paths.evaluate(path, document)
     )
     assert len(digest) == 40
+
+
+def nested_arrays(depth: int) -> str:
+    return "States.Array(" * depth + "1" + ")" * depth
+
+
+def test_ten_nested_functions_run_and_an_eleventh_is_refused() -> None:
+    # AWS nests at most 10 intrinsic functions in a field; deeper is refused, not a crash.
+    assert intrinsics.evaluate(nested_arrays(10), resolve) == [[[[[[[[[[1]]]]]]]]]]
+    for depth in (11, 5000):
+        with pytest.raises(IntrinsicFailure, match="nest more than 10 deep"):
+            intrinsics.evaluate(nested_arrays(depth), resolve)
+
+
+def test_nested_call_with_the_wrong_number_of_arguments_is_a_syntax_error() -> None:
+    with pytest.raises(intrinsics.IntrinsicSyntaxError, match=r"ArrayLength takes 1\.\.1"):
+        intrinsics.parse("States.Format('{}', States.ArrayLength($.list, $.list))")

@@ -30,6 +30,8 @@ _NAME = re.compile(r"[^.\[\]()]+")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Jayway reads ``[from:to]`` and ignores a third part; ``[::2]`` has neither bound.
 _SLICE = re.compile(r"^(-?\d*):(-?\d*)(?::(-?\d*))?$")
+# Filters nest brackets in brackets; past this depth a path is refused, not a stack overflow.
+MAX_NESTING = 32
 # The functions a path may end with, as Jayway names them (``size`` is ``length``).
 FUNCTIONS = frozenset({"length", "size", "min", "max", "avg", "stddev", "sum"})
 
@@ -85,6 +87,27 @@ class JsonPath:
 
 def _names_only(step: PathStep) -> bool:
     return all(isinstance(part, str) for part in step.key)
+
+
+def _nesting(text: str) -> int:
+    """How deep brackets and parentheses nest in ``text``, quoted text aside."""
+    depth = deepest = 0
+    quote = ""
+    escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif quote:
+            escaped = char == "\\"
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "[(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "])":
+            depth -= 1
+    return deepest
 
 
 def _split_bracket(text: str, start: int) -> int:
@@ -191,6 +214,8 @@ def compile_path(text: str) -> JsonPath:
     """
     if not isinstance(text, str) or not text.startswith("$"):
         raise PathError(f"a path must start with '$': {text!r}")
+    if _nesting(text) > MAX_NESTING:
+        raise PathError(f"the path nests brackets more than {MAX_NESTING} deep: {text[:80]!r}...")
     is_context = text.startswith("$$")
     i = 2 if is_context else 1
     variable = None
@@ -279,10 +304,14 @@ def _children(value: Any) -> list[Any]:
 
 
 def _descendants(value: Any) -> list[Any]:
-    """Return ``value`` and everything below it, depth first."""
-    found = [value]
-    for child in _children(value):
-        found.extend(_descendants(child))
+    """Return ``value`` and everything below it, depth first (without recursion, since a
+    document may nest deeper than Python's stack)."""
+    found: list[Any] = []
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        pending.extend(reversed(_children(current)))
     return found
 
 

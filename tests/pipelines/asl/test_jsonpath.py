@@ -114,3 +114,16 @@ def test_slice_without_bounds_is_rejected(path: str) -> None:
 def test_dotted_name_with_a_space_is_rejected_naming_brackets(path: str) -> None:
     with pytest.raises(PathError, match=r"holds a space: write it in brackets"):
         compile_path(path)
+
+
+def test_deeply_nested_filters_are_refused_not_a_stack_overflow() -> None:
+    path = "$" + "[?(@" * 600 + ")]" * 600
+    with pytest.raises(PathError, match="nests brackets more than 32 deep"):
+        compile_path(path)
+
+
+def test_deep_scan_reaches_the_bottom_of_a_deeply_nested_document() -> None:
+    document: Any = {"x": "bottom"}
+    for _ in range(5000):
+        document = [document]
+    assert evaluate("$..x", document) == ["bottom"]

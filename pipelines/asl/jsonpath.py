@@ -40,6 +40,10 @@ class PathError(ValueError):
     """A JSONPath is malformed or found nothing; callers turn it into a named StatesError."""
 
 
+class FunctionFailed(PathError):
+    """A path's function cannot be applied to what the path found (``sum()`` of no numbers)."""
+
+
 class UndefinedVariable(PathError):
     """A ``$name`` path names a workflow variable that no state has assigned (yet)."""
 
@@ -410,7 +414,7 @@ def _call(path: JsonPath, function: str, value: Any) -> Any:
         return len(value) if isinstance(value, list | dict) else None
     numbers = [item for item in value if _is_number(item)] if isinstance(value, list) else []
     if not numbers:
-        raise PathError(
+        raise FunctionFailed(
             f"{function}() of {path.text} found no numbers to aggregate (it takes an array)"
         )
     floats = [float(number) for number in numbers]
@@ -459,7 +463,7 @@ def evaluate(path: str, document: Any) -> Any:
 
     A definite path returns its value and raises PathError when nothing is there; any other
     path returns the list of matches, possibly empty (as AWS's Jayway JSONPath does).
-    A function that cannot be applied (``sum()`` of no numbers) raises PathError too.
+    A function that cannot be applied (``sum()`` of no numbers) raises FunctionFailed.
     """
     compiled = compile_path(path)
     if not compiled.steps:

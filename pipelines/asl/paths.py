@@ -17,6 +17,7 @@ from typing import Any
 from pipelines.asl import intrinsic_syntax, intrinsics
 from pipelines.asl.errors import ResultPathMatchFailure, Runtime
 from pipelines.asl.jsonpath import (
+    FunctionFailed,
     PathError,
     PathStep,
     UndefinedVariable,
@@ -89,6 +90,8 @@ def select(
         return resolve(path, document, context, variables)
     except UndefinedVariable as exc:
         raise Runtime(f"{exc} (field {field})") from None
+    except FunctionFailed as exc:
+        raise Runtime(f"Invalid path '{path}' : {exc}") from None
     except PathError:
         raise Runtime(f"Invalid path '{path}' : No results for path: {jayway(path)}") from None
 
@@ -137,6 +140,10 @@ def apply_template(
                     built[key[:-2]] = value_of(value, document, context, random, variables)
                 except UndefinedVariable as exc:
                     raise Runtime(f"{exc} (field '{key}' of {field})") from None
+                except FunctionFailed as exc:
+                    raise Runtime(
+                        f"The JSONPath '{value}' specified for the field '{key}' failed: {exc}"
+                    ) from None
                 except PathError:
                     shown = context() if value.startswith("$$") else document
                     raise Runtime(

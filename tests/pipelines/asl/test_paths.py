@@ -220,3 +220,13 @@ def test_templates_and_selection_never_mutate_their_input(document: Any, keys: l
     with contextlib.suppress(Runtime):
         paths.select(path, document, context, "InputPath")
     assert document == before
+
+
+def test_path_function_that_cannot_apply_says_why() -> None:
+    document = {"words": []}
+    with pytest.raises(
+        Runtime, match=r"field 'n\.\$' failed: sum\(\) of \$\.words\.sum\(\) found no"
+    ):
+        paths.apply_template({"n.$": "$.words.sum()"}, document, context, "Parameters")
+    with pytest.raises(Runtime, match=r"Invalid path '\$\.words\.sum\(\)' : sum\(\) of"):
+        paths.select("$.words.sum()", document, context, "InputPath")

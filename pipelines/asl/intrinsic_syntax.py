@@ -164,10 +164,18 @@ class _Parser:
         raise self.fail("unterminated string")
 
     def path(self) -> str:
-        start, depth = self.position, 0
+        start, depth, quote = self.position, 0, ""
         while self.position < len(self.text):
             char = self.text[self.position]
-            if char in "[(":
+            if quote:
+                # A quoted key or filter string may hold commas, brackets and parentheses.
+                if char == "\\":
+                    self.position += 1
+                elif char == quote:
+                    quote = ""
+            elif char in "'\"":
+                quote = char
+            elif char in "[(":
                 depth += 1
             elif char in "])":
                 if depth == 0:

@@ -203,3 +203,10 @@ def test_ten_nested_functions_run_and_an_eleventh_is_refused() -> None:
 def test_nested_call_with_the_wrong_number_of_arguments_is_a_syntax_error() -> None:
     with pytest.raises(intrinsics.IntrinsicSyntaxError, match=r"ArrayLength takes 1\.\.1"):
         intrinsics.parse("States.Format('{}', States.ArrayLength($.list, $.list))")
+
+
+def test_path_argument_with_quoted_parentheses_and_commas() -> None:
+    document = {"a,b)": 1, "marks": ["(", ")", "x"]}
+    call = "States.Array($['a,b)'], $.marks[?(@ == ')' || @ == '(')], 2)"
+    expected = [1, ["(", ")"], 2]
+    assert intrinsics.evaluate(call, lambda path: paths.evaluate(path, document)) == expected

@@ -115,7 +115,11 @@ def _nesting(text: str) -> int:
 
 
 def _split_bracket(text: str, start: int) -> int:
-    """Return the index of the ``]`` closing the bracket opened at ``start``."""
+    """Return the index of the ``]`` closing the bracket opened at ``start``.
+
+    Quoted names and a filter's strings and ``/regex/`` literals are skipped whole, as
+    Jayway skips them, so ``[?(@.name =~ /it's (a|b)/)]`` closes where it should.
+    """
     depth = 0
     quote = ""
     i = start
@@ -126,7 +130,7 @@ def _split_bracket(text: str, start: int) -> int:
                 i += 1
             elif char == quote:
                 quote = ""
-        elif char in "'\"":
+        elif char in "'\"/":
             quote = char
         elif char in "[(":
             depth += 1

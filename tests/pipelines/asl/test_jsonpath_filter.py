@@ -86,3 +86,18 @@ def test_filter_on_an_object_tests_the_object_itself() -> None:
 
 def test_filter_after_deep_scan_finds_each_matching_object_once() -> None:
     assert evaluate("$..[?(@.price < 10)].title", BOOKS) == ["Rees", "Moby"]
+
+
+@pytest.mark.parametrize(
+    ("filter_", "titles"),
+    [
+        ("@.author =~ /Nigel R(e|a)es/", ["Rees"]),
+        ("@.title =~ /[MR].*/", ["Rees", "Moby", "Rings"]),
+        ("@.author =~ /.*'.*/", []),
+        ("@.author =~ /.*\\]/", []),
+    ],
+)
+def test_regex_with_brackets_parentheses_or_quotes_keeps_the_filter_whole(
+    filter_: str, titles: list[str]
+) -> None:
+    assert evaluate(f"$.books[?({filter_})].title", BOOKS) == titles

@@ -242,7 +242,10 @@ def compile_path(text: str) -> JsonPath:
             raise PathError(f"unexpected {text[i]!r} at position {i} of {text!r}")
         if i < len(text) and text[i] == "[":
             end = _split_bracket(text, i)
-            steps.append(_bracket_step(text[i + 1 : end], is_descent))
+            try:
+                steps.append(_bracket_step(text[i + 1 : end], is_descent))
+            except PathError as exc:
+                raise PathError(f"{exc}, in the path {text!r}") from None
             i = end + 1
             continue
         if i < len(text) and text[i] == "*":

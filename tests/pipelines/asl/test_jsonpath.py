@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -127,3 +128,9 @@ def test_deep_scan_reaches_the_bottom_of_a_deeply_nested_document() -> None:
     for _ in range(5000):
         document = [document]
     assert evaluate("$..x", document) == ["bottom"]
+
+
+@pytest.mark.parametrize("path", ["$.a[::2]", "$.a[?(@.x like 1)]", "$.a[x]", "$.a[?(@.b[::2])]"])
+def test_refused_bracket_names_the_whole_path(path: str) -> None:
+    with pytest.raises(PathError, match=re.escape(f"in the path {path!r}")):
+        compile_path(path)

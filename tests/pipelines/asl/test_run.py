@@ -578,3 +578,43 @@ def test_lambda_invoke_result_over_the_quota_names_the_service_as_aws_does() -> 
         "Error": "States.DataLimitExceeded",
         "Cause": _LIMIT_CAUSE.format("lambda"),
     }
+
+
+def test_filters_and_path_functions_run_as_on_aws() -> None:
+    # Select the CSV files of an upload, count them and branch on the count.
+    definition = {
+        "StartAt": "Pick",
+        "States": {
+            "Pick": {
+                "Type": "Pass",
+                "InputPath": "$.files[?(@.mediaType =~ /text\\/csv.*/i)]",
+                "Parameters": {
+                    "count.$": "$.length()",
+                    "names.$": "$[*].name",
+                    "large.$": "$[?(@.bytes > 100 && @.name nin ['skip.csv'])].name",
+                    "bytes.$": "$..bytes.sum()",
+                },
+                "Next": "Many?",
+            },
+            "Many?": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.count", "NumericGreaterThan": 1, "Next": "Many"}],
+                "Default": "One",
+            },
+            "Many": {"Type": "Succeed"},
+            "One": {"Type": "Fail", "Error": "One"},
+        },
+    }
+    files = [
+        {"name": "a.csv", "mediaType": "text/csv; charset=utf-8", "bytes": 10},
+        {"name": "b.CSV", "mediaType": "Text/CSV", "bytes": 500},
+        {"name": "c.xlsx", "mediaType": "application/vnd.ms-excel", "bytes": 5},
+    ]
+    result = run(definition, {"files": files}, {})
+    assert result.status == "SUCCEEDED"
+    assert result.output == {
+        "count": 2,
+        "names": ["a.csv", "b.CSV"],
+        "large": ["b.CSV"],
+        "bytes": 510.0,
+    }

@@ -11,7 +11,7 @@ Values compare as the library compares them: a number equals a string that reads
 same number, ``<`` and friends hold only between two numbers or two strings, a path that
 finds nothing equals nothing (so ``!=`` holds), and ``=~`` matches the whole text.
 The paths inside a filter are compiled by the caller (``pipelines.asl.jsonpath``), which
-passes a ``PathReader``; this module imports nothing of the path syntax.
+passes a ``PathCompiler``; this module knows nothing of the path syntax.
 """
 
 from __future__ import annotations

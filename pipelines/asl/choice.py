@@ -12,9 +12,8 @@ from typing import Any
 from pipelines.asl import paths
 from pipelines.asl.errors import NoChoiceMatched, Runtime
 
-_TIMESTAMP = re.compile(
-    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE
-)
+# RFC 3339 as AWS takes it: an uppercase T between date and time, an uppercase Z for UTC.
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +51,20 @@ def is_number(value: Any) -> bool:
 
 
 def is_timestamp(value: Any) -> bool:
-    """Whether ``value`` is an RFC 3339 timestamp string such as ``2024-01-31T12:00:00Z``."""
-    return isinstance(value, str) and _TIMESTAMP.match(value) is not None
+    """Whether ``value`` is an RFC 3339 timestamp string such as ``2024-01-31T12:00:00Z``,
+    naming a real moment (no 13th month, no 30 February)."""
+    if not isinstance(value, str) or _TIMESTAMP.fullmatch(value) is None:
+        return False
+    try:
+        parse_timestamp(value)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_timestamp(value: str) -> datetime:
     """Parse an RFC 3339 timestamp (callers check ``is_timestamp`` first)."""
-    return datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 @functools.lru_cache(maxsize=512)

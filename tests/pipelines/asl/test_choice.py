@@ -65,6 +65,14 @@ def context() -> dict[str, Any]:
         ("IsBoolean", False, True, True),
         ("IsTimestamp", "2024-05-06T07:08:09.123Z", True, True),
         ("IsTimestamp", "2024-05-06 07:08:09", True, False),
+        # AWS takes an uppercase T and Z only, and a date that exists.
+        ("IsTimestamp", "2024-05-06t07:08:09z", True, False),
+        ("IsTimestamp", "2024-13-45T25:61:00Z", True, False),
+        ("IsTimestamp", "2024-02-30T00:00:00Z", True, False),
+        ("IsTimestamp", "2024-02-29T00:00:00+01:00", True, True),
+        ("IsTimestamp", "2024-05-06T07:08:09Z\n", True, False),
+        ("TimestampLessThan", "2024-13-45T25:61:00Z", "2030-01-01T00:00:00Z", False),
+        ("TimestampEquals", "2024-01-01t00:00:00z", "2024-01-01T00:00:00Z", False),
     ],
 )
 def test_comparison(operator: str, value: Any, operand: Any, expected: bool) -> None:

@@ -214,3 +214,12 @@ def test_malformed_input_path_says_what_is_wrong() -> None:
     [message] = validate(definition)
     assert message.startswith("state 'A': field 'InputPath' must be a JSONPath or null (")
     assert "'like' is not supported" in message
+
+
+@pytest.mark.parametrize("moment", ["2024-02-30T00:00:00Z", "2024-01-31t12:00:00z"])
+def test_wait_timestamp_that_aws_refuses_is_refused(moment: str) -> None:
+    definition = {
+        "StartAt": "W",
+        "States": {"W": {"Type": "Wait", "Timestamp": moment, "End": True}},
+    }
+    assert validate(definition) == ["state 'W': field 'Timestamp' must be an RFC 3339 timestamp"]

@@ -23,6 +23,11 @@ IANA_MEDIA_TYPES = "https://www.w3.org/ns/iana/media-types/"
 # "^https://www.w3.org/ns/iana/media-types/application/*", so text/csv cannot be stated
 # there; the EU file type in dct:format still names such a format.
 NO_MEDIA_TYPES = IANA_MEDIA_TYPES + "application/"
+# Media type IRIs as people copy them, without their scheme: IANA's and the W3C's.
+_MEDIA_TYPE_IRI_PREFIXES = (
+    "www.iana.org/assignments/media-types/",
+    "www.w3.org/ns/iana/media-types/",
+)
 
 # The application profiles the DCAT renderings meet. DCAT-AP 3 (the default) satisfies
 # DCAT-AP 3.0.x and DCAT-AP-NO 3; DCAT-AP-NO 2 (what data.norge.no harvests as 2.2) differs
@@ -202,6 +207,69 @@ MEDIA_TYPES_BY_FILE_TYPE = {
 }
 
 
+def eu_code(value: str, table: str) -> str | None:
+    """The code of ``value`` if it is an IRI of the EU authority ``table`` (``data-theme``).
+
+    The EU publishes its IRIs with http; the https form people copy from a browser names the
+    same term.
+    """
+    iri = value.strip()
+    if iri.startswith("https://"):
+        iri = "http://" + iri.removeprefix("https://")
+    prefix = f"{EU_AUTHORITY}{table}/"
+    return iri.removeprefix(prefix) if iri.startswith(prefix) else None
+
+
+def theme_code(theme: str) -> str | None:
+    """The EU Data Theme code of a code (``ENVI``, ``envi``) or its IRI; None if neither."""
+    code = eu_code(theme, "data-theme")
+    code = theme.strip().upper() if code is None else code
+    return code if code in DATA_THEMES else None
+
+
+def theme_filter(theme: str) -> str:
+    """The code a theme filter looks for: ``theme_code``, or the value as given if none."""
+    return theme_code(theme) or theme
+
+
+def frequency_value(value: str) -> str | None:
+    """A word (``daily``) or EU Frequency code (``DAILY``) as given, or the code of its IRI.
+
+    None if it is none of these.
+    """
+    code = eu_code(value, "frequency")
+    if code is not None:
+        return code if code in FREQUENCY_CODES else None
+    return value if value in FREQUENCIES or value in FREQUENCY_CODES else None
+
+
+def language_code(language: str) -> str | None:
+    """The ISO 639-1 code (``nb``) of itself, an EU Language code (``NOB``) or its IRI."""
+    code = eu_code(language, "language")
+    if code is None:
+        code = LANGUAGES.get(language.strip().lower(), language.strip().upper())
+    return LANGUAGE_TAGS.get(code)
+
+
+def access_rights_value(value: str) -> str | None:
+    """``public``, ``restricted`` or ``non-public`` from itself or its EU Access Right IRI."""
+    code = eu_code(value, "access-right")
+    if code is None:
+        return value if value in ACCESS_RIGHTS else None
+    return next((word for word, known in ACCESS_RIGHTS.items() if known == code), None)
+
+
+def licence_value(licence: str) -> str:
+    """The EU Licence IRI of a code of that vocabulary (``CC_BY_4_0``), else ``licence``."""
+    code = licence.strip().upper()
+    return LICENCE + code if code in LICENCES else licence
+
+
+def file_type_code(file_format: str) -> str:
+    """The code of an EU File Type IRI (``.../file-type/CSV``), else ``file_format``."""
+    return eu_code(file_format, "file-type") or file_format
+
+
 def theme_iri(theme: str) -> str | None:
     """The EU Data Theme IRI of a code (``ENVI``) or IRI; None if it is neither."""
     if theme.startswith(DATA_THEME_SCHEME + "/"):
@@ -295,6 +363,20 @@ def media_type_iri(media_type: str | None) -> str | None:
     if not media_types.is_media_type(media_type):
         return None
     return IANA_MEDIA_TYPES + media_types.bare(media_type)
+
+
+def media_type_value(media_type: str) -> str:
+    """The media type an IANA IRI names (``.../media-types/text/csv``), else ``media_type``.
+
+    Both IRI forms in use: IANA's registry pages and the W3C's (with or without its
+    ``#Resource``), by http or https.
+    """
+    value = media_type.strip()
+    bare = value.split("://", 1)[-1]
+    for prefix in _MEDIA_TYPE_IRI_PREFIXES:
+        if value.lower().startswith(("http://", "https://")) and bare.startswith(prefix):
+            return bare.removeprefix(prefix).removesuffix("#Resource")
+    return media_type
 
 
 def file_type_iri(file_format: str | None, media_type: str | None) -> str | None:

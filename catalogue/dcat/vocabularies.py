@@ -171,9 +171,13 @@ FREQUENCIES = {
 }
 FREQUENCY_CODES = frozenset(FREQUENCIES.values()) | {"OTHER", "TRIENNIAL", "BIENNIAL"}
 
-# IANA media type to the EU File Type authority's code.
+# IANA media type to the EU File Type authority's code: the table's own media type mappings
+# (file-type NAL, "mime-type-cellar") where it has one, else the type IANA registered for the
+# format (TSV, ODS, GeoPackage, ...), and the unregistered names in common use (x-parquet,
+# x-netcdf, x-esri-shape).
 FILE_TYPES = {
     "text/csv": "CSV",
+    "text/tab-separated-values": "TSV",
     "application/json": "JSON",
     "application/geo+json": "GEOJSON",
     "application/ld+json": "JSON_LD",
@@ -181,29 +185,112 @@ FILE_TYPES = {
     "application/x-parquet": "PARQUET",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "XLSX",
     "application/vnd.ms-excel": "XLS",
+    "application/vnd.oasis.opendocument.spreadsheet": "ODS",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "DOCX",
+    "application/msword": "DOC",
+    "application/vnd.oasis.opendocument.text": "ODT",
     "application/xml": "XML",
     "text/xml": "XML",
     "text/turtle": "RDF_TURTLE",
     "application/rdf+xml": "RDF_XML",
+    "application/n-triples": "RDF_N_TRIPLES",
+    "application/n-quads": "RDF_N_QUADS",
+    "application/trig": "RDF_TRIG",
+    "text/n3": "N3",
     "application/zip": "ZIP",
+    "application/gzip": "GZIP",
+    "application/x-gzip": "GZIP",
+    "application/x-tar": "TAR",
+    "application/x-7z-compressed": "7Z",
+    "application/x-bzip2": "BZIP2",
     "text/plain": "TXT",
     "application/pdf": "PDF",
+    "text/html": "HTML",
+    "application/xhtml+xml": "XHTML",
+    "application/vnd.shp": "SHP",
+    "application/x-esri-shape": "SHP",
+    "application/x-shapefile": "SHP",
+    "x-gis/x-shapefile": "SHP",
+    "application/geopackage+sqlite3": "GPKG",
+    "application/netcdf": "NETCDF",
+    "application/x-netcdf": "NETCDF",
+    "application/x-hdf": "HDF",
+    "application/x-hdf5": "HDF",
+    "application/vnd.google-earth.kml+xml": "KML",
+    "application/vnd.google-earth.kmz": "KMZ",
+    "application/gml+xml": "GML",
+    "image/tiff": "TIFF",
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+    "image/gif": "GIF",
+    "image/svg+xml": "SVG",
+    "image/webp": "WEBP",
+    "application/atom+xml": "ATOM",
+    "application/rss+xml": "RSS",
+    "application/yaml": "YAML",
+    "application/x-yaml": "YAML",
+    "text/yaml": "YAML",
+    "application/sql": "SQL",
+    "application/sparql-query": "SPARQLQ",
+    "application/sparql-results+xml": "SPARQLQRES",
+    "text/calendar": "ICS",
+    "application/x-dbf": "DBF",
+    "application/vnd.ms-powerpoint": "PPT",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PPTX",
+    "application/rtf": "RTF",
+    "text/rtf": "RTF",
 }
-# File type codes we know a media type for, for distributions that give only ``format``.
+# File type codes to the media type a distribution that gives only ``format`` is stated with.
 MEDIA_TYPES_BY_FILE_TYPE = {
     "CSV": "text/csv",
+    "TSV": "text/tab-separated-values",
     "JSON": "application/json",
     "GEOJSON": "application/geo+json",
     "JSON_LD": "application/ld+json",
     "PARQUET": "application/vnd.apache.parquet",
     "XLSX": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "XLS": "application/vnd.ms-excel",
+    "ODS": "application/vnd.oasis.opendocument.spreadsheet",
     "XML": "application/xml",
     "RDF_TURTLE": "text/turtle",
     "RDF_XML": "application/rdf+xml",
+    "RDF_N_TRIPLES": "application/n-triples",
     "ZIP": "application/zip",
+    "GZIP": "application/gzip",
     "TXT": "text/plain",
     "PDF": "application/pdf",
+    "GPKG": "application/geopackage+sqlite3",
+    "KML": "application/vnd.google-earth.kml+xml",
+    "GML": "application/gml+xml",
+}
+# Codes of the EU File Type table a ``format`` may name, beyond those above: formats with
+# no media type of their own (a shapefile's parts, an Esri geodatabase, ...).
+FILE_TYPE_CODES = frozenset(FILE_TYPES.values()) | {
+    "DBF",
+    "GDB",
+    "GEOTIFF",
+    "GRID_ASCII",
+    "LAS",
+    "LAZ",
+}
+# Names people give a format, to the EU File Type code (compared in upper case).
+FILE_TYPE_ALIASES = {
+    "JSON-LD": "JSON_LD",
+    "JSONLD": "JSON_LD",
+    "TURTLE": "RDF_TURTLE",
+    "TTL": "RDF_TURTLE",
+    "RDF/XML": "RDF_XML",
+    "N-TRIPLES": "RDF_N_TRIPLES",
+    "NT": "RDF_N_TRIPLES",
+    "SHAPEFILE": "SHP",
+    "GEOPACKAGE": "GPKG",
+    "NC": "NETCDF",
+    "HDF5": "HDF",
+    "TIF": "TIFF",
+    "JPG": "JPEG",
+    "YML": "YAML",
+    "GZ": "GZIP",
+    "HTM": "HTML",
 }
 
 
@@ -383,7 +470,8 @@ def file_type_iri(file_format: str | None, media_type: str | None) -> str | None
     """The EU File Type IRI from ``format`` (``CSV``, ``parquet``) or else the media type."""
     if file_format:
         code = file_format.strip().upper().removeprefix(".")
-        if code in MEDIA_TYPES_BY_FILE_TYPE or code in FILE_TYPES.values():
+        code = FILE_TYPE_ALIASES.get(code, code)
+        if code in FILE_TYPE_CODES:
             return FILE_TYPE + code
     if media_type:
         known = FILE_TYPES.get(media_type.split(";", 1)[0].strip().lower())

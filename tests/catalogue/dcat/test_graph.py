@@ -306,3 +306,66 @@ def test_contact_email_is_a_mailto_iri_that_gives_back_the_address() -> None:
     plain = dataset_graph(make_dataset(), [], BASE_URL)
     contact = plain.value(DATASET, ns.DCAT.contactPoint)
     assert plain.value(contact, VCARD.hasEmail) == URIRef("mailto:miljo@example.no")
+
+
+# Media types of common open-data files and the EU File Type each is (the EU table's own
+# media type mappings where it has one).
+COMMON_FILE_TYPES = {
+    "text/csv": "CSV",
+    "text/tab-separated-values": "TSV",
+    "application/json": "JSON",
+    "application/geo+json": "GEOJSON",
+    "application/ld+json": "JSON_LD",
+    "application/vnd.apache.parquet": "PARQUET",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "XLSX",
+    "application/vnd.ms-excel": "XLS",
+    "application/vnd.oasis.opendocument.spreadsheet": "ODS",
+    "application/xml": "XML",
+    "application/zip": "ZIP",
+    "application/gzip": "GZIP",
+    "application/pdf": "PDF",
+    "application/vnd.shp": "SHP",
+    "application/geopackage+sqlite3": "GPKG",
+    "application/x-netcdf": "NETCDF",
+    "application/netcdf": "NETCDF",
+    "text/turtle": "RDF_TURTLE",
+    "application/rdf+xml": "RDF_XML",
+    "application/n-triples": "RDF_N_TRIPLES",
+    "application/vnd.google-earth.kml+xml": "KML",
+    "application/gml+xml": "GML",
+    "image/tiff": "TIFF",
+    "text/html": "HTML",
+    "application/yaml": "YAML",
+}
+
+
+def test_common_media_types_name_their_eu_file_type() -> None:
+    distributions = [
+        {"id": f"d{number}", "mediaType": media_type}
+        for number, media_type in enumerate(COMMON_FILE_TYPES)
+    ]
+    graph = dataset_graph(make_dataset(), distributions, BASE_URL)
+    found = {
+        media_type: graph.value(URIRef(f"{DATASET}/distributions/d{number}"), ns.DCTERMS.format)
+        for number, media_type in enumerate(COMMON_FILE_TYPES)
+    }
+    assert found == {
+        media_type: URIRef(f"{EU}file-type/{code}")
+        for media_type, code in COMMON_FILE_TYPES.items()
+    }
+
+
+def test_a_format_given_as_its_eu_code_or_a_common_name_names_its_file_type() -> None:
+    given = {"GPKG": "GPKG", "shp": "SHP", "TSV": "TSV", "NetCDF": "NETCDF", "JSON-LD": "JSON_LD"}
+    distributions = [{"id": f"d{number}", "format": name} for number, name in enumerate(given)]
+    graph = dataset_graph(make_dataset(), distributions, BASE_URL)
+    found = [
+        graph.value(URIRef(f"{DATASET}/distributions/d{number}"), ns.DCTERMS.format)
+        for number in range(len(given))
+    ]
+    assert found == [URIRef(f"{EU}file-type/{code}") for code in given.values()]
+
+
+def test_a_format_outside_the_eu_file_types_is_left_out() -> None:
+    graph = dataset_graph(make_dataset(), [{"id": "d1", "format": "SAS7BDAT"}], BASE_URL)
+    assert graph.value(URIRef(f"{DATASET}/distributions/d1"), ns.DCTERMS.format) is None

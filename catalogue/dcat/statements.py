@@ -287,8 +287,8 @@ def _add_distribution(
     file_type = terms.file_type_iri(distribution.get("format"), media_type)
     if file_type:
         terms.add_term(out, facts, DCT + "format", file_type, DCT + "MediaTypeOrExtent")
-    media_iri = terms.media_type_iri(media_type)
-    if media_iri and media_iri.startswith(vocab.NO_MEDIA_TYPES):
+    media_iri = terms.media_type_iri(media_type, profile)
+    if media_iri:
         facts.append((DCAT + "mediaType", media_iri))
         out.add(media_iri, TYPE, DCT + "MediaType")
     if distribution.get("byteSize") is not None:

@@ -17,12 +17,16 @@ LANGUAGE = EU_AUTHORITY + "language/"
 FREQUENCY = EU_AUTHORITY + "frequency/"
 ACCESS_RIGHT = EU_AUTHORITY + "access-right/"
 LICENCE = EU_AUTHORITY + "licence/"
-# The W3C's IRIs for IANA media types: DCAT-AP-NO's range shapes match dcat:mediaType on them.
-IANA_MEDIA_TYPES = "https://www.w3.org/ns/iana/media-types/"
-# DCAT-AP-NO 3's range shape for dcat:mediaType (a violation) only admits
-# "^https://www.w3.org/ns/iana/media-types/application/*", so text/csv cannot be stated
-# there; the EU file type in dct:format still names such a format.
-NO_MEDIA_TYPES = IANA_MEDIA_TYPES + "application/"
+# IANA's own IRIs for its media types. DCAT-AP 3's vocabulary for dcat:mediaType is IANA's
+# register, and its vocabulary shape (mdr-vocabularies.shape.ttl) matches
+# "^http.*://www.iana.org/assignments/media-types/"; data.europa.eu maps the EU file types
+# to these IRIs, and DCAT-AP-NO 2's examples use them too.
+IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
+# The W3C's IRIs for IANA media types, the namespace DCAT-AP-NO 3 names. Its range shape for
+# dcat:mediaType (a violation) only admits "^https://www.w3.org/ns/iana/media-types/application/*",
+# so text/csv cannot be stated there; the EU file type in dct:format still names such a format.
+W3C_MEDIA_TYPES = "https://www.w3.org/ns/iana/media-types/"
+NO_MEDIA_TYPES = W3C_MEDIA_TYPES + "application/"
 # Media type IRIs as people copy them, without their scheme: IANA's and the W3C's.
 _MEDIA_TYPE_IRI_PREFIXES = (
     "www.iana.org/assignments/media-types/",
@@ -30,12 +34,15 @@ _MEDIA_TYPE_IRI_PREFIXES = (
 )
 
 # The application profiles the DCAT renderings meet. DCAT-AP 3 (the default) satisfies
-# DCAT-AP 3.0.x and DCAT-AP-NO 3; DCAT-AP-NO 2 (what data.norge.no harvests as 2.2) differs
-# where the two cannot both hold: dcat:byteSize is xsd:decimal, not xsd:nonNegativeInteger,
-# and spdx:checksum must use SHA-1, so the SHA-256 checksums are left out.
+# DCAT-AP 3.0.x; DCAT-AP-NO 3 differs only in the IRIs of media types (the W3C's, and
+# application/* alone); DCAT-AP-NO 2 (what data.norge.no harvests as 2.2) differs from
+# DCAT-AP 3 where the two cannot both hold: dcat:byteSize is xsd:decimal, not
+# xsd:nonNegativeInteger, and spdx:checksum must use SHA-1, so the SHA-256 checksums are
+# left out.
 DCAT_AP_3 = "dcat-ap-3"
+DCAT_AP_NO_3 = "dcat-ap-no-3"
 DCAT_AP_NO_2 = "dcat-ap-no-2"
-PROFILES = (DCAT_AP_3, DCAT_AP_NO_2)
+PROFILES = (DCAT_AP_3, DCAT_AP_NO_3, DCAT_AP_NO_2)
 
 # The EU Data Theme codes DCAT-AP-NO accepts (its SHACL lists these 13; the EU's
 # provisional OP_DATPRO is not among them).
@@ -443,12 +450,19 @@ def access_right_iri(access_rights: str) -> str | None:
     return ACCESS_RIGHT + code if code else None
 
 
-def media_type_iri(media_type: str | None) -> str | None:
-    """The IANA IRI of a media type (parameters dropped); None if it is not one."""
+def media_type_iri(media_type: str | None, profile: str = DCAT_AP_3) -> str | None:
+    """The IRI ``profile`` names a media type by (parameters dropped).
+
+    None if it is not a media type, or if the profile cannot state it (DCAT-AP-NO 3: only
+    application/* types).
+    """
     if not media_type:
         return None
     if not media_types.is_media_type(media_type):
         return None
+    if profile == DCAT_AP_NO_3:
+        iri = W3C_MEDIA_TYPES + media_types.bare(media_type)
+        return iri if iri.startswith(NO_MEDIA_TYPES) else None
     return IANA_MEDIA_TYPES + media_types.bare(media_type)
 
 

@@ -285,8 +285,8 @@ def _add_distribution(
     file_type = vocab.file_type_iri(distribution.get("format"), media_type)
     if file_type:
         _add_term(graph, node, DCTERMS.format, file_type, DCTERMS.MediaTypeOrExtent)
-    media_iri = vocab.media_type_iri(media_type)
-    if media_iri and media_iri.startswith(vocab.NO_MEDIA_TYPES):
+    media_iri = vocab.media_type_iri(media_type, profile)
+    if media_iri:
         graph.add((node, DCAT.mediaType, URIRef(media_iri)))
         graph.add((URIRef(media_iri), RDF.type, DCTERMS.MediaType))
     if distribution.get("byteSize") is not None:

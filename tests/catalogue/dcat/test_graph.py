@@ -26,7 +26,7 @@ from tests.catalogue.dcat.conftest import (
 # rdflib's closed namespaces stay behind ``ns.``: pytest would probe them as module names.
 SPDX, VCARD, HYDRA = dcat_graph.SPDX, dcat_graph.VCARD, dcat_graph.HYDRA
 EU = "http://publications.europa.eu/resource/authority/"
-IANA = "https://www.w3.org/ns/iana/media-types/"
+IANA = "https://www.iana.org/assignments/media-types/"
 DATASET = URIRef(f"{BASE_URL}/datasets/air-quality")
 EDITION = f"{DATASET}/versions/1/editions/{LATEST_EDITION}"
 DISTRIBUTION = URIRef(f"{EDITION}/distributions/{distribution_id()}")
@@ -111,12 +111,14 @@ def test_distribution_without_urls_gets_its_own_iri_as_access_url() -> None:
     assert graph.value(node, ns.DCAT.mediaType) == URIRef(IANA + "application/vnd.apache.parquet")
 
 
-def test_text_media_type_is_left_to_the_file_type() -> None:
-    # DCAT-AP-NO's range shape admits only application/* media types; CSV stays named by
-    # its EU file type.
+def test_text_media_type_is_stated_but_left_to_the_file_type_in_dcat_ap_no_3() -> None:
     graph = dataset_graph(make_dataset(), [make_distribution()], BASE_URL)
-    assert graph.value(DISTRIBUTION, ns.DCAT.mediaType) is None
-    assert graph.value(DISTRIBUTION, ns.DCTERMS.format) == URIRef(EU + "file-type/CSV")
+    assert graph.value(DISTRIBUTION, ns.DCAT.mediaType) == URIRef(IANA + "text/csv")
+    # DCAT-AP-NO 3's range shape admits only application/* media types; CSV stays named by
+    # its EU file type.
+    no3 = dataset_graph(make_dataset(), [make_distribution()], BASE_URL, profile="dcat-ap-no-3")
+    assert no3.value(DISTRIBUTION, ns.DCAT.mediaType) is None
+    assert no3.value(DISTRIBUTION, ns.DCTERMS.format) == URIRef(EU + "file-type/CSV")
 
 
 def test_access_and_download_urls_are_typed_resources() -> None:

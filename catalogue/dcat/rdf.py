@@ -22,6 +22,7 @@ VCARD = "http://www.w3.org/2006/vcard/ns#"
 SPDX = "http://spdx.org/rdf/terms#"
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 DCATAP = "http://data.europa.eu/r5r/"
+ADMS = "http://www.w3.org/ns/adms#"
 
 # Prefixes of every description: Turtle, RDF/XML and the JSON-LD context use these names.
 PREFIXES = {
@@ -36,6 +37,7 @@ PREFIXES = {
     "xsd": XSD,
     "rdfs": RDFS,
     "dcatap": DCATAP,
+    "adms": ADMS,
 }
 
 TYPE = RDF + "type"

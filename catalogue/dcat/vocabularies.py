@@ -17,6 +17,16 @@ LANGUAGE = EU_AUTHORITY + "language/"
 FREQUENCY = EU_AUTHORITY + "frequency/"
 ACCESS_RIGHT = EU_AUTHORITY + "access-right/"
 LICENCE = EU_AUTHORITY + "licence/"
+# The lifecycle status of a deprecated dataset (adms:status): the EU Dataset Status term on
+# the dataset (DCAT 3's adms:status of a resource) and the EU Distribution Status term on each
+# distribution, where DCAT-AP 3 and DCAT-AP-NO 3 define adms:status.
+DATASET_DEPRECATED = EU_AUTHORITY + "dataset-status/DEPRECATED"
+DISTRIBUTION_DEPRECATED = EU_AUTHORITY + "distribution-status/DEPRECATED"
+DEPRECATED_LABEL = "Deprecated"
+# DCAT-AP-NO 2.2 wants a distribution's adms:status from the ADMS Status vocabulary instead.
+ADMS_STATUS = "http://purl.org/adms/status/"
+ADMS_STATUS_SCHEME = ADMS_STATUS + "1.0"
+ADMS_DEPRECATED = ADMS_STATUS + "Deprecated"
 # IANA's own IRIs for its media types. DCAT-AP 3's vocabulary for dcat:mediaType is IANA's
 # register, and its vocabulary shape (mdr-vocabularies.shape.ttl) matches
 # "^http.*://www.iana.org/assignments/media-types/"; data.europa.eu maps the EU file types
@@ -433,14 +443,16 @@ def is_place_iri(value: object) -> bool:
 def concept_scheme(iri: str) -> str | None:
     """The concept scheme a vocabulary term belongs to, as its publisher states it.
 
-    EU authority tables (``.../authority/language/NOB`` is in ``.../authority/language``) and
-    GeoNames; None for other IRIs, whose scheme this catalogue does not know.
+    EU authority tables (``.../authority/language/NOB`` is in ``.../authority/language``),
+    GeoNames and ADMS Status; None for other IRIs, whose scheme this catalogue does not know.
     """
     if iri.startswith(EU_AUTHORITY):
         table = iri.removeprefix(EU_AUTHORITY).split("/", 1)[0]
         return EU_AUTHORITY + table if table else None
     if iri.startswith(GEONAMES):
         return GEONAMES.rstrip("/")
+    if iri.startswith(ADMS_STATUS):
+        return ADMS_STATUS_SCHEME
     return None
 
 

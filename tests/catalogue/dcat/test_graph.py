@@ -371,3 +371,29 @@ def test_a_format_given_as_its_eu_code_or_a_common_name_names_its_file_type() ->
 def test_a_format_outside_the_eu_file_types_is_left_out() -> None:
     graph = dataset_graph(make_dataset(), [{"id": "d1", "format": "SAS7BDAT"}], BASE_URL)
     assert graph.value(URIRef(f"{DATASET}/distributions/d1"), ns.DCTERMS.format) is None
+
+
+ADMS_STATUS = URIRef("http://www.w3.org/ns/adms#status")
+
+
+def test_a_deprecated_dataset_and_its_distributions_carry_the_eu_deprecated_status() -> None:
+    deprecated = make_dataset(state="deprecated")
+    graph = dataset_graph(deprecated, [make_distribution()], BASE_URL, editions())
+    dataset_status = URIRef(EU + "dataset-status/DEPRECATED")
+    distribution_status = URIRef(EU + "distribution-status/DEPRECATED")
+    assert graph.value(DATASET, ADMS_STATUS) == dataset_status
+    # DCAT-AP 3 states a distribution's status from the EU Distribution Status vocabulary.
+    assert graph.value(DISTRIBUTION, ADMS_STATUS) == distribution_status
+    for status, scheme in (
+        (dataset_status, "dataset-status"),
+        (distribution_status, "distribution-status"),
+    ):
+        assert (status, ns.RDF.type, ns.SKOS.Concept) in graph
+        assert graph.value(status, ns.SKOS.inScheme) == URIRef(EU + scheme)
+        assert graph.value(status, ns.SKOS.prefLabel) == Literal("Deprecated", lang="en")
+
+
+def test_an_active_dataset_carries_no_status() -> None:
+    graph = dataset_graph(make_dataset(state="active"), [make_distribution()], BASE_URL)
+    assert graph.value(DATASET, ADMS_STATUS) is None
+    assert graph.value(DISTRIBUTION, ADMS_STATUS) is None

@@ -178,6 +178,24 @@ def test_full_feed_conforms(official_shapes: dict[str, Graph], profile: str) -> 
 
 
 @pytest.mark.parametrize("profile", PROFILES)
+def test_deprecated_dataset_conforms_with_its_status(
+    official_shapes: dict[str, Graph], profile: str
+) -> None:
+    dataset = make_dataset(state="deprecated", license="NLOD_2_0")
+    graph = dataset_graph(dataset, [csv_distribution()], BASE_URL, editions(), RENDERING[profile])
+    status = URIRef("http://www.w3.org/ns/adms#status")
+    # DCAT-AP-NO 2.2 takes the ADMS Status vocabulary, the others the EU Distribution Status.
+    expected = (
+        "http://purl.org/adms/status/Deprecated"
+        if profile == "dcat-ap-no-2.2"
+        else EU + "distribution-status/DEPRECATED"
+    )
+    assert graph.value(DISTRIBUTION, status) == URIRef(expected)
+    assert graph.value(DATASET, status) == URIRef(EU + "dataset-status/DEPRECATED")
+    assert_no_violations(graph, official_shapes[profile], profile)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
 def test_minimal_publishable_dataset_conforms(
     official_shapes: dict[str, Graph], profile: str
 ) -> None:

@@ -23,6 +23,7 @@ SPDX = "http://spdx.org/rdf/terms#"
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 DCATAP = "http://data.europa.eu/r5r/"
 ADMS = "http://www.w3.org/ns/adms#"
+OWL = "http://www.w3.org/2002/07/owl#"
 
 # Prefixes of every description: Turtle, RDF/XML and the JSON-LD context use these names.
 PREFIXES = {
@@ -38,6 +39,7 @@ PREFIXES = {
     "rdfs": RDFS,
     "dcatap": DCATAP,
     "adms": ADMS,
+    "owl": OWL,
 }
 
 TYPE = RDF + "type"

@@ -26,6 +26,7 @@ from catalogue.dcat.rdf import (
     DCT,
     FOAF,
     HYDRA,
+    OWL,
     PROV,
     RDFS,
     SKOS,
@@ -228,6 +229,15 @@ def add_dataset(
     deprecated = dataset.get("state") == "deprecated"
     if deprecated:
         _add_status(out, facts, vocab.DATASET_DEPRECATED)
+    # The version the distributions described are of (one edition's, so one version): a
+    # harvester sees a new version, an incompatible change, apart from a new edition.
+    version = next((d["version"] for d in distributions if d.get("version")), None)
+    if version:
+        # DCAT-AP-NO 2.2 names a dataset's version with owl:versionInfo, DCAT 3 dcat:version.
+        version_predicate = (
+            OWL + "versionInfo" if profile == vocab.DCAT_AP_NO_2 else DCAT + "version"
+        )
+        facts.append((version_predicate, Literal(str(version))))
     # A new edition is a change to the dataset (its new data), not only to its record.
     modified = terms.latest_change(dataset, distributions, editions)
     terms.add_time(facts, DCT + "modified", modified)

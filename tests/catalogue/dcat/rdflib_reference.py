@@ -27,6 +27,7 @@ SPDX = Namespace("http://spdx.org/rdf/terms#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 DCATAP = Namespace("http://data.europa.eu/r5r/")
 ADMS = Namespace("http://www.w3.org/ns/adms#")
+OWL = Namespace("http://www.w3.org/2002/07/owl#")
 
 # Prefixes bound on every graph: Turtle and the JSON-LD context use the same short names.
 PREFIXES = {
@@ -42,6 +43,7 @@ PREFIXES = {
     "rdfs": RDFS,
     "dcatap": DCATAP,
     "adms": ADMS,
+    "owl": OWL,
 }
 
 Dataset = Mapping[str, Any]
@@ -234,6 +236,11 @@ def add_dataset(
     _add_time(graph, node, DCTERMS.modified, dataset.get("modified"))
     if dataset.get("state") == "deprecated":
         _add_status(graph, node, vocab.DATASET_DEPRECATED)
+    version = next((d["version"] for d in distributions if d.get("version")), None)
+    if version:
+        no2 = profile == vocab.DCAT_AP_NO_2
+        predicate = OWL.versionInfo if no2 else URIRef(str(DCAT) + "version")
+        graph.add((node, predicate, Literal(str(version))))
 
     # The run behind each edition: named by the edition, or by a distribution it produced.
     runs = {e["edition"]: e["run"] for e in editions if e.get("run")}

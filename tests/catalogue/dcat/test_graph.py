@@ -397,3 +397,21 @@ def test_an_active_dataset_carries_no_status() -> None:
     graph = dataset_graph(make_dataset(state="active"), [make_distribution()], BASE_URL)
     assert graph.value(DATASET, ADMS_STATUS) is None
     assert graph.value(DISTRIBUTION, ADMS_STATUS) is None
+
+
+# rdflib's DCAT namespace predates DCAT 3, so dcat:version is spelt out.
+DCAT_VERSION = URIRef("http://www.w3.org/ns/dcat#version")
+
+
+def test_the_dataset_states_the_version_its_distributions_are_of() -> None:
+    second = make_distribution(version="2", edition="20250101T000000")
+    graph = dataset_graph(make_dataset(), [second], BASE_URL)
+    assert graph.value(DATASET, DCAT_VERSION) == Literal("2")
+    # DCAT-AP-NO 2.2 names a dataset's version with owl:versionInfo.
+    no2 = dataset_graph(make_dataset(), [second], BASE_URL, profile="dcat-ap-no-2")
+    assert no2.value(DATASET, ns.OWL.versionInfo) == Literal("2")
+
+
+def test_a_dataset_without_distributions_states_no_version() -> None:
+    graph = dataset_graph(make_dataset(), [], BASE_URL)
+    assert graph.value(DATASET, DCAT_VERSION) is None

@@ -400,6 +400,27 @@ def test_a_licence_deed_or_legal_code_url_names_its_licence(
     assert listed(parse(client.get("/catalog"))) == {"noise"}
 
 
+@pytest.mark.parametrize(
+    ("licence", "code"),
+    [
+        ("http://data.norge.no/nlod/no/1.0", "NLOD_1_0"),
+        ("http://publications.europa.eu/resource/authority/licence/NLOD_1_0", "NLOD_1_0"),
+        ("http://creativecommons.org/licenses/by/3.0/no/", "CC_BY_3_0"),
+        ("https://creativecommons.org/licenses/by/3.0/deed.no", "CC_BY_3_0"),
+        ("https://creativecommons.org/licenses/by-sa/3.0/", "CC_BYSA_3_0"),
+    ],
+)
+def test_older_norwegian_and_creative_commons_licences_are_published_as_eu_licences(
+    client: FlaskClient, licence: str, code: str
+) -> None:
+    create(client, "noise", license=licence)
+
+    assert client.get("/datasets/noise/publishability").json["missing"] == []
+    graph = parse(client.get("/catalog"))
+    eu_licence = URIRef(f"http://publications.europa.eu/resource/authority/licence/{code}")
+    assert (dataset_node("noise"), ns.DCTERMS.license, eu_licence) in graph
+
+
 def test_publishability_follows_the_read_rules(app: Flask, client: FlaskClient) -> None:
     create(client, "closed", accessRights="non-public")
     create(client, "members", accessRights="restricted")

@@ -114,7 +114,7 @@ def test_publish_writes_once_then_nothing_new_then_withdraws_a_deleted_dataset(
     assert "published catalog.jsonld" in first
     assert "published catalog.ttl" in first
     assert "skipped traffic: lacks or has invalid themes" in first
-    assert first[-1] == "published 4, withdrawn 0, unchanged 0, skipped 1"
+    assert first[-1] == "published 5, withdrawn 0, unchanged 0, skipped 1"
     assert (open_data / "datasets/air/air.csv").read_bytes().startswith(b"time,value")
     assert catalogued(open_data) == {"air", "noise"}
     catalog = Graph().parse(open_data / "catalog.jsonld", format="json-ld")
@@ -125,7 +125,7 @@ def test_publish_writes_once_then_nothing_new_then_withdraws_a_deleted_dataset(
 
     assert second == [
         "skipped traffic: lacks or has invalid themes",
-        "published 0, withdrawn 0, unchanged 4, skipped 1",
+        "published 0, withdrawn 0, unchanged 5, skipped 1",
     ]
 
     deleted = client.delete("/datasets/air?cascade=true")
@@ -229,7 +229,7 @@ def test_publish_writes_to_the_configured_open_data_directory(
 
     lines = publish(capsys)
 
-    assert lines[-1] == "published 3, withdrawn 0, unchanged 0, skipped 0"
+    assert lines[-1] == "published 4, withdrawn 0, unchanged 0, skipped 0"
     assert catalogued(portal) == {"noise"}
     assert not (environment.home / "open-data").exists()
 
@@ -252,7 +252,7 @@ def test_publish_runs_without_the_api_module(
 
     lines = publish(capsys)
 
-    assert lines[-1] == "published 3, withdrawn 0, unchanged 0, skipped 0"
+    assert lines[-1] == "published 4, withdrawn 0, unchanged 0, skipped 0"
     assert catalog_value(environment.home / "open-data", ns.DCTERMS.title) == "Oslo open data"
 
 

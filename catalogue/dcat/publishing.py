@@ -33,6 +33,8 @@ from pipelines.objects import ObjectNotFound, ObjectStore
 
 CATALOG_JSONLD = "catalog.jsonld"
 CATALOG_TURTLE = "catalog.ttl"
+# The same catalogue as DCAT-AP-NO 3, whose media type IRIs differ from DCAT-AP 3's.
+CATALOG_NO3_TURTLE = "catalog-dcat-ap-no-3.ttl"
 # The same catalogue as DCAT-AP-NO 2.2, for harvesters that still validate 2.x (data.norge.no).
 CATALOG_NO2_TURTLE = "catalog-dcat-ap-no-2.ttl"
 MANIFEST = "manifest.json"
@@ -97,7 +99,7 @@ def publish(
     """
     from catalogue.dcat.serialization import JSON_LD, TURTLE, serialize
     from catalogue.dcat.statements import catalog_statements
-    from catalogue.dcat.vocabularies import DCAT_AP_NO_2
+    from catalogue.dcat.vocabularies import DCAT_AP_NO_2, DCAT_AP_NO_3
 
     report = PublishReport()
     old = _load_manifest(target)
@@ -154,6 +156,7 @@ def publish(
         files.update((name, old["files"][name]) for name in names)
 
     described = catalog_statements(catalog_info, entries, base_url)
+    described_no3 = catalog_statements(catalog_info, entries, base_url, profile=DCAT_AP_NO_3)
     described_no2 = catalog_statements(catalog_info, entries, base_url, profile=DCAT_AP_NO_2)
     # Every document is made before any is written: a failure here changes nothing.
     documents = [
@@ -161,6 +164,7 @@ def publish(
         for name, rendered, rdf_format, media_type in (
             (CATALOG_JSONLD, described, JSON_LD, "application/ld+json"),
             (CATALOG_TURTLE, described, TURTLE, "text/turtle"),
+            (CATALOG_NO3_TURTLE, described_no3, TURTLE, "text/turtle"),
             (CATALOG_NO2_TURTLE, described_no2, TURTLE, "text/turtle"),
         )
     ]

@@ -22,6 +22,8 @@ VCARD = "http://www.w3.org/2006/vcard/ns#"
 SPDX = "http://spdx.org/rdf/terms#"
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 DCATAP = "http://data.europa.eu/r5r/"
+ADMS = "http://www.w3.org/ns/adms#"
+OWL = "http://www.w3.org/2002/07/owl#"
 
 # Prefixes of every description: Turtle, RDF/XML and the JSON-LD context use these names.
 PREFIXES = {
@@ -36,6 +38,8 @@ PREFIXES = {
     "xsd": XSD,
     "rdfs": RDFS,
     "dcatap": DCATAP,
+    "adms": ADMS,
+    "owl": OWL,
 }
 
 TYPE = RDF + "type"

@@ -16,9 +16,11 @@ FORMAT_DESCRIPTION = (
 
 
 PROFILE_DESCRIPTION = (
-    f"Application profile the RDF meets: `{DCAT_AP_3}` (DCAT-AP 3.0.x and DCAT-AP-NO 3) or "
-    "`dcat-ap-no-2` (DCAT-AP-NO 2.2, as data.norge.no harvests it: byte sizes as xsd:decimal, "
-    "no SHA-256 checksums)."
+    f"Application profile the RDF meets: `{DCAT_AP_3}` (DCAT-AP 3.0.x: media types as IANA's "
+    "IRIs, https://www.iana.org/assignments/media-types/...), `dcat-ap-no-3` (DCAT-AP-NO 3: "
+    "media types as the W3C's IRIs, https://www.w3.org/ns/iana/media-types/..., application/* "
+    "only) or `dcat-ap-no-2` (DCAT-AP-NO 2.2, as data.norge.no harvests it: byte sizes as "
+    "xsd:decimal, no SHA-256 checksums)."
 )
 
 

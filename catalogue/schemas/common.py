@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -75,6 +76,22 @@ class Stored(fields.Nested):
             # One comprehension for the whole list: no call per item.
             return [{key: item[name] for key, name in names if name in item} for item in value]
         return {key: value[name] for key, name in names if name in value}
+
+
+class Term(fields.String):
+    """A controlled-vocabulary term, read in any form ``normalise`` knows and kept in the one
+    it returns (a code for an IRI, or the reverse); ``error`` when it returns None."""
+
+    def __init__(self, normalise: Callable[[str], str | None], error: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.normalise = normalise
+        self.term_error = error
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        term = self.normalise(super()._deserialize(value, attr, data, **kwargs))
+        if term is None:
+            raise ma.ValidationError(self.term_error)
+        return term
 
 
 class Dumped(fields.Field):

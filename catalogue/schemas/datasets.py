@@ -5,12 +5,19 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from catalogue.dcat.vocabularies import DATA_THEMES, FREQUENCIES, FREQUENCY_CODES, LANGUAGES
+from catalogue.dcat import vocabularies as vocab
 from catalogue.domain import datasets as rules
 from catalogue.domain import events
 from catalogue.domain.ids import DATASET_ID
 
-from .common import ListQuerySchema, Stored, StoredSchema, iso_date_or_datetime, page_schema
+from .common import (
+    ListQuerySchema,
+    Stored,
+    StoredSchema,
+    Term,
+    iso_date_or_datetime,
+    page_schema,
+)
 
 TEAM = r"^team:[a-z0-9][a-z0-9._-]{0,63}$"
 
@@ -54,16 +61,32 @@ SOURCE_DESCRIPTION = (
 )
 
 
+FREQUENCY_TERMS = sorted(set(vocab.FREQUENCIES) | vocab.FREQUENCY_CODES)
+
+
+class LicenceField(fields.Url):
+    """A licence URL; a code of the EU Licence vocabulary (``CC_BY_4_0``) becomes its IRI."""
+
+    def _deserialize(self, value: object, attr: object, data: object, **kwargs: object) -> str:
+        if isinstance(value, str):
+            value = vocab.licence_value(value)
+        return super()._deserialize(value, attr, data, **kwargs)  # type: ignore[arg-type]
+
+
 def _metadata_fields(*, patch: bool) -> dict[str, fields.Field]:
     """The client-settable fields; for a patch every field is optional and may be null."""
     optional = {"allow_none": patch}
     return {
         "title": fields.String(required=not patch, validate=validate.Length(min=1, max=300)),
         "description": fields.String(validate=validate.Length(max=20_000), **optional),
-        "accessRights": fields.String(
+        "accessRights": Term(
+            vocab.access_rights_value,
+            f"Must be one of {', '.join(rules.ACCESS_RIGHTS)} or its EU Access Right IRI.",
             required=not patch,
-            validate=validate.OneOf(rules.ACCESS_RIGHTS),
-            metadata={"description": "public, restricted or non-public; cannot change."},
+            metadata={
+                "description": "public, restricted or non-public (or its EU Access Right IRI, "
+                f"{vocab.ACCESS_RIGHT}PUBLIC); cannot change."
+            },
         ),
         "owner": fields.String(
             required=not patch,
@@ -77,22 +100,44 @@ def _metadata_fields(*, patch: bool) -> dict[str, fields.Field]:
             **optional,
         ),
         "themes": fields.List(
-            fields.String(validate=validate.OneOf(sorted(DATA_THEMES))),
+            Term(
+                vocab.theme_code,
+                f"Must be an EU data theme code ({', '.join(sorted(vocab.DATA_THEMES))}) "
+                "or its IRI.",
+            ),
             validate=validate.Length(max=rules.MAX_THEMES),
-            metadata={"description": "EU data theme codes, e.g. ENVI, TRAN."},
+            metadata={
+                "description": "EU data theme codes, e.g. ENVI, TRAN, or their IRIs "
+                f"({vocab.DATA_THEME_SCHEME}/ENVI), kept as codes."
+            },
             **optional,
         ),
-        "license": fields.Url(schemes={"http", "https"}, **optional),
+        "license": LicenceField(
+            schemes={"http", "https"},
+            metadata={
+                "description": "The licence's URL, or an EU Licence code (CC_BY_4_0), kept "
+                "as its IRI."
+            },
+            **optional,
+        ),
         "spatial": fields.String(validate=validate.Length(max=500), **optional),
         "temporal": fields.Nested(TemporalSchema, **optional),
-        "accrualPeriodicity": fields.String(
-            validate=validate.OneOf(sorted(set(FREQUENCIES) | FREQUENCY_CODES)),
-            metadata={"description": "How often it is updated: daily, MONTHLY, ..."},
+        "accrualPeriodicity": Term(
+            vocab.frequency_value,
+            f"Must be one of {', '.join(FREQUENCY_TERMS)} or an EU Frequency IRI.",
+            metadata={
+                "description": "How often it is updated: a word (daily), an EU Frequency code "
+                f"(MONTHLY) or its IRI ({vocab.FREQUENCY}MONTHLY, kept as the code)."
+            },
             **optional,
         ),
-        "language": fields.String(
-            validate=validate.OneOf(sorted(LANGUAGES)),
-            metadata={"description": "ISO 639-1 code, e.g. nb, nn, en."},
+        "language": Term(
+            vocab.language_code,
+            f"Must be one of {', '.join(sorted(vocab.LANGUAGES))}, its EU Language code or IRI.",
+            metadata={
+                "description": "ISO 639-1 code, e.g. nb, nn, en; an EU Language code (NOB) or "
+                f"IRI ({vocab.LANGUAGE}NOB) is kept as its ISO 639-1 code."
+            },
             **optional,
         ),
         "conformsTo": fields.List(fields.Url(schemes={"http", "https"}), **optional),
@@ -134,7 +179,11 @@ class DatasetQuerySchema(ListQuerySchema):
     owner = fields.String()
     accessRights = fields.String(validate=validate.OneOf(rules.ACCESS_RIGHTS))
     keyword = fields.String()
-    theme = fields.String()
+    theme = Term(
+        vocab.theme_filter,
+        "",
+        metadata={"description": "An EU data theme code (ENVI) or its IRI."},
+    )
     state = fields.String(validate=validate.OneOf(rules.STATES))
     format = fields.String(
         validate=validate.Length(min=1, max=50),

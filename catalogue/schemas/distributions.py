@@ -5,11 +5,12 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from catalogue.dcat import vocabularies as vocab
 from catalogue.domain.ids import DISTRIBUTION_ID
 from catalogue.links import absolute_url_in_request
 from pipelines import media_types
 
-from .common import page_schema
+from .common import Term, page_schema
 
 
 class ColumnSchema(ma.Schema):
@@ -62,14 +63,26 @@ class DistributionSchema(ma.Schema):
     id = fields.String(validate=validate.Regexp(DISTRIBUTION_ID.pattern))
     type = fields.String(load_default="file", validate=validate.OneOf(("file", "api")))
     filenames = fields.List(fields.String(validate=validate.Length(min=1, max=255)))
-    mediaType = fields.String(
+    # IRIs of a media type or an EU file type are kept as the name or code they end in.
+    mediaType = Term(
+        vocab.media_type_value,
+        "",
         validate=validate.Regexp(
             media_types.PATTERN,
             error="Not a media type: type/subtype, with parameters if any (text/csv; "
             "charset=utf-8).",
-        )
+        ),
+        metadata={
+            "description": "text/csv, with parameters if any; an IANA media type IRI is "
+            "kept as the name it ends in."
+        },
     )
-    format = fields.String(validate=validate.Length(max=50))
+    format = Term(
+        vocab.file_type_code,
+        "",
+        validate=validate.Length(max=50),
+        metadata={"description": "CSV, PARQUET, ...; an EU File Type IRI is kept as its code."},
+    )
     byteSize = fields.Integer(validate=validate.Range(min=0))
     checksum = fields.String(
         validate=validate.Regexp(r"^[0-9a-f]{64}$", error="Must be a sha256 in lowercase hex."),

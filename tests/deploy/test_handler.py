@@ -937,6 +937,7 @@ def test_scheduled_event_runs_the_publishing_job(steps: Invoke) -> None:
     # An empty catalogue still gets its (empty) feed, written to the open-data bucket.
     assert sorted(report["published"]) == [
         "catalog-dcat-ap-no-2.ttl",
+        "catalog-dcat-ap-no-3.ttl",
         "catalog.jsonld",
         "catalog.ttl",
     ]

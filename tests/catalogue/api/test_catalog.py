@@ -400,6 +400,27 @@ def test_a_licence_deed_or_legal_code_url_names_its_licence(
     assert listed(parse(client.get("/catalog"))) == {"noise"}
 
 
+@pytest.mark.parametrize(
+    ("licence", "code"),
+    [
+        ("http://data.norge.no/nlod/no/1.0", "NLOD_1_0"),
+        ("http://publications.europa.eu/resource/authority/licence/NLOD_1_0", "NLOD_1_0"),
+        ("http://creativecommons.org/licenses/by/3.0/no/", "CC_BY_3_0"),
+        ("https://creativecommons.org/licenses/by/3.0/deed.no", "CC_BY_3_0"),
+        ("https://creativecommons.org/licenses/by-sa/3.0/", "CC_BYSA_3_0"),
+    ],
+)
+def test_older_norwegian_and_creative_commons_licences_are_published_as_eu_licences(
+    client: FlaskClient, licence: str, code: str
+) -> None:
+    create(client, "noise", license=licence)
+
+    assert client.get("/datasets/noise/publishability").json["missing"] == []
+    graph = parse(client.get("/catalog"))
+    eu_licence = URIRef(f"http://publications.europa.eu/resource/authority/licence/{code}")
+    assert (dataset_node("noise"), ns.DCTERMS.license, eu_licence) in graph
+
+
 def test_publishability_follows_the_read_rules(app: Flask, client: FlaskClient) -> None:
     create(client, "closed", accessRights="non-public")
     create(client, "members", accessRights="restricted")
@@ -830,3 +851,44 @@ def test_urls_with_characters_an_iri_cannot_hold_reach_the_feed_escaped(
         distribution = graph.value(node, ns.DCAT.distribution)
         access = graph.value(distribution, ns.DCAT.accessURL)
         assert access == URIRef("https://api.example.no/air%7Cnoise%7Bx%7D")
+
+
+@pytest.mark.parametrize(
+    ("profile", "media_type"),
+    [
+        (None, "https://www.iana.org/assignments/media-types/text/csv"),
+        ("dcat-ap-no-2", "https://www.iana.org/assignments/media-types/text/csv"),
+        # DCAT-AP-NO 3 names application/* types only: CSV is left to dct:format.
+        ("dcat-ap-no-3", None),
+    ],
+)
+def test_each_profile_names_media_types_as_it_asks(
+    client: FlaskClient, profile: str | None, media_type: str | None
+) -> None:
+    create(client, "air")
+    add_distribution(client, "air")
+    query = {"format": "turtle", **({"profile": profile} if profile else {})}
+
+    for path in ("/catalog", "/datasets/air"):
+        graph = parse(anonymous(client.application).get(path, query_string=query))
+        [distribution] = graph.objects(dataset_node("air"), ns.DCAT.distribution)
+        found = graph.value(distribution, ns.DCAT.mediaType)
+        assert (None if found is None else str(found)) == media_type, path
+        assert graph.value(distribution, ns.DCTERMS.format) == URIRef(
+            "http://publications.europa.eu/resource/authority/file-type/CSV"
+        )
+
+
+def test_a_dataset_deprecated_through_the_api_is_marked_in_the_feed(client: FlaskClient) -> None:
+    create(client, "air")
+    add_distribution(client, "air")
+    response = client.patch("/datasets/air", json={"state": "deprecated"})
+    assert response.status_code == 200, response.json
+
+    graph = parse(anonymous(client.application).get("/catalog"))
+
+    status = URIRef("http://www.w3.org/ns/adms#status")
+    eu = "http://publications.europa.eu/resource/authority/"
+    assert graph.value(dataset_node("air"), status) == URIRef(eu + "dataset-status/DEPRECATED")
+    [distribution] = graph.objects(dataset_node("air"), ns.DCAT.distribution)
+    assert graph.value(distribution, status) == URIRef(eu + "distribution-status/DEPRECATED")

@@ -26,6 +26,8 @@ VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 DCATAP = Namespace("http://data.europa.eu/r5r/")
+ADMS = Namespace("http://www.w3.org/ns/adms#")
+OWL = Namespace("http://www.w3.org/2002/07/owl#")
 
 # Prefixes bound on every graph: Turtle and the JSON-LD context use the same short names.
 PREFIXES = {
@@ -40,6 +42,8 @@ PREFIXES = {
     "xsd": XSD,
     "rdfs": RDFS,
     "dcatap": DCATAP,
+    "adms": ADMS,
+    "owl": OWL,
 }
 
 Dataset = Mapping[str, Any]
@@ -230,6 +234,13 @@ def add_dataset(
         graph.add((node, PROV.wasDerivedFrom, URIRef(dataset_uri(base_url, source_id))))
     _add_time(graph, node, DCTERMS.issued, dataset.get("created"))
     _add_time(graph, node, DCTERMS.modified, dataset.get("modified"))
+    if dataset.get("state") == "deprecated":
+        _add_status(graph, node, vocab.DATASET_DEPRECATED)
+    version = next((d["version"] for d in distributions if d.get("version")), None)
+    if version:
+        no2 = profile == vocab.DCAT_AP_NO_2
+        predicate = OWL.versionInfo if no2 else URIRef(str(DCAT) + "version")
+        graph.add((node, predicate, Literal(str(version))))
 
     # The run behind each edition: named by the edition, or by a distribution it produced.
     runs = {e["edition"]: e["run"] for e in editions if e.get("run")}
@@ -285,8 +296,8 @@ def _add_distribution(
     file_type = vocab.file_type_iri(distribution.get("format"), media_type)
     if file_type:
         _add_term(graph, node, DCTERMS.format, file_type, DCTERMS.MediaTypeOrExtent)
-    media_iri = vocab.media_type_iri(media_type)
-    if media_iri and media_iri.startswith(vocab.NO_MEDIA_TYPES):
+    media_iri = vocab.media_type_iri(media_type, profile)
+    if media_iri:
         graph.add((node, DCAT.mediaType, URIRef(media_iri)))
         graph.add((URIRef(media_iri), RDF.type, DCTERMS.MediaType))
     if distribution.get("byteSize") is not None:
@@ -307,7 +318,16 @@ def _add_distribution(
     _add_license(graph, node, dataset.get("license"))
     modified = distribution.get("modified") or _edition_time(distribution.get("edition"))
     _add_time(graph, node, DCTERMS.modified, modified or dataset.get("modified"))
+    if dataset.get("state") == "deprecated":
+        no2 = profile == vocab.DCAT_AP_NO_2
+        _add_status(graph, node, vocab.ADMS_DEPRECATED if no2 else vocab.DISTRIBUTION_DEPRECATED)
     return node
+
+
+def _add_status(graph: Graph, subject: URIRef, status: str) -> None:
+    """Add ``adms:status``, a status concept with its label."""
+    _add_term(graph, subject, ADMS.status, status, SKOS.Concept)
+    graph.add((URIRef(status), SKOS.prefLabel, Literal(vocab.DEPRECATED_LABEL, lang="en")))
 
 
 def _add_run(graph: Graph, base_url: str, run_id: str) -> URIRef:

@@ -26,7 +26,7 @@ from tests.catalogue.dcat.conftest import (
 # rdflib's closed namespaces stay behind ``ns.``: pytest would probe them as module names.
 SPDX, VCARD, HYDRA = dcat_graph.SPDX, dcat_graph.VCARD, dcat_graph.HYDRA
 EU = "http://publications.europa.eu/resource/authority/"
-IANA = "https://www.w3.org/ns/iana/media-types/"
+IANA = "https://www.iana.org/assignments/media-types/"
 DATASET = URIRef(f"{BASE_URL}/datasets/air-quality")
 EDITION = f"{DATASET}/versions/1/editions/{LATEST_EDITION}"
 DISTRIBUTION = URIRef(f"{EDITION}/distributions/{distribution_id()}")
@@ -111,12 +111,14 @@ def test_distribution_without_urls_gets_its_own_iri_as_access_url() -> None:
     assert graph.value(node, ns.DCAT.mediaType) == URIRef(IANA + "application/vnd.apache.parquet")
 
 
-def test_text_media_type_is_left_to_the_file_type() -> None:
-    # DCAT-AP-NO's range shape admits only application/* media types; CSV stays named by
-    # its EU file type.
+def test_text_media_type_is_stated_but_left_to_the_file_type_in_dcat_ap_no_3() -> None:
     graph = dataset_graph(make_dataset(), [make_distribution()], BASE_URL)
-    assert graph.value(DISTRIBUTION, ns.DCAT.mediaType) is None
-    assert graph.value(DISTRIBUTION, ns.DCTERMS.format) == URIRef(EU + "file-type/CSV")
+    assert graph.value(DISTRIBUTION, ns.DCAT.mediaType) == URIRef(IANA + "text/csv")
+    # DCAT-AP-NO 3's range shape admits only application/* media types; CSV stays named by
+    # its EU file type.
+    no3 = dataset_graph(make_dataset(), [make_distribution()], BASE_URL, profile="dcat-ap-no-3")
+    assert no3.value(DISTRIBUTION, ns.DCAT.mediaType) is None
+    assert no3.value(DISTRIBUTION, ns.DCTERMS.format) == URIRef(EU + "file-type/CSV")
 
 
 def test_access_and_download_urls_are_typed_resources() -> None:
@@ -306,3 +308,110 @@ def test_contact_email_is_a_mailto_iri_that_gives_back_the_address() -> None:
     plain = dataset_graph(make_dataset(), [], BASE_URL)
     contact = plain.value(DATASET, ns.DCAT.contactPoint)
     assert plain.value(contact, VCARD.hasEmail) == URIRef("mailto:miljo@example.no")
+
+
+# Media types of common open-data files and the EU File Type each is (the EU table's own
+# media type mappings where it has one).
+COMMON_FILE_TYPES = {
+    "text/csv": "CSV",
+    "text/tab-separated-values": "TSV",
+    "application/json": "JSON",
+    "application/geo+json": "GEOJSON",
+    "application/ld+json": "JSON_LD",
+    "application/vnd.apache.parquet": "PARQUET",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "XLSX",
+    "application/vnd.ms-excel": "XLS",
+    "application/vnd.oasis.opendocument.spreadsheet": "ODS",
+    "application/xml": "XML",
+    "application/zip": "ZIP",
+    "application/gzip": "GZIP",
+    "application/pdf": "PDF",
+    "application/vnd.shp": "SHP",
+    "application/geopackage+sqlite3": "GPKG",
+    "application/x-netcdf": "NETCDF",
+    "application/netcdf": "NETCDF",
+    "text/turtle": "RDF_TURTLE",
+    "application/rdf+xml": "RDF_XML",
+    "application/n-triples": "RDF_N_TRIPLES",
+    "application/vnd.google-earth.kml+xml": "KML",
+    "application/gml+xml": "GML",
+    "image/tiff": "TIFF",
+    "text/html": "HTML",
+    "application/yaml": "YAML",
+}
+
+
+def test_common_media_types_name_their_eu_file_type() -> None:
+    distributions = [
+        {"id": f"d{number}", "mediaType": media_type}
+        for number, media_type in enumerate(COMMON_FILE_TYPES)
+    ]
+    graph = dataset_graph(make_dataset(), distributions, BASE_URL)
+    found = {
+        media_type: graph.value(URIRef(f"{DATASET}/distributions/d{number}"), ns.DCTERMS.format)
+        for number, media_type in enumerate(COMMON_FILE_TYPES)
+    }
+    assert found == {
+        media_type: URIRef(f"{EU}file-type/{code}")
+        for media_type, code in COMMON_FILE_TYPES.items()
+    }
+
+
+def test_a_format_given_as_its_eu_code_or_a_common_name_names_its_file_type() -> None:
+    given = {"GPKG": "GPKG", "shp": "SHP", "TSV": "TSV", "NetCDF": "NETCDF", "JSON-LD": "JSON_LD"}
+    distributions = [{"id": f"d{number}", "format": name} for number, name in enumerate(given)]
+    graph = dataset_graph(make_dataset(), distributions, BASE_URL)
+    found = [
+        graph.value(URIRef(f"{DATASET}/distributions/d{number}"), ns.DCTERMS.format)
+        for number in range(len(given))
+    ]
+    assert found == [URIRef(f"{EU}file-type/{code}") for code in given.values()]
+
+
+def test_a_format_outside_the_eu_file_types_is_left_out() -> None:
+    graph = dataset_graph(make_dataset(), [{"id": "d1", "format": "SAS7BDAT"}], BASE_URL)
+    assert graph.value(URIRef(f"{DATASET}/distributions/d1"), ns.DCTERMS.format) is None
+
+
+ADMS_STATUS = URIRef("http://www.w3.org/ns/adms#status")
+
+
+def test_a_deprecated_dataset_and_its_distributions_carry_the_eu_deprecated_status() -> None:
+    deprecated = make_dataset(state="deprecated")
+    graph = dataset_graph(deprecated, [make_distribution()], BASE_URL, editions())
+    dataset_status = URIRef(EU + "dataset-status/DEPRECATED")
+    distribution_status = URIRef(EU + "distribution-status/DEPRECATED")
+    assert graph.value(DATASET, ADMS_STATUS) == dataset_status
+    # DCAT-AP 3 states a distribution's status from the EU Distribution Status vocabulary.
+    assert graph.value(DISTRIBUTION, ADMS_STATUS) == distribution_status
+    for status, scheme in (
+        (dataset_status, "dataset-status"),
+        (distribution_status, "distribution-status"),
+    ):
+        assert (status, ns.RDF.type, ns.SKOS.Concept) in graph
+        assert graph.value(status, ns.SKOS.inScheme) == URIRef(EU + scheme)
+        assert graph.value(status, ns.SKOS.prefLabel) == Literal("Deprecated", lang="en")
+
+
+def test_an_active_dataset_carries_no_status() -> None:
+    graph = dataset_graph(make_dataset(state="active"), [make_distribution()], BASE_URL)
+    assert graph.value(DATASET, ADMS_STATUS) is None
+    assert graph.value(DISTRIBUTION, ADMS_STATUS) is None
+
+
+# rdflib's DCAT namespace predates DCAT 3, so dcat:version is spelt out.
+DCAT_VERSION = URIRef("http://www.w3.org/ns/dcat#version")
+
+
+def test_the_dataset_states_the_version_its_distributions_are_of() -> None:
+    second = make_distribution(version="2", edition="20250101T000000")
+    graph = dataset_graph(make_dataset(), [second], BASE_URL)
+    assert graph.value(DATASET, DCAT_VERSION) == Literal("2")
+    # DCAT-AP-NO 2.2 names a dataset's version with owl:versionInfo.
+    no2 = dataset_graph(make_dataset(), [second], BASE_URL, profile="dcat-ap-no-2")
+    assert no2.value(DATASET, ns.OWL.versionInfo) == Literal("2")
+
+
+def test_a_dataset_without_distributions_states_no_version() -> None:
+    graph = dataset_graph(make_dataset(), [], BASE_URL)
+    assert graph.value(DATASET, DCAT_VERSION) is None

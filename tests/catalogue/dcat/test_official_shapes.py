@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -55,11 +56,18 @@ CHECKSUM = URIRef(f"{DISTRIBUTION}#checksum")
 
 PROFILES = ["dcat-ap-3.0.1", "dcat-ap-3.0.0", "dcat-ap-no-3", "dcat-ap-no-2.2"]
 # The rendering each shape profile validates: DCAT-AP-NO 2.2 and 3 conflict on dcat:byteSize's
-# datatype and on the checksum algorithm, so 2.2 gets its own rendering (vocabularies.PROFILES).
+# datatype and on the checksum algorithm, so 2.2 gets its own rendering (vocabularies.PROFILES);
+# DCAT-AP 3 and DCAT-AP-NO 3 name media types by different IRIs, so NO 3 gets its own too.
 RENDERING = {
-    profile: vocab.DCAT_AP_NO_2 if profile == "dcat-ap-no-2.2" else vocab.DCAT_AP_3
-    for profile in PROFILES
+    "dcat-ap-3.0.1": vocab.DCAT_AP_3,
+    "dcat-ap-3.0.0": vocab.DCAT_AP_3,
+    "dcat-ap-no-3": vocab.DCAT_AP_NO_3,
+    "dcat-ap-no-2.2": vocab.DCAT_AP_NO_2,
 }
+# DCAT-AP 3's vocabulary shape for dcat:mediaType (SEMICeu/DCAT-AP,
+# releases/3.0.1/html/shacl/mdr-vocabularies.shape.ttl, :IANARestrictionRegexURI, a
+# Violation): IANA's own IRIs, which data.europa.eu also maps the EU file types to.
+DCAT_AP_MEDIA_TYPE = re.compile(r"^http.*://www.iana.org/assignments/media-types/")
 
 
 def results(data: Graph, shapes: Graph) -> list[tuple[str, str, str, str]]:
@@ -170,6 +178,24 @@ def test_full_feed_conforms(official_shapes: dict[str, Graph], profile: str) -> 
 
 
 @pytest.mark.parametrize("profile", PROFILES)
+def test_deprecated_dataset_conforms_with_its_status(
+    official_shapes: dict[str, Graph], profile: str
+) -> None:
+    dataset = make_dataset(state="deprecated", license="NLOD_2_0")
+    graph = dataset_graph(dataset, [csv_distribution()], BASE_URL, editions(), RENDERING[profile])
+    status = URIRef("http://www.w3.org/ns/adms#status")
+    # DCAT-AP-NO 2.2 takes the ADMS Status vocabulary, the others the EU Distribution Status.
+    expected = (
+        "http://purl.org/adms/status/Deprecated"
+        if profile == "dcat-ap-no-2.2"
+        else EU + "distribution-status/DEPRECATED"
+    )
+    assert graph.value(DISTRIBUTION, status) == URIRef(expected)
+    assert graph.value(DATASET, status) == URIRef(EU + "dataset-status/DEPRECATED")
+    assert_no_violations(graph, official_shapes[profile], profile)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
 def test_minimal_publishable_dataset_conforms(
     official_shapes: dict[str, Graph], profile: str
 ) -> None:
@@ -177,6 +203,32 @@ def test_minimal_publishable_dataset_conforms(
     distribution = {"id": "d1", "accessURL": f"{BASE_URL}/datasets/x"}
     graph = dataset_graph(MINIMAL, [distribution], BASE_URL, profile=RENDERING[profile])
     assert_no_violations(graph, official_shapes[profile], profile)
+
+
+@pytest.mark.parametrize("rendering", [vocab.DCAT_AP_3, vocab.DCAT_AP_NO_2])
+def test_media_types_are_iana_iris_as_dcat_ap_names_them(rendering: str) -> None:
+    graph = full_feed(rendering)
+    parquet = URIRef(f"{EDITION}/distributions/d2")
+    stated = {
+        distribution: str(graph.value(distribution, ns.DCAT.mediaType))
+        for distribution in (DISTRIBUTION, parquet)
+    }
+    assert stated == {
+        DISTRIBUTION: "https://www.iana.org/assignments/media-types/text/csv",
+        parquet: "https://www.iana.org/assignments/media-types/application/vnd.apache.parquet",
+    }
+    assert all(DCAT_AP_MEDIA_TYPE.match(iri) for iri in stated.values())
+
+
+def test_dcat_ap_no_3_rendering_names_media_types_as_its_range_shape_asks() -> None:
+    graph = full_feed(vocab.DCAT_AP_NO_3)
+    parquet = URIRef(f"{EDITION}/distributions/d2")
+    assert graph.value(parquet, ns.DCAT.mediaType) == URIRef(
+        "https://www.w3.org/ns/iana/media-types/application/vnd.apache.parquet"
+    )
+    # Its range shape admits application/* only: CSV is named by its EU file type alone.
+    assert graph.value(DISTRIBUTION, ns.DCAT.mediaType) is None
+    assert graph.value(DISTRIBUTION, ns.DCTERMS.format) == URIRef(EU + "file-type/CSV")
 
 
 def test_dcat_ap_3_0_0_as_published_fails_only_on_its_in_series_erratum(
@@ -257,7 +309,7 @@ def test_value_without_its_type_is_a_range_violation(
 def test_value_outside_dcat_ap_no_vocabularies_is_a_violation(
     official_shapes: dict[str, Graph], subject: URIRef, path: URIRef, value: str | None
 ) -> None:
-    graph = full_feed()
+    graph = full_feed(vocab.DCAT_AP_NO_3)
     # text/csv under the W3C IANA namespace: outside the application/* pattern.
     node = URIRef(value or "https://www.w3.org/ns/iana/media-types/text/csv")
     old = graph.value(subject, path)
@@ -268,7 +320,7 @@ def test_value_outside_dcat_ap_no_vocabularies_is_a_violation(
 
 
 def test_untagged_title_is_a_dcat_ap_no_violation(official_shapes: dict[str, Graph]) -> None:
-    graph = full_feed()
+    graph = full_feed(vocab.DCAT_AP_NO_3)
     graph.remove((DATASET, ns.DCTERMS.title, None))
     graph.add((DATASET, ns.DCTERMS.title, Literal("No language tag")))
     assert (str(DATASET), str(ns.DCTERMS.title)) in violation_paths(
@@ -303,11 +355,22 @@ def test_dcat_ap_no_2_2_and_3_conflict_only_on_byte_size_and_checksum(
 ) -> None:
     """Why 2.2 has its own rendering: each profile's feed fails the other on these alone."""
     size, algorithm = str(ns.DCAT.byteSize), str(SPDX.algorithm)
-    found = {path for _, path in violation_paths(full_feed(), official_shapes["dcat-ap-no-2.2"])}
-    assert found == {size, algorithm}
+    for rendering in (vocab.DCAT_AP_3, vocab.DCAT_AP_NO_3):
+        shapes = official_shapes["dcat-ap-no-2.2"]
+        found = {path for _, path in violation_paths(full_feed(rendering), shapes)}
+        assert found == {size, algorithm}
     no2 = full_feed(vocab.DCAT_AP_NO_2)
-    for profile in ("dcat-ap-3.0.1", "dcat-ap-no-3"):
-        assert {path for _, path in violation_paths(no2, official_shapes[profile])} == {size}
+    assert {path for _, path in violation_paths(no2, official_shapes["dcat-ap-3.0.1"])} == {size}
+
+
+def test_dcat_ap_3_and_dcat_ap_no_3_conflict_only_on_media_types(
+    official_shapes: dict[str, Graph],
+) -> None:
+    """Why NO 3 has its own rendering: DCAT-AP 3's IANA IRIs fail its range shape."""
+    found = {path for _, path in violation_paths(full_feed(), official_shapes["dcat-ap-no-3"])}
+    assert found == {str(ns.DCAT.mediaType)}
+    no3 = full_feed(vocab.DCAT_AP_NO_3)
+    assert not violation_paths(no3, official_shapes["dcat-ap-3.0.1"])
 
 
 def test_published_catalog_files_conform(tmp_path: Path, official_shapes: dict[str, Graph]) -> None:
@@ -335,8 +398,9 @@ def test_published_catalog_files_conform(tmp_path: Path, official_shapes: dict[s
         open_data_url="https://opendata.example.no",
     )
     files = {
-        "catalog.ttl": ("turtle", PROFILES[:3]),
-        "catalog.jsonld": ("json-ld", PROFILES[:3]),
+        "catalog.ttl": ("turtle", PROFILES[:2]),
+        "catalog.jsonld": ("json-ld", PROFILES[:2]),
+        "catalog-dcat-ap-no-3.ttl": ("turtle", ["dcat-ap-no-3"]),
         "catalog-dcat-ap-no-2.ttl": ("turtle", ["dcat-ap-no-2.2"]),
     }
     for name, (syntax, profiles) in files.items():

@@ -131,6 +131,7 @@ def test_first_run_publishes_feed_and_files(objects: LocalObjectStore, open_data
 
     assert sorted(report.published) == [
         "catalog-dcat-ap-no-2.ttl",
+        "catalog-dcat-ap-no-3.ttl",
         "catalog.jsonld",
         "catalog.ttl",
         "datasets/air/air.csv",
@@ -167,6 +168,7 @@ def test_second_run_publishes_nothing_new(objects: LocalObjectStore, open_data: 
     assert report.withdrawn == []
     assert sorted(report.unchanged) == [
         "catalog-dcat-ap-no-2.ttl",
+        "catalog-dcat-ap-no-3.ttl",
         "catalog.jsonld",
         "catalog.ttl",
         "datasets/air/air.csv",
@@ -191,6 +193,7 @@ def test_new_edition_republishes_only_its_file_and_the_feed(
 
     assert sorted(report.published) == [
         "catalog-dcat-ap-no-2.ttl",
+        "catalog-dcat-ap-no-3.ttl",
         "catalog.jsonld",
         "catalog.ttl",
         "datasets/air/air.csv",
@@ -217,7 +220,12 @@ def test_dataset_turned_non_public_is_withdrawn(objects: LocalObjectStore, open_
     assert report.skipped[0]["problems"][0]["field"] == "accessRights"
     assert not (open_data / "datasets/air").exists()
     assert catalog_datasets(open_data) == {f"{BASE_URL}/datasets/water"}
-    assert sorted(report.published) == ["catalog-dcat-ap-no-2.ttl", "catalog.jsonld", "catalog.ttl"]
+    assert sorted(report.published) == [
+        "catalog-dcat-ap-no-2.ttl",
+        "catalog-dcat-ap-no-3.ttl",
+        "catalog.jsonld",
+        "catalog.ttl",
+    ]
 
 
 def test_deleted_dataset_is_withdrawn(objects: LocalObjectStore, open_data: Path) -> None:
@@ -334,6 +342,7 @@ def test_files_named_with_spaces_non_ascii_hash_question_mark_and_percent_publis
     assert sorted(report.published) == sorted(
         [
             "catalog-dcat-ap-no-2.ttl",
+            "catalog-dcat-ap-no-3.ttl",
             "catalog.jsonld",
             "catalog.ttl",
             *(f"datasets/air/{name}" for name in NAMES),
@@ -478,13 +487,14 @@ def test_s3_target_publishes_idempotently_and_withdraws(objects: LocalObjectStor
     second = run(items, objects, target)
     third = run(items[1:], objects, target)
 
-    assert len(first.published) == 5  # two data files and three catalogue files
+    assert len(first.published) == 6  # two data files and four catalogue files
     assert second.published == []
     assert third.withdrawn == ["datasets/air/air.csv"]
     listed = client.list_objects_v2(Bucket="open-data", Prefix="brygge/")
     keys = sorted(entry["Key"] for entry in listed["Contents"])
     assert keys == [
         "brygge/catalog-dcat-ap-no-2.ttl",
+        "brygge/catalog-dcat-ap-no-3.ttl",
         "brygge/catalog.jsonld",
         "brygge/catalog.ttl",
         "brygge/datasets/water/water.csv",
@@ -614,6 +624,7 @@ def test_s3_target_writes_whole_objects_and_finishes_an_interrupted_run(
     assert report.withdrawn == ["datasets/gone/orphan.csv"]
     assert listed() == [
         "brygge/catalog-dcat-ap-no-2.ttl",
+        "brygge/catalog-dcat-ap-no-3.ttl",
         "brygge/catalog.jsonld",
         "brygge/catalog.ttl",
         "brygge/datasets/air/air.csv",

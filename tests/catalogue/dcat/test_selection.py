@@ -218,8 +218,9 @@ def test_scheduled_handler_publishes_from_the_environment(
 
     assert sorted(report["published"]) == [
         "catalog-dcat-ap-no-2.ttl",
+        "catalog-dcat-ap-no-3.ttl",
         "catalog.jsonld",
         "catalog.ttl",
     ]
     assert (home / "open-data/catalog.ttl").is_file()
-    assert json.loads(capsys.readouterr().out)["published"] == 3
+    assert json.loads(capsys.readouterr().out)["published"] == 4

@@ -163,7 +163,7 @@ def test_contact_point_without_name_or_email_is_a_violation(shapes: Graph, path:
         (
             PARQUET,
             ns.DCAT.mediaType,
-            "https://www.w3.org/ns/iana/media-types/application/vnd.apache.parquet",
+            "https://www.iana.org/assignments/media-types/application/vnd.apache.parquet",
         ),
         (DISTRIBUTION, SPDX.checksum, str(CHECKSUM)),
         (

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from catalogue.domain.access import Identity
 from catalogue.domain.errors import NotFound
 from catalogue.domain.webhooks import refused_address, signature
-from catalogue.events.lineage import LINEAGE_TYPES
+from catalogue.events.lineage import LINEAGE_TYPES, ObjectNames
 from catalogue.repositories.subscriptions import SubscriptionRepository, attempt_outcome
 from catalogue.store.base import Item, ItemStore
 
@@ -294,7 +294,7 @@ class LineageTarget:
     url: str
     api_key: str
     namespace: str
-    objects: str
+    objects: ObjectNames
 
     @property
     def endpoint(self) -> str:
@@ -307,9 +307,11 @@ def lineage_target(settings: Settings) -> LineageTarget | None:
     if not settings.openlineage_url:
         return None
     if settings.backend == "aws":
-        objects = f"s3://{settings.data_bucket}"
+        objects = ObjectNames(f"s3://{settings.data_bucket}")
     else:
-        objects = f"file://{socket.gethostname()}"
+        # OpenLineage's naming of the local file system: namespace "file", the absolute path
+        # as name ("file://<host>" names a remote file system's).
+        objects = ObjectNames("file", f"{settings.objects_dir.resolve()}/")
     return LineageTarget(
         settings.openlineage_url,
         settings.openlineage_api_key,

@@ -4,9 +4,11 @@ A run is one OpenLineage run of the job ``<dataset>.<pipeline template>`` in the
 ``BRYGGE_OPENLINEAGE_NAMESPACE``: START when it starts, COMPLETE, FAIL or ABORT when it
 ends. Each Task state is a child run (job ``<dataset>.<template>.<state>``) with the
 ``parent`` facet: START when the step starts (``no.brygge.step.started``), COMPLETE or
-FAIL when it ends (``no.brygge.step.finished``). Datasets are objects: namespace
-``s3://<bucket>`` or ``file://<host>``, name the object key (OpenLineage's naming spec),
-each with a ``symlinks`` facet to the logical dataset ``brygge://<dataset>/<version>``.
+FAIL when it ends (``no.brygge.step.finished``). Datasets are objects, named as
+OpenLineage's naming spec names files: on S3 namespace ``s3://<bucket>`` and name the
+object key; locally namespace ``file`` (the local file system: no host) and name the
+file's absolute path. Each has a ``symlinks`` facet to the logical dataset
+``brygge://<dataset>/<version>``.
 Outputs carry ``schema`` (when the step recorded columns) and ``outputStatistics``;
 ``validate``'s input carries ``dataQualityMetrics``; a failure carries ``errorMessage``.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from catalogue import __version__
@@ -51,6 +54,16 @@ STEP_FINISHED = "no.brygge.step.finished"
 LINEAGE_TYPES = frozenset({*RUN_EVENT_TYPES, STEP_STARTED, STEP_FINISHED})
 
 
+@dataclass(frozen=True, slots=True)
+class ObjectNames:
+    """How objects are named as OpenLineage datasets: the namespace of the store, and what
+    comes before a key in a name (``s3://<bucket>`` and nothing; ``file`` and the absolute
+    path of the local object directory, ending in ``/``)."""
+
+    namespace: str
+    root: str = ""
+
+
 def run_uuid(run_id: str, step: str | None = None) -> str:
     """The OpenLineage run id of a Brygge run (or of one of its Task states), stable."""
     name = run_id if step is None else f"{run_id}/{step}"
@@ -67,7 +80,10 @@ def job_name(run: Mapping[str, Any]) -> str:
 
 
 def dataset(
-    namespace: str, key: str, run: Mapping[str, Any], facets: Mapping[str, Any] | None = None
+    objects: ObjectNames,
+    key: str,
+    run: Mapping[str, Any],
+    facets: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """An object as an OpenLineage dataset, linked to its logical dataset."""
     logical = {
@@ -76,8 +92,8 @@ def dataset(
         "type": "DATASET",
     }
     return {
-        "namespace": namespace,
-        "name": key,
+        "namespace": objects.namespace,
+        "name": objects.root + key,
         "facets": {"symlinks": _facet("symlinks", {"identifiers": [logical]}), **(facets or {})},
     }
 
@@ -149,12 +165,12 @@ def run_events(
     run: Mapping[str, Any],
     *,
     namespace: str,
-    objects: str,
+    objects: ObjectNames,
     previews: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The OpenLineage events telling of one Brygge run event (``run``: with its steps).
 
-    ``namespace`` is the jobs' namespace, ``objects`` the datasets' (``s3://bucket``).
+    ``namespace`` is the jobs' namespace, ``objects`` how the datasets are named.
     ``previews`` are the previews of the distributions the step published, by the key of
     the object it wrote (``table_preview``): publish writes one object per input, in
     order, and the input it copied carries the preview's figures as

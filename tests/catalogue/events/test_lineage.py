@@ -17,7 +17,7 @@ from referencing import Registry, Resource
 
 from catalogue.app import create_app
 from catalogue.events.delivery import HttpSender
-from catalogue.events.lineage import run_events, run_uuid
+from catalogue.events.lineage import ObjectNames, run_events, run_uuid
 from catalogue.events.worker import run_once
 from catalogue.settings import Settings
 from catalogue.store import migrations
@@ -137,7 +137,9 @@ def test_a_four_step_run_reaches_a_marquez_receiver_in_order(lineage_app, marque
     upper_done = events[2]
     assert upper_done["run"]["facets"]["parent"]["run"]["runId"] == parent
     (source,) = upper_done["inputs"]
-    assert source["namespace"].startswith("file://") and source["name"] == RAW
+    # OpenLineage's naming of the local file system: namespace "file", the absolute path.
+    objects_dir = lineage_app.extensions["brygge"].settings.objects_dir.resolve()
+    assert (source["namespace"], source["name"]) == ("file", f"{objects_dir}/{RAW}")
     (written,) = upper_done["outputs"]
     assert written["facets"]["outputStatistics"]["rowCount"] == 2
     assert written["facets"]["symlinks"]["identifiers"][0]["name"] == "brygge://secret/1"
@@ -163,7 +165,9 @@ def test_a_published_files_column_figures_are_data_quality_metrics(lineage_app, 
         e for e in events if e["job"]["name"].endswith(".Publish") and e["eventType"] == "COMPLETE"
     ]
     (source,) = done["inputs"]
-    assert source["name"] == raw
+    assert (
+        source["name"] == f"{lineage_app.extensions['brygge'].settings.objects_dir.resolve()}/{raw}"
+    )
     quality = source["facets"]["dataQualityMetrics"]
     assert quality["rowCount"] == 4
     assert quality["columnMetrics"] == {
@@ -229,7 +233,7 @@ def test_a_lambda_errors_stack_trace_goes_to_the_facet() -> None:
     run["error"] = {"error": "KeyError", "cause": json.dumps(cause)}
     cloudevent = {"type": "no.brygge.run.failed", "time": "2026-01-02T03:04:05Z", "data": run}
 
-    (event,) = run_events(cloudevent, run, namespace="oslo", objects="s3://lake")
+    (event,) = run_events(cloudevent, run, namespace="oslo", objects=ObjectNames("s3://lake"))
 
     check_openlineage(event)
     facet = event["run"]["facets"]["errorMessage"]
@@ -270,8 +274,10 @@ def test_validate_and_typed_outputs_carry_quality_and_schema_facets() -> None:
         },
     }
 
-    checked = run_events(validated, run, namespace="brygge", objects="s3://brygge-data")
-    typed = run_events(converted, run, namespace="brygge", objects="s3://brygge-data")
+    checked = run_events(
+        validated, run, namespace="brygge", objects=ObjectNames("s3://brygge-data")
+    )
+    typed = run_events(converted, run, namespace="brygge", objects=ObjectNames("s3://brygge-data"))
 
     for event in [*checked, *typed]:
         check_openlineage(event)
@@ -298,7 +304,7 @@ def test_a_step_start_is_the_child_runs_start() -> None:
         "data": {"run": "run-1", "name": "Convert", "status": "RUNNING"},
     }
 
-    (event,) = run_events(started, run, namespace="brygge", objects="s3://brygge-data")
+    (event,) = run_events(started, run, namespace="brygge", objects=ObjectNames("s3://brygge-data"))
 
     check_openlineage(event)
     assert (event["eventType"], event["eventTime"]) == ("START", started["time"])
@@ -328,7 +334,9 @@ def test_the_schemas_refuse_what_the_spec_forbids() -> None:
     """The validation above can fail: a run id that is no UUID, a facet without producer."""
     run = {"id": "r", "dataset": "d", "version": "1", "input": {"keys": ["k"]}, "steps": []}
     started = {"type": "no.brygge.run.started", "time": "2026-01-02T03:04:05Z", "data": {}}
-    (event,) = run_events(started, run, namespace="brygge", objects="file://host")
+    (event,) = run_events(
+        started, run, namespace="brygge", objects=ObjectNames("file", "/srv/brygge/objects/")
+    )
     check_openlineage(event)
     with pytest.raises(jsonschema.ValidationError):
         check_openlineage({**event, "run": {"runId": "not-a-uuid", "facets": {}}})

@@ -64,9 +64,16 @@ class ObjectNames:
     root: str = ""
 
 
-def run_uuid(run_id: str, step: str | None = None) -> str:
-    """The OpenLineage run id of a Brygge run (or of one of its Task states), stable."""
-    name = run_id if step is None else f"{run_id}/{step}"
+def run_uuid(run_id: str, step: str | None = None, *, redrives: int = 0) -> str:
+    """The OpenLineage run id of a Brygge run (or of one of its Task states), stable.
+
+    A redrive is a new OpenLineage run (``redrives``: the how-manieth): COMPLETE, FAIL and
+    ABORT end a run for good in OpenLineage's run cycle, so the redriven run's START cannot
+    reuse the failed one's id, nor can a step it runs again.
+    """
+    name = run_id if not redrives else f"{run_id}#redrive-{redrives}"
+    if step is not None:
+        name = f"{name}/{step}"
     return str(uuid.uuid5(_RUN_IDS, name))
 
 
@@ -178,6 +185,9 @@ def run_events(
     """
     job = {"namespace": namespace, "name": job_name(run)}
     kind = cloudevent["type"]
+    # The attempt the event is of, as the event says (the run may have been redriven since).
+    redrives = int(cloudevent["data"].get("redrives") or 0)
+    parent_id = run_uuid(run["id"], redrives=redrives)
     if kind in RUN_EVENT_TYPES:
         event_type = RUN_EVENT_TYPES[kind]
         started = event_type == "START"
@@ -187,7 +197,7 @@ def run_events(
             _event(
                 event_type,
                 cloudevent["time"],
-                run_uuid(run["id"]),
+                parent_id,
                 job,
                 run_facets={} if started else _error_facet(run.get("error")),
                 inputs=[dataset(objects, key, run) for key in keys],
@@ -207,8 +217,8 @@ def run_events(
     else:
         input_keys = list((run.get("input") or {}).get("keys", []))
     child_job = {"namespace": namespace, "name": f"{job['name']}.{step_name}"}
-    parent = _facet("parent", {"run": {"runId": run_uuid(run["id"])}, "job": dict(job)})
-    child = run_uuid(run["id"], step_name)
+    parent = _facet("parent", {"run": {"runId": parent_id}, "job": dict(job)})
+    child = run_uuid(run["id"], step_name, redrives=redrives)
     if kind == STEP_STARTED:
         return [
             _event(

@@ -346,3 +346,48 @@ def test_the_schemas_refuse_what_the_spec_forbids() -> None:
         check_openlineage(
             {**event, "inputs": [{**event["inputs"][0], "facets": {"symlinks": broken}}]}
         )
+
+
+TERMINAL = ("COMPLETE", "FAIL", "ABORT")
+
+
+def check_run_cycles(events: list[dict[str, Any]]) -> None:
+    """Each run's events as the run cycle has them: START first, nothing after its end."""
+    seen: dict[str, list[str]] = {}
+    for event in events:
+        cycle = seen.setdefault(event["run"]["runId"], [])
+        assert cycle or event["eventType"] == "START", (event["job"]["name"], cycle)
+        assert not cycle or cycle[-1] not in TERMINAL, (event["job"]["name"], cycle)
+        cycle.append(event["eventType"])
+
+
+def test_a_redriven_run_is_a_new_openlineage_run(lineage_app, marquez) -> None:  # type: ignore[no-untyped-def]
+    run_id = run_pipeline(lineage_app, [("Upper", "upper"), ("Check", "check")], b"bad\n")
+    client = lineage_app.test_client()
+    services = lineage_app.extensions["brygge"]
+    (upper,) = client.get(f"/runs/{run_id}").json["steps"][0]["outputs"]
+    LocalObjectStore(services.settings.objects_dir).put(upper["key"], io.BytesIO(b"good\n"))
+
+    assert client.post(f"/runs/{run_id}/redrive").status_code == 202
+    assert services.runs.wait_idle(timeout_s=60)
+    sender = HttpSender(allow_private=True)
+    while run_once(services, sender):
+        pass
+
+    events = [json.loads(request.body) for request in marquez.requests]
+    for event in events:
+        check_openlineage(event)
+    # FAIL ends a run for good (the run cycle's terminal states): the redrive is a new run
+    # of the same job, and so is the step it runs again.
+    check_run_cycles(events)
+    first, again = run_uuid(run_id), run_uuid(run_id, redrives=1)
+    assert first != again
+    assert [(e["eventType"], e["job"]["name"], e["run"]["runId"]) for e in events][-6:] == [
+        ("FAIL", "secret.text.Check", run_uuid(run_id, "Check")),
+        ("FAIL", "secret.text", first),
+        ("START", "secret.text", again),
+        ("START", "secret.text.Check", run_uuid(run_id, "Check", redrives=1)),
+        ("COMPLETE", "secret.text.Check", run_uuid(run_id, "Check", redrives=1)),
+        ("COMPLETE", "secret.text", again),
+    ]
+    assert events[-3]["run"]["facets"]["parent"]["run"]["runId"] == again

@@ -31,7 +31,11 @@ from catalogue.domain.access import Identity
 from catalogue.domain.errors import NotFound
 from catalogue.domain.webhooks import refused_address, signature
 from catalogue.events.lineage import LINEAGE_TYPES, ObjectNames
-from catalogue.repositories.subscriptions import SubscriptionRepository, attempt_outcome
+from catalogue.repositories.subscriptions import (
+    PENDING,
+    SubscriptionRepository,
+    attempt_outcome,
+)
 from catalogue.store.base import Item, ItemStore
 
 if TYPE_CHECKING:
@@ -447,7 +451,12 @@ def attempt_lineage(
     sender: Sender,
     lineage: LineageTarget | None,
 ) -> None:
-    """One attempt of a run event's OpenLineage events, POSTed one by one, in order."""
+    """One attempt of a run event's OpenLineage events, POSTed one by one, in order.
+
+    A run's lineage events keep their order through retries: while one of them waits for
+    its retry, the run's later ones wait behind it (a COMPLETE never goes before its
+    START). One that is dead (no tries left) holds the others no longer.
+    """
     from catalogue.events.lineage import run_events
     from catalogue.repositories.distributions import published_previews
     from catalogue.repositories.runs import RunRepository
@@ -465,6 +474,10 @@ def attempt_lineage(
         return
     cloudevent = event_item["event"]
     run_id = cloudevent["data"].get("run") or cloudevent["data"]["id"]
+    blocker = subscriptions.blocker(run_id, delivery)
+    if blocker is not None:
+        subscriptions.put_off(delivery, blocker)
+        return
     try:
         run = RunRepository(store, subscriptions.clock).get(run_id)
     except NotFound:
@@ -485,13 +498,17 @@ def attempt_lineage(
         response = sender(lineage.endpoint, body, headers)
         if response.status_code is None or not 200 <= response.status_code < 300:
             break
-    subscriptions.record_attempt(
+    outcome = subscriptions.record_attempt(
         delivery,
         status_code=response.status_code,
         error=response.error,
         now=subscriptions.clock(),
         retry_after=response.retry_after,
     )
+    if outcome["status"] == PENDING:
+        subscriptions.hold(run_id, delivery)
+    else:
+        subscriptions.release(run_id, delivery["sk"])
 
 
 def _attempt_into(outcomes: list[tuple[Item, Item]], *args: Any) -> None:

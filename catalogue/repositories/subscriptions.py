@@ -35,6 +35,7 @@ from catalogue.store.base import (
     Item,
     ItemStore,
     Page,
+    Put,
     Query,
     Replace,
     query_all,
@@ -397,6 +398,49 @@ class SubscriptionRepository:
                     with contextlib.suppress(NotFound, PreconditionFailed):
                         self.store.write(Replace(body, rev=delivery["rev"]))
 
+    # Lineage order --------------------------------------------------------------------
+
+    def blocker(self, run_id: str, delivery: Item) -> Item | None:
+        """The earlier delivery of the run's lineage events still waiting for its retry,
+        which ``delivery`` must wait behind; None when there is none (a hold whose
+        delivery went, or died, is removed)."""
+        hold = self.store.get(keys.lineage_hold_pk(run_id), keys.LINEAGE_HOLD_SK)
+        if hold is None or hold["blocker"] >= delivery["sk"]:
+            return None
+        found = self.store.get(keys.deliveries_pk(delivery["subscription"]), hold["blocker"])
+        if found is not None and found["status"] == PENDING:
+            return found
+        self.release(run_id, hold["blocker"])
+        return None
+
+    def hold(self, run_id: str, delivery: Item) -> None:
+        """Make the run's later lineage deliveries wait behind ``delivery`` (due again)."""
+        self.store.write(
+            Put(
+                {
+                    "pk": keys.lineage_hold_pk(run_id),
+                    "sk": keys.LINEAGE_HOLD_SK,
+                    "kind": "lineage-hold",
+                    "blocker": delivery["sk"],
+                }
+            )
+        )
+
+    def release(self, run_id: str, blocker_sk: str) -> None:
+        """Remove the run's hold if ``blocker_sk`` is the delivery it waits for."""
+        hold = self.store.get(keys.lineage_hold_pk(run_id), keys.LINEAGE_HOLD_SK)
+        if hold is None or hold["blocker"] != blocker_sk:
+            return
+        with contextlib.suppress(NotFound, PreconditionFailed):
+            self.store.write(Delete(hold["pk"], hold["sk"], rev=hold["rev"]))
+
+    def put_off(self, delivery: Item, behind: Item) -> None:
+        """Make a claimed delivery due when ``behind`` is, after it (the due index orders
+        one subscription's deliveries of one time by event); no attempt is counted."""
+        body = {k: v for k, v in delivery.items() if k != "rev"}
+        with contextlib.suppress(NotFound, PreconditionFailed):
+            self.store.write(Replace(_due_at(body, behind["nextAttemptAt"]), rev=delivery["rev"]))
+
     def deliveries(self, subscription_id: str, *, limit: int, cursor: str | None) -> Page:
         """A subscription's deliveries, newest first."""
         query = Query(keys.deliveries_pk(subscription_id), descending=True)
@@ -449,11 +493,15 @@ def _delivery_item(
 
 def _due(delivery: dict[str, Any], at: datetime) -> dict[str, Any]:
     """The delivery in the due index at ``at``."""
+    return _due_at(delivery, _time_key(at))
+
+
+def _due_at(delivery: dict[str, Any], time_key: str) -> dict[str, Any]:
     return {
         **delivery,
-        "nextAttemptAt": _time_key(at),
+        "nextAttemptAt": time_key,
         "gsi1pk": keys.DUE_DELIVERIES,
-        "gsi1sk": f"{_time_key(at)}#{delivery['subscription']}#{delivery['sk']}",
+        "gsi1sk": f"{time_key}#{delivery['subscription']}#{delivery['sk']}",
     }
 
 

@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from flask import Flask
 from referencing import Registry, Resource
 
 from catalogue.app import create_app
+from catalogue.domain.webhooks import MAX_ATTEMPTS
 from catalogue.events.delivery import HttpSender
 from catalogue.events.lineage import ObjectNames, run_events, run_uuid
 from catalogue.events.worker import run_once
@@ -391,3 +393,60 @@ def test_a_redriven_run_is_a_new_openlineage_run(lineage_app, marquez) -> None: 
         ("COMPLETE", "secret.text", again),
     ]
     assert events[-3]["run"]["facets"]["parent"]["run"]["runId"] == again
+
+
+def test_a_run_events_come_in_order_after_the_backend_answered_503(
+    lineage_app, marquez, clock
+) -> None:  # type: ignore[no-untyped-def]
+    answers = iter([503])
+    marquez.answer = lambda _: (next(answers, 201), b"")
+    steps = [("Upper", "upper"), ("Last", "check")]
+
+    run_id = run_pipeline(lineage_app, steps, b"a\nb\n")
+    clock.now += timedelta(seconds=10)  # the START's retry is due
+    sender = HttpSender(allow_private=True)
+    while run_once(lineage_app.extensions["brygge"], sender):
+        pass
+
+    accepted = [json.loads(request.body) for request in marquez.requests[1:]]
+    for event in accepted:
+        check_openlineage(event)
+    check_run_cycles(accepted)
+    parent = run_uuid(run_id)
+    assert [(e["eventType"], e["run"]["runId"]) for e in accepted] == [
+        ("START", parent),
+        ("START", run_uuid(run_id, "Upper")),
+        ("COMPLETE", run_uuid(run_id, "Upper")),
+        ("START", run_uuid(run_id, "Last")),
+        ("COMPLETE", run_uuid(run_id, "Last")),
+        ("COMPLETE", parent),
+    ]
+
+
+def test_a_run_start_the_backend_never_takes_holds_the_run_events_until_it_is_dead(
+    lineage_app, marquez, clock
+) -> None:  # type: ignore[no-untyped-def]
+    def answer(request) -> tuple[int, bytes]:  # type: ignore[no-untyped-def]
+        event = json.loads(request.body)
+        refused = (event["eventType"], event["job"]["name"]) == ("START", "secret.text")
+        return (503 if refused else 201), b""
+
+    marquez.answer = answer
+    run_pipeline(lineage_app, [("Upper", "upper")], b"a\n")
+    services = lineage_app.extensions["brygge"]
+    sender = HttpSender(allow_private=True)
+    # Nothing but the START's retries until its last one has failed.
+    for _ in range(MAX_ATTEMPTS - 1):
+        names = [json.loads(r.body)["job"]["name"] for r in marquez.requests]
+        assert names == ["secret.text"] * len(names)
+        clock.now += timedelta(hours=13)
+        while run_once(services, sender):
+            pass
+
+    events = [json.loads(request.body) for request in marquez.requests]
+    assert [e["eventType"] for e in events[:MAX_ATTEMPTS]] == ["START"] * MAX_ATTEMPTS
+    assert [(e["eventType"], e["job"]["name"]) for e in events[MAX_ATTEMPTS:]] == [
+        ("START", "secret.text.Upper"),
+        ("COMPLETE", "secret.text.Upper"),
+        ("COMPLETE", "secret.text"),
+    ]

@@ -33,6 +33,11 @@ RETRY_DELAYS = (
     timedelta(hours=10),
 )
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# Each wait is drawn at random from [wait, wait * (1 + JITTER)): deliveries that failed
+# together come back spread out, not all at one instant (Standard Webhooks recommends random
+# jitter, lest failures caused by the load of the deliveries themselves recur). Only ever
+# later: a receiver's Retry-After is never cut short.
+JITTER = 0.2
 # RFC 3986's characters: a request line carries a URL of these alone (others are
 # percent-encoded, an internationalized host name given in its xn-- form).
 URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
@@ -58,19 +63,20 @@ def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
 
 
 def next_attempt(
-    attempts: int, now: datetime, retry_after: timedelta | None = None
+    attempts: int, now: datetime, retry_after: timedelta | None = None, *, jitter: float
 ) -> datetime | None:
     """When to try again after ``attempts`` failed attempts; None: give up (dead letter).
 
     ``retry_after``, the wait the receiver asked for (``Retry-After``), puts the attempt
     off beyond the schedule's, up to the schedule's longest wait; it adds no attempts.
+    ``jitter`` (a random number from 0 to 1) puts it off by up to ``JITTER`` of its wait.
     """
     if attempts >= MAX_ATTEMPTS:
         return None
     delay = RETRY_DELAYS[attempts - 1]
     if retry_after is not None:
         delay = max(delay, min(retry_after, max(RETRY_DELAYS)))
-    return now + delay
+    return now + delay * (1 + JITTER * jitter)
 
 
 def retry_after_wait(value: str | None, now: datetime) -> timedelta | None:

@@ -11,6 +11,7 @@ finds its deliveries there.
 from __future__ import annotations
 
 import contextlib
+import random
 import secrets
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -535,7 +536,9 @@ def attempt_outcome(
     elif gone:
         body["status"] = CANCELLED
     else:
-        retry_at = next_attempt(attempts, now, retry_after_wait(retry_after, now))
+        retry_at = next_attempt(
+            attempts, now, retry_after_wait(retry_after, now), jitter=random.random()
+        )
         if retry_at is None:
             body["status"] = DEAD
         else:

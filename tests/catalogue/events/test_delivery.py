@@ -21,7 +21,7 @@ from standardwebhooks import Webhook
 
 from catalogue.app import create_app
 from catalogue.domain.access import AUTH_OFF, Identity
-from catalogue.domain.webhooks import MAX_ATTEMPTS, RETRY_DELAYS
+from catalogue.domain.webhooks import JITTER, MAX_ATTEMPTS, RETRY_DELAYS
 from catalogue.events.delivery import MAX_RESPONSE_BYTES, HttpSender, Response
 from catalogue.events.worker import run_once
 from catalogue.repositories.subscriptions import SubscriptionRepository
@@ -224,13 +224,16 @@ def test_retries_span_a_day_then_dead_letter_then_replay(webhook_app, receiver, 
     deliveries = f"/subscriptions/{subscription['id']}/deliveries"
 
     first = real_clock.now
-    for delay in (timedelta(0), *RETRY_DELAYS):
-        real_clock.now += delay
+    deliver(webhook_app)
+    for delay in RETRY_DELAYS:
+        (pending,) = client.get(deliveries).json["items"]
+        due = datetime.fromisoformat(pending["nextAttemptAt"])
+        assert delay <= due - datetime.fromisoformat(pending["lastAttemptAt"])
+        # Not due before its time.
+        real_clock.now = due - timedelta(seconds=1)
         deliver(webhook_app)
-        # Not due again before its time.
-        real_clock.now += timedelta(seconds=1)
+        real_clock.now = due
         deliver(webhook_app)
-        real_clock.now -= timedelta(seconds=1)
 
     (dead,) = client.get(deliveries).json["items"]
     assert len(receiver.requests) == MAX_ATTEMPTS
@@ -275,12 +278,14 @@ def test_a_retry_waits_as_long_as_the_receivers_retry_after(  # type: ignore[no-
     deliver(webhook_app)
     (pending,) = client.get(deliveries).json["items"]
     attempted = datetime.fromisoformat(pending["lastAttemptAt"])
+    due = datetime.fromisoformat(pending["nextAttemptAt"])
     real_clock.now = attempted + wait - timedelta(seconds=1)
     deliver(webhook_app)
-    real_clock.now = attempted + wait
+    real_clock.now = due
     deliver(webhook_app)
 
-    assert datetime.fromisoformat(pending["nextAttemptAt"]) - attempted == wait
+    # The wait asked for, and the jitter on top of it.
+    assert wait <= due - attempted <= wait * (1 + JITTER)
     assert len(receiver.requests) == 2
 
 
@@ -296,7 +301,7 @@ def test_a_retry_after_given_as_a_date_is_kept(webhook_app, receiver, real_clock
 
     (pending,) = client.get(f"/subscriptions/{subscription['id']}/deliveries").json["items"]
     wait = datetime.fromisoformat(pending["nextAttemptAt"]) - real_clock.now
-    assert timedelta(hours=1, minutes=55) < wait <= timedelta(hours=2, minutes=5)
+    assert timedelta(hours=1, minutes=55) < wait <= timedelta(hours=2, minutes=5) * (1 + JITTER)
 
 
 def test_a_receiver_answering_410_disables_its_subscription(webhook_app, receiver) -> None:  # type: ignore[no-untyped-def]
@@ -629,3 +634,26 @@ def test_a_subscription_with_a_standing_token_keeps_its_teams_events(
     deliver(app)
 
     assert subjects(receiver) == ["/datasets/team-a-data"]
+
+
+def test_deliveries_that_fail_together_do_not_all_come_back_at_once(
+    webhook_app, receiver, real_clock
+) -> None:  # type: ignore[no-untyped-def]
+    client = webhook_app.test_client()
+    subscription = subscribe(client, receiver.url)
+    receiver.answer = lambda _: (503, b"")
+    for number in range(12):
+        assert client.post("/datasets", json={**PUBLIC, "id": f"trees-{number}"}).status_code == 201
+
+    deliver(webhook_app)
+
+    deliveries = client.get(f"/subscriptions/{subscription['id']}/deliveries").json["items"]
+    waits = [
+        datetime.fromisoformat(d["nextAttemptAt"]) - datetime.fromisoformat(d["lastAttemptAt"])
+        for d in deliveries
+    ]
+    assert len(waits) == 12
+    # Standard Webhooks: random jitter, so a receiver that failed under the load of the
+    # deliveries themselves does not get them all back at the same instant.
+    assert all(RETRY_DELAYS[0] <= wait <= RETRY_DELAYS[0] * (1 + JITTER) for wait in waits)
+    assert max(waits) - min(waits) > timedelta(milliseconds=300)

@@ -21,7 +21,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -29,10 +29,11 @@ from urllib.parse import urlsplit
 
 from catalogue.domain.access import Identity
 from catalogue.domain.errors import NotFound
-from catalogue.domain.webhooks import refused_address, signature
+from catalogue.domain.webhooks import refused_address, signatures, signing_secrets
 from catalogue.events.lineage import LINEAGE_TYPES, ObjectNames
 from catalogue.repositories.subscriptions import (
     PENDING,
+    PREVIOUS_SECRETS_FIELD,
     SubscriptionRepository,
     attempt_outcome,
 )
@@ -277,15 +278,18 @@ def _resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def delivery_request(secret: str, event: Mapping[str, Any], now: datetime) -> tuple[bytes, dict]:
-    """The body and Standard Webhooks headers of one attempt to deliver ``event``."""
+def delivery_request(
+    secrets: Sequence[str], event: Mapping[str, Any], now: datetime
+) -> tuple[bytes, dict]:
+    """The body and Standard Webhooks headers of one attempt to deliver ``event``, signed
+    with each of ``secrets`` (the current one first)."""
     body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = int(now.timestamp())
     headers = {
         "content-type": "application/cloudevents+json",
         "webhook-id": event["id"],
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature(secret, event["id"], timestamp, body),
+        "webhook-signature": signatures(secrets, event["id"], timestamp, body),
         "user-agent": "Brygge-Webhooks",
     }
     return body, headers
@@ -547,7 +551,10 @@ def attempt(
         return delivery, attempt_outcome(
             delivery, status_code=None, error=error, now=now, gone=True
         )
-    body, headers = delivery_request(subscription["secret"], event_item["event"], now)
+    secrets = signing_secrets(
+        subscription["secret"], subscription.get(PREVIOUS_SECRETS_FIELD, []), now
+    )
+    body, headers = delivery_request(secrets, event_item["event"], now)
     response = sender(subscription["url"], body, headers)
     if response.status_code == 410:
         subscriptions.disable(subscription["sk"], "the receiver answered 410 Gone")

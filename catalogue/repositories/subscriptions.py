@@ -15,7 +15,7 @@ import random
 import secrets
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from catalogue.domain.access import (
@@ -28,7 +28,12 @@ from catalogue.domain.access import (
 )
 from catalogue.domain.change_events import event_time
 from catalogue.domain.errors import AlreadyExists, NotFound, PreconditionFailed
-from catalogue.domain.webhooks import new_secret, next_attempt, retry_after_wait
+from catalogue.domain.webhooks import (
+    new_secret,
+    next_attempt,
+    retry_after_wait,
+    rotated_secrets,
+)
 from catalogue.store import keys
 from catalogue.store.base import (
     Create,
@@ -51,8 +56,12 @@ ACTIVE, DISABLED = "active", "disabled"
 PENDING, DELIVERED, DEAD, CANCELLED = "pending", "delivered", "dead", "cancelled"
 # Deliveries claimed in one transaction (well inside the store's limit of operations).
 CLAIM_CHUNK = 50
-# Hidden from every answer but the create's.
+# Tries of a rotation that races another write of the subscription (a 410's disable).
+MAX_ROTATE_ATTEMPTS = 3
+# Hidden from every answer but the create's (and a rotation's).
 SECRET_FIELD = "secret"
+# Secrets a rotation replaced, still signing until their ``validUntil``; never shown.
+PREVIOUS_SECRETS_FIELD = "previousSecrets"
 # What a subscription's maker proved itself with (``Identity.credential``).
 CREDENTIAL_FIELD = "credential"
 
@@ -126,6 +135,33 @@ class SubscriptionRepository:
         """Delete the subscription; its pending deliveries are cancelled when next due."""
         self.get(subscription_id, principal=principal)
         self.store.write(Delete(keys.SUBSCRIPTIONS_PK, subscription_id))
+
+    def rotate_secret(self, subscription_id: str, *, grace: timedelta) -> dict[str, Any]:
+        """Give the subscription a new secret, returned here only; the one it replaces
+        goes on signing for ``grace``. Raises NotFound."""
+        for _ in range(MAX_ROTATE_ATTEMPTS):
+            item = self.get_item(subscription_id)
+            now = self.clock()
+            secret = new_secret(secrets.token_bytes(24))
+            previous = rotated_secrets(
+                item[SECRET_FIELD], item.get(PREVIOUS_SECRETS_FIELD, []), now, grace
+            )
+            body = {name: value for name, value in item.items() if name != "rev"}
+            body.update({SECRET_FIELD: secret, PREVIOUS_SECRETS_FIELD: previous})
+            try:
+                # Conditional: a rotation racing this one must not lose a secret that signs.
+                self.store.write(Replace(body, rev=item["rev"]))
+            except PreconditionFailed:
+                continue
+            except NotFound:
+                raise NotFound(f"subscription {subscription_id!r} not found") from None
+            valid_until = _time_key(now + grace) if grace > timedelta(0) else None
+            return {
+                "id": subscription_id,
+                "secret": secret,
+                "previousSecretValidUntil": valid_until,
+            }
+        raise PreconditionFailed(f"subscription {subscription_id!r} is changing too often")
 
     def disable(self, subscription_id: str, reason: str) -> None:
         """Stop delivering to a subscription (its receiver answered 410 Gone)."""
@@ -551,7 +587,8 @@ def public_subscription(item: Mapping[str, Any]) -> dict[str, Any]:
     return {
         name: value
         for name, value in resource(dict(item)).items()
-        if name not in (SECRET_FIELD, CREDENTIAL_FIELD, "rev", "teams", "siteAdmin")
+        if name
+        not in (SECRET_FIELD, PREVIOUS_SECRETS_FIELD, CREDENTIAL_FIELD, "rev", "teams", "siteAdmin")
     }
 
 

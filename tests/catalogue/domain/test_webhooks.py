@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalogue.domain.webhooks import JITTER, MAX_ATTEMPTS, RETRY_DELAYS, next_attempt
+from catalogue.domain.webhooks import (
+    JITTER,
+    MAX_ATTEMPTS,
+    MAX_PREVIOUS_SECRETS,
+    RETRY_DELAYS,
+    next_attempt,
+    rotated_secrets,
+    signing_secrets,
+)
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -40,3 +48,26 @@ def test_jitter_never_brings_a_retry_forward_nor_past_its_share(
 
 def test_no_retry_after_the_last_attempt() -> None:
     assert next_attempt(MAX_ATTEMPTS, NOW, jitter=0.5) is None
+
+
+def test_a_rotation_keeps_the_replaced_secret_for_its_grace_and_drops_spent_ones() -> None:
+    spent = {"secret": "whsec_spent", "validUntil": "2026-01-02T03:04:05.000000Z"}
+    live = {"secret": "whsec_live", "validUntil": "2026-01-02T09:00:00.000000Z"}
+
+    kept = rotated_secrets("whsec_current", [spent, live], NOW, timedelta(hours=24))
+
+    assert kept == [live, {"secret": "whsec_current", "validUntil": "2026-01-03T03:04:05.000000Z"}]
+    assert signing_secrets("whsec_new", kept, NOW) == ["whsec_new", "whsec_live", "whsec_current"]
+    # Past its grace a replaced secret signs no more; without grace it never does.
+    assert signing_secrets("whsec_new", kept, NOW + timedelta(hours=24)) == ["whsec_new"]
+    assert rotated_secrets("whsec_current", [spent], NOW, timedelta(0)) == []
+
+
+def test_rotating_again_and_again_keeps_a_bounded_number_of_signing_secrets() -> None:
+    previous: list[dict[str, str]] = []
+    for number in range(MAX_PREVIOUS_SECRETS + 3):
+        previous = rotated_secrets(f"whsec_{number}", previous, NOW, timedelta(hours=1))
+
+    assert [item["secret"] for item in previous] == [
+        f"whsec_{number}" for number in range(3, MAX_PREVIOUS_SECRETS + 3)
+    ]

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from standardwebhooks import Webhook
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from catalogue.app import create_app
 from catalogue.domain.access import AUTH_OFF, Identity
@@ -31,7 +31,7 @@ from catalogue.settings import Settings
 from catalogue.store import keys, migrations
 from catalogue.store.base import Query
 from tests.fixtures.app import Clock, authenticate_as_site_admin
-from tests.fixtures.receiver import Receiver, running_receiver
+from tests.fixtures.receiver import Received, Receiver, running_receiver
 
 PUBLIC = {"id": "trees", "title": "Trees", "accessRights": "public", "owner": "team:parks"}
 HIDDEN = {"id": "secret", "title": "Secret", "accessRights": "non-public", "owner": "team:x"}
@@ -74,6 +74,12 @@ def subscribe(client: FlaskClient, url: str, **fields: object) -> dict:
     response = client.post("/subscriptions", json={"url": url, **fields})
     assert response.status_code == 201, response.json
     return response.json
+
+
+def signature_of(request: Received, secret: str) -> str:
+    """The Standard Webhooks signature of a request under ``secret`` (the package's own)."""
+    sent = datetime.fromtimestamp(int(request.headers["webhook-timestamp"]), UTC)
+    return Webhook(secret).sign(request.headers["webhook-id"], sent, request.body)
 
 
 def verified(receiver: Receiver, secret: str) -> list[dict]:
@@ -657,3 +663,89 @@ def test_deliveries_that_fail_together_do_not_all_come_back_at_once(
     # deliveries themselves does not get them all back at the same instant.
     assert all(RETRY_DELAYS[0] <= wait <= RETRY_DELAYS[0] * (1 + JITTER) for wait in waits)
     assert max(waits) - min(waits) > timedelta(milliseconds=300)
+
+
+def test_a_rotated_secret_signs_beside_the_old_one_for_a_day(
+    webhook_app, receiver, real_clock
+) -> None:  # type: ignore[no-untyped-def]
+    client = webhook_app.test_client()
+    subscription = subscribe(client, receiver.url)
+    old = subscription["secret"]
+    rotate = f"/subscriptions/{subscription['id']}/rotate-secret"
+
+    rotated = client.post(rotate, json={})
+
+    assert rotated.status_code == 200, rotated.json
+    new = rotated.json["secret"]
+    assert new.startswith("whsec_") and new != old
+    valid_until = datetime.fromisoformat(rotated.json["previousSecretValidUntil"])
+    assert valid_until - real_clock.now <= timedelta(hours=24)
+    assert valid_until - real_clock.now > timedelta(hours=23, minutes=59)
+    shown = client.get(f"/subscriptions/{subscription['id']}").json
+    assert not {"secret", "previousSecrets"} & set(shown)
+
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    deliver(webhook_app)
+    # Signed with both, space-delimited: a receiver still on the old secret and one
+    # already on the new one both verify it (the standardwebhooks package's own check).
+    (request,) = receiver.requests
+    assert len(request.headers["webhook-signature"].split(" ")) == 2
+    assert verified(receiver, old) == verified(receiver, new)
+
+    real_clock.now = valid_until
+    assert client.patch("/datasets/trees", json={"title": "Urban trees"}).status_code == 200
+    deliver(webhook_app)
+    # A day on (past the receivers' timestamp tolerance: the signatures are compared).
+    later = receiver.requests[-1]
+    assert later.headers["webhook-signature"] == signature_of(later, new)
+    assert signature_of(later, old) not in later.headers["webhook-signature"]
+
+
+def test_a_secret_rotated_without_grace_stops_signing_at_once(webhook_app, receiver) -> None:  # type: ignore[no-untyped-def]
+    client = webhook_app.test_client()
+    subscription = subscribe(client, receiver.url)
+    rotate = f"/subscriptions/{subscription['id']}/rotate-secret"
+
+    first = client.post(rotate, json={"graceSeconds": 0}).json
+    second = client.post(rotate, json={"graceSeconds": 0}).json
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    deliver(webhook_app)
+
+    assert first["previousSecretValidUntil"] is None
+    (request,) = receiver.requests
+    assert len(request.headers["webhook-signature"].split(" ")) == 1
+    Webhook(second["secret"]).verify(request.body, request.headers)
+    for stale in (subscription["secret"], first["secret"]):
+        with pytest.raises(WebhookVerificationError):
+            Webhook(stale).verify(request.body, request.headers)
+
+
+@pytest.mark.parametrize("grace", [-1, 8 * 24 * 3600, "soon", 1.5])
+def test_a_rotation_grace_outside_a_week_is_422(webhook_app, receiver, grace) -> None:  # type: ignore[no-untyped-def]
+    client = webhook_app.test_client()
+    subscription = subscribe(client, receiver.url)
+    rotate = f"/subscriptions/{subscription['id']}/rotate-secret"
+
+    answer = client.post(rotate, json={"graceSeconds": grace})
+
+    assert answer.status_code == 422
+    assert "graceSeconds" in answer.json["errors"]["json"]
+    # Nothing changed: the secret made with the subscription still signs alone.
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    deliver(webhook_app)
+    (request,) = receiver.requests
+    Webhook(subscription["secret"]).verify(request.body, request.headers)
+    assert len(request.headers["webhook-signature"].split(" ")) == 1
+
+
+def test_only_a_subscriptions_maker_rotates_its_secret(webhook_app, receiver) -> None:  # type: ignore[no-untyped-def]
+    client = webhook_app.test_client()
+    subscription = subscribe(client, receiver.url)
+    token, _ = TokenRepository(services_of(webhook_app).store, utc_now).create("user:bob")
+    bob = FlaskClient(webhook_app)
+    bob.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    rotate = f"/subscriptions/{subscription['id']}/rotate-secret"
+
+    assert bob.post(rotate, json={}).status_code == 404
+    assert FlaskClient(webhook_app).post(rotate, json={}).status_code == 401
+    assert client.post("/subscriptions/nope/rotate-secret", json={}).status_code == 404

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalogue import __version__
+from pipelines.object_keys import parse_object_key
 
 SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
 PRODUCER = f"https://github.com/brygge/brygge/tree/v{__version__}"
@@ -191,7 +192,25 @@ def run_events(
     if kind in RUN_EVENT_TYPES:
         event_type = RUN_EVENT_TYPES[kind]
         started = event_type == "START"
-        keys = (run.get("input") or {}).get("keys", []) if started else []
+        inputs = [dataset(objects, key, run) for key in run_input_keys(run)]
+        if run.get("pipeline") is None and event_type in ("COMPLETE", "FAIL"):
+            # A run without a pipeline publishes its objects as they are, going from
+            # waiting to its end with no run.started: its START comes with its end.
+            failed = bool(run.get("error"))
+            published = [
+                str(parse_object_key(key).published()) for key in run_input_keys(run) if not failed
+            ]
+            return [
+                _event("START", cloudevent["time"], parent_id, job, inputs=inputs),
+                _event(
+                    event_type,
+                    cloudevent["time"],
+                    parent_id,
+                    job,
+                    run_facets=_error_facet(run.get("error")),
+                    outputs=[dataset(objects, key, run) for key in published],
+                ),
+            ]
         outputs = [] if started else output_keys(run)
         return [
             _event(
@@ -200,7 +219,7 @@ def run_events(
                 parent_id,
                 job,
                 run_facets={} if started else _error_facet(run.get("error")),
-                inputs=[dataset(objects, key, run) for key in keys],
+                inputs=inputs if started else [],
                 outputs=[dataset(objects, key, run) for key in outputs or []],
             )
         ]
@@ -267,6 +286,11 @@ def run_events(
             outputs=outputs,
         )
     ]
+
+
+def run_input_keys(run: Mapping[str, Any]) -> list[str]:
+    """The keys of the objects a run was started over."""
+    return list((run.get("input") or {}).get("keys", []))
 
 
 def output_keys(run: Mapping[str, Any]) -> list[str]:

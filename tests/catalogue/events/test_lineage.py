@@ -450,3 +450,34 @@ def test_a_run_start_the_backend_never_takes_holds_the_run_events_until_it_is_de
         ("COMPLETE", "secret.text.Upper"),
         ("COMPLETE", "secret.text"),
     ]
+
+
+def test_a_run_without_a_pipeline_starts_reads_its_upload_and_writes_what_it_published(
+    lineage_app, marquez
+) -> None:  # type: ignore[no-untyped-def]
+    client = lineage_app.test_client()
+    dataset = {"id": "secret", "title": "Secret", "accessRights": "non-public", "owner": "team:x"}
+    assert client.post("/datasets", json=dataset).status_code == 201
+    editions = "/datasets/secret/versions/1/editions"
+    assert client.post(editions, json={"edition": EDITION}).status_code == 201
+    services = lineage_app.extensions["brygge"]
+    LocalObjectStore(services.settings.objects_dir).put(RAW, io.BytesIO(b"a\n"))
+    run = client.post(f"{editions}/{EDITION}/runs", json={"input": {"keys": [RAW]}}).json
+    assert services.runs.wait_idle(timeout_s=60)
+    sender = HttpSender(allow_private=True)
+    while run_once(services, sender):
+        pass
+
+    events = [json.loads(request.body) for request in marquez.requests]
+    for event in events:
+        check_openlineage(event)
+    # It publishes its upload as it is: no run.started of its own, yet a START and a COMPLETE.
+    check_run_cycles(events)
+    assert [(e["eventType"], e["job"]["name"], e["run"]["runId"]) for e in events] == [
+        ("START", "secret.publish", run_uuid(run["id"])),
+        ("COMPLETE", "secret.publish", run_uuid(run["id"])),
+    ]
+    root = f"{services.settings.objects_dir.resolve()}/"
+    assert [item["name"] for item in events[0]["inputs"]] == [root + RAW]
+    (distribution,) = client.get(f"{editions}/{EDITION}/distributions").json["items"]
+    assert [item["name"] for item in events[1]["outputs"]] == [root + distribution["key"]]

@@ -43,6 +43,7 @@ ROUTES = (
     ('catalogue.api.steps', '/steps', 'steps.Steps', ('GET', 'HEAD', 'OPTIONS'), True, True, {}),
     ('catalogue.api.subscriptions', '/subscriptions/<subscription_id>/deliveries', 'subscriptions.Deliveries', ('GET', 'HEAD', 'OPTIONS'), True, True, {}),
     ('catalogue.api.subscriptions', '/subscriptions/<subscription_id>/replay', 'subscriptions.Replay', ('OPTIONS', 'POST'), True, True, {}),
+    ('catalogue.api.subscriptions', '/subscriptions/<subscription_id>/rotate-secret', 'subscriptions.RotateSecret', ('OPTIONS', 'POST'), True, True, {}),
     ('catalogue.api.subscriptions', '/subscriptions/<subscription_id>', 'subscriptions.SubscriptionById', ('DELETE', 'GET', 'HEAD', 'OPTIONS'), True, True, {}),
     ('catalogue.api.subscriptions', '/subscriptions', 'subscriptions.Subscriptions', ('GET', 'HEAD', 'OPTIONS', 'POST'), True, True, {}),
     ('catalogue.api.uploads', '/datasets/<dataset_id>/versions/<version>/editions/<edition>/distributions/<distribution>/download', 'uploads.Download', ('GET', 'HEAD', 'OPTIONS'), True, True, {}),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import READ, require, require_authenticated
 from catalogue.domain.webhooks import check_target_url
@@ -11,6 +13,8 @@ from catalogue.schemas.subscriptions import (
     NewSubscriptionSchema,
     ReplayedSchema,
     ReplaySchema,
+    RotatedSecretSchema,
+    SecretRotationSchema,
     SubscriptionPageSchema,
     SubscriptionSchema,
 )
@@ -80,3 +84,18 @@ class Replay(MethodView):
         """Deliver dead deliveries again (or the one of ``eventId``), from the first attempt."""
         count = repositories().subscriptions.replay(_own(subscription_id), data["eventId"])
         return {"replayed": count}
+
+
+@blp.route("/<subscription_id>/rotate-secret")
+class RotateSecret(MethodView):
+    @blp.arguments(SecretRotationSchema)
+    @blp.response(200, RotatedSecretSchema)
+    def post(self, data: dict, subscription_id: str) -> dict:
+        """Give the subscription a new signing secret, shown only in this answer.
+
+        The replaced secret goes on signing for ``graceSeconds`` (a day by default): each
+        delivery carries both signatures, space-delimited in ``webhook-signature``, so the
+        receiver can switch to the new secret with no delivery failing verification.
+        """
+        grace = timedelta(seconds=data["graceSeconds"])
+        return repositories().subscriptions.rotate_secret(_own(subscription_id), grace=grace)

@@ -4,6 +4,9 @@ Deliveries follow the Standard Webhooks specification (standardwebhooks.com): he
 ``webhook-id`` (the event id, the same on every retry), ``webhook-timestamp`` (Unix
 seconds of this attempt) and ``webhook-signature`` (``v1,<base64 HMAC-SHA256>`` of
 ``<id>.<timestamp>.<body>`` under the secret's bytes). A secret is ``whsec_`` + base64.
+A subscription's secret can be rotated: the replaced one goes on signing beside the new one
+for a grace period, each signature in the header, space-delimited, as the specification
+provides for rotating a secret with no downtime.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ import hashlib
 import hmac
 import ipaddress
 import re
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -33,6 +36,16 @@ RETRY_DELAYS = (
     timedelta(hours=10),
 )
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# How long a rotated secret goes on signing beside its successor, by default and at most.
+ROTATION_GRACE = timedelta(hours=24)
+MAX_ROTATION_GRACE = timedelta(days=7)
+# Replaced secrets still signing, at most: each adds a signature to every delivery.
+MAX_PREVIOUS_SECRETS = 4
+# Each wait is drawn at random from [wait, wait * (1 + JITTER)): deliveries that failed
+# together come back spread out, not all at one instant (Standard Webhooks recommends random
+# jitter, lest failures caused by the load of the deliveries themselves recur). Only ever
+# later: a receiver's Retry-After is never cut short.
+JITTER = 0.2
 # RFC 3986's characters: a request line carries a URL of these alone (others are
 # percent-encoded, an internationalized host name given in its xn-- form).
 URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
@@ -57,20 +70,49 @@ def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
+def signatures(secrets: Sequence[str], message_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` header value: one signature per secret, space-delimited."""
+    return " ".join(signature(secret, message_id, timestamp, body) for secret in secrets)
+
+
+def signing_secrets(secret: str, previous: Sequence[Mapping[str, str]], now: datetime) -> list[str]:
+    """The secrets that sign at ``now``: the current one, then the replaced ones still in
+    their grace period (``previous``: ``{secret, validUntil}``, ISO 8601 UTC)."""
+    return [secret, *(item["secret"] for item in previous if _until(item) > now)]
+
+
+def rotated_secrets(
+    secret: str, previous: Sequence[Mapping[str, str]], now: datetime, grace: timedelta
+) -> list[dict[str, str]]:
+    """The replaced secrets after ``secret`` is rotated at ``now``: it signs ``grace`` more
+    (not at all with no grace), those whose grace is over go, and at most
+    ``MAX_PREVIOUS_SECRETS`` stay (the newest)."""
+    kept = [dict(item) for item in previous if _until(item) > now]
+    if grace > timedelta(0):
+        until = (now + grace).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        kept.append({"secret": secret, "validUntil": until})
+    return kept[-MAX_PREVIOUS_SECRETS:]
+
+
+def _until(item: Mapping[str, str]) -> datetime:
+    return datetime.fromisoformat(item["validUntil"])
+
+
 def next_attempt(
-    attempts: int, now: datetime, retry_after: timedelta | None = None
+    attempts: int, now: datetime, retry_after: timedelta | None = None, *, jitter: float
 ) -> datetime | None:
     """When to try again after ``attempts`` failed attempts; None: give up (dead letter).
 
     ``retry_after``, the wait the receiver asked for (``Retry-After``), puts the attempt
     off beyond the schedule's, up to the schedule's longest wait; it adds no attempts.
+    ``jitter`` (a random number from 0 to 1) puts it off by up to ``JITTER`` of its wait.
     """
     if attempts >= MAX_ATTEMPTS:
         return None
     delay = RETRY_DELAYS[attempts - 1]
     if retry_after is not None:
         delay = max(delay, min(retry_after, max(RETRY_DELAYS)))
-    return now + delay
+    return now + delay * (1 + JITTER * jitter)
 
 
 def retry_after_wait(value: str | None, now: datetime) -> timedelta | None:

@@ -21,7 +21,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -29,9 +29,14 @@ from urllib.parse import urlsplit
 
 from catalogue.domain.access import Identity
 from catalogue.domain.errors import NotFound
-from catalogue.domain.webhooks import refused_address, signature
-from catalogue.events.lineage import LINEAGE_TYPES
-from catalogue.repositories.subscriptions import SubscriptionRepository, attempt_outcome
+from catalogue.domain.webhooks import refused_address, signatures, signing_secrets
+from catalogue.events.lineage import LINEAGE_TYPES, ObjectNames
+from catalogue.repositories.subscriptions import (
+    PENDING,
+    PREVIOUS_SECRETS_FIELD,
+    SubscriptionRepository,
+    attempt_outcome,
+)
 from catalogue.store.base import Item, ItemStore
 
 if TYPE_CHECKING:
@@ -273,15 +278,18 @@ def _resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def delivery_request(secret: str, event: Mapping[str, Any], now: datetime) -> tuple[bytes, dict]:
-    """The body and Standard Webhooks headers of one attempt to deliver ``event``."""
+def delivery_request(
+    secrets: Sequence[str], event: Mapping[str, Any], now: datetime
+) -> tuple[bytes, dict]:
+    """The body and Standard Webhooks headers of one attempt to deliver ``event``, signed
+    with each of ``secrets`` (the current one first)."""
     body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = int(now.timestamp())
     headers = {
         "content-type": "application/cloudevents+json",
         "webhook-id": event["id"],
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature(secret, event["id"], timestamp, body),
+        "webhook-signature": signatures(secrets, event["id"], timestamp, body),
         "user-agent": "Brygge-Webhooks",
     }
     return body, headers
@@ -294,7 +302,7 @@ class LineageTarget:
     url: str
     api_key: str
     namespace: str
-    objects: str
+    objects: ObjectNames
 
     @property
     def endpoint(self) -> str:
@@ -307,9 +315,11 @@ def lineage_target(settings: Settings) -> LineageTarget | None:
     if not settings.openlineage_url:
         return None
     if settings.backend == "aws":
-        objects = f"s3://{settings.data_bucket}"
+        objects = ObjectNames(f"s3://{settings.data_bucket}")
     else:
-        objects = f"file://{socket.gethostname()}"
+        # OpenLineage's naming of the local file system: namespace "file", the absolute path
+        # as name ("file://<host>" names a remote file system's).
+        objects = ObjectNames("file", f"{settings.objects_dir.resolve()}/")
     return LineageTarget(
         settings.openlineage_url,
         settings.openlineage_api_key,
@@ -445,7 +455,12 @@ def attempt_lineage(
     sender: Sender,
     lineage: LineageTarget | None,
 ) -> None:
-    """One attempt of a run event's OpenLineage events, POSTed one by one, in order."""
+    """One attempt of a run event's OpenLineage events, POSTed one by one, in order.
+
+    A run's lineage events keep their order through retries: while one of them waits for
+    its retry, the run's later ones wait behind it (a COMPLETE never goes before its
+    START). One that is dead (no tries left) holds the others no longer.
+    """
     from catalogue.events.lineage import run_events
     from catalogue.repositories.distributions import published_previews
     from catalogue.repositories.runs import RunRepository
@@ -463,6 +478,10 @@ def attempt_lineage(
         return
     cloudevent = event_item["event"]
     run_id = cloudevent["data"].get("run") or cloudevent["data"]["id"]
+    blocker = subscriptions.blocker(run_id, delivery)
+    if blocker is not None:
+        subscriptions.put_off(delivery, blocker)
+        return
     try:
         run = RunRepository(store, subscriptions.clock).get(run_id)
     except NotFound:
@@ -483,13 +502,17 @@ def attempt_lineage(
         response = sender(lineage.endpoint, body, headers)
         if response.status_code is None or not 200 <= response.status_code < 300:
             break
-    subscriptions.record_attempt(
+    outcome = subscriptions.record_attempt(
         delivery,
         status_code=response.status_code,
         error=response.error,
         now=subscriptions.clock(),
         retry_after=response.retry_after,
     )
+    if outcome["status"] == PENDING:
+        subscriptions.hold(run_id, delivery)
+    else:
+        subscriptions.release(run_id, delivery["sk"])
 
 
 def _attempt_into(outcomes: list[tuple[Item, Item]], *args: Any) -> None:
@@ -528,7 +551,10 @@ def attempt(
         return delivery, attempt_outcome(
             delivery, status_code=None, error=error, now=now, gone=True
         )
-    body, headers = delivery_request(subscription["secret"], event_item["event"], now)
+    secrets = signing_secrets(
+        subscription["secret"], subscription.get(PREVIOUS_SECRETS_FIELD, []), now
+    )
+    body, headers = delivery_request(secrets, event_item["event"], now)
     response = sender(subscription["url"], body, headers)
     if response.status_code == 410:
         subscriptions.disable(subscription["sk"], "the receiver answered 410 Gone")

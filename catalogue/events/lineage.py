@@ -4,9 +4,11 @@ A run is one OpenLineage run of the job ``<dataset>.<pipeline template>`` in the
 ``BRYGGE_OPENLINEAGE_NAMESPACE``: START when it starts, COMPLETE, FAIL or ABORT when it
 ends. Each Task state is a child run (job ``<dataset>.<template>.<state>``) with the
 ``parent`` facet: START when the step starts (``no.brygge.step.started``), COMPLETE or
-FAIL when it ends (``no.brygge.step.finished``). Datasets are objects: namespace
-``s3://<bucket>`` or ``file://<host>``, name the object key (OpenLineage's naming spec),
-each with a ``symlinks`` facet to the logical dataset ``brygge://<dataset>/<version>``.
+FAIL when it ends (``no.brygge.step.finished``). Datasets are objects, named as
+OpenLineage's naming spec names files: on S3 namespace ``s3://<bucket>`` and name the
+object key; locally namespace ``file`` (the local file system: no host) and name the
+file's absolute path. Each has a ``symlinks`` facet to the logical dataset
+``brygge://<dataset>/<version>``.
 Outputs carry ``schema`` (when the step recorded columns) and ``outputStatistics``;
 ``validate``'s input carries ``dataQualityMetrics``; a failure carries ``errorMessage``.
 
@@ -19,9 +21,11 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from catalogue import __version__
+from pipelines.object_keys import parse_object_key
 
 SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
 PRODUCER = f"https://github.com/brygge/brygge/tree/v{__version__}"
@@ -51,9 +55,26 @@ STEP_FINISHED = "no.brygge.step.finished"
 LINEAGE_TYPES = frozenset({*RUN_EVENT_TYPES, STEP_STARTED, STEP_FINISHED})
 
 
-def run_uuid(run_id: str, step: str | None = None) -> str:
-    """The OpenLineage run id of a Brygge run (or of one of its Task states), stable."""
-    name = run_id if step is None else f"{run_id}/{step}"
+@dataclass(frozen=True, slots=True)
+class ObjectNames:
+    """How objects are named as OpenLineage datasets: the namespace of the store, and what
+    comes before a key in a name (``s3://<bucket>`` and nothing; ``file`` and the absolute
+    path of the local object directory, ending in ``/``)."""
+
+    namespace: str
+    root: str = ""
+
+
+def run_uuid(run_id: str, step: str | None = None, *, redrives: int = 0) -> str:
+    """The OpenLineage run id of a Brygge run (or of one of its Task states), stable.
+
+    A redrive is a new OpenLineage run (``redrives``: the how-manieth): COMPLETE, FAIL and
+    ABORT end a run for good in OpenLineage's run cycle, so the redriven run's START cannot
+    reuse the failed one's id, nor can a step it runs again.
+    """
+    name = run_id if not redrives else f"{run_id}#redrive-{redrives}"
+    if step is not None:
+        name = f"{name}/{step}"
     return str(uuid.uuid5(_RUN_IDS, name))
 
 
@@ -67,7 +88,10 @@ def job_name(run: Mapping[str, Any]) -> str:
 
 
 def dataset(
-    namespace: str, key: str, run: Mapping[str, Any], facets: Mapping[str, Any] | None = None
+    objects: ObjectNames,
+    key: str,
+    run: Mapping[str, Any],
+    facets: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """An object as an OpenLineage dataset, linked to its logical dataset."""
     logical = {
@@ -76,8 +100,8 @@ def dataset(
         "type": "DATASET",
     }
     return {
-        "namespace": namespace,
-        "name": key,
+        "namespace": objects.namespace,
+        "name": objects.root + key,
         "facets": {"symlinks": _facet("symlinks", {"identifiers": [logical]}), **(facets or {})},
     }
 
@@ -149,12 +173,12 @@ def run_events(
     run: Mapping[str, Any],
     *,
     namespace: str,
-    objects: str,
+    objects: ObjectNames,
     previews: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The OpenLineage events telling of one Brygge run event (``run``: with its steps).
 
-    ``namespace`` is the jobs' namespace, ``objects`` the datasets' (``s3://bucket``).
+    ``namespace`` is the jobs' namespace, ``objects`` how the datasets are named.
     ``previews`` are the previews of the distributions the step published, by the key of
     the object it wrote (``table_preview``): publish writes one object per input, in
     order, and the input it copied carries the preview's figures as
@@ -162,19 +186,40 @@ def run_events(
     """
     job = {"namespace": namespace, "name": job_name(run)}
     kind = cloudevent["type"]
+    # The attempt the event is of, as the event says (the run may have been redriven since).
+    redrives = int(cloudevent["data"].get("redrives") or 0)
+    parent_id = run_uuid(run["id"], redrives=redrives)
     if kind in RUN_EVENT_TYPES:
         event_type = RUN_EVENT_TYPES[kind]
         started = event_type == "START"
-        keys = (run.get("input") or {}).get("keys", []) if started else []
+        inputs = [dataset(objects, key, run) for key in run_input_keys(run)]
+        if run.get("pipeline") is None and event_type in ("COMPLETE", "FAIL"):
+            # A run without a pipeline publishes its objects as they are, going from
+            # waiting to its end with no run.started: its START comes with its end.
+            failed = bool(run.get("error"))
+            published = [
+                str(parse_object_key(key).published()) for key in run_input_keys(run) if not failed
+            ]
+            return [
+                _event("START", cloudevent["time"], parent_id, job, inputs=inputs),
+                _event(
+                    event_type,
+                    cloudevent["time"],
+                    parent_id,
+                    job,
+                    run_facets=_error_facet(run.get("error")),
+                    outputs=[dataset(objects, key, run) for key in published],
+                ),
+            ]
         outputs = [] if started else output_keys(run)
         return [
             _event(
                 event_type,
                 cloudevent["time"],
-                run_uuid(run["id"]),
+                parent_id,
                 job,
                 run_facets={} if started else _error_facet(run.get("error")),
-                inputs=[dataset(objects, key, run) for key in keys],
+                inputs=inputs if started else [],
                 outputs=[dataset(objects, key, run) for key in outputs or []],
             )
         ]
@@ -191,8 +236,8 @@ def run_events(
     else:
         input_keys = list((run.get("input") or {}).get("keys", []))
     child_job = {"namespace": namespace, "name": f"{job['name']}.{step_name}"}
-    parent = _facet("parent", {"run": {"runId": run_uuid(run["id"])}, "job": dict(job)})
-    child = run_uuid(run["id"], step_name)
+    parent = _facet("parent", {"run": {"runId": parent_id}, "job": dict(job)})
+    child = run_uuid(run["id"], step_name, redrives=redrives)
     if kind == STEP_STARTED:
         return [
             _event(
@@ -241,6 +286,11 @@ def run_events(
             outputs=outputs,
         )
     ]
+
+
+def run_input_keys(run: Mapping[str, Any]) -> list[str]:
+    """The keys of the objects a run was started over."""
+    return list((run.get("input") or {}).get("keys", []))
 
 
 def output_keys(run: Mapping[str, Any]) -> list[str]:

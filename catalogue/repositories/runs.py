@@ -56,6 +56,7 @@ RUN_EVENT_FIELDS = (
     "uploadExpires",
     "rerunOf",
     "rerunBy",
+    "redrives",
 )
 STEP_EVENT_FIELDS = ("name", "status", "attempts", "startedAt", "endedAt", "error", "summary")
 
@@ -272,6 +273,8 @@ class RunRepository:
             return []
         dataset = self._dataset_of(run)
         subject = f"/runs/{run_id}/steps/{step}"
+        # Which attempt of the run the step ran in: a redrive runs a failed step again.
+        redriven = {"redrives": run["redrives"]} if run.get("redrives") else {}
         ops: list[Op] = []
         if started:
             # As it stood running (an end recorded with its start leaves out how it ended).
@@ -284,7 +287,7 @@ class RunRepository:
             ops += event_ops(
                 STEP_STARTED,
                 subject=subject,
-                data={"run": run_id, **running},
+                data={"run": run_id, **redriven, **running},
                 dataset=dataset,
                 now=self.clock(),
             )
@@ -292,7 +295,7 @@ class RunRepository:
             ops += event_ops(
                 STEP_FINISHED,
                 subject=subject,
-                data={"run": run_id, **_shown(new, STEP_EVENT_FIELDS)},
+                data={"run": run_id, **redriven, **_shown(new, STEP_EVENT_FIELDS)},
                 dataset=dataset,
                 now=self.clock(),
             )

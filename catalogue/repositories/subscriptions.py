@@ -11,10 +11,11 @@ finds its deliveries there.
 from __future__ import annotations
 
 import contextlib
+import random
 import secrets
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from catalogue.domain.access import (
@@ -27,7 +28,12 @@ from catalogue.domain.access import (
 )
 from catalogue.domain.change_events import event_time
 from catalogue.domain.errors import AlreadyExists, NotFound, PreconditionFailed
-from catalogue.domain.webhooks import new_secret, next_attempt, retry_after_wait
+from catalogue.domain.webhooks import (
+    new_secret,
+    next_attempt,
+    retry_after_wait,
+    rotated_secrets,
+)
 from catalogue.store import keys
 from catalogue.store.base import (
     Create,
@@ -35,6 +41,7 @@ from catalogue.store.base import (
     Item,
     ItemStore,
     Page,
+    Put,
     Query,
     Replace,
     query_all,
@@ -49,8 +56,12 @@ ACTIVE, DISABLED = "active", "disabled"
 PENDING, DELIVERED, DEAD, CANCELLED = "pending", "delivered", "dead", "cancelled"
 # Deliveries claimed in one transaction (well inside the store's limit of operations).
 CLAIM_CHUNK = 50
-# Hidden from every answer but the create's.
+# Tries of a rotation that races another write of the subscription (a 410's disable).
+MAX_ROTATE_ATTEMPTS = 3
+# Hidden from every answer but the create's (and a rotation's).
 SECRET_FIELD = "secret"
+# Secrets a rotation replaced, still signing until their ``validUntil``; never shown.
+PREVIOUS_SECRETS_FIELD = "previousSecrets"
 # What a subscription's maker proved itself with (``Identity.credential``).
 CREDENTIAL_FIELD = "credential"
 
@@ -124,6 +135,33 @@ class SubscriptionRepository:
         """Delete the subscription; its pending deliveries are cancelled when next due."""
         self.get(subscription_id, principal=principal)
         self.store.write(Delete(keys.SUBSCRIPTIONS_PK, subscription_id))
+
+    def rotate_secret(self, subscription_id: str, *, grace: timedelta) -> dict[str, Any]:
+        """Give the subscription a new secret, returned here only; the one it replaces
+        goes on signing for ``grace``. Raises NotFound."""
+        for _ in range(MAX_ROTATE_ATTEMPTS):
+            item = self.get_item(subscription_id)
+            now = self.clock()
+            secret = new_secret(secrets.token_bytes(24))
+            previous = rotated_secrets(
+                item[SECRET_FIELD], item.get(PREVIOUS_SECRETS_FIELD, []), now, grace
+            )
+            body = {name: value for name, value in item.items() if name != "rev"}
+            body.update({SECRET_FIELD: secret, PREVIOUS_SECRETS_FIELD: previous})
+            try:
+                # Conditional: a rotation racing this one must not lose a secret that signs.
+                self.store.write(Replace(body, rev=item["rev"]))
+            except PreconditionFailed:
+                continue
+            except NotFound:
+                raise NotFound(f"subscription {subscription_id!r} not found") from None
+            valid_until = _time_key(now + grace) if grace > timedelta(0) else None
+            return {
+                "id": subscription_id,
+                "secret": secret,
+                "previousSecretValidUntil": valid_until,
+            }
+        raise PreconditionFailed(f"subscription {subscription_id!r} is changing too often")
 
     def disable(self, subscription_id: str, reason: str) -> None:
         """Stop delivering to a subscription (its receiver answered 410 Gone)."""
@@ -397,6 +435,49 @@ class SubscriptionRepository:
                     with contextlib.suppress(NotFound, PreconditionFailed):
                         self.store.write(Replace(body, rev=delivery["rev"]))
 
+    # Lineage order --------------------------------------------------------------------
+
+    def blocker(self, run_id: str, delivery: Item) -> Item | None:
+        """The earlier delivery of the run's lineage events still waiting for its retry,
+        which ``delivery`` must wait behind; None when there is none (a hold whose
+        delivery went, or died, is removed)."""
+        hold = self.store.get(keys.lineage_hold_pk(run_id), keys.LINEAGE_HOLD_SK)
+        if hold is None or hold["blocker"] >= delivery["sk"]:
+            return None
+        found = self.store.get(keys.deliveries_pk(delivery["subscription"]), hold["blocker"])
+        if found is not None and found["status"] == PENDING:
+            return found
+        self.release(run_id, hold["blocker"])
+        return None
+
+    def hold(self, run_id: str, delivery: Item) -> None:
+        """Make the run's later lineage deliveries wait behind ``delivery`` (due again)."""
+        self.store.write(
+            Put(
+                {
+                    "pk": keys.lineage_hold_pk(run_id),
+                    "sk": keys.LINEAGE_HOLD_SK,
+                    "kind": "lineage-hold",
+                    "blocker": delivery["sk"],
+                }
+            )
+        )
+
+    def release(self, run_id: str, blocker_sk: str) -> None:
+        """Remove the run's hold if ``blocker_sk`` is the delivery it waits for."""
+        hold = self.store.get(keys.lineage_hold_pk(run_id), keys.LINEAGE_HOLD_SK)
+        if hold is None or hold["blocker"] != blocker_sk:
+            return
+        with contextlib.suppress(NotFound, PreconditionFailed):
+            self.store.write(Delete(hold["pk"], hold["sk"], rev=hold["rev"]))
+
+    def put_off(self, delivery: Item, behind: Item) -> None:
+        """Make a claimed delivery due when ``behind`` is, after it (the due index orders
+        one subscription's deliveries of one time by event); no attempt is counted."""
+        body = {k: v for k, v in delivery.items() if k != "rev"}
+        with contextlib.suppress(NotFound, PreconditionFailed):
+            self.store.write(Replace(_due_at(body, behind["nextAttemptAt"]), rev=delivery["rev"]))
+
     def deliveries(self, subscription_id: str, *, limit: int, cursor: str | None) -> Page:
         """A subscription's deliveries, newest first."""
         query = Query(keys.deliveries_pk(subscription_id), descending=True)
@@ -449,11 +530,15 @@ def _delivery_item(
 
 def _due(delivery: dict[str, Any], at: datetime) -> dict[str, Any]:
     """The delivery in the due index at ``at``."""
+    return _due_at(delivery, _time_key(at))
+
+
+def _due_at(delivery: dict[str, Any], time_key: str) -> dict[str, Any]:
     return {
         **delivery,
-        "nextAttemptAt": _time_key(at),
+        "nextAttemptAt": time_key,
         "gsi1pk": keys.DUE_DELIVERIES,
-        "gsi1sk": f"{_time_key(at)}#{delivery['subscription']}#{delivery['sk']}",
+        "gsi1sk": f"{time_key}#{delivery['subscription']}#{delivery['sk']}",
     }
 
 
@@ -487,7 +572,9 @@ def attempt_outcome(
     elif gone:
         body["status"] = CANCELLED
     else:
-        retry_at = next_attempt(attempts, now, retry_after_wait(retry_after, now))
+        retry_at = next_attempt(
+            attempts, now, retry_after_wait(retry_after, now), jitter=random.random()
+        )
         if retry_at is None:
             body["status"] = DEAD
         else:
@@ -500,7 +587,8 @@ def public_subscription(item: Mapping[str, Any]) -> dict[str, Any]:
     return {
         name: value
         for name, value in resource(dict(item)).items()
-        if name not in (SECRET_FIELD, CREDENTIAL_FIELD, "rev", "teams", "siteAdmin")
+        if name
+        not in (SECRET_FIELD, PREVIOUS_SECRETS_FIELD, CREDENTIAL_FIELD, "rev", "teams", "siteAdmin")
     }
 
 

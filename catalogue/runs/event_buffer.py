@@ -13,6 +13,12 @@ the source's ``maxEvents`` or is ``maxSeconds`` old; closing renames its file (`
 closed file to ``event_windows.close_window``, which makes its edition and run once, then
 deletes it.
 
+A window holds the events of one event schema: an append under another schema (the
+dataset's source changed while the window was open) closes it and opens the next. The
+schema its events were accepted under (``event_pipeline.history_schema``) is kept once per
+writer, ``<writer>/_schemas/<digest>.json``, and named by the window file, so its run reads
+the window with that schema, not with the one in force when it closes.
+
 A writer holds an exclusive lock on ``<writer>/lock`` while it lives. A writer whose lock is
 free has died (a crash, a SIGKILL): the next start (and every flush) takes its windows over,
 cuts a line the crash left half written (that POST never answered), and flushes them. A
@@ -22,6 +28,7 @@ window flushed twice makes one edition (``EventWindowRepository``).
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -35,6 +42,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from catalogue.runs.arrival import handle_object_created
+from catalogue.runs.event_pipeline import history_schema
 from catalogue.runs.event_windows import Window, close_window
 
 if TYPE_CHECKING:
@@ -44,7 +52,10 @@ log = logging.getLogger(__name__)
 
 OPEN, CLOSED = ".open", ".closed"
 LOCK = "lock"
-# A window's name: when it opened (UTC, microseconds) and a random part.
+# Beside the dataset folders of a writer; a dataset id never starts with "_".
+SCHEMAS = "_schemas"
+# A window's name: when it opened (UTC, microseconds), a random part and the digest of its
+# schema (windows written before schemas were kept have none).
 WINDOW_TIME = "%Y%m%dT%H%M%S%fZ"
 ISO_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 # One encoder for every line: json.dumps with options builds a new one per call.
@@ -59,6 +70,7 @@ class _OpenWindow:
     events: int
     max_events: int
     max_seconds: int
+    schema: dict[str, Any]
     # Written since the last sync: the timer fsyncs it.
     dirty: bool = False
 
@@ -76,6 +88,7 @@ class EventBuffer:
         # Held for the life of the process; the kernel drops it when the process dies.
         fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._windows: dict[tuple[str, str], _OpenWindow] = {}
+        self._unsynced_schemas: list[Path] = []
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
         self._stop = threading.Event()
@@ -91,11 +104,16 @@ class EventBuffer:
             return
         lines = [_encode_line(event).encode() + b"\n" for event in events]
         batch = dataset["source"]["batch"]
+        # The schema that accepted these events (the caller checked them with ``dataset``).
+        schema = history_schema(dataset["source"])
         key = (dataset["id"], version)
         touched: list[_OpenWindow] = []
         with self._lock:
+            current = self._windows.get(key)
+            if current is not None and current.schema != schema:
+                self._close(key)
             while lines:
-                window = self._windows.get(key) or self._open(key, batch)
+                window = self._windows.get(key) or self._open(key, batch, schema)
                 room = window.max_events - window.events
                 window.handle.write(b"".join(lines[:room]))
                 window.events += len(lines[:room])
@@ -108,17 +126,41 @@ class EventBuffer:
                     window.handle.flush()
                     window.dirty = True
 
-    def _open(self, key: tuple[str, str], batch: Mapping[str, int]) -> _OpenWindow:
+    def _open(
+        self, key: tuple[str, str], batch: Mapping[str, int], schema: dict[str, Any]
+    ) -> _OpenWindow:
         opened = self.services.clock().astimezone(UTC)
-        name = f"{opened.strftime(WINDOW_TIME)}-{secrets.token_hex(4)}"
+        digest = self._keep_schema(schema)
+        name = f"{opened.strftime(WINDOW_TIME)}-{secrets.token_hex(4)}-{digest}"
         folder = self.directory / key[0] / key[1]
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}{OPEN}"
         window = _OpenWindow(
-            path, path.open("ab"), opened, 0, batch["maxEvents"], batch["maxSeconds"], True
+            path,
+            path.open("ab"),
+            opened,
+            0,
+            batch["maxEvents"],
+            batch["maxSeconds"],
+            schema,
+            dirty=True,
         )
         self._windows[key] = window
         return window
+
+    def _keep_schema(self, schema: Mapping[str, Any]) -> str:
+        """Store a window's schema once (lock held; the next sync makes it durable); its
+        digest."""
+        text = json.dumps(schema, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        path = self.directory / SCHEMAS / f"{digest}.json"
+        if not path.exists():
+            path.parent.mkdir(exist_ok=True)
+            partial = path.with_suffix(".partial")
+            partial.write_text(text, encoding="utf-8")
+            partial.rename(path)
+            self._unsynced_schemas.append(path)
+        return digest
 
     def _close(self, key: tuple[str, str]) -> None:
         """Close a window (lock held): its file complete, then renamed for the flush."""
@@ -131,8 +173,15 @@ class EventBuffer:
         """Fsync the open windows written since the last sync, and their folders; how many.
 
         The disk waits happen outside the lock, on duplicated descriptors: appends go on,
-        and a window closing meanwhile leaves its file to the flush.
+        and a window closing meanwhile leaves its file to the flush. Schemas stored since
+        the last sync go first, as their windows read them.
         """
+        with self._lock:
+            schemas, self._unsynced_schemas = self._unsynced_schemas, []
+        for path in schemas:
+            _fsync_file(path)
+        if schemas:
+            _fsync_directory(self.directory / SCHEMAS)
         with self._lock:
             dirty = [window for window in self._windows.values() if window.dirty]
             descriptors = []
@@ -238,6 +287,7 @@ class EventBuffer:
             started=opened.strftime(ISO_TIME),
             ended=max(ended, opened).strftime(ISO_TIME),
             events=count,
+            schema=_window_schema(version_folder.parent.parent, name),
         )
         result = close_window(self.services, window, lambda: path.open("rb"), handle_object_created)
         path.unlink()
@@ -262,6 +312,19 @@ class EventBuffer:
         """Stop the timer and flush every window, open ones included (at shutdown)."""
         self._stop.set()
         return self.flush(close_all=True)
+
+
+def _window_schema(writer: Path, name: str) -> dict[str, Any] | None:
+    """The schema a window's events were accepted under; None if its name gives none."""
+    parts = name.split("-")
+    if len(parts) < 3:
+        return None
+    path = writer / SCHEMAS / f"{parts[2]}.json"
+    try:
+        return json.loads(path.read_bytes())  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        log.warning("the schema of batch window %s is lost; the dataset's is used", name)
+        return None
 
 
 def _take_lock(directory: Path) -> IO[bytes] | None:
@@ -295,6 +358,12 @@ def _cut_partial_line(path: Path) -> None:
         if position != size:
             handle.truncate(position)
             os.fsync(handle.fileno())
+
+
+def _fsync_file(path: Path) -> None:
+    """Make a file's content durable."""
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
 
 
 def _fsync_directory(path: Path) -> None:

@@ -2,8 +2,9 @@
 
 Decided here: such a dataset is given no stored pipeline. Each run of one of its batch
 windows pins the built-in template ``events-to-parquet`` (made by the first such run) with a
-``taskConfig`` made from the dataset's source at that moment, so the history's Parquet
-follows the event schema as it is when the window closes. A pipeline set on the dataset
+``taskConfig`` made from the event schema the window's events were accepted under (a window
+holds the events of one schema: a change of schema closes it), or, when the window does not
+say, the dataset's source at that moment. A pipeline set on the dataset
 (``PUT /datasets/{id}/pipeline``) replaces it, as it does for files.
 """
 
@@ -35,11 +36,14 @@ DEFINITION: dict[str, Any] = {
 
 
 def default_event_pipeline(
-    pipelines: PipelineRepository, dataset: Mapping[str, Any]
+    pipelines: PipelineRepository,
+    dataset: Mapping[str, Any],
+    schema: Mapping[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """``{template, version, taskConfig}`` for an event dataset; None for a file dataset.
 
-    Makes the template on first use (owned by no team: site admins may change it).
+    ``schema`` (a ``history_schema``) types the Parquet; without it, the dataset's source
+    does. Makes the template on first use (owned by no team: site admins may change it).
     """
     if not is_event_source(dataset):
         return None
@@ -59,19 +63,21 @@ def default_event_pipeline(
     return {
         "template": template["id"],
         "version": template["version"],
-        "taskConfig": event_task_config(dataset["source"]),
+        "taskConfig": {"ToParquet": {"schema": dict(schema or history_schema(dataset["source"]))}},
     }
 
 
 def event_task_config(source: Mapping[str, Any]) -> dict[str, Any]:
     """The template's taskConfig for a source: its event schema types the Parquet."""
+    return {"ToParquet": {"schema": history_schema(source)}}
+
+
+def history_schema(source: Mapping[str, Any]) -> dict[str, Any]:
+    """The Table Schema json_to_parquet reads a source's events with: its fields' names and
+    types (constraints were checked when the events were accepted) and missing values."""
     schema = source["schema"]
     fields = [
         {name: value for name, value in field.items() if name != "constraints"}
         for field in schema["fields"]
     ]
-    return {
-        "ToParquet": {
-            "schema": {"fields": fields, "missingValues": list(schema.get("missingValues", [""]))}
-        }
-    }
+    return {"fields": fields, "missingValues": list(schema.get("missingValues", [""]))}

@@ -16,11 +16,11 @@ import io
 import json
 import logging
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from catalogue.domain.errors import NotFound
 from catalogue.object_stores import delivered_events_store, object_store
@@ -43,7 +43,11 @@ MEDIA_TYPE = "application/x-ndjson"
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """One closed batch window: whose events, its name, when it was open, how many."""
+    """One closed batch window: whose events, its name, when it was open, how many.
+
+    ``schema`` is the history schema (``event_pipeline.history_schema``) its events were
+    accepted under; None when the window does not know it (the dataset's is then used).
+    """
 
     dataset: str
     version: str
@@ -51,6 +55,7 @@ class Window:
     started: str  # ISO 8601 UTC
     ended: str
     events: int | None = None
+    schema: Mapping[str, Any] | None = None
 
 
 def close_window(
@@ -93,7 +98,12 @@ def close_window(
         )
     )
     services.runs.create_waiting(
-        window.dataset, window.version, edition, key, principal=SYSTEM_PRINCIPAL
+        window.dataset,
+        window.version,
+        edition,
+        key,
+        principal=SYSTEM_PRINCIPAL,
+        event_schema=window.schema,
     )
     objects = object_store(services.settings)
     if not objects.exists(key):

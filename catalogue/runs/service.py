@@ -108,16 +108,27 @@ class RunService(ExecutionSync, Interventions, UploadExpiry):
         principal: str,
         upload_expires: str | None = None,
         made_edition: bool = False,
+        event_schema: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """A run in state WAITING for one object (which may not be uploaded yet).
 
         The dataset's pipeline is pinned now (``pipeline`` is None when it has none). The
         same object again returns the existing run, kept until the later ``upload_expires``.
         ``made_edition`` says the upload made the edition, so the sweep may remove it when
-        the upload never comes. Raises NotFound for an unknown edition.
+        the upload never comes. ``event_schema`` types the Parquet of an event dataset's
+        default pipeline (the schema a batch window's events were accepted under). Raises
+        NotFound for an unknown edition.
         """
         upload = {"uploadExpires": upload_expires, "madeEdition": made_edition}
-        run = self.create(dataset, version, edition, [key], principal=principal, extra=upload)
+        run = self.create(
+            dataset,
+            version,
+            edition,
+            [key],
+            principal=principal,
+            extra=upload,
+            event_schema=event_schema,
+        )
         if upload_expires and run["status"] == "WAITING":
             return self.extend_upload(run["id"], upload_expires)
         return run
@@ -132,6 +143,7 @@ class RunService(ExecutionSync, Interventions, UploadExpiry):
         principal: str,
         extra: Mapping[str, Any] | None = None,
         run_id: str | None = None,
+        event_schema: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Like ``create_waiting``, over several objects; ``extra`` fields go on a new run.
 
@@ -153,7 +165,7 @@ class RunService(ExecutionSync, Interventions, UploadExpiry):
             from catalogue.runs.event_pipeline import default_event_pipeline
 
             pipeline = default_event_pipeline(
-                self.pipelines, self.repositories.datasets.get_item(dataset)
+                self.pipelines, self.repositories.datasets.get_item(dataset), event_schema
             )
         now = self.now()
         run = {

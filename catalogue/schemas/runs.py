@@ -85,6 +85,9 @@ class RunSchema(ma.Schema):
     rerunBy = fields.String(
         allow_none=True, metadata={"description": "The run that reran this one."}
     )
+    redrives = fields.Integer(
+        metadata={"description": "How many times the run was redriven (absent: never)."}
+    )
     steps = fields.List(fields.Nested(StepSchema))
 
 

@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from catalogue.domain.change_events import EVENT_TYPES
+from catalogue.domain.webhooks import MAX_ROTATION_GRACE, ROTATION_GRACE
 
 from .common import page_schema
 
@@ -42,6 +43,34 @@ class NewSubscriptionSchema(SubscriptionSchema):
     secret = fields.String(
         dump_only=True,
         metadata={"description": "The Standard Webhooks signing secret; shown only now."},
+    )
+
+
+class SecretRotationSchema(ma.Schema):
+    graceSeconds = fields.Integer(
+        load_default=int(ROTATION_GRACE.total_seconds()),
+        strict=True,
+        validate=validate.Range(min=0, max=int(MAX_ROTATION_GRACE.total_seconds())),
+        metadata={
+            "description": "How long the replaced secret goes on signing beside the new one "
+            "(0: it stops at once, as after a leak); default a day, at most a week."
+        },
+    )
+
+
+class RotatedSecretSchema(ma.Schema):
+    id = fields.String(required=True)
+    secret = fields.String(
+        required=True,
+        metadata={"description": "The new Standard Webhooks signing secret; shown only now."},
+    )
+    previousSecretValidUntil = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Until when the replaced secret also signs each delivery (its "
+            "signature beside the new one's in webhook-signature); null: no longer."
+        },
     )
 
 

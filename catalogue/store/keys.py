@@ -26,6 +26,7 @@ change event             ``events``                                  ``<time>#<e
 outbox marker            ``outbox``                                  ``<time>#<event id>``
 subscription             ``subscriptions``                           ``<subscription id>``
 delivery                 ``deliveries#<subscription id>``            ``<time>#<event id>``
+lineage hold             ``lineage-hold#<run id>``                   ``hold``
 =======================  ==========================================  =========================
 
 Event datasets (``catalogue.domain.events``): a latest value is one series' newest event,
@@ -238,3 +239,12 @@ def principal_subscriptions_pk(principal: str) -> str:
 
 def deliveries_pk(subscription: str) -> str:
     return f"deliveries#{subscription}"
+
+
+# While an OpenLineage delivery of a run waits for its retry, the run's hold names it (its
+# ``sk``): the run's later lineage deliveries wait behind it, so they arrive in order.
+LINEAGE_HOLD_SK = "hold"
+
+
+def lineage_hold_pk(run: str) -> str:
+    return f"lineage-hold#{run}"

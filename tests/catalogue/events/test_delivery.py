@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from standardwebhooks import Webhook
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from catalogue.app import create_app
 from catalogue.domain.access import AUTH_OFF, Identity
-from catalogue.domain.webhooks import MAX_ATTEMPTS, RETRY_DELAYS
+from catalogue.domain.webhooks import JITTER, MAX_ATTEMPTS, RETRY_DELAYS
 from catalogue.events.delivery import MAX_RESPONSE_BYTES, HttpSender, Response
 from catalogue.events.worker import run_once
 from catalogue.repositories.subscriptions import SubscriptionRepository
@@ -31,7 +31,7 @@ from catalogue.settings import Settings
 from catalogue.store import keys, migrations
 from catalogue.store.base import Query
 from tests.fixtures.app import Clock, authenticate_as_site_admin
-from tests.fixtures.receiver import Receiver, running_receiver
+from tests.fixtures.receiver import Received, Receiver, running_receiver
 
 PUBLIC = {"id": "trees", "title": "Trees", "accessRights": "public", "owner": "team:parks"}
 HIDDEN = {"id": "secret", "title": "Secret", "accessRights": "non-public", "owner": "team:x"}
@@ -74,6 +74,12 @@ def subscribe(client: FlaskClient, url: str, **fields: object) -> dict:
     response = client.post("/subscriptions", json={"url": url, **fields})
     assert response.status_code == 201, response.json
     return response.json
+
+
+def signature_of(request: Received, secret: str) -> str:
+    """The Standard Webhooks signature of a request under ``secret`` (the package's own)."""
+    sent = datetime.fromtimestamp(int(request.headers["webhook-timestamp"]), UTC)
+    return Webhook(secret).sign(request.headers["webhook-id"], sent, request.body)
 
 
 def verified(receiver: Receiver, secret: str) -> list[dict]:
@@ -224,13 +230,16 @@ def test_retries_span_a_day_then_dead_letter_then_replay(webhook_app, receiver, 
     deliveries = f"/subscriptions/{subscription['id']}/deliveries"
 
     first = real_clock.now
-    for delay in (timedelta(0), *RETRY_DELAYS):
-        real_clock.now += delay
+    deliver(webhook_app)
+    for delay in RETRY_DELAYS:
+        (pending,) = client.get(deliveries).json["items"]
+        due = datetime.fromisoformat(pending["nextAttemptAt"])
+        assert delay <= due - datetime.fromisoformat(pending["lastAttemptAt"])
+        # Not due before its time.
+        real_clock.now = due - timedelta(seconds=1)
         deliver(webhook_app)
-        # Not due again before its time.
-        real_clock.now += timedelta(seconds=1)
+        real_clock.now = due
         deliver(webhook_app)
-        real_clock.now -= timedelta(seconds=1)
 
     (dead,) = client.get(deliveries).json["items"]
     assert len(receiver.requests) == MAX_ATTEMPTS
@@ -275,12 +284,14 @@ def test_a_retry_waits_as_long_as_the_receivers_retry_after(  # type: ignore[no-
     deliver(webhook_app)
     (pending,) = client.get(deliveries).json["items"]
     attempted = datetime.fromisoformat(pending["lastAttemptAt"])
+    due = datetime.fromisoformat(pending["nextAttemptAt"])
     real_clock.now = attempted + wait - timedelta(seconds=1)
     deliver(webhook_app)
-    real_clock.now = attempted + wait
+    real_clock.now = due
     deliver(webhook_app)
 
-    assert datetime.fromisoformat(pending["nextAttemptAt"]) - attempted == wait
+    # The wait asked for, and the jitter on top of it.
+    assert wait <= due - attempted <= wait * (1 + JITTER)
     assert len(receiver.requests) == 2
 
 
@@ -296,7 +307,7 @@ def test_a_retry_after_given_as_a_date_is_kept(webhook_app, receiver, real_clock
 
     (pending,) = client.get(f"/subscriptions/{subscription['id']}/deliveries").json["items"]
     wait = datetime.fromisoformat(pending["nextAttemptAt"]) - real_clock.now
-    assert timedelta(hours=1, minutes=55) < wait <= timedelta(hours=2, minutes=5)
+    assert timedelta(hours=1, minutes=55) < wait <= timedelta(hours=2, minutes=5) * (1 + JITTER)
 
 
 def test_a_receiver_answering_410_disables_its_subscription(webhook_app, receiver) -> None:  # type: ignore[no-untyped-def]
@@ -629,3 +640,112 @@ def test_a_subscription_with_a_standing_token_keeps_its_teams_events(
     deliver(app)
 
     assert subjects(receiver) == ["/datasets/team-a-data"]
+
+
+def test_deliveries_that_fail_together_do_not_all_come_back_at_once(
+    webhook_app, receiver, real_clock
+) -> None:  # type: ignore[no-untyped-def]
+    client = webhook_app.test_client()
+    subscription = subscribe(client, receiver.url)
+    receiver.answer = lambda _: (503, b"")
+    for number in range(12):
+        assert client.post("/datasets", json={**PUBLIC, "id": f"trees-{number}"}).status_code == 201
+
+    deliver(webhook_app)
+
+    deliveries = client.get(f"/subscriptions/{subscription['id']}/deliveries").json["items"]
+    waits = [
+        datetime.fromisoformat(d["nextAttemptAt"]) - datetime.fromisoformat(d["lastAttemptAt"])
+        for d in deliveries
+    ]
+    assert len(waits) == 12
+    # Standard Webhooks: random jitter, so a receiver that failed under the load of the
+    # deliveries themselves does not get them all back at the same instant.
+    assert all(RETRY_DELAYS[0] <= wait <= RETRY_DELAYS[0] * (1 + JITTER) for wait in waits)
+    assert max(waits) - min(waits) > timedelta(milliseconds=300)
+
+
+def test_a_rotated_secret_signs_beside_the_old_one_for_a_day(
+    webhook_app, receiver, real_clock
+) -> None:  # type: ignore[no-untyped-def]
+    client = webhook_app.test_client()
+    subscription = subscribe(client, receiver.url)
+    old = subscription["secret"]
+    rotate = f"/subscriptions/{subscription['id']}/rotate-secret"
+
+    rotated = client.post(rotate, json={})
+
+    assert rotated.status_code == 200, rotated.json
+    new = rotated.json["secret"]
+    assert new.startswith("whsec_") and new != old
+    valid_until = datetime.fromisoformat(rotated.json["previousSecretValidUntil"])
+    assert valid_until - real_clock.now <= timedelta(hours=24)
+    assert valid_until - real_clock.now > timedelta(hours=23, minutes=59)
+    shown = client.get(f"/subscriptions/{subscription['id']}").json
+    assert not {"secret", "previousSecrets"} & set(shown)
+
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    deliver(webhook_app)
+    # Signed with both, space-delimited: a receiver still on the old secret and one
+    # already on the new one both verify it (the standardwebhooks package's own check).
+    (request,) = receiver.requests
+    assert len(request.headers["webhook-signature"].split(" ")) == 2
+    assert verified(receiver, old) == verified(receiver, new)
+
+    real_clock.now = valid_until
+    assert client.patch("/datasets/trees", json={"title": "Urban trees"}).status_code == 200
+    deliver(webhook_app)
+    # A day on (past the receivers' timestamp tolerance: the signatures are compared).
+    later = receiver.requests[-1]
+    assert later.headers["webhook-signature"] == signature_of(later, new)
+    assert signature_of(later, old) not in later.headers["webhook-signature"]
+
+
+def test_a_secret_rotated_without_grace_stops_signing_at_once(webhook_app, receiver) -> None:  # type: ignore[no-untyped-def]
+    client = webhook_app.test_client()
+    subscription = subscribe(client, receiver.url)
+    rotate = f"/subscriptions/{subscription['id']}/rotate-secret"
+
+    first = client.post(rotate, json={"graceSeconds": 0}).json
+    second = client.post(rotate, json={"graceSeconds": 0}).json
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    deliver(webhook_app)
+
+    assert first["previousSecretValidUntil"] is None
+    (request,) = receiver.requests
+    assert len(request.headers["webhook-signature"].split(" ")) == 1
+    Webhook(second["secret"]).verify(request.body, request.headers)
+    for stale in (subscription["secret"], first["secret"]):
+        with pytest.raises(WebhookVerificationError):
+            Webhook(stale).verify(request.body, request.headers)
+
+
+@pytest.mark.parametrize("grace", [-1, 8 * 24 * 3600, "soon", 1.5])
+def test_a_rotation_grace_outside_a_week_is_422(webhook_app, receiver, grace) -> None:  # type: ignore[no-untyped-def]
+    client = webhook_app.test_client()
+    subscription = subscribe(client, receiver.url)
+    rotate = f"/subscriptions/{subscription['id']}/rotate-secret"
+
+    answer = client.post(rotate, json={"graceSeconds": grace})
+
+    assert answer.status_code == 422
+    assert "graceSeconds" in answer.json["errors"]["json"]
+    # Nothing changed: the secret made with the subscription still signs alone.
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    deliver(webhook_app)
+    (request,) = receiver.requests
+    Webhook(subscription["secret"]).verify(request.body, request.headers)
+    assert len(request.headers["webhook-signature"].split(" ")) == 1
+
+
+def test_only_a_subscriptions_maker_rotates_its_secret(webhook_app, receiver) -> None:  # type: ignore[no-untyped-def]
+    client = webhook_app.test_client()
+    subscription = subscribe(client, receiver.url)
+    token, _ = TokenRepository(services_of(webhook_app).store, utc_now).create("user:bob")
+    bob = FlaskClient(webhook_app)
+    bob.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    rotate = f"/subscriptions/{subscription['id']}/rotate-secret"
+
+    assert bob.post(rotate, json={}).status_code == 404
+    assert FlaskClient(webhook_app).post(rotate, json={}).status_code == 401
+    assert client.post("/subscriptions/nope/rotate-secret", json={}).status_code == 404

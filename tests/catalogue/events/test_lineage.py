@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,9 @@ from flask import Flask
 from referencing import Registry, Resource
 
 from catalogue.app import create_app
+from catalogue.domain.webhooks import MAX_ATTEMPTS
 from catalogue.events.delivery import HttpSender
-from catalogue.events.lineage import run_events, run_uuid
+from catalogue.events.lineage import ObjectNames, run_events, run_uuid
 from catalogue.events.worker import run_once
 from catalogue.settings import Settings
 from catalogue.store import migrations
@@ -137,7 +139,9 @@ def test_a_four_step_run_reaches_a_marquez_receiver_in_order(lineage_app, marque
     upper_done = events[2]
     assert upper_done["run"]["facets"]["parent"]["run"]["runId"] == parent
     (source,) = upper_done["inputs"]
-    assert source["namespace"].startswith("file://") and source["name"] == RAW
+    # OpenLineage's naming of the local file system: namespace "file", the absolute path.
+    objects_dir = lineage_app.extensions["brygge"].settings.objects_dir.resolve()
+    assert (source["namespace"], source["name"]) == ("file", f"{objects_dir}/{RAW}")
     (written,) = upper_done["outputs"]
     assert written["facets"]["outputStatistics"]["rowCount"] == 2
     assert written["facets"]["symlinks"]["identifiers"][0]["name"] == "brygge://secret/1"
@@ -163,7 +167,9 @@ def test_a_published_files_column_figures_are_data_quality_metrics(lineage_app, 
         e for e in events if e["job"]["name"].endswith(".Publish") and e["eventType"] == "COMPLETE"
     ]
     (source,) = done["inputs"]
-    assert source["name"] == raw
+    assert (
+        source["name"] == f"{lineage_app.extensions['brygge'].settings.objects_dir.resolve()}/{raw}"
+    )
     quality = source["facets"]["dataQualityMetrics"]
     assert quality["rowCount"] == 4
     assert quality["columnMetrics"] == {
@@ -229,7 +235,7 @@ def test_a_lambda_errors_stack_trace_goes_to_the_facet() -> None:
     run["error"] = {"error": "KeyError", "cause": json.dumps(cause)}
     cloudevent = {"type": "no.brygge.run.failed", "time": "2026-01-02T03:04:05Z", "data": run}
 
-    (event,) = run_events(cloudevent, run, namespace="oslo", objects="s3://lake")
+    (event,) = run_events(cloudevent, run, namespace="oslo", objects=ObjectNames("s3://lake"))
 
     check_openlineage(event)
     facet = event["run"]["facets"]["errorMessage"]
@@ -270,8 +276,10 @@ def test_validate_and_typed_outputs_carry_quality_and_schema_facets() -> None:
         },
     }
 
-    checked = run_events(validated, run, namespace="brygge", objects="s3://brygge-data")
-    typed = run_events(converted, run, namespace="brygge", objects="s3://brygge-data")
+    checked = run_events(
+        validated, run, namespace="brygge", objects=ObjectNames("s3://brygge-data")
+    )
+    typed = run_events(converted, run, namespace="brygge", objects=ObjectNames("s3://brygge-data"))
 
     for event in [*checked, *typed]:
         check_openlineage(event)
@@ -298,7 +306,7 @@ def test_a_step_start_is_the_child_runs_start() -> None:
         "data": {"run": "run-1", "name": "Convert", "status": "RUNNING"},
     }
 
-    (event,) = run_events(started, run, namespace="brygge", objects="s3://brygge-data")
+    (event,) = run_events(started, run, namespace="brygge", objects=ObjectNames("s3://brygge-data"))
 
     check_openlineage(event)
     assert (event["eventType"], event["eventTime"]) == ("START", started["time"])
@@ -328,7 +336,9 @@ def test_the_schemas_refuse_what_the_spec_forbids() -> None:
     """The validation above can fail: a run id that is no UUID, a facet without producer."""
     run = {"id": "r", "dataset": "d", "version": "1", "input": {"keys": ["k"]}, "steps": []}
     started = {"type": "no.brygge.run.started", "time": "2026-01-02T03:04:05Z", "data": {}}
-    (event,) = run_events(started, run, namespace="brygge", objects="file://host")
+    (event,) = run_events(
+        started, run, namespace="brygge", objects=ObjectNames("file", "/srv/brygge/objects/")
+    )
     check_openlineage(event)
     with pytest.raises(jsonschema.ValidationError):
         check_openlineage({**event, "run": {"runId": "not-a-uuid", "facets": {}}})
@@ -338,3 +348,136 @@ def test_the_schemas_refuse_what_the_spec_forbids() -> None:
         check_openlineage(
             {**event, "inputs": [{**event["inputs"][0], "facets": {"symlinks": broken}}]}
         )
+
+
+TERMINAL = ("COMPLETE", "FAIL", "ABORT")
+
+
+def check_run_cycles(events: list[dict[str, Any]]) -> None:
+    """Each run's events as the run cycle has them: START first, nothing after its end."""
+    seen: dict[str, list[str]] = {}
+    for event in events:
+        cycle = seen.setdefault(event["run"]["runId"], [])
+        assert cycle or event["eventType"] == "START", (event["job"]["name"], cycle)
+        assert not cycle or cycle[-1] not in TERMINAL, (event["job"]["name"], cycle)
+        cycle.append(event["eventType"])
+
+
+def test_a_redriven_run_is_a_new_openlineage_run(lineage_app, marquez) -> None:  # type: ignore[no-untyped-def]
+    run_id = run_pipeline(lineage_app, [("Upper", "upper"), ("Check", "check")], b"bad\n")
+    client = lineage_app.test_client()
+    services = lineage_app.extensions["brygge"]
+    (upper,) = client.get(f"/runs/{run_id}").json["steps"][0]["outputs"]
+    LocalObjectStore(services.settings.objects_dir).put(upper["key"], io.BytesIO(b"good\n"))
+
+    assert client.post(f"/runs/{run_id}/redrive").status_code == 202
+    assert services.runs.wait_idle(timeout_s=60)
+    sender = HttpSender(allow_private=True)
+    while run_once(services, sender):
+        pass
+
+    events = [json.loads(request.body) for request in marquez.requests]
+    for event in events:
+        check_openlineage(event)
+    # FAIL ends a run for good (the run cycle's terminal states): the redrive is a new run
+    # of the same job, and so is the step it runs again.
+    check_run_cycles(events)
+    first, again = run_uuid(run_id), run_uuid(run_id, redrives=1)
+    assert first != again
+    assert [(e["eventType"], e["job"]["name"], e["run"]["runId"]) for e in events][-6:] == [
+        ("FAIL", "secret.text.Check", run_uuid(run_id, "Check")),
+        ("FAIL", "secret.text", first),
+        ("START", "secret.text", again),
+        ("START", "secret.text.Check", run_uuid(run_id, "Check", redrives=1)),
+        ("COMPLETE", "secret.text.Check", run_uuid(run_id, "Check", redrives=1)),
+        ("COMPLETE", "secret.text", again),
+    ]
+    assert events[-3]["run"]["facets"]["parent"]["run"]["runId"] == again
+
+
+def test_a_run_events_come_in_order_after_the_backend_answered_503(
+    lineage_app, marquez, clock
+) -> None:  # type: ignore[no-untyped-def]
+    answers = iter([503])
+    marquez.answer = lambda _: (next(answers, 201), b"")
+    steps = [("Upper", "upper"), ("Last", "check")]
+
+    run_id = run_pipeline(lineage_app, steps, b"a\nb\n")
+    clock.now += timedelta(seconds=10)  # the START's retry is due
+    sender = HttpSender(allow_private=True)
+    while run_once(lineage_app.extensions["brygge"], sender):
+        pass
+
+    accepted = [json.loads(request.body) for request in marquez.requests[1:]]
+    for event in accepted:
+        check_openlineage(event)
+    check_run_cycles(accepted)
+    parent = run_uuid(run_id)
+    assert [(e["eventType"], e["run"]["runId"]) for e in accepted] == [
+        ("START", parent),
+        ("START", run_uuid(run_id, "Upper")),
+        ("COMPLETE", run_uuid(run_id, "Upper")),
+        ("START", run_uuid(run_id, "Last")),
+        ("COMPLETE", run_uuid(run_id, "Last")),
+        ("COMPLETE", parent),
+    ]
+
+
+def test_a_run_start_the_backend_never_takes_holds_the_run_events_until_it_is_dead(
+    lineage_app, marquez, clock
+) -> None:  # type: ignore[no-untyped-def]
+    def answer(request) -> tuple[int, bytes]:  # type: ignore[no-untyped-def]
+        event = json.loads(request.body)
+        refused = (event["eventType"], event["job"]["name"]) == ("START", "secret.text")
+        return (503 if refused else 201), b""
+
+    marquez.answer = answer
+    run_pipeline(lineage_app, [("Upper", "upper")], b"a\n")
+    services = lineage_app.extensions["brygge"]
+    sender = HttpSender(allow_private=True)
+    # Nothing but the START's retries until its last one has failed.
+    for _ in range(MAX_ATTEMPTS - 1):
+        names = [json.loads(r.body)["job"]["name"] for r in marquez.requests]
+        assert names == ["secret.text"] * len(names)
+        clock.now += timedelta(hours=13)
+        while run_once(services, sender):
+            pass
+
+    events = [json.loads(request.body) for request in marquez.requests]
+    assert [e["eventType"] for e in events[:MAX_ATTEMPTS]] == ["START"] * MAX_ATTEMPTS
+    assert [(e["eventType"], e["job"]["name"]) for e in events[MAX_ATTEMPTS:]] == [
+        ("START", "secret.text.Upper"),
+        ("COMPLETE", "secret.text.Upper"),
+        ("COMPLETE", "secret.text"),
+    ]
+
+
+def test_a_run_without_a_pipeline_starts_reads_its_upload_and_writes_what_it_published(
+    lineage_app, marquez
+) -> None:  # type: ignore[no-untyped-def]
+    client = lineage_app.test_client()
+    dataset = {"id": "secret", "title": "Secret", "accessRights": "non-public", "owner": "team:x"}
+    assert client.post("/datasets", json=dataset).status_code == 201
+    editions = "/datasets/secret/versions/1/editions"
+    assert client.post(editions, json={"edition": EDITION}).status_code == 201
+    services = lineage_app.extensions["brygge"]
+    LocalObjectStore(services.settings.objects_dir).put(RAW, io.BytesIO(b"a\n"))
+    run = client.post(f"{editions}/{EDITION}/runs", json={"input": {"keys": [RAW]}}).json
+    assert services.runs.wait_idle(timeout_s=60)
+    sender = HttpSender(allow_private=True)
+    while run_once(services, sender):
+        pass
+
+    events = [json.loads(request.body) for request in marquez.requests]
+    for event in events:
+        check_openlineage(event)
+    # It publishes its upload as it is: no run.started of its own, yet a START and a COMPLETE.
+    check_run_cycles(events)
+    assert [(e["eventType"], e["job"]["name"], e["run"]["runId"]) for e in events] == [
+        ("START", "secret.publish", run_uuid(run["id"])),
+        ("COMPLETE", "secret.publish", run_uuid(run["id"])),
+    ]
+    root = f"{services.settings.objects_dir.resolve()}/"
+    assert [item["name"] for item in events[0]["inputs"]] == [root + RAW]
+    (distribution,) = client.get(f"{editions}/{EDITION}/distributions").json["items"]
+    assert [item["name"] for item in events[1]["outputs"]] == [root + distribution["key"]]

@@ -187,7 +187,9 @@ def test_the_timer_syncs_the_windows_written_since_its_last_round(
     # The POST answered without waiting for the disk; the timer's round does.
     assert synced == []
     buffer.flush()
-    assert len(synced) == 2  # the window's file and its folder
+    # The window's file and its folder, the schema its events were accepted under and its
+    # folder.
+    assert len(synced) == 4
     assert buffer.sync() == 0  # nothing written since
     api.post(EVENTS, json=[reading(2)])
     assert buffer.sync() == 1
@@ -206,3 +208,23 @@ def test_a_dead_writers_closed_window_torn_by_a_power_loss_is_cut(api, services:
     EventBuffer(services, buffer.root).flush()
 
     assert [row[0] for row in history_rows(api, services)] == ["s-1", "s-2"]
+
+
+def test_a_window_open_when_the_schema_changes_reaches_the_history(api, services: Services) -> None:
+    api.post(EVENTS, json=[reading(1, 18.5), reading(2, 19.25)])
+    fields = [*SCHEMA["fields"][:2], {"name": "temperature", "type": "integer"}]
+    retyped = {**source(), "schema": {**SCHEMA, "fields": fields}}
+    assert api.patch("/datasets/bad", json={"source": retyped}).status_code == 200
+    api.post(EVENTS, json=[reading(3, 20)])
+    services.event_history.stop()
+
+    # Each window is read with the schema its events were accepted under: the change of
+    # schema closed the first one, whose numbers an integer column could not hold.
+    rows = history_rows(api, services)
+    assert [(sensor, temperature) for sensor, temperature, _ in rows] == [
+        ("s-1", 18.5),
+        ("s-2", 19.25),
+        ("s-3", 20),
+    ]
+    runs = api.get("/datasets/bad/runs").json["items"]
+    assert [run["status"] for run in runs] == ["SUCCEEDED", "SUCCEEDED"]

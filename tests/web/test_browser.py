@@ -516,3 +516,27 @@ def test_a_long_principal_in_the_header_fits_a_phone(page, site: Site) -> None: 
         page.goto(path)
         assert page.locator(".who").inner_text() == f"Signed in as {principal}"
         assert page.evaluate("document.documentElement.scrollWidth") == 390, path
+
+
+def test_every_page_shows_the_sites_icon_and_asks_for_nothing_missing(context, site: Site) -> None:  # type: ignore[no-untyped-def]
+    failed = []
+    context.on("response", lambda r: failed.append((r.status, r.url)) if r.status >= 400 else None)
+    page = context.new_page()
+    for path in ("/", "/datasets/air", f"/runs/{site.runs['air']}", "/sign-in"):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        # The icon the page links decodes as an image in the browser (16 and 32 px).
+        size = page.evaluate(
+            """async () => {
+                const link = document.querySelector('link[rel=icon]');
+                if (!link) return null;
+                const image = new Image();
+                image.src = link.href;
+                await image.decode();
+                return [new URL(link.href).pathname, image.naturalWidth];
+            }"""
+        )
+        assert size is not None and size[0] == "/favicon.ico" and size[1] in (16, 32), path
+    # What browsers ask for by themselves, whatever the page links.
+    assert page.goto("/favicon.ico").status == 200
+    assert failed == []

@@ -426,3 +426,22 @@ def test_the_search_pages_kept_results_follow_every_change_and_prefix(client) ->
     prefixed = links_of(staged.get_data(as_text=True)).urls
     assert "/prod/?q=quality&keyword=pm10" in prefixed and "/prod/datasets/air" in prefixed
     assert page(client, "/?q=quality") == changed
+
+
+def test_the_site_has_an_icon_of_its_own_at_favicon_ico_and_every_page_links_it(
+    client, failed_run
+) -> None:
+    """Browsers ask every site for /favicon.ico: it is the project's icon, not a 404."""
+    for headers in ({}, BROWSER):  # an API client, or a browser, asks for it alike
+        icon = client.get("/favicon.ico", headers=headers)
+        assert icon.status_code == 200
+        assert icon.mimetype in ("image/vnd.microsoft.icon", "image/x-icon")
+        assert icon.data[:4] == b"\0\0\1\0"  # an ICO file's header: reserved 0, type 1 (icon)
+        assert icon.data == (STATIC / "favicon.ico").read_bytes()
+    for url in ("/", "/datasets/text", f"/runs/{failed_run}", "/sign-in", "/no-such-page"):
+        status = 404 if url == "/no-such-page" else 200
+        found = re.findall(r'<link rel="icon"[^>]*href="([^"]+)"', page(client, url, status))
+        assert found == ["/favicon.ico"], url
+    # Behind a path prefix (API Gateway's /<stage>) the link keeps the prefix.
+    prefixed = client.get("/", headers=BROWSER, base_url="https://example.org/dev_api")
+    assert '<link rel="icon" href="/dev_api/favicon.ico"' in prefixed.get_data(as_text=True)

@@ -540,3 +540,28 @@ def test_every_page_shows_the_sites_icon_and_asks_for_nothing_missing(context, s
     # What browsers ask for by themselves, whatever the page links.
     assert page.goto("/favicon.ico").status == 200
     assert failed == []
+
+
+def test_the_title_names_the_search_in_tabs_and_history(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.wait_for_load_state("load")  # htmx binds the form once the page has loaded
+    expect(page).to_have_title("Datasets · Brygge")
+    page.fill("#q", "air quality")
+    expect(page).to_have_url(re.compile(r"\?q=air(%20|\+)quality&"))
+    expect(page).to_have_title("“air quality” — Search · Brygge")
+    page.select_option("#accessRights", "public")
+    expect(page).to_have_url(re.compile(r"accessRights=public"))
+    expect(page).to_have_title("“air quality”, access public — Search · Brygge")
+    page.go_back()
+    expect(page).to_have_title("“air quality” — Search · Brygge")
+    page.go_back()
+    expect(page).to_have_title("Datasets · Brygge")
+    page.go_forward()
+    expect(page).to_have_title("“air quality” — Search · Brygge")
+    # A dataset's own sections, loaded as the page scrolls, leave its title alone.
+    page.goto("/datasets/air")
+    page.locator("section[aria-labelledby=recent-runs]").scroll_into_view_if_needed()
+    expect(page.locator("#runs")).to_have_count(1)
+    expect(page).to_have_title("Air quality in Oslo · Brygge")

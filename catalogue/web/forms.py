@@ -44,6 +44,9 @@ TEXT_FIELDS = (
     "state",
 )
 LIST_FIELDS = ("keywords", "themes", "wasDerivedFrom")
+# Keywords are free text ("Oslo, Norway"): one a line. Theme codes and dataset ids hold no
+# comma, so commas (or lines) separate them.
+ONE_A_LINE = frozenset({"keywords"})
 SCOPES = ("read", "update", "write", "admin")
 Form = dict[str, Any]
 
@@ -108,7 +111,12 @@ def _edit_again(dataset: dict, values: Form, errors: Form, theirs: Form | None) 
 def form_values(dataset: dict[str, Any]) -> dict[str, str]:
     """The edit form's fields as text, from a dataset."""
     values = {name: str(dataset.get(name) or "") for name in TEXT_FIELDS}
-    values.update({name: ", ".join(dataset.get(name) or []) for name in LIST_FIELDS})
+    values.update(
+        {
+            name: ("\n" if name in ONE_A_LINE else ", ").join(dataset.get(name) or [])
+            for name in LIST_FIELDS
+        }
+    )
     contact = dataset.get("contactPoint") or {}
     values["contactName"] = contact.get("name", "")
     values["contactEmail"] = contact.get("email", "")
@@ -123,8 +131,7 @@ def form_text(value: str) -> str:
 def changed_fields(values: Form, current: dict[str, Any]) -> dict[str, Any]:
     """The merge patch turning ``current`` into the form's values (None removes a field).
 
-    A list whose text is the one the form shows for ``current`` is left alone: split on
-    commas again, a keyword holding a comma ("Oslo, Norway") would become two.
+    A list whose text is the one the form shows for ``current`` is left alone.
     """
     changes: dict[str, Any] = {}
     shown = form_values(current)
@@ -135,7 +142,8 @@ def changed_fields(values: Form, current: dict[str, Any]) -> dict[str, Any]:
     for name in LIST_FIELDS:
         if values[name] == shown[name]:
             continue
-        items = [item.strip() for item in values[name].replace("\n", ",").split(",")]
+        text = values[name] if name in ONE_A_LINE else values[name].replace(",", "\n")
+        items = [item.strip() for item in text.split("\n")]
         wanted = [item for item in items if item] or None
         if wanted != (current.get(name) or None):
             changes[name] = wanted

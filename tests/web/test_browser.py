@@ -565,3 +565,32 @@ def test_the_title_names_the_search_in_tabs_and_history(page, site: Site) -> Non
     page.locator("section[aria-labelledby=recent-runs]").scroll_into_view_if_needed()
     expect(page.locator("#runs")).to_have_count(1)
     expect(page).to_have_title("Air quality in Oslo · Brygge")
+
+
+def test_a_keyword_with_a_comma_is_typed_as_one_keyword(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    make_dataset(
+        site,
+        {
+            "id": "places",
+            "title": "Places",
+            "accessRights": "public",
+            "owner": "team:miljo",
+            "keywords": ["luft"],
+        },
+    )
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/places/edit")
+    keywords = page.locator("#keywords")
+    keywords.focus()
+    # At the end of the field, Enter starts the next keyword (and sends no form).
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Enter")
+    page.keyboard.type("Oslo, Norway")
+    expect(page).to_have_url(f"{site.url}/datasets/places/edit")
+    page.click("form.stacked button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Places")
+    assert page.locator("a.keyword").all_inner_texts() == ["luft", "Oslo, Norway"]
+    saved = site.api().get(f"{site.url}/datasets/places", timeout=30).json()
+    assert saved["keywords"] == ["luft", "Oslo, Norway"]

@@ -42,13 +42,16 @@ def inputs_of(html: str) -> dict[str, str]:
             r'<input id="[^"]+" name="([^"]+)" type="[a-z]+" value="([^"]*)"', html
         )
     )
+    fields.update(
+        re.findall(r'<textarea id="[^"]+" name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S)
+    )
     return {name: unescape(value) for name, value in fields.items()}
 
 
 def test_editing_saves_a_merge_patch_of_the_changed_fields(app, client) -> None:
     browser = owner(app, client, keywords=["luft"], description="Old")
     _, fields = form_of(browser, "/datasets/air/edit")
-    fields.update(title="Air quality", keywords="luft, air", description="New text")
+    fields.update(title="Air quality", keywords="luft\nair", description="New text")
     saved = browser.post("/datasets/air/edit", data=fields)
     assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
     assert saved.headers["Location"] == "/datasets/air"
@@ -270,3 +273,20 @@ def test_a_refused_grant_keeps_the_principal_and_scopes_it_was_given(app, client
     assert 'value="usr:&lt;b&gt;bob&lt;/b&gt;"' in page
     ticked = re.findall(r'<input type="checkbox" name="scopes" value="([a-z]+)" checked>', page)
     assert ticked == ["update", "write"]
+
+
+def test_a_typed_keyword_may_hold_a_comma_one_keyword_a_line(app, client) -> None:
+    browser = owner(app, client, keywords=["luft"], themes=["ENVI"])
+    html, fields = form_of(browser, "/datasets/air/edit")
+    # One keyword a line, as the form shows them: a comma is part of a keyword.
+    assert re.search(r'<textarea id="keywords" name="keywords"[^>]*>luft</textarea>', html)
+    assert 'aria-describedby="keywords-hint"' in html  # the rule is read with the field
+    assert re.search(r'<small id="keywords-hint">One keyword a line', html)
+    fields.update(keywords="luft\r\nOslo, Norway\r\n\r\n  air quality \r\n", themes="ENVI, TRAN")
+    saved = browser.post("/datasets/air/edit", data=fields)
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
+    dataset = client.get("/datasets/air").json
+    assert dataset["keywords"] == ["luft", "Oslo, Norway", "air quality"]
+    assert dataset["themes"] == ["ENVI", "TRAN"]  # codes, still separated by commas
+    html, _ = form_of(browser, "/datasets/air/edit")
+    assert ">luft\nOslo, Norway\nair quality</textarea>" in html

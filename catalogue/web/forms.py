@@ -11,20 +11,29 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import redirect, request, url_for
+from flask import g, redirect, request, url_for
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from catalogue.api.permissions import checked_principal
 from catalogue.api.transfers import create_upload
 from catalogue.auth.permissions import ADMIN, UPDATE, WRITE, require
-from catalogue.auth.principal import current_principal
-from catalogue.domain.errors import InvalidValue, InvalidValues, PreconditionFailed
+from catalogue.auth.principal import current_identity, current_principal
+from catalogue.domain.errors import (
+    DomainError,
+    Forbidden,
+    InvalidValue,
+    InvalidValues,
+    NotFound,
+    PreconditionFailed,
+    Unauthenticated,
+)
 from catalogue.domain.revisions import etag, parse_etag
 from catalogue.schemas.datasets import DatasetPatchSchema
 from catalogue.schemas.pipeline_templates import DatasetPipelineSchema
 from catalogue.schemas.uploads import UploadRequestSchema, UploadSchema
 from catalogue.services import repositories, services
+from catalogue.web import session
 from catalogue.web.pages import blp, form_view
 from catalogue.web.rendering import render
 
@@ -47,6 +56,8 @@ LIST_FIELDS = ("keywords", "themes", "wasDerivedFrom")
 # Keywords are free text ("Oslo, Norway"): one a line. Theme codes and dataset ids hold no
 # comma, so commas (or lines) separate them.
 ONE_A_LINE = frozenset({"keywords"})
+# Every field of the edit form but its CSRF token, ETag and the token of a new sign-in.
+FORM_FIELDS = (*TEXT_FIELDS, *LIST_FIELDS, "contactName", "contactEmail")
 SCOPES = ("read", "update", "write", "admin")
 Form = dict[str, Any]
 
@@ -65,14 +76,23 @@ def edit_dataset(dataset_id: str) -> str:
         etag=etag(dataset["rev"], dataset.get("incarnation")),
         errors={},
         theirs=None,
+        sign_in_again=False,
     )
 
 
 def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
-    """Save the form as a merge patch of the fields that changed, guarded by its ETag."""
+    """Save the form as a merge patch of the fields that changed, guarded by its ETag.
+
+    Sent after the visitor's sign-in ended, the form comes back as it was typed, asking for
+    a token; sent with one, it signs in and saves (the ETag it was read with still guards).
+    """
+    values = {name: form_text(request.form.get(name, "")) for name in FORM_FIELDS}
+    if "token" in request.form or not current_identity().is_authenticated:
+        refused = _sign_in_to_save(dataset_id)
+        if refused is not None:
+            return _sign_in_again(dataset_id, values, refused)
     require(dataset_id, UPDATE)
     current = repositories().datasets.get(dataset_id)
-    values = {name: form_text(request.form.get(name, "")) for name in form_values(current)}
     changes = changed_fields(values, current)
     try:
         PATCH_SCHEMA.load(changes)
@@ -92,6 +112,38 @@ def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
     return redirect(url_for("datasets.DatasetById", dataset_id=dataset_id), 303)
 
 
+def _sign_in_to_save(dataset_id: str) -> DomainError | None:
+    """Sign in with the form's token, allowed to edit; the failure, or None once signed in."""
+    if not request.form.get("token", "").strip():
+        return Unauthenticated("")
+    try:
+        session.sign_in(request.form["token"])
+        require(dataset_id, UPDATE)
+    except (Unauthenticated, Forbidden, NotFound) as refused:
+        return refused
+    return None
+
+
+def _sign_in_again(dataset_id: str, values: Form, refused: DomainError) -> tuple[str, int]:
+    """The form as it was sent, asking for a token: its dataset is not read (nor shown)."""
+    reason = refused.message
+    g.pop("signed_out_reason", None)  # the form says it, with what to do
+    if isinstance(refused, Forbidden | NotFound):
+        # Said alike for both: whether a dataset exists is for those who may see it.
+        reason = f"{current_principal()} may not edit this dataset: paste another token"
+    html = render(
+        "edit.html",
+        None,
+        dataset={"id": dataset_id, "title": values["title"] or dataset_id},
+        values=values,
+        errors={"token": [reason]} if reason else {},
+        theirs=None,
+        etag=request.form.get("etag", ""),
+        sign_in_again=True,
+    )
+    return html, 403 if isinstance(refused, Forbidden | NotFound) else 401
+
+
 def _stale() -> Any:
     raise PreconditionFailed("the form carries no ETag: reload the page")
 
@@ -105,6 +157,7 @@ def _edit_again(dataset: dict, values: Form, errors: Form, theirs: Form | None) 
         errors=errors,
         theirs=theirs,
         etag=etag(dataset["rev"], dataset.get("incarnation")),
+        sign_in_again=False,
     )
 
 

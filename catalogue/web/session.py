@@ -97,12 +97,17 @@ def sign_in_from_cookie() -> None:
 
 
 def sign_in(token: str) -> Identity:
-    """Check ``token`` and keep it in the session; raises Unauthenticated for a bad one."""
+    """Check ``token`` and keep it in the session; raises Unauthenticated for a bad one.
+
+    The identity is also this request's, for a form that signs in and saves at once.
+    """
     identity = identity_of(token.strip())
     session.clear()
     session["token"] = token.strip()
     session["csrf"] = secrets.token_urlsafe(32)
     session.permanent = True
+    g.brygge_identity = identity
+    g.pop("signed_out_reason", None)
     return identity
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 
+from tests.e2e.conftest import brygge_command, clean_environment
 from tests.web.conftest import ARTIFACTS, AXE, CSV, RIGHT, Site, make_dataset
 
 pytestmark = pytest.mark.browser
@@ -594,3 +596,39 @@ def test_a_keyword_with_a_comma_is_typed_as_one_keyword(page, site: Site) -> Non
     assert page.locator("a.keyword").all_inner_texts() == ["luft", "Oslo, Norway"]
     saved = site.api().get(f"{site.url}/datasets/places", timeout=30).json()
     assert saved["keywords"] == ["luft", "Oslo, Norway"]
+
+
+def _token_command(site: Site, *args: str) -> subprocess.CompletedProcess:
+    env = clean_environment(BRYGGE_HOME=str(site.server.home), BRYGGE_BACKEND="local")
+    return subprocess.run(
+        [*brygge_command(), "token", *args], env=env, capture_output=True, text=True, check=True
+    )
+
+
+def test_an_edit_saved_after_the_sign_in_ended_keeps_the_text(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    make_dataset(
+        site, {"id": "long-text", "title": "Long", "accessRights": "public", "owner": "team:miljo"}
+    )
+    made = _token_command(site, "create", "--principal", "user:kari", "--team", "team:miljo")
+    token = made.stdout.strip().splitlines()[-1]
+    token_id = re.search(r"^id (\S+)", made.stderr, re.M)[1]
+    sign_in(page, token)
+    page.goto("/datasets/long-text/edit")
+    text = "Hourly values of NO2, PM10 and PM2.5 from twelve stations in Oslo.\n\n" * 30
+    page.fill("#description", text)
+    _token_command(site, "revoke", token_id)  # the sign-in ends while the owner writes
+    page.click("form.stacked button[type=submit]")
+    expect(page.locator("[role=alert]")).to_contain_text("Your sign-in has ended")
+    expect(page.locator("#description")).to_have_value(text)
+    # The token field has the focus: paste, Enter, and it is saved.
+    expect(page.locator("#token")).to_be_focused()
+    page.keyboard.type(site.reader_token)
+    screenshots(page, "edit-sign-in-again")
+    assert serious_violations(page) == []
+    page.locator("#token").press("Enter")
+    expect(page.locator("h1")).to_have_text("Long")
+    expect(page.locator("p.description")).to_have_text(text.strip())
+    expect(page.locator(".who")).to_contain_text("user:reader")
+    screenshots(page, "edit-saved-after-sign-in")

@@ -8,7 +8,9 @@ from html import unescape
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.catalogue.web.test_session import BROWSER, csrf_of, mint, sign_in
+from catalogue.repositories.tokens import TokenRepository
+from catalogue.services import utc_now
+from tests.catalogue.web.test_session import BROWSER, csrf_of, mint, minted, sign_in
 
 TWO_STEPS = {
     "StartAt": "ToParquet",
@@ -290,3 +292,70 @@ def test_a_typed_keyword_may_hold_a_comma_one_keyword_a_line(app, client) -> Non
     assert dataset["themes"] == ["ENVI", "TRAN"]  # codes, still separated by commas
     html, _ = form_of(browser, "/datasets/air/edit")
     assert ">luft\nOslo, Norway\nair quality</textarea>" in html
+
+
+LONG_TEXT = "Hourly values of NO2, PM10 and PM2.5 from twelve stations.\r\n\r\n" * 40
+
+
+def test_a_save_after_the_sign_in_ended_keeps_the_text_and_saves_it_after_signing_in(
+    app, client
+) -> None:
+    body = {"id": "air", "title": "Air", "accessRights": "non-public", "owner": "team:miljo"}
+    assert client.post("/datasets", json=body).status_code == 201
+    browser = FlaskClient(app)
+    token, record = minted(app, "user:ana", "team:miljo")
+    sign_in(browser, token)
+    _, fields = form_of(browser, "/datasets/air/edit")
+    TokenRepository(app.extensions["brygge"].store, utc_now).revoke(record["id"])
+    fields.update(title="Air quality", description=LONG_TEXT)
+    kept = browser.post("/datasets/air/edit", data=fields)
+    assert kept.status_code == 401
+    html = kept.get_data(as_text=True)
+    assert "Your sign-in has ended" in html and "nothing is saved yet" in html
+    again = inputs_of(html)
+    # What was typed, as typed; the ETag the form was read with (a save since is a conflict).
+    assert again["description"] == LONG_TEXT.replace("\r\n", "\n")
+    assert again["title"] == "Air quality"
+    assert again["etag"] == fields["etag"]
+    assert re.search(r'<input id="token" name="token" type="password"[^>]* autofocus', html)
+    assert client.get("/datasets/air").json.get("description") is None
+    # A wrong token: the text stays, the reason is beside the token field.
+    refused = browser.post("/datasets/air/edit", data={**again, "token": "brygge_wrong"})
+    assert refused.status_code == 401
+    html = refused.get_data(as_text=True)
+    assert re.search(r'id="token-error" class="field-error">[^<]*unknown', html)
+    assert inputs_of(html)["description"] == LONG_TEXT.replace("\r\n", "\n")
+    # A token that may not edit the dataset: the same, and nothing is saved.
+    other = mint(app, "user:bob", "team:other")
+    refused = browser.post("/datasets/air/edit", data={**inputs_of(html), "token": other})
+    assert refused.status_code == 403
+    html = refused.get_data(as_text=True)
+    assert re.search(r'id="token-error" class="field-error">[^<]*may not edit', html)
+    assert inputs_of(html)["description"] == LONG_TEXT.replace("\r\n", "\n")
+    assert client.get("/datasets/air").json.get("description") is None
+    # A new token of the owner signs in and saves, in one step.
+    fresh = mint(app, "user:ana", "team:miljo")
+    saved = browser.post("/datasets/air/edit", data={**inputs_of(html), "token": fresh})
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
+    dataset = client.get("/datasets/air").json
+    assert (dataset["title"], dataset["description"]) == (
+        "Air quality",
+        LONG_TEXT.replace("\r\n", "\n").strip(),
+    )
+    assert client.get("/datasets/air/history").json["items"][0]["principal"] == "user:ana"
+    assert "Signed in as <strong>user:ana</strong>" in browser.get("/", headers=BROWSER).get_data(
+        as_text=True
+    )
+
+
+def test_an_anonymous_save_learns_nothing_of_the_dataset(app, client) -> None:
+    body = {"id": "air", "title": "Secret air", "accessRights": "non-public", "owner": "team:x"}
+    assert client.post("/datasets", json=body).status_code == 201
+    anonymous = FlaskClient(app)
+    csrf = csrf_of(anonymous.get("/sign-in", headers=BROWSER).get_data(as_text=True))
+    for dataset_id in ("air", "no-such-dataset"):
+        answer = anonymous.post(f"/datasets/{dataset_id}/edit", data={"csrf": csrf, "title": "x"})
+        assert answer.status_code == 401
+        assert "Secret air" not in answer.get_data(as_text=True)
+    assert anonymous.post("/datasets/air/edit", data={"title": "x"}).status_code == 403  # no CSRF
+    assert client.get("/datasets/air").json["title"] == "Secret air"

@@ -632,3 +632,26 @@ def test_an_edit_saved_after_the_sign_in_ended_keeps_the_text(page, site: Site) 
     expect(page.locator("p.description")).to_have_text(text.strip())
     expect(page.locator(".who")).to_contain_text("user:reader")
     screenshots(page, "edit-saved-after-sign-in")
+
+
+def test_a_slow_search_says_it_is_searching_until_its_results_come(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.wait_for_load_state("load")  # htmx binds the form once the page has loaded
+    searching = page.locator("#searching")
+    expect(searching).to_be_hidden()
+    held = []  # the search's answer, held back as a slow network would
+    page.route(re.compile(r"/\?q=noise"), lambda route: held.append(route))
+    page.fill("#q", "noise")
+    page.wait_for_function("document.querySelector('#search').classList.contains('htmx-request')")
+    # The words typed are not what the results show yet: the page says so.
+    expect(searching).to_be_visible()
+    expect(searching).to_have_text("Searching…")
+    # The results of the words before are dimmed (after a moment: a fast answer does not blink).
+    page.wait_for_function("getComputedStyle(document.querySelector('#results')).opacity < 0.6")
+    screenshots(page, "search-waiting")
+    held[0].continue_()
+    expect(page.locator("#results")).not_to_contain_text("Air quality")
+    expect(searching).to_be_hidden()
+    page.wait_for_function("getComputedStyle(document.querySelector('#results')).opacity === '1'")

@@ -655,3 +655,16 @@ def test_a_slow_search_says_it_is_searching_until_its_results_come(page, site: S
     expect(page.locator("#results")).not_to_contain_text("Air quality")
     expect(searching).to_be_hidden()
     page.wait_for_function("getComputedStyle(document.querySelector('#results')).opacity === '1'")
+
+
+def test_on_a_phone_each_scope_box_stays_beside_its_name(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    sign_in(page, site.reader_token)  # team:miljo holds admin on its dataset air
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/datasets/air/grants")
+    for scope in ("read", "update", "write", "admin"):
+        box = page.get_by_label(scope, exact=True).bounding_box()
+        name = page.locator("fieldset label", has_text=scope).bounding_box()
+        assert box is not None and name is not None
+        # The box and its word on one line: the label is no taller than one line of text.
+        assert name["height"] < 2 * box["height"] + 4, (scope, box, name)
+    screenshots(page, "grants")

@@ -19,6 +19,8 @@ from catalogue.api.permissions import checked_principal
 from catalogue.api.transfers import create_upload
 from catalogue.auth.permissions import ADMIN, UPDATE, WRITE, require
 from catalogue.auth.principal import current_identity, current_principal
+from catalogue.dcat.vocabularies import FREQUENCIES, LANGUAGES
+from catalogue.domain.datasets import STATES
 from catalogue.domain.errors import (
     DomainError,
     Forbidden,
@@ -56,6 +58,26 @@ LIST_FIELDS = ("keywords", "themes", "wasDerivedFrom")
 # Keywords are free text ("Oslo, Norway"): one a line. Theme codes and dataset ids hold no
 # comma, so commas (or lines) separate them.
 ONE_A_LINE = frozenset({"keywords"})
+# Fields whose values come from a closed list: chosen, not typed (the API's lists).
+LANGUAGE_NAMES = {
+    "nb": "Norwegian Bokmål",
+    "nn": "Norwegian Nynorsk",
+    "no": "Norwegian",
+    "se": "Northern Sami",
+    "sv": "Swedish",
+    "da": "Danish",
+    "fi": "Finnish",
+    "en": "English",
+    "de": "German",
+    "fr": "French",
+}
+NONE_GIVEN = ("", "none given")
+CHOICES: dict[str, list[tuple[str, str]]] = {
+    "state": [(state, state) for state in STATES],
+    "language": [NONE_GIVEN]
+    + [(code, f"{code} — {LANGUAGE_NAMES.get(code, code)}") for code in LANGUAGES],
+    "accrualPeriodicity": [NONE_GIVEN] + [(word, word) for word in FREQUENCIES],
+}
 # Every field of the edit form but its CSRF token, ETag and the token of a new sign-in.
 FORM_FIELDS = (*TEXT_FIELDS, *LIST_FIELDS, "contactName", "contactEmail")
 SCOPES = ("read", "update", "write", "admin")
@@ -68,16 +90,8 @@ Form = dict[str, Any]
 def edit_dataset(dataset_id: str) -> str:
     require(dataset_id, UPDATE)
     dataset = repositories().datasets.get(dataset_id)
-    return render(
-        "edit.html",
-        None,
-        dataset=dataset,
-        values=form_values(dataset),
-        etag=etag(dataset["rev"], dataset.get("incarnation")),
-        errors={},
-        theirs=None,
-        sign_in_again=False,
-    )
+    values = form_values(dataset)
+    return _edit_form(dataset, values, {}, None, etag(dataset["rev"], dataset.get("incarnation")))
 
 
 def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
@@ -131,14 +145,12 @@ def _sign_in_again(dataset_id: str, values: Form, refused: DomainError) -> tuple
     if isinstance(refused, Forbidden | NotFound):
         # Said alike for both: whether a dataset exists is for those who may see it.
         reason = f"{current_principal()} may not edit this dataset: paste another token"
-    html = render(
-        "edit.html",
+    html = _edit_form(
+        {"id": dataset_id, "title": values["title"] or dataset_id},
+        values,
+        {"token": [reason]} if reason else {},
         None,
-        dataset={"id": dataset_id, "title": values["title"] or dataset_id},
-        values=values,
-        errors={"token": [reason]} if reason else {},
-        theirs=None,
-        etag=request.form.get("etag", ""),
+        request.form.get("etag", ""),
         sign_in_again=True,
     )
     return html, 403 if isinstance(refused, Forbidden | NotFound) else 401
@@ -149,6 +161,27 @@ def _stale() -> Any:
 
 
 def _edit_again(dataset: dict, values: Form, errors: Form, theirs: Form | None) -> str:
+    return _edit_form(
+        dataset, values, errors, theirs, etag(dataset["rev"], dataset.get("incarnation"))
+    )
+
+
+def _edit_form(
+    dataset: dict,
+    values: Form,
+    errors: Form,
+    theirs: Form | None,
+    form_etag: str,
+    *,
+    sign_in_again: bool = False,
+) -> str:
+    """The edit page; a value outside a field's list (set through the API) stays its choice."""
+    choices = {
+        name: options
+        if any(value == values[name] for value, _ in options)
+        else [*options, (values[name], values[name])]
+        for name, options in CHOICES.items()
+    }
     return render(
         "edit.html",
         None,
@@ -156,8 +189,9 @@ def _edit_again(dataset: dict, values: Form, errors: Form, theirs: Form | None) 
         values=values,
         errors=errors,
         theirs=theirs,
-        etag=etag(dataset["rev"], dataset.get("incarnation")),
-        sign_in_again=False,
+        etag=form_etag,
+        choices=choices,
+        sign_in_again=sign_in_again,
     )
 
 

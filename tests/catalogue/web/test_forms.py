@@ -47,6 +47,11 @@ def inputs_of(html: str) -> dict[str, str]:
     fields.update(
         re.findall(r'<textarea id="[^"]+" name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S)
     )
+    for name, options in re.findall(
+        r'<select id="[^"]+" name="([^"]+)"[^>]*>(.*?)</select>', html, re.S
+    ):
+        chosen = re.findall(r'<option value="([^"]*)" selected>', options)
+        fields[name] = (chosen or re.findall(r'<option value="([^"]*)"', options))[0]
     return {name: unescape(value) for name, value in fields.items()}
 
 
@@ -359,3 +364,31 @@ def test_an_anonymous_save_learns_nothing_of_the_dataset(app, client) -> None:
         assert "Secret air" not in answer.get_data(as_text=True)
     assert anonymous.post("/datasets/air/edit", data={"title": "x"}).status_code == 403  # no CSRF
     assert client.get("/datasets/air").json["title"] == "Secret air"
+
+
+def test_fields_of_a_closed_list_are_chosen_from_it(app, client) -> None:
+    browser = owner(app, client, language="nb", accrualPeriodicity="MONTHLY")
+    html, fields = form_of(browser, "/datasets/air/edit")
+
+    def options(name: str) -> list[tuple[str, str, bool]]:
+        select = re.search(rf'<select id="{name}" name="{name}"[^>]*>(.*?)</select>', html, re.S)
+        assert select is not None, name
+        found = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select[1])
+        return [(value, label, bool(chosen)) for value, chosen, label in found]
+
+    assert options("state") == [("active", "active", True), ("deprecated", "deprecated", False)]
+    assert ("nb", "nb — Norwegian Bokmål", True) in options("language")
+    assert options("language")[0] == ("", "none given", False)
+    frequencies = options("accrualPeriodicity")
+    assert ("daily", "daily", False) in frequencies
+    # A code stored through the API is kept as it is, not replaced by the first choice.
+    assert ("MONTHLY", "MONTHLY", True) in frequencies
+    fields.update(language="nn", accrualPeriodicity="weekly", state="deprecated")
+    saved = browser.post("/datasets/air/edit", data=fields)
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
+    dataset = client.get("/datasets/air").json
+    assert (dataset["language"], dataset["accrualPeriodicity"], dataset["state"]) == (
+        "nn",
+        "weekly",
+        "deprecated",
+    )

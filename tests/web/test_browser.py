@@ -668,3 +668,35 @@ def test_on_a_phone_each_scope_box_stays_beside_its_name(page, site: Site) -> No
         # The box and its word on one line: the label is no taller than one line of text.
         assert name["height"] < 2 * box["height"] + 4, (scope, box, name)
     screenshots(page, "grants")
+
+
+def test_on_a_phone_the_results_come_before_the_facets(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    # A catalogue with many owners and keywords: long facet lists.
+    for number in range(12):
+        make_dataset(
+            site,
+            {
+                "id": f"tram-{number}",
+                "title": f"Tram line {number}",
+                "accessRights": "public",
+                "owner": f"team:tram{number}",
+                "keywords": [f"trikk{number}", f"linje{number}", f"stopp{number}"],
+            },
+        )
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/?q=tram")
+    first = page.locator(".result").first
+    expect(first).to_contain_text("Tram line")
+    box = first.bounding_box()
+    assert box is not None and box["y"] + 40 < 844, box  # in the first screen, not below
+    # The facets follow; a link at the top goes to them.
+    page.click("a.to-facets")
+    expect(page.locator("#facets")).to_be_in_viewport()
+    screenshots(page, "search-phone")
+    # On a wide screen the facets stay in their column at the left of the results.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    expect(page.locator("a.to-facets")).to_be_hidden()
+    facets, results = page.locator("#facets").bounding_box(), first.bounding_box()
+    assert facets["x"] + facets["width"] <= results["x"] and facets["y"] <= results["y"] + 5

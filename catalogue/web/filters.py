@@ -71,6 +71,11 @@ SEARCH_TITLE_FILTERS = (
 )
 
 
+def facet_name(name: str) -> str:
+    """A facet's heading: ``accessRights`` as ``Access``, as the search form names it."""
+    return dict(SEARCH_TITLE_FILTERS).get(name, name).capitalize()
+
+
 def search_title(query: Any) -> str:
     """A search's page title: ``“air quality”, access public — Search``, or ``Datasets``.
 
@@ -102,6 +107,7 @@ def register(app: Flask) -> None:
         pretty_json=pretty_json,
         cause_message=cause_message,
         search_title=search_title,
+        facet_name=facet_name,
     )
     app.jinja_env.globals.update(
         csrf_token=csrf_token,

@@ -700,3 +700,18 @@ def test_on_a_phone_the_results_come_before_the_facets(page, site: Site) -> None
     expect(page.locator("a.to-facets")).to_be_hidden()
     facets, results = page.locator("#facets").bounding_box(), first.bounding_box()
     assert facets["x"] + facets["width"] <= results["x"] and facets["y"] <= results["y"] + 5
+
+
+def test_signing_in_after_a_search_comes_back_to_that_search(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.wait_for_load_state("load")  # htmx binds the form once the page has loaded
+    page.fill("#q", "noise")
+    expect(page).to_have_url(re.compile(r"\?q=noise&"))
+    page.click("header.site >> text=Sign in")
+    page.fill("#token", site.reader_token)
+    page.click("form.stacked button[type=submit]")
+    expect(page.locator(".who")).to_contain_text("user:reader")
+    expect(page).to_have_url(re.compile(r"/\?q=noise&"))
+    expect(page.locator("#q")).to_have_value("noise")

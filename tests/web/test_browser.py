@@ -715,3 +715,31 @@ def test_signing_in_after_a_search_comes_back_to_that_search(page, site: Site) -
     expect(page.locator(".who")).to_contain_text("user:reader")
     expect(page).to_have_url(re.compile(r"/\?q=noise&"))
     expect(page.locator("#q")).to_have_value("noise")
+
+
+def test_on_a_phone_a_conflict_shows_both_versions_at_full_width(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    theirs_text = "Measured every hour at twelve stations. " * 10
+    make_dataset(
+        site,
+        {"id": "clash", "title": "Clash", "accessRights": "public", "owner": "team:miljo"},
+    )
+    sign_in(page, site.reader_token)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/datasets/clash/edit")
+    saved = site.api().patch(
+        f"{site.url}/datasets/clash", json={"description": theirs_text}, timeout=30
+    )
+    assert saved.status_code == 200
+    page.fill("#description", "Measured hourly since 2001. " * 10)
+    page.click("form.stacked button[type=submit]")
+    expect(page.locator(".conflict-notice")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") == 390
+    for cell in ("td.yours", "td.theirs"):
+        box = page.locator(cell).bounding_box()
+        assert box is not None and box["width"] > 300, (cell, box)  # not a column of one word
+    # Each version says whose it is, the table's header being out of sight.
+    expect(page.locator("td.yours")).to_have_attribute("data-label", "Yours")
+    expect(page.locator("td.theirs")).to_have_attribute("data-label", "Saved now")
+    screenshots(page, "edit-conflict")

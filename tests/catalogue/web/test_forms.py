@@ -81,7 +81,8 @@ def test_a_stale_form_shows_both_versions_and_saves_nothing(app, client) -> None
     conflict = browser.post("/datasets/air/edit", data=fields)
     assert conflict.status_code == 412
     html = conflict.get_data(as_text=True)
-    assert '<td class="yours">Mine</td><td class="theirs">Theirs</td>' in html
+    assert '<td class="yours" data-label="Yours">Mine</td>' in html
+    assert '<td class="theirs" data-label="Saved now">Theirs</td>' in html
     assert client.get("/datasets/air").json["title"] == "Theirs"
     # Saving again, from the conflict page, knowingly replaces theirs.
     again = inputs_of(html)

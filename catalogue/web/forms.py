@@ -91,7 +91,8 @@ def edit_dataset(dataset_id: str) -> str:
     require(dataset_id, UPDATE)
     dataset = repositories().datasets.get(dataset_id)
     values = form_values(dataset)
-    return _edit_form(dataset, values, {}, None, etag(dataset["rev"], dataset.get("incarnation")))
+    version = etag(dataset["rev"], dataset.get("incarnation"))
+    return _edit_form(dataset, values, {}, None, version, shows_saved=True)
 
 
 def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
@@ -174,6 +175,7 @@ def _edit_form(
     form_etag: str,
     *,
     sign_in_again: bool = False,
+    shows_saved: bool = False,
 ) -> str:
     """The edit page; a value outside a field's list (set through the API) stays its choice."""
     choices = {
@@ -192,6 +194,7 @@ def _edit_form(
         etag=form_etag,
         choices=choices,
         sign_in_again=sign_in_again,
+        shows_saved=shows_saved,
     )
 
 

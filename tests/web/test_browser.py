@@ -743,3 +743,56 @@ def test_on_a_phone_a_conflict_shows_both_versions_at_full_width(page, site: Sit
     expect(page.locator("td.yours")).to_have_attribute("data-label", "Yours")
     expect(page.locator("td.theirs")).to_have_attribute("data-label", "Saved now")
     screenshots(page, "edit-conflict")
+
+
+def test_an_edit_refused_for_an_ended_session_is_kept_for_the_next_form(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    make_dataset(
+        site, {"id": "drafted", "title": "Drafted", "accessRights": "public", "owner": "team:miljo"}
+    )
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/drafted/edit")
+    page.wait_for_load_state("load")
+    text = "Daily counts of cyclists at 30 points.\n\nSince 2015, by the hour.\n" * 12
+    page.fill("#description", text)
+    page.fill("#keywords", "sykkel\nOslo, Norway")
+    # Signed out in another tab: this form's CSRF token belongs to a session that has ended.
+    other = page.context.new_page()
+    other.goto("/")
+    other.click("text=Sign out")
+    other.close()
+    page.click("form.stacked button[type=submit]")
+    expect(page.locator("h1")).to_have_text("403 Forbidden")
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/drafted/edit")
+    notice = page.locator("#draft-restored")
+    expect(notice).to_be_visible()
+    expect(page.locator("#description")).to_have_value(text)
+    expect(page.locator("#keywords")).to_have_value("sykkel\nOslo, Norway")
+    screenshots(page, "edit-draft-restored")
+    assert serious_violations(page) == []
+    page.click("form.stacked button[type=submit]")
+    expect(page.locator("p.description")).to_have_text(text.strip())
+    # Saved: the next edit starts from the dataset as saved, nothing restored.
+    page.goto("/datasets/drafted/edit")
+    page.wait_for_load_state("load")
+    expect(notice).to_be_hidden()
+    page.fill("#title", "Abandoned")
+    page.click("text=Cancel")
+    page.goto("/datasets/drafted/edit")
+    page.wait_for_load_state("load")
+    expect(notice).to_be_hidden()
+    expect(page.locator("#title")).to_have_value("Drafted")
+    # Left without Cancel: given back, and the owner may discard it for the saved version.
+    page.fill("#title", "Left behind")
+    page.goto("/datasets/drafted")
+    page.goto("/datasets/drafted/edit")
+    expect(page.locator("#title")).to_have_value("Left behind")
+    page.click("#draft-discard")
+    expect(page.locator("#title")).to_have_value("Drafted")
+    expect(page.locator("#title")).to_be_focused()
+    expect(notice).to_be_hidden()
+    page.reload()
+    page.wait_for_load_state("load")
+    expect(page.locator("#title")).to_have_value("Drafted")

@@ -796,3 +796,32 @@ def test_an_edit_refused_for_an_ended_session_is_kept_for_the_next_form(page, si
     page.reload()
     page.wait_for_load_state("load")
     expect(page.locator("#title")).to_have_value("Drafted")
+
+
+def test_a_search_the_network_loses_says_so_and_the_next_one_works(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.wait_for_load_state("load")  # htmx binds the form once the page has loaded
+    failed = page.locator("#search-failed")
+    page.route(re.compile(r"/\?q=noise"), lambda route: route.abort("internetdisconnected"))
+    page.fill("#q", "noise")
+    expect(failed).to_be_visible()
+    expect(failed).to_contain_text("could not reach")
+    # The results under it are still those of the search before.
+    expect(page.locator("#results")).to_contain_text("Air quality")
+    # A gateway's own error page (API Gateway answers 504 after 29 s) takes nothing's place.
+    page.unroute(re.compile(r"/\?q=noise"))
+    gateway = "<html><body><h1>504 Gateway Time-out</h1></body></html>"
+    page.route(
+        re.compile(r"/\?q=noise"),
+        lambda route: route.fulfill(status=504, content_type="text/html", body=gateway),
+    )
+    page.fill("#q", "noise ")
+    expect(failed).to_contain_text("the server answered 504")
+    expect(page.locator("#results")).to_contain_text("Air quality")
+    assert "Gateway" not in page.locator("main").inner_text()
+    page.unroute(re.compile(r"/\?q=noise"))
+    page.fill("#q", "noise")
+    expect(page.locator("#results")).not_to_contain_text("Air quality")
+    expect(failed).to_be_hidden()

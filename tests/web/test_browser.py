@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.e2e.conftest import brygge_command, clean_environment
-from tests.web.conftest import ARTIFACTS, AXE, CSV, RIGHT, Site, make_dataset
+from tests.web.conftest import ARTIFACTS, AXE, CSV, RIGHT, Site, make_dataset, upload
 
 pytestmark = pytest.mark.browser
 
@@ -825,3 +825,44 @@ def test_a_search_the_network_loses_says_so_and_the_next_one_works(page, site: S
     page.fill("#q", "noise")
     expect(page.locator("#results")).not_to_contain_text("Air quality")
     expect(failed).to_be_hidden()
+
+
+def test_a_run_page_keeps_watching_through_a_gateway_error(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    session = site.api()
+    waiting = {
+        "id": "wait-long",
+        "title": "Wait long",
+        "definition": {
+            "StartAt": "Wait",
+            "States": {
+                "Wait": {"Type": "Wait", "Seconds": 600, "Next": "Publish"},
+                "Publish": {"Type": "Task", "Resource": "brygge:step:publish", "End": True},
+            },
+        },
+    }
+    assert session.post(f"{site.url}/pipelines", json=waiting, timeout=30).status_code == 201
+    make_dataset(
+        site, {"id": "watched", "title": "Watched", "accessRights": "public", "owner": "team:miljo"}
+    )
+    put = session.put(
+        f"{site.url}/datasets/watched/pipeline", json={"template": "wait-long"}, timeout=30
+    )
+    assert put.status_code == 200, put.text
+    run_id = upload(site, "watched")
+    page.goto(f"/runs/{run_id}")
+    expect(page.locator("#run")).to_have_attribute("data-status", "RUNNING", timeout=60_000)
+    gateway = "<html><body><h1>504 Gateway Time-out</h1></body></html>"
+    page.route(
+        f"**/runs/{run_id}",
+        lambda route: route.fulfill(status=504, content_type="text/html", body=gateway),
+    )
+    for _ in range(2):  # two polls answered by the gateway
+        page.wait_for_event("response", lambda response: response.status == 504)
+    expect(page.locator("#run")).to_have_attribute("data-status", "RUNNING")
+    assert "Gateway" not in page.locator("main").inner_text()
+    page.unroute(f"**/runs/{run_id}")
+    assert session.post(f"{site.url}/runs/{run_id}/abort", timeout=30).status_code in (200, 202)
+    # Still polling: the run's end shows up.
+    expect(page.locator("#run")).to_have_attribute("data-status", "ABORTED", timeout=60_000)

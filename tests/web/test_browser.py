@@ -866,3 +866,17 @@ def test_a_run_page_keeps_watching_through_a_gateway_error(page, site: Site) -> 
     assert session.post(f"{site.url}/runs/{run_id}/abort", timeout=30).status_code in (200, 202)
     # Still polling: the run's end shows up.
     expect(page.locator("#run")).to_have_attribute("data-status", "ABORTED", timeout=60_000)
+
+
+def test_on_a_phone_the_history_reads_down_the_screen(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    sign_in(page, site.reader_token)  # team:miljo owns air: its members read its history
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/datasets/air/history")
+    table = page.locator(".history table")
+    # Each change a block of labelled lines, nothing out of sight at the right.
+    width = table.evaluate("(el) => [el.scrollWidth, el.clientWidth]")
+    assert width[0] <= width[1] + 1, width
+    assert page.evaluate("document.documentElement.scrollWidth") == 390
+    first = table.locator("tbody td[data-label=What]").first
+    assert first.evaluate("(el) => getComputedStyle(el, '::before').content") == '"What: "'
+    screenshots(page, "history")

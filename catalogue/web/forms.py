@@ -292,6 +292,9 @@ def save_pipeline(dataset_id: str) -> Response | tuple[str, int]:
         for key, value in request.form.items()
         if key.startswith("config.")
     }
+    if request.form.get("show") == "options":
+        # The form without JavaScript asks for the chosen template's states: nothing saved.
+        return _pipeline_form(dataset_id, template, configs, {}, fragment=None)
     task_config, errors = _parse_configs(configs)
     if not errors:
         try:

@@ -880,3 +880,28 @@ def test_on_a_phone_the_history_reads_down_the_screen(page, site: Site) -> None:
     first = table.locator("tbody td[data-label=What]").first
     assert first.evaluate("(el) => getComputedStyle(el, '::before').content") == '"What: "'
     screenshots(page, "history")
+
+
+def test_without_javascript_a_chosen_template_shows_its_options(browser, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    dataset = {"id": "scripted", "title": "Scripted", "accessRights": "public"}
+    make_dataset(site, {**dataset, "owner": "team:miljo"})
+    context = browser.new_context(base_url=site.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, site.reader_token)
+        page.goto("/datasets/scripted/pipeline/edit")
+        page.select_option("#template", "csv-to-parquet")
+        page.click("text=Show its options")
+        options = page.get_by_label("Options of ToParquet")
+        expect(options).to_be_visible()
+        pipeline = f"{site.url}/datasets/scripted/pipeline"
+        assert site.api().get(pipeline, timeout=30).status_code == 404  # nothing saved yet
+        options.fill('{"delimiter": ";"}')
+        page.click("text=Save pipeline")
+        expect(page.locator("h1")).to_have_text("Scripted")
+        saved = site.api().get(pipeline, timeout=30).json()
+        assert saved["taskConfig"] == {"ToParquet": {"delimiter": ";"}}
+    finally:
+        context.close()

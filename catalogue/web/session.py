@@ -130,4 +130,7 @@ def check_csrf() -> None:
     sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token") or ""
     expected = session.get(CSRF_FIELD)
     if not expected or not hmac.compare_digest(str(expected), sent):
-        raise Forbidden("the form has expired or did not come from this site: reload the page")
+        # Reloading the answer would post the same form again: it must be opened again.
+        raise Forbidden(
+            "the form has expired or did not come from this site: go back and open the form again"
+        )

@@ -167,3 +167,15 @@ def test_sign_in_goes_back_only_to_a_path_of_this_site(app, next_path: str) -> N
     assert headers["Location"] == "/"
     shown = browser.get("/sign-in", query_string={"next": next_path}, headers=BROWSER)
     assert 'name="next" value="/"' in shown.get_data(as_text=True)
+
+
+def test_a_form_of_a_session_signed_out_elsewhere_says_to_open_it_again(app) -> None:
+    """Reloading the answer to a refused post would only send it again, refused again."""
+    browser = FlaskClient(app)
+    sign_in(browser, mint(app, "user:ana"))
+    csrf = csrf_of(browser.get("/", headers=BROWSER).get_data(as_text=True))
+    assert browser.post("/sign-out", data={"csrf": csrf}).status_code == 303  # another tab
+    refused = browser.post("/sign-out", data={"csrf": csrf}, headers=BROWSER)
+    assert refused.status_code == 403
+    html = refused.get_data(as_text=True)
+    assert "open the form again" in html and "reload" not in html

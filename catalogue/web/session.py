@@ -127,6 +127,9 @@ def check_csrf() -> None:
     """Refuse a form post without this session's CSRF token (Forbidden)."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
+    if request.endpoint == "web.sign_out" and "token" not in session:
+        # Nothing to sign out of (done in another tab): no forced sign-out to guard against.
+        return
     sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token") or ""
     expected = session.get(CSRF_FIELD)
     if not expected or not hmac.compare_digest(str(expected), sent):

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from flask import g, redirect, request, url_for
-from marshmallow import ValidationError
+from marshmallow import ValidationError, fields
 from werkzeug.wrappers import Response
 
 from catalogue.api.permissions import checked_principal
@@ -78,6 +78,7 @@ CHOICES: dict[str, list[tuple[str, str]]] = {
     + [(code, f"{code} — {LANGUAGE_NAMES.get(code, code)}") for code in LANGUAGES],
     "accrualPeriodicity": [NONE_GIVEN] + [(word, word) for word in FREQUENCIES],
 }
+BLANK_REFUSED = "Required: it may not be left empty."
 # Every field of the edit form but its CSRF token, ETag and the token of a new sign-in.
 FORM_FIELDS = (*TEXT_FIELDS, *LIST_FIELDS, "contactName", "contactEmail")
 SCOPES = ("read", "update", "write", "admin")
@@ -118,7 +119,7 @@ def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
             principal=current_principal(),
         )
     except ValidationError as invalid:
-        return _edit_again(current, values, _flat(invalid.messages), None), 422
+        return _edit_again(current, values, _in_form_words(_flat(invalid.messages)), None), 422
     except (InvalidValue, InvalidValues) as invalid:
         return _edit_again(current, values, _domain_errors(invalid), None), 422
     except PreconditionFailed:
@@ -255,6 +256,15 @@ def _flat(messages: Any) -> dict[str, list[str]]:
         else:
             found.setdefault(field, []).extend(_strings(reasons))
     return found
+
+
+def _in_form_words(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The API's reasons as the form's user reads them: a field left empty is sent as null."""
+    null = fields.Field.default_error_messages["null"]
+    return {
+        name: [BLANK_REFUSED if reason == null else reason for reason in reasons]
+        for name, reasons in errors.items()
+    }
 
 
 def _strings(reasons: Any) -> list[str]:

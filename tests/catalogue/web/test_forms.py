@@ -393,3 +393,17 @@ def test_fields_of_a_closed_list_are_chosen_from_it(app, client) -> None:
         "weekly",
         "deprecated",
     )
+
+
+def test_a_title_cleared_is_refused_in_words_of_the_form(app, client) -> None:
+    browser = owner(app, client)
+    _, fields = form_of(browser, "/datasets/air/edit")
+    fields["title"] = "  "
+    refused = browser.post("/datasets/air/edit", data=fields)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    # A form has no null: the field was left empty.
+    error = r'id="title-error" class="field-error">Required: it may not be left empty'
+    assert re.search(error, html)
+    assert "null" not in html
+    assert client.get("/datasets/air").json["title"] == "Air"

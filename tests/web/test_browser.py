@@ -905,3 +905,20 @@ def test_without_javascript_a_chosen_template_shows_its_options(browser, site: S
         assert saved["taskConfig"] == {"ToParquet": {"delimiter": ";"}}
     finally:
         context.close()
+
+
+def test_a_section_refused_after_signing_out_shows_it_in_its_place(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    sign_in(page, site.reader_token)  # team:miljo owns air: its members see the history
+    page.goto("/datasets/air")
+    page.wait_for_load_state("load")
+    other = page.context.new_page()
+    other.goto("/")
+    other.click("text=Sign out")
+    other.close()
+    history = page.locator("section[aria-labelledby=history]")
+    history.scroll_into_view_if_needed()
+    # The section shows Brygge's own error where it was, the rest of the page as it was.
+    expect(history.locator(".error[role=alert]")).to_be_visible()
+    expect(page.locator("h1").first).to_have_text("Air quality in Oslo")

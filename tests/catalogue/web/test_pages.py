@@ -394,6 +394,7 @@ def test_a_failing_section_shows_its_error_in_place_and_other_fragments_take_the
         )
         assert section.status_code == 403
         assert "HX-Retarget" not in section.headers
+        assert section.headers["HX-Reswap"] == "outerHTML"  # Brygge's own, swapped in place
         html = section.get_data(as_text=True)
         assert '<section class="error" role="alert">' in html and "<nav" not in html
         # Any other fragment's failure replaces the page's main content with the error alone.

@@ -103,8 +103,9 @@ def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
     a token; sent with one, it signs in and saves (the ETag it was read with still guards).
     """
     values = {name: form_text(request.form.get(name, "")) for name in FORM_FIELDS}
-    if "token" in request.form or not current_identity().is_authenticated:
-        refused = _sign_in_to_save(dataset_id)
+    token = request.form.get("token", "").strip()
+    if token or not current_identity().is_authenticated:
+        refused = _sign_in_to_save(dataset_id, token)
         if refused is not None:
             return _sign_in_again(dataset_id, values, refused)
     require(dataset_id, UPDATE)
@@ -128,12 +129,12 @@ def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
     return redirect(url_for("datasets.DatasetById", dataset_id=dataset_id), 303)
 
 
-def _sign_in_to_save(dataset_id: str) -> DomainError | None:
+def _sign_in_to_save(dataset_id: str, token: str) -> DomainError | None:
     """Sign in with the form's token, allowed to edit; the failure, or None once signed in."""
-    if not request.form.get("token", "").strip():
+    if not token:
         return Unauthenticated("")
     try:
-        session.sign_in(request.form["token"])
+        session.sign_in(token)
         require(dataset_id, UPDATE)
     except (Unauthenticated, Forbidden, NotFound) as refused:
         return refused

@@ -19,7 +19,13 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   })();
   if (!storage) return;
-  const keep = () => storage.setItem(key, JSON.stringify({ etag, values: values() }));
+  const keep = () => {
+    try {
+      storage.setItem(key, JSON.stringify({ etag, values: values() }));
+    } catch {
+      // Storage full: the form still saves; only the copy in this tab is not kept.
+    }
+  };
   const drop = () => storage.removeItem(key);
   let draft = null;
   try {

@@ -21,8 +21,12 @@ log = logging.getLogger(__name__)
 JWKS_EXTENSION = "brygge.jwks"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Writes that carry their own proof instead of a bearer token: a signed upload form, and
-# the pages' sign-in and sign-out forms (the token pasted, a CSRF token).
-SIGNED_ENDPOINTS = frozenset({"uploads.UploadForm", "web.sign_in", "web.sign_out"})
+# the pages' sign-in and sign-out forms (the token pasted, a CSRF token). The edit form too:
+# saved after the sign-in ended, it keeps what was typed and takes a token to sign in again
+# (its view requires the update scope itself, before reading anything).
+SIGNED_ENDPOINTS = frozenset(
+    {"uploads.UploadForm", "web.sign_in", "web.sign_out", "web.edit_dataset"}
+)
 
 
 def authenticate_request() -> None:

@@ -10,6 +10,7 @@ from flask import Flask
 from catalogue.auth.principal import current_identity
 from catalogue.links import path_for
 from catalogue.web import snippets
+from catalogue.web.rendering import is_fragment_request
 from catalogue.web.session import csrf_token
 
 BYTE_UNITS = ("B", "kB", "MB", "GB", "TB")
@@ -59,6 +60,34 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
 
 
+# The search's filters as its title names them, in the form's order.
+SEARCH_TITLE_FILTERS = (
+    ("accessRights", "access"),
+    ("state", "state"),
+    ("owner", "owner"),
+    ("keyword", "keyword"),
+    ("theme", "theme"),
+    ("format", "format"),
+)
+
+
+def facet_name(name: str) -> str:
+    """A facet's heading: ``accessRights`` as ``Access``, as the search form names it."""
+    return dict(SEARCH_TITLE_FILTERS).get(name, name).capitalize()
+
+
+def search_title(query: Any) -> str:
+    """A search's page title: ``“air quality”, access public — Search``, or ``Datasets``.
+
+    Tabs, bookmarks and the history's Back menu show it, so each search reads apart.
+    """
+    if not isinstance(query, dict):
+        return "Datasets"
+    named = [f"“{query['q']}”"] if query.get("q") else []
+    named += [f"{label} {query[name]}" for name, label in SEARCH_TITLE_FILTERS if query.get(name)]
+    return f"{', '.join(named)} — Search" if named else "Datasets"
+
+
 def query_with(params: dict[str, str], name: str, value: str) -> dict[str, str]:
     """The search's parameters with ``name`` set, back on the first page (unless paging)."""
     changed = {key: item for key, item in params.items() if key != "cursor"}
@@ -77,9 +106,12 @@ def register(app: Flask) -> None:
         seconds=seconds,
         pretty_json=pretty_json,
         cause_message=cause_message,
+        search_title=search_title,
+        facet_name=facet_name,
     )
     app.jinja_env.globals.update(
         csrf_token=csrf_token,
+        is_fragment_request=is_fragment_request,
         visitor=current_identity,
         query_with=query_with,
         query_without=query_without,

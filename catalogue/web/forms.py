@@ -11,20 +11,31 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import redirect, request, url_for
-from marshmallow import ValidationError
+from flask import g, redirect, request, url_for
+from marshmallow import ValidationError, fields
 from werkzeug.wrappers import Response
 
 from catalogue.api.permissions import checked_principal
 from catalogue.api.transfers import create_upload
 from catalogue.auth.permissions import ADMIN, UPDATE, WRITE, require
-from catalogue.auth.principal import current_principal
-from catalogue.domain.errors import InvalidValue, InvalidValues, PreconditionFailed
+from catalogue.auth.principal import current_identity, current_principal
+from catalogue.dcat.vocabularies import FREQUENCIES, LANGUAGES
+from catalogue.domain.datasets import STATES
+from catalogue.domain.errors import (
+    DomainError,
+    Forbidden,
+    InvalidValue,
+    InvalidValues,
+    NotFound,
+    PreconditionFailed,
+    Unauthenticated,
+)
 from catalogue.domain.revisions import etag, parse_etag
 from catalogue.schemas.datasets import DatasetPatchSchema
 from catalogue.schemas.pipeline_templates import DatasetPipelineSchema
 from catalogue.schemas.uploads import UploadRequestSchema, UploadSchema
 from catalogue.services import repositories, services
+from catalogue.web import session
 from catalogue.web.pages import blp, form_view
 from catalogue.web.rendering import render
 
@@ -44,6 +55,32 @@ TEXT_FIELDS = (
     "state",
 )
 LIST_FIELDS = ("keywords", "themes", "wasDerivedFrom")
+# Keywords are free text ("Oslo, Norway"): one a line. Theme codes and dataset ids hold no
+# comma, so commas (or lines) separate them.
+ONE_A_LINE = frozenset({"keywords"})
+# Fields whose values come from a closed list: chosen, not typed (the API's lists).
+LANGUAGE_NAMES = {
+    "nb": "Norwegian Bokmål",
+    "nn": "Norwegian Nynorsk",
+    "no": "Norwegian",
+    "se": "Northern Sami",
+    "sv": "Swedish",
+    "da": "Danish",
+    "fi": "Finnish",
+    "en": "English",
+    "de": "German",
+    "fr": "French",
+}
+NONE_GIVEN = ("", "none given")
+CHOICES: dict[str, list[tuple[str, str]]] = {
+    "state": [(state, state) for state in STATES],
+    "language": [NONE_GIVEN]
+    + [(code, f"{code} — {LANGUAGE_NAMES.get(code, code)}") for code in LANGUAGES],
+    "accrualPeriodicity": [NONE_GIVEN] + [(word, word) for word in FREQUENCIES],
+}
+BLANK_REFUSED = "Required: it may not be left empty."
+# Every field of the edit form but its CSRF token, ETag and the token of a new sign-in.
+FORM_FIELDS = (*TEXT_FIELDS, *LIST_FIELDS, "contactName", "contactEmail")
 SCOPES = ("read", "update", "write", "admin")
 Form = dict[str, Any]
 
@@ -54,22 +91,25 @@ Form = dict[str, Any]
 def edit_dataset(dataset_id: str) -> str:
     require(dataset_id, UPDATE)
     dataset = repositories().datasets.get(dataset_id)
-    return render(
-        "edit.html",
-        None,
-        dataset=dataset,
-        values=form_values(dataset),
-        etag=etag(dataset["rev"], dataset.get("incarnation")),
-        errors={},
-        theirs=None,
-    )
+    values = form_values(dataset)
+    version = etag(dataset["rev"], dataset.get("incarnation"))
+    return _edit_form(dataset, values, {}, None, version, shows_saved=True)
 
 
 def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
-    """Save the form as a merge patch of the fields that changed, guarded by its ETag."""
+    """Save the form as a merge patch of the fields that changed, guarded by its ETag.
+
+    Sent after the visitor's sign-in ended, the form comes back as it was typed, asking for
+    a token; sent with one, it signs in and saves (the ETag it was read with still guards).
+    """
+    values = {name: form_text(request.form.get(name, "")) for name in FORM_FIELDS}
+    token = request.form.get("token", "").strip()
+    if token or not current_identity().is_authenticated:
+        refused = _sign_in_to_save(dataset_id, token)
+        if refused is not None:
+            return _sign_in_again(dataset_id, values, refused)
     require(dataset_id, UPDATE)
     current = repositories().datasets.get(dataset_id)
-    values = {name: form_text(request.form.get(name, "")) for name in form_values(current)}
     changes = changed_fields(values, current)
     try:
         PATCH_SCHEMA.load(changes)
@@ -80,7 +120,7 @@ def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
             principal=current_principal(),
         )
     except ValidationError as invalid:
-        return _edit_again(current, values, _flat(invalid.messages), None), 422
+        return _edit_again(current, values, _in_form_words(_flat(invalid.messages)), None), 422
     except (InvalidValue, InvalidValues) as invalid:
         return _edit_again(current, values, _domain_errors(invalid), None), 422
     except PreconditionFailed:
@@ -89,11 +129,63 @@ def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
     return redirect(url_for("datasets.DatasetById", dataset_id=dataset_id), 303)
 
 
+def _sign_in_to_save(dataset_id: str, token: str) -> DomainError | None:
+    """Sign in with the form's token, allowed to edit; the failure, or None once signed in."""
+    if not token:
+        return Unauthenticated("")
+    try:
+        session.sign_in(token)
+        require(dataset_id, UPDATE)
+    except (Unauthenticated, Forbidden, NotFound) as refused:
+        return refused
+    return None
+
+
+def _sign_in_again(dataset_id: str, values: Form, refused: DomainError) -> tuple[str, int]:
+    """The form as it was sent, asking for a token: its dataset is not read (nor shown)."""
+    reason = refused.message
+    g.pop("signed_out_reason", None)  # the form says it, with what to do
+    if isinstance(refused, Forbidden | NotFound):
+        # Said alike for both: whether a dataset exists is for those who may see it.
+        reason = f"{current_principal()} may not edit this dataset: paste another token"
+    html = _edit_form(
+        {"id": dataset_id, "title": values["title"] or dataset_id},
+        values,
+        {"token": [reason]} if reason else {},
+        None,
+        request.form.get("etag", ""),
+        sign_in_again=True,
+    )
+    return html, 403 if isinstance(refused, Forbidden | NotFound) else 401
+
+
 def _stale() -> Any:
     raise PreconditionFailed("the form carries no ETag: reload the page")
 
 
 def _edit_again(dataset: dict, values: Form, errors: Form, theirs: Form | None) -> str:
+    return _edit_form(
+        dataset, values, errors, theirs, etag(dataset["rev"], dataset.get("incarnation"))
+    )
+
+
+def _edit_form(
+    dataset: dict,
+    values: Form,
+    errors: Form,
+    theirs: Form | None,
+    form_etag: str,
+    *,
+    sign_in_again: bool = False,
+    shows_saved: bool = False,
+) -> str:
+    """The edit page; a value outside a field's list (set through the API) stays its choice."""
+    choices = {
+        name: options
+        if any(value == values[name] for value, _ in options)
+        else [*options, (values[name], values[name])]
+        for name, options in CHOICES.items()
+    }
     return render(
         "edit.html",
         None,
@@ -101,14 +193,22 @@ def _edit_again(dataset: dict, values: Form, errors: Form, theirs: Form | None) 
         values=values,
         errors=errors,
         theirs=theirs,
-        etag=etag(dataset["rev"], dataset.get("incarnation")),
+        etag=form_etag,
+        choices=choices,
+        sign_in_again=sign_in_again,
+        shows_saved=shows_saved,
     )
 
 
 def form_values(dataset: dict[str, Any]) -> dict[str, str]:
     """The edit form's fields as text, from a dataset."""
     values = {name: str(dataset.get(name) or "") for name in TEXT_FIELDS}
-    values.update({name: ", ".join(dataset.get(name) or []) for name in LIST_FIELDS})
+    values.update(
+        {
+            name: ("\n" if name in ONE_A_LINE else ", ").join(dataset.get(name) or [])
+            for name in LIST_FIELDS
+        }
+    )
     contact = dataset.get("contactPoint") or {}
     values["contactName"] = contact.get("name", "")
     values["contactEmail"] = contact.get("email", "")
@@ -123,8 +223,7 @@ def form_text(value: str) -> str:
 def changed_fields(values: Form, current: dict[str, Any]) -> dict[str, Any]:
     """The merge patch turning ``current`` into the form's values (None removes a field).
 
-    A list whose text is the one the form shows for ``current`` is left alone: split on
-    commas again, a keyword holding a comma ("Oslo, Norway") would become two.
+    A list whose text is the one the form shows for ``current`` is left alone.
     """
     changes: dict[str, Any] = {}
     shown = form_values(current)
@@ -135,7 +234,8 @@ def changed_fields(values: Form, current: dict[str, Any]) -> dict[str, Any]:
     for name in LIST_FIELDS:
         if values[name] == shown[name]:
             continue
-        items = [item.strip() for item in values[name].replace("\n", ",").split(",")]
+        text = values[name] if name in ONE_A_LINE else values[name].replace(",", "\n")
+        items = [item.strip() for item in text.split("\n")]
         wanted = [item for item in items if item] or None
         if wanted != (current.get(name) or None):
             changes[name] = wanted
@@ -157,6 +257,15 @@ def _flat(messages: Any) -> dict[str, list[str]]:
         else:
             found.setdefault(field, []).extend(_strings(reasons))
     return found
+
+
+def _in_form_words(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The API's reasons as the form's user reads them: a field left empty is sent as null."""
+    null = fields.Field.default_error_messages["null"]
+    return {
+        name: [BLANK_REFUSED if reason == null else reason for reason in reasons]
+        for name, reasons in errors.items()
+    }
 
 
 def _strings(reasons: Any) -> list[str]:
@@ -194,6 +303,9 @@ def save_pipeline(dataset_id: str) -> Response | tuple[str, int]:
         for key, value in request.form.items()
         if key.startswith("config.")
     }
+    if request.form.get("show") == "options":
+        # The form without JavaScript asks for the chosen template's states: nothing saved.
+        return _pipeline_form(dataset_id, template, configs, {}, fragment=None)
     task_config, errors = _parse_configs(configs)
     if not errors:
         try:

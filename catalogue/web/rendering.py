@@ -62,10 +62,15 @@ def error_page(error: Exception) -> ResponseReturnValue:
     )
     headers = {"Content-Type": "text/html; charset=utf-8"}
     # A section a page loads by itself (its id starts with SECTION) shows its own failure
-    # in its place; any other fragment's failure takes the page's main content.
-    if is_fragment_request() and not request.headers.get("HX-Target", "").startswith(SECTION):
-        headers["HX-Retarget"] = "main"
-        headers["HX-Reswap"] = "innerHTML"
+    # in its place, as it swaps itself (outerHTML); any other fragment's failure takes the
+    # page's main content. Either way the answer says how it is swapped: the pages' script
+    # (answers.js) swaps no error page that does not, such as a gateway's 504.
+    if is_fragment_request():
+        if request.headers.get("HX-Target", "").startswith(SECTION):
+            headers["HX-Reswap"] = "outerHTML"
+        else:
+            headers["HX-Retarget"] = "main"
+            headers["HX-Reswap"] = "innerHTML"
     return body, status, headers
 
 

@@ -97,12 +97,17 @@ def sign_in_from_cookie() -> None:
 
 
 def sign_in(token: str) -> Identity:
-    """Check ``token`` and keep it in the session; raises Unauthenticated for a bad one."""
+    """Check ``token`` and keep it in the session; raises Unauthenticated for a bad one.
+
+    The identity is also this request's, for a form that signs in and saves at once.
+    """
     identity = identity_of(token.strip())
     session.clear()
     session["token"] = token.strip()
     session["csrf"] = secrets.token_urlsafe(32)
     session.permanent = True
+    g.brygge_identity = identity
+    g.pop("signed_out_reason", None)
     return identity
 
 
@@ -122,7 +127,13 @@ def check_csrf() -> None:
     """Refuse a form post without this session's CSRF token (Forbidden)."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
+    if request.endpoint == "web.sign_out" and "token" not in session:
+        # Nothing to sign out of (done in another tab): no forced sign-out to guard against.
+        return
     sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token") or ""
     expected = session.get(CSRF_FIELD)
     if not expected or not hmac.compare_digest(str(expected), sent):
-        raise Forbidden("the form has expired or did not come from this site: reload the page")
+        # Reloading the answer would post the same form again: it must be opened again.
+        raise Forbidden(
+            "the form has expired or did not come from this site: go back and open the form again"
+        )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.web.conftest import ARTIFACTS, AXE, CSV, RIGHT, Site, make_dataset
+from tests.e2e.conftest import brygge_command, clean_environment
+from tests.web.conftest import ARTIFACTS, AXE, CSV, RIGHT, Site, make_dataset, upload
 
 pytestmark = pytest.mark.browser
 
@@ -516,3 +518,407 @@ def test_a_long_principal_in_the_header_fits_a_phone(page, site: Site) -> None: 
         page.goto(path)
         assert page.locator(".who").inner_text() == f"Signed in as {principal}"
         assert page.evaluate("document.documentElement.scrollWidth") == 390, path
+
+
+def test_every_page_shows_the_sites_icon_and_asks_for_nothing_missing(context, site: Site) -> None:  # type: ignore[no-untyped-def]
+    failed = []
+    context.on("response", lambda r: failed.append((r.status, r.url)) if r.status >= 400 else None)
+    page = context.new_page()
+    for path in ("/", "/datasets/air", f"/runs/{site.runs['air']}", "/sign-in"):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        # The icon the page links decodes as an image in the browser (16 and 32 px).
+        size = page.evaluate(
+            """async () => {
+                const link = document.querySelector('link[rel=icon]');
+                if (!link) return null;
+                const image = new Image();
+                image.src = link.href;
+                await image.decode();
+                return [new URL(link.href).pathname, image.naturalWidth];
+            }"""
+        )
+        assert size is not None and size[0] == "/favicon.ico" and size[1] in (16, 32), path
+    # What browsers ask for by themselves, whatever the page links.
+    assert page.goto("/favicon.ico").status == 200
+    assert failed == []
+
+
+def test_the_title_names_the_search_in_tabs_and_history(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.wait_for_load_state("load")  # htmx binds the form once the page has loaded
+    expect(page).to_have_title("Datasets · Brygge")
+    page.fill("#q", "air quality")
+    expect(page).to_have_url(re.compile(r"\?q=air(%20|\+)quality&"))
+    expect(page).to_have_title("“air quality” — Search · Brygge")
+    page.select_option("#accessRights", "public")
+    expect(page).to_have_url(re.compile(r"accessRights=public"))
+    expect(page).to_have_title("“air quality”, access public — Search · Brygge")
+    page.go_back()
+    expect(page).to_have_title("“air quality” — Search · Brygge")
+    page.go_back()
+    expect(page).to_have_title("Datasets · Brygge")
+    page.go_forward()
+    expect(page).to_have_title("“air quality” — Search · Brygge")
+    # A dataset's own sections, loaded as the page scrolls, leave its title alone.
+    page.goto("/datasets/air")
+    page.locator("section[aria-labelledby=recent-runs]").scroll_into_view_if_needed()
+    expect(page.locator("#runs")).to_have_count(1)
+    expect(page).to_have_title("Air quality in Oslo · Brygge")
+
+
+def test_a_keyword_with_a_comma_is_typed_as_one_keyword(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    make_dataset(
+        site,
+        {
+            "id": "places",
+            "title": "Places",
+            "accessRights": "public",
+            "owner": "team:miljo",
+            "keywords": ["luft"],
+        },
+    )
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/places/edit")
+    keywords = page.locator("#keywords")
+    keywords.focus()
+    # At the end of the field, Enter starts the next keyword (and sends no form).
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Enter")
+    page.keyboard.type("Oslo, Norway")
+    expect(page).to_have_url(f"{site.url}/datasets/places/edit")
+    page.click("form.stacked button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Places")
+    assert page.locator("a.keyword").all_inner_texts() == ["luft", "Oslo, Norway"]
+    saved = site.api().get(f"{site.url}/datasets/places", timeout=30).json()
+    assert saved["keywords"] == ["luft", "Oslo, Norway"]
+
+
+def _token_command(site: Site, *args: str) -> subprocess.CompletedProcess:
+    env = clean_environment(BRYGGE_HOME=str(site.server.home), BRYGGE_BACKEND="local")
+    return subprocess.run(
+        [*brygge_command(), "token", *args], env=env, capture_output=True, text=True, check=True
+    )
+
+
+def test_an_edit_saved_after_the_sign_in_ended_keeps_the_text(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    make_dataset(
+        site, {"id": "long-text", "title": "Long", "accessRights": "public", "owner": "team:miljo"}
+    )
+    made = _token_command(site, "create", "--principal", "user:kari", "--team", "team:miljo")
+    token = made.stdout.strip().splitlines()[-1]
+    token_id = re.search(r"^id (\S+)", made.stderr, re.M)[1]
+    sign_in(page, token)
+    page.goto("/datasets/long-text/edit")
+    text = "Hourly values of NO2, PM10 and PM2.5 from twelve stations in Oslo.\n\n" * 30
+    page.fill("#description", text)
+    _token_command(site, "revoke", token_id)  # the sign-in ends while the owner writes
+    page.click("form.stacked button[type=submit]")
+    expect(page.locator("[role=alert]")).to_contain_text("Your sign-in has ended")
+    expect(page.locator("#description")).to_have_value(text)
+    # The token field has the focus: paste, Enter, and it is saved.
+    expect(page.locator("#token")).to_be_focused()
+    page.keyboard.type(site.reader_token)
+    screenshots(page, "edit-sign-in-again")
+    assert serious_violations(page) == []
+    page.locator("#token").press("Enter")
+    expect(page.locator("h1")).to_have_text("Long")
+    expect(page.locator("p.description")).to_have_text(text.strip())
+    expect(page.locator(".who")).to_contain_text("user:reader")
+    screenshots(page, "edit-saved-after-sign-in")
+
+
+def test_a_slow_search_says_it_is_searching_until_its_results_come(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.wait_for_load_state("load")  # htmx binds the form once the page has loaded
+    searching = page.locator("#searching")
+    expect(searching).to_be_hidden()
+    held = []  # the search's answer, held back as a slow network would
+    page.route(re.compile(r"/\?q=noise"), lambda route: held.append(route))
+    page.fill("#q", "noise")
+    page.wait_for_function("document.querySelector('#search').classList.contains('htmx-request')")
+    # The words typed are not what the results show yet: the page says so.
+    expect(searching).to_be_visible()
+    expect(searching).to_have_text("Searching…")
+    # The results of the words before are dimmed (after a moment: a fast answer does not blink).
+    page.wait_for_function("getComputedStyle(document.querySelector('#results')).opacity < 0.6")
+    screenshots(page, "search-waiting")
+    held[0].continue_()
+    expect(page.locator("#results")).not_to_contain_text("Air quality")
+    expect(searching).to_be_hidden()
+    page.wait_for_function("getComputedStyle(document.querySelector('#results')).opacity === '1'")
+
+
+def test_on_a_phone_each_scope_box_stays_beside_its_name(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    sign_in(page, site.reader_token)  # team:miljo holds admin on its dataset air
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/datasets/air/grants")
+    for scope in ("read", "update", "write", "admin"):
+        box = page.get_by_label(scope, exact=True).bounding_box()
+        name = page.locator("fieldset label", has_text=scope).bounding_box()
+        assert box is not None and name is not None
+        # The box and its word on one line: the label is no taller than one line of text.
+        assert name["height"] < 2 * box["height"] + 4, (scope, box, name)
+    screenshots(page, "grants")
+
+
+def test_on_a_phone_the_results_come_before_the_facets(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    # A catalogue with many owners and keywords: long facet lists.
+    for number in range(12):
+        make_dataset(
+            site,
+            {
+                "id": f"tram-{number}",
+                "title": f"Tram line {number}",
+                "accessRights": "public",
+                "owner": f"team:tram{number}",
+                "keywords": [f"trikk{number}", f"linje{number}", f"stopp{number}"],
+            },
+        )
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/?q=tram")
+    first = page.locator(".result").first
+    expect(first).to_contain_text("Tram line")
+    box = first.bounding_box()
+    assert box is not None and box["y"] + 40 < 844, box  # in the first screen, not below
+    # The facets follow; a link at the top goes to them.
+    page.click("a.to-facets")
+    expect(page.locator("#facets")).to_be_in_viewport()
+    screenshots(page, "search-phone")
+    # On a wide screen the facets stay in their column at the left of the results.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    expect(page.locator("a.to-facets")).to_be_hidden()
+    facets, results = page.locator("#facets").bounding_box(), first.bounding_box()
+    assert facets["x"] + facets["width"] <= results["x"] and facets["y"] <= results["y"] + 5
+
+
+def test_signing_in_after_a_search_comes_back_to_that_search(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.wait_for_load_state("load")  # htmx binds the form once the page has loaded
+    page.fill("#q", "noise")
+    expect(page).to_have_url(re.compile(r"\?q=noise&"))
+    page.click("header.site >> text=Sign in")
+    page.fill("#token", site.reader_token)
+    page.click("form.stacked button[type=submit]")
+    expect(page.locator(".who")).to_contain_text("user:reader")
+    expect(page).to_have_url(re.compile(r"/\?q=noise&"))
+    expect(page.locator("#q")).to_have_value("noise")
+
+
+def test_on_a_phone_a_conflict_shows_both_versions_at_full_width(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    theirs_text = "Measured every hour at twelve stations. " * 10
+    make_dataset(
+        site,
+        {"id": "clash", "title": "Clash", "accessRights": "public", "owner": "team:miljo"},
+    )
+    sign_in(page, site.reader_token)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/datasets/clash/edit")
+    saved = site.api().patch(
+        f"{site.url}/datasets/clash", json={"description": theirs_text}, timeout=30
+    )
+    assert saved.status_code == 200
+    page.fill("#description", "Measured hourly since 2001. " * 10)
+    page.click("form.stacked button[type=submit]")
+    expect(page.locator(".conflict-notice")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") == 390
+    for cell in ("td.yours", "td.theirs"):
+        box = page.locator(cell).bounding_box()
+        assert box is not None and box["width"] > 300, (cell, box)  # not a column of one word
+    # Each version says whose it is, the table's header being out of sight.
+    expect(page.locator("td.yours")).to_have_attribute("data-label", "Yours")
+    expect(page.locator("td.theirs")).to_have_attribute("data-label", "Saved now")
+    screenshots(page, "edit-conflict")
+
+
+def test_an_edit_refused_for_an_ended_session_is_kept_for_the_next_form(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    make_dataset(
+        site, {"id": "drafted", "title": "Drafted", "accessRights": "public", "owner": "team:miljo"}
+    )
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/drafted/edit")
+    page.wait_for_load_state("load")
+    text = "Daily counts of cyclists at 30 points.\n\nSince 2015, by the hour.\n" * 12
+    page.fill("#description", text)
+    page.fill("#keywords", "sykkel\nOslo, Norway")
+    # Signed out in another tab: this form's CSRF token belongs to a session that has ended.
+    other = page.context.new_page()
+    other.goto("/")
+    other.click("text=Sign out")
+    other.close()
+    page.click("form.stacked button[type=submit]")
+    expect(page.locator("h1")).to_have_text("403 Forbidden")
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/drafted/edit")
+    notice = page.locator("#draft-restored")
+    expect(notice).to_be_visible()
+    expect(page.locator("#description")).to_have_value(text)
+    expect(page.locator("#keywords")).to_have_value("sykkel\nOslo, Norway")
+    screenshots(page, "edit-draft-restored")
+    assert serious_violations(page) == []
+    page.click("form.stacked button[type=submit]")
+    expect(page.locator("p.description")).to_have_text(text.strip())
+    # Saved: the next edit starts from the dataset as saved, nothing restored.
+    page.goto("/datasets/drafted/edit")
+    page.wait_for_load_state("load")
+    expect(notice).to_be_hidden()
+    page.fill("#title", "Abandoned")
+    page.click("text=Cancel")
+    page.goto("/datasets/drafted/edit")
+    page.wait_for_load_state("load")
+    expect(notice).to_be_hidden()
+    expect(page.locator("#title")).to_have_value("Drafted")
+    # Left without Cancel: given back, and the owner may discard it for the saved version.
+    page.fill("#title", "Left behind")
+    page.goto("/datasets/drafted")
+    page.goto("/datasets/drafted/edit")
+    expect(page.locator("#title")).to_have_value("Left behind")
+    page.click("#draft-discard")
+    expect(page.locator("#title")).to_have_value("Drafted")
+    expect(page.locator("#title")).to_be_focused()
+    expect(notice).to_be_hidden()
+    page.reload()
+    page.wait_for_load_state("load")
+    expect(page.locator("#title")).to_have_value("Drafted")
+
+
+def test_a_search_the_network_loses_says_so_and_the_next_one_works(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.wait_for_load_state("load")  # htmx binds the form once the page has loaded
+    failed = page.locator("#search-failed")
+    page.route(re.compile(r"/\?q=noise"), lambda route: route.abort("internetdisconnected"))
+    page.fill("#q", "noise")
+    expect(failed).to_be_visible()
+    expect(failed).to_contain_text("could not reach")
+    # The results under it are still those of the search before.
+    expect(page.locator("#results")).to_contain_text("Air quality")
+    # A gateway's own error page (API Gateway answers 504 after 29 s) takes nothing's place.
+    page.unroute(re.compile(r"/\?q=noise"))
+    gateway = "<html><body><h1>504 Gateway Time-out</h1></body></html>"
+    page.route(
+        re.compile(r"/\?q=noise"),
+        lambda route: route.fulfill(status=504, content_type="text/html", body=gateway),
+    )
+    page.fill("#q", "noise ")
+    expect(failed).to_contain_text("the server answered 504")
+    expect(page.locator("#results")).to_contain_text("Air quality")
+    assert "Gateway" not in page.locator("main").inner_text()
+    page.unroute(re.compile(r"/\?q=noise"))
+    page.fill("#q", "noise")
+    expect(page.locator("#results")).not_to_contain_text("Air quality")
+    expect(failed).to_be_hidden()
+
+
+def test_a_run_page_keeps_watching_through_a_gateway_error(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    session = site.api()
+    waiting = {
+        "id": "wait-long",
+        "title": "Wait long",
+        "definition": {
+            "StartAt": "Wait",
+            "States": {
+                "Wait": {"Type": "Wait", "Seconds": 600, "Next": "Publish"},
+                "Publish": {"Type": "Task", "Resource": "brygge:step:publish", "End": True},
+            },
+        },
+    }
+    assert session.post(f"{site.url}/pipelines", json=waiting, timeout=30).status_code == 201
+    make_dataset(
+        site, {"id": "watched", "title": "Watched", "accessRights": "public", "owner": "team:miljo"}
+    )
+    put = session.put(
+        f"{site.url}/datasets/watched/pipeline", json={"template": "wait-long"}, timeout=30
+    )
+    assert put.status_code == 200, put.text
+    run_id = upload(site, "watched")
+    page.goto(f"/runs/{run_id}")
+    expect(page.locator("#run")).to_have_attribute("data-status", "RUNNING", timeout=60_000)
+    gateway = "<html><body><h1>504 Gateway Time-out</h1></body></html>"
+    page.route(
+        f"**/runs/{run_id}",
+        lambda route: route.fulfill(status=504, content_type="text/html", body=gateway),
+    )
+    for _ in range(2):  # two polls answered by the gateway
+        page.wait_for_event("response", lambda response: response.status == 504)
+    expect(page.locator("#run")).to_have_attribute("data-status", "RUNNING")
+    assert "Gateway" not in page.locator("main").inner_text()
+    page.unroute(f"**/runs/{run_id}")
+    assert session.post(f"{site.url}/runs/{run_id}/abort", timeout=30).status_code in (200, 202)
+    # Still polling: the run's end shows up.
+    expect(page.locator("#run")).to_have_attribute("data-status", "ABORTED", timeout=60_000)
+
+
+def test_on_a_phone_the_history_reads_down_the_screen(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    sign_in(page, site.reader_token)  # team:miljo owns air: its members read its history
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/datasets/air/history")
+    table = page.locator(".history table")
+    # Each change a block of labelled lines, nothing out of sight at the right.
+    width = table.evaluate("(el) => [el.scrollWidth, el.clientWidth]")
+    assert width[0] <= width[1] + 1, width
+    assert page.evaluate("document.documentElement.scrollWidth") == 390
+    first = table.locator("tbody td[data-label=What]").first
+    assert first.evaluate("(el) => getComputedStyle(el, '::before').content") == '"What: "'
+    screenshots(page, "history")
+
+
+def test_without_javascript_a_chosen_template_shows_its_options(browser, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    dataset = {"id": "scripted", "title": "Scripted", "accessRights": "public"}
+    make_dataset(site, {**dataset, "owner": "team:miljo"})
+    context = browser.new_context(base_url=site.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, site.reader_token)
+        page.goto("/datasets/scripted/pipeline/edit")
+        page.select_option("#template", "csv-to-parquet")
+        page.click("text=Show its options")
+        options = page.get_by_label("Options of ToParquet")
+        expect(options).to_be_visible()
+        pipeline = f"{site.url}/datasets/scripted/pipeline"
+        assert site.api().get(pipeline, timeout=30).status_code == 404  # nothing saved yet
+        options.fill('{"delimiter": ";"}')
+        page.click("text=Save pipeline")
+        expect(page.locator("h1")).to_have_text("Scripted")
+        saved = site.api().get(pipeline, timeout=30).json()
+        assert saved["taskConfig"] == {"ToParquet": {"delimiter": ";"}}
+    finally:
+        context.close()
+
+
+def test_a_section_refused_after_signing_out_shows_it_in_its_place(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    sign_in(page, site.reader_token)  # team:miljo owns air: its members see the history
+    page.goto("/datasets/air")
+    page.wait_for_load_state("load")
+    other = page.context.new_page()
+    other.goto("/")
+    other.click("text=Sign out")
+    other.close()
+    history = page.locator("section[aria-labelledby=history]")
+    history.scroll_into_view_if_needed()
+    # The section shows Brygge's own error where it was, the rest of the page as it was.
+    expect(history.locator(".error[role=alert]")).to_be_visible()
+    expect(page.locator("h1").first).to_have_text("Air quality in Oslo")

@@ -8,7 +8,9 @@ from html import unescape
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.catalogue.web.test_session import BROWSER, csrf_of, mint, sign_in
+from catalogue.repositories.tokens import TokenRepository
+from catalogue.services import utc_now
+from tests.catalogue.web.test_session import BROWSER, csrf_of, mint, minted, sign_in
 
 TWO_STEPS = {
     "StartAt": "ToParquet",
@@ -42,13 +44,21 @@ def inputs_of(html: str) -> dict[str, str]:
             r'<input id="[^"]+" name="([^"]+)" type="[a-z]+" value="([^"]*)"', html
         )
     )
+    fields.update(
+        re.findall(r'<textarea id="[^"]+" name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S)
+    )
+    for name, options in re.findall(
+        r'<select id="[^"]+" name="([^"]+)"[^>]*>(.*?)</select>', html, re.S
+    ):
+        chosen = re.findall(r'<option value="([^"]*)" selected>', options)
+        fields[name] = (chosen or re.findall(r'<option value="([^"]*)"', options))[0]
     return {name: unescape(value) for name, value in fields.items()}
 
 
 def test_editing_saves_a_merge_patch_of_the_changed_fields(app, client) -> None:
     browser = owner(app, client, keywords=["luft"], description="Old")
     _, fields = form_of(browser, "/datasets/air/edit")
-    fields.update(title="Air quality", keywords="luft, air", description="New text")
+    fields.update(title="Air quality", keywords="luft\nair", description="New text")
     saved = browser.post("/datasets/air/edit", data=fields)
     assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
     assert saved.headers["Location"] == "/datasets/air"
@@ -71,7 +81,8 @@ def test_a_stale_form_shows_both_versions_and_saves_nothing(app, client) -> None
     conflict = browser.post("/datasets/air/edit", data=fields)
     assert conflict.status_code == 412
     html = conflict.get_data(as_text=True)
-    assert '<td class="yours">Mine</td><td class="theirs">Theirs</td>' in html
+    assert '<td class="yours" data-label="Yours">Mine</td>' in html
+    assert '<td class="theirs" data-label="Saved now">Theirs</td>' in html
     assert client.get("/datasets/air").json["title"] == "Theirs"
     # Saving again, from the conflict page, knowingly replaces theirs.
     again = inputs_of(html)
@@ -270,3 +281,138 @@ def test_a_refused_grant_keeps_the_principal_and_scopes_it_was_given(app, client
     assert 'value="usr:&lt;b&gt;bob&lt;/b&gt;"' in page
     ticked = re.findall(r'<input type="checkbox" name="scopes" value="([a-z]+)" checked>', page)
     assert ticked == ["update", "write"]
+
+
+def test_a_typed_keyword_may_hold_a_comma_one_keyword_a_line(app, client) -> None:
+    browser = owner(app, client, keywords=["luft"], themes=["ENVI"])
+    html, fields = form_of(browser, "/datasets/air/edit")
+    # One keyword a line, as the form shows them: a comma is part of a keyword.
+    assert re.search(r'<textarea id="keywords" name="keywords"[^>]*>luft</textarea>', html)
+    assert 'aria-describedby="keywords-hint"' in html  # the rule is read with the field
+    assert re.search(r'<small id="keywords-hint">One keyword a line', html)
+    fields.update(keywords="luft\r\nOslo, Norway\r\n\r\n  air quality \r\n", themes="ENVI, TRAN")
+    saved = browser.post("/datasets/air/edit", data=fields)
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
+    dataset = client.get("/datasets/air").json
+    assert dataset["keywords"] == ["luft", "Oslo, Norway", "air quality"]
+    assert dataset["themes"] == ["ENVI", "TRAN"]  # codes, still separated by commas
+    html, _ = form_of(browser, "/datasets/air/edit")
+    assert ">luft\nOslo, Norway\nair quality</textarea>" in html
+
+
+LONG_TEXT = "Hourly values of NO2, PM10 and PM2.5 from twelve stations.\r\n\r\n" * 40
+
+
+def test_a_save_after_the_sign_in_ended_keeps_the_text_and_saves_it_after_signing_in(
+    app, client
+) -> None:
+    body = {"id": "air", "title": "Air", "accessRights": "non-public", "owner": "team:miljo"}
+    assert client.post("/datasets", json=body).status_code == 201
+    browser = FlaskClient(app)
+    token, record = minted(app, "user:ana", "team:miljo")
+    sign_in(browser, token)
+    _, fields = form_of(browser, "/datasets/air/edit")
+    TokenRepository(app.extensions["brygge"].store, utc_now).revoke(record["id"])
+    fields.update(title="Air quality", description=LONG_TEXT)
+    kept = browser.post("/datasets/air/edit", data=fields)
+    assert kept.status_code == 401
+    html = kept.get_data(as_text=True)
+    assert "Your sign-in has ended" in html and "nothing is saved yet" in html
+    again = inputs_of(html)
+    # What was typed, as typed; the ETag the form was read with (a save since is a conflict).
+    assert again["description"] == LONG_TEXT.replace("\r\n", "\n")
+    assert again["title"] == "Air quality"
+    assert again["etag"] == fields["etag"]
+    assert re.search(r'<input id="token" name="token" type="password"[^>]* autofocus', html)
+    assert client.get("/datasets/air").json.get("description") is None
+    # A wrong token: the text stays, the reason is beside the token field.
+    refused = browser.post("/datasets/air/edit", data={**again, "token": "brygge_wrong"})
+    assert refused.status_code == 401
+    html = refused.get_data(as_text=True)
+    assert re.search(r'id="token-error" class="field-error">[^<]*unknown', html)
+    assert inputs_of(html)["description"] == LONG_TEXT.replace("\r\n", "\n")
+    # A token that may not edit the dataset: the same, and nothing is saved.
+    other = mint(app, "user:bob", "team:other")
+    refused = browser.post("/datasets/air/edit", data={**inputs_of(html), "token": other})
+    assert refused.status_code == 403
+    html = refused.get_data(as_text=True)
+    assert re.search(r'id="token-error" class="field-error">[^<]*may not edit', html)
+    assert inputs_of(html)["description"] == LONG_TEXT.replace("\r\n", "\n")
+    assert client.get("/datasets/air").json.get("description") is None
+    # A new token of the owner signs in and saves, in one step.
+    fresh = mint(app, "user:ana", "team:miljo")
+    saved = browser.post("/datasets/air/edit", data={**inputs_of(html), "token": fresh})
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
+    dataset = client.get("/datasets/air").json
+    assert (dataset["title"], dataset["description"]) == (
+        "Air quality",
+        LONG_TEXT.replace("\r\n", "\n").strip(),
+    )
+    assert client.get("/datasets/air/history").json["items"][0]["principal"] == "user:ana"
+    assert "Signed in as <strong>user:ana</strong>" in browser.get("/", headers=BROWSER).get_data(
+        as_text=True
+    )
+
+
+def test_an_anonymous_save_learns_nothing_of_the_dataset(app, client) -> None:
+    body = {"id": "air", "title": "Secret air", "accessRights": "non-public", "owner": "team:x"}
+    assert client.post("/datasets", json=body).status_code == 201
+    anonymous = FlaskClient(app)
+    csrf = csrf_of(anonymous.get("/sign-in", headers=BROWSER).get_data(as_text=True))
+    for dataset_id in ("air", "no-such-dataset"):
+        answer = anonymous.post(f"/datasets/{dataset_id}/edit", data={"csrf": csrf, "title": "x"})
+        assert answer.status_code == 401
+        assert "Secret air" not in answer.get_data(as_text=True)
+    assert anonymous.post("/datasets/air/edit", data={"title": "x"}).status_code == 403  # no CSRF
+    assert client.get("/datasets/air").json["title"] == "Secret air"
+
+
+def test_fields_of_a_closed_list_are_chosen_from_it(app, client) -> None:
+    browser = owner(app, client, language="nb", accrualPeriodicity="MONTHLY")
+    html, fields = form_of(browser, "/datasets/air/edit")
+
+    def options(name: str) -> list[tuple[str, str, bool]]:
+        select = re.search(rf'<select id="{name}" name="{name}"[^>]*>(.*?)</select>', html, re.S)
+        assert select is not None, name
+        found = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select[1])
+        return [(value, label, bool(chosen)) for value, chosen, label in found]
+
+    assert options("state") == [("active", "active", True), ("deprecated", "deprecated", False)]
+    assert ("nb", "nb — Norwegian Bokmål", True) in options("language")
+    assert options("language")[0] == ("", "none given", False)
+    frequencies = options("accrualPeriodicity")
+    assert ("daily", "daily", False) in frequencies
+    # A code stored through the API is kept as it is, not replaced by the first choice.
+    assert ("MONTHLY", "MONTHLY", True) in frequencies
+    fields.update(language="nn", accrualPeriodicity="weekly", state="deprecated")
+    saved = browser.post("/datasets/air/edit", data=fields)
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
+    dataset = client.get("/datasets/air").json
+    assert (dataset["language"], dataset["accrualPeriodicity"], dataset["state"]) == (
+        "nn",
+        "weekly",
+        "deprecated",
+    )
+
+
+def test_a_title_cleared_is_refused_in_words_of_the_form(app, client) -> None:
+    browser = owner(app, client)
+    _, fields = form_of(browser, "/datasets/air/edit")
+    fields["title"] = "  "
+    refused = browser.post("/datasets/air/edit", data=fields)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    # A form has no null: the field was left empty.
+    error = r'id="title-error" class="field-error">Required: it may not be left empty'
+    assert re.search(error, html)
+    assert "null" not in html
+    assert client.get("/datasets/air").json["title"] == "Air"
+
+
+def test_a_form_with_an_empty_token_field_saves_for_a_visitor_signed_in(app, client) -> None:
+    browser = owner(app, client)
+    _, fields = form_of(browser, "/datasets/air/edit")
+    # The form of an ended sign-in, sent once the visitor is signed in again, token left empty.
+    saved = browser.post("/datasets/air/edit", data={**fields, "title": "Air 2", "token": " "})
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
+    assert client.get("/datasets/air").json["title"] == "Air 2"

@@ -86,8 +86,11 @@ def test_search_answers_htmx_with_the_results_fragment(client) -> None:
     make_dataset(client, id="noise", title="Noise", keywords=["støy"])
     whole = page(client, "/?q=air")
     assert whole.startswith("<!doctype html>")
+    assert re.findall("<title>(.*)</title>", whole) == ["“air” — Search · Brygge"]
     fragment = page(client, "/?q=air", **HTMX)
-    assert fragment.lstrip().startswith('<section id="results"')
+    # The title first, for htmx to make it the document's: the search is the page's now.
+    title, section, _ = fragment.partition('<section id="results"')
+    assert title.strip() == "<title>“air” — Search · Brygge</title>" and section
     assert "/datasets/air" in fragment and "/datasets/noise" not in fragment
 
 
@@ -179,8 +182,8 @@ def test_a_search_too_long_keeps_the_search_form_with_the_reason_in_the_results(
     response = client.get(f"/?q={words}", headers=HTMX)
     assert response.status_code == 422
     assert "HX-Retarget" not in response.headers
-    fragment = response.get_data(as_text=True)
-    assert fragment.lstrip().startswith('<section id="results"')
+    title, section, fragment = response.get_data(as_text=True).partition('<section id="results"')
+    assert title.strip().startswith("<title>“luft luft") and section
     assert "Length must be between 1 and 200" in fragment
 
 
@@ -264,7 +267,9 @@ def test_runs_and_history_are_loaded_when_shown_and_linked_without_javascript(cl
     assert "title" not in re.search(r'id="history".*', html, re.S).group(0)  # no entries yet
     fragment = page(client, "/datasets/air/history", **HTMX)
     assert "<html" not in fragment and fragment.lstrip().startswith('<div class="history">')
-    cells = r"<tr><td>[^<]+</td><td>[^<]+</td><td>([^<]+)</td><td>([^<]*)</td>"
+    cells = (
+        r"<tr><td [^>]*>[^<]+</td><td [^>]*>[^<]+</td><td [^>]*>([^<]+)</td><td [^>]*>([^<]*)</td>"
+    )
     rows = re.findall(cells, fragment)
     assert rows[0] == ("update /datasets/air", "title")
     assert len(rows) == 2  # the create below the update
@@ -389,6 +394,7 @@ def test_a_failing_section_shows_its_error_in_place_and_other_fragments_take_the
         )
         assert section.status_code == 403
         assert "HX-Retarget" not in section.headers
+        assert section.headers["HX-Reswap"] == "outerHTML"  # Brygge's own, swapped in place
         html = section.get_data(as_text=True)
         assert '<section class="error" role="alert">' in html and "<nav" not in html
         # Any other fragment's failure replaces the page's main content with the error alone.
@@ -426,3 +432,30 @@ def test_the_search_pages_kept_results_follow_every_change_and_prefix(client) ->
     prefixed = links_of(staged.get_data(as_text=True)).urls
     assert "/prod/?q=quality&keyword=pm10" in prefixed and "/prod/datasets/air" in prefixed
     assert page(client, "/?q=quality") == changed
+
+
+def test_the_site_has_an_icon_of_its_own_at_favicon_ico_and_every_page_links_it(
+    client, failed_run
+) -> None:
+    """Browsers ask every site for /favicon.ico: it is the project's icon, not a 404."""
+    for headers in ({}, BROWSER):  # an API client, or a browser, asks for it alike
+        icon = client.get("/favicon.ico", headers=headers)
+        assert icon.status_code == 200
+        assert icon.mimetype in ("image/vnd.microsoft.icon", "image/x-icon")
+        assert icon.data[:4] == b"\0\0\1\0"  # an ICO file's header: reserved 0, type 1 (icon)
+        assert icon.data == (STATIC / "favicon.ico").read_bytes()
+    for url in ("/", "/datasets/text", f"/runs/{failed_run}", "/sign-in", "/no-such-page"):
+        status = 404 if url == "/no-such-page" else 200
+        found = re.findall(r'<link rel="icon"[^>]*href="([^"]+)"', page(client, url, status))
+        assert found == ["/favicon.ico"], url
+    # Behind a path prefix (API Gateway's /<stage>) the link keeps the prefix.
+    prefixed = client.get("/", headers=BROWSER, base_url="https://example.org/dev_api")
+    assert '<link rel="icon" href="/dev_api/favicon.ico"' in prefixed.get_data(as_text=True)
+
+
+def test_facets_are_named_for_people_and_only_those_with_values_are_shown(client) -> None:
+    make_dataset(client, id="air", title="Air quality", keywords=["luft"])
+    html = page(client, "/?q=air")
+    facets = html[html.index('<aside id="facets"') : html.index("</aside>")]
+    # No theme and no format given: no heading over an empty list.
+    assert re.findall(r"<h2>([^<]+)</h2>", facets) == ["Owner", "Keyword", "Access", "State"]

@@ -167,3 +167,32 @@ def test_sign_in_goes_back_only_to_a_path_of_this_site(app, next_path: str) -> N
     assert headers["Location"] == "/"
     shown = browser.get("/sign-in", query_string={"next": next_path}, headers=BROWSER)
     assert 'name="next" value="/"' in shown.get_data(as_text=True)
+
+
+def test_a_form_of_a_session_signed_out_elsewhere_says_to_open_it_again(app) -> None:
+    """Reloading the answer to a refused post would only send it again, refused again."""
+    browser = FlaskClient(app)
+    form = browser.get("/sign-in", headers=BROWSER).get_data(as_text=True)
+    sign_in(browser, mint(app, "user:ana"))  # in another tab: a new session, a new token
+    token = mint(app, "user:bob")
+    refused = browser.post(
+        "/sign-in", data={"csrf": csrf_of(form), "token": token}, headers=BROWSER
+    )
+    assert refused.status_code == 403
+    html = refused.get_data(as_text=True)
+    assert "open the form again" in html and "reload" not in html
+
+
+def test_signing_out_again_in_another_tab_leaves_the_visitor_signed_out(app) -> None:
+    browser = FlaskClient(app)
+    sign_in(browser, mint(app, "user:ana"))
+    csrf = csrf_of(browser.get("/", headers=BROWSER).get_data(as_text=True))
+    assert browser.post("/sign-out", data={"csrf": csrf}).status_code == 303
+    # The other tab still shows the Sign out button, with the session's old CSRF token.
+    again = browser.post("/sign-out", data={"csrf": csrf}, headers=BROWSER)
+    assert again.status_code == 303 and again.headers["Location"] == "/"
+    assert "Signed in as" not in browser.get("/", headers=BROWSER).get_data(as_text=True)
+    # Signed in, a sign-out without this session's token is still refused (forced sign-out).
+    sign_in(browser, mint(app, "user:ana"))
+    assert browser.post("/sign-out", data={"csrf": csrf}).status_code == 403
+    assert "Signed in as" in browser.get("/", headers=BROWSER).get_data(as_text=True)

@@ -47,3 +47,18 @@ def test_a_server_that_does_not_answer_is_named_with_where_the_url_came_from(
     assert f"cannot reach {url}" in line
     assert "is the server running" in line
     assert "--url" in line
+
+
+def test_a_profile_file_that_is_not_toml_is_one_line_naming_the_file(
+    client_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = client_home / ".config" / "brygge" / "config.toml"
+    path.parent.mkdir(parents=True)
+    # Edited by hand: the URL without its quotes.
+    path.write_text("[default]\nurl = http://127.0.0.1:8000\n")
+
+    assert main(["datasets", "ls"]) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "Traceback" not in line
+    assert f"{path} is not valid TOML" in line
+    assert "line 2" in line

@@ -50,6 +50,9 @@ class Session:
         url = url or environ.get("BRYGGE_URL") or (stored.url if stored else None)
         if not url:
             raise ClientError(0, "no Brygge URL: run `brygge login --url URL`, or set BRYGGE_URL")
+        if not url.lower().startswith(("http://", "https://")):
+            # Never reachable, whatever the retries: say so now rather than after them.
+            raise ClientError(0, f"the Brygge URL {url!r} must start with http:// or https://")
         if token is None:
             token = environ.get("BRYGGE_TOKEN") or (stored.token if stored else None)
         self.url = url.rstrip("/")

@@ -143,8 +143,13 @@ class Client(Session):
     def validate_pipeline(
         self, definition: Mapping[str, Any], task_config: Mapping[str, Any] | None = None
     ) -> Resource:
-        """The server's checks of a template (and taskConfig), nothing saved; 422 lists all."""
-        body = {"definition": dict(definition), "taskConfig": dict(task_config or {})}
+        """The server's checks of a template (and taskConfig), nothing saved; 422 lists all.
+
+        Without ``task_config`` the template is checked alone, as saving it would be.
+        """
+        body: dict[str, Any] = {"definition": dict(definition)}
+        if task_config is not None:
+            body["taskConfig"] = dict(task_config)
         return self.resource("POST", "/pipelines/validate", json=body, idempotent=True)
 
     def dataset_pipeline(self, dataset_id: str) -> Resource:

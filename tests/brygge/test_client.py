@@ -86,6 +86,18 @@ def test_pipeline_validation_names_the_bad_option(client: Client) -> None:
     assert "csv_to_parquet" in {step["name"] for step in client.steps()}
 
 
+def test_a_template_alone_is_valid_though_its_steps_need_options(client: Client) -> None:
+    # The options come with each dataset's pipeline, not with the template.
+    definition = {
+        "StartAt": "Validate",
+        "States": {"Validate": {"Type": "Task", "Resource": "brygge:step:validate", "End": True}},
+    }
+    assert client.validate_pipeline(definition)["valid"]
+    with pytest.raises(ClientError) as refused:
+        client.validate_pipeline(definition, {"Validate": {}})
+    assert refused.value.field_errors == {"taskConfig.Validate.schema": ["is required"]}
+
+
 class Scripted(http.server.BaseHTTPRequestHandler):
     """Answers each request with the next status of the server's script."""
 

@@ -110,11 +110,8 @@ class Session:
             attempt += 1
 
     def backoff(self, attempt: int, retry_after: str | None) -> float:
-        """Seconds before retry ``attempt + 1``: the server's Retry-After, else exponential
-        with jitter (so many clients do not come back at once)."""
-        if retry_after and retry_after.isdigit():
-            return min(float(retry_after), 60.0)
-        return self.backoff_s * (2**attempt) * (0.5 + random.random() / 2)
+        """Seconds before retry ``attempt + 1`` (see ``retry_delay``)."""
+        return retry_delay(attempt, retry_after, self.backoff_s)
 
     def resource(self, method: str, path: str, **kwargs: Any) -> Resource:
         response = self.request(method, path, **kwargs)
@@ -138,3 +135,11 @@ class Session:
 
     def get(self, path: str, **params: Any) -> Resource:
         return self.resource("GET", path, params=params)
+
+
+def retry_delay(attempt: int, retry_after: str | None, backoff_s: float) -> float:
+    """Seconds before retry ``attempt + 1``: the server's Retry-After, else exponential
+    with jitter (so many clients do not come back at once)."""
+    if retry_after and retry_after.isdigit():
+        return min(float(retry_after), 60.0)
+    return backoff_s * (2**attempt) * (0.5 + random.random() / 2)

@@ -1,8 +1,8 @@
 """The SDK: ``Client`` over Brygge's REST API, one method per operation.
 
 Every call goes through ``brygge.session.Session``: it has a timeout; idempotent calls (GET,
-PUT, DELETE) are retried with backoff on 429/502/503/504 and on connection errors; every
-failure raises ``ClientError``.
+PUT, DELETE) are retried with backoff on 429/502/503/504 and on connection errors, and any
+call on 429 or a refused connection; every failure raises ``ClientError``.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 The URL and token come from the arguments, else BRYGGE_URL/BRYGGE_TOKEN, else the profile
 of ``~/.config/brygge/config.toml``. Every call has a timeout; idempotent calls (GET, PUT,
-DELETE) are retried with backoff on 429/502/503/504 and on connection errors; every failure
-raises ``ClientError``. ``brygge.client.Client`` adds one method per operation.
+DELETE) are retried with backoff on 429/502/503/504 and on connection errors, and any call on
+429 or a refused connection (it was not handled); every failure raises ``ClientError``.
+``brygge.client.Client`` adds one method per operation.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from brygge import config
 from brygge.resources import ClientError, Resource
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# Turned away before it was handled: any call, a POST too, may be sent again.
+NOT_TAKEN_STATUSES = frozenset({429})
+# No byte of the request left: any call may be sent again.
+NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 # Connect fast, but give a loaded server time to answer; transfers set their own read timeout.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -86,7 +91,11 @@ class Session:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
     ) -> httpx.Response:
-        """Send one API call; retry it when idempotent; raise ClientError for any failure."""
+        """Send one API call; raise ClientError for any failure.
+
+        Retried when idempotent, and whatever its method when it surely was not handled (the
+        connection was refused, or 429).
+        """
         retry = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         query = {key: value for key, value in (params or {}).items() if value is not None}
         attempt = 0
@@ -94,17 +103,16 @@ class Session:
             try:
                 response = self.http.request(method, path, json=json, params=query, headers=headers)
             except httpx.TransportError as error:
-                if not retry or attempt >= self.retries:
+                again = retry or isinstance(error, NOT_SENT_ERRORS)
+                if not again or attempt >= self.retries:
                     raise ClientError(0, f"cannot reach {self.url}: {error}") from None
                 self.sleep(self.backoff(attempt, None))
             else:
                 if response.status_code < 400:
                     return response
-                if (
-                    not retry
-                    or attempt >= self.retries
-                    or (response.status_code not in RETRY_STATUSES)
-                ):
+                status = response.status_code
+                again = status in NOT_TAKEN_STATUSES or (retry and status in RETRY_STATUSES)
+                if not again or attempt >= self.retries:
                     raise ClientError.from_response(response)
                 self.sleep(self.backoff(attempt, response.headers.get("Retry-After")))
             attempt += 1

@@ -157,6 +157,28 @@ def test_a_post_is_not_retried(scripted: http.server.ThreadingHTTPServer) -> Non
     assert scripted.seen == [("POST", "/datasets")]  # type: ignore[attr-defined]
 
 
+def test_a_post_the_server_never_took_is_sent_again(
+    scripted: http.server.ThreadingHTTPServer,
+) -> None:
+    # 429: turned away before it was handled (a rate limit, API Gateway's throttling).
+    scripted.script[:] = [429, 201]  # type: ignore[attr-defined]
+    waits: list[float] = []
+    client = Client(f"http://127.0.0.1:{scripted.server_port}", sleep=waits.append)
+    assert client.create_dataset({"title": "x"})["status"] == 201
+    assert scripted.seen == [("POST", "/datasets")] * 2  # type: ignore[attr-defined]
+    assert len(waits) == 1
+
+    # A refused connection: nothing was sent (a server restarting under brygge upload).
+    port = scripted.server_port
+    scripted.shutdown()
+    scripted.server_close()
+    waits.clear()
+    offline = Client(f"http://127.0.0.1:{port}", retries=2, sleep=waits.append)
+    with pytest.raises(ClientError, match="cannot reach"):
+        offline.create_dataset({"title": "x"})
+    assert len(waits) == 2
+
+
 def test_an_unreachable_server_is_one_error_after_the_retries(
     scripted: http.server.ThreadingHTTPServer,
 ) -> None:

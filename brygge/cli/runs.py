@@ -84,14 +84,30 @@ def upload(
 
 
 def follow(ctx: Context, client: Client, run_id: str) -> Resource:
-    """Show the run live, a line per step, until it ends; returns the ended run."""
+    """Show the run live, a line per step, until it ends; returns the ended run.
+
+    Ctrl-C stops only the following: the run goes on, and the message says how to follow
+    or stop it again.
+    """
     run: Resource | None = None
-    with Live(run_table(Resource({"id": run_id})), console=ctx.errors, auto_refresh=False) as live:
-        for event in client.watch(run_id):
-            run = event.run
-            live.update(run_table(run), refresh=True)
-    if not ctx.errors.is_terminal:
-        ctx.errors.line()  # a Live that is not on a terminal leaves its last line open
+    try:
+        try:
+            with Live(
+                run_table(Resource({"id": run_id})), console=ctx.errors, auto_refresh=False
+            ) as live:
+                for event in client.watch(run_id):
+                    run = event.run
+                    live.update(run_table(run), refresh=True)
+        finally:
+            if not ctx.errors.is_terminal:
+                ctx.errors.line()  # a Live that is not on a terminal leaves its last line open
+    except KeyboardInterrupt:
+        ctx.errors.print(
+            f"stopped following; run {run_id} goes on:\n  brygge runs watch {run_id}\n"
+            f"  brygge runs abort {run_id}   (to stop it)",
+            markup=False,
+        )
+        raise
     assert run is not None  # watch yields at least the run's status
     return run
 

@@ -75,7 +75,7 @@ def pipelines_create(ctx: Context, file: str, dataset: Uri | None, replace: bool
     with ctx.client() as client:
         if dataset:
             saved = client.set_dataset_pipeline(
-                dataset.dataset, body.get("template"), body.get("taskConfig")
+                dataset.dataset, pipeline_template(body, file, "--file"), body.get("taskConfig")
             )
         elif replace:
             if not body.get("id"):
@@ -126,12 +126,28 @@ def pipelines_validate(
     with ctx.client() as client:
         if dataset:
             client.validate_dataset_pipeline(
-                dataset.dataset, body.get("template"), task_config or body.get("taskConfig")
+                dataset.dataset,
+                pipeline_template(body, file, "FILE"),
+                task_config or body.get("taskConfig"),
             )
         else:
             definition = body.get("definition", body)
             client.validate_pipeline(definition, task_config or body.get("taskConfig"))
     ctx.console.print(f"[green]{file} is valid[/green]")
+
+
+def pipeline_template(body: Mapping[str, Any], path: str, option: str) -> str:
+    """The template a dataset's pipeline file names; raises click.BadParameter saying what
+    the file must hold when it names none (a template file, given by mistake)."""
+    template = body.get("template")
+    if isinstance(template, str) and template:
+        return template
+    example = json.dumps(body.get("id") or "<template id>")
+    raise click.BadParameter(
+        f'{path}: has no "template": with --dataset it holds the dataset\'s pipeline, '
+        f'{{"template": {example}, "taskConfig": {{...}}}}',
+        param_hint=option,
+    )
 
 
 @click.command(epilog="Examples:\n\n\b\n  brygge steps\n  brygge steps csv_to_parquet")

@@ -13,6 +13,8 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Self
 
 import httpx
@@ -21,6 +23,7 @@ from brygge import config
 from brygge.resources import ClientError, Resource
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+MAX_RETRY_AFTER_S = 60.0
 # Turned away before it was handled: any call, a POST too, may be sent again.
 NOT_TAKEN_STATUSES = frozenset({429})
 # No byte of the request left: any call may be sent again.
@@ -145,9 +148,20 @@ class Session:
         return self.resource("GET", path, params=params)
 
 
-def retry_delay(attempt: int, retry_after: str | None, backoff_s: float) -> float:
-    """Seconds before retry ``attempt + 1``: the server's Retry-After, else exponential
-    with jitter (so many clients do not come back at once)."""
-    if retry_after and retry_after.isdigit():
-        return min(float(retry_after), 60.0)
+def retry_delay(
+    attempt: int, retry_after: str | None, backoff_s: float, *, now: datetime | None = None
+) -> float:
+    """Seconds before retry ``attempt + 1``: the server's Retry-After (seconds or an
+    HTTP-date, RFC 9110 §10.2.3; at most a minute), else exponential with jitter (so many
+    clients do not come back at once)."""
+    if retry_after and retry_after.strip().isdigit():
+        return min(float(retry_after), MAX_RETRY_AFTER_S)
+    if retry_after:
+        try:
+            when = parsedate_to_datetime(retry_after)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None and when.tzinfo is not None:
+            seconds = (when - (now or datetime.now(UTC))).total_seconds()
+            return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
     return backoff_s * (2**attempt) * (0.5 + random.random() / 2)

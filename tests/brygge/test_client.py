@@ -259,3 +259,21 @@ def test_watch_ends_with_every_status_a_run_ends_in(
     ended = Resource({"id": "luft-1", "status": status, "steps": []})
     monkeypatch.setattr(client, "run", lambda _run_id: ended)
     assert [event.status for event in client.watch("luft-1")] == [status]
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "delay_s"),
+    [
+        ("7", 7.0),
+        ("Mon, 07 Dec 2026 10:00:30 GMT", 30.0),  # RFC 9110's other form, an HTTP-date
+        ("Mon, 07 Dec 2026 09:59:00 GMT", 0.0),  # already past: at once
+        ("Mon, 07 Dec 2026 12:00:00 GMT", 60.0),  # never longer than a minute
+    ],
+)
+def test_retry_after_is_read_in_seconds_or_as_a_date(retry_after: str, delay_s: float) -> None:
+    from datetime import UTC, datetime
+
+    from brygge.session import retry_delay
+
+    now = datetime(2026, 12, 7, 10, 0, 0, tzinfo=UTC)
+    assert retry_delay(3, retry_after, 0.5, now=now) == delay_s

@@ -201,12 +201,19 @@ class Client(Session):
         return self.resource("POST", path_of("runs", run_id, "rerun"))
 
     def watch(
-        self, run_id: str, *, interval_s: float = 1.0, max_lost_polls: int = 120
+        self,
+        run_id: str,
+        *,
+        interval_s: float = 1.0,
+        max_lost_polls: int = 120,
+        on_lost: Callable[[ClientError, int], None] | None = None,
     ) -> Iterator[RunEvent]:
         """Yield each change of the run's or a step's status until the run ends.
 
         A server that restarts (or a connection that drops) mid-watch is waited for, up to
-        ``max_lost_polls`` polls in a row without an answer; then ClientError.
+        ``max_lost_polls`` polls in a row without an answer, each told to ``on_lost(error,
+        polls lost so far)``; then ClientError. A server that never answered the first poll
+        is a ClientError at once: a wrong URL or a stopped server is not a restart.
         """
         seen: dict[str, str] = {}
         lost = 0
@@ -215,8 +222,10 @@ class Client(Session):
                 run = self.run(run_id)
             except ClientError as error:
                 lost += 1
-                if error.status not in (0, *RETRY_STATUSES) or lost > max_lost_polls:
+                if not seen or error.status not in (0, *RETRY_STATUSES) or lost > max_lost_polls:
                     raise
+                if on_lost is not None:
+                    on_lost(error, lost)
                 self.sleep(interval_s)
                 continue
             lost = 0

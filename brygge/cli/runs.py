@@ -32,7 +32,7 @@ from brygge.cli.context import (
     render_one,
 )
 from brygge.client import TERMINAL_RUN_STATUSES, Client
-from brygge.resources import Resource
+from brygge.resources import ClientError, Resource
 
 
 def transfer_progress(console: Console) -> Progress:
@@ -95,7 +95,7 @@ def follow(ctx: Context, client: Client, run_id: str) -> Resource:
             with Live(
                 run_table(Resource({"id": run_id})), console=ctx.errors, auto_refresh=False
             ) as live:
-                for event in client.watch(run_id):
+                for event in client.watch(run_id, on_lost=lost_notice(ctx)):
                     run = event.run
                     live.update(run_table(run), refresh=True)
         finally:
@@ -110,6 +110,21 @@ def follow(ctx: Context, client: Client, run_id: str) -> Resource:
         raise
     assert run is not None  # watch yields at least the run's status
     return run
+
+
+def lost_notice(ctx: Context) -> Callable[[ClientError, int], None]:
+    """What a watch says when the server stops answering: once, as it begins."""
+
+    def notice(error: ClientError, lost: int) -> None:
+        if lost == 1:
+            ctx.errors.print(
+                f"no answer ({error.describe()}); the run goes on on the server: watching "
+                "again when it answers",
+                style="yellow",
+                markup=False,
+            )
+
+    return notice
 
 
 STATUS_STYLES = {"SUCCEEDED": "green", "FAILED": "red", "ABORTED": "red", "RUNNING": "yellow"}
@@ -275,7 +290,7 @@ def runs_watch(ctx: Context, run_id: str, fmt: str) -> None:
             run = follow(ctx, client, run_id)
         else:
             run = None
-            for event in client.watch(run_id):
+            for event in client.watch(run_id, on_lost=lost_notice(ctx)):
                 run = event.run
                 if fmt == "json" and event.step is not None:
                     click.echo(json.dumps({"step": event.step["name"], "status": event.status}))

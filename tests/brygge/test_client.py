@@ -277,3 +277,46 @@ def test_retry_after_is_read_in_seconds_or_as_a_date(retry_after: str, delay_s: 
 
     now = datetime(2026, 12, 7, 10, 0, 0, tzinfo=UTC)
     assert retry_delay(3, retry_after, 0.5, now=now) == delay_s
+
+
+def test_watch_of_a_server_it_never_reached_fails_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A wrong --url, or no server: nothing to wait for, unlike a restart mid-watch.
+    client = Client("http://127.0.0.1:9", sleep=lambda _s: None)
+    polls: list[str] = []
+
+    def unreachable(run_id: str) -> Resource:
+        polls.append(run_id)
+        raise ClientError(0, "cannot reach http://127.0.0.1:9: [Errno 111] Connection refused")
+
+    monkeypatch.setattr(client, "run", unreachable)
+    with pytest.raises(ClientError, match="cannot reach"):
+        list(client.watch("luft-1"))
+    assert polls == ["luft-1"]
+
+
+def test_watch_says_when_it_lost_the_server_and_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = Client("http://127.0.0.1:9", sleep=lambda _s: None)
+    lost = ClientError(0, "cannot reach http://127.0.0.1:9")
+    answers: list[Resource | ClientError] = [
+        Resource({"id": "luft-1", "status": "RUNNING", "steps": []}),
+        lost,
+        lost,
+        Resource({"id": "luft-1", "status": "SUCCEEDED", "steps": []}),
+    ]
+
+    def run(_run_id: str) -> Resource:
+        answer = answers.pop(0)
+        if isinstance(answer, ClientError):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(client, "run", run)
+    told: list[tuple[str, int]] = []
+    statuses = [
+        event.status
+        for event in client.watch("luft-1", on_lost=lambda error, n: told.append((str(error), n)))
+    ]
+    assert statuses == ["RUNNING", "SUCCEEDED"]
+    assert told == [("cannot reach http://127.0.0.1:9", 1), ("cannot reach http://127.0.0.1:9", 2)]

@@ -52,7 +52,7 @@ def test_a_declined_question_is_still_an_abort(capsys: pytest.CaptureFixture[str
 class Watching:
     """A client whose watch sees the run start, then the user presses Ctrl-C."""
 
-    def watch(self, run_id: str) -> Iterator[RunEvent]:
+    def watch(self, run_id: str, **_options: object) -> Iterator[RunEvent]:
         yield RunEvent(Resource({"id": run_id, "status": "RUNNING", "steps": []}), None)
         raise KeyboardInterrupt
 

@@ -320,3 +320,43 @@ def test_watch_says_when_it_lost_the_server_and_goes_on(monkeypatch: pytest.Monk
     ]
     assert statuses == ["RUNNING", "SUCCEEDED"]
     assert told == [("cannot reach http://127.0.0.1:9", 1), ("cannot reach http://127.0.0.1:9", 2)]
+
+
+@pytest.mark.parametrize(
+    ("status", "content_type", "body", "described"),
+    [
+        # nginx in front of the API while it restarts
+        (
+            502,
+            "text/html",
+            "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+            "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+            "</body>\r\n</html>\r\n",
+            "502 Bad Gateway (an HTML page from a proxy, not the API's answer)",
+        ),
+        (503, "text/html", "<!DOCTYPE html><html><body>Down</body></html>", None),
+        # API Gateway with IAM authorisation
+        (
+            403,
+            "application/json",
+            '{"Message": "User: anonymous is not authorized to perform: execute-api:Invoke"}',
+            "403 User: anonymous is not authorized to perform: execute-api:Invoke",
+        ),
+        (500, "text/plain", "Internal Server Error\n", "500 Internal Server Error"),
+    ],
+)
+def test_an_answer_that_is_not_the_apis_json_is_one_readable_line(
+    status: int, content_type: str, body: str, described: str | None
+) -> None:
+    import httpx
+
+    response = httpx.Response(status, headers={"Content-Type": content_type}, text=body)
+    error = ClientError.from_response(response)
+    line = error.describe()
+    assert "<" not in line
+    assert "\n" not in line
+    if described is None:
+        described = (
+            f"{status} Service Unavailable (an HTML page from a proxy, not the API's answer)"
+        )
+    assert line == described

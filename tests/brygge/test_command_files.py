@@ -66,3 +66,12 @@ def test_a_template_given_as_a_datasets_pipeline_is_told_what_the_file_must_hold
     error = " ".join(capsys.readouterr().err.split())
     assert f'{path}: has no "template"' in error
     assert '{"template": "kommune-csv", "taskConfig": {...}}' in error
+
+
+def test_a_json_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    from brygge.cli.context import read_json_file
+
+    # Windows Notepad's "UTF-8 with BOM"; RFC 8259 §8.1 lets a parser ignore the mark.
+    path = tmp_path / "endringer.json"
+    path.write_bytes('{"description": "Innbyggere per bydel, årlig"}'.encode("utf-8-sig"))
+    assert read_json_file(str(path), "--file") == {"description": "Innbyggere per bydel, årlig"}

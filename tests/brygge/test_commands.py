@@ -403,3 +403,16 @@ def test_a_saved_template_is_replaced_with_replace_and_the_clash_says_so(
     assert json.loads(replaced.stdout)["version"] == 2
     assert "datasets keep the version they run" in replaced.stderr
     assert client.pipeline("kommune-csv")["title"] == "Kommunal CSV, semikolon"
+
+
+def test_interactive_create_asks_again_for_an_owner_that_is_not_a_team(
+    brygge_server: Server,
+) -> None:
+    runner = CliRunner()
+    base = ["--url", brygge_server.url, "datasets", "create", "--format", "json"]
+    # "miljo" where team:miljo was meant: asked again, the other answers kept.
+    created = runner.invoke(cli, base, input="Bydelsfakta\nTall per bydel\nmiljo\nteam:miljo\n\n\n")
+    assert created.exit_code == 0, created.output
+    assert "team:<name>" in created.output
+    body = json.loads(created.stdout[created.stdout.index("{") :])
+    assert (body["owner"], body["description"]) == ("team:miljo", "Tall per bydel")

@@ -216,7 +216,8 @@ def finish(ctx: Context, run: Mapping[str, Any], fmt: str, *, wanted: str = "SUC
         ctx.errors.print(
             f"after fixing the settings (brygge pipelines create --dataset {dataset} "
             f"--file ...), run it again from the start:\n  brygge runs rerun {run['id']}\n"
-            f"(brygge runs redrive {run['id']} retries the failed step with the same settings)",
+            f"(brygge runs redrive {run['id']} retries the failed step with the same settings)\n"
+            f"after fixing the file, upload it again:\n  brygge upload FILE {dataset}",
             markup=False,
         )
     sys.exit(1)

@@ -1,8 +1,8 @@
 """The SDK: ``Client`` over Brygge's REST API, one method per operation.
 
 Every call goes through ``brygge.session.Session``: it has a timeout; idempotent calls (GET,
-PUT, DELETE) are retried with backoff on 429/502/503/504 and on connection errors; every
-failure raises ``ClientError``.
+PUT, DELETE) are retried with backoff on 429/502/503/504 and on connection errors, and any
+call on 429 or a refused connection; every failure raises ``ClientError``.
 """
 
 from __future__ import annotations
@@ -143,8 +143,13 @@ class Client(Session):
     def validate_pipeline(
         self, definition: Mapping[str, Any], task_config: Mapping[str, Any] | None = None
     ) -> Resource:
-        """The server's checks of a template (and taskConfig), nothing saved; 422 lists all."""
-        body = {"definition": dict(definition), "taskConfig": dict(task_config or {})}
+        """The server's checks of a template (and taskConfig), nothing saved; 422 lists all.
+
+        Without ``task_config`` the template is checked alone, as saving it would be.
+        """
+        body: dict[str, Any] = {"definition": dict(definition)}
+        if task_config is not None:
+            body["taskConfig"] = dict(task_config)
         return self.resource("POST", "/pipelines/validate", json=body, idempotent=True)
 
     def dataset_pipeline(self, dataset_id: str) -> Resource:
@@ -196,12 +201,19 @@ class Client(Session):
         return self.resource("POST", path_of("runs", run_id, "rerun"))
 
     def watch(
-        self, run_id: str, *, interval_s: float = 1.0, max_lost_polls: int = 120
+        self,
+        run_id: str,
+        *,
+        interval_s: float = 1.0,
+        max_lost_polls: int = 120,
+        on_lost: Callable[[ClientError, int], None] | None = None,
     ) -> Iterator[RunEvent]:
         """Yield each change of the run's or a step's status until the run ends.
 
         A server that restarts (or a connection that drops) mid-watch is waited for, up to
-        ``max_lost_polls`` polls in a row without an answer; then ClientError.
+        ``max_lost_polls`` polls in a row without an answer, each told to ``on_lost(error,
+        polls lost so far)``; then ClientError. A server that never answered the first poll
+        is a ClientError at once: a wrong URL or a stopped server is not a restart.
         """
         seen: dict[str, str] = {}
         lost = 0
@@ -210,8 +222,10 @@ class Client(Session):
                 run = self.run(run_id)
             except ClientError as error:
                 lost += 1
-                if error.status not in (0, *RETRY_STATUSES) or lost > max_lost_polls:
+                if not seen or error.status not in (0, *RETRY_STATUSES) or lost > max_lost_polls:
                     raise
+                if on_lost is not None:
+                    on_lost(error, lost)
                 self.sleep(interval_s)
                 continue
             lost = 0

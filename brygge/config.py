@@ -8,6 +8,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from brygge.resources import ClientError
+
 DEFAULT_PROFILE = "default"
 
 
@@ -25,11 +27,22 @@ def config_path(environ: dict[str, str] | None = None) -> Path:
 
 
 def read_profiles(path: Path) -> dict[str, dict[str, str]]:
-    """Every profile of the file (none when it does not exist)."""
+    """Every profile of the file (none when it does not exist).
+
+    Raises ClientError naming the file and where it is wrong when it is not TOML.
+    """
     if not path.exists():
         return {}
     with path.open("rb") as file:
-        data = tomllib.load(file)
+        try:
+            data = tomllib.load(file)
+        except tomllib.TOMLDecodeError as error:
+            # A file edited by hand: a URL or token without its quotes is the usual slip.
+            raise ClientError(
+                0,
+                f"{path} is not valid TOML ({error}); strings need quotes "
+                '(url = "https://..."): fix it, or remove it and run brygge login',
+            ) from None
     return {name: dict(values) for name, values in data.items() if isinstance(values, dict)}
 
 

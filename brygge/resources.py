@@ -48,11 +48,20 @@ class ClientError(Exception):
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            text = response.text.strip().splitlines()
-            return cls(response.status_code, text[0][:200] if text else response.reason_phrase)
+            text = response.text.strip()
+            reason = response.reason_phrase or "no reason given"
+            if "html" in response.headers.get("Content-Type", "") or text.startswith("<"):
+                # A proxy's or load balancer's page: its markup says nothing a line can.
+                return cls(
+                    response.status_code,
+                    f"{reason} (an HTML page from a proxy, not the API's answer)",
+                )
+            lines = text.splitlines()
+            return cls(response.status_code, lines[0][:200] if lines else reason)
         return cls(
             response.status_code,
-            str(body.get("message") or response.reason_phrase),
+            # "Message": AWS's own refusals (API Gateway's IAM authorisation) spell it so.
+            str(body.get("message") or body.get("Message") or response.reason_phrase),
             code=str(body.get("code") or ""),
             field_errors=flat_field_errors(body.get("errors")),
         )

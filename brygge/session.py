@@ -2,8 +2,9 @@
 
 The URL and token come from the arguments, else BRYGGE_URL/BRYGGE_TOKEN, else the profile
 of ``~/.config/brygge/config.toml``. Every call has a timeout; idempotent calls (GET, PUT,
-DELETE) are retried with backoff on 429/502/503/504 and on connection errors; every failure
-raises ``ClientError``. ``brygge.client.Client`` adds one method per operation.
+DELETE) are retried with backoff on 429/502/503/504 and on connection errors, and any call on
+429 or a refused connection (it was not handled); every failure raises ``ClientError``.
+``brygge.client.Client`` adds one method per operation.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Self
 
 import httpx
@@ -20,6 +23,11 @@ from brygge import config
 from brygge.resources import ClientError, Resource
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+MAX_RETRY_AFTER_S = 60.0
+# Turned away before it was handled: any call, a POST too, may be sent again.
+NOT_TAKEN_STATUSES = frozenset({429})
+# No byte of the request left: any call may be sent again.
+NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 # Connect fast, but give a loaded server time to answer; transfers set their own read timeout.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -50,6 +58,9 @@ class Session:
         url = url or environ.get("BRYGGE_URL") or (stored.url if stored else None)
         if not url:
             raise ClientError(0, "no Brygge URL: run `brygge login --url URL`, or set BRYGGE_URL")
+        if not url.lower().startswith(("http://", "https://")):
+            # Never reachable, whatever the retries: say so now rather than after them.
+            raise ClientError(0, f"the Brygge URL {url!r} must start with http:// or https://")
         if token is None:
             token = environ.get("BRYGGE_TOKEN") or (stored.token if stored else None)
         self.url = url.rstrip("/")
@@ -83,7 +94,11 @@ class Session:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
     ) -> httpx.Response:
-        """Send one API call; retry it when idempotent; raise ClientError for any failure."""
+        """Send one API call; raise ClientError for any failure.
+
+        Retried when idempotent, and whatever its method when it surely was not handled (the
+        connection was refused, or 429).
+        """
         retry = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         query = {key: value for key, value in (params or {}).items() if value is not None}
         attempt = 0
@@ -91,27 +106,23 @@ class Session:
             try:
                 response = self.http.request(method, path, json=json, params=query, headers=headers)
             except httpx.TransportError as error:
-                if not retry or attempt >= self.retries:
+                again = retry or isinstance(error, NOT_SENT_ERRORS)
+                if not again or attempt >= self.retries:
                     raise ClientError(0, f"cannot reach {self.url}: {error}") from None
                 self.sleep(self.backoff(attempt, None))
             else:
                 if response.status_code < 400:
                     return response
-                if (
-                    not retry
-                    or attempt >= self.retries
-                    or (response.status_code not in RETRY_STATUSES)
-                ):
+                status = response.status_code
+                again = status in NOT_TAKEN_STATUSES or (retry and status in RETRY_STATUSES)
+                if not again or attempt >= self.retries:
                     raise ClientError.from_response(response)
                 self.sleep(self.backoff(attempt, response.headers.get("Retry-After")))
             attempt += 1
 
     def backoff(self, attempt: int, retry_after: str | None) -> float:
-        """Seconds before retry ``attempt + 1``: the server's Retry-After, else exponential
-        with jitter (so many clients do not come back at once)."""
-        if retry_after and retry_after.isdigit():
-            return min(float(retry_after), 60.0)
-        return self.backoff_s * (2**attempt) * (0.5 + random.random() / 2)
+        """Seconds before retry ``attempt + 1`` (see ``retry_delay``)."""
+        return retry_delay(attempt, retry_after, self.backoff_s)
 
     def resource(self, method: str, path: str, **kwargs: Any) -> Resource:
         response = self.request(method, path, **kwargs)
@@ -135,3 +146,22 @@ class Session:
 
     def get(self, path: str, **params: Any) -> Resource:
         return self.resource("GET", path, params=params)
+
+
+def retry_delay(
+    attempt: int, retry_after: str | None, backoff_s: float, *, now: datetime | None = None
+) -> float:
+    """Seconds before retry ``attempt + 1``: the server's Retry-After (seconds or an
+    HTTP-date, RFC 9110 §10.2.3; at most a minute), else exponential with jitter (so many
+    clients do not come back at once)."""
+    if retry_after and retry_after.strip().isdigit():
+        return min(float(retry_after), MAX_RETRY_AFTER_S)
+    if retry_after:
+        try:
+            when = parsedate_to_datetime(retry_after)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None and when.tzinfo is not None:
+            seconds = (when - (now or datetime.now(UTC))).total_seconds()
+            return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+    return backoff_s * (2**attempt) * (0.5 + random.random() / 2)

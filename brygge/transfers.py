@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -24,19 +25,29 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from brygge.resources import ClientError, Resource, path_of
+from brygge.session import retry_delay
 
 if TYPE_CHECKING:
     from brygge.client import Client
 
 Progress = Callable[[int, int], None]
+# Called before a transfer is tried again: the attempt that failed (from 0), the Retry-After.
+Wait = Callable[[int, str | None], None]
 
 # 1 MiB: large enough that per-chunk overhead is noise, small enough that 4 parallel parts
 # stay a few MB of memory.
 CHUNK_BYTES = 1024 * 1024
 PARALLEL_PARTS = 4
 PART_ATTEMPTS = 4
+# A store that is busy or restarting for a moment: 503 SlowDown from S3, 429 from a proxy.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # The bytes go out over seconds to minutes; the answer may wait for the store to finish writing.
 TRANSFER_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=120.0, pool=30.0)
+
+
+def pause(attempt: int, retry_after: str | None) -> None:
+    """Wait before a transfer is tried again: the store's Retry-After, else 0.5 s doubling."""
+    time.sleep(retry_delay(attempt, retry_after, 0.5))
 
 
 def state_directory() -> Path:
@@ -72,10 +83,18 @@ def upload(
             "POST", path_of("datasets", dataset_id, "versions", version, "uploads"), json=body
         )
     target = answer["upload"]
+
+    def wait(attempt: int, retry_after: str | None) -> None:
+        client.sleep(client.backoff(attempt, retry_after))
+
     if target.get("method") == "MULTIPART":
-        send_multipart(target, path, progress=progress, state_file=state_file, answer=answer)
+        send_multipart(
+            target, path, progress=progress, state_file=state_file, answer=answer, wait=wait
+        )
     else:
-        post_form(target["url"], target.get("fields") or {}, path, content_type, progress)
+        post_form(
+            target["url"], target.get("fields") or {}, path, content_type, progress, wait=wait
+        )
     return answer
 
 
@@ -147,11 +166,13 @@ def post_form(
     path: Path,
     content_type: str,
     progress: Progress | None,
+    *,
+    wait: Wait = pause,
 ) -> None:
     """POST the fields, then the file, as a streamed multipart/form-data body.
 
-    Retried from the start when no answer came or the target was unavailable (nothing was
-    stored then); raises ClientError when the target refuses the file.
+    Retried from the start, after ``wait``, when no answer came or the target was busy or
+    unavailable (nothing was stored then); raises ClientError when the target refuses the file.
     """
     size = path.stat().st_size
     head, tail, boundary = form_parts(fields, path.name, content_type)
@@ -174,8 +195,10 @@ def post_form(
         except httpx.TransportError as error:
             if attempt == PART_ATTEMPTS - 1:
                 raise ClientError(0, f"upload to {host_of(url)} failed: {error}") from None
+            wait(attempt, None)
             continue
-        if response.status_code in (502, 503, 504) and attempt < PART_ATTEMPTS - 1:
+        if response.status_code in RETRY_STATUSES and attempt < PART_ATTEMPTS - 1:
+            wait(attempt, response.headers.get("Retry-After"))
             continue
         if response.status_code >= 300:
             raise transfer_error(response)
@@ -207,6 +230,7 @@ def send_multipart(
     state_file: Path,
     answer: Mapping[str, Any],
     parallel: int = PARALLEL_PARTS,
+    wait: Wait = pause,
 ) -> None:
     """PUT every part not yet sent (in parallel, each retried), then complete the upload.
 
@@ -232,11 +256,14 @@ def send_multipart(
     with httpx.Client(timeout=TRANSFER_TIMEOUT) as http:
         if parallel <= 1:
             for part in waiting:
-                record(part["partNumber"], put_part(http, part, path, counter))
+                record(part["partNumber"], put_part(http, part, path, counter, wait=wait))
         else:
             with ThreadPoolExecutor(max_workers=parallel) as pool:
                 futures = [
-                    (part["partNumber"], pool.submit(put_part, http, part, path, counter))
+                    (
+                        part["partNumber"],
+                        pool.submit(put_part, http, part, path, counter, wait=wait),
+                    )
                     for part in waiting
                 ]
                 for number, future in futures:
@@ -246,8 +273,15 @@ def send_multipart(
     state_file.unlink(missing_ok=True)
 
 
-def put_part(http: httpx.Client, part: Mapping[str, Any], path: Path, counter: Counter) -> str:
-    """PUT one part (retried from its first byte) and return the ETag S3 answered."""
+def put_part(
+    http: httpx.Client,
+    part: Mapping[str, Any],
+    path: Path,
+    counter: Counter,
+    *,
+    wait: Wait = pause,
+) -> str:
+    """PUT one part (retried from its first byte, after ``wait``) and return its ETag."""
     for attempt in range(PART_ATTEMPTS):
         sent = 0
 
@@ -266,9 +300,13 @@ def put_part(http: httpx.Client, part: Mapping[str, Any], path: Path, counter: C
             counter.add(-sent)
             if attempt == PART_ATTEMPTS - 1:
                 raise ClientError(0, f"part {part['partNumber']} failed: {error}") from None
+            wait(attempt, None)
             continue
-        if response.status_code >= 500 and attempt < PART_ATTEMPTS - 1:
+        if (
+            response.status_code >= 500 or response.status_code in RETRY_STATUSES
+        ) and attempt < PART_ATTEMPTS - 1:
             counter.add(-sent)
+            wait(attempt, response.headers.get("Retry-After"))
             continue
         if response.status_code >= 300 or not response.headers.get("ETag"):
             raise transfer_error(response)

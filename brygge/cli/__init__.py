@@ -161,7 +161,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             soft_wrap=True,
         )
         return 1
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as abort:
+        # click turns Ctrl-C into Abort too; a shell tells an interrupt by 128 + SIGINT.
+        if isinstance(abort.__context__, KeyboardInterrupt):
+            click.secho("brygge: interrupted", fg="red", err=True)
+            return 130
         click.secho("brygge: aborted", fg="red", err=True)
         return 1
     except click.ClickException as error:

@@ -155,7 +155,8 @@ def read_json_file(path: str, option: str) -> dict[str, Any]:
     """The JSON object in ``path``; raises click.BadParameter naming ``option`` and the file
     when it cannot be read, is not JSON, or holds anything but an object."""
     try:
-        value = json.loads(Path(path).read_text(encoding="utf-8"))
+        # utf-8-sig: Windows editors save "UTF-8 with BOM"; RFC 8259 §8.1 lets us skip it.
+        value = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except (OSError, ValueError) as error:
         raise click.BadParameter(f"{path}: {error}", param_hint=option) from None
     if not isinstance(value, dict):

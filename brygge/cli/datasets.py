@@ -121,7 +121,7 @@ def ask_dataset(ctx: Context) -> dict[str, Any]:
     """The questions of ``datasets create``; public only when chosen and confirmed."""
     title = click.prompt("Title")
     description = click.prompt("Description", default="", show_default=False)
-    owner = click.prompt("Owner team (team:<name>)")
+    owner = click.prompt("Owner team (team:<name>)", value_proc=team_name)
     access = click.prompt(
         "Access rights",
         type=click.Choice(["non-public", "restricted", "public"]),
@@ -141,6 +141,15 @@ def ask_dataset(ctx: Context) -> dict[str, Any]:
     if keywords.strip():
         body["keywords"] = [word.strip() for word in keywords.split(",") if word.strip()]
     return body
+
+
+def team_name(text: str) -> str:
+    """An answer naming a team; raises click.UsageError (click asks again) for any other,
+    so a slip does not lose the answers given before it."""
+    name = text.strip()
+    if not name.startswith("team:") or name == "team:":
+        raise click.UsageError(f"{name!r} is not a team: write team:<name>, as team:miljo")
+    return name
 
 
 @datasets.command(

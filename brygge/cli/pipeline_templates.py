@@ -19,7 +19,7 @@ from brygge.cli.context import (
     render,
     render_one,
 )
-from brygge.resources import Resource
+from brygge.resources import ClientError, Resource
 
 
 @click.group()
@@ -57,22 +57,49 @@ def pipelines_show(ctx: Context, name: str, fmt: str) -> None:
 @pipelines.command(
     "create",
     epilog="Examples:\n\n\b\n  brygge pipelines create --file template.json\n"
+    "  brygge pipelines create --file template.json --replace   (a new version)\n"
     "  brygge pipelines create --file pipeline.json --dataset ds:luftkvalitet",
 )
 @click.option("--file", "file", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--dataset", type=URI, help="Set this dataset's pipeline ({template, taskConfig}).")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Save the template as a new version of the one with its id (datasets keep theirs).",
+)
 @format_option
 @pass_context
-def pipelines_create(ctx: Context, file: str, dataset: Uri | None, fmt: str) -> None:
+def pipelines_create(ctx: Context, file: str, dataset: Uri | None, replace: bool, fmt: str) -> None:
     """Save a template, or a dataset's pipeline (replacing the one it had)."""
     body = read_json_file(file, "--file")
     with ctx.client() as client:
         if dataset:
             saved = client.set_dataset_pipeline(
-                dataset.dataset, body.get("template"), body.get("taskConfig")
+                dataset.dataset, pipeline_template(body, file, "--file"), body.get("taskConfig")
+            )
+        elif replace:
+            if not body.get("id"):
+                raise click.BadParameter("the template has no id to replace", param_hint="--file")
+            template = {name: value for name, value in body.items() if name != "id"}
+            saved = client.put_pipeline(str(body["id"]), template)
+            ctx.errors.print(
+                f"saved {saved.get('id')} version {saved.get('version')}; datasets keep the "
+                "version they run until their pipeline names this one "
+                f'("version": {saved.get("version")}, brygge pipelines create --dataset ...)',
+                markup=False,
             )
         else:
-            saved = client.create_pipeline(body)
+            try:
+                saved = client.create_pipeline(body)
+            except ClientError as error:
+                if error.status != 409:
+                    raise
+                raise ClientError(
+                    409,
+                    f"{error.message}: brygge pipelines create --file {file} --replace "
+                    "saves this one as its new version",
+                    code=error.code,
+                ) from None
     render_one(ctx, saved, "json" if fmt == "table" else fmt)
 
 
@@ -99,12 +126,28 @@ def pipelines_validate(
     with ctx.client() as client:
         if dataset:
             client.validate_dataset_pipeline(
-                dataset.dataset, body.get("template"), task_config or body.get("taskConfig")
+                dataset.dataset,
+                pipeline_template(body, file, "FILE"),
+                task_config or body.get("taskConfig"),
             )
         else:
             definition = body.get("definition", body)
             client.validate_pipeline(definition, task_config or body.get("taskConfig"))
     ctx.console.print(f"[green]{file} is valid[/green]")
+
+
+def pipeline_template(body: Mapping[str, Any], path: str, option: str) -> str:
+    """The template a dataset's pipeline file names; raises click.BadParameter saying what
+    the file must hold when it names none (a template file, given by mistake)."""
+    template = body.get("template")
+    if isinstance(template, str) and template:
+        return template
+    example = json.dumps(body.get("id") or "<template id>")
+    raise click.BadParameter(
+        f'{path}: has no "template": with --dataset it holds the dataset\'s pipeline, '
+        f'{{"template": {example}, "taskConfig": {{...}}}}',
+        param_hint=option,
+    )
 
 
 @click.command(epilog="Examples:\n\n\b\n  brygge steps\n  brygge steps csv_to_parquet")

@@ -32,7 +32,7 @@ from brygge.cli.context import (
     render_one,
 )
 from brygge.client import TERMINAL_RUN_STATUSES, Client
-from brygge.resources import Resource
+from brygge.resources import ClientError, Resource
 
 
 def transfer_progress(console: Console) -> Progress:
@@ -84,16 +84,47 @@ def upload(
 
 
 def follow(ctx: Context, client: Client, run_id: str) -> Resource:
-    """Show the run live, a line per step, until it ends; returns the ended run."""
+    """Show the run live, a line per step, until it ends; returns the ended run.
+
+    Ctrl-C stops only the following: the run goes on, and the message says how to follow
+    or stop it again.
+    """
     run: Resource | None = None
-    with Live(run_table(Resource({"id": run_id})), console=ctx.errors, auto_refresh=False) as live:
-        for event in client.watch(run_id):
-            run = event.run
-            live.update(run_table(run), refresh=True)
-    if not ctx.errors.is_terminal:
-        ctx.errors.line()  # a Live that is not on a terminal leaves its last line open
+    try:
+        try:
+            with Live(
+                run_table(Resource({"id": run_id})), console=ctx.errors, auto_refresh=False
+            ) as live:
+                for event in client.watch(run_id, on_lost=lost_notice(ctx)):
+                    run = event.run
+                    live.update(run_table(run), refresh=True)
+        finally:
+            if not ctx.errors.is_terminal:
+                ctx.errors.line()  # a Live that is not on a terminal leaves its last line open
+    except KeyboardInterrupt:
+        ctx.errors.print(
+            f"stopped following; run {run_id} goes on:\n  brygge runs watch {run_id}\n"
+            f"  brygge runs abort {run_id}   (to stop it)",
+            markup=False,
+        )
+        raise
     assert run is not None  # watch yields at least the run's status
     return run
+
+
+def lost_notice(ctx: Context) -> Callable[[ClientError, int], None]:
+    """What a watch says when the server stops answering: once, as it begins."""
+
+    def notice(error: ClientError, lost: int) -> None:
+        if lost == 1:
+            ctx.errors.print(
+                f"no answer ({error.describe()}); the run goes on on the server: watching "
+                "again when it answers",
+                style="yellow",
+                markup=False,
+            )
+
+    return notice
 
 
 STATUS_STYLES = {"SUCCEEDED": "green", "FAILED": "red", "ABORTED": "red", "RUNNING": "yellow"}
@@ -185,7 +216,8 @@ def finish(ctx: Context, run: Mapping[str, Any], fmt: str, *, wanted: str = "SUC
         ctx.errors.print(
             f"after fixing the settings (brygge pipelines create --dataset {dataset} "
             f"--file ...), run it again from the start:\n  brygge runs rerun {run['id']}\n"
-            f"(brygge runs redrive {run['id']} retries the failed step with the same settings)",
+            f"(brygge runs redrive {run['id']} retries the failed step with the same settings)\n"
+            f"after fixing the file, upload it again:\n  brygge upload FILE {dataset}",
             markup=False,
         )
     sys.exit(1)
@@ -259,7 +291,7 @@ def runs_watch(ctx: Context, run_id: str, fmt: str) -> None:
             run = follow(ctx, client, run_id)
         else:
             run = None
-            for event in client.watch(run_id):
+            for event in client.watch(run_id, on_lost=lost_notice(ctx)):
                 run = event.run
                 if fmt == "json" and event.step is not None:
                     click.echo(json.dumps({"step": event.step["name"], "status": event.status}))

@@ -125,7 +125,7 @@ class TemplateCheck(MethodView):
         The definition's problems come as ``errors.json.definition`` (a list), the
         taskConfig's as ``errors.json.taskConfig.<state>.<option path>`` (lists of reasons).
         """
-        check_task_config(data, data["taskConfig"])
+        check_task_config(data, data.get("taskConfig"))
         return {"valid": True}
 
 

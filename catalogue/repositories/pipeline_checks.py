@@ -20,8 +20,11 @@ from typing import Any
 from catalogue.domain.errors import InvalidValues
 
 
-def check_task_config(template: Mapping[str, Any], task_config: Mapping[str, Any]) -> None:
+def check_task_config(template: Mapping[str, Any], task_config: Mapping[str, Any] | None) -> None:
     """Raise InvalidValues naming every problem of ``task_config`` for ``template``.
+
+    ``task_config`` None checks the template alone: its options come with each dataset's
+    pipeline, so the options its steps require are not yet missing.
 
     ``template`` is a stored template (``id``, ``definition``); one saved before steps were
     checked may name steps that do not exist, which is a problem of ``template``.
@@ -33,7 +36,9 @@ def check_task_config(template: Mapping[str, Any], task_config: Mapping[str, Any
     unknown = unknown_step_problems(template["definition"])
     if unknown:
         errors["template"] = [f"template {template.get('id')!r}: {text}" for text in unknown]
-    options = task_config_problems(template["definition"], task_config)
+    options = (
+        {} if task_config is None else task_config_problems(template["definition"], task_config)
+    )
     if options:
         errors["taskConfig"] = options
     if not errors:

@@ -22,11 +22,13 @@ def check_template_definition(definition: Any) -> None:
         raise ma.ValidationError(problems)
 
 
-def task_config_field() -> fields.Dict:
+def task_config_field(*, empty_when_absent: bool = True) -> fields.Dict:
+    """A taskConfig; absent, it loads as ``{}`` (every option a step requires is then
+    missing), or stays absent when not ``empty_when_absent``."""
     return fields.Dict(
         keys=fields.String(),
         values=fields.Dict(),
-        load_default=dict,
+        load_default=dict if empty_when_absent else ma.missing,
         metadata={
             "description": "Per Task state name, the options of its step: GET /steps gives "
             "each step's options as JSON Schema, with an example."
@@ -80,7 +82,8 @@ class PipelineTemplateCheckSchema(PipelineTemplateSchema):
 
     id = template_id_field(required=False)
     title = fields.String(validate=validate.Length(min=1, max=200))
-    taskConfig = task_config_field()
+    # Absent: the template alone is checked, as POST /pipelines checks it.
+    taskConfig = task_config_field(empty_when_absent=False)
 
 
 class PipelineCheckSchema(ma.Schema):

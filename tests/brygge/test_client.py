@@ -86,6 +86,18 @@ def test_pipeline_validation_names_the_bad_option(client: Client) -> None:
     assert "csv_to_parquet" in {step["name"] for step in client.steps()}
 
 
+def test_a_template_alone_is_valid_though_its_steps_need_options(client: Client) -> None:
+    # The options come with each dataset's pipeline, not with the template.
+    definition = {
+        "StartAt": "Validate",
+        "States": {"Validate": {"Type": "Task", "Resource": "brygge:step:validate", "End": True}},
+    }
+    assert client.validate_pipeline(definition)["valid"]
+    with pytest.raises(ClientError) as refused:
+        client.validate_pipeline(definition, {"Validate": {}})
+    assert refused.value.field_errors == {"taskConfig.Validate.schema": ["is required"]}
+
+
 class Scripted(http.server.BaseHTTPRequestHandler):
     """Answers each request with the next status of the server's script."""
 
@@ -143,6 +155,28 @@ def test_a_post_is_not_retried(scripted: http.server.ThreadingHTTPServer) -> Non
         client.create_dataset({"title": "x"})
     assert refused.value.status == 503
     assert scripted.seen == [("POST", "/datasets")]  # type: ignore[attr-defined]
+
+
+def test_a_post_the_server_never_took_is_sent_again(
+    scripted: http.server.ThreadingHTTPServer,
+) -> None:
+    # 429: turned away before it was handled (a rate limit, API Gateway's throttling).
+    scripted.script[:] = [429, 201]  # type: ignore[attr-defined]
+    waits: list[float] = []
+    client = Client(f"http://127.0.0.1:{scripted.server_port}", sleep=waits.append)
+    assert client.create_dataset({"title": "x"})["status"] == 201
+    assert scripted.seen == [("POST", "/datasets")] * 2  # type: ignore[attr-defined]
+    assert len(waits) == 1
+
+    # A refused connection: nothing was sent (a server restarting under brygge upload).
+    port = scripted.server_port
+    scripted.shutdown()
+    scripted.server_close()
+    waits.clear()
+    offline = Client(f"http://127.0.0.1:{port}", retries=2, sleep=waits.append)
+    with pytest.raises(ClientError, match="cannot reach"):
+        offline.create_dataset({"title": "x"})
+    assert len(waits) == 2
 
 
 def test_an_unreachable_server_is_one_error_after_the_retries(
@@ -225,3 +259,104 @@ def test_watch_ends_with_every_status_a_run_ends_in(
     ended = Resource({"id": "luft-1", "status": status, "steps": []})
     monkeypatch.setattr(client, "run", lambda _run_id: ended)
     assert [event.status for event in client.watch("luft-1")] == [status]
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "delay_s"),
+    [
+        ("7", 7.0),
+        ("Mon, 07 Dec 2026 10:00:30 GMT", 30.0),  # RFC 9110's other form, an HTTP-date
+        ("Mon, 07 Dec 2026 09:59:00 GMT", 0.0),  # already past: at once
+        ("Mon, 07 Dec 2026 12:00:00 GMT", 60.0),  # never longer than a minute
+    ],
+)
+def test_retry_after_is_read_in_seconds_or_as_a_date(retry_after: str, delay_s: float) -> None:
+    from datetime import UTC, datetime
+
+    from brygge.session import retry_delay
+
+    now = datetime(2026, 12, 7, 10, 0, 0, tzinfo=UTC)
+    assert retry_delay(3, retry_after, 0.5, now=now) == delay_s
+
+
+def test_watch_of_a_server_it_never_reached_fails_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A wrong --url, or no server: nothing to wait for, unlike a restart mid-watch.
+    client = Client("http://127.0.0.1:9", sleep=lambda _s: None)
+    polls: list[str] = []
+
+    def unreachable(run_id: str) -> Resource:
+        polls.append(run_id)
+        raise ClientError(0, "cannot reach http://127.0.0.1:9: [Errno 111] Connection refused")
+
+    monkeypatch.setattr(client, "run", unreachable)
+    with pytest.raises(ClientError, match="cannot reach"):
+        list(client.watch("luft-1"))
+    assert polls == ["luft-1"]
+
+
+def test_watch_says_when_it_lost_the_server_and_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = Client("http://127.0.0.1:9", sleep=lambda _s: None)
+    lost = ClientError(0, "cannot reach http://127.0.0.1:9")
+    answers: list[Resource | ClientError] = [
+        Resource({"id": "luft-1", "status": "RUNNING", "steps": []}),
+        lost,
+        lost,
+        Resource({"id": "luft-1", "status": "SUCCEEDED", "steps": []}),
+    ]
+
+    def run(_run_id: str) -> Resource:
+        answer = answers.pop(0)
+        if isinstance(answer, ClientError):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(client, "run", run)
+    told: list[tuple[str, int]] = []
+    statuses = [
+        event.status
+        for event in client.watch("luft-1", on_lost=lambda error, n: told.append((str(error), n)))
+    ]
+    assert statuses == ["RUNNING", "SUCCEEDED"]
+    assert told == [("cannot reach http://127.0.0.1:9", 1), ("cannot reach http://127.0.0.1:9", 2)]
+
+
+@pytest.mark.parametrize(
+    ("status", "content_type", "body", "described"),
+    [
+        # nginx in front of the API while it restarts
+        (
+            502,
+            "text/html",
+            "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+            "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+            "</body>\r\n</html>\r\n",
+            "502 Bad Gateway (an HTML page from a proxy, not the API's answer)",
+        ),
+        (503, "text/html", "<!DOCTYPE html><html><body>Down</body></html>", None),
+        # API Gateway with IAM authorisation
+        (
+            403,
+            "application/json",
+            '{"Message": "User: anonymous is not authorized to perform: execute-api:Invoke"}',
+            "403 User: anonymous is not authorized to perform: execute-api:Invoke",
+        ),
+        (500, "text/plain", "Internal Server Error\n", "500 Internal Server Error"),
+    ],
+)
+def test_an_answer_that_is_not_the_apis_json_is_one_readable_line(
+    status: int, content_type: str, body: str, described: str | None
+) -> None:
+    import httpx
+
+    response = httpx.Response(status, headers={"Content-Type": content_type}, text=body)
+    error = ClientError.from_response(response)
+    line = error.describe()
+    assert "<" not in line
+    assert "\n" not in line
+    if described is None:
+        described = (
+            f"{status} Service Unavailable (an HTML page from a proxy, not the API's answer)"
+        )
+    assert line == described

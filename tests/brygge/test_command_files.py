@@ -45,3 +45,33 @@ def test_malformed_json_names_the_option_it_came_from(tmp_path: Path) -> None:
     output = " ".join(result.output.split())
     assert "Invalid value for --config:" in output
     assert "Expecting property name" in output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["pipelines", "validate", "{path}", "--dataset", "ds:luft"],
+        ["pipelines", "create", "--file", "{path}", "--dataset", "ds:luft"],
+    ],
+)
+def test_a_template_given_as_a_datasets_pipeline_is_told_what_the_file_must_hold(
+    tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The template file, where --dataset wants {"template": <id>, "taskConfig": {...}}.
+    path = tmp_path / "template.json"
+    path.write_text('{"id": "kommune-csv", "title": "CSV", "definition": {"StartAt": "A"}}')
+    args = ["--url", "http://127.0.0.1:9", *(part.format(path=path) for part in command)]
+
+    assert main(args) == 2
+    error = " ".join(capsys.readouterr().err.split())
+    assert f'{path}: has no "template"' in error
+    assert '{"template": "kommune-csv", "taskConfig": {...}}' in error
+
+
+def test_a_json_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    from brygge.cli.context import read_json_file
+
+    # Windows Notepad's "UTF-8 with BOM"; RFC 8259 §8.1 lets a parser ignore the mark.
+    path = tmp_path / "endringer.json"
+    path.write_bytes('{"description": "Innbyggere per bydel, årlig"}'.encode("utf-8-sig"))
+    assert read_json_file(str(path), "--file") == {"description": "Innbyggere per bydel, årlig"}

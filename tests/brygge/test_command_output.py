@@ -214,3 +214,18 @@ def test_a_step_shown_for_people_says_what_it_does_and_what_each_option_means() 
     assert "Rows with no value at all are dropped." in text
     assert "``skipRows``: rows to skip after the header." in text
     assert text.index("onInvalid") < text.index("skipRows") < text.index("example taskConfig")
+
+
+def test_a_run_failed_on_its_file_is_also_told_to_upload_the_fixed_file() -> None:
+    # A totals row, an empty file, a value of the wrong type: the file is at fault as often
+    # as the settings are.
+    errors = io.StringIO()
+    console = Console(file=errors, width=200, color_system=None)
+    with pytest.raises(SystemExit) as exited:
+        finish(Context(None, None, console, console), FAILED_RUN, "table")
+    assert exited.value.code == 1
+    text = " ".join(errors.getvalue().split())
+    assert f"brygge runs rerun {RUN_ID}" in text
+    assert (
+        "after fixing the file, upload it again: brygge upload FILE ds:luftkvalitet-i-oslo" in text
+    )

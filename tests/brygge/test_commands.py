@@ -376,3 +376,43 @@ def test_datasets_ls_filters_by_access_rights_and_state(
     refused = brygge("datasets", "ls", "--access-rights", "secret", url=brygge_server.url)
     assert refused.returncode == 2
     assert "secret" in refused.stderr
+
+
+def test_a_saved_template_is_replaced_with_replace_and_the_clash_says_so(
+    client: Client, brygge_server: Server, tmp_path: Path
+) -> None:
+    template = tmp_path / "kommune-csv.json"
+    states = {"ToParquet": {"Type": "Task", "Resource": "brygge:step:csv_to_parquet", "End": True}}
+    body = {"id": "kommune-csv", "title": "Kommunal CSV", "definition": {"StartAt": "ToParquet"}}
+    body["definition"]["States"] = states
+    template.write_text(json.dumps(body))
+    runner = CliRunner()
+    base = ["--url", brygge_server.url, "pipelines", "create", "--file", str(template)]
+    assert runner.invoke(cli, base).exit_code == 0
+
+    body["title"] = "Kommunal CSV, semikolon"
+    template.write_text(json.dumps(body))
+    clash = brygge(*base[2:], url=brygge_server.url)
+    assert clash.returncode == 1
+    [line] = clash.stderr.strip().splitlines()
+    assert "already exists" in line
+    assert f"brygge pipelines create --file {template} --replace" in line
+
+    replaced = brygge(*base[2:], "--replace", "--format", "json", url=brygge_server.url)
+    assert replaced.returncode == 0, replaced.stderr
+    assert json.loads(replaced.stdout)["version"] == 2
+    assert "datasets keep the version they run" in replaced.stderr
+    assert client.pipeline("kommune-csv")["title"] == "Kommunal CSV, semikolon"
+
+
+def test_interactive_create_asks_again_for_an_owner_that_is_not_a_team(
+    brygge_server: Server,
+) -> None:
+    runner = CliRunner()
+    base = ["--url", brygge_server.url, "datasets", "create", "--format", "json"]
+    # "miljo" where team:miljo was meant: asked again, the other answers kept.
+    created = runner.invoke(cli, base, input="Bydelsfakta\nTall per bydel\nmiljo\nteam:miljo\n\n\n")
+    assert created.exit_code == 0, created.output
+    assert "team:<name>" in created.output
+    body = json.loads(created.stdout[created.stdout.index("{") :])
+    assert (body["owner"], body["description"]) == ("team:miljo", "Tall per bydel")

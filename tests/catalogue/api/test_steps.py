@@ -283,6 +283,20 @@ def test_template_validate_checks_a_task_config_and_saves_nothing(client) -> Non
     assert bad.json["errors"]["json"] == BAD_CONFIG_ERRORS
 
 
+def test_a_template_checked_without_a_task_config_is_checked_as_saving_it_would_be(
+    client,
+) -> None:
+    # validate needs a schema, but a template has no options: each dataset gives its own.
+    alone = client.post("/pipelines/validate", json={"definition": CONVERT})
+    assert alone.status_code == 200, alone.json
+    assert alone.json == {"valid": True}
+    assert client.post("/pipelines", json=TEMPLATE).status_code == 201
+    # An empty taskConfig given is still checked: it lacks the options a Task needs.
+    empty = client.post("/pipelines/validate", json={"definition": CONVERT, "taskConfig": {}})
+    assert empty.status_code == 422
+    assert empty.json["errors"]["json"]["taskConfig"]["Check"] == {"schema": ["is required"]}
+
+
 def test_dataset_pipeline_validate_needs_the_right_to_change_the_pipeline(
     app, client, template, dataset
 ) -> None:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.objects import CHUNK_BYTES
 from pipelines.steps.contract import ConfigError, InputError
+from pipelines.steps.csv_quotes import StrayQuotes
 from pipelines.steps.tables import (
     check_not_workbook,
     column_names,
@@ -121,13 +122,21 @@ def check_dialect(dialect: CsvDialect) -> str:
 
 @contextmanager
 def open_csv(
-    source: Path, dialect: CsvDialect, encoding: str, directory: Path, *, name: str
+    source: Path,
+    dialect: CsvDialect,
+    encoding: str,
+    directory: Path,
+    *,
+    name: str,
+    check_quotes: bool = True,
 ) -> Iterator[CsvFile]:
     """Make ``source`` readable by polars and find its layout; ``encoding`` from check_dialect.
 
     An InputError raised inside the block by a file that is not valid UTF-8 is replaced by one
     naming the offset and line of the first bad byte. Raises InputError for an empty file, a
-    workbook, bytes not in ``encoding`` and a file whose delimiter cannot be found.
+    workbook, bytes not in ``encoding`` and a file whose delimiter cannot be found; with
+    ``check_quotes``, also at the end of the block for a quote inside a quoted value that is
+    not doubled, which polars reads without a word (``csv_quotes``), naming its row.
     """
     if source.stat().st_size == 0:
         raise InputError(f"{name} is empty")
@@ -135,7 +144,18 @@ def open_csv(
     used = detect_encoding(source) if encoding == "auto" else encoding
     path = source if used in NATIVE_ENCODINGS else transcode(source, used, directory)
     try:
-        yield CsvFile(path, used, read_layout(path, dialect, name=name))
+        file = CsvFile(path, used, read_layout(path, dialect, name=name))
+        if not check_quotes:
+            yield file
+            return
+        quotes = StrayQuotes.start(path, file.layout.delimiter, dialect.quote_char)
+        try:
+            yield file
+        except BaseException:
+            quotes.stop()
+            raise
+        if quotes.found():
+            raise_malformed_row(path, dialect, file.layout, name=name)
     except InputError:
         if used in NATIVE_ENCODINGS:
             check_utf8(path, name)
@@ -386,7 +406,9 @@ def raise_malformed_row(path: Path, dialect: CsvDialect, layout: Layout, *, name
                 )
                 raise InputError(
                     f"{name}: row {number + 1} has {problem}; a {quote} inside a quoted value "
-                    f"is written twice ({quote}{quote})"
+                    f"is written twice ({quote}{quote}): correct the file, or, if its values "
+                    f"hold {quote} but are not quoted, set the quoteChar option to a character "
+                    "the file does not hold"
                 ) from None
             if dialect.comment_char and record and record[0].startswith(dialect.comment_char):
                 continue

@@ -527,6 +527,38 @@ def test_a_broken_quote_is_named_by_its_row(
     assert raised.value.message.startswith(f"kafe.csv: {message}")
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'navn;by\r\n"Fjord";Bergen\r\n"Kafe "Sentrum" AS";Oslo\r\n"Bakeri";Skien\r\n',
+        b'navn;by\r\n"Fjord";Bergen\r\n"Kafe "A";"B" AS";Oslo\r\n"Bakeri";Skien\r\n',
+    ],
+    ids=["a pair inside", "a pair around the delimiter"],
+)
+@pytest.mark.parametrize("step", [csv_to_parquet, validate])
+def test_quotes_not_doubled_inside_a_quoted_value_are_named_not_dropped(
+    put: Put, make_event: MakeEvent, step: Any, data: bytes
+) -> None:
+    # Some exporters write a quote inside a quoted value as it is: polars read the value
+    # without its quotes (and the second file's row as one value), and the step passed.
+    key = put("kafe.csv", data)
+    config = {"delimiter": ";", "schema": {"fields": [{"name": "navn"}]}}
+    with pytest.raises(InputError) as raised:
+        step.handler(make_event("Step", [key], config), None)
+    assert raised.value.message.startswith(
+        "kafe.csv: row 3 has a quoted value followed by more text before the delimiter"
+    )
+    assert "quoteChar" in raised.value.message
+
+
+def test_quotes_in_a_value_not_quoted_are_read_as_they_are(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    data = b'navn;lengde\r\nSkilt "Stopp" 2;1\r\n"Fjord";2\r\n'
+    frame = to_parquet(objects, put, make_event, "skilt.csv", {"delimiter": ";"}, data)
+    assert frame.get_column("navn").to_list() == ['Skilt "Stopp" 2', "Fjord"]
+
+
 # Table Schema string formats: email, uri, uuid, binary (base64).
 CONTACTS = (
     "navn;epost;nettside;id\r\n"

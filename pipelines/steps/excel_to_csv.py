@@ -42,6 +42,7 @@ from pipelines.steps.contract import (
 )
 from pipelines.steps.runtime import run_step
 from pipelines.steps.tables import (
+    OLE_MAGIC,
     column_names,
     fetch,
     filename,
@@ -49,6 +50,7 @@ from pipelines.steps.tables import (
     store,
     workdir,
 )
+from pipelines.steps.workbook_errors import with_known_errors
 from pipelines.steps.workbook_limits import check_workbook, column_number
 
 if TYPE_CHECKING:
@@ -63,6 +65,11 @@ _SHEET_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _RENAMED = re.compile(r"_[0-9]+$")
 # fastexcel's words when the options point below a sheet's last row or right of its columns.
 _OUTSIDE_SHEET = re.compile(r"Too many rows skipped|column at index [0-9]+ not found")
+# calamine's words for an error value it does not know (#SPILL!), and fastexcel's for an
+# error cell (#NAME?) that kept it from finding its column's type.
+_UNKNOWN_ERROR_VALUE = re.compile(r"Unsupported cell error value '([^']*)'")
+_CELL_ERROR = re.compile(r"calamine cell error: (#\S+)")
+_UNTYPED_COLUMN = re.compile(r"could not determine dtype for column (.+)$", re.MULTILINE)
 # The date calamine gives a serial below 1: a time of day without a date.
 EXCEL_DAY_ZERO = datetime.date(1899, 12, 31)
 # Letters NFKD does not take apart into an ASCII letter and a mark.
@@ -273,11 +280,74 @@ def header_cells(
     }
 
 
-def read_sheets(path: Path, config: ExcelToCsvConfig, name: str) -> list[tuple[str, pl.DataFrame]]:
-    """The chosen sheets of a workbook as (sheet name, frame); raises InputError/ConfigError."""
+def read_sheets(
+    path: Path, config: ExcelToCsvConfig, name: str, directory: Path
+) -> list[tuple[str, pl.DataFrame]]:
+    """The chosen sheets of a workbook as (sheet name, frame); raises InputError/ConfigError.
+
+    Error cells (``#N/A``, ``#DIV/0!``, ``#NAME?``, ``#SPILL!``, ...) are empty values. An
+    .xlsx whose errors fastexcel cannot read (``#SPILL!`` and the other newer ones) or type
+    a column around (``#NAME?``) is read from a copy with those errors made ``#N/A``
+    (``workbook_errors``), written under ``directory``. In an .xls, a column holding a
+    ``#NAME?`` is read as text.
+    """
+    try:
+        return _read_sheets(path, config, name, text_fallback=False)
+    except _UnreadableError:
+        known = with_known_errors(path, directory / f"known-errors-{PurePosixPath(name).stem}.xlsx")
+    try:
+        return _read_sheets(known, config, name, text_fallback=True)
+    except _UnreadableError as error:
+        raise InputError(
+            f"{name}, sheet {error.sheet!r}: a cell holds the error value {error.value}, which "
+            "cannot be read; replace the formula's result by a value or an empty cell"
+        ) from None
+
+
+class _UnreadableError(Exception):
+    """fastexcel refused a sheet for an error value it cannot read or type a column around."""
+
+    def __init__(self, sheet: str, value: str) -> None:
+        super().__init__(sheet, value)
+        self.sheet = sheet
+        self.value = value
+
+
+def _load_sheet(reader: Any, sheet: str, place: SheetWindow, *, text_fallback: bool) -> Any:
+    """fastexcel's sheet in the window, each column's type taken from all its cells.
+
+    fastexcel cannot type a column holding a ``#NAME?`` error (nor tell its type from the
+    other cells alone); with ``text_fallback`` such a column is read as text, under which
+    the error cells are empty, else its error is raised.
+    """
+    dtypes: dict[str, str] = {}
+    while True:
+        try:
+            return reader.load_sheet(
+                sheet,
+                header_row=place.header_row,
+                skip_rows=place.skip_rows or None,
+                n_rows=place.n_rows,
+                use_columns=place.use_columns(),
+                # Types from every row: a sample would blank a text cell below it.
+                schema_sample_rows=None,
+                dtypes=dtypes or None,
+            )
+        except Exception as error:  # fastexcel raises its own hierarchy
+            untyped = _UNTYPED_COLUMN.search(str(error))
+            if not text_fallback or untyped is None or untyped.group(1) in dtypes:
+                raise
+            dtypes[untyped.group(1)] = "string"
+
+
+def _read_sheets(
+    path: Path, config: ExcelToCsvConfig, name: str, *, text_fallback: bool
+) -> list[tuple[str, pl.DataFrame]]:
     import fastexcel
 
     place = window(config)
+    with path.open("rb") as handle:
+        path_is_xls = handle.read(len(OLE_MAGIC)) == OLE_MAGIC  # no copy can be made of one
     with reading(name):
         try:
             reader = fastexcel.read_excel(path)
@@ -298,14 +368,8 @@ def read_sheets(path: Path, config: ExcelToCsvConfig, name: str) -> list[tuple[s
         frames = []
         for sheet in chosen:
             try:
-                loaded = reader.load_sheet(
-                    sheet,
-                    header_row=place.header_row,
-                    skip_rows=place.skip_rows or None,
-                    n_rows=place.n_rows,
-                    use_columns=place.use_columns(),
-                    # Types from every row: a sample would blank a text cell below it.
-                    schema_sample_rows=None,
+                loaded = _load_sheet(
+                    reader, sheet, place, text_fallback=text_fallback or path_is_xls
                 )
                 if every and loaded.visible != "visible":
                     continue  # a hidden sheet is a helper, not a table to publish
@@ -318,6 +382,9 @@ def read_sheets(path: Path, config: ExcelToCsvConfig, name: str) -> list[tuple[s
                 if not is_panic and not isinstance(error, Exception):
                     raise
                 message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                unreadable = _UNKNOWN_ERROR_VALUE.search(message) or _CELL_ERROR.search(message)
+                if unreadable is not None:
+                    raise _UnreadableError(sheet, unreadable.group(1)) from None
                 if not is_panic and not _OUTSIDE_SHEET.search(message):
                     raise InputError(f"{name}, sheet {sheet!r}: {message}") from None
                 if every:
@@ -379,7 +446,7 @@ def run(
                 max_bytes=_or_default(config.max_uncompressed_bytes, MAX_UNCOMPRESSED_BYTES),
                 max_cells=_or_default(config.max_cells, MAX_CELLS),
             )
-            sheets = read_sheets(source, config, name)
+            sheets = read_sheets(source, config, name, directory)
             stem = PurePosixPath(name).stem
             used: set[str] = set()
             for number, (sheet, frame) in enumerate(sheets, start=1):

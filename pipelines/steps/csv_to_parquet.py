@@ -40,6 +40,8 @@ from pipelines.steps.table_schema import (
     TableSchema,
     TableSchemaDescriptor,
     check_columns,
+    csv_missing_options,
+    has_no_value,
     parse_schema,
     polars_type,
     raise_first_bad_value,
@@ -169,10 +171,10 @@ def convert(
     with reading(name, locate=locate), small_csv_chunks(CONVERSION_CHUNK_BYTES):
         if schema is None:
             frame = pl.scan_csv(source, **options)
+            # Blank lines read as rows of nulls; a row with no value carries no data.
+            frame = frame.filter(~has_no_value(layout.names, None))
         else:
             frame = _scan_with_schema(source, schema, options, layout, name=name)
-        # Blank lines read as rows of nulls; a row with no value carries no data.
-        frame = frame.filter(~pl.all_horizontal(pl.all().is_null()))
         if config.infer_types:
             declared = {item.name for item in schema.fields} if schema is not None else set()
             undeclared = [column for column in layout.names if column not in declared]
@@ -233,9 +235,13 @@ def _scan_with_schema(
             and item.decimal_char == "."
             and not options["decimal_comma"]
         )
-        # A string with a format (email, uri, ...) is checked as a conversion is.
+        # A string with a format (email, uri, ...) is checked as a conversion is; so is a
+        # number where an empty value is no missing value, which polars would read as null.
         is_native = (item.type == "string" and item.format is None) or (
-            item.type in NATIVE_TYPES and item.type != "string" and plain_number
+            item.type in NATIVE_TYPES
+            and item.type != "string"
+            and plain_number
+            and schema.empty_is_missing
         )
         if is_native:
             overrides[item.name] = polars_type(item)
@@ -243,11 +249,11 @@ def _scan_with_schema(
         overrides[item.name] = pl.String()
         conversions.append(_conversion(item, strict=True).alias(item.name))
     frame = pl.scan_csv(
-        source,
-        schema_overrides=overrides,
-        null_values=list(schema.missing_values),
-        **options,
+        source, schema_overrides=overrides, **csv_missing_options(schema), **options
     )
+    # Blank lines read as rows of nulls; a row with no value carries no data. Left out
+    # before the conversions, which would fail on the empty strings of such a row.
+    frame = frame.filter(~has_no_value(layout.names, schema))
     return frame.with_columns(conversions) if conversions else frame
 
 
@@ -275,11 +281,16 @@ def _raise_first_bad_value(
     fields = [item for item in schema.fields if not takes_any_text(item)]
     if not fields:
         return
+    # A blank line, which the conversion leaves out, holds no bad value.
+    has_value = ~has_no_value(options["new_columns"], schema)
     checks = [
-        (item, pl.col(item.name).is_not_null() & _conversion(item, strict=False).is_null())
+        (
+            item,
+            has_value & pl.col(item.name).is_not_null() & _conversion(item, strict=False).is_null(),
+        )
         for item in fields
     ]
-    text = pl.scan_csv(source, null_values=list(schema.missing_values), **options)
+    text = pl.scan_csv(source, **csv_missing_options(schema), **options)
     raise_first_bad_value(text, checks, first=first_row, where=("row", "column"), name=name)
 
 

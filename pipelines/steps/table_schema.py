@@ -119,6 +119,34 @@ class TableSchema:
     def field(self, name: str) -> Field | None:
         return next((item for item in self.fields if item.name == name), None)
 
+    @property
+    def empty_is_missing(self) -> bool:
+        """Whether an empty value is missing; ``missingValues: []`` makes it a value."""
+        return "" in self.missing_values
+
+
+def csv_missing_options(schema: TableSchema) -> dict[str, Any]:
+    """``polars.scan_csv`` arguments reading the schema's missing values, and no others, as null.
+
+    polars reads an empty value as null only when it is not quoted: ``""`` is missing by
+    the default ``missingValues`` too, which ``null_values`` says, and with no ``""`` among
+    them neither is missing. Table Schema compares the text, however it was quoted.
+    """
+    return {
+        "null_values": list(schema.missing_values),
+        "empty_string_is_null": schema.empty_is_missing,
+    }
+
+
+def has_no_value(columns: list[str], schema: TableSchema | None) -> pl.Expr:
+    """Whether a row of these text columns holds no value: a blank line, which polars reads
+    as a row of nulls, or of empty strings where an empty value is no missing value."""
+    import polars as pl
+
+    if schema is None or schema.empty_is_missing:
+        return pl.all_horizontal(pl.col(columns).is_null())
+    return pl.all_horizontal(pl.col(columns).is_null() | (pl.col(columns) == ""))
+
 
 def parse_schema(raw: Any, *, option: str = "schema", decimal_char: str = ".") -> TableSchema:
     """Read a Table Schema descriptor; raises ConfigError naming the bad part."""

@@ -9,8 +9,9 @@ Types: a field of the ``schema`` (a Table Schema, as an event dataset's source h
 as text and converted to its type as csv_to_parquet converts a CSV column, with the schema's
 ``missingValues``; a ``datetime`` field without a ``format`` takes ISO 8601 / RFC 3339 with a
 UTC offset (``2026-06-01T12:00:00+02:00``, ``...Z``, fractions of a second) and is stored in
-UTC. Fields outside the schema are kept with the types polars infers from all their values
-(``otherFields: keep``, which costs one more read of the input) or left out (``drop``).
+UTC, as in every step (``table_schema.ISO_DATETIME``). Fields outside the schema are kept
+with the types polars infers from all their values (``otherFields: keep``, which costs one
+more read of the input) or left out (``drop``).
 A record that is not a JSON object, or a value that fails its field's type, is an InputError
 naming the record (the first object is record 1).
 """
@@ -42,8 +43,6 @@ from pipelines.steps.tables import fetch, filename, reading, store, workdir
 if TYPE_CHECKING:
     import polars as pl
 
-# RFC 3339 with any offset (``Z`` or ``+02:00``) and optional fractions, parsed into UTC.
-ISO_DATETIME = "%Y-%m-%dT%H:%M:%S%.f%#z"
 _WHITESPACE = b" \t\r\n"
 _UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -63,20 +62,10 @@ class JsonToParquetConfig:
 
 
 def check_config(config: JsonToParquetConfig) -> TableSchema | None:
-    """The parsed schema, datetime fields without a format reading ISO 8601; ConfigError."""
+    """The parsed schema; raises ConfigError."""
     if config.schema is None:
         return None
-    schema = parse_schema(config.schema)
-    given = {raw.get("name"): raw.get("format") for raw in config.schema["fields"]}
-    return dataclasses.replace(
-        schema,
-        fields=tuple(
-            dataclasses.replace(item, format=ISO_DATETIME)
-            if item.type == "datetime" and given.get(item.name) in (None, "default")
-            else item
-            for item in schema.fields
-        ),
-    )
+    return parse_schema(config.schema)
 
 
 def run(
@@ -264,14 +253,10 @@ def _is_empty(path: Path) -> bool:
 
 
 def _empty_schema(schema: TableSchema | None) -> dict[str, pl.DataType]:
-    import polars as pl
 
     if schema is None:
         return {}
-    return {
-        item.name: pl.Datetime("us", "UTC") if item.format == ISO_DATETIME else polars_type(item)
-        for item in schema.fields
-    }
+    return {item.name: polars_type(item) for item in schema.fields}
 
 
 def _raise_first_bad_record(source: Path, schema: TableSchema | None, *, name: str) -> None:

@@ -19,7 +19,17 @@ if TYPE_CHECKING:
     import polars as pl
 
 TYPES = ("string", "integer", "number", "boolean", "date", "datetime", "time", "year", "any")
-DEFAULT_FORMATS = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%dT%H:%M:%SZ", "time": "%H:%M:%S"}
+# A datetime field's default format, in every step: RFC 3339 (ISO 8601) with any UTC offset
+# (``Z``, ``+02:00``) and optional fractions of a second, read into UTC. Table Schema's own
+# default form, ``2024-03-01T10:15:00Z``, is one of its forms.
+ISO_DATETIME = "%Y-%m-%dT%H:%M:%S%.f%#z"
+DEFAULT_FORMATS = {"date": "%Y-%m-%d", "datetime": ISO_DATETIME, "time": "%H:%M:%S"}
+# The same values as Python reads them (bounds are checked when a schema is saved).
+_ISO_DATETIME_TEXT = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:?[0-9]{2})$"
+)
+# strftime directives of a UTC offset: values with one are stored in UTC.
+_OFFSET_DIRECTIVES = ("%z", "%#z", "%:z", "%::z")
 DEFAULT_TRUE = ("true", "True", "TRUE", "1")
 DEFAULT_FALSE = ("false", "False", "FALSE", "0")
 # Table Schema's string formats, as patterns of the whole value (as frictionless-py checks
@@ -263,11 +273,20 @@ def _above(item: Field, low: Any, high: Any) -> bool:
     compared)."""
     if item.type in ("date", "datetime", "time"):
         try:
-            low = datetime.datetime.strptime(low, str(item.format))
-            high = datetime.datetime.strptime(high, str(item.format))
+            low = _parsed_bound(item, low)
+            high = _parsed_bound(item, high)
         except ValueError:
             return False
     return bool(low > high)
+
+
+def _parsed_bound(item: Field, value: str) -> datetime.datetime:
+    """A date, datetime or time bound read as its field reads it; raises ValueError."""
+    if item.format == ISO_DATETIME:
+        if not _ISO_DATETIME_TEXT.match(value):
+            raise ValueError(f"time data {value!r} does not match format {item.format!r}")
+        return datetime.datetime.fromisoformat(value)
+    return datetime.datetime.strptime(value, str(item.format))
 
 
 def _in_field_type(item: Field, value: Any, where: str) -> Any:
@@ -277,7 +296,7 @@ def _in_field_type(item: Field, value: Any, where: str) -> Any:
         if not isinstance(value, str):
             raise ConfigError(where, f"{problem}: give it as text in the format {item.format}")
         try:
-            datetime.datetime.strptime(value, str(item.format))
+            _parsed_bound(item, value)
         except ValueError as error:
             # Python does not know every directive polars does (%.f, %:z): those run as given.
             if "does not match format" in str(error) or "unconverted data" in str(error):
@@ -319,9 +338,13 @@ def takes_any_text(item: Field) -> bool:
 
 
 def polars_type(item: Field) -> pl.DataType:
-    """The polars type a field's values take."""
+    """The polars type a field's values take (a datetime read with a UTC offset: in UTC)."""
     import polars as pl
 
+    if item.type == "datetime" and any(
+        directive in (item.format or "") for directive in _OFFSET_DIRECTIVES
+    ):
+        return pl.Datetime("us", "UTC")
     return {
         "string": pl.String(),
         "any": pl.String(),

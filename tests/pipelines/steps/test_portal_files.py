@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import xlwt
 
 from pipelines.objects import LocalObjectStore
 from pipelines.steps import csv_to_parquet, excel_to_csv, validate
-from pipelines.steps.contract import ConfigError, InputError
+from pipelines.steps.contract import ConfigError, InputError, ValidationFailed
 from pipelines.steps.tables import column_names
 from tests.pipelines.steps.conftest import DATA, MakeEvent, Put
 from tests.pipelines.steps.mocks import MemoryRecorder
@@ -911,3 +912,67 @@ def test_times_of_day_and_durations_are_written_as_the_sheet_shows_them(
         ("2", "23:59:30", "0:45:30"),
         ("3", "00:00:00", "-6:00:00"),
     ]
+
+
+# One rule for a datetime field without a format, in every step: RFC 3339, any offset.
+STAMPS = ["2024-03-01T10:15:00Z", "2024-03-01T12:15:00+02:00", "2024-03-01T10:15:00.5Z"]
+
+
+def test_a_datetime_without_a_format_reads_alike_from_csv_and_json(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    # csv_to_parquet took only ...:00Z (and wrote no time zone); json_to_parquet any offset.
+    from pipelines.steps import json_to_parquet
+
+    schema = {"fields": [{"name": "id", "type": "integer"}, {"name": "at", "type": "datetime"}]}
+    csv = "id,at\n" + "".join(f"{n},{stamp}\n" for n, stamp in enumerate(STAMPS))
+    from_csv = to_parquet(objects, put, make_event, "t.csv", {"schema": schema}, csv.encode())
+    lines = "".join(json.dumps({"id": n, "at": stamp}) + "\n" for n, stamp in enumerate(STAMPS))
+    key = put("t.jsonl", lines.encode())
+    config = {"schema": schema}
+    [output] = json_to_parquet.handler(make_event("ToJson", [key], config), None)["input"]["keys"]
+    from_json = pl.read_parquet(io.BytesIO(objects.get(output)))
+    assert from_csv.schema == from_json.schema == {"id": pl.Int64, "at": pl.Datetime("us", "UTC")}
+    assert from_csv.rows() == from_json.rows()
+    utc = dt.UTC
+    assert from_csv.get_column("at").to_list() == [
+        dt.datetime(2024, 3, 1, 10, 15, tzinfo=utc),
+        dt.datetime(2024, 3, 1, 10, 15, tzinfo=utc),
+        dt.datetime(2024, 3, 1, 10, 15, 0, 500000, tzinfo=utc),
+    ]
+
+
+def test_validate_reads_a_datetime_without_a_format_as_csv_to_parquet_does(
+    put: Put, make_event: MakeEvent
+) -> None:
+    schema = {
+        "fields": [
+            {
+                "name": "at",
+                "type": "datetime",
+                "constraints": {"minimum": "2024-03-01T11:00:00+01:00"},
+            }
+        ]
+    }
+    stamps = [*STAMPS, "2024-03-01 10:15"]
+    key = put("t.csv", ("at\n" + "\n".join(stamps) + "\n").encode())
+    with pytest.raises(ValidationFailed) as raised:
+        validate.handler(make_event("Check", [key], {"schema": schema}), None)
+    assert raised.value.summary["rejected"] == 1
+    assert "row 5, column at: '2024-03-01 10:15' is not a valid datetime" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("constraints", "key"),
+    [
+        ({"minimum": "2024-03-01"}, "minimum"),
+        ({"minimum": "2024-03-02T00:00:00Z", "maximum": "2024-03-01T00:00:00Z"}, "minimum"),
+    ],
+)
+def test_bounds_of_a_datetime_without_a_format_are_checked_at_save(
+    put: Put, make_event: MakeEvent, constraints: dict[str, str], key: str
+) -> None:
+    schema = {"fields": [{"name": "at", "type": "datetime", "constraints": constraints}]}
+    with pytest.raises(ConfigError) as raised:
+        validate.handler(make_event("Check", [put("t.csv", b"at\n")], {"schema": schema}), None)
+    assert raised.value.key == f"schema.fields[0].constraints.{key}"

@@ -13,6 +13,8 @@ next step reads it with the same options):
   UTF-16 after its byte-order mark, UTF-8 (with or without BOM) when the whole file is valid
   UTF-8, else cp1252.
 - A workbook (an .xlsx or .xls file) is refused by its first bytes, whatever its name.
+- Lines ended by CR alone (Excel for Mac's "CSV (Macintosh)") are read as lines: polars
+  reads only LF and CRLF, so such a file is copied with LF first.
 - Every column is read as text: typing is the job of the Table Schema.
 """
 
@@ -143,6 +145,8 @@ def open_csv(
     check_not_workbook(source, name)
     used = detect_encoding(source) if encoding == "auto" else encoding
     path = source if used in NATIVE_ENCODINGS else transcode(source, used, directory)
+    if has_cr_line_ends(path):
+        path = with_lf_line_ends(path, directory)
     try:
         file = CsvFile(path, used, read_layout(path, dialect, name=name))
         if not check_quotes:
@@ -160,6 +164,23 @@ def open_csv(
         if used in NATIVE_ENCODINGS:
             check_utf8(path, name)
         raise
+
+
+def has_cr_line_ends(path: Path) -> bool:
+    """Whether lines end with CR alone (Excel for Mac's "CSV (Macintosh)"), which polars
+    does not take for line ends: told by the file's first ``SNIFF_BYTES``."""
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    return b"\r" in head and b"\n" not in head
+
+
+def with_lf_line_ends(path: Path, directory: Path) -> Path:
+    """A copy of ``path`` under ``directory`` with every CR made LF; returns its path."""
+    target = directory / f"{path.stem}.lf{path.suffix}"
+    with path.open("rb") as source, target.open("wb") as out:
+        while chunk := source.read(CHUNK_BYTES):
+            out.write(chunk.replace(b"\r", b"\n"))
+    return target
 
 
 def scan_options(dialect: CsvDialect, layout: Layout) -> dict[str, Any]:

@@ -976,3 +976,29 @@ def test_bounds_of_a_datetime_without_a_format_are_checked_at_save(
     with pytest.raises(ConfigError) as raised:
         validate.handler(make_event("Check", [put("t.csv", b"at\n")], {"schema": schema}), None)
     assert raised.value.key == f"schema.fields[0].constraints.{key}"
+
+
+# Excel for Mac's "CSV (Macintosh)" and older Mac programs end lines with CR alone.
+MAC_LINES = b'kommune;antall;merknad\r0301;5;"to\rlinjer"\r3005;7;\r'
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_lines_ended_by_cr_alone_are_rows(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, encoding: str
+) -> None:
+    # polars reads CR as no line end: the file was one header of four names and no rows.
+    data = MAC_LINES.replace(b"linjer", "linjer æ".encode(encoding))
+    config = {"delimiter": ";", "encoding": encoding}
+    frame = to_parquet(objects, put, make_event, "mac.csv", config, data)
+    assert frame.rows() == [("0301", "5", "to\nlinjer æ"), ("3005", "7", None)]
+
+
+def test_validate_reads_lines_ended_by_cr_alone(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("mac.csv", MAC_LINES)
+    schema = {"fields": [{"name": "antall", "type": "integer", "constraints": {"maximum": 6}}]}
+    config = {"delimiter": ";", "schema": schema, "onInvalid": "drop"}
+    result = validate.handler(make_event("Check", [key], config), None)
+    [output] = result["input"]["keys"]
+    assert objects.get(output) == b'kommune;antall;merknad\n0301;5;"to\nlinjer"\n'

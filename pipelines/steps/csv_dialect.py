@@ -396,7 +396,7 @@ def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:
 
 def raise_malformed_row(path: Path, dialect: CsvDialect, layout: Layout, *, name: str) -> None:
     """Raise InputError naming the first row that is longer than the header or has a broken
-    quote, if one is or has.
+    quote (or a lone quote in a value not quoted), if one is or has.
 
     Called once polars has failed on such a row without saying where: a pass over the file
     with the csv module (about 20 MB/s), which stops at that row. Rows are numbered as a
@@ -410,9 +410,17 @@ def raise_malformed_row(path: Path, dialect: CsvDialect, layout: Layout, *, name
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
         for _ in range(layout.skip_rows):
             handle.readline()
-        records = csv.reader(handle, delimiter=layout.delimiter, quotechar=quote, strict=True)
+        read: list[str] = []  # the lines of the record being read
+
+        def lines() -> Iterator[str]:
+            for line in handle:
+                read.append(line)
+                yield line
+
+        records = csv.reader(lines(), delimiter=layout.delimiter, quotechar=quote, strict=True)
         number = 0
         while True:
+            read.clear()
             try:
                 record = next(records)
             except StopIteration:
@@ -438,6 +446,27 @@ def raise_malformed_row(path: Path, dialect: CsvDialect, layout: Layout, *, name
                 raise InputError(
                     f"{name}: row {number} has {len(record)} fields, {first} {width} (ragged rows)"
                 )
+            lone = _lone_quote(record, "".join(read), quote)
+            if lone is not None:
+                # polars reads on from it as from an opening quote, and fails further on.
+                doubled = lone.replace(quote, quote * 2)
+                raise InputError(
+                    f"{name}: row {number} has a {quote} inside a value that is not quoted "
+                    f"({lone!r}), which cannot be read: quote the value and write the {quote} "
+                    f"twice ({quote}{doubled}{quote}), or set the quoteChar option to a "
+                    "character the file does not hold"
+                )
+
+
+def _lone_quote(record: list[str], text: str, quote: str) -> str | None:
+    """The first value of a record that holds an odd number of quotes without being quoted
+    in the record's ``text``, if one does; a quoted value holds its quotes doubled."""
+    for value in record:
+        if value.count(quote) % 2 == 1:
+            quoted = quote + value.replace(quote, quote * 2) + quote
+            if quoted not in text:
+                return value
+    return None
 
 
 def sniff_delimiter(head: str, *, name: str) -> str:

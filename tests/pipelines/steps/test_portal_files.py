@@ -552,6 +552,23 @@ def test_quotes_not_doubled_inside_a_quoted_value_are_named_not_dropped(
     assert "quoteChar" in raised.value.message
 
 
+@pytest.mark.parametrize("step", [csv_to_parquet, validate])
+def test_a_lone_quote_in_a_value_not_quoted_is_named_by_its_row(
+    put: Put, make_event: MakeEvent, step: Any
+) -> None:
+    # An inch mark: polars failed with "cannot be read: CSV malformed: expected 0 rows, ...".
+    data = b'navn;lengde\r\nSkilt "Stopp";1\r\nR\xc3\xb8r 1/2" galv;3\r\n"Fjord";2\r\n'
+    key = put("ror.csv", data)
+    config = {"delimiter": ";", "schema": {"fields": [{"name": "navn"}]}}
+    with pytest.raises(InputError) as raised:
+        step.handler(make_event("Step", [key], config), None)
+    assert raised.value.message == (
+        "ror.csv: row 3 has a \" inside a value that is not quoted ('R\u00f8r 1/2\" galv'), "
+        'which cannot be read: quote the value and write the " twice ("R\u00f8r 1/2"" galv"), '
+        "or set the quoteChar option to a character the file does not hold"
+    )
+
+
 def test_quotes_in_a_value_not_quoted_are_read_as_they_are(
     objects: LocalObjectStore, put: Put, make_event: MakeEvent
 ) -> None:

@@ -322,14 +322,23 @@ def _in_field_type(item: Field, value: Any, where: str) -> Any:
 def check_columns(schema: TableSchema, columns: list[str], *, name: str) -> None:
     """Raise InputError when the file ``name`` lacks a column the schema names.
 
-    The message lists the columns the file has (the first 20), so a misspelt name shows.
+    The message lists the columns the file has (the first 20), so a misspelt name shows, and
+    points out a column that differs from the name only in spaces or case.
     """
     missing = [item.name for item in schema.fields if item.name not in columns]
     if missing:
         shown = ", ".join(columns[:20]) + (" ..." if len(columns) > 20 else "")
-        raise InputError(
+        message = (
             f"{name} has no column {missing[0]!r} named in the schema; its columns are {shown}"
         )
+        # Spaces around a name do not show in the list above.
+        wanted = missing[0].strip().casefold()
+        near = next((column for column in columns if column.strip().casefold() == wanted), None)
+        if near is not None:
+            message += (
+                f"; the file has {near!r}, which differs from {missing[0]!r} in spaces or case"
+            )
+        raise InputError(message)
 
 
 def takes_any_text(item: Field) -> bool:

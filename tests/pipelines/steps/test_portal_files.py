@@ -1019,3 +1019,21 @@ def test_validate_reads_lines_ended_by_cr_alone(
     result = validate.handler(make_event("Check", [key], config), None)
     [output] = result["input"]["keys"]
     assert objects.get(output) == b'kommune;antall;merknad\n0301;5;"to\nlinjer"\n'
+
+
+@pytest.mark.parametrize(
+    ("header", "found"),
+    [(b"kommune; antall", "' antall'"), (b"kommune;Antall ", "'Antall '")],
+)
+@pytest.mark.parametrize("step", [csv_to_parquet, validate])
+def test_a_column_that_differs_by_spaces_or_case_is_pointed_out(
+    put: Put, make_event: MakeEvent, step: Any, header: bytes, found: str
+) -> None:
+    # Spaces around a name do not show in a list of names: "its columns are kommune,  antall".
+    key = put("t.csv", header + b"\r\n0301;5\r\n")
+    schema = {"fields": [{"name": "antall", "type": "integer"}]}
+    with pytest.raises(InputError) as raised:
+        step.handler(make_event("Step", [key], {"delimiter": ";", "schema": schema}), None)
+    assert raised.value.message.endswith(
+        f"; the file has {found}, which differs from 'antall' in spaces or case"
+    )

@@ -100,9 +100,11 @@ def as_json_lines(path: Path, directory: Path, *, name: str) -> Path:
     objects, naming the element.
     """
     with path.open("rb") as handle:
-        start = handle.read(64).removeprefix(_UTF8_BOM).lstrip(_WHITESPACE)
+        head = handle.read(64)
+    start = head.removeprefix(_UTF8_BOM).lstrip(_WHITESPACE)
     if not start.startswith(b"["):
-        return path
+        # polars reads no byte-order mark (Windows tools write one): a copy without it.
+        return _without_bom(path, directory, name=name) if head.startswith(_UTF8_BOM) else path
     target = directory / (PurePosixPath(name).stem + ".lines.json")
     with target.open("w", encoding="utf-8") as writer:
         for number, element in enumerate(array_elements(path, name=name), start=1):
@@ -113,13 +115,31 @@ def as_json_lines(path: Path, directory: Path, *, name: str) -> Path:
     return target
 
 
+def _without_bom(path: Path, directory: Path, *, name: str) -> Path:
+    """A copy of ``path`` under ``directory`` without its leading UTF-8 byte-order mark."""
+    target = directory / (PurePosixPath(name).stem + ".nobom.json")
+    with path.open("rb") as source, target.open("wb") as out:
+        source.seek(len(_UTF8_BOM))
+        while chunk := source.read(CHUNK_BYTES):
+            out.write(chunk)
+    return target
+
+
+class _NotJson(ValueError):
+    """A constant Python reads but JSON has not (NaN, Infinity)."""
+
+
+def _reject_constant(constant: str) -> Any:
+    raise _NotJson(f"{constant} is not a JSON value (write null, or the number as text)")
+
+
 def array_elements(path: Path, *, name: str) -> Iterator[Any]:
     """Yield the elements of the JSON array in ``path`` one at a time, reading in chunks.
 
     Only the text of the element being decoded is held. Raises InputError when the text is
     not one JSON array, naming the record where it stops being one.
     """
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_constant=_reject_constant)
     with path.open("r", encoding="utf-8-sig") as reader:
         text = _ArrayText(reader)
         if text.next_char() != "[":
@@ -172,6 +192,8 @@ class _ArrayText:
         while True:
             try:
                 value, end = decoder.raw_decode(self.buffer, self.position)
+            except _NotJson as error:
+                raise InputError(f"{where} is not JSON: {error}") from None
             except json.JSONDecodeError as error:
                 if self._more():
                     continue
@@ -273,7 +295,16 @@ def _raise_first_bad_record(source: Path, schema: TableSchema | None, *, name: s
                 continue
             number += 1
             try:
-                record = json.loads(line)
+                record = json.loads(line, parse_constant=_reject_constant)
+            except json.JSONDecodeError as error:
+                if error.pos >= len(line.rstrip()):
+                    # An object written across lines (pretty-printed), or holding the array.
+                    raise InputError(
+                        f"{name}: record {number} is not JSON: the line ends before the "
+                        "object does (JSON Lines hold one whole object a line): write one "
+                        "object a line, or one JSON array of the objects"
+                    ) from None
+                raise InputError(f"{name}: record {number} is not JSON: {error}") from None
             except ValueError as error:
                 raise InputError(f"{name}: record {number} is not JSON: {error}") from None
             if not isinstance(record, dict):

@@ -4,7 +4,8 @@ How workbooks from data portals are read:
 
 - Cells are written as the sheet prints them, never guessed from their text: a text cell is
   written as it is (``0301`` keeps its zero); a number as Excel's General format shows it
-  (``301``, ``2.5``, never ``301.0``); a date as ``YYYY-MM-DD``, a date-time as
+  (``301``, ``2.5``, never ``301.0``), a fraction to the 15 significant digits Excel shows
+  (a formula's ``0.30000000000000004`` is ``0.3``); a date as ``YYYY-MM-DD``, a date-time as
   ``YYYY-MM-DDTHH:MM:SS``, a time of day as ``HH:MM:SS``, a duration (``[h]:mm``) as
   ``36:00:00``. A number's own number format is not applied: a code stored as the
   number 301 and shown as ``0301`` by a ``0000`` format is written ``301`` (store codes as text).
@@ -70,6 +71,8 @@ _OUTSIDE_SHEET = re.compile(r"Too many rows skipped|column at index [0-9]+ not f
 _UNKNOWN_ERROR_VALUE = re.compile(r"Unsupported cell error value '([^']*)'")
 _CELL_ERROR = re.compile(r"calamine cell error: (#\S+)")
 _UNTYPED_COLUMN = re.compile(r"could not determine dtype for column (.+)$", re.MULTILINE)
+# The significant digits of a number Excel shows.
+EXCEL_DIGITS = 15
 # The date calamine gives a serial below 1: a time of day without a date.
 EXCEL_DAY_ZERO = datetime.date(1899, 12, 31)
 # Letters NFKD does not take apart into an ASCII letter and a mark.
@@ -178,6 +181,18 @@ def tidy(frame: pl.DataFrame, header: list[str | None] | None = None) -> pl.Data
         if (cell is None or not cell.strip())
         and frame.get_column(column).null_count() == frame.height
     )
+    # Excel shows 15 significant digits; a formula's result is stored with a double's 17,
+    # whose last ones are noise (0.1+0.2 is 0.30000000000000004). Whole numbers are exact
+    # (a 16-digit id written by another program keeps its digits).
+    floats = [column for column, dtype in frame.schema.items() if dtype.is_float()]
+    if floats:
+        frame = frame.with_columns(
+            pl.when(pl.col(column) == pl.col(column).round(0))
+            .then(pl.col(column))
+            .otherwise(pl.col(column).round_sig_figs(EXCEL_DIGITS))
+            .alias(column)
+            for column in floats
+        )
     changes = []
     for column, dtype in frame.schema.items():
         series = frame.get_column(column)

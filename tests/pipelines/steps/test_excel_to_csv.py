@@ -599,3 +599,38 @@ def test_error_cells_of_an_xls_become_empty_values(
         ("Oslo", "1.5"),
         ("Bergen", None),
     ]
+
+
+def test_numbers_are_written_with_the_fifteen_digits_excel_shows(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    # Excel stores a formula's result with all 17 digits of a double, noise included, and
+    # shows 15: 0.1+0.2 was written 0.30000000000000004, and 0.1*30 as 3.0000000000000004.
+    book = xlsxwriter.Workbook(tmp_path / "sum.xlsx")
+    sheet = book.add_worksheet("Data")
+    sheet.write_row(0, 0, ["kommune", "andel", "antall"])
+    values = [("0301", 0.25, 3.5), ("1103", 0.75, 7.5), ("5001", 2.5, 12), ("3005", -1e-7, 4)]
+    for row, (code, share, count) in enumerate(values, start=1):
+        sheet.write_string(row, 0, code)
+        sheet.write_number(row, 1, share)
+        sheet.write_number(row, 2, count)
+    book.close()
+    # xlsxwriter writes 16 digits: put Excel's 17 in place.
+    stored = {
+        b"<v>0.25</v>": b"<v>0.30000000000000004</v>",
+        b"<v>3.5</v>": b"<v>3.0000000000000004</v>",
+        b"<v>0.75</v>": b"<v>33.333333333333336</v>",
+        b"<v>7.5</v>": b"<v>6.9999999999999991</v>",
+    }
+    with zipfile.ZipFile(tmp_path / "sum.xlsx") as source:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+            for member in source.infolist():
+                part = source.read(member.filename)
+                for written, excel in stored.items():
+                    part = part.replace(written, excel)
+                target.writestr(member, part)
+    key = put("sum.xlsx", out.getvalue())
+    frame = convert(objects, make_event, key, {})["sum.csv"]
+    assert frame.get_column("andel").to_list() == ["0.3", "33.3333333333333", "2.5", "-1e-7"]
+    assert frame.get_column("antall").to_list() == ["3", "7", "12", "4"]

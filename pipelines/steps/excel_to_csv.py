@@ -71,6 +71,8 @@ _OUTSIDE_SHEET = re.compile(r"Too many rows skipped|column at index [0-9]+ not f
 _UNKNOWN_ERROR_VALUE = re.compile(r"Unsupported cell error value '([^']*)'")
 _CELL_ERROR = re.compile(r"calamine cell error: (#\S+)")
 _UNTYPED_COLUMN = re.compile(r"could not determine dtype for column (.+)$", re.MULTILINE)
+# How fastexcel writes a date cell in a column of text.
+_DATE_AS_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
 # The significant digits of a number Excel shows.
 EXCEL_DIGITS = 15
 # The date calamine gives a serial below 1: a time of day without a date.
@@ -261,6 +263,52 @@ def _as_printed(number: pl.Expr) -> pl.Expr:
     )
 
 
+def dates_in_text(reader: Any, sheet: str, place: SheetWindow, frame: pl.DataFrame) -> Any:
+    """``frame`` with the date cells of its text columns written as dates are.
+
+    fastexcel writes a date cell in a column that also holds text (``ukjent``) as
+    ``2024-03-01 00:00:00``. Where a text column holds such a value, the column is read
+    twice more, as dates and as numbers: a date cell is one that reads as a date but not
+    as a number (a number reads as both, text as neither).
+    """
+    import polars as pl
+
+    columns = [
+        column
+        for column, dtype in frame.schema.items()
+        if dtype == pl.String and frame.get_column(column).str.contains(_DATE_AS_TEXT).any()
+    ]
+    if not columns:
+        return frame
+
+    def load(dtype: str) -> pl.DataFrame:
+        return reader.load_sheet(
+            sheet,
+            header_row=place.header_row,
+            skip_rows=place.skip_rows or None,
+            n_rows=place.n_rows,
+            use_columns=columns,
+            dtypes=dict.fromkeys(columns, dtype),
+        ).to_polars()
+
+    as_dates, as_numbers = load("datetime"), load("float")
+    if as_dates.height != frame.height:
+        return frame  # not the same rows: leave the text as fastexcel wrote it
+    changes = []
+    for column in columns:
+        value = as_dates.get_column(column)
+        is_date = value.is_not_null() & as_numbers.get_column(column).is_null()
+        printed = (
+            pl.when(value.dt.date() == EXCEL_DAY_ZERO)
+            .then(value.dt.strftime("%H:%M:%S"))
+            .when(value.dt.time() == datetime.time(0))
+            .then(value.dt.strftime("%Y-%m-%d"))
+            .otherwise(value.dt.strftime("%Y-%m-%dT%H:%M:%S"))
+        )
+        changes.append(pl.when(is_date).then(printed).otherwise(pl.col(column)).alias(column))
+    return frame.with_columns(changes)
+
+
 def header_cells(
     reader: Any, sheet: str, place: SheetWindow, loaded: Any
 ) -> dict[int, str | None] | None:
@@ -388,7 +436,7 @@ def _read_sheets(
                 )
                 if every and loaded.visible != "visible":
                     continue  # a hidden sheet is a helper, not a table to publish
-                frame = loaded.to_polars()
+                frame = dates_in_text(reader, sheet, place, loaded.to_polars())
                 cells = header_cells(reader, sheet, place, loaded)
             except BaseException as error:
                 # calamine panics (a BaseException) when the header row or range lies below

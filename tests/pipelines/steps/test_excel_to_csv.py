@@ -634,3 +634,27 @@ def test_numbers_are_written_with_the_fifteen_digits_excel_shows(
     frame = convert(objects, make_event, key, {})["sum.csv"]
     assert frame.get_column("andel").to_list() == ["0.3", "33.3333333333333", "2.5", "-1e-7"]
     assert frame.get_column("antall").to_list() == ["3", "7", "12", "4"]
+
+
+def test_dates_in_a_column_with_text_are_written_as_dates(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    # A date cell in a column that also holds text was written "2024-03-01 00:00:00".
+    book = xlsxwriter.Workbook(tmp_path / "datoer.xlsx")
+    date = book.add_format({"num_format": "dd.mm.yyyy"})
+    stamp = book.add_format({"num_format": "dd.mm.yyyy hh:mm"})
+    sheet = book.add_worksheet("Data")
+    sheet.write_row(0, 0, ["kommune", "vedtatt", "merknad"])
+    sheet.write_row(1, 0, ["0301", "ukjent", "2024-03-01 00:00:00"])
+    sheet.write_string(2, 0, "1103")
+    sheet.write_datetime(2, 1, dt.datetime(2024, 3, 1), date)
+    sheet.write_number(2, 2, 12)
+    sheet.write_string(3, 0, "5001")
+    sheet.write_datetime(3, 1, dt.datetime(2024, 3, 2, 10, 30), stamp)
+    sheet.write_string(3, 2, "tekst")
+    book.close()
+    key = put("datoer.xlsx", (tmp_path / "datoer.xlsx").read_bytes())
+    frame = convert(objects, make_event, key, {})["datoer.csv"]
+    assert frame.get_column("vedtatt").to_list() == ["ukjent", "2024-03-01", "2024-03-02T10:30:00"]
+    # Text that reads like a date stays the text it is; numbers as General shows them.
+    assert frame.get_column("merknad").to_list() == ["2024-03-01 00:00:00", "12", "tekst"]

@@ -81,7 +81,10 @@ class Plan:
                 _require(available, read, f"derive.{column}")
             frame = frame.with_columns(expression.alias(column))
             probe = _tried(
-                probe.with_columns(expression.alias(column)), f"derive.{column}", name, hint
+                probe.with_columns(expression.alias(column)),
+                f"derive.{column}",
+                name,
+                _text_hint(probe, reads, hint),
             )
             if column not in available:
                 available.append(column)
@@ -90,7 +93,7 @@ class Plan:
             for read in sorted(reads):
                 _require(available, read, "filter")
             frame = frame.filter(expression)
-            _tried(probe.filter(expression), "filter", name, hint)
+            _tried(probe.filter(expression), "filter", name, _text_hint(probe, reads, hint))
         if config.rename:
             for column in config.rename:
                 _require(available, column, f"rename.{column}")
@@ -118,15 +121,24 @@ class Plan:
         return found or list(columns)
 
 
+def _text_hint(probe: pl.LazyFrame, reads: set[str], hint: str) -> str:
+    """``hint`` where the expression reads a text column, else nothing."""
+    import polars as pl
+
+    schema = probe.collect_schema()
+    return hint if any(schema.get(column) == pl.String for column in reads) else ""
+
+
 def _tried(probe: pl.LazyFrame, option: str, name: str, hint: str) -> pl.LazyFrame:
-    """``probe`` (a frame of no rows) run; raises InputError naming the option it fails on."""
+    """``probe`` (a frame of no rows) run; raises InputError naming the option it fails on,
+    with ``hint`` (if any)."""
     import polars as pl
 
     try:
         return probe.collect().lazy()
     except pl.exceptions.PolarsError as error:
         message = str(error).strip().splitlines()[0]
-        raise InputError(f"{name}: {option}: {message}; {hint}") from None
+        raise InputError(f"{name}: {option}: {message}" + (f"; {hint}" if hint else "")) from None
 
 
 def _require(available: list[str], column: str, option: str) -> None:

@@ -180,3 +180,14 @@ def test_an_expression_on_a_text_column_names_its_option_and_the_cast(
     assert raised.value.message.endswith(
         "; the columns of a CSV file are text until the cast option gives them a type"
     )
+
+
+def test_an_expression_on_typed_columns_is_not_told_to_cast(
+    put: Put, make_event: MakeEvent
+) -> None:
+    key = put("t.csv", b"kommune;vedtatt\n0301;2024-03-01\n")
+    config = {"delimiter": ";", "cast": {"vedtatt": "date"}, "filter": "vedtatt > '2024-01-01'"}
+    with pytest.raises(InputError) as raised:
+        transform.handler(make_event("Shape", [key], config), None)
+    assert raised.value.message.startswith("t.csv: filter: cannot compare")
+    assert "cast" not in raised.value.message

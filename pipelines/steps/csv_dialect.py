@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import mmap
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -86,6 +87,9 @@ class Layout:
     skip_rows: int  # lines before the header (the ``sep=`` line)
     names: list[str]
     unnamed_last: str | None  # the column a trailing delimiter makes, if any
+    # Whether the file holds the quote character at all: a file without it has no quoted
+    # value to check, and no quoted "" to read as missing.
+    has_quotes: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +154,9 @@ def open_csv(
     try:
         file = CsvFile(path, used, read_layout(path, dialect, name=name))
         if not check_quotes:
+            yield file
+            return
+        if not file.layout.has_quotes:
             yield file
             return
         quotes = StrayQuotes.start(path, file.layout.delimiter, dialect.quote_char)
@@ -386,12 +393,21 @@ def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:
         raise InputError(f"{name} is empty")
     raw = list(first.row(0))
     if not dialect.header:
-        return Layout(delimiter, skip_rows, [f"column_{n + 1}" for n in range(len(raw))], None)
+        names = [f"column_{n + 1}" for n in range(len(raw))]
+        return Layout(delimiter, skip_rows, names, None, holds(path, dialect.quote_char))
     if all(value is None or not value.strip() for value in raw):
         raise InputError(f"{name} has no column names on its first line")
     unnamed_last = len(raw) > 1 and not (raw[-1] or "").strip()
     names = column_names(raw)
-    return Layout(delimiter, skip_rows, names, names[-1] if unnamed_last else None)
+    last = names[-1] if unnamed_last else None
+    return Layout(delimiter, skip_rows, names, last, holds(path, dialect.quote_char))
+
+
+def holds(path: Path, character: str) -> bool:
+    """Whether the file holds ``character``: one scan of its mapped pages for the byte (about
+    20 ms for 190 MB), no copy."""
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return data.find(character.encode()) >= 0
 
 
 def raise_malformed_row(path: Path, dialect: CsvDialect, layout: Layout, *, name: str) -> None:

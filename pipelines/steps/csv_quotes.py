@@ -6,9 +6,9 @@ polars fails on some such values but reads others (an even number of stray quote
 Every quote such a value holds has a character other than the delimiter, a line break or
 another quote on both sides; quotes as CSV writes them do not. ``StrayQuotes`` looks for
 that in a thread beside the step's own read (polars leaves the interpreter free while it
-reads), so a file without quotes costs one scan for the quote byte (about 40 ms for
-130 MB) and nothing in the step's time; pieces holding quotes go through polars' regex
-engine (about 0.5 s of CPU for 130 MB with a quoted value in every field), beside the read.
+reads); pieces holding quotes go through polars' regex engine (about 0.5 s of CPU for
+130 MB with a quoted value in every field). A file without the quote byte at all is not
+looked at (``csv_dialect.holds``).
 A line found is parsed alone with the csv module: a quote inside a value that is not quoted
 (``Skilt "Stopp"``) is text, as polars reads it.
 """

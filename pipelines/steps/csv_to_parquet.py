@@ -197,7 +197,7 @@ def convert(
             if schema is not None:
                 # polars names neither the row nor (for conversions) the column: find them.
                 first_row = first_data_row(config)
-                _raise_first_bad_value(source, schema, options, first_row, name=name)
+                _raise_first_bad_value(source, schema, options, layout, first_row, name=name)
             raise
         if layout.unnamed_last is not None:
             _drop_if_empty(target, layout.unnamed_last)
@@ -248,9 +248,8 @@ def _scan_with_schema(
             continue
         overrides[item.name] = pl.String()
         conversions.append(_conversion(item, strict=True).alias(item.name))
-    frame = pl.scan_csv(
-        source, schema_overrides=overrides, **csv_missing_options(schema), **options
-    )
+    missing = csv_missing_options(schema, has_quotes=layout.has_quotes)
+    frame = pl.scan_csv(source, schema_overrides=overrides, **missing, **options)
     # Blank lines read as rows of nulls; a row with no value carries no data. Left out
     # before the conversions, which would fail on the empty strings of such a row.
     frame = frame.filter(~has_no_value(layout.names, schema))
@@ -269,7 +268,13 @@ def _conversion(item: Field, *, strict: bool) -> pl.Expr:
 
 
 def _raise_first_bad_value(
-    source: Path, schema: TableSchema, options: dict[str, Any], first_row: int, *, name: str
+    source: Path,
+    schema: TableSchema,
+    options: dict[str, Any],
+    layout: Layout,
+    first_row: int,
+    *,
+    name: str,
 ) -> None:
     """Raise InputError naming the first value that fails its field's type, if one does.
 
@@ -290,7 +295,8 @@ def _raise_first_bad_value(
         )
         for item in fields
     ]
-    text = pl.scan_csv(source, **csv_missing_options(schema), **options)
+    missing = csv_missing_options(schema, has_quotes=layout.has_quotes)
+    text = pl.scan_csv(source, **missing, **options)
     raise_first_bad_value(text, checks, first=first_row, where=("row", "column"), name=name)
 
 

@@ -135,15 +135,18 @@ class TableSchema:
         return "" in self.missing_values
 
 
-def csv_missing_options(schema: TableSchema) -> dict[str, Any]:
+def csv_missing_options(schema: TableSchema, *, has_quotes: bool) -> dict[str, Any]:
     """``polars.scan_csv`` arguments reading the schema's missing values, and no others, as null.
 
     polars reads an empty value as null only when it is not quoted: ``""`` is missing by
     the default ``missingValues`` too, which ``null_values`` says, and with no ``""`` among
-    them neither is missing. Table Schema compares the text, however it was quoted.
+    them neither is missing. Table Schema compares the text, however it was quoted. In a
+    file without quotes (``has_quotes`` false) the empty ones need no ``null_values``,
+    which cost a comparison per value (about 3 % of validate's time).
     """
+    missing = [value for value in schema.missing_values if has_quotes or value != ""]
     return {
-        "null_values": list(schema.missing_values),
+        "null_values": missing or None,
         "empty_string_is_null": schema.empty_is_missing,
     }
 

@@ -177,7 +177,8 @@ def _validate_input(
     written = directory / f"{PurePosixPath(name).stem}.valid.utf8.csv"
     with open_csv(source, config, encoding, directory, name=name) as file:
         options = scan_options(config, file.layout)
-        frame = pl.scan_csv(file.path, **options, **csv_missing_options(schema))
+        missing = csv_missing_options(schema, has_quotes=file.layout.has_quotes)
+        frame = pl.scan_csv(file.path, **options, **missing)
 
         def locate() -> None:
             raise_malformed_row(file.path, config, file.layout, name=name)

@@ -47,6 +47,8 @@ from pipelines.steps.table_schema import (
     raise_first_bad_value,
     takes_any_text,
     typed,
+    whole_year,
+    with_whole_years,
 )
 from pipelines.steps.tables import fetch, filename, reading, small_csv_chunks, store, workdir
 
@@ -225,6 +227,9 @@ def _scan_with_schema(
     check_columns(schema, layout.names, name=name)
     overrides: dict[str, pl.DataType] = {}
     conversions = []
+    # Checked on the converted values, apart: within the conversion, the text was parsed
+    # twice.
+    years = []
     for item in schema.fields:
         # Numbers with a group character or a decimal comma need text clean-up (polars'
         # decimal_comma reads both "1,5" and "1.500" as 1.5, whatever the field's
@@ -247,24 +252,28 @@ def _scan_with_schema(
             overrides[item.name] = polars_type(item)
             continue
         overrides[item.name] = pl.String()
-        conversions.append(_conversion(item, strict=True).alias(item.name))
+        conversions.append(_conversion(item, strict=True, check_years=False).alias(item.name))
+        if whole_year(item, pl.col(item.name)) is not None:
+            years.append(with_whole_years(item, pl.col(item.name), strict=True).alias(item.name))
     missing = csv_missing_options(schema, has_quotes=layout.has_quotes)
     frame = pl.scan_csv(source, schema_overrides=overrides, **missing, **options)
     # Blank lines read as rows of nulls; a row with no value carries no data. Left out
     # before the conversions, which would fail on the empty strings of such a row.
     frame = frame.filter(~has_no_value(layout.names, schema))
-    return frame.with_columns(conversions) if conversions else frame
+    if conversions:
+        frame = frame.with_columns(conversions)
+    return frame.with_columns(years) if years else frame
 
 
-def _conversion(item: Field, *, strict: bool) -> pl.Expr:
-    """The expression turning the field's text column into its type."""
+def _conversion(item: Field, *, strict: bool, check_years: bool = True) -> pl.Expr:
+    """The expression turning the field's text column into its type (see ``typed``)."""
     import polars as pl
 
     column = pl.col(item.name)
     if item.type in NUMBER_TYPES and item.group_char is not None and item.group_char in _SPACES:
         column = column.str.replace_all(_SPACES, "")
         item = dataclasses.replace(item, group_char=None)
-    return typed(item, column, strict=strict)
+    return typed(item, column, strict=strict, check_years=check_years)
 
 
 def _raise_first_bad_value(

@@ -1038,3 +1038,21 @@ def test_a_column_that_differs_by_spaces_or_case_is_pointed_out(
     assert raised.value.message.endswith(
         f"; the file has {found}, which differs from 'antall' in spaces or case"
     )
+
+
+def test_a_two_digit_year_is_no_four_digit_year(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    # polars reads %Y from any number of digits: 1.3.24 was the year 24, silently.
+    schema = {"fields": [{"name": "dato", "type": "date", "format": "%d.%m.%Y"}]}
+    key = put("datoer.csv", b"id;dato\r\n1;1.3.2024\r\n2;1.3.24\r\n")
+    with pytest.raises(InputError) as raised:
+        csv_to_parquet.handler(
+            make_event("ToParquet", [key], {"delimiter": ";", "schema": schema}), None
+        )
+    assert raised.value.message == (
+        "datoer.csv: row 3, column 'dato': '1.3.24' is not a valid date (format %d.%m.%Y)"
+    )
+    with pytest.raises(ValidationFailed) as failed:
+        validate.handler(make_event("Check", [key], {"delimiter": ";", "schema": schema}), None)
+    assert "row 3, column dato: '1.3.24' is not a valid date (format %d.%m.%Y)" in str(failed.value)

@@ -40,11 +40,15 @@ from pipelines.steps.table_schema import (
     TableSchema,
     TableSchemaDescriptor,
     check_columns,
+    csv_missing_options,
+    has_no_value,
     parse_schema,
     polars_type,
     raise_first_bad_value,
     takes_any_text,
     typed,
+    whole_year,
+    with_whole_years,
 )
 from pipelines.steps.tables import fetch, filename, reading, small_csv_chunks, store, workdir
 
@@ -169,10 +173,10 @@ def convert(
     with reading(name, locate=locate), small_csv_chunks(CONVERSION_CHUNK_BYTES):
         if schema is None:
             frame = pl.scan_csv(source, **options)
+            # Blank lines read as rows of nulls; a row with no value carries no data.
+            frame = frame.filter(~has_no_value(layout.names, None))
         else:
             frame = _scan_with_schema(source, schema, options, layout, name=name)
-        # Blank lines read as rows of nulls; a row with no value carries no data.
-        frame = frame.filter(~pl.all_horizontal(pl.all().is_null()))
         if config.infer_types:
             declared = {item.name for item in schema.fields} if schema is not None else set()
             undeclared = [column for column in layout.names if column not in declared]
@@ -195,7 +199,7 @@ def convert(
             if schema is not None:
                 # polars names neither the row nor (for conversions) the column: find them.
                 first_row = first_data_row(config)
-                _raise_first_bad_value(source, schema, options, first_row, name=name)
+                _raise_first_bad_value(source, schema, options, layout, first_row, name=name)
             raise
         if layout.unnamed_last is not None:
             _drop_if_empty(target, layout.unnamed_last)
@@ -223,6 +227,9 @@ def _scan_with_schema(
     check_columns(schema, layout.names, name=name)
     overrides: dict[str, pl.DataType] = {}
     conversions = []
+    # Checked on the converted values, apart: within the conversion, the text was parsed
+    # twice.
+    years = []
     for item in schema.fields:
         # Numbers with a group character or a decimal comma need text clean-up (polars'
         # decimal_comma reads both "1,5" and "1.500" as 1.5, whatever the field's
@@ -233,37 +240,50 @@ def _scan_with_schema(
             and item.decimal_char == "."
             and not options["decimal_comma"]
         )
-        # A string with a format (email, uri, ...) is checked as a conversion is.
+        # A string with a format (email, uri, ...) is checked as a conversion is; so is a
+        # number where an empty value is no missing value, which polars would read as null.
         is_native = (item.type == "string" and item.format is None) or (
-            item.type in NATIVE_TYPES and item.type != "string" and plain_number
+            item.type in NATIVE_TYPES
+            and item.type != "string"
+            and plain_number
+            and schema.empty_is_missing
         )
         if is_native:
             overrides[item.name] = polars_type(item)
             continue
         overrides[item.name] = pl.String()
-        conversions.append(_conversion(item, strict=True).alias(item.name))
-    frame = pl.scan_csv(
-        source,
-        schema_overrides=overrides,
-        null_values=list(schema.missing_values),
-        **options,
-    )
-    return frame.with_columns(conversions) if conversions else frame
+        conversions.append(_conversion(item, strict=True, check_years=False).alias(item.name))
+        if whole_year(item, pl.col(item.name)) is not None:
+            years.append(with_whole_years(item, pl.col(item.name), strict=True).alias(item.name))
+    missing = csv_missing_options(schema, has_quotes=layout.has_quotes)
+    frame = pl.scan_csv(source, schema_overrides=overrides, **missing, **options)
+    # Blank lines read as rows of nulls; a row with no value carries no data. Left out
+    # before the conversions, which would fail on the empty strings of such a row.
+    frame = frame.filter(~has_no_value(layout.names, schema))
+    if conversions:
+        frame = frame.with_columns(conversions)
+    return frame.with_columns(years) if years else frame
 
 
-def _conversion(item: Field, *, strict: bool) -> pl.Expr:
-    """The expression turning the field's text column into its type."""
+def _conversion(item: Field, *, strict: bool, check_years: bool = True) -> pl.Expr:
+    """The expression turning the field's text column into its type (see ``typed``)."""
     import polars as pl
 
     column = pl.col(item.name)
     if item.type in NUMBER_TYPES and item.group_char is not None and item.group_char in _SPACES:
         column = column.str.replace_all(_SPACES, "")
         item = dataclasses.replace(item, group_char=None)
-    return typed(item, column, strict=strict)
+    return typed(item, column, strict=strict, check_years=check_years)
 
 
 def _raise_first_bad_value(
-    source: Path, schema: TableSchema, options: dict[str, Any], first_row: int, *, name: str
+    source: Path,
+    schema: TableSchema,
+    options: dict[str, Any],
+    layout: Layout,
+    first_row: int,
+    *,
+    name: str,
 ) -> None:
     """Raise InputError naming the first value that fails its field's type, if one does.
 
@@ -275,11 +295,17 @@ def _raise_first_bad_value(
     fields = [item for item in schema.fields if not takes_any_text(item)]
     if not fields:
         return
+    # A blank line, which the conversion leaves out, holds no bad value.
+    has_value = ~has_no_value(options["new_columns"], schema)
     checks = [
-        (item, pl.col(item.name).is_not_null() & _conversion(item, strict=False).is_null())
+        (
+            item,
+            has_value & pl.col(item.name).is_not_null() & _conversion(item, strict=False).is_null(),
+        )
         for item in fields
     ]
-    text = pl.scan_csv(source, null_values=list(schema.missing_values), **options)
+    missing = csv_missing_options(schema, has_quotes=layout.has_quotes)
+    text = pl.scan_csv(source, **missing, **options)
     raise_first_bad_value(text, checks, first=first_row, where=("row", "column"), name=name)
 
 

@@ -4,7 +4,8 @@ How workbooks from data portals are read:
 
 - Cells are written as the sheet prints them, never guessed from their text: a text cell is
   written as it is (``0301`` keeps its zero); a number as Excel's General format shows it
-  (``301``, ``2.5``, never ``301.0``); a date as ``YYYY-MM-DD``, a date-time as
+  (``301``, ``2.5``, never ``301.0``), a fraction to the 15 significant digits Excel shows
+  (a formula's ``0.30000000000000004`` is ``0.3``); a date as ``YYYY-MM-DD``, a date-time as
   ``YYYY-MM-DDTHH:MM:SS``, a time of day as ``HH:MM:SS``, a duration (``[h]:mm``) as
   ``36:00:00``. A number's own number format is not applied: a code stored as the
   number 301 and shown as ``0301`` by a ``0000`` format is written ``301`` (store codes as text).
@@ -42,6 +43,7 @@ from pipelines.steps.contract import (
 )
 from pipelines.steps.runtime import run_step
 from pipelines.steps.tables import (
+    OLE_MAGIC,
     column_names,
     fetch,
     filename,
@@ -49,6 +51,7 @@ from pipelines.steps.tables import (
     store,
     workdir,
 )
+from pipelines.steps.workbook_errors import with_known_errors
 from pipelines.steps.workbook_limits import check_workbook, column_number
 
 if TYPE_CHECKING:
@@ -63,6 +66,15 @@ _SHEET_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _RENAMED = re.compile(r"_[0-9]+$")
 # fastexcel's words when the options point below a sheet's last row or right of its columns.
 _OUTSIDE_SHEET = re.compile(r"Too many rows skipped|column at index [0-9]+ not found")
+# calamine's words for an error value it does not know (#SPILL!), and fastexcel's for an
+# error cell (#NAME?) that kept it from finding its column's type.
+_UNKNOWN_ERROR_VALUE = re.compile(r"Unsupported cell error value '([^']*)'")
+_CELL_ERROR = re.compile(r"calamine cell error: (#\S+)")
+_UNTYPED_COLUMN = re.compile(r"could not determine dtype for column (.+)$", re.MULTILINE)
+# How fastexcel writes a date cell in a column of text.
+_DATE_AS_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
+# The significant digits of a number Excel shows.
+EXCEL_DIGITS = 15
 # The date calamine gives a serial below 1: a time of day without a date.
 EXCEL_DAY_ZERO = datetime.date(1899, 12, 31)
 # Letters NFKD does not take apart into an ASCII letter and a mark.
@@ -171,6 +183,18 @@ def tidy(frame: pl.DataFrame, header: list[str | None] | None = None) -> pl.Data
         if (cell is None or not cell.strip())
         and frame.get_column(column).null_count() == frame.height
     )
+    # Excel shows 15 significant digits; a formula's result is stored with a double's 17,
+    # whose last ones are noise (0.1+0.2 is 0.30000000000000004). Whole numbers are exact
+    # (a 16-digit id written by another program keeps its digits).
+    floats = [column for column, dtype in frame.schema.items() if dtype.is_float()]
+    if floats:
+        frame = frame.with_columns(
+            pl.when(pl.col(column) == pl.col(column).round(0))
+            .then(pl.col(column))
+            .otherwise(pl.col(column).round_sig_figs(EXCEL_DIGITS))
+            .alias(column)
+            for column in floats
+        )
     changes = []
     for column, dtype in frame.schema.items():
         series = frame.get_column(column)
@@ -239,6 +263,52 @@ def _as_printed(number: pl.Expr) -> pl.Expr:
     )
 
 
+def dates_in_text(reader: Any, sheet: str, place: SheetWindow, frame: pl.DataFrame) -> Any:
+    """``frame`` with the date cells of its text columns written as dates are.
+
+    fastexcel writes a date cell in a column that also holds text (``ukjent``) as
+    ``2024-03-01 00:00:00``. Where a text column holds such a value, the column is read
+    twice more, as dates and as numbers: a date cell is one that reads as a date but not
+    as a number (a number reads as both, text as neither).
+    """
+    import polars as pl
+
+    columns = [
+        column
+        for column, dtype in frame.schema.items()
+        if dtype == pl.String and frame.get_column(column).str.contains(_DATE_AS_TEXT).any()
+    ]
+    if not columns:
+        return frame
+
+    def load(dtype: str) -> pl.DataFrame:
+        return reader.load_sheet(
+            sheet,
+            header_row=place.header_row,
+            skip_rows=place.skip_rows or None,
+            n_rows=place.n_rows,
+            use_columns=columns,
+            dtypes=dict.fromkeys(columns, dtype),
+        ).to_polars()
+
+    as_dates, as_numbers = load("datetime"), load("float")
+    if as_dates.height != frame.height:
+        return frame  # not the same rows: leave the text as fastexcel wrote it
+    changes = []
+    for column in columns:
+        value = as_dates.get_column(column)
+        is_date = value.is_not_null() & as_numbers.get_column(column).is_null()
+        printed = (
+            pl.when(value.dt.date() == EXCEL_DAY_ZERO)
+            .then(value.dt.strftime("%H:%M:%S"))
+            .when(value.dt.time() == datetime.time(0))
+            .then(value.dt.strftime("%Y-%m-%d"))
+            .otherwise(value.dt.strftime("%Y-%m-%dT%H:%M:%S"))
+        )
+        changes.append(pl.when(is_date).then(printed).otherwise(pl.col(column)).alias(column))
+    return frame.with_columns(changes)
+
+
 def header_cells(
     reader: Any, sheet: str, place: SheetWindow, loaded: Any
 ) -> dict[int, str | None] | None:
@@ -273,11 +343,74 @@ def header_cells(
     }
 
 
-def read_sheets(path: Path, config: ExcelToCsvConfig, name: str) -> list[tuple[str, pl.DataFrame]]:
-    """The chosen sheets of a workbook as (sheet name, frame); raises InputError/ConfigError."""
+def read_sheets(
+    path: Path, config: ExcelToCsvConfig, name: str, directory: Path
+) -> list[tuple[str, pl.DataFrame]]:
+    """The chosen sheets of a workbook as (sheet name, frame); raises InputError/ConfigError.
+
+    Error cells (``#N/A``, ``#DIV/0!``, ``#NAME?``, ``#SPILL!``, ...) are empty values. An
+    .xlsx whose errors fastexcel cannot read (``#SPILL!`` and the other newer ones) or type
+    a column around (``#NAME?``) is read from a copy with those errors made ``#N/A``
+    (``workbook_errors``), written under ``directory``. In an .xls, a column holding a
+    ``#NAME?`` is read as text.
+    """
+    try:
+        return _read_sheets(path, config, name, text_fallback=False)
+    except _UnreadableError:
+        known = with_known_errors(path, directory / f"known-errors-{PurePosixPath(name).stem}.xlsx")
+    try:
+        return _read_sheets(known, config, name, text_fallback=True)
+    except _UnreadableError as error:
+        raise InputError(
+            f"{name}, sheet {error.sheet!r}: a cell holds the error value {error.value}, which "
+            "cannot be read; replace the formula's result by a value or an empty cell"
+        ) from None
+
+
+class _UnreadableError(Exception):
+    """fastexcel refused a sheet for an error value it cannot read or type a column around."""
+
+    def __init__(self, sheet: str, value: str) -> None:
+        super().__init__(sheet, value)
+        self.sheet = sheet
+        self.value = value
+
+
+def _load_sheet(reader: Any, sheet: str, place: SheetWindow, *, text_fallback: bool) -> Any:
+    """fastexcel's sheet in the window, each column's type taken from all its cells.
+
+    fastexcel cannot type a column holding a ``#NAME?`` error (nor tell its type from the
+    other cells alone); with ``text_fallback`` such a column is read as text, under which
+    the error cells are empty, else its error is raised.
+    """
+    dtypes: dict[str, str] = {}
+    while True:
+        try:
+            return reader.load_sheet(
+                sheet,
+                header_row=place.header_row,
+                skip_rows=place.skip_rows or None,
+                n_rows=place.n_rows,
+                use_columns=place.use_columns(),
+                # Types from every row: a sample would blank a text cell below it.
+                schema_sample_rows=None,
+                dtypes=dtypes or None,
+            )
+        except Exception as error:  # fastexcel raises its own hierarchy
+            untyped = _UNTYPED_COLUMN.search(str(error))
+            if not text_fallback or untyped is None or untyped.group(1) in dtypes:
+                raise
+            dtypes[untyped.group(1)] = "string"
+
+
+def _read_sheets(
+    path: Path, config: ExcelToCsvConfig, name: str, *, text_fallback: bool
+) -> list[tuple[str, pl.DataFrame]]:
     import fastexcel
 
     place = window(config)
+    with path.open("rb") as handle:
+        path_is_xls = handle.read(len(OLE_MAGIC)) == OLE_MAGIC  # no copy can be made of one
     with reading(name):
         try:
             reader = fastexcel.read_excel(path)
@@ -298,18 +431,12 @@ def read_sheets(path: Path, config: ExcelToCsvConfig, name: str) -> list[tuple[s
         frames = []
         for sheet in chosen:
             try:
-                loaded = reader.load_sheet(
-                    sheet,
-                    header_row=place.header_row,
-                    skip_rows=place.skip_rows or None,
-                    n_rows=place.n_rows,
-                    use_columns=place.use_columns(),
-                    # Types from every row: a sample would blank a text cell below it.
-                    schema_sample_rows=None,
+                loaded = _load_sheet(
+                    reader, sheet, place, text_fallback=text_fallback or path_is_xls
                 )
                 if every and loaded.visible != "visible":
                     continue  # a hidden sheet is a helper, not a table to publish
-                frame = loaded.to_polars()
+                frame = dates_in_text(reader, sheet, place, loaded.to_polars())
                 cells = header_cells(reader, sheet, place, loaded)
             except BaseException as error:
                 # calamine panics (a BaseException) when the header row or range lies below
@@ -318,6 +445,9 @@ def read_sheets(path: Path, config: ExcelToCsvConfig, name: str) -> list[tuple[s
                 if not is_panic and not isinstance(error, Exception):
                     raise
                 message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                unreadable = _UNKNOWN_ERROR_VALUE.search(message) or _CELL_ERROR.search(message)
+                if unreadable is not None:
+                    raise _UnreadableError(sheet, unreadable.group(1)) from None
                 if not is_panic and not _OUTSIDE_SHEET.search(message):
                     raise InputError(f"{name}, sheet {sheet!r}: {message}") from None
                 if every:
@@ -379,7 +509,7 @@ def run(
                 max_bytes=_or_default(config.max_uncompressed_bytes, MAX_UNCOMPRESSED_BYTES),
                 max_cells=_or_default(config.max_cells, MAX_CELLS),
             )
-            sheets = read_sheets(source, config, name)
+            sheets = read_sheets(source, config, name, directory)
             stem = PurePosixPath(name).stem
             used: set[str] = set()
             for number, (sheet, frame) in enumerate(sheets, start=1):

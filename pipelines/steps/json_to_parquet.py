@@ -9,8 +9,9 @@ Types: a field of the ``schema`` (a Table Schema, as an event dataset's source h
 as text and converted to its type as csv_to_parquet converts a CSV column, with the schema's
 ``missingValues``; a ``datetime`` field without a ``format`` takes ISO 8601 / RFC 3339 with a
 UTC offset (``2026-06-01T12:00:00+02:00``, ``...Z``, fractions of a second) and is stored in
-UTC. Fields outside the schema are kept with the types polars infers from all their values
-(``otherFields: keep``, which costs one more read of the input) or left out (``drop``).
+UTC, as in every step (``table_schema.ISO_DATETIME``). Fields outside the schema are kept
+with the types polars infers from all their values (``otherFields: keep``, which costs one
+more read of the input) or left out (``drop``).
 A record that is not a JSON object, or a value that fails its field's type, is an InputError
 naming the record (the first object is record 1).
 """
@@ -42,8 +43,6 @@ from pipelines.steps.tables import fetch, filename, reading, store, workdir
 if TYPE_CHECKING:
     import polars as pl
 
-# RFC 3339 with any offset (``Z`` or ``+02:00``) and optional fractions, parsed into UTC.
-ISO_DATETIME = "%Y-%m-%dT%H:%M:%S%.f%#z"
 _WHITESPACE = b" \t\r\n"
 _UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -63,20 +62,10 @@ class JsonToParquetConfig:
 
 
 def check_config(config: JsonToParquetConfig) -> TableSchema | None:
-    """The parsed schema, datetime fields without a format reading ISO 8601; ConfigError."""
+    """The parsed schema; raises ConfigError."""
     if config.schema is None:
         return None
-    schema = parse_schema(config.schema)
-    given = {raw.get("name"): raw.get("format") for raw in config.schema["fields"]}
-    return dataclasses.replace(
-        schema,
-        fields=tuple(
-            dataclasses.replace(item, format=ISO_DATETIME)
-            if item.type == "datetime" and given.get(item.name) in (None, "default")
-            else item
-            for item in schema.fields
-        ),
-    )
+    return parse_schema(config.schema)
 
 
 def run(
@@ -111,9 +100,11 @@ def as_json_lines(path: Path, directory: Path, *, name: str) -> Path:
     objects, naming the element.
     """
     with path.open("rb") as handle:
-        start = handle.read(64).removeprefix(_UTF8_BOM).lstrip(_WHITESPACE)
+        head = handle.read(64)
+    start = head.removeprefix(_UTF8_BOM).lstrip(_WHITESPACE)
     if not start.startswith(b"["):
-        return path
+        # polars reads no byte-order mark (Windows tools write one): a copy without it.
+        return _without_bom(path, directory, name=name) if head.startswith(_UTF8_BOM) else path
     target = directory / (PurePosixPath(name).stem + ".lines.json")
     with target.open("w", encoding="utf-8") as writer:
         for number, element in enumerate(array_elements(path, name=name), start=1):
@@ -124,13 +115,31 @@ def as_json_lines(path: Path, directory: Path, *, name: str) -> Path:
     return target
 
 
+def _without_bom(path: Path, directory: Path, *, name: str) -> Path:
+    """A copy of ``path`` under ``directory`` without its leading UTF-8 byte-order mark."""
+    target = directory / (PurePosixPath(name).stem + ".nobom.json")
+    with path.open("rb") as source, target.open("wb") as out:
+        source.seek(len(_UTF8_BOM))
+        while chunk := source.read(CHUNK_BYTES):
+            out.write(chunk)
+    return target
+
+
+class _NotJson(ValueError):
+    """A constant Python reads but JSON has not (NaN, Infinity)."""
+
+
+def _reject_constant(constant: str) -> Any:
+    raise _NotJson(f"{constant} is not a JSON value (write null, or the number as text)")
+
+
 def array_elements(path: Path, *, name: str) -> Iterator[Any]:
     """Yield the elements of the JSON array in ``path`` one at a time, reading in chunks.
 
     Only the text of the element being decoded is held. Raises InputError when the text is
     not one JSON array, naming the record where it stops being one.
     """
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_constant=_reject_constant)
     with path.open("r", encoding="utf-8-sig") as reader:
         text = _ArrayText(reader)
         if text.next_char() != "[":
@@ -183,6 +192,8 @@ class _ArrayText:
         while True:
             try:
                 value, end = decoder.raw_decode(self.buffer, self.position)
+            except _NotJson as error:
+                raise InputError(f"{where} is not JSON: {error}") from None
             except json.JSONDecodeError as error:
                 if self._more():
                     continue
@@ -264,14 +275,10 @@ def _is_empty(path: Path) -> bool:
 
 
 def _empty_schema(schema: TableSchema | None) -> dict[str, pl.DataType]:
-    import polars as pl
 
     if schema is None:
         return {}
-    return {
-        item.name: pl.Datetime("us", "UTC") if item.format == ISO_DATETIME else polars_type(item)
-        for item in schema.fields
-    }
+    return {item.name: polars_type(item) for item in schema.fields}
 
 
 def _raise_first_bad_record(source: Path, schema: TableSchema | None, *, name: str) -> None:
@@ -288,7 +295,16 @@ def _raise_first_bad_record(source: Path, schema: TableSchema | None, *, name: s
                 continue
             number += 1
             try:
-                record = json.loads(line)
+                record = json.loads(line, parse_constant=_reject_constant)
+            except json.JSONDecodeError as error:
+                if error.pos >= len(line.rstrip()):
+                    # An object written across lines (pretty-printed), or holding the array.
+                    raise InputError(
+                        f"{name}: record {number} is not JSON: the line ends before the "
+                        "object does (JSON Lines hold one whole object a line): write one "
+                        "object a line, or one JSON array of the objects"
+                    ) from None
+                raise InputError(f"{name}: record {number} is not JSON: {error}") from None
             except ValueError as error:
                 raise InputError(f"{name}: record {number} is not JSON: {error}") from None
             if not isinstance(record, dict):

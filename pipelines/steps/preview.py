@@ -67,11 +67,15 @@ def csv_input(path: Path, name: str, directory: Path) -> Iterator[CsvFile]:
     """
     with ExitStack() as stack:
         try:
-            csv_file = stack.enter_context(open_csv(path, AS_FOUND, "auto", directory, name=name))
+            csv_file = stack.enter_context(
+                open_csv(path, AS_FOUND, "auto", directory, name=name, check_quotes=False)
+            )
         except InputError:
             # Publishing describes a file, it does not judge it: read it as polars would.
             comma = CsvDialect(encoding="auto")
-            csv_file = stack.enter_context(open_csv(path, comma, "auto", directory, name=name))
+            csv_file = stack.enter_context(
+                open_csv(path, comma, "auto", directory, name=name, check_quotes=False)
+            )
         yield csv_file
 
 

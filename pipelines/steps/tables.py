@@ -36,8 +36,9 @@ OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
 # Friendlier words for the polars errors hostile files cause.
 # polars' words for a row longer than the header, and for a broken quote (every column is
-# read as text, so only a quote stops a value from parsing as one).
-_MALFORMED_ROWS = ("more fields than defined", "as dtype `str`")
+# read as text, so only a quote stops a value from parsing as one; a lone quote inside a
+# value not quoted makes polars count its rows wrong).
+_MALFORMED_ROWS = ("more fields than defined", "as dtype `str`", "CSV malformed")
 _POLARS_HINTS = {
     "invalid utf-8": "is not valid UTF-8; set the encoding option (e.g. cp1252)",
     "more fields than defined": "has a row with more fields than the header (ragged rows)",

@@ -19,7 +19,15 @@ from pipelines.steps.csv_dialect import CsvDialect, check_dialect, step_table
 from pipelines.steps.expressions import ExpressionError, compile_expression
 from pipelines.steps.runtime import run_step
 from pipelines.steps.table_schema import DEFAULT_FORMATS, Field, raise_first_bad_value, typed
-from pipelines.steps.tables import fetch, filename, reading, store, workdir
+from pipelines.steps.tables import (
+    fetch,
+    filename,
+    reading,
+    store,
+    table_format,
+    without_blank_rows,
+    workdir,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -49,24 +57,43 @@ class Plan:
     derived: list[tuple[str, pl.Expr, set[str]]]
     condition: tuple[pl.Expr, set[str]] | None
 
-    def apply(self, frame: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
-        """Apply the steps, checking each column name against the frame; raises ConfigError."""
+    def apply(
+        self, frame: pl.LazyFrame, columns: list[str], *, name: str, hint: str
+    ) -> pl.LazyFrame:
+        """Apply the steps, checking each column name against the frame; raises ConfigError.
+
+        Each derive and the filter is first run on no rows of the frame's types, so an
+        expression the types do not allow (text compared with a number) raises InputError
+        naming the file ``name`` and the option, with ``hint`` on the types, before a row
+        is read: polars would say neither.
+        """
+        import polars as pl
+
         config = self.config
         available = list(columns)
         for column, kind in (config.cast or {}).items():
             _require(available, column, f"cast.{column}")
             frame = frame.with_columns(_cast(column, kind, config.decimal_char))
+        with reading(name):
+            probe = pl.LazyFrame(schema=frame.collect_schema())
         for column, expression, reads in self.derived:
-            for name in sorted(reads):
-                _require(available, name, f"derive.{column}")
+            for read in sorted(reads):
+                _require(available, read, f"derive.{column}")
             frame = frame.with_columns(expression.alias(column))
+            probe = _tried(
+                probe.with_columns(expression.alias(column)),
+                f"derive.{column}",
+                name,
+                _text_hint(probe, reads, hint),
+            )
             if column not in available:
                 available.append(column)
         if self.condition is not None:
             expression, reads = self.condition
-            for name in sorted(reads):
-                _require(available, name, "filter")
+            for read in sorted(reads):
+                _require(available, read, "filter")
             frame = frame.filter(expression)
+            _tried(probe.filter(expression), "filter", name, _text_hint(probe, reads, hint))
         if config.rename:
             for column in config.rename:
                 _require(available, column, f"rename.{column}")
@@ -77,6 +104,41 @@ class Plan:
                 _require(available, column, "select")
             frame = frame.select(config.select)
         return frame
+
+    def reads(self, columns: list[str]) -> list[str]:
+        """The input columns the output depends on (all of them without ``select``)."""
+        config = self.config
+        if config.select is None:
+            return list(columns)
+        renamed = {new: old for old, new in (config.rename or {}).items()}
+        wanted = {renamed.get(column, column) for column in config.select}
+        wanted |= set(config.cast or {})
+        for _, _, reads in self.derived:
+            wanted |= reads
+        if self.condition is not None:
+            wanted |= self.condition[1]
+        found = [column for column in columns if column in wanted]
+        return found or list(columns)
+
+
+def _text_hint(probe: pl.LazyFrame, reads: set[str], hint: str) -> str:
+    """``hint`` where the expression reads a text column, else nothing."""
+    import polars as pl
+
+    schema = probe.collect_schema()
+    return hint if any(schema.get(column) == pl.String for column in reads) else ""
+
+
+def _tried(probe: pl.LazyFrame, option: str, name: str, hint: str) -> pl.LazyFrame:
+    """``probe`` (a frame of no rows) run; raises InputError naming the option it fails on,
+    with ``hint`` (if any)."""
+    import polars as pl
+
+    try:
+        return probe.collect().lazy()
+    except pl.exceptions.PolarsError as error:
+        message = str(error).strip().splitlines()[0]
+        raise InputError(f"{name}: {option}: {message}" + (f"; {hint}" if hint else "")) from None
 
 
 def _require(available: list[str], column: str, option: str) -> None:
@@ -164,7 +226,17 @@ def run(
             name = filename(key)
             source = fetch(objects, key, directory)
             with step_table(source, key, config, encoding, directory) as table:
-                result = plan.apply(table.frame, table.columns)
+                rows, hint = table.frame, "the cast option changes a column's type"
+                if table_format(key) == "csv":
+                    # Blank lines read as rows of nulls: csv_to_parquet and validate drop
+                    # them too. The unfiltered frame numbers the rows as the file's lines.
+                    # Only the columns the output needs are read (polars reads no others,
+                    # so a ragged row's extra fields do not stop a select of the first).
+                    rows = without_blank_rows(rows, plan.reads(table.columns))
+                    hint = (
+                        "the columns of a CSV file are text until the cast option gives them a type"
+                    )
+                result = plan.apply(rows, table.columns, name=name, hint=hint)
                 with reading(name):
                     try:
                         counts = pl.collect_all(

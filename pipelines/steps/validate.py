@@ -44,6 +44,8 @@ from pipelines.steps.table_schema import (
     TableSchema,
     TableSchemaDescriptor,
     check_columns,
+    csv_missing_options,
+    has_no_value,
     parse_schema,
 )
 from pipelines.steps.tables import (
@@ -175,7 +177,8 @@ def _validate_input(
     written = directory / f"{PurePosixPath(name).stem}.valid.utf8.csv"
     with open_csv(source, config, encoding, directory, name=name) as file:
         options = scan_options(config, file.layout)
-        frame = pl.scan_csv(file.path, **options)
+        missing = csv_missing_options(schema, has_quotes=file.layout.has_quotes)
+        frame = pl.scan_csv(file.path, **options, **missing)
 
         def locate() -> None:
             raise_malformed_row(file.path, config, file.layout, name=name)
@@ -249,7 +252,7 @@ def _validate_file(
     # back in order by their numbers, which a filter would leave with gaps.
     blank = pl.col("__blank")
     if skip_blank_rows:
-        frame = frame.with_columns(pl.all_horizontal(pl.col(names).is_null()).alias("__blank"))
+        frame = frame.with_columns(has_no_value(names, schema).alias("__blank"))
     # What the checks read (typed values, missing values as null) is computed once, for
     # every check of the row; it is not carried past the one boolean, only the invalid
     # rows' source values are, and the second pass computes it again for them alone.

@@ -383,3 +383,36 @@ def test_the_csv_is_read_in_small_chunks_of_long_rows(
     assert seen == [("64", None)]
     assert "POLARS_CSV_CHUNK_SIZE" not in os.environ
     assert "POLARS_OOC_MEMORY_BUDGET_MB" not in os.environ
+
+
+EMPTIES = b'id;navn;antall\n1;;5\n2;"";6\n\n3;Skien;7\n'
+
+
+def test_an_empty_value_quoted_or_not_is_missing_by_default(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("tomme.csv", EMPTIES)
+    schema = {"fields": [{"name": "navn"}, {"name": "antall", "type": "integer"}]}
+    frame = convert(objects, make_event, key, {"delimiter": ";", "schema": schema})
+    assert frame.get_column("navn").to_list() == [None, None, "Skien"]
+
+
+def test_no_missing_values_make_an_empty_string_a_value(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    # missingValues: [] -- an empty value is the string '', quoted or not: it was null.
+    key = put("tomme.csv", EMPTIES)
+    schema = {"fields": [{"name": "navn"}], "missingValues": []}
+    frame = convert(objects, make_event, key, {"delimiter": ";", "schema": schema})
+    assert frame.rows() == [("1", "", "5"), ("2", "", "6"), ("3", "Skien", "7")]
+
+
+def test_no_missing_values_make_an_empty_number_an_error(put: Put, make_event: MakeEvent) -> None:
+    # An empty value that is not missing is no integer: it was read as null.
+    key = put("tomme.csv", b"id;antall\n1;5\n\n2;\n")
+    schema = {"fields": [{"name": "antall", "type": "integer"}], "missingValues": []}
+    with pytest.raises(InputError) as raised:
+        csv_to_parquet.handler(
+            make_event("ToParquet", [key], {"delimiter": ";", "schema": schema}), None
+        )
+    assert raised.value.message == "tomme.csv: row 4, column 'antall': '' is not a valid integer"

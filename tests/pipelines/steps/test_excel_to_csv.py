@@ -16,7 +16,7 @@ import xlsxwriter
 import xlwt
 
 from pipelines.objects import LocalObjectStore
-from pipelines.steps import excel_to_csv, workbook_limits
+from pipelines.steps import excel_to_csv, workbook_errors, workbook_limits
 from pipelines.steps.contract import ConfigError, InputError, StepLimits
 from pipelines.steps.runtime import use_limits
 from tests.fixtures.workbooks import VARIANTS, hostile_workbook
@@ -507,3 +507,154 @@ def test_a_root_name_cut_at_the_end_of_the_first_read_is_not_taken_for_another(
     key = put("cut.xlsx", path.read_bytes())
     with pytest.raises(InputError, match="1,048,576 rows x 16,384 columns"):
         excel_to_csv.handler(make_event("ToCsv", [key]), None)
+
+
+def error_workbook(path: Path, errors: list[str]) -> bytes:
+    """A sheet whose column 'andel' (numbers) and 'merknad' (text) hold formulas whose cached
+    results are the given Excel errors, one row each, between rows of values."""
+    book = xlsxwriter.Workbook(path)
+    date = book.add_format({"num_format": "yyyy-mm-dd"})
+    sheet = book.add_worksheet("Data")
+    sheet.write_row(0, 0, ["kommune", "andel", "merknad", "dato"])
+    sheet.write_row(1, 0, ["0301", 1.5, "ok"])
+    sheet.write_datetime(1, 3, dt.datetime(2024, 1, 2), date)
+    for row in range(2, len(errors) + 2):
+        sheet.write_string(row, 0, f"K{row}")
+        sheet.write_formula(row, 1, "=1/0", None, "#DIV/0!")
+        sheet.write_formula(row, 2, "=NA()", None, "#N/A")
+        sheet.write_formula(row, 3, "=NA()", None, "#N/A")
+    last = len(errors) + 2
+    sheet.write_row(last, 0, ["5001", 2, "siste"])
+    sheet.write_datetime(last, 3, dt.datetime(2024, 1, 3), date)
+    book.close()
+    # xlsxwriter writes only the errors it knows as such: put the others in place.
+    data = path.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+            for member in source.infolist():
+                part = source.read(member.filename)
+                if member.filename == "xl/worksheets/sheet1.xml":
+                    for error in errors:
+                        part = part.replace(b"<v>#DIV/0!</v>", f"<v>{error}</v>".encode(), 1)
+                        part = part.replace(b"<v>#N/A</v>", f"<v>{error}</v>".encode(), 2)
+                target.writestr(member, part)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "error",
+    # #NAME? failed the column's type; the errors of newer Excel versions failed the sheet.
+    [
+        *("#DIV/0!", "#N/A", "#REF!", "#VALUE!", "#NUM!", "#NULL!", "#NAME?", "#SPILL!"),
+        *("#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"),
+    ],
+)
+def test_error_cells_become_empty_values(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent, error: str
+) -> None:
+    key = put("feil.xlsx", error_workbook(tmp_path / "feil.xlsx", [error]))
+    frames = convert(objects, make_event, key, {})
+    assert frames["feil.csv"].rows() == [
+        ("0301", "1.5", "ok", "2024-01-02"),
+        ("K2", None, None, None),
+        ("5001", "2", "siste", "2024-01-03"),
+    ]
+
+
+@pytest.mark.parametrize("chunk_bytes", [7, 64, 16 * 1024 * 1024])
+def test_error_cells_of_every_kind_in_one_sheet(
+    objects: LocalObjectStore,
+    tmp_path: Path,
+    put: Put,
+    make_event: MakeEvent,
+    monkeypatch: pytest.MonkeyPatch,
+    chunk_bytes: int,
+) -> None:
+    # The copy rewrites a sheet in chunks: cells cut at a chunk's end are rewritten whole.
+    monkeypatch.setattr(workbook_errors, "CHUNK_BYTES", chunk_bytes)
+    errors = ["#NAME?", "#SPILL!", "#N/A", "#CALC!", "#NAME?"]
+    key = put("feil.xlsx", error_workbook(tmp_path / "feil.xlsx", errors))
+    frame = convert(objects, make_event, key, {})["feil.csv"]
+    assert frame.get_column("andel").to_list() == ["1.5", None, None, None, None, None, "2"]
+    assert frame.get_column("dato").to_list()[-1] == "2024-01-03"
+
+
+@pytest.mark.parametrize("code", [0x1D, 0x07, 0x2A])  # #NAME?, #DIV/0!, #N/A
+def test_error_cells_of_an_xls_become_empty_values(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent, code: int
+) -> None:
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Data")
+    sheet.write(0, 0, "kommune")
+    sheet.write(0, 1, "andel")
+    sheet.write(1, 0, "Oslo")
+    sheet.write(1, 1, 1.5)
+    sheet.write(2, 0, "Bergen")
+    sheet.row(2).set_cell_error(1, code)
+    path = tmp_path / "feil.xls"
+    book.save(str(path))
+    key = put("feil.xls", path.read_bytes())
+    assert convert(objects, make_event, key, {})["feil.csv"].rows() == [
+        ("Oslo", "1.5"),
+        ("Bergen", None),
+    ]
+
+
+def test_numbers_are_written_with_the_fifteen_digits_excel_shows(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    # Excel stores a formula's result with all 17 digits of a double, noise included, and
+    # shows 15: 0.1+0.2 was written 0.30000000000000004, and 0.1*30 as 3.0000000000000004.
+    book = xlsxwriter.Workbook(tmp_path / "sum.xlsx")
+    sheet = book.add_worksheet("Data")
+    sheet.write_row(0, 0, ["kommune", "andel", "antall"])
+    values = [("0301", 0.25, 3.5), ("1103", 0.75, 7.5), ("5001", 2.5, 12), ("3005", -1e-7, 4)]
+    for row, (code, share, count) in enumerate(values, start=1):
+        sheet.write_string(row, 0, code)
+        sheet.write_number(row, 1, share)
+        sheet.write_number(row, 2, count)
+    book.close()
+    # xlsxwriter writes 16 digits: put Excel's 17 in place.
+    stored = {
+        b"<v>0.25</v>": b"<v>0.30000000000000004</v>",
+        b"<v>3.5</v>": b"<v>3.0000000000000004</v>",
+        b"<v>0.75</v>": b"<v>33.333333333333336</v>",
+        b"<v>7.5</v>": b"<v>6.9999999999999991</v>",
+    }
+    with zipfile.ZipFile(tmp_path / "sum.xlsx") as source:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+            for member in source.infolist():
+                part = source.read(member.filename)
+                for written, excel in stored.items():
+                    part = part.replace(written, excel)
+                target.writestr(member, part)
+    key = put("sum.xlsx", out.getvalue())
+    frame = convert(objects, make_event, key, {})["sum.csv"]
+    assert frame.get_column("andel").to_list() == ["0.3", "33.3333333333333", "2.5", "-1e-7"]
+    assert frame.get_column("antall").to_list() == ["3", "7", "12", "4"]
+
+
+def test_dates_in_a_column_with_text_are_written_as_dates(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    # A date cell in a column that also holds text was written "2024-03-01 00:00:00".
+    book = xlsxwriter.Workbook(tmp_path / "datoer.xlsx")
+    date = book.add_format({"num_format": "dd.mm.yyyy"})
+    stamp = book.add_format({"num_format": "dd.mm.yyyy hh:mm"})
+    sheet = book.add_worksheet("Data")
+    sheet.write_row(0, 0, ["kommune", "vedtatt", "merknad"])
+    sheet.write_row(1, 0, ["0301", "ukjent", "2024-03-01 00:00:00"])
+    sheet.write_string(2, 0, "1103")
+    sheet.write_datetime(2, 1, dt.datetime(2024, 3, 1), date)
+    sheet.write_number(2, 2, 12)
+    sheet.write_string(3, 0, "5001")
+    sheet.write_datetime(3, 1, dt.datetime(2024, 3, 2, 10, 30), stamp)
+    sheet.write_string(3, 2, "tekst")
+    book.close()
+    key = put("datoer.xlsx", (tmp_path / "datoer.xlsx").read_bytes())
+    frame = convert(objects, make_event, key, {})["datoer.csv"]
+    assert frame.get_column("vedtatt").to_list() == ["ukjent", "2024-03-01", "2024-03-02T10:30:00"]
+    # Text that reads like a date stays the text it is; numbers as General shows them.
+    assert frame.get_column("merknad").to_list() == ["2024-03-01 00:00:00", "12", "tekst"]

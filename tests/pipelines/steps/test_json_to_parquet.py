@@ -211,3 +211,34 @@ def test_the_step_is_in_the_catalogue_with_its_options() -> None:
     assert step.options["properties"]["otherFields"]["enum"] == ["keep", "drop"]
     assert step.problems({"otherFields": "ignore"})[0].path == "otherFields"
     assert step.problems({"schema": {"fields": [{"name": "t", "type": "datetime"}]}}) == []
+
+
+@pytest.mark.parametrize("name", ["events.jsonl", "events.json"])
+def test_json_lines_after_a_byte_order_mark(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, name: str
+) -> None:
+    # As PowerShell 5 writes UTF-8: "cannot be read: InternalError(TapeError) at character 0".
+    key = put(name, b"\xef\xbb\xbf" + b'{"a": 1}\r\n{"a": 2}\r\n')
+    assert convert(objects, make_event, key, {}).rows() == [(1,), (2,)]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'{"a": 1}\n{"a": NaN}\n', "events.json: record 2 is not JSON: NaN is not a JSON value"),
+        (b'[{"a": 1}, {"a": Infinity}]', "events.json: record 2 is not JSON: Infinity is not a"),
+        (
+            b'{\n  "data": [\n    {"a": 1}\n  ]\n}\n',
+            "events.json: record 1 is not JSON: the line ends before the object does (JSON",
+        ),
+    ],
+)
+def test_json_that_polars_cannot_read_is_named_by_its_record(
+    put: Put, make_event: MakeEvent, data: bytes, message: str
+) -> None:
+    # NaN passed Python's check, then polars said "InternalError(TapeError) at character 6";
+    # a pretty-printed object was "record 1 is not JSON: Expecting property name ...".
+    key = put("events.json", data)
+    with pytest.raises(InputError) as raised:
+        json_to_parquet.handler(make_event("ToParquet", [key], {}), None)
+    assert raised.value.message.startswith(message)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import xlwt
 
 from pipelines.objects import LocalObjectStore
 from pipelines.steps import csv_to_parquet, excel_to_csv, validate
-from pipelines.steps.contract import ConfigError, InputError
+from pipelines.steps.contract import ConfigError, InputError, ValidationFailed
 from pipelines.steps.tables import column_names
 from tests.pipelines.steps.conftest import DATA, MakeEvent, Put
 from tests.pipelines.steps.mocks import MemoryRecorder
@@ -527,6 +528,55 @@ def test_a_broken_quote_is_named_by_its_row(
     assert raised.value.message.startswith(f"kafe.csv: {message}")
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'navn;by\r\n"Fjord";Bergen\r\n"Kafe "Sentrum" AS";Oslo\r\n"Bakeri";Skien\r\n',
+        b'navn;by\r\n"Fjord";Bergen\r\n"Kafe "A";"B" AS";Oslo\r\n"Bakeri";Skien\r\n',
+    ],
+    ids=["a pair inside", "a pair around the delimiter"],
+)
+@pytest.mark.parametrize("step", [csv_to_parquet, validate])
+def test_quotes_not_doubled_inside_a_quoted_value_are_named_not_dropped(
+    put: Put, make_event: MakeEvent, step: Any, data: bytes
+) -> None:
+    # Some exporters write a quote inside a quoted value as it is: polars read the value
+    # without its quotes (and the second file's row as one value), and the step passed.
+    key = put("kafe.csv", data)
+    config = {"delimiter": ";", "schema": {"fields": [{"name": "navn"}]}}
+    with pytest.raises(InputError) as raised:
+        step.handler(make_event("Step", [key], config), None)
+    assert raised.value.message.startswith(
+        "kafe.csv: row 3 has a quoted value followed by more text before the delimiter"
+    )
+    assert "quoteChar" in raised.value.message
+
+
+@pytest.mark.parametrize("step", [csv_to_parquet, validate])
+def test_a_lone_quote_in_a_value_not_quoted_is_named_by_its_row(
+    put: Put, make_event: MakeEvent, step: Any
+) -> None:
+    # An inch mark: polars failed with "cannot be read: CSV malformed: expected 0 rows, ...".
+    data = b'navn;lengde\r\nSkilt "Stopp";1\r\nR\xc3\xb8r 1/2" galv;3\r\n"Fjord";2\r\n'
+    key = put("ror.csv", data)
+    config = {"delimiter": ";", "schema": {"fields": [{"name": "navn"}]}}
+    with pytest.raises(InputError) as raised:
+        step.handler(make_event("Step", [key], config), None)
+    assert raised.value.message == (
+        "ror.csv: row 3 has a \" inside a value that is not quoted ('R\u00f8r 1/2\" galv'), "
+        'which cannot be read: quote the value and write the " twice ("R\u00f8r 1/2"" galv"), '
+        "or set the quoteChar option to a character the file does not hold"
+    )
+
+
+def test_quotes_in_a_value_not_quoted_are_read_as_they_are(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    data = b'navn;lengde\r\nSkilt "Stopp" 2;1\r\n"Fjord";2\r\n'
+    frame = to_parquet(objects, put, make_event, "skilt.csv", {"delimiter": ";"}, data)
+    assert frame.get_column("navn").to_list() == ['Skilt "Stopp" 2', "Fjord"]
+
+
 # Table Schema string formats: email, uri, uuid, binary (base64).
 CONTACTS = (
     "navn;epost;nettside;id\r\n"
@@ -749,7 +799,8 @@ def test_xls_with_title_rows_hidden_sheet_and_norwegian_names(
     assert list(frames) == ["old-Malinger-2023.csv"]
     frame = frames["old-Malinger-2023.csv"]
     assert frame.columns == ["stasjon", "Verdi", "column_3"]
-    assert frame.rows() == [("Åsen", "1.5", "2"), ("Økern", "2023-05-17 00:00:00", None)]
+    # A date cell among numbers is written as dates are, as in a column of dates.
+    assert frame.rows() == [("Åsen", "1.5", "2"), ("Økern", "2023-05-17", None)]
 
 
 def ssb_report(put: Put) -> str:
@@ -879,3 +930,129 @@ def test_times_of_day_and_durations_are_written_as_the_sheet_shows_them(
         ("2", "23:59:30", "0:45:30"),
         ("3", "00:00:00", "-6:00:00"),
     ]
+
+
+# One rule for a datetime field without a format, in every step: RFC 3339, any offset.
+STAMPS = ["2024-03-01T10:15:00Z", "2024-03-01T12:15:00+02:00", "2024-03-01T10:15:00.5Z"]
+
+
+def test_a_datetime_without_a_format_reads_alike_from_csv_and_json(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    # csv_to_parquet took only ...:00Z (and wrote no time zone); json_to_parquet any offset.
+    from pipelines.steps import json_to_parquet
+
+    schema = {"fields": [{"name": "id", "type": "integer"}, {"name": "at", "type": "datetime"}]}
+    csv = "id,at\n" + "".join(f"{n},{stamp}\n" for n, stamp in enumerate(STAMPS))
+    from_csv = to_parquet(objects, put, make_event, "t.csv", {"schema": schema}, csv.encode())
+    lines = "".join(json.dumps({"id": n, "at": stamp}) + "\n" for n, stamp in enumerate(STAMPS))
+    key = put("t.jsonl", lines.encode())
+    config = {"schema": schema}
+    [output] = json_to_parquet.handler(make_event("ToJson", [key], config), None)["input"]["keys"]
+    from_json = pl.read_parquet(io.BytesIO(objects.get(output)))
+    assert from_csv.schema == from_json.schema == {"id": pl.Int64, "at": pl.Datetime("us", "UTC")}
+    assert from_csv.rows() == from_json.rows()
+    utc = dt.UTC
+    assert from_csv.get_column("at").to_list() == [
+        dt.datetime(2024, 3, 1, 10, 15, tzinfo=utc),
+        dt.datetime(2024, 3, 1, 10, 15, tzinfo=utc),
+        dt.datetime(2024, 3, 1, 10, 15, 0, 500000, tzinfo=utc),
+    ]
+
+
+def test_validate_reads_a_datetime_without_a_format_as_csv_to_parquet_does(
+    put: Put, make_event: MakeEvent
+) -> None:
+    schema = {
+        "fields": [
+            {
+                "name": "at",
+                "type": "datetime",
+                "constraints": {"minimum": "2024-03-01T11:00:00+01:00"},
+            }
+        ]
+    }
+    stamps = [*STAMPS, "2024-03-01 10:15"]
+    key = put("t.csv", ("at\n" + "\n".join(stamps) + "\n").encode())
+    with pytest.raises(ValidationFailed) as raised:
+        validate.handler(make_event("Check", [key], {"schema": schema}), None)
+    assert raised.value.summary["rejected"] == 1
+    assert "row 5, column at: '2024-03-01 10:15' is not a valid datetime" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("constraints", "key"),
+    [
+        ({"minimum": "2024-03-01"}, "minimum"),
+        ({"minimum": "2024-03-02T00:00:00Z", "maximum": "2024-03-01T00:00:00Z"}, "minimum"),
+    ],
+)
+def test_bounds_of_a_datetime_without_a_format_are_checked_at_save(
+    put: Put, make_event: MakeEvent, constraints: dict[str, str], key: str
+) -> None:
+    schema = {"fields": [{"name": "at", "type": "datetime", "constraints": constraints}]}
+    with pytest.raises(ConfigError) as raised:
+        validate.handler(make_event("Check", [put("t.csv", b"at\n")], {"schema": schema}), None)
+    assert raised.value.key == f"schema.fields[0].constraints.{key}"
+
+
+# Excel for Mac's "CSV (Macintosh)" and older Mac programs end lines with CR alone.
+MAC_LINES = b'kommune;antall;merknad\r0301;5;"to\rlinjer"\r3005;7;\r'
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_lines_ended_by_cr_alone_are_rows(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, encoding: str
+) -> None:
+    # polars reads CR as no line end: the file was one header of four names and no rows.
+    data = MAC_LINES.replace(b"linjer", "linjer æ".encode(encoding))
+    config = {"delimiter": ";", "encoding": encoding}
+    frame = to_parquet(objects, put, make_event, "mac.csv", config, data)
+    assert frame.rows() == [("0301", "5", "to\nlinjer æ"), ("3005", "7", None)]
+
+
+def test_validate_reads_lines_ended_by_cr_alone(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("mac.csv", MAC_LINES)
+    schema = {"fields": [{"name": "antall", "type": "integer", "constraints": {"maximum": 6}}]}
+    config = {"delimiter": ";", "schema": schema, "onInvalid": "drop"}
+    result = validate.handler(make_event("Check", [key], config), None)
+    [output] = result["input"]["keys"]
+    assert objects.get(output) == b'kommune;antall;merknad\n0301;5;"to\nlinjer"\n'
+
+
+@pytest.mark.parametrize(
+    ("header", "found"),
+    [(b"kommune; antall", "' antall'"), (b"kommune;Antall ", "'Antall '")],
+)
+@pytest.mark.parametrize("step", [csv_to_parquet, validate])
+def test_a_column_that_differs_by_spaces_or_case_is_pointed_out(
+    put: Put, make_event: MakeEvent, step: Any, header: bytes, found: str
+) -> None:
+    # Spaces around a name do not show in a list of names: "its columns are kommune,  antall".
+    key = put("t.csv", header + b"\r\n0301;5\r\n")
+    schema = {"fields": [{"name": "antall", "type": "integer"}]}
+    with pytest.raises(InputError) as raised:
+        step.handler(make_event("Step", [key], {"delimiter": ";", "schema": schema}), None)
+    assert raised.value.message.endswith(
+        f"; the file has {found}, which differs from 'antall' in spaces or case"
+    )
+
+
+def test_a_two_digit_year_is_no_four_digit_year(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    # polars reads %Y from any number of digits: 1.3.24 was the year 24, silently.
+    schema = {"fields": [{"name": "dato", "type": "date", "format": "%d.%m.%Y"}]}
+    key = put("datoer.csv", b"id;dato\r\n1;1.3.2024\r\n2;1.3.24\r\n")
+    with pytest.raises(InputError) as raised:
+        csv_to_parquet.handler(
+            make_event("ToParquet", [key], {"delimiter": ";", "schema": schema}), None
+        )
+    assert raised.value.message == (
+        "datoer.csv: row 3, column 'dato': '1.3.24' is not a valid date (format %d.%m.%Y)"
+    )
+    with pytest.raises(ValidationFailed) as failed:
+        validate.handler(make_event("Check", [key], {"delimiter": ";", "schema": schema}), None)
+    assert "row 3, column dato: '1.3.24' is not a valid date (format %d.%m.%Y)" in str(failed.value)

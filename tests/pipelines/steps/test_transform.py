@@ -139,3 +139,55 @@ def test_a_number_cast_reads_and_writes_the_decimal_char(
     result = transform.handler(make_event("Tidy", [key], config), None)
     [output] = result["input"]["keys"]
     assert objects.get(output).decode().splitlines() == ["skole;budsjett", "Bjølsen;1234,5"]
+
+
+def test_blank_lines_of_a_csv_are_no_rows(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    # They were written out as rows of empty values (;;), and counted.
+    key = put("t.csv", b"kommune;antall\r\n0301;5\r\n\r\n3005;x7\r\n\r\n")
+    with pytest.raises(InputError) as raised:
+        transform.handler(
+            make_event("Shape", [key], {"delimiter": ";", "cast": {"antall": "integer"}}), None
+        )
+    # Rows keep the numbers a spreadsheet shows: the blank line is row 3.
+    assert raised.value.message == "t.csv: row 4, column 'antall': 'x7' is not a valid integer"
+    key = put("t.csv", b"kommune;antall\r\n0301;5\r\n\r\n3005;7\r\n\r\n")
+    config = {"delimiter": ";", "cast": {"antall": "integer"}, "derive": {"dobbel": "antall * 2"}}
+    [output] = transform.handler(make_event("Shape", [key], config), None)["input"]["keys"]
+    assert objects.get(output) == b"kommune;antall;dobbel\n0301;5;10\n3005;7;14\n"
+    assert recorder.outputs[0].rows == 2
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            {"derive": {"dobbel": "antall * 2"}},
+            "t.csv: derive.dobbel: arithmetic on dtypes str and dyn int is not allowed",
+        ),
+        ({"filter": "antall > 3"}, "t.csv: filter: cannot compare string with numeric type"),
+    ],
+)
+def test_an_expression_on_a_text_column_names_its_option_and_the_cast(
+    put: Put, make_event: MakeEvent, config: dict[str, Any], message: str
+) -> None:
+    # The message blamed the file: "t.csv cannot be read: cannot compare string with ...".
+    key = put("t.csv", b"kommune;antall\n0301;5\n")
+    with pytest.raises(InputError) as raised:
+        transform.handler(make_event("Shape", [key], {"delimiter": ";", **config}), None)
+    assert raised.value.message.startswith(message)
+    assert raised.value.message.endswith(
+        "; the columns of a CSV file are text until the cast option gives them a type"
+    )
+
+
+def test_an_expression_on_typed_columns_is_not_told_to_cast(
+    put: Put, make_event: MakeEvent
+) -> None:
+    key = put("t.csv", b"kommune;vedtatt\n0301;2024-03-01\n")
+    config = {"delimiter": ";", "cast": {"vedtatt": "date"}, "filter": "vedtatt > '2024-01-01'"}
+    with pytest.raises(InputError) as raised:
+        transform.handler(make_event("Shape", [key], config), None)
+    assert raised.value.message.startswith("t.csv: filter: cannot compare")
+    assert "cast" not in raised.value.message

@@ -684,3 +684,45 @@ def test_bounds_and_choices_given_as_text_are_read_in_the_fields_type(
     config = {"schema": schema, "onInvalid": "drop"}
     validate.handler(make_event("Check", [key], config), None)
     assert recorder.finished("Check")[5]["byRule"] == {"minimum": 2}
+
+
+# Unquoted and quoted empty values: Table Schema compares the text, not how it was quoted.
+EMPTIES = b'id;navn;antall\n1;;5\n2;"";6\n3;Oslo;\n4;Bergen;""\n\n5;Skien;7\n'
+EMPTIES_SCHEMA: dict[str, Any] = {
+    "fields": [
+        {"name": "id", "type": "integer"},
+        {"name": "navn", "constraints": {"required": True}},
+        {"name": "antall", "type": "integer"},
+    ]
+}
+
+
+def test_an_empty_value_quoted_or_not_is_missing_by_default(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    # A quoted "" passed 'required', and failed an integer field as '' is not an integer.
+    key = put("tomme.csv", EMPTIES)
+    config = {"delimiter": ";", "schema": EMPTIES_SCHEMA, "onInvalid": "quarantine"}
+    validate.handler(make_event("Check", [key], config), None)
+    [_, rejects] = recorder.outputs
+    assert [
+        (reject["row"], reject["column"], reject["rule"])
+        for reject in rejects_of(objects, rejects.key)
+    ] == [("2", "navn", "required"), ("3", "navn", "required")]
+
+
+def test_no_missing_values_make_an_empty_string_a_value(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    # missingValues: [] -- nothing is missing: '' is a string, and no integer.
+    key = put("tomme.csv", EMPTIES)
+    schema = {**EMPTIES_SCHEMA, "missingValues": []}
+    config = {"delimiter": ";", "schema": schema, "onInvalid": "quarantine"}
+    validate.handler(make_event("Check", [key], config), None)
+    [valid, rejects] = recorder.outputs
+    assert [
+        (reject["row"], reject["column"], reject["rule"], reject["value"])
+        for reject in rejects_of(objects, rejects.key)
+    ] == [("4", "antall", "type", ""), ("5", "antall", "type", "")]
+    assert objects.get(valid.key) == b'id;navn;antall\n1;;5\n2;"";6\n5;Skien;7\n'
+    assert recorder.finished("Check")[5]["rows"] == 5  # the blank line is no row

@@ -23,7 +23,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import mmap
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -404,10 +403,20 @@ def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:
 
 
 def holds(path: Path, character: str) -> bool:
-    """Whether the file holds ``character``: one scan of its mapped pages for the byte (about
-    20 ms for 190 MB), no copy."""
-    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        return data.find(character.encode()) >= 0
+    """Whether the file holds ``character`` (as UTF-8): one scan for its bytes (about 30 ms
+    for 190 MB).
+
+    Read in chunks, not memory-mapped: a mapped file's pages count in the step's resident
+    memory, which then grew with the file.
+    """
+    mark = character.encode()
+    with path.open("rb") as handle:
+        tail = b""
+        while chunk := handle.read(CHUNK_BYTES):
+            if mark in tail + chunk[: len(mark) - 1] or mark in chunk:
+                return True
+            tail = chunk[len(chunk) - len(mark) + 1 :] if len(mark) > 1 else b""
+    return False
 
 
 def raise_malformed_row(path: Path, dialect: CsvDialect, layout: Layout, *, name: str) -> None:

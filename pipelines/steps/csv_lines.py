@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.objects import CHUNK_BYTES
+from pipelines.steps.csv_dialect import holds
 
 if TYPE_CHECKING:
     import polars as pl
@@ -41,7 +41,7 @@ def copy_rows(
     """
     import polars as pl
 
-    if dialect.comment_char or _holds_separator(file.path):
+    if dialect.comment_char or holds(file.path, _LINE_SEPARATOR):
         return False
     lines = _LineCount()
     pl.scan_csv(
@@ -55,16 +55,6 @@ def copy_rows(
         ~pl.col("__line").is_in(leave_out.implode())
     ).select("line").sink_csv(target, include_header=False, quote_style="never", null_value="")
     return lines.count == rows + (1 if dialect.header else 0)
-
-
-def _holds_separator(path: Path) -> bool:
-    # Read, not memory-mapped: a mapped file's pages count in the step's resident memory.
-    mark = _LINE_SEPARATOR.encode()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
-            if mark in chunk:
-                return True
-    return False
 
 
 class _LineCount:

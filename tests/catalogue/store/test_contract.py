@@ -36,7 +36,7 @@ VALUES: Item = {
     "negative": -7,
     "big": 12345678901234567890,
     "zero": 0,
-    "floats": [1.5, -0.25, 0.1, 3.141592653589793, 1e-10, 6.02214076e-23, 2.5e-5, 1e100],
+    "floats": [1.5, -0.25, 0.1, 3.141592653589793, 1e-10, 6.02214076e-23, 2.5e-5],
     "true": True,
     "false": False,
     "nothing": None,
@@ -135,6 +135,38 @@ def test_a_number_dynamodb_cannot_hold_is_invalid_value_naming_its_field(
 
     assert refused.value.field == name
     assert store.query(Query("p"), limit=5).items == []
+
+
+# From 2**53 on every float is a whole number, and a JSON body's 1.2345678901234567e19 is
+# read as one; DynamoDB keeps numbers as decimals, so the number stored is the integer its
+# decimal text names, not the float's binary value (12345678901234567168).
+WHOLE_FLOATS: Item = {
+    "past_2_53": 1.2345678901234567e19,
+    "from_2_53": float(2**53),
+    "negative": -9.007199254740996e15,
+    "power": 1e100,
+    "nested": {"list": [1.2345678901234567e19, {"map": 3e25}], "small": 2.5},
+}
+WHOLE_FLOATS_STORED: Item = {
+    "past_2_53": 12345678901234567000,
+    "from_2_53": 2**53,
+    "negative": -9007199254740996,
+    "power": 10**100,
+    "nested": {"list": [12345678901234567000, {"map": 3 * 10**25}], "small": 2.5},
+}
+
+
+def test_whole_floats_past_2_53_are_kept_as_the_integer_their_text_names(
+    store: ItemStore,
+) -> None:
+    store.write(Create({"pk": "p", "sk": "s", **WHOLE_FLOATS}))
+    store.write(Put({"pk": "p", "sk": "t", "value": 1.2345678901234567e19}))
+
+    for item in (store.get("p", "s"), store.query(Query("p"), limit=1).items[0]):
+        assert item == {"pk": "p", "sk": "s", "rev": 1, **WHOLE_FLOATS_STORED}
+        assert type(item["past_2_53"]) is int
+        assert type(item["nested"]["list"][0]) is int
+    assert store.get("p", "t")["value"] == 12345678901234567000
 
 
 def test_get_of_missing_item_is_none(store: ItemStore) -> None:

@@ -12,7 +12,10 @@ import pytest
 from catalogue.domain.errors import AlreadyExists, InvalidValue, NotFound, PreconditionFailed
 from catalogue.store.base import (
     MAX_ITEM_BYTES,
+    MAX_PK_BYTES,
     MAX_SEARCH_TERMS,
+    MAX_SK_BYTES,
+    MAX_TERM_BYTES,
     MAX_TRANSACTION_OPS,
     Check,
     CountListed,
@@ -716,6 +719,39 @@ def test_a_refused_transaction_leaves_search_as_it_was(store: ItemStore) -> None
     assert store.search("doc", "new7", limit=5).items == []
     assert [item["sk"] for item in store.search("doc", "old7 old39", limit=5).items] == ["s"]
     assert store.get("s", "s")["rev"] == 1
+
+
+# The longest keys DynamoDB holds, in bytes of UTF-8 (two bytes to a character here).
+LONGEST_PK, LONGEST_SK = WIDE * (MAX_PK_BYTES // 2), WIDE * (MAX_SK_BYTES // 2)
+
+
+def test_a_searchable_item_with_the_longest_key_is_indexed(store: ItemStore) -> None:
+    searchable = {"search_scope": "doc", "search_text": "fjord " + "x" * (MAX_TERM_BYTES - 1)}
+    store.transact([Create({"pk": LONGEST_PK, "sk": LONGEST_SK, **searchable})])
+
+    assert [item["sk"] for item in store.search("doc", "fjord", limit=5).items] == [LONGEST_SK]
+    store.write(
+        Replace({"pk": LONGEST_PK, "sk": LONGEST_SK, **searchable, "search_text": "fell"}, rev=1)
+    )
+    assert store.search("doc", "fjord", limit=5).items == []
+    assert [item["sk"] for item in store.search("doc", "fell", limit=5).items] == [LONGEST_SK]
+    store.write(Delete(LONGEST_PK, LONGEST_SK))
+    assert store.search("doc", "fell", limit=5).items == []
+
+
+@pytest.mark.parametrize(
+    ("pk", "sk"),
+    [(LONGEST_PK + "p", "s"), ("p", LONGEST_SK + "s"), ("p", "s" * (MAX_SK_BYTES + 1))],
+)
+def test_a_key_longer_than_dynamodb_holds_is_value_error(
+    store: ItemStore, pk: str, sk: str
+) -> None:
+    with pytest.raises(ValueError, match="bytes"):
+        store.write(Create({"pk": pk, "sk": sk, "search_scope": "doc", "search_text": "fjord"}))
+    with pytest.raises(ValueError, match="bytes"):
+        store.get(pk, sk)
+
+    assert store.search("doc", "fjord", limit=5).items == []
 
 
 def test_load_applies_many_transactions_in_order(store: ItemStore) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from catalogue.store.base import ItemStore
@@ -22,7 +22,9 @@ from .versions import VersionRepository
 class Repositories:
     """Every repository over one store and one clock."""
 
-    def __init__(self, store: ItemStore, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, store: ItemStore, clock: Callable[[], datetime], admins: Iterable[str] = ()
+    ) -> None:
         self.store = store
         self.datasets = DatasetRepository(store, clock)
         # Deletes of versions and editions may take distributions with them.
@@ -32,7 +34,7 @@ class Repositories:
         self.distributions = DistributionRepository(store, clock, self.editions, changed)
         self.audit = AuditRepository(store, clock)
         self.change_events = ChangeEventRepository(store, clock)
-        self.subscriptions = SubscriptionRepository(store, clock)
+        self.subscriptions = SubscriptionRepository(store, clock, admins)
         self.permissions = PermissionRepository(store, clock)
         self.tokens = TokenRepository(store, clock)
         self.events = EventRepository(store, clock)

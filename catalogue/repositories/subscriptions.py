@@ -1,7 +1,8 @@
 """Webhook subscriptions and their deliveries over any ItemStore.
 
-A subscription acts for the principal that made it, with the teams and site-admin standing
-it had then, for as long as the credential it was made with stands (``acting_identity``):
+A subscription acts for the principal that made it, with the teams it had then, for as
+long as the credential it was made with stands, and as a site admin while the settings'
+admins name it or one of those teams (``acting_identity``):
 it receives the events of datasets that identity may read, as ``GET /events`` shows them,
 checked when an event is fanned out and again before each attempt. One delivery item per
 (subscription, event) makes fan-out idempotent: a dispatcher that runs twice over an event
@@ -13,7 +14,8 @@ from __future__ import annotations
 import contextlib
 import secrets
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -62,9 +64,13 @@ def _time_key(moment: datetime) -> str:
 class SubscriptionRepository:
     """Subscriptions (made, listed, deleted by their principal) and their deliveries."""
 
-    def __init__(self, store: ItemStore, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, store: ItemStore, clock: Callable[[], datetime], admins: Iterable[str] = ()
+    ) -> None:
         self.store = store
         self.clock = clock
+        # The site admins now (settings): a subscription's maker may have stopped being one.
+        self.admins = frozenset(admins)
         self.permissions = PermissionRepository(store, clock)
         self.tokens = TokenRepository(store, clock)
 
@@ -83,7 +89,6 @@ class SubscriptionRepository:
             "status": ACTIVE,
             "principal": identity.principal,
             "teams": list(identity.teams),
-            "siteAdmin": identity.is_site_admin,
             CREDENTIAL_FIELD: identity.credential,
             "created": _time_key(self.clock()),
             SECRET_FIELD: new_secret(secrets.token_bytes(24)),
@@ -218,8 +223,9 @@ class SubscriptionRepository:
         """Who the subscription acts as now: its maker, while its credential stands.
 
         Made with an API token, it acts as its maker (teams: those of the subscription the
-        token still carries) while that token is neither revoked nor expired, and as the
-        anonymous caller after. An OIDC bearer token leaves no record to look at again (it
+        token still carries; a site admin while ``admins`` names the maker or one of those
+        teams) while that token is neither revoked nor expired, and as the anonymous caller
+        after. An OIDC bearer token leaves no record to look at again (it
         cannot be revoked here, and lives minutes), so a subscription made with one acts
         as the anonymous caller from the start, as does one stored without a credential:
         both receive only public datasets' events. Made with authentication off, it acts
@@ -232,16 +238,18 @@ class SubscriptionRepository:
         token_id = credential_token_id(credential)
         teams = tuple(subscription.get("teams") or ())
         if credential == AUTH_OFF:
-            identity = Identity(subscription["principal"], teams, bool(subscription["siteAdmin"]))
+            # Every caller is a site admin while authentication is off.
+            identity = Identity(subscription["principal"], teams, is_site_admin=True)
         elif token_id is not None:
             record = self.tokens.standing(token_id)
             if record is not None and record["principal"] == subscription["principal"]:
                 identity = Identity(
                     subscription["principal"],
                     tuple(team for team in teams if team in record["teams"]),
-                    bool(subscription.get("siteAdmin")),
-                    credential,
+                    credential=credential,
                 )
+                is_admin = not self.admins.isdisjoint(identity.grantees)
+                identity = replace(identity, is_site_admin=is_admin)
         if acting is not None:
             acting[subscription["id"]] = identity
         return identity

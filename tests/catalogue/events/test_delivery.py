@@ -629,3 +629,29 @@ def test_a_subscription_with_a_standing_token_keeps_its_teams_events(
     deliver(app)
 
     assert subjects(receiver) == ["/datasets/team-a-data"]
+
+
+def test_a_site_admin_removed_from_the_admins_stops_getting_non_public_events(
+    settings, real_clock, receiver
+) -> None:  # type: ignore[no-untyped-def]
+    """The site-admin standing is the settings' now, not the one the subscriber had when
+    subscribing: restarted with BRYGGE_ADMINS without it, the next delivery leaves out what
+    only site admins see."""
+    allowed = replace(settings, webhook_allow_private=True)
+    migrations.apply(allowed)
+    first = create_app(allowed, clock=real_clock)
+    authenticate_as_site_admin(first)
+    client = first.test_client()
+    subscribe(client, receiver.url)
+    assert client.post("/datasets", json=HIDDEN).status_code == 201
+    deliver(first)
+    assert subjects(receiver) == ["/datasets/secret"]
+    assert client.patch("/datasets/secret", json={"title": "Still secret"}).status_code == 200
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    services_of(first).store.close()
+
+    demoted = create_app(replace(allowed, admins=()), clock=real_clock)
+    deliver(demoted)
+
+    assert subjects(receiver) == ["/datasets/secret", "/datasets/trees"]
+    services_of(demoted).store.close()

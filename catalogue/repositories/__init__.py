@@ -14,6 +14,7 @@ from .distributions import DistributionRepository
 from .editions import EditionRepository
 from .events import EventRepository
 from .permissions import PermissionRepository
+from .sessions import SessionRepository
 from .subscriptions import SubscriptionRepository
 from .tokens import TokenRepository
 from .versions import VersionRepository
@@ -37,4 +38,5 @@ class Repositories:
         self.subscriptions = SubscriptionRepository(store, clock, admins)
         self.permissions = PermissionRepository(store, clock)
         self.tokens = TokenRepository(store, clock)
+        self.sessions = SessionRepository(store, clock)
         self.events = EventRepository(store, clock)

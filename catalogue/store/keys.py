@@ -154,6 +154,8 @@ def dataset_runs_pk(dataset: str) -> str:
 PERMISSIONS_HEAD_SK = "head"
 GRANT_PREFIX = "grant#"
 TOKENS_PK = "tokens"
+# The pages' sign-in sessions, each under the sha256 of its id (the cookie holds the id).
+SESSIONS_PK = "sessions"
 
 
 def permissions_pk(dataset: str) -> str:

@@ -14,6 +14,7 @@ least recently failed go first).
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import threading
 import time
@@ -24,6 +25,8 @@ from collections.abc import Callable, Sequence
 FAILURE_LIMIT = 10
 WINDOW_S = 60.0
 MAX_TRACKED = 10_000
+# The IPv6 prefix that stands for one client.
+IPV6_CLIENT_PREFIX = 64
 
 
 class FailureLimiter:
@@ -72,8 +75,27 @@ class FailureLimiter:
 
 
 def failure_keys(address: str | None, token_id: str | None) -> list[str]:
-    """The keys an attempt counts against: its client address, and its API token's id."""
-    keys = [f"address:{address or 'unknown'}"]
+    """The keys an attempt counts against: its client address, and its API token's id.
+
+    An IPv6 address counts by its /64 prefix: one host is handed a whole /64, and could
+    take a new address for every try.
+    """
+    keys = [f"address:{client_of(address)}"]
     if token_id is not None:
         keys.append(f"token:{token_id}")
     return keys
+
+
+def client_of(address: str | None) -> str:
+    """The client an address stands for: itself, or an IPv6 address's /64 network."""
+    if not address:
+        return "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv4Address):
+        return str(parsed)
+    if parsed.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is the IPv4 client 192.0.2.1
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.IPv6Network((parsed, IPV6_CLIENT_PREFIX), strict=False))

@@ -119,3 +119,18 @@ def test_the_limiter_keeps_at_most_its_number_of_keys() -> None:
 
     assert limiter.retry_after_s(["a"]) is None
     assert limiter.retry_after_s(["d"]) == int(WINDOW_S)
+
+
+def test_ipv6_addresses_of_one_64_prefix_count_as_one_client(
+    world: World, seconds: Seconds
+) -> None:
+    """One host is handed a whole /64: a guesser would take a new address for each try."""
+    for index in range(FAILURE_LIMIT):
+        answer = from_address(world, f"2001:db8:1:2::{index + 1:x}", guess()).get("/me")
+        assert answer.status_code == 401
+
+    same_prefix = from_address(world, "2001:db8:1:2:ffff::9", world.tokens["owner"])
+    other_prefix = from_address(world, "2001:db8:1:3::1", world.tokens["owner"])
+
+    assert same_prefix.get("/me").status_code == 429
+    assert other_prefix.get("/me").status_code == 200

@@ -49,7 +49,7 @@ def stream_events(event: Mapping[str, Any]) -> list[dict[str, Any]]:
 def handle_stream(services: Services, event: Mapping[str, Any]) -> dict[str, int]:
     """Fan out the stream's new events and send every delivery due now."""
     items = stream_events(event)
-    admins = services.settings.admins
+    admins = services.settings.site_admins
     subscriptions = SubscriptionRepository(services.store, services.clock, admins)
     active = subscriptions.active() if items else []
     lineage = lineage_target(services.settings)
@@ -64,7 +64,7 @@ def handle_stream(services: Services, event: Mapping[str, Any]) -> dict[str, int
 def retry_due(services: Services) -> dict[str, int]:
     """The scheduled job: fan out events whose stream record was lost, send due retries."""
     lineage = lineage_target(services.settings)
-    admins = services.settings.admins
+    admins = services.settings.site_admins
     fanned = dispatch(services.store, services.clock, lineage=lineage, admins=admins)
     sender = HttpSender(allow_private=services.settings.webhook_allow_private)
     attempted = send_due(services.store, services.clock, sender, lineage=lineage, admins=admins)

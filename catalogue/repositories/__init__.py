@@ -24,7 +24,10 @@ class Repositories:
     """Every repository over one store and one clock."""
 
     def __init__(
-        self, store: ItemStore, clock: Callable[[], datetime], admins: Iterable[str] = ()
+        self,
+        store: ItemStore,
+        clock: Callable[[], datetime],
+        admins: Iterable[str] | None = (),
     ) -> None:
         self.store = store
         self.datasets = DatasetRepository(store, clock)

@@ -67,12 +67,16 @@ class SubscriptionRepository:
     """Subscriptions (made, listed, deleted by their principal) and their deliveries."""
 
     def __init__(
-        self, store: ItemStore, clock: Callable[[], datetime], admins: Iterable[str] = ()
+        self,
+        store: ItemStore,
+        clock: Callable[[], datetime],
+        admins: Iterable[str] | None = (),
     ) -> None:
         self.store = store
         self.clock = clock
-        # The site admins now (settings): a subscription's maker may have stopped being one.
-        self.admins = frozenset(admins)
+        # The site admins now (the settings'; None: authentication is off, everyone is one):
+        # a subscription's maker may have stopped being one.
+        self.admins = None if admins is None else frozenset(admins)
         self.permissions = PermissionRepository(store, clock)
         self.tokens = TokenRepository(store, clock)
 
@@ -238,8 +242,9 @@ class SubscriptionRepository:
         after. An OIDC bearer token leaves no record to look at again (it
         cannot be revoked here, and lives minutes), so a subscription made with one acts
         as the anonymous caller from the start, as does one stored without a credential:
-        both receive only public datasets' events. Made with authentication off, it acts
-        as made. ``acting`` (by subscription id) spares reading a token twice.
+        both receive only public datasets' events. Made with authentication off, it is a
+        site admin while authentication stays off, and the anonymous caller once it is on.
+        ``acting`` (by subscription id) spares reading a token twice.
         """
         if acting is not None and subscription["id"] in acting:
             return acting[subscription["id"]]
@@ -249,10 +254,12 @@ class SubscriptionRepository:
         teams = tuple(subscription.get("teams") or ())
         owner = owner_of(subscription)
         if credential == AUTH_OFF:
-            # Every caller is a site admin while authentication is off.
-            identity = Identity(subscription["principal"], teams, is_site_admin=True)
+            if self.admins is None:
+                # Every caller is a site admin while authentication is off; once it is on,
+                # no credential of its maker stands: it acts as the anonymous caller.
+                identity = Identity(subscription["principal"], teams, is_site_admin=True)
         elif owner != subscription["principal"]:
-            identity = Identity(owner, is_site_admin=owner in self.admins)
+            identity = Identity(owner, is_site_admin=self._is_admin((owner,)))
         elif token_id is not None:
             record = self.tokens.standing(token_id)
             if record is not None and record["principal"] == subscription["principal"]:
@@ -261,11 +268,13 @@ class SubscriptionRepository:
                     tuple(team for team in teams if team in record["teams"]),
                     credential=credential,
                 )
-                is_admin = not self.admins.isdisjoint(identity.grantees)
-                identity = replace(identity, is_site_admin=is_admin)
+                identity = replace(identity, is_site_admin=self._is_admin(identity.grantees))
         if acting is not None:
             acting[subscription["id"]] = identity
         return identity
+
+    def _is_admin(self, grantees: Iterable[str]) -> bool:
+        return self.admins is None or not self.admins.isdisjoint(grantees)
 
     # Deliveries -----------------------------------------------------------------------------
 

@@ -720,3 +720,27 @@ def test_a_team_subscription_stops_getting_a_dataset_its_team_can_no_longer_see(
     deliver(app)
 
     assert subjects(receiver) == ["/datasets/shared"]
+
+
+def test_a_subscription_made_with_authentication_off_is_no_site_admin_once_it_is_on(
+    settings, real_clock, receiver
+) -> None:  # type: ignore[no-untyped-def]
+    """Made while BRYGGE_AUTH=off (everyone a site admin), then restarted with it on: no
+    credential of its maker stands, so it receives public datasets' events only."""
+    open_site = replace(settings, webhook_allow_private=True, auth="off")
+    migrations.apply(open_site)
+    first = create_app(open_site, clock=real_clock)
+    client = first.test_client()
+    subscribe(client, receiver.url)
+    assert client.post("/datasets", json=HIDDEN).status_code == 201
+    deliver(first)
+    assert subjects(receiver) == ["/datasets/secret"]
+    assert client.patch("/datasets/secret", json={"title": "Still secret"}).status_code == 200
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    services_of(first).store.close()
+
+    closed = create_app(replace(open_site, auth="on"), clock=real_clock)
+    deliver(closed)
+
+    assert subjects(receiver) == ["/datasets/secret", "/datasets/trees"]
+    services_of(closed).store.close()

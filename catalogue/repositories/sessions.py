@@ -19,13 +19,15 @@ from typing import Any
 from catalogue.domain.access import Identity, credential_token_id
 from catalogue.domain.errors import NotFound
 from catalogue.store import keys
-from catalogue.store.base import Create, Delete, ItemStore
+from catalogue.store.base import Create, Delete, ItemStore, Query
 from pipelines.timestamps import timestamp
 
 from .tokens import TokenRepository
 
 # 32 random bytes, as for API tokens: guessing one is hopeless.
 SESSION_ID_BYTES = 32
+# Expired sessions removed by each sign-in: more than one, so they never pile up.
+EXPIRED_REMOVED = 10
 
 
 def _session_sk(session_id: str) -> str:
@@ -41,14 +43,21 @@ class SessionRepository:
         self.tokens = TokenRepository(store, clock)
 
     def create(self, identity: Identity, expires: datetime) -> str:
-        """Store a session of ``identity`` until ``expires``; returns its id (for the cookie)."""
+        """Store a session of ``identity`` until ``expires``; returns its id (for the cookie).
+
+        A few sessions that expired without being used again are removed on the way.
+        """
         assert identity.principal is not None
+        self._remove_expired()
         session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
+        sk = _session_sk(session_id)
         self.store.write(
             Create(
                 {
                     "pk": keys.SESSIONS_PK,
-                    "sk": _session_sk(session_id),
+                    "sk": sk,
+                    "gsi1pk": keys.SESSIONS_BY_EXPIRY,
+                    "gsi1sk": f"{timestamp(expires)}#{sk}",
                     "kind": "session",
                     "principal": identity.principal,
                     "teams": list(identity.teams),
@@ -86,6 +95,15 @@ class SessionRepository:
         """Delete the session (sign-out); one already gone is no error."""
         item = self.store.get(keys.SESSIONS_PK, _session_sk(session_id))
         if item is not None:
+            self._end(item)
+
+    def _remove_expired(self) -> None:
+        """Delete up to EXPIRED_REMOVED sessions that have expired, oldest first."""
+        query = Query(keys.SESSIONS_BY_EXPIRY, index=keys.GSI1)
+        now = timestamp(self.clock())
+        for item in self.store.query(query, limit=EXPIRED_REMOVED).items:
+            if item["expires"] > now:
+                return
             self._end(item)
 
     def _end(self, item: dict[str, Any]) -> None:

@@ -231,3 +231,18 @@ def test_a_cookie_that_held_a_token_signs_in_no_more(app) -> None:
     html = browser.get("/", headers=BROWSER).get_data(as_text=True)
 
     assert "user:ana" not in html and "sign in again" in html
+
+
+def test_signing_in_removes_sessions_that_expired_unused(app) -> None:
+    from catalogue.web.session import SESSION_LIFETIME
+
+    store = app.extensions["brygge"].store
+    for _ in range(3):
+        sign_in(FlaskClient(app), mint(app, "user:ana"))
+    assert len(store.query(Query("sessions"), limit=10).items) == 3
+    app.extensions["brygge"].clock.now += SESSION_LIFETIME
+
+    sign_in(FlaskClient(app), mint(app, "user:bo"))
+
+    (kept,) = store.query(Query("sessions"), limit=10).items
+    assert kept["principal"] == "user:bo"

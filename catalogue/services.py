@@ -59,7 +59,7 @@ class Services:
 
     @cached_property
     def repositories(self) -> Repositories:
-        repositories = Repositories(self.store, self.clock)
+        repositories = Repositories(self.store, self.clock, self.settings.site_admins)
         repositories.events.on_accepted = self.append_history
         return repositories
 

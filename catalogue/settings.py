@@ -198,6 +198,12 @@ class Settings:
         return self.home / "objects"
 
     @property
+    def site_admins(self) -> tuple[str, ...] | None:
+        """The principals and teams that are site admins; None when authentication is off
+        (every caller is one then)."""
+        return None if self.auth == "off" else self.admins
+
+    @property
     def signing_key(self) -> bytes:
         """Key for HMAC-signed local URLs; a per-home random key when none is configured."""
         if self.secret_key:

@@ -25,6 +25,7 @@ STATUS = {
     errors.InvalidValues: 422,
     errors.Unauthenticated: 401,
     errors.Forbidden: 403,
+    errors.TooManyAttempts: 429,
     NotAcceptable: 406,
     errors.Unavailable: 503,
     errors.UpstreamFailed: 502,
@@ -78,6 +79,7 @@ def handle_domain_error(error: errors.DomainError) -> Response:
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="brygge"'
+    headers.update(error_headers(error))
     message = error.message
     if error.key is not None:
         # A store's own failure no repository put in a resource's words: its text names
@@ -85,6 +87,13 @@ def handle_domain_error(error: errors.DomainError) -> Response:
         log.warning("store error reached the API untranslated: %s", error.message)
         message = STORE_FAILURE_MESSAGES.get(status, HTTPStatus(status).phrase)
     return error_response(status, message, field_errors, headers)
+
+
+def error_headers(error: errors.DomainError) -> dict[str, str]:
+    """Headers a failure's answer carries whatever its form (JSON or a page)."""
+    if isinstance(error, errors.TooManyAttempts):
+        return {"Retry-After": str(error.retry_after_s)}
+    return {}
 
 
 def unavailable_reason(error: BaseException) -> str | None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from catalogue.api.smorest import Blueprint, MethodView
-from catalogue.auth.permissions import READ, require, require_authenticated
+from catalogue.auth.permissions import (
+    READ,
+    require,
+    require_authenticated,
+    subscription_grantees,
+    subscription_owner,
+)
 from catalogue.domain.webhooks import check_target_url
 from catalogue.schemas.common import ListQuerySchema
 from catalogue.schemas.subscriptions import (
@@ -15,6 +21,7 @@ from catalogue.schemas.subscriptions import (
     ReplaySchema,
     RotatedSecretSchema,
     SecretRotationSchema,
+    SubscriptionListQuerySchema,
     SubscriptionPageSchema,
     SubscriptionSchema,
 )
@@ -24,10 +31,9 @@ blp = Blueprint("subscriptions", __name__, url_prefix="/subscriptions", descript
 
 
 def _own(subscription_id: str) -> str:
-    """Check the caller may manage the subscription: its maker, or a site admin."""
-    identity = require_authenticated()
-    principal = None if identity.is_site_admin else identity.principal
-    repositories().subscriptions.get(subscription_id, principal=principal)
+    """Check the caller may manage the subscription: its owner (the caller, or a member of
+    the owner team), or a site admin."""
+    repositories().subscriptions.get(subscription_id, grantees=subscription_grantees())
     return subscription_id
 
 
@@ -36,20 +42,26 @@ class Subscriptions(MethodView):
     @blp.arguments(SubscriptionSchema)
     @blp.response(201, NewSubscriptionSchema)
     def post(self, data: dict) -> dict:
-        """Subscribe a URL to change events (read scope on each dataset named)."""
-        identity = require_authenticated()
+        """Subscribe a URL to change events (read scope on each dataset named).
+
+        The subscription belongs to its owner: your team (the default when you have one)
+        or yourself. A team's subscription acts as the team, and its members manage it.
+        """
+        identity, owner = subscription_owner(data.get("owner"))
         check_target_url(data["url"])
         for dataset_id in data["datasets"]:
             require(dataset_id, READ)
-        return repositories().subscriptions.create(data, identity=identity)
+        return repositories().subscriptions.create(data, identity=identity, owner=owner)
 
-    @blp.arguments(ListQuerySchema, location="query")
+    @blp.arguments(SubscriptionListQuerySchema, location="query")
     @blp.response(200, SubscriptionPageSchema)
     def get(self, query: dict) -> dict:
-        """Your subscriptions."""
+        """Your subscriptions, or those of one of your teams (owner)."""
+        owner = query.pop("owner", None)
+        subscription_grantees(owner)
         identity = require_authenticated()
         assert identity.principal is not None
-        page = repositories().subscriptions.list(identity.principal, **query)
+        page = repositories().subscriptions.list(owner or identity.principal, **query)
         return {"items": page.items, "next": page.next_cursor}
 
 
@@ -58,12 +70,12 @@ class SubscriptionById(MethodView):
     @blp.response(200, SubscriptionSchema)
     def get(self, subscription_id: str) -> dict:
         """One of your subscriptions (without its secret)."""
-        return repositories().subscriptions.get(_own(subscription_id), principal=None)
+        return repositories().subscriptions.get(_own(subscription_id), grantees=None)
 
     @blp.response(204)
     def delete(self, subscription_id: str) -> None:
         """Unsubscribe; deliveries still pending are cancelled."""
-        repositories().subscriptions.delete(_own(subscription_id), principal=None)
+        repositories().subscriptions.delete(_own(subscription_id), grantees=None)
 
 
 @blp.route("/<subscription_id>/deliveries")

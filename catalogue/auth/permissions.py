@@ -141,6 +141,39 @@ def template_owner(owner: str | None) -> str | None:
     raise InvalidValue("owner", "name the team that owns the template (one of your teams)")
 
 
+def subscription_owner(owner: str | None) -> tuple[Identity, str]:
+    """The caller, and the owner of a subscription it makes; checks it may name ``owner``.
+
+    The owner is the caller's own principal or one of its teams (site admins may name any);
+    absent, it is the caller's team when it has exactly one, else the caller itself.
+    Raises Unauthenticated, Forbidden (an owner not the caller nor one of its teams).
+    """
+    identity = require_authenticated()
+    assert identity.principal is not None
+    if owner is None:
+        return identity, identity.teams[0] if len(identity.teams) == 1 else identity.principal
+    if owner not in identity.grantees and not identity.is_site_admin:
+        raise Forbidden(
+            f"the owner must be you or one of your teams ({', '.join(identity.grantees)})"
+        )
+    return identity, owner
+
+
+def subscription_grantees(owner: str | None = None) -> tuple[str, ...] | None:
+    """The owners whose subscriptions the caller manages (None: any, for site admins).
+
+    With ``owner``, checks the caller manages that owner's: Forbidden otherwise.
+    """
+    identity = require_authenticated()
+    if identity.is_site_admin:
+        return None
+    if owner is not None and owner not in identity.grantees:
+        raise Forbidden(
+            f"you manage the subscriptions of {', '.join(identity.grantees)} only, not {owner}"
+        )
+    return identity.grantees
+
+
 def require_template_admin(template: Mapping[str, Any], new_owner: str | None = None) -> Identity:
     """Check that the caller may change or delete ``template`` (and hand it to ``new_owner``).
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from flask import current_app, g, request
 
+from catalogue.auth.throttle import FailureLimiter, failure_keys
 from catalogue.domain import tokens
 from catalogue.domain.access import ANONYMOUS, AUTH_OFF, OIDC, Identity, token_credential
-from catalogue.domain.errors import Unauthenticated
+from catalogue.domain.errors import TooManyAttempts, Unauthenticated
 from catalogue.services import repositories, services
 
 if TYPE_CHECKING:
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JWKS_EXTENSION = "brygge.jwks"
+FAILURES_EXTENSION = "brygge.auth_failures"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Writes that carry their own proof instead of a bearer token: a signed upload form, and
 # the pages' sign-in and sign-out forms (the token pasted, a CSRF token). The edit form too:
@@ -84,16 +87,52 @@ def _authenticate() -> Identity:
     scheme, _, credential = header.strip().partition(" ")
     credential = credential.strip()
     if scheme.lower() != "bearer" or not credential:
-        raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+        return _attempt(None, _malformed_header)
     return identity_of(credential)
+
+
+def _malformed_header() -> Identity:
+    raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
 
 
 def identity_of(credential: str) -> Identity:
     """The identity an API token or OIDC bearer token stands for.
 
-    Raises Unauthenticated for a token that is unknown, revoked, expired or malformed. The
-    web pages' session cookie carries such a credential and is checked here too.
+    Raises Unauthenticated for a token that is unknown, revoked, expired or malformed, and
+    TooManyAttempts when the client, or the token's id, failed too often of late (see
+    ``catalogue.auth.throttle``). The pages' sign-in is checked here too.
     """
+    return _attempt(tokens.token_id(credential), lambda: _verify(credential))
+
+
+def _attempt(token_id: str | None, verify: Callable[[], Identity]) -> Identity:
+    """``verify()``, unless the client or ``token_id`` failed too often of late; a failure
+    (Unauthenticated) is counted against both."""
+    limiter = failure_limiter()
+    address = request._get_current_object().remote_addr  # type: ignore[attr-defined]
+    keys = failure_keys(address, token_id)
+    wait_s = limiter.retry_after_s(keys)
+    if wait_s is not None:
+        raise TooManyAttempts(
+            f"too many failed attempts to authenticate: try again in {wait_s} s",
+            retry_after_s=wait_s,
+        )
+    try:
+        return verify()
+    except Unauthenticated:
+        limiter.record_failure(keys)
+        raise
+
+
+def failure_limiter() -> FailureLimiter:
+    """The application's count of failed authentications (one per process)."""
+    limiter = current_app.extensions.get(FAILURES_EXTENSION)
+    if limiter is None:
+        limiter = current_app.extensions.setdefault(FAILURES_EXTENSION, FailureLimiter())
+    return limiter  # type: ignore[no-any-return]
+
+
+def _verify(credential: str) -> Identity:
     settings = services().settings
     if tokens.looks_like_api_token(credential):
         record = repositories().tokens.verify(credential)
@@ -116,7 +155,12 @@ def identity_of(credential: str) -> Identity:
         identity = replace(identity, credential=OIDC)
     else:
         raise Unauthenticated("the token is unknown, revoked or expired")
-    admins = set(settings.admins)
+    return with_site_admin(identity)
+
+
+def with_site_admin(identity: Identity) -> Identity:
+    """``identity`` a site admin when the settings' admins name it or one of its teams now."""
+    admins = services().settings.admins
     is_admin = any(name in admins for name in identity.grantees)
     return replace(identity, is_site_admin=is_admin)
 

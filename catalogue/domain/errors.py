@@ -21,6 +21,7 @@ __all__ = [
     "InvalidValues",
     "NotFound",
     "PreconditionFailed",
+    "TooManyAttempts",
     "Unauthenticated",
     "Unavailable",
     "UpstreamFailed",
@@ -72,6 +73,14 @@ class Unavailable(DomainError):
 
 class Unauthenticated(DomainError):
     """No credentials, or credentials that do not check out."""
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed authentications from the client: it may try again after a wait."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class Forbidden(DomainError):

@@ -3,6 +3,11 @@
 A DynamoDB number holds at most 38 significant digits, at magnitudes from 1E-130 to
 9.99...E+125; SQLite keeps more, so a value past these is refused on every backend
 rather than stored on one and refused on the other.
+
+DynamoDB keeps numbers as decimals, so a float from 2**53 on (every one of them a whole
+number) comes back as the integer its shortest decimal text names: 1.2345678901234567e19
+as 12345678901234567000, not as the float's binary value 12345678901234567168. Every store
+keeps such a float as that integer (``stored_number``).
 """
 
 from __future__ import annotations
@@ -10,9 +15,12 @@ from __future__ import annotations
 import decimal
 import math
 from collections.abc import Mapping
+from typing import Any
 
 MAX_DIGITS = 38
 MIN_EXPONENT, MAX_EXPONENT = -130, 125
+# From here on a float is a whole number, and not every integer is a float.
+WHOLE_FLOATS_FROM = 2**53
 LIMITS = (
     f"at most {MAX_DIGITS} significant digits, and magnitudes from 1E{MIN_EXPONENT} "
     f"to 9.99E+{MAX_EXPONENT}"
@@ -48,3 +56,22 @@ def first_unstored_number(value: object) -> int | float | None:
         if found is not None:
             return found
     return None
+
+
+def stored_number(value: float) -> int | float:
+    """The number every store keeps for the float ``value``: itself, or, from 2**53 on,
+    the integer its shortest decimal text names (``repr``, the text JSON writes)."""
+    if -WHOLE_FLOATS_FROM < value < WHOLE_FLOATS_FROM or not math.isfinite(value):
+        return value
+    return int(decimal.Decimal(repr(value)))
+
+
+def with_stored_numbers(value: Any) -> Any:
+    """A JSON value with each float ``stored_number`` changes replaced (others kept)."""
+    if isinstance(value, float):
+        return stored_number(value)
+    if isinstance(value, dict):
+        return {name: with_stored_numbers(element) for name, element in value.items()}
+    if isinstance(value, list | tuple):
+        return [with_stored_numbers(element) for element in value]
+    return value

@@ -364,13 +364,15 @@ def dispatch(
     limit: int = BATCH,
     lineage: LineageTarget | None = None,
     sender: Sender | None = None,
+    admins: Sequence[str] | None = (),
 ) -> int:
     """Fan out up to ``limit`` events still in the outbox, oldest first; how many.
 
     With ``sender``, the new deliveries are claimed as they are made and attempted at
     once: a first attempt needs no read of the due index and no claim of its own.
+    ``admins`` are the site admins now (``Settings.site_admins``).
     """
-    subscriptions = SubscriptionRepository(store, clock)
+    subscriptions = SubscriptionRepository(store, clock, admins)
     pending = subscriptions.undispatched(limit)
     active = subscriptions.active() if pending else []
     claim_until = clock() + CLAIM if sender is not None else None
@@ -387,9 +389,13 @@ def send_due(
     *,
     limit: int = BATCH,
     lineage: LineageTarget | None = None,
+    admins: Sequence[str] | None = (),
 ) -> int:
-    """Attempt every delivery due now (up to ``limit``); how many were attempted."""
-    subscriptions = SubscriptionRepository(store, clock)
+    """Attempt every delivery due now (up to ``limit``); how many were attempted.
+
+    ``admins`` are the site admins now (``Settings.site_admins``).
+    """
+    subscriptions = SubscriptionRepository(store, clock, admins)
     now = clock()
     claimed = subscriptions.claim_all(subscriptions.due(now, limit=limit), now + CLAIM)
     send_claimed(subscriptions, claimed, sender, lineage)

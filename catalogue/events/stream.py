@@ -49,21 +49,23 @@ def stream_events(event: Mapping[str, Any]) -> list[dict[str, Any]]:
 def handle_stream(services: Services, event: Mapping[str, Any]) -> dict[str, int]:
     """Fan out the stream's new events and send every delivery due now."""
     items = stream_events(event)
-    subscriptions = SubscriptionRepository(services.store, services.clock)
+    admins = services.settings.site_admins
+    subscriptions = SubscriptionRepository(services.store, services.clock, admins)
     active = subscriptions.active() if items else []
     lineage = lineage_target(services.settings)
     sender = HttpSender(allow_private=services.settings.webhook_allow_private)
     claim_until = services.clock() + CLAIM
     added, claimed = dispatch_events(subscriptions, items, active, lineage, claim_until=claim_until)
     send_claimed(subscriptions, claimed, sender, lineage)
-    sent = send_due(services.store, services.clock, sender, lineage=lineage)
+    sent = send_due(services.store, services.clock, sender, lineage=lineage, admins=admins)
     return {"events": len(items), "deliveries": added, "attempted": len(claimed) + sent}
 
 
 def retry_due(services: Services) -> dict[str, int]:
     """The scheduled job: fan out events whose stream record was lost, send due retries."""
     lineage = lineage_target(services.settings)
-    fanned = dispatch(services.store, services.clock, lineage=lineage)
+    admins = services.settings.site_admins
+    fanned = dispatch(services.store, services.clock, lineage=lineage, admins=admins)
     sender = HttpSender(allow_private=services.settings.webhook_allow_private)
-    attempted = send_due(services.store, services.clock, sender, lineage=lineage)
+    attempted = send_due(services.store, services.clock, sender, lineage=lineage, admins=admins)
     return {"events": fanned, "attempted": attempted}

@@ -25,8 +25,9 @@ def run_once(services: Services, sender: Sender) -> int:
     """Fan out what the outbox holds (sending the new deliveries at once), then send what
     is due; how much work it did."""
     lineage = lineage_target(services.settings)
-    work = dispatch(services.store, services.clock, lineage=lineage, sender=sender)
-    return work + send_due(services.store, services.clock, sender, lineage=lineage)
+    admins = services.settings.site_admins
+    work = dispatch(services.store, services.clock, lineage=lineage, sender=sender, admins=admins)
+    return work + send_due(services.store, services.clock, sender, lineage=lineage, admins=admins)
 
 
 def start_delivery_worker(services: Services, sender: Sender | None = None) -> threading.Event:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from catalogue.store.base import ItemStore
@@ -14,6 +14,7 @@ from .distributions import DistributionRepository
 from .editions import EditionRepository
 from .events import EventRepository
 from .permissions import PermissionRepository
+from .sessions import SessionRepository
 from .subscriptions import SubscriptionRepository
 from .tokens import TokenRepository
 from .versions import VersionRepository
@@ -22,7 +23,12 @@ from .versions import VersionRepository
 class Repositories:
     """Every repository over one store and one clock."""
 
-    def __init__(self, store: ItemStore, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: ItemStore,
+        clock: Callable[[], datetime],
+        admins: Iterable[str] | None = (),
+    ) -> None:
         self.store = store
         self.datasets = DatasetRepository(store, clock)
         # Deletes of versions and editions may take distributions with them.
@@ -32,7 +38,8 @@ class Repositories:
         self.distributions = DistributionRepository(store, clock, self.editions, changed)
         self.audit = AuditRepository(store, clock)
         self.change_events = ChangeEventRepository(store, clock)
-        self.subscriptions = SubscriptionRepository(store, clock)
+        self.subscriptions = SubscriptionRepository(store, clock, admins)
         self.permissions = PermissionRepository(store, clock)
         self.tokens = TokenRepository(store, clock)
+        self.sessions = SessionRepository(store, clock)
         self.events = EventRepository(store, clock)

@@ -14,10 +14,17 @@ for the state's options object as a whole.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
-from catalogue.domain.errors import InvalidValues
+from catalogue.domain.errors import InvalidValue, InvalidValues
+
+# Every run copies its dataset's taskConfig into its own item, and a change of it keeps the
+# old and the new one in its audit entry: each a store item of at most 400 KB. Step
+# Functions hands the taskConfig to every state, whose payload holds 256 KiB. A template's
+# definition has the same bound, for the same items.
+MAX_TASK_CONFIG_BYTES = 128 * 1024
 
 
 def check_task_config(template: Mapping[str, Any], task_config: Mapping[str, Any] | None) -> None:
@@ -27,8 +34,16 @@ def check_task_config(template: Mapping[str, Any], task_config: Mapping[str, Any
     pipeline, so the options its steps require are not yet missing.
 
     ``template`` is a stored template (``id``, ``definition``); one saved before steps were
-    checked may name steps that do not exist, which is a problem of ``template``.
+    checked may name steps that do not exist, which is a problem of ``template``. Raises
+    InvalidValue(taskConfig) for one over MAX_TASK_CONFIG_BYTES.
     """
+    size = len(json.dumps(task_config, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_TASK_CONFIG_BYTES:
+        raise InvalidValue(
+            "taskConfig",
+            f"is {size:,} bytes of JSON; a dataset pipeline's taskConfig may have at most "
+            f"{MAX_TASK_CONFIG_BYTES:,} bytes",
+        )
     # Imported here: the step catalogue loads every step module, which only saving needs.
     from pipelines.runs.steps import WHOLE_OBJECT, task_config_problems, unknown_step_problems
 

@@ -1,8 +1,11 @@
 """Webhook subscriptions and their deliveries over any ItemStore.
 
-A subscription acts for the principal that made it, with the teams and site-admin standing
-it had then, for as long as the credential it was made with stands (``acting_identity``):
-it receives the events of datasets that identity may read, as ``GET /events`` shows them,
+A subscription belongs to its ``owner``: a team, whose members manage it and whose grants
+it receives events by, whoever made it and whatever became of the token it was made with;
+or its maker's own principal, when it acts for that principal, with the teams it had then,
+for as long as the credential it was made with stands. Either is a site admin while the
+settings' admins name it (``acting_identity``). It receives the events of datasets that
+identity may read now, as ``GET /events`` shows them,
 checked when an event is fanned out and again before each attempt. One delivery item per
 (subscription, event) makes fan-out idempotent: a dispatcher that runs twice over an event
 finds its deliveries there.
@@ -14,7 +17,8 @@ import contextlib
 import random
 import secrets
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -73,17 +77,29 @@ def _time_key(moment: datetime) -> str:
 class SubscriptionRepository:
     """Subscriptions (made, listed, deleted by their principal) and their deliveries."""
 
-    def __init__(self, store: ItemStore, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: ItemStore,
+        clock: Callable[[], datetime],
+        admins: Iterable[str] | None = (),
+    ) -> None:
         self.store = store
         self.clock = clock
+        # The site admins now (the settings'; None: authentication is off, everyone is one):
+        # a subscription's maker may have stopped being one.
+        self.admins = None if admins is None else frozenset(admins)
         self.permissions = PermissionRepository(store, clock)
         self.tokens = TokenRepository(store, clock)
 
     # Subscriptions ----------------------------------------------------------------------
 
-    def create(self, data: Mapping[str, Any], *, identity: Identity) -> dict[str, Any]:
-        """Store a subscription for ``identity``; the answer alone carries the secret."""
+    def create(
+        self, data: Mapping[str, Any], *, identity: Identity, owner: str | None = None
+    ) -> dict[str, Any]:
+        """Store a subscription made by ``identity`` for ``owner`` (one of its grantees; by
+        default its own principal); the answer alone carries the secret."""
         assert identity.principal is not None
+        owner = owner or identity.principal
         subscription_id = uuid.uuid4().hex
         subscription = {
             "id": subscription_id,
@@ -92,9 +108,9 @@ class SubscriptionRepository:
             "datasets": sorted(set(data.get("datasets") or [])),
             "description": data.get("description") or "",
             "status": ACTIVE,
+            "owner": owner,
             "principal": identity.principal,
             "teams": list(identity.teams),
-            "siteAdmin": identity.is_site_admin,
             CREDENTIAL_FIELD: identity.credential,
             "created": _time_key(self.clock()),
             SECRET_FIELD: new_secret(secrets.token_bytes(24)),
@@ -103,12 +119,12 @@ class SubscriptionRepository:
             **subscription,
             "pk": keys.SUBSCRIPTIONS_PK,
             "sk": subscription_id,
-            "gsi1pk": keys.principal_subscriptions_pk(identity.principal),
+            "gsi1pk": keys.principal_subscriptions_pk(owner),
             "gsi1sk": subscription_id,
             "kind": "subscription",
         }
         self.store.write(Create(item))
-        return subscription
+        return public_subscription(subscription) | {SECRET_FIELD: subscription[SECRET_FIELD]}
 
     def get_item(self, subscription_id: str) -> Item:
         item = self.store.get(keys.SUBSCRIPTIONS_PK, subscription_id)
@@ -116,24 +132,24 @@ class SubscriptionRepository:
             raise NotFound(f"subscription {subscription_id!r} not found")
         return item
 
-    def get(self, subscription_id: str, *, principal: str | None) -> dict[str, Any]:
-        """The subscription without its secret; NotFound unless ``principal`` made it.
-
-        ``principal`` None reads any (site admins).
+    def get(self, subscription_id: str, *, grantees: Sequence[str] | None) -> dict[str, Any]:
+        """The subscription without its secret; NotFound unless its owner is one of
+        ``grantees`` (the caller and its teams). ``grantees`` None reads any (site admins).
         """
         item = self.get_item(subscription_id)
-        if principal is not None and item["principal"] != principal:
+        if grantees is not None and owner_of(item) not in grantees:
             raise NotFound(f"subscription {subscription_id!r} not found")
         return public_subscription(item)
 
-    def list(self, principal: str, *, limit: int, cursor: str | None) -> Page:
-        query = Query(keys.principal_subscriptions_pk(principal), index=keys.GSI1)
+    def list(self, owner: str, *, limit: int, cursor: str | None) -> Page:
+        """The subscriptions ``owner`` (a principal or a team) owns."""
+        query = Query(keys.principal_subscriptions_pk(owner), index=keys.GSI1)
         page = self.store.query(query, limit=limit, cursor=cursor)
         return Page([public_subscription(item) for item in page.items], page.next_cursor)
 
-    def delete(self, subscription_id: str, *, principal: str | None) -> None:
+    def delete(self, subscription_id: str, *, grantees: Sequence[str] | None) -> None:
         """Delete the subscription; its pending deliveries are cancelled when next due."""
-        self.get(subscription_id, principal=principal)
+        self.get(subscription_id, grantees=grantees)
         self.store.write(Delete(keys.SUBSCRIPTIONS_PK, subscription_id))
 
     def rotate_secret(self, subscription_id: str, *, grace: timedelta) -> dict[str, Any]:
@@ -253,15 +269,20 @@ class SubscriptionRepository:
     def acting_identity(
         self, subscription: Mapping[str, Any], acting: dict[str, Identity] | None = None
     ) -> Identity:
-        """Who the subscription acts as now: its maker, while its credential stands.
+        """Who the subscription acts as now: its owner team, or its maker while its
+        credential stands.
 
-        Made with an API token, it acts as its maker (teams: those of the subscription the
-        token still carries) while that token is neither revoked nor expired, and as the
-        anonymous caller after. An OIDC bearer token leaves no record to look at again (it
+        Owned by a team, it acts as that team (its grants, and what any signed-in caller
+        sees), a site admin while ``admins`` names the team. Owned by its maker and made
+        with an API token, it acts as its maker (teams: those of the subscription the
+        token still carries; a site admin while ``admins`` names the maker or one of those
+        teams) while that token is neither revoked nor expired, and as the anonymous caller
+        after. An OIDC bearer token leaves no record to look at again (it
         cannot be revoked here, and lives minutes), so a subscription made with one acts
         as the anonymous caller from the start, as does one stored without a credential:
-        both receive only public datasets' events. Made with authentication off, it acts
-        as made. ``acting`` (by subscription id) spares reading a token twice.
+        both receive only public datasets' events. Made with authentication off, it is a
+        site admin while authentication stays off, and the anonymous caller once it is on.
+        ``acting`` (by subscription id) spares reading a token twice.
         """
         if acting is not None and subscription["id"] in acting:
             return acting[subscription["id"]]
@@ -269,20 +290,29 @@ class SubscriptionRepository:
         credential = subscription.get(CREDENTIAL_FIELD)
         token_id = credential_token_id(credential)
         teams = tuple(subscription.get("teams") or ())
+        owner = owner_of(subscription)
         if credential == AUTH_OFF:
-            identity = Identity(subscription["principal"], teams, bool(subscription["siteAdmin"]))
+            if self.admins is None:
+                # Every caller is a site admin while authentication is off; once it is on,
+                # no credential of its maker stands: it acts as the anonymous caller.
+                identity = Identity(subscription["principal"], teams, is_site_admin=True)
+        elif owner != subscription["principal"]:
+            identity = Identity(owner, is_site_admin=self._is_admin((owner,)))
         elif token_id is not None:
             record = self.tokens.standing(token_id)
             if record is not None and record["principal"] == subscription["principal"]:
                 identity = Identity(
                     subscription["principal"],
                     tuple(team for team in teams if team in record["teams"]),
-                    bool(subscription.get("siteAdmin")),
-                    credential,
+                    credential=credential,
                 )
+                identity = replace(identity, is_site_admin=self._is_admin(identity.grantees))
         if acting is not None:
             acting[subscription["id"]] = identity
         return identity
+
+    def _is_admin(self, grantees: Iterable[str]) -> bool:
+        return self.admins is None or not self.admins.isdisjoint(grantees)
 
     # Deliveries -----------------------------------------------------------------------------
 
@@ -582,14 +612,21 @@ def attempt_outcome(
     return body
 
 
+def owner_of(subscription: Mapping[str, Any]) -> str:
+    """The team or principal a subscription belongs to (its maker, made before owners)."""
+    return str(subscription.get("owner") or subscription["principal"])
+
+
 def public_subscription(item: Mapping[str, Any]) -> dict[str, Any]:
     """A subscription as its owner reads it: never the secret, nor the store's fields."""
-    return {
+    shown = {
         name: value
         for name, value in resource(dict(item)).items()
         if name
         not in (SECRET_FIELD, PREVIOUS_SECRETS_FIELD, CREDENTIAL_FIELD, "rev", "teams", "siteAdmin")
     }
+    shown["owner"] = owner_of(item)
+    return shown
 
 
 def public_delivery(item: Mapping[str, Any]) -> dict[str, Any]:

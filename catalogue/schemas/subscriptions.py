@@ -5,10 +5,11 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from catalogue.domain.access import PRINCIPAL
 from catalogue.domain.change_events import EVENT_TYPES
 from catalogue.domain.webhooks import MAX_ROTATION_GRACE, ROTATION_GRACE
 
-from .common import page_schema
+from .common import ListQuerySchema, page_schema
 
 
 class SubscriptionSchema(ma.Schema):
@@ -35,8 +36,25 @@ class SubscriptionSchema(ma.Schema):
     description = fields.String(load_default="", validate=validate.Length(max=500))
     status = fields.String(dump_only=True, metadata={"description": "active or disabled."})
     disabledReason = fields.String(dump_only=True)
-    principal = fields.String(dump_only=True)
+    owner = fields.String(
+        load_default=None,
+        validate=validate.Regexp(PRINCIPAL),
+        metadata={
+            "description": "Who the subscription belongs to: one of your teams (default: your "
+            "team when you have one), whose members manage it and whose grants it receives "
+            "events by, or yourself."
+        },
+    )
+    principal = fields.String(dump_only=True, metadata={"description": "Who made it."})
     created = fields.String(dump_only=True)
+
+
+class SubscriptionListQuerySchema(ListQuerySchema):
+    owner = fields.String(
+        load_default=None,
+        validate=validate.Regexp(PRINCIPAL),
+        metadata={"description": "One of your teams, to list its subscriptions; default: you."},
+    )
 
 
 class NewSubscriptionSchema(SubscriptionSchema):

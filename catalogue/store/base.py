@@ -2,7 +2,8 @@
 
 Items are JSON-compatible dicts. Reserved attributes:
 
-- ``pk``, ``sk``: the primary key (non-empty strings). Unique together.
+- ``pk``, ``sk``: the primary key (non-empty strings of at most MAX_PK_BYTES and
+  MAX_SK_BYTES bytes of UTF-8, DynamoDB's limits). Unique together.
 - ``gsi1pk``, ``gsi1sk``: optional secondary key (non-empty strings);
   ``query(..., index="gsi1")`` reads by it, and only items having both are in the index.
 - ``rev``: an integer revision the store owns. ``Create`` stores ``rev = 1``; ``Replace``
@@ -53,6 +54,9 @@ Predicate = Callable[[Item], bool]
 Expect = Mapping[str, Any]
 
 MAX_LIMIT = 1000
+# DynamoDB's longest partition and sort keys, in bytes of UTF-8.
+MAX_PK_BYTES = 2048
+MAX_SK_BYTES = 1024
 # Separates the fields of a search_text; ranking weighs them in order (title, keywords,
 # description: see catalogue.store.ranking).
 FIELD_SEPARATOR = "\x1f"

@@ -290,6 +290,11 @@ class DynamoDbStore(IndexReads):
                         raise error
                 elif reason.get("Code") == "ValidationError":
                     raise ValueError(reason.get("Message", "invalid item"))
+            refused = next((r for r in reasons if r.get("Code") == "ValidationError"), None)
+            if refused is not None:
+                # A write beside the items (search index, counters) DynamoDB will not take:
+                # trying again cannot help.
+                raise ValueError(refused.get("Message", "invalid write"))
             if not failed and not any(
                 reason.get("Code") in _RETRYABLE_REASONS for reason in reasons
             ):

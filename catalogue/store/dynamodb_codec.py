@@ -1,8 +1,10 @@
 """DynamoDB attribute values: items to and from the typed form the DynamoDB API speaks.
 
 Numbers go to DynamoDB as their shortest decimal text, so a float comes back as the same
-float; an integral float comes back as an int (equal to it). The attribute ``_terms`` (the
-search terms an item is indexed under) belongs to the store and is never returned.
+float; an integral float comes back as an int (equal to it), and one from 2**53 on as the
+integer its text names (``catalogue.domain.numbers.stored_number``), on every store. The
+attribute ``_terms`` (the search terms an item is indexed under) belongs to the store and
+is never returned.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from catalogue.domain.numbers import stored_number
 from catalogue.store.base import Item
 
 
@@ -44,6 +47,9 @@ def to_value(value: Any) -> dict[str, Any]:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"{value} cannot be stored")
+        number = stored_number(value)
+        if isinstance(number, int):
+            return {"N": str(number)}
         # repr is the shortest text that reads back as the same float.
         return {"N": repr(value)}
     if isinstance(value, str):
@@ -76,6 +82,8 @@ def _from_value(raw: dict[str, Any]) -> Any:
 def _number(text: str) -> int | float:
     # DynamoDB keeps numbers as decimals and drops a float's ".0", so an integral float
     # comes back as an int (equal to it); every other float comes back exactly.
+    # A number written before in a list or map may come back as written (DynamoDB Local
+    # keeps their text): a float from 2**53 on reads as the integer it names, as it is kept.
     if any(char in text for char in ".eE"):
-        return float(text)
+        return stored_number(float(text))
     return int(text)

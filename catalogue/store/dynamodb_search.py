@@ -1,7 +1,8 @@
 """The DynamoDB store's search index: an inverted index in the same table.
 
 - Index items: ``pk = "term#<search_scope>#<first two letters>*"``, ``sk = "<term> <item
-  key>"`` (the item's key as compact JSON, ``["<item pk>","<item sk>"]``), with ``item_pk``,
+  key>"`` (the item's key as compact JSON, ``["<item pk>","<item sk>"]``, or ``#`` and
+  that JSON's sha256 where the sort key would pass MAX_SK_BYTES), with ``item_pk``,
   ``item_sk`` and ``item_rev``. One per indexed term of a searchable item (a term of one
   letter has a partition of its own, ``term#<scope>#i*``); terms are
   ``base.search_terms(search_text)[:MAX_SEARCH_TERMS]``. A whole term ``luft`` reads
@@ -34,13 +35,14 @@ calls.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from catalogue.store import operations, ranking
-from catalogue.store.base import MAX_TRANSACTION_OPS, Item
+from catalogue.store.base import MAX_SK_BYTES, MAX_TRANSACTION_OPS, Item
 from catalogue.store.dynamodb_codec import from_dynamodb
 from catalogue.store.operations import Entry, Key
 
@@ -56,7 +58,14 @@ def index_partition(scope: str, term: str) -> str:
 
 def index_key(scope: str, term: str, key: Key) -> dict[str, Any]:
     """DynamoDB key of the index item linking ``term`` to the item ``key``."""
-    sort = term + " " + json.dumps(list(key), ensure_ascii=False, separators=(",", ":"))
+    linked = json.dumps(list(key), ensure_ascii=False, separators=(",", ":"))
+    sort = term + " " + linked
+    if len(sort) * 4 > MAX_SK_BYTES and len(sort.encode("utf-8", "surrogatepass")) > MAX_SK_BYTES:
+        # An item's key of up to DynamoDB's limits, beside a term, may not fit in a sort
+        # key: a digest stands for it ("#" starts no JSON), the item's key being in the
+        # index item's own attributes.
+        digest = hashlib.sha256(linked.encode("utf-8", "surrogatepass")).hexdigest()
+        sort = f"{term} #{digest}"
     return {"pk": {"S": index_partition(scope, term)}, "sk": {"S": sort}}
 
 

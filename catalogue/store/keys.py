@@ -155,6 +155,10 @@ def dataset_runs_pk(dataset: str) -> str:
 PERMISSIONS_HEAD_SK = "head"
 GRANT_PREFIX = "grant#"
 TOKENS_PK = "tokens"
+# The pages' sign-in sessions, each under the sha256 of its id (the cookie holds the id).
+SESSIONS_PK = "sessions"
+# The sessions again, in gsi1 by expiry: sign-ins remove those that expired unused.
+SESSIONS_BY_EXPIRY = "sessions#expiry"
 
 
 def permissions_pk(dataset: str) -> str:

@@ -22,7 +22,9 @@ from catalogue.domain.numbers import first_unstored_number
 from catalogue.store.base import (
     FIELD_SEPARATOR,
     MAX_ITEM_BYTES,
+    MAX_PK_BYTES,
     MAX_SEARCH_TERMS,
+    MAX_SK_BYTES,
     MAX_TERM_BYTES,
     MAX_TRANSACTION_OPS,
     SEARCH_FIELDS,
@@ -65,9 +67,14 @@ def op_key(op: Op) -> Key:
 
 
 def check_key(pk: object, sk: object) -> None:
-    """Raise ValueError unless pk and sk are non-empty strings (DynamoDB's key rule)."""
+    """Raise ValueError unless pk and sk are non-empty strings DynamoDB holds as keys."""
     if not (isinstance(pk, str) and pk and isinstance(sk, str) and sk):
         raise ValueError(f"pk and sk must be non-empty strings, not {pk!r}, {sk!r}")
+    # Counted in characters first: no key of the catalogue comes near the limits.
+    if 4 * len(pk) > MAX_PK_BYTES and len(pk.encode("utf-8", "surrogatepass")) > MAX_PK_BYTES:
+        raise ValueError(f"a pk holds at most {MAX_PK_BYTES} bytes of UTF-8: {pk[:40]!r}...")
+    if 4 * len(sk) > MAX_SK_BYTES and len(sk.encode("utf-8", "surrogatepass")) > MAX_SK_BYTES:
+        raise ValueError(f"an sk holds at most {MAX_SK_BYTES} bytes of UTF-8: {sk[:40]!r}...")
 
 
 def check_item(item: Item) -> None:

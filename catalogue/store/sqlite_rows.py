@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 
+from catalogue.domain.numbers import with_stored_numbers
 from catalogue.store import operations, sqlite_search
 from catalogue.store.base import Check, Delete, Item, Op
 from catalogue.store.operations import Facet, Key
@@ -78,7 +80,12 @@ def apply(conn: sqlite3.Connection, op: Op, current: Row | None) -> None:
     item = operations.stored(
         op.item, operations.new_rev(op, None if current is None else current.item)
     )
-    values = (item.get("gsi1pk"), item.get("gsi1sk"), item["rev"], _body(item))
+    body = _body(item)
+    if _WHOLE_FLOAT.search(body):
+        # A float from 2**53 on: kept as the integer its text names, as DynamoDB keeps it.
+        item = with_stored_numbers(item)
+        body = _body(item)
+    values = (item.get("gsi1pk"), item.get("gsi1sk"), item["rev"], body)
     if current is None:
         inserted = conn.execute(
             "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, rev, body) VALUES (?, ?, ?, ?, ?, ?)",
@@ -118,6 +125,9 @@ def count_facets(conn: sqlite3.Connection, deltas: Mapping[Facet, int]) -> None:
             )
 
 
+# How json writes a float from 2**53 on (``repr``): sixteen digits and ".0" up to 1e16, an
+# exponent after. Text that looks like one only costs a walk over the item.
+_WHOLE_FLOAT = re.compile(r"\d{16}\.0|\de\+")
 # One encoder for every row: json.dumps with options builds a new one per call.
 _encode_body = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 

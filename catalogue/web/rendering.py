@@ -10,7 +10,13 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from catalogue.api.errors import STATUS, error_response, handle_domain_error, handle_unexpected
+from catalogue.api.errors import (
+    STATUS,
+    error_headers,
+    error_response,
+    handle_domain_error,
+    handle_unexpected,
+)
 from catalogue.domain.errors import DomainError
 
 # The id prefix of the parts of a page that load themselves (``hx-trigger``), as
@@ -61,6 +67,8 @@ def error_page(error: Exception) -> ResponseReturnValue:
         field_errors=field_errors,
     )
     headers = {"Content-Type": "text/html; charset=utf-8"}
+    if isinstance(error, DomainError):
+        headers.update(error_headers(error))
     # A section a page loads by itself (its id starts with SECTION) shows its own failure
     # in its place, as it swaps itself (outerHTML); any other fragment's failure takes the
     # page's main content. Either way the answer says how it is swapped: the pages' script

@@ -1,15 +1,20 @@
-"""Sign-in for pages: a pasted token kept in a signed session cookie, and CSRF tokens.
+"""Sign-in for pages: a session kept on the server, its id in a signed cookie; CSRF tokens.
 
-The cookie is Flask's signed session (itsdangerous), keyed by the same secret as signed
-URLs. It is HttpOnly, SameSite=Lax, and Secure unless the page is served on a loopback host
-(``brygge serve`` on a laptop speaks plain HTTP). Only page requests read it: the JSON API
-still wants ``Authorization: Bearer``, so a cookie never authorises a cross-site API call.
+Signing in with a pasted API token (or OIDC bearer token) opens a session in the store
+(``catalogue.repositories.sessions``); the cookie holds only its id and the CSRF token, so a
+leaked cookie is no token usable against the API, it expires with the session, and signing
+out, or revoking the token, ends it. The cookie is Flask's signed session (itsdangerous),
+keyed by the same secret as signed URLs. It is HttpOnly, SameSite=Lax, and Secure unless the
+page is served on a loopback host (``brygge serve`` on a laptop speaks plain HTTP). Only page
+requests read it: the JSON API still wants ``Authorization: Bearer``, so a cookie never
+authorises a cross-site API call.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import Flask, g, request, session
@@ -17,12 +22,18 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, Se
 from flask.wrappers import Request, Response
 from itsdangerous import URLSafeTimedSerializer
 
-from catalogue.auth.principal import identity_of
-from catalogue.domain.access import Identity
-from catalogue.domain.errors import Forbidden, Unauthenticated
-from catalogue.services import services
+from catalogue.auth.principal import identity_of, with_site_admin
+from catalogue.domain.access import OIDC, Identity
+from catalogue.domain.errors import Forbidden
+from catalogue.services import repositories, services
 
 COOKIE_NAME = "brygge_session"
+# The cookie's field naming the session in the store, and the one that held a token before.
+SESSION_FIELD = "sid"
+LEGACY_TOKEN_FIELD = "token"
+# A sign-in lasts this long at most (its cookie too).
+SESSION_LIFETIME = timedelta(hours=12)
+SIGNED_OUT = "your sign-in has expired or was revoked: sign in again"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 CSRF_FIELD = "csrf"
 
@@ -74,44 +85,68 @@ def init_session(app: Flask) -> None:
         SESSION_COOKIE_NAME=COOKIE_NAME,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
 
 
 def sign_in_from_cookie() -> None:
-    """Make the session's token the identity of this page request.
+    """Make the session's identity that of this page request.
 
     A request with its own ``Authorization`` header keeps it; with ``BRYGGE_AUTH=off`` the
-    configured principal acts. A token revoked or expired since sign-in signs the visitor
-    out, who then sees what anonymous visitors see.
+    configured principal acts. A session ended, expired, or whose token was revoked or
+    expired since sign-in signs the visitor out, who then sees what anonymous visitors see.
     """
     if services().settings.auth == "off" or "Authorization" in request.headers:
         return
-    token = session.get("token")
-    if not token:
+    if LEGACY_TOKEN_FIELD in session:
+        # A cookie from before sessions were kept on the server held the token itself.
+        session.pop(LEGACY_TOKEN_FIELD)
+        g.signed_out_reason = SIGNED_OUT
+    session_id = session.get(SESSION_FIELD)
+    if not session_id:
         return
-    try:
-        g.brygge_identity = identity_of(token)
-    except Unauthenticated:
-        session.pop("token", None)
-        g.signed_out_reason = "your sign-in has expired or was revoked: sign in again"
+    identity = repositories().sessions.identity(str(session_id))
+    if identity is None:
+        session.pop(SESSION_FIELD, None)
+        g.signed_out_reason = SIGNED_OUT
+        return
+    g.brygge_identity = with_site_admin(identity)
 
 
 def sign_in(token: str) -> Identity:
-    """Check ``token`` and keep it in the session; raises Unauthenticated for a bad one.
+    """Check ``token`` and open a session for it; raises Unauthenticated for a bad one.
 
     The identity is also this request's, for a form that signs in and saves at once.
     """
-    identity = identity_of(token.strip())
-    session.clear()
-    session["token"] = token.strip()
-    session["csrf"] = secrets.token_urlsafe(32)
+    token = token.strip()
+    identity = identity_of(token)
+    now = services().clock()
+    expires = now + SESSION_LIFETIME
+    if identity.credential == OIDC:
+        # The session ends when the OIDC token would have: it is not looked at again.
+        expires = min(expires, _oidc_expiry(token))
+    sign_out()
+    session[SESSION_FIELD] = repositories().sessions.create(identity, expires)
+    session[CSRF_FIELD] = secrets.token_urlsafe(32)
     session.permanent = True
     g.brygge_identity = identity
     g.pop("signed_out_reason", None)
     return identity
 
 
+def _oidc_expiry(token: str) -> datetime:
+    import jwt
+
+    # Verified by identity_of already: only its exp is read here.
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return datetime.fromtimestamp(int(claims["exp"]), UTC)
+
+
 def sign_out() -> None:
+    """End the session (in the store too) and forget the cookie's contents."""
+    session_id = session.get(SESSION_FIELD)
+    if session_id:
+        repositories().sessions.end(str(session_id))
     session.clear()
 
 

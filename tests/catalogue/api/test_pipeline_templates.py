@@ -198,3 +198,37 @@ def test_a_definition_too_large_to_store_is_422_naming_it(client) -> None:
     assert reason.startswith("is 225,878 bytes of JSON")
     assert "at most 131,072 bytes" in reason
     assert client.get("/pipelines/csv-to-parquet").status_code == 404
+
+
+def schema_config(columns: int) -> dict:
+    """A validate step's taskConfig whose Table Schema describes ``columns`` columns."""
+    fields = [
+        {"name": f"column_{index}", "type": "string", "description": "målt verdi " * 12}
+        for index in range(columns)
+    ]
+    return {"Validate": {"schema": {"fields": fields}}}
+
+
+def test_a_task_config_too_large_for_the_runs_copying_it_is_422(client, dataset) -> None:
+    validating = {**TEMPLATE, "id": "validated", "definition": definition("validate", "publish")}
+    assert client.post("/pipelines", json=validating).status_code == 201
+    # About 290 KB: the pipeline's item would hold it, but each run copies it (and Step
+    # Functions hands it to every state, whose payload holds 256 KiB).
+    refused = client.put(
+        "/datasets/air/pipeline", json={"template": "validated", "taskConfig": schema_config(1800)}
+    )
+    assert refused.status_code == 422, refused.json
+    (reason,) = refused.json["errors"]["json"]["taskConfig"]
+    assert "131,072 bytes" in reason
+    assert client.get("/datasets/air/pipeline").status_code == 404
+
+    largest = schema_config(640)
+    kept = client.put(
+        "/datasets/air/pipeline", json={"template": "validated", "taskConfig": largest}
+    )
+    assert kept.status_code == 200, kept.json
+    # The run an upload makes holds a copy of it.
+    upload = client.post("/datasets/air/versions/1/uploads", json={"filename": "air.csv"})
+    assert upload.status_code == 201, upload.json
+    run = client.get(f"/runs/{upload.json['run']['id']}")
+    assert run.json["status"] == "WAITING"

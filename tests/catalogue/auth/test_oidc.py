@@ -410,3 +410,28 @@ def test_a_subscription_made_with_an_oidc_token_gets_only_public_events(
 
         assert [json.loads(r.body)["subject"] for r in receiver.requests] == ["/datasets/open"]
     services.store.close()
+
+
+def test_a_page_session_opened_with_an_oidc_token_ends_when_the_token_would(
+    oidc_world, rsa_key
+) -> None:  # type: ignore[no-untyped-def]
+    import re
+    from datetime import UTC, datetime
+
+    signed = claims()
+    token = jwt.encode(signed, rsa_key, algorithm="RS256", headers={"kid": "rsa-1"})
+    clock = oidc_world.app.extensions["brygge"].clock
+    clock.now = datetime.fromtimestamp(signed["iat"], UTC)
+    browser = oidc_world.app.test_client()
+    page = {"Accept": "text/html"}
+    form = browser.get("/sign-in", headers=page).get_data(as_text=True)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert csrf is not None
+    signed_in = browser.post("/sign-in", data={"token": token, "csrf": csrf[1]})
+    assert signed_in.status_code == 303
+    assert "user:alice" in browser.get("/", headers=page).get_data(as_text=True)
+
+    clock.now = datetime.fromtimestamp(signed["exp"], UTC)
+
+    html = browser.get("/", headers=page).get_data(as_text=True)
+    assert "user:alice" not in html and "sign in again" in html

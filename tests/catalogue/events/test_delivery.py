@@ -526,7 +526,7 @@ def test_webhook_settings_read_on_and_off() -> None:
     assert sum(RETRY_DELAYS, timedelta()) >= timedelta(hours=24)
 
 
-# A subscription acts only while the credential it was made with still stands. ----------
+# A subscription its maker owns acts only while the credential it was made with stands. ---
 
 TEAM_A = {"id": "team-a-data", "title": "A", "accessRights": "non-public", "owner": "team:a"}
 TEAM_A_RESTRICTED = {**TEAM_A, "id": "team-a-shared", "accessRights": "restricted"}
@@ -562,7 +562,7 @@ def test_revoking_the_token_stops_deliveries_of_the_teams_events(
         assert admin.post("/datasets", json=dataset).status_code == 201
     deliver(app)  # the creations go out before the subscription is made
     alice, token_id = client_of(app, "user:a", "team:a")
-    subscribe(alice, receiver.url)
+    subscribe(alice, receiver.url, owner="user:a")
     assert admin.patch("/datasets/team-a-data", json={"title": "A1"}).status_code == 200
     deliver(app)
     assert subjects(receiver) == ["/datasets/team-a-data"]
@@ -585,7 +585,7 @@ def test_a_retry_after_the_token_is_revoked_is_cancelled(
     assert admin.post("/datasets", json=TEAM_A).status_code == 201
     deliver(app)
     alice, token_id = client_of(app, "user:a", "team:a")
-    subscription = subscribe(alice, receiver.url)
+    subscription = subscribe(alice, receiver.url, owner="user:a")
     receiver.answer = lambda _: (503, b"")
     assert admin.patch("/datasets/team-a-data", json={"title": "A1"}).status_code == 200
     deliver(app)
@@ -612,7 +612,7 @@ def test_a_token_without_the_team_does_not_see_the_teams_events(
     assert admin.post("/datasets", json=TEAM_A).status_code == 201
     deliver(app)
     old, old_id = client_of(app, "user:a", "team:a")
-    subscribe(old, receiver.url + "/old")
+    subscribe(old, receiver.url + "/old", owner="user:a")
     TokenRepository(services_of(app).store, utc_now).revoke(old_id)
     new, _ = client_of(app, "user:a")
     subscribe(new, receiver.url + "/new")
@@ -749,3 +749,118 @@ def test_only_a_subscriptions_maker_rotates_its_secret(webhook_app, receiver) ->
     assert bob.post(rotate, json={}).status_code == 404
     assert FlaskClient(webhook_app).post(rotate, json={}).status_code == 401
     assert client.post("/subscriptions/nope/rotate-secret", json={}).status_code == 404
+
+
+def test_a_site_admin_removed_from_the_admins_stops_getting_non_public_events(
+    settings, real_clock, receiver
+) -> None:  # type: ignore[no-untyped-def]
+    """The site-admin standing is the settings' now, not the one the subscriber had when
+    subscribing: restarted with BRYGGE_ADMINS without it, the next delivery leaves out what
+    only site admins see."""
+    allowed = replace(settings, webhook_allow_private=True)
+    migrations.apply(allowed)
+    first = create_app(allowed, clock=real_clock)
+    authenticate_as_site_admin(first)
+    client = first.test_client()
+    subscribe(client, receiver.url)
+    assert client.post("/datasets", json=HIDDEN).status_code == 201
+    deliver(first)
+    assert subjects(receiver) == ["/datasets/secret"]
+    assert client.patch("/datasets/secret", json={"title": "Still secret"}).status_code == 200
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    services_of(first).store.close()
+
+    demoted = create_app(replace(allowed, admins=()), clock=real_clock)
+    deliver(demoted)
+
+    assert subjects(receiver) == ["/datasets/secret", "/datasets/trees"]
+    services_of(demoted).store.close()
+
+
+# A team's subscription belongs to the team. -------------------------------------------
+
+
+def test_a_team_subscription_outlives_its_makers_token_and_its_members_manage_it(
+    webhook_app_on_store, receiver
+) -> None:  # type: ignore[no-untyped-def]
+    app = webhook_app_on_store
+    admin = app.test_client()
+    assert admin.post("/datasets", json=TEAM_A).status_code == 201
+    deliver(app)
+    alice, token_id = client_of(app, "user:a", "team:a")
+    made = subscribe(alice, receiver.url)
+    assert (made["owner"], made["principal"]) == ("team:a", "user:a")
+
+    TokenRepository(services_of(app).store, utc_now).revoke(token_id)
+    assert admin.patch("/datasets/team-a-data", json={"title": "A1"}).status_code == 200
+    deliver(app)
+
+    assert subjects(receiver) == ["/datasets/team-a-data"]
+    bob, _ = client_of(app, "user:b", "team:a")
+    assert bob.get(f"/subscriptions/{made['id']}").json["owner"] == "team:a"
+    listed = bob.get("/subscriptions", query_string={"owner": "team:a"}).json["items"]
+    assert [item["id"] for item in listed] == [made["id"]]
+    assert bob.get(f"/subscriptions/{made['id']}/deliveries").status_code == 200
+    carol, _ = client_of(app, "user:c", "team:c")
+    assert carol.get(f"/subscriptions/{made['id']}").status_code == 404
+    assert carol.get("/subscriptions", query_string={"owner": "team:a"}).status_code == 403
+    assert carol.delete(f"/subscriptions/{made['id']}").status_code == 404
+    assert bob.delete(f"/subscriptions/{made['id']}").status_code == 204
+
+
+def test_a_subscription_owned_by_a_team_the_maker_is_not_in_is_403(
+    webhook_app_on_store, receiver
+) -> None:  # type: ignore[no-untyped-def]
+    alice, _ = client_of(webhook_app_on_store, "user:a", "team:a")
+
+    refused = alice.post("/subscriptions", json={"url": receiver.url, "owner": "team:b"})
+
+    assert refused.status_code == 403
+    assert alice.get("/subscriptions", query_string={"owner": "team:a"}).json["items"] == []
+
+
+def test_a_team_subscription_stops_getting_a_dataset_its_team_can_no_longer_see(
+    webhook_app_on_store, receiver
+) -> None:  # type: ignore[no-untyped-def]
+    app = webhook_app_on_store
+    admin = app.test_client()
+    shared = {**TEAM_A, "id": "shared", "owner": "team:owners"}
+    assert admin.post("/datasets", json=shared).status_code == 201
+    granted = admin.put("/datasets/shared/permissions/team:a", json={"scopes": ["read"]})
+    assert granted.status_code == 200
+    deliver(app)
+    alice, _ = client_of(app, "user:a", "team:a")
+    subscribe(alice, receiver.url)
+    assert admin.patch("/datasets/shared", json={"title": "S1"}).status_code == 200
+    deliver(app)
+    assert subjects(receiver) == ["/datasets/shared"]
+
+    assert admin.delete("/datasets/shared/permissions/team:a").status_code == 204
+    assert admin.patch("/datasets/shared", json={"title": "S2"}).status_code == 200
+    deliver(app)
+
+    assert subjects(receiver) == ["/datasets/shared"]
+
+
+def test_a_subscription_made_with_authentication_off_is_no_site_admin_once_it_is_on(
+    settings, real_clock, receiver
+) -> None:  # type: ignore[no-untyped-def]
+    """Made while BRYGGE_AUTH=off (everyone a site admin), then restarted with it on: no
+    credential of its maker stands, so it receives public datasets' events only."""
+    open_site = replace(settings, webhook_allow_private=True, auth="off")
+    migrations.apply(open_site)
+    first = create_app(open_site, clock=real_clock)
+    client = first.test_client()
+    subscribe(client, receiver.url)
+    assert client.post("/datasets", json=HIDDEN).status_code == 201
+    deliver(first)
+    assert subjects(receiver) == ["/datasets/secret"]
+    assert client.patch("/datasets/secret", json={"title": "Still secret"}).status_code == 200
+    assert client.post("/datasets", json=PUBLIC).status_code == 201
+    services_of(first).store.close()
+
+    closed = create_app(replace(open_site, auth="on"), clock=real_clock)
+    deliver(closed)
+
+    assert subjects(receiver) == ["/datasets/secret", "/datasets/trees"]
+    services_of(closed).store.close()

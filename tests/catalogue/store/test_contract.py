@@ -12,7 +12,10 @@ import pytest
 from catalogue.domain.errors import AlreadyExists, InvalidValue, NotFound, PreconditionFailed
 from catalogue.store.base import (
     MAX_ITEM_BYTES,
+    MAX_PK_BYTES,
     MAX_SEARCH_TERMS,
+    MAX_SK_BYTES,
+    MAX_TERM_BYTES,
     MAX_TRANSACTION_OPS,
     Check,
     CountListed,
@@ -36,7 +39,7 @@ VALUES: Item = {
     "negative": -7,
     "big": 12345678901234567890,
     "zero": 0,
-    "floats": [1.5, -0.25, 0.1, 3.141592653589793, 1e-10, 6.02214076e-23, 2.5e-5, 1e100],
+    "floats": [1.5, -0.25, 0.1, 3.141592653589793, 1e-10, 6.02214076e-23, 2.5e-5],
     "true": True,
     "false": False,
     "nothing": None,
@@ -135,6 +138,38 @@ def test_a_number_dynamodb_cannot_hold_is_invalid_value_naming_its_field(
 
     assert refused.value.field == name
     assert store.query(Query("p"), limit=5).items == []
+
+
+# From 2**53 on every float is a whole number, and a JSON body's 1.2345678901234567e19 is
+# read as one; DynamoDB keeps numbers as decimals, so the number stored is the integer its
+# decimal text names, not the float's binary value (12345678901234567168).
+WHOLE_FLOATS: Item = {
+    "past_2_53": 1.2345678901234567e19,
+    "from_2_53": float(2**53),
+    "negative": -9.007199254740996e15,
+    "power": 1e100,
+    "nested": {"list": [1.2345678901234567e19, {"map": 3e25}], "small": 2.5},
+}
+WHOLE_FLOATS_STORED: Item = {
+    "past_2_53": 12345678901234567000,
+    "from_2_53": 2**53,
+    "negative": -9007199254740996,
+    "power": 10**100,
+    "nested": {"list": [12345678901234567000, {"map": 3 * 10**25}], "small": 2.5},
+}
+
+
+def test_whole_floats_past_2_53_are_kept_as_the_integer_their_text_names(
+    store: ItemStore,
+) -> None:
+    store.write(Create({"pk": "p", "sk": "s", **WHOLE_FLOATS}))
+    store.write(Put({"pk": "p", "sk": "t", "value": 1.2345678901234567e19}))
+
+    for item in (store.get("p", "s"), store.query(Query("p"), limit=1).items[0]):
+        assert item == {"pk": "p", "sk": "s", "rev": 1, **WHOLE_FLOATS_STORED}
+        assert type(item["past_2_53"]) is int
+        assert type(item["nested"]["list"][0]) is int
+    assert store.get("p", "t")["value"] == 12345678901234567000
 
 
 def test_get_of_missing_item_is_none(store: ItemStore) -> None:
@@ -684,6 +719,39 @@ def test_a_refused_transaction_leaves_search_as_it_was(store: ItemStore) -> None
     assert store.search("doc", "new7", limit=5).items == []
     assert [item["sk"] for item in store.search("doc", "old7 old39", limit=5).items] == ["s"]
     assert store.get("s", "s")["rev"] == 1
+
+
+# The longest keys DynamoDB holds, in bytes of UTF-8 (two bytes to a character here).
+LONGEST_PK, LONGEST_SK = WIDE * (MAX_PK_BYTES // 2), WIDE * (MAX_SK_BYTES // 2)
+
+
+def test_a_searchable_item_with_the_longest_key_is_indexed(store: ItemStore) -> None:
+    searchable = {"search_scope": "doc", "search_text": "fjord " + "x" * (MAX_TERM_BYTES - 1)}
+    store.transact([Create({"pk": LONGEST_PK, "sk": LONGEST_SK, **searchable})])
+
+    assert [item["sk"] for item in store.search("doc", "fjord", limit=5).items] == [LONGEST_SK]
+    store.write(
+        Replace({"pk": LONGEST_PK, "sk": LONGEST_SK, **searchable, "search_text": "fell"}, rev=1)
+    )
+    assert store.search("doc", "fjord", limit=5).items == []
+    assert [item["sk"] for item in store.search("doc", "fell", limit=5).items] == [LONGEST_SK]
+    store.write(Delete(LONGEST_PK, LONGEST_SK))
+    assert store.search("doc", "fell", limit=5).items == []
+
+
+@pytest.mark.parametrize(
+    ("pk", "sk"),
+    [(LONGEST_PK + "p", "s"), ("p", LONGEST_SK + "s"), ("p", "s" * (MAX_SK_BYTES + 1))],
+)
+def test_a_key_longer_than_dynamodb_holds_is_value_error(
+    store: ItemStore, pk: str, sk: str
+) -> None:
+    with pytest.raises(ValueError, match="bytes"):
+        store.write(Create({"pk": pk, "sk": sk, "search_scope": "doc", "search_text": "fjord"}))
+    with pytest.raises(ValueError, match="bytes"):
+        store.get(pk, sk)
+
+    assert store.search("doc", "fjord", limit=5).items == []
 
 
 def test_load_applies_many_transactions_in_order(store: ItemStore) -> None:

@@ -496,3 +496,38 @@ def test_a_transaction_throttled_every_time_is_unavailable_not_a_conflict(
     assert len(attempts) == dynamodb.MAX_ATTEMPTS
     monkeypatch.undo()
     assert store.get("d", "d")["title"] == "first"
+
+
+def test_a_search_index_write_refused_in_the_transaction_is_value_error(
+    store: DynamoDbStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from catalogue.store import dynamodb
+
+    client = dynamodb_client()
+    attempts = []
+
+    class RefusesIndexItems:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(client, name)
+
+        def transact_write_items(self, **arguments: Any) -> Any:
+            attempts.append(arguments)
+            # The item's own write passes; the index item beside it is refused.
+            reasons = [{"Code": "None"}] * len(arguments["TransactItems"])
+            reasons[-1] = {"Code": "ValidationError", "Message": "range key too long"}
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                    "CancellationReasons": reasons,
+                },
+                "TransactWriteItems",
+            )
+
+    monkeypatch.setattr(dynamodb, "dynamodb_client", RefusesIndexItems)
+
+    with pytest.raises(ValueError, match="range key too long"):
+        store.write(Create({"pk": "d", "sk": "d", "search_scope": "doc", "search_text": "fjord"}))
+
+    assert len(attempts) == 1

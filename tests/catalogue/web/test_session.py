@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -10,6 +11,7 @@ from flask.testing import FlaskClient
 
 from catalogue.repositories.tokens import TokenRepository
 from catalogue.services import utc_now
+from catalogue.store.base import Query
 
 BROWSER = {"Accept": "text/html,*/*;q=0.8"}
 
@@ -196,3 +198,80 @@ def test_signing_out_again_in_another_tab_leaves_the_visitor_signed_out(app) -> 
     sign_in(browser, mint(app, "user:ana"))
     assert browser.post("/sign-out", data={"csrf": csrf}).status_code == 403
     assert "Signed in as" in browser.get("/", headers=BROWSER).get_data(as_text=True)
+
+
+def cookie_of(headers: dict) -> str:
+    found = re.match(r"brygge_session=([^;]+);", headers["Set-Cookie"])
+    assert found is not None
+    return found.group(1)
+
+
+def test_the_cookie_holds_a_session_id_never_the_token(app) -> None:
+    browser = FlaskClient(app)
+    token = mint(app, "user:ana")
+    _, headers = sign_in(browser, token)
+    cookie = cookie_of(headers)
+
+    contents = app.session_interface.get_signing_serializer(app).loads(cookie)
+
+    assert set(contents) == {"sid", "csrf", "_permanent"}
+    secret = token.rsplit("_", 1)[1]
+    assert secret not in json.dumps(contents) and token.split("_")[1] not in json.dumps(contents)
+    # Nor does the store hold the session's id: only its hash.
+    stored = app.extensions["brygge"].store.query(Query("sessions"), limit=5).items
+    assert len(stored) == 1 and contents["sid"] not in json.dumps(stored)
+
+
+def test_a_copy_of_the_cookie_stops_working_once_its_session_is_signed_out(app) -> None:
+    browser = FlaskClient(app)
+    _, headers = sign_in(browser, mint(app, "user:ana"))
+    copied = FlaskClient(app)
+    copied.set_cookie("brygge_session", cookie_of(headers))
+    assert "user:ana" in copied.get("/", headers=BROWSER).get_data(as_text=True)
+
+    html = browser.get("/", headers=BROWSER).get_data(as_text=True)
+    assert browser.post("/sign-out", data={"csrf": csrf_of(html)}).status_code == 303
+
+    again = copied.get("/", headers=BROWSER).get_data(as_text=True)
+    assert "user:ana" not in again and "sign in again" in again
+
+
+def test_a_session_expires_after_its_lifetime(app) -> None:
+    from catalogue.web.session import SESSION_LIFETIME
+
+    browser = FlaskClient(app)
+    sign_in(browser, mint(app, "user:ana"))
+    assert "user:ana" in browser.get("/", headers=BROWSER).get_data(as_text=True)
+
+    app.extensions["brygge"].clock.now += SESSION_LIFETIME
+
+    html = browser.get("/", headers=BROWSER).get_data(as_text=True)
+    assert "user:ana" not in html and "sign in again" in html
+
+
+def test_a_cookie_that_held_a_token_signs_in_no_more(app) -> None:
+    """Cookies made before sessions were kept on the server held the token itself."""
+    token = mint(app, "user:ana")
+    with app.app_context():
+        forged = app.session_interface.get_signing_serializer(app).dumps({"token": token})
+    browser = FlaskClient(app)
+    browser.set_cookie("brygge_session", forged)
+
+    html = browser.get("/", headers=BROWSER).get_data(as_text=True)
+
+    assert "user:ana" not in html and "sign in again" in html
+
+
+def test_signing_in_removes_sessions_that_expired_unused(app) -> None:
+    from catalogue.web.session import SESSION_LIFETIME
+
+    store = app.extensions["brygge"].store
+    for _ in range(3):
+        sign_in(FlaskClient(app), mint(app, "user:ana"))
+    assert len(store.query(Query("sessions"), limit=10).items) == 3
+    app.extensions["brygge"].clock.now += SESSION_LIFETIME
+
+    sign_in(FlaskClient(app), mint(app, "user:bo"))
+
+    (kept,) = store.query(Query("sessions"), limit=10).items
+    assert kept["principal"] == "user:bo"

@@ -162,7 +162,7 @@ def check_csrf() -> None:
     """Refuse a form post without this session's CSRF token (Forbidden)."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    if request.endpoint == "web.sign_out" and "token" not in session:
+    if request.endpoint == "web.sign_out" and SESSION_FIELD not in session:
         # Nothing to sign out of (done in another tab): no forced sign-out to guard against.
         return
     sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token") or ""

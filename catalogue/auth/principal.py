@@ -99,29 +99,39 @@ def identity_of(credential: str) -> Identity:
     """The identity an API token or OIDC bearer token stands for.
 
     Raises Unauthenticated for a token that is unknown, revoked, expired or malformed, and
-    TooManyAttempts when the client, or the token's id, failed too often of late (see
+    TooManyAttempts when the client, or guesses at the token's id, failed too often of late (see
     ``catalogue.auth.throttle``). The pages' sign-in is checked here too.
     """
     return _attempt(tokens.token_id(credential), lambda: _verify(credential))
 
 
 def _attempt(token_id: str | None, verify: Callable[[], Identity]) -> Identity:
-    """``verify()``, unless the client or ``token_id`` failed too often of late; a failure
-    (Unauthenticated) is counted against both."""
+    """``verify()``, unless the client failed too often of late; a failure (Unauthenticated)
+    is counted against the client and ``token_id``.
+
+    A client past the limit is refused unchecked. A token id past it (guesses at one token
+    from many addresses) refuses every wrong secret for it, but not the right one: anyone
+    who knows a token's id could otherwise lock its owner out.
+    """
     limiter = failure_limiter()
     address = request._get_current_object().remote_addr  # type: ignore[attr-defined]
-    keys = failure_keys(address, token_id)
-    wait_s = limiter.retry_after_s(keys)
+    client_key, *token_keys = failure_keys(address, token_id)
+    _refuse_while_limited(limiter.retry_after_s([client_key]))
+    token_wait_s = limiter.retry_after_s(token_keys) if token_keys else None
+    try:
+        return verify()
+    except Unauthenticated:
+        limiter.record_failure([client_key, *token_keys])
+        _refuse_while_limited(token_wait_s)
+        raise
+
+
+def _refuse_while_limited(wait_s: int | None) -> None:
     if wait_s is not None:
         raise TooManyAttempts(
             f"too many failed attempts to authenticate: try again in {wait_s} s",
             retry_after_s=wait_s,
         )
-    try:
-        return verify()
-    except Unauthenticated:
-        limiter.record_failure(keys)
-        raise
 
 
 def failure_limiter() -> FailureLimiter:

@@ -1,11 +1,12 @@
 """Failed authentication counted per client address and per API token id: past a limit, 429.
 
 A client may try tokens (on the API, or by the pages' sign-in and session cookie) only so
-fast: once an address, or the id of an API token (``brygge_<id>_...``, which a guesser
-keeps while trying secrets), has failed FAILURE_LIMIT times within WINDOW_S, every
-credential it presents is refused with TooManyAttempts (429, ``Retry-After``) without being
-checked, until its oldest failure leaves the window. Valid credentials are never counted,
-and a request without one is never refused.
+fast: once an address has failed FAILURE_LIMIT times within WINDOW_S, every credential it
+presents is refused with TooManyAttempts (429, ``Retry-After``) without being checked,
+until its oldest failure leaves the window. Once the id of an API token (``brygge_<id>_...``,
+which a guesser keeps while trying secrets) has, from any addresses, every wrong secret for
+it is refused so, while the right one still passes (principal._attempt). Valid credentials
+are never counted, and a request without one is never refused.
 
 The counts live in the process (``brygge serve``'s, or a Lambda container's), so no service
 is needed; each process limits on its own, and at most MAX_TRACKED keys are kept (the

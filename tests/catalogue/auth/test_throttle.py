@@ -83,6 +83,16 @@ def test_guesses_at_one_token_from_many_addresses_are_limited_by_its_id(
     assert int(fresh.headers["Retry-After"]) > 0
 
 
+def test_guesses_at_a_token_do_not_lock_its_owner_out(world: World, seconds: Seconds) -> None:
+    owner_id = world.tokens["owner"].split("_")[1]
+    for index in range(FAILURE_LIMIT + 2):
+        from_address(world, f"203.0.113.{index}", guess(owner_id)).get("/me")
+
+    owner = from_address(world, "198.51.100.7", world.tokens["owner"]).get("/me")
+
+    assert owner.status_code == 200
+
+
 def test_valid_requests_are_never_counted(world: World, seconds: Seconds) -> None:
     client = from_address(world, "192.0.2.1", world.tokens["owner"])
     for _ in range(3 * FAILURE_LIMIT):

@@ -43,3 +43,16 @@ def test_a_null_owner_sent_on_put_keeps_the_owner_team(client) -> None:
     changed = client.put("/pipelines/publish", json={**template, "owner": None})
     assert changed.status_code == 200, changed.json
     assert changed.json["owner"] == "team:miljo"
+
+
+def test_json_ld_answers_match_their_documented_shape(schema, client) -> None:
+    dataset = {"id": "air", "title": "Air", "accessRights": "public", "owner": "team:miljo"}
+    assert client.post("/datasets", json=dataset).status_code == 201
+    json_ld = {"Accept": "application/ld+json"}
+    feed = client.get("/catalog", headers=json_ld)
+    assert feed.status_code == 200
+    assert "@context" in feed.json
+    assert_documented(schema, "GET", "/catalog", feed)
+    one = client.get("/datasets/air", headers=json_ld)
+    assert one.mimetype == "application/ld+json"
+    assert_documented(schema, "GET", "/datasets/air", one)

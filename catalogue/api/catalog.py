@@ -96,7 +96,7 @@ def rdf_response(statements: Statements, rdf_format: str, media_type: str) -> Re
     """The statements written as ``rdf_format``; caches must key on ``Accept``.
 
     The ETag is a digest of the bytes (the same statements are always written the same), so
-    a harvester revalidating with ``If-None-Match`` gets 304 (``etags.answer_not_modified``)
+    a harvester revalidating with ``If-None-Match`` gets 304 (``etags.answer_conditional_read``)
     until the description changes.
     """
     from catalogue.dcat.serialization import serialize

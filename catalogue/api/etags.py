@@ -1,5 +1,5 @@
 """ETags from stored revisions, ``If-Match`` as a write condition for the store, and
-``If-None-Match`` on reads (304 Not Modified)."""
+``If-Match`` (412) and ``If-None-Match`` (304 Not Modified) on reads."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, request
 from werkzeug.http import parse_etags, unquote_etag
 
+from catalogue.api.errors import error_response
 from catalogue.domain.errors import PreconditionFailed
 from catalogue.domain.revisions import Revision, etag, parse_etag
 
@@ -27,23 +28,35 @@ def with_etag(resource: Mapping[str, Any], status: int = 200, **headers: str) ->
 NOT_MODIFIED_HEADERS = ("ETag", "Vary", "Cache-Control", "Content-Location", "Expires", "Date")
 
 
-def answer_not_modified(response: Response) -> Response:
-    """After each request: a GET or HEAD whose ``If-None-Match`` matches is 304 Not Modified.
+def answer_conditional_read(response: Response) -> Response:
+    """After each request: a GET or HEAD whose ``If-Match`` fails is 412 Precondition Failed,
+    one whose ``If-None-Match`` matches is 304 Not Modified.
 
-    RFC 9110 section 13.1.2: ``*`` matches when a current representation exists, a list
-    when one of its tags matches the answer's ETag by the weak comparison. Only a 200
-    carrying an ETag is turned into a 304 (a 404 stays one: nothing exists to match).
+    RFC 9110 section 13.2.2 evaluates If-Match first: ``*`` or one of its tags matching the
+    answer's ETag by the strong comparison, else 412. Then If-None-Match (section 13.1.2):
+    ``*`` matches when a current representation exists, a list when one of its tags matches
+    by the weak comparison. Only a 200 is answered so (a 404 stays one: nothing exists to
+    match); a 200 without an ETag fails every If-Match tag and matches no If-None-Match tag.
     """
-    # Most requests carry no If-None-Match: the WSGI environ answers that without parsing
-    # the request's headers (this runs after every request, the hot reads included).
+    # Most requests carry neither: the WSGI environ answers that without parsing the
+    # request's headers (this runs after every request, the hot reads included).
     current = request._get_current_object()  # type: ignore[attr-defined]
-    condition = current.environ.get("HTTP_IF_NONE_MATCH")
-    if condition is None or response.status_code != 200:
+    environ = current.environ
+    match_condition = environ.get("HTTP_IF_MATCH")
+    condition = environ.get("HTTP_IF_NONE_MATCH")
+    if match_condition is None and condition is None:
+        return response
+    if response.status_code != 200 or current.method not in ("GET", "HEAD"):
         return response
     tag = response.headers.get("ETag")
-    if tag is None or current.method not in ("GET", "HEAD"):
+    opaque_tag, is_weak = unquote_etag(tag) if tag else (None, False)
+    if match_condition is not None:
+        tags = parse_etags(match_condition)
+        if not (tags.star_tag or (opaque_tag and not is_weak and tags.contains(opaque_tag))):
+            return error_response(412, "If-Match does not match the current ETag")
+    if condition is None or tag is None:
         return response
-    if not parse_etags(condition).contains_weak(unquote_etag(tag)[0] or ""):
+    if not parse_etags(condition).contains_weak(opaque_tag or ""):
         return response
     not_modified = Response(status=304)
     # No body, so no type: a page's hooks read a text/html type as a page's answer, and

@@ -83,3 +83,23 @@ def test_a_304_says_the_vary_its_200_says(made, path) -> None:  # type: ignore[n
     assert answer.status_code == 304
     assert answer.headers.get("Vary") == full.headers.get("Vary")
     assert "Content-Type" not in answer.headers
+
+
+@pytest.mark.parametrize("path", RESOURCES)
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_if_match_on_a_read_is_412_unless_a_tag_matches_strongly(made, path, method) -> None:  # type: ignore[no-untyped-def]
+    # RFC 9110 13.1.1: a false If-Match means the method is not performed, for reads too.
+    tag = made.get(path).headers["ETag"]
+
+    for matching in (tag, "*", f'"other", {tag}'):
+        assert made.open(path, method=method, headers={"If-Match": matching}).status_code == 200
+    for failing in ('"r0.other"', f"W/{tag}"):
+        answer = made.open(path, method=method, headers={"If-Match": failing})
+        assert answer.status_code == 412, failing
+        if method == "GET":
+            assert answer.json["code"] == 412
+
+
+def test_if_match_on_a_missing_resource_stays_404(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/datasets/missing", headers={"If-Match": '"r1"'})
+    assert response.status_code == 404

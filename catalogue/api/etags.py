@@ -81,3 +81,61 @@ def if_match() -> Revision | None:
     if revision is None:
         raise PreconditionFailed("If-Match does not match the current ETag")
     return revision
+
+
+# The OpenAPI paths whose answers carry an ETag (with_etag, or a digest of RDF bytes): what a
+# client generated from the document needs to send If-Match / If-None-Match and read ETag.
+ETAG_PATHS = frozenset(
+    {
+        "/catalog",
+        "/datasets/{dataset_id}",
+        "/datasets/{dataset_id}/pipeline",
+        "/datasets/{dataset_id}/versions/{version}",
+        "/datasets/{dataset_id}/versions/{version}/editions/{edition}",
+        "/datasets/{dataset_id}/versions/{version}/editions/{edition}/distributions/{distribution}",
+        "/pipelines/{template_id}",
+    }
+)
+_IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "Only if the resource is still at this ETag (or `*`: exists); else 412.",
+}
+_IF_NONE_MATCH = {
+    "in": "header",
+    "name": "If-None-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "ETags the client holds (or `*`): 304 Not Modified when one is current.",
+}
+_ETAG = {"description": "The ETag of this state of the resource.", "schema": {"type": "string"}}
+_NOT_MODIFIED = {"description": "Not Modified: If-None-Match names the current ETag; no body."}
+_PRECONDITION_FAILED = {
+    "description": "Precondition Failed: If-Match names another state of the resource.",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
+def document_conditions(paths: Mapping[str, Mapping[str, Any]]) -> None:
+    """Add the conditional-request headers and answers to the operations of ETAG_PATHS.
+
+    Reads take If-Match and If-None-Match (304, 412); writes take If-Match (412); a 200 or
+    201 answer carries ETag. Adds each once: the document may be completed again.
+    """
+    for path in ETAG_PATHS & paths.keys():
+        for method, operation in paths[path].items():
+            if method == "parameters":
+                continue
+            conditions = [_IF_MATCH, _IF_NONE_MATCH] if method == "get" else [_IF_MATCH]
+            parameters = operation.setdefault("parameters", [])
+            named = {(parameter.get("in"), parameter.get("name")) for parameter in parameters}
+            parameters.extend(dict(c) for c in conditions if ("header", c["name"]) not in named)
+            responses = operation["responses"]
+            for status in ("200", "201"):
+                if status in responses and "$ref" not in responses[status]:
+                    responses[status].setdefault("headers", {}).setdefault("ETag", dict(_ETAG))
+            if method == "get":
+                responses.setdefault("304", dict(_NOT_MODIFIED))
+            responses.setdefault("412", dict(_PRECONDITION_FAILED))

@@ -27,6 +27,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTo
 
 from catalogue.api.bodies import BodyError, parse_json, text_problems
 from catalogue.api.errors import error_body
+from catalogue.api.etags import document_conditions
 
 # How callers authenticate, as OpenAPI says it: Swagger UI's "Authorize" sends it.
 BEARER_SCHEME = {
@@ -256,6 +257,7 @@ class Api(flask_smorest.Api):
                 )
                 self.spec.tag({"name": name, "description": blp.description})
             # apispec keeps operations in ``_paths`` (flask-smorest is capped below 0.48).
+            document_conditions(self.spec._paths)
             for path, operations in self.spec._paths.items():
                 for method, operation in operations.items():
                     if method != "parameters":  # path-level parameters, not an operation

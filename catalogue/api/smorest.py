@@ -23,6 +23,7 @@ from flask_smorest.utils import (
 )
 from marshmallow import RAISE
 from webargs.flaskparser import FlaskParser, abort
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from catalogue.api.bodies import BodyError, parse_json, text_problems
@@ -109,7 +110,29 @@ class BodyParser(FlaskParser):
         # Before the schema: its own validators may pass such text on (Length, Email...).
         if location == "json" and (problems := text_problems(schema, location_data)):
             raise ma.ValidationError(problems)
+        if location in QUERY_LOCATIONS and (repeated := repeated_arguments(schema, location_data)):
+            raise ma.ValidationError(
+                {name: ["given more than once; it takes one value"] for name in repeated}
+            )
         return location_data
+
+
+def repeated_arguments(schema: ma.Schema, arguments: Any) -> list[str]:
+    """The query parameters of ``schema`` that take one value and came more than once.
+
+    webargs would keep the first value and drop the others without a word: ``?limit=1&limit=
+    500`` or ``?owner=a&owner=b`` would answer a list the client did not ask for.
+    """
+    values = getattr(arguments, "data", None)
+    if not isinstance(values, MultiDict):
+        return []
+    multiple = getattr(arguments, "multiple_keys", set())
+    known = {field.data_key or name for name, field in schema.load_fields.items()}
+    return [
+        name
+        for name, given in values.lists()
+        if len(given) > 1 and name in known and name not in multiple
+    ]
 
 
 class MethodView(FlaskMethodView):

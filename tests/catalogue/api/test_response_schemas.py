@@ -56,3 +56,27 @@ def test_json_ld_answers_match_their_documented_shape(schema, client) -> None:
     one = client.get("/datasets/air", headers=json_ld)
     assert one.mimetype == "application/ld+json"
     assert_documented(schema, "GET", "/datasets/air", one)
+
+
+def test_an_api_distribution_is_made_with_the_documented_access_url(schema, client) -> None:
+    # accessURL is sent for type api and answered for both types: a client generated from
+    # the document leaves read-only properties out of what it sends.
+    dataset = {"id": "air", "title": "Air", "accessRights": "public", "owner": "team:miljo"}
+    assert client.post("/datasets", json=dataset).status_code == 201
+    editions = "/datasets/air/versions/1/editions"
+    assert client.post(editions, json={"edition": "20260101T000000"}).status_code == 201
+    path = f"{editions}/20260101T000000/distributions"
+    operation = schema.find_operation_by_path("POST", path)
+    body = operation.definition.raw["requestBody"]["content"]["application/json"]["schema"]
+    name = body["$ref"].rsplit("/", 1)[-1]
+    access_url = schema.raw_schema["components"]["schemas"][name]["properties"]["accessURL"]
+    assert not access_url.get("readOnly")
+    assert access_url["format"] == "uri"
+
+    made = client.post(path, json={"type": "api", "accessURL": "https://api.example.org/air"})
+    assert made.status_code == 201
+    assert made.json["accessURL"] == "https://api.example.org/air"
+    assert made.json["downloadURL"] is None
+    assert_documented(schema, "POST", path, made)
+    file = client.post(path, json={"type": "file", "filenames": ["air.csv"]})
+    assert_documented(schema, "POST", path, file)

@@ -46,6 +46,8 @@ QUERY_LOCATIONS = ("query", "querystring")
 FLAT_ARGUMENTS = (str, int, float, bool, type(None))
 # ``arguments``' keyword arguments that only document (flask-smorest keeps them from use_args).
 DOC_ONLY = frozenset({"required", "description", "example", "examples", "content_type"})
+# Field types documented otherwise than apispec does.
+URI_FIELDS = {ma.fields.Url: ("string", "uri")}
 # Distinct query strings remembered per parser; past it, the memory starts over.
 MAX_PARSED_QUERIES = 1024
 
@@ -271,6 +273,11 @@ class Api(flask_smorest.Api):
         with self._documenting:
             if self._undocumented and "bearerAuth" not in self.spec.components.security_schemes:
                 self.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
+                # apispec writes format "url", which JSON Schema does not define: validators
+                # and client generators skip it; "uri" is an absolute URL's. The converter's
+                # own copy: apispec's mapping is shared by every spec of the process.
+                converter = self.ma_plugin.converter
+                converter.field_mapping = {**converter.field_mapping, **URI_FIELDS}
             while self._undocumented:
                 blp, name, parameters = self._undocumented.pop(0)
                 if isinstance(blp, str):

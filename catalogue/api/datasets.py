@@ -112,7 +112,7 @@ class DatasetById(MethodView):
         _, status, headers = with_etag(item, Vary="Accept")
         return answer(None, DUMP_ITEM(item), status, headers, floatless=floatless([item]))
 
-    @blp.arguments(DatasetPatchSchema)
+    @blp.arguments(DatasetPatchSchema, required=False)  # every field is optional
     @blp.response(200, DatasetSchema)
     def patch(self, changes: dict, dataset_id: str) -> tuple:
         """Change a dataset with a JSON merge patch; ``If-Match`` guards against lost updates."""

@@ -63,3 +63,11 @@ def test_every_format_is_one_json_schema_or_openapi_defines(client) -> None:
     collect(client.get("/openapi.json").json["components"]["schemas"])
     assert "uri" in formats
     assert formats <= known, formats - known
+
+
+def test_run_outputs_are_documented_numbered_from_one(client) -> None:
+    # GET /runs/{id} numbers them from 1; a client sending the documented minimum got 404.
+    path = client.get("/openapi.json").json["paths"]["/runs/{run_id}/outputs/{n}/download"]
+    (n,) = [parameter for parameter in path["parameters"] if parameter["name"] == "n"]
+    assert n["schema"]["minimum"] == 1
+    assert client.get("/runs/any/outputs/0/download").status_code == 404

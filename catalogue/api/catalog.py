@@ -43,14 +43,16 @@ blp = Blueprint("catalog", __name__, description="DCAT-AP catalogue feed and pub
 RDF_MEDIA_TYPES = ("application/ld+json", "text/turtle", "application/rdf+xml")
 # Query values links leave out because a request without them means the same.
 DEFAULTS = {"profile": DCAT_AP_3}
-# The RDF representations of a 200 answer, for the OpenAPI document.
+# The RDF representations of a 200 answer, for the OpenAPI document: Turtle and RDF/XML
+# are text, JSON-LD is a JSON object (a client generated from the document parses it).
 RDF_TEXT = {"type": "string"}
+JSON_LD = {"type": "object", "description": "A JSON-LD document: @context and @graph."}
 
 
 @blp.route("/catalog")
 class Catalog(MethodView):
     @blp.arguments(CatalogQuerySchema, location="query")
-    @blp.response(200, RDF_TEXT, content_type=RDF_MEDIA_TYPES[0], description="DCAT-AP feed")
+    @blp.response(200, JSON_LD, content_type=RDF_MEDIA_TYPES[0], description="DCAT-AP feed")
     @blp.alt_response(200, schema=RDF_TEXT, content_type=RDF_MEDIA_TYPES[1], success=True)
     @blp.alt_response(200, schema=RDF_TEXT, content_type=RDF_MEDIA_TYPES[2], success=True)
     def get(self, query: dict) -> Response:
@@ -94,7 +96,7 @@ def rdf_response(statements: Statements, rdf_format: str, media_type: str) -> Re
     """The statements written as ``rdf_format``; caches must key on ``Accept``.
 
     The ETag is a digest of the bytes (the same statements are always written the same), so
-    a harvester revalidating with ``If-None-Match`` gets 304 (``etags.answer_not_modified``)
+    a harvester revalidating with ``If-None-Match`` gets 304 (``etags.answer_conditional_read``)
     until the description changes.
     """
     from catalogue.dcat.serialization import serialize

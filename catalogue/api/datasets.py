@@ -7,7 +7,13 @@ from typing import Any
 from flask import Response
 
 from catalogue.api.answers import answer
-from catalogue.api.catalog import RDF_MEDIA_TYPES, RDF_TEXT, dataset_response, negotiate_dataset
+from catalogue.api.catalog import (
+    JSON_LD,
+    RDF_MEDIA_TYPES,
+    RDF_TEXT,
+    dataset_response,
+    negotiate_dataset,
+)
 from catalogue.api.etags import if_match, with_etag
 from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import (
@@ -94,7 +100,7 @@ class Datasets(MethodView):
 class DatasetById(MethodView):
     @blp.arguments(FormatQuerySchema(), location="query")
     @blp.response(200, DatasetSchema)
-    @blp.alt_response(200, schema=RDF_TEXT, content_type=RDF_MEDIA_TYPES[0], success=True)
+    @blp.alt_response(200, schema=JSON_LD, content_type=RDF_MEDIA_TYPES[0], success=True)
     @blp.alt_response(200, schema=RDF_TEXT, content_type=RDF_MEDIA_TYPES[1], success=True)
     @blp.alt_response(200, schema=RDF_TEXT, content_type=RDF_MEDIA_TYPES[2], success=True)
     def get(self, query: dict, dataset_id: str) -> tuple | Response:
@@ -106,7 +112,7 @@ class DatasetById(MethodView):
         _, status, headers = with_etag(item, Vary="Accept")
         return answer(None, DUMP_ITEM(item), status, headers, floatless=floatless([item]))
 
-    @blp.arguments(DatasetPatchSchema)
+    @blp.arguments(DatasetPatchSchema, required=False)  # every field is optional
     @blp.response(200, DatasetSchema)
     def patch(self, changes: dict, dataset_id: str) -> tuple:
         """Change a dataset with a JSON merge patch; ``If-Match`` guards against lost updates."""

@@ -34,7 +34,7 @@ class Distributions(MethodView):
         page = repositories().distributions.list([dataset_id, version, edition], **query)
         return {"items": page.items, "next": page.next_cursor}
 
-    @blp.arguments(DistributionSchema)
+    @blp.arguments(DistributionSchema, required=False)  # every field is optional
     @blp.response(201, DistributionSchema)
     def post(self, data: dict, dataset_id: str, version: str, edition: str) -> tuple:
         """Register a distribution of an edition."""

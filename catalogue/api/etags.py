@@ -1,5 +1,5 @@
 """ETags from stored revisions, ``If-Match`` as a write condition for the store, and
-``If-None-Match`` on reads (304 Not Modified)."""
+``If-Match`` (412) and ``If-None-Match`` (304 Not Modified) on reads."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, request
 from werkzeug.http import parse_etags, unquote_etag
 
+from catalogue.api.errors import error_response
 from catalogue.domain.errors import PreconditionFailed
 from catalogue.domain.revisions import Revision, etag, parse_etag
 
@@ -27,23 +28,35 @@ def with_etag(resource: Mapping[str, Any], status: int = 200, **headers: str) ->
 NOT_MODIFIED_HEADERS = ("ETag", "Vary", "Cache-Control", "Content-Location", "Expires", "Date")
 
 
-def answer_not_modified(response: Response) -> Response:
-    """After each request: a GET or HEAD whose ``If-None-Match`` matches is 304 Not Modified.
+def answer_conditional_read(response: Response) -> Response:
+    """After each request: a GET or HEAD whose ``If-Match`` fails is 412 Precondition Failed,
+    one whose ``If-None-Match`` matches is 304 Not Modified.
 
-    RFC 9110 section 13.1.2: ``*`` matches when a current representation exists, a list
-    when one of its tags matches the answer's ETag by the weak comparison. Only a 200
-    carrying an ETag is turned into a 304 (a 404 stays one: nothing exists to match).
+    RFC 9110 section 13.2.2 evaluates If-Match first: ``*`` or one of its tags matching the
+    answer's ETag by the strong comparison, else 412. Then If-None-Match (section 13.1.2):
+    ``*`` matches when a current representation exists, a list when one of its tags matches
+    by the weak comparison. Only a 200 is answered so (a 404 stays one: nothing exists to
+    match); a 200 without an ETag fails every If-Match tag and matches no If-None-Match tag.
     """
-    # Most requests carry no If-None-Match: the WSGI environ answers that without parsing
-    # the request's headers (this runs after every request, the hot reads included).
+    # Most requests carry neither: the WSGI environ answers that without parsing the
+    # request's headers (this runs after every request, the hot reads included).
     current = request._get_current_object()  # type: ignore[attr-defined]
-    condition = current.environ.get("HTTP_IF_NONE_MATCH")
-    if condition is None or response.status_code != 200:
+    environ = current.environ
+    match_condition = environ.get("HTTP_IF_MATCH")
+    condition = environ.get("HTTP_IF_NONE_MATCH")
+    if match_condition is None and condition is None:
+        return response
+    if response.status_code != 200 or current.method not in ("GET", "HEAD"):
         return response
     tag = response.headers.get("ETag")
-    if tag is None or current.method not in ("GET", "HEAD"):
+    opaque_tag, is_weak = unquote_etag(tag) if tag else (None, False)
+    if match_condition is not None:
+        tags = parse_etags(match_condition)
+        if not (tags.star_tag or (opaque_tag and not is_weak and tags.contains(opaque_tag))):
+            return error_response(412, "If-Match does not match the current ETag")
+    if condition is None or tag is None:
         return response
-    if not parse_etags(condition).contains_weak(unquote_etag(tag)[0] or ""):
+    if not parse_etags(condition).contains_weak(opaque_tag or ""):
         return response
     not_modified = Response(status=304)
     # No body, so no type: a page's hooks read a text/html type as a page's answer, and
@@ -68,3 +81,61 @@ def if_match() -> Revision | None:
     if revision is None:
         raise PreconditionFailed("If-Match does not match the current ETag")
     return revision
+
+
+# The OpenAPI paths whose answers carry an ETag (with_etag, or a digest of RDF bytes): what a
+# client generated from the document needs to send If-Match / If-None-Match and read ETag.
+ETAG_PATHS = frozenset(
+    {
+        "/catalog",
+        "/datasets/{dataset_id}",
+        "/datasets/{dataset_id}/pipeline",
+        "/datasets/{dataset_id}/versions/{version}",
+        "/datasets/{dataset_id}/versions/{version}/editions/{edition}",
+        "/datasets/{dataset_id}/versions/{version}/editions/{edition}/distributions/{distribution}",
+        "/pipelines/{template_id}",
+    }
+)
+_IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "Only if the resource is still at this ETag (or `*`: exists); else 412.",
+}
+_IF_NONE_MATCH = {
+    "in": "header",
+    "name": "If-None-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "ETags the client holds (or `*`): 304 Not Modified when one is current.",
+}
+_ETAG = {"description": "The ETag of this state of the resource.", "schema": {"type": "string"}}
+_NOT_MODIFIED = {"description": "Not Modified: If-None-Match names the current ETag; no body."}
+_PRECONDITION_FAILED = {
+    "description": "Precondition Failed: If-Match names another state of the resource.",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
+def document_conditions(paths: Mapping[str, Mapping[str, Any]]) -> None:
+    """Add the conditional-request headers and answers to the operations of ETAG_PATHS.
+
+    Reads take If-Match and If-None-Match (304, 412); writes take If-Match (412); a 200 or
+    201 answer carries ETag. Adds each once: the document may be completed again.
+    """
+    for path in ETAG_PATHS & paths.keys():
+        for method, operation in paths[path].items():
+            if method == "parameters":
+                continue
+            conditions = [_IF_MATCH, _IF_NONE_MATCH] if method == "get" else [_IF_MATCH]
+            parameters = operation.setdefault("parameters", [])
+            named = {(parameter.get("in"), parameter.get("name")) for parameter in parameters}
+            parameters.extend(dict(c) for c in conditions if ("header", c["name"]) not in named)
+            responses = operation["responses"]
+            for status in ("200", "201"):
+                if status in responses and "$ref" not in responses[status]:
+                    responses[status].setdefault("headers", {}).setdefault("ETag", dict(_ETAG))
+            if method == "get":
+                responses.setdefault("304", dict(_NOT_MODIFIED))
+            responses.setdefault("412", dict(_PRECONDITION_FAILED))

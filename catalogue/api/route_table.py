@@ -36,7 +36,7 @@ ROUTES = (
     ('catalogue.api.runs', '/datasets/<dataset_id>/versions/<version>/editions/<edition>/runs', 'runs.EditionRuns', ('GET', 'HEAD', 'OPTIONS', 'POST'), True, True, {}),
     ('catalogue.api.runs', '/runs/<run_id>/abort', 'runs.RunAbort', ('OPTIONS', 'POST'), True, True, {}),
     ('catalogue.api.runs', '/runs/<run_id>', 'runs.RunById', ('GET', 'HEAD', 'OPTIONS'), True, True, {}),
-    ('catalogue.api.runs', '/runs/<run_id>/outputs/<int:n>/download', 'runs.RunOutputDownload', ('GET', 'HEAD', 'OPTIONS'), True, True, {}),
+    ('catalogue.api.runs', '/runs/<run_id>/outputs/<int(min=1):n>/download', 'runs.RunOutputDownload', ('GET', 'HEAD', 'OPTIONS'), True, True, {}),
     ('catalogue.api.runs', '/runs/<run_id>/redrive', 'runs.RunRedrive', ('OPTIONS', 'POST'), True, True, {}),
     ('catalogue.api.runs', '/runs/<run_id>/rerun', 'runs.RunRerun', ('OPTIONS', 'POST'), True, True, {}),
     ('catalogue.api.steps', '/steps/<name>', 'steps.StepByName', ('GET', 'HEAD', 'OPTIONS'), True, True, {}),

@@ -59,7 +59,7 @@ class RunById(MethodView):
         return with_output_links(services().runs.get(run_id))
 
 
-@blp.route("/runs/<run_id>/outputs/<int:n>/download")
+@blp.route("/runs/<run_id>/outputs/<int(min=1):n>/download")
 class RunOutputDownload(MethodView):
     @blp.doc(responses={"302": {"description": "Redirect to a short-lived download URL."}})
     def get(self, run_id: str, n: int) -> WerkzeugResponse:

@@ -23,10 +23,12 @@ from flask_smorest.utils import (
 )
 from marshmallow import RAISE
 from webargs.flaskparser import FlaskParser, abort
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from catalogue.api.bodies import BodyError, parse_json, text_problems
 from catalogue.api.errors import error_body
+from catalogue.api.etags import document_conditions
 
 # How callers authenticate, as OpenAPI says it: Swagger UI's "Authorize" sends it.
 BEARER_SCHEME = {
@@ -44,6 +46,8 @@ QUERY_LOCATIONS = ("query", "querystring")
 FLAT_ARGUMENTS = (str, int, float, bool, type(None))
 # ``arguments``' keyword arguments that only document (flask-smorest keeps them from use_args).
 DOC_ONLY = frozenset({"required", "description", "example", "examples", "content_type"})
+# Field types documented otherwise than apispec does.
+URI_FIELDS = {ma.fields.Url: ("string", "uri")}
 # Distinct query strings remembered per parser; past it, the memory starts over.
 MAX_PARSED_QUERIES = 1024
 
@@ -108,7 +112,29 @@ class BodyParser(FlaskParser):
         # Before the schema: its own validators may pass such text on (Length, Email...).
         if location == "json" and (problems := text_problems(schema, location_data)):
             raise ma.ValidationError(problems)
+        if location in QUERY_LOCATIONS and (repeated := repeated_arguments(schema, location_data)):
+            raise ma.ValidationError(
+                {name: ["given more than once; it takes one value"] for name in repeated}
+            )
         return location_data
+
+
+def repeated_arguments(schema: ma.Schema, arguments: Any) -> list[str]:
+    """The query parameters of ``schema`` that take one value and came more than once.
+
+    webargs would keep the first value and drop the others without a word: ``?limit=1&limit=
+    500`` or ``?owner=a&owner=b`` would answer a list the client did not ask for.
+    """
+    values = getattr(arguments, "data", None)
+    if not isinstance(values, MultiDict):
+        return []
+    multiple = getattr(arguments, "multiple_keys", set())
+    known = {field.data_key or name for name, field in schema.load_fields.items()}
+    return [
+        name
+        for name, given in values.lists()
+        if len(given) > 1 and name in known and name not in multiple
+    ]
 
 
 class MethodView(FlaskMethodView):
@@ -247,6 +273,11 @@ class Api(flask_smorest.Api):
         with self._documenting:
             if self._undocumented and "bearerAuth" not in self.spec.components.security_schemes:
                 self.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
+                # apispec writes format "url", which JSON Schema does not define: validators
+                # and client generators skip it; "uri" is an absolute URL's. The converter's
+                # own copy: apispec's mapping is shared by every spec of the process.
+                converter = self.ma_plugin.converter
+                converter.field_mapping = {**converter.field_mapping, **URI_FIELDS}
             while self._undocumented:
                 blp, name, parameters = self._undocumented.pop(0)
                 if isinstance(blp, str):
@@ -256,6 +287,7 @@ class Api(flask_smorest.Api):
                 )
                 self.spec.tag({"name": name, "description": blp.description})
             # apispec keeps operations in ``_paths`` (flask-smorest is capped below 0.48).
+            document_conditions(self.spec._paths)
             for path, operations in self.spec._paths.items():
                 for method, operation in operations.items():
                     if method != "parameters":  # path-level parameters, not an operation

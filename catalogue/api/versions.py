@@ -37,7 +37,7 @@ class Versions(MethodView):
         page = repositories().versions.list([dataset_id], **query)
         return {"items": page.items, "next": page.next_cursor}
 
-    @blp.arguments(VersionSchema)
+    @blp.arguments(VersionSchema, required=False)  # every field is optional
     @blp.response(201, VersionSchema)
     def post(self, data: dict, dataset_id: str) -> tuple:
         """Create a version; its id is the next number unless given."""
@@ -57,7 +57,7 @@ class VersionById(MethodView):
         require(dataset_id, READ)
         return with_etag(repositories().versions.get([dataset_id, version]))
 
-    @blp.arguments(VersionPatchSchema)
+    @blp.arguments(VersionPatchSchema, required=False)  # every field is optional
     @blp.response(200, VersionSchema)
     def patch(self, changes: dict, dataset_id: str, version: str) -> tuple:
         """Change a version with a JSON merge patch."""
@@ -92,7 +92,7 @@ class Editions(MethodView):
         page = repositories().editions.list([dataset_id, version], **query)
         return {"items": page.items, "next": page.next_cursor}
 
-    @blp.arguments(EditionSchema)
+    @blp.arguments(EditionSchema, required=False)  # every field is optional
     @blp.response(201, EditionSchema)
     def post(self, data: dict, dataset_id: str, version: str) -> tuple:
         """Create an edition; its id is the current UTC time unless given."""
@@ -117,7 +117,7 @@ class EditionById(MethodView):
         require(dataset_id, READ)
         return with_etag(repositories().editions.get([dataset_id, version, edition]))
 
-    @blp.arguments(EditionPatchSchema)
+    @blp.arguments(EditionPatchSchema, required=False)  # every field is optional
     @blp.response(200, EditionSchema)
     def patch(self, changes: dict, dataset_id: str, version: str, edition: str) -> tuple:
         """Change an edition with a JSON merge patch."""

@@ -67,15 +67,17 @@ def negotiate(
     ranges = _media_ranges(accept_header or "")
     if not ranges:
         return _choice(default)
-    best: tuple[float, int, int, str | None] | None = None
-    for position, (media_range, quality) in enumerate(ranges):
-        if quality <= 0:
+    candidates = (default, *(rdf_format for rdf_format in PREFERENCE if rdf_format != default))
+    best: tuple[float, int, int, int] | None = None
+    chosen: str | None = None
+    for preference, candidate in enumerate(candidates):
+        ranked = _quality(candidate, ranges, default)
+        if ranked is None or ranked[0] <= 0:
             continue
-        for rdf_format in _matching(media_range, default):
-            # Highest q first, then the most specific range, then the client's own order.
-            rank = (quality, _specificity(media_range), -position, rdf_format)
-            if best is None or rank[:3] > best[:3]:
-                best = rank
+        # Highest q first, then the most specific range, then the client's own order, then ours.
+        rank = (*ranked, -preference)
+        if best is None or rank > best:
+            best, chosen = rank, candidate
     if best is None:
         if refuse_unmatched:
             raise NotAcceptable(
@@ -83,27 +85,44 @@ def negotiate(
                 extra=() if default else ("application/json",),
             )
         return None
-    # A range matched several formats (``*/*``, ``application/*``): ours first.
-    return _choice(best[3])
+    return _choice(chosen)
 
 
 def _choice(rdf_format: str | None) -> tuple[str, str] | None:
     return (rdf_format, MEDIA_TYPES[rdf_format]) if rdf_format else None
 
 
-def _matching(media_range: str, default: str | None) -> list[str | None]:
-    """The formats a media range accepts, in server preference order."""
+def _quality(
+    candidate: str | None, ranges: list[tuple[str, float]], default: str | None
+) -> tuple[float, int, int] | None:
+    """``(q, specificity, -position)`` of the most specific range matching ``candidate``.
+
+    RFC 9110 section 12.5.1: the most specific range that matches a type gives its quality,
+    so ``application/ld+json;q=0, */*`` refuses JSON-LD and accepts the other syntaxes.
+    None when no range matches it.
+    """
+    found: tuple[float, int, int] | None = None
+    for position, (media_range, quality) in enumerate(ranges):
+        if not _matches(media_range, candidate, default):
+            continue
+        specificity = _specificity(media_range)
+        if found is None or specificity > found[1]:
+            found = (quality, specificity, -position)
+    return found
+
+
+def _matches(media_range: str, candidate: str | None, default: str | None) -> bool:
+    """Whether a media range accepts ``candidate`` (a format, or None: the caller's JSON)."""
     if media_range == "*/*":
-        return [default]
+        return True
     if media_range == "application/json":
         # JSON-LD is JSON; where the default is the caller's own JSON, that is what it wants.
-        return [default]
+        return candidate == default
+    if candidate is None:
+        return False
     if media_range.endswith("/*"):
-        kind = media_range.removesuffix("/*")
-        matches: list[str | None] = [f for f in PREFERENCE if MEDIA_TYPES[f].startswith(kind + "/")]
-        return matches[:1]
-    rdf_format = FORMATS_BY_MEDIA_TYPE.get(media_range)
-    return [rdf_format] if rdf_format else []
+        return MEDIA_TYPES[candidate].startswith(media_range.removesuffix("*"))
+    return FORMATS_BY_MEDIA_TYPE.get(media_range) == candidate
 
 
 def _specificity(media_range: str) -> int:

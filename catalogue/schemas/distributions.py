@@ -96,8 +96,28 @@ class DistributionSchema(ma.Schema):
         load_only=True,
         metadata={"description": "For type api: where the API answers."},
     )
-    accessURL = fields.Method("access_url", dump_only=True)
-    downloadURL = fields.Method("download_url", dump_only=True)
+    # accessURL is also what apiURL reads: one property in the document, sent and answered.
+    accessURL = fields.Method(
+        "access_url",
+        dump_only=True,
+        metadata={
+            "type": ["string", "null"],
+            "format": "uri",
+            "readOnly": False,
+            "description": "For type api: where the API answers (given on create). For type "
+            "file: the download URL, as downloadURL.",
+        },
+    )
+    downloadURL = fields.Method(
+        "download_url",
+        dump_only=True,
+        metadata={
+            "type": ["string", "null"],
+            "format": "uri",
+            "description": "Where the file is downloaded (a redirect to a signed URL); null "
+            "for type api.",
+        },
+    )
     created = fields.String(dump_only=True)
 
     def download_url(self, distribution: dict) -> str | None:

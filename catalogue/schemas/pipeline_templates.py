@@ -57,12 +57,15 @@ class PipelineTemplateSchema(ma.Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = fields.String(load_default="", validate=validate.Length(max=5000))
     definition = fields.Dict(required=True, validate=check_template_definition)
+    # A template a site admin without a team registers has no owner team: answers say null.
     owner = fields.String(
+        allow_none=True,
         validate=validate.Regexp(TEAM, error="Must be a team, written team:<name>."),
         metadata={
             "description": "The team whose members may change or delete the template (one "
             "of the caller's; site admins may name any). Default: the caller's team when it "
-            "has exactly one. On PUT: hands the template to that team; absent, it stays."
+            "has exactly one. On PUT: hands the template to that team; absent, it stays. "
+            "null: no team owns it, only site admins may change it (null sent is as absent)."
         },
     )
     version = fields.Integer(dump_only=True, metadata={"description": "Each PUT adds one."})

@@ -83,3 +83,58 @@ def test_a_304_says_the_vary_its_200_says(made, path) -> None:  # type: ignore[n
     assert answer.status_code == 304
     assert answer.headers.get("Vary") == full.headers.get("Vary")
     assert "Content-Type" not in answer.headers
+
+
+@pytest.mark.parametrize("path", RESOURCES)
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_if_match_on_a_read_is_412_unless_a_tag_matches_strongly(made, path, method) -> None:  # type: ignore[no-untyped-def]
+    # RFC 9110 13.1.1: a false If-Match means the method is not performed, for reads too.
+    tag = made.get(path).headers["ETag"]
+
+    for matching in (tag, "*", f'"other", {tag}'):
+        assert made.open(path, method=method, headers={"If-Match": matching}).status_code == 200
+    for failing in ('"r0.other"', f"W/{tag}"):
+        answer = made.open(path, method=method, headers={"If-Match": failing})
+        assert answer.status_code == 412, failing
+        if method == "GET":
+            assert answer.json["code"] == 412
+
+
+def test_if_match_on_a_missing_resource_stays_404(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/datasets/missing", headers={"If-Match": '"r1"'})
+    assert response.status_code == 404
+
+
+def documented_operations(client, path: str) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
+    """The OpenAPI path template matching ``path`` and its operations."""
+    import re
+
+    paths = client.get("/openapi.json").json["paths"]
+    for template, operations in paths.items():
+        pattern = re.sub(r"\{[^}]+\}", "[^/]+", template)
+        if re.fullmatch(pattern, path) and "{" in template:
+            return template, operations
+    raise AssertionError(f"no documented path matches {path}")
+
+
+@pytest.mark.parametrize("path", RESOURCES)
+def test_the_document_says_which_conditions_each_resource_with_an_etag_takes(made, path) -> None:  # type: ignore[no-untyped-def]
+    # A client generated from the document can send If-Match / If-None-Match and read ETag.
+    assert "ETag" in made.get(path).headers
+    template, operations = documented_operations(made, path)
+
+    for method, operation in operations.items():
+        if method == "parameters":  # the path's own, not an operation
+            continue
+        headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+        responses = operation["responses"]
+        if method == "get":
+            assert {"If-Match", "If-None-Match"} <= headers, template
+            assert "ETag" in responses["200"]["headers"], template
+            assert "content" not in responses["304"], template
+            assert "412" in responses, template
+        else:
+            assert "If-Match" in headers, (method, template)
+            assert "412" in responses, (method, template)
+            if "200" in responses:
+                assert "ETag" in responses["200"]["headers"], (method, template)

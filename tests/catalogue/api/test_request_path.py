@@ -214,3 +214,22 @@ def test_one_instance_serves_every_request_and_flask_keeps_what_it_must(app) -> 
     for kind in (Asynchronous, Decorated):
         flask_view = FlaskMethodView.as_view.__func__(kind, kind.__name__)
         assert kind.as_view(kind.__name__).__code__ is flask_view.__code__
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=1&limit=500", "limit"),
+        ("owner=team:miljo&owner=team:plan", "owner"),
+        ("keyword=air&q=air&keyword=noise", "keyword"),
+    ],
+)
+def test_a_query_parameter_given_twice_is_422_naming_it(client, query: str, field: str) -> None:
+    # One value is documented: keeping the first and dropping the rest would answer a list
+    # the client did not ask for (a page of 1, or one owner's datasets as if both's).
+    make_dataset(client, "air")
+
+    for _ in range(2):  # refused every time, not only before a parse is remembered
+        answer = client.get(f"/datasets?{query}")
+        assert answer.status_code == 422
+        assert list(answer.json["errors"]["query"]) == [field]

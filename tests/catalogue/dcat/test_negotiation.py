@@ -37,6 +37,11 @@ RDFXML = ("xml", "application/rdf+xml")
         ("text/html, application/xhtml+xml", None),
         ("text/turtle;q=0", None),
         ("garbage", JSONLD),
+        # q=0 refuses a type even where a wider range accepts the rest (RFC 9110 12.4.2).
+        ("application/ld+json;q=0, */*", TURTLE),
+        ("application/ld+json;q=0, application/*", RDFXML),
+        ("application/json;q=0, */*", TURTLE),
+        ("*/*;q=0, text/turtle;q=0.1", TURTLE),
     ],
 )
 def test_accept_header_picks_format_for_the_catalog(
@@ -55,6 +60,8 @@ def test_accept_header_picks_format_for_the_catalog(
         ("text/turtle", TURTLE),
         ("application/ld+json", JSONLD),
         ("text/turtle;q=0.5, */*;q=0.1", TURTLE),
+        ("application/json;q=0, */*", JSONLD),
+        ("application/json;q=0, application/ld+json;q=0, */*", TURTLE),
     ],
 )
 def test_dataset_without_rdf_preference_keeps_plain_json(

@@ -32,6 +32,7 @@ from catalogue.domain.enrichment import enrich_errors
 from catalogue.domain.errors import InvalidValues
 from catalogue.domain.numbers import is_stored_number
 from catalogue.domain.sns import sns_errors
+from pipelines.steps.table_schema import FIRST_YEAR
 
 FILE, EVENT = "file", "event"
 FIELD_TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
@@ -384,9 +385,13 @@ def _typed(kind: str, raw: object) -> tuple[Any, str | None]:
     if kind == "date":
         if isinstance(raw, str) and DATE_TEXT.fullmatch(raw):
             try:
-                return date.fromisoformat(raw), None
+                day = date.fromisoformat(raw)
             except ValueError:
                 pass
+            else:
+                if day.year < FIRST_YEAR:
+                    return None, f"must fall in the years {FIRST_YEAR} to 9999"
+                return day, None
         return None, "must be a date, YYYY-MM-DD"
     return _moment(raw)
 
@@ -400,9 +405,12 @@ def _moment(raw: object) -> tuple[datetime | None, str | None]:
     except ValueError:
         return None, reason
     try:
-        moment.astimezone(UTC)  # as sort_time compares it
+        in_utc = moment.astimezone(UTC)  # as sort_time compares it
     except OverflowError:
-        return None, "must fall in the years 1 to 9999 in UTC"
+        in_utc = None
+    # The history's steps take an earlier year for one written short (table_schema.whole_year).
+    if in_utc is None or in_utc.year < FIRST_YEAR:
+        return None, f"must fall in the years {FIRST_YEAR} to 9999 in UTC"
     return moment, None
 
 

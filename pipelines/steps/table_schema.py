@@ -441,6 +441,11 @@ def with_whole_years(item: Field, value: pl.Expr, *, strict: bool) -> pl.Expr:
     return pl.when(year_read).then(value)
 
 
+# The first year a date or datetime read with %Y may have: an earlier one is taken for a year
+# written with fewer digits (whole_year), by every step and by the events the API takes.
+FIRST_YEAR = 1000
+
+
 def whole_year(item: Field, parsed: pl.Expr) -> pl.Expr | None:
     """Where a date or datetime read with ``%Y`` has its year whole; None for other fields.
 
@@ -452,7 +457,7 @@ def whole_year(item: Field, parsed: pl.Expr) -> pl.Expr | None:
 
     if item.type not in ("date", "datetime") or "%Y" not in str(item.format):
         return None
-    return parsed >= pl.lit(datetime.datetime(1000, 1, 1)).cast(polars_type(item))
+    return parsed >= pl.lit(datetime.datetime(FIRST_YEAR, 1, 1)).cast(polars_type(item))
 
 
 def table_schema_type(dtype: pl.DataType) -> str:

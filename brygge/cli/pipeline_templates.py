@@ -116,24 +116,52 @@ def pipelines_create(ctx: Context, file: str, dataset: Uri | None, replace: bool
     help="A taskConfig to check against the template.",
 )
 @click.option("--dataset", type=URI, help="Check FILE as this dataset's {template, taskConfig}.")
+@format_option
 @pass_context
 def pipelines_validate(
-    ctx: Context, file: str, config_file: str | None, dataset: Uri | None
+    ctx: Context, file: str, config_file: str | None, dataset: Uri | None, fmt: str
 ) -> None:
-    """Check a template (and taskConfig) with the server's rules, saving nothing."""
+    """Check a template (and taskConfig) with the server's rules, saving nothing.
+
+    Exits 1 when the server refuses it. With --format json or csv the problems go to
+    standard output, each with the field it is about, for a script to read.
+    """
     body = read_json_file(file, "FILE")
     task_config = read_json_file(config_file, "--config") if config_file else None
-    with ctx.client() as client:
-        if dataset:
-            client.validate_dataset_pipeline(
-                dataset.dataset,
-                pipeline_template(body, file, "FILE"),
-                task_config or body.get("taskConfig"),
-            )
-        else:
-            definition = body.get("definition", body)
-            client.validate_pipeline(definition, task_config or body.get("taskConfig"))
-    ctx.console.print(f"[green]{file} is valid[/green]")
+    try:
+        with ctx.client() as client:
+            if dataset:
+                client.validate_dataset_pipeline(
+                    dataset.dataset,
+                    pipeline_template(body, file, "FILE"),
+                    task_config or body.get("taskConfig"),
+                )
+            else:
+                definition = body.get("definition", body)
+                client.validate_pipeline(definition, task_config or body.get("taskConfig"))
+    except ClientError as error:
+        # Only the server's verdict on the file is an answer; no answer at all stays an error.
+        if fmt == "table" or error.status not in (400, 422):
+            raise
+        problems = error.field_errors or {"": [error.message]}
+        _render_verdict(ctx, file, problems, fmt)
+        raise SystemExit(1) from None
+    if fmt == "table":
+        ctx.console.print(f"[green]{file} is valid[/green]")
+    else:
+        _render_verdict(ctx, file, {}, fmt)
+
+
+def _render_verdict(ctx: Context, file: str, problems: Mapping[str, list[str]], fmt: str) -> None:
+    if fmt == "json":
+        render_one(ctx, {"file": file, "valid": not problems, "problems": dict(problems)}, fmt)
+        return
+    rows = [
+        {"field": field, "problem": reason}
+        for field, reasons in problems.items()
+        for reason in reasons
+    ]
+    render(ctx, rows, ["field", "problem"], fmt)
 
 
 def pipeline_template(body: Mapping[str, Any], path: str, option: str) -> str:

@@ -238,6 +238,47 @@ def test_pipelines_validate_names_the_bad_option(brygge_server: Server, tmp_path
     assert refused.returncode == 1
     assert "taskConfig.ToParquet" in refused.stderr
 
+    # For a script: the problems by field on standard output, the verdict in the exit code.
+    as_json = brygge(
+        "pipelines",
+        "validate",
+        str(template),
+        "--config",
+        str(bad),
+        "--format",
+        "json",
+        url=brygge_server.url,
+    )
+    assert as_json.returncode == 1
+    verdict = json.loads(as_json.stdout)
+    assert verdict["valid"] is False
+    assert any(field.startswith("taskConfig.ToParquet") for field in verdict["problems"])
+    as_csv = brygge(
+        "pipelines",
+        "validate",
+        str(template),
+        "--config",
+        str(bad),
+        "--format",
+        "csv",
+        url=brygge_server.url,
+    )
+    assert as_csv.returncode == 1
+    assert as_csv.stdout.splitlines()[0] == "field,problem"
+    assert "taskConfig.ToParquet" in as_csv.stdout
+    valid = brygge(
+        "pipelines",
+        "validate",
+        str(template),
+        "--config",
+        str(good),
+        "--format",
+        "json",
+        url=brygge_server.url,
+    )
+    assert valid.returncode == 0
+    assert json.loads(valid.stdout) == {"file": str(template), "valid": True, "problems": {}}
+
 
 def test_the_progress_bar_shows_name_bytes_and_completion_at_a_fixed_width() -> None:
     output = io.StringIO()

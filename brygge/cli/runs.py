@@ -196,7 +196,7 @@ def print_failure(console: Console, run: Mapping[str, Any]) -> None:
 
 def finish(ctx: Context, run: Mapping[str, Any], fmt: str, *, wanted: str = "SUCCEEDED") -> None:
     """Exit 0 for a run that ended as ``wanted``; else print why and how to run it again,
-    exit 1.
+    exit ``RUN_NOT_SUCCEEDED``.
 
     ``json`` prints the whole run, ``csv`` its summary line, on standard output.
     """
@@ -220,9 +220,12 @@ def finish(ctx: Context, run: Mapping[str, Any], fmt: str, *, wanted: str = "SUC
             f"after fixing the file, upload it again:\n  brygge upload FILE {dataset}",
             markup=False,
         )
-    sys.exit(1)
+    sys.exit(RUN_NOT_SUCCEEDED)
 
 
+# The exit status of a command whose run ended and did not succeed, so a script tells it from
+# a command that failed itself (1: refused, unreachable) and from a usage error (2).
+RUN_NOT_SUCCEEDED = 3
 RUN_COLUMNS = ["id", "status", "edition", "created", "endedAt"]
 
 

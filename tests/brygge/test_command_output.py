@@ -9,7 +9,7 @@ from rich.console import Console
 
 from brygge.cli.context import Context, output_console, render
 from brygge.cli.pipeline_templates import option_rows, show_step, step_rows
-from brygge.cli.runs import finish, run_table, show_run
+from brygge.cli.runs import RUN_NOT_SUCCEEDED, finish, run_table, show_run
 
 RUN_ID = "luftkvalitet-i-oslo-e6d6bd0465e15e0776cf"
 
@@ -116,7 +116,7 @@ def test_a_followed_run_prints_as_csv_when_asked(capsys: pytest.CaptureFixture[s
     console = Console(file=io.StringIO(), width=120, color_system=None)
     with pytest.raises(SystemExit) as exited:
         finish(Context(None, None, console, console), FAILED_RUN, "csv")
-    assert exited.value.code == 1
+    assert exited.value.code == RUN_NOT_SUCCEEDED
     [header, row] = capsys.readouterr().out.splitlines()
     assert header == "id,status,edition,created,endedAt"
     assert row.startswith(f"{RUN_ID},FAILED,20261207T043340")
@@ -191,7 +191,7 @@ def test_an_expired_run_is_told_to_upload_again_not_to_rerun() -> None:
     }
     with pytest.raises(SystemExit) as exited:
         finish(Context(None, None, console, console), run, "table")
-    assert exited.value.code == 1
+    assert exited.value.code == RUN_NOT_SUCCEEDED
     assert f"run {RUN_ID} EXPIRED\n" in errors.getvalue()
     assert "brygge upload FILE ds:luft" in errors.getvalue()
     assert "rerun" not in errors.getvalue()
@@ -223,7 +223,7 @@ def test_a_run_failed_on_its_file_is_also_told_to_upload_the_fixed_file() -> Non
     console = Console(file=errors, width=200, color_system=None)
     with pytest.raises(SystemExit) as exited:
         finish(Context(None, None, console, console), FAILED_RUN, "table")
-    assert exited.value.code == 1
+    assert exited.value.code == RUN_NOT_SUCCEEDED
     text = " ".join(errors.getvalue().split())
     assert f"brygge runs rerun {RUN_ID}" in text
     assert (

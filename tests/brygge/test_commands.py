@@ -80,7 +80,10 @@ def test_a_failing_run_exits_non_zero_then_is_rerun_after_brygge_pipelines_fixes
     source.write_bytes(b"station;value\nAlna;many\n")
 
     uploaded = brygge("upload", str(source), f"ds:{dataset_id}", "--wait", url=brygge_server.url)
-    assert uploaded.returncode == 1
+    # 3: the run failed, told apart from an upload refused (1), as for a dataset not there.
+    assert uploaded.returncode == 3
+    nowhere = brygge("upload", str(source), "ds:no-such-dataset", "--wait", url=brygge_server.url)
+    assert nowhere.returncode == 1 and "404" in nowhere.stderr
     assert "FAILED in step ToParquet" in uploaded.stderr
     assert "'many' is not a valid integer" in uploaded.stderr
     [run] = client.runs(dataset_id)

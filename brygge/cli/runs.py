@@ -53,7 +53,7 @@ def transfer_progress(console: Console) -> Progress:
 )
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("uri", type=URI)
-@click.option("--wait", is_flag=True, help="Follow the run; exit 0 if it succeeds, 1 if not.")
+@click.option("--wait", is_flag=True, help="Follow the run; exit 0 if it succeeds, 3 if not.")
 @click.option("--content-type", help="Media type (default: guessed from the name).")
 @format_option
 @pass_context
@@ -288,7 +288,7 @@ def show_run(ctx: Context, run: Mapping[str, Any]) -> None:
 @format_option
 @pass_context
 def runs_watch(ctx: Context, run_id: str, fmt: str) -> None:
-    """Follow a run until it ends; exit 0 if it succeeded, 1 if not."""
+    """Follow a run until it ends; exit 0 if it succeeded, 3 if not."""
     with ctx.client() as client:
         if fmt == "table":
             run = follow(ctx, client, run_id)

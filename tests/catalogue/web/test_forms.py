@@ -449,6 +449,8 @@ def test_a_pipeline_saved_after_the_sign_in_ended_keeps_its_options(app, client)
     again = inputs_of(html)
     assert again["config.ToParquet"] == OPTIONS.replace("\r\n", "\n")
     assert again["template"] == "csv-to-parquet"
+    # Another template chosen is not fetched while signed out: it would replace the form.
+    assert re.search(r'<select id="template" name="template"\s*>', html)
     assert re.search(r'<input id="token" name="token" type="password"[^>]* autofocus', html)
     assert client.get("/datasets/air/pipeline").status_code == 404
     # A token that may not set it: the options stay, nothing is saved.

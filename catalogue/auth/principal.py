@@ -24,11 +24,18 @@ JWKS_EXTENSION = "brygge.jwks"
 FAILURES_EXTENSION = "brygge.auth_failures"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Writes that carry their own proof instead of a bearer token: a signed upload form, and
-# the pages' sign-in and sign-out forms (the token pasted, a CSRF token). The edit form too:
-# saved after the sign-in ended, it keeps what was typed and takes a token to sign in again
-# (its view requires the update scope itself, before reading anything).
+# the pages' sign-in and sign-out forms (the token pasted, a CSRF token). The owner forms too
+# (edit, pipeline, grants): saved after the sign-in ended, each keeps what was typed and takes
+# a token to sign in again (its view requires its scope itself, before reading anything).
 SIGNED_ENDPOINTS = frozenset(
-    {"uploads.UploadForm", "web.sign_in", "web.sign_out", "web.edit_dataset"}
+    {
+        "uploads.UploadForm",
+        "web.sign_in",
+        "web.sign_out",
+        "web.edit_dataset",
+        "web.edit_pipeline",
+        "web.grants",
+    }
 )
 
 

@@ -85,6 +85,38 @@ SCOPES = ("read", "update", "write", "admin")
 Form = dict[str, Any]
 
 
+# Signing in again -------------------------------------------------------------------------
+
+
+def signed_in_to_save(dataset_id: str, scope: str) -> DomainError | None:
+    """None when the visitor may go on saving a form of ``dataset_id``, else why not.
+
+    A form sent after the sign-in ended (or with a token typed into it) signs in with the
+    form's token and must be allowed ``scope``: the refusal is given back for the form to
+    come back as typed (``sign_in_again``), its dataset neither read nor shown.
+    """
+    token = request.form.get("token", "").strip()
+    if not token:
+        return None if current_identity().is_authenticated else Unauthenticated("")
+    try:
+        session.sign_in(token)
+        require(dataset_id, scope)
+    except (Unauthenticated, Forbidden, NotFound) as refused:
+        return refused
+    return None
+
+
+def sign_in_again(refused: DomainError, action: str) -> tuple[dict[str, list[str]], int]:
+    """The token field's error and the status of a form sent back to sign in again."""
+    g.pop("signed_out_reason", None)  # the form says it, with what to do
+    if isinstance(refused, Forbidden | NotFound):
+        # Said alike for both: whether a dataset exists is for those who may see it.
+        return {
+            "token": [f"{current_principal()} may not {action} this dataset: paste another token"]
+        }, 403
+    return ({"token": [refused.message]} if refused.message else {}), 401
+
+
 # Edit metadata ----------------------------------------------------------------------------
 
 
@@ -103,11 +135,12 @@ def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
     a token; sent with one, it signs in and saves (the ETag it was read with still guards).
     """
     values = {name: form_text(request.form.get(name, "")) for name in FORM_FIELDS}
-    token = request.form.get("token", "").strip()
-    if token or not current_identity().is_authenticated:
-        refused = _sign_in_to_save(dataset_id, token)
-        if refused is not None:
-            return _sign_in_again(dataset_id, values, refused)
+    refused = signed_in_to_save(dataset_id, UPDATE)
+    if refused is not None:
+        errors, status = sign_in_again(refused, "edit")
+        dataset = {"id": dataset_id, "title": values["title"] or dataset_id}
+        etag_read = request.form.get("etag", "")
+        return _edit_form(dataset, values, errors, None, etag_read, sign_in_again=True), status
     require(dataset_id, UPDATE)
     current = repositories().datasets.get(dataset_id)
     changes = changed_fields(values, current)
@@ -127,36 +160,6 @@ def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
         # Someone saved in between: both versions side by side, saving again overwrites theirs.
         return _edit_again(current, values, {}, form_values(current)), 412
     return redirect(url_for("datasets.DatasetById", dataset_id=dataset_id), 303)
-
-
-def _sign_in_to_save(dataset_id: str, token: str) -> DomainError | None:
-    """Sign in with the form's token, allowed to edit; the failure, or None once signed in."""
-    if not token:
-        return Unauthenticated("")
-    try:
-        session.sign_in(token)
-        require(dataset_id, UPDATE)
-    except (Unauthenticated, Forbidden, NotFound) as refused:
-        return refused
-    return None
-
-
-def _sign_in_again(dataset_id: str, values: Form, refused: DomainError) -> tuple[str, int]:
-    """The form as it was sent, asking for a token: its dataset is not read (nor shown)."""
-    reason = refused.message
-    g.pop("signed_out_reason", None)  # the form says it, with what to do
-    if isinstance(refused, Forbidden | NotFound):
-        # Said alike for both: whether a dataset exists is for those who may see it.
-        reason = f"{current_principal()} may not edit this dataset: paste another token"
-    html = _edit_form(
-        {"id": dataset_id, "title": values["title"] or dataset_id},
-        values,
-        {"token": [reason]} if reason else {},
-        None,
-        request.form.get("etag", ""),
-        sign_in_again=True,
-    )
-    return html, 403 if isinstance(refused, Forbidden | NotFound) else 401
 
 
 def _stale() -> Any:
@@ -295,14 +298,21 @@ def edit_pipeline(dataset_id: str) -> str:
 
 
 def save_pipeline(dataset_id: str) -> Response | tuple[str, int]:
-    """Set the pipeline; every problem of the template or a state's options is shown beside it."""
-    require(dataset_id, UPDATE)
+    """Set the pipeline; every problem of the template or a state's options is shown beside it.
+
+    Sent after the sign-in ended, it comes back as typed, asking for a token (as the edit form).
+    """
     template = request.form.get("template", "")
     configs = {
-        key[len("config.") :]: value
+        key[len("config.") :]: form_text(value)
         for key, value in request.form.items()
         if key.startswith("config.")
     }
+    refused = signed_in_to_save(dataset_id, UPDATE)
+    if refused is not None:
+        errors, status = sign_in_again(refused, "set the pipeline of")
+        return _pipeline_form(dataset_id, template, configs, errors, None, signed_out=True), status
+    require(dataset_id, UPDATE)
     if request.form.get("show") == "options":
         # The form without JavaScript asks for the chosen template's states: nothing saved.
         return _pipeline_form(dataset_id, template, configs, {}, fragment=None)
@@ -359,19 +369,28 @@ def _pipeline_form(
     configs: dict[str, str],
     errors: dict,
     fragment: str | None,
+    *,
+    signed_out: bool = False,
 ) -> str:
+    """The pipeline page; ``signed_out``, it asks for a token and does not read the dataset."""
     templates = services().pipelines.list(limit=100, cursor=None).items
     chosen = next((t for t in templates if t["id"] == template), None)
     states = _task_states(chosen["definition"]) if chosen else []
+    if signed_out:
+        # Every option typed comes back, whatever the templates listed now.
+        states += [state for state in configs if state not in states]
     return render(
         "pipeline.html",
         fragment,
-        dataset=repositories().datasets.get(dataset_id),
+        dataset={"id": dataset_id, "title": dataset_id}
+        if signed_out
+        else repositories().datasets.get(dataset_id),
         templates=templates,
         template=template,
         states=states,
         configs=configs,
         errors=errors,
+        sign_in_again=signed_out,
     )
 
 
@@ -442,10 +461,18 @@ def grants(dataset_id: str) -> str:
 
 
 def save_grant(dataset_id: str) -> Response | tuple[str, int]:
-    """Set (or with no scope ticked, remove) a principal's scopes on the dataset."""
+    """Set (or with no scope ticked, remove) a principal's scopes on the dataset.
+
+    Sent after the sign-in ended, it comes back as typed, asking for a token (as the edit form).
+    """
+    scopes = [scope for scope in SCOPES if scope in request.form.getlist("scopes")]
+    refused = signed_in_to_save(dataset_id, ADMIN)
+    if refused is not None:
+        errors, status = sign_in_again(refused, "grant access to")
+        values = {"principal": request.form.get("principal", ""), "scopes": scopes}
+        return _grants_page(dataset_id, errors, values, signed_out=True), status
     require(dataset_id, ADMIN)
     permissions = repositories().permissions
-    scopes = [scope for scope in SCOPES if scope in request.form.getlist("scopes")]
     try:
         grantee = checked_principal(request.form.get("principal", "").strip())
         if scopes:
@@ -460,15 +487,22 @@ def save_grant(dataset_id: str) -> Response | tuple[str, int]:
     return redirect(url_for("web.grants", dataset_id=dataset_id), 303)
 
 
-def _grants_page(dataset_id: str, errors: dict, values: Form) -> str:
+def _grants_page(dataset_id: str, errors: dict, values: Form, *, signed_out: bool = False) -> str:
+    """The grants page; ``signed_out``, it asks for a token and reads nothing of the dataset."""
+    if signed_out:
+        dataset, granted = {"id": dataset_id, "title": dataset_id}, []
+    else:
+        dataset = repositories().datasets.get(dataset_id)
+        granted = repositories().permissions.list(dataset_id, limit=500, cursor=None).items
     return render(
         "grants.html",
         None,
-        dataset=repositories().datasets.get(dataset_id),
-        grants=repositories().permissions.list(dataset_id, limit=500, cursor=None).items,
+        dataset=dataset,
+        grants=granted,
         scopes=SCOPES,
         errors=errors,
         values=values,
+        sign_in_again=signed_out,
     )
 
 

@@ -922,3 +922,36 @@ def test_a_section_refused_after_signing_out_shows_it_in_its_place(page, site: S
     # The section shows Brygge's own error where it was, the rest of the page as it was.
     expect(history.locator(".error[role=alert]")).to_be_visible()
     expect(page.locator("h1").first).to_have_text("Air quality in Oslo")
+
+
+def test_a_pipeline_saved_after_the_sign_in_ended_keeps_its_options(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    make_dataset(
+        site,
+        {"id": "re-piped", "title": "Re-piped", "accessRights": "public", "owner": "team:miljo"},
+    )
+    made = _token_command(site, "create", "--principal", "user:kari", "--team", "team:miljo")
+    token = made.stdout.strip().splitlines()[-1]
+    token_id = re.search(r"^id (\S+)", made.stderr, re.M)[1]
+    sign_in(page, token)
+    page.goto("/datasets/re-piped/pipeline/edit")
+    page.wait_for_load_state("load")
+    page.select_option("#template", "csv-to-parquet")  # htmx brings the template's states
+    options = page.get_by_label("Options of ToParquet")
+    typed = '{\n  "delimiter": ";",\n  "decimalChar": ","\n}'
+    options.fill(typed)
+    _token_command(site, "revoke", token_id)  # the sign-in ends while the owner writes
+    page.click("text=Save pipeline")
+    expect(page.locator("[role=alert]")).to_contain_text("Your sign-in has ended")
+    expect(options).to_have_value(typed)
+    expect(page.locator("#template")).to_have_value("csv-to-parquet")
+    expect(page.locator("#token")).to_be_focused()
+    page.keyboard.type(site.reader_token)
+    screenshots(page, "pipeline-sign-in-again")
+    assert serious_violations(page) == []
+    page.locator("#token").press("Enter")
+    expect(page.locator("h1")).to_have_text("Re-piped")
+    expect(page.locator(".who")).to_contain_text("user:reader")
+    saved = site.api().get(f"{site.url}/datasets/re-piped/pipeline", timeout=30).json()
+    assert saved["taskConfig"] == {"ToParquet": {"delimiter": ";", "decimalChar": ","}}

@@ -416,3 +416,108 @@ def test_a_form_with_an_empty_token_field_saves_for_a_visitor_signed_in(app, cli
     saved = browser.post("/datasets/air/edit", data={**fields, "title": "Air 2", "token": " "})
     assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
     assert client.get("/datasets/air").json["title"] == "Air 2"
+
+
+OPTIONS = '{\r\n  "delimiter": ";",\r\n  "decimalChar": ",",\r\n  "encoding": "latin-1"\r\n}'
+
+
+def revoked_owner(app: Flask, client: FlaskClient) -> tuple[FlaskClient, str]:
+    """A browser of user:ana, owner of the non-public dataset ``air``, and her token's id."""
+    body = {"id": "air", "title": "Air", "accessRights": "non-public", "owner": "team:miljo"}
+    assert client.post("/datasets", json=body).status_code == 201
+    browser = FlaskClient(app)
+    token, record = minted(app, "user:ana", "team:miljo")
+    sign_in(browser, token)
+    return browser, record["id"]
+
+
+def revoke(app: Flask, token_id: str) -> None:
+    TokenRepository(app.extensions["brygge"].store, utc_now).revoke(token_id)
+
+
+def test_a_pipeline_saved_after_the_sign_in_ended_keeps_its_options(app, client) -> None:
+    browser, token_id = revoked_owner(app, client)
+    template = {"id": "csv-to-parquet", "title": "CSV to Parquet", "definition": TWO_STEPS}
+    assert client.post("/pipelines", json=template).status_code == 201
+    html, _ = form_of(browser, "/datasets/air/pipeline/edit?template=csv-to-parquet")
+    revoke(app, token_id)
+    typed = {"csrf": csrf_of(html), "template": "csv-to-parquet", "config.ToParquet": OPTIONS}
+    kept = browser.post("/datasets/air/pipeline/edit", data=typed)
+    assert kept.status_code == 401
+    html = kept.get_data(as_text=True)
+    assert "Your sign-in has ended" in html and "nothing is saved yet" in html
+    again = inputs_of(html)
+    assert again["config.ToParquet"] == OPTIONS.replace("\r\n", "\n")
+    assert again["template"] == "csv-to-parquet"
+    # Another template chosen is not fetched while signed out: it would replace the form.
+    assert re.search(r'<select id="template" name="template"\s*>', html)
+    assert re.search(r'<input id="token" name="token" type="password"[^>]* autofocus', html)
+    assert client.get("/datasets/air/pipeline").status_code == 404
+    # A token that may not set it: the options stay, nothing is saved.
+    other = mint(app, "user:bob", "team:other")
+    refused = browser.post("/datasets/air/pipeline/edit", data={**again, "token": other})
+    assert refused.status_code == 403
+    html = refused.get_data(as_text=True)
+    assert re.search(r'id="token-error" class="field-error">[^<]*may not set the pipeline', html)
+    assert inputs_of(html)["config.ToParquet"] == OPTIONS.replace("\r\n", "\n")
+    assert client.get("/datasets/air/pipeline").status_code == 404
+    # The owner's new token signs in and saves, in one step.
+    fresh = mint(app, "user:ana", "team:miljo")
+    saved = browser.post("/datasets/air/pipeline/edit", data={**inputs_of(html), "token": fresh})
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
+    pipeline = client.get("/datasets/air/pipeline").json
+    assert pipeline["taskConfig"] == {
+        "ToParquet": {"delimiter": ";", "decimalChar": ",", "encoding": "latin-1"}
+    }
+
+
+def test_a_grant_saved_after_the_sign_in_ended_keeps_what_was_typed(app, client) -> None:
+    browser, token_id = revoked_owner(app, client)
+    granted = client.put("/datasets/air/permissions/user:kari", json={"scopes": ["read"]})
+    assert granted.status_code in (200, 201)
+    html, _ = form_of(browser, "/datasets/air/grants")
+    assert "user:kari" in html
+    revoke(app, token_id)
+    typed = {"csrf": csrf_of(html), "principal": "team:analytics", "scopes": ["read", "write"]}
+    kept = browser.post("/datasets/air/grants", data=typed)
+    assert kept.status_code == 401
+    html = kept.get_data(as_text=True)
+    assert "Your sign-in has ended" in html
+    assert 'name="principal" value="team:analytics"' in html
+    checked = re.findall(r'name="scopes" value="([a-z]+)" checked', html)
+    assert checked == ["read", "write"]
+    assert "user:kari" not in html  # the grants are not shown to a visitor not signed in
+    other = mint(app, "user:bob", "team:other")
+    refused = browser.post("/datasets/air/grants", data={**typed, "token": other})
+    assert refused.status_code == 403
+    html = refused.get_data(as_text=True)
+    assert "may not grant access to this dataset" in html
+    fresh = mint(app, "user:ana", "team:miljo")
+    typed["csrf"] = csrf_of(html)  # signing in begins a new session
+    saved = browser.post("/datasets/air/grants", data={**typed, "token": fresh})
+    assert saved.status_code == 303
+    grants = {
+        g["principal"]: g["scopes"] for g in client.get("/datasets/air/permissions").json["items"]
+    }
+    assert grants["team:analytics"] == ["read", "write"]
+
+
+def test_an_anonymous_pipeline_or_grant_learns_nothing_of_the_dataset(app, client) -> None:
+    body = {"id": "air", "title": "Secret air", "accessRights": "non-public", "owner": "team:x"}
+    assert client.post("/datasets", json=body).status_code == 201
+    assert client.put(
+        "/datasets/air/permissions/user:hidden", json={"scopes": ["read"]}
+    ).status_code in (200, 201)
+    anonymous = FlaskClient(app)
+    csrf = csrf_of(anonymous.get("/sign-in", headers=BROWSER).get_data(as_text=True))
+    for dataset_id in ("air", "no-such-dataset"):
+        for url, form in (
+            (f"/datasets/{dataset_id}/pipeline/edit", {"template": "x", "config.A": "{}"}),
+            (f"/datasets/{dataset_id}/grants", {"principal": "user:eve", "scopes": ["admin"]}),
+        ):
+            answer = anonymous.post(url, data={"csrf": csrf, **form})
+            assert answer.status_code == 401
+            text = answer.get_data(as_text=True)
+            assert "Secret air" not in text and "user:hidden" not in text and "team:x" not in text
+    assert "user:eve" not in str(client.get("/datasets/air/permissions").json)
+    assert client.get("/datasets/air/pipeline").status_code == 404

@@ -8,7 +8,7 @@ from typing import Any
 
 from catalogue.domain.changes import changed_fields
 from catalogue.domain.errors import InvalidValue, NotFound, PreconditionFailed
-from catalogue.domain.revisions import Revision, check_fresh
+from catalogue.domain.revisions import Condition, check_fresh
 from catalogue.store import keys
 from catalogue.store.base import Check, Create, Delete, ItemStore, Op, Put, Replace
 from pipelines.timestamps import timestamp
@@ -87,7 +87,7 @@ class DatasetPipelines:
             ) from None
 
     def set_dataset_pipeline(
-        self, dataset: str, data: Mapping[str, Any], *, principal: str, if_match: Revision | None
+        self, dataset: str, data: Mapping[str, Any], *, principal: str, if_match: Condition | None
     ) -> dict[str, Any]:
         """Set a dataset's pipeline to the latest version of a template, with its taskConfig.
 
@@ -161,7 +161,7 @@ class DatasetPipelines:
         return self.get_dataset_pipeline(dataset)
 
     def delete_dataset_pipeline(
-        self, dataset: str, *, principal: str, if_match: Revision | None
+        self, dataset: str, *, principal: str, if_match: Condition | None
     ) -> None:
         """Remove a dataset's pipeline: later uploads of it run nothing."""
         item = self.store.get(keys.dataset_pk(dataset), keys.DATASET_PIPELINE_SK)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from catalogue.domain.errors import Unavailable
-from catalogue.domain.revisions import Revision, check_fresh
+from catalogue.domain.revisions import Condition, check_fresh
 from catalogue.object_stores import object_store
 from catalogue.repositories.datasets import ExtraOps
 from catalogue.repositories.deletion import BeforeRemoval
@@ -34,7 +34,7 @@ def delete_resource(
     svc: Services,
     path: Sequence[str],
     *,
-    if_match: Revision | None,
+    if_match: Condition | None,
     cascade: bool,
     principal: str,
     extra_ops: ExtraOps | None = None,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from catalogue.cascade import delete_resource
 
 if TYPE_CHECKING:
-    from catalogue.domain.revisions import Revision
+    from catalogue.domain.revisions import Condition
     from catalogue.repositories import Repositories
     from catalogue.services import Services
 
@@ -38,7 +38,7 @@ def change_dataset(
     dataset_id: str,
     changes: Mapping[str, Any],
     *,
-    if_match: Revision | None,
+    if_match: Condition | None,
     principal: str,
 ) -> dict[str, Any]:
     """Apply a merge patch to a dataset; a new ``owner`` team gets every scope with it.
@@ -64,7 +64,7 @@ def delete_dataset(
     svc: Services,
     path: Sequence[str],
     *,
-    if_match: Revision | None,
+    if_match: Condition | None,
     cascade: bool,
     principal: str,
 ) -> None:

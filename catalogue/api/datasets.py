@@ -14,7 +14,7 @@ from catalogue.api.catalog import (
     dataset_response,
     negotiate_dataset,
 )
-from catalogue.api.etags import if_match, with_etag
+from catalogue.api.etags import with_etag, write_condition
 from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import (
     ADMIN,
@@ -123,7 +123,7 @@ class DatasetById(MethodView):
                 repositories(),
                 dataset_id,
                 changes,
-                if_match=if_match(),
+                if_match=write_condition(),
                 principal=current_principal(),
             )
         )
@@ -137,7 +137,7 @@ class DatasetById(MethodView):
         delete_dataset(
             services(),
             [dataset_id],
-            if_match=if_match(),
+            if_match=write_condition(),
             cascade=query["cascade"],
             principal=current_principal(),
         )

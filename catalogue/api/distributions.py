@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from catalogue.api.etags import if_match, with_etag
+from catalogue.api.etags import with_etag, write_condition
 from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.auth.principal import current_principal
@@ -73,7 +73,7 @@ class DistributionById(MethodView):
         delete_resource(
             services(),
             [dataset_id, version, edition, distribution],
-            if_match=if_match(),
+            if_match=write_condition(),
             cascade=query["cascade"],
             principal=current_principal(),
         )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import Response, request
@@ -11,7 +11,7 @@ from werkzeug.http import parse_etags, unquote_etag
 
 from catalogue.api.errors import error_response
 from catalogue.domain.errors import PreconditionFailed
-from catalogue.domain.revisions import Revision, etag, parse_etag
+from catalogue.domain.revisions import Condition, Revision, etag, parse_etag
 
 
 def with_etag(resource: Mapping[str, Any], status: int = 200, **headers: str) -> tuple:
@@ -68,19 +68,40 @@ def answer_conditional_read(response: Response) -> Response:
     return not_modified
 
 
-def if_match() -> Revision | None:
-    """The revision ``If-Match`` asks for; None when absent or ``*``.
+def write_condition() -> Condition | None:
+    """What ``If-Match`` and ``If-None-Match`` ask of a write; None when neither is sent.
 
-    Raises PreconditionFailed for a list of tags or any tag this API did not hand out
-    (weak tags never match, as RFC 9110 says for If-Match).
+    If-Match takes ``*`` or a list of tags, compared strongly: weak tags never match, and
+    raises PreconditionFailed at once when no tag is one this API hands out. If-None-Match
+    takes ``*`` or a list compared weakly (``W/"r1"`` names ``"r1"``); tags this API did not
+    hand out match nothing. The store checks both on the item the write depends on.
     """
-    value = request.headers.get("If-Match")
-    if value is None or value.strip() == "*":
+    match_header = request.headers.get("If-Match")
+    none_match_header = request.headers.get("If-None-Match")
+    if match_header is None and none_match_header is None:
         return None
-    revision = parse_etag(value)
-    if revision is None:
-        raise PreconditionFailed("If-Match does not match the current ETag")
-    return revision
+    match, match_any = None, False
+    if match_header is not None:
+        tags = parse_etags(match_header)
+        match_any = tags.star_tag
+        if not match_any:
+            match = _revisions(tags.as_set())
+            if not match:
+                raise PreconditionFailed("If-Match does not match the current ETag")
+    none_match: tuple[Revision, ...] = ()
+    none_match_any = False
+    if none_match_header is not None:
+        tags = parse_etags(none_match_header)
+        none_match_any = tags.star_tag
+        none_match = _revisions(tags.as_set(include_weak=True))
+    return Condition(match, match_any, none_match, none_match_any)
+
+
+def _revisions(opaque_tags: Iterable[str | None]) -> tuple[Revision, ...]:
+    """The revisions named by the tags (unquoted, as werkzeug parses them) this API hands out."""
+    # werkzeug parses an empty weak tag (W/"") as None.
+    parsed = (parse_etag(f'"{tag}"') for tag in opaque_tags if tag)
+    return tuple(revision for revision in parsed if revision is not None)
 
 
 # The OpenAPI paths whose answers carry an ETag (with_etag, or a digest of RDF bytes): what a
@@ -101,7 +122,7 @@ _IF_MATCH = {
     "name": "If-Match",
     "required": False,
     "schema": {"type": "string"},
-    "description": "Only if the resource is still at this ETag (or `*`: exists); else 412.",
+    "description": "Only if the resource is at one of these ETags (or `*`: exists); else 412.",
 }
 _IF_NONE_MATCH = {
     "in": "header",
@@ -110,25 +131,39 @@ _IF_NONE_MATCH = {
     "schema": {"type": "string"},
     "description": "ETags the client holds (or `*`): 304 Not Modified when one is current.",
 }
+_IF_NONE_MATCH_WRITE = {
+    "in": "header",
+    "name": "If-None-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "Only if the resource is at none of these ETags (or `*`: does not exist); "
+    "else 412.",
+}
 _ETAG = {"description": "The ETag of this state of the resource.", "schema": {"type": "string"}}
 _NOT_MODIFIED = {"description": "Not Modified: If-None-Match names the current ETag; no body."}
 _PRECONDITION_FAILED = {
     "description": "Precondition Failed: If-Match names another state of the resource.",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
 }
+_PRECONDITION_FAILED_WRITE = {
+    **_PRECONDITION_FAILED,
+    "description": "Precondition Failed: If-Match names another state of the resource, or "
+    "If-None-Match its current one (`*`: it exists); nothing was written.",
+}
 
 
 def document_conditions(paths: Mapping[str, Mapping[str, Any]]) -> None:
     """Add the conditional-request headers and answers to the operations of ETAG_PATHS.
 
-    Reads take If-Match and If-None-Match (304, 412); writes take If-Match (412); a 200 or
+    Reads take If-Match and If-None-Match (304, 412); writes take both too (412); a 200 or
     201 answer carries ETag. Adds each once: the document may be completed again.
     """
     for path in ETAG_PATHS & paths.keys():
         for method, operation in paths[path].items():
             if method == "parameters":
                 continue
-            conditions = [_IF_MATCH, _IF_NONE_MATCH] if method == "get" else [_IF_MATCH]
+            reading = method == "get"
+            conditions = [_IF_MATCH, _IF_NONE_MATCH if reading else _IF_NONE_MATCH_WRITE]
             parameters = operation.setdefault("parameters", [])
             named = {(parameter.get("in"), parameter.get("name")) for parameter in parameters}
             parameters.extend(dict(c) for c in conditions if ("header", c["name"]) not in named)
@@ -136,6 +171,7 @@ def document_conditions(paths: Mapping[str, Mapping[str, Any]]) -> None:
             for status in ("200", "201"):
                 if status in responses and "$ref" not in responses[status]:
                     responses[status].setdefault("headers", {}).setdefault("ETag", dict(_ETAG))
-            if method == "get":
+            if reading:
                 responses.setdefault("304", dict(_NOT_MODIFIED))
-            responses.setdefault("412", dict(_PRECONDITION_FAILED))
+            failed = _PRECONDITION_FAILED if reading else _PRECONDITION_FAILED_WRITE
+            responses.setdefault("412", dict(failed))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from catalogue.api.etags import if_match, with_etag
+from catalogue.api.etags import with_etag, write_condition
 from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import (
     READ,
@@ -62,7 +62,7 @@ class TemplateById(MethodView):
         require_template_admin(services().pipelines.get(template_id), data.get("owner"))
         return with_etag(
             services().pipelines.update(
-                template_id, data, if_match=if_match(), principal=current_principal()
+                template_id, data, if_match=write_condition(), principal=current_principal()
             )
         )
 
@@ -70,7 +70,9 @@ class TemplateById(MethodView):
     def delete(self, template_id: str) -> None:
         """Delete a template (owner team or site admins); one a dataset pipeline uses is 409."""
         require_template_admin(services().pipelines.get(template_id))
-        services().pipelines.delete(template_id, if_match=if_match(), principal=current_principal())
+        services().pipelines.delete(
+            template_id, if_match=write_condition(), principal=current_principal()
+        )
 
 
 @blp.route("/pipelines/<template_id>/history")
@@ -99,7 +101,7 @@ class DatasetPipeline(MethodView):
         require(dataset_id, UPDATE)
         return with_etag(
             services().pipelines.set_dataset_pipeline(
-                dataset_id, data, principal=current_principal(), if_match=if_match()
+                dataset_id, data, principal=current_principal(), if_match=write_condition()
             )
         )
 
@@ -108,7 +110,7 @@ class DatasetPipeline(MethodView):
         """Remove the pipeline of a dataset."""
         require(dataset_id, UPDATE)
         services().pipelines.delete_dataset_pipeline(
-            dataset_id, principal=current_principal(), if_match=if_match()
+            dataset_id, principal=current_principal(), if_match=write_condition()
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from catalogue.api.etags import if_match, with_etag
+from catalogue.api.etags import with_etag, write_condition
 from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import READ, UPDATE, WRITE, require
 from catalogue.auth.principal import current_principal
@@ -64,7 +64,10 @@ class VersionById(MethodView):
         require(dataset_id, UPDATE)
         return with_etag(
             repositories().versions.patch(
-                [dataset_id, version], changes, if_match=if_match(), principal=current_principal()
+                [dataset_id, version],
+                changes,
+                if_match=write_condition(),
+                principal=current_principal(),
             )
         )
 
@@ -76,7 +79,7 @@ class VersionById(MethodView):
         delete_resource(
             services(),
             [dataset_id, version],
-            if_match=if_match(),
+            if_match=write_condition(),
             cascade=query["cascade"],
             principal=current_principal(),
         )
@@ -126,7 +129,7 @@ class EditionById(MethodView):
             repositories().editions.patch(
                 [dataset_id, version, edition],
                 changes,
-                if_match=if_match(),
+                if_match=write_condition(),
                 principal=current_principal(),
             )
         )
@@ -139,7 +142,7 @@ class EditionById(MethodView):
         delete_resource(
             services(),
             [dataset_id, version, edition],
-            if_match=if_match(),
+            if_match=write_condition(),
             cascade=query["cascade"],
             principal=current_principal(),
         )

@@ -38,27 +38,55 @@ def parse_etag(value: str) -> Revision | None:
     return Revision(int(match.group(1)), match.group(2))
 
 
-def is_stale(if_match: Revision | None, item: Mapping[str, Any]) -> bool:
-    """Whether ``If-Match`` was given and names anything but ``item`` as it is now."""
-    if if_match is None:
-        return False
-    return if_match.rev != item["rev"] or if_match.incarnation != item.get("incarnation")
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """What a write's ``If-Match`` and ``If-None-Match`` ask of the resource's current state.
+
+    RFC 9110 section 13.1: ``match`` holds the revisions of If-Match, one of which it must be
+    at (None: no If-Match; ``match_any`` for ``*``: it must exist); ``none_match`` those of
+    If-None-Match, none of which it may be at (``none_match_any`` for ``*``: it must not exist).
+    """
+
+    match: tuple[Revision, ...] | None = None
+    match_any: bool = False
+    none_match: tuple[Revision, ...] = ()
+    none_match_any: bool = False
+
+    @classmethod
+    def at(cls, revision: Revision) -> Condition:
+        """An If-Match of one revision."""
+        return cls(match=(revision,))
 
 
-def check_fresh(if_match: Revision | None, item: Mapping[str, Any] | None, what: str) -> None:
+def is_at(revision: Revision, item: Mapping[str, Any]) -> bool:
+    """Whether ``item`` as it is now is at ``revision`` (its incarnation included)."""
+    return revision.rev == item["rev"] and revision.incarnation == item.get("incarnation")
+
+
+def check_fresh(condition: Condition | None, item: Mapping[str, Any] | None, what: str) -> None:
     """Raise PreconditionFailed, naming the resource and its current ETag, when ``If-Match``
-    names an old state.
+    names no current state, or ``If-None-Match`` names it (or is ``*`` and it exists).
 
     ``what`` names the resource (``dataset 'trees'``); ``item`` is its stored item, or None
-    when it does not exist (an If-Match then never matches).
+    when it does not exist (an If-Match then never matches, an If-None-Match always holds).
+    Called on the item the write is conditional on, so the check holds when the write lands.
     """
-    if if_match is None:
+    if condition is None:
         return
-    given = etag(if_match.rev, if_match.incarnation)
+    if condition.match is not None or condition.match_any:
+        given = ", ".join(etag(r.rev, r.incarnation) for r in condition.match or ()) or "*"
+        if item is None:
+            raise PreconditionFailed(f"{what} does not exist: If-Match {given} matches nothing")
+        if condition.match is not None and not any(is_at(r, item) for r in condition.match):
+            # The current ETag, not only its revision: an If-Match of the same revision
+            # without the dataset's part ("r1") would read "revision 1, If-Match "r1"", as
+            # if it matched.
+            current = etag(item["rev"], item.get("incarnation"))
+            raise PreconditionFailed(f"{what} changed: If-Match {given}, its ETag is now {current}")
     if item is None:
-        raise PreconditionFailed(f"{what} does not exist: If-Match {given} matches nothing")
-    if is_stale(if_match, item):
-        # The current ETag, not only its revision: an If-Match of the same revision without
-        # the dataset's part ("r1") would read "revision 1, If-Match "r1"", as if it matched.
-        current = etag(item["rev"], item.get("incarnation"))
-        raise PreconditionFailed(f"{what} changed: If-Match {given}, its ETag is now {current}")
+        return
+    current = etag(item["rev"], item.get("incarnation"))
+    if condition.none_match_any:
+        raise PreconditionFailed(f"{what} exists (ETag {current}): If-None-Match * asks it not to")
+    if any(is_at(r, item) for r in condition.none_match):
+        raise PreconditionFailed(f"{what} is still at ETag {current}, which If-None-Match names")

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from catalogue.domain.changes import changed_fields
-from catalogue.domain.errors import InvalidValue, NotFound, PreconditionFailed
-from catalogue.domain.revisions import Revision, check_fresh
+from catalogue.domain.errors import AlreadyExists, InvalidValue, NotFound, PreconditionFailed
+from catalogue.domain.revisions import Condition, check_fresh
 from catalogue.store import keys
 from catalogue.store.base import Check, Create, Delete, ItemStore, Op, Put, Replace
 from pipelines.timestamps import timestamp
@@ -17,7 +17,7 @@ from .audit import audit_entry, dataset_audit_trail
 from .deletion import DELETING, ancestor_failure, live_ancestors, store_delete
 from .lookups import check_pipeline_lookups
 from .pipeline_checks import check_task_config
-from .records import resource, with_ordered_text
+from .records import read_modify_write, resource, with_ordered_text
 
 
 class DatasetPipelines:
@@ -87,12 +87,23 @@ class DatasetPipelines:
             ) from None
 
     def set_dataset_pipeline(
-        self, dataset: str, data: Mapping[str, Any], *, principal: str, if_match: Revision | None
+        self, dataset: str, data: Mapping[str, Any], *, principal: str, if_match: Condition | None
     ) -> dict[str, Any]:
         """Set a dataset's pipeline to the latest version of a template, with its taskConfig.
 
-        Raises what ``check_dataset_pipeline`` raises, and PreconditionFailed.
+        Raises what ``check_dataset_pipeline`` raises, and PreconditionFailed; without
+        ``if_match`` a race lost to another writer is retried on its pipeline.
         """
+        return read_modify_write(
+            lambda: self._set_dataset_pipeline(dataset, data, principal, if_match),
+            if_match=if_match,
+            what=f"the pipeline of dataset {dataset!r}",
+        )
+
+    def _set_dataset_pipeline(
+        self, dataset: str, data: Mapping[str, Any], principal: str, if_match: Condition | None
+    ) -> dict[str, Any]:
+        """One attempt of ``set_dataset_pipeline``: read, then write on the pipeline read."""
         pk = keys.dataset_pk(dataset)
         template = self.check_dataset_pipeline(dataset, data)
         dataset_item = self.store.get(pk, keys.DATASET_SK)
@@ -154,6 +165,11 @@ class DatasetPipelines:
         )
         try:
             self.store.transact(ops)
+        except AlreadyExists as error:
+            if error.key != (pk, keys.DATASET_PIPELINE_SK):
+                raise
+            # Another writer set a pipeline after this one read none.
+            raise PreconditionFailed(error.message, key=error.key) from None
         except (NotFound, PreconditionFailed) as error:
             if error.key != (pk, keys.DATASET_SK):
                 raise
@@ -161,7 +177,7 @@ class DatasetPipelines:
         return self.get_dataset_pipeline(dataset)
 
     def delete_dataset_pipeline(
-        self, dataset: str, *, principal: str, if_match: Revision | None
+        self, dataset: str, *, principal: str, if_match: Condition | None
     ) -> None:
         """Remove a dataset's pipeline: later uploads of it run nothing."""
         item = self.store.get(keys.dataset_pk(dataset), keys.DATASET_PIPELINE_SK)

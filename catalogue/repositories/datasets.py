@@ -18,7 +18,7 @@ from catalogue.domain.ids import (
     slug_candidates,
     slugify,
 )
-from catalogue.domain.revisions import Revision, check_fresh
+from catalogue.domain.revisions import Condition, check_fresh
 from catalogue.store import keys
 from catalogue.store.base import (
     FIELD_SEPARATOR,
@@ -255,7 +255,7 @@ class DatasetRepository(DatasetSearch):
         dataset_id: str,
         changes: Mapping[str, Any],
         *,
-        if_match: Revision | None,
+        if_match: Condition | None,
         principal: str,
         extra_ops: ExtraOps | None = None,
     ) -> dict[str, Any]:
@@ -277,7 +277,7 @@ class DatasetRepository(DatasetSearch):
         self,
         dataset_id: str,
         changes: Mapping[str, Any],
-        if_match: Revision | None,
+        if_match: Condition | None,
         principal: str,
         extra_ops: ExtraOps | None,
     ) -> dict[str, Any]:
@@ -357,7 +357,7 @@ class DatasetRepository(DatasetSearch):
         self,
         dataset_id: str,
         *,
-        if_match: Revision | None,
+        if_match: Condition | None,
         cascade: bool,
         principal: str,
         extra_ops: ExtraOps | None = None,

@@ -14,7 +14,7 @@ from typing import Any
 from catalogue.domain.change_events import event_type
 from catalogue.domain.changes import changed_fields, check_immutable, merge_patch
 from catalogue.domain.errors import AlreadyExists, NotFound, PreconditionFailed
-from catalogue.domain.revisions import Revision, check_fresh
+from catalogue.domain.revisions import Condition, check_fresh
 from catalogue.store import keys
 from catalogue.store.base import (
     Create,
@@ -217,7 +217,7 @@ class NestedRepository:
         path: Sequence[str],
         changes: Mapping[str, Any],
         *,
-        if_match: Revision | None,
+        if_match: Condition | None,
         principal: str,
     ) -> dict[str, Any]:
         """Apply a JSON merge patch; without ``if_match`` a lost race is retried."""
@@ -232,7 +232,7 @@ class NestedRepository:
         self,
         path: Sequence[str],
         changes: Mapping[str, Any],
-        if_match: Revision | None,
+        if_match: Condition | None,
         principal: str,
     ) -> dict[str, Any]:
         """One attempt of ``patch``: read, merge, write conditionally on the revision read."""
@@ -278,7 +278,7 @@ class NestedRepository:
         self,
         path: Sequence[str],
         *,
-        if_match: Revision | None,
+        if_match: Condition | None,
         cascade: bool,
         principal: str,
         before_removal: Sequence[BeforeRemoval] = (),

@@ -16,7 +16,7 @@ from catalogue.domain.errors import (
     NotFound,
 )
 from catalogue.domain.ids import incarnation_id
-from catalogue.domain.revisions import Revision, check_fresh
+from catalogue.domain.revisions import Condition, check_fresh
 from catalogue.store import keys
 from catalogue.store.base import (
     Create,
@@ -227,7 +227,7 @@ class PipelineRepository(DatasetPipelines):
         template_id: str,
         data: Mapping[str, Any],
         *,
-        if_match: Revision | None,
+        if_match: Condition | None,
         principal: str,
     ) -> dict[str, Any]:
         """Store a new version of a template, audited; the versions datasets pinned stay.
@@ -246,7 +246,7 @@ class PipelineRepository(DatasetPipelines):
         return self.get(template_id)
 
     def _add_version(
-        self, template_id: str, data: Mapping[str, Any], if_match: Revision | None, principal: str
+        self, template_id: str, data: Mapping[str, Any], if_match: Condition | None, principal: str
     ) -> dict[str, Any]:
         head_item = self._head_item(template_id)
         check_fresh(if_match, head_item, f"pipeline template {template_id!r}")
@@ -276,7 +276,7 @@ class PipelineRepository(DatasetPipelines):
         )
         return template
 
-    def delete(self, template_id: str, *, if_match: Revision | None, principal: str) -> None:
+    def delete(self, template_id: str, *, if_match: Condition | None, principal: str) -> None:
         """Delete a template and its versions, audited; HasChildren while a dataset uses it.
 
         In the order of ``deletion.delete_tree``: once the template is marked, no dataset

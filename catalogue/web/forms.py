@@ -30,7 +30,7 @@ from catalogue.domain.errors import (
     PreconditionFailed,
     Unauthenticated,
 )
-from catalogue.domain.revisions import etag, parse_etag
+from catalogue.domain.revisions import Condition, etag, parse_etag
 from catalogue.schemas.datasets import DatasetPatchSchema
 from catalogue.schemas.pipeline_templates import DatasetPipelineSchema
 from catalogue.schemas.uploads import UploadRequestSchema, UploadSchema
@@ -149,7 +149,7 @@ def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
         repositories().datasets.patch(
             dataset_id,
             changes,
-            if_match=parse_etag(request.form.get("etag", "")) or _stale(),
+            if_match=Condition.at(parse_etag(request.form.get("etag", "")) or _stale()),
             principal=current_principal(),
         )
     except ValidationError as invalid:

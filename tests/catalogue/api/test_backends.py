@@ -151,3 +151,30 @@ def test_a_number_dynamodb_cannot_hold_is_422_naming_the_field(api) -> None:
     assert answer.status_code == 422, answer.json
     assert "cannot be stored" in answer.json["errors"]["json"]["byteSize"][0]
     assert api.get(f"{editions}/latest/distributions").json["items"] == []
+
+
+def test_write_conditions_on_a_dataset_pipeline(api) -> None:
+    # RFC 9110 13.1: If-None-Match "*" creates only where nothing is; a tag list fails on the
+    # current ETag (weakly); an If-Match list passes when one tag is current (strongly).
+    from tests.e2e.test_local_flow import TWO_STEPS
+
+    assert api.post("/datasets", json={**DATASET, "id": "sykkel"}).status_code == 201
+    template = {"id": "two", "title": "Two steps", "definition": TWO_STEPS}
+    assert api.post("/pipelines", json=template).status_code == 201
+    pipeline = {"template": "two", "taskConfig": {"ToParquet": {"delimiter": ";"}}}
+    other = {"template": "two", "taskConfig": {"ToParquet": {"delimiter": ","}}}
+    path = "/datasets/sykkel/pipeline"
+
+    created = api.put(path, json=pipeline, headers={"If-None-Match": "*"})
+    assert created.status_code == 200, created.json
+    tag = created.headers["ETag"]
+    for matching in ("*", tag, f'"r9", W/{tag}'):
+        refused = api.put(path, json=other, headers={"If-None-Match": matching})
+        assert refused.status_code == 412, matching
+    assert api.delete(path, headers={"If-None-Match": tag}).status_code == 412
+    assert api.get(path).json["taskConfig"] == pipeline["taskConfig"]
+
+    replaced = api.put(path, json=other, headers={"If-Match": f'"r9", {tag}'})
+    assert replaced.status_code == 200, replaced.json
+    assert api.put(path, json=pipeline, headers={"If-Match": f'"r9", {tag}'}).status_code == 412
+    assert api.get(path).json["taskConfig"] == other["taskConfig"]

@@ -134,7 +134,113 @@ def test_the_document_says_which_conditions_each_resource_with_an_etag_takes(mad
             assert "content" not in responses["304"], template
             assert "412" in responses, template
         else:
-            assert "If-Match" in headers, (method, template)
+            assert {"If-Match", "If-None-Match"} <= headers, (method, template)
             assert "412" in responses, (method, template)
             if "200" in responses:
                 assert "ETag" in responses["200"]["headers"], (method, template)
+
+
+# Every write that takes If-Match, with a body that changes the resource (RFC 9110 13.1.2:
+# If-None-Match on a state-changing method fails with 412 when it matches).
+WRITES = [
+    ("PATCH", "/datasets/air", {"title": "Air quality"}),
+    ("DELETE", "/datasets/air?cascade=true", None),
+    ("PATCH", "/datasets/air/versions/1", {"description": "First"}),
+    ("DELETE", "/datasets/air/versions/1?cascade=true", None),
+    ("PATCH", f"/datasets/air/versions/1/editions/{EDITION}", {"description": "January"}),
+    ("DELETE", f"/datasets/air/versions/1/editions/{EDITION}?cascade=true", None),
+    ("DELETE", f"/datasets/air/versions/1/editions/{EDITION}/distributions/d1", None),
+    (
+        "PUT",
+        "/pipelines/csv-to-parquet",
+        {"title": "CSV to Parquet, again", "definition": TWO_STEPS},
+    ),
+    ("DELETE", "/pipelines/csv-to-parquet", None),
+    (
+        "PUT",
+        "/datasets/air/pipeline",
+        {"template": "csv-to-parquet", "taskConfig": {"ToParquet": {"delimiter": ";"}}},
+    ),
+    ("DELETE", "/datasets/air/pipeline", None),
+]
+
+
+# A template in use is 409 whatever its conditions: the dataset's pipeline goes first.
+IN_THE_WAY = {("DELETE", "/pipelines/csv-to-parquet"): "/datasets/air/pipeline"}
+
+
+def write(client, method: str, path: str, body, condition: dict):  # type: ignore[no-untyped-def]
+    return client.open(path, method=method, json=body, headers=condition)
+
+
+def clear_the_way(client, method: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    if (method, path) in IN_THE_WAY:
+        assert client.delete(IN_THE_WAY[method, path]).status_code == 204
+
+
+@pytest.mark.parametrize(("method", "path", "body"), WRITES)
+def test_if_none_match_on_a_write_to_an_existing_resource_is_412(made, method, path, body) -> None:  # type: ignore[no-untyped-def]
+    resource = path.split("?")[0]
+    tag = made.get(resource).headers["ETag"]
+
+    for matching in ("*", tag, f"W/{tag}", f'"other", {tag}'):
+        answer = write(made, method, path, body, {"If-None-Match": matching})
+        assert answer.status_code == 412, (matching, answer.json)
+        assert answer.json["code"] == 412
+        assert made.get(resource).headers["ETag"] == tag, matching  # nothing written
+
+
+@pytest.mark.parametrize(("method", "path", "body"), WRITES)
+def test_if_none_match_of_another_tag_lets_a_write_through(made, method, path, body) -> None:  # type: ignore[no-untyped-def]
+    tag = made.get(path.split("?")[0]).headers["ETag"]
+    clear_the_way(made, method, path)
+
+    answer = write(made, method, path, body, {"If-None-Match": f'"r0.other", W/"x", W/"", {tag}x'})
+
+    assert answer.status_code in (200, 204), answer.json
+
+
+@pytest.mark.parametrize(("method", "path", "body"), WRITES)
+def test_if_match_with_a_list_succeeds_when_one_tag_matches_strongly(
+    made, method, path, body
+) -> None:  # type: ignore[no-untyped-def]
+    resource = path.split("?")[0]
+    tag = made.get(resource).headers["ETag"]
+
+    refused = write(made, method, path, body, {"If-Match": f'"r0.other", W/{tag}'})
+    assert refused.status_code == 412, refused.json
+    assert made.get(resource).headers["ETag"] == tag
+    clear_the_way(made, method, path)
+
+    answer = write(made, method, path, body, {"If-Match": f'"r0.other", {tag}'})
+    assert answer.status_code in (200, 204), answer.json
+
+
+def test_if_none_match_star_creates_a_pipeline_only_where_none_is(made) -> None:  # type: ignore[no-untyped-def]
+    assert made.post("/datasets", json={**DATASET, "id": "water"}).status_code == 201
+    pipeline = {"template": "csv-to-parquet", "taskConfig": {"ToParquet": {"delimiter": ";"}}}
+
+    created = made.put("/datasets/water/pipeline", json=pipeline, headers={"If-None-Match": "*"})
+    again = made.put(
+        "/datasets/water/pipeline",
+        json={**pipeline, "taskConfig": {"ToParquet": {"delimiter": ","}}},
+        headers={"If-None-Match": "*"},
+    )
+
+    assert created.status_code == 200, created.json
+    assert again.status_code == 412, again.json
+    assert made.get("/datasets/water/pipeline").json["taskConfig"] == {
+        "ToParquet": {"delimiter": ";"}
+    }
+
+
+def test_if_match_star_replaces_a_pipeline_only_where_one_is(made) -> None:  # type: ignore[no-untyped-def]
+    assert made.post("/datasets", json={**DATASET, "id": "water"}).status_code == 201
+    pipeline = {"template": "csv-to-parquet", "taskConfig": {"ToParquet": {"delimiter": ";"}}}
+
+    missing = made.put("/datasets/water/pipeline", json=pipeline, headers={"If-Match": "*"})
+    replaced = made.put("/datasets/air/pipeline", json=pipeline, headers={"If-Match": "*"})
+
+    assert missing.status_code == 412, missing.json
+    assert made.get("/datasets/water/pipeline").status_code == 404
+    assert replaced.status_code == 200, replaced.json

@@ -176,3 +176,45 @@ def test_a_grant_racing_a_cascade_delete_never_survives_it(api: Flask) -> None:
         grants = client.get("/datasets/racing/permissions").json["items"]
         assert [grant["principal"] for grant in grants] == ["team:fast"]
         assert client.delete("/datasets/racing").status_code == 204
+
+
+def test_concurrent_pipeline_creates_with_if_none_match_star_let_one_win(api: Flask) -> None:
+    # If-None-Match "*" asks to create only: the check holds where the write lands, so one
+    # writer creates and every other is 412, its pipeline not stored.
+    from tests.e2e.test_local_flow import TWO_STEPS
+
+    template = {"id": "two", "title": "Two steps", "definition": TWO_STEPS}
+    assert api.test_client().post("/pipelines", json=template).status_code == 201
+
+    def put(client: Any, n: int) -> Any:
+        config = {"ToParquet": {"delimiter": str(n % 10)}}
+        return client.put(
+            "/datasets/racing/pipeline",
+            json={"template": "two", "taskConfig": config},
+            headers={"If-None-Match": "*"},
+        )
+
+    answers = together(api, WRITERS, put)
+
+    assert sorted(answer.status_code for answer in answers) == [200] + [412] * (WRITERS - 1)
+    winner = next(answer for answer in answers if answer.status_code == 200)
+    stored = api.test_client().get("/datasets/racing/pipeline")
+    assert stored.json["taskConfig"] == winner.json["taskConfig"]
+
+
+def test_concurrent_pipeline_puts_without_conditions_all_succeed(api: Flask) -> None:
+    from tests.e2e.test_local_flow import TWO_STEPS
+
+    template = {"id": "two", "title": "Two steps", "definition": TWO_STEPS}
+    assert api.test_client().post("/pipelines", json=template).status_code == 201
+
+    answers = together(
+        api,
+        WRITERS,
+        lambda client, n: client.put(
+            "/datasets/racing/pipeline",
+            json={"template": "two", "taskConfig": {"ToParquet": {"delimiter": str(n % 10)}}},
+        ),
+    )
+
+    assert sorted(answer.status_code for answer in answers) == [200] * WRITERS

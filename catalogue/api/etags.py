@@ -117,28 +117,29 @@ ETAG_PATHS = frozenset(
         "/pipelines/{template_id}",
     }
 )
-_IF_MATCH = {
-    "in": "header",
-    "name": "If-Match",
-    "required": False,
-    "schema": {"type": "string"},
-    "description": "Only if the resource is at one of these ETags (or `*`: exists); else 412.",
-}
-_IF_NONE_MATCH = {
-    "in": "header",
-    "name": "If-None-Match",
-    "required": False,
-    "schema": {"type": "string"},
-    "description": "ETags the client holds (or `*`): 304 Not Modified when one is current.",
-}
-_IF_NONE_MATCH_WRITE = {
-    "in": "header",
-    "name": "If-None-Match",
-    "required": False,
-    "schema": {"type": "string"},
-    "description": "Only if the resource is at none of these ETags (or `*`: does not exist); "
-    "else 412.",
-}
+
+
+def _header(name: str, description: str) -> dict[str, object]:
+    """An optional request header as an OpenAPI parameter."""
+    return {
+        "in": "header",
+        "name": name,
+        "required": False,
+        "schema": {"type": "string"},
+        "description": description,
+    }
+
+
+_IF_MATCH = _header(
+    "If-Match", "Only if the resource is at one of these ETags (or `*`: exists); else 412."
+)
+_IF_NONE_MATCH = _header(
+    "If-None-Match", "ETags the client holds (or `*`): 304 Not Modified when one is current."
+)
+_IF_NONE_MATCH_WRITE = _header(
+    "If-None-Match",
+    "Only if the resource is at none of these ETags (or `*`: does not exist); else 412.",
+)
 _ETAG = {"description": "The ETag of this state of the resource.", "schema": {"type": "string"}}
 _NOT_MODIFIED = {"description": "Not Modified: If-None-Match names the current ETag; no body."}
 _PRECONDITION_FAILED = {

@@ -37,13 +37,9 @@ def check_task_config(template: Mapping[str, Any], task_config: Mapping[str, Any
     checked may name steps that do not exist, which is a problem of ``template``. Raises
     InvalidValue(taskConfig) for one over MAX_TASK_CONFIG_BYTES.
     """
-    size = len(json.dumps(task_config, separators=(",", ":"), ensure_ascii=False).encode())
-    if size > MAX_TASK_CONFIG_BYTES:
-        raise InvalidValue(
-            "taskConfig",
-            f"is {size:,} bytes of JSON; a dataset pipeline's taskConfig may have at most "
-            f"{MAX_TASK_CONFIG_BYTES:,} bytes",
-        )
+    check_json_size(
+        "taskConfig", task_config, MAX_TASK_CONFIG_BYTES, "a dataset pipeline's taskConfig"
+    )
     # Imported here: the step catalogue loads every step module, which only saving needs.
     from pipelines.runs.steps import WHOLE_OBJECT, task_config_problems, unknown_step_problems
 
@@ -65,3 +61,12 @@ def check_task_config(template: Mapping[str, Any], task_config: Mapping[str, Any
             lines.extend(f"taskConfig.{where}: {reason}" for reason in reasons)
     count = f"{len(lines)} problem{'s' if len(lines) > 1 else ''}"
     raise InvalidValues(f"the pipeline has {count}: {'; '.join(lines)}", errors)
+
+
+def check_json_size(field: str, value: Any, limit: int, what: str) -> None:
+    """Raise InvalidValue(field) when ``value`` is more than ``limit`` bytes of compact JSON."""
+    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > limit:
+        raise InvalidValue(
+            field, f"is {size:,} bytes of JSON; {what} may have at most {limit:,} bytes"
+        )

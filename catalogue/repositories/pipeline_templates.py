@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -39,6 +38,7 @@ from .deletion import (
     delete_tree,
     same_incarnation,
 )
+from .pipeline_checks import check_json_size
 from .records import read_modify_write, resource, with_ordered_text
 
 TEMPLATE_FIELDS = ("id", "title", "description", "definition")
@@ -66,13 +66,7 @@ def check_definition(definition: Any) -> None:
     """Raise InvalidValue(definition) listing every problem of a template definition."""
     from pipelines.runs.steps import definition_problems
 
-    size = len(json.dumps(definition, separators=(",", ":"), ensure_ascii=False).encode())
-    if size > MAX_DEFINITION_BYTES:
-        raise InvalidValue(
-            "definition",
-            f"is {size:,} bytes of JSON; a template may have at most "
-            f"{MAX_DEFINITION_BYTES:,} bytes",
-        )
+    check_json_size("definition", definition, MAX_DEFINITION_BYTES, "a template")
     problems = definition_problems(definition)
     if problems:
         raise InvalidValue("definition", "; ".join(problems))

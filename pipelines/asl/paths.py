@@ -18,6 +18,7 @@ from pipelines.asl import intrinsic_syntax, intrinsics
 from pipelines.asl.errors import ResultPathMatchFailure, Runtime
 from pipelines.asl.jsonpath import (
     FunctionFailed,
+    JsonPath,
     PathError,
     PathStep,
     UndefinedVariable,
@@ -198,26 +199,30 @@ def _set_in(document: Any, steps: tuple[PathStep, ...], result: Any, path: str) 
 
 def is_reference_path(text: Any) -> bool:
     """Whether ``text`` is a reference path: ``$`` followed by names and indexes only."""
-    if not isinstance(text, str):
-        return False
-    try:
-        compiled = compile_path(text)
-    except PathError:
-        return False
-    return compiled.is_reference and not compiled.is_context and compiled.variable is None
+    compiled = _compiled_or_none(text)
+    return (
+        compiled is not None
+        and compiled.is_reference
+        and not compiled.is_context
+        and compiled.variable is None
+    )
 
 
 def is_condition_path(text: Any) -> bool:
     """Whether ``text`` may be a Choice rule's ``Variable`` or ``*Path`` operand: a path on
     the input, the context object or a variable, without a function (AWS rejects
     ``$.items.length()`` there: a condition path is a reference path)."""
+    compiled = _compiled_or_none(text)
+    return compiled is not None and all(step.kind != "function" for step in compiled.steps)
+
+
+def _compiled_or_none(text: Any) -> JsonPath | None:
     if not isinstance(text, str):
-        return False
+        return None
     try:
-        compiled = compile_path(text)
+        return compile_path(text)
     except PathError:
-        return False
-    return all(step.kind != "function" for step in compiled.steps)
+        return None
 
 
 def is_value_path(text: Any) -> bool:

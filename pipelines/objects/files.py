@@ -22,12 +22,17 @@ def local_file(objects: ObjectStore, key: str) -> Path | None:
     return None
 
 
-def move_in(objects: ObjectStore, key: str, source: Path) -> ObjectInfo | None:
-    """Move the file ``source`` in as ``key`` when ``objects`` keeps files locally, else None."""
+def move_in(
+    objects: ObjectStore, key: str, source: Path, *, sha256: str | None = None
+) -> ObjectInfo | None:
+    """Move the file ``source`` in as ``key`` when ``objects`` keeps files locally, else None.
+
+    ``sha256``, when given, is the file's own, taken by whoever wrote it.
+    """
     if isinstance(objects, ScopedObjectStore):
-        return move_in(objects.inner, objects.writable(key), source)
+        return move_in(objects.inner, objects.writable(key), source, sha256=sha256)
     if isinstance(objects, LocalObjectStore):
-        return objects.move_in(key, source)
+        return objects.move_in(key, source, sha256=sha256)
     return None
 
 

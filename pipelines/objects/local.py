@@ -101,16 +101,20 @@ class LocalObjectStore:
         self._created(key)
         return info
 
-    def move_in(self, key: str, source: Path) -> ObjectInfo:
+    def move_in(self, key: str, source: Path, *, sha256: str | None = None) -> ObjectInfo:
         """Store the local file ``source`` as ``key``, moving it rather than copying.
 
         A rename when ``source`` is on the same filesystem (atomic, no second copy of a large
         step output), else a streamed put; ``source`` is gone afterwards either way.
+        ``sha256`` is the file's, when its writer took it; else it is read here.
         """
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with source.open("rb") as body:
-            sha256, size = sha256_of(body)
+        if sha256 is None:
+            with source.open("rb") as body:
+                sha256, size = sha256_of(body)
+        else:
+            size = source.stat().st_size
         try:
             source.replace(target)
         except OSError as error:

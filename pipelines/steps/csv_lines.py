@@ -7,11 +7,22 @@ back renamed. Copying the lines themselves costs a third of that and keeps each 
 as uploaded. It holds only where one line is one row, which ``copy_rows`` checks: no comment
 lines (polars skips them, so they have no row number) and no quoted value across lines (the
 count of lines then differs from the count of rows).
+
+Where every line ends in ``\\n`` alone, the lines are copied as byte ranges: one polars pass
+finds where the lines to leave out start and end, and the bytes between them are copied
+while a second thread takes their sha256, so the store need not read the file again. Else
+(``\\r`` line ends, or more lines to leave out than that copy handles quickly) polars reads
+the lines and writes them again.
 """
 
 from __future__ import annotations
 
+import codecs
+import hashlib
+import os
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,36 +36,210 @@ if TYPE_CHECKING:
 # Read as the delimiter, so that a whole line is one value; a file holding this byte
 # (ASCII's unit separator, never seen in text) is not copied by lines.
 _LINE_SEPARATOR = "\x1f"
+# Each range left out costs Python a few microseconds in the byte copy; past one per this
+# many bytes of file (and past the first _FEW_RANGES), polars' copy of the lines is cheaper.
+_BYTES_PER_RANGE = 4096
+_FEW_RANGES = 16384
+_BLOCK_BYTES = 1024 * 1024
+# Ranges to leave out are read from polars this many at a time, not all held as Python ints.
+_RANGES_PER_SLICE = 65536
+# os.writev takes at most IOV_MAX (1024 on Linux) buffers a call.
+_VIEWS_PER_WRITE = 512
+
+
+@dataclass(frozen=True, slots=True)
+class CopiedRows:
+    """What ``copy_rows`` wrote: the sha256 of the file when it took it, else None."""
+
+    sha256: str | None
 
 
 def copy_rows(
     file: CsvFile, dialect: CsvDialect, *, leave_out: pl.Series, rows: int, target: Path
-) -> bool:
+) -> CopiedRows | None:
     """Write ``file``'s header line and data lines, less the rows numbered in ``leave_out``
-    (a spreadsheet's numbers: the header is row 1), to ``target``; return whether it could.
+    (a spreadsheet's numbers: the header is row 1), to ``target``; None where it cannot.
 
     ``rows`` is the count of rows polars read after the header (blank ones included). The
-    lines are written as UTF-8 with ``\\n`` line ends and without a ``sep=`` line, as
-    ``sink_csv`` with ``sink_options`` writes them, for ``restore_dialect``. Returns False
-    (``target`` then holds nothing of use) where lines are not rows: comment lines, a quoted
-    value across lines, or the separator byte in the file.
+    lines are written as UTF-8 without a byte-order mark or a ``sep=`` line, each ending in
+    ``\\n``, as ``sink_csv`` with ``sink_options`` writes them, for ``restore_dialect``.
+    Returns None (``target`` then holds nothing of use) where lines are not rows: comment
+    lines, a quoted value across lines, or the separator byte in the file.
     """
+    if dialect.comment_char or holds(file.path, _LINE_SEPARATOR):
+        return None
+    lines = rows + (1 if dialect.header else 0)
+    skip = file.layout.skip_rows
+    size = file.path.stat().st_size
+    few = len(leave_out) <= max(_FEW_RANGES, size // _BYTES_PER_RANGE)
+    if few and not holds(file.path, "\r"):
+        sha256 = _copy_ranges(file.path, skip=skip, leave_out=leave_out, lines=lines, target=target)
+        if sha256 is not None:
+            return CopiedRows(sha256)
+    if _copy_lines(file.path, skip=skip, leave_out=leave_out, lines=lines, target=target):
+        return CopiedRows(None)
+    return None
+
+
+def _copy_lines(path: Path, *, skip: int, leave_out: pl.Series, lines: int, target: Path) -> bool:
+    """``copy_rows`` through polars: the lines read as text and written again."""
     import polars as pl
 
-    if dialect.comment_char or holds(file.path, _LINE_SEPARATOR):
-        return False
-    lines = _LineCount()
-    pl.scan_csv(
-        file.path,
+    count = _LineCount()
+    _lines_of(path, skip=skip).with_row_index("__line", offset=1).map_batches(
+        count.see, streamable=True
+    ).filter(~pl.col("__line").is_in(leave_out.implode())).select("line").sink_csv(
+        target, include_header=False, quote_style="never", null_value=""
+    )
+    return count.count == lines
+
+
+def _copy_ranges(
+    path: Path, *, skip: int, leave_out: pl.Series, lines: int, target: Path
+) -> str | None:
+    """``copy_rows`` as byte ranges, for a file whose lines all end in ``\\n``; returns the
+    sha256 of ``target``, or None where the lines polars read do not add up to the file."""
+    import polars as pl
+
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        # polars reads past a byte-order mark; the copy leaves it out, as polars' copy does.
+        start = len(codecs.BOM_UTF8) if handle.read(3) == codecs.BOM_UTF8 else 0
+    last = skip + lines
+    if last == 0:
+        return None
+    line = pl.col("__line").cast(pl.Int64)
+    length = pl.col("line").str.len_bytes().cast(pl.Int64).fill_null(0) + 1
+    # Row n of polars' numbering (the header row 1) is line n + skip of the file.
+    drop = (line <= skip) | (line - skip).is_in(leave_out.cast(pl.Int64).implode())
+    found = (
+        _lines_of(path)
+        .with_row_index("__line", offset=1)
+        .select(line.alias("__line"), length.alias("length"), drop.alias("drop"))
+        .with_columns((pl.col("length").cum_sum() - pl.col("length") + start).alias("start"))
+        .filter(pl.col("drop") | (pl.col("__line") >= last))
+        .collect(engine="streaming")
+    )
+    tail = found.filter(pl.col("__line") >= last)
+    if tail.height != 1 or tail.item(0, "__line") != last:
+        return None
+    end = tail.item(0, "start") + tail.item(0, "length")
+    if end not in (size, size + 1):  # the last line ends the file, with or without \n
+        return None
+    ranges = (
+        found.filter(pl.col("drop"))
+        .select(
+            pl.col("start"),
+            pl.min_horizontal(pl.col("start") + pl.col("length"), size).alias("end"),
+        )
+        .sort("start")
+    )
+    newline = end == size + 1 and not tail.item(0, "drop")
+    try:
+        return _write_kept(path, ranges, first=start, size=size, target=target, newline=newline)
+    except _NotLines:
+        return None
+
+
+class _NotLines(Exception):
+    """A range to leave out does not end where a line does."""
+
+
+def _write_kept(
+    path: Path, ranges: pl.DataFrame, *, first: int, size: int, target: Path, newline: bool
+) -> str:
+    """Write the bytes of ``path`` from ``first`` on, outside ``ranges`` (``start``/``end``
+    columns, in order), to ``target``, and a last ``\\n`` if ``newline``; return their
+    sha256, taken in a second thread as they are written."""
+    digest = hashlib.sha256()
+    failed: list[BaseException] = []
+
+    def take_sha256() -> None:
+        try:
+            for pieces in _kept(path, ranges, first, size):
+                for piece in pieces:
+                    digest.update(piece)
+        except BaseException as error:  # the writer meets the same error and says it
+            failed.append(error)
+
+    hashing = threading.Thread(target=take_sha256, name="csv-lines-sha256")
+    hashing.start()
+    try:
+        with target.open("wb", buffering=0) as out:
+            for pieces in _kept(path, ranges, first, size):
+                _write_all(out.fileno(), pieces)
+            if newline:
+                _write_all(out.fileno(), [memoryview(b"\n")])
+    finally:
+        hashing.join()
+    if failed:
+        raise failed[0]
+    if newline:
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def _kept(path: Path, ranges: pl.DataFrame, first: int, size: int) -> Iterator[list[memoryview]]:
+    """The bytes of ``path`` from ``first`` on outside ``ranges``, one list of views per
+    block read; a view is valid until the next list is asked for. Raises _NotLines where a
+    range does not end with ``\\n`` (or the file)."""
+    buffer = bytearray(_BLOCK_BYTES)
+    view = memoryview(buffer)
+    spans = _spans(ranges)
+    span = next(spans, None)
+    with path.open("rb", buffering=0) as source:
+        position = 0
+        while position < size:
+            got = source.readinto(buffer)
+            if not got:
+                break
+            block_end = position + got
+            pieces = []
+            cursor = max(position, first)
+            while span is not None and span[0] < block_end:
+                begin, end = span
+                if begin > cursor:
+                    pieces.append(view[cursor - position : begin - position])
+                if end > block_end:
+                    cursor = block_end
+                    break
+                if end < size and buffer[end - 1 - position] != 0x0A:
+                    raise _NotLines
+                cursor = max(cursor, end)
+                span = next(spans, None)
+            if cursor < block_end:
+                pieces.append(view[cursor - position : got])
+            yield pieces
+            position = block_end
+
+
+def _spans(ranges: pl.DataFrame) -> Iterator[tuple[int, int]]:
+    for part in ranges.iter_slices(_RANGES_PER_SLICE):
+        yield from part.iter_rows()
+
+
+def _write_all(descriptor: int, pieces: list[memoryview]) -> None:
+    """``os.writev`` until every byte of ``pieces`` is written."""
+    while pieces:
+        written = os.writev(descriptor, pieces[:_VIEWS_PER_WRITE])
+        while pieces and written >= len(pieces[0]):
+            written -= len(pieces[0])
+            pieces = pieces[1:]
+        if pieces and written:
+            pieces = [pieces[0][written:], *pieces[1:]]
+
+
+def _lines_of(path: Path, *, skip: int = 0) -> pl.LazyFrame:
+    import polars as pl
+
+    return pl.scan_csv(
+        path,
         has_header=False,
         separator=_LINE_SEPARATOR,
         quote_char=None,
-        skip_rows=file.layout.skip_rows,
+        skip_rows=skip,
         schema={"line": pl.String},
-    ).with_row_index("__line", offset=1).map_batches(lines.see, streamable=True).filter(
-        ~pl.col("__line").is_in(leave_out.implode())
-    ).select("line").sink_csv(target, include_header=False, quote_style="never", null_value="")
-    return lines.count == rows + (1 if dialect.header else 0)
+    )
 
 
 class _LineCount:

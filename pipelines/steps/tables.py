@@ -130,9 +130,20 @@ def fetch(objects: ObjectStore, key: str, directory: Path) -> Path:
         ) from None
 
 
-def store(objects: ObjectStore, path: Path, key: str, rows: int | None = None) -> StepOutput:
-    """Store a local file of the step's work directory under ``key`` (it is moved, not copied)."""
-    info = move_in(objects, key, path)
+def store(
+    objects: ObjectStore,
+    path: Path,
+    key: str,
+    rows: int | None = None,
+    *,
+    sha256: str | None = None,
+) -> StepOutput:
+    """Store a local file of the step's work directory under ``key`` (it is moved, not copied).
+
+    ``sha256``: the file's, where the step took it while writing the file, so that a store
+    keeping files locally need not read it again.
+    """
+    info = move_in(objects, key, path, sha256=sha256)
     if info is None:
         with path.open("rb") as body:
             content_type = MEDIA_TYPES.get(table_format_or_none(key))

@@ -36,7 +36,7 @@ from pipelines.steps.csv_dialect import (
     scan_options,
     sink_options,
 )
-from pipelines.steps.csv_lines import copy_rows
+from pipelines.steps.csv_lines import CopiedRows, copy_rows
 from pipelines.steps.invalid_rows import InvalidRows
 from pipelines.steps.runtime import run_step
 from pipelines.steps.schema_checks import Check, plan
@@ -112,7 +112,7 @@ def run(
             name = filename(key)
             source = fetch(objects, key, directory)
             rejects_path = directory / f"{PurePosixPath(name).stem}-rejects.csv"
-            valid_path, counts = _validate_input(
+            valid_path, counts, sha256 = _validate_input(
                 source,
                 key,
                 config,
@@ -126,7 +126,7 @@ def run(
             _add(summary, counts)
             if counts["rejected"] and config.on_invalid == "fail":
                 raise ValidationFailed(_first_messages(rejects_path), summary)
-            valid = store(objects, valid_path, out(key, name), counts["valid"])
+            valid = store(objects, valid_path, out(key, name), counts["valid"], sha256=sha256)
             outputs.append(valid)
             new_keys.append(valid.key)
             if counts["rejected"] and config.on_invalid == "quarantine":
@@ -148,8 +148,9 @@ def _validate_input(
     *,
     rejects_path: Path | None,
     rejects_limit: int | None,
-) -> tuple[Path, dict[str, Any]]:
-    """Validate one input file; returns the file of its valid rows and the counts."""
+) -> tuple[Path, dict[str, Any], str | None]:
+    """Validate one input file; returns the file of its valid rows, the counts and the
+    file's sha256 where the copy of its rows took it (else None)."""
     import polars as pl
 
     name = filename(key)
@@ -173,7 +174,7 @@ def _validate_input(
                 rejects_limit=rejects_limit,
                 spill=spill,
             )
-        return valid_path, counts
+        return valid_path, counts, None
     written = directory / f"{PurePosixPath(name).stem}.valid.utf8.csv"
     with open_csv(source, config, encoding, directory, name=name) as file:
         options = scan_options(config, file.layout)
@@ -183,8 +184,12 @@ def _validate_input(
         def locate() -> None:
             raise_malformed_row(file.path, config, file.layout, name=name)
 
+        copied: list[CopiedRows] = []
+
         def copy_valid(leave_out: pl.Series, rows: int) -> bool:
-            return copy_rows(file, config, leave_out=leave_out, rows=rows, target=written)
+            result = copy_rows(file, config, leave_out=leave_out, rows=rows, target=written)
+            copied.extend([result] if result is not None else [])
+            return result is not None
 
         with reading(name, locate=locate), small_csv_chunks():
             counts = _validate_file(
@@ -201,7 +206,10 @@ def _validate_input(
                 spill=spill,
                 copy_valid=copy_valid,
             )
-    return restore_dialect(written, file, valid_path), counts
+    valid_path = restore_dialect(written, file, valid_path)
+    # The copy's sha256 is of ``written``; restoring the dialect writes another file.
+    sha256 = copied[0].sha256 if copied and valid_path == written else None
+    return valid_path, counts, sha256
 
 
 def _validate_file(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import os
 from pathlib import Path
@@ -726,3 +727,31 @@ def test_no_missing_values_make_an_empty_string_a_value(
     ] == [("4", "antall", "type", ""), ("5", "antall", "type", "")]
     assert objects.get(valid.key) == b'id;navn;antall\n1;;5\n2;"";6\n5;Skien;7\n'
     assert recorder.finished("Check")[5]["rows"] == 5  # the blank line is no row
+
+
+@pytest.mark.parametrize(
+    ("data", "config"),
+    [
+        (b"code,name\n1,a\nbad,b\n3,c\n", {}),  # copied as byte ranges, hashed as copied
+        (b"code,name\r\n1,a\r\nbad,b\r\n3,c\r\n", {}),  # copied by polars
+        (b"sep=;\ncode;name\n1;a\nbad;b\n", {}),  # the sep= line written back after
+        ("code,name\n1,Ås\nbad,b\n".encode("cp1252"), {"encoding": "cp1252"}),
+    ],
+    ids=["ranges", "crlf", "sep-line", "cp1252"],
+)
+def test_the_recorded_sha256_and_size_are_the_stored_files(
+    objects: LocalObjectStore,
+    recorder: MemoryRecorder,
+    put: Put,
+    make_event: MakeEvent,
+    data: bytes,
+    config: dict,
+) -> None:
+    key = put("codes.csv", data)
+    settings = {"schema": CODES, "onInvalid": "quarantine", **config}
+    validate.handler(make_event("Check", [key], settings), None)
+    assert len(recorder.outputs) == 2
+    for output in recorder.outputs:
+        stored = objects.get(output.key)
+        assert output.sha256 == hashlib.sha256(stored).hexdigest()
+        assert output.bytes == len(stored)

@@ -1,0 +1,134 @@
+"""csv_lines: the valid rows' lines, copied as byte ranges or through polars, alike."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipelines.steps import csv_lines
+from pipelines.steps.csv_dialect import CsvDialect, CsvFile, Layout
+from pipelines.steps.csv_lines import copy_rows
+
+LINE = st.text(
+    alphabet=st.characters(blacklist_characters="\r\n\x1f", blacklist_categories=("Cs",)),
+    max_size=12,
+)
+
+
+def csv_file(path: Path, skip: int = 0) -> CsvFile:
+    return CsvFile(path, "utf-8", Layout(",", skip, ["a"], None, has_quotes=False))
+
+
+def both_copies(
+    tmp_path: Path, data: bytes, leave_out: list[int], *, skip: int = 0, rows: int
+) -> tuple[str | None, bytes, bytes]:
+    """The byte copy's sha256 and file, and polars' copy of the same lines."""
+    source = tmp_path / "in.csv"
+    source.write_bytes(data)
+    numbers = pl.Series(leave_out, dtype=pl.UInt32)
+    lines = rows + 1
+    by_ranges = tmp_path / "ranges.csv"
+    sha256 = csv_lines._copy_ranges(
+        source, skip=skip, leave_out=numbers, lines=lines, target=by_ranges
+    )
+    by_polars = tmp_path / "polars.csv"
+    assert csv_lines._copy_lines(
+        source, skip=skip, leave_out=numbers, lines=lines, target=by_polars
+    )
+    return sha256, by_ranges.read_bytes() if sha256 else b"", by_polars.read_bytes()
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=st.lists(LINE, min_size=1, max_size=30),
+    picks=st.lists(st.integers(min_value=2, max_value=31), max_size=12),
+    terminated=st.booleans(),
+    bom=st.booleans(),
+    block=st.sampled_from([1, 3, 7, 64, 1024 * 1024]),
+)
+def test_the_byte_copy_writes_what_polars_copy_writes(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    lines: list[str],
+    picks: list[int],
+    terminated: bool,
+    bom: bool,
+    block: int,
+) -> None:
+    # Blocks of a few bytes put range ends on every side of a block's end.
+    monkeypatch.setattr(csv_lines, "_BLOCK_BYTES", block)
+    monkeypatch.setattr(csv_lines, "_VIEWS_PER_WRITE", 2)
+    text = "\n".join(lines) + ("\n" if terminated else "")
+    if text == "" or (not terminated and lines[-1] == ""):
+        return  # no last line to read
+    data = (b"\xef\xbb\xbf" if bom else b"") + text.encode()
+    leave_out = sorted({n for n in picks if n <= len(lines)})
+    sha256, ranges, polars_copy = both_copies(tmp_path, data, leave_out, rows=len(lines) - 1)
+    assert sha256 is not None
+    assert ranges == polars_copy
+    assert sha256 == hashlib.sha256(ranges).hexdigest()
+
+
+def test_lines_before_the_header_are_left_out(tmp_path: Path) -> None:
+    data = b"sep=;\na;b\n1;2\nx;y\n3;4"
+    sha256, ranges, polars_copy = both_copies(tmp_path, data, [3], skip=1, rows=3)
+    assert ranges == polars_copy == b"a;b\n1;2\n3;4\n"
+    assert sha256 == hashlib.sha256(ranges).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("data", "lines"),
+    [
+        (b"a\n1\n2\n", 4),  # fewer lines than rows
+        (b"a\n1\n2\n3\n", 3),  # more lines than rows
+    ],
+)
+def test_lines_that_do_not_add_up_are_not_copied_as_ranges(
+    tmp_path: Path, data: bytes, lines: int
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(data)
+    leave_out = pl.Series([2], dtype=pl.UInt32)
+    target = tmp_path / "out.csv"
+    assert (
+        csv_lines._copy_ranges(source, skip=0, leave_out=leave_out, lines=lines, target=target)
+        is None
+    )
+
+
+def test_a_file_with_carriage_returns_is_copied_by_polars(tmp_path: Path) -> None:
+    # polars drops the \r of a \r\n line end: lengths read no longer count the file's bytes.
+    source = tmp_path / "in.csv"
+    source.write_bytes(b"a\r\n1\r\nbad\r\n3\r\n")
+    target = tmp_path / "out.csv"
+    copied = copy_rows(
+        csv_file(source),
+        CsvDialect(),
+        leave_out=pl.Series([3], dtype=pl.UInt32),
+        rows=3,
+        target=target,
+    )
+    assert copied == csv_lines.CopiedRows(None)
+    assert target.read_bytes() == b"a\n1\n3\n"
+
+
+def test_copy_rows_gives_the_sha256_of_the_byte_copy(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(b"a\n1\nbad\n3\n")
+    target = tmp_path / "out.csv"
+    copied = copy_rows(
+        csv_file(source),
+        CsvDialect(),
+        leave_out=pl.Series([3], dtype=pl.UInt32),
+        rows=3,
+        target=target,
+    )
+    assert target.read_bytes() == b"a\n1\n3\n"
+    assert copied == csv_lines.CopiedRows(hashlib.sha256(b"a\n1\n3\n").hexdigest())

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.steps.csv_dialect import holds
+from pipelines.steps.csv_dialect import characters_in
 
 if TYPE_CHECKING:
     import polars as pl
@@ -66,13 +66,16 @@ def copy_rows(
     Returns None (``target`` then holds nothing of use) where lines are not rows: comment
     lines, a quoted value across lines, or the separator byte in the file.
     """
-    if dialect.comment_char or holds(file.path, _LINE_SEPARATOR):
+    if dialect.comment_char:
+        return None
+    held = characters_in(file.path, _LINE_SEPARATOR, "\r")
+    if _LINE_SEPARATOR in held:
         return None
     lines = rows + (1 if dialect.header else 0)
     skip = file.layout.skip_rows
     size = file.path.stat().st_size
     few = len(leave_out) <= max(_FEW_RANGES, size // _BYTES_PER_RANGE)
-    if few and not holds(file.path, "\r"):
+    if few and "\r" not in held:
         sha256 = _copy_ranges(file.path, skip=skip, leave_out=leave_out, lines=lines, target=target)
         if sha256 is not None:
             return CopiedRows(sha256)

@@ -80,3 +80,15 @@ def test_layout_of_a_file_longer_than_the_head_reads_its_rows(
     with path.open("a") as out:
         out.write(";".join("x" * 10 for _ in range(40)) + "\n")
     assert pl.scan_csv(path, **options).collect().shape == (1, 40)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 1024])
+def test_characters_in_finds_each_character_in_one_scan_across_chunk_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(csv_dialect, "CHUNK_BYTES", chunk)
+    path = tmp_path / "t.csv"
+    path.write_bytes("ab\r\ncæ\x1fd\n".encode())
+    assert csv_dialect.characters_in(path, "\r", "\x1f", '"', "æ") == {"\r", "\x1f", "æ"}
+    assert csv_dialect.characters_in(path, "ø") == set()
+    assert csv_dialect.holds(path, "æ") and not csv_dialect.holds(path, "ø")

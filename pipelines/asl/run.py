@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random as random_module
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -78,17 +77,6 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _waiting_on(cancel: threading.Event | None) -> Callable[[float], None]:
-    """A sleep that setting ``cancel`` ends at once (plain sleep without one)."""
-    if cancel is None:
-        return time.sleep
-
-    def wait(seconds: float) -> None:
-        cancel.wait(seconds)
-
-    return wait
-
-
 def run(
     definition: Mapping[str, Any],
     input: Any,
@@ -139,7 +127,7 @@ def run(
         input=input,
         start_time=start_time,
         handlers=handlers,
-        sleep=sleep or _waiting_on(cancel),
+        sleep=sleep,
         now=now,
         random=random or random_module.Random(),
         run_machine=lambda branch, data, execution, outer: run_machine(

@@ -172,7 +172,8 @@ class Scope:
     execution: Execution
     state_name: str
     entered: datetime
-    retry_count: int = 0
+    # None for a state type that takes no Retry: AWS gives its $$.State no RetryCount.
+    retry_count: int | None = None
     map_item: tuple[int, Any] | None = None
     variables: Mapping[str, Any] = field(default_factory=dict)
     task_token: str | None = None
@@ -197,12 +198,10 @@ class Scope:
                 "RedriveCount": execution.redrive_count,
             },
             "StateMachine": {"Id": machine_id, "Name": execution.state_machine_name},
-            "State": {
-                "Name": self.state_name,
-                "EnteredTime": iso_time(self.entered),
-                "RetryCount": self.retry_count,
-            },
+            "State": {"Name": self.state_name, "EnteredTime": iso_time(self.entered)},
         }
+        if self.retry_count is not None:
+            context["State"]["RetryCount"] = self.retry_count
         if self.task_token is not None:
             # AWS sets $$.Task only for a waitForTaskToken integration.
             context["Task"] = {"Token": self.task_token}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -32,6 +33,9 @@ from pipelines.asl.execution import Execution, Handler, Outcome, Scope
 _MAP_CONCURRENCY_CAP = 40
 # The longest Wait Step Functions accepts (2^31 - 1 seconds, about 68 years).
 _MAX_WAIT_S = 2_147_483_647
+# Java's Integer.parseInt: an optional sign, ASCII digits, a 32-bit value.
+_JAVA_INT = re.compile(r"[+-]?[0-9]+")
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 # Step Functions' quota for a task's result and a state's output: 256 KiB of UTF-8 JSON.
 MAX_PAYLOAD_BYTES = 262_144
 
@@ -380,6 +384,7 @@ def run_map(state: State, raw: Any, scope: Scope) -> Outcome:
     concurrency = state.max_concurrency
     if state.max_concurrency_path is not None:
         concurrency = _select(state.max_concurrency_path, document, scope, "MaxConcurrencyPath")
+        concurrency = _java_int(concurrency)
         if not isinstance(concurrency, int) or isinstance(concurrency, bool):
             raise Runtime(
                 f'The MaxConcurrencyPath field refers to value "{_shown(concurrency)}" which '
@@ -411,6 +416,14 @@ def run_map(state: State, raw: Any, scope: Scope) -> Outcome:
     outputs = _run_all([job(i, item) for i, item in enumerate(items)], concurrency, execution)
     execution.history.add()  # MapStateSucceeded
     return _finish(state, raw, outputs, scope)
+
+
+def _java_int(value: Any) -> Any:
+    """A string Java's ``Integer.parseInt`` reads (``"4"``, ``"+4"``) as that integer, since
+    AWS takes MaxConcurrencyPath's value so; any other value as it is."""
+    if isinstance(value, str) and _JAVA_INT.fullmatch(value) and _INT_MIN <= int(value) <= _INT_MAX:
+        return int(value)
+    return value
 
 
 StateFunction = Callable[[State, Any, Scope], Outcome]

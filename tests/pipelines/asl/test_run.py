@@ -349,6 +349,40 @@ def test_map_with_max_concurrency_one_runs_items_in_order() -> None:
     assert result.output == order == [3, 1, 2]
 
 
+@pytest.mark.parametrize("limit", ["1", "+1", "0"])
+def test_map_takes_max_concurrency_path_as_an_integer_in_a_string(limit: str) -> None:
+    # As AWS records it: MaxConcurrencyPath reading the string "1" runs the Map.
+    definition = machine(
+        "M",
+        M={
+            "Type": "Map",
+            "MaxConcurrencyPath": "$.limit",
+            "ItemsPath": "$.items",
+            "ItemProcessor": machine("P", P={"Type": "Pass", "End": True}),
+            "End": True,
+        },
+    )
+    result = run(definition, {"limit": limit, "items": [3, 1, 2]}, {})
+    assert result == RunResult("SUCCEEDED", [3, 1, 2])
+
+
+@pytest.mark.parametrize("limit", ["1.5", " 1", "1e2", "", "99999999999"])
+def test_map_refuses_max_concurrency_path_text_java_reads_as_no_integer(limit: str) -> None:
+    definition = machine(
+        "M",
+        M={
+            "Type": "Map",
+            "MaxConcurrencyPath": "$.limit",
+            "ItemProcessor": machine("P", P={"Type": "Pass", "End": True}),
+            "ItemsPath": "$.items",
+            "End": True,
+        },
+    )
+    result = run(definition, {"limit": limit, "items": [1]}, {})
+    assert result.error == "States.Runtime"
+    assert f'refers to value "{limit}" which is not a valid integer' in (result.cause or "")
+
+
 def test_map_over_a_non_array_is_a_runtime_error() -> None:
     definition = machine(
         "M",

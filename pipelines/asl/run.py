@@ -104,7 +104,8 @@ def run(
     ``handlers`` maps a Task's ``Resource`` to a callable taking the effective input.
     ``start_at`` resumes at a top-level state with that state's recorded input (redrive).
     Wait and Retry delays call ``sleep`` (default: wait on ``cancel``, so that setting it
-    ends a wait at once); times come from ``now``. The run fails with States.Timeout past
+    ends a wait at once, as a failing Parallel branch or Map iteration ends its siblings'
+    waits); times come from ``now``. The run fails with States.Timeout past
     ``max_seconds`` or its own ``TimeoutSeconds`` (a Wait that would end later fails at
     once), and with States.Runtime past ``max_history_events``; its Parallel and Map states
     start at most ``max_threads`` threads in all. Setting ``cancel`` raises Cancelled out of

@@ -88,6 +88,14 @@ class Cancelled(Exception):
     """
 
 
+class Halted(Cancelled):
+    """A Parallel branch or Map iteration stopped because another one failed, as on AWS.
+
+    Raised inside the branch at its next state or during a wait; the Parallel or Map that
+    started it reports the failure of the other branch, never this.
+    """
+
+
 class ValidationError(ValueError):
     """A state machine definition is invalid; ``messages`` each name a state and a field."""
 

@@ -8,6 +8,7 @@ threads, deadline); ``Scope`` is where one state runs and builds its context obj
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from random import Random
 from typing import Any
 
 from pipelines.asl.definition import Machine
-from pipelines.asl.errors import Cancelled, Runtime, Timeout
+from pipelines.asl.errors import Cancelled, Halted, Runtime, Timeout
 
 Handler = Callable[[Any], Any]
 # Threads one execution may add for Parallel branches and Map iterations, nested ones
@@ -23,6 +24,8 @@ Handler = Callable[[Any], Any]
 MAX_EXTRA_THREADS = 40
 # AWS's quota of history events per Standard execution.
 MAX_HISTORY_EVENTS = 25_000
+# A wait that more than one event may end looks at them at least this often.
+_POLL_S = 0.05
 
 
 class History:
@@ -82,7 +85,8 @@ class Execution:
     input: Any
     start_time: datetime
     handlers: Mapping[str, Handler]
-    sleep: Callable[[float], None]
+    # Waits and Retry delays; None waits on ``cancel`` and ``halts``, which end it early.
+    sleep: Callable[[float], None] | None
     now: Callable[[], datetime]
     random: Random
     # Runs a Parallel branch or Map iteration: (machine, input, execution, outer variables).
@@ -98,11 +102,16 @@ class Execution:
     deadline: datetime | None = None
     cancel: threading.Event | None = None
     threads: ThreadBudget = field(default_factory=ThreadBudget)
+    # Set when another branch or iteration of an enclosing Parallel or Map failed, one per
+    # enclosing state: this branch then stops, as AWS stops the branches of a failed state.
+    halts: tuple[threading.Event, ...] = ()
 
     def check(self) -> None:
-        """Raise Cancelled once the run is cancelled, Timeout once it is past its deadline."""
+        """Raise Cancelled once the run is cancelled, Halted once a sibling branch failed,
+        Timeout once the run is past its deadline."""
         if self.cancel is not None and self.cancel.is_set():
             raise Cancelled("the run was cancelled")
+        self._check_halts()
         if self.deadline is not None and self.now() > self.deadline:
             raise Timeout(f"The execution ran past its time limit ({iso_time(self.deadline)})")
 
@@ -114,6 +123,7 @@ class Execution:
         """
         if self.cancel is not None and self.cancel.is_set():
             raise Cancelled("the run was cancelled")
+        self._check_halts()
         if self.deadline is not None:
             left_s = (self.deadline - self.now()).total_seconds()
             if seconds > left_s:
@@ -121,9 +131,34 @@ class Execution:
                     f"The wait of {seconds:.0f} s would end after the execution's time limit "
                     f"({iso_time(self.deadline)})"
                 )
-        self.sleep(seconds)
+        if self.sleep is not None:
+            self.sleep(seconds)
+        else:
+            self._pause(seconds)
         if self.cancel is not None and self.cancel.is_set():
             raise Cancelled("the run was cancelled while it waited")
+        self._check_halts()
+
+    def _check_halts(self) -> None:
+        if any(halt.is_set() for halt in self.halts):
+            raise Halted("another branch or iteration of the state failed")
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds`` or until the run is cancelled or this branch is halted."""
+        events = [event for event in (self.cancel, *self.halts) if event is not None]
+        if not events:
+            time.sleep(seconds)
+            return
+        if len(events) == 1:
+            events[0].wait(seconds)
+            return
+        # threading has no wait on several events: wait on the innermost, look at all.
+        end = time.monotonic() + seconds
+        while not any(event.is_set() for event in events):
+            left_s = end - time.monotonic()
+            if left_s <= 0:
+                return
+            events[-1].wait(min(left_s, _POLL_S))
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +172,8 @@ class Scope:
     execution: Execution
     state_name: str
     entered: datetime
-    retry_count: int = 0
+    # None for a state type that takes no Retry: AWS gives its $$.State no RetryCount.
+    retry_count: int | None = None
     map_item: tuple[int, Any] | None = None
     variables: Mapping[str, Any] = field(default_factory=dict)
     task_token: str | None = None
@@ -162,12 +198,10 @@ class Scope:
                 "RedriveCount": execution.redrive_count,
             },
             "StateMachine": {"Id": machine_id, "Name": execution.state_machine_name},
-            "State": {
-                "Name": self.state_name,
-                "EnteredTime": iso_time(self.entered),
-                "RetryCount": self.retry_count,
-            },
+            "State": {"Name": self.state_name, "EnteredTime": iso_time(self.entered)},
         }
+        if self.retry_count is not None:
+            context["State"]["RetryCount"] = self.retry_count
         if self.task_token is not None:
             # AWS sets $$.Task only for a waitForTaskToken integration.
             context["Task"] = {"Token": self.task_token}

@@ -9,7 +9,8 @@ alone tests that the path exists (``!@.x``: that it does not). Operators: ``==``
 
 Values compare as the library compares them: a number equals a string that reads as the
 same number, ``<`` and friends hold only between two numbers or two strings, a path that
-finds nothing equals nothing (so ``!=`` holds), and ``=~`` matches the whole text.
+finds nothing equals nothing (so ``!=`` holds), and ``=~`` matches the whole text with
+Java's regular expressions (``pipelines.asl.java_regex``).
 The paths inside a filter are compiled by the caller (``pipelines.asl.jsonpath``), which
 passes a ``PathCompiler``; this module knows nothing of the path syntax.
 """
@@ -24,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pipelines.asl.intrinsics import java_double
+from pipelines.asl.java_regex import FLAG_LETTERS, JavaRegexError, compile_java
 
 # A compiled path operand: (the current item, the root document) -> its value, or MISSING
 # when a definite path finds nothing (an indefinite path gives the list of what it finds).
@@ -50,9 +52,6 @@ _WORDS = frozenset({"in", "nin", "subsetof", "anyof", "noneof", "size", "empty",
 _NUMBER_CHARS = frozenset("0123456789-.eE")
 # The text Java's BigDecimal reads as a number (no blanks, underscores, NaN nor Infinity).
 _JAVA_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
-# Java's other flags (d: Unix lines, u and U: Unicode classes) change nothing in Python's re.
-_IGNORED_FLAGS = frozenset("duU")
 _UNESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
 
 
@@ -435,12 +434,14 @@ class _Parser:
             raise self.fail("unclosed regular expression")
         source = self.text[self.position + 1 : i]
         i += 1
-        flags = 0
-        while i < len(self.text) and self.text[i] in _REGEX_FLAGS.keys() | _IGNORED_FLAGS:
-            flags |= _REGEX_FLAGS.get(self.text[i], 0)
+        flags = ""
+        while i < len(self.text) and self.text[i] in FLAG_LETTERS:
+            flags += self.text[i]
             i += 1
         try:
-            compiled = re.compile(source, flags)
+            compiled = compile_java(source, flags)
+        except JavaRegexError as exc:
+            raise self.fail(f"unsupported regular expression: {exc}") from None
         except re.error as exc:
             raise self.fail(f"invalid regular expression /{source}/ ({exc})") from None
         self.position = i

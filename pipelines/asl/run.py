@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random as random_module
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -78,17 +77,6 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _waiting_on(cancel: threading.Event | None) -> Callable[[float], None]:
-    """A sleep that setting ``cancel`` ends at once (plain sleep without one)."""
-    if cancel is None:
-        return time.sleep
-
-    def wait(seconds: float) -> None:
-        cancel.wait(seconds)
-
-    return wait
-
-
 def run(
     definition: Mapping[str, Any],
     input: Any,
@@ -116,7 +104,8 @@ def run(
     ``handlers`` maps a Task's ``Resource`` to a callable taking the effective input.
     ``start_at`` resumes at a top-level state with that state's recorded input (redrive).
     Wait and Retry delays call ``sleep`` (default: wait on ``cancel``, so that setting it
-    ends a wait at once); times come from ``now``. The run fails with States.Timeout past
+    ends a wait at once, as a failing Parallel branch or Map iteration ends its siblings'
+    waits); times come from ``now``. The run fails with States.Timeout past
     ``max_seconds`` or its own ``TimeoutSeconds`` (a Wait that would end later fails at
     once), and with States.Runtime past ``max_history_events``; its Parallel and Map states
     start at most ``max_threads`` threads in all. Setting ``cancel`` raises Cancelled out of
@@ -139,7 +128,7 @@ def run(
         input=input,
         start_time=start_time,
         handlers=handlers,
-        sleep=sleep or _waiting_on(cancel),
+        sleep=sleep,
         now=now,
         random=random or random_module.Random(),
         run_machine=lambda branch, data, execution, outer: run_machine(

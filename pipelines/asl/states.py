@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -17,14 +18,24 @@ from typing import Any
 from pipelines.asl import paths
 from pipelines.asl.choice import choose_rule, is_number, is_timestamp, parse_timestamp
 from pipelines.asl.definition import Machine, State
-from pipelines.asl.errors import Cancelled, DataLimitExceeded, Runtime, StatesError, Timeout
-from pipelines.asl.execution import Handler, Outcome, Scope, ThreadBudget
+from pipelines.asl.errors import (
+    Cancelled,
+    DataLimitExceeded,
+    Halted,
+    Runtime,
+    StatesError,
+    Timeout,
+)
+from pipelines.asl.execution import Execution, Handler, Outcome, Scope
 
 # An inline Map runs at most 40 iterations at once on AWS; an unbounded MaxConcurrency (0)
 # is capped the same way here so a large array does not start thousands of threads.
 _MAP_CONCURRENCY_CAP = 40
 # The longest Wait Step Functions accepts (2^31 - 1 seconds, about 68 years).
 _MAX_WAIT_S = 2_147_483_647
+# Java's Integer.parseInt: an optional sign, ASCII digits, a 32-bit value.
+_JAVA_INT = re.compile(r"[+-]?[0-9]+")
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 # Step Functions' quota for a task's result and a state's output: 256 KiB of UTF-8 JSON.
 MAX_PAYLOAD_BYTES = 262_144
 
@@ -292,19 +303,23 @@ def _text_from(expression: str, raw: Any, scope: Scope, field: str) -> str:
 
 
 def _run_all(
-    jobs: list[Callable[[], Any]], concurrency: int, budget: ThreadBudget | None = None
+    jobs: list[Callable[[Execution], Any]], concurrency: int, execution: Execution
 ) -> list[Any]:
     """Run jobs, at most ``concurrency`` at a time, and return their outputs in order.
 
-    The calling thread runs jobs too; extra threads come from the execution's ``budget``
-    (none left: the caller runs them all), so nested Maps cannot multiply threads. Jobs
-    start in order and none starts after one failed; the started ones run to their end and
-    the first failure by position is raised, which does not depend on thread timing.
+    Each job is given the execution as its branch sees it. The calling thread runs jobs
+    too; extra threads come from the execution's thread budget (none left: the caller runs
+    them all), so nested Maps cannot multiply threads. Jobs start in order and none starts
+    after one failed; the running ones are halted at their next state or wait, as AWS stops
+    the branches of a failed Parallel or Map (a handler already called runs to its end).
+    The first failure by position is raised, which does not depend on thread timing.
     """
     outputs: list[Any] = [None] * len(jobs)
     failures: list[tuple[int, BaseException]] = []
     lock = threading.Lock()
     upcoming = iter(enumerate(jobs))
+    halt = threading.Event()
+    branch = replace(execution, halts=(*execution.halts, halt))
 
     def work() -> None:
         while True:
@@ -315,13 +330,15 @@ def _run_all(
             if job is None:
                 return
             try:
-                outputs[index] = job()
+                outputs[index] = job(branch)
             except BaseException as exc:  # re-raised below once the started jobs ended
                 with lock:
                     failures.append((index, exc))
+                halt.set()
 
     wanted = min(concurrency, len(jobs)) - 1
-    extra = budget.take(wanted) if budget is not None and wanted > 0 else 0
+    budget = execution.threads
+    extra = budget.take(wanted) if wanted > 0 else 0
     threads = [threading.Thread(target=work, name="brygge-map") for _ in range(extra)]
     try:
         for thread in threads:
@@ -330,16 +347,16 @@ def _run_all(
     finally:
         for thread in threads:
             thread.join()
-        if budget is not None:
-            budget.give(extra)
+        budget.give(extra)
     if failures:
-        raise min(failures, key=lambda failure: failure[0])[1]
+        # A halted branch only followed another's failure, which is the one to report.
+        causes = [failure for failure in failures if not isinstance(failure[1], Halted)]
+        raise min(causes or failures, key=lambda failure: failure[0])[1]
     return outputs
 
 
-def _branch_job(branch: Machine, document: Any, scope: Scope) -> Callable[[], Any]:
-    execution = scope.execution
-    return lambda: execution.run_machine(branch, document, execution, scope.variables)
+def _branch_job(branch: Machine, document: Any, scope: Scope) -> Callable[[Execution], Any]:
+    return lambda execution: execution.run_machine(branch, document, execution, scope.variables)
 
 
 def run_parallel(state: State, raw: Any, scope: Scope) -> Outcome:
@@ -347,7 +364,7 @@ def run_parallel(state: State, raw: Any, scope: Scope) -> Outcome:
     document = _effective_input(state, raw, scope)
     jobs = [_branch_job(branch, document, scope) for branch in state.branches]
     scope.execution.history.add()  # ParallelStateStarted
-    outputs = _run_all(jobs, len(jobs), scope.execution.threads)
+    outputs = _run_all(jobs, len(jobs), scope.execution)
     scope.execution.history.add()  # ParallelStateSucceeded
     return _finish(state, raw, outputs, scope)
 
@@ -367,6 +384,7 @@ def run_map(state: State, raw: Any, scope: Scope) -> Outcome:
     concurrency = state.max_concurrency
     if state.max_concurrency_path is not None:
         concurrency = _select(state.max_concurrency_path, document, scope, "MaxConcurrencyPath")
+        concurrency = _java_int(concurrency)
         if not isinstance(concurrency, int) or isinstance(concurrency, bool):
             raise Runtime(
                 f'The MaxConcurrencyPath field refers to value "{_shown(concurrency)}" which '
@@ -381,8 +399,8 @@ def run_map(state: State, raw: Any, scope: Scope) -> Outcome:
     processor = state.processor
     assert processor is not None  # the validator requires ItemProcessor or Iterator
 
-    def job(index: int, item: Any) -> Callable[[], Any]:
-        def run_item() -> Any:
+    def job(index: int, item: Any) -> Callable[[Execution], Any]:
+        def run_item(execution: Execution) -> Any:
             item_input = item
             if state.item_selector is not None:
                 item_scope = replace(scope, map_item=(index, item))
@@ -395,11 +413,17 @@ def run_map(state: State, raw: Any, scope: Scope) -> Outcome:
         return run_item
 
     execution.history.add()  # MapStateStarted
-    outputs = _run_all(
-        [job(i, item) for i, item in enumerate(items)], concurrency, execution.threads
-    )
+    outputs = _run_all([job(i, item) for i, item in enumerate(items)], concurrency, execution)
     execution.history.add()  # MapStateSucceeded
     return _finish(state, raw, outputs, scope)
+
+
+def _java_int(value: Any) -> Any:
+    """A string Java's ``Integer.parseInt`` reads (``"4"``, ``"+4"``) as that integer, since
+    AWS takes MaxConcurrencyPath's value so; any other value as it is."""
+    if isinstance(value, str) and _JAVA_INT.fullmatch(value) and _INT_MIN <= int(value) <= _INT_MAX:
+        return int(value)
+    return value
 
 
 StateFunction = Callable[[State, Any, Scope], Outcome]

@@ -332,7 +332,6 @@ CONTEXT_CASES = [
     ("$$.Execution.RedriveCount", 2),
     ("$$.State.Name", "S"),
     ("$$.State.EnteredTime", "2026-01-15T12:00:00.123Z"),
-    ("$$.State.RetryCount", 0),
     ("$$.StateMachine.Id", "arn:aws:states:local:000000000000:stateMachine:sm"),
     ("$$.StateMachine.Name", "sm"),
 ]
@@ -362,6 +361,39 @@ def test_the_context_object_has_no_task_or_map_outside_their_states() -> None:
         "States": {"S": {"Type": "Pass", "Parameters": {"c.$": "$$"}, "End": True}},
     }
     assert set(run(definition, {}, {}).output["c"]) == {"Execution", "StateMachine", "State"}
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        # As AWS records them: only the states that take a Retry count their retries.
+        ({"Type": "Pass", "Parameters": {"s.$": "$$.State"}}, ["EnteredTime", "Name"]),
+        (
+            {"Type": "Task", "Resource": "echo", "Parameters": {"s.$": "$$.State"}},
+            ["EnteredTime", "Name", "RetryCount"],
+        ),
+        (
+            {
+                "Type": "Parallel",
+                "Parameters": {"s.$": "$$.State"},
+                "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}}],
+                "ResultSelector": {"s.$": "$[0].s"},
+            },
+            ["EnteredTime", "Name", "RetryCount"],
+        ),
+    ],
+)
+def test_the_state_context_has_a_retry_count_in_retryable_states_only(
+    state: dict[str, Any], expected: list[str]
+) -> None:
+    definition = {"StartAt": "S", "States": {"S": {**state, "End": True}}}
+    output = run(definition, {}, {"echo": lambda event: event}).output
+    assert sorted(output["s"]) == expected
+
+
+def test_reading_the_retry_count_in_a_pass_state_fails_as_on_aws() -> None:
+    state = {"Type": "Pass", "Parameters": {"n.$": "$$.State.RetryCount"}, "End": True}
+    assert run({"StartAt": "S", "States": {"S": state}}, {}, {}).error == "States.Runtime"
 
 
 def test_map_item_context_has_index_and_value_only() -> None:

@@ -61,6 +61,10 @@ def resolve(path: str) -> Any:
         ("States.Hash($.text, 'MD5')", "5eb63bbbe01eeed093cb22bb8f5acdc3"),
         ("States.Base64Encode($.text)", "aGVsbG8gd29ybGQ="),
         ("States.Base64Decode('aGVsbG8gd29ybGQ=')", "hello world"),
+        # The text's UTF-8 bytes, as AWS encodes a string (its example: "Data to encode").
+        ("States.Base64Encode('Åse ✓ ø')", "w4VzZSDinJMgw7g="),
+        ("States.Base64Decode('w4VzZSDinJMgw7g=')", "Åse ✓ ø"),
+        ("States.Base64Encode('Data to encode')", "RGF0YSB0byBlbmNvZGU="),
         ("States.StringSplit('a,b;;c', ',;')", ["a", "b", "c"]),
         ("States.StringSplit('abc', '')", ["abc"]),
         (

@@ -101,3 +101,55 @@ def test_regex_with_brackets_parentheses_or_quotes_keeps_the_filter_whole(
     filter_: str, titles: list[str]
 ) -> None:
     assert evaluate(f"$.books[?({filter_})].title", BOOKS) == titles
+
+
+NAMES = {"names": ["Åse", "bob", "٤٢", "42", "1+1", "a\rb", "O'Brien-Smith"]}
+
+
+@pytest.mark.parametrize(
+    ("regex", "matches"),
+    [
+        # Java's \w, \d and case-insensitive matching are ASCII without the u or U flag.
+        (r"/\w+/", ["bob", "42"]),
+        (r"/\w+/U", ["Åse", "bob", "٤٢", "42"]),
+        (r"/\d+/", ["42"]),
+        (r"/\d+/U", ["٤٢", "42"]),
+        (r"/åse/i", []),
+        (r"/åse/iu", ["Åse"]),
+        # Java's '.' stops at \r as at \n.
+        (r"/a.b/", []),
+        (r"/a.b/s", ["a\rb"]),
+        (r"/\p{L}+/", ["Åse", "bob"]),
+        (r"/\p{Lu}\p{Ll}+/", ["Åse"]),
+        (r"/\pN+/", ["٤٢", "42"]),
+        (r"/[\p{L}'\p{Pd}]+/", ["Åse", "bob", "O'Brien-Smith"]),
+        (r"/\P{L}+/", ["٤٢", "42", "1+1"]),
+        (r"/\p{Alpha}+/", ["bob"]),
+        (r"/\p{IsLetter}+/", ["Åse", "bob"]),
+        (r"/\Q1+1\E/", ["1+1"]),
+        (r"/(?<first>b)o\k<first>/", ["bob"]),
+        (r"/a\x{0D}b/", ["a\rb"]),
+    ],
+)
+def test_regex_is_read_as_java_reads_it(regex: str, matches: list[str]) -> None:
+    assert evaluate(f"$.names[?(@ =~ {regex})]", NAMES) == matches
+
+
+@pytest.mark.parametrize(
+    ("regex", "construct"),
+    [
+        (r"/[a-z&&[^e]]+/", "intersects classes (&&)"),
+        (r"/[a-z[0-9]]+/", "holds another class"),
+        (r"/\p{IsLatin}+/", r"\p{IsLatin} is not supported"),
+        (r"/\p{Alpha}+/U", r"\p{Alpha} under the U flag"),
+        (r"/(?P<first>b)ob/", "(?P...) is Python's syntax"),
+        (r"/\Gbob/", r"\G is not supported"),
+        (r"/\j/", r"\j is not an escape Java knows"),
+    ],
+)
+def test_regex_construct_python_cannot_match_as_java_does_is_refused_by_name(
+    regex: str, construct: str
+) -> None:
+    with pytest.raises(PathError, match="unsupported regular expression") as raised:
+        compile_path(f"$.names[?(@ =~ {regex})]")
+    assert construct in str(raised.value)

@@ -349,6 +349,40 @@ def test_map_with_max_concurrency_one_runs_items_in_order() -> None:
     assert result.output == order == [3, 1, 2]
 
 
+@pytest.mark.parametrize("limit", ["1", "+1", "0"])
+def test_map_takes_max_concurrency_path_as_an_integer_in_a_string(limit: str) -> None:
+    # As AWS records it: MaxConcurrencyPath reading the string "1" runs the Map.
+    definition = machine(
+        "M",
+        M={
+            "Type": "Map",
+            "MaxConcurrencyPath": "$.limit",
+            "ItemsPath": "$.items",
+            "ItemProcessor": machine("P", P={"Type": "Pass", "End": True}),
+            "End": True,
+        },
+    )
+    result = run(definition, {"limit": limit, "items": [3, 1, 2]}, {})
+    assert result == RunResult("SUCCEEDED", [3, 1, 2])
+
+
+@pytest.mark.parametrize("limit", ["1.5", " 1", "1e2", "", "99999999999"])
+def test_map_refuses_max_concurrency_path_text_java_reads_as_no_integer(limit: str) -> None:
+    definition = machine(
+        "M",
+        M={
+            "Type": "Map",
+            "MaxConcurrencyPath": "$.limit",
+            "ItemProcessor": machine("P", P={"Type": "Pass", "End": True}),
+            "ItemsPath": "$.items",
+            "End": True,
+        },
+    )
+    result = run(definition, {"limit": limit, "items": [1]}, {})
+    assert result.error == "States.Runtime"
+    assert f'refers to value "{limit}" which is not a valid integer' in (result.cause or "")
+
+
 def test_map_over_a_non_array_is_a_runtime_error() -> None:
     definition = machine(
         "M",
@@ -433,6 +467,74 @@ def test_parallel_failure_reports_the_first_failing_branch_by_position() -> None
         },
     )
     assert run(definition, {}, {}).error == "Second"
+
+
+def _run_in_thread(definition: dict[str, Any], handlers: dict[str, Any]) -> list[RunResult]:
+    """Run on a thread; give it ten seconds, then cancel what is left and collect the result."""
+    cancel = threading.Event()
+    results: list[RunResult] = []
+    thread = threading.Thread(
+        target=lambda: results.append(run(definition, {"items": [1, 2]}, handlers, cancel=cancel)),
+        daemon=True,
+    )
+    thread.start()
+    thread.join(10)
+    cancel.set()  # without a halt, the run is still waiting: it ends with no result
+    thread.join(10)
+    return results
+
+
+def _fails(event: Any) -> Any:
+    raise ValueError("the file is not a CSV")
+
+
+def test_a_failing_branch_stops_the_other_branches_of_a_parallel() -> None:
+    calls: list[Any] = []
+    definition = machine(
+        "P",
+        P={
+            "Type": "Parallel",
+            "End": True,
+            "Branches": [
+                machine(
+                    "Hold",
+                    Hold={"Type": "Wait", "Seconds": 3600, "Next": "Publish"},
+                    Publish=task("publish"),
+                ),
+                machine("Check", Check=task("check")),
+            ],
+        },
+    )
+    handlers = {"brygge:step:publish": calls.append, "brygge:step:check": _fails}
+    results = _run_in_thread(definition, handlers)
+    assert results == [
+        RunResult("FAILED", error="ValueError", cause="the file is not a CSV", failed_state="P")
+    ]
+    assert calls == []
+
+
+def test_a_failing_iteration_stops_the_other_iterations_of_a_map() -> None:
+    calls: list[Any] = []
+    item = machine(
+        "Which",
+        Which={
+            "Type": "Choice",
+            "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "Check"}],
+            "Default": "Hold",
+        },
+        Check=task("check"),
+        Hold={"Type": "Wait", "Seconds": 3600, "Next": "Publish"},
+        Publish=task("publish"),
+    )
+    definition = machine(
+        "M", M={"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": item, "End": True}
+    )
+    handlers = {"brygge:step:publish": calls.append, "brygge:step:check": _fails}
+    results = _run_in_thread(definition, handlers)
+    assert results == [
+        RunResult("FAILED", error="ValueError", cause="the file is not a CSV", failed_state="M")
+    ]
+    assert calls == []
 
 
 def test_handler_past_its_deadline_on_the_wall_clock_is_abandoned_as_a_timeout() -> None:

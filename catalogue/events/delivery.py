@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from catalogue.domain.access import Identity
 from catalogue.domain.errors import NotFound
 from catalogue.domain.webhooks import refused_address, signatures, signing_secrets
-from catalogue.events.lineage import LINEAGE_TYPES, ObjectNames
+from catalogue.events.lineage import ObjectNames, has_lineage
 from catalogue.repositories.subscriptions import (
     PENDING,
     PREVIOUS_SECRETS_FIELD,
@@ -351,7 +351,7 @@ def dispatch_events(
     acting: dict[str, Identity] = {}
     for event_item in event_items:
         wanted = [s for s in active if subscriptions.wants(s, event_item, acting)]
-        if lineage is not None and event_item["event"]["type"] in LINEAGE_TYPES:
+        if lineage is not None and has_lineage(event_item["event"]):
             wanted.append(_LINEAGE_SUBSCRIPTION)
         routes.append((event_item, wanted))
     return subscriptions.fan_out(routes, claim_until=claim_until)

@@ -521,3 +521,59 @@ def test_a_run_that_never_started_sends_no_lineage(
     # START and one end; a run that never started is no OpenLineage run at all.
     assert lineage_app.test_client().get(f"/runs/{run_id}").json["status"] == end.upper()
     assert marquez.requests == []
+
+
+@pytest.mark.parametrize("status", [400, 422])
+def test_a_run_start_the_backend_refuses_for_good_is_dead_at_once_and_holds_nothing(
+    lineage_app, marquez, status: int
+) -> None:  # type: ignore[no-untyped-def]
+    from catalogue.repositories.subscriptions import SubscriptionRepository
+
+    def answer(request) -> tuple[int, bytes]:  # type: ignore[no-untyped-def]
+        event = json.loads(request.body)
+        refused = (event["eventType"], event["job"]["name"]) == ("START", "secret.text")
+        return (status if refused else 201), b'{"error": "invalid event"}'
+
+    marquez.answer = answer
+    run_id = run_pipeline(lineage_app, [("Upper", "upper")], b"a\n")
+
+    # No clock moves: the later events went at once, not after the START's ~28 h of retries.
+    events = [json.loads(request.body) for request in marquez.requests]
+    assert [(e["eventType"], e["job"]["name"]) for e in events] == [
+        ("START", "secret.text"),
+        ("START", "secret.text.Upper"),
+        ("COMPLETE", "secret.text.Upper"),
+        ("COMPLETE", "secret.text"),
+    ]
+    services = lineage_app.extensions["brygge"]
+    deliveries = SubscriptionRepository(services.store, services.clock).deliveries(
+        "openlineage", limit=10, cursor=None
+    )
+    refused = [d for d in deliveries.items if d["type"] == "no.brygge.run.started"]
+    assert [(d["status"], d["attempts"], d["lastStatusCode"]) for d in refused] == [
+        ("dead", 1, status)
+    ]
+    assert f"{status}" in refused[0]["lastError"] and run_uuid(run_id)
+    assert {d["status"] for d in deliveries.items} - {"dead"} == {"delivered"}
+
+
+@pytest.mark.parametrize(
+    ("status", "for_good"),
+    [
+        (400, True),
+        (413, True),
+        (422, True),
+        (401, False),
+        (404, False),
+        (408, False),
+        (429, False),
+        (500, False),
+        (503, False),
+        (201, False),
+        (None, False),
+    ],
+)
+def test_only_a_refusal_of_the_event_itself_is_not_retried(status, for_good) -> None:  # type: ignore[no-untyped-def]
+    from catalogue.events.delivery import refused_for_good
+
+    assert refused_for_good(status) is for_good

@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from brygge.resources import ClientError, Resource, path_of
-from brygge.session import retry_delay
+from brygge.session import Session, retry_delay
 
 if TYPE_CHECKING:
     from brygge.client import Client
@@ -69,7 +69,10 @@ def upload(
 ) -> Resource:
     """Ask for an upload URL and send the file there; resume a crashed multipart upload.
 
-    Raises ClientError for a refused upload, FileNotFoundError for a missing file.
+    Interrupted (KeyboardInterrupt: Ctrl-C), the upload is given up before the interrupt
+    goes on (``cancel_upload``): a cancelled upload is not resumed, nor left for the server
+    to clear when its URL expires. Raises ClientError for a refused upload,
+    FileNotFoundError for a missing file.
     """
     size = path.stat().st_size
     content_type = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -87,15 +90,48 @@ def upload(
     def wait(attempt: int, retry_after: str | None) -> None:
         client.sleep(client.backoff(attempt, retry_after))
 
-    if target.get("method") == "MULTIPART":
-        send_multipart(
-            target, path, progress=progress, state_file=state_file, answer=answer, wait=wait
-        )
-    else:
-        post_form(
-            target["url"], target.get("fields") or {}, path, content_type, progress, wait=wait
-        )
+    try:
+        if target.get("method") == "MULTIPART":
+            send_multipart(
+                target, path, progress=progress, state_file=state_file, answer=answer, wait=wait
+            )
+        else:
+            post_form(
+                target["url"], target.get("fields") or {}, path, content_type, progress, wait=wait
+            )
+    except KeyboardInterrupt:
+        cancel_upload(client, answer, state_file)
+        raise
     return answer
+
+
+# How long giving up an upload may take: the user has asked to stop, not to wait.
+CANCEL_TIMEOUT_S = 10.0
+
+
+def cancel_upload(client: Client, answer: Mapping[str, Any], state_file: Path) -> bool:
+    """Give up an upload whose file did not all go: abort its S3 multipart upload (the
+    parts sent so far are dropped), forget its resume state, and abort its waiting run, so
+    the server removes the edition the upload made (it would otherwise be the newest one,
+    empty, until the URL expired). Whether the server was told; a server that cannot be
+    told leaves the run to expire with its URL."""
+    state_file.unlink(missing_ok=True)
+    abort_url = ((answer.get("upload") or {}).get("multipart") or {}).get("abortUrl")
+    if abort_url:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.delete(abort_url, timeout=CANCEL_TIMEOUT_S)
+    run_id = (answer.get("run") or {}).get("id")
+    if not run_id:
+        return False
+    with Session(
+        client.url, client.token or "", retries=1, total_timeout_s=CANCEL_TIMEOUT_S
+    ) as brief:
+        try:
+            brief.resource("POST", path_of("runs", run_id, "abort"))
+        except ClientError as error:
+            # 409: the run had already ended (or started, and stops now): nothing waits.
+            return error.status == 409
+    return True
 
 
 def state_name(path: Path, dataset_id: str, version: str, edition: str | None) -> str:

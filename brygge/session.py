@@ -163,11 +163,11 @@ class Session:
                 )
             except httpx.TransportError as error:
                 again = retry or isinstance(error, NOT_SENT_ERRORS)
+                reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
                 if self._past(deadline):
-                    raise self._timed_out(error) from None
+                    raise self._timed_out(reason) from None
                 if not again or attempt >= self.retries:
                     raise ClientError(0, f"cannot reach {self.url}: {error}") from None
-                reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
                 wait_s = self.backoff(attempt, None)
             else:
                 if response.status_code < 400:

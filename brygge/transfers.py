@@ -99,10 +99,20 @@ def upload(
             post_form(
                 target["url"], target.get("fields") or {}, path, content_type, progress, wait=wait
             )
-    except KeyboardInterrupt:
-        cancel_upload(client, answer, state_file)
-        raise
+    except KeyboardInterrupt as interrupt:
+        told = cancel_upload(client, answer, state_file)
+        raise UploadCancelled(answer, told=told) from interrupt
     return answer
+
+
+class UploadCancelled(KeyboardInterrupt):
+    """An upload interrupted (Ctrl-C) and given up: ``answer`` is the upload's, ``told``
+    whether the server was told (else its run waits until its URL expires)."""
+
+    def __init__(self, answer: Mapping[str, Any], *, told: bool) -> None:
+        super().__init__("upload cancelled")
+        self.answer = answer
+        self.told = told
 
 
 # How long giving up an upload may take: the user has asked to stop, not to wait.

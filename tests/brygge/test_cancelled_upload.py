@@ -55,3 +55,32 @@ def test_ctrl_c_during_an_upload_to_an_existing_edition_keeps_that_edition(
     [run] = client.runs(dataset_id)
     assert run["status"] == "ABORTED"
     assert [e["edition"] for e in client.editions(dataset_id, "1")] == [edition]
+
+
+def test_ctrl_c_during_brygge_upload_says_what_became_of_the_upload(
+    client: Client,
+    brygge_server: Server,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from brygge import transfers
+    from brygge.cli import main
+
+    dataset_id = csv_dataset(client)
+    big = tmp_path / "februar.csv"
+    big.write_bytes(b"station;value\n" + b"Alna;1\n" * (3 * CHUNK_BYTES // 7))
+
+    def ctrl_c(self: transfers.Counter, count: int) -> None:
+        raise KeyboardInterrupt  # the signal, as the first chunk goes out
+
+    monkeypatch.setattr(transfers.Counter, "add", ctrl_c)
+    code = main(["--url", brygge_server.url, "upload", str(big), f"ds:{dataset_id}"])
+
+    assert code == 130
+    [run] = client.runs(dataset_id)
+    assert run["status"] == "ABORTED"
+    assert list(client.editions(dataset_id, "1")) == []
+    err = capsys.readouterr().err
+    assert f"upload cancelled: run {run['id']} aborted" in err
+    assert err.strip().endswith("brygge: interrupted")

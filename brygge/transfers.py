@@ -25,14 +25,15 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from brygge.resources import ClientError, Resource, path_of
-from brygge.session import Session, retry_delay
+from brygge.session import Retry, Session, retry_delay
 
 if TYPE_CHECKING:
     from brygge.client import Client
 
 Progress = Callable[[int, int], None]
-# Called before a transfer is tried again: the attempt that failed (from 0), the Retry-After.
-Wait = Callable[[int, str | None], None]
+# Called before a transfer is tried again: the attempt that failed (from 0), the Retry-After,
+# and why it failed.
+Wait = Callable[[int, str | None, str], None]
 
 # 1 MiB: large enough that per-chunk overhead is noise, small enough that 4 parallel parts
 # stay a few MB of memory.
@@ -45,7 +46,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 TRANSFER_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=120.0, pool=30.0)
 
 
-def pause(attempt: int, retry_after: str | None) -> None:
+def pause(attempt: int, retry_after: str | None, reason: str = "") -> None:
     """Wait before a transfer is tried again: the store's Retry-After, else 0.5 s doubling."""
     time.sleep(retry_delay(attempt, retry_after, 0.5))
 
@@ -87,11 +88,18 @@ def upload(
         )
     target = answer["upload"]
 
-    def wait(attempt: int, retry_after: str | None) -> None:
-        client.sleep(client.backoff(attempt, retry_after))
+    multipart = target.get("method") == "MULTIPART"
+    store = host_of(target["multipart"]["completeUrl"] if multipart else target["url"])
+
+    def wait(attempt: int, retry_after: str | None, reason: str) -> None:
+        wait_s = client.backoff(attempt, retry_after)
+        if client.on_retry is not None:
+            method = "PUT" if multipart else "POST"
+            client.on_retry(Retry(method, store, reason, wait_s, attempt + 1, PART_ATTEMPTS - 1))
+        client.sleep(wait_s)
 
     try:
-        if target.get("method") == "MULTIPART":
+        if multipart:
             send_multipart(
                 target, path, progress=progress, state_file=state_file, answer=answer, wait=wait
             )
@@ -241,10 +249,11 @@ def post_form(
         except httpx.TransportError as error:
             if attempt == PART_ATTEMPTS - 1:
                 raise ClientError(0, f"upload to {host_of(url)} failed: {error}") from None
-            wait(attempt, None)
+            wait(attempt, None, f"{type(error).__name__}: {error}")
             continue
         if response.status_code in RETRY_STATUSES and attempt < PART_ATTEMPTS - 1:
-            wait(attempt, response.headers.get("Retry-After"))
+            reason = f"the store answered {response.status_code}"
+            wait(attempt, response.headers.get("Retry-After"), reason)
             continue
         if response.status_code >= 300:
             raise transfer_error(response)
@@ -346,13 +355,14 @@ def put_part(
             counter.add(-sent)
             if attempt == PART_ATTEMPTS - 1:
                 raise ClientError(0, f"part {part['partNumber']} failed: {error}") from None
-            wait(attempt, None)
+            wait(attempt, None, f"part {part['partNumber']}: {type(error).__name__}: {error}")
             continue
         if (
             response.status_code >= 500 or response.status_code in RETRY_STATUSES
         ) and attempt < PART_ATTEMPTS - 1:
             counter.add(-sent)
-            wait(attempt, response.headers.get("Retry-After"))
+            reason = f"part {part['partNumber']}: the store answered {response.status_code}"
+            wait(attempt, response.headers.get("Retry-After"), reason)
             continue
         if response.status_code >= 300 or not response.headers.get("ETag"):
             raise transfer_error(response)

@@ -3,8 +3,9 @@
 The URL and token come from the arguments, else BRYGGE_URL/BRYGGE_TOKEN, else the profile
 of ``~/.config/brygge/config.toml``. Every call has a timeout; idempotent calls (GET, PUT,
 DELETE) are retried with backoff on 429/502/503/504 and on connection errors, and any call on
-429 or a refused connection (it was not handled); every failure raises ``ClientError``.
-``brygge.client.Client`` adds one method per operation.
+429 or a refused connection (it was not handled); each retry is told to ``on_retry`` before its
+wait; a total timeout (``total_timeout_s``, else BRYGGE_TIMEOUT) bounds a call and its retries;
+every failure raises ``ClientError``. ``brygge.client.Client`` adds one method per operation.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Self
@@ -31,6 +33,43 @@ NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 # Connect fast, but give a loaded server time to answer; transfers set their own read timeout.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+TIMEOUT_VARIABLE = "BRYGGE_TIMEOUT"
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A call about to be sent again: why (``reason``), after how long (``wait_s``), and
+    which retry it is (``attempt`` of ``retries``)."""
+
+    method: str
+    url: str
+    reason: str
+    wait_s: float
+    attempt: int
+    retries: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.method} {self.url}: {self.reason}; trying again in {self.wait_s:.1f} s "
+            f"(retry {self.attempt} of {self.retries})"
+        )
+
+
+def total_timeout_from_env(environ: Mapping[str, str]) -> float | None:
+    """BRYGGE_TIMEOUT in seconds (None when unset); ClientError naming it when it is not a
+    positive number."""
+    text = environ.get(TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise ClientError(
+            0, f"{TIMEOUT_VARIABLE}={text!r}: must be a number of seconds above 0, as 60"
+        )
+    return seconds
 
 
 class Session:
@@ -45,12 +84,16 @@ class Session:
         token: str | None = None,
         *,
         profile: str | None = None,
-        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        timeout: httpx.Timeout | float | None = None,
         retries: int = 4,
         backoff_s: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        total_timeout_s: float | None = None,
+        on_retry: Callable[[Retry], None] | None = None,
     ) -> None:
         environ = os.environ
+        if total_timeout_s is None:
+            total_timeout_s = total_timeout_from_env(environ)
         stored = config.read_profile(
             profile or environ.get("BRYGGE_PROFILE") or config.DEFAULT_PROFILE,
             config.config_path(),
@@ -68,10 +111,14 @@ class Session:
         self.retries = retries
         self.backoff_s = backoff_s
         self.sleep = sleep
+        self.total_timeout_s = total_timeout_s
+        self.on_retry = on_retry
         headers = {"Accept": "application/json", "User-Agent": "brygge-client"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+        timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=self.timeout)
 
     def close(self) -> None:
         self.http.close()
@@ -97,19 +144,31 @@ class Session:
         """Send one API call; raise ClientError for any failure.
 
         Retried when idempotent, and whatever its method when it surely was not handled (the
-        connection was refused, or 429).
+        connection was refused, or 429). Each retry is told to ``on_retry`` first. With a
+        total timeout, no attempt outlasts it and none starts after it.
         """
         retry = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         query = {key: value for key, value in (params or {}).items() if value is not None}
+        deadline = None if self.total_timeout_s is None else time.monotonic() + self.total_timeout_s
         attempt = 0
         while True:
             try:
-                response = self.http.request(method, path, json=json, params=query, headers=headers)
+                response = self.http.request(
+                    method,
+                    path,
+                    json=json,
+                    params=query,
+                    headers=headers,
+                    timeout=self._attempt_timeout(deadline),
+                )
             except httpx.TransportError as error:
                 again = retry or isinstance(error, NOT_SENT_ERRORS)
+                reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+                if self._past(deadline):
+                    raise self._timed_out(reason) from None
                 if not again or attempt >= self.retries:
                     raise ClientError(0, f"cannot reach {self.url}: {error}") from None
-                self.sleep(self.backoff(attempt, None))
+                wait_s = self.backoff(attempt, None)
             else:
                 if response.status_code < 400:
                     return response
@@ -117,8 +176,43 @@ class Session:
                 again = status in NOT_TAKEN_STATUSES or (retry and status in RETRY_STATUSES)
                 if not again or attempt >= self.retries:
                     raise ClientError.from_response(response)
-                self.sleep(self.backoff(attempt, response.headers.get("Retry-After")))
+                reason = f"the server answered {status}"
+                wait_s = self.backoff(attempt, response.headers.get("Retry-After"))
+            if deadline is not None and time.monotonic() + wait_s >= deadline:
+                raise self._timed_out(reason) from None
+            if self.on_retry is not None:
+                url = f"{self.url}{path}"
+                self.on_retry(Retry(method, url, reason, wait_s, attempt + 1, self.retries))
+            self.sleep(wait_s)
             attempt += 1
+
+    def _attempt_timeout(self, deadline: float | None) -> httpx.Timeout:
+        """The session's timeouts, none longer than what is left before ``deadline``."""
+        if deadline is None:
+            return self.timeout
+        left = max(deadline - time.monotonic(), 0.001)
+
+        def capped(value: float | None) -> float:
+            return left if value is None else min(value, left)
+
+        timeout = self.timeout
+        return httpx.Timeout(
+            connect=capped(timeout.connect),
+            read=capped(timeout.read),
+            write=capped(timeout.write),
+            pool=capped(timeout.pool),
+        )
+
+    @staticmethod
+    def _past(deadline: float | None) -> bool:
+        return deadline is not None and time.monotonic() >= deadline
+
+    def _timed_out(self, last: object) -> ClientError:
+        return ClientError(
+            0,
+            f"no answer from {self.url} within {self.total_timeout_s:g} s "
+            f"(--timeout / {TIMEOUT_VARIABLE}); last: {last}",
+        )
 
     def backoff(self, attempt: int, retry_after: str | None) -> float:
         """Seconds before retry ``attempt + 1`` (see ``retry_delay``)."""

@@ -25,14 +25,15 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from brygge.resources import ClientError, Resource, path_of
-from brygge.session import retry_delay
+from brygge.session import Retry, Session, retry_delay
 
 if TYPE_CHECKING:
     from brygge.client import Client
 
 Progress = Callable[[int, int], None]
-# Called before a transfer is tried again: the attempt that failed (from 0), the Retry-After.
-Wait = Callable[[int, str | None], None]
+# Called before a transfer is tried again: the attempt that failed (from 0), the Retry-After,
+# and why it failed.
+Wait = Callable[[int, str | None, str], None]
 
 # 1 MiB: large enough that per-chunk overhead is noise, small enough that 4 parallel parts
 # stay a few MB of memory.
@@ -45,7 +46,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 TRANSFER_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=120.0, pool=30.0)
 
 
-def pause(attempt: int, retry_after: str | None) -> None:
+def pause(attempt: int, retry_after: str | None, reason: str = "") -> None:
     """Wait before a transfer is tried again: the store's Retry-After, else 0.5 s doubling."""
     time.sleep(retry_delay(attempt, retry_after, 0.5))
 
@@ -69,7 +70,10 @@ def upload(
 ) -> Resource:
     """Ask for an upload URL and send the file there; resume a crashed multipart upload.
 
-    Raises ClientError for a refused upload, FileNotFoundError for a missing file.
+    Interrupted (KeyboardInterrupt: Ctrl-C), the upload is given up before the interrupt
+    goes on (``cancel_upload``): a cancelled upload is not resumed, nor left for the server
+    to clear when its URL expires. Raises ClientError for a refused upload,
+    FileNotFoundError for a missing file.
     """
     size = path.stat().st_size
     content_type = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -84,18 +88,68 @@ def upload(
         )
     target = answer["upload"]
 
-    def wait(attempt: int, retry_after: str | None) -> None:
-        client.sleep(client.backoff(attempt, retry_after))
+    multipart = target.get("method") == "MULTIPART"
+    store = host_of(target["multipart"]["completeUrl"] if multipart else target["url"])
 
-    if target.get("method") == "MULTIPART":
-        send_multipart(
-            target, path, progress=progress, state_file=state_file, answer=answer, wait=wait
-        )
-    else:
-        post_form(
-            target["url"], target.get("fields") or {}, path, content_type, progress, wait=wait
-        )
+    def wait(attempt: int, retry_after: str | None, reason: str) -> None:
+        wait_s = client.backoff(attempt, retry_after)
+        if client.on_retry is not None:
+            method = "PUT" if multipart else "POST"
+            client.on_retry(Retry(method, store, reason, wait_s, attempt + 1, PART_ATTEMPTS - 1))
+        client.sleep(wait_s)
+
+    try:
+        if multipart:
+            send_multipart(
+                target, path, progress=progress, state_file=state_file, answer=answer, wait=wait
+            )
+        else:
+            post_form(
+                target["url"], target.get("fields") or {}, path, content_type, progress, wait=wait
+            )
+    except KeyboardInterrupt as interrupt:
+        told = cancel_upload(client, answer, state_file)
+        raise UploadCancelled(answer, told=told) from interrupt
     return answer
+
+
+class UploadCancelled(KeyboardInterrupt):
+    """An upload interrupted (Ctrl-C) and given up: ``answer`` is the upload's, ``told``
+    whether the server was told (else its run waits until its URL expires)."""
+
+    def __init__(self, answer: Mapping[str, Any], *, told: bool) -> None:
+        super().__init__("upload cancelled")
+        self.answer = answer
+        self.told = told
+
+
+# How long giving up an upload may take: the user has asked to stop, not to wait.
+CANCEL_TIMEOUT_S = 10.0
+
+
+def cancel_upload(client: Client, answer: Mapping[str, Any], state_file: Path) -> bool:
+    """Give up an upload whose file did not all go: abort its S3 multipart upload (the
+    parts sent so far are dropped), forget its resume state, and abort its waiting run, so
+    the server removes the edition the upload made (it would otherwise be the newest one,
+    empty, until the URL expired). Whether the server was told; a server that cannot be
+    told leaves the run to expire with its URL."""
+    state_file.unlink(missing_ok=True)
+    abort_url = ((answer.get("upload") or {}).get("multipart") or {}).get("abortUrl")
+    if abort_url:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.delete(abort_url, timeout=CANCEL_TIMEOUT_S)
+    run_id = (answer.get("run") or {}).get("id")
+    if not run_id:
+        return False
+    with Session(
+        client.url, client.token or "", retries=1, total_timeout_s=CANCEL_TIMEOUT_S
+    ) as brief:
+        try:
+            brief.resource("POST", path_of("runs", run_id, "abort"))
+        except ClientError as error:
+            # 409: the run had already ended (or started, and stops now): nothing waits.
+            return error.status == 409
+    return True
 
 
 def state_name(path: Path, dataset_id: str, version: str, edition: str | None) -> str:
@@ -195,10 +249,11 @@ def post_form(
         except httpx.TransportError as error:
             if attempt == PART_ATTEMPTS - 1:
                 raise ClientError(0, f"upload to {host_of(url)} failed: {error}") from None
-            wait(attempt, None)
+            wait(attempt, None, f"{type(error).__name__}: {error}")
             continue
         if response.status_code in RETRY_STATUSES and attempt < PART_ATTEMPTS - 1:
-            wait(attempt, response.headers.get("Retry-After"))
+            reason = f"the store answered {response.status_code}"
+            wait(attempt, response.headers.get("Retry-After"), reason)
             continue
         if response.status_code >= 300:
             raise transfer_error(response)
@@ -300,13 +355,14 @@ def put_part(
             counter.add(-sent)
             if attempt == PART_ATTEMPTS - 1:
                 raise ClientError(0, f"part {part['partNumber']} failed: {error}") from None
-            wait(attempt, None)
+            wait(attempt, None, f"part {part['partNumber']}: {type(error).__name__}: {error}")
             continue
         if (
             response.status_code >= 500 or response.status_code in RETRY_STATUSES
         ) and attempt < PART_ATTEMPTS - 1:
             counter.add(-sent)
-            wait(attempt, response.headers.get("Retry-After"))
+            reason = f"part {part['partNumber']}: the store answered {response.status_code}"
+            wait(attempt, response.headers.get("Retry-After"), reason)
             continue
         if response.status_code >= 300 or not response.headers.get("ETag"):
             raise transfer_error(response)

@@ -67,9 +67,11 @@ class Services:
     def event_history(self) -> EventHistory:
         """Where accepted events go: buffer files (local) or a Firehose stream (aws)."""
         if self.settings.backend == "aws":
+            from catalogue.repositories.event_windows import EventWindowRepository
             from catalogue.runs.firehose import FirehoseWriter
 
-            return FirehoseWriter(self.settings.events_stream)
+            windows = EventWindowRepository(self.store, self.clock, self.repositories.editions)
+            return FirehoseWriter(self.settings.events_stream, windows.keep_schema)
         from catalogue.runs.event_buffer import event_buffer
 
         return event_buffer(self)

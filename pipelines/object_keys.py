@@ -45,9 +45,13 @@ class DeliveredEvents:
     name: str
 
 
-def delivered_events_prefix(access_rights: str, dataset: str, version: str) -> str:
-    """Where Firehose delivers a version's events (what its dynamic partitioning makes)."""
-    return f"raw/{ZONES[access_rights]}/{dataset}/version={version}/{DELIVERED_EVENTS_FOLDER}/"
+def delivered_events_prefix(
+    access_rights: str, dataset: str, version: str, schema: str | None = None
+) -> str:
+    """Where Firehose delivers a version's events (what its dynamic partitioning makes);
+    with ``schema``, those accepted under the schema of that digest."""
+    prefix = f"raw/{ZONES[access_rights]}/{dataset}/version={version}/{DELIVERED_EVENTS_FOLDER}/"
+    return prefix if schema is None else f"{prefix}schema={schema}/"
 
 
 def parse_delivered_events(key: str) -> DeliveredEvents | None:

@@ -54,11 +54,20 @@ class BryggeGroup(click.Group):
 )
 @click.option("--url", envvar="BRYGGE_URL", help="The API (default: BRYGGE_URL, else the profile).")
 @click.option("--profile", envvar="BRYGGE_PROFILE", help="Profile of ~/.config/brygge/config.toml.")
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds an API call may take in all, retries included (default: BRYGGE_TIMEOUT, "
+    "else no limit beyond 30 s an attempt and 4 retries).",
+)
 @click.version_option("0.1.0", prog_name="brygge")
 @click.pass_context
-def cli(click_ctx: click.Context, url: str | None, profile: str | None) -> None:
+def cli(
+    click_ctx: click.Context, url: str | None, profile: str | None, timeout_s: float | None
+) -> None:
     """Brygge for data owners: datasets, uploads, runs and downloads."""
-    click_ctx.obj = Context(url, profile, output_console(), Console(stderr=True))
+    click_ctx.obj = Context(url, profile, output_console(), Console(stderr=True), timeout_s)
 
 
 def server_command(name: str) -> click.Command:

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from brygge.client import Client
+from brygge.session import Retry
 
 FORMATS = click.Choice(["table", "json", "csv"])
 
@@ -28,9 +29,24 @@ class Context:
     profile: str | None
     console: Console
     errors: Console
+    # The longest a call and its retries may take (--timeout); None: BRYGGE_TIMEOUT, else none.
+    timeout_s: float | None = None
 
     def client(self) -> Client:
-        return Client(self.url, profile=self.profile)
+        return Client(
+            self.url, profile=self.profile, total_timeout_s=self.timeout_s, on_retry=self.retrying
+        )
+
+    def retrying(self, retry: Retry) -> None:
+        """Say on stderr that a call goes again and after how long: a server that does not
+        answer must not look like a command that hangs."""
+        self.errors.print(
+            f"brygge: {retry.describe()}",
+            style="yellow",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 pass_context = click.make_pass_decorator(Context)

@@ -92,6 +92,37 @@ def datasets_show(ctx: Context, uri: Uri, fmt: str) -> None:
         render_one(ctx, fetch(client, uri), fmt)
 
 
+@datasets.command(
+    "publishability",
+    epilog="Examples:\n\n\b\n  brygge datasets publishability ds:luftkvalitet\n"
+    "  brygge datasets publishability ds:luftkvalitet --format json",
+)
+@click.argument("uri", type=URI)
+@format_option
+@pass_context
+def datasets_publishability(ctx: Context, uri: Uri, fmt: str) -> None:
+    """Why the DCAT feed and `brygge publish` would leave a dataset out, field by field.
+
+    The server's publish gate decides (GET /datasets/{id}/publishability), on the dataset
+    and the distributions of its newest edition that has some.
+    """
+    with ctx.client() as client:
+        gate = client.publishability(uri.dataset)
+    dataset = Uri(uri.dataset)
+    if fmt != "table":
+        rows = gate.get("missing") or []
+        if fmt == "json":
+            render_one(ctx, gate, fmt)
+        else:
+            render(ctx, rows, ["field", "reason"], fmt)
+        return
+    if gate.get("publishable"):
+        ctx.console.print(f"{dataset} is publishable: the DCAT feed and brygge publish take it")
+        return
+    ctx.console.print(f"{dataset} is not published, for these reasons:")
+    render(ctx, gate.get("missing") or [], ["field", "reason"], fmt)
+
+
 def fetch(client: Client, uri: Uri) -> Resource:
     if uri.edition:
         return client.edition(uri.dataset, str(uri.version), uri.edition)

@@ -33,6 +33,7 @@ from brygge.cli.context import (
 )
 from brygge.client import TERMINAL_RUN_STATUSES, Client
 from brygge.resources import ClientError, Resource
+from brygge.transfers import UploadCancelled
 
 
 def transfer_progress(console: Console) -> Progress:
@@ -62,16 +63,20 @@ def upload(
 ) -> None:
     """Upload a file to a dataset (a new edition unless the URI names one)."""
     with ctx.client() as client:
-        with transfer_progress(ctx.errors) as bar:
-            task = bar.add_task(file.name, total=file.stat().st_size)
-            answer = client.upload(
-                uri.dataset,
-                file,
-                uri.version or "1",
-                uri.edition,
-                content_type=content_type,
-                progress=lambda sent, _total: bar.update(task, completed=sent),
-            )
+        try:
+            with transfer_progress(ctx.errors) as bar:
+                task = bar.add_task(file.name, total=file.stat().st_size)
+                answer = client.upload(
+                    uri.dataset,
+                    file,
+                    uri.version or "1",
+                    uri.edition,
+                    content_type=content_type,
+                    progress=lambda sent, _total: bar.update(task, completed=sent),
+                )
+        except UploadCancelled as cancelled:
+            ctx.errors.print(cancelled_notice(cancelled), markup=False, highlight=False)
+            raise
         run_id = answer["run"]["id"]
         ctx.errors.print(f"uploaded to {Uri(uri.dataset, uri.version or '1', answer['edition'])}")
         if not wait:
@@ -81,6 +86,17 @@ def upload(
             return
         run = follow(ctx, client, run_id)
     finish(ctx, run, fmt)
+
+
+def cancelled_notice(cancelled: UploadCancelled) -> str:
+    """What became of an upload given up with Ctrl-C."""
+    run_id = (cancelled.answer.get("run") or {}).get("id")
+    if cancelled.told:
+        return f"upload cancelled: run {run_id} aborted, with any edition the upload made"
+    return (
+        f"upload cancelled, but the server could not be told: run {run_id} waits until its "
+        f"upload URL expires (brygge runs abort {run_id} ends it now)"
+    )
 
 
 def follow(ctx: Context, client: Client, run_id: str) -> Resource:

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from catalogue.domain.access import Identity
 from catalogue.domain.errors import NotFound
 from catalogue.domain.webhooks import refused_address, signatures, signing_secrets
-from catalogue.events.lineage import LINEAGE_TYPES, ObjectNames
+from catalogue.events.lineage import ObjectNames, has_lineage
 from catalogue.repositories.subscriptions import (
     PENDING,
     PREVIOUS_SECRETS_FIELD,
@@ -328,6 +328,23 @@ def lineage_target(settings: Settings) -> LineageTarget | None:
     )
 
 
+# What a lineage backend answers when it refuses an event for good, as opposed to the 4xx
+# that say "later" (408 Request Timeout, 425 Too Early, 429 Too Many Requests) or that
+# the target is set up wrong (401, 403, 404: every event fails alike until it is fixed, so
+# they wait for that). Marquez answers 400 to a body it cannot read and 422 to an event the
+# spec refuses: sent again, the same event is refused again.
+RETRIED_CLIENT_ERRORS = frozenset({401, 403, 404, 408, 409, 425, 429})
+
+
+def refused_for_good(status_code: int | None) -> bool:
+    """Whether a lineage backend's status refuses the event itself, whatever the retry."""
+    return (
+        status_code is not None
+        and 400 <= status_code < 500
+        and status_code not in RETRIED_CLIENT_ERRORS
+    )
+
+
 # The delivery "subscription" of the OpenLineage target: deliveries to it retry, dead-letter
 # and replay as webhooks do.
 LINEAGE = "openlineage"
@@ -351,7 +368,7 @@ def dispatch_events(
     acting: dict[str, Identity] = {}
     for event_item in event_items:
         wanted = [s for s in active if subscriptions.wants(s, event_item, acting)]
-        if lineage is not None and event_item["event"]["type"] in LINEAGE_TYPES:
+        if lineage is not None and has_lineage(event_item["event"]):
             wanted.append(_LINEAGE_SUBSCRIPTION)
         routes.append((event_item, wanted))
     return subscriptions.fan_out(routes, claim_until=claim_until)
@@ -465,7 +482,9 @@ def attempt_lineage(
 
     A run's lineage events keep their order through retries: while one of them waits for
     its retry, the run's later ones wait behind it (a COMPLETE never goes before its
-    START). One that is dead (no tries left) holds the others no longer.
+    START). One that is dead (no tries left) holds the others no longer, nor does one the
+    backend refused for good (``refused_for_good``): that one is dead at once, its
+    status kept on the delivery, and can be replayed.
     """
     from catalogue.events.lineage import run_events
     from catalogue.repositories.distributions import published_previews
@@ -508,12 +527,18 @@ def attempt_lineage(
         response = sender(lineage.endpoint, body, headers)
         if response.status_code is None or not 200 <= response.status_code < 300:
             break
+    refused = refused_for_good(response.status_code)
+    error = response.error
+    if refused:
+        error = f"the lineage backend refused the event for good ({response.status_code})"
+        log.warning("run %s: %s; not retried", run_id, error)
     outcome = subscriptions.record_attempt(
         delivery,
         status_code=response.status_code,
-        error=response.error,
+        error=error,
         now=subscriptions.clock(),
         retry_after=response.retry_after,
+        refused=refused,
     )
     if outcome["status"] == PENDING:
         subscriptions.hold(run_id, delivery)

@@ -55,6 +55,20 @@ STEP_FINISHED = "no.brygge.step.finished"
 LINEAGE_TYPES = frozenset({*RUN_EVENT_TYPES, STEP_STARTED, STEP_FINISHED})
 
 
+def has_lineage(cloudevent: Mapping[str, Any]) -> bool:
+    """Whether a Brygge event makes OpenLineage events: a step's, or a run's that started.
+
+    A run that ended without starting (its upload URL expired unused, or it was aborted
+    while it waited) read nothing and wrote nothing. OpenLineage asks of each run one START
+    and one COMPLETE, ABORT or FAIL; a lone end would break that, and a START made up at its
+    end would name as input an object that never came: such a run is no OpenLineage run.
+    """
+    kind = cloudevent.get("type")
+    if kind in RUN_EVENT_TYPES and RUN_EVENT_TYPES[kind] != "START":
+        return bool((cloudevent.get("data") or {}).get("startedAt"))
+    return kind in LINEAGE_TYPES
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectNames:
     """How objects are named as OpenLineage datasets: the namespace of the store, and what
@@ -184,6 +198,8 @@ def run_events(
     order, and the input it copied carries the preview's figures as
     ``dataQualityMetrics``.
     """
+    if not has_lineage(cloudevent):
+        return []
     job = {"namespace": namespace, "name": job_name(run)}
     kind = cloudevent["type"]
     # The attempt the event is of, as the event says (the run may have been redriven since).

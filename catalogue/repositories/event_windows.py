@@ -10,6 +10,7 @@ Item layout: ``catalogue.store.keys.event_window_pk`` / ``event_window_sk``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -73,3 +74,24 @@ class EventWindowRepository:
                 raise
             return str(found["edition"])
         return str(made["edition"])
+
+    # Schemas ----------------------------------------------------------------------------
+
+    def keep_schema(
+        self, dataset: Mapping[str, Any], digest: str, schema: Mapping[str, Any]
+    ) -> None:
+        """Store a history schema under its digest, once (a second write finds it there)."""
+        item = {
+            "pk": keys.event_schema_pk(dataset["id"], dataset.get("incarnation") or ""),
+            "sk": digest,
+            "kind": "event-schema",
+            "schema": dict(schema),
+        }
+        with contextlib.suppress(AlreadyExists):
+            self.store.write(Create(item))
+
+    def schema(self, dataset: Mapping[str, Any], digest: str) -> dict[str, Any] | None:
+        """The history schema stored under ``digest``; None when there is none."""
+        pk = keys.event_schema_pk(dataset["id"], dataset.get("incarnation") or "")
+        found = self.store.get(pk, digest)
+        return dict(found["schema"]) if found is not None else None

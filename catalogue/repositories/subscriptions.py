@@ -433,11 +433,13 @@ class SubscriptionRepository:
         now: datetime,
         gone: bool = False,
         retry_after: str | None = None,
+        refused: bool = False,
     ) -> Item:
         """Store an attempt's outcome: delivered, due again later, or dead (no tries left).
 
         ``gone`` cancels it (its subscription was disabled or deleted); ``retry_after`` is
-        the receiver's ``Retry-After`` header.
+        the receiver's ``Retry-After`` header; ``refused`` makes it dead at once (the
+        receiver refused it for good: no retry would be taken).
         """
         body = attempt_outcome(
             delivery,
@@ -446,6 +448,7 @@ class SubscriptionRepository:
             now=now,
             gone=gone,
             retry_after=retry_after,
+            refused=refused,
         )
         # Replayed or cancelled meanwhile: that later decision stands.
         with contextlib.suppress(NotFound, PreconditionFailed):
@@ -583,11 +586,13 @@ def attempt_outcome(
     now: datetime,
     gone: bool,
     retry_after: str | None = None,
+    refused: bool = False,
 ) -> Item:
     """The delivery after an attempt: delivered, due again later, dead or cancelled.
 
     A failed attempt's next one waits at least as long as the receiver's ``Retry-After``
-    (``retry_after``, the header as sent) asks, within the schedule's longest wait.
+    (``retry_after``, the header as sent) asks, within the schedule's longest wait; one
+    ``refused`` for good is dead at once (a replay can still send it again).
     """
     body = {k: v for k, v in delivery.items() if k not in ("rev", "gsi1pk", "gsi1sk")}
     attempts = int(body.get("attempts") or 0) + (0 if gone and status_code is None else 1)
@@ -601,6 +606,8 @@ def attempt_outcome(
         body.update(status=DELIVERED, deliveredAt=_time_key(now))
     elif gone:
         body["status"] = CANCELLED
+    elif refused:
+        body["status"] = DEAD
     else:
         retry_at = next_attempt(
             attempts, now, retry_after_wait(retry_after, now), jitter=random.random()

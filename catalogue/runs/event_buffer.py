@@ -28,7 +28,6 @@ window flushed twice makes one edition (``EventWindowRepository``).
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -42,7 +41,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from catalogue.runs.arrival import handle_object_created
-from catalogue.runs.event_pipeline import history_schema
+from catalogue.runs.event_pipeline import history_schema, schema_digest, schema_text
 from catalogue.runs.event_windows import Window, close_window
 
 if TYPE_CHECKING:
@@ -151,8 +150,8 @@ class EventBuffer:
     def _keep_schema(self, schema: Mapping[str, Any]) -> str:
         """Store a window's schema once (lock held; the next sync makes it durable); its
         digest."""
-        text = json.dumps(schema, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        text = schema_text(schema)
+        digest = schema_digest(schema)
         path = self.directory / SCHEMAS / f"{digest}.json"
         if not path.exists():
             path.parent.mkdir(exist_ok=True)

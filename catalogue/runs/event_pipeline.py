@@ -10,6 +10,8 @@ say, the dataset's source at that moment. A pipeline set on the dataset
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -81,3 +83,13 @@ def history_schema(source: Mapping[str, Any]) -> dict[str, Any]:
         for field in schema["fields"]
     ]
     return {"fields": fields, "missingValues": list(schema.get("missingValues", [""]))}
+
+
+def schema_text(schema: Mapping[str, Any]) -> str:
+    """A history schema as canonical JSON: the same schema, the same text."""
+    return json.dumps(schema, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def schema_digest(schema: Mapping[str, Any]) -> str:
+    """The short name of a history schema that windows keep it by (both modes)."""
+    return hashlib.sha256(schema_text(schema).encode()).hexdigest()[:16]

@@ -27,7 +27,7 @@ from catalogue.object_stores import delivered_events_store, object_store
 from catalogue.repositories.event_windows import EventWindowRepository
 from catalogue.runs.event_pipeline import SYSTEM_PRINCIPAL
 from pipelines.object_keys import DeliveredEvents, object_key
-from pipelines.objects import CHUNK_BYTES, ObjectStore
+from pipelines.objects import CHUNK_BYTES, ObjectNotFound, ObjectStore
 
 if TYPE_CHECKING:
     from catalogue.runs.arrival import TriggerResult
@@ -125,13 +125,53 @@ def close_delivered(
     """
     objects = delivered_events_store(services.settings)
     now = services.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    window = Window(delivered.dataset, delivered.version, delivered.name, now, now)
+    window = Window(
+        delivered.dataset,
+        delivered.version,
+        delivered.name,
+        now,
+        now,
+        schema=delivered_schema(services, objects, key, delivered),
+    )
     result = close_window(
         services, window, lambda: unwrapped_events(objects, key, delivered), trigger
     )
     if result is not None:
         objects.delete_many([key])
     return result
+
+
+def delivered_schema(
+    services: Services, objects: ObjectStore, key: str, delivered: DeliveredEvents
+) -> dict[str, Any] | None:
+    """The history schema a delivered object's events were accepted under, as its first
+    record names it (dynamic partitioning puts the events of one schema in an object);
+    None when it names none (put before schemas were named) or the schema is lost: the
+    dataset's is then used."""
+    try:
+        with objects.open(key) as source:
+            first = io.BufferedReader(source, CHUNK_BYTES).readline()  # type: ignore[arg-type]
+    except ObjectNotFound:
+        # A repeated notification: the first one closed the window, and its run has the
+        # schema; the object is gone.
+        return None
+    try:
+        digest = json.loads(first).get("schema")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(digest, str):
+        return None
+    repositories = services.repositories
+    try:
+        dataset = repositories.datasets.get_item(delivered.dataset)
+    except NotFound:
+        return None
+    schema = EventWindowRepository(services.store, services.clock, repositories.editions).schema(
+        dataset, digest
+    )
+    if schema is None:
+        log.warning("%s: its events' schema %s is lost; the dataset's is used", key, digest)
+    return schema
 
 
 @contextmanager

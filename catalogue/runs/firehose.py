@@ -2,10 +2,14 @@
 
 The api function puts each batch's accepted events to the delivery stream named by
 ``BRYGGE_EVENTS_STREAM`` (direct put). Each record is one JSON line: the event under
-``event`` beside the dataset, version and access level its object belongs to, which the
-stream's dynamic partitioning reads (``deploy/brygge.yaml``) to write the objects under
-``raw/<access>/<dataset>/version=<v>/events/``. Their arrival makes an edition and a run
-(``catalogue.runs.arrival`` → ``event_windows``), which stores the bare events.
+``event`` beside the dataset, version and access level its object belongs to and the digest
+of the schema it was accepted under (``schema``), which the stream's dynamic partitioning
+reads (``deploy/brygge.yaml``) to write the objects under
+``raw/<access>/<dataset>/version=<v>/events/schema=<digest>/``: an object holds the events
+of one schema, as a local window does. The schema itself is kept in the store under its
+digest when first used. Their arrival makes an edition and a run (``catalogue.runs.arrival``
+→ ``event_windows``), which reads the events with that schema, not with the dataset's at
+delivery, and stores the bare events.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from catalogue.domain.errors import Unavailable
+from catalogue.runs.event_pipeline import history_schema, schema_digest
 from pipelines.aws import aws_client
 from pipelines.object_keys import ZONES
 
@@ -34,12 +39,16 @@ class HistoryUnavailable(Unavailable):
     """Firehose refused some records after every retry; the batch must be sent again (503)."""
 
 
-def firehose_record(dataset: Mapping[str, Any], version: str, event: Mapping[str, Any]) -> bytes:
-    """One record: the routing fields dynamic partitioning reads, and the event, one line."""
+def firehose_record(
+    dataset: Mapping[str, Any], version: str, event: Mapping[str, Any], schema: str
+) -> bytes:
+    """One record: the routing fields dynamic partitioning reads (``schema``: the digest
+    of the schema the event was accepted under), and the event, one line."""
     record = {
         "access": ZONES[dataset["accessRights"]],
         "dataset": dataset["id"],
         "version": version,
+        "schema": schema,
         "event": event,
     }
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
@@ -59,21 +68,43 @@ def record_batches(records: Sequence[bytes]) -> Iterator[list[bytes]]:
         yield batch
 
 
-class FirehoseWriter:
-    """Puts accepted events to the delivery stream; ``append`` returns when all are in."""
+KeepSchema = Callable[[Mapping[str, Any], str, Mapping[str, Any]], None]
 
-    def __init__(self, stream: str, sleep: Callable[[float], None] = time.sleep) -> None:
+
+class FirehoseWriter:
+    """Puts accepted events to the delivery stream; ``append`` returns when all are in.
+
+    ``keep_schema(dataset, digest, schema)`` stores a history schema under its digest
+    (``EventWindowRepository.keep_schema``); it is called once per schema and process.
+    """
+
+    def __init__(
+        self,
+        stream: str,
+        keep_schema: KeepSchema | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.stream = stream
+        self.keep_schema = keep_schema
         self.sleep = sleep
+        self._kept: set[tuple[str, str, str]] = set()
 
     def append(
         self, dataset: Mapping[str, Any], version: str, events: Sequence[Mapping[str, Any]]
     ) -> None:
         """Put every event; the records Firehose refuses are sent again (backing off).
 
-        Raises HistoryUnavailable when some are still refused after ``ATTEMPTS`` calls.
+        The schema the events were accepted under is kept before any of them is put, so
+        the window they are delivered in can always be read with it. Raises
+        HistoryUnavailable when some are still refused after ``ATTEMPTS`` calls.
         """
-        records = [firehose_record(dataset, version, event) for event in events]
+        schema = history_schema(dataset["source"])
+        digest = schema_digest(schema)
+        kept = (dataset["id"], str(dataset.get("incarnation") or ""), digest)
+        if self.keep_schema is not None and kept not in self._kept:
+            self.keep_schema(dataset, digest, schema)
+            self._kept.add(kept)
+        records = [firehose_record(dataset, version, event, digest) for event in events]
         for batch in record_batches(records):
             self._put(batch)
 

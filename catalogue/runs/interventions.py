@@ -34,9 +34,16 @@ class Interventions:
     start: Callable[[str], bool]
     _machine: Callable[[Mapping[str, Any]], str]
     _start_execution: Callable[[Mapping[str, Any], str, Mapping[str, Any] | None], None]
+    _remove_empty_edition: Callable[[Mapping[str, Any]], bool]
 
     def abort(self, run_id: str) -> dict[str, Any]:
-        """Stop a waiting or running run (ABORTED); Conflict when it has ended."""
+        """Stop a waiting or running run (ABORTED); Conflict when it has ended.
+
+        A waiting run is an upload given up (a cancelled ``brygge upload``): the edition
+        the upload made goes with it, when nothing else has filled or used it, as the sweep
+        removes it when an upload URL expires unused; else it would be the newest edition,
+        empty, until then.
+        """
         now = self.now()
 
         def stop(run: dict[str, Any]) -> dict[str, Any]:
@@ -51,6 +58,8 @@ class Interventions:
             self.workers.stop(run_id)
         elif before["status"] == "RUNNING" and after.get("executions"):
             stop_execution(self._machine(after), after["executions"][-1], "aborted by a user")
+        if before["status"] == "WAITING" and after.get("madeEdition"):
+            self._remove_empty_edition(after)
         return self.get(run_id)
 
     def redrive(self, run_id: str) -> dict[str, Any]:

@@ -83,11 +83,14 @@ class UploadExpiry:
         return expired, removed
 
     def _remove_empty_edition(self, run: Mapping[str, Any]) -> bool:
-        """Delete the run's edition if it has no distributions and no other live run."""
+        """Delete the run's edition if it has no distributions and no other run that
+        started or may still start (an expired run, or one aborted while it waited, will
+        not)."""
         path = [run["dataset"], run["version"], run["edition"]]
         for other in self.repository.all_for_dataset(run["dataset"]):
             same = (other["version"], other["edition"]) == (run["version"], run["edition"])
-            if same and other["id"] != run["id"] and other["status"] != "EXPIRED":
+            never_ran = other["status"] in ("EXPIRED", "ABORTED") and not other.get("startedAt")
+            if same and other["id"] != run["id"] and not never_ran:
                 return False
         try:
             self.repositories.editions.delete(path, if_match=None, cascade=False, principal=SWEEPER)

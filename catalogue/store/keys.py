@@ -211,6 +211,12 @@ def event_window_sk(version: str, window: str) -> str:
     return f"{version}#{window}"
 
 
+def event_schema_pk(dataset: str, incarnation: str) -> str:
+    """The history schemas an event dataset's events were accepted under (aws: the windows
+    Firehose delivers name theirs), ``sk`` = the schema's digest."""
+    return f"eventschemas#{dataset}#{incarnation}"
+
+
 # Change events (the outbox): partition ``events`` holds every event, ``sk`` =
 # ``<YYYYMMDDTHHMMSS.ffffff>#<id>`` so it reads oldest first; ``gsi1pk = events#<dataset>``
 # lists one dataset's. Each event has an ``outbox`` marker (same ``sk``) until the

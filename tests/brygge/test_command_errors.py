@@ -44,7 +44,9 @@ def test_a_server_that_does_not_answer_is_named_with_where_the_url_came_from(
     scripted.server_close()
     url = f"http://127.0.0.1:{port}"
     assert main(["--url", url, "datasets", "create", "--file", str(dataset_file)]) == 1
-    [line] = capsys.readouterr().err.strip().splitlines()
+    # Each retry says so as it waits; the failure is one line at the end.
+    *retries, line = capsys.readouterr().err.strip().splitlines()
+    assert len(retries) == 4 and all("trying again in" in retry for retry in retries)
     assert f"cannot reach {url}" in line
     assert "is the server running" in line
     assert "--url" in line

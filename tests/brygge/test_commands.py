@@ -141,8 +141,10 @@ def test_a_failure_is_one_red_line_and_a_non_zero_exit(brygge_server: Server) ->
 
     unreachable = brygge("datasets", "ls", url="http://127.0.0.1:9")
     assert unreachable.returncode == 1
-    assert len(unreachable.stderr.strip().splitlines()) == 1
-    assert "cannot reach http://127.0.0.1:9" in unreachable.stderr
+    # Each retry is told as it waits; the failure itself is the one last line.
+    *retries, failure = unreachable.stderr.strip().splitlines()
+    assert all("trying again in" in retry for retry in retries)
+    assert "cannot reach http://127.0.0.1:9" in failure
 
 
 def test_an_expired_token_is_refused_in_one_line(tmp_path: Path) -> None:
@@ -460,3 +462,51 @@ def test_interactive_create_asks_again_for_an_owner_that_is_not_a_team(
     assert "team:<name>" in created.output
     body = json.loads(created.stdout[created.stdout.index("{") :])
     assert (body["owner"], body["description"]) == ("team:miljo", "Tall per bydel")
+
+
+def test_datasets_publishability_lists_why_publishing_would_leave_a_dataset_out(
+    client: Client, brygge_server: Server
+) -> None:
+    client.create_dataset(
+        {"id": "skjult", "title": "Skjult", "accessRights": "non-public", "owner": "team:x"}
+    )
+    runner = CliRunner()
+    base = ["--url", brygge_server.url, "datasets", "publishability"]
+
+    shown = runner.invoke(cli, [*base, "ds:skjult"])
+    as_json = runner.invoke(cli, [*base, "ds:skjult", "--format", "json"])
+
+    assert shown.exit_code == 0, shown.output
+    # The server's one publish gate decides; the command shows each reason by its field.
+    gate = client.publishability("skjult")
+    assert not gate["publishable"]
+    fields = [problem["field"] for problem in gate["missing"]]
+    assert {"accessRights", "license", "publisher", "themes"} <= set(fields)
+    assert "not published" in shown.stdout
+    for problem in gate["missing"]:
+        assert problem["field"] in shown.stdout
+    assert "only public datasets are published as open data" in shown.stdout
+    assert json.loads(as_json.stdout) == dict(gate)
+
+
+def test_datasets_publishability_says_so_when_nothing_is_missing(
+    client: Client, brygge_server: Server
+) -> None:
+    client.create_dataset(
+        {
+            "id": "apen",
+            "title": "Åpen",
+            "description": "Målinger",
+            "accessRights": "public",
+            "owner": "team:x",
+            "publisher": "Oslo kommune",
+            "contactPoint": {"name": "Kari", "email": "kari@example.org"},
+            "themes": ["ENVI"],
+            "license": "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0",
+        }
+    )
+    shown = CliRunner().invoke(
+        cli, ["--url", brygge_server.url, "datasets", "publishability", "ds:apen"]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "ds:apen is publishable" in shown.stdout

@@ -68,7 +68,9 @@ def test_a_form_upload_waits_as_the_store_asks_before_sending_again(
     waits: list[tuple[int, str | None]] = []
     url = f"http://127.0.0.1:{busy.server_port}/upload"
 
-    post_form(url, {"key": "k"}, source, "text/csv", None, wait=lambda *pause: waits.append(pause))
+    post_form(
+        url, {"key": "k"}, source, "text/csv", None, wait=lambda *pause: waits.append(pause[:2])
+    )
     assert waits == [(0, "3"), (1, "5")]
     assert source.read_bytes() in busy.bodies[-1]  # type: ignore[attr-defined]
 
@@ -88,7 +90,7 @@ def test_a_form_upload_to_a_server_that_is_down_waits_between_attempts(
             source,
             "text/csv",
             None,
-            wait=lambda *pause: waits.append(pause),
+            wait=lambda *pause: waits.append(pause[:2]),
         )
     assert waits == [(attempt, None) for attempt in range(PART_ATTEMPTS - 1)]
 
@@ -110,7 +112,33 @@ def test_a_part_waits_as_the_store_asks_before_it_is_sent_again(
     }
     counter = Counter(source.stat().st_size, None)
     with httpx.Client() as http_client:
-        etag = put_part(http_client, part, source, counter, wait=lambda *p: waits.append(p))
+        etag = put_part(http_client, part, source, counter, wait=lambda *p: waits.append(p[:2]))
     assert etag == '"part-etag"'
     assert waits == [(0, "2")]
     assert counter.done == source.stat().st_size
+
+
+def test_each_retry_of_a_file_transfer_is_told_with_its_reason_and_wait(
+    busy: http.server.ThreadingHTTPServer, source: Path, tmp_path: Path
+) -> None:
+    from brygge import Client
+    from brygge.resources import Resource
+    from brygge.session import Retry
+
+    busy.script[:] = [(503, "3"), (204, None)]  # type: ignore[attr-defined]
+    store = f"127.0.0.1:{busy.server_port}"
+    target = {"url": f"http://{store}/upload", "method": "POST", "fields": {"key": "k"}}
+
+    class Api(Client):
+        def resource(self, method: str, path: str, **_kwargs: object) -> Resource:
+            return Resource({"edition": "e", "key": "k", "run": {"id": "r"}, "upload": target})
+
+    told: list[Retry] = []
+    waited: list[float] = []
+    with Api("http://127.0.0.1:9", sleep=waited.append, on_retry=told.append) as api:
+        api.upload("d", source, state_dir=tmp_path)
+
+    assert [(r.method, r.url, r.reason, r.wait_s, r.attempt) for r in told] == [
+        ("POST", store, "the store answered 503", 3.0, 1)
+    ]
+    assert waited == [3.0]

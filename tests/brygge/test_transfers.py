@@ -215,3 +215,39 @@ def test_an_interrupted_multipart_upload_resumes_from_its_state_file(
     assert resumed[0] > PART_BYTES  # the first part was not sent again
     assert s3_object(key) == source.read_bytes()
     assert not state_file.exists()
+
+
+def test_a_cancelled_multipart_upload_is_aborted_in_s3_and_not_resumed(
+    bucket: str, tmp_path: Path
+) -> None:
+    import boto3
+
+    from brygge.transfers import cancel_upload
+
+    source = tmp_path / "big.bin"
+    source.write_bytes(bytes(range(256)) * (PART_BYTES * 2 // 256 + 1000))
+    key = "raw/green/a/version=1/edition=1/big.bin"
+    answer = multipart_answer(bucket, key, source.stat().st_size)
+    state_file = tmp_path / "state" / state_name(source, "a", "1", None)
+
+    def ctrl_c_in_the_second_part(sent: int, _total: int) -> None:
+        if sent > PART_BYTES + 1024 * 1024:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        send_multipart(
+            answer["upload"],
+            source,
+            progress=ctrl_c_in_the_second_part,
+            state_file=state_file,
+            answer=answer,
+            parallel=1,
+        )
+    assert boto3.client("s3").list_multipart_uploads(Bucket=bucket).get("Uploads")
+
+    # No API at this URL: the run cannot be aborted, but S3 and the state are cleared.
+    told = cancel_upload(Client("http://127.0.0.1:9", retries=0), answer, state_file)
+
+    assert not told
+    assert not boto3.client("s3").list_multipart_uploads(Bucket=bucket).get("Uploads")
+    assert not state_file.exists()

@@ -300,13 +300,17 @@ def test_events_stream_delivers_each_datasets_events_under_its_raw_prefix(
     assert stream["DeliveryStreamName"] == {"Ref": "EventsStreamName"}
     [extraction] = destination["ProcessingConfiguration"]["Processors"]
     query = extraction["Parameters"][0]["ParameterValue"]
-    assert query == "{access: .access, dataset: .dataset, version: .version}"
-    # What dynamic partitioning makes of the prefix for a record is where the trigger looks.
-    record = {"access": "yellow", "dataset": "bad", "version": "1"}
+    assert query == (
+        '{access: .access, dataset: .dataset, version: .version, schema: (.schema // "none")}'
+    )
+    # What dynamic partitioning makes of the prefix for a record is where the trigger looks;
+    # each schema's events go to objects of their own.
+    record = {"access": "yellow", "dataset": "bad", "version": "1", "schema": "0a1b2c3d4e5f6071"}
     prefix = destination["Prefix"]
     for name, value in record.items():
         prefix = prefix.replace(f"!{{partitionKeyFromQuery:{name}}}", value)
-    assert prefix == delivered_events_prefix("restricted", "bad", "1")
+    assert prefix == delivered_events_prefix("restricted", "bad", "1", "0a1b2c3d4e5f6071")
+    assert "partitionKeyFromQuery" not in prefix
     assert parse_delivered_events(prefix + "brygge-events-1-2026-06-01-10-00-00-x") is not None
     assert not destination["ErrorOutputPrefix"].startswith("raw/")
     assert destination["DynamicPartitioningConfiguration"]["Enabled"] is True

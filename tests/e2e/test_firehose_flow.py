@@ -120,3 +120,53 @@ def test_events_go_through_firehose_into_editions_of_parquet(
         for item in s3.list_objects_v2(Bucket=settings.data_bucket, Prefix="raw/")["Contents"]
     ]
     assert keys == [f"raw/green/bad/version=1/edition={edition['edition']}/events.jsonl"]
+
+
+def test_each_delivered_window_keeps_the_schema_its_events_were_accepted_under(
+    aws_settings: Settings, aws_server: Server
+) -> None:
+    import boto3
+
+    from catalogue import lambdas
+
+    settings = dataclasses.replace(aws_settings, events_stream="ev")
+    create_stream(settings, "public", "bad", "1")
+    body = {"id": "bad", "title": "Bad", "accessRights": "public", "owner": "team:bath"}
+    created = requests.post(
+        f"{aws_server.url}/datasets", json={**body, "source": SOURCE}, timeout=30
+    )
+    assert created.status_code == 201, created.text
+    url = f"{aws_server.url}{VERSION}/events"
+    first = requests.post(url, json=[reading(1, 18.5), reading(2, 19.25)], timeout=30)
+    assert first.json()["accepted"] == 2, first.text
+    # The schema changes before Firehose delivers: temperatures become whole numbers.
+    fields = [*SOURCE["schema"]["fields"][:2], {"name": "temperature", "type": "integer"}]
+    retyped = {**SOURCE, "schema": {**SOURCE["schema"], "fields": fields}}
+    patched = requests.patch(f"{aws_server.url}/datasets/bad", json={"source": retyped}, timeout=30)
+    assert patched.status_code == 200, patched.text
+    second = requests.post(url, json=[reading(3, 20)], timeout=30)
+    assert second.json()["accepted"] == 1, second.text
+
+    s3 = boto3.client("s3")
+    listed = s3.list_objects_v2(Bucket=settings.data_bucket, Prefix="raw/")["Contents"]
+    delivered = [item["Key"] for item in listed]
+    assert len(delivered) == 2  # moto delivers each batch at once, as its own object
+    runs = []
+    for key in delivered:
+        event = s3_notification(settings.data_bucket, key, 100)
+        runs += [result["run"] for result in lambdas.object_created(event, None)["results"]]
+        join_moto_executions()
+
+    # Each window is read with the schema its events were accepted under: the first one's
+    # temperatures are not whole numbers, and the new schema would fail its run.
+    found = [requests.get(f"{aws_server.url}/runs/{run}", timeout=30).json() for run in runs]
+    assert [run["status"] for run in found] == ["SUCCEEDED", "SUCCEEDED"], found
+    rows = []
+    for run in found:
+        base = f"{aws_server.url}{VERSION}/editions/{run['edition']}/distributions"
+        [distribution] = requests.get(base, timeout=30).json()["items"]
+        data = requests.get(f"{base}/{distribution['id']}/download", timeout=30).content
+        frame = pl.read_parquet(io.BytesIO(data))
+        rows += frame.select("sensorId", "temperature").rows()
+    # Both objects carry the same second in their names: which comes first is not known.
+    assert sorted(rows) == [("s-1", 18.5), ("s-2", 19.25), ("s-3", 20)]

@@ -232,6 +232,7 @@ def test_a_lambda_errors_stack_trace_goes_to_the_facet() -> None:
         "stackTrace": ['  File "step.py", line 3, in run\n', "    row['x']\n"],
     }
     run = {"id": "r", "dataset": "air", "version": "1", "pipeline": {"template": "csv"}}
+    run["startedAt"] = "2026-01-02T03:04:00Z"
     run["error"] = {"error": "KeyError", "cause": json.dumps(cause)}
     cloudevent = {"type": "no.brygge.run.failed", "time": "2026-01-02T03:04:05Z", "data": run}
 
@@ -481,3 +482,98 @@ def test_a_run_without_a_pipeline_starts_reads_its_upload_and_writes_what_it_pub
     assert [item["name"] for item in events[0]["inputs"]] == [root + RAW]
     (distribution,) = client.get(f"{editions}/{EDITION}/distributions").json["items"]
     assert [item["name"] for item in events[1]["outputs"]] == [root + distribution["key"]]
+
+
+def waiting_run(app: Flask, *, pipeline: bool, expires: str = "2026-01-01T00:00:00Z") -> str:
+    """A run waiting for an upload that never comes (the dataset with or without a pipeline)."""
+    client = app.test_client()
+    dataset = {"id": "secret", "title": "Secret", "accessRights": "non-public", "owner": "team:x"}
+    assert client.post("/datasets", json=dataset).status_code == 201
+    editions = "/datasets/secret/versions/1/editions"
+    assert client.post(editions, json={"edition": EDITION}).status_code == 201
+    if pipeline:
+        definition = run_steps.chain(("Upper", "upper"))
+        template = {"id": "text", "title": "Text", "definition": definition}
+        assert client.post("/pipelines", json=template).status_code == 201
+        assert client.put("/datasets/secret/pipeline", json={"template": "text"}).status_code == 200
+    run = app.extensions["brygge"].runs.create_waiting(
+        "secret", "1", EDITION, RAW, principal="user:a", upload_expires=expires
+    )
+    return str(run["id"])
+
+
+@pytest.mark.parametrize("pipeline", [True, False])
+@pytest.mark.parametrize("end", ["expired", "aborted"])
+def test_a_run_that_never_started_sends_no_lineage(
+    lineage_app, marquez, clock, pipeline: bool, end: str
+) -> None:  # type: ignore[no-untyped-def]
+    services = lineage_app.extensions["brygge"]
+    run_id = waiting_run(lineage_app, pipeline=pipeline)
+    if end == "expired":
+        assert services.runs.expire_stale_uploads(timedelta(0))[0] == [run_id]
+    else:
+        assert lineage_app.test_client().post(f"/runs/{run_id}/abort").status_code == 200
+    sender = HttpSender(allow_private=True)
+    while run_once(services, sender):
+        pass
+
+    # No job ran: no input was read, nothing was written. OpenLineage asks of each run one
+    # START and one end; a run that never started is no OpenLineage run at all.
+    assert lineage_app.test_client().get(f"/runs/{run_id}").json["status"] == end.upper()
+    assert marquez.requests == []
+
+
+@pytest.mark.parametrize("status", [400, 422])
+def test_a_run_start_the_backend_refuses_for_good_is_dead_at_once_and_holds_nothing(
+    lineage_app, marquez, status: int
+) -> None:  # type: ignore[no-untyped-def]
+    from catalogue.repositories.subscriptions import SubscriptionRepository
+
+    def answer(request) -> tuple[int, bytes]:  # type: ignore[no-untyped-def]
+        event = json.loads(request.body)
+        refused = (event["eventType"], event["job"]["name"]) == ("START", "secret.text")
+        return (status if refused else 201), b'{"error": "invalid event"}'
+
+    marquez.answer = answer
+    run_id = run_pipeline(lineage_app, [("Upper", "upper")], b"a\n")
+
+    # No clock moves: the later events went at once, not after the START's ~28 h of retries.
+    events = [json.loads(request.body) for request in marquez.requests]
+    assert [(e["eventType"], e["job"]["name"]) for e in events] == [
+        ("START", "secret.text"),
+        ("START", "secret.text.Upper"),
+        ("COMPLETE", "secret.text.Upper"),
+        ("COMPLETE", "secret.text"),
+    ]
+    services = lineage_app.extensions["brygge"]
+    deliveries = SubscriptionRepository(services.store, services.clock).deliveries(
+        "openlineage", limit=10, cursor=None
+    )
+    refused = [d for d in deliveries.items if d["type"] == "no.brygge.run.started"]
+    assert [(d["status"], d["attempts"], d["lastStatusCode"]) for d in refused] == [
+        ("dead", 1, status)
+    ]
+    assert f"{status}" in refused[0]["lastError"] and run_uuid(run_id)
+    assert {d["status"] for d in deliveries.items} - {"dead"} == {"delivered"}
+
+
+@pytest.mark.parametrize(
+    ("status", "for_good"),
+    [
+        (400, True),
+        (413, True),
+        (422, True),
+        (401, False),
+        (404, False),
+        (408, False),
+        (429, False),
+        (500, False),
+        (503, False),
+        (201, False),
+        (None, False),
+    ],
+)
+def test_only_a_refusal_of_the_event_itself_is_not_retried(status, for_good) -> None:  # type: ignore[no-untyped-def]
+    from catalogue.events.delivery import refused_for_good
+
+    assert refused_for_good(status) is for_good

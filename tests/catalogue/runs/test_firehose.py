@@ -15,7 +15,11 @@ from catalogue.runs.firehose import (
     record_batches,
 )
 
-DATASET = {"id": "bad", "accessRights": "restricted"}
+DATASET = {
+    "id": "bad",
+    "accessRights": "restricted",
+    "source": {"type": "event", "schema": {"fields": [{"name": "a", "type": "integer"}]}},
+}
 
 
 def test_batches_keep_to_500_records_and_4_mib() -> None:

@@ -11,7 +11,7 @@ next step reads it with the same options):
   ``delimiter`` option is an error.
 - ``delimiter: "auto"`` sniffs the first 64 KB among ``, ; TAB |``; ``encoding: "auto"`` reads
   UTF-16 after its byte-order mark, UTF-8 (with or without BOM) when the whole file is valid
-  UTF-8, else cp1252.
+  UTF-8, else cp1252 or Mac Roman, whichever reads the letters inside words as letters.
 - A workbook (an .xlsx or .xls file) is refused by its first bytes, whatever its name.
 - Lines ended by CR alone (Excel for Mac's "CSV (Macintosh)") are read as lines: polars
   reads only LF and CRLF, so such a file is copied with LF first.
@@ -24,6 +24,7 @@ import codecs
 import csv
 import io
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,6 +60,11 @@ SNIFF_DELIMITERS = ",;\t|"
 DEFAULT_DELIMITER = ","
 # Excel writes (and reads) this first line to name the delimiter, sometimes quoted.
 _SEP_LINE = re.compile(r'^\ufeff?"?sep=(.)"?\r?\n')
+# encoding "auto" tells these apart in a file that is not UTF-8 (western_encoding), by the
+# bytes above 0x7f that follow an ASCII letter: enough of them to decide.
+WESTERN_ENCODINGS = ("cp1252", "mac_roman")
+GUESS_WORD_BYTES = 4096
+_WORD_BYTE = re.compile(rb"[A-Za-z][\x80-\xff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,12 +335,45 @@ def step_table(
 
 def detect_encoding(path: Path) -> str:
     """``utf-16`` after a UTF-16 byte-order mark (Excel's "Unicode Text" export), else
-    ``utf-8-sig`` when the whole file is valid UTF-8, else ``cp1252`` (Windows' Western)."""
+    ``utf-8-sig`` when the whole file is valid UTF-8, else ``cp1252`` (Windows' Western)
+    or ``mac_roman`` (Excel for Mac's "CSV (Macintosh)"), as ``western_encoding`` tells."""
     with path.open("rb") as handle:
         start = handle.read(len(codecs.BOM_UTF16))
     if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         return "utf-16"  # the codec reads the mark for the byte order, and drops it
-    return "utf-8-sig" if first_invalid_utf8(path) is None else "cp1252"
+    return "utf-8-sig" if first_invalid_utf8(path) is None else western_encoding(path)
+
+
+def western_encoding(path: Path) -> str:
+    """``mac_roman`` when more of the file's non-ASCII bytes inside words read as letters in
+    Mac Roman than in cp1252, else ``cp1252``.
+
+    A byte after an ASCII letter is, in Western text, most often a letter of the same word
+    (the ø of Tromsø, the é of Orléans): lowercase after a lowercase letter. The two
+    encodings put letters at different bytes: Mac Roman's ø is cp1252's ¿, its æ cp1252's
+    ¾, and cp1252's ø is Mac Roman's ¯. Ties go to cp1252, by far the more common. Reads
+    until ``GUESS_WORD_BYTES`` such bytes have been seen, or the file ends.
+    """
+    counts: Counter[bytes] = Counter()
+    with path.open("rb") as handle:
+        previous = b""
+        while sum(counts.values()) < GUESS_WORD_BYTES and (chunk := handle.read(CHUNK_BYTES)):
+            counts.update(_WORD_BYTE.findall(previous + chunk))
+            previous = chunk[-1:]
+    votes = {
+        encoding: sum(count for pair, count in counts.items() if _reads_as_letter(pair, encoding))
+        for encoding in WESTERN_ENCODINGS
+    }
+    return "mac_roman" if votes["mac_roman"] > votes["cp1252"] else "cp1252"
+
+
+def _reads_as_letter(pair: bytes, encoding: str) -> bool:
+    """Whether the second byte of ``pair`` (an ASCII letter, then a byte above 0x7f) reads
+    in ``encoding`` as a letter that may follow the first one inside a word."""
+    character = pair[1:].decode(encoding, errors="ignore")
+    if character == "\u2019":  # an apostrophe (it's) in either encoding: no vote
+        return True
+    return character.islower() if chr(pair[0]).islower() else character.isalpha()
 
 
 def check_utf8(path: Path, name: str) -> None:

@@ -1056,3 +1056,65 @@ def test_a_two_digit_year_is_no_four_digit_year(
     with pytest.raises(ValidationFailed) as failed:
         validate.handler(make_event("Check", [key], {"delimiter": ";", "schema": schema}), None)
     assert "row 3, column dato: '1.3.24' is not a valid date (format %d.%m.%Y)" in str(failed.value)
+
+
+MAC_ROMAN_TEXT = "navn;by\rBjørn Dæhlie;Tromsø\rFrançois Hélène;Orléans\rÅse Nærø;Bodø\r"
+
+
+@pytest.mark.parametrize("encoding", ["auto", "mac_roman", "macintosh"])
+def test_a_mac_roman_file_reads_its_norwegian_and_french_letters(
+    objects: LocalObjectStore,
+    recorder: MemoryRecorder,
+    put: Put,
+    make_event: MakeEvent,
+    encoding: str,
+) -> None:
+    # Excel for Mac's "CSV (Macintosh)": Mac Roman, lines ended by CR. Read as cp1252, the
+    # ø of Tromsø came out as ¿ and the æ of Dæhlie as ¾.
+    data = MAC_ROMAN_TEXT.encode("mac_roman")
+    config = {"delimiter": ";", "encoding": encoding}
+    frame = to_parquet(objects, put, make_event, "mac.csv", config, data)
+    assert frame.rows() == [
+        ("Bjørn Dæhlie", "Tromsø"),
+        ("François Hélène", "Orléans"),
+        ("Åse Nærø", "Bodø"),
+    ]
+    if encoding == "auto":
+        assert recorder.finished("ToParquet")[5]["encodings"] == {"mac.csv": "mac_roman"}
+
+
+def test_auto_encoding_reads_mac_roman_that_cp1252_would_read_without_an_error(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    # Every byte of these letters is defined in cp1252, as other letters: Troms¿, D¾hlie.
+    data = "navn;by\rBjørn Dæhlie;Tromsø\rKåre;Båtsfjord\r".encode("mac_roman")
+    config = {"delimiter": ";", "encoding": "auto"}
+    frame = to_parquet(objects, put, make_event, "mac.csv", config, data)
+    assert frame.rows() == [("Bjørn Dæhlie", "Tromsø"), ("Kåre", "Båtsfjord")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "navn;by\r\nBjørn Dæhlie;Tromsø\r\nÅse Nærø;Bodø\r\n",
+        "navn;by\r\nTROMSØ;BODØ\r\nit\u2019s;Grünerløkka\r\n",  # capitals and an apostrophe
+        "vare;pris\r\nKaffe \u2013 stor;€ 35\r\n",
+    ],
+)
+def test_auto_encoding_still_reads_cp1252_as_cp1252(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent, text: str
+) -> None:
+    config = {"delimiter": ";", "encoding": "auto"}
+    frame = to_parquet(objects, put, make_event, "win.csv", config, text.encode("cp1252"))
+    assert frame.rows() == [tuple(line.split(";")) for line in text.splitlines()[1:]]
+    assert recorder.finished("ToParquet")[5]["encodings"] == {"win.csv": "cp1252"}
+
+
+def test_validate_writes_a_mac_roman_file_back_in_mac_roman(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("mac.csv", MAC_ROMAN_TEXT.encode("mac_roman"))
+    schema = {"fields": [{"name": "by", "constraints": {"required": True}}]}
+    config = {"delimiter": ";", "encoding": "auto", "schema": schema}
+    [valid] = validate.handler(make_event("Check", [key], config), None)["input"]["keys"]
+    assert objects.get(valid).decode("mac_roman").splitlines() == MAC_ROMAN_TEXT.splitlines()

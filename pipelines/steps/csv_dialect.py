@@ -9,6 +9,10 @@ next step reads it with the same options):
 - A header line that ends with the delimiter has an unnamed last column (``unnamed_last``).
 - An Excel ``sep=;`` first line is skipped and gives the delimiter; a different explicit
   ``delimiter`` option is an error.
+- ``headerRows: [n]`` (Frictionless' Table Dialect) puts the header on row ``n`` as a
+  spreadsheet shows the file (a ``sep=`` line hidden, blank lines counted): the rows above
+  it (a title, as in Statistics Norway's PX-Web exports) are skipped, row numbers in
+  messages and rejects stay the file's own, and a step writing CSV writes them back.
 - ``delimiter: "auto"`` sniffs the first 64 KB among ``, ; TAB |``; ``encoding: "auto"`` reads
   UTF-16 after its byte-order mark, UTF-8 (with or without BOM) when the whole file is valid
   UTF-8, else cp1252 or Mac Roman, whichever reads the letters inside words as letters.
@@ -72,6 +76,7 @@ class CsvDialect:
     """The CSV Dialect options of the steps that read CSV, named as in Frictionless.
 
     ``delimiter`` defaults to ``,`` (or a ``sep=`` first line); ``"auto"`` sniffs it.
+    ``headerRows`` is ``[n]``, the row of the header (1-based); rows above it are skipped.
     ``encoding`` may be ``"auto"``. ``decimalChar`` is the default of every number field.
     """
 
@@ -79,6 +84,7 @@ class CsvDialect:
     quote_char: str = '"'
     double_quote: bool = True
     header: bool = True
+    header_rows: list[int] | None = None
     encoding: str = "utf-8"
     decimal_char: str = "."
     comment_char: str | None = None
@@ -89,12 +95,17 @@ class Layout:
     """What was learnt about one file before reading it: where the table starts, its names."""
 
     delimiter: str
-    skip_rows: int  # lines before the header (the ``sep=`` line)
+    skip_rows: int  # rows before the header (the ``sep=`` line, the rows above headerRows)
     names: list[str]
     unnamed_last: str | None  # the column a trailing delimiter makes, if any
     # Whether the file holds the quote character at all: a file without it has no quoted
     # value to check, and no quoted "" to read as missing.
     has_quotes: bool = True
+    has_sep_line: bool = False
+    # The rows above the header (headerRows), as text, and the row number of the header as
+    # a spreadsheet shows the file (of the first row, without a header).
+    preamble: str = ""
+    first_row: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +130,18 @@ def check_dialect(dialect: CsvDialect) -> str:
         raise ConfigError("quoteChar", "must be a single character other than a line break")
     if not dialect.double_quote:
         raise ConfigError("doubleQuote", "only doubled quotes (true) are supported")
+    if dialect.header_rows is not None and (
+        len(dialect.header_rows) != 1
+        or not isinstance(dialect.header_rows[0], int)
+        or isinstance(dialect.header_rows[0], bool)
+        or dialect.header_rows[0] < 1
+    ):
+        raise ConfigError(
+            "headerRows",
+            "must be a list of one row number, 1-based (a header of several rows is not supported)",
+        )
+    if dialect.header_rows is not None and not dialect.header:
+        raise ConfigError("headerRows", "names the header row; with header false there is none")
     if dialect.decimal_char not in (".", ","):
         raise ConfigError("decimalChar", "must be '.' or ','")
     if dialect.decimal_char == "," and delimiter == ",":
@@ -239,9 +262,10 @@ def first_rows(path: Path, options: dict[str, Any], rows: int) -> pl.DataFrame:
     return pl.scan_csv(path, **{**options, "n_rows": rows}).collect()
 
 
-def first_data_row(dialect: CsvDialect) -> int:
-    """The number of the first data row as a spreadsheet counts it (the header is row 1)."""
-    return 2 if dialect.header else 1
+def first_data_row(dialect: CsvDialect, layout: Layout) -> int:
+    """The number of the first data row as a spreadsheet counts it (the header is row 1,
+    or the row ``headerRows`` names)."""
+    return layout.first_row + 1 if dialect.header else layout.first_row
 
 
 def sink_options(dialect: CsvDialect, layout: Layout) -> dict[str, Any]:
@@ -261,17 +285,19 @@ def header_as_read(layout: Layout) -> dict[str, str]:
 
 
 def restore_dialect(written: Path, file: CsvFile, target: Path) -> Path:
-    """Give a UTF-8 CSV written with ``sink_options`` the file's ``sep=`` line and encoding.
+    """Give a UTF-8 CSV written with ``sink_options`` the file's ``sep=`` line, the rows
+    above its header (``headerRows``) and its encoding.
 
     Returns the path holding the result: ``written`` itself when nothing is to be restored.
     """
-    sep_line = file.layout.skip_rows > 0
-    if not sep_line and file.encoding in NATIVE_ENCODINGS:
+    layout = file.layout
+    if not layout.has_sep_line and not layout.preamble and file.encoding in NATIVE_ENCODINGS:
         return written
     encoder = codecs.getincrementalencoder(file.encoding)()
     with written.open(encoding="utf-8", newline="") as source, target.open("wb") as out:
-        if sep_line:
-            out.write(encoder.encode(f"sep={file.layout.delimiter}\n"))
+        if layout.has_sep_line:
+            out.write(encoder.encode(f"sep={layout.delimiter}\n"))
+        out.write(encoder.encode(layout.preamble))
         while chunk := source.read(CHUNK_BYTES):
             out.write(encoder.encode(chunk))
         out.write(encoder.encode("", final=True))
@@ -291,6 +317,7 @@ class StepTable:
     columns: list[str]
     sink: Callable[[pl.LazyFrame], pl.LazyFrame]
     written: Callable[[], Path]
+    first_row: int = 2  # the number of the first data row, as a spreadsheet shows the file
 
 
 @contextmanager
@@ -330,6 +357,7 @@ def step_table(
             list(file.layout.names),
             sink,
             lambda: restore_dialect(utf8, file, target),
+            first_data_row(dialect, file.layout),
         )
 
 
@@ -391,16 +419,20 @@ def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:
     with path.open("rb") as handle:
         head = handle.read(SNIFF_BYTES).decode("utf-8", errors="replace")
     declared = _SEP_LINE.match(head)
-    skip_rows = 1 if declared else 0
     if declared and dialect.delimiter not in (None, "auto", declared.group(1)):
         raise InputError(
             f"{name} declares sep={declared.group(1)} on its first line, but the delimiter "
             f"option is {dialect.delimiter!r}; remove the option or make them agree"
         )
+    # The rows from here on as polars reads them (a byte-order mark is no text).
+    head = head[declared.end() :] if declared else head.lstrip("\ufeff")
+    first_row = dialect.header_rows[0] if dialect.header_rows else 1
+    preamble = _rows_above(head, first_row - 1, dialect, name=name)
+    skip_rows = (1 if declared else 0) + first_row - 1
     if declared:
         delimiter = declared.group(1)
     elif dialect.delimiter == "auto":
-        delimiter = sniff_delimiter(head, name=name)
+        delimiter = sniff_delimiter(head[len(preamble) :], name=name)
     else:
         delimiter = dialect.delimiter or DEFAULT_DELIMITER
     if dialect.decimal_char == "," and delimiter == ",":
@@ -408,8 +440,20 @@ def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:
             raise InputError(f"{name} is delimited by ',', which cannot also be the decimalChar")
         raise ConfigError("decimalChar", "',' needs a delimiter other than ','")
 
+    def layout(names: list[str], unnamed_last: str | None = None) -> Layout:
+        return Layout(
+            delimiter,
+            skip_rows,
+            names,
+            unnamed_last,
+            holds(path, dialect.quote_char) if names else True,
+            has_sep_line=declared is not None,
+            preamble=preamble,
+            first_row=first_row,
+        )
+
     def locate() -> None:
-        raise_malformed_row(path, dialect, Layout(delimiter, skip_rows, [], None), name=name)
+        raise_malformed_row(path, dialect, layout([]), name=name)
 
     with reading(name, locate=locate):
         first = first_rows(
@@ -428,17 +472,49 @@ def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:
             1,
         )
     if first.height == 0:
+        if dialect.header_rows:
+            raise InputError(f"{name} has no row {first_row} (headerRows)")
         raise InputError(f"{name} is empty")
     raw = list(first.row(0))
     if not dialect.header:
-        names = [f"column_{n + 1}" for n in range(len(raw))]
-        return Layout(delimiter, skip_rows, names, None, holds(path, dialect.quote_char))
+        return layout([f"column_{n + 1}" for n in range(len(raw))])
     if all(value is None or not value.strip() for value in raw):
+        if dialect.header_rows:
+            raise InputError(f"{name} has no column names on row {first_row} (headerRows)")
         raise InputError(f"{name} has no column names on its first line")
     unnamed_last = len(raw) > 1 and not (raw[-1] or "").strip()
     names = column_names(raw)
-    last = names[-1] if unnamed_last else None
-    return Layout(delimiter, skip_rows, names, last, holds(path, dialect.quote_char))
+    return layout(names, names[-1] if unnamed_last else None)
+
+
+def _rows_above(head: str, rows: int, dialect: CsvDialect, *, name: str) -> str:
+    """The text of the first ``rows`` rows of ``head`` (rows as the csv module reads them:
+    a quoted line break stays inside its row); raises InputError when ``head`` ends first."""
+    if rows == 0:
+        return ""
+    read: list[str] = []
+
+    def lines() -> Iterator[str]:
+        for line in io.StringIO(head, newline=""):
+            read.append(line)
+            yield line
+
+    # Only quotes and line breaks decide where a row ends; the delimiter is not known yet.
+    records = csv.reader(lines(), quotechar=dialect.quote_char)
+    try:
+        for _ in range(rows):
+            next(records)
+    except (StopIteration, csv.Error):
+        text = ""
+    else:
+        text = "".join(read)
+    if not text.endswith("\n"):
+        # The head is the file's first SNIFF_BYTES, or the whole file when shorter.
+        within = (
+            f" within its first {SNIFF_BYTES // 1024} KB" if len(head) > SNIFF_BYTES // 4 else ""
+        )
+        raise InputError(f"{name} has no row {rows + 1} for the header (headerRows){within}")
+    return text
 
 
 def holds(path: Path, character: str) -> bool:
@@ -472,8 +548,9 @@ def raise_malformed_row(path: Path, dialect: CsvDialect, layout: Layout, *, name
     first = "the header" if dialect.header else "the first row"
     quote = dialect.quote_char
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
-        for _ in range(layout.skip_rows):
+        if layout.has_sep_line:
             handle.readline()
+        handle.read(len(layout.preamble))  # the rows above the header (headerRows)
         read: list[str] = []  # the lines of the record being read
 
         def lines() -> Iterator[str]:
@@ -482,7 +559,7 @@ def raise_malformed_row(path: Path, dialect: CsvDialect, layout: Layout, *, name
                 yield line
 
         records = csv.reader(lines(), delimiter=layout.delimiter, quotechar=quote, strict=True)
-        number = 0
+        number = layout.first_row - 1
         while True:
             read.clear()
             try:

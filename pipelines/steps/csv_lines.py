@@ -31,10 +31,12 @@ def copy_rows(
     file: CsvFile, dialect: CsvDialect, *, leave_out: pl.Series, rows: int, target: Path
 ) -> bool:
     """Write ``file``'s header line and data lines, less the rows numbered in ``leave_out``
-    (a spreadsheet's numbers: the header is row 1), to ``target``; return whether it could.
+    (a spreadsheet's numbers: the header is row 1, or the row of ``headerRows``), to
+    ``target``; return whether it could.
 
     ``rows`` is the count of rows polars read after the header (blank ones included). The
-    lines are written as UTF-8 with ``\\n`` line ends and without a ``sep=`` line, as
+    lines are written as UTF-8 with ``\\n`` line ends and without a ``sep=`` line or the rows
+    above the header, as
     ``sink_csv`` with ``sink_options`` writes them, for ``restore_dialect``. Returns False
     (``target`` then holds nothing of use) where lines are not rows: comment lines, a quoted
     value across lines, or the separator byte in the file.
@@ -49,11 +51,14 @@ def copy_rows(
         has_header=False,
         separator=_LINE_SEPARATOR,
         quote_char=None,
-        skip_rows=file.layout.skip_rows,
+        # Lines, not rows: the sep= line and the lines of the rows above the header.
+        skip_rows=int(file.layout.has_sep_line) + file.layout.preamble.count("\n"),
         schema={"line": pl.String},
-    ).with_row_index("__line", offset=1).map_batches(lines.see, streamable=True).filter(
-        ~pl.col("__line").is_in(leave_out.implode())
-    ).select("line").sink_csv(target, include_header=False, quote_style="never", null_value="")
+    ).with_row_index("__line", offset=file.layout.first_row).map_batches(
+        lines.see, streamable=True
+    ).filter(~pl.col("__line").is_in(leave_out.implode())).select("line").sink_csv(
+        target, include_header=False, quote_style="never", null_value=""
+    )
     return lines.count == rows + (1 if dialect.header else 0)
 
 

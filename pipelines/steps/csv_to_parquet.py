@@ -198,7 +198,7 @@ def convert(
         except pl.exceptions.PolarsError:
             if schema is not None:
                 # polars names neither the row nor (for conversions) the column: find them.
-                first_row = first_data_row(config)
+                first_row = first_data_row(config, layout)
                 _raise_first_bad_value(source, schema, options, layout, first_row, name=name)
             raise
         if layout.unnamed_last is not None:

@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     import polars as pl
 
 EXAMPLES_IN_ERROR = 5
-FIRST_DATA_ROW = 2
 # A lookup published as it was uploaded keeps its own delimiter and encoding.
 LOOKUP_DIALECT = CsvDialect(delimiter="auto", encoding="auto")
 # Latest distribution keys of a dataset, from the catalogue.
@@ -217,7 +216,7 @@ def _enrich_table(
     if clashes:
         raise ConfigError("columns", f"{clashes[0]!r} is already a column of {name}")
     # Numbered before blank lines go, so that rows keep the numbers of the file.
-    numbered = table.frame.with_row_index("__row", offset=FIRST_DATA_ROW)
+    numbered = table.frame.with_row_index("__row", offset=table.first_row)
     if table_format(key) == "csv":
         numbered = without_blank_rows(numbered, columns)
     joined = numbered.with_columns(

@@ -18,7 +18,7 @@ import xlsxwriter
 import xlwt
 
 from pipelines.objects import LocalObjectStore
-from pipelines.steps import csv_to_parquet, excel_to_csv, validate
+from pipelines.steps import csv_to_parquet, excel_to_csv, transform, validate
 from pipelines.steps.contract import ConfigError, InputError, ValidationFailed
 from pipelines.steps.tables import column_names
 from tests.pipelines.steps.conftest import DATA, MakeEvent, Put
@@ -1118,3 +1118,156 @@ def test_validate_writes_a_mac_roman_file_back_in_mac_roman(
     config = {"delimiter": ";", "encoding": "auto", "schema": schema}
     [valid] = validate.handler(make_event("Check", [key], config), None)["input"]["keys"]
     assert objects.get(valid).decode("mac_roman").splitlines() == MAC_ROMAN_TEXT.splitlines()
+
+
+# Statistics Norway's PX-Web "semicolon separated with heading": a title line, a blank line,
+# then the header (row 3 as a spreadsheet shows the file).
+PX_WEB = (
+    '"05803: Folkemengde, etter region, statistikkvariabel og år"\r\n'
+    "\r\n"
+    '"region";"statistikkvariabel";"år";"Personer"\r\n'
+    '"0301 Oslo";"Folkemengde";"2023";709037\r\n'
+    '"1103 Stavanger";"Folkemengde";"2023";146011\r\n'
+    '"5001 Trondheim";"Folkemengde";"2023";mange\r\n'
+    '"3401 Kongsvinger";"Folkemengde";"2023";18106\r\n'
+).encode()
+PX_WEB_SCHEMA = {"fields": [{"name": "Personer", "type": "integer"}]}
+
+
+@pytest.mark.parametrize("delimiter", [";", "auto"])
+def test_header_rows_skips_the_title_lines_above_the_header(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, delimiter: str
+) -> None:
+    data = PX_WEB.replace(b"mange", b"212660")
+    config = {"delimiter": delimiter, "headerRows": [3], "schema": PX_WEB_SCHEMA}
+    frame = to_parquet(objects, put, make_event, "px.csv", config, data)
+    assert frame.columns == ["region", "statistikkvariabel", "år", "Personer"]
+    assert frame.get_column("Personer").to_list() == [709037, 146011, 212660, 18106]
+
+
+def test_header_rows_numbers_rows_as_the_file_shows_them(put: Put, make_event: MakeEvent) -> None:
+    key = put("px.csv", PX_WEB)
+    config = {"delimiter": ";", "headerRows": [3], "schema": PX_WEB_SCHEMA}
+    with pytest.raises(InputError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+    assert "row 6, column 'Personer': 'mange'" in raised.value.message
+    ragged = put("ragged.csv", PX_WEB.replace(b"mange", b"1;2"))
+    with pytest.raises(InputError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [ragged], config), None)
+    assert raised.value.message == "ragged.csv: row 6 has 5 fields, the header 4 (ragged rows)"
+
+
+def test_validate_with_header_rows_rejects_by_file_row_and_keeps_the_title(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("px.csv", PX_WEB)
+    config = {
+        "delimiter": ";",
+        "headerRows": [3],
+        "schema": PX_WEB_SCHEMA,
+        "onInvalid": "quarantine",
+    }
+    result = validate.handler(make_event("Check", [key], config), None)
+    [valid_key] = result["input"]["keys"]
+    rejects_key = valid_key.replace("px.csv", "px-rejects.csv")
+    rejects = pl.read_csv(io.BytesIO(objects.get(rejects_key)), infer_schema=False)
+    assert rejects.select("row", "column", "value").rows() == [("6", "Personer", "mange")]
+    # The valid rows in the file's own form: the next step reads them with the same options.
+    lines = PX_WEB.decode().splitlines()
+    assert objects.get(valid_key).decode().splitlines() == lines[:5] + lines[6:]
+    frame = to_parquet(
+        objects,
+        put,
+        make_event,
+        "again.csv",
+        {key: value for key, value in config.items() if key != "onInvalid"},
+        objects.get(valid_key),
+    )
+    assert frame.height == 3
+
+
+def test_transform_with_header_rows_names_the_file_row_and_keeps_the_title(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("px.csv", PX_WEB)
+    config = {"delimiter": ";", "headerRows": [3], "cast": {"Personer": "integer"}}
+    with pytest.raises(InputError) as raised:
+        transform.handler(make_event("Shape", [key], config), None)
+    assert (
+        raised.value.message == "px.csv: row 6, column 'Personer': 'mange' is not a valid integer"
+    )
+    config = {"delimiter": ";", "headerRows": [3], "filter": "Personer != 'mange'"}
+    [output] = transform.handler(make_event("Shape", [key], config), None)["input"]["keys"]
+    lines = objects.get(output).decode().splitlines()
+    assert lines[:4] == [
+        '"05803: Folkemengde, etter region, statistikkvariabel og år"',
+        "",
+        "region;statistikkvariabel;år;Personer",
+        "0301 Oslo;Folkemengde;2023;709037",
+    ]
+    assert len(lines) == 6
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"headerRows": [2, 3]},
+        {"headerRows": [0]},
+        {"headerRows": []},
+        {"headerRows": ["3"]},
+        {"headerRows": [3], "header": False},
+    ],
+)
+@pytest.mark.parametrize("step", [csv_to_parquet, validate, transform])
+def test_header_rows_other_than_one_row_number_is_a_config_error(
+    put: Put, make_event: MakeEvent, config: dict[str, Any], step: Any
+) -> None:
+    key = put("px.csv", PX_WEB)
+    if step is validate:
+        config = config | {"schema": PX_WEB_SCHEMA}
+    with pytest.raises(ConfigError) as raised:
+        step.handler(make_event("Step", [key], config), None)
+    assert raised.value.key == "headerRows"
+
+
+@pytest.mark.parametrize("comment_char", [None, "#"])
+def test_header_rows_after_a_bom_and_a_sep_line(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, comment_char: str | None
+) -> None:
+    # Excel hides the sep= line: the title is row 1, the header row 2.
+    data = "\ufeffsep=;\r\nTabell 1: Skoler\r\nskole;elever\r\nBjølsen;410\r\nÅs;x\r\n"
+    config: dict[str, Any] = {
+        "headerRows": [2],
+        "schema": {"fields": [{"name": "elever", "type": "integer"}]},
+        "onInvalid": "quarantine",
+    }
+    if comment_char:  # the valid rows are then written by polars, not copied as lines
+        config["commentChar"] = comment_char
+    key = put("skoler.csv", data.encode())
+    [valid] = validate.handler(make_event("Check", [key], config), None)["input"]["keys"]
+    rejects = pl.read_csv(io.BytesIO(objects.get(valid.replace(".csv", "-rejects.csv"))))
+    assert rejects.get_column("row").to_list() == [4]
+    assert objects.get(valid).decode("utf-8-sig").splitlines() == [
+        "sep=;",
+        "Tabell 1: Skoler",
+        "skole;elever",
+        "Bjølsen;410",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (9, "px.csv has no row 9 for the header (headerRows)"),
+        (2, "px.csv has no column names on row 2 (headerRows)"),
+    ],
+)
+def test_a_header_row_the_file_lacks_is_an_input_error(
+    put: Put, make_event: MakeEvent, row: int, message: str
+) -> None:
+    key = put("px.csv", PX_WEB)
+    with pytest.raises(InputError) as raised:
+        csv_to_parquet.handler(
+            make_event("ToParquet", [key], {"delimiter": ";", "headerRows": [row]}), None
+        )
+    assert raised.value.message == message

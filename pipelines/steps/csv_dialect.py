@@ -13,6 +13,10 @@ next step reads it with the same options):
   spreadsheet shows the file (a ``sep=`` line hidden, blank lines counted): the rows above
   it (a title, as in Statistics Norway's PX-Web exports) are skipped, row numbers in
   messages and rejects stay the file's own, and a step writing CSV writes them back.
+- ``footerRows: n`` leaves out the footnotes below the table, its last ``n`` rows that hold
+  a value; without the option, trailing rows that look like footnotes are an InputError
+  that names them (``footers``); ``0`` reads them as data. A step writing CSV writes the
+  footer back below its rows.
 - ``delimiter: "auto"`` sniffs the first 64 KB among ``, ; TAB |``; ``encoding: "auto"`` reads
   UTF-16 after its byte-order mark, UTF-8 (with or without BOM) when the whole file is valid
   UTF-8, else cp1252 or Mac Roman, whichever reads the letters inside words as letters.
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
 import re
 from collections import Counter
@@ -38,6 +43,13 @@ from typing import TYPE_CHECKING, Any
 from pipelines.objects import CHUNK_BYTES
 from pipelines.steps.contract import ConfigError, InputError
 from pipelines.steps.csv_quotes import StrayQuotes
+from pipelines.steps.footers import (
+    check_footer_rows,
+    copy_head,
+    csv_footer,
+    csv_footnotes,
+    footnotes_message,
+)
 from pipelines.steps.tables import (
     check_not_workbook,
     column_names,
@@ -77,6 +89,8 @@ class CsvDialect:
 
     ``delimiter`` defaults to ``,`` (or a ``sep=`` first line); ``"auto"`` sniffs it.
     ``headerRows`` is ``[n]``, the row of the header (1-based); rows above it are skipped.
+    ``footerRows`` is the number of rows of notes below the table to leave out; null (the
+    default) checks that none looks like a footnote, 0 reads every row as data.
     ``encoding`` may be ``"auto"``. ``decimalChar`` is the default of every number field.
     """
 
@@ -85,6 +99,7 @@ class CsvDialect:
     double_quote: bool = True
     header: bool = True
     header_rows: list[int] | None = None
+    footer_rows: int | None = None
     encoding: str = "utf-8"
     decimal_char: str = "."
     comment_char: str | None = None
@@ -106,6 +121,7 @@ class Layout:
     # a spreadsheet shows the file (of the first row, without a header).
     preamble: str = ""
     first_row: int = 1
+    footer: str = ""  # the rows below the table (footerRows), as text
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +158,7 @@ def check_dialect(dialect: CsvDialect) -> str:
         )
     if dialect.header_rows is not None and not dialect.header:
         raise ConfigError("headerRows", "names the header row; with header false there is none")
+    check_footer_rows(dialect.footer_rows)
     if dialect.decimal_char not in (".", ","):
         raise ConfigError("decimalChar", "must be '.' or ','")
     if dialect.decimal_char == "," and delimiter == ",":
@@ -180,7 +197,9 @@ def open_csv(
     if has_cr_line_ends(path):
         path = with_lf_line_ends(path, directory)
     try:
-        file = CsvFile(path, used, read_layout(path, dialect, name=name))
+        layout = read_layout(path, dialect, name=name)
+        path, layout = _without_footer(path, dialect, layout, directory, name=name)
+        file = CsvFile(path, used, layout)
         if not check_quotes:
             yield file
             return
@@ -199,6 +218,49 @@ def open_csv(
         if used in NATIVE_ENCODINGS:
             check_utf8(path, name)
         raise
+
+
+def _without_footer(
+    path: Path, dialect: CsvDialect, layout: Layout, directory: Path, *, name: str
+) -> tuple[Path, Layout]:
+    """The file to read without its footer (a copy, for ``footerRows``) and its layout.
+
+    Without ``footerRows``, raises InputError when the last rows look like footnotes.
+    """
+    lines = {
+        "delimiter": layout.delimiter,
+        "quote": dialect.quote_char,
+        "comment": dialect.comment_char,
+    }
+    if dialect.footer_rows is None:
+        notes = csv_footnotes(path, **lines, width=len(layout.names))
+        if notes:
+            raise InputError(footnotes_message(name, notes))
+        return path, layout
+    if dialect.footer_rows == 0:
+        return path, layout
+    footer = csv_footer(
+        path,
+        dialect.footer_rows,
+        **lines,
+        body_start=_body_start(path, dialect, layout),
+        name=name,
+    )
+    body = copy_head(path, footer.offset, directory / f"{path.stem}.body{path.suffix}")
+    return body, dataclasses.replace(layout, footer=footer.text)
+
+
+def _body_start(path: Path, dialect: CsvDialect, layout: Layout) -> int:
+    """The byte offset of the line after the header (of the first line, without one)."""
+    with path.open("rb") as handle:
+        if layout.has_sep_line:
+            handle.readline()
+        elif handle.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:
+            handle.seek(0)
+        handle.seek(handle.tell() + len(layout.preamble.encode()))
+        if dialect.header:
+            handle.readline()
+        return handle.tell()
 
 
 def has_cr_line_ends(path: Path) -> bool:
@@ -286,12 +348,14 @@ def header_as_read(layout: Layout) -> dict[str, str]:
 
 def restore_dialect(written: Path, file: CsvFile, target: Path) -> Path:
     """Give a UTF-8 CSV written with ``sink_options`` the file's ``sep=`` line, the rows
-    above its header (``headerRows``) and its encoding.
+    above its header (``headerRows``) and below its table (``footerRows``) and its encoding.
 
     Returns the path holding the result: ``written`` itself when nothing is to be restored.
     """
     layout = file.layout
-    if not layout.has_sep_line and not layout.preamble and file.encoding in NATIVE_ENCODINGS:
+    if not (layout.has_sep_line or layout.preamble or layout.footer) and (
+        file.encoding in NATIVE_ENCODINGS
+    ):
         return written
     encoder = codecs.getincrementalencoder(file.encoding)()
     with written.open(encoding="utf-8", newline="") as source, target.open("wb") as out:
@@ -300,7 +364,7 @@ def restore_dialect(written: Path, file: CsvFile, target: Path) -> Path:
         out.write(encoder.encode(layout.preamble))
         while chunk := source.read(CHUNK_BYTES):
             out.write(encoder.encode(chunk))
-        out.write(encoder.encode("", final=True))
+        out.write(encoder.encode(layout.footer, final=True))
     return target
 
 

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 EXAMPLES_IN_ERROR = 5
 # A lookup published as it was uploaded keeps its own delimiter and encoding.
-LOOKUP_DIALECT = CsvDialect(delimiter="auto", encoding="auto")
+LOOKUP_DIALECT = CsvDialect(delimiter="auto", encoding="auto", footer_rows=0)
 # Latest distribution keys of a dataset, from the catalogue.
 LatestKeys = Callable[[str], list[str]]
 # ``lookup`` names one source: a dataset's latest distribution, or one object key.

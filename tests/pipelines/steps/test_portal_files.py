@@ -1271,3 +1271,126 @@ def test_a_header_row_the_file_lacks_is_an_input_error(
             make_event("ToParquet", [key], {"delimiter": ";", "headerRows": [row]}), None
         )
     assert raised.value.message == message
+
+
+# A table with its notes below it, as a spreadsheet exports one.
+WITH_NOTES = (
+    "kommune;personer;endring\r\n"
+    "Oslo;709037;1,2\r\n"
+    "Bergen;291940;0,8\r\n"
+    "Ås;21120;\r\n"
+    ";;\r\n"
+    "Kilde: SSB, tabell 07459;;\r\n"
+    "* Foreløpige tall;;\r\n"
+).encode()
+NOTES_SCHEMA = {"fields": [{"name": "personer", "type": "integer"}]}
+
+
+@pytest.mark.parametrize("step", [csv_to_parquet, validate, transform])
+def test_rows_that_look_like_footnotes_are_an_input_error_naming_them(
+    put: Put, make_event: MakeEvent, step: Any
+) -> None:
+    # They were read as two more kommuner, of no people.
+    key = put("notes.csv", WITH_NOTES)
+    config: dict[str, Any] = {"delimiter": ";"}
+    if step is validate:
+        config["schema"] = NOTES_SCHEMA
+    with pytest.raises(InputError) as raised:
+        step.handler(make_event("Step", [key], config), None)
+    assert raised.value.message == (
+        "notes.csv: the last 2 rows look like footnotes, not data ('Kilde: SSB, tabell 07459'; "
+        "'* Foreløpige tall'); set the footerRows option to 2 to leave them out, or to 0 to "
+        "read them as data"
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # No blank row, no delimiters on the note's line.
+        b"kommune;personer\nOslo;709037\nTallene for 2024 er forelopige\n",
+        # A marker alone.
+        b"kommune;personer\nOslo;709037\n(1) Fra 2020 inkludert Ulvik;\n",
+        b"kommune,personer\nOslo,709037\nSource: Statistics Norway,\n",
+    ],
+)
+def test_other_footnote_shapes_are_pointed_out(
+    put: Put, make_event: MakeEvent, data: bytes
+) -> None:
+    key = put("notes.csv", data)
+    with pytest.raises(InputError, match="the last row looks like footnotes"):
+        csv_to_parquet.handler(make_event("ToParquet", [key], {"delimiter": "auto"}), None)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"kommune;personer\nOslo;709037\nBergen;\n",  # a last row without its value
+        b"kommune;personer\nOslo;709037\n\nBergen;\n\n",
+        b"kommune\nOslo\n\nKilde: SSB\n",  # one column: a note and a value look alike
+        b"kommune;personer\nOslo;\nBergen;\n",  # no row has more than its first value
+    ],
+)
+def test_rows_that_only_lack_values_are_no_footnotes(
+    put: Put, make_event: MakeEvent, data: bytes
+) -> None:
+    key = put("rows.csv", data)
+    csv_to_parquet.handler(make_event("ToParquet", [key], {"delimiter": ";"}), None)
+
+
+def test_footer_rows_leaves_out_the_notes(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    config = {"delimiter": ";", "decimalChar": ",", "footerRows": 2, "schema": NOTES_SCHEMA}
+    frame = to_parquet(objects, put, make_event, "notes.csv", config, WITH_NOTES)
+    assert frame.rows() == [
+        ("Oslo", 709037, "1,2"),
+        ("Bergen", 291940, "0,8"),
+        ("Ås", 21120, None),
+    ]
+    frame = to_parquet(
+        objects, put, make_event, "notes.csv", {"delimiter": ";", "footerRows": 0}, WITH_NOTES
+    )
+    assert frame.get_column("kommune").to_list()[-2:] == [
+        "Kilde: SSB, tabell 07459",
+        "* Foreløpige tall",
+    ]
+
+
+def test_validate_and_transform_write_the_footer_back_below_the_rows(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    data = WITH_NOTES.replace(b"291940", b"mange")
+    key = put("notes.csv", data)
+    config = {
+        "delimiter": ";",
+        "footerRows": 2,
+        "schema": NOTES_SCHEMA,
+        "onInvalid": "quarantine",
+    }
+    result = validate.handler(make_event("Check", [key], config), None)
+    [valid] = result["input"]["keys"]
+    rejects = pl.read_csv(io.BytesIO(objects.get(valid.replace(".csv", "-rejects.csv"))))
+    assert rejects.select("row", "value").rows() == [(3, "mange")]
+    lines = data.decode().splitlines()
+    assert objects.get(valid).decode().splitlines() == lines[:2] + lines[3:]
+    config = {"delimiter": ";", "footerRows": 2, "filter": "kommune != 'Oslo'"}
+    [output] = transform.handler(make_event("Shape", [key], config), None)["input"]["keys"]
+    assert objects.get(output).decode().splitlines() == [lines[0], *lines[2:]]
+
+
+def test_more_footer_rows_than_rows_is_an_input_error(put: Put, make_event: MakeEvent) -> None:
+    key = put("notes.csv", b"kommune;personer\nOslo;1\n\nKilde: SSB\n* Forelopig\n")
+    with pytest.raises(InputError) as raised:
+        config = {"delimiter": ";", "footerRows": 4}
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+    assert raised.value.message == (
+        "notes.csv: footerRows is 4, but the file has only 3 rows below its header"
+    )
+
+
+def test_negative_footer_rows_is_a_config_error(put: Put, make_event: MakeEvent) -> None:
+    key = put("notes.csv", WITH_NOTES)
+    with pytest.raises(ConfigError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [key], {"footerRows": -1}), None)
+    assert raised.value.key == "footerRows"

@@ -15,6 +15,9 @@ How workbooks from data portals are read:
   ``column_<position>``; repeated names get ``_2``, ``_3``..., as in csv_to_parquet.
 - Rows with no value are dropped; so are columns with neither a name nor a value (formatted
   but empty cells at the right edge).
+- Notes below the table (``Kilde: SSB``, ``* Foreløpige tall``): ``footerRows: n`` leaves out
+  a sheet's last ``n`` rows that hold a value; without it, last rows that look like
+  footnotes (``footers``) are an InputError naming them; ``0`` writes them as rows.
 - ``sheet: "*"`` takes the visible sheets that hold data, in workbook order; hidden sheets are
   read only when chosen by name or index (indexes count every sheet, hidden ones too).
   Choosing an empty sheet is an InputError.
@@ -40,6 +43,12 @@ from pipelines.steps.contract import (
     InputError,
     OutputKey,
     StepResult,
+)
+from pipelines.steps.footers import (
+    TableRow,
+    check_footer_rows,
+    footnotes_message,
+    suspected_footnotes,
 )
 from pipelines.steps.runtime import run_step
 from pipelines.steps.tables import (
@@ -73,6 +82,8 @@ _CELL_ERROR = re.compile(r"calamine cell error: (#\S+)")
 _UNTYPED_COLUMN = re.compile(r"could not determine dtype for column (.+)$", re.MULTILINE)
 # How fastexcel writes a date cell in a column of text.
 _DATE_AS_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
+# The last rows of a sheet looked at for footnotes.
+TAIL_ROWS = 50
 # The significant digits of a number Excel shows.
 EXCEL_DIGITS = 15
 # The date calamine gives a serial below 1: a time of day without a date.
@@ -88,13 +99,16 @@ class ExcelToCsvConfig:
     ``sheet``: a name, a 1-based index, or ``"*"`` for every sheet (one CSV each).
     ``headerRow``: 1-based row of the column names; null for none (columns column_1, ...).
     ``skipRows``: rows to skip after the header. ``range``: a cell range such as ``B3:F200``
-    whose first row is the header row.
+    whose first row is the header row. ``footerRows``: the rows of notes below each sheet's
+    table to leave out (blank rows not counted); null checks that none looks like a
+    footnote, 0 writes every row.
     """
 
     sheet: str | int = 1
     header_row: int | None = 1
     skip_rows: int = 0
     range: str | None = None
+    footer_rows: int | None = None
     # None: the server's limit; a taskConfig value only ever lowers it (see StepLimits).
     max_uncompressed_bytes: int | None = None
     max_cells: int | None = None
@@ -127,6 +141,7 @@ def window(config: ExcelToCsvConfig) -> SheetWindow:
         raise ConfigError("sheet", "an index is 1-based: the first sheet is 1")
     if config.skip_rows < 0:
         raise ConfigError("skipRows", "must be zero or more")
+    check_footer_rows(config.footer_rows)
     if config.header_row is not None and config.header_row < 1:
         raise ConfigError("headerRow", "is 1-based: the first row is 1")
     if config.range is None:
@@ -214,6 +229,40 @@ def tidy(frame: pl.DataFrame, header: list[str | None] | None = None) -> pl.Data
         elif isinstance(dtype, pl.Duration):
             changes.append(_duration_as_printed(pl.col(column)).alias(column))
     return frame.with_columns(changes)
+
+
+def without_footer(frame: pl.DataFrame, footer_rows: int | None, *, name: str) -> pl.DataFrame:
+    """``frame`` (a sheet as loaded) less its last ``footer_rows`` rows that hold a value.
+
+    With ``footer_rows`` None, raises InputError when its last rows look like footnotes
+    (``footers.suspected_footnotes``, over its last ``TAIL_ROWS``); also when it has fewer
+    rows than ``footer_rows``.
+    """
+    import polars as pl
+
+    if footer_rows == 0 or frame.width == 0:
+        return frame
+    if footer_rows is None:
+        rows = [
+            TableRow(["" if value is None else str(value).strip() for value in row])
+            for row in frame.tail(TAIL_ROWS).iter_rows()
+        ]
+        notes = suspected_footnotes(rows, frame.width)
+        if notes:
+            raise InputError(footnotes_message(name, notes))
+        return frame
+    has_value = frame.select(
+        pl.any_horizontal(
+            pl.col(column).str.strip_chars() != ""
+            if dtype == pl.String
+            else pl.col(column).is_not_null()
+            for column, dtype in frame.schema.items()
+        ).fill_null(False)
+    ).to_series()
+    filled = has_value.arg_true()
+    if len(filled) < footer_rows:
+        raise InputError(f"{name}: footerRows is {footer_rows}, but it has {len(filled)} rows")
+    return frame.head(filled[len(filled) - footer_rows])
 
 
 def _duration_as_printed(duration: pl.Expr) -> pl.Expr:
@@ -461,7 +510,10 @@ def _read_sheets(
                 if cells is None
                 else [cells.get(column.absolute_index) for column in loaded.selected_columns]
             )
-            frame = tidy(frame, header)
+            frame = tidy(
+                without_footer(frame, config.footer_rows, name=f"{name}, sheet {sheet!r}"),
+                header,
+            )
             if frame.width == 0:
                 if every:
                     continue

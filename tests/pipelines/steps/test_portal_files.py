@@ -1394,3 +1394,44 @@ def test_negative_footer_rows_is_a_config_error(put: Put, make_event: MakeEvent)
     with pytest.raises(ConfigError) as raised:
         csv_to_parquet.handler(make_event("ToParquet", [key], {"footerRows": -1}), None)
     assert raised.value.key == "footerRows"
+
+
+def with_notes_xlsx(path: Path) -> bytes:
+    """A sheet whose table ends in a blank row and two notes, a merged one across A:C."""
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("Befolkning")
+    sheet.write_row(0, 0, ["år", "personer", "andel"])
+    sheet.write_row(1, 0, [2022, 699827, 12.5])
+    sheet.write_row(2, 0, [2023, 709037, 12.7])
+    sheet.merge_range(4, 0, 4, 2, "Kilde: SSB, tabell 07459")
+    sheet.write_string(5, 0, "* Foreløpige tall")
+    book.close()
+    return path.read_bytes()
+
+
+def test_a_sheet_whose_last_rows_look_like_footnotes_is_an_input_error(
+    tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    # They were written as two more years, and made the year column text.
+    key = put("notes.xlsx", with_notes_xlsx(tmp_path / "notes.xlsx"))
+    with pytest.raises(InputError) as raised:
+        excel_to_csv.handler(make_event("ToCsv", [key], {}), None)
+    assert raised.value.message == (
+        "notes.xlsx, sheet 'Befolkning': the last 2 rows look like footnotes, not data "
+        "('Kilde: SSB, tabell 07459'; '* Foreløpige tall'); set the footerRows option to 2 "
+        "to leave them out, or to 0 to read them as data"
+    )
+
+
+def test_footer_rows_leaves_out_a_sheets_notes(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("notes.xlsx", with_notes_xlsx(tmp_path / "notes.xlsx"))
+    frame = to_csv(objects, make_event, key, {"footerRows": 2})["notes.csv"]
+    assert frame.rows() == [("2022", "699827", "12.5"), ("2023", "709037", "12.7")]
+    frame = to_csv(objects, make_event, key, {"footerRows": 0})["notes.csv"]
+    assert frame.height == 4
+    with pytest.raises(InputError, match="footerRows is 5, but it has 4 rows"):
+        to_csv(objects, make_event, key, {"footerRows": 5})
+    with pytest.raises(ConfigError):
+        to_csv(objects, make_event, key, {"footerRows": -2})

@@ -361,10 +361,11 @@ def restore_dialect(written: Path, file: CsvFile, target: Path) -> Path:
     with written.open(encoding="utf-8", newline="") as source, target.open("wb") as out:
         if layout.has_sep_line:
             out.write(encoder.encode(f"sep={layout.delimiter}\n"))
-        out.write(encoder.encode(layout.preamble))
+        # Line ends as the rows are written: one kind in the file.
+        out.write(encoder.encode(layout.preamble.replace("\r\n", "\n")))
         while chunk := source.read(CHUNK_BYTES):
             out.write(encoder.encode(chunk))
-        out.write(encoder.encode(layout.footer, final=True))
+        out.write(encoder.encode(layout.footer.replace("\r\n", "\n"), final=True))
     return target
 
 

@@ -16,6 +16,7 @@ A last row that only lacks its values (``Bergen;;``) is none of these.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,9 +104,10 @@ class CsvFooter:
 
 
 @dataclass(frozen=True, slots=True)
-class _Line:
+class _Record:
     start: int  # byte offset in the file
-    text: str  # without its line end
+    fields: list[str] | None  # [] for a blank line; None for a record that does not parse
+    is_comment: bool = False
 
 
 def csv_footnotes(
@@ -113,18 +115,16 @@ def csv_footnotes(
 ) -> list[str]:
     """The notes at the end of a UTF-8 CSV file that look like footnotes (see
     ``suspected_footnotes``), found in its last ``TAIL_BYTES``."""
-    lines, _ = _tail_lines(path, 0)
     rows: list[TableRow | None] = []
-    for line in lines:
-        if comment and line.text.startswith(comment):
-            continue
-        fields = _fields(line.text, delimiter, quote)
-        # A line of a quoted value across lines, or a line no note is: data.
-        rows.append(
-            None
-            if fields is None
-            else TableRow([field.strip() for field in fields], len(fields) < width)
-        )
+    # Two rows at least: a note and a row above it (a long row may fill the whole read).
+    for record in _tail_records(path, 2, delimiter=delimiter, quote=quote, comment=comment):
+        fields = record.fields
+        if record.is_comment:
+            continue  # no row: polars skips it
+        if fields is None:
+            rows.append(None)  # no note
+        else:
+            rows.append(TableRow([field.strip() for field in fields], len(fields) < width))
     return suspected_footnotes(rows, width)
 
 
@@ -138,33 +138,25 @@ def csv_footer(
     body_start: int,
     name: str,
 ) -> CsvFooter:
-    """The footer of a UTF-8 CSV file: its last ``rows`` lines that hold a value, with the
-    blank and comment lines among and above them.
+    """The footer of a UTF-8 CSV file: its last ``rows`` rows that hold a value, with the
+    blank rows and comment lines among and above them.
 
-    ``body_start`` is the offset of the first data line. Raises InputError when the file has
-    fewer lines below its header, or a footer line is part of a quoted value across lines.
+    ``body_start`` is the offset of the first data row. Raises InputError when the file has
+    fewer rows below its header.
     """
-    lines, _ = _tail_lines(path, rows + 1)
+    records = _tail_records(path, rows + 1, delimiter=delimiter, quote=quote, comment=comment)
     counted = 0
     start = None
-    for line in reversed(lines):
-        if line.start < body_start:
+    for record in reversed(records):
+        if record.start < body_start:
             break
-        fields = _fields(line.text, delimiter, quote)
-        is_blank = fields is not None and not any(field.strip() for field in fields)
-        if is_blank or (comment and line.text.startswith(comment)):
-            if counted:
-                start = line.start
-            continue
-        if counted == rows:
-            break
-        if fields is None:
-            raise InputError(
-                f"{name}: a quoted value goes across lines within the last {rows} rows; "
-                "footerRows counts lines, so it cannot leave them out"
-            )
-        counted += 1
-        start = line.start
+        fields = record.fields
+        if not record.is_comment and (fields is None or any(field.strip() for field in fields)):
+            if counted == rows:
+                break
+            counted += 1
+        if counted:
+            start = record.start
     if counted < rows or start is None:
         raise InputError(
             f"{name}: footerRows is {rows}, but the file has only {counted} rows below its header"
@@ -185,35 +177,71 @@ def copy_head(path: Path, size: int, target: Path) -> Path:
     return target
 
 
-def _fields(text: str, delimiter: str, quote: str) -> list[str] | None:
-    """The fields of one line alone, or None when it does not parse alone."""
-    try:
-        return next(csv.reader([text], delimiter=delimiter, quotechar=quote, strict=True), [])
-    except csv.Error:
-        return None
+def _tail_records(
+    path: Path, wanted: int, *, delimiter: str, quote: str, comment: str | None
+) -> list[_Record]:
+    """The whole records at the end of ``path``, in order: at least ``wanted`` that hold
+    text, where the file has them.
 
-
-def _tail_lines(path: Path, lines_wanted: int) -> tuple[list[_Line], bool]:
-    """The whole lines at the end of ``path`` (at least ``lines_wanted`` that hold text,
-    where the file has them), and whether they are the whole file."""
+    Read backwards from the end, a line starts a record when the quotes from it to the end
+    of the file are even in number (the line breaks of a quoted value are inside its
+    record), so records are found wherever the read starts. Lines before the first record
+    found are one record of None fields.
+    """
     size = path.stat().st_size
     tail = TAIL_BYTES
+    mark = quote.encode()
     while True:
         start = max(size - tail, 0)
         with path.open("rb") as handle:
             handle.seek(start)
             data = handle.read()
         if start > 0:
+            if b"\n" not in data:
+                tail *= 2  # one line longer than the read
+                continue
             cut = data.find(b"\n") + 1  # a line cut at the start is not read
             start, data = start + cut, data[cut:]
-        lines = []
-        offset = start
-        for raw in data.split(b"\n"):
-            lines.append(_Line(offset, raw.rstrip(b"\r").decode("utf-8", errors="replace")))
-            offset += len(raw) + 1
+        lines = data.split(b"\n")
         if data.endswith(b"\n"):
             lines.pop()  # the empty piece after the last line end
-        filled = sum(1 for line in lines if line.text.strip())
-        if start == 0 or filled >= lines_wanted:
-            return lines, start == 0
+        starts = []
+        offset = start
+        for line in lines:
+            starts.append(offset)
+            offset += len(line) + 1
+        records: list[_Record] = []
+        last = len(lines)  # the line after the record being read
+        quotes = 0
+        for n in range(len(lines) - 1, -1, -1):
+            quotes += lines[n].count(mark)
+            if quotes % 2:
+                continue  # inside a quoted value
+            text = b"\n".join(lines[n:last]).decode("utf-8", errors="replace")
+            if comment and text.startswith(comment):
+                records.append(_Record(starts[n], None, is_comment=True))
+            else:
+                records.append(_Record(starts[n], _fields(text, delimiter, quote)))
+            last = n
+        if last > 0:
+            records.append(_Record(starts[0], None))
+        records.reverse()
+        filled = sum(1 for record in records if record.fields != [])
+        if start == 0 or filled >= wanted:
+            return records
         tail *= 2
+
+
+def _fields(text: str, delimiter: str, quote: str) -> list[str] | None:
+    """The fields of one record's text ([] for a blank line), or None when it does not
+    parse as one record."""
+    try:
+        reader = csv.reader(
+            io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quote, strict=True
+        )
+        found = list(reader)
+    except csv.Error:
+        return None
+    if len(found) > 1:
+        return None
+    return found[0] if found else []

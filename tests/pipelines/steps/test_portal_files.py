@@ -1329,6 +1329,7 @@ def test_other_footnote_shapes_are_pointed_out(
         b"kommune;personer\nOslo;709037\n\nBergen;\n\n",
         b"kommune\nOslo\n\nKilde: SSB\n",  # one column: a note and a value look alike
         b"kommune;personer\nOslo;\nBergen;\n",  # no row has more than its first value
+        b'kommune;merknad\nOslo;"to\nlinjer"\nBergen;"x\ny"\n',  # a line of a quoted value
     ],
 )
 def test_rows_that_only_lack_values_are_no_footnotes(
@@ -1435,3 +1436,11 @@ def test_footer_rows_leaves_out_a_sheets_notes(
         to_csv(objects, make_event, key, {"footerRows": 5})
     with pytest.raises(ConfigError):
         to_csv(objects, make_event, key, {"footerRows": -2})
+
+
+def test_footer_rows_counts_a_quoted_value_across_lines_as_one_row(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    data = b'kommune;merknad\nOslo;"to\nlinjer"\nBergen;x\n"Kilde: SSB;\nse ssb.no"\n'
+    frame = to_parquet(objects, put, make_event, "q.csv", {"delimiter": ";", "footerRows": 1}, data)
+    assert frame.rows() == [("Oslo", "to\nlinjer"), ("Bergen", "x")]

@@ -6,7 +6,9 @@ next step reads it with the same options):
 
 - Header names: an empty name becomes ``column_<position>`` (1-based, as with ``header: false``);
   a repeated name gets ``_2``, ``_3``... in order of appearance, skipping names already taken.
-- A header line that ends with the delimiter has an unnamed last column (``unnamed_last``).
+- A header line that ends with the delimiter has an unnamed last column (``unnamed_last``),
+  and as many more unnamed ones before it as it ends with delimiters (``unnamed_trailing``:
+  Excel pads every line to the sheet's used width).
 - An Excel ``sep=;`` first line is skipped and gives the delimiter; a different explicit
   ``delimiter`` option is an error.
 - ``headerRows: [n]`` (Frictionless' Table Dialect) puts the header on row ``n`` as a
@@ -122,6 +124,8 @@ class Layout:
     preamble: str = ""
     first_row: int = 1
     footer: str = ""  # the rows below the table (footerRows), as text
+    # The unnamed columns at the end of the header (a line ending with ";;;"), last included.
+    unnamed_trailing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,7 +509,8 @@ def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:
             raise InputError(f"{name} is delimited by ',', which cannot also be the decimalChar")
         raise ConfigError("decimalChar", "',' needs a delimiter other than ','")
 
-    def layout(names: list[str], unnamed_last: str | None = None) -> Layout:
+    def layout(names: list[str], trailing: int = 0) -> Layout:
+        unnamed_last = names[-1] if trailing else None
         return Layout(
             delimiter,
             skip_rows,
@@ -515,6 +520,7 @@ def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:
             has_sep_line=declared is not None,
             preamble=preamble,
             first_row=first_row,
+            unnamed_trailing=tuple(names[len(names) - trailing :]) if trailing else (),
         )
 
     def locate() -> None:
@@ -547,9 +553,10 @@ def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:
         if dialect.header_rows:
             raise InputError(f"{name} has no column names on row {first_row} (headerRows)")
         raise InputError(f"{name} has no column names on its first line")
-    unnamed_last = len(raw) > 1 and not (raw[-1] or "").strip()
-    names = column_names(raw)
-    return layout(names, names[-1] if unnamed_last else None)
+    trailing = 0
+    while len(raw) - trailing > 1 and not (raw[len(raw) - 1 - trailing] or "").strip():
+        trailing += 1
+    return layout(column_names(raw), trailing)
 
 
 def _rows_above(head: str, rows: int, dialect: CsvDialect, *, name: str) -> str:

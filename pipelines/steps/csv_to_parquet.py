@@ -2,8 +2,9 @@
 
 How the files of public data portals are read (the dialect as ``csv_dialect`` reads it):
 
-- A header line that ends with the delimiter has an unnamed last column: it is dropped when
-  every row leaves it empty, else kept as ``column_<position>``.
+- A header line that ends with the delimiter has unnamed last columns (one per delimiter it
+  ends with): each is dropped when every row leaves it empty, else kept as
+  ``column_<position>``.
 - Rows with no value at all (blank lines, also at the end of the file) are dropped.
 - ``groupChar`` (top level, or per number field) removes thousands separators; a space also
   removes no-break spaces (U+00A0, U+202F), which spreadsheets write in Norwegian locales.
@@ -201,21 +202,24 @@ def convert(
                 first_row = first_data_row(config, layout)
                 _raise_first_bad_value(source, schema, options, layout, first_row, name=name)
             raise
-        if layout.unnamed_last is not None:
-            _drop_if_empty(target, layout.unnamed_last)
+        if layout.unnamed_trailing:
+            _drop_if_empty(target, layout.unnamed_trailing)
         return pl.scan_parquet(target).select(pl.len()).collect().item(), inferred
 
 
-def _drop_if_empty(target: Path, column: str) -> None:
-    """Drop the column a trailing delimiter made when no row has a value in it."""
+def _drop_if_empty(target: Path, columns: tuple[str, ...]) -> None:
+    """Drop the columns trailing delimiters made where no row has a value in them."""
     import polars as pl
 
-    has_values = pl.scan_parquet(target).select(pl.col(column).is_not_null().any()).collect()
-    if has_values.item():
+    has_values = (
+        pl.scan_parquet(target).select(pl.col(columns).is_not_null().any()).collect().row(0)
+    )
+    empty = [column for column, has_value in zip(columns, has_values, strict=True) if not has_value]
+    if not empty:
         return
     # Parquet to Parquet: cheap beside parsing the CSV again, and only for such files.
     trimmed = target.with_suffix(".trimmed.parquet")
-    pl.scan_parquet(target).drop(column).sink_parquet(trimmed, compression="zstd")
+    pl.scan_parquet(target).drop(empty).sink_parquet(trimmed, compression="zstd")
     trimmed.replace(target)
 
 

@@ -111,6 +111,18 @@ def test_a_trailing_column_with_values_is_kept_and_named_by_position(
     assert frame.columns == ["a", "b", "column_3"]
 
 
+@pytest.mark.parametrize("schema", [None, {"fields": [{"name": "b", "type": "integer"}]}])
+def test_every_empty_column_of_a_padded_excel_export_is_dropped(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, schema: dict[str, Any] | None
+) -> None:
+    # Excel pads every line to the sheet's used width: formatted but empty cells on the right.
+    data = b"a;b;;;\r\n1;2;;;\r\n3;4;;x;\r\n"
+    config: dict[str, Any] = {"delimiter": ";"} | ({"schema": schema} if schema else {})
+    frame = to_parquet(objects, put, make_event, "t.csv", config, data)
+    assert frame.columns == ["a", "b", "column_4"]
+    assert frame.get_column("column_4").to_list() == [None, "x"]
+
+
 def test_oslo_household_codes_keep_their_leading_zeros_without_a_schema(
     objects: LocalObjectStore, put: Put, make_event: MakeEvent
 ) -> None:

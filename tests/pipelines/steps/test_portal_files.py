@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -1456,3 +1458,50 @@ def test_footer_rows_counts_a_quoted_value_across_lines_as_one_row(
     data = b'kommune;merknad\nOslo;"to\nlinjer"\nBergen;x\n"Kilde: SSB;\nse ssb.no"\n'
     frame = to_parquet(objects, put, make_event, "q.csv", {"delimiter": ";", "footerRows": 1}, data)
     assert frame.rows() == [("Oslo", "to\nlinjer"), ("Bergen", "x")]
+
+
+def without_formula_results(source: Path, target: Path) -> bytes:
+    """A copy of an .xlsx with every formula's result taken out, as programs that do not
+    calculate (openpyxl) write formulas."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as copy:
+        for member in original.infolist():
+            data = original.read(member)
+            if "worksheets/" in member.filename:
+                data = re.sub(rb"(</f>)<v>[^<]*</v>", rb"\1", data)
+            copy.writestr(member, data)
+    return target.read_bytes()
+
+
+def totals_xlsx(path: Path) -> Path:
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("Budsjett")
+    sheet.write_row(0, 0, ["post", "2023", "2024", "sum"])
+    for row in range(1, 4):
+        sheet.write_row(row, 0, [f"post {row}", 10 * row, 20 * row])
+        sheet.write_formula(row, 3, f"=B{row + 1}+C{row + 1}", None, 30 * row)
+    sheet.write_string(4, 0, "sum")
+    sheet.write_formula(4, 3, "=SUM(D2:D4)", None, 180)
+    book.close()
+    return path
+
+
+def test_a_formula_without_its_result_is_an_input_error_not_an_empty_cell(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    source = totals_xlsx(tmp_path / "budsjett.xlsx")
+    frame = to_csv(objects, make_event, put("a.xlsx", source.read_bytes()), {})["a.csv"]
+    assert frame.get_column("sum").to_list() == ["30", "60", "90", "180"]
+    # Read, the sum column came out empty.
+    key = put("b.xlsx", without_formula_results(source, tmp_path / "b.xlsx"))
+    for config in ({}, {"sheet": "*"}, {"range": "A1:D4"}):
+        with pytest.raises(InputError) as raised:
+            excel_to_csv.handler(make_event("ToCsv", [key], config), None)
+        assert raised.value.message == (
+            "b.xlsx, sheet 'Budsjett': cell D2 holds a formula without its result (the "
+            "workbook was written by a program that does not calculate formulas), which would "
+            "be read as empty; open and save the workbook in a spreadsheet program, or write "
+            "values instead of formulas"
+        )
+    # Formulas outside the cells read do not matter.
+    frame = to_csv(objects, make_event, key, {"range": "A1:C4"})["b.csv"]
+    assert frame.columns == ["post", "2023", "2024"]

@@ -89,8 +89,11 @@ _DATE_AS_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
 TAIL_ROWS = 50
 # The significant digits of a number Excel shows.
 EXCEL_DIGITS = 15
-# The date calamine gives a serial below 1: a time of day without a date.
+# The date calamine gives a serial below 1: a time of day without a date. A workbook of the
+# 1904 date system (Excel for Mac's, long) counts its days from the second.
 EXCEL_DAY_ZERO = datetime.date(1899, 12, 31)
+EXCEL_1904_DAY_ZERO = datetime.date(1904, 1, 1)
+_DATE_1904 = re.compile(rb'<(?:\w+:)?workbookPr\b[^>]*\bdate1904="(?:1|true)"')
 # Letters NFKD does not take apart into an ASCII letter and a mark.
 _ASCII_LETTERS = str.maketrans({"æ": "ae", "Æ": "Ae", "ø": "o", "Ø": "O", "ß": "ss", "đ": "d"})
 
@@ -189,14 +192,19 @@ def window(config: ExcelToCsvConfig) -> SheetWindow:
     )
 
 
-def tidy(frame: pl.DataFrame, header: list[str | None] | None = None) -> pl.DataFrame:
+def tidy(
+    frame: pl.DataFrame,
+    header: list[str | None] | None = None,
+    day_zero: datetime.date = EXCEL_DAY_ZERO,
+) -> pl.DataFrame:
     """Write Excel's numbers and dates as a sheet shows them, and give the columns unique names.
 
     Excel stores every number as a float and every date as a date-time: a whole number is
     written without a decimal part (``301``, not ``301.0``) and midnight-only date-times become
     dates. Text cells are never converted, so codes keep their zeros. ``header`` holds the header
     cells as written (None for an empty one), else the columns are numbered. Rows with no
-    value, and columns with neither a name nor a value, are dropped.
+    value, and columns with neither a name nor a value, are dropped. Date-times all on
+    ``day_zero`` (the workbook's date system's) are times of day.
     """
     import polars as pl
 
@@ -244,7 +252,7 @@ def tidy(frame: pl.DataFrame, header: list[str | None] | None = None) -> pl.Data
                 changes.append(_as_printed(pl.col(column)))
         elif isinstance(dtype, pl.Datetime):
             values = series.drop_nulls()
-            if len(values) and bool((values.dt.date() == EXCEL_DAY_ZERO).all()):
+            if len(values) and bool((values.dt.date() == day_zero).all()):
                 # Serials below 1 are times of day (a cell formatted hh:mm), no dates.
                 changes.append(pl.col(column).dt.time())
             elif len(values) and bool((values.dt.time() == datetime.time(0)).all()):
@@ -335,7 +343,13 @@ def _as_printed(number: pl.Expr) -> pl.Expr:
     )
 
 
-def dates_in_text(reader: Any, sheet: str, place: SheetWindow, frame: pl.DataFrame) -> Any:
+def dates_in_text(
+    reader: Any,
+    sheet: str,
+    place: SheetWindow,
+    frame: pl.DataFrame,
+    day_zero: datetime.date = EXCEL_DAY_ZERO,
+) -> Any:
     """``frame`` with the date cells of its text columns written as dates are.
 
     fastexcel writes a date cell in a column that also holds text (``ukjent``) as
@@ -371,7 +385,7 @@ def dates_in_text(reader: Any, sheet: str, place: SheetWindow, frame: pl.DataFra
         value = as_dates.get_column(column)
         is_date = value.is_not_null() & as_numbers.get_column(column).is_null()
         printed = (
-            pl.when(value.dt.date() == EXCEL_DAY_ZERO)
+            pl.when(value.dt.date() == day_zero)
             .then(value.dt.strftime("%H:%M:%S"))
             .when(value.dt.time() == datetime.time(0))
             .then(value.dt.strftime("%Y-%m-%d"))
@@ -499,6 +513,7 @@ def _read_sheets(
     place = window(config)
     with path.open("rb") as handle:
         path_is_xls = handle.read(len(OLE_MAGIC)) == OLE_MAGIC  # no copy can be made of one
+    day_zero = EXCEL_DAY_ZERO if path_is_xls else _day_zero(path)
     with reading(name):
         try:
             reader = fastexcel.read_excel(path)
@@ -524,7 +539,7 @@ def _read_sheets(
                 )
                 if every and loaded.visible != "visible":
                     continue  # a hidden sheet is a helper, not a table to publish
-                frame = dates_in_text(reader, sheet, place, loaded.to_polars())
+                frame = dates_in_text(reader, sheet, place, loaded.to_polars(), day_zero)
                 cells = header_cells(reader, sheet, place, loaded)
             except BaseException as error:
                 # calamine panics (a BaseException) when the header row or range lies below
@@ -552,6 +567,7 @@ def _read_sheets(
             frame = tidy(
                 without_footer(frame, config.footer_rows, name=f"{name}, sheet {sheet!r}"),
                 header,
+                day_zero,
             )
             if frame.width == 0:
                 if every:
@@ -562,6 +578,16 @@ def _read_sheets(
     if not frames:
         raise InputError(f"{name} has no visible sheet with data")
     return frames
+
+
+def _day_zero(path: Path) -> datetime.date:
+    """The date calamine gives a time of day in the .xlsx ``path``: its date system's."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            workbook = archive.read("xl/workbook.xml")
+    except (KeyError, zipfile.BadZipFile):
+        return EXCEL_DAY_ZERO  # fastexcel says what is wrong with such a file
+    return EXCEL_1904_DAY_ZERO if _DATE_1904.search(workbook) else EXCEL_DAY_ZERO
 
 
 def _or_default(value: int | None, default: int) -> int:

@@ -1505,3 +1505,36 @@ def test_a_formula_without_its_result_is_an_input_error_not_an_empty_cell(
     # Formulas outside the cells read do not matter.
     frame = to_csv(objects, make_event, key, {"range": "A1:C4"})["b.csv"]
     assert frame.columns == ["post", "2023", "2024"]
+
+
+@pytest.mark.parametrize("date_1904", [False, True])
+def test_times_of_day_of_a_workbook_in_either_date_system(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent, date_1904: bool
+) -> None:
+    # Excel for Mac long counted days from 1904: a time of day is then on 1904-01-01, and
+    # came out as 1904-01-01T07:15:00.
+    path = tmp_path / "avganger.xlsx"
+    book = xlsxwriter.Workbook(path, {"date_1904": date_1904})
+    clock = book.add_format({"num_format": "hh:mm"})
+    day = book.add_format({"num_format": "dd.mm.yyyy"})
+    sheet = book.add_worksheet("Avganger")
+    sheet.write_row(0, 0, ["dato", "avgang", "merknad"])
+    for row, (date, departure, note) in enumerate(
+        [
+            (dt.date(2024, 2, 29), dt.time(7, 15), "ok"),
+            (dt.date(1999, 12, 31), dt.time(23, 59), None),
+        ],
+        start=1,
+    ):
+        sheet.write_datetime(row, 0, date, day)
+        sheet.write_datetime(row, 1, departure, clock)
+        if note:
+            sheet.write_string(row, 2, note)
+        else:
+            sheet.write_datetime(row, 2, dt.time(12, 30), clock)  # a time among text
+    book.close()
+    frame = to_csv(objects, make_event, put("avganger.xlsx", path.read_bytes()), {})
+    assert frame["avganger.csv"].rows() == [
+        ("2024-02-29", "07:15:00", "ok"),
+        ("1999-12-31", "23:59:00", "12:30:00"),
+    ]

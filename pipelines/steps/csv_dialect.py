@@ -379,7 +379,8 @@ class StepTable:
 
     ``sink(rows)`` is the lazy sink of the rows (run it with ``polars.collect_all``);
     ``written()`` then gives the file to store: Parquet, or CSV in the input's delimiter,
-    quotes, ``sep=`` line and encoding.
+    quotes, ``sep=`` line and encoding. ``locate`` is ``reading``'s: for a CSV, it names
+    the row polars failed on without saying which.
     """
 
     frame: pl.LazyFrame
@@ -387,6 +388,7 @@ class StepTable:
     sink: Callable[[pl.LazyFrame], pl.LazyFrame]
     written: Callable[[], Path]
     first_row: int = 2  # the number of the first data row, as a spreadsheet shows the file
+    locate: Callable[[], None] | None = None
 
 
 @contextmanager
@@ -427,6 +429,7 @@ def step_table(
             sink,
             lambda: restore_dialect(utf8, file, target),
             first_data_row(dialect, file.layout),
+            lambda: raise_malformed_row(file.path, dialect, file.layout, name=name),
         )
 
 
@@ -656,8 +659,15 @@ def raise_malformed_row(path: Path, dialect: CsvDialect, layout: Layout, *, name
                 continue
             number += 1
             if width is not None and len(record) > width:
+                # A header of one name, then a wider row: a title above the real header.
+                hint = (
+                    f"; if the rows above are a title, set headerRows to [{number}]"
+                    if width == 1 and dialect.header and not dialect.header_rows
+                    else ""
+                )
                 raise InputError(
-                    f"{name}: row {number} has {len(record)} fields, {first} {width} (ragged rows)"
+                    f"{name}: row {number} has {len(record)} fields, {first} {width} "
+                    f"(ragged rows){hint}"
                 )
             lone = _lone_quote(record, "".join(read), quote)
             if lone is not None:

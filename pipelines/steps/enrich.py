@@ -231,7 +231,7 @@ def _enrich_table(
     result = joined.filter(is_matched) if config.unmatched == "drop" else joined
     totals = joined.select(pl.len().alias("rows"), is_matched.sum().alias("matched"))
     examples = joined.filter(~is_matched).select("__row", *left_on).head(EXAMPLES_IN_ERROR)
-    with reading(name):
+    with reading(name, locate=table.locate):
         *_, counts, unmatched = pl.collect_all(
             [table.sink(result.select(*columns, *added)), totals, examples],
             engine="streaming",

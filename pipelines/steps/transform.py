@@ -237,7 +237,7 @@ def run(
                         "the columns of a CSV file are text until the cast option gives them a type"
                     )
                 result = plan.apply(rows, table.columns, name=name, hint=hint)
-                with reading(name):
+                with reading(name, locate=table.locate):
                     try:
                         counts = pl.collect_all(
                             [table.sink(result), result.select(pl.len())], engine="streaming"

@@ -1159,6 +1159,20 @@ def test_header_rows_skips_the_title_lines_above_the_header(
     assert frame.get_column("Personer").to_list() == [709037, 146011, 212660, 18106]
 
 
+@pytest.mark.parametrize("step", [csv_to_parquet, transform])
+def test_a_title_above_the_header_points_to_header_rows(
+    put: Put, make_event: MakeEvent, step: Any
+) -> None:
+    # transform said only that the file "has a row with more fields than the header".
+    key = put("px.csv", PX_WEB)
+    with pytest.raises(InputError) as raised:
+        step.handler(make_event("Step", [key], {"delimiter": ";"}), None)
+    assert raised.value.message == (
+        "px.csv: row 3 has 4 fields, the header 1 (ragged rows); if the rows above are a "
+        "title, set headerRows to [3]"
+    )
+
+
 def test_header_rows_numbers_rows_as_the_file_shows_them(put: Put, make_event: MakeEvent) -> None:
     key = put("px.csv", PX_WEB)
     config = {"delimiter": ";", "headerRows": [3], "schema": PX_WEB_SCHEMA}

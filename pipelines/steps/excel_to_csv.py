@@ -85,6 +85,7 @@ _CELL_ERROR = re.compile(r"calamine cell error: (#\S+)")
 _UNTYPED_COLUMN = re.compile(r"could not determine dtype for column (.+)$", re.MULTILINE)
 # How fastexcel writes a date cell in a column of text.
 _DATE_AS_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
+_DATE_TIME_TEXT = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2}) ([0-9]{2}:[0-9]{2}:[0-9]{2})$")
 # The last rows of a sheet looked at for footnotes.
 TAIL_ROWS = 50
 # The significant digits of a number Excel shows.
@@ -396,13 +397,19 @@ def dates_in_text(
 
 
 def header_cells(
-    reader: Any, sheet: str, place: SheetWindow, loaded: Any
+    reader: Any,
+    sheet: str,
+    place: SheetWindow,
+    loaded: Any,
+    day_zero: datetime.date = EXCEL_DAY_ZERO,
 ) -> dict[int, str | None] | None:
     """The header row's cells as written, by absolute column index; None without a header.
 
     fastexcel renames empty and repeated header cells its own way (``__UNNAMED__2``,
     ``navn_1``). When no name of ``loaded`` can be such a rename, its names are the cells;
     otherwise the row is read again as data, which parses the whole sheet a second time.
+    A date cell is named as a date of the data is written (``2024-01-01``, not fastexcel's
+    ``2024-01-01 00:00:00``).
     """
     if place.header_row is None:
         return None
@@ -412,7 +419,7 @@ def header_cells(
         column.column_name_from == "looked_up" and not _RENAMED.search(column.name)
         for column in columns
     ):
-        return {column.absolute_index: column.name for column in columns}
+        return {column.absolute_index: _as_name(column.name, day_zero) for column in columns}
     row = reader.load_sheet(
         sheet,
         header_row=None,
@@ -424,9 +431,20 @@ def header_cells(
     cells = row.to_polars()
     values = list(cells.row(0)) if cells.height else [None] * cells.width
     return {
-        column.absolute_index: None if value is None else str(value)
+        column.absolute_index: None if value is None else _as_name(str(value), day_zero)
         for column, value in zip(row.selected_columns, values, strict=True)
     }
+
+
+def _as_name(cell: str, day_zero: datetime.date) -> str:
+    """A header cell as text, a date or time written as the data's are."""
+    match = _DATE_TIME_TEXT.match(cell)
+    if match is None:
+        return cell
+    date, time = match.groups()
+    if date == day_zero.isoformat():
+        return time
+    return date if time == "00:00:00" else f"{date}T{time}"
 
 
 def read_sheets(
@@ -540,7 +558,7 @@ def _read_sheets(
                 if every and loaded.visible != "visible":
                     continue  # a hidden sheet is a helper, not a table to publish
                 frame = dates_in_text(reader, sheet, place, loaded.to_polars(), day_zero)
-                cells = header_cells(reader, sheet, place, loaded)
+                cells = header_cells(reader, sheet, place, loaded, day_zero)
             except BaseException as error:
                 # calamine panics (a BaseException) when the header row or range lies below
                 # the sheet's last row of an .xls; fastexcel says so in words for an .xlsx.

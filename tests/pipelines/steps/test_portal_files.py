@@ -1552,3 +1552,22 @@ def test_times_of_day_of_a_workbook_in_either_date_system(
         ("2024-02-29", "07:15:00", "ok"),
         ("1999-12-31", "23:59:00", "12:30:00"),
     ]
+
+
+@pytest.mark.parametrize("repeated", [False, True])  # fastexcel's names, or the row read again
+def test_dates_and_numbers_in_a_header_row_are_named_as_the_sheet_shows_them(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent, repeated: bool
+) -> None:
+    # Daily columns were named 2024-01-01 00:00:00.
+    path = tmp_path / "dager.xlsx"
+    book = xlsxwriter.Workbook(path)
+    day = book.add_format({"num_format": "dd.mm.yyyy"})
+    sheet = book.add_worksheet("Dager")
+    sheet.write_row(0, 0, ["stasjon", "stasjon" if repeated else "id"])
+    sheet.write_number(0, 2, 2020)
+    sheet.write_datetime(0, 3, dt.datetime(2024, 1, 1), day)
+    sheet.write_datetime(0, 4, dt.datetime(2024, 1, 1, 8, 30), day)
+    sheet.write_row(1, 0, ["Blindern", "x", 1, 2, 3])
+    book.close()
+    frame = to_csv(objects, make_event, put("dager.xlsx", path.read_bytes()), {})["dager.csv"]
+    assert frame.columns[2:] == ["2020", "2024-01-01", "2024-01-01T08:30:00"]

@@ -12,7 +12,9 @@ How workbooks from data portals are read:
 - A column's type is decided from all its cells: a number column with one text cell (a number
   stored as text, a note) becomes text, never a column with that cell blanked.
 - Header names: an empty header cell (also the 2nd..nth cell of a merged header) becomes
-  ``column_<position>``; repeated names get ``_2``, ``_3``..., as in csv_to_parquet.
+  ``column_<position>``; repeated names get ``_2``, ``_3``..., as in csv_to_parquet. A header
+  cell under a merged cell that starts in its column on a row above (``region`` merged
+  across two header rows) takes that cell's name.
 - Rows with no value are dropped; so are columns with neither a name nor a value (formatted
   but empty cells at the right edge).
 - Notes below the table (``Kilde: SSB``, ``* Foreløpige tall``): ``footerRows: n`` leaves out
@@ -64,6 +66,7 @@ from pipelines.steps.tables import (
 from pipelines.steps.workbook_errors import with_known_errors
 from pipelines.steps.workbook_formulas import formulas_without_results
 from pipelines.steps.workbook_limits import check_workbook, column_number
+from pipelines.steps.workbook_parts import merged_ranges
 
 if TYPE_CHECKING:
     import polars as pl
@@ -436,6 +439,51 @@ def header_cells(
     }
 
 
+def names_from_merges(
+    reader: Any,
+    sheet: str,
+    place: SheetWindow,
+    cells: dict[int, str | None],
+    path: Path,
+    day_zero: datetime.date,
+) -> dict[int, str | None]:
+    """``cells`` (the header row's, by column) with an empty one named by the merged cell
+    that covers it from a row above, when the merge starts in its column: a name written
+    once across two header rows (``region`` over ``Menn``/``Kvinner``'s row).
+
+    Only a header with an empty cell, below the sheet's first row, is looked at: the merges
+    follow the cells in the .xlsx, which is then decompressed again.
+    """
+    header = place.header_row
+    if header is None or all((cell or "").strip() for cell in cells.values()):
+        return cells
+    tops = {
+        first: top
+        for first, top, _, bottom in merged_ranges(path, sheet)
+        if top < header <= bottom and first in cells and not (cells[first] or "").strip()
+    }
+    named = dict(cells)
+    for top in sorted(set(tops.values())):
+        row = reader.load_sheet(
+            sheet,
+            header_row=None,
+            skip_rows=top or None,
+            n_rows=1,
+            use_columns=place.use_columns(),
+            dtypes="string",
+        )
+        frame = row.to_polars()
+        if not frame.height:
+            continue
+        indexes = [column.absolute_index for column in row.selected_columns]
+        values = dict(zip(indexes, frame.row(0), strict=True))
+        for column, column_top in tops.items():
+            value = values.get(column)
+            if column_top == top and value is not None and str(value).strip():
+                named[column] = _as_name(str(value), day_zero)
+    return named
+
+
 def _as_name(cell: str, day_zero: datetime.date) -> str:
     """A header cell as text, a date or time written as the data's are."""
     match = _DATE_TIME_TEXT.match(cell)
@@ -559,6 +607,8 @@ def _read_sheets(
                     continue  # a hidden sheet is a helper, not a table to publish
                 frame = dates_in_text(reader, sheet, place, loaded.to_polars(), day_zero)
                 cells = header_cells(reader, sheet, place, loaded, day_zero)
+                if cells and place.header_row and not path_is_xls:
+                    cells = names_from_merges(reader, sheet, place, cells, path, day_zero)
             except BaseException as error:
                 # calamine panics (a BaseException) when the header row or range lies below
                 # the sheet's last row of an .xls; fastexcel says so in words for an .xlsx.

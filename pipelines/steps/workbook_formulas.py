@@ -11,11 +11,12 @@ the sheets' XML (decompressed in chunks), so that excel_to_csv can say so.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ElementTree
 import zipfile
 from collections.abc import Callable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO
+
+from pipelines.steps.workbook_parts import sheet_parts
 
 # Decompressed bytes read at a time.
 CHUNK_BYTES = 16 * 1024 * 1024
@@ -25,9 +26,6 @@ _FORMULA_ALONE = re.compile(
 )
 _CELL_END = b"</c>"
 _FORMULA_ENDS = (b"</f></c>", b"/></c>")
-_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-_RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
 
 def formulas_without_results(
@@ -38,7 +36,7 @@ def formulas_without_results(
     left out."""
     found = {}
     with zipfile.ZipFile(path) as archive:
-        parts = _sheet_parts(archive)
+        parts = sheet_parts(archive)
         for sheet in sheets:
             if sheet not in parts:
                 continue
@@ -47,31 +45,6 @@ def formulas_without_results(
             if cell is not None:
                 found[sheet] = cell
     return found
-
-
-def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
-    """The archive member of each worksheet, by sheet name (from the workbook's part and
-    its relationships)."""
-    names = set(archive.namelist())
-    if "xl/workbook.xml" not in names or "xl/_rels/workbook.xml.rels" not in names:
-        return {}
-    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    relationships = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    targets = {
-        item.get("Id"): item.get("Target", "")
-        for item in relationships.iter(f"{_RELATIONSHIPS}Relationship")
-    }
-    parts = {}
-    for sheet in workbook.iter(f"{_MAIN}sheet"):
-        target = targets.get(sheet.get(_RELATIONSHIP_ID))
-        if not target:
-            continue
-        # Targets are relative to xl/, or absolute from the archive's root.
-        member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-        member = str(PurePosixPath(member))
-        if member in names:
-            parts[sheet.get("name", "")] = member
-    return parts
 
 
 def _first_formula_alone(reader: IO[bytes], is_read: Callable[[str], bool]) -> str | None:

@@ -1571,3 +1571,23 @@ def test_dates_and_numbers_in_a_header_row_are_named_as_the_sheet_shows_them(
     book.close()
     frame = to_csv(objects, make_event, put("dager.xlsx", path.read_bytes()), {})["dager.csv"]
     assert frame.columns[2:] == ["2020", "2024-01-01", "2024-01-01T08:30:00"]
+
+
+def test_a_header_cell_merged_from_the_row_above_takes_its_name(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    # A report's two header rows: "region" merged down over both, "Folkemengde" across two
+    # columns above "Menn" and "Kvinner". The region column was named column_1.
+    path = tmp_path / "rapport.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("Rapport")
+    sheet.write_string(0, 0, "Tabell 3")
+    sheet.merge_range(2, 0, 3, 0, "region")
+    sheet.merge_range(2, 1, 2, 2, "Folkemengde")
+    sheet.write_row(3, 1, ["Menn", "Kvinner"])
+    sheet.merge_range(2, 3, 3, 4, "Andel")  # two columns: the second stays unnamed
+    sheet.write_row(4, 0, ["Oslo", 350000, 359000, 0.5, 0.5])
+    book.close()
+    key = put("rapport.xlsx", path.read_bytes())
+    frame = to_csv(objects, make_event, key, {"headerRow": 4})["rapport.csv"]
+    assert frame.columns == ["region", "Menn", "Kvinner", "Andel", "column_5"]

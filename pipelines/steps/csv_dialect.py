@@ -83,6 +83,7 @@ _SEP_LINE = re.compile(r'^\ufeff?"?sep=(.)"?\r?\n')
 WESTERN_ENCODINGS = ("cp1252", "mac_roman")
 GUESS_WORD_BYTES = 4096
 _WORD_BYTE = re.compile(rb"[A-Za-z][\x80-\xff]")
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,20 +452,27 @@ def western_encoding(path: Path) -> str:
     A byte after an ASCII letter is, in Western text, most often a letter of the same word
     (the ø of Tromsø, the é of Orléans): lowercase after a lowercase letter. The two
     encodings put letters at different bytes: Mac Roman's ø is cp1252's ¿, its æ cp1252's
-    ¾, and cp1252's ø is Mac Roman's ¯. Ties go to cp1252, by far the more common. Reads
-    until ``GUESS_WORD_BYTES`` such bytes have been seen, or the file ends.
+    ¾, and cp1252's ø is Mac Roman's ¯. Ties go to cp1252, by far the more common, unless
+    the file holds a byte cp1252 leaves undefined (Mac Roman's Å, ç, è, ê): then it cannot
+    be cp1252. Reads until ``GUESS_WORD_BYTES`` such bytes have been seen, or the file ends.
     """
     counts: Counter[bytes] = Counter()
+    is_not_cp1252 = False
     with path.open("rb") as handle:
         previous = b""
         while sum(counts.values()) < GUESS_WORD_BYTES and (chunk := handle.read(CHUNK_BYTES)):
             counts.update(_WORD_BYTE.findall(previous + chunk))
+            is_not_cp1252 = is_not_cp1252 or _CP1252_UNDEFINED.search(chunk) is not None
             previous = chunk[-1:]
     votes = {
         encoding: sum(count for pair, count in counts.items() if _reads_as_letter(pair, encoding))
         for encoding in WESTERN_ENCODINGS
     }
-    return "mac_roman" if votes["mac_roman"] > votes["cp1252"] else "cp1252"
+    if votes["mac_roman"] > votes["cp1252"] or (
+        is_not_cp1252 and votes["mac_roman"] == votes["cp1252"]
+    ):
+        return "mac_roman"
+    return "cp1252"
 
 
 def _reads_as_letter(pair: bytes, encoding: str) -> bool:

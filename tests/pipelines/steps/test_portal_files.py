@@ -1107,6 +1107,16 @@ def test_auto_encoding_reads_mac_roman_that_cp1252_would_read_without_an_error(
     assert frame.rows() == [("Bjørn Dæhlie", "Tromsø"), ("Kåre", "Båtsfjord")]
 
 
+def test_auto_encoding_reads_mac_roman_with_capitals_only_at_word_starts(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    # No letter inside a word to tell by, but Mac Roman's Å is a byte cp1252 has not.
+    data = "kommune;bydel\rÅs;Åsane\rÅlesund;Åmot\r".encode("mac_roman")
+    config = {"delimiter": ";", "encoding": "auto"}
+    frame = to_parquet(objects, put, make_event, "mac.csv", config, data)
+    assert frame.rows() == [("Ås", "Åsane"), ("Ålesund", "Åmot")]
+
+
 @pytest.mark.parametrize(
     "text",
     [

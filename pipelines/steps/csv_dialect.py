@@ -507,7 +507,10 @@ def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:
     # The rows from here on as polars reads them (a byte-order mark is no text).
     head = head[declared.end() :] if declared else head.lstrip("\ufeff")
     first_row = dialect.header_rows[0] if dialect.header_rows else 1
-    preamble = _rows_above(head, first_row - 1, dialect, name=name)
+    known = declared.group(1) if declared else dialect.delimiter
+    preamble = _rows_above(
+        head, first_row - 1, dialect, known if known not in (None, "auto") else None, name=name
+    )
     skip_rows = (1 if declared else 0) + first_row - 1
     if declared:
         delimiter = declared.group(1)
@@ -570,7 +573,9 @@ def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:
     return layout(column_names(raw), trailing)
 
 
-def _rows_above(head: str, rows: int, dialect: CsvDialect, *, name: str) -> str:
+def _rows_above(
+    head: str, rows: int, dialect: CsvDialect, delimiter: str | None, *, name: str
+) -> str:
     """The text of the first ``rows`` rows of ``head`` (rows as the csv module reads them:
     a quoted line break stays inside its row); raises InputError when ``head`` ends first."""
     if rows == 0:
@@ -582,8 +587,11 @@ def _rows_above(head: str, rows: int, dialect: CsvDialect, *, name: str) -> str:
             read.append(line)
             yield line
 
-    # Only quotes and line breaks decide where a row ends; the delimiter is not known yet.
-    records = csv.reader(lines(), quotechar=dialect.quote_char)
+    # Quotes and line breaks decide where a row ends, and the delimiter where a quoted value
+    # may start: to be sniffed below the rows skipped, it is not known yet.
+    records = csv.reader(
+        lines(), delimiter=delimiter or DEFAULT_DELIMITER, quotechar=dialect.quote_char
+    )
     try:
         for _ in range(rows):
             next(records)

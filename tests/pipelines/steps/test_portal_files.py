@@ -1601,3 +1601,19 @@ def test_a_header_cell_merged_from_the_row_above_takes_its_name(
     key = put("rapport.xlsx", path.read_bytes())
     frame = to_csv(objects, make_event, key, {"headerRow": 4})["rapport.csv"]
     assert frame.columns == ["region", "Menn", "Kvinner", "Andel", "column_5"]
+
+
+def test_header_rows_counts_a_quoted_title_across_lines_as_one_row(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    data = b'Tabell 1;"Folkemengde\nper kommune"\nkommune;n\nOslo;1\n'
+    config = {"delimiter": ";", "headerRows": [2]}
+    frame = to_parquet(objects, put, make_event, "t.csv", config, data)
+    assert frame.rows() == [("Oslo", "1")]
+    # validate writes the whole title back (its second line was lost).
+    key = put("v.csv", data)
+    schema = {"fields": [{"name": "n", "type": "integer"}]}
+    [valid] = validate.handler(make_event("Check", [key], config | {"schema": schema}), None)[
+        "input"
+    ]["keys"]
+    assert objects.get(valid) == data

@@ -66,7 +66,7 @@ from pipelines.steps.tables import (
 from pipelines.steps.workbook_errors import with_known_errors
 from pipelines.steps.workbook_formulas import formulas_without_results
 from pipelines.steps.workbook_limits import check_workbook, column_number
-from pipelines.steps.workbook_parts import merged_ranges
+from pipelines.steps.workbook_parts import merged_ranges, totals_rows
 
 if TYPE_CHECKING:
     import polars as pl
@@ -132,6 +132,12 @@ class SheetWindow:
     skip_rows: int
     n_rows: int | None
     columns: tuple[int, int] | None  # first and last sheet column, 0-based, inclusive
+
+    def first_data_row(self) -> int:
+        """The sheet row (0-based) of the first row read as data."""
+        if self.header_row is None:
+            return self.skip_rows
+        return self.header_row + 1 + self.skip_rows
 
     def holds(self, cell: str) -> bool:
         """Whether the cell (``C2``) lies in the window: from the header row (the first row
@@ -439,6 +445,28 @@ def header_cells(
     }
 
 
+def check_no_totals_row(
+    path: Path, sheet: str, place: SheetWindow, frame: pl.DataFrame, *, name: str
+) -> None:
+    """Raise InputError when ``frame`` (the sheet's cells as loaded) holds the totals row of
+    an Excel table, naming the ``footerRows`` that leaves it out."""
+    import polars as pl
+
+    for table, cell in totals_rows(path, sheet):
+        if not place.holds(cell):
+            continue
+        row = int(cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+        index = row - 1 - place.first_data_row()
+        if not 0 <= index < frame.height:
+            continue  # the header row, or a row skipped
+        below = frame.slice(index).select(pl.any_horizontal(pl.all().is_not_null()).sum()).item()
+        raise InputError(
+            f"{name}: row {row} is the totals row of the Excel table {table!r}, not data; set "
+            f"the footerRows option to {below} to leave it out (and the rows below it), or to "
+            "0 to read it as data"
+        )
+
+
 def names_from_merges(
     reader: Any,
     sheet: str,
@@ -632,6 +660,8 @@ def _read_sheets(
                 if cells is None
                 else [cells.get(column.absolute_index) for column in loaded.selected_columns]
             )
+            if config.footer_rows is None and not path_is_xls:
+                check_no_totals_row(path, sheet, place, frame, name=f"{name}, sheet {sheet!r}")
             frame = tidy(
                 without_footer(frame, config.footer_rows, name=f"{name}, sheet {sheet!r}"),
                 header,

@@ -1,5 +1,5 @@
 """The parts of an .xlsx workbook steps read besides its cells: which part holds which
-sheet, and a sheet's merged cells."""
+sheet, a sheet's merged cells, and the totals rows of its Excel tables."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _MERGE = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z]{1,3})([0-9]{1,7}):([A-Z]{1,3})([0-9]{1,7})"')
+_REF = re.compile(r"^([A-Z]{1,3})([0-9]{1,7}):([A-Z]{1,3})([0-9]{1,7})$")
 # The longest <mergeCell .../> tag: carried from one chunk to the next.
 _LONGEST_MERGE = 256
 
@@ -78,3 +79,54 @@ def _column(letters: bytes) -> int:
     for letter in letters:
         number = number * 26 + letter - ord("A") + 1
     return number - 1
+
+
+def totals_rows(path: Path, sheet: str) -> list[tuple[str, str]]:
+    """The totals rows of the Excel tables (Insert > Table) of a sheet of the .xlsx
+    ``path``, each as the table's name and the reference of the row's first cell (``A5``).
+
+    A table with its "Total Row" shown ends with a row of totals (SUBTOTAL formulas) that a
+    reader takes for one more row of data.
+    """
+    with zipfile.ZipFile(path) as archive:
+        part = sheet_parts(archive).get(sheet)
+        if part is None:
+            return []
+        folder = PurePosixPath(part).parent
+        rels = str(folder / "_rels" / f"{PurePosixPath(part).name}.rels")
+        names = set(archive.namelist())
+        if rels not in names:
+            return []
+        found = []
+        relationships = ElementTree.fromstring(archive.read(rels))
+        for item in relationships.iter(f"{_RELATIONSHIPS}Relationship"):
+            if not item.get("Type", "").endswith("/table"):
+                continue
+            target = item.get("Target", "")
+            member = _normalised(
+                target.lstrip("/") if target.startswith("/") else str(folder / target)
+            )
+            if member not in names:
+                continue
+            table = ElementTree.fromstring(archive.read(member))
+            count = int(table.get("totalsRowCount") or 0)
+            match = _REF.match(table.get("ref", ""))
+            if count and match:
+                first, last_row = match.group(1), int(match.group(4))
+                for row in range(last_row - count + 1, last_row + 1):
+                    found.append(
+                        (table.get("displayName") or table.get("name", ""), f"{first}{row}")
+                    )
+        return found
+
+
+def _normalised(member: str) -> str:
+    """A member path with its ``..`` parts resolved (``xl/worksheets/../tables/t.xml``)."""
+    parts: list[str] = []
+    for part in member.split("/"):
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return "/".join(parts)

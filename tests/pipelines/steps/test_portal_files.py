@@ -1617,3 +1617,36 @@ def test_header_rows_counts_a_quoted_title_across_lines_as_one_row(
         "input"
     ]["keys"]
     assert objects.get(valid) == data
+
+
+def table_with_totals_xlsx(path: Path) -> bytes:
+    """An Excel table (Insert > Table) with its Total Row shown, and a note below it."""
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("Befolkning")
+    columns = [
+        {"header": "kommune", "total_string": "Totalt"},
+        {"header": "personer", "total_function": "sum", "total_value": 1000977},
+    ]
+    rows = [["Oslo", 709037], ["Bergen", 291940]]
+    sheet.add_table("A1:B4", {"data": rows, "columns": columns, "total_row": True})
+    sheet.write_string(5, 0, "Kilde: SSB")
+    book.close()
+    return path.read_bytes()
+
+
+def test_the_totals_row_of_an_excel_table_is_an_input_error_not_a_row(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    # It was written as one more kommune, of all the people.
+    key = put("tabell.xlsx", table_with_totals_xlsx(tmp_path / "tabell.xlsx"))
+    with pytest.raises(InputError) as raised:
+        excel_to_csv.handler(make_event("ToCsv", [key], {}), None)
+    assert raised.value.message == (
+        "tabell.xlsx, sheet 'Befolkning': row 4 is the totals row of the Excel table 'Table1', "
+        "not data; set the footerRows option to 2 to leave it out (and the rows below it), or "
+        "to 0 to read it as data"
+    )
+    frame = to_csv(objects, make_event, key, {"footerRows": 2})["tabell.csv"]
+    assert frame.rows() == [("Oslo", "709037"), ("Bergen", "291940")]
+    frame = to_csv(objects, make_event, key, {"range": "A1:B3"})["tabell.csv"]
+    assert frame.height == 2

@@ -7,7 +7,8 @@ How the files of public data portals are read (the dialect as ``csv_dialect`` re
   ``column_<position>``.
 - Rows with no value at all (blank lines, also at the end of the file) are dropped.
 - ``groupChar`` (top level, or per number field) removes thousands separators; a space also
-  removes no-break spaces (U+00A0, U+202F), which spreadsheets write in Norwegian locales.
+  removes no-break spaces (U+00A0, U+202F), which spreadsheets write in Norwegian locales,
+  and either of those removes the other spaces too, as validate reads them.
 
 Types: a column is typed only by its Table Schema field; every other column is written as text,
 exactly as in the file (``0101`` stays ``0101``). With ``inferTypes: true`` such a column is
@@ -37,6 +38,7 @@ from pipelines.steps.csv_dialect import (
 )
 from pipelines.steps.runtime import run_step
 from pipelines.steps.table_schema import (
+    GROUP_SPACES,
     Field,
     TableSchema,
     TableSchemaDescriptor,
@@ -68,8 +70,6 @@ INFERRED_TYPES = ("integer", "number", "boolean", "date")
 # polars in bench/steps.py's figure) for ~45 MB more memory. Either way memory grows by ~80 MB
 # from 1.1 to 10.1 GB, in polars' Parquet writer (the same scan into CSV stays flat).
 CONVERSION_CHUNK_BYTES = 4 * 1024 * 1024
-# Spaces that spreadsheets in Norwegian and French locales use as thousands separators.
-_SPACES = "[ \u00a0\u202f]"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -274,8 +274,12 @@ def _conversion(item: Field, *, strict: bool, check_years: bool = True) -> pl.Ex
     import polars as pl
 
     column = pl.col(item.name)
-    if item.type in NUMBER_TYPES and item.group_char is not None and item.group_char in _SPACES:
-        column = column.str.replace_all(_SPACES, "")
+    if (
+        item.type in NUMBER_TYPES
+        and item.group_char is not None
+        and item.group_char in GROUP_SPACES
+    ):
+        column = column.str.replace_all(f"[{GROUP_SPACES}]", "")
         item = dataclasses.replace(item, group_char=None)
     return typed(item, column, strict=strict, check_years=check_years)
 

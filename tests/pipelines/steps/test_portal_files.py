@@ -1650,3 +1650,15 @@ def test_the_totals_row_of_an_excel_table_is_an_input_error_not_a_row(
     assert frame.rows() == [("Oslo", "709037"), ("Bergen", "291940")]
     frame = to_csv(objects, make_event, key, {"range": "A1:B3"})["tabell.csv"]
     assert frame.height == 2
+
+
+@pytest.mark.parametrize("group_char", [" ", "\u00a0", "\u202f"])
+@pytest.mark.parametrize("step", [csv_to_parquet, validate])
+def test_any_space_as_group_char_takes_every_space_spreadsheets_write(
+    put: Put, make_event: MakeEvent, recorder: MemoryRecorder, group_char: str, step: Any
+) -> None:
+    # validate rejected 12\u202f345 for a groupChar of \u00a0, which csv_to_parquet read.
+    key = put("g.csv", "k;n\nA;1\u00a0234\nB;12\u202f345\nC;1 000 000\n".encode())
+    schema = {"fields": [{"name": "n", "type": "integer", "groupChar": group_char}]}
+    step.handler(make_event("Step", [key], {"delimiter": ";", "schema": schema}), None)
+    assert recorder.finished("Step")[5]["rows"] == 3

@@ -28,6 +28,7 @@ from pipelines.steps import (
     validate,
 )
 from pipelines.steps.contract import ConfigError, build_config
+from pipelines.steps.csv_dialect import check_dialect
 from pipelines.steps.expressions import ExpressionError, tokenize
 from pipelines.steps.options import Problem, options_schema, schema_problems
 
@@ -86,6 +87,11 @@ class Step:
         return []
 
 
+def _check_enrich(config: enrich.EnrichConfig) -> None:
+    check_dialect(config)
+    enrich.join_columns(config)
+
+
 def _check_excel(config: excel_to_csv.ExcelToCsvConfig) -> None:
     excel_to_csv.window(config)
     if config.sheet == "":
@@ -93,6 +99,7 @@ def _check_excel(config: excel_to_csv.ExcelToCsvConfig) -> None:
 
 
 def _check_transform(config: transform.TransformConfig) -> None:
+    check_dialect(config)
     # Only the tokens: the parser builds polars expressions, which the catalogue never loads.
     texts = [(f"derive.{column}", text) for column, text in (config.derive or {}).items()]
     if config.filter is not None:
@@ -162,7 +169,7 @@ _STEPS = (
         enrich,
         enrich.EnrichConfig,
         {"AddNames": {"lookup": {"dataset": "bydeler"}, "on": "bydel", "columns": ["navn"]}},
-        enrich.join_columns,
+        _check_enrich,
     ),
     Step(publish, publish.PublishConfig, {"Publish": {}}, publish.check_config),
 )

@@ -6,12 +6,22 @@ next step reads it with the same options):
 
 - Header names: an empty name becomes ``column_<position>`` (1-based, as with ``header: false``);
   a repeated name gets ``_2``, ``_3``... in order of appearance, skipping names already taken.
-- A header line that ends with the delimiter has an unnamed last column (``unnamed_last``).
+- A header line that ends with the delimiter has an unnamed last column (``unnamed_last``),
+  and as many more unnamed ones before it as it ends with delimiters (``unnamed_trailing``:
+  Excel pads every line to the sheet's used width).
 - An Excel ``sep=;`` first line is skipped and gives the delimiter; a different explicit
   ``delimiter`` option is an error.
+- ``headerRows: [n]`` (Frictionless' Table Dialect) puts the header on row ``n`` as a
+  spreadsheet shows the file (a ``sep=`` line hidden, blank lines counted): the rows above
+  it (a title, as in Statistics Norway's PX-Web exports) are skipped, row numbers in
+  messages and rejects stay the file's own, and a step writing CSV writes them back.
+- ``footerRows: n`` leaves out the footnotes below the table, its last ``n`` rows that hold
+  a value; without the option, trailing rows that look like footnotes are an InputError
+  that names them (``footers``); ``0`` reads them as data. A step writing CSV writes the
+  footer back below its rows.
 - ``delimiter: "auto"`` sniffs the first 64 KB among ``, ; TAB |``; ``encoding: "auto"`` reads
   UTF-16 after its byte-order mark, UTF-8 (with or without BOM) when the whole file is valid
-  UTF-8, else cp1252.
+  UTF-8, else cp1252 or Mac Roman, whichever reads the letters inside words as letters.
 - A workbook (an .xlsx or .xls file) is refused by its first bytes, whatever its name.
 - Lines ended by CR alone (Excel for Mac's "CSV (Macintosh)") are read as lines: polars
   reads only LF and CRLF, so such a file is copied with LF first.
@@ -22,8 +32,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +45,13 @@ from typing import TYPE_CHECKING, Any
 from pipelines.objects import CHUNK_BYTES
 from pipelines.steps.contract import ConfigError, InputError
 from pipelines.steps.csv_quotes import StrayQuotes
+from pipelines.steps.footers import (
+    check_footer_rows,
+    copy_head,
+    csv_footer,
+    csv_footnotes,
+    footnotes_message,
+)
 from pipelines.steps.tables import (
     check_not_workbook,
     column_names,
@@ -59,6 +78,12 @@ SNIFF_DELIMITERS = ",;\t|"
 DEFAULT_DELIMITER = ","
 # Excel writes (and reads) this first line to name the delimiter, sometimes quoted.
 _SEP_LINE = re.compile(r'^\ufeff?"?sep=(.)"?\r?\n')
+# encoding "auto" tells these apart in a file that is not UTF-8 (western_encoding), by the
+# bytes above 0x7f that follow an ASCII letter: enough of them to decide.
+WESTERN_ENCODINGS = ("cp1252", "mac_roman")
+GUESS_WORD_BYTES = 4096
+_WORD_BYTE = re.compile(rb"[A-Za-z][\x80-\xff]")
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +91,9 @@ class CsvDialect:
     """The CSV Dialect options of the steps that read CSV, named as in Frictionless.
 
     ``delimiter`` defaults to ``,`` (or a ``sep=`` first line); ``"auto"`` sniffs it.
+    ``headerRows`` is ``[n]``, the row of the header (1-based); rows above it are skipped.
+    ``footerRows`` is the number of rows of notes below the table to leave out; null (the
+    default) checks that none looks like a footnote, 0 reads every row as data.
     ``encoding`` may be ``"auto"``. ``decimalChar`` is the default of every number field.
     """
 
@@ -73,6 +101,8 @@ class CsvDialect:
     quote_char: str = '"'
     double_quote: bool = True
     header: bool = True
+    header_rows: list[int] | None = None
+    footer_rows: int | None = None
     encoding: str = "utf-8"
     decimal_char: str = "."
     comment_char: str | None = None
@@ -83,12 +113,20 @@ class Layout:
     """What was learnt about one file before reading it: where the table starts, its names."""
 
     delimiter: str
-    skip_rows: int  # lines before the header (the ``sep=`` line)
+    skip_rows: int  # rows before the header (the ``sep=`` line, the rows above headerRows)
     names: list[str]
     unnamed_last: str | None  # the column a trailing delimiter makes, if any
     # Whether the file holds the quote character at all: a file without it has no quoted
     # value to check, and no quoted "" to read as missing.
     has_quotes: bool = True
+    has_sep_line: bool = False
+    # The rows above the header (headerRows), as text, and the row number of the header as
+    # a spreadsheet shows the file (of the first row, without a header).
+    preamble: str = ""
+    first_row: int = 1
+    footer: str = ""  # the rows below the table (footerRows), as text
+    # The unnamed columns at the end of the header (a line ending with ";;;"), last included.
+    unnamed_trailing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +151,19 @@ def check_dialect(dialect: CsvDialect) -> str:
         raise ConfigError("quoteChar", "must be a single character other than a line break")
     if not dialect.double_quote:
         raise ConfigError("doubleQuote", "only doubled quotes (true) are supported")
+    if dialect.header_rows is not None and (
+        len(dialect.header_rows) != 1
+        or not isinstance(dialect.header_rows[0], int)
+        or isinstance(dialect.header_rows[0], bool)
+        or dialect.header_rows[0] < 1
+    ):
+        raise ConfigError(
+            "headerRows",
+            "must be a list of one row number, 1-based (a header of several rows is not supported)",
+        )
+    if dialect.header_rows is not None and not dialect.header:
+        raise ConfigError("headerRows", "names the header row; with header false there is none")
+    check_footer_rows(dialect.footer_rows)
     if dialect.decimal_char not in (".", ","):
         raise ConfigError("decimalChar", "must be '.' or ','")
     if dialect.decimal_char == "," and delimiter == ",":
@@ -151,7 +202,9 @@ def open_csv(
     if has_cr_line_ends(path):
         path = with_lf_line_ends(path, directory)
     try:
-        file = CsvFile(path, used, read_layout(path, dialect, name=name))
+        layout = read_layout(path, dialect, name=name)
+        path, layout = _without_footer(path, dialect, layout, directory, name=name)
+        file = CsvFile(path, used, layout)
         if not check_quotes:
             yield file
             return
@@ -170,6 +223,49 @@ def open_csv(
         if used in NATIVE_ENCODINGS:
             check_utf8(path, name)
         raise
+
+
+def _without_footer(
+    path: Path, dialect: CsvDialect, layout: Layout, directory: Path, *, name: str
+) -> tuple[Path, Layout]:
+    """The file to read without its footer (a copy, for ``footerRows``) and its layout.
+
+    Without ``footerRows``, raises InputError when the last rows look like footnotes.
+    """
+    lines = {
+        "delimiter": layout.delimiter,
+        "quote": dialect.quote_char,
+        "comment": dialect.comment_char,
+    }
+    if dialect.footer_rows is None:
+        notes = csv_footnotes(path, **lines, width=len(layout.names))
+        if notes:
+            raise InputError(footnotes_message(name, notes))
+        return path, layout
+    if dialect.footer_rows == 0:
+        return path, layout
+    footer = csv_footer(
+        path,
+        dialect.footer_rows,
+        **lines,
+        body_start=_body_start(path, dialect, layout),
+        name=name,
+    )
+    body = copy_head(path, footer.offset, directory / f"{path.stem}.body{path.suffix}")
+    return body, dataclasses.replace(layout, footer=footer.text)
+
+
+def _body_start(path: Path, dialect: CsvDialect, layout: Layout) -> int:
+    """The byte offset of the line after the header (of the first line, without one)."""
+    with path.open("rb") as handle:
+        if layout.has_sep_line:
+            handle.readline()
+        elif handle.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:
+            handle.seek(0)
+        handle.seek(handle.tell() + len(layout.preamble.encode()))
+        if dialect.header:
+            handle.readline()
+        return handle.tell()
 
 
 def has_cr_line_ends(path: Path) -> bool:
@@ -233,9 +329,10 @@ def first_rows(path: Path, options: dict[str, Any], rows: int) -> pl.DataFrame:
     return pl.scan_csv(path, **{**options, "n_rows": rows}).collect()
 
 
-def first_data_row(dialect: CsvDialect) -> int:
-    """The number of the first data row as a spreadsheet counts it (the header is row 1)."""
-    return 2 if dialect.header else 1
+def first_data_row(dialect: CsvDialect, layout: Layout) -> int:
+    """The number of the first data row as a spreadsheet counts it (the header is row 1,
+    or the row ``headerRows`` names)."""
+    return layout.first_row + 1 if dialect.header else layout.first_row
 
 
 def sink_options(dialect: CsvDialect, layout: Layout) -> dict[str, Any]:
@@ -255,20 +352,25 @@ def header_as_read(layout: Layout) -> dict[str, str]:
 
 
 def restore_dialect(written: Path, file: CsvFile, target: Path) -> Path:
-    """Give a UTF-8 CSV written with ``sink_options`` the file's ``sep=`` line and encoding.
+    """Give a UTF-8 CSV written with ``sink_options`` the file's ``sep=`` line, the rows
+    above its header (``headerRows``) and below its table (``footerRows``) and its encoding.
 
     Returns the path holding the result: ``written`` itself when nothing is to be restored.
     """
-    sep_line = file.layout.skip_rows > 0
-    if not sep_line and file.encoding in NATIVE_ENCODINGS:
+    layout = file.layout
+    if not (layout.has_sep_line or layout.preamble or layout.footer) and (
+        file.encoding in NATIVE_ENCODINGS
+    ):
         return written
     encoder = codecs.getincrementalencoder(file.encoding)()
     with written.open(encoding="utf-8", newline="") as source, target.open("wb") as out:
-        if sep_line:
-            out.write(encoder.encode(f"sep={file.layout.delimiter}\n"))
+        if layout.has_sep_line:
+            out.write(encoder.encode(f"sep={layout.delimiter}\n"))
+        # Line ends as the rows are written: one kind in the file.
+        out.write(encoder.encode(layout.preamble.replace("\r\n", "\n")))
         while chunk := source.read(CHUNK_BYTES):
             out.write(encoder.encode(chunk))
-        out.write(encoder.encode("", final=True))
+        out.write(encoder.encode(layout.footer.replace("\r\n", "\n"), final=True))
     return target
 
 
@@ -278,13 +380,16 @@ class StepTable:
 
     ``sink(rows)`` is the lazy sink of the rows (run it with ``polars.collect_all``);
     ``written()`` then gives the file to store: Parquet, or CSV in the input's delimiter,
-    quotes, ``sep=`` line and encoding.
+    quotes, ``sep=`` line and encoding. ``locate`` is ``reading``'s: for a CSV, it names
+    the row polars failed on without saying which.
     """
 
     frame: pl.LazyFrame
     columns: list[str]
     sink: Callable[[pl.LazyFrame], pl.LazyFrame]
     written: Callable[[], Path]
+    first_row: int = 2  # the number of the first data row, as a spreadsheet shows the file
+    locate: Callable[[], None] | None = None
 
 
 @contextmanager
@@ -324,17 +429,59 @@ def step_table(
             list(file.layout.names),
             sink,
             lambda: restore_dialect(utf8, file, target),
+            first_data_row(dialect, file.layout),
+            lambda: raise_malformed_row(file.path, dialect, file.layout, name=name),
         )
 
 
 def detect_encoding(path: Path) -> str:
     """``utf-16`` after a UTF-16 byte-order mark (Excel's "Unicode Text" export), else
-    ``utf-8-sig`` when the whole file is valid UTF-8, else ``cp1252`` (Windows' Western)."""
+    ``utf-8-sig`` when the whole file is valid UTF-8, else ``cp1252`` (Windows' Western)
+    or ``mac_roman`` (Excel for Mac's "CSV (Macintosh)"), as ``western_encoding`` tells."""
     with path.open("rb") as handle:
         start = handle.read(len(codecs.BOM_UTF16))
     if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         return "utf-16"  # the codec reads the mark for the byte order, and drops it
-    return "utf-8-sig" if first_invalid_utf8(path) is None else "cp1252"
+    return "utf-8-sig" if first_invalid_utf8(path) is None else western_encoding(path)
+
+
+def western_encoding(path: Path) -> str:
+    """``mac_roman`` when more of the file's non-ASCII bytes inside words read as letters in
+    Mac Roman than in cp1252, else ``cp1252``.
+
+    A byte after an ASCII letter is, in Western text, most often a letter of the same word
+    (the ø of Tromsø, the é of Orléans): lowercase after a lowercase letter. The two
+    encodings put letters at different bytes: Mac Roman's ø is cp1252's ¿, its æ cp1252's
+    ¾, and cp1252's ø is Mac Roman's ¯. Ties go to cp1252, by far the more common, unless
+    the file holds a byte cp1252 leaves undefined (Mac Roman's Å, ç, è, ê): then it cannot
+    be cp1252. Reads until ``GUESS_WORD_BYTES`` such bytes have been seen, or the file ends.
+    """
+    counts: Counter[bytes] = Counter()
+    is_not_cp1252 = False
+    with path.open("rb") as handle:
+        previous = b""
+        while sum(counts.values()) < GUESS_WORD_BYTES and (chunk := handle.read(CHUNK_BYTES)):
+            counts.update(_WORD_BYTE.findall(previous + chunk))
+            is_not_cp1252 = is_not_cp1252 or _CP1252_UNDEFINED.search(chunk) is not None
+            previous = chunk[-1:]
+    votes = {
+        encoding: sum(count for pair, count in counts.items() if _reads_as_letter(pair, encoding))
+        for encoding in WESTERN_ENCODINGS
+    }
+    if votes["mac_roman"] > votes["cp1252"] or (
+        is_not_cp1252 and votes["mac_roman"] == votes["cp1252"]
+    ):
+        return "mac_roman"
+    return "cp1252"
+
+
+def _reads_as_letter(pair: bytes, encoding: str) -> bool:
+    """Whether the second byte of ``pair`` (an ASCII letter, then a byte above 0x7f) reads
+    in ``encoding`` as a letter that may follow the first one inside a word."""
+    character = pair[1:].decode(encoding, errors="ignore")
+    if character == "\u2019":  # an apostrophe (it's) in either encoding: no vote
+        return True
+    return character.islower() if chr(pair[0]).islower() else character.isalpha()
 
 
 def check_utf8(path: Path, name: str) -> None:
@@ -352,16 +499,23 @@ def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:
     with path.open("rb") as handle:
         head = handle.read(SNIFF_BYTES).decode("utf-8", errors="replace")
     declared = _SEP_LINE.match(head)
-    skip_rows = 1 if declared else 0
     if declared and dialect.delimiter not in (None, "auto", declared.group(1)):
         raise InputError(
             f"{name} declares sep={declared.group(1)} on its first line, but the delimiter "
             f"option is {dialect.delimiter!r}; remove the option or make them agree"
         )
+    # The rows from here on as polars reads them (a byte-order mark is no text).
+    head = head[declared.end() :] if declared else head.lstrip("\ufeff")
+    first_row = dialect.header_rows[0] if dialect.header_rows else 1
+    known = declared.group(1) if declared else dialect.delimiter
+    preamble = _rows_above(
+        head, first_row - 1, dialect, known if known not in (None, "auto") else None, name=name
+    )
+    skip_rows = (1 if declared else 0) + first_row - 1
     if declared:
         delimiter = declared.group(1)
     elif dialect.delimiter == "auto":
-        delimiter = sniff_delimiter(head, name=name)
+        delimiter = sniff_delimiter(head[len(preamble) :], name=name)
     else:
         delimiter = dialect.delimiter or DEFAULT_DELIMITER
     if dialect.decimal_char == "," and delimiter == ",":
@@ -369,8 +523,22 @@ def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:
             raise InputError(f"{name} is delimited by ',', which cannot also be the decimalChar")
         raise ConfigError("decimalChar", "',' needs a delimiter other than ','")
 
+    def layout(names: list[str], trailing: int = 0) -> Layout:
+        unnamed_last = names[-1] if trailing else None
+        return Layout(
+            delimiter,
+            skip_rows,
+            names,
+            unnamed_last,
+            holds(path, dialect.quote_char) if names else True,
+            has_sep_line=declared is not None,
+            preamble=preamble,
+            first_row=first_row,
+            unnamed_trailing=tuple(names[len(names) - trailing :]) if trailing else (),
+        )
+
     def locate() -> None:
-        raise_malformed_row(path, dialect, Layout(delimiter, skip_rows, [], None), name=name)
+        raise_malformed_row(path, dialect, layout([]), name=name)
 
     with reading(name, locate=locate):
         first = first_rows(
@@ -389,17 +557,55 @@ def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:
             1,
         )
     if first.height == 0:
+        if dialect.header_rows:
+            raise InputError(f"{name} has no row {first_row} (headerRows)")
         raise InputError(f"{name} is empty")
     raw = list(first.row(0))
     if not dialect.header:
-        names = [f"column_{n + 1}" for n in range(len(raw))]
-        return Layout(delimiter, skip_rows, names, None, holds(path, dialect.quote_char))
+        return layout([f"column_{n + 1}" for n in range(len(raw))])
     if all(value is None or not value.strip() for value in raw):
+        if dialect.header_rows:
+            raise InputError(f"{name} has no column names on row {first_row} (headerRows)")
         raise InputError(f"{name} has no column names on its first line")
-    unnamed_last = len(raw) > 1 and not (raw[-1] or "").strip()
-    names = column_names(raw)
-    last = names[-1] if unnamed_last else None
-    return Layout(delimiter, skip_rows, names, last, holds(path, dialect.quote_char))
+    trailing = 0
+    while len(raw) - trailing > 1 and not (raw[len(raw) - 1 - trailing] or "").strip():
+        trailing += 1
+    return layout(column_names(raw), trailing)
+
+
+def _rows_above(
+    head: str, rows: int, dialect: CsvDialect, delimiter: str | None, *, name: str
+) -> str:
+    """The text of the first ``rows`` rows of ``head`` (rows as the csv module reads them:
+    a quoted line break stays inside its row); raises InputError when ``head`` ends first."""
+    if rows == 0:
+        return ""
+    read: list[str] = []
+
+    def lines() -> Iterator[str]:
+        for line in io.StringIO(head, newline=""):
+            read.append(line)
+            yield line
+
+    # Quotes and line breaks decide where a row ends, and the delimiter where a quoted value
+    # may start: to be sniffed below the rows skipped, it is not known yet.
+    records = csv.reader(
+        lines(), delimiter=delimiter or DEFAULT_DELIMITER, quotechar=dialect.quote_char
+    )
+    try:
+        for _ in range(rows):
+            next(records)
+    except (StopIteration, csv.Error):
+        text = ""
+    else:
+        text = "".join(read)
+    if not text.endswith("\n"):
+        # The head is the file's first SNIFF_BYTES, or the whole file when shorter.
+        within = (
+            f" within its first {SNIFF_BYTES // 1024} KB" if len(head) > SNIFF_BYTES // 4 else ""
+        )
+        raise InputError(f"{name} has no row {rows + 1} for the header (headerRows){within}")
+    return text
 
 
 def holds(path: Path, character: str) -> bool:
@@ -445,8 +651,9 @@ def raise_malformed_row(path: Path, dialect: CsvDialect, layout: Layout, *, name
     first = "the header" if dialect.header else "the first row"
     quote = dialect.quote_char
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
-        for _ in range(layout.skip_rows):
+        if layout.has_sep_line:
             handle.readline()
+        handle.read(len(layout.preamble))  # the rows above the header (headerRows)
         read: list[str] = []  # the lines of the record being read
 
         def lines() -> Iterator[str]:
@@ -455,7 +662,7 @@ def raise_malformed_row(path: Path, dialect: CsvDialect, layout: Layout, *, name
                 yield line
 
         records = csv.reader(lines(), delimiter=layout.delimiter, quotechar=quote, strict=True)
-        number = 0
+        number = layout.first_row - 1
         while True:
             read.clear()
             try:
@@ -480,8 +687,15 @@ def raise_malformed_row(path: Path, dialect: CsvDialect, layout: Layout, *, name
                 continue
             number += 1
             if width is not None and len(record) > width:
+                # A header of one name, then a wider row: a title above the real header.
+                hint = (
+                    f"; if the rows above are a title, set headerRows to [{number}]"
+                    if width == 1 and dialect.header and not dialect.header_rows
+                    else ""
+                )
                 raise InputError(
-                    f"{name}: row {number} has {len(record)} fields, {first} {width} (ragged rows)"
+                    f"{name}: row {number} has {len(record)} fields, {first} {width} "
+                    f"(ragged rows){hint}"
                 )
             lone = _lone_quote(record, "".join(read), quote)
             if lone is not None:

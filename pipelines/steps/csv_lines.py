@@ -54,17 +54,29 @@ class CopiedRows:
     sha256: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Lines:
+    """Where a file's rows are among its lines: ``skip`` lines come before the header (or
+    the first row), which is row ``first_row``; ``count`` lines from it on are the rows."""
+
+    skip: int
+    first_row: int
+    count: int
+
+
 def copy_rows(
     file: CsvFile, dialect: CsvDialect, *, leave_out: pl.Series, rows: int, target: Path
 ) -> CopiedRows | None:
     """Write ``file``'s header line and data lines, less the rows numbered in ``leave_out``
-    (a spreadsheet's numbers: the header is row 1), to ``target``; None where it cannot.
+    (a spreadsheet's numbers: the header is row 1, or the row of ``headerRows``), to
+    ``target``; None where it cannot.
 
     ``rows`` is the count of rows polars read after the header (blank ones included). The
-    lines are written as UTF-8 without a byte-order mark or a ``sep=`` line, each ending in
-    ``\\n``, as ``sink_csv`` with ``sink_options`` writes them, for ``restore_dialect``.
-    Returns None (``target`` then holds nothing of use) where lines are not rows: comment
-    lines, a quoted value across lines, or the separator byte in the file.
+    lines are written as UTF-8 without a byte-order mark, a ``sep=`` line or the rows above
+    the header, each ending in ``\\n``, as ``sink_csv`` with ``sink_options`` writes them,
+    for ``restore_dialect``. Returns None (``target`` then holds nothing of use) where lines
+    are not rows: comment lines, a quoted value across lines, or the separator byte in the
+    file.
     """
     if dialect.comment_char:
         return None
@@ -72,34 +84,35 @@ def copy_rows(
     if _LINE_SEPARATOR in held:
         return None
     lines = rows + (1 if dialect.header else 0)
-    skip = file.layout.skip_rows
+    layout = file.layout
+    # Lines, not rows: the sep= line and the lines of the rows above the header.
+    skip = int(layout.has_sep_line) + layout.preamble.count("\n")
+    at = Lines(skip=skip, first_row=layout.first_row, count=lines)
     size = file.path.stat().st_size
     few = len(leave_out) <= max(_FEW_RANGES, size // _BYTES_PER_RANGE)
     if few and "\r" not in held:
-        sha256 = _copy_ranges(file.path, skip=skip, leave_out=leave_out, lines=lines, target=target)
+        sha256 = _copy_ranges(file.path, at, leave_out=leave_out, target=target)
         if sha256 is not None:
             return CopiedRows(sha256)
-    if _copy_lines(file.path, skip=skip, leave_out=leave_out, lines=lines, target=target):
+    if _copy_lines(file.path, at, leave_out=leave_out, target=target):
         return CopiedRows(None)
     return None
 
 
-def _copy_lines(path: Path, *, skip: int, leave_out: pl.Series, lines: int, target: Path) -> bool:
+def _copy_lines(path: Path, at: Lines, *, leave_out: pl.Series, target: Path) -> bool:
     """``copy_rows`` through polars: the lines read as text and written again."""
     import polars as pl
 
     count = _LineCount()
-    _lines_of(path, skip=skip).with_row_index("__line", offset=1).map_batches(
+    _lines_of(path, skip=at.skip).with_row_index("__line", offset=at.first_row).map_batches(
         count.see, streamable=True
     ).filter(~pl.col("__line").is_in(leave_out.implode())).select("line").sink_csv(
         target, include_header=False, quote_style="never", null_value=""
     )
-    return count.count == lines
+    return count.count == at.count
 
 
-def _copy_ranges(
-    path: Path, *, skip: int, leave_out: pl.Series, lines: int, target: Path
-) -> str | None:
+def _copy_ranges(path: Path, at: Lines, *, leave_out: pl.Series, target: Path) -> str | None:
     """``copy_rows`` as byte ranges, for a file whose lines all end in ``\\n``; returns the
     sha256 of ``target``, or None where the lines polars read do not add up to the file."""
     import polars as pl
@@ -108,13 +121,15 @@ def _copy_ranges(
     with path.open("rb") as handle:
         # polars reads past a byte-order mark; the copy leaves it out, as polars' copy does.
         start = len(codecs.BOM_UTF8) if handle.read(3) == codecs.BOM_UTF8 else 0
-    last = skip + lines
+    skip = at.skip
+    last = skip + at.count
     if last == 0:
         return None
     line = pl.col("__line").cast(pl.Int64)
     length = pl.col("line").str.len_bytes().cast(pl.Int64).fill_null(0) + 1
-    # Row n of polars' numbering (the header row 1) is line n + skip of the file.
-    drop = (line <= skip) | (line - skip).is_in(leave_out.cast(pl.Int64).implode())
+    # The line after the skipped ones is row first_row.
+    row = line - (skip + 1 - at.first_row)
+    drop = (line <= skip) | row.is_in(leave_out.cast(pl.Int64).implode())
     found = (
         _lines_of(path)
         .with_row_index("__line", offset=1)

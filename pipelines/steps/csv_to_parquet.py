@@ -2,11 +2,13 @@
 
 How the files of public data portals are read (the dialect as ``csv_dialect`` reads it):
 
-- A header line that ends with the delimiter has an unnamed last column: it is dropped when
-  every row leaves it empty, else kept as ``column_<position>``.
+- A header line that ends with the delimiter has unnamed last columns (one per delimiter it
+  ends with): each is dropped when every row leaves it empty, else kept as
+  ``column_<position>``.
 - Rows with no value at all (blank lines, also at the end of the file) are dropped.
 - ``groupChar`` (top level, or per number field) removes thousands separators; a space also
-  removes no-break spaces (U+00A0, U+202F), which spreadsheets write in Norwegian locales.
+  removes no-break spaces (U+00A0, U+202F), which spreadsheets write in Norwegian locales,
+  and either of those removes the other spaces too, as validate reads them.
 
 Types: a column is typed only by its Table Schema field; every other column is written as text,
 exactly as in the file (``0101`` stays ``0101``). With ``inferTypes: true`` such a column is
@@ -36,6 +38,7 @@ from pipelines.steps.csv_dialect import (
 )
 from pipelines.steps.runtime import run_step
 from pipelines.steps.table_schema import (
+    GROUP_SPACES,
     Field,
     TableSchema,
     TableSchemaDescriptor,
@@ -67,8 +70,6 @@ INFERRED_TYPES = ("integer", "number", "boolean", "date")
 # polars in bench/steps.py's figure) for ~45 MB more memory. Either way memory grows by ~80 MB
 # from 1.1 to 10.1 GB, in polars' Parquet writer (the same scan into CSV stays flat).
 CONVERSION_CHUNK_BYTES = 4 * 1024 * 1024
-# Spaces that spreadsheets in Norwegian and French locales use as thousands separators.
-_SPACES = "[ \u00a0\u202f]"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -198,24 +199,27 @@ def convert(
         except pl.exceptions.PolarsError:
             if schema is not None:
                 # polars names neither the row nor (for conversions) the column: find them.
-                first_row = first_data_row(config)
+                first_row = first_data_row(config, layout)
                 _raise_first_bad_value(source, schema, options, layout, first_row, name=name)
             raise
-        if layout.unnamed_last is not None:
-            _drop_if_empty(target, layout.unnamed_last)
+        if layout.unnamed_trailing:
+            _drop_if_empty(target, layout.unnamed_trailing)
         return pl.scan_parquet(target).select(pl.len()).collect().item(), inferred
 
 
-def _drop_if_empty(target: Path, column: str) -> None:
-    """Drop the column a trailing delimiter made when no row has a value in it."""
+def _drop_if_empty(target: Path, columns: tuple[str, ...]) -> None:
+    """Drop the columns trailing delimiters made where no row has a value in them."""
     import polars as pl
 
-    has_values = pl.scan_parquet(target).select(pl.col(column).is_not_null().any()).collect()
-    if has_values.item():
+    has_values = (
+        pl.scan_parquet(target).select(pl.col(columns).is_not_null().any()).collect().row(0)
+    )
+    empty = [column for column, has_value in zip(columns, has_values, strict=True) if not has_value]
+    if not empty:
         return
     # Parquet to Parquet: cheap beside parsing the CSV again, and only for such files.
     trimmed = target.with_suffix(".trimmed.parquet")
-    pl.scan_parquet(target).drop(column).sink_parquet(trimmed, compression="zstd")
+    pl.scan_parquet(target).drop(empty).sink_parquet(trimmed, compression="zstd")
     trimmed.replace(target)
 
 
@@ -270,8 +274,12 @@ def _conversion(item: Field, *, strict: bool, check_years: bool = True) -> pl.Ex
     import polars as pl
 
     column = pl.col(item.name)
-    if item.type in NUMBER_TYPES and item.group_char is not None and item.group_char in _SPACES:
-        column = column.str.replace_all(_SPACES, "")
+    if (
+        item.type in NUMBER_TYPES
+        and item.group_char is not None
+        and item.group_char in GROUP_SPACES
+    ):
+        column = column.str.replace_all(f"[{GROUP_SPACES}]", "")
         item = dataclasses.replace(item, group_char=None)
     return typed(item, column, strict=strict, check_years=check_years)
 

@@ -49,9 +49,8 @@ if TYPE_CHECKING:
     import polars as pl
 
 EXAMPLES_IN_ERROR = 5
-FIRST_DATA_ROW = 2
 # A lookup published as it was uploaded keeps its own delimiter and encoding.
-LOOKUP_DIALECT = CsvDialect(delimiter="auto", encoding="auto")
+LOOKUP_DIALECT = CsvDialect(delimiter="auto", encoding="auto", footer_rows=0)
 # Latest distribution keys of a dataset, from the catalogue.
 LatestKeys = Callable[[str], list[str]]
 # ``lookup`` names one source: a dataset's latest distribution, or one object key.
@@ -217,7 +216,7 @@ def _enrich_table(
     if clashes:
         raise ConfigError("columns", f"{clashes[0]!r} is already a column of {name}")
     # Numbered before blank lines go, so that rows keep the numbers of the file.
-    numbered = table.frame.with_row_index("__row", offset=FIRST_DATA_ROW)
+    numbered = table.frame.with_row_index("__row", offset=table.first_row)
     if table_format(key) == "csv":
         numbered = without_blank_rows(numbered, columns)
     joined = numbered.with_columns(
@@ -232,7 +231,7 @@ def _enrich_table(
     result = joined.filter(is_matched) if config.unmatched == "drop" else joined
     totals = joined.select(pl.len().alias("rows"), is_matched.sum().alias("matched"))
     examples = joined.filter(~is_matched).select("__row", *left_on).head(EXAMPLES_IN_ERROR)
-    with reading(name):
+    with reading(name, locate=table.locate):
         *_, counts, unmatched = pl.collect_all(
             [table.sink(result.select(*columns, *added)), totals, examples],
             engine="streaming",

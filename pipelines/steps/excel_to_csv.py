@@ -12,9 +12,14 @@ How workbooks from data portals are read:
 - A column's type is decided from all its cells: a number column with one text cell (a number
   stored as text, a note) becomes text, never a column with that cell blanked.
 - Header names: an empty header cell (also the 2nd..nth cell of a merged header) becomes
-  ``column_<position>``; repeated names get ``_2``, ``_3``..., as in csv_to_parquet.
+  ``column_<position>``; repeated names get ``_2``, ``_3``..., as in csv_to_parquet. A header
+  cell under a merged cell that starts in its column on a row above (``region`` merged
+  across two header rows) takes that cell's name.
 - Rows with no value are dropped; so are columns with neither a name nor a value (formatted
   but empty cells at the right edge).
+- Notes below the table (``Kilde: SSB``, ``* Foreløpige tall``): ``footerRows: n`` leaves out
+  a sheet's last ``n`` rows that hold a value; without it, last rows that look like
+  footnotes (``footers``) are an InputError naming them; ``0`` writes them as rows.
 - ``sheet: "*"`` takes the visible sheets that hold data, in workbook order; hidden sheets are
   read only when chosen by name or index (indexes count every sheet, hidden ones too).
   Choosing an empty sheet is an InputError.
@@ -27,6 +32,7 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -41,6 +47,12 @@ from pipelines.steps.contract import (
     OutputKey,
     StepResult,
 )
+from pipelines.steps.footers import (
+    TableRow,
+    check_footer_rows,
+    footnotes_message,
+    suspected_footnotes,
+)
 from pipelines.steps.runtime import run_step
 from pipelines.steps.tables import (
     OLE_MAGIC,
@@ -52,7 +64,9 @@ from pipelines.steps.tables import (
     workdir,
 )
 from pipelines.steps.workbook_errors import with_known_errors
+from pipelines.steps.workbook_formulas import formulas_without_results
 from pipelines.steps.workbook_limits import check_workbook, column_number
+from pipelines.steps.workbook_parts import merged_ranges, totals_rows
 
 if TYPE_CHECKING:
     import polars as pl
@@ -62,6 +76,7 @@ if TYPE_CHECKING:
 # server's limits (StepLimits) or lower ones from taskConfig.
 _RANGE = re.compile(r"^([A-Z]{1,3})([0-9]{1,7}):([A-Z]{1,3})([0-9]{1,7})$")
 _SHEET_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_CELL = re.compile(r"^([A-Z]{1,3})([0-9]{1,7})$")
 # How fastexcel renames a repeated header cell: ``navn``, ``navn_1``, ``navn_1_1``.
 _RENAMED = re.compile(r"_[0-9]+$")
 # fastexcel's words when the options point below a sheet's last row or right of its columns.
@@ -73,10 +88,16 @@ _CELL_ERROR = re.compile(r"calamine cell error: (#\S+)")
 _UNTYPED_COLUMN = re.compile(r"could not determine dtype for column (.+)$", re.MULTILINE)
 # How fastexcel writes a date cell in a column of text.
 _DATE_AS_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
+_DATE_TIME_TEXT = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2}) ([0-9]{2}:[0-9]{2}:[0-9]{2})$")
+# The last rows of a sheet looked at for footnotes.
+TAIL_ROWS = 50
 # The significant digits of a number Excel shows.
 EXCEL_DIGITS = 15
-# The date calamine gives a serial below 1: a time of day without a date.
+# The date calamine gives a serial below 1: a time of day without a date. A workbook of the
+# 1904 date system (Excel for Mac's, long) counts its days from the second.
 EXCEL_DAY_ZERO = datetime.date(1899, 12, 31)
+EXCEL_1904_DAY_ZERO = datetime.date(1904, 1, 1)
+_DATE_1904 = re.compile(rb'<(?:\w+:)?workbookPr\b[^>]*\bdate1904="(?:1|true)"')
 # Letters NFKD does not take apart into an ASCII letter and a mark.
 _ASCII_LETTERS = str.maketrans({"æ": "ae", "Æ": "Ae", "ø": "o", "Ø": "O", "ß": "ss", "đ": "d"})
 
@@ -88,13 +109,16 @@ class ExcelToCsvConfig:
     ``sheet``: a name, a 1-based index, or ``"*"`` for every sheet (one CSV each).
     ``headerRow``: 1-based row of the column names; null for none (columns column_1, ...).
     ``skipRows``: rows to skip after the header. ``range``: a cell range such as ``B3:F200``
-    whose first row is the header row.
+    whose first row is the header row. ``footerRows``: the rows of notes below each sheet's
+    table to leave out (blank rows not counted); null checks that none looks like a
+    footnote, 0 writes every row.
     """
 
     sheet: str | int = 1
     header_row: int | None = 1
     skip_rows: int = 0
     range: str | None = None
+    footer_rows: int | None = None
     # None: the server's limit; a taskConfig value only ever lowers it (see StepLimits).
     max_uncompressed_bytes: int | None = None
     max_cells: int | None = None
@@ -108,6 +132,32 @@ class SheetWindow:
     skip_rows: int
     n_rows: int | None
     columns: tuple[int, int] | None  # first and last sheet column, 0-based, inclusive
+
+    def first_data_row(self) -> int:
+        """The sheet row (0-based) of the first row read as data."""
+        if self.header_row is None:
+            return self.skip_rows
+        return self.header_row + 1 + self.skip_rows
+
+    def holds(self, cell: str) -> bool:
+        """Whether the cell (``C2``) lies in the window: from the header row (the first row
+        read) to the last row read, within the range's columns."""
+        match = _CELL.match(cell)
+        if match is None:
+            return True
+        column, row = column_number(match.group(1)) - 1, int(match.group(2)) - 1
+        top = self.header_row if self.header_row is not None else self.skip_rows
+        if row < top:
+            return False
+        if self.n_rows is not None:
+            # The header row and the rows skipped below it, then the rows read.
+            above = 1 + self.skip_rows if self.header_row is not None else 0
+            if row > top + above + self.n_rows - 1:
+                return False
+        if self.columns is None:
+            return True
+        first, last = self.columns
+        return first <= column <= last
 
     def use_columns(self) -> Callable[[Any], bool] | None:
         """fastexcel's column filter for the range.
@@ -127,6 +177,7 @@ def window(config: ExcelToCsvConfig) -> SheetWindow:
         raise ConfigError("sheet", "an index is 1-based: the first sheet is 1")
     if config.skip_rows < 0:
         raise ConfigError("skipRows", "must be zero or more")
+    check_footer_rows(config.footer_rows)
     if config.header_row is not None and config.header_row < 1:
         raise ConfigError("headerRow", "is 1-based: the first row is 1")
     if config.range is None:
@@ -151,14 +202,19 @@ def window(config: ExcelToCsvConfig) -> SheetWindow:
     )
 
 
-def tidy(frame: pl.DataFrame, header: list[str | None] | None = None) -> pl.DataFrame:
+def tidy(
+    frame: pl.DataFrame,
+    header: list[str | None] | None = None,
+    day_zero: datetime.date = EXCEL_DAY_ZERO,
+) -> pl.DataFrame:
     """Write Excel's numbers and dates as a sheet shows them, and give the columns unique names.
 
     Excel stores every number as a float and every date as a date-time: a whole number is
     written without a decimal part (``301``, not ``301.0``) and midnight-only date-times become
     dates. Text cells are never converted, so codes keep their zeros. ``header`` holds the header
     cells as written (None for an empty one), else the columns are numbered. Rows with no
-    value, and columns with neither a name nor a value, are dropped.
+    value, and columns with neither a name nor a value, are dropped. Date-times all on
+    ``day_zero`` (the workbook's date system's) are times of day.
     """
     import polars as pl
 
@@ -206,7 +262,7 @@ def tidy(frame: pl.DataFrame, header: list[str | None] | None = None) -> pl.Data
                 changes.append(_as_printed(pl.col(column)))
         elif isinstance(dtype, pl.Datetime):
             values = series.drop_nulls()
-            if len(values) and bool((values.dt.date() == EXCEL_DAY_ZERO).all()):
+            if len(values) and bool((values.dt.date() == day_zero).all()):
                 # Serials below 1 are times of day (a cell formatted hh:mm), no dates.
                 changes.append(pl.col(column).dt.time())
             elif len(values) and bool((values.dt.time() == datetime.time(0)).all()):
@@ -214,6 +270,40 @@ def tidy(frame: pl.DataFrame, header: list[str | None] | None = None) -> pl.Data
         elif isinstance(dtype, pl.Duration):
             changes.append(_duration_as_printed(pl.col(column)).alias(column))
     return frame.with_columns(changes)
+
+
+def without_footer(frame: pl.DataFrame, footer_rows: int | None, *, name: str) -> pl.DataFrame:
+    """``frame`` (a sheet as loaded) less its last ``footer_rows`` rows that hold a value.
+
+    With ``footer_rows`` None, raises InputError when its last rows look like footnotes
+    (``footers.suspected_footnotes``, over its last ``TAIL_ROWS``); also when it has fewer
+    rows than ``footer_rows``.
+    """
+    import polars as pl
+
+    if footer_rows == 0 or frame.width == 0:
+        return frame
+    if footer_rows is None:
+        rows = [
+            TableRow(["" if value is None else str(value).strip() for value in row])
+            for row in frame.tail(TAIL_ROWS).iter_rows()
+        ]
+        notes = suspected_footnotes(rows, frame.width)
+        if notes:
+            raise InputError(footnotes_message(name, notes))
+        return frame
+    has_value = frame.select(
+        pl.any_horizontal(
+            pl.col(column).str.strip_chars() != ""
+            if dtype == pl.String
+            else pl.col(column).is_not_null()
+            for column, dtype in frame.schema.items()
+        ).fill_null(False)
+    ).to_series()
+    filled = has_value.arg_true()
+    if len(filled) < footer_rows:
+        raise InputError(f"{name}: footerRows is {footer_rows}, but it has {len(filled)} rows")
+    return frame.head(filled[len(filled) - footer_rows])
 
 
 def _duration_as_printed(duration: pl.Expr) -> pl.Expr:
@@ -263,7 +353,13 @@ def _as_printed(number: pl.Expr) -> pl.Expr:
     )
 
 
-def dates_in_text(reader: Any, sheet: str, place: SheetWindow, frame: pl.DataFrame) -> Any:
+def dates_in_text(
+    reader: Any,
+    sheet: str,
+    place: SheetWindow,
+    frame: pl.DataFrame,
+    day_zero: datetime.date = EXCEL_DAY_ZERO,
+) -> Any:
     """``frame`` with the date cells of its text columns written as dates are.
 
     fastexcel writes a date cell in a column that also holds text (``ukjent``) as
@@ -299,7 +395,7 @@ def dates_in_text(reader: Any, sheet: str, place: SheetWindow, frame: pl.DataFra
         value = as_dates.get_column(column)
         is_date = value.is_not_null() & as_numbers.get_column(column).is_null()
         printed = (
-            pl.when(value.dt.date() == EXCEL_DAY_ZERO)
+            pl.when(value.dt.date() == day_zero)
             .then(value.dt.strftime("%H:%M:%S"))
             .when(value.dt.time() == datetime.time(0))
             .then(value.dt.strftime("%Y-%m-%d"))
@@ -310,13 +406,19 @@ def dates_in_text(reader: Any, sheet: str, place: SheetWindow, frame: pl.DataFra
 
 
 def header_cells(
-    reader: Any, sheet: str, place: SheetWindow, loaded: Any
+    reader: Any,
+    sheet: str,
+    place: SheetWindow,
+    loaded: Any,
+    day_zero: datetime.date = EXCEL_DAY_ZERO,
 ) -> dict[int, str | None] | None:
     """The header row's cells as written, by absolute column index; None without a header.
 
     fastexcel renames empty and repeated header cells its own way (``__UNNAMED__2``,
     ``navn_1``). When no name of ``loaded`` can be such a rename, its names are the cells;
     otherwise the row is read again as data, which parses the whole sheet a second time.
+    A date cell is named as a date of the data is written (``2024-01-01``, not fastexcel's
+    ``2024-01-01 00:00:00``).
     """
     if place.header_row is None:
         return None
@@ -326,7 +428,7 @@ def header_cells(
         column.column_name_from == "looked_up" and not _RENAMED.search(column.name)
         for column in columns
     ):
-        return {column.absolute_index: column.name for column in columns}
+        return {column.absolute_index: _as_name(column.name, day_zero) for column in columns}
     row = reader.load_sheet(
         sheet,
         header_row=None,
@@ -338,9 +440,87 @@ def header_cells(
     cells = row.to_polars()
     values = list(cells.row(0)) if cells.height else [None] * cells.width
     return {
-        column.absolute_index: None if value is None else str(value)
+        column.absolute_index: None if value is None else _as_name(str(value), day_zero)
         for column, value in zip(row.selected_columns, values, strict=True)
     }
+
+
+def check_no_totals_row(
+    path: Path, sheet: str, place: SheetWindow, frame: pl.DataFrame, *, name: str
+) -> None:
+    """Raise InputError when ``frame`` (the sheet's cells as loaded) holds the totals row of
+    an Excel table, naming the ``footerRows`` that leaves it out."""
+    import polars as pl
+
+    for table, cell in totals_rows(path, sheet):
+        if not place.holds(cell):
+            continue
+        row = int(cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+        index = row - 1 - place.first_data_row()
+        if not 0 <= index < frame.height:
+            continue  # the header row, or a row skipped
+        below = frame.slice(index).select(pl.any_horizontal(pl.all().is_not_null()).sum()).item()
+        raise InputError(
+            f"{name}: row {row} is the totals row of the Excel table {table!r}, not data; set "
+            f"the footerRows option to {below} to leave it out (and the rows below it), or to "
+            "0 to read it as data"
+        )
+
+
+def names_from_merges(
+    reader: Any,
+    sheet: str,
+    place: SheetWindow,
+    cells: dict[int, str | None],
+    path: Path,
+    day_zero: datetime.date,
+) -> dict[int, str | None]:
+    """``cells`` (the header row's, by column) with an empty one named by the merged cell
+    that covers it from a row above, when the merge starts in its column: a name written
+    once across two header rows (``region`` over ``Menn``/``Kvinner``'s row).
+
+    Only a header with an empty cell, below the sheet's first row, is looked at: the merges
+    follow the cells in the .xlsx, which is then decompressed again.
+    """
+    header = place.header_row
+    if header is None or all((cell or "").strip() for cell in cells.values()):
+        return cells
+    tops = {
+        first: top
+        for first, top, _, bottom in merged_ranges(path, sheet)
+        if top < header <= bottom and first in cells and not (cells[first] or "").strip()
+    }
+    named = dict(cells)
+    for top in sorted(set(tops.values())):
+        row = reader.load_sheet(
+            sheet,
+            header_row=None,
+            skip_rows=top or None,
+            n_rows=1,
+            use_columns=place.use_columns(),
+            dtypes="string",
+        )
+        frame = row.to_polars()
+        if not frame.height:
+            continue
+        indexes = [column.absolute_index for column in row.selected_columns]
+        values = dict(zip(indexes, frame.row(0), strict=True))
+        for column, column_top in tops.items():
+            value = values.get(column)
+            if column_top == top and value is not None and str(value).strip():
+                named[column] = _as_name(str(value), day_zero)
+    return named
+
+
+def _as_name(cell: str, day_zero: datetime.date) -> str:
+    """A header cell as text, a date or time written as the data's are."""
+    match = _DATE_TIME_TEXT.match(cell)
+    if match is None:
+        return cell
+    date, time = match.groups()
+    if date == day_zero.isoformat():
+        return time
+    return date if time == "00:00:00" else f"{date}T{time}"
 
 
 def read_sheets(
@@ -352,19 +532,35 @@ def read_sheets(
     .xlsx whose errors fastexcel cannot read (``#SPILL!`` and the other newer ones) or type
     a column around (``#NAME?``) is read from a copy with those errors made ``#N/A``
     (``workbook_errors``), written under ``directory``. In an .xls, a column holding a
-    ``#NAME?`` is read as text.
+    ``#NAME?`` is read as text. A formula whose result the .xlsx does not hold is an
+    InputError naming its cell (``workbook_formulas``).
     """
     try:
-        return _read_sheets(path, config, name, text_fallback=False)
+        sheets = _read_sheets(path, config, name, text_fallback=False)
     except _UnreadableError:
         known = with_known_errors(path, directory / f"known-errors-{PurePosixPath(name).stem}.xlsx")
-    try:
-        return _read_sheets(known, config, name, text_fallback=True)
-    except _UnreadableError as error:
-        raise InputError(
-            f"{name}, sheet {error.sheet!r}: a cell holds the error value {error.value}, which "
-            "cannot be read; replace the formula's result by a value or an empty cell"
-        ) from None
+        try:
+            sheets = _read_sheets(known, config, name, text_fallback=True)
+        except _UnreadableError as error:
+            raise InputError(
+                f"{name}, sheet {error.sheet!r}: a cell holds the error value {error.value}, "
+                "which cannot be read; replace the formula's result by a value or an empty cell"
+            ) from None
+    # A formula without its result reads as an empty cell, so only sheets with one are
+    # looked at (the look decompresses the sheet again: about a third of fastexcel's read).
+    # An .xls keeps every formula's result.
+    with_empty_cells = [sheet for sheet, frame in sheets if any(frame.null_count().row(0))]
+    if with_empty_cells and zipfile.is_zipfile(path):
+        missing = formulas_without_results(path, with_empty_cells, window(config).holds)
+        if missing:
+            sheet, cell = next(iter(missing.items()))
+            raise InputError(
+                f"{name}, sheet {sheet!r}: cell {cell} holds a formula without its result (the "
+                "workbook was written by a program that does not calculate formulas), which "
+                "would be read as empty; open and save the workbook in a spreadsheet program, "
+                "or write values instead of formulas"
+            )
+    return sheets
 
 
 class _UnreadableError(Exception):
@@ -411,6 +607,7 @@ def _read_sheets(
     place = window(config)
     with path.open("rb") as handle:
         path_is_xls = handle.read(len(OLE_MAGIC)) == OLE_MAGIC  # no copy can be made of one
+    day_zero = EXCEL_DAY_ZERO if path_is_xls else _day_zero(path)
     with reading(name):
         try:
             reader = fastexcel.read_excel(path)
@@ -436,8 +633,10 @@ def _read_sheets(
                 )
                 if every and loaded.visible != "visible":
                     continue  # a hidden sheet is a helper, not a table to publish
-                frame = dates_in_text(reader, sheet, place, loaded.to_polars())
-                cells = header_cells(reader, sheet, place, loaded)
+                frame = dates_in_text(reader, sheet, place, loaded.to_polars(), day_zero)
+                cells = header_cells(reader, sheet, place, loaded, day_zero)
+                if cells and place.header_row and not path_is_xls:
+                    cells = names_from_merges(reader, sheet, place, cells, path, day_zero)
             except BaseException as error:
                 # calamine panics (a BaseException) when the header row or range lies below
                 # the sheet's last row of an .xls; fastexcel says so in words for an .xlsx.
@@ -461,7 +660,13 @@ def _read_sheets(
                 if cells is None
                 else [cells.get(column.absolute_index) for column in loaded.selected_columns]
             )
-            frame = tidy(frame, header)
+            if config.footer_rows is None and not path_is_xls:
+                check_no_totals_row(path, sheet, place, frame, name=f"{name}, sheet {sheet!r}")
+            frame = tidy(
+                without_footer(frame, config.footer_rows, name=f"{name}, sheet {sheet!r}"),
+                header,
+                day_zero,
+            )
             if frame.width == 0:
                 if every:
                     continue
@@ -471,6 +676,16 @@ def _read_sheets(
     if not frames:
         raise InputError(f"{name} has no visible sheet with data")
     return frames
+
+
+def _day_zero(path: Path) -> datetime.date:
+    """The date calamine gives a time of day in the .xlsx ``path``: its date system's."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            workbook = archive.read("xl/workbook.xml")
+    except (KeyError, zipfile.BadZipFile):
+        return EXCEL_DAY_ZERO  # fastexcel says what is wrong with such a file
+    return EXCEL_1904_DAY_ZERO if _DATE_1904.search(workbook) else EXCEL_DAY_ZERO
 
 
 def _or_default(value: int | None, default: int) -> int:

@@ -57,7 +57,7 @@ def table_preview(path: Path, name: str) -> dict[str, Any] | None:
 # A CSV is described as its file is written, which publishing is not told: Norwegian exports
 # are ';' files with decimal commas (read with ',', ragged rows), often cp1252, or declare
 # their delimiter on an Excel 'sep=' line.
-AS_FOUND = CsvDialect(delimiter="auto", encoding="auto")
+AS_FOUND = CsvDialect(delimiter="auto", encoding="auto", footer_rows=0)
 
 
 @contextmanager
@@ -72,7 +72,7 @@ def csv_input(path: Path, name: str, directory: Path) -> Iterator[CsvFile]:
             )
         except InputError:
             # Publishing describes a file, it does not judge it: read it as polars would.
-            comma = CsvDialect(encoding="auto")
+            comma = CsvDialect(encoding="auto", footer_rows=0)
             csv_file = stack.enter_context(
                 open_csv(path, comma, "auto", directory, name=name, check_quotes=False)
             )

@@ -30,6 +30,9 @@ _ISO_DATETIME_TEXT = re.compile(
 )
 # strftime directives of a UTC offset: values with one are stored in UTC.
 _OFFSET_DIRECTIVES = ("%z", "%#z", "%:z", "%::z")
+# Thousands separators that are one for a groupChar of any of them: a space, a no-break
+# space and a narrow no-break space (spreadsheets in Norwegian and French locales).
+GROUP_SPACES = " \u00a0\u202f"
 DEFAULT_TRUE = ("true", "True", "TRUE", "1")
 DEFAULT_FALSE = ("false", "False", "FALSE", "0")
 # Table Schema's string formats, as patterns of the whole value (as frictionless-py checks
@@ -395,9 +398,10 @@ def typed(item: Field, column: pl.Expr, *, strict: bool, check_years: bool = Tru
             # As frictionless-py reads it: what precedes a digit or a minus sign, and what
             # follows the last digit ("kr 1 234,50", "95 %", "EUR -5").
             text = text.str.replace_all(r"^[^-0-9]+|[^0-9]+$", "")
-        if item.group_char == " ":
-            # A space as group separator comes as a no-break space from spreadsheets and SSB.
-            text = text.str.replace_all("[ \u00a0\u202f]", "")
+        if item.group_char and item.group_char in GROUP_SPACES:
+            # A space as group separator comes as a no-break space (or a narrow one) from
+            # spreadsheets and SSB, whichever space the schema names: one file mixes them.
+            text = text.str.replace_all(f"[{GROUP_SPACES}]", "")
         elif item.group_char:
             text = text.str.replace_all(item.group_char, "", literal=True)
         if item.decimal_char != ".":

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 CastType = Literal["string", "integer", "number", "boolean", "date", "datetime", "time", "year"]
 CAST_TYPES: tuple[str, ...] = get_args(CastType)
-FIRST_DATA_ROW = 2
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,11 +162,12 @@ def _cast(column: str, kind: str, decimal_char: str) -> pl.Expr:
 
 
 def _raise_first_bad_cast(
-    frame: pl.LazyFrame, cast: dict[str, str], decimal_char: str, *, name: str
+    frame: pl.LazyFrame, cast: dict[str, str], decimal_char: str, *, first_row: int, name: str
 ) -> None:
     """Raise InputError naming the first value a ``cast`` cannot convert, if one cannot.
 
-    Rows are numbered as validate numbers them: the first row after the header is row 2.
+    Rows are numbered as validate numbers them: ``first_row`` is the number of the first
+    row of ``frame`` (2, the row after the header, unless the CSV dialect says otherwise).
     """
     import polars as pl
 
@@ -178,7 +178,7 @@ def _raise_first_bad_cast(
         item = _field(column, kind, decimal_char)
         text = pl.col(column).cast(pl.String)
         checks.append((item, text.is_not_null() & typed(item, text, strict=False).is_null()))
-    raise_first_bad_value(frame, checks, first=FIRST_DATA_ROW, where=("row", "column"), name=name)
+    raise_first_bad_value(frame, checks, first=first_row, where=("row", "column"), name=name)
 
 
 def compile_plan(config: TransformConfig) -> Plan:
@@ -237,7 +237,7 @@ def run(
                         "the columns of a CSV file are text until the cast option gives them a type"
                     )
                 result = plan.apply(rows, table.columns, name=name, hint=hint)
-                with reading(name):
+                with reading(name, locate=table.locate):
                     try:
                         counts = pl.collect_all(
                             [table.sink(result), result.select(pl.len())], engine="streaming"
@@ -245,7 +245,11 @@ def run(
                     except pl.exceptions.PolarsError:
                         # polars names neither the row nor, for booleans, the value: find them.
                         _raise_first_bad_cast(
-                            table.frame, config.cast or {}, config.decimal_char, name=name
+                            table.frame,
+                            config.cast or {},
+                            config.decimal_char,
+                            first_row=table.first_row,
+                            name=name,
                         )
                         raise
                 target = table.written()

@@ -199,7 +199,7 @@ def _validate_input(
                     written, lazy=True, **sink_options(config, file.layout)
                 ),
                 rejects_path,
-                first_row=first_data_row(config),
+                first_row=first_data_row(config, file.layout),
                 skip_blank_rows=True,
                 name=name,
                 rejects_limit=rejects_limit,

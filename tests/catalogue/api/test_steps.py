@@ -78,8 +78,8 @@ BAD_CONFIG_ERRORS = {
         "ToParquet": {
             "delimeter": [
                 "unknown option; did you mean 'delimiter'? known options: delimiter, quoteChar, "
-                "doubleQuote, header, encoding, decimalChar, commentChar, groupChar, schema, "
-                "inferTypes"
+                "doubleQuote, header, headerRows, footerRows, encoding, decimalChar, commentChar, "
+                "groupChar, schema, inferTypes"
             ],
             "schema.fields[0].type": [
                 'must be one of "string", "integer", "number", "boolean", "date", "datetime", '

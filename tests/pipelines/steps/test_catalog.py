@@ -105,3 +105,40 @@ def test_a_publish_media_type_that_is_none_is_a_problem_at_save(media_type: str)
 )
 def test_a_publish_media_type_with_parameters_is_taken(media_type: str) -> None:
     assert STEPS["publish"].problems({"mediaType": media_type}) == []
+
+
+@pytest.mark.parametrize(
+    ("step", "options"),
+    [
+        ("transform", {}),
+        ("enrich", {"lookup": {"dataset": "bydeler"}, "on": "bydel", "columns": ["navn"]}),
+        ("validate", {"schema": {"fields": []}}),
+    ],
+)
+@pytest.mark.parametrize(
+    ("dialect", "problem"),
+    [
+        (
+            {"delimiter": ";;"},
+            Problem("delimiter", 'must be one character other than a line break, or "auto"'),
+        ),
+        ({"encoding": "klingon"}, Problem("encoding", "unknown encoding 'klingon'")),
+        (
+            {"headerRows": [0]},
+            Problem(
+                "headerRows",
+                "must be a list of one row number, 1-based (a header of several rows is not "
+                "supported)",
+            ),
+        ),
+        (
+            {"footerRows": -1},
+            Problem("footerRows", "must be zero or more (or null to check for footnotes)"),
+        ),
+    ],
+)
+def test_every_step_reading_csv_checks_its_dialect_at_save(
+    step: str, options: dict[str, Any], dialect: dict[str, Any], problem: Problem
+) -> None:
+    # transform and enrich took any dialect at save, and failed on every upload.
+    assert STEPS[step].problems(options | dialect) == [problem]

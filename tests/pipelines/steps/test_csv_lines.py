@@ -20,8 +20,8 @@ LINE = st.text(
 )
 
 
-def csv_file(path: Path, skip: int = 0) -> CsvFile:
-    return CsvFile(path, "utf-8", Layout(",", skip, ["a"], None, has_quotes=False))
+def csv_file(path: Path) -> CsvFile:
+    return CsvFile(path, "utf-8", Layout(",", 0, ["a"], None, has_quotes=False))
 
 
 def both_copies(
@@ -33,13 +33,10 @@ def both_copies(
     numbers = pl.Series(leave_out, dtype=pl.UInt32)
     lines = rows + 1
     by_ranges = tmp_path / "ranges.csv"
-    sha256 = csv_lines._copy_ranges(
-        source, skip=skip, leave_out=numbers, lines=lines, target=by_ranges
-    )
+    at = csv_lines.Lines(skip=skip, first_row=1, count=lines)
+    sha256 = csv_lines._copy_ranges(source, at, leave_out=numbers, target=by_ranges)
     by_polars = tmp_path / "polars.csv"
-    assert csv_lines._copy_lines(
-        source, skip=skip, leave_out=numbers, lines=lines, target=by_polars
-    )
+    assert csv_lines._copy_lines(source, at, leave_out=numbers, target=by_polars)
     return sha256, by_ranges.read_bytes() if sha256 else b"", by_polars.read_bytes()
 
 
@@ -97,10 +94,8 @@ def test_lines_that_do_not_add_up_are_not_copied_as_ranges(
     source.write_bytes(data)
     leave_out = pl.Series([2], dtype=pl.UInt32)
     target = tmp_path / "out.csv"
-    assert (
-        csv_lines._copy_ranges(source, skip=0, leave_out=leave_out, lines=lines, target=target)
-        is None
-    )
+    at = csv_lines.Lines(skip=0, first_row=1, count=lines)
+    assert csv_lines._copy_ranges(source, at, leave_out=leave_out, target=target) is None
 
 
 def test_a_file_with_carriage_returns_is_copied_by_polars(tmp_path: Path) -> None:
@@ -132,3 +127,16 @@ def test_copy_rows_gives_the_sha256_of_the_byte_copy(tmp_path: Path) -> None:
     )
     assert target.read_bytes() == b"a\n1\n3\n"
     assert copied == csv_lines.CopiedRows(hashlib.sha256(b"a\n1\n3\n").hexdigest())
+
+
+def test_rows_above_the_header_keep_their_numbers(tmp_path: Path) -> None:
+    # headerRows: [3]: a title, a blank line, then the header as row 3; rows 4, 5, 6 follow.
+    source = tmp_path / "in.csv"
+    source.write_bytes(b"Title\n\na;b\n1;2\nx;y\n3;4\n")
+    leave_out = pl.Series([5], dtype=pl.UInt32)
+    at = csv_lines.Lines(skip=2, first_row=3, count=4)
+    by_ranges, by_polars = tmp_path / "ranges.csv", tmp_path / "polars.csv"
+    sha256 = csv_lines._copy_ranges(source, at, leave_out=leave_out, target=by_ranges)
+    assert csv_lines._copy_lines(source, at, leave_out=leave_out, target=by_polars)
+    assert by_ranges.read_bytes() == by_polars.read_bytes() == b"a;b\n1;2\n3;4\n"
+    assert sha256 == hashlib.sha256(b"a;b\n1;2\n3;4\n").hexdigest()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ import xlsxwriter
 import xlwt
 
 from pipelines.objects import LocalObjectStore
-from pipelines.steps import csv_to_parquet, excel_to_csv, validate
+from pipelines.steps import csv_to_parquet, excel_to_csv, transform, validate
 from pipelines.steps.contract import ConfigError, InputError, ValidationFailed
 from pipelines.steps.tables import column_names
 from tests.pipelines.steps.conftest import DATA, MakeEvent, Put
@@ -109,6 +111,18 @@ def test_a_trailing_column_with_values_is_kept_and_named_by_position(
     frame = to_parquet(objects, put, make_event, "t.csv", {"delimiter": ";"}, data)
     assert frame.rows() == [("1", "2", None), ("3", "4", "note")]
     assert frame.columns == ["a", "b", "column_3"]
+
+
+@pytest.mark.parametrize("schema", [None, {"fields": [{"name": "b", "type": "integer"}]}])
+def test_every_empty_column_of_a_padded_excel_export_is_dropped(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, schema: dict[str, Any] | None
+) -> None:
+    # Excel pads every line to the sheet's used width: formatted but empty cells on the right.
+    data = b"a;b;;;\r\n1;2;;;\r\n3;4;;x;\r\n"
+    config: dict[str, Any] = {"delimiter": ";"} | ({"schema": schema} if schema else {})
+    frame = to_parquet(objects, put, make_event, "t.csv", config, data)
+    assert frame.columns == ["a", "b", "column_4"]
+    assert frame.get_column("column_4").to_list() == [None, "x"]
 
 
 def test_oslo_household_codes_keep_their_leading_zeros_without_a_schema(
@@ -1056,3 +1070,595 @@ def test_a_two_digit_year_is_no_four_digit_year(
     with pytest.raises(ValidationFailed) as failed:
         validate.handler(make_event("Check", [key], {"delimiter": ";", "schema": schema}), None)
     assert "row 3, column dato: '1.3.24' is not a valid date (format %d.%m.%Y)" in str(failed.value)
+
+
+MAC_ROMAN_TEXT = "navn;by\rBjørn Dæhlie;Tromsø\rFrançois Hélène;Orléans\rÅse Nærø;Bodø\r"
+
+
+@pytest.mark.parametrize("encoding", ["auto", "mac_roman", "macintosh"])
+def test_a_mac_roman_file_reads_its_norwegian_and_french_letters(
+    objects: LocalObjectStore,
+    recorder: MemoryRecorder,
+    put: Put,
+    make_event: MakeEvent,
+    encoding: str,
+) -> None:
+    # Excel for Mac's "CSV (Macintosh)": Mac Roman, lines ended by CR. Read as cp1252, the
+    # ø of Tromsø came out as ¿ and the æ of Dæhlie as ¾.
+    data = MAC_ROMAN_TEXT.encode("mac_roman")
+    config = {"delimiter": ";", "encoding": encoding}
+    frame = to_parquet(objects, put, make_event, "mac.csv", config, data)
+    assert frame.rows() == [
+        ("Bjørn Dæhlie", "Tromsø"),
+        ("François Hélène", "Orléans"),
+        ("Åse Nærø", "Bodø"),
+    ]
+    if encoding == "auto":
+        assert recorder.finished("ToParquet")[5]["encodings"] == {"mac.csv": "mac_roman"}
+
+
+def test_auto_encoding_reads_mac_roman_that_cp1252_would_read_without_an_error(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    # Every byte of these letters is defined in cp1252, as other letters: Troms¿, D¾hlie.
+    data = "navn;by\rBjørn Dæhlie;Tromsø\rKåre;Båtsfjord\r".encode("mac_roman")
+    config = {"delimiter": ";", "encoding": "auto"}
+    frame = to_parquet(objects, put, make_event, "mac.csv", config, data)
+    assert frame.rows() == [("Bjørn Dæhlie", "Tromsø"), ("Kåre", "Båtsfjord")]
+
+
+def test_auto_encoding_reads_mac_roman_with_capitals_only_at_word_starts(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    # No letter inside a word to tell by, but Mac Roman's Å is a byte cp1252 has not.
+    data = "kommune;bydel\rÅs;Åsane\rÅlesund;Åmot\r".encode("mac_roman")
+    config = {"delimiter": ";", "encoding": "auto"}
+    frame = to_parquet(objects, put, make_event, "mac.csv", config, data)
+    assert frame.rows() == [("Ås", "Åsane"), ("Ålesund", "Åmot")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "navn;by\r\nBjørn Dæhlie;Tromsø\r\nÅse Nærø;Bodø\r\n",
+        "navn;by\r\nTROMSØ;BODØ\r\nit\u2019s;Grünerløkka\r\n",  # capitals and an apostrophe
+        "vare;pris\r\nKaffe \u2013 stor;€ 35\r\n",
+    ],
+)
+def test_auto_encoding_still_reads_cp1252_as_cp1252(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent, text: str
+) -> None:
+    config = {"delimiter": ";", "encoding": "auto"}
+    frame = to_parquet(objects, put, make_event, "win.csv", config, text.encode("cp1252"))
+    assert frame.rows() == [tuple(line.split(";")) for line in text.splitlines()[1:]]
+    assert recorder.finished("ToParquet")[5]["encodings"] == {"win.csv": "cp1252"}
+
+
+def test_validate_writes_a_mac_roman_file_back_in_mac_roman(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("mac.csv", MAC_ROMAN_TEXT.encode("mac_roman"))
+    schema = {"fields": [{"name": "by", "constraints": {"required": True}}]}
+    config = {"delimiter": ";", "encoding": "auto", "schema": schema}
+    [valid] = validate.handler(make_event("Check", [key], config), None)["input"]["keys"]
+    assert objects.get(valid).decode("mac_roman").splitlines() == MAC_ROMAN_TEXT.splitlines()
+
+
+# Statistics Norway's PX-Web "semicolon separated with heading": a title line, a blank line,
+# then the header (row 3 as a spreadsheet shows the file).
+PX_WEB = (
+    '"05803: Folkemengde, etter region, statistikkvariabel og år"\r\n'
+    "\r\n"
+    '"region";"statistikkvariabel";"år";"Personer"\r\n'
+    '"0301 Oslo";"Folkemengde";"2023";709037\r\n'
+    '"1103 Stavanger";"Folkemengde";"2023";146011\r\n'
+    '"5001 Trondheim";"Folkemengde";"2023";mange\r\n'
+    '"3401 Kongsvinger";"Folkemengde";"2023";18106\r\n'
+).encode()
+PX_WEB_SCHEMA = {"fields": [{"name": "Personer", "type": "integer"}]}
+
+
+@pytest.mark.parametrize("delimiter", [";", "auto"])
+def test_header_rows_skips_the_title_lines_above_the_header(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, delimiter: str
+) -> None:
+    data = PX_WEB.replace(b"mange", b"212660")
+    config = {"delimiter": delimiter, "headerRows": [3], "schema": PX_WEB_SCHEMA}
+    frame = to_parquet(objects, put, make_event, "px.csv", config, data)
+    assert frame.columns == ["region", "statistikkvariabel", "år", "Personer"]
+    assert frame.get_column("Personer").to_list() == [709037, 146011, 212660, 18106]
+
+
+@pytest.mark.parametrize("step", [csv_to_parquet, transform])
+def test_a_title_above_the_header_points_to_header_rows(
+    put: Put, make_event: MakeEvent, step: Any
+) -> None:
+    # transform said only that the file "has a row with more fields than the header".
+    key = put("px.csv", PX_WEB)
+    with pytest.raises(InputError) as raised:
+        step.handler(make_event("Step", [key], {"delimiter": ";"}), None)
+    assert raised.value.message == (
+        "px.csv: row 3 has 4 fields, the header 1 (ragged rows); if the rows above are a "
+        "title, set headerRows to [3]"
+    )
+
+
+def test_header_rows_numbers_rows_as_the_file_shows_them(put: Put, make_event: MakeEvent) -> None:
+    key = put("px.csv", PX_WEB)
+    config = {"delimiter": ";", "headerRows": [3], "schema": PX_WEB_SCHEMA}
+    with pytest.raises(InputError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+    assert "row 6, column 'Personer': 'mange'" in raised.value.message
+    ragged = put("ragged.csv", PX_WEB.replace(b"mange", b"1;2"))
+    with pytest.raises(InputError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [ragged], config), None)
+    assert raised.value.message == "ragged.csv: row 6 has 5 fields, the header 4 (ragged rows)"
+
+
+def test_validate_with_header_rows_rejects_by_file_row_and_keeps_the_title(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("px.csv", PX_WEB)
+    config = {
+        "delimiter": ";",
+        "headerRows": [3],
+        "schema": PX_WEB_SCHEMA,
+        "onInvalid": "quarantine",
+    }
+    result = validate.handler(make_event("Check", [key], config), None)
+    [valid_key] = result["input"]["keys"]
+    rejects_key = valid_key.replace("px.csv", "px-rejects.csv")
+    rejects = pl.read_csv(io.BytesIO(objects.get(rejects_key)), infer_schema=False)
+    assert rejects.select("row", "column", "value").rows() == [("6", "Personer", "mange")]
+    # The valid rows in the file's own form: the next step reads them with the same options.
+    lines = PX_WEB.decode().splitlines()
+    assert objects.get(valid_key).decode().splitlines() == lines[:5] + lines[6:]
+    frame = to_parquet(
+        objects,
+        put,
+        make_event,
+        "again.csv",
+        {key: value for key, value in config.items() if key != "onInvalid"},
+        objects.get(valid_key),
+    )
+    assert frame.height == 3
+
+
+def test_transform_with_header_rows_names_the_file_row_and_keeps_the_title(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("px.csv", PX_WEB)
+    config = {"delimiter": ";", "headerRows": [3], "cast": {"Personer": "integer"}}
+    with pytest.raises(InputError) as raised:
+        transform.handler(make_event("Shape", [key], config), None)
+    assert (
+        raised.value.message == "px.csv: row 6, column 'Personer': 'mange' is not a valid integer"
+    )
+    config = {"delimiter": ";", "headerRows": [3], "filter": "Personer != 'mange'"}
+    [output] = transform.handler(make_event("Shape", [key], config), None)["input"]["keys"]
+    lines = objects.get(output).decode().splitlines()
+    assert lines[:4] == [
+        '"05803: Folkemengde, etter region, statistikkvariabel og år"',
+        "",
+        "region;statistikkvariabel;år;Personer",
+        "0301 Oslo;Folkemengde;2023;709037",
+    ]
+    assert len(lines) == 6
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"headerRows": [2, 3]},
+        {"headerRows": [0]},
+        {"headerRows": []},
+        {"headerRows": ["3"]},
+        {"headerRows": [3], "header": False},
+    ],
+)
+@pytest.mark.parametrize("step", [csv_to_parquet, validate, transform])
+def test_header_rows_other_than_one_row_number_is_a_config_error(
+    put: Put, make_event: MakeEvent, config: dict[str, Any], step: Any
+) -> None:
+    key = put("px.csv", PX_WEB)
+    if step is validate:
+        config = config | {"schema": PX_WEB_SCHEMA}
+    with pytest.raises(ConfigError) as raised:
+        step.handler(make_event("Step", [key], config), None)
+    assert raised.value.key == "headerRows"
+
+
+@pytest.mark.parametrize("comment_char", [None, "#"])
+def test_header_rows_after_a_bom_and_a_sep_line(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent, comment_char: str | None
+) -> None:
+    # Excel hides the sep= line: the title is row 1, the header row 2.
+    data = "\ufeffsep=;\r\nTabell 1: Skoler\r\nskole;elever\r\nBjølsen;410\r\nÅs;x\r\n"
+    config: dict[str, Any] = {
+        "headerRows": [2],
+        "schema": {"fields": [{"name": "elever", "type": "integer"}]},
+        "onInvalid": "quarantine",
+    }
+    if comment_char:  # the valid rows are then written by polars, not copied as lines
+        config["commentChar"] = comment_char
+    key = put("skoler.csv", data.encode())
+    [valid] = validate.handler(make_event("Check", [key], config), None)["input"]["keys"]
+    rejects = pl.read_csv(io.BytesIO(objects.get(valid.replace(".csv", "-rejects.csv"))))
+    assert rejects.get_column("row").to_list() == [4]
+    assert objects.get(valid).decode("utf-8-sig").splitlines() == [
+        "sep=;",
+        "Tabell 1: Skoler",
+        "skole;elever",
+        "Bjølsen;410",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (9, "px.csv has no row 9 for the header (headerRows)"),
+        (2, "px.csv has no column names on row 2 (headerRows)"),
+    ],
+)
+def test_a_header_row_the_file_lacks_is_an_input_error(
+    put: Put, make_event: MakeEvent, row: int, message: str
+) -> None:
+    key = put("px.csv", PX_WEB)
+    with pytest.raises(InputError) as raised:
+        csv_to_parquet.handler(
+            make_event("ToParquet", [key], {"delimiter": ";", "headerRows": [row]}), None
+        )
+    assert raised.value.message == message
+
+
+# A table with its notes below it, as a spreadsheet exports one.
+WITH_NOTES = (
+    "kommune;personer;endring\r\n"
+    "Oslo;709037;1,2\r\n"
+    "Bergen;291940;0,8\r\n"
+    "Ås;21120;\r\n"
+    ";;\r\n"
+    "Kilde: SSB, tabell 07459;;\r\n"
+    "* Foreløpige tall;;\r\n"
+).encode()
+NOTES_SCHEMA = {"fields": [{"name": "personer", "type": "integer"}]}
+
+
+@pytest.mark.parametrize("step", [csv_to_parquet, validate, transform])
+def test_rows_that_look_like_footnotes_are_an_input_error_naming_them(
+    put: Put, make_event: MakeEvent, step: Any
+) -> None:
+    # They were read as two more kommuner, of no people.
+    key = put("notes.csv", WITH_NOTES)
+    config: dict[str, Any] = {"delimiter": ";"}
+    if step is validate:
+        config["schema"] = NOTES_SCHEMA
+    with pytest.raises(InputError) as raised:
+        step.handler(make_event("Step", [key], config), None)
+    assert raised.value.message == (
+        "notes.csv: the last 2 rows look like footnotes, not data ('Kilde: SSB, tabell 07459'; "
+        "'* Foreløpige tall'); set the footerRows option to 2 to leave them out, or to 0 to "
+        "read them as data"
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # No blank row, no delimiters on the note's line.
+        b"kommune;personer\nOslo;709037\nTallene for 2024 er forelopige\n",
+        # A marker alone.
+        b"kommune;personer\nOslo;709037\n(1) Fra 2020 inkludert Ulvik;\n",
+        b"kommune,personer\nOslo,709037\nSource: Statistics Norway,\n",
+    ],
+)
+def test_other_footnote_shapes_are_pointed_out(
+    put: Put, make_event: MakeEvent, data: bytes
+) -> None:
+    key = put("notes.csv", data)
+    with pytest.raises(InputError, match="the last row looks like footnotes"):
+        csv_to_parquet.handler(make_event("ToParquet", [key], {"delimiter": "auto"}), None)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"kommune;personer\nOslo;709037\nBergen;\n",  # a last row without its value
+        b"kommune;personer\nOslo;709037\n\nBergen;\n\n",
+        b"kommune\nOslo\n\nKilde: SSB\n",  # one column: a note and a value look alike
+        b"kommune;personer\nOslo;\nBergen;\n",  # no row has more than its first value
+        b'kommune;merknad\nOslo;"to\nlinjer"\nBergen;"x\ny"\n',  # a line of a quoted value
+    ],
+)
+def test_rows_that_only_lack_values_are_no_footnotes(
+    put: Put, make_event: MakeEvent, data: bytes
+) -> None:
+    key = put("rows.csv", data)
+    csv_to_parquet.handler(make_event("ToParquet", [key], {"delimiter": ";"}), None)
+
+
+def test_footer_rows_leaves_out_the_notes(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    config = {"delimiter": ";", "decimalChar": ",", "footerRows": 2, "schema": NOTES_SCHEMA}
+    frame = to_parquet(objects, put, make_event, "notes.csv", config, WITH_NOTES)
+    assert frame.rows() == [
+        ("Oslo", 709037, "1,2"),
+        ("Bergen", 291940, "0,8"),
+        ("Ås", 21120, None),
+    ]
+    frame = to_parquet(
+        objects, put, make_event, "notes.csv", {"delimiter": ";", "footerRows": 0}, WITH_NOTES
+    )
+    assert frame.get_column("kommune").to_list()[-2:] == [
+        "Kilde: SSB, tabell 07459",
+        "* Foreløpige tall",
+    ]
+
+
+def test_validate_and_transform_write_the_footer_back_below_the_rows(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    data = WITH_NOTES.replace(b"291940", b"mange")
+    key = put("notes.csv", data)
+    config = {
+        "delimiter": ";",
+        "footerRows": 2,
+        "schema": NOTES_SCHEMA,
+        "onInvalid": "quarantine",
+    }
+    result = validate.handler(make_event("Check", [key], config), None)
+    [valid] = result["input"]["keys"]
+    rejects = pl.read_csv(io.BytesIO(objects.get(valid.replace(".csv", "-rejects.csv"))))
+    assert rejects.select("row", "value").rows() == [(3, "mange")]
+    lines = data.decode().splitlines()
+    assert objects.get(valid).decode().splitlines() == lines[:2] + lines[3:]
+    config = {"delimiter": ";", "footerRows": 2, "filter": "kommune != 'Oslo'"}
+    [output] = transform.handler(make_event("Shape", [key], config), None)["input"]["keys"]
+    assert objects.get(output).decode().splitlines() == [lines[0], *lines[2:]]
+
+
+def test_more_footer_rows_than_rows_is_an_input_error(put: Put, make_event: MakeEvent) -> None:
+    key = put("notes.csv", b"kommune;personer\nOslo;1\n\nKilde: SSB\n* Forelopig\n")
+    with pytest.raises(InputError) as raised:
+        config = {"delimiter": ";", "footerRows": 4}
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+    assert raised.value.message == (
+        "notes.csv: footerRows is 4, but the file has only 3 rows below its header"
+    )
+
+
+def test_negative_footer_rows_is_a_config_error(put: Put, make_event: MakeEvent) -> None:
+    key = put("notes.csv", WITH_NOTES)
+    with pytest.raises(ConfigError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [key], {"footerRows": -1}), None)
+    assert raised.value.key == "footerRows"
+
+
+def with_notes_xlsx(path: Path) -> bytes:
+    """A sheet whose table ends in a blank row and two notes, a merged one across A:C."""
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("Befolkning")
+    sheet.write_row(0, 0, ["år", "personer", "andel"])
+    sheet.write_row(1, 0, [2022, 699827, 12.5])
+    sheet.write_row(2, 0, [2023, 709037, 12.7])
+    sheet.merge_range(4, 0, 4, 2, "Kilde: SSB, tabell 07459")
+    sheet.write_string(5, 0, "* Foreløpige tall")
+    book.close()
+    return path.read_bytes()
+
+
+def test_a_sheet_whose_last_rows_look_like_footnotes_is_an_input_error(
+    tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    # They were written as two more years, and made the year column text.
+    key = put("notes.xlsx", with_notes_xlsx(tmp_path / "notes.xlsx"))
+    with pytest.raises(InputError) as raised:
+        excel_to_csv.handler(make_event("ToCsv", [key], {}), None)
+    assert raised.value.message == (
+        "notes.xlsx, sheet 'Befolkning': the last 2 rows look like footnotes, not data "
+        "('Kilde: SSB, tabell 07459'; '* Foreløpige tall'); set the footerRows option to 2 "
+        "to leave them out, or to 0 to read them as data"
+    )
+
+
+def test_footer_rows_leaves_out_a_sheets_notes(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("notes.xlsx", with_notes_xlsx(tmp_path / "notes.xlsx"))
+    frame = to_csv(objects, make_event, key, {"footerRows": 2})["notes.csv"]
+    assert frame.rows() == [("2022", "699827", "12.5"), ("2023", "709037", "12.7")]
+    frame = to_csv(objects, make_event, key, {"footerRows": 0})["notes.csv"]
+    assert frame.height == 4
+    with pytest.raises(InputError, match="footerRows is 5, but it has 4 rows"):
+        to_csv(objects, make_event, key, {"footerRows": 5})
+    with pytest.raises(ConfigError):
+        to_csv(objects, make_event, key, {"footerRows": -2})
+
+
+def test_footer_rows_counts_a_quoted_value_across_lines_as_one_row(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    data = b'kommune;merknad\nOslo;"to\nlinjer"\nBergen;x\n"Kilde: SSB;\nse ssb.no"\n'
+    frame = to_parquet(objects, put, make_event, "q.csv", {"delimiter": ";", "footerRows": 1}, data)
+    assert frame.rows() == [("Oslo", "to\nlinjer"), ("Bergen", "x")]
+
+
+def without_formula_results(source: Path, target: Path) -> bytes:
+    """A copy of an .xlsx with every formula's result taken out, as programs that do not
+    calculate (openpyxl) write formulas."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as copy:
+        for member in original.infolist():
+            data = original.read(member)
+            if "worksheets/" in member.filename:
+                data = re.sub(rb"(</f>)<v>[^<]*</v>", rb"\1", data)
+            copy.writestr(member, data)
+    return target.read_bytes()
+
+
+def totals_xlsx(path: Path) -> Path:
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("Budsjett")
+    sheet.write_row(0, 0, ["post", "2023", "2024", "sum"])
+    for row in range(1, 4):
+        sheet.write_row(row, 0, [f"post {row}", 10 * row, 20 * row])
+        sheet.write_formula(row, 3, f"=B{row + 1}+C{row + 1}", None, 30 * row)
+    sheet.write_string(4, 0, "sum")
+    sheet.write_formula(4, 3, "=SUM(D2:D4)", None, 180)
+    book.close()
+    return path
+
+
+def test_a_formula_without_its_result_is_an_input_error_not_an_empty_cell(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    source = totals_xlsx(tmp_path / "budsjett.xlsx")
+    frame = to_csv(objects, make_event, put("a.xlsx", source.read_bytes()), {})["a.csv"]
+    assert frame.get_column("sum").to_list() == ["30", "60", "90", "180"]
+    # Read, the sum column came out empty.
+    key = put("b.xlsx", without_formula_results(source, tmp_path / "b.xlsx"))
+    for config in ({}, {"sheet": "*"}, {"range": "A1:D4"}):
+        with pytest.raises(InputError) as raised:
+            excel_to_csv.handler(make_event("ToCsv", [key], config), None)
+        assert raised.value.message == (
+            "b.xlsx, sheet 'Budsjett': cell D2 holds a formula without its result (the "
+            "workbook was written by a program that does not calculate formulas), which would "
+            "be read as empty; open and save the workbook in a spreadsheet program, or write "
+            "values instead of formulas"
+        )
+    # Formulas outside the cells read do not matter.
+    frame = to_csv(objects, make_event, key, {"range": "A1:C4"})["b.csv"]
+    assert frame.columns == ["post", "2023", "2024"]
+
+
+@pytest.mark.parametrize("date_1904", [False, True])
+def test_times_of_day_of_a_workbook_in_either_date_system(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent, date_1904: bool
+) -> None:
+    # Excel for Mac long counted days from 1904: a time of day is then on 1904-01-01, and
+    # came out as 1904-01-01T07:15:00.
+    path = tmp_path / "avganger.xlsx"
+    book = xlsxwriter.Workbook(path, {"date_1904": date_1904})
+    clock = book.add_format({"num_format": "hh:mm"})
+    day = book.add_format({"num_format": "dd.mm.yyyy"})
+    sheet = book.add_worksheet("Avganger")
+    sheet.write_row(0, 0, ["dato", "avgang", "merknad"])
+    for row, (date, departure, note) in enumerate(
+        [
+            (dt.date(2024, 2, 29), dt.time(7, 15), "ok"),
+            (dt.date(1999, 12, 31), dt.time(23, 59), None),
+        ],
+        start=1,
+    ):
+        sheet.write_datetime(row, 0, date, day)
+        sheet.write_datetime(row, 1, departure, clock)
+        if note:
+            sheet.write_string(row, 2, note)
+        else:
+            sheet.write_datetime(row, 2, dt.time(12, 30), clock)  # a time among text
+    book.close()
+    frame = to_csv(objects, make_event, put("avganger.xlsx", path.read_bytes()), {})
+    assert frame["avganger.csv"].rows() == [
+        ("2024-02-29", "07:15:00", "ok"),
+        ("1999-12-31", "23:59:00", "12:30:00"),
+    ]
+
+
+@pytest.mark.parametrize("repeated", [False, True])  # fastexcel's names, or the row read again
+def test_dates_and_numbers_in_a_header_row_are_named_as_the_sheet_shows_them(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent, repeated: bool
+) -> None:
+    # Daily columns were named 2024-01-01 00:00:00.
+    path = tmp_path / "dager.xlsx"
+    book = xlsxwriter.Workbook(path)
+    day = book.add_format({"num_format": "dd.mm.yyyy"})
+    sheet = book.add_worksheet("Dager")
+    sheet.write_row(0, 0, ["stasjon", "stasjon" if repeated else "id"])
+    sheet.write_number(0, 2, 2020)
+    sheet.write_datetime(0, 3, dt.datetime(2024, 1, 1), day)
+    sheet.write_datetime(0, 4, dt.datetime(2024, 1, 1, 8, 30), day)
+    sheet.write_row(1, 0, ["Blindern", "x", 1, 2, 3])
+    book.close()
+    frame = to_csv(objects, make_event, put("dager.xlsx", path.read_bytes()), {})["dager.csv"]
+    assert frame.columns[2:] == ["2020", "2024-01-01", "2024-01-01T08:30:00"]
+
+
+def test_a_header_cell_merged_from_the_row_above_takes_its_name(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    # A report's two header rows: "region" merged down over both, "Folkemengde" across two
+    # columns above "Menn" and "Kvinner". The region column was named column_1.
+    path = tmp_path / "rapport.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("Rapport")
+    sheet.write_string(0, 0, "Tabell 3")
+    sheet.merge_range(2, 0, 3, 0, "region")
+    sheet.merge_range(2, 1, 2, 2, "Folkemengde")
+    sheet.write_row(3, 1, ["Menn", "Kvinner"])
+    sheet.merge_range(2, 3, 3, 4, "Andel")  # two columns: the second stays unnamed
+    sheet.write_row(4, 0, ["Oslo", 350000, 359000, 0.5, 0.5])
+    book.close()
+    key = put("rapport.xlsx", path.read_bytes())
+    frame = to_csv(objects, make_event, key, {"headerRow": 4})["rapport.csv"]
+    assert frame.columns == ["region", "Menn", "Kvinner", "Andel", "column_5"]
+
+
+def test_header_rows_counts_a_quoted_title_across_lines_as_one_row(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    data = b'Tabell 1;"Folkemengde\nper kommune"\nkommune;n\nOslo;1\n'
+    config = {"delimiter": ";", "headerRows": [2]}
+    frame = to_parquet(objects, put, make_event, "t.csv", config, data)
+    assert frame.rows() == [("Oslo", "1")]
+    # validate writes the whole title back (its second line was lost).
+    key = put("v.csv", data)
+    schema = {"fields": [{"name": "n", "type": "integer"}]}
+    [valid] = validate.handler(make_event("Check", [key], config | {"schema": schema}), None)[
+        "input"
+    ]["keys"]
+    assert objects.get(valid) == data
+
+
+def table_with_totals_xlsx(path: Path) -> bytes:
+    """An Excel table (Insert > Table) with its Total Row shown, and a note below it."""
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet("Befolkning")
+    columns = [
+        {"header": "kommune", "total_string": "Totalt"},
+        {"header": "personer", "total_function": "sum", "total_value": 1000977},
+    ]
+    rows = [["Oslo", 709037], ["Bergen", 291940]]
+    sheet.add_table("A1:B4", {"data": rows, "columns": columns, "total_row": True})
+    sheet.write_string(5, 0, "Kilde: SSB")
+    book.close()
+    return path.read_bytes()
+
+
+def test_the_totals_row_of_an_excel_table_is_an_input_error_not_a_row(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    # It was written as one more kommune, of all the people.
+    key = put("tabell.xlsx", table_with_totals_xlsx(tmp_path / "tabell.xlsx"))
+    with pytest.raises(InputError) as raised:
+        excel_to_csv.handler(make_event("ToCsv", [key], {}), None)
+    assert raised.value.message == (
+        "tabell.xlsx, sheet 'Befolkning': row 4 is the totals row of the Excel table 'Table1', "
+        "not data; set the footerRows option to 2 to leave it out (and the rows below it), or "
+        "to 0 to read it as data"
+    )
+    frame = to_csv(objects, make_event, key, {"footerRows": 2})["tabell.csv"]
+    assert frame.rows() == [("Oslo", "709037"), ("Bergen", "291940")]
+    frame = to_csv(objects, make_event, key, {"range": "A1:B3"})["tabell.csv"]
+    assert frame.height == 2
+
+
+@pytest.mark.parametrize("group_char", [" ", "\u00a0", "\u202f"])
+@pytest.mark.parametrize("step", [csv_to_parquet, validate])
+def test_any_space_as_group_char_takes_every_space_spreadsheets_write(
+    put: Put, make_event: MakeEvent, recorder: MemoryRecorder, group_char: str, step: Any
+) -> None:
+    # validate rejected 12\u202f345 for a groupChar of \u00a0, which csv_to_parquet read.
+    key = put("g.csv", "k;n\nA;1\u00a0234\nB;12\u202f345\nC;1 000 000\n".encode())
+    schema = {"fields": [{"name": "n", "type": "integer", "groupChar": group_char}]}
+    step.handler(make_event("Step", [key], {"delimiter": ";", "schema": schema}), None)
+    assert recorder.finished("Step")[5]["rows"] == 3

@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import Flask
 
 from catalogue import __version__, web
-from catalogue.api import docs, errors
+from catalogue.api import canonical_paths, docs, errors
 from catalogue.api.bodies import JsonProvider
 from catalogue.api.etags import answer_conditional_read
 from catalogue.api.lazy_routes import RESOURCES, Route, add_routes
@@ -68,6 +68,9 @@ def create_app(
         if documented:
             api.register_lazily(module, blueprint_of[module])
     app.register_blueprint(docs.assets)
+    # First: a path that names no resource is answered before any other check reads it.
+    app.before_request(canonical_paths.refuse_encoded_slash)
+    app.before_request(canonical_paths.redirect_trailing_slash)
     errors.register(app)
     # Pages first: they read the session cookie before the bearer-token check runs.
     web.init_app(app)

@@ -15,6 +15,7 @@ from .common import (
     Stored,
     StoredSchema,
     Term,
+    Timestamp,
     iso_date_or_datetime,
     page_schema,
 )
@@ -157,8 +158,8 @@ class DatasetSchema(StoredSchema, ma.Schema.from_dict(_metadata_fields(patch=Fal
         validate=validate.Regexp(DATASET_ID.pattern, error="Must be lowercase a-z, 0-9 and '-'."),
         metadata={"description": "Slug of the title unless given."},
     )
-    created = fields.String(dump_only=True)
-    modified = fields.String(dump_only=True)
+    created = Timestamp(dump_only=True)
+    modified = Timestamp(dump_only=True)
     formats = fields.List(
         fields.String(),
         dump_only=True,

@@ -128,7 +128,8 @@ def _metadata_fields(*, patch: bool) -> dict[str, fields.Field]:
             f"Must be one of {', '.join(FREQUENCY_TERMS)} or an EU Frequency IRI.",
             metadata={
                 "description": "How often it is updated: a word (daily), an EU Frequency code "
-                f"(MONTHLY) or its IRI ({vocab.FREQUENCY}MONTHLY, kept as the code)."
+                f"(MONTHLY) or its IRI ({vocab.FREQUENCY}MONTHLY), in any case; kept as the "
+                "code (daily as DAILY)."
             },
             **optional,
         ),
@@ -186,9 +187,14 @@ class DatasetQuerySchema(ListQuerySchema):
         metadata={"description": "An EU data theme code (ENVI) or its IRI."},
     )
     state = fields.String(validate=validate.OneOf(rules.STATES))
-    format = fields.String(
+    format = Term(
+        vocab.file_type_code,
+        "",
         validate=validate.Length(min=1, max=50),
-        metadata={"description": "A format of the dataset's distributions (CSV, PARQUET)."},
+        metadata={
+            "description": "A format of the dataset's distributions (CSV, PARQUET), or its "
+            f"EU File Type IRI ({vocab.FILE_TYPE}CSV)."
+        },
     )
     facets = fields.Boolean(
         load_default=True,

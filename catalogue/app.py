@@ -10,7 +10,7 @@ from flask import Flask
 from catalogue import __version__, web
 from catalogue.api import canonical_paths, docs, errors
 from catalogue.api.bodies import JsonProvider
-from catalogue.api.etags import answer_conditional_read
+from catalogue.api.etags import answer_conditional_read, refuse_unchecked_conditions
 from catalogue.api.lazy_routes import RESOURCES, Route, add_routes
 from catalogue.api.route_table import ROUTES
 from catalogue.api.routing import LazyRoutingFlask
@@ -75,6 +75,7 @@ def create_app(
     # Pages first: they read the session cookie before the bearer-token check runs.
     web.init_app(app)
     app.before_request(authenticate_request)
+    app.before_request(refuse_unchecked_conditions)
     app.after_request(answer_conditional_read)
     configure_source(settings.base_url)
     # Events written while answering a request take its base URL: asked for when one is

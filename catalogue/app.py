@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import Flask
 
 from catalogue import __version__, web
-from catalogue.api import canonical_paths, docs, errors
+from catalogue.api import canonical_paths, docs, errors, negotiation
 from catalogue.api.bodies import JsonProvider
 from catalogue.api.etags import answer_conditional_read, refuse_unchecked_conditions
 from catalogue.api.lazy_routes import RESOURCES, Route, add_routes
@@ -74,6 +74,7 @@ def create_app(
     errors.register(app)
     # Pages first: they read the session cookie before the bearer-token check runs.
     web.init_app(app)
+    app.before_request(negotiation.refuse_unacceptable)
     app.before_request(authenticate_request)
     app.before_request(refuse_unchecked_conditions)
     app.after_request(answer_conditional_read)

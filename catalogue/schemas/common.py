@@ -174,8 +174,15 @@ class Timestamp(fields.String):
     """A point in time as an RFC 3339 date-time string (documented with format date-time).
 
     Kept as the string it is stored as: the store's own times are UTC with seconds
-    (``pipelines.timestamps.timestamp``) or microseconds (events).
+    (``pipelines.timestamps.timestamp``) or microseconds (events). A time read from a
+    client is kept with ``T`` and ``Z`` in upper case, which RFC 3339 lets it write in
+    lower case: Python's ``fromisoformat``, which reads stored times, takes only upper.
     """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        # The date part holds no letters; the rest holds only T, Z and digits and signs.
+        return text[:10] + text[10:].upper()
 
 
 class ErrorSchema(ma.Schema):

@@ -97,3 +97,16 @@ def test_an_edition_time_that_is_iso_8601_but_not_rfc_3339_is_422(client, value:
 
     assert answer.status_code == 422
     assert "startTime" in answer.json["errors"]["json"]
+
+
+def test_an_edition_time_in_lower_case_is_taken_and_kept_in_upper_case(client) -> None:  # type: ignore[no-untyped-def]
+    # RFC 3339 5.6: "T" and "Z" may be written in lower case.
+    dataset = {"id": "air", "title": "Air", "accessRights": "public", "owner": "team:miljo"}
+    assert client.post("/datasets", json=dataset).status_code == 201
+
+    answer = client.post(EDITIONS, json={"startTime": "2026-01-02t03:04:05z"})
+
+    assert answer.status_code == 201, answer.json
+    assert answer.json["startTime"] == "2026-01-02T03:04:05Z"
+    since = client.get("/catalog", query_string={"modifiedSince": "2026-01-02t03:04:05z"})
+    assert since.status_code == 200, since.json

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import threading
 from inspect import iscoroutinefunction
 from typing import Any, ClassVar
@@ -26,7 +27,7 @@ from webargs.flaskparser import FlaskParser, abort
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
-from catalogue.api.bodies import BodyError, parse_json, text_problems
+from catalogue.api.bodies import BodyError, parse_json, text_problems, unreadable_reason
 from catalogue.api.errors import error_body
 from catalogue.api.etags import document_conditions
 from catalogue.schemas.common import Timestamp
@@ -106,6 +107,17 @@ class BodyParser(FlaskParser):
             return parse_json(req.get_data(cache=True))
         except BodyError as error:
             abort(400, exc=error, message=str(error), errors={"json": [str(error)]})
+
+    def _handle_invalid_json_error(
+        self,
+        error: json.JSONDecodeError | UnicodeDecodeError,
+        req: flask.Request,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        # webargs says "Invalid JSON body." alone: neither where nor why.
+        reason = unreadable_reason(error)
+        abort(400, exc=error, errors={"json": [reason]})
 
     def pre_load(
         self, location_data: Any, *, schema: ma.Schema, req: flask.Request, location: str

@@ -152,6 +152,9 @@ def _respond(
         context_header_mappings=settings.CONTEXT_HEADER_MAPPINGS,
     )
     environ.update({"HTTPS": "on", "wsgi.url_scheme": "https"})
+    # Zappa decodes the path it routes by; the path as sent, %2F and all, lets the app
+    # refuse an encoded slash in an id (catalogue.api.canonical_paths) as it does locally.
+    environ["RAW_URI"] = event.get("rawPath" if version == 2 else "path") or ""
     environ.update({"lambda.context": context, "lambda.event": event})
     with Response.from_app(function.app, environ) as response:
         body, is_base64 = _body(function, response)

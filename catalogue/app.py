@@ -8,9 +8,9 @@ from datetime import datetime
 from flask import Flask
 
 from catalogue import __version__, web
-from catalogue.api import docs, errors
+from catalogue.api import canonical_paths, docs, errors, negotiation
 from catalogue.api.bodies import JsonProvider
-from catalogue.api.etags import answer_conditional_read
+from catalogue.api.etags import answer_conditional_read, refuse_unchecked_conditions
 from catalogue.api.lazy_routes import RESOURCES, Route, add_routes
 from catalogue.api.route_table import ROUTES
 from catalogue.api.routing import LazyRoutingFlask
@@ -68,10 +68,15 @@ def create_app(
         if documented:
             api.register_lazily(module, blueprint_of[module])
     app.register_blueprint(docs.assets)
+    # First: a path that names no resource is answered before any other check reads it.
+    app.before_request(canonical_paths.refuse_encoded_slash)
+    app.before_request(canonical_paths.redirect_trailing_slash)
     errors.register(app)
     # Pages first: they read the session cookie before the bearer-token check runs.
     web.init_app(app)
+    app.before_request(negotiation.refuse_unacceptable)
     app.before_request(authenticate_request)
+    app.before_request(refuse_unchecked_conditions)
     app.after_request(answer_conditional_read)
     configure_source(settings.base_url)
     # Events written while answering a request take its base URL: asked for when one is

@@ -31,10 +31,10 @@ def parse_json(data: str | bytes) -> Any:
     NaN or Infinity, a number beyond a double's range (which would read as infinity) or
     one of thousands of digits.
 
-    Bytes must be UTF-8 (UnicodeDecodeError otherwise); malformed JSON raises
-    json.JSONDecodeError as json.loads does.
+    Bytes must be UTF-8 (UnicodeDecodeError otherwise), a leading byte order mark ignored
+    as RFC 8259 8.1 allows; malformed JSON raises json.JSONDecodeError as json.loads does.
     """
-    text = data.decode("utf-8") if isinstance(data, bytes) else data
+    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
     try:
         value = _DECODER.decode(text)
     except RecursionError:
@@ -152,3 +152,14 @@ def _field_problems(field: fields.Field, value: Any) -> Any:
             return {index: problem for index, problem in found.items() if problem} or None
         return text_problems(field.schema, value) or None
     return None
+
+
+def unreadable_reason(error: json.JSONDecodeError | UnicodeDecodeError) -> str:
+    """Why a body could not be read as JSON, and where: for the client to find the byte."""
+    if isinstance(error, UnicodeDecodeError):
+        byte = error.object[error.start]
+        return (
+            f"The body is not UTF-8, the encoding JSON takes (RFC 8259 8.1): byte 0x{byte:02x} "
+            f"at offset {error.start}."
+        )
+    return f"The body is not JSON: {error.msg} at line {error.lineno} column {error.colno}."

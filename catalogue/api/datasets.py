@@ -14,7 +14,7 @@ from catalogue.api.catalog import (
     dataset_response,
     negotiate_dataset,
 )
-from catalogue.api.etags import with_etag, write_condition
+from catalogue.api.etags import conditional_create, with_etag, write_condition
 from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import (
     ADMIN,
@@ -88,6 +88,7 @@ class Datasets(MethodView):
 
     @blp.arguments(DatasetSchema)
     @blp.response(201, DatasetSchema)
+    @conditional_create
     def post(self, data: dict) -> tuple:
         """Create a dataset (and its version 1)."""
         require_owner_team(data["owner"])

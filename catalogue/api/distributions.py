@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from catalogue.api.etags import with_etag, write_condition
+from catalogue.api.etags import conditional_create, with_etag, write_condition
 from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import READ, WRITE, require
 from catalogue.auth.principal import current_principal
@@ -36,6 +36,7 @@ class Distributions(MethodView):
 
     @blp.arguments(DistributionSchema, required=False)  # every field is optional
     @blp.response(201, DistributionSchema)
+    @conditional_create
     def post(self, data: dict, dataset_id: str, version: str, edition: str) -> tuple:
         """Register a distribution of an edition."""
         require(dataset_id, WRITE)

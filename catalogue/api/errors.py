@@ -32,6 +32,8 @@ STATUS = {
 }
 # Fields that arrive in the query string rather than the body.
 QUERY_FIELDS = {"cursor", "limit", "cascade", "format", "modifiedSince", "after"}
+# Fields checked by the domain that arrive in the path (``/permissions/{principal}``).
+PATH_FIELDS = {"principal"}
 JSON_METHODS = {"POST", "PUT", "PATCH"}
 # Amazon SNS posts its JSON messages as text/plain.
 TEXT_JSON_ENDPOINTS = {"events.SnsDeliveries"}
@@ -73,7 +75,7 @@ def handle_domain_error(error: errors.DomainError) -> Response:
     if isinstance(error, errors.InvalidValues):
         field_errors = {"json": error.errors}
     elif error.field and status == 422:
-        location = "query" if error.field in QUERY_FIELDS else "json"
+        location = field_location(error.field)
         reason = getattr(error, "reason", error.message)
         field_errors = {location: {error.field: [reason]}}
     headers = {}
@@ -87,6 +89,14 @@ def handle_domain_error(error: errors.DomainError) -> Response:
         log.warning("store error reached the API untranslated: %s", error.message)
         message = STORE_FAILURE_MESSAGES.get(status, HTTPStatus(status).phrase)
     return error_response(status, message, field_errors, headers)
+
+
+def field_location(field: str) -> str:
+    """Where a field a domain error names came from, as webargs names it: the query string,
+    the path or else the JSON body."""
+    if field in QUERY_FIELDS:
+        return "query"
+    return "path" if field in PATH_FIELDS else "json"
 
 
 def error_headers(error: errors.DomainError) -> dict[str, str]:

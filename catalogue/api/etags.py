@@ -1,17 +1,35 @@
 """ETags from stored revisions, ``If-Match`` as a write condition for the store, and
-``If-Match`` (412) and ``If-None-Match`` (304 Not Modified) on reads."""
+``If-Match`` (412) and ``If-None-Match`` (304 Not Modified) on reads.
+
+How each write reads a condition (RFC 9110 13.1; 13.2.1: a request that would fail without
+its conditions, a 404 say, fails so with them):
+
+- a write to a resource with an ETag (PATCH, PUT, DELETE of ETAG_PATHS): checked by the
+  store on the item it writes; a missing resource is 404 as without a condition, except
+  where PUT would create it (a dataset's pipeline), where If-Match is 412;
+- a create (POST of a collection, ``conditional_create``): on the resource it makes, whose
+  id the client may choose: If-None-Match ``*`` holds where the id is free (412 where it is
+  taken, rather than 409), and If-Match, which asks for a current state, never holds (412);
+- a grant, which has no ETag: only ``*`` is checked (``check_presence``), an If-Match tag is
+  412;
+- any other write, to a resource without an ETag: If-Match and If-None-Match ``*`` are 412
+  (``refuse_unchecked_conditions``), never silently ignored; If-None-Match tags hold.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from flask import Response, request
 from werkzeug.http import parse_etags, unquote_etag
 
 from catalogue.api.errors import error_response
-from catalogue.domain.errors import PreconditionFailed
+from catalogue.domain.errors import AlreadyExists, PreconditionFailed
 from catalogue.domain.revisions import Condition, Revision, etag, parse_etag
+
+T = TypeVar("T")
 
 
 def with_etag(resource: Mapping[str, Any], status: int = 200, **headers: str) -> tuple:
@@ -97,6 +115,85 @@ def write_condition() -> Condition | None:
     return Condition(match, match_any, none_match, none_match_any)
 
 
+def conditional_create(create: Callable[..., T]) -> Callable[..., T]:
+    """A create view that honours If-Match and If-None-Match on the resource it makes.
+
+    If-None-Match ``*`` turns the create's AlreadyExists (409) into PreconditionFailed
+    (412): the store's create is itself conditional on the id being free, so two racing
+    creates make one resource. If-Match is PreconditionFailed before anything is written:
+    it asks for a current state, and a create never replaces one.
+    """
+
+    @functools.wraps(create)
+    def view(*args: Any, **kwargs: Any) -> T:
+        condition = write_condition()
+        if condition is not None and (condition.match is not None or condition.match_any):
+            raise PreconditionFailed(
+                "If-Match asks for a resource in a current state, and POST makes a new one: "
+                "nothing was created (PATCH or PUT changes an existing resource)"
+            )
+        if condition is None or not condition.none_match_any:
+            return create(*args, **kwargs)
+        try:
+            return create(*args, **kwargs)
+        except AlreadyExists as taken:
+            raise PreconditionFailed(
+                f"{taken.message}: If-None-Match * asks it not to exist; nothing was written"
+            ) from None
+
+    return view
+
+
+# Endpoints whose writes check If-Match and If-None-Match themselves (see the module's
+# docstring); a write to any other API endpoint that sends one is refused.
+CONDITIONAL_WRITES = frozenset(
+    {
+        "datasets.Datasets",
+        "datasets.DatasetById",
+        "versions.Versions",
+        "versions.VersionById",
+        "versions.Editions",
+        "versions.EditionById",
+        "distributions.Distributions",
+        "distributions.DistributionById",
+        "pipelines.Templates",
+        "pipelines.TemplateById",
+        "pipelines.DatasetPipeline",
+        "permissions.PermissionByPrincipal",
+    }
+)
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def refuse_unchecked_conditions() -> Response | None:
+    """Before each request: 412 for a write to a resource without an ETag that sends
+    If-Match, or If-None-Match ``*``, which nothing would check.
+
+    Ignored, such a condition would let a client believe its write was guarded when it was
+    not. If-None-Match tags hold on a resource without an ETag (none of its states has one),
+    so they pass. Pages (``web.*``) send their ETag in the form, not in headers.
+    """
+    current = request._get_current_object()  # type: ignore[attr-defined]
+    environ = current.environ
+    match_header = environ.get("HTTP_IF_MATCH")
+    none_match_header = environ.get("HTTP_IF_NONE_MATCH")
+    if match_header is None and none_match_header is None:
+        return None
+    rule = current.url_rule
+    if current.method not in WRITE_METHODS or rule is None:
+        return None
+    if rule.endpoint in CONDITIONAL_WRITES or rule.endpoint.startswith("web."):
+        return None
+    if match_header is None and not parse_etags(none_match_header).star_tag:
+        return None
+    header = "If-Match" if match_header is not None else "If-None-Match *"
+    return error_response(
+        412,
+        f"{current.method} {current.path} cannot check {header}: this resource carries no "
+        "ETag, so nothing was done; send the request without the condition.",
+    )
+
+
 def _revisions(opaque_tags: Iterable[str | None]) -> tuple[Revision, ...]:
     """The revisions named by the tags (unquoted, as werkzeug parses them) this API hands out."""
     # werkzeug parses an empty weak tag (W/"") as None.
@@ -153,26 +250,77 @@ _PRECONDITION_FAILED_WRITE = {
 }
 
 
+# Collections whose POST creates a resource under conditional_create.
+CREATE_PATHS = frozenset(
+    {
+        "/datasets",
+        "/datasets/{dataset_id}/versions",
+        "/datasets/{dataset_id}/versions/{version}/editions",
+        "/datasets/{dataset_id}/versions/{version}/editions/{edition}/distributions",
+        "/pipelines",
+    }
+)
+# Resources without an ETag whose writes check If-Match * and If-None-Match * (grants).
+PRESENCE_PATHS = frozenset({"/datasets/{dataset_id}/permissions/{principal}"})
+_IF_MATCH_CREATE = _header(
+    "If-Match", "Never holds on a create (412): it asks for a current state of the resource."
+)
+_IF_NONE_MATCH_CREATE = _header(
+    "If-None-Match", "`*`: create only if the id is free, else 412 (not 409)."
+)
+_IF_MATCH_PRESENCE = _header(
+    "If-Match", "`*`: only if it exists, else 412. It has no ETag: a tag is always 412."
+)
+_IF_NONE_MATCH_PRESENCE = _header("If-None-Match", "`*`: only if it does not exist, else 412.")
+_PRECONDITION_FAILED_CREATE = {
+    **_PRECONDITION_FAILED,
+    "description": "Precondition Failed: If-None-Match `*` and the id is taken, or If-Match "
+    "sent; nothing was written.",
+}
+_PRECONDITION_FAILED_PRESENCE = {
+    **_PRECONDITION_FAILED,
+    "description": "Precondition Failed: If-Match `*` and it does not exist, If-None-Match "
+    "`*` and it does, or an If-Match tag; nothing was written.",
+}
+
+
+def _add_conditions(
+    operation: dict[str, Any], conditions: Iterable[dict[str, object]], failed: dict[str, Any]
+) -> None:
+    """Add the header parameters ``conditions`` and the 412 answer ``failed``, once each."""
+    parameters = operation.setdefault("parameters", [])
+    named = {(parameter.get("in"), parameter.get("name")) for parameter in parameters}
+    parameters.extend(dict(c) for c in conditions if ("header", c["name"]) not in named)
+    operation["responses"].setdefault("412", dict(failed))
+
+
 def document_conditions(paths: Mapping[str, Mapping[str, Any]]) -> None:
-    """Add the conditional-request headers and answers to the operations of ETAG_PATHS.
+    """Add the conditional-request headers and answers to the operations of ETAG_PATHS,
+    and to the creates (CREATE_PATHS) and grants (PRESENCE_PATHS).
 
     Reads take If-Match and If-None-Match (304, 412); writes take both too (412); a 200 or
     201 answer carries ETag. Adds each once: the document may be completed again.
     """
+    for path in CREATE_PATHS & paths.keys():
+        if "post" in paths[path]:
+            conditions = (_IF_MATCH_CREATE, _IF_NONE_MATCH_CREATE)
+            _add_conditions(paths[path]["post"], conditions, _PRECONDITION_FAILED_CREATE)
+    for path in PRESENCE_PATHS & paths.keys():
+        for method, operation in paths[path].items():
+            if method in ("put", "delete"):
+                conditions = (_IF_MATCH_PRESENCE, _IF_NONE_MATCH_PRESENCE)
+                _add_conditions(operation, conditions, _PRECONDITION_FAILED_PRESENCE)
     for path in ETAG_PATHS & paths.keys():
         for method, operation in paths[path].items():
             if method == "parameters":
                 continue
             reading = method == "get"
             conditions = [_IF_MATCH, _IF_NONE_MATCH if reading else _IF_NONE_MATCH_WRITE]
-            parameters = operation.setdefault("parameters", [])
-            named = {(parameter.get("in"), parameter.get("name")) for parameter in parameters}
-            parameters.extend(dict(c) for c in conditions if ("header", c["name"]) not in named)
+            failed = _PRECONDITION_FAILED if reading else _PRECONDITION_FAILED_WRITE
+            _add_conditions(operation, conditions, failed)
             responses = operation["responses"]
             for status in ("200", "201"):
                 if status in responses and "$ref" not in responses[status]:
                     responses[status].setdefault("headers", {}).setdefault("ETag", dict(_ETAG))
             if reading:
                 responses.setdefault("304", dict(_NOT_MODIFIED))
-            failed = _PRECONDITION_FAILED if reading else _PRECONDITION_FAILED_WRITE
-            responses.setdefault("412", dict(failed))

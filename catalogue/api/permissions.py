@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from catalogue.api.etags import write_condition
 from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import ADMIN, require
 from catalogue.auth.principal import current_principal
@@ -41,10 +42,18 @@ class PermissionByPrincipal(MethodView):
     @blp.arguments(GrantSchema)
     @blp.response(200, GrantSchema)
     def put(self, data: dict, dataset_id: str, principal: str) -> dict:
-        """Set the scopes of a principal on the dataset (replacing what it had)."""
+        """Set the scopes of a principal on the dataset (replacing what it had).
+
+        A grant has no ETag: ``If-None-Match: *`` makes it only where none is, ``If-Match:
+        *`` changes it only where one is, and an If-Match tag is 412.
+        """
         require(dataset_id, ADMIN)
         return repositories().permissions.put(
-            dataset_id, checked_principal(principal), data["scopes"], principal=current_principal()
+            dataset_id,
+            checked_principal(principal),
+            data["scopes"],
+            principal=current_principal(),
+            condition=write_condition(),
         )
 
     @blp.response(204)
@@ -52,5 +61,8 @@ class PermissionByPrincipal(MethodView):
         """Remove a principal's grant; removing the last admin grant is 409."""
         require(dataset_id, ADMIN)
         repositories().permissions.delete(
-            dataset_id, checked_principal(principal), principal=current_principal()
+            dataset_id,
+            checked_principal(principal),
+            principal=current_principal(),
+            condition=write_condition(),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from catalogue.api.etags import with_etag, write_condition
+from catalogue.api.etags import conditional_create, with_etag, write_condition
 from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import (
     READ,
@@ -40,6 +40,7 @@ class Templates(MethodView):
 
     @blp.arguments(PipelineTemplateSchema)
     @blp.response(201, PipelineTemplateSchema)
+    @conditional_create
     def post(self, data: dict) -> tuple:
         """Register a template owned by a team of the caller's; its definition is validated."""
         owner = template_owner(data.get("owner"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import threading
 from inspect import iscoroutinefunction
 from typing import Any, ClassVar
@@ -26,9 +27,10 @@ from webargs.flaskparser import FlaskParser, abort
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
-from catalogue.api.bodies import BodyError, parse_json, text_problems
+from catalogue.api.bodies import BodyError, parse_json, text_problems, unreadable_reason
 from catalogue.api.errors import error_body
 from catalogue.api.etags import document_conditions
+from catalogue.schemas.common import Timestamp
 
 # How callers authenticate, as OpenAPI says it: Swagger UI's "Authorize" sends it.
 BEARER_SCHEME = {
@@ -47,7 +49,7 @@ FLAT_ARGUMENTS = (str, int, float, bool, type(None))
 # ``arguments``' keyword arguments that only document (flask-smorest keeps them from use_args).
 DOC_ONLY = frozenset({"required", "description", "example", "examples", "content_type"})
 # Field types documented otherwise than apispec does.
-URI_FIELDS = {ma.fields.Url: ("string", "uri")}
+FIELD_FORMATS = {ma.fields.Url: ("string", "uri"), Timestamp: ("string", "date-time")}
 # Distinct query strings remembered per parser; past it, the memory starts over.
 MAX_PARSED_QUERIES = 1024
 
@@ -105,6 +107,17 @@ class BodyParser(FlaskParser):
             return parse_json(req.get_data(cache=True))
         except BodyError as error:
             abort(400, exc=error, message=str(error), errors={"json": [str(error)]})
+
+    def _handle_invalid_json_error(
+        self,
+        error: json.JSONDecodeError | UnicodeDecodeError,
+        req: flask.Request,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        # webargs says "Invalid JSON body." alone: neither where nor why.
+        reason = unreadable_reason(error)
+        abort(400, exc=error, errors={"json": [reason]})
 
     def pre_load(
         self, location_data: Any, *, schema: ma.Schema, req: flask.Request, location: str
@@ -277,7 +290,7 @@ class Api(flask_smorest.Api):
                 # and client generators skip it; "uri" is an absolute URL's. The converter's
                 # own copy: apispec's mapping is shared by every spec of the process.
                 converter = self.ma_plugin.converter
-                converter.field_mapping = {**converter.field_mapping, **URI_FIELDS}
+                converter.field_mapping = {**converter.field_mapping, **FIELD_FORMATS}
             while self._undocumented:
                 blp, name, parameters = self._undocumented.pop(0)
                 if isinstance(blp, str):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from catalogue.api.etags import with_etag, write_condition
+from catalogue.api.etags import conditional_create, with_etag, write_condition
 from catalogue.api.smorest import Blueprint, MethodView
 from catalogue.auth.permissions import READ, UPDATE, WRITE, require
 from catalogue.auth.principal import current_principal
@@ -39,6 +39,7 @@ class Versions(MethodView):
 
     @blp.arguments(VersionSchema, required=False)  # every field is optional
     @blp.response(201, VersionSchema)
+    @conditional_create
     def post(self, data: dict, dataset_id: str) -> tuple:
         """Create a version; its id is the next number unless given."""
         require(dataset_id, UPDATE)
@@ -97,6 +98,7 @@ class Editions(MethodView):
 
     @blp.arguments(EditionSchema, required=False)  # every field is optional
     @blp.response(201, EditionSchema)
+    @conditional_create
     def post(self, data: dict, dataset_id: str, version: str) -> tuple:
         """Create an edition; its id is the current UTC time unless given."""
         require(dataset_id, WRITE)

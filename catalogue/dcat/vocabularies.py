@@ -347,14 +347,13 @@ def theme_filter(theme: str) -> str:
 
 
 def frequency_value(value: str) -> str | None:
-    """A word (``daily``) or EU Frequency code (``DAILY``) as given, or the code of its IRI.
+    """The EU Frequency code (``DAILY``) of a word (``daily``), a code or its IRI, in any case.
 
-    None if it is none of these.
+    One stored form: a dataset written ``daily`` and one written ``DAILY`` are updated alike,
+    and both say so in the same words. None if it is none of these.
     """
-    code = eu_code(value, "frequency")
-    if code is not None:
-        return code if code in FREQUENCY_CODES else None
-    return value if value in FREQUENCIES or value in FREQUENCY_CODES else None
+    iri = frequency_iri(value)
+    return None if iri is None else iri.removeprefix(FREQUENCY)
 
 
 def language_code(language: str) -> str | None:
@@ -411,8 +410,9 @@ def language_tag(language: str | None, default: str = "nb") -> str:
 
 def frequency_iri(value: str) -> str | None:
     """The EU Frequency IRI of ``daily``, ``DAILY`` or the IRI itself; None if unknown."""
-    if value.startswith(FREQUENCY):
-        return value if value.removeprefix(FREQUENCY) in FREQUENCY_CODES else None
+    code = eu_code(value, "frequency")
+    if code is not None:
+        return FREQUENCY + code if code in FREQUENCY_CODES else None
     word = value.strip().lower()
     if word in FREQUENCIES:
         return FREQUENCY + FREQUENCIES[word]

@@ -90,3 +90,23 @@ def check_fresh(condition: Condition | None, item: Mapping[str, Any] | None, wha
         raise PreconditionFailed(f"{what} exists (ETag {current}): If-None-Match * asks it not to")
     if any(is_at(r, item) for r in condition.none_match):
         raise PreconditionFailed(f"{what} is still at ETag {current}, which If-None-Match names")
+
+
+def check_presence(condition: Condition | None, exists: bool, what: str) -> None:
+    """``check_fresh`` for a resource that carries no ETag: only ``*`` can be checked.
+
+    Raises PreconditionFailed, naming ``what``, when If-Match names tags (no tag is one of
+    its states), is ``*`` and it does not exist, or If-None-Match is ``*`` and it exists.
+    If-None-Match tags always hold: no state of it has one.
+    """
+    if condition is None:
+        return
+    if condition.match is not None:
+        raise PreconditionFailed(
+            f"{what} carries no ETag, so no If-Match tag names it; send If-Match * "
+            "(it must exist) or no If-Match"
+        )
+    if condition.match_any and not exists:
+        raise PreconditionFailed(f"{what} does not exist: If-Match * matches nothing")
+    if condition.none_match_any and exists:
+        raise PreconditionFailed(f"{what} exists: If-None-Match * asks it not to")

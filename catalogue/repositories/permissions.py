@@ -18,6 +18,7 @@ from typing import Any
 from catalogue.domain.access import SCOPES
 from catalogue.domain.change_events import event_type
 from catalogue.domain.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
+from catalogue.domain.revisions import Condition, check_presence
 from catalogue.store import keys
 from catalogue.store.base import (
     Create,
@@ -197,25 +198,45 @@ class PermissionRepository:
         return Page([_public(item) for item in page.items], page.next_cursor)
 
     def put(
-        self, dataset_id: str, grantee: str, scopes: Sequence[str], *, principal: str
+        self,
+        dataset_id: str,
+        grantee: str,
+        scopes: Sequence[str],
+        *,
+        principal: str,
+        condition: Condition | None = None,
     ) -> dict[str, Any]:
         """Set the scopes of ``grantee`` (replacing any it had).
 
         Raises NotFound (no such dataset) and Conflict when this would leave no admin or
-        the dataset is being deleted. A change that lost a race with another change to
-        the dataset's grants is made again on the new state.
+        the dataset is being deleted; PreconditionFailed when ``condition`` does not hold
+        (a grant has no ETag: only If-Match ``*``, it exists, and If-None-Match ``*``, it
+        does not, can). A change without a condition that lost a race with another change
+        to the dataset's grants is made again on the new state.
         """
+        what = f"the grant of {grantee} on dataset {dataset_id!r}"
         return read_modify_write(
-            lambda: self._put(dataset_id, grantee, scopes, principal),
-            if_match=None,
-            what=f"the grant of {grantee} on dataset {dataset_id!r}",
+            lambda: self._put(dataset_id, grantee, scopes, principal, condition, what),
+            if_match=condition,
+            what=what,
         )
 
-    def _put(self, dataset_id: str, grantee: str, scopes: Sequence[str], principal: str) -> Item:
+    def _put(
+        self,
+        dataset_id: str,
+        grantee: str,
+        scopes: Sequence[str],
+        principal: str,
+        condition: Condition | None,
+        what: str,
+    ) -> Item:
         wanted = _ordered(scopes)
         if not wanted:
             raise InvalidValue("scopes", "give at least one scope; DELETE removes a grant")
         head, before = self._head_and_grant(dataset_id, grantee)
+        # Holds when the write lands: it is conditional on the head, which every change
+        # to the dataset's grants replaces.
+        check_presence(condition, before is not None, what)
         if before == wanted:
             return {"dataset": dataset_id, "principal": grantee, "scopes": wanted}
         admins = set(head["admins"])
@@ -227,21 +248,41 @@ class PermissionRepository:
         self._change(head, admins, [Put(grant), Put(mirror)], grantee, before, wanted, principal)
         return _public(grant)
 
-    def delete(self, dataset_id: str, grantee: str, *, principal: str) -> None:
-        """Remove the grant of ``grantee``; raises NotFound, Conflict (last admin).
+    def delete(
+        self,
+        dataset_id: str,
+        grantee: str,
+        *,
+        principal: str,
+        condition: Condition | None = None,
+    ) -> None:
+        """Remove the grant of ``grantee``; raises NotFound, Conflict (last admin), and
+        PreconditionFailed when ``condition`` does not hold (see ``put``).
 
-        A removal that lost a race with another change to the grants is tried again.
+        A removal without a condition that lost a race with another change to the grants
+        is tried again.
         """
+        what = f"the grant of {grantee} on dataset {dataset_id!r}"
         read_modify_write(
-            lambda: self._delete(dataset_id, grantee, principal),
-            if_match=None,
-            what=f"the grant of {grantee} on dataset {dataset_id!r}",
+            lambda: self._delete(dataset_id, grantee, principal, condition, what),
+            if_match=condition,
+            what=what,
         )
 
-    def _delete(self, dataset_id: str, grantee: str, principal: str) -> None:
+    def _delete(
+        self,
+        dataset_id: str,
+        grantee: str,
+        principal: str,
+        condition: Condition | None,
+        what: str,
+    ) -> None:
         head, before = self._head_and_grant(dataset_id, grantee)
         if before is None:
+            # Before the condition: a removal of nothing is 404 whatever it asks (RFC 9110
+            # 13.2.1).
             raise NotFound(f"{grantee} holds no grant on dataset {dataset_id!r}")
+        check_presence(condition, True, what)
         admins = set(head["admins"]) - {grantee}
         removals: list[Op] = [
             Delete(keys.permissions_pk(dataset_id), keys.grant_sk(grantee)),

@@ -8,7 +8,7 @@ from marshmallow import fields
 from catalogue.dcat.negotiation import FORMAT_NAMES
 from catalogue.dcat.vocabularies import DCAT_AP_3, PROFILES
 
-from .common import ListQuerySchema, iso_datetime
+from .common import ListQuerySchema, Timestamp, iso_datetime
 
 FORMAT_DESCRIPTION = (
     f"RDF syntax, overriding Accept: {', '.join(sorted(FORMAT_NAMES))} or a media type."
@@ -48,11 +48,11 @@ class CatalogQuerySchema(ListQuerySchema):
     )
     format = fields.String(metadata={"description": FORMAT_DESCRIPTION})
     profile = profile_field()
-    modifiedSince = fields.String(
+    modifiedSince = Timestamp(
         validate=iso_datetime,
         metadata={
             "description": "Only datasets whose metadata or latest edition changed at or after "
-            "this ISO 8601 date-time."
+            "this RFC 3339 date-time (2026-01-02T03:04:05Z)."
         },
     )
 

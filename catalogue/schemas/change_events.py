@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 
 from catalogue.domain.change_events import EVENT_TYPES
 
-from .common import MAX_LIMIT
+from .common import MAX_LIMIT, Timestamp
 
 
 class EventQuerySchema(ma.Schema):
@@ -32,7 +32,7 @@ class EventSchema(ma.Schema):
         required=True, metadata={"description": "One of: " + ", ".join(EVENT_TYPES)}
     )
     subject = fields.String(required=True, metadata={"description": "The resource's path."})
-    time = fields.String(required=True)
+    time = Timestamp(required=True)
     datacontenttype = fields.String(required=True)
     data = fields.Dict(required=True)
 

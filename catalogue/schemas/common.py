@@ -151,11 +151,38 @@ def iso_date_or_datetime(value: str) -> None:
         raise ma.ValidationError("A date-time needs a time zone (Z or +hh:mm).")
 
 
+# RFC 3339 section 5.6 date-time: what OpenAPI's (JSON Schema's) "date-time" format names.
+# Python's fromisoformat takes much more of ISO 8601 (basic format, week dates, hours alone).
+RFC_3339_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})"
+)
+
+
 def iso_datetime(value: str) -> None:
-    """Accept an ISO 8601 date-time with a time zone."""
+    """Accept an RFC 3339 date-time (ISO 8601 with seconds and a time zone)."""
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         raise ma.ValidationError("Needs a time as well as a date.")
     iso_date_or_datetime(value)
+    if not RFC_3339_DATETIME.fullmatch(value):
+        raise ma.ValidationError(
+            "Not an RFC 3339 date-time: write it as 2026-01-02T03:04:05Z or with an offset "
+            "(+01:00)."
+        )
+
+
+class Timestamp(fields.String):
+    """A point in time as an RFC 3339 date-time string (documented with format date-time).
+
+    Kept as the string it is stored as: the store's own times are UTC with seconds
+    (``pipelines.timestamps.timestamp``) or microseconds (events). A time read from a
+    client is kept with ``T`` and ``Z`` in upper case, which RFC 3339 lets it write in
+    lower case: Python's ``fromisoformat``, which reads stored times, takes only upper.
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        # The date part holds no letters; the rest holds only T, Z and digits and signs.
+        return text[:10] + text[10:].upper()
 
 
 class ErrorSchema(ma.Schema):

@@ -15,6 +15,7 @@ from .common import (
     Stored,
     StoredSchema,
     Term,
+    Timestamp,
     iso_date_or_datetime,
     page_schema,
 )
@@ -127,7 +128,8 @@ def _metadata_fields(*, patch: bool) -> dict[str, fields.Field]:
             f"Must be one of {', '.join(FREQUENCY_TERMS)} or an EU Frequency IRI.",
             metadata={
                 "description": "How often it is updated: a word (daily), an EU Frequency code "
-                f"(MONTHLY) or its IRI ({vocab.FREQUENCY}MONTHLY, kept as the code)."
+                f"(MONTHLY) or its IRI ({vocab.FREQUENCY}MONTHLY), in any case; kept as the "
+                "code (daily as DAILY)."
             },
             **optional,
         ),
@@ -157,8 +159,8 @@ class DatasetSchema(StoredSchema, ma.Schema.from_dict(_metadata_fields(patch=Fal
         validate=validate.Regexp(DATASET_ID.pattern, error="Must be lowercase a-z, 0-9 and '-'."),
         metadata={"description": "Slug of the title unless given."},
     )
-    created = fields.String(dump_only=True)
-    modified = fields.String(dump_only=True)
+    created = Timestamp(dump_only=True)
+    modified = Timestamp(dump_only=True)
     formats = fields.List(
         fields.String(),
         dump_only=True,
@@ -185,9 +187,14 @@ class DatasetQuerySchema(ListQuerySchema):
         metadata={"description": "An EU data theme code (ENVI) or its IRI."},
     )
     state = fields.String(validate=validate.OneOf(rules.STATES))
-    format = fields.String(
+    format = Term(
+        vocab.file_type_code,
+        "",
         validate=validate.Length(min=1, max=50),
-        metadata={"description": "A format of the dataset's distributions (CSV, PARQUET)."},
+        metadata={
+            "description": "A format of the dataset's distributions (CSV, PARQUET), or its "
+            f"EU File Type IRI ({vocab.FILE_TYPE}CSV)."
+        },
     )
     facets = fields.Boolean(
         load_default=True,

@@ -10,7 +10,7 @@ from catalogue.domain.ids import DISTRIBUTION_ID
 from catalogue.links import absolute_url_in_request
 from pipelines import media_types
 
-from .common import Term, page_schema
+from .common import Term, Timestamp, page_schema
 
 
 class ColumnSchema(ma.Schema):
@@ -118,7 +118,7 @@ class DistributionSchema(ma.Schema):
             "for type api.",
         },
     )
-    created = fields.String(dump_only=True)
+    created = Timestamp(dump_only=True)
 
     def download_url(self, distribution: dict) -> str | None:
         if distribution.get("type") == "api" or "dataset" not in distribution:

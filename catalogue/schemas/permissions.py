@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 
 from catalogue.domain.access import SCOPES
 
-from .common import ListQuerySchema, page_schema
+from .common import ListQuerySchema, Timestamp, page_schema
 
 SCOPE = fields.String(validate=validate.OneOf(SCOPES))
 
@@ -48,7 +48,7 @@ MeQuerySchema = ListQuerySchema
 class HistoryEntrySchema(ma.Schema):
     """One change: who made it, when, to what, and each changed field before and after."""
 
-    at = fields.String(required=True)
+    at = Timestamp(required=True)
     principal = fields.String(required=True)
     action = fields.String(required=True)
     resource = fields.String(required=True)
@@ -77,8 +77,8 @@ class IncarnationSchema(ma.Schema):
 
     dataset = fields.String(required=True)
     incarnation = fields.String(required=True)
-    created = fields.String(required=True)
-    deleted = fields.String(allow_none=True, required=True)
+    created = Timestamp(required=True)
+    deleted = Timestamp(allow_none=True, required=True)
 
 
 IncarnationPageSchema = page_schema(IncarnationSchema, "IncarnationPage")

@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from .common import page_schema
+from .common import Timestamp, page_schema
 from .datasets import TEAM
 
 TEMPLATE_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
@@ -69,8 +69,8 @@ class PipelineTemplateSchema(ma.Schema):
         },
     )
     version = fields.Integer(dump_only=True, metadata={"description": "Each PUT adds one."})
-    created = fields.String(dump_only=True)
-    modified = fields.String(dump_only=True)
+    created = Timestamp(dump_only=True)
+    modified = Timestamp(dump_only=True)
 
 
 class PipelineTemplateUpdateSchema(PipelineTemplateSchema):
@@ -113,4 +113,4 @@ class DatasetPipelineSchema(ma.Schema):
     )
     taskConfig = task_config_field()
     dataset = fields.String(dump_only=True)
-    modified = fields.String(dump_only=True)
+    modified = Timestamp(dump_only=True)

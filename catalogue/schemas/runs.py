@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from .common import page_schema
+from .common import Timestamp, page_schema
 
 RUN_STATUSES = ("WAITING", "RUNNING", "SUCCEEDED", "FAILED", "ABORTED", "EXPIRED")
 STEP_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED")
@@ -48,8 +48,8 @@ class StepSchema(ma.Schema):
     name = fields.String()
     status = fields.String(metadata={"enum": list(STEP_STATUSES)})
     attempts = fields.Integer()
-    startedAt = fields.String(allow_none=True)
-    endedAt = fields.String(allow_none=True)
+    startedAt = Timestamp(allow_none=True)
+    endedAt = Timestamp(allow_none=True)
     error = fields.Nested(ErrorInfoSchema, allow_none=True)
     outputs = fields.List(fields.Nested(StepOutputSchema))
     summary = fields.Dict(allow_none=True)
@@ -69,13 +69,13 @@ class RunSchema(ma.Schema):
     edition = fields.String()
     pipeline = fields.Nested(RunPipelineSchema, allow_none=True)
     status = fields.String(metadata={"enum": list(RUN_STATUSES)})
-    created = fields.String()
-    startedAt = fields.String(allow_none=True)
-    endedAt = fields.String(allow_none=True)
+    created = Timestamp()
+    startedAt = Timestamp(allow_none=True)
+    endedAt = Timestamp(allow_none=True)
     input = fields.Nested(RunInputSchema)
     output = fields.Raw(allow_none=True)
     error = fields.Nested(ErrorInfoSchema, allow_none=True)
-    uploadExpires = fields.String(
+    uploadExpires = Timestamp(
         allow_none=True,
         metadata={"description": "When the upload URL of a WAITING run expires (then EXPIRED)."},
     )

@@ -9,7 +9,7 @@ from catalogue.domain.access import PRINCIPAL
 from catalogue.domain.change_events import EVENT_TYPES
 from catalogue.domain.webhooks import MAX_ROTATION_GRACE, ROTATION_GRACE
 
-from .common import ListQuerySchema, page_schema
+from .common import ListQuerySchema, Timestamp, page_schema
 
 
 class SubscriptionSchema(ma.Schema):
@@ -46,7 +46,7 @@ class SubscriptionSchema(ma.Schema):
         },
     )
     principal = fields.String(dump_only=True, metadata={"description": "Who made it."})
-    created = fields.String(dump_only=True)
+    created = Timestamp(dump_only=True)
 
 
 class SubscriptionListQuerySchema(ListQuerySchema):
@@ -82,7 +82,7 @@ class RotatedSecretSchema(ma.Schema):
         required=True,
         metadata={"description": "The new Standard Webhooks signing secret; shown only now."},
     )
-    previousSecretValidUntil = fields.String(
+    previousSecretValidUntil = Timestamp(
         required=True,
         allow_none=True,
         metadata={
@@ -99,12 +99,12 @@ class DeliverySchema(ma.Schema):
     subject = fields.String()
     status = fields.String(metadata={"description": "pending, delivered, dead or cancelled."})
     attempts = fields.Integer()
-    created = fields.String()
-    nextAttemptAt = fields.String()
-    lastAttemptAt = fields.String()
+    created = Timestamp()
+    nextAttemptAt = Timestamp()
+    lastAttemptAt = Timestamp()
     lastStatusCode = fields.Integer(allow_none=True)
     lastError = fields.String(allow_none=True)
-    deliveredAt = fields.String()
+    deliveredAt = Timestamp()
 
 
 class ReplaySchema(ma.Schema):

@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 
 from catalogue.domain.ids import EDITION_ID, VERSION_ID
 
-from .common import StoredSchema, iso_datetime, page_schema
+from .common import StoredSchema, Timestamp, iso_datetime, page_schema
 
 
 class VersionSchema(StoredSchema):
@@ -16,8 +16,8 @@ class VersionSchema(StoredSchema):
         metadata={"description": "Next number unless given."},
     )
     description = fields.String(validate=validate.Length(max=5_000))
-    created = fields.String(dump_only=True)
-    modified = fields.String(dump_only=True)
+    created = Timestamp(dump_only=True)
+    modified = Timestamp(dump_only=True)
 
 
 class VersionPatchSchema(ma.Schema):
@@ -36,11 +36,11 @@ class EditionSchema(StoredSchema):
         },
     )
     description = fields.String(validate=validate.Length(max=5_000))
-    startTime = fields.String(validate=iso_datetime)
-    endTime = fields.String(validate=iso_datetime)
+    startTime = Timestamp(validate=iso_datetime)
+    endTime = Timestamp(validate=iso_datetime)
     run = fields.String(dump_only=True, metadata={"description": "The run that produced it."})
-    created = fields.String(dump_only=True)
-    modified = fields.String(dump_only=True)
+    created = Timestamp(dump_only=True)
+    modified = Timestamp(dump_only=True)
 
     @ma.validates_schema
     def check_order(self, data: dict, **kwargs: object) -> None:
@@ -51,8 +51,8 @@ class EditionSchema(StoredSchema):
 class EditionPatchSchema(ma.Schema):
     edition = fields.String(metadata={"description": "Immutable: a different value is 422."})
     description = fields.String(validate=validate.Length(max=5_000), allow_none=True)
-    startTime = fields.String(validate=iso_datetime, allow_none=True)
-    endTime = fields.String(validate=iso_datetime, allow_none=True)
+    startTime = Timestamp(validate=iso_datetime, allow_none=True)
+    endTime = Timestamp(validate=iso_datetime, allow_none=True)
 
 
 VersionPageSchema = page_schema(VersionSchema, "VersionPage")

@@ -19,7 +19,7 @@ from catalogue.api.permissions import checked_principal
 from catalogue.api.transfers import create_upload
 from catalogue.auth.permissions import ADMIN, UPDATE, WRITE, require
 from catalogue.auth.principal import current_identity, current_principal
-from catalogue.dcat.vocabularies import FREQUENCIES, LANGUAGES
+from catalogue.dcat.vocabularies import FREQUENCIES, LANGUAGES, frequency_value
 from catalogue.domain.datasets import STATES
 from catalogue.domain.errors import (
     DomainError,
@@ -72,11 +72,21 @@ LANGUAGE_NAMES = {
     "fr": "French",
 }
 NONE_GIVEN = ("", "none given")
+
+
+def frequency_choices() -> list[tuple[str, str]]:
+    """The update frequencies as stored (EU Frequency codes), each shown by its first word."""
+    words: dict[str, str] = {}
+    for word, code in FREQUENCIES.items():
+        words.setdefault(code, word)
+    return list(words.items())
+
+
 CHOICES: dict[str, list[tuple[str, str]]] = {
     "state": [(state, state) for state in STATES],
     "language": [NONE_GIVEN]
     + [(code, f"{code} — {LANGUAGE_NAMES.get(code, code)}") for code in LANGUAGES],
-    "accrualPeriodicity": [NONE_GIVEN] + [(word, word) for word in FREQUENCIES],
+    "accrualPeriodicity": [NONE_GIVEN, *frequency_choices()],
 }
 BLANK_REFUSED = "Required: it may not be left empty."
 # Every field of the edit form but its CSRF token, ETag and the token of a new sign-in.
@@ -206,6 +216,10 @@ def _edit_form(
 def form_values(dataset: dict[str, Any]) -> dict[str, str]:
     """The edit form's fields as text, from a dataset."""
     values = {name: str(dataset.get(name) or "") for name in TEXT_FIELDS}
+    # A frequency stored before codes were the one form ("daily") is chosen as its code.
+    values["accrualPeriodicity"] = (
+        frequency_value(values["accrualPeriodicity"]) or values["accrualPeriodicity"]
+    )
     values.update(
         {
             name: ("\n" if name in ONE_A_LINE else ", ").join(dataset.get(name) or [])

@@ -1029,3 +1029,14 @@ def test_loading_pauses_the_collector_and_freezes_what_the_start_made(
     assert collections == []  # no collection while the app loaded
     assert gc.isenabled()  # the collector runs again afterwards
     assert frozen > frozen_before
+
+
+@pytest.mark.parametrize("event_for", [rest_event, http_event], ids=["rest-v1", "http-v2"])
+def test_an_encoded_slash_in_an_id_is_a_404_naming_it(api: tuple[Invoke, str], event_for) -> None:  # type: ignore[no-untyped-def]
+    # Zappa decodes the event's path before routing: the raw one must reach the app's check,
+    # or /datasets/air%2Fversions would be the versions of dataset "air".
+    invoke, _ = api
+    response = invoke(event_for("GET", "/datasets/air%2Fversions"))
+
+    assert response["statusCode"] == 404
+    assert "encoded slash" in json_body(response)["message"]

@@ -178,3 +178,29 @@ def test_write_conditions_on_a_dataset_pipeline(api) -> None:
     assert replaced.status_code == 200, replaced.json
     assert api.put(path, json=pipeline, headers={"If-Match": f'"r9", {tag}'}).status_code == 412
     assert api.get(path).json["taskConfig"] == other["taskConfig"]
+
+
+def test_write_conditions_on_a_create_and_a_grant(api) -> None:
+    # A create's If-None-Match "*" is the store's own create condition; a grant's "*"
+    # conditions are checked in the write that replaces the grants' head.
+    made = api.post("/datasets", json={**DATASET, "id": "buss"}, headers={"If-None-Match": "*"})
+    assert made.status_code == 201, made.json
+    again = api.post(
+        "/datasets",
+        json={**DATASET, "id": "buss", "title": "Again"},
+        headers={"If-None-Match": "*"},
+    )
+    assert again.status_code == 412, again.json
+    assert api.get("/datasets/buss").json["title"] == DATASET["title"]
+
+    grant = "/datasets/buss/permissions/user:bob"
+    assert api.put(grant, json={"scopes": ["read"]}, headers={"If-Match": "*"}).status_code == 412
+    assert (
+        api.put(grant, json={"scopes": ["read"]}, headers={"If-None-Match": "*"}).status_code == 200
+    )
+    taken = api.put(grant, json={"scopes": ["admin"]}, headers={"If-None-Match": "*"})
+    assert taken.status_code == 412, taken.json
+    grants = {
+        g["principal"]: g["scopes"] for g in api.get("/datasets/buss/permissions").json["items"]
+    }
+    assert grants["user:bob"] == ["read"]

@@ -331,3 +331,33 @@ def test_every_feed_format_survives_control_characters_in_the_store(
         assert {str(k) for k in graph.objects(node, ns.DCAT.keyword)} == {"air", "pollution"}
         description = graph.value(node, ns.DCTERMS.description)
         assert isinstance(description, Literal) and str(description) == "Hourly readings"
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b'{"title": "Air",}', "line 1 column 17"),
+        (b'{"title": "Air"', "line 1 column 16"),
+        (b'{"title": "Tr\xe6r"}', "not UTF-8"),
+        (b"[1, 2", "line 1 column 6"),
+    ],
+)
+def test_a_body_that_is_not_json_is_400_saying_where_and_why(
+    client: FlaskClient, body: bytes, says: str
+) -> None:
+    answer = client.post("/datasets", data=body, content_type="application/json")
+
+    assert answer.status_code == 400
+    [reason] = answer.json["errors"]["json"]
+    assert says in reason
+    assert client.get("/datasets").json["items"] == []
+
+
+def test_a_body_led_by_a_byte_order_mark_is_read(client: FlaskClient) -> None:
+    # RFC 8259 8.1: a parser may ignore one; Windows tools write it.
+    dataset = {"id": "air", "title": "Air", "accessRights": "public", "owner": "team:miljo"}
+    body = b"\xef\xbb\xbf" + json.dumps(dataset).encode()
+
+    answer = client.post("/datasets", data=body, content_type="application/json")
+
+    assert answer.status_code == 201, answer.json

@@ -182,3 +182,21 @@ def test_changing_the_owner_needs_admin_and_grants_the_new_team_everything(world
     grant = next(entry for entry in history if entry["action"] == "grant")
     assert grant["resource"] == "/datasets/d/permissions/team:other"
     assert grant["changes"]["scopes"]["after"] == ["read", "update", "write", "admin"]
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_a_principal_of_the_path_that_is_not_one_is_422_naming_the_path(
+    client, method: str
+) -> None:  # type: ignore[no-untyped-def]
+    dataset = {"id": "air", "title": "Air", "accessRights": "public", "owner": "team:miljo"}
+    assert client.post("/datasets", json=dataset).status_code == 201
+    body = {"scopes": ["read"]} if method == "PUT" else None
+
+    answer = client.open("/datasets/air/permissions/nobody", method=method, json=body)
+
+    assert answer.status_code == 422
+    # The principal is a path parameter: a client looking for it among the body's fields
+    # would find nothing to correct there.
+    assert answer.json["errors"] == {
+        "path": {"principal": ["must be user:<name>, team:<name> or client:<name>"]}
+    }

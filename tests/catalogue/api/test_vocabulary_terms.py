@@ -13,6 +13,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from catalogue.settings import Settings
+from catalogue.store import keys
+from catalogue.store.base import Replace
 from tests.fixtures.app import catalog_settings
 
 EU = "http://publications.europa.eu/resource/authority/"
@@ -121,3 +123,73 @@ def test_a_distribution_takes_the_eu_file_type_and_iana_media_type_iris(
 
     assert response.status_code == 201, response.json
     assert {key: response.json[key] for key in stored} == stored
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("daily", "DAILY"),
+        ("Daily", "DAILY"),
+        ("DAILY", "DAILY"),
+        (" weekly ", "WEEKLY"),
+        ("realtime", "UPDATE_CONT"),
+        ("yearly", "ANNUAL"),
+        ("triennial", "TRIENNIAL"),
+        ("https://publications.europa.eu/resource/authority/frequency/WEEKLY", "WEEKLY"),
+    ],
+)
+def test_an_update_frequency_is_stored_as_its_eu_code_whatever_its_form(
+    client: FlaskClient, given: str, stored: str
+) -> None:
+    made = created(client, accrualPeriodicity=given)
+    patched = client.patch(f"/datasets/{made['id']}", json={"accrualPeriodicity": given})
+
+    assert made["accrualPeriodicity"] == stored
+    assert patched.json["accrualPeriodicity"] == stored
+    assert client.get(f"/datasets/{made['id']}").json["accrualPeriodicity"] == stored
+
+
+def test_an_update_frequency_stored_in_another_case_is_read_as_its_term(
+    app: Any, client: FlaskClient
+) -> None:
+    # Datasets written before frequencies were stored as codes hold the word ("daily").
+    made = created(client, accrualPeriodicity="DAILY")
+    store = app.extensions["brygge"].store
+    item = store.get(keys.dataset_pk(made["id"]), keys.DATASET_SK)
+    store.write(Replace({**item, "accrualPeriodicity": "Daily"}, rev=item["rev"]))
+
+    missing = client.get(f"/datasets/{made['id']}/publishability").json["missing"]
+    assert "accrualPeriodicity" not in str(missing)
+    turtle = client.get(f"/datasets/{made['id']}", headers={"Accept": "text/turtle"})
+    assert EU + "frequency/DAILY" in turtle.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        EU + "file-type/CSV",
+        "https://publications.europa.eu/resource/authority/file-type/CSV",
+        "csv",
+        "CSV",
+    ],
+)
+def test_datasets_are_listed_by_the_eu_file_type_iri_of_a_format(
+    client: FlaskClient, given: str
+) -> None:
+    dataset = created(client)
+    editions = f"/datasets/{dataset['id']}/versions/1/editions"
+    edition = client.post(editions, json={"description": "first"}).json["edition"]
+    distribution = {"filenames": ["air.csv"], "format": "CSV"}
+    assert client.post(f"{editions}/{edition}/distributions", json=distribution).status_code == 201
+
+    for facets in ("true", "false"):
+        answer = client.get("/datasets", query_string={"format": given, "facets": facets})
+        assert answer.status_code == 200, answer.json
+        assert [item["id"] for item in answer.json["items"]] == [dataset["id"]], facets
+
+
+def test_a_format_iri_of_another_vocabulary_is_422(client: FlaskClient) -> None:
+    answer = client.get("/datasets", query_string={"format": EU + "data-theme/ENVI"})
+
+    assert answer.status_code == 422
+    assert "format" in answer.json["errors"]["query"]

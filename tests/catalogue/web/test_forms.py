@@ -381,16 +381,17 @@ def test_fields_of_a_closed_list_are_chosen_from_it(app, client) -> None:
     assert ("nb", "nb — Norwegian Bokmål", True) in options("language")
     assert options("language")[0] == ("", "none given", False)
     frequencies = options("accrualPeriodicity")
-    assert ("daily", "daily", False) in frequencies
-    # A code stored through the API is kept as it is, not replaced by the first choice.
-    assert ("MONTHLY", "MONTHLY", True) in frequencies
-    fields.update(language="nn", accrualPeriodicity="weekly", state="deprecated")
+    # Frequencies are stored as EU codes and shown by their words.
+    assert ("DAILY", "daily", False) in frequencies
+    assert ("MONTHLY", "monthly", True) in frequencies
+    assert len(frequencies) == len({value for value, _, _ in frequencies})
+    fields.update(language="nn", accrualPeriodicity="WEEKLY", state="deprecated")
     saved = browser.post("/datasets/air/edit", data=fields)
     assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
     dataset = client.get("/datasets/air").json
     assert (dataset["language"], dataset["accrualPeriodicity"], dataset["state"]) == (
         "nn",
-        "weekly",
+        "WEEKLY",
         "deprecated",
     )
 

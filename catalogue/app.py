@@ -69,8 +69,7 @@ def create_app(
             api.register_lazily(module, blueprint_of[module])
     app.register_blueprint(docs.assets)
     # First: a path that names no resource is answered before any other check reads it.
-    app.before_request(canonical_paths.refuse_encoded_slash)
-    app.before_request(canonical_paths.redirect_trailing_slash)
+    app.before_request(canonical_paths.check_path)
     errors.register(app)
     # Pages first: they read the session cookie before the bearer-token check runs.
     web.init_app(app)

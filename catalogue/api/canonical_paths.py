@@ -14,6 +14,20 @@ from catalogue.api.errors import error_response
 ENCODED_SLASH = "%2f"
 
 
+def check_path() -> Response | None:
+    """Before each request: ``refuse_encoded_slash``, then ``redirect_trailing_slash``.
+
+    One hook for both, answering at once for the path of nearly every request (routed,
+    nothing encoded as %2F): each hook costs every request, the hot reads included.
+    """
+    current = request._get_current_object()  # type: ignore[attr-defined]
+    environ = current.environ
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    if current.routing_exception is None and "%2" not in raw:
+        return None
+    return refuse_encoded_slash() or redirect_trailing_slash()
+
+
 def redirect_trailing_slash() -> Response | None:
     """Before each request: a path that matches no rule but does without its trailing
     slash (``/datasets/``) is 308 Permanent Redirect to that URL, its query kept.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -400,3 +402,69 @@ def test_steps_role_may_undo_second_and_stale_uploads_in_the_versioned_data_buck
         "DeleteObject",
     }
     assert denied == []
+
+
+def test_a_zappa_update_of_the_steps_stage_keeps_the_execution_status_rule(
+    template: dict[str, Any], moto: None
+) -> None:
+    """``zappa update <steps stage>`` reschedules its events: it deletes every EventBridge rule
+    whose target is the function's ARN, and every events.amazonaws.com grant in the
+    function's own policy. The stack's status rule must be out of its reach, or runs learn
+    that their executions ended only from the reconcile after every release.
+    """
+    from zappa.core import Zappa
+
+    from catalogue.deploy import load_zappa_settings, resolve_stage
+    from pipelines.aws import aws_client
+
+    resources = template["Resources"]
+    lambda_client, events = aws_client("lambda"), aws_client("events")
+    role = aws_client("iam").create_role(RoleName="steps", AssumeRolePolicyDocument="{}")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as written:
+        written.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    function_arn = lambda_client.create_function(
+        FunctionName="brygge-dev-steps",
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler="handler.handler",
+        Code={"ZipFile": archive.getvalue()},
+    )["FunctionArn"]
+    # What CloudFormation makes of the template once StepsFunctionArn is set.
+    arns = {"StepsFunctionArn": function_arn}
+    for name, body in resources.items():
+        if body["Type"] == "AWS::Lambda::Alias":
+            properties = body["Properties"]
+            assert properties["FunctionName"] == {"Ref": "StepsFunctionArn"}
+            arns[name] = lambda_client.create_alias(
+                FunctionName=function_arn,
+                Name=properties["Name"],
+                FunctionVersion=properties["FunctionVersion"],
+            )["AliasArn"]
+    rule = resources["ExecutionStatusRule"]["Properties"]
+    [target] = rule["Targets"]
+    target_arn = arns[target["Arn"]["Ref"]]
+    events.put_rule(Name="brygge-dev-execution-status", EventPattern=json.dumps({"x": ["y"]}))
+    events.put_targets(
+        Rule="brygge-dev-execution-status",
+        Targets=[{"Id": target["Id"], "Arn": target_arn, "Input": "{}"}],
+    )
+    permission = resources["ExecutionStatusInvokePermission"]["Properties"]
+
+    # What `zappa update dev_steps` does once the code is updated (zappa.cli, schedule).
+    stage = resolve_stage(load_zappa_settings(REPO_ROOT), "dev_steps")
+    zappa = Zappa(aws_region="eu-north-1", runtime="python3.12")
+    zappa.credentials_arn = role["Role"]["Arn"]
+    zappa.schedule_events(
+        lambda_arn=lambda_client.get_function(FunctionName="brygge-dev-steps")["Configuration"][
+            "FunctionArn"
+        ],
+        lambda_name="brygge-dev-steps",
+        events=[event for event in stage["events"] if "expression" in event],
+    )
+
+    kept = events.list_targets_by_rule(Rule="brygge-dev-execution-status")["Targets"]
+    assert [(t["Id"], t["Arn"]) for t in kept] == [(target["Id"], target_arn)]
+    # The grant lives in the policy of what the rule invokes: an alias's own policy, which
+    # Zappa's clearing of the function's policy does not read.
+    assert arns[permission["FunctionName"]["Ref"]] == target_arn != function_arn

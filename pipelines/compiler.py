@@ -164,8 +164,23 @@ def step_payload(state_name: str) -> dict[str, Any]:
         "step": state_name,
         "attempt.$": "States.MathAdd($$.State.RetryCount, 1)",
         "config.$": f"$$.Execution.Input.taskConfig.{state_name}",
-        "taskConfig.$": "$$.Execution.Input.taskConfig",
         "input.$": "$.input",
+    }
+
+
+def step_result_selector() -> dict[str, str]:
+    """What a Task keeps of its step's answer (the invoke response): the carried fields.
+
+    The step hands back its own event with new keys; the taskConfig comes from the
+    execution input instead, so neither the step's event nor its answer carries the whole
+    taskConfig besides its own entry: each stays within Step Functions' 256 KiB quota
+    for any taskConfig a pipeline may have (at most 128 KiB, the catalogue checks).
+    """
+    return {
+        f"{field}.$": (
+            "$$.Execution.Input.taskConfig" if field == "taskConfig" else f"$.Payload.{field}"
+        )
+        for field in CARRIED_FIELDS
     }
 
 
@@ -200,7 +215,7 @@ def compile_definition(
                 body["Parameters"] = payload
             # Locally a step answers as lambda:invoke does on AWS (catalogue/runs/local.py),
             # so both read the step's event out of the invoke response's Payload.
-            body["ResultSelector"] = {f"{f}.$": f"$.Payload.{f}" for f in CARRIED_FIELDS}
+            body["ResultSelector"] = step_result_selector()
     if target == "aws":
         compiled = _with_redrive_entry(compiled)
     return compiled

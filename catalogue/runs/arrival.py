@@ -79,6 +79,16 @@ def handle_object_created(key: str, services: Services) -> TriggerResult:
         return _ignored(key, run_id, "no run waits for this key")
     if run.get("status") != "WAITING":
         return refuse_second_upload(key, run, services)
+    # A second POST to the URL may have landed before this notification came: the run
+    # reads the first upload, so what came after it goes before the run starts.
+    removed = remove_later_uploads(key, services)
+    if removed:
+        log.warning(
+            "refused a second upload of %s before run %s started; deleted versions %s",
+            key,
+            run_id,
+            ", ".join(removed),
+        )
     if not run.get("pipeline"):
         return publish_as_is(parsed, run_id, services)
     if services.runs.start(run_id):
@@ -122,8 +132,7 @@ def refuse_second_upload(key: str, run: Mapping[str, Any], services: Services) -
     Local upload URLs refuse a second POST themselves (409); an S3 presigned POST cannot, so
     the versioned data bucket keeps the first object and this deletes what came after it.
     """
-    objects = object_store(services.settings)
-    removed = objects.keep_first_version(key) if isinstance(objects, S3ObjectStore) else []
+    removed = remove_later_uploads(key, services)
     if removed:
         log.warning(
             "refused a second upload of %s: run %s is %s; deleted versions %s",
@@ -135,6 +144,12 @@ def refuse_second_upload(key: str, run: Mapping[str, Any], services: Services) -
         return TriggerResult(key, REFUSED, run["id"], "the upload URL had been used")
     log.info("run %s for %s is %s; duplicate notification", run["id"], key, run.get("status"))
     return TriggerResult(key, DUPLICATE, run["id"])
+
+
+def remove_later_uploads(key: str, services: Services) -> list[str]:
+    """Delete every version of ``key`` after the first (S3 only); return their version ids."""
+    objects = object_store(services.settings)
+    return objects.keep_first_version(key) if isinstance(objects, S3ObjectStore) else []
 
 
 def publish_as_is(parsed: ObjectKey, run_id: str, services: Services) -> TriggerResult:

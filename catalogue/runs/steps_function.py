@@ -36,6 +36,9 @@ EVENTBRIDGE_COMMANDS = {
         "catalogue.lambdas.execution_status_changed"
     ),
 }
+# The table's stream records: Zappa routes records by their source's ARN, but a stream's ARN
+# ends in the time it was made, which the settings file cannot know before the stack exists.
+STREAM_COMMAND = "catalogue.lambdas.change_events"
 # What Zappa's handler routes on; an event with none of these it drops without a word.
 ZAPPA_ROUTED_KEYS = frozenset(
     {"command", "raw_command", "manage", "Records", "bot", "triggerSource", "awslogs"}
@@ -56,6 +59,8 @@ def handler(event: Any, context: Any) -> Any:
     command = EVENTBRIDGE_COMMANDS.get((event.get("source"), event.get("detail-type")))
     if command is not None:
         event = {"command": command, "event": event}
+    elif _is_catalogue_stream(event):
+        event = {**event, "command": STREAM_COMMAND}
     elif not _is_routed_by_zappa(event):
         if event.get("Event") == TEST_EVENT:
             log.info("ignoring s3:TestEvent for bucket %s", event.get("Bucket"))
@@ -70,6 +75,20 @@ def handler(event: Any, context: Any) -> Any:
         return None
     with step_environment():
         return LambdaHandler.lambda_handler(event, context)
+
+
+def _is_catalogue_stream(event: dict[str, Any]) -> bool:
+    """Whether ``event`` is a batch of the catalogue table's stream, whatever its label."""
+    records = event.get("Records")
+    if not isinstance(records, list) or not records or not isinstance(records[0], dict):
+        return False
+    first = records[0]
+    if first.get("eventSource") != "aws:dynamodb":
+        return False
+    from catalogue.settings import Settings
+
+    table = Settings.from_env().dynamodb_table
+    return f":table/{table}/stream/" in str(first.get("eventSourceARN", ""))
 
 
 def _is_routed_by_zappa(event: dict[str, Any]) -> bool:

@@ -925,6 +925,31 @@ def test_stream_batch_is_routed_by_its_arn_to_webhook_delivery(steps: Invoke) ->
     assert steps({"Records": [record]}) == {"events": 0, "deliveries": 0, "attempted": 0}
 
 
+def test_stream_batch_of_the_catalogue_table_is_delivered_whatever_its_stream_label(
+    steps: Invoke, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The stream's ARN ends in the time the stream was made, which a settings file written
+    before the stack cannot know: the table's records still reach webhook delivery."""
+    from catalogue.store.dynamodb_codec import to_dynamodb
+
+    arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/brygge-dev/stream/2026-12-07T09:41:17.513"
+    event = {"pk": "event#1", "sk": "event", "kind": "event", "type": "dataset.created"}
+    record = {
+        "eventID": "c4ca4238a0b923820dcc509a6f75849b",
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": REGION,
+        "dynamodb": {"NewImage": to_dynamodb(event), "StreamViewType": "NEW_IMAGE"},
+        "eventSourceARN": arn,
+    }
+    answer = steps({"Records": [record]})
+    assert answer is not None, caplog.text
+    assert set(answer) == {"events", "deliveries", "attempted"}
+    other = {**record, "eventSourceARN": arn.replace("table/brygge-dev/", "table/other/")}
+    assert steps({"Records": [other]}) is None  # another table's stream: not ours to route
+
+
 def test_scheduled_event_runs_the_sweep_of_stale_uploads(steps: Invoke) -> None:
     report = steps(scheduled_event("catalogue.lambdas.sweep_stale_uploads"))
     assert report == {"expired": [], "editions": [], "partialFiles": []}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -322,3 +324,151 @@ def test_events_stream_delivers_each_datasets_events_under_its_raw_prefix(
         json.dumps({"Fn::Sub": "${DataBucket.Arn}/raw/*/events/*"}),
         json.dumps({"Fn::Sub": "${DataBucket.Arn}/events-errors/*"}),
     }
+
+
+def data_bucket_statements(document: dict[str, Any], bucket: str) -> list[dict[str, Any]]:
+    """The statements of ``document`` on the data bucket, its ARNs resolved for ``bucket``."""
+    arn = f"arn:aws:s3:::{bucket}"
+
+    def resolve(resource: Any) -> str | None:
+        if resource == {"Fn::GetAtt": ["DataBucket", "Arn"]}:
+            return arn
+        sub = resource.get("Fn::Sub", "") if isinstance(resource, dict) else ""
+        if sub.startswith("${DataBucket.Arn}"):
+            return sub.replace("${DataBucket.Arn}", arn)
+        return None
+
+    statements = []
+    for statement in as_list(document["Statement"]):
+        resources = [resolve(resource) for resource in as_list(statement["Resource"])]
+        if resources and None not in resources:
+            statements.append({**statement, "Resource": resources})
+    return statements
+
+
+# The IAM action AWS checks for each S3 call (the S3 API reference, "Permissions"): a call
+# naming a version needs the action of versions.
+S3_ACTIONS = {
+    ("ListObjectVersions", False): "s3:ListBucketVersions",
+    ("ListObjectsV2", False): "s3:ListBucket",
+    ("HeadObject", False): "s3:GetObject",
+    ("HeadObject", True): "s3:GetObjectVersion",
+    ("GetObject", False): "s3:GetObject",
+    ("GetObject", True): "s3:GetObjectVersion",
+    ("DeleteObject", False): "s3:DeleteObject",
+    ("DeleteObject", True): "s3:DeleteObjectVersion",
+}
+
+
+def test_steps_role_may_undo_second_and_stale_uploads_in_the_versioned_data_bucket(
+    template: dict[str, Any], moto: None
+) -> None:
+    """The trigger runs as the steps role: what it does to raw/ versions its policy allows."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    from pipelines.aws import aws_client
+    from pipelines.objects import S3ObjectStore
+    from pipelines.presign import INCARNATION_METADATA
+
+    bucket = "brygge-dev-data"
+    key = "raw/green/luft/version=1/edition=20260102T030405/målinger 2026.csv"
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for body in (b"first", b"second"):
+        s3.put_object(Bucket=bucket, Key=key, Body=body, Metadata={INCARNATION_METADATA: "i1"})
+    calls: list[tuple[str, dict[str, Any]]] = []
+    s3.meta.events.register(
+        "provide-client-params.s3.*",
+        lambda params, model, **_: calls.append((model.name, dict(params))),
+    )
+    objects = S3ObjectStore(bucket)
+    # What catalogue.runs.arrival does: undo a second upload to a used URL, then one made
+    # for an earlier dataset of the id.
+    [second] = objects.keep_first_version(key)
+    [first] = objects.delete_versions_marked(key, INCARNATION_METADATA, "i2")
+    assert second != first
+    assert "Versions" not in s3.list_object_versions(Bucket=bucket, Prefix=key)
+
+    policy = template["Resources"]["StepsPolicy"]["Properties"]["PolicyDocument"]
+    steps = IAMPolicy(
+        json.dumps({"Version": "2012-10-17", "Statement": data_bucket_statements(policy, bucket)})
+    )
+    denied = []
+    for operation, params in calls:
+        action = S3_ACTIONS[(operation, "VersionId" in params)]
+        resource = f"arn:aws:s3:::{bucket}" + (f"/{params['Key']}" if "Key" in params else "")
+        if steps.is_action_permitted(action, resource) != PermissionResult.PERMITTED:
+            denied.append(f"{operation}: {action} on {resource}")
+    assert {operation for operation, _ in calls} == {
+        "ListObjectVersions",
+        "HeadObject",
+        "DeleteObject",
+    }
+    assert denied == []
+
+
+def test_a_zappa_update_of_the_steps_stage_keeps_the_execution_status_rule(
+    template: dict[str, Any], moto: None
+) -> None:
+    """``zappa update <steps stage>`` reschedules its events: it deletes every EventBridge rule
+    whose target is the function's ARN, and every events.amazonaws.com grant in the
+    function's own policy. The stack's status rule must be out of its reach, or runs learn
+    that their executions ended only from the reconcile after every release.
+    """
+    from zappa.core import Zappa
+
+    from catalogue.deploy import load_zappa_settings, resolve_stage
+    from pipelines.aws import aws_client
+
+    resources = template["Resources"]
+    lambda_client, events = aws_client("lambda"), aws_client("events")
+    role = aws_client("iam").create_role(RoleName="steps", AssumeRolePolicyDocument="{}")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as written:
+        written.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    function_arn = lambda_client.create_function(
+        FunctionName="brygge-dev-steps",
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler="handler.handler",
+        Code={"ZipFile": archive.getvalue()},
+    )["FunctionArn"]
+    # What CloudFormation makes of the template once StepsFunctionArn is set.
+    arns = {"StepsFunctionArn": function_arn}
+    for name, body in resources.items():
+        if body["Type"] == "AWS::Lambda::Alias":
+            properties = body["Properties"]
+            assert properties["FunctionName"] == {"Ref": "StepsFunctionArn"}
+            arns[name] = lambda_client.create_alias(
+                FunctionName=function_arn,
+                Name=properties["Name"],
+                FunctionVersion=properties["FunctionVersion"],
+            )["AliasArn"]
+    rule = resources["ExecutionStatusRule"]["Properties"]
+    [target] = rule["Targets"]
+    target_arn = arns[target["Arn"]["Ref"]]
+    events.put_rule(Name="brygge-dev-execution-status", EventPattern=json.dumps({"x": ["y"]}))
+    events.put_targets(
+        Rule="brygge-dev-execution-status",
+        Targets=[{"Id": target["Id"], "Arn": target_arn, "Input": "{}"}],
+    )
+    permission = resources["ExecutionStatusInvokePermission"]["Properties"]
+
+    # What `zappa update dev_steps` does once the code is updated (zappa.cli, schedule).
+    stage = resolve_stage(load_zappa_settings(REPO_ROOT), "dev_steps")
+    zappa = Zappa(aws_region="eu-north-1", runtime="python3.12")
+    zappa.credentials_arn = role["Role"]["Arn"]
+    zappa.schedule_events(
+        lambda_arn=lambda_client.get_function(FunctionName="brygge-dev-steps")["Configuration"][
+            "FunctionArn"
+        ],
+        lambda_name="brygge-dev-steps",
+        events=[event for event in stage["events"] if "expression" in event],
+    )
+
+    kept = events.list_targets_by_rule(Rule="brygge-dev-execution-status")["Targets"]
+    assert [(t["Id"], t["Arn"]) for t in kept] == [(target["Id"], target_arn)]
+    # The grant lives in the policy of what the rule invokes: an alias's own policy, which
+    # Zappa's clearing of the function's policy does not read.
+    assert arns[permission["FunctionName"]["Ref"]] == target_arn != function_arn

@@ -375,6 +375,48 @@ def test_a_second_post_to_a_used_presigned_url_is_undone_by_the_trigger(  # type
     assert run["status"] == "SUCCEEDED"
 
 
+def test_two_posts_to_one_presigned_url_before_the_trigger_runs_publish_the_first(  # type: ignore[no-untyped-def]
+    aws_settings: Settings, aws_client_app
+) -> None:
+    """A double submit: both objects land before S3's first notification reaches the trigger."""
+    import boto3
+
+    from catalogue import lambdas
+
+    s3 = boto3.client("s3")
+    bucket = aws_settings.data_bucket
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    client = aws_client_app
+    created = client.post(
+        "/datasets", json={"title": "Twice", "accessRights": "public", "owner": "team:miljo"}
+    )
+    dataset_id = created.json["id"]
+    upload = client.post(
+        f"/datasets/{dataset_id}/versions/1/uploads", json={"filename": "twice.csv", "size": 20}
+    ).json
+    target = upload["upload"]
+    for body in (b"first;1\n", b"second;2\n"):
+        sent = requests.post(
+            target["url"], data=target["fields"], files={"file": ("twice.csv", io.BytesIO(body))}
+        )
+        assert sent.status_code == 204, sent.text
+
+    outcomes = [
+        lambdas.object_created(s3_notification(bucket, upload["key"], size), None)["results"]
+        for size in (8, 9)
+    ]
+
+    published = upload["key"].replace("raw/", "processed/", 1)
+    assert s3.get_object(Bucket=bucket, Key=published)["Body"].read() == b"first;1\n"
+    assert s3.get_object(Bucket=bucket, Key=upload["key"])["Body"].read() == b"first;1\n"
+    assert len(s3.list_object_versions(Bucket=bucket, Prefix=upload["key"])["Versions"]) == 1
+    # The first notification undid the second upload; the second finds its run ended.
+    assert [[result["outcome"] for result in results] for results in outcomes] == [
+        ["published"],
+        ["duplicate"],
+    ]
+
+
 def test_an_upload_for_a_deleted_dataset_is_removed_by_the_trigger(  # type: ignore[no-untyped-def]
     aws_settings: Settings, aws_client_app
 ) -> None:

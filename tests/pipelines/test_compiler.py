@@ -149,12 +149,11 @@ def test_a_restart_takes_the_runs_own_coordinates_whatever_its_recorded_input() 
 def _invoke_failing(errors: list[str]) -> Any:
     """A lambda:invoke handler raising each of ``errors`` in turn, then echoing the step event."""
     from pipelines.asl.errors import StatesError
-    from pipelines.compiler import CARRIED_FIELDS
 
     def invoke(parameters: dict[str, Any]) -> dict[str, Any]:
         if errors:
             raise StatesError(errors.pop(0), "from the Lambda service")
-        return {"Payload": {field: parameters["Payload"][field] for field in CARRIED_FIELDS}}
+        return {"Payload": dict(parameters["Payload"])}
 
     return invoke
 

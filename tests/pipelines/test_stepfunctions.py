@@ -322,3 +322,44 @@ def test_aws_rerun_starts_a_new_execution_with_the_current_pipeline(aws) -> None
     }
     executions = aws["sfn"].list_executions(stateMachineArn=machines["brygge-text-v2"])
     assert [e["name"] for e in executions["executions"]] == [rerun["id"]]
+
+
+def test_a_task_config_at_its_size_limit_stays_within_step_functions_payload_quota(
+    aws,  # type: ignore[no-untyped-def]
+) -> None:
+    """What Step Functions sends each step and takes back stays under 256 KiB of UTF-8.
+
+    A pipeline's taskConfig may be up to MAX_TASK_CONFIG_BYTES, all of it one step's options
+    (a Table Schema with long enums): a step's event must not carry it twice.
+    """
+    from catalogue.repositories.pipeline_checks import MAX_TASK_CONFIG_BYTES
+    from pipelines.asl.states import MAX_PAYLOAD_BYTES
+
+    definition = run_steps.chain(("Upper", "upper"), ("Check", "check"))
+    aws["objects"].put(RAW, io.BytesIO(b"lake\n"))
+    task_config = {"Upper": {"suffix": ""}, "Check": {}}
+    overhead = len(json.dumps(task_config, separators=(",", ":")).encode())
+    task_config["Upper"]["suffix"] = "x" * (MAX_TASK_CONFIG_BYTES - overhead)
+    run = {"id": "r1", "dataset": "air", "version": "1", "edition": EDITION}
+    payload = execution_input({**run, "input": {"keys": [RAW]}}, definition, task_config)
+    sfn = aws["sfn"]
+    arn = sfn.create_state_machine(
+        name="big-config",
+        definition=json.dumps(compile_definition(definition, target="aws", function_name=FUNCTION)),
+        roleArn="arn:aws:iam::123456789012:role/brygge-states",
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, name="r1", input=json.dumps(payload))
+    join_moto_threads()
+    described = sfn.describe_execution(executionArn=execution["executionArn"])
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    history = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+    sizes = {
+        event["type"]: len(text.encode())
+        for event in history
+        for details in event.values()
+        if isinstance(details, dict)
+        for text in (details.get("parameters"), details.get("input"), details.get("output"))
+        if isinstance(text, str)
+    }
+    assert {"TaskScheduled", "TaskSucceeded"} <= set(sizes)
+    assert max(sizes.values()) <= MAX_PAYLOAD_BYTES, sizes

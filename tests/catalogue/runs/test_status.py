@@ -52,7 +52,7 @@ class QueuedSteps:
         result, failed = self.results.pop(0)
         if not failed:
             # A step answers its event's shape with the keys it wrote.
-            coordinates = ("run", "dataset", "version", "edition", "taskConfig")
+            coordinates = ("run", "dataset", "version", "edition")
             result = {**{name: payload[name] for name in coordinates}, "input": {"keys": result}}
         return json.dumps(result), failed, ""
 

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from flask import g, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError, fields
 from werkzeug.wrappers import Response
 
@@ -28,6 +29,7 @@ from catalogue.domain.errors import (
     InvalidValues,
     NotFound,
     PreconditionFailed,
+    TooManyAttempts,
     Unauthenticated,
 )
 from catalogue.domain.revisions import Condition, etag, parse_etag
@@ -36,7 +38,7 @@ from catalogue.schemas.pipeline_templates import DatasetPipelineSchema
 from catalogue.schemas.uploads import UploadRequestSchema, UploadSchema
 from catalogue.services import repositories, services
 from catalogue.web import session
-from catalogue.web.pages import blp, form_view
+from catalogue.web.pages import blp, form_view, throttled_message
 from catalogue.web.rendering import render
 
 PATCH_SCHEMA = DatasetPatchSchema()
@@ -101,20 +103,25 @@ def signed_in_to_save(dataset_id: str, scope: str) -> DomainError | None:
     try:
         session.sign_in(token)
         require(dataset_id, scope)
-    except (Unauthenticated, Forbidden, NotFound) as refused:
+    except (Unauthenticated, TooManyAttempts, Forbidden, NotFound) as refused:
         return refused
     return None
 
 
-def sign_in_again(refused: DomainError, action: str) -> tuple[dict[str, list[str]], int]:
-    """The token field's error and the status of a form sent back to sign in again."""
+def sign_in_again(refused: DomainError, action: str) -> tuple[Form, int, dict[str, str]]:
+    """The token field's error, status and headers of a form sent back to sign in again.
+
+    Refused for too many failed sign-ins, the error says how long to wait (``Retry-After``).
+    """
     g.pop("signed_out_reason", None)  # the form says it, with what to do
+    if isinstance(refused, TooManyAttempts):
+        wait = {"Retry-After": str(refused.retry_after_s)}
+        return {"token": [throttled_message(refused)]}, 429, wait
     if isinstance(refused, Forbidden | NotFound):
         # Said alike for both: whether a dataset exists is for those who may see it.
-        return {
-            "token": [f"{current_principal()} may not {action} this dataset: paste another token"]
-        }, 403
-    return ({"token": [refused.message]} if refused.message else {}), 401
+        reason = f"{current_principal()} may not {action} this dataset: paste another token"
+        return {"token": [reason]}, 403, {}
+    return ({"token": [refused.message]} if refused.message else {}), 401, {}
 
 
 # Edit metadata ----------------------------------------------------------------------------
@@ -128,7 +135,7 @@ def edit_dataset(dataset_id: str) -> str:
     return _edit_form(dataset, values, {}, None, version, shows_saved=True)
 
 
-def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
+def save_dataset(dataset_id: str) -> ResponseReturnValue:
     """Save the form as a merge patch of the fields that changed, guarded by its ETag.
 
     Sent after the visitor's sign-in ended, the form comes back as it was typed, asking for
@@ -137,10 +144,11 @@ def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
     values = {name: form_text(request.form.get(name, "")) for name in FORM_FIELDS}
     refused = signed_in_to_save(dataset_id, UPDATE)
     if refused is not None:
-        errors, status = sign_in_again(refused, "edit")
+        errors, status, headers = sign_in_again(refused, "edit")
         dataset = {"id": dataset_id, "title": values["title"] or dataset_id}
         etag_read = request.form.get("etag", "")
-        return _edit_form(dataset, values, errors, None, etag_read, sign_in_again=True), status
+        page = _edit_form(dataset, values, errors, None, etag_read, sign_in_again=True)
+        return page, status, headers
     require(dataset_id, UPDATE)
     current = repositories().datasets.get(dataset_id)
     changes = changed_fields(values, current)
@@ -297,7 +305,7 @@ def edit_pipeline(dataset_id: str) -> str:
     return _pipeline_form(dataset_id, template, configs, {}, fragment="pipeline_form")
 
 
-def save_pipeline(dataset_id: str) -> Response | tuple[str, int]:
+def save_pipeline(dataset_id: str) -> ResponseReturnValue:
     """Set the pipeline; every problem of the template or a state's options is shown beside it.
 
     Sent after the sign-in ended, it comes back as typed, asking for a token (as the edit form).
@@ -310,8 +318,9 @@ def save_pipeline(dataset_id: str) -> Response | tuple[str, int]:
     }
     refused = signed_in_to_save(dataset_id, UPDATE)
     if refused is not None:
-        errors, status = sign_in_again(refused, "set the pipeline of")
-        return _pipeline_form(dataset_id, template, configs, errors, None, signed_out=True), status
+        errors, status, headers = sign_in_again(refused, "set the pipeline of")
+        page = _pipeline_form(dataset_id, template, configs, errors, None, signed_out=True)
+        return page, status, headers
     require(dataset_id, UPDATE)
     if request.form.get("show") == "options":
         # The form without JavaScript asks for the chosen template's states: nothing saved.
@@ -460,7 +469,7 @@ def grants(dataset_id: str) -> str:
     return _grants_page(dataset_id, {}, {"principal": "", "scopes": []})
 
 
-def save_grant(dataset_id: str) -> Response | tuple[str, int]:
+def save_grant(dataset_id: str) -> ResponseReturnValue:
     """Set (or with no scope ticked, remove) a principal's scopes on the dataset.
 
     Sent after the sign-in ended, it comes back as typed, asking for a token (as the edit form).
@@ -468,9 +477,9 @@ def save_grant(dataset_id: str) -> Response | tuple[str, int]:
     scopes = [scope for scope in SCOPES if scope in request.form.getlist("scopes")]
     refused = signed_in_to_save(dataset_id, ADMIN)
     if refused is not None:
-        errors, status = sign_in_again(refused, "grant access to")
+        errors, status, headers = sign_in_again(refused, "grant access to")
         values = {"principal": request.form.get("principal", ""), "scopes": scopes}
-        return _grants_page(dataset_id, errors, values, signed_out=True), status
+        return _grants_page(dataset_id, errors, values, signed_out=True), status, headers
     require(dataset_id, ADMIN)
     permissions = repositories().permissions
     try:

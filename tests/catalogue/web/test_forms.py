@@ -521,3 +521,27 @@ def test_an_anonymous_pipeline_or_grant_learns_nothing_of_the_dataset(app, clien
             assert "Secret air" not in text and "user:hidden" not in text and "team:x" not in text
     assert "user:eve" not in str(client.get("/datasets/air/permissions").json)
     assert client.get("/datasets/air/pipeline").status_code == 404
+
+
+def test_a_form_saved_with_a_token_while_throttled_keeps_what_was_typed(app, client) -> None:
+    from catalogue.auth.principal import FAILURES_EXTENSION
+    from catalogue.auth.throttle import FAILURE_LIMIT, WINDOW_S, FailureLimiter
+
+    app.extensions[FAILURES_EXTENSION] = FailureLimiter(lambda: 1000.0)
+    browser, token_id = revoked_owner(app, client)
+    _, fields = form_of(browser, "/datasets/air/edit")
+    revoke(app, token_id)
+    for _ in range(FAILURE_LIMIT):
+        wrong = {**fields, "description": LONG_TEXT, "token": "brygge_wrong"}
+        assert browser.post("/datasets/air/edit", data=wrong).status_code == 401
+    fresh = mint(app, "user:ana", "team:miljo")
+    kept = browser.post(
+        "/datasets/air/edit", data={**fields, "description": LONG_TEXT, "token": fresh}
+    )
+    assert kept.status_code == 429
+    assert kept.headers["Retry-After"] == str(int(WINDOW_S))
+    html = kept.get_data(as_text=True)
+    assert inputs_of(html)["description"] == LONG_TEXT.replace("\r\n", "\n")
+    error = re.search(r'id="token-error" class="field-error">([^<]*)<', html)
+    assert error is not None and f"try again in {int(WINDOW_S)} seconds" in error[1]
+    assert client.get("/datasets/air").json.get("description") is None

@@ -955,3 +955,59 @@ def test_a_pipeline_saved_after_the_sign_in_ended_keeps_its_options(page, site: 
     expect(page.locator(".who")).to_contain_text("user:reader")
     saved = site.api().get(f"{site.url}/datasets/re-piped/pipeline", timeout=30).json()
     assert saved["taskConfig"] == {"ToParquet": {"delimiter": ";", "decimalChar": ","}}
+
+
+def _waiting_dataset(site: Site, dataset_id: str) -> str:
+    """A dataset whose pipeline waits ten minutes, and the id of a run of it (RUNNING)."""
+    session = site.api()
+    waiting = {
+        "id": f"wait-{dataset_id}",
+        "title": "Wait",
+        "definition": {
+            "StartAt": "Wait",
+            "States": {
+                "Wait": {"Type": "Wait", "Seconds": 600, "Next": "Publish"},
+                "Publish": {"Type": "Task", "Resource": "brygge:step:publish", "End": True},
+            },
+        },
+    }
+    assert session.post(f"{site.url}/pipelines", json=waiting, timeout=30).status_code == 201
+    make_dataset(
+        site, {"id": dataset_id, "title": "Waits", "accessRights": "public", "owner": "team:miljo"}
+    )
+    pipeline = {"template": waiting["id"]}
+    put = session.put(f"{site.url}/datasets/{dataset_id}/pipeline", json=pipeline, timeout=30)
+    assert put.status_code == 200, put.text
+    return upload(site, dataset_id)
+
+
+def test_without_javascript_a_running_runs_page_follows_the_run(browser, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    run_id = _waiting_dataset(site, "unscripted-run")
+    context = browser.new_context(base_url=site.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"/runs/{run_id}")
+        refresh = page.locator("meta[http-equiv=refresh]")
+        expect(page.locator("#run")).to_have_attribute("data-status", "RUNNING", timeout=60_000)
+        expect(refresh).to_have_count(1)
+        aborted = site.api().post(f"{site.url}/runs/{run_id}/abort", timeout=30)
+        assert aborted.status_code in (200, 202)
+        # The page reloads itself until the run has ended, then stays.
+        expect(page.locator("#run")).to_have_attribute("data-status", "ABORTED", timeout=30_000)
+        expect(refresh).to_have_count(0)
+    finally:
+        context.close()
+
+
+def test_with_javascript_a_running_runs_page_is_not_reloaded_whole(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    run_id = _waiting_dataset(site, "scripted-run")
+    page.goto(f"/runs/{run_id}")
+    expect(page.locator("#run")).to_have_attribute("data-status", "RUNNING", timeout=60_000)
+    # The page polls its run (htmx): no reload of the whole page is asked for.
+    expect(page.locator("meta[http-equiv=refresh]")).to_have_count(0)
+    expect(page.locator("#run[hx-trigger]")).to_have_count(1)
+    assert site.api().post(f"{site.url}/runs/{run_id}/abort", timeout=30).status_code in (200, 202)

@@ -333,6 +333,28 @@ def test_a_running_run_polls_itself(app, client, failed_run) -> None:
     assert fragment.lstrip().startswith('<section id="run"')
 
 
+def test_a_running_run_reloads_itself_without_javascript(app, client, failed_run) -> None:
+    run = app.extensions["brygge"].runs.get(failed_run)
+    from catalogue.web.rendering import render
+
+    context = {
+        "run": {**run, "status": "RUNNING"},
+        "can": {},
+        "is_running": True,
+        "graph": None,
+        "steps": [],
+    }
+    with app.test_request_context(f"/runs/{failed_run}", headers=BROWSER):
+        html = render("run.html", "run", **context)
+    head = html.partition("</head>")[0]
+    # Only where scripts do not run: a page that polls itself is not reloaded as well.
+    assert re.search(r'<noscript><meta http-equiv="refresh" content="\d+"></noscript>', head)
+    with app.test_request_context(f"/runs/{failed_run}", headers=HTMX):
+        assert "refresh" not in render("run.html", "run", **context)
+    # An ended run is not reloaded.
+    assert 'http-equiv="refresh"' not in page(client, f"/runs/{failed_run}")
+
+
 def test_pages_load_nothing_from_another_host(client, failed_run) -> None:
     for url in ("/", "/datasets/text", "/datasets/text/runs", f"/runs/{failed_run}", "/sign-in"):
         html = page(client, url)

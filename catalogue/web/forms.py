@@ -39,7 +39,7 @@ from catalogue.schemas.uploads import UploadRequestSchema, UploadSchema
 from catalogue.services import repositories, services
 from catalogue.web import session
 from catalogue.web.pages import blp, form_view, throttled_message
-from catalogue.web.rendering import render
+from catalogue.web.rendering import is_fragment_request, render
 
 PATCH_SCHEMA = DatasetPatchSchema()
 PIPELINE_SCHEMA = DatasetPipelineSchema()
@@ -319,12 +319,15 @@ def save_pipeline(dataset_id: str) -> ResponseReturnValue:
     refused = signed_in_to_save(dataset_id, UPDATE)
     if refused is not None:
         errors, status, headers = sign_in_again(refused, "set the pipeline of")
-        page = _pipeline_form(dataset_id, template, configs, errors, None, signed_out=True)
+        # A template chosen (htmx) swaps the form alone: the notice goes above it, in main.
+        if is_fragment_request():
+            headers = {**headers, "HX-Retarget": "main", "HX-Reswap": "innerHTML"}
+        page = _pipeline_form(dataset_id, template, configs, errors, "content", signed_out=True)
         return page, status, headers
     require(dataset_id, UPDATE)
     if request.form.get("show") == "options":
-        # The form without JavaScript asks for the chosen template's states: nothing saved.
-        return _pipeline_form(dataset_id, template, configs, {}, fragment=None)
+        # The chosen template's states, with the options typed so far: nothing saved.
+        return _pipeline_form(dataset_id, template, configs, {}, fragment="pipeline_form")
     task_config, errors = _parse_configs(configs)
     if not errors:
         try:

@@ -1011,3 +1011,45 @@ def test_with_javascript_a_running_runs_page_is_not_reloaded_whole(page, site: S
     expect(page.locator("meta[http-equiv=refresh]")).to_have_count(0)
     expect(page.locator("#run[hx-trigger]")).to_have_count(1)
     assert site.api().post(f"{site.url}/runs/{run_id}/abort", timeout=30).status_code in (200, 202)
+
+
+def test_choosing_another_template_keeps_the_options_even_after_the_sign_in_ended(
+    page, site: Site
+) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    from tests.web.conftest import TWO_STEPS
+
+    session = site.api()
+    twin = {"id": "csv-to-parquet-twin", "title": "CSV to Parquet too", "definition": TWO_STEPS}
+    assert session.post(f"{site.url}/pipelines", json=twin, timeout=30).status_code == 201
+    make_dataset(
+        site,
+        {"id": "re-chosen", "title": "Re-chosen", "accessRights": "public", "owner": "team:miljo"},
+    )
+    made = _token_command(site, "create", "--principal", "user:kari", "--team", "team:miljo")
+    token = made.stdout.strip().splitlines()[-1]
+    token_id = re.search(r"^id (\S+)", made.stderr, re.M)[1]
+    sign_in(page, token)
+    page.goto("/datasets/re-chosen/pipeline/edit")
+    page.wait_for_load_state("load")
+    page.select_option("#template", "csv-to-parquet")
+    options = page.get_by_label("Options of ToParquet")
+    typed = '{\n  "delimiter": ";",\n  "decimalChar": ","\n}'
+    options.fill(typed)
+    page.select_option("#template", "csv-to-parquet-twin")
+    expect(page.locator("#template")).to_have_value("csv-to-parquet-twin")
+    expect(options).to_have_value(typed)
+    _token_command(site, "revoke", token_id)  # the sign-in ends while the owner writes
+    page.select_option("#template", "csv-to-parquet")
+    expect(page.locator("[role=alert]")).to_contain_text("Your sign-in has ended")
+    expect(options).to_have_value(typed)
+    expect(page.locator("#template")).to_have_value("csv-to-parquet")
+    expect(page.locator("#token")).to_be_focused()
+    assert serious_violations(page) == []
+    page.keyboard.type(site.reader_token)
+    page.locator("#token").press("Enter")
+    expect(page.locator("h1")).to_have_text("Re-chosen")
+    saved = site.api().get(f"{site.url}/datasets/re-chosen/pipeline", timeout=30).json()
+    assert saved["template"] == "csv-to-parquet"
+    assert saved["taskConfig"] == {"ToParquet": {"delimiter": ";", "decimalChar": ","}}

@@ -545,3 +545,46 @@ def test_a_form_saved_with_a_token_while_throttled_keeps_what_was_typed(app, cli
     error = re.search(r'id="token-error" class="field-error">([^<]*)<', html)
     assert error is not None and f"try again in {int(WINDOW_S)} seconds" in error[1]
     assert client.get("/datasets/air").json.get("description") is None
+
+
+HTMX_FORM = {"HX-Request": "true", "HX-Target": "pipeline-form", "HX-Current-URL": "http://x/"}
+
+
+def test_choosing_another_template_keeps_the_options_typed(app, client) -> None:
+    browser, token_id = revoked_owner(app, client)
+    for template_id in ("csv-to-parquet", "csv-checked"):
+        template = {"id": template_id, "title": template_id, "definition": TWO_STEPS}
+        assert client.post("/pipelines", json=template).status_code == 201
+    html, _ = form_of(browser, "/datasets/air/pipeline/edit?template=csv-to-parquet")
+    # Choosing a template posts the whole form (its options, its CSRF token) for its states.
+    select = re.search(r'<select id="template" name="template"([^>]*)>', html)
+    assert select is not None
+    assert 'hx-post="/datasets/air/pipeline/edit"' in select[1]
+    assert 'hx-vals=\'{"show": "options"}\'' in select[1]
+    typed = {
+        "csrf": csrf_of(html),
+        "template": "csv-checked",
+        "config.ToParquet": OPTIONS,
+        "show": "options",
+    }
+    shown = browser.post("/datasets/air/pipeline/edit", data=typed, headers=HTMX_FORM)
+    assert shown.status_code == 200
+    fragment = shown.get_data(as_text=True)
+    assert fragment.lstrip().startswith('<form id="pipeline-form"')
+    assert inputs_of(fragment)["config.ToParquet"] == OPTIONS.replace("\r\n", "\n")
+    assert inputs_of(fragment)["template"] == "csv-checked"
+    assert client.get("/datasets/air/pipeline").status_code == 404  # nothing saved
+    # The sign-in ended meanwhile: the form comes back as typed, asking for a token.
+    revoke(app, token_id)
+    kept = browser.post(
+        "/datasets/air/pipeline/edit",
+        data={**typed, "template": "csv-to-parquet"},
+        headers=HTMX_FORM,
+    )
+    assert kept.status_code == 401
+    assert (kept.headers["HX-Retarget"], kept.headers["HX-Reswap"]) == ("main", "innerHTML")
+    content = kept.get_data(as_text=True)
+    assert "Your sign-in has ended" in content and "<html" not in content
+    assert inputs_of(content)["config.ToParquet"] == OPTIONS.replace("\r\n", "\n")
+    assert inputs_of(content)["template"] == "csv-to-parquet"
+    assert 'id="token"' in content

@@ -20,7 +20,7 @@ from catalogue.api.permissions import checked_principal
 from catalogue.api.transfers import create_upload
 from catalogue.auth.permissions import ADMIN, UPDATE, WRITE, require
 from catalogue.auth.principal import current_identity, current_principal
-from catalogue.dcat.vocabularies import FREQUENCIES, LANGUAGES
+from catalogue.dcat.vocabularies import DATA_THEME_LABELS, FREQUENCIES, LANGUAGES
 from catalogue.domain.datasets import STATES
 from catalogue.domain.errors import (
     DomainError,
@@ -56,10 +56,16 @@ TEXT_FIELDS = (
     "language",
     "state",
 )
-LIST_FIELDS = ("keywords", "themes", "wasDerivedFrom")
-# Keywords are free text ("Oslo, Norway"): one a line. Theme codes and dataset ids hold no
-# comma, so commas (or lines) separate them.
+LIST_FIELDS = ("keywords", "wasDerivedFrom")
+# Keywords are free text ("Oslo, Norway"): one a line. Dataset ids hold no comma, so commas
+# (or lines) separate them.
 ONE_A_LINE = frozenset({"keywords"})
+# Themes are ticked in a list of the EU data themes, named as people read them.
+THEMES = "themes"
+THEME_CHOICES = sorted(
+    ((code, f"{label} ({code})") for code, label in DATA_THEME_LABELS.items()),
+    key=lambda choice: choice[1],
+)
 # Fields whose values come from a closed list: chosen, not typed (the API's lists).
 LANGUAGE_NAMES = {
     "nb": "Norwegian Bokmål",
@@ -82,7 +88,7 @@ CHOICES: dict[str, list[tuple[str, str]]] = {
 }
 BLANK_REFUSED = "Required: it may not be left empty."
 # Every field of the edit form but its CSRF token, ETag and the token of a new sign-in.
-FORM_FIELDS = (*TEXT_FIELDS, *LIST_FIELDS, "contactName", "contactEmail")
+FORM_FIELDS = (*TEXT_FIELDS, *LIST_FIELDS, THEMES, "contactName", "contactEmail")
 SCOPES = ("read", "update", "write", "admin")
 Form = dict[str, Any]
 
@@ -141,7 +147,7 @@ def save_dataset(dataset_id: str) -> ResponseReturnValue:
     Sent after the visitor's sign-in ended, the form comes back as it was typed, asking for
     a token; sent with one, it signs in and saves (the ETag it was read with still guards).
     """
-    values = {name: form_text(request.form.get(name, "")) for name in FORM_FIELDS}
+    values = posted_values()
     refused = signed_in_to_save(dataset_id, UPDATE)
     if refused is not None:
         errors, status, headers = sign_in_again(refused, "edit")
@@ -197,6 +203,10 @@ def _edit_form(
         else [*options, (values[name], values[name])]
         for name, options in CHOICES.items()
     }
+    listed = {code for code, _ in THEME_CHOICES}
+    choices[THEMES] = THEME_CHOICES + [
+        (code, code) for code in values[THEMES] if code not in listed
+    ]
     return render(
         "edit.html",
         None,
@@ -211,8 +221,25 @@ def _edit_form(
     )
 
 
-def form_values(dataset: dict[str, Any]) -> dict[str, str]:
-    """The edit form's fields as text, from a dataset."""
+def posted_values() -> Form:
+    """The edit form's fields as sent: text, and the list of themes ticked.
+
+    A theme value holding commas (typed codes, as the form once asked) counts as each code.
+    """
+    values: Form = {
+        name: form_text(request.form.get(name, "")) for name in FORM_FIELDS if name != THEMES
+    }
+    values[THEMES] = [
+        code.strip()
+        for sent in request.form.getlist(THEMES)
+        for code in sent.split(",")
+        if code.strip()
+    ]
+    return values
+
+
+def form_values(dataset: dict[str, Any]) -> Form:
+    """The edit form's fields (text, and the list of themes), from a dataset."""
     values = {name: str(dataset.get(name) or "") for name in TEXT_FIELDS}
     values.update(
         {
@@ -220,6 +247,7 @@ def form_values(dataset: dict[str, Any]) -> dict[str, str]:
             for name in LIST_FIELDS
         }
     )
+    values[THEMES] = list(dataset.get(THEMES) or [])
     contact = dataset.get("contactPoint") or {}
     values["contactName"] = contact.get("name", "")
     values["contactEmail"] = contact.get("email", "")
@@ -250,6 +278,9 @@ def changed_fields(values: Form, current: dict[str, Any]) -> dict[str, Any]:
         wanted = [item for item in items if item] or None
         if wanted != (current.get(name) or None):
             changes[name] = wanted
+    # Ticked in the list's order: the same themes in another order are no change.
+    if set(values[THEMES]) != set(current.get(THEMES) or []):
+        changes[THEMES] = values[THEMES] or None
     contact = {"name": values["contactName"].strip(), "email": values["contactEmail"].strip()}
     wanted_contact = {key: value for key, value in contact.items() if value} or None
     if wanted_contact != (current.get("contactPoint") or None):

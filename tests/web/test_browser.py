@@ -1053,3 +1053,33 @@ def test_choosing_another_template_keeps_the_options_even_after_the_sign_in_ende
     saved = site.api().get(f"{site.url}/datasets/re-chosen/pipeline", timeout=30).json()
     assert saved["template"] == "csv-to-parquet"
     assert saved["taskConfig"] == {"ToParquet": {"delimiter": ";", "decimalChar": ","}}
+
+
+@pytest.mark.parametrize("scripts", [True, False], ids=["scripts", "no-scripts"])
+def test_themes_are_ticked_by_name_with_or_without_scripts(
+    browser, site: Site, scripts: bool
+) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    dataset_id = f"themed-{'js' if scripts else 'nojs'}"
+    dataset = {"id": dataset_id, "title": "Themed", "accessRights": "public"}
+    make_dataset(site, {**dataset, "owner": "team:miljo", "themes": ["ENVI"]})
+    context = browser.new_context(base_url=site.url, java_script_enabled=scripts)
+    try:
+        page = context.new_page()
+        sign_in(page, site.reader_token)
+        page.goto(f"/datasets/{dataset_id}/edit")
+        themes = page.get_by_role("group", name="Themes")
+        expect(themes.get_by_label("Environment (ENVI)")).to_be_checked()
+        # By keyboard: Space ticks the box that has the focus.
+        themes.get_by_label("Transport (TRAN)").focus()
+        page.keyboard.press("Space")
+        themes.get_by_label("Environment (ENVI)").uncheck()
+        page.set_viewport_size({"width": 390, "height": 844})
+        assert page.evaluate("document.documentElement.scrollWidth") == 390
+        page.click("form.stacked button[type=submit]")
+        expect(page.locator("h1")).to_have_text("Themed")
+        saved = site.api().get(f"{site.url}/datasets/{dataset_id}", timeout=30).json()
+        assert saved["themes"] == ["TRAN"]
+    finally:
+        context.close()

@@ -9,7 +9,17 @@ document.addEventListener("DOMContentLoaded", () => {
   const etag = form.elements.etag.value;
   const skipped = new Set(["csrf", "etag", "token"]);
   const fields = [...form.elements].filter((field) => field.name && !skipped.has(field.name));
-  const values = () => Object.fromEntries(fields.map((field) => [field.name, field.value]));
+  // A box's name may hold many (the themes): its value is the list of the ticked ones.
+  const valueOf = (field) =>
+    field.type === "checkbox"
+      ? fields.filter((box) => box.name === field.name && box.checked).map((box) => box.value)
+      : field.value;
+  const values = () => Object.fromEntries(fields.map((field) => [field.name, valueOf(field)]));
+  const same = (one, other) => JSON.stringify(one) === JSON.stringify(other);
+  const put = (field, value) => {
+    if (field.type === "checkbox") field.checked = value.includes(field.value);
+    else field.value = value;
+  };
   // Storage may be off (a private window's settings): the form then works as without script.
   const storage = (() => {
     try {
@@ -42,14 +52,16 @@ document.addEventListener("DOMContentLoaded", () => {
   if (draft && form.dataset.saved === "true") {
     const saved = values();
     const changed = fields.filter(
-      (field) => typeof draft.values[field.name] === "string" && draft.values[field.name] !== field.value,
+      (field) =>
+        typeof draft.values[field.name] === typeof saved[field.name] &&
+        !same(draft.values[field.name], saved[field.name]),
     );
     if (changed.length) {
-      for (const field of changed) field.value = draft.values[field.name];
+      for (const field of changed) put(field, draft.values[field.name]);
       const notice = document.getElementById("draft-notice").content.firstElementChild.cloneNode(true);
       form.before(notice);
       notice.querySelector("#draft-discard").addEventListener("click", () => {
-        for (const field of fields) field.value = saved[field.name];
+        for (const field of fields) put(field, saved[field.name]);
         drop();
         notice.remove();
         form.elements.title.focus();

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -35,9 +36,14 @@ def form_of(browser: FlaskClient, url: str) -> tuple[str, dict[str, str]]:
     return html, inputs_of(html)
 
 
-def inputs_of(html: str) -> dict[str, str]:
-    """The values of a page's inputs, as a browser would send them (entities decoded)."""
-    fields = dict(re.findall(r'<input [^>]*name="([^"]+)"[^>]*value="([^"]*)"', html))
+def inputs_of(html: str) -> dict[str, Any]:
+    """The values of a page's inputs, as a browser would send them (entities decoded).
+
+    Ticked boxes of one name make a list of their values; boxes not ticked send nothing.
+    """
+    fields: dict[str, Any] = dict(
+        re.findall(r'<input (?![^>]*type="checkbox")[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html)
+    )
     fields.update(
         (name, value)
         for name, value in re.findall(
@@ -52,7 +58,12 @@ def inputs_of(html: str) -> dict[str, str]:
     ):
         chosen = re.findall(r'<option value="([^"]*)" selected>', options)
         fields[name] = (chosen or re.findall(r'<option value="([^"]*)"', options))[0]
-    return {name: unescape(value) for name, value in fields.items()}
+    found: dict[str, Any] = {name: unescape(value) for name, value in fields.items()}
+    for name, value in re.findall(
+        r'<input type="checkbox"[^>]* name="([^"]+)" value="([^"]*)" checked>', html
+    ):
+        found.setdefault(name, []).append(unescape(value))
+    return found
 
 
 def test_editing_saves_a_merge_patch_of_the_changed_fields(app, client) -> None:
@@ -588,3 +599,30 @@ def test_choosing_another_template_keeps_the_options_typed(app, client) -> None:
     assert inputs_of(content)["config.ToParquet"] == OPTIONS.replace("\r\n", "\n")
     assert inputs_of(content)["template"] == "csv-to-parquet"
     assert 'id="token"' in content
+
+
+def test_themes_are_chosen_from_the_eu_data_themes_by_name(app, client) -> None:
+    browser = owner(app, client, themes=["ENVI"])
+    html, fields = form_of(browser, "/datasets/air/edit")
+    group = re.search(r'<fieldset id="themes"[^>]*>(.*?)</fieldset>', html, re.S)
+    assert group is not None
+    assert re.search(r"<legend>Themes</legend>", group[1])
+    boxes = re.findall(
+        r'<input type="checkbox" id="(theme-[A-Z]+)" name="themes" value="([A-Z]+)"( checked)?>'
+        r'\s*<label for="\1">([^<]+)</label>',
+        group[1],
+    )
+    assert len(boxes) == 13
+    assert ("theme-ENVI", "ENVI", " checked", "Environment (ENVI)") in boxes
+    assert ("theme-TRAN", "TRAN", "", "Transport (TRAN)") in boxes
+    assert [label for *_, label in boxes] == sorted(label for *_, label in boxes)
+    assert fields["themes"] == ["ENVI"]
+    saved = browser.post("/datasets/air/edit", data={**fields, "themes": ["TRAN", "ENVI"]})
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
+    assert client.get("/datasets/air").json["themes"] == ["TRAN", "ENVI"]
+    # None ticked removes them (a browser sends no field for no box ticked).
+    _, fields = form_of(browser, "/datasets/air/edit")
+    del fields["themes"]
+    saved = browser.post("/datasets/air/edit", data=fields)
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
+    assert client.get("/datasets/air").json.get("themes") in (None, [])

@@ -8,6 +8,7 @@ reason next to the field; a stale ``If-Match`` shows both versions.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -333,7 +334,17 @@ def edit_pipeline(dataset_id: str) -> str:
         state: json.dumps(config, indent=2, ensure_ascii=False)
         for state, config in (current.get("taskConfig") or {}).items()
     }
-    return _pipeline_form(dataset_id, template, configs, {}, fragment="pipeline_form")
+    # A draft kept in the tab is given back only to the pipeline it was typed over.
+    version = etag(current["rev"], current.get("incarnation")) if current else "none"
+    return _pipeline_form(
+        dataset_id,
+        template,
+        configs,
+        {},
+        fragment="pipeline_form",
+        draft_version=version,
+        shows_saved=True,
+    )
 
 
 def save_pipeline(dataset_id: str) -> ResponseReturnValue:
@@ -414,8 +425,14 @@ def _pipeline_form(
     fragment: str | None,
     *,
     signed_out: bool = False,
+    draft_version: str | None = None,
+    shows_saved: bool = False,
 ) -> str:
-    """The pipeline page; ``signed_out``, it asks for a token and does not read the dataset."""
+    """The pipeline page; ``signed_out``, it asks for a token and does not read the dataset.
+
+    ``shows_saved``, the form shows the pipeline as saved (``draft_version``), and takes back
+    what the tab kept of it (drafts.js).
+    """
     templates = services().pipelines.list(limit=100, cursor=None).items
     chosen = next((t for t in templates if t["id"] == template), None)
     states = _task_states(chosen["definition"]) if chosen else []
@@ -434,6 +451,8 @@ def _pipeline_form(
         configs=configs,
         errors=errors,
         sign_in_again=signed_out,
+        draft_version=draft_version,
+        shows_saved=shows_saved,
     )
 
 
@@ -500,7 +519,7 @@ def abort(run_id: str) -> Response:
 
 def grants(dataset_id: str) -> str:
     require(dataset_id, ADMIN)
-    return _grants_page(dataset_id, {}, {"principal": "", "scopes": []})
+    return _grants_page(dataset_id, {}, {"principal": "", "scopes": []}, shows_saved=True)
 
 
 def save_grant(dataset_id: str) -> ResponseReturnValue:
@@ -530,13 +549,26 @@ def save_grant(dataset_id: str) -> ResponseReturnValue:
     return redirect(url_for("web.grants", dataset_id=dataset_id), 303)
 
 
-def _grants_page(dataset_id: str, errors: dict, values: Form, *, signed_out: bool = False) -> str:
-    """The grants page; ``signed_out``, it asks for a token and reads nothing of the dataset."""
+def _grants_page(
+    dataset_id: str,
+    errors: dict,
+    values: Form,
+    *,
+    signed_out: bool = False,
+    shows_saved: bool = False,
+) -> str:
+    """The grants page; ``signed_out``, it asks for a token and reads nothing of the dataset.
+
+    ``shows_saved``, its form is empty and takes back what the tab kept of it (drafts.js),
+    if the grants are still those it was typed beside.
+    """
+    draft_version = None
     if signed_out:
         dataset, granted = {"id": dataset_id, "title": dataset_id}, []
     else:
         dataset = repositories().datasets.get(dataset_id)
         granted = repositories().permissions.list(dataset_id, limit=500, cursor=None).items
+        draft_version = _grants_version(granted)
     return render(
         "grants.html",
         None,
@@ -546,7 +578,15 @@ def _grants_page(dataset_id: str, errors: dict, values: Form, *, signed_out: boo
         errors=errors,
         values=values,
         sign_in_again=signed_out,
+        draft_version=draft_version,
+        shows_saved=shows_saved,
     )
+
+
+def _grants_version(granted: list[dict[str, Any]]) -> str:
+    """A digest of the grants shown: a grant saved since changes it (grants carry no ETag)."""
+    shown = sorted((grant["principal"], sorted(grant["scopes"])) for grant in granted)
+    return hashlib.sha256(json.dumps(shown).encode()).hexdigest()[:16]
 
 
 # One rule per form URL (GET shows the form, POST saves it), so every rule matches back to

@@ -1158,3 +1158,28 @@ def test_a_grant_refused_for_an_ended_session_is_kept_for_the_next_form(page, si
     assert {"principal": "team:analytics", "scopes": ["read", "write"]} in [
         {"principal": g["principal"], "scopes": g["scopes"]} for g in grants["items"]
     ]
+
+
+def test_signing_out_forgets_what_the_tab_kept_of_its_forms(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    make_dataset(
+        site,
+        {"id": "forgotten", "title": "Forgotten", "accessRights": "public", "owner": "team:miljo"},
+    )
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/forgotten/edit")
+    page.wait_for_load_state("load")
+    page.fill("#title", "Not for the next person")
+    page.get_by_label("Transport (TRAN)").check()
+    kept = "() => Object.keys(sessionStorage).filter((key) => key.startsWith('brygge-'))"
+    assert page.evaluate(kept) != []
+    page.click("text=Sign out")
+    expect(page.locator("#sign-in")).to_be_visible()
+    assert page.evaluate(kept) == []
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/forgotten/edit")
+    page.wait_for_load_state("load")
+    expect(page.locator("#draft-restored")).to_have_count(0)
+    expect(page.locator("#title")).to_have_value("Forgotten")
+    expect(page.get_by_label("Transport (TRAN)")).not_to_be_checked()

@@ -1,7 +1,7 @@
 // Keeps what an owner types into a form (form[data-draft]: edit, pipeline, grants) in this
 // tab until it is saved: a save the server refuses because the session ended (signed out in
 // another tab, the cookie gone) loses nothing. Every page loads this script: the page a sent
-// form comes back to says whether it was saved.
+// form comes back to says whether it was saved, and signing out forgets every form kept.
 //
 // A draft is kept with the version of what its form was read from (data-draft-version: an
 // ETag, or what the server names so) and given back only to a form of that same version that
@@ -12,6 +12,8 @@
 // read in a hurry) loses no draft.
 (() => {
   const PREFIX = "brygge-draft:";
+  // What the edit form kept before every form did: forgotten at sign-out too.
+  const OLD_PREFIX = "brygge-edit:";
   const SKIPPED = new Set(["csrf", "etag", "token", "show"]);
   // Storage may be off (a private window's settings): the forms then work as without script.
   const storage = (() => {
@@ -65,6 +67,11 @@
     const key = keyOf(form);
     const version = form.dataset.draftVersion ?? read(key)?.version ?? "";
     write(key, { version, values: valuesOf(form), sent, savedAt: form.dataset.draftSavedAt });
+  };
+  const forget = () => {
+    for (const key of Object.keys(storage)) {
+      if (key.startsWith(PREFIX) || key.startsWith(OLD_PREFIX)) storage.removeItem(key);
+    }
   };
 
   // A page after a form was sent: does it say whether it was saved?
@@ -141,6 +148,7 @@
   document.addEventListener("submit", (event) => {
     const form = event.target;
     if (form.dataset.draft) keep(form, true);
+    if (form.hasAttribute("data-forgets-drafts")) forget();
   });
   document.addEventListener("click", (event) => {
     const form = event.target.closest?.("[data-drops-draft]")?.closest("form[data-draft]");

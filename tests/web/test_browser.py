@@ -1183,3 +1183,22 @@ def test_signing_out_forgets_what_the_tab_kept_of_its_forms(page, site: Site) ->
     expect(page.locator("#draft-restored")).to_have_count(0)
     expect(page.locator("#title")).to_have_value("Forgotten")
     expect(page.get_by_label("Transport (TRAN)")).not_to_be_checked()
+
+
+def test_a_search_as_you_type_announces_its_results(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.wait_for_load_state("load")  # htmx binds the form once the page has loaded
+    # Screen readers announce a change of a live region already in the page: one that
+    # arrives with the new results is new, and says nothing.
+    page.evaluate("window.announcer = document.querySelector('#results-status')")
+    status = page.locator("#results-status")
+    expect(status).to_have_attribute("role", "status")
+    page.fill("#q", "noise")
+    expect(page.locator("#results")).not_to_contain_text("Air quality")
+    expect(status).to_have_text("1 dataset found")
+    page.fill("#q", "no such words anywhere")
+    expect(status).to_have_text("No dataset matches")
+    assert page.evaluate("window.announcer === document.querySelector('#results-status')")
+    assert page.locator("#results [aria-live], #results[aria-live]").count() == 0

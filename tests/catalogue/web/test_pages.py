@@ -90,7 +90,10 @@ def test_search_answers_htmx_with_the_results_fragment(client) -> None:
     fragment = page(client, "/?q=air", **HTMX)
     # The title first, for htmx to make it the document's: the search is the page's now.
     title, section, _ = fragment.partition('<section id="results"')
-    assert title.strip() == "<title>“air” — Search · Brygge</title>" and section
+    assert title.strip().startswith("<title>“air” — Search · Brygge</title>") and section
+    # What screen readers announce, put out of band into the page's own live region.
+    assert '<p id="results-status" hx-swap-oob="innerHTML">1 dataset found</p>' in title
+    assert '<p id="results-status" class="visually-hidden" role="status">1 dataset found' in whole
     assert "/datasets/air" in fragment and "/datasets/noise" not in fragment
 
 

@@ -921,7 +921,10 @@ def test_a_section_refused_after_signing_out_shows_it_in_its_place(page, site: S
     history.scroll_into_view_if_needed()
     # The section shows Brygge's own error where it was, the rest of the page as it was.
     expect(history.locator(".error[role=alert]")).to_be_visible()
-    expect(page.locator("h1").first).to_have_text("Air quality in Oslo")
+    # The page keeps one h1, its own; the error's heading stands under the section's.
+    expect(page.locator("h1")).to_have_count(1)
+    expect(page.locator("h1")).to_have_text("Air quality in Oslo")
+    expect(history.locator(".error h3")).to_have_text("401 Unauthorized")
 
 
 def test_a_pipeline_saved_after_the_sign_in_ended_keeps_its_options(page, site: Site) -> None:  # type: ignore[no-untyped-def]

@@ -422,10 +422,13 @@ def test_a_failing_section_shows_its_error_in_place_and_other_fragments_take_the
         assert section.headers["HX-Reswap"] == "outerHTML"  # Brygge's own, swapped in place
         html = section.get_data(as_text=True)
         assert '<section class="error" role="alert">' in html and "<nav" not in html
+        # Under the section's own heading (h2), as the page's one h1 stays the dataset's.
+        assert "<h1" not in html and re.search(r"<h3>403 Forbidden</h3>", html)
         # Any other fragment's failure replaces the page's main content with the error alone.
         other = client.get("/datasets/d/history", headers=HTMX)
         assert other.headers["HX-Retarget"] == "main"
         assert "<nav" not in other.get_data(as_text=True)
+        assert "<h1>403 Forbidden</h1>" in other.get_data(as_text=True)
         # A page asked for whole still comes whole.
         whole = client.get("/datasets/d/history", headers=BROWSER)
         assert whole.status_code == 403 and "<nav" in whole.get_data(as_text=True)

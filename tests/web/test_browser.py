@@ -1205,3 +1205,21 @@ def test_a_search_as_you_type_announces_its_results(page, site: Site) -> None:  
     expect(status).to_have_text("No dataset matches")
     assert page.evaluate("window.announcer === document.querySelector('#results-status')")
     assert page.locator("#results [aria-live], #results[aria-live]").count() == 0
+
+
+def test_a_change_of_a_runs_status_is_announced_on_its_page(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    run_id = _waiting_dataset(site, "announced-run")
+    page.goto(f"/runs/{run_id}")
+    expect(page.locator("#run")).to_have_attribute("data-status", "RUNNING", timeout=60_000)
+    # The run's section is replaced at each poll: what is announced is said in a live region
+    # the page keeps (one that arrives with its content announces nothing).
+    page.evaluate("window.announcer = document.querySelector('#run-status')")
+    status = page.locator("#run-status")
+    expect(status).to_have_attribute("role", "status")
+    assert site.api().post(f"{site.url}/runs/{run_id}/abort", timeout=30).status_code in (200, 202)
+    expect(page.locator("#run")).to_have_attribute("data-status", "ABORTED", timeout=60_000)
+    expect(status).to_have_text("The run's status is now ABORTED")
+    assert page.evaluate("window.announcer === document.querySelector('#run-status')")
+    assert page.locator("#run[aria-live], #run [aria-live]").count() == 0

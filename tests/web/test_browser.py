@@ -1223,3 +1223,53 @@ def test_a_change_of_a_runs_status_is_announced_on_its_page(page, site: Site) ->
     expect(status).to_have_text("The run's status is now ABORTED")
     assert page.evaluate("window.announcer === document.querySelector('#run-status')")
     assert page.locator("#run[aria-live], #run [aria-live]").count() == 0
+
+
+def test_every_page_has_one_h1_headings_in_order_and_its_parts_in_landmarks(
+    page, site: Site
+) -> None:  # type: ignore[no-untyped-def]
+    sign_in(page, site.reader_token)  # team:miljo owns air: its forms and history
+    rules = [
+        "page-has-heading-one",
+        "heading-order",
+        "region",
+        "landmark-one-main",
+        "landmark-unique",
+        "landmark-no-duplicate-banner",
+        "landmark-no-duplicate-contentinfo",
+        "landmark-complementary-is-top-level",
+        "landmark-main-is-top-level",
+        "label",
+        "label-title-only",
+        "select-name",
+        "skip-link",
+        "bypass",
+    ]
+    paths = (
+        "/?q=air",
+        "/datasets/air",
+        f"/runs/{site.runs['noise']}",
+        "/datasets/air/edit",
+        "/datasets/air/pipeline/edit",
+        "/datasets/air/grants",
+        "/datasets/air/upload",
+        "/datasets/air/history",
+        "/datasets/no-such-dataset",
+    )
+    problems = {}
+    for path in paths:
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        page.add_script_tag(content=AXE.read_text())
+        result = page.evaluate(
+            "async (rules) => await axe.run(document, {runOnly: {type: 'rule', values: rules}})",
+            rules,
+        )
+        found = [
+            f"{v['id']}: {[n['target'] for n in v['nodes']][:3]}" for v in result["violations"]
+        ]
+        if page.locator("h1").count() != 1:
+            found.append(f"{page.locator('h1').count()} h1")
+        if found:
+            problems[path] = found
+    assert problems == {}

@@ -484,6 +484,7 @@ def test_the_site_has_an_icon_of_its_own_at_favicon_ico_and_every_page_links_it(
 def test_facets_are_named_for_people_and_only_those_with_values_are_shown(client) -> None:
     make_dataset(client, id="air", title="Air quality", keywords=["luft"])
     html = page(client, "/?q=air")
-    facets = html[html.index('<aside id="facets"') : html.index("</aside>")]
+    start = html.index('<nav id="facets"')
+    facets = html[start : html.index("</nav>", start)]
     # No theme and no format given: no heading over an empty list.
     assert re.findall(r"<h2>([^<]+)</h2>", facets) == ["Owner", "Keyword", "Access", "State"]

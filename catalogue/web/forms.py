@@ -8,10 +8,12 @@ reason next to the field; a stale ``If-Match`` shows both versions.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
 from flask import g, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError, fields
 from werkzeug.wrappers import Response
 
@@ -19,7 +21,12 @@ from catalogue.api.permissions import checked_principal
 from catalogue.api.transfers import create_upload
 from catalogue.auth.permissions import ADMIN, UPDATE, WRITE, require
 from catalogue.auth.principal import current_identity, current_principal
-from catalogue.dcat.vocabularies import FREQUENCIES, LANGUAGES, frequency_value
+from catalogue.dcat.vocabularies import (
+    DATA_THEME_LABELS,
+    FREQUENCIES,
+    LANGUAGES,
+    frequency_value,
+)
 from catalogue.domain.datasets import STATES
 from catalogue.domain.errors import (
     DomainError,
@@ -28,6 +35,7 @@ from catalogue.domain.errors import (
     InvalidValues,
     NotFound,
     PreconditionFailed,
+    TooManyAttempts,
     Unauthenticated,
 )
 from catalogue.domain.revisions import Condition, etag, parse_etag
@@ -36,8 +44,8 @@ from catalogue.schemas.pipeline_templates import DatasetPipelineSchema
 from catalogue.schemas.uploads import UploadRequestSchema, UploadSchema
 from catalogue.services import repositories, services
 from catalogue.web import session
-from catalogue.web.pages import blp, form_view
-from catalogue.web.rendering import render
+from catalogue.web.pages import blp, form_view, throttled_message
+from catalogue.web.rendering import is_fragment_request, render
 
 PATCH_SCHEMA = DatasetPatchSchema()
 PIPELINE_SCHEMA = DatasetPipelineSchema()
@@ -54,10 +62,16 @@ TEXT_FIELDS = (
     "language",
     "state",
 )
-LIST_FIELDS = ("keywords", "themes", "wasDerivedFrom")
-# Keywords are free text ("Oslo, Norway"): one a line. Theme codes and dataset ids hold no
-# comma, so commas (or lines) separate them.
+LIST_FIELDS = ("keywords", "wasDerivedFrom")
+# Keywords are free text ("Oslo, Norway"): one a line. Dataset ids hold no comma, so commas
+# (or lines) separate them.
 ONE_A_LINE = frozenset({"keywords"})
+# Themes are ticked in a list of the EU data themes, named as people read them.
+THEMES = "themes"
+THEME_CHOICES = sorted(
+    ((code, f"{label} ({code})") for code, label in DATA_THEME_LABELS.items()),
+    key=lambda choice: choice[1],
+)
 # Fields whose values come from a closed list: chosen, not typed (the API's lists).
 LANGUAGE_NAMES = {
     "nb": "Norwegian Bokmål",
@@ -90,7 +104,7 @@ CHOICES: dict[str, list[tuple[str, str]]] = {
 }
 BLANK_REFUSED = "Required: it may not be left empty."
 # Every field of the edit form but its CSRF token, ETag and the token of a new sign-in.
-FORM_FIELDS = (*TEXT_FIELDS, *LIST_FIELDS, "contactName", "contactEmail")
+FORM_FIELDS = (*TEXT_FIELDS, *LIST_FIELDS, THEMES, "contactName", "contactEmail")
 SCOPES = ("read", "update", "write", "admin")
 Form = dict[str, Any]
 
@@ -111,20 +125,25 @@ def signed_in_to_save(dataset_id: str, scope: str) -> DomainError | None:
     try:
         session.sign_in(token)
         require(dataset_id, scope)
-    except (Unauthenticated, Forbidden, NotFound) as refused:
+    except (Unauthenticated, TooManyAttempts, Forbidden, NotFound) as refused:
         return refused
     return None
 
 
-def sign_in_again(refused: DomainError, action: str) -> tuple[dict[str, list[str]], int]:
-    """The token field's error and the status of a form sent back to sign in again."""
+def sign_in_again(refused: DomainError, action: str) -> tuple[Form, int, dict[str, str]]:
+    """The token field's error, status and headers of a form sent back to sign in again.
+
+    Refused for too many failed sign-ins, the error says how long to wait (``Retry-After``).
+    """
     g.pop("signed_out_reason", None)  # the form says it, with what to do
+    if isinstance(refused, TooManyAttempts):
+        wait = {"Retry-After": str(refused.retry_after_s)}
+        return {"token": [throttled_message(refused)]}, 429, wait
     if isinstance(refused, Forbidden | NotFound):
         # Said alike for both: whether a dataset exists is for those who may see it.
-        return {
-            "token": [f"{current_principal()} may not {action} this dataset: paste another token"]
-        }, 403
-    return ({"token": [refused.message]} if refused.message else {}), 401
+        reason = f"{current_principal()} may not {action} this dataset: paste another token"
+        return {"token": [reason]}, 403, {}
+    return ({"token": [refused.message]} if refused.message else {}), 401, {}
 
 
 # Edit metadata ----------------------------------------------------------------------------
@@ -138,19 +157,20 @@ def edit_dataset(dataset_id: str) -> str:
     return _edit_form(dataset, values, {}, None, version, shows_saved=True)
 
 
-def save_dataset(dataset_id: str) -> Response | tuple[str, int]:
+def save_dataset(dataset_id: str) -> ResponseReturnValue:
     """Save the form as a merge patch of the fields that changed, guarded by its ETag.
 
     Sent after the visitor's sign-in ended, the form comes back as it was typed, asking for
     a token; sent with one, it signs in and saves (the ETag it was read with still guards).
     """
-    values = {name: form_text(request.form.get(name, "")) for name in FORM_FIELDS}
+    values = posted_values()
     refused = signed_in_to_save(dataset_id, UPDATE)
     if refused is not None:
-        errors, status = sign_in_again(refused, "edit")
+        errors, status, headers = sign_in_again(refused, "edit")
         dataset = {"id": dataset_id, "title": values["title"] or dataset_id}
         etag_read = request.form.get("etag", "")
-        return _edit_form(dataset, values, errors, None, etag_read, sign_in_again=True), status
+        page = _edit_form(dataset, values, errors, None, etag_read, sign_in_again=True)
+        return page, status, headers
     require(dataset_id, UPDATE)
     current = repositories().datasets.get(dataset_id)
     changes = changed_fields(values, current)
@@ -199,6 +219,10 @@ def _edit_form(
         else [*options, (values[name], values[name])]
         for name, options in CHOICES.items()
     }
+    listed = {code for code, _ in THEME_CHOICES}
+    choices[THEMES] = THEME_CHOICES + [
+        (code, code) for code in values[THEMES] if code not in listed
+    ]
     return render(
         "edit.html",
         None,
@@ -213,8 +237,25 @@ def _edit_form(
     )
 
 
-def form_values(dataset: dict[str, Any]) -> dict[str, str]:
-    """The edit form's fields as text, from a dataset."""
+def posted_values() -> Form:
+    """The edit form's fields as sent: text, and the list of themes ticked.
+
+    A theme value holding commas (typed codes, as the form once asked) counts as each code.
+    """
+    values: Form = {
+        name: form_text(request.form.get(name, "")) for name in FORM_FIELDS if name != THEMES
+    }
+    values[THEMES] = [
+        code.strip()
+        for sent in request.form.getlist(THEMES)
+        for code in sent.split(",")
+        if code.strip()
+    ]
+    return values
+
+
+def form_values(dataset: dict[str, Any]) -> Form:
+    """The edit form's fields (text, and the list of themes), from a dataset."""
     values = {name: str(dataset.get(name) or "") for name in TEXT_FIELDS}
     # A frequency stored before codes were the one form ("daily") is chosen as its code.
     values["accrualPeriodicity"] = (
@@ -226,6 +267,7 @@ def form_values(dataset: dict[str, Any]) -> dict[str, str]:
             for name in LIST_FIELDS
         }
     )
+    values[THEMES] = list(dataset.get(THEMES) or [])
     contact = dataset.get("contactPoint") or {}
     values["contactName"] = contact.get("name", "")
     values["contactEmail"] = contact.get("email", "")
@@ -256,6 +298,9 @@ def changed_fields(values: Form, current: dict[str, Any]) -> dict[str, Any]:
         wanted = [item for item in items if item] or None
         if wanted != (current.get(name) or None):
             changes[name] = wanted
+    # Ticked in the list's order: the same themes in another order are no change.
+    if set(values[THEMES]) != set(current.get(THEMES) or []):
+        changes[THEMES] = values[THEMES] or None
     contact = {"name": values["contactName"].strip(), "email": values["contactEmail"].strip()}
     wanted_contact = {key: value for key, value in contact.items() if value} or None
     if wanted_contact != (current.get("contactPoint") or None):
@@ -308,10 +353,20 @@ def edit_pipeline(dataset_id: str) -> str:
         state: json.dumps(config, indent=2, ensure_ascii=False)
         for state, config in (current.get("taskConfig") or {}).items()
     }
-    return _pipeline_form(dataset_id, template, configs, {}, fragment="pipeline_form")
+    # A draft kept in the tab is given back only to the pipeline it was typed over.
+    version = etag(current["rev"], current.get("incarnation")) if current else "none"
+    return _pipeline_form(
+        dataset_id,
+        template,
+        configs,
+        {},
+        fragment="pipeline_form",
+        draft_version=version,
+        shows_saved=True,
+    )
 
 
-def save_pipeline(dataset_id: str) -> Response | tuple[str, int]:
+def save_pipeline(dataset_id: str) -> ResponseReturnValue:
     """Set the pipeline; every problem of the template or a state's options is shown beside it.
 
     Sent after the sign-in ended, it comes back as typed, asking for a token (as the edit form).
@@ -324,12 +379,16 @@ def save_pipeline(dataset_id: str) -> Response | tuple[str, int]:
     }
     refused = signed_in_to_save(dataset_id, UPDATE)
     if refused is not None:
-        errors, status = sign_in_again(refused, "set the pipeline of")
-        return _pipeline_form(dataset_id, template, configs, errors, None, signed_out=True), status
+        errors, status, headers = sign_in_again(refused, "set the pipeline of")
+        # A template chosen (htmx) swaps the form alone: the notice goes above it, in main.
+        if is_fragment_request():
+            headers = {**headers, "HX-Retarget": "main", "HX-Reswap": "innerHTML"}
+        page = _pipeline_form(dataset_id, template, configs, errors, "content", signed_out=True)
+        return page, status, headers
     require(dataset_id, UPDATE)
     if request.form.get("show") == "options":
-        # The form without JavaScript asks for the chosen template's states: nothing saved.
-        return _pipeline_form(dataset_id, template, configs, {}, fragment=None)
+        # The chosen template's states, with the options typed so far: nothing saved.
+        return _pipeline_form(dataset_id, template, configs, {}, fragment="pipeline_form")
     task_config, errors = _parse_configs(configs)
     if not errors:
         try:
@@ -385,8 +444,14 @@ def _pipeline_form(
     fragment: str | None,
     *,
     signed_out: bool = False,
+    draft_version: str | None = None,
+    shows_saved: bool = False,
 ) -> str:
-    """The pipeline page; ``signed_out``, it asks for a token and does not read the dataset."""
+    """The pipeline page; ``signed_out``, it asks for a token and does not read the dataset.
+
+    ``shows_saved``, the form shows the pipeline as saved (``draft_version``), and takes back
+    what the tab kept of it (drafts.js).
+    """
     templates = services().pipelines.list(limit=100, cursor=None).items
     chosen = next((t for t in templates if t["id"] == template), None)
     states = _task_states(chosen["definition"]) if chosen else []
@@ -405,6 +470,8 @@ def _pipeline_form(
         configs=configs,
         errors=errors,
         sign_in_again=signed_out,
+        draft_version=draft_version,
+        shows_saved=shows_saved,
     )
 
 
@@ -471,10 +538,10 @@ def abort(run_id: str) -> Response:
 
 def grants(dataset_id: str) -> str:
     require(dataset_id, ADMIN)
-    return _grants_page(dataset_id, {}, {"principal": "", "scopes": []})
+    return _grants_page(dataset_id, {}, {"principal": "", "scopes": []}, shows_saved=True)
 
 
-def save_grant(dataset_id: str) -> Response | tuple[str, int]:
+def save_grant(dataset_id: str) -> ResponseReturnValue:
     """Set (or with no scope ticked, remove) a principal's scopes on the dataset.
 
     Sent after the sign-in ended, it comes back as typed, asking for a token (as the edit form).
@@ -482,9 +549,9 @@ def save_grant(dataset_id: str) -> Response | tuple[str, int]:
     scopes = [scope for scope in SCOPES if scope in request.form.getlist("scopes")]
     refused = signed_in_to_save(dataset_id, ADMIN)
     if refused is not None:
-        errors, status = sign_in_again(refused, "grant access to")
+        errors, status, headers = sign_in_again(refused, "grant access to")
         values = {"principal": request.form.get("principal", ""), "scopes": scopes}
-        return _grants_page(dataset_id, errors, values, signed_out=True), status
+        return _grants_page(dataset_id, errors, values, signed_out=True), status, headers
     require(dataset_id, ADMIN)
     permissions = repositories().permissions
     try:
@@ -501,13 +568,26 @@ def save_grant(dataset_id: str) -> Response | tuple[str, int]:
     return redirect(url_for("web.grants", dataset_id=dataset_id), 303)
 
 
-def _grants_page(dataset_id: str, errors: dict, values: Form, *, signed_out: bool = False) -> str:
-    """The grants page; ``signed_out``, it asks for a token and reads nothing of the dataset."""
+def _grants_page(
+    dataset_id: str,
+    errors: dict,
+    values: Form,
+    *,
+    signed_out: bool = False,
+    shows_saved: bool = False,
+) -> str:
+    """The grants page; ``signed_out``, it asks for a token and reads nothing of the dataset.
+
+    ``shows_saved``, its form is empty and takes back what the tab kept of it (drafts.js),
+    if the grants are still those it was typed beside.
+    """
+    draft_version = None
     if signed_out:
         dataset, granted = {"id": dataset_id, "title": dataset_id}, []
     else:
         dataset = repositories().datasets.get(dataset_id)
         granted = repositories().permissions.list(dataset_id, limit=500, cursor=None).items
+        draft_version = _grants_version(granted)
     return render(
         "grants.html",
         None,
@@ -517,7 +597,15 @@ def _grants_page(dataset_id: str, errors: dict, values: Form, *, signed_out: boo
         errors=errors,
         values=values,
         sign_in_again=signed_out,
+        draft_version=draft_version,
+        shows_saved=shows_saved,
     )
+
+
+def _grants_version(granted: list[dict[str, Any]]) -> str:
+    """A digest of the grants shown: a grant saved since changes it (grants carry no ETag)."""
+    shown = sorted((grant["principal"], sorted(grant["scopes"])) for grant in granted)
+    return hashlib.sha256(json.dumps(shown).encode()).hexdigest()[:16]
 
 
 # One rule per form URL (GET shows the form, POST saves it), so every rule matches back to

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask.views import MethodView
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
@@ -29,7 +30,7 @@ from catalogue.auth.permissions import (
     require_audit_read,
 )
 from catalogue.auth.principal import current_identity
-from catalogue.domain.errors import Unauthenticated
+from catalogue.domain.errors import TooManyAttempts, Unauthenticated
 from catalogue.schemas.datasets import DatasetQuerySchema
 from catalogue.schemas.permissions import HistoryQuerySchema
 from catalogue.services import repositories, services
@@ -152,7 +153,7 @@ def sign_in_form() -> str:
     return render("sign_in.html", None, next=_local_path(request.args.get("next")), error=None)
 
 
-def sign_in() -> Response | tuple[str, int]:
+def sign_in() -> ResponseReturnValue:
     """Keep a pasted API token (or OIDC bearer) in the session cookie; back to ``next``."""
     target = _local_path(request.form.get("next"))
     try:
@@ -160,9 +161,19 @@ def sign_in() -> Response | tuple[str, int]:
     except Unauthenticated as refused:
         # Re-render the form with the reason next to the field (the inline-validation pattern).
         return render("sign_in.html", None, next=target, error=refused.message), 401
+    except TooManyAttempts as refused:
+        # The form again, saying how long to wait: an error page would leave nowhere to retry.
+        page = render("sign_in.html", None, next=target, error=throttled_message(refused))
+        return page, 429, {"Retry-After": str(refused.retry_after_s)}
     # ``next`` is a path of the app (links carry request.full_path): behind a path prefix,
     # such as API Gateway's /<stage> on its execute-api URL, the browser needs the prefix.
     return redirect(request.script_root + target, 303)
+
+
+def throttled_message(refused: TooManyAttempts) -> str:
+    """What a visitor refused for too many failed sign-ins reads: why, and how long to wait."""
+    wait_s = refused.retry_after_s
+    return f"Too many failed sign-ins from your address: try again in {wait_s} seconds."
 
 
 def form_view(name: str, show: Callable[..., Any], save: Callable[..., Any]) -> Callable[..., Any]:

@@ -22,6 +22,8 @@ from catalogue.domain.errors import DomainError
 # The id prefix of the parts of a page that load themselves (``hx-trigger``), as
 # ``section-runs`` of the dataset page.
 SECTION = "section-"
+# Such sections stand under a heading of level 2: their content's headings are of level 3.
+SECTION_HEADING_LEVEL = 3
 
 
 def is_fragment_request() -> bool:
@@ -58,6 +60,11 @@ def error_page(error: Exception) -> ResponseReturnValue:
     else:
         handle_unexpected(error)  # logs the traceback; the page shows none
         status, message = 500, HTTPStatus(500).phrase
+    # A section a page loads by itself (its id starts with SECTION) shows its own failure
+    # in its place, as it swaps itself (outerHTML); any other fragment's failure takes the
+    # page's main content. Either way the answer says how it is swapped: the pages' script
+    # (answers.js) swaps no error page that does not, such as a gateway's 504.
+    in_section = is_fragment_request() and request.headers.get("HX-Target", "").startswith(SECTION)
     body = render(
         "error.html",
         "content",
@@ -65,16 +72,14 @@ def error_page(error: Exception) -> ResponseReturnValue:
         phrase=HTTPStatus(status).phrase,
         message=message,
         field_errors=field_errors,
+        # In a section, under its h2: the page keeps its one h1.
+        heading_level=SECTION_HEADING_LEVEL if in_section else 1,
     )
     headers = {"Content-Type": "text/html; charset=utf-8"}
     if isinstance(error, DomainError):
         headers.update(error_headers(error))
-    # A section a page loads by itself (its id starts with SECTION) shows its own failure
-    # in its place, as it swaps itself (outerHTML); any other fragment's failure takes the
-    # page's main content. Either way the answer says how it is swapped: the pages' script
-    # (answers.js) swaps no error page that does not, such as a gateway's 504.
     if is_fragment_request():
-        if request.headers.get("HX-Target", "").startswith(SECTION):
+        if in_section:
             headers["HX-Reswap"] = "outerHTML"
         else:
             headers["HX-Retarget"] = "main"

@@ -921,7 +921,10 @@ def test_a_section_refused_after_signing_out_shows_it_in_its_place(page, site: S
     history.scroll_into_view_if_needed()
     # The section shows Brygge's own error where it was, the rest of the page as it was.
     expect(history.locator(".error[role=alert]")).to_be_visible()
-    expect(page.locator("h1").first).to_have_text("Air quality in Oslo")
+    # The page keeps one h1, its own; the error's heading stands under the section's.
+    expect(page.locator("h1")).to_have_count(1)
+    expect(page.locator("h1")).to_have_text("Air quality in Oslo")
+    expect(history.locator(".error h3")).to_have_text("401 Unauthorized")
 
 
 def test_a_pipeline_saved_after_the_sign_in_ended_keeps_its_options(page, site: Site) -> None:  # type: ignore[no-untyped-def]
@@ -955,3 +958,318 @@ def test_a_pipeline_saved_after_the_sign_in_ended_keeps_its_options(page, site: 
     expect(page.locator(".who")).to_contain_text("user:reader")
     saved = site.api().get(f"{site.url}/datasets/re-piped/pipeline", timeout=30).json()
     assert saved["taskConfig"] == {"ToParquet": {"delimiter": ";", "decimalChar": ","}}
+
+
+def _waiting_dataset(site: Site, dataset_id: str) -> str:
+    """A dataset whose pipeline waits ten minutes, and the id of a run of it (RUNNING)."""
+    session = site.api()
+    waiting = {
+        "id": f"wait-{dataset_id}",
+        "title": "Wait",
+        "definition": {
+            "StartAt": "Wait",
+            "States": {
+                "Wait": {"Type": "Wait", "Seconds": 600, "Next": "Publish"},
+                "Publish": {"Type": "Task", "Resource": "brygge:step:publish", "End": True},
+            },
+        },
+    }
+    assert session.post(f"{site.url}/pipelines", json=waiting, timeout=30).status_code == 201
+    make_dataset(
+        site, {"id": dataset_id, "title": "Waits", "accessRights": "public", "owner": "team:miljo"}
+    )
+    pipeline = {"template": waiting["id"]}
+    put = session.put(f"{site.url}/datasets/{dataset_id}/pipeline", json=pipeline, timeout=30)
+    assert put.status_code == 200, put.text
+    return upload(site, dataset_id)
+
+
+def test_without_javascript_a_running_runs_page_follows_the_run(browser, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    run_id = _waiting_dataset(site, "unscripted-run")
+    context = browser.new_context(base_url=site.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"/runs/{run_id}")
+        refresh = page.locator("meta[http-equiv=refresh]")
+        expect(page.locator("#run")).to_have_attribute("data-status", "RUNNING", timeout=60_000)
+        expect(refresh).to_have_count(1)
+        aborted = site.api().post(f"{site.url}/runs/{run_id}/abort", timeout=30)
+        assert aborted.status_code in (200, 202)
+        # The page reloads itself until the run has ended, then stays.
+        expect(page.locator("#run")).to_have_attribute("data-status", "ABORTED", timeout=30_000)
+        expect(refresh).to_have_count(0)
+    finally:
+        context.close()
+
+
+def test_with_javascript_a_running_runs_page_is_not_reloaded_whole(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    run_id = _waiting_dataset(site, "scripted-run")
+    page.goto(f"/runs/{run_id}")
+    expect(page.locator("#run")).to_have_attribute("data-status", "RUNNING", timeout=60_000)
+    # The page polls its run (htmx): no reload of the whole page is asked for.
+    expect(page.locator("meta[http-equiv=refresh]")).to_have_count(0)
+    expect(page.locator("#run[hx-trigger]")).to_have_count(1)
+    assert site.api().post(f"{site.url}/runs/{run_id}/abort", timeout=30).status_code in (200, 202)
+
+
+def test_choosing_another_template_keeps_the_options_even_after_the_sign_in_ended(
+    page, site: Site
+) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    from tests.web.conftest import TWO_STEPS
+
+    session = site.api()
+    twin = {"id": "csv-to-parquet-twin", "title": "CSV to Parquet too", "definition": TWO_STEPS}
+    assert session.post(f"{site.url}/pipelines", json=twin, timeout=30).status_code == 201
+    make_dataset(
+        site,
+        {"id": "re-chosen", "title": "Re-chosen", "accessRights": "public", "owner": "team:miljo"},
+    )
+    made = _token_command(site, "create", "--principal", "user:kari", "--team", "team:miljo")
+    token = made.stdout.strip().splitlines()[-1]
+    token_id = re.search(r"^id (\S+)", made.stderr, re.M)[1]
+    sign_in(page, token)
+    page.goto("/datasets/re-chosen/pipeline/edit")
+    page.wait_for_load_state("load")
+    page.select_option("#template", "csv-to-parquet")
+    options = page.get_by_label("Options of ToParquet")
+    typed = '{\n  "delimiter": ";",\n  "decimalChar": ","\n}'
+    options.fill(typed)
+    page.select_option("#template", "csv-to-parquet-twin")
+    expect(page.locator("#template")).to_have_value("csv-to-parquet-twin")
+    expect(options).to_have_value(typed)
+    _token_command(site, "revoke", token_id)  # the sign-in ends while the owner writes
+    page.select_option("#template", "csv-to-parquet")
+    expect(page.locator("[role=alert]")).to_contain_text("Your sign-in has ended")
+    expect(options).to_have_value(typed)
+    expect(page.locator("#template")).to_have_value("csv-to-parquet")
+    expect(page.locator("#token")).to_be_focused()
+    assert serious_violations(page) == []
+    page.keyboard.type(site.reader_token)
+    page.locator("#token").press("Enter")
+    expect(page.locator("h1")).to_have_text("Re-chosen")
+    saved = site.api().get(f"{site.url}/datasets/re-chosen/pipeline", timeout=30).json()
+    assert saved["template"] == "csv-to-parquet"
+    assert saved["taskConfig"] == {"ToParquet": {"delimiter": ";", "decimalChar": ","}}
+
+
+@pytest.mark.parametrize("scripts", [True, False], ids=["scripts", "no-scripts"])
+def test_themes_are_ticked_by_name_with_or_without_scripts(
+    browser, site: Site, scripts: bool
+) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    dataset_id = f"themed-{'js' if scripts else 'nojs'}"
+    dataset = {"id": dataset_id, "title": "Themed", "accessRights": "public"}
+    make_dataset(site, {**dataset, "owner": "team:miljo", "themes": ["ENVI"]})
+    context = browser.new_context(base_url=site.url, java_script_enabled=scripts)
+    try:
+        page = context.new_page()
+        sign_in(page, site.reader_token)
+        page.goto(f"/datasets/{dataset_id}/edit")
+        themes = page.get_by_role("group", name="Themes")
+        expect(themes.get_by_label("Environment (ENVI)")).to_be_checked()
+        # By keyboard: Space ticks the box that has the focus.
+        themes.get_by_label("Transport (TRAN)").focus()
+        page.keyboard.press("Space")
+        themes.get_by_label("Environment (ENVI)").uncheck()
+        page.set_viewport_size({"width": 390, "height": 844})
+        assert page.evaluate("document.documentElement.scrollWidth") == 390
+        page.click("form.stacked button[type=submit]")
+        expect(page.locator("h1")).to_have_text("Themed")
+        saved = site.api().get(f"{site.url}/datasets/{dataset_id}", timeout=30).json()
+        assert saved["themes"] == ["TRAN"]
+    finally:
+        context.close()
+
+
+def _sign_out_in_another_tab(page) -> None:  # type: ignore[no-untyped-def]
+    other = page.context.new_page()
+    other.goto("/")
+    other.click("text=Sign out")
+    other.close()
+
+
+def test_a_pipeline_refused_for_an_ended_session_is_kept_for_later(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    make_dataset(
+        site, {"id": "kept-pipe", "title": "Kept", "accessRights": "public", "owner": "team:miljo"}
+    )
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/kept-pipe/pipeline/edit")
+    page.wait_for_load_state("load")
+    page.select_option("#template", "csv-to-parquet")  # htmx brings the template's states
+    options = page.get_by_label("Options of ToParquet")
+    typed = '{\n  "delimiter": ";",\n  "encoding": "latin-1"\n}'
+    options.fill(typed)
+    _sign_out_in_another_tab(page)
+    # The refusal is left before its script has run (read in a hurry): nothing is lost.
+    page.route("**/drafts.js", lambda route: route.abort())
+    page.click("text=Save pipeline")
+    expect(page.locator("h1")).to_have_text("403 Forbidden")
+    page.unroute("**/drafts.js")
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/kept-pipe/pipeline/edit")
+    # The template chosen and its options come back (the template's states drawn again).
+    expect(page.locator("#draft-restored")).to_be_visible()
+    expect(page.locator("#template")).to_have_value("csv-to-parquet")
+    expect(page.get_by_label("Options of ToParquet")).to_have_value(typed)
+    assert serious_violations(page) == []
+    page.click("text=Save pipeline")
+    expect(page.locator("h1")).to_have_text("Kept")
+    saved = site.api().get(f"{site.url}/datasets/kept-pipe/pipeline", timeout=30).json()
+    assert saved["taskConfig"] == {"ToParquet": {"delimiter": ";", "encoding": "latin-1"}}
+    page.goto("/datasets/kept-pipe/pipeline/edit")
+    page.wait_for_load_state("load")
+    expect(page.locator("#draft-restored")).to_have_count(0)
+
+
+def test_a_grant_refused_for_an_ended_session_is_kept_for_the_next_form(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    make_dataset(
+        site, {"id": "kept-grant", "title": "Kept", "accessRights": "public", "owner": "team:miljo"}
+    )
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/kept-grant/grants")
+    page.wait_for_load_state("load")
+    page.fill("#principal", "team:analytics")
+    page.get_by_label("read", exact=True).check()
+    page.get_by_label("write", exact=True).check()
+    _sign_out_in_another_tab(page)
+    page.click("text=Save grant")
+    expect(page.locator("h1")).to_have_text("403 Forbidden")
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/kept-grant/grants")
+    expect(page.locator("#draft-restored")).to_be_visible()
+    expect(page.locator("#principal")).to_have_value("team:analytics")
+    for scope, ticked in (("read", True), ("update", False), ("write", True), ("admin", False)):
+        box = page.get_by_label(scope, exact=True)
+        expect(box).to_be_checked() if ticked else expect(box).not_to_be_checked()
+    page.click("text=Save grant")
+    expect(page.locator("table.data")).to_contain_text("team:analytics")
+    # Saved: the form the save comes back to starts empty, nothing restored.
+    expect(page.locator("#draft-restored")).to_have_count(0)
+    expect(page.locator("#principal")).to_have_value("")
+    grants = site.api().get(f"{site.url}/datasets/kept-grant/permissions", timeout=30).json()
+    assert {"principal": "team:analytics", "scopes": ["read", "write"]} in [
+        {"principal": g["principal"], "scopes": g["scopes"]} for g in grants["items"]
+    ]
+
+
+def test_signing_out_forgets_what_the_tab_kept_of_its_forms(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    make_dataset(
+        site,
+        {"id": "forgotten", "title": "Forgotten", "accessRights": "public", "owner": "team:miljo"},
+    )
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/forgotten/edit")
+    page.wait_for_load_state("load")
+    page.fill("#title", "Not for the next person")
+    page.get_by_label("Transport (TRAN)").check()
+    kept = "() => Object.keys(sessionStorage).filter((key) => key.startsWith('brygge-'))"
+    assert page.evaluate(kept) != []
+    page.click("text=Sign out")
+    expect(page.locator("#sign-in")).to_be_visible()
+    assert page.evaluate(kept) == []
+    sign_in(page, site.reader_token)
+    page.goto("/datasets/forgotten/edit")
+    page.wait_for_load_state("load")
+    expect(page.locator("#draft-restored")).to_have_count(0)
+    expect(page.locator("#title")).to_have_value("Forgotten")
+    expect(page.get_by_label("Transport (TRAN)")).not_to_be_checked()
+
+
+def test_a_search_as_you_type_announces_its_results(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.wait_for_load_state("load")  # htmx binds the form once the page has loaded
+    # Screen readers announce a change of a live region already in the page: one that
+    # arrives with the new results is new, and says nothing.
+    page.evaluate("window.announcer = document.querySelector('#results-status')")
+    status = page.locator("#results-status")
+    expect(status).to_have_attribute("role", "status")
+    page.fill("#q", "noise")
+    expect(page.locator("#results")).not_to_contain_text("Air quality")
+    expect(status).to_have_text("1 dataset found")
+    page.fill("#q", "no such words anywhere")
+    expect(status).to_have_text("No dataset matches")
+    assert page.evaluate("window.announcer === document.querySelector('#results-status')")
+    assert page.locator("#results [aria-live], #results[aria-live]").count() == 0
+
+
+def test_a_change_of_a_runs_status_is_announced_on_its_page(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    run_id = _waiting_dataset(site, "announced-run")
+    page.goto(f"/runs/{run_id}")
+    expect(page.locator("#run")).to_have_attribute("data-status", "RUNNING", timeout=60_000)
+    # The run's section is replaced at each poll: what is announced is said in a live region
+    # the page keeps (one that arrives with its content announces nothing).
+    page.evaluate("window.announcer = document.querySelector('#run-status')")
+    status = page.locator("#run-status")
+    expect(status).to_have_attribute("role", "status")
+    assert site.api().post(f"{site.url}/runs/{run_id}/abort", timeout=30).status_code in (200, 202)
+    expect(page.locator("#run")).to_have_attribute("data-status", "ABORTED", timeout=60_000)
+    expect(status).to_have_text("The run's status is now ABORTED")
+    assert page.evaluate("window.announcer === document.querySelector('#run-status')")
+    assert page.locator("#run[aria-live], #run [aria-live]").count() == 0
+
+
+def test_every_page_has_one_h1_headings_in_order_and_its_parts_in_landmarks(
+    page, site: Site
+) -> None:  # type: ignore[no-untyped-def]
+    sign_in(page, site.reader_token)  # team:miljo owns air: its forms and history
+    rules = [
+        "page-has-heading-one",
+        "heading-order",
+        "region",
+        "landmark-one-main",
+        "landmark-unique",
+        "landmark-no-duplicate-banner",
+        "landmark-no-duplicate-contentinfo",
+        "landmark-complementary-is-top-level",
+        "landmark-main-is-top-level",
+        "label",
+        "label-title-only",
+        "select-name",
+        "skip-link",
+        "bypass",
+    ]
+    paths = (
+        "/?q=air",
+        "/datasets/air",
+        f"/runs/{site.runs['noise']}",
+        "/datasets/air/edit",
+        "/datasets/air/pipeline/edit",
+        "/datasets/air/grants",
+        "/datasets/air/upload",
+        "/datasets/air/history",
+        "/datasets/no-such-dataset",
+    )
+    problems = {}
+    for path in paths:
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        page.add_script_tag(content=AXE.read_text())
+        result = page.evaluate(
+            "async (rules) => await axe.run(document, {runOnly: {type: 'rule', values: rules}})",
+            rules,
+        )
+        found = [
+            f"{v['id']}: {[n['target'] for n in v['nodes']][:3]}" for v in result["violations"]
+        ]
+        if page.locator("h1").count() != 1:
+            found.append(f"{page.locator('h1').count()} h1")
+        if found:
+            problems[path] = found
+    assert problems == {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -35,9 +36,14 @@ def form_of(browser: FlaskClient, url: str) -> tuple[str, dict[str, str]]:
     return html, inputs_of(html)
 
 
-def inputs_of(html: str) -> dict[str, str]:
-    """The values of a page's inputs, as a browser would send them (entities decoded)."""
-    fields = dict(re.findall(r'<input [^>]*name="([^"]+)"[^>]*value="([^"]*)"', html))
+def inputs_of(html: str) -> dict[str, Any]:
+    """The values of a page's inputs, as a browser would send them (entities decoded).
+
+    Ticked boxes of one name make a list of their values; boxes not ticked send nothing.
+    """
+    fields: dict[str, Any] = dict(
+        re.findall(r'<input (?![^>]*type="checkbox")[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html)
+    )
     fields.update(
         (name, value)
         for name, value in re.findall(
@@ -52,7 +58,12 @@ def inputs_of(html: str) -> dict[str, str]:
     ):
         chosen = re.findall(r'<option value="([^"]*)" selected>', options)
         fields[name] = (chosen or re.findall(r'<option value="([^"]*)"', options))[0]
-    return {name: unescape(value) for name, value in fields.items()}
+    found: dict[str, Any] = {name: unescape(value) for name, value in fields.items()}
+    for name, value in re.findall(
+        r'<input type="checkbox"[^>]* name="([^"]+)" value="([^"]*)" checked>', html
+    ):
+        found.setdefault(name, []).append(unescape(value))
+    return found
 
 
 def test_editing_saves_a_merge_patch_of_the_changed_fields(app, client) -> None:
@@ -522,3 +533,97 @@ def test_an_anonymous_pipeline_or_grant_learns_nothing_of_the_dataset(app, clien
             assert "Secret air" not in text and "user:hidden" not in text and "team:x" not in text
     assert "user:eve" not in str(client.get("/datasets/air/permissions").json)
     assert client.get("/datasets/air/pipeline").status_code == 404
+
+
+def test_a_form_saved_with_a_token_while_throttled_keeps_what_was_typed(app, client) -> None:
+    from catalogue.auth.principal import FAILURES_EXTENSION
+    from catalogue.auth.throttle import FAILURE_LIMIT, WINDOW_S, FailureLimiter
+
+    app.extensions[FAILURES_EXTENSION] = FailureLimiter(lambda: 1000.0)
+    browser, token_id = revoked_owner(app, client)
+    _, fields = form_of(browser, "/datasets/air/edit")
+    revoke(app, token_id)
+    for _ in range(FAILURE_LIMIT):
+        wrong = {**fields, "description": LONG_TEXT, "token": "brygge_wrong"}
+        assert browser.post("/datasets/air/edit", data=wrong).status_code == 401
+    fresh = mint(app, "user:ana", "team:miljo")
+    kept = browser.post(
+        "/datasets/air/edit", data={**fields, "description": LONG_TEXT, "token": fresh}
+    )
+    assert kept.status_code == 429
+    assert kept.headers["Retry-After"] == str(int(WINDOW_S))
+    html = kept.get_data(as_text=True)
+    assert inputs_of(html)["description"] == LONG_TEXT.replace("\r\n", "\n")
+    error = re.search(r'id="token-error" class="field-error">([^<]*)<', html)
+    assert error is not None and f"try again in {int(WINDOW_S)} seconds" in error[1]
+    assert client.get("/datasets/air").json.get("description") is None
+
+
+HTMX_FORM = {"HX-Request": "true", "HX-Target": "pipeline-form", "HX-Current-URL": "http://x/"}
+
+
+def test_choosing_another_template_keeps_the_options_typed(app, client) -> None:
+    browser, token_id = revoked_owner(app, client)
+    for template_id in ("csv-to-parquet", "csv-checked"):
+        template = {"id": template_id, "title": template_id, "definition": TWO_STEPS}
+        assert client.post("/pipelines", json=template).status_code == 201
+    html, _ = form_of(browser, "/datasets/air/pipeline/edit?template=csv-to-parquet")
+    # Choosing a template posts the whole form (its options, its CSRF token) for its states.
+    select = re.search(r'<select id="template" name="template"([^>]*)>', html)
+    assert select is not None
+    assert 'hx-post="/datasets/air/pipeline/edit"' in select[1]
+    assert 'hx-vals=\'{"show": "options"}\'' in select[1]
+    typed = {
+        "csrf": csrf_of(html),
+        "template": "csv-checked",
+        "config.ToParquet": OPTIONS,
+        "show": "options",
+    }
+    shown = browser.post("/datasets/air/pipeline/edit", data=typed, headers=HTMX_FORM)
+    assert shown.status_code == 200
+    fragment = shown.get_data(as_text=True)
+    assert fragment.lstrip().startswith('<form id="pipeline-form"')
+    assert inputs_of(fragment)["config.ToParquet"] == OPTIONS.replace("\r\n", "\n")
+    assert inputs_of(fragment)["template"] == "csv-checked"
+    assert client.get("/datasets/air/pipeline").status_code == 404  # nothing saved
+    # The sign-in ended meanwhile: the form comes back as typed, asking for a token.
+    revoke(app, token_id)
+    kept = browser.post(
+        "/datasets/air/pipeline/edit",
+        data={**typed, "template": "csv-to-parquet"},
+        headers=HTMX_FORM,
+    )
+    assert kept.status_code == 401
+    assert (kept.headers["HX-Retarget"], kept.headers["HX-Reswap"]) == ("main", "innerHTML")
+    content = kept.get_data(as_text=True)
+    assert "Your sign-in has ended" in content and "<html" not in content
+    assert inputs_of(content)["config.ToParquet"] == OPTIONS.replace("\r\n", "\n")
+    assert inputs_of(content)["template"] == "csv-to-parquet"
+    assert 'id="token"' in content
+
+
+def test_themes_are_chosen_from_the_eu_data_themes_by_name(app, client) -> None:
+    browser = owner(app, client, themes=["ENVI"])
+    html, fields = form_of(browser, "/datasets/air/edit")
+    group = re.search(r'<fieldset id="themes"[^>]*>(.*?)</fieldset>', html, re.S)
+    assert group is not None
+    assert re.search(r"<legend>Themes</legend>", group[1])
+    boxes = re.findall(
+        r'<input type="checkbox" id="(theme-[A-Z]+)" name="themes" value="([A-Z]+)"( checked)?>'
+        r'\s*<label for="\1">([^<]+)</label>',
+        group[1],
+    )
+    assert len(boxes) == 13
+    assert ("theme-ENVI", "ENVI", " checked", "Environment (ENVI)") in boxes
+    assert ("theme-TRAN", "TRAN", "", "Transport (TRAN)") in boxes
+    assert [label for *_, label in boxes] == sorted(label for *_, label in boxes)
+    assert fields["themes"] == ["ENVI"]
+    saved = browser.post("/datasets/air/edit", data={**fields, "themes": ["TRAN", "ENVI"]})
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
+    assert client.get("/datasets/air").json["themes"] == ["TRAN", "ENVI"]
+    # None ticked removes them (a browser sends no field for no box ticked).
+    _, fields = form_of(browser, "/datasets/air/edit")
+    del fields["themes"]
+    saved = browser.post("/datasets/air/edit", data=fields)
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
+    assert client.get("/datasets/air").json.get("themes") in (None, [])

@@ -90,7 +90,10 @@ def test_search_answers_htmx_with_the_results_fragment(client) -> None:
     fragment = page(client, "/?q=air", **HTMX)
     # The title first, for htmx to make it the document's: the search is the page's now.
     title, section, _ = fragment.partition('<section id="results"')
-    assert title.strip() == "<title>“air” — Search · Brygge</title>" and section
+    assert title.strip().startswith("<title>“air” — Search · Brygge</title>") and section
+    # What screen readers announce, put out of band into the page's own live region.
+    assert '<p id="results-status" hx-swap-oob="innerHTML">1 dataset found</p>' in title
+    assert '<p id="results-status" class="visually-hidden" role="status">1 dataset found' in whole
     assert "/datasets/air" in fragment and "/datasets/noise" not in fragment
 
 
@@ -335,6 +338,28 @@ def test_a_running_run_polls_itself(app, client, failed_run) -> None:
     assert fragment.lstrip().startswith('<section id="run"')
 
 
+def test_a_running_run_reloads_itself_without_javascript(app, client, failed_run) -> None:
+    run = app.extensions["brygge"].runs.get(failed_run)
+    from catalogue.web.rendering import render
+
+    context = {
+        "run": {**run, "status": "RUNNING"},
+        "can": {},
+        "is_running": True,
+        "graph": None,
+        "steps": [],
+    }
+    with app.test_request_context(f"/runs/{failed_run}", headers=BROWSER):
+        html = render("run.html", "run", **context)
+    head = html.partition("</head>")[0]
+    # Only where scripts do not run: a page that polls itself is not reloaded as well.
+    assert re.search(r'<noscript><meta http-equiv="refresh" content="\d+"></noscript>', head)
+    with app.test_request_context(f"/runs/{failed_run}", headers=HTMX):
+        assert "refresh" not in render("run.html", "run", **context)
+    # An ended run is not reloaded.
+    assert 'http-equiv="refresh"' not in page(client, f"/runs/{failed_run}")
+
+
 def test_pages_load_nothing_from_another_host(client, failed_run) -> None:
     for url in ("/", "/datasets/text", "/datasets/text/runs", f"/runs/{failed_run}", "/sign-in"):
         html = page(client, url)
@@ -399,10 +424,13 @@ def test_a_failing_section_shows_its_error_in_place_and_other_fragments_take_the
         assert section.headers["HX-Reswap"] == "outerHTML"  # Brygge's own, swapped in place
         html = section.get_data(as_text=True)
         assert '<section class="error" role="alert">' in html and "<nav" not in html
+        # Under the section's own heading (h2), as the page's one h1 stays the dataset's.
+        assert "<h1" not in html and re.search(r"<h3>403 Forbidden</h3>", html)
         # Any other fragment's failure replaces the page's main content with the error alone.
         other = client.get("/datasets/d/history", headers=HTMX)
         assert other.headers["HX-Retarget"] == "main"
         assert "<nav" not in other.get_data(as_text=True)
+        assert "<h1>403 Forbidden</h1>" in other.get_data(as_text=True)
         # A page asked for whole still comes whole.
         whole = client.get("/datasets/d/history", headers=BROWSER)
         assert whole.status_code == 403 and "<nav" in whole.get_data(as_text=True)
@@ -458,6 +486,7 @@ def test_the_site_has_an_icon_of_its_own_at_favicon_ico_and_every_page_links_it(
 def test_facets_are_named_for_people_and_only_those_with_values_are_shown(client) -> None:
     make_dataset(client, id="air", title="Air quality", keywords=["luft"])
     html = page(client, "/?q=air")
-    facets = html[html.index('<aside id="facets"') : html.index("</aside>")]
+    start = html.index('<nav id="facets"')
+    facets = html[start : html.index("</nav>", start)]
     # No theme and no format given: no heading over an empty list.
     assert re.findall(r"<h2>([^<]+)</h2>", facets) == ["Owner", "Keyword", "Access", "State"]

@@ -275,3 +275,28 @@ def test_signing_in_removes_sessions_that_expired_unused(app) -> None:
 
     (kept,) = store.query(Query("sessions"), limit=10).items
     assert kept["principal"] == "user:bo"
+
+
+def test_a_throttled_sign_in_is_the_form_with_the_wait(app) -> None:
+    from catalogue.auth.principal import FAILURES_EXTENSION
+    from catalogue.auth.throttle import FAILURE_LIMIT, WINDOW_S, FailureLimiter
+
+    app.extensions[FAILURES_EXTENSION] = FailureLimiter(lambda: 1000.0)
+    browser = FlaskClient(app)
+    csrf = csrf_of(browser.get("/sign-in", headers=BROWSER).get_data(as_text=True))
+    for _ in range(FAILURE_LIMIT):
+        sent = browser.post("/sign-in", data={"token": "nope", "csrf": csrf, "next": "/x"})
+        assert sent.status_code == 401
+    refused = browser.post(
+        "/sign-in", data={"token": mint(app, "user:ana"), "csrf": csrf, "next": "/x"}
+    )
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == str(int(WINDOW_S))
+    html = refused.get_data(as_text=True)
+    # The sign-in form again, the reason and the wait beside the token field.
+    assert '<textarea id="token" name="token"' in html
+    assert 'name="next" value="/x"' in html
+    error = re.search(r'<p id="token-error" class="field-error">([^<]*)</p>', html)
+    assert error is not None and "Too many failed sign-ins" in error[1]
+    assert f"{int(WINDOW_S)} seconds" in error[1]
+    assert "429 Too Many Requests" not in html

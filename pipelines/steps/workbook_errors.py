@@ -18,8 +18,8 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-# Decompressed bytes rewritten at a time.
-CHUNK_BYTES = 16 * 1024 * 1024
+from pipelines.steps.workbook_parts import CHUNK_BYTES, whole_cells
+
 # The errors fastexcel reads as an empty value of the column's type; #NAME? it reads, but
 # then cannot tell the column's type.
 KNOWN_ERRORS = frozenset({b"#DIV/0!", b"#N/A", b"#NULL!", b"#NUM!", b"#REF!", b"#VALUE!"})
@@ -28,7 +28,6 @@ KNOWN_ERRORS = frozenset({b"#DIV/0!", b"#N/A", b"#NULL!", b"#NUM!", b"#REF!", b"
 _ERROR_CELL = re.compile(
     rb'(<c\s[^>]*\bt="e"[^>]*>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)?<v>)([^<]*)(</v>)'
 )
-_CELL_END = b"</c>"
 
 
 def with_known_errors(path: Path, target: Path) -> Path:
@@ -57,16 +56,8 @@ def _is_worksheet(filename: str) -> bool:
 
 def _rewrite(reader: IO[bytes], writer: IO[bytes]) -> None:
     """Stream a worksheet part, cut after whole cells, with unknown error values replaced."""
-    carry = b""
-    while True:
-        piece = reader.read(CHUNK_BYTES)
-        buffer = carry + piece
-        end = buffer.rfind(_CELL_END)
-        cut = len(buffer) if not piece else 0 if end < 0 else end + len(_CELL_END)
-        writer.write(_ERROR_CELL.sub(_known, buffer[:cut]))
-        carry = buffer[cut:]
-        if not piece:
-            return
+    for cells in whole_cells(reader):
+        writer.write(_ERROR_CELL.sub(_known, cells))
 
 
 def _known(match: re.Match[bytes]) -> bytes:

@@ -16,15 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from pipelines.steps.workbook_parts import sheet_parts
+from pipelines.steps.workbook_parts import sheet_parts, whole_cells
 
-# Decompressed bytes read at a time.
-CHUNK_BYTES = 16 * 1024 * 1024
 # A cell that holds a formula and nothing after it: no <v> with its result.
 _FORMULA_ALONE = re.compile(
     rb'<c\b[^>]*?\br="([A-Z]{1,3}[0-9]{1,7})"[^>]*>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)</c>'
 )
-_CELL_END = b"</c>"
 _FORMULA_ENDS = (b"</f></c>", b"/></c>")
 
 
@@ -55,21 +52,13 @@ def _first_formula_alone(reader: IO[bytes], is_read: Callable[[str], bool]) -> s
     found with ``bytes.find``: a regular expression tried at every cell took as long as
     fastexcel's whole read of the sheet.
     """
-    carry = b""
-    while True:
-        piece = reader.read(CHUNK_BYTES)
-        buffer = carry + piece
-        # Whole cells only: a cell cut at the chunk's end waits for the next chunk.
-        end = buffer.rfind(_CELL_END)
-        cut = len(buffer) if not piece else 0 if end < 0 else end + len(_CELL_END)
+    for cells in whole_cells(reader):
         for mark in _FORMULA_ENDS:
-            position = buffer.find(mark, 0, cut)
+            position = cells.find(mark)
             while position >= 0:
-                start = buffer.rfind(b"<c", 0, position)
-                match = _FORMULA_ALONE.fullmatch(buffer, start, position + len(mark))
+                start = cells.rfind(b"<c", 0, position)
+                match = _FORMULA_ALONE.fullmatch(cells, start, position + len(mark))
                 if match is not None and is_read(match.group(1).decode()):
                     return match.group(1).decode()
-                position = buffer.find(mark, position + len(mark), cut)
-        carry = buffer[cut:]
-        if not piece:
-            return None
+                position = cells.find(mark, position + len(mark))
+    return None

@@ -1,12 +1,15 @@
 """The parts of an .xlsx workbook steps read besides its cells: which part holds which
-sheet, a sheet's merged cells, and the totals rows of its Excel tables."""
+sheet, a sheet's merged cells, and the totals rows of its Excel tables; and a worksheet
+part's XML read in chunks of whole cells."""
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ElementTree
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 # Decompressed bytes read at a time.
 CHUNK_BYTES = 16 * 1024 * 1024
@@ -17,6 +20,26 @@ _MERGE = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z]{1,3})([0-9]{1,7}):([A-Z]{1
 _REF = re.compile(r"^([A-Z]{1,3})([0-9]{1,7}):([A-Z]{1,3})([0-9]{1,7})$")
 # The longest <mergeCell .../> tag: carried from one chunk to the next.
 _LONGEST_MERGE = 256
+_CELL_END = b"</c>"
+
+
+def whole_cells(reader: IO[bytes]) -> Iterator[bytes]:
+    """A worksheet part's XML in chunks of about ``CHUNK_BYTES`` that end after a whole
+    cell (``</c>``), the last chunk with what is left; a cell cut at a read's end waits for
+    the next read."""
+    carry = b""
+    while True:
+        piece = reader.read(CHUNK_BYTES)
+        buffer = carry + piece
+        if not piece:
+            if buffer:
+                yield buffer
+            return
+        end = buffer.rfind(_CELL_END)
+        cut = 0 if end < 0 else end + len(_CELL_END)
+        if cut:
+            yield buffer[:cut]
+        carry = buffer[cut:]
 
 
 def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:

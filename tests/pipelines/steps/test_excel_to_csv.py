@@ -16,7 +16,7 @@ import xlsxwriter
 import xlwt
 
 from pipelines.objects import LocalObjectStore
-from pipelines.steps import excel_to_csv, workbook_errors, workbook_limits
+from pipelines.steps import excel_to_csv, workbook_limits, workbook_parts
 from pipelines.steps.contract import ConfigError, InputError, StepLimits
 from pipelines.steps.runtime import use_limits
 from tests.fixtures.workbooks import VARIANTS, hostile_workbook
@@ -572,7 +572,7 @@ def test_error_cells_of_every_kind_in_one_sheet(
     chunk_bytes: int,
 ) -> None:
     # The copy rewrites a sheet in chunks: cells cut at a chunk's end are rewritten whole.
-    monkeypatch.setattr(workbook_errors, "CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(workbook_parts, "CHUNK_BYTES", chunk_bytes)
     errors = ["#NAME?", "#SPILL!", "#N/A", "#CALC!", "#NAME?"]
     key = put("feil.xlsx", error_workbook(tmp_path / "feil.xlsx", errors))
     frame = convert(objects, make_event, key, {})["feil.csv"]
@@ -658,3 +658,15 @@ def test_dates_in_a_column_with_text_are_written_as_dates(
     assert frame.get_column("vedtatt").to_list() == ["ukjent", "2024-03-01", "2024-03-02T10:30:00"]
     # Text that reads like a date stays the text it is; numbers as General shows them.
     assert frame.get_column("merknad").to_list() == ["2024-03-01 00:00:00", "12", "tekst"]
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 3, 7, 64, 16 * 1024 * 1024])
+def test_a_worksheet_is_read_in_chunks_of_whole_cells(
+    monkeypatch: pytest.MonkeyPatch, chunk_bytes: int
+) -> None:
+    monkeypatch.setattr(workbook_parts, "CHUNK_BYTES", chunk_bytes)
+    xml = b'<row><c r="A1"><v>1</v></c><c r="B1" t="e"><v>#N/A</v></c></row><x/>'
+    chunks = list(workbook_parts.whole_cells(io.BytesIO(xml)))
+    assert b"".join(chunks) == xml
+    # Every chunk but the last ends after a whole cell.
+    assert all(chunk.endswith(b"</c>") for chunk in chunks[:-1])

@@ -23,7 +23,8 @@ Items are JSON-compatible dicts. Reserved attributes:
   class), ``grant`` (a token that also makes it visible, or absent), ``recency`` (a number,
   lower first in recency order) and ``title`` (a string, the title order's key).
   ``search_text`` of an item ``find`` sees holds at most SEARCH_FIELDS fields.
-- ``_terms``: the store's own (DynamoDB keeps an item's indexed terms there); never returned.
+- ``_terms``, ``_floats``: the store's own (DynamoDB keeps an item's indexed terms, and
+  where it holds whole floats, there); never returned.
 
 ``Replace``, ``Delete`` and ``Check`` may also ``expect`` attribute values: each named
 attribute must equal its value, or be absent where the value is None. It is part of the
@@ -32,7 +33,10 @@ expression of its ``Put``, ``Delete`` or ``ConditionCheck``), and fails with
 PreconditionFailed like a stale ``rev``.
 
 Every other attribute is data and round-trips unchanged (str, int, float, bool, None, list,
-dict). Strings sort by their UTF-8 bytes, as DynamoDB sorts them.
+dict): a whole float below 2**53 comes back a float (2.0, not 2). Numbers are those
+``catalogue.domain.numbers`` says every store keeps (-0.0 is kept as 0.0, a float from
+2**53 on as the integer its text names); others are refused. Strings sort by their UTF-8
+bytes, as DynamoDB sorts them.
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ Predicate = Callable[[Item], bool]
 Expect = Mapping[str, Any]
 
 MAX_LIMIT = 1000
+# The store's attribute of where an item holds whole floats (DynamoDB answers 2.0 as 2).
+FLOAT_MARKS = "_floats"
 # DynamoDB's longest partition and sort keys, in bytes of UTF-8.
 MAX_PK_BYTES = 2048
 MAX_SK_BYTES = 1024

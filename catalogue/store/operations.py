@@ -18,9 +18,10 @@ from catalogue.domain.errors import (
     NotFound,
     PreconditionFailed,
 )
-from catalogue.domain.numbers import first_unstored_number
+from catalogue.domain.numbers import first_unstored_number, whole_float_marks
 from catalogue.store.base import (
     FIELD_SEPARATOR,
+    FLOAT_MARKS,
     MAX_ITEM_BYTES,
     MAX_PK_BYTES,
     MAX_SEARCH_TERMS,
@@ -48,7 +49,7 @@ Entry = tuple[str, str]
 Facet = tuple[str, str, str]
 
 # Attributes the store owns: taken from the caller's item on write and set by the store.
-STORE_OWNED = ("rev", "_terms")
+STORE_OWNED = ("rev", "_terms", FLOAT_MARKS)
 _KEY_ATTRIBUTES = ("pk", "sk")
 # Kinds as tuples for isinstance: ``A | B`` makes a new union object each time it runs,
 # and these checks run several times per operation of every write.
@@ -166,15 +167,18 @@ def check_item_size(item: Item, text: str) -> None:
     ``text`` is ``repr(item)``.
     """
     # A bound measured in C first, as every write is checked: DynamoDB counts at most four
-    # bytes per character of an item's repr (UTF-8, and a byte per element of a container).
-    if 4 * len(text) + _REV_BYTES + _TERMS_BOUND <= MAX_ITEM_BYTES:
+    # bytes per character of an item's repr (UTF-8, and a byte per element of a container),
+    # and the marks of its whole floats take at most as much again.
+    has_whole_floats = _WHOLE_FLOAT.search(text) is not None
+    if 4 * len(text) * (1 + has_whole_floats) + _REV_BYTES + _TERMS_BOUND <= MAX_ITEM_BYTES:
         return
-    sizes = {
-        name: len(name.encode()) + value_bytes(value)
-        for name, value in item.items()
-        if name not in STORE_OWNED
-    }
+    data = {name: value for name, value in item.items() if name not in STORE_OWNED}
+    sizes = {name: len(name.encode()) + value_bytes(value) for name, value in data.items()}
     total = _REV_BYTES + sum(sizes.values())
+    marks = whole_float_marks(data) if has_whole_floats else None
+    if marks:
+        # DynamoDB keeps where the item holds whole floats in the item itself.
+        total += len(FLOAT_MARKS) + value_bytes(marks)
     if total + _TERMS_BOUND <= MAX_ITEM_BYTES:
         return
     terms = [term for _, term in index_entries(item)]
@@ -190,6 +194,9 @@ def check_item_size(item: Item, text: str) -> None:
         )
 
 
+# How repr writes a whole float below 2**53 (2.0, -0.0): text that looks like one only
+# costs a walk over the item.
+_WHOLE_FLOAT = re.compile(r"\d\.0(?!\d)")
 # In an item's repr, the only marks of a number DynamoDB cannot hold: a long run of digits
 # (an integer) or a three-digit exponent (a float). Without them, no walk is needed.
 _UNUSUAL_NUMBER = re.compile(r"\d{39}|e[+-]\d{3}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -178,3 +179,26 @@ def test_write_conditions_on_a_dataset_pipeline(api) -> None:
     assert replaced.status_code == 200, replaced.json
     assert api.put(path, json=pipeline, headers={"If-Match": f'"r9", {tag}'}).status_code == 412
     assert api.get(path).json["taskConfig"] == other["taskConfig"]
+
+
+def test_a_whole_float_comes_back_as_a_float_on_every_backend(api) -> None:
+    # A client in a typed language reads 20.0 as a float: the same on every deployment.
+    from tests.catalogue.api.test_events import EVENTS, LATEST, make_dataset
+
+    fields = [
+        {"name": "sensorId", "type": "string"},
+        {"name": "observedAt", "type": "number"},
+        {"name": "temperature", "type": "number"},
+        {"name": "depth", "type": "integer"},
+    ]
+    source = {"type": "event", "schema": {"fields": fields}, "key": ["sensorId"]}
+    make_dataset(api, source={**source, "time": "observedAt"})
+    event = {"sensorId": "s-1", "observedAt": 1780000000.0, "temperature": 20.0, "depth": 3}
+
+    assert api.post(EVENTS, json=[event]).json["accepted"] == 1
+    latest = json.loads(api.get(f"{LATEST}/s-1").data)
+    listed = json.loads(api.get(LATEST).data)["items"][0]
+
+    for answer in (latest, listed):
+        assert type(answer["time"]) is float
+        assert [type(answer["event"][name]) for name in ("temperature", "depth")] == [float, int]

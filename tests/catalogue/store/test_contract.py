@@ -172,6 +172,64 @@ def test_whole_floats_past_2_53_are_kept_as_the_integer_their_text_names(
     assert store.get("p", "t")["value"] == 12345678901234567000
 
 
+# A whole float keeps its type: a client that sent 2.0 reads 2.0 back, as a float, on every
+# store (DynamoDB keeps numbers as decimals and answers "2").
+WHOLE_FLOATS_BELOW_2_53: Item = {
+    "two": 2.0,
+    "negative": -40.0,
+    "zero": 0.0,
+    "largest": float(2**53 - 1),
+    "nested": {"list": [1.0, 1, {"map": 3.0, "int": 3}], "empty": {}, "mixed": [2.5, 7.0]},
+}
+
+
+def test_whole_floats_below_2_53_come_back_as_floats(store: ItemStore) -> None:
+    item = {"pk": "p", "sk": "s", "gsi1pk": "g", "gsi1sk": "s", **WHOLE_FLOATS_BELOW_2_53}
+    store.write(Create(item))
+    store.write(Put({"pk": "p", "sk": "t", "value": 5.0, "list": [5.0, 5]}))
+
+    read = [
+        store.get("p", "s"),
+        store.get_many([("p", "s")])[0],
+        store.query(Query("p"), limit=1).items[0],
+        store.query(Query("g", index="gsi1"), limit=1).items[0],
+    ]
+
+    for found in read:
+        assert found == {**item, "rev": 1}
+        assert all(type(found[name]) is float for name in ("two", "negative", "zero", "largest"))
+        listed = found["nested"]["list"]
+        assert [type(listed[0]), type(listed[1])] == [float, int]
+        assert [type(listed[2]["map"]), type(listed[2]["int"])] == [float, int]
+        assert type(found["nested"]["mixed"][1]) is float
+    other = store.get("p", "t")
+    assert [type(other["value"]), *map(type, other["list"])] == [float, float, int]
+
+
+def test_negative_zero_is_kept_as_zero_on_every_store(store: ItemStore) -> None:
+    # DynamoDB has no negative zero: it answers 0 for -0.0.
+    store.write(Create({"pk": "p", "sk": "s", "value": -0.0, "list": [-0.0]}))
+
+    item = store.get("p", "s")
+
+    assert repr(item["value"]) == "0.0" and repr(item["list"][0]) == "0.0"
+
+
+def test_whole_floats_count_towards_the_size_limit_on_every_store(store: ItemStore) -> None:
+    # DynamoDB keeps where an item's whole floats are beside them, in the item itself.
+    fitting = {"pk": "p", "sk": "fits", "readings": [1.0] * 20_000}
+    too_large = {"pk": "p", "sk": "s", "title": "Wide", "readings": [1.0] * 60_000}
+
+    store.write(Create(fitting))
+    with pytest.raises(InvalidValue) as refused:
+        store.write(Create(too_large))
+
+    assert refused.value.field == "readings"
+    assert str(MAX_ITEM_BYTES) in refused.value.reason
+    assert store.get("p", "s") is None
+    assert store.get("p", "fits")["readings"] == fitting["readings"]
+
+
 def test_get_of_missing_item_is_none(store: ItemStore) -> None:
     create(store, "p", "s")
 

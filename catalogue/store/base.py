@@ -27,7 +27,8 @@ Items are JSON-compatible dicts. Reserved attributes:
   where it holds whole floats, there); never returned.
 
 ``Replace``, ``Delete`` and ``Check`` may also ``expect`` attribute values: each named
-attribute must equal its value, or be absent where the value is None. It is part of the
+attribute must equal its value (a string, a number or a boolean; a float compares as the
+number stored for it), or be absent where the value is None. It is part of the
 operation's condition, evaluated in the same transaction (DynamoDB: in the condition
 expression of its ``Put``, ``Delete`` or ``ConditionCheck``), and fails with
 PreconditionFailed like a stale ``rev``.
@@ -172,7 +173,8 @@ class PutNewer:
     it when the item's ``attribute`` is greater, and otherwise fails with PreconditionFailed,
     leaving the stored item as it was: a late write of an older value never wins, and an
     equal one keeps the first. The value is a string (compared by UTF-8 bytes, so ISO 8601
-    timestamps must share one format) or a number; the two do not compare, and a stored
+    timestamps must share one format) or a number (a float compared as the number stored
+    for it: from 2**53 on, the integer its text names); the two do not compare, and a stored
     value of the other kind counts as before (it was written under another ordering). The
     revision changes as ``Put``'s does.
     """

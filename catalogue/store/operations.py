@@ -18,7 +18,7 @@ from catalogue.domain.errors import (
     NotFound,
     PreconditionFailed,
 )
-from catalogue.domain.numbers import first_unstored_number, whole_float_marks
+from catalogue.domain.numbers import first_unstored_number, stored_number, whole_float_marks
 from catalogue.store.base import (
     FIELD_SEPARATOR,
     FLOAT_MARKS,
@@ -56,7 +56,6 @@ _KEY_ATTRIBUTES = ("pk", "sk")
 ITEM_OPS = (Create, Replace, Put, PutNewer)
 REVISED_OPS = (Replace, Delete, Check)
 _SCALARS = (str, int, float)
-_FACET_SCALARS = (str, bool, int)
 _INDEX_ATTRIBUTES = ("gsi1pk", "gsi1sk")
 
 
@@ -244,8 +243,13 @@ def check_expect(expect: object) -> None:
     for name, value in expect.items():
         if not isinstance(name, str) or not name or name in (*_KEY_ATTRIBUTES, *STORE_OWNED):
             raise ValueError(f"cannot expect a value of the attribute {name!r}")
-        if value is not None and not isinstance(value, _FACET_SCALARS):
-            raise ValueError(f"an expected value is a string, number or boolean, not {value!r}")
+        if value is None or isinstance(value, str | bool):
+            continue
+        if not (isinstance(value, _NUMBERS) and numbers.is_stored_number(value)):
+            raise ValueError(
+                f"an expected value is a string, a number every store keeps or a boolean, "
+                f"not {value!r}"
+            )
 
 
 def check_newer(op: PutNewer) -> None:
@@ -275,7 +279,13 @@ def is_newer(op: PutNewer, current: Item | None) -> bool:
         return True
     if isinstance(value, str):
         return value.encode() > stored_value.encode()  # type: ignore[union-attr]
-    return value > stored_value  # type: ignore[operator]
+    # Compared as the number the item will hold, as the stored one is.
+    return _kept(value) > stored_value  # type: ignore[operator]
+
+
+def _kept(value: object) -> object:
+    """``value`` as the store keeps it: a float as its ``stored_number``."""
+    return stored_number(value) if isinstance(value, float) else value
 
 
 def _is_rev(rev: object) -> bool:
@@ -306,7 +316,7 @@ def failure(op: Op, current: Item | None) -> DomainError | None:
             f"item {key} is at revision {current.get('rev')}, not {op.rev}", key=key
         )
     for name, value in (op.expect or {}).items():
-        if current.get(name) != value or (value is None and name in current):
+        if current.get(name) != _kept(value) or (value is None and name in current):
             return PreconditionFailed(f"item {key} has {name}={current.get(name)!r}", key=key)
     return None
 

@@ -328,6 +328,20 @@ def test_put_newer_compares_numbers_as_numbers(store: ItemStore) -> None:
     assert store.get("p", "s")["at"] == 10
 
 
+@pytest.mark.parametrize("stored", [12345678901234567000, 12345678901234567100])
+def test_put_newer_compares_a_float_from_2_53_as_the_number_stored(
+    store: ItemStore, stored: int
+) -> None:
+    # The float 1.2345678901234567e19 is stored as 12345678901234567000 (the number its
+    # text names), not its binary value 12345678901234567168: it is not after either.
+    store.write(PutNewer({"pk": "p", "sk": "s", "at": stored}, "at"))
+
+    with pytest.raises(PreconditionFailed):
+        store.write(PutNewer({"pk": "p", "sk": "s", "at": 1.2345678901234567e19, "v": 2}, "at"))
+
+    assert store.get("p", "s") == {"pk": "p", "sk": "s", "at": stored, "rev": 1}
+
+
 @pytest.mark.parametrize(("stored", "new"), [(1780000000, "2026-06-01T12:00:00Z"), ("b", 1)])
 def test_put_newer_over_a_value_of_another_kind_overwrites_it(
     store: ItemStore, stored: object, new: object
@@ -462,6 +476,17 @@ def test_check_expects_attribute_values_and_absent_attributes(store: ItemStore) 
         store.write(Check("p", "missing", expect={"deleting": None}))
 
 
+def test_expect_compares_a_float_as_the_number_stored(store: ItemStore) -> None:
+    # 1.2345678901234567e19 is stored as 12345678901234567000, not its binary value.
+    create(store, "p", "s", big=12345678901234567000, odd=12345678901234567168, whole=2.0)
+
+    store.write(Check("p", "s", expect={"big": 1.2345678901234567e19, "whole": 2}))
+    store.write(Check("p", "s", expect={"whole": 2.0}))
+    for expect in ({"odd": 1.2345678901234567e19}, {"whole": 2.5}):
+        with pytest.raises(PreconditionFailed):
+            store.write(Check("p", "s", expect=expect))
+
+
 def test_a_failed_expect_in_a_transaction_writes_nothing(store: ItemStore) -> None:
     create(store, "parent", "s", deleting=True)
 
@@ -494,7 +519,9 @@ def test_replace_and_delete_expect_attributes_even_at_the_same_rev(store: ItemSt
     assert store.get("p", "s") is None
 
 
-@pytest.mark.parametrize("expect", [{"rev": 1}, {"pk": "p"}, {"": 1}, {"x": [1]}, ["x"]])
+@pytest.mark.parametrize(
+    "expect", [{"rev": 1}, {"pk": "p"}, {"": 1}, {"x": [1]}, ["x"], {"x": float("nan")}]
+)
 def test_unusable_expect_is_value_error(store: ItemStore, expect: object) -> None:
     create(store, "p", "s")
     with pytest.raises(ValueError):

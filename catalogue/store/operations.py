@@ -283,6 +283,14 @@ def is_newer(op: PutNewer, current: Item | None) -> bool:
     return _kept(value) > stored_value  # type: ignore[operator]
 
 
+def _is_equal(stored: object, expected: object) -> bool:
+    """Whether a stored value equals an expected one as DynamoDB compares them."""
+    # A boolean is never a number there (Python's True == 1).
+    if isinstance(stored, bool) != isinstance(expected, bool):
+        return False
+    return stored == _kept(expected)
+
+
 def _kept(value: object) -> object:
     """``value`` as the store keeps it: a float as its ``stored_number``."""
     return stored_number(value) if isinstance(value, float) else value
@@ -316,7 +324,7 @@ def failure(op: Op, current: Item | None) -> DomainError | None:
             f"item {key} is at revision {current.get('rev')}, not {op.rev}", key=key
         )
     for name, value in (op.expect or {}).items():
-        if current.get(name) != _kept(value) or (value is None and name in current):
+        if not _is_equal(current.get(name), value) or (value is None and name in current):
             return PreconditionFailed(f"item {key} has {name}={current.get(name)!r}", key=key)
     return None
 

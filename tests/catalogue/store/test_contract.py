@@ -487,6 +487,15 @@ def test_expect_compares_a_float_as_the_number_stored(store: ItemStore) -> None:
             store.write(Check("p", "s", expect=expect))
 
 
+def test_expect_never_takes_a_boolean_for_a_number(store: ItemStore) -> None:
+    create(store, "p", "s", flag=True, one=1, zero=0, off=False)
+
+    store.write(Check("p", "s", expect={"flag": True, "one": 1, "zero": 0, "off": False}))
+    for expect in ({"flag": 1}, {"one": True}, {"zero": False}, {"off": 0}):
+        with pytest.raises(PreconditionFailed):
+            store.write(Check("p", "s", expect=expect))
+
+
 def test_a_failed_expect_in_a_transaction_writes_nothing(store: ItemStore) -> None:
     create(store, "parent", "s", deleting=True)
 

@@ -130,9 +130,10 @@ def check_ops(ops: Sequence[Op]) -> None:
             check_item(op.item)
             if isinstance(op, PutNewer):
                 check_newer(op)
-            text = repr(op.item)  # once: both checks start from it
+            text = repr(op.item)  # once: the checks start from it
             check_item_size(op.item, text)
             check_numbers(op.item, text)
+            check_names(op.item, text)
         elif isinstance(op, (Delete, Check)):
             check_key(op.pk, op.sk)
         else:
@@ -212,6 +213,28 @@ def check_numbers(item: Item, text: str) -> None:
         number = first_unstored_number(value)
         if number is not None:
             raise InvalidValue(name, f"the number {number!r} cannot be stored: {numbers.LIMITS}")
+
+
+def check_names(item: Item, text: str) -> None:
+    """Raise InvalidValue, naming the attribute, for an empty name of an attribute or a key
+    of an object within one: DynamoDB takes no empty attribute name, in a map either.
+
+    ``text`` is ``repr(item)``.
+    """
+    if "'': " not in text:  # how repr writes an empty key; a string holding it costs a walk
+        return
+    for name, value in item.items():
+        if name == "" or holds_empty_key(value):
+            raise InvalidValue(name, "an object's keys cannot be empty: no store keeps them")
+
+
+def holds_empty_key(value: object) -> bool:
+    """Whether a JSON value holds an object with an empty key, at any depth."""
+    if isinstance(value, Mapping):
+        return any(key == "" or holds_empty_key(element) for key, element in value.items())
+    if isinstance(value, _SEQUENCES):
+        return any(holds_empty_key(element) for element in value)
+    return False
 
 
 def value_bytes(value: object) -> int:

@@ -140,6 +140,29 @@ def test_a_number_dynamodb_cannot_hold_is_invalid_value_naming_its_field(
     assert store.query(Query("p"), limit=5).items == []
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("schema", {"primaryKey": {"": "id"}}),
+        ("rows", [["a", {"x": [{"": None}]}]]),
+        ("", "an attribute without a name"),
+    ],
+)
+def test_an_object_with_an_empty_key_is_invalid_value_naming_its_field(
+    store: ItemStore, name: str, value: object
+) -> None:
+    # DynamoDB takes no empty attribute name, in a map either; empty strings as values, and
+    # empty lists and maps, are kept (VALUES).
+    with pytest.raises(InvalidValue) as refused:
+        store.transact(
+            [Create({"pk": "p", "sk": "other"}), Create({"pk": "p", "sk": "s", name: value})]
+        )
+
+    assert refused.value.field == name
+    assert "empty" in refused.value.reason
+    assert store.query(Query("p"), limit=5).items == []
+
+
 # From 2**53 on every float is a whole number, and a JSON body's 1.2345678901234567e19 is
 # read as one; DynamoDB keeps numbers as decimals, so the number stored is the integer its
 # decimal text names, not the float's binary value (12345678901234567168).

@@ -314,7 +314,11 @@ def event_checker(source: Mapping[str, Any]) -> Callable[[object], tuple[dict[st
         values: dict[str, Any] = {}
         if not names.issuperset(event):
             for name in sorted(set(event) - names):
-                errors[name] = ["not a field of the schema"]
+                if name:
+                    errors[name] = ["not a field of the schema"]
+                else:
+                    # No store keeps an empty key (the reject holds its errors).
+                    errors["_event"] = ['a field without a name ("") is not a field of the schema']
         for name, kind, constraints, required, allowed in fields:
             raw = event.get(name)
             if raw is None or (isinstance(raw, str) and raw in missing):

@@ -7,7 +7,11 @@ rather than stored on one and refused on the other.
 DynamoDB keeps numbers as decimals, so a float from 2**53 on (every one of them a whole
 number) comes back as the integer its shortest decimal text names: 1.2345678901234567e19
 as 12345678901234567000, not as the float's binary value 12345678901234567168. Every store
-keeps such a float as that integer (``stored_number``).
+keeps such a float as that integer (``stored_number``), and -0.0 as 0.0 (DynamoDB has no
+negative zero).
+
+A whole float below 2**53 stays a float: a client that sent 2.0 reads 2.0 back. DynamoDB
+answers such a number as "2", so its store keeps where they are (``whole_float_marks``).
 """
 
 from __future__ import annotations
@@ -59,11 +63,40 @@ def first_unstored_number(value: object) -> int | float | None:
 
 
 def stored_number(value: float) -> int | float:
-    """The number every store keeps for the float ``value``: itself, or, from 2**53 on,
-    the integer its shortest decimal text names (``repr``, the text JSON writes)."""
+    """The number every store keeps for the float ``value``: itself, 0.0 for -0.0, or, from
+    2**53 on, the integer its shortest decimal text names (``repr``, the text JSON writes)."""
+    if value == 0:
+        return 0.0
     if -WHOLE_FLOATS_FROM < value < WHOLE_FLOATS_FROM or not math.isfinite(value):
         return value
     return int(decimal.Decimal(repr(value)))
+
+
+# A mark: True for a whole float, or a mapping of keys (a list's indexes as text) to marks.
+Marks = dict[str, Any]
+
+
+def whole_float_marks(value: Any) -> Marks | bool | None:
+    """Where a JSON value holds whole floats below 2**53 (2.0, not 2), or None for nowhere.
+
+    True for such a float itself; for an object or a list holding some, a mapping of its
+    keys (a list's indexes as text) to the marks of those that do.
+    """
+    if isinstance(value, float):
+        is_whole = value.is_integer() and -WHOLE_FLOATS_FROM < value < WHOLE_FLOATS_FROM
+        return True if is_whole else None
+    if isinstance(value, dict):
+        pairs: Any = value.items()
+    elif isinstance(value, list | tuple):
+        pairs = ((str(index), element) for index, element in enumerate(value))
+    else:
+        return None
+    marks = {}
+    for key, element in pairs:
+        mark = whole_float_marks(element)
+        if mark is not None:
+            marks[key] = mark
+    return marks or None
 
 
 def with_stored_numbers(value: Any) -> Any:

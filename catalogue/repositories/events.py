@@ -28,6 +28,7 @@ from catalogue.store.base import (
     Query,
     Replace,
 )
+from catalogue.store.operations import holds_empty_key
 
 from .event_ids import BUSY, Claims, EventIds
 from .records import CHUNK_OPS
@@ -243,7 +244,7 @@ class EventRepository:
         if len(text.encode()) > rules.MAX_EVENT_BYTES:
             # An item of DynamoDB holds at most 400 KB: keep the start of its JSON text.
             kept = {"eventText": text.encode()[: rules.MAX_EVENT_BYTES].decode(errors="ignore")}
-        elif first_unstored_number(event) is not None:
+        elif first_unstored_number(event) is not None or holds_empty_key(event):
             kept = {"eventText": text}
         return {
             "pk": keys.rejects_pk(dataset["id"], dataset["incarnation"], version),

@@ -23,16 +23,21 @@ Items are JSON-compatible dicts. Reserved attributes:
   class), ``grant`` (a token that also makes it visible, or absent), ``recency`` (a number,
   lower first in recency order) and ``title`` (a string, the title order's key).
   ``search_text`` of an item ``find`` sees holds at most SEARCH_FIELDS fields.
-- ``_terms``: the store's own (DynamoDB keeps an item's indexed terms there); never returned.
+- ``_terms``, ``_floats``: the store's own (DynamoDB keeps an item's indexed terms, and
+  where it holds whole floats, there); never returned.
 
 ``Replace``, ``Delete`` and ``Check`` may also ``expect`` attribute values: each named
-attribute must equal its value, or be absent where the value is None. It is part of the
+attribute must equal its value (a string, a number or a boolean; a float compares as the
+number stored for it), or be absent where the value is None. It is part of the
 operation's condition, evaluated in the same transaction (DynamoDB: in the condition
 expression of its ``Put``, ``Delete`` or ``ConditionCheck``), and fails with
 PreconditionFailed like a stale ``rev``.
 
 Every other attribute is data and round-trips unchanged (str, int, float, bool, None, list,
-dict). Strings sort by their UTF-8 bytes, as DynamoDB sorts them.
+dict): a whole float below 2**53 comes back a float (2.0, not 2). Numbers are those
+``catalogue.domain.numbers`` says every store keeps (-0.0 is kept as 0.0, a float from
+2**53 on as the integer its text names); others are refused. Strings sort by their UTF-8
+bytes, as DynamoDB sorts them.
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ Predicate = Callable[[Item], bool]
 Expect = Mapping[str, Any]
 
 MAX_LIMIT = 1000
+# The store's attribute of where an item holds whole floats (DynamoDB answers 2.0 as 2).
+FLOAT_MARKS = "_floats"
 # DynamoDB's longest partition and sort keys, in bytes of UTF-8.
 MAX_PK_BYTES = 2048
 MAX_SK_BYTES = 1024
@@ -166,7 +173,8 @@ class PutNewer:
     it when the item's ``attribute`` is greater, and otherwise fails with PreconditionFailed,
     leaving the stored item as it was: a late write of an older value never wins, and an
     equal one keeps the first. The value is a string (compared by UTF-8 bytes, so ISO 8601
-    timestamps must share one format) or a number; the two do not compare, and a stored
+    timestamps must share one format) or a number (a float compared as the number stored
+    for it: from 2**53 on, the integer its text names); the two do not compare, and a stored
     value of the other kind counts as before (it was written under another ordering). The
     revision changes as ``Put``'s does.
     """

@@ -85,6 +85,10 @@ def item_action(table_name: str, op: Op, current: dict[str, Any] | None) -> dict
             else:
                 condition += f" AND #e{index} = :e{index}"
                 values[f":e{index}"] = to_value(value)
+                if isinstance(value, bool | int | float):
+                    # DynamoDB never takes a boolean for a number; moto does (True == 1).
+                    condition += f" AND attribute_type(#e{index}, :t{index})"
+                    values[f":t{index}"] = {"S": "BOOL" if isinstance(value, bool) else "N"}
         common["ExpressionAttributeNames"] = names
     common["ConditionExpression"] = condition
     if values:

@@ -1,10 +1,11 @@
 """DynamoDB attribute values: items to and from the typed form the DynamoDB API speaks.
 
 Numbers go to DynamoDB as their shortest decimal text, so a float comes back as the same
-float; an integral float comes back as an int (equal to it), and one from 2**53 on as the
-integer its text names (``catalogue.domain.numbers.stored_number``), on every store. The
-attribute ``_terms`` (the search terms an item is indexed under) belongs to the store and
-is never returned.
+float, and one from 2**53 on as the integer its text names
+(``catalogue.domain.numbers.stored_number``), on every store. DynamoDB answers a whole float
+such as 2.0 as "2": the attribute ``_floats`` keeps where an item holds them
+(``whole_float_marks``), so they come back as floats. It and ``_terms`` (the search terms an
+item is indexed under) belong to the store and are never returned.
 """
 
 from __future__ import annotations
@@ -12,18 +13,37 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from catalogue.domain.numbers import stored_number
-from catalogue.store.base import Item
+from catalogue.domain.numbers import Marks, stored_number, whole_float_marks
+from catalogue.store.base import FLOAT_MARKS, Item
+
+_HIDDEN = ("_terms", FLOAT_MARKS)
 
 
 def to_dynamodb(item: Item) -> dict[str, Any]:
-    """An item as DynamoDB attribute values."""
-    return {name: to_value(value) for name, value in item.items()}
+    """An item as DynamoDB attribute values, with the marks of its whole floats."""
+    raw = {name: to_value(value) for name, value in item.items()}
+    marks = whole_float_marks(item)
+    if marks:
+        raw[FLOAT_MARKS] = to_value(marks)
+    return raw
 
 
 def from_dynamodb(raw: dict[str, Any]) -> Item:
     """An item from DynamoDB attribute values, without the store's hidden attributes."""
-    return {name: _from_value(value) for name, value in raw.items() if name != "_terms"}
+    item = {name: _from_value(value) for name, value in raw.items() if name not in _HIDDEN}
+    if FLOAT_MARKS in raw:
+        _restore_floats(item, _from_value(raw[FLOAT_MARKS]))
+    return item
+
+
+def _restore_floats(container: dict[str, Any] | list[Any], marks: Marks) -> None:
+    """Make the numbers ``marks`` points to in ``container`` floats again, in place."""
+    for key, mark in marks.items():
+        place: Any = int(key) if isinstance(container, list) else key
+        if mark is True:
+            container[place] = float(container[place])
+        else:
+            _restore_floats(container[place], mark)
 
 
 def plain(raw: dict[str, Any] | None) -> Item | None:

@@ -18,9 +18,10 @@ from catalogue.domain.errors import (
     NotFound,
     PreconditionFailed,
 )
-from catalogue.domain.numbers import first_unstored_number
+from catalogue.domain.numbers import first_unstored_number, stored_number, whole_float_marks
 from catalogue.store.base import (
     FIELD_SEPARATOR,
+    FLOAT_MARKS,
     MAX_ITEM_BYTES,
     MAX_PK_BYTES,
     MAX_SEARCH_TERMS,
@@ -48,14 +49,13 @@ Entry = tuple[str, str]
 Facet = tuple[str, str, str]
 
 # Attributes the store owns: taken from the caller's item on write and set by the store.
-STORE_OWNED = ("rev", "_terms")
+STORE_OWNED = ("rev", "_terms", FLOAT_MARKS)
 _KEY_ATTRIBUTES = ("pk", "sk")
 # Kinds as tuples for isinstance: ``A | B`` makes a new union object each time it runs,
 # and these checks run several times per operation of every write.
 ITEM_OPS = (Create, Replace, Put, PutNewer)
 REVISED_OPS = (Replace, Delete, Check)
 _SCALARS = (str, int, float)
-_FACET_SCALARS = (str, bool, int)
 _INDEX_ATTRIBUTES = ("gsi1pk", "gsi1sk")
 
 
@@ -130,9 +130,10 @@ def check_ops(ops: Sequence[Op]) -> None:
             check_item(op.item)
             if isinstance(op, PutNewer):
                 check_newer(op)
-            text = repr(op.item)  # once: both checks start from it
+            text = repr(op.item)  # once: the checks start from it
             check_item_size(op.item, text)
             check_numbers(op.item, text)
+            check_names(op.item, text)
         elif isinstance(op, (Delete, Check)):
             check_key(op.pk, op.sk)
         else:
@@ -166,15 +167,18 @@ def check_item_size(item: Item, text: str) -> None:
     ``text`` is ``repr(item)``.
     """
     # A bound measured in C first, as every write is checked: DynamoDB counts at most four
-    # bytes per character of an item's repr (UTF-8, and a byte per element of a container).
-    if 4 * len(text) + _REV_BYTES + _TERMS_BOUND <= MAX_ITEM_BYTES:
+    # bytes per character of an item's repr (UTF-8, and a byte per element of a container),
+    # and the marks of its whole floats take at most as much again.
+    has_whole_floats = _WHOLE_FLOAT.search(text) is not None
+    if 4 * len(text) * (1 + has_whole_floats) + _REV_BYTES + _TERMS_BOUND <= MAX_ITEM_BYTES:
         return
-    sizes = {
-        name: len(name.encode()) + value_bytes(value)
-        for name, value in item.items()
-        if name not in STORE_OWNED
-    }
+    data = {name: value for name, value in item.items() if name not in STORE_OWNED}
+    sizes = {name: len(name.encode()) + value_bytes(value) for name, value in data.items()}
     total = _REV_BYTES + sum(sizes.values())
+    marks = whole_float_marks(data) if has_whole_floats else None
+    if marks:
+        # DynamoDB keeps where the item holds whole floats in the item itself.
+        total += len(FLOAT_MARKS) + value_bytes(marks)
     if total + _TERMS_BOUND <= MAX_ITEM_BYTES:
         return
     terms = [term for _, term in index_entries(item)]
@@ -190,6 +194,9 @@ def check_item_size(item: Item, text: str) -> None:
         )
 
 
+# How repr writes a whole float below 2**53 (2.0, -0.0): text that looks like one only
+# costs a walk over the item.
+_WHOLE_FLOAT = re.compile(r"\d\.0(?!\d)")
 # In an item's repr, the only marks of a number DynamoDB cannot hold: a long run of digits
 # (an integer) or a three-digit exponent (a float). Without them, no walk is needed.
 _UNUSUAL_NUMBER = re.compile(r"\d{39}|e[+-]\d{3}")
@@ -206,6 +213,28 @@ def check_numbers(item: Item, text: str) -> None:
         number = first_unstored_number(value)
         if number is not None:
             raise InvalidValue(name, f"the number {number!r} cannot be stored: {numbers.LIMITS}")
+
+
+def check_names(item: Item, text: str) -> None:
+    """Raise InvalidValue, naming the attribute, for an empty name of an attribute or a key
+    of an object within one: DynamoDB takes no empty attribute name, in a map either.
+
+    ``text`` is ``repr(item)``.
+    """
+    if "'': " not in text:  # how repr writes an empty key; a string holding it costs a walk
+        return
+    for name, value in item.items():
+        if name == "" or holds_empty_key(value):
+            raise InvalidValue(name, "an object's keys cannot be empty: no store keeps them")
+
+
+def holds_empty_key(value: object) -> bool:
+    """Whether a JSON value holds an object with an empty key, at any depth."""
+    if isinstance(value, Mapping):
+        return any(key == "" or holds_empty_key(element) for key, element in value.items())
+    if isinstance(value, _SEQUENCES):
+        return any(holds_empty_key(element) for element in value)
+    return False
 
 
 def value_bytes(value: object) -> int:
@@ -237,8 +266,13 @@ def check_expect(expect: object) -> None:
     for name, value in expect.items():
         if not isinstance(name, str) or not name or name in (*_KEY_ATTRIBUTES, *STORE_OWNED):
             raise ValueError(f"cannot expect a value of the attribute {name!r}")
-        if value is not None and not isinstance(value, _FACET_SCALARS):
-            raise ValueError(f"an expected value is a string, number or boolean, not {value!r}")
+        if value is None or isinstance(value, str | bool):
+            continue
+        if not (isinstance(value, _NUMBERS) and numbers.is_stored_number(value)):
+            raise ValueError(
+                f"an expected value is a string, a number every store keeps or a boolean, "
+                f"not {value!r}"
+            )
 
 
 def check_newer(op: PutNewer) -> None:
@@ -268,7 +302,21 @@ def is_newer(op: PutNewer, current: Item | None) -> bool:
         return True
     if isinstance(value, str):
         return value.encode() > stored_value.encode()  # type: ignore[union-attr]
-    return value > stored_value  # type: ignore[operator]
+    # Compared as the number the item will hold, as the stored one is.
+    return _kept(value) > stored_value  # type: ignore[operator]
+
+
+def _is_equal(stored: object, expected: object) -> bool:
+    """Whether a stored value equals an expected one as DynamoDB compares them."""
+    # A boolean is never a number there (Python's True == 1).
+    if isinstance(stored, bool) != isinstance(expected, bool):
+        return False
+    return stored == _kept(expected)
+
+
+def _kept(value: object) -> object:
+    """``value`` as the store keeps it: a float as its ``stored_number``."""
+    return stored_number(value) if isinstance(value, float) else value
 
 
 def _is_rev(rev: object) -> bool:
@@ -299,7 +347,7 @@ def failure(op: Op, current: Item | None) -> DomainError | None:
             f"item {key} is at revision {current.get('rev')}, not {op.rev}", key=key
         )
     for name, value in (op.expect or {}).items():
-        if current.get(name) != value or (value is None and name in current):
+        if not _is_equal(current.get(name), value) or (value is None and name in current):
             return PreconditionFailed(f"item {key} has {name}={current.get(name)!r}", key=key)
     return None
 

@@ -82,7 +82,8 @@ def apply(conn: sqlite3.Connection, op: Op, current: Row | None) -> None:
     )
     body = _body(item)
     if _WHOLE_FLOAT.search(body):
-        # A float from 2**53 on: kept as the integer its text names, as DynamoDB keeps it.
+        # A float from 2**53 on: kept as the integer its text names, as DynamoDB keeps it
+        # (and -0.0 as 0.0).
         item = with_stored_numbers(item)
         body = _body(item)
     values = (item.get("gsi1pk"), item.get("gsi1sk"), item["rev"], body)
@@ -126,8 +127,8 @@ def count_facets(conn: sqlite3.Connection, deltas: Mapping[Facet, int]) -> None:
 
 
 # How json writes a float from 2**53 on (``repr``): sixteen digits and ".0" up to 1e16, an
-# exponent after. Text that looks like one only costs a walk over the item.
-_WHOLE_FLOAT = re.compile(r"\d{16}\.0|\de\+")
+# exponent after; and -0.0. Text that looks like one only costs a walk over the item.
+_WHOLE_FLOAT = re.compile(r"\d{16}\.0|\de\+|-0\.0(?!\d)")
 # One encoder for every row: json.dumps with options builds a new one per call.
 _encode_body = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 

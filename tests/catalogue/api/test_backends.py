@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -204,3 +205,48 @@ def test_write_conditions_on_a_create_and_a_grant(api) -> None:
         g["principal"]: g["scopes"] for g in api.get("/datasets/buss/permissions").json["items"]
     }
     assert grants["user:bob"] == ["read"]
+
+
+def test_a_whole_float_comes_back_as_a_float_on_every_backend(api) -> None:
+    # A client in a typed language reads 20.0 as a float: the same on every deployment.
+    from tests.catalogue.api.test_events import EVENTS, LATEST, make_dataset
+
+    fields = [
+        {"name": "sensorId", "type": "string"},
+        {"name": "observedAt", "type": "number"},
+        {"name": "temperature", "type": "number"},
+        {"name": "depth", "type": "integer"},
+    ]
+    source = {"type": "event", "schema": {"fields": fields}, "key": ["sensorId"]}
+    make_dataset(api, source={**source, "time": "observedAt"})
+    event = {"sensorId": "s-1", "observedAt": 1780000000.0, "temperature": 20.0, "depth": 3}
+
+    assert api.post(EVENTS, json=[event]).json["accepted"] == 1
+    latest = json.loads(api.get(f"{LATEST}/s-1").data)
+    listed = json.loads(api.get(LATEST).data)["items"][0]
+
+    for answer in (latest, listed):
+        assert type(answer["time"]) is float
+        assert [type(answer["event"][name]) for name in ("temperature", "depth")] == [float, int]
+
+
+def test_an_object_with_an_empty_key_is_422_naming_the_field_or_a_reject_kept_as_text(api) -> None:
+    from tests.catalogue.api.test_events import EVENTS, make_dataset, reading
+
+    make_dataset(api)
+    editions = "/datasets/bad/versions/1/editions"
+    assert api.post(editions, json={"edition": "20260101T000000"}).status_code == 201
+    schema = {"fields": [{"name": "id"}], "primaryKey": {"": "id"}}
+
+    answer = api.post(f"{editions}/latest/distributions", json={"id": "d1", "schema": schema})
+    posted = api.post(EVENTS, json=[{**reading("s-1", "2026-06-01T12:00:00Z"), "": {"": 1}}])
+
+    assert answer.status_code == 422, answer.json
+    assert "empty" in answer.json["errors"]["json"]["schema"][0]
+    assert api.get(f"{editions}/latest/distributions").json["items"] == []
+    assert posted.status_code == 200, posted.json
+    assert posted.json["rejected"][0]["errors"] == {
+        "_event": ['a field without a name ("") is not a field of the schema']
+    }
+    rejects = api.get(f"{EVENTS}/rejects").json["items"]
+    assert json.loads(rejects[0]["eventText"])[""] == {"": 1}

@@ -140,6 +140,29 @@ def test_a_number_dynamodb_cannot_hold_is_invalid_value_naming_its_field(
     assert store.query(Query("p"), limit=5).items == []
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("schema", {"primaryKey": {"": "id"}}),
+        ("rows", [["a", {"x": [{"": None}]}]]),
+        ("", "an attribute without a name"),
+    ],
+)
+def test_an_object_with_an_empty_key_is_invalid_value_naming_its_field(
+    store: ItemStore, name: str, value: object
+) -> None:
+    # DynamoDB takes no empty attribute name, in a map either; empty strings as values, and
+    # empty lists and maps, are kept (VALUES).
+    with pytest.raises(InvalidValue) as refused:
+        store.transact(
+            [Create({"pk": "p", "sk": "other"}), Create({"pk": "p", "sk": "s", name: value})]
+        )
+
+    assert refused.value.field == name
+    assert "empty" in refused.value.reason
+    assert store.query(Query("p"), limit=5).items == []
+
+
 # From 2**53 on every float is a whole number, and a JSON body's 1.2345678901234567e19 is
 # read as one; DynamoDB keeps numbers as decimals, so the number stored is the integer its
 # decimal text names, not the float's binary value (12345678901234567168).
@@ -170,6 +193,64 @@ def test_whole_floats_past_2_53_are_kept_as_the_integer_their_text_names(
         assert type(item["past_2_53"]) is int
         assert type(item["nested"]["list"][0]) is int
     assert store.get("p", "t")["value"] == 12345678901234567000
+
+
+# A whole float keeps its type: a client that sent 2.0 reads 2.0 back, as a float, on every
+# store (DynamoDB keeps numbers as decimals and answers "2").
+WHOLE_FLOATS_BELOW_2_53: Item = {
+    "two": 2.0,
+    "negative": -40.0,
+    "zero": 0.0,
+    "largest": float(2**53 - 1),
+    "nested": {"list": [1.0, 1, {"map": 3.0, "int": 3}], "empty": {}, "mixed": [2.5, 7.0]},
+}
+
+
+def test_whole_floats_below_2_53_come_back_as_floats(store: ItemStore) -> None:
+    item = {"pk": "p", "sk": "s", "gsi1pk": "g", "gsi1sk": "s", **WHOLE_FLOATS_BELOW_2_53}
+    store.write(Create(item))
+    store.write(Put({"pk": "p", "sk": "t", "value": 5.0, "list": [5.0, 5]}))
+
+    read = [
+        store.get("p", "s"),
+        store.get_many([("p", "s")])[0],
+        store.query(Query("p"), limit=1).items[0],
+        store.query(Query("g", index="gsi1"), limit=1).items[0],
+    ]
+
+    for found in read:
+        assert found == {**item, "rev": 1}
+        assert all(type(found[name]) is float for name in ("two", "negative", "zero", "largest"))
+        listed = found["nested"]["list"]
+        assert [type(listed[0]), type(listed[1])] == [float, int]
+        assert [type(listed[2]["map"]), type(listed[2]["int"])] == [float, int]
+        assert type(found["nested"]["mixed"][1]) is float
+    other = store.get("p", "t")
+    assert [type(other["value"]), *map(type, other["list"])] == [float, float, int]
+
+
+def test_negative_zero_is_kept_as_zero_on_every_store(store: ItemStore) -> None:
+    # DynamoDB has no negative zero: it answers 0 for -0.0.
+    store.write(Create({"pk": "p", "sk": "s", "value": -0.0, "list": [-0.0]}))
+
+    item = store.get("p", "s")
+
+    assert repr(item["value"]) == "0.0" and repr(item["list"][0]) == "0.0"
+
+
+def test_whole_floats_count_towards_the_size_limit_on_every_store(store: ItemStore) -> None:
+    # DynamoDB keeps where an item's whole floats are beside them, in the item itself.
+    fitting = {"pk": "p", "sk": "fits", "readings": [1.0] * 20_000}
+    too_large = {"pk": "p", "sk": "s", "title": "Wide", "readings": [1.0] * 60_000}
+
+    store.write(Create(fitting))
+    with pytest.raises(InvalidValue) as refused:
+        store.write(Create(too_large))
+
+    assert refused.value.field == "readings"
+    assert str(MAX_ITEM_BYTES) in refused.value.reason
+    assert store.get("p", "s") is None
+    assert store.get("p", "fits")["readings"] == fitting["readings"]
 
 
 def test_get_of_missing_item_is_none(store: ItemStore) -> None:
@@ -268,6 +349,20 @@ def test_put_newer_compares_numbers_as_numbers(store: ItemStore) -> None:
     with pytest.raises(PreconditionFailed):
         store.write(PutNewer({"pk": "p", "sk": "s", "at": 9.5}, "at"))
     assert store.get("p", "s")["at"] == 10
+
+
+@pytest.mark.parametrize("stored", [12345678901234567000, 12345678901234567100])
+def test_put_newer_compares_a_float_from_2_53_as_the_number_stored(
+    store: ItemStore, stored: int
+) -> None:
+    # The float 1.2345678901234567e19 is stored as 12345678901234567000 (the number its
+    # text names), not its binary value 12345678901234567168: it is not after either.
+    store.write(PutNewer({"pk": "p", "sk": "s", "at": stored}, "at"))
+
+    with pytest.raises(PreconditionFailed):
+        store.write(PutNewer({"pk": "p", "sk": "s", "at": 1.2345678901234567e19, "v": 2}, "at"))
+
+    assert store.get("p", "s") == {"pk": "p", "sk": "s", "at": stored, "rev": 1}
 
 
 @pytest.mark.parametrize(("stored", "new"), [(1780000000, "2026-06-01T12:00:00Z"), ("b", 1)])
@@ -404,6 +499,26 @@ def test_check_expects_attribute_values_and_absent_attributes(store: ItemStore) 
         store.write(Check("p", "missing", expect={"deleting": None}))
 
 
+def test_expect_compares_a_float_as_the_number_stored(store: ItemStore) -> None:
+    # 1.2345678901234567e19 is stored as 12345678901234567000, not its binary value.
+    create(store, "p", "s", big=12345678901234567000, odd=12345678901234567168, whole=2.0)
+
+    store.write(Check("p", "s", expect={"big": 1.2345678901234567e19, "whole": 2}))
+    store.write(Check("p", "s", expect={"whole": 2.0}))
+    for expect in ({"odd": 1.2345678901234567e19}, {"whole": 2.5}):
+        with pytest.raises(PreconditionFailed):
+            store.write(Check("p", "s", expect=expect))
+
+
+def test_expect_never_takes_a_boolean_for_a_number(store: ItemStore) -> None:
+    create(store, "p", "s", flag=True, one=1, zero=0, off=False)
+
+    store.write(Check("p", "s", expect={"flag": True, "one": 1, "zero": 0, "off": False}))
+    for expect in ({"flag": 1}, {"one": True}, {"zero": False}, {"off": 0}):
+        with pytest.raises(PreconditionFailed):
+            store.write(Check("p", "s", expect=expect))
+
+
 def test_a_failed_expect_in_a_transaction_writes_nothing(store: ItemStore) -> None:
     create(store, "parent", "s", deleting=True)
 
@@ -436,7 +551,9 @@ def test_replace_and_delete_expect_attributes_even_at_the_same_rev(store: ItemSt
     assert store.get("p", "s") is None
 
 
-@pytest.mark.parametrize("expect", [{"rev": 1}, {"pk": "p"}, {"": 1}, {"x": [1]}, ["x"]])
+@pytest.mark.parametrize(
+    "expect", [{"rev": 1}, {"pk": "p"}, {"": 1}, {"x": [1]}, ["x"], {"x": float("nan")}]
+)
 def test_unusable_expect_is_value_error(store: ItemStore, expect: object) -> None:
     create(store, "p", "s")
     with pytest.raises(ValueError):

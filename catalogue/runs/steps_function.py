@@ -56,6 +56,13 @@ def handler(event: Any, context: Any) -> Any:
     # The first instance loads the stage's settings file into os.environ, where the
     # environment below reads them; later ones are the same instance.
     LambdaHandler()
+    if not isinstance(event, dict):
+        # A direct invoke may carry any JSON; Zappa's routing reads keys of an object.
+        log.warning("the steps function has no handler for a JSON %s", type(event).__name__)
+        return None
+    if event.get("Records") == []:
+        log.info("ignoring an event with no records")
+        return None
     command = EVENTBRIDGE_COMMANDS.get((event.get("source"), event.get("detail-type")))
     if command is not None:
         event = {"command": command, "event": event}

@@ -888,6 +888,16 @@ def test_events_the_steps_function_does_not_handle_are_logged_not_dropped_silent
     assert "Object Deleted" in warning.getMessage()
 
 
+@pytest.mark.parametrize("event", [[], ["raw/x.csv"], "raw/x.csv", 7, None, {"Records": []}])
+def test_a_direct_invoke_that_is_no_event_is_logged_and_answered_none(
+    steps: Invoke, caplog: pytest.LogCaptureFixture, event: Any
+) -> None:
+    # Zappa's routing read keys of any event: a JSON array or string raised AttributeError.
+    caplog.set_level(logging.INFO, logger="catalogue.runs.steps_function")
+    assert steps(event) is None
+    assert "no handler for a JSON" in caplog.text or "no records" in caplog.text
+
+
 def test_s3_event_of_another_bucket_is_not_routed(
     steps: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -22,6 +22,7 @@ from pipelines.asl.jsonpath_filter import (
     FilterSyntaxError,
     PathReader,
     Predicate,
+    closing_index,
     compile_filter,
 )
 
@@ -120,26 +121,10 @@ def _split_bracket(text: str, start: int) -> int:
     Quoted names and a filter's strings and ``/regex/`` literals are skipped whole, as
     Jayway skips them, so ``[?(@.name =~ /it's (a|b)/)]`` closes where it should.
     """
-    depth = 0
-    quote = ""
-    i = start
-    while i < len(text):
-        char = text[i]
-        if quote:
-            if char == "\\":
-                i += 1
-            elif char == quote:
-                quote = ""
-        elif char in "'\"/":
-            quote = char
-        elif char in "[(":
-            depth += 1
-        elif char in "])":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    raise PathError(f"unclosed bracket in {text!r}")
+    end = closing_index(text, start)
+    if end is None:
+        raise PathError(f"unclosed bracket in {text!r}")
+    return end
 
 
 def _bracket_step(body: str, is_descent: bool) -> PathStep:

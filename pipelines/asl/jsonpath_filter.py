@@ -55,6 +55,35 @@ _JAVA_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _UNESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
 
 
+def closing_index(
+    text: str, start: int, *, opening: str = "[(", closing: str = "])", quotes: str = "'\"/"
+) -> int | None:
+    """The index of the character closing the bracket opened at ``start`` (any of
+    ``opening``, closed by any of ``closing``), or None when it is never closed.
+
+    Text between ``quotes`` (a backslash escapes the next character) is skipped whole, as
+    Jayway skips quoted names, a filter's strings and its ``/regex/`` literals.
+    """
+    depth, quote, i = 0, "", start
+    while i < len(text):
+        char = text[i]
+        if quote:
+            if char == "\\":
+                i += 1
+            elif char == quote:
+                quote = ""
+        elif char in quotes:
+            quote = char
+        elif char in opening:
+            depth += 1
+        elif char in closing:
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class _Node:
     """An operand value the way the library types it: kind is one of number, string, bool,
@@ -359,25 +388,11 @@ class _Parser:
             raise self.fail(f"invalid path {text!r} ({exc})") from None
 
     def _closing(self, start: int, opening: str, closing: str) -> int:
-        depth, quote, i = 0, "", start
-        while i < len(self.text):
-            char = self.text[i]
-            if quote:
-                if char == "\\":
-                    i += 1
-                elif char == quote:
-                    quote = ""
-            elif char in "'\"":
-                quote = char
-            elif char == opening:
-                depth += 1
-            elif char == closing:
-                depth -= 1
-                if depth == 0:
-                    return i
-            i += 1
-        self.position = start
-        raise self.fail(f"unclosed {opening!r}")
+        end = closing_index(self.text, start, opening=opening, closing=closing, quotes="'\"")
+        if end is None:
+            self.position = start
+            raise self.fail(f"unclosed {opening!r}")
+        return end
 
     def literal(self, char: str) -> _Node:
         if char in ("'", '"'):

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from catalogue.domain.errors import Unavailable
+from catalogue.domain.errors import DomainError, Unavailable
 from catalogue.store import migrations, sqlite_checkpoints
 from catalogue.store import sqlite as sqlite_store
 from catalogue.store.answer_cache import AnswerCache
-from catalogue.store.base import CountListed, Create, Find, Query
+from catalogue.store.base import CountListed, Create, Delete, Find, Put, Query
 from catalogue.store.sqlite import SqliteStore, prefix_end
 from tests.fixtures.stores import sqlite_settings
 
@@ -416,5 +416,128 @@ def test_a_query_within_a_small_partition_reads_that_one_not_the_large_one(
         assert steps_of(store, lambda: store.query(within, limit=20)) < 3 * steps_of(
             store, lambda: store.query(around, limit=20)
         )
+    finally:
+        store.close()
+
+
+DATA_VERSION = "PRAGMA data_version"
+
+
+def test_a_repeated_get_reads_only_whether_the_database_changed(database: Path) -> None:
+    store = SqliteStore(database)
+    store.write(Create({"pk": "p", "sk": "s", "tags": ["a"]}))
+    try:
+        first = statements_of(store, lambda: store.get("p", "s"))
+        again = statements_of(store, lambda: store.get("p", "s"))
+
+        assert len(first) == 2 and first[0] == DATA_VERSION
+        assert again == [DATA_VERSION]
+        # Each caller gets its own item, to change as it likes.
+        got = store.get("p", "s")
+        got["tags"].append("b")
+        assert store.get("p", "s") == {"pk": "p", "sk": "s", "tags": ["a"], "rev": 1}
+    finally:
+        store.close()
+
+
+def test_a_kept_row_gives_way_to_every_kind_of_write(database: Path) -> None:
+    store = SqliteStore(database)
+    store.write(Create({"pk": "p", "sk": "s", "n": 1}))
+    other = sqlite_store.connect(database)
+    try:
+        assert store.get("p", "s")["n"] == 1
+        # This connection's own write: data_version stays, its count of changes does not.
+        store.write(Put({"pk": "p", "sk": "s", "n": 2}))
+        assert store.get("p", "s") == {"pk": "p", "sk": "s", "n": 2, "rev": 2}
+        # Another thread's connection of the same store.
+        writer = threading.Thread(target=lambda: store.write(Put({"pk": "p", "sk": "s", "n": 3})))
+        writer.start()
+        writer.join()
+        assert store.get("p", "s")["n"] == 3
+        # Another connection altogether, past the store.
+        other.execute('UPDATE items SET body = \'{"pk":"p","sk":"s","n":4}\', rev = 4')
+        assert store.get("p", "s") == {"pk": "p", "sk": "s", "n": 4, "rev": 4}
+        store.load([[Put({"pk": "p", "sk": "s", "n": 5})]])
+        assert store.get("p", "s")["n"] == 5
+        store.write(Delete("p", "s"))
+        assert store.get("p", "s") is None
+    finally:
+        other.close()
+        store.close()
+
+
+def test_a_write_by_another_process_shows_in_the_next_get(database: Path) -> None:
+    store = SqliteStore(database)
+    store.write(Create({"pk": "p", "sk": "s", "n": 1}))
+    writer = (
+        "import sys\n"
+        "from catalogue.store.base import Put\n"
+        "from catalogue.store.sqlite import SqliteStore\n"
+        "SqliteStore(sys.argv[1]).write(Put({'pk': 'p', 'sk': 's', 'n': 2}))\n"
+    )
+    try:
+        assert store.get("p", "s")["n"] == 1
+        subprocess.run([sys.executable, "-c", writer, str(database)], check=True, cwd=ROOT)
+        assert store.get("p", "s")["n"] == 2
+    finally:
+        store.close()
+
+
+def test_a_rolled_back_write_leaves_the_committed_item(database: Path) -> None:
+    store = SqliteStore(database)
+    store.transact([Create({"pk": "p", "sk": "s", "n": 1}), Create({"pk": "q", "sk": "s"})])
+    try:
+        assert store.get("p", "s")["n"] == 1
+        with pytest.raises(DomainError):
+            # The Put is written, then the Create fails: the transaction is rolled back.
+            store.transact([Put({"pk": "p", "sk": "s", "n": 2}), Create({"pk": "q", "sk": "s"})])
+        assert store.get("p", "s") == {"pk": "p", "sk": "s", "n": 1, "rev": 1}
+    finally:
+        store.close()
+
+
+def test_kept_rows_past_the_bound_are_read_again(
+    database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_store, "MAX_KEPT_ROWS", 2)
+    store = SqliteStore(database)
+    store.transact([Create({"pk": "p", "sk": name}) for name in "abc"])
+    try:
+        for name in "abc":
+            store.get("p", name)
+        # The third row found two kept: all were dropped, and it alone is kept.
+        assert statements_of(store, lambda: store.get("p", "c")) == [DATA_VERSION]
+        assert len(statements_of(store, lambda: store.get("p", "a"))) == 2
+    finally:
+        store.close()
+
+
+def test_a_repeated_get_many_reads_only_whether_the_database_changed(database: Path) -> None:
+    store = SqliteStore(database)
+    store.write(Create({"pk": "p", "sk": "a"}))
+    keys = [("p", "a"), ("p", "missing"), ("p", "a")]
+    try:
+        first = statements_of(store, lambda: store.get_many(keys))
+        again = statements_of(store, lambda: store.get_many(keys))
+        assert len(first) == 2 and again == [DATA_VERSION]
+        assert store.get_many(keys) == [{"pk": "p", "sk": "a", "rev": 1}] * 2
+        # A key found missing is kept as missing until a write: this one creates it.
+        assert store.get("p", "missing") is None
+        store.write(Create({"pk": "p", "sk": "missing"}))
+        assert [item["sk"] for item in store.get_many(keys)] == ["a", "missing", "a"]
+    finally:
+        store.close()
+
+
+def test_a_get_many_of_more_keys_than_are_kept_keeps_none(
+    database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_store, "MAX_KEPT_ROWS", 2)
+    store = SqliteStore(database)
+    store.transact([Create({"pk": "p", "sk": name}) for name in "abc"])
+    keys = [("p", name) for name in "abc"]
+    try:
+        assert len(store.get_many(keys)) == 3
+        assert len(statements_of(store, lambda: store.get_many(keys))) == 2
     finally:
         store.close()

@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import Flask
 
 from catalogue import __version__, web
-from catalogue.api import canonical_paths, docs, errors, negotiation
+from catalogue.api import canonical_paths, cors, docs, errors, negotiation
 from catalogue.api.bodies import JsonProvider
 from catalogue.api.etags import answer_conditional_read, refuse_unchecked_conditions
 from catalogue.api.lazy_routes import RESOURCES, Route, add_routes
@@ -71,6 +71,9 @@ def create_app(
     # First: a path that names no resource is answered before any other check reads it.
     app.before_request(canonical_paths.check_path)
     errors.register(app)
+    if settings.cors_origins:
+        # Before the other after-request hooks, so it runs after them, on the final answer.
+        cors.init_cors(app, settings.cors_origins)
     # Pages first: they read the session cookie before the bearer-token check runs.
     web.init_app(app)
     app.before_request(negotiation.refuse_unacceptable)

@@ -40,6 +40,8 @@ class Settings:
     base_url: str = ""
     # Honour X-Forwarded-Proto/Host/Prefix: only behind a proxy that sets them itself.
     trust_proxy: bool = False
+    # Origins of browser apps that may call the API (CORS), or "*": none by default.
+    cors_origins: tuple[str, ...] = ()
     # Webhooks may reach private, loopback and shared addresses (never link-local or the
     # metadata address): for receivers inside one's own network, and local development.
     webhook_allow_private: bool = False
@@ -177,6 +179,7 @@ class Settings:
                 "BRYGGE_CATALOG_CONTACT_EMAIL must be an e-mail address (data@example.org), "
                 f"not {self.catalog_contact_email!r}"
             )
+        check_cors_origins(self.cors_origins, self.auth)
         if ":" not in self.principal:
             raise SettingsError("BRYGGE_PRINCIPAL must look like user:<name> or client:<name>")
 
@@ -228,6 +231,41 @@ def is_base_url(url: str) -> bool:
     )
 
 
+def check_cors_origins(origins: tuple[str, ...], auth: str) -> None:
+    """Raise SettingsError unless each origin is one a browser sends, or ``*`` stands alone.
+
+    A browser's ``Origin`` is scheme, host and a port other than the default, nothing else:
+    a value written otherwise (a trailing slash, a path, ``:443``) would match no call.
+    """
+    if "*" in origins:
+        if len(origins) > 1:
+            raise SettingsError("BRYGGE_CORS_ORIGINS is either * or a list of origins, not both")
+        if auth == "off":
+            # Every request acts with every scope: any site a user visits could use the API.
+            raise SettingsError("BRYGGE_CORS_ORIGINS=* needs BRYGGE_AUTH=on; name the origins")
+        return
+    for origin in origins:
+        if origin != serialized_origin(origin):
+            raise SettingsError(
+                "BRYGGE_CORS_ORIGINS takes origins as browsers send them, scheme and host and "
+                f"any port other than the default (https://app.example.org), not {origin!r}"
+            )
+
+
+def serialized_origin(url: str) -> str:
+    """``url``'s origin as a browser's ``Origin`` header says it; empty if it has none."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    default_port = 443 if parts.scheme == "https" else 80
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
+
+
 _POSITIVE_FIELDS = (
     "step_memory_mb",
     "step_cpu_seconds",
@@ -267,7 +305,7 @@ def _parse(variable: str, name: str, raw: str) -> object:
             raise SettingsError(f"{variable} must be an integer, not {raw!r}") from None
     if name in _PATH_FIELDS:
         return Path(raw)
-    if name == "admins":
+    if name in ("admins", "cors_origins"):
         return tuple(part.strip() for part in raw.split(",") if part.strip())
     if name in ("base_url", "open_data_base_url"):
         return raw.rstrip("/")

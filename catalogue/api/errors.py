@@ -74,7 +74,7 @@ def handle_domain_error(error: errors.DomainError) -> Response:
     field_errors = None
     if isinstance(error, errors.InvalidValues):
         field_errors = {"json": error.errors}
-    elif error.field and status == 422:
+    elif error.field and (status == 422 or (status == 409 and request_gave(error.field))):
         location = field_location(error.field)
         reason = getattr(error, "reason", error.message)
         field_errors = {location: {error.field: [reason]}}
@@ -97,6 +97,22 @@ def field_location(field: str) -> str:
     if field in QUERY_FIELDS:
         return "query"
     return "path" if field in PATH_FIELDS else "json"
+
+
+def request_gave(field: str) -> bool:
+    """True when the request itself carries ``field`` where field_location says it came from.
+
+    A conflict names the field it is about (an id already taken, a file already uploaded)
+    only when the client sent it: one about the stored resource's own state (a dataset's
+    sourceType) would send the client looking for it in its request.
+    """
+    location = field_location(field)
+    if location == "query":
+        return field in request.args
+    if location == "path":
+        return field in (request.view_args or {})
+    body = request.get_json(silent=True)
+    return isinstance(body, dict) and field in body
 
 
 def error_headers(error: errors.DomainError) -> dict[str, str]:

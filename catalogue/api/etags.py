@@ -54,7 +54,8 @@ def answer_conditional_read(response: Response) -> Response:
     answer's ETag by the strong comparison, else 412. Then If-None-Match (section 13.1.2):
     ``*`` matches when a current representation exists, a list when one of its tags matches
     by the weak comparison. Only a 200 is answered so (a 404 stays one: nothing exists to
-    match); a 200 without an ETag fails every If-Match tag and matches no If-None-Match tag.
+    match); a 200 without an ETag (a list) fails every If-Match tag and matches no
+    If-None-Match tag, but is a current representation: ``*`` holds for both.
     """
     # Most requests carry neither: the WSGI environ answers that without parsing the
     # request's headers (this runs after every request, the hot reads included).
@@ -72,9 +73,10 @@ def answer_conditional_read(response: Response) -> Response:
         tags = parse_etags(match_condition)
         if not (tags.star_tag or (opaque_tag and not is_weak and tags.contains(opaque_tag))):
             return error_response(412, "If-Match does not match the current ETag")
-    if condition is None or tag is None:
+    if condition is None:
         return response
-    if not parse_etags(condition).contains_weak(opaque_tag or ""):
+    none_match = parse_etags(condition)
+    if not (none_match.star_tag or (tag and none_match.contains_weak(opaque_tag or ""))):
         return response
     not_modified = Response(status=304)
     # No body, so no type: a page's hooks read a text/html type as a page's answer, and

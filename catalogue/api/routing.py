@@ -12,7 +12,7 @@ from collections.abc import Callable
 from inspect import iscoroutinefunction
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 from werkzeug.routing import Rule
 
 
@@ -50,6 +50,17 @@ class LazyRoutingFlask(Flask):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plain_functions: dict[Any, bool] = {}
+
+    def make_default_options_response(self) -> Response:
+        """OPTIONS: ``Allow`` lists the URL's methods, and the answer has no content.
+
+        Flask's own answer is an empty ``text/html`` document, which a page's hooks then
+        take for a page. RFC 9110 9.3.7: with no content, Content-Length is 0 (and a 204
+        may not carry one, so the status stays 200).
+        """
+        response = super().make_default_options_response()
+        del response.headers["Content-Type"]
+        return response
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """Flask's ``ensure_sync``, without inspecting a function it has seen before."""

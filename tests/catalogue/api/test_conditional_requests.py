@@ -57,6 +57,34 @@ def test_if_none_match_of_the_current_tag_is_304_and_of_another_200(made, path) 
     assert other.headers["ETag"] == tag and other.json
 
 
+# Lists and other answers without an ETag: a current representation exists all the same.
+UNTAGGED = ["/datasets", "/datasets/air/versions", "/pipelines", "/steps"]
+
+
+@pytest.mark.parametrize("path", UNTAGGED)
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_if_none_match_star_on_a_list_is_304(made, path, method) -> None:  # type: ignore[no-untyped-def]
+    # RFC 9110 13.1.2: "*" is false when the server has a current representation, whether
+    # or not that representation has an ETag.
+    full = made.get(path)
+    assert full.status_code == 200 and "ETag" not in full.headers
+
+    response = made.open(path, method=method, headers={"If-None-Match": "*"})
+
+    assert response.status_code == 304
+    assert response.data == b""
+    assert "Content-Type" not in response.headers
+    assert response.headers.get("Vary") == full.headers.get("Vary")
+
+
+@pytest.mark.parametrize("path", UNTAGGED)
+def test_if_none_match_tags_on_a_list_without_an_etag_get_the_list(made, path) -> None:  # type: ignore[no-untyped-def]
+    answer = made.get(path, headers={"If-None-Match": '"r1", W/"x"'})
+
+    assert answer.status_code == 200
+    assert "items" in answer.json
+
+
 def test_if_none_match_star_on_a_missing_resource_is_404(client) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/datasets/missing", headers={"If-None-Match": "*"})
     assert response.status_code == 404

@@ -131,3 +131,58 @@ def test_a_cascade_delete_with_the_current_etag_deletes(api) -> None:
     answer = api.delete("/datasets/trees?cascade=true", headers={"If-Match": etag_of(created)})
     assert answer.status_code == 204, answer.json
     assert api.get("/datasets/trees").status_code == 404
+
+
+EDITION = "20260102T030405"
+# A create whose id is taken: the field the client chose it in, and the message.
+TAKEN_IDS = [
+    ("/datasets", DATASET, "id", "dataset 'trees' already exists"),
+    ("/datasets/trees/versions", {"version": "1"}, "version", "version /datasets/trees/versions/1"),
+    ("/datasets/trees/versions/1/editions", {"edition": EDITION}, "edition", EDITION),
+    (f"/datasets/trees/versions/1/editions/{EDITION}/distributions", {"id": "d1"}, "id", "d1"),
+    ("/pipelines", TEMPLATE, "id", "pipeline template 'copy' already exists"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field", "said"), TAKEN_IDS)
+def test_a_taken_id_is_409_naming_the_field_as_a_422_does(client, path, body, field, said) -> None:  # type: ignore[no-untyped-def]
+    assert client.post("/datasets", json=DATASET).status_code == 201
+    editions = "/datasets/trees/versions/1/editions"
+    assert client.post(editions, json={"edition": EDITION}).status_code == 201
+    assert client.post(f"{editions}/{EDITION}/distributions", json={"id": "d1"}).status_code == 201
+    assert client.post("/pipelines", json=TEMPLATE).status_code == 201
+
+    answer = client.post(path, json=body)
+
+    assert answer.status_code == 409
+    assert answer.json["code"] == 409
+    assert said in answer.json["message"]
+    assert answer.json["errors"] == {"json": {field: [answer.json["message"]]}}
+
+
+def test_a_file_uploaded_twice_to_an_edition_is_409_naming_the_filename(client) -> None:  # type: ignore[no-untyped-def]
+    from tests.catalogue.api.test_uploads import post_form
+
+    assert client.post("/datasets", json=DATASET).status_code == 201
+    uploads = "/datasets/trees/versions/1/uploads"
+    first = client.post(uploads, json={"filename": "r.csv"}).json
+    form = first["upload"]
+    path = form["url"].removeprefix("http://localhost")
+    assert post_form(client, path, form["fields"]).status_code == 204
+
+    again = client.post(uploads, json={"filename": "r.csv", "edition": first["edition"]})
+
+    assert again.status_code == 409
+    assert again.json["errors"] == {"json": {"filename": [again.json["message"]]}}
+
+
+def test_a_conflict_with_a_field_the_request_did_not_send_names_none(client) -> None:  # type: ignore[no-untyped-def]
+    # The dataset's sourceType is in the way, not anything in the request's body: naming it
+    # under "json" would send the client looking for it there.
+    assert client.post("/datasets", json={**DATASET, "sourceType": "api"}).status_code == 201
+
+    answer = client.post("/datasets/trees/versions/1/uploads", json={"filename": "r.csv"})
+
+    assert answer.status_code == 409
+    assert "sourceType" in answer.json["message"]
+    assert "errors" not in answer.json

@@ -632,3 +632,24 @@ def test_a_publish_as_is_whose_start_the_backend_refuses_still_sends_its_complet
         ("START", "secret.publish"),
         ("COMPLETE", "secret.publish"),
     ]
+
+
+def test_a_run_whose_trigger_never_started_it_starts_and_fails(lineage_app, marquez) -> None:  # type: ignore[no-untyped-def]
+    services = lineage_app.extensions["brygge"]
+    run_id = waiting_run(lineage_app, pipeline=True)
+    # The upload landed behind the trigger's back, more than 6 hours before the sweep.
+    LocalObjectStore(services.settings.objects_dir).put(RAW, io.BytesIO(b"a\n"))
+    assert services.runs.expire_stale_uploads(timedelta(0)) == ([], [], [run_id])
+    sender = HttpSender(allow_private=True)
+    while run_once(services, sender):
+        pass
+
+    events = [json.loads(request.body) for request in marquez.requests]
+    for event in events:
+        check_openlineage(event)
+    assert [(e["eventType"], e["run"]["runId"]) for e in events] == [
+        ("START", run_uuid(run_id)),
+        ("FAIL", run_uuid(run_id)),
+    ]
+    message = events[1]["run"]["facets"]["errorMessage"]["message"]
+    assert message.startswith("Brygge.TriggerFailed: ")

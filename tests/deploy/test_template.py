@@ -366,6 +366,8 @@ S3_ACTIONS = {
     ("UploadPart", False): "s3:PutObject",
     ("CompleteMultipartUpload", False): "s3:PutObject",
     ("AbortMultipartUpload", False): "s3:AbortMultipartUpload",
+    ("UploadPartCopy", False): "s3:PutObject",
+    ("CopyObject", False): "s3:PutObject",
 }
 
 
@@ -538,3 +540,54 @@ def test_publishing_job_may_do_in_the_open_data_bucket_what_its_large_uploads_do
     assert {"Id": "abort-incomplete-uploads", "Status": "Enabled"}.items() <= next(
         rule for rule in rules["Rules"] if "AbortIncompleteMultipartUpload" in rule
     ).items()
+
+
+def test_trigger_may_abort_what_it_writes_in_parts_in_the_data_bucket(
+    template: dict[str, Any], moto: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trigger, as the steps role, writes an event window's object (up to Firehose's
+    128 MB: in parts past 8 MB) and copies an upload without a pipeline to processed/ (in
+    parts past 5 GB): a failed part's abort is allowed too."""
+    from pipelines.aws import aws_client
+    from pipelines.objects import S3ObjectStore, s3
+
+    bucket = "brygge-dev-data"
+    client = aws_client("s3")
+    client.create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-north-1"}
+    )
+    edition = "raw/green/luft/version=1/edition=20260102T030405"
+    upload = f"{edition}/målinger.csv"
+    large = b'{"time": "2026-01-02T03:00", "pm10": 12.5}\n' * 220_000
+    client.put_object(Bucket=bucket, Key=upload, Body=large)
+    # A copy past this size goes in parts: 5 GB is too large for a test.
+    monkeypatch.setattr(s3, "MAX_SINGLE_COPY_BYTES", 1024 * 1024)
+    calls: list[tuple[str, dict[str, Any]]] = []
+    client.meta.events.register(
+        "provide-client-params.s3.*",
+        lambda params, model, **_: calls.append((model.name, dict(params))),
+    )
+    failures = ["UploadPart", "UploadPartCopy"]
+
+    def fail_once(model: Any, **_: Any) -> None:
+        if model.name in failures:
+            failures.remove(model.name)
+            raise ConnectionError("connection reset while sending a part")
+
+    client.meta.events.register("before-call.s3.UploadPart", fail_once)
+    client.meta.events.register("before-call.s3.UploadPartCopy", fail_once)
+    objects = S3ObjectStore(bucket)
+    window = f"{edition}/events.jsonl"
+    published = upload.replace("raw/", "processed/", 1)
+    # The first try of each fails in a part, the second succeeds.
+    with pytest.raises(ConnectionError):
+        objects.put(window, io.BufferedReader(io.BytesIO(large)))  # type: ignore[arg-type]
+    objects.put(window, io.BufferedReader(io.BytesIO(large)))  # type: ignore[arg-type]
+    with pytest.raises(ConnectionError):
+        objects.copy(upload, published)
+    objects.copy(upload, published)
+
+    operations = [operation for operation, _ in calls]
+    assert operations.count("AbortMultipartUpload") == 2
+    policy = template["Resources"]["StepsPolicy"]["Properties"]["PolicyDocument"]
+    assert denied_calls(calls, data_bucket_statements(policy, bucket), bucket) == []

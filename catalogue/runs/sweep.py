@@ -2,9 +2,9 @@
 
 An upload URL that expired unused leaves a run ``WAITING`` for ever and, when the upload made
 it, an empty newest edition. The sweep ends such runs (``EXPIRED``), removes their empty
-editions and, locally, the ``.put-*.part`` files a broken transfer left. A run whose upload
-landed but whose trigger failed, every retry included, it ends as ``FAILED``, saying so.
-It runs when
+editions and, locally, the ``.put-*.part`` files a broken transfer left. It fails
+(``FAILED``, saying why) a run whose upload landed but whose trigger never started it, every
+retry included. It runs when
 ``brygge serve`` starts, every ``BRYGGE_SWEEP_INTERVAL_S`` while it serves, and on AWS as a
 scheduled job of the ``steps`` function (``catalogue.lambdas.sweep_stale_uploads``), so it
 also works after a restart.

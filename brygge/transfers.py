@@ -46,6 +46,16 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 TRANSFER_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=120.0, pool=30.0)
 
 
+def transfer_timeout(idle_s: float | None) -> httpx.Timeout:
+    """How long a transfer waits on the store: ``TRANSFER_TIMEOUT``, or, with ``idle_s``
+    (--timeout, BRYGGE_TIMEOUT), at most that long for each connect, read and write.
+
+    Never a total: a large file takes as long as its bytes need, but a store that stops
+    taking or sending them ends the transfer after ``idle_s``.
+    """
+    return TRANSFER_TIMEOUT if idle_s is None else httpx.Timeout(idle_s)
+
+
 def pause(attempt: int, retry_after: str | None, reason: str = "") -> None:
     """Wait before a transfer is tried again: the store's Retry-After, else 0.5 s doubling."""
     time.sleep(retry_delay(attempt, retry_after, 0.5))
@@ -98,14 +108,27 @@ def upload(
             client.on_retry(Retry(method, store, reason, wait_s, attempt + 1, PART_ATTEMPTS - 1))
         client.sleep(wait_s)
 
+    timeout = transfer_timeout(client.total_timeout_s)
     try:
         if multipart:
             send_multipart(
-                target, path, progress=progress, state_file=state_file, answer=answer, wait=wait
+                target,
+                path,
+                progress=progress,
+                state_file=state_file,
+                answer=answer,
+                wait=wait,
+                timeout=timeout,
             )
         else:
             post_form(
-                target["url"], target.get("fields") or {}, path, content_type, progress, wait=wait
+                target["url"],
+                target.get("fields") or {},
+                path,
+                content_type,
+                progress,
+                wait=wait,
+                timeout=timeout,
             )
     except KeyboardInterrupt as interrupt:
         told = cancel_upload(client, answer, state_file)
@@ -222,6 +245,7 @@ def post_form(
     progress: Progress | None,
     *,
     wait: Wait = pause,
+    timeout: httpx.Timeout = TRANSFER_TIMEOUT,
 ) -> None:
     """POST the fields, then the file, as a streamed multipart/form-data body.
 
@@ -244,7 +268,7 @@ def post_form(
             yield tail
 
         try:
-            with httpx.Client(timeout=TRANSFER_TIMEOUT) as http:
+            with httpx.Client(timeout=timeout) as http:
                 response = http.post(url, content=body(), headers=headers)
         except httpx.TransportError as error:
             if attempt == PART_ATTEMPTS - 1:
@@ -286,6 +310,7 @@ def send_multipart(
     answer: Mapping[str, Any],
     parallel: int = PARALLEL_PARTS,
     wait: Wait = pause,
+    timeout: httpx.Timeout = TRANSFER_TIMEOUT,
 ) -> None:
     """PUT every part not yet sent (in parallel, each retried), then complete the upload.
 
@@ -308,7 +333,7 @@ def send_multipart(
     waiting = [part for part in parts if str(part["partNumber"]) not in etags]
     already = sum(part["bytes"] for part in parts if str(part["partNumber"]) in etags)
     counter = Counter(size, progress, done=already)
-    with httpx.Client(timeout=TRANSFER_TIMEOUT) as http:
+    with httpx.Client(timeout=timeout) as http:
         if parallel <= 1:
             for part in waiting:
                 record(part["partNumber"], put_part(http, part, path, counter, wait=wait))
@@ -421,15 +446,32 @@ def download(client: Client, api_path: str, directory: Path, *, progress: Progre
     """Follow the API's redirect to the file's short-lived URL and stream it into ``directory``.
 
     The file is written under a temporary name and renamed when complete, so an interrupted
-    download never leaves a file that looks whole.
+    download never leaves a file that looks whole. Raises ClientError when the store
+    refuses the file, or stops sending it (for the client's timeout, ``transfer_timeout``).
     """
     location = client.request("GET", api_path).headers.get("Location")
     if not location:
         raise ClientError(0, f"{api_path} answered without a download location")
     location = str(httpx.URL(client.url + "/").join(location))
     directory.mkdir(parents=True, exist_ok=True)
+    try:
+        return _stream_download(location, directory, progress, client.total_timeout_s)
+    except httpx.TransportError as error:
+        store = host_of(location)
+        if isinstance(error, httpx.TimeoutException) and client.total_timeout_s is not None:
+            raise ClientError(
+                0,
+                f"download from {store} stopped: no bytes came within "
+                f"{client.total_timeout_s:g} s (--timeout / BRYGGE_TIMEOUT)",
+            ) from None
+        raise ClientError(0, f"download from {store} failed: {error}") from None
+
+
+def _stream_download(
+    location: str, directory: Path, progress: Progress | None, idle_s: float | None
+) -> Path:
     with (
-        httpx.Client(timeout=TRANSFER_TIMEOUT) as http,
+        httpx.Client(timeout=transfer_timeout(idle_s)) as http,
         http.stream("GET", location) as response,
     ):
         if response.status_code >= 300:

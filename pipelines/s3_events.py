@@ -27,6 +27,7 @@ def s3_object_keys(event: Mapping[str, Any], bucket: str | None = None) -> Itera
     types are skipped, and so is (with a warning) an SQS message that carries no notification.
     """
     if event.get("Event") == TEST_EVENT:
+        # Expected: S3 sends one when a notification is configured; nothing to act on.
         log.info("ignoring s3:TestEvent for bucket %s", event.get("Bucket"))
         return
     if event.get("source") == "aws.s3" and isinstance(event.get("detail"), Mapping):
@@ -76,7 +77,8 @@ def _created_key(
     """The decoded key an announcement of a new object names; None (logged) for another
     kind of announcement or another bucket's object."""
     if not created or not isinstance(raw_key, str):
-        log.info("ignoring %s", what)
+        # The notifications are set up for new objects only: this one is of no use here.
+        log.warning("ignoring %s", what)
         return None
     if bucket is not None and event_bucket != bucket:
         log.warning("ignoring %s of bucket %s (expected %s)", what, event_bucket, bucket)

@@ -58,8 +58,10 @@ class BryggeGroup(click.Group):
     "--timeout",
     "timeout_s",
     type=click.FloatRange(min=0, min_open=True),
-    help="Seconds an API call may take in all, retries included (default: BRYGGE_TIMEOUT, "
-    "else no limit beyond 30 s an attempt and 4 retries).",
+    help="Seconds an API call may take in all, retries included; for a file transfer (upload, "
+    "download), which takes as long as its bytes need, the longest wait between bytes "
+    "(default: BRYGGE_TIMEOUT, else no limit beyond 30 s an attempt and 4 retries for a "
+    "call, 10 minutes between bytes for a transfer).",
 )
 @click.version_option("0.1.0", prog_name="brygge")
 @click.pass_context

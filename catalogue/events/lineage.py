@@ -209,25 +209,10 @@ def run_events(
         event_type = RUN_EVENT_TYPES[kind]
         started = event_type == "START"
         inputs = [dataset(objects, key, run) for key in run_input_keys(run)]
-        if run.get("pipeline") is None and event_type in ("COMPLETE", "FAIL"):
-            # A run without a pipeline publishes its objects as they are, going from
-            # waiting to its end with no run.started: its START comes with its end.
-            failed = bool(run.get("error"))
-            published = [
-                str(parse_object_key(key).published()) for key in run_input_keys(run) if not failed
-            ]
-            return [
-                _event("START", cloudevent["time"], parent_id, job, inputs=inputs),
-                _event(
-                    event_type,
-                    cloudevent["time"],
-                    parent_id,
-                    job,
-                    run_facets=_error_facet(run.get("error")),
-                    outputs=[dataset(objects, key, run) for key in published],
-                ),
-            ]
         outputs = [] if started else output_keys(run)
+        if run.get("pipeline") is None and event_type == "COMPLETE":
+            # A run without a pipeline publishes its objects as they are.
+            outputs = [str(parse_object_key(key).published()) for key in run_input_keys(run)]
         return [
             _event(
                 event_type,

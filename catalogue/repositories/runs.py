@@ -8,7 +8,7 @@ other's writes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from catalogue.domain.change_events import RUN_ACTIONS, STEP_FINISHED, STEP_STARTED, TYPE_PREFIX
@@ -150,15 +150,7 @@ class RunRepository:
             ops: list[Op] = [Replace(self._run_item(new), rev=current["rev"])]
             status = new.get("status")
             if status != current.get("status") and status in RUN_ACTIONS:
-                ops.extend(
-                    event_ops(
-                        f"{TYPE_PREFIX}run.{RUN_ACTIONS[status]}",
-                        subject=f"/runs/{run_id}",
-                        data=_shown(new, RUN_EVENT_FIELDS),
-                        dataset=self._dataset_of(new),
-                        now=self.clock(),
-                    )
-                )
+                ops.extend(self._run_events(run_id, current, new))
             try:
                 self.store.transact(ops)
             except PreconditionFailed:
@@ -217,6 +209,40 @@ class RunRepository:
         """Every run in state WAITING (one index partition, all pages)."""
         query = Query(keys.WAITING_RUNS, index=keys.GSI1)
         return [resource(item) for item in query_all(self.store, query)]
+
+    def _run_events(
+        self, run_id: str, current: Mapping[str, Any], new: Mapping[str, Any]
+    ) -> list[Op]:
+        """The events of a run's new status: ``run.<action>`` (``RUN_ACTIONS``).
+
+        A run that ends in the write that starts it (refused at its start, published as it
+        is, failed by the sweep) gets its ``run.started`` first, as it stood starting, so
+        that every ended run that started was started first, as its steps are.
+        """
+        dataset = self._dataset_of(new)
+        subject = f"/runs/{run_id}"
+        ops: list[Op] = []
+        now = self.clock()
+        if new["status"] in ENDED and new.get("startedAt") and not current.get("startedAt"):
+            starting = {
+                **_shown(new, RUN_EVENT_FIELDS),
+                "status": "RUNNING",
+                "endedAt": None,
+                "output": None,
+                "error": None,
+            }
+            started = f"{TYPE_PREFIX}run.{RUN_ACTIONS['RUNNING']}"
+            ops += event_ops(started, subject=subject, data=starting, dataset=dataset, now=now)
+            # Events of one time are ordered by their random ids: the end must come after.
+            now = max(self.clock(), now + timedelta(microseconds=1))
+        ops += event_ops(
+            f"{TYPE_PREFIX}run.{RUN_ACTIONS[new['status']]}",
+            subject=subject,
+            data=_shown(new, RUN_EVENT_FIELDS),
+            dataset=dataset,
+            now=now,
+        )
+        return ops
 
     # Steps and outputs ------------------------------------------------------------------
 

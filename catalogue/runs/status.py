@@ -70,16 +70,20 @@ def handle_status_change(event: Mapping[str, Any], runs: RunService) -> StatusOu
     if run is None and redrive is not None:
         run = runs.repository.find_run(redrive["run"])
     if run is None:
-        return _ignored(execution, None, "no run has this execution")
+        return _ignored(execution, None, "no run has this execution", logging.WARNING)
     if (
         run.get("pipeline") is None
         or run_machine(runs.settings.state_machine_prefix, run) != machine
     ):
-        return _ignored(execution, run["id"], f"the run does not run on {machine}")
+        reason = f"the run does not run on {machine}"
+        return _ignored(execution, run["id"], reason, logging.WARNING)
     if (run.get("executions") or [None])[-1] != execution:
-        return _ignored(execution, run["id"], "not the run's current execution")
+        # An attempt a redrive replaced, whose event came late: expected.
+        return _ignored(execution, run["id"], "not the run's current execution", logging.INFO)
     if run["status"] != "RUNNING":
-        return _ignored(execution, run["id"], f"the run has ended ({run['status']})", quiet=True)
+        # A duplicate (EventBridge delivers at least once), or the run was aborted.
+        reason = f"the run has ended ({run['status']})"
+        return _ignored(execution, run["id"], reason, logging.DEBUG)
     if detail["status"] == "RUNNING":
         return StatusOutcome(execution, "running", run["id"])
     runs.sync_execution(run, described_from_event(detail) if is_complete(detail) else None)
@@ -98,6 +102,8 @@ def is_complete(detail: Mapping[str, Any]) -> bool:
     return detail["status"] == "SUCCEEDED" or "error" in detail
 
 
-def _ignored(execution: str, run: str | None, reason: str, *, quiet: bool = False) -> StatusOutcome:
-    (log.debug if quiet else log.info)("status change of %s ignored: %s", execution, reason)
+def _ignored(execution: str, run: str | None, reason: str, level: int) -> StatusOutcome:
+    """An outcome that changes no run, logged at ``level``: WARNING for an event of no use
+    here (the steps function logs at WARNING), lower for the expected ones."""
+    log.log(level, "status change of %s ignored: %s", execution, reason)
     return StatusOutcome(execution, "ignored", run, reason)

@@ -61,7 +61,7 @@ def handler(event: Any, context: Any) -> Any:
         log.warning("the steps function has no handler for a JSON %s", type(event).__name__)
         return None
     if event.get("Records") == []:
-        log.info("ignoring an event with no records")
+        log.warning("ignoring an event with no records")
         return None
     command = EVENTBRIDGE_COMMANDS.get((event.get("source"), event.get("detail-type")))
     if command is not None:
@@ -70,6 +70,7 @@ def handler(event: Any, context: Any) -> Any:
         event = {**event, "command": STREAM_COMMAND}
     elif not _is_routed_by_zappa(event):
         if event.get("Event") == TEST_EVENT:
+            # Expected: S3 sends one when a notification is configured; nothing to act on.
             log.info("ignoring s3:TestEvent for bucket %s", event.get("Bucket"))
         else:
             log.warning(

@@ -2,7 +2,9 @@
 
 An upload URL that expired unused leaves a run ``WAITING`` for ever and, when the upload made
 it, an empty newest edition. The sweep ends such runs (``EXPIRED``), removes their empty
-editions and, locally, the ``.put-*.part`` files a broken transfer left. It runs when
+editions and, locally, the ``.put-*.part`` files a broken transfer left. It fails
+(``FAILED``, saying why) a run whose upload landed but whose trigger never started it, every
+retry included. It runs when
 ``brygge serve`` starts, every ``BRYGGE_SWEEP_INTERVAL_S`` while it serves, and on AWS as a
 scheduled job of the ``steps`` function (``catalogue.lambdas.sweep_stale_uploads``), so it
 also works after a restart.
@@ -27,32 +29,35 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class SweepReport:
-    """What one sweep did: runs expired, editions removed, partial files removed."""
+    """What one sweep did: runs expired, editions removed, partial files removed, runs
+    failed (their upload landed, their trigger never started them)."""
 
     expired: list[str] = field(default_factory=list)
     editions: list[str] = field(default_factory=list)
     partial_files: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "expired": self.expired,
             "editions": self.editions,
             "partialFiles": self.partial_files,
+            "failed": self.failed,
         }
 
 
 def sweep(services: Services) -> SweepReport:
     """Expire the stale uploads' runs and remove what they left; never raises on one item."""
     grace = timedelta(seconds=services.settings.upload_grace_s)
-    expired, editions = services.runs.expire_stale_uploads(grace)
+    expired, editions, failed = services.runs.expire_stale_uploads(grace)
     partial: list[str] = []
     objects = object_store(services.settings)
     if isinstance(objects, LocalObjectStore):
         # A transfer writes its part file as bytes arrive: one untouched this long is dead.
         cutoff = services.clock() - grace
         partial = [str(path) for path in objects.remove_stale_parts(cutoff)]
-    report = SweepReport(expired, editions, partial)
-    if expired or editions or partial:
+    report = SweepReport(expired, editions, partial, failed)
+    if expired or editions or partial or failed:
         log.info("sweep: %s", report.as_dict())
     return report
 

@@ -21,6 +21,11 @@ log = logging.getLogger(__name__)
 # Error name of a run whose upload never came, and who removes what such runs leave.
 UPLOAD_EXPIRED = "Brygge.UploadExpired"
 SWEEPER = "service:sweep"
+# Error name of a run whose upload landed but whose trigger never started it.
+TRIGGER_FAILED = "Brygge.TriggerFailed"
+# Lambda retries an asynchronous invocation (S3's notification is one) for up to 6 hours,
+# its largest maximum event age: until then the trigger may still start the run.
+TRIGGER_RETRIES = timedelta(hours=6)
 
 
 class UploadExpiry:
@@ -42,23 +47,30 @@ class UploadExpiry:
 
         return self.repository.update_run(run_id, extend)
 
-    def expire_stale_uploads(self, grace: timedelta) -> tuple[list[str], list[str]]:
+    def expire_stale_uploads(self, grace: timedelta) -> tuple[list[str], list[str], list[str]]:
         """End (EXPIRED) each WAITING run whose upload URL expired ``grace`` ago unused.
 
         An edition the upload made, still empty and used by no other run, is removed.
-        Returns the run ids expired and the paths of the editions removed.
+        A run whose upload landed but never started (its trigger failed) is failed once
+        no retry of the trigger can come any more (``TRIGGER_RETRIES`` after its upload
+        URL expired, the latest the upload can have landed). Returns the run ids expired,
+        the paths of the editions removed and the run ids failed.
         """
         now = self.clock()
         until = timestamp(now - grace)
+        retried_until = timestamp(now - max(grace, TRIGGER_RETRIES))
         ended = timestamp(now)
         objects = object_store(self.settings)
         expired: list[str] = []
         removed: list[str] = []
+        failed: list[str] = []
         for waiting in self.repository.waiting_until(until):
             key = waiting["input"]["keys"][0]
             if objects.exists(key):
-                # The file landed but its run never started (a failed trigger): not stale.
-                log.warning("run %s waits although %s has landed", waiting["id"], key)
+                if (waiting.get("uploadExpires") or "~") > retried_until:
+                    log.warning("run %s waits although %s has landed", waiting["id"], key)
+                elif self._fail_untriggered(waiting["id"], key, retried_until, ended):
+                    failed.append(waiting["id"])
                 continue
 
             def expire(run: dict[str, Any]) -> dict[str, Any] | None:
@@ -80,7 +92,33 @@ class UploadExpiry:
             expired.append(after["id"])
             if after.get("madeEdition") and self._remove_empty_edition(after):
                 removed.append(f"{after['dataset']}/{after['version']}/{after['edition']}")
-        return expired, removed
+        return expired, removed, failed
+
+    def _fail_untriggered(self, run_id: str, key: str, until: str, now: str) -> bool:
+        """Fail a WAITING run whose upload ``key`` landed and whose trigger gave up; whether
+        this call failed it. Its start and end are ``now``: it was taken up to fail."""
+
+        def fail(run: dict[str, Any]) -> dict[str, Any] | None:
+            if run["status"] != "WAITING" or (run.get("uploadExpires") or "~") > until:
+                return None
+            cause = (
+                f"{key} landed, but the trigger that starts its run failed every time it "
+                f"was tried (the log of the steps function, or of the server, says why); "
+                f"rerun it (POST /runs/{run_id}/rerun) or upload the file again"
+            )
+            run.update(
+                status="FAILED",
+                startedAt=now,
+                endedAt=now,
+                error={"error": TRIGGER_FAILED, "cause": cause},
+            )
+            return run
+
+        after = self.repository.update_run(run_id, fail)
+        if after["status"] != "FAILED" or after.get("endedAt") != now:
+            return False
+        log.warning("run %s failed: %s", run_id, after["error"]["cause"])
+        return True
 
     def _remove_empty_edition(self, run: Mapping[str, Any]) -> bool:
         """Delete the run's edition if it has no distributions and no other run that

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -110,3 +112,68 @@ def test_a_timeout_that_is_not_a_number_is_refused_naming_it(
     with pytest.raises(ClientError) as raised:
         Client("http://127.0.0.1:9")
     assert "BRYGGE_TIMEOUT" in raised.value.message
+
+
+def in_thread(call: Callable[[], object]) -> BaseException | object:
+    """What ``call`` returned or raised, run in a thread that must end well before the
+    transfers' own 10-minute waits would (the hanging server stops after LIFETIME_S)."""
+    outcome: list[BaseException | object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(LIFETIME_S / 2)
+    assert outcome, "the transfer still waits: the timeout did not bound it"
+    return outcome[0]
+
+
+def test_a_download_from_a_store_that_stops_sending_ends_after_the_timeout(
+    hanging: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from brygge import transfers
+
+    client = Client("http://127.0.0.1:9", total_timeout_s=0.5)
+    redirect = httpx.Response(302, headers={"Location": f"{hanging}/air.csv"})
+    monkeypatch.setattr(client, "request", lambda *args, **kwargs: redirect)
+
+    target = tmp_path / "downloads"
+    raised = in_thread(lambda: transfers.download(client, "/x", target, progress=None))
+
+    assert isinstance(raised, ClientError), raised
+    assert "download from 127.0.0.1" in raised.message
+    assert "within 0.5 s" in raised.message
+    assert list(target.iterdir()) == []
+
+
+def test_an_upload_to_a_store_that_does_not_answer_ends_after_the_timeout(
+    hanging: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from brygge import transfers
+    from brygge.resources import Resource
+
+    client = Client("http://127.0.0.1:9", total_timeout_s=0.5, sleep=lambda _: None)
+    answer = Resource({"upload": {"method": "POST", "url": f"{hanging}/bucket", "fields": {}}})
+    monkeypatch.setattr(client, "resource", lambda *args, **kwargs: answer)
+    data = tmp_path / "air.csv"
+    data.write_bytes(b"time;pm10\n2026-01-02T03:00;12.5\n")
+
+    raised = in_thread(
+        lambda: transfers.upload(
+            client, "air", data, "1", None, content_type=None, progress=None, state_dir=tmp_path
+        )
+    )
+
+    assert isinstance(raised, ClientError), raised
+    assert "upload to 127.0.0.1" in raised.message
+    assert "ReadTimeout" in raised.message or "timed out" in raised.message
+
+
+def test_the_timeouts_help_says_what_it_bounds_for_transfers() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    assert "--timeout" in result.output
+    assert "transfer" in result.output and "between" in result.output

@@ -962,7 +962,7 @@ def test_stream_batch_of_the_catalogue_table_is_delivered_whatever_its_stream_la
 
 def test_scheduled_event_runs_the_sweep_of_stale_uploads(steps: Invoke) -> None:
     report = steps(scheduled_event("catalogue.lambdas.sweep_stale_uploads"))
-    assert report == {"expired": [], "editions": [], "partialFiles": []}
+    assert report == {"expired": [], "editions": [], "partialFiles": [], "failed": []}
 
 
 def test_scheduled_event_runs_the_publishing_job(steps: Invoke) -> None:
@@ -1075,3 +1075,33 @@ def test_an_encoded_slash_in_an_id_is_a_404_naming_it(api: tuple[Invoke, str], e
 
     assert response["statusCode"] == 404
     assert "encoded slash" in json_body(response)["message"]
+
+
+def test_events_the_steps_function_cannot_use_are_logged_at_the_functions_log_level(
+    steps: Invoke, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Zappa's handler sets the root logger to the stage's ``log_level`` (WARNING): a line
+    about an event the function cannot use must reach the log at that level."""
+    removed = {**s3_record("brygge-dev-data", RAW_KEY, 8), "eventName": "ObjectRemoved:Delete"}
+    foreign = json.loads(
+        json.dumps(
+            json.loads(
+                (REPO_ROOT / "tests" / "events" / "stepfunctions_status_changes.json").read_text()
+            )["FAILED"]
+        )
+        .replace(
+            "STATE_MACHINE_ARN", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:brygge-dev-x"
+        )
+        .replace("EXECUTION_ARN", f"arn:aws:states:{REGION}:{ACCOUNT}:execution:brygge-dev-x:gone")
+        .replace("EXECUTION_NAME", "gone")
+    )
+
+    assert steps({"Records": []}) is None
+    assert steps({"Records": [removed]}) == {"results": []}
+    assert steps(foreign)["outcome"] == "ignored"
+
+    assert logging.getLogger().getEffectiveLevel() == logging.WARNING
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("no records" in message for message in warnings), warnings
+    assert any("ObjectRemoved:Delete" in message for message in warnings), warnings
+    assert any("gone ignored: no run has this execution" in m for m in warnings), warnings

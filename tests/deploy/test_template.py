@@ -326,16 +326,19 @@ def test_events_stream_delivers_each_datasets_events_under_its_raw_prefix(
     }
 
 
-def data_bucket_statements(document: dict[str, Any], bucket: str) -> list[dict[str, Any]]:
-    """The statements of ``document`` on the data bucket, its ARNs resolved for ``bucket``."""
+def data_bucket_statements(
+    document: dict[str, Any], bucket: str, resource_name: str = "DataBucket"
+) -> list[dict[str, Any]]:
+    """The statements of ``document`` on the bucket ``resource_name`` (the data bucket
+    unless named), its ARNs resolved for ``bucket``."""
     arn = f"arn:aws:s3:::{bucket}"
 
     def resolve(resource: Any) -> str | None:
-        if resource == {"Fn::GetAtt": ["DataBucket", "Arn"]}:
+        if resource == {"Fn::GetAtt": [resource_name, "Arn"]}:
             return arn
         sub = resource.get("Fn::Sub", "") if isinstance(resource, dict) else ""
-        if sub.startswith("${DataBucket.Arn}"):
-            return sub.replace("${DataBucket.Arn}", arn)
+        if sub.startswith(f"${{{resource_name}.Arn}}"):
+            return sub.replace(f"${{{resource_name}.Arn}}", arn)
         return None
 
     statements = []
@@ -357,15 +360,41 @@ S3_ACTIONS = {
     ("GetObject", True): "s3:GetObjectVersion",
     ("DeleteObject", False): "s3:DeleteObject",
     ("DeleteObject", True): "s3:DeleteObjectVersion",
+    ("DeleteObjects", False): "s3:DeleteObject",
+    ("PutObject", False): "s3:PutObject",
+    ("CreateMultipartUpload", False): "s3:PutObject",
+    ("UploadPart", False): "s3:PutObject",
+    ("CompleteMultipartUpload", False): "s3:PutObject",
+    ("AbortMultipartUpload", False): "s3:AbortMultipartUpload",
+    ("UploadPartCopy", False): "s3:PutObject",
+    ("CopyObject", False): "s3:PutObject",
 }
+
+
+def denied_calls(
+    calls: list[tuple[str, dict[str, Any]]], statements: list[dict[str, Any]], bucket: str
+) -> list[str]:
+    """The recorded S3 calls on ``bucket`` that ``statements`` do not permit."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    policy = IAMPolicy(json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    denied = []
+    for operation, params in calls:
+        action = S3_ACTIONS[(operation, "VersionId" in params)]
+        keys = [params["Key"]] if "Key" in params else []
+        keys += [item["Key"] for item in params.get("Delete", {}).get("Objects", [])]
+        for resource in [f"arn:aws:s3:::{bucket}/{key}" for key in keys] or [
+            f"arn:aws:s3:::{bucket}"
+        ]:
+            if policy.is_action_permitted(action, resource) != PermissionResult.PERMITTED:
+                denied.append(f"{operation}: {action} on {resource}")
+    return denied
 
 
 def test_steps_role_may_undo_second_and_stale_uploads_in_the_versioned_data_bucket(
     template: dict[str, Any], moto: None
 ) -> None:
     """The trigger runs as the steps role: what it does to raw/ versions its policy allows."""
-    from moto.iam.access_control import IAMPolicy, PermissionResult
-
     from pipelines.aws import aws_client
     from pipelines.objects import S3ObjectStore
     from pipelines.presign import INCARNATION_METADATA
@@ -391,21 +420,12 @@ def test_steps_role_may_undo_second_and_stale_uploads_in_the_versioned_data_buck
     assert "Versions" not in s3.list_object_versions(Bucket=bucket, Prefix=key)
 
     policy = template["Resources"]["StepsPolicy"]["Properties"]["PolicyDocument"]
-    steps = IAMPolicy(
-        json.dumps({"Version": "2012-10-17", "Statement": data_bucket_statements(policy, bucket)})
-    )
-    denied = []
-    for operation, params in calls:
-        action = S3_ACTIONS[(operation, "VersionId" in params)]
-        resource = f"arn:aws:s3:::{bucket}" + (f"/{params['Key']}" if "Key" in params else "")
-        if steps.is_action_permitted(action, resource) != PermissionResult.PERMITTED:
-            denied.append(f"{operation}: {action} on {resource}")
     assert {operation for operation, _ in calls} == {
         "ListObjectVersions",
         "HeadObject",
         "DeleteObject",
     }
-    assert denied == []
+    assert denied_calls(calls, data_bucket_statements(policy, bucket), bucket) == []
 
 
 def test_a_zappa_update_of_the_steps_stage_keeps_the_execution_status_rule(
@@ -472,3 +492,102 @@ def test_a_zappa_update_of_the_steps_stage_keeps_the_execution_status_rule(
     # The grant lives in the policy of what the rule invokes: an alias's own policy, which
     # Zappa's clearing of the function's policy does not read.
     assert arns[permission["FunctionName"]["Ref"]] == target_arn != function_arn
+
+
+def test_publishing_job_may_do_in_the_open_data_bucket_what_its_large_uploads_do(
+    template: dict[str, Any], moto: None
+) -> None:
+    """The scheduled publishing job runs as the steps role: the calls its open-data store
+    makes, a failed multipart upload's abort included, are what the policy allows."""
+    from pipelines.aws import aws_client
+    from pipelines.objects import S3ObjectStore, check_name
+
+    bucket = "brygge-dev-open-data"
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+    calls: list[tuple[str, dict[str, Any]]] = []
+    s3.meta.events.register(
+        "provide-client-params.s3.*",
+        lambda params, model, **_: calls.append((model.name, dict(params))),
+    )
+    failures = ["UploadPart"]
+
+    def fail_once(model: Any, **_: Any) -> None:
+        if model.name in failures:
+            failures.remove(model.name)
+            raise ConnectionError("connection reset while sending a part")
+
+    s3.meta.events.register("before-call.s3.UploadPart", fail_once)
+    target = S3ObjectStore(bucket, check=check_name)
+    name = "datasets/air/air.csv"
+    # What catalogue.dcat.publishing does: a data file streamed from the lake (past 8 MB,
+    # so in parts), its second try after a part failed, the manifest, the listing, a
+    # withdrawal.
+    large = b"time;pm10\n" + b"2026-01-02T03:00;12.5\n" * 420_000
+    with pytest.raises(ConnectionError):
+        target.put(name, io.BufferedReader(io.BytesIO(large)), content_type="text/csv")  # type: ignore[arg-type]
+    target.put(name, io.BufferedReader(io.BytesIO(large)), content_type="text/csv")  # type: ignore[arg-type]
+    target.put("manifest.json", io.BytesIO(b"{}"), content_type="application/json")
+    assert [info.key for info in target.list("")] == [name, "manifest.json"]
+    assert target.delete_many([name]) == []
+
+    assert "AbortMultipartUpload" in {operation for operation, _ in calls}
+    policy = template["Resources"]["StepsPolicy"]["Properties"]["PolicyDocument"]
+    statements = data_bucket_statements(policy, bucket, "OpenDataBucket")
+    assert denied_calls(calls, statements, bucket) == []
+    # A job that Lambda ends mid-upload cannot abort: the bucket drops such parts itself.
+    rules = template["Resources"]["OpenDataBucket"]["Properties"]["LifecycleConfiguration"]
+    assert {"Id": "abort-incomplete-uploads", "Status": "Enabled"}.items() <= next(
+        rule for rule in rules["Rules"] if "AbortIncompleteMultipartUpload" in rule
+    ).items()
+
+
+def test_trigger_may_abort_what_it_writes_in_parts_in_the_data_bucket(
+    template: dict[str, Any], moto: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trigger, as the steps role, writes an event window's object (up to Firehose's
+    128 MB: in parts past 8 MB) and copies an upload without a pipeline to processed/ (in
+    parts past 5 GB): a failed part's abort is allowed too."""
+    from pipelines.aws import aws_client
+    from pipelines.objects import S3ObjectStore, s3
+
+    bucket = "brygge-dev-data"
+    client = aws_client("s3")
+    client.create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-north-1"}
+    )
+    edition = "raw/green/luft/version=1/edition=20260102T030405"
+    upload = f"{edition}/målinger.csv"
+    large = b'{"time": "2026-01-02T03:00", "pm10": 12.5}\n' * 220_000
+    client.put_object(Bucket=bucket, Key=upload, Body=large)
+    # A copy past this size goes in parts: 5 GB is too large for a test.
+    monkeypatch.setattr(s3, "MAX_SINGLE_COPY_BYTES", 1024 * 1024)
+    calls: list[tuple[str, dict[str, Any]]] = []
+    client.meta.events.register(
+        "provide-client-params.s3.*",
+        lambda params, model, **_: calls.append((model.name, dict(params))),
+    )
+    failures = ["UploadPart", "UploadPartCopy"]
+
+    def fail_once(model: Any, **_: Any) -> None:
+        if model.name in failures:
+            failures.remove(model.name)
+            raise ConnectionError("connection reset while sending a part")
+
+    client.meta.events.register("before-call.s3.UploadPart", fail_once)
+    client.meta.events.register("before-call.s3.UploadPartCopy", fail_once)
+    objects = S3ObjectStore(bucket)
+    window = f"{edition}/events.jsonl"
+    published = upload.replace("raw/", "processed/", 1)
+    # The first try of each fails in a part, the second succeeds.
+    with pytest.raises(ConnectionError):
+        objects.put(window, io.BufferedReader(io.BytesIO(large)))  # type: ignore[arg-type]
+    objects.put(window, io.BufferedReader(io.BytesIO(large)))  # type: ignore[arg-type]
+    with pytest.raises(ConnectionError):
+        objects.copy(upload, published)
+    objects.copy(upload, published)
+
+    operations = [operation for operation, _ in calls]
+    assert operations.count("AbortMultipartUpload") == 2
+    policy = template["Resources"]["StepsPolicy"]["Properties"]["PolicyDocument"]
+    assert denied_calls(calls, data_bucket_statements(policy, bucket), bucket) == []

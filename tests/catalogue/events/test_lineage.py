@@ -577,3 +577,79 @@ def test_only_a_refusal_of_the_event_itself_is_not_retried(status, for_good) -> 
     from catalogue.events.delivery import refused_for_good
 
     assert refused_for_good(status) is for_good
+
+
+def test_a_run_refused_at_its_start_starts_and_fails_saying_why(lineage_app, marquez) -> None:  # type: ignore[no-untyped-def]
+    client = lineage_app.test_client()
+    services = lineage_app.extensions["brygge"]
+    run_id = waiting_run(lineage_app, pipeline=True)
+    assert client.delete("/datasets/secret/pipeline").status_code == 204
+    assert client.delete("/pipelines/text").status_code == 204
+    LocalObjectStore(services.settings.objects_dir).put(RAW, io.BytesIO(b"a\n"))
+    assert services.runs.start(run_id) is True
+    assert services.runs.wait_idle(timeout_s=60)
+    sender = HttpSender(allow_private=True)
+    while run_once(services, sender):
+        pass
+
+    # The upload came and the run failed on it: one START and one FAIL, as any failed run.
+    assert client.get(f"/runs/{run_id}").json["status"] == "FAILED"
+    events = [json.loads(request.body) for request in marquez.requests]
+    for event in events:
+        check_openlineage(event)
+    check_run_cycles(events)
+    assert [(e["eventType"], e["job"]["name"], e["run"]["runId"]) for e in events] == [
+        ("START", "secret.text", run_uuid(run_id)),
+        ("FAIL", "secret.text", run_uuid(run_id)),
+    ]
+    root = f"{services.settings.objects_dir.resolve()}/"
+    assert [item["name"] for item in events[0]["inputs"]] == [root + RAW]
+    message = events[1]["run"]["facets"]["errorMessage"]["message"]
+    assert message.startswith("Brygge.TemplateDeleted: pipeline template 'text' version 1")
+
+
+def test_a_publish_as_is_whose_start_the_backend_refuses_still_sends_its_complete(
+    lineage_app, marquez
+) -> None:  # type: ignore[no-untyped-def]
+    def answer(request) -> tuple[int, bytes]:  # type: ignore[no-untyped-def]
+        refused = json.loads(request.body)["eventType"] == "START"
+        return (422 if refused else 201), b'{"error": "invalid event"}'
+
+    marquez.answer = answer
+    client = lineage_app.test_client()
+    services = lineage_app.extensions["brygge"]
+    run_id = waiting_run(lineage_app, pipeline=False)
+    LocalObjectStore(services.settings.objects_dir).put(RAW, io.BytesIO(b"a\n"))
+    assert services.runs.start(run_id) is True
+    sender = HttpSender(allow_private=True)
+    while run_once(services, sender):
+        pass
+
+    # As for a run with a pipeline: a START refused for good holds back nothing after it.
+    assert client.get(f"/runs/{run_id}").json["status"] == "SUCCEEDED"
+    events = [json.loads(request.body) for request in marquez.requests]
+    assert [(e["eventType"], e["job"]["name"]) for e in events] == [
+        ("START", "secret.publish"),
+        ("COMPLETE", "secret.publish"),
+    ]
+
+
+def test_a_run_whose_trigger_never_started_it_starts_and_fails(lineage_app, marquez) -> None:  # type: ignore[no-untyped-def]
+    services = lineage_app.extensions["brygge"]
+    run_id = waiting_run(lineage_app, pipeline=True)
+    # The upload landed behind the trigger's back, more than 6 hours before the sweep.
+    LocalObjectStore(services.settings.objects_dir).put(RAW, io.BytesIO(b"a\n"))
+    assert services.runs.expire_stale_uploads(timedelta(0)) == ([], [], [run_id])
+    sender = HttpSender(allow_private=True)
+    while run_once(services, sender):
+        pass
+
+    events = [json.loads(request.body) for request in marquez.requests]
+    for event in events:
+        check_openlineage(event)
+    assert [(e["eventType"], e["run"]["runId"]) for e in events] == [
+        ("START", run_uuid(run_id)),
+        ("FAIL", run_uuid(run_id)),
+    ]
+    message = events[1]["run"]["facets"]["errorMessage"]["message"]
+    assert message.startswith("Brygge.TriggerFailed: ")

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
+from flask import Flask
+
+from catalogue.app import create_app
 from catalogue.runs.sweep import sweep
+from catalogue.settings import Settings
+from catalogue.store import migrations
 from pipelines.objects import LocalObjectStore
+from tests.fixtures.app import SITE_ADMIN, Clock, authenticate_as_site_admin
 
 DATASET = {"id": "air", "title": "Air", "accessRights": "public", "owner": "team:miljo"}
 
@@ -65,17 +74,68 @@ def test_a_new_upload_url_for_a_waiting_run_keeps_it_until_the_later_expiry(  # 
     assert client.get(f"/runs/{first['run']['id']}").json["status"] == "WAITING"
 
 
-def test_a_run_whose_file_landed_is_not_expired(app, client, clock) -> None:  # type: ignore[no-untyped-def]
-    import io
+@pytest.fixture
+def aws_app(moto: None, tmp_path: Path, clock: Clock) -> Iterator[Flask]:
+    """The app in aws mode on moto: DynamoDB table, data bucket, S3 upload URLs."""
+    from pipelines.aws import aws_client
 
-    services = app.extensions["brygge"]
+    settings = Settings(
+        backend="aws",
+        home=tmp_path / "home",
+        dynamodb_table="brygge-sweep",
+        data_bucket="brygge-sweep-data",
+        principal=SITE_ADMIN,
+        admins=(SITE_ADMIN,),
+        secret_key="test-secret",
+    )
+    aws_client("s3").create_bucket(
+        Bucket=settings.data_bucket,
+        CreateBucketConfiguration={"LocationConstraint": "eu-north-1"},
+    )
+    migrations.apply(settings)
+    app = create_app(settings, clock=clock)
+    authenticate_as_site_admin(app)
+    yield app
+
+
+def test_a_run_whose_trigger_never_started_it_fails_saying_why(aws_app, clock) -> None:  # type: ignore[no-untyped-def]
+    from pipelines.aws import aws_client
+
+    client = aws_app.test_client()
+    services = aws_app.extensions["brygge"]
     assert client.post("/datasets", json=DATASET).status_code == 201
     upload = client.post("/datasets/air/versions/1/uploads", json={"filename": "a.csv"}).json
-    # Stored behind the trigger's back, as when the trigger failed.
-    LocalObjectStore(services.settings.objects_dir).put(upload["key"], io.BytesIO(b"x\n"))
-    clock.now += timedelta(days=1)
-    assert sweep(services).expired == []
-    assert client.get(f"/runs/{upload['run']['id']}").json["status"] == "WAITING"
+    run_id = upload["run"]["id"]
+    # The client's POST landed; the notification's invocations all failed, so no run started.
+    aws_client("s3").put_object(
+        Bucket=services.settings.data_bucket, Key=upload["key"], Body=b"a;b\n1;2\n"
+    )
+    settings = services.settings
+    clock.now += timedelta(seconds=settings.upload_url_ttl_s + settings.upload_grace_s + 5)
+    # Lambda may still be retrying the notification (for up to 6 hours): the run waits.
+    assert sweep(services).as_dict()["failed"] == []
+    assert client.get(f"/runs/{run_id}").json["status"] == "WAITING"
+
+    clock.now += timedelta(hours=6)
+    report = sweep(services)
+
+    assert report.failed == [run_id]
+    assert report.expired == []
+    run = client.get(f"/runs/{run_id}").json
+    assert run["status"] == "FAILED"
+    assert run["endedAt"]
+    assert run["error"]["error"] == "Brygge.TriggerFailed"
+    assert upload["key"] in run["error"]["cause"]
+    assert f"POST /runs/{run_id}/rerun" in run["error"]["cause"]
+    # Sent as any failed run's: started, then failed.
+    events = client.get("/events").json["items"]
+    assert [e["type"] for e in events if e["subject"] == f"/runs/{run_id}"] == [
+        "no.brygge.run.started",
+        "no.brygge.run.failed",
+    ]
+    assert sweep(services).failed == []
+    # The edition keeps its upload: the run can be run again over it.
+    assert client.get(f"/datasets/air/versions/1/editions/{upload['edition']}").status_code == 200
 
 
 def test_partial_files_untouched_for_the_grace_period_are_removed(tmp_path, clock) -> None:  # type: ignore[no-untyped-def]

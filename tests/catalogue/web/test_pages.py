@@ -101,9 +101,23 @@ def test_search_shows_facet_counts_that_link_to_their_filter(client) -> None:
     make_dataset(client, id="air", title="Air quality", themes=["ENVI"], keywords=["luft"])
     make_dataset(client, id="noise", title="Noise", themes=["ENVI", "TRAN"], keywords=["støy"])
     html = page(client, "/?theme=TRAN")
-    counts = re.findall(r'theme=([A-Z]+)">[A-Z]+</a> <span class="count">(\d+)</span>', html)
-    assert dict(counts) == {"ENVI": "2", "TRAN": "1"}
+    # Each theme is named as visitors read it; its link filters by the theme's code.
+    counts = re.findall(r'theme=([A-Z]+)">([^<]+)</a> <span class="count">(\d+)</span>', html)
+    assert counts == [("ENVI", "Environment", "2"), ("TRAN", "Transport", "1")]
     assert "/datasets/noise" in html and "/datasets/air" not in html
+    assert 'aria-label="Remove filter theme Transport"' in html
+    assert re.findall("<title>(.*)</title>", html) == ["theme Transport — Search · Brygge"]
+
+
+def test_the_dataset_page_names_its_themes_and_links_each_to_its_search(client) -> None:
+    make_dataset(client, id="budget", title="Budget", themes=["ECON", "GOVE"])
+    html = page(client, "/datasets/budget")
+    themes = re.search(r"<dt>Themes</dt><dd>(.*?)</dd>", html, re.S)
+    assert themes is not None
+    assert re.findall(r'<a class="theme" href="/\?theme=([A-Z]+)">([^<]+)</a>', themes[1]) == [
+        ("ECON", "Economy and finance"),
+        ("GOVE", "Government and public sector"),
+    ]
 
 
 def test_the_format_facet_filters_the_search_page_and_stays_in_its_form(client) -> None:

@@ -29,6 +29,7 @@ from catalogue.dcat.vocabularies import (
 )
 from catalogue.domain.datasets import STATES
 from catalogue.domain.errors import (
+    Conflict,
     DomainError,
     Forbidden,
     InvalidValue,
@@ -560,11 +561,13 @@ def save_grant(dataset_id: str) -> ResponseReturnValue:
             permissions.put(dataset_id, grantee, scopes, principal=current_principal())
         else:
             permissions.delete(dataset_id, grantee, principal=current_principal())
-    except InvalidValue as invalid:
-        # Shown again with what was typed and ticked, the reason beside the field.
+    except (InvalidValue, Conflict) as refused:
+        # Shown again with what was typed and ticked, the reason beside the field; taking
+        # admin from the last admin (Conflict) is a refusal of the scopes ticked.
         values = {"principal": request.form.get("principal", ""), "scopes": scopes}
-        errors = {invalid.field or "principal": [invalid.message]}
-        return _grants_page(dataset_id, errors, values), 422
+        field = refused.field if isinstance(refused, InvalidValue) else "scopes"
+        status = 422 if isinstance(refused, InvalidValue) else 409
+        return _grants_page(dataset_id, {field or "principal": [refused.message]}, values), status
     return redirect(url_for("web.grants", dataset_id=dataset_id), 303)
 
 

@@ -204,6 +204,72 @@ def test_a_search_too_long_keeps_the_search_form_with_the_reason_in_the_results(
     assert "Length must be between 1 and 200" in fragment
 
 
+class Elements(HTMLParser):
+    """The attributes of each element of a page that has an id, and the text under it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attributes: dict[str, dict[str, str | None]] = {}
+        self.texts: dict[str, str] = {}
+        self.open: list[tuple[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if found.get("id"):
+            self.attributes[found["id"]] = found
+            self.texts[found["id"]] = ""
+        if tag not in ("input", "br", "meta", "link", "img"):
+            self.open.append((tag, found.get("id")))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.open and self.open.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data: str) -> None:
+        for _, element_id in self.open:
+            if element_id:
+                self.texts[element_id] += data
+
+
+def description_of(html: str, element_id: str) -> tuple[str | None, str]:
+    """An element's aria-invalid, and the text of the elements its aria-describedby names."""
+    elements = Elements()
+    elements.feed(html)
+    attributes = elements.attributes[element_id]
+    described = (attributes.get("aria-describedby") or "").split()
+    return attributes.get("aria-invalid"), " ".join(elements.texts[name] for name in described)
+
+
+@pytest.mark.parametrize(
+    ("query", "control", "reason"),
+    [
+        ("q=" + "a" * 201, "q", "Length must be between 1 and 200"),
+        ("accessRights=secret", "accessRights", "Must be one of: public"),
+        ("q=air&sort=best", "sort", "Must be one of: relevance"),
+        ("state=gone", "state", "Must be one of: active"),
+        # A value of no control of its own (a filter from a facet, the page size) is refused
+        # with the search as a whole: read with the search box.
+        ("format=" + "x" * 60, "q", "Length must be between 1 and 50"),
+        ("q=air&limit=0", "q", "greater than or equal to 1"),
+        ("q=air&cursor=garbage", "q", "not a cursor this service handed out"),
+    ],
+)
+def test_a_refused_search_value_is_read_with_its_control(client, query, control, reason) -> None:
+    make_dataset(client, id="air", title="Air quality")
+    html = page(client, f"/?{query}", status=422)
+    # The search form stays, the reason in the results' place, read with the control.
+    assert '<form id="search"' in html
+    invalid, description = description_of(html, control)
+    assert invalid == "true" and reason in description
+    for other in {"q", "sort", "accessRights", "state"} - {control}:
+        assert description_of(html, other) == (None, "")
+    # As one types, the results' fragment says which control each reason belongs to
+    # (search.js ties it, the form staying as it is).
+    fragment = client.get(f"/?{query}", headers=HTMX)
+    assert fragment.status_code == 422
+    assert re.search(rf'<li id="search-error-[^"]+" data-control="{control}">', fragment.text)
+
+
 def test_a_mistyped_address_is_a_404_page_in_a_browser_and_json_elsewhere(client) -> None:
     html = page(client, "/dataset/air", status=404)
     assert "<h1>404 Not Found</h1>" in html and 'href="/"' in html

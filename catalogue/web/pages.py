@@ -104,14 +104,15 @@ def refused_search(params: dict[str, str], messages: dict[str, Any]) -> tuple[st
     """The search form with what was typed, each reason where the results go (422).
 
     Each reason is read with its control, a value of no control of its own with the search
-    box (``search_errors``).
+    box (``search_errors``). The form sends no refused value again but the words typed (to
+    be mended in the box): a filter refused as a hidden field would refuse every search after.
     """
     kept = {name: value for name, value in params.items() if name not in messages}
     errors = search_errors(messages)
     return render(
         "search.html",
         "results",
-        query=params,
+        query={**kept, "q": params.get("q")},
         params=kept,
         sort=params.get("sort"),
         limit=kept.get("limit"),

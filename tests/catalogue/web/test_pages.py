@@ -204,6 +204,18 @@ def test_a_search_too_long_keeps_the_search_form_with_the_reason_in_the_results(
     assert "Length must be between 1 and 200" in fragment
 
 
+def test_a_refused_filter_is_not_sent_again_by_the_next_search(client) -> None:
+    make_dataset(client, id="air", title="Air quality", keywords=["luft"])
+    long_format = "x" * 60
+    html = page(client, f"/?q=air&keyword=luft&format={long_format}", status=422)
+    # The search box and the filters that were not refused stay; the refused one would
+    # refuse every search typed after it.
+    assert '<input id="q" name="q" type="search" value="air"' in html
+    assert '<input type="hidden" name="keyword" value="luft">' in html
+    assert long_format not in html[: html.index('<section id="results"')]
+    assert "/datasets/air" in page(client, "/?q=air&keyword=luft")
+
+
 class Elements(HTMLParser):
     """The attributes of each element of a page that has an id, and the text under it."""
 

@@ -537,6 +537,14 @@ def abort(run_id: str) -> Response:
 # Grants -----------------------------------------------------------------------------------
 
 
+# The field of the grants form a refusal of a grant's change is shown beside, and its status.
+GRANT_REFUSALS: dict[type[DomainError], tuple[str, int]] = {
+    InvalidValue: ("principal", 422),
+    Conflict: ("scopes", 409),
+    NotFound: ("principal", 404),
+}
+
+
 def grants(dataset_id: str) -> str:
     require(dataset_id, ADMIN)
     return _grants_page(dataset_id, {}, {"principal": "", "scopes": []}, shows_saved=True)
@@ -561,13 +569,17 @@ def save_grant(dataset_id: str) -> ResponseReturnValue:
             permissions.put(dataset_id, grantee, scopes, principal=current_principal())
         else:
             permissions.delete(dataset_id, grantee, principal=current_principal())
-    except (InvalidValue, Conflict) as refused:
-        # Shown again with what was typed and ticked, the reason beside the field; taking
-        # admin from the last admin (Conflict) is a refusal of the scopes ticked.
+    except (InvalidValue, Conflict, NotFound) as refusal:
+        # Shown again with what was typed and ticked, the reason beside the field, with the
+        # API's status: taking admin from the last admin (Conflict) is a refusal of the
+        # scopes ticked; removing a grant the principal does not hold (NotFound), of the
+        # principal (a dataset gone meanwhile makes the page itself a 404).
         values = {"principal": request.form.get("principal", ""), "scopes": scopes}
-        field = refused.field if isinstance(refused, InvalidValue) else "scopes"
-        status = 422 if isinstance(refused, InvalidValue) else 409
-        return _grants_page(dataset_id, {field or "principal": [refused.message]}, values), status
+        field, status = next(
+            shown for kind, shown in GRANT_REFUSALS.items() if isinstance(refusal, kind)
+        )
+        errors = {refusal.field or field: [refusal.message]}
+        return _grants_page(dataset_id, errors, values), status
     return redirect(url_for("web.grants", dataset_id=dataset_id), 303)
 
 

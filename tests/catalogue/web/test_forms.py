@@ -652,3 +652,21 @@ def test_taking_admin_from_the_last_admin_is_said_beside_the_scopes_tied_to_them
         "write",
         "admin",
     ]
+
+
+def test_removing_a_grant_nobody_holds_is_said_beside_the_principal(app, client) -> None:
+    browser = owner(app, client)
+    html = browser.get("/datasets/air/grants", headers=BROWSER).get_data(as_text=True)
+    refused = browser.post(
+        "/datasets/air/grants", data={"csrf": csrf_of(html), "principal": "user:nobody"}
+    )
+    assert refused.status_code == 404
+    page = refused.get_data(as_text=True)
+    # The form comes back with what was typed, the reason read with the principal.
+    assert re.search(
+        r'<input id="principal" name="principal" value="user:nobody"[^>]*'
+        r'aria-invalid="true" aria-describedby="principal-error">',
+        page,
+    )
+    error = re.search(r'<p id="principal-error" class="field-error">([^<]*)</p>', page)
+    assert error is not None and "holds no grant" in error[1]

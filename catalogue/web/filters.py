@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from catalogue.auth.principal import current_identity
-from catalogue.dcat.vocabularies import DATA_THEME_LABELS
+from catalogue.dcat.vocabularies import DATA_THEME_LABELS, FREQUENCY_WORDS, LANGUAGE_NAMES
 from catalogue.links import path_for
 from catalogue.web import snippets
 from catalogue.web.rendering import is_fragment_request
@@ -80,6 +80,16 @@ def theme_name(code: Any) -> Any:
     return DATA_THEME_LABELS.get(code, code) if isinstance(code, str) else code
 
 
+def frequency_name(code: Any) -> Any:
+    """An update frequency as the edit form names it (``ANNUAL_2`` as ``semiannual``)."""
+    return FREQUENCY_WORDS.get(code, code) if isinstance(code, str) else code
+
+
+def language_name(code: Any) -> Any:
+    """A language as the edit form names it (``nb`` as ``Norwegian Bokmål``)."""
+    return LANGUAGE_NAMES.get(code, code) if isinstance(code, str) else code
+
+
 def filter_value(value: Any, name: str) -> Any:
     """A value of the search filter ``name`` as visitors read it: a theme by its name."""
     return theme_name(value) if name == "theme" else value
@@ -127,6 +137,8 @@ def register(app: Flask) -> None:
         search_title=search_title,
         facet_name=facet_name,
         theme_name=theme_name,
+        frequency_name=frequency_name,
+        language_name=language_name,
         filter_value=filter_value,
     )
     app.jinja_env.globals.update(

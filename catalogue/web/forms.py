@@ -23,7 +23,8 @@ from catalogue.auth.permissions import ADMIN, UPDATE, WRITE, require
 from catalogue.auth.principal import current_identity, current_principal
 from catalogue.dcat.vocabularies import (
     DATA_THEME_LABELS,
-    FREQUENCIES,
+    FREQUENCY_WORDS,
+    LANGUAGE_NAMES,
     LANGUAGES,
     frequency_value,
 )
@@ -74,34 +75,13 @@ THEME_CHOICES = sorted(
     key=lambda choice: choice[1],
 )
 # Fields whose values come from a closed list: chosen, not typed (the API's lists).
-LANGUAGE_NAMES = {
-    "nb": "Norwegian Bokmål",
-    "nn": "Norwegian Nynorsk",
-    "no": "Norwegian",
-    "se": "Northern Sami",
-    "sv": "Swedish",
-    "da": "Danish",
-    "fi": "Finnish",
-    "en": "English",
-    "de": "German",
-    "fr": "French",
-}
 NONE_GIVEN = ("", "none given")
-
-
-def frequency_choices() -> list[tuple[str, str]]:
-    """The update frequencies as stored (EU Frequency codes), each shown by its first word."""
-    words: dict[str, str] = {}
-    for word, code in FREQUENCIES.items():
-        words.setdefault(code, word)
-    return list(words.items())
-
-
 CHOICES: dict[str, list[tuple[str, str]]] = {
     "state": [(state, state) for state in STATES],
     "language": [NONE_GIVEN]
     + [(code, f"{code} — {LANGUAGE_NAMES.get(code, code)}") for code in LANGUAGES],
-    "accrualPeriodicity": [NONE_GIVEN, *frequency_choices()],
+    # The update frequencies as stored (EU Frequency codes), each shown by its first word.
+    "accrualPeriodicity": [NONE_GIVEN, *FREQUENCY_WORDS.items()],
 }
 BLANK_REFUSED = "Required: it may not be left empty."
 # Every field of the edit form but its CSRF token, ETag and the token of a new sign-in.

@@ -216,6 +216,15 @@ def test_a_refused_filter_is_not_sent_again_by_the_next_search(client) -> None:
     assert "/datasets/air" in page(client, "/?q=air&keyword=luft")
 
 
+def test_the_dataset_page_names_its_update_frequency_and_language_as_the_form_does(
+    client,
+) -> None:
+    make_dataset(client, id="air", title="Air", accrualPeriodicity="semiannual", language="nb")
+    html = page(client, "/datasets/air")
+    shown = dict(re.findall(r"<dt>(Updated|Language)</dt><dd>(.*?)</dd>", html))
+    assert shown == {"Updated": "semiannual", "Language": "Norwegian Bokmål"}
+
+
 class Elements(HTMLParser):
     """The attributes of each element of a page that has an id, and the text under it."""
 

@@ -177,6 +177,19 @@ LANGUAGES = {
 }
 # The reverse, for language tags on literals (rdf:langString wants BCP 47 tags).
 LANGUAGE_TAGS = {code: tag for tag, code in LANGUAGES.items()}
+# Each language as people read it (the pages show these, never the codes).
+LANGUAGE_NAMES = {
+    "nb": "Norwegian Bokmål",
+    "nn": "Norwegian Nynorsk",
+    "no": "Norwegian",
+    "se": "Northern Sami",
+    "sv": "Swedish",
+    "da": "Danish",
+    "fi": "Finnish",
+    "en": "English",
+    "de": "German",
+    "fr": "French",
+}
 
 # Spoken words to the EU Frequency authority's codes.
 FREQUENCIES = {
@@ -197,6 +210,18 @@ FREQUENCIES = {
     "unknown": "UNKNOWN",
 }
 FREQUENCY_CODES = frozenset(FREQUENCIES.values()) | {"OTHER", "TRIENNIAL", "BIENNIAL"}
+
+
+def _first_words(words: dict[str, str]) -> dict[str, str]:
+    """Each code of ``words`` (word -> code) with the first word naming it, in that order."""
+    found: dict[str, str] = {}
+    for word, code in words.items():
+        found.setdefault(code, word)
+    return found
+
+
+# Each frequency code as people say it (the pages show these, never the codes).
+FREQUENCY_WORDS = _first_words(FREQUENCIES)
 
 # IANA media type to the EU File Type authority's code: the table's own media type mappings
 # (file-type NAL, "mime-type-cellar") where it has one, else the type IANA registered for the

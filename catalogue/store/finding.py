@@ -110,15 +110,24 @@ def find_id(request: Find, query: ranking.SearchQuery) -> str:
     )
 
 
-def start_of(request: Find, query_id: str) -> list[Any] | None:
-    """The sort key a request's cursor resumes after (None without a cursor)."""
+def start_of(request: Find, query_id: str) -> tuple[list[Any] | None, list[float] | None]:
+    """The sort key a request's cursor resumes after (None without a cursor), and the
+    field-length averages a relevance cursor ranks with (``ranking.resumed``; None: those
+    of the matches, as on a first page, or for a cursor handed out without them)."""
     if request.cursor is None:
-        return None
-    start = decode_cursor(request.cursor, query_id)
+        return None, None
+    start, averages = decode_cursor(request.cursor, query_id), None
+    if request.order == "relevance":
+        start, averages = ranking.resumed(start)
     width = 4 if request.order == "relevance" else 3
     if not isinstance(start, list) or len(start) != width:
         raise InvalidValue("cursor", "not a cursor this service handed out")
-    return start
+    return start, averages
+
+
+def next_position(request: Find, key: list[Any], averages: list[float]) -> list[Any]:
+    """The position a cursor of ``request`` resumes after ``key`` from."""
+    return ranking.ranked_position(key, averages) if request.order == "relevance" else key
 
 
 def meta(item: Item) -> Mapping[str, Any]:
@@ -142,7 +151,7 @@ def find_in(request: Find, candidates: Iterable[Item]) -> Found:
     check_find(request)
     query = ranking.parse(request.text)
     query_id = find_id(request, query)
-    start = start_of(request, query_id)
+    start, averages = start_of(request, query_id)
     counter = FacetCounter(request.filters, request.facets, limit=request.max_counted)
     ranked: list[Item] = []
     for item in _visible(request, candidates):
@@ -153,9 +162,10 @@ def find_in(request: Find, candidates: Iterable[Item]) -> Found:
             ranked.append(item)
         if counter.full:
             break
+    item_scores, averages = ranking.ranking_of(query, ranked, averages)
     keyed = sorted(
         (sort_key(request.order, item, score), item)
-        for item, score in zip(ranked, ranking.scores(query, ranked), strict=True)
+        for item, score in zip(ranked, item_scores, strict=True)
     )
     if start is not None:
         keyed = [pair for pair in keyed if _after(pair[0], start)]
@@ -164,7 +174,9 @@ def find_in(request: Find, candidates: Iterable[Item]) -> Found:
     return Found(
         Page(
             [item for _, item in page],
-            encode_cursor(query_id, page[-1][0]) if more else None,
+            encode_cursor(query_id, next_position(request, page[-1][0], averages))
+            if more
+            else None,
         ),
         {name: top(counter.counts[name], request.top) for name in request.facets},
         # Only a request counting facets reports them (SQL counts nothing more otherwise).

@@ -16,6 +16,12 @@ sums, each score from its own item's terms in a fixed order), so the order does 
 on the order a backend read the candidates in, and SQL computing the same operations in the
 same order (``catalogue.store.sqlite_search``) gets the same floats. Past MAX_CANDIDATES
 matches only the first MAX_CANDIDATES (in the backend's index order) are ranked.
+
+The averages change as matches are added, and with them every score: a cursor resuming
+after a score would then skip or repeat matches. So a cursor of a ranked search ends with
+the averages its first page was ranked with (``ranked_position``), and its later pages rank
+with them (``resumed``): a match keeps its score from page to page, so each match that
+existed when the first page was served comes once, in that page's order.
 """
 
 from __future__ import annotations
@@ -27,7 +33,15 @@ from typing import Any
 
 from catalogue.domain.errors import InvalidValue
 from catalogue.store import paging
-from catalogue.store.base import FIELD_SEPARATOR, MAX_TERM_BYTES, Item, Page, Predicate, tokens
+from catalogue.store.base import (
+    FIELD_SEPARATOR,
+    MAX_TERM_BYTES,
+    SEARCH_FIELDS,
+    Item,
+    Page,
+    Predicate,
+    tokens,
+)
 
 # Title, keywords, description; a text without separators is one field of the first weight.
 FIELD_WEIGHTS = (4.0, 2.0, 1.0)
@@ -105,15 +119,32 @@ class SearchOrder:
 RELEVANCE = SearchOrder("relevance", lambda item, score: [-score, item["pk"], item["sk"]])
 
 
-def scores(query: SearchQuery, items: Sequence[Item]) -> list[float]:
+def scores(
+    query: SearchQuery, items: Sequence[Item], averages: Sequence[float] | None = None
+) -> list[float]:
     """The BM25F score of each item for ``query`` (see the module notes)."""
+    return ranking_of(query, items, averages)[0]
+
+
+def ranking_of(
+    query: SearchQuery, items: Sequence[Item], averages: Sequence[float] | None = None
+) -> tuple[list[float], list[float]]:
+    """The BM25F score of each item and the field-length averages they were computed with.
+
+    The averages are those of ``items`` unless given (``averages``, as a cursor holds them).
+    """
     fields = [_fields(item) for item in items]
-    width = max((len(parts) for parts in fields), default=0)
     # Sums of integers: exact, so the averages do not depend on the order of the items.
-    average = [
-        math.fsum(len(parts[index]) for parts in fields if index < len(parts)) / len(fields)
-        for index in range(width)
-    ]
+    average = (
+        list(averages)
+        if averages is not None
+        else [
+            math.fsum(len(parts[index]) for parts in fields if index < len(parts)) / len(fields)
+            if fields
+            else 0.0
+            for index in range(SEARCH_FIELDS)
+        ]
+    )
     wanted = [*((term, False) for term in query.whole)]
     if query.prefix is not None:
         wanted.append((query.prefix, True))
@@ -132,7 +163,32 @@ def scores(query: SearchQuery, items: Sequence[Item]) -> list[float]:
                 )
             total += weighted / (K1 + weighted) if weighted else 0.0
         result.append(total)
-    return result
+    return result, average
+
+
+def ranked_position(key: list[Any], averages: Sequence[float]) -> list[Any]:
+    """A ranked search's cursor position: the sort key of the last item returned, then the
+    field-length averages the search ranked with (a key holds no list)."""
+    return [*key, list(averages)]
+
+
+def resumed(position: Any) -> tuple[Any, list[float] | None]:
+    """The sort key and the averages of a cursor's position (None: a key alone).
+
+    Raises InvalidValue(field="cursor") for averages no search computed.
+    """
+    if not (isinstance(position, list) and position and isinstance(position[-1], list)):
+        return position, None
+    averages = position[-1]
+    if len(averages) != SEARCH_FIELDS or not all(
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+        for value in averages
+    ):
+        raise InvalidValue("cursor", "not a cursor this service handed out")
+    return position[:-1], [float(value) for value in averages]
 
 
 def _fields(item: Item) -> list[list[str]]:
@@ -172,12 +228,14 @@ def ranked_page(
 ) -> Page:
     """One page of the matches among ``candidates``, in ``order``, after position ``start``.
 
-    A cursor holds the sort key of the last item returned, so every match appears exactly
-    once across pages while the data stays as it was. ``observe`` sees every distinct
+    A cursor holds the sort key of the last item returned and the averages the search
+    ranked with, so every match appears exactly once across pages, matches added between
+    pages changing no score (see the module notes). ``observe`` sees every distinct
     candidate read, before ``where``.
     """
     from catalogue.store.paging import encode_cursor
 
+    start, averages = resumed(start)
     seen: set[tuple[str, str]] = set()
     wanted: list[Item] = []
     for item in candidates:
@@ -192,11 +250,9 @@ def ranked_page(
         wanted.append(item)
         if len(wanted) >= MAX_CANDIDATES:
             break
+    item_scores, averages = ranking_of(query, wanted, averages)
     keyed = sorted(
-        (
-            (order.key(item, score), item)
-            for item, score in zip(wanted, scores(query, wanted), strict=True)
-        ),
+        ((order.key(item, score), item) for item, score in zip(wanted, item_scores, strict=True)),
         key=lambda pair: pair[0],
     )
     if start is not None:
@@ -205,7 +261,7 @@ def ranked_page(
     more = len(keyed) > limit
     return Page(
         [item for _, item in page],
-        encode_cursor(query_id, page[-1][0]) if more else None,
+        encode_cursor(query_id, ranked_position(page[-1][0], averages)) if more else None,
     )
 
 

@@ -47,7 +47,7 @@ from catalogue.store.base import (
     Page,
     tokens,
 )
-from catalogue.store.finding import check_find, find_id, start_of, top
+from catalogue.store.finding import check_find, find_id, next_position, start_of, top
 from catalogue.store.operations import indexed_terms
 from catalogue.store.paging import encode_cursor
 from catalogue.store.sqlite_bodies import decode_body
@@ -196,13 +196,13 @@ def find(conn: sqlite3.Connection, request: Find, answers: AnswerCache) -> Found
     check_find(request)
     query = ranking.parse(request.text)
     query_id = find_id(request, query)
-    start = start_of(request, query_id)
+    start, averages = start_of(request, query_id)
     if query.empty:
         return Found(Page([], None), {name: {} for name in request.facets}, 0, False)
     answer: _Answer = answers.answer(
         conn,
         find_key(request, query),
-        lambda: _answer(conn, request, query, query_id, start),
+        lambda: _answer(conn, request, query, query_id, start, averages),
         _Answer.weight,
     )
     return answer.found()
@@ -238,19 +238,26 @@ def _answer(
     query: ranking.SearchQuery,
     query_id: str,
     start: list[Any] | None,
+    averages: list[float] | None,
 ) -> _Answer:
     """Run ``request`` (in the caller's read transaction)."""
-    sql, parameters = _statement(conn, request, query, start)
+    sql, parameters = _statement(conn, request, query, start, averages)
     rows = conn.execute(sql, parameters).fetchall()
-    # Page rows first (part 0), sorted here: a compound SELECT keeps no order.
-    keys = sorted((row[2 : 2 + _KEY_WIDTH[request.order]], row[1]) for row in rows if row[0] == 0)
+    # Page rows first (part 0), sorted here: a compound SELECT keeps no order. Each ends
+    # with the field-length averages it was ranked with.
+    width = _KEY_WIDTH[request.order]
+    keys = sorted((row[2 : 2 + width], row[1]) for row in rows if row[0] == 0)
+    used = next(
+        (list(row[2 + width : 2 + width + SEARCH_FIELDS]) for row in rows if row[0] == 0), []
+    )
     counted = [row[1:] for row in rows if row[0] == 1]
     page = keys[: request.limit]
     bodies = _bodies(conn, [doc for _, doc in page])
     counts, total, approximate = tally_facets(request, counted)
+    more = len(keys) > request.limit
     return _Answer(
         tuple(bodies[doc] for _, doc in page),
-        encode_cursor(query_id, list(page[-1][0])) if len(keys) > request.limit else None,
+        encode_cursor(query_id, next_position(request, list(page[-1][0]), used)) if more else None,
         counts,
         total,
         approximate,
@@ -258,11 +265,15 @@ def _answer(
 
 
 def _statement(
-    conn: sqlite3.Connection, request: Find, query: ranking.SearchQuery, start: list[Any] | None
+    conn: sqlite3.Connection,
+    request: Find,
+    query: ranking.SearchQuery,
+    start: list[Any] | None,
+    averages: list[float] | None,
 ) -> tuple[str, list[Any]]:
-    """The one statement of ``find``: rows (0, doc, *sort key) of the page and one more,
-    then, when facets are asked for, rows (1, failed filters, first failed, packed values)
-    of the counted matches."""
+    """The one statement of ``find``: rows (0, doc, *sort key, *averages) of the page and
+    one more, then, when facets are asked for, rows (1, failed filters, first failed, packed
+    values) of the counted matches."""
     matched, parameters = matches(conn, request.scope, query)
     visible, visible_parameters = visibility(request, "WHERE")
     flags, failed, first_failed, flag_parameters = facet_flags(request.filters)
@@ -279,15 +290,16 @@ def _statement(
         f"pk, sk FROM v WHERE {failed} = 0 LIMIT ?), "
     )
     parameters += [*flag_parameters, *visible_parameters, request.max_counted, request.max_ranked]
-    ranked, ranked_parameters = _ranked(request, query, start)
+    ranked, ranked_parameters = _ranked(request, query, start, averages)
     sql += ranked
     parameters += ranked_parameters
+    page_columns = f"{_key_names(request.order)}, {_AVERAGE_NAMES}"
     if not request.facets:
-        return f"{sql} SELECT 0, doc, {_key_names(request.order)} FROM page", parameters
+        return f"{sql} SELECT 0, doc, {page_columns} FROM page", parameters
     sql += (
-        f"SELECT 0, doc, {_key_names(request.order)}, NULL FROM page UNION ALL "
+        f"SELECT 0, doc, {page_columns}, NULL FROM page UNION ALL "
         f"SELECT 1, {failed}, {first_failed}, vals, "
-        f"{', '.join(['NULL'] * (_KEY_WIDTH[request.order] - 1))} FROM v"
+        f"{', '.join(['NULL'] * (_KEY_WIDTH[request.order] - 1 + SEARCH_FIELDS))} FROM v"
     )
     return sql, parameters
 
@@ -332,6 +344,8 @@ _KEYS = {
     "title": "title, pk, sk",
 }
 _KEY_WIDTH = {order: keys.count(",") + 1 for order, keys in _KEYS.items()}
+# The field-length averages a page was ranked with, after its sort key.
+_AVERAGE_NAMES = ", ".join(f"v{field}" for field in range(SEARCH_FIELDS))
 
 
 def _aliased(key: str) -> str:
@@ -344,9 +358,13 @@ def _key_names(order: str) -> str:
 
 
 def _ranked(
-    request: Find, query: ranking.SearchQuery, start: list[Any] | None
+    request: Find,
+    query: ranking.SearchQuery,
+    start: list[Any] | None,
+    averages: list[float] | None,
 ) -> tuple[str, list[Any]]:
-    """CTEs ``s`` (length averages over ``r``), ``w`` and ``scored`` (BM25F) and ``page``.
+    """CTEs ``s`` (length averages over ``r``, or ``averages`` as a cursor gives them), ``w``
+    and ``scored`` (BM25F) and ``page``.
 
     Python's arithmetic (``ranking.scores``) operation for operation: ``(w * tf) / n`` per
     field, fields added in order, ``x / (K1 + x)`` per term, terms added in order; every
@@ -377,16 +395,24 @@ def _ranked(
     if start is not None:
         after = f"WHERE ({key}) > ({', '.join('?' * len(start))}) "
         parameters += start
+    if averages is None:
+        averaged = (
+            "s AS (SELECT CAST(SUM(len0) AS REAL) / COUNT(*) AS avg0, "
+            "CAST(SUM(len1) AS REAL) / COUNT(*) AS avg1, "
+            "CAST(SUM(len2) AS REAL) / COUNT(*) AS avg2 FROM r), "
+        )
+    else:
+        averaged = "s AS (SELECT ? AS avg0, ? AS avg1, ? AS avg2), "
+        parameters = [*averages, *parameters]
     sql = (
-        "s AS (SELECT CAST(SUM(len0) AS REAL) / COUNT(*) AS avg0, "
-        "CAST(SUM(len1) AS REAL) / COUNT(*) AS avg1, "
-        "CAST(SUM(len2) AS REAL) / COUNT(*) AS avg2 FROM r), "
-        "w AS (SELECT * FROM r), "
+        averaged + "w AS (SELECT * FROM r), "
         "weighted AS (SELECT w.doc, w.recency, w.title, w.pk, w.sk, "
         + ", ".join(f"{expression} AS t{term}" for term, expression in enumerate(weighted))
         + " FROM w CROSS JOIN s), "
         f"scored AS (SELECT doc, recency, title, pk, sk, {term_scores} AS score FROM weighted), "
-        f"page AS (SELECT doc, {_aliased(key)} FROM scored {after}ORDER BY {key} LIMIT ?)"
+        f"page AS (SELECT doc, {_aliased(key)}, "
+        + ", ".join(f"s.avg{field} AS v{field}" for field in range(SEARCH_FIELDS))
+        + f" FROM scored CROSS JOIN s {after}ORDER BY {key} LIMIT ?)"
     )
     return sql, [*parameters, request.limit + 1]
 

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from catalogue.auth.principal import current_identity
+from catalogue.dcat.vocabularies import DATA_THEME_LABELS, FREQUENCY_WORDS, LANGUAGE_NAMES
 from catalogue.links import path_for
 from catalogue.web import snippets
 from catalogue.web.rendering import is_fragment_request
@@ -71,6 +72,29 @@ SEARCH_TITLE_FILTERS = (
 )
 
 
+def theme_name(code: Any) -> Any:
+    """An EU data theme as people read it (``ECON`` as ``Economy and finance``).
+
+    The names are the edit form's; a value that is no theme code is shown as it is.
+    """
+    return DATA_THEME_LABELS.get(code, code) if isinstance(code, str) else code
+
+
+def frequency_name(code: Any) -> Any:
+    """An update frequency as the edit form names it (``ANNUAL_2`` as ``semiannual``)."""
+    return FREQUENCY_WORDS.get(code, code) if isinstance(code, str) else code
+
+
+def language_name(code: Any) -> Any:
+    """A language as the edit form names it (``nb`` as ``Norwegian Bokmål``)."""
+    return LANGUAGE_NAMES.get(code, code) if isinstance(code, str) else code
+
+
+def filter_value(value: Any, name: str) -> Any:
+    """A value of the search filter ``name`` as visitors read it: a theme by its name."""
+    return theme_name(value) if name == "theme" else value
+
+
 def facet_name(name: str) -> str:
     """A facet's heading: ``accessRights`` as ``Access``, as the search form names it."""
     return dict(SEARCH_TITLE_FILTERS).get(name, name).capitalize()
@@ -84,7 +108,11 @@ def search_title(query: Any) -> str:
     if not isinstance(query, dict):
         return "Datasets"
     named = [f"“{query['q']}”"] if query.get("q") else []
-    named += [f"{label} {query[name]}" for name, label in SEARCH_TITLE_FILTERS if query.get(name)]
+    named += [
+        f"{label} {filter_value(query[name], name)}"
+        for name, label in SEARCH_TITLE_FILTERS
+        if query.get(name)
+    ]
     return f"{', '.join(named)} — Search" if named else "Datasets"
 
 
@@ -108,6 +136,10 @@ def register(app: Flask) -> None:
         cause_message=cause_message,
         search_title=search_title,
         facet_name=facet_name,
+        theme_name=theme_name,
+        frequency_name=frequency_name,
+        language_name=language_name,
+        filter_value=filter_value,
     )
     app.jinja_env.globals.update(
         csrf_token=csrf_token,

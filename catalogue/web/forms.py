@@ -23,12 +23,14 @@ from catalogue.auth.permissions import ADMIN, UPDATE, WRITE, require
 from catalogue.auth.principal import current_identity, current_principal
 from catalogue.dcat.vocabularies import (
     DATA_THEME_LABELS,
-    FREQUENCIES,
+    FREQUENCY_WORDS,
+    LANGUAGE_NAMES,
     LANGUAGES,
     frequency_value,
 )
 from catalogue.domain.datasets import STATES
 from catalogue.domain.errors import (
+    Conflict,
     DomainError,
     Forbidden,
     InvalidValue,
@@ -73,34 +75,13 @@ THEME_CHOICES = sorted(
     key=lambda choice: choice[1],
 )
 # Fields whose values come from a closed list: chosen, not typed (the API's lists).
-LANGUAGE_NAMES = {
-    "nb": "Norwegian Bokmål",
-    "nn": "Norwegian Nynorsk",
-    "no": "Norwegian",
-    "se": "Northern Sami",
-    "sv": "Swedish",
-    "da": "Danish",
-    "fi": "Finnish",
-    "en": "English",
-    "de": "German",
-    "fr": "French",
-}
 NONE_GIVEN = ("", "none given")
-
-
-def frequency_choices() -> list[tuple[str, str]]:
-    """The update frequencies as stored (EU Frequency codes), each shown by its first word."""
-    words: dict[str, str] = {}
-    for word, code in FREQUENCIES.items():
-        words.setdefault(code, word)
-    return list(words.items())
-
-
 CHOICES: dict[str, list[tuple[str, str]]] = {
     "state": [(state, state) for state in STATES],
     "language": [NONE_GIVEN]
     + [(code, f"{code} — {LANGUAGE_NAMES.get(code, code)}") for code in LANGUAGES],
-    "accrualPeriodicity": [NONE_GIVEN, *frequency_choices()],
+    # The update frequencies as stored (EU Frequency codes), each shown by its first word.
+    "accrualPeriodicity": [NONE_GIVEN, *FREQUENCY_WORDS.items()],
 }
 BLANK_REFUSED = "Required: it may not be left empty."
 # Every field of the edit form but its CSRF token, ETag and the token of a new sign-in.
@@ -536,6 +517,14 @@ def abort(run_id: str) -> Response:
 # Grants -----------------------------------------------------------------------------------
 
 
+# The field of the grants form a refusal of a grant's change is shown beside, and its status.
+GRANT_REFUSALS: dict[type[DomainError], tuple[str, int]] = {
+    InvalidValue: ("principal", 422),
+    Conflict: ("scopes", 409),
+    NotFound: ("principal", 404),
+}
+
+
 def grants(dataset_id: str) -> str:
     require(dataset_id, ADMIN)
     return _grants_page(dataset_id, {}, {"principal": "", "scopes": []}, shows_saved=True)
@@ -560,11 +549,17 @@ def save_grant(dataset_id: str) -> ResponseReturnValue:
             permissions.put(dataset_id, grantee, scopes, principal=current_principal())
         else:
             permissions.delete(dataset_id, grantee, principal=current_principal())
-    except InvalidValue as invalid:
-        # Shown again with what was typed and ticked, the reason beside the field.
+    except (InvalidValue, Conflict, NotFound) as refusal:
+        # Shown again with what was typed and ticked, the reason beside the field, with the
+        # API's status: taking admin from the last admin (Conflict) is a refusal of the
+        # scopes ticked; removing a grant the principal does not hold (NotFound), of the
+        # principal (a dataset gone meanwhile makes the page itself a 404).
         values = {"principal": request.form.get("principal", ""), "scopes": scopes}
-        errors = {invalid.field or "principal": [invalid.message]}
-        return _grants_page(dataset_id, errors, values), 422
+        field, status = next(
+            shown for kind, shown in GRANT_REFUSALS.items() if isinstance(refusal, kind)
+        )
+        errors = {refusal.field or field: [refusal.message]}
+        return _grants_page(dataset_id, errors, values), status
     return redirect(url_for("web.grants", dataset_id=dataset_id), 303)
 
 

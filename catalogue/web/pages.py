@@ -30,13 +30,20 @@ from catalogue.auth.permissions import (
     require_audit_read,
 )
 from catalogue.auth.principal import current_identity
-from catalogue.domain.errors import TooManyAttempts, Unauthenticated
+from catalogue.domain.errors import InvalidValue, TooManyAttempts, Unauthenticated
 from catalogue.schemas.datasets import DatasetQuerySchema
 from catalogue.schemas.permissions import HistoryQuerySchema
 from catalogue.services import repositories, services
 from catalogue.web import session
 from catalogue.web.rendering import render
-from catalogue.web.views import dataset_view, run_graph, run_summaries, search_filters
+from catalogue.web.views import (
+    dataset_view,
+    described_by,
+    run_graph,
+    run_summaries,
+    search_errors,
+    search_filters,
+)
 
 # The pages' own URLs. Not registered as such: its rules reach the app through the route
 # table (catalogue/api/lazy_routes.py), and ``catalogue.web.init_app`` registers a blueprint
@@ -60,31 +67,23 @@ def search_page() -> str | tuple[str, int]:
     try:
         query = SEARCH_QUERY.load(params)
     except ValidationError as invalid:
-        kept = {name: value for name, value in params.items() if name not in invalid.messages}
-        return render(
-            "search.html",
-            "results",
-            query=params,
-            params=kept,
-            sort=params.get("sort"),
-            limit=kept.get("limit"),
-            page=None,
-            facets=None,
-            total=None,
-            errors=invalid.messages,
-        ), 422
+        return refused_search(params, invalid.normalized_messages())
     limit, cursor, sort = query.pop("limit"), query.pop("cursor"), query.pop("sort", None)
     facets = total = approximate = None
-    if query.pop("facets"):
-        page, counted = repositories().datasets.list_with_facets(
-            query, limit=limit, cursor=cursor, audience=audience(), sort=sort
-        )
-        facets, total, approximate = counted.values, counted.total, counted.approximate
-    else:
-        # The caller's audience (not a predicate): the store then searches whole, as the API.
-        page = repositories().datasets.list(
-            query, limit=limit, cursor=cursor, visible=audience(), sort=sort
-        )
+    try:
+        if query.pop("facets"):
+            page, counted = repositories().datasets.list_with_facets(
+                query, limit=limit, cursor=cursor, audience=audience(), sort=sort
+            )
+            facets, total, approximate = counted.values, counted.total, counted.approximate
+        else:
+            # The caller's audience (not a predicate): the store then searches whole, as the
+            # API.
+            page = repositories().datasets.list(
+                query, limit=limit, cursor=cursor, visible=audience(), sort=sort
+            )
+    except InvalidValue as invalid:  # a cursor not handed out, or of another search
+        return refused_search(params, {invalid.field or "q": [invalid.message]})
     return render(
         "search.html",
         "results",
@@ -97,7 +96,32 @@ def search_page() -> str | tuple[str, int]:
         total=total,
         approximate=approximate,
         errors=None,
+        described_by={},
     )
+
+
+def refused_search(params: dict[str, str], messages: dict[str, Any]) -> tuple[str, int]:
+    """The search form with what was typed, each reason where the results go (422).
+
+    Each reason is read with its control, a value of no control of its own with the search
+    box (``search_errors``). The form sends no refused value again but the words typed (to
+    be mended in the box): a filter refused as a hidden field would refuse every search after.
+    """
+    kept = {name: value for name, value in params.items() if name not in messages}
+    errors = search_errors(messages)
+    return render(
+        "search.html",
+        "results",
+        query={**kept, "q": params.get("q")},
+        params=kept,
+        sort=params.get("sort"),
+        limit=kept.get("limit"),
+        page=None,
+        facets=None,
+        total=None,
+        errors=errors,
+        described_by=described_by(errors),
+    ), 422
 
 
 def dataset_page(dataset_id: str) -> str:

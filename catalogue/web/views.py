@@ -33,6 +33,10 @@ SEARCH_FIELDS = (
     "limit",
     "cursor",
 )
+# The search form's own controls. A refused value of any other field (a filter a facet set,
+# the page size, the cursor) is sent by the form as a whole: read with the search box.
+SEARCH_CONTROLS = ("q", "sort", "accessRights", "state")
+SEARCH_BOX = "q"
 EDITIONS_SHOWN = 20
 TABULAR_FORMATS = {"csv": "csv", "parquet": "parquet", "text/csv": "csv"}
 
@@ -47,6 +51,29 @@ def search_filters(args: Mapping[str, str]) -> dict[str, str]:
     if "q" not in found and found.get("sort") == "relevance":
         del found["sort"]
     return found
+
+
+def search_errors(messages: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each refused search field: its reasons, the id of their message, the control they
+    are read with (search.html ties them with aria-describedby, as search.js does as one
+    types)."""
+    return [
+        {
+            "name": name,
+            "reasons": reasons,
+            "id": f"search-error-{name}",
+            "control": name if name in SEARCH_CONTROLS else SEARCH_BOX,
+        }
+        for name, reasons in messages.items()
+    ]
+
+
+def described_by(errors: list[dict[str, Any]]) -> dict[str, str]:
+    """The ``aria-describedby`` of each search control with a refused value."""
+    found: dict[str, list[str]] = {}
+    for error in errors:
+        found.setdefault(error["control"], []).append(error["id"])
+    return {control: " ".join(ids) for control, ids in found.items()}
 
 
 def dataset_view(item: Item, *, is_owner: bool) -> dict[str, Any]:

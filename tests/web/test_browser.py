@@ -824,6 +824,35 @@ def test_a_search_the_network_loses_says_so_and_the_next_one_works(page, site: S
     expect(failed).to_be_hidden()
 
 
+def test_a_refused_search_is_read_with_the_search_box_until_a_search_runs(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    too_long = "a" * 201
+    page.goto(f"/?q={too_long}")
+    box = page.locator("#q")
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(box).to_have_accessible_description(re.compile("Length must be between 1 and 200"))
+    page.wait_for_load_state("load")  # htmx binds the form once the page has loaded
+    page.fill("#q", "air")
+    expect(page.locator("#results")).to_contain_text("Air quality in Oslo")
+    expect(box).not_to_have_attribute("aria-invalid", "true")
+    expect(box).to_have_accessible_description("")
+    # Refused as one types (a value pasted past the box's limit): the form stays as it is,
+    # the reason read with the search box.
+    page.evaluate(
+        """(text) => {
+            const box = document.getElementById("q");
+            box.value = text;
+            box.dispatchEvent(new Event("input", { bubbles: true }));
+        }""",
+        too_long,
+    )
+    expect(page.locator("#results")).to_contain_text("This search cannot be run")
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(box).to_have_accessible_description(re.compile("Length must be between 1 and 200"))
+    assert serious_violations(page) == []
+
+
 def test_a_run_page_keeps_watching_through_a_gateway_error(page, site: Site) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 

@@ -1856,6 +1856,97 @@ def test_find_refuses_cursors_of_other_requests_and_unknown_orders(store: ItemSt
         store.find(Find("doc", "oslo", limit=0))
 
 
+# Matches whose relevance turns over when long titles without keywords are added: the
+# title-length average grows (titles weigh more) and the keyword-length one falls.
+RANKED_KEYWORDS = [(f"k{number}", "Other\x1flake lake lake\x1f") for number in range(3)]
+RANKED_TITLES = [(f"t{number}", "Lake one two three four\x1f\x1f") for number in range(3)]
+ADDED_LATER = "Lake " + "word " * 40 + "\x1f\x1f"
+
+
+def follow(read: Callable[[str | None], object], first: object) -> list[str]:
+    """The keys of a first page and of every page its cursor leads to."""
+    rest: list[Item] = []
+    if first.next_cursor is not None:  # type: ignore[attr-defined]
+        rest, _ = read_pages(lambda cursor: read(cursor or first.next_cursor))  # type: ignore[attr-defined]
+    return [item["sk"] for item in [*first.items, *rest]]  # type: ignore[attr-defined]
+
+
+def test_search_pages_by_relevance_neither_skip_nor_repeat_as_matches_are_added(
+    store: ItemStore,
+) -> None:
+    for sk, text in RANKED_KEYWORDS + RANKED_TITLES:
+        doc(store, sk, text)
+    before = ranked(store, "lake", limit=100)
+    assert before[:3] == ["k0", "k1", "k2"]
+
+    def read(cursor: str | None) -> object:
+        return store.search("doc", "lake", limit=2, cursor=cursor)
+
+    first = read(None)
+    for number in range(5):
+        doc(store, f"z{number}", ADDED_LATER)
+    read_after = follow(read, first)
+
+    # What matched when the first page was served comes once each, in its first order.
+    assert [sk for sk in read_after if not sk.startswith("z")] == before
+    assert len(read_after) == len(set(read_after))
+
+
+def test_find_pages_by_relevance_neither_skip_nor_repeat_as_matches_are_added(
+    store: ItemStore,
+) -> None:
+    # Without facets, then with them (the SQLite store answers those in another statement).
+    for facets in ((), ("theme",)):
+        for sk, text in RANKED_KEYWORDS + RANKED_TITLES:
+            searchable(store, sk, text, theme=["ENVI"])
+        before = find_all(store, "lake", limit=100)
+        assert before[:3] == ["k0", "k1", "k2"]
+
+        def read(cursor: str | None, facets: tuple[str, ...] = facets) -> object:
+            return store.find(Find("doc", "lake", limit=2, cursor=cursor, facets=facets)).page
+
+        first = read(None)
+        for number in range(5):
+            searchable(store, f"z{number}", ADDED_LATER, theme=["ENVI"])
+        read_after = follow(read, first)
+
+        assert [sk for sk in read_after if not sk.startswith("z")] == before
+        assert len(read_after) == len(set(read_after))
+        for sk in before + [f"z{number}" for number in range(5)]:
+            store.write(Delete("docs", sk))
+
+
+def _reworked(cursor: str, change: Callable[[list], object]) -> str:
+    """``cursor`` with its position changed by ``change``."""
+    payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    return _cursor({**payload, "p": change(payload["p"])})
+
+
+def test_relevance_cursors_without_averages_read_on_and_forged_averages_are_refused(
+    store: ItemStore,
+) -> None:
+    for sk, text in RANKED_KEYWORDS + RANKED_TITLES:
+        searchable(store, sk, text)
+    whole = find_all(store, "lake", limit=100)
+    reads = {
+        "search": lambda cursor: store.search("doc", "lake", limit=2, cursor=cursor),
+        "find": lambda cursor: store.find(Find("doc", "lake", limit=2, cursor=cursor)).page,
+    }
+    for read in reads.values():
+        cursor = read(None).next_cursor
+        # A cursor handed out before cursors held averages: ranked with the matches' own.
+        rest, _ = read_pages(
+            lambda next_cursor, read=read, cursor=cursor: read(
+                next_cursor or _reworked(cursor, lambda p: p[:-1])
+            )
+        )
+        assert [item["sk"] for item in rest] == whole[2:]
+        for forged in ([-1.0, 1.0, 1.0], [1.0, 1.0], [True, 1.0, 1.0], ["1", 1.0, 1.0]):
+            with pytest.raises(InvalidValue) as raised:
+                read(_reworked(cursor, lambda p, forged=forged: [*p[:-1], forged]))
+            assert raised.value.field == "cursor"
+
+
 def test_search_text_of_more_than_three_fields_is_value_error(store: ItemStore) -> None:
     with pytest.raises(ValueError):
         doc(store, "1", "a\x1fb\x1fc\x1fd")

@@ -627,3 +627,46 @@ def test_themes_are_chosen_from_the_eu_data_themes_by_name(app, client) -> None:
     saved = browser.post("/datasets/air/edit", data=fields)
     assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
     assert client.get("/datasets/air").json.get("themes") in (None, [])
+
+
+def test_taking_admin_from_the_last_admin_is_said_beside_the_scopes_tied_to_them(
+    app, client
+) -> None:
+    browser = owner(app, client)
+    html = browser.get("/datasets/air/grants", headers=BROWSER).get_data(as_text=True)
+    form = {"csrf": csrf_of(html), "principal": "team:miljo", "scopes": ["read", "update"]}
+    refused = browser.post("/datasets/air/grants", data=form)
+    assert refused.status_code == 409
+    page = refused.get_data(as_text=True)
+    # The form comes back as it was sent, the reason read with the scopes' group.
+    assert 'value="team:miljo"' in page
+    ticked = re.findall(r'<input type="checkbox" name="scopes" value="([a-z]+)" checked>', page)
+    assert ticked == ["read", "update"]
+    group = re.search(r"<fieldset ([^>]*)><legend>Scopes", page)
+    assert group is not None and 'aria-describedby="scopes-error"' in group[1]
+    error = re.search(r'<p id="scopes-error" class="field-error">([^<]*)</p>', page)
+    assert error is not None and "last admin" in error[1]
+    assert client.get("/datasets/air/permissions").json["items"][0]["scopes"] == [
+        "read",
+        "update",
+        "write",
+        "admin",
+    ]
+
+
+def test_removing_a_grant_nobody_holds_is_said_beside_the_principal(app, client) -> None:
+    browser = owner(app, client)
+    html = browser.get("/datasets/air/grants", headers=BROWSER).get_data(as_text=True)
+    refused = browser.post(
+        "/datasets/air/grants", data={"csrf": csrf_of(html), "principal": "user:nobody"}
+    )
+    assert refused.status_code == 404
+    page = refused.get_data(as_text=True)
+    # The form comes back with what was typed, the reason read with the principal.
+    assert re.search(
+        r'<input id="principal" name="principal" value="user:nobody"[^>]*'
+        r'aria-invalid="true" aria-describedby="principal-error">',
+        page,
+    )
+    error = re.search(r'<p id="principal-error" class="field-error">([^<]*)</p>', page)
+    assert error is not None and "holds no grant" in error[1]

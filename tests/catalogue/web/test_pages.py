@@ -101,9 +101,23 @@ def test_search_shows_facet_counts_that_link_to_their_filter(client) -> None:
     make_dataset(client, id="air", title="Air quality", themes=["ENVI"], keywords=["luft"])
     make_dataset(client, id="noise", title="Noise", themes=["ENVI", "TRAN"], keywords=["støy"])
     html = page(client, "/?theme=TRAN")
-    counts = re.findall(r'theme=([A-Z]+)">[A-Z]+</a> <span class="count">(\d+)</span>', html)
-    assert dict(counts) == {"ENVI": "2", "TRAN": "1"}
+    # Each theme is named as visitors read it; its link filters by the theme's code.
+    counts = re.findall(r'theme=([A-Z]+)">([^<]+)</a> <span class="count">(\d+)</span>', html)
+    assert counts == [("ENVI", "Environment", "2"), ("TRAN", "Transport", "1")]
     assert "/datasets/noise" in html and "/datasets/air" not in html
+    assert 'aria-label="Remove filter theme Transport"' in html
+    assert re.findall("<title>(.*)</title>", html) == ["theme Transport — Search · Brygge"]
+
+
+def test_the_dataset_page_names_its_themes_and_links_each_to_its_search(client) -> None:
+    make_dataset(client, id="budget", title="Budget", themes=["ECON", "GOVE"])
+    html = page(client, "/datasets/budget")
+    themes = re.search(r"<dt>Themes</dt><dd>(.*?)</dd>", html, re.S)
+    assert themes is not None
+    assert re.findall(r'<a class="theme" href="/\?theme=([A-Z]+)">([^<]+)</a>', themes[1]) == [
+        ("ECON", "Economy and finance"),
+        ("GOVE", "Government and public sector"),
+    ]
 
 
 def test_the_format_facet_filters_the_search_page_and_stays_in_its_form(client) -> None:
@@ -188,6 +202,93 @@ def test_a_search_too_long_keeps_the_search_form_with_the_reason_in_the_results(
     title, section, fragment = response.get_data(as_text=True).partition('<section id="results"')
     assert title.strip().startswith("<title>“luft luft") and section
     assert "Length must be between 1 and 200" in fragment
+
+
+def test_a_refused_filter_is_not_sent_again_by_the_next_search(client) -> None:
+    make_dataset(client, id="air", title="Air quality", keywords=["luft"])
+    long_format = "x" * 60
+    html = page(client, f"/?q=air&keyword=luft&format={long_format}", status=422)
+    # The search box and the filters that were not refused stay; the refused one would
+    # refuse every search typed after it.
+    assert '<input id="q" name="q" type="search" value="air"' in html
+    assert '<input type="hidden" name="keyword" value="luft">' in html
+    assert long_format not in html[: html.index('<section id="results"')]
+    assert "/datasets/air" in page(client, "/?q=air&keyword=luft")
+
+
+def test_the_dataset_page_names_its_update_frequency_and_language_as_the_form_does(
+    client,
+) -> None:
+    make_dataset(client, id="air", title="Air", accrualPeriodicity="semiannual", language="nb")
+    html = page(client, "/datasets/air")
+    shown = dict(re.findall(r"<dt>(Updated|Language)</dt><dd>(.*?)</dd>", html))
+    assert shown == {"Updated": "semiannual", "Language": "Norwegian Bokmål"}
+
+
+class Elements(HTMLParser):
+    """The attributes of each element of a page that has an id, and the text under it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attributes: dict[str, dict[str, str | None]] = {}
+        self.texts: dict[str, str] = {}
+        self.open: list[tuple[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if found.get("id"):
+            self.attributes[found["id"]] = found
+            self.texts[found["id"]] = ""
+        if tag not in ("input", "br", "meta", "link", "img"):
+            self.open.append((tag, found.get("id")))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.open and self.open.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data: str) -> None:
+        for _, element_id in self.open:
+            if element_id:
+                self.texts[element_id] += data
+
+
+def description_of(html: str, element_id: str) -> tuple[str | None, str]:
+    """An element's aria-invalid, and the text of the elements its aria-describedby names."""
+    elements = Elements()
+    elements.feed(html)
+    attributes = elements.attributes[element_id]
+    described = (attributes.get("aria-describedby") or "").split()
+    return attributes.get("aria-invalid"), " ".join(elements.texts[name] for name in described)
+
+
+@pytest.mark.parametrize(
+    ("query", "control", "reason"),
+    [
+        ("q=" + "a" * 201, "q", "Length must be between 1 and 200"),
+        ("accessRights=secret", "accessRights", "Must be one of: public"),
+        ("q=air&sort=best", "sort", "Must be one of: relevance"),
+        ("state=gone", "state", "Must be one of: active"),
+        # A value of no control of its own (a filter from a facet, the page size) is refused
+        # with the search as a whole: read with the search box.
+        ("format=" + "x" * 60, "q", "Length must be between 1 and 50"),
+        ("q=air&limit=0", "q", "greater than or equal to 1"),
+        ("q=air&cursor=garbage", "q", "not a cursor this service handed out"),
+    ],
+)
+def test_a_refused_search_value_is_read_with_its_control(client, query, control, reason) -> None:
+    make_dataset(client, id="air", title="Air quality")
+    html = page(client, f"/?{query}", status=422)
+    # The search form stays, the reason in the results' place, read with the control.
+    assert '<form id="search"' in html
+    invalid, description = description_of(html, control)
+    assert invalid == "true" and reason in description
+    for other in {"q", "sort", "accessRights", "state"} - {control}:
+        assert description_of(html, other) == (None, "")
+    # As one types, the results' fragment says which control each reason belongs to
+    # (search.js ties it, the form staying as it is).
+    fragment = client.get(f"/?{query}", headers=HTMX)
+    assert fragment.status_code == 422
+    assert re.search(rf'<li id="search-error-[^"]+" data-control="{control}">', fragment.text)
 
 
 def test_a_mistyped_address_is_a_404_page_in_a_browser_and_json_elsewhere(client) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from tests.catalogue.auth.world import World
@@ -28,7 +29,8 @@ def test_an_id_a_hidden_dataset_holds_is_409_as_for_a_visible_one(world: World) 
 
     assert {answer.status_code for answer in answers.values()} == {409}
     hidden, shown = (answers[name].json for name in ("hidden-set", "shown-set"))
-    assert hidden == {**shown, "message": shown["message"].replace("shown-set", "hidden-set")}
+    # The same answer but for the id it names.
+    assert json.dumps(hidden) == json.dumps(shown).replace("shown-set", "hidden-set")
     assert "ETag" not in answers["hidden-set"].headers
     assert caller.get("/datasets/hidden-set").status_code == 404
 

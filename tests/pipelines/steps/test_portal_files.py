@@ -1696,3 +1696,21 @@ def test_bare_number_false_reads_a_padded_number_in_both_steps(
     key = put("padded.csv", PADDED)
     validate.handler(make_event("Check", [key], config), None)
     assert recorder.finished("Check")[5]["rejected"] == 0
+
+
+@pytest.mark.parametrize(("encoding", "named"), [("utf-8", "UTF-8"), ("cp1252", "cp1252")])
+def test_a_mac_roman_file_read_in_another_encoding_points_to_mac_roman(
+    put: Put, make_event: MakeEvent, encoding: str, named: str
+) -> None:
+    # Excel for Mac's "CSV (Macintosh)": the message named cp1252, which reads Tromsø as
+    # Troms¿, and not the encoding the letters fit.
+    data = "kommune;navn\r1506;Ålesund\r5501;Tromsø\r".encode("mac_roman")
+    key = put("kommuner.csv", data)
+    config = {"delimiter": ";", "encoding": encoding}
+    with pytest.raises(InputError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+    assert raised.value.message == (
+        f"kommuner.csv is not valid {named}: byte 0x81 at offset 18 (line 2); its letters "
+        'read as Mac Roman (Excel for Mac\'s "CSV (Macintosh)"): set the encoding option to '
+        '"mac_roman", or to "auto"'
+    )

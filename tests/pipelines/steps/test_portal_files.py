@@ -20,7 +20,7 @@ import xlsxwriter
 import xlwt
 
 from pipelines.objects import LocalObjectStore
-from pipelines.steps import csv_to_parquet, excel_to_csv, transform, validate
+from pipelines.steps import csv_to_parquet, excel_to_csv, preview, publish, transform, validate
 from pipelines.steps.contract import ConfigError, InputError, ValidationFailed
 from pipelines.steps.tables import column_names
 from tests.pipelines.steps.conftest import DATA, MakeEvent, Put
@@ -1714,3 +1714,43 @@ def test_a_mac_roman_file_read_in_another_encoding_points_to_mac_roman(
         'read as Mac Roman (Excel for Mac\'s "CSV (Macintosh)"): set the encoding option to '
         '"mac_roman", or to "auto"'
     )
+
+
+# The PX-Web title as it is exported: quoted (so one value), or not (split at its commas).
+PX_WEB_UNQUOTED_TITLE = PX_WEB.replace(
+    b'"05803: Folkemengde, etter region, statistikkvariabel og \xc3\xa5r"',
+    b"05803: Folkemengde, etter region, statistikkvariabel og \xc3\xa5r",
+)
+
+
+@pytest.mark.parametrize("data", [PX_WEB, PX_WEB_UNQUOTED_TITLE])
+def test_a_published_csv_with_title_rows_is_described_by_its_header_and_rows(
+    recorder: MemoryRecorder, put: Put, make_event: MakeEvent, data: bytes
+) -> None:
+    # validate writes the title back above the header; publishing such a file failed as
+    # ragged rows (a quoted title) or described the title as the columns (one not quoted).
+    key = put("px.csv", data)
+    config = {"delimiter": ";", "headerRows": [3], "schema": PX_WEB_SCHEMA, "onInvalid": "drop"}
+    checked = validate.handler(make_event("Check", [key], config), None)
+    publish.handler(make_event("Publish", checked["input"]["keys"]), None)
+    [distribution] = recorder.distributions.values()
+    assert [field["name"] for field in distribution["schema"]["fields"]] == [
+        "region",
+        "statistikkvariabel",
+        "år",
+        "Personer",
+    ]
+    assert distribution["preview"]["rowCount"] == 3
+    assert distribution["preview"]["rows"][0] == ["0301 Oslo", "Folkemengde", "2023", "709037"]
+
+
+def test_a_csv_whose_first_row_is_wider_than_the_rows_below_keeps_it_as_header(
+    tmp_path: Path,
+) -> None:
+    # Rows that stop short of the header are no sign of a title above it.
+    path = tmp_path / "short.csv"
+    path.write_text("kommune;navn;merknad\n0301;Oslo\n1103;Stavanger\n")
+    found = preview.table_preview(path, "short.csv")
+    assert found is not None
+    assert [field["name"] for field in found["schema"]["fields"]] == ["kommune", "navn", "merknad"]
+    assert found["rowCount"] == 2

@@ -1754,3 +1754,63 @@ def test_a_csv_whose_first_row_is_wider_than_the_rows_below_keeps_it_as_header(
     assert found is not None
     assert [field["name"] for field in found["schema"]["fields"]] == ["kommune", "navn", "merknad"]
     assert found["rowCount"] == 2
+
+
+def notes_per_sheet_xlsx(path: Path) -> bytes:
+    """A municipal workbook whose sheets end in different notes: two, one, none."""
+    book = xlsxwriter.Workbook(path)
+    for title, notes in (
+        ("Befolkning", ["Kilde: SSB, tabell 07459", "* Foreløpige tall"]),
+        ("Areal", ["Kilde: Kartverket"]),
+        ("Bydeler", []),
+    ):
+        sheet = book.add_worksheet(title)
+        sheet.write_row(0, 0, ["bydel", "verdi"])
+        for row, (bydel, value) in enumerate([("Gamle Oslo", 62_000), ("Grorud", 27_000)], 1):
+            sheet.write_row(row, 0, [bydel, value])
+        for row, note in enumerate(notes, 4):
+            sheet.write_string(row, 0, note)
+    book.close()
+    return path.read_bytes()
+
+
+def test_one_footer_count_for_every_sheet_does_not_cut_rows_of_data(
+    tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    # footerRows: 2 left out Areal's last row of data with its one note, and Bydeler's two
+    # rows, without a word.
+    key = put("bydeler.xlsx", notes_per_sheet_xlsx(tmp_path / "bydeler.xlsx"))
+    with pytest.raises(InputError) as raised:
+        excel_to_csv.handler(make_event("ToCsv", [key], {"sheet": "*", "footerRows": 2}), None)
+    assert raised.value.message == (
+        "bydeler.xlsx, sheet 'Areal': footerRows is 2, but its last 2 rows hold data, not "
+        "only notes (the row 'Grorud'); give footerRows per sheet, such as "
+        '{"Befolkning": 2, "Areal": 1}'
+    )
+
+
+def test_footer_rows_per_sheet_leaves_out_each_sheets_notes(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("bydeler.xlsx", notes_per_sheet_xlsx(tmp_path / "bydeler.xlsx"))
+    config = {"sheet": "*", "footerRows": {"Befolkning": 2, "Areal": 1}}
+    frames = to_csv(objects, make_event, key, config)
+    assert list(frames) == ["bydeler-Befolkning.csv", "bydeler-Areal.csv", "bydeler-Bydeler.csv"]
+    for frame in frames.values():
+        assert frame.rows() == [("Gamle Oslo", "62000"), ("Grorud", "27000")]
+    with pytest.raises(ConfigError, match=r"bydeler\.xlsx has no sheet 'Arael'"):
+        to_csv(objects, make_event, key, {"sheet": "*", "footerRows": {"Arael": 1}})
+    with pytest.raises(ConfigError, match="footerRows"):
+        to_csv(objects, make_event, key, {"sheet": "*", "footerRows": {"Areal": -1}})
+
+
+def test_notes_on_one_sheet_of_every_sheet_point_to_footer_rows_per_sheet(
+    tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("bydeler.xlsx", notes_per_sheet_xlsx(tmp_path / "bydeler.xlsx"))
+    with pytest.raises(InputError) as raised:
+        excel_to_csv.handler(make_event("ToCsv", [key], {"sheet": "*"}), None)
+    assert raised.value.message.endswith(
+        'set the footerRows option to {"Befolkning": 2} to leave them out of this sheet, '
+        "or to 0 to read them as data"
+    )

@@ -29,7 +29,8 @@ from pipelines.steps.csv_dialect import (
     scan_options,
     sniff_delimiter,
 )
-from pipelines.steps.table_schema import table_schema_type
+from pipelines.steps.footers import csv_footnotes
+from pipelines.steps.table_schema import has_no_value, table_schema_type
 from pipelines.steps.tables import workdir
 
 PREVIEW_ROWS = 50
@@ -66,7 +67,9 @@ def table_preview(path: Path, name: str) -> dict[str, Any] | None:
         # Text, as publish describes a CSV: a step that types columns writes Parquet.
         # A header without rows is a table of no rows with the header's columns.
         options = scan_options(AS_FOUND, csv_file.layout)
-        return frame_preview(pl.scan_csv(csv_file.path, **options))
+        frame = pl.scan_csv(csv_file.path, **options)
+        # Blank lines read as rows of nulls: no rows of the table, as csv_to_parquet reads it.
+        return frame_preview(frame.filter(~has_no_value(csv_file.layout.names, None)))
 
 
 # A CSV is described as its file is written, which publishing is not told: Norwegian exports
@@ -82,16 +85,36 @@ def csv_input(path: Path, name: str, directory: Path) -> Iterator[CsvFile]:
     Statistics Norway's PX-Web exports, which validate and transform write back with
     ``headerRows``) are skipped. Raises InputError for a file neither reads.
     """
-    with ExitStack() as stack:
-        dialect, csv_file = _opened(stack, path, AS_FOUND, name, directory)
+    dialect = AS_FOUND
+    while True:
+        with ExitStack() as stack:
+            used, csv_file = _opened(stack, path, dialect, name, directory)
+            dialect = table_dialect(csv_file, used)
+            if dialect == used:
+                yield csv_file
+                return
+
+
+def table_dialect(csv_file: CsvFile, dialect: CsvDialect) -> CsvDialect:
+    """``dialect`` (with which ``csv_file`` was opened) with the ``headerRows`` of the title
+    rows above its header (``title_rows``), else with the ``footerRows`` of the footnotes
+    below its rows (``csv_footnotes``); ``dialect`` itself when it has found both or the
+    file has neither."""
+    if dialect.header_rows is None:
         above = title_rows(csv_file, dialect.quote_char)
-        if not above:
-            yield csv_file
-            return
-    with ExitStack() as stack:
-        titled = dataclasses.replace(dialect, header_rows=[above + 1])
-        _, csv_file = _opened(stack, path, titled, name, directory)
-        yield csv_file
+        if above:
+            return dataclasses.replace(dialect, header_rows=[above + 1])
+    if dialect.footer_rows == 0:
+        notes = csv_footnotes(
+            csv_file.path,
+            delimiter=csv_file.layout.delimiter,
+            quote=dialect.quote_char,
+            comment=None,
+            width=len(csv_file.layout.names),
+        )
+        if notes:
+            return dataclasses.replace(dialect, footer_rows=len(notes))
+    return dialect
 
 
 def _opened(

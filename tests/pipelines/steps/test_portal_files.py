@@ -1814,3 +1814,23 @@ def test_notes_on_one_sheet_of_every_sheet_point_to_footer_rows_per_sheet(
         'set the footerRows option to {"Befolkning": 2} to leave them out of this sheet, '
         "or to 0 to read them as data"
     )
+
+
+def test_a_published_csv_with_a_footer_is_described_without_its_notes(
+    recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    # validate writes the footer back below the rows; the preview counted the blank row and
+    # the note as rows of the table.
+    data = PX_WEB.replace(b"mange", b"212660") + b'\r\n"Kilde: SSB, tabell 05803"\r\n'
+    key = put("px.csv", data)
+    config = {"delimiter": ";", "headerRows": [3], "footerRows": 1, "schema": PX_WEB_SCHEMA}
+    checked = validate.handler(make_event("Check", [key], config), None)
+    publish.handler(make_event("Publish", checked["input"]["keys"]), None)
+    [distribution] = recorder.distributions.values()
+    assert distribution["preview"]["rowCount"] == 4
+    assert distribution["preview"]["rows"][-1] == [
+        "3401 Kongsvinger",
+        "Folkemengde",
+        "2023",
+        "18106",
+    ]

@@ -339,13 +339,14 @@ def _has_value(frame: pl.DataFrame, column: str) -> pl.Expr:
     return pl.col(column).is_not_null()
 
 
-def trailing_notes(frame: pl.DataFrame) -> tuple[int, str | None]:
+def trailing_notes(frame: pl.DataFrame) -> tuple[int, str | None] | None:
     """How many of the last rows of ``frame`` that hold a value hold it in the first column
-    only (notes), and the first cell of the row of data above them (None for none)."""
+    only (notes), and the first cell of the row of data above them (None for none); None
+    for a table of one column, whose notes and values look alike."""
     import polars as pl
 
     if frame.width < 2:
-        return 0, None
+        return None
     filled = _filled_rows(frame)
     past_first = (
         frame.select(
@@ -730,8 +731,9 @@ def _read_sheets(
             footer_rows = sheet_footer_rows(config, sheet)
             if footer_rows is None and not path_is_xls:
                 check_no_totals_row(path, sheet, place, frame, name=f"{name}, sheet {sheet!r}")
-            if every and isinstance(config.footer_rows, int):
-                notes[sheet] = trailing_notes(frame)
+            found = trailing_notes(frame) if every and isinstance(config.footer_rows, int) else None
+            if found is not None:
+                notes[sheet] = found
             frame = tidy(
                 without_footer(
                     frame,
@@ -764,11 +766,11 @@ def check_one_footer_fits(
     for sheet, (count, data) in notes.items():
         if count < footer_rows:
             counts = {other: found for other, (found, _) in notes.items() if found}
-            rows = "row" if footer_rows == 1 else f"{footer_rows} rows"
+            rows = "row holds" if footer_rows == 1 else f"{footer_rows} rows hold"
             shown = f" (the row {data!r})" if data is not None else ""
             raise InputError(
                 f"{name}, sheet {sheet!r}: footerRows is {footer_rows}, but its last {rows} "
-                f"hold data, not only notes{shown}; give footerRows per sheet, such as "
+                f"data, not only notes{shown}; give footerRows per sheet, such as "
                 f"{json.dumps(counts, ensure_ascii=False)}"
             )
 

@@ -1834,3 +1834,15 @@ def test_a_published_csv_with_a_footer_is_described_without_its_notes(
         "2023",
         "18106",
     ]
+
+
+def test_one_footer_count_leaves_a_sheet_of_one_column_to_the_count(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    # In one column a note and a value look alike: the count is all there is to go by.
+    book = xlsxwriter.Workbook(tmp_path / "steder.xlsx")
+    book.add_worksheet("Steder").write_column(0, 0, ["sted", "Oslo", "Bergen", "", "Kilde: SSB"])
+    book.close()
+    key = put("steder.xlsx", (tmp_path / "steder.xlsx").read_bytes())
+    frames = to_csv(objects, make_event, key, {"sheet": "*", "footerRows": 1})
+    assert frames["steder-Steder.csv"].rows() == [("Oslo",), ("Bergen",)]

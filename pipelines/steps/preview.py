@@ -79,16 +79,20 @@ AS_FOUND = CsvDialect(delimiter="auto", encoding="auto", footer_rows=0)
 
 
 @contextmanager
-def csv_input(path: Path, name: str, directory: Path) -> Iterator[CsvFile]:
+def csv_input(
+    path: Path, name: str, directory: Path, *, check_quotes: bool = False
+) -> Iterator[CsvFile]:
     """``path`` opened with its own delimiter and encoding, else (a header that does not tell
     one delimiter from another) with ','; the rows above its header that are a title (as in
     Statistics Norway's PX-Web exports, which validate and transform write back with
-    ``headerRows``) are skipped. Raises InputError for a file neither reads.
+    ``headerRows``) are skipped, and so are the footnotes below its rows. Raises InputError
+    for a file neither reads; with ``check_quotes``, also for a quote not doubled inside a
+    quoted value (see ``open_csv``).
     """
     dialect = AS_FOUND
     while True:
         with ExitStack() as stack:
-            used, csv_file = _opened(stack, path, dialect, name, directory)
+            used, csv_file = _opened(stack, path, dialect, name, directory, check_quotes)
             dialect = table_dialect(csv_file, used)
             if dialect == used:
                 yield csv_file
@@ -118,18 +122,23 @@ def table_dialect(csv_file: CsvFile, dialect: CsvDialect) -> CsvDialect:
 
 
 def _opened(
-    stack: ExitStack, path: Path, dialect: CsvDialect, name: str, directory: Path
+    stack: ExitStack,
+    path: Path,
+    dialect: CsvDialect,
+    name: str,
+    directory: Path,
+    check_quotes: bool,
 ) -> tuple[CsvDialect, CsvFile]:
     """``path`` opened with ``dialect``, else with ',' as its delimiter; the dialect used."""
     try:
         return dialect, stack.enter_context(
-            open_csv(path, dialect, "auto", directory, name=name, check_quotes=False)
+            open_csv(path, dialect, "auto", directory, name=name, check_quotes=check_quotes)
         )
     except InputError:
         # Publishing describes a file, it does not judge it: read it as polars would.
         comma = dataclasses.replace(dialect, delimiter=None)
         return comma, stack.enter_context(
-            open_csv(path, comma, "auto", directory, name=name, check_quotes=False)
+            open_csv(path, comma, "auto", directory, name=name, check_quotes=check_quotes)
         )
 
 

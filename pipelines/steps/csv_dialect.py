@@ -35,7 +35,6 @@ import csv
 import dataclasses
 import io
 import re
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -63,6 +62,7 @@ from pipelines.steps.tables import (
     sink_table,
     table_format,
     transcode,
+    western_encoding,
 )
 
 if TYPE_CHECKING:
@@ -78,12 +78,6 @@ SNIFF_DELIMITERS = ",;\t|"
 DEFAULT_DELIMITER = ","
 # Excel writes (and reads) this first line to name the delimiter, sometimes quoted.
 _SEP_LINE = re.compile(r'^\ufeff?"?sep=(.)"?\r?\n')
-# encoding "auto" tells these apart in a file that is not UTF-8 (western_encoding), by the
-# bytes above 0x7f that follow an ASCII letter: enough of them to decide.
-WESTERN_ENCODINGS = ("cp1252", "mac_roman")
-GUESS_WORD_BYTES = 4096
-_WORD_BYTE = re.compile(rb"[A-Za-z][\x80-\xff]")
-_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,50 +439,11 @@ def detect_encoding(path: Path) -> str:
     return "utf-8-sig" if first_invalid_utf8(path) is None else western_encoding(path)
 
 
-def western_encoding(path: Path) -> str:
-    """``mac_roman`` when more of the file's non-ASCII bytes inside words read as letters in
-    Mac Roman than in cp1252, else ``cp1252``.
-
-    A byte after an ASCII letter is, in Western text, most often a letter of the same word
-    (the ø of Tromsø, the é of Orléans): lowercase after a lowercase letter. The two
-    encodings put letters at different bytes: Mac Roman's ø is cp1252's ¿, its æ cp1252's
-    ¾, and cp1252's ø is Mac Roman's ¯. Ties go to cp1252, by far the more common, unless
-    the file holds a byte cp1252 leaves undefined (Mac Roman's Å, ç, è, ê): then it cannot
-    be cp1252. Reads until ``GUESS_WORD_BYTES`` such bytes have been seen, or the file ends.
-    """
-    counts: Counter[bytes] = Counter()
-    is_not_cp1252 = False
-    with path.open("rb") as handle:
-        previous = b""
-        while sum(counts.values()) < GUESS_WORD_BYTES and (chunk := handle.read(CHUNK_BYTES)):
-            counts.update(_WORD_BYTE.findall(previous + chunk))
-            is_not_cp1252 = is_not_cp1252 or _CP1252_UNDEFINED.search(chunk) is not None
-            previous = chunk[-1:]
-    votes = {
-        encoding: sum(count for pair, count in counts.items() if _reads_as_letter(pair, encoding))
-        for encoding in WESTERN_ENCODINGS
-    }
-    if votes["mac_roman"] > votes["cp1252"] or (
-        is_not_cp1252 and votes["mac_roman"] == votes["cp1252"]
-    ):
-        return "mac_roman"
-    return "cp1252"
-
-
-def _reads_as_letter(pair: bytes, encoding: str) -> bool:
-    """Whether the second byte of ``pair`` (an ASCII letter, then a byte above 0x7f) reads
-    in ``encoding`` as a letter that may follow the first one inside a word."""
-    character = pair[1:].decode(encoding, errors="ignore")
-    if character == "\u2019":  # an apostrophe (it's) in either encoding: no vote
-        return True
-    return character.islower() if chr(pair[0]).islower() else character.isalpha()
-
-
 def check_utf8(path: Path, name: str) -> None:
     """Raise InputError at the first byte that is not UTF-8, if any."""
     invalid = first_invalid_utf8(path)
     if invalid is not None:
-        raise InputError(encoding_message(name, "UTF-8", *invalid))
+        raise InputError(encoding_message(name, "UTF-8", *invalid, fits=western_encoding(path)))
 
 
 def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:

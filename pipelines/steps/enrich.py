@@ -3,7 +3,8 @@
 A CSV input is read with the same CSV Dialect options as csv_to_parquet and validate
 (``csv_dialect``) and written back in its own form (delimiter, quotes, ``sep=`` line,
 encoding), so the step can follow validate on a file as uploaded. A CSV lookup is read as
-publishing describes one: its delimiter and encoding found from the file (``"auto"``).
+publishing describes one (``preview.csv_input``): its delimiter and encoding found from the
+file (``"auto"``), title rows above its header and notes below its rows left out.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from pipelines.steps.csv_dialect import (
     CsvDialect,
     StepTable,
     check_dialect,
-    open_csv,
     scan_options,
     step_table,
 )
 from pipelines.steps.lookups import LookupSource, parse_lookup
 from pipelines.steps.options import JsonSchema
+from pipelines.steps.preview import AS_FOUND, csv_input
 from pipelines.steps.runtime import environment, run_step
 from pipelines.steps.tables import (
     FORMATS,
@@ -49,8 +50,6 @@ if TYPE_CHECKING:
     import polars as pl
 
 EXAMPLES_IN_ERROR = 5
-# A lookup published as it was uploaded keeps its own delimiter and encoding.
-LOOKUP_DIALECT = CsvDialect(delimiter="auto", encoding="auto", footer_rows=0)
 # Latest distribution keys of a dataset, from the catalogue.
 LatestKeys = Callable[[str], list[str]]
 # ``lookup`` names one source: a dataset's latest distribution, or one object key.
@@ -139,8 +138,10 @@ def load_lookup(
             with reading(filename(key)):
                 frames.append(scan_table(source, key).collect())
             continue
-        with open_csv(source, LOOKUP_DIALECT, "auto", directory, name=filename(key)) as file:
-            scan = pl.scan_csv(file.path, **scan_options(LOOKUP_DIALECT, file.layout))
+        # A lookup published as it was uploaded keeps its own delimiter, encoding, title
+        # and notes: it is read as its preview describes it.
+        with csv_input(source, filename(key), directory, check_quotes=True) as file:
+            scan = pl.scan_csv(file.path, **scan_options(AS_FOUND, file.layout))
             with reading(filename(key)):
                 frames.append(scan.collect())
     with reading("lookup"):

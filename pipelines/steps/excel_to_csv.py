@@ -19,7 +19,11 @@ How workbooks from data portals are read:
   but empty cells at the right edge).
 - Notes below the table (``Kilde: SSB``, ``* Foreløpige tall``): ``footerRows: n`` leaves out
   a sheet's last ``n`` rows that hold a value; without it, last rows that look like
-  footnotes (``footers``) are an InputError naming them; ``0`` writes them as rows.
+  footnotes (``footers``) are an InputError naming them; ``0`` writes them as rows. Sheets
+  whose notes differ take a count each, ``{"Befolkning": 2, "Areal": 1}`` (a sheet not
+  named is checked for footnotes). One count for every sheet of ``"*"`` leaves out only
+  notes: a sheet whose last ``n`` rows hold data (a value past the first column) is an
+  InputError naming the counts per sheet.
 - ``sheet: "*"`` takes the visible sheets that hold data, in workbook order; hidden sheets are
   read only when chosen by name or index (indexes count every sheet, hidden ones too).
   Choosing an empty sheet is an InputError.
@@ -30,6 +34,7 @@ How workbooks from data portals are read:
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import unicodedata
 import zipfile
@@ -110,15 +115,15 @@ class ExcelToCsvConfig:
     ``headerRow``: 1-based row of the column names; null for none (columns column_1, ...).
     ``skipRows``: rows to skip after the header. ``range``: a cell range such as ``B3:F200``
     whose first row is the header row. ``footerRows``: the rows of notes below each sheet's
-    table to leave out (blank rows not counted); null checks that none looks like a
-    footnote, 0 writes every row.
+    table to leave out (blank rows not counted), or an object of such counts by sheet name;
+    null (for a sheet: not named) checks that none looks like a footnote, 0 writes every row.
     """
 
     sheet: str | int = 1
     header_row: int | None = 1
     skip_rows: int = 0
     range: str | None = None
-    footer_rows: int | None = None
+    footer_rows: int | dict[str, int | None] | None = None
     # None: the server's limit; a taskConfig value only ever lowers it (see StepLimits).
     max_uncompressed_bytes: int | None = None
     max_cells: int | None = None
@@ -177,7 +182,11 @@ def window(config: ExcelToCsvConfig) -> SheetWindow:
         raise ConfigError("sheet", "an index is 1-based: the first sheet is 1")
     if config.skip_rows < 0:
         raise ConfigError("skipRows", "must be zero or more")
-    check_footer_rows(config.footer_rows)
+    if isinstance(config.footer_rows, dict):
+        for sheet, rows in config.footer_rows.items():
+            check_footer_rows(rows, option=f"footerRows.{sheet}")
+    else:
+        check_footer_rows(config.footer_rows)
     if config.header_row is not None and config.header_row < 1:
         raise ConfigError("headerRow", "is 1-based: the first row is 1")
     if config.range is None:
@@ -272,15 +281,23 @@ def tidy(
     return frame.with_columns(changes)
 
 
-def without_footer(frame: pl.DataFrame, footer_rows: int | None, *, name: str) -> pl.DataFrame:
+def sheet_footer_rows(config: ExcelToCsvConfig, sheet: str) -> int | None:
+    """The ``footerRows`` of one sheet: its own count, or the one count of every sheet."""
+    if isinstance(config.footer_rows, dict):
+        return config.footer_rows.get(sheet)
+    return config.footer_rows
+
+
+def without_footer(
+    frame: pl.DataFrame, footer_rows: int | None, *, name: str, sheet: str | None = None
+) -> pl.DataFrame:
     """``frame`` (a sheet as loaded) less its last ``footer_rows`` rows that hold a value.
 
     With ``footer_rows`` None, raises InputError when its last rows look like footnotes
-    (``footers.suspected_footnotes``, over its last ``TAIL_ROWS``); also when it has fewer
-    rows than ``footer_rows``.
+    (``footers.suspected_footnotes``, over its last ``TAIL_ROWS``), naming the count to
+    give ``sheet`` when given (a sheet of several); also when it has fewer rows than
+    ``footer_rows``.
     """
-    import polars as pl
-
     if footer_rows == 0 or frame.width == 0:
         return frame
     if footer_rows is None:
@@ -290,20 +307,63 @@ def without_footer(frame: pl.DataFrame, footer_rows: int | None, *, name: str) -
         ]
         notes = suspected_footnotes(rows, frame.width)
         if notes:
-            raise InputError(footnotes_message(name, notes))
+            raise InputError(footnotes_message(name, notes, sheet=sheet))
         return frame
-    has_value = frame.select(
-        pl.any_horizontal(
-            pl.col(column).str.strip_chars() != ""
-            if dtype == pl.String
-            else pl.col(column).is_not_null()
-            for column, dtype in frame.schema.items()
-        ).fill_null(False)
-    ).to_series()
-    filled = has_value.arg_true()
+    filled = _filled_rows(frame)
     if len(filled) < footer_rows:
         raise InputError(f"{name}: footerRows is {footer_rows}, but it has {len(filled)} rows")
     return frame.head(filled[len(filled) - footer_rows])
+
+
+def _filled_rows(frame: pl.DataFrame) -> list[int]:
+    """The numbers of the rows of ``frame`` that hold a value."""
+    import polars as pl
+
+    return (
+        frame.select(
+            pl.any_horizontal(_has_value(frame, column) for column in frame.columns).fill_null(
+                False
+            )
+        )
+        .to_series()
+        .arg_true()
+        .to_list()
+    )
+
+
+def _has_value(frame: pl.DataFrame, column: str) -> pl.Expr:
+    import polars as pl
+
+    if frame.schema[column] == pl.String:
+        return pl.col(column).str.strip_chars() != ""
+    return pl.col(column).is_not_null()
+
+
+def trailing_notes(frame: pl.DataFrame) -> tuple[int, str | None] | None:
+    """How many of the last rows of ``frame`` that hold a value hold it in the first column
+    only (notes), and the first cell of the row of data above them (None for none); None
+    for a table of one column, whose notes and values look alike."""
+    import polars as pl
+
+    if frame.width < 2:
+        return None
+    filled = _filled_rows(frame)
+    past_first = (
+        frame.select(
+            pl.any_horizontal(_has_value(frame, column) for column in frame.columns[1:]).fill_null(
+                False
+            )
+        )
+        .to_series()
+        .to_list()
+    )
+    notes = 0
+    for row in reversed(filled):
+        if past_first[row]:
+            first = frame.row(row)[0]
+            return notes, None if first is None else str(first)
+        notes += 1
+    return notes, None
 
 
 def _duration_as_printed(duration: pl.Expr) -> pl.Expr:
@@ -625,7 +685,15 @@ def _read_sheets(
             chosen = [config.sheet]
         else:
             raise ConfigError("sheet", f"{name} has no sheet {config.sheet!r}; it has {names}")
+        if isinstance(config.footer_rows, dict):
+            unknown = [sheet for sheet in config.footer_rows if sheet not in names]
+            if unknown:
+                raise ConfigError(
+                    "footerRows", f"{name} has no sheet {unknown[0]!r}; it has {names}"
+                )
         frames = []
+        # "*" with one footerRows: the notes ending each sheet, and the row of data above.
+        notes: dict[str, tuple[int, str | None]] = {}
         for sheet in chosen:
             try:
                 loaded = _load_sheet(
@@ -660,10 +728,19 @@ def _read_sheets(
                 if cells is None
                 else [cells.get(column.absolute_index) for column in loaded.selected_columns]
             )
-            if config.footer_rows is None and not path_is_xls:
+            footer_rows = sheet_footer_rows(config, sheet)
+            if footer_rows is None and not path_is_xls:
                 check_no_totals_row(path, sheet, place, frame, name=f"{name}, sheet {sheet!r}")
+            found = trailing_notes(frame) if every and isinstance(config.footer_rows, int) else None
+            if found is not None:
+                notes[sheet] = found
             frame = tidy(
-                without_footer(frame, config.footer_rows, name=f"{name}, sheet {sheet!r}"),
+                without_footer(
+                    frame,
+                    footer_rows,
+                    name=f"{name}, sheet {sheet!r}",
+                    sheet=sheet if every or isinstance(config.footer_rows, dict) else None,
+                ),
                 header,
                 day_zero,
             )
@@ -675,7 +752,27 @@ def _read_sheets(
             frames.append((sheet, frame))
     if not frames:
         raise InputError(f"{name} has no visible sheet with data")
+    if isinstance(config.footer_rows, int):
+        check_one_footer_fits(notes, config.footer_rows, name=name)
     return frames
+
+
+def check_one_footer_fits(
+    notes: dict[str, tuple[int, str | None]], footer_rows: int, *, name: str
+) -> None:
+    """Raise InputError when one ``footerRows`` count for every sheet (``notes``: each
+    sheet's trailing notes and row of data above, ``trailing_notes``) leaves data out of
+    one, naming the counts per sheet that leave out only notes."""
+    for sheet, (count, data) in notes.items():
+        if count < footer_rows:
+            counts = {other: found for other, (found, _) in notes.items() if found}
+            rows = "row holds" if footer_rows == 1 else f"{footer_rows} rows hold"
+            shown = f" (the row {data!r})" if data is not None else ""
+            raise InputError(
+                f"{name}, sheet {sheet!r}: footerRows is {footer_rows}, but its last {rows} "
+                f"data, not only notes{shown}; give footerRows per sheet, such as "
+                f"{json.dumps(counts, ensure_ascii=False)}"
+            )
 
 
 def _day_zero(path: Path) -> datetime.date:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -75,24 +76,29 @@ def suspected_footnotes(rows: Sequence[TableRow | None], width: int) -> list[str
     return []
 
 
-def footnotes_message(name: str, notes: list[str]) -> str:
-    """What a data owner reads when rows that look like footnotes stop a step."""
+def footnotes_message(name: str, notes: list[str], *, sheet: str | None = None) -> str:
+    """What a data owner reads when rows that look like footnotes stop a step; ``sheet``
+    names the sheet of several (a workbook's) whose count to give."""
     shown = "; ".join(
         repr(note if len(note) <= SHOWN_NOTE_CHARS else note[: SHOWN_NOTE_CHARS - 3] + "...")
         for note in notes[:SHOWN_NOTES]
     )
     more = f" and {len(notes) - SHOWN_NOTES} more" if len(notes) > SHOWN_NOTES else ""
     rows = "row looks" if len(notes) == 1 else f"{len(notes)} rows look"
+    value = (
+        str(len(notes)) if sheet is None else json.dumps({sheet: len(notes)}, ensure_ascii=False)
+    )
+    where = "" if sheet is None else " of this sheet"
     return (
         f"{name}: the last {rows} like footnotes, not data ({shown}{more}); set the "
-        f"footerRows option to {len(notes)} to leave them out, or to 0 to read them as data"
+        f"footerRows option to {value} to leave them out{where}, or to 0 to read them as data"
     )
 
 
-def check_footer_rows(footer_rows: int | None) -> None:
+def check_footer_rows(footer_rows: int | None, *, option: str = "footerRows") -> None:
     """Raise ConfigError unless ``footer_rows`` is null or zero or more."""
     if footer_rows is not None and footer_rows < 0:
-        raise ConfigError("footerRows", "must be zero or more (or null to check for footnotes)")
+        raise ConfigError(option, "must be zero or more (or null to check for footnotes)")
 
 
 @dataclass(frozen=True, slots=True)

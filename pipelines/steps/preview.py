@@ -8,17 +8,29 @@ and top values are counted only for text columns with few distinct values.
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import datetime as dt
+import io
 import json
 import math
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pipelines.steps.contract import InputError
-from pipelines.steps.csv_dialect import CsvDialect, CsvFile, open_csv, scan_options
-from pipelines.steps.table_schema import table_schema_type
+from pipelines.steps.csv_dialect import (
+    SNIFF_BYTES,
+    CsvDialect,
+    CsvFile,
+    open_csv,
+    scan_options,
+    sniff_delimiter,
+)
+from pipelines.steps.footers import csv_footnotes
+from pipelines.steps.table_schema import has_no_value, table_schema_type
 from pipelines.steps.tables import workdir
 
 PREVIEW_ROWS = 50
@@ -31,6 +43,10 @@ TOP_VALUES = 5
 MAX_CELL_CHARS = 200
 # The preview is kept in the distribution's record: rows are dropped until its JSON fits.
 PREVIEW_MAX_BYTES = 32_000
+# A title above a CSV's header (title_rows): at most this many rows, told by the widths of
+# this many rows below the header.
+MAX_TITLE_ROWS = 10
+WIDTH_SAMPLE_ROWS = 20
 
 
 def table_preview(path: Path, name: str) -> dict[str, Any] | None:
@@ -51,7 +67,9 @@ def table_preview(path: Path, name: str) -> dict[str, Any] | None:
         # Text, as publish describes a CSV: a step that types columns writes Parquet.
         # A header without rows is a table of no rows with the header's columns.
         options = scan_options(AS_FOUND, csv_file.layout)
-        return frame_preview(pl.scan_csv(csv_file.path, **options))
+        frame = pl.scan_csv(csv_file.path, **options)
+        # Blank lines read as rows of nulls: no rows of the table, as csv_to_parquet reads it.
+        return frame_preview(frame.filter(~has_no_value(csv_file.layout.names, None)))
 
 
 # A CSV is described as its file is written, which publishing is not told: Norwegian exports
@@ -61,22 +79,124 @@ AS_FOUND = CsvDialect(delimiter="auto", encoding="auto", footer_rows=0)
 
 
 @contextmanager
-def csv_input(path: Path, name: str, directory: Path) -> Iterator[CsvFile]:
+def csv_input(
+    path: Path, name: str, directory: Path, *, check_quotes: bool = False
+) -> Iterator[CsvFile]:
     """``path`` opened with its own delimiter and encoding, else (a header that does not tell
-    one delimiter from another) with ','. Raises InputError for a file neither reads.
+    one delimiter from another) with ','; the rows above its header that are a title (as in
+    Statistics Norway's PX-Web exports, which validate and transform write back with
+    ``headerRows``) are skipped, and so are the footnotes below its rows. Raises InputError
+    for a file neither reads; with ``check_quotes``, also for a quote not doubled inside a
+    quoted value (see ``open_csv``).
     """
-    with ExitStack() as stack:
+    dialect = AS_FOUND
+    while True:
+        with ExitStack() as stack:
+            used, csv_file = _opened(stack, path, dialect, name, directory, check_quotes)
+            dialect = table_dialect(csv_file, used)
+            if dialect == used:
+                yield csv_file
+                return
+
+
+def table_dialect(csv_file: CsvFile, dialect: CsvDialect) -> CsvDialect:
+    """``dialect`` (with which ``csv_file`` was opened) with the ``headerRows`` of the title
+    rows above its header (``title_rows``), else with the ``footerRows`` of the footnotes
+    below its rows (``csv_footnotes``); ``dialect`` itself when it has found both or the
+    file has neither."""
+    if dialect.header_rows is None:
+        above = title_rows(csv_file, dialect.quote_char)
+        if above:
+            return dataclasses.replace(dialect, header_rows=[above + 1])
+    if dialect.footer_rows == 0:
+        notes = csv_footnotes(
+            csv_file.path,
+            delimiter=csv_file.layout.delimiter,
+            quote=dialect.quote_char,
+            comment=None,
+            width=len(csv_file.layout.names),
+        )
+        if notes:
+            return dataclasses.replace(dialect, footer_rows=len(notes))
+    return dialect
+
+
+def _opened(
+    stack: ExitStack,
+    path: Path,
+    dialect: CsvDialect,
+    name: str,
+    directory: Path,
+    check_quotes: bool,
+) -> tuple[CsvDialect, CsvFile]:
+    """``path`` opened with ``dialect``, else with ',' as its delimiter; the dialect used."""
+    try:
+        return dialect, stack.enter_context(
+            open_csv(path, dialect, "auto", directory, name=name, check_quotes=check_quotes)
+        )
+    except InputError:
+        # Publishing describes a file, it does not judge it: read it as polars would.
+        comma = dataclasses.replace(dialect, delimiter=None)
+        return comma, stack.enter_context(
+            open_csv(path, comma, "auto", directory, name=name, check_quotes=check_quotes)
+        )
+
+
+def title_rows(csv_file: CsvFile, quote: str) -> int:
+    """How many rows at the start of ``csv_file`` (below a ``sep=`` line) are a title above
+    its header.
+
+    The header is the first row, of two fields or more, with as many fields as most rows
+    below it and more than every row above it (with the delimiter sniffed below it); 0
+    when the first row is such a row, or no row is. Looks at the first rows of the file's
+    first ``SNIFF_BYTES``.
+    """
+    with csv_file.path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES).decode("utf-8", errors="replace").lstrip("\ufeff")
+    if csv_file.layout.has_sep_line:
+        head = head.partition("\n")[2]
+    texts = _row_texts(head, quote, MAX_TITLE_ROWS + WIDTH_SAMPLE_ROWS + 1)
+    for above in range(min(MAX_TITLE_ROWS, len(texts) - 1) + 1):
+        below = "".join(texts[above:])
         try:
-            csv_file = stack.enter_context(
-                open_csv(path, AS_FOUND, "auto", directory, name=name, check_quotes=False)
-            )
+            delimiter = sniff_delimiter(below, name="")
         except InputError:
-            # Publishing describes a file, it does not judge it: read it as polars would.
-            comma = CsvDialect(encoding="auto", footer_rows=0)
-            csv_file = stack.enter_context(
-                open_csv(path, comma, "auto", directory, name=name, check_quotes=False)
-            )
-        yield csv_file
+            continue
+
+        def widths(text: str, delimiter: str = delimiter) -> list[int]:
+            rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quote)
+            return [len(row) for row in rows]
+
+        header, *rows = widths(below)
+        filled = [width for width in rows if width]
+        if header < 2 or not filled or Counter(filled).most_common(1)[0][0] != header:
+            continue
+        if all(width < header for width in widths("".join(texts[:above]))):
+            return above
+    return 0
+
+
+def _row_texts(head: str, quote: str, most: int) -> list[str]:
+    """The text of each of the first ``most`` whole rows of ``head`` (a quoted line break
+    stays inside its row)."""
+    read: list[str] = []
+
+    def lines() -> Iterator[str]:
+        for line in io.StringIO(head, newline=""):
+            read.append(line)
+            yield line
+
+    texts = []
+    try:
+        for _ in csv.reader(lines(), quotechar=quote):
+            texts.append("".join(read))
+            read.clear()
+            if len(texts) == most:
+                break
+    except csv.Error:
+        pass
+    # The last row read may be cut where the head ends.
+    return [text for text in texts if text.endswith(("\n", "\r"))]
 
 
 def frame_preview(frame: Any) -> dict[str, Any]:

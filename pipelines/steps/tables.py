@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import threading
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -254,7 +255,7 @@ def transcode(path: Path, encoding: str, directory: Path) -> Path:
                     # Latin-1 decodes every byte: cp1252's euro sign, dashes and quotes would pass
                     # silently as control characters no text holds. One byte a character.
                     position = control.start()
-                    line = lines + chunk.count(b"\n", 0, position) + 1
+                    line = lines + _line_ends(chunk, position) + 1
                     raise InputError(
                         f"{path.name} has byte 0x{chunk[position : position + 1].hex()} at "
                         f"offset {offset + position:,} (line {line}), a control character in "
@@ -270,16 +271,30 @@ def transcode(path: Path, encoding: str, directory: Path) -> Path:
                         path.name,
                         encoding,
                         offset + position,
-                        lines + chunk.count(b"\n", 0, position) + 1,
+                        lines + _line_ends(chunk, position) + 1,
                         chunk[position : position + 1],
+                        fits=western_encoding(path),
                     )
                 ) from None
             if not chunk:
                 break
             offset += len(chunk)
-            lines += chunk.count(b"\n")
+            lines += _line_ends(chunk, len(chunk))
     return target
 
+
+def _line_ends(data: bytes, end: int) -> int:
+    """The line ends in ``data[:end]``: LF, CRLF, and CR alone (Excel for Mac's CSV), which
+    a file is transcoded before it is given LF line ends."""
+    return data.count(b"\n", 0, end) + data.count(b"\r", 0, end) - data.count(b"\r\n", 0, end)
+
+
+# Files that are not UTF-8 are told apart among these (western_encoding), by the bytes above
+# 0x7f that follow an ASCII letter: enough of them to decide.
+WESTERN_ENCODINGS = ("cp1252", "mac_roman")
+GUESS_WORD_BYTES = 4096
+_WORD_BYTE = re.compile(rb"[A-Za-z][\x80-\xff]")
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 
 # C1 control characters: what latin-1 makes of the bytes cp1252 uses for the euro sign,
 # dashes, curly quotes and the like.
@@ -309,10 +324,62 @@ def first_invalid_utf8(path: Path) -> tuple[int, int, bytes] | None:
                 return None
 
 
-def encoding_message(name: str, encoding: str, offset: int, line: int, byte: bytes) -> str:
-    """What a data owner reads when a file is not in the encoding its config names."""
+def western_encoding(path: Path) -> str:
+    """``mac_roman`` when more of the file's non-ASCII bytes inside words read as letters in
+    Mac Roman than in cp1252, else ``cp1252``.
+
+    A byte after an ASCII letter is, in Western text, most often a letter of the same word
+    (the ø of Tromsø, the é of Orléans): lowercase after a lowercase letter. The two
+    encodings put letters at different bytes: Mac Roman's ø is cp1252's ¿, its æ cp1252's
+    ¾, and cp1252's ø is Mac Roman's ¯. Ties go to cp1252, by far the more common, unless
+    the file holds a byte cp1252 leaves undefined (Mac Roman's Å, ç, è, ê): then it cannot
+    be cp1252. Reads until ``GUESS_WORD_BYTES`` such bytes have been seen, or the file ends.
+    """
+    counts: Counter[bytes] = Counter()
+    is_not_cp1252 = False
+    with path.open("rb") as handle:
+        previous = b""
+        while sum(counts.values()) < GUESS_WORD_BYTES and (chunk := handle.read(CHUNK_BYTES)):
+            counts.update(_WORD_BYTE.findall(previous + chunk))
+            is_not_cp1252 = is_not_cp1252 or _CP1252_UNDEFINED.search(chunk) is not None
+            previous = chunk[-1:]
+    votes = {
+        encoding: sum(count for pair, count in counts.items() if _reads_as_letter(pair, encoding))
+        for encoding in WESTERN_ENCODINGS
+    }
+    if votes["mac_roman"] > votes["cp1252"] or (
+        is_not_cp1252 and votes["mac_roman"] == votes["cp1252"]
+    ):
+        return "mac_roman"
+    return "cp1252"
+
+
+def _reads_as_letter(pair: bytes, encoding: str) -> bool:
+    """Whether the second byte of ``pair`` (an ASCII letter, then a byte above 0x7f) reads
+    in ``encoding`` as a letter that may follow the first one inside a word."""
+    character = pair[1:].decode(encoding, errors="ignore")
+    if character == "\u2019":  # an apostrophe (it's) in either encoding: no vote
+        return True
+    return character.islower() if chr(pair[0]).islower() else character.isalpha()
+
+
+def encoding_message(
+    name: str, encoding: str, offset: int, line: int, byte: bytes, *, fits: str | None = None
+) -> str:
+    """What a data owner reads when a file is not in the encoding its config names; ``fits``
+    is the encoding its letters read as (``western_encoding``), if known."""
+    where = (
+        f"{name} is not valid {encoding}: byte 0x{byte.hex()} at offset {offset:,} (line {line})"
+    )
+    if fits == "mac_roman" and codecs.lookup(encoding).name != "mac-roman":
+        # Named apart: the usual advice, cp1252, reads such a file without an error but
+        # with the wrong letters (Tromsø as Troms¿).
+        return (
+            f'{where}; its letters read as Mac Roman (Excel for Mac\'s "CSV (Macintosh)"): '
+            'set the encoding option to "mac_roman", or to "auto"'
+        )
     return (
-        f"{name} is not valid {encoding}: byte 0x{byte.hex()} at offset {offset:,} (line {line}); "
+        f"{where}; "
         'set the encoding option to the file\'s encoding, e.g. "cp1252", "latin-1", '
         '"utf-8", or "auto"'
     )

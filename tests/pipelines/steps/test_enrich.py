@@ -215,3 +215,27 @@ def test_a_lookup_published_as_uploaded_is_read_in_its_own_dialect(
     config = {"lookup": {"dataset": "schools"}, "on": "skole_id"}
     frame = run_enrich(objects, make_event, key, config)
     assert frame.rows() == [("1", "412", "Søndre")]
+
+
+def test_a_lookup_published_with_its_title_and_notes_is_read_as_its_preview_describes_it(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    # A PX-Web export kept whole (validate writes its title and notes back): the title was
+    # taken for the header ("the lookup has no column 'region'").
+    published = "processed/green/regions/version=1/edition=20230101T000000/regioner.csv"
+    lookup = (
+        '"05803: Folkemengde, etter region og år"\r\n'
+        "\r\n"
+        '"region";"år";"Personer"\r\n'
+        '"0301";"2023";709037\r\n'
+        '"1103";"2023";146011\r\n'
+        "\r\n"
+        '"Kilde: SSB, tabell 05803"\r\n'
+    )
+    objects.put(published, io.BytesIO(lookup.encode()))
+    recorder.latest["regions"] = [published]
+    recorder.readable["regions"] = "public"
+    key = put("skoler.csv", b"skole,region\nBjolsen,0301\nMadla,1103\n")
+    config = {"lookup": {"dataset": "regions"}, "on": "region", "columns": ["Personer"]}
+    frame = run_enrich(objects, make_event, key, config)
+    assert frame.rows() == [("Bjolsen", "0301", "709037"), ("Madla", "1103", "146011")]

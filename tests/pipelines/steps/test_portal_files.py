@@ -20,7 +20,7 @@ import xlsxwriter
 import xlwt
 
 from pipelines.objects import LocalObjectStore
-from pipelines.steps import csv_to_parquet, excel_to_csv, transform, validate
+from pipelines.steps import csv_to_parquet, excel_to_csv, preview, publish, transform, validate
 from pipelines.steps.contract import ConfigError, InputError, ValidationFailed
 from pipelines.steps.tables import column_names
 from tests.pipelines.steps.conftest import DATA, MakeEvent, Put
@@ -1662,3 +1662,187 @@ def test_any_space_as_group_char_takes_every_space_spreadsheets_write(
     schema = {"fields": [{"name": "n", "type": "integer", "groupChar": group_char}]}
     step.handler(make_event("Step", [key], {"delimiter": ";", "schema": schema}), None)
     assert recorder.finished("Step")[5]["rows"] == 3
+
+
+# A report exported with its numbers right-aligned by spaces, as fixed-width tables are.
+PADDED = b"kommune;innbyggere;andel\r\n0301 Oslo;  709037;12.5\r\n1103 Stavanger;146011;3.1\r\n"
+
+
+@pytest.mark.parametrize("kind", ["integer", "number"])
+def test_csv_to_parquet_and_validate_agree_that_a_padded_number_is_not_bare(
+    put: Put, make_event: MakeEvent, kind: str
+) -> None:
+    # polars' reader skipped the spaces before a number that validate rejected: the same file
+    # and schema passed one step and failed the other.
+    key = put("padded.csv", PADDED)
+    schema = {"fields": [{"name": "innbyggere", "type": kind}]}
+    config = {"delimiter": ";", "schema": schema}
+    with pytest.raises(InputError) as converting:
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+    assert converting.value.message == (
+        f"padded.csv: row 2, column 'innbyggere': '  709037' is not a valid {kind}"
+    )
+    with pytest.raises(ValidationFailed, match="row 2, column innbyggere: '  709037' is not"):
+        validate.handler(make_event("Check", [key], config), None)
+
+
+def test_bare_number_false_reads_a_padded_number_in_both_steps(
+    objects: LocalObjectStore, recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    schema = {"fields": [{"name": "innbyggere", "type": "integer", "bareNumber": False}]}
+    config = {"delimiter": ";", "schema": schema}
+    frame = to_parquet(objects, put, make_event, "padded.csv", config, PADDED)
+    assert frame.get_column("innbyggere").to_list() == [709_037, 146_011]
+    key = put("padded.csv", PADDED)
+    validate.handler(make_event("Check", [key], config), None)
+    assert recorder.finished("Check")[5]["rejected"] == 0
+
+
+@pytest.mark.parametrize(("encoding", "named"), [("utf-8", "UTF-8"), ("cp1252", "cp1252")])
+def test_a_mac_roman_file_read_in_another_encoding_points_to_mac_roman(
+    put: Put, make_event: MakeEvent, encoding: str, named: str
+) -> None:
+    # Excel for Mac's "CSV (Macintosh)": the message named cp1252, which reads Tromsø as
+    # Troms¿, and not the encoding the letters fit.
+    data = "kommune;navn\r1506;Ålesund\r5501;Tromsø\r".encode("mac_roman")
+    key = put("kommuner.csv", data)
+    config = {"delimiter": ";", "encoding": encoding}
+    with pytest.raises(InputError) as raised:
+        csv_to_parquet.handler(make_event("ToParquet", [key], config), None)
+    assert raised.value.message == (
+        f"kommuner.csv is not valid {named}: byte 0x81 at offset 18 (line 2); its letters "
+        'read as Mac Roman (Excel for Mac\'s "CSV (Macintosh)"): set the encoding option to '
+        '"mac_roman", or to "auto"'
+    )
+
+
+# The PX-Web title as it is exported: quoted (so one value), or not (split at its commas).
+PX_WEB_UNQUOTED_TITLE = PX_WEB.replace(
+    b'"05803: Folkemengde, etter region, statistikkvariabel og \xc3\xa5r"',
+    b"05803: Folkemengde, etter region, statistikkvariabel og \xc3\xa5r",
+)
+
+
+@pytest.mark.parametrize("data", [PX_WEB, PX_WEB_UNQUOTED_TITLE])
+def test_a_published_csv_with_title_rows_is_described_by_its_header_and_rows(
+    recorder: MemoryRecorder, put: Put, make_event: MakeEvent, data: bytes
+) -> None:
+    # validate writes the title back above the header; publishing such a file failed as
+    # ragged rows (a quoted title) or described the title as the columns (one not quoted).
+    key = put("px.csv", data)
+    config = {"delimiter": ";", "headerRows": [3], "schema": PX_WEB_SCHEMA, "onInvalid": "drop"}
+    checked = validate.handler(make_event("Check", [key], config), None)
+    publish.handler(make_event("Publish", checked["input"]["keys"]), None)
+    [distribution] = recorder.distributions.values()
+    assert [field["name"] for field in distribution["schema"]["fields"]] == [
+        "region",
+        "statistikkvariabel",
+        "år",
+        "Personer",
+    ]
+    assert distribution["preview"]["rowCount"] == 3
+    assert distribution["preview"]["rows"][0] == ["0301 Oslo", "Folkemengde", "2023", "709037"]
+
+
+def test_a_csv_whose_first_row_is_wider_than_the_rows_below_keeps_it_as_header(
+    tmp_path: Path,
+) -> None:
+    # Rows that stop short of the header are no sign of a title above it.
+    path = tmp_path / "short.csv"
+    path.write_text("kommune;navn;merknad\n0301;Oslo\n1103;Stavanger\n")
+    found = preview.table_preview(path, "short.csv")
+    assert found is not None
+    assert [field["name"] for field in found["schema"]["fields"]] == ["kommune", "navn", "merknad"]
+    assert found["rowCount"] == 2
+
+
+def notes_per_sheet_xlsx(path: Path) -> bytes:
+    """A municipal workbook whose sheets end in different notes: two, one, none."""
+    book = xlsxwriter.Workbook(path)
+    for title, notes in (
+        ("Befolkning", ["Kilde: SSB, tabell 07459", "* Foreløpige tall"]),
+        ("Areal", ["Kilde: Kartverket"]),
+        ("Bydeler", []),
+    ):
+        sheet = book.add_worksheet(title)
+        sheet.write_row(0, 0, ["bydel", "verdi"])
+        for row, (bydel, value) in enumerate([("Gamle Oslo", 62_000), ("Grorud", 27_000)], 1):
+            sheet.write_row(row, 0, [bydel, value])
+        for row, note in enumerate(notes, 4):
+            sheet.write_string(row, 0, note)
+    book.close()
+    return path.read_bytes()
+
+
+def test_one_footer_count_for_every_sheet_does_not_cut_rows_of_data(
+    tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    # footerRows: 2 left out Areal's last row of data with its one note, and Bydeler's two
+    # rows, without a word.
+    key = put("bydeler.xlsx", notes_per_sheet_xlsx(tmp_path / "bydeler.xlsx"))
+    with pytest.raises(InputError) as raised:
+        excel_to_csv.handler(make_event("ToCsv", [key], {"sheet": "*", "footerRows": 2}), None)
+    assert raised.value.message == (
+        "bydeler.xlsx, sheet 'Areal': footerRows is 2, but its last 2 rows hold data, not "
+        "only notes (the row 'Grorud'); give footerRows per sheet, such as "
+        '{"Befolkning": 2, "Areal": 1}'
+    )
+
+
+def test_footer_rows_per_sheet_leaves_out_each_sheets_notes(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("bydeler.xlsx", notes_per_sheet_xlsx(tmp_path / "bydeler.xlsx"))
+    config = {"sheet": "*", "footerRows": {"Befolkning": 2, "Areal": 1}}
+    frames = to_csv(objects, make_event, key, config)
+    assert list(frames) == ["bydeler-Befolkning.csv", "bydeler-Areal.csv", "bydeler-Bydeler.csv"]
+    for frame in frames.values():
+        assert frame.rows() == [("Gamle Oslo", "62000"), ("Grorud", "27000")]
+    with pytest.raises(ConfigError, match=r"bydeler\.xlsx has no sheet 'Arael'"):
+        to_csv(objects, make_event, key, {"sheet": "*", "footerRows": {"Arael": 1}})
+    with pytest.raises(ConfigError, match="footerRows"):
+        to_csv(objects, make_event, key, {"sheet": "*", "footerRows": {"Areal": -1}})
+
+
+def test_notes_on_one_sheet_of_every_sheet_point_to_footer_rows_per_sheet(
+    tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    key = put("bydeler.xlsx", notes_per_sheet_xlsx(tmp_path / "bydeler.xlsx"))
+    with pytest.raises(InputError) as raised:
+        excel_to_csv.handler(make_event("ToCsv", [key], {"sheet": "*"}), None)
+    assert raised.value.message.endswith(
+        'set the footerRows option to {"Befolkning": 2} to leave them out of this sheet, '
+        "or to 0 to read them as data"
+    )
+
+
+def test_a_published_csv_with_a_footer_is_described_without_its_notes(
+    recorder: MemoryRecorder, put: Put, make_event: MakeEvent
+) -> None:
+    # validate writes the footer back below the rows; the preview counted the blank row and
+    # the note as rows of the table.
+    data = PX_WEB.replace(b"mange", b"212660") + b'\r\n"Kilde: SSB, tabell 05803"\r\n'
+    key = put("px.csv", data)
+    config = {"delimiter": ";", "headerRows": [3], "footerRows": 1, "schema": PX_WEB_SCHEMA}
+    checked = validate.handler(make_event("Check", [key], config), None)
+    publish.handler(make_event("Publish", checked["input"]["keys"]), None)
+    [distribution] = recorder.distributions.values()
+    assert distribution["preview"]["rowCount"] == 4
+    assert distribution["preview"]["rows"][-1] == [
+        "3401 Kongsvinger",
+        "Folkemengde",
+        "2023",
+        "18106",
+    ]
+
+
+def test_one_footer_count_leaves_a_sheet_of_one_column_to_the_count(
+    objects: LocalObjectStore, tmp_path: Path, put: Put, make_event: MakeEvent
+) -> None:
+    # In one column a note and a value look alike: the count is all there is to go by.
+    book = xlsxwriter.Workbook(tmp_path / "steder.xlsx")
+    book.add_worksheet("Steder").write_column(0, 0, ["sted", "Oslo", "Bergen", "", "Kilde: SSB"])
+    book.close()
+    key = put("steder.xlsx", (tmp_path / "steder.xlsx").read_bytes())
+    frames = to_csv(objects, make_event, key, {"sheet": "*", "footerRows": 1})
+    assert frames["steder-Steder.csv"].rows() == [("Oslo",), ("Bergen",)]

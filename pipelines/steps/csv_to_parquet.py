@@ -46,6 +46,7 @@ from pipelines.steps.table_schema import (
     csv_missing_options,
     has_no_value,
     parse_schema,
+    polars_type,
     raise_first_bad_value,
     takes_any_text,
     typed,
@@ -57,6 +58,8 @@ from pipelines.steps.tables import fetch, filename, reading, small_csv_chunks, s
 if TYPE_CHECKING:
     import polars as pl
 
+# Types polars parses while reading (fast); the rest are converted from text afterwards.
+NATIVE_TYPES = ("string", "integer", "number")
 NUMBER_TYPES = ("integer", "number", "year")
 # inferTypes: integers longer than this stay text (11-digit national ids, account numbers),
 # and decimals with more digits than a float keeps exactly.
@@ -232,13 +235,25 @@ def _scan_with_schema(
     # twice.
     years = []
     for item in schema.fields:
-        # Every field but a plain string is read as text and converted as validate converts
-        # it, so the two steps take the same values: polars' own number parsing skips the
-        # spaces before a number ("  709037", not a bare number in Table Schema) and reads
-        # "1.500" as 1.5 with decimal_comma, whatever the field's decimalChar. A string
-        # with a format (email, uri, ...) is checked as a conversion is.
-        if item.type == "string" and item.format is None:
-            overrides[item.name] = pl.String()
+        # Numbers with a group character or a decimal comma need text clean-up (polars'
+        # decimal_comma reads both "1,5" and "1.500" as 1.5, whatever the field's
+        # decimalChar); the rest polars parses natively while reading.
+        plain_number = (
+            item.bare_number
+            and item.group_char is None
+            and item.decimal_char == "."
+            and not options["decimal_comma"]
+        )
+        # A string with a format (email, uri, ...) is checked as a conversion is; so is a
+        # number where an empty value is no missing value, which polars would read as null.
+        is_native = (item.type == "string" and item.format is None) or (
+            item.type in NATIVE_TYPES
+            and item.type != "string"
+            and plain_number
+            and schema.empty_is_missing
+        )
+        if is_native:
+            overrides[item.name] = polars_type(item)
             continue
         overrides[item.name] = pl.String()
         conversions.append(_conversion(item, strict=True, check_years=False).alias(item.name))

@@ -225,6 +225,15 @@ def test_the_dataset_page_names_its_update_frequency_and_language_as_the_form_do
     assert shown == {"Updated": "semiannual", "Language": "Norwegian Bokmål"}
 
 
+@pytest.mark.parametrize(
+    ("code", "word"), [("TRIENNIAL", "triennial"), ("BIENNIAL", "biennial"), ("OTHER", "other")]
+)
+def test_the_dataset_page_names_every_accepted_update_frequency(client, code, word) -> None:  # type: ignore[no-untyped-def]
+    make_dataset(client, id="air", title="Air", accrualPeriodicity=code)
+    html = page(client, "/datasets/air")
+    assert re.findall(r"<dt>Updated</dt><dd>(.*?)</dd>", html) == [word]
+
+
 class Elements(HTMLParser):
     """The attributes of each element of a page that has an id, and the text under it."""
 

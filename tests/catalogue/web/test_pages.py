@@ -600,3 +600,15 @@ def test_facets_are_named_for_people_and_only_those_with_values_are_shown(client
     facets = html[start : html.index("</nav>", start)]
     # No theme and no format given: no heading over an empty list.
     assert re.findall(r"<h2>([^<]+)</h2>", facets) == ["Owner", "Keyword", "Access", "State"]
+
+
+def test_themes_of_equal_counts_are_listed_by_the_name_shown(client) -> None:
+    # By code REGI ("Regions and cities") comes before SOCI ("Population and society").
+    make_dataset(client, id="towns", title="Towns", keywords=["census"], themes=["REGI", "ECON"])
+    make_dataset(client, id="people", title="People", keywords=["census"], themes=["SOCI", "ECON"])
+    for url in ("/", "/?q=census"):  # counted by the store's counters, and by its search
+        html = page(client, url)
+        start = html.index("<h2>Theme</h2>")
+        themes = html[start : html.index("</ul>", start)]
+        shown = re.findall(r'<a dir="auto" href="[^"]*">([^<]+)</a>', themes)
+        assert shown == ["Economy and finance", "Population and society", "Regions and cities"], url

@@ -252,6 +252,21 @@ _PRECONDITION_FAILED_WRITE = {
 }
 
 
+# Reads whose answer carries no ETag (a list, say): only ``*`` can hold.
+_IF_MATCH_UNTAGGED = _header(
+    "If-Match", "`*` holds (the answer exists). The answer has no ETag: a tag is 412."
+)
+_IF_NONE_MATCH_UNTAGGED = _header(
+    "If-None-Match",
+    "`*`: 304 Not Modified (the answer exists). The answer has no ETag: no tag matches.",
+)
+_NOT_MODIFIED_UNTAGGED = {"description": "Not Modified: If-None-Match is `*`; no body."}
+_PRECONDITION_FAILED_UNTAGGED = {
+    **_PRECONDITION_FAILED,
+    "description": "Precondition Failed: If-Match names a tag, and the answer has no ETag.",
+}
+
+
 # Collections whose POST creates a resource under conditional_create.
 CREATE_PATHS = frozenset(
     {
@@ -298,7 +313,7 @@ def _add_conditions(
 
 def document_conditions(paths: Mapping[str, Mapping[str, Any]]) -> None:
     """Add the conditional-request headers and answers to the operations of ETAG_PATHS,
-    and to the creates (CREATE_PATHS) and grants (PRESENCE_PATHS).
+    to the creates (CREATE_PATHS) and grants (PRESENCE_PATHS), and to the other reads.
 
     Reads take If-Match and If-None-Match (304, 412); writes take both too (412); a 200 or
     201 answer carries ETag. Adds each once: the document may be completed again.
@@ -326,3 +341,11 @@ def document_conditions(paths: Mapping[str, Mapping[str, Any]]) -> None:
                     responses[status].setdefault("headers", {}).setdefault("ETag", dict(_ETAG))
             if reading:
                 responses.setdefault("304", dict(_NOT_MODIFIED))
+    # Every other read answering 200 (lists, runs, files) has no ETag, but a current answer
+    # all the same: answer_conditional_read gives it 304 for If-None-Match ``*``.
+    for path in paths.keys() - ETAG_PATHS:
+        read = paths[path].get("get")
+        if read is not None and "200" in read["responses"]:
+            conditions = (_IF_MATCH_UNTAGGED, _IF_NONE_MATCH_UNTAGGED)
+            _add_conditions(read, conditions, _PRECONDITION_FAILED_UNTAGGED)
+            read["responses"].setdefault("304", dict(_NOT_MODIFIED_UNTAGGED))

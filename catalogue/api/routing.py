@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from inspect import iscoroutinefunction
-from typing import Any
+from typing import Any, NoReturn
 
-from flask import Flask, Response
+from flask import Flask, Request, Response
+from flask.globals import request_ctx
+from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.routing import Rule
 
 
@@ -56,11 +58,20 @@ class LazyRoutingFlask(Flask):
 
         Flask's own answer is an empty ``text/html`` document, which a page's hooks then
         take for a page. RFC 9110 9.3.7: with no content, Content-Length is 0 (and a 204
-        may not carry one, so the status stays 200).
+        may not carry one, so the status stays 200). The methods are sorted: Werkzeug
+        gathers them in a set, whose order changes from one process to the next.
         """
         response = super().make_default_options_response()
         del response.headers["Content-Type"]
+        response.headers["Allow"] = ", ".join(sorted(request_ctx.url_adapter.allowed_methods()))
         return response
+
+    def raise_routing_exception(self, request: Request) -> NoReturn:
+        """Flask's, a 405's ``Allow`` sorted as OPTIONS answers it (Werkzeug gives a set)."""
+        error = request.routing_exception
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            error.valid_methods = sorted(error.valid_methods)
+        super().raise_routing_exception(request)
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """Flask's ``ensure_sync``, without inspecting a function it has seen before."""

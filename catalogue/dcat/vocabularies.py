@@ -191,7 +191,8 @@ LANGUAGE_NAMES = {
     "fr": "French",
 }
 
-# Spoken words to the EU Frequency authority's codes.
+# Spoken words to the EU Frequency authority's codes: every code accepted has one (the
+# authority's own English label where it is one word), which the pages show for it.
 FREQUENCIES = {
     "continuous": "UPDATE_CONT",
     "realtime": "UPDATE_CONT",
@@ -205,11 +206,14 @@ FREQUENCIES = {
     "semiannual": "ANNUAL_2",
     "annual": "ANNUAL",
     "yearly": "ANNUAL",
+    "biennial": "BIENNIAL",
+    "triennial": "TRIENNIAL",
     "irregular": "IRREG",
+    "other": "OTHER",
     "never": "NEVER",
     "unknown": "UNKNOWN",
 }
-FREQUENCY_CODES = frozenset(FREQUENCIES.values()) | {"OTHER", "TRIENNIAL", "BIENNIAL"}
+FREQUENCY_CODES = frozenset(FREQUENCIES.values())
 
 
 def _first_words(words: dict[str, str]) -> dict[str, str]:

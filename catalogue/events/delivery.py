@@ -429,12 +429,14 @@ def send_claimed(
 
     Webhook deliveries go out SEND_THREADS at a time, across subscriptions and within
     one (Standard Webhooks promises no order; receivers order by the event's time);
-    OpenLineage events go one by one, in order, since a run's events build on each other.
+    OpenLineage events go one by one, in the order of their events' keys (their times),
+    since a run's events build on each other: a DynamoDB stream hands over the events of
+    one transaction (a run's start and its end) in no promised order.
     The subscriptions and events are read once, and the outcomes written together.
     """
     if not claimed:
         return
-    in_order = [d for d in claimed if d["subscription"] == LINEAGE]
+    in_order = sorted((d for d in claimed if d["subscription"] == LINEAGE), key=lambda d: d["sk"])
     webhooks = [d for d in claimed if d["subscription"] != LINEAGE]
     found = {id_: subscriptions.find(id_) for id_ in {d["subscription"] for d in webhooks}}
     events = {item["sk"]: item for item in subscriptions.event_items([d["sk"] for d in webhooks])}

@@ -28,13 +28,15 @@ log = logging.getLogger(__name__)
 STARTED = "started"
 DUPLICATE = "duplicate"
 PUBLISHED = "published"
+FAILED = "failed"
 IGNORED = "ignored"
 REFUSED = "refused"
 
 
 @dataclass(frozen=True, slots=True)
 class TriggerResult:
-    """What the trigger did for one object: started, duplicate, published, refused or ignored."""
+    """What the trigger did for one object: started, duplicate, published, failed, refused or
+    ignored; ``reason`` says why for the last three."""
 
     key: str
     outcome: str
@@ -158,9 +160,11 @@ def publish_as_is(parsed: ObjectKey, run_id: str, services: Services) -> Trigger
     if not services.runs.start(run_id):
         log.info("run %s for %s has already ended; duplicate notification", run_id, key)
         return TriggerResult(key, DUPLICATE, run_id)
-    if services.runs.get(run_id)["status"] == "FAILED":
-        log.warning("run %s for %s (no pipeline) failed: its file was not published", run_id, key)
-        return TriggerResult(key, STARTED, run_id)
+    run = services.runs.get(run_id)
+    if run["status"] == "FAILED":
+        reason = f"{run['error']['error']}: {run['error']['cause']}"
+        log.warning("run %s for %s (no pipeline) failed: %s", run_id, key, reason)
+        return TriggerResult(key, FAILED, run_id, reason)
     log.info("published %s as-is (run %s has no pipeline)", key, run_id)
     return TriggerResult(key, PUBLISHED, run_id)
 

@@ -95,6 +95,14 @@ def filter_value(value: Any, name: str) -> Any:
     return theme_name(value) if name == "theme" else value
 
 
+def facet_order(entries: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """A facet's values as the page lists them: most datasets first, ties by the name shown.
+
+    The counts come ordered by value, the API's order: a theme's code is not what is shown.
+    """
+    return sorted(entries, key=lambda entry: (-entry["count"], filter_value(entry["value"], name)))
+
+
 def facet_name(name: str) -> str:
     """A facet's heading: ``accessRights`` as ``Access``, as the search form names it."""
     return dict(SEARCH_TITLE_FILTERS).get(name, name).capitalize()
@@ -136,6 +144,7 @@ def register(app: Flask) -> None:
         cause_message=cause_message,
         search_title=search_title,
         facet_name=facet_name,
+        facet_order=facet_order,
         theme_name=theme_name,
         frequency_name=frequency_name,
         language_name=language_name,

@@ -128,6 +128,32 @@ def test_if_match_on_a_read_is_412_unless_a_tag_matches_strongly(made, path, met
             assert answer.json["code"] == 412
 
 
+@pytest.mark.parametrize("path", UNTAGGED)
+def test_the_document_says_a_list_answers_if_none_match_star_with_304(made, path) -> None:  # type: ignore[no-untyped-def]
+    # What the two tests above show a list doing, a client generated from the document knows.
+    assert made.get(path, headers={"If-None-Match": "*"}).status_code == 304
+    assert made.get(path, headers={"If-Match": '"r1"'}).status_code == 412
+    paths = made.get("/openapi.json").json["paths"]
+    template = path.replace("/air/", "/{dataset_id}/")
+    operation = paths[template]["get"]
+
+    headers = {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "header"}
+    assert "`*`" in headers["If-None-Match"]["description"], template
+    assert "304" in headers["If-None-Match"]["description"], template
+    assert "412" in headers["If-Match"]["description"], template
+    assert "content" not in operation["responses"]["304"], template
+    assert "412" in operation["responses"], template
+    assert "ETag" not in operation["responses"]["200"].get("headers", {}), template
+
+
+def test_every_read_answering_200_documents_its_304(client) -> None:  # type: ignore[no-untyped-def]
+    paths = client.get("/openapi.json").json["paths"]
+    for template, operations in paths.items():
+        read = operations.get("get")
+        if read is not None and "200" in read["responses"]:
+            assert "304" in read["responses"], template
+
+
 def test_if_match_on_a_missing_resource_stays_404(client) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/datasets/missing", headers={"If-Match": '"r1"'})
     assert response.status_code == 404

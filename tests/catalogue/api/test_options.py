@@ -66,3 +66,26 @@ def test_the_pages_still_answer_html(client: FlaskClient) -> None:
     assert page.status_code == 200
     assert page.mimetype == "text/html"
     assert b"<html" in page.data
+
+
+# Werkzeug gathers a URL's methods in a set, whose order changes with each process's hash seed.
+@pytest.mark.parametrize(("url", "methods"), URLS.items())
+def test_allow_of_options_lists_the_methods_sorted(client: FlaskClient, url: str, methods) -> None:  # type: ignore[no-untyped-def]
+    assert client.options(url).headers["Allow"] == ", ".join(sorted(methods))
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "accept"),
+    [
+        ("DELETE", "/catalog", "application/json"),
+        ("PUT", "/datasets", "application/json"),
+        ("PUT", "/datasets/air", "application/json"),
+        ("PUT", "/sign-in", "text/html"),
+        ("DELETE", "/", "text/html"),
+    ],
+)
+def test_allow_of_a_405_lists_the_methods_sorted(client: FlaskClient, method, url, accept) -> None:  # type: ignore[no-untyped-def]
+    response = client.open(url, method=method, headers={"Accept": accept})
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == ", ".join(sorted(URLS[url]))

@@ -18,9 +18,16 @@ from referencing import Registry, Resource
 
 from catalogue.app import create_app
 from catalogue.domain.webhooks import MAX_ATTEMPTS
-from catalogue.events.delivery import HttpSender
+from catalogue.events.delivery import (
+    CLAIM,
+    HttpSender,
+    dispatch_events,
+    lineage_target,
+    send_claimed,
+)
 from catalogue.events.lineage import ObjectNames, run_events, run_uuid
 from catalogue.events.worker import run_once
+from catalogue.repositories.subscriptions import SubscriptionRepository
 from catalogue.settings import Settings
 from catalogue.store import migrations
 from pipelines.objects import LocalObjectStore
@@ -631,6 +638,29 @@ def test_a_publish_as_is_whose_start_the_backend_refuses_still_sends_its_complet
     assert [(e["eventType"], e["job"]["name"]) for e in events] == [
         ("START", "secret.publish"),
         ("COMPLETE", "secret.publish"),
+    ]
+
+
+def test_a_runs_events_of_one_transaction_handed_over_last_first_go_out_in_order(
+    lineage_app, marquez
+) -> None:  # type: ignore[no-untyped-def]
+    services = lineage_app.extensions["brygge"]
+    run_id = waiting_run(lineage_app, pipeline=False)
+    # No file came: the run starts and fails in one write, run.started and run.failed together.
+    assert services.runs.start(run_id) is True
+    subscriptions = SubscriptionRepository(services.store, services.clock, ())
+    pending = subscriptions.undispatched(100)
+    # A DynamoDB stream keeps no order within a transaction: here, the last event first.
+    handed_over = sorted(pending, key=lambda item: item["sk"], reverse=True)
+    lineage = lineage_target(services.settings)
+    claim_until = services.clock() + CLAIM
+    _, claimed = dispatch_events(subscriptions, handed_over, [], lineage, claim_until=claim_until)
+    send_claimed(subscriptions, claimed, HttpSender(allow_private=True), lineage)
+
+    events = [json.loads(request.body) for request in marquez.requests]
+    assert [(e["eventType"], e["run"]["runId"]) for e in events] == [
+        ("START", run_uuid(run_id)),
+        ("FAIL", run_uuid(run_id)),
     ]
 
 

@@ -146,8 +146,25 @@ def test_an_upload_without_pipeline_that_cannot_be_described_fails_its_run(  # t
     assert ended["status"] == "FAILED"
     assert ended["error"]["error"] == "InputError"
     assert "more fields than the header" in ended["error"]["cause"]
+    # The trigger's result says so too: nothing was published, and why.
+    assert result.as_dict()["outcome"] == "failed"
+    assert result.reason.startswith("InputError: ")
+    assert "more fields than the header" in result.reason
     published = PREFIX.replace("raw/", "processed/", 1) + "målinger.csv"
     assert not (services.settings.objects_dir / published).exists()
+
+
+def test_a_notification_of_a_file_gone_fails_its_run_and_says_so(
+    services: Services, dataset
+) -> None:  # type: ignore[no-untyped-def]
+    # The upload was deleted (or never landed) before its notification was handled.
+    key = PREFIX + "borte.csv"
+    run = waiting_run(services, key)
+    result = trigger.handle_object_created(key, services)
+    assert (result.outcome, result.run) == ("failed", run["id"])
+    assert result.reason.startswith("ObjectNotFound: ")
+    assert services.runs.get(run["id"])["status"] == "FAILED"
+    assert trigger.handle_object_created(key, services).outcome == trigger.DUPLICATE
 
 
 def test_publishing_as_is_gives_what_the_publish_step_gives(services: Services, dataset) -> None:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ import re
 from html import unescape
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -405,6 +406,21 @@ def test_fields_of_a_closed_list_are_chosen_from_it(app, client) -> None:
         "WEEKLY",
         "deprecated",
     )
+
+
+@pytest.mark.parametrize(
+    ("code", "word"), [("TRIENNIAL", "triennial"), ("BIENNIAL", "biennial"), ("OTHER", "other")]
+)
+def test_every_accepted_frequency_is_offered_and_kept_by_a_save(app, client, code, word) -> None:  # type: ignore[no-untyped-def]
+    browser = owner(app, client, accrualPeriodicity=code)
+    html, fields = form_of(browser, "/datasets/air/edit")
+
+    assert f'<option value="{code}" selected>{word}</option>' in html
+    # The form showed "none given" chosen for these; saving another field keeps the code.
+    saved = browser.post("/datasets/air/edit", data={**fields, "title": "Air 2"})
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:2000]
+    dataset = client.get("/datasets/air").json
+    assert (dataset["title"], dataset["accrualPeriodicity"]) == ("Air 2", code)
 
 
 def test_a_title_cleared_is_refused_in_words_of_the_form(app, client) -> None:

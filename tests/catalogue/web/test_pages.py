@@ -225,6 +225,15 @@ def test_the_dataset_page_names_its_update_frequency_and_language_as_the_form_do
     assert shown == {"Updated": "semiannual", "Language": "Norwegian Bokmål"}
 
 
+@pytest.mark.parametrize(
+    ("code", "word"), [("TRIENNIAL", "triennial"), ("BIENNIAL", "biennial"), ("OTHER", "other")]
+)
+def test_the_dataset_page_names_every_accepted_update_frequency(client, code, word) -> None:  # type: ignore[no-untyped-def]
+    make_dataset(client, id="air", title="Air", accrualPeriodicity=code)
+    html = page(client, "/datasets/air")
+    assert re.findall(r"<dt>Updated</dt><dd>(.*?)</dd>", html) == [word]
+
+
 class Elements(HTMLParser):
     """The attributes of each element of a page that has an id, and the text under it."""
 
@@ -591,3 +600,15 @@ def test_facets_are_named_for_people_and_only_those_with_values_are_shown(client
     facets = html[start : html.index("</nav>", start)]
     # No theme and no format given: no heading over an empty list.
     assert re.findall(r"<h2>([^<]+)</h2>", facets) == ["Owner", "Keyword", "Access", "State"]
+
+
+def test_themes_of_equal_counts_are_listed_by_the_name_shown(client) -> None:
+    # By code REGI ("Regions and cities") comes before SOCI ("Population and society").
+    make_dataset(client, id="towns", title="Towns", keywords=["census"], themes=["REGI", "ECON"])
+    make_dataset(client, id="people", title="People", keywords=["census"], themes=["SOCI", "ECON"])
+    for url in ("/", "/?q=census"):  # counted by the store's counters, and by its search
+        html = page(client, url)
+        start = html.index("<h2>Theme</h2>")
+        themes = html[start : html.index("</ul>", start)]
+        shown = re.findall(r'<a dir="auto" href="[^"]*">([^<]+)</a>', themes)
+        assert shown == ["Economy and finance", "Population and society", "Regions and cities"], url

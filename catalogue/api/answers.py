@@ -102,6 +102,10 @@ def answer(
     else:
         response = app.response_class(body, mimetype="application/json")
     if headers:
-        response.headers.extend(headers)
+        # One add per header: Headers.extend takes any mapping or iterable and asks which
+        # it was given, a third of what adding two headers costs.
+        add = response.headers.add
+        for name, value in headers.items():
+            add(name, value)
     response.status_code = status
     return response

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from inspect import iscoroutinefunction
+from itertools import chain
 from typing import Any, NoReturn
 
 from flask import Flask, Request, Response
 from flask.globals import request_ctx
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.routing import Rule
 
@@ -72,6 +74,38 @@ class LazyRoutingFlask(Flask):
         if isinstance(error, MethodNotAllowed) and error.valid_methods:
             error.valid_methods = sorted(error.valid_methods)
         super().raise_routing_exception(request)
+
+    def preprocess_request(self) -> ResponseReturnValue | None:
+        """Flask's (3.1), the request and the hook lists each looked up once.
+
+        Flask asks the request's context-local proxy again for each use, and each hook
+        dictionary twice per blueprint; every request runs this, the hot reads included.
+        """
+        current = request_ctx._get_current_object().request  # type: ignore[attr-defined]
+        names = (None, *reversed(current.blueprints))
+        for name in names:
+            for url_func in self.url_value_preprocessors.get(name, ()):
+                url_func(current.endpoint, current.view_args)
+        ensure_sync = self.ensure_sync
+        for name in names:
+            for before_func in self.before_request_funcs.get(name, ()):
+                answer = ensure_sync(before_func)()
+                if answer is not None:
+                    return answer  # type: ignore[no-any-return]
+        return None
+
+    def process_response(self, response: Response) -> Response:
+        """Flask's (3.1), looking the request's context up once (see preprocess_request)."""
+        ctx = request_ctx._get_current_object()  # type: ignore[attr-defined]
+        ensure_sync = self.ensure_sync
+        for func in ctx._after_request_functions:
+            response = ensure_sync(func)(response)
+        for name in chain(ctx.request.blueprints, (None,)):
+            for func in reversed(self.after_request_funcs.get(name, ())):
+                response = ensure_sync(func)(response)
+        if not self.session_interface.is_null_session(ctx._session):
+            self.session_interface.save_session(self, ctx._session, response)
+        return response
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """Flask's ``ensure_sync``, without inspecting a function it has seen before."""

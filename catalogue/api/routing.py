@@ -47,6 +47,7 @@ class LazyRoutingFlask(Flask):
 
     ``ensure_sync`` remembers which functions are plain: Flask asks for every hook and
     view of every request, and ``inspect.iscoroutinefunction`` unwraps each one each time.
+    The request hooks run as Flask's own run them, with fewer lookups.
     """
 
     url_rule_class = LazyBuilderRule

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from pipelines.asl import paths
@@ -91,11 +92,26 @@ def _numeric(compare: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
     return lambda a, b: is_number(a) and is_number(b) and compare(a, b)
 
 
-def _timestamp(compare: Callable[[datetime, datetime], bool]) -> Callable[[Any, Any], bool]:
+def _instant(value: str) -> tuple[datetime, Fraction]:
+    """The moment ``value`` names, exactly: its whole second and the fraction after it.
+
+    A datetime keeps microseconds only, and AWS compares to the nanosecond, so the
+    fraction is kept apart from the datetime, digit for digit.
+    """
+    match = _TIMESTAMP.fullmatch(value)
+    assert match is not None  # callers check is_timestamp first
+    digits = (match.group(1) or ".")[1:]
+    whole = parse_timestamp(value[: match.start(1)] + value[match.end(1) :] if digits else value)
+    return whole, Fraction(int(digits or "0"), 10 ** len(digits))
+
+
+def _timestamp(
+    compare: Callable[[tuple[datetime, Fraction], tuple[datetime, Fraction]], bool],
+) -> Callable[[Any, Any], bool]:
     def test(a: Any, b: Any) -> bool:
         if not (is_timestamp(a) and is_timestamp(b)):
             return False
-        return compare(parse_timestamp(a), parse_timestamp(b))
+        return compare(_instant(a), _instant(b))
 
     return test
 

@@ -73,6 +73,28 @@ def context() -> dict[str, Any]:
         ("IsTimestamp", "2024-05-06T07:08:09Z\n", True, False),
         ("TimestampLessThan", "2024-13-45T25:61:00Z", "2030-01-01T00:00:00Z", False),
         ("TimestampEquals", "2024-01-01t00:00:00z", "2024-01-01T00:00:00Z", False),
+        # Digits past the microsecond count, as in the instants AWS compares (nanoseconds).
+        ("TimestampEquals", "2024-01-01T00:00:00.1234567Z", "2024-01-01T00:00:00.1234568Z", False),
+        ("TimestampLessThan", "2024-01-01T00:00:00.1234567Z", "2024-01-01T00:00:00.1234568Z", True),
+        (
+            "TimestampGreaterThan",
+            "2024-01-01T00:00:00.123456789Z",
+            "2024-01-01T00:00:00.123456Z",
+            True,
+        ),
+        ("TimestampEquals", "2024-01-01T00:00:00.1234560Z", "2024-01-01T00:00:00.123456Z", True),
+        (
+            "TimestampEquals",
+            "2024-01-01T01:00:00.0000001+01:00",
+            "2024-01-01T00:00:00.0000001Z",
+            True,
+        ),
+        (
+            "TimestampLessThanEquals",
+            "2024-01-01T00:00:00.9999999Z",
+            "2024-01-01T00:00:00.999999Z",
+            False,
+        ),
     ],
 )
 def test_comparison(operator: str, value: Any, operand: Any, expected: bool) -> None:

@@ -50,15 +50,16 @@ def _template(template: Any, document: Any, scope: Scope, field: str) -> Any:
     )
 
 
-def check_payload_size(document: Any, name: str) -> None:
+def check_payload_size(document: Any, name: str, what: str = "returned a result") -> None:
     """Raise DataLimitExceeded when ``document`` is over the payload quota, as AWS does.
 
-    ``name`` is the state or task named in the cause, worded as AWS words it.
+    ``name`` is the state or task named in the cause, worded as AWS words it; ``what``
+    says which payload it is (a result, or an input built by Parameters).
     """
     text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
     if len(text) * 4 > MAX_PAYLOAD_BYTES and len(text.encode("utf-8")) > MAX_PAYLOAD_BYTES:
         raise DataLimitExceeded(
-            f"The state/task '{name}' returned a result with a size exceeding the maximum "
+            f"The state/task '{name}' {what} with a size exceeding the maximum "
             "number of bytes service limit."
         )
 
@@ -71,7 +72,10 @@ def _effective_input(state: State, raw: Any, scope: Scope) -> Any:
     document = _input(state, raw, scope)
     if state.parameters is None:
         return document
-    return _template(state.parameters, document, scope, "Parameters")
+    built = _template(state.parameters, document, scope, "Parameters")
+    # AWS fails a state whose input, once Parameters built it, is over the quota.
+    check_payload_size(built, state.name, "has an input built by Parameters")
+    return built
 
 
 def assign(template: Any, document: Any, scope: Scope) -> dict[str, Any] | None:

@@ -650,6 +650,59 @@ def test_state_output_over_the_payload_quota_fails_the_run() -> None:
     )
 
 
+# 150 KiB of text: under the quota once, over it when Parameters copy it twice.
+_HALF_OVER = "a" * (150 * 1024)
+
+
+def test_task_input_over_the_quota_after_parameters_fails_before_the_call() -> None:
+    # AWS documents States.DataLimitExceeded "when, after Parameters processing, the
+    # input of a state is larger than the payload size quota".
+    calls: list[Any] = []
+    definition = machine(
+        "Fetch",
+        Fetch=task(
+            "fetch",
+            Parameters={"a.$": "$.text", "b.$": "$.text"},
+            Catch=[{"ErrorEquals": ["States.DataLimitExceeded"], "Next": "Handled"}],
+        ),
+        Handled={"Type": "Pass", "ResultPath": "$.error", "End": True},
+    )
+    result = run(definition, {"text": _HALF_OVER}, {"brygge:step:fetch": calls.append})
+    assert result.status == "SUCCEEDED"
+    assert calls == []
+    assert result.output["error"]["Error"] == "States.DataLimitExceeded"
+    assert "'Fetch'" in result.output["error"]["Cause"]
+
+
+def test_pass_parameters_over_the_quota_fail_even_when_the_result_is_dropped() -> None:
+    definition = machine(
+        "Copy",
+        Copy={
+            "Type": "Pass",
+            "Parameters": {"a.$": "$.text", "b.$": "$.text"},
+            "ResultPath": None,
+            "End": True,
+        },
+    )
+    result = run(definition, {"text": _HALF_OVER}, {})
+    assert (result.status, result.error, result.failed_state) == (
+        "FAILED",
+        "States.DataLimitExceeded",
+        "Copy",
+    )
+
+
+def test_parameters_at_the_quota_in_utf8_bytes_pass() -> None:
+    # 2-byte characters: 87,381 of them are 174,762 bytes, under 256 KiB, though three
+    # copies of them would not be.
+    text = "\u00e6" * 87_381
+    definition = machine(
+        "Copy",
+        Copy={"Type": "Pass", "Parameters": {"a.$": "$.text"}, "ResultPath": None, "End": True},
+    )
+    assert run(definition, {"text": text}, {}).status == "SUCCEEDED"
+
+
 def test_wait_longer_than_aws_allows_fails_at_once() -> None:
     # Recorded on AWS: a Wait ending 24,856 days ahead (over 2^31 - 1 seconds) fails with
     # this cause; 24,855 days is accepted.

@@ -295,6 +295,8 @@ def _base64_encode(random: random_module.Random, data: Any) -> str:
 
 def _base64_decode(random: random_module.Random, data: Any) -> str:
     text = _limited_text(data, "the argument")
+    # AWS decodes MIME Base64, whose encoded lines end in CRLF; the line ends are not data.
+    text = text.replace("\r", "").replace("\n", "")
     return base64.b64decode(text.encode("ascii"), validate=True).decode("utf-8")
 
 

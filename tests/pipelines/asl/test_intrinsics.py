@@ -214,3 +214,18 @@ def test_path_argument_with_quoted_parentheses_and_commas() -> None:
     call = "States.Array($['a,b)'], $.marks[?(@ == ')' || @ == '(')], 2)"
     expected = [1, ["(", ")"], 2]
     assert intrinsics.evaluate(call, lambda path: paths.evaluate(path, document)) == expected
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        # MIME Base64, the scheme AWS names, breaks lines at 76 characters with CRLF.
+        "SGVsbG8sIHdvcmxkISBUaGlzIGlzIGEgbG9uZ2VyIHRleHQgc28gdGhhdCBNSU1FIGJyZWFrcyBp\r\n"
+        "dCBhY3Jvc3MgbGluZXMu",
+        "SGVsbG8sIHdvcmxkISBUaGlzIGlzIGEgbG9uZ2VyIHRleHQgc28gdGhhdCBNSU1FIGJyZWFrcyBp\n"
+        "dCBhY3Jvc3MgbGluZXMu\n",
+    ],
+)
+def test_base64_decode_reads_mime_lines(encoded: str) -> None:
+    found = intrinsics.evaluate("States.Base64Decode($.encoded)", lambda path: encoded)
+    assert found == "Hello, world! This is a longer text so that MIME breaks it across lines."

@@ -214,8 +214,11 @@ def run_choice(state: State, raw: Any, scope: Scope) -> Outcome:
     rule = choose_rule(
         state.choices, state.default, document, scope.context, state.name, scope.variables
     )
-    # A matched rule assigns its own Assign; the state's Assign goes with the Default.
-    assigned = assign(state.assign if rule is None else rule.assign, document, scope)
+    # AWS applies the state's Assign whichever rule matches, and a matched rule's Assign
+    # with it; a variable both assign takes the rule's value.
+    assigned = assign(state.assign, document, scope)
+    if rule is not None and rule.assign is not None:
+        assigned = {**(assigned or {}), **(assign(rule.assign, document, scope) or {})}
     target = state.default if rule is None else rule.next
     return Outcome(
         _select(state.output_path, document, scope, "OutputPath"), target, assigned=assigned

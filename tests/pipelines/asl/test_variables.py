@@ -138,6 +138,35 @@ def test_choice_assigns_from_the_matching_rule_or_from_the_state_for_the_default
     assert outcome(definition, {"n": 1}) == {"x": "default"}
 
 
+def test_choice_state_assign_applies_whichever_rule_matches() -> None:
+    # AWS documents the state-level Assign of a Choice as applying "regardless of which
+    # choice rule matches"; a variable both assign takes the matched rule's value, as an
+    # execution recorded on AWS shows.
+    definition = machine(
+        "C",
+        C={
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": "$.n",
+                    "NumericGreaterThan": 10,
+                    "Assign": {"size": "big"},
+                    "Next": "Show",
+                }
+            ],
+            "Default": "Show",
+            "Assign": {"size": "small", "seen.$": "$.n"},
+        },
+        Show={
+            "Type": "Pass",
+            "Parameters": {"size.$": "$size", "seen.$": "$seen"},
+            "End": True,
+        },
+    )
+    assert run(definition, {"n": 11}, {}).output == {"size": "big", "seen": 11}
+    assert run(definition, {"n": 1}, {}).output == {"size": "small", "seen": 1}
+
+
 def test_every_assignment_of_a_state_reads_the_values_from_before_the_state() -> None:
     definition = machine(
         "Init",

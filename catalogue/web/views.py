@@ -37,6 +37,22 @@ SEARCH_FIELDS = (
 # the page size, the cursor) is sent by the form as a whole: read with the search box.
 SEARCH_CONTROLS = ("q", "sort", "accessRights", "state")
 SEARCH_BOX = "q"
+# A refused search field as the page names it: a control by its label, a filter set by a
+# facet by the facet's heading; the JSON API's errors keep the field names.
+SEARCH_LABELS = {
+    "q": "Search datasets",
+    "sort": "Sort",
+    "accessRights": "Access",
+    "state": "State",
+    "owner": "Owner",
+    "keyword": "Keyword",
+    "theme": "Theme",
+    "format": "Format",
+    "limit": "Results per page",
+}
+# A cursor is refused when it is of another search or from before the service changed: the
+# visitor followed a page link, and can only start again.
+STALE_CURSOR = "This page link is out of date; start the search again."
 EDITIONS_SHOWN = 20
 TABULAR_FORMATS = {"csv": "csv", "parquet": "parquet", "text/csv": "csv"}
 
@@ -54,13 +70,14 @@ def search_filters(args: Mapping[str, str]) -> dict[str, str]:
 
 
 def search_errors(messages: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Each refused search field: its reasons, the id of their message, the control they
-    are read with (search.html ties them with aria-describedby, as search.js does as one
-    types)."""
+    """Each refused search field: its label (None for the cursor, whose reason says it
+    all), its reasons, the id of their message, the control they are read with
+    (search.html ties them with aria-describedby, as search.js does as one types)."""
     return [
         {
             "name": name,
-            "reasons": reasons,
+            "label": None if name == "cursor" else SEARCH_LABELS.get(name, name),
+            "reasons": [STALE_CURSOR] if name == "cursor" else reasons,
             "id": f"search-error-{name}",
             "control": name if name in SEARCH_CONTROLS else SEARCH_BOX,
         }

@@ -25,6 +25,9 @@ next step reads it with the same options):
 - A workbook (an .xlsx or .xls file) is refused by its first bytes, whatever its name.
 - Lines ended by CR alone (Excel for Mac's "CSV (Macintosh)") are read as lines: polars
   reads only LF and CRLF, so such a file is copied with LF first.
+- A step writing CSV ends its lines as the file's first line ends: CRLF (Excel on Windows,
+  most portals) or LF. A file mixing them is written with that one kind throughout; a file
+  of CR line ends is written with LF.
 - Every column is read as text: typing is the job of the Table Schema.
 """
 
@@ -119,6 +122,8 @@ class Layout:
     preamble: str = ""
     first_row: int = 1
     footer: str = ""  # the rows below the table (footerRows), as text
+    # The line end rows are written back with: the file's first ("\r\n" or "\n").
+    line_end: str = "\n"
     # The unnamed columns at the end of the header (a line ending with ";;;"), last included.
     unnamed_trailing: tuple[str, ...] = ()
 
@@ -337,6 +342,7 @@ def sink_options(dialect: CsvDialect, layout: Layout) -> dict[str, Any]:
         "quote_char": dialect.quote_char,
         "include_header": dialect.header,
         "decimal_comma": dialect.decimal_char == ",",
+        "line_terminator": layout.line_end,
     }
 
 
@@ -347,7 +353,8 @@ def header_as_read(layout: Layout) -> dict[str, str]:
 
 def restore_dialect(written: Path, file: CsvFile, target: Path) -> Path:
     """Give a UTF-8 CSV written with ``sink_options`` the file's ``sep=`` line, the rows
-    above its header (``headerRows``) and below its table (``footerRows``) and its encoding.
+    above its header (``headerRows``) and below its table (``footerRows``) and its encoding;
+    all of its lines end as the file's rows are written (``Layout.line_end``).
 
     Returns the path holding the result: ``written`` itself when nothing is to be restored.
     """
@@ -359,13 +366,17 @@ def restore_dialect(written: Path, file: CsvFile, target: Path) -> Path:
     encoder = codecs.getincrementalencoder(file.encoding)()
     with written.open(encoding="utf-8", newline="") as source, target.open("wb") as out:
         if layout.has_sep_line:
-            out.write(encoder.encode(f"sep={layout.delimiter}\n"))
+            out.write(encoder.encode(f"sep={layout.delimiter}{layout.line_end}"))
         # Line ends as the rows are written: one kind in the file.
-        out.write(encoder.encode(layout.preamble.replace("\r\n", "\n")))
+        out.write(encoder.encode(_with_line_end(layout.preamble, layout.line_end)))
         while chunk := source.read(CHUNK_BYTES):
             out.write(encoder.encode(chunk))
-        out.write(encoder.encode(layout.footer.replace("\r\n", "\n"), final=True))
+        out.write(encoder.encode(_with_line_end(layout.footer, layout.line_end), final=True))
     return target
+
+
+def _with_line_end(text: str, line_end: str) -> str:
+    return text.replace("\r\n", "\n").replace("\n", line_end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,6 +470,8 @@ def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:
             f"{name} declares sep={declared.group(1)} on its first line, but the delimiter "
             f"option is {dialect.delimiter!r}; remove the option or make them agree"
         )
+    first_line_end = head.find("\n")
+    line_end = "\r\n" if first_line_end > 0 and head[first_line_end - 1] == "\r" else "\n"
     # The rows from here on as polars reads them (a byte-order mark is no text).
     head = head[declared.end() :] if declared else head.lstrip("\ufeff")
     first_row = dialect.header_rows[0] if dialect.header_rows else 1
@@ -488,6 +501,7 @@ def read_layout(path: Path, dialect: CsvDialect, *, name: str) -> Layout:
             holds(path, dialect.quote_char) if names else True,
             has_sep_line=declared is not None,
             preamble=preamble,
+            line_end=line_end,
             first_row=first_row,
             unnamed_trailing=tuple(names[len(names) - trailing :]) if trailing else (),
         )

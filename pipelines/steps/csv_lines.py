@@ -12,7 +12,7 @@ Where every line ends in ``\\n`` alone, the lines are copied as byte ranges: one
 finds where the lines to leave out start and end, and the bytes between them are copied
 while a second thread takes their sha256, so the store need not read the file again. Else
 (``\\r`` line ends, or more lines to leave out than that copy handles quickly) polars reads
-the lines and writes them again.
+the lines and writes them again, each ending as the file's first line does.
 """
 
 from __future__ import annotations
@@ -73,10 +73,10 @@ def copy_rows(
 
     ``rows`` is the count of rows polars read after the header (blank ones included). The
     lines are written as UTF-8 without a byte-order mark, a ``sep=`` line or the rows above
-    the header, each ending in ``\\n``, as ``sink_csv`` with ``sink_options`` writes them,
-    for ``restore_dialect``. Returns None (``target`` then holds nothing of use) where lines
-    are not rows: comment lines, a quoted value across lines, or the separator byte in the
-    file.
+    the header, each ending in the file's ``line_end``, as ``sink_csv`` with
+    ``sink_options`` writes them, for ``restore_dialect``. Returns None (``target`` then
+    holds nothing of use) where lines are not rows: comment lines, a quoted value across
+    lines, or the separator byte in the file.
     """
     if dialect.comment_char:
         return None
@@ -94,20 +94,27 @@ def copy_rows(
         sha256 = _copy_ranges(file.path, at, leave_out=leave_out, target=target)
         if sha256 is not None:
             return CopiedRows(sha256)
-    if _copy_lines(file.path, at, leave_out=leave_out, target=target):
+    if _copy_lines(file.path, at, leave_out=leave_out, target=target, line_end=layout.line_end):
         return CopiedRows(None)
     return None
 
 
-def _copy_lines(path: Path, at: Lines, *, leave_out: pl.Series, target: Path) -> bool:
-    """``copy_rows`` through polars: the lines read as text and written again."""
+def _copy_lines(
+    path: Path, at: Lines, *, leave_out: pl.Series, target: Path, line_end: str = "\n"
+) -> bool:
+    """``copy_rows`` through polars: the lines read as text (polars drops the ``\\r`` of
+    a ``\\r\\n``) and written again, each ending in ``line_end``."""
     import polars as pl
 
     count = _LineCount()
     _lines_of(path, skip=at.skip).with_row_index("__line", offset=at.first_row).map_batches(
         count.see, streamable=True
     ).filter(~pl.col("__line").is_in(leave_out.implode())).select("line").sink_csv(
-        target, include_header=False, quote_style="never", null_value=""
+        target,
+        include_header=False,
+        quote_style="never",
+        null_value="",
+        line_terminator=line_end,
     )
     return count.count == at.count
 

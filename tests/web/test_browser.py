@@ -853,6 +853,27 @@ def test_a_refused_search_is_read_with_the_search_box_until_a_search_runs(page, 
     assert serious_violations(page) == []
 
 
+def test_a_refused_search_names_the_form_s_words_not_the_api_s(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    # The list said "accessRights: ..." and "cursor: not a cursor this service handed out".
+    page.goto("/?accessRights=secret")
+    results = page.locator("#results")
+    expect(results.locator("li")).to_have_text(re.compile(r"^Access: Must be one of: public"))
+    expect(page.locator("#accessRights")).to_have_accessible_description(
+        re.compile("Must be one of: public")
+    )
+    page.goto("/?q=air&cursor=garbage")
+    expect(results.locator("li")).to_have_text(
+        "This page link is out of date; start the search again."
+    )
+    expect(results).not_to_contain_text("cursor")
+    expect(page.locator("#q")).to_have_accessible_description(
+        "This page link is out of date; start the search again."
+    )
+    assert serious_violations(page) == []
+
+
 def test_a_run_page_keeps_watching_through_a_gateway_error(page, site: Site) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 

@@ -281,7 +281,7 @@ def description_of(html: str, element_id: str) -> tuple[str | None, str]:
         # with the search as a whole: read with the search box.
         ("format=" + "x" * 60, "q", "Length must be between 1 and 50"),
         ("q=air&limit=0", "q", "greater than or equal to 1"),
-        ("q=air&cursor=garbage", "q", "not a cursor this service handed out"),
+        ("q=air&cursor=garbage", "q", "This page link is out of date"),
     ],
 )
 def test_a_refused_search_value_is_read_with_its_control(client, query, control, reason) -> None:
@@ -298,6 +298,35 @@ def test_a_refused_search_value_is_read_with_its_control(client, query, control,
     fragment = client.get(f"/?{query}", headers=HTMX)
     assert fragment.status_code == 422
     assert re.search(rf'<li id="search-error-[^"]+" data-control="{control}">', fragment.text)
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ("accessRights=secret", "<strong>Access</strong>: Must be one of: public"),
+        ("q=air&sort=best", "<strong>Sort</strong>: Must be one of: relevance"),
+        ("state=gone", "<strong>State</strong>: Must be one of: active"),
+        ("q=" + "a" * 201, "<strong>Search datasets</strong>: Length must be"),
+        ("q=air&limit=0", "<strong>Results per page</strong>: Must be greater"),
+        ("format=" + "x" * 60, "<strong>Format</strong>: Length must be"),
+        ("q=air&cursor=garbage", "This page link is out of date; start the search again."),
+    ],
+)
+def test_a_refused_search_value_is_named_as_the_page_names_it(client, query, said) -> None:
+    # The list named the API's fields (accessRights, limit) and said "cursor: not a cursor
+    # this service handed out", words a visitor of the page never saw.
+    make_dataset(client, id="air", title="Air quality")
+    fragment = client.get(f"/?{query}", headers=HTMX).text
+    for answer in (page(client, f"/?{query}", status=422), fragment):
+        reasons = answer[answer.index('<section id="results"') :]
+        assert said in reasons
+        for field in ("accessRights", "limit", "cursor", "format", "q"):
+            assert f"<strong>{field}</strong>" not in reasons
+        assert "handed out" not in reasons
+    # The API says what it said.
+    api = client.get(f"/datasets?{query}")
+    assert api.status_code == 422
+    assert "Access" not in str(api.json) and "page link" not in str(api.json)
 
 
 def test_a_mistyped_address_is_a_404_page_in_a_browser_and_json_elsewhere(client) -> None:

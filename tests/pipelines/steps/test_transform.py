@@ -155,7 +155,8 @@ def test_blank_lines_of_a_csv_are_no_rows(
     key = put("t.csv", b"kommune;antall\r\n0301;5\r\n\r\n3005;7\r\n\r\n")
     config = {"delimiter": ";", "cast": {"antall": "integer"}, "derive": {"dobbel": "antall * 2"}}
     [output] = transform.handler(make_event("Shape", [key], config), None)["input"]["keys"]
-    assert objects.get(output) == b"kommune;antall;dobbel\n0301;5;10\n3005;7;14\n"
+    # Written back with the upload's CRLF line ends.
+    assert objects.get(output) == b"kommune;antall;dobbel\r\n0301;5;10\r\n3005;7;14\r\n"
     assert recorder.outputs[0].rows == 2
 
 

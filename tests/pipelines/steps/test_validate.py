@@ -428,13 +428,13 @@ def test_reads_the_csv_dialect_and_writes_valid_rows_back_in_it(
     }
     result = validate.handler(make_event("Check", [key], config), None)
     [valid_key] = result["input"]["keys"]
-    # cp1252, ';' and the header's empty last name, as uploaded (its lines copied, not
-    # written again); 18,4 km2 is rejected and the blank lines at the end are not rows.
+    # cp1252, ';', CRLF and the header's empty last name, as uploaded (its lines copied,
+    # not written again); 18,4 km2 is rejected and the blank lines at the end are not rows.
     assert objects.get(valid_key) == (
-        "bydel;innbyggere;areal_km2;\n"
-        "Grünerløkka;64 184;4,8;\n"
-        "Østensjø;52 075;12,2;\n"
-        "Vestre Aker;52 426;16,6;\n"
+        "bydel;innbyggere;areal_km2;\r\n"
+        "Grünerløkka;64 184;4,8;\r\n"
+        "Østensjø;52 075;12,2;\r\n"
+        "Vestre Aker;52 426;16,6;\r\n"
     ).encode("cp1252")
     summary = recorder.finished("Check")[5]
     assert (summary["rows"], summary["valid"], summary["rejected"]) == (4, 3, 1)
@@ -451,7 +451,7 @@ def test_a_sep_line_is_written_back_and_read_again_by_csv_to_parquet(
         make_event("Check", [key], {"decimalChar": ",", "schema": schema}), None
     )
     [valid_key] = checked["input"]["keys"]
-    assert objects.get(valid_key).startswith(b"sep=;\ndato;tidspunkt;bel\xc3\xb8p\n")
+    assert objects.get(valid_key).startswith(b"sep=;\r\ndato;tidspunkt;bel\xc3\xb8p\r\n")
     converted = csv_to_parquet.handler(
         checked | {"step": "ToParquet", "config": {"decimalChar": ",", "schema": schema}}, None
     )
@@ -519,6 +519,57 @@ def test_valid_rows_are_written_again_where_lines_are_not_rows(
     ).filter(pl.col("code") != "bad")
     assert rows == expected.rows()
     assert len(rows) == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "config", "expected"),
+    [
+        # Excel on Windows: the lines are copied, the title and the footnote written back.
+        (
+            b"Tabell 1: koder\r\ncode;name\r\n1;a\r\nbad;b\r\n3;c\r\nKilde: SSB\r\n",
+            {"delimiter": ";", "headerRows": [2], "footerRows": 1},
+            b"Tabell 1: koder\r\ncode;name\r\n1;a\r\n3;c\r\nKilde: SSB\r\n",
+        ),
+        (b"sep=;\r\ncode;name\r\n1;a\r\nbad;b\r\n", {}, b"sep=;\r\ncode;name\r\n1;a\r\n"),
+        # A quoted value across lines: the rows are written again, the value as it was.
+        (
+            b'code,name\r\n1,"two\r\nlines"\r\nbad,x\r\n3,c\r\n',
+            {},
+            b'code,name\r\n1,"two\r\nlines"\r\n3,c\r\n',
+        ),
+        (
+            "code,name\r\n1,Å\r\nbad,b\r\n".encode("cp1252"),
+            {"encoding": "cp1252"},
+            "code,name\r\n1,Å\r\n".encode("cp1252"),
+        ),
+        # No line end after the last row: one is added, as to a file of \n line ends.
+        (b"code,name\r\n1,a\r\nbad,b\r\n3,c", {}, b"code,name\r\n1,a\r\n3,c\r\n"),
+        (b"code,name\n1,a\nbad,b\n3,c\n", {}, b"code,name\n1,a\n3,c\n"),
+        # Mixed line ends: the first line's is the file's.
+        (b"code,name\r\n1,a\nbad,b\r\n3,c\n", {}, b"code,name\r\n1,a\r\n3,c\r\n"),
+        (b"code,name\n1,a\r\nbad,b\r\n3,c\r\n", {}, b"code,name\n1,a\n3,c\n"),
+    ],
+    ids=[
+        "title-footer",
+        "sep-line",
+        "quoted-newline",
+        "cp1252",
+        "no-last",
+        "lf",
+        "mixed",
+        "mixed-lf",
+    ],
+)
+def test_valid_rows_keep_the_line_ends_of_the_upload(
+    objects: LocalObjectStore,
+    put: Put,
+    make_event: MakeEvent,
+    data: bytes,
+    config: dict,
+    expected: bytes,
+) -> None:
+    # CRLF files came back with LF line ends, title and footer rows included.
+    assert valid_output(objects, put, make_event, data, **config) == expected
 
 
 def test_a_mostly_invalid_file_is_checked_again_for_its_valid_rows(

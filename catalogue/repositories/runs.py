@@ -302,6 +302,7 @@ class RunRepository:
         # Which attempt of the run the step ran in: a redrive runs a failed step again.
         redriven = {"redrives": run["redrives"]} if run.get("redrives") else {}
         ops: list[Op] = []
+        now = self.clock()
         if started:
             # As it stood running (an end recorded with its start leaves out how it ended).
             running = {
@@ -315,15 +316,17 @@ class RunRepository:
                 subject=subject,
                 data={"run": run_id, **redriven, **running},
                 dataset=dataset,
-                now=self.clock(),
+                now=now,
             )
+            # Events of one time are ordered by their random ids: the end must come after.
+            now = max(self.clock(), now + timedelta(microseconds=1))
         if ended:
             ops += event_ops(
                 STEP_FINISHED,
                 subject=subject,
                 data={"run": run_id, **redriven, **_shown(new, STEP_EVENT_FIELDS)},
                 dataset=dataset,
-                now=self.clock(),
+                now=now,
             )
         return ops
 

@@ -93,11 +93,16 @@ def handle_object_created(key: str, services: Services) -> TriggerResult:
         )
     if not run.get("pipeline"):
         return publish_as_is(parsed, run_id, services)
-    if services.runs.start(run_id):
-        log.info("started run %s for %s", run_id, key)
-        return TriggerResult(key, STARTED, run_id)
-    log.info("run %s for %s has already started; duplicate notification", run_id, key)
-    return TriggerResult(key, DUPLICATE, run_id)
+    started = services.runs.start(run_id)
+    if started is None:
+        log.info("run %s for %s has already started; duplicate notification", run_id, key)
+        return TriggerResult(key, DUPLICATE, run_id)
+    if started["status"] == "FAILED":
+        # Refused at its start (its template version deleted since the upload URL was made):
+        # said from what the start wrote, as a run failing later fails for another reason.
+        return _failed(key, started)
+    log.info("started run %s for %s", run_id, key)
+    return TriggerResult(key, STARTED, run_id)
 
 
 def remove_stale_upload(
@@ -157,14 +162,12 @@ def remove_later_uploads(key: str, services: Services) -> list[str]:
 def publish_as_is(parsed: ObjectKey, run_id: str, services: Services) -> TriggerResult:
     """Start a run without pipeline, which publishes the upload as it is (RunService.start)."""
     key = str(parsed)
-    if not services.runs.start(run_id):
+    run = services.runs.start(run_id)
+    if run is None:
         log.info("run %s for %s has already ended; duplicate notification", run_id, key)
         return TriggerResult(key, DUPLICATE, run_id)
-    run = services.runs.get(run_id)
     if run["status"] == "FAILED":
-        reason = f"{run['error']['error']}: {run['error']['cause']}"
-        log.warning("run %s for %s (no pipeline) failed: %s", run_id, key, reason)
-        return TriggerResult(key, FAILED, run_id, reason)
+        return _failed(key, run)
     log.info("published %s as-is (run %s has no pipeline)", key, run_id)
     return TriggerResult(key, PUBLISHED, run_id)
 
@@ -203,6 +206,12 @@ def local_hook(services: Services) -> Callable[[str], None]:
             log.exception("trigger failed for %s", key)
 
     return on_created
+
+
+def _failed(key: str, run: Mapping[str, Any]) -> TriggerResult:
+    reason = f"{run['error']['error']}: {run['error']['cause']}"
+    log.warning("run %s for %s failed at its start: %s", run["id"], key, reason)
+    return TriggerResult(key, FAILED, run["id"], reason)
 
 
 def _ignored(key: str, run_id: str | None, reason: str, *, quiet: bool = False) -> TriggerResult:

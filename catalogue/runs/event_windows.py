@@ -28,6 +28,7 @@ from catalogue.repositories.event_windows import EventWindowRepository
 from catalogue.runs.event_pipeline import SYSTEM_PRINCIPAL
 from pipelines.object_keys import DeliveredEvents, object_key
 from pipelines.objects import CHUNK_BYTES, ObjectNotFound, ObjectStore
+from pipelines.timestamps import timestamp
 
 if TYPE_CHECKING:
     from catalogue.runs.arrival import TriggerResult
@@ -63,11 +64,16 @@ def close_window(
     window: Window,
     body: Callable[[], AbstractContextManager[IO[bytes]]],
     trigger: Trigger,
+    *,
+    upload_expires: str | None = None,
 ) -> TriggerResult | None:
     """Make the window's edition, object and run (each once), and start the run.
 
     ``body`` opens the window's JSON Lines; ``trigger`` is ``arrival.handle_object_created``
-    (passed in: arrival itself closes the windows Firehose delivers). Returns what the
+    (passed in: arrival itself closes the windows Firehose delivers). ``upload_expires``
+    dates the run as an upload URL would: the sweep fails the run still waiting once no
+    retry of this close can come (``upload_expiry.TRIGGER_RETRIES`` after it); None keeps
+    it waiting, for a caller that closes the window again until it succeeds. Returns what the
     trigger did; None when the dataset or version no longer exists (its events have nowhere
     to go). Store and object store failures are raised: the caller keeps the window and
     closes it again later.
@@ -103,6 +109,7 @@ def close_window(
         edition,
         key,
         principal=SYSTEM_PRINCIPAL,
+        upload_expires=upload_expires,
         event_schema=window.schema,
     )
     objects = object_store(services.settings)
@@ -124,7 +131,8 @@ def close_delivered(
     object finds the edition and run made the first time.
     """
     objects = delivered_events_store(services.settings)
-    now = services.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    clock = services.clock()
+    now = clock.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     window = Window(
         delivered.dataset,
         delivered.version,
@@ -133,8 +141,14 @@ def close_delivered(
         now,
         schema=delivered_schema(services, objects, key, delivered),
     )
+    # Only a retry of this notification closes the window again (the local buffer retries
+    # until it succeeds): the sweep fails the run when no retry can come any more.
     result = close_window(
-        services, window, lambda: unwrapped_events(objects, key, delivered), trigger
+        services,
+        window,
+        lambda: unwrapped_events(objects, key, delivered),
+        trigger,
+        upload_expires=timestamp(clock),
     )
     if result is not None:
         objects.delete_many([key])

@@ -195,15 +195,18 @@ class RunService(ExecutionSync, Interventions, UploadExpiry):
         created, _ = self.repository.create(run)
         return created
 
-    def start(self, run_id: str) -> bool:
-        """Start a WAITING run; False when it was already started (or has ended).
+    def start(self, run_id: str) -> dict[str, Any] | None:
+        """Start a WAITING run; None when it was already started (or has ended).
 
-        A run without a pipeline publishes its objects as they are and succeeds; one whose
-        objects are missing (``ObjectNotFound``) or cannot be described (``InputError``) fails.
+        Returns the run as this start wrote it: RUNNING, or already ended. A run without a
+        pipeline publishes its objects as they are and succeeds; one whose objects are
+        missing (``ObjectNotFound``) or cannot be described (``InputError``) fails, as does
+        one whose pipeline may not run (``_lookup_error``). A RUNNING run may since have
+        ended: reading it back would not tell why this start let it go on.
         """
         before = self.repository.get_run(run_id)
         if before["status"] != "WAITING":
-            return False
+            return None
         problem = self._publish_as_is(before) if before["pipeline"] is None else None
         refused = self._lookup_error(before)
         now = self.now()
@@ -229,14 +232,14 @@ class RunService(ExecutionSync, Interventions, UploadExpiry):
 
         after = self.repository.update_run(run_id, begin)
         if after.get("startToken") != token:
-            return False
+            return None
         if after["status"] != "RUNNING":
-            return True
+            return after
         if self.workers is not None:
             self.workers.submit(run_id, dataset=after["dataset"])
         else:
             self._start_execution(after, after["id"], None)
-        return True
+        return after
 
     def _publish_as_is(self, run: Mapping[str, Any]) -> dict[str, str] | None:
         """Publish a pipeline-less run's objects unchanged; the run's error, or None.

@@ -4,7 +4,8 @@ An upload URL that expired unused leaves a run ``WAITING`` for ever and, when th
 it, an empty newest edition. The sweep ends such runs (``EXPIRED``), removes their empty
 editions and, locally, the ``.put-*.part`` files a broken transfer left. It fails
 (``FAILED``, saying why) a run whose upload landed but whose trigger never started it, every
-retry included. It runs when
+retry included, and on AWS a batch window's run whose close was never retried into a start.
+It runs when
 ``brygge serve`` starts, every ``BRYGGE_SWEEP_INTERVAL_S`` while it serves, and on AWS as a
 scheduled job of the ``steps`` function (``catalogue.lambdas.sweep_stale_uploads``), so it
 also works after a restart.

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from catalogue.domain.errors import HasChildren, NotFound
 from catalogue.object_stores import object_store
+from catalogue.runs.event_pipeline import SYSTEM_PRINCIPAL
 from pipelines.timestamps import timestamp
 
 if TYPE_CHECKING:
@@ -53,8 +54,11 @@ class UploadExpiry:
         An edition the upload made, still empty and used by no other run, is removed.
         A run whose upload landed but never started (its trigger failed) is failed once
         no retry of the trigger can come any more (``TRIGGER_RETRIES`` after its upload
-        URL expired, the latest the upload can have landed). Returns the run ids expired,
-        the paths of the editions removed and the run ids failed.
+        URL expired, the latest the upload can have landed); so is a batch window's run
+        (its object stored or not) ``TRIGGER_RETRIES`` after the close that made it. A window
+        the local buffer closes has no such date: the buffer retries it until its run
+        starts. Returns the run ids expired, the paths of the editions removed and the run
+        ids failed.
         """
         now = self.clock()
         until = timestamp(now - grace)
@@ -66,10 +70,14 @@ class UploadExpiry:
         failed: list[str] = []
         for waiting in self.repository.waiting_until(until):
             key = waiting["input"]["keys"][0]
-            if objects.exists(key):
+            landed = objects.exists(key)
+            # A batch window's run has no upload URL: until the close that made it can no
+            # longer be retried, a retry may still store its object and start it.
+            if landed or waiting.get("principal") == SYSTEM_PRINCIPAL:
                 if (waiting.get("uploadExpires") or "~") > retried_until:
-                    log.warning("run %s waits although %s has landed", waiting["id"], key)
-                elif self._fail_untriggered(waiting["id"], key, retried_until, ended):
+                    if landed:
+                        log.warning("run %s waits although %s has landed", waiting["id"], key)
+                elif self._fail_untriggered(waiting["id"], key, retried_until, ended, landed):
                     failed.append(waiting["id"])
                 continue
 
@@ -94,18 +102,30 @@ class UploadExpiry:
                 removed.append(f"{after['dataset']}/{after['version']}/{after['edition']}")
         return expired, removed, failed
 
-    def _fail_untriggered(self, run_id: str, key: str, until: str, now: str) -> bool:
-        """Fail a WAITING run whose upload ``key`` landed and whose trigger gave up; whether
-        this call failed it. Its start and end are ``now``: it was taken up to fail."""
+    def _fail_untriggered(
+        self, run_id: str, key: str, until: str, now: str, landed: bool = True
+    ) -> bool:
+        """Fail a WAITING run whose upload ``key`` landed (or, for a batch window's run, was
+        never stored) and whose trigger gave up; whether this call failed it. Its start and
+        end are ``now``: it was taken up to fail."""
+        tried = (
+            "failed every time it was tried (the log of the steps function, or of the "
+            "server, says why)"
+        )
+        if landed:
+            cause = (
+                f"{key} landed, but the trigger that starts its run {tried}; rerun it "
+                f"(POST /runs/{run_id}/rerun) or upload the file again"
+            )
+        else:
+            cause = (
+                f"the batch window's events were never stored at {key}: closing the window "
+                f"{tried}; the events stay where Amazon Data Firehose delivered them"
+            )
 
         def fail(run: dict[str, Any]) -> dict[str, Any] | None:
             if run["status"] != "WAITING" or (run.get("uploadExpires") or "~") > until:
                 return None
-            cause = (
-                f"{key} landed, but the trigger that starts its run failed every time it "
-                f"was tried (the log of the steps function, or of the server, says why); "
-                f"rerun it (POST /runs/{run_id}/rerun) or upload the file again"
-            )
             run.update(
                 status="FAILED",
                 startedAt=now,

@@ -819,6 +819,62 @@ def test_upload_goes_from_the_api_through_s3_to_a_published_distribution(
     assert stored["Body"].read() == csv
 
 
+def test_an_upload_whose_template_was_deleted_meanwhile_is_answered_failed_saying_why(
+    lambda_environment: Callable[[Path], dict[str, str]], generated_settings: dict
+) -> None:
+    from zappa.handler import lambda_handler as api_handler
+
+    from pipelines.aws import aws_client
+
+    steps_handler = stage_handler("dev_steps")
+    token = admin_token(lambda_environment(generated_settings["dev_api"]))
+    headers = {"Content-Type": "application/json", **bearer(token)}
+
+    def call(method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        answer: dict[str, Any] = api_handler(
+            rest_event(method, path, headers=headers, body=data), None
+        )
+        return answer
+
+    upload = create_upload(token, "målinger.csv")
+    definition = {
+        "StartAt": "ToParquet",
+        "States": {
+            "ToParquet": {"Type": "Task", "Resource": "brygge:step:csv_to_parquet", "End": True}
+        },
+    }
+    template = {"id": "luft-csv", "title": "Luft CSV", "definition": definition}
+    assert call("POST", "/pipelines", template)["statusCode"] == 201
+    assert call("PUT", "/datasets/luft/pipeline", {"template": "luft-csv"})["statusCode"] == 200
+    # The upload URL made before the pipeline ran nothing: a new one pins the pipeline.
+    upload = create_upload_again(call, "målinger 2.csv")
+    assert call("DELETE", "/datasets/luft/pipeline")["statusCode"] == 204
+    assert call("DELETE", "/pipelines/luft-csv")["statusCode"] == 204
+    csv = b"time;pm10\n2026-01-02T03:00;12.5\n"
+    aws_client("s3").put_object(Bucket="brygge-dev-data", Key=upload["key"], Body=csv)
+
+    lambda_environment(generated_settings["dev_steps"])
+    notification = {"Records": [s3_record("brygge-dev-data", upload["key"], len(csv))]}
+    [result] = steps_handler(notification, None)["results"]
+
+    assert (result["outcome"], result["run"]) == ("failed", upload["run"]["id"])
+    assert result["reason"].startswith("Brygge.TemplateDeleted: ")
+    assert "'luft-csv' version 1 was deleted" in result["reason"]
+
+
+def create_upload_again(call: Callable[..., dict[str, Any]], filename: str) -> dict[str, Any]:
+    """Another upload into dataset ``luft``, made through the api function."""
+    response = call(
+        "POST",
+        "/datasets/luft/versions/1/uploads",
+        {"filename": filename, "contentType": "text/csv"},
+    )
+    assert response["statusCode"] == 201, response["body"]
+    upload: dict[str, Any] = json_body(response)
+    return upload
+
+
 def test_eventbridge_object_created_sent_to_the_steps_function_publishes_the_upload(
     lambda_environment: Callable[[Path], dict[str, str]], generated_settings: dict
 ) -> None:

@@ -115,7 +115,7 @@ def test_starting_the_same_run_twice_starts_one_execution(  # type: ignore[no-un
     assert first.json["id"] == second.json["id"]
     finish(app)
     assert run_steps.CALLS == {"upper": 1}
-    assert app.extensions["brygge"].runs.start(first.json["id"]) is False
+    assert app.extensions["brygge"].runs.start(first.json["id"]) is None
     run = client.get(f"/runs/{first.json['id']}").json
     assert run["status"] == "SUCCEEDED"
     assert run["steps"][0]["outputs"][0]["bytes"] == 1

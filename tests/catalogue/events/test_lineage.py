@@ -593,7 +593,7 @@ def test_a_run_refused_at_its_start_starts_and_fails_saying_why(lineage_app, mar
     assert client.delete("/datasets/secret/pipeline").status_code == 204
     assert client.delete("/pipelines/text").status_code == 204
     LocalObjectStore(services.settings.objects_dir).put(RAW, io.BytesIO(b"a\n"))
-    assert services.runs.start(run_id) is True
+    assert services.runs.start(run_id) is not None
     assert services.runs.wait_idle(timeout_s=60)
     sender = HttpSender(allow_private=True)
     while run_once(services, sender):
@@ -627,7 +627,7 @@ def test_a_publish_as_is_whose_start_the_backend_refuses_still_sends_its_complet
     services = lineage_app.extensions["brygge"]
     run_id = waiting_run(lineage_app, pipeline=False)
     LocalObjectStore(services.settings.objects_dir).put(RAW, io.BytesIO(b"a\n"))
-    assert services.runs.start(run_id) is True
+    assert services.runs.start(run_id) is not None
     sender = HttpSender(allow_private=True)
     while run_once(services, sender):
         pass
@@ -647,7 +647,7 @@ def test_a_runs_events_of_one_transaction_handed_over_last_first_go_out_in_order
     services = lineage_app.extensions["brygge"]
     run_id = waiting_run(lineage_app, pipeline=False)
     # No file came: the run starts and fails in one write, run.started and run.failed together.
-    assert services.runs.start(run_id) is True
+    assert services.runs.start(run_id) is not None
     subscriptions = SubscriptionRepository(services.store, services.clock, ())
     pending = subscriptions.undispatched(100)
     # A DynamoDB stream keeps no order within a transaction: here, the last event first.

@@ -264,3 +264,29 @@ def test_a_failing_record_does_not_stop_the_others_and_is_raised(
         trigger.handle_s3_event(event("s3_object_created.json"), services, bucket="brygge-data")
     monkeypatch.undo()
     assert services.runs.get(big_run["id"])["status"] == "SUCCEEDED"
+
+
+def test_an_upload_whose_template_was_deleted_before_it_landed_says_its_run_failed(
+    services: Services, dataset
+) -> None:  # type: ignore[no-untyped-def]
+    services.pipelines.create(
+        {"id": "to-parquet", "title": "To Parquet", "definition": TWO_STEPS},
+        owner="team:data",
+        principal="user:tester",
+    )
+    services.pipelines.set_dataset_pipeline(
+        "air", {"template": "to-parquet", "taskConfig": {}}, principal="user:tester", if_match=None
+    )
+    key = upload(services, "r.csv")
+    run = waiting_run(services, key)
+    services.pipelines.delete_dataset_pipeline("air", if_match=None, principal="user:tester")
+    services.pipelines.delete("to-parquet", principal="user:tester", if_match=None)
+    try:
+        result = trigger.handle_object_created(key, services)
+    finally:
+        services.runs.shutdown()
+    assert result.outcome == trigger.FAILED
+    assert result.run == run["id"]
+    assert result.reason.startswith("Brygge.TemplateDeleted: ")
+    assert "'to-parquet' version 1 was deleted" in result.reason
+    assert services.runs.get(run["id"])["status"] == "FAILED"

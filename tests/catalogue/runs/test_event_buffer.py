@@ -228,3 +228,27 @@ def test_a_window_open_when_the_schema_changes_reaches_the_history(api, services
     ]
     runs = api.get("/datasets/bad/runs").json["items"]
     assert [run["status"] for run in runs] == ["SUCCEEDED", "SUCCEEDED"]
+
+
+def test_a_window_whose_run_cannot_start_is_kept_and_the_sweep_leaves_its_run_waiting(
+    api, services: Services, clock, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from catalogue.runs.sweep import sweep
+
+    def unavailable(run_id: str) -> None:
+        raise ConnectionError("store unavailable")
+
+    assert api.post(EVENTS, json=[reading(1), reading(2), reading(3)]).json["accepted"] == 3
+    monkeypatch.setattr(services.runs, "start", unavailable)
+    assert services.event_history.flush() == []
+    monkeypatch.undo()
+    [waiting] = api.get("/datasets/bad/runs").json["items"]
+    assert waiting["status"] == "WAITING"
+    # The buffer keeps the window and closes it again at its next flush, however late.
+    clock.now += timedelta(days=2)
+    assert sweep(services).failed == []
+    assert sweep(services).expired == []
+
+    assert services.event_history.flush() == [waiting["id"]]
+    assert [row[0] for row in history_rows(api, services)] == ["s-1", "s-2", "s-3"]
+    assert api.get(f"/runs/{waiting['id']}").json["status"] == "SUCCEEDED"

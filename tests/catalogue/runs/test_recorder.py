@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from catalogue.repositories.runs import RunRepository
 from catalogue.runs.recorder import StoreRecorder, store_recorder
 from catalogue.settings import Settings
-from catalogue.store.base import ItemStore
+from catalogue.store import keys
+from catalogue.store.base import ItemStore, Query, query_all
 from pipelines.steps.contract import StepOutput
 
 EDITION = "20260102T030405"
@@ -97,3 +100,22 @@ def test_lookups_read_the_newest_edition_that_has_distributions(recorder, client
     newer = {"edition": "20260301T000000"}
     assert client.post("/datasets/air/versions/1/editions", json=newer).status_code == 201
     assert recorder.latest_distribution_keys("air") == [PROCESSED]
+
+
+def test_a_step_ended_with_its_start_has_its_started_event_keyed_first(store) -> None:  # type: ignore[no-untyped-def]
+    # A clock that reads the same time twice: the two events of one write must still be
+    # keyed in order (with equal times, their random ids would order them).
+    stopped = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    runs = RunRepository(store, lambda: stopped)
+    steps = [f"Step{n}" for n in range(4)]
+    for step in steps:
+        runs.update_step("run-1", step, lambda record: {**record, "status": "SUCCEEDED"})
+    written: dict[str, list[tuple[str, str]]] = {}
+    for item in query_all(store, Query(keys.EVENTS_PK)):
+        event = item["event"]
+        written.setdefault(event["subject"], []).append((item["sk"], event["type"]))
+    for step in steps:
+        (started, finished) = sorted(written[f"/runs/run-1/steps/{step}"])
+        assert started[1].endswith(".step.started")
+        assert finished[1].endswith(".step.finished")
+        assert started[0].split("#")[0] < finished[0].split("#")[0]

@@ -72,7 +72,8 @@ def test_create_waiting_pins_the_pipeline_and_start_runs_once(services, client, 
     services.runs.clock = lambda: clock.now
     results: list[bool] = []
     threads = [
-        threading.Thread(target=lambda: results.append(runs.start(run["id"]))) for _ in range(4)
+        threading.Thread(target=lambda: results.append(runs.start(run["id"]) is not None))
+        for _ in range(4)
     ]
     for thread in threads:
         thread.start()
@@ -355,7 +356,7 @@ def test_an_upload_landing_after_its_template_was_deleted_fails_its_run_saying_s
     set_pipeline(client, run_steps.chain(("Upper", "upper")))
     run = services.runs.create_waiting("air", "1", EDITION, RAW, principal="user:tester")
     delete_template(client)
-    assert services.runs.start(run["id"]) is True
+    assert services.runs.start(run["id"])["status"] == "FAILED"
     assert services.runs.wait_idle(timeout_s=60)
     after = services.runs.get(run["id"])
     assert after["status"] == "FAILED"

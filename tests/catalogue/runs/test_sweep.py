@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 
 from catalogue.app import create_app
-from catalogue.runs.sweep import sweep
+from catalogue.runs.sweep import SweepReport, sweep
 from catalogue.settings import Settings
 from catalogue.store import migrations
 from pipelines.objects import LocalObjectStore
@@ -136,6 +136,81 @@ def test_a_run_whose_trigger_never_started_it_fails_saying_why(aws_app, clock) -
     assert sweep(services).failed == []
     # The edition keeps its upload: the run can be run again over it.
     assert client.get(f"/datasets/air/versions/1/editions/{upload['edition']}").status_code == 200
+
+
+EVENTS = {
+    "id": "bad",
+    "title": "Bad",
+    "accessRights": "public",
+    "owner": "team:bath",
+    "source": {
+        "type": "event",
+        "schema": {
+            "fields": [{"name": "id", "type": "string"}, {"name": "at", "type": "datetime"}]
+        },
+        "key": ["id"],
+        "time": "at",
+        "batch": {"maxEvents": 3, "maxSeconds": 3600},
+    },
+}
+
+
+@pytest.mark.parametrize("failing", ["start", "put"])
+def test_a_delivered_window_whose_run_never_started_fails_once_no_retry_can_come(  # type: ignore[no-untyped-def]
+    aws_app, clock, monkeypatch, failing
+) -> None:
+    import json
+
+    from catalogue.runs import arrival
+    from pipelines.aws import aws_client
+    from pipelines.object_keys import delivered_events_prefix
+    from pipelines.objects import S3ObjectStore
+
+    client = aws_app.test_client()
+    services = aws_app.extensions["brygge"]
+    assert client.post("/datasets", json=EVENTS).status_code == 201
+    delivered = delivered_events_prefix("public", "bad", "1") + "2026/06/01/ev-1-2026-06-01-abc"
+    record = {
+        "dataset": "bad",
+        "version": "1",
+        "event": {"id": "s-1", "at": "2026-06-01T12:00:00Z"},
+    }
+    bucket = services.settings.data_bucket
+    aws_client("s3").put_object(Bucket=bucket, Key=delivered, Body=json.dumps(record).encode())
+
+    def unavailable(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ConnectionError("unavailable")
+
+    # Every invocation of the notification fails after the window's run was made: starting
+    # it, or storing the window's object.
+    if failing == "start":
+        monkeypatch.setattr(services.runs, "start", unavailable)
+    else:
+        monkeypatch.setattr(S3ObjectStore, "put", unavailable)
+    for _ in range(2):
+        with pytest.raises(ConnectionError):
+            arrival.handle_object_created(delivered, services)
+    monkeypatch.undo()
+    [waiting] = services.runs.repository.waiting()
+    # Lambda may still be retrying the notification (for up to 6 hours): the run waits.
+    clock.now += timedelta(seconds=services.settings.upload_grace_s + 5)
+    assert sweep(services).as_dict() == SweepReport().as_dict()
+    assert client.get(f"/runs/{waiting['id']}").json["status"] == "WAITING"
+
+    clock.now += timedelta(hours=6)
+    report = sweep(services)
+
+    assert report.failed == [waiting["id"]]
+    assert report.expired == []
+    run = client.get(f"/runs/{waiting['id']}").json
+    assert run["status"] == "FAILED"
+    assert run["error"]["error"] == "Brygge.TriggerFailed"
+    assert waiting["input"]["keys"][0] in run["error"]["cause"]
+    assert ("never stored" in run["error"]["cause"]) == (failing == "put")
+    assert sweep(services).as_dict() == SweepReport().as_dict()
+    # The events stay: where Firehose delivered them, and the edition of their window.
+    assert client.get(f"/datasets/bad/versions/1/editions/{run['edition']}").status_code == 200
+    aws_client("s3").head_object(Bucket=bucket, Key=delivered)
 
 
 def test_partial_files_untouched_for_the_grace_period_are_removed(tmp_path, clock) -> None:  # type: ignore[no-untyped-def]

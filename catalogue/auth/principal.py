@@ -14,6 +14,7 @@ from catalogue.domain import tokens
 from catalogue.domain.access import ANONYMOUS, AUTH_OFF, OIDC, Identity, token_credential
 from catalogue.domain.errors import TooManyAttempts, Unauthenticated
 from catalogue.services import repositories, services
+from catalogue.store.base import Item
 
 if TYPE_CHECKING:
     from catalogue.auth.oidc import JwksCache
@@ -98,7 +99,7 @@ def _authenticate() -> Identity:
     return identity_of(credential)
 
 
-def _malformed_header() -> Identity:
+def _malformed_header(_record: Item | None) -> Identity:
     raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
 
 
@@ -109,25 +110,35 @@ def identity_of(credential: str) -> Identity:
     TooManyAttempts when the client, or guesses at the token's id, failed too often of late (see
     ``catalogue.auth.throttle``). The pages' sign-in is checked here too.
     """
-    return _attempt(tokens.token_id(credential), lambda: _verify(credential))
+    return _attempt(tokens.token_id(credential), lambda record: _verify(credential, record))
 
 
-def _attempt(token_id: str | None, verify: Callable[[], Identity]) -> Identity:
-    """``verify()``, unless the client failed too often of late; a failure (Unauthenticated)
-    is counted against the client and ``token_id``.
+def _attempt(token_id: str | None, verify: Callable[[Item | None], Identity]) -> Identity:
+    """``verify(record)``, unless the client failed too often of late; a failure
+    (Unauthenticated) is counted against the client and ``token_id``.
 
-    A client past the limit is refused unchecked. A token id past it (guesses at one token
-    from many addresses) refuses every wrong secret for it, but not the right one: anyone
-    who knows a token's id could otherwise lock its owner out.
+    ``record`` is the stored record of the API token ``token_id`` (None without one), read
+    with the client's failures in one round trip. A client past the limit is refused
+    unchecked. A token id past it (guesses at one token from many addresses) refuses every
+    wrong secret for it, but not the right one: anyone who knows a token's id could
+    otherwise lock its owner out.
     """
     limiter = failure_limiter()
     address = request._get_current_object().remote_addr  # type: ignore[attr-defined]
     client_key, *token_keys = failure_keys(address, token_id)
-    _refuse_while_limited(limiter.retry_after_s([client_key]))
-    token_wait_s = limiter.retry_after_s(token_keys) if token_keys else None
+    record: Item | None = None
+    if token_id is None:
+        _refuse_while_limited(limiter.retry_after_s([client_key]))
+    else:
+        record_key = repositories().tokens.record_key(token_id)
+        wait_s, record = limiter.retry_after_reading(client_key, record_key)
+        _refuse_while_limited(wait_s)
     try:
-        return verify()
+        return verify(record)
     except Unauthenticated:
+        # Read before this failure is counted, as the client's count was: only failures
+        # pay for the token id's count.
+        token_wait_s = limiter.retry_after_s(token_keys) if token_keys else None
         limiter.record_failure([client_key, *token_keys])
         _refuse_while_limited(token_wait_s)
         raise
@@ -142,17 +153,20 @@ def _refuse_while_limited(wait_s: int | None) -> None:
 
 
 def failure_limiter() -> FailureLimiter:
-    """The application's count of failed authentications (one per process)."""
+    """The application's count of failed authentications, kept in its store."""
     limiter = current_app.extensions.get(FAILURES_EXTENSION)
     if limiter is None:
-        limiter = current_app.extensions.setdefault(FAILURES_EXTENSION, FailureLimiter())
+        limiter = current_app.extensions.setdefault(
+            FAILURES_EXTENSION, FailureLimiter(services().store)
+        )
     return limiter  # type: ignore[no-any-return]
 
 
-def _verify(credential: str) -> Identity:
+def _verify(credential: str, stored: Item | None) -> Identity:
     settings = services().settings
     if tokens.looks_like_api_token(credential):
-        record = repositories().tokens.verify(credential)
+        # ``stored``: the record of the token's id, read with the client's failures.
+        record = repositories().tokens.verify_read(credential, stored)
         if record is None:
             raise Unauthenticated("the token is unknown, revoked or expired")
         identity = Identity(

@@ -55,7 +55,17 @@ class TokenRepository:
         token_id = tokens.token_id(token)
         if token_id is None:
             return None
-        item = self.store.get(keys.TOKENS_PK, token_id)
+        return self.verify_read(token, self.store.get(*self.record_key(token_id)))
+
+    @staticmethod
+    def record_key(token_id: str) -> tuple[str, str]:
+        """The store key of the record of the token ``token_id``, for a caller reading it
+        along with other items."""
+        return keys.TOKENS_PK, token_id
+
+    def verify_read(self, token: str, item: dict[str, Any] | None) -> dict[str, Any] | None:
+        """``verify`` with the record at ``record_key(token_id(token))`` read already (None:
+        there was none)."""
         if item is None or not tokens.hash_matches(token, item["hash"]):
             return None
         return self._standing(item)

@@ -27,6 +27,8 @@ outbox marker            ``outbox``                                  ``<time>#<e
 subscription             ``subscriptions``                           ``<subscription id>``
 delivery                 ``deliveries#<subscription id>``            ``<time>#<event id>``
 lineage hold             ``lineage-hold#<run id>``                   ``hold``
+auth failure             ``auth-failures#<key>``                     ``at#<time>#<random>``
+auth failures' newest    ``auth-failures#<key>``                     ``recent``
 =======================  ==========================================  =========================
 
 Event datasets (``catalogue.domain.events``): a latest value is one series' newest event,
@@ -258,3 +260,20 @@ LINEAGE_HOLD_SK = "hold"
 
 def lineage_hold_pk(run: str) -> str:
     return f"lineage-hold#{run}"
+
+
+# A failed authentication (``catalogue.repositories.auth_failures``) of a throttle key
+# (``address:<client>``, ``token:<id>``): its time in whole microseconds since the epoch,
+# zero-padded so the partition lists in time order, and a random suffix, so failures in
+# the same microsecond (in two processes) are two items. The partition's ``recent`` item
+# holds the time of the newest.
+AUTH_FAILURE_PREFIX = "at#"
+AUTH_FAILURES_RECENT_SK = "recent"
+
+
+def auth_failures_pk(key: str) -> str:
+    return f"auth-failures#{key}"
+
+
+def auth_failure_sk(at: float, suffix: str) -> str:
+    return f"{AUTH_FAILURE_PREFIX}{round(at * 1_000_000):020d}#{suffix}"

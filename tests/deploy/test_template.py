@@ -205,6 +205,12 @@ def test_table_has_the_store_keys_index_and_recovery(template: dict[str, Any]) -
     assert properties["SSESpecification"] == {"SSEEnabled": True}
 
 
+def test_table_deletes_items_past_their_expires_at(template: dict[str, Any]) -> None:
+    """Failed authentications, event ids and idempotency keys carry ``expiresAt``."""
+    properties = template["Resources"]["CatalogueTable"]["Properties"]
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+
+
 def test_data_bucket_is_private_encrypted_and_expires_intermediate(
     template: dict[str, Any],
 ) -> None:

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
 from catalogue.auth.principal import FAILURES_EXTENSION
 from catalogue.auth.throttle import FAILURE_LIMIT, WINDOW_S, FailureLimiter
+from catalogue.store import keys
+from catalogue.store.base import ItemStore, Query
 from tests.catalogue.auth.world import World
+
+ROOT = Path(__file__).resolve().parents[3]
 
 BROWSER = {"Accept": "text/html,*/*;q=0.8"}
 
 
 class Seconds:
-    """A monotonic clock tests move by hand."""
+    """A wall clock tests move by hand."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -27,8 +35,12 @@ class Seconds:
 @pytest.fixture
 def seconds(world: World) -> Seconds:
     clock = Seconds()
-    world.app.extensions[FAILURES_EXTENSION] = FailureLimiter(clock)
+    world.app.extensions[FAILURES_EXTENSION] = FailureLimiter(store_of(world), clock)
     return clock
+
+
+def store_of(world: World) -> ItemStore:
+    return world.app.extensions["brygge"].store  # type: ignore[no-any-return]
 
 
 def from_address(world: World, address: str, token: str | None = None) -> FlaskClient:
@@ -121,14 +133,91 @@ def test_the_sign_in_form_is_limited_too(world: World, seconds: Seconds) -> None
     assert "try again in" in refused.get_data(as_text=True)
 
 
-def test_the_limiter_keeps_at_most_its_number_of_keys() -> None:
+def test_failures_are_kept_in_the_store_and_expire_after_the_window(world: World) -> None:
     clock = Seconds()
-    limiter = FailureLimiter(clock, limit=2, max_tracked=3)
-    for address in ("a", "b", "c", "d"):
-        limiter.record_failure([address, address])
+    limiter = FailureLimiter(store_of(world), clock, limit=2)
+    limiter.record_failure(["address:a", "token:t"])
+    clock.now += 0.5
+    limiter.record_failure(["address:a"])
 
-    assert limiter.retry_after_s(["a"]) is None
-    assert limiter.retry_after_s(["d"]) == int(WINDOW_S)
+    assert limiter.retry_after_s(["address:a"]) == int(WINDOW_S)
+    assert limiter.retry_after_s(["token:t"]) is None
+    partition = Query(keys.auth_failures_pk("address:a"), prefix=keys.AUTH_FAILURE_PREFIX)
+    records = store_of(world).query(partition, limit=10).items
+    # DynamoDB's time to live deletes each some time after its window.
+    assert [record["expiresAt"] for record in records] == [1060, 1061]
+    # Until then (and on SQLite, for ever) a failure past the window no longer counts.
+    clock.now += WINDOW_S - 0.5
+    assert limiter.retry_after_s(["address:a"]) is None
+
+
+class CountingStore:
+    """A store that counts the calls made to it, by method name."""
+
+    def __init__(self, store: ItemStore) -> None:
+        self.store = store
+        self.calls: dict[str, int] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.store, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return method(*args, **kwargs)
+
+        return counted
+
+
+def test_a_valid_token_is_read_with_the_counts_and_costs_no_write(world: World) -> None:
+    counting = CountingStore(store_of(world))
+    world.app.extensions[FAILURES_EXTENSION] = FailureLimiter(counting)  # type: ignore[arg-type]
+    client = from_address(world, "192.0.2.1", world.tokens["owner"])
+
+    for _ in range(3):
+        assert client.get("/me").status_code == 200
+
+    # One read by key each, which also read the token's record for its check.
+    assert counting.calls == {"get_many": 3}
+
+
+FAIL_FROM_ANOTHER_PROCESS = """
+import sys
+from pathlib import Path
+
+from catalogue.app import create_app
+from tests.catalogue.auth.world import auth_settings
+
+app = create_app(auth_settings(Path(sys.argv[1])))
+client = app.test_client()
+client.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+for index in range(int(sys.argv[2])):
+    token = f"brygge_{index:016x}_{'x' * 43}"
+    assert client.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+"""
+
+
+def test_failures_in_other_processes_on_the_same_store_count_together(
+    world: World, tmp_path: Path
+) -> None:
+    """gunicorn's workers (or Lambda's containers) share one limit, failing at once or not."""
+    home = tmp_path / "home"
+    half = FAILURE_LIMIT // 2
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", FAIL_FROM_ANOTHER_PROCESS, str(home), str(count)], cwd=ROOT
+        )
+        for count in (half, FAILURE_LIMIT - half - 1)
+    ]
+    assert [worker.wait(timeout=60) for worker in workers] == [0, 0]
+    guesser = from_address(world, "198.51.100.7")
+    valid = {"Authorization": f"Bearer {world.tokens['owner']}"}
+    # One failure short of the limit, counted by two other processes: this one may try.
+    assert guesser.get("/me", headers={"Authorization": f"Bearer {guess()}"}).status_code == 401
+
+    refused = guesser.get("/me", headers=valid)
+
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= int(WINDOW_S)
 
 
 def test_ipv6_addresses_of_one_64_prefix_count_as_one_client(
@@ -144,3 +233,17 @@ def test_ipv6_addresses_of_one_64_prefix_count_as_one_client(
 
     assert same_prefix.get("/me").status_code == 429
     assert other_prefix.get("/me").status_code == 200
+
+
+def test_a_client_address_that_is_no_ip_address_is_counted_whatever_its_length(
+    world: World, seconds: Seconds
+) -> None:
+    """A proxy may pass on what a client forged as X-Forwarded-For: it must not be a 500."""
+    forged = from_address(world, "x" * 3000, guess())
+    for _ in range(FAILURE_LIMIT):
+        assert forged.get("/me").status_code == 401
+
+    refused = from_address(world, "x" * 3000, world.tokens["owner"]).get("/me")
+
+    assert refused.status_code == 429
+    assert from_address(world, "x" * 2999, world.tokens["owner"]).get("/me").status_code == 200

@@ -555,7 +555,9 @@ def test_a_form_saved_with_a_token_while_throttled_keeps_what_was_typed(app, cli
     from catalogue.auth.principal import FAILURES_EXTENSION
     from catalogue.auth.throttle import FAILURE_LIMIT, WINDOW_S, FailureLimiter
 
-    app.extensions[FAILURES_EXTENSION] = FailureLimiter(lambda: 1000.0)
+    app.extensions[FAILURES_EXTENSION] = FailureLimiter(
+        app.extensions["brygge"].store, lambda: 1000.0
+    )
     browser, token_id = revoked_owner(app, client)
     _, fields = form_of(browser, "/datasets/air/edit")
     revoke(app, token_id)

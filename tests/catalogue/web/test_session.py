@@ -281,7 +281,9 @@ def test_a_throttled_sign_in_is_the_form_with_the_wait(app) -> None:
     from catalogue.auth.principal import FAILURES_EXTENSION
     from catalogue.auth.throttle import FAILURE_LIMIT, WINDOW_S, FailureLimiter
 
-    app.extensions[FAILURES_EXTENSION] = FailureLimiter(lambda: 1000.0)
+    app.extensions[FAILURES_EXTENSION] = FailureLimiter(
+        app.extensions["brygge"].store, lambda: 1000.0
+    )
     browser = FlaskClient(app)
     csrf = csrf_of(browser.get("/sign-in", headers=BROWSER).get_data(as_text=True))
     for _ in range(FAILURE_LIMIT):

@@ -93,16 +93,7 @@ def handle_object_created(key: str, services: Services) -> TriggerResult:
         )
     if not run.get("pipeline"):
         return publish_as_is(parsed, run_id, services)
-    started = services.runs.start(run_id)
-    if started is None:
-        log.info("run %s for %s has already started; duplicate notification", run_id, key)
-        return TriggerResult(key, DUPLICATE, run_id)
-    if started["status"] == "FAILED":
-        # Refused at its start (its template version deleted since the upload URL was made):
-        # said from what the start wrote, as a run failing later fails for another reason.
-        return _failed(key, started)
-    log.info("started run %s for %s", run_id, key)
-    return TriggerResult(key, STARTED, run_id)
+    return _start(key, run_id, services, STARTED, "started run %s for %s")
 
 
 def remove_stale_upload(
@@ -161,15 +152,25 @@ def remove_later_uploads(key: str, services: Services) -> list[str]:
 
 def publish_as_is(parsed: ObjectKey, run_id: str, services: Services) -> TriggerResult:
     """Start a run without pipeline, which publishes the upload as it is (RunService.start)."""
-    key = str(parsed)
+    return _start(str(parsed), run_id, services, PUBLISHED, "published run %s (no pipeline) for %s")
+
+
+def _start(key: str, run_id: str, services: Services, outcome: str, started: str) -> TriggerResult:
+    """Start the run of ``key`` and say what its start did: ``outcome`` (logged as
+    ``started`` with the run id and key), a duplicate, or a failure.
+
+    A run refused at its start (its template version deleted since the upload URL was made,
+    or a file without pipeline that cannot be published) is said from what the start wrote,
+    not read back: a run failing later fails for another reason.
+    """
     run = services.runs.start(run_id)
     if run is None:
-        log.info("run %s for %s has already ended; duplicate notification", run_id, key)
+        log.info("run %s for %s has already started; duplicate notification", run_id, key)
         return TriggerResult(key, DUPLICATE, run_id)
     if run["status"] == "FAILED":
         return _failed(key, run)
-    log.info("published %s as-is (run %s has no pipeline)", key, run_id)
-    return TriggerResult(key, PUBLISHED, run_id)
+    log.info(started, run_id, key)
+    return TriggerResult(key, outcome, run_id)
 
 
 def handle_s3_event(

@@ -81,21 +81,17 @@ class UploadExpiry:
                     failed.append(waiting["id"])
                 continue
 
-            def expire(run: dict[str, Any]) -> dict[str, Any] | None:
-                if run["status"] != "WAITING" or (run.get("uploadExpires") or "~") > until:
-                    return None
-                run.update(
-                    status="EXPIRED",
-                    endedAt=ended,
-                    error={
-                        "error": UPLOAD_EXPIRED,
-                        "cause": f"the upload URL expired at {run['uploadExpires']} unused",
-                    },
-                )
-                return run
-
-            after = self.repository.update_run(waiting["id"], expire)
-            if after["status"] != "EXPIRED" or after.get("endedAt") != ended:
+            after = self._end_waiting(
+                waiting["id"],
+                until,
+                "EXPIRED",
+                {"endedAt": ended},
+                lambda run: {
+                    "error": UPLOAD_EXPIRED,
+                    "cause": f"the upload URL expired at {run['uploadExpires']} unused",
+                },
+            )
+            if after is None:
                 continue
             expired.append(after["id"])
             if after.get("madeEdition") and self._remove_empty_edition(after):
@@ -123,22 +119,39 @@ class UploadExpiry:
                 f"{tried}; the events stay where Amazon Data Firehose delivered them"
             )
 
-        def fail(run: dict[str, Any]) -> dict[str, Any] | None:
+        after = self._end_waiting(
+            run_id,
+            until,
+            "FAILED",
+            {"startedAt": now, "endedAt": now},
+            lambda run: {"error": TRIGGER_FAILED, "cause": cause},
+        )
+        if after is None:
+            return False
+        log.warning("run %s failed: %s", run_id, cause)
+        return True
+
+    def _end_waiting(
+        self,
+        run_id: str,
+        until: str,
+        status: str,
+        times: dict[str, str],
+        error: Callable[[dict[str, Any]], dict[str, str]],
+    ) -> dict[str, Any] | None:
+        """End the run with ``status``, ``times`` and ``error(run)`` if it still waits for
+        an upload dated ``until`` or earlier; the run as this call ended it, else None."""
+
+        def end(run: dict[str, Any]) -> dict[str, Any] | None:
             if run["status"] != "WAITING" or (run.get("uploadExpires") or "~") > until:
                 return None
-            run.update(
-                status="FAILED",
-                startedAt=now,
-                endedAt=now,
-                error={"error": TRIGGER_FAILED, "cause": cause},
-            )
+            run.update(status=status, error=error(run), **times)
             return run
 
-        after = self.repository.update_run(run_id, fail)
-        if after["status"] != "FAILED" or after.get("endedAt") != now:
-            return False
-        log.warning("run %s failed: %s", run_id, after["error"]["cause"])
-        return True
+        after = self.repository.update_run(run_id, end)
+        if after["status"] != status or after.get("endedAt") != times["endedAt"]:
+            return None
+        return after
 
     def _remove_empty_edition(self, run: Mapping[str, Any]) -> bool:
         """Delete the run's edition if it has no distributions and no other run that

@@ -549,25 +549,10 @@ def _rows_above(
     a quoted line break stays inside its row); raises InputError when ``head`` ends first."""
     if rows == 0:
         return ""
-    read: list[str] = []
-
-    def lines() -> Iterator[str]:
-        for line in io.StringIO(head, newline=""):
-            read.append(line)
-            yield line
-
     # Quotes and line breaks decide where a row ends, and the delimiter where a quoted value
     # may start: to be sniffed below the rows skipped, it is not known yet.
-    records = csv.reader(
-        lines(), delimiter=delimiter or DEFAULT_DELIMITER, quotechar=dialect.quote_char
-    )
-    try:
-        for _ in range(rows):
-            next(records)
-    except (StopIteration, csv.Error):
-        text = ""
-    else:
-        text = "".join(read)
+    texts = row_texts(head, dialect.quote_char, rows, delimiter=delimiter or DEFAULT_DELIMITER)
+    text = "".join(texts) if len(texts) == rows else ""
     if not text.endswith("\n"):
         # The head is the file's first SNIFF_BYTES, or the whole file when shorter.
         within = (
@@ -575,6 +560,29 @@ def _rows_above(
         )
         raise InputError(f"{name} has no row {rows + 1} for the header (headerRows){within}")
     return text
+
+
+def row_texts(head: str, quote: str, most: int, *, delimiter: str = ",") -> list[str]:
+    """The text of each of the first ``most`` rows of ``head``, as the csv module reads rows
+    (a quoted line break stays inside its row), up to a row it cannot read; the last may
+    be cut where ``head`` ends."""
+    read: list[str] = []
+
+    def lines() -> Iterator[str]:
+        for line in io.StringIO(head, newline=""):
+            read.append(line)
+            yield line
+
+    texts = []
+    try:
+        for _ in csv.reader(lines(), delimiter=delimiter, quotechar=quote):
+            texts.append("".join(read))
+            read.clear()
+            if len(texts) == most:
+                break
+    except csv.Error:
+        pass
+    return texts
 
 
 def holds(path: Path, character: str) -> bool:

@@ -26,6 +26,7 @@ from pipelines.steps.csv_dialect import (
     CsvDialect,
     CsvFile,
     open_csv,
+    row_texts,
     scan_options,
     sniff_delimiter,
 )
@@ -155,7 +156,9 @@ def title_rows(csv_file: CsvFile, quote: str) -> int:
         head = handle.read(SNIFF_BYTES).decode("utf-8", errors="replace").lstrip("\ufeff")
     if csv_file.layout.has_sep_line:
         head = head.partition("\n")[2]
-    texts = _row_texts(head, quote, MAX_TITLE_ROWS + WIDTH_SAMPLE_ROWS + 1)
+    texts = row_texts(head, quote, MAX_TITLE_ROWS + WIDTH_SAMPLE_ROWS + 1)
+    # The last row read may be cut where the head ends.
+    texts = [text for text in texts if text.endswith(("\n", "\r"))]
     for above in range(min(MAX_TITLE_ROWS, len(texts) - 1) + 1):
         below = "".join(texts[above:])
         try:
@@ -174,29 +177,6 @@ def title_rows(csv_file: CsvFile, quote: str) -> int:
         if all(width < header for width in widths("".join(texts[:above]))):
             return above
     return 0
-
-
-def _row_texts(head: str, quote: str, most: int) -> list[str]:
-    """The text of each of the first ``most`` whole rows of ``head`` (a quoted line break
-    stays inside its row)."""
-    read: list[str] = []
-
-    def lines() -> Iterator[str]:
-        for line in io.StringIO(head, newline=""):
-            read.append(line)
-            yield line
-
-    texts = []
-    try:
-        for _ in csv.reader(lines(), quotechar=quote):
-            texts.append("".join(read))
-            read.clear()
-            if len(texts) == most:
-                break
-    except csv.Error:
-        pass
-    # The last row read may be cut where the head ends.
-    return [text for text in texts if text.endswith(("\n", "\r"))]
 
 
 def frame_preview(frame: Any) -> dict[str, Any]:

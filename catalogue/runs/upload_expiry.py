@@ -77,7 +77,14 @@ class UploadExpiry:
                 if (waiting.get("uploadExpires") or "~") > retried_until:
                     if landed:
                         log.warning("run %s waits although %s has landed", waiting["id"], key)
-                elif self._fail_untriggered(waiting["id"], key, retried_until, ended, landed):
+                elif self._fail_untriggered(
+                    waiting["id"],
+                    key,
+                    retried_until,
+                    ended,
+                    landed=landed,
+                    window=waiting.get("principal") == SYSTEM_PRINCIPAL,
+                ):
                     failed.append(waiting["id"])
                 continue
 
@@ -99,19 +106,21 @@ class UploadExpiry:
         return expired, removed, failed
 
     def _fail_untriggered(
-        self, run_id: str, key: str, until: str, now: str, landed: bool = True
+        self, run_id: str, key: str, until: str, now: str, *, landed: bool, window: bool
     ) -> bool:
-        """Fail a WAITING run whose upload ``key`` landed (or, for a batch window's run, was
-        never stored) and whose trigger gave up; whether this call failed it. Its start and
-        end are ``now``: it was taken up to fail."""
+        """Fail a WAITING run whose upload ``key`` landed (or, for a batch ``window``'s run,
+        was never stored) and whose trigger gave up; whether this call failed it. Its start
+        and end are ``now``: it was taken up to fail."""
         tried = (
             "failed every time it was tried (the log of the steps function, or of the "
             "server, says why)"
         )
         if landed:
+            # A window's object was stored by the close, not uploaded: a rerun is the remedy.
+            again = "" if window else " or upload the file again"
             cause = (
                 f"{key} landed, but the trigger that starts its run {tried}; rerun it "
-                f"(POST /runs/{run_id}/rerun) or upload the file again"
+                f"(POST /runs/{run_id}/rerun){again}"
             )
         else:
             cause = (

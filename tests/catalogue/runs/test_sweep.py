@@ -207,6 +207,8 @@ def test_a_delivered_window_whose_run_never_started_fails_once_no_retry_can_come
     assert run["error"]["error"] == "Brygge.TriggerFailed"
     assert waiting["input"]["keys"][0] in run["error"]["cause"]
     assert ("never stored" in run["error"]["cause"]) == (failing == "put")
+    # Nobody uploaded the window's file: there is none to upload again.
+    assert "upload" not in run["error"]["cause"]
     assert sweep(services).as_dict() == SweepReport().as_dict()
     # The events stay: where Firehose delivered them, and the edition of their window.
     assert client.get(f"/datasets/bad/versions/1/editions/{run['edition']}").status_code == 200

@@ -122,7 +122,8 @@ class Layout:
     preamble: str = ""
     first_row: int = 1
     footer: str = ""  # the rows below the table (footerRows), as text
-    # The line end rows are written back with: the file's first ("\r\n" or "\n").
+    # The line end rows are written back with: the file's first ("\r\n" or "\n"), or "\r"
+    # for a file of CR line ends (read from a copy with LF ones).
     line_end: str = "\n"
     # The unnamed columns at the end of the header (a line ending with ";;;"), last included.
     unnamed_trailing: tuple[str, ...] = ()
@@ -198,10 +199,14 @@ def open_csv(
     check_not_workbook(source, name)
     used = detect_encoding(source) if encoding == "auto" else encoding
     path = source if used in NATIVE_ENCODINGS else transcode(source, used, directory)
-    if has_cr_line_ends(path):
+    cr_line_ends = has_cr_line_ends(path)
+    if cr_line_ends:
         path = with_lf_line_ends(path, directory)
     try:
         layout = read_layout(path, dialect, name=name)
+        if cr_line_ends:
+            # Read from the copy with LF, written back as uploaded.
+            layout = dataclasses.replace(layout, line_end="\r")
         path, layout = _without_footer(path, dialect, layout, directory, name=name)
         file = CsvFile(path, used, layout)
         if not check_quotes:

@@ -90,7 +90,8 @@ def copy_rows(
     at = Lines(skip=skip, first_row=layout.first_row, count=lines)
     size = file.path.stat().st_size
     few = len(leave_out) <= max(_FEW_RANGES, size // _BYTES_PER_RANGE)
-    if few and "\r" not in held:
+    # A file read with LF line ends but written back with others goes through polars.
+    if few and "\r" not in held and layout.line_end == "\n":
         sha256 = _copy_ranges(file.path, at, leave_out=leave_out, target=target)
         if sha256 is not None:
             return CopiedRows(sha256)

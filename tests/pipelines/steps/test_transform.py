@@ -160,6 +160,16 @@ def test_blank_lines_of_a_csv_are_no_rows(
     assert recorder.outputs[0].rows == 2
 
 
+def test_a_csv_of_cr_line_ends_is_written_back_with_them(
+    objects: LocalObjectStore, put: Put, make_event: MakeEvent
+) -> None:
+    # Excel for Mac's "CSV (Macintosh)": it came back with LF line ends.
+    key = put("t.csv", b"kommune;antall\r0301;5\r3005;7\r")
+    config = {"delimiter": ";", "cast": {"antall": "integer"}, "derive": {"dobbel": "antall * 2"}}
+    [output] = transform.handler(make_event("Shape", [key], config), None)["input"]["keys"]
+    assert objects.get(output) == b"kommune;antall;dobbel\r0301;5;10\r3005;7;14\r"
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [

@@ -548,6 +548,13 @@ def test_valid_rows_are_written_again_where_lines_are_not_rows(
         # Mixed line ends: the first line's is the file's.
         (b"code,name\r\n1,a\nbad,b\r\n3,c\n", {}, b"code,name\r\n1,a\r\n3,c\r\n"),
         (b"code,name\n1,a\r\nbad,b\r\n3,c\r\n", {}, b"code,name\n1,a\n3,c\n"),
+        # CR alone (Excel for Mac's "CSV (Macintosh)"), title and footer rows included.
+        (b"code,name\r1,a\rbad,b\r3,c\r", {}, b"code,name\r1,a\r3,c\r"),
+        (
+            b"Tabell 1: koder\rcode;name\r1;a\rbad;b\rKilde: SSB\r",
+            {"delimiter": ";", "headerRows": [2], "footerRows": 1},
+            b"Tabell 1: koder\rcode;name\r1;a\rKilde: SSB\r",
+        ),
     ],
     ids=[
         "title-footer",
@@ -558,6 +565,8 @@ def test_valid_rows_are_written_again_where_lines_are_not_rows(
         "lf",
         "mixed",
         "mixed-lf",
+        "cr",
+        "cr-title-footer",
     ],
 )
 def test_valid_rows_keep_the_line_ends_of_the_upload(
@@ -568,7 +577,7 @@ def test_valid_rows_keep_the_line_ends_of_the_upload(
     config: dict,
     expected: bytes,
 ) -> None:
-    # CRLF files came back with LF line ends, title and footer rows included.
+    # CRLF and CR files came back with LF line ends, title and footer rows included.
     assert valid_output(objects, put, make_event, data, **config) == expected
 
 

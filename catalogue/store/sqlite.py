@@ -145,6 +145,10 @@ def _available(method: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
+# Expired items deleted per write transaction: other writers wait for one at most this long.
+_EXPIRED_PER_COMMIT = 500
+
+
 class SqliteStore:
     """ItemStore over one SQLite file. Assumes the migrations have been applied."""
 
@@ -197,6 +201,43 @@ class SqliteStore:
         (``PASSIVE``); the WAL's frames and how many of them are now checkpointed."""
         _busy, frames, done = self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return frames, done
+
+    @_available
+    def remove_expired(self, now: int) -> int:
+        """Delete the items whose ``expiresAt`` (epoch seconds) is ``now`` or before, as
+        DynamoDB's time to live deletes them on AWS; returns how many.
+
+        Readers already skip such items; this keeps the file from growing with them (event
+        ids, idempotency keys, failed authentications). They are found by a read, which
+        holds no lock off writers, and deleted ``_EXPIRED_PER_COMMIT`` at a time, each only
+        if it is still expired then. None of them is searched or counted in a facet.
+        """
+        conn = self._conn()
+        found = [
+            row_id
+            for (row_id,) in conn.execute(
+                # instr first: a byte search, where json_extract parses the whole body.
+                "SELECT id FROM items WHERE instr(body, '\"expiresAt\":') > 0 "
+                "AND json_type(body, '$.expiresAt') IN ('integer', 'real') "
+                "AND json_extract(body, '$.expiresAt') <= ?",
+                (now,),
+            )
+        ]
+        removed = 0
+        for start in range(0, len(found), _EXPIRED_PER_COMMIT):
+            chunk = found[start : start + _EXPIRED_PER_COMMIT]
+            begin_immediate(conn)
+            try:
+                removed += conn.execute(
+                    f"DELETE FROM items WHERE id IN ({', '.join('?' * len(chunk))}) "
+                    "AND json_extract(body, '$.expiresAt') <= ?",
+                    [*chunk, now],
+                ).rowcount
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return removed
 
     def close(self) -> None:
         """Close every thread's connection; the store is unusable afterwards."""

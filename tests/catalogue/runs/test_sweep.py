@@ -247,3 +247,33 @@ def test_an_editions_runs_are_listed_under_it(app_on_store) -> None:  # type: ig
     listed = [run["id"] for run in page["items"] + rest["items"]]
     assert sorted(listed) == sorted([first["run"]["id"], also["run"]["id"]])
     assert client.get("/datasets/air/versions/1/editions/19990101T000000/runs").status_code == 404
+
+
+def test_the_sweep_deletes_expired_items_where_no_time_to_live_does(  # type: ignore[no-untyped-def]
+    app_on_store, clock
+) -> None:
+    from catalogue.repositories.auth_failures import AuthFailures
+    from catalogue.store import keys
+    from catalogue.store.base import Query
+
+    services = app_on_store.extensions["brygge"]
+    failures = AuthFailures(services.store)
+    now = clock.now.timestamp()
+    failures.record(["address:192.0.2.1"], now - 120, 60.0)  # its window is over
+    failures.record(["address:192.0.2.2"], now, 60.0)
+
+    report = sweep(services)
+
+    def stored(address: str) -> int:
+        partition = keys.auth_failures_pk(f"address:{address}")
+        return len(services.store.query(Query(partition), limit=10).items)
+
+    assert stored("192.0.2.2") == 2
+    if services.store.backend == "sqlite":
+        # A failure and the key's newest time: both expired, both deleted.
+        assert report.expired_items == 2
+        assert stored("192.0.2.1") == 0
+    else:
+        # The table's time to live deletes them on DynamoDB.
+        assert report.expired_items == 0
+    assert sweep(services).expired_items == 0

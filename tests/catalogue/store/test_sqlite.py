@@ -541,3 +541,55 @@ def test_a_get_many_of_more_keys_than_are_kept_keeps_none(
         assert len(statements_of(store, lambda: store.get_many(keys))) == 2
     finally:
         store.close()
+
+
+def test_expired_items_are_deleted_as_dynamodb_time_to_live_deletes_them(
+    database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqliteStore(database)
+    try:
+        store.transact(
+            [
+                Create({"pk": "ids", "sk": "past", "expiresAt": 999}),
+                Create({"pk": "ids", "sk": "now", "expiresAt": 1000}),
+                Create({"pk": "ids", "sk": "later", "expiresAt": 1001}),
+                # Only a number is a time to live, as for DynamoDB.
+                Create({"pk": "ids", "sk": "text", "expiresAt": "999"}),
+                Create({"pk": "ids", "sk": "none", "note": '"expiresAt":1'}),
+                Create({"pk": "ids", "sk": "nested", "inner": {"expiresAt": 1}}),
+            ]
+        )
+        assert store.get("ids", "past") is not None  # kept by the connection
+        monkeypatch.setattr(sqlite_store, "_EXPIRED_PER_COMMIT", 1)
+
+        assert store.remove_expired(1000) == 2
+
+        left = [item["sk"] for item in store.query(Query("ids"), limit=10).items]
+        assert left == ["later", "nested", "none", "text"]
+        assert store.get("ids", "past") is None
+        assert store.remove_expired(1000) == 0
+    finally:
+        store.close()
+
+
+def test_an_item_given_a_new_expiry_before_its_delete_is_kept(
+    database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqliteStore(database)
+    other = sqlite_store.connect(database)
+    begin = sqlite_store.begin_immediate
+
+    def renewed_first(conn: sqlite3.Connection) -> None:
+        # Between the read that finds it and its delete, another writer renews it.
+        other.execute('UPDATE items SET body = \'{"pk":"ids","sk":"a","expiresAt":50}\', rev = 2')
+        begin(conn)
+
+    try:
+        store.write(Create({"pk": "ids", "sk": "a", "expiresAt": 5}))
+        monkeypatch.setattr(sqlite_store, "begin_immediate", renewed_first)
+        assert store.remove_expired(10) == 0
+        monkeypatch.undo()
+        assert store.get("ids", "a")["expiresAt"] == 50
+    finally:
+        other.close()
+        store.close()

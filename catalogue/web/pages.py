@@ -31,6 +31,7 @@ from catalogue.auth.permissions import (
 )
 from catalogue.auth.principal import current_identity
 from catalogue.domain.errors import InvalidValue, TooManyAttempts, Unauthenticated
+from catalogue.schemas.common import DEFAULT_LIMIT
 from catalogue.schemas.datasets import DatasetQuerySchema
 from catalogue.schemas.permissions import HistoryQuerySchema
 from catalogue.services import repositories, services
@@ -39,6 +40,7 @@ from catalogue.web.rendering import render
 from catalogue.web.views import (
     dataset_view,
     described_by,
+    page_sizes,
     run_graph,
     run_summaries,
     search_errors,
@@ -91,6 +93,8 @@ def search_page() -> str | tuple[str, int]:
         params=params,
         sort=sort,
         limit=limit,
+        page_sizes=page_sizes(limit, DEFAULT_LIMIT),
+        default_page_size=DEFAULT_LIMIT,
         page=page,
         facets=facets,
         total=total,
@@ -116,6 +120,8 @@ def refused_search(params: dict[str, str], messages: dict[str, Any]) -> tuple[st
         params=kept,
         sort=params.get("sort"),
         limit=kept.get("limit"),
+        page_sizes=page_sizes(kept.get("limit"), DEFAULT_LIMIT),
+        default_page_size=DEFAULT_LIMIT,
         page=None,
         facets=None,
         total=None,

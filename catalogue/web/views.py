@@ -34,8 +34,8 @@ SEARCH_FIELDS = (
     "cursor",
 )
 # The search form's own controls. A refused value of any other field (a filter a facet set,
-# the page size, the cursor) is sent by the form as a whole: read with the search box.
-SEARCH_CONTROLS = ("q", "sort", "accessRights", "state")
+# the cursor) is sent by the form as a whole: read with the search box.
+SEARCH_CONTROLS = ("q", "sort", "accessRights", "state", "limit")
 SEARCH_BOX = "q"
 # A refused search field as the page names it: a control by its label, a filter set by a
 # facet by the facet's heading; the JSON API's errors keep the field names.
@@ -54,7 +54,17 @@ SEARCH_LABELS = {
 # visitor followed a page link, and can only start again.
 STALE_CURSOR = "This page link is out of date; start the search again."
 EDITIONS_SHOWN = 20
+PAGE_SIZES = (10, 20, 50, 100)
 TABULAR_FORMATS = {"csv": "csv", "parquet": "parquet", "text/csv": "csv"}
+
+
+def page_sizes(limit: int | str | None, default: int) -> list[int]:
+    """The search form's choices of results per page: the usual ones, the default and the
+    page's own (a link may ask for any size the API takes)."""
+    shown = {*PAGE_SIZES, default}
+    if limit is not None and str(limit).isdigit():
+        shown.add(int(limit))
+    return sorted(shown)
 
 
 def search_filters(args: Mapping[str, str]) -> dict[str, str]:

@@ -1321,3 +1321,28 @@ def test_every_page_has_one_h1_headings_in_order_and_its_parts_in_landmarks(
         if found:
             problems[path] = found
     assert problems == {}
+
+
+def test_the_search_form_chooses_how_many_results_a_page_shows(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    for n in range(3):
+        dataset = {"id": f"tide-{n}", "title": f"Tide gauge {n}", "accessRights": "public"}
+        make_dataset(site, {**dataset, "owner": "team:hav"})
+    results = page.locator("#results ol.results > li")
+    # A link may ask for any size: the form shows it chosen, and the next page keeps it.
+    page.goto("/?q=tide&limit=1")
+    page.wait_for_load_state("load")  # htmx binds the form once the page has loaded
+    expect(page.locator("#limit")).to_have_value("1")
+    expect(results).to_have_count(1)
+    expect(page.locator("a[rel=next]")).to_have_attribute("href", re.compile(r"limit=1(&|$)"))
+    page.select_option("#limit", "10")
+    expect(page).to_have_url(re.compile(r"limit=10"))
+    expect(results).to_have_count(3)
+    expect(page.locator("a[rel=next]")).to_have_count(0)
+    # The default size is sent as no value, as "Any" of the other choices is.
+    page.select_option("#limit", "")
+    expect(page).to_have_url(re.compile(r"limit=(&|$)"))
+    expect(page.locator("#limit option:checked")).to_have_text("50")
+    page.go_back()
+    expect(page.locator("#limit")).to_have_value("10")

@@ -181,6 +181,32 @@ def test_search_pages_through_every_result(client) -> None:
     assert len(seen) == 7
 
 
+def selected_page_size(html: str) -> tuple[str, str]:
+    """The text and value of the page size the search form has chosen."""
+    control = html[html.index('<select id="limit"') :]
+    control = control[: control.index("</select>")]
+    [(value, text)] = re.findall(r'<option value="([^"]*)" selected>(\d+)</option>', control)
+    return text, value
+
+
+def test_the_search_form_chooses_the_page_size(client) -> None:
+    # The size came only from a link (?limit=); the form had no control for it.
+    for n in range(3):
+        make_dataset(client, id=f"set-{n}", title=f"Set {n}")
+    html = page(client, "/")
+    # The default is sent as no value, as "Any" is: links stay as short as they were.
+    assert selected_page_size(html) == ("50", "")
+    sizes = re.findall(r"<option value=\"\d*\"[^>]*>(\d+)</option>", html)
+    assert sizes == ["10", "20", "50", "100"]
+    html = page(client, "/?limit=2")
+    assert selected_page_size(html) == ("2", "2")
+    assert len(re.findall(r'<h2 dir="auto"><a href="/datasets/', html)) == 2
+    # The next page keeps the size.
+    found = re.search(r'<a rel="next" href="([^"]+)"', html)
+    assert found is not None and "limit=2" in found.group(1)
+    assert selected_page_size(page(client, "/?limit=20")) == ("20", "20")
+
+
 def test_a_bad_search_value_is_shown_on_the_page(client) -> None:
     html = page(client, "/?accessRights=secret", status=422)
     assert "accessRights" in html
@@ -190,9 +216,12 @@ def test_a_search_too_long_keeps_the_search_form_with_the_reason_in_the_results(
     make_dataset(client, id="air", title="Air quality")
     words = "luft " * 50
     html = page(client, f"/?q={words}&limit=abc", status=422)
-    # The form stays, holding what was typed, and the next search sends no bad limit.
+    # The form stays, holding what was typed, and the next search sends no bad limit: its
+    # control shows the default size, marked as refused.
     assert f'<input id="q" name="q" type="search" value="{words.strip()}"' in html
-    assert 'name="limit"' not in html
+    assert "abc" not in html[: html.index('<section id="results"')]
+    assert selected_page_size(html) == ("50", "")
+    assert description_of(html, "limit")[0] == "true"
     results = html[html.index('<section id="results"') :]
     assert "Length must be between 1 and 200" in results and "Not a valid integer" in results
     # As one types: the results' place shows the reason, the search box stays where it is.
@@ -277,10 +306,10 @@ def description_of(html: str, element_id: str) -> tuple[str | None, str]:
         ("accessRights=secret", "accessRights", "Must be one of: public"),
         ("q=air&sort=best", "sort", "Must be one of: relevance"),
         ("state=gone", "state", "Must be one of: active"),
-        # A value of no control of its own (a filter from a facet, the page size) is refused
-        # with the search as a whole: read with the search box.
+        ("q=air&limit=0", "limit", "greater than or equal to 1"),
+        # A value of no control of its own (a filter from a facet) is refused with the
+        # search as a whole: read with the search box.
         ("format=" + "x" * 60, "q", "Length must be between 1 and 50"),
-        ("q=air&limit=0", "q", "greater than or equal to 1"),
         ("q=air&cursor=garbage", "q", "This page link is out of date"),
     ],
 )
@@ -291,7 +320,7 @@ def test_a_refused_search_value_is_read_with_its_control(client, query, control,
     assert '<form id="search"' in html
     invalid, description = description_of(html, control)
     assert invalid == "true" and reason in description
-    for other in {"q", "sort", "accessRights", "state"} - {control}:
+    for other in {"q", "sort", "accessRights", "state", "limit"} - {control}:
         assert description_of(html, other) == (None, "")
     # As one types, the results' fragment says which control each reason belongs to
     # (search.js ties it, the form staying as it is).

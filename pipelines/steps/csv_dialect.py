@@ -22,12 +22,13 @@ next step reads it with the same options):
 - ``delimiter: "auto"`` sniffs the first 64 KB among ``, ; TAB |``; ``encoding: "auto"`` reads
   UTF-16 after its byte-order mark, UTF-8 (with or without BOM) when the whole file is valid
   UTF-8, else cp1252 or Mac Roman, whichever reads the letters inside words as letters.
+  Each CSV step's summary says what they chose per file (``encodings``, ``delimiters``).
 - A workbook (an .xlsx or .xls file) is refused by its first bytes, whatever its name.
 - Lines ended by CR alone (Excel for Mac's "CSV (Macintosh)") are read as lines: polars
   reads only LF and CRLF, so such a file is copied with LF first.
 - A step writing CSV ends its lines as the file's first line ends: CRLF (Excel on Windows,
   most portals) or LF. A file mixing them is written with that one kind throughout; a file
-  of CR line ends is written with LF.
+  of CR line ends is written with CR.
 - Every column is read as text: typing is the job of the Table Schema.
 """
 
@@ -400,6 +401,19 @@ class StepTable:
     written: Callable[[], Path]
     first_row: int = 2  # the number of the first data row, as a spreadsheet shows the file
     locate: Callable[[], None] | None = None
+    file: CsvFile | None = None  # a CSV input's file as opened
+
+
+def note_detected(
+    summary: dict[str, Any], name: str, dialect: CsvDialect, encoding: str, file: CsvFile
+) -> None:
+    """Add to a step's ``summary`` what detection chose for the input ``name`` (its
+    ``encodings`` and ``delimiters``, where the options say ``"auto"``): the data owner can
+    then pin it."""
+    if encoding == "auto":
+        summary.setdefault("encodings", {})[name] = file.encoding
+    if dialect.delimiter == "auto":
+        summary.setdefault("delimiters", {})[name] = file.layout.delimiter
 
 
 @contextmanager
@@ -441,6 +455,7 @@ def step_table(
             lambda: restore_dialect(utf8, file, target),
             first_data_row(dialect, file.layout),
             lambda: raise_malformed_row(file.path, dialect, file.layout, name=name),
+            file,
         )
 
 

@@ -32,6 +32,7 @@ from pipelines.steps.csv_dialect import (
     Layout,
     check_dialect,
     first_data_row,
+    note_detected,
     open_csv,
     raise_malformed_row,
     scan_options,
@@ -134,11 +135,7 @@ def run(
             with open_csv(source, config, encoding, directory, name=name) as file:
                 rows, inferred = convert(file.path, target, config, schema, file.layout, name=name)
             outputs.append(store(objects, target, out(key, target.name), rows))
-            # What detection chose is worth recording: the data owner can then pin it.
-            if encoding == "auto":
-                summary.setdefault("encodings", {})[name] = file.encoding
-            if config.delimiter == "auto":
-                summary.setdefault("delimiters", {})[name] = file.layout.delimiter
+            note_detected(summary, name, config, encoding, file)
             if config.infer_types:
                 summary.setdefault("inferredTypes", {})[name] = inferred
     return StepResult(

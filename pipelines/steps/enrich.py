@@ -25,6 +25,7 @@ from pipelines.steps.csv_dialect import (
     CsvDialect,
     StepTable,
     check_dialect,
+    note_detected,
     scan_options,
     step_table,
 )
@@ -183,7 +184,7 @@ def run(
     encoding = check_dialect(config)
     sources = lookup_keys(config, latest_keys or (lambda dataset: []))
     outputs = []
-    summary = {"rows": 0, "matched": 0, "unmatched": 0}
+    summary: dict[str, Any] = {"rows": 0, "matched": 0, "unmatched": 0}
     with workdir() as directory:
         lookup = load_lookup(objects, sources, config, right_on, directory)
         for key in keys:
@@ -191,6 +192,8 @@ def run(
             source = fetch(objects, key, directory)
             with step_table(source, key, config, encoding, directory) as table:
                 target, kept = _enrich_table(table, key, config, lookup, left_on, summary)
+                if table.file is not None:
+                    note_detected(summary, name, config, encoding, table.file)
             outputs.append(store(objects, target, out(key, name), kept))
     return StepResult([output.key for output in outputs], outputs, summary)
 
@@ -201,7 +204,7 @@ def _enrich_table(
     config: EnrichConfig,
     lookup: pl.DataFrame,
     left_on: list[str],
-    summary: dict[str, int],
+    summary: dict[str, Any],
 ) -> tuple[Path, int]:
     """Join one input with the lookup and add its counts to ``summary``; returns the file
     to store and the rows written in it. Raises UnmatchedRows, ConfigError, InputError."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pipelines.objects import ObjectStore
 from pipelines.steps.contract import ConfigError, InputError, OutputKey, StepResult
-from pipelines.steps.csv_dialect import CsvDialect, check_dialect, step_table
+from pipelines.steps.csv_dialect import CsvDialect, check_dialect, note_detected, step_table
 from pipelines.steps.expressions import ExpressionError, compile_expression
 from pipelines.steps.runtime import run_step
 from pipelines.steps.table_schema import DEFAULT_FORMATS, Field, raise_first_bad_value, typed
@@ -221,11 +221,14 @@ def run(
     plan = compile_plan(config)
     encoding = check_dialect(config)
     outputs = []
+    detected: dict[str, Any] = {}
     with workdir() as directory:
         for key in keys:
             name = filename(key)
             source = fetch(objects, key, directory)
             with step_table(source, key, config, encoding, directory) as table:
+                if table.file is not None:
+                    note_detected(detected, name, config, encoding, table.file)
                 rows, hint = table.frame, "the cast option changes a column's type"
                 if table_format(key) == "csv":
                     # Blank lines read as rows of nulls: csv_to_parquet and validate drop
@@ -256,7 +259,7 @@ def run(
             if not target.exists():
                 raise InputError(f"{name}: the transform produced no file")
             outputs.append(store(objects, target, out(key, name), counts[-1].item()))
-    summary = {"rows": sum(output.rows or 0 for output in outputs)}
+    summary = {"rows": sum(output.rows or 0 for output in outputs), **detected}
     return StepResult([output.key for output in outputs], outputs, summary)
 
 

@@ -30,6 +30,7 @@ from pipelines.steps.csv_dialect import (
     check_dialect,
     first_data_row,
     header_as_read,
+    note_detected,
     open_csv,
     raise_malformed_row,
     restore_dialect,
@@ -119,6 +120,7 @@ def run(
                 encoding,
                 schema,
                 directory,
+                detected=summary,
                 # drop keeps no rejects; fail shows only the first few messages.
                 rejects_path=None if config.on_invalid == "drop" else rejects_path,
                 rejects_limit=MESSAGES_IN_ERROR if config.on_invalid == "fail" else None,
@@ -146,11 +148,13 @@ def _validate_input(
     schema: TableSchema,
     directory: Path,
     *,
+    detected: dict[str, Any],
     rejects_path: Path | None,
     rejects_limit: int | None,
 ) -> tuple[Path, dict[str, Any], str | None]:
     """Validate one input file; returns the file of its valid rows, the counts and the
-    file's sha256 where the copy of its rows took it (else None)."""
+    file's sha256 where the copy of its rows took it (else None). What detection chose
+    for a CSV goes into ``detected`` (``note_detected``)."""
     import polars as pl
 
     name = filename(key)
@@ -177,6 +181,7 @@ def _validate_input(
         return valid_path, counts, None
     written = directory / f"{PurePosixPath(name).stem}.valid.utf8.csv"
     with open_csv(source, config, encoding, directory, name=name) as file:
+        note_detected(detected, name, config, encoding, file)
         options = scan_options(config, file.layout)
         missing = csv_missing_options(schema, has_quotes=file.layout.has_quotes)
         frame = pl.scan_csv(file.path, **options, **missing)

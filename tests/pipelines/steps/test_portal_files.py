@@ -1844,3 +1844,31 @@ def test_one_footer_count_leaves_a_sheet_of_one_column_to_the_count(
     key = put("steder.xlsx", (tmp_path / "steder.xlsx").read_bytes())
     frames = to_csv(objects, make_event, key, {"sheet": "*", "footerRows": 1})
     assert frames["steder-Steder.csv"].rows() == [("Oslo",), ("Bergen",)]
+
+
+@pytest.mark.parametrize("step", ["csv_to_parquet", "validate", "transform", "enrich"])
+def test_every_csv_step_says_which_encoding_and_delimiter_it_detected(
+    recorder: MemoryRecorder, put: Put, make_event: MakeEvent, step: str
+) -> None:
+    # Only csv_to_parquet said so: a pipeline that checks the file first told nothing.
+    from pipelines.steps import enrich
+
+    key = put(
+        "kommuner.csv", "kode;navn\r\n0301;Oslo\r\n5001;Trondheim Tråante Sør\r\n".encode("cp1252")
+    )
+    config: dict[str, Any] = {"encoding": "auto", "delimiter": "auto"}
+    if step == "validate":
+        config["schema"] = {"fields": [{"name": "kode", "type": "string"}]}
+    if step == "enrich":
+        lookup = put("fylker.csv", b"kode,fylke\n0301,Oslo\n")
+        config |= {"lookup": {"key": lookup}, "on": "kode"}
+    handlers = {
+        "csv_to_parquet": csv_to_parquet,
+        "validate": validate,
+        "transform": transform,
+        "enrich": enrich,
+    }
+    handlers[step].handler(make_event("Step", [key], config), None)
+    summary = recorder.finished("Step")[5]
+    assert summary["encodings"] == {"kommuner.csv": "cp1252"}
+    assert summary["delimiters"] == {"kommuner.csv": ";"}

@@ -1346,3 +1346,22 @@ def test_the_search_form_chooses_how_many_results_a_page_shows(page, site: Site)
     expect(page.locator("#limit option:checked")).to_have_text("50")
     page.go_back()
     expect(page.locator("#limit")).to_have_value("10")
+
+
+def test_on_a_phone_each_search_choice_stays_beside_its_name(page, site: Site) -> None:  # type: ignore[no-untyped-def]
+    # "Access" ended one line and its box began the next.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/?q=air")
+    for control, name in (
+        ("sort", "Sort"),
+        ("accessRights", "Access"),
+        ("state", "State"),
+        ("limit", "Results per page"),
+    ):
+        box = page.locator(f"#{control}").bounding_box()
+        label = page.locator(f"label[for={control}]").bounding_box()
+        assert box is not None and label is not None
+        # One line: the name's middle within the box's height.
+        middle = label["y"] + label["height"] / 2
+        assert box["y"] <= middle <= box["y"] + box["height"], (name, box, label)
+        assert label["x"] + label["width"] <= box["x"], (name, box, label)

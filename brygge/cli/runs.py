@@ -161,18 +161,36 @@ def run_table(run: Mapping[str, Any]) -> Group:
         table.add_column(column, justify="right" if column in ("duration", "rows") else "left")
     for step in run.get("steps") or []:
         step_style = STATUS_STYLES.get(str(step.get("status")), "")
-        rows = [output.get("rows") for output in step.get("outputs") or []]
         table.add_row(
             step.get("name", ""),
             f"[{step_style}]{step.get('status')}[/{step_style}]"
             if step_style
             else str(step.get("status")),
             duration(step.get("startedAt"), step.get("endedAt")),
-            str(sum(row for row in rows if row is not None))
-            if any(row is not None for row in rows)
-            else "",
+            step_rows(step),
         )
     return Group(heading, table)
+
+
+def step_rows(step: Mapping[str, Any]) -> str:
+    """The rows a step wrote, and how many it rejected.
+
+    A rejects file holds a line per broken rule, not a row: its lines are no rows of the
+    data (a step that kept 2 rows of 3 showed 3).
+    """
+    summary = step.get("summary") or {}
+    rejects = set(summary.get("rejectsKeys") or ())
+    rows = [
+        output.get("rows")
+        for output in step.get("outputs") or []
+        if output.get("key") not in rejects
+    ]
+    written = [row for row in rows if row is not None]
+    text = str(sum(written)) if written else ""
+    rejected = summary.get("rejected")
+    if isinstance(rejected, int) and rejected:
+        text += f" ({rejected:,} rejected)"
+    return text
 
 
 def duration(started: str | None, ended: str | None) -> str:

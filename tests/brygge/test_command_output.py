@@ -46,6 +46,27 @@ def test_the_run_view_shows_the_whole_run_id_on_one_line() -> None:
     assert ["run", RUN_ID, "SUCCEEDED"] in lines
 
 
+def test_the_run_view_counts_the_rows_a_step_kept_and_says_how_many_it_rejected() -> None:
+    # validate kept 2 rows of 3 and wrote one reject line: the view said 3 rows.
+    rejects = "intermediate/green/air/version=1/edition=e/Check/a-rejects.csv"
+    valid = "intermediate/green/air/version=1/edition=e/Check/a.csv"
+    check = {
+        "name": "Check",
+        "status": "SUCCEEDED",
+        "summary": {"rows": 3, "valid": 2, "rejected": 1, "rejectsKeys": [rejects]},
+        "outputs": [{"key": valid, "rows": 2}, {"key": rejects, "rows": 1}],
+    }
+    sheets = {
+        "name": "Sheets",
+        "status": "SUCCEEDED",
+        "outputs": [{"key": "a.csv", "rows": 1200}, {"key": "b.csv", "rows": 3}],
+    }
+    run = {"id": RUN_ID, "status": "SUCCEEDED", "steps": [check, sheets]}
+    lines = [line.split() for line in printed(120, run_table(run))]
+    assert ["Check", "SUCCEEDED", "2", "(1", "rejected)"] in lines
+    assert ["Sheets", "SUCCEEDED", "1203"] in lines
+
+
 def test_piped_tables_are_not_cut_to_a_terminal_width(monkeypatch) -> None:
     monkeypatch.delenv("COLUMNS", raising=False)
     console = output_console(io.StringIO())

@@ -303,17 +303,28 @@ def run_graph(run: Mapping[str, Any]) -> Markup | None:
 
 
 def run_summaries(run: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Each step with its duration in seconds and the rows it wrote, for the steps table."""
+    """Each step with its duration in seconds, the rows it wrote and how many it rejected,
+    for the steps table.
+
+    A rejects file holds a line per broken rule, not a row: its lines are no rows of the
+    data (a step that kept 2 rows of 3 showed 3).
+    """
     found = []
     for step in run.get("steps") or []:
+        summary = step.get("summary") or {}
+        rejects = set(summary.get("rejectsKeys") or ())
         rows = [
-            output["rows"] for output in step.get("outputs") or [] if output.get("rows") is not None
+            output["rows"]
+            for output in step.get("outputs") or []
+            if output.get("rows") is not None and output.get("key") not in rejects
         ]
+        rejected = summary.get("rejected")
         found.append(
             {
                 **step,
                 "duration_s": _seconds_between(step.get("startedAt"), step.get("endedAt")),
                 "rows": sum(rows) if rows else None,
+                "rejected": rejected if isinstance(rejected, int) and rejected else None,
             }
         )
     return found

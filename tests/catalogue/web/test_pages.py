@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from html.parser import HTMLParser
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from pipelines.objects import LocalObjectStore
 from tests.catalogue.auth.world import build_world
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -485,6 +487,34 @@ def test_a_failed_run_page_draws_the_pipeline_and_names_the_error(client, failed
     assert "/outputs/1/download" in html
     runs = page(client, "/datasets/text/runs")
     assert f"/runs/{failed_run}" in runs and "FAILED" in runs
+
+
+def test_a_run_page_counts_the_rows_a_step_kept_and_says_how_many_it_rejected(app, client) -> None:  # type: ignore[no-untyped-def]
+    # validate kept 2 rows of 3 and wrote one reject line: the page said 3 rows.
+    make_dataset(client, id="air", title="Air")
+    definition = {
+        "StartAt": "Check",
+        "States": {"Check": {"Type": "Task", "Resource": "brygge:step:validate", "End": True}},
+    }
+    template = {"id": "check", "title": "Check", "definition": definition}
+    assert client.post("/pipelines", json=template).status_code == 201
+    schema = {"fields": [{"name": "n", "type": "integer"}]}
+    task_config = {"Check": {"schema": schema, "onInvalid": "quarantine"}}
+    pipeline = {"template": "check", "taskConfig": task_config}
+    assert client.put("/datasets/air/pipeline", json=pipeline).status_code == 200
+    services = app.extensions["brygge"]
+    raw = f"raw/green/air/version=1/edition={EDITION}/data.csv"
+    assert (
+        client.post("/datasets/air/versions/1/editions", json={"edition": EDITION}).status_code
+        == 201
+    )
+    LocalObjectStore(services.settings.objects_dir).put(raw, io.BytesIO(b"n\n1\nx\n3\n"))
+    runs = f"/datasets/air/versions/1/editions/{EDITION}/runs"
+    started = client.post(runs, json={"input": {"keys": [raw]}})
+    assert started.status_code == 202
+    assert services.runs.wait_idle(timeout_s=60)
+    html = page(client, f"/runs/{started.json['id']}")
+    assert '<td data-label="Rows">2 (1 rejected)</td>' in html
 
 
 def test_a_running_run_polls_itself(app, client, failed_run) -> None:

@@ -62,6 +62,8 @@ def test_the_byte_copy_writes_what_polars_copy_writes(
     # Blocks of a few bytes put range ends on every side of a block's end.
     monkeypatch.setattr(csv_lines, "_BLOCK_BYTES", block)
     monkeypatch.setattr(csv_lines, "_VIEWS_PER_WRITE", 2)
+    # Slices of two ranges read back from their file: slice edges fall between them.
+    monkeypatch.setattr(csv_lines, "_RANGES_PER_SLICE", 2)
     text = "\n".join(lines) + ("\n" if terminated else "")
     if text == "" or (not terminated and lines[-1] == ""):
         return  # no last line to read

@@ -1,11 +1,12 @@
 """One URL per resource: a trailing slash redirects to the URL without it, and an encoded
-slash in an id is refused rather than routed as two path segments."""
+slash in an id is refused rather than routed as two path segments. ``OPTIONS *``, which
+names no resource, is answered for the server as a whole."""
 
 from __future__ import annotations
 
 from urllib.parse import quote, unquote, urlsplit
 
-from flask import Response, redirect, request
+from flask import Response, current_app, redirect, request
 from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
@@ -25,7 +26,22 @@ def check_path() -> Response | None:
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
     if current.routing_exception is None and "%2" not in raw:
         return None
+    if raw == "*" and current.method == "OPTIONS":
+        return server_options()
     return refuse_encoded_slash() or redirect_trailing_slash()
+
+
+def server_options() -> Response:
+    """``OPTIONS *`` asks what the server supports (RFC 9110 9.3.7): no rule matches it.
+
+    Answered as the OPTIONS of a URL is (``LazyRoutingFlask.make_default_options_response``):
+    ``Allow`` naming every method some URL takes, sorted, and no content.
+    """
+    methods = {method for rule in current_app.url_map.iter_rules() for method in rule.methods or ()}
+    response = Response(status=200)
+    del response.headers["Content-Type"]
+    response.headers["Allow"] = ", ".join(sorted(methods))
+    return response
 
 
 def redirect_trailing_slash() -> Response | None:

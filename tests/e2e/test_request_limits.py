@@ -65,3 +65,19 @@ def test_405_over_http_carries_allow(brygge_server: Server) -> None:
         assert json.loads(response.read())["code"] == 405
     finally:
         connection.close()
+
+
+def test_options_of_the_server_as_a_whole_names_its_methods(brygge_server: Server) -> None:
+    # RFC 9110 9.3.7: "OPTIONS *" asks about the server, not a resource; it was a 404.
+    address = urlsplit(brygge_server.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    try:
+        connection.request("OPTIONS", "*")
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    assert response.status == 200
+    assert response.getheader("Allow") == "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
+    assert body == b"" and response.getheader("Content-Length") == "0"
+    assert response.getheader("Content-Type") is None

@@ -89,3 +89,13 @@ def test_allow_of_a_405_lists_the_methods_sorted(client: FlaskClient, method, ur
 
     assert response.status_code == 405
     assert response.headers["Allow"] == ", ".join(sorted(URLS[url]))
+
+
+def test_options_of_the_server_as_a_whole_names_every_method(client: FlaskClient) -> None:
+    response = client.options("*")
+
+    assert_no_content(response)
+    assert response.headers["Allow"] == "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
+    # Only OPTIONS asks about the server: any other method of "*" names no resource.
+    assert client.get("*").status_code == 404
+    assert client.delete("*").status_code == 404

@@ -11,6 +11,7 @@ from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from catalogue.api.errors import error_response
+from catalogue.api.routing import options_answer
 
 ENCODED_SLASH = "%2f"
 
@@ -34,14 +35,11 @@ def check_path() -> Response | None:
 def server_options() -> Response:
     """``OPTIONS *`` asks what the server supports (RFC 9110 9.3.7): no rule matches it.
 
-    Answered as the OPTIONS of a URL is (``LazyRoutingFlask.make_default_options_response``):
-    ``Allow`` naming every method some URL takes, sorted, and no content.
+    Answered as the OPTIONS of a URL is: ``Allow`` naming every method some URL takes.
     """
-    methods = {method for rule in current_app.url_map.iter_rules() for method in rule.methods or ()}
-    response = Response(status=200)
-    del response.headers["Content-Type"]
-    response.headers["Allow"] = ", ".join(sorted(methods))
-    return response
+    return options_answer(
+        method for rule in current_app.url_map.iter_rules() for method in rule.methods or ()
+    )
 
 
 def redirect_trailing_slash() -> Response | None:

@@ -8,7 +8,7 @@ most. Matching requests is unaffected: the rule's regular expression is compiled
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from inspect import iscoroutinefunction
 from itertools import chain
 from typing import Any, NoReturn
@@ -64,10 +64,7 @@ class LazyRoutingFlask(Flask):
         may not carry one, so the status stays 200). The methods are sorted: Werkzeug
         gathers them in a set, whose order changes from one process to the next.
         """
-        response = super().make_default_options_response()
-        del response.headers["Content-Type"]
-        response.headers["Allow"] = ", ".join(sorted(request_ctx.url_adapter.allowed_methods()))
-        return response
+        return options_answer(request_ctx.url_adapter.allowed_methods())
 
     def raise_routing_exception(self, request: Request) -> NoReturn:
         """Flask's, a 405's ``Allow`` sorted as OPTIONS answers it (Werkzeug gives a set)."""
@@ -121,3 +118,12 @@ class LazyRoutingFlask(Flask):
             if len(self._plain_functions) < MAX_KNOWN_FUNCTIONS:
                 self._plain_functions[key] = plain
         return func if plain else self.async_to_sync(func)
+
+
+def options_answer(methods: Iterable[str]) -> Response:
+    """An OPTIONS answer: ``Allow`` naming ``methods``, sorted, and no content (see
+    ``LazyRoutingFlask.make_default_options_response``)."""
+    response = Response(status=200)
+    del response.headers["Content-Type"]
+    response.headers["Allow"] = ", ".join(sorted(set(methods)))
+    return response

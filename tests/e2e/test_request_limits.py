@@ -12,11 +12,13 @@ from catalogue.server import MAX_HEADER_BYTES, MAX_REQUEST_LINE_BYTES
 from tests.e2e.conftest import Server
 
 
-def send(server: Server, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+def send(
+    server: Server, path: str, headers: dict[str, str], method: str = "GET"
+) -> tuple[int, dict[str, str], bytes]:
     address = urlsplit(server.url)
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
     try:
-        connection.request("GET", path, headers=headers)
+        connection.request(method, path, headers=headers)
         response = connection.getresponse()
         return response.status, dict(response.getheaders()), response.read()
     finally:
@@ -55,29 +57,16 @@ def test_requests_within_the_limits_reach_the_app(brygge_server: Server) -> None
 
 
 def test_405_over_http_carries_allow(brygge_server: Server) -> None:
-    address = urlsplit(brygge_server.url)
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
-    try:
-        connection.request("DELETE", "/catalog")
-        response = connection.getresponse()
-        assert response.status == 405
-        assert "GET" in response.getheader("Allow", "")
-        assert json.loads(response.read())["code"] == 405
-    finally:
-        connection.close()
+    code, headers, body = send(brygge_server, "/catalog", {}, "DELETE")
+    assert code == 405
+    assert "GET" in headers.get("Allow", "")
+    assert json.loads(body)["code"] == 405
 
 
 def test_options_of_the_server_as_a_whole_names_its_methods(brygge_server: Server) -> None:
     # RFC 9110 9.3.7: "OPTIONS *" asks about the server, not a resource; it was a 404.
-    address = urlsplit(brygge_server.url)
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
-    try:
-        connection.request("OPTIONS", "*")
-        response = connection.getresponse()
-        body = response.read()
-    finally:
-        connection.close()
-    assert response.status == 200
-    assert response.getheader("Allow") == "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
-    assert body == b"" and response.getheader("Content-Length") == "0"
-    assert response.getheader("Content-Type") is None
+    code, headers, body = send(brygge_server, "*", {}, "OPTIONS")
+    assert code == 200
+    assert headers["Allow"] == "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
+    assert body == b"" and headers["Content-Length"] == "0"
+    assert "Content-Type" not in headers

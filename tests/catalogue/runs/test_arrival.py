@@ -202,7 +202,8 @@ TWO_STEPS = {
 }
 
 
-def test_duplicate_notification_starts_a_pipeline_run_once(services: Services, dataset) -> None:  # type: ignore[no-untyped-def]
+def set_two_step_pipeline(services: Services) -> None:
+    """Dataset air's pipeline: the template to-parquet (TWO_STEPS)."""
     services.pipelines.create(
         {"id": "to-parquet", "title": "To Parquet", "definition": TWO_STEPS},
         owner="team:data",
@@ -211,6 +212,10 @@ def test_duplicate_notification_starts_a_pipeline_run_once(services: Services, d
     services.pipelines.set_dataset_pipeline(
         "air", {"template": "to-parquet", "taskConfig": {}}, principal="user:tester", if_match=None
     )
+
+
+def test_duplicate_notification_starts_a_pipeline_run_once(services: Services, dataset) -> None:  # type: ignore[no-untyped-def]
+    set_two_step_pipeline(services)
     key = upload(services, "r.csv")
     run = waiting_run(services, key)
     assert run["pipeline"]["template"] == "to-parquet"
@@ -269,14 +274,7 @@ def test_a_failing_record_does_not_stop_the_others_and_is_raised(
 def test_an_upload_whose_template_was_deleted_before_it_landed_says_its_run_failed(
     services: Services, dataset
 ) -> None:  # type: ignore[no-untyped-def]
-    services.pipelines.create(
-        {"id": "to-parquet", "title": "To Parquet", "definition": TWO_STEPS},
-        owner="team:data",
-        principal="user:tester",
-    )
-    services.pipelines.set_dataset_pipeline(
-        "air", {"template": "to-parquet", "taskConfig": {}}, principal="user:tester", if_match=None
-    )
+    set_two_step_pipeline(services)
     key = upload(services, "r.csv")
     run = waiting_run(services, key)
     services.pipelines.delete_dataset_pipeline("air", if_match=None, principal="user:tester")

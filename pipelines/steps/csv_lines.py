@@ -21,6 +21,7 @@ import codecs
 import hashlib
 import itertools
 import os
+import queue
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -37,11 +38,15 @@ if TYPE_CHECKING:
 # Read as the delimiter, so that a whole line is one value; a file holding this byte
 # (ASCII's unit separator, never seen in text) is not copied by lines.
 _LINE_SEPARATOR = "\x1f"
+# What copy_rows needs to know the file holds: open_csv's look_for finds it beside the quote.
+LOOKED_FOR = (_LINE_SEPARATOR, "\r")
 # Each range left out costs Python a few microseconds in the byte copy; past one per this
 # many bytes of file (and past the first _FEW_RANGES), polars' copy of the lines is cheaper.
 _BYTES_PER_RANGE = 4096
 _FEW_RANGES = 16384
 _BLOCK_BYTES = 1024 * 1024
+# Blocks read ahead of the sha256 thread, each in a buffer of its own.
+_BUFFERS = 3
 # Ranges to leave out are read from polars this many at a time, not all held as Python ints.
 _RANGES_PER_SLICE = 65536
 # os.writev takes at most IOV_MAX (1024 on Linux) buffers a call.
@@ -81,11 +86,15 @@ def copy_rows(
     """
     if dialect.comment_char:
         return None
-    held = characters_in(file.path, _LINE_SEPARATOR, "\r")
+    layout = file.layout
+    # open_csv's scan found them where it looked for them (look_for=LOOKED_FOR).
+    if set(LOOKED_FOR) <= set(layout.looked_for):
+        held = set(layout.held)
+    else:
+        held = characters_in(file.path, *LOOKED_FOR)
     if _LINE_SEPARATOR in held:
         return None
     lines = rows + (1 if dialect.header else 0)
-    layout = file.layout
     # Lines, not rows: the sep= line and the lines of the rows above the header.
     skip = int(layout.has_sep_line) + layout.preamble.count("\n")
     at = Lines(skip=skip, first_row=layout.first_row, count=lines)
@@ -211,28 +220,44 @@ def _write_kept(
     newline: bool,
 ) -> str:
     """Write the bytes of ``path`` from ``first`` on, outside ``ranges`` (``(start, end)``,
-    in order; iterated once by each of two threads), to ``target``, and a last ``\\n`` if
-    ``newline``; return their sha256, taken in a second thread as they are written."""
+    in order), to ``target``, and a last ``\\n`` if ``newline``; return their sha256.
+
+    The file is read once: a second thread takes the sha256 of each block's kept bytes
+    while this one writes them and reads the next ones, into one of ``_BUFFERS`` buffers
+    taken in turn, each reused once its block is hashed.
+    """
     digest = hashlib.sha256()
+    handed: queue.SimpleQueue[list[memoryview] | None] = queue.SimpleQueue()
+    free = threading.Semaphore(_BUFFERS)
     failed: list[BaseException] = []
 
     def take_sha256() -> None:
-        try:
-            for pieces in _kept(path, ranges, first, size):
-                for piece in pieces:
-                    digest.update(piece)
-        except BaseException as error:  # the writer meets the same error and says it
-            failed.append(error)
+        while (pieces := handed.get()) is not None:
+            try:
+                if not failed:
+                    for piece in pieces:
+                        digest.update(piece)
+            except BaseException as error:  # said by the writer, once it has stopped
+                failed.append(error)
+            finally:
+                free.release()
 
     hashing = threading.Thread(target=take_sha256, name="csv-lines-sha256")
     hashing.start()
     try:
         with target.open("wb", buffering=0) as out:
-            for pieces in _kept(path, ranges, first, size):
+            blocks = _kept(path, ranges, first, size)
+            while True:
+                free.acquire()
+                pieces = next(blocks, None)
+                if pieces is None:
+                    break
+                handed.put(pieces)
                 _write_all(out.fileno(), pieces)
             if newline:
                 _write_all(out.fileno(), [memoryview(b"\n")])
     finally:
+        handed.put(None)
         hashing.join()
     if failed:
         raise failed[0]
@@ -245,18 +270,21 @@ def _kept(
     path: Path, ranges: Iterable[tuple[int, int]], first: int, size: int
 ) -> Iterator[list[memoryview]]:
     """The bytes of ``path`` from ``first`` on outside ``ranges``, one list of views per
-    block read; a view is valid until the next list is asked for. Raises _NotLines where a
-    range does not end with ``\\n`` (or the file)."""
-    buffer = bytearray(_BLOCK_BYTES)
-    view = memoryview(buffer)
+    block read, into ``_BUFFERS`` buffers in turn: a view is valid until ``_BUFFERS`` more
+    lists are asked for. Raises _NotLines where a range does not end with ``\\n`` (or the
+    file)."""
+    buffers = [bytearray(_BLOCK_BYTES) for _ in range(_BUFFERS)]
     spans = iter(ranges)
     span = next(spans, None)
     with path.open("rb", buffering=0) as source:
         position = 0
-        while position < size:
+        for buffer in itertools.cycle(buffers):
+            if position >= size:
+                break
             got = source.readinto(buffer)
             if not got:
                 break
+            view = memoryview(buffer)
             block_end = position + got
             pieces = []
             cursor = max(position, first)

@@ -37,7 +37,7 @@ from pipelines.steps.csv_dialect import (
     scan_options,
     sink_options,
 )
-from pipelines.steps.csv_lines import CopiedRows, copy_rows
+from pipelines.steps.csv_lines import LOOKED_FOR, CopiedRows, copy_rows
 from pipelines.steps.invalid_rows import InvalidRows
 from pipelines.steps.runtime import run_step
 from pipelines.steps.schema_checks import Check, plan
@@ -180,7 +180,7 @@ def _validate_input(
             )
         return valid_path, counts, None
     written = directory / f"{PurePosixPath(name).stem}.valid.utf8.csv"
-    with open_csv(source, config, encoding, directory, name=name) as file:
+    with open_csv(source, config, encoding, directory, name=name, look_for=LOOKED_FOR) as file:
         note_detected(detected, name, config, encoding, file)
         options = scan_options(config, file.layout)
         missing = csv_missing_options(schema, has_quotes=file.layout.has_quotes)

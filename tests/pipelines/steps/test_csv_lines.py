@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import polars as pl
@@ -142,3 +143,30 @@ def test_rows_above_the_header_keep_their_numbers(tmp_path: Path) -> None:
     assert csv_lines._copy_lines(source, at, leave_out=leave_out, target=by_polars)
     assert by_ranges.read_bytes() == by_polars.read_bytes() == b"a;b\n1;2\n3;4\n"
     assert sha256 == hashlib.sha256(b"a;b\n1;2\n3;4\n").hexdigest()
+
+
+def test_a_block_is_read_again_only_once_its_sha256_is_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The writer reads ahead of the sha256 thread into a few buffers in turn; a slow hash
+    # must hold it back before a buffer it has not hashed is read into again.
+    real = hashlib.sha256
+
+    class SlowSha256:
+        def __init__(self) -> None:
+            self._digest = real()
+
+        def update(self, data: memoryview) -> None:
+            time.sleep(0.002)
+            self._digest.update(data)
+
+        def hexdigest(self) -> str:
+            return self._digest.hexdigest()
+
+    monkeypatch.setattr(csv_lines.hashlib, "sha256", SlowSha256)
+    monkeypatch.setattr(csv_lines, "_BLOCK_BYTES", 8)
+    lines = [f"{n:07d}" for n in range(60)]
+    data = "\n".join(lines).encode() + b"\n"
+    sha256, ranges, polars_copy = both_copies(tmp_path, data, [5, 17, 40], rows=len(lines) - 1)
+    assert ranges == polars_copy
+    assert sha256 == real(ranges).hexdigest()

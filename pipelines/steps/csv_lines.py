@@ -88,10 +88,8 @@ def copy_rows(
         return None
     layout = file.layout
     # open_csv's scan found them where it looked for them (look_for=LOOKED_FOR).
-    if set(LOOKED_FOR) <= set(layout.looked_for):
-        held = set(layout.held)
-    else:
-        held = characters_in(file.path, *LOOKED_FOR)
+    looked = set(LOOKED_FOR) <= set(layout.looked_for)
+    held = layout.held if looked else characters_in(file.path, *LOOKED_FOR)
     if _LINE_SEPARATOR in held:
         return None
     lines = rows + (1 if dialect.header else 0)
@@ -274,17 +272,17 @@ def _kept(
     lists are asked for. Raises _NotLines where a range does not end with ``\\n`` (or the
     file)."""
     buffers = [bytearray(_BLOCK_BYTES) for _ in range(_BUFFERS)]
+    views = [memoryview(buffer) for buffer in buffers]
     spans = iter(ranges)
     span = next(spans, None)
     with path.open("rb", buffering=0) as source:
         position = 0
-        for buffer in itertools.cycle(buffers):
+        for buffer, view in itertools.cycle(zip(buffers, views, strict=True)):
             if position >= size:
                 break
             got = source.readinto(buffer)
             if not got:
                 break
-            view = memoryview(buffer)
             block_end = position + got
             pieces = []
             cursor = max(position, first)

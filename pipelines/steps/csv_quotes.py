@@ -8,7 +8,7 @@ another quote on both sides; quotes as CSV writes them do not. ``StrayQuotes`` l
 that in a thread beside the step's own read (polars leaves the interpreter free while it
 reads); pieces holding quotes go through polars' regex engine (about 0.5 s of CPU for
 130 MB with a quoted value in every field). A file without the quote byte at all is not
-looked at (``csv_dialect.holds``).
+looked at (``Layout.has_quotes``, from ``csv_dialect.characters_in``).
 A line found is parsed alone with the csv module: a quote inside a value that is not quoted
 (``Skilt "Stopp"``) is text, as polars reads it.
 """

@@ -47,7 +47,7 @@ def add_bytecode(zip_path: Path, members: set[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="brygge-bytecode-") as folder:
         source_file = Path(folder) / "module.py"
         compiled_file = Path(folder) / "module.pyc"
-        with zipfile.ZipFile(zip_path, "a", zipfile.ZIP_DEFLATED) as archive:
+        with zipfile.ZipFile(zip_path, "a", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
             for member, source in sources.items():
                 source_file.write_bytes(source)
                 py_compile.compile(

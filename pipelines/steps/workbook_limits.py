@@ -31,8 +31,6 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import IO, Protocol
 
-from isal import isal_zlib
-
 from pipelines.steps.contract import InputError
 from pipelines.steps.tables import OLE_MAGIC
 
@@ -68,6 +66,10 @@ def check_workbook(path: Path, name: str, *, max_bytes: int, max_cells: int) -> 
     counting bytes, and measures each worksheet's grid (see the module docstring).
     Raises InputError.
     """
+    # Here, not at the top: the api function imports this module (the step catalogue lists
+    # the steps' options) and its package carries no ISA-L.
+    from isal import isal_zlib
+
     with path.open("rb") as handle:
         magic = handle.read(8)
     if magic == OLE_MAGIC:
@@ -147,7 +149,10 @@ class _Inflater:
         self.member = member
         self.left = member.compress_size
         self.crc = 0
+        from isal import isal_zlib  # see check_workbook
+
         self.decompressor = isal_zlib.decompressobj(-zlib.MAX_WBITS)
+        self.crc32 = isal_zlib.crc32
 
     def read(self, size: int, /) -> bytes:
         """Up to ``size`` decompressed bytes; b"" at the end of the member."""
@@ -163,7 +168,7 @@ class _Inflater:
             piece = self.decompressor.decompress(data, min(size, _INFLATED_BYTES))
             if not piece and not data:
                 raise zipfile.BadZipFile(f"{self.member.filename}: compressed data ends early")
-            self.crc = isal_zlib.crc32(piece, self.crc)
+            self.crc = self.crc32(piece, self.crc)
             size -= len(piece)
             pieces.append(piece)
             if self.decompressor.eof and self.crc != self.member.CRC:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import sys
 import zipfile
 from pathlib import Path
 from types import ModuleType
 
+import markupsafe
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -66,3 +68,31 @@ def test_build_venv_gets_the_runtime_requirements(package: ModuleType) -> None:
     names = {requirement.split(">")[0].split("[")[0].lower() for requirement in requirements}
     assert {"flask", "flask-smorest", "polars", "pyjwt"} <= names
     assert "pytest" not in names  # the dev extra stays out of the packages
+
+
+def test_strip_native_reports_what_it_stripped(package: ModuleType, tmp_path: Path) -> None:
+    if shutil.which("strip") is None:
+        pytest.skip("binutils' strip is not installed (tests/deploy/test_shared_objects.py)")
+    extension = next(Path(markupsafe.__file__).parent.glob("_speedups.*.so"))
+    zip_path = make_zip(
+        tmp_path / "api.zip", {f"markupsafe/{extension.name}": extension.read_bytes()}
+    )
+    # The build venv's interpreter runs the script: this one stands in for it.
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    report = package.strip_native(zip_path, venv)
+    assert report.startswith("1 shared objects stripped: ")
+    with zipfile.ZipFile(zip_path) as archive:
+        assert b".symtab" not in archive.read(f"markupsafe/{extension.name}")
+
+
+def test_strip_native_without_binutils_keeps_the_zip(
+    package: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zip_path = make_zip(tmp_path / "api.zip", {"a.so": b"\x7fELF not really"})
+    before = zip_path.read_bytes()
+    monkeypatch.setattr(package.shutil, "which", lambda name: None)
+    report = package.strip_native(zip_path, tmp_path / "venv")
+    assert "kept whole" in report and "binutils" in report
+    assert zip_path.read_bytes() == before

@@ -26,6 +26,10 @@ ELF_MAGIC = b"\x7fELF"
 ZIP_LEVEL = 9
 
 
+class StripFailed(Exception):
+    """``strip`` refused a member (an extension built with a newer toolchain, say)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Stripped:
     """What stripping a zip did: how many shared objects, and the bytes it took off them."""
@@ -39,7 +43,8 @@ def strip_shared_objects(zip_path: Path, strip: str) -> Stripped:
 
     Each member keeps its name, date, permissions and compression method; the deflated ones
     are deflated again, at level 9.
-    Raises CalledProcessError when ``strip`` fails on a member (the zip is left unchanged).
+    Raises StripFailed, naming the member, when ``strip`` fails on one (the zip is left
+    unchanged).
     """
     rewritten = zip_path.with_name(zip_path.name + ".stripping")
     count = saved = 0
@@ -51,11 +56,15 @@ def strip_shared_objects(zip_path: Path, strip: str) -> Stripped:
                     data = source.read(info)
                     if SHARED_OBJECT.search(info.filename) and data.startswith(ELF_MAGIC):
                         member_file.write_bytes(data)
-                        subprocess.run(
+                        stripping = subprocess.run(
                             [strip, "--strip-unneeded", str(member_file)],
-                            check=True,
                             capture_output=True,
+                            text=True,
+                            check=False,
                         )
+                        if stripping.returncode != 0:
+                            reason = stripping.stderr.strip() or f"exit {stripping.returncode}"
+                            raise StripFailed(f"{info.filename}: {reason}")
                         stripped = member_file.read_bytes()
                         count += 1
                         saved += len(data) - len(stripped)
@@ -70,12 +79,17 @@ def strip_shared_objects(zip_path: Path, strip: str) -> Stripped:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Strip the shared objects of ZIP with STRIP; print how many, and the bytes saved."""
+    """Strip the shared objects of ZIP with STRIP; print how many, and the bytes saved.
+    1, the zip unchanged, when ``strip`` fails on one (named on stderr)."""
     arguments = sys.argv[1:] if argv is None else argv
     if len(arguments) != 2:
         print(__doc__.splitlines()[2], file=sys.stderr)
         return 2
-    done = strip_shared_objects(Path(arguments[0]), arguments[1])
+    try:
+        done = strip_shared_objects(Path(arguments[0]), arguments[1])
+    except StripFailed as error:
+        print(error, file=sys.stderr)
+        return 1
     print(done.count, done.saved_bytes)
     return 0
 

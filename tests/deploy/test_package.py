@@ -96,3 +96,25 @@ def test_strip_native_without_binutils_keeps_the_zip(
     report = package.strip_native(zip_path, tmp_path / "venv")
     assert "kept whole" in report and "binutils" in report
     assert zip_path.read_bytes() == before
+
+
+def test_strip_native_where_strip_fails_keeps_the_zip(
+    package: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    extension = next(Path(markupsafe.__file__).parent.glob("_speedups.*.so"))
+    member = f"markupsafe/{extension.name}"
+    zip_path = make_zip(tmp_path / "api.zip", {member: extension.read_bytes()})
+    before = zip_path.read_bytes()
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    failing = tmp_path / "strip"
+    failing.write_text("#!/bin/sh\necho 'unknown type [0x13] section .relr.dyn' >&2\nexit 1\n")
+    failing.chmod(0o755)
+    monkeypatch.setattr(package.shutil, "which", lambda name: str(failing))
+    report = package.strip_native(zip_path, venv)
+    assert report == (
+        f"shared objects kept whole: strip failed on {member}: "
+        "unknown type [0x13] section .relr.dyn"
+    )
+    assert zip_path.read_bytes() == before

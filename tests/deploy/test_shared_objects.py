@@ -116,7 +116,7 @@ def test_a_failing_strip_leaves_the_zip_as_it_was(
 ) -> None:
     zip_path = package(tmp_path / "api.zip")
     before = zip_path.read_bytes()
-    with pytest.raises(subprocess.CalledProcessError):
+    with pytest.raises(shared_objects.StripFailed, match=f"^{MEMBER}: exit 1$"):
         shared_objects.strip_shared_objects(zip_path, "/bin/false")
     assert zip_path.read_bytes() == before
     assert sorted(path.name for path in tmp_path.iterdir()) == ["api.zip"]

@@ -735,6 +735,9 @@ def test_on_a_phone_a_conflict_shows_both_versions_at_full_width(page, site: Sit
     page.fill("#description", "Measured hourly since 2001. " * 10)
     page.click("form.stacked button[type=submit]")
     expect(page.locator(".conflict-notice")).to_be_visible()
+    # The answer's document is there before its stylesheet may be: a layout read in between
+    # is the unstyled one (a click, unlike goto, does not wait for the load event).
+    page.wait_for_load_state("load")
     assert page.evaluate("document.documentElement.scrollWidth") == 390
     for cell in ("td.yours", "td.theirs"):
         box = page.locator(cell).bounding_box()

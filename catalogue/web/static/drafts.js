@@ -7,9 +7,9 @@
 // ETag, or what the server names so) and given back only to a form of that same version that
 // shows what is saved (data-saved="true"); once saved, the version changes and it is dropped.
 // Sending a form marks its draft sent. The page a save leads to (data-draft-saved-at) drops
-// it; Brygge's error page, or the same form sent back (data-saved="false"), say it was not
-// saved. Any other page decides nothing: a page left before its script ran (the error page,
-// read in a hurry) loses no draft.
+// it when the save's redirect leads there; Brygge's error page, or the same form sent back
+// (data-saved="false"), say it was not saved. Any other page decides nothing: a page left
+// before its script ran (the error page, read in a hurry) loses no draft.
 (() => {
   const PREFIX = "brygge-draft:";
   // What the edit form kept before every form did: forgotten at sign-out too.
@@ -77,6 +77,10 @@
   // A page after a form was sent: does it say whether it was saved?
   const settle = () => {
     const refused = document.querySelector("main .error[role=alert]") !== null;
+    // A save leads to its page through a redirect (the 303 after the POST). The same page
+    // opened otherwise says nothing of the save: the grants form is its own save's page, and
+    // opened again after a refusal left before its script ran, it must not drop the draft.
+    const redirected = (performance.getEntriesByType?.("navigation")[0]?.redirectCount ?? 0) > 0;
     const sentBack = new Set(
       [...document.querySelectorAll("form[data-draft]")]
         .filter((form) => form.dataset.saved !== "true")
@@ -86,7 +90,7 @@
       const draft = read(key);
       if (!draft?.sent) continue;
       if (refused || sentBack.has(key)) write(key, { ...draft, sent: false });
-      else if (window.location.pathname === draft.savedAt) storage.removeItem(key);
+      else if (redirected && window.location.pathname === draft.savedAt) storage.removeItem(key);
     }
   };
 

@@ -12,7 +12,7 @@ from types import ModuleType
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.deploy.scripts import load_script
 
 # Counts the modules Python compiles from source while importing ``pkg.b`` from the unzipped
 # folder, and reports the file name the bytecode names (tracebacks show it).
@@ -33,14 +33,7 @@ print(json.dumps({"compiled": compiled, "filename": pkg.b.where.__code__.co_file
 
 @pytest.fixture(scope="module")
 def bytecode() -> ModuleType:
-    """The script, loaded as a module (deploy/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        "brygge_deploy_bytecode", REPO_ROOT / "deploy" / "bytecode.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bytecode.py")
 
 
 def make_package_zip(path: Path) -> Path:

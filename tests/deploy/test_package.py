@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 import zipfile
 from pathlib import Path
 from types import ModuleType
 
-import markupsafe
 import pytest
+
+from tests.deploy.scripts import EXTENSION, EXTENSION_MEMBER, fake_venv, load_script
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def package() -> ModuleType:
-    """The packaging script, loaded as a module (deploy/ is not a package)."""
-    name = "brygge_deploy_package"
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "deploy" / "package.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # dataclasses look their module up in sys.modules while the class is made.
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[name]
-    return module
+    return load_script("package.py")
 
 
 def make_zip(path: Path, members: dict[str, bytes]) -> Path:
@@ -73,18 +61,11 @@ def test_build_venv_gets_the_runtime_requirements(package: ModuleType) -> None:
 def test_strip_native_reports_what_it_stripped(package: ModuleType, tmp_path: Path) -> None:
     if shutil.which("strip") is None:
         pytest.skip("binutils' strip is not installed (tests/deploy/test_shared_objects.py)")
-    extension = next(Path(markupsafe.__file__).parent.glob("_speedups.*.so"))
-    zip_path = make_zip(
-        tmp_path / "api.zip", {f"markupsafe/{extension.name}": extension.read_bytes()}
-    )
-    # The build venv's interpreter runs the script: this one stands in for it.
-    venv = tmp_path / "venv"
-    (venv / "bin").mkdir(parents=True)
-    (venv / "bin" / "python").symlink_to(sys.executable)
-    report = package.strip_native(zip_path, venv)
+    zip_path = make_zip(tmp_path / "api.zip", {EXTENSION_MEMBER: EXTENSION.read_bytes()})
+    report = package.strip_native(zip_path, fake_venv(tmp_path / "venv"))
     assert report.startswith("1 shared objects stripped: ")
     with zipfile.ZipFile(zip_path) as archive:
-        assert b".symtab" not in archive.read(f"markupsafe/{extension.name}")
+        assert b".symtab" not in archive.read(EXTENSION_MEMBER)
 
 
 def test_strip_native_without_binutils_keeps_the_zip(
@@ -101,20 +82,15 @@ def test_strip_native_without_binutils_keeps_the_zip(
 def test_strip_native_where_strip_fails_keeps_the_zip(
     package: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    extension = next(Path(markupsafe.__file__).parent.glob("_speedups.*.so"))
-    member = f"markupsafe/{extension.name}"
-    zip_path = make_zip(tmp_path / "api.zip", {member: extension.read_bytes()})
+    zip_path = make_zip(tmp_path / "api.zip", {EXTENSION_MEMBER: EXTENSION.read_bytes()})
     before = zip_path.read_bytes()
-    venv = tmp_path / "venv"
-    (venv / "bin").mkdir(parents=True)
-    (venv / "bin" / "python").symlink_to(sys.executable)
     failing = tmp_path / "strip"
     failing.write_text("#!/bin/sh\necho 'unknown type [0x13] section .relr.dyn' >&2\nexit 1\n")
     failing.chmod(0o755)
     monkeypatch.setattr(package.shutil, "which", lambda name: str(failing))
-    report = package.strip_native(zip_path, venv)
+    report = package.strip_native(zip_path, fake_venv(tmp_path / "venv"))
     assert report == (
-        f"shared objects kept whole: strip failed on {member}: "
+        f"shared objects kept whole: strip failed on {EXTENSION_MEMBER}: "
         "unknown type [0x13] section .relr.dyn"
     )
     assert zip_path.read_bytes() == before

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -14,11 +13,9 @@ from types import ModuleType
 import markupsafe
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = REPO_ROOT / "deploy" / "shared_objects.py"
-# A compiled extension of this venv that its wheel ships with a symbol table.
-EXTENSION = next(Path(markupsafe.__file__).parent.glob("_speedups.*.so"))
-MEMBER = f"markupsafe/{EXTENSION.name}"
+from tests.deploy.scripts import DEPLOY, EXTENSION, EXTENSION_MEMBER, load_script
+
+SCRIPT = DEPLOY / "shared_objects.py"
 # Loads the unzipped markupsafe (its compiled escape, not the pure-Python fallback).
 LOAD_PROBE = """
 import sys
@@ -32,17 +29,7 @@ print(markupsafe._speedups._escape_inner("<a & b>"))
 
 @pytest.fixture(scope="module")
 def shared_objects() -> ModuleType:
-    """The script, loaded as a module (deploy/ is not a package)."""
-    name = "brygge_deploy_shared_objects"
-    spec = importlib.util.spec_from_file_location(name, SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is made
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[name]
-    return module
+    return load_script("shared_objects.py")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +48,7 @@ def package(path: Path) -> Path:
     a file named like a shared object that is none."""
     markupsafe_folder = Path(markupsafe.__file__).parent
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        info = zipfile.ZipInfo(MEMBER, date_time=(2026, 12, 1, 8, 30, 0))
+        info = zipfile.ZipInfo(EXTENSION_MEMBER, date_time=(2026, 12, 1, 8, 30, 0))
         info.external_attr = 0o755 << 16
         info.compress_type = zipfile.ZIP_DEFLATED
         archive.writestr(info, EXTENSION.read_bytes())
@@ -88,14 +75,14 @@ def test_stripped_extension_is_smaller_and_still_loads(
 
     with zipfile.ZipFile(zip_path) as archive:
         after = {info.filename: info for info in archive.infolist()}
-        stripped = archive.read(MEMBER)
-        others = {name: archive.read(name) for name in after if name != MEMBER}
+        stripped = archive.read(EXTENSION_MEMBER)
+        others = {name: archive.read(name) for name in after if name != EXTENSION_MEMBER}
         archive.extractall(tmp_path / "unzipped")
     assert done.count == 1  # the text file named .so is no ELF object
     assert done.saved_bytes == len(original) - len(stripped) > 0
     assert b".symtab" not in stripped
     assert list(after) == list(before)  # same members, same order
-    assert others == {name: data for name, data in contents.items() if name != MEMBER}
+    assert others == {name: data for name, data in contents.items() if name != EXTENSION_MEMBER}
     for name, info in after.items():
         assert info.date_time == before[name].date_time
         assert info.external_attr == before[name].external_attr
@@ -116,7 +103,7 @@ def test_a_failing_strip_leaves_the_zip_as_it_was(
 ) -> None:
     zip_path = package(tmp_path / "api.zip")
     before = zip_path.read_bytes()
-    with pytest.raises(shared_objects.StripFailed, match=f"^{MEMBER}: exit 1$"):
+    with pytest.raises(shared_objects.StripFailed, match=f"^{EXTENSION_MEMBER}: exit 1$"):
         shared_objects.strip_shared_objects(zip_path, "/bin/false")
     assert zip_path.read_bytes() == before
     assert sorted(path.name for path in tmp_path.iterdir()) == ["api.zip"]

@@ -17,11 +17,13 @@ the lines and writes them again, each ending as the file's first line does.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import hashlib
 import itertools
 import os
 import queue
+import shutil
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipelines.steps.csv_dialect import characters_in
+from pipelines.steps.parquet_spill import ParquetSpill
 
 if TYPE_CHECKING:
     import polars as pl
@@ -47,8 +50,10 @@ _FEW_RANGES = 16384
 _BLOCK_BYTES = 1024 * 1024
 # Blocks read ahead of the sha256 thread, each in a buffer of its own.
 _BUFFERS = 3
-# Ranges to leave out are read from polars this many at a time, not all held as Python ints.
+# Ranges to leave out are kept on disk this many to a file, not all held as Python ints.
 _RANGES_PER_SLICE = 65536
+# Line lengths taken from polars at a time.
+_LINES_PER_BATCH = 256 * 1024
 # os.writev takes at most IOV_MAX (1024 on Linux) buffers a call.
 _VIEWS_PER_WRITE = 512
 
@@ -130,59 +135,26 @@ def _copy_lines(
 
 def _copy_ranges(path: Path, at: Lines, *, leave_out: pl.Series, target: Path) -> str | None:
     """``copy_rows`` as byte ranges, for a file whose lines all end in ``\\n``; returns the
-    sha256 of ``target``, or None where the lines polars read do not add up to the file.
-
-    The ranges are written to a Parquet file beside ``target`` and read back a slice at a
-    time: held whole, a million of them (1 % of a 10 GB file's rows) took ~110 MB.
-    """
-    import polars as pl
-
+    sha256 of ``target``, or None where the lines polars read do not add up to the file."""
     size = path.stat().st_size
     with path.open("rb") as handle:
         # polars reads past a byte-order mark; the copy leaves it out, as polars' copy does.
         start = len(codecs.BOM_UTF8) if handle.read(3) == codecs.BOM_UTF8 else 0
-    skip = at.skip
-    last = skip + at.count
+    last = at.skip + at.count
     if last == 0:
         return None
-    line = pl.col("__line").cast(pl.Int64)
-    length = pl.col("line").str.len_bytes().cast(pl.Int64).fill_null(0) + 1
-    # The line after the skipped ones is row first_row.
-    row = line - (skip + 1 - at.first_row)
-    drop = (line <= skip) | row.is_in(leave_out.cast(pl.Int64).implode())
-    spans = target.with_name(f"{target.name}.ranges.parquet")
-    # In line order: the lines to leave out, then the last line (and any after it).
-    (
-        _lines_of(path)
-        .with_row_index("__line", offset=1)
-        .select(line.alias("__line"), length.alias("length"), drop.alias("drop"))
-        .with_columns((pl.col("length").cum_sum() - pl.col("length") + start).alias("start"))
-        .filter(pl.col("drop") | (pl.col("__line") >= last))
-        .select(
-            "__line",
-            "drop",
-            "start",
-            (pl.col("start") + pl.col("length")).alias("end"),
-        )
-        # A slice read back is whole row groups: one per slice.
-        .sink_parquet(spans, row_group_size=_RANGES_PER_SLICE)
-    )
+    spans = _Spans(target.with_name(f"{target.name}.ranges"), size)
     try:
-        tail = pl.scan_parquet(spans).filter(pl.col("__line") >= last).collect()
-        if tail.height != 1 or tail.item(0, "__line") != last:
-            return None
-        end = tail.item(0, "end")
-        if end not in (size, size + 1):  # the last line ends the file, with or without \n
-            return None
-        newline = end == size + 1 and not tail.item(0, "drop")
+        spans.find(path, at, leave_out, first=start)
+        if spans.lines != last or spans.end not in (size, size + 1):
+            return None  # the last line ends the file, with or without \n
+        newline = spans.end == size + 1 and not spans.last_left_out
         try:
-            return _write_kept(
-                path, _Spans(spans, size), first=start, size=size, target=target, newline=newline
-            )
+            return _write_kept(path, spans, first=start, size=size, target=target, newline=newline)
         except _NotLines:
             return None
     finally:
-        spans.unlink(missing_ok=True)
+        spans.remove()
 
 
 class _NotLines(Exception):
@@ -190,22 +162,75 @@ class _NotLines(Exception):
 
 
 class _Spans:
-    """The ranges ``_copy_ranges`` leaves out, in order, read from their Parquet file a
-    slice at a time, each time they are iterated."""
+    """The byte ranges of the lines to leave out, in order, found by ``find`` in one pass
+    over the file's lines and kept in Parquet files in ``folder``, ``_RANGES_PER_SLICE``
+    to a file, read back a file at a time each time they are iterated: held whole, a
+    million of them (1 % of a 10 GB file's rows) took ~110 MB as Python ints.
 
-    def __init__(self, path: Path, size: int) -> None:
-        self._path, self._size = path, size
+    The lines come from polars in batches, in order. The numbers to leave out within a
+    batch are found by two binary searches in them, and their ranges taken from the
+    batch's line ends by position: ``is_in`` over all the numbers held a hash set of them
+    (~20 MB at a million), built while polars' allocator still held validate's pass, and
+    this was validate's peak on a 10 GB file.
+    """
+
+    def __init__(self, folder: Path, size: int) -> None:
+        self._folder, self._size = folder, size
+        self._spill = ParquetSpill(folder, rows_per_file=_RANGES_PER_SLICE)
+        self.lines = 0
+        self.end = 0
+        self.last_left_out = False
+
+    def find(self, path: Path, at: Lines, leave_out: pl.Series, *, first: int) -> None:
+        """Read the lines of ``path`` (from byte ``first``); keep the ranges of the lines
+        before the header and of the rows ``leave_out`` numbers; count the lines, and note
+        where the last one ends (past the file's size where it has no ``\\n``)."""
+        import polars as pl
+
+        lengths = _lines_of(path).select(
+            (pl.col("line").str.len_bytes().cast(pl.Int64).fill_null(0) + 1).alias("length")
+        )
+        # Row first_row is the line after the skipped ones. The batch's lines are turned
+        # into rows, not the rows into lines: that would allocate a copy of leave_out,
+        # where polars' allocator has yet to give back what validate's pass held.
+        to_row = at.first_row - at.skip - 1
+        if not leave_out.is_sorted():  # validate's are: its plan keeps the rows' order
+            leave_out = leave_out.sort()
+        end = first
+        for batch in lengths.collect_batches(chunk_size=_LINES_PER_BATCH):
+            length = batch.get_column("length")
+            if length.is_empty():
+                continue
+            ends = length.cum_sum() + end
+            number = self.lines + 1  # the batch's first line
+            height = len(length)
+            # A Series is a sequence: bisect reads only the ~20 numbers it probes.
+            begin = bisect.bisect_left(leave_out, number + to_row)
+            stop = bisect.bisect_left(leave_out, number + height + to_row)
+            at_rows = leave_out.slice(begin, stop - begin).cast(pl.Int64) - (number + to_row)
+            skipped = pl.Series(range(min(at.skip - number + 1, height)), dtype=pl.Int64)
+            places = pl.concat([skipped, at_rows]) if len(skipped) else at_rows
+            if len(places):
+                taken = ends.gather(places)
+                starts = taken - length.gather(places)
+                self._spill.add(pl.DataFrame({"start": starts, "end": taken}))
+            self.lines += height
+            end = ends[-1]
+        self.end = end
+        self.last_left_out = self.lines <= at.skip or (
+            len(leave_out) > 0 and leave_out[-1] - to_row == self.lines
+        )
+        self._spill.flush()
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         import polars as pl
 
-        ranges = pl.scan_parquet(self._path)
-        for offset in itertools.count(0, _RANGES_PER_SLICE):
-            part = ranges.slice(offset, _RANGES_PER_SLICE).collect()
-            if part.height == 0:
-                return
-            kept = part.filter(pl.col("drop")).select("start", pl.min_horizontal("end", self._size))
-            yield from kept.iter_rows()
+        for path in self._spill.files:
+            ranges = pl.read_parquet(path)
+            yield from ranges.select("start", pl.min_horizontal("end", self._size)).iter_rows()
+
+    def remove(self) -> None:
+        shutil.rmtree(self._folder, ignore_errors=True)
 
 
 def _write_kept(

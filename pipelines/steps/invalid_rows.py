@@ -13,6 +13,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipelines.steps.parquet_spill import ParquetSpill
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -36,16 +38,14 @@ class InvalidRows:
     """
 
     def __init__(self, folder: Path, *, first: int, flag: str, order: str, blank: str | None):
-        self._folder = folder
+        self._spill = ParquetSpill(
+            folder, rows_per_file=ROWS_PER_FILE, bytes_per_file=BATCH_BYTES_PER_FILE
+        )
         self._flag, self._order, self._blank = flag, order, blank
         self._lock = threading.Lock()
         self._next = first
         # Batches that came before their turn: first row -> (row after it, what was taken).
         self._early: dict[int, tuple[int, tuple[pl.DataFrame, int] | None]] = {}
-        self._held: list[pl.DataFrame] = []
-        self._held_rows = 0
-        self._held_bytes = 0
-        self._files: list[Path] = []
         self._in_order = True
         self._error: BaseException | None = None
         self.rows = 0
@@ -108,27 +108,9 @@ class InvalidRows:
         self._early.clear()
 
     def _hold(self, taken: tuple[pl.DataFrame, int] | None) -> None:
-        """Hold rows taken from a batch of ``batch_bytes``; write the held rows out when
-        they are many or keep much of their batches alive."""
-        if taken is None:
-            return
-        rows, batch_bytes = taken
-        self._held.append(rows)
-        self._held_rows += rows.height
-        self._held_bytes += batch_bytes
-        if self._held_rows >= ROWS_PER_FILE or self._held_bytes >= BATCH_BYTES_PER_FILE:
-            self._write_held()
-
-    def _write_held(self) -> None:
-        import polars as pl
-
-        if not self._held:
-            return
-        self._folder.mkdir(parents=True, exist_ok=True)
-        path = self._folder / f"{len(self._files):06d}.parquet"
-        pl.concat(self._held, how="vertical").write_parquet(path, compression="lz4")
-        self._files.append(path)
-        self._held, self._held_rows, self._held_bytes = [], 0, 0
+        """Set aside rows taken from a batch of ``batch_bytes``."""
+        if taken is not None:
+            self._spill.add(*taken)
 
     def in_order(self, schema: pl.Schema) -> pl.LazyFrame:
         """Every flagged row, in ``order``, with ``schema`` (the plan's columns less the
@@ -141,10 +123,10 @@ class InvalidRows:
             # Batches the plan never delivered before these: only an engine that skipped
             # rows does this; keep the rows anyway, sorted below.
             self._give_up_order()
-        self._write_held()
-        if not self._files:
+        self._spill.flush()
+        if not self._spill.files:
             return pl.LazyFrame(schema=schema)
-        rows = pl.scan_parquet(self._files)
+        rows = pl.scan_parquet(self._spill.files)
         return rows if self._in_order else rows.sort(self._order)
 
     @property

@@ -50,6 +50,7 @@ def both_copies(
     terminated=st.booleans(),
     bom=st.booleans(),
     block=st.sampled_from([1, 3, 7, 64, 1024 * 1024]),
+    batch=st.sampled_from([1, 2, 5, 256 * 1024]),
 )
 def test_the_byte_copy_writes_what_polars_copy_writes(
     tmp_path: Path,
@@ -59,12 +60,15 @@ def test_the_byte_copy_writes_what_polars_copy_writes(
     terminated: bool,
     bom: bool,
     block: int,
+    batch: int,
 ) -> None:
     # Blocks of a few bytes put range ends on every side of a block's end.
     monkeypatch.setattr(csv_lines, "_BLOCK_BYTES", block)
     monkeypatch.setattr(csv_lines, "_VIEWS_PER_WRITE", 2)
-    # Slices of two ranges read back from their file: slice edges fall between them.
+    # Files of two ranges: file edges fall between them.
     monkeypatch.setattr(csv_lines, "_RANGES_PER_SLICE", 2)
+    # Lines taken from polars a few at a time: lines to leave out on every side of a batch's edge.
+    monkeypatch.setattr(csv_lines, "_LINES_PER_BATCH", batch)
     text = "\n".join(lines) + ("\n" if terminated else "")
     if text == "" or (not terminated and lines[-1] == ""):
         return  # no last line to read
@@ -130,6 +134,8 @@ def test_copy_rows_gives_the_sha256_of_the_byte_copy(tmp_path: Path) -> None:
     )
     assert target.read_bytes() == b"a\n1\n3\n"
     assert copied == csv_lines.CopiedRows(hashlib.sha256(b"a\n1\n3\n").hexdigest())
+    # The ranges it kept on disk on the way are gone.
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.csv", "out.csv"]
 
 
 def test_rows_above_the_header_keep_their_numbers(tmp_path: Path) -> None:
@@ -170,3 +176,14 @@ def test_a_block_is_read_again_only_once_its_sha256_is_taken(
     sha256, ranges, polars_copy = both_copies(tmp_path, data, [5, 17, 40], rows=len(lines) - 1)
     assert ranges == polars_copy
     assert sha256 == real(ranges).hexdigest()
+
+
+def test_rows_to_leave_out_need_not_come_in_order(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_bytes(b"a\n1\nx\n3\ny\n5\n")
+    target = tmp_path / "out.csv"
+    at = csv_lines.Lines(skip=0, first_row=1, count=6)
+    leave_out = pl.Series([5, 3], dtype=pl.UInt32)
+    sha256 = csv_lines._copy_ranges(source, at, leave_out=leave_out, target=target)
+    assert target.read_bytes() == b"a\n1\n3\n5\n"
+    assert sha256 == hashlib.sha256(b"a\n1\n3\n5\n").hexdigest()

@@ -464,7 +464,7 @@ def memory_figures(
         data = sizes[largest][1] / sizes["1gb"][1]
         print(
             f"{step}_anon_rss_growth brygge {anon['1gb']:.0f} MB -> {anon[largest]:.0f} MB "
-            f"for {data:.1f}x the data ratio {growth:.2f}x (polars {base_anon['1gb']:.0f} -> "
+            f"for {data:.1f}x the data ratio {growth:.3f}x (polars {base_anon['1gb']:.0f} -> "
             f"{base_anon[largest]:.0f} MB, {base_anon[largest] / base_anon['1gb']:.2f}x) "
             f"target <= {FLAT_TARGET}x " + ("ok" if growth <= FLAT_TARGET else "MISS"),
             flush=True,

@@ -15,7 +15,7 @@ import pytest
 from pipelines.objects import LocalObjectStore
 from pipelines.steps import csv_to_parquet, invalid_rows, tables, validate
 from pipelines.steps.contract import ConfigError, InputError, StepError, ValidationFailed
-from pipelines.steps.parquet_spill import ParquetSpill
+from pipelines.steps.parquet_spill import Due
 from tests.pipelines.steps.conftest import DATA, MakeEvent, Put
 from tests.pipelines.steps.mocks import MemoryRecorder
 
@@ -689,11 +689,11 @@ def test_the_csv_is_read_in_small_chunks_and_polars_default_comes_back(
 def test_a_failure_setting_invalid_rows_aside_is_reported_with_its_cause(
     put: Put, make_event: MakeEvent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def full(self: ParquetSpill) -> None:
+    def full(self: Due) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(invalid_rows, "BATCH_BYTES_PER_FILE", 1)
-    monkeypatch.setattr(ParquetSpill, "flush", full)
+    monkeypatch.setattr(Due, "write", full)
     key = put("readings.csv", READINGS)
     with pytest.raises(StepError, match="No space left on device"):
         validate.handler(

@@ -104,8 +104,8 @@ class InvalidRows:
             else:
                 self._early[start] = (end, taken)
             due, self._due = self._due, []
-        # Written outside the lock: the engine's other threads, waiting at it with their
-        # batches, held ~10 MB more on a 187 MB CSV while a file was written under it.
+        # Written outside the lock, where the engine's other threads wait with their
+        # batches (validate on a 187 MB CSV: 139-142 MB against 143-163 MB under it).
         for rows in due:
             rows.write()
 

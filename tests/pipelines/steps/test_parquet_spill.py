@@ -32,3 +32,14 @@ def test_nothing_held_writes_nothing(tmp_path: Path) -> None:
     spill.flush()
     assert spill.files == []
     assert not (tmp_path / "spill").exists()
+
+
+def test_frames_due_keep_their_place_whenever_they_are_written(tmp_path: Path) -> None:
+    spill = ParquetSpill(tmp_path / "spill", rows_per_file=2)
+    assert spill.hold(pl.DataFrame({"n": [1]})) is None
+    first = spill.hold(pl.DataFrame({"n": [2]}))
+    second = spill.hold(pl.DataFrame({"n": [3, 4]}))
+    assert first is not None and second is not None
+    second.write()  # another thread may write its file first
+    first.write()
+    assert pl.read_parquet(spill.files).get_column("n").to_list() == [1, 2, 3, 4]
